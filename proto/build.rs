@@ -1,0 +1,27 @@
+//! Compiles `socfed/v1/*.proto` with protox (pure Rust), so no `protoc` is needed on the machine.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "socfed/v1/types.proto",
+        "socfed/v1/federation.proto",
+        "socfed/v1/operator.proto",
+        "socfed/v1/site_local.proto",
+    ];
+    for file in &files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["."])?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    // The descriptor set also feeds gRPC server reflection.
+    std::fs::write(
+        out_dir.join("socfed_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

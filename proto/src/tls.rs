@@ -1,0 +1,361 @@
+//! TLS for every socfed listener and client: TLS 1.3 only, client certificates required and
+//! verified against the organisation CA, and the server's SPIFFE identity checked by clients.
+//!
+//! The listener half turns a `TcpListener` into a stream of verified connections whose
+//! [`PeerInfo`] tonic attaches to each request; the client half builds a tonic `Channel`.
+
+use crate::identity::{Identity, IdentityError, PeerInfo, TrustDomain, identity_from_der};
+use crate::vocab::SiteId;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} holds no PEM {what}")]
+    Pem { path: PathBuf, what: &'static str },
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("client verifier: {0}")]
+    Verifier(String),
+    #[error("{0:?} is not a valid TLS server name")]
+    ServerName(String),
+    #[error("the local certificate: {0}")]
+    OwnIdentity(#[from] IdentityError),
+}
+
+/// The PEM files of one party: the organisation CA, its certificate and its private key.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Loaded key material, ready to build server or client configurations.
+#[derive(Debug)]
+pub struct TlsMaterial {
+    roots: Arc<RootCertStore>,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    pub domain: TrustDomain,
+    /// The identity in our own certificate, checked at load time so a misissued certificate
+    /// fails at start, not at the first connection.
+    pub own: crate::identity::PeerIdentity,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl TlsMaterial {
+    pub fn load(files: &TlsFiles, domain: TrustDomain) -> Result<Self, TlsError> {
+        let pem_err = |path: &Path, what| TlsError::Pem {
+            path: path.to_path_buf(),
+            what,
+        };
+        let ca_pem = read(&files.ca)?;
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&ca_pem) {
+            let cert = cert.map_err(|_| pem_err(&files.ca, "certificate"))?;
+            roots.add(cert)?;
+        }
+        if roots.is_empty() {
+            return Err(pem_err(&files.ca, "certificate"));
+        }
+        let chain = CertificateDer::pem_slice_iter(&read(&files.cert)?)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| pem_err(&files.cert, "certificate"))?;
+        let leaf = chain
+            .first()
+            .ok_or_else(|| pem_err(&files.cert, "certificate"))?;
+        let own = identity_from_der(leaf, &domain)?;
+        let key = PrivateKeyDer::from_pem_slice(&read(&files.key)?)
+            .map_err(|_| pem_err(&files.key, "private key"))?;
+        Ok(Self {
+            roots: Arc::new(roots),
+            chain,
+            key,
+            domain,
+            own,
+        })
+    }
+
+    /// Server side: TLS 1.3, h2, and a client certificate from the organisation CA required.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            self.roots.clone(),
+            provider(),
+        )
+        .build()
+        .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// Client side: TLS 1.3, h2, our certificate, and the server must be `expected`.
+    pub fn client_config(
+        &self,
+        expected: ExpectedServer,
+    ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            self.roots.clone(),
+            provider(),
+        )
+        .build()
+        .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        let verifier = SpiffeServerVerifier {
+            inner,
+            expected,
+            domain: self.domain.clone(),
+        };
+        let mut config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(Arc::new(config))
+    }
+}
+
+/// Which identity a client requires of the server it connects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedServer {
+    Hub,
+    AnySite,
+    Site(SiteId),
+}
+
+impl ExpectedServer {
+    fn accepts(&self, identity: &Identity) -> bool {
+        match (self, identity) {
+            (ExpectedServer::Hub, Identity::Hub) => true,
+            (ExpectedServer::AnySite, Identity::Site(_)) => true,
+            (ExpectedServer::Site(want), Identity::Site(got)) => want == got,
+            _ => false,
+        }
+    }
+}
+
+/// WebPKI chain and name verification, then the SPIFFE identity check.
+#[derive(Debug)]
+struct SpiffeServerVerifier {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    expected: ExpectedServer,
+    domain: TrustDomain,
+}
+
+impl ServerCertVerifier for SpiffeServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        let peer = identity_from_der(end_entity, &self.domain)
+            .map_err(|e| rustls::Error::General(format!("server certificate: {e}")))?;
+        if !self.expected.accepts(&peer.identity) {
+            return Err(rustls::Error::General(format!(
+                "server presented {} but {:?} was expected",
+                peer.uri, self.expected
+            )));
+        }
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// A TLS connection whose client certificate was verified, carrying the peer's identity.
+pub struct PeerStream {
+    inner: tokio_rustls::server::TlsStream<TcpStream>,
+    info: PeerInfo,
+}
+
+impl tonic::transport::server::Connected for PeerStream {
+    type ConnectInfo = PeerInfo;
+    fn connect_info(&self) -> PeerInfo {
+        self.info.clone()
+    }
+}
+
+impl AsyncRead for PeerStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PeerStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Accepts TCP connections and completes TLS handshakes off the accept loop, so one slow or
+/// hostile client cannot stall others. Refused handshakes are logged and dropped; the stream
+/// yields only verified connections. It ends when the returned stream is dropped.
+pub fn tls_incoming(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    domain: TrustDomain,
+) -> ReceiverStream<io::Result<PeerStream>> {
+    let (tx, rx) = mpsc::channel::<io::Result<PeerStream>>(128);
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, remote) = tokio::select! {
+                () = tx.closed() => return,
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            let domain = domain.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(tls)) => {
+                        let peer = match tls.get_ref().1.peer_certificates().and_then(|c| c.first())
+                        {
+                            Some(leaf) => identity_from_der(leaf, &domain),
+                            None => Err(IdentityError::NoCertificate),
+                        };
+                        if let Err(e) = &peer {
+                            tracing::warn!(%remote, error = %e, "peer certificate carries no usable identity");
+                        }
+                        let info = PeerInfo {
+                            remote_addr: Some(remote),
+                            peer: Arc::new(peer),
+                        };
+                        let _ = tx.send(Ok(PeerStream { inner: tls, info })).await;
+                    }
+                    Ok(Err(e)) => tracing::warn!(%remote, error = %e, "tls handshake refused"),
+                    Err(_) => tracing::warn!(%remote, "tls handshake timed out"),
+                }
+            });
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// Builds a gRPC channel to `address` (`host:port`) over mutual TLS. `server_name` is the DNS
+/// name or IP the server certificate must carry. Connection is lazy: errors show on first call.
+pub fn channel(
+    address: &str,
+    server_name: &str,
+    client: Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+) -> Result<tonic::transport::Channel, TlsError> {
+    let name = ServerName::try_from(server_name.to_string())
+        .map_err(|_| TlsError::ServerName(server_name.to_string()))?;
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|_| TlsError::ServerName(address.to_string()))?
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_timeout(Duration::from_secs(20))
+        .keep_alive_while_idle(true);
+    let connector = tokio_rustls::TlsConnector::from(client);
+    let address = address.to_string();
+    Ok(
+        endpoint.connect_with_connector_lazy(tower::service_fn(move |_uri| {
+            let connector = connector.clone();
+            let name = name.clone();
+            let address = address.clone();
+            async move {
+                let tcp = TcpStream::connect(&address).await?;
+                tcp.set_nodelay(true)?;
+                let tls = connector.connect(name, tcp).await?;
+                Ok::<_, io::Error>(hyper_util::rt::TokioIo::new(tls))
+            }
+        })),
+    )
+}

@@ -1,0 +1,45 @@
+//! Domain vocabulary shared by every socfed component, and its conversions from wire types.
+//!
+//! Every conversion from a protobuf type is fallible and names the offending field, so the
+//! services can answer `INVALID_ARGUMENT` with a message a human can act on.
+
+mod indicator;
+mod report;
+mod scalar;
+mod site_id;
+mod technique;
+
+pub use indicator::{Indicator, IndicatorKind};
+pub use report::{IncidentReport, ReportLimits};
+pub use scalar::{Severity, Tlp};
+pub use site_id::SiteId;
+pub use technique::Technique;
+
+/// A value that does not satisfy the federation contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct InvalidField {
+    /// Dotted path of the offending field, e.g. `report.indicators[2].value`.
+    pub field: String,
+    /// What is wrong and, where useful, what would be accepted.
+    pub problem: String,
+}
+
+impl InvalidField {
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Prefixes the field path, for errors bubbling up from nested values.
+    pub fn within(mut self, parent: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            parent.to_string()
+        } else {
+            format!("{parent}.{}", self.field)
+        };
+        self
+    }
+}
