@@ -156,31 +156,56 @@ pub struct PeerIdentity {
 
 /// Reads the identity out of a DER certificate that the TLS layer has already verified.
 pub fn identity_from_der(der: &[u8], domain: &TrustDomain) -> Result<PeerIdentity, IdentityError> {
+    let facts = cert_facts(der)?;
+    let [uri] = facts.uris.as_slice() else {
+        return Err(IdentityError::UriSanCount(facts.uris.len()));
+    };
+    Ok(PeerIdentity {
+        identity: Identity::from_spiffe_uri(uri, domain)?,
+        uri: uri.clone(),
+        not_after_ms: facts.not_after_ms,
+    })
+}
+
+/// The trust domain named by a certificate's single SPIFFE URI SAN (not yet checked against
+/// anything: callers still verify the identity against the domain they expect).
+pub fn trust_domain_of(der: &[u8]) -> Result<TrustDomain, IdentityError> {
+    let uris = cert_facts(der)?.uris;
+    let [uri] = uris.as_slice() else {
+        return Err(IdentityError::UriSanCount(uris.len()));
+    };
+    let domain = uri
+        .strip_prefix("spiffe://")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(domain, _)| domain)
+        .ok_or_else(|| IdentityError::BadUri(uri.clone()))?;
+    TrustDomain::parse(domain)
+}
+
+struct CertFacts {
+    uris: Vec<String>,
+    not_after_ms: UnixMillis,
+}
+
+fn cert_facts(der: &[u8]) -> Result<CertFacts, IdentityError> {
     use x509_parser::extensions::GeneralName;
     let (_, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| IdentityError::Unparseable(e.to_string()))?;
-    let uris: Vec<&str> = match cert.subject_alternative_name() {
+    let not_after_ms = cert.validity().not_after.timestamp().saturating_mul(1000);
+    let uris = match cert.subject_alternative_name() {
         Ok(Some(san)) => san
             .value
             .general_names
             .iter()
             .filter_map(|name| match name {
-                GeneralName::URI(uri) => Some(*uri),
+                GeneralName::URI(uri) => Some((*uri).to_string()),
                 _ => None,
             })
             .collect(),
         Ok(None) => Vec::new(),
         Err(e) => return Err(IdentityError::Unparseable(e.to_string())),
     };
-    let [uri] = uris.as_slice() else {
-        return Err(IdentityError::UriSanCount(uris.len()));
-    };
-    let identity = Identity::from_spiffe_uri(uri, domain)?;
-    Ok(PeerIdentity {
-        identity,
-        uri: (*uri).to_string(),
-        not_after_ms: cert.validity().not_after.timestamp().saturating_mul(1000),
-    })
+    Ok(CertFacts { uris, not_after_ms })
 }
 
 /// Connection facts attached by the TLS listener to every request on that connection.

@@ -8,6 +8,8 @@
 //!
 //! This crate does no storage and owns no policy beyond "what is a well-formed value".
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod identity;
 pub mod tls;
 pub mod vocab;

@@ -105,6 +105,23 @@ impl TlsMaterial {
         })
     }
 
+    /// Loads the files and takes the trust domain from our own certificate's SPIFFE URI, for
+    /// clients that only have their certificate at hand.
+    pub fn load_inferring_domain(files: &TlsFiles) -> Result<Self, TlsError> {
+        let chain = CertificateDer::pem_slice_iter(&read(&files.cert)?)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| TlsError::Pem {
+                path: files.cert.clone(),
+                what: "certificate",
+            })?;
+        let leaf = chain.first().ok_or_else(|| TlsError::Pem {
+            path: files.cert.clone(),
+            what: "certificate",
+        })?;
+        let domain = crate::identity::trust_domain_of(leaf)?;
+        Self::load(files, domain)
+    }
+
     /// Server side: TLS 1.3, h2, and a client certificate from the organisation CA required.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(

@@ -1,1 +1,16 @@
+//! The SIRT hub: accepts escalation streams from every site over mutual TLS, stores each
+//! escalation exactly once, correlates incidents across sites and answers operator queries.
+//!
+//! Layering: `grpc` (thin service impls) → `ingest` (the single writer, group commit) →
+//! `store` (the only sled user); `correlate` and `incident` are pure domain logic.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod correlate;
+pub mod demo;
+pub mod grpc;
+pub mod incident;
+pub mod ingest;
+pub mod pki;
+pub mod store;

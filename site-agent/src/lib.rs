@@ -1,1 +1,12 @@
+//! The site agent: the local SOC's gateway to the federation. It queues escalations in a
+//! durable outbox and streams them to the SIRT hub, resending until the hub acknowledges.
+//!
+//! Layering: `grpc` (local API, thin) → `store` (the only sled user, outbox) ← `uplink`
+//! (hub stream). `store::cap` and `uplink::backoff` are pure.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod grpc;
+pub mod store;
+pub mod uplink;

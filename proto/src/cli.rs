@@ -1,0 +1,195 @@
+//! Command-line plumbing shared by `sirt-hub` and `site-agent`: output and log formats, the
+//! client TLS flags, and turning gRPC failures into messages that say what to do next.
+
+use crate::tls::{ExpectedServer, TlsFiles, TlsMaterial};
+use std::path::PathBuf;
+use std::time::Duration;
+use tonic::{Code, Status};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs go to stderr so stdout stays clean for `--output json`. `RUST_LOG` filters.
+pub fn init_logging(format: LogFormat, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Exit status for configuration errors (sysexits EX_CONFIG); systemd units use it in
+/// `RestartPreventExitStatus` so a bad config does not restart-loop.
+pub const EX_CONFIG: u8 = 78;
+
+/// Runs a binary's async main on a multi-threaded runtime and maps the outcome to an exit
+/// status: 0, `EX_CONFIG` when `is_config_error` says so, else 1. Errors go to stderr.
+pub fn run_main(
+    future: impl std::future::Future<Output = anyhow::Result<()>>,
+    is_config_error: impl Fn(&anyhow::Error) -> bool,
+) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(future) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if is_config_error(&e) {
+                std::process::ExitCode::from(EX_CONFIG)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The operator certificate a CLI command presents.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientTlsArgs {
+    /// Organisation CA certificate (PEM).
+    #[arg(long, env = "SOCFED_CA", global = true)]
+    pub ca: Option<PathBuf>,
+    /// Your operator certificate (PEM), from `sirt-hub pki issue --operator NAME`.
+    #[arg(long, env = "SOCFED_CERT", global = true)]
+    pub cert: Option<PathBuf>,
+    /// The private key of that certificate (PEM).
+    #[arg(long, env = "SOCFED_KEY", global = true)]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0} is required for this command: pass --{0} or set SOCFED_{1}")]
+    Missing(&'static str, &'static str),
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("{0}")]
+    Call(String),
+}
+
+impl ClientTlsArgs {
+    /// Connects to `address` over mutual TLS, requiring the server to be `expected`.
+    pub fn channel(
+        &self,
+        address: &str,
+        server_name: Option<&str>,
+        expected: ExpectedServer,
+    ) -> Result<tonic::transport::Channel, ClientError> {
+        let files = TlsFiles {
+            ca: self.ca.clone().ok_or(ClientError::Missing("ca", "CA"))?,
+            cert: self
+                .cert
+                .clone()
+                .ok_or(ClientError::Missing("cert", "CERT"))?,
+            key: self.key.clone().ok_or(ClientError::Missing("key", "KEY"))?,
+        };
+        let material = TlsMaterial::load_inferring_domain(&files)?;
+        let host = server_name.unwrap_or_else(|| host_of(address));
+        Ok(crate::tls::channel(
+            address,
+            host,
+            material.client_config(expected)?,
+            Duration::from_secs(5),
+        )?)
+    }
+}
+
+/// `host` of `host:port` or `[v6]:port`.
+pub fn host_of(address: &str) -> &str {
+    if let Some(rest) = address.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    address.rsplit_once(':').map_or(address, |(host, _)| host)
+}
+
+/// A failed call as a sentence with a next step.
+pub fn explain(status: &Status, target: &str) -> ClientError {
+    let hint = match status.code() {
+        Code::Unavailable | Code::Unknown
+            if status.message().contains("transport") || status.message().contains("connect") =>
+        {
+            format!(
+                "cannot reach {target} ({}); check the address, that the service runs, and that your certificate is from the organisation CA",
+                status.message()
+            )
+        }
+        Code::Unauthenticated => format!(
+            "{target} did not accept your certificate: {}",
+            status.message()
+        ),
+        Code::PermissionDenied => format!("{target} refused: {}", status.message()),
+        Code::NotFound
+        | Code::InvalidArgument
+        | Code::ResourceExhausted
+        | Code::FailedPrecondition => status.message().to_string(),
+        _ => format!(
+            "{target} answered {:?}: {}",
+            status.code(),
+            status.message()
+        ),
+    };
+    ClientError::Call(hint)
+}
+
+/// RFC 3339 UTC, seconds precision; empty for 0.
+pub fn format_millis(ms: i64) -> String {
+    if ms <= 0 {
+        return String::new();
+    }
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs());
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A short human duration, e.g. `3m 12s`.
+pub fn format_age(ms: u64) -> String {
+    humantime::format_duration(Duration::from_secs(ms / 1000)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_of_handles_v4_v6_and_names() {
+        assert_eq!(host_of("127.0.0.1:7443"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:7443"), "::1");
+        assert_eq!(host_of("hub.corp.example:7443"), "hub.corp.example");
+    }
+}

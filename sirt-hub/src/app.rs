@@ -1,0 +1,162 @@
+//! Wires a hub together: store, ingest writer, gRPC services on a mutual-TLS listener.
+//! `start` binds and returns a handle; tests and the binary use the same path.
+
+use crate::config::HubConfig;
+use crate::grpc::federation::FederationService;
+use crate::grpc::live::LiveSites;
+use crate::grpc::operator::OperatorService;
+use crate::ingest::{self, WriterSettings};
+use crate::store::{HubStore, StoreError};
+use socfed_proto::pb::federation_server::FederationServer;
+use socfed_proto::pb::operator_server::OperatorServer;
+use socfed_proto::tls::{TlsError, TlsMaterial, tls_incoming};
+use socfed_proto::vocab::ReportLimits;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("tls: {0}")]
+    Tls(#[from] TlsError),
+    #[error("the hub certificate must carry the hub identity, it carries {0}")]
+    NotAHubCertificate(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the ingest writer: {0}")]
+    Writer(std::io::Error),
+    #[error("reflection: {0}")]
+    Reflection(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    #[error("server: {0}")]
+    Server(#[from] tonic::transport::Error),
+    #[error("a hub task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("the ingest writer panicked")]
+    WriterPanicked,
+}
+
+impl StartError {
+    /// Errors an operator fixes in the config or the files it names (exit status 78).
+    pub fn is_config(&self) -> bool {
+        matches!(self, StartError::Tls(_) | StartError::NotAHubCertificate(_))
+    }
+}
+
+/// A running hub. Dropping it does not stop it; call [`RunningHub::stop`].
+pub struct RunningHub {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
+    let tls = TlsMaterial::load(&config.tls, config.trust_domain.clone())?;
+    if tls.own.identity != socfed_proto::identity::Identity::Hub {
+        return Err(StartError::NotAHubCertificate(tls.own.uri.clone()));
+    }
+    let store = Arc::new(HubStore::open(&config.data_dir, config.ingest.durability)?);
+    let (ingest, writer) = ingest::start(
+        store.clone(),
+        WriterSettings {
+            max_batch: config.ingest.max_batch,
+            correlation_window_ms: i64::try_from(config.correlation.window.as_millis())
+                .unwrap_or(i64::MAX),
+        },
+    )
+    .map_err(StartError::Writer)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let shutdown = CancellationToken::new();
+    let live = Arc::new(LiveSites::default());
+    let enrolled: Vec<_> = config.sites.iter().map(|s| s.id.clone()).collect();
+
+    let federation = FederationService {
+        ingest: ingest.clone(),
+        live: live.clone(),
+        enrolled: Arc::new(enrolled.iter().cloned().collect()),
+        limits: ReportLimits::default(),
+        max_in_flight: config.limits.max_in_flight_per_stream,
+        shutdown: shutdown.clone(),
+    };
+    let operator = OperatorService {
+        store: store.clone(),
+        ingest,
+        live,
+        enrolled: Arc::new(enrolled),
+        shutdown: shutdown.clone(),
+    };
+    let max = config.limits.max_message_bytes;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<FederationServer<FederationService>>()
+        .await;
+    health_reporter
+        .set_serving::<OperatorServer<OperatorService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(socfed_proto::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
+
+    let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
+    let signal = shutdown.clone();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(FederationServer::new(federation).max_decoding_message_size(max))
+            .add_service(OperatorServer::new(operator).max_decoding_message_size(max))
+            .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
+    );
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");
+    Ok(RunningHub {
+        addr,
+        shutdown,
+        server,
+        writer,
+    })
+}
+
+impl RunningHub {
+    /// A token that stops the hub when cancelled (for signal handlers).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting, lets every stream acknowledge what it already received, commits, and
+    /// waits for the writer to finish.
+    pub async fn stop(self) -> Result<(), StopError> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the hub stops (after its shutdown token is cancelled).
+    pub async fn wait(self) -> Result<(), StopError> {
+        self.server.await??;
+        let writer = self.writer;
+        tokio::task::spawn_blocking(move || writer.join())
+            .await?
+            .map_err(|_| StopError::WriterPanicked)?;
+        tracing::info!("hub stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! The `sirt-hub` command line: parse, dispatch, map errors to exit codes.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
+
+mod pki;
+mod query;
+pub(crate) mod render;
+
+use crate::config::{ConfigError, EXAMPLE, HubConfig};
+use clap::{Parser, Subcommand};
+use socfed_proto::cli::{ClientTlsArgs, LogFormat, OutputFormat};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sirt-hub",
+    version,
+    about = "socfed SIRT hub: federated incident escalation across SOC sites"
+)]
+pub struct Cli {
+    /// Log format on stderr (filter with RUST_LOG).
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub.
+    Serve {
+        #[arg(long, short, env = "SIRT_HUB_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print or check configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Organisation PKI: CA, hub, site and operator certificates.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Cross-site incidents.
+    Incidents(query::IncidentsArgs),
+    /// Per-site federation status.
+    Sites(query::SitesArgs),
+    /// Escalations kept for review (conflicting replays, rejected reports).
+    Conflicts(query::ConflictsArgs),
+    /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
+    Demo(crate::demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration.
+    Example,
+    /// Validate a configuration file.
+    Check { file: PathBuf },
+}
+
+/// Where operator commands connect.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HubTarget {
+    /// Hub gRPC address (host:port).
+    #[arg(
+        long,
+        env = "SOCFED_HUB",
+        default_value = "127.0.0.1:7443",
+        global = true
+    )]
+    pub hub: String,
+    /// Name the hub certificate must carry; defaults to the host of --hub.
+    #[arg(long, global = true)]
+    pub server_name: Option<String>,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table", global = true)]
+    pub output: OutputFormat,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    socfed_proto::cli::init_logging(cli.log_format, "info");
+    socfed_proto::cli::run_main(run(cli.command), |e| {
+        e.downcast_ref::<ConfigError>().is_some()
+            || e.downcast_ref::<crate::app::StartError>()
+                .is_some_and(crate::app::StartError::is_config)
+    })
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { config } => serve(HubConfig::load(&config)?).await,
+        Command::Config(ConfigCommand::Example) => {
+            print!("{EXAMPLE}");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let config = HubConfig::load(&file)?;
+            println!(
+                "{}: valid ({} enrolled sites)",
+                file.display(),
+                config.sites.len()
+            );
+            Ok(())
+        }
+        Command::Pki(command) => pki::run(command),
+        Command::Incidents(args) => query::incidents(args).await,
+        Command::Sites(args) => query::sites(args).await,
+        Command::Conflicts(args) => query::conflicts(args).await,
+        Command::Demo(args) => crate::demo::run(args).await,
+    }
+}
+
+async fn serve(config: HubConfig) -> anyhow::Result<()> {
+    let hub = crate::app::start(config).await?;
+    let token = hub.shutdown_token();
+    tokio::spawn(async move {
+        socfed_proto::cli::wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight acknowledgements");
+        token.cancel();
+    });
+    hub.wait().await?;
+    Ok(())
+}

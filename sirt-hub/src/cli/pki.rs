@@ -1,0 +1,141 @@
+//! `sirt-hub pki init|issue|list`.
+
+use super::render;
+use crate::pki::{self, IssueRequest, LeafRole};
+use clap::Subcommand;
+use socfed_proto::cli::OutputFormat;
+use socfed_proto::identity::{TrustDomain, parse_operator_name};
+use socfed_proto::vocab::SiteId;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create the organisation CA in DIR.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        /// SPIFFE trust domain, e.g. corp.example.
+        #[arg(long)]
+        trust_domain: String,
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+    },
+    /// Issue a hub, site or operator certificate signed by the CA in DIR.
+    Issue {
+        #[arg(long)]
+        dir: PathBuf,
+        /// A hub certificate (server).
+        #[arg(long, conflicts_with_all = ["site", "operator"], required_unless_present_any = ["site", "operator"])]
+        hub: bool,
+        /// A site certificate for SITE_ID (client to the hub, server for the local API).
+        #[arg(long, value_name = "SITE_ID", conflicts_with = "operator")]
+        site: Option<String>,
+        /// An operator certificate for NAME (client).
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+        /// DNS name clients dial (hub and site); repeatable.
+        #[arg(long)]
+        dns: Vec<String>,
+        /// IP address clients dial (hub and site); repeatable.
+        #[arg(long)]
+        ip: Vec<IpAddr>,
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Replace an existing certificate for the same principal.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List certificates in DIR with role and expiry.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, short, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+}
+
+pub fn run(command: PkiCommand) -> anyhow::Result<()> {
+    match command {
+        PkiCommand::Init {
+            dir,
+            trust_domain,
+            days,
+        } => {
+            let domain = TrustDomain::parse(&trust_domain)?;
+            let info = pki::init(&dir, &domain, days)?;
+            println!(
+                "created CA for trust domain {} at {} (valid until {})",
+                info.domain,
+                info.ca_cert.display(),
+                info.not_after
+            );
+        }
+        PkiCommand::Issue {
+            dir,
+            hub,
+            site,
+            operator,
+            dns,
+            ip,
+            days,
+            force,
+        } => {
+            let role = match (hub, site, operator) {
+                (true, None, None) => LeafRole::Hub { dns, ips: ip },
+                (false, Some(site), None) => LeafRole::Site {
+                    id: SiteId::parse(&site)?,
+                    dns,
+                    ips: ip,
+                },
+                (false, None, Some(name)) => {
+                    if !dns.is_empty() || !ip.is_empty() {
+                        anyhow::bail!(
+                            "--dns and --ip apply to hub and site certificates, not operators"
+                        );
+                    }
+                    LeafRole::Operator {
+                        name: parse_operator_name(&name)?,
+                    }
+                }
+                _ => anyhow::bail!("choose exactly one of --hub, --site SITE_ID, --operator NAME"),
+            };
+            let issued = pki::issue(
+                &dir,
+                &IssueRequest {
+                    role,
+                    validity_days: days,
+                    overwrite: force,
+                },
+            )?;
+            println!(
+                "issued {} -> {} (key {}, valid until {})",
+                issued.uri,
+                issued.cert.display(),
+                issued.key.display(),
+                issued.not_after
+            );
+        }
+        PkiCommand::List { dir, output } => {
+            let certs = pki::list(&dir)?;
+            match output {
+                OutputFormat::Json => render::print_json(&certs)?,
+                OutputFormat::Table => {
+                    let mut table =
+                        render::table(&["role", "identity", "subject", "not after", "path"]);
+                    for c in &certs {
+                        table.add_row(vec![
+                            &c.role,
+                            &c.identity,
+                            &c.subject,
+                            &c.not_after,
+                            &c.path.display().to_string(),
+                        ]);
+                    }
+                    println!("{table}");
+                }
+            }
+        }
+    }
+    Ok(())
+}

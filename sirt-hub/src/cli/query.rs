@@ -1,0 +1,235 @@
+//! Operator queries against a running hub: `incidents`, `sites`, `conflicts`.
+
+use super::HubTarget;
+use super::render;
+use clap::{Args, Subcommand};
+use futures_util::StreamExt;
+use socfed_proto::cli::{OutputFormat, explain};
+use socfed_proto::pb::{self, operator_client::OperatorClient};
+use socfed_proto::tls::ExpectedServer;
+use socfed_proto::vocab::Severity;
+use tonic::transport::Channel;
+
+#[derive(Debug, Args)]
+pub struct IncidentsArgs {
+    #[command(subcommand)]
+    pub command: IncidentsCommand,
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// List incidents across sites, newest first.
+    List {
+        /// Only incidents with a sighting at this site.
+        #[arg(long)]
+        site: Option<String>,
+        /// Only incidents in this status (new, triage, containment, eradication, recovery, post-incident, closed).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only incidents at or above this severity.
+        #[arg(long)]
+        severity: Option<Severity>,
+        /// Most incidents to print (all pages are fetched up to this many).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Show one incident with its sightings per site.
+    Show { id: String },
+    /// Print incidents as they are created or updated, until interrupted.
+    Watch,
+}
+
+#[derive(Debug, Args)]
+pub struct SitesArgs {
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    #[arg(long)]
+    pub site: Option<String>,
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+fn client(target: &HubTarget) -> anyhow::Result<OperatorClient<Channel>> {
+    let channel = target.tls.channel(
+        &target.hub,
+        target.server_name.as_deref(),
+        ExpectedServer::Hub,
+    )?;
+    Ok(OperatorClient::new(channel))
+}
+
+fn hub_name(target: &HubTarget) -> String {
+    format!("the hub at {}", target.hub)
+}
+
+fn parse_status(raw: &str) -> anyhow::Result<pb::IncidentStatus> {
+    crate::store::records::IncidentStatus::ALL
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+        .map(crate::grpc::convert::status_to_wire)
+        .ok_or_else(|| anyhow::anyhow!("unknown status {raw:?}; use new, triage, containment, eradication, recovery, post-incident or closed"))
+}
+
+/// Fetches up to `limit` incidents, following page tokens.
+pub async fn list_incidents(
+    client: &mut OperatorClient<Channel>,
+    mut request: pb::ListIncidentsRequest,
+    limit: usize,
+) -> Result<Vec<pb::HubIncident>, tonic::Status> {
+    let mut out = Vec::new();
+    loop {
+        request.page_size =
+            u32::try_from(limit.saturating_sub(out.len()).min(1000)).unwrap_or(1000);
+        let page = client.list_incidents(request.clone()).await?.into_inner();
+        out.extend(page.incidents);
+        if page.next_page_token.is_empty() || out.len() >= limit {
+            return Ok(out);
+        }
+        request.page_token = page.next_page_token;
+    }
+}
+
+pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
+    let mut client = client(&args.target)?;
+    let target = hub_name(&args.target);
+    let output = args.target.output;
+    match args.command {
+        IncidentsCommand::List {
+            site,
+            status,
+            severity,
+            limit,
+        } => {
+            let request = pb::ListIncidentsRequest {
+                site_id: site.unwrap_or_default(),
+                status: status
+                    .as_deref()
+                    .map(parse_status)
+                    .transpose()?
+                    .map_or(0, |s| s as i32),
+                min_severity: severity.map_or(0, |s| s.to_wire() as i32),
+                ..Default::default()
+            };
+            let incidents = list_incidents(&mut client, request, limit)
+                .await
+                .map_err(|s| explain(&s, &target))?;
+            match output {
+                OutputFormat::Json => render::print_json(
+                    &incidents
+                        .iter()
+                        .map(render::incident_json)
+                        .collect::<Vec<_>>(),
+                )?,
+                OutputFormat::Table => println!("{}", render::incidents_table(&incidents)),
+            }
+        }
+        IncidentsCommand::Show { id } => {
+            let incident = client
+                .get_incident(pb::GetIncidentRequest { id })
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            match output {
+                OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
+                OutputFormat::Table => println!("{}", render::incident_detail(&incident)),
+            }
+        }
+        IncidentsCommand::Watch => {
+            let mut stream = client
+                .watch_incidents(pb::WatchIncidentsRequest {})
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            while let Some(event) = stream.next().await {
+                let event = event.map_err(|s| explain(&s, &target))?;
+                let kind = if event.kind == pb::incident_event::Kind::Created as i32 {
+                    "created"
+                } else {
+                    "updated"
+                };
+                let Some(incident) = event.incident else {
+                    continue;
+                };
+                match output {
+                    OutputFormat::Json => {
+                        let mut value = render::incident_json(&incident);
+                        value["event"] = kind.into();
+                        println!("{}", serde_json::to_string(&value)?);
+                    }
+                    OutputFormat::Table => println!(
+                        "{kind:<8} {} [{}] {} sites={} {}",
+                        incident.id,
+                        render::severity(incident.severity),
+                        render::status(incident.status),
+                        render::sites_of(&incident),
+                        incident.title
+                    ),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn sites(args: SitesArgs) -> anyhow::Result<()> {
+    let mut client = client(&args.target)?;
+    let sites = client
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .into_inner()
+        .sites;
+    match args.target.output {
+        OutputFormat::Json => {
+            render::print_json(&sites.iter().map(render::site_json).collect::<Vec<_>>())?
+        }
+        OutputFormat::Table => println!("{}", render::sites_table(&sites)),
+    }
+    Ok(())
+}
+
+pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
+    let mut client = client(&args.target)?;
+    let conflicts = client
+        .list_conflicts(pb::ListConflictsRequest {
+            site_id: args.site.unwrap_or_default(),
+        })
+        .await
+        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .into_inner()
+        .conflicts;
+    match args.target.output {
+        OutputFormat::Json => {
+            let rows: Vec<_> = conflicts
+                .iter()
+                .map(|c| serde_json::json!({
+                    "site": c.site_id, "store_epoch": c.store_epoch, "seq": c.seq, "kind": c.kind,
+                    "reason": c.reason, "recorded_at": socfed_proto::cli::format_millis(c.recorded_at_ms),
+                    "stored_hash": c.stored_hash, "offered_hash": c.offered_hash,
+                }))
+                .collect();
+            render::print_json(&rows)?;
+        }
+        OutputFormat::Table => {
+            let mut t = render::table(&["site", "epoch", "seq", "kind", "recorded", "reason"]);
+            for c in &conflicts {
+                t.add_row(vec![
+                    c.site_id.clone(),
+                    c.store_epoch.clone(),
+                    c.seq.to_string(),
+                    c.kind.clone(),
+                    socfed_proto::cli::format_millis(c.recorded_at_ms),
+                    c.reason.clone(),
+                ]);
+            }
+            println!("{t}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Tables and JSON for operator commands. JSON uses words for enums, RFC 3339 for times.
+
+use serde_json::{Value, json};
+use socfed_proto::cli::{format_age, format_millis};
+use socfed_proto::pb;
+
+pub fn table(headers: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+    table.set_header(headers.to_vec());
+    table
+}
+
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn severity(n: i32) -> &'static str {
+    match pb::Severity::try_from(n) {
+        Ok(pb::Severity::Informational) => "informational",
+        Ok(pb::Severity::Low) => "low",
+        Ok(pb::Severity::Medium) => "medium",
+        Ok(pb::Severity::High) => "high",
+        Ok(pb::Severity::Critical) => "critical",
+        _ => "unknown",
+    }
+}
+
+pub fn status(n: i32) -> &'static str {
+    match pb::IncidentStatus::try_from(n) {
+        Ok(pb::IncidentStatus::New) => "new",
+        Ok(pb::IncidentStatus::Triage) => "triage",
+        Ok(pb::IncidentStatus::Containment) => "containment",
+        Ok(pb::IncidentStatus::Eradication) => "eradication",
+        Ok(pb::IncidentStatus::Recovery) => "recovery",
+        Ok(pb::IncidentStatus::PostIncident) => "post-incident",
+        Ok(pb::IncidentStatus::Closed) => "closed",
+        _ => "unknown",
+    }
+}
+
+fn tlp(n: i32) -> &'static str {
+    match pb::Tlp::try_from(n) {
+        Ok(pb::Tlp::Clear) => "clear",
+        Ok(pb::Tlp::Green) => "green",
+        Ok(pb::Tlp::Amber) => "amber",
+        Ok(pb::Tlp::AmberStrict) => "amber+strict",
+        Ok(pb::Tlp::Red) => "red",
+        _ => "unknown",
+    }
+}
+
+fn indicator(i: &pb::Indicator) -> String {
+    let kind = pb::IndicatorKind::try_from(i.kind)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("INDICATOR_KIND_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{kind}:{}", i.value)
+}
+
+pub fn sites_of(incident: &pb::HubIncident) -> String {
+    incident
+        .sightings
+        .iter()
+        .map(|s| s.site_id.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn incident_json(i: &pb::HubIncident) -> Value {
+    json!({
+        "id": i.id,
+        "title": i.title,
+        "status": status(i.status),
+        "severity": severity(i.severity),
+        "tlp": tlp(i.tlp),
+        "techniques": i.techniques,
+        "indicators": i.indicators.iter().map(indicator).collect::<Vec<_>>(),
+        "created_at": format_millis(i.created_at_ms),
+        "updated_at": format_millis(i.updated_at_ms),
+        "sightings": i.sightings.iter().map(|s| json!({
+            "site": s.site_id,
+            "local_incident_ids": s.local_incident_ids,
+            "revision": s.revision,
+            "local_severity": severity(s.local_severity),
+            "local_owner": s.local_owner,
+            "first_seen": format_millis(s.first_seen_ms),
+            "last_seen": format_millis(s.last_seen_ms),
+            "joined_because": s.joined_because,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn incidents_table(incidents: &[pb::HubIncident]) -> comfy_table::Table {
+    let mut t = table(&[
+        "id",
+        "severity",
+        "status",
+        "sites",
+        "sightings",
+        "title",
+        "updated",
+    ]);
+    for i in incidents {
+        t.add_row(vec![
+            i.id.clone(),
+            severity(i.severity).to_string(),
+            status(i.status).to_string(),
+            sites_of(i),
+            i.sightings.len().to_string(),
+            i.title.clone(),
+            format_millis(i.updated_at_ms),
+        ]);
+    }
+    t
+}
+
+pub fn incident_detail(i: &pb::HubIncident) -> String {
+    let mut out = format!(
+        "incident {}\n  title:      {}\n  status:     {}\n  severity:   {}\n  tlp:        {}\n  techniques: {}\n  indicators: {}\n  created:    {}\n  updated:    {}\n",
+        i.id,
+        i.title,
+        status(i.status),
+        severity(i.severity),
+        tlp(i.tlp),
+        i.techniques.join(", "),
+        i.indicators
+            .iter()
+            .map(indicator)
+            .collect::<Vec<_>>()
+            .join(", "),
+        format_millis(i.created_at_ms),
+        format_millis(i.updated_at_ms),
+    );
+    let mut t = table(&[
+        "site",
+        "local incidents",
+        "rev",
+        "local severity",
+        "first seen",
+        "last seen",
+        "joined because",
+    ]);
+    for s in &i.sightings {
+        t.add_row(vec![
+            s.site_id.clone(),
+            s.local_incident_ids.join(","),
+            s.revision.to_string(),
+            severity(s.local_severity).to_string(),
+            format_millis(s.first_seen_ms),
+            format_millis(s.last_seen_ms),
+            s.joined_because.clone(),
+        ]);
+    }
+    out.push_str(&format!("sightings ({}):\n{t}", i.sightings.len()));
+    out
+}
+
+pub fn site_json(s: &pb::SiteSummary) -> Value {
+    json!({
+        "site": s.site_id,
+        "connected": s.connected,
+        "last_seen": format_millis(s.last_seen_ms),
+        "store_epoch": s.store_epoch,
+        "acked_through": s.acked_through,
+        "escalations_stored": s.escalations_stored,
+        "duplicates": s.duplicates,
+        "conflicts": s.conflicts,
+        "rejected": s.rejected,
+        "backlog": s.backlog,
+        "oldest_unsent_age_ms": s.oldest_unsent_age_ms,
+        "refused_total": s.refused_total,
+        "dropped_total": s.dropped_total,
+        "cert_not_after": format_millis(s.cert_not_after_ms),
+        "epoch_changes": s.epoch_changes,
+        "sequence_regression": s.sequence_regression,
+    })
+}
+
+pub fn sites_table(sites: &[pb::SiteSummary]) -> comfy_table::Table {
+    let mut t = table(&[
+        "site",
+        "connected",
+        "last seen",
+        "acked seq",
+        "stored",
+        "dup",
+        "conflicts",
+        "backlog",
+        "oldest unsent",
+        "cert expires",
+        "warnings",
+    ]);
+    for s in sites {
+        let mut warnings = Vec::new();
+        if s.sequence_regression {
+            warnings.push("store went backwards".to_string());
+        }
+        if s.epoch_changes > 0 {
+            warnings.push(format!("{} epoch change(s)", s.epoch_changes));
+        }
+        if s.refused_total + s.dropped_total > 0 {
+            warnings.push(format!(
+                "outbox cap: {} refused, {} dropped",
+                s.refused_total, s.dropped_total
+            ));
+        }
+        t.add_row(vec![
+            s.site_id.clone(),
+            if s.connected { "yes" } else { "no" }.to_string(),
+            format_millis(s.last_seen_ms),
+            s.acked_through.to_string(),
+            s.escalations_stored.to_string(),
+            s.duplicates.to_string(),
+            s.conflicts.to_string(),
+            s.backlog.to_string(),
+            if s.backlog > 0 {
+                format_age(s.oldest_unsent_age_ms)
+            } else {
+                String::new()
+            },
+            format_millis(s.cert_not_after_ms),
+            warnings.join("; "),
+        ]);
+    }
+    t
+}

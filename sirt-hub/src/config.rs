@@ -1,0 +1,239 @@
+//! Hub configuration: a TOML file, unknown keys rejected, validated into typed errors that
+//! name the key. The binary exits with 78 (EX_CONFIG) on any of them.
+
+use crate::store::Durability;
+use serde::{Deserialize, Serialize};
+use socfed_proto::identity::TrustDomain;
+use socfed_proto::tls::TlsFiles;
+use socfed_proto::vocab::SiteId;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// Address of the gRPC listener (federation streams and operator API).
+    pub listen: SocketAddr,
+    /// Directory of the hub's sled store.
+    pub data_dir: PathBuf,
+    /// SPIFFE trust domain of the organisation PKI.
+    pub trust_domain: TrustDomain,
+    pub tls: TlsFiles,
+    /// Sites allowed to open an escalation stream.
+    #[serde(default)]
+    pub sites: Vec<EnrolledSite>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    #[serde(default)]
+    pub correlation: CorrelationConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolledSite {
+    pub id: SiteId,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest gRPC message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Escalations one stream may have in flight before the hub stops reading it.
+    pub max_in_flight_per_stream: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 1024 * 1024,
+            max_in_flight_per_stream: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Most escalations committed by one flush.
+    pub max_batch: usize,
+    /// `fsync`: flush and fdatasync before every ack (power-safe); `flush`: sled flush only.
+    pub durability: Durability,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 2048,
+            durability: Durability::Fsync,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelationConfig {
+    /// Reports sharing a fingerprint within this window join one incident.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {path}: {key}: {problem}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
+}
+
+impl HubConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: HubConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            problem: problem.to_string(),
+        };
+        if !(1024..=64 * 1024 * 1024).contains(&self.limits.max_message_bytes) {
+            return Err(invalid(
+                "limits.max_message_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
+        if !(1..=65_536).contains(&self.limits.max_in_flight_per_stream) {
+            return Err(invalid(
+                "limits.max_in_flight_per_stream",
+                "must be between 1 and 65536",
+            ));
+        }
+        if !(1..=65_536).contains(&self.ingest.max_batch) {
+            return Err(invalid("ingest.max_batch", "must be between 1 and 65536"));
+        }
+        if self.correlation.window.is_zero() {
+            return Err(invalid(
+                "correlation.window",
+                "must be longer than zero, e.g. \"24h\"",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for site in &self.sites {
+            if !seen.insert(&site.id) {
+                return Err(invalid(
+                    "sites",
+                    &format!("site {:?} is listed twice", site.id.as_str()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A commented example, printed by `sirt-hub config example`; a test keeps it parseable.
+pub const EXAMPLE: &str = r#"# sirt-hub configuration. Unknown keys are rejected.
+
+# gRPC listener for site escalation streams and the operator API (mutual TLS only).
+listen = "0.0.0.0:7443"
+
+# Directory of the hub's sled store. Back it up with the hub stopped.
+data_dir = "/var/lib/socfed-hub"
+
+# SPIFFE trust domain of the organisation PKI (`sirt-hub pki init --trust-domain`).
+trust_domain = "corp.example"
+
+[tls]
+# Organisation CA, and the hub certificate and key from `sirt-hub pki issue --hub`.
+ca = "/etc/socfed/pki/ca.crt"
+cert = "/etc/socfed/pki/hub.crt"
+key = "/etc/socfed/pki/hub.key"
+
+# Sites allowed to open an escalation stream. A valid site certificate for a site that is
+# not listed here is refused with PERMISSION_DENIED.
+[[sites]]
+id = "paris"
+name = "Paris data centre"
+
+[[sites]]
+id = "lyon"
+name = "Lyon office"
+
+[limits]
+# Largest gRPC message accepted, in bytes; larger ones end that stream with RESOURCE_EXHAUSTED.
+max_message_bytes = 1048576
+# Escalations one stream may have in flight before the hub stops reading it (backpressure).
+max_in_flight_per_stream = 4096
+
+[ingest]
+# Most escalations made durable by one commit (group commit).
+max_batch = 2048
+# "fsync": sled flush + fdatasync before acknowledging (survives power loss).
+# "flush": sled flush only (survives a process crash; faster).
+durability = "fsync"
+
+[correlation]
+# Reports sharing a rule or ATT&CK technique and an indicator within this window join one
+# hub incident, one sighting per site.
+window = "7days"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses() {
+        let config =
+            HubConfig::parse(EXAMPLE, Path::new("example.toml")).expect("example is valid");
+        assert_eq!(config.sites.len(), 2);
+        assert_eq!(config.ingest.durability, Durability::Fsync);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let unknown = EXAMPLE.replace("max_batch = 2048", "max_batch = 2048\nturbo = true");
+        let err = HubConfig::parse(&unknown, Path::new("x.toml")).expect_err("unknown key");
+        assert!(err.to_string().contains("turbo"), "{err}");
+        let bad = EXAMPLE.replace("max_batch = 2048", "max_batch = 0");
+        let err = HubConfig::parse(&bad, Path::new("x.toml")).expect_err("bad value");
+        assert!(err.to_string().contains("ingest.max_batch"), "{err}");
+        let bad_site = EXAMPLE.replace("id = \"lyon\"", "id = \"Lyon!\"");
+        assert!(HubConfig::parse(&bad_site, Path::new("x.toml")).is_err());
+    }
+}

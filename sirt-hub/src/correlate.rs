@@ -1,0 +1,149 @@
+//! Cross-site correlation, first cut: which hub incident an incoming report joins.
+//!
+//! Pure: no storage, no clock. A report's *fingerprints* pair each anchor (its detection rule
+//! and each ATT&CK technique) with each normalised indicator. Two reports that share a
+//! fingerprint describe the same threat; within the correlation window they join one incident.
+//! Reports without indicators never correlate: a technique alone is too common to merge on.
+
+use socfed_proto::UnixMillis;
+use socfed_proto::vocab::IncidentReport;
+use ulid::Ulid;
+
+/// A correlation fingerprint and the human reason it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub key: [u8; 32],
+    pub reason: String,
+}
+
+/// Every fingerprint of `report`, each once.
+pub fn fingerprints(report: &IncidentReport) -> Vec<Fingerprint> {
+    let mut anchors: Vec<String> = report
+        .techniques
+        .iter()
+        .map(|t| format!("technique {t}"))
+        .collect();
+    if !report.rule_id.is_empty() {
+        anchors.push(format!("rule {}", report.rule_id));
+    }
+    let mut out = Vec::with_capacity(anchors.len() * report.indicators.len());
+    for anchor in &anchors {
+        for indicator in &report.indicators {
+            let mut hasher = blake3::Hasher::new();
+            // Domain-separated and length-delimited so ("ab","c") never equals ("a","bc").
+            hasher.update(b"socfed.fingerprint.v1\0");
+            hasher.update(&(anchor.len() as u64).to_be_bytes());
+            hasher.update(anchor.as_bytes());
+            hasher.update(indicator.to_string().as_bytes());
+            out.push(Fingerprint {
+                key: *hasher.finalize().as_bytes(),
+                reason: format!("{anchor} with indicator {indicator}"),
+            });
+        }
+    }
+    out
+}
+
+/// A previous sighting of a fingerprint, as the store knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriorMatch {
+    pub incident: Ulid,
+    pub last_seen_ms: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Join an existing incident because of `reason`.
+    Join { incident: Ulid, reason: String },
+    /// Open a new incident.
+    Open,
+}
+
+/// Picks the incident to join: among fingerprints seen within `window_ms` of `now`, the one
+/// seen most recently (ties: the lowest incident id, so the choice is deterministic).
+pub fn decide(
+    candidates: &[(Fingerprint, Option<PriorMatch>)],
+    now: UnixMillis,
+    window_ms: i64,
+) -> Decision {
+    candidates
+        .iter()
+        .filter_map(|(fp, prior)| prior.map(|p| (fp, p)))
+        .filter(|(_, p)| now.saturating_sub(p.last_seen_ms) <= window_ms)
+        .max_by(|(_, a), (_, b)| {
+            a.last_seen_ms
+                .cmp(&b.last_seen_ms)
+                .then_with(|| b.incident.cmp(&a.incident))
+        })
+        .map_or(Decision::Open, |(fp, p)| Decision::Join {
+            incident: p.incident,
+            reason: fp.reason.clone(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socfed_proto::pb;
+    use socfed_proto::vocab::ReportLimits;
+
+    fn report(rule: &str, techniques: &[&str], indicators: &[&str]) -> IncidentReport {
+        let wire = pb::IncidentReport {
+            local_incident_id: "x".into(),
+            revision: 1,
+            title: "t".into(),
+            severity: pb::Severity::High as i32,
+            rule_id: rule.into(),
+            techniques: techniques.iter().map(|t| t.to_string()).collect(),
+            indicators: indicators
+                .iter()
+                .map(|v| pb::Indicator {
+                    kind: pb::IndicatorKind::Domain as i32,
+                    value: v.to_string(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        IncidentReport::from_wire(wire, &ReportLimits::default()).expect("valid")
+    }
+
+    #[test]
+    fn same_technique_and_indicator_share_a_fingerprint_across_spellings() {
+        let a = fingerprints(&report("", &["T1071"], &["C2.example"]));
+        let b = fingerprints(&report("other-rule", &["t1071"], &["c2.example."]));
+        assert!(a.iter().any(|fp| b.contains(fp)));
+        assert_eq!(a.len(), 1);
+        assert_eq!(b.len(), 2);
+    }
+
+    #[test]
+    fn technique_without_indicator_never_correlates() {
+        assert!(fingerprints(&report("r", &["T1059"], &[])).is_empty());
+    }
+
+    #[test]
+    fn joins_the_most_recent_match_inside_the_window_only() {
+        let fp = |n: u8| Fingerprint {
+            key: [n; 32],
+            reason: format!("fp{n}"),
+        };
+        let old = PriorMatch {
+            incident: Ulid::from_parts(1, 1),
+            last_seen_ms: 1_000,
+        };
+        let recent = PriorMatch {
+            incident: Ulid::from_parts(2, 2),
+            last_seen_ms: 9_000,
+        };
+        let candidates = vec![(fp(1), Some(old)), (fp(2), Some(recent)), (fp(3), None)];
+        assert_eq!(
+            decide(&candidates, 10_000, 60_000),
+            Decision::Join {
+                incident: recent.incident,
+                reason: "fp2".into()
+            }
+        );
+        assert_eq!(decide(&candidates, 10_000, 500), Decision::Open);
+        assert_eq!(decide(&[], 0, 1), Decision::Open);
+    }
+}

@@ -1,0 +1,106 @@
+//! Stored records → wire types for operator responses.
+
+use crate::store::records::{
+    IncidentRecord, IncidentStatus, ReviewKind, ReviewRecord, Sighting, SiteRecord,
+};
+use socfed_proto::pb;
+use socfed_proto::vocab::{Indicator, SiteId};
+use tonic::Status;
+
+pub fn status_to_wire(status: IncidentStatus) -> pb::IncidentStatus {
+    match status {
+        IncidentStatus::New => pb::IncidentStatus::New,
+        IncidentStatus::Triage => pb::IncidentStatus::Triage,
+        IncidentStatus::Containment => pb::IncidentStatus::Containment,
+        IncidentStatus::Eradication => pb::IncidentStatus::Eradication,
+        IncidentStatus::Recovery => pb::IncidentStatus::Recovery,
+        IncidentStatus::PostIncident => pb::IncidentStatus::PostIncident,
+        IncidentStatus::Closed => pb::IncidentStatus::Closed,
+    }
+}
+
+/// `UNSPECIFIED` means "any"; unknown numbers are an error naming the field.
+pub fn status_filter(value: i32) -> Result<Option<IncidentStatus>, Status> {
+    let status = pb::IncidentStatus::try_from(value).map_err(|_| {
+        Status::invalid_argument(format!("status: unknown incident status number {value}"))
+    })?;
+    Ok(match status {
+        pb::IncidentStatus::Unspecified => None,
+        pb::IncidentStatus::New => Some(IncidentStatus::New),
+        pb::IncidentStatus::Triage => Some(IncidentStatus::Triage),
+        pb::IncidentStatus::Containment => Some(IncidentStatus::Containment),
+        pb::IncidentStatus::Eradication => Some(IncidentStatus::Eradication),
+        pb::IncidentStatus::Recovery => Some(IncidentStatus::Recovery),
+        pb::IncidentStatus::PostIncident => Some(IncidentStatus::PostIncident),
+        pb::IncidentStatus::Closed => Some(IncidentStatus::Closed),
+    })
+}
+
+fn sighting(s: &Sighting) -> pb::Sighting {
+    pb::Sighting {
+        site_id: s.site.to_string(),
+        local_incident_ids: s.local_incident_ids.clone(),
+        revision: s.revision,
+        local_severity: s.local_severity.to_wire() as i32,
+        local_owner: s.local_owner.clone(),
+        first_seen_ms: s.first_seen_ms,
+        last_seen_ms: s.last_seen_ms,
+        joined_because: s.joined_because.clone(),
+    }
+}
+
+pub fn incident(record: &IncidentRecord) -> pb::HubIncident {
+    pb::HubIncident {
+        id: record.id.to_string(),
+        title: record.title.clone(),
+        status: status_to_wire(record.status) as i32,
+        severity: record.severity.to_wire() as i32,
+        tlp: record.tlp.to_wire() as i32,
+        techniques: record.techniques.iter().map(ToString::to_string).collect(),
+        indicators: record.indicators.iter().map(Indicator::to_wire).collect(),
+        sightings: record.sightings.iter().map(sighting).collect(),
+        created_at_ms: record.created_at_ms,
+        updated_at_ms: record.updated_at_ms,
+    }
+}
+
+pub fn site_summary(site: &SiteId, record: &SiteRecord, connected: bool) -> pb::SiteSummary {
+    pb::SiteSummary {
+        site_id: site.to_string(),
+        connected,
+        last_seen_ms: record.last_seen_ms,
+        store_epoch: record.epoch.map(|e| e.to_string()).unwrap_or_default(),
+        acked_through: 0,
+        escalations_stored: record.escalations_stored,
+        duplicates: record.duplicates,
+        conflicts: record.conflicts,
+        rejected: record.rejected,
+        backlog: record.backlog,
+        oldest_unsent_age_ms: record.oldest_unsent_age_ms,
+        refused_total: record.refused_total,
+        dropped_total: record.dropped_total,
+        cert_not_after_ms: record.cert_not_after_ms,
+        epoch_changes: record.epoch_changes,
+        sequence_regression: record.sequence_regression,
+    }
+}
+
+pub fn review(record: &ReviewRecord) -> pb::Conflict {
+    pb::Conflict {
+        site_id: record.site.to_string(),
+        store_epoch: record.epoch.to_string(),
+        seq: record.seq,
+        kind: match record.kind {
+            ReviewKind::Conflict => "conflict".into(),
+            ReviewKind::Rejected => "rejected".into(),
+        },
+        reason: record.reason.clone(),
+        recorded_at_ms: record.recorded_at_ms,
+        stored_hash: record.stored_hash.map(hex).unwrap_or_default(),
+        offered_hash: hex(record.offered_hash),
+    }
+}
+
+fn hex(bytes: [u8; 32]) -> String {
+    blake3::Hash::from_bytes(bytes).to_hex().to_string()
+}

@@ -1,0 +1,380 @@
+//! The `Federation.Escalate` stream: binds the stream to the site in the client certificate,
+//! feeds escalations to the ingest writer and acknowledges by high-water mark once durable.
+
+use super::live::LiveSites;
+use crate::ingest::{IngestHandle, Reply};
+use crate::store::apply::{EscalationOutcome, Item, Offered, Outcome};
+use socfed_proto::identity::{Identity, caller, require_role};
+use socfed_proto::pb::{self, hub_message, site_message};
+use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Request, Response, Status, Streaming};
+use ulid::Ulid;
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct FederationService {
+    pub ingest: IngestHandle,
+    pub live: Arc<LiveSites>,
+    pub enrolled: Arc<HashSet<SiteId>>,
+    pub limits: ReportLimits,
+    /// Escalations one stream may have submitted and not yet seen committed.
+    pub max_in_flight: usize,
+    pub shutdown: CancellationToken,
+}
+
+type Outbound = mpsc::Sender<Result<pb::HubMessage, Status>>;
+
+#[tonic::async_trait]
+impl pb::federation_server::Federation for FederationService {
+    type EscalateStream = ReceiverStream<Result<pb::HubMessage, Status>>;
+
+    async fn escalate(
+        &self,
+        request: Request<Streaming<pb::SiteMessage>>,
+    ) -> Result<Response<Self::EscalateStream>, Status> {
+        let remote = request.remote_addr().or_else(|| {
+            request
+                .extensions()
+                .get::<socfed_proto::identity::PeerInfo>()
+                .and_then(|i| i.remote_addr)
+        });
+        let peer = caller(&request).inspect_err(|s| refused(None, remote, s))?;
+        require_role(&peer, "site", "the escalation stream")
+            .inspect_err(|s| refused(None, remote, s))?;
+        let Identity::Site(site) = peer.identity.clone() else {
+            return Err(Status::permission_denied(
+                "the escalation stream needs a site certificate",
+            ));
+        };
+        if !self.enrolled.contains(&site) {
+            let status = Status::permission_denied(format!(
+                "site {site:?} is not enrolled at this hub; add it to [[sites]] in the hub config"
+            ));
+            refused(Some(&site), remote, &status);
+            return Err(status);
+        }
+        let mut inbound = request.into_inner();
+        let hello = read_hello(&mut inbound, &site)
+            .await
+            .inspect_err(|s| refused(Some(&site), remote, s))?;
+
+        let (reply_tx, mut replies) = mpsc::unbounded_channel();
+        let item = Item::Hello {
+            site: site.clone(),
+            epoch: hello.epoch,
+            next_seq: hello.next_seq,
+            cert_not_after_ms: peer.not_after_ms,
+        };
+        let unavailable = || Status::unavailable("the hub is shutting down; reconnect later");
+        self.ingest
+            .submit(item, Some(reply_tx.clone()))
+            .await
+            .map_err(|_| unavailable())?;
+        let welcome = match replies.recv().await {
+            Some(Ok(Outcome::Hello {
+                acked_through,
+                regression,
+                epoch_changed,
+            })) => {
+                if epoch_changed {
+                    tracing::warn!(site = %site, epoch = %hello.epoch, "site presents a new store epoch: its store was recreated or restored");
+                }
+                if regression {
+                    tracing::error!(site = %site, epoch = %hello.epoch, next_seq = hello.next_seq, acked_through, "site store went backwards: the hub holds sequences the site no longer has");
+                }
+                pb::Welcome {
+                    acked_through,
+                    sequence_regression: regression,
+                }
+            }
+            Some(Err(e)) => return Err(super::storage_status(&e)),
+            Some(Ok(_)) | None => return Err(unavailable()),
+        };
+
+        let (out_tx, out_rx) = mpsc::channel(64);
+        let now = socfed_proto::now_millis();
+        let (generation, cancel) = self.live.register(&site, remote, &self.shutdown, now);
+        tracing::info!(site = %site, ?remote, epoch = %hello.epoch, acked_through = welcome.acked_through, "site stream open");
+        let first = pb::HubMessage {
+            body: Some(hub_message::Body::Welcome(welcome)),
+        };
+        if out_tx.send(Ok(first)).await.is_err() {
+            self.live.unregister(&site, generation);
+            return Err(Status::cancelled("the site went away"));
+        }
+        let session = Session {
+            service: self.clone(),
+            site,
+            epoch: hello.epoch,
+            out: out_tx,
+            reply_tx,
+            in_flight: 0,
+        };
+        tokio::spawn(async move {
+            let site = session.site.clone();
+            let live = session.service.live.clone();
+            session.run(inbound, replies, cancel).await;
+            live.unregister(&site, generation);
+        });
+        Ok(Response::new(ReceiverStream::new(out_rx)))
+    }
+}
+
+fn refused(site: Option<&SiteId>, remote: Option<std::net::SocketAddr>, status: &Status) {
+    tracing::warn!(site = site.map(SiteId::as_str), ?remote, code = ?status.code(), reason = status.message(), "escalation stream refused");
+}
+
+struct Hello {
+    epoch: Ulid,
+    next_seq: u64,
+}
+
+async fn read_hello(
+    inbound: &mut Streaming<pb::SiteMessage>,
+    site: &SiteId,
+) -> Result<Hello, Status> {
+    let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.message())
+        .await
+        .map_err(|_| Status::deadline_exceeded("no hello within 30 s of opening the stream"))?
+        .map_err(|s| inbound_error(&s))?;
+    let Some(pb::SiteMessage {
+        body: Some(site_message::Body::Hello(hello)),
+    }) = first
+    else {
+        return Err(Status::invalid_argument(
+            "the first message of an escalation stream must be hello",
+        ));
+    };
+    let pb::Hello {
+        site_id,
+        store_epoch,
+        next_seq,
+        agent_version: _,
+    } = hello;
+    if site_id != site.as_str() {
+        return Err(Status::permission_denied(format!(
+            "site certificate names {:?} but the stream claims {site_id:?}",
+            site.as_str()
+        )));
+    }
+    let epoch: [u8; 16] = store_epoch.as_slice().try_into().map_err(|_| {
+        Status::invalid_argument(format!(
+            "store_epoch must be 16 bytes, got {}",
+            store_epoch.len()
+        ))
+    })?;
+    if next_seq == 0 {
+        return Err(Status::invalid_argument("next_seq starts at 1"));
+    }
+    Ok(Hello {
+        epoch: Ulid::from_bytes(epoch),
+        next_seq,
+    })
+}
+
+/// Maps errors reading the inbound stream; tonic reports oversized messages as OUT_OF_RANGE.
+fn inbound_error(status: &Status) -> Status {
+    match status.code() {
+        Code::OutOfRange | Code::ResourceExhausted => Status::resource_exhausted(format!(
+            "message over the hub's size limit ({}); the stream is closed",
+            status.message()
+        )),
+        _ => status.clone(),
+    }
+}
+
+struct Session {
+    service: FederationService,
+    site: SiteId,
+    epoch: Ulid,
+    out: Outbound,
+    reply_tx: Reply,
+    in_flight: usize,
+}
+
+/// Why a session stops reading.
+enum Ending {
+    /// The site closed its side; finish and end cleanly.
+    Finished,
+    /// End with this status once in-flight escalations are acknowledged.
+    Fail(Status),
+}
+
+impl Session {
+    async fn run(
+        mut self,
+        mut inbound: Streaming<pb::SiteMessage>,
+        mut replies: mpsc::UnboundedReceiver<Result<Outcome, Arc<crate::store::StoreError>>>,
+        cancel: CancellationToken,
+    ) {
+        let mut ending: Option<Ending> = None;
+        loop {
+            if ending.is_some() && self.in_flight == 0 {
+                break;
+            }
+            let can_read = ending.is_none() && self.in_flight < self.service.max_in_flight;
+            tokio::select! {
+                biased;
+                reply = replies.recv() => match reply {
+                    Some(first) => {
+                        if let Err(status) = self.acknowledge(first, &mut replies).await {
+                            ending = Some(Ending::Fail(status));
+                            // Outcomes still pending cannot be acknowledged on a failed stream.
+                            self.in_flight = 0;
+                        }
+                    }
+                    None => break,
+                },
+                () = cancel.cancelled(), if ending.is_none() => {
+                    let reason = if self.service.shutdown.is_cancelled() {
+                        Status::unavailable("the hub is shutting down; reconnect later")
+                    } else {
+                        Status::aborted("superseded by a newer stream from this site")
+                    };
+                    ending = Some(Ending::Fail(reason));
+                }
+                message = inbound.message(), if can_read => match message {
+                    Ok(Some(message)) => {
+                        if let Err(status) = self.handle(message).await {
+                            tracing::warn!(site = %self.site, code = ?status.code(), reason = status.message(), "closing escalation stream");
+                            ending = Some(Ending::Fail(status));
+                        }
+                    }
+                    Ok(None) => ending = Some(Ending::Finished),
+                    Err(status) => {
+                        let status = inbound_error(&status);
+                        if status.code() == Code::ResourceExhausted {
+                            tracing::warn!(site = %self.site, reason = status.message(), "oversized message on escalation stream");
+                        }
+                        ending = Some(Ending::Fail(status));
+                    }
+                },
+            }
+        }
+        if let Some(Ending::Fail(status)) = ending {
+            let _ = self.out.send(Err(status)).await;
+        }
+        tracing::info!(site = %self.site, "site stream closed");
+    }
+
+    async fn handle(&mut self, message: pb::SiteMessage) -> Result<(), Status> {
+        let writer_gone = || Status::unavailable("the hub is shutting down; reconnect later");
+        match message.body {
+            Some(site_message::Body::Escalation(pb::Escalation {
+                seq,
+                report,
+                enqueued_at_ms,
+            })) => {
+                if seq == 0 {
+                    return Err(Status::invalid_argument(
+                        "escalation sequence numbers start at 1",
+                    ));
+                }
+                let offered = match report {
+                    None => Offered::Invalid {
+                        wire: pb::IncidentReport::default(),
+                        reason: "the escalation carries no report".into(),
+                    },
+                    Some(wire) => {
+                        match IncidentReport::from_wire(wire.clone(), &self.service.limits) {
+                            Ok(report) => Offered::Valid(report),
+                            Err(e) => Offered::Invalid {
+                                wire,
+                                reason: e.to_string(),
+                            },
+                        }
+                    }
+                };
+                let item = Item::Escalation {
+                    site: self.site.clone(),
+                    epoch: self.epoch,
+                    seq,
+                    enqueued_at_ms,
+                    offered,
+                };
+                self.service
+                    .ingest
+                    .submit(item, Some(self.reply_tx.clone()))
+                    .await
+                    .map_err(|_| writer_gone())?;
+                self.in_flight += 1;
+            }
+            Some(site_message::Body::Status(status)) => {
+                let item = Item::Status {
+                    site: self.site.clone(),
+                    status,
+                };
+                self.service
+                    .ingest
+                    .submit(item, None)
+                    .await
+                    .map_err(|_| writer_gone())?;
+            }
+            Some(site_message::Body::Hello(_)) => {
+                return Err(Status::invalid_argument(
+                    "hello may only be the first message of a stream",
+                ));
+            }
+            None => return Err(Status::invalid_argument("empty site message")),
+        }
+        Ok(())
+    }
+
+    /// Sends one ack covering `first` and every outcome already waiting: batching acks by
+    /// high-water mark keeps the return path cheap under load.
+    async fn acknowledge(
+        &mut self,
+        first: Result<Outcome, Arc<crate::store::StoreError>>,
+        replies: &mut mpsc::UnboundedReceiver<Result<Outcome, Arc<crate::store::StoreError>>>,
+    ) -> Result<(), Status> {
+        let mut ack = pb::Ack::default();
+        let mut next = Some(first);
+        while let Some(reply) = next.take() {
+            let outcome = reply.map_err(|e| super::storage_status(&e))?;
+            if let Outcome::Escalation {
+                seq,
+                acked_through,
+                outcome,
+            } = outcome
+            {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                ack.acked_through = ack.acked_through.max(acked_through);
+                let notice = match outcome {
+                    EscalationOutcome::Applied { .. } | EscalationOutcome::Duplicate => None,
+                    EscalationOutcome::Conflict { reason } => {
+                        Some((pb::ack_notice::Kind::Conflict, reason))
+                    }
+                    EscalationOutcome::Rejected { reason } => {
+                        Some((pb::ack_notice::Kind::Rejected, reason))
+                    }
+                };
+                if let Some((kind, reason)) = notice {
+                    tracing::warn!(site = %self.site, seq, ?kind, %reason, "escalation kept for review");
+                    ack.notices.push(pb::AckNotice {
+                        seq,
+                        kind: kind as i32,
+                        reason,
+                    });
+                }
+            }
+            next = replies.try_recv().ok();
+        }
+        if ack.acked_through > 0 {
+            let message = pb::HubMessage {
+                body: Some(hub_message::Body::Ack(ack)),
+            };
+            self.out
+                .send(Ok(message))
+                .await
+                .map_err(|_| Status::cancelled("the site went away"))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! The `Operator` service: cross-site queries for operator certificates.
+
+use super::convert;
+use super::live::LiveSites;
+use crate::ingest::IngestHandle;
+use crate::store::HubStore;
+use crate::store::query::IncidentFilter;
+use socfed_proto::identity::{caller, require_role};
+use socfed_proto::pb;
+use socfed_proto::vocab::{Severity, SiteId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use ulid::Ulid;
+
+#[derive(Clone)]
+pub struct OperatorService {
+    pub store: Arc<HubStore>,
+    pub ingest: IngestHandle,
+    pub live: Arc<LiveSites>,
+    pub enrolled: Arc<Vec<SiteId>>,
+    pub shutdown: CancellationToken,
+}
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+
+fn authorize<T>(request: &Request<T>, api: &str) -> Result<(), Status> {
+    let peer = caller(request)?;
+    require_role(&peer, "operator", api).inspect_err(|status| {
+        tracing::warn!(caller = %peer.uri, api, reason = status.message(), "operator api refused");
+    })
+}
+
+/// Runs a blocking store read off the async workers.
+async fn read<T: Send + 'static>(
+    store: &Arc<HubStore>,
+    f: impl FnOnce(&HubStore) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, Status> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|_| Status::internal("store read task failed"))?
+        .map_err(|e| super::storage_status(&e))
+}
+
+#[tonic::async_trait]
+impl pb::operator_server::Operator for OperatorService {
+    async fn list_incidents(
+        &self,
+        request: Request<pb::ListIncidentsRequest>,
+    ) -> Result<Response<pb::ListIncidentsResponse>, Status> {
+        authorize(&request, "ListIncidents")?;
+        let pb::ListIncidentsRequest {
+            site_id,
+            status,
+            min_severity,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let site = match site_id.as_str() {
+            "" => None,
+            raw => Some(SiteId::parse(raw).map_err(|e| Status::invalid_argument(e.to_string()))?),
+        };
+        let min_severity = match min_severity {
+            0 => None,
+            n => Some(
+                Severity::from_wire(n, "min_severity")
+                    .map_err(|e| Status::invalid_argument(e.to_string()))?,
+            ),
+        };
+        let filter = IncidentFilter {
+            site,
+            status: convert::status_filter(status)?,
+            min_severity,
+        };
+        let before = match page_token.as_str() {
+            "" => None,
+            token => Some(Ulid::from_string(token).map_err(|_| {
+                Status::invalid_argument("page_token is not a token returned by ListIncidents")
+            })?),
+        };
+        let limit = match page_size {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        } as usize;
+        let page = read(&self.store, move |s| {
+            s.list_incidents(&filter, before, limit)
+        })
+        .await?;
+        Ok(Response::new(pb::ListIncidentsResponse {
+            incidents: page.incidents.iter().map(convert::incident).collect(),
+            next_page_token: page.next.map(|u| u.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_incident(
+        &self,
+        request: Request<pb::GetIncidentRequest>,
+    ) -> Result<Response<pb::HubIncident>, Status> {
+        authorize(&request, "GetIncident")?;
+        let raw = request.into_inner().id;
+        let id = Ulid::from_string(&raw).map_err(|_| {
+            Status::invalid_argument(format!("{raw:?} is not an incident id (26-character ULID)"))
+        })?;
+        match read(&self.store, move |s| s.incident(id)).await? {
+            Some(record) => Ok(Response::new(convert::incident(&record))),
+            None => Err(Status::not_found(format!(
+                "no incident {id}; list incidents to see valid ids"
+            ))),
+        }
+    }
+
+    type WatchIncidentsStream = ReceiverStream<Result<pb::IncidentEvent, Status>>;
+
+    async fn watch_incidents(
+        &self,
+        request: Request<pb::WatchIncidentsRequest>,
+    ) -> Result<Response<Self::WatchIncidentsStream>, Status> {
+        authorize(&request, "WatchIncidents")?;
+        let mut events = self.ingest.subscribe();
+        let (tx, rx) = mpsc::channel(256);
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tx.closed() => break,
+                    event = events.recv() => event,
+                };
+                let message = match event {
+                    Ok(change) => Ok(pb::IncidentEvent {
+                        kind: if change.created {
+                            pb::incident_event::Kind::Created
+                        } else {
+                            pb::incident_event::Kind::Updated
+                        } as i32,
+                        incident: Some(convert::incident(&change.record)),
+                    }),
+                    Err(RecvError::Lagged(n)) => Err(Status::aborted(format!(
+                        "this watch fell {n} events behind; list incidents again and restart the watch"
+                    ))),
+                    Err(RecvError::Closed) => break,
+                };
+                let fatal = message.is_err();
+                if tx.send(message).await.is_err() || fatal {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn list_sites(
+        &self,
+        request: Request<pb::ListSitesRequest>,
+    ) -> Result<Response<pb::ListSitesResponse>, Status> {
+        authorize(&request, "ListSites")?;
+        let stored = read(&self.store, |s| {
+            let mut out = Vec::new();
+            for (site, record) in s.sites()? {
+                let acked = match record.epoch {
+                    Some(epoch) => s.acked_through_for(&site, epoch)?,
+                    None => 0,
+                };
+                out.push((site, record, acked));
+            }
+            Ok(out)
+        })
+        .await?;
+        let mut by_site: BTreeMap<SiteId, pb::SiteSummary> = self
+            .enrolled
+            .iter()
+            .map(|site| {
+                (
+                    site.clone(),
+                    convert::site_summary(site, &Default::default(), false),
+                )
+            })
+            .collect();
+        for (site, record, acked) in stored {
+            let mut summary = convert::site_summary(&site, &record, false);
+            summary.acked_through = acked;
+            by_site.insert(site, summary);
+        }
+        for (site, summary) in &mut by_site {
+            summary.connected = self.live.get(site).is_some();
+        }
+        Ok(Response::new(pb::ListSitesResponse {
+            sites: by_site.into_values().collect(),
+        }))
+    }
+
+    async fn list_conflicts(
+        &self,
+        request: Request<pb::ListConflictsRequest>,
+    ) -> Result<Response<pb::ListConflictsResponse>, Status> {
+        authorize(&request, "ListConflicts")?;
+        let site = match request.into_inner().site_id.as_str() {
+            "" => None,
+            raw => Some(SiteId::parse(raw).map_err(|e| Status::invalid_argument(e.to_string()))?),
+        };
+        let reviews = read(&self.store, move |s| s.reviews(site.as_ref())).await?;
+        Ok(Response::new(pb::ListConflictsResponse {
+            conflicts: reviews.iter().map(convert::review).collect(),
+        }))
+    }
+}

@@ -1,0 +1,130 @@
+//! How a report opens or updates a hub incident and its per-site sighting. Pure: no storage.
+
+use crate::store::records::{IncidentRecord, IncidentStatus, Sighting};
+use socfed_proto::UnixMillis;
+use socfed_proto::vocab::{IncidentReport, SiteId};
+use ulid::Ulid;
+
+pub const OPENED_REASON: &str = "opened the incident";
+
+/// A new incident whose only sighting is `site`'s report.
+pub fn open(id: Ulid, site: &SiteId, report: &IncidentReport, now: UnixMillis) -> IncidentRecord {
+    IncidentRecord {
+        id,
+        title: report.title.clone(),
+        status: IncidentStatus::New,
+        severity: report.severity,
+        tlp: report.tlp,
+        techniques: report.techniques.clone(),
+        indicators: report.indicators.clone(),
+        sightings: vec![new_sighting(site, report, OPENED_REASON, now)],
+        created_at_ms: now,
+        updated_at_ms: now,
+    }
+}
+
+/// Folds `site`'s report into `incident`: one sighting per site, severity and TLP only rise,
+/// techniques and indicators accumulate.
+pub fn merge(
+    incident: &mut IncidentRecord,
+    site: &SiteId,
+    report: &IncidentReport,
+    reason: &str,
+    now: UnixMillis,
+) {
+    match incident.sightings.iter_mut().find(|s| &s.site == site) {
+        Some(sighting) => {
+            if !sighting
+                .local_incident_ids
+                .contains(&report.local_incident_id)
+            {
+                sighting
+                    .local_incident_ids
+                    .push(report.local_incident_id.clone());
+            }
+            sighting.revision = sighting.revision.max(report.revision);
+            sighting.local_severity = report.severity;
+            if !report.local_owner.is_empty() {
+                sighting.local_owner = report.local_owner.clone();
+            }
+            sighting.last_seen_ms = sighting.last_seen_ms.max(now);
+        }
+        None => incident
+            .sightings
+            .push(new_sighting(site, report, reason, now)),
+    }
+    incident.severity = incident.severity.max(report.severity);
+    incident.tlp = incident.tlp.max(report.tlp);
+    union_sorted(&mut incident.techniques, &report.techniques);
+    union_sorted(&mut incident.indicators, &report.indicators);
+    incident.updated_at_ms = incident.updated_at_ms.max(now);
+}
+
+fn new_sighting(site: &SiteId, report: &IncidentReport, reason: &str, now: UnixMillis) -> Sighting {
+    Sighting {
+        site: site.clone(),
+        local_incident_ids: vec![report.local_incident_id.clone()],
+        revision: report.revision,
+        local_severity: report.severity,
+        local_owner: report.local_owner.clone(),
+        first_seen_ms: now,
+        last_seen_ms: now,
+        joined_because: reason.to_string(),
+    }
+}
+
+fn union_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
+    into.extend(from.iter().cloned());
+    into.sort();
+    into.dedup();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socfed_proto::pb;
+    use socfed_proto::vocab::{ReportLimits, Severity};
+
+    fn report(local: &str, severity: pb::Severity) -> IncidentReport {
+        let wire = pb::IncidentReport {
+            local_incident_id: local.into(),
+            revision: 1,
+            title: "phishing wave".into(),
+            severity: severity as i32,
+            ..Default::default()
+        };
+        IncidentReport::from_wire(wire, &ReportLimits::default()).expect("valid")
+    }
+
+    #[test]
+    fn keeps_one_sighting_per_site_and_raises_severity() {
+        let paris = SiteId::parse("paris").expect("valid");
+        let lyon = SiteId::parse("lyon").expect("valid");
+        let mut inc = open(
+            Ulid::from_parts(1, 1),
+            &paris,
+            &report("p-1", pb::Severity::Low),
+            10,
+        );
+        merge(
+            &mut inc,
+            &lyon,
+            &report("l-9", pb::Severity::Critical),
+            "shared ioc",
+            20,
+        );
+        merge(
+            &mut inc,
+            &paris,
+            &report("p-2", pb::Severity::Medium),
+            "shared ioc",
+            30,
+        );
+        assert_eq!(inc.sightings.len(), 2);
+        assert_eq!(inc.severity, Severity::Critical);
+        assert_eq!(inc.sightings[0].local_incident_ids, vec!["p-1", "p-2"]);
+        assert_eq!(inc.sightings[0].first_seen_ms, 10);
+        assert_eq!(inc.sightings[0].last_seen_ms, 30);
+        assert_eq!(inc.sightings[1].joined_because, "shared ioc");
+    }
+}

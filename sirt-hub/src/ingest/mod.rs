@@ -1,0 +1,138 @@
+//! The ingest writer: the single writer of the hub store, with group commit.
+//!
+//! Site streams send [`Item`]s here. The writer takes everything that has queued up since its
+//! last commit (up to `max_batch`), applies it in transactions, makes it durable with one
+//! commit, and only then answers each stream with its outcome. Streams acknowledge to sites
+//! from those answers, so an ack never runs ahead of durable storage.
+//!
+//! It runs on a dedicated OS thread because sled calls block.
+
+use crate::store::apply::{IncidentChange, Item, Outcome};
+use crate::store::{HubStore, StoreError};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+
+/// Items per sled transaction: large enough to amortise, small enough to keep sled's
+/// per-transaction memory bounded.
+const ITEMS_PER_TRANSACTION: usize = 64;
+
+pub type Reply = mpsc::UnboundedSender<Result<Outcome, Arc<StoreError>>>;
+
+struct Request {
+    item: Item,
+    reply: Option<Reply>,
+}
+
+/// Sends items to the writer. Cloned into every stream.
+#[derive(Clone)]
+pub struct IngestHandle {
+    tx: mpsc::Sender<Request>,
+    events: broadcast::Sender<IncidentChange>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the ingest writer has stopped")]
+pub struct WriterStopped;
+
+impl IngestHandle {
+    /// Queues `item`; its outcome arrives on `reply` after the batch holding it is durable.
+    /// Waits when the writer's queue is full, which slows every stream fairly.
+    pub async fn submit(&self, item: Item, reply: Option<Reply>) -> Result<(), WriterStopped> {
+        self.tx
+            .send(Request { item, reply })
+            .await
+            .map_err(|_| WriterStopped)
+    }
+
+    /// Incidents created or changed from now on, after they are durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<IncidentChange> {
+        self.events.subscribe()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WriterSettings {
+    pub max_batch: usize,
+    pub correlation_window_ms: i64,
+}
+
+/// Starts the writer thread. It stops when every [`IngestHandle`] clone is dropped, after
+/// committing and answering everything it received.
+pub fn start(
+    store: Arc<HubStore>,
+    settings: WriterSettings,
+) -> std::io::Result<(IngestHandle, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel(settings.max_batch.max(1) * 4);
+    let (events, _) = broadcast::channel(4096);
+    let writer_events = events.clone();
+    let join = std::thread::Builder::new()
+        .name("hub-ingest-writer".into())
+        .spawn(move || run(store, settings, rx, writer_events))?;
+    Ok((IngestHandle { tx, events }, join))
+}
+
+fn run(
+    store: Arc<HubStore>,
+    settings: WriterSettings,
+    mut rx: mpsc::Receiver<Request>,
+    events: broadcast::Sender<IncidentChange>,
+) {
+    let mut items: Vec<Item> = Vec::with_capacity(settings.max_batch);
+    let mut replies: Vec<Option<Reply>> = Vec::with_capacity(settings.max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        let mut next = Some(first);
+        while let Some(Request { item, reply }) = next.take() {
+            items.push(item);
+            replies.push(reply);
+            if items.len() < settings.max_batch {
+                next = rx.try_recv().ok();
+            }
+        }
+        let now = socfed_proto::now_millis();
+        match apply_and_commit(&store, &items, now, settings.correlation_window_ms) {
+            Ok(applied) => {
+                for (reply, outcome) in replies.drain(..).zip(applied.0) {
+                    if let Some(reply) = reply {
+                        // A stream that went away no longer needs its answer.
+                        let _ = reply.send(Ok(outcome));
+                    }
+                }
+                for change in applied.1 {
+                    let _ = events.send(change);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, items = items.len(), "ingest batch failed; nothing in it was acknowledged");
+                let e = Arc::new(e);
+                for reply in replies.drain(..).flatten() {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+        items.clear();
+    }
+    tracing::debug!("ingest writer stopped");
+}
+
+fn apply_and_commit(
+    store: &HubStore,
+    items: &[Item],
+    now: socfed_proto::UnixMillis,
+    window_ms: i64,
+) -> Result<(Vec<Outcome>, Vec<IncidentChange>), StoreError> {
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut changes: Vec<IncidentChange> = Vec::new();
+    for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
+        let applied = store.apply(chunk, now, window_ms)?;
+        outcomes.extend(applied.outcomes);
+        for change in applied.changes {
+            // Report each incident once per batch, in its latest state; "created" sticks.
+            match changes.iter_mut().find(|c| c.record.id == change.record.id) {
+                Some(existing) => existing.record = change.record,
+                None => changes.push(change),
+            }
+        }
+    }
+    store.commit()?;
+    Ok((outcomes, changes))
+}

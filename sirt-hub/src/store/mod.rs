@@ -1,0 +1,129 @@
+//! The hub's durable state. The only module that touches sled: trees and key layouts are in
+//! [`schema`], values in [`records`], the ingest transaction in [`apply`], reads in [`query`].
+//!
+//! Durability: a `commit` flushes sled and then, in `Durability::Fsync` mode, `fdatasync`s the
+//! data file, because sled's own flush only guarantees survival of a process crash.
+
+pub mod apply;
+pub mod query;
+pub mod records;
+pub mod schema;
+
+use schema::CodecError;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store at {path}: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error(
+        "store schema version {found} is newer than this build understands ({expected}); upgrade socfed"
+    )]
+    SchemaVersion { found: u32, expected: u32 },
+    #[error("storage: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("storage sync: {0}")]
+    Sync(#[from] std::io::Error),
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+/// How far a commit goes before acknowledgements are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// sled flush, then fdatasync of the data file: survives power loss.
+    Fsync,
+    /// sled flush only: survives a process crash, may lose the last ~500 ms on power loss.
+    Flush,
+}
+
+pub(crate) struct Trees {
+    pub incidents: sled::Tree,
+    pub site_incidents: sled::Tree,
+    pub local_refs: sled::Tree,
+    pub escalations: sled::Tree,
+    pub epochs: sled::Tree,
+    pub sites: sled::Tree,
+    pub fingerprints: sled::Tree,
+    pub reviews: sled::Tree,
+}
+
+pub struct HubStore {
+    db: sled::Db,
+    trees: Trees,
+    data_file: Option<File>,
+    durability: Durability,
+}
+
+impl HubStore {
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        let meta = db.open_tree(schema::META)?;
+        match meta.get("schema_version")? {
+            None => {
+                meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(raw) => {
+                let found = raw
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| CodecError::Key {
+                        tree: schema::META,
+                        len: raw.len(),
+                    })?;
+                if found > schema::SCHEMA_VERSION {
+                    return Err(StoreError::SchemaVersion {
+                        found,
+                        expected: schema::SCHEMA_VERSION,
+                    });
+                }
+            }
+        }
+        let trees = Trees {
+            incidents: db.open_tree(schema::INCIDENTS)?,
+            site_incidents: db.open_tree(schema::SITE_INCIDENTS)?,
+            local_refs: db.open_tree(schema::LOCAL_REFS)?,
+            escalations: db.open_tree(schema::ESCALATIONS)?,
+            epochs: db.open_tree(schema::EPOCHS)?,
+            sites: db.open_tree(schema::SITES)?,
+            fingerprints: db.open_tree(schema::FINGERPRINTS)?,
+            reviews: db.open_tree(schema::REVIEWS)?,
+        };
+        // sled 0.34 keeps everything in `DIR/db`; syncing it makes a flush power-safe.
+        let data_file = match durability {
+            Durability::Fsync => Some(File::open(dir.join("db"))?),
+            Durability::Flush => None,
+        };
+        db.flush()?;
+        Ok(Self {
+            db,
+            trees,
+            data_file,
+            durability,
+        })
+    }
+
+    /// Makes everything applied so far durable. Called once per group of escalations, before
+    /// any of them is acknowledged.
+    pub fn commit(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        if let Some(file) = &self.data_file {
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+}

@@ -1,0 +1,154 @@
+//! Read paths for operator queries. Reads never block the ingest writer (sled readers are
+//! lock-free) and see only committed batches' effects or newer.
+
+use super::records::{IncidentRecord, IncidentStatus, ReviewRecord, SiteRecord};
+use super::schema;
+use super::{HubStore, StoreError};
+use socfed_proto::vocab::{Severity, SiteId};
+use ulid::Ulid;
+
+/// Filters of `ListIncidents`; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub site: Option<SiteId>,
+    pub status: Option<IncidentStatus>,
+    pub min_severity: Option<Severity>,
+}
+
+impl IncidentFilter {
+    fn matches(&self, record: &IncidentRecord) -> bool {
+        self.status.is_none_or(|s| record.status == s)
+            && self.min_severity.is_none_or(|s| record.severity >= s)
+    }
+}
+
+/// One page of incidents, newest first, and the cursor of the next page.
+#[derive(Debug, Default)]
+pub struct IncidentPage {
+    pub incidents: Vec<IncidentRecord>,
+    pub next: Option<Ulid>,
+}
+
+/// How many records one page may examine before it returns what it has with a cursor, so an
+/// unselective filter costs bounded work per call.
+const SCAN_BUDGET: usize = 50_000;
+
+impl HubStore {
+    pub fn incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, StoreError> {
+        match self.trees.incidents.get(id.to_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(schema::INCIDENTS, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Newest first. `before` is the cursor returned by the previous page.
+    pub fn list_incidents(
+        &self,
+        filter: &IncidentFilter,
+        before: Option<Ulid>,
+        limit: usize,
+    ) -> Result<IncidentPage, StoreError> {
+        let mut page = IncidentPage::default();
+        let mut scanned = 0usize;
+        let mut last_examined = None;
+        let mut visit = |id: Ulid| -> Result<bool, StoreError> {
+            scanned += 1;
+            last_examined = Some(id);
+            if let Some(record) = self.incident(id)?
+                && filter.matches(&record)
+            {
+                page.incidents.push(record);
+            }
+            Ok(page.incidents.len() >= limit || scanned >= SCAN_BUDGET)
+        };
+        let mut stopped_early = false;
+        match &filter.site {
+            Some(site) => {
+                let prefix = schema::site_prefix(site);
+                let start = prefix.clone();
+                let end = match before {
+                    Some(cursor) => schema::site_incident_key(site, cursor),
+                    None => {
+                        let mut end = prefix.clone();
+                        end.extend_from_slice(&[0xff; 16]);
+                        end.push(0xff);
+                        end
+                    }
+                };
+                for entry in self.trees.site_incidents.range(start..end).rev() {
+                    let (key, _) = entry?;
+                    let id = schema::ulid_from_key(schema::SITE_INCIDENTS, &key[prefix.len()..])?;
+                    if visit(id)? {
+                        stopped_early = true;
+                        break;
+                    }
+                }
+            }
+            None => {
+                let iter = match before {
+                    Some(cursor) => self.trees.incidents.range(..cursor.to_bytes()),
+                    None => self.trees.incidents.range::<&[u8], _>(..),
+                };
+                for entry in iter.rev() {
+                    let (key, _) = entry?;
+                    if visit(schema::ulid_from_key(schema::INCIDENTS, &key)?)? {
+                        stopped_early = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if stopped_early {
+            page.next = last_examined;
+        }
+        Ok(page)
+    }
+
+    pub fn sites(&self) -> Result<Vec<(SiteId, SiteRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.trees.sites.iter() {
+            let (key, raw) = entry?;
+            let Ok(site) = SiteId::parse(&String::from_utf8_lossy(&key)) else {
+                continue;
+            };
+            out.push((site, schema::decode(schema::SITES, &raw)?));
+        }
+        Ok(out)
+    }
+
+    pub fn reviews(&self, site: Option<&SiteId>) -> Result<Vec<ReviewRecord>, StoreError> {
+        let prefix = site.map(schema::site_prefix).unwrap_or_default();
+        self.trees
+            .reviews
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (_, raw) = entry?;
+                Ok(schema::decode(schema::REVIEWS, &raw)?)
+            })
+            .collect()
+    }
+
+    /// Number of idempotency keys stored for `site` (all epochs). Scans that site's keys.
+    pub fn escalation_count(&self, site: &SiteId) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for entry in self
+            .trees
+            .escalations
+            .scan_prefix(schema::site_prefix(site))
+        {
+            entry?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl HubStore {
+    /// The high-water mark acknowledged for `(site, epoch)`.
+    pub fn acked_through_for(&self, site: &SiteId, epoch: Ulid) -> Result<u64, StoreError> {
+        match self.trees.epochs.get(schema::epoch_key(site, epoch))? {
+            Some(raw) => Ok(schema::u64_value(schema::EPOCHS, &raw)?),
+            None => Ok(0),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Values stored in the hub's sled trees. Plain data; every change of shape bumps the record
+//! version in `schema.rs` so old values are recognised and upgraded on read.
+
+use serde::{Deserialize, Serialize};
+use socfed_proto::UnixMillis;
+use socfed_proto::vocab::{IncidentReport, Indicator, Severity, SiteId, Technique, Tlp};
+use ulid::Ulid;
+
+/// NIST SP 800-61 phases; the full lifecycle arrives with the hub coordination work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IncidentStatus {
+    New,
+    Triage,
+    Containment,
+    Eradication,
+    Recovery,
+    PostIncident,
+    Closed,
+}
+
+impl IncidentStatus {
+    pub const ALL: [IncidentStatus; 7] = [
+        IncidentStatus::New,
+        IncidentStatus::Triage,
+        IncidentStatus::Containment,
+        IncidentStatus::Eradication,
+        IncidentStatus::Recovery,
+        IncidentStatus::PostIncident,
+        IncidentStatus::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::New => "new",
+            IncidentStatus::Triage => "triage",
+            IncidentStatus::Containment => "containment",
+            IncidentStatus::Eradication => "eradication",
+            IncidentStatus::Recovery => "recovery",
+            IncidentStatus::PostIncident => "post-incident",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+}
+
+/// One site's view of a hub incident, with provenance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sighting {
+    pub site: SiteId,
+    pub local_incident_ids: Vec<String>,
+    pub revision: u32,
+    pub local_severity: Severity,
+    pub local_owner: String,
+    pub first_seen_ms: UnixMillis,
+    pub last_seen_ms: UnixMillis,
+    /// Why this site's report joined: "opened the incident" or the matching fingerprint.
+    pub joined_because: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRecord {
+    pub id: Ulid,
+    pub title: String,
+    pub status: IncidentStatus,
+    /// Highest severity any site reported.
+    pub severity: Severity,
+    /// Most restrictive TLP any site reported.
+    pub tlp: Tlp,
+    pub techniques: Vec<Technique>,
+    pub indicators: Vec<Indicator>,
+    pub sightings: Vec<Sighting>,
+    pub created_at_ms: UnixMillis,
+    pub updated_at_ms: UnixMillis,
+}
+
+/// What the hub holds under one idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub content_hash: [u8; 32],
+    pub received_at_ms: UnixMillis,
+    pub enqueued_at_ms: UnixMillis,
+    /// The incident it was applied to; `None` when the report was rejected (quarantined).
+    pub hub_incident: Option<Ulid>,
+    pub report: Option<IncidentReport>,
+}
+
+/// Per-site facts, written only by the ingest writer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRecord {
+    pub epoch: Option<Ulid>,
+    pub epoch_changes: u64,
+    pub sequence_regression: bool,
+    pub gaps: u64,
+    pub last_seen_ms: UnixMillis,
+    pub escalations_stored: u64,
+    pub duplicates: u64,
+    pub conflicts: u64,
+    pub rejected: u64,
+    pub backlog: u64,
+    pub oldest_unsent_age_ms: u64,
+    pub refused_total: u64,
+    pub dropped_total: u64,
+    pub cert_not_after_ms: UnixMillis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReviewKind {
+    /// Same idempotency key, different content.
+    Conflict,
+    /// The report failed validation.
+    Rejected,
+}
+
+/// An escalation kept for human review instead of being applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRecord {
+    pub site: SiteId,
+    pub epoch: Ulid,
+    pub seq: u64,
+    pub kind: ReviewKind,
+    pub reason: String,
+    pub recorded_at_ms: UnixMillis,
+    pub stored_hash: Option<[u8; 32]>,
+    pub offered_hash: [u8; 32],
+    /// The offered report in its wire encoding, as evidence.
+    pub offered_wire: Vec<u8>,
+}
+
+/// Where a correlation fingerprint last pointed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintRecord {
+    pub incident: Ulid,
+    pub last_seen_ms: UnixMillis,
+}

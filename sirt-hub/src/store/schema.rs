@@ -1,0 +1,151 @@
+//! The hub's sled layout: every tree, its key layout and its value encoding, in one place.
+//!
+//! Integers in keys are big-endian so byte order is numeric order; ULIDs are their 16 raw bytes
+//! (time-ordered). Site ids never contain `0x00`, so `site ++ 0x00` is an unambiguous prefix.
+//!
+//! | tree            | key                                   | value                      |
+//! |-----------------|---------------------------------------|----------------------------|
+//! | `meta`          | utf-8 name (`schema_version`)         | u32 BE                     |
+//! | `incidents`     | incident ULID (16)                    | `IncidentRecord`           |
+//! | `site_incidents`| site ++ 0x00 ++ incident ULID (16)    | empty (per-site index)     |
+//! | `local_refs`    | site ++ 0x00 ++ local incident id     | incident ULID (16)         |
+//! | `escalations`   | site ++ 0x00 ++ epoch (16) ++ seq u64 | `EscalationRecord`         |
+//! | `epochs`        | site ++ 0x00 ++ epoch (16)            | acked-through seq, u64 BE  |
+//! | `sites`         | site                                  | `SiteRecord`               |
+//! | `fingerprints`  | BLAKE3 fingerprint (32)               | `FingerprintRecord`        |
+//! | `reviews`       | site ++ 0x00 ++ epoch ++ seq ++ ULID  | `ReviewRecord`             |
+//!
+//! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
+//! the per-(site, epoch) high-water mark that acknowledgements report.
+//!
+//! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
+//! that names the tree, never a silent default.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use socfed_proto::vocab::SiteId;
+use ulid::Ulid;
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub const RECORD_VERSION: u8 = 1;
+
+pub const META: &str = "meta";
+pub const INCIDENTS: &str = "incidents";
+pub const SITE_INCIDENTS: &str = "site_incidents";
+pub const LOCAL_REFS: &str = "local_refs";
+pub const ESCALATIONS: &str = "escalations";
+pub const EPOCHS: &str = "epochs";
+pub const SITES: &str = "sites";
+pub const FINGERPRINTS: &str = "fingerprints";
+pub const REVIEWS: &str = "reviews";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error(
+        "tree {tree}: record version {found} is not understood by this build (expected {RECORD_VERSION}); upgrade socfed"
+    )]
+    Version { tree: &'static str, found: u8 },
+    #[error("tree {tree}: empty record")]
+    Empty { tree: &'static str },
+    #[error("tree {tree}: corrupt record: {source}")]
+    Corrupt {
+        tree: &'static str,
+        source: postcard::Error,
+    },
+    #[error("tree {tree}: key of unexpected length {len}")]
+    Key { tree: &'static str, len: usize },
+}
+
+pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
+    postcard::to_extend(value, vec![RECORD_VERSION])
+        .map_err(|source| CodecError::Corrupt { tree, source })
+}
+
+pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
+    match bytes.split_first() {
+        None => Err(CodecError::Empty { tree }),
+        Some((&RECORD_VERSION, body)) => {
+            postcard::from_bytes(body).map_err(|source| CodecError::Corrupt { tree, source })
+        }
+        Some((&found, _)) => Err(CodecError::Version { tree, found }),
+    }
+}
+
+pub fn site_prefix(site: &SiteId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(site.as_str().len() + 1 + 24);
+    key.extend_from_slice(site.as_str().as_bytes());
+    key.push(0);
+    key
+}
+
+pub fn site_incident_key(site: &SiteId, incident: Ulid) -> Vec<u8> {
+    let mut key = site_prefix(site);
+    key.extend_from_slice(&incident.to_bytes());
+    key
+}
+
+pub fn local_ref_key(site: &SiteId, local_incident_id: &str) -> Vec<u8> {
+    let mut key = site_prefix(site);
+    key.extend_from_slice(local_incident_id.as_bytes());
+    key
+}
+
+pub fn epoch_key(site: &SiteId, epoch: Ulid) -> Vec<u8> {
+    let mut key = site_prefix(site);
+    key.extend_from_slice(&epoch.to_bytes());
+    key
+}
+
+pub fn escalation_key(site: &SiteId, epoch: Ulid, seq: u64) -> Vec<u8> {
+    let mut key = epoch_key(site, epoch);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub fn review_key(site: &SiteId, epoch: Ulid, seq: u64, id: Ulid) -> Vec<u8> {
+    let mut key = escalation_key(site, epoch, seq);
+    key.extend_from_slice(&id.to_bytes());
+    key
+}
+
+pub fn ulid_from_key(tree: &'static str, bytes: &[u8]) -> Result<Ulid, CodecError> {
+    let raw: [u8; 16] = bytes.try_into().map_err(|_| CodecError::Key {
+        tree,
+        len: bytes.len(),
+    })?;
+    Ok(Ulid::from_bytes(raw))
+}
+
+pub fn u64_value(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
+    let raw: [u8; 8] = bytes.try_into().map_err(|_| CodecError::Key {
+        tree,
+        len: bytes.len(),
+    })?;
+    Ok(u64::from_be_bytes(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_numerically_and_sites_do_not_bleed_into_each_other() {
+        let a = SiteId::parse("a").expect("valid");
+        let ab = SiteId::parse("ab").expect("valid");
+        let epoch = Ulid::from_parts(1, 1);
+        assert!(escalation_key(&a, epoch, 2) < escalation_key(&a, epoch, 256));
+        assert!(!escalation_key(&ab, epoch, 1).starts_with(&site_prefix(&a)));
+    }
+
+    #[test]
+    fn unknown_record_versions_are_errors() {
+        let bytes = encode("t", &42u64).expect("encodes");
+        assert_eq!(decode::<u64>("t", &bytes).ok(), Some(42));
+        let mut future = bytes.clone();
+        future[0] = 9;
+        assert!(matches!(
+            decode::<u64>("t", &future),
+            Err(CodecError::Version { found: 9, .. })
+        ));
+    }
+}

@@ -1,0 +1,160 @@
+//! Wires an agent together: store, uplink to the hub, local API on a mutual-TLS listener.
+
+use crate::config::AgentConfig;
+use crate::grpc::local::LocalService;
+use crate::store::{AgentStore, StoreError};
+use crate::uplink::{self, UplinkSettings, UplinkState};
+use socfed_proto::identity::Identity;
+use socfed_proto::pb::site_local_server::SiteLocalServer;
+use socfed_proto::tls::{ExpectedServer, TlsError, TlsMaterial, tls_incoming};
+use socfed_proto::vocab::ReportLimits;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("tls: {0}")]
+    Tls(#[from] TlsError),
+    #[error(
+        "the certificate names {found}, but site_id is {expected:?}; issue a certificate for this site with `sirt-hub pki issue --site {expected}`"
+    )]
+    WrongIdentity { found: String, expected: String },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("reflection: {0}")]
+    Reflection(String),
+}
+
+impl StartError {
+    /// Errors an operator fixes in the config or the files it names (exit status 78).
+    pub fn is_config(&self) -> bool {
+        matches!(self, StartError::Tls(_) | StartError::WrongIdentity { .. })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    #[error("server: {0}")]
+    Server(#[from] tonic::transport::Error),
+    #[error("an agent task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+pub struct RunningAgent {
+    pub local_addr: SocketAddr,
+    pub store: Arc<AgentStore>,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    uplink: tokio::task::JoinHandle<()>,
+}
+
+pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
+    let tls = TlsMaterial::load(&config.tls, config.trust_domain.clone())?;
+    if tls.own.identity != Identity::Site(config.site_id.clone()) {
+        return Err(StartError::WrongIdentity {
+            found: tls.own.uri.clone(),
+            expected: config.site_id.to_string(),
+        });
+    }
+    let store = Arc::new(AgentStore::open(
+        &config.data_dir,
+        config.durability.mode,
+        config.outbox.cache_bytes,
+    )?);
+    let listener = tokio::net::TcpListener::bind(config.local_api.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.local_api.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.local_api.listen,
+        source,
+    })?;
+    let shutdown = CancellationToken::new();
+    let state = Arc::new(UplinkState::default());
+
+    let settings = UplinkSettings {
+        site: config.site_id.clone(),
+        hub_address: config.hub.address.clone(),
+        server_name: config.server_name(),
+        window: config.hub.window,
+        max_message_bytes: config.hub.max_message_bytes,
+        backoff_initial: config.hub.backoff_initial,
+        backoff_max: config.hub.backoff_max,
+        status_interval: config.hub.status_interval,
+    };
+    let uplink = tokio::spawn(uplink::run(
+        store.clone(),
+        tls.client_config(ExpectedServer::Hub)?,
+        settings,
+        state.clone(),
+        shutdown.clone(),
+    ));
+
+    let local = LocalService {
+        site: config.site_id.clone(),
+        store: store.clone(),
+        uplink: state,
+        limits: ReportLimits::default(),
+        max_report_bytes: config.hub.max_message_bytes,
+        outbox_cap: config.outbox.max_entries,
+        on_full: config.outbox.on_full,
+    };
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SiteLocalServer<LocalService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(socfed_proto::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
+    let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
+    let signal = shutdown.clone();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(
+                SiteLocalServer::new(local).max_decoding_message_size(config.hub.max_message_bytes),
+            )
+            .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
+    );
+    tracing::info!(site = %config.site_id, %local_addr, hub = %config.hub.address, epoch = %store.epoch(), backlog = store.outbox_len(), "site agent running");
+    Ok(RunningAgent {
+        local_addr,
+        store,
+        shutdown,
+        server,
+        uplink,
+    })
+}
+
+impl RunningAgent {
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    pub async fn stop(self) -> Result<(), StopError> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the agent stops (after its shutdown token is cancelled), then flushes.
+    pub async fn wait(self) -> Result<(), StopError> {
+        self.server.await??;
+        self.uplink.await?;
+        self.store.close()?;
+        tracing::info!("site agent stopped");
+        Ok(())
+    }
+}

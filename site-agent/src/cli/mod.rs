@@ -1,0 +1,91 @@
+//! The `site-agent` command line.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
+
+mod client;
+
+use crate::config::{AgentConfig, ConfigError, EXAMPLE};
+use clap::{Parser, Subcommand};
+use socfed_proto::cli::LogFormat;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "site-agent",
+    version,
+    about = "socfed site agent: the local SOC's durable link to the SIRT hub"
+)]
+pub struct Cli {
+    /// Log format on stderr (filter with RUST_LOG).
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent.
+    Serve {
+        #[arg(long, short, env = "SITE_AGENT_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print or check configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Raise an incident at this site and queue its escalation to the hub.
+    Escalate(client::EscalateArgs),
+    /// Show the agent's link to the hub: connection, outbox backlog, cap policy and counters.
+    Status(client::StatusArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration.
+    Example,
+    /// Validate a configuration file.
+    Check { file: PathBuf },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    socfed_proto::cli::init_logging(cli.log_format, "info");
+    socfed_proto::cli::run_main(run(cli.command), |e| {
+        e.downcast_ref::<ConfigError>().is_some()
+            || e.downcast_ref::<crate::app::StartError>()
+                .is_some_and(crate::app::StartError::is_config)
+    })
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { config } => {
+            let agent = crate::app::start(AgentConfig::load(&config)?).await?;
+            let token = agent.shutdown_token();
+            tokio::spawn(async move {
+                socfed_proto::cli::wait_for_signal().await;
+                tracing::info!("shutting down");
+                token.cancel();
+            });
+            agent.wait().await?;
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Example) => {
+            print!("{EXAMPLE}");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let config = AgentConfig::load(&file)?;
+            println!(
+                "{}: valid (site {}, hub {})",
+                file.display(),
+                config.site_id,
+                config.hub.address
+            );
+            Ok(())
+        }
+        Command::Escalate(args) => client::escalate(args).await,
+        Command::Status(args) => client::status(args).await,
+    }
+}

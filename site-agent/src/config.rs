@@ -1,0 +1,268 @@
+//! Agent configuration: a TOML file, unknown keys rejected, validation errors naming the key.
+//! The binary exits with 78 (EX_CONFIG) on any of them.
+
+use crate::store::Durability;
+use crate::store::cap::OnFull;
+use serde::{Deserialize, Serialize};
+use socfed_proto::identity::TrustDomain;
+use socfed_proto::tls::TlsFiles;
+use socfed_proto::vocab::SiteId;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// This site's id; must match the site named in the certificate.
+    pub site_id: SiteId,
+    pub data_dir: PathBuf,
+    pub trust_domain: TrustDomain,
+    pub tls: TlsFiles,
+    pub hub: HubLink,
+    pub local_api: LocalApi,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub durability: DurabilityConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubLink {
+    /// host:port of the hub.
+    pub address: String,
+    /// Name the hub certificate must carry; defaults to the host of `address`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Escalations sent and not yet acknowledged, at most.
+    #[serde(default = "defaults::window")]
+    pub window: usize,
+    #[serde(default = "defaults::max_message_bytes")]
+    pub max_message_bytes: usize,
+    #[serde(default = "defaults::backoff_initial", with = "humantime_serde")]
+    pub backoff_initial: Duration,
+    #[serde(default = "defaults::backoff_max", with = "humantime_serde")]
+    pub backoff_max: Duration,
+    #[serde(default = "defaults::status_interval", with = "humantime_serde")]
+    pub status_interval: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalApi {
+    /// Listener for the local API (operators and sensors at the site; mutual TLS).
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Escalations kept while the hub is unreachable.
+    pub max_entries: u64,
+    /// What happens at the cap: "refuse-new" or "drop-oldest".
+    pub on_full: OnFull,
+    /// sled page cache, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 1_000_000,
+            on_full: OnFull::RefuseNew,
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DurabilityConfig {
+    pub mode: Durability,
+}
+
+impl Default for DurabilityConfig {
+    fn default() -> Self {
+        Self {
+            mode: Durability::Fsync,
+        }
+    }
+}
+
+mod defaults {
+    use std::time::Duration;
+    pub fn window() -> usize {
+        1024
+    }
+    pub fn max_message_bytes() -> usize {
+        1024 * 1024
+    }
+    pub fn backoff_initial() -> Duration {
+        Duration::from_millis(200)
+    }
+    pub fn backoff_max() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub fn status_interval() -> Duration {
+        Duration::from_secs(5)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {path}: {key}: {problem}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
+}
+
+impl AgentConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: AgentConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let invalid = |key, problem: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            problem: problem.to_string(),
+        };
+        if !config.hub.address.contains(':') {
+            return Err(invalid("hub.address", "must be host:port"));
+        }
+        if !(1..=65_536).contains(&config.hub.window) {
+            return Err(invalid("hub.window", "must be between 1 and 65536"));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&config.hub.max_message_bytes) {
+            return Err(invalid(
+                "hub.max_message_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
+        if config.hub.backoff_initial.is_zero()
+            || config.hub.backoff_max < config.hub.backoff_initial
+        {
+            return Err(invalid(
+                "hub.backoff_max",
+                "backoff_initial must be > 0 and backoff_max >= backoff_initial",
+            ));
+        }
+        if config.hub.status_interval < Duration::from_millis(100) {
+            return Err(invalid("hub.status_interval", "must be at least 100ms"));
+        }
+        if config.outbox.max_entries == 0 {
+            return Err(invalid("outbox.max_entries", "must be at least 1"));
+        }
+        Ok(config)
+    }
+
+    pub fn server_name(&self) -> String {
+        self.hub
+            .server_name
+            .clone()
+            .unwrap_or_else(|| socfed_proto::cli::host_of(&self.hub.address).to_string())
+    }
+}
+
+/// A commented example, printed by `site-agent config example`; a test keeps it parseable.
+pub const EXAMPLE: &str = r#"# site-agent configuration. Unknown keys are rejected.
+
+# This site's id. It must equal the site in the certificate (spiffe://DOMAIN/site/SITE_ID).
+site_id = "paris"
+
+# Directory of the agent's sled store (outbox, sequence numbers, store epoch).
+data_dir = "/var/lib/socfed-agent"
+
+# SPIFFE trust domain of the organisation PKI.
+trust_domain = "corp.example"
+
+[tls]
+# Organisation CA, and this site's certificate and key (`sirt-hub pki issue --site paris`).
+ca = "/etc/socfed/pki/ca.crt"
+cert = "/etc/socfed/pki/site.crt"
+key = "/etc/socfed/pki/site.key"
+
+[hub]
+# Where the SIRT hub listens.
+address = "hub.corp.example:7443"
+# Name the hub certificate must carry; defaults to the host part of `address`.
+# server_name = "hub.corp.example"
+# Escalations sent and not yet acknowledged, at most (pipelining window).
+window = 1024
+# Largest message sent or received; reports larger than this are refused at intake.
+max_message_bytes = 1048576
+# Reconnect backoff: exponential from backoff_initial to backoff_max, with jitter.
+backoff_initial = "200ms"
+backoff_max = "30s"
+# How often the agent reports its backlog to the hub.
+status_interval = "5s"
+
+[local_api]
+# Local API for site operators and sensors (mutual TLS, operator certificates).
+listen = "127.0.0.1:7601"
+
+[outbox]
+# Escalations kept while the hub is unreachable.
+max_entries = 1000000
+# At the cap: "refuse-new" (callers get RESOURCE_EXHAUSTED, nothing queued is lost) or
+# "drop-oldest" (the oldest unsent escalation is dropped; counted, logged and reported).
+on_full = "refuse-new"
+# sled page cache in bytes.
+cache_bytes = 67108864
+
+[durability]
+# "fsync": flush + fdatasync before an escalation is accepted (survives power loss);
+# "flush": sled flush only (survives a process crash).
+mode = "fsync"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses() {
+        let config = AgentConfig::parse(EXAMPLE, Path::new("example.toml")).expect("valid");
+        assert_eq!(config.site_id.as_str(), "paris");
+        assert_eq!(config.server_name(), "hub.corp.example");
+        assert_eq!(config.outbox.on_full, OnFull::RefuseNew);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let unknown = EXAMPLE.replace("window = 1024", "window = 1024\nspeed = 3");
+        assert!(
+            AgentConfig::parse(&unknown, Path::new("x"))
+                .expect_err("unknown")
+                .to_string()
+                .contains("speed")
+        );
+        let bad = EXAMPLE.replace("max_entries = 1000000", "max_entries = 0");
+        assert!(
+            AgentConfig::parse(&bad, Path::new("x"))
+                .expect_err("bad")
+                .to_string()
+                .contains("outbox.max_entries")
+        );
+        let policy = EXAMPLE.replace("on_full = \"refuse-new\"", "on_full = \"yolo\"");
+        assert!(AgentConfig::parse(&policy, Path::new("x")).is_err());
+    }
+}

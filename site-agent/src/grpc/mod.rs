@@ -1,0 +1,3 @@
+//! Thin gRPC service implementations of the agent.
+
+pub mod local;

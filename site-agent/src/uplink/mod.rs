@@ -1,0 +1,201 @@
+//! The connection to the hub: one escalation stream, resent from the outbox after every
+//! reconnect, acknowledged by high-water mark.
+//!
+//! Per session: hello (site, epoch, next_seq) → welcome (hub's high-water mark) → drop what
+//! the hub already holds → send from the oldest unacknowledged entry with at most `window`
+//! in flight → remove entries as acks arrive. Any failure ends the session; the next one
+//! starts after a jittered exponential backoff and resends everything still in the outbox.
+
+pub mod backoff;
+
+use crate::store::{AgentStore, StoreError, schema};
+use backoff::Backoff;
+use socfed_proto::pb::{self, federation_client::FederationClient, hub_message, site_message};
+use socfed_proto::vocab::SiteId;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct UplinkSettings {
+    pub site: SiteId,
+    pub hub_address: String,
+    pub server_name: String,
+    pub window: usize,
+    pub max_message_bytes: usize,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    pub status_interval: Duration,
+}
+
+/// What the uplink shows to `site-agent status`.
+#[derive(Debug, Default)]
+pub struct UplinkState {
+    pub connected: AtomicBool,
+    pub reconnects: AtomicU64,
+    pub last_error: Mutex<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("hub: {0}")]
+    Hub(#[from] tonic::Status),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+pub async fn run(
+    store: Arc<AgentStore>,
+    tls: Arc<rustls::ClientConfig>,
+    settings: UplinkSettings,
+    state: Arc<UplinkState>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
+    while !shutdown.is_cancelled() {
+        let result = session(&store, &tls, &settings, &state, &shutdown, &mut backoff).await;
+        state.connected.store(false, Ordering::Relaxed);
+        let message = match result {
+            Ok(()) => break,
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(hub = %settings.hub_address, error = %message, backlog = store.outbox_len(), "hub stream ended; will reconnect");
+        if let Ok(mut last) = state.last_error.lock() {
+            *last = message;
+        }
+        let delay = backoff.next_delay(rand::random::<f64>());
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(delay) => {}
+        }
+        state.reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::info!("uplink stopped");
+}
+
+/// One stream. Returns `Ok(())` only on shutdown.
+async fn session(
+    store: &AgentStore,
+    tls: &Arc<rustls::ClientConfig>,
+    settings: &UplinkSettings,
+    state: &UplinkState,
+    shutdown: &CancellationToken,
+    backoff: &mut Backoff,
+) -> Result<(), SessionError> {
+    let channel = socfed_proto::tls::channel(
+        &settings.hub_address,
+        &settings.server_name,
+        tls.clone(),
+        Duration::from_secs(5),
+    )
+    .map_err(|e| SessionError::Protocol(e.to_string()))?;
+    let mut client = FederationClient::new(channel)
+        .max_decoding_message_size(settings.max_message_bytes)
+        .max_encoding_message_size(settings.max_message_bytes);
+    let (tx, rx) = mpsc::channel::<pb::SiteMessage>(settings.window.max(16));
+    let counters = store.counters()?;
+    let hello = pb::Hello {
+        site_id: settings.site.to_string(),
+        store_epoch: store.epoch().to_bytes().to_vec(),
+        next_seq: counters.next_seq.max(1),
+        agent_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    tx.send(pb::SiteMessage {
+        body: Some(site_message::Body::Hello(hello)),
+    })
+    .await
+    .map_err(|_| SessionError::Protocol("stream closed before hello".into()))?;
+    let mut inbound = tokio::select! {
+        () = shutdown.cancelled() => return Ok(()),
+        response = client.escalate(ReceiverStream::new(rx)) => response?.into_inner(),
+    };
+    let welcome = match inbound.message().await? {
+        Some(pb::HubMessage {
+            body: Some(hub_message::Body::Welcome(welcome)),
+        }) => welcome,
+        other => {
+            return Err(SessionError::Protocol(format!(
+                "expected welcome, got {other:?}"
+            )));
+        }
+    };
+    if welcome.sequence_regression {
+        tracing::error!(
+            acked_through = welcome.acked_through,
+            next_seq = counters.next_seq,
+            "the hub holds sequences this store no longer has: was the store restored from a backup? new escalations with reused sequences will be recorded as conflicts at the hub"
+        );
+    }
+    store.acknowledge(welcome.acked_through)?;
+    state.connected.store(true, Ordering::Relaxed);
+    backoff.reset();
+    tracing::info!(hub = %settings.hub_address, acked_through = welcome.acked_through, backlog = store.outbox_len(), "connected to hub");
+
+    let mut acked = welcome.acked_through;
+    let mut next_to_send = acked + 1;
+    let mut status_tick = tokio::time::interval(settings.status_interval);
+    loop {
+        // Fill the window from the outbox. Sending happens only from what the outbox holds.
+        let in_flight = next_to_send.saturating_sub(acked + 1) as usize;
+        if in_flight < settings.window {
+            for (seq, entry) in store.pending_from(next_to_send, settings.window - in_flight)? {
+                let report = prost::Message::decode(entry.report.as_slice()).map_err(|e| {
+                    SessionError::Protocol(format!("outbox entry {seq} is not a report: {e}"))
+                })?;
+                let message = pb::Escalation {
+                    seq,
+                    report: Some(report),
+                    enqueued_at_ms: entry.enqueued_at_ms,
+                };
+                match tx.try_send(pb::SiteMessage {
+                    body: Some(site_message::Body::Escalation(message)),
+                }) {
+                    Ok(()) => next_to_send = seq + 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => break,
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        return Err(SessionError::Protocol("request stream closed".into()));
+                    }
+                }
+            }
+        }
+        let window_full = next_to_send.saturating_sub(acked + 1) as usize >= settings.window;
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            message = inbound.message() => match message? {
+                Some(pb::HubMessage { body: Some(hub_message::Body::Ack(ack)) }) => {
+                    for notice in &ack.notices {
+                        let key = if notice.kind == pb::ack_notice::Kind::Conflict as i32 { schema::CONFLICTS_REPORTED } else { schema::REJECTED_REPORTED };
+                        tracing::error!(seq = notice.seq, kind = key, reason = %notice.reason, "the hub kept an escalation for review instead of applying it");
+                        store.count_notice(key)?;
+                    }
+                    if ack.acked_through > acked {
+                        acked = ack.acked_through;
+                        next_to_send = next_to_send.max(acked + 1);
+                        store.acknowledge(acked)?;
+                    }
+                }
+                Some(other) => tracing::debug!(?other, "ignoring hub message this agent does not handle yet"),
+                None => return Err(SessionError::Protocol("the hub ended the stream".into())),
+            },
+            () = store.enqueued.notified(), if !window_full => {}
+            _ = status_tick.tick() => {
+                let counters = store.counters()?;
+                let now = socfed_proto::now_millis();
+                let status = pb::SiteStatus {
+                    backlog: store.outbox_len(),
+                    oldest_unsent_age_ms: store.oldest_enqueued_at()?.map_or(0, |t| (now - t).max(0) as u64),
+                    refused_total: counters.refused_total,
+                    dropped_total: counters.dropped_total,
+                };
+                if tx.try_send(pb::SiteMessage { body: Some(site_message::Body::Status(status)) }).is_err() {
+                    tracing::debug!("status skipped: send queue full");
+                }
+            }
+        }
+    }
+}
