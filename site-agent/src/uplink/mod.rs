@@ -133,6 +133,9 @@ async fn session(
     }
     store.acknowledge(welcome.acked_through)?;
     state.connected.store(true, Ordering::Relaxed);
+    if let Ok(mut last) = state.last_error.lock() {
+        last.clear();
+    }
     backoff.reset();
     tracing::info!(hub = %settings.hub_address, acked_through = welcome.acked_through, backlog = store.outbox_len(), "connected to hub");
 

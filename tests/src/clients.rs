@@ -1,0 +1,209 @@
+//! Clients that speak the real protocol over mutual TLS: operator queries, the agent's local
+//! API, and a raw escalation stream for protocol-level tests.
+
+use socfed_proto::identity::TrustDomain;
+use socfed_proto::pb::{
+    self, federation_client::FederationClient, hub_message, operator_client::OperatorClient,
+    site_local_client::SiteLocalClient, site_message,
+};
+use socfed_proto::tls::{ExpectedServer, TlsFiles, TlsMaterial};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+pub fn channel(
+    addr: SocketAddr,
+    files: &TlsFiles,
+    domain: &TrustDomain,
+    expected: ExpectedServer,
+) -> anyhow::Result<Channel> {
+    let material = TlsMaterial::load(files, domain.clone())?;
+    Ok(socfed_proto::tls::channel(
+        &addr.to_string(),
+        "127.0.0.1",
+        material.client_config(expected)?,
+        Duration::from_secs(5),
+    )?)
+}
+
+/// A channel presenting no client certificate at all.
+pub fn channel_without_client_cert(
+    addr: SocketAddr,
+    ca: &std::path::Path,
+) -> anyhow::Result<Channel> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca)? {
+        roots.add(cert?)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(socfed_proto::tls::channel(
+        &addr.to_string(),
+        "127.0.0.1",
+        Arc::new(config),
+        Duration::from_secs(5),
+    )?)
+}
+
+pub fn operator(
+    addr: SocketAddr,
+    files: &TlsFiles,
+    domain: &TrustDomain,
+) -> anyhow::Result<OperatorClient<Channel>> {
+    Ok(OperatorClient::new(channel(
+        addr,
+        files,
+        domain,
+        ExpectedServer::Hub,
+    )?))
+}
+
+pub fn local(
+    addr: SocketAddr,
+    files: &TlsFiles,
+    domain: &TrustDomain,
+) -> anyhow::Result<SiteLocalClient<Channel>> {
+    Ok(SiteLocalClient::new(channel(
+        addr,
+        files,
+        domain,
+        ExpectedServer::AnySite,
+    )?))
+}
+
+/// Every incident at the hub, following page tokens.
+pub async fn all_incidents(
+    client: &mut OperatorClient<Channel>,
+) -> Result<Vec<pb::HubIncident>, tonic::Status> {
+    let mut out = Vec::new();
+    let mut request = pb::ListIncidentsRequest {
+        page_size: 1000,
+        ..Default::default()
+    };
+    loop {
+        let page = client.list_incidents(request.clone()).await?.into_inner();
+        out.extend(page.incidents);
+        if page.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        request.page_token = page.next_page_token;
+    }
+}
+
+pub async fn sites(
+    client: &mut OperatorClient<Channel>,
+) -> Result<Vec<pb::SiteSummary>, tonic::Status> {
+    Ok(client
+        .list_sites(pb::ListSitesRequest {})
+        .await?
+        .into_inner()
+        .sites)
+}
+
+/// A report with just a title and severity, unique by `local_id`.
+pub fn report(local_id: &str, title: &str) -> pb::IncidentReport {
+    pb::IncidentReport {
+        local_incident_id: local_id.to_string(),
+        revision: 1,
+        title: title.to_string(),
+        severity: pb::Severity::High as i32,
+        ..Default::default()
+    }
+}
+
+/// A raw escalation stream, as a site agent would open it.
+pub struct RawStream {
+    pub tx: mpsc::Sender<pb::SiteMessage>,
+    pub inbound: tonic::Streaming<pb::HubMessage>,
+}
+
+impl RawStream {
+    /// Opens the stream and sends `hello`; the hub's first answer is read by the caller.
+    pub async fn open(
+        channel: Channel,
+        hello: pb::Hello,
+        max_message_bytes: usize,
+    ) -> Result<Self, tonic::Status> {
+        let (tx, rx) = mpsc::channel(1024);
+        tx.send(pb::SiteMessage {
+            body: Some(site_message::Body::Hello(hello)),
+        })
+        .await
+        .map_err(|_| tonic::Status::internal("send"))?;
+        let inbound = FederationClient::new(channel)
+            .max_encoding_message_size(max_message_bytes)
+            .escalate(ReceiverStream::new(rx))
+            .await?
+            .into_inner();
+        Ok(Self { tx, inbound })
+    }
+
+    /// Opens and expects a welcome.
+    pub async fn open_welcomed(
+        channel: Channel,
+        hello: pb::Hello,
+    ) -> Result<(Self, pb::Welcome), tonic::Status> {
+        let mut stream = Self::open(channel, hello, 64 * 1024 * 1024).await?;
+        match stream.inbound.message().await? {
+            Some(pb::HubMessage {
+                body: Some(hub_message::Body::Welcome(w)),
+            }) => Ok((stream, w)),
+            other => Err(tonic::Status::internal(format!(
+                "expected welcome, got {other:?}"
+            ))),
+        }
+    }
+
+    pub async fn send(&self, seq: u64, report: pb::IncidentReport) -> anyhow::Result<()> {
+        let message = pb::Escalation {
+            seq,
+            report: Some(report),
+            enqueued_at_ms: 1,
+        };
+        self.tx
+            .send(pb::SiteMessage {
+                body: Some(site_message::Body::Escalation(message)),
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("stream closed"))
+    }
+
+    /// Reads acks until one covers `seq`; returns every notice seen on the way.
+    pub async fn ack_through(&mut self, seq: u64) -> Result<Vec<pb::AckNotice>, tonic::Status> {
+        let mut notices = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), self.inbound.message()).await {
+                Err(_) => return Err(tonic::Status::deadline_exceeded("no ack within 20 s")),
+                Ok(message) => match message? {
+                    Some(pb::HubMessage {
+                        body: Some(hub_message::Body::Ack(ack)),
+                    }) => {
+                        notices.extend(ack.notices);
+                        if ack.acked_through >= seq {
+                            return Ok(notices);
+                        }
+                    }
+                    Some(_) => {}
+                    None => return Err(tonic::Status::aborted("stream ended before the ack")),
+                },
+            }
+        }
+    }
+}
+
+pub fn hello(site: &str, epoch: ulid::Ulid, next_seq: u64) -> pb::Hello {
+    pb::Hello {
+        site_id: site.to_string(),
+        store_epoch: epoch.to_bytes().to_vec(),
+        next_seq,
+        agent_version: "test".into(),
+    }
+}
