@@ -1,0 +1,146 @@
+//! Cross-site correlation through real agents: the same threat at two sites is one hub
+//! incident with one sighting per site; operators watching see it live.
+
+use futures_util::StreamExt;
+use socfed_proto::pb;
+use socfed_tests::clients;
+use socfed_tests::{eventually, inproc, pki::TestPki};
+use std::time::Duration;
+
+fn beacon(title: &str, domain: &str, severity: pb::Severity) -> pb::RaiseIncidentRequest {
+    pb::RaiseIncidentRequest {
+        title: title.into(),
+        severity: severity as i32,
+        techniques: vec!["T1071.001".into()],
+        indicators: vec![pb::Indicator {
+            kind: pb::IndicatorKind::Domain as i32,
+            value: domain.into(),
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn two_sites_escalating_the_same_threat_make_one_incident_with_two_sightings()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo"], "").await?;
+    let agents = [
+        inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?,
+        inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?,
+        inproc::agent(tmp.path(), &pki, "oslo", hub.addr, "").await?,
+    ];
+    let operator = pki.operator("ir-lead")?;
+    let mut op = clients::operator(hub.addr, &operator, &pki.domain)?;
+    let mut watch = op
+        .watch_incidents(pb::WatchIncidentsRequest {})
+        .await?
+        .into_inner();
+
+    let local = |i: usize| clients::local(agents[i].local_addr, &operator, &pki.domain);
+    local(0)?
+        .raise_incident(beacon(
+            "C2 beacon to update-check",
+            "Update-Check.example.",
+            pb::Severity::Medium,
+        ))
+        .await?;
+    local(1)?
+        .raise_incident(beacon(
+            "beaconing host in lyon",
+            "update-check.example",
+            pb::Severity::Critical,
+        ))
+        .await?;
+    // Same technique, different indicator: a different threat.
+    local(2)?
+        .raise_incident(beacon(
+            "unrelated beacon",
+            "other.example",
+            pb::Severity::Low,
+        ))
+        .await?;
+
+    let incidents = eventually("three escalations to land", Duration::from_secs(20), || {
+        let mut op = op.clone();
+        async move {
+            let incidents = clients::all_incidents(&mut op).await.ok()?;
+            let sightings: usize = incidents.iter().map(|i| i.sightings.len()).sum();
+            (sightings == 3).then_some(incidents)
+        }
+    })
+    .await?;
+    assert_eq!(incidents.len(), 2, "{incidents:#?}");
+    let shared = incidents
+        .iter()
+        .find(|i| i.sightings.len() == 2)
+        .expect("one incident seen at two sites");
+    let mut sites: Vec<_> = shared
+        .sightings
+        .iter()
+        .map(|s| s.site_id.as_str())
+        .collect();
+    sites.sort();
+    assert_eq!(sites, ["lyon", "paris"]);
+    assert_eq!(
+        shared.severity,
+        pb::Severity::Critical as i32,
+        "the incident takes the highest site severity"
+    );
+    let joined = shared
+        .sightings
+        .iter()
+        .find(|s| s.joined_because != "opened the incident")
+        .expect("a joining sighting");
+    assert!(
+        joined
+            .joined_because
+            .contains("domain:update-check.example"),
+        "{}",
+        joined.joined_because
+    );
+    assert!(
+        joined.joined_because.contains("T1071.001"),
+        "{}",
+        joined.joined_because
+    );
+
+    // The watcher saw the incident created, then updated with the second site.
+    let mut seen_two_sites = false;
+    while !seen_two_sites {
+        let event = tokio::time::timeout(Duration::from_secs(10), watch.next())
+            .await?
+            .expect("watch open")?;
+        seen_two_sites = event
+            .incident
+            .is_some_and(|i| i.id == shared.id && i.sightings.len() == 2);
+    }
+
+    let mut by_site = op
+        .list_incidents(pb::ListIncidentsRequest {
+            site_id: "lyon".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .incidents;
+    assert_eq!(by_site.len(), 1);
+    assert_eq!(by_site.remove(0).id, shared.id);
+    let critical = op
+        .list_incidents(pb::ListIncidentsRequest {
+            min_severity: pb::Severity::High as i32,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .incidents;
+    assert_eq!(critical.len(), 1);
+
+    for agent in agents {
+        agent.stop().await?;
+    }
+    hub.stop().await?;
+    Ok(())
+}

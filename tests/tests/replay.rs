@@ -1,0 +1,205 @@
+//! The idempotency key (site, epoch, seq): replays are acknowledged without new records,
+//! conflicting replays are recorded for review and never overwrite, regressions are visible.
+
+use socfed_proto::pb;
+use socfed_proto::tls::ExpectedServer;
+use socfed_tests::clients::{self, RawStream, hello, report};
+use socfed_tests::{inproc, pki::TestPki};
+use ulid::Ulid;
+
+#[tokio::test]
+async fn identical_replay_is_acknowledged_and_stores_nothing_new() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let site = pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let epoch = Ulid::new();
+
+    let (mut first, welcome) =
+        RawStream::open_welcomed(channel()?, hello("paris", epoch, 1)).await?;
+    assert_eq!(welcome.acked_through, 0);
+    first.send(1, report("p-1", "ransomware note")).await?;
+    first.send(2, report("p-2", "lateral movement")).await?;
+    assert!(first.ack_through(2).await?.is_empty());
+    drop(first);
+
+    // The site lost the acks (say, it crashed) and resends both under the same keys.
+    let (mut replay, welcome) =
+        RawStream::open_welcomed(channel()?, hello("paris", epoch, 3)).await?;
+    assert_eq!(
+        welcome.acked_through, 2,
+        "the welcome tells the site what the hub already holds"
+    );
+    assert!(!welcome.sequence_regression);
+    replay.send(1, report("p-1", "ransomware note")).await?;
+    replay.send(2, report("p-2", "lateral movement")).await?;
+    assert!(
+        replay.ack_through(2).await?.is_empty(),
+        "identical replays carry no notice"
+    );
+
+    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    assert_eq!(clients::all_incidents(&mut op).await?.len(), 2);
+    let paris = clients::sites(&mut op)
+        .await?
+        .into_iter()
+        .find(|s| s.site_id == "paris")
+        .expect("paris listed");
+    assert_eq!(
+        (
+            paris.escalations_stored,
+            paris.duplicates,
+            paris.conflicts,
+            paris.acked_through
+        ),
+        (2, 2, 0, 2)
+    );
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn conflicting_replay_is_recorded_for_review_and_never_overwrites() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let site = pki.site("paris")?;
+    let epoch = Ulid::new();
+
+    let (mut stream, _) = RawStream::open_welcomed(
+        clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub)?,
+        hello("paris", epoch, 1),
+    )
+    .await?;
+    stream.send(1, report("p-1", "original title")).await?;
+    stream.ack_through(1).await?;
+    stream.send(1, report("p-1", "tampered title")).await?;
+    let notices = stream.ack_through(1).await?;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, pb::ack_notice::Kind::Conflict as i32);
+    assert_eq!(notices[0].seq, 1);
+
+    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let incidents = clients::all_incidents(&mut op).await?;
+    assert_eq!(
+        incidents
+            .iter()
+            .map(|i| i.title.as_str())
+            .collect::<Vec<_>>(),
+        ["original title"]
+    );
+    let conflicts = op
+        .list_conflicts(pb::ListConflictsRequest::default())
+        .await?
+        .into_inner()
+        .conflicts;
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(
+        (
+            conflicts[0].site_id.as_str(),
+            conflicts[0].seq,
+            conflicts[0].kind.as_str()
+        ),
+        ("paris", 1, "conflict")
+    );
+    assert_ne!(conflicts[0].stored_hash, conflicts[0].offered_hash);
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_report_is_quarantined_acknowledged_and_replays_as_duplicate() -> anyhow::Result<()>
+{
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let site = pki.site("paris")?;
+    let (mut stream, _) = RawStream::open_welcomed(
+        clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub)?,
+        hello("paris", Ulid::new(), 1),
+    )
+    .await?;
+    let mut bad = report("p-1", "bad indicator");
+    bad.indicators.push(pb::Indicator {
+        kind: pb::IndicatorKind::Ipv4 as i32,
+        value: "999.0.0.1".into(),
+    });
+    stream.send(1, bad.clone()).await?;
+    let notices = stream.ack_through(1).await?;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, pb::ack_notice::Kind::Rejected as i32);
+    assert!(
+        notices[0].reason.contains("indicators[0]"),
+        "{}",
+        notices[0].reason
+    );
+    stream.send(1, bad).await?;
+    assert!(
+        stream.ack_through(1).await?.is_empty(),
+        "the replay of a quarantined report is a plain duplicate"
+    );
+    // The stream keeps working after a rejection.
+    stream.send(2, report("p-2", "fine")).await?;
+    stream.ack_through(2).await?;
+
+    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    assert_eq!(clients::all_incidents(&mut op).await?.len(), 1);
+    let conflicts = op
+        .list_conflicts(pb::ListConflictsRequest::default())
+        .await?
+        .into_inner()
+        .conflicts;
+    assert_eq!(
+        conflicts
+            .iter()
+            .map(|c| c.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["rejected"]
+    );
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_store_that_went_backwards_is_flagged() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let site = pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let epoch = Ulid::new();
+    let (mut stream, _) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 1)).await?;
+    for seq in 1..=3 {
+        stream.send(seq, report(&format!("p-{seq}"), "x")).await?;
+    }
+    stream.ack_through(3).await?;
+    drop(stream);
+    // A restored backup: same epoch, but the store only got as far as sequence 1.
+    let (_stream, welcome) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 2)).await?;
+    assert!(welcome.sequence_regression);
+    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let paris = clients::sites(&mut op)
+        .await?
+        .into_iter()
+        .find(|s| s.site_id == "paris")
+        .expect("listed");
+    assert!(paris.sequence_regression);
+    // A new epoch (a recreated store) is counted, and clears the regression flag.
+    let (_stream, welcome) =
+        RawStream::open_welcomed(channel()?, hello("paris", Ulid::new(), 1)).await?;
+    assert!(!welcome.sequence_regression);
+    assert_eq!(welcome.acked_through, 0);
+    let paris = clients::sites(&mut op)
+        .await?
+        .into_iter()
+        .find(|s| s.site_id == "paris")
+        .expect("listed");
+    assert_eq!((paris.epoch_changes, paris.sequence_regression), (1, false));
+    hub.stop().await?;
+    Ok(())
+}
