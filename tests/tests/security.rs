@@ -147,8 +147,7 @@ async fn a_site_certificate_cannot_call_the_operator_api() -> anyhow::Result<()>
     let status = as_site
         .list_sites(pb::ListSitesRequest {})
         .await
-        .err()
-        .expect("site on operator api must fail");
+        .expect_err("site on operator api must fail");
     assert_eq!(status.code(), Code::PermissionDenied);
     assert!(
         status.message().contains("operator certificate"),
@@ -158,8 +157,7 @@ async fn a_site_certificate_cannot_call_the_operator_api() -> anyhow::Result<()>
     let status = as_site
         .list_incidents(pb::ListIncidentsRequest::default())
         .await
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert_eq!(status.code(), Code::PermissionDenied);
     f.assert_nothing_stored().await?;
     f.hub.stop().await?;
@@ -202,8 +200,7 @@ async fn an_agent_refuses_site_certificates_on_its_local_api() -> anyhow::Result
             ..Default::default()
         })
         .await
-        .err()
-        .expect("a site certificate must not raise incidents at another agent");
+        .expect_err("a site certificate must not raise incidents at another agent");
     assert_eq!(status.code(), Code::PermissionDenied);
     assert_eq!(agent.store.outbox_len(), 0);
     agent.stop().await?;
@@ -225,8 +222,7 @@ async fn an_oversized_message_ends_only_that_stream() -> anyhow::Result<()> {
     let status = paris
         .ack_through(1)
         .await
-        .err()
-        .expect("the oversized stream must end");
+        .expect_err("the oversized stream must end");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
         status.message().contains("size limit"),
@@ -263,8 +259,7 @@ async fn invalid_requests_get_invalid_argument_naming_the_field() -> anyhow::Res
     let status = local
         .raise_incident(bad)
         .await
-        .err()
-        .expect("invalid technique");
+        .expect_err("invalid technique");
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(
         status.message().starts_with("techniques[0]"),
@@ -275,16 +270,14 @@ async fn invalid_requests_get_invalid_argument_naming_the_field() -> anyhow::Res
     let status = op
         .get_incident(pb::GetIncidentRequest { id: "nope".into() })
         .await
-        .err()
-        .expect("bad id");
+        .expect_err("bad id");
     assert_eq!(status.code(), Code::InvalidArgument);
     let status = op
         .get_incident(pb::GetIncidentRequest {
             id: Ulid::new().to_string(),
         })
         .await
-        .err()
-        .expect("unknown id");
+        .expect_err("unknown id");
     assert_eq!(status.code(), Code::NotFound);
     agent.stop().await?;
     f.hub.stop().await?;
