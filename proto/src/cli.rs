@@ -53,6 +53,7 @@ pub fn run_main(
     };
     match runtime.block_on(future) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             if is_config_error(&e) {
@@ -62,6 +63,32 @@ pub fn run_main(
             }
         }
     }
+}
+
+/// Writes one line to stdout. A closed pipe (`sirt-hub incidents list | head`) comes back
+/// as `BrokenPipe`, which [`run_main`] turns into a quiet exit instead of a panic.
+pub fn emit(line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// `println!` for command output, through [`emit`]; use inside functions returning a Result.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&format!($($arg)*))?
+    };
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -92,12 +92,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => serve(HubConfig::load(&config)?).await,
         Command::Config(ConfigCommand::Example) => {
-            print!("{EXAMPLE}");
+            socfed_proto::outln!("{}", EXAMPLE.trim_end());
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => {
             let config = HubConfig::load(&file)?;
-            println!(
+            socfed_proto::outln!(
                 "{}: valid ({} enrolled sites)",
                 file.display(),
                 config.sites.len()

@@ -64,7 +64,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         } => {
             let domain = TrustDomain::parse(&trust_domain)?;
             let info = pki::init(&dir, &domain, days)?;
-            println!(
+            socfed_proto::outln!(
                 "created CA for trust domain {} at {} (valid until {})",
                 info.domain,
                 info.ca_cert.display(),
@@ -108,7 +108,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                     overwrite: force,
                 },
             )?;
-            println!(
+            socfed_proto::outln!(
                 "issued {} -> {} (key {}, valid until {})",
                 issued.uri,
                 issued.cert.display(),
@@ -132,7 +132,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                             &c.path.display().to_string(),
                         ]);
                     }
-                    println!("{table}");
+                    socfed_proto::outln!("{table}");
                 }
             }
         }

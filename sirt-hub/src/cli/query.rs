@@ -126,7 +126,9 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                         .map(render::incident_json)
                         .collect::<Vec<_>>(),
                 )?,
-                OutputFormat::Table => println!("{}", render::incidents_table(&incidents)),
+                OutputFormat::Table => {
+                    socfed_proto::outln!("{}", render::incidents_table(&incidents))
+                }
             }
         }
         IncidentsCommand::Show { id } => {
@@ -137,7 +139,9 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
-                OutputFormat::Table => println!("{}", render::incident_detail(&incident)),
+                OutputFormat::Table => {
+                    socfed_proto::outln!("{}", render::incident_detail(&incident))
+                }
             }
         }
         IncidentsCommand::Watch => {
@@ -160,9 +164,9 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                     OutputFormat::Json => {
                         let mut value = render::incident_json(&incident);
                         value["event"] = kind.into();
-                        println!("{}", serde_json::to_string(&value)?);
+                        socfed_proto::outln!("{}", serde_json::to_string(&value)?);
                     }
-                    OutputFormat::Table => println!(
+                    OutputFormat::Table => socfed_proto::outln!(
                         "{kind:<8} {} [{}] {} sites={} {}",
                         incident.id,
                         render::severity(incident.severity),
@@ -189,7 +193,7 @@ pub async fn sites(args: SitesArgs) -> anyhow::Result<()> {
         OutputFormat::Json => {
             render::print_json(&sites.iter().map(render::site_json).collect::<Vec<_>>())?
         }
-        OutputFormat::Table => println!("{}", render::sites_table(&sites)),
+        OutputFormat::Table => socfed_proto::outln!("{}", render::sites_table(&sites)),
     }
     Ok(())
 }
@@ -228,7 +232,7 @@ pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
                     c.reason.clone(),
                 ]);
             }
-            println!("{t}");
+            socfed_proto::outln!("{t}");
         }
     }
     Ok(())

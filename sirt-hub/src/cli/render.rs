@@ -12,7 +12,7 @@ pub fn table(headers: &[&str]) -> comfy_table::Table {
 }
 
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    socfed_proto::outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -97,11 +97,11 @@ pub async fn escalate(args: EscalateArgs) -> anyhow::Result<()> {
         .map_err(|s| explain(&s, &args.target.name()))?
         .into_inner();
     match args.output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => socfed_proto::outln!(
             "{}",
             serde_json::json!({"local_incident_id": response.local_incident_id, "seq": response.seq, "replayed": response.replayed})
         ),
-        OutputFormat::Table => println!(
+        OutputFormat::Table => socfed_proto::outln!(
             "{} {} (outbox sequence {}){}",
             if response.replayed {
                 "already queued:"
@@ -128,7 +128,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         .map_err(|e| explain(&e, &args.target.name()))?
         .into_inner();
     match args.output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => socfed_proto::outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "site": s.site_id, "store_epoch": s.store_epoch, "hub_connected": s.hub_connected,
@@ -140,9 +140,9 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             }))?
         ),
         OutputFormat::Table => {
-            println!("site          {}", s.site_id);
-            println!("store epoch   {}", s.store_epoch);
-            println!(
+            socfed_proto::outln!("site          {}", s.site_id);
+            socfed_proto::outln!("store epoch   {}", s.store_epoch);
+            socfed_proto::outln!(
                 "hub           {}",
                 if s.hub_connected {
                     "connected"
@@ -150,11 +150,12 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                     "NOT CONNECTED"
                 }
             );
-            println!(
+            socfed_proto::outln!(
                 "sequences     next {}, acknowledged through {}",
-                s.next_seq, s.acked_through
+                s.next_seq,
+                s.acked_through
             );
-            println!(
+            socfed_proto::outln!(
                 "outbox        {} of {} waiting{}",
                 s.backlog,
                 s.outbox_cap,
@@ -164,18 +165,22 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                     String::new()
                 }
             );
-            println!(
+            socfed_proto::outln!(
                 "at cap        {} ({} refused, {} dropped so far)",
-                s.on_full, s.refused_total, s.dropped_total
+                s.on_full,
+                s.refused_total,
+                s.dropped_total
             );
-            println!(
+            socfed_proto::outln!(
                 "hub notices   {} conflicts, {} rejected",
-                s.conflicts_reported, s.rejected_reported
+                s.conflicts_reported,
+                s.rejected_reported
             );
             if !s.last_hub_error.is_empty() {
-                println!(
+                socfed_proto::outln!(
                     "last error    {} ({} reconnects)",
-                    s.last_hub_error, s.reconnects
+                    s.last_hub_error,
+                    s.reconnects
                 );
             }
         }

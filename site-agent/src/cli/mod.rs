@@ -72,12 +72,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Example) => {
-            print!("{EXAMPLE}");
+            socfed_proto::outln!("{}", EXAMPLE.trim_end());
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => {
             let config = AgentConfig::load(&file)?;
-            println!(
+            socfed_proto::outln!(
                 "{}: valid (site {}, hub {})",
                 file.display(),
                 config.site_id,
