@@ -12,6 +12,15 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `config example` / `config check FILE`, the same for every binary.
+#[derive(Debug, clap::Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration.
+    Example,
+    /// Validate a configuration file.
+    Check { file: std::path::PathBuf },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,

@@ -5,12 +5,17 @@
 //!   incident report) with fallible wire→domain conversions. Protobuf types stop here.
 //! - [`identity`]: SPIFFE identities read from verified peer certificates.
 //! - [`tls`]: rustls configurations (TLS 1.3 only, mutual) and the listener/connector glue.
+//! - [`config`]: TOML loading with errors that name the key, shared by both services.
+//! - `cli`, `server` (feature `runtime`): plumbing shared by the binaries and their servers.
 //!
 //! This crate does no storage and owns no policy beyond "what is a well-formed value".
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "runtime")]
 pub mod cli;
+pub mod config;
 pub mod identity;
+#[cfg(feature = "runtime")]
+pub mod server;
 pub mod tls;
 pub mod vocab;
 

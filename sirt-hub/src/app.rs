@@ -104,18 +104,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         shutdown: shutdown.clone(),
     };
     let max = config.limits.max_message_bytes;
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<FederationServer<FederationService>>()
-        .await;
-    health_reporter
-        .set_serving::<OperatorServer<OperatorService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(socfed_proto::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| StartError::Reflection(e.to_string()))?;
+    let health =
+        socfed_proto::server::health(&["socfed.v1.Federation", "socfed.v1.Operator"]).await;
+    let reflection =
+        socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
 
     let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
     let signal = shutdown.clone();

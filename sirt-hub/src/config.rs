@@ -1,8 +1,8 @@
 //! Hub configuration: a TOML file, unknown keys rejected, validated into typed errors that
 //! name the key. The binary exits with 78 (EX_CONFIG) on any of them.
 
-use crate::store::Durability;
 use serde::{Deserialize, Serialize};
+use socfed_proto::config::Durability;
 use socfed_proto::identity::TrustDomain;
 use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
@@ -91,74 +91,44 @@ impl Default for CorrelationConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config {path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("config {path}: {key}: {problem}")]
-    Invalid {
-        path: PathBuf,
-        key: &'static str,
-        problem: String,
-    },
-}
+pub use socfed_proto::config::ConfigError;
+use socfed_proto::config::{Invalid, Validate, in_range};
 
 impl HubConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        socfed_proto::config::load(path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: HubConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        config.validate(path)?;
-        Ok(config)
+        socfed_proto::config::parse(text, path)
     }
+}
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |key, problem: &str| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            key,
-            problem: problem.to_string(),
-        };
-        if !(1024..=64 * 1024 * 1024).contains(&self.limits.max_message_bytes) {
-            return Err(invalid(
-                "limits.max_message_bytes",
-                "must be between 1024 and 67108864",
-            ));
-        }
-        if !(1..=65_536).contains(&self.limits.max_in_flight_per_stream) {
-            return Err(invalid(
-                "limits.max_in_flight_per_stream",
-                "must be between 1 and 65536",
-            ));
-        }
-        if !(1..=65_536).contains(&self.ingest.max_batch) {
-            return Err(invalid("ingest.max_batch", "must be between 1 and 65536"));
-        }
+impl Validate for HubConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        in_range(
+            "limits.max_message_bytes",
+            self.limits.max_message_bytes,
+            1024..=64 * 1024 * 1024,
+        )?;
+        in_range(
+            "limits.max_in_flight_per_stream",
+            self.limits.max_in_flight_per_stream,
+            1..=65_536,
+        )?;
+        in_range("ingest.max_batch", self.ingest.max_batch, 1..=65_536)?;
         if self.correlation.window.is_zero() {
-            return Err(invalid(
+            return Err((
                 "correlation.window",
-                "must be longer than zero, e.g. \"24h\"",
+                "must be longer than zero, e.g. \"24h\"".into(),
             ));
         }
         let mut seen = std::collections::HashSet::new();
         for site in &self.sites {
             if !seen.insert(&site.id) {
-                return Err(invalid(
+                return Err((
                     "sites",
-                    &format!("site {:?} is listed twice", site.id.as_str()),
+                    format!("site {:?} is listed twice", site.id.as_str()),
                 ));
             }
         }

@@ -353,7 +353,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             ),
         ),
     ];
-    for (index, request) in &raised {
+    for (done, (index, request)) in raised.iter().enumerate() {
         let (site, _) = agents[*index];
         let response = locals[*index]
             .raise_incident(request.clone())
@@ -364,31 +364,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             response.into_inner().local_incident_id,
             request.title
         );
+        // Sites deliver independently; waiting for each keeps the story (and its output) in
+        // the order it was told.
+        wait_for_sightings(&hub, done + 1).await?;
     }
 
-    // 4. Wait until the hub holds them all, then show cross-site status.
-    let expected = raised.len();
-    let incidents = retry(
-        "the hub did not receive every escalation in time",
-        Duration::from_secs(30),
-        || {
-            let mut hub = hub.clone();
-            async move {
-                let list = hub
-                    .list_incidents(pb::ListIncidentsRequest::default())
-                    .await?
-                    .into_inner()
-                    .incidents;
-                let sightings: usize = list.iter().map(|i| i.sightings.len()).sum();
-                if sightings == expected {
-                    Ok(list)
-                } else {
-                    Err(tonic::Status::unavailable("not yet"))
-                }
-            }
-        },
-    )
-    .await?;
+    // 4. Show cross-site status.
+    let incidents = wait_for_sightings(&hub, raised.len()).await?;
     let sites = retry("sites", Duration::from_secs(10), || {
         let mut hub = hub.clone();
         async move {
@@ -441,4 +423,32 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     children.terminate()?;
     socfed_proto::outln!("\nfederation stopped cleanly");
     Ok(())
+}
+
+/// Polls the hub until it holds `expected` sightings in all; returns the incidents.
+async fn wait_for_sightings(
+    hub: &OperatorClient<Channel>,
+    expected: usize,
+) -> anyhow::Result<Vec<pb::HubIncident>> {
+    retry(
+        "the hub did not receive every escalation in time",
+        Duration::from_secs(30),
+        || {
+            let mut hub = hub.clone();
+            async move {
+                let list = hub
+                    .list_incidents(pb::ListIncidentsRequest::default())
+                    .await?
+                    .into_inner()
+                    .incidents;
+                let sightings: usize = list.iter().map(|i| i.sightings.len()).sum();
+                if sightings == expected {
+                    Ok(list)
+                } else {
+                    Err(tonic::Status::unavailable("not yet"))
+                }
+            }
+        },
+    )
+    .await
 }

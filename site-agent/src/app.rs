@@ -109,15 +109,9 @@ pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
         outbox_cap: config.outbox.max_entries,
         on_full: config.outbox.on_full,
     };
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<SiteLocalServer<LocalService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(socfed_proto::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| StartError::Reflection(e.to_string()))?;
+    let health = socfed_proto::server::health(&["socfed.v1.SiteLocal"]).await;
+    let reflection =
+        socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
     let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(

@@ -1,9 +1,9 @@
 //! Agent configuration: a TOML file, unknown keys rejected, validation errors naming the key.
 //! The binary exits with 78 (EX_CONFIG) on any of them.
 
-use crate::store::Durability;
 use crate::store::cap::OnFull;
 use serde::{Deserialize, Serialize};
+use socfed_proto::config::Durability;
 use socfed_proto::identity::TrustDomain;
 use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
@@ -109,69 +109,41 @@ mod defaults {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config {path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("config {path}: {key}: {problem}")]
-    Invalid {
-        path: PathBuf,
-        key: &'static str,
-        problem: String,
-    },
+pub use socfed_proto::config::ConfigError;
+use socfed_proto::config::{Invalid, Validate, in_range};
+
+impl Validate for AgentConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if !self.hub.address.contains(':') {
+            return Err(("hub.address", "must be host:port".into()));
+        }
+        in_range("hub.window", self.hub.window, 1..=65_536)?;
+        in_range(
+            "hub.max_message_bytes",
+            self.hub.max_message_bytes,
+            1024..=64 * 1024 * 1024,
+        )?;
+        if self.hub.backoff_initial.is_zero() || self.hub.backoff_max < self.hub.backoff_initial {
+            return Err((
+                "hub.backoff_max",
+                "backoff_initial must be > 0 and backoff_max >= backoff_initial".into(),
+            ));
+        }
+        if self.hub.status_interval < Duration::from_millis(100) {
+            return Err(("hub.status_interval", "must be at least 100ms".into()));
+        }
+        in_range("outbox.max_entries", self.outbox.max_entries, 1..=u64::MAX)?;
+        Ok(())
+    }
 }
 
 impl AgentConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        socfed_proto::config::load(path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: AgentConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        let invalid = |key, problem: &str| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            key,
-            problem: problem.to_string(),
-        };
-        if !config.hub.address.contains(':') {
-            return Err(invalid("hub.address", "must be host:port"));
-        }
-        if !(1..=65_536).contains(&config.hub.window) {
-            return Err(invalid("hub.window", "must be between 1 and 65536"));
-        }
-        if !(1024..=64 * 1024 * 1024).contains(&config.hub.max_message_bytes) {
-            return Err(invalid(
-                "hub.max_message_bytes",
-                "must be between 1024 and 67108864",
-            ));
-        }
-        if config.hub.backoff_initial.is_zero()
-            || config.hub.backoff_max < config.hub.backoff_initial
-        {
-            return Err(invalid(
-                "hub.backoff_max",
-                "backoff_initial must be > 0 and backoff_max >= backoff_initial",
-            ));
-        }
-        if config.hub.status_interval < Duration::from_millis(100) {
-            return Err(invalid("hub.status_interval", "must be at least 100ms"));
-        }
-        if config.outbox.max_entries == 0 {
-            return Err(invalid("outbox.max_entries", "must be at least 1"));
-        }
-        Ok(config)
+        socfed_proto::config::parse(text, path)
     }
 
     pub fn server_name(&self) -> String {

@@ -8,7 +8,7 @@ pub(crate) mod render;
 
 use crate::config::{ConfigError, EXAMPLE, HubConfig};
 use clap::{Parser, Subcommand};
-use socfed_proto::cli::{ClientTlsArgs, LogFormat, OutputFormat};
+use socfed_proto::cli::{ClientTlsArgs, ConfigCommand, LogFormat, OutputFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,14 +47,6 @@ pub enum Command {
     Conflicts(query::ConflictsArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
     Demo(crate::demo::DemoArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// Print a commented example configuration.
-    Example,
-    /// Validate a configuration file.
-    Check { file: PathBuf },
 }
 
 /// Where operator commands connect.

@@ -29,15 +29,7 @@ pub enum StoreError {
     Codec(#[from] CodecError),
 }
 
-/// How far a commit goes before acknowledgements are sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Durability {
-    /// sled flush, then fdatasync of the data file: survives power loss.
-    Fsync,
-    /// sled flush only: survives a process crash, may lose the last ~500 ms on power loss.
-    Flush,
-}
+pub use socfed_proto::config::Durability;
 
 pub(crate) struct Trees {
     pub incidents: sled::Tree,

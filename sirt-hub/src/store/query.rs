@@ -127,20 +127,6 @@ impl HubStore {
             })
             .collect()
     }
-
-    /// Number of idempotency keys stored for `site` (all epochs). Scans that site's keys.
-    pub fn escalation_count(&self, site: &SiteId) -> Result<u64, StoreError> {
-        let mut n = 0;
-        for entry in self
-            .trees
-            .escalations
-            .scan_prefix(schema::site_prefix(site))
-        {
-            entry?;
-            n += 1;
-        }
-        Ok(n)
-    }
 }
 
 impl HubStore {

@@ -6,7 +6,7 @@ mod client;
 
 use crate::config::{AgentConfig, ConfigError, EXAMPLE};
 use clap::{Parser, Subcommand};
-use socfed_proto::cli::LogFormat;
+use socfed_proto::cli::{ConfigCommand, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,14 +38,6 @@ pub enum Command {
     Escalate(client::EscalateArgs),
     /// Show the agent's link to the hub: connection, outbox backlog, cap policy and counters.
     Status(client::StatusArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// Print a commented example configuration.
-    Example,
-    /// Validate a configuration file.
-    Check { file: PathBuf },
 }
 
 pub fn main() -> ExitCode {

@@ -40,15 +40,7 @@ pub enum StoreError {
     },
 }
 
-/// How far `enqueue` goes before it returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Durability {
-    /// sled flush, then fdatasync of the data file: survives power loss.
-    Fsync,
-    /// sled flush only: survives a process crash.
-    Flush,
-}
+pub use socfed_proto::config::Durability;
 
 /// What `enqueue` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
