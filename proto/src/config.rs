@@ -81,3 +81,11 @@ pub enum Durability {
     /// Flush only: survives a process crash, may lose the last ~500 ms on power loss.
     Flush,
 }
+
+/// The optional admin listener (`[admin]`): Prometheus metrics over plain HTTP.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address of the metrics listener; keep it on loopback or a management network.
+    pub listen: std::net::SocketAddr,
+}

@@ -1,5 +1,6 @@
 //! The standard gRPC services every socfed listener serves next to its own: `grpc.health.v1`
-//! and server reflection (v1) over the socfed and health descriptors.
+//! and server reflection (v1) over the socfed and health descriptors; and the process-wide
+//! Prometheus exporter behind the optional admin listener.
 
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
@@ -22,4 +23,51 @@ pub fn reflection()
         .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
+}
+
+/// The admin listener: Prometheus text exposition on `listen` (plain HTTP, so keep it on
+/// loopback or a management network). Installs the process-wide metrics recorder, so only
+/// binaries call it; libraries just record through the `metrics` facade.
+pub fn install_metrics_exporter(listen: std::net::SocketAddr) -> Result<(), String> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .install()
+        .map_err(|e| format!("cannot start the admin listener on {listen}: {e}"))
+}
+
+/// How long a stopping server waits for clients to close their connections.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits for a tonic server task: until it ends by itself, or, once `shutdown` is cancelled,
+/// at most [`SHUTDOWN_GRACE`] for open connections to close before aborting it. A client that
+/// never closes its connection must not keep a service from stopping; the delivery protocol
+/// makes a forced stop safe (nothing unacknowledged is lost, it is resent).
+pub async fn join_server(
+    server: &mut tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    tokio::select! {
+        result = &mut *server => return flatten(result),
+        () = shutdown.cancelled() => {}
+    }
+    match tokio::time::timeout(SHUTDOWN_GRACE, &mut *server).await {
+        Ok(result) => flatten(result),
+        Err(_) => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "clients kept connections open past the shutdown grace period; closing them");
+            server.abort();
+            Ok(())
+        }
+    }
+}
+
+fn flatten(
+    result: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>,
+) -> Result<(), tonic::transport::Error> {
+    match result {
+        Ok(inner) => inner,
+        Err(e) => {
+            tracing::error!(error = %e, "server task failed");
+            Ok(())
+        }
+    }
 }

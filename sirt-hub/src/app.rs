@@ -142,12 +142,21 @@ impl RunningHub {
     }
 
     /// Waits until the hub stops (after its shutdown token is cancelled).
-    pub async fn wait(self) -> Result<(), StopError> {
-        self.server.await??;
+    pub async fn wait(mut self) -> Result<(), StopError> {
+        socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
+        // Streams end on shutdown and drop their handles, which stops the writer after its
+        // last commit. A stream stuck on a client that stopped reading could hold a handle:
+        // bounded wait, then exit; what was not acknowledged will be resent.
         let writer = self.writer;
-        tokio::task::spawn_blocking(move || writer.join())
-            .await?
-            .map_err(|_| StopError::WriterPanicked)?;
+        let joined = tokio::time::timeout(
+            socfed_proto::server::SHUTDOWN_GRACE,
+            tokio::task::spawn_blocking(move || writer.join()),
+        )
+        .await;
+        match joined {
+            Ok(joined) => joined?.map_err(|_| StopError::WriterPanicked)?,
+            Err(_) => tracing::warn!("the ingest writer did not stop within the grace period"),
+        }
         tracing::info!("hub stopped");
         Ok(())
     }

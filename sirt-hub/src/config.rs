@@ -2,7 +2,7 @@
 //! name the key. The binary exits with 78 (EX_CONFIG) on any of them.
 
 use serde::{Deserialize, Serialize};
-use socfed_proto::config::Durability;
+use socfed_proto::config::{AdminConfig, Durability};
 use socfed_proto::identity::TrustDomain;
 use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
@@ -29,6 +29,9 @@ pub struct HubConfig {
     pub ingest: IngestConfig,
     #[serde(default)]
     pub correlation: CorrelationConfig,
+    /// Optional admin listener for Prometheus metrics.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,6 +184,11 @@ durability = "fsync"
 # Reports sharing a rule or ATT&CK technique and an indicator within this window join one
 # hub incident, one sighting per site.
 window = "7days"
+
+# Optional admin listener: Prometheus metrics at http://LISTEN/metrics (plain HTTP: keep it on
+# loopback or a management network). Omit the table to disable it.
+[admin]
+listen = "127.0.0.1:9600"
 "#;
 
 #[cfg(test)]

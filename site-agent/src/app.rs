@@ -144,8 +144,8 @@ impl RunningAgent {
     }
 
     /// Waits until the agent stops (after its shutdown token is cancelled), then flushes.
-    pub async fn wait(self) -> Result<(), StopError> {
-        self.server.await??;
+    pub async fn wait(mut self) -> Result<(), StopError> {
+        socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
         self.uplink.await?;
         self.store.close()?;
         tracing::info!("site agent stopped");

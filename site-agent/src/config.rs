@@ -3,7 +3,7 @@
 
 use crate::store::cap::OnFull;
 use serde::{Deserialize, Serialize};
-use socfed_proto::config::Durability;
+use socfed_proto::config::{AdminConfig, Durability};
 use socfed_proto::identity::TrustDomain;
 use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
@@ -25,6 +25,9 @@ pub struct AgentConfig {
     pub outbox: OutboxConfig,
     #[serde(default)]
     pub durability: DurabilityConfig,
+    /// Optional admin listener for Prometheus metrics.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +207,11 @@ cache_bytes = 67108864
 # "fsync": flush + fdatasync before an escalation is accepted (survives power loss);
 # "flush": sled flush only (survives a process crash).
 mode = "fsync"
+
+# Optional admin listener: Prometheus metrics at http://LISTEN/metrics (outbox depth and age,
+# refused and dropped escalations, hub connects). Omit the table to disable it.
+[admin]
+listen = "127.0.0.1:9601"
 "#;
 
 #[cfg(test)]

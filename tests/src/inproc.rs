@@ -15,7 +15,17 @@ pub async fn hub(
     sites: &[&str],
     extra: &str,
 ) -> anyhow::Result<sirt_hub::app::RunningHub> {
-    let listen: SocketAddr = "127.0.0.1:0".parse()?;
+    hub_on(dir, pki, "127.0.0.1:0".parse()?, sites, extra).await
+}
+
+/// Starts a hub on `listen`, for agents that were configured before the hub existed.
+pub async fn hub_on(
+    dir: &Path,
+    pki: &TestPki,
+    listen: SocketAddr,
+    sites: &[&str],
+    extra: &str,
+) -> anyhow::Result<sirt_hub::app::RunningHub> {
     let path = write_hub_config(dir, pki, listen, sites, extra)?;
     Ok(sirt_hub::app::start(HubConfig::load(&path)?).await?)
 }

@@ -105,6 +105,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(config: HubConfig) -> anyhow::Result<()> {
+    if let Some(admin) = &config.admin {
+        socfed_proto::server::install_metrics_exporter(admin.listen).map_err(anyhow::Error::msg)?;
+    }
     let hub = crate::app::start(config).await?;
     let token = hub.shutdown_token();
     tokio::spawn(async move {

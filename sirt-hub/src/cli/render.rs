@@ -178,6 +178,7 @@ pub fn site_json(s: &pb::SiteSummary) -> Value {
         "cert_not_after": format_millis(s.cert_not_after_ms),
         "epoch_changes": s.epoch_changes,
         "sequence_regression": s.sequence_regression,
+        "sequence_gaps": s.sequence_gaps,
     })
 }
 
@@ -202,6 +203,9 @@ pub fn sites_table(sites: &[pb::SiteSummary]) -> comfy_table::Table {
         }
         if s.epoch_changes > 0 {
             warnings.push(format!("{} epoch change(s)", s.epoch_changes));
+        }
+        if s.sequence_gaps > 0 {
+            warnings.push(format!("{} sequences never received", s.sequence_gaps));
         }
         if s.refused_total + s.dropped_total > 0 {
             warnings.push(format!(

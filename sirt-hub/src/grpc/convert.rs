@@ -82,6 +82,7 @@ pub fn site_summary(site: &SiteId, record: &SiteRecord, connected: bool) -> pb::
         cert_not_after_ms: record.cert_not_after_ms,
         epoch_changes: record.epoch_changes,
         sequence_regression: record.sequence_regression,
+        sequence_gaps: record.gaps,
     }
 }
 

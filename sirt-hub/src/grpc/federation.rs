@@ -117,18 +117,35 @@ impl pb::federation_server::Federation for FederationService {
             reply_tx,
             in_flight: 0,
         };
+        metrics::counter!("socfed_hub_stream_connects_total").increment(1);
+        metrics::gauge!("socfed_hub_streams_open").increment(1.0);
         tokio::spawn(async move {
             let site = session.site.clone();
             let live = session.service.live.clone();
             session.run(inbound, replies, cancel).await;
             live.unregister(&site, generation);
+            metrics::gauge!("socfed_hub_streams_open").decrement(1.0);
         });
         Ok(Response::new(ReceiverStream::new(out_rx)))
     }
 }
 
 fn refused(site: Option<&SiteId>, remote: Option<std::net::SocketAddr>, status: &Status) {
+    metrics::counter!("socfed_hub_streams_refused_total", "code" => code_label(status.code()))
+        .increment(1);
     tracing::warn!(site = site.map(SiteId::as_str), ?remote, code = ?status.code(), reason = status.message(), "escalation stream refused");
+}
+
+/// A fixed label per status code (bounded cardinality).
+fn code_label(code: Code) -> &'static str {
+    match code {
+        Code::Unauthenticated => "unauthenticated",
+        Code::PermissionDenied => "permission_denied",
+        Code::InvalidArgument => "invalid_argument",
+        Code::DeadlineExceeded => "deadline_exceeded",
+        Code::ResourceExhausted => "resource_exhausted",
+        _ => "other",
+    }
 }
 
 struct Hello {
@@ -251,6 +268,7 @@ impl Session {
                     Err(status) => {
                         let status = inbound_error(&status);
                         if status.code() == Code::ResourceExhausted {
+                            metrics::counter!("socfed_hub_streams_refused_total", "code" => "resource_exhausted").increment(1);
                             tracing::warn!(site = %self.site, reason = status.message(), "oversized message on escalation stream");
                         }
                         ending = Some(Ending::Fail(status));

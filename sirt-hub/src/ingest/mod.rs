@@ -89,8 +89,17 @@ fn run(
             }
         }
         let now = socfed_proto::now_millis();
-        match apply_and_commit(&store, &items, now, settings.correlation_window_ms) {
+        let started = std::time::Instant::now();
+        let result = apply_and_commit(&store, &items, now, settings.correlation_window_ms);
+        metrics::histogram!("socfed_hub_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("socfed_hub_commit_items").record(items.len() as f64);
+        match result {
             Ok(applied) => {
+                for outcome in &applied.0 {
+                    if let Outcome::Escalation { outcome, .. } = outcome {
+                        metrics::counter!("socfed_hub_escalations_total", "outcome" => outcome.label()).increment(1);
+                    }
+                }
                 for (reply, outcome) in replies.drain(..).zip(applied.0) {
                     if let Some(reply) = reply {
                         // A stream that went away no longer needs its answer.

@@ -77,6 +77,18 @@ pub enum EscalationOutcome {
     Rejected { reason: String },
 }
 
+impl EscalationOutcome {
+    /// A fixed label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            EscalationOutcome::Applied { .. } => "stored",
+            EscalationOutcome::Duplicate => "duplicate",
+            EscalationOutcome::Conflict { .. } => "conflict",
+            EscalationOutcome::Rejected { .. } => "rejected",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Hello {
@@ -368,7 +380,8 @@ impl Tx<'_> {
         let mut acked_through = self.acked_through(site, epoch)?;
         if seq > acked_through.saturating_add(1) {
             // Sites send in order from their oldest unacknowledged entry, so a hole means the
-            // hub lost data it had acknowledged (for example, a restored hub backup).
+            // site dropped entries at its outbox cap (drop-oldest) or the hub lost data it had
+            // acknowledged (a restored hub backup). Counted and shown, never silent.
             record.gaps += seq - acked_through - 1;
         }
         if seq > acked_through {

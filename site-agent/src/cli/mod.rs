@@ -53,7 +53,12 @@ pub fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => {
-            let agent = crate::app::start(AgentConfig::load(&config)?).await?;
+            let config = AgentConfig::load(&config)?;
+            if let Some(admin) = &config.admin {
+                socfed_proto::server::install_metrics_exporter(admin.listen)
+                    .map_err(anyhow::Error::msg)?;
+            }
+            let agent = crate::app::start(config).await?;
             let token = agent.shutdown_token();
             tokio::spawn(async move {
                 socfed_proto::cli::wait_for_signal().await;

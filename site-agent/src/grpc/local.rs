@@ -26,6 +26,7 @@ pub struct LocalService {
 fn store_status(error: StoreError) -> Status {
     match error {
         StoreError::OutboxFull { .. } => {
+            metrics::counter!("socfed_agent_outbox_refused_total").increment(1);
             tracing::error!(%error, "escalation refused at the outbox cap");
             Status::resource_exhausted(error.to_string())
         }
@@ -114,6 +115,9 @@ impl pb::site_local_server::SiteLocal for LocalService {
                 "outbox at cap: dropped the oldest unsent escalation (on_full = drop-oldest)"
             );
         }
+        metrics::counter!("socfed_agent_outbox_dropped_total")
+            .increment(enqueued.dropped.len() as u64);
+        metrics::gauge!("socfed_agent_outbox_depth").set(self.store.outbox_len() as f64);
         if !enqueued.replayed {
             tracing::info!(site = %self.site, local_incident_id = %enqueued.local_incident_id, seq = enqueued.seq, "incident queued for escalation");
         }

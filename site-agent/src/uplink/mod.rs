@@ -60,6 +60,7 @@ pub async fn run(
     while !shutdown.is_cancelled() {
         let result = session(&store, &tls, &settings, &state, &shutdown, &mut backoff).await;
         state.connected.store(false, Ordering::Relaxed);
+        metrics::gauge!("socfed_agent_hub_connected").set(0.0);
         let message = match result {
             Ok(()) => break,
             Err(e) => e.to_string(),
@@ -133,6 +134,9 @@ async fn session(
     }
     store.acknowledge(welcome.acked_through)?;
     state.connected.store(true, Ordering::Relaxed);
+    metrics::counter!("socfed_agent_hub_connects_total").increment(1);
+    metrics::gauge!("socfed_agent_hub_connected").set(1.0);
+    metrics::gauge!("socfed_agent_outbox_depth").set(store.outbox_len() as f64);
     if let Ok(mut last) = state.last_error.lock() {
         last.clear();
     }
@@ -180,6 +184,7 @@ async fn session(
                         acked = ack.acked_through;
                         next_to_send = next_to_send.max(acked + 1);
                         store.acknowledge(acked)?;
+                        metrics::gauge!("socfed_agent_outbox_depth").set(store.outbox_len() as f64);
                     }
                 }
                 Some(other) => tracing::debug!(?other, "ignoring hub message this agent does not handle yet"),
@@ -189,9 +194,11 @@ async fn session(
             _ = status_tick.tick() => {
                 let counters = store.counters()?;
                 let now = socfed_proto::now_millis();
+                let oldest_unsent_age_ms = store.oldest_enqueued_at()?.map_or(0, |t| (now - t).max(0) as u64);
+                metrics::gauge!("socfed_agent_outbox_oldest_age_seconds").set(oldest_unsent_age_ms as f64 / 1000.0);
                 let status = pb::SiteStatus {
                     backlog: store.outbox_len(),
-                    oldest_unsent_age_ms: store.oldest_enqueued_at()?.map_or(0, |t| (now - t).max(0) as u64),
+                    oldest_unsent_age_ms,
                     refused_total: counters.refused_total,
                     dropped_total: counters.dropped_total,
                 };
