@@ -8,5 +8,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod soc;
 pub mod store;
 pub mod uplink;
