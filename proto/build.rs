@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "socfed/v1/federation.proto",
         "socfed/v1/operator.proto",
         "socfed/v1/site_local.proto",
+        "socfed/v1/site_soc.proto",
     ];
     for file in &files {
         println!("cargo:rerun-if-changed={file}");

@@ -152,6 +152,8 @@ pub struct PeerIdentity {
     pub uri: String,
     /// The certificate's notAfter, Unix milliseconds.
     pub not_after_ms: UnixMillis,
+    /// BLAKE3 of the certificate's DER, hex: which certificate acted, for audit records.
+    pub fingerprint: String,
 }
 
 /// Reads the identity out of a DER certificate that the TLS layer has already verified.
@@ -164,6 +166,7 @@ pub fn identity_from_der(der: &[u8], domain: &TrustDomain) -> Result<PeerIdentit
         identity: Identity::from_spiffe_uri(uri, domain)?,
         uri: uri.clone(),
         not_after_ms: facts.not_after_ms,
+        fingerprint: blake3::hash(der).to_hex().to_string(),
     })
 }
 

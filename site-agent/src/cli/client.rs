@@ -24,18 +24,21 @@ pub struct AgentTarget {
 
 impl AgentTarget {
     fn client(&self) -> anyhow::Result<SiteLocalClient<Channel>> {
+        Ok(SiteLocalClient::new(self.channel()?))
+    }
+
+    /// A mutual-TLS channel to the agent's local API, for any of its services.
+    pub(crate) fn channel(&self) -> anyhow::Result<Channel> {
         let expected = self
             .site
             .clone()
             .map_or(ExpectedServer::AnySite, ExpectedServer::Site);
-        Ok(SiteLocalClient::new(self.tls.channel(
-            &self.agent,
-            self.server_name.as_deref(),
-            expected,
-        )?))
+        Ok(self
+            .tls
+            .channel(&self.agent, self.server_name.as_deref(), expected)?)
     }
 
-    fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("the site agent at {}", self.agent)
     }
 }

@@ -9,11 +9,16 @@
 //! - [`sla`]: SLA clocks per severity.
 //! - [`roster`]: analysts, shifts with time zones, coverage, round-robin, job rotation.
 //! - [`audit`]: the hash chain of the audit log.
+//! - [`group`], [`incident`], [`notify`]: alert groups, local incidents (and the policy that
+//!   sends them to the hub), notifications for the SOC manager.
 
 pub mod aggregate;
 pub mod alert;
 pub mod audit;
 pub mod authz;
+pub mod group;
+pub mod incident;
+pub mod notify;
 pub mod parse;
 pub mod roster;
 pub mod sla;
@@ -74,6 +79,8 @@ pub enum Role {
     Engineer,
     /// SOC manager: everything an analyst of tier 4 may do, plus roster edits.
     SocManager,
+    /// A sensor or SIEM forwarder: may only submit alerts.
+    Sensor,
 }
 
 impl std::fmt::Display for Role {
@@ -82,6 +89,7 @@ impl std::fmt::Display for Role {
             Role::Analyst(t) => write!(f, "tier {} analyst", t.number()),
             Role::Engineer => f.write_str("security engineer"),
             Role::SocManager => f.write_str("SOC manager"),
+            Role::Sensor => f.write_str("sensor"),
         }
     }
 }

@@ -1,14 +1,27 @@
-//! The agent's sled layout, in one place.
+//! The agent's sled layout, in one place. Integers in keys are big-endian (byte order =
+//! numeric order); ULIDs are their 16 raw bytes (time-ordered); names never contain 0x00.
 //!
-//! | tree       | key                          | value                                   |
-//! |------------|------------------------------|-----------------------------------------|
-//! | `meta`     | `schema_version`             | u32 BE                                  |
-//! |            | `epoch`                      | 16-byte ULID, created with the store    |
-//! |            | `next_seq`                   | u64 BE, the sequence assigned next      |
-//! |            | `acked_through`              | u64 BE, highest sequence the hub acked  |
-//! |            | `refused_total`, `dropped_total`, `conflicts_reported`, `rejected_reported` | u64 BE |
-//! | `outbox`   | seq u64 BE                   | `OutboxEntry`                           |
-//! | `requests` | caller request id (utf-8)    | `RequestRecord`                         |
+//! | tree            | key                                        | value                           |
+//! |-----------------|--------------------------------------------|---------------------------------|
+//! | `meta`          | `schema_version`                           | u32 BE                          |
+//! |                 | `epoch`                                    | 16-byte ULID made with the store|
+//! |                 | `next_seq`, `acked_through`, `outbox_len`, `refused_total`, `dropped_total`, `conflicts_reported`, `rejected_reported` | u64 BE |
+//! |                 | `audit_head`                               | `AuditHead`                     |
+//! |                 | `intake/{accepted,aggregated,rejected,skipped}` | u64 BE                     |
+//! | `outbox`        | seq u64                                    | `OutboxEntry`                   |
+//! | `requests`      | caller request id                          | `RequestRecord`                 |
+//! | `groups`        | group ULID                                 | `AlertGroup`                    |
+//! | `group_fp`      | aggregation fingerprint (32)               | `FingerprintRecord`             |
+//! | `idx_queue`     | status u8 ++ tier u8 ++ group ULID         | empty (queue per status & tier) |
+//! | `idx_assignee`  | analyst ++ 0x00 ++ group ULID              | empty                           |
+//! | `idx_indicator` | "kind:value" ++ 0x00 ++ group ULID         | empty (for hunts)               |
+//! | `idx_time`      | last seen ms u64 ++ group ULID             | empty (by recency)              |
+//! | `sla_due`       | due ms u64 ++ group ULID                   | empty (the SLA runner's agenda) |
+//! | `roster`        | operator name                              | `Analyst`                       |
+//! | `settings`      | `rotation`, `rr/{tier}`                    | `Rotation`, last assigned name  |
+//! | `incidents`     | local incident id                          | `LocalIncident`                 |
+//! | `notifications` | ULID                                       | `Notification`                  |
+//! | `audit`         | seq u64                                    | `AuditEntry`                    |
 //!
 //! Values are `[version byte] ++ postcard(record)`; unknown versions are errors.
 
@@ -19,6 +32,66 @@ use socfed_proto::UnixMillis;
 pub const SCHEMA_VERSION: u32 = 1;
 pub const RECORD_VERSION: u8 = 1;
 
+/// Every tree, in the order the store opens them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TreeId {
+    Meta,
+    Outbox,
+    Requests,
+    Groups,
+    GroupFp,
+    IdxQueue,
+    IdxAssignee,
+    IdxIndicator,
+    IdxTime,
+    SlaDue,
+    Roster,
+    Settings,
+    Incidents,
+    Notifications,
+    Audit,
+}
+
+impl TreeId {
+    pub const ALL: [TreeId; 15] = [
+        TreeId::Meta,
+        TreeId::Outbox,
+        TreeId::Requests,
+        TreeId::Groups,
+        TreeId::GroupFp,
+        TreeId::IdxQueue,
+        TreeId::IdxAssignee,
+        TreeId::IdxIndicator,
+        TreeId::IdxTime,
+        TreeId::SlaDue,
+        TreeId::Roster,
+        TreeId::Settings,
+        TreeId::Incidents,
+        TreeId::Notifications,
+        TreeId::Audit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Meta => "meta",
+            TreeId::Outbox => "outbox",
+            TreeId::Requests => "requests",
+            TreeId::Groups => "groups",
+            TreeId::GroupFp => "group_fp",
+            TreeId::IdxQueue => "idx_queue",
+            TreeId::IdxAssignee => "idx_assignee",
+            TreeId::IdxIndicator => "idx_indicator",
+            TreeId::IdxTime => "idx_time",
+            TreeId::SlaDue => "sla_due",
+            TreeId::Roster => "roster",
+            TreeId::Settings => "settings",
+            TreeId::Incidents => "incidents",
+            TreeId::Notifications => "notifications",
+            TreeId::Audit => "audit",
+        }
+    }
+}
+
 pub const META: &str = "meta";
 pub const OUTBOX: &str = "outbox";
 pub const REQUESTS: &str = "requests";
@@ -26,10 +99,12 @@ pub const REQUESTS: &str = "requests";
 pub const EPOCH: &str = "epoch";
 pub const NEXT_SEQ: &str = "next_seq";
 pub const ACKED_THROUGH: &str = "acked_through";
+pub const OUTBOX_LEN: &str = "outbox_len";
 pub const REFUSED_TOTAL: &str = "refused_total";
 pub const DROPPED_TOTAL: &str = "dropped_total";
 pub const CONFLICTS_REPORTED: &str = "conflicts_reported";
 pub const REJECTED_REPORTED: &str = "rejected_reported";
+pub const AUDIT_HEAD: &str = "audit_head";
 
 /// One escalation waiting for the hub's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +121,20 @@ pub struct RequestRecord {
     pub local_incident_id: String,
     pub seq: u64,
     pub at_ms: UnixMillis,
+}
+
+/// Where an aggregation fingerprint last pointed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintRecord {
+    pub group: ulid::Ulid,
+    pub last_seen_ms: UnixMillis,
+}
+
+/// The last audit entry: sequence and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,26 +154,52 @@ pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, Co
 
 pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
     match bytes.split_first() {
-        Some((&RECORD_VERSION, body)) => {
-            postcard::from_bytes(body).map_err(|e| CodecError::Corrupt {
-                tree,
-                detail: e.to_string(),
-            })
-        }
-        Some((&found, _)) => Err(CodecError::Version { tree, found }),
-        None => Err(CodecError::Corrupt {
+        Some((&RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(|e| CodecError::Corrupt {
             tree,
-            detail: "empty value".into(),
+            detail: e.to_string(),
         }),
+        Some((&found, _)) => Err(CodecError::Version { tree, found }),
+        None => Err(CodecError::Corrupt { tree, detail: "empty value".into() }),
     }
 }
 
 pub fn u64_of(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
-    bytes
-        .try_into()
-        .map(u64::from_be_bytes)
-        .map_err(|_| CodecError::Corrupt {
-            tree,
-            detail: format!("expected 8 bytes, got {}", bytes.len()),
-        })
+    bytes.try_into().map(u64::from_be_bytes).map_err(|_| CodecError::Corrupt {
+        tree,
+        detail: format!("expected 8 bytes, got {}", bytes.len()),
+    })
+}
+
+pub fn ulid_of(tree: &'static str, bytes: &[u8]) -> Result<ulid::Ulid, CodecError> {
+    let raw: [u8; 16] = bytes.try_into().map_err(|_| CodecError::Corrupt {
+        tree,
+        detail: format!("expected a 16-byte id, got {}", bytes.len()),
+    })?;
+    Ok(ulid::Ulid::from_bytes(raw))
+}
+
+/// `prefix ++ 0x00 ++ ulid`
+pub fn named_key(name: &str, id: ulid::Ulid) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 17);
+    key.extend_from_slice(name.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&id.to_bytes());
+    key
+}
+
+/// `u64 BE ++ ulid`
+pub fn time_key(ms: i64, id: ulid::Ulid) -> Vec<u8> {
+    let mut key = Vec::with_capacity(24);
+    key.extend_from_slice(&(ms.max(0) as u64).to_be_bytes());
+    key.extend_from_slice(&id.to_bytes());
+    key
+}
+
+/// The last 16 bytes of an index key: the group id.
+pub fn trailing_ulid(tree: &'static str, key: &[u8]) -> Result<ulid::Ulid, CodecError> {
+    let start = key.len().checked_sub(16).ok_or_else(|| CodecError::Corrupt {
+        tree,
+        detail: "index key shorter than an id".into(),
+    })?;
+    ulid_of(tree, &key[start..])
 }

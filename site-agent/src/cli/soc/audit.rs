@@ -1,0 +1,85 @@
+//! `site-agent audit verify`: checks the hash chain of the site's audit log.
+
+use super::{Conn, Soc};
+use clap::Subcommand;
+use serde_json::json;
+use socfed_proto::cli::OutputFormat;
+use socfed_proto::pb;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; exits 1 when it was tampered with.
+    Verify {
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+/// Raised after the verdict is printed, so the exit status is 1 when the log is not intact.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log failed verification")]
+pub struct Tampered;
+
+/// The line printed for a verification result.
+fn verdict(v: &pb::VerifyAuditResponse) -> String {
+    if v.intact {
+        format!("audit log intact: {} entries", v.entries)
+    } else {
+        format!(
+            "AUDIT LOG TAMPERED: {}",
+            super::render::clean(if v.problem.is_empty() {
+                "no detail given"
+            } else {
+                &v.problem
+            })
+        )
+    }
+}
+
+pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
+    let AuditCommand::Verify { conn } = command;
+    let mut soc = Soc::connect(&conn.target)?;
+    let result = soc
+        .client
+        .verify_audit(pb::VerifyAuditRequest {})
+        .await
+        .map_err(|s| soc.explain(&s))?
+        .into_inner();
+    match conn.output {
+        OutputFormat::Json => super::render::print_json(&json!({
+            "intact": result.intact,
+            "entries": result.entries,
+            "problem": result.problem,
+        }))?,
+        OutputFormat::Table => socfed_proto::outln!("{}", verdict(&result)),
+    }
+    if result.intact {
+        Ok(())
+    } else {
+        Err(Tampered.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_lines() {
+        let ok = pb::VerifyAuditResponse {
+            intact: true,
+            entries: 42,
+            problem: String::new(),
+        };
+        assert_eq!(verdict(&ok), "audit log intact: 42 entries");
+        let bad = pb::VerifyAuditResponse {
+            intact: false,
+            entries: 42,
+            problem: "entry 17: hash does not chain".into(),
+        };
+        assert_eq!(
+            verdict(&bad),
+            "AUDIT LOG TAMPERED: entry 17: hash does not chain"
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! `site-agent incidents …`: local incidents, promoted from alert groups and escalated to the
+//! SIRT hub through the durable outbox.
+
+use super::render;
+use super::{Conn, IncidentStatus, Soc};
+use clap::Subcommand;
+use socfed_proto::cli::OutputFormat;
+use socfed_proto::pb;
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// List local incidents.
+    List {
+        /// Most incidents to print.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Show one local incident.
+    Show {
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Create a local incident from one or more alert groups.
+    Promote {
+        /// Alert group ids.
+        #[arg(required = true, num_args = 1..)]
+        group_ids: Vec<String>,
+        /// Title of the incident; default: the first group's title.
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Escalate a local incident to the SIRT hub (queued in the durable outbox).
+    Escalate {
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Change a local incident's status or owner.
+    #[command(group(
+        clap::ArgGroup::new("change").required(true).multiple(true).args(["status", "owner"])
+    ))]
+    Update {
+        id: String,
+        #[arg(long, value_enum)]
+        status: Option<IncidentStatus>,
+        /// Operator name of the new owner.
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
+    match command {
+        IncidentsCommand::List { limit, conn } => {
+            let mut soc = Soc::connect(&conn.target)?;
+            let incidents = soc
+                .client
+                .list_local_incidents(pb::ListLocalIncidentsRequest { limit })
+                .await
+                .map_err(|s| soc.explain(&s))?
+                .into_inner()
+                .incidents;
+            match conn.output {
+                OutputFormat::Json => render::print_json(
+                    &incidents
+                        .iter()
+                        .map(render::incident_json)
+                        .collect::<Vec<_>>(),
+                )?,
+                OutputFormat::Table => {
+                    socfed_proto::outln!("{}", render::incidents_table(&incidents))
+                }
+            }
+            Ok(())
+        }
+        IncidentsCommand::Show { id, conn } => {
+            let mut soc = Soc::connect(&conn.target)?;
+            let incident = soc
+                .client
+                .get_local_incident(pb::GetLocalIncidentRequest { id })
+                .await
+                .map_err(|s| soc.explain(&s))?
+                .into_inner();
+            match conn.output {
+                OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
+                OutputFormat::Table => {
+                    socfed_proto::outln!("{}", render::incident_detail(&incident))
+                }
+            }
+            Ok(())
+        }
+        IncidentsCommand::Promote {
+            group_ids,
+            title,
+            conn,
+        } => {
+            let mut soc = Soc::connect(&conn.target)?;
+            let incident = soc
+                .client
+                .promote_alerts(pb::PromoteAlertsRequest {
+                    alert_group_ids: group_ids,
+                    title: title.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| soc.explain(&s))?
+                .into_inner();
+            print_changed("promoted", &incident, conn.output)
+        }
+        IncidentsCommand::Escalate { id, conn } => {
+            let mut soc = Soc::connect(&conn.target)?;
+            let incident = soc
+                .client
+                .escalate_local_incident(pb::EscalateLocalIncidentRequest { id })
+                .await
+                .map_err(|s| soc.explain(&s))?
+                .into_inner();
+            print_changed("queued for escalation", &incident, conn.output)
+        }
+        IncidentsCommand::Update {
+            id,
+            status,
+            owner,
+            conn,
+        } => {
+            let mut soc = Soc::connect(&conn.target)?;
+            let incident = soc
+                .client
+                .update_local_incident(pb::UpdateLocalIncidentRequest {
+                    id,
+                    status: status.map(|s| s.as_wire().to_string()).unwrap_or_default(),
+                    owner: owner.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| soc.explain(&s))?
+                .into_inner();
+            print_changed("updated", &incident, conn.output)
+        }
+    }
+}
+
+fn print_changed(done: &str, incident: &pb::LocalIncident, output: OutputFormat) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => render::print_json(&render::incident_json(incident))?,
+        OutputFormat::Table => {
+            socfed_proto::outln!("{done}: {}", render::incident_brief(incident))
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! Operator commands for the local SOC (`SiteSoc` on the agent's local API): alert intake,
+//! triage, local incidents, roster and shifts, notifications and the audit log.
+//!
+//! The proto carries statuses, verdicts and roles as words; each has a clap `ValueEnum`
+//! here whose command-line spelling is the wire word, so a bad value fails at parse time.
+
+pub mod alerts;
+pub mod audit;
+pub mod incidents;
+pub mod ingest;
+pub mod notifications;
+mod render;
+pub mod roster;
+
+use super::client::AgentTarget;
+use clap::{Args, ValueEnum};
+use socfed_proto::cli::{ClientError, OutputFormat, explain};
+use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
+use tonic::transport::Channel;
+
+pub use alerts::AlertsCommand;
+pub use audit::AuditCommand;
+pub use incidents::IncidentsCommand;
+pub use ingest::IngestArgs;
+pub use notifications::NotificationsArgs;
+pub use roster::{RosterCommand, ShiftsCommand};
+
+/// Where a command connects and how it prints; flattened into every leaf command so the
+/// flags go after the subcommand (`site-agent alerts list --agent HOST:PORT -o json`).
+#[derive(Debug, Args)]
+pub struct Conn {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub target: AgentTarget,
+}
+
+/// A `SiteSoc` client and the name of the agent for error messages.
+struct Soc {
+    client: SiteSocClient<Channel>,
+    name: String,
+}
+
+impl Soc {
+    fn connect(target: &AgentTarget) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: SiteSocClient::new(target.channel()?),
+            name: target.name(),
+        })
+    }
+
+    /// A failed call as a sentence with a next step.
+    fn explain(&self, status: &tonic::Status) -> ClientError {
+        explain(status, &self.name)
+    }
+}
+
+/// Input formats for `ingest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IngestFormat {
+    /// socfed's own alert JSON.
+    Native,
+    /// OCSF Detection Finding records (JSON lines, or one JSON array).
+    Ocsf,
+    /// Suricata EVE JSON (`event_type: alert`; other events are skipped).
+    SuricataEve,
+    /// Wazuh alerts.json.
+    Wazuh,
+}
+
+impl IngestFormat {
+    pub fn to_wire(self) -> pb::AlertFormat {
+        match self {
+            IngestFormat::Native => pb::AlertFormat::Native,
+            IngestFormat::Ocsf => pb::AlertFormat::Ocsf,
+            IngestFormat::SuricataEve => pb::AlertFormat::SuricataEve,
+            IngestFormat::Wazuh => pb::AlertFormat::Wazuh,
+        }
+    }
+}
+
+/// `alerts list --status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertStatusFilter {
+    New,
+    Acknowledged,
+    Closed,
+    Promoted,
+    All,
+}
+
+impl AlertStatusFilter {
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            AlertStatusFilter::New => "new",
+            AlertStatusFilter::Acknowledged => "acknowledged",
+            AlertStatusFilter::Closed => "closed",
+            AlertStatusFilter::Promoted => "promoted",
+            AlertStatusFilter::All => "all",
+        }
+    }
+}
+
+/// How a closed alert group turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Verdict {
+    TruePositive,
+    FalsePositive,
+    Benign,
+    Duplicate,
+}
+
+impl Verdict {
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Verdict::TruePositive => "true-positive",
+            Verdict::FalsePositive => "false-positive",
+            Verdict::Benign => "benign",
+            Verdict::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Status of a local incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IncidentStatus {
+    Open,
+    Contained,
+    Resolved,
+    Closed,
+}
+
+impl IncidentStatus {
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Contained => "contained",
+            IncidentStatus::Resolved => "resolved",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+}
+
+/// Role of a roster entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RosterRole {
+    Tier1,
+    Tier2,
+    Tier3,
+    Tier4,
+    Engineer,
+    SocManager,
+    Sensor,
+}
+
+impl RosterRole {
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            RosterRole::Tier1 => "tier1",
+            RosterRole::Tier2 => "tier2",
+            RosterRole::Tier3 => "tier3",
+            RosterRole::Tier4 => "tier4",
+            RosterRole::Engineer => "engineer",
+            RosterRole::SocManager => "soc-manager",
+            RosterRole::Sensor => "sensor",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command-line spelling of every value is the word the proto expects.
+    fn assert_clap_names_are_wire_words<T: ValueEnum>(wire: impl Fn(&T) -> &'static str) {
+        for value in T::value_variants() {
+            let name = value
+                .to_possible_value()
+                .map(|p| p.get_name().to_string())
+                .unwrap_or_default();
+            assert_eq!(name, wire(value));
+        }
+    }
+
+    #[test]
+    fn value_enums_spell_the_wire_words() {
+        assert_clap_names_are_wire_words::<AlertStatusFilter>(|v| v.as_wire());
+        assert_clap_names_are_wire_words::<Verdict>(|v| v.as_wire());
+        assert_clap_names_are_wire_words::<IncidentStatus>(|v| v.as_wire());
+        assert_clap_names_are_wire_words::<RosterRole>(|v| v.as_wire());
+        assert_clap_names_are_wire_words::<IngestFormat>(|v| match v {
+            IngestFormat::Native => "native",
+            IngestFormat::Ocsf => "ocsf",
+            IngestFormat::SuricataEve => "suricata-eve",
+            IngestFormat::Wazuh => "wazuh",
+        });
+    }
+
+    #[test]
+    fn ingest_formats_map_to_distinct_wire_formats() {
+        let wire: Vec<i32> = IngestFormat::value_variants()
+            .iter()
+            .map(|f| f.to_wire() as i32)
+            .collect();
+        assert_eq!(
+            wire,
+            vec![
+                pb::AlertFormat::Native as i32,
+                pb::AlertFormat::Ocsf as i32,
+                pb::AlertFormat::SuricataEve as i32,
+                pb::AlertFormat::Wazuh as i32
+            ]
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! Local incidents: promotion of alert groups, the escalation policy, escalation by hand, and
+//! revisions: once an incident went to the hub, every material change is queued again as the
+//! next revision of the same incident (the hub folds revisions into one hub incident).
+
+use super::{Actor, ServiceError, SocService, json};
+use crate::soc::authz::{self, Operation};
+use crate::soc::group::AlertGroup;
+use crate::soc::incident::{self, IncidentStatus, LocalIncident};
+use crate::soc::triage::Action;
+use crate::store::unit::Unit;
+use prost::Message;
+use ulid::Ulid;
+
+impl SocService {
+    /// Creates a local incident from alert groups (each must be open).
+    pub fn promote(&self, actor: &Actor, groups: &[Ulid], title: Option<String>) -> Result<LocalIncident, ServiceError> {
+        if groups.is_empty() {
+            return Err(ServiceError::Invalid("name at least one alert group to promote".into()));
+        }
+        self.store.unit(|unit| self.promote_in(unit, actor, groups, title, None))
+    }
+
+    pub(super) fn promote_in(&self, unit: &mut Unit, actor: &Actor, ids: &[Ulid], title: Option<String>, forced_reason: Option<String>) -> Result<LocalIncident, ServiceError> {
+        let now = self.now();
+        let id = incident::new_incident_id(now);
+        let mut groups: Vec<AlertGroup> = Vec::new();
+        for gid in ids {
+            let group = unit.group(*gid)?.ok_or_else(|| ServiceError::NotFound(format!("no alert group {gid}")))?;
+            if forced_reason.is_none() {
+                authz::check(actor.role, Operation::Promote, Some(group.state.tier))?;
+            }
+            let old = group.clone();
+            let mut promoted = group;
+            promoted.state = crate::soc::triage::apply(&promoted.state, &Action::Promote { incident: id.clone() }, now)?.0;
+            unit.put_group(Some(&old), &promoted, &self.settings.sla)?;
+            groups.push(promoted);
+        }
+        let refs: Vec<&AlertGroup> = groups.iter().collect();
+        let mut incident = LocalIncident::from_groups(id, title, &refs, Some(actor.name.clone()), now)
+            .ok_or_else(|| ServiceError::Invalid("name at least one alert group to promote".into()))?;
+        let reason = forced_reason.or_else(|| self.settings.escalation.reason(&incident, Some(actor.role)));
+        if let Some(reason) = reason {
+            self.escalate_in(unit, &mut incident, reason)?;
+        }
+        unit.put_incident(&incident)?;
+        self.audit(unit, actor, "incident.promote", &incident.id, None, json(&incident))?;
+        tracing::info!(incident = %incident.id, groups = ids.len(), escalated = incident.escalated(), "local incident created");
+        Ok(incident)
+    }
+
+    /// Escalates by hand.
+    pub fn escalate_incident(&self, actor: &Actor, id: &str) -> Result<LocalIncident, ServiceError> {
+        authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
+        self.store.unit(|unit| {
+            let mut incident = unit.incident(id)?.ok_or_else(|| ServiceError::NotFound(format!("no local incident {id}; `site-agent incidents list` shows them")))?;
+            if incident.escalated() {
+                return Err(ServiceError::Invalid(format!("{id} is already escalated (revision {}); changes are sent as new revisions automatically", incident.revision)));
+            }
+            let before = json(&incident);
+            self.escalate_in(unit, &mut incident, format!("by hand ({})", actor.name))?;
+            unit.put_incident(&incident)?;
+            self.audit(unit, actor, "incident.escalate", id, before, json(&incident))?;
+            Ok(incident)
+        })
+    }
+
+    /// Changes status or owner; an escalated incident sends a new revision.
+    pub fn update_incident(&self, actor: &Actor, id: &str, status: Option<IncidentStatus>, owner: Option<String>) -> Result<LocalIncident, ServiceError> {
+        authz::check(actor.role, Operation::UpdateIncident, None)?;
+        self.store.unit(|unit| {
+            let mut incident = unit.incident(id)?.ok_or_else(|| ServiceError::NotFound(format!("no local incident {id}")))?;
+            let before = json(&incident);
+            if let Some(status) = status {
+                incident.status = status;
+            }
+            if let Some(owner) = owner {
+                incident.owner = Some(owner);
+            }
+            incident.updated_at_ms = self.now();
+            if incident.escalated() {
+                self.queue_revision(unit, &mut incident)?;
+            } else if let Some(reason) = self.settings.escalation.reason(&incident, Some(actor.role)) {
+                self.escalate_in(unit, &mut incident, reason)?;
+            }
+            unit.put_incident(&incident)?;
+            self.audit(unit, actor, "incident.update", id, before, json(&incident))?;
+            Ok(incident)
+        })
+    }
+
+    /// A promoted group learned something new: fold it into its incident, escalating or
+    /// sending a revision as the policy says.
+    pub(super) fn refresh_incident(&self, unit: &mut Unit, id: &str, group: &AlertGroup, actor: &Actor) -> Result<(), ServiceError> {
+        let Some(mut incident) = unit.incident(id)? else { return Ok(()) };
+        if !incident.include(group, self.now()) {
+            return Ok(());
+        }
+        if incident.escalated() {
+            self.queue_revision(unit, &mut incident)?;
+        } else if let Some(reason) = self.settings.escalation.reason(&incident, None) {
+            self.escalate_in(unit, &mut incident, reason)?;
+            self.audit(unit, actor, "incident.escalate", id, None, json(&incident))?;
+        }
+        unit.put_incident(&incident)?;
+        Ok(())
+    }
+
+    fn escalate_in(&self, unit: &mut Unit, incident: &mut LocalIncident, reason: String) -> Result<(), ServiceError> {
+        tracing::info!(incident = %incident.id, %reason, "escalating to the SIRT hub");
+        incident.escalation_reason = Some(reason);
+        self.queue_revision(unit, incident)
+    }
+
+    /// Queues the next revision in the outbox, in the same unit as the change that caused it.
+    fn queue_revision(&self, unit: &mut Unit, incident: &mut LocalIncident) -> Result<(), ServiceError> {
+        incident.revision += 1;
+        let report = incident.report(&self.settings.report_limits).map_err(|e| ServiceError::Invalid(format!("incident {} cannot be reported: {e}", incident.id)))?;
+        let (seq, dropped) = unit.enqueue(report.to_wire().encode_to_vec(), self.now(), self.settings.outbox_cap, self.settings.on_full)?;
+        for old in dropped {
+            tracing::error!(seq = old, "outbox at cap: dropped the oldest unsent escalation (on_full = drop-oldest)");
+        }
+        tracing::info!(incident = %incident.id, revision = incident.revision, seq, "incident revision queued for the hub");
+        Ok(())
+    }
+}

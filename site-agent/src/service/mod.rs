@@ -1,0 +1,182 @@
+//! The local SOC service: the core between the thin gRPC layer and the store. Each operation
+//! checks the caller's role ([`crate::soc::authz`]), runs the pure domain logic and writes the
+//! result, its indexes and an audit entry in one store unit.
+
+mod incidents;
+mod intake;
+mod people;
+mod triage;
+
+pub use intake::IntakeResult;
+
+use crate::soc::audit::AuditDraft;
+use crate::soc::authz::Denied;
+use crate::soc::incident::EscalationPolicy;
+use crate::soc::notify::{Notification, NotificationKind};
+use crate::soc::sla::SlaPolicy;
+use crate::soc::triage::TriageError;
+use crate::soc::{Role, Tier, roster};
+use crate::store::cap::OnFull;
+use crate::store::unit::Unit;
+use crate::store::{AgentStore, StoreError};
+use socfed_proto::UnixMillis;
+use socfed_proto::identity::{Identity, PeerIdentity};
+use socfed_proto::vocab::ReportLimits;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use ulid::Ulid;
+
+/// Where "now" comes from. Production reads the wall clock; tests move a manual clock, so SLA
+/// breaches are tested without sleeping.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> UnixMillis;
+}
+
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> UnixMillis {
+        socfed_proto::now_millis()
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(start_ms: UnixMillis) -> Self {
+        Self(AtomicI64::new(start_ms))
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        self.0.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+    }
+
+    pub fn set(&self, at_ms: UnixMillis) {
+        self.0.store(at_ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> UnixMillis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Who is acting: the certificate's operator and their role in the site roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub role: Role,
+    /// SPIFFE URI and certificate fingerprint, for the audit log; empty for system actors.
+    pub cert: String,
+}
+
+impl Actor {
+    /// The SLA clock, acting on its own.
+    pub fn sla_clock() -> Self {
+        Self { name: "sla-clock".into(), role: Role::SocManager, cert: String::new() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    NotInRoster(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Triage(#[from] TriageError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Settings of the local SOC (from the agent config).
+#[derive(Debug, Clone)]
+pub struct SocSettings {
+    pub site: socfed_proto::vocab::SiteId,
+    pub sla: SlaPolicy,
+    pub escalation: EscalationPolicy,
+    pub aggregation_window_ms: i64,
+    pub parse_limits: crate::soc::alert::ParseLimits,
+    pub report_limits: ReportLimits,
+    pub outbox_cap: u64,
+    pub on_full: OnFull,
+    /// Operators who are SOC managers even when absent from the roster (bootstrap).
+    pub managers: Vec<String>,
+}
+
+pub struct SocService {
+    pub store: Arc<AgentStore>,
+    pub settings: SocSettings,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl SocService {
+    pub fn now(&self) -> UnixMillis {
+        self.clock.now_ms()
+    }
+
+    /// Resolves the caller: an operator certificate whose name is in the roster (or a
+    /// configured manager).
+    pub fn actor(&self, peer: &PeerIdentity) -> Result<Actor, ServiceError> {
+        let Identity::Operator(name) = &peer.identity else {
+            return Err(ServiceError::NotInRoster(format!(
+                "the local SOC API needs an operator certificate; the caller presented {}",
+                peer.uri
+            )));
+        };
+        let cert = format!("{} ({})", peer.uri, peer.fingerprint);
+        if self.settings.managers.iter().any(|m| m == name) {
+            return Ok(Actor { name: name.clone(), role: Role::SocManager, cert });
+        }
+        match self.store.analyst(name)? {
+            Some(analyst) => Ok(Actor { name: name.clone(), role: analyst.role, cert }),
+            None => Err(ServiceError::NotInRoster(format!(
+                "operator {name:?} is not in this site's roster; ask the SOC manager to run `site-agent roster add {name} --role ...`"
+            ))),
+        }
+    }
+
+    fn audit(&self, unit: &mut Unit, actor: &Actor, action: &str, target: &str, before: Option<String>, after: Option<String>) -> Result<(), StoreError> {
+        unit.audit(AuditDraft {
+            at_ms: self.now(),
+            actor: actor.name.clone(),
+            actor_cert: actor.cert.clone(),
+            action: action.into(),
+            target: target.into(),
+            before,
+            after,
+        })
+    }
+
+    fn notify(&self, unit: &mut Unit, kind: NotificationKind, message: String, group: Option<Ulid>) -> Result<(), StoreError> {
+        tracing::warn!(kind = kind.as_str(), group = ?group, %message, "notification for the SOC manager");
+        metrics::counter!("socfed_agent_notifications_total", "kind" => kind.as_str()).increment(1);
+        let now = self.now();
+        unit.put_notification(&Notification { id: Ulid::from_parts(now.max(0) as u64, rand::random()), at_ms: now, kind, message, group })
+    }
+
+    /// Picks the next on-shift analyst of `tier` (round-robin) and moves the cursor.
+    fn pick_assignee(&self, unit: &mut Unit, roster_now: &[roster::Analyst], tier: Tier, now: UnixMillis) -> Result<Option<String>, StoreError> {
+        let candidates = roster::on_shift_at_tier(roster_now, tier, now);
+        let cursor = unit.round_robin_cursor(tier)?;
+        match roster::next_in_rotation(&candidates, cursor.as_deref()) {
+            Some(analyst) => {
+                unit.set_round_robin_cursor(tier, &analyst.name)?;
+                Ok(Some(analyst.name.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Option<String> {
+    serde_json::to_string(value).ok()
+}

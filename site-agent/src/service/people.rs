@@ -1,0 +1,71 @@
+//! Roster edits, shift coverage and job rotation, notifications, audit verification.
+
+use super::{Actor, ServiceError, SocService, json};
+use crate::soc::authz::{self, Operation};
+use crate::soc::roster::{self, Analyst, DutyView};
+use crate::soc::{Tier, notify::Notification};
+use crate::store::AuditReport;
+use socfed_proto::UnixMillis;
+
+/// Who covers each tier now, the gaps ahead, and job rotation duties.
+#[derive(Debug, Clone)]
+pub struct ShiftsView {
+    pub at_ms: UnixMillis,
+    pub tiers: Vec<(Tier, Vec<String>, Vec<(i64, i64)>)>,
+    pub duty: Option<DutyView>,
+}
+
+impl SocService {
+    pub fn roster(&self, actor: &Actor) -> Result<Vec<Analyst>, ServiceError> {
+        authz::check(actor.role, Operation::ViewRoster, None)?;
+        Ok(self.store.roster()?)
+    }
+
+    pub fn add_analyst(&self, actor: &Actor, analyst: Analyst) -> Result<Vec<Analyst>, ServiceError> {
+        authz::check(actor.role, Operation::EditRoster, None)?;
+        socfed_proto::identity::parse_operator_name(&analyst.name).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        self.store.unit(|unit| {
+            let before = unit.analyst(&analyst.name)?;
+            unit.put_analyst(&analyst)?;
+            self.audit(unit, actor, "roster.add", &analyst.name, before.as_ref().and_then(json), json(&analyst))?;
+            Ok::<_, ServiceError>(())
+        })?;
+        Ok(self.store.roster()?)
+    }
+
+    pub fn remove_analyst(&self, actor: &Actor, name: &str) -> Result<Vec<Analyst>, ServiceError> {
+        authz::check(actor.role, Operation::EditRoster, None)?;
+        self.store.unit(|unit| {
+            let before = unit.analyst(name)?.ok_or_else(|| ServiceError::NotFound(format!("{name:?} is not in the roster")))?;
+            unit.remove_analyst(name);
+            self.audit(unit, actor, "roster.remove", name, json(&before), None)?;
+            Ok::<_, ServiceError>(())
+        })?;
+        Ok(self.store.roster()?)
+    }
+
+    pub fn shifts_now(&self, actor: &Actor, horizon_ms: i64) -> Result<ShiftsView, ServiceError> {
+        authz::check(actor.role, Operation::ViewRoster, None)?;
+        let now = self.now();
+        let analysts = self.store.roster()?;
+        let tiers = Tier::ALL
+            .iter()
+            .map(|tier| {
+                let on = roster::on_shift_at_tier(&analysts, *tier, now).into_iter().map(|a| a.name.clone()).collect();
+                (*tier, on, roster::coverage_gaps(&analysts, *tier, now, now + horizon_ms))
+            })
+            .collect();
+        let duty = self.store.rotation()?.map(|r| r.view(now));
+        Ok(ShiftsView { at_ms: now, tiers, duty })
+    }
+
+    pub fn notifications(&self, actor: &Actor, limit: usize) -> Result<Vec<Notification>, ServiceError> {
+        authz::check(actor.role, Operation::ViewAlerts, None)?;
+        Ok(self.store.notifications(limit)?)
+    }
+
+    pub fn verify_audit(&self, actor: &Actor) -> Result<AuditReport, ServiceError> {
+        authz::check(actor.role, Operation::VerifyAudit, None)?;
+        Ok(self.store.verify_audit()?)
+    }
+}

@@ -1,0 +1,184 @@
+//! Local incidents: what a site makes of one or more alert groups, with status, owner and
+//! severity, and the policy that decides when one goes to the SIRT hub. Pure.
+
+use super::group::AlertGroup;
+use super::{Role, Tier};
+use serde::{Deserialize, Serialize};
+use socfed_proto::UnixMillis;
+use socfed_proto::vocab::{Indicator, IncidentReport, Severity, Technique, Tlp};
+use ulid::Ulid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncidentStatus {
+    Open,
+    Contained,
+    Resolved,
+    Closed,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Contained => "contained",
+            IncidentStatus::Resolved => "resolved",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [IncidentStatus::Open, IncidentStatus::Contained, IncidentStatus::Resolved, IncidentStatus::Closed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalIncident {
+    pub id: String,
+    pub title: String,
+    pub status: IncidentStatus,
+    pub owner: Option<String>,
+    pub severity: Severity,
+    pub tlp: Tlp,
+    pub groups: Vec<Ulid>,
+    pub hosts: Vec<String>,
+    pub indicators: Vec<Indicator>,
+    pub techniques: Vec<Technique>,
+    pub rule_id: String,
+    pub first_seen_ms: UnixMillis,
+    pub created_at_ms: UnixMillis,
+    pub updated_at_ms: UnixMillis,
+    /// Why it went to the hub; `None` while local.
+    pub escalation_reason: Option<String>,
+    /// Revisions queued for the hub so far (0 while local).
+    pub revision: u32,
+}
+
+fn merge_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
+    into.extend(from.iter().cloned());
+    into.sort();
+    into.dedup();
+}
+
+impl LocalIncident {
+    /// A new incident from `groups` (at least one).
+    pub fn from_groups(id: String, title: Option<String>, groups: &[&AlertGroup], owner: Option<String>, now_ms: UnixMillis) -> Option<Self> {
+        let first = groups.first()?;
+        let mut incident = Self {
+            id,
+            title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| first.title.clone()),
+            status: IncidentStatus::Open,
+            owner,
+            severity: first.severity,
+            tlp: first.tlp,
+            groups: Vec::new(),
+            hosts: Vec::new(),
+            indicators: Vec::new(),
+            techniques: Vec::new(),
+            rule_id: first.rule_id.clone(),
+            first_seen_ms: first.first_seen_ms,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+            escalation_reason: None,
+            revision: 0,
+        };
+        for group in groups {
+            incident.include(group, now_ms);
+        }
+        Some(incident)
+    }
+
+    /// Folds a group's current facts in; true when something the hub would see changed.
+    pub fn include(&mut self, group: &AlertGroup, now_ms: UnixMillis) -> bool {
+        let before = (self.hosts.len(), self.indicators.len(), self.techniques.len(), self.severity, self.groups.len());
+        if !self.groups.contains(&group.id) {
+            self.groups.push(group.id);
+        }
+        merge_sorted(&mut self.hosts, &group.entities.hosts);
+        merge_sorted(&mut self.indicators, &group.indicators);
+        merge_sorted(&mut self.techniques, &group.techniques);
+        self.severity = self.severity.max(group.severity);
+        self.tlp = self.tlp.max(group.tlp);
+        self.first_seen_ms = self.first_seen_ms.min(group.first_seen_ms);
+        let changed = before != (self.hosts.len(), self.indicators.len(), self.techniques.len(), self.severity, self.groups.len());
+        if changed {
+            self.updated_at_ms = now_ms;
+        }
+        changed
+    }
+
+    pub fn escalated(&self) -> bool {
+        self.escalation_reason.is_some()
+    }
+
+    /// The report for the next revision sent to the hub.
+    pub fn report(&self, limits: &socfed_proto::vocab::ReportLimits) -> Result<IncidentReport, socfed_proto::vocab::InvalidField> {
+        let description = format!(
+            "{} alert group(s) at this site; status {}; hosts: {}",
+            self.groups.len(),
+            self.status.as_str(),
+            if self.hosts.is_empty() { "none recorded".to_string() } else { self.hosts.join(", ") }
+        );
+        let wire = socfed_proto::pb::IncidentReport {
+            local_incident_id: self.id.clone(),
+            revision: self.revision.max(1),
+            title: self.title.clone(),
+            description,
+            severity: self.severity.to_wire() as i32,
+            tlp: self.tlp.to_wire() as i32,
+            rule_id: self.rule_id.clone(),
+            techniques: self.techniques.iter().map(ToString::to_string).collect(),
+            indicators: self.indicators.iter().take(limits.max_indicators).map(Indicator::to_wire).collect(),
+            observed_at_ms: self.first_seen_ms,
+            local_owner: self.owner.clone().unwrap_or_default(),
+        };
+        IncidentReport::from_wire(wire, limits)
+    }
+}
+
+/// When incidents go to the hub without anyone asking (`[escalation]` in the agent config).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationPolicy {
+    /// Incidents at or above this severity are escalated as soon as they exist.
+    pub min_severity: Option<Severity>,
+    /// Incidents touching at least this many distinct hosts are escalated.
+    pub min_hosts: Option<usize>,
+    /// Incidents created or updated by an analyst of this tier or above are escalated
+    /// (a Tier 3/4 decision). The SOC manager counts as tier 4.
+    pub decision_tier: Option<u8>,
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        Self { min_severity: Some(Severity::Critical), min_hosts: Some(5), decision_tier: Some(3) }
+    }
+}
+
+impl EscalationPolicy {
+    /// Why `incident` should go to the hub now, if it should; `actor` is who last changed it.
+    pub fn reason(&self, incident: &LocalIncident, actor: Option<Role>) -> Option<String> {
+        if let Some(min) = self.min_severity.filter(|min| incident.severity >= *min) {
+            return Some(format!("policy: severity {} at or above {min}", incident.severity));
+        }
+        if let Some(min) = self.min_hosts.filter(|min| incident.hosts.len() >= *min) {
+            return Some(format!("policy: {} hosts affected (threshold {min})", incident.hosts.len()));
+        }
+        let tier = match actor {
+            Some(Role::Analyst(tier)) => Some(tier.number()),
+            Some(Role::SocManager) => Some(Tier::T4.number()),
+            Some(Role::Engineer) | Some(Role::Sensor) | None => None,
+        };
+        match (self.decision_tier, tier) {
+            (Some(min), Some(tier)) if tier >= min => Some(format!("policy: tier {tier} decision")),
+            _ => None,
+        }
+    }
+}
+
+/// A new local incident id.
+pub fn new_incident_id(now_ms: UnixMillis) -> String {
+    format!("INC-{}", Ulid::from_parts(now_ms.max(0) as u64, rand::random()))
+}

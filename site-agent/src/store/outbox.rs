@@ -1,0 +1,184 @@
+//! The escalation outbox: sequence assignment, the cap policy, acknowledgements.
+
+use super::cap::{self, Admission, OnFull};
+use super::schema::{self, OutboxEntry, RequestRecord, TreeId};
+use super::unit::Unit;
+use super::{AgentStore, StoreError};
+use socfed_proto::UnixMillis;
+use std::sync::atomic::Ordering;
+
+/// What an enqueue did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    pub local_incident_id: String,
+    pub seq: u64,
+    /// The request id was seen before; nothing new was queued.
+    pub replayed: bool,
+    /// Oldest entries dropped to make room (drop-oldest policy).
+    pub dropped: Vec<u64>,
+}
+
+/// Counters kept in `meta`, read together for status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub next_seq: u64,
+    pub acked_through: u64,
+    pub refused_total: u64,
+    pub dropped_total: u64,
+    pub conflicts_reported: u64,
+    pub rejected_reported: u64,
+}
+
+impl Unit<'_> {
+    /// Queues one escalation (an encoded `IncidentReport`) under the next sequence number,
+    /// applying the cap policy. A refusal is counted even though the unit fails: the count is
+    /// written by [`AgentStore::count_refusal`].
+    pub fn enqueue(&mut self, report: Vec<u8>, now: UnixMillis, cap: u64, on_full: OnFull) -> Result<(u64, Vec<u64>), StoreError> {
+        let len = self.get_u64(TreeId::Meta, schema::OUTBOX_LEN.as_bytes())?;
+        let drop_count = match cap::admit(len, cap, on_full) {
+            Admission::Admit => 0,
+            Admission::AdmitDroppingOldest(n) => n,
+            Admission::Refuse => {
+                let oldest = self
+                    .committed_keys(TreeId::Outbox, &[], 1)?
+                    .first()
+                    .and_then(|k| self.get::<OutboxEntry>(TreeId::Outbox, k).ok().flatten())
+                    .map_or(0, |e| (now - e.enqueued_at_ms).max(0) as u64 / 1000);
+                return Err(StoreError::OutboxFull { len, cap, oldest_age_s: oldest });
+            }
+        };
+        let mut dropped = Vec::new();
+        // Skip entries this unit already removed (several enqueues in one unit).
+        for key in self.committed_keys(TreeId::Outbox, &[], drop_count as usize + 64)? {
+            if dropped.len() as u64 == drop_count {
+                break;
+            }
+            if self.get_raw(TreeId::Outbox, &key)?.is_some() {
+                dropped.push(schema::u64_of(schema::OUTBOX, &key)?);
+                self.remove(TreeId::Outbox, key.to_vec());
+            }
+        }
+        if !dropped.is_empty() {
+            let total = self.get_u64(TreeId::Meta, schema::DROPPED_TOTAL.as_bytes())? + dropped.len() as u64;
+            self.put_u64(TreeId::Meta, schema::DROPPED_TOTAL.as_bytes(), total);
+        }
+        let seq = self.get_u64(TreeId::Meta, schema::NEXT_SEQ.as_bytes())?.max(1);
+        self.put_u64(TreeId::Meta, schema::NEXT_SEQ.as_bytes(), seq + 1);
+        self.put(TreeId::Outbox, seq.to_be_bytes().to_vec(), &OutboxEntry { enqueued_at_ms: now, report })?;
+        let new_len = len + 1 - dropped.len() as u64;
+        self.put_u64(TreeId::Meta, schema::OUTBOX_LEN.as_bytes(), new_len);
+        self.outbox_delta += 1 - dropped.len() as i64;
+        self.enqueued = true;
+        Ok((seq, dropped))
+    }
+}
+
+impl AgentStore {
+    /// Queues a report raised through the local API, idempotently by `request_id`.
+    /// `report_for` builds the report bytes once the local incident id is known.
+    pub fn enqueue(
+        &self,
+        request_id: Option<&str>,
+        cap: u64,
+        on_full: OnFull,
+        now: UnixMillis,
+        report_for: impl Fn(&str) -> Vec<u8>,
+    ) -> Result<Enqueued, StoreError> {
+        let result = self.unit(|unit| {
+            if let Some(id) = request_id {
+                if let Some(previous) = unit.get::<RequestRecord>(TreeId::Requests, id.as_bytes())? {
+                    return Ok(Enqueued { local_incident_id: previous.local_incident_id, seq: previous.seq, replayed: true, dropped: vec![] });
+                }
+            }
+            let local_incident_id = crate::soc::incident::new_incident_id(now);
+            let (seq, dropped) = unit.enqueue(report_for(&local_incident_id), now, cap, on_full)?;
+            if let Some(id) = request_id {
+                let record = RequestRecord { local_incident_id: local_incident_id.clone(), seq, at_ms: now };
+                unit.put(TreeId::Requests, id.as_bytes().to_vec(), &record)?;
+            }
+            Ok(Enqueued { local_incident_id, seq, replayed: false, dropped })
+        });
+        if matches!(result, Err(StoreError::OutboxFull { .. })) {
+            self.count_refusal()?;
+        }
+        result
+    }
+
+    /// Counts one escalation refused at the cap (its own unit: the refused one wrote nothing).
+    pub fn count_refusal(&self) -> Result<(), StoreError> {
+        self.bump(schema::REFUSED_TOTAL)
+    }
+
+    /// Counts a hub notice about one of our escalations (conflict or rejection).
+    pub fn count_notice(&self, key: &'static str) -> Result<(), StoreError> {
+        self.bump(key)
+    }
+
+    fn bump(&self, key: &'static str) -> Result<(), StoreError> {
+        self.unit(|unit| {
+            let value = unit.get_u64(TreeId::Meta, key.as_bytes())? + 1;
+            unit.put_u64(TreeId::Meta, key.as_bytes(), value);
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Removes every entry the hub acknowledged. Not flushed: losing a removal only causes a
+    /// resend, which the hub recognises as a duplicate.
+    pub fn acknowledge(&self, acked_through: u64) -> Result<u64, StoreError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let outbox = self.tree(TreeId::Outbox);
+        let meta = self.tree(TreeId::Meta);
+        let mut batch = sled::Batch::default();
+        let mut removed = 0u64;
+        for key in outbox.range(..=acked_through.to_be_bytes()).keys() {
+            batch.remove(key?);
+            removed += 1;
+        }
+        outbox.apply_batch(batch)?;
+        let previous = self.counter(schema::ACKED_THROUGH)?;
+        if acked_through > previous {
+            meta.insert(schema::ACKED_THROUGH, &acked_through.to_be_bytes())?;
+        }
+        let len = self.outbox_len().saturating_sub(removed);
+        meta.insert(schema::OUTBOX_LEN, &len.to_be_bytes())?;
+        self.outbox_len.store(len, Ordering::Relaxed);
+        Ok(removed)
+    }
+
+    /// Entries with `seq >= from`, in order, at most `limit`.
+    pub fn pending_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+        self.tree(TreeId::Outbox)
+            .range(from.to_be_bytes()..)
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((schema::u64_of(schema::OUTBOX, &key)?, schema::decode(schema::OUTBOX, &value)?))
+            })
+            .collect()
+    }
+
+    pub fn oldest_enqueued_at(&self) -> Result<Option<UnixMillis>, StoreError> {
+        match self.tree(TreeId::Outbox).first()? {
+            Some((_, value)) => Ok(Some(schema::decode::<OutboxEntry>(schema::OUTBOX, &value)?.enqueued_at_ms)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn counters(&self) -> Result<Counters, StoreError> {
+        Ok(Counters {
+            next_seq: self.counter(schema::NEXT_SEQ)?,
+            acked_through: self.counter(schema::ACKED_THROUGH)?,
+            refused_total: self.counter(schema::REFUSED_TOTAL)?,
+            dropped_total: self.counter(schema::DROPPED_TOTAL)?,
+            conflicts_reported: self.counter(schema::CONFLICTS_REPORTED)?,
+            rejected_reported: self.counter(schema::REJECTED_REPORTED)?,
+        })
+    }
+
+    fn counter(&self, key: &str) -> Result<u64, StoreError> {
+        match self.tree(TreeId::Meta).get(key)? {
+            Some(raw) => Ok(schema::u64_of(schema::META, &raw)?),
+            None => Ok(0),
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The local SOC's records: alert groups with their secondary indexes, local incidents, the
+//! roster and settings, notifications, and the audit chain. Unit methods write; `AgentStore`
+//! methods read.
+
+use super::schema::{self, AuditHead, FingerprintRecord, TreeId};
+use super::unit::Unit;
+use super::{AgentStore, StoreError};
+use crate::soc::audit::{self, AuditDraft, AuditEntry};
+use crate::soc::group::AlertGroup;
+use crate::soc::incident::LocalIncident;
+use crate::soc::notify::Notification;
+use crate::soc::roster::{Analyst, Rotation};
+use crate::soc::triage::Status;
+use crate::soc::{Tier, sla};
+use socfed_proto::UnixMillis;
+use ulid::Ulid;
+
+/// Status byte in `idx_queue` keys.
+fn status_code(status: &Status) -> u8 {
+    match status {
+        Status::New => 0,
+        Status::Acknowledged => 1,
+        Status::Closed { .. } => 2,
+        Status::Promoted { .. } => 3,
+    }
+}
+
+fn queue_key(group: &AlertGroup) -> Vec<u8> {
+    let mut key = vec![status_code(&group.state.status), group.state.tier.number()];
+    key.extend_from_slice(&group.id.to_bytes());
+    key
+}
+
+/// Which groups `list_groups` returns.
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    /// Status codes to include (see `idx_queue`); empty = open (new and acknowledged).
+    pub statuses: Vec<u8>,
+    pub tier: Option<Tier>,
+    pub assignee: Option<String>,
+    pub limit: usize,
+}
+
+impl GroupFilter {
+    pub fn status_code(status: &str) -> Option<Vec<u8>> {
+        match status {
+            "" | "open" => Some(vec![0, 1]),
+            "new" => Some(vec![0]),
+            "acknowledged" => Some(vec![1]),
+            "closed" => Some(vec![2]),
+            "promoted" => Some(vec![3]),
+            "all" => Some(vec![0, 1, 2, 3]),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of `audit verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    pub entries: u64,
+    pub problem: Option<String>,
+}
+
+impl Unit<'_> {
+    pub fn group(&self, id: Ulid) -> Result<Option<AlertGroup>, StoreError> {
+        Ok(self.get(TreeId::Groups, &id.to_bytes())?)
+    }
+
+    /// Writes `group`, keeping every index in step with what changed since `old`.
+    pub fn put_group(&mut self, old: Option<&AlertGroup>, group: &AlertGroup, sla: &sla::SlaPolicy) -> Result<(), StoreError> {
+        if let Some(old) = old {
+            self.remove(TreeId::IdxQueue, queue_key(old));
+            if let Some(assignee) = &old.state.assignee {
+                self.remove(TreeId::IdxAssignee, schema::named_key(assignee, old.id));
+            }
+            self.remove(TreeId::IdxTime, schema::time_key(old.last_seen_ms, old.id));
+            if let Some(due) = sla::deadline(sla, &old.state, old.severity) {
+                self.remove(TreeId::SlaDue, schema::time_key(due.due_ms, old.id));
+            }
+        }
+        self.put_raw(TreeId::IdxQueue, queue_key(group), Vec::new());
+        if let Some(assignee) = &group.state.assignee {
+            self.put_raw(TreeId::IdxAssignee, schema::named_key(assignee, group.id), Vec::new());
+        }
+        self.put_raw(TreeId::IdxTime, schema::time_key(group.last_seen_ms, group.id), Vec::new());
+        if let Some(due) = sla::deadline(sla, &group.state, group.severity) {
+            self.put_raw(TreeId::SlaDue, schema::time_key(due.due_ms, group.id), Vec::new());
+        }
+        // Indicators only accumulate, so adding the current set is enough.
+        for indicator in &group.indicators {
+            self.put_raw(TreeId::IdxIndicator, schema::named_key(&indicator.to_string(), group.id), Vec::new());
+        }
+        self.put(TreeId::Groups, group.id.to_bytes().to_vec(), group)?;
+        Ok(())
+    }
+
+    pub fn fingerprint(&self, fp: &[u8; 32]) -> Result<Option<FingerprintRecord>, StoreError> {
+        Ok(self.get(TreeId::GroupFp, fp)?)
+    }
+
+    pub fn put_fingerprint(&mut self, fp: &[u8; 32], record: &FingerprintRecord) -> Result<(), StoreError> {
+        Ok(self.put(TreeId::GroupFp, fp.to_vec(), record)?)
+    }
+
+    pub fn incident(&self, id: &str) -> Result<Option<LocalIncident>, StoreError> {
+        Ok(self.get(TreeId::Incidents, id.as_bytes())?)
+    }
+
+    pub fn put_incident(&mut self, incident: &LocalIncident) -> Result<(), StoreError> {
+        Ok(self.put(TreeId::Incidents, incident.id.as_bytes().to_vec(), incident)?)
+    }
+
+    pub fn analyst(&self, name: &str) -> Result<Option<Analyst>, StoreError> {
+        Ok(self.get(TreeId::Roster, name.as_bytes())?)
+    }
+
+    pub fn put_analyst(&mut self, analyst: &Analyst) -> Result<(), StoreError> {
+        Ok(self.put(TreeId::Roster, analyst.name.as_bytes().to_vec(), analyst)?)
+    }
+
+    pub fn remove_analyst(&mut self, name: &str) {
+        self.remove(TreeId::Roster, name.as_bytes().to_vec());
+    }
+
+    /// The analyst last given a new group at `tier` (round-robin cursor).
+    pub fn round_robin_cursor(&self, tier: Tier) -> Result<Option<String>, StoreError> {
+        Ok(self.get(TreeId::Settings, format!("rr/{}", tier.number()).as_bytes())?)
+    }
+
+    pub fn set_round_robin_cursor(&mut self, tier: Tier, name: &str) -> Result<(), StoreError> {
+        Ok(self.put(TreeId::Settings, format!("rr/{}", tier.number()).into_bytes(), &name.to_string())?)
+    }
+
+    pub fn put_notification(&mut self, notification: &Notification) -> Result<(), StoreError> {
+        Ok(self.put(TreeId::Notifications, notification.id.to_bytes().to_vec(), notification)?)
+    }
+
+    /// Adds `n` to an intake counter (`accepted`, `aggregated`, `rejected`, `skipped`).
+    pub fn count_intake(&mut self, what: &str, n: u64) -> Result<(), StoreError> {
+        let key = format!("intake/{what}");
+        let value = self.get_u64(TreeId::Meta, key.as_bytes())? + n;
+        self.put_u64(TreeId::Meta, key.as_bytes(), value);
+        Ok(())
+    }
+
+    /// Appends to the audit chain.
+    pub fn audit(&mut self, draft: AuditDraft) -> Result<(), StoreError> {
+        let head: Option<AuditHead> = self.get(TreeId::Meta, schema::AUDIT_HEAD.as_bytes())?;
+        let (seq, prev) = head.map_or((1, audit::GENESIS), |h| (h.seq + 1, h.hash));
+        let entry = audit::seal(draft, seq, prev);
+        self.put(TreeId::Audit, seq.to_be_bytes().to_vec(), &entry)?;
+        self.put(TreeId::Meta, schema::AUDIT_HEAD.as_bytes().to_vec(), &AuditHead { seq, hash: entry.hash })?;
+        Ok(())
+    }
+}
+
+impl AgentStore {
+    pub fn group(&self, id: Ulid) -> Result<Option<AlertGroup>, StoreError> {
+        match self.tree(TreeId::Groups).get(id.to_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(TreeId::Groups.name(), &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Groups by queue (status and tier) or assignee, newest first.
+    pub fn list_groups(&self, filter: &GroupFilter) -> Result<Vec<AlertGroup>, StoreError> {
+        let mut ids: Vec<Ulid> = Vec::new();
+        if let Some(assignee) = &filter.assignee {
+            let mut prefix = assignee.as_bytes().to_vec();
+            prefix.push(0);
+            for key in self.tree(TreeId::IdxAssignee).scan_prefix(&prefix).keys() {
+                ids.push(schema::trailing_ulid(TreeId::IdxAssignee.name(), &key?)?);
+            }
+        } else {
+            let statuses = if filter.statuses.is_empty() { vec![0, 1] } else { filter.statuses.clone() };
+            for status in statuses {
+                let tiers: Vec<u8> = match filter.tier {
+                    Some(t) => vec![t.number()],
+                    None => Tier::ALL.iter().map(|t| t.number()).collect(),
+                };
+                for tier in tiers {
+                    // Newest first within each queue; bounded by `limit` per queue.
+                    for key in self.tree(TreeId::IdxQueue).scan_prefix([status, tier]).keys().rev().take(filter.limit) {
+                        ids.push(schema::trailing_ulid(TreeId::IdxQueue.name(), &key?)?);
+                    }
+                }
+            }
+        }
+        ids.sort_by(|a, b| b.cmp(a));
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(group) = self.group(id)? {
+                let status_ok = filter.statuses.is_empty() && matches!(group.state.status, Status::New | Status::Acknowledged)
+                    || filter.statuses.contains(&status_code(&group.state.status));
+                if status_ok && filter.tier.is_none_or(|t| group.state.tier == t) {
+                    out.push(group);
+                }
+            }
+            if out.len() >= filter.limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Groups whose SLA deadline is at or before `now`, earliest first.
+    pub fn groups_due(&self, now: UnixMillis, limit: usize) -> Result<Vec<Ulid>, StoreError> {
+        let end = schema::time_key(now, Ulid::from_bytes([0xff; 16]));
+        let mut out = Vec::new();
+        for key in self.tree(TreeId::SlaDue).range(..=end).keys().take(limit) {
+            out.push(schema::trailing_ulid(TreeId::SlaDue.name(), &key?)?);
+        }
+        Ok(out)
+    }
+
+    /// Groups that saw `indicator` (`kind:value`), for hunts.
+    pub fn groups_with_indicator(&self, indicator: &str) -> Result<Vec<Ulid>, StoreError> {
+        let mut prefix = indicator.as_bytes().to_vec();
+        prefix.push(0);
+        self.tree(TreeId::IdxIndicator)
+            .scan_prefix(prefix)
+            .keys()
+            .map(|k| Ok(schema::trailing_ulid(TreeId::IdxIndicator.name(), &k?)?))
+            .collect()
+    }
+
+    pub fn incident(&self, id: &str) -> Result<Option<LocalIncident>, StoreError> {
+        match self.tree(TreeId::Incidents).get(id.as_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(TreeId::Incidents.name(), &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Newest first (ids embed a ULID).
+    pub fn incidents(&self, limit: usize) -> Result<Vec<LocalIncident>, StoreError> {
+        self.tree(TreeId::Incidents)
+            .iter()
+            .values()
+            .rev()
+            .take(limit)
+            .map(|v| Ok(schema::decode(TreeId::Incidents.name(), &v?)?))
+            .collect()
+    }
+
+    pub fn roster(&self) -> Result<Vec<Analyst>, StoreError> {
+        self.tree(TreeId::Roster)
+            .iter()
+            .values()
+            .map(|v| Ok(schema::decode(TreeId::Roster.name(), &v?)?))
+            .collect()
+    }
+
+    pub fn analyst(&self, name: &str) -> Result<Option<Analyst>, StoreError> {
+        match self.tree(TreeId::Roster).get(name.as_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(TreeId::Roster.name(), &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn rotation(&self) -> Result<Option<Rotation>, StoreError> {
+        match self.tree(TreeId::Settings).get("rotation")? {
+            Some(raw) => Ok(Some(schema::decode(TreeId::Settings.name(), &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Newest first.
+    pub fn notifications(&self, limit: usize) -> Result<Vec<Notification>, StoreError> {
+        self.tree(TreeId::Notifications)
+            .iter()
+            .values()
+            .rev()
+            .take(limit)
+            .map(|v| Ok(schema::decode(TreeId::Notifications.name(), &v?)?))
+            .collect()
+    }
+
+    /// Walks the whole audit chain against the recorded head.
+    pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        let head: Option<AuditHead> = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
+            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            None => None,
+        };
+        let mut entries = Vec::new();
+        for value in self.tree(TreeId::Audit).iter().values() {
+            match schema::decode::<AuditEntry>(TreeId::Audit.name(), &value?) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => return Ok(AuditReport { entries: entries.len() as u64, problem: Some(format!("an entry cannot be read: {e}")) }),
+            }
+        }
+        let count = entries.len() as u64;
+        Ok(match audit::verify(entries, head.map(|h| (h.seq, h.hash))) {
+            Ok(n) => AuditReport { entries: n, problem: None },
+            Err(tamper) => AuditReport { entries: count, problem: Some(tamper.to_string()) },
+        })
+    }
+
+    /// Intake counters since the store was created.
+    pub fn intake_counts(&self) -> Result<[u64; 4], StoreError> {
+        let mut out = [0; 4];
+        for (slot, what) in out.iter_mut().zip(["accepted", "aggregated", "rejected", "skipped"]) {
+            if let Some(raw) = self.tree(TreeId::Meta).get(format!("intake/{what}"))? {
+                *slot = schema::u64_of(schema::META, &raw)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Test and tooling access to raw trees (e.g. to simulate tampering in tests).
+    #[doc(hidden)]
+    pub fn raw_tree(&self, name: &str) -> Option<&sled::Tree> {
+        TreeId::ALL.iter().find(|t| t.name() == name).map(|t| self.tree(*t))
+    }
+}
