@@ -242,7 +242,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         std::fs::write(
             &config,
             format!(
-                "site_id = \"{site}\"\ndata_dir = {:?}\ntrust_domain = \"{DOMAIN}\"\n{}[hub]\naddress = \"{hub_addr}\"\nstatus_interval = \"1s\"\n[local_api]\nlisten = \"{addr}\"\n",
+                "site_id = \"{site}\"\ndata_dir = {:?}\ntrust_domain = \"{DOMAIN}\"\n{}[hub]\naddress = \"{hub_addr}\"\nstatus_interval = \"1s\"\n[local_api]\nlisten = \"{addr}\"\n[soc]\nmanagers = [\"demo-operator\"]\n",
                 dir.join(format!("{site}-data")),
                 tls_toml(&tls)
             ),

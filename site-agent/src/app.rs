@@ -2,10 +2,14 @@
 
 use crate::config::AgentConfig;
 use crate::grpc::local::LocalService;
+use crate::grpc::soc::SocApi;
+use crate::service::{Clock, SocService, SocSettings, SystemClock};
+use crate::soc::alert::ParseLimits;
 use crate::store::{AgentStore, StoreError};
 use crate::uplink::{self, UplinkSettings, UplinkState};
 use socfed_proto::identity::Identity;
 use socfed_proto::pb::site_local_server::SiteLocalServer;
+use socfed_proto::pb::site_soc_server::SiteSocServer;
 use socfed_proto::tls::{ExpectedServer, TlsError, TlsMaterial, tls_incoming};
 use socfed_proto::vocab::ReportLimits;
 use std::net::SocketAddr;
@@ -52,11 +56,22 @@ pub struct RunningAgent {
     pub local_addr: SocketAddr,
     pub store: Arc<AgentStore>,
     shutdown: CancellationToken,
+    /// The local SOC (tests drive its SLA clock directly).
+    pub soc: Arc<SocService>,
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     uplink: tokio::task::JoinHandle<()>,
+    sla_clock: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// As [`start`], with the local SOC reading time from `clock` (tests use a manual clock).
+pub async fn start_with_clock(
+    config: AgentConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningAgent, StartError> {
     let tls = TlsMaterial::load(&config.tls, config.trust_domain.clone())?;
     if tls.own.identity != Identity::Site(config.site_id.clone()) {
         return Err(StartError::WrongIdentity {
@@ -100,8 +115,33 @@ pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
         shutdown.clone(),
     ));
 
+    let soc = Arc::new(SocService {
+        store: store.clone(),
+        settings: SocSettings {
+            site: config.site_id.clone(),
+            sla: config.soc.sla.clone(),
+            escalation: config.soc.escalation.clone(),
+            aggregation_window_ms: i64::try_from(config.soc.aggregation_window.as_millis())
+                .unwrap_or(i64::MAX),
+            parse_limits: ParseLimits {
+                max_line_bytes: config.soc.max_line_bytes,
+                max_raw_bytes: config.soc.max_raw_bytes,
+            },
+            report_limits: ReportLimits::default(),
+            outbox_cap: config.outbox.max_entries,
+            on_full: config.outbox.on_full,
+            managers: config.soc.managers.clone(),
+        },
+        clock,
+    });
+    let sla_clock = tokio::spawn(run_sla_clock(
+        soc.clone(),
+        config.soc.sla_check_interval,
+        shutdown.clone(),
+    ));
     let local = LocalService {
         site: config.site_id.clone(),
+        soc: soc.clone(),
         store: store.clone(),
         uplink: state,
         limits: ReportLimits::default(),
@@ -109,7 +149,7 @@ pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
         outbox_cap: config.outbox.max_entries,
         on_full: config.outbox.on_full,
     };
-    let health = socfed_proto::server::health(&["socfed.v1.SiteLocal"]).await;
+    let health = socfed_proto::server::health(&["socfed.v1.SiteLocal", "socfed.v1.SiteSoc"]).await;
     let reflection =
         socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
     let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
@@ -121,16 +161,57 @@ pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
             .add_service(
                 SiteLocalServer::new(local).max_decoding_message_size(config.hub.max_message_bytes),
             )
+            // Alert batches carry many lines: allow a batch of maximum-size lines.
+            .add_service(
+                SiteSocServer::new(SocApi {
+                    service: soc.clone(),
+                })
+                .max_decoding_message_size(
+                    config
+                        .soc
+                        .max_line_bytes
+                        .saturating_mul(8)
+                        .max(config.hub.max_message_bytes),
+                ),
+            )
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(site = %config.site_id, %local_addr, hub = %config.hub.address, epoch = %store.epoch(), backlog = store.outbox_len(), "site agent running");
     Ok(RunningAgent {
         local_addr,
         store,
+        soc,
         shutdown,
         server,
         uplink,
+        sla_clock,
     })
+}
+
+/// Runs the SLA clock every `interval` until shutdown.
+async fn run_sla_clock(
+    soc: Arc<SocService>,
+    interval: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let soc = soc.clone();
+        match tokio::task::spawn_blocking(move || soc.sla_tick()).await {
+            Ok(Ok(acted)) if !acted.is_empty() => tracing::info!(
+                groups = acted.len(),
+                "SLA clock escalated breached alert groups"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "SLA clock failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "SLA clock task failed"),
+        }
+    }
 }
 
 impl RunningAgent {
@@ -146,6 +227,7 @@ impl RunningAgent {
     /// Waits until the agent stops (after its shutdown token is cancelled), then flushes.
     pub async fn wait(mut self) -> Result<(), StopError> {
         socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
+        self.sla_clock.await?;
         self.uplink.await?;
         self.store.close()?;
         tracing::info!("site agent stopped");

@@ -28,6 +28,44 @@ pub struct AgentConfig {
     /// Optional admin listener for Prometheus metrics.
     #[serde(default)]
     pub admin: Option<AdminConfig>,
+    /// The local SOC: triage, SLA clocks, escalation policy.
+    #[serde(default)]
+    pub soc: SocConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocConfig {
+    /// Operators who are SOC managers even when absent from the roster: the bootstrap for
+    /// `site-agent roster add`.
+    pub managers: Vec<String>,
+    /// Repeats of the same rule on the same hosts/users/IPs within this window fold into one
+    /// alert group.
+    #[serde(with = "humantime_serde")]
+    pub aggregation_window: Duration,
+    /// How often the SLA clock looks for breached deadlines.
+    #[serde(with = "humantime_serde")]
+    pub sla_check_interval: Duration,
+    /// Raw evidence kept per alert, in bytes.
+    pub max_raw_bytes: usize,
+    /// Longest accepted alert line, in bytes.
+    pub max_line_bytes: usize,
+    pub sla: crate::soc::sla::SlaPolicy,
+    pub escalation: crate::soc::incident::EscalationPolicy,
+}
+
+impl Default for SocConfig {
+    fn default() -> Self {
+        Self {
+            managers: Vec::new(),
+            aggregation_window: Duration::from_secs(600),
+            sla_check_interval: Duration::from_secs(15),
+            max_raw_bytes: 16 * 1024,
+            max_line_bytes: 1024 * 1024,
+            sla: crate::soc::sla::SlaPolicy::default(),
+            escalation: crate::soc::incident::EscalationPolicy::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,6 +174,33 @@ impl Validate for AgentConfig {
             return Err(("hub.status_interval", "must be at least 100ms".into()));
         }
         in_range("outbox.max_entries", self.outbox.max_entries, 1..=u64::MAX)?;
+        for name in &self.soc.managers {
+            socfed_proto::identity::parse_operator_name(name)
+                .map_err(|e| ("soc.managers", e.to_string()))?;
+        }
+        if self.soc.aggregation_window.is_zero() {
+            return Err((
+                "soc.aggregation_window",
+                "must be longer than zero, e.g. \"10m\"".into(),
+            ));
+        }
+        if self.soc.sla_check_interval < Duration::from_millis(100) {
+            return Err(("soc.sla_check_interval", "must be at least 100ms".into()));
+        }
+        in_range(
+            "soc.max_raw_bytes",
+            self.soc.max_raw_bytes,
+            256..=1024 * 1024,
+        )?;
+        in_range(
+            "soc.max_line_bytes",
+            self.soc.max_line_bytes,
+            1024..=16 * 1024 * 1024,
+        )?;
+        self.soc.sla.validate().map_err(|e| ("soc.sla", e))?;
+        if let Some(tier) = self.soc.escalation.decision_tier {
+            in_range("soc.escalation.decision_tier", tier, 1..=4)?;
+        }
         Ok(())
     }
 }
@@ -212,6 +277,44 @@ mode = "fsync"
 # refused and dropped escalations, hub connects). Omit the table to disable it.
 [admin]
 listen = "127.0.0.1:9601"
+
+[soc]
+# Operators who are SOC managers even when not in the roster (bootstrap: they add everyone
+# else with `site-agent roster add NAME --role tier1 --shift "mon-fri 08:00-16:00 Europe/Paris"`).
+managers = ["soc-manager"]
+# Repeats of the same rule on the same hosts, users and IPs within this window fold into one
+# alert group (counted, first/last seen kept).
+aggregation_window = "10m"
+# How often the SLA clock looks for breached deadlines.
+sla_check_interval = "15s"
+# Raw evidence kept per alert and the longest accepted alert line, in bytes.
+max_raw_bytes = 16384
+max_line_bytes = 1048576
+
+# SLA per severity: acknowledge within / resolve within. A breach escalates the alert group to
+# the next tier (Tier 1 -> 2 -> 3 -> 4 -> SIRT hub) and notifies the SOC manager.
+[soc.sla.critical]
+ack_within = "15m"
+resolve_within = "4h"
+[soc.sla.high]
+ack_within = "1h"
+resolve_within = "24h"
+[soc.sla.medium]
+ack_within = "4h"
+resolve_within = "3days"
+[soc.sla.low]
+ack_within = "24h"
+resolve_within = "7days"
+[soc.sla.informational]
+ack_within = "72h"
+resolve_within = "30days"
+
+# When a local incident goes to the SIRT hub without anyone asking. Remove a key to disable
+# that rule; `site-agent incidents escalate ID` always works by hand.
+[soc.escalation]
+min_severity = "critical"
+min_hosts = 5
+decision_tier = 3
 "#;
 
 #[cfg(test)]

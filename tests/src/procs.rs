@@ -163,6 +163,14 @@ pub fn write_agent_config(
         pki.domain,
         files_toml(&files)
     );
+    // The operators the scenario tests use are SOC managers at every site (the bootstrap list).
+    let text = if extra.contains("[soc]") {
+        text
+    } else {
+        format!(
+            "{text}\n[soc]\nmanagers = [\"tester\", \"alice\", \"ir-lead\", \"auditor\", \"monitor\"]\n"
+        )
+    };
     let path = dir.join(format!("{site}.toml"));
     std::fs::write(&path, text)?;
     Ok(path)

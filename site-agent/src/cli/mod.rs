@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
 
 mod client;
+mod soc;
 
 use crate::config::{AgentConfig, ConfigError, EXAMPLE};
 use clap::{Parser, Subcommand};
@@ -38,6 +39,25 @@ pub enum Command {
     Escalate(client::EscalateArgs),
     /// Show the agent's link to the hub: connection, outbox backlog, cap policy and counters.
     Status(client::StatusArgs),
+    /// Submit alerts (JSON lines, or an OCSF JSON array) to the local SOC.
+    Ingest(soc::IngestArgs),
+    /// Alert groups: list, show, acknowledge, assign, comment, escalate, close, reopen.
+    #[command(subcommand)]
+    Alerts(soc::AlertsCommand),
+    /// Local incidents: list, show, promote alert groups, escalate to the hub, update.
+    #[command(subcommand)]
+    Incidents(soc::IncidentsCommand),
+    /// The site roster: who works here, in which role and when.
+    #[command(subcommand)]
+    Roster(soc::RosterCommand),
+    /// Shift coverage and job-rotation duty.
+    #[command(subcommand)]
+    Shifts(soc::ShiftsCommand),
+    /// Recent notifications: unassigned alerts, SLA breaches, escalations to the hub.
+    Notifications(soc::NotificationsArgs),
+    /// The site's tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(soc::AuditCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -84,5 +104,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Escalate(args) => client::escalate(args).await,
         Command::Status(args) => client::status(args).await,
+        Command::Ingest(args) => soc::ingest::run(args).await,
+        Command::Alerts(command) => soc::alerts::run(command).await,
+        Command::Incidents(command) => soc::incidents::run(command).await,
+        Command::Roster(command) => soc::roster::run(command).await,
+        Command::Shifts(command) => soc::roster::run_shifts(command).await,
+        Command::Notifications(args) => soc::notifications::run(args).await,
+        Command::Audit(command) => soc::audit::run(command).await,
     }
 }

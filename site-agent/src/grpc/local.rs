@@ -5,7 +5,7 @@ use crate::store::cap::OnFull;
 use crate::store::{AgentStore, StoreError};
 use crate::uplink::UplinkState;
 use prost::Message;
-use socfed_proto::identity::{Identity, caller, require_role};
+use socfed_proto::identity::{caller, require_role};
 use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 #[derive(Clone)]
 pub struct LocalService {
+    pub soc: Arc<crate::service::SocService>,
     pub site: SiteId,
     pub store: Arc<AgentStore>,
     pub uplink: Arc<UplinkState>,
@@ -47,11 +48,8 @@ impl pb::site_local_server::SiteLocal for LocalService {
     ) -> Result<Response<pb::RaiseIncidentResponse>, Status> {
         let peer = caller(&request)?;
         require_role(&peer, "operator", "RaiseIncident")?;
-        let Identity::Operator(owner) = peer.identity else {
-            return Err(Status::permission_denied(
-                "RaiseIncident needs an operator certificate",
-            ));
-        };
+        let actor = self.soc.actor(&peer).map_err(super::soc::status)?;
+        let owner = actor.name.clone();
         let pb::RaiseIncidentRequest {
             request_id,
             title,
@@ -96,19 +94,22 @@ impl pb::site_local_server::SiteLocal for LocalService {
                 self.max_report_bytes
             )));
         }
-        let store = self.store.clone();
-        let (cap, on_full) = (self.outbox_cap, self.on_full);
+        let soc = self.soc.clone();
         let request_id = (!request_id.is_empty()).then_some(request_id);
-        let enqueued = tokio::task::spawn_blocking(move || {
-            store.enqueue(request_id.as_deref(), cap, on_full, now, |local_id| {
-                let mut report = report.clone();
-                report.local_incident_id = local_id.to_string();
-                report.to_wire().encode_to_vec()
-            })
-        })
-        .await
-        .map_err(|_| Status::internal("enqueue task failed"))?
-        .map_err(store_status)?;
+        let enqueued =
+            tokio::task::spawn_blocking(move || soc.raise(&actor, request_id.as_deref(), report))
+                .await
+                .map_err(|_| Status::internal("enqueue task failed"))?
+                .map_err(|e| {
+                    if let crate::service::ServiceError::Store(
+                        crate::store::StoreError::OutboxFull { .. },
+                    ) = &e
+                    {
+                        metrics::counter!("socfed_agent_outbox_refused_total").increment(1);
+                        tracing::error!(error = %e, "escalation refused at the outbox cap");
+                    }
+                    super::soc::status(e)
+                })?;
         for seq in &enqueued.dropped {
             tracing::error!(
                 seq,

@@ -13,43 +13,82 @@ use ulid::Ulid;
 
 impl SocService {
     /// Creates a local incident from alert groups (each must be open).
-    pub fn promote(&self, actor: &Actor, groups: &[Ulid], title: Option<String>) -> Result<LocalIncident, ServiceError> {
+    pub fn promote(
+        &self,
+        actor: &Actor,
+        groups: &[Ulid],
+        title: Option<String>,
+    ) -> Result<LocalIncident, ServiceError> {
         if groups.is_empty() {
-            return Err(ServiceError::Invalid("name at least one alert group to promote".into()));
+            return Err(ServiceError::Invalid(
+                "name at least one alert group to promote".into(),
+            ));
         }
-        self.store.unit(|unit| self.promote_in(unit, actor, groups, title, None))
+        self.store
+            .unit(|unit| self.promote_in(unit, actor, groups, title, None))
     }
 
-    pub(super) fn promote_in(&self, unit: &mut Unit, actor: &Actor, ids: &[Ulid], title: Option<String>, forced_reason: Option<String>) -> Result<LocalIncident, ServiceError> {
+    pub(super) fn promote_in(
+        &self,
+        unit: &mut Unit,
+        actor: &Actor,
+        ids: &[Ulid],
+        title: Option<String>,
+        forced_reason: Option<String>,
+    ) -> Result<LocalIncident, ServiceError> {
         let now = self.now();
         let id = incident::new_incident_id(now);
         let mut groups: Vec<AlertGroup> = Vec::new();
         for gid in ids {
-            let group = unit.group(*gid)?.ok_or_else(|| ServiceError::NotFound(format!("no alert group {gid}")))?;
+            let group = unit
+                .group(*gid)?
+                .ok_or_else(|| ServiceError::NotFound(format!("no alert group {gid}")))?;
             if forced_reason.is_none() {
                 authz::check(actor.role, Operation::Promote, Some(group.state.tier))?;
             }
             let old = group.clone();
             let mut promoted = group;
-            promoted.state = crate::soc::triage::apply(&promoted.state, &Action::Promote { incident: id.clone() }, now)?.0;
+            promoted.state = crate::soc::triage::apply(
+                &promoted.state,
+                &Action::Promote {
+                    incident: id.clone(),
+                },
+                now,
+            )?
+            .0;
             unit.put_group(Some(&old), &promoted, &self.settings.sla)?;
             groups.push(promoted);
         }
         let refs: Vec<&AlertGroup> = groups.iter().collect();
-        let mut incident = LocalIncident::from_groups(id, title, &refs, Some(actor.name.clone()), now)
-            .ok_or_else(|| ServiceError::Invalid("name at least one alert group to promote".into()))?;
-        let reason = forced_reason.or_else(|| self.settings.escalation.reason(&incident, Some(actor.role)));
+        let mut incident =
+            LocalIncident::from_groups(id, title, &refs, Some(actor.name.clone()), now)
+                .ok_or_else(|| {
+                    ServiceError::Invalid("name at least one alert group to promote".into())
+                })?;
+        let reason =
+            forced_reason.or_else(|| self.settings.escalation.reason(&incident, Some(actor.role)));
         if let Some(reason) = reason {
             self.escalate_in(unit, &mut incident, reason)?;
         }
         unit.put_incident(&incident)?;
-        self.audit(unit, actor, "incident.promote", &incident.id, None, json(&incident))?;
+        self.audit(
+            unit,
+            actor,
+            "incident.promote",
+            &incident.id,
+            None,
+            json(&incident),
+        )?;
         tracing::info!(incident = %incident.id, groups = ids.len(), escalated = incident.escalated(), "local incident created");
         Ok(incident)
     }
 
     /// Escalates by hand.
-    pub fn escalate_incident(&self, actor: &Actor, id: &str) -> Result<LocalIncident, ServiceError> {
+    pub fn escalate_incident(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<LocalIncident, ServiceError> {
         authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
         self.store.unit(|unit| {
             let mut incident = unit.incident(id)?.ok_or_else(|| ServiceError::NotFound(format!("no local incident {id}; `site-agent incidents list` shows them")))?;
@@ -65,10 +104,18 @@ impl SocService {
     }
 
     /// Changes status or owner; an escalated incident sends a new revision.
-    pub fn update_incident(&self, actor: &Actor, id: &str, status: Option<IncidentStatus>, owner: Option<String>) -> Result<LocalIncident, ServiceError> {
+    pub fn update_incident(
+        &self,
+        actor: &Actor,
+        id: &str,
+        status: Option<IncidentStatus>,
+        owner: Option<String>,
+    ) -> Result<LocalIncident, ServiceError> {
         authz::check(actor.role, Operation::UpdateIncident, None)?;
         self.store.unit(|unit| {
-            let mut incident = unit.incident(id)?.ok_or_else(|| ServiceError::NotFound(format!("no local incident {id}")))?;
+            let mut incident = unit
+                .incident(id)?
+                .ok_or_else(|| ServiceError::NotFound(format!("no local incident {id}")))?;
             let before = json(&incident);
             if let Some(status) = status {
                 incident.status = status;
@@ -79,7 +126,9 @@ impl SocService {
             incident.updated_at_ms = self.now();
             if incident.escalated() {
                 self.queue_revision(unit, &mut incident)?;
-            } else if let Some(reason) = self.settings.escalation.reason(&incident, Some(actor.role)) {
+            } else if let Some(reason) =
+                self.settings.escalation.reason(&incident, Some(actor.role))
+            {
                 self.escalate_in(unit, &mut incident, reason)?;
             }
             unit.put_incident(&incident)?;
@@ -90,8 +139,16 @@ impl SocService {
 
     /// A promoted group learned something new: fold it into its incident, escalating or
     /// sending a revision as the policy says.
-    pub(super) fn refresh_incident(&self, unit: &mut Unit, id: &str, group: &AlertGroup, actor: &Actor) -> Result<(), ServiceError> {
-        let Some(mut incident) = unit.incident(id)? else { return Ok(()) };
+    pub(super) fn refresh_incident(
+        &self,
+        unit: &mut Unit,
+        id: &str,
+        group: &AlertGroup,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        let Some(mut incident) = unit.incident(id)? else {
+            return Ok(());
+        };
         if !incident.include(group, self.now()) {
             return Ok(());
         }
@@ -105,21 +162,121 @@ impl SocService {
         Ok(())
     }
 
-    fn escalate_in(&self, unit: &mut Unit, incident: &mut LocalIncident, reason: String) -> Result<(), ServiceError> {
+    fn escalate_in(
+        &self,
+        unit: &mut Unit,
+        incident: &mut LocalIncident,
+        reason: String,
+    ) -> Result<(), ServiceError> {
         tracing::info!(incident = %incident.id, %reason, "escalating to the SIRT hub");
         incident.escalation_reason = Some(reason);
         self.queue_revision(unit, incident)
     }
 
     /// Queues the next revision in the outbox, in the same unit as the change that caused it.
-    fn queue_revision(&self, unit: &mut Unit, incident: &mut LocalIncident) -> Result<(), ServiceError> {
+    fn queue_revision(
+        &self,
+        unit: &mut Unit,
+        incident: &mut LocalIncident,
+    ) -> Result<(), ServiceError> {
         incident.revision += 1;
-        let report = incident.report(&self.settings.report_limits).map_err(|e| ServiceError::Invalid(format!("incident {} cannot be reported: {e}", incident.id)))?;
-        let (seq, dropped) = unit.enqueue(report.to_wire().encode_to_vec(), self.now(), self.settings.outbox_cap, self.settings.on_full)?;
+        let report = incident.report(&self.settings.report_limits).map_err(|e| {
+            ServiceError::Invalid(format!("incident {} cannot be reported: {e}", incident.id))
+        })?;
+        let (seq, dropped) = unit.enqueue(
+            report.to_wire().encode_to_vec(),
+            self.now(),
+            self.settings.outbox_cap,
+            self.settings.on_full,
+        )?;
         for old in dropped {
-            tracing::error!(seq = old, "outbox at cap: dropped the oldest unsent escalation (on_full = drop-oldest)");
+            tracing::error!(
+                seq = old,
+                "outbox at cap: dropped the oldest unsent escalation (on_full = drop-oldest)"
+            );
         }
         tracing::info!(incident = %incident.id, revision = incident.revision, seq, "incident revision queued for the hub");
         Ok(())
+    }
+}
+
+impl SocService {
+    /// Raises a local incident by hand from a report and escalates it at once (the
+    /// `RaiseIncident` API). Idempotent by `request_id`: a retry returns the first answer.
+    pub fn raise(
+        &self,
+        actor: &Actor,
+        request_id: Option<&str>,
+        mut report: socfed_proto::vocab::IncidentReport,
+    ) -> Result<crate::store::Enqueued, ServiceError> {
+        use crate::store::schema::{RequestRecord, TreeId};
+        authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
+        let now = self.now();
+        let result = self.store.unit(|unit| {
+            if let Some(id) = request_id {
+                if let Some(previous) = unit
+                    .get::<RequestRecord>(TreeId::Requests, id.as_bytes())
+                    .map_err(crate::store::StoreError::from)?
+                {
+                    return Ok(crate::store::Enqueued {
+                        local_incident_id: previous.local_incident_id,
+                        seq: previous.seq,
+                        replayed: true,
+                        dropped: vec![],
+                    });
+                }
+            }
+            let id = incident::new_incident_id(now);
+            report.local_incident_id = id.clone();
+            report.revision = 1;
+            let incident = LocalIncident {
+                id: id.clone(),
+                title: report.title.clone(),
+                status: IncidentStatus::Open,
+                owner: Some(actor.name.clone()),
+                severity: report.severity,
+                tlp: report.tlp,
+                groups: Vec::new(),
+                hosts: Vec::new(),
+                indicators: report.indicators.clone(),
+                techniques: report.techniques.clone(),
+                rule_id: report.rule_id.clone(),
+                first_seen_ms: report.observed_at_ms,
+                created_at_ms: now,
+                updated_at_ms: now,
+                escalation_reason: Some(format!("raised by hand ({})", actor.name)),
+                revision: 1,
+            };
+            let (seq, dropped) = unit.enqueue(
+                report.to_wire().encode_to_vec(),
+                now,
+                self.settings.outbox_cap,
+                self.settings.on_full,
+            )?;
+            if let Some(request) = request_id {
+                unit.put(
+                    TreeId::Requests,
+                    request.as_bytes().to_vec(),
+                    &RequestRecord {
+                        local_incident_id: id.clone(),
+                        seq,
+                        at_ms: now,
+                    },
+                )
+                .map_err(crate::store::StoreError::from)?;
+            }
+            unit.put_incident(&incident)?;
+            self.audit(unit, actor, "incident.raise", &id, None, json(&incident))?;
+            Ok(crate::store::Enqueued {
+                local_incident_id: id,
+                seq,
+                replayed: false,
+                dropped,
+            })
+        });
+        if let Err(ServiceError::Store(crate::store::StoreError::OutboxFull { .. })) = &result {
+            self.store.count_refusal()?;
+        }
+        result
     }
 }

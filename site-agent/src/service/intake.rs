@@ -2,6 +2,7 @@
 //! groups, and count everything (nothing is dropped without being counted).
 
 use super::{Actor, ServiceError, SocService, json};
+use crate::soc::Tier;
 use crate::soc::aggregate::{self, Fold, OpenGroup};
 use crate::soc::alert::{Alert, Format};
 use crate::soc::authz::{self, Operation};
@@ -9,7 +10,6 @@ use crate::soc::group::AlertGroup;
 use crate::soc::notify::NotificationKind;
 use crate::soc::parse::{self, Parsed};
 use crate::soc::triage::{self, Action, Status};
-use crate::soc::Tier;
 use crate::store::schema::FingerprintRecord;
 use ulid::Ulid;
 
@@ -37,10 +37,18 @@ impl IntakeResult {
 
 impl SocService {
     /// Parses and stores one batch of raw lines `(line number, text)` as one store unit.
-    pub fn submit(&self, actor: &Actor, format: Format, lines: &[(u64, String)]) -> Result<IntakeResult, ServiceError> {
+    pub fn submit(
+        &self,
+        actor: &Actor,
+        format: Format,
+        lines: &[(u64, String)],
+    ) -> Result<IntakeResult, ServiceError> {
         authz::check(actor.role, Operation::SubmitAlerts, None)?;
         let now = self.now();
-        let mut result = IntakeResult { lines: lines.len() as u64, ..Default::default() };
+        let mut result = IntakeResult {
+            lines: lines.len() as u64,
+            ..Default::default()
+        };
         let mut alerts: Vec<Alert> = Vec::new();
         for (line_no, text) in lines {
             match parse::parse_line(format, text, now, &self.settings.parse_limits) {
@@ -112,10 +120,14 @@ impl SocService {
             self.audit(unit, actor, "alerts.submit", &format!("{} lines", result.lines), None, json(&summary))?;
             Ok::<_, ServiceError>(())
         })?;
-        metrics::counter!("socfed_agent_alerts_total", "outcome" => "accepted").increment(result.accepted);
-        metrics::counter!("socfed_agent_alerts_total", "outcome" => "aggregated").increment(result.aggregated);
-        metrics::counter!("socfed_agent_alerts_total", "outcome" => "rejected").increment(result.rejected);
-        metrics::counter!("socfed_agent_alerts_total", "outcome" => "skipped").increment(result.skipped);
+        metrics::counter!("socfed_agent_alerts_total", "outcome" => "accepted")
+            .increment(result.accepted);
+        metrics::counter!("socfed_agent_alerts_total", "outcome" => "aggregated")
+            .increment(result.aggregated);
+        metrics::counter!("socfed_agent_alerts_total", "outcome" => "rejected")
+            .increment(result.rejected);
+        metrics::counter!("socfed_agent_alerts_total", "outcome" => "skipped")
+            .increment(result.skipped);
         Ok(result)
     }
 }

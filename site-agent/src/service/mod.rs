@@ -51,7 +51,10 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: std::time::Duration) {
-        self.0.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+        self.0.fetch_add(
+            i64::try_from(by.as_millis()).unwrap_or(i64::MAX),
+            Ordering::SeqCst,
+        );
     }
 
     pub fn set(&self, at_ms: UnixMillis) {
@@ -77,7 +80,11 @@ pub struct Actor {
 impl Actor {
     /// The SLA clock, acting on its own.
     pub fn sla_clock() -> Self {
-        Self { name: "sla-clock".into(), role: Role::SocManager, cert: String::new() }
+        Self {
+            name: "sla-clock".into(),
+            role: Role::SocManager,
+            cert: String::new(),
+        }
     }
 }
 
@@ -134,17 +141,33 @@ impl SocService {
         };
         let cert = format!("{} ({})", peer.uri, peer.fingerprint);
         if self.settings.managers.iter().any(|m| m == name) {
-            return Ok(Actor { name: name.clone(), role: Role::SocManager, cert });
+            return Ok(Actor {
+                name: name.clone(),
+                role: Role::SocManager,
+                cert,
+            });
         }
         match self.store.analyst(name)? {
-            Some(analyst) => Ok(Actor { name: name.clone(), role: analyst.role, cert }),
+            Some(analyst) => Ok(Actor {
+                name: name.clone(),
+                role: analyst.role,
+                cert,
+            }),
             None => Err(ServiceError::NotInRoster(format!(
                 "operator {name:?} is not in this site's roster; ask the SOC manager to run `site-agent roster add {name} --role ...`"
             ))),
         }
     }
 
-    fn audit(&self, unit: &mut Unit, actor: &Actor, action: &str, target: &str, before: Option<String>, after: Option<String>) -> Result<(), StoreError> {
+    fn audit(
+        &self,
+        unit: &mut Unit,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Result<(), StoreError> {
         unit.audit(AuditDraft {
             at_ms: self.now(),
             actor: actor.name.clone(),
@@ -156,15 +179,33 @@ impl SocService {
         })
     }
 
-    fn notify(&self, unit: &mut Unit, kind: NotificationKind, message: String, group: Option<Ulid>) -> Result<(), StoreError> {
+    fn notify(
+        &self,
+        unit: &mut Unit,
+        kind: NotificationKind,
+        message: String,
+        group: Option<Ulid>,
+    ) -> Result<(), StoreError> {
         tracing::warn!(kind = kind.as_str(), group = ?group, %message, "notification for the SOC manager");
         metrics::counter!("socfed_agent_notifications_total", "kind" => kind.as_str()).increment(1);
         let now = self.now();
-        unit.put_notification(&Notification { id: Ulid::from_parts(now.max(0) as u64, rand::random()), at_ms: now, kind, message, group })
+        unit.put_notification(&Notification {
+            id: Ulid::from_parts(now.max(0) as u64, rand::random()),
+            at_ms: now,
+            kind,
+            message,
+            group,
+        })
     }
 
     /// Picks the next on-shift analyst of `tier` (round-robin) and moves the cursor.
-    fn pick_assignee(&self, unit: &mut Unit, roster_now: &[roster::Analyst], tier: Tier, now: UnixMillis) -> Result<Option<String>, StoreError> {
+    fn pick_assignee(
+        &self,
+        unit: &mut Unit,
+        roster_now: &[roster::Analyst],
+        tier: Tier,
+        now: UnixMillis,
+    ) -> Result<Option<String>, StoreError> {
         let candidates = roster::on_shift_at_tier(roster_now, tier, now);
         let cursor = unit.round_robin_cursor(tier)?;
         match roster::next_in_rotation(&candidates, cursor.as_deref()) {

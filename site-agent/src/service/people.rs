@@ -21,13 +21,25 @@ impl SocService {
         Ok(self.store.roster()?)
     }
 
-    pub fn add_analyst(&self, actor: &Actor, analyst: Analyst) -> Result<Vec<Analyst>, ServiceError> {
+    pub fn add_analyst(
+        &self,
+        actor: &Actor,
+        analyst: Analyst,
+    ) -> Result<Vec<Analyst>, ServiceError> {
         authz::check(actor.role, Operation::EditRoster, None)?;
-        socfed_proto::identity::parse_operator_name(&analyst.name).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        socfed_proto::identity::parse_operator_name(&analyst.name)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         self.store.unit(|unit| {
             let before = unit.analyst(&analyst.name)?;
             unit.put_analyst(&analyst)?;
-            self.audit(unit, actor, "roster.add", &analyst.name, before.as_ref().and_then(json), json(&analyst))?;
+            self.audit(
+                unit,
+                actor,
+                "roster.add",
+                &analyst.name,
+                before.as_ref().and_then(json),
+                json(&analyst),
+            )?;
             Ok::<_, ServiceError>(())
         })?;
         Ok(self.store.roster()?)
@@ -36,7 +48,9 @@ impl SocService {
     pub fn remove_analyst(&self, actor: &Actor, name: &str) -> Result<Vec<Analyst>, ServiceError> {
         authz::check(actor.role, Operation::EditRoster, None)?;
         self.store.unit(|unit| {
-            let before = unit.analyst(name)?.ok_or_else(|| ServiceError::NotFound(format!("{name:?} is not in the roster")))?;
+            let before = unit
+                .analyst(name)?
+                .ok_or_else(|| ServiceError::NotFound(format!("{name:?} is not in the roster")))?;
             unit.remove_analyst(name);
             self.audit(unit, actor, "roster.remove", name, json(&before), None)?;
             Ok::<_, ServiceError>(())
@@ -51,15 +65,30 @@ impl SocService {
         let tiers = Tier::ALL
             .iter()
             .map(|tier| {
-                let on = roster::on_shift_at_tier(&analysts, *tier, now).into_iter().map(|a| a.name.clone()).collect();
-                (*tier, on, roster::coverage_gaps(&analysts, *tier, now, now + horizon_ms))
+                let on = roster::on_shift_at_tier(&analysts, *tier, now)
+                    .into_iter()
+                    .map(|a| a.name.clone())
+                    .collect();
+                (
+                    *tier,
+                    on,
+                    roster::coverage_gaps(&analysts, *tier, now, now + horizon_ms),
+                )
             })
             .collect();
         let duty = self.store.rotation()?.map(|r| r.view(now));
-        Ok(ShiftsView { at_ms: now, tiers, duty })
+        Ok(ShiftsView {
+            at_ms: now,
+            tiers,
+            duty,
+        })
     }
 
-    pub fn notifications(&self, actor: &Actor, limit: usize) -> Result<Vec<Notification>, ServiceError> {
+    pub fn notifications(
+        &self,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<Vec<Notification>, ServiceError> {
         authz::check(actor.role, Operation::ViewAlerts, None)?;
         Ok(self.store.notifications(limit)?)
     }
@@ -67,5 +96,51 @@ impl SocService {
     pub fn verify_audit(&self, actor: &Actor) -> Result<AuditReport, ServiceError> {
         authz::check(actor.role, Operation::VerifyAudit, None)?;
         Ok(self.store.verify_audit()?)
+    }
+}
+
+impl SocService {
+    pub fn list_groups(
+        &self,
+        actor: &Actor,
+        filter: &crate::store::GroupFilter,
+    ) -> Result<Vec<crate::soc::group::AlertGroup>, ServiceError> {
+        authz::check(actor.role, Operation::ViewAlerts, None)?;
+        Ok(self.store.list_groups(filter)?)
+    }
+
+    pub fn get_group(
+        &self,
+        actor: &Actor,
+        id: ulid::Ulid,
+    ) -> Result<crate::soc::group::AlertGroup, ServiceError> {
+        authz::check(actor.role, Operation::ViewAlerts, None)?;
+        self.store.group(id)?.ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "no alert group {id}; `site-agent alerts list --status all` shows them"
+            ))
+        })
+    }
+
+    pub fn list_incidents(
+        &self,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<Vec<crate::soc::incident::LocalIncident>, ServiceError> {
+        authz::check(actor.role, Operation::ViewIncidents, None)?;
+        Ok(self.store.incidents(limit)?)
+    }
+
+    pub fn get_incident(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<crate::soc::incident::LocalIncident, ServiceError> {
+        authz::check(actor.role, Operation::ViewIncidents, None)?;
+        self.store.incident(id)?.ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "no local incident {id}; `site-agent incidents list` shows them"
+            ))
+        })
     }
 }

@@ -62,33 +62,95 @@ impl SocService {
         Ok(acted)
     }
 
-    pub(super) fn apply_action(&self, unit: &mut Unit, actor: &Actor, mut group: AlertGroup, action: &Action, roster: &[crate::soc::roster::Analyst]) -> Result<AlertGroup, ServiceError> {
+    pub(super) fn apply_action(
+        &self,
+        unit: &mut Unit,
+        actor: &Actor,
+        mut group: AlertGroup,
+        action: &Action,
+        roster: &[crate::soc::roster::Analyst],
+    ) -> Result<AlertGroup, ServiceError> {
         let now = self.now();
         let old = group.clone();
         let (state, effects) = triage::apply(&group.state, action, now)?;
         group.state = state;
         if let Action::Comment { text } = action {
-            group.add_comment(Comment { at_ms: now, author: actor.name.clone(), text: text.clone() });
+            group.add_comment(Comment {
+                at_ms: now,
+                author: actor.name.clone(),
+                text: text.clone(),
+            });
         }
         for effect in effects {
             match effect {
-                Effect::NeedsAssignment { tier } => match self.pick_assignee(unit, roster, tier, now)? {
-                    Some(analyst) => group.state = triage::apply(&group.state, &Action::Assign { analyst }, now)?.0,
-                    None => self.notify(unit, NotificationKind::Unassigned, format!("nobody of {tier} is on shift to take alert group {} ({})", group.id, group.title), Some(group.id))?,
-                },
-                Effect::NotifyManager { reason } => self.notify(unit, NotificationKind::SlaBreach, format!("alert group {} ({}): {reason}", group.id, group.title), Some(group.id))?,
+                Effect::NeedsAssignment { tier } => {
+                    match self.pick_assignee(unit, roster, tier, now)? {
+                        Some(analyst) => {
+                            group.state =
+                                triage::apply(&group.state, &Action::Assign { analyst }, now)?.0
+                        }
+                        None => self.notify(
+                            unit,
+                            NotificationKind::Unassigned,
+                            format!(
+                                "nobody of {tier} is on shift to take alert group {} ({})",
+                                group.id, group.title
+                            ),
+                            Some(group.id),
+                        )?,
+                    }
+                }
+                Effect::NotifyManager { reason } => self.notify(
+                    unit,
+                    NotificationKind::SlaBreach,
+                    format!("alert group {} ({}): {reason}", group.id, group.title),
+                    Some(group.id),
+                )?,
                 Effect::EscalateToSirt => {
-                    self.notify(unit, NotificationKind::EscalatedToSirt, format!("alert group {} ({}) left tier 4 for the SIRT hub", group.id, group.title), Some(group.id))?;
+                    self.notify(
+                        unit,
+                        NotificationKind::EscalatedToSirt,
+                        format!(
+                            "alert group {} ({}) left tier 4 for the SIRT hub",
+                            group.id, group.title
+                        ),
+                        Some(group.id),
+                    )?;
                     unit.put_group(Some(&old), &group, &self.settings.sla)?;
-                    let incident = self.promote_in(unit, actor, &[group.id], None, Some("escalated past tier 4 to the SIRT".into()))?;
-                    self.audit(unit, actor, &format!("alert.{}", action_name(action)), &group.id.to_string(), json(&old.state), json(&group.state))?;
-                    return unit.group(group.id)?.ok_or_else(|| ServiceError::NotFound(format!("alert group {} vanished while promoting to {}", group.id, incident.id)));
+                    let incident = self.promote_in(
+                        unit,
+                        actor,
+                        &[group.id],
+                        None,
+                        Some("escalated past tier 4 to the SIRT".into()),
+                    )?;
+                    self.audit(
+                        unit,
+                        actor,
+                        &format!("alert.{}", action_name(action)),
+                        &group.id.to_string(),
+                        json(&old.state),
+                        json(&group.state),
+                    )?;
+                    return unit.group(group.id)?.ok_or_else(|| {
+                        ServiceError::NotFound(format!(
+                            "alert group {} vanished while promoting to {}",
+                            group.id, incident.id
+                        ))
+                    });
                 }
                 Effect::TierRaised { .. } | Effect::Closed { .. } | Effect::PromotedTo { .. } => {}
             }
         }
         unit.put_group(Some(&old), &group, &self.settings.sla)?;
-        self.audit(unit, actor, &format!("alert.{}", action_name(action)), &group.id.to_string(), json(&old.state), json(&group.state))?;
+        self.audit(
+            unit,
+            actor,
+            &format!("alert.{}", action_name(action)),
+            &group.id.to_string(),
+            json(&old.state),
+            json(&group.state),
+        )?;
         if actor.role != Role::SocManager || actor.name != "sla-clock" {
             tracing::info!(actor = %actor.name, group = %group.id, action = action_name(action), "alert group updated");
         }

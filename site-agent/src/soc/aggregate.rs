@@ -55,7 +55,9 @@ pub enum Fold {
 /// of this alert's observation time (alerts may arrive out of order: distance either way).
 pub fn decide(previous: Option<OpenGroup>, observed_at_ms: UnixMillis, window_ms: i64) -> Fold {
     match previous {
-        Some(p) if p.open && (observed_at_ms - p.last_seen_ms).abs() <= window_ms => Fold::Into(p.group),
+        Some(p) if p.open && (observed_at_ms - p.last_seen_ms).abs() <= window_ms => {
+            Fold::Into(p.group)
+        }
         _ => Fold::NewGroup,
     }
 }
@@ -67,7 +69,11 @@ mod tests {
     use socfed_proto::vocab::{Severity, Tlp};
 
     fn alert(rule: &str, host: &str) -> Alert {
-        let mut entities = Entities { hosts: vec![host.into()], users: vec![], ips: vec![] };
+        let mut entities = Entities {
+            hosts: vec![host.into()],
+            users: vec![],
+            ips: vec![],
+        };
         entities.normalise();
         Alert {
             observed_at_ms: 0,
@@ -88,19 +94,46 @@ mod tests {
 
     #[test]
     fn same_rule_same_host_share_a_fingerprint_other_hosts_do_not() {
-        assert_eq!(fingerprint(&alert("r1", "WS-1")), fingerprint(&alert("r1", "ws-1")));
-        assert_ne!(fingerprint(&alert("r1", "ws-1")), fingerprint(&alert("r1", "ws-2")));
-        assert_ne!(fingerprint(&alert("r1", "ws-1")), fingerprint(&alert("r2", "ws-1")));
+        assert_eq!(
+            fingerprint(&alert("r1", "WS-1")),
+            fingerprint(&alert("r1", "ws-1"))
+        );
+        assert_ne!(
+            fingerprint(&alert("r1", "ws-1")),
+            fingerprint(&alert("r1", "ws-2"))
+        );
+        assert_ne!(
+            fingerprint(&alert("r1", "ws-1")),
+            fingerprint(&alert("r2", "ws-1"))
+        );
     }
 
     #[test]
     fn folds_only_into_open_groups_inside_the_window() {
         let g = ulid::Ulid::from_parts(1, 1);
-        let open = OpenGroup { group: g, last_seen_ms: 10_000, open: true };
+        let open = OpenGroup {
+            group: g,
+            last_seen_ms: 10_000,
+            open: true,
+        };
         assert_eq!(decide(Some(open), 15_000, 10_000), Fold::Into(g));
-        assert_eq!(decide(Some(open), 5_000, 10_000), Fold::Into(g), "late arrivals fold too");
+        assert_eq!(
+            decide(Some(open), 5_000, 10_000),
+            Fold::Into(g),
+            "late arrivals fold too"
+        );
         assert_eq!(decide(Some(open), 30_001, 20_000), Fold::NewGroup);
-        assert_eq!(decide(Some(OpenGroup { open: false, ..open }), 10_000, 10_000), Fold::NewGroup);
+        assert_eq!(
+            decide(
+                Some(OpenGroup {
+                    open: false,
+                    ..open
+                }),
+                10_000,
+                10_000
+            ),
+            Fold::NewGroup
+        );
         assert_eq!(decide(None, 0, 10_000), Fold::NewGroup);
     }
 }

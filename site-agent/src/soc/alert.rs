@@ -85,7 +85,10 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        Self { max_line_bytes: 1024 * 1024, max_raw_bytes: 16 * 1024 }
+        Self {
+            max_line_bytes: 1024 * 1024,
+            max_raw_bytes: 16 * 1024,
+        }
     }
 }
 

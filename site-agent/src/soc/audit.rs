@@ -53,7 +53,12 @@ fn entry_hash(seq: u64, draft: &AuditDraft, prev_hash: &[u8; 32]) -> [u8; 32] {
 /// Seals `draft` as entry `seq` after an entry whose hash is `prev_hash`.
 pub fn seal(draft: AuditDraft, seq: u64, prev_hash: [u8; 32]) -> AuditEntry {
     let hash = entry_hash(seq, &draft, &prev_hash);
-    AuditEntry { seq, draft, prev_hash, hash }
+    AuditEntry {
+        seq,
+        draft,
+        prev_hash,
+        hash,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,7 +69,9 @@ pub enum Tamper {
     Missing { after: u64, found: u64 },
     #[error("entry {seq} does not follow the entry before it (chain broken or reordered)")]
     Broken { seq: u64 },
-    #[error("the log ends at entry {found} but the recorded head is entry {expected}: entries were removed from the end")]
+    #[error(
+        "the log ends at entry {found} but the recorded head is entry {expected}: entries were removed from the end"
+    )]
     Truncated { found: u64, expected: u64 },
     #[error("the last entry's hash differs from the recorded head")]
     HeadMismatch,
@@ -72,12 +79,18 @@ pub enum Tamper {
 
 /// Verifies entries in sequence order against the recorded head `(last seq, last hash)`.
 /// Returns the number of entries checked.
-pub fn verify(entries: impl IntoIterator<Item = AuditEntry>, head: Option<(u64, [u8; 32])>) -> Result<u64, Tamper> {
+pub fn verify(
+    entries: impl IntoIterator<Item = AuditEntry>,
+    head: Option<(u64, [u8; 32])>,
+) -> Result<u64, Tamper> {
     let mut prev_seq = 0u64;
     let mut prev_hash = GENESIS;
     for entry in entries {
         if entry.seq != prev_seq + 1 {
-            return Err(Tamper::Missing { after: prev_seq, found: entry.seq });
+            return Err(Tamper::Missing {
+                after: prev_seq,
+                found: entry.seq,
+            });
         }
         if entry_hash(entry.seq, &entry.draft, &entry.prev_hash) != entry.hash {
             return Err(Tamper::Edited { seq: entry.seq });
@@ -89,7 +102,10 @@ pub fn verify(entries: impl IntoIterator<Item = AuditEntry>, head: Option<(u64, 
         prev_hash = entry.hash;
     }
     match head {
-        Some((seq, _)) if seq != prev_seq => Err(Tamper::Truncated { found: prev_seq, expected: seq }),
+        Some((seq, _)) if seq != prev_seq => Err(Tamper::Truncated {
+            found: prev_seq,
+            expected: seq,
+        }),
         Some((_, hash)) if hash != prev_hash => Err(Tamper::HeadMismatch),
         _ => Ok(prev_seq),
     }
@@ -140,10 +156,19 @@ mod tests {
 
         let mut removed = entries.clone();
         removed.remove(1);
-        assert_eq!(verify(removed, h), Err(Tamper::Missing { after: 1, found: 3 }));
+        assert_eq!(
+            verify(removed, h),
+            Err(Tamper::Missing { after: 1, found: 3 })
+        );
 
         let truncated = entries[..4].to_vec();
-        assert_eq!(verify(truncated, h), Err(Tamper::Truncated { found: 4, expected: 5 }));
+        assert_eq!(
+            verify(truncated, h),
+            Err(Tamper::Truncated {
+                found: 4,
+                expected: 5
+            })
+        );
 
         // Re-sealing an edited entry keeps its own hash valid but breaks the next link.
         let mut resealed = entries.clone();

@@ -58,7 +58,11 @@ fn union<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
 impl AlertGroup {
     /// A new group opened by `alert` at `now_ms`.
     pub fn open(id: Ulid, fingerprint: [u8; 32], alert: Alert, now_ms: UnixMillis) -> Self {
-        let title = if alert.rule_name.is_empty() { alert.rule_id.clone() } else { alert.rule_name.clone() };
+        let title = if alert.rule_name.is_empty() {
+            alert.rule_id.clone()
+        } else {
+            alert.rule_name.clone()
+        };
         Self {
             id,
             fingerprint,

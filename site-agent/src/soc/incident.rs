@@ -5,7 +5,7 @@ use super::group::AlertGroup;
 use super::{Role, Tier};
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
-use socfed_proto::vocab::{Indicator, IncidentReport, Severity, Technique, Tlp};
+use socfed_proto::vocab::{IncidentReport, Indicator, Severity, Technique, Tlp};
 use ulid::Ulid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,9 +28,14 @@ impl IncidentStatus {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [IncidentStatus::Open, IncidentStatus::Contained, IncidentStatus::Resolved, IncidentStatus::Closed]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
+        [
+            IncidentStatus::Open,
+            IncidentStatus::Contained,
+            IncidentStatus::Resolved,
+            IncidentStatus::Closed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
     }
 }
 
@@ -64,11 +69,19 @@ fn merge_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
 
 impl LocalIncident {
     /// A new incident from `groups` (at least one).
-    pub fn from_groups(id: String, title: Option<String>, groups: &[&AlertGroup], owner: Option<String>, now_ms: UnixMillis) -> Option<Self> {
+    pub fn from_groups(
+        id: String,
+        title: Option<String>,
+        groups: &[&AlertGroup],
+        owner: Option<String>,
+        now_ms: UnixMillis,
+    ) -> Option<Self> {
         let first = groups.first()?;
         let mut incident = Self {
             id,
-            title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| first.title.clone()),
+            title: title
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| first.title.clone()),
             status: IncidentStatus::Open,
             owner,
             severity: first.severity,
@@ -92,7 +105,13 @@ impl LocalIncident {
 
     /// Folds a group's current facts in; true when something the hub would see changed.
     pub fn include(&mut self, group: &AlertGroup, now_ms: UnixMillis) -> bool {
-        let before = (self.hosts.len(), self.indicators.len(), self.techniques.len(), self.severity, self.groups.len());
+        let before = (
+            self.hosts.len(),
+            self.indicators.len(),
+            self.techniques.len(),
+            self.severity,
+            self.groups.len(),
+        );
         if !self.groups.contains(&group.id) {
             self.groups.push(group.id);
         }
@@ -102,7 +121,14 @@ impl LocalIncident {
         self.severity = self.severity.max(group.severity);
         self.tlp = self.tlp.max(group.tlp);
         self.first_seen_ms = self.first_seen_ms.min(group.first_seen_ms);
-        let changed = before != (self.hosts.len(), self.indicators.len(), self.techniques.len(), self.severity, self.groups.len());
+        let changed = before
+            != (
+                self.hosts.len(),
+                self.indicators.len(),
+                self.techniques.len(),
+                self.severity,
+                self.groups.len(),
+            );
         if changed {
             self.updated_at_ms = now_ms;
         }
@@ -114,12 +140,19 @@ impl LocalIncident {
     }
 
     /// The report for the next revision sent to the hub.
-    pub fn report(&self, limits: &socfed_proto::vocab::ReportLimits) -> Result<IncidentReport, socfed_proto::vocab::InvalidField> {
+    pub fn report(
+        &self,
+        limits: &socfed_proto::vocab::ReportLimits,
+    ) -> Result<IncidentReport, socfed_proto::vocab::InvalidField> {
         let description = format!(
             "{} alert group(s) at this site; status {}; hosts: {}",
             self.groups.len(),
             self.status.as_str(),
-            if self.hosts.is_empty() { "none recorded".to_string() } else { self.hosts.join(", ") }
+            if self.hosts.is_empty() {
+                "none recorded".to_string()
+            } else {
+                self.hosts.join(", ")
+            }
         );
         let wire = socfed_proto::pb::IncidentReport {
             local_incident_id: self.id.clone(),
@@ -130,7 +163,12 @@ impl LocalIncident {
             tlp: self.tlp.to_wire() as i32,
             rule_id: self.rule_id.clone(),
             techniques: self.techniques.iter().map(ToString::to_string).collect(),
-            indicators: self.indicators.iter().take(limits.max_indicators).map(Indicator::to_wire).collect(),
+            indicators: self
+                .indicators
+                .iter()
+                .take(limits.max_indicators)
+                .map(Indicator::to_wire)
+                .collect(),
             observed_at_ms: self.first_seen_ms,
             local_owner: self.owner.clone().unwrap_or_default(),
         };
@@ -153,7 +191,11 @@ pub struct EscalationPolicy {
 
 impl Default for EscalationPolicy {
     fn default() -> Self {
-        Self { min_severity: Some(Severity::Critical), min_hosts: Some(5), decision_tier: Some(3) }
+        Self {
+            min_severity: Some(Severity::Critical),
+            min_hosts: Some(5),
+            decision_tier: Some(3),
+        }
     }
 }
 
@@ -161,10 +203,16 @@ impl EscalationPolicy {
     /// Why `incident` should go to the hub now, if it should; `actor` is who last changed it.
     pub fn reason(&self, incident: &LocalIncident, actor: Option<Role>) -> Option<String> {
         if let Some(min) = self.min_severity.filter(|min| incident.severity >= *min) {
-            return Some(format!("policy: severity {} at or above {min}", incident.severity));
+            return Some(format!(
+                "policy: severity {} at or above {min}",
+                incident.severity
+            ));
         }
         if let Some(min) = self.min_hosts.filter(|min| incident.hosts.len() >= *min) {
-            return Some(format!("policy: {} hosts affected (threshold {min})", incident.hosts.len()));
+            return Some(format!(
+                "policy: {} hosts affected (threshold {min})",
+                incident.hosts.len()
+            ));
         }
         let tier = match actor {
             Some(Role::Analyst(tier)) => Some(tier.number()),
@@ -180,5 +228,8 @@ impl EscalationPolicy {
 
 /// A new local incident id.
 pub fn new_incident_id(now_ms: UnixMillis) -> String {
-    format!("INC-{}", Ulid::from_parts(now_ms.max(0) as u64, rand::random()))
+    format!(
+        "INC-{}",
+        Ulid::from_parts(now_ms.max(0) as u64, rand::random())
+    )
 }

@@ -37,8 +37,14 @@ pub enum StoreError {
     Sync(#[from] std::io::Error),
     #[error(transparent)]
     Codec(#[from] CodecError),
-    #[error("the outbox is full ({len} of {cap} escalations waiting for the hub, oldest {oldest_age_s} s old) and on_full = \"refuse-new\"; restore the hub connection or raise outbox.max_entries")]
-    OutboxFull { len: u64, cap: u64, oldest_age_s: u64 },
+    #[error(
+        "the outbox is full ({len} of {cap} escalations waiting for the hub, oldest {oldest_age_s} s old) and on_full = \"refuse-new\"; restore the hub connection or raise outbox.max_entries"
+    )]
+    OutboxFull {
+        len: u64,
+        cap: u64,
+        oldest_age_s: u64,
+    },
 }
 
 impl From<UnitError> for StoreError {
@@ -69,14 +75,21 @@ impl AgentStore {
             .path(dir)
             .cache_capacity(cache_bytes)
             .open()
-            .map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
+            .map_err(|source| StoreError::Open {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         let trees = TreeId::ALL
             .iter()
             .map(|id| db.open_tree(id.name()))
             .collect::<Result<Vec<_>, _>>()?;
         let meta = &trees[TreeId::Meta as usize];
         if let Some(raw) = meta.get("schema_version")? {
-            let found = raw.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(u32::MAX);
+            let found = raw
+                .as_ref()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .unwrap_or(u32::MAX);
             if found > schema::SCHEMA_VERSION {
                 return Err(StoreError::SchemaVersion(found));
             }

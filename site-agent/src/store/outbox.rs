@@ -1,7 +1,7 @@
 //! The escalation outbox: sequence assignment, the cap policy, acknowledgements.
 
 use super::cap::{self, Admission, OnFull};
-use super::schema::{self, OutboxEntry, RequestRecord, TreeId};
+use super::schema::{self, OutboxEntry, TreeId};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
 use socfed_proto::UnixMillis;
@@ -33,7 +33,13 @@ impl Unit<'_> {
     /// Queues one escalation (an encoded `IncidentReport`) under the next sequence number,
     /// applying the cap policy. A refusal is counted even though the unit fails: the count is
     /// written by [`AgentStore::count_refusal`].
-    pub fn enqueue(&mut self, report: Vec<u8>, now: UnixMillis, cap: u64, on_full: OnFull) -> Result<(u64, Vec<u64>), StoreError> {
+    pub fn enqueue(
+        &mut self,
+        report: Vec<u8>,
+        now: UnixMillis,
+        cap: u64,
+        on_full: OnFull,
+    ) -> Result<(u64, Vec<u64>), StoreError> {
         let len = self.get_u64(TreeId::Meta, schema::OUTBOX_LEN.as_bytes())?;
         let drop_count = match cap::admit(len, cap, on_full) {
             Admission::Admit => 0,
@@ -44,7 +50,11 @@ impl Unit<'_> {
                     .first()
                     .and_then(|k| self.get::<OutboxEntry>(TreeId::Outbox, k).ok().flatten())
                     .map_or(0, |e| (now - e.enqueued_at_ms).max(0) as u64 / 1000);
-                return Err(StoreError::OutboxFull { len, cap, oldest_age_s: oldest });
+                return Err(StoreError::OutboxFull {
+                    len,
+                    cap,
+                    oldest_age_s: oldest,
+                });
             }
         };
         let mut dropped = Vec::new();
@@ -59,12 +69,22 @@ impl Unit<'_> {
             }
         }
         if !dropped.is_empty() {
-            let total = self.get_u64(TreeId::Meta, schema::DROPPED_TOTAL.as_bytes())? + dropped.len() as u64;
+            let total = self.get_u64(TreeId::Meta, schema::DROPPED_TOTAL.as_bytes())?
+                + dropped.len() as u64;
             self.put_u64(TreeId::Meta, schema::DROPPED_TOTAL.as_bytes(), total);
         }
-        let seq = self.get_u64(TreeId::Meta, schema::NEXT_SEQ.as_bytes())?.max(1);
+        let seq = self
+            .get_u64(TreeId::Meta, schema::NEXT_SEQ.as_bytes())?
+            .max(1);
         self.put_u64(TreeId::Meta, schema::NEXT_SEQ.as_bytes(), seq + 1);
-        self.put(TreeId::Outbox, seq.to_be_bytes().to_vec(), &OutboxEntry { enqueued_at_ms: now, report })?;
+        self.put(
+            TreeId::Outbox,
+            seq.to_be_bytes().to_vec(),
+            &OutboxEntry {
+                enqueued_at_ms: now,
+                report,
+            },
+        )?;
         let new_len = len + 1 - dropped.len() as u64;
         self.put_u64(TreeId::Meta, schema::OUTBOX_LEN.as_bytes(), new_len);
         self.outbox_delta += 1 - dropped.len() as i64;
@@ -74,36 +94,6 @@ impl Unit<'_> {
 }
 
 impl AgentStore {
-    /// Queues a report raised through the local API, idempotently by `request_id`.
-    /// `report_for` builds the report bytes once the local incident id is known.
-    pub fn enqueue(
-        &self,
-        request_id: Option<&str>,
-        cap: u64,
-        on_full: OnFull,
-        now: UnixMillis,
-        report_for: impl Fn(&str) -> Vec<u8>,
-    ) -> Result<Enqueued, StoreError> {
-        let result = self.unit(|unit| {
-            if let Some(id) = request_id {
-                if let Some(previous) = unit.get::<RequestRecord>(TreeId::Requests, id.as_bytes())? {
-                    return Ok(Enqueued { local_incident_id: previous.local_incident_id, seq: previous.seq, replayed: true, dropped: vec![] });
-                }
-            }
-            let local_incident_id = crate::soc::incident::new_incident_id(now);
-            let (seq, dropped) = unit.enqueue(report_for(&local_incident_id), now, cap, on_full)?;
-            if let Some(id) = request_id {
-                let record = RequestRecord { local_incident_id: local_incident_id.clone(), seq, at_ms: now };
-                unit.put(TreeId::Requests, id.as_bytes().to_vec(), &record)?;
-            }
-            Ok(Enqueued { local_incident_id, seq, replayed: false, dropped })
-        });
-        if matches!(result, Err(StoreError::OutboxFull { .. })) {
-            self.count_refusal()?;
-        }
-        result
-    }
-
     /// Counts one escalation refused at the cap (its own unit: the refused one wrote nothing).
     pub fn count_refusal(&self) -> Result<(), StoreError> {
         self.bump(schema::REFUSED_TOTAL)
@@ -146,20 +136,29 @@ impl AgentStore {
     }
 
     /// Entries with `seq >= from`, in order, at most `limit`.
-    pub fn pending_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+    pub fn pending_from(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
         self.tree(TreeId::Outbox)
             .range(from.to_be_bytes()..)
             .take(limit)
             .map(|entry| {
                 let (key, value) = entry?;
-                Ok((schema::u64_of(schema::OUTBOX, &key)?, schema::decode(schema::OUTBOX, &value)?))
+                Ok((
+                    schema::u64_of(schema::OUTBOX, &key)?,
+                    schema::decode(schema::OUTBOX, &value)?,
+                ))
             })
             .collect()
     }
 
     pub fn oldest_enqueued_at(&self) -> Result<Option<UnixMillis>, StoreError> {
         match self.tree(TreeId::Outbox).first()? {
-            Some((_, value)) => Ok(Some(schema::decode::<OutboxEntry>(schema::OUTBOX, &value)?.enqueued_at_ms)),
+            Some((_, value)) => Ok(Some(
+                schema::decode::<OutboxEntry>(schema::OUTBOX, &value)?.enqueued_at_ms,
+            )),
             None => Ok(None),
         }
     }

@@ -154,20 +154,28 @@ pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, Co
 
 pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
     match bytes.split_first() {
-        Some((&RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(|e| CodecError::Corrupt {
-            tree,
-            detail: e.to_string(),
-        }),
+        Some((&RECORD_VERSION, body)) => {
+            postcard::from_bytes(body).map_err(|e| CodecError::Corrupt {
+                tree,
+                detail: e.to_string(),
+            })
+        }
         Some((&found, _)) => Err(CodecError::Version { tree, found }),
-        None => Err(CodecError::Corrupt { tree, detail: "empty value".into() }),
+        None => Err(CodecError::Corrupt {
+            tree,
+            detail: "empty value".into(),
+        }),
     }
 }
 
 pub fn u64_of(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
-    bytes.try_into().map(u64::from_be_bytes).map_err(|_| CodecError::Corrupt {
-        tree,
-        detail: format!("expected 8 bytes, got {}", bytes.len()),
-    })
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| CodecError::Corrupt {
+            tree,
+            detail: format!("expected 8 bytes, got {}", bytes.len()),
+        })
 }
 
 pub fn ulid_of(tree: &'static str, bytes: &[u8]) -> Result<ulid::Ulid, CodecError> {
@@ -197,9 +205,12 @@ pub fn time_key(ms: i64, id: ulid::Ulid) -> Vec<u8> {
 
 /// The last 16 bytes of an index key: the group id.
 pub fn trailing_ulid(tree: &'static str, key: &[u8]) -> Result<ulid::Ulid, CodecError> {
-    let start = key.len().checked_sub(16).ok_or_else(|| CodecError::Corrupt {
-        tree,
-        detail: "index key shorter than an id".into(),
-    })?;
+    let start = key
+        .len()
+        .checked_sub(16)
+        .ok_or_else(|| CodecError::Corrupt {
+            tree,
+            detail: "index key shorter than an id".into(),
+        })?;
     ulid_of(tree, &key[start..])
 }

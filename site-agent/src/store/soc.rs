@@ -68,7 +68,12 @@ impl Unit<'_> {
     }
 
     /// Writes `group`, keeping every index in step with what changed since `old`.
-    pub fn put_group(&mut self, old: Option<&AlertGroup>, group: &AlertGroup, sla: &sla::SlaPolicy) -> Result<(), StoreError> {
+    pub fn put_group(
+        &mut self,
+        old: Option<&AlertGroup>,
+        group: &AlertGroup,
+        sla: &sla::SlaPolicy,
+    ) -> Result<(), StoreError> {
         if let Some(old) = old {
             self.remove(TreeId::IdxQueue, queue_key(old));
             if let Some(assignee) = &old.state.assignee {
@@ -81,15 +86,31 @@ impl Unit<'_> {
         }
         self.put_raw(TreeId::IdxQueue, queue_key(group), Vec::new());
         if let Some(assignee) = &group.state.assignee {
-            self.put_raw(TreeId::IdxAssignee, schema::named_key(assignee, group.id), Vec::new());
+            self.put_raw(
+                TreeId::IdxAssignee,
+                schema::named_key(assignee, group.id),
+                Vec::new(),
+            );
         }
-        self.put_raw(TreeId::IdxTime, schema::time_key(group.last_seen_ms, group.id), Vec::new());
+        self.put_raw(
+            TreeId::IdxTime,
+            schema::time_key(group.last_seen_ms, group.id),
+            Vec::new(),
+        );
         if let Some(due) = sla::deadline(sla, &group.state, group.severity) {
-            self.put_raw(TreeId::SlaDue, schema::time_key(due.due_ms, group.id), Vec::new());
+            self.put_raw(
+                TreeId::SlaDue,
+                schema::time_key(due.due_ms, group.id),
+                Vec::new(),
+            );
         }
         // Indicators only accumulate, so adding the current set is enough.
         for indicator in &group.indicators {
-            self.put_raw(TreeId::IdxIndicator, schema::named_key(&indicator.to_string(), group.id), Vec::new());
+            self.put_raw(
+                TreeId::IdxIndicator,
+                schema::named_key(&indicator.to_string(), group.id),
+                Vec::new(),
+            );
         }
         self.put(TreeId::Groups, group.id.to_bytes().to_vec(), group)?;
         Ok(())
@@ -99,7 +120,11 @@ impl Unit<'_> {
         Ok(self.get(TreeId::GroupFp, fp)?)
     }
 
-    pub fn put_fingerprint(&mut self, fp: &[u8; 32], record: &FingerprintRecord) -> Result<(), StoreError> {
+    pub fn put_fingerprint(
+        &mut self,
+        fp: &[u8; 32],
+        record: &FingerprintRecord,
+    ) -> Result<(), StoreError> {
         Ok(self.put(TreeId::GroupFp, fp.to_vec(), record)?)
     }
 
@@ -129,11 +154,19 @@ impl Unit<'_> {
     }
 
     pub fn set_round_robin_cursor(&mut self, tier: Tier, name: &str) -> Result<(), StoreError> {
-        Ok(self.put(TreeId::Settings, format!("rr/{}", tier.number()).into_bytes(), &name.to_string())?)
+        Ok(self.put(
+            TreeId::Settings,
+            format!("rr/{}", tier.number()).into_bytes(),
+            &name.to_string(),
+        )?)
     }
 
     pub fn put_notification(&mut self, notification: &Notification) -> Result<(), StoreError> {
-        Ok(self.put(TreeId::Notifications, notification.id.to_bytes().to_vec(), notification)?)
+        Ok(self.put(
+            TreeId::Notifications,
+            notification.id.to_bytes().to_vec(),
+            notification,
+        )?)
     }
 
     /// Adds `n` to an intake counter (`accepted`, `aggregated`, `rejected`, `skipped`).
@@ -150,7 +183,14 @@ impl Unit<'_> {
         let (seq, prev) = head.map_or((1, audit::GENESIS), |h| (h.seq + 1, h.hash));
         let entry = audit::seal(draft, seq, prev);
         self.put(TreeId::Audit, seq.to_be_bytes().to_vec(), &entry)?;
-        self.put(TreeId::Meta, schema::AUDIT_HEAD.as_bytes().to_vec(), &AuditHead { seq, hash: entry.hash })?;
+        self.put(
+            TreeId::Meta,
+            schema::AUDIT_HEAD.as_bytes().to_vec(),
+            &AuditHead {
+                seq,
+                hash: entry.hash,
+            },
+        )?;
         Ok(())
     }
 }
@@ -173,7 +213,11 @@ impl AgentStore {
                 ids.push(schema::trailing_ulid(TreeId::IdxAssignee.name(), &key?)?);
             }
         } else {
-            let statuses = if filter.statuses.is_empty() { vec![0, 1] } else { filter.statuses.clone() };
+            let statuses = if filter.statuses.is_empty() {
+                vec![0, 1]
+            } else {
+                filter.statuses.clone()
+            };
             for status in statuses {
                 let tiers: Vec<u8> = match filter.tier {
                     Some(t) => vec![t.number()],
@@ -181,7 +225,13 @@ impl AgentStore {
                 };
                 for tier in tiers {
                     // Newest first within each queue; bounded by `limit` per queue.
-                    for key in self.tree(TreeId::IdxQueue).scan_prefix([status, tier]).keys().rev().take(filter.limit) {
+                    for key in self
+                        .tree(TreeId::IdxQueue)
+                        .scan_prefix([status, tier])
+                        .keys()
+                        .rev()
+                        .take(filter.limit)
+                    {
                         ids.push(schema::trailing_ulid(TreeId::IdxQueue.name(), &key?)?);
                     }
                 }
@@ -192,7 +242,8 @@ impl AgentStore {
         let mut out = Vec::new();
         for id in ids {
             if let Some(group) = self.group(id)? {
-                let status_ok = filter.statuses.is_empty() && matches!(group.state.status, Status::New | Status::Acknowledged)
+                let status_ok = filter.statuses.is_empty()
+                    && matches!(group.state.status, Status::New | Status::Acknowledged)
                     || filter.statuses.contains(&status_code(&group.state.status));
                 if status_ok && filter.tier.is_none_or(|t| group.state.tier == t) {
                     out.push(group);
@@ -287,20 +338,36 @@ impl AgentStore {
         for value in self.tree(TreeId::Audit).iter().values() {
             match schema::decode::<AuditEntry>(TreeId::Audit.name(), &value?) {
                 Ok(entry) => entries.push(entry),
-                Err(e) => return Ok(AuditReport { entries: entries.len() as u64, problem: Some(format!("an entry cannot be read: {e}")) }),
+                Err(e) => {
+                    return Ok(AuditReport {
+                        entries: entries.len() as u64,
+                        problem: Some(format!("an entry cannot be read: {e}")),
+                    });
+                }
             }
         }
         let count = entries.len() as u64;
-        Ok(match audit::verify(entries, head.map(|h| (h.seq, h.hash))) {
-            Ok(n) => AuditReport { entries: n, problem: None },
-            Err(tamper) => AuditReport { entries: count, problem: Some(tamper.to_string()) },
-        })
+        Ok(
+            match audit::verify(entries, head.map(|h| (h.seq, h.hash))) {
+                Ok(n) => AuditReport {
+                    entries: n,
+                    problem: None,
+                },
+                Err(tamper) => AuditReport {
+                    entries: count,
+                    problem: Some(tamper.to_string()),
+                },
+            },
+        )
     }
 
     /// Intake counters since the store was created.
     pub fn intake_counts(&self) -> Result<[u64; 4], StoreError> {
         let mut out = [0; 4];
-        for (slot, what) in out.iter_mut().zip(["accepted", "aggregated", "rejected", "skipped"]) {
+        for (slot, what) in out
+            .iter_mut()
+            .zip(["accepted", "aggregated", "rejected", "skipped"])
+        {
             if let Some(raw) = self.tree(TreeId::Meta).get(format!("intake/{what}"))? {
                 *slot = schema::u64_of(schema::META, &raw)?;
             }
@@ -311,6 +378,9 @@ impl AgentStore {
     /// Test and tooling access to raw trees (e.g. to simulate tampering in tests).
     #[doc(hidden)]
     pub fn raw_tree(&self, name: &str) -> Option<&sled::Tree> {
-        TreeId::ALL.iter().find(|t| t.name() == name).map(|t| self.tree(*t))
+        TreeId::ALL
+            .iter()
+            .find(|t| t.name() == name)
+            .map(|t| self.tree(*t))
     }
 }

@@ -28,7 +28,12 @@ pub enum UnitError {
 
 impl<'a> Unit<'a> {
     pub(crate) fn new(trees: &'a [sled::Tree]) -> Self {
-        Self { trees, pending: BTreeMap::new(), outbox_delta: 0, enqueued: false }
+        Self {
+            trees,
+            pending: BTreeMap::new(),
+            outbox_delta: 0,
+            enqueued: false,
+        }
     }
 
     fn tree(&self, id: TreeId) -> &sled::Tree {
@@ -49,7 +54,12 @@ impl<'a> Unit<'a> {
         }
     }
 
-    pub fn put<T: Serialize>(&mut self, id: TreeId, key: impl Into<Vec<u8>>, value: &T) -> Result<(), UnitError> {
+    pub fn put<T: Serialize>(
+        &mut self,
+        id: TreeId,
+        key: impl Into<Vec<u8>>,
+        value: &T,
+    ) -> Result<(), UnitError> {
         let bytes = schema::encode(id.name(), value)?;
         self.pending.insert((id, key.into()), Some(bytes));
         Ok(())
@@ -76,7 +86,12 @@ impl<'a> Unit<'a> {
 
     /// Keys in `id` starting with `prefix`, in order, from the committed tree only (pending
     /// writes of this unit are not included). At most `limit`.
-    pub fn committed_keys(&self, id: TreeId, prefix: &[u8], limit: usize) -> Result<Vec<IVec>, UnitError> {
+    pub fn committed_keys(
+        &self,
+        id: TreeId,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<IVec>, UnitError> {
         let mut out = Vec::new();
         for key in self.tree(id).scan_prefix(prefix).keys().take(limit) {
             out.push(key?);

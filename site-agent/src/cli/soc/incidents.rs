@@ -145,7 +145,11 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
     }
 }
 
-fn print_changed(done: &str, incident: &pb::LocalIncident, output: OutputFormat) -> anyhow::Result<()> {
+fn print_changed(
+    done: &str,
+    incident: &pb::LocalIncident,
+    output: OutputFormat,
+) -> anyhow::Result<()> {
     match output {
         OutputFormat::Json => render::print_json(&render::incident_json(incident))?,
         OutputFormat::Table => {

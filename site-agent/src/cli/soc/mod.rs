@@ -198,6 +198,38 @@ mod tests {
     }
 
     #[test]
+    fn the_command_tree_is_well_formed() {
+        use clap::CommandFactory as _;
+        crate::cli::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_flags_go_after_the_subcommand() -> anyhow::Result<()> {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from([
+            "site-agent",
+            "alerts",
+            "close",
+            "ag-1",
+            "--verdict",
+            "false-positive",
+            "--agent",
+            "10.0.0.5:7601",
+            "-o",
+            "json",
+        ])?;
+        let crate::cli::Command::Alerts(AlertsCommand::Close { id, verdict, conn }) = cli.command
+        else {
+            anyhow::bail!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(id, "ag-1");
+        assert_eq!(verdict, Verdict::FalsePositive);
+        assert_eq!(conn.target.agent, "10.0.0.5:7601");
+        assert_eq!(conn.output, OutputFormat::Json);
+        Ok(())
+    }
+
+    #[test]
     fn ingest_formats_map_to_distinct_wire_formats() {
         let wire: Vec<i32> = IngestFormat::value_variants()
             .iter()

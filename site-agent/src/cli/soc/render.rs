@@ -99,12 +99,7 @@ pub fn indicator(i: &pb::Indicator) -> String {
 /// A short duration with its two largest units: `45s`, `12m`, `3h 5m`, `2d 4h`.
 pub fn short_duration(ms: u64) -> String {
     let secs = ms / 1000;
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs / 3600 % 24,
-        secs / 60 % 60,
-        secs % 60,
-    );
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
         (0, 0, _) => format!("{m}m"),
@@ -532,7 +527,13 @@ fn duty_rows(
     };
     duties
         .into_iter()
-        .map(|duty| (clean(duty).into_owned(), names(now, duty), names(next, duty)))
+        .map(|duty| {
+            (
+                clean(duty).into_owned(),
+                names(now, duty),
+                names(next, duty),
+            )
+        })
         .collect()
 }
 
@@ -663,7 +664,10 @@ mod tests {
 
     #[test]
     fn enum_words_match_the_wire() {
-        assert_eq!(alert_format(pb::AlertFormat::SuricataEve as i32), "suricata-eve");
+        assert_eq!(
+            alert_format(pb::AlertFormat::SuricataEve as i32),
+            "suricata-eve"
+        );
         assert_eq!(alert_format(pb::AlertFormat::Ocsf as i32), "ocsf");
         assert_eq!(alert_format(0), "unknown");
         assert_eq!(severity(pb::Severity::High as i32), "high");
@@ -702,10 +706,16 @@ mod tests {
         assert!(!table.contains('\u{1b}'), "{table}");
         let detail = alert_detail(&g, now);
         assert!(detail.contains("alice: line one\n    line two"), "{detail}");
-        assert!(detail.contains("resolve due 2023-11-14T22:18:20Z (in 5m)"), "{detail}");
+        assert!(
+            detail.contains("resolve due 2023-11-14T22:18:20Z (in 5m)"),
+            "{detail}"
+        );
         assert!(!detail.contains('\u{1b}'), "{detail}");
         let brief = alert_brief(&g, now);
-        assert!(brief.starts_with("ag-1  tier 1  closed (benign)  unassigned"), "{brief}");
+        assert!(
+            brief.starts_with("ag-1  tier 1  closed (benign)  unassigned"),
+            "{brief}"
+        );
         let json = alert_json(&g);
         assert_eq!(json["severity"], "medium");
         assert_eq!(json["sla_due"], "2023-11-14T22:18:20Z");

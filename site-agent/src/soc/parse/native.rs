@@ -121,11 +121,15 @@ fn check_keys(obj: &Object) -> Result<(), LineError> {
     match unknown.as_slice() {
         [] => Ok(()),
         [first, ..] => {
-            let listed = if unknown.len() > 5 {
-                format!("{} and {} more", unknown[..5].join(", "), unknown.len() - 5)
-            } else {
-                unknown.join(", ")
-            };
+            let mut listed = unknown
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if unknown.len() > 5 {
+                listed.push_str(&format!(" and {} more", unknown.len() - 5));
+            }
             Err(LineError(format!(
                 "{}: unknown field{} {listed} (expected {})",
                 first.trim_matches('"'),

@@ -1,0 +1,421 @@
+//! The `SiteSoc` service: decode, resolve the caller's role, call the SOC service, encode.
+
+use super::soc_convert as convert;
+use crate::service::{Actor, IntakeResult, ServiceError, SocService};
+use crate::soc::incident::IncidentStatus;
+use crate::soc::roster::{Analyst, ShiftSpec};
+use crate::soc::triage::Action;
+use futures_util::StreamExt;
+use socfed_proto::identity::caller;
+use socfed_proto::pb::{self, act_on_alert_request::Action as WireAction};
+use std::sync::Arc;
+use tonic::{Request, Response, Status, Streaming};
+use ulid::Ulid;
+
+#[derive(Clone)]
+pub struct SocApi {
+    pub service: Arc<SocService>,
+}
+
+/// The one mapping from service errors to gRPC status.
+pub fn status(error: ServiceError) -> Status {
+    match error {
+        ServiceError::Denied(denied) => {
+            tracing::warn!(reason = %denied, "local SOC action refused");
+            Status::permission_denied(denied.to_string())
+        }
+        ServiceError::NotInRoster(message) => {
+            tracing::warn!(%message, "caller refused");
+            Status::permission_denied(message)
+        }
+        ServiceError::NotFound(message) => Status::not_found(message),
+        ServiceError::Invalid(message) => Status::invalid_argument(message),
+        ServiceError::Triage(e) => Status::failed_precondition(e.to_string()),
+        ServiceError::Store(e @ crate::store::StoreError::OutboxFull { .. }) => {
+            Status::resource_exhausted(e.to_string())
+        }
+        ServiceError::Store(e) => {
+            tracing::error!(error = %e, "agent store failure");
+            Status::unavailable(
+                "the agent could not read or write its store; retry shortly and check the agent logs",
+            )
+        }
+    }
+}
+
+fn group_id(raw: &str) -> Result<Ulid, Status> {
+    Ulid::from_string(raw).map_err(|_| {
+        Status::invalid_argument(format!(
+            "{raw:?} is not an alert group id (26-character ULID)"
+        ))
+    })
+}
+
+impl SocApi {
+    fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
+        let peer = caller(request)?;
+        self.service.actor(&peer).map_err(status)
+    }
+
+    /// Runs blocking store work off the async workers.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SocService) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let service = self.service.clone();
+        tokio::task::spawn_blocking(move || work(&service))
+            .await
+            .map_err(|_| Status::internal("agent task failed"))?
+            .map_err(status)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::site_soc_server::SiteSoc for SocApi {
+    async fn submit_alerts(
+        &self,
+        request: Request<Streaming<pb::AlertBatch>>,
+    ) -> Result<Response<pb::IntakeSummary>, Status> {
+        let actor = self.actor(&request)?;
+        let mut stream = request.into_inner();
+        let mut total = IntakeResult::default();
+        while let Some(batch) = stream.next().await {
+            let pb::AlertBatch { format, lines } = batch?;
+            let format = convert::format_from_wire(format)?;
+            let lines: Vec<(u64, String)> =
+                lines.into_iter().map(|l| (l.line_no, l.text)).collect();
+            let actor = actor.clone();
+            let result = self
+                .blocking(move |s| s.submit(&actor, format, &lines))
+                .await?;
+            total.add(result);
+        }
+        Ok(Response::new(pb::IntakeSummary {
+            lines: total.lines,
+            accepted: total.accepted,
+            aggregated: total.aggregated,
+            rejected: total.rejected,
+            skipped: total.skipped,
+            rejections: total
+                .rejections
+                .into_iter()
+                .take(1000)
+                .map(|(line_no, reason)| pb::LineRejection { line_no, reason })
+                .collect(),
+        }))
+    }
+
+    async fn list_alerts(
+        &self,
+        request: Request<pb::ListAlertsRequest>,
+    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let pb::ListAlertsRequest {
+            tier,
+            status,
+            assignee,
+            limit,
+        } = request.into_inner();
+        let statuses = crate::store::GroupFilter::status_code(&status).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "status {status:?}: choose new, acknowledged, closed, promoted, open or all"
+            ))
+        })?;
+        let tier = match tier {
+            0 => None,
+            n => Some(
+                crate::soc::Tier::from_number(u8::try_from(n).unwrap_or(0))
+                    .ok_or_else(|| Status::invalid_argument("tier: 1 to 4"))?,
+            ),
+        };
+        let filter = crate::store::GroupFilter {
+            statuses,
+            tier,
+            assignee: (!assignee.is_empty()).then_some(assignee),
+            limit: if limit == 0 {
+                100
+            } else {
+                limit.min(10_000) as usize
+            },
+        };
+        let groups = self
+            .blocking(move |s| s.list_groups(&actor, &filter))
+            .await?;
+        let policy = &self.service.settings.sla;
+        Ok(Response::new(pb::ListAlertsResponse {
+            groups: groups.iter().map(|g| convert::group(g, policy)).collect(),
+        }))
+    }
+
+    async fn get_alert(
+        &self,
+        request: Request<pb::GetAlertRequest>,
+    ) -> Result<Response<pb::AlertGroup>, Status> {
+        let actor = self.actor(&request)?;
+        let id = group_id(&request.into_inner().id)?;
+        let group = self.blocking(move |s| s.get_group(&actor, id)).await?;
+        Ok(Response::new(convert::group(
+            &group,
+            &self.service.settings.sla,
+        )))
+    }
+
+    async fn act_on_alert(
+        &self,
+        request: Request<pb::ActOnAlertRequest>,
+    ) -> Result<Response<pb::AlertGroup>, Status> {
+        let actor = self.actor(&request)?;
+        let pb::ActOnAlertRequest { id, action } = request.into_inner();
+        let id = group_id(&id)?;
+        let action = match action.ok_or_else(|| Status::invalid_argument("action is required"))? {
+            WireAction::Acknowledge(_) => Action::Acknowledge,
+            WireAction::Assign(analyst) => Action::Assign { analyst },
+            WireAction::Unassign(_) => Action::Unassign,
+            WireAction::Comment(text) => {
+                if text.trim().is_empty() || text.len() > 8192 {
+                    return Err(Status::invalid_argument("comment: 1 to 8192 bytes of text"));
+                }
+                Action::Comment { text }
+            }
+            WireAction::Escalate(_) => Action::Escalate,
+            WireAction::Close(verdict) => Action::Close {
+                verdict: convert::verdict_from_word(&verdict)?,
+            },
+            WireAction::Reopen(_) => Action::Reopen,
+        };
+        let group = self.blocking(move |s| s.act(&actor, id, action)).await?;
+        Ok(Response::new(convert::group(
+            &group,
+            &self.service.settings.sla,
+        )))
+    }
+
+    async fn list_local_incidents(
+        &self,
+        request: Request<pb::ListLocalIncidentsRequest>,
+    ) -> Result<Response<pb::ListLocalIncidentsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let limit = match request.into_inner().limit {
+            0 => 100,
+            n => n.min(10_000) as usize,
+        };
+        let incidents = self
+            .blocking(move |s| s.list_incidents(&actor, limit))
+            .await?;
+        Ok(Response::new(pb::ListLocalIncidentsResponse {
+            incidents: incidents.iter().map(convert::incident).collect(),
+        }))
+    }
+
+    async fn get_local_incident(
+        &self,
+        request: Request<pb::GetLocalIncidentRequest>,
+    ) -> Result<Response<pb::LocalIncident>, Status> {
+        let actor = self.actor(&request)?;
+        let id = request.into_inner().id;
+        let incident = self.blocking(move |s| s.get_incident(&actor, &id)).await?;
+        Ok(Response::new(convert::incident(&incident)))
+    }
+
+    async fn promote_alerts(
+        &self,
+        request: Request<pb::PromoteAlertsRequest>,
+    ) -> Result<Response<pb::LocalIncident>, Status> {
+        let actor = self.actor(&request)?;
+        let pb::PromoteAlertsRequest {
+            alert_group_ids,
+            title,
+        } = request.into_inner();
+        let ids = alert_group_ids
+            .iter()
+            .map(|id| group_id(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let title = (!title.trim().is_empty()).then_some(title);
+        let incident = self
+            .blocking(move |s| s.promote(&actor, &ids, title))
+            .await?;
+        Ok(Response::new(convert::incident(&incident)))
+    }
+
+    async fn escalate_local_incident(
+        &self,
+        request: Request<pb::EscalateLocalIncidentRequest>,
+    ) -> Result<Response<pb::LocalIncident>, Status> {
+        let actor = self.actor(&request)?;
+        let id = request.into_inner().id;
+        let incident = self
+            .blocking(move |s| s.escalate_incident(&actor, &id))
+            .await?;
+        Ok(Response::new(convert::incident(&incident)))
+    }
+
+    async fn update_local_incident(
+        &self,
+        request: Request<pb::UpdateLocalIncidentRequest>,
+    ) -> Result<Response<pb::LocalIncident>, Status> {
+        let actor = self.actor(&request)?;
+        let pb::UpdateLocalIncidentRequest { id, status, owner } = request.into_inner();
+        let status = match status.as_str() {
+            "" => None,
+            word => Some(IncidentStatus::parse(word).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "status {word:?}: choose open, contained, resolved or closed"
+                ))
+            })?),
+        };
+        let owner = (!owner.is_empty()).then_some(owner);
+        let incident = self
+            .blocking(move |s| s.update_incident(&actor, &id, status, owner))
+            .await?;
+        Ok(Response::new(convert::incident(&incident)))
+    }
+
+    async fn list_roster(
+        &self,
+        request: Request<pb::ListRosterRequest>,
+    ) -> Result<Response<pb::Roster>, Status> {
+        let actor = self.actor(&request)?;
+        let roster = self.blocking(move |s| s.roster(&actor)).await?;
+        Ok(Response::new(pb::Roster {
+            analysts: roster.iter().map(convert::analyst).collect(),
+        }))
+    }
+
+    async fn add_analyst(
+        &self,
+        request: Request<pb::AddAnalystRequest>,
+    ) -> Result<Response<pb::Roster>, Status> {
+        let actor = self.actor(&request)?;
+        let wire = request
+            .into_inner()
+            .analyst
+            .ok_or_else(|| Status::invalid_argument("analyst is required"))?;
+        let pb::Analyst {
+            name,
+            display_name,
+            role,
+            shifts,
+        } = wire;
+        let shifts = shifts
+            .iter()
+            .map(|s| {
+                s.parse::<ShiftSpec>()
+                    .map_err(|e| Status::invalid_argument(format!("shift {s:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let analyst = Analyst {
+            display_name: if display_name.is_empty() {
+                name.clone()
+            } else {
+                display_name
+            },
+            name,
+            role: convert::role_from_word(&role)?,
+            shifts,
+        };
+        let roster = self
+            .blocking(move |s| s.add_analyst(&actor, analyst))
+            .await?;
+        Ok(Response::new(pb::Roster {
+            analysts: roster.iter().map(convert::analyst).collect(),
+        }))
+    }
+
+    async fn remove_analyst(
+        &self,
+        request: Request<pb::RemoveAnalystRequest>,
+    ) -> Result<Response<pb::Roster>, Status> {
+        let actor = self.actor(&request)?;
+        let name = request.into_inner().name;
+        let roster = self
+            .blocking(move |s| s.remove_analyst(&actor, &name))
+            .await?;
+        Ok(Response::new(pb::Roster {
+            analysts: roster.iter().map(convert::analyst).collect(),
+        }))
+    }
+
+    async fn shifts_now(
+        &self,
+        request: Request<pb::ShiftsNowRequest>,
+    ) -> Result<Response<pb::ShiftsNowResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let hours = match request.into_inner().horizon_hours {
+            0 => 24 * 7,
+            n => n.min(24 * 62),
+        };
+        let view = self
+            .blocking(move |s| s.shifts_now(&actor, i64::from(hours) * 3_600_000))
+            .await?;
+        let duty_words = |list: &[(String, crate::soc::roster::Duty)]| {
+            list.iter()
+                .map(|(name, duty)| pb::DutyAssignment {
+                    name: name.clone(),
+                    duty: match duty {
+                        crate::soc::roster::Duty::Tier1Monitoring => "tier1-monitoring".into(),
+                        crate::soc::roster::Duty::SirtDuty => "sirt-duty".into(),
+                    },
+                })
+                .collect::<Vec<_>>()
+        };
+        Ok(Response::new(pb::ShiftsNowResponse {
+            at_ms: view.at_ms,
+            tiers: view
+                .tiers
+                .iter()
+                .map(|(tier, on, gaps)| pb::TierCoverage {
+                    tier: u32::from(tier.number()),
+                    on_shift: on.clone(),
+                    gaps: gaps
+                        .iter()
+                        .map(|(from_ms, to_ms)| pb::Gap {
+                            from_ms: *from_ms,
+                            to_ms: *to_ms,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            duty_now: view
+                .duty
+                .as_ref()
+                .map(|d| duty_words(&d.now))
+                .unwrap_or_default(),
+            duty_next: view
+                .duty
+                .as_ref()
+                .map(|d| duty_words(&d.next))
+                .unwrap_or_default(),
+            duty_changes_at_ms: view.duty.as_ref().map_or(0, |d| d.changes_at_ms),
+        }))
+    }
+
+    async fn list_notifications(
+        &self,
+        request: Request<pb::ListNotificationsRequest>,
+    ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let limit = match request.into_inner().limit {
+            0 => 100,
+            n => n.min(10_000) as usize,
+        };
+        let list = self
+            .blocking(move |s| s.notifications(&actor, limit))
+            .await?;
+        Ok(Response::new(pb::ListNotificationsResponse {
+            notifications: list.iter().map(convert::notification).collect(),
+        }))
+    }
+
+    async fn verify_audit(
+        &self,
+        request: Request<pb::VerifyAuditRequest>,
+    ) -> Result<Response<pb::VerifyAuditResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let report = self.blocking(move |s| s.verify_audit(&actor)).await?;
+        Ok(Response::new(pb::VerifyAuditResponse {
+            intact: report.problem.is_none(),
+            entries: report.entries,
+            problem: report.problem.unwrap_or_default(),
+        }))
+    }
+}

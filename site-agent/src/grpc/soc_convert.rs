@@ -1,0 +1,162 @@
+//! Domain records → wire types of the `SiteSoc` API, and wire strings → domain values.
+
+use crate::soc::alert::Format;
+use crate::soc::group::AlertGroup;
+use crate::soc::incident::LocalIncident;
+use crate::soc::notify::Notification;
+use crate::soc::roster::Analyst;
+use crate::soc::triage::{Status, Verdict};
+use crate::soc::{Role, Tier, sla};
+use socfed_proto::pb;
+use socfed_proto::vocab::Indicator;
+use tonic::Status as GrpcStatus;
+
+pub fn format_from_wire(value: i32) -> Result<Format, GrpcStatus> {
+    match pb::AlertFormat::try_from(value) {
+        Ok(pb::AlertFormat::Native) => Ok(Format::Native),
+        Ok(pb::AlertFormat::Ocsf) => Ok(Format::Ocsf),
+        Ok(pb::AlertFormat::SuricataEve) => Ok(Format::SuricataEve),
+        Ok(pb::AlertFormat::Wazuh) => Ok(Format::Wazuh),
+        Ok(pb::AlertFormat::Unspecified) | Err(_) => Err(GrpcStatus::invalid_argument(
+            "format: choose native, ocsf, suricata-eve or wazuh",
+        )),
+    }
+}
+
+fn format_to_wire(format: Format) -> pb::AlertFormat {
+    match format {
+        Format::Native => pb::AlertFormat::Native,
+        Format::Ocsf => pb::AlertFormat::Ocsf,
+        Format::SuricataEve => pb::AlertFormat::SuricataEve,
+        Format::Wazuh => pb::AlertFormat::Wazuh,
+    }
+}
+
+pub fn status_words(status: &Status) -> (&'static str, String, String) {
+    match status {
+        Status::New => ("new", String::new(), String::new()),
+        Status::Acknowledged => ("acknowledged", String::new(), String::new()),
+        Status::Closed { verdict } => ("closed", verdict.as_str().to_string(), String::new()),
+        Status::Promoted { incident } => ("promoted", String::new(), incident.clone()),
+    }
+}
+
+pub fn verdict_from_word(word: &str) -> Result<Verdict, GrpcStatus> {
+    Verdict::ALL
+        .into_iter()
+        .find(|v| v.as_str() == word)
+        .ok_or_else(|| {
+            GrpcStatus::invalid_argument(format!(
+                "verdict {word:?}: choose true-positive, false-positive, benign or duplicate"
+            ))
+        })
+}
+
+pub fn role_word(role: Role) -> String {
+    match role {
+        Role::Analyst(t) => format!("tier{}", t.number()),
+        Role::Engineer => "engineer".into(),
+        Role::SocManager => "soc-manager".into(),
+        Role::Sensor => "sensor".into(),
+    }
+}
+
+pub fn role_from_word(word: &str) -> Result<Role, GrpcStatus> {
+    match word {
+        "tier1" => Ok(Role::Analyst(Tier::T1)),
+        "tier2" => Ok(Role::Analyst(Tier::T2)),
+        "tier3" => Ok(Role::Analyst(Tier::T3)),
+        "tier4" => Ok(Role::Analyst(Tier::T4)),
+        "engineer" => Ok(Role::Engineer),
+        "soc-manager" => Ok(Role::SocManager),
+        "sensor" => Ok(Role::Sensor),
+        other => Err(GrpcStatus::invalid_argument(format!(
+            "role {other:?}: choose tier1, tier2, tier3, tier4, engineer, soc-manager or sensor"
+        ))),
+    }
+}
+
+pub fn group(g: &AlertGroup, policy: &sla::SlaPolicy) -> pb::AlertGroup {
+    let (status, verdict, incident) = status_words(&g.state.status);
+    let deadline = sla::deadline(policy, &g.state, g.severity);
+    pb::AlertGroup {
+        id: g.id.to_string(),
+        title: g.title.clone(),
+        rule_id: g.rule_id.clone(),
+        product: g.product.clone(),
+        format: format_to_wire(g.format) as i32,
+        severity: g.severity.to_wire() as i32,
+        tlp: g.tlp.to_wire() as i32,
+        tier: u32::from(g.state.tier.number()),
+        status: status.into(),
+        verdict,
+        assignee: g.state.assignee.clone().unwrap_or_default(),
+        incident_id: incident,
+        count: g.count,
+        first_seen_ms: g.first_seen_ms,
+        last_seen_ms: g.last_seen_ms,
+        entities: Some(pb::Entities {
+            hosts: g.entities.hosts.clone(),
+            users: g.entities.users.clone(),
+            ips: g.entities.ips.iter().map(ToString::to_string).collect(),
+        }),
+        indicators: g.indicators.iter().map(Indicator::to_wire).collect(),
+        techniques: g.techniques.iter().map(ToString::to_string).collect(),
+        comments: g
+            .comments
+            .iter()
+            .map(|c| pb::Comment {
+                at_ms: c.at_ms,
+                author: c.author.clone(),
+                text: c.text.clone(),
+            })
+            .collect(),
+        sla_clock: deadline
+            .map(|d| match d.clock {
+                sla::Clock::Acknowledge => "acknowledge".to_string(),
+                sla::Clock::Resolve => "resolve".to_string(),
+            })
+            .unwrap_or_default(),
+        sla_due_ms: deadline.map_or(0, |d| d.due_ms),
+        sample_raw: g.sample.raw.clone(),
+    }
+}
+
+pub fn incident(i: &LocalIncident) -> pb::LocalIncident {
+    pb::LocalIncident {
+        id: i.id.clone(),
+        title: i.title.clone(),
+        status: i.status.as_str().into(),
+        owner: i.owner.clone().unwrap_or_default(),
+        severity: i.severity.to_wire() as i32,
+        tlp: i.tlp.to_wire() as i32,
+        alert_group_ids: i.groups.iter().map(ToString::to_string).collect(),
+        hosts: i.hosts.clone(),
+        indicators: i.indicators.iter().map(Indicator::to_wire).collect(),
+        techniques: i.techniques.iter().map(ToString::to_string).collect(),
+        created_at_ms: i.created_at_ms,
+        updated_at_ms: i.updated_at_ms,
+        escalated: i.escalated(),
+        revision: i.revision,
+        escalation_reason: i.escalation_reason.clone().unwrap_or_default(),
+    }
+}
+
+pub fn analyst(a: &Analyst) -> pb::Analyst {
+    pb::Analyst {
+        name: a.name.clone(),
+        display_name: a.display_name.clone(),
+        role: role_word(a.role),
+        shifts: a.shifts.iter().map(ToString::to_string).collect(),
+    }
+}
+
+pub fn notification(n: &Notification) -> pb::Notification {
+    pb::Notification {
+        id: n.id.to_string(),
+        at_ms: n.at_ms,
+        kind: n.kind.as_str().into(),
+        message: n.message.clone(),
+        alert_group_id: n.group.map(|g| g.to_string()).unwrap_or_default(),
+    }
+}
