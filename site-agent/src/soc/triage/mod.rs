@@ -17,8 +17,6 @@ mod tests;
 
 pub use model::{Action, ActionKind, Effect, GroupState, Status, StatusKind, Verdict};
 
-use super::Tier;
-
 /// Why an action was refused. The group is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TriageError {

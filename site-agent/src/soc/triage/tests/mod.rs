@@ -7,6 +7,7 @@ mod props;
 mod table;
 
 use super::*;
+use crate::soc::Tier;
 
 const T0: i64 = 1_700_000_000_000;
 
