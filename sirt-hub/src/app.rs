@@ -65,6 +65,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         return Err(StartError::NotAHubCertificate(tls.own.uri.clone()));
     }
     let store = Arc::new(HubStore::open(&config.data_dir, config.ingest.durability)?);
+    let shutdown = CancellationToken::new();
     let (ingest, writer) = ingest::start(
         store.clone(),
         WriterSettings {
@@ -72,6 +73,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             correlation_window_ms: i64::try_from(config.correlation.window.as_millis())
                 .unwrap_or(i64::MAX),
         },
+        shutdown.clone(),
     )
     .map_err(StartError::Writer)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -84,7 +86,6 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         addr: config.listen,
         source,
     })?;
-    let shutdown = CancellationToken::new();
     let live = Arc::new(LiveSites::default());
     let enrolled: Vec<_> = config.sites.iter().map(|s| s.id.clone()).collect();
 
@@ -94,6 +95,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         enrolled: Arc::new(enrolled.iter().cloned().collect()),
         limits: ReportLimits::default(),
         max_in_flight: config.limits.max_in_flight_per_stream,
+        max_message_bytes: config.limits.max_message_bytes,
         shutdown: shutdown.clone(),
     };
     let operator = OperatorService {

@@ -167,6 +167,7 @@ impl RawStream {
             seq,
             report: Some(report),
             enqueued_at_ms: 1,
+            dropped_before: 0,
         };
         self.tx
             .send(pb::SiteMessage {
@@ -174,6 +175,43 @@ impl RawStream {
             })
             .await
             .map_err(|_| anyhow::anyhow!("stream closed"))
+    }
+
+    /// Sends an escalation declaring `dropped_before` sequences before it as never to be sent.
+    pub async fn send_declaring(
+        &self,
+        seq: u64,
+        dropped_before: u64,
+        report: pb::IncidentReport,
+    ) -> anyhow::Result<()> {
+        let message = pb::Escalation {
+            seq,
+            report: Some(report),
+            enqueued_at_ms: 1,
+            dropped_before,
+        };
+        self.tx
+            .send(pb::SiteMessage {
+                body: Some(site_message::Body::Escalation(message)),
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("stream closed"))
+    }
+
+    /// The next ack's high-water mark.
+    pub async fn next_ack(&mut self) -> Result<u64, tonic::Status> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), self.inbound.message()).await {
+                Err(_) => return Err(tonic::Status::deadline_exceeded("no ack within 20 s")),
+                Ok(message) => match message? {
+                    Some(pb::HubMessage {
+                        body: Some(hub_message::Body::Ack(ack)),
+                    }) => return Ok(ack.acked_through),
+                    Some(_) => {}
+                    None => return Err(tonic::Status::aborted("stream ended before an ack")),
+                },
+            }
+        }
     }
 
     /// Reads acks until one covers `seq`; returns every notice seen on the way.

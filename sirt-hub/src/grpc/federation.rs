@@ -26,6 +26,8 @@ pub struct FederationService {
     pub limits: ReportLimits,
     /// Escalations one stream may have submitted and not yet seen committed.
     pub max_in_flight: usize,
+    /// The decoding limit, announced to sites in the welcome.
+    pub max_message_bytes: usize,
     pub shutdown: CancellationToken,
 }
 
@@ -92,6 +94,7 @@ impl pb::federation_server::Federation for FederationService {
                 pb::Welcome {
                     acked_through,
                     sequence_regression: regression,
+                    max_message_bytes: self.max_message_bytes as u64,
                 }
             }
             Some(Err(e)) => return Err(super::storage_status(&e)),
@@ -289,11 +292,18 @@ impl Session {
                 seq,
                 report,
                 enqueued_at_ms,
+                dropped_before,
             })) => {
                 if seq == 0 {
                     return Err(Status::invalid_argument(
                         "escalation sequence numbers start at 1",
                     ));
+                }
+                if dropped_before >= seq {
+                    return Err(Status::invalid_argument(format!(
+                        "escalation {seq} declares {dropped_before} dropped sequences before it; at most {} exist",
+                        seq - 1
+                    )));
                 }
                 let offered = match report {
                     None => Offered::Invalid {
@@ -314,6 +324,7 @@ impl Session {
                     site: self.site.clone(),
                     epoch: self.epoch,
                     seq,
+                    dropped_before,
                     enqueued_at_ms,
                     offered,
                 };

@@ -58,17 +58,37 @@ pub struct WriterSettings {
 
 /// Starts the writer thread. It stops when every [`IngestHandle`] clone is dropped, after
 /// committing and answering everything it received.
+/// `shutdown` is cancelled if the writer ever stops on its own (a panic): a hub that can no
+/// longer store anything must stop, visibly, so its supervisor restarts it.
 pub fn start(
     store: Arc<HubStore>,
     settings: WriterSettings,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<(IngestHandle, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(settings.max_batch.max(1) * 4);
     let (events, _) = broadcast::channel(4096);
     let writer_events = events.clone();
     let join = std::thread::Builder::new()
         .name("hub-ingest-writer".into())
-        .spawn(move || run(store, settings, rx, writer_events))?;
+        .spawn(move || {
+            let _guard = StopHubOnExit(shutdown);
+            run(store, settings, rx, writer_events)
+        })?;
     Ok((IngestHandle { tx, events }, join))
+}
+
+/// Runs on every exit of the writer thread, unwinding included.
+struct StopHubOnExit(tokio_util::sync::CancellationToken);
+
+impl Drop for StopHubOnExit {
+    fn drop(&mut self) {
+        if !self.0.is_cancelled() {
+            tracing::error!(
+                "the ingest writer stopped unexpectedly; stopping the hub so it can be restarted"
+            );
+            self.0.cancel();
+        }
+    }
 }
 
 fn run(

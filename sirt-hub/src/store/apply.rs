@@ -60,6 +60,8 @@ pub enum Item {
         site: SiteId,
         epoch: Ulid,
         seq: u64,
+        /// Sequences just before `seq` the site declared it will never send.
+        dropped_before: u64,
         enqueued_at_ms: UnixMillis,
         offered: Offered,
     },
@@ -190,12 +192,13 @@ impl HubStore {
                         site,
                         epoch,
                         seq,
+                        dropped_before,
                         enqueued_at_ms,
                         offered,
                     } => tx.escalation(
                         site,
                         *epoch,
-                        *seq,
+                        (*seq, *dropped_before),
                         *enqueued_at_ms,
                         offered,
                         now,
@@ -295,7 +298,7 @@ impl Tx<'_> {
         &self,
         site: &SiteId,
         epoch: Ulid,
-        seq: u64,
+        (seq, dropped_before): (u64, u64),
         enqueued_at_ms: UnixMillis,
         offered: &Offered,
         now: UnixMillis,
@@ -377,17 +380,32 @@ impl Tx<'_> {
                 outcome
             }
         };
+        // The high-water mark only moves over sequences the hub holds or the site declared it
+        // will never send: an undeclared hole is never acknowledged across, so the site keeps
+        // (and resends) everything after it.
         let mut acked_through = self.acked_through(site, epoch)?;
-        if seq > acked_through.saturating_add(1) {
-            // Sites send in order from their oldest unacknowledged entry, so a hole means the
-            // site dropped entries at its outbox cap (drop-oldest) or the hub lost data it had
-            // acknowledged (a restored hub backup). Counted and shown, never silent.
-            record.gaps += seq - acked_through - 1;
-        }
-        if seq > acked_through {
+        let first_declared = seq - dropped_before;
+        if seq > acked_through && first_declared <= acked_through.saturating_add(1) {
+            record.gaps = record
+                .gaps
+                .saturating_add(seq - acked_through.max(first_declared - 1) - 1);
             acked_through = seq;
+            // Catch up over anything stored earlier out of order.
+            while self
+                .escalations
+                .get(schema::escalation_key(
+                    site,
+                    epoch,
+                    acked_through.saturating_add(1),
+                ))?
+                .is_some()
+            {
+                acked_through += 1;
+            }
             self.epochs
                 .insert(schema::epoch_key(site, epoch), &acked_through.to_be_bytes())?;
+        } else if seq > acked_through.saturating_add(1) {
+            record.out_of_order = record.out_of_order.saturating_add(1);
         }
         self.put_site(site, &record)?;
         Ok(Outcome::Escalation {

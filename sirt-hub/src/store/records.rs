@@ -89,7 +89,11 @@ pub struct SiteRecord {
     pub epoch: Option<Ulid>,
     pub epoch_changes: u64,
     pub sequence_regression: bool,
+    /// Sequences the site declared it will never send (dropped at its cap, set aside as
+    /// undeliverable, or held by the hub once and lost by it).
     pub gaps: u64,
+    /// Escalations that arrived ahead of an undeclared hole (stored, not yet acknowledged).
+    pub out_of_order: u64,
     pub last_seen_ms: UnixMillis,
     pub escalations_stored: u64,
     pub duplicates: u64,

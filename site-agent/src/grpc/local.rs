@@ -88,10 +88,20 @@ impl pb::site_local_server::SiteLocal for LocalService {
         let report = IncidentReport::from_wire(draft, &self.limits)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let encoded_len = report.to_wire().encoded_len() + 64;
-        if encoded_len > self.max_report_bytes {
+        // The hub may accept less than our own link limit: it says so in every welcome.
+        let hub_limit = self
+            .uplink
+            .hub_max_message_bytes
+            .load(std::sync::atomic::Ordering::Relaxed) as usize;
+        let max_report_bytes = if hub_limit == 0 {
+            self.max_report_bytes
+        } else {
+            self.max_report_bytes.min(hub_limit)
+        };
+        if encoded_len > max_report_bytes {
             return Err(Status::invalid_argument(format!(
                 "the report encodes to {encoded_len} bytes, over the hub link limit of {} bytes; shorten the description or split the indicators",
-                self.max_report_bytes
+                max_report_bytes
             )));
         }
         let soc = self.soc.clone();

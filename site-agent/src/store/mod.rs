@@ -59,11 +59,14 @@ impl From<UnitError> for StoreError {
 pub struct AgentStore {
     db: sled::Db,
     trees: Vec<sled::Tree>,
-    epoch: Ulid,
+    /// Changes only when a restored store is detected (see `outbox::restart_epoch`).
+    epoch: std::sync::RwLock<Ulid>,
     data_file: Option<File>,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
     outbox_len: AtomicU64,
+    /// Highest sequence that is flushed: the uplink never sends beyond it (invariant 1).
+    durable_through: AtomicU64,
     /// Wakes the uplink when something was enqueued.
     pub enqueued: tokio::sync::Notify,
 }
@@ -110,6 +113,10 @@ impl AgentStore {
             Some(raw) => schema::u64_of(schema::META, &raw)?,
             None => trees[TreeId::Outbox as usize].len() as u64,
         };
+        let next_seq = match meta.get(schema::NEXT_SEQ)? {
+            Some(raw) => schema::u64_of(schema::META, &raw)?,
+            None => 1,
+        };
         db.flush()?;
         let data_file = match durability {
             Durability::Fsync => Some(File::open(dir.join("db"))?),
@@ -118,16 +125,22 @@ impl AgentStore {
         Ok(Self {
             db,
             trees,
-            epoch,
+            epoch: std::sync::RwLock::new(epoch),
             data_file,
             write_lock: Mutex::new(()),
             outbox_len: AtomicU64::new(len),
+            durable_through: AtomicU64::new(next_seq.saturating_sub(1)),
             enqueued: tokio::sync::Notify::new(),
         })
     }
 
     pub fn epoch(&self) -> Ulid {
-        self.epoch
+        *self.epoch.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The highest sequence flushed to disk.
+    pub fn durable_through(&self) -> u64 {
+        self.durable_through.load(Ordering::Acquire)
     }
 
     pub fn outbox_len(&self) -> u64 {
@@ -166,9 +179,23 @@ impl AgentStore {
             self.outbox_len.store(len, Ordering::Relaxed);
         }
         if enqueued {
+            // Only now, after the flush, may the uplink see the new entries.
+            let next = self
+                .counter_value(schema::NEXT_SEQ)
+                .map_err(E::from)?
+                .max(1);
+            self.durable_through
+                .store(next.saturating_sub(1), Ordering::Release);
             self.enqueued.notify_one();
         }
         Ok(value)
+    }
+
+    fn counter_value(&self, key: &str) -> Result<u64, StoreError> {
+        match self.tree(TreeId::Meta).get(key)? {
+            Some(raw) => Ok(schema::u64_of(schema::META, &raw)?),
+            None => Ok(0),
+        }
     }
 
     /// Flushes everything (used at shutdown).

@@ -4,8 +4,10 @@ use super::cap::{self, Admission, OnFull};
 use super::schema::{self, OutboxEntry, TreeId};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
+use sled::Transactional;
 use socfed_proto::UnixMillis;
 use std::sync::atomic::Ordering;
+use ulid::Ulid;
 
 /// What an enqueue did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,8 +143,12 @@ impl AgentStore {
         from: u64,
         limit: usize,
     ) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+        let durable = self.durable_through();
+        if from > durable {
+            return Ok(Vec::new());
+        }
         self.tree(TreeId::Outbox)
-            .range(from.to_be_bytes()..)
+            .range(from.to_be_bytes()..=durable.to_be_bytes())
             .take(limit)
             .map(|entry| {
                 let (key, value) = entry?;
@@ -175,9 +181,60 @@ impl AgentStore {
     }
 
     fn counter(&self, key: &str) -> Result<u64, StoreError> {
-        match self.tree(TreeId::Meta).get(key)? {
-            Some(raw) => Ok(schema::u64_of(schema::META, &raw)?),
-            None => Ok(0),
+        self.counter_value(key)
+    }
+}
+
+impl AgentStore {
+    /// Removes one entry that can never be delivered (larger than the hub accepts), counted
+    /// as dropped; the next escalation declares it to the hub.
+    pub fn set_aside(&self, seq: u64) -> Result<(), StoreError> {
+        self.unit(|unit| {
+            if unit.get_raw(TreeId::Outbox, &seq.to_be_bytes())?.is_none() {
+                return Ok::<_, StoreError>(());
+            }
+            unit.remove(TreeId::Outbox, seq.to_be_bytes().to_vec());
+            let len = unit
+                .get_u64(TreeId::Meta, schema::OUTBOX_LEN.as_bytes())?
+                .saturating_sub(1);
+            unit.put_u64(TreeId::Meta, schema::OUTBOX_LEN.as_bytes(), len);
+            let dropped = unit.get_u64(TreeId::Meta, schema::DROPPED_TOTAL.as_bytes())? + 1;
+            unit.put_u64(TreeId::Meta, schema::DROPPED_TOTAL.as_bytes(), dropped);
+            unit.outbox_delta -= 1;
+            Ok(())
+        })
+    }
+
+    /// The hub holds more of this epoch than the store has: the store was restored from a
+    /// backup. Everything still queued moves to a fresh epoch, renumbered from 1 in order, in
+    /// one transaction; the hub sees a new epoch and nothing collides with what it holds.
+    pub fn restart_epoch(&self) -> Result<Ulid, StoreError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let outbox = self.tree(TreeId::Outbox);
+        let meta = self.tree(TreeId::Meta);
+        let entries: Vec<(sled::IVec, sled::IVec)> = outbox.iter().collect::<Result<_, _>>()?;
+        let epoch = Ulid::new();
+        let count = entries.len() as u64;
+        let result = (outbox, meta).transaction(|(outbox, meta)| {
+            for (key, _) in &entries {
+                outbox.remove(key)?;
+            }
+            for (i, (_, value)) in entries.iter().enumerate() {
+                outbox.insert(&(i as u64 + 1).to_be_bytes(), value)?;
+            }
+            meta.insert(schema::EPOCH, &epoch.to_bytes())?;
+            meta.insert(schema::NEXT_SEQ, &(count + 1).to_be_bytes())?;
+            meta.insert(schema::ACKED_THROUGH, &0u64.to_be_bytes())?;
+            meta.insert(schema::OUTBOX_LEN, &count.to_be_bytes())?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+        });
+        if let Err(sled::transaction::TransactionError::Storage(e)) = result {
+            return Err(StoreError::Sled(e));
         }
+        self.sync()?;
+        *self.epoch.write().unwrap_or_else(|p| p.into_inner()) = epoch;
+        self.outbox_len.store(count, Ordering::Relaxed);
+        self.durable_through.store(count, Ordering::Release);
+        Ok(epoch)
     }
 }

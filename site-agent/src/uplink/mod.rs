@@ -35,6 +35,8 @@ pub struct UplinkSettings {
 #[derive(Debug, Default)]
 pub struct UplinkState {
     pub connected: AtomicBool,
+    /// The largest message the hub said it accepts (0 until the first welcome).
+    pub hub_max_message_bytes: AtomicU64,
     pub reconnects: AtomicU64,
     pub last_error: Mutex<String>,
 }
@@ -115,7 +117,11 @@ async fn session(
         () = shutdown.cancelled() => return Ok(()),
         response = client.escalate(ReceiverStream::new(rx)) => response?.into_inner(),
     };
-    let welcome = match inbound.message().await? {
+    let first = tokio::select! {
+        () = shutdown.cancelled() => return Ok(()),
+        first = inbound.message() => first?,
+    };
+    let welcome = match first {
         Some(pb::HubMessage {
             body: Some(hub_message::Body::Welcome(welcome)),
         }) => welcome,
@@ -126,13 +132,36 @@ async fn session(
         }
     };
     if welcome.sequence_regression {
+        // Sending under this epoch would reuse sequences the hub already holds: move what is
+        // still queued to a new epoch and reconnect with it.
+        let epoch = store.restart_epoch()?;
         tracing::error!(
             acked_through = welcome.acked_through,
             next_seq = counters.next_seq,
-            "the hub holds sequences this store no longer has: was the store restored from a backup? new escalations with reused sequences will be recorded as conflicts at the hub"
+            new_epoch = %epoch,
+            backlog = store.outbox_len(),
+            "the hub holds sequences this store no longer has (restored from a backup?); queued escalations moved to a new store epoch"
         );
+        return Err(SessionError::Protocol(
+            "store restored from a backup: reconnecting under a new epoch".into(),
+        ));
     }
-    store.acknowledge(welcome.acked_through)?;
+    if welcome.max_message_bytes > 0 {
+        state
+            .hub_max_message_bytes
+            .store(welcome.max_message_bytes, Ordering::Relaxed);
+    }
+    let hub_limit = usize::try_from(welcome.max_message_bytes).unwrap_or(usize::MAX);
+    let send_limit = if hub_limit == 0 {
+        settings.max_message_bytes
+    } else {
+        settings.max_message_bytes.min(hub_limit)
+    };
+    // Nothing is deleted on the strength of the welcome alone: entries the hub may already
+    // hold are resent and come back as duplicates (then deleted) or as conflicts, which mean
+    // this store diverged from what the hub holds (a restored backup) and move it to a new
+    // epoch below. A lost ack costs a resend; a restored store never loses an escalation.
+    let own_acked = counters.acked_through;
     state.connected.store(true, Ordering::Relaxed);
     metrics::counter!("socfed_agent_hub_connects_total").increment(1);
     metrics::gauge!("socfed_agent_hub_connected").set(1.0);
@@ -140,17 +169,34 @@ async fn session(
     if let Ok(mut last) = state.last_error.lock() {
         last.clear();
     }
-    backoff.reset();
     tracing::info!(hub = %settings.hub_address, acked_through = welcome.acked_through, backlog = store.outbox_len(), "connected to hub");
 
-    let mut acked = welcome.acked_through;
+    let mut acked = own_acked;
     let mut next_to_send = acked + 1;
+    // The last sequence sent or held by the hub: anything missing between it and the next
+    // entry is gone from here (dropped at the cap, or deleted after an ack the hub no longer
+    // holds) and is declared, so the hub acknowledges across it.
+    let mut last_sent = own_acked.min(welcome.acked_through);
+    let mut acked_once = false;
     let mut status_tick = tokio::time::interval(settings.status_interval);
     loop {
         // Fill the window from the outbox. Sending happens only from what the outbox holds.
         let in_flight = next_to_send.saturating_sub(acked + 1) as usize;
         if in_flight < settings.window {
             for (seq, entry) in store.pending_from(next_to_send, settings.window - in_flight)? {
+                // Framing and the other fields add a few dozen bytes to the report.
+                if entry.report.len() + 64 > send_limit {
+                    tracing::error!(
+                        seq,
+                        bytes = entry.report.len(),
+                        limit = send_limit,
+                        "outbox entry is larger than the hub accepts; set aside as dropped"
+                    );
+                    metrics::counter!("socfed_agent_outbox_dropped_total").increment(1);
+                    store.set_aside(seq)?;
+                    next_to_send = seq + 1;
+                    continue;
+                }
                 let report = prost::Message::decode(entry.report.as_slice()).map_err(|e| {
                     SessionError::Protocol(format!("outbox entry {seq} is not a report: {e}"))
                 })?;
@@ -158,11 +204,15 @@ async fn session(
                     seq,
                     report: Some(report),
                     enqueued_at_ms: entry.enqueued_at_ms,
+                    dropped_before: seq.saturating_sub(last_sent + 1),
                 };
                 match tx.try_send(pb::SiteMessage {
                     body: Some(site_message::Body::Escalation(message)),
                 }) {
-                    Ok(()) => next_to_send = seq + 1,
+                    Ok(()) => {
+                        next_to_send = seq + 1;
+                        last_sent = seq;
+                    }
                     Err(mpsc::error::TrySendError::Full(_)) => break,
                     Err(mpsc::error::TrySendError::Closed(_)) => {
                         return Err(SessionError::Protocol("request stream closed".into()));
@@ -175,10 +225,30 @@ async fn session(
             () = shutdown.cancelled() => return Ok(()),
             message = inbound.message() => match message? {
                 Some(pb::HubMessage { body: Some(hub_message::Body::Ack(ack)) }) => {
+                    let mut first_conflict: Option<u64> = None;
                     for notice in &ack.notices {
-                        let key = if notice.kind == pb::ack_notice::Kind::Conflict as i32 { schema::CONFLICTS_REPORTED } else { schema::REJECTED_REPORTED };
+                        let conflict = notice.kind == pb::ack_notice::Kind::Conflict as i32;
+                        let key = if conflict { schema::CONFLICTS_REPORTED } else { schema::REJECTED_REPORTED };
                         tracing::error!(seq = notice.seq, kind = key, reason = %notice.reason, "the hub kept an escalation for review instead of applying it");
                         store.count_notice(key)?;
+                        if conflict {
+                            first_conflict = Some(first_conflict.map_or(notice.seq, |s| s.min(notice.seq)));
+                        }
+                    }
+                    if let Some(seq) = first_conflict {
+                        // The hub holds other content under our sequence: this store diverged
+                        // (restored from a backup). Keep everything from the conflict on and
+                        // deliver it under a new epoch.
+                        store.acknowledge(seq.saturating_sub(1).min(ack.acked_through))?;
+                        let epoch = store.restart_epoch()?;
+                        tracing::error!(seq, new_epoch = %epoch, backlog = store.outbox_len(), "store diverged from the hub (restored from a backup?); undelivered escalations moved to a new store epoch");
+                        return Err(SessionError::Protocol("store diverged from the hub: reconnecting under a new epoch".into()));
+                    }
+                    if !acked_once {
+                        // A hub that welcomes and then fails every stream must not get a
+                        // reconnect storm: the backoff resets only once deliveries succeed.
+                        acked_once = true;
+                        backoff.reset();
                     }
                     if ack.acked_through > acked {
                         acked = ack.acked_through;

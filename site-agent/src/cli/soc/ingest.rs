@@ -74,9 +74,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         (Box::new(file), size)
     };
     let format = args.format;
-    let input = tokio::task::spawn_blocking(move || prepare(reader, format))
-        .await?
-        .with_context(|| format!("cannot read {name}"))?;
+    let input = {
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || prepare(reader, format, &name)).await??
+    };
 
     let mut soc = Soc::connect(&args.conn.target)?;
     let progress = match &input {
@@ -160,11 +161,15 @@ enum Input {
 
 /// For OCSF, an input whose first non-blank character is `[` is one JSON array, read whole
 /// and split; everything else is read line by line.
-fn prepare(reader: Box<dyn Read + Send>, format: IngestFormat) -> anyhow::Result<Input> {
+fn prepare(
+    reader: Box<dyn Read + Send>,
+    format: IngestFormat,
+    name: &str,
+) -> anyhow::Result<Input> {
     if format != IngestFormat::Ocsf {
         return Ok(Input::Lines(Box::new(BufReader::new(reader))));
     }
-    let (prefix, reader) = sniff(reader)?;
+    let (prefix, reader) = sniff(reader).with_context(|| format!("cannot read {name}"))?;
     if first_significant_byte(&prefix) != Some(b'[') {
         return Ok(Input::Lines(Box::new(BufReader::new(
             std::io::Cursor::new(prefix).chain(reader),
@@ -172,11 +177,17 @@ fn prepare(reader: Box<dyn Read + Send>, format: IngestFormat) -> anyhow::Result
     }
     let mut bytes = prefix;
     let mut reader = reader;
-    reader.read_to_end(&mut bytes)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("the JSON array is not valid UTF-8 ({})", e.utf8_error()))?;
+    reader
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {name}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{name} starts with '[' but is not valid UTF-8 ({})",
+            e.utf8_error()
+        )
+    })?;
     let records = crate::soc::parse::split_json_array(&text)
-        .map_err(|e| anyhow::anyhow!("input starts with '[' but is not a JSON array: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{name} starts with '[' but is not a JSON array: {e}"))?;
     Ok(Input::Array(records))
 }
 
@@ -646,7 +657,7 @@ mod tests {
     #[test]
     fn ocsf_arrays_are_split_and_numbered_from_one() -> anyhow::Result<()> {
         let doc = b"\xEF\xBB\xBF\n [ {\"a\": 1},\n  {\"b\": [2]},\n {\"c\": 3} ]\n".to_vec();
-        let input = prepare(Box::new(Cursor::new(doc)), IngestFormat::Ocsf)?;
+        let input = prepare(Box::new(Cursor::new(doc)), IngestFormat::Ocsf, "input")?;
         assert!(matches!(&input, Input::Array(r) if r.len() == 3));
         let (batches, fed) = collect(input);
         assert_eq!(numbers(&batches), vec![vec![1, 2], vec![3]]);
@@ -658,14 +669,18 @@ mod tests {
     #[test]
     fn ocsf_lines_and_other_formats_stream_line_by_line() -> anyhow::Result<()> {
         let lines = b"{\"a\":1}\n{\"a\":2}\n".to_vec();
-        let input = prepare(Box::new(Cursor::new(lines.clone())), IngestFormat::Ocsf)?;
+        let input = prepare(
+            Box::new(Cursor::new(lines.clone())),
+            IngestFormat::Ocsf,
+            "input",
+        )?;
         assert!(matches!(input, Input::Lines(_)));
         let (batches, _) = collect(input);
         assert_eq!(numbers(&batches), vec![vec![1, 2]]);
         assert_eq!(batches[0].lines[0].text, "{\"a\":1}");
         // Only OCSF takes a leading '[' as an array.
         let array = b"[{\"a\":1}]\n".to_vec();
-        let input = prepare(Box::new(Cursor::new(array)), IngestFormat::Native)?;
+        let input = prepare(Box::new(Cursor::new(array)), IngestFormat::Native, "input")?;
         assert!(matches!(input, Input::Lines(_)));
         Ok(())
     }
@@ -673,7 +688,7 @@ mod tests {
     #[test]
     fn a_broken_ocsf_array_fails_before_anything_is_sent() {
         let doc = b"[{\"a\":1},".to_vec();
-        let error = prepare(Box::new(Cursor::new(doc)), IngestFormat::Ocsf)
+        let error = prepare(Box::new(Cursor::new(doc)), IngestFormat::Ocsf, "input")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

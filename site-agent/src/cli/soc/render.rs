@@ -399,7 +399,7 @@ pub fn incident_detail(i: &pb::LocalIncident) -> String {
     let mut out = format!("local incident {}\n", clean(&i.id));
     let mut field = |key: &str, value: &str| {
         if !value.is_empty() {
-            let _ = writeln!(out, "  {:<13}{value}", format!("{key}:"));
+            let _ = writeln!(out, "  {:<15}{value}", format!("{key}:"));
         }
     };
     field("title", &clean(&i.title));

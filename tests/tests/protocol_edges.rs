@@ -1,0 +1,270 @@
+//! Edges of the delivery protocol: holes are never acknowledged across unless the site
+//! declared them, hostile sequence numbers cannot hurt the hub, a restored agent store moves
+//! to a new epoch instead of losing escalations, and the hub's size limit is respected.
+
+use socfed_proto::pb;
+use socfed_proto::tls::ExpectedServer;
+use socfed_tests::clients::{self, RawStream, hello, report};
+use socfed_tests::{eventually, free_port, inproc, pki::TestPki};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use ulid::Ulid;
+
+async fn paris(
+    op: &mut pb::operator_client::OperatorClient<tonic::transport::Channel>,
+) -> anyhow::Result<pb::SiteSummary> {
+    clients::sites(op)
+        .await?
+        .into_iter()
+        .find(|s| s.site_id == "paris")
+        .ok_or_else(|| anyhow::anyhow!("paris not listed"))
+}
+
+#[tokio::test]
+async fn the_hub_acknowledges_across_declared_drops_but_never_across_an_undeclared_hole()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let channel = clients::channel(
+        hub.addr,
+        &pki.site("paris")?,
+        &pki.domain,
+        ExpectedServer::Hub,
+    )?;
+    let (mut s, _) = RawStream::open_welcomed(channel, hello("paris", Ulid::new(), 1)).await?;
+
+    s.send(1, report("p-1", "one")).await?;
+    assert_eq!(s.next_ack().await?, 1);
+    // Sequence 2 never arrived and nobody said it was dropped: 3 is stored, not acknowledged.
+    s.send(3, report("p-3", "three")).await?;
+    assert_eq!(s.next_ack().await?, 1);
+    // 2 arrives: the mark catches up over 3, which was already stored.
+    s.send(2, report("p-2", "two")).await?;
+    assert_eq!(s.next_ack().await?, 3);
+    // 4 was dropped at the site's cap and 5 says so: acknowledged across, counted as a gap.
+    s.send_declaring(5, 1, report("p-5", "five")).await?;
+    assert_eq!(s.next_ack().await?, 5);
+
+    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let site = paris(&mut op).await?;
+    assert_eq!(
+        (
+            site.escalations_stored,
+            site.acked_through,
+            site.sequence_gaps
+        ),
+        (4, 5, 1)
+    );
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn hostile_sequence_numbers_are_refused_or_contained_and_the_hub_keeps_working()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], "").await?;
+    let site = pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let (mut s, _) = RawStream::open_welcomed(channel()?, hello("paris", Ulid::new(), 1)).await?;
+    s.send(u64::MAX, report("p-max", "far away")).await?;
+    s.send(1, report("p-1", "near")).await?;
+    // u64::MAX is stored out of order and never acknowledged across; 1 is.
+    let mut acked = 0;
+    while acked < 1 {
+        acked = s.next_ack().await?;
+    }
+    assert_eq!(acked, 1);
+    let (mut s2, _) = RawStream::open_welcomed(channel()?, hello("paris", Ulid::new(), 1)).await?;
+    s2.send_declaring(3, 7, report("p-3", "impossible")).await?;
+    let status = s2
+        .next_ack()
+        .await
+        .expect_err("declaring more drops than sequences is refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+
+    // Another site is unaffected and the writer is alive.
+    let lyon = clients::channel(
+        hub.addr,
+        &pki.site("lyon")?,
+        &pki.domain,
+        ExpectedServer::Hub,
+    )?;
+    let (mut l, _) = RawStream::open_welcomed(lyon, hello("lyon", Ulid::new(), 1)).await?;
+    l.send(1, report("l-1", "fine")).await?;
+    assert_eq!(l.next_ack().await?, 1);
+    hub.stop().await?;
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+async fn raise(
+    agent: &site_agent::app::RunningAgent,
+    pki: &TestPki,
+    title: &str,
+) -> anyhow::Result<()> {
+    let mut local = clients::local(agent.local_addr, &pki.operator("alice")?, &pki.domain)?;
+    local
+        .raise_incident(pb::RaiseIncidentRequest {
+            title: title.into(),
+            severity: pb::Severity::High as i32,
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+async fn titles(
+    op: &mut pb::operator_client::OperatorClient<tonic::transport::Channel>,
+) -> Vec<String> {
+    let mut titles: Vec<String> = clients::all_incidents(op)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.title)
+        .collect();
+    titles.sort();
+    titles
+}
+
+#[tokio::test]
+async fn a_restored_agent_store_moves_to_a_new_epoch_and_loses_nothing() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let data = tmp.path().join("paris-data");
+    let backup = tmp.path().join("paris-backup");
+
+    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
+    let mut op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
+    raise(&agent, &pki, "A").await?;
+    eventually("A at the hub", Duration::from_secs(20), || {
+        let mut op = op.clone();
+        async move { (titles(&mut op).await == ["A"]).then_some(()) }
+    })
+    .await?;
+    agent.stop().await?;
+    copy_dir(&data, &backup)?;
+
+    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
+    raise(&agent, &pki, "B").await?;
+    raise(&agent, &pki, "C").await?;
+    eventually("B and C at the hub", Duration::from_secs(20), || {
+        let mut op = op.clone();
+        async move { (titles(&mut op).await.len() == 3).then_some(()) }
+    })
+    .await?;
+    agent.stop().await?;
+    hub.stop().await?;
+
+    // The site restores its backup (taken after A) and raises two more while the hub is down.
+    std::fs::remove_dir_all(&data)?;
+    copy_dir(&backup, &data)?;
+    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
+    raise(&agent, &pki, "D").await?;
+    raise(&agent, &pki, "E").await?;
+    let old_epoch = agent.store.epoch();
+
+    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
+    let mut op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    eventually("D and E at the hub", Duration::from_secs(30), || {
+        let mut op = op.clone();
+        async move { (titles(&mut op).await == ["A", "B", "C", "D", "E"]).then_some(()) }
+    })
+    .await?;
+    assert_ne!(
+        agent.store.epoch(),
+        old_epoch,
+        "the restored store moved to a new epoch"
+    );
+    let site = paris(&mut op).await?;
+    // D and E first arrived under the old epoch with B's and C's sequences: the hub kept them
+    // for review (visible), the agent moved them to a new epoch, where they were applied.
+    assert_eq!(
+        (site.conflicts, site.escalations_stored, site.epoch_changes),
+        (2, 5, 1)
+    );
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn reports_larger_than_the_hub_accepts_are_refused_at_intake_or_set_aside_and_counted()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
+    let mut local = clients::local(agent.local_addr, &pki.operator("alice")?, &pki.domain)?;
+    let big = pb::RaiseIncidentRequest {
+        title: "big".into(),
+        description: "x".repeat(40_000),
+        severity: pb::Severity::Low as i32,
+        ..Default::default()
+    };
+    let small = pb::RaiseIncidentRequest {
+        title: "small".into(),
+        severity: pb::Severity::Low as i32,
+        ..Default::default()
+    };
+    // The hub is down: the agent does not know its limit yet and queues both.
+    local.raise_incident(big.clone()).await?;
+    local.raise_incident(small).await?;
+
+    let hub = inproc::hub_on(
+        tmp.path(),
+        &pki,
+        hub_addr,
+        &["paris"],
+        "[limits]\nmax_message_bytes = 16384\n",
+    )
+    .await?;
+    let mut op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    let site = eventually(
+        "the small one delivered, the big one set aside",
+        Duration::from_secs(30),
+        || {
+            let mut op = op.clone();
+            async move {
+                let site = paris(&mut op).await.ok()?;
+                (site.escalations_stored == 1 && site.sequence_gaps == 1 && site.dropped_total == 1)
+                    .then_some(site)
+            }
+        },
+    )
+    .await?;
+    assert_eq!(site.acked_through, 2);
+    assert_eq!(titles(&mut op).await, ["small"]);
+    // Now the agent knows the limit and refuses at intake, naming it.
+    let status = local
+        .raise_incident(big)
+        .await
+        .expect_err("too big for the hub");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("16384"), "{}", status.message());
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
