@@ -177,15 +177,16 @@ pub fn host_of(address: &str) -> &str {
 
 /// A failed call as a sentence with a next step.
 pub fn explain(status: &Status, target: &str) -> ClientError {
+    let detail = with_sources(status);
+    let lower = detail.to_ascii_lowercase();
+    let transport = matches!(status.code(), Code::Unavailable | Code::Unknown);
     let hint = match status.code() {
-        Code::Unavailable | Code::Unknown
-            if status.message().contains("transport") || status.message().contains("connect") =>
-        {
-            format!(
-                "cannot reach {target} ({}); check the address, that the service runs, and that your certificate is from the organisation CA",
-                status.message()
-            )
-        }
+        _ if transport && (lower.contains("alert") || lower.contains("certificate")) => format!(
+            "{target} refused the TLS handshake ({detail}); check that --cert/--key are an operator certificate from the organisation CA and that --ca is that CA"
+        ),
+        _ if transport && (lower.contains("transport") || lower.contains("connect")) => format!(
+            "cannot reach {target} ({detail}); check the address and that the service is running"
+        ),
         Code::Unauthenticated => format!(
             "{target} did not accept your certificate: {}",
             status.message()
@@ -195,13 +196,24 @@ pub fn explain(status: &Status, target: &str) -> ClientError {
         | Code::InvalidArgument
         | Code::ResourceExhausted
         | Code::FailedPrecondition => status.message().to_string(),
-        _ => format!(
-            "{target} answered {:?}: {}",
-            status.code(),
-            status.message()
-        ),
+        _ => format!("{target} answered {:?}: {detail}", status.code()),
     };
     ClientError::Call(hint)
+}
+
+/// The message of `status` followed by its source chain.
+fn with_sources(status: &Status) -> String {
+    let mut text = status.message().to_string();
+    let mut source = std::error::Error::source(status);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// RFC 3339 UTC, seconds precision; empty for 0.

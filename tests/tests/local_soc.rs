@@ -341,7 +341,7 @@ async fn an_sla_breach_climbs_the_ladder_notifies_the_manager_and_finally_reache
     assert_eq!(hub_incident.techniques, ["T1486"]);
     assert_eq!(
         hub_incident.sightings[0].local_incident_ids,
-        [incident.id.clone()]
+        std::slice::from_ref(&incident.id)
     );
     assert_eq!(hub_incident.severity, pb::Severity::Critical as i32);
     let _ = &mut op;

@@ -155,7 +155,7 @@ async fn a_restored_agent_store_moves_to_a_new_epoch_and_loses_nothing() -> anyh
     let backup = tmp.path().join("paris-backup");
 
     let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
-    let mut op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    let op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
     let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
     raise(&agent, &pki, "A").await?;
     eventually("A at the hub", Duration::from_secs(20), || {

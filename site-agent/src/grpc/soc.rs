@@ -363,10 +363,11 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             tiers: view
                 .tiers
                 .iter()
-                .map(|(tier, on, gaps)| pb::TierCoverage {
-                    tier: u32::from(tier.number()),
-                    on_shift: on.clone(),
-                    gaps: gaps
+                .map(|c| pb::TierCoverage {
+                    tier: u32::from(c.tier.number()),
+                    on_shift: c.on_shift.clone(),
+                    gaps: c
+                        .gaps
                         .iter()
                         .map(|(from_ms, to_ms)| pb::Gap {
                             from_ms: *from_ms,

@@ -213,18 +213,17 @@ impl SocService {
         authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
         let now = self.now();
         let result = self.store.unit(|unit| {
-            if let Some(id) = request_id {
-                if let Some(previous) = unit
+            if let Some(id) = request_id
+                && let Some(previous) = unit
                     .get::<RequestRecord>(TreeId::Requests, id.as_bytes())
                     .map_err(crate::store::StoreError::from)?
-                {
-                    return Ok(crate::store::Enqueued {
-                        local_incident_id: previous.local_incident_id,
-                        seq: previous.seq,
-                        replayed: true,
-                        dropped: vec![],
-                    });
-                }
+            {
+                return Ok(crate::store::Enqueued {
+                    local_incident_id: previous.local_incident_id,
+                    seq: previous.seq,
+                    replayed: true,
+                    dropped: vec![],
+                });
             }
             let id = incident::new_incident_id(now);
             report.local_incident_id = id.clone();

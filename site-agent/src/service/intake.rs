@@ -81,11 +81,10 @@ impl SocService {
                         let changed = group.absorb(&alert);
                         unit.put_group(Some(&old), &group, &self.settings.sla)?;
                         unit.put_fingerprint(&fp, &FingerprintRecord { group: id, last_seen_ms: group.last_seen_ms })?;
-                        if changed {
-                            if let Status::Promoted { incident } = &group.state.status {
+                        if changed
+                            && let Status::Promoted { incident } = &group.state.status {
                                 self.refresh_incident(unit, incident, &group, actor)?;
                             }
-                        }
                         result.aggregated += 1;
                     }
                     Fold::NewGroup => {

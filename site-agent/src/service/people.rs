@@ -7,11 +7,19 @@ use crate::soc::{Tier, notify::Notification};
 use crate::store::AuditReport;
 use socfed_proto::UnixMillis;
 
+/// One tier's coverage: who is on shift now, and the gaps `[from, to)` ahead.
+#[derive(Debug, Clone)]
+pub struct TierCoverage {
+    pub tier: Tier,
+    pub on_shift: Vec<String>,
+    pub gaps: Vec<(i64, i64)>,
+}
+
 /// Who covers each tier now, the gaps ahead, and job rotation duties.
 #[derive(Debug, Clone)]
 pub struct ShiftsView {
     pub at_ms: UnixMillis,
-    pub tiers: Vec<(Tier, Vec<String>, Vec<(i64, i64)>)>,
+    pub tiers: Vec<TierCoverage>,
     pub duty: Option<DutyView>,
 }
 
@@ -69,11 +77,11 @@ impl SocService {
                     .into_iter()
                     .map(|a| a.name.clone())
                     .collect();
-                (
-                    *tier,
-                    on,
-                    roster::coverage_gaps(&analysts, *tier, now, now + horizon_ms),
-                )
+                TierCoverage {
+                    tier: *tier,
+                    on_shift: on,
+                    gaps: roster::coverage_gaps(&analysts, *tier, now, now + horizon_ms),
+                }
             })
             .collect();
         let duty = self.store.rotation()?.map(|r| r.view(now));
