@@ -7,24 +7,26 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// `target/<profile>/NAME`, found next to the running test binary (`target/<profile>/deps/`).
+/// `target/<profile>/NAME`: next to the running binary (a harness binary such as the
+/// benchmarks) or one level up (test executables live in `target/<profile>/deps/`).
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     if let Ok(dir) = std::env::var("SOCFED_BIN_DIR") {
         return Ok(Path::new(&dir).join(name));
     }
     let exe = std::env::current_exe()?;
-    let profile_dir = exe
+    let here = exe
         .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| anyhow::anyhow!("unexpected test binary location {}", exe.display()))?;
-    let path = profile_dir.join(name);
-    if !path.exists() {
-        anyhow::bail!(
-            "{} is not built; run the suite with `cargo test --workspace` (it builds the binaries) or set SOCFED_BIN_DIR",
-            path.display()
-        );
+        .ok_or_else(|| anyhow::anyhow!("unexpected binary location {}", exe.display()))?;
+    for dir in [Some(here), here.parent()].into_iter().flatten() {
+        let path = dir.join(name);
+        if path.is_file() {
+            return Ok(path);
+        }
     }
-    Ok(path)
+    anyhow::bail!(
+        "{name} is not built next to {}; run the suite with `cargo test --workspace` (it builds the binaries), build with `cargo build --workspace --bins`, or set SOCFED_BIN_DIR",
+        exe.display()
+    )
 }
 
 /// A running child process that is killed if the test ends early.
