@@ -131,6 +131,7 @@ pub async fn start_with_clock(
             outbox_cap: config.outbox.max_entries,
             on_full: config.outbox.on_full,
             managers: config.soc.managers.clone(),
+            rotation: config.soc.rotation.clone(),
         },
         clock,
     });

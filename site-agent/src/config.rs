@@ -52,6 +52,9 @@ pub struct SocConfig {
     pub max_line_bytes: usize,
     pub sla: crate::soc::sla::SlaPolicy,
     pub escalation: crate::soc::incident::EscalationPolicy,
+    /// Job rotation between Tier 1 monitoring and SIRT duty (`site-agent shifts now` shows
+    /// who is on which duty now and next).
+    pub rotation: Option<crate::soc::roster::Rotation>,
 }
 
 impl Default for SocConfig {
@@ -64,6 +67,7 @@ impl Default for SocConfig {
             max_line_bytes: 1024 * 1024,
             sla: crate::soc::sla::SlaPolicy::default(),
             escalation: crate::soc::incident::EscalationPolicy::default(),
+            rotation: None,
         }
     }
 }
@@ -198,6 +202,11 @@ impl Validate for AgentConfig {
             1024..=16 * 1024 * 1024,
         )?;
         self.soc.sla.validate().map_err(|e| ("soc.sla", e))?;
+        if let Some(rotation) = &self.soc.rotation {
+            rotation
+                .validate()
+                .map_err(|e| ("soc.rotation", e.to_string()))?;
+        }
         if let Some(tier) = self.soc.escalation.decision_tier {
             in_range("soc.escalation.decision_tier", tier, 1..=4)?;
         }
@@ -315,6 +324,15 @@ resolve_within = "30days"
 min_severity = "critical"
 min_hosts = 5
 decision_tier = 3
+
+# Job rotation between Tier 1 monitoring and SIRT duty: periods of `period_days` from local
+# midnight of `starts_on` in `tz`; each period the next `sirt_seats` members take SIRT duty.
+[soc.rotation]
+members = ["ann", "bob", "chen", "dana"]
+period_days = 7
+starts_on = "2026-01-05"
+tz = "Europe/Paris"
+sirt_seats = 1
 "#;
 
 #[cfg(test)]

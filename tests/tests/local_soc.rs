@@ -22,7 +22,8 @@ struct Site {
     clock: Arc<ManualClock>,
 }
 
-const SOC_CONFIG: &str = "[soc]\nmanagers = [\"carol\"]\n[soc.escalation]\nmin_severity = \"critical\"\ndecision_tier = 3\n";
+const SOC_CONFIG: &str = "[soc]\nmanagers = [\"carol\"]\n[soc.escalation]\nmin_severity = \"critical\"\ndecision_tier = 3\n\
+[soc.rotation]\nmembers = [\"ann\", \"bob\"]\nperiod_days = 7\nstarts_on = \"2026-03-02\"\ntz = \"UTC\"\nsirt_seats = 1\n";
 
 impl Site {
     async fn start() -> anyhow::Result<Self> {
@@ -522,5 +523,62 @@ async fn the_audit_chain_detects_an_edited_entry_and_state_survives_a_restart() 
         .into_inner();
     assert!(!report.intact);
     assert!(report.problem.contains("entry 3"), "{}", report.problem);
+    site.stop().await
+}
+
+#[tokio::test]
+async fn shifts_now_shows_who_is_on_duty_the_coverage_gaps_and_the_rotation() -> anyhow::Result<()>
+{
+    let site = Site::start().await?;
+    site.add("ann", "tier1", &["mon-fri 08:00-18:00 UTC"])
+        .await?;
+    site.add("bob", "tier1", &["mon-fri 17:00-01:00 Europe/Paris"])
+        .await?;
+    let view = site
+        .soc_as("carol")?
+        .shifts_now(pb::ShiftsNowRequest { horizon_hours: 24 })
+        .await?
+        .into_inner();
+    let tier1 = view
+        .tiers
+        .iter()
+        .find(|t| t.tier == 1)
+        .expect("tier 1 listed");
+    assert_eq!(
+        tier1.on_shift,
+        ["ann"],
+        "Monday 10:00 UTC: only ann's day shift"
+    );
+    // Bob covers 16:00-00:00 UTC (Paris is UTC+1 in March before the change), ann until 18:00:
+    // the only gap in the next 24 h is 00:00-08:00 UTC on Tuesday.
+    let hour = 3_600_000;
+    let gaps: Vec<(i64, i64)> = tier1.gaps.iter().map(|g| (g.from_ms, g.to_ms)).collect();
+    assert_eq!(
+        gaps,
+        [(MONDAY_10_UTC + 14 * hour, MONDAY_10_UTC + 22 * hour)]
+    );
+    let tier3 = view
+        .tiers
+        .iter()
+        .find(|t| t.tier == 3)
+        .expect("tier 3 listed");
+    assert_eq!(
+        tier3.gaps.len(),
+        1,
+        "nobody at tier 3: the whole horizon is one gap"
+    );
+    let duty = |list: &[pb::DutyAssignment], who: &str| {
+        list.iter().find(|d| d.name == who).map(|d| d.duty.clone())
+    };
+    assert_eq!(duty(&view.duty_now, "ann").as_deref(), Some("sirt-duty"));
+    assert_eq!(
+        duty(&view.duty_now, "bob").as_deref(),
+        Some("tier1-monitoring")
+    );
+    assert_eq!(duty(&view.duty_next, "bob").as_deref(), Some("sirt-duty"));
+    assert_eq!(
+        view.duty_changes_at_ms,
+        MONDAY_10_UTC - 10 * hour + 7 * 24 * hour
+    );
     site.stop().await
 }

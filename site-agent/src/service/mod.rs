@@ -117,6 +117,7 @@ pub struct SocSettings {
     pub on_full: OnFull,
     /// Operators who are SOC managers even when absent from the roster (bootstrap).
     pub managers: Vec<String>,
+    pub rotation: Option<crate::soc::roster::Rotation>,
 }
 
 pub struct SocService {

@@ -84,7 +84,7 @@ impl SocService {
                 }
             })
             .collect();
-        let duty = self.store.rotation()?.map(|r| r.view(now));
+        let duty = self.settings.rotation.as_ref().map(|r| r.view(now));
         Ok(ShiftsView {
             at_ms: now,
             tiers,

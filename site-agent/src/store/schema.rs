@@ -18,7 +18,7 @@
 //! | `idx_time`      | last seen ms u64 ++ group ULID             | empty (by recency)              |
 //! | `sla_due`       | due ms u64 ++ group ULID                   | empty (the SLA runner's agenda) |
 //! | `roster`        | operator name                              | `Analyst`                       |
-//! | `settings`      | `rotation`, `rr/{tier}`                    | `Rotation`, last assigned name  |
+//! | `settings`      | `rr/{tier}`                                | last assigned name (round-robin)|
 //! | `incidents`     | local incident id                          | `LocalIncident`                 |
 //! | `notifications` | ULID                                       | `Notification`                  |
 //! | `audit`         | seq u64                                    | `AuditEntry`                    |

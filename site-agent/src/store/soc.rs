@@ -9,7 +9,7 @@ use crate::soc::audit::{self, AuditDraft, AuditEntry};
 use crate::soc::group::AlertGroup;
 use crate::soc::incident::LocalIncident;
 use crate::soc::notify::Notification;
-use crate::soc::roster::{Analyst, Rotation};
+use crate::soc::roster::Analyst;
 use crate::soc::triage::Status;
 use crate::soc::{Tier, sla};
 use socfed_proto::UnixMillis;
@@ -306,13 +306,6 @@ impl AgentStore {
     pub fn analyst(&self, name: &str) -> Result<Option<Analyst>, StoreError> {
         match self.tree(TreeId::Roster).get(name.as_bytes())? {
             Some(raw) => Ok(Some(schema::decode(TreeId::Roster.name(), &raw)?)),
-            None => Ok(None),
-        }
-    }
-
-    pub fn rotation(&self) -> Result<Option<Rotation>, StoreError> {
-        match self.tree(TreeId::Settings).get("rotation")? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Settings.name(), &raw)?)),
             None => Ok(None),
         }
     }
