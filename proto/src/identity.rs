@@ -232,6 +232,28 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<PeerIdentity, Status> {
     }
 }
 
+/// An interceptor for every service of a listener: requests from a connection without a
+/// usable client certificate are refused with `UNAUTHENTICATED` before any handler runs
+/// (health and reflection included). Certificates that fail verification never get this far:
+/// the TLS handshake refuses them.
+pub fn require_verified_peer(request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+    match caller(&request) {
+        Ok(_) => Ok(request),
+        Err(status) => {
+            let remote = request
+                .extensions()
+                .get::<PeerInfo>()
+                .and_then(|i| i.remote_addr);
+            tracing::warn!(
+                ?remote,
+                reason = status.message(),
+                "request refused: no verified client identity"
+            );
+            Err(status)
+        }
+    }
+}
+
 /// Checks the caller's role for `api`; `PERMISSION_DENIED` names the role it has and needs.
 pub fn require_role(peer: &PeerIdentity, wanted: &'static str, api: &str) -> Result<(), Status> {
     if peer.identity.role() == wanted {

@@ -122,12 +122,16 @@ impl TlsMaterial {
         Self::load(files, domain)
     }
 
-    /// Server side: TLS 1.3, h2, and a client certificate from the organisation CA required.
+    /// Server side: TLS 1.3 and h2. A presented client certificate must chain to the
+    /// organisation CA or the handshake fails; a connection without one completes the
+    /// handshake only so that every request on it can be refused with `UNAUTHENTICATED` and a
+    /// message (see `identity::require_verified_peer`, installed on every listener).
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
             self.roots.clone(),
             provider(),
         )
+        .allow_unauthenticated()
         .build()
         .map_err(|e| TlsError::Verifier(e.to_string()))?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider())

@@ -115,6 +115,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let signal = shutdown.clone();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(
+                socfed_proto::identity::require_verified_peer
+                    as fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>,
+            ))
             .add_service(health)
             .add_service(reflection)
             .add_service(FederationServer::new(federation).max_decoding_message_size(max))

@@ -157,6 +157,10 @@ pub async fn start_with_clock(
     let signal = shutdown.clone();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(
+                socfed_proto::identity::require_verified_peer
+                    as fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>,
+            ))
             .add_service(health)
             .add_service(reflection)
             .add_service(

@@ -10,8 +10,13 @@ use crate::soc::group::AlertGroup;
 use crate::soc::notify::NotificationKind;
 use crate::soc::parse::{self, Parsed};
 use crate::soc::triage::{self, Action, Status};
-use crate::store::schema::FingerprintRecord;
+use crate::store::schema::{FingerprintRecord, TreeId};
 use ulid::Ulid;
+
+/// Settings key: when the last "unassigned" notification for new groups went out.
+const UNASSIGNED_NOTIFIED: &str = "notify/unassigned/new-groups";
+/// At most one such notification per this period.
+const UNASSIGNED_QUIET_MS: u64 = 5 * 60 * 1000;
 
 /// Per-batch outcome: counts and the rejected lines with reasons.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -62,6 +67,8 @@ impl SocService {
         }
         let roster = self.store.roster()?;
         let window = self.settings.aggregation_window_ms;
+        let mut unassigned: Option<(Ulid, String)> = None;
+        let mut unassigned_count = 0u64;
         self.store.unit(|unit| {
             for alert in alerts {
                 let fp = aggregate::fingerprint(&alert);
@@ -95,17 +102,30 @@ impl SocService {
                                 let (state, _) = triage::apply(&group.state, &Action::Assign { analyst }, now)?;
                                 group.state = state;
                             }
-                            None => self.notify(
-                                unit,
-                                NotificationKind::Unassigned,
-                                format!("nobody of tier 1 is on shift to take alert group {id} ({})", group.title),
-                                Some(id),
-                            )?,
+                            None => {
+                                unassigned.get_or_insert((id, group.title.clone()));
+                                unassigned_count += 1;
+                            }
                         }
                         unit.put_group(None, &group, &self.settings.sla)?;
                         unit.put_fingerprint(&fp, &FingerprintRecord { group: id, last_seen_ms: group.last_seen_ms })?;
                         result.accepted += 1;
                     }
+                }
+            }
+            if let Some((first, title)) = &unassigned {
+                // One notification per quiet period, not one per group: a burst while nobody
+                // is on shift must not bury the manager (or the log) in identical messages.
+                metrics::counter!("socfed_agent_unassigned_groups_total").increment(unassigned_count);
+                let last = unit.get_u64(TreeId::Settings, UNASSIGNED_NOTIFIED.as_bytes()).map_err(crate::store::StoreError::from)?;
+                if now.max(0) as u64 >= last.saturating_add(UNASSIGNED_QUIET_MS) {
+                    unit.put_u64(TreeId::Settings, UNASSIGNED_NOTIFIED.as_bytes(), now.max(0) as u64);
+                    self.notify(
+                        unit,
+                        NotificationKind::Unassigned,
+                        format!("{unassigned_count} new alert group(s) unassigned: nobody of tier 1 is on shift (first: {first}, {title})"),
+                        Some(*first),
+                    )?;
                 }
             }
             unit.count_intake("accepted", result.accepted)?;

@@ -15,15 +15,18 @@
 //! | `idx_queue`     | status u8 ++ tier u8 ++ group ULID         | empty (queue per status & tier) |
 //! | `idx_assignee`  | analyst ++ 0x00 ++ group ULID              | empty                           |
 //! | `idx_indicator` | "kind:value" ++ 0x00 ++ group ULID         | empty (for hunts)               |
-//! | `idx_time`      | last seen ms u64 ++ group ULID             | empty (by recency)              |
 //! | `sla_due`       | due ms u64 ++ group ULID                   | empty (the SLA runner's agenda) |
 //! | `roster`        | operator name                              | `Analyst`                       |
 //! | `settings`      | `rr/{tier}`                                | last assigned name (round-robin)|
+//! |                 | `notify/unassigned/new-groups`             | u64 BE, last such notification  |
 //! | `incidents`     | local incident id                          | `LocalIncident`                 |
 //! | `notifications` | ULID                                       | `Notification`                  |
 //! | `audit`         | seq u64                                    | `AuditEntry`                    |
 //!
 //! Values are `[version byte] ++ postcard(record)`; unknown versions are errors.
+//!
+//! `groups` is keyed by ULIDs made at intake, so it is itself the by-time index (creation
+//! order); there is no separate time index to keep in step.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -43,7 +46,6 @@ pub enum TreeId {
     IdxQueue,
     IdxAssignee,
     IdxIndicator,
-    IdxTime,
     SlaDue,
     Roster,
     Settings,
@@ -53,7 +55,7 @@ pub enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 15] = [
+    pub const ALL: [TreeId; 14] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -62,7 +64,6 @@ impl TreeId {
         TreeId::IdxQueue,
         TreeId::IdxAssignee,
         TreeId::IdxIndicator,
-        TreeId::IdxTime,
         TreeId::SlaDue,
         TreeId::Roster,
         TreeId::Settings,
@@ -81,7 +82,6 @@ impl TreeId {
             TreeId::IdxQueue => "idx_queue",
             TreeId::IdxAssignee => "idx_assignee",
             TreeId::IdxIndicator => "idx_indicator",
-            TreeId::IdxTime => "idx_time",
             TreeId::SlaDue => "sla_due",
             TreeId::Roster => "roster",
             TreeId::Settings => "settings",

@@ -67,50 +67,59 @@ impl Unit<'_> {
         Ok(self.get(TreeId::Groups, &id.to_bytes())?)
     }
 
-    /// Writes `group`, keeping every index in step with what changed since `old`.
+    /// Writes `group`, keeping every index in step with what changed since `old`. Index
+    /// keys that did not change are not rewritten: a repeat folding into a group usually
+    /// changes only the record itself.
     pub fn put_group(
         &mut self,
         old: Option<&AlertGroup>,
         group: &AlertGroup,
         sla: &sla::SlaPolicy,
     ) -> Result<(), StoreError> {
-        if let Some(old) = old {
-            self.remove(TreeId::IdxQueue, queue_key(old));
-            if let Some(assignee) = &old.state.assignee {
-                self.remove(TreeId::IdxAssignee, schema::named_key(assignee, old.id));
+        let new_queue = queue_key(group);
+        let new_assignee = group
+            .state
+            .assignee
+            .as_ref()
+            .map(|a| schema::named_key(a, group.id));
+        let new_due = sla::deadline(sla, &group.state, group.severity)
+            .map(|d| schema::time_key(d.due_ms, group.id));
+        let (old_queue, old_assignee, old_due) = match old {
+            Some(old) => (
+                Some(queue_key(old)),
+                old.state
+                    .assignee
+                    .as_ref()
+                    .map(|a| schema::named_key(a, old.id)),
+                sla::deadline(sla, &old.state, old.severity)
+                    .map(|d| schema::time_key(d.due_ms, old.id)),
+            ),
+            None => (None, None, None),
+        };
+        for (tree, before, after) in [
+            (TreeId::IdxQueue, old_queue, Some(new_queue)),
+            (TreeId::IdxAssignee, old_assignee, new_assignee),
+            (TreeId::SlaDue, old_due, new_due),
+        ] {
+            if before == after {
+                continue;
             }
-            self.remove(TreeId::IdxTime, schema::time_key(old.last_seen_ms, old.id));
-            if let Some(due) = sla::deadline(sla, &old.state, old.severity) {
-                self.remove(TreeId::SlaDue, schema::time_key(due.due_ms, old.id));
+            if let Some(key) = before {
+                self.remove(tree, key);
+            }
+            if let Some(key) = after {
+                self.put_raw(tree, key, Vec::new());
             }
         }
-        self.put_raw(TreeId::IdxQueue, queue_key(group), Vec::new());
-        if let Some(assignee) = &group.state.assignee {
-            self.put_raw(
-                TreeId::IdxAssignee,
-                schema::named_key(assignee, group.id),
-                Vec::new(),
-            );
-        }
-        self.put_raw(
-            TreeId::IdxTime,
-            schema::time_key(group.last_seen_ms, group.id),
-            Vec::new(),
-        );
-        if let Some(due) = sla::deadline(sla, &group.state, group.severity) {
-            self.put_raw(
-                TreeId::SlaDue,
-                schema::time_key(due.due_ms, group.id),
-                Vec::new(),
-            );
-        }
-        // Indicators only accumulate, so adding the current set is enough.
+        // Indicators only accumulate: index the ones this write adds.
         for indicator in &group.indicators {
-            self.put_raw(
-                TreeId::IdxIndicator,
-                schema::named_key(&indicator.to_string(), group.id),
-                Vec::new(),
-            );
+            if old.is_none_or(|o| o.indicators.binary_search(indicator).is_err()) {
+                self.put_raw(
+                    TreeId::IdxIndicator,
+                    schema::named_key(&indicator.to_string(), group.id),
+                    Vec::new(),
+                );
+            }
         }
         self.put(TreeId::Groups, group.id.to_bytes().to_vec(), group)?;
         Ok(())
