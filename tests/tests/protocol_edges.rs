@@ -63,6 +63,37 @@ async fn the_hub_acknowledges_across_declared_drops_but_never_across_an_undeclar
 }
 
 #[tokio::test]
+async fn a_stream_is_never_acknowledged_past_what_it_sent() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let site = pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let epoch = Ulid::new();
+    let (mut first, _) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 1)).await?;
+    for seq in 1..=3 {
+        first
+            .send(seq, report(&format!("p-{seq}"), "original"))
+            .await?;
+    }
+    first.ack_through(3).await?;
+    drop(first);
+    // A restored store resends 1 (same content): the hub holds 1..3, but acknowledging 3 here
+    // would let the site delete its own, different, 2 and 3 before hearing of any conflict.
+    let (mut again, welcome) =
+        RawStream::open_welcomed(channel()?, hello("paris", epoch, 4)).await?;
+    assert_eq!(welcome.acked_through, 3);
+    again.send(1, report("p-1", "original")).await?;
+    assert_eq!(again.next_ack().await?, 1);
+    again.send(2, report("p-2", "different")).await?;
+    let notices = again.ack_through(2).await?;
+    assert_eq!(notices.iter().map(|n| n.seq).collect::<Vec<_>>(), [2]);
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn hostile_sequence_numbers_are_refused_or_contained_and_the_hub_keeps_working()
 -> anyhow::Result<()> {
     socfed_tests::init_logs();

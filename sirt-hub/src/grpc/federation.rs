@@ -119,6 +119,7 @@ impl pb::federation_server::Federation for FederationService {
             out: out_tx,
             reply_tx,
             in_flight: 0,
+            answered_max: 0,
         };
         metrics::counter!("socfed_hub_stream_connects_total").increment(1);
         metrics::gauge!("socfed_hub_streams_open").increment(1.0);
@@ -217,6 +218,8 @@ struct Session {
     out: Outbound,
     reply_tx: Reply,
     in_flight: usize,
+    /// Highest sequence of this stream whose outcome came back from the writer.
+    answered_max: u64,
 }
 
 /// Why a session stops reading.
@@ -374,7 +377,11 @@ impl Session {
             } = outcome
             {
                 self.in_flight = self.in_flight.saturating_sub(1);
-                ack.acked_through = ack.acked_through.max(acked_through);
+                // Never acknowledge past what this stream has had answered: the hub may hold
+                // higher sequences of this epoch with other content (a site restored from a
+                // backup), and the site must hear about the conflict before it deletes.
+                self.answered_max = self.answered_max.max(seq);
+                ack.acked_through = ack.acked_through.max(acked_through.min(self.answered_max));
                 let notice = match outcome {
                     EscalationOutcome::Applied { .. } | EscalationOutcome::Duplicate => None,
                     EscalationOutcome::Conflict { reason } => {
