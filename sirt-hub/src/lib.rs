@@ -12,5 +12,7 @@ pub mod demo;
 pub mod grpc;
 pub mod incident;
 pub mod ingest;
+pub mod lifecycle;
 pub mod pki;
+pub mod regulatory;
 pub mod store;

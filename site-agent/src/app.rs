@@ -135,6 +135,11 @@ pub async fn start_with_clock(
         },
         clock,
     });
+    if store.rebuild_sla_agenda_if_changed(&config.soc.sla)? {
+        tracing::info!(
+            "SLA policy changed (or first start): SLA agenda rebuilt from the alert groups"
+        );
+    }
     let sla_clock = tokio::spawn(run_sla_clock(
         soc.clone(),
         config.soc.sla_check_interval,

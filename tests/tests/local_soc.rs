@@ -22,7 +22,7 @@ struct Site {
     clock: Arc<ManualClock>,
 }
 
-const SOC_CONFIG: &str = "[soc]\nmanagers = [\"carol\"]\n[soc.escalation]\nmin_severity = \"critical\"\ndecision_tier = 3\n\
+const SOC_CONFIG: &str = "[soc]\nmanagers = [\"carol\"]\nsla_check_interval = \"1h\"\n[soc.escalation]\nmin_severity = \"critical\"\ndecision_tier = 3\n\
 [soc.rotation]\nmembers = [\"ann\", \"bob\"]\nperiod_days = 7\nstarts_on = \"2026-03-02\"\ntz = \"UTC\"\nsirt_seats = 1\n";
 
 impl Site {
@@ -217,6 +217,42 @@ async fn roles_decide_who_may_do_what_and_refusals_name_the_role_needed() -> any
     assert_eq!(
         (closed.status.as_str(), closed.verdict.as_str()),
         ("closed", "false-positive")
+    );
+    // Removing an analyst hands back their open groups (nobody else on shift: unassigned).
+    submit(
+        &mut site.soc_as("sam")?,
+        vec![native("R2", "ws-2", "low", "")],
+    )
+    .await?;
+    let mine = carol
+        .list_alerts(pb::ListAlertsRequest {
+            assignee: "ann".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .groups;
+    assert_eq!(mine.len(), 1);
+    carol
+        .remove_analyst(pb::RemoveAnalystRequest { name: "ann".into() })
+        .await?;
+    let after = carol
+        .get_alert(pb::GetAlertRequest {
+            id: mine[0].id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(after.assignee, "");
+    assert!(
+        carol
+            .list_alerts(pb::ListAlertsRequest {
+                assignee: "ann".into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .groups
+            .is_empty()
     );
     site.stop().await
 }
@@ -581,4 +617,141 @@ async fn shifts_now_shows_who_is_on_duty_the_coverage_gaps_and_the_rotation() ->
         MONDAY_10_UTC - 10 * hour + 7 * 24 * hour
     );
     site.stop().await
+}
+
+#[tokio::test]
+async fn a_full_outbox_never_costs_alerts_and_deferred_revisions_go_out_once_the_hub_is_back()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub_addr: std::net::SocketAddr =
+        format!("127.0.0.1:{}", socfed_tests::free_port()?).parse()?;
+    let clock = Arc::new(ManualClock::new(MONDAY_10_UTC));
+    let listen = "127.0.0.1:0".parse()?;
+    let extra = format!("{SOC_CONFIG}[outbox]\nmax_entries = 1\n");
+    let path = socfed_tests::procs::write_agent_config(
+        tmp.path(),
+        &pki,
+        "paris",
+        hub_addr,
+        listen,
+        &extra,
+    )?;
+    let agent =
+        site_agent::app::start_with_clock(site_agent::config::AgentConfig::load(&path)?, clock)
+            .await?;
+    let soc = |name: &str| -> anyhow::Result<SiteSocClient<Channel>> {
+        Ok(SiteSocClient::new(clients::channel(
+            agent.local_addr,
+            &pki.operator(name)?,
+            &pki.domain,
+            ExpectedServer::AnySite,
+        )?))
+    };
+    let mut carol = soc("carol")?;
+    carol
+        .add_analyst(pb::AddAnalystRequest {
+            analyst: Some(pb::Analyst {
+                name: "tina".into(),
+                display_name: String::new(),
+                role: "tier3".into(),
+                shifts: vec![],
+            }),
+        })
+        .await?;
+    // The hub is down; one escalation fills the outbox.
+    let mut local = clients::local(agent.local_addr, &pki.operator("carol")?, &pki.domain)?;
+    local
+        .raise_incident(pb::RaiseIncidentRequest {
+            title: "first".into(),
+            severity: pb::Severity::High as i32,
+            ..Default::default()
+        })
+        .await?;
+    submit(
+        &mut carol,
+        vec![native(
+            "C2",
+            "ws-9",
+            "high",
+            r#", "indicators": ["domain:a.bad.example"]"#,
+        )],
+    )
+    .await?;
+    let group = carol
+        .list_alerts(pb::ListAlertsRequest::default())
+        .await?
+        .into_inner()
+        .groups
+        .remove(0);
+    // A tier 3 promotion is escalated by policy; the outbox is full, so it waits.
+    let incident = soc("tina")?
+        .promote_alerts(pb::PromoteAlertsRequest {
+            alert_group_ids: vec![group.id.clone()],
+            title: String::new(),
+        })
+        .await?
+        .into_inner();
+    assert!(incident.escalated && incident.revision == 0, "{incident:?}");
+    // A repeat with a new indicator plus five new alerts: the whole batch is stored.
+    let mut lines = vec![native(
+        "C2",
+        "ws-9",
+        "high",
+        r#", "indicators": ["domain:b.bad.example"]"#,
+    )];
+    lines.extend((0..5).map(|i| native("OTHER", &format!("h-{i}"), "low", "")));
+    let summary = submit(&mut carol, lines).await?;
+    assert_eq!(
+        (summary.accepted, summary.aggregated, summary.rejected),
+        (5, 1, 0)
+    );
+
+    // The hub comes back: the first escalation drains, then the SLA tick sends the deferred one.
+    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
+    let op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    eventually(
+        "the first escalation at the hub",
+        Duration::from_secs(20),
+        || {
+            let mut op = op.clone();
+            async move { (clients::all_incidents(&mut op).await.ok()?.len() == 1).then_some(()) }
+        },
+    )
+    .await?;
+    eventually("the outbox drained", Duration::from_secs(20), || async {
+        (agent.store.outbox_len() == 0).then_some(())
+    })
+    .await?;
+    agent.soc.sla_tick()?;
+    let hub_incident = eventually(
+        "the deferred escalation at the hub",
+        Duration::from_secs(20),
+        || {
+            let mut op = op.clone();
+            let id = incident.id.clone();
+            async move {
+                clients::all_incidents(&mut op)
+                    .await
+                    .ok()?
+                    .into_iter()
+                    .find(|i| i.sightings[0].local_incident_ids.contains(&id))
+            }
+        },
+    )
+    .await?;
+    let indicators: Vec<String> = hub_incident
+        .indicators
+        .iter()
+        .map(|i| i.value.clone())
+        .collect();
+    assert_eq!(
+        indicators,
+        ["a.bad.example", "b.bad.example"],
+        "the deferred revision carries what arrived meanwhile"
+    );
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
 }

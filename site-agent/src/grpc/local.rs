@@ -66,7 +66,7 @@ impl pb::site_local_server::SiteLocal for LocalService {
                 "request_id: longer than 128 bytes",
             ));
         }
-        let now = socfed_proto::now_millis();
+        let now = self.soc.now();
         let draft = pb::IncidentReport {
             local_incident_id: "pending".into(),
             revision: 1,
@@ -152,7 +152,7 @@ impl pb::site_local_server::SiteLocal for LocalService {
         .await
         .map_err(|_| Status::internal("status task failed"))?
         .map_err(store_status)?;
-        let now = socfed_proto::now_millis();
+        let now = self.soc.now();
         Ok(Response::new(pb::AgentStatus {
             site_id: self.site.to_string(),
             store_epoch: self.store.epoch().to_string(),

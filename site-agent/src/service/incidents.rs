@@ -68,7 +68,8 @@ impl SocService {
         let reason =
             forced_reason.or_else(|| self.settings.escalation.reason(&incident, Some(actor.role)));
         if let Some(reason) = reason {
-            self.escalate_in(unit, &mut incident, reason)?;
+            incident.escalation_reason = Some(reason);
+            self.queue_revision_or_defer(unit, &mut incident)?;
         }
         unit.put_incident(&incident)?;
         self.audit(
@@ -125,11 +126,12 @@ impl SocService {
             }
             incident.updated_at_ms = self.now();
             if incident.escalated() {
-                self.queue_revision(unit, &mut incident)?;
+                self.queue_revision_or_defer(unit, &mut incident)?;
             } else if let Some(reason) =
                 self.settings.escalation.reason(&incident, Some(actor.role))
             {
-                self.escalate_in(unit, &mut incident, reason)?;
+                incident.escalation_reason = Some(reason);
+                self.queue_revision_or_defer(unit, &mut incident)?;
             }
             unit.put_incident(&incident)?;
             self.audit(unit, actor, "incident.update", id, before, json(&incident))?;
@@ -152,11 +154,21 @@ impl SocService {
         if !incident.include(group, self.now()) {
             return Ok(());
         }
+        let before = json(&incident);
         if incident.escalated() {
-            self.queue_revision(unit, &mut incident)?;
+            self.queue_revision_or_defer(unit, &mut incident)?;
+            self.audit(unit, actor, "incident.revise", id, before, json(&incident))?;
         } else if let Some(reason) = self.settings.escalation.reason(&incident, None) {
-            self.escalate_in(unit, &mut incident, reason)?;
-            self.audit(unit, actor, "incident.escalate", id, None, json(&incident))?;
+            incident.escalation_reason = Some(reason);
+            self.queue_revision_or_defer(unit, &mut incident)?;
+            self.audit(
+                unit,
+                actor,
+                "incident.escalate",
+                id,
+                before,
+                json(&incident),
+            )?;
         }
         unit.put_incident(&incident)?;
         Ok(())
@@ -171,6 +183,59 @@ impl SocService {
         tracing::info!(incident = %incident.id, %reason, "escalating to the SIRT hub");
         incident.escalation_reason = Some(reason);
         self.queue_revision(unit, incident)
+    }
+
+    /// For automatic paths (intake, the SLA clock, policy): when the revision cannot be
+    /// queued now (outbox full, report over the limits), the change is kept and marked
+    /// `revision_pending` for the SLA tick to retry, instead of failing the whole unit and
+    /// with it a batch of alerts or every later SLA breach.
+    pub(super) fn queue_revision_or_defer(
+        &self,
+        unit: &mut Unit,
+        incident: &mut LocalIncident,
+    ) -> Result<(), ServiceError> {
+        let before = incident.revision;
+        match self.queue_revision(unit, incident) {
+            Ok(()) => {
+                incident.revision_pending = false;
+                Ok(())
+            }
+            Err(
+                e @ (ServiceError::Store(crate::store::StoreError::OutboxFull { .. })
+                | ServiceError::Invalid(_)),
+            ) => {
+                incident.revision = before;
+                incident.revision_pending = true;
+                metrics::counter!("socfed_agent_revisions_deferred_total").increment(1);
+                tracing::warn!(incident = %incident.id, error = %e, "incident revision deferred; the SLA clock retries it");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Retries deferred revisions (called by the SLA tick).
+    pub(super) fn retry_pending_revisions(&self) -> Result<usize, ServiceError> {
+        let pending: Vec<String> = self
+            .store
+            .incidents(usize::MAX)?
+            .into_iter()
+            .filter(|i| i.revision_pending)
+            .map(|i| i.id)
+            .collect();
+        let mut sent = 0;
+        for id in pending {
+            let done = self.store.unit(|unit| {
+                let Some(mut incident) = unit.incident(&id)? else {
+                    return Ok::<_, ServiceError>(false);
+                };
+                self.queue_revision_or_defer(unit, &mut incident)?;
+                unit.put_incident(&incident)?;
+                Ok(!incident.revision_pending)
+            })?;
+            sent += usize::from(done);
+        }
+        Ok(sent)
     }
 
     /// Queues the next revision in the outbox, in the same unit as the change that caused it.
@@ -245,6 +310,7 @@ impl SocService {
                 updated_at_ms: now,
                 escalation_reason: Some(format!("raised by hand ({})", actor.name)),
                 revision: 1,
+                revision_pending: false,
             };
             let (seq, dropped) = unit.enqueue(
                 report.to_wire().encode_to_vec(),

@@ -53,12 +53,53 @@ impl SocService {
         Ok(self.store.roster()?)
     }
 
+    /// Removes an analyst; their open groups are unassigned (audited) in the same unit, so
+    /// nothing stays with someone who is gone.
     pub fn remove_analyst(&self, actor: &Actor, name: &str) -> Result<Vec<Analyst>, ServiceError> {
         authz::check(actor.role, Operation::EditRoster, None)?;
+        let now = self.now();
         self.store.unit(|unit| {
             let before = unit
                 .analyst(name)?
                 .ok_or_else(|| ServiceError::NotFound(format!("{name:?} is not in the roster")))?;
+            let mut prefix = name.as_bytes().to_vec();
+            prefix.push(0);
+            for key in unit
+                .committed_keys(
+                    crate::store::schema::TreeId::IdxAssignee,
+                    &prefix,
+                    usize::MAX,
+                )
+                .map_err(crate::store::StoreError::from)?
+            {
+                let id = crate::store::schema::trailing_ulid("idx_assignee", &key)
+                    .map_err(crate::store::StoreError::from)?;
+                let Some(group) = unit.group(id)? else {
+                    continue;
+                };
+                if !matches!(
+                    group.state.status,
+                    crate::soc::triage::Status::New | crate::soc::triage::Status::Acknowledged
+                ) {
+                    continue;
+                }
+                let mut updated = group.clone();
+                updated.state = crate::soc::triage::apply(
+                    &group.state,
+                    &crate::soc::triage::Action::Unassign,
+                    now,
+                )?
+                .0;
+                unit.put_group(Some(&group), &updated, &self.settings.sla)?;
+                self.audit(
+                    unit,
+                    actor,
+                    "alert.unassign",
+                    &id.to_string(),
+                    json(&group.state),
+                    json(&updated.state),
+                )?;
+            }
             unit.remove_analyst(name);
             self.audit(unit, actor, "roster.remove", name, json(&before), None)?;
             Ok::<_, ServiceError>(())

@@ -38,26 +38,43 @@ impl SocService {
     pub fn sla_tick(&self) -> Result<Vec<Ulid>, ServiceError> {
         let now = self.now();
         let due = self.store.groups_due(now, 1000)?;
-        if due.is_empty() {
-            return Ok(Vec::new());
-        }
         let roster = self.store.roster()?;
         let actor = Actor::sla_clock();
         let mut acted = Vec::new();
-        for id in due {
-            let done = self.store.unit(|unit| {
-                let Some(group) = unit.group(id)? else { return Ok::<_, ServiceError>(false) };
+        for (due_ms, id) in due {
+            let result = self.store.unit(|unit| {
+                let stale_key = crate::store::schema::time_key(due_ms, id);
+                let Some(group) = unit.group(id)? else {
+                    unit.remove(crate::store::schema::TreeId::SlaDue, stale_key);
+                    return Ok::<_, ServiceError>(false);
+                };
                 let Some(deadline) = sla::breached(&self.settings.sla, &group.state, group.severity, now) else {
+                    // The agenda entry no longer matches the group's clock: repair it.
+                    let current = sla::deadline(&self.settings.sla, &group.state, group.severity);
+                    if current.is_none_or(|d| d.due_ms != due_ms) {
+                        unit.remove(crate::store::schema::TreeId::SlaDue, stale_key);
+                        if let Some(d) = current {
+                            unit.put_raw(crate::store::schema::TreeId::SlaDue, crate::store::schema::time_key(d.due_ms, id), Vec::new());
+                        }
+                    }
                     return Ok(false);
                 };
                 tracing::warn!(group = %id, tier = %group.state.tier, clock = ?deadline.clock, overdue_ms = now - deadline.due_ms, "SLA breached; escalating");
                 metrics::counter!("socfed_agent_sla_breaches_total").increment(1);
                 self.apply_action(unit, &actor, group, &Action::SlaBreach, &roster)?;
                 Ok(true)
-            })?;
-            if done {
-                acted.push(id);
+            });
+            // One group that cannot be escalated must not stop the clock for the others.
+            match result {
+                Ok(true) => acted.push(id),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(group = %id, error = %e, "SLA clock could not act on this group; will retry")
+                }
             }
+        }
+        if let Err(e) = self.retry_pending_revisions() {
+            tracing::error!(error = %e, "retrying deferred incident revisions failed");
         }
         Ok(acted)
     }

@@ -39,7 +39,8 @@ pub fn fingerprint(alert: &Alert) -> [u8; 32] {
 pub struct OpenGroup {
     pub group: ulid::Ulid,
     pub last_seen_ms: UnixMillis,
-    /// Closed or promoted groups stop absorbing repeats: a new occurrence deserves new eyes.
+    /// Closed groups stop absorbing repeats: a new occurrence deserves new eyes. Promoted
+    /// groups keep absorbing, so their incident learns of new indicators and hosts.
     pub open: bool,
 }
 

@@ -75,6 +75,8 @@ pub enum Tamper {
     Truncated { found: u64, expected: u64 },
     #[error("the last entry's hash differs from the recorded head")]
     HeadMismatch,
+    #[error("the log holds {entries} entries but its recorded head is missing")]
+    HeadMissing { entries: u64 },
 }
 
 /// Verifies entries in sequence order against the recorded head `(last seq, last hash)`.
@@ -100,6 +102,9 @@ pub fn verify(
         }
         prev_seq = entry.seq;
         prev_hash = entry.hash;
+    }
+    if head.is_none() && prev_seq > 0 {
+        return Err(Tamper::HeadMissing { entries: prev_seq });
     }
     match head {
         Some((seq, _)) if seq != prev_seq => Err(Tamper::Truncated {
@@ -159,6 +164,12 @@ mod tests {
         assert_eq!(
             verify(removed, h),
             Err(Tamper::Missing { after: 1, found: 3 })
+        );
+
+        assert_eq!(
+            verify(entries.clone(), None),
+            Err(Tamper::HeadMissing { entries: 5 }),
+            "a deleted head is tampering too"
         );
 
         let truncated = entries[..4].to_vec();

@@ -59,6 +59,9 @@ pub struct LocalIncident {
     pub escalation_reason: Option<String>,
     /// Revisions queued for the hub so far (0 while local).
     pub revision: u32,
+    /// A revision (or the first escalation) could not be queued yet (outbox full): the SLA
+    /// tick retries it.
+    pub revision_pending: bool,
 }
 
 fn merge_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
@@ -96,6 +99,7 @@ impl LocalIncident {
             updated_at_ms: now_ms,
             escalation_reason: None,
             revision: 0,
+            revision_pending: false,
         };
         for group in groups {
             incident.include(group, now_ms);
@@ -144,6 +148,23 @@ impl LocalIncident {
         &self,
         limits: &socfed_proto::vocab::ReportLimits,
     ) -> Result<IncidentReport, socfed_proto::vocab::InvalidField> {
+        // Bounded to the contract's limits, saying how much was left out, so an incident
+        // that grew large can always still be reported.
+        let mut hosts = String::new();
+        let mut listed = 0;
+        for host in &self.hosts {
+            if hosts.len() + host.len() + 2 > limits.max_description_bytes / 2 {
+                break;
+            }
+            if !hosts.is_empty() {
+                hosts.push_str(", ");
+            }
+            hosts.push_str(host);
+            listed += 1;
+        }
+        if listed < self.hosts.len() {
+            hosts.push_str(&format!(" (+{} more)", self.hosts.len() - listed));
+        }
         let description = format!(
             "{} alert group(s) at this site; status {}; hosts: {}",
             self.groups.len(),
@@ -151,7 +172,7 @@ impl LocalIncident {
             if self.hosts.is_empty() {
                 "none recorded".to_string()
             } else {
-                self.hosts.join(", ")
+                hosts
             }
         );
         let wire = socfed_proto::pb::IncidentReport {
@@ -162,7 +183,12 @@ impl LocalIncident {
             severity: self.severity.to_wire() as i32,
             tlp: self.tlp.to_wire() as i32,
             rule_id: self.rule_id.clone(),
-            techniques: self.techniques.iter().map(ToString::to_string).collect(),
+            techniques: self
+                .techniques
+                .iter()
+                .take(limits.max_techniques)
+                .map(ToString::to_string)
+                .collect(),
             indicators: self
                 .indicators
                 .iter()

@@ -266,13 +266,58 @@ impl AgentStore {
     }
 
     /// Groups whose SLA deadline is at or before `now`, earliest first.
-    pub fn groups_due(&self, now: UnixMillis, limit: usize) -> Result<Vec<Ulid>, StoreError> {
+    pub fn groups_due(
+        &self,
+        now: UnixMillis,
+        limit: usize,
+    ) -> Result<Vec<(i64, Ulid)>, StoreError> {
         let end = schema::time_key(now, Ulid::from_bytes([0xff; 16]));
         let mut out = Vec::new();
         for key in self.tree(TreeId::SlaDue).range(..=end).keys().take(limit) {
-            out.push(schema::trailing_ulid(TreeId::SlaDue.name(), &key?)?);
+            let key = key?;
+            let due = key
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_be_bytes);
+            out.push((
+                i64::try_from(due).unwrap_or(i64::MAX),
+                schema::trailing_ulid(TreeId::SlaDue.name(), &key)?,
+            ));
         }
         Ok(out)
+    }
+
+    /// Rebuilds the SLA agenda from the groups when the SLA policy changed since the last
+    /// start (deadlines depend on it), so no key written under the old policy lingers.
+    pub fn rebuild_sla_agenda_if_changed(
+        &self,
+        policy: &sla::SlaPolicy,
+    ) -> Result<bool, StoreError> {
+        let fingerprint =
+            blake3::hash(serde_json::to_string(policy).unwrap_or_default().as_bytes())
+                .as_bytes()
+                .to_vec();
+        let meta = self.tree(TreeId::Meta);
+        if meta
+            .get("sla_policy")?
+            .is_some_and(|stored| stored.as_ref() == fingerprint.as_slice())
+        {
+            return Ok(false);
+        }
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let agenda = self.tree(TreeId::SlaDue);
+        agenda.clear()?;
+        let mut batch = sled::Batch::default();
+        for value in self.tree(TreeId::Groups).iter().values() {
+            let group: AlertGroup = schema::decode(TreeId::Groups.name(), &value?)?;
+            if let Some(due) = sla::deadline(policy, &group.state, group.severity) {
+                batch.insert(schema::time_key(due.due_ms, group.id), Vec::new());
+            }
+        }
+        agenda.apply_batch(batch)?;
+        meta.insert("sla_policy", fingerprint)?;
+        self.sync()?;
+        Ok(true)
     }
 
     /// Groups that saw `indicator` (`kind:value`), for hunts.

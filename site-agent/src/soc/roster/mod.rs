@@ -133,8 +133,14 @@ pub fn next_in_rotation<'a>(candidates: &[&'a Analyst], last: Option<&str>) -> O
     let mut sorted: Vec<&'a Analyst> = candidates.to_vec();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let first = sorted.first().copied()?;
-    match last.and_then(|l| sorted.iter().rposition(|a| a.name == l)) {
-        Some(i) => sorted.get(i + 1).copied().or(Some(first)),
+    // The first name after the cursor, wrapping; this stays fair when the last assignee
+    // has gone off shift (restarting at the first name would favour it).
+    match last {
+        Some(l) => sorted
+            .iter()
+            .find(|a| a.name.as_str() > l)
+            .copied()
+            .or(Some(first)),
         None => Some(first),
     }
 }
