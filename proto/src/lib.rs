@@ -10,6 +10,7 @@
 //!
 //! This crate does no storage and owns no policy beyond "what is a well-formed value".
 
+pub mod audit;
 #[cfg(feature = "runtime")]
 pub mod cli;
 pub mod config;

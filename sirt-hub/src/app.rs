@@ -98,8 +98,14 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         max_message_bytes: config.limits.max_message_bytes,
         shutdown: shutdown.clone(),
     };
+    let roles = config
+        .operators
+        .iter()
+        .filter_map(|o| o.role.parse().ok().map(|role| (o.name.clone(), role)))
+        .collect();
     let operator = OperatorService {
         store: store.clone(),
+        roles: Arc::new(roles),
         ingest,
         live,
         enrolled: Arc::new(enrolled),

@@ -32,6 +32,19 @@ pub struct HubConfig {
     /// Optional admin listener for Prometheus metrics.
     #[serde(default)]
     pub admin: Option<AdminConfig>,
+    /// Operators and their role at the hub (lifecycle commands need one; queries need only an
+    /// operator certificate).
+    #[serde(default)]
+    pub operators: Vec<HubOperator>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubOperator {
+    /// The operator name in the certificate (`spiffe://DOMAIN/operator/NAME`).
+    pub name: String,
+    /// tier1..tier4, engineer, soc-manager, ir-lead, ciso or admin.
+    pub role: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,6 +139,14 @@ impl Validate for HubConfig {
                 "must be longer than zero, e.g. \"24h\"".into(),
             ));
         }
+        for operator in &self.operators {
+            socfed_proto::identity::parse_operator_name(&operator.name)
+                .map_err(|e| ("operators.name", e.to_string()))?;
+            operator
+                .role
+                .parse::<crate::lifecycle::HubRole>()
+                .map_err(|e| ("operators.role", e.to_string()))?;
+        }
         let mut seen = std::collections::HashSet::new();
         for site in &self.sites {
             if !seen.insert(&site.id) {
@@ -179,6 +200,17 @@ max_batch = 2048
 # "fsync": sled flush + fdatasync before acknowledging (survives power loss).
 # "flush": sled flush only (survives a process crash; faster).
 durability = "fsync"
+
+# Operators and their role at the hub: tier1..tier4, engineer, soc-manager, ir-lead, ciso,
+# admin. Lifecycle commands (`sirt-hub incidents transition`) need a role; queries need only an
+# operator certificate of the organisation.
+[[operators]]
+name = "ines"
+role = "ir-lead"
+
+[[operators]]
+name = "carl"
+role = "ciso"
 
 [correlation]
 # Reports sharing a rule or ATT&CK technique and an indicator within this window join one

@@ -1,6 +1,6 @@
 //! How a report opens or updates a hub incident and its per-site sighting. Pure: no storage.
 
-use crate::store::records::{IncidentRecord, IncidentStatus, Sighting};
+use crate::store::records::{IncidentRecord, IncidentStatus, Sighting, TimelineEntry};
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::{IncidentReport, SiteId};
 use ulid::Ulid;
@@ -20,6 +20,12 @@ pub fn open(id: Ulid, site: &SiteId, report: &IncidentReport, now: UnixMillis) -
         sightings: vec![new_sighting(site, report, OPENED_REASON, now)],
         created_at_ms: now,
         updated_at_ms: now,
+        lifecycle: crate::lifecycle::IncidentLifecycle::new(report.severity, report.tlp, now),
+        timeline: vec![TimelineEntry {
+            at_ms: now,
+            actor: format!("site {site}"),
+            text: format!("escalated by site {site}: {}", report.title),
+        }],
     }
 }
 
@@ -55,6 +61,10 @@ pub fn merge(
     }
     incident.severity = incident.severity.max(report.severity);
     incident.tlp = incident.tlp.max(report.tlp);
+    // Facts from the sites only ever raise what the lifecycle tracks; lowering is an
+    // operator's decision (IR lead or CISO) through the lifecycle.
+    incident.lifecycle.severity = incident.lifecycle.severity.max(report.severity);
+    incident.lifecycle.tlp = incident.lifecycle.tlp.max(report.tlp);
     union_sorted(&mut incident.techniques, &report.techniques);
     union_sorted(&mut incident.indicators, &report.indicators);
     incident.updated_at_ms = incident.updated_at_ms.max(now);
@@ -71,6 +81,20 @@ fn new_sighting(site: &SiteId, report: &IncidentReport, reason: &str, now: UnixM
         last_seen_ms: now,
         joined_because: reason.to_string(),
     }
+}
+
+/// Most timeline entries kept on the record; the audit log keeps every change.
+pub const MAX_TIMELINE: usize = 500;
+
+pub fn push_timeline(incident: &mut IncidentRecord, at_ms: UnixMillis, actor: &str, text: String) {
+    if incident.timeline.len() >= MAX_TIMELINE {
+        incident.timeline.remove(0);
+    }
+    incident.timeline.push(TimelineEntry {
+        at_ms,
+        actor: actor.to_string(),
+        text,
+    });
 }
 
 fn union_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {

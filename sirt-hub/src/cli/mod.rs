@@ -45,6 +45,8 @@ pub enum Command {
     Sites(query::SitesArgs),
     /// Escalations kept for review (conflicting replays, rejected reports).
     Conflicts(query::ConflictsArgs),
+    /// The hub's hash-chained audit log.
+    Audit(query::AuditArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
     Demo(crate::demo::DemoArgs),
 }
@@ -100,6 +102,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Incidents(args) => query::incidents(args).await,
         Command::Sites(args) => query::sites(args).await,
         Command::Conflicts(args) => query::conflicts(args).await,
+        Command::Audit(args) => query::audit(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

@@ -39,6 +39,16 @@ pub enum IncidentsCommand {
     Show { id: String },
     /// Print incidents as they are created or updated, until interrupted.
     Watch,
+    /// Move an incident through its lifecycle or change its severity, priority, TLP,
+    /// techniques or IR lead (needs a role in the hub's [[operators]]).
+    Transition {
+        id: String,
+        /// start-triage, contain, eradicate, recover, start-review, close, close-false-positive,
+        /// close-duplicate, reopen, set-severity, set-priority, set-tlp, add-technique, assign-ir-lead.
+        command: String,
+        /// The command's argument (an id, a reason, a value or an operator), where it takes one.
+        argument: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +154,27 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        IncidentsCommand::Transition {
+            id,
+            command,
+            argument,
+        } => {
+            let incident = client
+                .transition_incident(pb::TransitionIncidentRequest {
+                    id,
+                    command,
+                    argument: argument.unwrap_or_default(),
+                })
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            match output {
+                OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
+                OutputFormat::Table => {
+                    socfed_proto::outln!("{}", render::incident_detail(&incident))
+                }
+            }
+        }
         IncidentsCommand::Watch => {
             let mut stream = client
                 .watch_incidents(pb::WatchIncidentsRequest {})
@@ -235,5 +266,40 @@ pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
             socfed_proto::outln!("{t}");
         }
     }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hub's hash-chained audit log; exit 1 if any entry was edited or removed.
+    Verify,
+}
+
+pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let mut client = client(&args.target)?;
+    let AuditCommand::Verify = args.command;
+    let report = client
+        .verify_audit(pb::VerifyHubAuditRequest {})
+        .await
+        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .into_inner();
+    match args.target.output {
+        OutputFormat::Json => render::print_json(
+            &serde_json::json!({"intact": report.intact, "entries": report.entries, "problem": report.problem}),
+        )?,
+        OutputFormat::Table if report.intact => {
+            socfed_proto::outln!("audit log intact: {} entries", report.entries)
+        }
+        OutputFormat::Table => socfed_proto::outln!("AUDIT LOG TAMPERED: {}", report.problem),
+    }
+    anyhow::ensure!(report.intact, "the hub audit log failed verification");
     Ok(())
 }

@@ -80,6 +80,11 @@ pub fn incident_json(i: &pb::HubIncident) -> Value {
         "tlp": tlp(i.tlp),
         "techniques": i.techniques,
         "indicators": i.indicators.iter().map(indicator).collect::<Vec<_>>(),
+        "priority": i.priority,
+        "ir_lead": i.ir_lead,
+        "resolution": i.resolution,
+        "reopened": i.reopened,
+        "timeline": i.timeline.iter().map(|t| json!({"at": format_millis(t.at_ms), "actor": t.actor, "text": t.text})).collect::<Vec<_>>(),
         "created_at": format_millis(i.created_at_ms),
         "updated_at": format_millis(i.updated_at_ms),
         "sightings": i.sightings.iter().map(|s| json!({
@@ -136,6 +141,34 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
         format_millis(i.created_at_ms),
         format_millis(i.updated_at_ms),
     );
+    out.push_str(&format!(
+        "  priority:   {}\n  IR lead:    {}\n{}{}",
+        i.priority,
+        if i.ir_lead.is_empty() {
+            "(none)"
+        } else {
+            &i.ir_lead
+        },
+        if i.resolution.is_empty() {
+            String::new()
+        } else {
+            format!("  resolution: {}\n", i.resolution)
+        },
+        if i.reopened > 0 {
+            format!("  reopened:   {} time(s)\n", i.reopened)
+        } else {
+            String::new()
+        },
+    ));
+    out.push_str("timeline:\n");
+    for entry in &i.timeline {
+        out.push_str(&format!(
+            "  {}  {:<14} {}\n",
+            format_millis(entry.at_ms),
+            entry.actor,
+            entry.text
+        ));
+    }
     let mut t = table(&[
         "site",
         "local incidents",

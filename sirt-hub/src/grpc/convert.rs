@@ -61,6 +61,26 @@ pub fn incident(record: &IncidentRecord) -> pb::HubIncident {
         sightings: record.sightings.iter().map(sighting).collect(),
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,
+        priority: format!("{:?}", record.lifecycle.priority),
+        ir_lead: record.lifecycle.ir_lead.clone().unwrap_or_default(),
+        resolution: match &record.lifecycle.phase {
+            crate::lifecycle::Phase::Closed { resolution } => match resolution {
+                crate::lifecycle::Resolution::Resolved => "resolved".into(),
+                crate::lifecycle::Resolution::FalsePositive => "false-positive".into(),
+                crate::lifecycle::Resolution::Duplicate { of } => format!("duplicate of {of}"),
+            },
+            _ => String::new(),
+        },
+        reopened: record.lifecycle.reopened,
+        timeline: record
+            .timeline
+            .iter()
+            .map(|t| pb::TimelineEntry {
+                at_ms: t.at_ms,
+                actor: t.actor.clone(),
+                text: t.text.clone(),
+            })
+            .collect(),
     }
 }
 

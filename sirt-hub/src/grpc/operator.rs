@@ -20,6 +20,8 @@ use ulid::Ulid;
 #[derive(Clone)]
 pub struct OperatorService {
     pub store: Arc<HubStore>,
+    /// Operator name → role at the hub, from `[[operators]]`.
+    pub roles: Arc<std::collections::HashMap<String, crate::lifecycle::HubRole>>,
     pub ingest: IngestHandle,
     pub live: Arc<LiveSites>,
     pub enrolled: Arc<Vec<SiteId>>,
@@ -207,6 +209,82 @@ impl pb::operator_server::Operator for OperatorService {
         let reviews = read(&self.store, move |s| s.reviews(site.as_ref())).await?;
         Ok(Response::new(pb::ListConflictsResponse {
             conflicts: reviews.iter().map(convert::review).collect(),
+        }))
+    }
+
+    async fn transition_incident(
+        &self,
+        request: Request<pb::TransitionIncidentRequest>,
+    ) -> Result<Response<pb::HubIncident>, Status> {
+        authorize(&request, "TransitionIncident")?;
+        let peer = caller(&request)?;
+        let socfed_proto::identity::Identity::Operator(name) = &peer.identity else {
+            return Err(Status::permission_denied(
+                "TransitionIncident needs an operator certificate",
+            ));
+        };
+        let role = *self.roles.get(name).ok_or_else(|| {
+            Status::permission_denied(format!(
+                "operator {name:?} has no role at the hub; add it to [[operators]] in the hub config"
+            ))
+        })?;
+        let pb::TransitionIncidentRequest {
+            id,
+            command,
+            argument,
+        } = request.into_inner();
+        let incident = Ulid::from_string(&id).map_err(|_| {
+            Status::invalid_argument(format!("{id:?} is not an incident id (26-character ULID)"))
+        })?;
+        let command = crate::lifecycle::parse_command(&command, &argument)
+            .map_err(Status::invalid_argument)?;
+        let transition = crate::store::apply::Transition {
+            incident,
+            command,
+            role,
+            actor: name.clone(),
+            actor_cert: format!("{} ({})", peer.uri, peer.fingerprint),
+        };
+        let outcome = self
+            .ingest
+            .transition(transition)
+            .await
+            .map_err(|e| match e {
+                crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
+                crate::ingest::TransitionError::Stopped => {
+                    Status::unavailable("the hub is shutting down; retry shortly")
+                }
+            })?;
+        match outcome {
+            crate::store::apply::TransitionOutcome::Done(record) => {
+                Ok(Response::new(convert::incident(&record)))
+            }
+            crate::store::apply::TransitionOutcome::NotFound => Err(Status::not_found(format!(
+                "no incident {incident}; list incidents to see valid ids"
+            ))),
+            crate::store::apply::TransitionOutcome::Refused(refused) => {
+                let status = match &refused {
+                    crate::lifecycle::LifecycleError::Denied(_) => {
+                        Status::permission_denied(refused.to_string())
+                    }
+                    _ => Status::failed_precondition(refused.to_string()),
+                };
+                tracing::warn!(operator = %name, %incident, reason = status.message(), "lifecycle command refused");
+                Err(status)
+            }
+        }
+    }
+
+    async fn verify_audit(
+        &self,
+        request: Request<pb::VerifyHubAuditRequest>,
+    ) -> Result<Response<pb::VerifyHubAuditResponse>, Status> {
+        authorize(&request, "VerifyAudit")?;
+        let (entries, problem) = read(&self.store, |s| s.verify_audit()).await?;
+        Ok(Response::new(pb::VerifyHubAuditResponse {
+            intact: problem.is_none(),
+            entries,
+            problem: problem.unwrap_or_default(),
         }))
     }
 }

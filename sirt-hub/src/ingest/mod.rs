@@ -34,6 +34,14 @@ pub struct IngestHandle {
 #[error("the ingest writer has stopped")]
 pub struct WriterStopped;
 
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("the ingest writer has stopped")]
+    Stopped,
+    #[error("{0}")]
+    Store(Arc<StoreError>),
+}
+
 impl IngestHandle {
     /// Queues `item`; its outcome arrives on `reply` after the batch holding it is durable.
     /// Waits when the writer's queue is full, which slows every stream fairly.
@@ -42,6 +50,22 @@ impl IngestHandle {
             .send(Request { item, reply })
             .await
             .map_err(|_| WriterStopped)
+    }
+
+    /// Applies an operator's lifecycle command through the single writer; returns once durable.
+    pub async fn transition(
+        &self,
+        transition: crate::store::apply::Transition,
+    ) -> Result<crate::store::apply::TransitionOutcome, TransitionError> {
+        let (reply, mut rx) = mpsc::unbounded_channel();
+        self.submit(Item::Transition(Box::new(transition)), Some(reply))
+            .await
+            .map_err(|_| TransitionError::Stopped)?;
+        match rx.recv().await {
+            Some(Ok(Outcome::Transition(outcome))) => Ok(outcome),
+            Some(Ok(_)) | None => Err(TransitionError::Stopped),
+            Some(Err(e)) => Err(TransitionError::Store(e)),
+        }
     }
 
     /// Incidents created or changed from now on, after they are durable.

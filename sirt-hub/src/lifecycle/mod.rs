@@ -10,6 +10,8 @@
 //! to append to the audit log and the timeline.
 
 pub mod authz;
+mod words;
+pub use words::parse_command;
 mod events;
 mod model;
 mod roles;

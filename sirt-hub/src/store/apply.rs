@@ -11,6 +11,7 @@ use super::schema::{self, CodecError};
 use super::{HubStore, StoreError};
 use crate::correlate::{self, Decision, PriorMatch};
 use crate::incident;
+use crate::store::records::IncidentStatus;
 use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -69,6 +70,7 @@ pub enum Item {
         site: SiteId,
         status: pb::SiteStatus,
     },
+    Transition(Box<Transition>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +106,25 @@ pub enum Outcome {
         outcome: EscalationOutcome,
     },
     Status,
+    Transition(TransitionOutcome),
+}
+
+/// What an operator's lifecycle command did.
+#[derive(Debug, Clone)]
+pub enum TransitionOutcome {
+    Done(Box<IncidentRecord>),
+    NotFound,
+    Refused(crate::lifecycle::LifecycleError),
+}
+
+/// An operator's command on an incident's lifecycle, with who sent it (from the certificate).
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub incident: Ulid,
+    pub command: crate::lifecycle::Command,
+    pub role: crate::lifecycle::HubRole,
+    pub actor: String,
+    pub actor_cert: String,
 }
 
 /// An incident created or changed by a batch, for live watchers.
@@ -134,6 +155,8 @@ struct Tx<'a> {
     sites: &'a TransactionalTree,
     fingerprints: &'a TransactionalTree,
     reviews: &'a TransactionalTree,
+    audit: &'a TransactionalTree,
+    meta: &'a TransactionalTree,
 }
 
 impl HubStore {
@@ -154,6 +177,8 @@ impl HubStore {
             &t.sites,
             &t.fingerprints,
             &t.reviews,
+            &t.audit,
+            &t.meta,
         ];
         let result = trees[..].transaction(|view| {
             let [
@@ -165,9 +190,11 @@ impl HubStore {
                 sites,
                 fingerprints,
                 reviews,
+                audit,
+                meta,
             ] = view.as_slice()
             else {
-                unreachable!("eight trees were passed in")
+                unreachable!("ten trees were passed in")
             };
             let tx = Tx {
                 incidents,
@@ -178,6 +205,8 @@ impl HubStore {
                 sites,
                 fingerprints,
                 reviews,
+                audit,
+                meta,
             };
             let mut applied = Applied::default();
             for item in items {
@@ -209,6 +238,9 @@ impl HubStore {
                         tx.status(site, status, now)?;
                         Outcome::Status
                     }
+                    Item::Transition(transition) => {
+                        Outcome::Transition(tx.transition(transition, now, &mut applied.changes)?)
+                    }
                 };
                 applied.outcomes.push(outcome);
             }
@@ -222,6 +254,80 @@ impl HubStore {
 }
 
 impl Tx<'_> {
+    /// Applies an operator's lifecycle command (the role check is inside the machine) and
+    /// records it in the timeline and the audit chain, in the same transaction.
+    fn transition(
+        &self,
+        t: &Transition,
+        now: UnixMillis,
+        changes: &mut Vec<IncidentChange>,
+    ) -> Result<TransitionOutcome, TxError> {
+        let Some(raw) = self.incidents.get(t.incident.to_bytes())? else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        let mut record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+        let (lifecycle, events) =
+            match crate::lifecycle::apply(&record.lifecycle, &t.command, t.role, &t.actor, now) {
+                Ok(done) => done,
+                Err(refused) => return Ok(TransitionOutcome::Refused(refused)),
+            };
+        if events.is_empty() {
+            return Ok(TransitionOutcome::Done(Box::new(record)));
+        }
+        let before = serde_json::to_string(&record.lifecycle).ok();
+        record.lifecycle = lifecycle;
+        record.status = IncidentStatus::of(&record.lifecycle.phase);
+        record.severity = record.lifecycle.severity;
+        record.tlp = record.lifecycle.tlp;
+        record.updated_at_ms = record.updated_at_ms.max(now);
+        for event in &events {
+            incident::push_timeline(&mut record, event.at_ms, &t.actor, event.change.to_string());
+        }
+        self.incidents.insert(
+            &t.incident.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &record))?,
+        )?;
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: t.actor.clone(),
+            actor_cert: t.actor_cert.clone(),
+            action: format!("incident.{}", t.command.kind().word()),
+            target: t.incident.to_string(),
+            before,
+            after: serde_json::to_string(&record.lifecycle).ok(),
+        })?;
+        changes.retain(|c| c.record.id != record.id);
+        changes.push(IncidentChange {
+            created: false,
+            record: record.clone(),
+        });
+        Ok(TransitionOutcome::Done(Box::new(record)))
+    }
+
+    fn audit(&self, draft: socfed_proto::audit::AuditDraft) -> Result<(), TxError> {
+        let head: Option<schema::AuditHead> = match self.meta.get(schema::AUDIT_HEAD)? {
+            Some(raw) => Some(codec(schema::decode(schema::META, &raw))?),
+            None => None,
+        };
+        let (seq, prev) = head.map_or((1, socfed_proto::audit::GENESIS), |h| (h.seq + 1, h.hash));
+        let entry = socfed_proto::audit::seal(draft, seq, prev);
+        self.audit.insert(
+            &seq.to_be_bytes(),
+            codec(schema::encode(schema::AUDIT, &entry))?,
+        )?;
+        self.meta.insert(
+            schema::AUDIT_HEAD,
+            codec(schema::encode(
+                schema::META,
+                &schema::AuditHead {
+                    seq,
+                    hash: entry.hash,
+                },
+            ))?,
+        )?;
+        Ok(())
+    }
+
     fn site(&self, site: &SiteId) -> Result<SiteRecord, TxError> {
         match self.sites.get(site.as_str())? {
             Some(raw) => codec(schema::decode(schema::SITES, &raw)),

@@ -40,6 +40,8 @@ pub(crate) struct Trees {
     pub sites: sled::Tree,
     pub fingerprints: sled::Tree,
     pub reviews: sled::Tree,
+    pub audit: sled::Tree,
+    pub meta: sled::Tree,
 }
 
 pub struct HubStore {
@@ -90,6 +92,8 @@ impl HubStore {
             sites: db.open_tree(schema::SITES)?,
             fingerprints: db.open_tree(schema::FINGERPRINTS)?,
             reviews: db.open_tree(schema::REVIEWS)?,
+            audit: db.open_tree(schema::AUDIT)?,
+            meta: meta.clone(),
         };
         // sled 0.34 keeps everything in `DIR/db`; syncing it makes a flush power-safe.
         let data_file = match durability {

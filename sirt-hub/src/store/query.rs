@@ -138,3 +138,32 @@ impl HubStore {
         }
     }
 }
+
+impl HubStore {
+    /// Walks the audit chain against its recorded head: (entries, problem if any).
+    pub fn verify_audit(&self) -> Result<(u64, Option<String>), StoreError> {
+        let head: Option<schema::AuditHead> = match self.trees.meta.get(schema::AUDIT_HEAD)? {
+            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            None => None,
+        };
+        let mut entries = Vec::new();
+        for value in self.trees.audit.iter().values() {
+            match schema::decode::<socfed_proto::audit::AuditEntry>(schema::AUDIT, &value?) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => {
+                    return Ok((
+                        entries.len() as u64,
+                        Some(format!("an entry cannot be read: {e}")),
+                    ));
+                }
+            }
+        }
+        let count = entries.len() as u64;
+        Ok(
+            match socfed_proto::audit::verify(entries, head.map(|h| (h.seq, h.hash))) {
+                Ok(n) => (n, None),
+                Err(tamper) => (count, Some(tamper.to_string())),
+            },
+        )
+    }
+}

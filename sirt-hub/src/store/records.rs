@@ -70,6 +70,33 @@ pub struct IncidentRecord {
     pub sightings: Vec<Sighting>,
     pub created_at_ms: UnixMillis,
     pub updated_at_ms: UnixMillis,
+    /// The response lifecycle (phase, priority, IR lead, phase times) driven by operators.
+    pub lifecycle: crate::lifecycle::IncidentLifecycle,
+    /// What happened to the incident, oldest first (bounded; the audit log keeps everything).
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at_ms: UnixMillis,
+    pub actor: String,
+    pub text: String,
+}
+
+impl IncidentStatus {
+    /// The coarse status shown in listings, from the lifecycle phase.
+    pub fn of(phase: &crate::lifecycle::Phase) -> Self {
+        use crate::lifecycle::Phase;
+        match phase {
+            Phase::New => IncidentStatus::New,
+            Phase::Triage => IncidentStatus::Triage,
+            Phase::Containment => IncidentStatus::Containment,
+            Phase::Eradication => IncidentStatus::Eradication,
+            Phase::Recovery => IncidentStatus::Recovery,
+            Phase::PostIncidentReview => IncidentStatus::PostIncident,
+            Phase::Closed { .. } => IncidentStatus::Closed,
+        }
+    }
 }
 
 /// What the hub holds under one idempotency key.

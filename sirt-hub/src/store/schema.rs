@@ -14,6 +14,8 @@
 //! | `sites`         | site                                  | `SiteRecord`               |
 //! | `fingerprints`  | BLAKE3 fingerprint (32)               | `FingerprintRecord`        |
 //! | `reviews`       | site ++ 0x00 ++ epoch ++ seq ++ ULID  | `ReviewRecord`             |
+//! | `audit`         | seq u64                               | `AuditEntry` (hash chain)  |
+//! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
@@ -38,6 +40,9 @@ pub const EPOCHS: &str = "epochs";
 pub const SITES: &str = "sites";
 pub const FINGERPRINTS: &str = "fingerprints";
 pub const REVIEWS: &str = "reviews";
+pub const AUDIT: &str = "audit";
+/// `meta` key of the audit chain's head (`AuditHead`).
+pub const AUDIT_HEAD: &str = "audit_head";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
@@ -148,4 +153,11 @@ mod tests {
             Err(CodecError::Version { found: 9, .. })
         ));
     }
+}
+
+/// The last audit entry: sequence and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: [u8; 32],
 }

@@ -8,13 +8,13 @@
 //! - [`authz`]: which role may do what at the site.
 //! - [`sla`]: SLA clocks per severity.
 //! - [`roster`]: analysts, shifts with time zones, coverage, round-robin, job rotation.
-//! - [`audit`]: the hash chain of the audit log.
 //! - [`group`], [`incident`], [`notify`]: alert groups, local incidents (and the policy that
 //!   sends them to the hub), notifications for the SOC manager.
 
 pub mod aggregate;
 pub mod alert;
-pub mod audit;
+/// The audit chain lives in the contract crate (the hub keeps one too).
+pub use socfed_proto::audit;
 pub mod authz;
 pub mod group;
 pub mod incident;

@@ -1,13 +1,13 @@
-//! The audit log's hash chain. Every mutation at the site becomes an entry that commits to the
-//! previous entry's hash; editing, removing or reordering any entry breaks the chain, and the
+//! The audit logs' hash chain, shared by the site agent and the hub. Every mutation becomes an
+//! entry that commits to the previous entry's hash; editing, removing or reordering any entry breaks the chain, and the
 //! stored head (last sequence and hash) catches removal from the end.
 //!
 //! Pure: sealing and verification over plain values. The store appends; `audit verify` reads.
 //! Limit: someone able to rewrite the whole store could rebuild a consistent chain; anchoring
 //! the head outside the site (at the hub) closes that and is planned with hub coordination.
 
+use crate::UnixMillis;
 use serde::{Deserialize, Serialize};
-use socfed_proto::UnixMillis;
 
 /// What is being recorded, before it is sealed into the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,124 @@
+//! The hub incident lifecycle over the real API: roles from the hub's operator roster decide
+//! who may move an incident, every change lands in the timeline and the hub's audit chain.
+
+use socfed_proto::pb;
+use socfed_proto::tls::ExpectedServer;
+use socfed_tests::clients::{self, RawStream, hello, report};
+use socfed_tests::{inproc, pki::TestPki};
+use tonic::Code;
+use ulid::Ulid;
+
+const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[[operators]]\nname = \"ada\"\nrole = \"admin\"\n";
+
+fn transition(id: &str, command: &str, argument: &str) -> pb::TransitionIncidentRequest {
+    pb::TransitionIncidentRequest {
+        id: id.into(),
+        command: command.into(),
+        argument: argument.into(),
+    }
+}
+
+#[tokio::test]
+async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_audit_log()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let channel = clients::channel(
+        hub.addr,
+        &pki.site("paris")?,
+        &pki.domain,
+        ExpectedServer::Hub,
+    )?;
+    let (mut stream, _) = RawStream::open_welcomed(channel, hello("paris", Ulid::new(), 1)).await?;
+    stream
+        .send(1, report("p-1", "ransomware on file server"))
+        .await?;
+    stream.ack_through(1).await?;
+
+    let op =
+        |name: &str| clients::operator(hub.addr, &pki.operator(name).expect("issued"), &pki.domain);
+    let (mut ines, mut tom, mut ada, mut nobody) =
+        (op("ines")?, op("tom")?, op("ada")?, op("nobody")?);
+    let id = clients::all_incidents(&mut ines).await?.remove(0).id;
+
+    let triaged = tom
+        .transition_incident(transition(&id, "start-triage", ""))
+        .await?
+        .into_inner();
+    assert_eq!(triaged.status, pb::IncidentStatus::Triage as i32);
+    let denied = tom
+        .transition_incident(transition(&id, "contain", ""))
+        .await
+        .expect_err("tier 1 contains");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert!(denied.message().contains("IR lead"), "{}", denied.message());
+    let denied = ada
+        .transition_incident(transition(&id, "contain", ""))
+        .await
+        .expect_err("admin moves phases");
+    assert_eq!(
+        denied.code(),
+        Code::PermissionDenied,
+        "separation of duties"
+    );
+    let denied = nobody
+        .transition_incident(transition(&id, "start-triage", ""))
+        .await
+        .expect_err("no role");
+    assert!(
+        denied.message().contains("[[operators]]"),
+        "{}",
+        denied.message()
+    );
+    let wrong = ines
+        .transition_incident(transition(&id, "recover", ""))
+        .await
+        .expect_err("containment first");
+    assert_eq!(
+        wrong.code(),
+        Code::FailedPrecondition,
+        "{}",
+        wrong.message()
+    );
+
+    ada.transition_incident(transition(&id, "assign-ir-lead", "ines"))
+        .await?;
+    ines.transition_incident(transition(&id, "contain", ""))
+        .await?;
+    ines.transition_incident(transition(&id, "set-priority", "P1"))
+        .await?;
+    let contained = ines
+        .get_incident(pb::GetIncidentRequest { id: id.clone() })
+        .await?
+        .into_inner();
+    assert_eq!(contained.status, pb::IncidentStatus::Containment as i32);
+    assert_eq!(
+        (contained.ir_lead.as_str(), contained.priority.as_str()),
+        ("ines", "P1")
+    );
+    let actors: Vec<&str> = contained
+        .timeline
+        .iter()
+        .map(|t| t.actor.as_str())
+        .collect();
+    assert_eq!(
+        actors,
+        ["site paris", "tom", "ada", "ines", "ines"],
+        "{:?}",
+        contained.timeline
+    );
+
+    let audit = ines
+        .verify_audit(pb::VerifyHubAuditRequest {})
+        .await?
+        .into_inner();
+    assert!(audit.intact, "{}", audit.problem);
+    assert_eq!(
+        audit.entries, 4,
+        "one entry per accepted change, none for refusals"
+    );
+    hub.stop().await?;
+    Ok(())
+}
