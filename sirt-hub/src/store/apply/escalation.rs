@@ -1,0 +1,249 @@
+//! Escalations inside the ingest transaction: idempotency by (site, epoch, seq), conflicts and
+//! rejections kept for review, correlation into hub incidents, and the high-water mark.
+
+use super::{EscalationOutcome, IncidentChange, Offered, Outcome, Tx, TxError, codec};
+use crate::correlate::{self, Decision, PriorMatch};
+use crate::incident;
+use crate::store::records::{
+    EscalationRecord, FingerprintRecord, IncidentRecord, ReviewKind, ReviewRecord,
+};
+use crate::store::schema;
+use socfed_proto::UnixMillis;
+use socfed_proto::vocab::{IncidentReport, SiteId};
+use ulid::Ulid;
+
+impl Tx<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn escalation(
+        &self,
+        site: &SiteId,
+        epoch: Ulid,
+        (seq, dropped_before): (u64, u64),
+        enqueued_at_ms: UnixMillis,
+        offered: &Offered,
+        now: UnixMillis,
+        window_ms: i64,
+        changes: &mut Vec<IncidentChange>,
+    ) -> Result<Outcome, TxError> {
+        let key = schema::escalation_key(site, epoch, seq);
+        let offered_hash = offered.content_hash();
+        let mut record = self.site(site)?;
+        record.last_seen_ms = now;
+        let outcome = match self.escalations.get(&key)? {
+            Some(raw) => {
+                let stored: EscalationRecord = codec(schema::decode(schema::ESCALATIONS, &raw))?;
+                if stored.content_hash == offered_hash {
+                    record.duplicates += 1;
+                    EscalationOutcome::Duplicate
+                } else {
+                    let reason = format!(
+                        "sequence {seq} of epoch {epoch} is already stored with different content"
+                    );
+                    self.review(
+                        site,
+                        epoch,
+                        seq,
+                        ReviewKind::Conflict,
+                        &reason,
+                        Some(stored.content_hash),
+                        offered,
+                        now,
+                    )?;
+                    record.conflicts += 1;
+                    EscalationOutcome::Conflict { reason }
+                }
+            }
+            None => {
+                let (hub_incident, report, outcome) = match offered {
+                    Offered::Valid(report) => {
+                        let change = self.apply_report(site, report, now, window_ms)?;
+                        let id = change.record.id;
+                        changes.retain(|c| c.record.id != id);
+                        changes.push(change);
+                        record.escalations_stored += 1;
+                        (
+                            Some(id),
+                            Some(report.clone()),
+                            EscalationOutcome::Applied { incident: id },
+                        )
+                    }
+                    Offered::Invalid { reason, .. } => {
+                        self.review(
+                            site,
+                            epoch,
+                            seq,
+                            ReviewKind::Rejected,
+                            reason,
+                            None,
+                            offered,
+                            now,
+                        )?;
+                        record.rejected += 1;
+                        (
+                            None,
+                            None,
+                            EscalationOutcome::Rejected {
+                                reason: reason.clone(),
+                            },
+                        )
+                    }
+                };
+                let stored = EscalationRecord {
+                    content_hash: offered_hash,
+                    received_at_ms: now,
+                    enqueued_at_ms,
+                    hub_incident,
+                    report,
+                };
+                self.escalations
+                    .insert(key, codec(schema::encode(schema::ESCALATIONS, &stored))?)?;
+                outcome
+            }
+        };
+        // The high-water mark only moves over sequences the hub holds or the site declared it
+        // will never send: an undeclared hole is never acknowledged across, so the site keeps
+        // (and resends) everything after it.
+        let mut acked_through = self.acked_through(site, epoch)?;
+        let first_declared = seq - dropped_before;
+        if seq > acked_through && first_declared <= acked_through.saturating_add(1) {
+            record.gaps = record
+                .gaps
+                .saturating_add(seq - acked_through.max(first_declared - 1) - 1);
+            acked_through = seq;
+            // Catch up over anything stored earlier out of order.
+            while self
+                .escalations
+                .get(schema::escalation_key(
+                    site,
+                    epoch,
+                    acked_through.saturating_add(1),
+                ))?
+                .is_some()
+            {
+                acked_through += 1;
+            }
+            self.epochs
+                .insert(schema::epoch_key(site, epoch), &acked_through.to_be_bytes())?;
+        } else if seq > acked_through.saturating_add(1) {
+            record.out_of_order = record.out_of_order.saturating_add(1);
+        }
+        self.put_site(site, &record)?;
+        Ok(Outcome::Escalation {
+            seq,
+            acked_through,
+            outcome,
+        })
+    }
+
+    /// Attaches the report to the incident it belongs to, opening one when nothing matches.
+    fn apply_report(
+        &self,
+        site: &SiteId,
+        report: &IncidentReport,
+        now: UnixMillis,
+        window_ms: i64,
+    ) -> Result<IncidentChange, TxError> {
+        let ref_key = schema::local_ref_key(site, &report.local_incident_id);
+        let fingerprints = correlate::fingerprints(report);
+        // A revision of a local incident the hub already knows updates that incident.
+        let known = match self.local_refs.get(&ref_key)? {
+            Some(raw) => Some(codec(schema::ulid_from_key(schema::LOCAL_REFS, &raw))?),
+            None => None,
+        };
+        let target = match known {
+            Some(id) => Decision::Join {
+                incident: id,
+                reason: "revision of a known local incident".into(),
+            },
+            None => {
+                let mut candidates = Vec::with_capacity(fingerprints.len());
+                for fp in &fingerprints {
+                    let prior = match self.fingerprints.get(fp.key)? {
+                        Some(raw) => {
+                            let rec: FingerprintRecord =
+                                codec(schema::decode(schema::FINGERPRINTS, &raw))?;
+                            Some(PriorMatch {
+                                incident: rec.incident,
+                                last_seen_ms: rec.last_seen_ms,
+                            })
+                        }
+                        None => None,
+                    };
+                    candidates.push((fp.clone(), prior));
+                }
+                correlate::decide(&candidates, now, window_ms)
+            }
+        };
+        let existing = match &target {
+            Decision::Join { incident, .. } => match self.incidents.get(incident.to_bytes())? {
+                Some(raw) => Some(codec(schema::decode::<IncidentRecord>(
+                    schema::INCIDENTS,
+                    &raw,
+                ))?),
+                None => None,
+            },
+            Decision::Open => None,
+        };
+        let (record, created) = match (existing, &target) {
+            (Some(mut record), Decision::Join { reason, .. }) => {
+                incident::merge(&mut record, site, report, reason, now);
+                (record, false)
+            }
+            _ => {
+                let id = Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
+                (incident::open(id, site, report, now), true)
+            }
+        };
+        let id_bytes = record.id.to_bytes();
+        self.incidents.insert(
+            &id_bytes,
+            codec(schema::encode(schema::INCIDENTS, &record))?,
+        )?;
+        self.site_incidents
+            .insert(schema::site_incident_key(site, record.id), &[])?;
+        self.local_refs.insert(ref_key, &id_bytes)?;
+        let fp_value = codec(schema::encode(
+            schema::FINGERPRINTS,
+            &FingerprintRecord {
+                incident: record.id,
+                last_seen_ms: now,
+            },
+        ))?;
+        for fp in &fingerprints {
+            self.fingerprints.insert(&fp.key, fp_value.clone())?;
+        }
+        Ok(IncidentChange { created, record })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn review(
+        &self,
+        site: &SiteId,
+        epoch: Ulid,
+        seq: u64,
+        kind: ReviewKind,
+        reason: &str,
+        stored_hash: Option<[u8; 32]>,
+        offered: &Offered,
+        now: UnixMillis,
+    ) -> Result<(), TxError> {
+        let record = ReviewRecord {
+            site: site.clone(),
+            epoch,
+            seq,
+            kind,
+            reason: reason.to_string(),
+            recorded_at_ms: now,
+            stored_hash,
+            offered_hash: offered.content_hash(),
+            offered_wire: offered.wire_bytes(),
+        };
+        // The ULID suffix keeps every conflicting offer, not only the latest.
+        let id = Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
+        self.reviews.insert(
+            schema::review_key(site, epoch, seq, id),
+            codec(schema::encode(schema::REVIEWS, &record))?,
+        )?;
+        Ok(())
+    }
+}

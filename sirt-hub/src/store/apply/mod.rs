@@ -1,0 +1,325 @@
+//! The ingest transaction: applies a batch of stream items atomically across all trees.
+//!
+//! Called only by the ingest writer, which is the single writer of every hub tree, so the
+//! transaction never conflicts; it is a transaction for atomicity (a crash leaves either all of
+//! a batch or none of it), and the closure does no I/O because sled may re-run it.
+
+mod escalation;
+mod transition;
+
+use super::records::{IncidentRecord, SiteRecord};
+use super::schema::{self, CodecError};
+use super::{HubStore, StoreError};
+use prost::Message;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use socfed_proto::UnixMillis;
+use socfed_proto::pb;
+use socfed_proto::vocab::{IncidentReport, SiteId};
+use ulid::Ulid;
+
+/// The report inside an escalation, after wire→domain conversion.
+#[derive(Debug, Clone)]
+pub enum Offered {
+    Valid(IncidentReport),
+    Invalid {
+        wire: pb::IncidentReport,
+        reason: String,
+    },
+}
+
+impl Offered {
+    pub fn content_hash(&self) -> [u8; 32] {
+        match self {
+            Offered::Valid(report) => report.content_hash(),
+            Offered::Invalid { wire, .. } => *blake3::hash(&wire.encode_to_vec()).as_bytes(),
+        }
+    }
+
+    fn wire_bytes(&self) -> Vec<u8> {
+        match self {
+            Offered::Valid(report) => report.to_wire().encode_to_vec(),
+            Offered::Invalid { wire, .. } => wire.encode_to_vec(),
+        }
+    }
+}
+
+/// One thing a site stream asks the writer to record.
+// Escalation is by far the most common variant; boxing it would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Item {
+    Hello {
+        site: SiteId,
+        epoch: Ulid,
+        next_seq: u64,
+        cert_not_after_ms: UnixMillis,
+    },
+    Escalation {
+        site: SiteId,
+        epoch: Ulid,
+        seq: u64,
+        /// Sequences just before `seq` the site declared it will never send.
+        dropped_before: u64,
+        enqueued_at_ms: UnixMillis,
+        offered: Offered,
+    },
+    Status {
+        site: SiteId,
+        status: pb::SiteStatus,
+    },
+    Transition(Box<Transition>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscalationOutcome {
+    Applied { incident: Ulid },
+    Duplicate,
+    Conflict { reason: String },
+    Rejected { reason: String },
+}
+
+impl EscalationOutcome {
+    /// A fixed label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            EscalationOutcome::Applied { .. } => "stored",
+            EscalationOutcome::Duplicate => "duplicate",
+            EscalationOutcome::Conflict { .. } => "conflict",
+            EscalationOutcome::Rejected { .. } => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Hello {
+        acked_through: u64,
+        regression: bool,
+        epoch_changed: bool,
+    },
+    Escalation {
+        seq: u64,
+        acked_through: u64,
+        outcome: EscalationOutcome,
+    },
+    Status,
+    Transition(TransitionOutcome),
+}
+
+/// What an operator's lifecycle command did.
+#[derive(Debug, Clone)]
+pub enum TransitionOutcome {
+    Done(Box<IncidentRecord>),
+    NotFound,
+    Refused(crate::lifecycle::LifecycleError),
+}
+
+/// An operator's command on an incident's lifecycle, with who sent it (from the certificate).
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub incident: Ulid,
+    pub command: crate::lifecycle::Command,
+    pub role: crate::lifecycle::HubRole,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+/// An incident created or changed by a batch, for live watchers.
+#[derive(Debug, Clone)]
+pub struct IncidentChange {
+    pub created: bool,
+    pub record: IncidentRecord,
+}
+
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub outcomes: Vec<Outcome>,
+    pub changes: Vec<IncidentChange>,
+}
+
+type TxError = ConflictableTransactionError<CodecError>;
+
+fn codec<T>(result: Result<T, CodecError>) -> Result<T, TxError> {
+    result.map_err(ConflictableTransactionError::Abort)
+}
+
+struct Tx<'a> {
+    incidents: &'a TransactionalTree,
+    site_incidents: &'a TransactionalTree,
+    local_refs: &'a TransactionalTree,
+    escalations: &'a TransactionalTree,
+    epochs: &'a TransactionalTree,
+    sites: &'a TransactionalTree,
+    fingerprints: &'a TransactionalTree,
+    reviews: &'a TransactionalTree,
+    audit: &'a TransactionalTree,
+    meta: &'a TransactionalTree,
+}
+
+impl HubStore {
+    /// Applies `items` in order in one transaction. Nothing is durable until [`HubStore::commit`].
+    pub fn apply(
+        &self,
+        items: &[Item],
+        now: UnixMillis,
+        window_ms: i64,
+    ) -> Result<Applied, StoreError> {
+        let t = &self.trees;
+        let trees = [
+            &t.incidents,
+            &t.site_incidents,
+            &t.local_refs,
+            &t.escalations,
+            &t.epochs,
+            &t.sites,
+            &t.fingerprints,
+            &t.reviews,
+            &t.audit,
+            &t.meta,
+        ];
+        let result = trees[..].transaction(|view| {
+            let [
+                incidents,
+                site_incidents,
+                local_refs,
+                escalations,
+                epochs,
+                sites,
+                fingerprints,
+                reviews,
+                audit,
+                meta,
+            ] = view.as_slice()
+            else {
+                unreachable!("ten trees were passed in")
+            };
+            let tx = Tx {
+                incidents,
+                site_incidents,
+                local_refs,
+                escalations,
+                epochs,
+                sites,
+                fingerprints,
+                reviews,
+                audit,
+                meta,
+            };
+            let mut applied = Applied::default();
+            for item in items {
+                let outcome = match item {
+                    Item::Hello {
+                        site,
+                        epoch,
+                        next_seq,
+                        cert_not_after_ms,
+                    } => tx.hello(site, *epoch, *next_seq, *cert_not_after_ms, now)?,
+                    Item::Escalation {
+                        site,
+                        epoch,
+                        seq,
+                        dropped_before,
+                        enqueued_at_ms,
+                        offered,
+                    } => tx.escalation(
+                        site,
+                        *epoch,
+                        (*seq, *dropped_before),
+                        *enqueued_at_ms,
+                        offered,
+                        now,
+                        window_ms,
+                        &mut applied.changes,
+                    )?,
+                    Item::Status { site, status } => {
+                        tx.status(site, status, now)?;
+                        Outcome::Status
+                    }
+                    Item::Transition(transition) => {
+                        Outcome::Transition(tx.transition(transition, now, &mut applied.changes)?)
+                    }
+                };
+                applied.outcomes.push(outcome);
+            }
+            Ok(applied)
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(codec) => StoreError::Codec(codec),
+            TransactionError::Storage(sled) => StoreError::Sled(sled),
+        })
+    }
+}
+
+impl Tx<'_> {
+    fn site(&self, site: &SiteId) -> Result<SiteRecord, TxError> {
+        match self.sites.get(site.as_str())? {
+            Some(raw) => codec(schema::decode(schema::SITES, &raw)),
+            None => Ok(SiteRecord::default()),
+        }
+    }
+
+    fn put_site(&self, site: &SiteId, record: &SiteRecord) -> Result<(), TxError> {
+        self.sites
+            .insert(site.as_str(), codec(schema::encode(schema::SITES, record))?)?;
+        Ok(())
+    }
+
+    fn acked_through(&self, site: &SiteId, epoch: Ulid) -> Result<u64, TxError> {
+        match self.epochs.get(schema::epoch_key(site, epoch))? {
+            Some(raw) => codec(schema::u64_value(schema::EPOCHS, &raw)),
+            None => Ok(0),
+        }
+    }
+
+    fn hello(
+        &self,
+        site: &SiteId,
+        epoch: Ulid,
+        next_seq: u64,
+        cert_not_after_ms: UnixMillis,
+        now: UnixMillis,
+    ) -> Result<Outcome, TxError> {
+        let mut record = self.site(site)?;
+        let acked_through = self.acked_through(site, epoch)?;
+        let epoch_changed = record.epoch.is_some_and(|known| known != epoch);
+        if epoch_changed {
+            record.epoch_changes += 1;
+            record.sequence_regression = false;
+        }
+        // The site will assign `next_seq` next, so it holds nothing above `next_seq - 1`; a
+        // higher acknowledged sequence means its store went back in time.
+        let regression = acked_through >= next_seq;
+        record.sequence_regression |= regression;
+        record.epoch = Some(epoch);
+        record.cert_not_after_ms = cert_not_after_ms;
+        record.last_seen_ms = now;
+        self.put_site(site, &record)?;
+        Ok(Outcome::Hello {
+            acked_through,
+            regression,
+            epoch_changed,
+        })
+    }
+
+    fn status(
+        &self,
+        site: &SiteId,
+        status: &pb::SiteStatus,
+        now: UnixMillis,
+    ) -> Result<(), TxError> {
+        let pb::SiteStatus {
+            backlog,
+            oldest_unsent_age_ms,
+            refused_total,
+            dropped_total,
+        } = *status;
+        let mut record = self.site(site)?;
+        record.backlog = backlog;
+        record.oldest_unsent_age_ms = oldest_unsent_age_ms;
+        record.refused_total = refused_total;
+        record.dropped_total = dropped_total;
+        record.last_seen_ms = now;
+        self.put_site(site, &record)
+    }
+}

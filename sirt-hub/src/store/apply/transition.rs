@@ -1,0 +1,84 @@
+//! Operator lifecycle commands inside the ingest transaction: the record, its timeline and the
+//! hub's audit entry change together.
+
+use super::{IncidentChange, Transition, TransitionOutcome, Tx, TxError, codec};
+use crate::incident;
+use crate::store::records::{IncidentRecord, IncidentStatus};
+use crate::store::schema;
+use socfed_proto::UnixMillis;
+
+impl Tx<'_> {
+    /// Applies an operator's lifecycle command (the role check is inside the machine) and
+    /// records it in the timeline and the audit chain, in the same transaction.
+    pub(super) fn transition(
+        &self,
+        t: &Transition,
+        now: UnixMillis,
+        changes: &mut Vec<IncidentChange>,
+    ) -> Result<TransitionOutcome, TxError> {
+        let Some(raw) = self.incidents.get(t.incident.to_bytes())? else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        let mut record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+        let (lifecycle, events) =
+            match crate::lifecycle::apply(&record.lifecycle, &t.command, t.role, &t.actor, now) {
+                Ok(done) => done,
+                Err(refused) => return Ok(TransitionOutcome::Refused(refused)),
+            };
+        if events.is_empty() {
+            return Ok(TransitionOutcome::Done(Box::new(record)));
+        }
+        let before = serde_json::to_string(&record.lifecycle).ok();
+        record.lifecycle = lifecycle;
+        record.status = IncidentStatus::of(&record.lifecycle.phase);
+        record.severity = record.lifecycle.severity;
+        record.tlp = record.lifecycle.tlp;
+        record.updated_at_ms = record.updated_at_ms.max(now);
+        for event in &events {
+            incident::push_timeline(&mut record, event.at_ms, &t.actor, event.change.to_string());
+        }
+        self.incidents.insert(
+            &t.incident.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &record))?,
+        )?;
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: t.actor.clone(),
+            actor_cert: t.actor_cert.clone(),
+            action: format!("incident.{}", t.command.kind().word()),
+            target: t.incident.to_string(),
+            before,
+            after: serde_json::to_string(&record.lifecycle).ok(),
+        })?;
+        changes.retain(|c| c.record.id != record.id);
+        changes.push(IncidentChange {
+            created: false,
+            record: record.clone(),
+        });
+        Ok(TransitionOutcome::Done(Box::new(record)))
+    }
+
+    fn audit(&self, draft: socfed_proto::audit::AuditDraft) -> Result<(), TxError> {
+        let head: Option<schema::AuditHead> = match self.meta.get(schema::AUDIT_HEAD)? {
+            Some(raw) => Some(codec(schema::decode(schema::META, &raw))?),
+            None => None,
+        };
+        let (seq, prev) = head.map_or((1, socfed_proto::audit::GENESIS), |h| (h.seq + 1, h.hash));
+        let entry = socfed_proto::audit::seal(draft, seq, prev);
+        self.audit.insert(
+            &seq.to_be_bytes(),
+            codec(schema::encode(schema::AUDIT, &entry))?,
+        )?;
+        self.meta.insert(
+            schema::AUDIT_HEAD,
+            codec(schema::encode(
+                schema::META,
+                &schema::AuditHead {
+                    seq,
+                    hash: entry.hash,
+                },
+            ))?,
+        )?;
+        Ok(())
+    }
+}
