@@ -26,6 +26,7 @@ pub fn open(id: Ulid, site: &SiteId, report: &IncidentReport, now: UnixMillis) -
             actor: format!("site {site}"),
             text: format!("escalated by site {site}: {}", report.title),
         }],
+        regulatory: crate::regulatory::RegulatoryClocks::new(),
     }
 }
 

@@ -110,13 +110,71 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
         contained.timeline
     );
 
+    // Regulatory clocks: only the IR lead or CISO flags; deadlines are stated as of now.
+    let hour = 3_600_000;
+    let now = socfed_proto::now_millis();
+    let flag = |regime: &str, at_ms: i64| pb::UpdateRegulatoryRequest {
+        id: id.clone(),
+        change: Some(pb::update_regulatory_request::Change::Flag(regime.into())),
+        at_ms,
+    };
+    let denied = tom
+        .update_regulatory(flag("gdpr", now))
+        .await
+        .expect_err("tier 1 flags");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    ines.update_regulatory(flag("gdpr", now - 61 * hour))
+        .await?;
+    let flagged = ines
+        .update_regulatory(flag("nis2", now - 25 * hour))
+        .await?
+        .into_inner();
+    let status = |kind: &str| {
+        flagged
+            .deadlines
+            .iter()
+            .find(|d| d.kind == kind)
+            .map(|d| d.status.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        status("gdpr_notification"),
+        "due_soon",
+        "{:?}",
+        flagged.deadlines
+    );
+    assert_eq!(status("nis2_early_warning"), "overdue");
+    assert_eq!(status("nis2_incident_notification"), "pending");
+    let filed_req = |kind: &str| pb::UpdateRegulatoryRequest {
+        id: id.clone(),
+        change: Some(pb::update_regulatory_request::Change::Filed(kind.into())),
+        at_ms: now,
+    };
+    let filed = ines
+        .update_regulatory(filed_req("nis2_early_warning"))
+        .await?
+        .into_inner();
+    assert_eq!(
+        filed
+            .deadlines
+            .iter()
+            .find(|d| d.kind == "nis2_early_warning")
+            .map(|d| d.status.as_str()),
+        Some("met_late")
+    );
+    let unflagged = ines
+        .update_regulatory(filed_req("sec_form_8k"))
+        .await
+        .expect_err("filing for a regime never flagged");
+    assert_eq!(unflagged.code(), Code::FailedPrecondition);
+
     let audit = ines
         .verify_audit(pb::VerifyHubAuditRequest {})
         .await?
         .into_inner();
     assert!(audit.intact, "{}", audit.problem);
     assert_eq!(
-        audit.entries, 4,
+        audit.entries, 7,
         "one entry per accepted change, none for refusals"
     );
     hub.stop().await?;

@@ -49,6 +49,23 @@ pub enum IncidentsCommand {
         /// The command's argument (an id, a reason, a value or an operator), where it takes one.
         argument: Option<String>,
     },
+    /// Flag a regulatory regime (gdpr, nis2, sec_material), starting its notification clocks.
+    Flag {
+        id: String,
+        regime: String,
+        /// When the clock started (awareness or determination), RFC 3339; default now.
+        #[arg(long)]
+        started: Option<humantime::Timestamp>,
+    },
+    /// Record that a notification was filed (gdpr_notification, nis2_early_warning,
+    /// nis2_incident_notification, nis2_final_report, sec_form_8k).
+    Filed {
+        id: String,
+        kind: String,
+        /// When it was filed, RFC 3339; default now.
+        #[arg(long)]
+        at: Option<humantime::Timestamp>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +191,36 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                     socfed_proto::outln!("{}", render::incident_detail(&incident))
                 }
             }
+        }
+        IncidentsCommand::Flag {
+            id,
+            regime,
+            started,
+        } => {
+            let request = pb::UpdateRegulatoryRequest {
+                id,
+                change: Some(pb::update_regulatory_request::Change::Flag(regime)),
+                at_ms: millis(started),
+            };
+            let incident = client
+                .update_regulatory(request)
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            show(&incident, output)?;
+        }
+        IncidentsCommand::Filed { id, kind, at } => {
+            let request = pb::UpdateRegulatoryRequest {
+                id,
+                change: Some(pb::update_regulatory_request::Change::Filed(kind)),
+                at_ms: millis(at),
+            };
+            let incident = client
+                .update_regulatory(request)
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            show(&incident, output)?;
         }
         IncidentsCommand::Watch => {
             let mut stream = client
@@ -301,5 +348,22 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
         OutputFormat::Table => socfed_proto::outln!("AUDIT LOG TAMPERED: {}", report.problem),
     }
     anyhow::ensure!(report.intact, "the hub audit log failed verification");
+    Ok(())
+}
+
+fn millis(t: Option<humantime::Timestamp>) -> i64 {
+    t.and_then(|t| {
+        std::time::SystemTime::from(t)
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+    })
+    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
+}
+
+fn show(incident: &pb::HubIncident, output: OutputFormat) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => render::print_json(&render::incident_json(incident))?,
+        OutputFormat::Table => socfed_proto::outln!("{}", render::incident_detail(incident)),
+    }
     Ok(())
 }

@@ -72,6 +72,8 @@ pub fn incident(record: &IncidentRecord) -> pb::HubIncident {
             _ => String::new(),
         },
         reopened: record.lifecycle.reopened,
+        // Deadlines are stated as of the answer: read the clock here, at the API edge.
+        deadlines: deadlines(record, socfed_proto::now_millis()),
         timeline: record
             .timeline
             .iter()
@@ -124,4 +126,31 @@ pub fn review(record: &ReviewRecord) -> pb::Conflict {
 
 fn hex(bytes: [u8; 32]) -> String {
     blake3::Hash::from_bytes(bytes).to_hex().to_string()
+}
+
+/// Regulatory deadlines of `record` as of `now_ms`, with the default warning leads.
+pub fn deadlines(record: &IncidentRecord, now_ms: i64) -> Vec<pb::RegulatoryDeadline> {
+    use crate::regulatory::DeadlineStatus;
+    record
+        .regulatory
+        .status(now_ms, &crate::regulatory::WarningPolicy::default())
+        .into_iter()
+        .map(|(deadline, status)| {
+            let (word, overdue_by_ms, filed_at_ms) = match status {
+                DeadlineStatus::Pending { .. } => ("pending", 0, 0),
+                DeadlineStatus::DueSoon { .. } => ("due_soon", 0, 0),
+                DeadlineStatus::Overdue { by_ms, .. } => ("overdue", by_ms, 0),
+                DeadlineStatus::Met { at_ms, late: false } => ("met", 0, at_ms),
+                DeadlineStatus::Met { at_ms, late: true } => ("met_late", 0, at_ms),
+            };
+            pb::RegulatoryDeadline {
+                kind: deadline.kind.to_string(),
+                citation: deadline.kind.citation().to_string(),
+                due_ms: deadline.due_ms,
+                status: word.into(),
+                overdue_by_ms,
+                filed_at_ms,
+            }
+        })
+        .collect()
 }

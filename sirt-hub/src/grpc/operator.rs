@@ -255,24 +255,7 @@ impl pb::operator_server::Operator for OperatorService {
                     Status::unavailable("the hub is shutting down; retry shortly")
                 }
             })?;
-        match outcome {
-            crate::store::apply::TransitionOutcome::Done(record) => {
-                Ok(Response::new(convert::incident(&record)))
-            }
-            crate::store::apply::TransitionOutcome::NotFound => Err(Status::not_found(format!(
-                "no incident {incident}; list incidents to see valid ids"
-            ))),
-            crate::store::apply::TransitionOutcome::Refused(refused) => {
-                let status = match &refused {
-                    crate::lifecycle::LifecycleError::Denied(_) => {
-                        Status::permission_denied(refused.to_string())
-                    }
-                    _ => Status::failed_precondition(refused.to_string()),
-                };
-                tracing::warn!(operator = %name, %incident, reason = status.message(), "lifecycle command refused");
-                Err(status)
-            }
-        }
+        self.outcome(outcome, incident, name)
     }
 
     async fn verify_audit(
@@ -286,5 +269,92 @@ impl pb::operator_server::Operator for OperatorService {
             entries,
             problem: problem.unwrap_or_default(),
         }))
+    }
+
+    async fn update_regulatory(
+        &self,
+        request: Request<pb::UpdateRegulatoryRequest>,
+    ) -> Result<Response<pb::HubIncident>, Status> {
+        use crate::lifecycle::HubRole;
+        use crate::store::apply::{RegulatoryChange, RegulatoryEdit};
+        authorize(&request, "UpdateRegulatory")?;
+        let peer = caller(&request)?;
+        let socfed_proto::identity::Identity::Operator(name) = &peer.identity else {
+            return Err(Status::permission_denied(
+                "UpdateRegulatory needs an operator certificate",
+            ));
+        };
+        let role = self.roles.get(name).copied();
+        if !matches!(role, Some(HubRole::IrLead | HubRole::Ciso)) {
+            return Err(Status::permission_denied(format!(
+                "regulatory flags and filings need the IR lead or the CISO; operator {name:?} is {}",
+                role.map_or("not in [[operators]]".to_string(), |r| r.to_string())
+            )));
+        }
+        let pb::UpdateRegulatoryRequest { id, change, at_ms } = request.into_inner();
+        let incident = Ulid::from_string(&id).map_err(|_| {
+            Status::invalid_argument(format!("{id:?} is not an incident id (26-character ULID)"))
+        })?;
+        let change = match change
+            .ok_or_else(|| Status::invalid_argument("say what to flag or what was filed"))?
+        {
+            pb::update_regulatory_request::Change::Flag(word) => {
+                RegulatoryEdit::Flag(word.parse().map_err(
+                    |e: crate::regulatory::RegulatoryError| Status::invalid_argument(e.to_string()),
+                )?)
+            }
+            pb::update_regulatory_request::Change::Filed(word) => {
+                RegulatoryEdit::Filed(word.parse().map_err(
+                    |e: crate::regulatory::RegulatoryError| Status::invalid_argument(e.to_string()),
+                )?)
+            }
+        };
+        let item = crate::store::apply::Item::Regulatory(Box::new(RegulatoryChange {
+            incident,
+            change,
+            at_ms: if at_ms == 0 {
+                socfed_proto::now_millis()
+            } else {
+                at_ms
+            },
+            actor: name.clone(),
+            actor_cert: format!("{} ({})", peer.uri, peer.fingerprint),
+        }));
+        let outcome = self.ingest.run(item).await.map_err(|e| match e {
+            crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
+            crate::ingest::TransitionError::Stopped => {
+                Status::unavailable("the hub is shutting down; retry shortly")
+            }
+        })?;
+        self.outcome(outcome, incident, name)
+    }
+}
+
+impl OperatorService {
+    /// The one mapping from an operator change's outcome to the answer.
+    fn outcome(
+        &self,
+        outcome: crate::store::apply::TransitionOutcome,
+        incident: Ulid,
+        name: &str,
+    ) -> Result<Response<pb::HubIncident>, Status> {
+        use crate::store::apply::TransitionOutcome;
+        match outcome {
+            TransitionOutcome::Done(record) => Ok(Response::new(convert::incident(&record))),
+            TransitionOutcome::NotFound => Err(Status::not_found(format!(
+                "no incident {incident}; list incidents to see valid ids"
+            ))),
+            TransitionOutcome::Rejected(reason) => Err(Status::failed_precondition(reason)),
+            TransitionOutcome::Refused(refused) => {
+                let status = match &refused {
+                    crate::lifecycle::LifecycleError::Denied(_) => {
+                        Status::permission_denied(refused.to_string())
+                    }
+                    _ => Status::failed_precondition(refused.to_string()),
+                };
+                tracing::warn!(operator = %name, %incident, reason = status.message(), "lifecycle command refused");
+                Err(status)
+            }
+        }
     }
 }

@@ -57,8 +57,17 @@ impl IngestHandle {
         &self,
         transition: crate::store::apply::Transition,
     ) -> Result<crate::store::apply::TransitionOutcome, TransitionError> {
+        self.run(Item::Transition(Box::new(transition))).await
+    }
+
+    /// Runs one operator change (lifecycle or regulatory) through the writer; returns once
+    /// it is durable.
+    pub async fn run(
+        &self,
+        item: Item,
+    ) -> Result<crate::store::apply::TransitionOutcome, TransitionError> {
         let (reply, mut rx) = mpsc::unbounded_channel();
-        self.submit(Item::Transition(Box::new(transition)), Some(reply))
+        self.submit(item, Some(reply))
             .await
             .map_err(|_| TransitionError::Stopped)?;
         match rx.recv().await {

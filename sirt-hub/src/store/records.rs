@@ -74,6 +74,8 @@ pub struct IncidentRecord {
     pub lifecycle: crate::lifecycle::IncidentLifecycle,
     /// What happened to the incident, oldest first (bounded; the audit log keeps everything).
     pub timeline: Vec<TimelineEntry>,
+    /// Regulatory regimes flagged on the incident and the filings recorded.
+    pub regulatory: crate::regulatory::RegulatoryClocks,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -69,6 +69,23 @@ pub enum Item {
         status: pb::SiteStatus,
     },
     Transition(Box<Transition>),
+    Regulatory(Box<RegulatoryChange>),
+}
+
+/// Flag an incident for a regime, or record a filing (IR lead or CISO, checked by the caller).
+#[derive(Debug, Clone)]
+pub struct RegulatoryChange {
+    pub incident: Ulid,
+    pub change: RegulatoryEdit,
+    pub at_ms: UnixMillis,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum RegulatoryEdit {
+    Flag(crate::regulatory::Regime),
+    Filed(crate::regulatory::DeadlineKind),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +130,8 @@ pub enum TransitionOutcome {
     Done(Box<IncidentRecord>),
     NotFound,
     Refused(crate::lifecycle::LifecycleError),
+    /// The change does not make sense for this incident (e.g. a filing for an unflagged regime).
+    Rejected(String),
 }
 
 /// An operator's command on an incident's lifecycle, with who sent it (from the certificate).
@@ -235,6 +254,9 @@ impl HubStore {
                     Item::Status { site, status } => {
                         tx.status(site, status, now)?;
                         Outcome::Status
+                    }
+                    Item::Regulatory(change) => {
+                        Outcome::Transition(tx.regulatory(change, now, &mut applied.changes)?)
                     }
                     Item::Transition(transition) => {
                         Outcome::Transition(tx.transition(transition, now, &mut applied.changes)?)

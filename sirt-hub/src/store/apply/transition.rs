@@ -1,7 +1,10 @@
 //! Operator lifecycle commands inside the ingest transaction: the record, its timeline and the
 //! hub's audit entry change together.
 
-use super::{IncidentChange, Transition, TransitionOutcome, Tx, TxError, codec};
+use super::{
+    IncidentChange, RegulatoryChange, RegulatoryEdit, Transition, TransitionOutcome, Tx, TxError,
+    codec,
+};
 use crate::incident;
 use crate::store::records::{IncidentRecord, IncidentStatus};
 use crate::store::schema;
@@ -80,5 +83,55 @@ impl Tx<'_> {
             ))?,
         )?;
         Ok(())
+    }
+
+    /// Flags a regime or records a filing; refused changes leave the record untouched.
+    pub(super) fn regulatory(
+        &self,
+        c: &RegulatoryChange,
+        now: UnixMillis,
+        changes: &mut Vec<IncidentChange>,
+    ) -> Result<TransitionOutcome, TxError> {
+        let Some(raw) = self.incidents.get(c.incident.to_bytes())? else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        let mut record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+        let before = serde_json::to_string(&record.regulatory).ok();
+        let (result, action, text) = match &c.change {
+            RegulatoryEdit::Flag(regime) => (
+                record.regulatory.flag(*regime, c.at_ms),
+                "incident.flag",
+                format!("flagged {regime}: regulatory clocks started"),
+            ),
+            RegulatoryEdit::Filed(kind) => (
+                record.regulatory.record_filing(*kind, c.at_ms),
+                "incident.filed",
+                format!("{kind} filed ({})", kind.citation()),
+            ),
+        };
+        if let Err(e) = result {
+            return Ok(TransitionOutcome::Rejected(e.to_string()));
+        }
+        record.updated_at_ms = record.updated_at_ms.max(now);
+        incident::push_timeline(&mut record, now, &c.actor, text);
+        self.incidents.insert(
+            &c.incident.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &record))?,
+        )?;
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: c.actor.clone(),
+            actor_cert: c.actor_cert.clone(),
+            action: action.into(),
+            target: c.incident.to_string(),
+            before,
+            after: serde_json::to_string(&record.regulatory).ok(),
+        })?;
+        changes.retain(|ch| ch.record.id != record.id);
+        changes.push(IncidentChange {
+            created: false,
+            record: record.clone(),
+        });
+        Ok(TransitionOutcome::Done(Box::new(record)))
     }
 }
