@@ -15,4 +15,5 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod pki;
 pub mod regulatory;
+pub mod report;
 pub mod store;

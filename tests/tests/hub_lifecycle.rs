@@ -18,7 +18,7 @@ fn transition(id: &str, command: &str, argument: &str) -> pb::TransitionIncident
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_audit_log()
 -> anyhow::Result<()> {
     socfed_tests::init_logs();
@@ -176,6 +176,40 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
     assert_eq!(
         audit.entries, 7,
         "one entry per accepted change, none for refusals"
+    );
+
+    // The report and the KPIs, through the real CLI.
+    let files = pki.operator("ines")?;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(socfed_tests::procs::binary("sirt-hub").expect("built"))
+            .args(args)
+            .args(["--hub", &hub.addr.to_string(), "--server-name", "127.0.0.1"])
+            .env("SOCFED_CA", &files.ca)
+            .env("SOCFED_CERT", &files.cert)
+            .env("SOCFED_KEY", &files.key)
+            .output()
+    };
+    let report = cli(&["report", &id, "--format", "markdown"])?;
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert!(
+        text.contains("## Timeline")
+            && text.contains("| IR lead | ines |")
+            && text.contains("| contained |"),
+        "{text}"
+    );
+    assert!(text.contains("GDPR Art. 33(1)"), "{text}");
+    let kpis = cli(&["kpis", "--output", "json"])?;
+    let kpis: serde_json::Value = serde_json::from_slice(&kpis.stdout)?;
+    assert_eq!(kpis["overall"]["incidents"], 1);
+    assert!(
+        kpis["overall"]["to_contain_ms"].is_i64()
+            && kpis["sites"]["paris"]["to_resolve_ms"].is_null(),
+        "{kpis}"
     );
     hub.stop().await?;
     Ok(())

@@ -47,6 +47,10 @@ pub enum Command {
     Conflicts(query::ConflictsArgs),
     /// The hub's hash-chained audit log.
     Audit(query::AuditArgs),
+    /// One incident as a report (summary, sites, regulatory clocks, timeline).
+    Report(query::ReportArgs),
+    /// Response KPIs overall and per site: median time to triage, to contain, to resolve.
+    Kpis(query::KpisArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
     Demo(crate::demo::DemoArgs),
 }
@@ -103,6 +107,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sites(args) => query::sites(args).await,
         Command::Conflicts(args) => query::conflicts(args).await,
         Command::Audit(args) => query::audit(args).await,
+        Command::Report(args) => query::report(args).await,
+        Command::Kpis(args) => query::kpis(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

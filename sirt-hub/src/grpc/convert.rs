@@ -72,6 +72,10 @@ pub fn incident(record: &IncidentRecord) -> pb::HubIncident {
             _ => String::new(),
         },
         reopened: record.lifecycle.reopened,
+        triage_at_ms: record.lifecycle.entered.triage_ms.unwrap_or_default(),
+        contained_at_ms: record.lifecycle.entered.containment_ms.unwrap_or_default(),
+        recovered_at_ms: record.lifecycle.entered.recovery_ms.unwrap_or_default(),
+        closed_at_ms: record.lifecycle.entered.closed_ms.unwrap_or_default(),
         // Deadlines are stated as of the answer: read the clock here, at the API edge.
         deadlines: deadlines(record, socfed_proto::now_millis()),
         timeline: record

@@ -462,7 +462,11 @@ fn feed_records(records: Vec<String>, feeder: &mut Feeder<'_>, progress: &Progre
 
 /// A progress bar on stderr when it is a terminal and the input is a file over ~1 MB.
 fn progress_bar(file_size: Option<u64>, length: Option<u64>, counter: &str) -> ProgressBar {
-    let show = file_size.is_some_and(|s| s > PROGRESS_MIN_BYTES) && std::io::stderr().is_terminal();
+    // Shown only to a person: stdout a terminal (not piped into a file or another program) and
+    // stderr, where the bar is drawn, a terminal too.
+    let show = file_size.is_some_and(|s| s > PROGRESS_MIN_BYTES)
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal();
     match (show, length) {
         (true, Some(length)) => {
             let style = ProgressStyle::with_template(&format!(
