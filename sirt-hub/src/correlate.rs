@@ -59,6 +59,29 @@ pub enum Decision {
     Open,
 }
 
+/// Every distinct incident matched within `window_ms` of `now`, oldest incident first, each
+/// with the reason of its first matching fingerprint. A report that matches several incidents
+/// proves they are one threat: the caller merges them into the oldest, so the outcome does not
+/// depend on the order reports arrive in.
+pub fn matches(
+    candidates: &[(Fingerprint, Option<PriorMatch>)],
+    now: UnixMillis,
+    window_ms: i64,
+) -> Vec<(Ulid, String)> {
+    let mut out: Vec<(Ulid, String)> = Vec::new();
+    for (fp, prior) in candidates {
+        let Some(p) = prior else { continue };
+        if now.saturating_sub(p.last_seen_ms) > window_ms
+            || out.iter().any(|(id, _)| *id == p.incident)
+        {
+            continue;
+        }
+        out.push((p.incident, fp.reason.clone()));
+    }
+    out.sort_by_key(|(id, _)| *id);
+    out
+}
+
 /// Picks the incident to join: among fingerprints seen within `window_ms` of `now`, the one
 /// seen most recently (ties: the lowest incident id, so the choice is deterministic).
 pub fn decide(
@@ -145,5 +168,40 @@ mod tests {
         );
         assert_eq!(decide(&candidates, 10_000, 500), Decision::Open);
         assert_eq!(decide(&[], 0, 1), Decision::Open);
+    }
+
+    #[test]
+    fn matches_lists_every_incident_in_the_window_oldest_first_once() {
+        let fp = |n: u8| Fingerprint {
+            key: [n; 32],
+            reason: format!("fp{n}"),
+        };
+        let a = PriorMatch {
+            incident: Ulid::from_parts(5, 1),
+            last_seen_ms: 9_000,
+        };
+        let b = PriorMatch {
+            incident: Ulid::from_parts(1, 1),
+            last_seen_ms: 8_000,
+        };
+        let stale = PriorMatch {
+            incident: Ulid::from_parts(0, 9),
+            last_seen_ms: 0,
+        };
+        let candidates = vec![
+            (fp(1), Some(a)),
+            (fp(2), Some(b)),
+            (fp(3), Some(a)),
+            (fp(4), Some(stale)),
+            (fp(5), None),
+        ];
+        let found = matches(&candidates, 10_000, 5_000);
+        assert_eq!(
+            found,
+            vec![
+                (b.incident, "fp2".to_string()),
+                (a.incident, "fp1".to_string())
+            ]
+        );
     }
 }

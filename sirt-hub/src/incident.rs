@@ -27,6 +27,7 @@ pub fn open(id: Ulid, site: &SiteId, report: &IncidentReport, now: UnixMillis) -
             text: format!("escalated by site {site}: {}", report.title),
         }],
         regulatory: crate::regulatory::RegulatoryClocks::new(),
+        fingerprints: Vec::new(),
     }
 }
 
@@ -82,6 +83,84 @@ fn new_sighting(site: &SiteId, report: &IncidentReport, reason: &str, now: UnixM
         last_seen_ms: now,
         joined_because: reason.to_string(),
     }
+}
+
+/// Most fingerprints remembered per incident for merges.
+pub const MAX_FINGERPRINTS: usize = 4096;
+
+/// Remembers fingerprints that point at `incident`.
+pub fn remember_fingerprints(
+    incident: &mut IncidentRecord,
+    keys: impl IntoIterator<Item = [u8; 32]>,
+) {
+    for key in keys {
+        if incident.fingerprints.len() >= MAX_FINGERPRINTS {
+            break;
+        }
+        if let Err(pos) = incident.fingerprints.binary_search(&key) {
+            incident.fingerprints.insert(pos, key);
+        }
+    }
+}
+
+/// Folds `other` into `target`: one threat seen as two incidents (a report matched both). The
+/// sightings keep their provenance per site, and `other` is closed as a duplicate of `target`.
+pub fn absorb(
+    target: &mut IncidentRecord,
+    other: &mut IncidentRecord,
+    reason: &str,
+    now: UnixMillis,
+) {
+    // The duplicate keeps its own sightings as a record; the survivor gains them.
+    for sighting in other.sightings.clone() {
+        match target
+            .sightings
+            .iter_mut()
+            .find(|s| s.site == sighting.site)
+        {
+            Some(existing) => {
+                for id in sighting.local_incident_ids {
+                    if !existing.local_incident_ids.contains(&id) {
+                        existing.local_incident_ids.push(id);
+                    }
+                }
+                existing.first_seen_ms = existing.first_seen_ms.min(sighting.first_seen_ms);
+                existing.last_seen_ms = existing.last_seen_ms.max(sighting.last_seen_ms);
+                existing.revision = existing.revision.max(sighting.revision);
+                existing.local_severity = existing.local_severity.max(sighting.local_severity);
+            }
+            None => target.sightings.push(sighting),
+        }
+    }
+    target.severity = target.severity.max(other.severity);
+    target.tlp = target.tlp.max(other.tlp);
+    target.lifecycle.severity = target.lifecycle.severity.max(other.lifecycle.severity);
+    target.lifecycle.tlp = target.lifecycle.tlp.max(other.lifecycle.tlp);
+    union_sorted(&mut target.techniques, &other.techniques);
+    union_sorted(&mut target.indicators, &other.indicators);
+    let moved = std::mem::take(&mut other.fingerprints);
+    remember_fingerprints(target, moved);
+    target.updated_at_ms = target.updated_at_ms.max(now);
+    push_timeline(
+        target,
+        now,
+        "correlation",
+        format!("merged incident {} ({reason})", other.id),
+    );
+    other.lifecycle.phase = crate::lifecycle::Phase::Closed {
+        resolution: crate::lifecycle::Resolution::Duplicate {
+            of: target.id.to_string(),
+        },
+    };
+    other.lifecycle.entered.closed_ms.get_or_insert(now);
+    other.status = IncidentStatus::Closed;
+    other.updated_at_ms = other.updated_at_ms.max(now);
+    push_timeline(
+        other,
+        now,
+        "correlation",
+        format!("merged into incident {} ({reason})", target.id),
+    );
 }
 
 /// Most timeline entries kept on the record; the audit log keeps every change.

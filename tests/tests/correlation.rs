@@ -144,3 +144,100 @@ async fn two_sites_escalating_the_same_threat_make_one_incident_with_two_sightin
     hub.stop().await?;
     Ok(())
 }
+
+fn wire(local: &str, technique: &str, domains: &[&str]) -> pb::IncidentReport {
+    pb::IncidentReport {
+        local_incident_id: local.into(),
+        revision: 1,
+        title: format!("report {local}"),
+        severity: pb::Severity::High as i32,
+        techniques: vec![technique.into()],
+        indicators: domains
+            .iter()
+            .map(|d| pb::Indicator {
+                kind: pb::IndicatorKind::Domain as i32,
+                value: d.to_string(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A labelled set: paris and oslo share nothing with each other, lyon shares one indicator
+/// with each (one campaign, three sites); rome is similar (same technique) but unrelated.
+#[tokio::test]
+async fn correlation_does_not_depend_on_arrival_order_and_never_merges_the_unrelated()
+-> anyhow::Result<()> {
+    use socfed_proto::tls::ExpectedServer;
+    use socfed_tests::clients::{RawStream, hello};
+    socfed_tests::init_logs();
+    let reports = [
+        ("paris", wire("p-1", "T1071.001", &["c2-a.bad.example"])),
+        (
+            "lyon",
+            wire(
+                "l-1",
+                "T1071.001",
+                &["c2-a.bad.example", "c2-b.bad.example"],
+            ),
+        ),
+        ("oslo", wire("o-1", "T1071.001", &["c2-b.bad.example"])),
+        ("rome", wire("r-1", "T1071.001", &["cdn.good.example"])),
+    ];
+    let orders: [[usize; 4]; 6] = [
+        [0, 1, 2, 3],
+        [0, 2, 1, 3],
+        [1, 0, 2, 3],
+        [1, 2, 0, 3],
+        [2, 0, 1, 3],
+        [3, 2, 0, 1],
+    ];
+    for order in orders {
+        let tmp = tempfile::tempdir()?;
+        let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+        let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo", "rome"], "").await?;
+        for index in order {
+            let (site, report) = &reports[index];
+            let channel =
+                clients::channel(hub.addr, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
+            let (mut stream, _) =
+                RawStream::open_welcomed(channel, hello(site, ulid::Ulid::new(), 1)).await?;
+            stream.send(1, report.clone()).await?;
+            stream.ack_through(1).await?;
+        }
+        let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+        let incidents = clients::all_incidents(&mut op).await?;
+        let open: Vec<&pb::HubIncident> = incidents
+            .iter()
+            .filter(|i| i.status != pb::IncidentStatus::Closed as i32)
+            .collect();
+        let mut groups: Vec<Vec<String>> = open
+            .iter()
+            .map(|i| {
+                let mut sites: Vec<String> =
+                    i.sightings.iter().map(|s| s.site_id.clone()).collect();
+                sites.sort();
+                sites
+            })
+            .collect();
+        groups.sort();
+        assert_eq!(
+            groups,
+            [vec!["lyon", "oslo", "paris"], vec!["rome"]],
+            "order {order:?}"
+        );
+        // Any incident merged away says where it went.
+        for closed in incidents
+            .iter()
+            .filter(|i| i.status == pb::IncidentStatus::Closed as i32)
+        {
+            assert!(
+                closed.resolution.starts_with("duplicate of "),
+                "{}",
+                closed.resolution
+            );
+        }
+        hub.stop().await?;
+    }
+    Ok(())
+}

@@ -76,6 +76,9 @@ pub struct IncidentRecord {
     pub timeline: Vec<TimelineEntry>,
     /// Regulatory regimes flagged on the incident and the filings recorded.
     pub regulatory: crate::regulatory::RegulatoryClocks,
+    /// Correlation fingerprints pointing at this incident (bounded), so a merge can repoint
+    /// them at the surviving incident.
+    pub fingerprints: Vec<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

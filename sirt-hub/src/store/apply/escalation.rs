@@ -56,7 +56,7 @@ impl Tx<'_> {
             None => {
                 let (hub_incident, report, outcome) = match offered {
                     Offered::Valid(report) => {
-                        let change = self.apply_report(site, report, now, window_ms)?;
+                        let change = self.apply_report(site, report, now, window_ms, changes)?;
                         let id = change.record.id;
                         changes.retain(|c| c.record.id != id);
                         changes.push(change);
@@ -142,6 +142,7 @@ impl Tx<'_> {
         report: &IncidentReport,
         now: UnixMillis,
         window_ms: i64,
+        changes: &mut Vec<IncidentChange>,
     ) -> Result<IncidentChange, TxError> {
         let ref_key = schema::local_ref_key(site, &report.local_incident_id);
         let fingerprints = correlate::fingerprints(report);
@@ -171,7 +172,17 @@ impl Tx<'_> {
                     };
                     candidates.push((fp.clone(), prior));
                 }
-                correlate::decide(&candidates, now, window_ms)
+                let matched = correlate::matches(&candidates, now, window_ms);
+                // More than one match: the report proves those incidents are one threat.
+                if let [(survivor, _), others @ ..] = matched.as_slice() {
+                    for (other, reason) in others {
+                        self.merge_incidents(*survivor, *other, reason, now, changes)?;
+                    }
+                }
+                match matched.into_iter().next() {
+                    Some((incident, reason)) => Decision::Join { incident, reason },
+                    None => Decision::Open,
+                }
             }
         };
         let existing = match &target {
@@ -194,6 +205,8 @@ impl Tx<'_> {
                 (incident::open(id, site, report, now), true)
             }
         };
+        let mut record = record;
+        incident::remember_fingerprints(&mut record, fingerprints.iter().map(|fp| fp.key));
         let id_bytes = record.id.to_bytes();
         self.incidents.insert(
             &id_bytes,
@@ -244,6 +257,72 @@ impl Tx<'_> {
             schema::review_key(site, epoch, seq, id),
             codec(schema::encode(schema::REVIEWS, &record))?,
         )?;
+        Ok(())
+    }
+
+    /// Merges incident `other` into `survivor` and repoints everything that led to `other`
+    /// (fingerprints, local incident references, per-site index) at the survivor.
+    fn merge_incidents(
+        &self,
+        survivor: Ulid,
+        other: Ulid,
+        reason: &str,
+        now: UnixMillis,
+        changes: &mut Vec<IncidentChange>,
+    ) -> Result<(), TxError> {
+        let load = |id: Ulid| -> Result<Option<IncidentRecord>, TxError> {
+            match self.incidents.get(id.to_bytes())? {
+                Some(raw) => Ok(Some(codec(schema::decode(schema::INCIDENTS, &raw))?)),
+                None => Ok(None),
+            }
+        };
+        let (Some(mut target), Some(mut absorbed)) = (load(survivor)?, load(other)?) else {
+            return Ok(());
+        };
+        if matches!(
+            absorbed.lifecycle.phase,
+            crate::lifecycle::Phase::Closed { .. }
+        ) {
+            return Ok(());
+        }
+        let fingerprints = absorbed.fingerprints.clone();
+        incident::absorb(&mut target, &mut absorbed, reason, now);
+        let pointer = codec(schema::encode(
+            schema::FINGERPRINTS,
+            &FingerprintRecord {
+                incident: survivor,
+                last_seen_ms: now,
+            },
+        ))?;
+        for key in &fingerprints {
+            self.fingerprints.insert(key.as_slice(), pointer.clone())?;
+        }
+        for sighting in &absorbed.sightings {
+            self.site_incidents
+                .insert(schema::site_incident_key(&sighting.site, survivor), &[])?;
+            for local in &sighting.local_incident_ids {
+                self.local_refs.insert(
+                    schema::local_ref_key(&sighting.site, local),
+                    &survivor.to_bytes(),
+                )?;
+            }
+        }
+        self.incidents.insert(
+            &survivor.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &target))?,
+        )?;
+        self.incidents.insert(
+            &other.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &absorbed))?,
+        )?;
+        tracing::info!(%survivor, %other, reason, "correlation merged two incidents");
+        for record in [target, absorbed] {
+            changes.retain(|c| c.record.id != record.id);
+            changes.push(IncidentChange {
+                created: false,
+                record,
+            });
+        }
         Ok(())
     }
 }
