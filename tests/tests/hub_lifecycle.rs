@@ -214,3 +214,92 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_survivor()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    for site in ["paris", "lyon"] {
+        let channel =
+            clients::channel(hub.addr, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
+        let (mut stream, _) =
+            RawStream::open_welcomed(channel, hello(site, Ulid::new(), 1)).await?;
+        stream
+            .send(
+                1,
+                report(&format!("{site}-1"), &format!("odd logins at {site}")),
+            )
+            .await?;
+        stream.ack_through(1).await?;
+    }
+    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut tom = clients::operator(hub.addr, &pki.operator("tom")?, &pki.domain)?;
+    let incidents = clients::all_incidents(&mut ines).await?;
+    assert_eq!(
+        incidents.len(),
+        2,
+        "unrelated reports do not correlate on their own"
+    );
+    let (older, newer) = (incidents[1].id.clone(), incidents[0].id.clone());
+    let request = pb::MergeIncidentsRequest {
+        survivor_id: older.clone(),
+        other_id: newer.clone(),
+        reason: "same password spray".into(),
+    };
+    let denied = tom
+        .merge_incidents(request.clone())
+        .await
+        .expect_err("tier 1 merges");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let merged = ines.merge_incidents(request.clone()).await?.into_inner();
+    let mut sites: Vec<&str> = merged
+        .sightings
+        .iter()
+        .map(|s| s.site_id.as_str())
+        .collect();
+    sites.sort();
+    assert_eq!(sites, ["lyon", "paris"]);
+    let duplicate = ines
+        .get_incident(pb::GetIncidentRequest { id: newer.clone() })
+        .await?
+        .into_inner();
+    assert_eq!(duplicate.resolution, format!("duplicate of {older}"));
+    let again = ines
+        .merge_incidents(request)
+        .await
+        .expect_err("the duplicate is closed now");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    // A later revision from Lyon lands on the survivor.
+    let channel = clients::channel(
+        hub.addr,
+        &pki.site("lyon")?,
+        &pki.domain,
+        ExpectedServer::Hub,
+    )?;
+    let (mut stream, _) = RawStream::open_welcomed(channel, hello("lyon", Ulid::new(), 1)).await?;
+    let mut revision = report("lyon-1", "odd logins at lyon");
+    revision.revision = 2;
+    stream.send(1, revision).await?;
+    stream.ack_through(1).await?;
+    let survivor = ines
+        .get_incident(pb::GetIncidentRequest { id: older })
+        .await?
+        .into_inner();
+    let lyon = survivor
+        .sightings
+        .iter()
+        .find(|s| s.site_id == "lyon")
+        .expect("lyon sighting");
+    assert_eq!(lyon.revision, 2);
+    assert!(
+        ines.verify_audit(pb::VerifyHubAuditRequest {})
+            .await?
+            .into_inner()
+            .intact
+    );
+    hub.stop().await?;
+    Ok(())
+}

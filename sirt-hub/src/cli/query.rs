@@ -49,6 +49,13 @@ pub enum IncidentsCommand {
         /// The command's argument (an id, a reason, a value or an operator), where it takes one.
         argument: Option<String>,
     },
+    /// Merge OTHER into SURVIVOR (one threat seen as two incidents); IR lead or CISO.
+    Merge {
+        survivor: String,
+        other: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Flag a regulatory regime (gdpr, nis2, sec_material), starting its notification clocks.
     Flag {
         id: String,
@@ -191,6 +198,22 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                     socfed_proto::outln!("{}", render::incident_detail(&incident))
                 }
             }
+        }
+        IncidentsCommand::Merge {
+            survivor,
+            other,
+            reason,
+        } => {
+            let incident = client
+                .merge_incidents(pb::MergeIncidentsRequest {
+                    survivor_id: survivor,
+                    other_id: other,
+                    reason,
+                })
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            show(&incident, output)?;
         }
         IncidentsCommand::Flag {
             id,

@@ -328,6 +328,54 @@ impl pb::operator_server::Operator for OperatorService {
         })?;
         self.outcome(outcome, incident, name)
     }
+
+    async fn merge_incidents(
+        &self,
+        request: Request<pb::MergeIncidentsRequest>,
+    ) -> Result<Response<pb::HubIncident>, Status> {
+        use crate::lifecycle::HubRole;
+        authorize(&request, "MergeIncidents")?;
+        let peer = caller(&request)?;
+        let socfed_proto::identity::Identity::Operator(name) = &peer.identity else {
+            return Err(Status::permission_denied(
+                "MergeIncidents needs an operator certificate",
+            ));
+        };
+        let role = self.roles.get(name).copied();
+        if !matches!(role, Some(HubRole::IrLead | HubRole::Ciso)) {
+            return Err(Status::permission_denied(format!(
+                "merging incidents needs the IR lead or the CISO; operator {name:?} is {}",
+                role.map_or("not in [[operators]]".to_string(), |r| r.to_string())
+            )));
+        }
+        let pb::MergeIncidentsRequest {
+            survivor_id,
+            other_id,
+            reason,
+        } = request.into_inner();
+        let parse = |id: &str| {
+            Ulid::from_string(id).map_err(|_| {
+                Status::invalid_argument(format!(
+                    "{id:?} is not an incident id (26-character ULID)"
+                ))
+            })
+        };
+        let (survivor, other) = (parse(&survivor_id)?, parse(&other_id)?);
+        let item = crate::store::apply::Item::Merge(Box::new(crate::store::apply::Merge {
+            survivor,
+            other,
+            reason,
+            actor: name.clone(),
+            actor_cert: format!("{} ({})", peer.uri, peer.fingerprint),
+        }));
+        let outcome = self.ingest.run(item).await.map_err(|e| match e {
+            crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
+            crate::ingest::TransitionError::Stopped => {
+                Status::unavailable("the hub is shutting down; retry shortly")
+            }
+        })?;
+        self.outcome(outcome, survivor, name)
+    }
 }
 
 impl OperatorService {

@@ -262,7 +262,7 @@ impl Tx<'_> {
 
     /// Merges incident `other` into `survivor` and repoints everything that led to `other`
     /// (fingerprints, local incident references, per-site index) at the survivor.
-    fn merge_incidents(
+    pub(super) fn merge_incidents(
         &self,
         survivor: Ulid,
         other: Ulid,

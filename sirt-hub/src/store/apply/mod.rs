@@ -70,6 +70,7 @@ pub enum Item {
     },
     Transition(Box<Transition>),
     Regulatory(Box<RegulatoryChange>),
+    Merge(Box<Merge>),
 }
 
 /// Flag an incident for a regime, or record a filing (IR lead or CISO, checked by the caller).
@@ -78,6 +79,16 @@ pub struct RegulatoryChange {
     pub incident: Ulid,
     pub change: RegulatoryEdit,
     pub at_ms: UnixMillis,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+/// An operator merging two incidents (IR lead or CISO, checked by the caller).
+#[derive(Debug, Clone)]
+pub struct Merge {
+    pub survivor: Ulid,
+    pub other: Ulid,
+    pub reason: String,
     pub actor: String,
     pub actor_cert: String,
 }
@@ -255,6 +266,11 @@ impl HubStore {
                         tx.status(site, status, now)?;
                         Outcome::Status
                     }
+                    Item::Merge(merge) => Outcome::Transition(tx.merge_by_operator(
+                        merge,
+                        now,
+                        &mut applied.changes,
+                    )?),
                     Item::Regulatory(change) => {
                         Outcome::Transition(tx.regulatory(change, now, &mut applied.changes)?)
                     }

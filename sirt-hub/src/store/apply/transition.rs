@@ -2,8 +2,8 @@
 //! hub's audit entry change together.
 
 use super::{
-    IncidentChange, RegulatoryChange, RegulatoryEdit, Transition, TransitionOutcome, Tx, TxError,
-    codec,
+    IncidentChange, Merge, RegulatoryChange, RegulatoryEdit, Transition, TransitionOutcome, Tx,
+    TxError, codec,
 };
 use crate::incident;
 use crate::store::records::{IncidentRecord, IncidentStatus};
@@ -133,5 +133,62 @@ impl Tx<'_> {
             record: record.clone(),
         });
         Ok(TransitionOutcome::Done(Box::new(record)))
+    }
+
+    /// An operator's merge: refused unless both incidents exist, differ and are open.
+    pub(super) fn merge_by_operator(
+        &self,
+        m: &Merge,
+        now: UnixMillis,
+        changes: &mut Vec<IncidentChange>,
+    ) -> Result<TransitionOutcome, TxError> {
+        if m.survivor == m.other {
+            return Ok(TransitionOutcome::Rejected(
+                "an incident cannot be merged into itself".into(),
+            ));
+        }
+        let load = |id: ulid::Ulid| -> Result<Option<IncidentRecord>, TxError> {
+            match self.incidents.get(id.to_bytes())? {
+                Some(raw) => Ok(Some(codec(schema::decode(schema::INCIDENTS, &raw))?)),
+                None => Ok(None),
+            }
+        };
+        let (Some(survivor), Some(other)) = (load(m.survivor)?, load(m.other)?) else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        for record in [&survivor, &other] {
+            if matches!(
+                record.lifecycle.phase,
+                crate::lifecycle::Phase::Closed { .. }
+            ) {
+                return Ok(TransitionOutcome::Rejected(format!(
+                    "incident {} is closed; reopen it before merging",
+                    record.id
+                )));
+            }
+        }
+        let reason = format!(
+            "merged by {}: {}",
+            m.actor,
+            if m.reason.is_empty() {
+                "same threat"
+            } else {
+                &m.reason
+            }
+        );
+        self.merge_incidents(m.survivor, m.other, &reason, now, changes)?;
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: m.actor.clone(),
+            actor_cert: m.actor_cert.clone(),
+            action: "incident.merge".into(),
+            target: m.survivor.to_string(),
+            before: Some(m.other.to_string()),
+            after: Some(reason),
+        })?;
+        match load(m.survivor)? {
+            Some(record) => Ok(TransitionOutcome::Done(Box::new(record))),
+            None => Ok(TransitionOutcome::NotFound),
+        }
     }
 }
