@@ -4,6 +4,7 @@ use super::convert;
 use super::live::LiveSites;
 use crate::ingest::IngestHandle;
 use crate::store::HubStore;
+use crate::store::apply::Item;
 use crate::store::query::IncidentFilter;
 use socfed_proto::identity::{caller, require_role};
 use socfed_proto::pb;
@@ -216,16 +217,11 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::TransitionIncidentRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        authorize(&request, "TransitionIncident")?;
-        let peer = caller(&request)?;
-        let socfed_proto::identity::Identity::Operator(name) = &peer.identity else {
-            return Err(Status::permission_denied(
-                "TransitionIncident needs an operator certificate",
-            ));
-        };
-        let role = *self.roles.get(name).ok_or_else(|| {
+        let acting = self.acting(&request, "TransitionIncident")?;
+        let role = acting.role.ok_or_else(|| {
             Status::permission_denied(format!(
-                "operator {name:?} has no role at the hub; add it to [[operators]] in the hub config"
+                "operator {:?} has no role at the hub; add it to [[operators]] in the hub config",
+                acting.name
             ))
         })?;
         let pb::TransitionIncidentRequest {
@@ -233,29 +229,17 @@ impl pb::operator_server::Operator for OperatorService {
             command,
             argument,
         } = request.into_inner();
-        let incident = Ulid::from_string(&id).map_err(|_| {
-            Status::invalid_argument(format!("{id:?} is not an incident id (26-character ULID)"))
-        })?;
+        let incident = incident_id(&id)?;
         let command = crate::lifecycle::parse_command(&command, &argument)
             .map_err(Status::invalid_argument)?;
-        let transition = crate::store::apply::Transition {
+        let item = Item::Transition(Box::new(crate::store::apply::Transition {
             incident,
             command,
             role,
-            actor: name.clone(),
-            actor_cert: format!("{} ({})", peer.uri, peer.fingerprint),
-        };
-        let outcome = self
-            .ingest
-            .transition(transition)
-            .await
-            .map_err(|e| match e {
-                crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
-                crate::ingest::TransitionError::Stopped => {
-                    Status::unavailable("the hub is shutting down; retry shortly")
-                }
-            })?;
-        self.outcome(outcome, incident, name)
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
+        }));
+        self.change(item, incident, &acting).await
     }
 
     async fn verify_audit(
@@ -275,41 +259,24 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::UpdateRegulatoryRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        use crate::lifecycle::HubRole;
         use crate::store::apply::{RegulatoryChange, RegulatoryEdit};
-        authorize(&request, "UpdateRegulatory")?;
-        let peer = caller(&request)?;
-        let socfed_proto::identity::Identity::Operator(name) = &peer.identity else {
-            return Err(Status::permission_denied(
-                "UpdateRegulatory needs an operator certificate",
-            ));
-        };
-        let role = self.roles.get(name).copied();
-        if !matches!(role, Some(HubRole::IrLead | HubRole::Ciso)) {
-            return Err(Status::permission_denied(format!(
-                "regulatory flags and filings need the IR lead or the CISO; operator {name:?} is {}",
-                role.map_or("not in [[operators]]".to_string(), |r| r.to_string())
-            )));
-        }
+        let acting = self.acting(&request, "UpdateRegulatory")?;
+        acting.require_ir_lead_or_ciso("regulatory flags and filings")?;
         let pb::UpdateRegulatoryRequest { id, change, at_ms } = request.into_inner();
-        let incident = Ulid::from_string(&id).map_err(|_| {
-            Status::invalid_argument(format!("{id:?} is not an incident id (26-character ULID)"))
-        })?;
+        let incident = incident_id(&id)?;
+        let invalid =
+            |e: crate::regulatory::RegulatoryError| Status::invalid_argument(e.to_string());
         let change = match change
             .ok_or_else(|| Status::invalid_argument("say what to flag or what was filed"))?
         {
             pb::update_regulatory_request::Change::Flag(word) => {
-                RegulatoryEdit::Flag(word.parse().map_err(
-                    |e: crate::regulatory::RegulatoryError| Status::invalid_argument(e.to_string()),
-                )?)
+                RegulatoryEdit::Flag(word.parse().map_err(invalid)?)
             }
             pb::update_regulatory_request::Change::Filed(word) => {
-                RegulatoryEdit::Filed(word.parse().map_err(
-                    |e: crate::regulatory::RegulatoryError| Status::invalid_argument(e.to_string()),
-                )?)
+                RegulatoryEdit::Filed(word.parse().map_err(invalid)?)
             }
         };
-        let item = crate::store::apply::Item::Regulatory(Box::new(RegulatoryChange {
+        let item = Item::Regulatory(Box::new(RegulatoryChange {
             incident,
             change,
             at_ms: if at_ms == 0 {
@@ -317,76 +284,94 @@ impl pb::operator_server::Operator for OperatorService {
             } else {
                 at_ms
             },
-            actor: name.clone(),
-            actor_cert: format!("{} ({})", peer.uri, peer.fingerprint),
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
         }));
-        let outcome = self.ingest.run(item).await.map_err(|e| match e {
-            crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
-            crate::ingest::TransitionError::Stopped => {
-                Status::unavailable("the hub is shutting down; retry shortly")
-            }
-        })?;
-        self.outcome(outcome, incident, name)
+        self.change(item, incident, &acting).await
     }
 
     async fn merge_incidents(
         &self,
         request: Request<pb::MergeIncidentsRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        use crate::lifecycle::HubRole;
-        authorize(&request, "MergeIncidents")?;
-        let peer = caller(&request)?;
-        let socfed_proto::identity::Identity::Operator(name) = &peer.identity else {
-            return Err(Status::permission_denied(
-                "MergeIncidents needs an operator certificate",
-            ));
-        };
-        let role = self.roles.get(name).copied();
-        if !matches!(role, Some(HubRole::IrLead | HubRole::Ciso)) {
-            return Err(Status::permission_denied(format!(
-                "merging incidents needs the IR lead or the CISO; operator {name:?} is {}",
-                role.map_or("not in [[operators]]".to_string(), |r| r.to_string())
-            )));
-        }
+        let acting = self.acting(&request, "MergeIncidents")?;
+        acting.require_ir_lead_or_ciso("merging incidents")?;
         let pb::MergeIncidentsRequest {
             survivor_id,
             other_id,
             reason,
         } = request.into_inner();
-        let parse = |id: &str| {
-            Ulid::from_string(id).map_err(|_| {
-                Status::invalid_argument(format!(
-                    "{id:?} is not an incident id (26-character ULID)"
-                ))
-            })
-        };
-        let (survivor, other) = (parse(&survivor_id)?, parse(&other_id)?);
-        let item = crate::store::apply::Item::Merge(Box::new(crate::store::apply::Merge {
+        let (survivor, other) = (incident_id(&survivor_id)?, incident_id(&other_id)?);
+        let item = Item::Merge(Box::new(crate::store::apply::Merge {
             survivor,
             other,
             reason,
-            actor: name.clone(),
-            actor_cert: format!("{} ({})", peer.uri, peer.fingerprint),
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
         }));
+        self.change(item, survivor, &acting).await
+    }
+}
+
+/// An operator making a change at the hub: who, with which role, from which certificate.
+struct Acting {
+    name: String,
+    role: Option<crate::lifecycle::HubRole>,
+    cert: String,
+}
+
+impl Acting {
+    fn require_ir_lead_or_ciso(&self, what: &str) -> Result<(), Status> {
+        use crate::lifecycle::HubRole;
+        if matches!(self.role, Some(HubRole::IrLead | HubRole::Ciso)) {
+            return Ok(());
+        }
+        Err(Status::permission_denied(format!(
+            "{what} needs the IR lead or the CISO; operator {:?} is {}",
+            self.name,
+            self.role
+                .map_or("not in [[operators]]".to_string(), |r| r.to_string())
+        )))
+    }
+}
+
+fn incident_id(raw: &str) -> Result<Ulid, Status> {
+    Ulid::from_string(raw).map_err(|_| {
+        Status::invalid_argument(format!("{raw:?} is not an incident id (26-character ULID)"))
+    })
+}
+
+impl OperatorService {
+    /// The caller of a change API: an operator certificate, and its role from `[[operators]]`.
+    fn acting<T>(&self, request: &Request<T>, api: &str) -> Result<Acting, Status> {
+        authorize(request, api)?;
+        let peer = caller(request)?;
+        let socfed_proto::identity::Identity::Operator(name) = peer.identity else {
+            return Err(Status::permission_denied(format!(
+                "{api} needs an operator certificate"
+            )));
+        };
+        Ok(Acting {
+            role: self.roles.get(&name).copied(),
+            cert: format!("{} ({})", peer.uri, peer.fingerprint),
+            name,
+        })
+    }
+
+    /// Runs one change through the single writer and maps its outcome to the answer.
+    async fn change(
+        &self,
+        item: Item,
+        incident: Ulid,
+        acting: &Acting,
+    ) -> Result<Response<pb::HubIncident>, Status> {
+        use crate::store::apply::TransitionOutcome;
         let outcome = self.ingest.run(item).await.map_err(|e| match e {
             crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
             crate::ingest::TransitionError::Stopped => {
                 Status::unavailable("the hub is shutting down; retry shortly")
             }
         })?;
-        self.outcome(outcome, survivor, name)
-    }
-}
-
-impl OperatorService {
-    /// The one mapping from an operator change's outcome to the answer.
-    fn outcome(
-        &self,
-        outcome: crate::store::apply::TransitionOutcome,
-        incident: Ulid,
-        name: &str,
-    ) -> Result<Response<pb::HubIncident>, Status> {
-        use crate::store::apply::TransitionOutcome;
         match outcome {
             TransitionOutcome::Done(record) => Ok(Response::new(convert::incident(&record))),
             TransitionOutcome::NotFound => Err(Status::not_found(format!(
@@ -400,7 +385,7 @@ impl OperatorService {
                     }
                     _ => Status::failed_precondition(refused.to_string()),
                 };
-                tracing::warn!(operator = %name, %incident, reason = status.message(), "lifecycle command refused");
+                tracing::warn!(operator = %acting.name, %incident, reason = status.message(), "lifecycle command refused");
                 Err(status)
             }
         }

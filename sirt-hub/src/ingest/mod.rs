@@ -52,14 +52,6 @@ impl IngestHandle {
             .map_err(|_| WriterStopped)
     }
 
-    /// Applies an operator's lifecycle command through the single writer; returns once durable.
-    pub async fn transition(
-        &self,
-        transition: crate::store::apply::Transition,
-    ) -> Result<crate::store::apply::TransitionOutcome, TransitionError> {
-        self.run(Item::Transition(Box::new(transition))).await
-    }
-
     /// Runs one operator change (lifecycle or regulatory) through the writer; returns once
     /// it is durable.
     pub async fn run(
