@@ -57,6 +57,7 @@ pub struct RunningHub {
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     writer: std::thread::JoinHandle<()>,
+    deadline_watch: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
@@ -117,6 +118,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let reflection =
         socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
 
+    let watch = tokio::spawn(crate::deadlines::run(
+        store.clone(),
+        std::time::Duration::from_secs(60),
+        shutdown.clone(),
+    ));
     let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(
@@ -133,6 +139,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");
     Ok(RunningHub {
+        deadline_watch: watch,
         addr,
         shutdown,
         server,
@@ -156,6 +163,7 @@ impl RunningHub {
     /// Waits until the hub stops (after its shutdown token is cancelled).
     pub async fn wait(mut self) -> Result<(), StopError> {
         socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
+        self.deadline_watch.await?;
         // Streams end on shutdown and drop their handles, which stops the writer after its
         // last commit. A stream stuck on a client that stopped reading could hold a handle:
         // bounded wait, then exit; what was not acknowledged will be resent.

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod correlate;
+pub mod deadlines;
 pub mod demo;
 pub mod grpc;
 pub mod incident;

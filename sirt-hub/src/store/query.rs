@@ -167,3 +167,18 @@ impl HubStore {
         )
     }
 }
+
+impl HubStore {
+    /// Incidents that carry at least one regulatory flag.
+    pub fn regulated_incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.trees.meta.scan_prefix(schema::REGULATED_PREFIX).keys() {
+            let key = key?;
+            let id = schema::ulid_from_key(schema::META, &key[schema::REGULATED_PREFIX.len()..])?;
+            if let Some(record) = self.incident(id)? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -16,6 +16,7 @@
 //! | `reviews`       | site ++ 0x00 ++ epoch ++ seq ++ ULID  | `ReviewRecord`             |
 //! | `audit`         | seq u64                               | `AuditEntry` (hash chain)  |
 //! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
+//! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged incidents)  |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
@@ -43,6 +44,8 @@ pub const REVIEWS: &str = "reviews";
 pub const AUDIT: &str = "audit";
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";
+/// `meta` key prefix of the index of incidents with regulatory flags: prefix ++ ULID → empty.
+pub const REGULATED_PREFIX: &[u8] = b"regulated/";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {

@@ -114,6 +114,9 @@ impl Tx<'_> {
         }
         record.updated_at_ms = record.updated_at_ms.max(now);
         incident::push_timeline(&mut record, now, &c.actor, text);
+        let mut regulated = schema::REGULATED_PREFIX.to_vec();
+        regulated.extend_from_slice(&c.incident.to_bytes());
+        self.meta.insert(regulated, &[])?;
         self.incidents.insert(
             &c.incident.to_bytes(),
             codec(schema::encode(schema::INCIDENTS, &record))?,
