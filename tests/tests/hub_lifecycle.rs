@@ -285,7 +285,7 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
     stream.send(1, revision).await?;
     stream.ack_through(1).await?;
     let survivor = ines
-        .get_incident(pb::GetIncidentRequest { id: older })
+        .get_incident(pb::GetIncidentRequest { id: older.clone() })
         .await?
         .into_inner();
     let lyon = survivor
@@ -294,6 +294,63 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
         .find(|s| s.site_id == "lyon")
         .expect("lyon sighting");
     assert_eq!(lyon.revision, 2);
+    // The IR lead splits Lyon off again: a new incident with Lyon's sighting, and Lyon's
+    // revisions follow it.
+    let split = ines
+        .split_sighting(pb::SplitSightingRequest {
+            id: older.clone(),
+            site_id: "lyon".into(),
+            reason: "different actor".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        split
+            .sightings
+            .iter()
+            .map(|s| s.site_id.as_str())
+            .collect::<Vec<_>>(),
+        ["lyon"]
+    );
+    let survivor = ines
+        .get_incident(pb::GetIncidentRequest { id: older.clone() })
+        .await?
+        .into_inner();
+    assert_eq!(
+        survivor
+            .sightings
+            .iter()
+            .map(|s| s.site_id.as_str())
+            .collect::<Vec<_>>(),
+        ["paris"]
+    );
+    let lonely = ines
+        .split_sighting(pb::SplitSightingRequest {
+            id: older.clone(),
+            site_id: "paris".into(),
+            reason: String::new(),
+        })
+        .await
+        .expect_err("the last sighting cannot be split off");
+    assert_eq!(lonely.code(), Code::FailedPrecondition);
+    let channel = clients::channel(
+        hub.addr,
+        &pki.site("lyon")?,
+        &pki.domain,
+        ExpectedServer::Hub,
+    )?;
+    let (mut stream, _) = RawStream::open_welcomed(channel, hello("lyon", Ulid::new(), 1)).await?;
+    let mut third = report("lyon-1", "odd logins at lyon");
+    third.revision = 3;
+    stream.send(1, third).await?;
+    stream.ack_through(1).await?;
+    let followed = ines
+        .get_incident(pb::GetIncidentRequest {
+            id: split.id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(followed.sightings[0].revision, 3);
     assert!(
         ines.verify_audit(pb::VerifyHubAuditRequest {})
             .await?

@@ -56,6 +56,14 @@ pub enum IncidentsCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Split one site's sighting off into a new incident; IR lead or CISO.
+    Split {
+        id: String,
+        #[arg(long)]
+        site: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Flag a regulatory regime (gdpr, nis2, sec_material), starting its notification clocks.
     Flag {
         id: String,
@@ -208,6 +216,18 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                 .merge_incidents(pb::MergeIncidentsRequest {
                     survivor_id: survivor,
                     other_id: other,
+                    reason,
+                })
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            show(&incident, output)?;
+        }
+        IncidentsCommand::Split { id, site, reason } => {
+            let incident = client
+                .split_sighting(pb::SplitSightingRequest {
+                    id,
+                    site_id: site,
                     reason,
                 })
                 .await

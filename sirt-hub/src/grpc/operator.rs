@@ -311,6 +311,30 @@ impl pb::operator_server::Operator for OperatorService {
         }));
         self.change(item, survivor, &acting).await
     }
+
+    async fn split_sighting(
+        &self,
+        request: Request<pb::SplitSightingRequest>,
+    ) -> Result<Response<pb::HubIncident>, Status> {
+        let acting = self.acting(&request, "SplitSighting")?;
+        acting.require_ir_lead_or_ciso("splitting a sighting off an incident")?;
+        let pb::SplitSightingRequest {
+            id,
+            site_id,
+            reason,
+        } = request.into_inner();
+        let incident = incident_id(&id)?;
+        let site = socfed_proto::vocab::SiteId::parse(&site_id)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let item = Item::Split(Box::new(crate::store::apply::Split {
+            incident,
+            site,
+            reason,
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
+        }));
+        self.change(item, incident, &acting).await
+    }
 }
 
 /// An operator making a change at the hub: who, with which role, from which certificate.

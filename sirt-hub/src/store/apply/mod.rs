@@ -71,6 +71,17 @@ pub enum Item {
     Transition(Box<Transition>),
     Regulatory(Box<RegulatoryChange>),
     Merge(Box<Merge>),
+    Split(Box<Split>),
+}
+
+/// An operator splitting one site's sighting off an incident (IR lead or CISO).
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub incident: Ulid,
+    pub site: SiteId,
+    pub reason: String,
+    pub actor: String,
+    pub actor_cert: String,
 }
 
 /// Flag an incident for a regime, or record a filing (IR lead or CISO, checked by the caller).
@@ -265,6 +276,9 @@ impl HubStore {
                     Item::Status { site, status } => {
                         tx.status(site, status, now)?;
                         Outcome::Status
+                    }
+                    Item::Split(split) => {
+                        Outcome::Transition(tx.split(split, now, &mut applied.changes)?)
                     }
                     Item::Merge(merge) => Outcome::Transition(tx.merge_by_operator(
                         merge,

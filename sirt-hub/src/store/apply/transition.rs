@@ -2,8 +2,8 @@
 //! hub's audit entry change together.
 
 use super::{
-    IncidentChange, Merge, RegulatoryChange, RegulatoryEdit, Transition, TransitionOutcome, Tx,
-    TxError, codec,
+    IncidentChange, Merge, RegulatoryChange, RegulatoryEdit, Split, Transition, TransitionOutcome,
+    Tx, TxError, codec,
 };
 use crate::incident;
 use crate::store::records::{IncidentRecord, IncidentStatus};
@@ -193,5 +193,117 @@ impl Tx<'_> {
             Some(record) => Ok(TransitionOutcome::Done(Box::new(record))),
             None => Ok(TransitionOutcome::NotFound),
         }
+    }
+
+    /// Moves one site's sighting into a new incident. The new incident copies the original's
+    /// techniques and indicators (which site contributed which is not tracked) and its
+    /// lifecycle starts at `new`; the site's later revisions follow it via `local_refs`.
+    pub(super) fn split(
+        &self,
+        s: &Split,
+        now: UnixMillis,
+        changes: &mut Vec<IncidentChange>,
+    ) -> Result<TransitionOutcome, TxError> {
+        let Some(raw) = self.incidents.get(s.incident.to_bytes())? else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        let mut original: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+        if matches!(
+            original.lifecycle.phase,
+            crate::lifecycle::Phase::Closed { .. }
+        ) {
+            return Ok(TransitionOutcome::Rejected(format!(
+                "incident {} is closed; reopen it before splitting",
+                original.id
+            )));
+        }
+        let Some(position) = original.sightings.iter().position(|x| x.site == s.site) else {
+            return Ok(TransitionOutcome::Rejected(format!(
+                "incident {} has no sighting from site {}",
+                original.id, s.site
+            )));
+        };
+        if original.sightings.len() < 2 {
+            return Ok(TransitionOutcome::Rejected(
+                "the incident has only this sighting; there is nothing to split from".into(),
+            ));
+        }
+        let mut sighting = original.sightings.remove(position);
+        sighting.joined_because = format!("split from incident {} by {}", original.id, s.actor);
+        let id = ulid::Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
+        let reason = if s.reason.is_empty() {
+            "not the same threat".to_string()
+        } else {
+            s.reason.clone()
+        };
+        let mut split = IncidentRecord {
+            id,
+            title: original.title.clone(),
+            status: IncidentStatus::New,
+            severity: sighting.local_severity,
+            tlp: original.tlp,
+            techniques: original.techniques.clone(),
+            indicators: original.indicators.clone(),
+            sightings: vec![sighting.clone()],
+            created_at_ms: now,
+            updated_at_ms: now,
+            lifecycle: crate::lifecycle::IncidentLifecycle::new(
+                sighting.local_severity,
+                original.tlp,
+                now,
+            ),
+            timeline: Vec::new(),
+            regulatory: crate::regulatory::RegulatoryClocks::new(),
+            fingerprints: Vec::new(),
+        };
+        incident::push_timeline(
+            &mut split,
+            now,
+            &s.actor,
+            format!("split from incident {}: {reason}", original.id),
+        );
+        incident::push_timeline(
+            &mut original,
+            now,
+            &s.actor,
+            format!(
+                "sighting of site {} split into incident {id}: {reason}",
+                s.site
+            ),
+        );
+        original.updated_at_ms = original.updated_at_ms.max(now);
+        self.site_incidents
+            .remove(schema::site_incident_key(&s.site, original.id))?;
+        self.site_incidents
+            .insert(schema::site_incident_key(&s.site, id), &[])?;
+        for local in &sighting.local_incident_ids {
+            self.local_refs
+                .insert(schema::local_ref_key(&s.site, local), &id.to_bytes())?;
+        }
+        self.incidents.insert(
+            &original.id.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &original))?,
+        )?;
+        self.incidents.insert(
+            &id.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &split))?,
+        )?;
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: s.actor.clone(),
+            actor_cert: s.actor_cert.clone(),
+            action: "incident.split".into(),
+            target: original.id.to_string(),
+            before: Some(s.site.to_string()),
+            after: Some(id.to_string()),
+        })?;
+        for record in [original, split.clone()] {
+            changes.retain(|c| c.record.id != record.id);
+            changes.push(IncidentChange {
+                created: record.id == id,
+                record,
+            });
+        }
+        Ok(TransitionOutcome::Done(Box::new(split)))
     }
 }
