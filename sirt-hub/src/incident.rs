@@ -138,6 +138,14 @@ pub fn absorb(
     target.lifecycle.tlp = target.lifecycle.tlp.max(other.lifecycle.tlp);
     union_sorted(&mut target.techniques, &other.techniques);
     union_sorted(&mut target.indicators, &other.indicators);
+    // Regulatory clocks follow the threat: regimes flagged only on the duplicate move over
+    // (where both are flagged the survivor keeps its own start), with their filings.
+    for flag in other.regulatory.flags().to_vec() {
+        let _ = target.regulatory.flag(flag.regime, flag.started_ms);
+    }
+    for filing in other.regulatory.filings().to_vec() {
+        let _ = target.regulatory.record_filing(filing.kind, filing.at_ms);
+    }
     let moved = std::mem::take(&mut other.fingerprints);
     remember_fingerprints(target, moved);
     target.updated_at_ms = target.updated_at_ms.max(now);

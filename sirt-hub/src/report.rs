@@ -11,10 +11,10 @@ use std::fmt::Write;
 /// timeline.
 pub fn markdown(i: &pb::HubIncident) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Incident {}: {}\n", i.id, i.title);
+    let _ = writeln!(out, "# Incident {}: {}\n", md(&i.id), md(&i.title));
     let _ = writeln!(out, "| | |\n|---|---|");
     for (key, value) in summary(i) {
-        let _ = writeln!(out, "| {key} | {} |", value.replace('|', "\\|"));
+        let _ = writeln!(out, "| {key} | {} |", md(&value));
     }
     let _ = writeln!(
         out,
@@ -24,12 +24,12 @@ pub fn markdown(i: &pb::HubIncident) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
-            s.site_id,
-            s.local_incident_ids.join(", "),
+            md(&s.site_id),
+            md(&s.local_incident_ids.join(", ")),
             render::severity(s.local_severity),
             format_millis(s.first_seen_ms),
             format_millis(s.last_seen_ms),
-            s.joined_because.replace('|', "\\|")
+            md(&s.joined_because)
         );
     }
     if !i.deadlines.is_empty() {
@@ -54,8 +54,8 @@ pub fn markdown(i: &pb::HubIncident) -> String {
             out,
             "- {} — **{}**: {}",
             format_millis(t.at_ms),
-            t.actor,
-            t.text
+            md(&t.actor),
+            md(&t.text)
         );
     }
     out
@@ -136,6 +136,26 @@ fn summary(i: &pb::HubIncident) -> Vec<(&'static str, String)> {
         rows.push(("resolution", i.resolution.clone()));
     }
     rows
+}
+
+/// Text from sites and operators inside Markdown: one line, no HTML, no links or emphasis.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn escape(text: &str) -> String {
@@ -277,5 +297,13 @@ mod tests {
         let md = markdown(&i);
         assert!(md.contains("## Timeline") && md.contains("## Sites"));
         assert!(md.contains("rule a\\|b"), "table cells escape pipes: {md}");
+        let mut hostile = i.clone();
+        hostile.timeline[0].text =
+            "ok\n# injected [x](javascript:alert(1)) <img src=x onerror=y>".into();
+        let md = markdown(&hostile);
+        assert!(
+            !md.contains("\n# injected") && !md.contains("<img") && !md.contains("](javascript"),
+            "{md}"
+        );
     }
 }

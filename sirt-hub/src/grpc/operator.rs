@@ -263,6 +263,14 @@ impl pb::operator_server::Operator for OperatorService {
         let acting = self.acting(&request, "UpdateRegulatory")?;
         acting.require_ir_lead_or_ciso("regulatory flags and filings")?;
         let pb::UpdateRegulatoryRequest { id, change, at_ms } = request.into_inner();
+        let now = socfed_proto::now_millis();
+        // Recording an earlier filing is normal; one in the future is a mistake (or an attempt
+        // to make a deadline look met). Five minutes of clock skew are tolerated.
+        if at_ms > now + 5 * 60_000 {
+            return Err(Status::invalid_argument(
+                "at_ms is in the future; a clock start or filing must already have happened",
+            ));
+        }
         let incident = incident_id(&id)?;
         let invalid =
             |e: crate::regulatory::RegulatoryError| Status::invalid_argument(e.to_string());

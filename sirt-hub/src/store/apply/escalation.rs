@@ -172,11 +172,27 @@ impl Tx<'_> {
                     };
                     candidates.push((fp.clone(), prior));
                 }
-                let matched = correlate::matches(&candidates, now, window_ms);
+                let mut matched = correlate::matches(&candidates, now, window_ms);
+                // Closed incidents (resolved, or merged away) take no new reports.
+                let mut open = Vec::with_capacity(matched.len());
+                for (id, reason) in matched.drain(..) {
+                    if self.is_open(id)? {
+                        open.push((id, reason));
+                    }
+                }
+                let matched = open;
                 // More than one match: the report proves those incidents are one threat.
                 if let [(survivor, _), others @ ..] = matched.as_slice() {
                     for (other, reason) in others {
-                        self.merge_incidents(*survivor, *other, reason, now, changes)?;
+                        self.merge_incidents(
+                            *survivor,
+                            *other,
+                            reason,
+                            "correlation",
+                            "",
+                            now,
+                            changes,
+                        )?;
                     }
                 }
                 match matched.into_iter().next() {
@@ -223,6 +239,17 @@ impl Tx<'_> {
             },
         ))?;
         for fp in &fingerprints {
+            // Index only what the record remembers (so a merge can repoint every key), and
+            // never take a key from another open incident (a split must stay split).
+            if record.fingerprints.binary_search(&fp.key).is_err() {
+                continue;
+            }
+            if let Some(raw) = self.fingerprints.get(fp.key)? {
+                let current: FingerprintRecord = codec(schema::decode(schema::FINGERPRINTS, &raw))?;
+                if current.incident != record.id && self.is_open(current.incident)? {
+                    continue;
+                }
+            }
             self.fingerprints.insert(&fp.key, fp_value.clone())?;
         }
         Ok(IncidentChange { created, record })
@@ -262,11 +289,14 @@ impl Tx<'_> {
 
     /// Merges incident `other` into `survivor` and repoints everything that led to `other`
     /// (fingerprints, local incident references, per-site index) at the survivor.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn merge_incidents(
         &self,
         survivor: Ulid,
         other: Ulid,
         reason: &str,
+        actor: &str,
+        actor_cert: &str,
         now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
     ) -> Result<(), TxError> {
@@ -279,12 +309,13 @@ impl Tx<'_> {
         let (Some(mut target), Some(mut absorbed)) = (load(survivor)?, load(other)?) else {
             return Ok(());
         };
-        if matches!(
-            absorbed.lifecycle.phase,
-            crate::lifecycle::Phase::Closed { .. }
-        ) {
+        let closed = |r: &IncidentRecord| {
+            matches!(r.lifecycle.phase, crate::lifecycle::Phase::Closed { .. })
+        };
+        if closed(&absorbed) || closed(&target) {
             return Ok(());
         }
+        let before = serde_json::to_string(&(&target.lifecycle, &absorbed.lifecycle)).ok();
         let fingerprints = absorbed.fingerprints.clone();
         incident::absorb(&mut target, &mut absorbed, reason, now);
         let pointer = codec(schema::encode(
@@ -315,7 +346,21 @@ impl Tx<'_> {
             &other.to_bytes(),
             codec(schema::encode(schema::INCIDENTS, &absorbed))?,
         )?;
-        tracing::info!(%survivor, %other, reason, "correlation merged two incidents");
+        if !target.regulatory.flags().is_empty() {
+            let mut regulated = schema::REGULATED_PREFIX.to_vec();
+            regulated.extend_from_slice(&survivor.to_bytes());
+            self.meta.insert(regulated, &[])?;
+        }
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: actor.to_string(),
+            actor_cert: actor_cert.to_string(),
+            action: "incident.merge".into(),
+            target: format!("{other} -> {survivor}"),
+            before,
+            after: Some(reason.to_string()),
+        })?;
+        tracing::info!(%survivor, %other, reason, actor, "two incidents merged");
         for record in [target, absorbed] {
             changes.retain(|c| c.record.id != record.id);
             changes.push(IncidentChange {
@@ -324,5 +369,19 @@ impl Tx<'_> {
             });
         }
         Ok(())
+    }
+
+    /// Whether `id` exists and is not closed.
+    fn is_open(&self, id: Ulid) -> Result<bool, TxError> {
+        match self.incidents.get(id.to_bytes())? {
+            Some(raw) => {
+                let record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+                Ok(!matches!(
+                    record.lifecycle.phase,
+                    crate::lifecycle::Phase::Closed { .. }
+                ))
+            }
+            None => Ok(false),
+        }
     }
 }

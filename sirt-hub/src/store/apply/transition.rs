@@ -61,7 +61,7 @@ impl Tx<'_> {
         Ok(TransitionOutcome::Done(Box::new(record)))
     }
 
-    fn audit(&self, draft: socfed_proto::audit::AuditDraft) -> Result<(), TxError> {
+    pub(super) fn audit(&self, draft: socfed_proto::audit::AuditDraft) -> Result<(), TxError> {
         let head: Option<schema::AuditHead> = match self.meta.get(schema::AUDIT_HEAD)? {
             Some(raw) => Some(codec(schema::decode(schema::META, &raw))?),
             None => None,
@@ -179,16 +179,15 @@ impl Tx<'_> {
                 &m.reason
             }
         );
-        self.merge_incidents(m.survivor, m.other, &reason, now, changes)?;
-        self.audit(socfed_proto::audit::AuditDraft {
-            at_ms: now,
-            actor: m.actor.clone(),
-            actor_cert: m.actor_cert.clone(),
-            action: "incident.merge".into(),
-            target: m.survivor.to_string(),
-            before: Some(m.other.to_string()),
-            after: Some(reason),
-        })?;
+        self.merge_incidents(
+            m.survivor,
+            m.other,
+            &reason,
+            &m.actor,
+            &m.actor_cert,
+            now,
+            changes,
+        )?;
         match load(m.survivor)? {
             Some(record) => Ok(TransitionOutcome::Done(Box::new(record))),
             None => Ok(TransitionOutcome::NotFound),
