@@ -360,3 +360,68 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_split_stays_split_when_the_site_revises_and_another_site_reports_the_same_threat()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo"], OPERATORS).await?;
+    let beacon = |local: &str, revision: u32| pb::IncidentReport {
+        revision,
+        techniques: vec!["T1071".into()],
+        indicators: vec![pb::Indicator {
+            kind: pb::IndicatorKind::Domain as i32,
+            value: "c2.bad.example".into(),
+        }],
+        ..report(local, "beacon")
+    };
+    let send = |site: &'static str, report: pb::IncidentReport| {
+        let channel = clients::channel(
+            hub.addr,
+            &pki.site(site).expect("issued"),
+            &pki.domain,
+            ExpectedServer::Hub,
+        );
+        async move {
+            let (mut stream, _) =
+                RawStream::open_welcomed(channel?, hello(site, Ulid::new(), 1)).await?;
+            stream.send(1, report).await?;
+            stream.ack_through(1).await?;
+            anyhow::Ok(())
+        }
+    };
+    send("paris", beacon("p-1", 1)).await?;
+    send("lyon", beacon("l-1", 1)).await?;
+    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let original = clients::all_incidents(&mut ines).await?.remove(0);
+    assert_eq!(original.sightings.len(), 2, "correlated");
+    let split = ines
+        .split_sighting(pb::SplitSightingRequest {
+            id: original.id.clone(),
+            site_id: "lyon".into(),
+            reason: String::new(),
+        })
+        .await?
+        .into_inner();
+    send("lyon", beacon("l-1", 2)).await?;
+    send("oslo", beacon("o-1", 1)).await?;
+    let all = clients::all_incidents(&mut ines).await?;
+    let get = |id: &str| all.iter().find(|i| i.id == id).expect("listed");
+    let sites = |i: &pb::HubIncident| {
+        let mut s: Vec<String> = i.sightings.iter().map(|s| s.site_id.clone()).collect();
+        s.sort();
+        s
+    };
+    assert_eq!(sites(get(&split.id)), ["lyon"]);
+    assert_ne!(
+        get(&split.id).status,
+        pb::IncidentStatus::Closed as i32,
+        "not merged back"
+    );
+    assert_eq!(get(&split.id).sightings[0].revision, 2);
+    assert_eq!(sites(get(&original.id)), ["oslo", "paris"]);
+    hub.stop().await?;
+    Ok(())
+}
