@@ -418,6 +418,24 @@ async fn an_alert_burst_becomes_one_group_then_an_incident_at_the_hub_with_its_i
         "nothing dropped without being counted"
     );
     let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+    // The by-indicator index (for hunts) finds both groups; an unseen indicator finds none.
+    let mut hunted: Vec<String> = site
+        .agent()
+        .store
+        .groups_with_indicator("domain:c2.bad.example")?
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    hunted.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(hunted, expected);
+    assert!(
+        site.agent()
+            .store
+            .groups_with_indicator("domain:elsewhere.example")?
+            .is_empty()
+    );
     // A tier 3 analyst promotes: the policy escalates tier 3 decisions to the hub.
     let incident = site
         .soc_as("tina")?
