@@ -245,3 +245,19 @@ pub fn hello(site: &str, epoch: ulid::Ulid, next_seq: u64) -> pb::Hello {
         agent_version: "test".into(),
     }
 }
+
+/// Opens a fresh escalation stream as `site` (a new store epoch), sends `report` as sequence 1
+/// and waits for its acknowledgement: "this site escalates this, once".
+pub async fn escalate_once(
+    hub: SocketAddr,
+    pki: &crate::pki::TestPki,
+    site: &str,
+    report: pb::IncidentReport,
+) -> anyhow::Result<()> {
+    let channel = channel(hub, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
+    let (mut stream, _) =
+        RawStream::open_welcomed(channel, hello(site, ulid::Ulid::new(), 1)).await?;
+    stream.send(1, report).await?;
+    stream.ack_through(1).await?;
+    Ok(())
+}

@@ -168,8 +168,6 @@ fn wire(local: &str, technique: &str, domains: &[&str]) -> pb::IncidentReport {
 #[tokio::test]
 async fn correlation_does_not_depend_on_arrival_order_and_never_merges_the_unrelated()
 -> anyhow::Result<()> {
-    use socfed_proto::tls::ExpectedServer;
-    use socfed_tests::clients::{RawStream, hello};
     socfed_tests::init_logs();
     let reports = [
         ("paris", wire("p-1", "T1071.001", &["c2-a.bad.example"])),
@@ -198,12 +196,7 @@ async fn correlation_does_not_depend_on_arrival_order_and_never_merges_the_unrel
         let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo", "rome"], "").await?;
         for index in order {
             let (site, report) = &reports[index];
-            let channel =
-                clients::channel(hub.addr, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
-            let (mut stream, _) =
-                RawStream::open_welcomed(channel, hello(site, ulid::Ulid::new(), 1)).await?;
-            stream.send(1, report.clone()).await?;
-            stream.ack_through(1).await?;
+            clients::escalate_once(hub.addr, &pki, site, report.clone()).await?;
         }
         let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
         let incidents = clients::all_incidents(&mut op).await?;

@@ -223,17 +223,8 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
     let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
     let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
     for site in ["paris", "lyon"] {
-        let channel =
-            clients::channel(hub.addr, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
-        let (mut stream, _) =
-            RawStream::open_welcomed(channel, hello(site, Ulid::new(), 1)).await?;
-        stream
-            .send(
-                1,
-                report(&format!("{site}-1"), &format!("odd logins at {site}")),
-            )
-            .await?;
-        stream.ack_through(1).await?;
+        let report = report(&format!("{site}-1"), &format!("odd logins at {site}"));
+        clients::escalate_once(hub.addr, &pki, site, report).await?;
     }
     let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
     let mut tom = clients::operator(hub.addr, &pki.operator("tom")?, &pki.domain)?;
@@ -273,17 +264,9 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
         .expect_err("the duplicate is closed now");
     assert_eq!(again.code(), Code::FailedPrecondition);
     // A later revision from Lyon lands on the survivor.
-    let channel = clients::channel(
-        hub.addr,
-        &pki.site("lyon")?,
-        &pki.domain,
-        ExpectedServer::Hub,
-    )?;
-    let (mut stream, _) = RawStream::open_welcomed(channel, hello("lyon", Ulid::new(), 1)).await?;
     let mut revision = report("lyon-1", "odd logins at lyon");
     revision.revision = 2;
-    stream.send(1, revision).await?;
-    stream.ack_through(1).await?;
+    clients::escalate_once(hub.addr, &pki, "lyon", revision).await?;
     let survivor = ines
         .get_incident(pb::GetIncidentRequest { id: older.clone() })
         .await?
@@ -333,17 +316,9 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
         .await
         .expect_err("the last sighting cannot be split off");
     assert_eq!(lonely.code(), Code::FailedPrecondition);
-    let channel = clients::channel(
-        hub.addr,
-        &pki.site("lyon")?,
-        &pki.domain,
-        ExpectedServer::Hub,
-    )?;
-    let (mut stream, _) = RawStream::open_welcomed(channel, hello("lyon", Ulid::new(), 1)).await?;
     let mut third = report("lyon-1", "odd logins at lyon");
     third.revision = 3;
-    stream.send(1, third).await?;
-    stream.ack_through(1).await?;
+    clients::escalate_once(hub.addr, &pki, "lyon", third).await?;
     let followed = ines
         .get_incident(pb::GetIncidentRequest {
             id: split.id.clone(),
@@ -378,19 +353,7 @@ async fn a_split_stays_split_when_the_site_revises_and_another_site_reports_the_
         ..report(local, "beacon")
     };
     let send = |site: &'static str, report: pb::IncidentReport| {
-        let channel = clients::channel(
-            hub.addr,
-            &pki.site(site).expect("issued"),
-            &pki.domain,
-            ExpectedServer::Hub,
-        );
-        async move {
-            let (mut stream, _) =
-                RawStream::open_welcomed(channel?, hello(site, Ulid::new(), 1)).await?;
-            stream.send(1, report).await?;
-            stream.ack_through(1).await?;
-            anyhow::Ok(())
-        }
+        clients::escalate_once(hub.addr, &pki, site, report)
     };
     send("paris", beacon("p-1", 1)).await?;
     send("lyon", beacon("l-1", 1)).await?;
