@@ -5,10 +5,12 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "socfed/v1/types.proto",
+        "socfed/v1/response.proto",
         "socfed/v1/federation.proto",
         "socfed/v1/operator.proto",
         "socfed/v1/site_local.proto",
         "socfed/v1/site_soc.proto",
+        "socfed/v1/site_response.proto",
     ];
     for file in &files {
         println!("cargo:rerun-if-changed={file}");

@@ -5,10 +5,12 @@ use crate::config::HubConfig;
 use crate::grpc::federation::FederationService;
 use crate::grpc::live::LiveSites;
 use crate::grpc::operator::OperatorService;
+use crate::grpc::response::ResponseService;
 use crate::ingest::{self, WriterSettings};
 use crate::store::{HubStore, StoreError};
 use socfed_proto::pb::federation_server::FederationServer;
 use socfed_proto::pb::operator_server::OperatorServer;
+use socfed_proto::pb::response_server::ResponseServer;
 use socfed_proto::tls::{TlsError, TlsMaterial, tls_incoming};
 use socfed_proto::vocab::ReportLimits;
 use std::net::SocketAddr;
@@ -92,6 +94,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
 
     let federation = FederationService {
         ingest: ingest.clone(),
+        store: store.clone(),
         live: live.clone(),
         enrolled: Arc::new(enrolled.iter().cloned().collect()),
         limits: ReportLimits::default(),
@@ -99,22 +102,35 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         max_message_bytes: config.limits.max_message_bytes,
         shutdown: shutdown.clone(),
     };
-    let roles = config
+    let roles: std::collections::HashMap<String, crate::lifecycle::HubRole> = config
         .operators
         .iter()
         .filter_map(|o| o.role.parse().ok().map(|role| (o.name.clone(), role)))
         .collect();
+    let roles = Arc::new(roles);
+    let enrolled = Arc::new(enrolled);
+    let response = ResponseService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+        live: live.clone(),
+        enrolled: enrolled.clone(),
+    };
     let operator = OperatorService {
         store: store.clone(),
-        roles: Arc::new(roles),
+        roles,
         ingest,
         live,
-        enrolled: Arc::new(enrolled),
+        enrolled,
         shutdown: shutdown.clone(),
     };
     let max = config.limits.max_message_bytes;
-    let health =
-        socfed_proto::server::health(&["socfed.v1.Federation", "socfed.v1.Operator"]).await;
+    let health = socfed_proto::server::health(&[
+        "socfed.v1.Federation",
+        "socfed.v1.Operator",
+        "socfed.v1.Response",
+    ])
+    .await;
     let reflection =
         socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
 
@@ -135,6 +151,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             .add_service(reflection)
             .add_service(FederationServer::new(federation).max_decoding_message_size(max))
             .add_service(OperatorServer::new(operator).max_decoding_message_size(max))
+            .add_service(ResponseServer::new(response).max_decoding_message_size(max))
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");

@@ -17,4 +17,5 @@ pub mod lifecycle;
 pub mod pki;
 pub mod regulatory;
 pub mod report;
+pub mod response;
 pub mod store;

@@ -2,13 +2,16 @@
 
 use crate::config::AgentConfig;
 use crate::grpc::local::LocalService;
+use crate::grpc::response::ResponseApi;
 use crate::grpc::soc::SocApi;
+use crate::response::ResponseEngine;
 use crate::service::{Clock, SocService, SocSettings, SystemClock};
 use crate::soc::alert::ParseLimits;
 use crate::store::{AgentStore, StoreError};
 use crate::uplink::{self, UplinkSettings, UplinkState};
 use socfed_proto::identity::Identity;
 use socfed_proto::pb::site_local_server::SiteLocalServer;
+use socfed_proto::pb::site_response_server::SiteResponseServer;
 use socfed_proto::pb::site_soc_server::SiteSocServer;
 use socfed_proto::tls::{ExpectedServer, TlsError, TlsMaterial, tls_incoming};
 use socfed_proto::vocab::ReportLimits;
@@ -61,6 +64,7 @@ pub struct RunningAgent {
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     uplink: tokio::task::JoinHandle<()>,
     sla_clock: tokio::task::JoinHandle<()>,
+    watcher: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
@@ -107,11 +111,24 @@ pub async fn start_with_clock(
         backoff_max: config.hub.backoff_max,
         status_interval: config.hub.status_interval,
     };
+    let (engine, updates) = ResponseEngine::new(
+        store.clone(),
+        config.response.clone(),
+        config.site_id.clone(),
+        clock.clone(),
+    );
+    engine.resume()?;
+    let (group_tap, new_groups) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = tokio::spawn(engine.clone().watch(new_groups, shutdown.clone()));
     let uplink = tokio::spawn(uplink::run(
         store.clone(),
         tls.client_config(ExpectedServer::Hub)?,
         settings,
         state.clone(),
+        uplink::Directives {
+            engine: engine.clone(),
+            updates,
+        },
         shutdown.clone(),
     ));
 
@@ -134,6 +151,7 @@ pub async fn start_with_clock(
             rotation: config.soc.rotation.clone(),
         },
         clock,
+        group_tap: Some(group_tap),
     });
     if store.rebuild_sla_agenda_if_changed(&config.soc.sla)? {
         tracing::info!(
@@ -155,7 +173,12 @@ pub async fn start_with_clock(
         outbox_cap: config.outbox.max_entries,
         on_full: config.outbox.on_full,
     };
-    let health = socfed_proto::server::health(&["socfed.v1.SiteLocal", "socfed.v1.SiteSoc"]).await;
+    let health = socfed_proto::server::health(&[
+        "socfed.v1.SiteLocal",
+        "socfed.v1.SiteSoc",
+        "socfed.v1.SiteResponse",
+    ])
+    .await;
     let reflection =
         socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
     let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
@@ -172,6 +195,13 @@ pub async fn start_with_clock(
                 SiteLocalServer::new(local).max_decoding_message_size(config.hub.max_message_bytes),
             )
             // Alert batches carry many lines: allow a batch of maximum-size lines.
+            .add_service(
+                SiteResponseServer::new(ResponseApi {
+                    soc: soc.clone(),
+                    engine: engine.clone(),
+                })
+                .max_decoding_message_size(config.hub.max_message_bytes),
+            )
             .add_service(
                 SiteSocServer::new(SocApi {
                     service: soc.clone(),
@@ -195,6 +225,7 @@ pub async fn start_with_clock(
         server,
         uplink,
         sla_clock,
+        watcher,
     })
 }
 
@@ -239,6 +270,7 @@ impl RunningAgent {
         socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
         self.sla_clock.await?;
         self.uplink.await?;
+        self.watcher.await?;
         self.store.close()?;
         tracing::info!("site agent stopped");
         Ok(())

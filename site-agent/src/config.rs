@@ -31,6 +31,9 @@ pub struct AgentConfig {
     /// The local SOC: triage, SLA clocks, escalation policy.
     #[serde(default)]
     pub soc: SocConfig,
+    /// Directives from the hub: playbooks mapping each directive kind to an action.
+    #[serde(default)]
+    pub response: crate::response::ResponseConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,6 +181,9 @@ impl Validate for AgentConfig {
             return Err(("hub.status_interval", "must be at least 100ms".into()));
         }
         in_range("outbox.max_entries", self.outbox.max_entries, 1..=u64::MAX)?;
+        self.response
+            .validate()
+            .map_err(|e| ("response.playbooks", e))?;
         for name in &self.soc.managers {
             socfed_proto::identity::parse_operator_name(name)
                 .map_err(|e| ("soc.managers", e.to_string()))?;

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod response;
 pub mod service;
 pub mod soc;
 pub mod store;

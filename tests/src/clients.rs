@@ -261,3 +261,72 @@ pub async fn escalate_once(
     stream.ack_through(1).await?;
     Ok(())
 }
+
+/// The hub's `Response` API as an operator.
+pub fn response(
+    addr: SocketAddr,
+    files: &TlsFiles,
+    domain: &TrustDomain,
+) -> anyhow::Result<socfed_proto::pb::response_client::ResponseClient<Channel>> {
+    Ok(socfed_proto::pb::response_client::ResponseClient::new(
+        channel(addr, files, domain, ExpectedServer::Hub)?,
+    ))
+}
+
+/// An agent's `SiteResponse` API (directives and tasks) as a site operator.
+pub fn site_response(
+    addr: SocketAddr,
+    files: &TlsFiles,
+    domain: &TrustDomain,
+) -> anyhow::Result<socfed_proto::pb::site_response_client::SiteResponseClient<Channel>> {
+    Ok(
+        socfed_proto::pb::site_response_client::SiteResponseClient::new(channel(
+            addr,
+            files,
+            domain,
+            ExpectedServer::AnySite,
+        )?),
+    )
+}
+
+/// Raises an incident at the agent on `agent` and returns its hub incident id once the hub
+/// holds it.
+pub async fn raise_at_site(
+    agent: SocketAddr,
+    hub: SocketAddr,
+    pki: &crate::pki::TestPki,
+    title: &str,
+) -> anyhow::Result<String> {
+    let operator = pki.operator("tester")?;
+    let mut local = local(agent, &operator, &pki.domain)?;
+    let raised = local
+        .raise_incident(pb::RaiseIncidentRequest {
+            title: title.into(),
+            severity: pb::Severity::High as i32,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let hub_client = self::operator(hub, &operator, &pki.domain)?;
+    crate::eventually(
+        "the hub to hold the raised incident",
+        Duration::from_secs(20),
+        || {
+            let mut hub_client = hub_client.clone();
+            let local_id = raised.local_incident_id.clone();
+            async move {
+                all_incidents(&mut hub_client)
+                    .await
+                    .ok()?
+                    .into_iter()
+                    .find(|i| {
+                        i.sightings
+                            .iter()
+                            .any(|s| s.local_incident_ids.contains(&local_id))
+                    })
+                    .map(|i| i.id)
+            }
+        },
+    )
+    .await
+}

@@ -3,12 +3,14 @@
 //! Every conversion from a protobuf type is fallible and names the offending field, so the
 //! services can answer `INVALID_ARGUMENT` with a message a human can act on.
 
+pub mod directive;
 mod indicator;
 mod report;
 mod scalar;
 mod site_id;
 mod technique;
 
+pub use directive::DirectiveState;
 pub use indicator::{Indicator, IndicatorKind};
 pub use report::{IncidentReport, ReportLimits};
 pub use scalar::{Severity, Tlp};

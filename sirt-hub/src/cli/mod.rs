@@ -5,6 +5,7 @@
 mod pki;
 mod query;
 pub(crate) mod render;
+mod response;
 
 use crate::config::{ConfigError, EXAMPLE, HubConfig};
 use clap::{Parser, Subcommand};
@@ -51,6 +52,8 @@ pub enum Command {
     Report(query::ReportArgs),
     /// Response KPIs overall and per site: median time to triage, to contain, to resolve.
     Kpis(query::KpisArgs),
+    /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
+    Hunt(response::HuntArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
     Demo(crate::demo::DemoArgs),
 }
@@ -109,6 +112,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Audit(args) => query::audit(args).await,
         Command::Report(args) => query::report(args).await,
         Command::Kpis(args) => query::kpis(args).await,
+        Command::Hunt(args) => response::hunt(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

@@ -72,6 +72,16 @@ pub enum IncidentsCommand {
         #[arg(long)]
         started: Option<humantime::Timestamp>,
     },
+    /// Send a response action to sites (IR lead or CISO); agents run it through their playbooks.
+    Directive(super::response::DirectiveArgs),
+    /// Assign a task to sites (IR lead or CISO).
+    Task(super::response::TaskArgs),
+    /// The directives and tasks of an incident, with each site's result.
+    Directives {
+        id: String,
+        #[arg(long)]
+        site: Option<String>,
+    },
     /// Record that a notification was filed (gdpr_notification, nis2_early_warning,
     /// nis2_incident_notification, nis2_final_report, sec_form_8k).
     Filed {
@@ -222,6 +232,13 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                 .map_err(|s| explain(&s, &target))?
                 .into_inner();
             show(&incident, output)?;
+        }
+        IncidentsCommand::Directive(directive) => {
+            super::response::directive(directive, &args.target).await?;
+        }
+        IncidentsCommand::Task(task) => super::response::task(task, &args.target).await?,
+        IncidentsCommand::Directives { id, site } => {
+            super::response::directives(id, site, &args.target).await?;
         }
         IncidentsCommand::Split { id, site, reason } => {
             let incident = client

@@ -1,9 +1,12 @@
 //! Thin gRPC service implementations: check the caller, decode, call the core, encode.
 
+pub mod acting;
 pub mod convert;
 pub mod federation;
 pub mod live;
 pub mod operator;
+pub mod response;
+pub mod response_convert;
 
 use crate::store::StoreError;
 use tonic::Status;

@@ -1,12 +1,12 @@
 //! The `Operator` service: cross-site queries for operator certificates.
 
+use super::acting::{Acting, authorize, incident_id, read};
 use super::convert;
 use super::live::LiveSites;
 use crate::ingest::IngestHandle;
 use crate::store::HubStore;
 use crate::store::apply::Item;
 use crate::store::query::IncidentFilter;
-use socfed_proto::identity::{caller, require_role};
 use socfed_proto::pb;
 use socfed_proto::vocab::{Severity, SiteId};
 use std::collections::BTreeMap;
@@ -31,25 +31,6 @@ pub struct OperatorService {
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
-
-fn authorize<T>(request: &Request<T>, api: &str) -> Result<(), Status> {
-    let peer = caller(request)?;
-    require_role(&peer, "operator", api).inspect_err(|status| {
-        tracing::warn!(caller = %peer.uri, api, reason = status.message(), "operator api refused");
-    })
-}
-
-/// Runs a blocking store read off the async workers.
-async fn read<T: Send + 'static>(
-    store: &Arc<HubStore>,
-    f: impl FnOnce(&HubStore) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, Status> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|_| Status::internal("store read task failed"))?
-        .map_err(|e| super::storage_status(&e))
-}
 
 #[tonic::async_trait]
 impl pb::operator_server::Operator for OperatorService {
@@ -217,7 +198,7 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::TransitionIncidentRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        let acting = self.acting(&request, "TransitionIncident")?;
+        let acting = Acting::of(&self.roles, &request, "TransitionIncident")?;
         let role = acting.role.ok_or_else(|| {
             Status::permission_denied(format!(
                 "operator {:?} has no role at the hub; add it to [[operators]] in the hub config",
@@ -260,7 +241,7 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::UpdateRegulatoryRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
         use crate::store::apply::{RegulatoryChange, RegulatoryEdit};
-        let acting = self.acting(&request, "UpdateRegulatory")?;
+        let acting = Acting::of(&self.roles, &request, "UpdateRegulatory")?;
         acting.require_ir_lead_or_ciso("regulatory flags and filings")?;
         let pb::UpdateRegulatoryRequest { id, change, at_ms } = request.into_inner();
         let now = socfed_proto::now_millis();
@@ -302,7 +283,7 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::MergeIncidentsRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        let acting = self.acting(&request, "MergeIncidents")?;
+        let acting = Acting::of(&self.roles, &request, "MergeIncidents")?;
         acting.require_ir_lead_or_ciso("merging incidents")?;
         let pb::MergeIncidentsRequest {
             survivor_id,
@@ -324,7 +305,7 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::SplitSightingRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        let acting = self.acting(&request, "SplitSighting")?;
+        let acting = Acting::of(&self.roles, &request, "SplitSighting")?;
         acting.require_ir_lead_or_ciso("splitting a sighting off an incident")?;
         let pb::SplitSightingRequest {
             id,
@@ -345,51 +326,7 @@ impl pb::operator_server::Operator for OperatorService {
     }
 }
 
-/// An operator making a change at the hub: who, with which role, from which certificate.
-struct Acting {
-    name: String,
-    role: Option<crate::lifecycle::HubRole>,
-    cert: String,
-}
-
-impl Acting {
-    fn require_ir_lead_or_ciso(&self, what: &str) -> Result<(), Status> {
-        use crate::lifecycle::HubRole;
-        if matches!(self.role, Some(HubRole::IrLead | HubRole::Ciso)) {
-            return Ok(());
-        }
-        Err(Status::permission_denied(format!(
-            "{what} needs the IR lead or the CISO; operator {:?} is {}",
-            self.name,
-            self.role
-                .map_or("not in [[operators]]".to_string(), |r| r.to_string())
-        )))
-    }
-}
-
-fn incident_id(raw: &str) -> Result<Ulid, Status> {
-    Ulid::from_string(raw).map_err(|_| {
-        Status::invalid_argument(format!("{raw:?} is not an incident id (26-character ULID)"))
-    })
-}
-
 impl OperatorService {
-    /// The caller of a change API: an operator certificate, and its role from `[[operators]]`.
-    fn acting<T>(&self, request: &Request<T>, api: &str) -> Result<Acting, Status> {
-        authorize(request, api)?;
-        let peer = caller(request)?;
-        let socfed_proto::identity::Identity::Operator(name) = peer.identity else {
-            return Err(Status::permission_denied(format!(
-                "{api} needs an operator certificate"
-            )));
-        };
-        Ok(Acting {
-            role: self.roles.get(&name).copied(),
-            cert: format!("{} ({})", peer.uri, peer.fingerprint),
-            name,
-        })
-    }
-
     /// Runs one change through the single writer and maps its outcome to the answer.
     async fn change(
         &self,

@@ -7,8 +7,9 @@
 //!
 //! It runs on a dedicated OS thread because sled calls block.
 
-use crate::store::apply::{IncidentChange, Item, Outcome};
+use crate::store::apply::{Applied, IncidentChange, Item, Outcome};
 use crate::store::{HubStore, StoreError};
+use socfed_proto::vocab::SiteId;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 
@@ -28,6 +29,7 @@ struct Request {
 pub struct IngestHandle {
     tx: mpsc::Sender<Request>,
     events: broadcast::Sender<IncidentChange>,
+    directives: broadcast::Sender<SiteId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +60,28 @@ impl IngestHandle {
         &self,
         item: Item,
     ) -> Result<crate::store::apply::TransitionOutcome, TransitionError> {
+        match self.call(item).await? {
+            Outcome::Transition(outcome) => Ok(outcome),
+            _ => Err(TransitionError::Stopped),
+        }
+    }
+
+    /// Runs one operator change through the writer and returns its outcome once durable.
+    pub async fn call(&self, item: Item) -> Result<Outcome, TransitionError> {
         let (reply, mut rx) = mpsc::unbounded_channel();
         self.submit(item, Some(reply))
             .await
             .map_err(|_| TransitionError::Stopped)?;
         match rx.recv().await {
-            Some(Ok(Outcome::Transition(outcome))) => Ok(outcome),
-            Some(Ok(_)) | None => Err(TransitionError::Stopped),
+            Some(Ok(outcome)) => Ok(outcome),
+            None => Err(TransitionError::Stopped),
             Some(Err(e)) => Err(TransitionError::Store(e)),
         }
+    }
+
+    /// Sites that have new directives to send, after they are durable.
+    pub fn subscribe_directives(&self) -> broadcast::Receiver<SiteId> {
+        self.directives.subscribe()
     }
 
     /// Incidents created or changed from now on, after they are durable.
@@ -92,14 +107,23 @@ pub fn start(
 ) -> std::io::Result<(IngestHandle, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(settings.max_batch.max(1) * 4);
     let (events, _) = broadcast::channel(4096);
+    let (directives, _) = broadcast::channel(1024);
     let writer_events = events.clone();
+    let writer_directives = directives.clone();
     let join = std::thread::Builder::new()
         .name("hub-ingest-writer".into())
         .spawn(move || {
             let _guard = StopHubOnExit(shutdown);
-            run(store, settings, rx, writer_events)
+            run(store, settings, rx, writer_events, writer_directives)
         })?;
-    Ok((IngestHandle { tx, events }, join))
+    Ok((
+        IngestHandle {
+            tx,
+            events,
+            directives,
+        },
+        join,
+    ))
 }
 
 /// Runs on every exit of the writer thread, unwinding included.
@@ -121,6 +145,7 @@ fn run(
     settings: WriterSettings,
     mut rx: mpsc::Receiver<Request>,
     events: broadcast::Sender<IncidentChange>,
+    directives: broadcast::Sender<SiteId>,
 ) {
     let mut items: Vec<Item> = Vec::with_capacity(settings.max_batch);
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(settings.max_batch);
@@ -140,18 +165,21 @@ fn run(
         metrics::histogram!("socfed_hub_commit_items").record(items.len() as f64);
         match result {
             Ok(applied) => {
-                for outcome in &applied.0 {
+                for site in applied.directive_sites {
+                    let _ = directives.send(site);
+                }
+                for outcome in &applied.outcomes {
                     if let Outcome::Escalation { outcome, .. } = outcome {
                         metrics::counter!("socfed_hub_escalations_total", "outcome" => outcome.label()).increment(1);
                     }
                 }
-                for (reply, outcome) in replies.drain(..).zip(applied.0) {
+                for (reply, outcome) in replies.drain(..).zip(applied.outcomes) {
                     if let Some(reply) = reply {
                         // A stream that went away no longer needs its answer.
                         let _ = reply.send(Ok(outcome));
                     }
                 }
-                for change in applied.1 {
+                for change in applied.changes {
                     let _ = events.send(change);
                 }
             }
@@ -173,12 +201,18 @@ fn apply_and_commit(
     items: &[Item],
     now: socfed_proto::UnixMillis,
     window_ms: i64,
-) -> Result<(Vec<Outcome>, Vec<IncidentChange>), StoreError> {
+) -> Result<Applied, StoreError> {
     let mut outcomes = Vec::with_capacity(items.len());
     let mut changes: Vec<IncidentChange> = Vec::new();
+    let mut directive_sites: Vec<SiteId> = Vec::new();
     for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
         let applied = store.apply(chunk, now, window_ms)?;
         outcomes.extend(applied.outcomes);
+        for site in applied.directive_sites {
+            if !directive_sites.contains(&site) {
+                directive_sites.push(site);
+            }
+        }
         for change in applied.changes {
             // Report each incident once per batch, in its latest state; "created" sticks.
             match changes.iter_mut().find(|c| c.record.id == change.record.id) {
@@ -188,5 +222,9 @@ fn apply_and_commit(
         }
     }
     store.commit()?;
-    Ok((outcomes, changes))
+    Ok(Applied {
+        outcomes,
+        changes,
+        directive_sites,
+    })
 }

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod query;
+mod query_response;
 pub mod records;
 pub mod schema;
 
@@ -42,6 +43,10 @@ pub(crate) struct Trees {
     pub reviews: sled::Tree,
     pub audit: sled::Tree,
     pub meta: sled::Tree,
+    pub directives: sled::Tree,
+    pub site_directives: sled::Tree,
+    pub incident_directives: sled::Tree,
+    pub hunts: sled::Tree,
 }
 
 pub struct HubStore {
@@ -94,6 +99,10 @@ impl HubStore {
             reviews: db.open_tree(schema::REVIEWS)?,
             audit: db.open_tree(schema::AUDIT)?,
             meta: meta.clone(),
+            directives: db.open_tree(schema::DIRECTIVES)?,
+            site_directives: db.open_tree(schema::SITE_DIRECTIVES)?,
+            incident_directives: db.open_tree(schema::INCIDENT_DIRECTIVES)?,
+            hunts: db.open_tree(schema::HUNTS)?,
         };
         // sled 0.34 keeps everything in `DIR/db`; syncing it makes a flush power-safe.
         let data_file = match durability {

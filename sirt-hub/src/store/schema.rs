@@ -17,9 +17,16 @@
 //! | `audit`         | seq u64                               | `AuditEntry` (hash chain)  |
 //! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
 //! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged incidents)  |
+//! | `directives`    | directive ULID (16)                   | `DirectiveRecord`          |
+//! | `site_directives`| site ++ 0x00 ++ directive ULID       | empty (per-site outbox)    |
+//! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
+//! | `hunts`         | hunt ULID (16)                        | `HuntRecord`               |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
+//!
+//! `site_directives` is each site's durable directive outbox: every directive the site has not
+//! reported a final state for is sent again on each connect, in ULID (issue) order.
 //!
 //! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
 //! that names the tree, never a silent default.
@@ -42,6 +49,10 @@ pub const SITES: &str = "sites";
 pub const FINGERPRINTS: &str = "fingerprints";
 pub const REVIEWS: &str = "reviews";
 pub const AUDIT: &str = "audit";
+pub const DIRECTIVES: &str = "directives";
+pub const SITE_DIRECTIVES: &str = "site_directives";
+pub const INCIDENT_DIRECTIVES: &str = "incident_directives";
+pub const HUNTS: &str = "hunts";
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key prefix of the index of incidents with regulatory flags: prefix ++ ULID → empty.
@@ -113,6 +124,20 @@ pub fn escalation_key(site: &SiteId, epoch: Ulid, seq: u64) -> Vec<u8> {
 pub fn review_key(site: &SiteId, epoch: Ulid, seq: u64, id: Ulid) -> Vec<u8> {
     let mut key = escalation_key(site, epoch, seq);
     key.extend_from_slice(&id.to_bytes());
+    key
+}
+
+pub fn site_directive_key(site: &SiteId, directive: Ulid) -> Vec<u8> {
+    let mut key = site_prefix(site);
+    key.extend_from_slice(&directive.to_bytes());
+    key
+}
+
+/// `first ++ second`, both ULIDs: per-incident indexes and communications.
+pub fn pair_key(first: Ulid, second: Ulid) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(&first.to_bytes());
+    key[16..].copy_from_slice(&second.to_bytes());
     key
 }
 

@@ -58,6 +58,12 @@ pub enum Command {
     /// The site's tamper-evident audit log.
     #[command(subcommand)]
     Audit(soc::AuditCommand),
+    /// Directives from the SIRT hub: list, show, approve or reject destructive actions.
+    #[command(subcommand)]
+    Directives(soc::DirectivesCommand),
+    /// Tasks from the SIRT hub: list, acknowledge, start, complete or decline.
+    #[command(subcommand)]
+    Tasks(soc::TasksCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -111,5 +117,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Shifts(command) => soc::roster::run_shifts(command).await,
         Command::Notifications(args) => soc::notifications::run(args).await,
         Command::Audit(command) => soc::audit::run(command).await,
+        Command::Directives(command) => soc::directives::run(command).await,
+        Command::Tasks(command) => soc::directives::run_tasks(command).await,
     }
 }

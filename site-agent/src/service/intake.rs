@@ -69,6 +69,7 @@ impl SocService {
         let window = self.settings.aggregation_window_ms;
         let mut unassigned: Option<(Ulid, String)> = None;
         let mut unassigned_count = 0u64;
+        let mut touched: Vec<Ulid> = Vec::new();
         self.store.unit(|unit| {
             for alert in alerts {
                 let fp = aggregate::fingerprint(&alert);
@@ -87,6 +88,7 @@ impl SocService {
                         let old = group.clone();
                         let changed = group.absorb(&alert);
                         unit.put_group(Some(&old), &group, &self.settings.sla)?;
+                        touched.push(id);
                         unit.put_fingerprint(&fp, &FingerprintRecord { group: id, last_seen_ms: group.last_seen_ms })?;
                         if changed
                             && let Status::Promoted { incident } = &group.state.status {
@@ -108,6 +110,7 @@ impl SocService {
                             }
                         }
                         unit.put_group(None, &group, &self.settings.sla)?;
+                        touched.push(id);
                         unit.put_fingerprint(&fp, &FingerprintRecord { group: id, last_seen_ms: group.last_seen_ms })?;
                         result.accepted += 1;
                     }
@@ -139,6 +142,11 @@ impl SocService {
             self.audit(unit, actor, "alerts.submit", &format!("{} lines", result.lines), None, json(&summary))?;
             Ok::<_, ServiceError>(())
         })?;
+        if let Some(tap) = &self.group_tap
+            && !touched.is_empty()
+        {
+            let _ = tap.send(touched);
+        }
         metrics::counter!("socfed_agent_alerts_total", "outcome" => "accepted")
             .increment(result.accepted);
         metrics::counter!("socfed_agent_alerts_total", "outcome" => "aggregated")

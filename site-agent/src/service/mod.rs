@@ -124,6 +124,9 @@ pub struct SocService {
     pub store: Arc<AgentStore>,
     pub settings: SocSettings,
     pub clock: Arc<dyn Clock>,
+    /// Receives the ids of alert groups created or updated by intake (for hunts watching new
+    /// alerts), after they are durable.
+    pub group_tap: Option<tokio::sync::mpsc::UnboundedSender<Vec<Ulid>>>,
 }
 
 impl SocService {

@@ -8,6 +8,7 @@
 //! queued, and the uplink only ever sends what is in the outbox.
 
 pub mod cap;
+mod directives;
 mod outbox;
 pub mod schema;
 mod soc;

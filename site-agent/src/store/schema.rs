@@ -22,6 +22,7 @@
 //! | `incidents`     | local incident id                          | `LocalIncident`                 |
 //! | `notifications` | ULID                                       | `Notification`                  |
 //! | `audit`         | seq u64                                    | `AuditEntry`                    |
+//! | `directives`    | directive ULID (16)                        | `DirectiveRecord` (every id the hub sent: the exactly-once record) |
 //!
 //! Values are `[version byte] ++ postcard(record)`; unknown versions are errors.
 //!
@@ -52,10 +53,11 @@ pub enum TreeId {
     Incidents,
     Notifications,
     Audit,
+    Directives,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 14] = [
+    pub const ALL: [TreeId; 15] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -70,6 +72,7 @@ impl TreeId {
         TreeId::Incidents,
         TreeId::Notifications,
         TreeId::Audit,
+        TreeId::Directives,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +91,7 @@ impl TreeId {
             TreeId::Incidents => "incidents",
             TreeId::Notifications => "notifications",
             TreeId::Audit => "audit",
+            TreeId::Directives => "directives",
         }
     }
 }

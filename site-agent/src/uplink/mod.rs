@@ -5,9 +5,13 @@
 //! the hub already holds → send from the oldest unacknowledged entry with at most `window`
 //! in flight → remove entries as acks arrive. Any failure ends the session; the next one
 //! starts after a jittered exponential backoff and resends everything still in the outbox.
+//!
+//! The same stream carries directives from the hub (handed to the [`ResponseEngine`]) and the
+//! engine's reports on them back to the hub.
 
 pub mod backoff;
 
+use crate::response::ResponseEngine;
 use crate::store::{AgentStore, StoreError, schema};
 use backoff::Backoff;
 use socfed_proto::pb::{self, federation_client::FederationClient, hub_message, site_message};
@@ -51,16 +55,32 @@ enum SessionError {
     Protocol(String),
 }
 
+/// The hub side of the directive engine: directives in, reports out.
+pub struct Directives {
+    pub engine: Arc<ResponseEngine>,
+    pub updates: mpsc::UnboundedReceiver<pb::DirectiveUpdate>,
+}
+
 pub async fn run(
     store: Arc<AgentStore>,
     tls: Arc<rustls::ClientConfig>,
     settings: UplinkSettings,
     state: Arc<UplinkState>,
+    mut directives: Directives,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
     while !shutdown.is_cancelled() {
-        let result = session(&store, &tls, &settings, &state, &shutdown, &mut backoff).await;
+        let result = session(
+            &store,
+            &tls,
+            &settings,
+            &state,
+            &mut directives,
+            &shutdown,
+            &mut backoff,
+        )
+        .await;
         state.connected.store(false, Ordering::Relaxed);
         metrics::gauge!("socfed_agent_hub_connected").set(0.0);
         let message = match result {
@@ -87,6 +107,7 @@ async fn session(
     tls: &Arc<rustls::ClientConfig>,
     settings: &UplinkSettings,
     state: &UplinkState,
+    directives: &mut Directives,
     shutdown: &CancellationToken,
     backoff: &mut Backoff,
 ) -> Result<(), SessionError> {
@@ -257,10 +278,20 @@ async fn session(
                         metrics::gauge!("socfed_agent_outbox_depth").set(store.outbox_len() as f64);
                     }
                 }
+                Some(pb::HubMessage { body: Some(hub_message::Body::Directive(directive)) }) => {
+                    directives.engine.receive(directive);
+                }
                 Some(other) => tracing::debug!(?other, "ignoring hub message this agent does not handle yet"),
                 None => return Err(SessionError::Protocol("the hub ended the stream".into())),
             },
             () = store.enqueued.notified(), if !window_full => {}
+            Some(update) = directives.updates.recv() => {
+                // Lost with the connection? The hub resends the directive on the next
+                // connect and the engine answers with its recorded state.
+                tx.send(pb::SiteMessage { body: Some(site_message::Body::DirectiveUpdate(update)) })
+                    .await
+                    .map_err(|_| SessionError::Protocol("request stream closed".into()))?;
+            }
             _ = status_tick.tick() => {
                 let counters = store.counters()?;
                 let now = socfed_proto::now_millis();

@@ -5,7 +5,10 @@
 //! a batch or none of it), and the closure does no I/O because sled may re-run it.
 
 mod escalation;
+mod response;
 mod transition;
+
+pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 
 use super::records::{IncidentRecord, SiteRecord};
 use super::schema::{self, CodecError};
@@ -72,6 +75,11 @@ pub enum Item {
     Regulatory(Box<RegulatoryChange>),
     Merge(Box<Merge>),
     Split(Box<Split>),
+    /// Directives (and possibly the hunt they belong to) issued by an operator.
+    Issue(Box<Issue>),
+    /// A site's report on one of its directives.
+    DirectiveUpdate(Box<DirectiveUpdate>),
+    AttachHunt(Box<AttachHunt>),
 }
 
 /// An operator splitting one site's sighting off an incident (IR lead or CISO).
@@ -144,6 +152,7 @@ pub enum Outcome {
     },
     Status,
     Transition(TransitionOutcome),
+    Response(ResponseOutcome),
 }
 
 /// What an operator's lifecycle command did.
@@ -177,6 +186,8 @@ pub struct IncidentChange {
 pub struct Applied {
     pub outcomes: Vec<Outcome>,
     pub changes: Vec<IncidentChange>,
+    /// Sites with new directives to send.
+    pub directive_sites: Vec<SiteId>,
 }
 
 type TxError = ConflictableTransactionError<CodecError>;
@@ -196,6 +207,10 @@ struct Tx<'a> {
     reviews: &'a TransactionalTree,
     audit: &'a TransactionalTree,
     meta: &'a TransactionalTree,
+    directives: &'a TransactionalTree,
+    site_directives: &'a TransactionalTree,
+    incident_directives: &'a TransactionalTree,
+    hunts: &'a TransactionalTree,
 }
 
 impl HubStore {
@@ -218,6 +233,10 @@ impl HubStore {
             &t.reviews,
             &t.audit,
             &t.meta,
+            &t.directives,
+            &t.site_directives,
+            &t.incident_directives,
+            &t.hunts,
         ];
         let result = trees[..].transaction(|view| {
             let [
@@ -231,9 +250,13 @@ impl HubStore {
                 reviews,
                 audit,
                 meta,
+                directives,
+                site_directives,
+                incident_directives,
+                hunts,
             ] = view.as_slice()
             else {
-                unreachable!("ten trees were passed in")
+                unreachable!("fourteen trees were passed in")
             };
             let tx = Tx {
                 incidents,
@@ -246,6 +269,10 @@ impl HubStore {
                 reviews,
                 audit,
                 meta,
+                directives,
+                site_directives,
+                incident_directives,
+                hunts,
             };
             let mut applied = Applied::default();
             for item in items {
@@ -290,6 +317,13 @@ impl HubStore {
                     }
                     Item::Transition(transition) => {
                         Outcome::Transition(tx.transition(transition, now, &mut applied.changes)?)
+                    }
+                    Item::Issue(issue) => Outcome::Response(tx.issue(issue, now, &mut applied)?),
+                    Item::DirectiveUpdate(update) => {
+                        Outcome::Response(tx.directive_update(update, now, &mut applied)?)
+                    }
+                    Item::AttachHunt(attach) => {
+                        Outcome::Response(tx.attach_hunt(attach, now, &mut applied)?)
                     }
                 };
                 applied.outcomes.push(outcome);

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod directives;
 pub mod incidents;
 pub mod ingest;
 pub mod notifications;
@@ -20,6 +21,7 @@ use tonic::transport::Channel;
 
 pub use alerts::AlertsCommand;
 pub use audit::AuditCommand;
+pub use directives::{DirectivesCommand, TasksCommand};
 pub use incidents::IncidentsCommand;
 pub use ingest::IngestArgs;
 pub use notifications::NotificationsArgs;

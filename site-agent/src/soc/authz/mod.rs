@@ -15,6 +15,9 @@
 //!   above; the SOC manager may do both.
 //! - Editing the roster: the SOC manager only. Verifying the audit log: the SOC manager or a
 //!   security engineer.
+//! - Hub directives: viewing them and working tasks the hub assigned: any person on the
+//!   roster; approving (or rejecting) a destructive playbook action: Tier 3 and above, or the
+//!   SOC manager.
 
 #[cfg(test)]
 mod tests;
@@ -44,10 +47,15 @@ pub enum Operation {
     EditRoster,
     VerifyAudit,
     ViewStatus,
+    ViewDirectives,
+    /// Approve or reject a destructive playbook action the hub asked for.
+    ApproveDirective,
+    /// Acknowledge, start or complete a task the hub assigned to the site.
+    WorkTask,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 16] = [
+    pub const ALL: [Operation; 19] = [
         Operation::ViewAlerts,
         Operation::SubmitAlerts,
         Operation::Acknowledge,
@@ -64,6 +72,9 @@ impl Operation {
         Operation::EditRoster,
         Operation::VerifyAudit,
         Operation::ViewStatus,
+        Operation::ViewDirectives,
+        Operation::ApproveDirective,
+        Operation::WorkTask,
     ];
 
     /// The operation a triage action needs.
@@ -101,6 +112,9 @@ impl Operation {
             Operation::EditRoster => "edit-roster",
             Operation::VerifyAudit => "verify-audit",
             Operation::ViewStatus => "view-status",
+            Operation::ViewDirectives => "view-directives",
+            Operation::ApproveDirective => "approve-directive",
+            Operation::WorkTask => "work-task",
         }
     }
 
@@ -122,7 +136,10 @@ impl Operation {
             | Operation::ViewRoster
             | Operation::EditRoster
             | Operation::VerifyAudit
-            | Operation::ViewStatus => false,
+            | Operation::ViewStatus
+            | Operation::ViewDirectives
+            | Operation::ApproveDirective
+            | Operation::WorkTask => false,
         }
     }
 }
@@ -202,7 +219,10 @@ pub fn needed(operation: Operation, target_tier: Option<Tier>) -> Needed {
         Operation::ViewAlerts
         | Operation::ViewIncidents
         | Operation::ViewRoster
-        | Operation::ViewStatus => Needed::Person,
+        | Operation::ViewStatus
+        | Operation::ViewDirectives
+        | Operation::WorkTask => Needed::Person,
+        Operation::ApproveDirective => Needed::AnalystAtLeast(Tier::T3),
         Operation::SubmitAlerts => Needed::AlertSource,
         Operation::Acknowledge
         | Operation::Assign
@@ -261,6 +281,9 @@ fn describe(operation: Operation, target_tier: Option<Tier>) -> String {
         Operation::EditRoster => "editing the roster".to_owned(),
         Operation::VerifyAudit => "verifying the audit log".to_owned(),
         Operation::ViewStatus => "viewing the site status".to_owned(),
+        Operation::ViewDirectives => "viewing hub directives".to_owned(),
+        Operation::ApproveDirective => "approving a destructive playbook action".to_owned(),
+        Operation::WorkTask => "working a task from the SIRT hub".to_owned(),
     }
 }
 

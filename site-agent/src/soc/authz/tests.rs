@@ -20,7 +20,7 @@ const ROLES: [Role; 7] = [
 /// For each operation and role: the target tiers at which the role is allowed, as digits,
 /// with `N` for "no target tier given". Written by hand from the rules, not from the code.
 #[rustfmt::skip]
-const EXPECTED: [(Operation, [&str; 7]); 16] = {
+const EXPECTED: [(Operation, [&str; 7]); 19] = {
     use Operation::*;
     const ANY: &str = "1234N";
     [
@@ -41,6 +41,9 @@ const EXPECTED: [(Operation, [&str; 7]); 16] = {
         (EditRoster,            ["",    "",     "",     "",     "",      ANY,    ""]),
         (VerifyAudit,           ["",    "",     "",     "",     ANY,     ANY,    ""]),
         (ViewStatus,            [ANY,   ANY,    ANY,    ANY,    ANY,     ANY,    ""]),
+        (ViewDirectives,        [ANY,   ANY,    ANY,    ANY,    ANY,     ANY,    ""]),
+        (ApproveDirective,      ["",    "",     ANY,    ANY,    "",      ANY,    ""]),
+        (WorkTask,              [ANY,   ANY,    ANY,    ANY,    ANY,     ANY,    ""]),
     ]
 };
 
@@ -106,6 +109,9 @@ fn lists_name_every_variant_once() {
             Operation::EditRoster => 13,
             Operation::VerifyAudit => 14,
             Operation::ViewStatus => 15,
+            Operation::ViewDirectives => 16,
+            Operation::ApproveDirective => 17,
+            Operation::WorkTask => 18,
         }
     }
     fn role_index(role: Role) -> usize {

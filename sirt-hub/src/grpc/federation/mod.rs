@@ -1,5 +1,8 @@
 //! The `Federation.Escalate` stream: binds the stream to the site in the client certificate,
 //! feeds escalations to the ingest writer and acknowledges by high-water mark once durable.
+//! The hub → site directive half lives in [`directives`].
+
+mod directives;
 
 use super::live::LiveSites;
 use crate::ingest::{IngestHandle, Reply};
@@ -21,6 +24,7 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct FederationService {
     pub ingest: IngestHandle,
+    pub store: Arc<crate::store::HubStore>,
     pub live: Arc<LiveSites>,
     pub enrolled: Arc<HashSet<SiteId>>,
     pub limits: ReportLimits,
@@ -120,6 +124,7 @@ impl pb::federation_server::Federation for FederationService {
             reply_tx,
             in_flight: 0,
             answered_max: 0,
+            last_directive: None,
         };
         metrics::counter!("socfed_hub_stream_connects_total").increment(1);
         metrics::gauge!("socfed_hub_streams_open").increment(1.0);
@@ -220,6 +225,8 @@ struct Session {
     in_flight: usize,
     /// Highest sequence of this stream whose outcome came back from the writer.
     answered_max: u64,
+    /// The last directive considered for sending on this stream.
+    last_directive: Option<Ulid>,
 }
 
 /// Why a session stops reading.
@@ -238,6 +245,12 @@ impl Session {
         cancel: CancellationToken,
     ) {
         let mut ending: Option<Ending> = None;
+        // Subscribe before the first read so a directive issued in between is not missed.
+        let mut directive_events = self.service.ingest.subscribe_directives();
+        let mut directives_open = true;
+        if let Err(status) = self.send_directives().await {
+            ending = Some(Ending::Fail(status));
+        }
         loop {
             if ending.is_some() && self.in_flight == 0 {
                 break;
@@ -262,6 +275,21 @@ impl Session {
                         Status::aborted("superseded by a newer stream from this site")
                     };
                     ending = Some(Ending::Fail(reason));
+                }
+                event = directive_events.recv(), if ending.is_none() && directives_open => {
+                    use tokio::sync::broadcast::error::RecvError;
+                    let ours = match event {
+                        Ok(site) => site == self.site,
+                        // Missed notices: look anyway, the cursor makes it cheap.
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => {
+                            directives_open = false;
+                            false
+                        }
+                    };
+                    if ours && let Err(status) = self.send_directives().await {
+                        ending = Some(Ending::Fail(status));
+                    }
                 }
                 message = inbound.message(), if can_read => match message {
                     Ok(Some(message)) => {
@@ -348,6 +376,9 @@ impl Session {
                     .submit(item, None)
                     .await
                     .map_err(|_| writer_gone())?;
+            }
+            Some(site_message::Body::DirectiveUpdate(update)) => {
+                self.directive_update(update).await?;
             }
             Some(site_message::Body::Hello(_)) => {
                 return Err(Status::invalid_argument(

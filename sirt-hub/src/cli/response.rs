@@ -1,0 +1,333 @@
+//! Operator commands for the coordinated response: directives, tasks and threat hunts.
+
+use super::HubTarget;
+use super::render::{print_json, table};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use socfed_proto::cli::{OutputFormat, explain, format_millis};
+use socfed_proto::pb::{self, response_client::ResponseClient};
+use socfed_proto::tls::ExpectedServer;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// `incidents directive ID ...`: a response action for one or more sites.
+#[derive(Debug, Args)]
+pub struct DirectiveArgs {
+    pub id: String,
+    /// Site ids, comma-separated, or "all".
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub sites: Vec<String>,
+    /// block_indicator, isolate_host, disable_account, collect_evidence, or a kind the sites'
+    /// playbooks map.
+    #[arg(long)]
+    pub kind: String,
+    /// NAME=VALUE, filling the playbook's templates; repeat for more.
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Sites do not run it after this long (e.g. 4h); default 24h.
+    #[arg(long)]
+    pub expires: Option<humantime::Duration>,
+}
+
+/// `incidents task ID ...`: work for the analysts of one or more sites.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    pub id: String,
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub sites: Vec<String>,
+    #[arg(long)]
+    pub title: String,
+    #[arg(long, default_value = "")]
+    pub details: String,
+    /// Due this long from now (e.g. 8h); flagged overdue after.
+    #[arg(long)]
+    pub due: Option<humantime::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    #[command(subcommand)]
+    pub command: HuntCommand,
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HuntCommand {
+    /// Sweep sites for an incident's indicators and/or the ones given.
+    Start {
+        #[arg(long)]
+        incident: Option<String>,
+        /// TYPE:VALUE (ip, domain, url, sha256, sha1, md5, email, cve); repeat for more.
+        #[arg(long = "ioc")]
+        iocs: Vec<String>,
+        /// Site ids, comma-separated, or "all".
+        #[arg(long, value_delimiter = ',', default_value = "all")]
+        sites: Vec<String>,
+        /// How far back to search stored alerts.
+        #[arg(long, default_value = "30d")]
+        lookback: humantime::Duration,
+        /// How long sites keep watching new alerts (0s = stored alerts only).
+        #[arg(long, default_value = "0s")]
+        duration: humantime::Duration,
+    },
+    /// Per-site progress (pending, offline, running, done) and hits of a hunt.
+    Status {
+        id: String,
+    },
+    List,
+    /// Record a hunt's hits on an incident and open a task at each site with hits.
+    Attach {
+        id: String,
+        #[arg(long)]
+        incident: String,
+    },
+}
+
+fn parse_param(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{raw:?} is not NAME=VALUE"))
+}
+
+fn client(target: &HubTarget) -> anyhow::Result<ResponseClient<Channel>> {
+    let channel = target.tls.channel(
+        &target.hub,
+        target.server_name.as_deref(),
+        ExpectedServer::Hub,
+    )?;
+    Ok(ResponseClient::new(channel))
+}
+
+fn secs(d: Option<humantime::Duration>) -> u64 {
+    d.map_or(0, |d| Duration::from(d).as_secs().max(1))
+}
+
+pub async fn directive(args: DirectiveArgs, target: &HubTarget) -> anyhow::Result<()> {
+    let request = pb::IssueDirectiveRequest {
+        incident_id: args.id,
+        sites: args.sites,
+        kind: args.kind,
+        params: args.params.into_iter().collect(),
+        expires_in_s: secs(args.expires),
+    };
+    let reply = client(target)?
+        .issue_directive(request)
+        .await
+        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?;
+    print_directives(&reply.into_inner().directives, target.output)
+}
+
+pub async fn task(args: TaskArgs, target: &HubTarget) -> anyhow::Result<()> {
+    let request = pb::AssignTaskRequest {
+        incident_id: args.id,
+        sites: args.sites,
+        title: args.title,
+        details: args.details,
+        due_in_s: secs(args.due),
+    };
+    let reply = client(target)?
+        .assign_task(request)
+        .await
+        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?;
+    print_directives(&reply.into_inner().directives, target.output)
+}
+
+pub async fn directives(
+    incident: String,
+    site: Option<String>,
+    target: &HubTarget,
+) -> anyhow::Result<()> {
+    let request = pb::ListDirectivesRequest {
+        incident_id: incident,
+        site_id: site.unwrap_or_default(),
+        hunt_id: String::new(),
+    };
+    let reply = client(target)?
+        .list_directives(request)
+        .await
+        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?;
+    print_directives(&reply.into_inner().directives, target.output)
+}
+
+pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
+    let target = &args.target;
+    let hub = format!("the hub at {}", target.hub);
+    let mut client = client(target)?;
+    let hunt = match args.command {
+        HuntCommand::Start {
+            incident,
+            iocs,
+            sites,
+            lookback,
+            duration,
+        } => client
+            .start_hunt(pb::StartHuntRequest {
+                incident_id: incident.unwrap_or_default(),
+                indicators: iocs,
+                sites,
+                lookback_s: Duration::from(lookback).as_secs(),
+                duration_s: Duration::from(duration).as_secs(),
+            })
+            .await
+            .map_err(|s| explain(&s, &hub))?
+            .into_inner(),
+        HuntCommand::Status { id } => client
+            .get_hunt(pb::GetHuntRequest { hunt_id: id })
+            .await
+            .map_err(|s| explain(&s, &hub))?
+            .into_inner(),
+        HuntCommand::Attach { id, incident } => client
+            .attach_hunt(pb::AttachHuntRequest {
+                hunt_id: id,
+                incident_id: incident,
+            })
+            .await
+            .map_err(|s| explain(&s, &hub))?
+            .into_inner(),
+        HuntCommand::List => {
+            let hunts = client
+                .list_hunts(pb::ListHuntsRequest {})
+                .await
+                .map_err(|s| explain(&s, &hub))?
+                .into_inner()
+                .hunts;
+            return match target.output {
+                OutputFormat::Json => print_json(&hunts.iter().map(hunt_json).collect::<Vec<_>>()),
+                OutputFormat::Table => {
+                    let mut t = table(&["HUNT", "STARTED", "BY", "INDICATORS", "SITES", "HITS"]);
+                    for h in &hunts {
+                        let done = h.sites.iter().filter(|s| s.progress == "done").count();
+                        t.add_row(vec![
+                            h.hunt_id.clone(),
+                            format_millis(h.started_at_ms),
+                            h.started_by.clone(),
+                            h.indicators.len().to_string(),
+                            format!("{done}/{} done", h.sites.len()),
+                            h.total_hits.to_string(),
+                        ]);
+                    }
+                    socfed_proto::outln!("{t}");
+                    Ok(())
+                }
+            };
+        }
+    };
+    match target.output {
+        OutputFormat::Json => print_json(&hunt_json(&hunt)),
+        OutputFormat::Table => {
+            socfed_proto::outln!(
+                "hunt {} by {} at {}: {} indicators, {} hits{}",
+                hunt.hunt_id,
+                hunt.started_by,
+                format_millis(hunt.started_at_ms),
+                hunt.indicators.len(),
+                hunt.total_hits,
+                if hunt.attached_to.is_empty() {
+                    String::new()
+                } else {
+                    format!(", attached to incident {}", hunt.attached_to)
+                }
+            );
+            let mut t = table(&["SITE", "PROGRESS", "HITS", "DETAIL"]);
+            for s in &hunt.sites {
+                t.add_row(vec![
+                    s.site_id.clone(),
+                    s.progress.clone(),
+                    s.hit_count.to_string(),
+                    s.detail.clone(),
+                ]);
+            }
+            socfed_proto::outln!("{t}");
+            let mut hits = table(&["SITE", "INDICATOR", "ALERT GROUP", "ALERTS", "LAST SEEN"]);
+            let mut any = false;
+            for s in &hunt.sites {
+                for h in &s.hits {
+                    any = true;
+                    hits.add_row(vec![
+                        s.site_id.clone(),
+                        h.indicator.clone(),
+                        h.group_id.clone(),
+                        h.alert_count.to_string(),
+                        format_millis(h.last_seen_ms),
+                    ]);
+                }
+            }
+            if any {
+                socfed_proto::outln!("{hits}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn state_word(n: i32) -> String {
+    socfed_proto::vocab::DirectiveState::word(n).to_string()
+}
+
+fn hit_json(h: &pb::HuntHit) -> Value {
+    json!({
+        "indicator": h.indicator, "group_id": h.group_id, "title": h.title,
+        "alert_count": h.alert_count, "first_seen": format_millis(h.first_seen_ms),
+        "last_seen": format_millis(h.last_seen_ms), "local_incident_id": h.local_incident_id,
+    })
+}
+
+pub fn directive_json(d: &pb::DirectiveStatus) -> Value {
+    let wire = d.directive.clone().unwrap_or_default();
+    json!({
+        "directive_id": wire.directive_id, "incident_id": wire.incident_id, "site": d.site_id,
+        "kind": wire.kind, "params": wire.params, "state": state_word(d.state),
+        "detail": d.detail, "exit_code": d.exit_code, "output": d.output, "actor": d.actor,
+        "issued_by": wire.issued_by, "issued_at": format_millis(wire.issued_at_ms),
+        "expires_at": (wire.expires_at_ms > 0).then(|| format_millis(wire.expires_at_ms)),
+        "updated_at": format_millis(d.updated_at_ms), "hunt_id": d.hunt_id,
+        "task_title": d.task_title, "due": (d.due_ms > 0).then(|| format_millis(d.due_ms)),
+        "overdue": d.overdue, "hits": d.hits.iter().map(hit_json).collect::<Vec<_>>(),
+    })
+}
+
+fn hunt_json(h: &pb::Hunt) -> Value {
+    json!({
+        "hunt_id": h.hunt_id, "incident_id": h.incident_id, "indicators": h.indicators,
+        "started_at": format_millis(h.started_at_ms), "started_by": h.started_by,
+        "lookback_s": h.lookback_s, "duration_s": h.duration_s, "total_hits": h.total_hits,
+        "attached_to": h.attached_to,
+        "sites": h.sites.iter().map(|s| json!({
+            "site": s.site_id, "progress": s.progress, "hit_count": s.hit_count,
+            "directive_id": s.directive_id, "detail": s.detail,
+            "hits": s.hits.iter().map(hit_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn print_directives(list: &[pb::DirectiveStatus], output: OutputFormat) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => print_json(&list.iter().map(directive_json).collect::<Vec<_>>()),
+        OutputFormat::Table => {
+            let mut t = table(&["DIRECTIVE", "SITE", "WHAT", "STATE", "UPDATED", "DETAIL"]);
+            for d in list {
+                let wire = d.directive.clone().unwrap_or_default();
+                let what = if d.task_title.is_empty() {
+                    wire.kind
+                } else {
+                    format!("task: {}", d.task_title)
+                };
+                let mut state = state_word(d.state);
+                if d.overdue {
+                    state.push_str(" (overdue)");
+                }
+                t.add_row(vec![
+                    wire.directive_id,
+                    d.site_id.clone(),
+                    what,
+                    state,
+                    format_millis(d.updated_at_ms),
+                    d.detail.chars().take(80).collect(),
+                ]);
+            }
+            socfed_proto::outln!("{t}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The hub → site half of the stream: each site's directive outbox, sent after the welcome
+//! and live as directives are issued; and the site's reports on them.
+//!
+//! Everything the site has not reported a final state for is sent again on every connect;
+//! the agent applies each directive id at most once and answers a resend with its current
+//! state, so a lost update or a lost directive costs only a resend.
+
+use super::Session;
+use crate::grpc::response_convert;
+use crate::store::apply::{DirectiveUpdate, Item};
+use socfed_proto::pb::{self, hub_message};
+use tonic::Status;
+
+impl Session {
+    /// Sends the site's directives issued after the last one sent on this stream.
+    pub(super) async fn send_directives(&mut self) -> Result<(), Status> {
+        let store = self.service.store.clone();
+        let site = self.site.clone();
+        let after = self.last_directive;
+        let pending = tokio::task::spawn_blocking(move || store.site_directives(&site, after))
+            .await
+            .map_err(|_| Status::internal("directive read task failed"))?
+            .map_err(|e| crate::grpc::storage_status(&e))?;
+        let now = socfed_proto::now_millis();
+        for d in pending {
+            self.last_directive = Some(d.id);
+            if !d.needs_sending(now) {
+                continue;
+            }
+            let message = pb::HubMessage {
+                body: Some(hub_message::Body::Directive(response_convert::directive(
+                    &d,
+                ))),
+            };
+            self.out
+                .send(Ok(message))
+                .await
+                .map_err(|_| Status::cancelled("the site went away"))?;
+            metrics::counter!("socfed_hub_directives_sent_total").increment(1);
+            tracing::debug!(site = %self.site, directive = %d.id, kind = %d.kind, "directive sent");
+        }
+        Ok(())
+    }
+
+    /// Records a site's report. A malformed one is logged and dropped rather than closing
+    /// the stream: the site would only reconnect and send it again.
+    pub(super) async fn directive_update(&self, update: pb::DirectiveUpdate) -> Result<(), Status> {
+        let (directive, report) = match response_convert::update(update) {
+            Ok(decoded) => decoded,
+            Err(reason) => {
+                metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "invalid")
+                    .increment(1);
+                tracing::warn!(site = %self.site, %reason, "ignoring malformed directive update");
+                return Ok(());
+            }
+        };
+        metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "received")
+            .increment(1);
+        let item = Item::DirectiveUpdate(Box::new(DirectiveUpdate {
+            site: self.site.clone(),
+            directive,
+            report,
+        }));
+        self.service
+            .ingest
+            .submit(item, None)
+            .await
+            .map_err(|_| Status::unavailable("the hub is shutting down; reconnect later"))
+    }
+}

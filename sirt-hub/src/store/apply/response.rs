@@ -1,0 +1,289 @@
+//! Directives, hunts and site reports inside the ingest transaction: the directive, its
+//! indexes, the incident timeline and the audit entry change together.
+
+use super::{Applied, IncidentChange, Tx, TxError, codec};
+use crate::incident;
+use crate::response::directive::{self, SiteReport};
+use crate::response::{DirectiveRecord, DirectiveState, HuntRecord, TaskSpec};
+use crate::store::records::IncidentRecord;
+use crate::store::schema;
+use socfed_proto::UnixMillis;
+use socfed_proto::vocab::SiteId;
+use ulid::Ulid;
+
+/// Directives an operator issued, with the hunt they belong to (if any).
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub directives: Vec<DirectiveRecord>,
+    pub hunt: Option<HuntRecord>,
+    pub incident: Option<Ulid>,
+    /// Audit action, e.g. `directive.issue`.
+    pub action: &'static str,
+    /// Timeline text on the incident.
+    pub text: String,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectiveUpdate {
+    pub site: SiteId,
+    pub directive: Ulid,
+    pub report: SiteReport,
+}
+
+/// Attach a hunt's hits to an incident and open a task for each site with hits.
+#[derive(Debug, Clone)]
+pub struct AttachHunt {
+    pub hunt: Ulid,
+    pub incident: Ulid,
+    pub due_ms: UnixMillis,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum ResponseOutcome {
+    Directives(Vec<DirectiveRecord>),
+    Hunt(Box<HuntRecord>),
+    /// A site's report: whether it changed the directive.
+    Updated(bool),
+    NotFound(String),
+    Rejected(String),
+}
+
+impl Tx<'_> {
+    fn load_incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, TxError> {
+        match self.incidents.get(id.to_bytes())? {
+            Some(raw) => Ok(Some(codec(schema::decode(schema::INCIDENTS, &raw))?)),
+            None => Ok(None),
+        }
+    }
+
+    fn note_on_incident(
+        &self,
+        id: Ulid,
+        actor: &str,
+        text: String,
+        now: UnixMillis,
+        applied: &mut Applied,
+    ) -> Result<(), TxError> {
+        let Some(mut record) = self.load_incident(id)? else {
+            return Ok(());
+        };
+        incident::push_timeline(&mut record, now, actor, text);
+        record.updated_at_ms = record.updated_at_ms.max(now);
+        self.incidents.insert(
+            &id.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, &record))?,
+        )?;
+        applied.changes.retain(|c| c.record.id != record.id);
+        applied.changes.push(IncidentChange {
+            created: false,
+            record,
+        });
+        Ok(())
+    }
+
+    pub(super) fn put_directive(
+        &self,
+        d: &DirectiveRecord,
+        applied: &mut Applied,
+    ) -> Result<(), TxError> {
+        self.directives.insert(
+            &d.id.to_bytes(),
+            codec(schema::encode(schema::DIRECTIVES, d))?,
+        )?;
+        self.site_directives
+            .insert(schema::site_directive_key(&d.site, d.id), &[])?;
+        if let Some(incident) = d.incident {
+            self.incident_directives
+                .insert(&schema::pair_key(incident, d.id), &[])?;
+        }
+        if d.state == DirectiveState::Queued && !applied.directive_sites.contains(&d.site) {
+            applied.directive_sites.push(d.site.clone());
+        }
+        Ok(())
+    }
+
+    pub(super) fn issue(
+        &self,
+        issue: &Issue,
+        now: UnixMillis,
+        applied: &mut Applied,
+    ) -> Result<ResponseOutcome, TxError> {
+        if let Some(id) = issue.incident
+            && self.load_incident(id)?.is_none()
+        {
+            return Ok(ResponseOutcome::NotFound(format!(
+                "no incident {id}; list incidents to see valid ids"
+            )));
+        }
+        for d in &issue.directives {
+            self.put_directive(d, applied)?;
+        }
+        if let Some(hunt) = &issue.hunt {
+            self.hunts.insert(
+                &hunt.id.to_bytes(),
+                codec(schema::encode(schema::HUNTS, hunt))?,
+            )?;
+        }
+        if let Some(id) = issue.incident {
+            self.note_on_incident(id, &issue.actor, issue.text.clone(), now, applied)?;
+        }
+        let ids: Vec<String> = issue.directives.iter().map(|d| d.id.to_string()).collect();
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: issue.actor.clone(),
+            actor_cert: issue.actor_cert.clone(),
+            action: issue.action.to_string(),
+            target: issue
+                .hunt
+                .as_ref()
+                .map(|h| h.id)
+                .or(issue.incident)
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            before: None,
+            after: Some(format!("{} directives: {}", ids.len(), ids.join(","))),
+        })?;
+        match &issue.hunt {
+            Some(hunt) => Ok(ResponseOutcome::Hunt(Box::new(hunt.clone()))),
+            None => Ok(ResponseOutcome::Directives(issue.directives.clone())),
+        }
+    }
+
+    fn load_directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, TxError> {
+        match self.directives.get(id.to_bytes())? {
+            Some(raw) => Ok(Some(codec(schema::decode(schema::DIRECTIVES, &raw))?)),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn directive_update(
+        &self,
+        u: &DirectiveUpdate,
+        now: UnixMillis,
+        applied: &mut Applied,
+    ) -> Result<ResponseOutcome, TxError> {
+        let Some(mut d) = self.load_directive(u.directive)? else {
+            return Ok(ResponseOutcome::NotFound(format!(
+                "no directive {}",
+                u.directive
+            )));
+        };
+        // A site may only report on its own directives (the stream is bound to its certificate).
+        if d.site != u.site {
+            return Ok(ResponseOutcome::Rejected(format!(
+                "directive {} belongs to site {}",
+                d.id, d.site
+            )));
+        }
+        let before = d.state;
+        if !d.apply(u.report.clone(), now) {
+            return Ok(ResponseOutcome::Updated(false));
+        }
+        self.directives.insert(
+            &d.id.to_bytes(),
+            codec(schema::encode(schema::DIRECTIVES, &d))?,
+        )?;
+        if let Some(id) = d.incident
+            && d.state != before
+        {
+            let actor = if d.actor.is_empty() {
+                format!("site {}", d.site)
+            } else {
+                format!("{} at {}", d.actor, d.site)
+            };
+            self.note_on_incident(id, &actor, d.summary(), now, applied)?;
+        }
+        Ok(ResponseOutcome::Updated(true))
+    }
+
+    pub(super) fn attach_hunt(
+        &self,
+        a: &AttachHunt,
+        now: UnixMillis,
+        applied: &mut Applied,
+    ) -> Result<ResponseOutcome, TxError> {
+        let Some(raw) = self.hunts.get(a.hunt.to_bytes())? else {
+            return Ok(ResponseOutcome::NotFound(format!(
+                "no hunt {}; `hunt list` shows them",
+                a.hunt
+            )));
+        };
+        let mut hunt: HuntRecord = codec(schema::decode(schema::HUNTS, &raw))?;
+        if self.load_incident(a.incident)?.is_none() {
+            return Ok(ResponseOutcome::NotFound(format!(
+                "no incident {}; list incidents to see valid ids",
+                a.incident
+            )));
+        }
+        if let Some(already) = hunt.attached_to {
+            return Ok(ResponseOutcome::Rejected(format!(
+                "hunt {} is already attached to incident {already}",
+                hunt.id
+            )));
+        }
+        let mut sweeps = Vec::new();
+        for id in &hunt.directives {
+            if let Some(d) = self.load_directive(*id)? {
+                sweeps.push(d);
+            }
+        }
+        let mut tasks = Vec::new();
+        for sweep in sweeps.iter().filter(|d| !d.hits.is_empty()) {
+            let mut lines: Vec<String> = sweep
+                .hits
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} in alert group {} ({} alerts)",
+                        h.indicator, h.group_id, h.alert_count
+                    )
+                })
+                .collect();
+            lines.truncate(20);
+            self.note_on_incident(
+                a.incident,
+                &a.actor,
+                format!(
+                    "hunt {} found {} hits at {}: {}",
+                    hunt.id,
+                    sweep.hits.len(),
+                    sweep.site,
+                    lines.join("; ")
+                ),
+                now,
+                applied,
+            )?;
+            let task = DirectiveRecord {
+                incident: Some(a.incident),
+                hunt: Some(hunt.id),
+                task: Some(TaskSpec {
+                    title: format!("Investigate {} hunt hits", sweep.hits.len()),
+                    details: lines.join("\n"),
+                    due_ms: a.due_ms,
+                }),
+                ..DirectiveRecord::queued(&sweep.site, directive::KIND_TASK, &a.actor, now)
+            };
+            self.put_directive(&task, applied)?;
+            tasks.push(task);
+        }
+        hunt.attached_to = Some(a.incident);
+        self.hunts.insert(
+            &hunt.id.to_bytes(),
+            codec(schema::encode(schema::HUNTS, &hunt))?,
+        )?;
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: a.actor.clone(),
+            actor_cert: a.actor_cert.clone(),
+            action: "hunt.attach".into(),
+            target: hunt.id.to_string(),
+            before: None,
+            after: Some(format!("incident {}; {} tasks", a.incident, tasks.len())),
+        })?;
+        Ok(ResponseOutcome::Hunt(Box::new(hunt)))
+    }
+}

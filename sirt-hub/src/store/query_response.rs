@@ -1,0 +1,116 @@
+//! Reads of directives and hunts.
+
+use super::schema;
+use super::{HubStore, StoreError};
+use crate::response::{DirectiveRecord, HuntRecord};
+use socfed_proto::vocab::SiteId;
+use ulid::Ulid;
+
+impl HubStore {
+    pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
+        match self.trees.directives.get(id.to_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(schema::DIRECTIVES, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn directives_by_id(
+        &self,
+        ids: impl Iterator<Item = Result<Ulid, StoreError>>,
+    ) -> Result<Vec<DirectiveRecord>, StoreError> {
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(d) = self.directive(id?)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A site's directives in issue order, starting after `after`.
+    pub fn site_directives(
+        &self,
+        site: &SiteId,
+        after: Option<Ulid>,
+    ) -> Result<Vec<DirectiveRecord>, StoreError> {
+        let prefix = schema::site_prefix(site);
+        let start = match after {
+            Some(id) => {
+                let mut key = schema::site_directive_key(site, id);
+                key.push(0);
+                key
+            }
+            None => prefix.clone(),
+        };
+        let ids = self
+            .trees
+            .site_directives
+            .range(start..)
+            .keys()
+            .take_while(|k| k.as_ref().map_or(true, |k| k.starts_with(&prefix)))
+            .map(|k| {
+                let k = k?;
+                Ok(schema::ulid_from_key(
+                    schema::SITE_DIRECTIVES,
+                    &k[prefix.len()..],
+                )?)
+            });
+        self.directives_by_id(ids)
+    }
+
+    pub fn incident_directives(&self, incident: Ulid) -> Result<Vec<DirectiveRecord>, StoreError> {
+        let ids = self
+            .trees
+            .incident_directives
+            .scan_prefix(incident.to_bytes())
+            .keys()
+            .map(|k| {
+                let k = k?;
+                Ok(schema::ulid_from_key(
+                    schema::INCIDENT_DIRECTIVES,
+                    k.get(16..).unwrap_or_default(),
+                )?)
+            });
+        self.directives_by_id(ids)
+    }
+
+    /// Every directive, oldest first (for listings without an incident or site filter).
+    pub fn all_directives(&self, limit: usize) -> Result<Vec<DirectiveRecord>, StoreError> {
+        self.trees
+            .directives
+            .iter()
+            .values()
+            .rev()
+            .take(limit)
+            .map(|v| Ok(schema::decode(schema::DIRECTIVES, &v?)?))
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map(|mut v| {
+                v.reverse();
+                v
+            })
+    }
+
+    pub fn hunt(&self, id: Ulid) -> Result<Option<(HuntRecord, Vec<DirectiveRecord>)>, StoreError> {
+        let Some(raw) = self.trees.hunts.get(id.to_bytes())? else {
+            return Ok(None);
+        };
+        let hunt: HuntRecord = schema::decode(schema::HUNTS, &raw)?;
+        let sweeps = self.directives_by_id(hunt.directives.iter().map(|id| Ok(*id)))?;
+        Ok(Some((hunt, sweeps)))
+    }
+
+    /// Newest first.
+    pub fn hunts(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(HuntRecord, Vec<DirectiveRecord>)>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.trees.hunts.iter().keys().rev().take(limit) {
+            let id = schema::ulid_from_key(schema::HUNTS, &key?)?;
+            if let Some(found) = self.hunt(id)? {
+                out.push(found);
+            }
+        }
+        Ok(out)
+    }
+}

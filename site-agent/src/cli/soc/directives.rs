@@ -1,0 +1,235 @@
+//! `site-agent directives` and `site-agent tasks`: what the SIRT hub asked this site to do.
+
+use super::Conn;
+use super::render::{print_json, table};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use socfed_proto::cli::{OutputFormat, explain, format_millis};
+use socfed_proto::pb::{self, site_response_client::SiteResponseClient, work_task_request::Step};
+
+#[derive(Debug, Subcommand)]
+pub enum DirectivesCommand {
+    /// Directives from the hub, newest first, with their state here.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// One directive with its parameters, result and output.
+    Show {
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Run a destructive action that waits for approval (tier 3+ or the SOC manager).
+    Approve {
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Refuse a destructive action; the reason goes to the hub.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// Tasks the hub assigned to this site, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Acknowledge a task: the site has seen it.
+    Ack {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Mark a task as being worked.
+    Start {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Complete a task, with what was found or done.
+    Done {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Decline a task, saying why.
+    Decline {
+        id: String,
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+fn state_word(n: i32) -> String {
+    socfed_proto::vocab::DirectiveState::word(n).to_string()
+}
+
+fn directive_json(d: &pb::SiteDirective) -> Value {
+    let wire = d.directive.clone().unwrap_or_default();
+    let status = d.status.clone().unwrap_or_default();
+    json!({
+        "directive_id": wire.directive_id, "incident_id": wire.incident_id, "kind": wire.kind,
+        "params": wire.params, "issued_by": wire.issued_by,
+        "issued_at": format_millis(wire.issued_at_ms),
+        "expires_at": (wire.expires_at_ms > 0).then(|| format_millis(wire.expires_at_ms)),
+        "received_at": format_millis(d.received_at_ms), "state": state_word(status.state),
+        "detail": status.detail, "exit_code": status.exit_code, "output": status.output,
+        "actor": status.actor, "updated_at": format_millis(status.at_ms),
+        "hits": status.hits.iter().map(|h| json!({
+            "indicator": h.indicator, "group_id": h.group_id, "alert_count": h.alert_count,
+            "last_seen": format_millis(h.last_seen_ms),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print(list: &[pb::SiteDirective], output: OutputFormat) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => print_json(&list.iter().map(directive_json).collect::<Vec<_>>()),
+        OutputFormat::Table => {
+            let mut t = table(&["DIRECTIVE", "KIND", "STATE", "UPDATED", "DETAIL"]);
+            for d in list {
+                let wire = d.directive.clone().unwrap_or_default();
+                let status = d.status.clone().unwrap_or_default();
+                let kind = match wire.params.get("title") {
+                    Some(title) if wire.kind == "task" => format!("task: {title}"),
+                    _ => wire.kind,
+                };
+                t.add_row(vec![
+                    wire.directive_id,
+                    kind,
+                    state_word(status.state),
+                    format_millis(status.at_ms),
+                    status.detail.chars().take(100).collect(),
+                ]);
+            }
+            socfed_proto::outln!("{t}");
+            Ok(())
+        }
+    }
+}
+
+fn show(d: &pb::SiteDirective, output: OutputFormat) -> anyhow::Result<()> {
+    if output == OutputFormat::Json {
+        return print_json(&directive_json(d));
+    }
+    let wire = d.directive.clone().unwrap_or_default();
+    let status = d.status.clone().unwrap_or_default();
+    socfed_proto::outln!("directive {} ({})", wire.directive_id, wire.kind);
+    socfed_proto::outln!("  incident:  {}", wire.incident_id);
+    socfed_proto::outln!(
+        "  issued:    {} by {}",
+        format_millis(wire.issued_at_ms),
+        wire.issued_by
+    );
+    let mut params: Vec<_> = wire.params.iter().collect();
+    params.sort();
+    for (k, v) in params {
+        socfed_proto::outln!("  param:     {k} = {v}");
+    }
+    socfed_proto::outln!("  state:     {}", state_word(status.state));
+    socfed_proto::outln!("  detail:    {}", status.detail);
+    if let Some(code) = status.exit_code {
+        socfed_proto::outln!("  exit code: {code}");
+    }
+    if !status.output.is_empty() {
+        socfed_proto::outln!("  output:\n{}", status.output);
+    }
+    Ok(())
+}
+
+async fn client(
+    conn: &Conn,
+) -> anyhow::Result<(SiteResponseClient<tonic::transport::Channel>, String)> {
+    Ok((
+        SiteResponseClient::new(conn.target.channel()?),
+        conn.target.name(),
+    ))
+}
+
+pub async fn run(command: DirectivesCommand) -> anyhow::Result<()> {
+    match command {
+        DirectivesCommand::List { limit, conn } => list(limit, false, &conn).await,
+        DirectivesCommand::Show { id, conn } => {
+            let (mut c, name) = client(&conn).await?;
+            let d = c
+                .get_directive(pb::GetSiteDirectiveRequest { directive_id: id })
+                .await
+                .map_err(|s| explain(&s, &name))?
+                .into_inner();
+            show(&d, conn.output)
+        }
+        DirectivesCommand::Approve { id, conn } => decide(id, true, String::new(), &conn).await,
+        DirectivesCommand::Reject { id, reason, conn } => decide(id, false, reason, &conn).await,
+    }
+}
+
+async fn list(limit: u32, tasks_only: bool, conn: &Conn) -> anyhow::Result<()> {
+    let (mut c, name) = client(conn).await?;
+    let list = c
+        .list_directives(pb::ListSiteDirectivesRequest {
+            tasks_only,
+            exclude_tasks: !tasks_only,
+            limit,
+        })
+        .await
+        .map_err(|s| explain(&s, &name))?
+        .into_inner()
+        .directives;
+    print(&list, conn.output)
+}
+
+async fn decide(id: String, approve: bool, reason: String, conn: &Conn) -> anyhow::Result<()> {
+    let (mut c, name) = client(conn).await?;
+    let d = c
+        .decide_directive(pb::DecideDirectiveRequest {
+            directive_id: id,
+            approve,
+            reason,
+        })
+        .await
+        .map_err(|s| explain(&s, &name))?
+        .into_inner();
+    show(&d, conn.output)
+}
+
+pub async fn run_tasks(command: TasksCommand) -> anyhow::Result<()> {
+    let (id, step, note, conn) = match command {
+        TasksCommand::List { limit, conn } => return list(limit, true, &conn).await,
+        TasksCommand::Ack { id, note, conn } => (id, Step::Acknowledge, note, conn),
+        TasksCommand::Start { id, note, conn } => (id, Step::Start, note, conn),
+        TasksCommand::Done { id, note, conn } => (id, Step::Complete, note, conn),
+        TasksCommand::Decline { id, note, conn } => (id, Step::Decline, note, conn),
+    };
+    let (mut c, name) = client(&conn).await?;
+    let d = c
+        .work_task(pb::WorkTaskRequest {
+            directive_id: id,
+            step: step as i32,
+            note,
+        })
+        .await
+        .map_err(|s| explain(&s, &name))?
+        .into_inner();
+    show(&d, conn.output)
+}

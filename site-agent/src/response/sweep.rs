@@ -1,0 +1,94 @@
+//! IOC sweeps (threat hunts) at the site: what the hub asked for, and which local alert
+//! groups match it.
+
+use super::Hit;
+use crate::soc::group::AlertGroup;
+use socfed_proto::UnixMillis;
+use socfed_proto::vocab::Indicator;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sweep {
+    /// Normalised `kind:value`, as the indicator index keys them.
+    pub indicators: Vec<String>,
+    pub lookback_ms: i64,
+    pub duration_ms: i64,
+}
+
+impl Sweep {
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
+        let raw = params
+            .get("indicators")
+            .ok_or("the sweep names no indicators")?;
+        let mut indicators = Vec::new();
+        for line in raw.lines().filter(|l| !l.trim().is_empty()) {
+            let indicator = Indicator::parse_typed(line.trim())
+                .map_err(|e| format!("indicator {line:?}: {e}"))?;
+            indicators.push(indicator.to_string());
+        }
+        if indicators.is_empty() {
+            return Err("the sweep names no indicators".into());
+        }
+        let number = |name: &str| -> Result<i64, String> {
+            params.get(name).map_or(Ok(0), |v| {
+                v.parse()
+                    .map_err(|_| format!("{name} {v:?} is not a number"))
+            })
+        };
+        Ok(Self {
+            indicators,
+            lookback_ms: number("lookback_ms")?.max(0),
+            duration_ms: number("duration_ms")?.max(0),
+        })
+    }
+
+    /// The hits `group` gives this sweep: one per hunted indicator it saw since `since_ms`.
+    pub fn hits_in(&self, group: &AlertGroup, since_ms: UnixMillis) -> Vec<Hit> {
+        if group.last_seen_ms < since_ms {
+            return Vec::new();
+        }
+        let local_incident_id = match &group.state.status {
+            crate::soc::triage::Status::Promoted { incident } => incident.clone(),
+            _ => String::new(),
+        };
+        group
+            .indicators
+            .iter()
+            .map(ToString::to_string)
+            .filter(|seen| self.indicators.contains(seen))
+            .map(|indicator| Hit {
+                indicator,
+                group: group.id,
+                title: group.title.clone(),
+                alert_count: group.count,
+                first_seen_ms: group.first_seen_ms,
+                last_seen_ms: group.last_seen_ms,
+                local_incident_id: local_incident_id.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Adds or refreshes hits (one per group and indicator); returns whether anything changed.
+pub fn merge_hits(into: &mut Vec<Hit>, found: Vec<Hit>, max: usize) -> bool {
+    let mut changed = false;
+    for hit in found {
+        let room = into.len() < max;
+        match into
+            .iter_mut()
+            .find(|h| h.group == hit.group && h.indicator == hit.indicator)
+        {
+            Some(existing) if *existing != hit => {
+                *existing = hit;
+                changed = true;
+            }
+            Some(_) => {}
+            None if room => {
+                into.push(hit);
+                changed = true;
+            }
+            None => {}
+        }
+    }
+    changed
+}

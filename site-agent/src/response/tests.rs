@@ -1,0 +1,129 @@
+#![allow(clippy::unwrap_used, reason = "a test that unwraps fails loudly")]
+
+use super::playbook::{Action, Playbook, ResponseConfig, TemplateError, render};
+use super::sweep::Sweep;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn command(kind: &str, argv: &[&str]) -> Playbook {
+    Playbook {
+        kind: kind.into(),
+        command: argv.iter().map(ToString::to_string).collect(),
+        webhook: None,
+        body: None,
+        timeout: Duration::from_secs(5),
+        destructive: false,
+    }
+}
+
+#[test]
+fn templates_fill_parameters_and_keep_escaped_braces() {
+    let v = vars(&[("ip", "203.0.113.7")]);
+    assert_eq!(render("--ip={ip}", Some(&v)).unwrap(), "--ip=203.0.113.7");
+    assert_eq!(render("{{ {ip} }}", Some(&v)).unwrap(), "{ 203.0.113.7 }");
+    assert_eq!(
+        render("{host}", Some(&v)),
+        Err(TemplateError::Missing("host".into()))
+    );
+    assert!(matches!(
+        render("{ip", None),
+        Err(TemplateError::Unclosed(_))
+    ));
+    assert!(matches!(
+        render("ip}", None),
+        Err(TemplateError::StrayClose(_))
+    ));
+}
+
+#[test]
+fn a_command_plan_substitutes_each_argument_without_a_shell() {
+    let playbook = command("block_indicator", &["/usr/sbin/fw", "block", "{indicator}"]);
+    let planned = playbook
+        .plan(&vars(&[("indicator", "evil.example; rm -rf /")]))
+        .unwrap();
+    // The value stays one argument: there is no shell to split or interpret it.
+    assert_eq!(
+        planned,
+        Action::Command {
+            argv: vec![
+                "/usr/sbin/fw".into(),
+                "block".into(),
+                "evil.example; rm -rf /".into()
+            ],
+            timeout: Duration::from_secs(5),
+        }
+    );
+}
+
+#[test]
+fn webhook_bodies_template_string_values_only() {
+    let playbook = Playbook {
+        kind: "isolate_host".into(),
+        command: Vec::new(),
+        webhook: Some("https://edr.example/isolate".into()),
+        body: Some(serde_json::json!({"host": "{host}", "quarantine": true, "tags": ["{kind}"]})),
+        timeout: Duration::from_secs(5),
+        destructive: true,
+    };
+    let planned = playbook
+        .plan(&vars(&[("host", "ws-\"17"), ("kind", "isolate_host")]))
+        .unwrap();
+    let Action::Webhook { body, .. } = planned else {
+        panic!("expected a webhook")
+    };
+    assert_eq!(
+        body,
+        serde_json::json!({"host": "ws-\"17", "quarantine": true, "tags": ["isolate_host"]})
+    );
+}
+
+#[test]
+fn playbook_validation_names_the_problem() {
+    let cases = [
+        (command("block", &["fw", "{ip}"]), "absolute path"),
+        (command("block", &["/usr/bin/{tool}"]), "absolute path"),
+        (command("task", &["/bin/true"]), "handled by the agent"),
+        (command("Block", &["/bin/true"]), "a-z"),
+        (command("block", &[]), "give a command"),
+        (command("block", &["/bin/echo", "{ip"]), "unclosed"),
+    ];
+    for (playbook, expected) in cases {
+        let error = playbook.validate().unwrap_err();
+        assert!(
+            error.contains(expected),
+            "{error:?} should mention {expected:?}"
+        );
+    }
+    let twice = ResponseConfig {
+        playbooks: vec![
+            command("block", &["/bin/true"]),
+            command("block", &["/bin/false"]),
+        ],
+        ..ResponseConfig::default()
+    };
+    assert!(twice.validate().unwrap_err().contains("two playbooks"));
+}
+
+#[test]
+fn sweeps_read_their_parameters_and_refuse_garbage() {
+    let sweep = Sweep::from_params(&vars(&[
+        ("indicators", "ip:203.0.113.7\ndomain:Evil.Example"),
+        ("lookback_ms", "1000"),
+        ("duration_ms", "0"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        sweep.indicators,
+        ["ipv4:203.0.113.7", "domain:evil.example"]
+    );
+    assert_eq!(sweep.lookback_ms, 1000);
+    assert!(Sweep::from_params(&vars(&[("indicators", "nonsense")])).is_err());
+    assert!(Sweep::from_params(&vars(&[])).is_err());
+}

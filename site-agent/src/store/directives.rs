@@ -1,0 +1,59 @@
+//! The `directives` tree: one record per directive id the hub ever sent. Its presence is what
+//! makes a resent directive a no-op.
+
+use super::schema::{self, TreeId};
+use super::unit::Unit;
+use super::{AgentStore, StoreError};
+use crate::response::DirectiveRecord;
+use ulid::Ulid;
+
+impl AgentStore {
+    pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
+        match self.tree(TreeId::Directives).get(id.to_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(TreeId::Directives.name(), &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Newest first, the first `limit` that are `wanted`.
+    pub fn directives(
+        &self,
+        limit: usize,
+        wanted: impl Fn(&DirectiveRecord) -> bool,
+    ) -> Result<Vec<DirectiveRecord>, StoreError> {
+        let mut out = Vec::new();
+        for value in self.tree(TreeId::Directives).iter().values().rev() {
+            let record: DirectiveRecord = schema::decode(TreeId::Directives.name(), &value?)?;
+            if wanted(&record) {
+                out.push(record);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every directive not in a final state (read at start-up).
+    pub fn unfinished_directives(&self) -> Result<Vec<DirectiveRecord>, StoreError> {
+        let mut out = Vec::new();
+        for value in self.tree(TreeId::Directives).iter().values() {
+            let record: DirectiveRecord = schema::decode(TreeId::Directives.name(), &value?)?;
+            if !record.state.is_final() {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Unit<'_> {
+    pub fn put_directive(&mut self, record: &DirectiveRecord) -> Result<(), StoreError> {
+        self.put(TreeId::Directives, record.id.to_bytes().to_vec(), record)?;
+        Ok(())
+    }
+
+    pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
+        Ok(self.get(TreeId::Directives, &id.to_bytes())?)
+    }
+}

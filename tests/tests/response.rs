@@ -1,0 +1,450 @@
+//! Coordinated response end to end: the hub sends directives and tasks over the federation
+//! stream, agents run them through their playbooks (real processes writing to a file the test
+//! reads) and report back. Hub and agents run in-process over real mutual TLS, each with its
+//! own sled store in a temp dir.
+
+use socfed_proto::pb::{self, response_client::ResponseClient};
+use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n";
+
+/// Playbooks that append their arguments, one line per run, to `log`.
+fn playbooks(log: &Path, extra: &str) -> String {
+    let log = log.display();
+    format!(
+        r#"[response]
+{extra}
+[[response.playbooks]]
+kind = "block_indicator"
+command = ["/bin/sh", "-c", 'echo "block $1 $2" >> "$0"', "{log}", "{{indicator}}", "{{directive_id}}"]
+[[response.playbooks]]
+kind = "isolate_host"
+command = ["/bin/sh", "-c", 'echo "isolate $1 $2" >> "$0"', "{log}", "{{host}}", "{{directive_id}}"]
+destructive = true
+"#
+    )
+}
+
+fn issue(
+    incident: &str,
+    site: &str,
+    kind: &str,
+    params: &[(&str, &str)],
+) -> pb::IssueDirectiveRequest {
+    pb::IssueDirectiveRequest {
+        incident_id: incident.into(),
+        sites: vec![site.into()],
+        kind: kind.into(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        expires_in_s: 0,
+    }
+}
+
+fn state(d: &pb::DirectiveStatus) -> pb::DirectiveState {
+    pb::DirectiveState::try_from(d.state).unwrap_or(pb::DirectiveState::Unspecified)
+}
+
+/// Waits until the hub shows `id` in `wanted`.
+async fn hub_state(
+    client: &ResponseClient<Channel>,
+    incident: &str,
+    id: &str,
+    wanted: pb::DirectiveState,
+) -> anyhow::Result<pb::DirectiveStatus> {
+    eventually(
+        &format!("directive {id} to be {wanted:?} at the hub"),
+        Duration::from_secs(20),
+        || {
+            let mut client = client.clone();
+            let request = pb::ListDirectivesRequest {
+                incident_id: incident.into(),
+                ..Default::default()
+            };
+            async move {
+                let list = client.list_directives(request).await.ok()?.into_inner();
+                list.directives
+                    .into_iter()
+                    .find(|d| d.directive.as_ref().is_some_and(|w| w.directive_id == id))
+                    .filter(|d| state(d) == wanted)
+            }
+        },
+    )
+    .await
+}
+
+fn id_of(list: pb::DirectiveList) -> anyhow::Result<String> {
+    let first = list
+        .directives
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no directive issued"))?;
+    Ok(first.directive.unwrap_or_default().directive_id)
+}
+
+fn runs(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playbooks_run_allow_listed_actions_refuse_unknown_kinds_and_wait_for_approval()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let log = tmp.path().join("actions.log");
+    let agent = inproc::agent(tmp.path(), &pki, "paris", hub.addr, &playbooks(&log, "")).await?;
+    let incident =
+        clients::raise_at_site(agent.local_addr, hub.addr, &pki, "beaconing to C2").await?;
+    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+
+    // An allow-listed command runs once, with its templated arguments.
+    let block = id_of(
+        ines.clone()
+            .issue_directive(issue(
+                &incident,
+                "paris",
+                "block_indicator",
+                &[("indicator", "203.0.113.7")],
+            ))
+            .await?
+            .into_inner(),
+    )?;
+    let done = hub_state(&ines, &incident, &block, pb::DirectiveState::Succeeded).await?;
+    assert_eq!(done.exit_code, Some(0));
+    assert_eq!(runs(&log), [format!("block 203.0.113.7 {block}")]);
+
+    // A kind without a playbook is refused, and the hub hears why.
+    let wipe = id_of(
+        ines.clone()
+            .issue_directive(issue(&incident, "paris", "wipe_disk", &[]))
+            .await?
+            .into_inner(),
+    )?;
+    let refused = hub_state(&ines, &incident, &wipe, pb::DirectiveState::Refused).await?;
+    assert!(
+        refused.detail.contains("no playbook for \"wipe_disk\""),
+        "{}",
+        refused.detail
+    );
+
+    // A parameter the playbook needs and the directive lacks refuses it too.
+    let bare = id_of(
+        ines.clone()
+            .issue_directive(issue(&incident, "paris", "block_indicator", &[]))
+            .await?
+            .into_inner(),
+    )?;
+    let refused = hub_state(&ines, &incident, &bare, pb::DirectiveState::Refused).await?;
+    assert!(
+        refused.detail.contains("missing parameter \"indicator\""),
+        "{}",
+        refused.detail
+    );
+
+    // A destructive action waits for a local approval and runs only after it.
+    let isolate = id_of(
+        ines.clone()
+            .issue_directive(issue(
+                &incident,
+                "paris",
+                "isolate_host",
+                &[("host", "ws-17")],
+            ))
+            .await?
+            .into_inner(),
+    )?;
+    hub_state(
+        &ines,
+        &incident,
+        &isolate,
+        pb::DirectiveState::AwaitingApproval,
+    )
+    .await?;
+    assert_eq!(runs(&log).len(), 1, "nothing ran before approval");
+    let mut site = clients::site_response(agent.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let approved = site
+        .decide_directive(pb::DecideDirectiveRequest {
+            directive_id: isolate.clone(),
+            approve: true,
+            reason: String::new(),
+        })
+        .await?
+        .into_inner();
+    assert!(
+        approved
+            .status
+            .unwrap_or_default()
+            .detail
+            .contains("approved by tester")
+    );
+    hub_state(&ines, &incident, &isolate, pb::DirectiveState::Succeeded).await?;
+    assert_eq!(runs(&log)[1], format!("isolate ws-17 {isolate}"));
+    // Approving twice runs nothing more.
+    let again = site
+        .decide_directive(pb::DecideDirectiveRequest {
+            directive_id: isolate.clone(),
+            approve: true,
+            reason: String::new(),
+        })
+        .await
+        .expect_err("already ran");
+    assert_eq!(again.code(), tonic::Code::InvalidArgument);
+    assert_eq!(runs(&log).len(), 2);
+
+    // Only the IR lead (or CISO) issues directives; the refusal names who may.
+    let mut tom = clients::response(hub.addr, &pki.operator("tom")?, &pki.domain)?;
+    let denied = tom
+        .issue_directive(issue(
+            &incident,
+            "paris",
+            "block_indicator",
+            &[("indicator", "198.51.100.1")],
+        ))
+        .await
+        .expect_err("a tier 1 analyst may not");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    assert!(denied.message().contains("IR lead"), "{}", denied.message());
+    // Parameters that could become command-line options never reach a site.
+    let injected = ines
+        .clone()
+        .issue_directive(issue(
+            &incident,
+            "paris",
+            "block_indicator",
+            &[("indicator", "--flush-all")],
+        ))
+        .await
+        .expect_err("option-like value");
+    assert_eq!(injected.code(), tonic::Code::InvalidArgument);
+
+    // The results are in the incident's timeline.
+    let mut op = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let record = op
+        .get_incident(pb::GetIncidentRequest {
+            id: incident.clone(),
+        })
+        .await?
+        .into_inner();
+    let timeline: Vec<String> = record.timeline.iter().map(|t| t.text.clone()).collect();
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.contains("directive block_indicator at paris: succeeded (exit 0)")),
+        "{timeline:#?}"
+    );
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_records_what_would_run_and_runs_nothing() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["lyon"], OPERATORS).await?;
+    let log = tmp.path().join("actions.log");
+    let agent = inproc::agent(
+        tmp.path(),
+        &pki,
+        "lyon",
+        hub.addr,
+        &playbooks(&log, "dry_run = true"),
+    )
+    .await?;
+    let incident =
+        clients::raise_at_site(agent.local_addr, hub.addr, &pki, "phishing wave").await?;
+    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let id = id_of(
+        ines.clone()
+            .issue_directive(issue(
+                &incident,
+                "lyon",
+                "block_indicator",
+                &[("indicator", "evil.example")],
+            ))
+            .await?
+            .into_inner(),
+    )?;
+    let dry = hub_state(&ines, &incident, &id, pb::DirectiveState::DryRun).await?;
+    assert!(
+        dry.detail.contains("would run") && dry.detail.contains("evil.example"),
+        "{}",
+        dry.detail
+    );
+    assert!(!log.exists(), "a dry run must not run anything");
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_site_gets_its_directives_on_reconnect_and_expired_ones_never_run()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["berlin"], OPERATORS).await?;
+    let log = tmp.path().join("actions.log");
+    let config = playbooks(&log, "");
+    let agent = inproc::agent(tmp.path(), &pki, "berlin", hub.addr, &config).await?;
+    let incident =
+        clients::raise_at_site(agent.local_addr, hub.addr, &pki, "ransomware note").await?;
+    agent.stop().await?;
+
+    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let lasting = id_of(
+        ines.clone()
+            .issue_directive(issue(
+                &incident,
+                "berlin",
+                "block_indicator",
+                &[("indicator", "192.0.2.10")],
+            ))
+            .await?
+            .into_inner(),
+    )?;
+    let mut short = issue(
+        &incident,
+        "berlin",
+        "block_indicator",
+        &[("indicator", "192.0.2.99")],
+    );
+    short.expires_in_s = 1;
+    let fleeting = id_of(ines.clone().issue_directive(short).await?.into_inner())?;
+    hub_state(&ines, &incident, &lasting, pb::DirectiveState::Queued).await?;
+    // The short one expires while the site is away.
+    hub_state(&ines, &incident, &fleeting, pb::DirectiveState::Expired).await?;
+
+    let agent = inproc::agent(tmp.path(), &pki, "berlin", hub.addr, &config).await?;
+    hub_state(&ines, &incident, &lasting, pb::DirectiveState::Succeeded).await?;
+    assert_eq!(runs(&log), [format!("block 192.0.2.10 {lasting}")]);
+    let mut site = clients::site_response(agent.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let held = site
+        .list_directives(pb::ListSiteDirectivesRequest::default())
+        .await?
+        .into_inner()
+        .directives;
+    assert_eq!(
+        held.len(),
+        1,
+        "the expired directive never reached the site"
+    );
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_acknowledge_work_and_complete_tasks_and_overdue_ones_are_flagged()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
+    let incident =
+        clients::raise_at_site(paris.local_addr, hub.addr, &pki, "data exfiltration").await?;
+    let mut ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let tasks = ines
+        .assign_task(pb::AssignTaskRequest {
+            incident_id: incident.clone(),
+            sites: vec!["paris".into(), "lyon".into()],
+            title: "collect proxy logs for the last 7 days".into(),
+            details: "export to the evidence share".into(),
+            due_in_s: 1,
+        })
+        .await?
+        .into_inner()
+        .directives;
+    let by_site: HashMap<String, String> = tasks
+        .iter()
+        .map(|t| {
+            (
+                t.site_id.clone(),
+                t.directive.clone().unwrap_or_default().directive_id,
+            )
+        })
+        .collect();
+    assert_eq!(by_site.len(), 2);
+    for (site, agent) in [("paris", &paris), ("lyon", &lyon)] {
+        hub_state(
+            &ines,
+            &incident,
+            &by_site[site],
+            pb::DirectiveState::Received,
+        )
+        .await?;
+        let mut local =
+            clients::site_response(agent.local_addr, &pki.operator("alice")?, &pki.domain)?;
+        let listed = local
+            .list_directives(pb::ListSiteDirectivesRequest {
+                tasks_only: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .directives;
+        assert_eq!(listed.len(), 1, "{site} sees its task");
+    }
+    let mut paris_local =
+        clients::site_response(paris.local_addr, &pki.operator("alice")?, &pki.domain)?;
+    for (step, note) in [
+        (pb::work_task_request::Step::Acknowledge, ""),
+        (pb::work_task_request::Step::Start, ""),
+        (
+            pb::work_task_request::Step::Complete,
+            "logs exported: 14 GB",
+        ),
+    ] {
+        paris_local
+            .work_task(pb::WorkTaskRequest {
+                directive_id: by_site["paris"].clone(),
+                step: step as i32,
+                note: note.into(),
+            })
+            .await?;
+    }
+    let done = hub_state(
+        &ines,
+        &incident,
+        &by_site["paris"],
+        pb::DirectiveState::Succeeded,
+    )
+    .await?;
+    assert!(done.detail.contains("logs exported"), "{}", done.detail);
+    assert_eq!(done.actor, "alice");
+    assert!(!done.overdue);
+    // Lyon never started: past its due time it shows as overdue.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let lyon_task = ines
+        .list_directives(pb::ListDirectivesRequest {
+            incident_id: incident.clone(),
+            site_id: "lyon".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .directives;
+    assert!(
+        lyon_task.len() == 1 && lyon_task[0].overdue,
+        "{lyon_task:?}"
+    );
+    paris.stop().await?;
+    lyon.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
