@@ -448,3 +448,83 @@ async fn sites_acknowledge_work_and_complete_tasks_and_overdue_ones_are_flagged(
     hub.stop().await?;
     Ok(())
 }
+
+/// The relink directives `site` holds, as (hub incident now, detail).
+async fn relinks(
+    agent: std::net::SocketAddr,
+    pki: &TestPki,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut site = clients::site_response(agent, &pki.operator("tester")?, &pki.domain)?;
+    Ok(site
+        .list_directives(pb::ListSiteDirectivesRequest::default())
+        .await?
+        .into_inner()
+        .directives
+        .into_iter()
+        .filter_map(|d| {
+            let wire = d.directive?;
+            (wire.kind == "incident_relinked")
+                .then(|| (wire.incident_id, d.status.unwrap_or_default().detail))
+        })
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_are_told_the_new_hub_incident_after_a_merge_and_a_split() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
+    let first = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "wiper at Paris").await?;
+    let second = clients::raise_at_site(lyon.local_addr, hub.addr, &pki, "wiper at Lyon").await?;
+    assert_ne!(first, second);
+    let mut op = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    op.merge_incidents(pb::MergeIncidentsRequest {
+        survivor_id: first.clone(),
+        other_id: second.clone(),
+        reason: "same wiper hash".into(),
+    })
+    .await?;
+    let seen = eventually("lyon to hear of the merge", Duration::from_secs(20), || {
+        let pki = &pki;
+        async move {
+            let found = relinks(lyon.local_addr, pki).await.ok()?;
+            (found.len() == 1).then_some(found)
+        }
+    })
+    .await?;
+    assert_eq!(seen[0].0, first);
+    assert!(
+        seen[0].1.contains(&second) && seen[0].1.contains("same wiper hash"),
+        "{}",
+        seen[0].1
+    );
+    assert!(
+        relinks(paris.local_addr, &pki).await?.is_empty(),
+        "paris's incident id did not change"
+    );
+
+    let split = op
+        .split_sighting(pb::SplitSightingRequest {
+            id: first.clone(),
+            site_id: "lyon".into(),
+            reason: "different wiper after all".into(),
+        })
+        .await?
+        .into_inner();
+    eventually("lyon to hear of the split", Duration::from_secs(20), || {
+        let pki = &pki;
+        let split = split.id.clone();
+        async move {
+            let found = relinks(lyon.local_addr, pki).await.ok()?;
+            found.iter().any(|(now, _)| *now == split).then_some(())
+        }
+    })
+    .await?;
+    paris.stop().await?;
+    lyon.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}

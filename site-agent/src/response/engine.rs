@@ -12,6 +12,7 @@ use super::{DirectiveRecord, KIND_RELINKED, KIND_SWEEP, KIND_TASK, ResponseConfi
 use crate::service::{Actor, Clock, ServiceError};
 use crate::soc::audit::AuditDraft;
 use crate::soc::authz::{self, Operation};
+use crate::soc::notify::{Notification, NotificationKind};
 use crate::store::{AgentStore, StoreError};
 use socfed_proto::UnixMillis;
 use socfed_proto::pb;
@@ -102,6 +103,28 @@ impl ResponseEngine {
         Ok(())
     }
 
+    /// Tells the SOC manager (`site-agent notifications`).
+    fn notify(&self, record: &DirectiveRecord) -> Result<(), StoreError> {
+        let now = self.now();
+        let message = match record.state {
+            State::AwaitingApproval => format!(
+                "the SIRT hub asks for {} (directive {}); it waits for `site-agent directives approve {}`",
+                record.kind, record.id, record.id
+            ),
+            _ => record.detail.clone(),
+        };
+        tracing::warn!(directive = %record.id, %message, "notification for the SOC manager");
+        self.store.unit(|unit| {
+            unit.put_notification(&Notification {
+                id: Ulid::from_parts(now.max(0) as u64, rand::random()),
+                at_ms: now,
+                kind: NotificationKind::FromHub,
+                message,
+                group: None,
+            })
+        })
+    }
+
     fn vars(&self, record: &DirectiveRecord) -> BTreeMap<String, String> {
         let mut vars = record.params.clone();
         vars.insert("directive_id".into(), record.id.to_string());
@@ -179,9 +202,11 @@ impl ResponseEngine {
                 KIND_TASK => record.set(State::Received, "waiting for an analyst: `site-agent tasks ack ID`", now),
                 KIND_RELINKED => {
                     let detail = format!(
-                        "local incidents {} now belong to hub incident {}",
+                        "local incidents {} now belong to hub incident {} (was {}): {}",
                         record.params.get("local_incident_ids").map_or("", String::as_str),
-                        record.incident_id
+                        record.incident_id,
+                        record.params.get("previous_incident_id").map_or("", String::as_str),
+                        record.params.get("reason").map_or("", String::as_str),
                     );
                     record.set(State::Succeeded, detail, now);
                 }
@@ -223,6 +248,9 @@ impl ResponseEngine {
             "",
             "directive.received",
         )?;
+        if record.kind == KIND_RELINKED || record.state == State::AwaitingApproval {
+            self.notify(&record)?;
+        }
         if let Some(planned) = action {
             self.spawn_action(record, planned);
         }

@@ -10,6 +10,9 @@ pub enum NotificationKind {
     Unassigned,
     SlaBreach,
     EscalatedToSirt,
+    /// Directives from the hub: an incident relinked after a merge or split, an action waiting
+    /// for approval.
+    FromHub,
 }
 
 impl NotificationKind {
@@ -18,6 +21,7 @@ impl NotificationKind {
             NotificationKind::Unassigned => "unassigned",
             NotificationKind::SlaBreach => "sla-breach",
             NotificationKind::EscalatedToSirt => "escalated-to-sirt",
+            NotificationKind::FromHub => "from-hub",
         }
     }
 }

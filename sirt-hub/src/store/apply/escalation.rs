@@ -329,6 +329,15 @@ impl Tx<'_> {
             self.fingerprints.insert(key.as_slice(), pointer.clone())?;
         }
         for sighting in &absorbed.sightings {
+            self.relink(
+                &sighting.site,
+                &sighting.local_incident_ids,
+                other,
+                survivor,
+                reason,
+                actor,
+                now,
+            )?;
             self.site_incidents
                 .insert(schema::site_incident_key(&sighting.site, survivor), &[])?;
             for local in &sighting.local_incident_ids {

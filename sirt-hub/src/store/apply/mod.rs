@@ -211,6 +211,8 @@ struct Tx<'a> {
     site_directives: &'a TransactionalTree,
     incident_directives: &'a TransactionalTree,
     hunts: &'a TransactionalTree,
+    /// Sites given new directives in this transaction (a re-run starts a fresh `Tx`).
+    new_directives: std::cell::RefCell<Vec<SiteId>>,
 }
 
 impl HubStore {
@@ -273,6 +275,7 @@ impl HubStore {
                 site_directives,
                 incident_directives,
                 hunts,
+                new_directives: std::cell::RefCell::new(Vec::new()),
             };
             let mut applied = Applied::default();
             for item in items {
@@ -328,6 +331,7 @@ impl HubStore {
                 };
                 applied.outcomes.push(outcome);
             }
+            applied.directive_sites = tx.new_directives.take();
             Ok(applied)
         });
         result.map_err(|e| match e {

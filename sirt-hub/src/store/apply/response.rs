@@ -85,11 +85,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub(super) fn put_directive(
-        &self,
-        d: &DirectiveRecord,
-        applied: &mut Applied,
-    ) -> Result<(), TxError> {
+    pub(super) fn put_directive(&self, d: &DirectiveRecord) -> Result<(), TxError> {
         self.directives.insert(
             &d.id.to_bytes(),
             codec(schema::encode(schema::DIRECTIVES, d))?,
@@ -100,8 +96,9 @@ impl Tx<'_> {
             self.incident_directives
                 .insert(&schema::pair_key(incident, d.id), &[])?;
         }
-        if d.state == DirectiveState::Queued && !applied.directive_sites.contains(&d.site) {
-            applied.directive_sites.push(d.site.clone());
+        let mut sites = self.new_directives.borrow_mut();
+        if d.state == DirectiveState::Queued && !sites.contains(&d.site) {
+            sites.push(d.site.clone());
         }
         Ok(())
     }
@@ -120,7 +117,7 @@ impl Tx<'_> {
             )));
         }
         for d in &issue.directives {
-            self.put_directive(d, applied)?;
+            self.put_directive(d)?;
         }
         if let Some(hunt) = &issue.hunt {
             self.hunts.insert(
@@ -200,6 +197,33 @@ impl Tx<'_> {
         Ok(ResponseOutcome::Updated(true))
     }
 
+    /// Tells `site` that its local incidents now belong to hub incident `now_part_of`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn relink(
+        &self,
+        site: &SiteId,
+        local_incident_ids: &[String],
+        previous: Ulid,
+        now_part_of: Ulid,
+        reason: &str,
+        actor: &str,
+        now: UnixMillis,
+    ) -> Result<(), TxError> {
+        let params = [
+            ("local_incident_ids", local_incident_ids.join(",")),
+            ("previous_incident_id", previous.to_string()),
+            ("reason", reason.chars().take(512).collect()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        self.put_directive(&DirectiveRecord {
+            incident: Some(now_part_of),
+            params,
+            ..DirectiveRecord::queued(site, directive::KIND_RELINKED, actor, now)
+        })
+    }
+
     pub(super) fn attach_hunt(
         &self,
         a: &AttachHunt,
@@ -267,7 +291,7 @@ impl Tx<'_> {
                 }),
                 ..DirectiveRecord::queued(&sweep.site, directive::KIND_TASK, &a.actor, now)
             };
-            self.put_directive(&task, applied)?;
+            self.put_directive(&task)?;
             tasks.push(task);
         }
         hunt.attached_to = Some(a.incident);

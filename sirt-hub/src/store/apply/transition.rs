@@ -279,6 +279,15 @@ impl Tx<'_> {
             self.local_refs
                 .insert(schema::local_ref_key(&s.site, local), &id.to_bytes())?;
         }
+        self.relink(
+            &s.site,
+            &sighting.local_incident_ids,
+            original.id,
+            id,
+            &reason,
+            &s.actor,
+            now,
+        )?;
         self.incidents.insert(
             &original.id.to_bytes(),
             codec(schema::encode(schema::INCIDENTS, &original))?,
