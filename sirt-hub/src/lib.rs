@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod comms;
 pub mod config;
 pub mod correlate;
 pub mod deadlines;
