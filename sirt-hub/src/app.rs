@@ -2,12 +2,14 @@
 //! `start` binds and returns a handle; tests and the binary use the same path.
 
 use crate::config::HubConfig;
+use crate::grpc::comms::CommsService;
 use crate::grpc::federation::FederationService;
 use crate::grpc::live::LiveSites;
 use crate::grpc::operator::OperatorService;
 use crate::grpc::response::ResponseService;
 use crate::ingest::{self, WriterSettings};
 use crate::store::{HubStore, StoreError};
+use socfed_proto::pb::communications_server::CommunicationsServer;
 use socfed_proto::pb::federation_server::FederationServer;
 use socfed_proto::pb::operator_server::OperatorServer;
 use socfed_proto::pb::response_server::ResponseServer;
@@ -60,6 +62,7 @@ pub struct RunningHub {
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     writer: std::thread::JoinHandle<()>,
     deadline_watch: tokio::task::JoinHandle<()>,
+    delivery: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
@@ -109,6 +112,20 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         .collect();
     let roles = Arc::new(roles);
     let enrolled = Arc::new(enrolled);
+    let deliver = Arc::new(tokio::sync::Notify::new());
+    let comms = CommsService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+        deliver: deliver.clone(),
+    };
+    let delivery = tokio::spawn(crate::delivery::run(
+        store.clone(),
+        ingest.clone(),
+        config.comms.clone(),
+        deliver,
+        shutdown.clone(),
+    ));
     let response = ResponseService {
         store: store.clone(),
         roles: roles.clone(),
@@ -129,6 +146,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.Federation",
         "socfed.v1.Operator",
         "socfed.v1.Response",
+        "socfed.v1.Communications",
     ])
     .await;
     let reflection =
@@ -152,11 +170,13 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             .add_service(FederationServer::new(federation).max_decoding_message_size(max))
             .add_service(OperatorServer::new(operator).max_decoding_message_size(max))
             .add_service(ResponseServer::new(response).max_decoding_message_size(max))
+            .add_service(CommunicationsServer::new(comms).max_decoding_message_size(max))
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");
     Ok(RunningHub {
         deadline_watch: watch,
+        delivery,
         addr,
         shutdown,
         server,
@@ -181,6 +201,8 @@ impl RunningHub {
     pub async fn wait(mut self) -> Result<(), StopError> {
         socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
         self.deadline_watch.await?;
+        // It holds an ingest handle: it must end before the writer can.
+        self.delivery.await?;
         // Streams end on shutdown and drop their handles, which stops the writer after its
         // last commit. A stream stuck on a client that stopped reading could hold a handle:
         // bounded wait, then exit; what was not acknowledged will be resent.

@@ -36,6 +36,54 @@ pub struct HubConfig {
     /// operator certificate).
     #[serde(default)]
     pub operators: Vec<HubOperator>,
+    /// Where approved communications are delivered.
+    #[serde(default)]
+    pub comms: CommsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommsConfig {
+    /// How often approved communications that are not delivered yet are retried.
+    #[serde(with = "humantime_serde")]
+    pub retry_interval: Duration,
+    /// Incoming webhooks (JSON with a `text` field, as chat tools accept), per audience.
+    pub webhooks: Vec<CommsWebhook>,
+}
+
+impl Default for CommsConfig {
+    fn default() -> Self {
+        Self {
+            retry_interval: Duration::from_secs(30),
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommsWebhook {
+    /// executives, board, legal, clients, regulators, or "all".
+    pub audience: String,
+    /// The webhook URL. It often carries a secret token: it is never logged or stored in a
+    /// record, only its host.
+    pub url: String,
+    #[serde(default = "default_webhook_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_webhook_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl CommsConfig {
+    /// The webhook for `audience`: one naming it, else one for "all".
+    pub fn webhook_for(&self, audience: crate::comms::Audience) -> Option<&CommsWebhook> {
+        self.webhooks
+            .iter()
+            .find(|w| w.audience == audience.as_str())
+            .or_else(|| self.webhooks.iter().find(|w| w.audience == "all"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +170,19 @@ impl HubConfig {
 
 impl Validate for HubConfig {
     fn validate(&self) -> Result<(), Invalid> {
+        for hook in &self.comms.webhooks {
+            if hook.audience != "all" {
+                hook.audience
+                    .parse::<crate::comms::Audience>()
+                    .map_err(|e| ("comms.webhooks.audience", e.to_string()))?;
+            }
+            if !(hook.url.starts_with("https://") || hook.url.starts_with("http://")) {
+                return Err(("comms.webhooks.url", "must be an http(s) URL".into()));
+            }
+        }
+        if self.comms.retry_interval < Duration::from_millis(100) {
+            return Err(("comms.retry_interval", "must be at least 100ms".into()));
+        }
         in_range(
             "limits.max_message_bytes",
             self.limits.max_message_bytes,
@@ -221,6 +282,19 @@ window = "7days"
 # loopback or a management network). Omit the table to disable it.
 [admin]
 listen = "127.0.0.1:9600"
+
+# Communications (`sirt-hub incidents comms`): approved updates are POSTed as JSON with a
+# `text` field (what Slack, Mattermost and Rocket.Chat incoming webhooks accept) to the webhook
+# of their audience (executives, board, legal, clients, regulators), or to one for "all".
+# Audiences without a webhook are delivered by hand and recorded with `comms delivered`.
+# URLs often embed a secret token: only their host is ever logged or recorded.
+[comms]
+retry_interval = "30s"
+
+[[comms.webhooks]]
+audience = "executives"
+url = "https://chat.corp.example/hooks/REPLACE-WITH-TOKEN"
+timeout = "10s"
 "#;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod comms;
 pub mod config;
 pub mod correlate;
 pub mod deadlines;
+pub mod delivery;
 pub mod demo;
 pub mod grpc;
 pub mod incident;

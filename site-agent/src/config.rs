@@ -339,6 +339,30 @@ period_days = 7
 starts_on = "2026-01-05"
 tz = "Europe/Paris"
 sirt_seats = 1
+
+# Directives from the SIRT hub. Each kind the site will run maps to exactly one allow-listed
+# action; any other kind is refused and reported to the hub. Templates: {name} is a directive
+# parameter, or one of {directive_id}, {incident_id}, {kind}, {site}, {issued_by}; {{ and }}
+# are literal braces. Commands run without a shell, with an empty environment (PATH only),
+# and are killed at `timeout`; the program must be an absolute path.
+[response]
+# Record what each directive would run and run nothing.
+dry_run = false
+# Output kept and reported to the hub per action (the tail), in bytes.
+max_output_bytes = 8192
+
+[[response.playbooks]]
+kind = "block_indicator"
+command = ["/usr/local/sbin/socfed-block", "--indicator", "{indicator}", "--ticket", "{directive_id}"]
+timeout = "30s"
+
+# Destructive actions wait for `site-agent directives approve ID` (tier 3+ or the SOC manager).
+[[response.playbooks]]
+kind = "isolate_host"
+webhook = "https://edr.paris.corp.example/api/isolate"
+body = { host = "{host}", reason = "SIRT incident {incident_id}" }
+timeout = "20s"
+destructive = true
 "#;
 
 #[cfg(test)]

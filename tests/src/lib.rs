@@ -6,6 +6,7 @@ pub mod clients;
 pub mod inproc;
 pub mod pki;
 pub mod procs;
+pub mod sink;
 
 use std::time::Duration;
 

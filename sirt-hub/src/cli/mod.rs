@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
 
+mod comms;
 mod pki;
 mod query;
 pub(crate) mod render;

@@ -76,6 +76,9 @@ pub enum IncidentsCommand {
     Directive(super::response::DirectiveArgs),
     /// Assign a task to sites (IR lead or CISO).
     Task(super::response::TaskArgs),
+    /// Communications to executives, board, legal, clients and regulators.
+    #[command(subcommand)]
+    Comms(super::comms::CommsCommand),
     /// The directives and tasks of an incident, with each site's result.
     Directives {
         id: String,
@@ -237,6 +240,7 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
             super::response::directive(directive, &args.target).await?;
         }
         IncidentsCommand::Task(task) => super::response::task(task, &args.target).await?,
+        IncidentsCommand::Comms(command) => super::comms::run(command, &args.target).await?,
         IncidentsCommand::Directives { id, site } => {
             super::response::directives(id, site, &args.target).await?;
         }

@@ -34,6 +34,7 @@
 //!
 //! Nobody is cleared for TLP:RED: RED is for named individuals only, never for a group.
 
+pub mod facts;
 pub mod redact;
 pub mod template;
 #[cfg(test)]

@@ -47,6 +47,7 @@ pub(crate) struct Trees {
     pub site_directives: sled::Tree,
     pub incident_directives: sled::Tree,
     pub hunts: sled::Tree,
+    pub comms: sled::Tree,
 }
 
 pub struct HubStore {
@@ -103,6 +104,7 @@ impl HubStore {
             site_directives: db.open_tree(schema::SITE_DIRECTIVES)?,
             incident_directives: db.open_tree(schema::INCIDENT_DIRECTIVES)?,
             hunts: db.open_tree(schema::HUNTS)?,
+            comms: db.open_tree(schema::COMMS)?,
         };
         // sled 0.34 keeps everything in `DIR/db`; syncing it makes a flush power-safe.
         let data_file = match durability {

@@ -114,3 +114,27 @@ impl HubStore {
         Ok(out)
     }
 }
+
+impl HubStore {
+    /// An incident's communications, oldest first.
+    pub fn comms(&self, incident: Ulid) -> Result<Vec<crate::comms::CommRecord>, StoreError> {
+        self.trees
+            .comms
+            .scan_prefix(incident.to_bytes())
+            .values()
+            .map(|v| Ok(schema::decode(schema::COMMS, &v?)?))
+            .collect()
+    }
+
+    /// Approved communications still to be delivered (or retried), across incidents.
+    pub fn comms_to_deliver(&self) -> Result<Vec<crate::comms::CommRecord>, StoreError> {
+        let mut out = Vec::new();
+        for value in self.trees.comms.iter().values() {
+            let record: crate::comms::CommRecord = schema::decode(schema::COMMS, &value?)?;
+            if record.needs_delivery() {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -21,6 +21,7 @@
 //! | `site_directives`| site ++ 0x00 ++ directive ULID       | empty (per-site outbox)    |
 //! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
 //! | `hunts`         | hunt ULID (16)                        | `HuntRecord`               |
+//! | `comms`         | incident ULID ++ communication ULID   | `CommRecord`               |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
@@ -53,6 +54,7 @@ pub const DIRECTIVES: &str = "directives";
 pub const SITE_DIRECTIVES: &str = "site_directives";
 pub const INCIDENT_DIRECTIVES: &str = "incident_directives";
 pub const HUNTS: &str = "hunts";
+pub const COMMS: &str = "comms";
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key prefix of the index of incidents with regulatory flags: prefix ++ ULID → empty.

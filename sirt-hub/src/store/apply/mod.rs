@@ -4,10 +4,12 @@
 //! transaction never conflicts; it is a transaction for atomicity (a crash leaves either all of
 //! a batch or none of it), and the closure does no I/O because sled may re-run it.
 
+mod comms;
 mod escalation;
 mod response;
 mod transition;
 
+pub use comms::{CommEdit, CommsChange};
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 
 use super::records::{IncidentRecord, SiteRecord};
@@ -80,6 +82,8 @@ pub enum Item {
     /// A site's report on one of its directives.
     DirectiveUpdate(Box<DirectiveUpdate>),
     AttachHunt(Box<AttachHunt>),
+    /// A communication drafted, decided or delivered.
+    Comms(Box<CommsChange>),
 }
 
 /// An operator splitting one site's sighting off an incident (IR lead or CISO).
@@ -211,6 +215,7 @@ struct Tx<'a> {
     site_directives: &'a TransactionalTree,
     incident_directives: &'a TransactionalTree,
     hunts: &'a TransactionalTree,
+    comms: &'a TransactionalTree,
     /// Sites given new directives in this transaction (a re-run starts a fresh `Tx`).
     new_directives: std::cell::RefCell<Vec<SiteId>>,
 }
@@ -239,6 +244,7 @@ impl HubStore {
             &t.site_directives,
             &t.incident_directives,
             &t.hunts,
+            &t.comms,
         ];
         let result = trees[..].transaction(|view| {
             let [
@@ -256,9 +262,10 @@ impl HubStore {
                 site_directives,
                 incident_directives,
                 hunts,
+                comms,
             ] = view.as_slice()
             else {
-                unreachable!("fourteen trees were passed in")
+                unreachable!("fifteen trees were passed in")
             };
             let tx = Tx {
                 incidents,
@@ -275,6 +282,7 @@ impl HubStore {
                 site_directives,
                 incident_directives,
                 hunts,
+                comms,
                 new_directives: std::cell::RefCell::new(Vec::new()),
             };
             let mut applied = Applied::default();
@@ -327,6 +335,9 @@ impl HubStore {
                     }
                     Item::AttachHunt(attach) => {
                         Outcome::Response(tx.attach_hunt(attach, now, &mut applied)?)
+                    }
+                    Item::Comms(change) => {
+                        Outcome::Response(tx.comms(change, now, &mut applied)?)
                     }
                 };
                 applied.outcomes.push(outcome);

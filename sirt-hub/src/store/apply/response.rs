@@ -46,6 +46,7 @@ pub struct AttachHunt {
 pub enum ResponseOutcome {
     Directives(Vec<DirectiveRecord>),
     Hunt(Box<HuntRecord>),
+    Comm(Box<crate::comms::CommRecord>),
     /// A site's report: whether it changed the directive.
     Updated(bool),
     NotFound(String),
@@ -53,14 +54,14 @@ pub enum ResponseOutcome {
 }
 
 impl Tx<'_> {
-    fn load_incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, TxError> {
+    pub(super) fn load_incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, TxError> {
         match self.incidents.get(id.to_bytes())? {
             Some(raw) => Ok(Some(codec(schema::decode(schema::INCIDENTS, &raw))?)),
             None => Ok(None),
         }
     }
 
-    fn note_on_incident(
+    pub(super) fn note_on_incident(
         &self,
         id: Ulid,
         actor: &str,

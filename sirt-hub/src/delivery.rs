@@ -1,0 +1,129 @@
+//! Delivers approved communications through the configured webhooks and records each outcome
+//! through the ingest writer; failures are retried every `comms.retry_interval`, up to
+//! `comms::MAX_ATTEMPTS` attempts.
+//!
+//! Webhook URLs often embed a secret token, so neither logs nor records ever hold the URL:
+//! only its host.
+
+use crate::comms::{CommRecord, webhook};
+use crate::config::CommsConfig;
+use crate::ingest::IngestHandle;
+use crate::store::HubStore;
+use crate::store::apply::{CommEdit, CommsChange, Item};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub const ACTOR: &str = crate::comms::DELIVERY_ACTOR;
+
+/// The host of `url`, the only part of it that is ever shown.
+pub fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "(unparsable URL)".into())
+}
+
+pub async fn run(
+    store: Arc<HubStore>,
+    ingest: IngestHandle,
+    config: CommsConfig,
+    nudge: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let http = reqwest::Client::new();
+    loop {
+        deliver_pending(&store, &ingest, &config, &http).await;
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = nudge.notified() => {}
+            () = tokio::time::sleep(config.retry_interval) => {}
+        }
+    }
+}
+
+async fn deliver_pending(
+    store: &Arc<HubStore>,
+    ingest: &IngestHandle,
+    config: &CommsConfig,
+    http: &reqwest::Client,
+) {
+    let reader = store.clone();
+    let pending = match tokio::task::spawn_blocking(move || reader.comms_to_deliver()).await {
+        Ok(Ok(pending)) => pending,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot read communications to deliver; will retry");
+            return;
+        }
+        Err(_) => return,
+    };
+    for record in pending {
+        let Some(hook) = config.webhook_for(record.audience) else {
+            // Delivered by hand and recorded with `incidents comms delivered`.
+            continue;
+        };
+        let title = store
+            .incident(record.incident)
+            .ok()
+            .flatten()
+            .map(|i| i.title)
+            .unwrap_or_default();
+        let edit = post(http, hook, &record, &title).await;
+        let change = CommsChange {
+            incident: record.incident,
+            edit,
+            actor: ACTOR.into(),
+            actor_cert: String::new(),
+            role: None,
+        };
+        if ingest.call(Item::Comms(Box::new(change))).await.is_err() {
+            tracing::warn!(communication = %record.id, "could not record a delivery outcome; will retry");
+        }
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    hook: &crate::config::CommsWebhook,
+    record: &CommRecord,
+    title: &str,
+) -> CommEdit {
+    let host = host_of(&hook.url);
+    let comm = record.id;
+    let body = webhook::payload(record, title);
+    match http
+        .post(&hook.url)
+        .json(&body)
+        .timeout(hook.timeout)
+        .send()
+        .await
+    {
+        Ok(response) if response.status().is_success() => {
+            tracing::info!(communication = %comm, audience = %record.audience, %host, "communication delivered");
+            metrics::counter!("socfed_hub_comms_deliveries_total", "outcome" => "delivered")
+                .increment(1);
+            CommEdit::Delivered {
+                comm,
+                channel: format!("webhook {host}"),
+            }
+        }
+        Ok(response) => {
+            let error = format!(
+                "webhook {host} answered HTTP {}",
+                response.status().as_u16()
+            );
+            tracing::warn!(communication = %comm, %error, "communication not delivered; will retry");
+            metrics::counter!("socfed_hub_comms_deliveries_total", "outcome" => "failed")
+                .increment(1);
+            CommEdit::Failed { comm, error }
+        }
+        Err(e) => {
+            // `without_url` keeps a token in the URL out of the record and the log.
+            let error = format!("webhook {host}: {}", e.without_url());
+            tracing::warn!(communication = %comm, %error, "communication not delivered; will retry");
+            metrics::counter!("socfed_hub_comms_deliveries_total", "outcome" => "failed")
+                .increment(1);
+            CommEdit::Failed { comm, error }
+        }
+    }
+}

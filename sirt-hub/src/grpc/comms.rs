@@ -1,0 +1,187 @@
+//! The `Communications` service: drafts from templates, approval by the IR lead or CISO,
+//! delivery through webhooks (or recorded by hand).
+
+use super::acting::{Acting, Roles, authorize, incident_id, read};
+use crate::comms::{self, Audience, CommRecord, CommState};
+use crate::ingest::{IngestHandle, TransitionError};
+use crate::lifecycle::HubRole;
+use crate::store::HubStore;
+use crate::store::apply::{CommEdit, CommsChange, Item, Outcome, ResponseOutcome};
+use socfed_proto::pb;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tonic::{Request, Response, Status};
+use ulid::Ulid;
+
+const MAX_NOTE_BYTES: usize = 4000;
+
+#[derive(Clone)]
+pub struct CommsService {
+    pub store: Arc<HubStore>,
+    pub roles: Roles,
+    pub ingest: IngestHandle,
+    /// Wakes the delivery task after an approval.
+    pub deliver: Arc<Notify>,
+}
+
+pub fn communication(r: &CommRecord) -> pb::Communication {
+    pb::Communication {
+        communication_id: r.id.to_string(),
+        incident_id: r.incident.to_string(),
+        audience: r.audience.to_string(),
+        subject: r.subject.clone(),
+        body: r.body.clone(),
+        tlp: comms::tlp_label(r.tlp),
+        redactions: r.redactions.iter().map(|x| x.reason.clone()).collect(),
+        drafted_by: r.drafted_by.clone(),
+        drafted_at_ms: r.drafted_at_ms,
+        state: r.state.name().to_string(),
+        counts_as_sent: r.counts_as_sent(),
+        history: r
+            .history
+            .iter()
+            .map(|e| pb::CommunicationEvent {
+                at_ms: e.at_ms,
+                actor: e.actor.clone(),
+                text: e.text.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn comm_id(raw: &str) -> Result<Ulid, Status> {
+    Ulid::from_string(raw).map_err(|_| {
+        Status::invalid_argument(format!(
+            "{raw:?} is not a communication id (26-character ULID)"
+        ))
+    })
+}
+
+impl CommsService {
+    async fn change(
+        &self,
+        acting: &Acting,
+        incident: Ulid,
+        edit: CommEdit,
+    ) -> Result<Response<pb::Communication>, Status> {
+        let item = Item::Comms(Box::new(CommsChange {
+            incident,
+            edit,
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
+            role: acting.role,
+        }));
+        match self.ingest.call(item).await {
+            Ok(Outcome::Response(ResponseOutcome::Comm(record))) => {
+                if matches!(record.state, CommState::Approved { .. }) {
+                    self.deliver.notify_one();
+                }
+                Ok(Response::new(communication(&record)))
+            }
+            Ok(Outcome::Response(ResponseOutcome::NotFound(why))) => Err(Status::not_found(why)),
+            Ok(Outcome::Response(ResponseOutcome::Rejected(why))) => {
+                Err(Status::failed_precondition(why))
+            }
+            Ok(_) | Err(TransitionError::Stopped) => Err(Status::unavailable(
+                "the hub is shutting down; retry shortly",
+            )),
+            Err(TransitionError::Store(e)) => Err(super::storage_status(&e)),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::communications_server::Communications for CommsService {
+    async fn draft(
+        &self,
+        request: Request<pb::DraftCommunicationRequest>,
+    ) -> Result<Response<pb::Communication>, Status> {
+        let acting = Acting::of(&self.roles, &request, "Communications.Draft")?;
+        acting.require(
+            &[HubRole::IrLead, HubRole::Ciso, HubRole::SocManager],
+            "drafting communications",
+        )?;
+        let pb::DraftCommunicationRequest {
+            incident_id: raw,
+            audience,
+            note,
+        } = request.into_inner();
+        let incident = incident_id(&raw)?;
+        let audience: Audience = audience
+            .parse()
+            .map_err(|e: comms::UnknownAudience| Status::invalid_argument(e.to_string()))?;
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(Status::invalid_argument("the note is at most 4000 bytes"));
+        }
+        let Some(record) = read(&self.store, move |s| s.incident(incident)).await? else {
+            return Err(Status::not_found(format!(
+                "no incident {incident}; list incidents to see valid ids"
+            )));
+        };
+        let now = socfed_proto::now_millis();
+        let facts = comms::facts::of_incident(&record, now);
+        let note = (!note.trim().is_empty()).then_some(note.as_str());
+        let text = comms::draft(audience, &facts, note);
+        let draft = CommRecord::new(Ulid::new(), incident, audience, text, &acting.name, now);
+        self.change(&acting, incident, CommEdit::Draft(Box::new(draft)))
+            .await
+    }
+
+    async fn decide(
+        &self,
+        request: Request<pb::DecideCommunicationRequest>,
+    ) -> Result<Response<pb::Communication>, Status> {
+        let acting = Acting::of(&self.roles, &request, "Communications.Decide")?;
+        acting.require_ir_lead_or_ciso("approving or rejecting communications")?;
+        let pb::DecideCommunicationRequest {
+            incident_id: raw,
+            communication_id,
+            approve,
+            reason,
+        } = request.into_inner();
+        let incident = incident_id(&raw)?;
+        let comm = comm_id(&communication_id)?;
+        let edit = if approve {
+            CommEdit::Approve { comm }
+        } else {
+            CommEdit::Reject { comm, reason }
+        };
+        self.change(&acting, incident, edit).await
+    }
+
+    async fn record_delivery(
+        &self,
+        request: Request<pb::RecordDeliveryRequest>,
+    ) -> Result<Response<pb::Communication>, Status> {
+        let acting = Acting::of(&self.roles, &request, "Communications.RecordDelivery")?;
+        acting.require_ir_lead_or_ciso("recording a delivery")?;
+        let pb::RecordDeliveryRequest {
+            incident_id: raw,
+            communication_id,
+            channel,
+        } = request.into_inner();
+        let channel = channel.trim().to_string();
+        if channel.is_empty() || channel.len() > 200 {
+            return Err(Status::invalid_argument(
+                "say how it was delivered (--channel, up to 200 bytes)",
+            ));
+        }
+        let edit = CommEdit::Delivered {
+            comm: comm_id(&communication_id)?,
+            channel,
+        };
+        self.change(&acting, incident_id(&raw)?, edit).await
+    }
+
+    async fn list(
+        &self,
+        request: Request<pb::ListCommunicationsRequest>,
+    ) -> Result<Response<pb::CommunicationList>, Status> {
+        authorize(&request, "Communications.List")?;
+        let incident = incident_id(&request.into_inner().incident_id)?;
+        let records = read(&self.store, move |s| s.comms(incident)).await?;
+        Ok(Response::new(pb::CommunicationList {
+            communications: records.iter().map(communication).collect(),
+        }))
+    }
+}

@@ -1,0 +1,111 @@
+//! Communications inside the ingest transaction: the record, the incident's timeline and the
+//! audit entry change together.
+
+use super::response::ResponseOutcome;
+use super::{Applied, Tx, TxError, codec};
+use crate::comms::CommRecord;
+use crate::lifecycle::HubRole;
+use crate::store::schema;
+use socfed_proto::UnixMillis;
+use ulid::Ulid;
+
+#[derive(Debug, Clone)]
+pub struct CommsChange {
+    pub incident: Ulid,
+    pub edit: CommEdit,
+    pub actor: String,
+    pub actor_cert: String,
+    pub role: Option<HubRole>,
+}
+
+#[derive(Debug, Clone)]
+pub enum CommEdit {
+    Draft(Box<CommRecord>),
+    Approve {
+        comm: Ulid,
+    },
+    Reject {
+        comm: Ulid,
+        reason: String,
+    },
+    /// Delivered through `channel` (the webhook, or a person who sent it by hand).
+    Delivered {
+        comm: Ulid,
+        channel: String,
+    },
+    Failed {
+        comm: Ulid,
+        error: String,
+    },
+}
+
+impl Tx<'_> {
+    pub(super) fn comms(
+        &self,
+        c: &CommsChange,
+        now: UnixMillis,
+        applied: &mut Applied,
+    ) -> Result<ResponseOutcome, TxError> {
+        if self.load_incident(c.incident)?.is_none() {
+            return Ok(ResponseOutcome::NotFound(format!(
+                "no incident {}; list incidents to see valid ids",
+                c.incident
+            )));
+        }
+        let (mut record, action) = match &c.edit {
+            CommEdit::Draft(record) => ((**record).clone(), "comms.draft"),
+            CommEdit::Approve { comm }
+            | CommEdit::Reject { comm, .. }
+            | CommEdit::Delivered { comm, .. }
+            | CommEdit::Failed { comm, .. } => {
+                let key = schema::pair_key(c.incident, *comm);
+                let Some(raw) = self.comms.get(key)? else {
+                    return Ok(ResponseOutcome::NotFound(format!(
+                        "incident {} has no communication {comm}; `sirt-hub incidents comms list {}` shows them",
+                        c.incident, c.incident
+                    )));
+                };
+                let record: CommRecord = codec(schema::decode(schema::COMMS, &raw))?;
+                (record, "")
+            }
+        };
+        let result = match &c.edit {
+            CommEdit::Draft(_) => Ok(()),
+            CommEdit::Approve { .. } => record.approve(&c.actor, c.role, now),
+            CommEdit::Reject { reason, .. } => record.reject(&c.actor, c.role, reason, now),
+            CommEdit::Delivered { channel, .. } => record.record_delivery(channel, now),
+            CommEdit::Failed { error, .. } => record.record_failure(error, now),
+        };
+        if let Err(e) = result {
+            return Ok(ResponseOutcome::Rejected(e.to_string()));
+        }
+        let action = match &c.edit {
+            CommEdit::Draft(_) => action,
+            CommEdit::Approve { .. } => "comms.approve",
+            CommEdit::Reject { .. } => "comms.reject",
+            CommEdit::Delivered { .. } => "comms.delivered",
+            CommEdit::Failed { .. } => "comms.failed",
+        };
+        self.comms.insert(
+            &schema::pair_key(c.incident, record.id),
+            codec(schema::encode(schema::COMMS, &record))?,
+        )?;
+        let text = format!(
+            "communication to {} {}: {}",
+            record.audience,
+            record.state.name(),
+            record.subject
+        );
+        self.note_on_incident(c.incident, &c.actor, text, now, applied)?;
+        self.audit(socfed_proto::audit::AuditDraft {
+            at_ms: now,
+            actor: c.actor.clone(),
+            actor_cert: c.actor_cert.clone(),
+            action: action.into(),
+            target: format!("{}/{}", c.incident, record.id),
+            before: None,
+            after: serde_json::to_string(&record.state).ok(),
+        })?;
+        Ok(ResponseOutcome::Comm(Box::new(record)))
+    }
+}

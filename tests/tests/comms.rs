@@ -1,0 +1,256 @@
+//! Communications end to end: drafted from templates with the incident's facts, redacted by
+//! TLP per audience, delivered through a real webhook on loopback only after the IR lead
+//! approves, retried after a failure, and never holding the webhook's secret URL.
+
+use socfed_proto::pb::{self, communications_client::CommunicationsClient};
+use socfed_proto::tls::ExpectedServer;
+use socfed_tests::sink::Sink;
+use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use std::time::Duration;
+use tonic::transport::Channel;
+
+const SECRET: &str = "T0KEN-in-the-url-7f3a";
+
+fn hub_extra(hook: std::net::SocketAddr) -> String {
+    format!(
+        "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[comms]\nretry_interval = \"200ms\"\n[[comms.webhooks]]\naudience = \"all\"\nurl = \"http://{hook}/hook/{SECRET}\"\n"
+    )
+}
+
+fn comms_as(
+    hub: std::net::SocketAddr,
+    pki: &TestPki,
+    who: &str,
+) -> anyhow::Result<CommunicationsClient<Channel>> {
+    Ok(CommunicationsClient::new(clients::channel(
+        hub,
+        &pki.operator(who)?,
+        &pki.domain,
+        ExpectedServer::Hub,
+    )?))
+}
+
+async fn draft(
+    client: &mut CommunicationsClient<Channel>,
+    incident: &str,
+    audience: &str,
+) -> anyhow::Result<pb::Communication> {
+    Ok(client
+        .draft(pb::DraftCommunicationRequest {
+            incident_id: incident.into(),
+            audience: audience.into(),
+            note: String::new(),
+        })
+        .await?
+        .into_inner())
+}
+
+fn decide(incident: &str, comm: &str, approve: bool) -> pb::DecideCommunicationRequest {
+    pb::DecideCommunicationRequest {
+        incident_id: incident.into(),
+        communication_id: comm.into(),
+        approve,
+        reason: if approve {
+            String::new()
+        } else {
+            "wording not agreed with legal".into()
+        },
+    }
+}
+
+async fn state_of(
+    client: &CommunicationsClient<Channel>,
+    incident: &str,
+    comm: &str,
+    wanted: &str,
+) -> anyhow::Result<pb::Communication> {
+    eventually(
+        &format!("communication {comm} to be {wanted}"),
+        Duration::from_secs(20),
+        || {
+            let mut client = client.clone();
+            let incident = incident.to_string();
+            async move {
+                let list = client
+                    .list(pb::ListCommunicationsRequest {
+                        incident_id: incident,
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .communications;
+                list.into_iter()
+                    .find(|c| c.communication_id == comm && c.state == wanted)
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval_and_delivery()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let (sink, hook) = Sink::start().await?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], &hub_extra(hook)).await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let mut local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let raised = local
+        .raise_incident(pb::RaiseIncidentRequest {
+            title: "ransomware on the file servers".into(),
+            severity: pb::Severity::Critical as i32,
+            indicators: vec![pb::Indicator {
+                kind: pb::IndicatorKind::Ipv4 as i32,
+                value: "203.0.113.66".into(),
+            }],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut op = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let incident = eventually("the incident at the hub", Duration::from_secs(20), || {
+        let mut op = op.clone();
+        let local_id = raised.local_incident_id.clone();
+        async move {
+            clients::all_incidents(&mut op)
+                .await
+                .ok()?
+                .into_iter()
+                .find(|i| {
+                    i.sightings
+                        .iter()
+                        .any(|s| s.local_incident_ids.contains(&local_id))
+                })
+        }
+    })
+    .await?
+    .id;
+    let set_tlp = |tlp: &str| pb::TransitionIncidentRequest {
+        id: incident.clone(),
+        command: "set-tlp".into(),
+        argument: tlp.into(),
+    };
+    op.transition_incident(set_tlp("amber+strict")).await?;
+
+    let mut ines = comms_as(hub.addr, &pki, "ines")?;
+    // Regulators are cleared for TLP:AMBER: the AMBER+STRICT incident's indicator is withheld.
+    let withheld = draft(&mut ines, &incident, "regulators").await?;
+    assert_eq!(withheld.tlp, "TLP:AMBER");
+    assert!(!withheld.body.contains("203.0.113.66"), "{}", withheld.body);
+    assert!(
+        withheld.redactions.iter().any(|r| r.contains("indicator")),
+        "{:?}",
+        withheld.redactions
+    );
+    // Executives are cleared for AMBER+STRICT and see which sites are hit.
+    let execs = draft(&mut ines, &incident, "executives").await?;
+    assert_eq!(execs.tlp, "TLP:AMBER+STRICT");
+    assert!(
+        execs.body.contains("paris") && execs.redactions.is_empty(),
+        "{}",
+        execs.body
+    );
+    // At TLP:AMBER the regulators' update carries the indicator.
+    op.transition_incident(set_tlp("amber")).await?;
+    let regulators = draft(&mut ines, &incident, "regulators").await?;
+    assert!(
+        regulators.body.contains("203.0.113.66"),
+        "{}",
+        regulators.body
+    );
+    // Clients (TLP:GREEN) never get site names or indicators of an AMBER incident.
+    let clients_draft = draft(&mut ines, &incident, "clients").await?;
+    assert_eq!(clients_draft.tlp, "TLP:GREEN");
+    assert!(
+        !clients_draft.body.contains("203.0.113.66") && !clients_draft.body.contains("paris"),
+        "{}",
+        clients_draft.body
+    );
+    assert!(!clients_draft.counts_as_sent && clients_draft.state == "draft");
+
+    // Nobody but the IR lead or CISO approves; nothing goes out before.
+    let mut tom = comms_as(hub.addr, &pki, "tom")?;
+    let denied = tom
+        .decide(decide(&incident, &clients_draft.communication_id, true))
+        .await
+        .expect_err("a tier 1 analyst may not approve");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        sink.received().is_empty(),
+        "nothing is delivered without approval"
+    );
+
+    ines.decide(decide(&incident, &clients_draft.communication_id, true))
+        .await?;
+    let delivered = state_of(
+        &ines,
+        &incident,
+        &clients_draft.communication_id,
+        "delivered",
+    )
+    .await?;
+    assert!(delivered.counts_as_sent);
+    let posted = sink.received();
+    assert_eq!(posted.len(), 1);
+    let text = posted[0]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&clients_draft.subject) && !text.contains("203.0.113.66"),
+        "{text}"
+    );
+    assert_eq!(posted[0]["socfed"]["audience"], "clients");
+
+    // A rejected draft is never delivered.
+    ines.decide(decide(&incident, &execs.communication_id, false))
+        .await?;
+    state_of(&ines, &incident, &execs.communication_id, "rejected").await?;
+
+    // A failing webhook is retried until it accepts.
+    sink.answer(503);
+    let board = draft(&mut ines, &incident, "board").await?;
+    ines.decide(decide(&incident, &board.communication_id, true))
+        .await?;
+    state_of(&ines, &incident, &board.communication_id, "delivery-failed").await?;
+    sink.answer(200);
+    let board = state_of(&ines, &incident, &board.communication_id, "delivered").await?;
+    assert_eq!(sink.received().len(), 2);
+    assert!(
+        board.history.iter().any(|e| e.text.contains("503")),
+        "{:?}",
+        board.history
+    );
+
+    // The webhook's secret never lands in a record.
+    let all = ines
+        .list(pb::ListCommunicationsRequest {
+            incident_id: incident.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(!format!("{all:?}").contains(SECRET));
+    let record = op
+        .get_incident(pb::GetIncidentRequest {
+            id: incident.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(!format!("{record:?}").contains(SECRET));
+    assert!(
+        record
+            .timeline
+            .iter()
+            .any(|t| t.text.starts_with("communication to clients delivered")),
+        "{:?}",
+        record.timeline
+    );
+    let audit = op
+        .verify_audit(pb::VerifyHubAuditRequest {})
+        .await?
+        .into_inner();
+    assert!(audit.intact, "{}", audit.problem);
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
