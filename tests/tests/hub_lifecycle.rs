@@ -202,7 +202,8 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
             && text.contains("| contained |"),
         "{text}"
     );
-    assert!(text.contains("GDPR Art. 33(1)"), "{text}");
+    // Markdown escapes parentheses in cells; rendered, this reads "GDPR Art. 33(1)".
+    assert!(text.contains(r"GDPR Art. 33\(1\)"), "{text}");
     let kpis = cli(&["kpis", "--output", "json"])?;
     let kpis: serde_json::Value = serde_json::from_slice(&kpis.stdout)?;
     assert_eq!(kpis["overall"]["incidents"], 1);

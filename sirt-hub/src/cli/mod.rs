@@ -6,6 +6,7 @@ mod comms;
 mod pki;
 mod query;
 pub(crate) mod render;
+mod report;
 mod response;
 
 use crate::config::{ConfigError, EXAMPLE, HubConfig};
@@ -50,9 +51,9 @@ pub enum Command {
     /// The hub's hash-chained audit log.
     Audit(query::AuditArgs),
     /// One incident as a report (summary, sites, regulatory clocks, timeline).
-    Report(query::ReportArgs),
+    Report(report::ReportArgs),
     /// Response KPIs overall and per site: median time to triage, to contain, to resolve.
-    Kpis(query::KpisArgs),
+    Kpis(report::KpisArgs),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
     Hunt(response::HuntArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
@@ -111,8 +112,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sites(args) => query::sites(args).await,
         Command::Conflicts(args) => query::conflicts(args).await,
         Command::Audit(args) => query::audit(args).await,
-        Command::Report(args) => query::report(args).await,
-        Command::Kpis(args) => query::kpis(args).await,
+        Command::Report(args) => report::report(args).await,
+        Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }

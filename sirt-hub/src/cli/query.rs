@@ -49,6 +49,8 @@ pub enum IncidentsCommand {
         /// The command's argument (an id, a reason, a value or an operator), where it takes one.
         argument: Option<String>,
     },
+    /// Make OPERATOR the incident's IR lead (SOC manager, IR lead or CISO).
+    Assign { id: String, operator: String },
     /// Merge OTHER into SURVIVOR (one threat seen as two incidents); IR lead or CISO.
     Merge {
         survivor: String,
@@ -110,7 +112,7 @@ pub struct ConflictsArgs {
     pub target: HubTarget,
 }
 
-fn client(target: &HubTarget) -> anyhow::Result<OperatorClient<Channel>> {
+pub(super) fn client(target: &HubTarget) -> anyhow::Result<OperatorClient<Channel>> {
     let channel = target.tls.channel(
         &target.hub,
         target.server_name.as_deref(),
@@ -119,7 +121,7 @@ fn client(target: &HubTarget) -> anyhow::Result<OperatorClient<Channel>> {
     Ok(OperatorClient::new(channel))
 }
 
-fn hub_name(target: &HubTarget) -> String {
+pub(super) fn hub_name(target: &HubTarget) -> String {
     format!("the hub at {}", target.hub)
 }
 
@@ -129,6 +131,32 @@ fn parse_status(raw: &str) -> anyhow::Result<pb::IncidentStatus> {
         .find(|s| s.as_str() == raw)
         .map(crate::grpc::convert::status_to_wire)
         .ok_or_else(|| anyhow::anyhow!("unknown status {raw:?}; use new, triage, containment, eradication, recovery, post-incident or closed"))
+}
+
+async fn transition(
+    client: &mut OperatorClient<Channel>,
+    target: &str,
+    output: OutputFormat,
+    id: String,
+    command: String,
+    argument: Option<String>,
+) -> anyhow::Result<()> {
+    let incident = client
+        .transition_incident(pb::TransitionIncidentRequest {
+            id,
+            command,
+            argument: argument.unwrap_or_default(),
+        })
+        .await
+        .map_err(|s| explain(&s, target))?
+        .into_inner();
+    match output {
+        OutputFormat::Json => render::print_json(&render::incident_json(&incident)),
+        OutputFormat::Table => {
+            socfed_proto::outln!("{}", render::incident_detail(&incident));
+            Ok(())
+        }
+    }
 }
 
 /// Fetches up to `limit` incidents, following page tokens.
@@ -204,21 +232,11 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
             command,
             argument,
         } => {
-            let incident = client
-                .transition_incident(pb::TransitionIncidentRequest {
-                    id,
-                    command,
-                    argument: argument.unwrap_or_default(),
-                })
-                .await
-                .map_err(|s| explain(&s, &target))?
-                .into_inner();
-            match output {
-                OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
-                OutputFormat::Table => {
-                    socfed_proto::outln!("{}", render::incident_detail(&incident))
-                }
-            }
+            transition(&mut client, &target, output, id, command, argument).await?;
+        }
+        IncidentsCommand::Assign { id, operator } => {
+            let command = "assign-ir-lead".to_string();
+            transition(&mut client, &target, output, id, command, Some(operator)).await?;
         }
         IncidentsCommand::Merge {
             survivor,
@@ -428,90 +446,6 @@ fn show(incident: &pb::HubIncident, output: OutputFormat) -> anyhow::Result<()> 
     match output {
         OutputFormat::Json => render::print_json(&render::incident_json(incident))?,
         OutputFormat::Table => socfed_proto::outln!("{}", render::incident_detail(incident)),
-    }
-    Ok(())
-}
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    pub id: String,
-    #[arg(long, value_enum, default_value = "markdown")]
-    pub format: ReportFormat,
-    #[command(flatten)]
-    pub target: HubTarget,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ReportFormat {
-    Markdown,
-    Html,
-}
-
-pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let mut client = client(&args.target)?;
-    let incident = client
-        .get_incident(pb::GetIncidentRequest { id: args.id })
-        .await
-        .map_err(|s| explain(&s, &hub_name(&args.target)))?
-        .into_inner();
-    let text = match args.format {
-        ReportFormat::Markdown => crate::report::markdown(&incident),
-        ReportFormat::Html => crate::report::html(&incident),
-    };
-    socfed_proto::outln!("{}", text.trim_end());
-    Ok(())
-}
-
-#[derive(Debug, Args)]
-pub struct KpisArgs {
-    /// Most incidents to include (newest first).
-    #[arg(long, default_value_t = 100_000)]
-    pub limit: usize,
-    #[command(flatten)]
-    pub target: HubTarget,
-}
-
-pub async fn kpis(args: KpisArgs) -> anyhow::Result<()> {
-    let mut client = client(&args.target)?;
-    let incidents = list_incidents(&mut client, pb::ListIncidentsRequest::default(), args.limit)
-        .await
-        .map_err(|s| explain(&s, &hub_name(&args.target)))?;
-    let (overall, per_site) = crate::report::kpis(&incidents);
-    match args.target.output {
-        OutputFormat::Json => {
-            render::print_json(&serde_json::json!({"overall": overall, "sites": per_site}))?
-        }
-        OutputFormat::Table => {
-            let age = |ms: Option<i64>| {
-                ms.map_or("-".to_string(), |m| {
-                    socfed_proto::cli::format_age(m.max(0) as u64)
-                })
-            };
-            let mut t = render::table(&[
-                "scope",
-                "incidents",
-                "to triage (median)",
-                "to contain",
-                "to resolve",
-            ]);
-            t.add_row(vec![
-                "all sites".to_string(),
-                overall.incidents.to_string(),
-                age(overall.to_triage_ms),
-                age(overall.to_contain_ms),
-                age(overall.to_resolve_ms),
-            ]);
-            for (site, k) in &per_site {
-                t.add_row(vec![
-                    site.clone(),
-                    k.incidents.to_string(),
-                    age(k.to_triage_ms),
-                    age(k.to_contain_ms),
-                    age(k.to_resolve_ms),
-                ]);
-            }
-            socfed_proto::outln!("{t}");
-        }
     }
     Ok(())
 }

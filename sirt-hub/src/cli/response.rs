@@ -150,6 +150,37 @@ pub async fn directives(
     print_directives(&reply.into_inner().directives, target.output)
 }
 
+/// An incident's directives (tasks included) and communications, for reports.
+pub async fn incident_extras(
+    incident: &str,
+    target: &HubTarget,
+) -> anyhow::Result<(Vec<pb::DirectiveStatus>, Vec<pb::Communication>)> {
+    let hub = format!("the hub at {}", target.hub);
+    let directives = client(target)?
+        .list_directives(pb::ListDirectivesRequest {
+            incident_id: incident.into(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|s| explain(&s, &hub))?
+        .into_inner()
+        .directives;
+    let channel = target.tls.channel(
+        &target.hub,
+        target.server_name.as_deref(),
+        ExpectedServer::Hub,
+    )?;
+    let communications = pb::communications_client::CommunicationsClient::new(channel)
+        .list(pb::ListCommunicationsRequest {
+            incident_id: incident.into(),
+        })
+        .await
+        .map_err(|s| explain(&s, &hub))?
+        .into_inner()
+        .communications;
+    Ok((directives, communications))
+}
+
 pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
     let target = &args.target;
     let hub = format!("the hub at {}", target.hub);

@@ -1,0 +1,99 @@
+//! `sirt-hub report` and `sirt-hub kpis`: one incident as a document, and response KPIs.
+
+use super::HubTarget;
+use super::query::{client, hub_name, list_incidents};
+use super::render;
+use clap::Args;
+use socfed_proto::cli::{OutputFormat, explain};
+use socfed_proto::pb;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub id: String,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+}
+
+pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let mut client = client(&args.target)?;
+    let incident = client
+        .get_incident(pb::GetIncidentRequest { id: args.id })
+        .await
+        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .into_inner();
+    let (directives, communications) =
+        super::response::incident_extras(&incident.id, &args.target).await?;
+    let report = crate::report::Report {
+        incident,
+        directives,
+        communications,
+    };
+    let text = match args.format {
+        ReportFormat::Markdown => crate::report::markdown(&report),
+        ReportFormat::Html => crate::report::html(&report),
+    };
+    socfed_proto::outln!("{}", text.trim_end());
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct KpisArgs {
+    /// Most incidents to include (newest first).
+    #[arg(long, default_value_t = 100_000)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+pub async fn kpis(args: KpisArgs) -> anyhow::Result<()> {
+    let mut client = client(&args.target)?;
+    let incidents = list_incidents(&mut client, pb::ListIncidentsRequest::default(), args.limit)
+        .await
+        .map_err(|s| explain(&s, &hub_name(&args.target)))?;
+    let (overall, per_site) = crate::report::kpis(&incidents);
+    match args.target.output {
+        OutputFormat::Json => {
+            render::print_json(&serde_json::json!({"overall": overall, "sites": per_site}))?
+        }
+        OutputFormat::Table => {
+            let age = |ms: Option<i64>| {
+                ms.map_or("-".to_string(), |m| {
+                    socfed_proto::cli::format_age(m.max(0) as u64)
+                })
+            };
+            let mut t = render::table(&[
+                "scope",
+                "incidents",
+                "to triage (median)",
+                "to contain",
+                "to resolve",
+            ]);
+            t.add_row(vec![
+                "all sites".to_string(),
+                overall.incidents.to_string(),
+                age(overall.to_triage_ms),
+                age(overall.to_contain_ms),
+                age(overall.to_resolve_ms),
+            ]);
+            for (site, k) in &per_site {
+                t.add_row(vec![
+                    site.clone(),
+                    k.incidents.to_string(),
+                    age(k.to_triage_ms),
+                    age(k.to_contain_ms),
+                    age(k.to_resolve_ms),
+                ]);
+            }
+            socfed_proto::outln!("{t}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! One incident as a document: summary, sites and sightings, regulatory clocks, tasks,
+//! directives with results, communications and the timeline. Built once as sections of rows,
+//! then rendered as Markdown or HTML, so both formats always say the same thing.
+
+use crate::cli::render;
+use socfed_proto::cli::format_millis;
+use socfed_proto::pb;
+use socfed_proto::vocab::DirectiveState;
+use std::fmt::Write;
+
+/// What a report is made from.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub incident: pb::HubIncident,
+    /// Directives and tasks of the incident (tasks are directives with a title).
+    pub directives: Vec<pb::DirectiveStatus>,
+    pub communications: Vec<pb::Communication>,
+}
+
+struct Section {
+    title: &'static str,
+    headers: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+}
+
+fn sections(r: &Report) -> Vec<Section> {
+    let i = &r.incident;
+    let mut out = vec![Section {
+        title: "Summary",
+        headers: &["", ""],
+        rows: summary(i)
+            .into_iter()
+            .map(|(k, v)| vec![k.to_string(), v])
+            .collect(),
+    }];
+    out.push(Section {
+        title: "Sites",
+        headers: &[
+            "site",
+            "local incidents",
+            "severity",
+            "first seen",
+            "last seen",
+            "joined because",
+        ],
+        rows: i
+            .sightings
+            .iter()
+            .map(|s| {
+                vec![
+                    s.site_id.clone(),
+                    s.local_incident_ids.join(", "),
+                    render::severity(s.local_severity).to_string(),
+                    format_millis(s.first_seen_ms),
+                    format_millis(s.last_seen_ms),
+                    s.joined_because.clone(),
+                ]
+            })
+            .collect(),
+    });
+    let optional = [
+        Section {
+            title: "Regulatory clocks",
+            headers: &["obligation", "due", "status"],
+            rows: i
+                .deadlines
+                .iter()
+                .map(|d| {
+                    vec![
+                        format!("{} ({})", d.kind, d.citation),
+                        format_millis(d.due_ms),
+                        d.status.clone(),
+                    ]
+                })
+                .collect(),
+        },
+        Section {
+            title: "Tasks",
+            headers: &["site", "task", "due", "state", "by", "note"],
+            rows: r
+                .directives
+                .iter()
+                .filter(|d| !d.task_title.is_empty())
+                .map(|d| {
+                    let mut state = DirectiveState::word(d.state).to_string();
+                    if d.overdue {
+                        state.push_str(" (overdue)");
+                    }
+                    vec![
+                        d.site_id.clone(),
+                        d.task_title.clone(),
+                        if d.due_ms > 0 {
+                            format_millis(d.due_ms)
+                        } else {
+                            "-".into()
+                        },
+                        state,
+                        d.actor.clone(),
+                        d.detail.clone(),
+                    ]
+                })
+                .collect(),
+        },
+        Section {
+            title: "Directives",
+            headers: &["site", "kind", "issued by", "state", "exit", "result"],
+            rows: r
+                .directives
+                .iter()
+                .filter(|d| d.task_title.is_empty())
+                .map(|d| {
+                    let wire = d.directive.clone().unwrap_or_default();
+                    vec![
+                        d.site_id.clone(),
+                        wire.kind,
+                        wire.issued_by,
+                        DirectiveState::word(d.state).to_string(),
+                        d.exit_code.map_or("-".into(), |c| c.to_string()),
+                        d.detail.clone(),
+                    ]
+                })
+                .collect(),
+        },
+        Section {
+            title: "Communications",
+            headers: &["audience", "marking", "state", "sent", "subject"],
+            rows: r
+                .communications
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.audience.clone(),
+                        c.tlp.clone(),
+                        c.state.clone(),
+                        if c.counts_as_sent { "yes" } else { "no" }.into(),
+                        c.subject.clone(),
+                    ]
+                })
+                .collect(),
+        },
+    ];
+    out.extend(optional.into_iter().filter(|s| !s.rows.is_empty()));
+    out.push(Section {
+        title: "Timeline",
+        headers: &["at", "who", "what"],
+        rows: i
+            .timeline
+            .iter()
+            .map(|t| vec![format_millis(t.at_ms), t.actor.clone(), t.text.clone()])
+            .collect(),
+    });
+    out
+}
+
+/// The report as Markdown; every value is escaped so site-supplied text cannot inject markup.
+pub fn markdown(r: &Report) -> String {
+    let mut out = format!(
+        "# Incident {}: {}\n",
+        md(&r.incident.id),
+        md(&r.incident.title)
+    );
+    for section in sections(r) {
+        let _ = write!(out, "\n## {}\n\n", section.title);
+        let _ = writeln!(out, "| {} |", section.headers.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(section.headers.len()));
+        for row in &section.rows {
+            let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+    }
+    out
+}
+
+/// The same report as a standalone HTML page; every value is escaped.
+pub fn html(r: &Report) -> String {
+    let e = escape;
+    let mut out = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Incident {}</title></head><body>\n<h1>Incident {}: {}</h1>\n",
+        e(&r.incident.id),
+        e(&r.incident.id),
+        e(&r.incident.title)
+    );
+    for section in sections(r) {
+        let _ = writeln!(out, "<h2>{}</h2>\n<table>", section.title);
+        if section.headers.iter().any(|h| !h.is_empty()) {
+            let heads: Vec<String> = section
+                .headers
+                .iter()
+                .map(|h| format!("<th>{}</th>", e(h)))
+                .collect();
+            let _ = writeln!(out, "<tr>{}</tr>", heads.join(""));
+        }
+        for row in &section.rows {
+            let cells: Vec<String> = row.iter().map(|c| format!("<td>{}</td>", e(c))).collect();
+            let _ = writeln!(out, "<tr>{}</tr>", cells.join(""));
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn summary(i: &pb::HubIncident) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("status", render::status(i.status).to_string()),
+        ("severity", render::severity(i.severity).to_string()),
+        ("priority", i.priority.clone()),
+        (
+            "IR lead",
+            if i.ir_lead.is_empty() {
+                "(none)".into()
+            } else {
+                i.ir_lead.clone()
+            },
+        ),
+        ("sites", render::sites_of(i)),
+        ("techniques", i.techniques.join(", ")),
+        ("opened", format_millis(i.created_at_ms)),
+    ];
+    for (label, at) in [
+        ("triage", i.triage_at_ms),
+        ("contained", i.contained_at_ms),
+        ("recovered", i.recovered_at_ms),
+        ("closed", i.closed_at_ms),
+    ] {
+        if at > 0 {
+            rows.push((
+                label,
+                format!(
+                    "{} (+{})",
+                    format_millis(at),
+                    socfed_proto::cli::format_age((at - i.created_at_ms).max(0) as u64)
+                ),
+            ));
+        }
+    }
+    if !i.resolution.is_empty() {
+        rows.push(("resolution", i.resolution.clone()));
+    }
+    rows
+}
+
+/// Text from sites and operators inside Markdown: one line, no HTML, no links or emphasis.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            incident: pb::HubIncident {
+                id: "01J".into(),
+                title: "<script>alert(1)</script> | pipe".into(),
+                sightings: vec![pb::Sighting {
+                    site_id: "paris".into(),
+                    joined_because: "rule a|b".into(),
+                    ..Default::default()
+                }],
+                timeline: vec![pb::TimelineEntry {
+                    at_ms: 0,
+                    actor: "site paris".into(),
+                    text: "escalated".into(),
+                }],
+                ..Default::default()
+            },
+            directives: vec![
+                pb::DirectiveStatus {
+                    directive: Some(pb::Directive {
+                        kind: "block_indicator".into(),
+                        issued_by: "ines".into(),
+                        ..Default::default()
+                    }),
+                    site_id: "paris".into(),
+                    state: pb::DirectiveState::Succeeded as i32,
+                    exit_code: Some(0),
+                    detail: "fw exited 0".into(),
+                    ..Default::default()
+                },
+                pb::DirectiveStatus {
+                    site_id: "lyon".into(),
+                    task_title: "collect proxy logs".into(),
+                    state: pb::DirectiveState::Received as i32,
+                    overdue: true,
+                    ..Default::default()
+                },
+            ],
+            communications: vec![pb::Communication {
+                audience: "board".into(),
+                tlp: "TLP:AMBER".into(),
+                state: "delivered".into(),
+                counts_as_sent: true,
+                subject: "Update".into(),
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn reports_carry_tasks_directives_and_communications_in_both_formats() {
+        let r = report();
+        let md = markdown(&r);
+        for needle in [
+            "## Tasks",
+            "collect proxy logs",
+            "received \\(overdue\\)",
+            "## Directives",
+            "block\\_indicator",
+            "succeeded",
+            "## Communications",
+            "TLP:AMBER",
+            "## Timeline",
+            "## Sites",
+        ] {
+            assert!(md.contains(needle), "{needle:?} missing from {md}");
+        }
+        let page = html(&r);
+        for needle in [
+            "<h2>Tasks</h2>",
+            "<h2>Directives</h2>",
+            "<h2>Communications</h2>",
+            "block_indicator",
+        ] {
+            assert!(page.contains(needle), "{needle:?} missing from {page}");
+        }
+        let empty = markdown(&Report {
+            directives: vec![],
+            communications: vec![],
+            ..r
+        });
+        assert!(!empty.contains("## Tasks") && !empty.contains("## Communications"));
+    }
+
+    #[test]
+    fn reports_escape_what_came_from_sites() {
+        let r = report();
+        let page = html(&r);
+        assert!(!page.contains("<script>") && page.contains("&lt;script&gt;"));
+        let md = markdown(&r);
+        assert!(md.contains("rule a\\|b"), "table cells escape pipes: {md}");
+        let mut hostile = r.clone();
+        hostile.incident.timeline[0].text =
+            "ok\n# injected [x](javascript:alert(1)) <img src=x onerror=y>".into();
+        let md = markdown(&hostile);
+        assert!(
+            !md.contains("\n# injected") && !md.contains("<img") && !md.contains("](javascript"),
+            "{md}"
+        );
+    }
+}

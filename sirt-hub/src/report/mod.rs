@@ -1,0 +1,8 @@
+//! Incident reports and response KPIs, from what the operator APIs return. Pure: no I/O, no
+//! clock; the CLI fetches the incident, its directives and communications, and prints.
+
+mod document;
+mod kpi;
+
+pub use document::{Report, html, markdown};
+pub use kpi::{Kpi, kpis};
