@@ -528,3 +528,91 @@ async fn sites_are_told_the_new_hub_incident_after_a_merge_and_a_split() -> anyh
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_playbooks_post_their_templated_body_and_sites_cannot_report_for_others()
+-> anyhow::Result<()> {
+    use socfed_proto::pb::{hub_message, site_message};
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let (sink, hook) = socfed_tests::sink::Sink::start().await?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let playbook = format!(
+        "[response]\n[[response.playbooks]]\nkind = \"disable_account\"\nwebhook = \"http://{hook}/hook/iam\"\nbody = {{ account = \"{{account}}\", ticket = \"{{directive_id}}\", tags = [\"socfed\", \"{{site}}\"] }}\n"
+    );
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, &playbook).await?;
+    let incident =
+        clients::raise_at_site(paris.local_addr, hub.addr, &pki, "account takeover").await?;
+    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let id = id_of(
+        ines.clone()
+            .issue_directive(issue(
+                &incident,
+                "paris",
+                "disable_account",
+                &[("account", "j.doe")],
+            ))
+            .await?
+            .into_inner(),
+    )?;
+    let done = hub_state(&ines, &incident, &id, pb::DirectiveState::Succeeded).await?;
+    assert!(done.detail.contains("HTTP 200"), "{}", done.detail);
+    assert_eq!(
+        sink.received(),
+        [serde_json::json!({"account": "j.doe", "ticket": id, "tags": ["socfed", "paris"]})]
+    );
+
+    // Lyon, on its own authenticated stream, claims paris's open task is done: ignored.
+    let task = ines
+        .clone()
+        .assign_task(pb::AssignTaskRequest {
+            incident_id: incident.clone(),
+            sites: vec!["paris".into()],
+            title: "reset j.doe's MFA".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let task_id = id_of(task)?;
+    hub_state(&ines, &incident, &task_id, pb::DirectiveState::Received).await?;
+    let channel = clients::channel(
+        hub.addr,
+        &pki.site("lyon")?,
+        &pki.domain,
+        socfed_proto::tls::ExpectedServer::Hub,
+    )?;
+    let (mut lyon, _) =
+        clients::RawStream::open_welcomed(channel, clients::hello("lyon", ulid::Ulid::new(), 1))
+            .await?;
+    lyon.tx
+        .send(pb::SiteMessage {
+            body: Some(site_message::Body::DirectiveUpdate(pb::DirectiveUpdate {
+                directive_id: task_id.clone(),
+                state: pb::DirectiveState::Succeeded as i32,
+                detail: "forged".into(),
+                ..Default::default()
+            })),
+        })
+        .await?;
+    // The stream stays usable (a bad report does not close it); the writer handles items in
+    // order, so once this escalation is acknowledged the forged report was processed.
+    lyon.send(1, clients::report("l-1", "unrelated")).await?;
+    lyon.ack_through(1).await?;
+    let after = hub_state(&ines, &incident, &task_id, pb::DirectiveState::Received).await?;
+    assert_ne!(after.detail, "forged");
+    // Lyon never receives paris's directives.
+    let leaked = tokio::time::timeout(Duration::from_millis(300), lyon.inbound.message()).await;
+    assert!(
+        !matches!(
+            leaked,
+            Ok(Ok(Some(pb::HubMessage {
+                body: Some(hub_message::Body::Directive(_))
+            })))
+        ),
+        "{leaked:?}"
+    );
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
