@@ -616,3 +616,60 @@ async fn webhook_playbooks_post_their_templated_body_and_sites_cannot_report_for
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directives_issued_concurrently_all_reach_a_connected_site_without_a_reconnect()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "worm").await?;
+    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    // Ids are minted by concurrent handlers and commit in no particular order.
+    let calls = (0..40).map(|n| {
+        let mut ines = ines.clone();
+        let incident = incident.clone();
+        async move {
+            ines.assign_task(pb::AssignTaskRequest {
+                incident_id: incident,
+                sites: vec!["paris".into()],
+                title: format!("check host {n}"),
+                ..Default::default()
+            })
+            .await
+        }
+    });
+    for reply in futures_util::future::join_all(calls).await {
+        reply?;
+    }
+    eventually(
+        "all 40 tasks received at paris",
+        Duration::from_secs(20),
+        || {
+            let mut ines = ines.clone();
+            let incident = incident.clone();
+            async move {
+                let list = ines
+                    .list_directives(pb::ListDirectivesRequest {
+                        incident_id: incident,
+                        ..Default::default()
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .directives;
+                (list.len() == 40
+                    && list
+                        .iter()
+                        .all(|d| state(d) == pb::DirectiveState::Received))
+                .then_some(())
+            }
+        },
+    )
+    .await?;
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}

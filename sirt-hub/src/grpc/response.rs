@@ -266,7 +266,7 @@ impl pb::response_server::Response for ResponseService {
         let found = read(&self.store, move |s| {
             let mut all = match (incident, &site) {
                 (Some(id), _) => s.incident_directives(id)?,
-                (None, Some(site)) => s.site_directives(site, None)?,
+                (None, Some(site)) => s.site_directives(site)?,
                 (None, None) => s.all_directives(1000)?,
             };
             all.retain(|d| {

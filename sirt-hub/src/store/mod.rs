@@ -46,6 +46,7 @@ pub(crate) struct Trees {
     pub directives: sled::Tree,
     pub site_directives: sled::Tree,
     pub incident_directives: sled::Tree,
+    pub open_directives: sled::Tree,
     pub hunts: sled::Tree,
     pub comms: sled::Tree,
 }
@@ -103,6 +104,7 @@ impl HubStore {
             directives: db.open_tree(schema::DIRECTIVES)?,
             site_directives: db.open_tree(schema::SITE_DIRECTIVES)?,
             incident_directives: db.open_tree(schema::INCIDENT_DIRECTIVES)?,
+            open_directives: db.open_tree(schema::OPEN_DIRECTIVES)?,
             hunts: db.open_tree(schema::HUNTS)?,
             comms: db.open_tree(schema::COMMS)?,
         };

@@ -27,35 +27,29 @@ impl HubStore {
         Ok(out)
     }
 
-    /// A site's directives in issue order, starting after `after`.
-    pub fn site_directives(
+    /// The directives indexed under `site` in `tree` (`site_directives` or `open_directives`).
+    fn site_index(
         &self,
+        tree: &sled::Tree,
+        name: &'static str,
         site: &SiteId,
-        after: Option<Ulid>,
     ) -> Result<Vec<DirectiveRecord>, StoreError> {
         let prefix = schema::site_prefix(site);
-        let start = match after {
-            Some(id) => {
-                let mut key = schema::site_directive_key(site, id);
-                key.push(0);
-                key
-            }
-            None => prefix.clone(),
-        };
-        let ids = self
-            .trees
-            .site_directives
-            .range(start..)
-            .keys()
-            .take_while(|k| k.as_ref().map_or(true, |k| k.starts_with(&prefix)))
-            .map(|k| {
-                let k = k?;
-                Ok(schema::ulid_from_key(
-                    schema::SITE_DIRECTIVES,
-                    &k[prefix.len()..],
-                )?)
-            });
+        let ids = tree.scan_prefix(&prefix).keys().map(|k| {
+            let k = k?;
+            Ok(schema::ulid_from_key(name, &k[prefix.len()..])?)
+        });
         self.directives_by_id(ids)
+    }
+
+    /// Every directive of a site, in id order.
+    pub fn site_directives(&self, site: &SiteId) -> Result<Vec<DirectiveRecord>, StoreError> {
+        self.site_index(&self.trees.site_directives, schema::SITE_DIRECTIVES, site)
+    }
+
+    /// A site's directives without a final state yet (its outbox), in id order.
+    pub fn open_directives(&self, site: &SiteId) -> Result<Vec<DirectiveRecord>, StoreError> {
+        self.site_index(&self.trees.open_directives, schema::OPEN_DIRECTIVES, site)
     }
 
     pub fn incident_directives(&self, incident: Ulid) -> Result<Vec<DirectiveRecord>, StoreError> {

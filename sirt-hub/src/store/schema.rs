@@ -20,14 +20,16 @@
 //! | `directives`    | directive ULID (16)                   | `DirectiveRecord`          |
 //! | `site_directives`| site ++ 0x00 ++ directive ULID       | empty (per-site outbox)    |
 //! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
+//! | `open_directives`| site ++ 0x00 ++ directive ULID       | empty (no final state yet) |
 //! | `hunts`         | hunt ULID (16)                        | `HuntRecord`               |
 //! | `comms`         | incident ULID ++ communication ULID   | `CommRecord`               |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
 //!
-//! `site_directives` is each site's durable directive outbox: every directive the site has not
-//! reported a final state for is sent again on each connect, in ULID (issue) order.
+//! `site_directives` lists every directive of a site; `open_directives` only those the site has
+//! not reported a final state for: the site's durable directive outbox, sent again on each
+//! connect. A directive leaves it in the transaction that records its final state.
 //!
 //! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
 //! that names the tree, never a silent default.
@@ -53,6 +55,7 @@ pub const AUDIT: &str = "audit";
 pub const DIRECTIVES: &str = "directives";
 pub const SITE_DIRECTIVES: &str = "site_directives";
 pub const INCIDENT_DIRECTIVES: &str = "incident_directives";
+pub const OPEN_DIRECTIVES: &str = "open_directives";
 pub const HUNTS: &str = "hunts";
 pub const COMMS: &str = "comms";
 /// `meta` key of the audit chain's head (`AuditHead`).

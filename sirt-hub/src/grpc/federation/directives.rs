@@ -12,19 +12,18 @@ use socfed_proto::pb::{self, hub_message};
 use tonic::Status;
 
 impl Session {
-    /// Sends the site's directives issued after the last one sent on this stream.
+    /// Sends the site's open directives not yet sent on this stream. Ids minted by concurrent
+    /// handlers do not commit in id order, so "not sent yet" is tracked by id, not by a cursor.
     pub(super) async fn send_directives(&mut self) -> Result<(), Status> {
         let store = self.service.store.clone();
         let site = self.site.clone();
-        let after = self.last_directive;
-        let pending = tokio::task::spawn_blocking(move || store.site_directives(&site, after))
+        let pending = tokio::task::spawn_blocking(move || store.open_directives(&site))
             .await
             .map_err(|_| Status::internal("directive read task failed"))?
             .map_err(|e| crate::grpc::storage_status(&e))?;
         let now = socfed_proto::now_millis();
         for d in pending {
-            self.last_directive = Some(d.id);
-            if !d.needs_sending(now) {
+            if !d.needs_sending(now) || !self.sent_directives.insert(d.id) {
                 continue;
             }
             let message = pb::HubMessage {

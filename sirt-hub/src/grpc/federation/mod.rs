@@ -124,7 +124,7 @@ impl pb::federation_server::Federation for FederationService {
             reply_tx,
             in_flight: 0,
             answered_max: 0,
-            last_directive: None,
+            sent_directives: HashSet::new(),
         };
         metrics::counter!("socfed_hub_stream_connects_total").increment(1);
         metrics::gauge!("socfed_hub_streams_open").increment(1.0);
@@ -225,8 +225,8 @@ struct Session {
     in_flight: usize,
     /// Highest sequence of this stream whose outcome came back from the writer.
     answered_max: u64,
-    /// The last directive considered for sending on this stream.
-    last_directive: Option<Ulid>,
+    /// Directives sent on this stream (a new stream sends every open one again).
+    sent_directives: HashSet<Ulid>,
 }
 
 /// Why a session stops reading.

@@ -214,6 +214,7 @@ struct Tx<'a> {
     directives: &'a TransactionalTree,
     site_directives: &'a TransactionalTree,
     incident_directives: &'a TransactionalTree,
+    open_directives: &'a TransactionalTree,
     hunts: &'a TransactionalTree,
     comms: &'a TransactionalTree,
     /// Sites given new directives in this transaction (a re-run starts a fresh `Tx`).
@@ -243,6 +244,7 @@ impl HubStore {
             &t.directives,
             &t.site_directives,
             &t.incident_directives,
+            &t.open_directives,
             &t.hunts,
             &t.comms,
         ];
@@ -261,11 +263,12 @@ impl HubStore {
                 directives,
                 site_directives,
                 incident_directives,
+                open_directives,
                 hunts,
                 comms,
             ] = view.as_slice()
             else {
-                unreachable!("fifteen trees were passed in")
+                unreachable!("sixteen trees were passed in")
             };
             let tx = Tx {
                 incidents,
@@ -281,6 +284,7 @@ impl HubStore {
                 directives,
                 site_directives,
                 incident_directives,
+                open_directives,
                 hunts,
                 comms,
                 new_directives: std::cell::RefCell::new(Vec::new()),

@@ -93,6 +93,7 @@ impl Tx<'_> {
         )?;
         self.site_directives
             .insert(schema::site_directive_key(&d.site, d.id), &[])?;
+        self.track_open(d)?;
         if let Some(incident) = d.incident {
             self.incident_directives
                 .insert(&schema::pair_key(incident, d.id), &[])?;
@@ -100,6 +101,17 @@ impl Tx<'_> {
         let mut sites = self.new_directives.borrow_mut();
         if d.state == DirectiveState::Queued && !sites.contains(&d.site) {
             sites.push(d.site.clone());
+        }
+        Ok(())
+    }
+
+    /// Keeps `open_directives` in step with the directive's state.
+    fn track_open(&self, d: &DirectiveRecord) -> Result<(), TxError> {
+        let key = schema::site_directive_key(&d.site, d.id);
+        if d.state.is_final() {
+            self.open_directives.remove(key)?;
+        } else {
+            self.open_directives.insert(key, &[])?;
         }
         Ok(())
     }
@@ -185,6 +197,7 @@ impl Tx<'_> {
             &d.id.to_bytes(),
             codec(schema::encode(schema::DIRECTIVES, &d))?,
         )?;
+        self.track_open(&d)?;
         if let Some(id) = d.incident
             && d.state != before
         {
