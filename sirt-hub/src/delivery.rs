@@ -4,6 +4,10 @@
 //!
 //! Webhook URLs often embed a secret token, so neither logs nor records ever hold the URL:
 //! only its host.
+//!
+//! Delivery is at least once: a POST that timed out after the receiver took it, or a crash
+//! between the POST and recording it, posts again. The payload carries `communication_id` so
+//! receivers can drop repeats.
 
 use crate::comms::{CommRecord, webhook};
 use crate::config::CommsConfig;
@@ -76,8 +80,16 @@ async fn deliver_pending(
             actor_cert: String::new(),
             role: None,
         };
-        if ingest.call(Item::Comms(Box::new(change))).await.is_err() {
-            tracing::warn!(communication = %record.id, "could not record a delivery outcome; will retry");
+        match ingest.call(Item::Comms(Box::new(change))).await {
+            Ok(crate::store::apply::Outcome::Response(
+                crate::store::apply::ResponseOutcome::Comm(after),
+            )) if !after.needs_delivery() && !after.counts_as_sent() => {
+                tracing::error!(communication = %after.id, audience = %after.audience, attempts = crate::comms::MAX_ATTEMPTS, "communication not delivered; giving up: deliver it by hand and record it with `incidents comms delivered`, or draft it again");
+            }
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!(communication = %record.id, "could not record a delivery outcome; will retry");
+            }
         }
     }
 }

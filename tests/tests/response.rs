@@ -332,16 +332,21 @@ async fn an_offline_site_gets_its_directives_on_reconnect_and_expired_ones_never
     hub_state(&ines, &incident, &lasting, pb::DirectiveState::Succeeded).await?;
     assert_eq!(runs(&log), [format!("block 192.0.2.10 {lasting}")]);
     let mut site = clients::site_response(agent.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    // The site records the expired one as expired, without running it, and says so: the hub
+    // then holds a final state for it instead of an unconfirmed one.
+    let expired = hub_state(&ines, &incident, &fleeting, pb::DirectiveState::Expired).await?;
+    assert!(expired.detail.contains("expiry"), "{}", expired.detail);
     let held = site
-        .list_directives(pb::ListSiteDirectivesRequest::default())
+        .get_directive(pb::GetSiteDirectiveRequest {
+            directive_id: fleeting.clone(),
+        })
         .await?
-        .into_inner()
-        .directives;
+        .into_inner();
     assert_eq!(
-        held.len(),
-        1,
-        "the expired directive never reached the site"
+        held.status.map(|s| s.state),
+        Some(pb::DirectiveState::Expired as i32)
     );
+    assert_eq!(runs(&log).len(), 1, "the expired directive never ran");
     agent.stop().await?;
     hub.stop().await?;
     Ok(())

@@ -105,9 +105,11 @@ impl DirectiveRecord {
         }
     }
 
-    /// Sent on every (re)connect until the site reports a final state.
-    pub fn needs_sending(&self, now: UnixMillis) -> bool {
-        !self.state.is_final() && !self.expired_unsent(now)
+    /// Sent on every (re)connect until the site reports a final state, expired or not: a site
+    /// that never saw it records it as expired without running it, and a site that did may hold
+    /// a result the hub has not heard yet.
+    pub fn needs_sending(&self) -> bool {
+        !self.state.is_final()
     }
 
     pub fn overdue(&self, now: UnixMillis) -> bool {

@@ -51,14 +51,14 @@ fn reports_only_move_forward_and_final_states_stick() {
 }
 
 #[test]
-fn queued_directives_past_expiry_are_not_sent_and_show_expired() {
+fn queued_directives_past_expiry_show_expired_and_are_sent_until_a_final_report() {
     let mut d = queued();
-    assert!(d.needs_sending(4_999));
-    assert!(!d.needs_sending(5_001));
+    assert_eq!(d.effective_state(4_999), DirectiveState::Queued);
     assert_eq!(d.effective_state(5_001), DirectiveState::Expired);
-    // Once the site holds it, expiry is the site's call (it reports Expired itself).
-    d.apply(report(DirectiveState::Received), 4_000);
-    assert!(d.needs_sending(6_000));
+    // Still sent: the site records it as expired (never runs it) and says so.
+    assert!(d.needs_sending());
+    d.apply(report(DirectiveState::Expired), 6_000);
+    assert!(!d.needs_sending());
 }
 
 #[test]

@@ -58,6 +58,24 @@ pub struct HubStore {
     durability: Durability,
 }
 
+/// Builds `open_directives` once for a store written before the index existed.
+fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
+    const BUILT: &str = "open_directives_indexed";
+    if trees.meta.get(BUILT)?.is_some() {
+        return Ok(());
+    }
+    for value in trees.directives.iter().values() {
+        let d: crate::response::DirectiveRecord = schema::decode(schema::DIRECTIVES, &value?)?;
+        if !d.state.is_final() {
+            trees
+                .open_directives
+                .insert(schema::site_directive_key(&d.site, d.id), &[])?;
+        }
+    }
+    trees.meta.insert(BUILT, &[])?;
+    Ok(())
+}
+
 impl HubStore {
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
         let db = sled::Config::new()
@@ -108,6 +126,7 @@ impl HubStore {
             hunts: db.open_tree(schema::HUNTS)?,
             comms: db.open_tree(schema::COMMS)?,
         };
+        index_open_directives(&trees)?;
         // sled 0.34 keeps everything in `DIR/db`; syncing it makes a flush power-safe.
         let data_file = match durability {
             Durability::Fsync => Some(File::open(dir.join("db"))?),

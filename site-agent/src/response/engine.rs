@@ -8,6 +8,7 @@
 
 use super::playbook::Action;
 use super::sweep::{Sweep, merge_hits};
+use super::updates::UpdateQueue;
 use super::{DirectiveRecord, KIND_RELINKED, KIND_SWEEP, KIND_TASK, ResponseConfig, State, run};
 use crate::service::{Actor, Clock, ServiceError};
 use crate::soc::audit::AuditDraft;
@@ -32,10 +33,13 @@ pub struct ResponseEngine {
     config: ResponseConfig,
     site: SiteId,
     clock: Arc<dyn Clock>,
-    updates: mpsc::UnboundedSender<pb::DirectiveUpdate>,
+    updates: Arc<UpdateQueue>,
     http: reqwest::Client,
     /// Sweeps watching new alerts, by directive id.
     watching: Mutex<HashMap<Ulid, Sweep>>,
+    /// Held from reading a directive's state to saving the next one in operator actions, so
+    /// two approvals at once cannot both see "awaiting approval" and both run the action.
+    transitions: Mutex<()>,
 }
 
 /// A step of a task from the hub, taken by a site analyst.
@@ -54,18 +58,19 @@ impl ResponseEngine {
         config: ResponseConfig,
         site: SiteId,
         clock: Arc<dyn Clock>,
-    ) -> (Arc<Self>, mpsc::UnboundedReceiver<pb::DirectiveUpdate>) {
-        let (updates, rx) = mpsc::unbounded_channel();
+    ) -> (Arc<Self>, Arc<UpdateQueue>) {
+        let updates = Arc::new(UpdateQueue::default());
         let engine = Self {
             store,
             config,
             site,
             clock,
-            updates,
+            updates: updates.clone(),
             http: reqwest::Client::new(),
             watching: Mutex::new(HashMap::new()),
+            transitions: Mutex::new(()),
         };
-        (Arc::new(engine), rx)
+        (Arc::new(engine), updates)
     }
 
     fn now(&self) -> UnixMillis {
@@ -75,7 +80,7 @@ impl ResponseEngine {
     fn emit(&self, record: &DirectiveRecord) {
         metrics::counter!("socfed_agent_directive_updates_total", "state" => record.state.as_str())
             .increment(1);
-        let _ = self.updates.send(record.to_update());
+        self.updates.push(record.id, record.to_update());
     }
 
     /// Records `record` durably with an audit entry, then reports it.
@@ -191,6 +196,7 @@ impl ResponseEngine {
         let now = self.now();
         let mut record = DirectiveRecord::received(&directive, id, now);
         let mut action = None;
+        let mut watch = None;
         if record.expires_at_ms > 0 && now > record.expires_at_ms {
             record.set(
                 State::Expired,
@@ -212,7 +218,7 @@ impl ResponseEngine {
                 }
                 KIND_SWEEP => match Sweep::from_params(&record.params) {
                     Err(why) => record.set(State::Refused, why, now),
-                    Ok(sweep) => self.sweep_stored(&mut record, sweep, now)?,
+                    Ok(sweep) => watch = self.sweep_stored(&mut record, sweep, now)?,
                 },
                 kind => match self.config.playbook(kind) {
                     None => record.set(
@@ -251,6 +257,9 @@ impl ResponseEngine {
         if record.kind == KIND_RELINKED || record.state == State::AwaitingApproval {
             self.notify(&record)?;
         }
+        if let Some(sweep) = watch {
+            self.lock_watching().insert(record.id, sweep);
+        }
         if let Some(planned) = action {
             self.spawn_action(record, planned);
         }
@@ -283,7 +292,7 @@ impl ResponseEngine {
         record: &mut DirectiveRecord,
         sweep: Sweep,
         now: UnixMillis,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Sweep>, StoreError> {
         let since = now.saturating_sub(sweep.lookback_ms);
         let mut hits = Vec::new();
         for indicator in &sweep.indicators {
@@ -301,12 +310,12 @@ impl ResponseEngine {
                 record.hits.len()
             );
             record.set(State::Running, detail, now);
-            self.lock_watching().insert(record.id, sweep);
-        } else {
-            let detail = format!("{} hits in stored alerts", record.hits.len());
-            record.set(State::Succeeded, detail, now);
+            // Watched only once the record is saved (see `try_receive`).
+            return Ok(Some(sweep));
         }
-        Ok(())
+        let detail = format!("{} hits in stored alerts", record.hits.len());
+        record.set(State::Succeeded, detail, now);
+        Ok(None)
     }
 
     fn finish_sweep(&self, mut record: DirectiveRecord) -> Result<(), StoreError> {
@@ -351,16 +360,25 @@ impl ResponseEngine {
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
-            let result = tokio::select! {
+            let batch = tokio::select! {
                 () = shutdown.cancelled() => break,
                 batch = groups.recv() => match batch {
-                    Some(ids) => self.on_groups(&ids),
+                    Some(ids) => Some(ids),
                     None => break,
                 },
-                _ = tick.tick() => self.end_due_sweeps(),
+                _ = tick.tick() => None,
             };
-            if let Err(e) = result {
-                tracing::error!(error = %e, "sweep bookkeeping failed");
+            // Store reads and flushes block: off the async workers, one pass at a time.
+            let engine = self.clone();
+            let result = tokio::task::spawn_blocking(move || match batch {
+                Some(ids) => engine.on_groups(&ids),
+                None => engine.end_due_sweeps(),
+            })
+            .await;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "sweep bookkeeping failed"),
+                Err(e) => tracing::error!(error = %e, "sweep bookkeeping task failed"),
             }
         }
     }
@@ -412,6 +430,7 @@ impl ResponseEngine {
         reason: &str,
     ) -> Result<DirectiveRecord, ServiceError> {
         authz::check(actor.role, Operation::ApproveDirective, None)?;
+        let _one_at_a_time = self.transitions.lock().unwrap_or_else(|p| p.into_inner());
         let mut record = self.load(id)?;
         if record.state != State::AwaitingApproval {
             return Err(ServiceError::Invalid(format!(
@@ -478,6 +497,7 @@ impl ResponseEngine {
         note: &str,
     ) -> Result<DirectiveRecord, ServiceError> {
         authz::check(actor.role, Operation::WorkTask, None)?;
+        let _one_at_a_time = self.transitions.lock().unwrap_or_else(|p| p.into_inner());
         let mut record = self.load(id)?;
         if record.kind != KIND_TASK {
             return Err(ServiceError::Invalid(format!(

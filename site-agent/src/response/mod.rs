@@ -12,6 +12,7 @@ pub mod engine;
 pub mod playbook;
 pub mod run;
 pub mod sweep;
+pub mod updates;
 
 #[cfg(test)]
 mod tests;

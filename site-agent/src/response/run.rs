@@ -14,6 +14,25 @@ pub struct RunOutcome {
     pub detail: String,
 }
 
+/// Reads `pipe` to its end, keeping only the last `max` bytes.
+async fn read_tail(pipe: Option<impl tokio::io::AsyncRead + Unpin>, max: usize) -> Vec<u8> {
+    let Some(mut pipe) = pipe else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 8192];
+    while let Ok(n) = pipe.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&chunk[..n]);
+        if kept.len() > 2 * max {
+            kept.drain(..kept.len() - max);
+        }
+    }
+    kept
+}
+
 /// Keeps the last `max` bytes of `bytes` as text.
 fn tail(bytes: &[u8], max: usize) -> String {
     let start = bytes.len().saturating_sub(max);
@@ -57,17 +76,11 @@ async fn command(argv: &[String], timeout: std::time::Duration, max_output: usiz
         Ok(child) => child,
         Err(e) => return failed(format!("could not start {program}: {e}")),
     };
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
     let collect = async {
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_end(&mut out).await;
-        }
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_end(&mut err).await;
-        }
+        // Both pipes at once (a full stderr pipe must not stall the command), keeping tails.
+        let (out, err) = tokio::join!(read_tail(stdout, max_output), read_tail(stderr, max_output));
         let status = child.wait().await;
         (out, err, status)
     };
@@ -106,8 +119,12 @@ async fn webhook(
             succeeded: false,
             exit_code: None,
             output: String::new(),
-            // reqwest errors name the URL; they carry no credentials of ours.
-            detail: format!("webhook failed: {e}"),
+            // Without the URL: it may carry a token.
+            detail: format!(
+                "webhook {} failed: {}",
+                super::playbook::host_of(url),
+                e.without_url()
+            ),
         },
         Ok(response) => {
             let status = response.status();
@@ -116,7 +133,11 @@ async fn webhook(
                 succeeded: status.is_success(),
                 exit_code: None,
                 output: tail(&text, max_output),
-                detail: format!("webhook answered HTTP {}", status.as_u16()),
+                detail: format!(
+                    "webhook {} answered HTTP {}",
+                    super::playbook::host_of(url),
+                    status.as_u16()
+                ),
             }
         }
     }

@@ -58,7 +58,7 @@ enum SessionError {
 /// The hub side of the directive engine: directives in, reports out.
 pub struct Directives {
     pub engine: Arc<ResponseEngine>,
-    pub updates: mpsc::UnboundedReceiver<pb::DirectiveUpdate>,
+    pub updates: Arc<crate::response::updates::UpdateQueue>,
 }
 
 pub async fn run(
@@ -200,6 +200,8 @@ async fn session(
     let mut last_sent = own_acked.min(welcome.acked_through);
     let mut acked_once = false;
     let mut status_tick = tokio::time::interval(settings.status_interval);
+    // A report that did not fit in the send queue; sent before any other.
+    let mut report: Option<pb::SiteMessage> = None;
     loop {
         // Fill the window from the outbox. Sending happens only from what the outbox holds.
         let in_flight = next_to_send.saturating_sub(acked + 1) as usize;
@@ -241,6 +243,24 @@ async fn session(
                 }
             }
         }
+        // Directive reports, latest per directive. Never waiting on a full send queue: this
+        // loop must keep reading what the hub sends, or both sides could wait on each other.
+        while let Some(message) = report.take().or_else(|| {
+            directives.updates.pop().map(|update| pb::SiteMessage {
+                body: Some(site_message::Body::DirectiveUpdate(update)),
+            })
+        }) {
+            match tx.try_send(message) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(message)) => {
+                    report = Some(message);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(SessionError::Protocol("request stream closed".into()));
+                }
+            }
+        }
         let window_full = next_to_send.saturating_sub(acked + 1) as usize >= settings.window;
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -279,19 +299,18 @@ async fn session(
                     }
                 }
                 Some(pb::HubMessage { body: Some(hub_message::Body::Directive(directive)) }) => {
-                    directives.engine.receive(directive);
+                    // Recording it flushes the store: off the async workers, but awaited, so
+                    // directives are still handled one at a time, in order.
+                    let engine = directives.engine.clone();
+                    if tokio::task::spawn_blocking(move || engine.receive(directive)).await.is_err() {
+                        tracing::error!("directive task failed; the hub will resend it");
+                    }
                 }
                 Some(other) => tracing::debug!(?other, "ignoring hub message this agent does not handle yet"),
                 None => return Err(SessionError::Protocol("the hub ended the stream".into())),
             },
             () = store.enqueued.notified(), if !window_full => {}
-            Some(update) = directives.updates.recv() => {
-                // Lost with the connection? The hub resends the directive on the next
-                // connect and the engine answers with its recorded state.
-                tx.send(pb::SiteMessage { body: Some(site_message::Body::DirectiveUpdate(update)) })
-                    .await
-                    .map_err(|_| SessionError::Protocol("request stream closed".into()))?;
-            }
+            () = directives.updates.ready.notified(), if report.is_none() => {}
             _ = status_tick.tick() => {
                 let counters = store.counters()?;
                 let now = socfed_proto::now_millis();

@@ -21,9 +21,11 @@ impl Session {
             .await
             .map_err(|_| Status::internal("directive read task failed"))?
             .map_err(|e| crate::grpc::storage_status(&e))?;
-        let now = socfed_proto::now_millis();
+        // Forget what left the outbox, so the set stays as small as the outbox.
+        self.sent_directives
+            .retain(|id| pending.iter().any(|d| d.id == *id));
         for d in pending {
-            if !d.needs_sending(now) || !self.sent_directives.insert(d.id) {
+            if !d.needs_sending() || !self.sent_directives.insert(d.id) {
                 continue;
             }
             let message = pb::HubMessage {
