@@ -7,10 +7,12 @@ use crate::grpc::federation::FederationService;
 use crate::grpc::live::LiveSites;
 use crate::grpc::operator::OperatorService;
 use crate::grpc::response::ResponseService;
+use crate::grpc::roster::RosterService;
 use crate::ingest::{self, WriterSettings};
 use crate::store::{HubStore, StoreError};
 use socfed_proto::pb::communications_server::CommunicationsServer;
 use socfed_proto::pb::federation_server::FederationServer;
+use socfed_proto::pb::operator_roster_server::OperatorRosterServer;
 use socfed_proto::pb::operator_server::OperatorServer;
 use socfed_proto::pb::response_server::ResponseServer;
 use socfed_proto::tls::{TlsError, TlsMaterial, tls_incoming};
@@ -36,6 +38,8 @@ pub enum StartError {
     Writer(std::io::Error),
     #[error("reflection: {0}")]
     Reflection(String),
+    #[error("the ingest writer stopped while the roster was being loaded")]
+    WriterStopped,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,12 +109,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         max_message_bytes: config.limits.max_message_bytes,
         shutdown: shutdown.clone(),
     };
-    let roles: std::collections::HashMap<String, crate::lifecycle::HubRole> = config
-        .operators
-        .iter()
-        .filter_map(|o| o.role.parse().ok().map(|role| (o.name.clone(), role)))
-        .collect();
-    let roles = Arc::new(roles);
+    let roles = Arc::new(crate::access::roster::RosterCache::default());
+    seed_roster(&config, &ingest, &store, &roles).await?;
     let enrolled = Arc::new(enrolled);
     let deliver = Arc::new(tokio::sync::Notify::new());
     let comms = CommsService {
@@ -126,6 +126,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         deliver,
         shutdown.clone(),
     ));
+    let roster = RosterService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+    };
     let response = ResponseService {
         store: store.clone(),
         roles: roles.clone(),
@@ -147,6 +152,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.Operator",
         "socfed.v1.Response",
         "socfed.v1.Communications",
+        "socfed.v1.OperatorRoster",
     ])
     .await;
     let reflection =
@@ -171,6 +177,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             .add_service(OperatorServer::new(operator).max_decoding_message_size(max))
             .add_service(ResponseServer::new(response).max_decoding_message_size(max))
             .add_service(CommunicationsServer::new(comms).max_decoding_message_size(max))
+            .add_service(OperatorRosterServer::new(roster).max_decoding_message_size(max))
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");
@@ -182,6 +189,34 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         server,
         writer,
     })
+}
+
+/// Applies `[[operators]]` from the config to the stored roster (the config wins for the names
+/// it lists; names added with `sirt-hub operators` stay), then loads the roster for the services.
+async fn seed_roster(
+    config: &HubConfig,
+    ingest: &crate::ingest::IngestHandle,
+    store: &Arc<HubStore>,
+    roles: &crate::access::roster::RosterCache,
+) -> Result<(), StartError> {
+    for operator in &config.operators {
+        // Validated when the config was loaded.
+        let Ok(role) = operator.role.parse::<crate::lifecycle::HubRole>() else {
+            continue;
+        };
+        let change = crate::store::apply::RosterChange {
+            name: operator.name.clone(),
+            role: Some(role),
+            actor: "config".into(),
+            actor_cert: String::new(),
+        };
+        ingest
+            .call(crate::store::apply::Item::Roster(Box::new(change)))
+            .await
+            .map_err(|_| StartError::WriterStopped)?;
+    }
+    roles.replace(&store.operators()?);
+    Ok(())
 }
 
 impl RunningHub {

@@ -4,6 +4,7 @@
 //! Layering: `grpc` (thin service impls) → `ingest` (the single writer, group commit) →
 //! `store` (the only sled user); `correlate` and `incident` are pure domain logic.
 
+pub mod access;
 pub mod app;
 pub mod cli;
 pub mod comms;

@@ -68,7 +68,7 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
         .await
         .expect_err("no role");
     assert!(
-        denied.message().contains("[[operators]]"),
+        denied.message().contains("sirt-hub operators add"),
         "{}",
         denied.message()
     );
@@ -174,8 +174,9 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
         .into_inner();
     assert!(audit.intact, "{}", audit.problem);
     assert_eq!(
-        audit.entries, 7,
-        "one entry per accepted change, none for refusals"
+        audit.entries,
+        3 + 7,
+        "the three [[operators]] seeded into the roster, then one entry per accepted change, none for refusals"
     );
 
     // The report and the KPIs, through the real CLI.

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
 
 mod comms;
+mod operators;
 mod pki;
 mod query;
 pub(crate) mod render;
@@ -54,6 +55,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Response KPIs overall and per site: median time to triage, to contain, to resolve.
     Kpis(report::KpisArgs),
+    /// The hub's operator roster: who holds which role (changes: admin or CISO).
+    Operators(operators::OperatorsArgs),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
     Hunt(response::HuntArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
@@ -115,6 +118,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Report(args) => report::report(args).await,
         Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
+        Command::Operators(args) => operators::run(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

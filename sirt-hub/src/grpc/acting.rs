@@ -4,13 +4,12 @@
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
 use socfed_proto::identity::{caller, require_role};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tonic::{Request, Status};
 use ulid::Ulid;
 
-/// Operator name → role at the hub, from `[[operators]]`.
-pub type Roles = Arc<HashMap<String, HubRole>>;
+/// Operator name → role at the hub: the live roster.
+pub type Roles = Arc<crate::access::roster::RosterCache>;
 
 pub fn authorize<T>(request: &Request<T>, api: &str) -> Result<(), Status> {
     let peer = caller(request)?;
@@ -49,29 +48,18 @@ impl Acting {
             )));
         };
         Ok(Acting {
-            role: roles.get(&name).copied(),
+            role: roles.get(&name),
             cert: format!("{} ({})", peer.uri, peer.fingerprint),
             name,
         })
     }
 
-    /// Refuses unless the caller holds one of `allowed`; the message names who may.
-    pub fn require(&self, allowed: &[HubRole], what: &str) -> Result<(), Status> {
-        if self.role.is_some_and(|r| allowed.contains(&r)) {
-            return Ok(());
-        }
-        let who: Vec<String> = allowed.iter().map(ToString::to_string).collect();
-        Err(Status::permission_denied(format!(
-            "{what} needs one of: {}; operator {:?} is {}",
-            who.join(", "),
-            self.name,
-            self.role
-                .map_or("not in [[operators]]".to_string(), |r| r.to_string())
-        )))
-    }
-
-    pub fn require_ir_lead_or_ciso(&self, what: &str) -> Result<(), Status> {
-        self.require(&[HubRole::IrLead, HubRole::Ciso], what)
+    /// Refuses unless the permission matrix ([`crate::access`]) lets this caller call `api`.
+    pub fn may(&self, api: crate::access::Api) -> Result<(), Status> {
+        crate::access::check(&self.name, self.role, api).map_err(|denied| {
+            tracing::warn!(operator = %self.name, api = ?api, reason = %denied, "operator call refused");
+            Status::permission_denied(denied.to_string())
+        })
     }
 }
 

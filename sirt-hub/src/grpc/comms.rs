@@ -2,9 +2,9 @@
 //! delivery through webhooks (or recorded by hand).
 
 use super::acting::{Acting, Roles, authorize, incident_id, read};
+use crate::access::Api;
 use crate::comms::{self, Audience, CommRecord, CommState};
 use crate::ingest::{IngestHandle, TransitionError};
-use crate::lifecycle::HubRole;
 use crate::store::HubStore;
 use crate::store::apply::{CommEdit, CommsChange, Item, Outcome, ResponseOutcome};
 use socfed_proto::pb;
@@ -97,10 +97,7 @@ impl pb::communications_server::Communications for CommsService {
         request: Request<pb::DraftCommunicationRequest>,
     ) -> Result<Response<pb::Communication>, Status> {
         let acting = Acting::of(&self.roles, &request, "Communications.Draft")?;
-        acting.require(
-            &[HubRole::IrLead, HubRole::Ciso, HubRole::SocManager],
-            "drafting communications",
-        )?;
+        acting.may(Api::DraftCommunication)?;
         let pb::DraftCommunicationRequest {
             incident_id: raw,
             audience,
@@ -132,7 +129,7 @@ impl pb::communications_server::Communications for CommsService {
         request: Request<pb::DecideCommunicationRequest>,
     ) -> Result<Response<pb::Communication>, Status> {
         let acting = Acting::of(&self.roles, &request, "Communications.Decide")?;
-        acting.require_ir_lead_or_ciso("approving or rejecting communications")?;
+        acting.may(Api::DecideCommunication)?;
         let pb::DecideCommunicationRequest {
             incident_id: raw,
             communication_id,
@@ -154,7 +151,7 @@ impl pb::communications_server::Communications for CommsService {
         request: Request<pb::RecordDeliveryRequest>,
     ) -> Result<Response<pb::Communication>, Status> {
         let acting = Acting::of(&self.roles, &request, "Communications.RecordDelivery")?;
-        acting.require_ir_lead_or_ciso("recording a delivery")?;
+        acting.may(Api::RecordDelivery)?;
         let pb::RecordDeliveryRequest {
             incident_id: raw,
             communication_id,

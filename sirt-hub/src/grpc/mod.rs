@@ -8,6 +8,7 @@ pub mod live;
 pub mod operator;
 pub mod response;
 pub mod response_convert;
+pub mod roster;
 
 use crate::store::StoreError;
 use tonic::Status;

@@ -3,6 +3,7 @@
 use super::acting::{Acting, authorize, incident_id, read};
 use super::convert;
 use super::live::LiveSites;
+use crate::access::Api;
 use crate::ingest::IngestHandle;
 use crate::store::HubStore;
 use crate::store::apply::Item;
@@ -22,7 +23,7 @@ use ulid::Ulid;
 pub struct OperatorService {
     pub store: Arc<HubStore>,
     /// Operator name → role at the hub, from `[[operators]]`.
-    pub roles: Arc<std::collections::HashMap<String, crate::lifecycle::HubRole>>,
+    pub roles: super::acting::Roles,
     pub ingest: IngestHandle,
     pub live: Arc<LiveSites>,
     pub enrolled: Arc<Vec<SiteId>>,
@@ -199,12 +200,13 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::TransitionIncidentRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
         let acting = Acting::of(&self.roles, &request, "TransitionIncident")?;
-        let role = acting.role.ok_or_else(|| {
-            Status::permission_denied(format!(
-                "operator {:?} has no role at the hub; add it to [[operators]] in the hub config",
-                acting.name
-            ))
-        })?;
+        acting.may(Api::TransitionIncident)?;
+        // `may` has refused operators without a role; this only names the role for the machine.
+        let Some(role) = acting.role else {
+            return Err(Status::permission_denied(
+                "changing an incident's lifecycle needs a role in the hub roster",
+            ));
+        };
         let pb::TransitionIncidentRequest {
             id,
             command,
@@ -242,7 +244,7 @@ impl pb::operator_server::Operator for OperatorService {
     ) -> Result<Response<pb::HubIncident>, Status> {
         use crate::store::apply::{RegulatoryChange, RegulatoryEdit};
         let acting = Acting::of(&self.roles, &request, "UpdateRegulatory")?;
-        acting.require_ir_lead_or_ciso("regulatory flags and filings")?;
+        acting.may(Api::Regulatory)?;
         let pb::UpdateRegulatoryRequest { id, change, at_ms } = request.into_inner();
         let now = socfed_proto::now_millis();
         // Recording an earlier filing is normal; one in the future is a mistake (or an attempt
@@ -284,7 +286,7 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::MergeIncidentsRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
         let acting = Acting::of(&self.roles, &request, "MergeIncidents")?;
-        acting.require_ir_lead_or_ciso("merging incidents")?;
+        acting.may(Api::Merge)?;
         let pb::MergeIncidentsRequest {
             survivor_id,
             other_id,
@@ -306,7 +308,7 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::SplitSightingRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
         let acting = Acting::of(&self.roles, &request, "SplitSighting")?;
-        acting.require_ir_lead_or_ciso("splitting a sighting off an incident")?;
+        acting.may(Api::Split)?;
         let pb::SplitSightingRequest {
             id,
             site_id,

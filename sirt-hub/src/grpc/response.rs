@@ -3,8 +3,8 @@
 use super::acting::{Acting, Roles, authorize, incident_id, read};
 use super::live::LiveSites;
 use super::response_convert as convert;
+use crate::access::Api;
 use crate::ingest::{IngestHandle, TransitionError};
-use crate::lifecycle::HubRole;
 use crate::response::directive::{self, KIND_SWEEP, KIND_TASK};
 use crate::response::{DirectiveRecord, HuntRecord, TaskSpec};
 use crate::store::HubStore;
@@ -129,7 +129,7 @@ impl pb::response_server::Response for ResponseService {
         request: Request<pb::IssueDirectiveRequest>,
     ) -> Result<Response<pb::DirectiveList>, Status> {
         let acting = Acting::of(&self.roles, &request, "IssueDirective")?;
-        acting.require_ir_lead_or_ciso("issuing directives to sites")?;
+        acting.may(Api::IssueDirective)?;
         let pb::IssueDirectiveRequest {
             incident_id: incident,
             sites,
@@ -185,7 +185,7 @@ impl pb::response_server::Response for ResponseService {
         request: Request<pb::AssignTaskRequest>,
     ) -> Result<Response<pb::DirectiveList>, Status> {
         let acting = Acting::of(&self.roles, &request, "AssignTask")?;
-        acting.require_ir_lead_or_ciso("assigning tasks to sites")?;
+        acting.may(Api::AssignTask)?;
         let pb::AssignTaskRequest {
             incident_id: incident,
             sites,
@@ -284,10 +284,7 @@ impl pb::response_server::Response for ResponseService {
         request: Request<pb::StartHuntRequest>,
     ) -> Result<Response<pb::Hunt>, Status> {
         let acting = Acting::of(&self.roles, &request, "StartHunt")?;
-        acting.require(
-            &[HubRole::IrLead, HubRole::Ciso, HubRole::SocManager],
-            "starting a threat hunt",
-        )?;
+        acting.may(Api::StartHunt)?;
         let pb::StartHuntRequest {
             incident_id: incident,
             indicators,
@@ -418,7 +415,7 @@ impl pb::response_server::Response for ResponseService {
         request: Request<pb::AttachHuntRequest>,
     ) -> Result<Response<pb::Hunt>, Status> {
         let acting = Acting::of(&self.roles, &request, "AttachHunt")?;
-        acting.require_ir_lead_or_ciso("attaching hunt hits to an incident")?;
+        acting.may(Api::AttachHunt)?;
         let pb::AttachHuntRequest {
             hunt_id,
             incident_id: incident,

@@ -48,6 +48,7 @@ pub(crate) struct Trees {
     pub incident_directives: sled::Tree,
     pub open_directives: sled::Tree,
     pub hunts: sled::Tree,
+    pub operators: sled::Tree,
     pub comms: sled::Tree,
 }
 
@@ -124,6 +125,7 @@ impl HubStore {
             incident_directives: db.open_tree(schema::INCIDENT_DIRECTIVES)?,
             open_directives: db.open_tree(schema::OPEN_DIRECTIVES)?,
             hunts: db.open_tree(schema::HUNTS)?,
+            operators: db.open_tree(schema::OPERATORS)?,
             comms: db.open_tree(schema::COMMS)?,
         };
         index_open_directives(&trees)?;

@@ -132,3 +132,22 @@ impl HubStore {
         Ok(out)
     }
 }
+
+impl HubStore {
+    /// The operator roster, by name.
+    pub fn operators(
+        &self,
+    ) -> Result<Vec<(String, crate::access::roster::OperatorRecord)>, StoreError> {
+        self.trees
+            .operators
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    schema::decode(schema::OPERATORS, &value)?,
+                ))
+            })
+            .collect()
+    }
+}

@@ -22,6 +22,7 @@
 //! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
 //! | `open_directives`| site ++ 0x00 ++ directive ULID       | empty (no final state yet) |
 //! | `hunts`         | hunt ULID (16)                        | `HuntRecord`               |
+//! | `operators`     | operator name                         | `OperatorRecord` (role)    |
 //! | `comms`         | incident ULID ++ communication ULID   | `CommRecord`               |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
@@ -57,6 +58,7 @@ pub const SITE_DIRECTIVES: &str = "site_directives";
 pub const INCIDENT_DIRECTIVES: &str = "incident_directives";
 pub const OPEN_DIRECTIVES: &str = "open_directives";
 pub const HUNTS: &str = "hunts";
+pub const OPERATORS: &str = "operators";
 pub const COMMS: &str = "comms";
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";

@@ -7,10 +7,12 @@
 mod comms;
 mod escalation;
 mod response;
+mod roster;
 mod transition;
 
 pub use comms::{CommEdit, CommsChange};
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
+pub use roster::RosterChange;
 
 use super::records::{IncidentRecord, SiteRecord};
 use super::schema::{self, CodecError};
@@ -84,6 +86,8 @@ pub enum Item {
     AttachHunt(Box<AttachHunt>),
     /// A communication drafted, decided or delivered.
     Comms(Box<CommsChange>),
+    /// An operator added, given another role, or removed.
+    Roster(Box<RosterChange>),
 }
 
 /// An operator splitting one site's sighting off an incident (IR lead or CISO).
@@ -216,6 +220,7 @@ struct Tx<'a> {
     incident_directives: &'a TransactionalTree,
     open_directives: &'a TransactionalTree,
     hunts: &'a TransactionalTree,
+    operators: &'a TransactionalTree,
     comms: &'a TransactionalTree,
     /// Sites given new directives in this transaction (a re-run starts a fresh `Tx`).
     new_directives: std::cell::RefCell<Vec<SiteId>>,
@@ -246,6 +251,7 @@ impl HubStore {
             &t.incident_directives,
             &t.open_directives,
             &t.hunts,
+            &t.operators,
             &t.comms,
         ];
         let result = trees[..].transaction(|view| {
@@ -265,10 +271,11 @@ impl HubStore {
                 incident_directives,
                 open_directives,
                 hunts,
+                operators,
                 comms,
             ] = view.as_slice()
             else {
-                unreachable!("sixteen trees were passed in")
+                unreachable!("seventeen trees were passed in")
             };
             let tx = Tx {
                 incidents,
@@ -286,6 +293,7 @@ impl HubStore {
                 incident_directives,
                 open_directives,
                 hunts,
+                operators,
                 comms,
                 new_directives: std::cell::RefCell::new(Vec::new()),
             };
@@ -343,6 +351,7 @@ impl HubStore {
                     Item::Comms(change) => {
                         Outcome::Response(tx.comms(change, now, &mut applied)?)
                     }
+                    Item::Roster(change) => Outcome::Response(tx.roster(change, now)?),
                 };
                 applied.outcomes.push(outcome);
             }

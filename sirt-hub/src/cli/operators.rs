@@ -1,0 +1,84 @@
+//! `sirt-hub operators`: the hub's operator roster (changes need the admin or the CISO).
+
+use super::HubTarget;
+use super::render::{print_json, table};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use socfed_proto::cli::{OutputFormat, explain, format_millis};
+use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
+use socfed_proto::tls::ExpectedServer;
+
+#[derive(Debug, Args)]
+pub struct OperatorsArgs {
+    #[command(subcommand)]
+    pub command: OperatorsCommand,
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorsCommand {
+    /// Everyone in the roster, with their role and who set it.
+    List,
+    /// Add an operator (the name in their certificate) with a role.
+    Add {
+        name: String,
+        /// tier1, tier2, tier3, tier4, engineer, soc-manager, ir-lead, ciso, admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// Change an operator's role; it applies to their next call.
+    SetRole { name: String, role: String },
+    /// Remove an operator: they keep read access with their certificate, and nothing else.
+    Remove { name: String },
+}
+
+pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
+    let target = &args.target;
+    let channel = target.tls.channel(
+        &target.hub,
+        target.server_name.as_deref(),
+        ExpectedServer::Hub,
+    )?;
+    let mut client = OperatorRosterClient::new(channel);
+    let reply = match args.command {
+        OperatorsCommand::List => client.list_operators(pb::ListOperatorsRequest {}).await,
+        OperatorsCommand::Add { name, role } | OperatorsCommand::SetRole { name, role } => {
+            client
+                .set_operator(pb::SetOperatorRequest { name, role })
+                .await
+        }
+        OperatorsCommand::Remove { name } => {
+            client
+                .remove_operator(pb::RemoveOperatorRequest { name })
+                .await
+        }
+    };
+    let list = reply
+        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?
+        .into_inner()
+        .operators;
+    match target.output {
+        OutputFormat::Json => print_json(
+            &list
+                .iter()
+                .map(|o| {
+                    json!({"name": o.name, "role": o.role, "since": format_millis(o.since_ms), "set_by": o.set_by})
+                })
+                .collect::<Vec<_>>(),
+        ),
+        OutputFormat::Table => {
+            let mut t = table(&["OPERATOR", "ROLE", "SINCE", "SET BY"]);
+            for o in &list {
+                t.add_row(vec![
+                    o.name.clone(),
+                    o.role.clone(),
+                    format_millis(o.since_ms),
+                    o.set_by.clone(),
+                ]);
+            }
+            socfed_proto::outln!("{t}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The hub's operator roster: roles bound to certificate names, changed at run time through
+//! the CLI and the API, enforced on the next call, persisted and audited.
+
+use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
+use socfed_proto::tls::ExpectedServer;
+use socfed_tests::{clients, inproc, pki::TestPki, procs::binary};
+use tonic::Code;
+use tonic::transport::Channel;
+
+const OPERATORS: &str = "[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n";
+
+fn roster_as(
+    hub: std::net::SocketAddr,
+    pki: &TestPki,
+    who: &str,
+) -> anyhow::Result<OperatorRosterClient<Channel>> {
+    Ok(OperatorRosterClient::new(clients::channel(
+        hub,
+        &pki.operator(who)?,
+        &pki.domain,
+        ExpectedServer::Hub,
+    )?))
+}
+
+fn directive(incident: &str) -> pb::IssueDirectiveRequest {
+    pb::IssueDirectiveRequest {
+        incident_id: incident.into(),
+        sites: vec!["paris".into()],
+        kind: "collect_evidence".into(),
+        ..Default::default()
+    }
+}
+
+fn hunt() -> pb::StartHuntRequest {
+    pb::StartHuntRequest {
+        indicators: vec!["domain:evil.example".into()],
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "spray").await?;
+    let mut tom = clients::response(hub.addr, &pki.operator("tom")?, &pki.domain)?;
+
+    // Not in the roster: refused, and told what to do.
+    let denied = tom
+        .issue_directive(directive(&incident))
+        .await
+        .expect_err("no role");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert!(
+        denied.message().contains("sirt-hub operators add"),
+        "{}",
+        denied.message()
+    );
+
+    // Only the admin or the CISO manages the roster.
+    let refused = roster_as(hub.addr, &pki, "ines")?
+        .set_operator(pb::SetOperatorRequest {
+            name: "tom".into(),
+            role: "ir-lead".into(),
+        })
+        .await
+        .expect_err("an IR lead may not");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    // The CISO adds tom as a tier 3 analyst, with the real CLI.
+    let carl = pki.operator("carl")?;
+    let out = std::process::Command::new(binary("sirt-hub")?)
+        .args(["operators", "add", "tom", "--role", "tier3", "-o", "json"])
+        .args(["--hub", &hub.addr.to_string(), "--server-name", "127.0.0.1"])
+        .env("SOCFED_CA", &carl.ca)
+        .env("SOCFED_CERT", &carl.cert)
+        .env("SOCFED_KEY", &carl.key)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let tom_entry = listed
+        .as_array()
+        .and_then(|l| l.iter().find(|o| o["name"] == "tom"))
+        .cloned();
+    assert_eq!(
+        tom_entry.map(|o| (o["role"].clone(), o["set_by"].clone())),
+        Some(("tier3".into(), "carl".into()))
+    );
+
+    // Tier 3 may hunt, not direct the response.
+    tom.start_hunt(hunt()).await?;
+    let denied = tom
+        .issue_directive(directive(&incident))
+        .await
+        .expect_err("tier 3");
+    assert!(
+        denied.message().contains("tier 3 analyst"),
+        "{}",
+        denied.message()
+    );
+    // Promoted: the very next call succeeds, no restart.
+    let mut carl_roster = roster_as(hub.addr, &pki, "carl")?;
+    carl_roster
+        .set_operator(pb::SetOperatorRequest {
+            name: "tom".into(),
+            role: "ir-lead".into(),
+        })
+        .await?;
+    tom.issue_directive(directive(&incident)).await?;
+    // Removed: back to nothing.
+    carl_roster
+        .remove_operator(pb::RemoveOperatorRequest { name: "tom".into() })
+        .await?;
+    assert_eq!(
+        tom.issue_directive(directive(&incident))
+            .await
+            .expect_err("removed")
+            .code(),
+        Code::PermissionDenied
+    );
+    // The last operator who can manage the roster cannot remove themselves.
+    let last = carl_roster
+        .remove_operator(pb::RemoveOperatorRequest {
+            name: "carl".into(),
+        })
+        .await
+        .expect_err("last keeper");
+    assert_eq!(last.code(), Code::FailedPrecondition);
+    let bad = carl_roster
+        .set_operator(pb::SetOperatorRequest {
+            name: "sam".into(),
+            role: "overlord".into(),
+        })
+        .await
+        .expect_err("unknown role");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+
+    // Every change is in the audit chain, and the roster survives a restart.
+    let mut op = clients::operator(hub.addr, &pki.operator("carl")?, &pki.domain)?;
+    assert!(
+        op.verify_audit(pb::VerifyHubAuditRequest {})
+            .await?
+            .into_inner()
+            .intact
+    );
+    paris.stop().await?;
+    hub.stop().await?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let names: Vec<String> = roster_as(hub.addr, &pki, "ines")?
+        .list_operators(pb::ListOperatorsRequest {})
+        .await?
+        .into_inner()
+        .operators
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(names, ["carl", "ines"]);
+    hub.stop().await?;
+    Ok(())
+}
