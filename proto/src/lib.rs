@@ -10,6 +10,8 @@
 //!
 //! This crate does no storage and owns no policy beyond "what is a well-formed value".
 
+#[cfg(feature = "runtime")]
+pub mod admin;
 pub mod audit;
 #[cfg(feature = "runtime")]
 pub mod cli;

@@ -1,6 +1,5 @@
 //! The standard gRPC services every socfed listener serves next to its own: `grpc.health.v1`
-//! and server reflection (v1) over the socfed and health descriptors; and the process-wide
-//! Prometheus exporter behind the optional admin listener.
+//! and server reflection (v1) over the socfed and health descriptors.
 
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
@@ -23,16 +22,6 @@ pub fn reflection()
         .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
-}
-
-/// The admin listener: Prometheus text exposition on `listen` (plain HTTP, so keep it on
-/// loopback or a management network). Installs the process-wide metrics recorder, so only
-/// binaries call it; libraries just record through the `metrics` facade.
-pub fn install_metrics_exporter(listen: std::net::SocketAddr) -> Result<(), String> {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .with_http_listener(listen)
-        .install()
-        .map_err(|e| format!("cannot start the admin listener on {listen}: {e}"))
 }
 
 /// How long a stopping server waits for clients to close their connections.

@@ -16,7 +16,7 @@ use socfed_proto::pb::operator_roster_server::OperatorRosterServer;
 use socfed_proto::pb::operator_server::OperatorServer;
 use socfed_proto::pb::response_server::ResponseServer;
 use socfed_proto::tls::{TlsError, TlsMaterial, tls_incoming};
-use socfed_proto::vocab::ReportLimits;
+use socfed_proto::vocab::{ReportLimits, SiteId};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -67,6 +67,8 @@ pub struct RunningHub {
     writer: std::thread::JoinHandle<()>,
     deadline_watch: tokio::task::JoinHandle<()>,
     delivery: tokio::task::JoinHandle<()>,
+    live: Arc<LiveSites>,
+    enrolled: Arc<Vec<SiteId>>,
 }
 
 pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
@@ -112,6 +114,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let roles = Arc::new(crate::access::roster::RosterCache::default());
     seed_roster(&config, &ingest, &store, &roles).await?;
     let enrolled = Arc::new(enrolled);
+    let (live_for_health, enrolled_for_health) = (live.clone(), enrolled.clone());
     let deliver = Arc::new(tokio::sync::Notify::new());
     let comms = CommsService {
         store: store.clone(),
@@ -184,6 +187,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     Ok(RunningHub {
         deadline_watch: watch,
         delivery,
+        live: live_for_health,
+        enrolled: enrolled_for_health,
         addr,
         shutdown,
         server,
@@ -220,6 +225,36 @@ async fn seed_roster(
 }
 
 impl RunningHub {
+    /// What `/readyz` reports: not ready once stopping (also when the ingest writer died, which
+    /// stops the hub); sites not connected are a warning.
+    pub fn readiness(&self) -> socfed_proto::admin::ReadinessCheck {
+        let (shutdown, live, enrolled) = (
+            self.shutdown.clone(),
+            self.live.clone(),
+            self.enrolled.clone(),
+        );
+        Arc::new(move || {
+            let mut r = socfed_proto::admin::Readiness::default();
+            if shutdown.is_cancelled() {
+                r.blockers.push("the hub is shutting down".into());
+            }
+            let away: Vec<&str> = enrolled
+                .iter()
+                .filter(|site| live.get(site).is_none())
+                .map(SiteId::as_str)
+                .collect();
+            if !away.is_empty() {
+                r.warnings.push(format!(
+                    "{} of {} enrolled sites not connected: {}",
+                    away.len(),
+                    enrolled.len(),
+                    away.join(", ")
+                ));
+            }
+            r
+        })
+    }
+
     /// A token that stops the hub when cancelled (for signal handlers).
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()

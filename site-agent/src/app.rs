@@ -65,6 +65,8 @@ pub struct RunningAgent {
     uplink: tokio::task::JoinHandle<()>,
     sla_clock: tokio::task::JoinHandle<()>,
     watcher: tokio::task::JoinHandle<()>,
+    uplink_state: Arc<UplinkState>,
+    outbox_cap: u64,
 }
 
 pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
@@ -100,6 +102,7 @@ pub async fn start_with_clock(
     })?;
     let shutdown = CancellationToken::new();
     let state = Arc::new(UplinkState::default());
+    let state_for_health = state.clone();
 
     let settings = UplinkSettings {
         site: config.site_id.clone(),
@@ -226,6 +229,8 @@ pub async fn start_with_clock(
         uplink,
         sla_clock,
         watcher,
+        uplink_state: state_for_health,
+        outbox_cap: config.outbox.max_entries,
     })
 }
 
@@ -256,6 +261,44 @@ async fn run_sla_clock(
 }
 
 impl RunningAgent {
+    /// What `/readyz` reports: not ready once stopping or when the outbox is full (new
+    /// escalations would be refused or displace older ones); a lost hub link is a warning,
+    /// because the site keeps working and queues.
+    pub fn readiness(&self) -> socfed_proto::admin::ReadinessCheck {
+        let (shutdown, store, uplink, cap) = (
+            self.shutdown.clone(),
+            self.store.clone(),
+            self.uplink_state.clone(),
+            self.outbox_cap,
+        );
+        Arc::new(move || {
+            let mut r = socfed_proto::admin::Readiness::default();
+            if shutdown.is_cancelled() {
+                r.blockers.push("the agent is shutting down".into());
+            }
+            let backlog = store.outbox_len();
+            if backlog >= cap {
+                r.blockers.push(format!(
+                    "the outbox is full ({backlog} of {cap} escalations): new ones are refused or displace older ones until the hub is reachable"
+                ));
+            } else if backlog * 10 >= cap * 9 {
+                r.warnings
+                    .push(format!("the outbox is at {backlog} of {cap} escalations"));
+            }
+            if !uplink.connected.load(std::sync::atomic::Ordering::Relaxed) {
+                let last = uplink
+                    .last_error
+                    .lock()
+                    .map(|e| e.clone())
+                    .unwrap_or_default();
+                r.warnings.push(format!(
+                    "not connected to the hub ({last}); escalations are queued"
+                ));
+            }
+            r
+        })
+    }
+
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }

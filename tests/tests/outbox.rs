@@ -6,7 +6,6 @@ use socfed_proto::pb;
 use socfed_tests::clients;
 use socfed_tests::procs::{Proc, binary, write_agent_config};
 use socfed_tests::{eventually, free_port, inproc, pki::TestPki};
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tonic::Code;
@@ -188,14 +187,7 @@ async fn drop_oldest_at_the_cap_drops_exactly_the_excess_and_reports_it() -> any
 }
 
 fn scrape(addr: SocketAddr) -> Option<String> {
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut body = String::new();
-    stream.read_to_string(&mut body).ok()?;
-    Some(body)
+    socfed_tests::http_get(addr, "/metrics").map(|(_, body)| body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,6 +231,15 @@ async fn refusals_at_the_cap_show_in_metrics_status_and_logs_of_the_real_binary(
     assert!(
         metrics.lines().any(|l| l == "socfed_agent_outbox_depth 2"),
         "{metrics}"
+    );
+    // A full outbox takes the agent out of rotation, and says why; it is alive all the same.
+    let (status, body) = socfed_tests::http_get(admin_addr, "/readyz").unwrap_or_default();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("the outbox is full (2 of 2"), "{body}");
+    assert!(body.contains("warning: not connected to the hub"), "{body}");
+    assert_eq!(
+        socfed_tests::http_get(admin_addr, "/livez"),
+        Some((200, "ok\n".to_string()))
     );
 
     let out = std::process::Command::new(binary("site-agent")?)

@@ -124,11 +124,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(config: HubConfig) -> anyhow::Result<()> {
-    if let Some(admin) = &config.admin {
-        socfed_proto::server::install_metrics_exporter(admin.listen).map_err(anyhow::Error::msg)?;
-    }
+    let metrics = match &config.admin {
+        Some(_) => Some(socfed_proto::admin::install_recorder().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let admin_listen = config.admin.as_ref().map(|a| a.listen);
     let hub = crate::app::start(config).await?;
     let token = hub.shutdown_token();
+    if let (Some(listen), Some(metrics)) = (admin_listen, metrics) {
+        socfed_proto::admin::serve(listen, metrics, hub.readiness(), token.clone())
+            .await
+            .map_err(anyhow::Error::msg)?;
+    }
     tokio::spawn(async move {
         socfed_proto::cli::wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight acknowledgements");

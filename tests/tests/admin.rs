@@ -1,0 +1,139 @@
+//! The admin listeners of the real binaries: /livez, /readyz with reasons, and /metrics whose
+//! counters match what the test did.
+
+use socfed_proto::pb;
+use socfed_tests::procs::{Proc, binary, write_agent_config, write_hub_config};
+use socfed_tests::{clients, eventually, free_port, http_get, pki::TestPki};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+fn metric(body: &str, name: &str) -> Option<f64> {
+    body.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let addr =
+        || -> anyhow::Result<SocketAddr> { Ok(format!("127.0.0.1:{}", free_port()?).parse()?) };
+    let (hub_addr, hub_admin, agent_addr, agent_admin) = (addr()?, addr()?, addr()?, addr()?);
+    let hub_extra = format!(
+        "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[admin]\nlisten = \"{hub_admin}\"\n"
+    );
+    let hub_config = write_hub_config(tmp.path(), &pki, hub_addr, &["paris"], &hub_extra)?;
+    let mut hub = Proc::spawn(
+        &binary("sirt-hub")?,
+        &["serve", "--config", &hub_config.display().to_string()],
+        tmp.path().join("hub.log"),
+        "hub",
+    )?;
+    let agent_config = write_agent_config(
+        tmp.path(),
+        &pki,
+        "paris",
+        hub_addr,
+        agent_addr,
+        &format!("[admin]\nlisten = \"{agent_admin}\"\n"),
+    )?;
+    let mut agent = Proc::spawn(
+        &binary("site-agent")?,
+        &["serve", "--config", &agent_config.display().to_string()],
+        tmp.path().join("agent.log"),
+        "paris",
+    )?;
+    let mut incident = String::new();
+    for n in 0..3 {
+        incident = eventually(
+            "an escalation to reach the hub",
+            Duration::from_secs(30),
+            || {
+                let pki = &pki;
+                async move {
+                    clients::raise_at_site(agent_addr, hub_addr, pki, &format!("incident {n}"))
+                        .await
+                        .ok()
+                }
+            },
+        )
+        .await?;
+    }
+    let mut ines = clients::response(hub_addr, &pki.operator("ines")?, &pki.domain)?;
+    ines.assign_task(pb::AssignTaskRequest {
+        incident_id: incident,
+        sites: vec!["paris".into()],
+        title: "check".into(),
+        ..Default::default()
+    })
+    .await?;
+
+    let hub_metrics = eventually(
+        "hub metrics to show the task sent",
+        Duration::from_secs(20),
+        || async {
+            let (_, body) = http_get(hub_admin, "/metrics")?;
+            (metric(&body, "socfed_hub_directives_sent_total") == Some(1.0)).then_some(body)
+        },
+    )
+    .await?;
+    assert_eq!(
+        metric(
+            &hub_metrics,
+            "socfed_hub_escalations_total{outcome=\"stored\"}"
+        ),
+        Some(3.0),
+        "{hub_metrics}"
+    );
+    assert_eq!(
+        metric(&hub_metrics, "socfed_hub_streams_open"),
+        Some(1.0),
+        "{hub_metrics}"
+    );
+    let agent_metrics = eventually(
+        "agent metrics to show the task",
+        Duration::from_secs(20),
+        || async {
+            let (_, body) = http_get(agent_admin, "/metrics")?;
+            (metric(&body, "socfed_agent_directives_total{outcome=\"new\"}") == Some(1.0))
+                .then_some(body)
+        },
+    )
+    .await?;
+    assert_eq!(
+        metric(&agent_metrics, "socfed_agent_outbox_depth"),
+        Some(0.0),
+        "{agent_metrics}"
+    );
+    assert_eq!(
+        metric(&agent_metrics, "socfed_agent_hub_connected"),
+        Some(1.0),
+        "{agent_metrics}"
+    );
+
+    assert_eq!(http_get(hub_admin, "/livez"), Some((200, "ok\n".into())));
+    assert_eq!(
+        http_get(hub_admin, "/readyz"),
+        Some((200, "ready\n".into()))
+    );
+    assert_eq!(
+        http_get(agent_admin, "/readyz"),
+        Some((200, "ready\n".into()))
+    );
+
+    // The site goes away: the hub stays ready and says which site is missing.
+    assert_eq!(agent.terminate()?, Some(0));
+    let (status, body) = eventually("the hub to notice", Duration::from_secs(20), || async {
+        http_get(hub_admin, "/readyz").filter(|(_, b)| b.contains("warning"))
+    })
+    .await?;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("1 of 1 enrolled sites not connected: paris"),
+        "{body}"
+    );
+    assert_eq!(hub.terminate()?, Some(0));
+    Ok(())
+}
