@@ -16,6 +16,8 @@ pub mod audit;
 #[cfg(feature = "runtime")]
 pub mod cli;
 pub mod config;
+#[cfg(feature = "runtime")]
+pub mod dump;
 pub mod identity;
 #[cfg(feature = "runtime")]
 pub mod server;

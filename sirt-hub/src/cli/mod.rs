@@ -57,6 +57,11 @@ pub enum Command {
     Kpis(report::KpisArgs),
     /// The hub's operator roster: who holds which role (changes: admin or CISO).
     Operators(operators::OperatorsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Back up or restore the hub store (the hub must be stopped).
+    #[command(subcommand)]
+    Db(socfed_proto::cli::DbCommand),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
     Hunt(response::HuntArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
@@ -119,6 +124,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
         Command::Operators(args) => operators::run(args).await,
+        Command::Completions { shell } => {
+            socfed_proto::cli::print_completions::<Cli>(shell, "sirt-hub")
+        }
+        Command::Db(command) => {
+            let config = HubConfig::load(command.config())?;
+            socfed_proto::cli::run_db(&command, &config.data_dir, "sirt-hub")
+        }
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }

@@ -64,6 +64,11 @@ pub enum Command {
     /// Tasks from the SIRT hub: list, acknowledge, start, complete or decline.
     #[command(subcommand)]
     Tasks(soc::TasksCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Back up or restore the agent store (the agent must be stopped).
+    #[command(subcommand)]
+    Db(socfed_proto::cli::DbCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -127,5 +132,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Audit(command) => soc::audit::run(command).await,
         Command::Directives(command) => soc::directives::run(command).await,
         Command::Tasks(command) => soc::directives::run_tasks(command).await,
+        Command::Completions { shell } => {
+            socfed_proto::cli::print_completions::<Cli>(shell, "site-agent")
+        }
+        Command::Db(command) => {
+            let config = AgentConfig::load(command.config())?;
+            socfed_proto::cli::run_db(&command, &config.data_dir, "site-agent")
+        }
     }
 }

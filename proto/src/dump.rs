@@ -1,0 +1,312 @@
+//! Store backups: a sled store written out as a versioned, checksummed dump, and read back
+//! into a new store. Used by `sirt-hub db export|import` and `site-agent db export|import`.
+//!
+//! Format (text, one JSON object per line): a header naming the tool and the trees, one line
+//! per key/value (`t` tree index, `k` and `v` hex), and a trailer with the entry count and the
+//! BLAKE3 hash of every byte before it. Import refuses a dump of another tool, a truncated or
+//! edited dump, and a target directory that already holds a store.
+//!
+//! Opening the store takes sled's exclusive lock, so both commands refuse to run against a
+//! store that a running service holds.
+
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+const FORMAT: &str = "socfed-store-dump";
+const VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error(
+        "the store at {0} is in use (is the service running?); stop it first, e.g. `systemctl stop socfed-hub`"
+    )]
+    InUse(String),
+    #[error("{0} already holds a store; import into a new, empty directory")]
+    NotEmpty(String),
+    #[error("store: {0}")]
+    Store(#[from] sled::Error),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a socfed dump, or damaged: {0}")]
+    Format(String),
+    #[error("this is a dump of {found}, not of {expected}")]
+    WrongTool { found: String, expected: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    tool: String,
+    trees: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    t: usize,
+    k: String,
+    v: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Trailer {
+    entries: u64,
+    blake3: String,
+}
+
+/// What a dump held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub trees: usize,
+    pub entries: u64,
+}
+
+fn open(dir: &Path) -> Result<sled::Db, DumpError> {
+    sled::Config::new().path(dir).open().map_err(|e| match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            DumpError::InUse(dir.display().to_string())
+        }
+        sled::Error::Io(io) if io.to_string().contains("lock") => {
+            DumpError::InUse(dir.display().to_string())
+        }
+        other => DumpError::Store(other),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>, DumpError> {
+    if !text.len().is_multiple_of(2) {
+        return Err(DumpError::Format("odd-length hex".into()));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| DumpError::Format("bad hex".into()))
+        })
+        .collect()
+}
+
+/// Hashes and writes lines.
+struct Hashing<W: Write> {
+    out: W,
+    hash: blake3::Hasher,
+}
+
+impl<W: Write> Hashing<W> {
+    fn line(&mut self, value: &impl Serialize) -> Result<(), DumpError> {
+        let mut text =
+            serde_json::to_string(value).map_err(|e| DumpError::Format(e.to_string()))?;
+        text.push('\n');
+        self.hash.update(text.as_bytes());
+        self.out.write_all(text.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// Writes the store in `dir` to `out`; `progress` is called with the entry count so far.
+pub fn export(
+    dir: &Path,
+    tool: &str,
+    out: impl Write,
+    progress: &dyn Fn(u64),
+) -> Result<Summary, DumpError> {
+    if !dir.join("db").exists() {
+        return Err(DumpError::Format(format!(
+            "{} holds no store",
+            dir.display()
+        )));
+    }
+    let db = open(dir)?;
+    let names: Vec<sled::IVec> = db.tree_names();
+    let mut w = Hashing {
+        out,
+        hash: blake3::Hasher::new(),
+    };
+    w.line(&Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        tool: tool.into(),
+        trees: names.iter().map(|n| hex(n)).collect(),
+    })?;
+    let mut entries = 0u64;
+    for (t, name) in names.iter().enumerate() {
+        for item in db.open_tree(name)?.iter() {
+            let (k, v) = item?;
+            w.line(&Entry {
+                t,
+                k: hex(&k),
+                v: hex(&v),
+            })?;
+            entries += 1;
+            if entries.is_multiple_of(10_000) {
+                progress(entries);
+            }
+        }
+    }
+    let digest = w.hash.finalize().to_hex().to_string();
+    w.line(&Trailer {
+        entries,
+        blake3: digest,
+    })?;
+    w.out.flush()?;
+    progress(entries);
+    Ok(Summary {
+        trees: names.len(),
+        entries,
+    })
+}
+
+/// Reads a dump of `tool` into a new store at `dir` (absent or empty), verifying it whole
+/// before the store is flushed; a bad dump leaves no store behind.
+pub fn import(
+    dir: &Path,
+    tool: &str,
+    input: impl BufRead,
+    progress: &dyn Fn(u64),
+) -> Result<Summary, DumpError> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        return Err(DumpError::NotEmpty(dir.display().to_string()));
+    }
+    let result = import_into(dir, tool, input, progress);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+fn import_into(
+    dir: &Path,
+    tool: &str,
+    input: impl BufRead,
+    progress: &dyn Fn(u64),
+) -> Result<Summary, DumpError> {
+    let mut lines = input.lines();
+    let mut hash = blake3::Hasher::new();
+    let mut next = |hash: &mut blake3::Hasher, hashed: bool| -> Result<String, DumpError> {
+        let line = lines
+            .next()
+            .ok_or_else(|| DumpError::Format("the dump ends early (truncated?)".into()))??;
+        if hashed {
+            hash.update(line.as_bytes());
+            hash.update(b"\n");
+        }
+        Ok(line)
+    };
+    let header: Header = serde_json::from_str(&next(&mut hash, true)?)
+        .map_err(|e| DumpError::Format(format!("header: {e}")))?;
+    if header.format != FORMAT || header.version != VERSION {
+        return Err(DumpError::Format(format!(
+            "format {} version {} is not understood by this build",
+            header.format, header.version
+        )));
+    }
+    if header.tool != tool {
+        return Err(DumpError::WrongTool {
+            found: header.tool,
+            expected: tool.into(),
+        });
+    }
+    let db = open(dir)?;
+    let trees: Vec<sled::Tree> = header
+        .trees
+        .iter()
+        .map(|name| Ok(db.open_tree(unhex(name)?)?))
+        .collect::<Result<_, DumpError>>()?;
+    let mut entries = 0u64;
+    loop {
+        let before = hash.clone();
+        let line = next(&mut hash, true)?;
+        if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
+            let tree = trees.get(entry.t).ok_or_else(|| {
+                DumpError::Format(format!("tree {} is not in the header", entry.t))
+            })?;
+            tree.insert(unhex(&entry.k)?, unhex(&entry.v)?)?;
+            entries += 1;
+            if entries.is_multiple_of(10_000) {
+                progress(entries);
+            }
+            continue;
+        }
+        let trailer: Trailer = serde_json::from_str(&line)
+            .map_err(|e| DumpError::Format(format!("line after {entries} entries: {e}")))?;
+        if trailer.entries != entries || before.finalize().to_hex().as_str() != trailer.blake3 {
+            return Err(DumpError::Format(
+                "checksum or entry count does not match: the dump was edited or damaged".into(),
+            ));
+        }
+        break;
+    }
+    db.flush()?;
+    progress(entries);
+    Ok(Summary {
+        trees: trees.len(),
+        entries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> sled::Db {
+        let db = sled::open(dir).expect("store");
+        db.open_tree("incidents")
+            .and_then(|t| t.insert(b"k1", b"v1".to_vec()))
+            .expect("insert");
+        db.insert(b"meta", b"\x00\xff".to_vec()).expect("insert");
+        db.flush().expect("flush");
+        db
+    }
+
+    #[test]
+    fn a_dump_round_trips_and_damage_or_the_wrong_tool_is_refused() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
+        drop(store(&src));
+        let mut dump = Vec::new();
+        let out = export(&src, "sirt-hub", &mut dump, &|_| {}).expect("export");
+        assert_eq!(out.entries, 2);
+        let back = import(&dst, "sirt-hub", dump.as_slice(), &|_| {}).expect("import");
+        assert_eq!(back, out);
+        let db = sled::open(&dst).expect("open");
+        assert_eq!(
+            db.open_tree("incidents")
+                .and_then(|t| t.get(b"k1"))
+                .expect("get")
+                .as_deref(),
+            Some(&b"v1"[..])
+        );
+        drop(db);
+
+        assert!(matches!(
+            import(&dst, "sirt-hub", dump.as_slice(), &|_| {}),
+            Err(DumpError::NotEmpty(_))
+        ));
+        let fresh = tmp.path().join("fresh");
+        assert!(matches!(
+            import(&fresh, "site-agent", dump.as_slice(), &|_| {}),
+            Err(DumpError::WrongTool { .. })
+        ));
+        let mut edited = String::from_utf8(dump.clone()).expect("utf8");
+        edited = edited.replacen("\"v\":\"7631\"", "\"v\":\"7632\"", 1);
+        assert!(matches!(
+            import(&fresh, "sirt-hub", edited.as_bytes(), &|_| {}),
+            Err(DumpError::Format(_))
+        ));
+        assert!(!fresh.exists(), "a refused import leaves nothing behind");
+        let truncated = &dump[..dump.len() - 20];
+        assert!(import(&fresh, "sirt-hub", truncated, &|_| {}).is_err());
+    }
+
+    #[test]
+    fn a_store_held_by_a_running_service_is_refused() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let _held = store(tmp.path());
+        let err = export(tmp.path(), "sirt-hub", Vec::new(), &|_| {}).expect_err("locked");
+        assert!(matches!(err, DumpError::InUse(_)), "{err}");
+    }
+}
