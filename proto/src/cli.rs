@@ -250,6 +250,7 @@ impl ClientTlsArgs {
                 .clone()
                 .ok_or(ClientError::Missing("cert", "CERT"))?,
             key: self.key.clone().ok_or(ClientError::Missing("key", "KEY"))?,
+            crl: None,
         };
         let material = TlsMaterial::load_inferring_domain(&files)?;
         let host = server_name.unwrap_or_else(|| host_of(address));

@@ -22,6 +22,8 @@ pub mod identity;
 #[cfg(feature = "runtime")]
 pub mod server;
 pub mod tls;
+#[cfg(feature = "runtime")]
+pub mod tls_reload;
 pub mod vocab;
 
 /// Generated wire types and gRPC stubs for package `socfed.v1`.

@@ -47,12 +47,17 @@ pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// Certificate revocation list of the organisation CA (`sirt-hub pki revoke` writes it).
+    /// Services check client certificates against it and reload it when it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<PathBuf>,
 }
 
 /// Loaded key material, ready to build server or client configurations.
 #[derive(Debug)]
 pub struct TlsMaterial {
     roots: Arc<RootCertStore>,
+    crls: Vec<rustls::pki_types::CertificateRevocationListDer<'static>>,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     pub domain: TrustDomain,
@@ -96,8 +101,17 @@ impl TlsMaterial {
         let own = identity_from_der(leaf, &domain)?;
         let key = PrivateKeyDer::from_pem_slice(&read(&files.key)?)
             .map_err(|_| pem_err(&files.key, "private key"))?;
+        let crls = match &files.crl {
+            None => Vec::new(),
+            Some(path) => {
+                rustls::pki_types::CertificateRevocationListDer::pem_slice_iter(&read(path)?)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| pem_err(path, "certificate revocation list"))?
+            }
+        };
         Ok(Self {
             roots: Arc::new(roots),
+            crls,
             chain,
             key,
             domain,
@@ -127,10 +141,13 @@ impl TlsMaterial {
     /// handshake only so that every request on it can be refused with `UNAUTHENTICATED` and a
     /// message (see `identity::require_verified_peer`, installed on every listener).
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        // Leaves are checked against the CA's CRL; the CA itself is the trust anchor.
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
             self.roots.clone(),
             provider(),
         )
+        .with_crls(self.crls.clone())
+        .only_check_end_entity_revocation()
         .allow_unauthenticated()
         .build()
         .map_err(|e| TlsError::Verifier(e.to_string()))?;
@@ -299,11 +316,10 @@ impl AsyncWrite for PeerStream {
 /// yields only verified connections. It ends when the returned stream is dropped.
 pub fn tls_incoming(
     listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
+    config: Swappable<rustls::ServerConfig>,
     domain: TrustDomain,
 ) -> ReceiverStream<io::Result<PeerStream>> {
     let (tx, rx) = mpsc::channel::<io::Result<PeerStream>>(128);
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
             let (tcp, remote) = tokio::select! {
@@ -318,7 +334,8 @@ pub fn tls_incoming(
                 },
             };
             let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
+            // The configuration of the moment: a reload applies to the next handshake.
+            let acceptor = tokio_rustls::TlsAcceptor::from(config.current());
             let tx = tx.clone();
             let domain = domain.clone();
             tokio::spawn(async move {
@@ -379,4 +396,28 @@ pub fn channel(
             }
         })),
     )
+}
+
+/// A shared value that can be replaced; readers take the current one.
+#[derive(Debug)]
+pub struct Swappable<T>(Arc<std::sync::RwLock<Arc<T>>>);
+
+impl<T> Clone for Swappable<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> Swappable<T> {
+    pub fn new(value: Arc<T>) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(value)))
+    }
+
+    pub fn current(&self) -> Arc<T> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn replace(&self, value: Arc<T>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = value;
+    }
 }

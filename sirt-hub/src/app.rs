@@ -166,7 +166,28 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         std::time::Duration::from_secs(60),
         shutdown.clone(),
     ));
-    let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
+    let server_tls = socfed_proto::tls::Swappable::new(tls.server_config()?);
+    let reload_target = server_tls.clone();
+    let live_to_cut = live_for_health.clone();
+    // Detached: it ends with the shutdown token and holds nothing the writer waits for.
+    drop(socfed_proto::tls_reload::watch(
+        config.tls.clone(),
+        config.trust_domain.clone(),
+        config.tls_reload_interval,
+        shutdown.clone(),
+        move |material| {
+            reload_target.replace(material.server_config()?);
+            Ok(())
+        },
+        move || {
+            let ended = live_to_cut.end_all();
+            tracing::info!(
+                streams = ended,
+                "site streams ended to re-authenticate under the reloaded certificates and CRL"
+            );
+        },
+    ));
+    let incoming = tls_incoming(listener, server_tls, config.trust_domain.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(
         tonic::transport::Server::builder()

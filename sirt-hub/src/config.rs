@@ -20,6 +20,10 @@ pub struct HubConfig {
     /// SPIFFE trust domain of the organisation PKI.
     pub trust_domain: TrustDomain,
     pub tls: TlsFiles,
+    /// How often the certificate, key, CA and CRL files are checked for changes; a change
+    /// applies to new connections and ends site streams so they reconnect under it.
+    #[serde(default = "default_tls_reload", with = "humantime_serde")]
+    pub tls_reload_interval: Duration,
     /// Sites allowed to open an escalation stream.
     #[serde(default)]
     pub sites: Vec<EnrolledSite>,
@@ -70,6 +74,10 @@ pub struct CommsWebhook {
     pub url: String,
     #[serde(default = "default_webhook_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+}
+
+fn default_tls_reload() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_webhook_timeout() -> Duration {
@@ -233,11 +241,19 @@ data_dir = "/var/lib/socfed-hub"
 # SPIFFE trust domain of the organisation PKI (`sirt-hub pki init --trust-domain`).
 trust_domain = "corp.example"
 
+# How often the TLS files below are checked for changes. A changed certificate, key, CA or CRL
+# applies to new connections without a restart, and site streams are ended so every site
+# re-authenticates under it (a site revoked since it connected is cut off).
+tls_reload_interval = "10s"
+
 [tls]
 # Organisation CA, and the hub certificate and key from `sirt-hub pki issue --hub`.
 ca = "/etc/socfed/pki/ca.crt"
 cert = "/etc/socfed/pki/hub.crt"
 key = "/etc/socfed/pki/hub.key"
+# The CA's revocation list (`sirt-hub pki revoke`, re-signed by `sirt-hub pki crl`). Client
+# certificates it lists are refused at the handshake. Omit to check no CRL.
+crl = "/etc/socfed/pki/crl.pem"
 
 # Sites allowed to open an escalation stream. A valid site certificate for a site that is
 # not listed here is refused with PERMISSION_DENIED.

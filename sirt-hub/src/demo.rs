@@ -93,6 +93,7 @@ fn issue(dir: &Path, role: LeafRole) -> anyhow::Result<TlsFiles> {
         ca: dir.join("ca.crt"),
         cert: issued.cert,
         key: issued.key,
+        crl: None,
     })
 }
 

@@ -13,7 +13,7 @@ use socfed_proto::identity::Identity;
 use socfed_proto::pb::site_local_server::SiteLocalServer;
 use socfed_proto::pb::site_response_server::SiteResponseServer;
 use socfed_proto::pb::site_soc_server::SiteSocServer;
-use socfed_proto::tls::{ExpectedServer, TlsError, TlsMaterial, tls_incoming};
+use socfed_proto::tls::{ExpectedServer, Swappable, TlsError, TlsMaterial, tls_incoming};
 use socfed_proto::vocab::ReportLimits;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -114,6 +114,22 @@ pub async fn start_with_clock(
         backoff_max: config.hub.backoff_max,
         status_interval: config.hub.status_interval,
     };
+    let client_tls = Swappable::new(tls.client_config(ExpectedServer::Hub)?);
+    let server_tls = Swappable::new(tls.server_config()?);
+    let (reload_client, reload_server) = (client_tls.clone(), server_tls.clone());
+    // Detached: it ends with the shutdown token.
+    drop(socfed_proto::tls_reload::watch(
+        config.tls.clone(),
+        config.trust_domain.clone(),
+        config.tls_reload_interval,
+        shutdown.clone(),
+        move |material| {
+            reload_client.replace(material.client_config(ExpectedServer::Hub)?);
+            reload_server.replace(material.server_config()?);
+            Ok(())
+        },
+        || {},
+    ));
     let (engine, updates) = ResponseEngine::new(
         store.clone(),
         config.response.clone(),
@@ -125,7 +141,7 @@ pub async fn start_with_clock(
     let watcher = tokio::spawn(engine.clone().watch(new_groups, shutdown.clone()));
     let uplink = tokio::spawn(uplink::run(
         store.clone(),
-        tls.client_config(ExpectedServer::Hub)?,
+        client_tls.clone(),
         settings,
         state.clone(),
         uplink::Directives {
@@ -184,7 +200,7 @@ pub async fn start_with_clock(
     .await;
     let reflection =
         socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
-    let incoming = tls_incoming(listener, tls.server_config()?, config.trust_domain.clone());
+    let incoming = tls_incoming(listener, server_tls, config.trust_domain.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(
         tonic::transport::Server::builder()

@@ -19,6 +19,10 @@ pub struct AgentConfig {
     pub data_dir: PathBuf,
     pub trust_domain: TrustDomain,
     pub tls: TlsFiles,
+    /// How often the certificate, key, CA and CRL files are checked for changes; a change
+    /// applies to new connections (local API and the next hub session).
+    #[serde(default = "default_tls_reload", with = "humantime_serde")]
+    pub tls_reload_interval: Duration,
     pub hub: HubLink,
     pub local_api: LocalApi,
     #[serde(default)]
@@ -34,6 +38,10 @@ pub struct AgentConfig {
     /// Directives from the hub: playbooks mapping each directive kind to an action.
     #[serde(default)]
     pub response: crate::response::ResponseConfig,
+}
+
+fn default_tls_reload() -> Duration {
+    Duration::from_secs(10)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -249,11 +257,17 @@ data_dir = "/var/lib/socfed-agent"
 # SPIFFE trust domain of the organisation PKI.
 trust_domain = "corp.example"
 
+# How often the TLS files below are checked for changes; a rotated certificate or a new CRL
+# applies to new connections (the local API, the next hub session) without a restart.
+tls_reload_interval = "10s"
+
 [tls]
 # Organisation CA, and this site's certificate and key (`sirt-hub pki issue --site paris`).
 ca = "/etc/socfed/pki/ca.crt"
 cert = "/etc/socfed/pki/site.crt"
 key = "/etc/socfed/pki/site.key"
+# The CA's revocation list: operator certificates it lists are refused by the local API.
+crl = "/etc/socfed/pki/crl.pem"
 
 [hub]
 # Where the SIRT hub listens.

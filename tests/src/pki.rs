@@ -41,6 +41,7 @@ impl TestPki {
             ca: self.ca(),
             cert: issued.cert,
             key: issued.key,
+            crl: None,
         })
     }
 
@@ -53,6 +54,7 @@ impl TestPki {
             ca: self.ca(),
             cert: self.dir.join("hub.crt"),
             key: self.dir.join("hub.key"),
+            crl: None,
         }
     }
 

@@ -46,6 +46,23 @@ pub enum PkiCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Revoke a certificate issued by the CA in DIR and re-sign the CRL (DIR/crl.pem). Copy the
+    /// CRL to every service with `[tls] crl`; they reload it without a restart.
+    Revoke {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The certificate to revoke (its serial is what the CRL lists).
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// Re-sign the CRL (valid 30 days): run it regularly, services refuse clients once the CRL
+    /// they hold has expired.
+    Crl {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// List certificates in DIR with role and expiry.
     List {
         #[arg(long)]
@@ -114,6 +131,31 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                 issued.cert.display(),
                 issued.key.display(),
                 issued.not_after
+            );
+        }
+        PkiCommand::Revoke { dir, cert, reason } => {
+            let written = pki::revoke(&dir, &cert, &reason)?;
+            match &written.newly_revoked {
+                Some(entry) => socfed_proto::outln!(
+                    "revoked serial {} ({}); {} lists {} certificate(s): copy it to every hub and agent",
+                    entry.serial,
+                    entry.subject,
+                    written.path.display(),
+                    written.entries
+                ),
+                None => socfed_proto::outln!(
+                    "already revoked; {} re-signed ({} certificate(s))",
+                    written.path.display(),
+                    written.entries
+                ),
+            }
+        }
+        PkiCommand::Crl { dir } => {
+            let written = pki::write_crl(&dir)?;
+            socfed_proto::outln!(
+                "{} re-signed ({} revoked certificate(s), valid 30 days)",
+                written.path.display(),
+                written.entries
             );
         }
         PkiCommand::List { dir, output } => {

@@ -58,6 +58,16 @@ impl LiveSites {
         }
     }
 
+    /// Ends every stream, so each site reconnects through a new handshake: used after the
+    /// hub reloads its certificates or CRL, so a site revoked since it connected is cut off.
+    pub fn end_all(&self) -> usize {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for stream in guard.1.values() {
+            stream.cancel.cancel();
+        }
+        guard.1.len()
+    }
+
     pub fn get(&self, site: &SiteId) -> Option<LiveStream> {
         let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         guard.1.get(site).cloned()

@@ -166,13 +166,13 @@ fn server_names(dns: &[String], ips: &[IpAddr]) -> Result<Vec<SanType>, PkiError
 }
 
 /// The CA of a PKI directory, ready to sign.
-struct LoadedCa {
-    issuer: Issuer<'static, KeyPair>,
-    cert: PathBuf,
+pub(super) struct LoadedCa {
+    pub(super) issuer: Issuer<'static, KeyPair>,
+    pub(super) cert: PathBuf,
     not_after: i64,
 }
 
-fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
+pub(super) fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
     let (cert_path, key_path) = (dir.join(CA_CERT), dir.join(CA_KEY));
     if let Some(missing) = [&cert_path, &key_path].into_iter().find(|p| !occupied(p)) {
         return Err(PkiError::NotInitialised {

@@ -24,6 +24,7 @@ mod error;
 mod files;
 mod inspect;
 mod issue;
+pub mod revoke;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -32,6 +33,7 @@ mod tls_tests;
 pub use error::PkiError;
 pub use inspect::list;
 pub use issue::issue;
+pub use revoke::{revoke, write_crl};
 
 use files::{PUBLIC_MODE, ensure_dir, occupied, write_pair};
 use rcgen::{
@@ -198,6 +200,13 @@ fn now_unix() -> Result<i64, PkiError> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| PkiError::Clock)?;
     i64::try_from(since.as_secs()).map_err(|_| PkiError::Clock)
+}
+
+/// A Unix time as the date type rcgen wants.
+fn set_time(secs: i64) -> Result<time::OffsetDateTime, PkiError> {
+    x509_parser::time::ASN1Time::from_timestamp(secs)
+        .map(|t| t.to_datetime())
+        .map_err(|_| PkiError::Clock)
 }
 
 fn set_validity(params: &mut CertificateParams, from: i64, to: i64) -> Result<(), PkiError> {

@@ -55,6 +55,7 @@ pub(super) fn material(ca_dir: &Path, issued: &Issued) -> TlsMaterial {
         ca: ca_dir.join(CA_CERT),
         cert: issued.cert.clone(),
         key: issued.key.clone(),
+        crl: None,
     };
     TlsMaterial::load(&files, domain()).expect("socfed-proto loads the issued material")
 }

@@ -63,7 +63,7 @@ pub struct Directives {
 
 pub async fn run(
     store: Arc<AgentStore>,
-    tls: Arc<rustls::ClientConfig>,
+    tls: socfed_proto::tls::Swappable<rustls::ClientConfig>,
     settings: UplinkSettings,
     state: Arc<UplinkState>,
     mut directives: Directives,
@@ -104,7 +104,7 @@ pub async fn run(
 /// One stream. Returns `Ok(())` only on shutdown.
 async fn session(
     store: &AgentStore,
-    tls: &Arc<rustls::ClientConfig>,
+    tls: &socfed_proto::tls::Swappable<rustls::ClientConfig>,
     settings: &UplinkSettings,
     state: &UplinkState,
     directives: &mut Directives,
@@ -114,7 +114,8 @@ async fn session(
     let channel = socfed_proto::tls::channel(
         &settings.hub_address,
         &settings.server_name,
-        tls.clone(),
+        // The certificate of the moment: a rotated one is used from the next session on.
+        tls.current(),
         Duration::from_secs(5),
     )
     .map_err(|e| SessionError::Protocol(e.to_string()))?;

@@ -107,6 +107,7 @@ impl pb::federation_server::Federation for FederationService {
 
         let (out_tx, out_rx) = mpsc::channel(64);
         let now = socfed_proto::now_millis();
+        warn_if_expiring(&site, peer.not_after_ms, now);
         let (generation, cancel) = self.live.register(&site, remote, &self.shutdown, now);
         tracing::info!(site = %site, ?remote, epoch = %hello.epoch, acked_through = welcome.acked_through, "site stream open");
         let first = pb::HubMessage {
@@ -136,6 +137,18 @@ impl pb::federation_server::Federation for FederationService {
             metrics::gauge!("socfed_hub_streams_open").decrement(1.0);
         });
         Ok(Response::new(ReceiverStream::new(out_rx)))
+    }
+}
+
+/// Site certificates are rotated before they expire; two weeks ahead, every connect says so.
+const EXPIRY_WARNING_MS: i64 = 14 * 86_400_000;
+
+fn warn_if_expiring(site: &SiteId, not_after_ms: i64, now: i64) {
+    // One gauge per enrolled site: bounded by the enrolment list.
+    metrics::gauge!("socfed_hub_site_cert_expires_in_seconds", "site" => site.to_string())
+        .set(((not_after_ms - now) / 1000) as f64);
+    if not_after_ms - now < EXPIRY_WARNING_MS {
+        tracing::warn!(site = %site, expires_in_days = (not_after_ms - now) / 86_400_000, "site certificate expires soon: issue a new one (`sirt-hub pki issue --site ... --force`) and install it; agents reload it without a restart");
     }
 }
 
@@ -272,7 +285,7 @@ impl Session {
                     let reason = if self.service.shutdown.is_cancelled() {
                         Status::unavailable("the hub is shutting down; reconnect later")
                     } else {
-                        Status::aborted("superseded by a newer stream from this site")
+                        Status::aborted("the hub ended this stream (a newer stream from this site, or reloaded certificates); reconnect")
                     };
                     ending = Some(Ending::Fail(reason));
                 }

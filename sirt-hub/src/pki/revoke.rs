@@ -1,0 +1,137 @@
+//! Revocation: the CA's list of revoked certificates (`revoked.toml`) and the CRL signed from
+//! it (`crl.pem`), which hub and agents load and reload (`[tls] crl`).
+//!
+//! The CRL is replaced atomically (write, then rename), so a service reloading it never sees
+//! half a file.
+
+use super::files::{io_error, occupied, replace};
+use super::inspect::{parse_pem, read_pem, serial_hex};
+use super::issue::load_ca;
+use super::{PUBLIC_MODE, PkiError, now_unix, set_time};
+use rcgen::{
+    CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams, SerialNumber,
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const REVOKED_FILE: &str = "revoked.toml";
+pub const CRL_FILE: &str = "crl.pem";
+/// Services refuse every client certificate once the CRL is past its next update, so it is
+/// re-signed well before: every `pki revoke`, and `pki crl` (run it from cron).
+const CRL_VALIDITY_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Revoked {
+    #[serde(default)]
+    revoked: Vec<RevokedEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedEntry {
+    /// Lowercase hex, as `pki list` shows it.
+    pub serial: String,
+    pub subject: String,
+    pub revoked_at: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CrlWritten {
+    pub path: PathBuf,
+    pub entries: usize,
+    pub newly_revoked: Option<RevokedEntry>,
+}
+
+fn load_list(dir: &Path) -> Result<Revoked, PkiError> {
+    let path = dir.join(REVOKED_FILE);
+    if !occupied(&path) {
+        return Ok(Revoked::default());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| io_error("read", &path, e))?;
+    toml::from_str(&text).map_err(|e| PkiError::BadConfig {
+        path,
+        reason: e.to_string(),
+    })
+}
+
+fn unhex(serial: &str) -> Vec<u8> {
+    (0..serial.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&serial[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+/// Revokes the certificate in `cert` (issued by the CA in `dir`) and writes a new CRL.
+/// Revoking a certificate twice only re-signs the CRL.
+pub fn revoke(dir: &Path, cert: &Path, reason: &str) -> Result<CrlWritten, PkiError> {
+    let ca = load_ca(dir)?;
+    let pem = read_pem(cert)?;
+    let parsed = parse_pem(&pem, cert)?;
+    let ca_pem = read_pem(&ca.cert)?;
+    let ca_parsed = parse_pem(&ca_pem, &ca.cert)?;
+    if parsed.issuer() != ca_parsed.subject() {
+        return Err(PkiError::BadCertificate {
+            path: cert.to_path_buf(),
+            reason: "it was not issued by this CA".into(),
+        });
+    }
+    let serial = serial_hex(parsed.raw_serial());
+    let mut list = load_list(dir)?;
+    let mut newly = None;
+    if !list.revoked.iter().any(|r| r.serial == serial) {
+        let entry = RevokedEntry {
+            serial,
+            subject: parsed.subject().to_string(),
+            revoked_at: now_unix()?,
+            reason: reason.to_string(),
+        };
+        list.revoked.push(entry.clone());
+        newly = Some(entry);
+        let text = toml::to_string(&list).map_err(|e| PkiError::BadConfig {
+            path: dir.join(REVOKED_FILE),
+            reason: e.to_string(),
+        })?;
+        replace(&dir.join(REVOKED_FILE), text.as_bytes(), PUBLIC_MODE)?;
+    }
+    let mut written = write_crl(dir)?;
+    written.newly_revoked = newly;
+    Ok(written)
+}
+
+/// Signs the CRL from `revoked.toml` (empty when nothing was revoked) into `DIR/crl.pem`.
+pub fn write_crl(dir: &Path) -> Result<CrlWritten, PkiError> {
+    let ca = load_ca(dir)?;
+    let list = load_list(dir)?;
+    let now = now_unix()?;
+    let generate = |source| PkiError::Generate {
+        what: "CRL",
+        source,
+    };
+    let params = CertificateRevocationListParams {
+        this_update: set_time(now - 60)?,
+        next_update: set_time(now + CRL_VALIDITY_DAYS * super::SECS_PER_DAY)?,
+        // Seconds since the epoch: increases with every CRL this CA signs.
+        crl_number: SerialNumber::from_slice(&now.to_be_bytes()),
+        issuing_distribution_point: None,
+        revoked_certs: list
+            .revoked
+            .iter()
+            .map(|r| {
+                Ok(RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(&unhex(&r.serial)),
+                    revocation_time: set_time(r.revoked_at)?,
+                    reason_code: Some(RevocationReason::Unspecified),
+                    invalidity_date: None,
+                })
+            })
+            .collect::<Result<_, PkiError>>()?,
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    let crl = params.signed_by(&ca.issuer).map_err(generate)?;
+    let path = dir.join(CRL_FILE);
+    replace(&path, crl.pem().map_err(generate)?.as_bytes(), PUBLIC_MODE)?;
+    Ok(CrlWritten {
+        path,
+        entries: list.revoked.len(),
+        newly_revoked: None,
+    })
+}
