@@ -58,6 +58,16 @@ impl TestPki {
         }
     }
 
+    /// Where `site`'s certificate and key are (without issuing one).
+    pub fn site_paths(&self, site: &str) -> TlsFiles {
+        TlsFiles {
+            ca: self.ca(),
+            cert: self.dir.join("sites").join(format!("{site}.crt")),
+            key: self.dir.join("sites").join(format!("{site}.key")),
+            crl: None,
+        }
+    }
+
     /// Issues (or re-issues) the certificate of `site`.
     pub fn site(&self, site: &str) -> anyhow::Result<TlsFiles> {
         self.issue(LeafRole::Site {

@@ -102,3 +102,101 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_certificate_rotated_under_a_live_stream_loses_and_duplicates_nothing()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let crl = sirt_hub::pki::write_crl(&pki.dir)?.path;
+    let hub_config = write_hub_config(tmp.path(), &pki, "127.0.0.1:0".parse()?, &["paris"], "")?;
+    let text = std::fs::read_to_string(&hub_config)?;
+    let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
+        "[tls]\n",
+        &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
+        1,
+    );
+    std::fs::write(&hub_config, text)?;
+    let hub = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&hub_config)?).await?;
+    let agent_config = socfed_tests::procs::write_agent_config(
+        tmp.path(),
+        &pki,
+        "paris",
+        hub.addr,
+        "127.0.0.1:0".parse()?,
+        "",
+    )?;
+    let text = std::fs::read_to_string(&agent_config)?;
+    std::fs::write(
+        &agent_config,
+        format!("tls_reload_interval = \"200ms\"\n{text}"),
+    )?;
+    let paris =
+        site_agent::app::start(site_agent::config::AgentConfig::load(&agent_config)?).await?;
+    let local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+
+    const TOTAL: usize = 200;
+    let raise = |range: std::ops::Range<usize>| {
+        let local = local.clone();
+        async move {
+            for n in range {
+                local
+                    .clone()
+                    .raise_incident(pb::RaiseIncidentRequest {
+                        request_id: format!("r-{n}"),
+                        title: format!("incident {n}"),
+                        severity: pb::Severity::Medium as i32,
+                        ..Default::default()
+                    })
+                    .await?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    let mut op = clients::operator(hub.addr, &pki.operator("tester")?, &pki.domain)?;
+    let second_half = tokio::spawn(raise(TOTAL / 2..TOTAL));
+    raise(0..TOTAL / 2).await?;
+    // Rotate while escalations flow: keep the old certificate aside, issue a new one over the
+    // agent's files, then revoke the old one. The CRL reload ends the live stream, and only the
+    // new certificate (which the agent reloads from disk) can reconnect.
+    let paths = pki.site_paths("paris");
+    let old = tmp.path().join("old-paris.crt");
+    std::fs::copy(&paths.cert, &old)?;
+    pki.site("paris")?;
+    tokio::time::sleep(Duration::from_millis(600)).await; // the agent's reload poll
+    sirt_hub::pki::revoke(&pki.dir, &old, "superseded")?;
+    second_half.await??;
+    eventually(
+        "every escalation at the hub once the new certificate is in use",
+        Duration::from_secs(30),
+        || {
+            let mut op = op.clone();
+            async move {
+                let all = clients::all_incidents(&mut op).await.ok()?;
+                let connected = clients::sites(&mut op)
+                    .await
+                    .ok()?
+                    .iter()
+                    .any(|s| s.site_id == "paris" && s.connected);
+                (all.len() == TOTAL && connected).then_some(())
+            }
+        },
+    )
+    .await?;
+    let titles: std::collections::HashSet<String> = clients::all_incidents(&mut op)
+        .await?
+        .into_iter()
+        .map(|i| i.title)
+        .collect();
+    assert_eq!(titles.len(), TOTAL, "each escalation exactly once");
+    let status = local
+        .clone()
+        .get_status(pb::GetStatusRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(status.backlog, 0);
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
