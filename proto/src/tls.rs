@@ -159,6 +159,13 @@ impl TlsMaterial {
         Ok(Arc::new(config))
     }
 
+    /// The same, for HTTPS to browsers and HTTP clients: HTTP/2 or HTTP/1.1.
+    pub fn https_server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let mut config = (*self.server_config()?).clone();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
     /// Client side: TLS 1.3, h2, our certificate, and the server must be `expected`.
     pub fn client_config(
         &self,
@@ -266,6 +273,13 @@ impl ServerCertVerifier for SpiffeServerVerifier {
 pub struct PeerStream {
     inner: tokio_rustls::server::TlsStream<TcpStream>,
     info: PeerInfo,
+}
+
+impl PeerStream {
+    /// Who is on the other end (remote address and certificate identity, if any).
+    pub fn info(&self) -> &PeerInfo {
+        &self.info
+    }
 }
 
 impl tonic::transport::server::Connected for PeerStream {

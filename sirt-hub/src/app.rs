@@ -67,6 +67,10 @@ pub struct RunningHub {
     writer: std::thread::JoinHandle<()>,
     deadline_watch: tokio::task::JoinHandle<()>,
     delivery: tokio::task::JoinHandle<()>,
+    /// The dashboard, when enabled; it holds an ingest handle, so it is joined before the writer.
+    web: Option<tokio::task::JoinHandle<()>>,
+    /// Where the dashboard listens, when enabled.
+    pub dashboard_addr: Option<SocketAddr>,
     live: Arc<LiveSites>,
     enrolled: Arc<Vec<SiteId>>,
 }
@@ -98,6 +102,26 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         addr: config.listen,
         source,
     })?;
+    let dashboard_listener = match &config.dashboard {
+        Some(d) => {
+            let bound = tokio::net::TcpListener::bind(d.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: d.listen,
+                    source,
+                })?;
+            let at = bound.local_addr().map_err(|source| StartError::Bind {
+                addr: d.listen,
+                source,
+            })?;
+            let base = d
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("https://{at}"));
+            Some((bound, at, base))
+        }
+        None => None,
+    };
     let live = Arc::new(LiveSites::default());
     let enrolled: Vec<_> = config.sites.iter().map(|s| s.id.clone()).collect();
 
@@ -129,11 +153,21 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         deliver,
         shutdown.clone(),
     ));
+    let tokens = config.dashboard.as_ref().map(|d| {
+        Arc::new(crate::web::Tokens::new(
+            rand::random(),
+            i64::try_from(d.session.as_millis()).unwrap_or(i64::MAX),
+        ))
+    });
     let roster = RosterService {
         store: store.clone(),
         roles: roles.clone(),
         ingest: ingest.clone(),
+        dashboard: tokens
+            .clone()
+            .zip(dashboard_listener.as_ref().map(|(_, _, base)| base.clone())),
     };
+    let web_ingest = ingest.clone();
     let response = ResponseService {
         store: store.clone(),
         roles: roles.clone(),
@@ -167,7 +201,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         shutdown.clone(),
     ));
     let server_tls = socfed_proto::tls::Swappable::new(tls.server_config()?);
-    let reload_target = server_tls.clone();
+    let https_tls = socfed_proto::tls::Swappable::new(tls.https_server_config()?);
+    let (reload_target, reload_https) = (server_tls.clone(), https_tls.clone());
     let live_to_cut = live_for_health.clone();
     // Detached: it ends with the shutdown token and holds nothing the writer waits for.
     drop(socfed_proto::tls_reload::watch(
@@ -177,6 +212,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         shutdown.clone(),
         move |material| {
             reload_target.replace(material.server_config()?);
+            reload_https.replace(material.https_server_config()?);
             Ok(())
         },
         move || {
@@ -187,6 +223,27 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             );
         },
     ));
+    let (web, dashboard_addr) = match (dashboard_listener, tokens) {
+        (Some((bound, at, _)), Some(tokens)) => {
+            let state = crate::web::WebState {
+                store: store.clone(),
+                ingest: web_ingest,
+                live: live_for_health.clone(),
+                enrolled: enrolled_for_health.clone(),
+                tokens,
+            };
+            tracing::info!(%at, "dashboard listening (HTTPS)");
+            let task = crate::web::serve(
+                bound,
+                https_tls,
+                config.trust_domain.clone(),
+                state,
+                shutdown.clone(),
+            );
+            (Some(task), Some(at))
+        }
+        _ => (None, None),
+    };
     let incoming = tls_incoming(listener, server_tls, config.trust_domain.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(
@@ -208,6 +265,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     Ok(RunningHub {
         deadline_watch: watch,
         delivery,
+        web,
+        dashboard_addr,
         live: live_for_health,
         enrolled: enrolled_for_health,
         addr,
@@ -292,8 +351,17 @@ impl RunningHub {
     pub async fn wait(mut self) -> Result<(), StopError> {
         socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
         self.deadline_watch.await?;
-        // It holds an ingest handle: it must end before the writer can.
+        // These hold ingest handles: they must end before the writer can.
         self.delivery.await?;
+        if let Some(mut web) = self.web {
+            // Open event streams (browsers) never end on their own: bounded wait, then close.
+            if tokio::time::timeout(socfed_proto::server::SHUTDOWN_GRACE, &mut web)
+                .await
+                .is_err()
+            {
+                web.abort();
+            }
+        }
         // Streams end on shutdown and drop their handles, which stops the writer after its
         // last commit. A stream stuck on a client that stopped reading could hold a handle:
         // bounded wait, then exit; what was not acknowledged will be resent.

@@ -43,6 +43,26 @@ pub struct HubConfig {
     /// Where approved communications are delivered.
     #[serde(default)]
     pub comms: CommsConfig,
+    /// The web dashboard (HTTPS, same TLS material as the gRPC listener). Omit to disable.
+    #[serde(default)]
+    pub dashboard: Option<DashboardConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardConfig {
+    pub listen: SocketAddr,
+    /// How long a browser stays signed in after `sirt-hub login`.
+    #[serde(default = "default_session", with = "humantime_serde")]
+    pub session: Duration,
+    /// The address people open (e.g. "https://sirt.corp.example:7444"); default: the listen
+    /// address.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+fn default_session() -> Duration {
+    Duration::from_secs(8 * 3600)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -22,3 +22,4 @@ pub mod regulatory;
 pub mod report;
 pub mod response;
 pub mod store;
+pub mod web;

@@ -55,6 +55,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Response KPIs overall and per site: median time to triage, to contain, to resolve.
     Kpis(report::KpisArgs),
+    /// A sign-in link for the web dashboard, made with your operator certificate.
+    Login(operators::LoginArgs),
     /// The hub's operator roster: who holds which role (changes: admin or CISO).
     Operators(operators::OperatorsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -124,6 +126,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
         Command::Operators(args) => operators::run(args).await,
+        Command::Login(args) => operators::login(args).await,
         Command::Completions { shell } => {
             socfed_proto::cli::print_completions::<Cli>(shell, "sirt-hub")
         }

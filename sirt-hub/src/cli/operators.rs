@@ -33,6 +33,40 @@ pub enum OperatorsCommand {
     Remove { name: String },
 }
 
+/// `sirt-hub login`: a sign-in link for the web dashboard, for your operator certificate.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub target: HubTarget,
+}
+
+pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
+    let target = &args.target;
+    let channel = target.tls.channel(
+        &target.hub,
+        target.server_name.as_deref(),
+        ExpectedServer::Hub,
+    )?;
+    let reply = OperatorRosterClient::new(channel)
+        .dashboard_login(pb::DashboardLoginRequest {})
+        .await
+        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?
+        .into_inner();
+    match target.output {
+        OutputFormat::Json => print_json(&json!({
+            "url": reply.url, "expires_at": format_millis(reply.expires_at_ms),
+        })),
+        OutputFormat::Table => {
+            socfed_proto::outln!(
+                "Open this link in your browser (valid until {}; it signs in as you, do not share it):\n{}",
+                format_millis(reply.expires_at_ms),
+                reply.url
+            );
+            Ok(())
+        }
+    }
+}
+
 pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
     let target = &args.target;
     let channel = target.tls.channel(

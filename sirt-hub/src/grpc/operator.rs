@@ -145,39 +145,8 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::ListSitesRequest>,
     ) -> Result<Response<pb::ListSitesResponse>, Status> {
         authorize(&request, "ListSites")?;
-        let stored = read(&self.store, |s| {
-            let mut out = Vec::new();
-            for (site, record) in s.sites()? {
-                let acked = match record.epoch {
-                    Some(epoch) => s.acked_through_for(&site, epoch)?,
-                    None => 0,
-                };
-                out.push((site, record, acked));
-            }
-            Ok(out)
-        })
-        .await?;
-        let mut by_site: BTreeMap<SiteId, pb::SiteSummary> = self
-            .enrolled
-            .iter()
-            .map(|site| {
-                (
-                    site.clone(),
-                    convert::site_summary(site, &Default::default(), false),
-                )
-            })
-            .collect();
-        for (site, record, acked) in stored {
-            let mut summary = convert::site_summary(&site, &record, false);
-            summary.acked_through = acked;
-            by_site.insert(site, summary);
-        }
-        for (site, summary) in &mut by_site {
-            summary.connected = self.live.get(site).is_some();
-        }
-        Ok(Response::new(pb::ListSitesResponse {
-            sites: by_site.into_values().collect(),
-        }))
+        let sites = site_overview(&self.store, &self.live, &self.enrolled).await?;
+        Ok(Response::new(pb::ListSitesResponse { sites }))
     }
 
     async fn list_conflicts(
@@ -361,4 +330,43 @@ impl OperatorService {
             }
         }
     }
+}
+
+/// Every enrolled (or ever seen) site with its stored counters and whether it is connected
+/// now: what `sirt-hub sites` and the dashboard show.
+pub async fn site_overview(
+    store: &Arc<HubStore>,
+    live: &LiveSites,
+    enrolled: &[SiteId],
+) -> Result<Vec<pb::SiteSummary>, Status> {
+    let stored = read(store, |s| {
+        let mut out = Vec::new();
+        for (site, record) in s.sites()? {
+            let acked = match record.epoch {
+                Some(epoch) => s.acked_through_for(&site, epoch)?,
+                None => 0,
+            };
+            out.push((site, record, acked));
+        }
+        Ok(out)
+    })
+    .await?;
+    let mut by_site: BTreeMap<SiteId, pb::SiteSummary> = enrolled
+        .iter()
+        .map(|site| {
+            (
+                site.clone(),
+                convert::site_summary(site, &Default::default(), false),
+            )
+        })
+        .collect();
+    for (site, record, acked) in stored {
+        let mut summary = convert::site_summary(&site, &record, false);
+        summary.acked_through = acked;
+        by_site.insert(site, summary);
+    }
+    for (site, summary) in &mut by_site {
+        summary.connected = live.get(site).is_some();
+    }
+    Ok(by_site.into_values().collect())
 }

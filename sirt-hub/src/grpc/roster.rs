@@ -16,6 +16,8 @@ pub struct RosterService {
     pub store: Arc<HubStore>,
     pub roles: Roles,
     pub ingest: IngestHandle,
+    /// Sign-in tokens and the dashboard's address, when the dashboard is enabled.
+    pub dashboard: Option<(Arc<crate::web::Tokens>, String)>,
 }
 
 impl RosterService {
@@ -84,6 +86,25 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
             .parse()
             .map_err(|e: crate::lifecycle::UnknownRole| Status::invalid_argument(e.to_string()))?;
         self.change(&acting, name, Some(role)).await
+    }
+
+    async fn dashboard_login(
+        &self,
+        request: Request<pb::DashboardLoginRequest>,
+    ) -> Result<Response<pb::DashboardLoginResponse>, Status> {
+        let acting = Acting::of(&self.roles, &request, "DashboardLogin")?;
+        acting.may(Api::Read)?;
+        let Some((tokens, base)) = &self.dashboard else {
+            return Err(Status::failed_precondition(
+                "the dashboard is not enabled at this hub; add a [dashboard] table to its config",
+            ));
+        };
+        let (token, expires_at_ms) = tokens.mint(&acting.name, socfed_proto::now_millis());
+        tracing::info!(operator = %acting.name, "dashboard sign-in link issued");
+        Ok(Response::new(pb::DashboardLoginResponse {
+            url: format!("{}/login?token={token}", base.trim_end_matches('/')),
+            expires_at_ms,
+        }))
     }
 
     async fn remove_operator(

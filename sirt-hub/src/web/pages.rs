@@ -1,0 +1,311 @@
+//! The dashboard's HTML: plain server-rendered pages, every value escaped, no build step.
+
+use crate::cli::render;
+use socfed_proto::cli::format_millis;
+use socfed_proto::pb;
+use socfed_proto::vocab::DirectiveState;
+use std::fmt::Write;
+
+pub fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+pub fn page(title: &str, operator: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · socfed</title>\
+<link rel=\"stylesheet\" href=\"/app.css\"><script src=\"/app.js\" defer></script></head><body>\
+<nav><b>socfed SIRT</b> <a href=\"/\">Incidents</a> <a href=\"/sites\">Sites</a> <a href=\"/hunts\">Hunts</a>\
+<span class=\"who\">{}</span></nav><main>{}</main></body></html>",
+        esc(title),
+        esc(operator),
+        body
+    )
+}
+
+pub fn signed_out(reason: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · socfed</title>\
+<link rel=\"stylesheet\" href=\"/app.css\"></head><body><main><h1>Sign in</h1><p>{}</p>\
+<p>Run <code>sirt-hub login</code> with your operator certificate and open the link it prints.</p></main></body></html>",
+        esc(reason)
+    )
+}
+
+/// The rows of the incident board (also served alone, for live refresh).
+pub fn board_rows(incidents: &[pb::HubIncident]) -> String {
+    let mut out = String::new();
+    for i in incidents {
+        let _ = write!(
+            out,
+            "<tr data-id=\"{id}\"><td><a href=\"/incidents/{id}\">{title}</a></td><td>{status}</td>\
+<td class=\"sev-{sev}\">{sev}</td><td>{sites}</td><td>{n}</td><td>{updated}</td></tr>",
+            id = esc(&i.id),
+            title = esc(&i.title),
+            status = render::status(i.status),
+            sev = render::severity(i.severity),
+            sites = esc(&render::sites_of(i)),
+            n = i.sightings.len(),
+            updated = esc(&format_millis(i.updated_at_ms)),
+        );
+    }
+    if incidents.is_empty() {
+        out.push_str("<tr><td colspan=\"6\">No incidents match.</td></tr>");
+    }
+    out
+}
+
+pub fn board(incidents: &[pb::HubIncident], site: &str, status: &str, severity: &str) -> String {
+    let option = |value: &str, current: &str| {
+        format!(
+            "<option value=\"{v}\"{s}>{v}</option>",
+            v = esc(value),
+            s = if value == current { " selected" } else { "" }
+        )
+    };
+    let statuses: String = [
+        "",
+        "new",
+        "triage",
+        "containment",
+        "eradication",
+        "recovery",
+        "post-incident",
+        "closed",
+    ]
+    .iter()
+    .map(|s| option(s, status))
+    .collect();
+    let severities: String = ["", "low", "medium", "high", "critical"]
+        .iter()
+        .map(|s| option(s, severity))
+        .collect();
+    format!(
+        "<h1>Incidents across sites</h1><form method=\"get\" class=\"filters\">\
+<label>Site <input name=\"site\" value=\"{site}\"></label> <label>Status <select name=\"status\">{statuses}</select></label> \
+<label>Min severity <select name=\"severity\">{severities}</select></label> <button>Filter</button></form>\
+<p class=\"live\" id=\"live\">Live: updates appear as sites escalate.</p>\
+<table><thead><tr><th>Incident</th><th>Status</th><th>Severity</th><th>Sites</th><th>Sightings</th><th>Updated</th></tr></thead>\
+<tbody id=\"rows\">{rows}</tbody></table>",
+        site = esc(site),
+        rows = board_rows(incidents)
+    )
+}
+
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::from("<table><thead><tr>");
+    for h in headers {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", esc(cell));
+        }
+        out.push_str("</tr>");
+    }
+    if rows.is_empty() {
+        let _ = write!(out, "<tr><td colspan=\"{}\">None.</td></tr>", headers.len());
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+pub fn incident(
+    i: &pb::HubIncident,
+    directives: &[pb::DirectiveStatus],
+    comms: &[pb::Communication],
+) -> String {
+    let sightings: Vec<Vec<String>> = i
+        .sightings
+        .iter()
+        .map(|s| {
+            vec![
+                s.site_id.clone(),
+                s.local_incident_ids.join(", "),
+                render::severity(s.local_severity).to_string(),
+                format_millis(s.first_seen_ms),
+                format_millis(s.last_seen_ms),
+                s.joined_because.clone(),
+            ]
+        })
+        .collect();
+    let tasks: Vec<Vec<String>> = directives
+        .iter()
+        .filter(|d| !d.task_title.is_empty())
+        .map(|d| {
+            vec![
+                d.site_id.clone(),
+                d.task_title.clone(),
+                DirectiveState::word(d.state).to_string()
+                    + if d.overdue { " (overdue)" } else { "" },
+                d.detail.clone(),
+            ]
+        })
+        .collect();
+    let actions: Vec<Vec<String>> = directives
+        .iter()
+        .filter(|d| d.task_title.is_empty())
+        .map(|d| {
+            let wire = d.directive.clone().unwrap_or_default();
+            vec![
+                d.site_id.clone(),
+                wire.kind,
+                DirectiveState::word(d.state).to_string(),
+                d.exit_code.map_or_else(String::new, |c| c.to_string()),
+                d.detail.clone(),
+            ]
+        })
+        .collect();
+    let communications: Vec<Vec<String>> = comms
+        .iter()
+        .map(|c| {
+            vec![
+                c.audience.clone(),
+                c.tlp.clone(),
+                c.state.clone(),
+                if c.counts_as_sent { "yes" } else { "no" }.into(),
+                c.subject.clone(),
+            ]
+        })
+        .collect();
+    let clocks: Vec<Vec<String>> = i
+        .deadlines
+        .iter()
+        .map(|d| {
+            vec![
+                format!("{} ({})", d.kind, d.citation),
+                format_millis(d.due_ms),
+                d.status.clone(),
+            ]
+        })
+        .collect();
+    let timeline: Vec<Vec<String>> = i
+        .timeline
+        .iter()
+        .map(|t| vec![format_millis(t.at_ms), t.actor.clone(), t.text.clone()])
+        .collect();
+    format!(
+        "<h1>{title}</h1><p class=\"meta\">{id} · {status} · {sev} · priority {prio} · TLP:{tlp} · IR lead {lead}</p>\
+<h2>Sightings per site</h2>{s}<h2>Tasks</h2>{t}<h2>Directives and results</h2>{d}\
+<h2>Communications</h2>{c}<h2>Regulatory clocks</h2>{r}<h2>Timeline</h2>{tl}",
+        title = esc(&i.title),
+        id = esc(&i.id),
+        status = render::status(i.status),
+        sev = render::severity(i.severity),
+        prio = esc(&i.priority),
+        tlp = socfed_proto::vocab::Tlp::from_wire(i.tlp, "tlp")
+            .map_or("?".to_string(), |t| t.to_string().to_uppercase()),
+        lead = esc(if i.ir_lead.is_empty() {
+            "(none)"
+        } else {
+            &i.ir_lead
+        }),
+        s = table(
+            &[
+                "Site",
+                "Local incidents",
+                "Local severity",
+                "First seen",
+                "Last seen",
+                "Joined because"
+            ],
+            &sightings
+        ),
+        t = table(&["Site", "Task", "State", "Detail"], &tasks),
+        d = table(&["Site", "Kind", "State", "Exit", "Result"], &actions),
+        c = table(
+            &["Audience", "Marking", "State", "Sent", "Subject"],
+            &communications
+        ),
+        r = table(&["Obligation", "Due", "Status"], &clocks),
+        tl = table(&["At", "Who", "What"], &timeline),
+    )
+}
+
+pub fn sites(sites: &[pb::SiteSummary]) -> String {
+    let rows: Vec<Vec<String>> = sites
+        .iter()
+        .map(|s| {
+            vec![
+                s.site_id.clone(),
+                if s.connected {
+                    "connected"
+                } else {
+                    "not connected"
+                }
+                .into(),
+                format_millis(s.last_seen_ms),
+                s.backlog.to_string(),
+                socfed_proto::cli::format_age(s.oldest_unsent_age_ms),
+                s.acked_through.to_string(),
+                format_millis(s.cert_not_after_ms),
+            ]
+        })
+        .collect();
+    format!(
+        "<h1>Sites</h1>{}",
+        table(
+            &[
+                "Site",
+                "Link",
+                "Last seen",
+                "Backlog",
+                "Oldest unsent",
+                "Last acked seq",
+                "Certificate expires"
+            ],
+            &rows
+        )
+    )
+}
+
+pub fn hunts(hunts: &[pb::Hunt]) -> String {
+    let rows: Vec<Vec<String>> = hunts
+        .iter()
+        .map(|h| {
+            let progress: Vec<String> = h
+                .sites
+                .iter()
+                .map(|s| format!("{}: {} ({} hits)", s.site_id, s.progress, s.hit_count))
+                .collect();
+            vec![
+                h.hunt_id.clone(),
+                format_millis(h.started_at_ms),
+                h.started_by.clone(),
+                h.indicators.join(", "),
+                progress.join("; "),
+                h.total_hits.to_string(),
+            ]
+        })
+        .collect();
+    format!(
+        "<h1>Threat hunts</h1>{}",
+        table(
+            &[
+                "Hunt",
+                "Started",
+                "By",
+                "Indicators",
+                "Progress per site",
+                "Hits"
+            ],
+            &rows
+        )
+    )
+}
+
+pub const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1f23}nav{background:#1b1f23;color:#fff;padding:.6em 1em}\
+nav a{color:#9cd;margin-left:1em}nav .who{float:right;color:#bbb}main{padding:1em 1.5em}table{border-collapse:collapse;width:100%;margin-bottom:1em}\
+th,td{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}th{background:#f4f4f4}\
+.sev-critical{color:#b00;font-weight:bold}.sev-high{color:#d60}.live{color:#666;font-size:12px}.meta{color:#555}form.filters{margin-bottom:1em}";
+
+pub const JS: &str = "(function(){var rows=document.getElementById('rows');if(!rows||!window.EventSource)return;\
+var es=new EventSource('/events');var pending=false;es.onmessage=function(){if(pending)return;pending=true;\
+setTimeout(function(){pending=false;var q=new URLSearchParams(location.search);q.set('fragment','rows');\
+fetch(location.pathname+'?'+q.toString(),{credentials:'same-origin'}).then(function(r){return r.ok?r.text():null})\
+.then(function(html){if(html!==null){rows.innerHTML=html;document.getElementById('live').textContent='Live: updated '+new Date().toLocaleTimeString();}});},200);};})();";

@@ -1,0 +1,146 @@
+//! The web dashboard over HTTPS: sign-in with a link minted by the operator's certificate,
+//! the cross-site board, an incident's detail page, live events, and refusals without a valid
+//! session. The hub runs in-process; the client is a real HTTPS client trusting only the
+//! organisation CA.
+
+use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
+use socfed_proto::tls::ExpectedServer;
+use socfed_tests::{clients, inproc, pki::TestPki};
+use std::time::Duration;
+
+const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\nsession = \"1h\"\n";
+
+fn https(pki: &TestPki) -> anyhow::Result<reqwest::Client> {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.ca())?)?;
+    Ok(reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()?)
+}
+
+/// A sign-in link for `who`, as `sirt-hub login` gets it.
+pub async fn login_url(
+    hub: std::net::SocketAddr,
+    pki: &TestPki,
+    who: &str,
+) -> anyhow::Result<String> {
+    let channel = clients::channel(hub, &pki.operator(who)?, &pki.domain, ExpectedServer::Hub)?;
+    Ok(OperatorRosterClient::new(channel)
+        .dashboard_login(pb::DashboardLoginRequest {})
+        .await?
+        .into_inner()
+        .url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_status()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], EXTRA).await?;
+    let base = format!(
+        "https://{}",
+        hub.dashboard_addr
+            .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
+    );
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let first = clients::raise_at_site(
+        paris.local_addr,
+        hub.addr,
+        &pki,
+        "Beaconing <script>x</script>",
+    )
+    .await?;
+    let client = https(&pki)?;
+
+    // No session: a sign-in page that says what to do, for every private page.
+    for path in [
+        "/",
+        "/sites",
+        "/hunts",
+        &format!("/incidents/{first}"),
+        "/events",
+    ] {
+        let r = client.get(format!("{base}{path}")).send().await?;
+        assert_eq!(r.status(), 401, "{path}");
+        assert!(r.text().await?.contains("sirt-hub login"));
+    }
+    let forged = client
+        .get(format!("{base}/login?token=v1.696e6573.9999999999999.00"))
+        .send()
+        .await?;
+    assert_eq!(forged.status(), 401);
+
+    // Sign in: the link sets a session cookie that scripts cannot read.
+    let url = login_url(hub.addr, &pki, "ines").await?;
+    assert!(url.starts_with(&base), "{url}");
+    let signed_in = client.get(&url).send().await?;
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap_or_default().to_string();
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .header("cookie", session.clone())
+            .send()
+    };
+
+    let board = get("/".into()).await?;
+    assert_eq!(board.status(), 200);
+    assert!(board.headers().get("content-security-policy").is_some());
+    let html = board.text().await?;
+    assert!(
+        html.contains(&first) && html.contains("Beaconing &lt;script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>x</script>"), "site text is escaped");
+    let filtered = get("/?site=lyon".into()).await?.text().await?;
+    assert!(!filtered.contains(&first), "the site filter applies");
+
+    // Live: an incident escalated now is announced on the event stream.
+    let mut events = get("/events".into()).await?;
+    assert_eq!(events.status(), 200);
+    let second = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "Second wave").await?;
+    let mut seen = String::new();
+    while !seen.contains(&second) {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), events.chunk()).await??;
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap_or_default()));
+    }
+    let rows = get("/?fragment=rows".into()).await?.text().await?;
+    assert!(rows.contains(&second) && !rows.contains("<html"), "{rows}");
+
+    let detail = get(format!("/incidents/{second}")).await?.text().await?;
+    for part in [
+        "Second wave",
+        "Sightings per site",
+        "paris",
+        "Timeline",
+        "Directives and results",
+        "Communications",
+        "Regulatory clocks",
+    ] {
+        assert!(detail.contains(part), "{part} missing");
+    }
+    let sites = get("/sites".into()).await?.text().await?;
+    assert!(
+        sites.contains("paris") && sites.contains("connected") && sites.contains("lyon"),
+        "{sites}"
+    );
+    assert_eq!(get("/hunts".into()).await?.status(), 200);
+
+    drop(events);
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
