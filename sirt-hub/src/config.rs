@@ -319,6 +319,15 @@ window = "7days"
 [admin]
 listen = "127.0.0.1:9600"
 
+# The web dashboard: HTTPS with the hub's certificate (browsers need the organisation CA, or
+# your usual trust store if the hub certificate is also issued there). People sign in with a
+# link from `sirt-hub login`, made with their operator certificate; `session` is how long it
+# lasts. Omit the table to disable the dashboard.
+[dashboard]
+listen = "0.0.0.0:7444"
+session = "8h"
+public_url = "https://sirt.corp.example:7444"
+
 # Communications (`sirt-hub incidents comms`): approved updates are POSTed as JSON with a
 # `text` field (what Slack, Mattermost and Rocket.Chat incoming webhooks accept) to the webhook
 # of their audience (executives, board, legal, clients, regulators), or to one for "all".

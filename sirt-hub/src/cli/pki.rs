@@ -46,6 +46,20 @@ pub enum PkiCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Rotate a certificate before it expires: a new key and certificate with the same names over
+    /// the current files (services reload them), the current one kept as *.crt.previous.
+    Rotate {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, conflicts_with_all = ["site", "operator"], required_unless_present_any = ["site", "operator"])]
+        hub: bool,
+        #[arg(long, value_name = "SITE_ID", conflicts_with = "operator")]
+        site: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+    },
     /// Revoke a certificate issued by the CA in DIR and re-sign the CRL (DIR/crl.pem). Copy the
     /// CRL to every service with `[tls] crl`; they reload it without a restart.
     Revoke {
@@ -131,6 +145,38 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                 issued.cert.display(),
                 issued.key.display(),
                 issued.not_after
+            );
+        }
+        PkiCommand::Rotate {
+            dir,
+            hub,
+            site,
+            operator,
+            days,
+        } => {
+            let role = match (hub, site, operator) {
+                (true, None, None) => LeafRole::Hub {
+                    dns: vec![],
+                    ips: vec![],
+                },
+                (false, Some(site), None) => LeafRole::Site {
+                    id: SiteId::parse(&site)?,
+                    dns: vec![],
+                    ips: vec![],
+                },
+                (false, None, Some(name)) => LeafRole::Operator {
+                    name: parse_operator_name(&name)?,
+                },
+                _ => anyhow::bail!("choose exactly one of --hub, --site SITE_ID, --operator NAME"),
+            };
+            let rotated = pki::rotate(&dir, role, days)?;
+            socfed_proto::outln!(
+                "rotated {} -> {} (valid until {}); install it where the old one was, services reload it within their tls_reload_interval; then revoke the previous one: sirt-hub pki revoke --dir {} --cert {}",
+                rotated.issued.uri,
+                rotated.issued.cert.display(),
+                rotated.issued.not_after,
+                dir.display(),
+                rotated.previous.display()
             );
         }
         PkiCommand::Revoke { dir, cert, reason } => {

@@ -14,6 +14,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 /// Issues a leaf certificate signed by the CA in `dir` and writes it with its key.
+/// Where the certificate of `role` lives in `dir`.
+pub(super) fn current_cert_path(dir: &Path, role: &LeafRole) -> Result<PathBuf, PkiError> {
+    Ok(Leaf::plan(dir, role)?.cert)
+}
+
 pub fn issue(dir: &Path, request: &IssueRequest) -> Result<Issued, PkiError> {
     check_validity(request.validity_days)?;
     let domain = trust_domain(dir)?;

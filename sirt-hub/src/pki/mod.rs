@@ -24,7 +24,10 @@ mod error;
 mod files;
 mod inspect;
 mod issue;
+#[cfg(test)]
+mod lifecycle_tests;
 pub mod revoke;
+pub mod rotate;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -34,6 +37,7 @@ pub use error::PkiError;
 pub use inspect::list;
 pub use issue::issue;
 pub use revoke::{revoke, write_crl};
+pub use rotate::rotate;
 
 use files::{PUBLIC_MODE, ensure_dir, occupied, write_pair};
 use rcgen::{

@@ -54,6 +54,28 @@ fn load_list(dir: &Path) -> Result<Revoked, PkiError> {
     })
 }
 
+fn authority_key(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                aki.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        })
+}
+
+fn subject_key(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(ski) => {
+                Some(ski.0.to_vec())
+            }
+            _ => None,
+        })
+}
+
 fn unhex(serial: &str) -> Vec<u8> {
     (0..serial.len() / 2)
         .filter_map(|i| u8::from_str_radix(&serial[2 * i..2 * i + 2], 16).ok())
@@ -68,7 +90,12 @@ pub fn revoke(dir: &Path, cert: &Path, reason: &str) -> Result<CrlWritten, PkiEr
     let parsed = parse_pem(&pem, cert)?;
     let ca_pem = read_pem(&ca.cert)?;
     let ca_parsed = parse_pem(&ca_pem, &ca.cert)?;
-    if parsed.issuer() != ca_parsed.subject() {
+    // Same name is not enough (every socfed CA of a domain has the same name): the certificate's
+    // authority key identifier must be this CA's key.
+    let issued_here = parsed.issuer() == ca_parsed.subject()
+        && authority_key(&parsed).is_some()
+        && authority_key(&parsed) == subject_key(&ca_parsed);
+    if !issued_here {
         return Err(PkiError::BadCertificate {
             path: cert.to_path_buf(),
             reason: "it was not issued by this CA".into(),
