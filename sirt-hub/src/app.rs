@@ -248,6 +248,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let signal = shutdown.clone();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
+            .layer(socfed_proto::server::LatencyLayer)
             .layer(tonic::service::InterceptorLayer::new(
                 socfed_proto::identity::require_verified_peer
                     as fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>,
