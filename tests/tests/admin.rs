@@ -94,7 +94,10 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
     );
     // Request latency per service (bounded labels): the one AssignTask call.
     assert_eq!(
-        metric(&hub_metrics, "socfed_grpc_request_seconds_count{service=\"socfed.v1.Response\"}"),
+        metric(
+            &hub_metrics,
+            "socfed_grpc_request_seconds_count{service=\"socfed.v1.Response\"}"
+        ),
         Some(1.0),
         "{hub_metrics}"
     );

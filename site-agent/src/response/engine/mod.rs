@@ -6,13 +6,15 @@
 //! state for on each connect, and a resent directive is answered with its recorded state, so
 //! a report lost with a connection is sent again.
 
+mod operator;
+mod sweeps;
+
 use super::playbook::Action;
-use super::sweep::{Sweep, merge_hits};
+use super::sweep::Sweep;
 use super::updates::UpdateQueue;
 use super::{DirectiveRecord, KIND_RELINKED, KIND_SWEEP, KIND_TASK, ResponseConfig, State, run};
-use crate::service::{Actor, Clock, ServiceError};
+use crate::service::Clock;
 use crate::soc::audit::AuditDraft;
-use crate::soc::authz::{self, Operation};
 use crate::soc::notify::{Notification, NotificationKind};
 use crate::store::{AgentStore, StoreError};
 use socfed_proto::UnixMillis;
@@ -20,13 +22,10 @@ use socfed_proto::pb;
 use socfed_proto::vocab::SiteId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
 /// Hits kept per sweep.
-const MAX_HITS: usize = 1000;
+pub(super) const MAX_HITS: usize = 1000;
 
 pub struct ResponseEngine {
     store: Arc<AgentStore>,
@@ -284,264 +283,5 @@ impl ResponseEngine {
                 tracing::error!(directive = %record.id, error = %e, "could not record a directive's result");
             }
         });
-    }
-
-    /// Searches stored alerts; then either finishes or starts watching new alerts.
-    fn sweep_stored(
-        &self,
-        record: &mut DirectiveRecord,
-        sweep: Sweep,
-        now: UnixMillis,
-    ) -> Result<Option<Sweep>, StoreError> {
-        let since = now.saturating_sub(sweep.lookback_ms);
-        let mut hits = Vec::new();
-        for indicator in &sweep.indicators {
-            for group_id in self.store.groups_with_indicator(indicator)? {
-                if let Some(group) = self.store.group(group_id)? {
-                    merge_hits(&mut hits, sweep.hits_in(&group, since), MAX_HITS);
-                }
-            }
-        }
-        record.hits = hits;
-        if sweep.duration_ms > 0 {
-            record.watch_until_ms = now.saturating_add(sweep.duration_ms);
-            let detail = format!(
-                "{} hits in stored alerts; watching new alerts",
-                record.hits.len()
-            );
-            record.set(State::Running, detail, now);
-            // Watched only once the record is saved (see `try_receive`).
-            return Ok(Some(sweep));
-        }
-        let detail = format!("{} hits in stored alerts", record.hits.len());
-        record.set(State::Succeeded, detail, now);
-        Ok(None)
-    }
-
-    fn finish_sweep(&self, mut record: DirectiveRecord) -> Result<(), StoreError> {
-        self.lock_watching().remove(&record.id);
-        let detail = format!("{} hits; watch ended", record.hits.len());
-        record.set(State::Succeeded, detail, self.now());
-        self.save(&record, "agent", "", "directive.finished")
-    }
-
-    /// New or changed alert groups, from intake: matched against watching sweeps.
-    pub fn on_groups(&self, groups: &[Ulid]) -> Result<(), StoreError> {
-        let watching: Vec<(Ulid, Sweep)> = self
-            .lock_watching()
-            .iter()
-            .map(|(id, s)| (*id, s.clone()))
-            .collect();
-        for (id, sweep) in watching {
-            let Some(mut record) = self.store.directive(id)? else {
-                continue;
-            };
-            let since = record.received_at_ms.saturating_sub(sweep.lookback_ms);
-            let mut changed = false;
-            for group_id in groups {
-                if let Some(group) = self.store.group(*group_id)? {
-                    changed |= merge_hits(&mut record.hits, sweep.hits_in(&group, since), MAX_HITS);
-                }
-            }
-            if changed {
-                record.updated_at_ms = self.now();
-                record.detail = format!("{} hits; watching new alerts", record.hits.len());
-                self.save(&record, "agent", "", "directive.hits")?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Matches new alerts against watching sweeps and ends sweeps whose time is up.
-    pub async fn watch(
-        self: Arc<Self>,
-        mut groups: mpsc::UnboundedReceiver<Vec<Ulid>>,
-        shutdown: CancellationToken,
-    ) {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        loop {
-            let batch = tokio::select! {
-                () = shutdown.cancelled() => break,
-                batch = groups.recv() => match batch {
-                    Some(ids) => Some(ids),
-                    None => break,
-                },
-                _ = tick.tick() => None,
-            };
-            // Store reads and flushes block: off the async workers, one pass at a time.
-            let engine = self.clone();
-            let result = tokio::task::spawn_blocking(move || match batch {
-                Some(ids) => engine.on_groups(&ids),
-                None => engine.end_due_sweeps(),
-            })
-            .await;
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "sweep bookkeeping failed"),
-                Err(e) => tracing::error!(error = %e, "sweep bookkeeping task failed"),
-            }
-        }
-    }
-
-    fn end_due_sweeps(&self) -> Result<(), StoreError> {
-        let ids: Vec<Ulid> = self.lock_watching().keys().copied().collect();
-        let now = self.now();
-        for id in ids {
-            match self.store.directive(id)? {
-                Some(record) if record.watch_until_ms <= now => self.finish_sweep(record)?,
-                Some(_) => {}
-                None => {
-                    self.lock_watching().remove(&id);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn load(&self, id: Ulid) -> Result<DirectiveRecord, ServiceError> {
-        self.store.directive(id)?.ok_or_else(|| {
-            ServiceError::NotFound(format!(
-                "no directive {id} at this site; `site-agent directives list` shows them"
-            ))
-        })
-    }
-
-    pub fn get(&self, actor: &Actor, id: Ulid) -> Result<DirectiveRecord, ServiceError> {
-        authz::check(actor.role, Operation::ViewDirectives, None)?;
-        self.load(id)
-    }
-
-    pub fn list(
-        &self,
-        actor: &Actor,
-        limit: usize,
-        wanted: impl Fn(&DirectiveRecord) -> bool,
-    ) -> Result<Vec<DirectiveRecord>, ServiceError> {
-        authz::check(actor.role, Operation::ViewDirectives, None)?;
-        Ok(self.store.directives(limit, wanted)?)
-    }
-
-    /// Approves (runs) or rejects a destructive action waiting for approval.
-    pub fn decide(
-        self: &Arc<Self>,
-        actor: &Actor,
-        id: Ulid,
-        approve: bool,
-        reason: &str,
-    ) -> Result<DirectiveRecord, ServiceError> {
-        authz::check(actor.role, Operation::ApproveDirective, None)?;
-        let _one_at_a_time = self.transitions.lock().unwrap_or_else(|p| p.into_inner());
-        let mut record = self.load(id)?;
-        if record.state != State::AwaitingApproval {
-            return Err(ServiceError::Invalid(format!(
-                "directive {id} is {}, not awaiting approval",
-                record.state.as_str()
-            )));
-        }
-        let now = self.now();
-        record.actor = actor.name.clone();
-        if record.expires_at_ms > 0 && now > record.expires_at_ms {
-            record.set(
-                State::Expired,
-                "expired while waiting for approval; not run",
-                now,
-            );
-            self.save(&record, &actor.name, &actor.cert, "directive.expired")?;
-            return Ok(record);
-        }
-        if !approve {
-            let detail = format!("rejected by {}: {reason}", actor.name);
-            record.set(State::Refused, detail, now);
-            self.save(&record, &actor.name, &actor.cert, "directive.reject")?;
-            return Ok(record);
-        }
-        // Planned again: the playbook may have been changed (or removed) since it arrived.
-        let planned = match self
-            .config
-            .playbook(&record.kind)
-            .map(|p| p.plan(&self.vars(&record)))
-        {
-            Some(Ok(planned)) => planned,
-            Some(Err(e)) => {
-                record.set(
-                    State::Refused,
-                    format!("playbook {}: {e}", record.kind),
-                    now,
-                );
-                self.save(&record, &actor.name, &actor.cert, "directive.approve")?;
-                return Ok(record);
-            }
-            None => {
-                record.set(
-                    State::Refused,
-                    format!("the playbook for {:?} was removed", record.kind),
-                    now,
-                );
-                self.save(&record, &actor.name, &actor.cert, "directive.approve")?;
-                return Ok(record);
-            }
-        };
-        let detail = format!("approved by {}; running {}", actor.name, planned.describe());
-        record.set(State::Running, detail, now);
-        self.save(&record, &actor.name, &actor.cert, "directive.approve")?;
-        self.spawn_action(record.clone(), planned);
-        Ok(record)
-    }
-
-    /// An analyst working a task from the hub.
-    pub fn task(
-        &self,
-        actor: &Actor,
-        id: Ulid,
-        step: TaskStep,
-        note: &str,
-    ) -> Result<DirectiveRecord, ServiceError> {
-        authz::check(actor.role, Operation::WorkTask, None)?;
-        let _one_at_a_time = self.transitions.lock().unwrap_or_else(|p| p.into_inner());
-        let mut record = self.load(id)?;
-        if record.kind != KIND_TASK {
-            return Err(ServiceError::Invalid(format!(
-                "directive {id} is a {} directive, not a task",
-                record.kind
-            )));
-        }
-        let (next, allowed_from): (State, &[State]) = match step {
-            TaskStep::Acknowledge => (State::Acknowledged, &[State::Received]),
-            TaskStep::Start => (State::Running, &[State::Received, State::Acknowledged]),
-            TaskStep::Complete => (
-                State::Succeeded,
-                &[State::Received, State::Acknowledged, State::Running],
-            ),
-            TaskStep::Decline => (
-                State::Refused,
-                &[State::Received, State::Acknowledged, State::Running],
-            ),
-        };
-        if !allowed_from.contains(&record.state) {
-            return Err(ServiceError::Invalid(format!(
-                "task {id} is {}; it cannot move to {}",
-                record.state.as_str(),
-                next.as_str()
-            )));
-        }
-        if step == TaskStep::Decline && note.trim().is_empty() {
-            return Err(ServiceError::Invalid(
-                "say why the site declines the task (--note)".into(),
-            ));
-        }
-        record.actor = actor.name.clone();
-        let detail = if note.is_empty() {
-            format!("{} by {}", next.as_str(), actor.name)
-        } else {
-            format!("{} by {}: {note}", next.as_str(), actor.name)
-        };
-        record.set(next, detail, self.now());
-        self.save(
-            &record,
-            &actor.name,
-            &actor.cert,
-            &format!("task.{}", next.as_str()),
-        )?;
-        Ok(record)
     }
 }
