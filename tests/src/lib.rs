@@ -2,8 +2,10 @@
 //! `app::start` the binaries call) or as real processes of the built binaries, clients that
 //! speak the real protocol over mutual TLS, and polling helpers with deadlines (no fixed sleeps).
 
+pub mod bench;
 pub mod clients;
 pub mod inproc;
+pub mod load;
 pub mod pki;
 pub mod procs;
 pub mod sink;

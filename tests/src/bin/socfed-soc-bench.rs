@@ -11,6 +11,7 @@ use clap::Parser;
 use site_agent::soc::alert::{Format, ParseLimits};
 use site_agent::soc::parse::{Parsed, parse_line};
 use socfed_proto::pb;
+use socfed_tests::bench::{machine, percentile};
 use socfed_tests::clients;
 use socfed_tests::pki::TestPki;
 use socfed_tests::procs::{Proc, binary, write_agent_config};
@@ -96,28 +97,6 @@ fn generate(path: &Path, lines: u64, repeats: f64) -> anyhow::Result<u64> {
     }
     out.flush()?;
     Ok(distinct)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown cpu".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cores} cores, {cpu}")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

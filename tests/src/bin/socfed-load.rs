@@ -1,0 +1,277 @@
+//! `socfed-load`: end-to-end escalation load against a real hub process (outside the test
+//! suite). N simulated sites are real site agents (each with its own certificate, its own sled
+//! outbox and its own mutual-TLS stream) raising escalations through their local API; the hub
+//! stores, deduplicates, correlates and acknowledges them durably. In the same run it measures
+//! the two ceilings (raw mTLS stream, raw sled insert+flush) and reports every figure as a ratio
+//! to the lower one, with ack latency percentiles, CPU and peak memory.
+//!
+//! cargo build --release --workspace --bins && target/release/socfed-load --sites 8 --per-site 2000
+
+use clap::Parser;
+use socfed_proto::pb;
+use socfed_tests::bench::{cpu_and_peak_rss, machine, percentile};
+use socfed_tests::load::{null_hub, sized_report, storage_ceiling, transport_ceiling};
+use socfed_tests::procs::{Proc, binary, write_hub_config};
+use socfed_tests::{clients, eventually, free_port, pki::TestPki};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Simulated sites (each a real agent with its own store and stream).
+    #[arg(long, default_value_t = 8)]
+    sites: usize,
+    /// Escalations per site.
+    #[arg(long, default_value_t = 2000)]
+    per_site: u64,
+    /// Approximate size of each escalation on the wire, in bytes.
+    #[arg(long, default_value_t = 500)]
+    bytes: usize,
+    /// Share of escalations that report a campaign other sites report too (cross-site
+    /// duplicates the hub correlates into one incident).
+    #[arg(long, default_value_t = 0.2)]
+    duplicates: f64,
+    /// Escalations per second across all sites; 0 = as fast as the agents take them.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Agent store durability: fsync (power-safe, the default in production) or flush.
+    #[arg(long, default_value = "fsync")]
+    agent_durability: String,
+    /// Print the summary as JSON only.
+    #[arg(long)]
+    json: bool,
+    /// Keep the run's files here (default: a temporary directory).
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+}
+
+fn site_names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("site-{i:03}")).collect()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let tmp = tempfile::tempdir()?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let pki = TestPki::create(&dir.join("pki"), "corp.example")?;
+    let sites = site_names(args.sites);
+    let total = args.per_site * args.sites as u64;
+    let say = |line: String| {
+        if !args.json {
+            eprintln!("{line}");
+        }
+    };
+
+    // Ceilings, same run, same machine.
+    say("measuring the transport ceiling (raw mTLS stream, no storage)...".into());
+    let null = null_hub(&pki).await?;
+    let transport = transport_ceiling(null, &pki, &sites, args.per_site, args.bytes).await?;
+    say("measuring the storage ceiling (raw sled insert + flush per 1024)...".into());
+    let storage = storage_ceiling(&dir.join("sled-baseline"), total, args.bytes, 1024)?;
+    let ceiling = transport.min(storage);
+
+    // The real hub, as a process.
+    let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let refs: Vec<&str> = sites.iter().map(String::as_str).collect();
+    let hub_config = write_hub_config(&dir, &pki, hub_addr, &refs, "")?;
+    let mut hub = Proc::spawn(
+        &binary("sirt-hub")?,
+        &["serve", "--config", &hub_config.display().to_string()],
+        dir.join("hub.log"),
+        "hub",
+    )?;
+    let hub_pid = hub.pid().unwrap_or(0);
+    let operator = pki.operator("tester")?;
+    let mut op = clients::operator(hub_addr, &operator, &pki.domain)?;
+    eventually("the hub to answer", Duration::from_secs(30), || {
+        let mut op = op.clone();
+        async move { clients::sites(&mut op).await.ok() }
+    })
+    .await?;
+
+    // The simulated sites: real agents in this process.
+    say(format!("starting {} site agents...", args.sites));
+    let mut agents = Vec::new();
+    for site in &sites {
+        let extra = format!(
+            "[durability]\nmode = \"{}\"\n[outbox]\nmax_entries = {}\n",
+            args.agent_durability,
+            total * 2
+        );
+        let config = socfed_tests::procs::write_agent_config(
+            &dir,
+            &pki,
+            site,
+            hub_addr,
+            "127.0.0.1:0".parse()?,
+            &extra,
+        )?;
+        let agent = site_agent::app::start(site_agent::config::AgentConfig::load(&config)?).await?;
+        agents.push(Arc::new(agent));
+    }
+
+    say(format!(
+        "escalating {total} ({} bytes each, {:.0} % cross-site campaigns)...",
+        args.bytes,
+        args.duplicates * 100.0
+    ));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, agent) in agents.iter().enumerate() {
+        let local = clients::local(agent.local_addr, &operator, &pki.domain)?;
+        let (per_site, bytes, duplicates, rate) =
+            (args.per_site, args.bytes, args.duplicates, args.rate);
+        let sites_n = args.sites as u64;
+        let agent = agent.clone();
+        tasks.push(tokio::spawn(async move {
+            // Ack latency: a poller watches the agent's acknowledged sequence while this task
+            // raises, so each escalation's latency runs from its raise to the ack covering it.
+            let (raised_tx, mut raised_rx) =
+                tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+            let watched = agent.clone();
+            let poller = tokio::spawn(async move {
+                let mut pending = std::collections::VecDeque::new();
+                let mut latencies = Vec::new();
+                let mut open = true;
+                while open || !pending.is_empty() {
+                    loop {
+                        match raised_rx.try_recv() {
+                            Ok(raised) => pending.push_back(raised),
+                            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                                open = false;
+                                break;
+                            }
+                        }
+                    }
+                    let acked = watched
+                        .store
+                        .counters()
+                        .map(|c| c.acked_through)
+                        .unwrap_or(0);
+                    let now = Instant::now();
+                    while pending.front().is_some_and(|(seq, _)| *seq <= acked) {
+                        if let Some((_, at)) = pending.pop_front() {
+                            latencies.push(now - at);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                latencies
+            });
+            let pace = (rate > 0).then(|| Duration::from_secs_f64(sites_n as f64 / rate as f64));
+            for n in 0..per_site {
+                let campaign = (n as f64) < duplicates * per_site as f64;
+                let report = sized_report("", "", bytes);
+                let (title, rule, indicator) = if campaign {
+                    (
+                        format!("campaign {}", n % 100),
+                        format!("CAMP-{}", n % 100),
+                        format!("c{}.campaign.example", n % 100),
+                    )
+                } else {
+                    (
+                        format!("site {i} incident {n}"),
+                        format!("R-{i}-{n}"),
+                        format!("h{n}.site{i}.example"),
+                    )
+                };
+                let reply = local
+                    .clone()
+                    .raise_incident(pb::RaiseIncidentRequest {
+                        request_id: format!("load-{n}"),
+                        title,
+                        description: report.description,
+                        severity: pb::Severity::High as i32,
+                        rule_id: rule,
+                        indicators: vec![pb::Indicator {
+                            kind: pb::IndicatorKind::Domain as i32,
+                            value: indicator,
+                        }],
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                let _ = raised_tx.send((reply.seq, Instant::now()));
+                if let Some(pace) = pace {
+                    tokio::time::sleep(pace).await;
+                }
+            }
+            drop(raised_tx);
+            anyhow::Ok(poller.await?)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let rate = total as f64 / elapsed.as_secs_f64();
+
+    // Exactness at the hub: every escalation stored once.
+    let stored: u64 = clients::sites(&mut op)
+        .await?
+        .iter()
+        .map(|s| s.escalations_stored)
+        .sum();
+    let duplicates_seen: u64 = clients::sites(&mut op)
+        .await?
+        .iter()
+        .map(|s| s.duplicates)
+        .sum();
+    let incidents = clients::all_incidents(&mut op).await?.len();
+    let (hub_cpu, hub_rss) = cpu_and_peak_rss(hub_pid).unwrap_or_default();
+    let (load_cpu, load_rss) = cpu_and_peak_rss(std::process::id()).unwrap_or_default();
+    for agent in agents {
+        if let Ok(agent) = Arc::try_unwrap(agent) {
+            agent.stop().await?;
+        }
+    }
+    let _ = hub.terminate();
+
+    let summary = serde_json::json!({
+        "machine": machine(),
+        "sites": args.sites, "escalations": total, "bytes": args.bytes, "duplicates_share": args.duplicates,
+        "agent_durability": args.agent_durability, "rate_limit": args.rate,
+        "acked_per_second": rate, "seconds": elapsed.as_secs_f64(),
+        "ceilings": {"transport_per_second": transport, "storage_per_second": storage},
+        "ratio_to_lower_ceiling": rate / ceiling,
+        "ack_latency_ms": {
+            "p50": percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+            "p99": percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+            "p999": percentile(&latencies, 0.999).as_secs_f64() * 1e3,
+        },
+        "hub": {"stored": stored, "duplicate_replays": duplicates_seen, "incidents": incidents, "cpu_seconds": hub_cpu, "peak_rss_mib": hub_rss},
+        "agents_process": {"cpu_seconds": load_cpu, "peak_rss_mib": load_rss},
+        "exact": stored == total,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{total} escalations from {} sites in {:.1} s: {rate:.0}/s acknowledged durably at the hub\n\
+             ceilings this run: transport {transport:.0}/s, storage {storage:.0}/s -> {:.1} % of the lower\n\
+             ack latency p50 {:.1} ms, p99 {:.1} ms, p999 {:.1} ms\n\
+             hub: {stored} stored (exact: {}), {incidents} incidents after correlation, {hub_cpu:.1} s CPU, {hub_rss:.0} MiB peak RSS\n\
+             agents (this process): {load_cpu:.1} s CPU, {load_rss:.0} MiB peak RSS\n\
+             machine: {}",
+            args.sites,
+            elapsed.as_secs_f64(),
+            100.0 * rate / ceiling,
+            percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+            percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+            percentile(&latencies, 0.999).as_secs_f64() * 1e3,
+            stored == total,
+            machine()
+        );
+    }
+    anyhow::ensure!(
+        stored == total,
+        "the hub stored {stored} of {total} escalations"
+    );
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The two ceilings `socfed-load` reports every result against, measured in the same run on
+//! the same machine: the transport (a raw tonic bidirectional stream over the same mutual TLS,
+//! acknowledging every message, storing nothing) and the storage (raw sled inserts with a
+//! flush per batch, as the hub's group commit does).
+
+use crate::clients::{self, RawStream, hello};
+use crate::pki::TestPki;
+use socfed_proto::pb::{self, federation_server::Federation, hub_message, site_message};
+use socfed_proto::tls::{ExpectedServer, Swappable, TlsMaterial, tls_incoming};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// A report of about `bytes` bytes on the wire.
+pub fn sized_report(local_id: &str, title: &str, bytes: usize) -> pb::IncidentReport {
+    pb::IncidentReport {
+        description: "x".repeat(bytes.saturating_sub(60)),
+        ..clients::report(local_id, title)
+    }
+}
+
+/// Answers every stream with a welcome, then one ack per escalation. No storage.
+struct NullHub;
+
+#[tonic::async_trait]
+impl Federation for NullHub {
+    type EscalateStream = ReceiverStream<Result<pb::HubMessage, Status>>;
+
+    async fn escalate(
+        &self,
+        request: Request<Streaming<pb::SiteMessage>>,
+    ) -> Result<Response<Self::EscalateStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            while let Ok(Some(message)) = inbound.message().await {
+                let reply = match message.body {
+                    Some(site_message::Body::Hello(_)) => hub_message::Body::Welcome(pb::Welcome {
+                        max_message_bytes: 4 << 20,
+                        ..Default::default()
+                    }),
+                    Some(site_message::Body::Escalation(e)) => hub_message::Body::Ack(pb::Ack {
+                        acked_through: e.seq,
+                        notices: vec![],
+                    }),
+                    _ => continue,
+                };
+                if tx
+                    .send(Ok(pb::HubMessage { body: Some(reply) }))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// Starts the raw transport server with the hub's certificate on a loopback port.
+pub async fn null_hub(pki: &TestPki) -> anyhow::Result<SocketAddr> {
+    let material = TlsMaterial::load(&pki.hub(), pki.domain.clone())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let incoming = tls_incoming(
+        listener,
+        Swappable::new(material.server_config()?),
+        pki.domain.clone(),
+    );
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(
+                pb::federation_server::FederationServer::new(NullHub)
+                    .max_decoding_message_size(4 << 20),
+            )
+            .serve_with_incoming(incoming),
+    );
+    Ok(addr)
+}
+
+/// Messages per second through `sites` raw streams of `per_site` escalations each.
+pub async fn transport_ceiling(
+    addr: SocketAddr,
+    pki: &TestPki,
+    sites: &[String],
+    per_site: u64,
+    bytes: usize,
+) -> anyhow::Result<f64> {
+    let mut streams = Vec::new();
+    for site in sites {
+        let channel = clients::channel(addr, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
+        let (stream, _) =
+            RawStream::open_welcomed(channel, hello(site, ulid::Ulid::new(), 1)).await?;
+        streams.push(stream);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, RawStream { tx, mut inbound }) in streams.into_iter().enumerate() {
+        let report = sized_report(&format!("base-{i}"), "baseline", bytes);
+        tasks.push(tokio::spawn(async move {
+            let sender = tokio::spawn(async move {
+                for seq in 1..=per_site {
+                    let message = pb::SiteMessage {
+                        body: Some(site_message::Body::Escalation(pb::Escalation {
+                            seq,
+                            report: Some(report.clone()),
+                            enqueued_at_ms: 0,
+                            dropped_before: 0,
+                        })),
+                    };
+                    if tx.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                tx
+            });
+            while let Ok(Some(m)) = inbound.message().await {
+                if let Some(hub_message::Body::Ack(ack)) = m.body
+                    && ack.acked_through >= per_site
+                {
+                    break;
+                }
+            }
+            drop(sender.await);
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    Ok((per_site * sites.len() as u64) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Records per second for `n` inserts of `bytes` with a flush every `batch`.
+pub fn storage_ceiling(
+    dir: &std::path::Path,
+    n: u64,
+    bytes: usize,
+    batch: u64,
+) -> anyhow::Result<f64> {
+    let db = sled::Config::new().path(dir).open()?;
+    let tree = db.open_tree("baseline")?;
+    let value = vec![7u8; bytes];
+    let started = Instant::now();
+    for i in 0..n {
+        tree.insert(i.to_be_bytes(), value.as_slice())?;
+        if (i + 1) % batch == 0 {
+            db.flush()?;
+        }
+    }
+    db.flush()?;
+    let rate = n as f64 / started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
+    Ok(rate)
+}
