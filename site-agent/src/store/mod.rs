@@ -13,6 +13,7 @@ mod outbox;
 pub mod schema;
 mod soc;
 pub mod unit;
+pub mod witness;
 
 pub use outbox::{Counters, Enqueued};
 pub use soc::{AuditReport, GroupFilter};
@@ -38,6 +39,8 @@ pub enum StoreError {
     Sync(#[from] std::io::Error),
     #[error(transparent)]
     Codec(#[from] CodecError),
+    #[error("the store at {dir} is damaged: {reason}")]
+    Damaged { dir: PathBuf, reason: String },
     #[error(
         "the outbox is full ({len} of {cap} escalations waiting for the hub, oldest {oldest_age_s} s old) and on_full = \"refuse-new\"; restore the hub connection or raise outbox.max_entries"
     )]
@@ -59,6 +62,8 @@ impl From<UnitError> for StoreError {
 
 pub struct AgentStore {
     db: sled::Db,
+    /// The data directory, where the commit witness lives beside sled's files.
+    dir: std::path::PathBuf,
     trees: Vec<sled::Tree>,
     /// Changes only when a restored store is detected (see `outbox::restart_epoch`).
     epoch: std::sync::RwLock<Ulid>,
@@ -123,8 +128,9 @@ impl AgentStore {
             Durability::Fsync => Some(File::open(dir.join("db"))?),
             Durability::Flush => None,
         };
-        Ok(Self {
+        let store = Self {
             db,
+            dir: dir.to_path_buf(),
             trees,
             epoch: std::sync::RwLock::new(epoch),
             data_file,
@@ -132,6 +138,26 @@ impl AgentStore {
             outbox_len: AtomicU64::new(len),
             durable_through: AtomicU64::new(next_seq.saturating_sub(1)),
             enqueued: tokio::sync::Notify::new(),
+        };
+        witness::check(dir, &store.witness()?)?;
+        Ok(store)
+    }
+
+    /// What the store holds now, as the commit witness records it.
+    fn witness(&self) -> Result<witness::Witness, StoreError> {
+        let audit = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
+            Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
+            None => 0,
+        };
+        // From the store, not memory: an epoch restart writes it before updating the cache.
+        let epoch = match self.tree(TreeId::Meta).get(schema::EPOCH)? {
+            Some(raw) => schema::ulid_of(schema::META, &raw)?,
+            None => self.epoch(),
+        };
+        Ok(witness::Witness {
+            epoch,
+            seq: self.counter_value(schema::NEXT_SEQ)?.saturating_sub(1),
+            audit,
         })
     }
 
@@ -157,7 +183,8 @@ impl AgentStore {
         if let Some(file) = &self.data_file {
             file.sync_data()?;
         }
-        Ok(())
+        // Only after the store is durable: the witness must never run ahead of it.
+        witness::write(&self.dir, &self.witness()?)
     }
 
     /// Runs `work` as one unit: its writes are applied atomically and flushed before this
