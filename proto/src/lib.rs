@@ -25,6 +25,8 @@ pub mod tls;
 #[cfg(feature = "runtime")]
 pub mod tls_reload;
 pub mod vocab;
+#[cfg(feature = "runtime")]
+pub mod witness;
 
 /// Generated wire types and gRPC stubs for package `socfed.v1`.
 #[allow(clippy::all, missing_docs)]

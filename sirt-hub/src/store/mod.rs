@@ -28,7 +28,22 @@ pub enum StoreError {
     Sync(#[from] std::io::Error),
     #[error(transparent)]
     Codec(#[from] CodecError),
+    #[error("the store at {dir} is damaged: {reason}")]
+    Damaged { dir: PathBuf, reason: String },
 }
+
+fn witness_error(dir: &Path, e: socfed_proto::witness::WitnessError) -> StoreError {
+    match e {
+        socfed_proto::witness::WitnessError::Behind(reason) => StoreError::Damaged {
+            dir: dir.to_path_buf(),
+            reason,
+        },
+        socfed_proto::witness::WitnessError::Io(e) => StoreError::Sync(e),
+    }
+}
+
+/// The witness tag of a hub store (agents use their store epoch).
+const HUB_TAG: u128 = 0x736f_6366_6564_2d68_7562;
 
 pub use socfed_proto::config::Durability;
 
@@ -54,6 +69,7 @@ pub(crate) struct Trees {
 
 pub struct HubStore {
     db: sled::Db,
+    dir: PathBuf,
     trees: Trees,
     data_file: Option<File>,
     durability: Durability,
@@ -135,11 +151,32 @@ impl HubStore {
             Durability::Flush => None,
         };
         db.flush()?;
-        Ok(Self {
+        let store = Self {
             db,
+            dir: dir.to_path_buf(),
             trees,
             data_file,
             durability,
+        };
+        socfed_proto::witness::check(dir, &store.witness()?, "sirt-hub db import")
+            .map_err(|e| witness_error(dir, e))?;
+        Ok(store)
+    }
+
+    /// What the store holds now, as its commit witness records it.
+    fn witness(&self) -> Result<socfed_proto::witness::Witness, StoreError> {
+        let commits = match self.trees.meta.get(schema::COMMITS)? {
+            Some(raw) => schema::u64_value(schema::META, &raw)?,
+            None => 0,
+        };
+        let audit = match self.trees.meta.get(schema::AUDIT_HEAD)? {
+            Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
+            None => 0,
+        };
+        Ok(socfed_proto::witness::Witness {
+            epoch: HUB_TAG,
+            seq: commits,
+            audit,
         })
     }
 
@@ -150,7 +187,9 @@ impl HubStore {
         if let Some(file) = &self.data_file {
             file.sync_data()?;
         }
-        Ok(())
+        // Only after the store is durable: the witness never runs ahead of it.
+        socfed_proto::witness::write(&self.dir, &self.witness()?)
+            .map_err(|e| witness_error(&self.dir, e))
     }
 
     pub fn durability(&self) -> Durability {

@@ -17,6 +17,7 @@
 //! | `audit`         | seq u64                               | `AuditEntry` (hash chain)  |
 //! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
 //! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged incidents)  |
+//! | `meta`          | `commits`                             | u64 BE (ingest transactions) |
 //! | `directives`    | directive ULID (16)                   | `DirectiveRecord`          |
 //! | `site_directives`| site ++ 0x00 ++ directive ULID       | empty (per-site outbox)    |
 //! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
@@ -62,6 +63,8 @@ pub const OPERATORS: &str = "operators";
 pub const COMMS: &str = "comms";
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";
+/// `meta` key: ingest transactions committed so far (u64 BE), recorded by the store's witness.
+pub const COMMITS: &str = "commits";
 /// `meta` key prefix of the index of incidents with regulatory flags: prefix ++ ULID → empty.
 pub const REGULATED_PREFIX: &[u8] = b"regulated/";
 

@@ -13,7 +13,6 @@ mod outbox;
 pub mod schema;
 mod soc;
 pub mod unit;
-pub mod witness;
 
 pub use outbox::{Counters, Enqueued};
 pub use soc::{AuditReport, GroupFilter};
@@ -41,6 +40,8 @@ pub enum StoreError {
     Codec(#[from] CodecError),
     #[error("the store at {dir} is damaged: {reason}")]
     Damaged { dir: PathBuf, reason: String },
+    #[error("store witness: {0}")]
+    Witness(std::io::Error),
     #[error(
         "the outbox is full ({len} of {cap} escalations waiting for the hub, oldest {oldest_age_s} s old) and on_full = \"refuse-new\"; restore the hub connection or raise outbox.max_entries"
     )]
@@ -57,6 +58,16 @@ impl From<UnitError> for StoreError {
             UnitError::Sled(e) => StoreError::Sled(e),
             UnitError::Codec(e) => StoreError::Codec(e),
         }
+    }
+}
+
+fn witness_error(dir: &Path, e: socfed_proto::witness::WitnessError) -> StoreError {
+    match e {
+        socfed_proto::witness::WitnessError::Behind(reason) => StoreError::Damaged {
+            dir: dir.to_path_buf(),
+            reason,
+        },
+        socfed_proto::witness::WitnessError::Io(e) => StoreError::Witness(e),
     }
 }
 
@@ -139,12 +150,13 @@ impl AgentStore {
             durable_through: AtomicU64::new(next_seq.saturating_sub(1)),
             enqueued: tokio::sync::Notify::new(),
         };
-        witness::check(dir, &store.witness()?)?;
+        socfed_proto::witness::check(dir, &store.witness()?, "site-agent db import")
+            .map_err(|e| witness_error(dir, e))?;
         Ok(store)
     }
 
     /// What the store holds now, as the commit witness records it.
-    fn witness(&self) -> Result<witness::Witness, StoreError> {
+    fn witness(&self) -> Result<socfed_proto::witness::Witness, StoreError> {
         let audit = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
             Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
             None => 0,
@@ -154,8 +166,8 @@ impl AgentStore {
             Some(raw) => schema::ulid_of(schema::META, &raw)?,
             None => self.epoch(),
         };
-        Ok(witness::Witness {
-            epoch,
+        Ok(socfed_proto::witness::Witness {
+            epoch: u128::from(epoch),
             seq: self.counter_value(schema::NEXT_SEQ)?.saturating_sub(1),
             audit,
         })
@@ -184,7 +196,8 @@ impl AgentStore {
             file.sync_data()?;
         }
         // Only after the store is durable: the witness must never run ahead of it.
-        witness::write(&self.dir, &self.witness()?)
+        socfed_proto::witness::write(&self.dir, &self.witness()?)
+            .map_err(|e| witness_error(&self.dir, e))
     }
 
     /// Runs `work` as one unit: its writes are applied atomically and flushed before this

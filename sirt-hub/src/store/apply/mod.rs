@@ -356,6 +356,13 @@ impl HubStore {
                 applied.outcomes.push(outcome);
             }
             applied.directive_sites = tx.new_directives.take();
+            // The commit counter the store's witness records (see `store::witness`).
+            let commits = match tx.meta.get(schema::COMMITS)? {
+                Some(raw) => codec(schema::u64_value(schema::META, &raw))?,
+                None => 0,
+            };
+            tx.meta
+                .insert(schema::COMMITS, &(commits + 1).to_be_bytes())?;
             Ok(applied)
         });
         result.map_err(|e| match e {
