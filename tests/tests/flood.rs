@@ -1,0 +1,84 @@
+//! A flood of connections without client certificates is refused while a legitimate site
+//! keeps escalating: every flood call gets UNAUTHENTICATED, every escalation arrives once.
+
+use socfed_proto::pb::{self, operator_client::OperatorClient};
+use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() -> anyhow::Result<()>
+{
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    const FLOODERS: usize = 50;
+    const CALLS: usize = 20;
+    const ESCALATIONS: usize = 100;
+
+    // Each flooder opens its own connection (no client certificate) and keeps calling.
+    let mut flood = Vec::new();
+    for _ in 0..FLOODERS {
+        let channel = clients::channel_without_client_cert(hub.addr, &pki.ca())?;
+        flood.push(tokio::spawn(async move {
+            let mut client = OperatorClient::new(channel);
+            let mut refused = 0;
+            for _ in 0..CALLS {
+                match client
+                    .list_incidents(pb::ListIncidentsRequest::default())
+                    .await
+                {
+                    Err(s) if s.code() == tonic::Code::Unauthenticated => refused += 1,
+                    Err(s) => anyhow::bail!("unexpected refusal {:?}: {}", s.code(), s.message()),
+                    Ok(_) => anyhow::bail!("an unauthenticated call was answered"),
+                }
+            }
+            anyhow::Ok(refused)
+        }));
+    }
+    let mut local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    for n in 0..ESCALATIONS {
+        local
+            .raise_incident(pb::RaiseIncidentRequest {
+                request_id: format!("flood-{n}"),
+                title: format!("during the flood {n}"),
+                severity: pb::Severity::High as i32,
+                ..Default::default()
+            })
+            .await?;
+    }
+    let mut refused = 0;
+    for task in flood {
+        refused += task.await??;
+    }
+    assert_eq!(
+        refused,
+        FLOODERS * CALLS,
+        "every unauthenticated call refused"
+    );
+    let mut op = clients::operator(hub.addr, &pki.operator("tester")?, &pki.domain)?;
+    eventually(
+        "every escalation at the hub",
+        Duration::from_secs(30),
+        || {
+            let mut op = op.clone();
+            async move {
+                let sites = clients::sites(&mut op).await.ok()?;
+                sites
+                    .iter()
+                    .any(|s| {
+                        s.site_id == "paris"
+                            && s.escalations_stored == ESCALATIONS as u64
+                            && s.duplicates == 0
+                    })
+                    .then_some(())
+            }
+        },
+    )
+    .await?;
+    assert_eq!(clients::all_incidents(&mut op).await?.len(), ESCALATIONS);
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
