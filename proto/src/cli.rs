@@ -271,6 +271,15 @@ pub fn host_of(address: &str) -> &str {
     address.rsplit_once(':').map_or(address, |(host, _)| host)
 }
 
+/// The host of a URL: the only part of a webhook URL that is ever logged or recorded (the path
+/// and userinfo often carry a token).
+pub fn url_host(url: &str) -> String {
+    url.parse::<tonic::codegen::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_string))
+        .unwrap_or_else(|| "(unparsable URL)".into())
+}
+
 /// A failed call as a sentence with a next step.
 pub fn explain(status: &Status, target: &str) -> ClientError {
     let detail = with_sources(status);
@@ -329,6 +338,19 @@ pub fn format_age(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_host_shows_only_the_host() {
+        assert_eq!(
+            super::url_host("https://hooks.chat.example/services/T0/SECRET"),
+            "hooks.chat.example"
+        );
+        assert_eq!(
+            super::url_host("http://user:pw@10.0.0.5:8080/x"),
+            "10.0.0.5"
+        );
+        assert_eq!(super::url_host("not a url"), "(unparsable URL)");
+    }
 
     #[test]
     fn host_of_handles_v4_v6_and_names() {

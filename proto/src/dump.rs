@@ -75,19 +75,11 @@ fn open(dir: &Path) -> Result<sled::Db, DumpError> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(bytes)
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>, DumpError> {
-    if !text.len().is_multiple_of(2) {
-        return Err(DumpError::Format("odd-length hex".into()));
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| DumpError::Format("bad hex".into()))
-        })
-        .collect()
+    crate::hex::decode(text).ok_or_else(|| DumpError::Format("bad hex".into()))
 }
 
 /// Hashes and writes lines.

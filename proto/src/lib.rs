@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "runtime")]
 pub mod dump;
+pub mod hex;
 pub mod identity;
 #[cfg(feature = "runtime")]
 pub mod server;

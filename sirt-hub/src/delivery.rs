@@ -14,19 +14,12 @@ use crate::config::CommsConfig;
 use crate::ingest::IngestHandle;
 use crate::store::HubStore;
 use crate::store::apply::{CommEdit, CommsChange, Item};
+use socfed_proto::cli::url_host as host_of;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub const ACTOR: &str = crate::comms::DELIVERY_ACTOR;
-
-/// The host of `url`, the only part of it that is ever shown.
-pub fn host_of(url: &str) -> String {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "(unparsable URL)".into())
-}
 
 pub async fn run(
     store: Arc<HubStore>,

@@ -76,12 +76,6 @@ fn subject_key(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<V
         })
 }
 
-fn unhex(serial: &str) -> Vec<u8> {
-    (0..serial.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&serial[2 * i..2 * i + 2], 16).ok())
-        .collect()
-}
-
 /// Revokes the certificate in `cert` (issued by the CA in `dir`) and writes a new CRL.
 /// Revoking a certificate twice only re-signs the CRL.
 pub fn revoke(dir: &Path, cert: &Path, reason: &str) -> Result<CrlWritten, PkiError> {
@@ -143,8 +137,13 @@ pub fn write_crl(dir: &Path) -> Result<CrlWritten, PkiError> {
             .revoked
             .iter()
             .map(|r| {
+                let serial =
+                    socfed_proto::hex::decode(&r.serial).ok_or_else(|| PkiError::BadConfig {
+                        path: dir.join(REVOKED_FILE),
+                        reason: format!("serial {:?} is not hex", r.serial),
+                    })?;
                 Ok(RevokedCertParams {
-                    serial_number: SerialNumber::from_slice(&unhex(&r.serial)),
+                    serial_number: SerialNumber::from_slice(&serial),
                     revocation_time: set_time(r.revoked_at)?,
                     reason_code: Some(RevocationReason::Unspecified),
                     invalidity_date: None,

@@ -260,7 +260,8 @@ fn md(text: &str) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
+/// Text as HTML (element content or a quoted attribute value).
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

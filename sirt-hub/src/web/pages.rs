@@ -1,18 +1,11 @@
 //! The dashboard's HTML: plain server-rendered pages, every value escaped, no build step.
 
 use crate::cli::render;
+use crate::report::escape_html as esc;
 use socfed_proto::cli::format_millis;
 use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
 use std::fmt::Write;
-
-pub fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 pub fn page(title: &str, operator: &str, body: &str) -> String {
     format!(

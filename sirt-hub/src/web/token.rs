@@ -5,6 +5,7 @@
 //! and never leaves memory, so a restart signs everyone out. Pure: time is passed in.
 
 use socfed_proto::UnixMillis;
+use socfed_proto::hex::{decode as unhex, encode as hex};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -19,20 +20,6 @@ pub enum TokenError {
 pub struct Tokens {
     key: [u8; 32],
     pub ttl_ms: i64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 impl Tokens {

@@ -7,6 +7,7 @@
 //! parameter a template needs and the directive lacks refuses the directive.
 
 use serde::{Deserialize, Serialize};
+pub use socfed_proto::cli::url_host as host_of;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -79,14 +80,6 @@ impl Action {
             Action::Webhook { url, .. } => format!("POST to {}", host_of(url)),
         }
     }
-}
-
-/// The host of `url`, the only part of a webhook URL that is ever shown.
-pub fn host_of(url: &str) -> String {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "(unparsable URL)".into())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
