@@ -3,7 +3,9 @@
 //! (`soc.rs`), all in one sled database whose layout is in `schema.rs`.
 //!
 //! Writes go through [`AgentStore::unit`]: one writer at a time, all of a unit's writes in one
-//! transaction, then one flush (and fdatasync in `fsync` mode) before the unit returns.
+//! transaction, and the unit returns only once a flush (and fdatasync in `fsync` mode) that
+//! started after its commit has completed. That flush is shared (group commit, `sync.rs`):
+//! units that commit while a flush is running are all covered by the next one.
 //! Invariant: an escalation is in the outbox and flushed before anything is told it was
 //! queued, and the uplink only ever sends what is in the outbox.
 
@@ -12,6 +14,7 @@ mod directives;
 mod outbox;
 pub mod schema;
 mod soc;
+mod sync;
 pub mod unit;
 
 pub use outbox::{Counters, Enqueued};
@@ -81,6 +84,8 @@ pub struct AgentStore {
     data_file: Option<File>,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
+    /// Group commit: which commits are durable, and the one flush at a time.
+    sync: sync::SyncState,
     outbox_len: AtomicU64,
     /// Highest sequence that is flushed: the uplink never sends beyond it (invariant 1).
     durable_through: AtomicU64,
@@ -146,6 +151,7 @@ impl AgentStore {
             epoch: std::sync::RwLock::new(epoch),
             data_file,
             write_lock: Mutex::new(()),
+            sync: sync::SyncState::default(),
             outbox_len: AtomicU64::new(len),
             durable_through: AtomicU64::new(next_seq.saturating_sub(1)),
             enqueued: tokio::sync::Notify::new(),
@@ -190,43 +196,32 @@ impl AgentStore {
         &self.trees[id as usize]
     }
 
-    fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        if let Some(file) = &self.data_file {
-            file.sync_data()?;
-        }
-        // Only after the store is durable: the witness must never run ahead of it.
-        socfed_proto::witness::write(&self.dir, &self.witness()?)
-            .map_err(|e| witness_error(&self.dir, e))
-    }
-
     /// Runs `work` as one unit: its writes are applied atomically and flushed before this
     /// returns. An `Err` from `work` discards every write it made.
     pub fn unit<T, E>(&self, work: impl FnOnce(&mut Unit) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut unit = Unit::new(&self.trees);
-        let value = work(&mut unit)?;
-        if unit.is_empty() {
-            return Ok(value);
-        }
-        let (delta, enqueued) = (unit.outbox_delta, unit.enqueued);
-        unit.commit().map_err(StoreError::from)?;
-        self.sync()?;
-        if delta != 0 {
-            let len = self.outbox_len().saturating_add_signed(delta);
-            self.outbox_len.store(len, Ordering::Relaxed);
-        }
+        let (value, ticket, enqueued) = {
+            let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let mut unit = Unit::new(&self.trees);
+            let value = work(&mut unit)?;
+            if unit.is_empty() {
+                return Ok(value);
+            }
+            let (delta, enqueued) = (unit.outbox_delta, unit.enqueued);
+            unit.commit().map_err(StoreError::from)?;
+            if delta != 0 {
+                // Counted before the flush: the cap check may only err on the full side.
+                let len = self.outbox_len().saturating_add_signed(delta);
+                self.outbox_len.store(len, Ordering::Relaxed);
+            }
+            (value, self.sync.committed(), enqueued)
+        };
+        // Outside the write lock, so other units commit while this one waits for its flush.
+        self.sync_through(ticket)?;
         if enqueued {
             // Only now, after the flush, may the uplink see the new entries.
-            let next = self
-                .counter_value(schema::NEXT_SEQ)
-                .map_err(E::from)?
-                .max(1);
-            self.durable_through
-                .store(next.saturating_sub(1), Ordering::Release);
             self.enqueued.notify_one();
         }
         Ok(value)
@@ -237,10 +232,5 @@ impl AgentStore {
             Some(raw) => Ok(schema::u64_of(schema::META, &raw)?),
             None => Ok(0),
         }
-    }
-
-    /// Flushes everything (used at shutdown).
-    pub fn close(&self) -> Result<(), StoreError> {
-        self.sync()
     }
 }

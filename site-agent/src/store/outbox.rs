@@ -231,7 +231,7 @@ impl AgentStore {
         if let Err(sled::transaction::TransactionError::Storage(e)) = result {
             return Err(StoreError::Sled(e));
         }
-        self.sync()?;
+        self.sync_locked()?;
         *self.epoch.write().unwrap_or_else(|p| p.into_inner()) = epoch;
         self.outbox_len.store(count, Ordering::Relaxed);
         self.durable_through.store(count, Ordering::Release);

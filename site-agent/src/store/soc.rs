@@ -316,7 +316,7 @@ impl AgentStore {
         }
         agenda.apply_batch(batch)?;
         meta.insert("sla_policy", fingerprint)?;
-        self.sync()?;
+        self.sync_locked()?;
         Ok(true)
     }
 

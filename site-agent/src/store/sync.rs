@@ -1,0 +1,148 @@
+//! Group commit for the agent store: when a unit's writes become durable.
+//!
+//! A unit commits its transaction under the write lock and takes a ticket (commits are
+//! numbered in commit order). It then waits, outside the write lock, until a flush that started
+//! after its commit has completed. Flushes run one at a time; every unit that committed while
+//! one was running is covered by the next, so under concurrent writers one flush and one
+//! fdatasync serve many units, and a lone writer pays exactly what it paid before.
+//!
+//! What a flush covers is read under the write lock (the sync point): the last ticket, the
+//! sequence the uplink may send up to, and the commit witness. Reading them together keeps the
+//! witness from ever running ahead of what the flush made durable.
+
+use super::{AgentStore, StoreError, witness_error};
+use socfed_proto::witness::Witness;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+pub(super) struct SyncState {
+    /// Tickets handed out so far; advanced only under the write lock.
+    committed: AtomicU64,
+    /// Every ticket up to this one is durable.
+    synced: AtomicU64,
+    /// One flush at a time. Lock order: the write lock, then this one, never the reverse.
+    flushing: Mutex<()>,
+}
+
+impl SyncState {
+    /// The ticket of a commit that just happened; call with the write lock held.
+    pub(super) fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::AcqRel) + 1
+    }
+}
+
+/// What one flush makes durable, read under the write lock.
+struct SyncPoint {
+    through_ticket: u64,
+    witness: Witness,
+}
+
+impl AgentStore {
+    fn sync_point(&self) -> Result<SyncPoint, StoreError> {
+        Ok(SyncPoint {
+            through_ticket: self.sync.committed.load(Ordering::Acquire),
+            witness: self.witness()?,
+        })
+    }
+
+    /// Returns once the commit with `ticket` is durable, flushing if no one else has.
+    pub(super) fn sync_through(&self, ticket: u64) -> Result<(), StoreError> {
+        if self.sync.synced.load(Ordering::Acquire) >= ticket {
+            return Ok(());
+        }
+        // Taken before the flush lock: the lock order is write, then flush.
+        let point = {
+            let _write = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.sync_point()?
+        };
+        let _flushing = self.sync.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        // A flush that finished while this one waited may have covered it. If not, no flush
+        // with a later sync point has finished, so this point is the newest one to record.
+        if self.sync.synced.load(Ordering::Acquire) >= ticket {
+            return Ok(());
+        }
+        self.flush(&point)
+    }
+
+    /// Makes everything committed so far durable. The caller holds the write lock.
+    pub(super) fn sync_locked(&self) -> Result<(), StoreError> {
+        let point = self.sync_point()?;
+        let _flushing = self.sync.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        self.flush(&point)
+    }
+
+    /// Flushes everything (used at shutdown).
+    pub fn close(&self) -> Result<(), StoreError> {
+        let _write = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.sync_locked()
+    }
+
+    /// The flush itself; the caller holds the flush lock.
+    fn flush(&self, point: &SyncPoint) -> Result<(), StoreError> {
+        self.db.flush()?;
+        if let Some(file) = &self.data_file {
+            file.sync_data()?;
+        }
+        // Only after the store is durable: the witness must never run ahead of it.
+        socfed_proto::witness::write(&self.dir, &point.witness)
+            .map_err(|e| witness_error(&self.dir, e))?;
+        self.durable_through
+            .store(point.witness.seq, Ordering::Release);
+        self.sync
+            .synced
+            .fetch_max(point.through_ticket, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Durability;
+    use crate::store::cap::OnFull;
+    use std::sync::Arc;
+
+    #[test]
+    fn concurrent_units_each_return_durable_and_the_witness_follows_the_store() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Arc::new(AgentStore::open(dir.path(), Durability::Fsync, 8 << 20).expect("open"));
+        let (threads, each) = (8u64, 50u64);
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut seqs = Vec::new();
+                    for _ in 0..each {
+                        let (seq, _) = store
+                            .unit(|u| u.enqueue(vec![7; 64], 0, 1_000_000, OnFull::RefuseNew))
+                            .expect("enqueue");
+                        // Returned means durable: the uplink may already send it.
+                        assert!(store.durable_through() >= seq);
+                        seqs.push(seq);
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let mut seqs: Vec<u64> = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=threads * each).collect::<Vec<_>>());
+        assert_eq!(store.durable_through(), threads * each);
+        assert_eq!(store.outbox_len(), threads * each);
+        let witness = socfed_proto::witness::read(dir.path())
+            .expect("witness")
+            .expect("written");
+        assert_eq!(witness.seq, threads * each);
+        drop(store);
+        let reopened = AgentStore::open(dir.path(), Durability::Fsync, 8 << 20).expect("reopen");
+        assert_eq!(
+            reopened.pending_from(1, 10_000).expect("read").len() as u64,
+            threads * each
+        );
+    }
+}
