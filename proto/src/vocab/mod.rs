@@ -4,6 +4,7 @@
 //! services can answer `INVALID_ARGUMENT` with a message a human can act on.
 
 pub mod directive;
+pub mod fuzzing;
 mod indicator;
 mod report;
 mod scalar;

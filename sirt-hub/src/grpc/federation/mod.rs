@@ -1,15 +1,16 @@
 //! The `Federation.Escalate` stream: binds the stream to the site in the client certificate,
 //! feeds escalations to the ingest writer and acknowledges by high-water mark once durable.
-//! The hub → site directive half lives in [`directives`].
+//! The hub → site directive half lives in [`directives`]; [`wire`] judges each site message.
 
 mod directives;
+pub mod wire;
 
 use super::live::LiveSites;
 use crate::ingest::{IngestHandle, Reply};
-use crate::store::apply::{EscalationOutcome, Item, Offered, Outcome};
+use crate::store::apply::{EscalationOutcome, Item, Outcome};
 use socfed_proto::identity::{Identity, caller, require_role};
 use socfed_proto::pb::{self, hub_message, site_message};
-use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
+use socfed_proto::vocab::{ReportLimits, SiteId};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -170,52 +171,15 @@ fn code_label(code: Code) -> &'static str {
     }
 }
 
-struct Hello {
-    epoch: Ulid,
-    next_seq: u64,
-}
-
 async fn read_hello(
     inbound: &mut Streaming<pb::SiteMessage>,
     site: &SiteId,
-) -> Result<Hello, Status> {
+) -> Result<wire::Hello, Status> {
     let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.message())
         .await
         .map_err(|_| Status::deadline_exceeded("no hello within 30 s of opening the stream"))?
         .map_err(|s| inbound_error(&s))?;
-    let Some(pb::SiteMessage {
-        body: Some(site_message::Body::Hello(hello)),
-    }) = first
-    else {
-        return Err(Status::invalid_argument(
-            "the first message of an escalation stream must be hello",
-        ));
-    };
-    let pb::Hello {
-        site_id,
-        store_epoch,
-        next_seq,
-        agent_version: _,
-    } = hello;
-    if site_id != site.as_str() {
-        return Err(Status::permission_denied(format!(
-            "site certificate names {:?} but the stream claims {site_id:?}",
-            site.as_str()
-        )));
-    }
-    let epoch: [u8; 16] = store_epoch.as_slice().try_into().map_err(|_| {
-        Status::invalid_argument(format!(
-            "store_epoch must be 16 bytes, got {}",
-            store_epoch.len()
-        ))
-    })?;
-    if next_seq == 0 {
-        return Err(Status::invalid_argument("next_seq starts at 1"));
-    }
-    Ok(Hello {
-        epoch: Ulid::from_bytes(epoch),
-        next_seq,
-    })
+    wire::hello(first, site)
 }
 
 /// Maps errors reading the inbound stream; tonic reports oversized messages as OUT_OF_RANGE.
@@ -332,38 +296,13 @@ impl Session {
     async fn handle(&mut self, message: pb::SiteMessage) -> Result<(), Status> {
         let writer_gone = || Status::unavailable("the hub is shutting down; reconnect later");
         match message.body {
-            Some(site_message::Body::Escalation(pb::Escalation {
-                seq,
-                report,
-                enqueued_at_ms,
-                dropped_before,
-            })) => {
-                if seq == 0 {
-                    return Err(Status::invalid_argument(
-                        "escalation sequence numbers start at 1",
-                    ));
-                }
-                if dropped_before >= seq {
-                    return Err(Status::invalid_argument(format!(
-                        "escalation {seq} declares {dropped_before} dropped sequences before it; at most {} exist",
-                        seq - 1
-                    )));
-                }
-                let offered = match report {
-                    None => Offered::Invalid {
-                        wire: pb::IncidentReport::default(),
-                        reason: "the escalation carries no report".into(),
-                    },
-                    Some(wire) => {
-                        match IncidentReport::from_wire(wire.clone(), &self.service.limits) {
-                            Ok(report) => Offered::Valid(report),
-                            Err(e) => Offered::Invalid {
-                                wire,
-                                reason: e.to_string(),
-                            },
-                        }
-                    }
-                };
+            Some(site_message::Body::Escalation(escalation)) => {
+                let wire::Checked {
+                    seq,
+                    dropped_before,
+                    enqueued_at_ms,
+                    offered,
+                } = wire::escalation(escalation, &self.service.limits)?;
                 let item = Item::Escalation {
                     site: self.site.clone(),
                     epoch: self.epoch,

@@ -3,7 +3,8 @@
 //!
 //! This module owns the public API ([`parse_line`], [`split_json_array`]), the line-level
 //! rules shared by every format, and the final normalisation; one submodule per format
-//! ([`native`], [`ocsf`], [`suricata`], [`wazuh`]) maps records, [`fields`] holds helpers.
+//! ([`native`], [`ocsf`], [`suricata`], [`wazuh`]) maps records, [`fields`] holds helpers;
+//! [`fuzzing`] holds the fuzz target bodies shared by `fuzz/` and the stable smoke test.
 //!
 //! Line-level rules:
 //! - a line longer than [`ParseLimits::max_line_bytes`] is rejected before it is read;
@@ -27,6 +28,7 @@ pub mod wazuh;
 mod fields;
 #[cfg(test)]
 mod fuzz;
+pub mod fuzzing;
 
 use crate::soc::alert::{Alert, Format, ParseLimits, bounded_raw};
 use fields::{Draft, Step, fail};

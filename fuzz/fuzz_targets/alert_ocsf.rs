@@ -1,0 +1,4 @@
+//! cargo-fuzz target `alert_ocsf`: the body is `site_agent::soc::parse::fuzzing::ocsf`, shared with the stable smoke test.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| site_agent::soc::parse::fuzzing::ocsf(data));

@@ -1,0 +1,246 @@
+//! The stable-toolchain smoke of the fuzz targets under `fuzz/`: the same target bodies
+//! (plain library functions) run over every committed corpus file and over a few thousand
+//! proptest-generated inputs (corpus files mutated byte by byte, and arbitrary bytes). The
+//! long coverage-guided run needs nightly flags and is documented in docs/SECURITY.md.
+//!
+//! `cargo test -p socfed-tests --test fuzz_smoke -- --ignored write_seed_corpus` rewrites
+//! the generated seeds (synthetic records written here, no third-party data).
+
+use proptest::prelude::*;
+use prost::Message;
+use socfed_proto::pb;
+use std::path::PathBuf;
+
+/// Every fuzz target: its name under `fuzz/fuzz_targets/` and its body.
+const TARGETS: [(&str, fn(&[u8])); 6] = [
+    ("alert_native", site_agent::soc::parse::fuzzing::native),
+    ("alert_ocsf", site_agent::soc::parse::fuzzing::ocsf),
+    ("alert_suricata", site_agent::soc::parse::fuzzing::suricata),
+    ("alert_wazuh", site_agent::soc::parse::fuzzing::wazuh),
+    (
+        "incident_report",
+        socfed_proto::vocab::fuzzing::incident_report,
+    ),
+    (
+        "site_message",
+        sirt_hub::grpc::federation::wire::site_message,
+    ),
+];
+
+fn fuzz_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+}
+
+/// The committed corpus of `target`, sorted by file name.
+fn corpus(target: &str) -> Vec<Vec<u8>> {
+    let dir = fuzz_dir().join("corpus").join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .collect()
+}
+
+#[test]
+fn every_target_has_a_fuzz_binary_and_a_corpus() {
+    let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    for (name, _) in TARGETS {
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "{name} missing from fuzz/Cargo.toml"
+        );
+        assert!(fuzz_dir().join(format!("fuzz_targets/{name}.rs")).is_file());
+        assert!(!corpus(name).is_empty(), "{name} has no corpus");
+    }
+}
+
+#[test]
+fn every_corpus_file_runs_clean() {
+    for (name, body) in TARGETS {
+        for input in corpus(name) {
+            body(&input);
+        }
+    }
+}
+
+/// One byte-level edit, in the spirit of libFuzzer's mutators.
+#[derive(Debug, Clone)]
+enum Edit {
+    Flip(usize, u8),
+    Insert(usize, u8),
+    Remove(usize),
+    Truncate(usize),
+    /// Repeats a slice of the input, which grows nesting and repeated fields.
+    Duplicate(usize, usize),
+}
+
+fn apply(input: &mut Vec<u8>, edit: &Edit) {
+    let len = input.len();
+    match *edit {
+        Edit::Flip(at, mask) if len > 0 => input[at % len] ^= mask,
+        Edit::Insert(at, byte) => input.insert(at % (len + 1), byte),
+        Edit::Remove(at) if len > 0 => {
+            input.remove(at % len);
+        }
+        Edit::Truncate(at) => input.truncate(at % (len + 1)),
+        Edit::Duplicate(at, n) if len > 0 => {
+            let start = at % len;
+            let end = (start + 1 + n % 64).min(len);
+            let copy = input[start..end].to_vec();
+            input.splice(start..start, copy);
+        }
+        _ => {}
+    }
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), 1u8..).prop_map(|(a, m)| Edit::Flip(a, m)),
+        (any::<usize>(), any::<u8>()).prop_map(|(a, b)| Edit::Insert(a, b)),
+        any::<usize>().prop_map(Edit::Remove),
+        any::<usize>().prop_map(Edit::Truncate),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Edit::Duplicate(a, n)),
+    ]
+}
+
+proptest! {
+    // 6 targets × 500 cases of each kind: 6,000 generated inputs per run.
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn mutated_corpus_files_run_clean(
+        pick in any::<usize>(),
+        edits in proptest::collection::vec(edit(), 1..8),
+    ) {
+        for (name, body) in TARGETS {
+            let files = corpus(name);
+            let mut input = files[pick % files.len()].clone();
+            for e in &edits {
+                apply(&mut input, e);
+            }
+            body(&input);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_run_clean(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+        for (_, body) in TARGETS {
+            body(&input);
+        }
+    }
+}
+
+/// Synthetic seeds: one small, valid record of each shape, plus a few near misses.
+fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let text = |s: &str| s.as_bytes().to_vec();
+    let native = r#"{"observed_at":"2024-06-01T08:15:00Z","product":"edr","rule_id":"EDR-17","rule_name":"powershell download cradle","severity":"high","techniques":["T1059.001"],"hosts":["ws-014"],"users":["alice"],"ips":["192.0.2.14"],"indicators":["domain:c2.bad.example","cve:CVE-2024-3400"],"tlp":"amber"}"#;
+    let ocsf = r#"{"class_uid":2004,"time":1717222500000,"severity_id":4,"metadata":{"product":{"name":"posture"},"event_code":"iam-1"},"finding_info":{"uid":"f-1","title":"access analyzer disabled","analytic":{"uid":"a-1","name":"iam check"},"attacks":[{"technique":{"uid":"T1078"}}]},"resources":[{"hostname":"acct-1","ip":"192.0.2.2"}],"observables":[{"type_id":1,"value":"a.example"},{"type_id":2,"value":"198.51.100.1"}]}"#;
+    let suricata = r#"{"timestamp":"2024-05-28T09:39:37.034492+0000","event_type":"alert","src_ip":"203.0.113.50","src_port":40000,"dest_ip":"192.0.2.10","dest_port":80,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2034125,"rev":2,"signature":"ET EXPLOIT path traversal","category":"Web Application Attack","severity":1,"metadata":{"mitre_technique_id":["T1190"]}},"http":{"hostname":"a.example","url":"/cgi-bin/.%2e/.%2e/etc/passwd","http_method":"GET","status":400}}"#;
+    let flow = r#"{"timestamp":"2024-05-28T09:39:38.000000+0000","event_type":"flow","src_ip":"203.0.113.50","dest_ip":"192.0.2.10","flow":{"pkts_toserver":3,"alerted":true}}"#;
+    let wazuh = r#"{"timestamp":"2024-02-08T13:35:27.535+0000","rule":{"level":10,"description":"sshd: authentication success","id":"5715","mitre":{"id":["T1078"]},"groups":["syslog","sshd"]},"agent":{"id":"001","name":"web-01","ip":"192.0.2.21"},"manager":{"name":"manager-1"},"data":{"srcip":"203.0.113.77","dstuser":"root"},"location":"/var/log/auth.log"}"#;
+    let envelope =
+        format!(r#"{{"@version":"1","_source":{wazuh},"@timestamp":"2024-02-08T13:36:00Z"}}"#);
+    let report = pb::IncidentReport {
+        local_incident_id: "inc-1".into(),
+        revision: 1,
+        title: "ransomware staging".into(),
+        description: "shadow copies deleted on ws-014".into(),
+        severity: pb::Severity::High as i32,
+        tlp: pb::Tlp::Amber as i32,
+        rule_id: "EDR-17".into(),
+        techniques: vec!["T1490".into(), "T1059.001".into()],
+        indicators: vec![
+            pb::Indicator {
+                kind: pb::IndicatorKind::Domain as i32,
+                value: "C2.Bad.Example".into(),
+            },
+            pb::Indicator {
+                kind: pb::IndicatorKind::Ipv4 as i32,
+                value: "198.51.100.7".into(),
+            },
+        ],
+        observed_at_ms: 1_717_222_500_000,
+        local_owner: "alice".into(),
+    };
+    let message = |body| pb::SiteMessage { body: Some(body) }.encode_to_vec();
+    use pb::site_message::Body;
+    vec![
+        ("alert_native", "record.json", text(native)),
+        ("alert_native", "not-an-object.json", text("[1,2,3]")),
+        ("alert_ocsf", "record.json", text(ocsf)),
+        (
+            "alert_ocsf",
+            "array.json",
+            format!("[\n {ocsf},\n {ocsf}\n]").into_bytes(),
+        ),
+        ("alert_suricata", "alert.json", text(suricata)),
+        ("alert_suricata", "flow.json", text(flow)),
+        ("alert_wazuh", "alert.json", text(wazuh)),
+        (
+            "alert_wazuh",
+            "logstash-envelope.json",
+            envelope.into_bytes(),
+        ),
+        ("incident_report", "report.pb", report.encode_to_vec()),
+        ("incident_report", "empty.pb", Vec::new()),
+        (
+            "site_message",
+            "hello.pb",
+            message(Body::Hello(pb::Hello {
+                site_id: "paris".into(),
+                store_epoch: ulid::Ulid::from_parts(1, 2).to_bytes().to_vec(),
+                next_seq: 1,
+                agent_version: "0.1.0".into(),
+            })),
+        ),
+        (
+            "site_message",
+            "escalation.pb",
+            message(Body::Escalation(pb::Escalation {
+                seq: 3,
+                report: Some(report),
+                enqueued_at_ms: 1_717_222_500_100,
+                dropped_before: 1,
+            })),
+        ),
+        (
+            "site_message",
+            "directive-update.pb",
+            message(Body::DirectiveUpdate(pb::DirectiveUpdate {
+                directive_id: ulid::Ulid::from_parts(1, 3).to_string(),
+                state: pb::DirectiveState::Succeeded as i32,
+                detail: "host isolated".into(),
+                exit_code: Some(0),
+                output: "ok".into(),
+                at_ms: 1_717_222_600_000,
+                actor: "bob".into(),
+                hits: Vec::new(),
+            })),
+        ),
+        (
+            "site_message",
+            "status.pb",
+            message(Body::Status(pb::SiteStatus {
+                backlog: 4,
+                oldest_unsent_age_ms: 1200,
+                refused_total: 0,
+                dropped_total: 0,
+            })),
+        ),
+    ]
+}
+
+#[test]
+#[ignore = "rewrites fuzz/corpus seeds; run by hand"]
+fn write_seed_corpus() {
+    for (target, file, bytes) in seeds() {
+        let dir = fuzz_dir().join("corpus").join(target);
+        std::fs::create_dir_all(&dir).expect("corpus dir");
+        std::fs::write(dir.join(file), bytes).expect("seed written");
+    }
+}
