@@ -4,10 +4,14 @@
 
 pub mod bench;
 pub mod clients;
+pub mod fault_proxy;
+pub mod federation;
 pub mod inproc;
+pub mod ledger;
 pub mod load;
 pub mod pki;
 pub mod procs;
+pub mod seed;
 pub mod sink;
 
 use std::time::Duration;
