@@ -141,10 +141,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
     }
 }
 
-/// The bytes a connection may still carry before it is cut (`u64::MAX`: never cut).
-struct Budget(AtomicU64);
+/// The bytes a connection may still carry before it is cut (`u64::MAX`: never cut), and
+/// whether it was cut (both directions can run out at once; the cut counts once).
+struct Budget(AtomicU64, std::sync::atomic::AtomicBool);
 
 impl Budget {
+    /// True for the first caller only.
+    fn first_to_cut(&self) -> bool {
+        !self.1.swap(true, Ordering::Relaxed)
+    }
+
     /// Takes up to `n` bytes of the budget; returns how many may be forwarded.
     fn take(&self, n: u64) -> u64 {
         let mut current = self.0.load(Ordering::Relaxed);
@@ -175,11 +181,14 @@ async fn connection(
         // load balancer.
         return;
     };
-    let budget = Arc::new(Budget(AtomicU64::new(
-        faults
-            .cut_after_bytes
-            .map_or(u64::MAX, |(lo, hi)| rng.range(lo, hi)),
-    )));
+    let budget = Arc::new(Budget(
+        AtomicU64::new(
+            faults
+                .cut_after_bytes
+                .map_or(u64::MAX, |(lo, hi)| rng.range(lo, hi)),
+        ),
+        Default::default(),
+    ));
     // Half the cuts reset the connection (RST), the others close it (FIN): peers see both.
     if faults.cut_after_bytes.is_some() && rng.chance(50) {
         let _ = client.set_zero_linger();
@@ -277,7 +286,9 @@ async fn pump(
         };
         counter.fetch_add(allowed as u64, Ordering::Relaxed);
         if allowed < n {
-            shared.counters.cuts.fetch_add(1, Ordering::Relaxed);
+            if budget.first_to_cut() {
+                shared.counters.cuts.fetch_add(1, Ordering::Relaxed);
+            }
             cut.cancel();
             return;
         }
