@@ -333,6 +333,20 @@ pub fn tls_incoming(
     config: Swappable<rustls::ServerConfig>,
     domain: TrustDomain,
 ) -> ReceiverStream<io::Result<PeerStream>> {
+    tls_incoming_observed(listener, config, domain, Arc::new(|_, _| {}))
+}
+
+/// Told of every refused or timed-out handshake: the peer and the reason. Handshake
+/// failures happen before any request, so this is the only place that sees them.
+pub type HandshakeRefused = Arc<dyn Fn(std::net::SocketAddr, String) + Send + Sync>;
+
+/// [`tls_incoming`], reporting refused handshakes to `on_refused` as well as to the log.
+pub fn tls_incoming_observed(
+    listener: TcpListener,
+    config: Swappable<rustls::ServerConfig>,
+    domain: TrustDomain,
+    on_refused: HandshakeRefused,
+) -> ReceiverStream<io::Result<PeerStream>> {
     let (tx, rx) = mpsc::channel::<io::Result<PeerStream>>(128);
     tokio::spawn(async move {
         loop {
@@ -352,6 +366,7 @@ pub fn tls_incoming(
             let acceptor = tokio_rustls::TlsAcceptor::from(config.current());
             let tx = tx.clone();
             let domain = domain.clone();
+            let on_refused = on_refused.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => {
@@ -369,8 +384,14 @@ pub fn tls_incoming(
                         };
                         let _ = tx.send(Ok(PeerStream { inner: tls, info })).await;
                     }
-                    Ok(Err(e)) => tracing::warn!(%remote, error = %e, "tls handshake refused"),
-                    Err(_) => tracing::warn!(%remote, "tls handshake timed out"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(%remote, error = %e, "tls handshake refused");
+                        on_refused(remote, e.to_string());
+                    }
+                    Err(_) => {
+                        tracing::warn!(%remote, "tls handshake timed out");
+                        on_refused(remote, "tls handshake timed out".into());
+                    }
                 }
             });
         }

@@ -15,7 +15,7 @@ use socfed_proto::pb::federation_server::FederationServer;
 use socfed_proto::pb::operator_roster_server::OperatorRosterServer;
 use socfed_proto::pb::operator_server::OperatorServer;
 use socfed_proto::pb::response_server::ResponseServer;
-use socfed_proto::tls::{TlsError, TlsMaterial, tls_incoming};
+use socfed_proto::tls::{TlsError, TlsMaterial, tls_incoming_observed};
 use socfed_proto::vocab::{ReportLimits, SiteId};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,6 +66,8 @@ pub struct RunningHub {
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     writer: std::thread::JoinHandle<()>,
     deadline_watch: tokio::task::JoinHandle<()>,
+    /// Writes refusal records; holds an ingest handle, so it is joined before the writer.
+    refusal_task: tokio::task::JoinHandle<()>,
     delivery: tokio::task::JoinHandle<()>,
     /// The dashboard, when enabled; it holds an ingest handle, so it is joined before the writer.
     web: Option<tokio::task::JoinHandle<()>>,
@@ -125,7 +127,9 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let live = Arc::new(LiveSites::default());
     let enrolled: Vec<_> = config.sites.iter().map(|s| s.id.clone()).collect();
 
+    let (refusals, refusal_task) = crate::refusals::spawn(ingest.clone(), shutdown.clone());
     let federation = FederationService {
+        refusals: refusals.clone(),
         ingest: ingest.clone(),
         store: store.clone(),
         live: live.clone(),
@@ -244,11 +248,26 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         }
         _ => (None, None),
     };
-    let incoming = tls_incoming(listener, server_tls, config.trust_domain.clone());
+    let handshake_audit = refusals.clone();
+    let incoming = tls_incoming_observed(
+        listener,
+        server_tls,
+        config.trust_domain.clone(),
+        Arc::new(move |remote, reason| {
+            handshake_audit.record(crate::refusals::Refusal {
+                who: "unidentified (handshake refused)".into(),
+                cert: String::new(),
+                peer_ip: Some(remote.ip()),
+                api: "tls handshake".into(),
+                reason,
+            });
+        }),
+    );
     let signal = shutdown.clone();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .layer(socfed_proto::server::LatencyLayer)
+            .layer(crate::grpc::refusal_layer::RefusalLayer(refusals))
             .layer(tonic::service::InterceptorLayer::new(
                 socfed_proto::identity::require_verified_peer
                     as fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>,
@@ -265,6 +284,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");
     Ok(RunningHub {
         deadline_watch: watch,
+        refusal_task,
         delivery,
         web,
         dashboard_addr,
@@ -354,6 +374,7 @@ impl RunningHub {
         self.deadline_watch.await?;
         // These hold ingest handles: they must end before the writer can.
         self.delivery.await?;
+        self.refusal_task.await?;
         if let Some(mut web) = self.web {
             // Open event streams (browsers) never end on their own: bounded wait, then close.
             if tokio::time::timeout(socfed_proto::server::SHUTDOWN_GRACE, &mut web)

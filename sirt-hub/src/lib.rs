@@ -18,6 +18,7 @@ pub mod incident;
 pub mod ingest;
 pub mod lifecycle;
 pub mod pki;
+pub mod refusals;
 pub mod regulatory;
 pub mod report;
 pub mod response;

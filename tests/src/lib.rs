@@ -2,6 +2,7 @@
 //! `app::start` the binaries call) or as real processes of the built binaries, clients that
 //! speak the real protocol over mutual TLS, and polling helpers with deadlines (no fixed sleeps).
 
+pub mod audit;
 pub mod bench;
 pub mod clients;
 pub mod fault_proxy;

@@ -187,5 +187,10 @@ async fn misused_certificates_are_refused_and_nothing_is_stored() -> anyhow::Res
     // And the genuine certificate still works.
     clients::escalate_once(hub.addr, &pki, "paris", clients::report("p-1", "genuine")).await?;
     hub.stop().await?;
+    // Each misuse is audited once: at the handshake, or as a refused escalation stream.
+    let records = socfed_tests::audit::refusals(&tmp.path().join("hub-data"))?;
+    let audited = socfed_tests::audit::count(&records, "tls handshake", "", "")
+        + socfed_tests::audit::count(&records, "/socfed.v1.Federation/Escalate", "", "");
+    assert_eq!(audited, cases.len() as u64, "{records:#?}");
     Ok(())
 }

@@ -80,5 +80,19 @@ async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() 
     assert_eq!(clients::all_incidents(&mut op).await?.len(), ESCALATIONS);
     paris.stop().await?;
     hub.stop().await?;
+    // Every refusal is audited, coalesced: a handful of records carry all 1,000.
+    let records = socfed_tests::audit::refusals(&tmp.path().join("hub-data"))?;
+    let api = "/socfed.v1.Operator/ListIncidents";
+    assert_eq!(
+        socfed_tests::audit::count(&records, api, "no client certificate", "Unauthenticated"),
+        (FLOODERS * CALLS) as u64,
+        "{records:?}"
+    );
+    assert!(records.iter().all(|r| r.peer == "127.0.0.1"), "{records:?}");
+    assert!(
+        records.len() <= 10,
+        "{} records for one source",
+        records.len()
+    );
     Ok(())
 }

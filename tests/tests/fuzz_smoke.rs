@@ -11,8 +11,11 @@ use prost::Message;
 use socfed_proto::pb;
 use std::path::PathBuf;
 
+/// A fuzz target body.
+type Body = fn(&[u8]);
+
 /// Every fuzz target: its name under `fuzz/fuzz_targets/` and its body.
-const TARGETS: [(&str, fn(&[u8])); 6] = [
+const TARGETS: [(&str, Body); 6] = [
     ("alert_native", site_agent::soc::parse::fuzzing::native),
     ("alert_ocsf", site_agent::soc::parse::fuzzing::ocsf),
     ("alert_suricata", site_agent::soc::parse::fuzzing::suricata),

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod federation;
 pub mod live;
 pub mod operator;
+pub mod refusal_layer;
 pub mod response;
 pub mod response_convert;
 pub mod roster;

@@ -5,6 +5,7 @@
 //! data file, because sled's own flush only guarantees survival of a process crash.
 
 pub mod apply;
+mod audit_log;
 pub mod query;
 mod query_response;
 pub mod records;

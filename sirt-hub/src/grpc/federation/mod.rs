@@ -34,6 +34,9 @@ pub struct FederationService {
     /// The decoding limit, announced to sites in the welcome.
     pub max_message_bytes: usize,
     pub shutdown: CancellationToken,
+    /// Refusals after the stream opened (oversized messages) go to the audit from here;
+    /// refusals at open are seen by `grpc::refusal_layer`.
+    pub refusals: Arc<crate::refusals::RefusalAudit>,
 }
 
 type Outbound = mpsc::Sender<Result<pb::HubMessage, Status>>;
@@ -127,6 +130,9 @@ impl pb::federation_server::Federation for FederationService {
             in_flight: 0,
             answered_max: 0,
             sent_directives: HashSet::new(),
+            peer_uri: peer.uri.clone(),
+            peer_cert: peer.fingerprint.clone(),
+            remote,
         };
         metrics::counter!("socfed_hub_stream_connects_total").increment(1);
         metrics::gauge!("socfed_hub_streams_open").increment(1.0);
@@ -204,6 +210,10 @@ struct Session {
     answered_max: u64,
     /// Directives sent on this stream (a new stream sends every open one again).
     sent_directives: HashSet<Ulid>,
+    /// The caller, for audit records: certificate URI and fingerprint, address.
+    peer_uri: String,
+    peer_cert: String,
+    remote: Option<std::net::SocketAddr>,
 }
 
 /// Why a session stops reading.
@@ -281,6 +291,13 @@ impl Session {
                         if status.code() == Code::ResourceExhausted {
                             metrics::counter!("socfed_hub_streams_refused_total", "code" => "resource_exhausted").increment(1);
                             tracing::warn!(site = %self.site, reason = status.message(), "oversized message on escalation stream");
+                            self.service.refusals.record(crate::refusals::Refusal {
+                                who: self.peer_uri.clone(),
+                                cert: self.peer_cert.clone(),
+                                peer_ip: self.remote.map(|a| a.ip()),
+                                api: "/socfed.v1.Federation/Escalate".into(),
+                                reason: format!("{:?}: {}", status.code(), status.message()),
+                            });
                         }
                         ending = Some(Ending::Fail(status));
                     }

@@ -88,6 +88,8 @@ pub enum Item {
     Comms(Box<CommsChange>),
     /// An operator added, given another role, or removed.
     Roster(Box<RosterChange>),
+    /// A record for the audit chain alone (refused calls, see `crate::refusals`).
+    Audit(Box<socfed_proto::audit::AuditDraft>),
 }
 
 /// An operator splitting one site's sighting off an incident (IR lead or CISO).
@@ -352,6 +354,10 @@ impl HubStore {
                         Outcome::Response(tx.comms(change, now, &mut applied)?)
                     }
                     Item::Roster(change) => Outcome::Response(tx.roster(change, now)?),
+                    Item::Audit(draft) => {
+                        tx.audit((**draft).clone())?;
+                        Outcome::Status
+                    }
                 };
                 applied.outcomes.push(outcome);
             }

@@ -1,0 +1,200 @@
+//! Every refused call, stream and TLS handshake goes into the hub's hash-chained audit log,
+//! without letting a flood turn into a disk-write amplifier.
+//!
+//! A refusal is keyed by (who, peer IP, API, reason). The first of a key in a window is
+//! recorded at once (count 1); the identical ones after it are only counted, and at the end
+//! of the window one record carries how many more there were. At most
+//! [`MAX_RECORDS_PER_WINDOW`] records are written per window; refusals beyond that (a flood
+//! of distinct keys) are counted and summarised in one record. So the audit log grows by at
+//! most about `2 × MAX_RECORDS_PER_WINDOW + 1` entries per window whatever the attack rate.
+//!
+//! Records go through the ingest writer (`Item::Audit`), the single writer of the chain.
+//! The coalescing state is plain data ([`Coalescer`]); [`spawn`] is the thin async shell.
+
+use crate::ingest::IngestHandle;
+use crate::store::apply::Item;
+use socfed_proto::UnixMillis;
+use socfed_proto::audit::AuditDraft;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How long identical refusals are folded into one record.
+pub const WINDOW: Duration = Duration::from_secs(10);
+/// Records written per window at most (first sightings and repeat counts together).
+pub const MAX_RECORDS_PER_WINDOW: usize = 100;
+/// The audit `action` of every refusal record.
+pub const ACTION: &str = "refused";
+
+/// One refusal as the edge saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Refusal {
+    /// The certificate's SPIFFE URI, or what was wrong with it (`no client certificate`).
+    pub who: String,
+    /// BLAKE3 fingerprint of the presented certificate, when there was a usable one.
+    pub cert: String,
+    pub peer_ip: Option<IpAddr>,
+    /// e.g. `/socfed.v1.Operator/ListIncidents`, or `tls handshake`.
+    pub api: String,
+    pub reason: String,
+}
+
+impl Refusal {
+    fn draft(&self, at_ms: UnixMillis, count: u64) -> AuditDraft {
+        let peer = self.peer_ip.map(|ip| ip.to_string()).unwrap_or_default();
+        AuditDraft {
+            at_ms,
+            actor: self.who.clone(),
+            actor_cert: self.cert.clone(),
+            action: ACTION.into(),
+            target: self.api.clone(),
+            before: None,
+            after: Some(
+                serde_json::json!({ "peer": peer, "reason": self.reason, "count": count })
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+/// The coalescing state of the current window. Pure: time is passed in.
+#[derive(Debug, Default)]
+pub struct Coalescer {
+    /// Keys seen this window → refusals after the first (not yet recorded).
+    seen: HashMap<Refusal, u64>,
+    written: usize,
+    /// Refusals dropped by the per-window bound.
+    unrecorded: u64,
+}
+
+impl Coalescer {
+    /// Notes one refusal; returns the record to write now, if any.
+    pub fn note(&mut self, refusal: Refusal, now: UnixMillis) -> Option<AuditDraft> {
+        if let Some(more) = self.seen.get_mut(&refusal) {
+            *more += 1;
+            return None;
+        }
+        if self.written >= MAX_RECORDS_PER_WINDOW {
+            self.unrecorded += 1;
+            return None;
+        }
+        self.written += 1;
+        let draft = refusal.draft(now, 1);
+        self.seen.insert(refusal, 0);
+        Some(draft)
+    }
+
+    /// Ends the window: one record per key refused again since its first record (bounded),
+    /// and one summary of everything the bound left out.
+    pub fn end_window(&mut self, now: UnixMillis) -> Vec<AuditDraft> {
+        let mut repeats: Vec<(Refusal, u64)> =
+            self.seen.drain().filter(|(_, more)| *more > 0).collect();
+        // Largest counts first, so the bound keeps the loudest sources.
+        repeats.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.api.cmp(&b.0.api)));
+        let mut out = Vec::new();
+        let mut unrecorded = self.unrecorded;
+        for (i, (refusal, more)) in repeats.into_iter().enumerate() {
+            if i < MAX_RECORDS_PER_WINDOW {
+                out.push(refusal.draft(now, more));
+            } else {
+                unrecorded += more;
+            }
+        }
+        if unrecorded > 0 {
+            let summary = Refusal {
+                who: "various".into(),
+                cert: String::new(),
+                peer_ip: None,
+                api: "various".into(),
+                reason: format!(
+                    "more refusals than the audit bound of {MAX_RECORDS_PER_WINDOW} records per {} s; see the logs and metrics",
+                    WINDOW.as_secs()
+                ),
+            };
+            out.push(summary.draft(now, unrecorded));
+        }
+        self.written = 0;
+        self.unrecorded = 0;
+        out
+    }
+}
+
+/// Where edges report refusals. Cheap to call from any thread; never blocks.
+#[derive(Debug)]
+pub struct RefusalAudit {
+    state: Mutex<Coalescer>,
+    out: mpsc::Sender<AuditDraft>,
+}
+
+impl RefusalAudit {
+    pub fn record(&self, refusal: Refusal) {
+        metrics::counter!("socfed_hub_refusals_total").increment(1);
+        let draft = match self.state.lock() {
+            Ok(mut state) => state.note(refusal, socfed_proto::now_millis()),
+            Err(_) => return,
+        };
+        if let Some(draft) = draft
+            && self.out.try_send(draft).is_err()
+        {
+            metrics::counter!("socfed_hub_refusal_audit_dropped_total").increment(1);
+        }
+    }
+}
+
+/// Starts the task that writes refusal records through `ingest`. It ends with `shutdown`,
+/// after writing the counts of the last window; join it before the writer.
+pub fn spawn(
+    ingest: IngestHandle,
+    shutdown: CancellationToken,
+) -> (Arc<RefusalAudit>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel(MAX_RECORDS_PER_WINDOW * 2);
+    let audit = Arc::new(RefusalAudit {
+        state: Mutex::new(Coalescer::default()),
+        out: tx,
+    });
+    let state = audit.clone();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WINDOW);
+        tick.tick().await;
+        loop {
+            let drafts = tokio::select! {
+                Some(draft) = rx.recv() => vec![draft],
+                _ = tick.tick() => end_window(&state),
+                () = shutdown.cancelled() => {
+                    let mut last: Vec<AuditDraft> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                    last.extend(end_window(&state));
+                    submit(&ingest, last).await;
+                    return;
+                }
+            };
+            submit(&ingest, drafts).await;
+        }
+    });
+    (audit, task)
+}
+
+fn end_window(audit: &RefusalAudit) -> Vec<AuditDraft> {
+    match audit.state.lock() {
+        Ok(mut state) => state.end_window(socfed_proto::now_millis()),
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn submit(ingest: &IngestHandle, drafts: Vec<AuditDraft>) {
+    for draft in drafts {
+        if ingest
+            .submit(Item::Audit(Box::new(draft)), None)
+            .await
+            .is_err()
+        {
+            tracing::warn!("refusal not audited: the ingest writer has stopped");
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
