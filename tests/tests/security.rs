@@ -53,6 +53,25 @@ impl Fixture {
         Ok(())
     }
 
+    /// Stops the hub and asserts its audit chain holds `count` refusals of `api` by a caller
+    /// whose identity contains `who`, for a reason containing `reason`.
+    async fn stop_expecting_audit(
+        self,
+        api: &str,
+        who: &str,
+        reason: &str,
+        count: u64,
+    ) -> anyhow::Result<()> {
+        self.hub.stop().await?;
+        let records = socfed_tests::audit::refusals(&self._tmp.path().join("hub-data"))?;
+        assert_eq!(
+            socfed_tests::audit::count(&records, api, who, reason),
+            count,
+            "{api} {who} {reason}: {records:#?}"
+        );
+        Ok(())
+    }
+
     fn site_channel(&self, site: &str) -> anyhow::Result<tonic::transport::Channel> {
         clients::channel(
             self.hub.addr,
@@ -89,7 +108,13 @@ async fn a_client_without_certificate_is_refused_and_nothing_is_stored() -> anyh
         .expect_err("health without a certificate");
     assert_eq!(status.code(), Code::Unauthenticated);
     f.assert_nothing_stored().await?;
-    f.hub.stop().await?;
+    f.stop_expecting_audit(
+        "/socfed.v1.Federation/Escalate",
+        "no client certificate",
+        "Unauthenticated",
+        1,
+    )
+    .await?;
     Ok(())
 }
 
@@ -111,7 +136,13 @@ async fn a_certificate_from_another_ca_is_refused_and_nothing_is_stored() -> any
         "{status:?}"
     );
     f.assert_nothing_stored().await?;
-    f.hub.stop().await?;
+    f.stop_expecting_audit(
+        "tls handshake",
+        "handshake refused",
+        "invalid peer certificate",
+        1,
+    )
+    .await?;
     Ok(())
 }
 
@@ -129,7 +160,13 @@ async fn a_site_certificate_claiming_another_site_is_denied() -> anyhow::Result<
         status.message()
     );
     f.assert_nothing_stored().await?;
-    f.hub.stop().await?;
+    f.stop_expecting_audit(
+        "/socfed.v1.Federation/Escalate",
+        "spiffe://corp.example/site/paris",
+        "stream claims \"lyon\"",
+        1,
+    )
+    .await?;
     Ok(())
 }
 
@@ -148,7 +185,13 @@ async fn a_site_that_is_not_enrolled_is_denied() -> anyhow::Result<()> {
         status.message()
     );
     f.assert_nothing_stored().await?;
-    f.hub.stop().await?;
+    f.stop_expecting_audit(
+        "/socfed.v1.Federation/Escalate",
+        "spiffe://corp.example/site/berlin",
+        "not enrolled",
+        1,
+    )
+    .await?;
     Ok(())
 }
 
@@ -172,7 +215,13 @@ async fn a_site_certificate_cannot_call_the_operator_api() -> anyhow::Result<()>
         .expect_err("must fail");
     assert_eq!(status.code(), Code::PermissionDenied);
     f.assert_nothing_stored().await?;
-    f.hub.stop().await?;
+    f.stop_expecting_audit(
+        "/socfed.v1.Operator/ListSites",
+        "spiffe://corp.example/site/paris",
+        "PermissionDenied",
+        1,
+    )
+    .await?;
     Ok(())
 }
 
@@ -196,7 +245,13 @@ async fn an_operator_certificate_cannot_open_an_escalation_stream() -> anyhow::R
         status.message()
     );
     f.assert_nothing_stored().await?;
-    f.hub.stop().await?;
+    f.stop_expecting_audit(
+        "/socfed.v1.Federation/Escalate",
+        "spiffe://corp.example/operator/mallory",
+        "PermissionDenied",
+        1,
+    )
+    .await?;
     Ok(())
 }
 
@@ -253,7 +308,13 @@ async fn an_oversized_message_ends_only_that_stream() -> anyhow::Result<()> {
             .collect::<Vec<_>>(),
         ["still flowing"]
     );
-    f.hub.stop().await?;
+    f.stop_expecting_audit(
+        "/socfed.v1.Federation/Escalate",
+        "spiffe://corp.example/site/paris",
+        "ResourceExhausted",
+        1,
+    )
+    .await?;
     Ok(())
 }
 
