@@ -171,10 +171,14 @@ impl TlsMaterial {
         &self,
         expected: ExpectedServer,
     ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        // The server's certificate is checked against the organisation CRL too, when one is
+        // configured: a revoked hub (or site) certificate must not be trusted by its clients.
         let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
             self.roots.clone(),
             provider(),
         )
+        .with_crls(self.crls.clone())
+        .only_check_end_entity_revocation()
         .build()
         .map_err(|e| TlsError::Verifier(e.to_string()))?;
         let verifier = SpiffeServerVerifier {

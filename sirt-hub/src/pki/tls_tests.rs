@@ -136,3 +136,38 @@ async fn the_hub_refuses_a_client_certificate_from_another_ca() {
     assert!(error.contains("invalid peer certificate"), "{error}");
     assert!(outcome.is_err());
 }
+
+#[tokio::test]
+async fn a_client_with_the_crl_refuses_a_revoked_hub_certificate() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = new_pki(&tmp, "pki");
+    let hub_role = LeafRole::Hub {
+        dns: vec![],
+        ips: vec![IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1))],
+    };
+    let hub_issued = issue(&dir, &request(hub_role)).expect("hub");
+    let server = material(&dir, &hub_issued).server_config().expect("server");
+    let paris = issue(&dir, &request(site_role("paris"))).expect("paris");
+    let crl = revoke(&dir, &hub_issued.cert, "keyCompromise").expect("revoked");
+    let with_crl = socfed_proto::tls::TlsMaterial::load(
+        &socfed_proto::tls::TlsFiles {
+            ca: dir.join(CA_CERT),
+            cert: paris.cert.clone(),
+            key: paris.key.clone(),
+            crl: Some(crl.path),
+        },
+        domain(),
+    )
+    .expect("material with the crl");
+    let config = with_crl
+        .client_config(ExpectedServer::Hub)
+        .expect("client config");
+    let (_, outcome) = handshake(server.clone(), config, "127.0.0.1").await;
+    let error = outcome.expect_err("a revoked hub certificate must be refused");
+    assert!(error.contains("Revoked"), "{error}");
+    // Without the CRL the same handshake succeeds: the refusal comes from the CRL.
+    let config = material(&dir, &paris)
+        .client_config(ExpectedServer::Hub)
+        .expect("client config");
+    assert_eq!(handshake(server, config, "127.0.0.1").await.1, Ok(()));
+}
