@@ -44,3 +44,38 @@ pub fn cpu_and_peak_rss(pid: u32) -> Option<(f64, f64)> {
     // USER_HZ is 100 on every Linux this runs on.
     Some((ticks / 100.0, peak_kib / 1024.0))
 }
+
+/// Current resident memory of process `pid` in MiB (`VmRSS`).
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Bytes under `path` (files only, recursively): what a store occupies on disk.
+pub fn dir_bytes(path: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// `p50 / p99 / p999` of an unsorted list, in milliseconds.
+pub fn millis_percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {
+    samples.sort();
+    let ms = |p| percentile(&samples, p).as_secs_f64() * 1e3;
+    (ms(0.50), ms(0.99), ms(0.999))
+}

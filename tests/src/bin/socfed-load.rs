@@ -6,8 +6,11 @@
 //! to the lower one, with ack latency percentiles, CPU and peak memory.
 //!
 //! cargo build --release --workspace --bins && target/release/socfed-load --sites 8 --per-site 2000
+//!
+//! Other scenarios are subcommands (`socfed-load stored --help`, ...), each in its own module
+//! of `socfed_tests::load`.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use socfed_proto::pb;
 use socfed_tests::bench::{cpu_and_peak_rss, machine, percentile};
 use socfed_tests::load::{null_hub, sized_report, storage_ceiling, transport_ceiling};
@@ -18,6 +21,34 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Option<Scenario>,
+    #[command(flatten)]
+    escalate: Args,
+    /// Print the summary as JSON only.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Keep the run's files here (default: a temporary directory).
+    #[arg(long, global = true)]
+    dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Cost per escalation and operator query latency with 10 k vs 1 M incidents stored.
+    Stored(socfed_tests::load::stored::StoredArgs),
+    /// Latency from an alert at a site agent to the incident visible at the hub.
+    Visible(socfed_tests::load::visible::VisibleArgs),
+    /// Concurrent idle site streams one hub holds, and its memory.
+    IdleStreams(socfed_tests::load::idle::IdleArgs),
+    /// Outbox drain after a simulated hub outage.
+    Drain(socfed_tests::load::drain::DrainArgs),
+}
+
+/// Without a subcommand: the escalation rate from N sites (hub alone and full pipeline).
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Simulated sites (each a real agent with its own store and stream).
     #[arg(long, default_value_t = 8)]
@@ -38,12 +69,6 @@ struct Args {
     /// Agent store durability: fsync (power-safe, the default in production) or flush.
     #[arg(long, default_value = "fsync")]
     agent_durability: String,
-    /// Print the summary as JSON only.
-    #[arg(long)]
-    json: bool,
-    /// Keep the run's files here (default: a temporary directory).
-    #[arg(long)]
-    dir: Option<std::path::PathBuf>,
 }
 
 fn site_names(n: usize) -> Vec<String> {
@@ -52,15 +77,50 @@ fn site_names(n: usize) -> Vec<String> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
     let tmp = tempfile::tempdir()?;
-    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = cli.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
+    let json = cli.json;
+    let say = |line: String| {
+        if !json {
+            eprintln!("{line}");
+        }
+    };
+    let (summary, print): (serde_json::Value, fn(&serde_json::Value)) = match &cli.scenario {
+        None => return escalate(&cli.escalate, &dir, json).await,
+        Some(Scenario::Stored(args)) => (
+            socfed_tests::load::stored::run(args, &dir, &say).await?,
+            socfed_tests::load::stored::print,
+        ),
+        Some(Scenario::Visible(args)) => (
+            socfed_tests::load::visible::run(args, &dir, &say).await?,
+            socfed_tests::load::visible::print,
+        ),
+        Some(Scenario::IdleStreams(args)) => (
+            socfed_tests::load::idle::run(args, &dir, &say).await?,
+            socfed_tests::load::idle::print,
+        ),
+        Some(Scenario::Drain(args)) => (
+            socfed_tests::load::drain::run(args, &dir, &say).await?,
+            socfed_tests::load::drain::print,
+        ),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print(&summary);
+    }
+    Ok(())
+}
+
+/// The escalation-rate run (no subcommand).
+async fn escalate(args: &Args, dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let pki = TestPki::create(&dir.join("pki"), "corp.example")?;
     let sites = site_names(args.sites);
     let total = args.per_site * args.sites as u64;
     let say = |line: String| {
-        if !args.json {
+        if !json {
             eprintln!("{line}");
         }
     };
@@ -76,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
     // The real hub, as a process.
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let refs: Vec<&str> = sites.iter().map(String::as_str).collect();
-    let hub_config = write_hub_config(&dir, &pki, hub_addr, &refs, "")?;
+    let hub_config = write_hub_config(dir, &pki, hub_addr, &refs, "")?;
     let mut hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", &hub_config.display().to_string()],
@@ -106,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
             total * 2
         );
         let config = socfed_tests::procs::write_agent_config(
-            &dir,
+            dir,
             &pki,
             site,
             hub_addr,
@@ -255,7 +315,7 @@ async fn main() -> anyhow::Result<()> {
         "agents_process": {"cpu_seconds": load_cpu, "peak_rss_mib": load_rss},
         "exact": stored == 2 * total,
     });
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!(

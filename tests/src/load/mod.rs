@@ -1,7 +1,20 @@
-//! The two ceilings `socfed-load` reports every result against, measured in the same run on
-//! the same machine: the transport (a raw tonic bidirectional stream over the same mutual TLS,
-//! acknowledging every message, storing nothing) and the storage (raw sled inserts with a
-//! flush per batch, as the hub's group commit does).
+//! End-to-end load scenarios of `socfed-load`, and the two ceilings every result is reported
+//! against, measured in the same run on the same machine: the transport (a raw tonic
+//! bidirectional stream over the same mutual TLS, acknowledging every message, storing nothing)
+//! and the storage (raw sled inserts with a flush per batch, as the hub's group commit does).
+//!
+//! One module per scenario: [`stored`] (cost per escalation and query latency as the store
+//! grows, with [`query`]), [`visible`] (alert at a site → visible at the hub), [`idle`]
+//! (concurrent idle site streams and hub memory), [`drain`] (outbox after an outage).
+//! [`hub`] starts the real hub process and [`preload`] fills it.
+
+pub mod drain;
+pub mod hub;
+pub mod idle;
+pub mod preload;
+pub mod query;
+pub mod stored;
+pub mod visible;
 
 use crate::clients::{self, RawStream, hello};
 use crate::pki::TestPki;
