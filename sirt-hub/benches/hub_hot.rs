@@ -110,6 +110,13 @@ fn report(c: &mut Criterion) {
         let bytes = wire.encode_to_vec();
         let domain = valid(&wire);
         let canonical = domain.to_wire().encode_to_vec();
+        eprintln!(
+            "input {name}: wire {} bytes, canonical {} bytes, {} techniques, {} indicators",
+            bytes.len(),
+            canonical.len(),
+            domain.techniques.len(),
+            domain.indicators.len()
+        );
         let mut group = c.benchmark_group(format!("report/validate/{name}"));
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function("baseline: prost decode", |b| {
@@ -146,6 +153,7 @@ fn idempotency_key(c: &mut Criterion) {
     let site = SiteId::parse("paris-dc2").expect("site id");
     let epoch = Ulid::from_parts(1_717_000_000_000, 42);
     let key = schema::escalation_key(&site, epoch, 12_345);
+    eprintln!("idempotency key: {} bytes", key.len());
     let mut group = c.benchmark_group("idempotency_key");
     group.bench_function("baseline: copy of a key of the same length", |b| {
         b.iter(|| black_box(black_box(key.as_slice()).to_vec()))
@@ -282,6 +290,7 @@ fn record(c: &mut Criterion) {
         ),
     ];
     for (name, bytes, encode, presized_bytes) in cases {
+        eprintln!("record {name}: {} bytes", bytes.len());
         let mut group = c.benchmark_group(format!("record/{name}"));
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function("baseline: copy of the encoded bytes", |b| {
