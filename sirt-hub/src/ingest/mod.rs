@@ -1,13 +1,16 @@
 //! The ingest writer: the single writer of the hub store, with group commit.
 //!
 //! Site streams send [`Item`]s here. The writer takes everything that has queued up since its
-//! last commit (up to `max_batch`), applies it in transactions, makes it durable with one
-//! commit, and only then answers each stream with its outcome. Streams acknowledge to sites
-//! from those answers, so an ack never runs ahead of durable storage.
+//! last batch (up to `max_batch`) and applies it in transactions; a second thread makes applied
+//! batches durable, one flush for every batch applied since the last flush, and only then
+//! answers each stream with its outcome (`writer.rs`). Streams acknowledge to sites from those
+//! answers, so an ack never runs ahead of durable storage.
 //!
-//! It runs on a dedicated OS thread because sled calls block.
+//! Both run on dedicated OS threads because sled calls block.
 
-use crate::store::apply::{Applied, IncidentChange, Item, Outcome};
+mod writer;
+
+use crate::store::apply::{IncidentChange, Item, Outcome};
 use crate::store::{HubStore, StoreError};
 use socfed_proto::vocab::SiteId;
 use std::sync::Arc;
@@ -113,8 +116,17 @@ pub fn start(
     let join = std::thread::Builder::new()
         .name("hub-ingest-writer".into())
         .spawn(move || {
-            let _guard = StopHubOnExit(shutdown);
-            run(store, settings, rx, writer_events, writer_directives)
+            let _guard = StopHubOnExit(shutdown.clone());
+            writer::run(
+                store,
+                settings,
+                rx,
+                writer::Publish {
+                    events: writer_events,
+                    directives: writer_directives,
+                },
+                shutdown,
+            )
         })?;
     Ok((
         IngestHandle {
@@ -126,7 +138,7 @@ pub fn start(
     ))
 }
 
-/// Runs on every exit of the writer thread, unwinding included.
+/// Runs on every exit of the writer threads, unwinding included.
 struct StopHubOnExit(tokio_util::sync::CancellationToken);
 
 impl Drop for StopHubOnExit {
@@ -138,93 +150,4 @@ impl Drop for StopHubOnExit {
             self.0.cancel();
         }
     }
-}
-
-fn run(
-    store: Arc<HubStore>,
-    settings: WriterSettings,
-    mut rx: mpsc::Receiver<Request>,
-    events: broadcast::Sender<IncidentChange>,
-    directives: broadcast::Sender<SiteId>,
-) {
-    let mut items: Vec<Item> = Vec::with_capacity(settings.max_batch);
-    let mut replies: Vec<Option<Reply>> = Vec::with_capacity(settings.max_batch);
-    while let Some(first) = rx.blocking_recv() {
-        let mut next = Some(first);
-        while let Some(Request { item, reply }) = next.take() {
-            items.push(item);
-            replies.push(reply);
-            if items.len() < settings.max_batch {
-                next = rx.try_recv().ok();
-            }
-        }
-        let now = socfed_proto::now_millis();
-        let started = std::time::Instant::now();
-        let result = apply_and_commit(&store, &items, now, settings.correlation_window_ms);
-        metrics::histogram!("socfed_hub_commit_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("socfed_hub_commit_items").record(items.len() as f64);
-        match result {
-            Ok(applied) => {
-                for site in applied.directive_sites {
-                    let _ = directives.send(site);
-                }
-                for outcome in &applied.outcomes {
-                    if let Outcome::Escalation { outcome, .. } = outcome {
-                        metrics::counter!("socfed_hub_escalations_total", "outcome" => outcome.label()).increment(1);
-                    }
-                }
-                for (reply, outcome) in replies.drain(..).zip(applied.outcomes) {
-                    if let Some(reply) = reply {
-                        // A stream that went away no longer needs its answer.
-                        let _ = reply.send(Ok(outcome));
-                    }
-                }
-                for change in applied.changes {
-                    let _ = events.send(change);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, items = items.len(), "ingest batch failed; nothing in it was acknowledged");
-                let e = Arc::new(e);
-                for reply in replies.drain(..).flatten() {
-                    let _ = reply.send(Err(e.clone()));
-                }
-            }
-        }
-        items.clear();
-    }
-    tracing::debug!("ingest writer stopped");
-}
-
-fn apply_and_commit(
-    store: &HubStore,
-    items: &[Item],
-    now: socfed_proto::UnixMillis,
-    window_ms: i64,
-) -> Result<Applied, StoreError> {
-    let mut outcomes = Vec::with_capacity(items.len());
-    let mut changes: Vec<IncidentChange> = Vec::new();
-    let mut directive_sites: Vec<SiteId> = Vec::new();
-    for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
-        let applied = store.apply(chunk, now, window_ms)?;
-        outcomes.extend(applied.outcomes);
-        for site in applied.directive_sites {
-            if !directive_sites.contains(&site) {
-                directive_sites.push(site);
-            }
-        }
-        for change in applied.changes {
-            // Report each incident once per batch, in its latest state; "created" sticks.
-            match changes.iter_mut().find(|c| c.record.id == change.record.id) {
-                Some(existing) => existing.record = change.record,
-                None => changes.push(change),
-            }
-        }
-    }
-    store.commit()?;
-    Ok(Applied {
-        outcomes,
-        changes,
-        directive_sites,
-    })
 }

@@ -68,6 +68,10 @@ pub(crate) struct Trees {
     pub comms: sled::Tree,
 }
 
+/// The commit witness as it stood when a batch finished applying.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncPoint(socfed_proto::witness::Witness);
+
 pub struct HubStore {
     db: sled::Db,
     dir: PathBuf,
@@ -165,6 +169,7 @@ impl HubStore {
     }
 
     /// What the store holds now, as its commit witness records it.
+    /// (Also the store's state at a [`SyncPoint`].)
     fn witness(&self) -> Result<socfed_proto::witness::Witness, StoreError> {
         let commits = match self.trees.meta.get(schema::COMMITS)? {
             Some(raw) => schema::u64_value(schema::META, &raw)?,
@@ -181,16 +186,22 @@ impl HubStore {
         })
     }
 
-    /// Makes everything applied so far durable. Called once per group of escalations, before
-    /// any of them is acknowledged.
-    pub fn commit(&self) -> Result<(), StoreError> {
+    /// What a flush started now will make durable, read by the single writer right after it
+    /// applied something. Passed to [`HubStore::commit`] so the witness written after the
+    /// flush never claims writes applied while the flush ran.
+    pub fn sync_point(&self) -> Result<SyncPoint, StoreError> {
+        Ok(SyncPoint(self.witness()?))
+    }
+
+    /// Makes everything applied before `point` was read durable (and possibly more). Called
+    /// once per group of batches, before any of them is acknowledged.
+    pub fn commit(&self, point: &SyncPoint) -> Result<(), StoreError> {
         self.db.flush()?;
         if let Some(file) = &self.data_file {
             file.sync_data()?;
         }
         // Only after the store is durable: the witness never runs ahead of it.
-        socfed_proto::witness::write(&self.dir, &self.witness()?)
-            .map_err(|e| witness_error(&self.dir, e))
+        socfed_proto::witness::write(&self.dir, &point.0).map_err(|e| witness_error(&self.dir, e))
     }
 
     pub fn durability(&self) -> Durability {

@@ -152,9 +152,20 @@ async fn escalate(args: &Args, dir: &std::path::Path, json: bool) -> anyhow::Res
     })
     .await?;
 
-    // The hub alone: raw site streams (no agent outbox in front), every escalation stored.
-    say("measuring the hub alone (raw site streams, durable acks)...".into());
-    let hub_only = transport_ceiling(hub_addr, &pki, &sites, args.per_site, args.bytes).await?;
+    // The hub alone: raw site streams (no agent outbox in front), every escalation a new
+    // incident with its own fingerprint, stored, correlated and acknowledged durably.
+    say("measuring the hub alone (raw site streams, distinct incidents, durable acks)...".into());
+    let hub_only = total as f64
+        / socfed_tests::load::preload::stream_distinct(
+            hub_addr,
+            &pki,
+            &sites,
+            args.per_site,
+            args.bytes,
+            "alone",
+        )
+        .await?
+        .as_secs_f64();
 
     // The simulated sites: real agents in this process.
     say(format!("starting {} site agents...", args.sites));

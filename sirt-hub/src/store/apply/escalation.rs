@@ -122,8 +122,7 @@ impl Tx<'_> {
             {
                 acked_through += 1;
             }
-            self.epochs
-                .insert(schema::epoch_key(site, epoch), &acked_through.to_be_bytes())?;
+            self.set_acked_through(site, epoch, acked_through);
         } else if seq > acked_through.saturating_add(1) {
             record.out_of_order = record.out_of_order.saturating_add(1);
         }

@@ -9,12 +9,13 @@ mod escalation;
 mod response;
 mod roster;
 mod transition;
+mod write_behind;
 
 pub use comms::{CommEdit, CommsChange};
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use roster::RosterChange;
 
-use super::records::{IncidentRecord, SiteRecord};
+use super::records::IncidentRecord;
 use super::schema::{self, CodecError};
 use super::{HubStore, StoreError};
 use prost::Message;
@@ -226,6 +227,7 @@ struct Tx<'a> {
     comms: &'a TransactionalTree,
     /// Sites given new directives in this transaction (a re-run starts a fresh `Tx`).
     new_directives: std::cell::RefCell<Vec<SiteId>>,
+    write_behind: write_behind::WriteBehind,
 }
 
 impl HubStore {
@@ -298,6 +300,7 @@ impl HubStore {
                 operators,
                 comms,
                 new_directives: std::cell::RefCell::new(Vec::new()),
+                write_behind: write_behind::WriteBehind::default(),
             };
             let mut applied = Applied::default();
             for item in items {
@@ -362,6 +365,7 @@ impl HubStore {
                 applied.outcomes.push(outcome);
             }
             applied.directive_sites = tx.new_directives.take();
+            tx.write_behind()?;
             // The commit counter the store's witness records (see `store::witness`).
             let commits = match tx.meta.get(schema::COMMITS)? {
                 Some(raw) => codec(schema::u64_value(schema::META, &raw))?,
@@ -379,26 +383,6 @@ impl HubStore {
 }
 
 impl Tx<'_> {
-    fn site(&self, site: &SiteId) -> Result<SiteRecord, TxError> {
-        match self.sites.get(site.as_str())? {
-            Some(raw) => codec(schema::decode(schema::SITES, &raw)),
-            None => Ok(SiteRecord::default()),
-        }
-    }
-
-    fn put_site(&self, site: &SiteId, record: &SiteRecord) -> Result<(), TxError> {
-        self.sites
-            .insert(site.as_str(), codec(schema::encode(schema::SITES, record))?)?;
-        Ok(())
-    }
-
-    fn acked_through(&self, site: &SiteId, epoch: Ulid) -> Result<u64, TxError> {
-        match self.epochs.get(schema::epoch_key(site, epoch))? {
-            Some(raw) => codec(schema::u64_value(schema::EPOCHS, &raw)),
-            None => Ok(0),
-        }
-    }
-
     fn hello(
         &self,
         site: &SiteId,
