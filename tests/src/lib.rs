@@ -9,6 +9,7 @@ pub mod fault_proxy;
 pub mod federation;
 pub mod inproc;
 pub mod ledger;
+pub mod listing;
 pub mod load;
 pub mod pki;
 pub mod procs;

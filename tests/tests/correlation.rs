@@ -3,7 +3,10 @@
 
 use futures_util::StreamExt;
 use socfed_proto::pb;
+use socfed_proto::pb::IncidentStatus as St;
+use socfed_proto::pb::Severity as Sev;
 use socfed_tests::clients;
+use socfed_tests::listing::{assert_filters_agree, ids};
 use socfed_tests::{eventually, inproc, pki::TestPki};
 use std::time::Duration;
 
@@ -137,6 +140,17 @@ async fn two_sites_escalating_the_same_threat_make_one_incident_with_two_sightin
         .into_inner()
         .incidents;
     assert_eq!(critical.len(), 1);
+    // Paris reported medium; the incident it is listed under was raised to critical by Lyon.
+    assert_eq!(
+        ids(&mut op, "paris", St::New, Sev::Critical, 10).await?,
+        vec![shared.id.clone()]
+    );
+    assert!(
+        ids(&mut op, "oslo", St::Unspecified, Sev::Medium, 10)
+            .await?
+            .is_empty()
+    );
+    assert_filters_agree(&mut op).await?;
 
     for agent in agents {
         agent.stop().await?;
@@ -219,6 +233,25 @@ async fn correlation_does_not_depend_on_arrival_order_and_never_merges_the_unrel
             [vec!["lyon", "oslo", "paris"], vec!["rome"]],
             "order {order:?}"
         );
+        // The listings agree with the records after every automatic merge.
+        let campaign = open
+            .iter()
+            .find(|i| i.sightings.len() == 3)
+            .map(|i| i.id.clone())
+            .expect("the campaign incident");
+        assert_eq!(
+            ids(&mut op, "oslo", St::New, Sev::High, 10).await?,
+            vec![campaign.clone()],
+            "order {order:?}"
+        );
+        assert_eq!(
+            ids(&mut op, "", St::Closed, Sev::Unspecified, 10)
+                .await?
+                .len(),
+            incidents.len() - 2,
+            "order {order:?}"
+        );
+        assert_filters_agree(&mut op).await?;
         // Any incident merged away says where it went.
         for closed in incidents
             .iter()

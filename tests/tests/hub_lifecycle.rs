@@ -2,8 +2,11 @@
 //! who may move an incident, every change lands in the timeline and the hub's audit chain.
 
 use socfed_proto::pb;
+use socfed_proto::pb::IncidentStatus as St;
+use socfed_proto::pb::Severity as Sev;
 use socfed_proto::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
+use socfed_tests::listing::{assert_filters_agree, ids};
 use socfed_tests::{inproc, pki::TestPki};
 use tonic::Code;
 use ulid::Ulid;
@@ -48,6 +51,17 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
         .await?
         .into_inner();
     assert_eq!(triaged.status, pb::IncidentStatus::Triage as i32);
+    // The listings follow the status change.
+    assert_eq!(
+        ids(&mut ines, "", St::Triage, Sev::Unspecified, 10).await?,
+        vec![id.clone()]
+    );
+    assert!(
+        ids(&mut ines, "paris", St::New, Sev::Unspecified, 10)
+            .await?
+            .is_empty()
+    );
+    assert_filters_agree(&mut ines).await?;
     let denied = tom
         .transition_incident(transition(&id, "contain", ""))
         .await
@@ -94,6 +108,16 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
         .await?
         .into_inner();
     assert_eq!(contained.status, pb::IncidentStatus::Containment as i32);
+    assert_eq!(
+        ids(&mut ines, "paris", St::Containment, Sev::High, 10).await?,
+        vec![id.clone()]
+    );
+    assert!(
+        ids(&mut ines, "", St::Triage, Sev::Unspecified, 10)
+            .await?
+            .is_empty()
+    );
+    assert_filters_agree(&mut ines).await?;
     assert_eq!(
         (contained.ir_lead.as_str(), contained.priority.as_str()),
         ("ines", "P1")
@@ -261,14 +285,34 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
         .await?
         .into_inner();
     assert_eq!(duplicate.resolution, format!("duplicate of {older}"));
+    // Lyon now lists the survivor (open) and the duplicate (closed, keeping its sighting).
+    assert_eq!(
+        ids(&mut ines, "lyon", St::Unspecified, Sev::Unspecified, 10).await?,
+        [newer.clone(), older.clone()]
+    );
+    assert_eq!(
+        ids(&mut ines, "lyon", St::New, Sev::Unspecified, 10).await?,
+        vec![older.clone()]
+    );
+    assert_eq!(
+        ids(&mut ines, "", St::Closed, Sev::Unspecified, 10).await?,
+        vec![newer.clone()]
+    );
+    assert_filters_agree(&mut ines).await?;
     let again = ines
         .merge_incidents(request)
         .await
         .expect_err("the duplicate is closed now");
     assert_eq!(again.code(), Code::FailedPrecondition);
-    // A later revision from Lyon lands on the survivor.
+    // A later revision from Lyon lands on the survivor and raises its severity.
+    assert!(
+        ids(&mut ines, "", St::Unspecified, Sev::Critical, 10)
+            .await?
+            .is_empty()
+    );
     let mut revision = report("lyon-1", "odd logins at lyon");
     revision.revision = 2;
+    revision.severity = pb::Severity::Critical as i32;
     clients::escalate_once(hub.addr, &pki, "lyon", revision).await?;
     let survivor = ines
         .get_incident(pb::GetIncidentRequest { id: older.clone() })
@@ -280,6 +324,11 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
         .find(|s| s.site_id == "lyon")
         .expect("lyon sighting");
     assert_eq!(lyon.revision, 2);
+    assert_eq!(
+        ids(&mut ines, "paris", St::New, Sev::Critical, 10).await?,
+        vec![older.clone()]
+    );
+    assert_filters_agree(&mut ines).await?;
     // The IR lead splits Lyon off again: a new incident with Lyon's sighting, and Lyon's
     // revisions follow it.
     let split = ines
@@ -310,6 +359,16 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
             .collect::<Vec<_>>(),
         ["paris"]
     );
+    // Lyon's listing entry moved from the survivor to the new incident.
+    assert_eq!(
+        ids(&mut ines, "lyon", St::New, Sev::Unspecified, 10).await?,
+        vec![split.id.clone()]
+    );
+    assert_eq!(
+        ids(&mut ines, "paris", St::Unspecified, Sev::Unspecified, 10).await?,
+        vec![older.clone()]
+    );
+    assert_filters_agree(&mut ines).await?;
     let lonely = ines
         .split_sighting(pb::SplitSightingRequest {
             id: older.clone(),
@@ -329,6 +388,7 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
         .await?
         .into_inner();
     assert_eq!(followed.sightings[0].revision, 3);
+    assert_filters_agree(&mut ines).await?;
     assert!(
         ines.verify_audit(pb::VerifyHubAuditRequest {})
             .await?
@@ -388,6 +448,15 @@ async fn a_split_stays_split_when_the_site_revises_and_another_site_reports_the_
     );
     assert_eq!(get(&split.id).sightings[0].revision, 2);
     assert_eq!(sites(get(&original.id)), ["oslo", "paris"]);
+    assert_eq!(
+        ids(&mut ines, "lyon", St::New, Sev::High, 10).await?,
+        vec![split.id.clone()]
+    );
+    assert_eq!(
+        ids(&mut ines, "oslo", St::New, Sev::High, 10).await?,
+        vec![original.id.clone()]
+    );
+    assert_filters_agree(&mut ines).await?;
     hub.stop().await?;
     Ok(())
 }

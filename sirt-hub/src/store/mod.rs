@@ -7,9 +7,11 @@
 pub mod apply;
 mod audit_log;
 pub mod query;
+mod query_index;
 mod query_response;
 pub mod records;
 pub mod schema;
+mod upgrade;
 
 use schema::CodecError;
 use std::fs::File;
@@ -51,6 +53,7 @@ pub use socfed_proto::config::Durability;
 pub(crate) struct Trees {
     pub incidents: sled::Tree,
     pub site_incidents: sled::Tree,
+    pub status_incidents: sled::Tree,
     pub local_refs: sled::Tree,
     pub escalations: sled::Tree,
     pub epochs: sled::Tree,
@@ -109,30 +112,28 @@ impl HubStore {
                 source,
             })?;
         let meta = db.open_tree(schema::META)?;
-        match meta.get("schema_version")? {
-            None => {
-                meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes())?;
-            }
-            Some(raw) => {
-                let found = raw
-                    .as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| CodecError::Key {
+        let found =
+            match meta.get("schema_version")? {
+                None => None,
+                Some(raw) => Some(raw.as_ref().try_into().map(u32::from_be_bytes).map_err(
+                    |_| CodecError::Key {
                         tree: schema::META,
                         len: raw.len(),
-                    })?;
-                if found > schema::SCHEMA_VERSION {
-                    return Err(StoreError::SchemaVersion {
-                        found,
-                        expected: schema::SCHEMA_VERSION,
-                    });
-                }
-            }
+                    },
+                )?),
+            };
+        if let Some(found) = found
+            && found > schema::SCHEMA_VERSION
+        {
+            return Err(StoreError::SchemaVersion {
+                found,
+                expected: schema::SCHEMA_VERSION,
+            });
         }
         let trees = Trees {
             incidents: db.open_tree(schema::INCIDENTS)?,
             site_incidents: db.open_tree(schema::SITE_INCIDENTS)?,
+            status_incidents: db.open_tree(schema::STATUS_INCIDENTS)?,
             local_refs: db.open_tree(schema::LOCAL_REFS)?,
             escalations: db.open_tree(schema::ESCALATIONS)?,
             epochs: db.open_tree(schema::EPOCHS)?,
@@ -150,6 +151,14 @@ impl HubStore {
             comms: db.open_tree(schema::COMMS)?,
         };
         index_open_directives(&trees)?;
+        match found {
+            // A new store: every index is written from the first incident on.
+            None => {
+                meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(found) if found < schema::SCHEMA_VERSION => upgrade::upgrade(&trees, found)?,
+            Some(_) => {}
+        }
         // sled 0.34 keeps everything in `DIR/db`; syncing it makes a flush power-safe.
         let data_file = match durability {
             Durability::Fsync => Some(File::open(dir.join("db"))?),

@@ -2,8 +2,8 @@
 //! lock-free) and see only committed batches' effects or newer.
 
 use super::records::{IncidentRecord, IncidentStatus, ReviewRecord, SiteRecord};
-use super::schema;
 use super::{HubStore, StoreError};
+use super::{query_index, schema};
 use socfed_proto::vocab::{Severity, SiteId};
 use ulid::Ulid;
 
@@ -41,7 +41,11 @@ impl HubStore {
         }
     }
 
-    /// Newest first. `before` is the cursor returned by the previous page.
+    /// Newest first. `before` is the cursor returned by the previous page: the page holds
+    /// matching incidents older than it. A page stops at `limit` results or after examining
+    /// [`SCAN_BUDGET`] index positions, and then names the last position examined as the next
+    /// cursor. The indexes choose what to read (`query_index.rs`); the record has the last
+    /// word, so a listing racing a change never shows an incident that does not match.
     pub fn list_incidents(
         &self,
         filter: &IncidentFilter,
@@ -50,56 +54,19 @@ impl HubStore {
     ) -> Result<IncidentPage, StoreError> {
         let mut page = IncidentPage::default();
         let mut scanned = 0usize;
-        let mut last_examined = None;
-        let mut visit = |id: Ulid| -> Result<bool, StoreError> {
+        for step in query_index::walk(&self.trees, filter, before) {
+            let step = step?;
             scanned += 1;
-            last_examined = Some(id);
-            if let Some(record) = self.incident(id)?
+            if let query_index::Step::Candidate(id) = step
+                && let Some(record) = self.incident(id)?
                 && filter.matches(&record)
             {
                 page.incidents.push(record);
             }
-            Ok(page.incidents.len() >= limit || scanned >= SCAN_BUDGET)
-        };
-        let mut stopped_early = false;
-        match &filter.site {
-            Some(site) => {
-                let prefix = schema::site_prefix(site);
-                let start = prefix.clone();
-                let end = match before {
-                    Some(cursor) => schema::site_incident_key(site, cursor),
-                    None => {
-                        let mut end = prefix.clone();
-                        end.extend_from_slice(&[0xff; 16]);
-                        end.push(0xff);
-                        end
-                    }
-                };
-                for entry in self.trees.site_incidents.range(start..end).rev() {
-                    let (key, _) = entry?;
-                    let id = schema::ulid_from_key(schema::SITE_INCIDENTS, &key[prefix.len()..])?;
-                    if visit(id)? {
-                        stopped_early = true;
-                        break;
-                    }
-                }
+            if page.incidents.len() >= limit || scanned >= SCAN_BUDGET {
+                page.next = Some(step.id());
+                break;
             }
-            None => {
-                let iter = match before {
-                    Some(cursor) => self.trees.incidents.range(..cursor.to_bytes()),
-                    None => self.trees.incidents.range::<&[u8], _>(..),
-                };
-                for entry in iter.rev() {
-                    let (key, _) = entry?;
-                    if visit(schema::ulid_from_key(schema::INCIDENTS, &key)?)? {
-                        stopped_early = true;
-                        break;
-                    }
-                }
-            }
-        }
-        if stopped_early {
-            page.next = last_examined;
         }
         Ok(page)
     }

@@ -7,7 +7,8 @@
 //! |-----------------|---------------------------------------|----------------------------|
 //! | `meta`          | utf-8 name (`schema_version`)         | u32 BE                     |
 //! | `incidents`     | incident ULID (16)                    | `IncidentRecord`           |
-//! | `site_incidents`| site ++ 0x00 ++ incident ULID (16)    | empty (per-site index)     |
+//! | `site_incidents`| site ++ 0x00 ++ incident ULID (16)    | status u8 ++ severity u8   |
+//! | `status_incidents`| status u8 ++ severity u8 ++ incident ULID (16) | empty        |
 //! | `local_refs`    | site ++ 0x00 ++ local incident id     | incident ULID (16)         |
 //! | `escalations`   | site ++ 0x00 ++ epoch (16) ++ seq u64 | `EscalationRecord`         |
 //! | `epochs`        | site ++ 0x00 ++ epoch (16)            | acked-through seq, u64 BE  |
@@ -29,6 +30,15 @@
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
 //!
+//! `site_incidents` and `status_incidents` are the listing indexes (see `query_index.rs`): a
+//! `--site` listing reads status and severity from the site entry's value without reading the
+//! record, and a listing by status or severity walks `status_incidents`, whose prefix is the
+//! pair. Status codes are [`status_code`] (lifecycle order) and severity codes
+//! [`severity_code`] (ascending, so "at least" is a range of codes). Both are written only by
+//! `apply/incident_index.rs`, in the transaction that writes the record, and only when the
+//! status, severity or sites change. Schema version 2 added them; `upgrade.rs` builds them at
+//! open for a version 1 store.
+//!
 //! `site_directives` lists every directive of a site; `open_directives` only those the site has
 //! not reported a final state for: the site's durable directive outbox, sent again on each
 //! connect. A directive leaves it in the transaction that records its final state.
@@ -36,17 +46,20 @@
 //! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
 //! that names the tree, never a silent default.
 
+use super::records::IncidentStatus;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use socfed_proto::vocab::SiteId;
+use socfed_proto::vocab::{Severity, SiteId};
 use ulid::Ulid;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `site_incidents` values carry status and severity; `status_incidents` exists.
+pub const SCHEMA_VERSION: u32 = 2;
 pub const RECORD_VERSION: u8 = 1;
 
 pub const META: &str = "meta";
 pub const INCIDENTS: &str = "incidents";
 pub const SITE_INCIDENTS: &str = "site_incidents";
+pub const STATUS_INCIDENTS: &str = "status_incidents";
 pub const LOCAL_REFS: &str = "local_refs";
 pub const ESCALATIONS: &str = "escalations";
 pub const EPOCHS: &str = "epochs";
@@ -110,6 +123,52 @@ pub fn site_prefix(site: &SiteId) -> Vec<u8> {
 pub fn site_incident_key(site: &SiteId, incident: Ulid) -> Vec<u8> {
     let mut key = site_prefix(site);
     key.extend_from_slice(&incident.to_bytes());
+    key
+}
+
+/// The one-byte code of a status in index keys and values (lifecycle order).
+pub fn status_code(status: IncidentStatus) -> u8 {
+    match status {
+        IncidentStatus::New => 0,
+        IncidentStatus::Triage => 1,
+        IncidentStatus::Containment => 2,
+        IncidentStatus::Eradication => 3,
+        IncidentStatus::Recovery => 4,
+        IncidentStatus::PostIncident => 5,
+        IncidentStatus::Closed => 6,
+    }
+}
+
+/// The one-byte code of a severity in index keys and values; ascending with the severity.
+pub fn severity_code(severity: Severity) -> u8 {
+    match severity {
+        Severity::Informational => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+/// The `site_incidents` value: what a filtered `--site` listing needs without the record.
+pub fn listing_value(status: IncidentStatus, severity: Severity) -> [u8; 2] {
+    [status_code(status), severity_code(severity)]
+}
+
+/// `(status code, severity code)` of a `site_incidents` value; `None` for a value this build
+/// does not know (the reader then decides from the record).
+pub fn read_listing_value(value: &[u8]) -> Option<(u8, u8)> {
+    match *value {
+        [status, severity] => Some((status, severity)),
+        _ => None,
+    }
+}
+
+/// `status_incidents` key: status code ++ severity code ++ incident ULID.
+pub fn status_incident_key(pair: [u8; 2], incident: Ulid) -> [u8; 18] {
+    let mut key = [0u8; 18];
+    key[..2].copy_from_slice(&pair);
+    key[2..].copy_from_slice(&incident.to_bytes());
     key
 }
 
@@ -178,6 +237,18 @@ mod tests {
         let epoch = Ulid::from_parts(1, 1);
         assert!(escalation_key(&a, epoch, 2) < escalation_key(&a, epoch, 256));
         assert!(!escalation_key(&ab, epoch, 1).starts_with(&site_prefix(&a)));
+    }
+
+    #[test]
+    fn index_codes_are_distinct_and_severity_codes_ascend() {
+        let statuses: std::collections::BTreeSet<u8> =
+            IncidentStatus::ALL.into_iter().map(status_code).collect();
+        assert_eq!(statuses.len(), IncidentStatus::ALL.len());
+        let severities: Vec<u8> = Severity::ALL.into_iter().map(severity_code).collect();
+        assert!(severities.windows(2).all(|w| w[0] < w[1]), "{severities:?}");
+        let value = listing_value(IncidentStatus::Triage, Severity::High);
+        assert_eq!(read_listing_value(&value), Some((1, 3)));
+        assert_eq!(read_listing_value(&[]), None);
     }
 
     #[test]

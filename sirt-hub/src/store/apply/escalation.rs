@@ -201,34 +201,23 @@ impl Tx<'_> {
             }
         };
         let existing = match &target {
-            Decision::Join { incident, .. } => match self.incidents.get(incident.to_bytes())? {
-                Some(raw) => Some(codec(schema::decode::<IncidentRecord>(
-                    schema::INCIDENTS,
-                    &raw,
-                ))?),
-                None => None,
-            },
+            Decision::Join { incident, .. } => self.incident_for_change(*incident)?,
             Decision::Open => None,
         };
-        let (record, created) = match (existing, &target) {
-            (Some(mut record), Decision::Join { reason, .. }) => {
+        let (record, indexed, created) = match (existing, &target) {
+            (Some((mut record, indexed)), Decision::Join { reason, .. }) => {
                 incident::merge(&mut record, site, report, reason, now);
-                (record, false)
+                (record, Some(indexed), false)
             }
             _ => {
                 let id = Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
-                (incident::open(id, site, report, now), true)
+                (incident::open(id, site, report, now), None, true)
             }
         };
         let mut record = record;
         incident::remember_fingerprints(&mut record, fingerprints.iter().map(|fp| fp.key));
         let id_bytes = record.id.to_bytes();
-        self.incidents.insert(
-            &id_bytes,
-            codec(schema::encode(schema::INCIDENTS, &record))?,
-        )?;
-        self.site_incidents
-            .insert(schema::site_incident_key(site, record.id), &[])?;
+        self.put_incident(indexed.as_ref(), &record)?;
         self.local_refs.insert(ref_key, &id_bytes)?;
         let fp_value = codec(schema::encode(
             schema::FINGERPRINTS,
@@ -299,13 +288,10 @@ impl Tx<'_> {
         now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
     ) -> Result<(), TxError> {
-        let load = |id: Ulid| -> Result<Option<IncidentRecord>, TxError> {
-            match self.incidents.get(id.to_bytes())? {
-                Some(raw) => Ok(Some(codec(schema::decode(schema::INCIDENTS, &raw))?)),
-                None => Ok(None),
-            }
-        };
-        let (Some(mut target), Some(mut absorbed)) = (load(survivor)?, load(other)?) else {
+        let (Some((mut target, target_was)), Some((mut absorbed, absorbed_was))) = (
+            self.incident_for_change(survivor)?,
+            self.incident_for_change(other)?,
+        ) else {
             return Ok(());
         };
         let closed = |r: &IncidentRecord| {
@@ -337,8 +323,6 @@ impl Tx<'_> {
                 actor,
                 now,
             )?;
-            self.site_incidents
-                .insert(schema::site_incident_key(&sighting.site, survivor), &[])?;
             for local in &sighting.local_incident_ids {
                 self.local_refs.insert(
                     schema::local_ref_key(&sighting.site, local),
@@ -346,14 +330,9 @@ impl Tx<'_> {
                 )?;
             }
         }
-        self.incidents.insert(
-            &survivor.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, &target))?,
-        )?;
-        self.incidents.insert(
-            &other.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, &absorbed))?,
-        )?;
+        // The survivor gains the duplicate's sites; the duplicate keeps its own, closed.
+        self.put_incident(Some(&target_was), &target)?;
+        self.put_incident(Some(&absorbed_was), &absorbed)?;
         if !target.regulatory.flags().is_empty() {
             let mut regulated = schema::REGULATED_PREFIX.to_vec();
             regulated.extend_from_slice(&survivor.to_bytes());

@@ -6,6 +6,7 @@
 
 mod comms;
 mod escalation;
+mod incident_index;
 mod response;
 mod roster;
 mod transition;
@@ -210,6 +211,7 @@ fn codec<T>(result: Result<T, CodecError>) -> Result<T, TxError> {
 struct Tx<'a> {
     incidents: &'a TransactionalTree,
     site_incidents: &'a TransactionalTree,
+    status_incidents: &'a TransactionalTree,
     local_refs: &'a TransactionalTree,
     escalations: &'a TransactionalTree,
     epochs: &'a TransactionalTree,
@@ -242,6 +244,7 @@ impl HubStore {
         let trees = [
             &t.incidents,
             &t.site_incidents,
+            &t.status_incidents,
             &t.local_refs,
             &t.escalations,
             &t.epochs,
@@ -262,6 +265,7 @@ impl HubStore {
             let [
                 incidents,
                 site_incidents,
+                status_incidents,
                 local_refs,
                 escalations,
                 epochs,
@@ -279,11 +283,12 @@ impl HubStore {
                 comms,
             ] = view.as_slice()
             else {
-                unreachable!("seventeen trees were passed in")
+                unreachable!("eighteen trees were passed in")
             };
             let tx = Tx {
                 incidents,
                 site_incidents,
+                status_incidents,
                 local_refs,
                 escalations,
                 epochs,

@@ -69,15 +69,12 @@ impl Tx<'_> {
         now: UnixMillis,
         applied: &mut Applied,
     ) -> Result<(), TxError> {
-        let Some(mut record) = self.load_incident(id)? else {
+        let Some((mut record, indexed)) = self.incident_for_change(id)? else {
             return Ok(());
         };
         incident::push_timeline(&mut record, now, actor, text);
         record.updated_at_ms = record.updated_at_ms.max(now);
-        self.incidents.insert(
-            &id.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, &record))?,
-        )?;
+        self.put_incident(Some(&indexed), &record)?;
         applied.changes.retain(|c| c.record.id != record.id);
         applied.changes.push(IncidentChange {
             created: false,

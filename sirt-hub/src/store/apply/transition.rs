@@ -19,10 +19,9 @@ impl Tx<'_> {
         now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
     ) -> Result<TransitionOutcome, TxError> {
-        let Some(raw) = self.incidents.get(t.incident.to_bytes())? else {
+        let Some((mut record, indexed)) = self.incident_for_change(t.incident)? else {
             return Ok(TransitionOutcome::NotFound);
         };
-        let mut record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
         let (lifecycle, events) =
             match crate::lifecycle::apply(&record.lifecycle, &t.command, t.role, &t.actor, now) {
                 Ok(done) => done,
@@ -40,10 +39,7 @@ impl Tx<'_> {
         for event in &events {
             incident::push_timeline(&mut record, event.at_ms, &t.actor, event.change.to_string());
         }
-        self.incidents.insert(
-            &t.incident.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, &record))?,
-        )?;
+        self.put_incident(Some(&indexed), &record)?;
         self.audit(socfed_proto::audit::AuditDraft {
             at_ms: now,
             actor: t.actor.clone(),
@@ -92,10 +88,9 @@ impl Tx<'_> {
         now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
     ) -> Result<TransitionOutcome, TxError> {
-        let Some(raw) = self.incidents.get(c.incident.to_bytes())? else {
+        let Some((mut record, indexed)) = self.incident_for_change(c.incident)? else {
             return Ok(TransitionOutcome::NotFound);
         };
-        let mut record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
         let before = serde_json::to_string(&record.regulatory).ok();
         let (result, action, text) = match &c.change {
             RegulatoryEdit::Flag(regime) => (
@@ -117,10 +112,7 @@ impl Tx<'_> {
         let mut regulated = schema::REGULATED_PREFIX.to_vec();
         regulated.extend_from_slice(&c.incident.to_bytes());
         self.meta.insert(regulated, &[])?;
-        self.incidents.insert(
-            &c.incident.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, &record))?,
-        )?;
+        self.put_incident(Some(&indexed), &record)?;
         self.audit(socfed_proto::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
@@ -203,10 +195,9 @@ impl Tx<'_> {
         now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
     ) -> Result<TransitionOutcome, TxError> {
-        let Some(raw) = self.incidents.get(s.incident.to_bytes())? else {
+        let Some((mut original, original_was)) = self.incident_for_change(s.incident)? else {
             return Ok(TransitionOutcome::NotFound);
         };
-        let mut original: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
         if matches!(
             original.lifecycle.phase,
             crate::lifecycle::Phase::Closed { .. }
@@ -271,10 +262,6 @@ impl Tx<'_> {
             ),
         );
         original.updated_at_ms = original.updated_at_ms.max(now);
-        self.site_incidents
-            .remove(schema::site_incident_key(&s.site, original.id))?;
-        self.site_incidents
-            .insert(schema::site_incident_key(&s.site, id), &[])?;
         for local in &sighting.local_incident_ids {
             self.local_refs
                 .insert(schema::local_ref_key(&s.site, local), &id.to_bytes())?;
@@ -288,14 +275,9 @@ impl Tx<'_> {
             &s.actor,
             now,
         )?;
-        self.incidents.insert(
-            &original.id.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, &original))?,
-        )?;
-        self.incidents.insert(
-            &id.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, &split))?,
-        )?;
+        // The original loses the site's listing entry; the new incident gains it.
+        self.put_incident(Some(&original_was), &original)?;
+        self.put_incident(None, &split)?;
         self.audit(socfed_proto::audit::AuditDraft {
             at_ms: now,
             actor: s.actor.clone(),

@@ -1,0 +1,91 @@
+//! The one way an incident record is written inside the ingest transaction: the record and the
+//! listing indexes that describe it (`site_incidents` values, `status_incidents` keys, see
+//! `schema.rs`) change together, so a filtered listing never disagrees with the records.
+//!
+//! Every index entry is written only when what it says changes (a new incident, a site joining
+//! or leaving, a status or severity change): a revision that changes neither costs the record
+//! write alone. The hub's ingest rate is bounded by writes per escalation, so a new incident
+//! costs exactly one index write more than the record and its per-site entry it always had.
+
+use super::{Tx, TxError, codec};
+use crate::store::records::{IncidentRecord, IncidentStatus};
+use crate::store::schema;
+use socfed_proto::vocab::{Severity, SiteId};
+
+/// What the listing indexes record about an incident: taken from the stored record before a
+/// change, and handed to [`Tx::put_incident`] with the changed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Indexed {
+    status: IncidentStatus,
+    severity: Severity,
+    sites: Vec<SiteId>,
+}
+
+impl Indexed {
+    pub(super) fn of(record: &IncidentRecord) -> Self {
+        Self {
+            status: record.status,
+            severity: record.severity,
+            sites: record.sightings.iter().map(|s| s.site.clone()).collect(),
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Writes `record` and brings its index entries from `old` (what they say now; `None` for
+    /// an incident not stored yet) to what `record` says.
+    pub(super) fn put_incident(
+        &self,
+        old: Option<&Indexed>,
+        record: &IncidentRecord,
+    ) -> Result<(), TxError> {
+        let id = record.id;
+        self.incidents.insert(
+            &id.to_bytes(),
+            codec(schema::encode(schema::INCIDENTS, record))?,
+        )?;
+        let pair = schema::listing_value(record.status, record.severity);
+        let same_pair =
+            old.is_some_and(|o| (o.status, o.severity) == (record.status, record.severity));
+        if !same_pair {
+            if let Some(o) = old {
+                let was = schema::listing_value(o.status, o.severity);
+                self.status_incidents
+                    .remove(&schema::status_incident_key(was, id))?;
+            }
+            self.status_incidents
+                .insert(&schema::status_incident_key(pair, id), &[])?;
+        }
+        for sighting in &record.sightings {
+            let listed = old.is_some_and(|o| o.sites.contains(&sighting.site));
+            if !listed || !same_pair {
+                self.site_incidents
+                    .insert(schema::site_incident_key(&sighting.site, id), &pair)?;
+            }
+        }
+        if let Some(o) = old {
+            for site in &o.sites {
+                if !record.sightings.iter().any(|s| &s.site == site) {
+                    self.site_incidents
+                        .remove(schema::site_incident_key(site, id))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored incident `id` and what its index entries say.
+    pub(super) fn incident_for_change(
+        &self,
+        id: ulid::Ulid,
+    ) -> Result<Option<(IncidentRecord, Indexed)>, TxError> {
+        match self.incidents.get(id.to_bytes())? {
+            Some(raw) => {
+                let record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+                let indexed = Indexed::of(&record);
+                Ok(Some((record, indexed)))
+            }
+            None => Ok(None),
+        }
+    }
+}
