@@ -17,6 +17,8 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "runtime")]
+pub mod disk_full;
+#[cfg(feature = "runtime")]
 pub mod dump;
 pub mod hex;
 pub mod identity;

@@ -27,7 +27,7 @@ pub enum StartError {
         "the certificate names {found}, but site_id is {expected:?}; issue a certificate for this site with `sirt-hub pki issue --site {expected}`"
     )]
     WrongIdentity { found: String, expected: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -51,7 +51,7 @@ pub enum StopError {
     Server(#[from] tonic::transport::Error),
     #[error("an agent task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -101,6 +101,7 @@ pub async fn start_with_clock(
         source,
     })?;
     let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_store_failure(store.clone(), shutdown.clone()));
     let state = Arc::new(UplinkState::default());
     let state_for_health = state.clone();
 
@@ -251,6 +252,19 @@ pub async fn start_with_clock(
     })
 }
 
+/// After a failed write the store takes nothing more and only a reopen shows what is on
+/// disk: stop the agent, so that `wait` returns the failure and a supervisor restarts it.
+async fn stop_on_store_failure(store: Arc<AgentStore>, shutdown: CancellationToken) {
+    let failed = store.failed();
+    tokio::select! {
+        () = failed.cancelled() => {
+            tracing::error!("stopping: the store failed a write; restart the agent to reopen it");
+            shutdown.cancel();
+        }
+        () = shutdown.cancelled() => {}
+    }
+}
+
 /// Runs the SLA clock every `interval` until shutdown.
 async fn run_sla_clock(
     soc: Arc<SocService>,
@@ -293,6 +307,9 @@ impl RunningAgent {
             if shutdown.is_cancelled() {
                 r.blockers.push("the agent is shutting down".into());
             }
+            if let Some(failure) = store.failure() {
+                r.blockers.push(failure.to_string());
+            }
             let backlog = store.outbox_len();
             if backlog >= cap {
                 r.blockers.push(format!(
@@ -331,6 +348,10 @@ impl RunningAgent {
         self.sla_clock.await?;
         self.uplink.await?;
         self.watcher.await?;
+        // A failed store is not flushed again: the restart recovers what is on disk.
+        if let Some(failure) = self.store.failure() {
+            return Err(failure.into());
+        }
         self.store.close()?;
         tracing::info!("site agent stopped");
         Ok(())

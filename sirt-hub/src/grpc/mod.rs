@@ -14,10 +14,26 @@ pub mod roster;
 use crate::store::StoreError;
 use tonic::Status;
 
-/// The one mapping from storage failures to gRPC status: the client may retry later.
+/// The one mapping from storage failures to gRPC status: the client may retry later. A full
+/// disk says so and what to do; nothing in a refused request was acknowledged.
 pub fn storage_status(error: &StoreError) -> Status {
     tracing::error!(%error, "storage failure while serving a request");
+    if is_disk_full(error) {
+        return Status::resource_exhausted(
+            "the hub's disk is full (no space left on the device holding its data_dir): nothing in this request was stored or acknowledged; free space on that disk and restart the hub (sites keep their escalations queued and resend them)",
+        );
+    }
     Status::unavailable(
         "the hub could not read or write its store; retry shortly and check the hub logs",
     )
+}
+
+/// No space (or quota) left where the store writes, whichever layer reported it.
+fn is_disk_full(error: &StoreError) -> bool {
+    use socfed_proto::disk_full;
+    match error {
+        StoreError::Open { source, .. } | StoreError::Sled(source) => disk_full::sled(source),
+        StoreError::Sync(e) => disk_full::io(e),
+        _ => false,
+    }
 }

@@ -31,12 +31,7 @@ fn store_status(error: StoreError) -> Status {
             tracing::error!(%error, "escalation refused at the outbox cap");
             Status::resource_exhausted(error.to_string())
         }
-        other => {
-            tracing::error!(error = %other, "agent store failure");
-            Status::unavailable(
-                "the agent could not write its store; retry shortly and check the agent logs",
-            )
-        }
+        other => super::soc::store_status(&other),
     }
 }
 

@@ -5,6 +5,7 @@ use crate::service::{Actor, IntakeResult, ServiceError, SocService};
 use crate::soc::incident::IncidentStatus;
 use crate::soc::roster::{Analyst, ShiftSpec};
 use crate::soc::triage::Action;
+use crate::store::StoreError;
 use futures_util::StreamExt;
 use socfed_proto::identity::caller;
 use socfed_proto::pb::{self, act_on_alert_request::Action as WireAction};
@@ -31,16 +32,30 @@ pub fn status(error: ServiceError) -> Status {
         ServiceError::NotFound(message) => Status::not_found(message),
         ServiceError::Invalid(message) => Status::invalid_argument(message),
         ServiceError::Triage(e) => Status::failed_precondition(e.to_string()),
-        ServiceError::Store(e @ crate::store::StoreError::OutboxFull { .. }) => {
-            Status::resource_exhausted(e.to_string())
-        }
-        ServiceError::Store(e) => {
-            tracing::error!(error = %e, "agent store failure");
-            Status::unavailable(
-                "the agent could not read or write its store; retry shortly and check the agent logs",
-            )
-        }
+        ServiceError::Store(e) => store_status(&e),
     }
+}
+
+/// The one mapping from store errors to gRPC status. A full disk and a store stopped by a
+/// failed write say so and what to do; the caller never learns the data directory's path.
+pub fn store_status(error: &StoreError) -> Status {
+    if let StoreError::OutboxFull { .. } = error {
+        return Status::resource_exhausted(error.to_string());
+    }
+    tracing::error!(%error, "agent store failure");
+    if error.is_disk_full() {
+        return Status::resource_exhausted(
+            "the agent's disk is full (no space left on the device holding its data_dir): this request may not have been stored; free space on that disk, the agent restarts to reopen its store, then retry (a RaiseIncident with the same request_id is answered from the agent's record if the first attempt was stored)",
+        );
+    }
+    if let StoreError::Failed { .. } = error {
+        return Status::unavailable(
+            "the agent's store takes no more writes since a write failed; the agent is restarting to reopen it: retry shortly and check the agent logs",
+        );
+    }
+    Status::unavailable(
+        "the agent could not read or write its store; retry shortly and check the agent logs",
+    )
 }
 
 fn group_id(raw: &str) -> Result<Ulid, Status> {

@@ -31,11 +31,11 @@ use unit::{Unit, UnitError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store at {path}: {source}; if another site-agent uses this data_dir, stop it first")]
-    Open { path: PathBuf, source: sled::Error },
+    #[error("store at {path}: {}", open_advice(.error))]
+    Open { path: PathBuf, error: sled::Error },
     #[error("store schema version {0} is newer than this build understands; upgrade socfed")]
     SchemaVersion(u32),
-    #[error("storage: {0}")]
+    #[error("storage: {}", socfed_proto::disk_full::sled_reason(.0))]
     Sled(#[from] sled::Error),
     #[error("storage sync: {0}")]
     Sync(#[from] std::io::Error),
@@ -53,6 +53,42 @@ pub enum StoreError {
         cap: u64,
         oldest_age_s: u64,
     },
+    /// A write or flush failed earlier: what is on disk is only known after a reopen (and
+    /// sled refuses every write after an I/O error), so the store takes nothing more.
+    #[error(
+        "the store at {dir} takes no more writes since a write failed ({cause}); the agent stops so that a restart reopens it from what is on disk{}",
+        if *.disk_full { ": free space on that disk, then start the agent again (systemd restarts it by itself)" } else { "" }
+    )]
+    Failed {
+        dir: PathBuf,
+        cause: String,
+        disk_full: bool,
+    },
+}
+
+impl StoreError {
+    /// The disk holding the store is full (or its quota used up): free space, then restart.
+    pub fn is_disk_full(&self) -> bool {
+        use socfed_proto::disk_full;
+        match self {
+            StoreError::Open { error, .. } | StoreError::Sled(error) => disk_full::sled(error),
+            StoreError::Sync(e) | StoreError::Witness(e) => disk_full::io(e),
+            StoreError::Failed { disk_full, .. } => *disk_full,
+            StoreError::SchemaVersion(_)
+            | StoreError::Codec(_)
+            | StoreError::Damaged { .. }
+            | StoreError::OutboxFull { .. } => false,
+        }
+    }
+}
+
+fn open_advice(source: &sled::Error) -> String {
+    let reason = socfed_proto::disk_full::sled_reason(source);
+    if socfed_proto::disk_full::sled(source) {
+        format!("{reason}; the disk holding it is full: free space there and start the agent again")
+    } else {
+        format!("{reason}; if another site-agent uses this data_dir, stop it first")
+    }
 }
 
 impl From<UnitError> for StoreError {
@@ -91,6 +127,11 @@ pub struct AgentStore {
     durable_through: AtomicU64,
     /// Wakes the uplink when something was enqueued.
     pub enqueued: tokio::sync::Notify,
+    /// The first failed write or flush (its message, and whether the disk was full); from
+    /// then on every unit is refused.
+    failure: std::sync::OnceLock<(String, bool)>,
+    /// Cancelled on that failure: the agent stops (see `app.rs`).
+    failed: tokio_util::sync::CancellationToken,
 }
 
 impl AgentStore {
@@ -100,9 +141,9 @@ impl AgentStore {
             .path(dir)
             .cache_capacity(cache_bytes)
             .open()
-            .map_err(|source| StoreError::Open {
+            .map_err(|error| StoreError::Open {
                 path: dir.to_path_buf(),
-                source,
+                error,
             })?;
         let trees = TreeId::ALL
             .iter()
@@ -155,6 +196,8 @@ impl AgentStore {
             outbox_len: AtomicU64::new(len),
             durable_through: AtomicU64::new(next_seq.saturating_sub(1)),
             enqueued: tokio::sync::Notify::new(),
+            failure: std::sync::OnceLock::new(),
+            failed: tokio_util::sync::CancellationToken::new(),
         };
         socfed_proto::witness::check(dir, &store.witness()?, "site-agent db import")
             .map_err(|e| witness_error(dir, e))?;
@@ -204,27 +247,66 @@ impl AgentStore {
     {
         let (value, ticket, enqueued) = {
             let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.refuse_if_failed()?;
             let mut unit = Unit::new(&self.trees);
             let value = work(&mut unit)?;
             if unit.is_empty() {
-                return Ok(value);
+                // Nothing written, but the answer may rest on another unit's commit (a retried
+                // request id finds the first attempt's record): it is given only once that
+                // commit is durable, never from a commit whose flush failed.
+                (value, self.sync.latest(), false)
+            } else {
+                let (delta, enqueued) = (unit.outbox_delta, unit.enqueued);
+                unit.commit().map_err(|e| self.fail(StoreError::from(e)))?;
+                if delta != 0 {
+                    // Counted before the flush: the cap check may only err on the full side.
+                    let len = self.outbox_len().saturating_add_signed(delta);
+                    self.outbox_len.store(len, Ordering::Relaxed);
+                }
+                (value, self.sync.committed(), enqueued)
             }
-            let (delta, enqueued) = (unit.outbox_delta, unit.enqueued);
-            unit.commit().map_err(StoreError::from)?;
-            if delta != 0 {
-                // Counted before the flush: the cap check may only err on the full side.
-                let len = self.outbox_len().saturating_add_signed(delta);
-                self.outbox_len.store(len, Ordering::Relaxed);
-            }
-            (value, self.sync.committed(), enqueued)
         };
         // Outside the write lock, so other units commit while this one waits for its flush.
-        self.sync_through(ticket)?;
+        self.sync_through(ticket).map_err(|e| self.fail(e))?;
         if enqueued {
             // Only now, after the flush, may the uplink see the new entries.
             self.enqueued.notify_one();
         }
         Ok(value)
+    }
+
+    /// Why the store takes no more writes, once a write or flush failed.
+    pub fn failure(&self) -> Option<StoreError> {
+        self.failure
+            .get()
+            .map(|(cause, disk_full)| StoreError::Failed {
+                dir: self.dir.clone(),
+                cause: cause.clone(),
+                disk_full: *disk_full,
+            })
+    }
+
+    /// Cancelled when a write or flush fails.
+    pub fn failed(&self) -> tokio_util::sync::CancellationToken {
+        self.failed.clone()
+    }
+
+    fn refuse_if_failed(&self) -> Result<(), StoreError> {
+        self.failure().map_or(Ok(()), Err)
+    }
+
+    /// Records the first failed write or flush (later ones only follow from it) and returns
+    /// the error for the caller that hit it.
+    fn fail(&self, error: StoreError) -> StoreError {
+        if self
+            .failure
+            .set((error.to_string(), error.is_disk_full()))
+            .is_ok()
+        {
+            tracing::error!(%error, dir = %self.dir.display(), "a store write failed: the store takes no more writes and the agent stops");
+        }
+        self.failed.cancel();
+        error
     }
 
     fn counter_value(&self, key: &str) -> Result<u64, StoreError> {

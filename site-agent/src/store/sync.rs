@@ -30,6 +30,11 @@ impl SyncState {
     pub(super) fn committed(&self) -> u64 {
         self.committed.fetch_add(1, Ordering::AcqRel) + 1
     }
+
+    /// The ticket of the last commit so far; call with the write lock held.
+    pub(super) fn latest(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
 }
 
 /// What one flush makes durable, read under the write lock.
