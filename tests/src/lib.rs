@@ -15,6 +15,7 @@ pub mod pki;
 pub mod procs;
 pub mod seed;
 pub mod sink;
+pub mod small_fs;
 
 use std::time::Duration;
 
