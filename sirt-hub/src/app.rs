@@ -50,6 +50,8 @@ pub enum StopError {
     Join(#[from] tokio::task::JoinError),
     #[error("the ingest writer panicked")]
     WriterPanicked,
+    #[error("the store failed: {0}; fix the cause the log names, then start the hub again")]
+    Storage(std::sync::Arc<crate::store::StoreError>),
 }
 
 impl StartError {
@@ -64,7 +66,7 @@ pub struct RunningHub {
     pub addr: SocketAddr,
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
-    writer: std::thread::JoinHandle<()>,
+    writer: crate::ingest::WriterJoin,
     deadline_watch: tokio::task::JoinHandle<()>,
     /// Writes refusal records; holds an ingest handle, so it is joined before the writer.
     refusal_task: tokio::task::JoinHandle<()>,
@@ -394,7 +396,9 @@ impl RunningHub {
         )
         .await;
         match joined {
-            Ok(joined) => joined?.map_err(|_| StopError::WriterPanicked)?,
+            Ok(joined) => joined?
+                .map_err(|_| StopError::WriterPanicked)?
+                .map_err(StopError::Storage)?,
             Err(_) => tracing::warn!("the ingest writer did not stop within the grace period"),
         }
         tracing::info!("hub stopped");

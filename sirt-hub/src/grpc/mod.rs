@@ -20,7 +20,7 @@ pub fn storage_status(error: &StoreError) -> Status {
     tracing::error!(%error, "storage failure while serving a request");
     if is_disk_full(error) {
         return Status::resource_exhausted(
-            "the hub's disk is full (no space left on the device holding its data_dir): nothing in this request was stored or acknowledged; free space on that disk and restart the hub (sites keep their escalations queued and resend them)",
+            "the hub's disk is full (no space left on the device holding its data_dir): nothing in this request was stored or acknowledged; the hub stops so that its supervisor restarts it: free space on that disk (sites keep their escalations queued and resend them)",
         );
     }
     Status::unavailable(

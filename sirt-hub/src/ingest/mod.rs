@@ -99,6 +99,10 @@ pub struct WriterSettings {
     pub correlation_window_ms: i64,
 }
 
+/// The writer threads' end: `Err` when a failed flush stopped them (the hub must exit
+/// non-zero so its supervisor restarts it).
+pub type WriterJoin = std::thread::JoinHandle<Result<(), Arc<StoreError>>>;
+
 /// Starts the writer thread. It stops when every [`IngestHandle`] clone is dropped, after
 /// committing and answering everything it received.
 /// `shutdown` is cancelled if the writer ever stops on its own (a panic): a hub that can no
@@ -107,7 +111,7 @@ pub fn start(
     store: Arc<HubStore>,
     settings: WriterSettings,
     shutdown: tokio_util::sync::CancellationToken,
-) -> std::io::Result<(IngestHandle, std::thread::JoinHandle<()>)> {
+) -> std::io::Result<(IngestHandle, WriterJoin)> {
     let (tx, rx) = mpsc::channel(settings.max_batch.max(1) * 4);
     let (events, _) = broadcast::channel(4096);
     let (directives, _) = broadcast::channel(1024);

@@ -9,6 +9,11 @@
 //!
 //! At most [`APPLIED_AHEAD`] batches wait for the flusher: that bounds memory, and the time
 //! an applied but unacknowledged batch can wait.
+//!
+//! A failed flush stops both threads and, through their guards, the hub, which then exits
+//! non-zero: sled refuses every write after its first I/O error until the store is reopened,
+//! so carrying on would answer errors forever; a restart (by the supervisor, once the cause
+//! such as a full disk is fixed) reopens the store, and sites resend what was not acknowledged.
 
 use super::{ITEMS_PER_TRANSACTION, Reply, Request, StopHubOnExit, WriterSettings};
 use crate::store::apply::{Applied, IncidentChange, Item, Outcome};
@@ -41,20 +46,27 @@ pub(super) fn run(
     mut rx: mpsc::Receiver<Request>,
     publish: Publish,
     shutdown: tokio_util::sync::CancellationToken,
-) {
+) -> Result<(), Arc<StoreError>> {
     let (to_flusher, flusher_rx) = sync_mpsc::sync_channel::<Applying>(APPLIED_AHEAD);
     let flusher_store = store.clone();
+    // Why the flusher stopped, for the answers the applier still gives.
+    let failure = Arc::new(std::sync::OnceLock::<Arc<StoreError>>::new());
+    let flusher_failure = failure.clone();
     let flusher = std::thread::Builder::new()
         .name("hub-ingest-flush".into())
         .spawn(move || {
             let _guard = StopHubOnExit(shutdown);
-            flush_loop(&flusher_store, flusher_rx, &publish)
+            let result = flush_loop(&flusher_store, flusher_rx, &publish);
+            if let Err(e) = &result {
+                let _ = flusher_failure.set(e.clone());
+            }
+            result
         });
     let flusher = match flusher {
         Ok(flusher) => flusher,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the ingest flusher thread");
-            return;
+            return Err(Arc::new(StoreError::Sync(e)));
         }
     };
     let mut items: Vec<Item> = Vec::with_capacity(settings.max_batch);
@@ -80,8 +92,13 @@ pub(super) fn run(
                     applied,
                     point,
                 };
-                if to_flusher.send(batch).is_err() {
-                    tracing::error!("the ingest flusher stopped; nothing more is acknowledged");
+                if let Err(sync_mpsc::SendError(batch)) = to_flusher.send(batch) {
+                    // The flusher stopped on a failed flush: answer with its cause.
+                    let cause = failure
+                        .get()
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(StoreError::Stopped));
+                    answer_error(batch.replies.into_iter(), cause);
                     break;
                 }
                 replies.reserve(settings.max_batch);
@@ -91,18 +108,27 @@ pub(super) fn run(
                 // and the resend is recognised as a duplicate.
                 tracing::error!(error = %e, items = items.len(), "ingest batch failed; nothing in it was acknowledged");
                 answer_error(replies.drain(..), Arc::new(e));
+                // The flusher may still hold earlier batches: they are answered by it.
             }
         }
         items.clear();
     }
     drop(to_flusher);
-    if flusher.join().is_err() {
-        tracing::error!("the ingest flusher panicked");
-    }
+    // Requests still queued are dropped unanswered: their streams end without an ack.
+    drop(rx);
+    let flushed = match flusher.join() {
+        Ok(flushed) => flushed,
+        Err(_) => Err(Arc::new(StoreError::Stopped)),
+    };
     tracing::debug!("ingest writer stopped");
+    flushed
 }
 
-fn flush_loop(store: &HubStore, rx: sync_mpsc::Receiver<Applying>, publish: &Publish) {
+fn flush_loop(
+    store: &HubStore,
+    rx: sync_mpsc::Receiver<Applying>,
+    publish: &Publish,
+) -> Result<(), Arc<StoreError>> {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         group.extend(rx.try_iter());
@@ -117,14 +143,17 @@ fn flush_loop(store: &HubStore, rx: sync_mpsc::Receiver<Applying>, publish: &Pub
         match result {
             Ok(()) => group.into_iter().for_each(|batch| answer(batch, publish)),
             Err(e) => {
-                tracing::error!(error = %e, "ingest flush failed; nothing in it was acknowledged");
+                tracing::error!(error = %e, "ingest flush failed; nothing in it was acknowledged; stopping the hub");
                 let e = Arc::new(e);
-                for batch in group {
+                // This group and everything applied after it: none of it may be acknowledged.
+                for batch in group.into_iter().chain(rx.try_iter()) {
                     answer_error(batch.replies.into_iter(), e.clone());
                 }
+                return Err(e);
             }
         }
     }
+    Ok(())
 }
 
 /// Answers every item of a durable batch, then announces what changed.

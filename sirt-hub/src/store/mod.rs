@@ -33,6 +33,8 @@ pub enum StoreError {
     Codec(#[from] CodecError),
     #[error("the store at {dir} is damaged: {reason}")]
     Damaged { dir: PathBuf, reason: String },
+    #[error("the hub's store failed and the hub is stopping; it stores again once restarted")]
+    Stopped,
 }
 
 fn witness_error(dir: &Path, e: socfed_proto::witness::WitnessError) -> StoreError {
