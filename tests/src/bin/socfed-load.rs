@@ -11,6 +11,7 @@
 //! of `socfed_tests::load`.
 
 use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
 use socfed_proto::pb;
 use socfed_tests::bench::{cpu_and_peak_rss, machine, percentile};
 use socfed_tests::load::{null_hub, sized_report, storage_ceiling, transport_ceiling};
@@ -69,6 +70,10 @@ struct Args {
     /// Agent store durability: fsync (power-safe, the default in production) or flush.
     #[arg(long, default_value = "fsync")]
     agent_durability: String,
+    /// Raises in flight per site at once (detectors and analysts submitting concurrently);
+    /// the agent's group commit shares one flush among the raises that overlap it.
+    #[arg(long, default_value_t = 1)]
+    in_flight: usize,
 }
 
 fn site_names(n: usize) -> Vec<String> {
@@ -197,8 +202,13 @@ async fn escalate(args: &Args, dir: &std::path::Path, json: bool) -> anyhow::Res
     let mut tasks = Vec::new();
     for (i, agent) in agents.iter().enumerate() {
         let local = clients::local(agent.local_addr, &operator, &pki.domain)?;
-        let (per_site, bytes, duplicates, rate) =
-            (args.per_site, args.bytes, args.duplicates, args.rate);
+        let (per_site, bytes, duplicates, rate, in_flight) = (
+            args.per_site,
+            args.bytes,
+            args.duplicates,
+            args.rate,
+            args.in_flight.max(1),
+        );
         let sites_n = args.sites as u64;
         let agent = agent.clone();
         tasks.push(tokio::spawn(async move {
@@ -208,13 +218,16 @@ async fn escalate(args: &Args, dir: &std::path::Path, json: bool) -> anyhow::Res
                 tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
             let watched = agent.clone();
             let poller = tokio::spawn(async move {
-                let mut pending = std::collections::VecDeque::new();
+                // By sequence: with raises in flight, replies arrive out of sequence order.
+                let mut pending = std::collections::BTreeMap::new();
                 let mut latencies = Vec::new();
                 let mut open = true;
                 while open || !pending.is_empty() {
                     loop {
                         match raised_rx.try_recv() {
-                            Ok(raised) => pending.push_back(raised),
+                            Ok((seq, at)) => {
+                                pending.insert(seq, at);
+                            }
                             Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
                             Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
                                 open = false;
@@ -228,8 +241,11 @@ async fn escalate(args: &Args, dir: &std::path::Path, json: bool) -> anyhow::Res
                         .map(|c| c.acked_through)
                         .unwrap_or(0);
                     let now = Instant::now();
-                    while pending.front().is_some_and(|(seq, _)| *seq <= acked) {
-                        if let Some((_, at)) = pending.pop_front() {
+                    while pending
+                        .first_key_value()
+                        .is_some_and(|(seq, _)| *seq <= acked)
+                    {
+                        if let Some((_, at)) = pending.pop_first() {
                             latencies.push(now - at);
                         }
                     }
@@ -238,39 +254,48 @@ async fn escalate(args: &Args, dir: &std::path::Path, json: bool) -> anyhow::Res
                 latencies
             });
             let pace = (rate > 0).then(|| Duration::from_secs_f64(sites_n as f64 / rate as f64));
-            for n in 0..per_site {
-                let campaign = (n as f64) < duplicates * per_site as f64;
-                let report = sized_report("", "", bytes);
-                let (title, rule, indicator) = if campaign {
-                    (
-                        format!("campaign {}", n % 100),
-                        format!("CAMP-{}", n % 100),
-                        format!("c{}.campaign.example", n % 100),
-                    )
-                } else {
-                    (
-                        format!("site {i} incident {n}"),
-                        format!("R-{i}-{n}"),
-                        format!("h{n}.site{i}.example"),
-                    )
-                };
-                let reply = local
-                    .clone()
-                    .raise_incident(pb::RaiseIncidentRequest {
-                        request_id: format!("load-{n}"),
-                        title,
-                        description: report.description,
-                        severity: pb::Severity::High as i32,
-                        rule_id: rule,
-                        indicators: vec![pb::Indicator {
-                            kind: pb::IndicatorKind::Domain as i32,
-                            value: indicator,
-                        }],
-                        ..Default::default()
-                    })
-                    .await?
-                    .into_inner();
-                let _ = raised_tx.send((reply.seq, Instant::now()));
+            let raise = |n: u64| {
+                let local = local.clone();
+                async move {
+                    let campaign = (n as f64) < duplicates * per_site as f64;
+                    let report = sized_report("", "", bytes);
+                    let (title, rule, indicator) = if campaign {
+                        (
+                            format!("campaign {}", n % 100),
+                            format!("CAMP-{}", n % 100),
+                            format!("c{}.campaign.example", n % 100),
+                        )
+                    } else {
+                        (
+                            format!("site {i} incident {n}"),
+                            format!("R-{i}-{n}"),
+                            format!("h{n}.site{i}.example"),
+                        )
+                    };
+                    let reply = local
+                        .clone()
+                        .raise_incident(pb::RaiseIncidentRequest {
+                            request_id: format!("load-{n}"),
+                            title,
+                            description: report.description,
+                            severity: pb::Severity::High as i32,
+                            rule_id: rule,
+                            indicators: vec![pb::Indicator {
+                                kind: pb::IndicatorKind::Domain as i32,
+                                value: indicator,
+                            }],
+                            ..Default::default()
+                        })
+                        .await?
+                        .into_inner();
+                    anyhow::Ok(reply.seq)
+                }
+            };
+            let mut raises = futures_util::stream::iter(0..per_site)
+                .map(raise)
+                .buffer_unordered(in_flight);
+            while let Some(seq) = raises.next().await {
+                let _ = raised_tx.send((seq?, Instant::now()));
                 if let Some(pace) = pace {
                     tokio::time::sleep(pace).await;
                 }
@@ -311,7 +336,7 @@ async fn escalate(args: &Args, dir: &std::path::Path, json: bool) -> anyhow::Res
     let summary = serde_json::json!({
         "machine": machine(),
         "sites": args.sites, "escalations": total, "bytes": args.bytes, "duplicates_share": args.duplicates,
-        "agent_durability": args.agent_durability, "rate_limit": args.rate,
+        "agent_durability": args.agent_durability, "rate_limit": args.rate, "in_flight_per_site": args.in_flight,
         "acked_per_second": rate, "seconds": elapsed.as_secs_f64(),
         "ceilings": {"transport_per_second": transport, "storage_per_second": storage},
         "ratio_to_lower_ceiling": rate / ceiling,
