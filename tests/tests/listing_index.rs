@@ -134,3 +134,63 @@ async fn filtered_listings_are_the_same_after_a_restart_and_after_an_upgrade_fro
     hub.stop().await?;
     Ok(())
 }
+
+/// A large site with a few incidents in triage: the site listing skips runs of entries that do
+/// not match by jumping on the status index, and must still list exactly the right ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rare_status_in_a_large_site_lists_exactly_its_incidents_across_pages()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let severities = [
+        pb::Severity::Low,
+        pb::Severity::High,
+        pb::Severity::Critical,
+    ];
+    for (site, count) in [("paris", 60u64), ("lyon", 20)] {
+        let channel = clients::channel(
+            hub.addr,
+            &pki.site(site)?,
+            &pki.domain,
+            socfed_proto::tls::ExpectedServer::Hub,
+        )?;
+        let (mut stream, _) =
+            clients::RawStream::open_welcomed(channel, clients::hello(site, ulid::Ulid::new(), 1))
+                .await?;
+        for seq in 1..=count {
+            let mut r = report(&format!("{site}-{seq}"), &format!("{site} {seq}"));
+            r.severity = severities[(seq % 3) as usize] as i32;
+            stream.send(seq, r).await?;
+            // One at a time, so every incident gets its own millisecond and a stable order.
+            stream.ack_through(seq).await?;
+        }
+    }
+    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let all = clients::all_incidents(&mut ines).await?;
+    assert_eq!(all.len(), 80);
+    // Triage a few incidents scattered through both sites' timelines.
+    let triaged: Vec<String> = all.iter().step_by(13).map(|i| i.id.clone()).collect();
+    for id in &triaged {
+        ines.transition_incident(transition(id, "start-triage"))
+            .await?;
+    }
+    assert_eq!(
+        ids(&mut ines, "", St::Triage, Sev::Unspecified, 2).await?,
+        triaged
+    );
+    let paris_triaged: Vec<String> = all
+        .iter()
+        .filter(|i| triaged.contains(&i.id) && i.sightings[0].site_id == "paris")
+        .map(|i| i.id.clone())
+        .collect();
+    assert!(paris_triaged.len() >= 2, "{paris_triaged:?}");
+    assert_eq!(
+        ids(&mut ines, "paris", St::Triage, Sev::Unspecified, 1).await?,
+        paris_triaged
+    );
+    assert_filters_agree(&mut ines).await?;
+    hub.stop().await?;
+    Ok(())
+}
