@@ -3,15 +3,23 @@
 //! - `GET /livez`: 200 while the process serves requests at all;
 //! - `GET /readyz`: 200 when ready, 503 otherwise, with the reasons one per line (and
 //!   non-fatal warnings when ready);
-//! - `GET /metrics`: Prometheus text exposition.
+//! - `GET /metrics`: Prometheus text exposition;
+//! - `GET /crl` (when a CRL file is configured): the organisation CRL in DER
+//!   (`application/pkix-crl`), the URL `sirt-hub pki init --crl-url` writes into certificates.
+//!   CRLs are signed, so plain HTTP is the norm for them. The file is read on every request, so
+//!   a CRL re-signed by `pki revoke` or `pki crl` is served at once.
 //!
 //! The binaries install the process-wide metrics recorder; libraries only record through the
 //! `metrics` facade.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
+use rustls::pki_types::CertificateRevocationListDer;
+use rustls::pki_types::pem::PemObject;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +48,17 @@ pub async fn serve(
     ready: ReadinessCheck,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
+    serve_with_crl(listen, metrics, ready, None, shutdown).await
+}
+
+/// As [`serve`], and with `crl` (a PEM CRL file) also `GET /crl`.
+pub async fn serve_with_crl(
+    listen: SocketAddr,
+    metrics: PrometheusHandle,
+    ready: ReadinessCheck,
+    crl: Option<PathBuf>,
+    shutdown: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot start the admin listener on {listen}: {e}"))?;
@@ -59,7 +78,23 @@ pub async fn serve(
                 async move { metrics.render() }
             }),
         );
-    tracing::info!(%listen, "admin listener: /livez /readyz /metrics");
+    let app = match crl {
+        Some(path) => {
+            tracing::info!(%listen, crl = %path.display(), "admin listener: /livez /readyz /metrics /crl");
+            let path = std::sync::Arc::new(path);
+            app.route(
+                "/crl",
+                get(move || {
+                    let path = path.clone();
+                    async move { crl_der(&path).await }
+                }),
+            )
+        }
+        None => {
+            tracing::info!(%listen, "admin listener: /livez /readyz /metrics");
+            app
+        }
+    };
     Ok(tokio::spawn(async move {
         let stop = async move { shutdown.cancelled().await };
         if let Err(e) = axum::serve(listener, app)
@@ -69,6 +104,32 @@ pub async fn serve(
             tracing::error!(error = %e, "admin listener failed");
         }
     }))
+}
+
+/// The CRL at `path` (PEM, as `sirt-hub pki` writes it) converted to DER, the form HTTP CRL
+/// distribution points serve. 503 while the file is missing or unreadable, so a client
+/// sees "no current CRL" rather than a stale or empty one.
+async fn crl_der(path: &Path) -> Response {
+    let unavailable = |reason: String| {
+        tracing::warn!(path = %path.display(), %reason, "cannot serve the CRL");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the CRL is not available: {reason}\n"),
+        )
+            .into_response()
+    };
+    let pem = match tokio::fs::read(path).await {
+        Ok(pem) => pem,
+        Err(e) => return unavailable(format!("cannot read it: {e}")),
+    };
+    match CertificateRevocationListDer::from_pem_slice(&pem) {
+        Ok(der) => (
+            [(header::CONTENT_TYPE, "application/pkix-crl")],
+            der.as_ref().to_vec(),
+        )
+            .into_response(),
+        Err(e) => unavailable(format!("it holds no PEM CRL ({e})")),
+    }
 }
 
 fn readyz(r: &Readiness) -> (StatusCode, String) {

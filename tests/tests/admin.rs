@@ -1,5 +1,5 @@
-//! The admin listeners of the real binaries: /livez, /readyz with reasons, and /metrics whose
-//! counters match what the test did.
+//! The admin listeners of the real binaries: /livez, /readyz with reasons, /metrics whose
+//! counters match what the test did, and the hub's /crl (the CRL distribution point).
 
 use socfed_proto::pb;
 use socfed_tests::procs::{Proc, binary, write_agent_config, write_hub_config};
@@ -143,6 +143,104 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
         body.contains("1 of 1 enrolled sites not connected: paris"),
         "{body}"
     );
+    assert_eq!(hub.terminate()?, Some(0));
+    Ok(())
+}
+
+/// `GET path` returning the status, the Content-Type and the raw body bytes.
+fn http_get_bytes(addr: SocketAddr, path: &str) -> Option<(u16, String, Vec<u8>)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8(response[..split].to_vec()).ok()?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    Some((status, content_type, response[split + 4..].to_vec()))
+}
+
+/// The DER of the PEM CRL at `path`.
+fn crl_der(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use rustls::pki_types::CertificateRevocationListDer;
+    use rustls::pki_types::pem::PemObject;
+    Ok(CertificateRevocationListDer::from_pem_file(path)?
+        .as_ref()
+        .to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_serves_the_current_crl_in_der() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let crl = sirt_hub::pki::write_crl(&pki.dir)?.path;
+    let (hub_addr, hub_admin): (SocketAddr, SocketAddr) = (
+        format!("127.0.0.1:{}", free_port()?).parse()?,
+        format!("127.0.0.1:{}", free_port()?).parse()?,
+    );
+    let config = write_hub_config(
+        tmp.path(),
+        &pki,
+        hub_addr,
+        &["paris"],
+        &format!("[admin]\nlisten = \"{hub_admin}\"\n"),
+    )?;
+    let text = std::fs::read_to_string(&config)?.replacen(
+        "[tls]\n",
+        &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
+        1,
+    );
+    std::fs::write(&config, text)?;
+    let mut hub = Proc::spawn(
+        &binary("sirt-hub")?,
+        &["serve", "--config", &config.display().to_string()],
+        tmp.path().join("hub.log"),
+        "hub",
+    )?;
+    let (status, content_type, empty) = eventually(
+        "the admin listener to serve /crl",
+        Duration::from_secs(20),
+        || async { http_get_bytes(hub_admin, "/crl") },
+    )
+    .await?;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/pkix-crl")
+    );
+    assert_eq!(empty, crl_der(&crl)?);
+
+    // A revocation re-signs the file; the next request serves it, without a restart.
+    let revoked = sirt_hub::pki::revoke(&pki.dir, &pki.site("paris")?.cert, "key compromise")?;
+    let serial = revoked
+        .newly_revoked
+        .and_then(|entry| socfed_proto::hex::decode(&entry.serial))
+        .ok_or_else(|| anyhow::anyhow!("paris was not newly revoked"))?;
+    let (status, _, served) =
+        http_get_bytes(hub_admin, "/crl").ok_or_else(|| anyhow::anyhow!("no answer"))?;
+    assert_eq!(status, 200);
+    assert_eq!(served, crl_der(&crl)?);
+    let lists = |der: &[u8]| der.windows(serial.len()).any(|w| w == serial.as_slice());
+    assert!(
+        lists(&served) && !lists(&empty),
+        "the served CRL lists the revoked serial"
+    );
+
+    // No file, no CRL: 503, not an empty or stale list.
+    std::fs::remove_file(&crl)?;
+    let (status, _, _) =
+        http_get_bytes(hub_admin, "/crl").ok_or_else(|| anyhow::anyhow!("no answer"))?;
+    assert_eq!(status, 503);
     assert_eq!(hub.terminate()?, Some(0));
     Ok(())
 }

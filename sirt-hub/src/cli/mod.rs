@@ -144,10 +144,13 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
         None => None,
     };
     let admin_listen = config.admin.as_ref().map(|a| a.listen);
+    // The admin listener publishes the CRL the hub itself enforces (the URL
+    // `pki init --crl-url` writes into certificates).
+    let crl = config.tls.crl.clone();
     let hub = crate::app::start(config).await?;
     let token = hub.shutdown_token();
     if let (Some(listen), Some(metrics)) = (admin_listen, metrics) {
-        socfed_proto::admin::serve(listen, metrics, hub.readiness(), token.clone())
+        socfed_proto::admin::serve_with_crl(listen, metrics, hub.readiness(), crl, token.clone())
             .await
             .map_err(anyhow::Error::msg)?;
     }

@@ -20,6 +20,11 @@ pub enum PkiCommand {
         trust_domain: String,
         #[arg(long, default_value_t = 3650)]
         days: u32,
+        /// Where the CRL will be published (plain http://, e.g. the hub's admin listener
+        /// http://HOST:PORT/crl); every certificate issued from DIR names it as its CRL
+        /// distribution point. Without it certificates carry none.
+        #[arg(long, value_name = "URL")]
+        crl_url: Option<String>,
     },
     /// Issue a hub, site or operator certificate signed by the CA in DIR.
     Issue {
@@ -92,9 +97,10 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
             dir,
             trust_domain,
             days,
+            crl_url,
         } => {
             let domain = TrustDomain::parse(&trust_domain)?;
-            let info = pki::init(&dir, &domain, days)?;
+            let info = pki::init_with_crl_url(&dir, &domain, days, crl_url.as_deref())?;
             socfed_proto::outln!(
                 "created CA for trust domain {} at {} (valid until {})",
                 info.domain,

@@ -70,6 +70,11 @@ pub enum PkiError {
         ca_not_after: String,
         max_days: i64,
     },
+    #[error(
+        "{url:?} is not a usable CRL URL ({reason}); use a plain HTTP URL such as \
+         http://hub.corp.example:9464/crl (the hub serves the CRL at /crl on its admin listener)"
+    )]
+    BadCrlUrl { url: String, reason: String },
     #[error("cannot generate the {what}: {source}")]
     Generate {
         what: &'static str,

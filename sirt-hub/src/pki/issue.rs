@@ -3,25 +3,29 @@
 use super::files::{ensure_dir, io_error, occupied, write_pair};
 use super::{
     CA_CERT, CA_KEY, CLOCK_SKEW_SECS, IssueRequest, Issued, LeafRole, PkiError, SECS_PER_DAY,
-    check_validity, common_name, generate, inspect, now_unix, random_serial, set_validity,
+    check_validity, common_name, crl_url, generate, inspect, now_unix, random_serial, set_validity,
     trust_domain,
 };
 use rcgen::{
-    CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    CertificateParams, CrlDistributionPoint, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use socfed_proto::identity::{Identity, parse_operator_name};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-/// Issues a leaf certificate signed by the CA in `dir` and writes it with its key.
 /// Where the certificate of `role` lives in `dir`.
 pub(super) fn current_cert_path(dir: &Path, role: &LeafRole) -> Result<PathBuf, PkiError> {
     Ok(Leaf::plan(dir, role)?.cert)
 }
 
+/// Issues a leaf certificate signed by the CA in `dir` and writes it with its key. When the
+/// directory records a CRL URL (`pki init --crl-url`), the certificate names it as its CRL
+/// distribution point.
 pub fn issue(dir: &Path, request: &IssueRequest) -> Result<Issued, PkiError> {
     check_validity(request.validity_days)?;
     let domain = trust_domain(dir)?;
+    let crl_url = crl_url(dir)?;
     let ca = load_ca(dir)?;
     let leaf = Leaf::plan(dir, &request.role)?;
     if !request.overwrite
@@ -64,6 +68,10 @@ pub fn issue(dir: &Path, request: &IssueRequest) -> Result<Issued, PkiError> {
             .try_into()
             .map_err(generate("certificate URI SAN"))?,
     ));
+    params.crl_distribution_points = crl_url
+        .into_iter()
+        .map(|url| CrlDistributionPoint { uris: vec![url] })
+        .collect();
     set_validity(&mut params, now - CLOCK_SKEW_SECS, not_after)?;
     let key = KeyPair::generate().map_err(generate("private key"))?;
     let cert = params

@@ -10,6 +10,7 @@
 //!
 //! ```text
 //! DIR/pki.toml                trust_domain = "corp.example"
+//!                             crl_url = "http://hub.corp.example:9464/crl" (optional)
 //! DIR/ca.crt   DIR/ca.key     the organisation CA (path length 0: it signs leaves only)
 //! DIR/hub.crt  DIR/hub.key    the hub (serverAuth)
 //! DIR/sites/ID.crt|.key       one per site (serverAuth + clientAuth)
@@ -20,6 +21,8 @@
 //! [`init`] refuses a directory that already holds a CA; [`issue`] refuses to replace an
 //! existing certificate or key unless asked to overwrite, and then replaces both atomically.
 
+#[cfg(test)]
+mod crl_url_tests;
 mod error;
 mod files;
 mod inspect;
@@ -121,11 +124,31 @@ pub struct CertSummary {
 #[serde(deny_unknown_fields)]
 struct PkiConfig {
     trust_domain: TrustDomain,
+    /// Where the CRL is published; every leaf issued from this directory carries it as its
+    /// CRL distribution point, so any TLS peer (and scanners) can find the revocation list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crl_url: Option<String>,
 }
 
-/// Creates the organisation CA in `dir` (created with mode 0700 if missing).
+/// Creates the organisation CA in `dir` (created with mode 0700 if missing), with no CRL
+/// distribution point in the certificates it will issue.
 pub fn init(dir: &Path, domain: &TrustDomain, validity_days: u32) -> Result<CaInfo, PkiError> {
+    init_with_crl_url(dir, domain, validity_days, None)
+}
+
+/// As [`init`]; with `crl_url`, every certificate later issued (or rotated) from `dir` names
+/// that URL as its CRL distribution point. It must be a plain `http://` URL: a CRL is signed,
+/// and fetching it over TLS would need a revocation check of its own.
+pub fn init_with_crl_url(
+    dir: &Path,
+    domain: &TrustDomain,
+    validity_days: u32,
+    crl_url: Option<&str>,
+) -> Result<CaInfo, PkiError> {
     check_validity(validity_days)?;
+    if let Some(url) = crl_url {
+        check_crl_url(url)?;
+    }
     let (ca_cert, ca_key) = (dir.join(CA_CERT), dir.join(CA_KEY));
     if let Some(found) = [&ca_cert, &ca_key].into_iter().find(|p| occupied(p)) {
         return Err(PkiError::AlreadyInitialised {
@@ -149,6 +172,7 @@ pub fn init(dir: &Path, domain: &TrustDomain, validity_days: u32) -> Result<CaIn
     ensure_dir(dir)?;
     let config = toml::to_string(&PkiConfig {
         trust_domain: domain.clone(),
+        crl_url: crl_url.map(str::to_string),
     })
     .map_err(|e| PkiError::BadConfig {
         path: dir.join(CONFIG_FILE),
@@ -173,6 +197,22 @@ pub fn init(dir: &Path, domain: &TrustDomain, validity_days: u32) -> Result<CaIn
 
 /// The trust domain recorded in `DIR/pki.toml`.
 pub fn trust_domain(dir: &Path) -> Result<TrustDomain, PkiError> {
+    Ok(load_config(dir)?.trust_domain)
+}
+
+/// The CRL distribution point recorded in `DIR/pki.toml`, if any.
+pub fn crl_url(dir: &Path) -> Result<Option<String>, PkiError> {
+    let config = load_config(dir)?;
+    if let Some(url) = &config.crl_url {
+        check_crl_url(url).map_err(|e| PkiError::BadConfig {
+            path: dir.join(CONFIG_FILE),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(config.crl_url)
+}
+
+fn load_config(dir: &Path) -> Result<PkiConfig, PkiError> {
     let path = dir.join(CONFIG_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -184,11 +224,30 @@ pub fn trust_domain(dir: &Path) -> Result<TrustDomain, PkiError> {
         }
         Err(e) => return Err(files::io_error("read", &path, e)),
     };
-    let config: PkiConfig = toml::from_str(&text).map_err(|e| PkiError::BadConfig {
+    toml::from_str(&text).map_err(|e| PkiError::BadConfig {
         path: path.clone(),
         reason: e.message().to_string(),
-    })?;
-    Ok(config.trust_domain)
+    })
+}
+
+/// An `http://` URL with a host, printable ASCII without spaces (it is written as an
+/// IA5String into every certificate).
+fn check_crl_url(url: &str) -> Result<(), PkiError> {
+    let bad = |reason: &str| PkiError::BadCrlUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("it must start with http://"))?;
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad("it must be printable ASCII without spaces"));
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(bad("it names no host"));
+    }
+    Ok(())
 }
 
 fn check_validity(days: u32) -> Result<(), PkiError> {

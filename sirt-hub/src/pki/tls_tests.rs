@@ -140,7 +140,21 @@ async fn the_hub_refuses_a_client_certificate_from_another_ca() {
 #[tokio::test]
 async fn a_client_with_the_crl_refuses_a_revoked_hub_certificate() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = new_pki(&tmp, "pki");
+    refuses_the_revoked_hub(&new_pki(&tmp, "pki")).await;
+}
+
+#[tokio::test]
+async fn the_crl_still_applies_to_certificates_that_name_a_distribution_point() {
+    // A CRL without an issuing distribution point covers every certificate of its issuer,
+    // including those naming a distribution point (`pki init --crl-url`).
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("pki");
+    init_with_crl_url(&dir, &domain(), 365, Some("http://127.0.0.1:9464/crl")).expect("init");
+    refuses_the_revoked_hub(&dir).await;
+}
+
+async fn refuses_the_revoked_hub(dir: &Path) {
+    let dir = dir.to_path_buf();
     let hub_role = LeafRole::Hub {
         dns: vec![],
         ips: vec![IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1))],
