@@ -84,7 +84,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     if tls.own.identity != socfed_proto::identity::Identity::Hub {
         return Err(StartError::NotAHubCertificate(tls.own.uri.clone()));
     }
-    let store = Arc::new(HubStore::open(&config.data_dir, config.ingest.durability)?);
+    let store = Arc::new(HubStore::open_with_cache(
+        &config.data_dir,
+        config.ingest.durability,
+        config.ingest.cache_bytes,
+    )?);
     let shutdown = CancellationToken::new();
     let (ingest, writer) = ingest::start(
         store.clone(),

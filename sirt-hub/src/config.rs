@@ -156,6 +156,8 @@ pub struct IngestConfig {
     pub max_batch: usize,
     /// `fsync`: flush and fdatasync before every ack (power-safe); `flush`: sled flush only.
     pub durability: Durability,
+    /// sled page cache, in bytes.
+    pub cache_bytes: u64,
 }
 
 impl Default for IngestConfig {
@@ -163,6 +165,7 @@ impl Default for IngestConfig {
         Self {
             max_batch: 2048,
             durability: Durability::Fsync,
+            cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -222,6 +225,11 @@ impl Validate for HubConfig {
             1..=65_536,
         )?;
         in_range("ingest.max_batch", self.ingest.max_batch, 1..=65_536)?;
+        in_range(
+            "ingest.cache_bytes",
+            self.ingest.cache_bytes,
+            (16 << 20)..=(1 << 40),
+        )?;
         if self.correlation.window.is_zero() {
             return Err((
                 "correlation.window",
@@ -297,6 +305,10 @@ max_batch = 2048
 # "fsync": sled flush + fdatasync before acknowledging (survives power loss).
 # "flush": sled flush only (survives a process crash; faster).
 durability = "fsync"
+# sled page cache in bytes. A store much larger than its cache costs more per escalation
+# (random index keys miss it): at 1 M incidents, 2 GiB instead of 256 MiB cut the CPU per
+# escalation by about a quarter (docs/PERFORMANCE.md).
+cache_bytes = 268435456
 
 # Operators and their role at the hub: tier1..tier4, engineer, soc-manager, ir-lead, ciso,
 # admin. Lifecycle commands (`sirt-hub incidents transition`) need a role; queries need only an

@@ -103,11 +103,24 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// sled's page cache when the config does not say (`ingest.cache_bytes`).
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 impl HubStore {
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens with a page cache of `cache_bytes`: a store much larger than its cache pays
+    /// cache misses on every random index key (docs/PERFORMANCE.md, "stored").
+    pub fn open_with_cache(
+        dir: &Path,
+        durability: Durability,
+        cache_bytes: u64,
+    ) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|source| StoreError::Open {
                 path: dir.to_path_buf(),
