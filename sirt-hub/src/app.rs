@@ -394,6 +394,7 @@ impl RunningHub {
         // last commit. A stream stuck on a client that stopped reading could hold a handle:
         // bounded wait, then exit; what was not acknowledged will be resent.
         let writer = self.writer;
+        let failure = writer.failure();
         let joined = tokio::time::timeout(
             socfed_proto::server::SHUTDOWN_GRACE,
             tokio::task::spawn_blocking(move || writer.join()),
@@ -403,7 +404,13 @@ impl RunningHub {
             Ok(joined) => joined?
                 .map_err(|_| StopError::WriterPanicked)?
                 .map_err(StopError::Storage)?,
-            Err(_) => tracing::warn!("the ingest writer did not stop within the grace period"),
+            Err(_) => {
+                tracing::warn!("the ingest writer did not stop within the grace period");
+                // Still a failure exit when storage failed: the supervisor must restart it.
+                if let Some(cause) = failure.get().cloned() {
+                    return Err(StopError::Storage(cause));
+                }
+            }
         }
         tracing::info!("hub stopped");
         Ok(())

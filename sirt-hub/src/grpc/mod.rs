@@ -14,18 +14,28 @@ pub mod roster;
 use crate::store::StoreError;
 use tonic::Status;
 
+/// Metadata on a status caused by the hub's own storage, so that the refusal audit does not
+/// record the caller as refused.
+pub const STORAGE_FAILURE: &str = "socfed-storage-failure";
+
 /// The one mapping from storage failures to gRPC status: the client may retry later. A full
 /// disk says so and what to do; nothing in a refused request was acknowledged.
 pub fn storage_status(error: &StoreError) -> Status {
     tracing::error!(%error, "storage failure while serving a request");
-    if is_disk_full(error) {
-        return Status::resource_exhausted(
+    let mut status = if is_disk_full(error) {
+        Status::resource_exhausted(
             "the hub's disk is full (no space left on the device holding its data_dir): nothing in this request was stored or acknowledged; the hub stops so that its supervisor restarts it: free space on that disk (sites keep their escalations queued and resend them)",
-        );
-    }
-    Status::unavailable(
-        "the hub could not read or write its store; retry shortly and check the hub logs",
-    )
+        )
+    } else {
+        Status::unavailable(
+            "the hub could not read or write its store; retry shortly and check the hub logs",
+        )
+    };
+    status.metadata_mut().insert(
+        STORAGE_FAILURE,
+        tonic::metadata::MetadataValue::from_static("1"),
+    );
+    status
 }
 
 /// No space (or quota) left where the store writes, whichever layer reported it.

@@ -105,7 +105,8 @@ fn refusal_reason(headers: &http::HeaderMap) -> Option<String> {
             | tonic::Code::ResourceExhausted
             | tonic::Code::OutOfRange
     );
-    if !refused {
+    // The hub's own storage failing (a full disk) is not a refusal of the caller.
+    if !refused || headers.contains_key(super::STORAGE_FAILURE) {
         return None;
     }
     let message = headers
@@ -117,26 +118,9 @@ fn refusal_reason(headers: &http::HeaderMap) -> Option<String> {
 
 /// grpc-message is percent-encoded (gRPC over HTTP/2 spec).
 fn percent_decode(raw: &[u8]) -> String {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            raw[i],
-            raw.get(i + 1).copied().and_then(hex),
-            raw.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

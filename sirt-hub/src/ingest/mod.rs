@@ -99,9 +99,23 @@ pub struct WriterSettings {
     pub correlation_window_ms: i64,
 }
 
-/// The writer threads' end: `Err` when a failed flush stopped them (the hub must exit
+/// The writer threads' end: `Err` when a storage failure stopped them (the hub must exit
 /// non-zero so its supervisor restarts it).
-pub type WriterJoin = std::thread::JoinHandle<Result<(), Arc<StoreError>>>;
+pub struct WriterJoin {
+    thread: std::thread::JoinHandle<Result<(), Arc<StoreError>>>,
+    failure: writer::Failure,
+}
+
+impl WriterJoin {
+    /// Why the writer stopped storing, if it did; filled in as soon as it happens.
+    pub fn failure(&self) -> writer::Failure {
+        self.failure.clone()
+    }
+
+    pub fn join(self) -> std::thread::Result<Result<(), Arc<StoreError>>> {
+        self.thread.join()
+    }
+}
 
 /// Starts the writer thread. It stops when every [`IngestHandle`] clone is dropped, after
 /// committing and answering everything it received.
@@ -117,7 +131,9 @@ pub fn start(
     let (directives, _) = broadcast::channel(1024);
     let writer_events = events.clone();
     let writer_directives = directives.clone();
-    let join = std::thread::Builder::new()
+    let failure = writer::Failure::default();
+    let writer_failure = failure.clone();
+    let thread = std::thread::Builder::new()
         .name("hub-ingest-writer".into())
         .spawn(move || {
             let _guard = StopHubOnExit(shutdown.clone());
@@ -129,6 +145,7 @@ pub fn start(
                     events: writer_events,
                     directives: writer_directives,
                 },
+                writer_failure,
                 shutdown,
             )
         })?;
@@ -138,7 +155,7 @@ pub fn start(
             events,
             directives,
         },
-        join,
+        WriterJoin { thread, failure },
     ))
 }
 

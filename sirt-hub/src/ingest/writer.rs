@@ -10,10 +10,11 @@
 //! At most [`APPLIED_AHEAD`] batches wait for the flusher: that bounds memory, and the time
 //! an applied but unacknowledged batch can wait.
 //!
-//! A failed flush stops both threads and, through their guards, the hub, which then exits
-//! non-zero: sled refuses every write after its first I/O error until the store is reopened,
-//! so carrying on would answer errors forever; a restart (by the supervisor, once the cause
-//! such as a full disk is fixed) reopens the store, and sites resend what was not acknowledged.
+//! A storage failure (a failed flush, or an I/O error while applying) stops the hub, which then
+//! exits non-zero: sled refuses every write after its first I/O error until the store is
+//! reopened, so carrying on would answer errors forever; a restart (by the supervisor, once the
+//! cause such as a full disk is fixed) reopens the store, and sites resend what was not
+//! acknowledged. Everything submitted until the writer stops is answered with the cause.
 
 use super::{ITEMS_PER_TRANSACTION, Reply, Request, StopHubOnExit, WriterSettings};
 use crate::store::apply::{Applied, IncidentChange, Item, Outcome};
@@ -24,6 +25,9 @@ use tokio::sync::{broadcast, mpsc};
 
 /// Applied batches that may wait for a flush while the next one is applied.
 const APPLIED_AHEAD: usize = 4;
+
+/// The first storage failure, shared by both threads and the hub's shutdown.
+pub type Failure = Arc<std::sync::OnceLock<Arc<StoreError>>>;
 
 /// Where durable changes are announced.
 pub(super) struct Publish {
@@ -45,22 +49,23 @@ pub(super) fn run(
     settings: WriterSettings,
     mut rx: mpsc::Receiver<Request>,
     publish: Publish,
+    failure: Failure,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), Arc<StoreError>> {
     let (to_flusher, flusher_rx) = sync_mpsc::sync_channel::<Applying>(APPLIED_AHEAD);
     let flusher_store = store.clone();
-    // Why the flusher stopped, for the answers the applier still gives.
-    let failure = Arc::new(std::sync::OnceLock::<Arc<StoreError>>::new());
-    let flusher_failure = failure.clone();
+    let (flusher_failure, flusher_shutdown) = (failure.clone(), shutdown.clone());
     let flusher = std::thread::Builder::new()
         .name("hub-ingest-flush".into())
         .spawn(move || {
-            let _guard = StopHubOnExit(shutdown);
-            let result = flush_loop(&flusher_store, flusher_rx, &publish);
-            if let Err(e) = &result {
-                let _ = flusher_failure.set(e.clone());
-            }
-            result
+            let _guard = StopHubOnExit(flusher_shutdown.clone());
+            flush_loop(
+                &flusher_store,
+                flusher_rx,
+                &publish,
+                &flusher_failure,
+                &flusher_shutdown,
+            )
         });
     let flusher = match flusher {
         Ok(flusher) => flusher,
@@ -80,11 +85,16 @@ pub(super) fn run(
                 next = rx.try_recv().ok();
             }
         }
+        if let Some(cause) = failure.get() {
+            answer_error(replies.drain(..), cause.clone());
+            break;
+        }
         let started = std::time::Instant::now();
         let now = socfed_proto::now_millis();
         let result = apply(&store, &items, now, settings.correlation_window_ms)
             .and_then(|applied| Ok((applied, store.sync_point()?)));
         metrics::histogram!("socfed_hub_apply_seconds").record(started.elapsed().as_secs_f64());
+        items.clear();
         match result {
             Ok((applied, point)) => {
                 let batch = Applying {
@@ -92,12 +102,10 @@ pub(super) fn run(
                     applied,
                     point,
                 };
+                // The flusher answers every batch it is sent, failed or not, until this
+                // sender is dropped; a send fails only if it panicked.
                 if let Err(sync_mpsc::SendError(batch)) = to_flusher.send(batch) {
-                    // The flusher stopped on a failed flush: answer with its cause.
-                    let cause = failure
-                        .get()
-                        .cloned()
-                        .unwrap_or_else(|| Arc::new(StoreError::Stopped));
+                    let cause = failure.get().cloned().unwrap_or_else(|| stopped(&failure));
                     answer_error(batch.replies.into_iter(), cause);
                     break;
                 }
@@ -106,32 +114,69 @@ pub(super) fn run(
             Err(e) => {
                 // Chunks applied before the failure are not acknowledged; sites resend them
                 // and the resend is recognised as a duplicate.
-                tracing::error!(error = %e, items = items.len(), "ingest batch failed; nothing in it was acknowledged");
-                answer_error(replies.drain(..), Arc::new(e));
-                // The flusher may still hold earlier batches: they are answered by it.
+                tracing::error!(error = %e, "ingest batch failed; nothing in it was acknowledged");
+                let io = matches!(e, StoreError::Sled(_) | StoreError::Sync(_));
+                let e = Arc::new(e);
+                answer_error(replies.drain(..), e.clone());
+                if io {
+                    // sled takes no more writes after an I/O error: stop as a failed flush does.
+                    fail(&failure, e, &shutdown);
+                    break;
+                }
             }
         }
-        items.clear();
     }
     drop(to_flusher);
-    // Requests still queued are dropped unanswered: their streams end without an ack.
-    drop(rx);
+    if let Some(cause) = failure.get().cloned() {
+        // Refuse new requests and answer the queued ones: no stream waits for an answer.
+        rx.close();
+        while let Some(Request { reply, .. }) = rx.blocking_recv() {
+            answer_error(std::iter::once(reply), cause.clone());
+        }
+    }
     let flushed = match flusher.join() {
         Ok(flushed) => flushed,
-        Err(_) => Err(Arc::new(StoreError::Stopped)),
+        Err(_) => Err(stopped(&failure)),
     };
     tracing::debug!("ingest writer stopped");
-    flushed
+    match failure.get() {
+        Some(cause) => Err(cause.clone()),
+        None => flushed,
+    }
+}
+
+/// Records the first storage failure and stops the hub.
+fn fail(failure: &Failure, cause: Arc<StoreError>, shutdown: &tokio_util::sync::CancellationToken) {
+    if failure.set(cause).is_ok() {
+        tracing::error!("the hub's store failed; stopping the hub so that it can be restarted");
+    }
+    shutdown.cancel();
+}
+
+/// The cause to report when a thread ended without recording one (a panic).
+fn stopped(failure: &Failure) -> Arc<StoreError> {
+    let cause = Arc::new(StoreError::Stopped);
+    let _ = failure.set(cause.clone());
+    failure.get().cloned().unwrap_or(cause)
 }
 
 fn flush_loop(
     store: &HubStore,
     rx: sync_mpsc::Receiver<Applying>,
     publish: &Publish,
+    failure: &Failure,
+    shutdown: &tokio_util::sync::CancellationToken,
 ) -> Result<(), Arc<StoreError>> {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         group.extend(rx.try_iter());
+        if let Some(cause) = failure.get() {
+            // The applier failed: nothing it applied since may be acknowledged.
+            for batch in group {
+                answer_error(batch.replies.into_iter(), cause.clone());
+            }
+            continue;
+        }
         let Some(point) = group.last().map(|batch| batch.point) else {
             continue;
         };
@@ -143,17 +188,21 @@ fn flush_loop(
         match result {
             Ok(()) => group.into_iter().for_each(|batch| answer(batch, publish)),
             Err(e) => {
-                tracing::error!(error = %e, "ingest flush failed; nothing in it was acknowledged; stopping the hub");
-                let e = Arc::new(e);
-                // This group and everything applied after it: none of it may be acknowledged.
-                for batch in group.into_iter().chain(rx.try_iter()) {
-                    answer_error(batch.replies.into_iter(), e.clone());
+                tracing::error!(error = %e, "ingest flush failed; nothing in it was acknowledged");
+                fail(failure, Arc::new(e), shutdown);
+                let cause = failure.get().cloned().unwrap_or_else(|| stopped(failure));
+                // This group and everything applied after it (until the applier sees the
+                // failure and drops its sender): none of it may be acknowledged.
+                for batch in group {
+                    answer_error(batch.replies.into_iter(), cause.clone());
                 }
-                return Err(e);
             }
         }
     }
-    Ok(())
+    match failure.get() {
+        Some(cause) => Err(cause.clone()),
+        None => Ok(()),
+    }
 }
 
 /// Answers every item of a durable batch, then announces what changed.

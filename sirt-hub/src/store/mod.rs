@@ -106,6 +106,23 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
 /// sled's page cache when the config does not say (`ingest.cache_bytes`).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// What the store holds now, as its commit witness records it.
+fn witness_of(meta: &sled::Tree) -> Result<socfed_proto::witness::Witness, StoreError> {
+    let commits = match meta.get(schema::COMMITS)? {
+        Some(raw) => schema::u64_value(schema::META, &raw)?,
+        None => 0,
+    };
+    let audit = match meta.get(schema::AUDIT_HEAD)? {
+        Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
+        None => 0,
+    };
+    Ok(socfed_proto::witness::Witness {
+        epoch: HUB_TAG,
+        seq: commits,
+        audit,
+    })
+}
+
 impl HubStore {
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
         Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES)
@@ -165,6 +182,10 @@ impl HubStore {
             operators: db.open_tree(schema::OPERATORS)?,
             comms: db.open_tree(schema::COMMS)?,
         };
+        // Before anything is rewritten (open-directive index, schema upgrade): a store that is
+        // refused stays as it was, openable by the build that wrote it.
+        socfed_proto::witness::check(dir, &witness_of(&trees.meta)?, "sirt-hub db import")
+            .map_err(|e| witness_error(dir, e))?;
         index_open_directives(&trees)?;
         match found {
             // A new store: every index is written from the first incident on.
@@ -187,27 +208,13 @@ impl HubStore {
             data_file,
             durability,
         };
-        socfed_proto::witness::check(dir, &store.witness()?, "sirt-hub db import")
-            .map_err(|e| witness_error(dir, e))?;
         Ok(store)
     }
 
     /// What the store holds now, as its commit witness records it.
     /// (Also the store's state at a [`SyncPoint`].)
     fn witness(&self) -> Result<socfed_proto::witness::Witness, StoreError> {
-        let commits = match self.trees.meta.get(schema::COMMITS)? {
-            Some(raw) => schema::u64_value(schema::META, &raw)?,
-            None => 0,
-        };
-        let audit = match self.trees.meta.get(schema::AUDIT_HEAD)? {
-            Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
-            None => 0,
-        };
-        Ok(socfed_proto::witness::Witness {
-            epoch: HUB_TAG,
-            seq: commits,
-            audit,
-        })
+        witness_of(&self.trees.meta)
     }
 
     /// What a flush started now will make durable, read by the single writer right after it
