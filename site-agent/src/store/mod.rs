@@ -291,7 +291,7 @@ impl AgentStore {
         self.failed.clone()
     }
 
-    fn refuse_if_failed(&self) -> Result<(), StoreError> {
+    pub(super) fn refuse_if_failed(&self) -> Result<(), StoreError> {
         self.failure().map_or(Ok(()), Err)
     }
 
@@ -307,6 +307,15 @@ impl AgentStore {
         }
         self.failed.cancel();
         error
+    }
+
+    /// [`Self::fail`] for I/O errors of writes made outside a unit (epoch restart, SLA agenda
+    /// rebuild); other errors (a record that does not decode) do not stop the store.
+    pub(super) fn fail_on_io(&self, error: StoreError) -> StoreError {
+        match error {
+            StoreError::Sled(_) | StoreError::Sync(_) | StoreError::Witness(_) => self.fail(error),
+            other => other,
+        }
     }
 
     fn counter_value(&self, key: &str) -> Result<u64, StoreError> {

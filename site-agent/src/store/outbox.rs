@@ -210,6 +210,11 @@ impl AgentStore {
     /// one transaction; the hub sees a new epoch and nothing collides with what it holds.
     pub fn restart_epoch(&self) -> Result<Ulid, StoreError> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.refuse_if_failed()?;
+        self.restart_epoch_locked().map_err(|e| self.fail_on_io(e))
+    }
+
+    fn restart_epoch_locked(&self) -> Result<Ulid, StoreError> {
         let outbox = self.tree(TreeId::Outbox);
         let meta = self.tree(TreeId::Meta);
         let entries: Vec<(sled::IVec, sled::IVec)> = outbox.iter().collect::<Result<_, _>>()?;

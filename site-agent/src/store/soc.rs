@@ -305,6 +305,18 @@ impl AgentStore {
             return Ok(false);
         }
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.refuse_if_failed()?;
+        self.rebuild_sla_agenda_locked(policy, &fingerprint)
+            .map_err(|e| self.fail_on_io(e))?;
+        Ok(true)
+    }
+
+    fn rebuild_sla_agenda_locked(
+        &self,
+        policy: &sla::SlaPolicy,
+        fingerprint: &[u8],
+    ) -> Result<(), StoreError> {
+        let meta = self.tree(TreeId::Meta);
         let agenda = self.tree(TreeId::SlaDue);
         agenda.clear()?;
         let mut batch = sled::Batch::default();
@@ -316,8 +328,7 @@ impl AgentStore {
         }
         agenda.apply_batch(batch)?;
         meta.insert("sla_policy", fingerprint)?;
-        self.sync_locked()?;
-        Ok(true)
+        self.sync_locked()
     }
 
     /// Groups that saw `indicator` (`kind:value`), for hunts.
