@@ -388,6 +388,12 @@ pub fn tls_incoming_observed(
                         };
                         let _ = tx.send(Ok(PeerStream { inner: tls, info })).await;
                     }
+                    // Closed before a ClientHello: a TCP health check or a port scan, not a
+                    // refused TLS client. Logged, not audited, or every load balancer probe
+                    // would add a record to the audit chain forever.
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        tracing::debug!(%remote, error = %e, "connection closed before the tls handshake");
+                    }
                     Ok(Err(e)) => {
                         tracing::warn!(%remote, error = %e, "tls handshake refused");
                         on_refused(remote, e.to_string());
