@@ -21,6 +21,20 @@ impl Session {
             .await
             .map_err(|_| Status::internal("directive read task failed"))?
             .map_err(|e| crate::grpc::storage_status(&e))?;
+        // The read may include directives applied but not yet flushed (the writer applies the
+        // next batch while the last one flushes). Everything read was applied before this
+        // barrier, whose answer comes only after a flush that started after it: once it
+        // arrives, nothing about to be sent can be lost to a hub crash.
+        if pending
+            .iter()
+            .any(|d| d.needs_sending() && !self.sent_directives.contains(&d.id))
+        {
+            self.service
+                .ingest
+                .call(Item::Barrier)
+                .await
+                .map_err(|_| Status::unavailable("the hub is shutting down; reconnect later"))?;
+        }
         // Forget what left the outbox, so the set stays as small as the outbox.
         self.sent_directives
             .retain(|id| pending.iter().any(|d| d.id == *id));

@@ -92,6 +92,9 @@ pub enum Item {
     Roster(Box<RosterChange>),
     /// A record for the audit chain alone (refused calls, see `crate::refusals`).
     Audit(Box<socfed_proto::audit::AuditDraft>),
+    /// Writes nothing: its answer comes after a flush that started after it was applied, so
+    /// whatever a caller read before submitting it is durable once the answer arrives.
+    Barrier,
 }
 
 /// An operator splitting one site's sighting off an incident (IR lead or CISO).
@@ -366,6 +369,7 @@ impl HubStore {
                         tx.audit((**draft).clone())?;
                         Outcome::Status
                     }
+                    Item::Barrier => Outcome::Status,
                 };
                 applied.outcomes.push(outcome);
             }
