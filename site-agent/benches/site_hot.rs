@@ -151,30 +151,10 @@ fn parse(c: &mut Criterion, inputs: &[Input]) {
     }
 }
 
-/// The exact byte stream the group fingerprint hashes (domain separation, length-prefixed
-/// fields), built once, for the baseline.
+/// The exact byte stream the group fingerprint hashes, built once, for the baseline.
 fn fingerprint_bytes(alert: &Alert) -> Vec<u8> {
-    let mut out = b"socfed.alert-group.v1\0".to_vec();
-    let mut field = |bytes: &[u8]| {
-        out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-        out.extend_from_slice(bytes);
-    };
-    field(alert.format.as_str().as_bytes());
-    field(alert.rule_id.as_bytes());
-    if alert.rule_id.is_empty() {
-        field(alert.rule_name.as_bytes());
-    }
-    for host in &alert.entities.hosts {
-        field(host.as_bytes());
-    }
-    field(b"|users");
-    for user in &alert.entities.users {
-        field(user.as_bytes());
-    }
-    field(b"|ips");
-    for ip in &alert.entities.ips {
-        field(ip.to_string().as_bytes());
-    }
+    let mut out = Vec::new();
+    site_agent::soc::aggregate::fingerprint_input(alert, &mut |bytes| out.extend_from_slice(bytes));
     out
 }
 

@@ -94,7 +94,8 @@ pub async fn null_hub(pki: &TestPki) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// Messages per second through `sites` raw streams of `per_site` escalations each.
+/// Messages per second through `sites` raw streams of `per_site` escalations each, all the
+/// same report (the null hub stores nothing, so content does not matter to it).
 pub async fn transport_ceiling(
     addr: SocketAddr,
     pki: &TestPki,
@@ -102,6 +103,22 @@ pub async fn transport_ceiling(
     per_site: u64,
     bytes: usize,
 ) -> anyhow::Result<f64> {
+    let report = sized_report("base", "baseline", bytes);
+    let elapsed = stream_reports(addr, pki, sites, per_site, move |_, _| report.clone()).await?;
+    Ok((per_site * sites.len() as u64) as f64 / elapsed.as_secs_f64())
+}
+
+/// Opens one fresh raw stream per site, sends `per_site` escalations on each (sequence `n`
+/// carries `report(site index, n)`) as fast as the stream takes them, and waits until each is
+/// acknowledged through its last; returns the time from the first send.
+pub async fn stream_reports(
+    addr: SocketAddr,
+    pki: &TestPki,
+    sites: &[String],
+    per_site: u64,
+    report: impl Fn(usize, u64) -> pb::IncidentReport + Send + Sync + 'static,
+) -> anyhow::Result<std::time::Duration> {
+    let report = std::sync::Arc::new(report);
     let mut streams = Vec::new();
     for site in sites {
         let channel = clients::channel(addr, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
@@ -112,14 +129,14 @@ pub async fn transport_ceiling(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (i, RawStream { tx, mut inbound }) in streams.into_iter().enumerate() {
-        let report = sized_report(&format!("base-{i}"), "baseline", bytes);
+        let report = report.clone();
         tasks.push(tokio::spawn(async move {
             let sender = tokio::spawn(async move {
                 for seq in 1..=per_site {
                     let message = pb::SiteMessage {
                         body: Some(site_message::Body::Escalation(pb::Escalation {
                             seq,
-                            report: Some(report.clone()),
+                            report: Some(report(i, seq)),
                             enqueued_at_ms: 0,
                             dropped_before: 0,
                         })),
@@ -130,20 +147,24 @@ pub async fn transport_ceiling(
                 }
                 tx
             });
-            while let Ok(Some(m)) = inbound.message().await {
-                if let Some(hub_message::Body::Ack(ack)) = m.body
-                    && ack.acked_through >= per_site
-                {
-                    break;
+            let mut acked = 0;
+            while acked < per_site {
+                match inbound.message().await? {
+                    Some(pb::HubMessage {
+                        body: Some(hub_message::Body::Ack(ack)),
+                    }) => acked = ack.acked_through,
+                    Some(_) => {}
+                    None => anyhow::bail!("stream {i} ended at ack {acked} of {per_site}"),
                 }
             }
             drop(sender.await);
+            anyhow::Ok(())
         }));
     }
     for task in tasks {
-        task.await?;
+        task.await??;
     }
-    Ok((per_site * sites.len() as u64) as f64 / started.elapsed().as_secs_f64())
+    Ok(started.elapsed())
 }
 
 /// Records per second for `n` inserts of `bytes` with a flush every `batch`.

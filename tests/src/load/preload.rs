@@ -4,10 +4,8 @@
 //! so the store grows by exactly one incident per escalation.
 
 use super::sized_report;
-use crate::clients::{self, RawStream, hello};
 use crate::pki::TestPki;
-use socfed_proto::pb::{self, hub_message, site_message};
-use socfed_proto::tls::ExpectedServer;
+use socfed_proto::pb;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -33,8 +31,8 @@ pub fn distinct_report(phase: &str, site: usize, n: u64, bytes: usize) -> pb::In
     }
 }
 
-/// Sends `per_site` distinct escalations on one fresh raw stream per site (up to `window`
-/// unacknowledged per stream) and waits for every ack; returns the elapsed time.
+/// Sends `per_site` distinct escalations on one fresh raw stream per site and waits for every
+/// ack; returns the elapsed time.
 pub async fn stream_distinct(
     addr: SocketAddr,
     pki: &TestPki,
@@ -43,52 +41,11 @@ pub async fn stream_distinct(
     bytes: usize,
     phase: &str,
 ) -> anyhow::Result<Duration> {
-    let mut streams = Vec::new();
-    for site in sites {
-        let channel = clients::channel(addr, &pki.site(site)?, &pki.domain, ExpectedServer::Hub)?;
-        let (stream, _) =
-            RawStream::open_welcomed(channel, hello(site, ulid::Ulid::new(), 1)).await?;
-        streams.push(stream);
-    }
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, RawStream { tx, mut inbound }) in streams.into_iter().enumerate() {
-        let phase = phase.to_string();
-        tasks.push(tokio::spawn(async move {
-            let sender = tokio::spawn(async move {
-                for seq in 1..=per_site {
-                    let message = pb::SiteMessage {
-                        body: Some(site_message::Body::Escalation(pb::Escalation {
-                            seq,
-                            report: Some(distinct_report(&phase, i, seq, bytes)),
-                            enqueued_at_ms: 0,
-                            dropped_before: 0,
-                        })),
-                    };
-                    if tx.send(message).await.is_err() {
-                        break;
-                    }
-                }
-                tx
-            });
-            let mut acked = 0;
-            while acked < per_site {
-                match inbound.message().await? {
-                    Some(pb::HubMessage {
-                        body: Some(hub_message::Body::Ack(ack)),
-                    }) => acked = ack.acked_through,
-                    Some(_) => {}
-                    None => anyhow::bail!("stream {i} ended at ack {acked} of {per_site}"),
-                }
-            }
-            drop(sender.await);
-            anyhow::Ok(())
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(started.elapsed())
+    let phase = phase.to_string();
+    super::stream_reports(addr, pki, sites, per_site, move |site, n| {
+        distinct_report(&phase, site, n, bytes)
+    })
+    .await
 }
 
 /// Grows the hub's store to `target` distinct incidents in chunks (one stream per site and
