@@ -4,9 +4,9 @@
 use super::acting::{Acting, Roles, authorize, incident_id, read};
 use crate::access::Api;
 use crate::comms::{self, Audience, CommRecord, CommState};
-use crate::ingest::{IngestHandle, TransitionError};
+use crate::ingest::IngestHandle;
 use crate::store::HubStore;
-use crate::store::apply::{CommEdit, CommsChange, Item, Outcome, ResponseOutcome};
+use crate::store::apply::{CommEdit, CommsChange, Item, ResponseOutcome};
 use socfed_proto::pb;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -71,21 +71,16 @@ impl CommsService {
             actor_cert: acting.cert.clone(),
             role: acting.role,
         }));
-        match self.ingest.call(item).await {
-            Ok(Outcome::Response(ResponseOutcome::Comm(record))) => {
+        match super::run_response(&self.ingest, item).await? {
+            ResponseOutcome::Comm(record) => {
                 if matches!(record.state, CommState::Approved { .. }) {
                     self.deliver.notify_one();
                 }
                 Ok(Response::new(communication(&record)))
             }
-            Ok(Outcome::Response(ResponseOutcome::NotFound(why))) => Err(Status::not_found(why)),
-            Ok(Outcome::Response(ResponseOutcome::Rejected(why))) => {
-                Err(Status::failed_precondition(why))
-            }
-            Ok(_) | Err(TransitionError::Stopped) => Err(Status::unavailable(
+            _ => Err(Status::unavailable(
                 "the hub is shutting down; retry shortly",
             )),
-            Err(TransitionError::Store(e)) => Err(super::storage_status(&e)),
         }
     }
 }

@@ -11,8 +11,29 @@ pub mod response;
 pub mod response_convert;
 pub mod roster;
 
+use crate::ingest::{IngestHandle, TransitionError};
 use crate::store::StoreError;
+use crate::store::apply::{Item, Outcome, ResponseOutcome};
 use tonic::Status;
+
+/// Runs one response-side change (directives, hunts, comms, roster) through the writer and
+/// maps its refusals: the one mapping every response-side service uses.
+pub(crate) async fn run_response(
+    ingest: &IngestHandle,
+    item: Item,
+) -> Result<ResponseOutcome, Status> {
+    match ingest.call(item).await {
+        Ok(Outcome::Response(outcome)) => match outcome {
+            ResponseOutcome::NotFound(why) => Err(Status::not_found(why)),
+            ResponseOutcome::Rejected(why) => Err(Status::failed_precondition(why)),
+            other => Ok(other),
+        },
+        Ok(_) | Err(TransitionError::Stopped) => Err(Status::unavailable(
+            "the hub is shutting down; retry shortly",
+        )),
+        Err(TransitionError::Store(e)) => Err(storage_status(&e)),
+    }
+}
 
 /// Metadata on a status caused by the hub's own storage, so that the refusal audit does not
 /// record the caller as refused.

@@ -4,11 +4,11 @@ use super::acting::{Acting, Roles, authorize, incident_id, read};
 use super::live::LiveSites;
 use super::response_convert as convert;
 use crate::access::Api;
-use crate::ingest::{IngestHandle, TransitionError};
+use crate::ingest::IngestHandle;
 use crate::response::directive::{self, KIND_SWEEP, KIND_TASK};
 use crate::response::{DirectiveRecord, HuntRecord, TaskSpec};
 use crate::store::HubStore;
-use crate::store::apply::{AttachHunt, Issue, Item, Outcome, ResponseOutcome};
+use crate::store::apply::{AttachHunt, Issue, Item, ResponseOutcome};
 use socfed_proto::UnixMillis;
 use socfed_proto::pb;
 use socfed_proto::vocab::{Indicator, SiteId};
@@ -64,17 +64,7 @@ impl ResponseService {
     }
 
     async fn run(&self, item: Item) -> Result<ResponseOutcome, Status> {
-        match self.ingest.call(item).await {
-            Ok(Outcome::Response(outcome)) => match outcome {
-                ResponseOutcome::NotFound(why) => Err(Status::not_found(why)),
-                ResponseOutcome::Rejected(why) => Err(Status::failed_precondition(why)),
-                other => Ok(other),
-            },
-            Ok(_) | Err(TransitionError::Stopped) => Err(Status::unavailable(
-                "the hub is shutting down; retry shortly",
-            )),
-            Err(TransitionError::Store(e)) => Err(super::storage_status(&e)),
-        }
+        super::run_response(&self.ingest, item).await
     }
 
     fn hunt_reply(&self, hunt: &HuntRecord, sweeps: &[DirectiveRecord]) -> pb::Hunt {

@@ -3,10 +3,10 @@
 
 use super::acting::{Acting, Roles, authorize, read};
 use crate::access::Api;
-use crate::ingest::{IngestHandle, TransitionError};
+use crate::ingest::IngestHandle;
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
-use crate::store::apply::{Item, Outcome, ResponseOutcome, RosterChange};
+use crate::store::apply::{Item, ResponseOutcome, RosterChange};
 use socfed_proto::pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -51,16 +51,11 @@ impl RosterService {
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
         };
-        match self.ingest.call(Item::Roster(Box::new(change))).await {
-            Ok(Outcome::Response(ResponseOutcome::Updated(_))) => self.list().await,
-            Ok(Outcome::Response(ResponseOutcome::NotFound(why))) => Err(Status::not_found(why)),
-            Ok(Outcome::Response(ResponseOutcome::Rejected(why))) => {
-                Err(Status::failed_precondition(why))
-            }
-            Ok(_) | Err(TransitionError::Stopped) => Err(Status::unavailable(
+        match super::run_response(&self.ingest, Item::Roster(Box::new(change))).await? {
+            ResponseOutcome::Updated(_) => self.list().await,
+            _ => Err(Status::unavailable(
                 "the hub is shutting down; retry shortly",
             )),
-            Err(TransitionError::Store(e)) => Err(super::storage_status(&e)),
         }
     }
 }

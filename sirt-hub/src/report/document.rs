@@ -43,20 +43,7 @@ fn sections(r: &Report) -> Vec<Section> {
             "last seen",
             "joined because",
         ],
-        rows: i
-            .sightings
-            .iter()
-            .map(|s| {
-                vec![
-                    s.site_id.clone(),
-                    s.local_incident_ids.join(", "),
-                    render::severity(s.local_severity).to_string(),
-                    format_millis(s.first_seen_ms),
-                    format_millis(s.last_seen_ms),
-                    s.joined_because.clone(),
-                ]
-            })
-            .collect(),
+        rows: sighting_rows(i),
     });
     let optional = [
         Section {
@@ -153,6 +140,24 @@ fn sections(r: &Report) -> Vec<Section> {
 }
 
 /// The report as Markdown; every value is escaped so site-supplied text cannot inject markup.
+/// One row per site that reported the incident (site, local ids, severity, first and last
+/// seen, why it joined): the report's and the dashboard's "Sites" table.
+pub fn sighting_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
+    i.sightings
+        .iter()
+        .map(|s| {
+            vec![
+                s.site_id.clone(),
+                s.local_incident_ids.join(", "),
+                render::severity(s.local_severity).to_string(),
+                format_millis(s.first_seen_ms),
+                format_millis(s.last_seen_ms),
+                s.joined_because.clone(),
+            ]
+        })
+        .collect()
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut out = format!(
         "# Incident {}: {}\n",

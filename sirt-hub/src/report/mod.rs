@@ -4,5 +4,5 @@
 mod document;
 mod kpi;
 
-pub use document::{Report, escape as escape_html, html, markdown};
+pub use document::{Report, escape as escape_html, html, markdown, sighting_rows};
 pub use kpi::{Kpi, kpis};

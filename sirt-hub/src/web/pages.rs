@@ -113,20 +113,7 @@ pub fn incident(
     directives: &[pb::DirectiveStatus],
     comms: &[pb::Communication],
 ) -> String {
-    let sightings: Vec<Vec<String>> = i
-        .sightings
-        .iter()
-        .map(|s| {
-            vec![
-                s.site_id.clone(),
-                s.local_incident_ids.join(", "),
-                render::severity(s.local_severity).to_string(),
-                format_millis(s.first_seen_ms),
-                format_millis(s.last_seen_ms),
-                s.joined_because.clone(),
-            ]
-        })
-        .collect();
+    let sightings = crate::report::sighting_rows(i);
     let tasks: Vec<Vec<String>> = directives
         .iter()
         .filter(|d| !d.task_title.is_empty())
