@@ -26,9 +26,15 @@ sites=(paris lyon berlin)
 declare -A addr=([hub]=10.77.0.1 [paris]=10.77.0.11 [lyon]=10.77.0.12 [berlin]=10.77.0.13)
 pids=()
 
+# Every process this script starts runs inside one of its namespaces, so `ip netns pids` names
+# exactly those processes (and no one else's), whatever wrappers stood between.
+ns_pids() { for host in hub "${sites[@]}"; do ip netns pids "${tag}-${host}" 2>/dev/null || true; done; }
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}" $(ns_pids); do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # Anything else still in a namespace (a stray child of a server) gets a moment, then SIGKILL.
+    for _ in $(seq 1 100); do [[ -z "$(ns_pids)" ]] && break; sleep 0.1; done
+    for pid in $(ns_pids); do kill -KILL "$pid" 2>/dev/null || true; done
     for host in hub "${sites[@]}"; do ip netns del "${tag}-${host}" 2>/dev/null || true; done
     ip netns del "$net" 2>/dev/null || true
     rm -rf "$work"
@@ -79,7 +85,9 @@ id = "lyon"
 [[sites]]
 id = "berlin"
 EOF
-in_ns hub "$bin/sirt-hub" serve --config "$work/hub.toml" >"$work/hub.log" 2>&1 &
+# `ip netns exec` execs the program, so $! is the server itself (a function call in the
+# background would be a subshell whose pid is not the server's).
+ip netns exec "${tag}-hub" "$bin/sirt-hub" serve --config "$work/hub.toml" >"$work/hub.log" 2>&1 &
 pids+=($!)
 
 for site in "${sites[@]}"; do
@@ -100,7 +108,7 @@ listen = "${addr[$site]}:7601"
 [soc]
 managers = ["ines"]
 EOF
-    in_ns "$site" "$bin/site-agent" serve --config "$work/$site.toml" >"$work/$site.log" 2>&1 &
+    ip netns exec "${tag}-${site}" "$bin/site-agent" serve --config "$work/$site.toml" >"$work/$site.log" 2>&1 &
     pids+=($!)
 done
 

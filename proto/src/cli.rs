@@ -29,8 +29,23 @@ pub fn print_completions<C: clap::CommandFactory>(
     // Into a buffer first: writing straight to stdout panics when the pipe closes early.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut C::command(), name, &mut script);
-    crate::outln!("{}", String::from_utf8_lossy(&script).trim_end());
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    if shell == clap_complete::Shell::Bash {
+        script = mend_bash_names(&script, name);
+    }
+    crate::outln!("{}", script.trim_end());
     Ok(())
+}
+
+/// clap_complete's bash script names a hyphenated binary's states two ways: the word loop
+/// sets `sirt__hub__subcmd__pki` while the `case` arms test `sirt__subcmd__hub__subcmd__pki`,
+/// so nothing past the first subcommand ever completes. One spelling throughout fixes it
+/// (`tests/tests/packaging.rs` completes a nested subcommand in a real bash).
+fn mend_bash_names(script: &str, name: &str) -> String {
+    if !name.contains('-') {
+        return script.to_string();
+    }
+    script.replace(&name.replace('-', "__subcmd__"), &name.replace('-', "__"))
 }
 
 /// `db export` / `db import`: backups of a stopped service's store (see [`crate::dump`]).
@@ -135,12 +150,37 @@ pub fn init_logging(format: LogFormat, default_filter: &str) {
     };
 }
 
-/// Exit status for configuration errors (sysexits EX_CONFIG); systemd units use it in
+/// Exit statuses, the same for both binaries (sysexits.h where one fits): 0 success, 1 any
+/// other failure, 2 a usage error (clap), [`EX_DATAERR`] a verification found tampering or
+/// corruption, [`EX_UNAVAILABLE`] the service could not be reached, [`EX_CONFIG`] a
+/// configuration error. docs/OPERATIONS.md lists them; `tests/tests/packaging.rs` checks them.
+pub const EX_USAGE: u8 = 2;
+/// Something verified was not intact (`audit verify`, a corrupt dump).
+pub const EX_DATAERR: u8 = 65;
+/// The service did not answer (down, wrong address, TLS handshake refused).
+pub const EX_UNAVAILABLE: u8 = 69;
+/// A configuration error (sysexits EX_CONFIG); systemd units use it in
 /// `RestartPreventExitStatus` so a bad config does not restart-loop.
 pub const EX_CONFIG: u8 = 78;
 
+/// The exit status for an error that reached `main`.
+fn exit_status(error: &anyhow::Error, is_config_error: impl Fn(&anyhow::Error) -> bool) -> u8 {
+    if is_config_error(error) {
+        return EX_CONFIG;
+    }
+    for cause in error.chain() {
+        if cause.downcast_ref::<VerificationFailed>().is_some() {
+            return EX_DATAERR;
+        }
+        if let Some(ClientError::Unreachable(_)) = cause.downcast_ref::<ClientError>() {
+            return EX_UNAVAILABLE;
+        }
+    }
+    1
+}
+
 /// Runs a binary's async main on a multi-threaded runtime and maps the outcome to an exit
-/// status: 0, `EX_CONFIG` when `is_config_error` says so, else 1. Errors go to stderr.
+/// status (see [`EX_CONFIG`] and its neighbours). Errors go to stderr.
 pub fn run_main(
     future: impl std::future::Future<Output = anyhow::Result<()>>,
     is_config_error: impl Fn(&anyhow::Error) -> bool,
@@ -160,11 +200,7 @@ pub fn run_main(
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if is_config_error(&e) {
-                std::process::ExitCode::from(EX_CONFIG)
-            } else {
-                std::process::ExitCode::FAILURE
-            }
+            std::process::ExitCode::from(exit_status(&e, is_config_error))
         }
     }
 }
@@ -233,6 +269,18 @@ pub enum ClientError {
     Tls(#[from] crate::tls::TlsError),
     #[error("{0}")]
     Call(String),
+    /// The service did not answer at all (connection refused, TLS handshake never done): exit
+    /// status [`EX_UNAVAILABLE`], so scripts can tell "down" from "answered no".
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+/// A check the command ran found something not intact (the audit chain, a dump): exit status
+/// [`EX_DATAERR`], distinct from "could not reach the service" and from a refused call.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} failed verification")]
+pub struct VerificationFailed {
+    pub what: &'static str,
 }
 
 impl ClientTlsArgs {
@@ -289,9 +337,11 @@ pub fn explain(status: &Status, target: &str) -> ClientError {
         _ if transport && (lower.contains("alert") || lower.contains("certificate")) => format!(
             "{target} refused the TLS handshake ({detail}); check that --cert/--key are an operator certificate from the organisation CA and that --ca is that CA"
         ),
-        _ if transport && (lower.contains("transport") || lower.contains("connect")) => format!(
-            "cannot reach {target} ({detail}); check the address and that the service is running"
-        ),
+        _ if transport && (lower.contains("transport") || lower.contains("connect")) => {
+            return ClientError::Unreachable(format!(
+                "cannot reach {target} ({detail}); check the address and that the service is running"
+            ));
+        }
         Code::Unauthenticated => format!(
             "{target} did not accept your certificate: {}",
             status.message()

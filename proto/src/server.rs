@@ -15,13 +15,37 @@ pub async fn health(services: &[&str]) -> HealthServer<impl Health> {
     service
 }
 
-/// Reflection over the socfed protos and the health service.
-pub fn reflection()
--> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
+/// The standard services every listener serves next to its own, as reflection names them.
+const STANDARD_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// Server reflection, v1 and v1alpha (grpcurl and older clients still ask v1alpha), listing
+/// exactly `services` (the socfed services this listener serves) and the standard ones: the
+/// socfed descriptor set holds every socfed service, and a listener must not advertise one it
+/// does not serve.
+pub fn reflection(
+    services: &[&str],
+) -> Result<
+    (
+        ServerReflectionServer<impl ServerReflection>,
+        tonic_reflection::server::v1alpha::ServerReflectionServer<
+            impl tonic_reflection::server::v1alpha::ServerReflection,
+        >,
+    ),
+    tonic_reflection::server::Error,
+> {
+    let builder = || {
+        services.iter().chain(STANDARD_SERVICES.iter()).fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+            |builder, name| builder.with_service_name(*name),
+        )
+    };
+    Ok((builder().build_v1()?, builder().build_v1alpha()?))
 }
 
 /// How long a stopping server waits for clients to close their connections.

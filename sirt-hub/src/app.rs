@@ -194,16 +194,16 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         shutdown: shutdown.clone(),
     };
     let max = config.limits.max_message_bytes;
-    let health = socfed_proto::server::health(&[
+    let served = [
         "socfed.v1.Federation",
         "socfed.v1.Operator",
         "socfed.v1.Response",
         "socfed.v1.Communications",
         "socfed.v1.OperatorRoster",
-    ])
-    .await;
-    let reflection =
-        socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
+    ];
+    let health = socfed_proto::server::health(&served).await;
+    let (reflection, reflection_v1alpha) = socfed_proto::server::reflection(&served)
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
 
     let watch = tokio::spawn(crate::deadlines::run(
         store.clone(),
@@ -280,6 +280,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             ))
             .add_service(health)
             .add_service(reflection)
+            .add_service(reflection_v1alpha)
             .add_service(FederationServer::new(federation).max_decoding_message_size(max))
             .add_service(OperatorServer::new(operator).max_decoding_message_size(max))
             .add_service(ResponseServer::new(response).max_decoding_message_size(max))

@@ -193,14 +193,14 @@ pub async fn start_with_clock(
         outbox_cap: config.outbox.max_entries,
         on_full: config.outbox.on_full,
     };
-    let health = socfed_proto::server::health(&[
+    let served = [
         "socfed.v1.SiteLocal",
         "socfed.v1.SiteSoc",
         "socfed.v1.SiteResponse",
-    ])
-    .await;
-    let reflection =
-        socfed_proto::server::reflection().map_err(|e| StartError::Reflection(e.to_string()))?;
+    ];
+    let health = socfed_proto::server::health(&served).await;
+    let (reflection, reflection_v1alpha) = socfed_proto::server::reflection(&served)
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
     let incoming = tls_incoming(listener, server_tls, config.trust_domain.clone());
     let signal = shutdown.clone();
     let server = tokio::spawn(
@@ -212,6 +212,7 @@ pub async fn start_with_clock(
             ))
             .add_service(health)
             .add_service(reflection)
+            .add_service(reflection_v1alpha)
             .add_service(
                 SiteLocalServer::new(local).max_decoding_message_size(config.hub.max_message_bytes),
             )

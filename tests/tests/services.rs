@@ -20,6 +20,8 @@ async fn hub_and_agent_report_health_and_list_their_services_over_mtls() -> anyh
     let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
     let agent = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
     let operator = pki.operator("monitor")?;
+    let reflection_channel =
+        |addr, expected| clients::channel(addr, &operator, &pki.domain, expected);
 
     let mut health = HealthClient::new(clients::channel(
         hub.addr,
@@ -52,39 +54,33 @@ async fn hub_and_agent_report_health_and_list_their_services_over_mtls() -> anyh
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
 
-    let mut reflection = ServerReflectionClient::new(clients::channel(
-        hub.addr,
-        &operator,
-        &pki.domain,
-        ExpectedServer::Hub,
-    )?);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = reflection
-        .server_reflection_info(tokio_stream::once(request))
-        .await?
-        .into_inner();
-    let Some(MessageResponse::ListServicesResponse(list)) = responses
-        .next()
-        .await
-        .transpose()?
-        .and_then(|r| r.message_response)
-    else {
-        anyhow::bail!("no list-services response");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    let hub_services = list_services(&reflection_channel(hub.addr, ExpectedServer::Hub)?).await?;
     for expected in [
         "socfed.v1.Federation",
         "socfed.v1.Operator",
         "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
     ] {
         assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from {names:?}"
+            hub_services.0.iter().any(|n| n == expected),
+            "{expected} missing from {hub_services:?}"
         );
     }
+    // Only what this listener serves: the agent's services are not the hub's.
+    assert!(
+        !hub_services.0.iter().any(|n| n == "socfed.v1.SiteLocal"),
+        "the hub advertises a service it does not serve: {hub_services:?}"
+    );
+    // v1alpha answers the same list (older grpcurl and tools ask it).
+    assert_eq!(hub_services.0, hub_services.1);
+    let agent_services = list_services(&reflection_channel(
+        agent.local_addr,
+        ExpectedServer::AnySite,
+    )?)
+    .await?;
+    assert!(agent_services.0.iter().any(|n| n == "socfed.v1.SiteLocal"));
+    assert!(!agent_services.0.iter().any(|n| n == "socfed.v1.Federation"));
+    assert_eq!(agent_services.0, agent_services.1);
     agent.stop().await?;
     hub.stop().await?;
     Ok(())
@@ -171,4 +167,50 @@ fn demo_keep_running_leaves_a_federation_that_answers_the_printed_commands_until
         "{rest:?}"
     );
     Ok(())
+}
+
+/// The service names reflection lists, asked over v1 and over v1alpha, sorted.
+async fn list_services(
+    channel: &tonic::transport::Channel,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    use tonic_reflection::pb::v1alpha as alpha;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut v1 = ServerReflectionClient::new(channel.clone())
+        .server_reflection_info(tokio_stream::once(request))
+        .await?
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) = v1
+        .next()
+        .await
+        .transpose()?
+        .and_then(|r| r.message_response)
+    else {
+        anyhow::bail!("no v1 list-services response");
+    };
+    let mut v1_names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    let request = alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+    };
+    let mut old = alpha::server_reflection_client::ServerReflectionClient::new(channel.clone())
+        .server_reflection_info(tokio_stream::once(request))
+        .await?
+        .into_inner();
+    let Some(alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) = old
+        .next()
+        .await
+        .transpose()?
+        .and_then(|r| r.message_response)
+    else {
+        anyhow::bail!("no v1alpha list-services response");
+    };
+    let mut alpha_names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    v1_names.sort();
+    alpha_names.sort();
+    Ok((v1_names, alpha_names))
 }

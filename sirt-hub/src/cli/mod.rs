@@ -34,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the hub.
     Serve {
-        #[arg(long, short, env = "SIRT_HUB_CONFIG")]
+        #[arg(long, short, env = "SOCFED_HUB_CONFIG")]
         config: PathBuf,
     },
     /// Print or check configuration.

@@ -408,7 +408,7 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hub's hash-chained audit log; exit 1 if any entry was edited or removed.
+    /// Walk the hub's hash-chained audit log; exit 65 if any entry was edited or removed.
     Verify,
 }
 
@@ -429,8 +429,14 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
         }
         OutputFormat::Table => socfed_proto::outln!("AUDIT LOG TAMPERED: {}", report.problem),
     }
-    anyhow::ensure!(report.intact, "the hub audit log failed verification");
-    Ok(())
+    if report.intact {
+        Ok(())
+    } else {
+        Err(socfed_proto::cli::VerificationFailed {
+            what: "the hub audit log",
+        }
+        .into())
+    }
 }
 
 fn millis(t: Option<humantime::Timestamp>) -> i64 {

@@ -29,7 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the agent.
     Serve {
-        #[arg(long, short, env = "SITE_AGENT_CONFIG")]
+        #[arg(long, short, env = "SOCFED_AGENT_CONFIG")]
         config: PathBuf,
     },
     /// Print or check configuration.

@@ -8,17 +8,12 @@ use socfed_proto::pb;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain; exits 1 when it was tampered with.
+    /// Check the audit log's hash chain; exits 65 when it was tampered with.
     Verify {
         #[command(flatten)]
         conn: Conn,
     },
 }
-
-/// Raised after the verdict is printed, so the exit status is 1 when the log is not intact.
-#[derive(Debug, thiserror::Error)]
-#[error("the audit log failed verification")]
-pub struct Tampered;
 
 /// The line printed for a verification result.
 fn verdict(v: &pb::VerifyAuditResponse) -> String {
@@ -56,7 +51,11 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
     if result.intact {
         Ok(())
     } else {
-        Err(Tampered.into())
+        // Raised after the verdict is printed: exit status 65 (EX_DATAERR).
+        Err(socfed_proto::cli::VerificationFailed {
+            what: "the site audit log",
+        }
+        .into())
     }
 }
 
