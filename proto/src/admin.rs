@@ -12,6 +12,7 @@
 //! The binaries install the process-wide metrics recorder; libraries only record through the
 //! `metrics` facade.
 
+use crate::listen::Gate;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -41,14 +42,16 @@ pub fn install_recorder() -> Result<PrometheusHandle, String> {
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))
 }
 
-/// Binds `listen` and serves the admin endpoints until `shutdown`.
+/// Binds `listen` and serves the admin endpoints until `shutdown`. Connections pass `gate`
+/// (caps, idle timeout; the service's descriptor budget) and hyper's header-read timeout.
 pub async fn serve(
     listen: SocketAddr,
     metrics: PrometheusHandle,
     ready: ReadinessCheck,
+    gate: Arc<Gate>,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
-    serve_with_crl(listen, metrics, ready, None, shutdown).await
+    serve_with_crl(listen, metrics, ready, None, gate, shutdown).await
 }
 
 /// As [`serve`], and with `crl` (a PEM CRL file) also `GET /crl`.
@@ -57,6 +60,7 @@ pub async fn serve_with_crl(
     metrics: PrometheusHandle,
     ready: ReadinessCheck,
     crl: Option<PathBuf>,
+    gate: Arc<Gate>,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -95,15 +99,9 @@ pub async fn serve_with_crl(
             app
         }
     };
-    Ok(tokio::spawn(async move {
-        let stop = async move { shutdown.cancelled().await };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            tracing::error!(error = %e, "admin listener failed");
-        }
-    }))
+    let limits = gate.limits().clone();
+    let incoming = crate::listen::http::tcp_incoming(listener, gate);
+    Ok(crate::listen::http::serve(incoming, app, &limits, shutdown))
 }
 
 /// The CRL at `path` (PEM, as `sirt-hub pki` writes it) converted to DER, the form HTTP CRL

@@ -71,7 +71,13 @@ pub enum DbCommand {
 }
 
 /// Runs a `db` command against `data_dir` for `tool`, with a progress counter on a terminal.
-pub fn run_db(command: &DbCommand, data_dir: &std::path::Path, tool: &str) -> anyhow::Result<()> {
+/// `check` is the tool's record check ([`crate::dump::Check`]).
+pub fn run_db(
+    command: &DbCommand,
+    data_dir: &std::path::Path,
+    tool: &str,
+    check: crate::dump::Check<'_>,
+) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new_spinner()
@@ -82,16 +88,13 @@ pub fn run_db(command: &DbCommand, data_dir: &std::path::Path, tool: &str) -> an
     let progress = |n: u64| bar.set_position(n);
     match command {
         DbCommand::Export { out, .. } => {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(out)
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot create {}: {e} (choose a new file name)",
-                        out.display()
-                    )
-                })?;
+            // A dump holds every TLP:RED incident: 0600 whatever the umask.
+            let file = crate::store_files::create_private(out).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create {}: {e} (choose a new file name)",
+                    out.display()
+                )
+            })?;
             let exported =
                 crate::dump::export(data_dir, tool, std::io::BufWriter::new(file), &progress);
             // A failed export leaves no half-written dump to be mistaken for a backup.
@@ -109,8 +112,13 @@ pub fn run_db(command: &DbCommand, data_dir: &std::path::Path, tool: &str) -> an
         DbCommand::Import { from, .. } => {
             let file = std::fs::File::open(from)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", from.display()))?;
-            let summary =
-                crate::dump::import(data_dir, tool, std::io::BufReader::new(file), &progress)?;
+            let summary = crate::dump::import(
+                data_dir,
+                tool,
+                std::io::BufReader::new(file),
+                check,
+                &progress,
+            )?;
             crate::outln!(
                 "imported {} entries in {} trees into {}; start the service to use it",
                 summary.entries,
@@ -169,7 +177,9 @@ fn exit_status(error: &anyhow::Error, is_config_error: impl Fn(&anyhow::Error) -
         return EX_CONFIG;
     }
     for cause in error.chain() {
-        if cause.downcast_ref::<VerificationFailed>().is_some() {
+        if cause.downcast_ref::<VerificationFailed>().is_some()
+            || cause.downcast_ref::<AuditBroken>().is_some()
+        {
             return EX_DATAERR;
         }
         if let Some(ClientError::Unreachable(_)) = cause.downcast_ref::<ClientError>() {
@@ -181,6 +191,12 @@ fn exit_status(error: &anyhow::Error, is_config_error: impl Fn(&anyhow::Error) -
 
 /// Runs a binary's async main on a multi-threaded runtime and maps the outcome to an exit
 /// status (see [`EX_CONFIG`] and its neighbours). Errors go to stderr.
+/// Returned by `audit verify` after the verdict is printed when the chain is not intact;
+/// exits with [`EX_DATAERR`].
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log failed verification")]
+pub struct AuditBroken;
+
 pub fn run_main(
     future: impl std::future::Future<Output = anyhow::Result<()>>,
     is_config_error: impl Fn(&anyhow::Error) -> bool,
@@ -199,20 +215,51 @@ pub fn run_main(
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(e.as_ref()));
             std::process::ExitCode::from(exit_status(&e, is_config_error))
         }
     }
 }
 
+/// An error and its causes as one line for a person: each cause once. Error types often
+/// both print their source (`cannot read X: {source}`) and expose it as `source()`, so
+/// walking the chain naively repeats it (`cannot read X: No such file…: No such file…`); a
+/// cause whose text is already shown is skipped. Control characters are escaped: errors can
+/// quote what a server or a file said.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    crate::terminal::clean_multiline(&text).into_owned()
+}
+
 /// Writes one line to stdout. A closed pipe (`sirt-hub incidents list | head`) comes back
 /// as `BrokenPipe`, which [`run_main`] turns into a quiet exit instead of a panic.
+///
+/// Every line goes through [`crate::terminal::clean_multiline`]: whatever a command
+/// formats, no control character but newline and tab reaches the terminal.
 pub fn emit(line: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let line = crate::terminal::clean_multiline(line);
     let mut out = std::io::stdout().lock();
     out.write_all(line.as_bytes())?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// `value` as pretty JSON on stdout: strings are escaped so that it is terminal-safe and
+/// still valid JSON meaning the same (see [`crate::terminal::json_safe`]).
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    emit(&crate::terminal::json_safe(&text))?;
+    Ok(())
 }
 
 /// `println!` for command output, through [`emit`]; use inside functions returning a Result.
@@ -356,25 +403,28 @@ pub fn explain(status: &Status, target: &str) -> ClientError {
     ClientError::Call(hint)
 }
 
-/// The message of `status` followed by its source chain.
+/// The message of `status` followed by its source chain, each cause once.
 fn with_sources(status: &Status) -> String {
-    let mut text = status.message().to_string();
-    let mut source = std::error::Error::source(status);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
+    let mut text = crate::terminal::clean(status.message()).into_owned();
+    if let Some(source) = std::error::Error::source(status) {
+        let causes = error_text(source);
+        if !text.contains(&causes) {
             text.push_str(": ");
-            text.push_str(&cause_text);
+            text.push_str(&causes);
         }
-        source = cause.source();
     }
     text
 }
 
-/// RFC 3339 UTC, seconds precision; empty for 0.
+/// RFC 3339 UTC, seconds precision; empty for 0. A time RFC 3339 cannot write (after
+/// 9999-12-31; the hub refuses such times from sites, but a record may predate that check)
+/// is shown as its raw number instead of panicking the command.
 pub fn format_millis(ms: i64) -> String {
     if ms <= 0 {
         return String::new();
+    }
+    if ms > crate::vocab::bounds::MAX_TIME_MS {
+        return format!("(out of range: {ms} ms)");
     }
     let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs());
     humantime::format_rfc3339_seconds(t).to_string()
@@ -388,6 +438,29 @@ pub fn format_age(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_past_year_9999_render_without_panicking() {
+        assert_eq!(format_millis(253_402_300_799_000), "9999-12-31T23:59:59Z");
+        assert!(format_millis(i64::MAX).contains("out of range"));
+    }
+
+    #[test]
+    fn each_cause_is_shown_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x.toml: {source}")]
+        struct Outer {
+            #[source]
+            source: std::io::Error,
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let error = anyhow::Error::new(Outer { source: io })
+            .context("tls: cannot read x.toml: No such file");
+        assert_eq!(
+            error_text(error.as_ref()),
+            "tls: cannot read x.toml: No such file"
+        );
+    }
 
     #[test]
     fn url_host_shows_only_the_host() {

@@ -88,4 +88,25 @@ pub enum Durability {
 pub struct AdminConfig {
     /// Address of the metrics listener; keep it on loopback or a management network.
     pub listen: std::net::SocketAddr,
+    /// The admin listener is plain HTTP without authentication (metrics, readiness, the CRL):
+    /// an address other than loopback must be chosen on purpose, with this set to `true`.
+    #[serde(default)]
+    pub allow_non_loopback: bool,
+}
+
+impl AdminConfig {
+    /// Refuses a non-loopback `listen` unless `allow_non_loopback` says it is deliberate.
+    pub fn check(&self) -> Result<(), Invalid> {
+        if self.listen.ip().is_loopback() || self.allow_non_loopback {
+            Ok(())
+        } else {
+            Err((
+                "admin.listen",
+                format!(
+                    "{} is not a loopback address and the admin listener is plain HTTP without authentication; use 127.0.0.1, or set admin.allow_non_loopback = true for a management network",
+                    self.listen
+                ),
+            ))
+        }
+    }
 }

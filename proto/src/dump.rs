@@ -6,6 +6,11 @@
 //! BLAKE3 hash of every byte before it. Import refuses a dump of another tool, a truncated or
 //! edited dump, and a target directory that already holds a store.
 //!
+//! Import also checks every record with the tool's own check (each value decodes with its
+//! store's codec into the type its tree holds): the checksum only shows the dump is the one
+//! written, and anyone can recompute it, so a record that a hub or agent could not read is
+//! refused here, naming the tree and the line.
+//!
 //! Opening the store takes sled's exclusive lock, so both commands refuse to run against a
 //! store that a running service holds.
 
@@ -54,6 +59,9 @@ struct Trailer {
     entries: u64,
     blake3: String,
 }
+
+/// A tool's check of one record: `(tree name, key, value)`, an error naming what is wrong.
+pub type Check<'a> = &'a dyn Fn(&str, &[u8], &[u8]) -> Result<(), String>;
 
 /// What a dump held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,12 +166,13 @@ pub fn import(
     dir: &Path,
     tool: &str,
     input: impl BufRead,
+    check: Check<'_>,
     progress: &dyn Fn(u64),
 ) -> Result<Summary, DumpError> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         return Err(DumpError::NotEmpty(dir.display().to_string()));
     }
-    let result = import_into(dir, tool, input, progress);
+    let result = import_into(dir, tool, input, check, progress);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -174,6 +183,7 @@ fn import_into(
     dir: &Path,
     tool: &str,
     input: impl BufRead,
+    check: Check<'_>,
     progress: &dyn Fn(u64),
 ) -> Result<Summary, DumpError> {
     let mut lines = input.lines();
@@ -202,11 +212,16 @@ fn import_into(
             expected: tool.into(),
         });
     }
+    crate::store_files::private_dir(dir)?;
     let db = open(dir)?;
-    let trees: Vec<sled::Tree> = header
+    let names: Vec<String> = header
         .trees
         .iter()
-        .map(|name| Ok(db.open_tree(unhex(name)?)?))
+        .map(|name| Ok(String::from_utf8_lossy(&unhex(name)?).into_owned()))
+        .collect::<Result<_, DumpError>>()?;
+    let trees: Vec<sled::Tree> = names
+        .iter()
+        .map(|name| Ok(db.open_tree(name.as_bytes())?))
         .collect::<Result<_, DumpError>>()?;
     let mut entries = 0u64;
     loop {
@@ -216,7 +231,15 @@ fn import_into(
             let tree = trees.get(entry.t).ok_or_else(|| {
                 DumpError::Format(format!("tree {} is not in the header", entry.t))
             })?;
-            tree.insert(unhex(&entry.k)?, unhex(&entry.v)?)?;
+            let (key, value) = (unhex(&entry.k)?, unhex(&entry.v)?);
+            check(&names[entry.t], &key, &value).map_err(|problem| {
+                DumpError::Format(format!(
+                    "entry {} (line {}): {problem}; the dump was edited or damaged, import an intact one",
+                    entries + 1,
+                    entries + 2
+                ))
+            })?;
+            tree.insert(key, value)?;
             entries += 1;
             if entries.is_multiple_of(10_000) {
                 progress(entries);
@@ -233,6 +256,7 @@ fn import_into(
         break;
     }
     db.flush()?;
+    crate::store_files::restrict_contents(dir)?;
     progress(entries);
     Ok(Summary {
         trees: trees.len(),
@@ -262,7 +286,7 @@ mod tests {
         let mut dump = Vec::new();
         let out = export(&src, "sirt-hub", &mut dump, &|_| {}).expect("export");
         assert_eq!(out.entries, 2);
-        let back = import(&dst, "sirt-hub", dump.as_slice(), &|_| {}).expect("import");
+        let back = import(&dst, "sirt-hub", dump.as_slice(), &accept, &|_| {}).expect("import");
         assert_eq!(back, out);
         let db = sled::open(&dst).expect("open");
         assert_eq!(
@@ -275,23 +299,68 @@ mod tests {
         drop(db);
 
         assert!(matches!(
-            import(&dst, "sirt-hub", dump.as_slice(), &|_| {}),
+            import(&dst, "sirt-hub", dump.as_slice(), &accept, &|_| {}),
             Err(DumpError::NotEmpty(_))
         ));
         let fresh = tmp.path().join("fresh");
         assert!(matches!(
-            import(&fresh, "site-agent", dump.as_slice(), &|_| {}),
+            import(&fresh, "site-agent", dump.as_slice(), &accept, &|_| {}),
             Err(DumpError::WrongTool { .. })
         ));
         let mut edited = String::from_utf8(dump.clone()).expect("utf8");
         edited = edited.replacen("\"v\":\"7631\"", "\"v\":\"7632\"", 1);
         assert!(matches!(
-            import(&fresh, "sirt-hub", edited.as_bytes(), &|_| {}),
+            import(&fresh, "sirt-hub", edited.as_bytes(), &accept, &|_| {}),
             Err(DumpError::Format(_))
         ));
         assert!(!fresh.exists(), "a refused import leaves nothing behind");
         let truncated = &dump[..dump.len() - 20];
-        assert!(import(&fresh, "sirt-hub", truncated, &|_| {}).is_err());
+        assert!(import(&fresh, "sirt-hub", truncated, &accept, &|_| {}).is_err());
+    }
+
+    fn accept(_: &str, _: &[u8], _: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_the_tool_cannot_read_is_refused_with_its_tree() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
+        drop(store(&src));
+        let mut dump = Vec::new();
+        export(&src, "sirt-hub", &mut dump, &|_| {}).expect("export");
+        let picky = |tree: &str, _: &[u8], value: &[u8]| {
+            if tree == "incidents" && value != b"v1" {
+                Err(format!("tree {tree}: corrupt record"))
+            } else {
+                Ok(())
+            }
+        };
+        import(&dst, "sirt-hub", dump.as_slice(), &picky, &|_| {}).expect("intact");
+        let fresh = tmp.path().join("fresh");
+        // The attacker's edit, with the checksum recomputed over the edited lines.
+        let text = String::from_utf8(dump).expect("utf8");
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let trailer = lines.pop().expect("trailer");
+        for line in &mut lines {
+            *line = line.replacen("\"v\":\"7631\"", "\"v\":\"ffff\"", 1);
+        }
+        let mut hash = blake3::Hasher::new();
+        let mut edited = String::new();
+        for line in &lines {
+            hash.update(line.as_bytes());
+            hash.update(b"\n");
+            edited.push_str(line);
+            edited.push('\n');
+        }
+        let mut trailer: Trailer = serde_json::from_str(&trailer).expect("trailer");
+        trailer.blake3 = hash.finalize().to_hex().to_string();
+        edited.push_str(&serde_json::to_string(&trailer).expect("json"));
+        edited.push('\n');
+        let err = import(&fresh, "sirt-hub", edited.as_bytes(), &picky, &|_| {})
+            .expect_err("corrupt record");
+        assert!(err.to_string().contains("tree incidents"), "{err}");
+        assert!(!fresh.exists(), "a refused import leaves nothing behind");
     }
 
     #[test]

@@ -111,9 +111,14 @@ impl fmt::Display for Identity {
     }
 }
 
-/// Operator names: 1–64 characters of `a-z`, `0-9`, `.`, `_`, `-`.
+/// Operator names: 1–64 characters of `a-z`, `0-9`, `.`, `_`, `-`, starting with a letter or
+/// digit. The name becomes a file name (`pki/operators/NAME.crt`) and a path segment of the
+/// SPIFFE URI, so `.`, `..` and hidden or option-like names (`.x`, `-x`) are refused.
 pub fn parse_operator_name(raw: &str) -> Result<String, IdentityError> {
-    let ok = !raw.is_empty()
+    let ok = raw
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && raw.len() <= 64
         && raw.bytes().all(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
@@ -141,7 +146,9 @@ pub enum IdentityError {
     ForeignTrustDomain { found: String, expected: String },
     #[error("{0:?} is not a valid trust domain (lowercase DNS-like name)")]
     BadTrustDomain(String),
-    #[error("{0:?} is not a valid operator name (1-64 of a-z 0-9 . _ -)")]
+    #[error(
+        "{0:?} is not a valid operator name (1-64 of a-z 0-9 . _ -, starting with a letter or digit)"
+    )]
     BadOperatorName(String),
 }
 
@@ -154,6 +161,8 @@ pub struct PeerIdentity {
     pub not_after_ms: UnixMillis,
     /// BLAKE3 of the certificate's DER, hex: which certificate acted, for audit records.
     pub fingerprint: String,
+    /// The certificate's serial number (DER integer bytes, lowercase hex), as CRLs name it.
+    pub serial: String,
 }
 
 /// Reads the identity out of a DER certificate that the TLS layer has already verified.
@@ -167,6 +176,7 @@ pub fn identity_from_der(der: &[u8], domain: &TrustDomain) -> Result<PeerIdentit
         uri: uri.clone(),
         not_after_ms: facts.not_after_ms,
         fingerprint: blake3::hash(der).to_hex().to_string(),
+        serial: facts.serial,
     })
 }
 
@@ -188,6 +198,7 @@ pub fn trust_domain_of(der: &[u8]) -> Result<TrustDomain, IdentityError> {
 struct CertFacts {
     uris: Vec<String>,
     not_after_ms: UnixMillis,
+    serial: String,
 }
 
 fn cert_facts(der: &[u8]) -> Result<CertFacts, IdentityError> {
@@ -208,7 +219,11 @@ fn cert_facts(der: &[u8]) -> Result<CertFacts, IdentityError> {
         Ok(None) => Vec::new(),
         Err(e) => return Err(IdentityError::Unparseable(e.to_string())),
     };
-    Ok(CertFacts { uris, not_after_ms })
+    Ok(CertFacts {
+        uris,
+        not_after_ms,
+        serial: crate::hex::encode(cert.raw_serial()),
+    })
 }
 
 /// Connection facts attached by the TLS listener to every request on that connection.
@@ -216,6 +231,8 @@ fn cert_facts(der: &[u8]) -> Result<CertFacts, IdentityError> {
 pub struct PeerInfo {
     pub remote_addr: Option<std::net::SocketAddr>,
     pub peer: Arc<Result<PeerIdentity, IdentityError>>,
+    /// The connection itself, for re-checking its certificate and closing it on revocation.
+    pub connection: crate::revocation::Connection,
 }
 
 /// The caller's verified identity, or `UNAUTHENTICATED` naming what was wrong.
@@ -244,7 +261,9 @@ pub fn require_verified_peer(request: tonic::Request<()>) -> Result<tonic::Reque
                 .extensions()
                 .get::<PeerInfo>()
                 .and_then(|i| i.remote_addr);
-            tracing::warn!(
+            // Debug only: anyone on the network can send these as fast as they like; the hub's
+            // refusal edge counts them and logs them rate-limited.
+            tracing::debug!(
                 ?remote,
                 reason = status.message(),
                 "request refused: no verified client identity"
@@ -260,7 +279,12 @@ pub fn require_role(peer: &PeerIdentity, wanted: &'static str, api: &str) -> Res
         Ok(())
     } else {
         Err(Status::permission_denied(format!(
-            "{api} needs a {wanted} certificate; the caller presented {} ({})",
+            "{api} needs {} {wanted} certificate; the caller presented {} ({})",
+            if wanted.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            },
             peer.uri,
             peer.identity.role()
         )))
@@ -297,6 +321,24 @@ mod tests {
             "spiffe://corp.example/admin",
         ] {
             assert!(Identity::from_spiffe_uri(bad, &d).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dot_names_and_hidden_or_option_like_operator_names_are_refused() {
+        for bad in [".", "..", ".alice", "-rf", "_x", "", "Alice", "a/b"] {
+            assert!(parse_operator_name(bad).is_err(), "{bad:?}");
+            assert!(
+                Identity::from_spiffe_uri(
+                    &format!("spiffe://corp.example/operator/{bad}"),
+                    &domain()
+                )
+                .is_err(),
+                "{bad:?}"
+            );
+        }
+        for good in ["alice", "j.doe", "ir-lead", "a1_b"] {
+            assert_eq!(parse_operator_name(good).as_deref(), Ok(good));
         }
     }
 

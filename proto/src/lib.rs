@@ -6,6 +6,7 @@
 //! - [`identity`]: SPIFFE identities read from verified peer certificates.
 //! - [`tls`]: rustls configurations (TLS 1.3 only, mutual) and the listener/connector glue.
 //! - [`config`]: TOML loading with errors that name the key, shared by both services.
+//! - [`terminal`]: the one escaping renderer for text that reaches a terminal.
 //! - `cli`, `server` (feature `runtime`): plumbing shared by the binaries and their servers.
 //!
 //! This crate does no storage and owns no policy beyond "what is a well-formed value".
@@ -13,6 +14,9 @@
 #[cfg(feature = "runtime")]
 pub mod admin;
 pub mod audit;
+#[cfg(feature = "runtime")]
+pub mod audit_key;
+pub mod audit_walk;
 #[cfg(feature = "runtime")]
 pub mod cli;
 pub mod config;
@@ -22,11 +26,18 @@ pub mod disk_full;
 pub mod dump;
 pub mod hex;
 pub mod identity;
+pub mod listen;
+pub mod revocation;
 #[cfg(feature = "runtime")]
 pub mod server;
+#[cfg(feature = "runtime")]
+pub mod store_files;
+pub mod terminal;
 pub mod tls;
+pub mod tls_check;
 #[cfg(feature = "runtime")]
 pub mod tls_reload;
+pub mod tls_verify;
 pub mod vocab;
 #[cfg(feature = "runtime")]
 pub mod witness;

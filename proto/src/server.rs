@@ -51,25 +51,65 @@ pub fn reflection(
 /// How long a stopping server waits for clients to close their connections.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// After the grace, how long the closed connections get to wind down before the task is
+/// aborted (their I/O already fails, so this is only scheduling time).
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A tonic server with the HTTP/2 settings of `limits`: keepalive pings (a dead peer is
+/// found and its connection closed) and the cap on concurrent streams per connection.
+pub fn builder(limits: &crate::listen::ListenLimits) -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+        .max_concurrent_streams(limits.max_streams_per_connection)
+}
+
 /// Waits for a tonic server task: until it ends by itself, or, once `shutdown` is cancelled,
-/// at most [`SHUTDOWN_GRACE`] for open connections to close before aborting it. A client that
-/// never closes its connection must not keep a service from stopping; the delivery protocol
-/// makes a forced stop safe (nothing unacknowledged is lost, it is resent).
+/// at most [`SHUTDOWN_GRACE`] for open connections to close; then `gate` closes every
+/// connection still open (their tasks end, and with them the handles they hold on the
+/// service) and the task is aborted if it still runs. Connections without a client
+/// certificate are closed as soon as `shutdown` fires (see [`crate::listen::Gate`]). A client
+/// that never closes its connection must not keep a service from stopping; the delivery
+/// protocol makes a forced stop safe (nothing unacknowledged is lost, it is resent).
 pub async fn join_server(
     server: &mut tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     shutdown: &tokio_util::sync::CancellationToken,
+    gate: &crate::listen::Gate,
 ) -> Result<(), tonic::transport::Error> {
     tokio::select! {
         result = &mut *server => return flatten(result),
         () = shutdown.cancelled() => {}
     }
-    match tokio::time::timeout(SHUTDOWN_GRACE, &mut *server).await {
+    if let Ok(result) = tokio::time::timeout(SHUTDOWN_GRACE, &mut *server).await {
+        return flatten(result);
+    }
+    tracing::warn!(grace = ?SHUTDOWN_GRACE, listener = gate.name(), "clients kept connections open past the shutdown grace period; closing them");
+    gate.close_all();
+    match tokio::time::timeout(CLOSE_WAIT, &mut *server).await {
         Ok(result) => flatten(result),
         Err(_) => {
-            tracing::warn!(grace = ?SHUTDOWN_GRACE, "clients kept connections open past the shutdown grace period; closing them");
             server.abort();
             Ok(())
         }
+    }
+}
+
+/// The same for an HTTP listener task ([`crate::listen::http::serve`]).
+pub async fn join_http(
+    task: &mut tokio::task::JoinHandle<()>,
+    shutdown: &tokio_util::sync::CancellationToken,
+    gate: &crate::listen::Gate,
+) {
+    shutdown.cancelled().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, &mut *task)
+        .await
+        .is_ok()
+    {
+        return;
+    }
+    gate.close_all();
+    if tokio::time::timeout(CLOSE_WAIT, &mut *task).await.is_err() {
+        task.abort();
     }
 }
 

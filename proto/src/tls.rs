@@ -11,6 +11,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -21,8 +22,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
-
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -57,6 +56,7 @@ pub struct TlsFiles {
 #[derive(Debug)]
 pub struct TlsMaterial {
     roots: Arc<RootCertStore>,
+    ca_first: CertificateDer<'static>,
     crls: Vec<rustls::pki_types::CertificateRevocationListDer<'static>>,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
@@ -85,13 +85,15 @@ impl TlsMaterial {
         };
         let ca_pem = read(&files.ca)?;
         let mut roots = RootCertStore::empty();
+        let mut ca_first = None;
         for cert in CertificateDer::pem_slice_iter(&ca_pem) {
             let cert = cert.map_err(|_| pem_err(&files.ca, "certificate"))?;
+            ca_first.get_or_insert_with(|| cert.clone());
             roots.add(cert)?;
         }
-        if roots.is_empty() {
+        let Some(ca_first) = ca_first else {
             return Err(pem_err(&files.ca, "certificate"));
-        }
+        };
         let chain = CertificateDer::pem_slice_iter(&read(&files.cert)?)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| pem_err(&files.cert, "certificate"))?;
@@ -111,12 +113,19 @@ impl TlsMaterial {
         };
         Ok(Self {
             roots: Arc::new(roots),
+            ca_first,
             crls,
             chain,
             key,
             domain,
             own,
         })
+    }
+
+    /// The CRLs loaded with this material (DER), for checks outside the TLS handshake (a
+    /// dashboard session bound to a certificate that was revoked after it signed in).
+    pub fn crls(&self) -> &[rustls::pki_types::CertificateRevocationListDer<'static>] {
+        &self.crls
     }
 
     /// Loads the files and takes the trust domain from our own certificate's SPIFFE URI, for
@@ -136,24 +145,44 @@ impl TlsMaterial {
         Self::load(files, domain)
     }
 
-    /// Server side: TLS 1.3 and h2. A presented client certificate must chain to the
-    /// organisation CA or the handshake fails; a connection without one completes the
-    /// handshake only so that every request on it can be refused with `UNAUTHENTICATED` and a
-    /// message (see `identity::require_verified_peer`, installed on every listener).
-    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    /// Our own certificate (the first of the chain).
+    pub fn leaf_der(&self) -> &[u8] {
+        self.chain.first().map_or(&[], |c| c.as_ref())
+    }
+
+    /// The first CA certificate of the CA file.
+    pub fn ca_der(&self) -> &[u8] {
+        self.ca_first.as_ref()
+    }
+
+    /// How client certificates are verified, at the handshake and again on every call
+    /// (`revocation`): chain to the CA, validity, the CRL (refusing every certificate once the
+    /// CRL is past its nextUpdate, as `pki crl --help` says) and the `clientAuth` EKU.
+    pub fn client_verifier(
+        &self,
+    ) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
         // Leaves are checked against the CA's CRL; the CA itself is the trust anchor.
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        let inner = rustls::server::WebPkiClientVerifier::builder_with_provider(
             self.roots.clone(),
             provider(),
         )
         .with_crls(self.crls.clone())
         .only_check_end_entity_revocation()
+        .enforce_revocation_expiration()
         .allow_unauthenticated()
         .build()
         .map_err(|e| TlsError::Verifier(e.to_string()))?;
+        Ok(Arc::new(crate::tls_verify::ClientVerifier { inner }))
+    }
+
+    /// Server side: TLS 1.3 and h2. A presented client certificate must chain to the
+    /// organisation CA or the handshake fails; a connection without one completes the
+    /// handshake only so that every request on it can be refused with `UNAUTHENTICATED` and a
+    /// message (see `identity::require_verified_peer`, installed on every listener).
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])?
-            .with_client_cert_verifier(verifier)
+            .with_client_cert_verifier(self.client_verifier()?)
             .with_single_cert(self.chain.clone(), self.key.clone_key())?;
         config.alpn_protocols = vec![b"h2".to_vec()];
         Ok(Arc::new(config))
@@ -179,6 +208,7 @@ impl TlsMaterial {
         )
         .with_crls(self.crls.clone())
         .only_check_end_entity_revocation()
+        .enforce_revocation_expiration()
         .build()
         .map_err(|e| TlsError::Verifier(e.to_string()))?;
         let verifier = SpiffeServerVerifier {
@@ -239,6 +269,7 @@ impl ServerCertVerifier for SpiffeServerVerifier {
             ocsp_response,
             now,
         )?;
+        crate::tls_verify::require_purpose(end_entity, crate::tls_verify::Purpose::Server)?;
         let peer = identity_from_der(end_entity, &self.domain)
             .map_err(|e| rustls::Error::General(format!("server certificate: {e}")))?;
         if !self.expected.accepts(&peer.identity) {
@@ -273,10 +304,22 @@ impl ServerCertVerifier for SpiffeServerVerifier {
     }
 }
 
-/// A TLS connection whose client certificate was verified, carrying the peer's identity.
+/// A TLS connection whose client certificate was verified, carrying the peer's identity and
+/// its listener's guard (caps, idle and lifetime timers, shutdown: see [`crate::listen`]).
 pub struct PeerStream {
     inner: tokio_rustls::server::TlsStream<TcpStream>,
     info: PeerInfo,
+    guard: crate::listen::ConnGuard,
+    /// Completes when revocation closes this connection (`revocation::Connection`).
+    cut: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+}
+
+impl PeerStream {
+    /// Closed by revocation: reads see the end of the stream, writes fail, and the HTTP/2
+    /// server drops the connection with every call and stream on it.
+    fn poll_cut(&mut self, cx: &mut Context<'_>) -> bool {
+        self.cut.as_mut().poll(cx).is_ready()
+    }
 }
 
 impl PeerStream {
@@ -299,7 +342,18 @@ impl AsyncRead for PeerStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        if self.poll_cut(cx) {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(closed) = self.guard.poll_expired(cx) {
+            return Poll::Ready(Err(closed));
+        }
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.guard.note_read();
+        }
+        polled
     }
 }
 
@@ -309,6 +363,12 @@ impl AsyncWrite for PeerStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.poll_cut(cx) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
+        }
+        if let Some(closed) = self.guard.poll_expired(cx) {
+            return Poll::Ready(Err(closed));
+        }
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -322,6 +382,12 @@ impl AsyncWrite for PeerStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.poll_cut(cx) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
+        }
+        if let Some(closed) = self.guard.poll_expired(cx) {
+            return Poll::Ready(Err(closed));
+        }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
@@ -330,18 +396,22 @@ impl AsyncWrite for PeerStream {
 }
 
 /// Accepts TCP connections and completes TLS handshakes off the accept loop, so one slow or
-/// hostile client cannot stall others. Refused handshakes are logged and dropped; the stream
-/// yields only verified connections. It ends when the returned stream is dropped.
+/// hostile client cannot stall others. Every connection passes `gate` first (caps per
+/// listener and per peer address, within the process descriptor budget) and is closed if it
+/// does not finish its handshake within the gate's handshake timeout. Refused handshakes are
+/// logged (rate-limited) and dropped; the stream yields only completed ones. It ends when
+/// the returned stream is dropped.
 pub fn tls_incoming(
     listener: TcpListener,
     config: Swappable<rustls::ServerConfig>,
     domain: TrustDomain,
+    gate: Arc<crate::listen::Gate>,
 ) -> ReceiverStream<io::Result<PeerStream>> {
-    tls_incoming_observed(listener, config, domain, Arc::new(|_, _| {}))
+    tls_incoming_observed(listener, config, domain, gate, Arc::new(|_, _| {}))
 }
 
-/// Told of every refused or timed-out handshake: the peer and the reason. Handshake
-/// failures happen before any request, so this is the only place that sees them.
+/// Told of every handshake refused over the client's certificate: the peer and the reason.
+/// Handshake failures happen before any request, so this is the only place that sees them.
 pub type HandshakeRefused = Arc<dyn Fn(std::net::SocketAddr, String) + Send + Sync>;
 
 /// [`tls_incoming`], reporting refused handshakes to `on_refused` as well as to the log.
@@ -349,9 +419,11 @@ pub fn tls_incoming_observed(
     listener: TcpListener,
     config: Swappable<rustls::ServerConfig>,
     domain: TrustDomain,
+    gate: Arc<crate::listen::Gate>,
     on_refused: HandshakeRefused,
 ) -> ReceiverStream<io::Result<PeerStream>> {
     let (tx, rx) = mpsc::channel::<io::Result<PeerStream>>(128);
+    let refused_log = Arc::new(crate::listen::RefusedLog::default());
     tokio::spawn(async move {
         loop {
             let (tcp, remote) = tokio::select! {
@@ -365,28 +437,59 @@ pub fn tls_incoming_observed(
                     }
                 },
             };
+            // Over a cap: closed now, before any TLS work (counted and logged by the gate).
+            let Ok(pending) = gate.admit(remote) else {
+                drop(tcp);
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             // The configuration of the moment: a reload applies to the next handshake.
             let acceptor = tokio_rustls::TlsAcceptor::from(config.current());
             let tx = tx.clone();
             let domain = domain.clone();
             let on_refused = on_refused.clone();
+            let refused_log = refused_log.clone();
+            let handshake_timeout = gate.limits().handshake_timeout;
             tokio::spawn(async move {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => {
-                        let peer = match tls.get_ref().1.peer_certificates().and_then(|c| c.first())
-                        {
+                        let chain = tls
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .unwrap_or_default()
+                            .to_vec();
+                        let peer = match chain.first() {
                             Some(leaf) => identity_from_der(leaf, &domain),
                             None => Err(IdentityError::NoCertificate),
                         };
-                        if let Err(e) = &peer {
-                            tracing::warn!(%remote, error = %e, "peer certificate carries no usable identity");
+                        if let Err(e) = &peer
+                            && let Some(suppressed) = refused_log.allow()
+                        {
+                            tracing::warn!(%remote, error = %e, suppressed, "peer certificate carries no usable identity");
                         }
+                        // A peer without a usable certificate keeps its short-lived
+                        // unauthenticated slot; one with a certificate moves to the
+                        // established pool, or is closed when that is full.
+                        let Ok(guard) = pending.established(remote, peer.is_ok()) else {
+                            return;
+                        };
+                        let who = peer.as_ref().map(|p| p.uri.clone()).unwrap_or_default();
+                        let connection = crate::revocation::Connection::new(chain, who);
+                        let cut = Box::pin(connection.cut_signal());
                         let info = PeerInfo {
                             remote_addr: Some(remote),
                             peer: Arc::new(peer),
+                            connection,
                         };
-                        let _ = tx.send(Ok(PeerStream { inner: tls, info })).await;
+                        let _ = tx
+                            .send(Ok(PeerStream {
+                                inner: tls,
+                                info,
+                                guard,
+                                cut,
+                            }))
+                            .await;
                     }
                     // Closed before a ClientHello: a TCP health check or a port scan, not a
                     // refused TLS client. Logged, not audited, or every load balancer probe
@@ -395,18 +498,40 @@ pub fn tls_incoming_observed(
                         tracing::debug!(%remote, error = %e, "connection closed before the tls handshake");
                     }
                     Ok(Err(e)) => {
-                        tracing::warn!(%remote, error = %e, "tls handshake refused");
-                        on_refused(remote, e.to_string());
+                        if let Some(suppressed) = refused_log.allow() {
+                            tracing::warn!(%remote, error = %e, suppressed, "tls handshake refused");
+                        }
+                        // Reported only when a certificate was presented and refused (expired,
+                        // revoked, another CA): a security event about a credential. Other
+                        // failures (garbage, old TLS versions) need no credential at all and
+                        // are only logged, rate-limited.
+                        if refused_certificate(&e) {
+                            on_refused(remote, e.to_string());
+                        }
                     }
+                    // A peer that never completes a handshake is anyone on the network:
+                    // counted (socfed_listener_closed_total) and logged, rate-limited.
                     Err(_) => {
-                        tracing::warn!(%remote, "tls handshake timed out");
-                        on_refused(remote, "tls handshake timed out".into());
+                        pending.timed_out();
+                        if let Some(suppressed) = refused_log.allow() {
+                            tracing::warn!(%remote, suppressed, "tls handshake timed out");
+                        }
                     }
                 }
             });
         }
     });
     ReceiverStream::new(rx)
+}
+
+/// Whether a failed handshake failed on the client's certificate.
+fn refused_certificate(error: &io::Error) -> bool {
+    matches!(
+        error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidCertificate(_))
+    )
 }
 
 /// Builds a gRPC channel to `address` (`host:port`) over mutual TLS. `server_name` is the DNS

@@ -7,6 +7,7 @@
 //! previous configuration stays in force.
 
 use crate::identity::TrustDomain;
+pub use crate::revocation::Revocation;
 pub use crate::tls::Swappable;
 use crate::tls::{TlsFiles, TlsMaterial};
 use std::path::PathBuf;
@@ -27,14 +28,18 @@ fn stamp(files: &TlsFiles) -> Vec<Option<(SystemTime, u64)>> {
         .collect()
 }
 
-/// Polls `files` every `interval` until `shutdown`. On a change that loads cleanly and still
-/// names the same identity, calls `apply` with the new material (which builds and swaps the
-/// configurations it needs), then `after` (e.g. to end sessions of peers now revoked).
+/// Polls `files` every `interval` until `shutdown`. On a change that loads cleanly, still
+/// names the same identity and carries a CRL no older than the one in force, calls `apply`
+/// with the new material (which builds and swaps the configurations it needs), puts it in
+/// force for open connections ([`Revocation::install`] closes those whose certificate no
+/// longer verifies), then calls `after`. Every poll also lets `revocation` notice a CRL
+/// passing its nextUpdate.
 pub fn watch(
     files: TlsFiles,
     domain: TrustDomain,
     interval: Duration,
     shutdown: CancellationToken,
+    revocation: Revocation,
     apply: impl Fn(&TlsMaterial) -> Result<(), crate::tls::TlsError> + Send + 'static,
     after: impl Fn() + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
@@ -48,6 +53,7 @@ pub fn watch(
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(interval) => {}
             }
+            count_closed(revocation.tick());
             let now = stamp(&files);
             if now == seen {
                 continue;
@@ -60,22 +66,41 @@ pub fn watch(
                         own.as_deref().unwrap_or("")
                     )));
                 }
-                apply(&material)
+                Ok(material)
             });
-            match loaded {
-                Ok(()) => {
+            let material = match loaded {
+                Ok(material) => material,
+                Err(e) => {
+                    // Retried on the next change (or the next poll, for a half-written set).
+                    metrics::counter!("socfed_tls_reloads_total", "outcome" => "failed")
+                        .increment(1);
+                    tracing::error!(error = %e, "TLS material changed on disk but does not load; keeping the current configuration");
+                    continue;
+                }
+            };
+            if let Err(e) = revocation.admit(&material) {
+                // A deliberate refusal, not a half-written file: said once per change.
+                seen = now;
+                metrics::counter!("socfed_tls_reloads_total", "outcome" => "refused_older_crl")
+                    .increment(1);
+                tracing::error!(error = %e, crl = ?files.crl, "CRL refused");
+                continue;
+            }
+            match apply(&material).and_then(|()| revocation.install(&material)) {
+                Ok(closed) => {
                     seen = now;
                     metrics::counter!("socfed_tls_reloads_total", "outcome" => "applied")
                         .increment(1);
+                    count_closed(closed);
                     tracing::info!(
                         cert = %files.cert.display(),
                         crl = ?files.crl,
-                        "TLS material reloaded: certificate, CA and CRL apply to new connections"
+                        closed,
+                        "TLS material reloaded: certificate, CA and CRL apply to new connections and every new call; connections whose certificate no longer verifies were closed"
                     );
                     after();
                 }
                 Err(e) => {
-                    // Retried on the next change (or the next poll, for a half-written set).
                     metrics::counter!("socfed_tls_reloads_total", "outcome" => "failed")
                         .increment(1);
                     tracing::error!(error = %e, "TLS material changed on disk but does not load; keeping the current configuration");
@@ -83,4 +108,11 @@ pub fn watch(
             }
         }
     })
+}
+
+fn count_closed(closed: usize) {
+    if closed > 0 {
+        metrics::counter!("socfed_revoked_connections_closed_total")
+            .increment(u64::try_from(closed).unwrap_or(u64::MAX));
+    }
 }

@@ -63,12 +63,10 @@ pub fn read(dir: &Path) -> Result<Option<Witness>, WitnessError> {
 }
 
 pub fn write(dir: &Path, witness: &Witness) -> Result<(), WitnessError> {
-    let temp = dir.join(format!(".{FILE}.tmp"));
-    std::fs::write(
-        &temp,
-        format!("v1 {:x} {} {}\n", witness.epoch, witness.seq, witness.audit),
+    crate::store_files::replace_private(
+        &path(dir),
+        format!("v1 {:x} {} {}\n", witness.epoch, witness.seq, witness.audit).as_bytes(),
     )?;
-    std::fs::rename(&temp, path(dir))?;
     Ok(())
 }
 

@@ -278,8 +278,8 @@ fn record(c: &mut Criterion) {
     let cases: [(&str, Vec<u8>, Encode, Presized); 2] = [
         (
             "incident (3 sightings)",
-            schema::encode(schema::INCIDENTS, &incident_record).expect("encodes"),
-            Box::new(|| schema::encode(schema::INCIDENTS, black_box(&incident_record)).is_ok()),
+            schema::encode_incident(&incident_record).expect("encodes"),
+            Box::new(|| schema::encode_incident(black_box(&incident_record)).is_ok()),
             Box::new(|size| presized(&incident_record, size)),
         ),
         (

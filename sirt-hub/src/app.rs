@@ -10,6 +10,7 @@ use crate::grpc::response::ResponseService;
 use crate::grpc::roster::RosterService;
 use crate::ingest::{self, WriterSettings};
 use crate::store::{HubStore, StoreError};
+use socfed_proto::listen::{DescriptorBudget, Gate, ListenLimits};
 use socfed_proto::pb::communications_server::CommunicationsServer;
 use socfed_proto::pb::federation_server::FederationServer;
 use socfed_proto::pb::operator_roster_server::OperatorRosterServer;
@@ -40,6 +41,8 @@ pub enum StartError {
     Reflection(String),
     #[error("the ingest writer stopped while the roster was being loaded")]
     WriterStopped,
+    #[error(transparent)]
+    AuditKey(#[from] socfed_proto::audit_key::AuditKeyError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +60,10 @@ pub enum StopError {
 impl StartError {
     /// Errors an operator fixes in the config or the files it names (exit status 78).
     pub fn is_config(&self) -> bool {
-        matches!(self, StartError::Tls(_) | StartError::NotAHubCertificate(_))
+        matches!(
+            self,
+            StartError::Tls(_) | StartError::NotAHubCertificate(_) | StartError::AuditKey(_)
+        )
     }
 }
 
@@ -77,19 +83,40 @@ pub struct RunningHub {
     pub dashboard_addr: Option<SocketAddr>,
     live: Arc<LiveSites>,
     enrolled: Arc<Vec<SiteId>>,
+    /// Admission of the gRPC and dashboard listeners; they close what is still open after
+    /// the shutdown grace.
+    grpc_gate: Arc<Gate>,
+    web_gate: Option<Arc<Gate>>,
+    budget: Arc<DescriptorBudget>,
+    connections: ListenLimits,
 }
 
 pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let tls = TlsMaterial::load(&config.tls, config.trust_domain.clone())?;
+    // Re-checks every call against the CRL in force and closes revoked connections.
+    let revocation = socfed_proto::revocation::Revocation::new(&tls)?;
     if tls.own.identity != socfed_proto::identity::Identity::Hub {
         return Err(StartError::NotAHubCertificate(tls.own.uri.clone()));
     }
+    let (audit_key, _) = socfed_proto::audit_key::load_or_create(
+        &socfed_proto::audit_key::path_for(&config.tls.key),
+    )?;
     let store = Arc::new(HubStore::open_with_cache(
         &config.data_dir,
         config.ingest.durability,
         config.ingest.cache_bytes,
+        audit_key,
     )?);
     let shutdown = CancellationToken::new();
+    // Before any listener: the open-file limit raised, and the share of it connections may use.
+    let budget = DescriptorBudget::from_rlimit();
+    let grpc_gate = Gate::new(
+        "grpc",
+        config.connections.clone(),
+        budget.clone(),
+        true,
+        &shutdown,
+    );
     let (ingest, writer) = ingest::start(
         store.clone(),
         WriterSettings {
@@ -155,6 +182,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         roles: roles.clone(),
         ingest: ingest.clone(),
         deliver: deliver.clone(),
+        allow_self_approval: config.comms.allow_self_approval,
     };
     let delivery = tokio::spawn(crate::delivery::run(
         store.clone(),
@@ -163,19 +191,15 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         deliver,
         shutdown.clone(),
     ));
-    let tokens = config.dashboard.as_ref().map(|d| {
-        Arc::new(crate::web::Tokens::new(
-            rand::random(),
-            i64::try_from(d.session.as_millis()).unwrap_or(i64::MAX),
-        ))
-    });
+    let session_ttl_ms = config
+        .dashboard
+        .as_ref()
+        .map(|d| i64::try_from(d.session.as_millis()).unwrap_or(i64::MAX));
     let roster = RosterService {
         store: store.clone(),
         roles: roles.clone(),
         ingest: ingest.clone(),
-        dashboard: tokens
-            .clone()
-            .zip(dashboard_listener.as_ref().map(|(_, _, base)| base.clone())),
+        dashboard: dashboard_listener.as_ref().map(|(_, _, base)| base.clone()),
     };
     let web_ingest = ingest.clone();
     let response = ResponseService {
@@ -185,6 +209,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         live: live.clone(),
         enrolled: enrolled.clone(),
     };
+    let web_roles = roles.clone();
     let operator = OperatorService {
         store: store.clone(),
         roles,
@@ -192,6 +217,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         live,
         enrolled,
         shutdown: shutdown.clone(),
+        watches: crate::grpc::watches::WatchSlots::new(config.limits.max_watches_per_operator),
     };
     let max = config.limits.max_message_bytes;
     let served = [
@@ -213,6 +239,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let server_tls = socfed_proto::tls::Swappable::new(tls.server_config()?);
     let https_tls = socfed_proto::tls::Swappable::new(tls.https_server_config()?);
     let (reload_target, reload_https) = (server_tls.clone(), https_tls.clone());
+    let revoked = Arc::new(crate::web::Revoked::of(&tls));
+    let reload_revoked = revoked.clone();
     let live_to_cut = live_for_health.clone();
     // Detached: it ends with the shutdown token and holds nothing the writer waits for.
     drop(socfed_proto::tls_reload::watch(
@@ -220,9 +248,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         config.trust_domain.clone(),
         config.tls_reload_interval,
         shutdown.clone(),
+        revocation.clone(),
         move |material| {
             reload_target.replace(material.server_config()?);
             reload_https.replace(material.https_server_config()?);
+            reload_revoked.replace_from(material);
             Ok(())
         },
         move || {
@@ -233,21 +263,36 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             );
         },
     ));
-    let (web, dashboard_addr) = match (dashboard_listener, tokens) {
-        (Some((bound, at, _)), Some(tokens)) => {
+    let mut web_gate = None;
+    let (web, dashboard_addr) = match (dashboard_listener, session_ttl_ms) {
+        (Some((bound, at, _)), Some(session_ttl_ms)) => {
             let state = crate::web::WebState {
                 store: store.clone(),
                 ingest: web_ingest,
                 live: live_for_health.clone(),
                 enrolled: enrolled_for_health.clone(),
-                tokens,
+                roles: web_roles,
+                revoked,
+                session_ttl_ms,
             };
+            crate::web::spawn_purge(state.clone(), shutdown.clone());
             tracing::info!(%at, "dashboard listening (HTTPS)");
+            // Browsers bring no client certificate: every connection is established (and
+            // capped, and timed), people sign in with a token.
+            let gate = Gate::new(
+                "dashboard",
+                config.connections.clone(),
+                budget.clone(),
+                false,
+                &shutdown,
+            );
+            web_gate = Some(gate.clone());
             let task = crate::web::serve(
                 bound,
                 https_tls,
                 config.trust_domain.clone(),
                 state,
+                gate,
                 shutdown.clone(),
             );
             (Some(task), Some(at))
@@ -259,24 +304,24 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         listener,
         server_tls,
         config.trust_domain.clone(),
+        grpc_gate.clone(),
         Arc::new(move |remote, reason| {
             handshake_audit.record(crate::refusals::Refusal {
                 who: "unidentified (handshake refused)".into(),
                 cert: String::new(),
                 peer_ip: Some(remote.ip()),
-                api: "tls handshake".into(),
+                api: crate::refusals::HANDSHAKE.into(),
                 reason,
             });
         }),
     );
     let signal = shutdown.clone();
     let server = tokio::spawn(
-        tonic::transport::Server::builder()
+        socfed_proto::server::builder(&config.connections)
             .layer(socfed_proto::server::LatencyLayer)
             .layer(crate::grpc::refusal_layer::RefusalLayer(refusals))
             .layer(tonic::service::InterceptorLayer::new(
-                socfed_proto::identity::require_verified_peer
-                    as fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>,
+                socfed_proto::revocation::RequireCurrentPeer(revocation.clone()),
             ))
             .add_service(health)
             .add_service(reflection)
@@ -301,18 +346,35 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         shutdown,
         server,
         writer,
+        grpc_gate,
+        web_gate,
+        budget,
+        connections: config.connections,
     })
 }
 
-/// Applies `[[operators]]` from the config to the stored roster (the config wins for the names
-/// it lists; names added with `sirt-hub operators` stay), then loads the roster for the services.
+/// Seeds an empty stored roster from `[[operators]]` (the first start), then loads the roster
+/// for the services. Once the roster holds anyone, `sirt-hub operators` owns it: re-applying
+/// the config at every start would bring back a role someone removed on purpose.
 async fn seed_roster(
     config: &HubConfig,
     ingest: &crate::ingest::IngestHandle,
     store: &Arc<HubStore>,
     roles: &crate::access::roster::RosterCache,
 ) -> Result<(), StartError> {
-    for operator in &config.operators {
+    let stored = store.operators()?;
+    let seeding: &[crate::config::HubOperator] = if stored.is_empty() {
+        &config.operators
+    } else {
+        if !config.operators.is_empty() {
+            tracing::info!(
+                stored = stored.len(),
+                "the stored roster is in force; [[operators]] in the config only seeds an empty roster (change roles with `sirt-hub operators`)"
+            );
+        }
+        &[]
+    };
+    for operator in seeding {
         // Validated when the config was loaded.
         let Ok(role) = operator.role.parse::<crate::lifecycle::HubRole>() else {
             continue;
@@ -329,6 +391,7 @@ async fn seed_roster(
             .map_err(|_| StartError::WriterStopped)?;
     }
     roles.replace(&store.operators()?);
+    roles.replace_members(store.incident_members()?);
     Ok(())
 }
 
@@ -363,6 +426,18 @@ impl RunningHub {
         })
     }
 
+    /// The admission of an admin listener: the hub's caps and timers, within its
+    /// descriptor budget, closing with the hub.
+    pub fn admin_gate(&self) -> Arc<Gate> {
+        Gate::new(
+            "admin",
+            self.connections.clone(),
+            self.budget.clone(),
+            false,
+            &self.shutdown,
+        )
+    }
+
     /// A token that stops the hub when cancelled (for signal handlers).
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -377,20 +452,24 @@ impl RunningHub {
 
     /// Waits until the hub stops (after its shutdown token is cancelled).
     pub async fn wait(mut self) -> Result<(), StopError> {
-        socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
+        // The gRPC and dashboard listeners drain side by side: the stop takes one grace
+        // period at most, not one per listener. Open event streams (browsers) never end on
+        // their own; the dashboard's gate closes them after the grace.
+        let (web_task, web_gate, shutdown) = (&mut self.web, &self.web_gate, &self.shutdown);
+        let web = async move {
+            if let (Some(web), Some(gate)) = (web_task.as_mut(), web_gate.as_ref()) {
+                socfed_proto::server::join_http(web, shutdown, gate).await;
+            }
+        };
+        let (served, ()) = tokio::join!(
+            socfed_proto::server::join_server(&mut self.server, shutdown, &self.grpc_gate),
+            web
+        );
+        served?;
         self.deadline_watch.await?;
         // These hold ingest handles: they must end before the writer can.
         self.delivery.await?;
         self.refusal_task.await?;
-        if let Some(mut web) = self.web {
-            // Open event streams (browsers) never end on their own: bounded wait, then close.
-            if tokio::time::timeout(socfed_proto::server::SHUTDOWN_GRACE, &mut web)
-                .await
-                .is_err()
-            {
-                web.abort();
-            }
-        }
         // Streams end on shutdown and drop their handles, which stops the writer after its
         // last commit. A stream stuck on a client that stopped reading could hold a handle:
         // bounded wait, then exit; what was not acknowledged will be resent.

@@ -29,6 +29,9 @@ pub struct HubConfig {
     pub sites: Vec<EnrolledSite>,
     #[serde(default)]
     pub limits: Limits,
+    /// Caps and timers of every listener (gRPC, dashboard, admin).
+    #[serde(default)]
+    pub connections: socfed_proto::listen::ListenLimits,
     #[serde(default)]
     pub ingest: IngestConfig,
     #[serde(default)]
@@ -73,6 +76,9 @@ pub struct CommsConfig {
     pub retry_interval: Duration,
     /// Incoming webhooks (JSON with a `text` field, as chat tools accept), per audience.
     pub webhooks: Vec<CommsWebhook>,
+    /// Whoever drafted a communication may also approve it. Off: a second IR lead or the CISO
+    /// must approve (four eyes). Turn on only for a team with a single IR lead.
+    pub allow_self_approval: bool,
 }
 
 impl Default for CommsConfig {
@@ -80,6 +86,7 @@ impl Default for CommsConfig {
         Self {
             retry_interval: Duration::from_secs(30),
             webhooks: Vec::new(),
+            allow_self_approval: false,
         }
     }
 }
@@ -138,13 +145,23 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Escalations one stream may have in flight before the hub stops reading it.
     pub max_in_flight_per_stream: usize,
+    /// `WatchIncidents` streams one operator may hold open at once.
+    pub max_watches_per_operator: usize,
 }
+
+/// The largest gRPC message the hub accepts (and the default). An escalation is stored whole
+/// (as a review record when it is refused), so this bounds what a site can make the hub store
+/// well below the size at which sled writes a value to an unsynced blob file
+/// (docs/RELIABILITY.md, "Large values"); reports themselves are at most
+/// `socfed_proto::vocab::MAX_REPORT_BYTES`.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_message_bytes: 1024 * 1024,
+            max_message_bytes: MAX_MESSAGE_BYTES,
             max_in_flight_per_stream: 4096,
+            max_watches_per_operator: 16,
         }
     }
 }
@@ -211,19 +228,38 @@ impl Validate for HubConfig {
                 return Err(("comms.webhooks.url", "must be an http(s) URL".into()));
             }
         }
+        if let Some(admin) = &self.admin {
+            admin.check()?;
+        }
+        if let Some(dashboard) = &self.dashboard
+            && let Some(url) = &dashboard.public_url
+            && !url.starts_with("https://")
+        {
+            // Sign-in links carry a credential, and the session cookie is Secure.
+            return Err((
+                "dashboard.public_url",
+                format!("{url:?} must be an https:// URL (the dashboard serves only HTTPS)"),
+            ));
+        }
         if self.comms.retry_interval < Duration::from_millis(100) {
             return Err(("comms.retry_interval", "must be at least 100ms".into()));
         }
         in_range(
             "limits.max_message_bytes",
             self.limits.max_message_bytes,
-            1024..=64 * 1024 * 1024,
+            1024..=MAX_MESSAGE_BYTES,
         )?;
         in_range(
             "limits.max_in_flight_per_stream",
             self.limits.max_in_flight_per_stream,
             1..=65_536,
         )?;
+        in_range(
+            "limits.max_watches_per_operator",
+            self.limits.max_watches_per_operator,
+            1..=4096,
+        )?;
+        self.connections.validate()?;
         in_range("ingest.max_batch", self.ingest.max_batch, 1..=65_536)?;
         in_range(
             "ingest.cache_bytes",
@@ -294,10 +330,40 @@ id = "lyon"
 name = "Lyon office"
 
 [limits]
-# Largest gRPC message accepted, in bytes; larger ones end that stream with RESOURCE_EXHAUSTED.
-max_message_bytes = 1048576
+# Largest gRPC message accepted, in bytes (at most 65536: the hub stores an escalation whole,
+# and no stored value may near sled's unsynced-blob size); larger ones end that stream with
+# RESOURCE_EXHAUSTED.
+max_message_bytes = 65536
 # Escalations one stream may have in flight before the hub stops reading it (backpressure).
 max_in_flight_per_stream = 4096
+# `WatchIncidents` streams (`incidents watch`) one operator certificate may hold open at once;
+# more are refused with RESOURCE_EXHAUSTED.
+max_watches_per_operator = 16
+
+# Caps and timers of every listener (gRPC, dashboard, admin), each applying them on its own.
+# All connections together stay within the open-file limit (raised to its hard limit at start)
+# minus a reserve for the store; refusals are counted in socfed_listener_refused_total.
+[connections]
+# Established connections per listener, and per peer IP address.
+max_connections = 4096
+max_connections_per_ip = 256
+# Connections in the TLS handshake or without a client certificate: a separate, small budget
+# (at most a quarter of the descriptor budget), so strangers never take a site's place.
+max_unauthenticated = 256
+max_unauthenticated_per_ip = 32
+# Time to finish the TLS handshake; life of a gRPC connection without a client certificate
+# (it is only ever told UNAUTHENTICATED).
+handshake_timeout = "5s"
+unauthenticated_lifetime = "5s"
+# A connection on which the peer sends nothing (not even a keepalive answer) is closed.
+idle_timeout = "5min"
+# HTTP/2 keepalive pings, and how long an answer may take before the connection is closed.
+keepalive_interval = "30s"
+keepalive_timeout = "20s"
+# Calls open at once on one HTTP/2 connection.
+max_streams_per_connection = 128
+# Time to send a request's headers (HTTP/1.1: dashboard and admin listener).
+header_read_timeout = "10s"
 
 [ingest]
 # Most escalations made durable by one commit (group commit).
@@ -312,7 +378,8 @@ cache_bytes = 268435456
 
 # Operators and their role at the hub: tier1..tier4, engineer, soc-manager, ir-lead, ciso,
 # admin. Lifecycle commands (`sirt-hub incidents transition`) need a role; queries need only an
-# operator certificate of the organisation.
+# operator certificate of the organisation. This list seeds the roster at the first start only;
+# afterwards `sirt-hub operators add|set-role|remove` manages it.
 [[operators]]
 name = "ines"
 role = "ir-lead"
@@ -347,6 +414,9 @@ public_url = "https://sirt.corp.example:7444"
 # URLs often embed a secret token: only their host is ever logged or recorded.
 [comms]
 retry_interval = "30s"
+# Four eyes: whoever drafted a communication cannot approve it (a second IR lead or the CISO
+# must). Set to true only for a team with a single IR lead.
+allow_self_approval = false
 
 [[comms.webhooks]]
 audience = "executives"
@@ -376,5 +446,30 @@ mod tests {
         assert!(err.to_string().contains("ingest.max_batch"), "{err}");
         let bad_site = EXAMPLE.replace("id = \"lyon\"", "id = \"Lyon!\"");
         assert!(HubConfig::parse(&bad_site, Path::new("x.toml")).is_err());
+    }
+
+    #[test]
+    fn an_admin_listener_off_loopback_needs_an_explicit_setting() {
+        let open = EXAMPLE.replace("listen = \"127.0.0.1:9600\"", "listen = \"0.0.0.0:9600\"");
+        let err = HubConfig::parse(&open, Path::new("x.toml")).expect_err("non-loopback admin");
+        assert!(
+            err.to_string().contains("admin.allow_non_loopback"),
+            "{err}"
+        );
+        let deliberate = open.replace(
+            "listen = \"0.0.0.0:9600\"",
+            "listen = \"0.0.0.0:9600\"\nallow_non_loopback = true",
+        );
+        assert!(HubConfig::parse(&deliberate, Path::new("x.toml")).is_ok());
+    }
+
+    #[test]
+    fn the_dashboard_public_url_must_be_https() {
+        let plain = EXAMPLE.replace(
+            "public_url = \"https://sirt.corp.example:7444\"",
+            "public_url = \"http://sirt.corp.example:7444\"",
+        );
+        let err = HubConfig::parse(&plain, Path::new("x.toml")).expect_err("http public_url");
+        assert!(err.to_string().contains("dashboard.public_url"), "{err}");
     }
 }

@@ -6,7 +6,7 @@
 //! Reports without indicators never correlate: a technique alone is too common to merge on.
 
 use socfed_proto::UnixMillis;
-use socfed_proto::vocab::IncidentReport;
+use socfed_proto::vocab::{IncidentReport, Indicator, Technique};
 use ulid::Ulid;
 
 /// A correlation fingerprint and the human reason it stands for.
@@ -26,9 +26,20 @@ pub fn fingerprints(report: &IncidentReport) -> Vec<Fingerprint> {
     if !report.rule_id.is_empty() {
         anchors.push(format!("rule {}", report.rule_id));
     }
-    let mut out = Vec::with_capacity(anchors.len() * report.indicators.len());
-    for anchor in &anchors {
-        for indicator in &report.indicators {
+    cross(&anchors, &report.indicators)
+}
+
+/// The fingerprints an operator's added technique gives an incident: the technique × each of
+/// the incident's indicators, exactly as a report carrying that technique would have.
+pub fn technique_fingerprints(technique: &Technique, indicators: &[Indicator]) -> Vec<Fingerprint> {
+    cross(&[format!("technique {technique}")], indicators)
+}
+
+/// Every anchor × every indicator.
+fn cross(anchors: &[String], indicators: &[Indicator]) -> Vec<Fingerprint> {
+    let mut out = Vec::with_capacity(anchors.len() * indicators.len());
+    for anchor in anchors {
+        for indicator in indicators {
             let mut hasher = blake3::Hasher::new();
             // Domain-separated and length-delimited so ("ab","c") never equals ("a","bc").
             hasher.update(b"socfed.fingerprint.v1\0");

@@ -1,6 +1,6 @@
 //! How a report opens or updates a hub incident and its per-site sighting. Pure: no storage.
 
-use crate::store::records::{IncidentRecord, IncidentStatus, Sighting, TimelineEntry};
+use crate::store::records::{IncidentRecord, Sighting, TimelineEntry};
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::{IncidentReport, SiteId};
 use ulid::Ulid;
@@ -9,30 +9,29 @@ pub const OPENED_REASON: &str = "opened the incident";
 
 /// A new incident whose only sighting is `site`'s report.
 pub fn open(id: Ulid, site: &SiteId, report: &IncidentReport, now: UnixMillis) -> IncidentRecord {
+    let mut lifecycle = crate::lifecycle::IncidentLifecycle::new(report.severity, report.tlp, now);
+    union_sorted(&mut lifecycle.techniques, &report.techniques);
     IncidentRecord {
         id,
         title: report.title.clone(),
-        status: IncidentStatus::New,
-        severity: report.severity,
-        tlp: report.tlp,
-        techniques: report.techniques.clone(),
         indicators: report.indicators.clone(),
         sightings: vec![new_sighting(site, report, OPENED_REASON, now)],
         created_at_ms: now,
         updated_at_ms: now,
-        lifecycle: crate::lifecycle::IncidentLifecycle::new(report.severity, report.tlp, now),
+        lifecycle,
         timeline: vec![TimelineEntry {
             at_ms: now,
             actor: format!("site {site}"),
             text: format!("escalated by site {site}: {}", report.title),
         }],
+        timeline_elided: 0,
         regulatory: crate::regulatory::RegulatoryClocks::new(),
         fingerprints: Vec::new(),
     }
 }
 
 /// Folds `site`'s report into `incident`: one sighting per site, severity and TLP only rise,
-/// techniques and indicators accumulate.
+/// techniques and indicators accumulate; the timeline says whether the site joined or revised.
 pub fn merge(
     incident: &mut IncidentRecord,
     site: &SiteId,
@@ -40,6 +39,16 @@ pub fn merge(
     reason: &str,
     now: UnixMillis,
 ) {
+    let text = match incident.sightings.iter().find(|s| &s.site == site) {
+        Some(_) => format!(
+            "site {site} sent revision {} of local incident {}: {}",
+            report.revision, report.local_incident_id, report.title
+        ),
+        None => format!(
+            "site {site} joined with local incident {} ({reason}): {}",
+            report.local_incident_id, report.title
+        ),
+    };
     match incident.sightings.iter_mut().find(|s| &s.site == site) {
         Some(sighting) => {
             if !sighting
@@ -61,15 +70,13 @@ pub fn merge(
             .sightings
             .push(new_sighting(site, report, reason, now)),
     }
-    incident.severity = incident.severity.max(report.severity);
-    incident.tlp = incident.tlp.max(report.tlp);
-    // Facts from the sites only ever raise what the lifecycle tracks; lowering is an
-    // operator's decision (IR lead or CISO) through the lifecycle.
-    incident.lifecycle.severity = incident.lifecycle.severity.max(report.severity);
-    incident.lifecycle.tlp = incident.lifecycle.tlp.max(report.tlp);
-    union_sorted(&mut incident.techniques, &report.techniques);
+    incident
+        .lifecycle
+        .raise_from_site(report.severity, report.tlp);
+    union_sorted(&mut incident.lifecycle.techniques, &report.techniques);
     union_sorted(&mut incident.indicators, &report.indicators);
     incident.updated_at_ms = incident.updated_at_ms.max(now);
+    push_timeline(incident, now, &format!("site {site}"), text);
 }
 
 fn new_sighting(site: &SiteId, report: &IncidentReport, reason: &str, now: UnixMillis) -> Sighting {
@@ -132,11 +139,13 @@ pub fn absorb(
             None => target.sightings.push(sighting),
         }
     }
-    target.severity = target.severity.max(other.severity);
-    target.tlp = target.tlp.max(other.tlp);
-    target.lifecycle.severity = target.lifecycle.severity.max(other.lifecycle.severity);
-    target.lifecycle.tlp = target.lifecycle.tlp.max(other.lifecycle.tlp);
-    union_sorted(&mut target.techniques, &other.techniques);
+    target
+        .lifecycle
+        .raise_from_site(other.lifecycle.severity, other.lifecycle.tlp);
+    union_sorted(
+        &mut target.lifecycle.techniques,
+        &other.lifecycle.techniques,
+    );
     union_sorted(&mut target.indicators, &other.indicators);
     // Regulatory clocks follow the threat: regimes flagged only on the duplicate move over
     // (where both are flagged the survivor keeps its own start), with their filings.
@@ -161,7 +170,7 @@ pub fn absorb(
         },
     };
     other.lifecycle.entered.closed_ms.get_or_insert(now);
-    other.status = IncidentStatus::Closed;
+    other.lifecycle.updated_ms = other.lifecycle.updated_ms.max(now);
     other.updated_at_ms = other.updated_at_ms.max(now);
     push_timeline(
         other,
@@ -174,9 +183,32 @@ pub fn absorb(
 /// Most timeline entries kept on the record; the audit log keeps every change.
 pub const MAX_TIMELINE: usize = 500;
 
+/// The actor of the entry that stands for entries dropped at the cap.
+pub const ELIDED_ACTOR: &str = "hub";
+
+/// Appends to the timeline. At the cap the first entry (how the incident opened) stays, the
+/// second becomes a marker saying how many entries were dropped there, and the oldest entry
+/// after the marker goes: the opening and the latest history are kept.
 pub fn push_timeline(incident: &mut IncidentRecord, at_ms: UnixMillis, actor: &str, text: String) {
-    if incident.timeline.len() >= MAX_TIMELINE {
-        incident.timeline.remove(0);
+    if incident.timeline.len() >= MAX_TIMELINE.max(3) {
+        incident.timeline.remove(2);
+        // The first time, the second entry becomes the marker: one more dropped.
+        let dropped = if incident.timeline_elided == 0 { 2 } else { 1 };
+        incident.timeline_elided = incident.timeline_elided.saturating_add(dropped);
+        let at = incident.timeline[1].at_ms;
+        incident.timeline[1] = TimelineEntry {
+            at_ms: at,
+            actor: ELIDED_ACTOR.into(),
+            text: format!(
+                "… {} earlier {} not shown (`sirt-hub audit` keeps every change)",
+                incident.timeline_elided,
+                if incident.timeline_elided == 1 {
+                    "entry"
+                } else {
+                    "entries"
+                }
+            ),
+        };
     }
     incident.timeline.push(TimelineEntry {
         at_ms,
@@ -233,10 +265,44 @@ mod tests {
             30,
         );
         assert_eq!(inc.sightings.len(), 2);
-        assert_eq!(inc.severity, Severity::Critical);
+        assert_eq!(inc.severity(), Severity::Critical);
         assert_eq!(inc.sightings[0].local_incident_ids, vec!["p-1", "p-2"]);
         assert_eq!(inc.sightings[0].first_seen_ms, 10);
         assert_eq!(inc.sightings[0].last_seen_ms, 30);
         assert_eq!(inc.sightings[1].joined_because, "shared ioc");
+    }
+
+    #[test]
+    fn at_the_cap_the_opening_entry_stays_and_the_elision_is_marked() {
+        let paris = SiteId::parse("paris").expect("valid");
+        let mut inc = open(
+            Ulid::from_parts(1, 1),
+            &paris,
+            &report("p-1", pb::Severity::Low),
+            0,
+        );
+        let extra = 7;
+        for n in 1..MAX_TIMELINE + extra {
+            push_timeline(&mut inc, n as i64, "ines", format!("note {n}"));
+        }
+        assert_eq!(inc.timeline.len(), MAX_TIMELINE);
+        assert!(inc.timeline[0].text.starts_with("escalated by site paris"));
+        // Entries 1..=extra were dropped, and the marker took entry 1's place.
+        let dropped = extra + 1;
+        assert_eq!(inc.timeline_elided, dropped as u64);
+        assert_eq!(inc.timeline[1].actor, ELIDED_ACTOR);
+        assert!(
+            inc.timeline[1]
+                .text
+                .contains(&format!("{dropped} earlier entries")),
+            "{:?}",
+            inc.timeline[1]
+        );
+        assert_eq!(inc.timeline[2].text, format!("note {}", dropped + 1));
+        assert_eq!(
+            inc.timeline.last().map(|e| e.text.clone()),
+            Some(format!("note {}", MAX_TIMELINE + extra - 1))
+        );
+        assert!(inc.timeline.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
     }
 }

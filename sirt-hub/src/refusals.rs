@@ -8,6 +8,14 @@
 //! of distinct keys) are counted and summarised in one record. So the audit log grows by at
 //! most about `2 × MAX_RECORDS_PER_WINDOW + 1` entries per window whatever the attack rate.
 //!
+//! Audited: refusals of a caller who presented a certificate: a verified one, one of the
+//! organisation CA naming no usable identity, or one refused at the TLS handshake (expired,
+//! revoked, another CA: an event about a credential, with rustls's reason). Not audited: calls
+//! from a caller without any certificate ([`ANONYMOUS`]), who is anyone on the network and could otherwise grow the chain with
+//! records of its choosing (method names, rates). Those are counted in
+//! `socfed_hub_unauthenticated_refusals_total` and logged at most once every few seconds
+//! (with how many were not logged).
+//!
 //! Records go through the ingest writer (`Item::Audit`), the single writer of the chain.
 //! The coalescing state is plain data ([`Coalescer`]); [`spawn`] is the thin async shell.
 
@@ -26,6 +34,10 @@ use tokio_util::sync::CancellationToken;
 pub const WINDOW: Duration = Duration::from_secs(10);
 /// Records written per window at most (first sightings and repeat counts together).
 pub const MAX_RECORDS_PER_WINDOW: usize = 100;
+/// The `api` of a refused TLS handshake.
+pub const HANDSHAKE: &str = "tls handshake";
+/// How a caller without any client certificate is named (its refusals are not audited).
+pub const ANONYMOUS: &str = "anonymous";
 /// The audit `action` of every refusal record.
 pub const ACTION: &str = "refused";
 
@@ -127,10 +139,26 @@ impl Coalescer {
 pub struct RefusalAudit {
     state: Mutex<Coalescer>,
     out: mpsc::Sender<AuditDraft>,
+    unauthenticated_log: socfed_proto::listen::RefusedLog,
 }
 
 impl RefusalAudit {
     pub fn record(&self, refusal: Refusal) {
+        // No verified certificate: metrics and a rate-limited log, never the chain.
+        if refusal.who.starts_with(ANONYMOUS) {
+            metrics::counter!("socfed_hub_unauthenticated_refusals_total").increment(1);
+            if let Some(suppressed) = self.unauthenticated_log.allow() {
+                tracing::warn!(
+                    who = %refusal.who,
+                    peer = ?refusal.peer_ip,
+                    api = %refusal.api,
+                    reason = %refusal.reason,
+                    suppressed,
+                    "refused a caller without a verified certificate (counted in socfed_hub_unauthenticated_refusals_total, not audited)"
+                );
+            }
+            return;
+        }
         metrics::counter!("socfed_hub_refusals_total").increment(1);
         let draft = match self.state.lock() {
             Ok(mut state) => state.note(refusal, socfed_proto::now_millis()),
@@ -151,9 +179,11 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> (Arc<RefusalAudit>, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel(MAX_RECORDS_PER_WINDOW * 2);
+    describe_metrics();
     let audit = Arc::new(RefusalAudit {
         state: Mutex::new(Coalescer::default()),
         out: tx,
+        unauthenticated_log: Default::default(),
     });
     let state = audit.clone();
     let task = tokio::spawn(async move {
@@ -174,6 +204,25 @@ pub fn spawn(
         }
     });
     (audit, task)
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!(
+        "socfed_hub_refusals_total",
+        "Calls, streams and handshakes refused to a caller with a verified certificate (each audited, coalesced)"
+    );
+    metrics::describe_counter!(
+        "socfed_hub_unauthenticated_refusals_total",
+        "Calls and handshakes refused to a caller without a verified certificate (counted and logged, not audited)"
+    );
+    metrics::describe_counter!(
+        "socfed_hub_refusal_audit_dropped_total",
+        "Refusal audit records dropped because the audit queue was full"
+    );
+    metrics::describe_counter!(
+        "socfed_hub_watches_refused_total",
+        "WatchIncidents streams refused because the operator held limits.max_watches_per_operator"
+    );
 }
 
 fn end_window(audit: &RefusalAudit) -> Vec<AuditDraft> {

@@ -10,6 +10,7 @@ use crate::soc::alert::ParseLimits;
 use crate::store::{AgentStore, StoreError};
 use crate::uplink::{self, UplinkSettings, UplinkState};
 use socfed_proto::identity::Identity;
+use socfed_proto::listen::{DescriptorBudget, Gate, ListenLimits};
 use socfed_proto::pb::site_local_server::SiteLocalServer;
 use socfed_proto::pb::site_response_server::SiteResponseServer;
 use socfed_proto::pb::site_soc_server::SiteSocServer;
@@ -36,12 +37,17 @@ pub enum StartError {
     },
     #[error("reflection: {0}")]
     Reflection(String),
+    #[error(transparent)]
+    AuditKey(#[from] socfed_proto::audit_key::AuditKeyError),
 }
 
 impl StartError {
     /// Errors an operator fixes in the config or the files it names (exit status 78).
     pub fn is_config(&self) -> bool {
-        matches!(self, StartError::Tls(_) | StartError::WrongIdentity { .. })
+        matches!(
+            self,
+            StartError::Tls(_) | StartError::WrongIdentity { .. } | StartError::AuditKey(_)
+        )
     }
 }
 
@@ -67,6 +73,9 @@ pub struct RunningAgent {
     watcher: tokio::task::JoinHandle<()>,
     uplink_state: Arc<UplinkState>,
     outbox_cap: u64,
+    gate: Arc<Gate>,
+    budget: Arc<DescriptorBudget>,
+    connections: ListenLimits,
 }
 
 pub async fn start(config: AgentConfig) -> Result<RunningAgent, StartError> {
@@ -79,16 +88,22 @@ pub async fn start_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<RunningAgent, StartError> {
     let tls = TlsMaterial::load(&config.tls, config.trust_domain.clone())?;
+    // Re-checks every call against the CRL in force and closes revoked connections.
+    let revocation = socfed_proto::revocation::Revocation::new(&tls)?;
     if tls.own.identity != Identity::Site(config.site_id.clone()) {
         return Err(StartError::WrongIdentity {
             found: tls.own.uri.clone(),
             expected: config.site_id.to_string(),
         });
     }
+    let (audit_key, _) = socfed_proto::audit_key::load_or_create(
+        &socfed_proto::audit_key::path_for(&config.tls.key),
+    )?;
     let store = Arc::new(AgentStore::open(
         &config.data_dir,
         config.durability.mode,
         config.outbox.cache_bytes,
+        audit_key,
     )?);
     let listener = tokio::net::TcpListener::bind(config.local_api.listen)
         .await
@@ -101,6 +116,16 @@ pub async fn start_with_clock(
         source,
     })?;
     let shutdown = CancellationToken::new();
+    // The open-file limit raised, and the share of it the listeners may use (the rest is the
+    // store's).
+    let budget = DescriptorBudget::from_rlimit();
+    let gate = Gate::new(
+        "local_api",
+        config.connections.clone(),
+        budget.clone(),
+        true,
+        &shutdown,
+    );
     tokio::spawn(stop_on_store_failure(store.clone(), shutdown.clone()));
     let state = Arc::new(UplinkState::default());
     let state_for_health = state.clone();
@@ -124,6 +149,7 @@ pub async fn start_with_clock(
         config.trust_domain.clone(),
         config.tls_reload_interval,
         shutdown.clone(),
+        revocation.clone(),
         move |material| {
             reload_client.replace(material.client_config(ExpectedServer::Hub)?);
             reload_server.replace(material.server_config()?);
@@ -159,6 +185,8 @@ pub async fn start_with_clock(
             sla: config.soc.sla.clone(),
             escalation: config.soc.escalation.clone(),
             aggregation_window_ms: i64::try_from(config.soc.aggregation_window.as_millis())
+                .unwrap_or(i64::MAX),
+            duplicate_window_ms: i64::try_from(config.soc.duplicate_window.as_millis())
                 .unwrap_or(i64::MAX),
             parse_limits: ParseLimits {
                 max_line_bytes: config.soc.max_line_bytes,
@@ -201,14 +229,18 @@ pub async fn start_with_clock(
     let health = socfed_proto::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_proto::server::reflection(&served)
         .map_err(|e| StartError::Reflection(e.to_string()))?;
-    let incoming = tls_incoming(listener, server_tls, config.trust_domain.clone());
+    let incoming = tls_incoming(
+        listener,
+        server_tls,
+        config.trust_domain.clone(),
+        gate.clone(),
+    );
     let signal = shutdown.clone();
     let server = tokio::spawn(
-        tonic::transport::Server::builder()
+        socfed_proto::server::builder(&config.connections)
             .layer(socfed_proto::server::LatencyLayer)
             .layer(tonic::service::InterceptorLayer::new(
-                socfed_proto::identity::require_verified_peer
-                    as fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>,
+                socfed_proto::revocation::RequireCurrentPeer(revocation.clone()),
             ))
             .add_service(health)
             .add_service(reflection)
@@ -250,6 +282,9 @@ pub async fn start_with_clock(
         watcher,
         uplink_state: state_for_health,
         outbox_cap: config.outbox.max_entries,
+        gate,
+        budget,
+        connections: config.connections,
     })
 }
 
@@ -334,6 +369,18 @@ impl RunningAgent {
         })
     }
 
+    /// The admission of an admin listener: the agent's caps and timers, within its
+    /// descriptor budget, closing with the agent.
+    pub fn admin_gate(&self) -> Arc<Gate> {
+        Gate::new(
+            "admin",
+            self.connections.clone(),
+            self.budget.clone(),
+            false,
+            &self.shutdown,
+        )
+    }
+
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }
@@ -345,7 +392,7 @@ impl RunningAgent {
 
     /// Waits until the agent stops (after its shutdown token is cancelled), then flushes.
     pub async fn wait(mut self) -> Result<(), StopError> {
-        socfed_proto::server::join_server(&mut self.server, &self.shutdown).await?;
+        socfed_proto::server::join_server(&mut self.server, &self.shutdown, &self.gate).await?;
         self.sla_clock.await?;
         self.uplink.await?;
         self.watcher.await?;

@@ -25,6 +25,9 @@ pub struct AgentConfig {
     pub tls_reload_interval: Duration,
     pub hub: HubLink,
     pub local_api: LocalApi,
+    /// Caps and timers of the local API and admin listeners.
+    #[serde(default)]
+    pub connections: socfed_proto::listen::ListenLimits,
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
@@ -54,6 +57,11 @@ pub struct SocConfig {
     /// alert group.
     #[serde(with = "humantime_serde")]
     pub aggregation_window: Duration,
+    /// A source event (same EVE flow, transaction, rule and time; same Wazuh alert id; same
+    /// OCSF event or finding state; same native `id`) taken in again within this time of its
+    /// first arrival is a duplicate: counted as such and changing nothing.
+    #[serde(with = "humantime_serde")]
+    pub duplicate_window: Duration,
     /// How often the SLA clock looks for breached deadlines.
     #[serde(with = "humantime_serde")]
     pub sla_check_interval: Duration,
@@ -73,6 +81,7 @@ impl Default for SocConfig {
         Self {
             managers: Vec::new(),
             aggregation_window: Duration::from_secs(600),
+            duplicate_window: Duration::from_secs(7 * 24 * 3600),
             sla_check_interval: Duration::from_secs(15),
             max_raw_bytes: 16 * 1024,
             max_line_bytes: 1024 * 1024,
@@ -170,10 +179,14 @@ use socfed_proto::config::{Invalid, Validate, in_range};
 
 impl Validate for AgentConfig {
     fn validate(&self) -> Result<(), Invalid> {
+        if let Some(admin) = &self.admin {
+            admin.check()?;
+        }
         if !self.hub.address.contains(':') {
             return Err(("hub.address", "must be host:port".into()));
         }
         in_range("hub.window", self.hub.window, 1..=65_536)?;
+        self.connections.validate()?;
         in_range(
             "hub.max_message_bytes",
             self.hub.max_message_bytes,
@@ -200,6 +213,14 @@ impl Validate for AgentConfig {
             return Err((
                 "soc.aggregation_window",
                 "must be longer than zero, e.g. \"10m\"".into(),
+            ));
+        }
+        if self.soc.duplicate_window < Duration::from_secs(60) {
+            return Err((
+                "soc.duplicate_window",
+                "must be at least 1m (it should cover how far back a sensor or forwarder may \
+                 resend), e.g. \"7d\""
+                    .into(),
             ));
         }
         if self.soc.sla_check_interval < Duration::from_millis(100) {
@@ -288,6 +309,26 @@ status_interval = "5s"
 # Local API for site operators and sensors (mutual TLS, operator certificates).
 listen = "127.0.0.1:7601"
 
+# Caps and timers of the local API and admin listeners (each applies them on its own). All
+# connections together stay within the open-file limit (raised to its hard limit at start)
+# minus a reserve for the store; refusals are counted in socfed_listener_refused_total.
+[connections]
+# Established connections per listener, and per peer IP address.
+max_connections = 4096
+max_connections_per_ip = 256
+# Connections in the TLS handshake or without a client certificate: a separate, small budget.
+max_unauthenticated = 256
+max_unauthenticated_per_ip = 32
+# Time to finish the TLS handshake; life of a connection without a client certificate.
+handshake_timeout = "5s"
+unauthenticated_lifetime = "5s"
+# A connection on which the peer sends nothing (not even a keepalive answer) is closed.
+idle_timeout = "5min"
+keepalive_interval = "30s"
+keepalive_timeout = "20s"
+max_streams_per_connection = 128
+header_read_timeout = "10s"
+
 [outbox]
 # Escalations kept while the hub is unreachable.
 max_entries = 1000000
@@ -314,6 +355,9 @@ managers = ["soc-manager"]
 # Repeats of the same rule on the same hosts, users and IPs within this window fold into one
 # alert group (counted, first/last seen kept).
 aggregation_window = "10m"
+# A source event taken in again within this time of its first arrival (a file ingested twice,
+# a forwarder that resends) is counted as a duplicate and changes nothing.
+duplicate_window = "7d"
 # How often the SLA clock looks for breached deadlines.
 sla_check_interval = "15s"
 # Raw evidence kept per alert and the longest accepted alert line, in bytes.
@@ -357,8 +401,19 @@ sirt_seats = 1
 # Directives from the SIRT hub. Each kind the site will run maps to exactly one allow-listed
 # action; any other kind is refused and reported to the hub. Templates: {name} is a directive
 # parameter, or one of {directive_id}, {incident_id}, {kind}, {site}, {issued_by}; {{ and }}
-# are literal braces. Commands run without a shell, with an empty environment (PATH only),
-# and are killed at `timeout`; the program must be an absolute path.
+# are literal braces. Commands run without a shell, with an empty environment (PATH only), in
+# their own process group, which is ended (with everything the command started) at `timeout`,
+# when the command exits, and at the agent's next start if the agent was killed; the program
+# must be an absolute path. Webhooks follow no redirect (a 3xx answer is a failure).
+#
+# Every value a template uses is checked before anything runs. `params` declares what each
+# parameter must look like: { type = "ip" }, "host", "hash", "indicator" (ip, host or hash),
+# { type = "path", root = "/var/log" } (under root, no . or ..), { type = "word", one_of =
+# ["quick", "full"] }; an undeclared parameter is "text": no shell metacharacters, no "..",
+# no leading "-". A command that runs an interpreter (sh, bash, python, perl, busybox...,
+# also behind env, sudo, timeout...) takes no value from the hub unless the playbook sets
+# allow_shell_templates = true, and then only as positional arguments after its fixed script:
+# command = ["/bin/sh", "-c", 'tar czf /tmp/logs.tgz "$1"', "sh", "{path}"].
 [response]
 # Record what each directive would run and run nothing.
 dry_run = false
@@ -369,6 +424,7 @@ max_output_bytes = 8192
 kind = "block_indicator"
 command = ["/usr/local/sbin/socfed-block", "--indicator", "{indicator}", "--ticket", "{directive_id}"]
 timeout = "30s"
+params = { indicator = { type = "indicator" } }
 
 # Destructive actions wait for `site-agent directives approve ID` (tier 3+ or the SOC manager).
 [[response.playbooks]]
@@ -377,6 +433,7 @@ webhook = "https://edr.paris.corp.example/api/isolate"
 body = { host = "{host}", reason = "SIRT incident {incident_id}" }
 timeout = "20s"
 destructive = true
+params = { host = { type = "host" } }
 "#;
 
 #[cfg(test)]
@@ -389,6 +446,21 @@ mod tests {
         assert_eq!(config.site_id.as_str(), "paris");
         assert_eq!(config.server_name(), "hub.corp.example");
         assert_eq!(config.outbox.on_full, OnFull::RefuseNew);
+    }
+
+    #[test]
+    fn an_admin_listener_off_loopback_needs_an_explicit_setting() {
+        let open = EXAMPLE.replace("listen = \"127.0.0.1:9601\"", "listen = \"[::]:9601\"");
+        let err = AgentConfig::parse(&open, Path::new("x.toml")).expect_err("non-loopback admin");
+        assert!(
+            err.to_string().contains("admin.allow_non_loopback"),
+            "{err}"
+        );
+        let deliberate = open.replace(
+            "listen = \"[::]:9601\"",
+            "listen = \"[::]:9601\"\nallow_non_loopback = true",
+        );
+        assert!(AgentConfig::parse(&deliberate, Path::new("x.toml")).is_ok());
     }
 
     #[test]

@@ -132,8 +132,13 @@ fn fixtures_parse_to_the_expected_counts() {
     }
 }
 
+/// `../shared/samples` beside the repository (`SOCFED_SAMPLES` names another directory with
+/// the same files).
 fn samples_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples");
+    let dir = match std::env::var_os("SOCFED_SAMPLES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples"),
+    };
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -206,6 +211,10 @@ fn shared_samples_parse_sensibly() {
                 .filter(|a| a.entities.users == ["root"])
                 .count();
             assert_eq!(root_logins, 4, "dstuser root and root(uid=0)");
+            // Lines 1 and 2 are the same alert (same manager and alert id): one event.
+            let ids: BTreeSet<_> = t.alerts.iter().map(|a| a.source_id).collect();
+            assert_eq!(ids.len(), 5, "{name}: the repeated alert is recognised");
+            assert!(t.alerts.iter().all(|a| a.source_id.is_some()));
             checked += 1;
         } else if name == "wazuh-alerts-events-generator.json" {
             let t = tally(Format::Wazuh, text.lines(), &limits);
@@ -216,6 +225,43 @@ fn shared_samples_parse_sensibly() {
             assert_eq!(t.rejected.len(), t.lines, "{name}");
             for (line, reason) in &t.rejected {
                 assert!(reason.contains("placeholder"), "{name}:{line}: {reason}");
+            }
+            // With the placeholders filled in, the records show the field coverage: file
+            // integrity hashes and the cloud module's attacker addresses are indicators.
+            let filled = text.replace("{timestamp}", "2024-02-15T16:05:11.486-0300");
+            let t = tally(Format::Wazuh, filled.lines(), &limits);
+            assert_eq!(t.rejected, Vec::new(), "{name} filled in");
+            let with = |prefix: &str| {
+                t.alerts
+                    .iter()
+                    .filter(|a| {
+                        a.indicators
+                            .iter()
+                            .any(|i| i.to_string().starts_with(prefix))
+                    })
+                    .count()
+            };
+            let fim = t
+                .alerts
+                .iter()
+                .filter(|a| a.raw.contains("\"sha1_after\""))
+                .count();
+            assert!(fim > 0, "{name}: file integrity records");
+            assert_eq!(with("sha1:"), fim, "{name}: every FIM record's sha1_after");
+            let aws_remote = t
+                .alerts
+                .iter()
+                .filter(|a| a.raw.contains("remoteIpDetails"))
+                .collect::<Vec<_>>();
+            assert!(!aws_remote.is_empty(), "{name}: GuardDuty records");
+            for a in &aws_remote {
+                assert!(
+                    a.indicators
+                        .iter()
+                        .any(|i| i.to_string().starts_with("ipv4:")),
+                    "{name}: the attacker's address of {}",
+                    a.raw
+                );
             }
             checked += 1;
         } else if name.starts_with("ocsf-") {
@@ -240,6 +286,23 @@ fn shared_samples_parse_sensibly() {
                     .iter()
                     .any(|a| a.rule_id == "accessanalyzer_enabled")
             );
+            // Each finding is about its resource: a host (the resource id) or, for the
+            // account root, the user root.
+            for a in &t.alerts {
+                let about = if a.rule_id == "accessanalyzer_enabled" {
+                    (vec!["<resource_uid>".to_string()], Vec::new())
+                } else {
+                    (Vec::new(), vec!["root".to_string()])
+                };
+                assert_eq!(
+                    (a.entities.hosts.clone(), a.entities.users.clone()),
+                    about,
+                    "{name}: {}",
+                    a.rule_id
+                );
+            }
+            let ids: BTreeSet<_> = t.alerts.iter().map(|a| a.source_id).collect();
+            assert_eq!(ids.len(), 5, "{name}: five findings, five identities");
             checked += 1;
         } else {
             eprintln!("{name}: no expectations for this sample; not checked");

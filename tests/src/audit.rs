@@ -3,6 +3,23 @@
 
 use std::path::Path;
 
+/// Opens a stopped hub's store with its audit key, found through the `hub.toml` that
+/// `write_hub_config` put beside `data_dir`.
+pub fn open_stopped_hub(data_dir: &Path) -> anyhow::Result<sirt_hub::store::HubStore> {
+    let dir = data_dir
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("{} has no parent", data_dir.display()))?;
+    let config = sirt_hub::config::HubConfig::load(&dir.join("hub.toml"))?;
+    let key_path = socfed_proto::audit_key::path_for(&config.tls.key);
+    let (key, created) = socfed_proto::audit_key::load_or_create(&key_path)?;
+    anyhow::ensure!(!created, "no audit key at {}", key_path.display());
+    Ok(sirt_hub::store::HubStore::open(
+        data_dir,
+        sirt_hub::store::Durability::Flush,
+        key,
+    )?)
+}
+
 /// One `refused` audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -17,7 +34,7 @@ pub struct Refusal {
 /// (`hub-data` under the dir given to `write_hub_config`). The hub must be stopped. Also
 /// checks the chain is intact.
 pub fn refusals(data_dir: &Path) -> anyhow::Result<Vec<Refusal>> {
-    let store = sirt_hub::store::HubStore::open(data_dir, sirt_hub::store::Durability::Flush)?;
+    let store = open_stopped_hub(data_dir)?;
     let (_, problem) = store.verify_audit()?;
     anyhow::ensure!(problem.is_none(), "audit chain broken: {problem:?}");
     let mut out = Vec::new();

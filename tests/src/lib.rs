@@ -8,14 +8,17 @@ pub mod clients;
 pub mod fault_proxy;
 pub mod federation;
 pub mod inproc;
+pub mod intake;
 pub mod ledger;
 pub mod listing;
+pub mod live_conn;
 pub mod load;
 pub mod pki;
 pub mod procs;
 pub mod seed;
 pub mod sink;
 pub mod small_fs;
+pub mod web;
 
 use std::time::Duration;
 

@@ -13,7 +13,7 @@ const SECRET: &str = "T0KEN-in-the-url-7f3a";
 
 fn hub_extra(hook: std::net::SocketAddr) -> String {
     format!(
-        "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[comms]\nretry_interval = \"200ms\"\n[[comms.webhooks]]\naudience = \"all\"\nurl = \"http://{hook}/hook/{SECRET}\"\n"
+        "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"carla\"\nrole = \"ciso\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[comms]\nretry_interval = \"200ms\"\n[[comms.webhooks]]\naudience = \"all\"\nurl = \"http://{hook}/hook/{SECRET}\"\n"
     )
 }
 
@@ -169,6 +169,13 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
         clients_draft.body
     );
     assert!(!clients_draft.counts_as_sent && clients_draft.state == "draft");
+    // Nor its title: the title of an AMBER incident is AMBER text.
+    assert!(
+        !clients_draft.subject.contains("ransomware") && !clients_draft.body.contains("ransomware"),
+        "{}\n{}",
+        clients_draft.subject,
+        clients_draft.body
+    );
 
     // Nobody but the IR lead or CISO approves; nothing goes out before.
     let mut tom = comms_as(hub.addr, &pki, "tom")?;
@@ -183,7 +190,20 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
         "nothing is delivered without approval"
     );
 
-    ines.decide(decide(&incident, &clients_draft.communication_id, true))
+    // Four eyes: the IR lead who drafted it cannot approve it; the CISO can.
+    let own = ines
+        .decide(decide(&incident, &clients_draft.communication_id, true))
+        .await
+        .expect_err("the drafter approves her own draft");
+    assert_eq!(own.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        own.message().contains("second person") && own.message().contains("allow_self_approval"),
+        "{}",
+        own.message()
+    );
+    let mut carla = comms_as(hub.addr, &pki, "carla")?;
+    carla
+        .decide(decide(&incident, &clients_draft.communication_id, true))
         .await?;
     let delivered = state_of(
         &ines,
@@ -210,7 +230,8 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     // A failing webhook is retried until it accepts.
     sink.answer(503);
     let board = draft(&mut ines, &incident, "board").await?;
-    ines.decide(decide(&incident, &board.communication_id, true))
+    carla
+        .decide(decide(&incident, &board.communication_id, true))
         .await?;
     state_of(&ines, &incident, &board.communication_id, "delivery-failed").await?;
     sink.answer(200);

@@ -3,36 +3,11 @@
 //! session. The hub runs in-process; the client is a real HTTPS client trusting only the
 //! organisation CA.
 
-use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_tests::web::{https, login_url, set_cookie};
 use socfed_tests::{clients, inproc, pki::TestPki};
 use std::time::Duration;
 
 const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\nsession = \"1h\"\n";
-
-fn https(pki: &TestPki) -> anyhow::Result<reqwest::Client> {
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.ca())?)?;
-    Ok(reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()?)
-}
-
-/// A sign-in link for `who`, as `sirt-hub login` gets it.
-pub async fn login_url(
-    hub: std::net::SocketAddr,
-    pki: &TestPki,
-    who: &str,
-) -> anyhow::Result<String> {
-    let channel = clients::channel(hub, &pki.operator(who)?, &pki.domain, ExpectedServer::Hub)?;
-    Ok(OperatorRosterClient::new(channel)
-        .dashboard_login(pb::DashboardLoginRequest {})
-        .await?
-        .into_inner()
-        .url)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_status()
@@ -69,25 +44,33 @@ async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_sta
         assert!(r.text().await?.contains("sirt-hub login"));
     }
     let forged = client
-        .get(format!("{base}/login?token=v1.696e6573.9999999999999.00"))
+        .get(format!("{base}/login?token={}", "00".repeat(32)))
         .send()
         .await?;
     assert_eq!(forged.status(), 401);
 
-    // Sign in: the link sets a session cookie that scripts cannot read.
+    // Sign in: the link shows a confirmation; pressing it sets a session cookie that scripts
+    // cannot read.
     let url = login_url(hub.addr, &pki, "ines").await?;
     assert!(url.starts_with(&base), "{url}");
-    let signed_in = client.get(&url).send().await?;
+    let (status, form) = socfed_tests::web::open_link(&client, &url).await?;
+    assert_eq!(status, 200);
+    let (login_cookie, token, csrf) = form.ok_or_else(|| anyhow::anyhow!("a confirmation form"))?;
+    let signed_in =
+        socfed_tests::web::confirm(&client, &base, Some(&login_cookie), &token, &csrf).await?;
     assert_eq!(signed_in.status(), 303);
     let cookie = signed_in
         .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("socfed_session="))
         .unwrap_or_default()
         .to_string();
     for flag in ["HttpOnly", "Secure", "SameSite=Strict"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
+    assert!(set_cookie(&signed_in, "socfed_session").is_some());
     let session = cookie.split(';').next().unwrap_or_default().to_string();
     let get = |path: String| {
         client

@@ -1,6 +1,6 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, which `.ci/run` installs) loads the incident board through a sign-in
-//! link, sees an incident escalated during the test appear without a reload, and opens its
+//! link and its confirmation button, sees an incident escalated during the test appear without a reload, and opens its
 //! detail page. A screenshot of each page is saved under `target/test-artifacts/`.
 //!
 //! Without Chromium installed the test says so and passes, unless `SOCFED_REQUIRE_BROWSER=1`
@@ -117,6 +117,14 @@ async fn drive(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(artifacts())?;
     browser.goto(login).await?;
+    // The link only shows who it signs in as; the button signs in.
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("sign-in"))
+        .await?
+        .click()
+        .await?;
     browser
         .wait()
         .at_most(Duration::from_secs(20))
@@ -166,5 +174,28 @@ async fn drive(
         artifacts().join("dashboard-incident.png"),
         browser.screenshot().await?,
     )?;
+
+    // Sign out from the page: the session is gone, the board asks to sign in again.
+    browser
+        .find(Locator::Css("form.who button"))
+        .await?
+        .click()
+        .await?;
+    let said = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("main p"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(said, "You are signed out.");
+    browser.goto(&format!("{}/", base_of(login))).await?;
+    let page = browser.source().await?;
+    assert!(page.contains("sirt-hub login"), "signed out: {page}");
     Ok(())
+}
+
+/// `https://host:port` of a sign-in link.
+fn base_of(link: &str) -> &str {
+    link.split("/login").next().unwrap_or(link)
 }

@@ -1,5 +1,6 @@
 //! A flood of connections without client certificates is refused while a legitimate site
-//! keeps escalating: every flood call gets UNAUTHENTICATED, every escalation arrives once.
+//! keeps escalating: every flood call gets UNAUTHENTICATED, every escalation arrives once,
+//! and the audit chain does not grow by one record.
 
 use socfed_proto::pb::{self, operator_client::OperatorClient};
 use socfed_tests::{clients, eventually, inproc, pki::TestPki};
@@ -30,6 +31,10 @@ async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() 
                     .await
                 {
                     Err(s) if s.code() == tonic::Code::Unauthenticated => refused += 1,
+                    // The hub closes a connection without a certificate after its short
+                    // life (`connections.unauthenticated_lifetime`): the call fails, the
+                    // channel reconnects for the next one.
+                    Err(s) if s.code() == tonic::Code::Unavailable => refused += 1,
                     Err(s) => anyhow::bail!("unexpected refusal {:?}: {}", s.code(), s.message()),
                     Ok(_) => anyhow::bail!("an unauthenticated call was answered"),
                 }
@@ -80,19 +85,12 @@ async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() 
     assert_eq!(clients::all_incidents(&mut op).await?.len(), ESCALATIONS);
     paris.stop().await?;
     hub.stop().await?;
-    // Every refusal is audited, coalesced: a handful of records carry all 1,000.
+    // Callers without a certificate are anyone on the network: their refusals are counted
+    // and logged (rate-limited), never written to the audit chain, whatever they send.
     let records = socfed_tests::audit::refusals(&tmp.path().join("hub-data"))?;
-    let api = "/socfed.v1.Operator/ListIncidents";
-    assert_eq!(
-        socfed_tests::audit::count(&records, api, "no client certificate", "Unauthenticated"),
-        (FLOODERS * CALLS) as u64,
-        "{records:?}"
-    );
-    assert!(records.iter().all(|r| r.peer == "127.0.0.1"), "{records:?}");
     assert!(
-        records.len() <= 10,
-        "{} records for one source",
-        records.len()
+        records.is_empty(),
+        "refusals without a certificate reached the audit chain: {records:?}"
     );
     Ok(())
 }

@@ -138,6 +138,111 @@ proptest! {
     }
 }
 
+/// Numbers a hostile site would pick: the edges where arithmetic breaks, and anything.
+fn number() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0),
+        Just(1),
+        Just(u64::MAX),
+        Just(u64::MAX - 1),
+        Just((1u64 << 53) - 1),
+        Just(1u64 << 53),
+        Just(i64::MAX as u64),
+        0u64..8,
+        any::<u64>(),
+    ]
+}
+
+fn time() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        Just(i64::MIN),
+        Just(-1),
+        Just(0),
+        Just(253_402_300_799_999),
+        Just(253_402_300_800_000),
+        Just(i64::MAX),
+        any::<i64>(),
+    ]
+}
+
+/// One structured site message with hostile numbers and times (the byte-level mutations
+/// above rarely produce a well-formed message with such values).
+fn site_message() -> impl Strategy<Value = pb::SiteMessage> {
+    use pb::site_message::Body;
+    let report = |n: u64| pb::IncidentReport {
+        local_incident_id: format!("inc-{}", n % 5),
+        revision: 1,
+        title: "hostile".into(),
+        severity: pb::Severity::High as i32,
+        ..Default::default()
+    };
+    prop_oneof![
+        number().prop_map(|next_seq| Body::Hello(pb::Hello {
+            site_id: "paris".into(),
+            store_epoch: vec![9; 16],
+            next_seq,
+            agent_version: String::new(),
+        })),
+        (number(), number(), time(), time()).prop_map(move |(seq, dropped, at, observed)| {
+            let mut r = report(seq);
+            r.observed_at_ms = observed;
+            Body::Escalation(pb::Escalation {
+                seq,
+                dropped_before: dropped,
+                enqueued_at_ms: at,
+                report: Some(r),
+            })
+        }),
+        // Small sequences too, so that marks catch up over what was stored out of order.
+        (1u64..6, 0u64..6).prop_map(move |(seq, dropped)| Body::Escalation(pb::Escalation {
+            seq,
+            dropped_before: dropped,
+            enqueued_at_ms: 1,
+            report: Some(report(seq)),
+        })),
+        (number(), number(), number(), number()).prop_map(|(b, a, r, d)| Body::Status(
+            pb::SiteStatus {
+                backlog: b,
+                oldest_unsent_age_ms: a,
+                refused_total: r,
+                dropped_total: d,
+            }
+        )),
+        (time(), time(), number()).prop_map(|(first, last, count)| Body::DirectiveUpdate(
+            pb::DirectiveUpdate {
+                directive_id: ulid::Ulid::from_parts(1, 3).to_string(),
+                state: pb::DirectiveState::Running as i32,
+                hits: vec![pb::HuntHit {
+                    indicator: "ipv4:203.0.113.7".into(),
+                    title: "hit".into(),
+                    alert_count: count,
+                    first_seen_ms: first,
+                    last_seen_ms: last,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+        )),
+    ]
+    .prop_map(|body| pb::SiteMessage { body: Some(body) })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Streams of hostile messages through the `site_message` body: checked as the stream
+    /// checks them, then applied to a real hub store by the writer's transaction (the store
+    /// lives on across cases, so later messages meet what earlier ones stored).
+    #[test]
+    fn hostile_site_streams_never_break_the_hub_writer(
+        messages in proptest::collection::vec(site_message(), 1..24),
+    ) {
+        for message in messages {
+            sirt_hub::grpc::federation::wire::site_message(&message.encode_to_vec());
+        }
+    }
+}
+
 /// Synthetic seeds: one small, valid record of each shape, plus a few near misses.
 fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let text = |s: &str| s.as_bytes().to_vec();
@@ -233,6 +338,33 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
                 oldest_unsent_age_ms: 1200,
                 refused_total: 0,
                 dropped_total: 0,
+            })),
+        ),
+        // The message that once stopped the hub: the last sequence, all before it dropped.
+        (
+            "site_message",
+            "escalation-top-of-range.pb",
+            message(Body::Escalation(pb::Escalation {
+                seq: u64::MAX,
+                report: Some(pb::IncidentReport {
+                    local_incident_id: "inc-max".into(),
+                    revision: 1,
+                    title: "top of the range".into(),
+                    severity: pb::Severity::High as i32,
+                    ..Default::default()
+                }),
+                enqueued_at_ms: 1,
+                dropped_before: u64::MAX - 1,
+            })),
+        ),
+        (
+            "site_message",
+            "status-huge.pb",
+            message(Body::Status(pb::SiteStatus {
+                backlog: u64::MAX,
+                oldest_unsent_age_ms: u64::MAX,
+                refused_total: u64::MAX,
+                dropped_total: u64::MAX,
             })),
         ),
     ]

@@ -9,16 +9,15 @@
 //! configured with the same `max_line_bytes` as the parser test.
 
 use serde_json::Value;
-use socfed_proto::pb;
 use socfed_proto::tls::TlsFiles;
-use socfed_tests::procs::{Proc, binary, write_agent_config};
-use socfed_tests::{clients, eventually, free_port, pki::TestPki};
+use socfed_tests::intake::describe;
+use socfed_tests::pki::TestPki;
+use socfed_tests::procs::{Proc, binary};
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../site-agent/tests/fixtures")
@@ -87,39 +86,19 @@ fn wants(expected: &Value) -> anyhow::Result<Vec<Want>> {
     Ok(wants)
 }
 
-/// A real agent process whose local API answers, with "tester" as its SOC manager and the
-/// fixtures' line limit and aggregation window. The hub address has nothing listening:
-/// intake does not need the hub.
+/// A real agent process (see `socfed_tests::intake::start_agent`) with the fixtures' line
+/// limit and aggregation window.
 async fn start_agent(
     dir: &Path,
     pki: &TestPki,
     operator: &TlsFiles,
     expected: &Value,
 ) -> anyhow::Result<(Proc, SocketAddr)> {
-    let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let local_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let max_line_bytes = number(expected, "max_line_bytes", "top level")?;
     let window_ms = number(expected, "aggregation_window_ms", "top level")?;
-    let extra = format!(
-        "[soc]\nmanagers = [\"tester\"]\nmax_line_bytes = {max_line_bytes}\naggregation_window = \"{window_ms}ms\"\n"
-    );
-    let config = write_agent_config(dir, pki, "paris", hub_addr, local_addr, &extra)?;
-    let agent = Proc::spawn(
-        &binary("site-agent")?,
-        &["serve", "--config", &config.display().to_string()],
-        dir.join("agent.log"),
-        "paris",
-    )?;
-    let local = clients::local(local_addr, operator, &pki.domain)?;
-    let answered = eventually("the agent to answer", Duration::from_secs(30), || {
-        let mut local = local.clone();
-        async move { local.get_status(pb::GetStatusRequest {}).await.ok() }
-    })
-    .await;
-    if let Err(e) = answered {
-        anyhow::bail!("{e}\nagent log:\n{}", agent.log_tail(50));
-    }
-    Ok((agent, local_addr))
+    let extra =
+        format!("max_line_bytes = {max_line_bytes}\naggregation_window = \"{window_ms}ms\"\n");
+    socfed_tests::intake::start_agent(dir, pki, operator, &extra).await
 }
 
 /// Runs `site-agent ingest` as `operator`; `stdin` feeds the file through a pipe to `-`.
@@ -169,15 +148,6 @@ fn ingest(
             .map_err(|_| anyhow::anyhow!("the stdin feeder panicked"))??;
     }
     Ok(out)
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,8 +230,8 @@ async fn ingesting_each_fixture_reports_the_independently_computed_counts() -> a
     Ok(())
 }
 
-/// `accepted 1, aggregated 2, rejected 3, skipped 4 (of 10 lines)` as (lines, accepted,
-/// aggregated, rejected, skipped).
+/// `accepted 1, aggregated 2, duplicates 0, rejected 3, skipped 4 (of 10 lines)` as (lines,
+/// accepted, aggregated, rejected, skipped); no fixture line is a duplicate.
 fn parse_summary_line(stdout: &str) -> Option<(u64, u64, u64, u64, u64)> {
     let line = stdout.lines().rev().find(|l| l.starts_with("accepted "))?;
     let numbers: Vec<u64> = line
@@ -271,7 +241,7 @@ fn parse_summary_line(stdout: &str) -> Option<(u64, u64, u64, u64, u64)> {
         .collect::<Result<_, _>>()
         .ok()?;
     match numbers.as_slice() {
-        [accepted, aggregated, rejected, skipped, lines] => {
+        [accepted, aggregated, 0, rejected, skipped, lines] => {
             Some((*lines, *accepted, *aggregated, *rejected, *skipped))
         }
         _ => None,

@@ -102,15 +102,24 @@ async fn hostile_sequence_numbers_are_refused_or_contained_and_the_hub_keeps_wor
     let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], "").await?;
     let site = pki.site("paris")?;
     let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
-    let (mut s, _) = RawStream::open_welcomed(channel()?, hello("paris", Ulid::new(), 1)).await?;
-    s.send(u64::MAX, report("p-max", "far away")).await?;
+    let epoch = Ulid::new();
+    let (mut s, _) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 1)).await?;
+    // The largest sequence a site may use is stored out of order and never acknowledged
+    // across; 1 is.
+    let top = socfed_proto::vocab::bounds::MAX_SEQ;
+    s.send(top, report("p-top", "far away")).await?;
     s.send(1, report("p-1", "near")).await?;
-    // u64::MAX is stored out of order and never acknowledged across; 1 is.
     let mut acked = 0;
     while acked < 1 {
         acked = s.next_ack().await?;
     }
     assert_eq!(acked, 1);
+    // Past it (u64::MAX included) is refused: the stream ends naming the field
+    // (tests/tests/hostile_site.rs covers the rest of the range checks).
+    s.send(u64::MAX, report("p-max", "beyond")).await?;
+    let status = s.next_ack().await.expect_err("u64::MAX is refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("escalation.seq"), "{status:?}");
     let (mut s2, _) = RawStream::open_welcomed(channel()?, hello("paris", Ulid::new(), 1)).await?;
     s2.send_declaring(3, 7, report("p-3", "impossible")).await?;
     let status = s2
@@ -249,10 +258,17 @@ async fn reports_larger_than_the_hub_accepts_are_refused_at_intake_or_set_aside_
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
     let mut local = clients::local(agent.local_addr, &pki.operator("alice")?, &pki.domain)?;
+    // Within the report limit (32 KiB), over the 16 KiB the hub below accepts.
     let big = pb::RaiseIncidentRequest {
         title: "big".into(),
-        description: "x".repeat(40_000),
+        description: "x".repeat(12_000),
         severity: pb::Severity::Low as i32,
+        indicators: (0..300)
+            .map(|i| pb::Indicator {
+                kind: pb::IndicatorKind::Domain as i32,
+                value: format!("host-{i:04}.big.example"),
+            })
+            .collect(),
         ..Default::default()
     };
     let small = pb::RaiseIncidentRequest {

@@ -21,9 +21,12 @@ fn playbooks(log: &Path, extra: &str) -> String {
 [[response.playbooks]]
 kind = "block_indicator"
 command = ["/bin/sh", "-c", 'echo "block $1 $2" >> "$0"', "{log}", "{{indicator}}", "{{directive_id}}"]
+# The values are positional arguments of the fixed script, never part of it.
+allow_shell_templates = true
 [[response.playbooks]]
 kind = "isolate_host"
 command = ["/bin/sh", "-c", 'echo "isolate $1 $2" >> "$0"', "{log}", "{{host}}", "{{directive_id}}"]
+allow_shell_templates = true
 destructive = true
 "#
     )

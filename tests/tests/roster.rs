@@ -166,3 +166,35 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_seeds_an_empty_roster_only_so_a_removal_survives_a_restart()
+-> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let mut carl = roster_as(hub.addr, &pki, "carl")?;
+    carl.remove_operator(pb::RemoveOperatorRequest {
+        name: "ines".into(),
+    })
+    .await?;
+    hub.stop().await?;
+    // Same config, still listing ines as IR lead: the stored roster is what counts now.
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let names: Vec<String> = roster_as(hub.addr, &pki, "carl")?
+        .list_operators(pb::ListOperatorsRequest {})
+        .await?
+        .into_inner()
+        .operators
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["carl"],
+        "a removed operator came back from the config"
+    );
+    hub.stop().await?;
+    Ok(())
+}

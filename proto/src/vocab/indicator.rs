@@ -97,6 +97,8 @@ impl Indicator {
         if value.is_empty() || value.len() > MAX_INDICATOR_LEN {
             return Err(bad("must be 1 to 2048 characters"));
         }
+        // URLs and e-mail local parts are otherwise free text: no terminal controls.
+        super::bounds::single_line("value", value)?;
         let normalised = match kind {
             IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => {
                 let ip: IpAddr = value.parse().map_err(|_| bad("not an IP address"))?;

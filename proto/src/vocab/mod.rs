@@ -3,6 +3,7 @@
 //! Every conversion from a protobuf type is fallible and names the offending field, so the
 //! services can answer `INVALID_ARGUMENT` with a message a human can act on.
 
+pub mod bounds;
 pub mod directive;
 pub mod fuzzing;
 mod indicator;
@@ -13,7 +14,7 @@ mod technique;
 
 pub use directive::DirectiveState;
 pub use indicator::{Indicator, IndicatorKind};
-pub use report::{IncidentReport, ReportLimits};
+pub use report::{IncidentReport, MAX_REPORT_BYTES, ReportLimits};
 pub use scalar::{Severity, Tlp};
 pub use site_id::SiteId;
 pub use technique::Technique;

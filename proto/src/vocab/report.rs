@@ -1,14 +1,19 @@
 //! The incident report a site escalates to the hub, validated and normalised.
 
-use super::{Indicator, InvalidField, Severity, Technique, Tlp};
+use super::{Indicator, InvalidField, Severity, Technique, Tlp, bounds};
 use crate::{UnixMillis, pb};
 use prost::Message;
 
 /// Size limits on a report. Both sides apply the same limits, so the agent refuses at intake
 /// what the hub would refuse later (an escalation that can never be delivered must not enter
 /// the outbox).
+///
+/// `max_encoded_bytes` bounds the whole report: it is stored whole in the agent's outbox and in
+/// the hub's escalation record, and no stored value may come near the size at which sled
+/// writes a log message to an unsynced blob file (docs/RELIABILITY.md, "Large values").
 #[derive(Debug, Clone, Copy)]
 pub struct ReportLimits {
+    pub max_encoded_bytes: usize,
     pub max_title_chars: usize,
     pub max_description_bytes: usize,
     pub max_indicators: usize,
@@ -18,13 +23,17 @@ pub struct ReportLimits {
 impl Default for ReportLimits {
     fn default() -> Self {
         Self {
+            max_encoded_bytes: MAX_REPORT_BYTES,
             max_title_chars: 512,
-            max_description_bytes: 64 * 1024,
+            max_description_bytes: 16 * 1024,
             max_indicators: 512,
             max_techniques: 64,
         }
     }
 }
+
+/// The largest report, encoded, that a site may escalate (see [`ReportLimits`]).
+pub const MAX_REPORT_BYTES: usize = 32 * 1024;
 
 /// One revision of a site-local incident, as escalated to the hub.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -51,6 +60,16 @@ impl IncidentReport {
         wire: pb::IncidentReport,
         limits: &ReportLimits,
     ) -> Result<Self, InvalidField> {
+        let encoded = wire.encoded_len();
+        if encoded > limits.max_encoded_bytes {
+            return Err(InvalidField::new(
+                "report",
+                format!(
+                    "encodes to {encoded} bytes, over the limit of {} bytes for one report; shorten the description, or send the indicators over several revisions",
+                    limits.max_encoded_bytes
+                ),
+            ));
+        }
         let pb::IncidentReport {
             local_incident_id,
             revision,
@@ -121,6 +140,14 @@ impl IncidentReport {
         if local_owner.len() > 256 {
             return Err(InvalidField::new("local_owner", "longer than 256 bytes"));
         }
+        // Everything here reaches operators' terminals, chat and reports: refused, not
+        // cleaned, so the hub never stores what a site could not have meant honestly.
+        bounds::single_line("local_incident_id", &local_incident_id)?;
+        bounds::single_line("title", &title)?;
+        bounds::multi_line("description", &description)?;
+        bounds::single_line("rule_id", &rule_id)?;
+        bounds::single_line("local_owner", &local_owner)?;
+        let observed_at_ms = bounds::time("observed_at_ms", observed_at_ms)?;
         Ok(Self {
             local_incident_id,
             revision,
@@ -194,6 +221,35 @@ mod tests {
         let mut changed = b.clone();
         changed.title.push('!');
         assert_ne!(a.content_hash(), changed.content_hash());
+    }
+
+    #[test]
+    fn refuses_terminal_controls_and_impossible_times() {
+        for (field, edit) in [
+            (
+                "title",
+                (|w: &mut pb::IncidentReport| w.title = "ALL CLEAR\x1b[2J".into())
+                    as fn(&mut pb::IncidentReport),
+            ),
+            ("local_owner", |w| {
+                w.local_owner = "bob\x1b]52;c;aWQ=\x07".into()
+            }),
+            ("local_incident_id", |w| {
+                w.local_incident_id = "inc\r1".into()
+            }),
+            ("rule_id", |w| w.rule_id = "r\u{9b}1".into()),
+            ("description", |w| w.description = "x\x1b[1A".into()),
+            ("observed_at_ms", |w| w.observed_at_ms = 253_402_300_800_000),
+            ("observed_at_ms", |w| w.observed_at_ms = -1),
+        ] {
+            let mut bad = wire();
+            edit(&mut bad);
+            let err = IncidentReport::from_wire(bad, &ReportLimits::default()).expect_err(field);
+            assert_eq!(err.field, field);
+        }
+        let mut fine = wire();
+        fine.description = "two\n\tlines".into();
+        assert!(IncidentReport::from_wire(fine, &ReportLimits::default()).is_ok());
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //!
 //! | API | who |
 //! |---|---|
-//! | reads: incidents, sites, conflicts, audit, directives, hunts, communications, operators | any operator of the organisation |
+//! | reads: incidents, sites, conflicts, audit, directives, hunts, communications, operators | any operator of the organisation; a TLP:RED incident and what carries its data only as `incident.rs` says |
 //! | `TransitionIncident` | any role (the lifecycle machine decides per command) |
+//! | dashboard sign-in link (`sirt-hub login`) | any role (a session ends when its operator leaves the roster) |
 //! | regulatory flags and filings, merge, split, directives, tasks, attaching hunt hits, approving or rejecting communications, recording a delivery | IR lead, CISO |
 //! | starting a hunt | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 //! | drafting a communication | IR lead, CISO, SOC manager |
 //! | managing the roster (`sirt-hub operators`) | admin, CISO |
 
+pub mod incident;
 pub mod roster;
 #[cfg(test)]
 mod tests;
@@ -35,10 +37,11 @@ pub enum Api {
     DecideCommunication,
     RecordDelivery,
     ManageOperators,
+    SignIn,
 }
 
 impl Api {
-    pub const ALL: [Api; 13] = [
+    pub const ALL: [Api; 14] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,
@@ -52,6 +55,7 @@ impl Api {
         Api::DecideCommunication,
         Api::RecordDelivery,
         Api::ManageOperators,
+        Api::SignIn,
     ];
 
     /// The API as the subject of "… needs …".
@@ -70,6 +74,7 @@ impl Api {
             Api::DecideCommunication => "approving or rejecting communications",
             Api::RecordDelivery => "recording a delivery",
             Api::ManageOperators => "managing the operator roster",
+            Api::SignIn => "signing in to the dashboard",
         }
     }
 }
@@ -99,7 +104,7 @@ const ROSTER_KEEPERS: &[HubRole] = &[HubRole::Admin, HubRole::Ciso];
 pub fn needed(api: Api) -> Needed {
     match api {
         Api::Read => Needed::AnyOperator,
-        Api::TransitionIncident => Needed::AnyRole,
+        Api::TransitionIncident | Api::SignIn => Needed::AnyRole,
         Api::Regulatory
         | Api::Merge
         | Api::Split

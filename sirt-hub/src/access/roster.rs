@@ -4,7 +4,7 @@
 
 use crate::lifecycle::HubRole;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 
 /// One roster entry, as stored.
@@ -19,6 +19,9 @@ pub struct OperatorRecord {
 #[derive(Debug, Default)]
 pub struct RosterCache {
     roles: RwLock<HashMap<String, HubRole>>,
+    /// Operators added to incidents (`sirt-hub incidents members`), who may read them at
+    /// TLP:RED; replaced after every change like the roles.
+    members: RwLock<HashMap<ulid::Ulid, BTreeSet<String>>>,
 }
 
 impl RosterCache {
@@ -33,5 +36,30 @@ impl RosterCache {
     pub fn replace(&self, entries: &[(String, OperatorRecord)]) {
         let map = entries.iter().map(|(n, r)| (n.clone(), r.role)).collect();
         *self.roles.write().unwrap_or_else(|p| p.into_inner()) = map;
+    }
+
+    pub fn is_member(&self, incident: ulid::Ulid, name: &str) -> bool {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&incident)
+            .is_some_and(|names| names.contains(name))
+    }
+
+    pub fn members_of(&self, incident: ulid::Ulid) -> Vec<String> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&incident)
+            .map(|names| names.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn replace_members(&self, entries: Vec<(ulid::Ulid, String)>) {
+        let mut map: HashMap<ulid::Ulid, BTreeSet<String>> = HashMap::new();
+        for (incident, name) in entries {
+            map.entry(incident).or_default().insert(name);
+        }
+        *self.members.write().unwrap_or_else(|p| p.into_inner()) = map;
     }
 }

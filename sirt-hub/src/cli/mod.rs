@@ -110,10 +110,27 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check { file }) => {
             let config = HubConfig::load(&file)?;
+            // What `serve` would trip over: the TLS files, opened and checked.
+            let tls = socfed_proto::tls_check::check_files(
+                &config.tls,
+                &config.trust_domain,
+                &socfed_proto::identity::Identity::Hub,
+                socfed_proto::now_millis() / 1000,
+            )
+            .map_err(|e| {
+                // A configuration error (exit 78), naming the file and the table.
+                anyhow::Error::from(crate::app::StartError::Tls(e))
+                    .context(format!("{}: [tls]", file.display()))
+            })?;
             socfed_proto::outln!(
-                "{}: valid ({} enrolled sites)",
+                "{}: valid ({} enrolled sites; certificate {}; {})",
                 file.display(),
-                config.sites.len()
+                config.sites.len(),
+                tls.identity,
+                tls.crl.map_or("no CRL configured".to_string(), |c| format!(
+                    "CRL number {}",
+                    c.number_hex()
+                ))
             );
             Ok(())
         }
@@ -132,7 +149,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Db(command) => {
             let config = HubConfig::load(command.config())?;
-            socfed_proto::cli::run_db(&command, &config.data_dir, "sirt-hub")
+            socfed_proto::cli::run_db(
+                &command,
+                &config.data_dir,
+                "sirt-hub",
+                &crate::store::check::record,
+            )
         }
         Command::Demo(args) => crate::demo::run(args).await,
     }
@@ -150,9 +172,16 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     let hub = crate::app::start(config).await?;
     let token = hub.shutdown_token();
     if let (Some(listen), Some(metrics)) = (admin_listen, metrics) {
-        socfed_proto::admin::serve_with_crl(listen, metrics, hub.readiness(), crl, token.clone())
-            .await
-            .map_err(anyhow::Error::msg)?;
+        socfed_proto::admin::serve_with_crl(
+            listen,
+            metrics,
+            hub.readiness(),
+            crl,
+            hub.admin_gate(),
+            token.clone(),
+        )
+        .await
+        .map_err(anyhow::Error::msg)?;
     }
     tokio::spawn(async move {
         socfed_proto::cli::wait_for_signal().await;

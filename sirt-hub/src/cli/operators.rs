@@ -33,7 +33,8 @@ pub enum OperatorsCommand {
     Remove { name: String },
 }
 
-/// `sirt-hub login`: a sign-in link for the web dashboard, for your operator certificate.
+/// `sirt-hub login`: a one-time sign-in link for the web dashboard (valid for 5 minutes), for
+/// your operator certificate; the session it opens ends when that certificate is revoked.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     #[command(flatten)]
@@ -58,7 +59,7 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
         })),
         OutputFormat::Table => {
             socfed_proto::outln!(
-                "Open this link in your browser (valid until {}; it signs in as you, do not share it):\n{}",
+                "Open this link in your browser and press \"Sign in\" (one use, valid until {}; it signs in as you, do not share it):\n{}",
                 format_millis(reply.expires_at_ms),
                 reply.url
             );

@@ -76,11 +76,15 @@ pub enum PkiCommand {
         #[arg(long, default_value = "unspecified")]
         reason: String,
     },
-    /// Re-sign the CRL (valid 30 days): run it regularly, services refuse clients once the CRL
-    /// they hold has expired.
+    /// Re-sign the CRL (valid 30 days): run it regularly, services refuse clients (and close
+    /// their connections) once the CRL they hold has expired. Services also refuse a CRL whose
+    /// number is lower than the one they hold: always copy the newest DIR/crl.pem.
     Crl {
         #[arg(long)]
         dir: PathBuf,
+        /// How long the CRL is valid (its nextUpdate), in days.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=366))]
+        days: u16,
     },
     /// List certificates in DIR with role and expiry.
     List {
@@ -102,10 +106,11 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
             let domain = TrustDomain::parse(&trust_domain)?;
             let info = pki::init_with_crl_url(&dir, &domain, days, crl_url.as_deref())?;
             socfed_proto::outln!(
-                "created CA for trust domain {} at {} (valid until {})",
+                "created CA for trust domain {} at {} (valid until {}) and an empty CRL at {} (valid 30 days: re-sign it with `sirt-hub pki crl`)",
                 info.domain,
                 info.ca_cert.display(),
-                info.not_after
+                info.not_after,
+                info.crl.display()
             );
         }
         PkiCommand::Issue {
@@ -202,10 +207,10 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                 ),
             }
         }
-        PkiCommand::Crl { dir } => {
-            let written = pki::write_crl(&dir)?;
+        PkiCommand::Crl { dir, days } => {
+            let written = pki::write_crl_valid_for(&dir, i64::from(days) * 86_400)?;
             socfed_proto::outln!(
-                "{} re-signed ({} revoked certificate(s), valid 30 days)",
+                "{} re-signed ({} revoked certificate(s), valid {days} days)",
                 written.path.display(),
                 written.entries
             );

@@ -51,6 +51,10 @@ pub enum IncidentsCommand {
     },
     /// Make OPERATOR the incident's IR lead (SOC manager, IR lead or CISO).
     Assign { id: String, operator: String },
+    /// Add an operator to an incident (or remove one): members may read it when it is TLP:RED.
+    /// The incident's IR lead or the CISO.
+    #[command(subcommand)]
+    Members(MembersCommand),
     /// Merge OTHER into SURVIVOR (one threat seen as two incidents); IR lead or CISO.
     Merge {
         survivor: String,
@@ -96,6 +100,14 @@ pub enum IncidentsCommand {
         #[arg(long)]
         at: Option<humantime::Timestamp>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// Add NAME (an operator of the roster) to incident ID.
+    Add { id: String, name: String },
+    /// Remove NAME from incident ID.
+    Remove { id: String, name: String },
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +274,32 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
         IncidentsCommand::Directives { id, site } => {
             super::response::directives(id, site, &args.target).await?;
         }
+        IncidentsCommand::Members(command) => {
+            let (id, name, remove) = match command {
+                MembersCommand::Add { id, name } => (id, name, false),
+                MembersCommand::Remove { id, name } => (id, name, true),
+            };
+            let members = client
+                .set_incident_member(pb::SetIncidentMemberRequest { id, name, remove })
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            match output {
+                OutputFormat::Json => render::print_json(&serde_json::json!({
+                    "id": members.id,
+                    "members": members.names,
+                }))?,
+                OutputFormat::Table => socfed_proto::outln!(
+                    "incident {} members: {}",
+                    members.id,
+                    if members.names.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        members.names.join(", ")
+                    }
+                ),
+            }
+        }
         IncidentsCommand::Split { id, site, reason } => {
             let incident = client
                 .split_sighting(pb::SplitSightingRequest {
@@ -324,7 +362,10 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                     OutputFormat::Json => {
                         let mut value = render::incident_json(&incident);
                         value["event"] = kind.into();
-                        socfed_proto::outln!("{}", serde_json::to_string(&value)?);
+                        socfed_proto::outln!(
+                            "{}",
+                            socfed_proto::terminal::json_safe(&serde_json::to_string(&value)?)
+                        );
                     }
                     OutputFormat::Table => socfed_proto::outln!(
                         "{kind:<8} {} [{}] {} sites={} {}",
@@ -332,7 +373,7 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                         render::severity(incident.severity),
                         render::status(incident.status),
                         render::sites_of(&incident),
-                        incident.title
+                        socfed_proto::terminal::clean(&incident.title)
                     ),
                 }
             }
@@ -408,7 +449,8 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hub's hash-chained audit log; exit 65 if any entry was edited or removed.
+    /// Walk the hub's keyed hash-chained audit log; exit 65 if any entry was edited, inserted or
+    /// removed (1: the hub could not be asked).
     Verify,
 }
 
@@ -432,10 +474,7 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
     if report.intact {
         Ok(())
     } else {
-        Err(socfed_proto::cli::VerificationFailed {
-            what: "the hub audit log",
-        }
-        .into())
+        Err(socfed_proto::cli::AuditBroken.into())
     }
 }
 

@@ -1,20 +1,21 @@
 //! Tables and JSON for operator commands. JSON uses words for enums, RFC 3339 for times.
+//!
+//! Incident text comes from sites: every table cell and every field of a detail block goes
+//! through `socfed_proto::terminal::clean` (tables do it themselves), so no control
+//! character reaches the operator's terminal.
 
 use serde_json::{Value, json};
 use socfed_proto::cli::{format_age, format_millis};
 use socfed_proto::pb;
+pub use socfed_proto::terminal::Table;
+use socfed_proto::terminal::clean;
 
-pub fn table(headers: &[&str]) -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    table.set_header(headers.to_vec());
-    table
+/// A table whose every cell is cleaned for the terminal (`socfed_proto::terminal`).
+pub fn table(headers: &[&str]) -> Table {
+    Table::new(headers)
 }
 
-pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    socfed_proto::outln!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
+pub use socfed_proto::cli::print_json;
 
 pub fn severity(n: i32) -> &'static str {
     match pb::Severity::try_from(n) {
@@ -40,7 +41,7 @@ pub fn status(n: i32) -> &'static str {
     }
 }
 
-fn tlp(n: i32) -> &'static str {
+pub fn tlp(n: i32) -> &'static str {
     match pb::Tlp::try_from(n) {
         Ok(pb::Tlp::Clear) => "clear",
         Ok(pb::Tlp::Green) => "green",
@@ -51,7 +52,7 @@ fn tlp(n: i32) -> &'static str {
     }
 }
 
-fn indicator(i: &pb::Indicator) -> String {
+pub fn indicator(i: &pb::Indicator) -> String {
     let kind = pb::IndicatorKind::try_from(i.kind)
         .map(|k| {
             k.as_str_name()
@@ -101,7 +102,7 @@ pub fn incident_json(i: &pb::HubIncident) -> Value {
     })
 }
 
-pub fn incidents_table(incidents: &[pb::HubIncident]) -> comfy_table::Table {
+pub fn incidents_table(incidents: &[pb::HubIncident]) -> Table {
     let mut t = table(&[
         "id",
         "severity",
@@ -128,17 +129,19 @@ pub fn incidents_table(incidents: &[pb::HubIncident]) -> comfy_table::Table {
 pub fn incident_detail(i: &pb::HubIncident) -> String {
     let mut out = format!(
         "incident {}\n  title:      {}\n  status:     {}\n  severity:   {}\n  tlp:        {}\n  techniques: {}\n  indicators: {}\n  created:    {}\n  updated:    {}\n",
-        i.id,
-        i.title,
+        clean(&i.id),
+        clean(&i.title),
         status(i.status),
         severity(i.severity),
         tlp(i.tlp),
-        i.techniques.join(", "),
-        i.indicators
-            .iter()
-            .map(indicator)
-            .collect::<Vec<_>>()
-            .join(", "),
+        clean(&i.techniques.join(", ")),
+        clean(
+            &i.indicators
+                .iter()
+                .map(indicator)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         format_millis(i.created_at_ms),
         format_millis(i.updated_at_ms),
     );
@@ -146,14 +149,14 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
         "  priority:   {}\n  IR lead:    {}\n{}{}",
         i.priority,
         if i.ir_lead.is_empty() {
-            "(none)"
+            "(none)".into()
         } else {
-            &i.ir_lead
+            clean(&i.ir_lead)
         },
         if i.resolution.is_empty() {
             String::new()
         } else {
-            format!("  resolution: {}\n", i.resolution)
+            format!("  resolution: {}\n", clean(&i.resolution))
         },
         if i.reopened > 0 {
             format!("  reopened:   {} time(s)\n", i.reopened)
@@ -176,10 +179,10 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
             };
             out.push_str(&format!(
                 "  {:<28} due {}  {}  ({})\n",
-                d.kind,
+                clean(&d.kind),
                 format_millis(d.due_ms),
-                state,
-                d.citation
+                clean(&state),
+                clean(&d.citation)
             ));
         }
     }
@@ -188,8 +191,8 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
         out.push_str(&format!(
             "  {}  {:<14} {}\n",
             format_millis(entry.at_ms),
-            entry.actor,
-            entry.text
+            clean(&entry.actor),
+            clean(&entry.text)
         ));
     }
     let mut t = table(&[
@@ -238,7 +241,7 @@ pub fn site_json(s: &pb::SiteSummary) -> Value {
     })
 }
 
-pub fn sites_table(sites: &[pb::SiteSummary]) -> comfy_table::Table {
+pub fn sites_table(sites: &[pb::SiteSummary]) -> Table {
     let mut t = table(&[
         "site",
         "connected",
@@ -263,7 +266,7 @@ pub fn sites_table(sites: &[pb::SiteSummary]) -> comfy_table::Table {
         if s.sequence_gaps > 0 {
             warnings.push(format!("{} sequences never received", s.sequence_gaps));
         }
-        if s.refused_total + s.dropped_total > 0 {
+        if s.refused_total.saturating_add(s.dropped_total) > 0 {
             warnings.push(format!(
                 "outbox cap: {} refused, {} dropped",
                 s.refused_total, s.dropped_total

@@ -7,6 +7,7 @@ use clap::Args;
 use socfed_proto::cli::{OutputFormat, explain};
 use socfed_proto::pb;
 
+/// `--output json` prints the report as one JSON document instead of `--format`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     pub id: String,
@@ -36,6 +37,10 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         directives,
         communications,
     };
+    // `--output json` is the report as one JSON document (the sections of the other formats).
+    if matches!(args.target.output, OutputFormat::Json) {
+        return render::print_json(&crate::report::json(&report));
+    }
     let text = match args.format {
         ReportFormat::Markdown => crate::report::markdown(&report),
         ReportFormat::Html => crate::report::html(&report),

@@ -2,6 +2,7 @@
 
 use super::HubTarget;
 use super::render::{print_json, table};
+use crate::response::directive::plural;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use socfed_proto::cli::{OutputFormat, explain, format_millis};
@@ -64,8 +65,9 @@ pub enum HuntCommand {
         /// Site ids, comma-separated, or "all".
         #[arg(long, value_delimiter = ',', default_value = "all")]
         sites: Vec<String>,
-        /// How far back to search stored alerts.
-        #[arg(long, default_value = "30d")]
+        /// How far back to search stored alerts (at most 365d), measured on each alert's
+        /// observed time (when the source saw it), not when the site received it.
+        #[arg(long, default_value = "30d", value_parser = parse_lookback)]
         lookback: humantime::Duration,
         /// How long sites keep watching new alerts (0s = stored alerts only).
         #[arg(long, default_value = "0s")]
@@ -88,6 +90,19 @@ fn parse_param(raw: &str) -> Result<(String, String), String> {
     raw.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("{raw:?} is not NAME=VALUE"))
+}
+
+/// A positive lookback: `0s` would search nothing stored, and the API reads 0 as "default".
+fn parse_lookback(raw: &str) -> Result<humantime::Duration, String> {
+    let value: humantime::Duration = raw.parse().map_err(|e| format!("{e}"))?;
+    if Duration::from(value).as_secs() == 0 {
+        return Err(
+            "a lookback of less than a second searches no stored alert; give one such as 1h \
+             or 7d (at most 365d)"
+                .into(),
+        );
+    }
+    Ok(value)
 }
 
 fn client(target: &HubTarget) -> anyhow::Result<ResponseClient<Channel>> {
@@ -248,12 +263,16 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
         OutputFormat::Json => print_json(&hunt_json(&hunt)),
         OutputFormat::Table => {
             socfed_proto::outln!(
-                "hunt {} by {} at {}: {} indicators, {} hits{}",
+                "hunt {} by {} at {}: {}, {}{}",
                 hunt.hunt_id,
                 hunt.started_by,
                 format_millis(hunt.started_at_ms),
-                hunt.indicators.len(),
-                hunt.total_hits,
+                plural(hunt.indicators.len(), "indicator", "indicators"),
+                plural(
+                    usize::try_from(hunt.total_hits).unwrap_or(usize::MAX),
+                    "hit",
+                    "hits"
+                ),
                 if hunt.attached_to.is_empty() {
                     String::new()
                 } else {

@@ -28,14 +28,18 @@ pub fn of_incident(record: &IncidentRecord, now_ms: i64) -> IncidentFacts {
         id: record.id,
         title: record.title.clone(),
         phase: record.lifecycle.phase.kind().to_string(),
-        severity: record.severity,
+        severity: record.severity(),
         priority: record.lifecycle.priority.to_string(),
-        tlp: record.tlp,
+        tlp: record.tlp(),
         ir_lead: record.lifecycle.ir_lead.clone(),
         site_count: sites.len(),
         sites,
         indicators: record.indicators.iter().map(ToString::to_string).collect(),
-        techniques: record.techniques.iter().map(ToString::to_string).collect(),
+        techniques: record
+            .techniques()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         opened_at_ms: record.created_at_ms,
         deadlines,
     }

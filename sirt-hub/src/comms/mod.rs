@@ -11,7 +11,8 @@
 //!    [`redact::redact`] has withheld what the audience is not cleared for.
 //! 2. [`CommRecord::new`] records the draft. Only the IR lead or the CISO may
 //!    [approve](CommRecord::approve) or [reject](CommRecord::reject) it, and only while it is a
-//!    draft; a communication is never edited, a change means a new draft.
+//!    draft; a communication is never edited, a change means a new draft. The approver is not
+//!    the drafter (four eyes) unless the hub's `[comms] allow_self_approval` says otherwise.
 //! 3. The delivery layer sends approved communications ([`CommRecord::needs_delivery`]) and
 //!    records the outcome with [`CommRecord::record_delivery`] or
 //!    [`CommRecord::record_failure`] (up to [`MAX_ATTEMPTS`] attempts).
@@ -199,6 +200,12 @@ pub enum CommsError {
     },
     #[error("rejecting communication {id} needs a reason, so the drafter knows what to change")]
     EmptyReason { id: Ulid },
+    #[error(
+        "communication {id} was drafted by {actor}; a second person (another IR lead or the \
+         CISO) must approve it. A one-person team can set `allow_self_approval = true` under \
+         [comms] in the hub config"
+    )]
+    OwnDraft { id: Ulid, actor: String },
 }
 
 /// Checked before the state, as the lifecycle does, so the answer to someone without the
@@ -290,15 +297,35 @@ impl CommRecord {
         }
     }
 
-    /// Releases the draft for delivery. Only the IR lead or the CISO, only from draft.
+    /// Releases the draft for delivery. Only the IR lead or the CISO, only from draft, and
+    /// never the person who drafted it (four eyes; see [`Self::approve_with`]).
     pub fn approve(
         &mut self,
         actor: &str,
         role: Option<HubRole>,
         now_ms: i64,
     ) -> Result<(), CommsError> {
+        self.approve_with(actor, role, now_ms, false)
+    }
+
+    /// [`Self::approve`], where `allow_own_draft` lets the drafter approve her own draft: the
+    /// hub's `[comms] allow_self_approval`, for a team with a single IR lead. Off by default,
+    /// because what leaves the organisation should have been read by a second person.
+    pub fn approve_with(
+        &mut self,
+        actor: &str,
+        role: Option<HubRole>,
+        now_ms: i64,
+        allow_own_draft: bool,
+    ) -> Result<(), CommsError> {
         require_approver(CommAction::Approve, actor, role)?;
         self.require_state(CommAction::Approve, self.state == CommState::Draft)?;
+        if !allow_own_draft && actor == self.drafted_by {
+            return Err(CommsError::OwnDraft {
+                id: self.id,
+                actor: actor.to_owned(),
+            });
+        }
         self.state = CommState::Approved {
             by: actor.to_owned(),
             at_ms: now_ms,

@@ -5,16 +5,18 @@
 //!
 //! - If the incident's TLP is at or below the audience's [clearance](super::Audience::clearance),
 //!   nothing is withheld.
-//! - Otherwise the sensitive facts are withheld: indicators, ATT&CK techniques, site names and
-//!   the IR lead's name. Lists become empty, the IR lead becomes `None`, and each field that
-//!   had something in it gets one [`Redaction`] saying how many items went and why.
-//! - Title, phase, severity, priority, the number of sites, the opening time and the deadlines
-//!   are never withheld: every audience needs them to understand the update.
+//! - Otherwise the sensitive facts are withheld: indicators, ATT&CK techniques, site names,
+//!   the IR lead's name and the title. Lists become empty, the IR lead becomes `None`, the title
+//!   a neutral one made from the severity ([`neutral_title`]), and each field that had
+//!   something in it gets one [`Redaction`] saying how many items went and why.
+//! - Phase, severity, priority, the number of sites, the opening time and the deadlines are
+//!   never withheld: every audience needs them to understand the update.
 //! - The redacted facts are labelled [`message_tlp`]: the lower of the incident's TLP and the
 //!   audience's clearance, which is the label the communication carries.
 //!
-//! The title is free text written by the SIRT and is passed through as is: it must not carry
-//! the internals itself.
+//! The title is free text written by a site or the SIRT, and it carries the incident's marking
+//! like every other fact: the title of a TLP:RED incident is RED text. So a communication
+//! marked below the incident's TLP never carries it, whatever it says.
 
 use super::Audience;
 use super::template::tlp_label;
@@ -49,7 +51,7 @@ pub struct IncidentFacts {
 /// One field withheld from a communication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redaction {
-    /// The [`IncidentFacts`] field: "indicators", "techniques", "sites" or "ir_lead".
+    /// The [`IncidentFacts`] field: "indicators", "techniques", "sites", "ir_lead" or "title".
     pub field: String,
     /// How many items were withheld (1 for the IR lead).
     pub count: usize,
@@ -97,7 +99,19 @@ pub fn redact(facts: &IncidentFacts, audience: Audience) -> (IncidentFacts, Vec<
     withhold("sites", n, counted(n, "site name"));
     let n = usize::from(out.ir_lead.take().is_some());
     withhold("ir_lead", n, "the IR lead's name".to_owned());
+    let title = std::mem::replace(&mut out.title, neutral_title(facts.severity));
+    withhold(
+        "title",
+        usize::from(!title.trim().is_empty()),
+        "the incident's title".to_owned(),
+    );
     (out, redactions)
+}
+
+/// The title a communication carries in place of one above its marking: nothing but the
+/// severity, which every audience receives anyway.
+pub fn neutral_title(severity: Severity) -> String {
+    format!("Security incident ({severity} severity)")
 }
 
 fn counted(n: usize, noun: &str) -> String {

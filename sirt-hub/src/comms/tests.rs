@@ -98,6 +98,7 @@ fn redaction_table_over_every_tlp_and_audience() {
         ("techniques", 2),
         ("sites", 2),
         ("ir_lead", 1),
+        ("title", 1),
     ];
     for tlp in TLPS {
         for audience in Audience::ALL {
@@ -108,9 +109,10 @@ fn redaction_table_over_every_tlp_and_audience() {
                 ..facts(tlp)
             };
             if !cleared {
-                // Title, phase, severity, priority, site count and deadlines stay.
+                // Phase, severity, priority, site count and deadlines stay.
                 (expected.indicators, expected.techniques) = (vec![], vec![]);
                 (expected.sites, expected.ir_lead) = (vec![], None);
+                expected.title = "Security incident (critical severity)".into();
             }
             assert_eq!(out, expected, "{tlp} for {audience}");
             assert_eq!(out.tlp, message_tlp(tlp, audience));
@@ -129,7 +131,7 @@ fn nothing_is_withheld_at_clear_and_everything_sensitive_at_red() {
     for audience in Audience::ALL {
         assert!(redact(&facts(Tlp::Clear), audience).1.is_empty());
         let (out, redactions) = redact(&facts(Tlp::Red), audience);
-        assert_eq!(redactions.len(), 4, "{audience}");
+        assert_eq!(redactions.len(), 5, "{audience}");
         assert!(out.indicators.is_empty() && out.techniques.is_empty() && out.sites.is_empty());
         assert_eq!(out.ir_lead, None);
     }
@@ -149,6 +151,7 @@ fn redaction_reasons_name_both_labels_and_skip_empty_fields() {
         [
             "3 indicators withheld: incident is TLP:AMBER+STRICT, clients are cleared for TLP:GREEN",
             "2 site names withheld: incident is TLP:AMBER+STRICT, clients are cleared for TLP:GREEN",
+            "the incident's title withheld: incident is TLP:AMBER+STRICT, clients are cleared for TLP:GREEN",
         ]
     );
 }
@@ -165,7 +168,16 @@ fn every_template_renders_fully_and_starts_with_its_tlp_label() {
             for part in [&text.subject, &text.body] {
                 assert!(!part.contains(['{', '}']), "{audience}: {part}");
             }
-            assert!(text.body.contains("Ransomware on file servers"));
+            // The title is text of the incident's marking: only where the audience is cleared.
+            let title = "Ransomware on file servers";
+            let cleared = tlp <= audience.clearance();
+            for part in [&text.subject, &text.body] {
+                assert_eq!(
+                    part.contains(title),
+                    cleared,
+                    "{tlp} for {audience}: {part}"
+                );
+            }
         }
     }
 }
@@ -394,4 +406,24 @@ proptest! {
             prop_assert!(!json.contains(indicator.as_str()));
         }
     }
+}
+
+#[test]
+fn the_drafter_never_approves_her_own_draft_unless_the_hub_allows_it() {
+    let mut rec = record(Audience::Clients, Tlp::Amber);
+    let own = refusal(rec.approve("ana", IR_LEAD_ROLE, T0 + 1));
+    assert!(
+        own.contains("drafted by ana") && own.contains("second person"),
+        "{own}"
+    );
+    assert_eq!(rec.state, CommState::Draft);
+    rec.approve_with("ana", IR_LEAD_ROLE, T0 + 1, true).unwrap();
+    assert!(matches!(rec.state, CommState::Approved { ref by, .. } if by == "ana"));
+    // The opt-out does not widen who may approve.
+    let mut other = record(Audience::Clients, Tlp::Amber);
+    assert!(
+        other
+            .approve_with("ana", Some(HubRole::SocManager), T0, true)
+            .is_err()
+    );
 }

@@ -1,7 +1,7 @@
 //! The `Communications` service: drafts from templates, approval by the IR lead or CISO,
 //! delivery through webhooks (or recorded by hand).
 
-use super::acting::{Acting, Roles, authorize, incident_id, read};
+use super::acting::{Acting, Reader, Roles, incident_id, read};
 use crate::access::Api;
 use crate::comms::{self, Audience, CommRecord, CommState};
 use crate::ingest::IngestHandle;
@@ -22,6 +22,8 @@ pub struct CommsService {
     pub ingest: IngestHandle,
     /// Wakes the delivery task after an approval.
     pub deliver: Arc<Notify>,
+    /// `[comms] allow_self_approval`: the drafter may approve her own draft.
+    pub allow_self_approval: bool,
 }
 
 pub fn communication(r: &CommRecord) -> pb::Communication {
@@ -64,6 +66,9 @@ impl CommsService {
         incident: Ulid,
         edit: CommEdit,
     ) -> Result<Response<pb::Communication>, Status> {
+        Reader::acting(acting, &self.roles)
+            .may_read_id(&self.store, incident)
+            .await?;
         let item = Item::Comms(Box::new(CommsChange {
             incident,
             edit,
@@ -134,7 +139,10 @@ impl pb::communications_server::Communications for CommsService {
         let incident = incident_id(&raw)?;
         let comm = comm_id(&communication_id)?;
         let edit = if approve {
-            CommEdit::Approve { comm }
+            CommEdit::Approve {
+                comm,
+                allow_self_approval: self.allow_self_approval,
+            }
         } else {
             CommEdit::Reject { comm, reason }
         };
@@ -169,8 +177,9 @@ impl pb::communications_server::Communications for CommsService {
         &self,
         request: Request<pb::ListCommunicationsRequest>,
     ) -> Result<Response<pb::CommunicationList>, Status> {
-        authorize(&request, "Communications.List")?;
+        let reader = Reader::of(&self.roles, &request, "Communications.List")?;
         let incident = incident_id(&request.into_inner().incident_id)?;
+        reader.may_read_id(&self.store, incident).await?;
         let records = read(&self.store, move |s| s.comms(incident)).await?;
         Ok(Response::new(pb::CommunicationList {
             communications: records.iter().map(communication).collect(),

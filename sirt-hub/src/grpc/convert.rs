@@ -53,10 +53,14 @@ pub fn incident(record: &IncidentRecord) -> pb::HubIncident {
     pb::HubIncident {
         id: record.id.to_string(),
         title: record.title.clone(),
-        status: status_to_wire(record.status) as i32,
-        severity: record.severity.to_wire() as i32,
-        tlp: record.tlp.to_wire() as i32,
-        techniques: record.techniques.iter().map(ToString::to_string).collect(),
+        status: status_to_wire(record.status()) as i32,
+        severity: record.severity().to_wire() as i32,
+        tlp: record.tlp().to_wire() as i32,
+        techniques: record
+            .techniques()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         indicators: record.indicators.iter().map(Indicator::to_wire).collect(),
         sightings: record.sightings.iter().map(sighting).collect(),
         created_at_ms: record.created_at_ms,
@@ -75,7 +79,8 @@ pub fn incident(record: &IncidentRecord) -> pb::HubIncident {
         triage_at_ms: record.lifecycle.entered.triage_ms.unwrap_or_default(),
         contained_at_ms: record.lifecycle.entered.containment_ms.unwrap_or_default(),
         recovered_at_ms: record.lifecycle.entered.recovery_ms.unwrap_or_default(),
-        closed_at_ms: record.lifecycle.entered.closed_ms.unwrap_or_default(),
+        // The current closure only: a reopened incident is not closed.
+        closed_at_ms: record.lifecycle.closed_at().unwrap_or_default(),
         // Deadlines are stated as of the answer: read the clock here, at the API edge.
         deadlines: deadlines(record, socfed_proto::now_millis()),
         timeline: record

@@ -1,6 +1,6 @@
 //! The `Operator` service: cross-site queries for operator certificates.
 
-use super::acting::{Acting, authorize, incident_id, read};
+use super::acting::{Acting, Reader, authorize, incident_id, read};
 use super::convert;
 use super::live::LiveSites;
 use crate::access::Api;
@@ -28,6 +28,8 @@ pub struct OperatorService {
     pub live: Arc<LiveSites>,
     pub enrolled: Arc<Vec<SiteId>>,
     pub shutdown: CancellationToken,
+    /// Open `WatchIncidents` streams per operator (`limits.max_watches_per_operator`).
+    pub watches: Arc<super::watches::WatchSlots>,
 }
 
 const DEFAULT_PAGE: u32 = 100;
@@ -39,7 +41,7 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::ListIncidentsRequest>,
     ) -> Result<Response<pb::ListIncidentsResponse>, Status> {
-        authorize(&request, "ListIncidents")?;
+        let reader = Reader::of(&self.roles, &request, "ListIncidents")?;
         let pb::ListIncidentsRequest {
             site_id,
             status,
@@ -77,8 +79,16 @@ impl pb::operator_server::Operator for OperatorService {
             s.list_incidents(&filter, before, limit)
         })
         .await?;
+        // TLP:RED incidents the caller may not read are left out (not redacted: a redacted row
+        // would still disclose that the incident exists, when, and at which sites). A page can
+        // come back short; the token still leads on.
         Ok(Response::new(pb::ListIncidentsResponse {
-            incidents: page.incidents.iter().map(convert::incident).collect(),
+            incidents: page
+                .incidents
+                .iter()
+                .filter(|r| reader.can_read(r))
+                .map(convert::incident)
+                .collect(),
             next_page_token: page.next.map(|u| u.to_string()).unwrap_or_default(),
         }))
     }
@@ -87,13 +97,16 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::GetIncidentRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        authorize(&request, "GetIncident")?;
+        let reader = Reader::of(&self.roles, &request, "GetIncident")?;
         let raw = request.into_inner().id;
         let id = Ulid::from_string(&raw).map_err(|_| {
             Status::invalid_argument(format!("{raw:?} is not an incident id (26-character ULID)"))
         })?;
         match read(&self.store, move |s| s.incident(id)).await? {
-            Some(record) => Ok(Response::new(convert::incident(&record))),
+            Some(record) => {
+                reader.may_read(&record)?;
+                Ok(Response::new(convert::incident(&record)))
+            }
             None => Err(Status::not_found(format!(
                 "no incident {id}; list incidents to see valid ids"
             ))),
@@ -106,11 +119,15 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::WatchIncidentsRequest>,
     ) -> Result<Response<Self::WatchIncidentsStream>, Status> {
-        authorize(&request, "WatchIncidents")?;
+        let reader = Reader::of(&self.roles, &request, "WatchIncidents")?;
+        let who = socfed_proto::identity::caller(&request)?.uri;
+        let slot = self.watches.take(&who)?;
         let mut events = self.ingest.subscribe();
         let (tx, rx) = mpsc::channel(256);
         let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
+            // Held for as long as the watch runs.
+            let _slot = slot;
             loop {
                 let event = tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -118,6 +135,8 @@ impl pb::operator_server::Operator for OperatorService {
                     event = events.recv() => event,
                 };
                 let message = match event {
+                    // Checked per event: the marking, the IR lead and the role can change.
+                    Ok(change) if !reader.can_read(&change.record) => continue,
                     Ok(change) => Ok(pb::IncidentEvent {
                         kind: if change.created {
                             pb::incident_event::Kind::Created
@@ -262,6 +281,9 @@ impl pb::operator_server::Operator for OperatorService {
             reason,
         } = request.into_inner();
         let (survivor, other) = (incident_id(&survivor_id)?, incident_id(&other_id)?);
+        Reader::acting(&acting, &self.roles)
+            .may_read_id(&self.store, other)
+            .await?;
         let item = Item::Merge(Box::new(crate::store::apply::Merge {
             survivor,
             other,
@@ -295,6 +317,13 @@ impl pb::operator_server::Operator for OperatorService {
         }));
         self.change(item, incident, &acting).await
     }
+
+    async fn set_incident_member(
+        &self,
+        request: Request<pb::SetIncidentMemberRequest>,
+    ) -> Result<Response<pb::IncidentMembers>, Status> {
+        super::members::set_member(&self.store, &self.roles, &self.ingest, request).await
+    }
 }
 
 impl OperatorService {
@@ -306,6 +335,10 @@ impl OperatorService {
         acting: &Acting,
     ) -> Result<Response<pb::HubIncident>, Status> {
         use crate::store::apply::TransitionOutcome;
+        // Changing an incident answers with the incident: only for those who may read it.
+        Reader::acting(acting, &self.roles)
+            .may_read_id(&self.store, incident)
+            .await?;
         let outcome = self.ingest.run(item).await.map_err(|e| match e {
             crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
             crate::ingest::TransitionError::Stopped => {

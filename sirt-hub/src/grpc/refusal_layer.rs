@@ -65,10 +65,17 @@ where
 
 /// Who called, from the listener's view of the connection.
 pub fn who(peer: Option<&PeerInfo>, api: String, reason: String) -> Refusal {
+    use socfed_proto::identity::IdentityError;
     let (who, cert) = match peer.map(|p| p.peer.as_ref()) {
         Some(Ok(identity)) => (identity.uri.clone(), identity.fingerprint.clone()),
+        // No certificate at all: anyone on the network (counted, not audited).
+        Some(Err(e @ IdentityError::NoCertificate)) => (
+            format!("{} ({e})", crate::refusals::ANONYMOUS),
+            String::new(),
+        ),
+        // A certificate of the organisation CA that names no usable identity.
         Some(Err(e)) => (format!("unidentified ({e})"), String::new()),
-        None => ("unidentified".to_string(), String::new()),
+        None => (crate::refusals::ANONYMOUS.to_string(), String::new()),
     };
     Refusal {
         who,

@@ -1,6 +1,6 @@
 //! The `Response` service: directives, tasks and hunts issued by operators at the hub.
 
-use super::acting::{Acting, Roles, authorize, incident_id, read};
+use super::acting::{Acting, Reader, Roles, incident_id, read};
 use super::live::LiveSites;
 use super::response_convert as convert;
 use crate::access::Api;
@@ -128,6 +128,9 @@ impl pb::response_server::Response for ResponseService {
             expires_in_s,
         } = request.into_inner();
         let incident = incident_id(&incident)?;
+        Reader::acting(&acting, &self.roles)
+            .may_read_id(&self.store, incident)
+            .await?;
         directive::validate_kind(&kind).map_err(invalid)?;
         let params: BTreeMap<String, String> = params.into_iter().collect();
         directive::validate_params(&params).map_err(invalid)?;
@@ -184,6 +187,9 @@ impl pb::response_server::Response for ResponseService {
             due_in_s,
         } = request.into_inner();
         let incident = incident_id(&incident)?;
+        Reader::acting(&acting, &self.roles)
+            .may_read_id(&self.store, incident)
+            .await?;
         let title = title.trim().to_string();
         if title.is_empty() || title.len() > 200 {
             return Err(invalid("a task needs a title of 1-200 bytes"));
@@ -235,7 +241,7 @@ impl pb::response_server::Response for ResponseService {
         &self,
         request: Request<pb::ListDirectivesRequest>,
     ) -> Result<Response<pb::DirectiveList>, Status> {
-        authorize(&request, "ListDirectives")?;
+        let reader = Reader::of(&self.roles, &request, "ListDirectives")?;
         let pb::ListDirectivesRequest {
             incident_id: incident,
             site_id,
@@ -266,6 +272,7 @@ impl pb::response_server::Response for ResponseService {
             Ok(all)
         })
         .await?;
+        let found = reader.readable_directives(&self.store, found).await?;
         Ok(Response::new(list(&found)))
     }
 
@@ -289,7 +296,10 @@ impl pb::response_server::Response for ResponseService {
         let mut hunted: Vec<Indicator> = Vec::new();
         if let Some(id) = incident {
             match read(&self.store, move |s| s.incident(id)).await? {
-                Some(record) => hunted.extend(record.indicators),
+                Some(record) => {
+                    Reader::acting(&acting, &self.roles).may_read(&record)?;
+                    hunted.extend(record.indicators);
+                }
                 None => {
                     return Err(Status::not_found(format!(
                         "no incident {id}; list incidents to see valid ids"
@@ -310,9 +320,16 @@ impl pb::response_server::Response for ResponseService {
         if hunted.len() > MAX_HUNT_INDICATORS {
             return Err(invalid("at most 100 indicators per hunt"));
         }
+        // 0 is the field left unset: the default. Anything longer than the maximum is a
+        // mistake to name, not to shorten silently (as `duration_s` below).
         let lookback_s = match lookback_s {
             0 => DEFAULT_LOOKBACK_S,
-            n => n.min(MAX_LOOKBACK_S),
+            n if n > MAX_LOOKBACK_S => {
+                return Err(invalid(
+                    "a hunt looks back at most 365 days; give a shorter lookback",
+                ));
+            }
+            n => n,
         };
         if duration_s > MAX_HUNT_DURATION_S {
             return Err(invalid("a hunt watches for at most 30 days"));
@@ -374,12 +391,17 @@ impl pb::response_server::Response for ResponseService {
         &self,
         request: Request<pb::GetHuntRequest>,
     ) -> Result<Response<pb::Hunt>, Status> {
-        authorize(&request, "GetHunt")?;
+        let reader = Reader::of(&self.roles, &request, "GetHunt")?;
         let raw = request.into_inner().hunt_id;
         let id = Ulid::from_string(&raw)
             .map_err(|_| invalid(format!("{raw:?} is not a hunt id (26-character ULID)")))?;
         match read(&self.store, move |s| s.hunt(id)).await? {
-            Some((hunt, sweeps)) => Ok(Response::new(self.hunt_reply(&hunt, &sweeps))),
+            Some((hunt, sweeps)) => {
+                for incident in [hunt.incident, hunt.attached_to].into_iter().flatten() {
+                    reader.may_read_id(&self.store, incident).await?;
+                }
+                Ok(Response::new(self.hunt_reply(&hunt, &sweeps)))
+            }
             None => Err(Status::not_found(format!(
                 "no hunt {id}; `sirt-hub hunt list` shows them"
             ))),
@@ -390,8 +412,9 @@ impl pb::response_server::Response for ResponseService {
         &self,
         request: Request<pb::ListHuntsRequest>,
     ) -> Result<Response<pb::ListHuntsResponse>, Status> {
-        authorize(&request, "ListHunts")?;
+        let reader = Reader::of(&self.roles, &request, "ListHunts")?;
         let hunts = read(&self.store, |s| s.hunts(200)).await?;
+        let hunts = reader.readable_hunts(&self.store, hunts).await?;
         Ok(Response::new(pb::ListHuntsResponse {
             hunts: hunts
                 .iter()
@@ -413,6 +436,9 @@ impl pb::response_server::Response for ResponseService {
         let hunt = Ulid::from_string(&hunt_id)
             .map_err(|_| invalid(format!("{hunt_id:?} is not a hunt id (26-character ULID)")))?;
         let incident = incident_id(&incident)?;
+        Reader::acting(&acting, &self.roles)
+            .may_read_id(&self.store, incident)
+            .await?;
         let item = Item::AttachHunt(Box::new(AttachHunt {
             hunt,
             incident,

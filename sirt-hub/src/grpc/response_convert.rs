@@ -1,9 +1,11 @@
 //! Wire ↔ domain for directives, their updates and hunts.
 
+use crate::response::MAX_HITS;
 use crate::response::directive::SiteReport;
 use crate::response::{DirectiveRecord, DirectiveState, HuntHit, HuntRecord, SiteProgress};
 use socfed_proto::UnixMillis;
 use socfed_proto::pb;
+use socfed_proto::vocab::{InvalidField, bounds};
 
 fn hit_to_wire(h: &HuntHit) -> pb::HuntHit {
     pb::HuntHit {
@@ -17,17 +19,46 @@ fn hit_to_wire(h: &HuntHit) -> pb::HuntHit {
     }
 }
 
-fn hit_from_wire(h: pb::HuntHit) -> HuntHit {
-    HuntHit {
-        indicator: h.indicator,
-        group_id: h.group_id,
-        title: h.title,
-        alert_count: h.alert_count,
-        first_seen_ms: h.first_seen_ms,
-        last_seen_ms: h.last_seen_ms,
-        local_incident_id: h.local_incident_id,
+/// A hit as a site reported it: one-line text without control characters, a count and
+/// times in range (`vocab::bounds`); `field` names the hit for the refusal.
+fn hit_from_wire(h: pb::HuntHit, field: &str) -> Result<HuntHit, InvalidField> {
+    let pb::HuntHit {
+        indicator,
+        group_id,
+        title,
+        alert_count,
+        first_seen_ms,
+        last_seen_ms,
+        local_incident_id,
+    } = h;
+    let within = |e: InvalidField| e.within(field);
+    for (name, text) in [
+        ("indicator", &indicator),
+        ("group_id", &group_id),
+        ("title", &title),
+        ("local_incident_id", &local_incident_id),
+    ] {
+        if text.len() > MAX_HIT_TEXT_BYTES {
+            return Err(within(InvalidField::new(
+                name,
+                format!("longer than {MAX_HIT_TEXT_BYTES} bytes"),
+            )));
+        }
+        bounds::single_line(name, text).map_err(within)?;
     }
+    Ok(HuntHit {
+        indicator,
+        group_id,
+        title,
+        alert_count: bounds::count("alert_count", alert_count).map_err(within)?,
+        first_seen_ms: bounds::time("first_seen_ms", first_seen_ms).map_err(within)?,
+        last_seen_ms: bounds::time("last_seen_ms", last_seen_ms).map_err(within)?,
+        local_incident_id,
+    })
 }
+
+/// A hit's text fields are short (an indicator, an id, a title).
+const MAX_HIT_TEXT_BYTES: usize = 4096;
 
 /// The directive as sent to its site. Task fields travel as parameters.
 pub fn directive(d: &DirectiveRecord) -> pb::Directive {
@@ -70,21 +101,47 @@ pub fn directive_status(d: &DirectiveRecord, now: UnixMillis) -> pb::DirectiveSt
     }
 }
 
-/// Decodes a site's update; `Err` explains what is wrong with it.
+/// Decodes a site's update; `Err` explains what is wrong with it. Text that reaches
+/// operators' terminals is checked like a report's (`vocab::bounds`), except the command's
+/// `output`: program output legitimately carries colours and carriage returns, so its
+/// control characters are kept as visible `\u{..}` escapes instead of refusing the result.
 pub fn update(u: pb::DirectiveUpdate) -> Result<(ulid::Ulid, SiteReport), String> {
-    let id = ulid::Ulid::from_string(&u.directive_id)
-        .map_err(|_| format!("directive id {:?} is not a ULID", u.directive_id))?;
-    let state = DirectiveState::from_wire(u.state)
-        .ok_or_else(|| format!("directive {id}: unknown state {}", u.state))?;
+    let pb::DirectiveUpdate {
+        directive_id,
+        state,
+        detail,
+        exit_code,
+        output,
+        // The hub records when it received the update, not the site's clock.
+        at_ms: _,
+        actor,
+        hits,
+    } = u;
+    let id = ulid::Ulid::from_string(&directive_id)
+        .map_err(|_| format!("directive id {:?} is not a ULID", directive_id))?;
+    let state = DirectiveState::from_wire(state)
+        .ok_or_else(|| format!("directive {id}: unknown state {state}"))?;
+    let refused = |e: InvalidField| format!("directive {id}: {e}");
+    bounds::multi_line("detail", &detail).map_err(refused)?;
+    bounds::single_line("actor", &actor).map_err(refused)?;
+    // Hits past the cap are dropped when applied; judging them all would let a site make the
+    // hub check an unbounded list.
+    let hits = hits
+        .into_iter()
+        .take(MAX_HITS)
+        .enumerate()
+        .map(|(i, h)| hit_from_wire(h, &format!("hits[{i}]")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(refused)?;
     Ok((
         id,
         SiteReport {
             state,
-            detail: u.detail,
-            exit_code: u.exit_code,
-            output: u.output,
-            actor: u.actor,
-            hits: u.hits.into_iter().map(hit_from_wire).collect(),
+            detail,
+            exit_code,
+            output: socfed_proto::terminal::clean_multiline(&output).into_owned(),
+            actor,
+            hits,
         },
     ))
 }

@@ -16,8 +16,8 @@ pub struct RosterService {
     pub store: Arc<HubStore>,
     pub roles: Roles,
     pub ingest: IngestHandle,
-    /// Sign-in tokens and the dashboard's address, when the dashboard is enabled.
-    pub dashboard: Option<(Arc<crate::web::Tokens>, String)>,
+    /// The dashboard's address, when the dashboard is enabled.
+    pub dashboard: Option<String>,
 }
 
 impl RosterService {
@@ -88,16 +88,48 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
         request: Request<pb::DashboardLoginRequest>,
     ) -> Result<Response<pb::DashboardLoginResponse>, Status> {
         let acting = Acting::of(&self.roles, &request, "DashboardLogin")?;
-        acting.may(Api::Read)?;
-        let Some((tokens, base)) = &self.dashboard else {
+        acting.may(Api::SignIn)?;
+        let Some(base) = &self.dashboard else {
             return Err(Status::failed_precondition(
                 "the dashboard is not enabled at this hub; add a [dashboard] table to its config",
             ));
         };
-        let (token, expires_at_ms) = tokens.mint(&acting.name, socfed_proto::now_millis());
+        let peer = socfed_proto::identity::caller(&request)?;
+        let link = crate::web::new_secret().map_err(|e| {
+            Status::unavailable(format!("no randomness for a sign-in link ({e}); retry"))
+        })?;
+        let now = socfed_proto::now_millis();
+        let grant = crate::web::session::Grant {
+            operator: acting.name.clone(),
+            cert_serial: peer.serial.clone(),
+            cert_not_after_ms: peer.not_after_ms,
+            issued_ms: now,
+            expires_ms: (now + crate::web::session::LINK_TTL_MS).min(peer.not_after_ms),
+        };
+        let expires_at_ms = grant.expires_ms;
+        let change = crate::store::apply::WebChange::IssueLink {
+            link: link.key(),
+            grant,
+            actor_cert: acting.cert.clone(),
+        };
+        match self.ingest.call(Item::Web(Box::new(change))).await {
+            Ok(crate::store::apply::Outcome::Web(_)) => {}
+            Ok(_) | Err(crate::ingest::TransitionError::Stopped) => {
+                return Err(Status::unavailable(
+                    "the hub is shutting down; retry shortly",
+                ));
+            }
+            Err(crate::ingest::TransitionError::Store(e)) => {
+                return Err(super::storage_status(&e));
+            }
+        }
         tracing::info!(operator = %acting.name, "dashboard sign-in link issued");
         Ok(Response::new(pb::DashboardLoginResponse {
-            url: format!("{}/login?token={token}", base.trim_end_matches('/')),
+            url: format!(
+                "{}/login?token={}",
+                base.trim_end_matches('/'),
+                link.to_hex()
+            ),
             expires_at_ms,
         }))
     }

@@ -6,7 +6,7 @@
 //! as part of the machine) and what each command changes. It is pure: it never reads the clock
 //! (time comes in as `now_ms`, Unix milliseconds), never stores or sends anything and does not
 //! know the roster (the caller resolves the actor's role from the certificate and the roster,
-//! and checks that an assigned IR lead exists). It returns the next state and the [`Event`]s
+//! and the role of a proposed IR lead, which [`check_lead`] judges). It returns the next state and the [`Event`]s
 //! to append to the audit log and the timeline.
 
 pub mod authz;
@@ -47,6 +47,17 @@ pub enum LifecycleError {
     #[error("cannot assign an empty IR lead name; give the operator's roster name")]
     EmptyOperator,
     #[error(
+        "{operator:?} is not in the hub roster, so cannot lead an incident; name an operator with \
+         role ir-lead or ciso (`sirt-hub operators list`), or add one first"
+    )]
+    UnknownLead { operator: String },
+    #[error(
+        "{operator:?} is {}, who cannot lead an incident; name an operator with role ir-lead or \
+         ciso, or change the role first (`sirt-hub operators set-role`)",
+        .role.with_article()
+    )]
+    IneligibleLead { operator: String, role: HubRole },
+    #[error(
         "cannot close as duplicate without an incident id; give the id of the incident it duplicates"
     )]
     EmptyDuplicateOf,
@@ -54,6 +65,19 @@ pub enum LifecycleError {
     EmptyReason,
     #[error("the acting operator's name is empty; pass the name from the operator's certificate")]
     EmptyActor,
+}
+
+/// Whether `operator`, holding `role` in the roster (`None`: not in it), may be named IR lead.
+/// Only roles that may carry out what the IR lead is accountable for may hold it: the review,
+/// the closure and a reopen need the IR lead or CISO role ([`authz`]), so only those two lead.
+/// The roster is the caller's to read; this is the rule.
+pub fn check_lead(operator: &str, role: Option<HubRole>) -> Result<(), LifecycleError> {
+    let operator = operator.trim().to_owned();
+    match role {
+        None => Err(LifecycleError::UnknownLead { operator }),
+        Some(role) if role.may_lead() => Ok(()),
+        Some(role) => Err(LifecycleError::IneligibleLead { operator, role }),
+    }
 }
 
 /// The second half of a [`LifecycleError::WrongPhase`] message: what the command needs.

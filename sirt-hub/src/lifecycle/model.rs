@@ -323,6 +323,23 @@ pub struct IncidentLifecycle {
 }
 
 impl IncidentLifecycle {
+    /// Folds a site's facts in: severity and TLP only rise, and the priority is at least the
+    /// one the new severity suggests ([`Priority::from_severity`]). Lowering any of them is an
+    /// operator's decision through [`super::apply`]. Every path that takes site facts (a report
+    /// joining, a merge, a split) goes through here, so one severity means one priority.
+    pub fn raise_from_site(&mut self, severity: Severity, tlp: Tlp) {
+        self.severity = self.severity.max(severity);
+        self.tlp = self.tlp.max(tlp);
+        self.priority = self.priority.min(Priority::from_severity(self.severity));
+    }
+
+    /// When the incident was closed, if it is closed now: after a reopen, the last closure
+    /// counts, and an open incident has none. While closed nothing but a reopen changes the
+    /// lifecycle ([`super::apply`]), so the last change is the closure.
+    pub fn closed_at(&self) -> Option<i64> {
+        matches!(self.phase, Phase::Closed { .. }).then_some(self.updated_ms)
+    }
+
     /// A new incident at `now_ms`, with the priority its severity suggests and no IR lead.
     pub fn new(severity: Severity, tlp: Tlp, now_ms: i64) -> Self {
         Self {

@@ -85,6 +85,13 @@ impl HubRole {
         }
     }
 
+    /// Whether an operator with this role may be named an incident's IR lead: the IR lead and
+    /// the CISO, the only roles that may review, close and reopen ([`super::authz`]). Analysts,
+    /// engineers, SOC managers and admins staff an incident but are not accountable for it.
+    pub fn may_lead(self) -> bool {
+        matches!(self, HubRole::IrLead | HubRole::Ciso)
+    }
+
     /// The role as the complement of "you are …": "a tier 1 analyst", "the CISO".
     pub fn with_article(self) -> String {
         match self {

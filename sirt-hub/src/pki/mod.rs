@@ -39,7 +39,7 @@ mod tls_tests;
 pub use error::PkiError;
 pub use inspect::list;
 pub use issue::issue;
-pub use revoke::{revoke, write_crl};
+pub use revoke::{revoke, write_crl, write_crl_valid_for};
 pub use rotate::rotate;
 
 use files::{PUBLIC_MODE, ensure_dir, occupied, write_pair};
@@ -66,6 +66,8 @@ const MAX_VALIDITY_DAYS: u32 = 36_500;
 pub struct CaInfo {
     pub domain: TrustDomain,
     pub ca_cert: PathBuf,
+    /// The initial (empty, signed) CRL, `DIR/crl.pem`.
+    pub crl: PathBuf,
     /// RFC 3339, UTC.
     pub not_after: String,
 }
@@ -188,9 +190,13 @@ pub fn init_with_crl_url(
             other => other,
         },
     )?;
+    // An initial, empty CRL: the example configs name `[tls] crl`, and a service refuses to
+    // start on a CRL file that does not exist.
+    let crl = revoke::write_crl(dir)?.path;
     Ok(CaInfo {
         domain: domain.clone(),
         ca_cert,
+        crl,
         not_after: inspect::rfc3339(not_after),
     })
 }

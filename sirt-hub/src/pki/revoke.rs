@@ -118,20 +118,43 @@ pub fn revoke(dir: &Path, cert: &Path, reason: &str) -> Result<CrlWritten, PkiEr
     Ok(written)
 }
 
-/// Signs the CRL from `revoked.toml` (empty when nothing was revoked) into `DIR/crl.pem`.
+/// Signs the CRL from `revoked.toml` (empty when nothing was revoked) into `DIR/crl.pem`,
+/// valid 30 days.
 pub fn write_crl(dir: &Path) -> Result<CrlWritten, PkiError> {
+    write_crl_valid_for(dir, CRL_VALIDITY_DAYS * super::SECS_PER_DAY)
+}
+
+/// The CRL number of `DIR/crl.pem`, when there is one that parses and fits in 64 bits.
+fn previous_number(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&bytes).ok()?;
+    let facts = socfed_proto::revocation::CrlFacts::of(&[pem.contents]).ok()??;
+    let mut be = [0u8; 8];
+    let start = be.len().checked_sub(facts.number.len())?;
+    be[start..].copy_from_slice(&facts.number);
+    Some(u64::from_be_bytes(be))
+}
+
+/// As [`write_crl`], valid `validity_secs` from now (`pki crl --days`).
+pub fn write_crl_valid_for(dir: &Path, validity_secs: i64) -> Result<CrlWritten, PkiError> {
     let ca = load_ca(dir)?;
     let list = load_list(dir)?;
     let now = now_unix()?;
+    let path = dir.join(CRL_FILE);
+    let number = u64::try_from(now)
+        .unwrap_or(0)
+        .max(previous_number(&path).map_or(0, |n| n.saturating_add(1)));
     let generate = |source| PkiError::Generate {
         what: "CRL",
         source,
     };
     let params = CertificateRevocationListParams {
         this_update: set_time(now - 60)?,
-        next_update: set_time(now + CRL_VALIDITY_DAYS * super::SECS_PER_DAY)?,
-        // Seconds since the epoch: increases with every CRL this CA signs.
-        crl_number: SerialNumber::from_slice(&now.to_be_bytes()),
+        next_update: set_time(now.saturating_add(validity_secs.max(1)))?,
+        // Strictly increasing with every CRL this CA signs (seconds since the epoch, or one
+        // more than the last when two are signed within a second): services refuse a CRL
+        // whose number is lower than the one they hold.
+        crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
         issuing_distribution_point: None,
         revoked_certs: list
             .revoked
@@ -153,7 +176,6 @@ pub fn write_crl(dir: &Path) -> Result<CrlWritten, PkiError> {
         key_identifier_method: KeyIdMethod::Sha256,
     };
     let crl = params.signed_by(&ca.issuer).map_err(generate)?;
-    let path = dir.join(CRL_FILE);
     replace(&path, crl.pem().map_err(generate)?.as_bytes(), PUBLIC_MODE)?;
     Ok(CrlWritten {
         path,

@@ -17,13 +17,33 @@ pub struct Report {
     pub communications: Vec<pb::Communication>,
 }
 
-struct Section {
-    title: &'static str,
-    headers: &'static [&'static str],
-    rows: Vec<Vec<String>>,
+pub(super) struct Section {
+    pub(super) title: &'static str,
+    pub(super) headers: &'static [&'static str],
+    pub(super) rows: Vec<Vec<String>>,
 }
 
-fn sections(r: &Report) -> Vec<Section> {
+/// The report's TLP marking, e.g. `TLP:RED`: the incident's. A value this build does not know
+/// is marked RED, the most restrictive, rather than left unmarked.
+pub fn marking(i: &pb::HubIncident) -> String {
+    socfed_proto::vocab::Tlp::from_wire(i.tlp, "tlp")
+        .map_or_else(|_| "TLP:RED".into(), crate::comms::tlp_label)
+}
+
+/// The line a reader sees first and last: the marking and what it means for sharing.
+fn banner(i: &pb::HubIncident) -> String {
+    let marking = marking(i);
+    let rule = match marking.as_str() {
+        "TLP:RED" => "for the named recipients only; do not share further",
+        "TLP:AMBER+STRICT" => "within the recipient's organisation only",
+        "TLP:AMBER" => "within the recipient's organisation and its clients, as needed",
+        "TLP:GREEN" => "within the community; not public",
+        _ => "no limit on disclosure",
+    };
+    format!("{marking}: {rule}")
+}
+
+pub(super) fn sections(r: &Report) -> Vec<Section> {
     let i = &r.incident;
     let mut out = vec![Section {
         title: "Summary",
@@ -46,6 +66,15 @@ fn sections(r: &Report) -> Vec<Section> {
         rows: sighting_rows(i),
     });
     let optional = [
+        Section {
+            title: "Indicators",
+            headers: &["indicator"],
+            rows: i
+                .indicators
+                .iter()
+                .map(|x| vec![render::indicator(x)])
+                .collect(),
+        },
         Section {
             title: "Regulatory clocks",
             headers: &["obligation", "due", "status"],
@@ -159,8 +188,9 @@ pub fn sighting_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
 }
 
 pub fn markdown(r: &Report) -> String {
+    let banner = md(&banner(&r.incident));
     let mut out = format!(
-        "# Incident {}: {}\n",
+        "**{banner}**\n\n# Incident {}: {}\n",
         md(&r.incident.id),
         md(&r.incident.title)
     );
@@ -173,6 +203,7 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
     }
+    let _ = write!(out, "\n**{banner}**\n");
     out
 }
 
@@ -180,8 +211,10 @@ pub fn markdown(r: &Report) -> String {
 pub fn html(r: &Report) -> String {
     let e = escape;
     let mut out = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Incident {}</title></head><body>\n<h1>Incident {}: {}</h1>\n",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{} Incident {}</title></head><body>\n<p class=\"tlp\"><strong>{}</strong></p>\n<h1>Incident {}: {}</h1>\n",
+        e(&marking(&r.incident)),
         e(&r.incident.id),
+        e(&banner(&r.incident)),
         e(&r.incident.id),
         e(&r.incident.title)
     );
@@ -201,12 +234,18 @@ pub fn html(r: &Report) -> String {
         }
         out.push_str("</table>\n");
     }
+    let _ = writeln!(
+        out,
+        "<p class=\"tlp\"><strong>{}</strong></p>",
+        e(&banner(&r.incident))
+    );
     out.push_str("</body></html>\n");
     out
 }
 
 fn summary(i: &pb::HubIncident) -> Vec<(&'static str, String)> {
     let mut rows = vec![
+        ("marking", marking(i)),
         ("status", render::status(i.status).to_string()),
         ("severity", render::severity(i.severity).to_string()),
         ("priority", i.priority.clone()),
@@ -241,6 +280,16 @@ fn summary(i: &pb::HubIncident) -> Vec<(&'static str, String)> {
     }
     if !i.resolution.is_empty() {
         rows.push(("resolution", i.resolution.clone()));
+    }
+    if i.reopened > 0 {
+        rows.push((
+            "reopened",
+            if i.reopened == 1 {
+                "once".to_string()
+            } else {
+                format!("{} times", i.reopened)
+            },
+        ));
     }
     rows
 }

@@ -1,5 +1,11 @@
 //! Response KPIs overall and per site: median time from opening to triage (acknowledged by
 //! the SIRT), containment and closure.
+//!
+//! What counts: an incident closed as a duplicate of another (merged away) is not counted at
+//! all: the survivor carries that threat. Triage and containment are measured on the first
+//! pass; closure on the final one: a reopened incident counts as resolved only once it is
+//! closed again, at its last closure (the API's `closed_at_ms` is that), and an incident
+//! reopened and still open has no time to resolve.
 
 use socfed_proto::pb;
 use std::collections::BTreeMap;
@@ -29,7 +35,7 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
 
 fn kpi<'a>(incidents: impl Iterator<Item = &'a pb::HubIncident>) -> Kpi {
     let (mut n, mut triage, mut contain, mut resolve) = (0, Vec::new(), Vec::new(), Vec::new());
-    for i in incidents {
+    for i in incidents.filter(|i| !is_duplicate(i)) {
         n += 1;
         for (at, list) in [
             (i.triage_at_ms, &mut triage),
@@ -47,6 +53,11 @@ fn kpi<'a>(incidents: impl Iterator<Item = &'a pb::HubIncident>) -> Kpi {
         to_contain_ms: median(contain),
         to_resolve_ms: median(resolve),
     }
+}
+
+/// Closed as a duplicate of another incident (merged away).
+fn is_duplicate(i: &pb::HubIncident) -> bool {
+    i.resolution.starts_with("duplicate of")
 }
 
 /// KPIs overall and per site (an incident counts for every site that saw it).
@@ -125,5 +136,15 @@ mod tests {
             }
         );
         assert_eq!(per_site["lyon"].to_resolve_ms, None);
+    }
+
+    #[test]
+    fn duplicates_are_not_counted() {
+        let mut duplicate = incident("paris", 0, 5, 0, 7);
+        duplicate.resolution = "duplicate of 01J".into();
+        let (overall, _) = kpis(&[incident("paris", 0, 10, 100, 1_000), duplicate]);
+        assert_eq!(overall.incidents, 1);
+        assert_eq!(overall.to_resolve_ms, Some(1_000));
+        assert_eq!(overall.to_triage_ms, Some(10));
     }
 }

@@ -2,7 +2,9 @@
 //! clock; the CLI fetches the incident, its directives and communications, and prints.
 
 mod document;
+mod json;
 mod kpi;
 
-pub use document::{Report, escape as escape_html, html, markdown, sighting_rows};
+pub use document::{Report, escape as escape_html, html, markdown, marking, sighting_rows};
+pub use json::json;
 pub use kpi::{Kpi, kpis};

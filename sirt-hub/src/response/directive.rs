@@ -160,7 +160,7 @@ impl DirectiveRecord {
             line.push_str(&format!(" (exit {code})"));
         }
         if !self.hits.is_empty() {
-            line.push_str(&format!(", {} hits", self.hits.len()));
+            line.push_str(&format!(", {}", plural(self.hits.len(), "hit", "hits")));
         }
         if !self.detail.is_empty() {
             line.push_str(": ");
@@ -223,4 +223,9 @@ pub fn validate_params(params: &BTreeMap<String, String>) -> Result<(), Response
         }
     }
     Ok(())
+}
+
+/// `n` and the noun in the right number: "1 hit", "2 hits".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

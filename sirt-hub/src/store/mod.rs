@@ -6,9 +6,11 @@
 
 pub mod apply;
 mod audit_log;
+pub mod check;
 pub mod query;
 mod query_index;
 mod query_response;
+mod query_web;
 pub mod records;
 pub mod schema;
 mod upgrade;
@@ -35,6 +37,10 @@ pub enum StoreError {
     Damaged { dir: PathBuf, reason: String },
     #[error("the hub's store failed and the hub is stopping; it stores again once restarted")]
     Stopped,
+    #[error(
+        "the audit chain of the store at {dir} was sealed with another audit key than the one given; restore the hub's `.audit-key` file (beside its TLS key) from the backup of that directory"
+    )]
+    AuditKey { dir: PathBuf },
 }
 
 fn witness_error(dir: &Path, e: socfed_proto::witness::WitnessError) -> StoreError {
@@ -71,6 +77,7 @@ pub(crate) struct Trees {
     pub hunts: sled::Tree,
     pub operators: sled::Tree,
     pub comms: sled::Tree,
+    pub web_sessions: sled::Tree,
 }
 
 /// The commit witness as it stood when a batch finished applying.
@@ -82,6 +89,10 @@ pub struct HubStore {
     dir: PathBuf,
     trees: Trees,
     data_file: Option<File>,
+    /// Keys the audit chain (`socfed_proto::audit`); kept outside the store.
+    audit_key: socfed_proto::audit::ChainKey,
+    /// sled's unsynced blob files, synced before anything is acknowledged (fsync mode).
+    blobs: std::sync::Mutex<socfed_proto::store_files::BlobSync>,
     durability: Durability,
 }
 
@@ -100,6 +111,35 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
         }
     }
     trees.meta.insert(BUILT, &[])?;
+    Ok(())
+}
+
+/// Checks that the audit chain was sealed with `key`, or, at the first open with a key,
+/// records where keyed sealing begins (the head now; entries before it stay unkeyed).
+fn keyed_from(
+    dir: &Path,
+    meta: &sled::Tree,
+    key: &socfed_proto::audit::ChainKey,
+) -> Result<(), StoreError> {
+    use socfed_proto::audit::KeyedFrom;
+    if let Some(raw) = meta.get(schema::AUDIT_KEYED_FROM)? {
+        let point: KeyedFrom = schema::decode(schema::META, &raw)?;
+        if !point.made_with(key) {
+            return Err(StoreError::AuditKey {
+                dir: dir.to_path_buf(),
+            });
+        }
+        return Ok(());
+    }
+    let head = match meta.get(schema::AUDIT_HEAD)? {
+        Some(raw) => Some(schema::decode::<schema::AuditHead>(schema::META, &raw)?),
+        None => None,
+    };
+    let point = KeyedFrom::at(key, head.map(|h| (h.seq, h.hash)));
+    meta.insert(
+        schema::AUDIT_KEYED_FROM,
+        schema::encode(schema::META, &point)?,
+    )?;
     Ok(())
 }
 
@@ -124,8 +164,12 @@ fn witness_of(meta: &sled::Tree) -> Result<socfed_proto::witness::Witness, Store
 }
 
 impl HubStore {
-    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
-        Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES)
+    pub fn open(
+        dir: &Path,
+        durability: Durability,
+        audit_key: socfed_proto::audit::ChainKey,
+    ) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES, audit_key)
     }
 
     /// Opens with a page cache of `cache_bytes`: a store much larger than its cache pays
@@ -134,7 +178,10 @@ impl HubStore {
         dir: &Path,
         durability: Durability,
         cache_bytes: u64,
+        audit_key: socfed_proto::audit::ChainKey,
     ) -> Result<Self, StoreError> {
+        // TLP:RED incidents: nobody but the service's user reads the store, whatever the umask.
+        socfed_proto::store_files::private_dir(dir).map_err(StoreError::Sync)?;
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
@@ -181,11 +228,13 @@ impl HubStore {
             hunts: db.open_tree(schema::HUNTS)?,
             operators: db.open_tree(schema::OPERATORS)?,
             comms: db.open_tree(schema::COMMS)?,
+            web_sessions: db.open_tree(schema::WEB_SESSIONS)?,
         };
         // Before anything is rewritten (open-directive index, schema upgrade): a store that is
         // refused stays as it was, openable by the build that wrote it.
         socfed_proto::witness::check(dir, &witness_of(&trees.meta)?, "sirt-hub db import")
             .map_err(|e| witness_error(dir, e))?;
+        keyed_from(dir, &trees.meta, &audit_key)?;
         index_open_directives(&trees)?;
         match found {
             // A new store: every index is written from the first incident on.
@@ -195,17 +244,28 @@ impl HubStore {
             Some(found) if found < schema::SCHEMA_VERSION => upgrade::upgrade(&trees, found)?,
             Some(_) => {}
         }
-        // sled 0.34 keeps everything in `DIR/db`; syncing it makes a flush power-safe.
+        // sled 0.34 keeps its log in `DIR/db` (and large messages in `DIR/blobs/`, synced by
+        // `commit`); syncing them makes a flush power-safe.
         let data_file = match durability {
             Durability::Fsync => Some(File::open(dir.join("db"))?),
             Durability::Flush => None,
         };
         db.flush()?;
+        socfed_proto::store_files::restrict_contents(dir)?;
+        let mut blobs = socfed_proto::store_files::BlobSync::new(dir);
+        if durability == Durability::Fsync {
+            // Whatever an earlier run or this open left unsynced, and the store's own files'
+            // directory entries (a new store's `db`, `conf`, `blobs`).
+            blobs.sync()?;
+            socfed_proto::store_files::sync_dir(dir)?;
+        }
         let store = Self {
             db,
             dir: dir.to_path_buf(),
             trees,
             data_file,
+            audit_key,
+            blobs: std::sync::Mutex::new(blobs),
             durability,
         };
         Ok(store)
@@ -230,6 +290,11 @@ impl HubStore {
         self.db.flush()?;
         if let Some(file) = &self.data_file {
             file.sync_data()?;
+            // Large log messages live in blob files sled never syncs (store_files docs).
+            self.blobs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sync()?;
         }
         // Only after the store is durable: the witness never runs ahead of it.
         socfed_proto::witness::write(&self.dir, &point.0).map_err(|e| witness_error(&self.dir, e))

@@ -17,8 +17,8 @@ pub struct IncidentFilter {
 
 impl IncidentFilter {
     fn matches(&self, record: &IncidentRecord) -> bool {
-        self.status.is_none_or(|s| record.status == s)
-            && self.min_severity.is_none_or(|s| record.severity >= s)
+        self.status.is_none_or(|s| record.status() == s)
+            && self.min_severity.is_none_or(|s| record.severity() >= s)
     }
 }
 
@@ -36,7 +36,7 @@ const SCAN_BUDGET: usize = 50_000;
 impl HubStore {
     pub fn incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, StoreError> {
         match self.trees.incidents.get(id.to_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(schema::INCIDENTS, &raw)?)),
+            Some(raw) => Ok(Some(schema::decode_incident(&raw)?)),
             None => Ok(None),
         }
     }
@@ -106,32 +106,47 @@ impl HubStore {
     }
 }
 
+/// Why a lazy walk of the audit chain stopped early.
+enum Walk {
+    Store(StoreError),
+    Unreadable(String),
+}
+
 impl HubStore {
-    /// Walks the audit chain against its recorded head: (entries, problem if any).
+    /// Walks the audit chain against its recorded head: (entries, problem if any). Streams:
+    /// one entry decoded at a time, so a long chain is checked in bounded memory.
     pub fn verify_audit(&self) -> Result<(u64, Option<String>), StoreError> {
         let head: Option<schema::AuditHead> = match self.trees.meta.get(schema::AUDIT_HEAD)? {
             Some(raw) => Some(schema::decode(schema::META, &raw)?),
             None => None,
         };
-        let mut entries = Vec::new();
-        for value in self.trees.audit.iter().values() {
-            match schema::decode::<socfed_proto::audit::AuditEntry>(schema::AUDIT, &value?) {
-                Ok(entry) => entries.push(entry),
-                Err(e) => {
-                    return Ok((
-                        entries.len() as u64,
-                        Some(format!("an entry cannot be read: {e}")),
-                    ));
-                }
+        let keyed_from = match self.trees.meta.get(schema::AUDIT_KEYED_FROM)? {
+            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            None => None,
+        };
+        let keying = match socfed_proto::audit::Keying::new(self.audit_key.clone(), keyed_from) {
+            Ok(keying) => keying,
+            Err(tamper) => return Ok((self.trees.audit.len() as u64, Some(tamper.to_string()))),
+        };
+        let mut walk = socfed_proto::audit_walk::LazyEntries::new(
+            self.trees.audit.iter().values().map(|value| match value {
+                Err(e) => Err(Walk::Store(e.into())),
+                Ok(raw) => schema::decode::<socfed_proto::audit::AuditEntry>(schema::AUDIT, &raw)
+                    .map_err(|e| Walk::Unreadable(format!("an entry cannot be read: {e}"))),
+            }),
+        );
+        let verdict =
+            socfed_proto::audit::verify(&mut walk, head.map(|h| (h.seq, h.hash)), &keying);
+        match (walk.failure(), verdict) {
+            (Some(Walk::Store(e)), _) => Err(e),
+            (Some(Walk::Unreadable(problem)), _) => Ok((walk.walked(), Some(problem))),
+            (None, Ok(n)) => Ok((n, None)),
+            // Reported with the chain's length, as before the walk was lazy.
+            (None, Err(tamper)) => {
+                let len = walk.walked() + walk.by_ref().count() as u64;
+                Ok((len, Some(tamper.to_string())))
             }
         }
-        let count = entries.len() as u64;
-        Ok(
-            match socfed_proto::audit::verify(entries, head.map(|h| (h.seq, h.hash))) {
-                Ok(n) => (n, None),
-                Err(tamper) => (count, Some(tamper.to_string())),
-            },
-        )
     }
 }
 

@@ -56,16 +56,14 @@ pub struct Sighting {
     pub joined_because: String,
 }
 
+/// A hub incident. Its status, severity, priority, TLP, techniques and IR lead live in one
+/// place, the lifecycle state (`lifecycle`), and are read through the accessors below: sites'
+/// reports raise severity and TLP and add techniques there, operators change them there, so no
+/// second copy can disagree (record version 2; version 1 kept copies, see `upgrade.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentRecord {
     pub id: Ulid,
     pub title: String,
-    pub status: IncidentStatus,
-    /// Highest severity any site reported.
-    pub severity: Severity,
-    /// Most restrictive TLP any site reported.
-    pub tlp: Tlp,
-    pub techniques: Vec<Technique>,
     pub indicators: Vec<Indicator>,
     pub sightings: Vec<Sighting>,
     pub created_at_ms: UnixMillis,
@@ -74,11 +72,41 @@ pub struct IncidentRecord {
     pub lifecycle: crate::lifecycle::IncidentLifecycle,
     /// What happened to the incident, oldest first (bounded; the audit log keeps everything).
     pub timeline: Vec<TimelineEntry>,
+    /// Timeline entries dropped at the cap, between the first entry and the rest (the second
+    /// entry then says how many; see `incident::push_timeline`).
+    pub timeline_elided: u64,
     /// Regulatory regimes flagged on the incident and the filings recorded.
     pub regulatory: crate::regulatory::RegulatoryClocks,
     /// Correlation fingerprints pointing at this incident (bounded), so a merge can repoint
     /// them at the surviving incident.
     pub fingerprints: Vec<[u8; 32]>,
+}
+
+impl IncidentRecord {
+    /// The coarse status of listings, from the lifecycle phase.
+    pub fn status(&self) -> IncidentStatus {
+        IncidentStatus::of(&self.lifecycle.phase)
+    }
+
+    /// Highest severity any site reported, unless an operator set it since.
+    pub fn severity(&self) -> Severity {
+        self.lifecycle.severity
+    }
+
+    /// Most restrictive TLP any site reported, unless an operator set it since.
+    pub fn tlp(&self) -> Tlp {
+        self.lifecycle.tlp
+    }
+
+    /// ATT&CK techniques reported by sites and added by operators; sorted, each once.
+    pub fn techniques(&self) -> &[Technique] {
+        &self.lifecycle.techniques
+    }
+
+    /// Whether the incident is closed (resolved, false positive, or merged away).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.lifecycle.phase, crate::lifecycle::Phase::Closed { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,8 +17,10 @@
 //! | `reviews`       | site ++ 0x00 ++ epoch ++ seq ++ ULID  | `ReviewRecord`             |
 //! | `audit`         | seq u64                               | `AuditEntry` (hash chain)  |
 //! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
+//! | `meta`          | `audit_keyed_from`                    | `KeyedFrom` (seq, hash, MAC) |
 //! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged incidents)  |
 //! | `meta`          | `commits`                             | u64 BE (ingest transactions) |
+//! | `meta`          | `members/` ++ incident ULID ++ name   | empty (incident members)   |
 //! | `directives`    | directive ULID (16)                   | `DirectiveRecord`          |
 //! | `site_directives`| site ++ 0x00 ++ directive ULID       | empty (per-site outbox)    |
 //! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
@@ -26,6 +28,7 @@
 //! | `hunts`         | hunt ULID (16)                        | `HuntRecord`               |
 //! | `operators`     | operator name                         | `OperatorRecord` (role)    |
 //! | `comms`         | incident ULID ++ communication ULID   | `CommRecord`               |
+//! | `web_sessions`  | `l` or `s` ++ BLAKE3 of the secret (32) | `web::session::Grant`    |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
@@ -39,6 +42,9 @@
 //! status, severity or sites change. Schema version 2 added them; `upgrade.rs` builds them at
 //! open for a version 1 store.
 //!
+//! `web_sessions` holds dashboard sign-in links (`l`) and sessions (`s`) under the hash of
+//! their secret (the secret itself is never stored; see `web/session.rs`).
+//!
 //! `site_directives` lists every directive of a site; `open_directives` only those the site has
 //! not reported a final state for: the site's durable directive outbox, sent again on each
 //! connect. A directive leaves it in the transaction that records its final state.
@@ -46,15 +52,20 @@
 //! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
 //! that names the tree, never a silent default.
 
-use super::records::IncidentStatus;
+use super::records::{IncidentRecord, IncidentStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socfed_proto::vocab::{Severity, SiteId};
 use ulid::Ulid;
 
 /// 2: `site_incidents` values carry status and severity; `status_incidents` exists.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: incident records may be version 2 ([`INCIDENT_RECORD_VERSION`]); a build that does not
+/// read them must not open the store.
+pub const SCHEMA_VERSION: u32 = 3;
 pub const RECORD_VERSION: u8 = 1;
+/// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
+/// in the lifecycle; version 1 records (with copies) are upgraded when read ([`decode_incident`]).
+pub const INCIDENT_RECORD_VERSION: u8 = 2;
 
 pub const META: &str = "meta";
 pub const INCIDENTS: &str = "incidents";
@@ -74,10 +85,36 @@ pub const OPEN_DIRECTIVES: &str = "open_directives";
 pub const HUNTS: &str = "hunts";
 pub const OPERATORS: &str = "operators";
 pub const COMMS: &str = "comms";
+pub const WEB_SESSIONS: &str = "web_sessions";
+/// `web_sessions` key prefixes: sign-in links and sessions.
+pub const WEB_LINK: u8 = b'l';
+pub const WEB_SESSION: u8 = b's';
+
+/// The `web_sessions` key of a link or session whose secret hashes to `hash`.
+pub fn web_key(kind: u8, hash: &[u8; 32]) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = kind;
+    key[1..].copy_from_slice(hash);
+    key
+}
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";
+/// `meta` key of where the audit chain's keyed sealing began (`socfed_proto::audit::KeyedFrom`,
+/// authenticated with the audit key; written at the first open with a key).
+pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
 /// `meta` key: ingest transactions committed so far (u64 BE), recorded by the store's witness.
 pub const COMMITS: &str = "commits";
+/// `meta` key prefix of incident members (who may read it at TLP:RED): prefix ++ ULID ++
+/// operator name → empty.
+pub const MEMBERS_PREFIX: &[u8] = b"members/";
+
+pub fn member_key(incident: Ulid, name: &str) -> Vec<u8> {
+    let mut key = MEMBERS_PREFIX.to_vec();
+    key.extend_from_slice(&incident.to_bytes());
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
 /// `meta` key prefix of the index of incidents with regulatory flags: prefix ++ ULID → empty.
 pub const REGULATED_PREFIX: &[u8] = b"regulated/";
 
@@ -110,6 +147,36 @@ pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T
             postcard::from_bytes(body).map_err(|source| CodecError::Corrupt { tree, source })
         }
         Some((&found, _)) => Err(CodecError::Version { tree, found }),
+    }
+}
+
+/// An `incidents` value: `[INCIDENT_RECORD_VERSION] ++ postcard(record)`.
+pub fn encode_incident(record: &IncidentRecord) -> Result<Vec<u8>, CodecError> {
+    postcard::to_extend(record, vec![INCIDENT_RECORD_VERSION]).map_err(|source| {
+        CodecError::Corrupt {
+            tree: INCIDENTS,
+            source,
+        }
+    })
+}
+
+/// Reads an `incidents` value of this version or of version 1 (upgraded on the way: see
+/// `upgrade::incident_v1`). The store keeps the version 1 bytes until the incident next changes.
+pub fn decode_incident(bytes: &[u8]) -> Result<IncidentRecord, CodecError> {
+    let corrupt = |source| CodecError::Corrupt {
+        tree: INCIDENTS,
+        source,
+    };
+    match bytes.split_first() {
+        None => Err(CodecError::Empty { tree: INCIDENTS }),
+        Some((&INCIDENT_RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(corrupt),
+        Some((&1, body)) => postcard::from_bytes(body)
+            .map(super::upgrade::incident_v1)
+            .map_err(corrupt),
+        Some((&found, _)) => Err(CodecError::Version {
+            tree: INCIDENTS,
+            found,
+        }),
     }
 }
 

@@ -7,15 +7,34 @@ use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
 use std::fmt::Write;
 
-pub fn page(title: &str, operator: &str, body: &str) -> String {
+/// A page of a signed-in operator; `csrf` is the token of its sign-out form.
+pub fn page(title: &str, operator: &str, csrf: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · socfed</title>\
 <link rel=\"stylesheet\" href=\"/app.css\"><script src=\"/app.js\" defer></script></head><body>\
 <nav><b>socfed SIRT</b> <a href=\"/\">Incidents</a> <a href=\"/sites\">Sites</a> <a href=\"/hunts\">Hunts</a>\
-<span class=\"who\">{}</span></nav><main>{}</main></body></html>",
+<form class=\"who\" method=\"post\" action=\"/logout\">{} <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<button>Sign out</button></form></nav><main>{}</main></body></html>",
         esc(title),
         esc(operator),
+        esc(csrf),
         body
+    )
+}
+
+/// The sign-in confirmation: names who the link signs in as; only its button signs in.
+pub fn confirm_sign_in(operator: &str, token: &str, csrf: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · socfed</title>\
+<link rel=\"stylesheet\" href=\"/app.css\"></head><body><main><h1>Sign in</h1>\
+<p>This link signs this browser in to the SIRT dashboard as operator <b id=\"operator\">{op}</b>.</p>\
+<p>If you did not run <code>sirt-hub login</code> yourself just now, or that is not you, close this page.</p>\
+<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button id=\"sign-in\">Sign in as {op}</button></form>\
+</main></body></html>",
+        op = esc(operator),
+        token = esc(token),
+        csrf = esc(csrf),
     )
 }
 
@@ -28,60 +47,85 @@ pub fn signed_out(reason: &str) -> String {
     )
 }
 
+fn tlp(n: i32) -> String {
+    socfed_proto::vocab::Tlp::from_wire(n, "tlp")
+        .map_or("?".to_string(), |t| t.to_string().to_uppercase())
+}
+
+fn lead(i: &pb::HubIncident) -> &str {
+    if i.ir_lead.is_empty() {
+        "(none)"
+    } else {
+        &i.ir_lead
+    }
+}
+
 /// The rows of the incident board (also served alone, for live refresh).
 pub fn board_rows(incidents: &[pb::HubIncident]) -> String {
     let mut out = String::new();
     for i in incidents {
+        let status = if i.resolution.is_empty() {
+            render::status(i.status).to_string()
+        } else {
+            format!("{} ({})", render::status(i.status), i.resolution)
+        };
         let _ = write!(
             out,
             "<tr data-id=\"{id}\"><td><a href=\"/incidents/{id}\">{title}</a></td><td>{status}</td>\
-<td class=\"sev-{sev}\">{sev}</td><td>{sites}</td><td>{n}</td><td>{updated}</td></tr>",
+<td class=\"sev-{sev}\">{sev}</td><td>{prio}</td><td class=\"tlp\">TLP:{tlp}</td><td>{lead}</td>\
+<td>{sites}</td><td>{n}</td><td>{updated}</td></tr>",
             id = esc(&i.id),
             title = esc(&i.title),
-            status = render::status(i.status),
+            status = esc(&status),
             sev = render::severity(i.severity),
+            prio = esc(&i.priority),
+            tlp = esc(&tlp(i.tlp)),
+            lead = esc(lead(i)),
             sites = esc(&render::sites_of(i)),
             n = i.sightings.len(),
             updated = esc(&format_millis(i.updated_at_ms)),
         );
     }
     if incidents.is_empty() {
-        out.push_str("<tr><td colspan=\"6\">No incidents match.</td></tr>");
+        out.push_str("<tr><td colspan=\"9\">No incidents match.</td></tr>");
     }
     out
 }
 
 pub fn board(incidents: &[pb::HubIncident], site: &str, status: &str, severity: &str) -> String {
-    let option = |value: &str, current: &str| {
+    let option = |value: &str, label: &str, current: &str| {
         format!(
-            "<option value=\"{v}\"{s}>{v}</option>",
+            "<option value=\"{v}\"{s}>{l}</option>",
             v = esc(value),
+            l = esc(label),
             s = if value == current { " selected" } else { "" }
         )
     };
     let statuses: String = [
-        "",
-        "new",
-        "triage",
-        "containment",
-        "eradication",
-        "recovery",
-        "post-incident",
-        "closed",
+        ("", "open"),
+        ("all", "all"),
+        ("new", "new"),
+        ("triage", "triage"),
+        ("containment", "containment"),
+        ("eradication", "eradication"),
+        ("recovery", "recovery"),
+        ("post-incident", "post-incident"),
+        ("closed", "closed"),
     ]
     .iter()
-    .map(|s| option(s, status))
+    .map(|(v, l)| option(v, l, status))
     .collect();
     let severities: String = ["", "low", "medium", "high", "critical"]
         .iter()
-        .map(|s| option(s, severity))
+        .map(|s| option(s, s, severity))
         .collect();
     format!(
         "<h1>Incidents across sites</h1><form method=\"get\" class=\"filters\">\
 <label>Site <input name=\"site\" value=\"{site}\"></label> <label>Status <select name=\"status\">{statuses}</select></label> \
 <label>Min severity <select name=\"severity\">{severities}</select></label> <button>Filter</button></form>\
 <p class=\"live\" id=\"live\">Live: updates appear as sites escalate.</p>\
-<table><thead><tr><th>Incident</th><th>Status</th><th>Severity</th><th>Sites</th><th>Sightings</th><th>Updated</th></tr></thead>\
+<table><thead><tr><th>Incident</th><th>Status</th><th>Severity</th><th>Priority</th><th>Marking</th><th>IR lead</th>\
+<th>Sites</th><th>Sightings</th><th>Updated</th></tr></thead>\
 <tbody id=\"rows\">{rows}</tbody></table>",
         site = esc(site),
         rows = board_rows(incidents)
@@ -164,6 +208,24 @@ pub fn incident(
             ]
         })
         .collect();
+    let indicators: Vec<Vec<String>> = i
+        .indicators
+        .iter()
+        .map(|x| {
+            vec![
+                pb::IndicatorKind::try_from(x.kind).map_or_else(
+                    |_| "unknown".to_string(),
+                    |k| {
+                        k.as_str_name()
+                            .trim_start_matches("INDICATOR_KIND_")
+                            .to_ascii_lowercase()
+                    },
+                ),
+                x.value.clone(),
+            ]
+        })
+        .collect();
+    let techniques: Vec<Vec<String>> = i.techniques.iter().map(|t| vec![t.clone()]).collect();
     let timeline: Vec<Vec<String>> = i
         .timeline
         .iter()
@@ -171,6 +233,7 @@ pub fn incident(
         .collect();
     format!(
         "<h1>{title}</h1><p class=\"meta\">{id} · {status} · {sev} · priority {prio} · TLP:{tlp} · IR lead {lead}</p>\
+<h2>Indicators</h2>{ind}<h2>ATT&amp;CK techniques</h2>{tech}\
 <h2>Sightings per site</h2>{s}<h2>Tasks</h2>{t}<h2>Directives and results</h2>{d}\
 <h2>Communications</h2>{c}<h2>Regulatory clocks</h2>{r}<h2>Timeline</h2>{tl}",
         title = esc(&i.title),
@@ -178,13 +241,10 @@ pub fn incident(
         status = render::status(i.status),
         sev = render::severity(i.severity),
         prio = esc(&i.priority),
-        tlp = socfed_proto::vocab::Tlp::from_wire(i.tlp, "tlp")
-            .map_or("?".to_string(), |t| t.to_string().to_uppercase()),
-        lead = esc(if i.ir_lead.is_empty() {
-            "(none)"
-        } else {
-            &i.ir_lead
-        }),
+        tlp = esc(&tlp(i.tlp)),
+        lead = esc(lead(i)),
+        ind = table(&["Kind", "Value"], &indicators),
+        tech = table(&["Technique"], &techniques),
         s = table(
             &[
                 "Site",
@@ -280,12 +340,13 @@ pub fn hunts(hunts: &[pb::Hunt]) -> String {
 }
 
 pub const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1f23}nav{background:#1b1f23;color:#fff;padding:.6em 1em}\
-nav a{color:#9cd;margin-left:1em}nav .who{float:right;color:#bbb}main{padding:1em 1.5em}table{border-collapse:collapse;width:100%;margin-bottom:1em}\
+nav a{color:#9cd;margin-left:1em}nav .who{float:right;color:#bbb;margin:0}main{padding:1em 1.5em}table{border-collapse:collapse;width:100%;margin-bottom:1em}\
 th,td{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}th{background:#f4f4f4}\
 .sev-critical{color:#b00;font-weight:bold}.sev-high{color:#d60}.live{color:#666;font-size:12px}.meta{color:#555}form.filters{margin-bottom:1em}";
 
 pub const JS: &str = "(function(){var rows=document.getElementById('rows');if(!rows||!window.EventSource)return;\
-var es=new EventSource('/events');var pending=false;es.onmessage=function(){if(pending)return;pending=true;\
+var es=new EventSource('/events');var pending=false;\
+es.addEventListener('signed-out',function(){es.close();document.getElementById('live').textContent='Signed out: run sirt-hub login for a new link.';});es.onmessage=function(){if(pending)return;pending=true;\
 setTimeout(function(){pending=false;var q=new URLSearchParams(location.search);q.set('fragment','rows');\
 fetch(location.pathname+'?'+q.toString(),{credentials:'same-origin'}).then(function(r){return r.ok?r.text():null})\
 .then(function(html){if(html!==null){rows.innerHTML=html;document.getElementById('live').textContent='Live: updated '+new Date().toLocaleTimeString();}});},200);};})();";

@@ -131,17 +131,14 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         .map_err(|e| explain(&e, &args.target.name()))?
         .into_inner();
     match args.output {
-        OutputFormat::Json => socfed_proto::outln!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
+        OutputFormat::Json => socfed_proto::cli::print_json(&serde_json::json!({
                 "site": s.site_id, "store_epoch": s.store_epoch, "hub_connected": s.hub_connected,
                 "next_seq": s.next_seq, "acked_through": s.acked_through, "backlog": s.backlog,
                 "oldest_unsent_age_ms": s.oldest_unsent_age_ms, "outbox_cap": s.outbox_cap,
                 "on_full": s.on_full, "refused_total": s.refused_total, "dropped_total": s.dropped_total,
                 "conflicts_reported": s.conflicts_reported, "rejected_reported": s.rejected_reported,
                 "last_hub_error": s.last_hub_error, "reconnects": s.reconnects,
-            }))?
-        ),
+        }))?,
         OutputFormat::Table => {
             socfed_proto::outln!("site          {}", s.site_id);
             socfed_proto::outln!("store epoch   {}", s.store_epoch);

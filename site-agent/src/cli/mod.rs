@@ -95,9 +95,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let agent = crate::app::start(config).await?;
             let token = agent.shutdown_token();
             if let (Some(listen), Some(metrics)) = (admin_listen, metrics) {
-                socfed_proto::admin::serve(listen, metrics, agent.readiness(), token.clone())
-                    .await
-                    .map_err(anyhow::Error::msg)?;
+                socfed_proto::admin::serve(
+                    listen,
+                    metrics,
+                    agent.readiness(),
+                    agent.admin_gate(),
+                    token.clone(),
+                )
+                .await
+                .map_err(anyhow::Error::msg)?;
             }
             tokio::spawn(async move {
                 socfed_proto::cli::wait_for_signal().await;
@@ -113,11 +119,28 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check { file }) => {
             let config = AgentConfig::load(&file)?;
+            // What `serve` would trip over: the TLS files, opened and checked.
+            let tls = socfed_proto::tls_check::check_files(
+                &config.tls,
+                &config.trust_domain,
+                &socfed_proto::identity::Identity::Site(config.site_id.clone()),
+                socfed_proto::now_millis() / 1000,
+            )
+            .map_err(|e| {
+                // A configuration error (exit 78), naming the file and the table.
+                anyhow::Error::from(crate::app::StartError::Tls(e))
+                    .context(format!("{}: [tls]", file.display()))
+            })?;
             socfed_proto::outln!(
-                "{}: valid (site {}, hub {})",
+                "{}: valid (site {}, hub {}; certificate {}; {})",
                 file.display(),
                 config.site_id,
-                config.hub.address
+                config.hub.address,
+                tls.identity,
+                tls.crl.map_or("no CRL configured".to_string(), |c| format!(
+                    "CRL number {}",
+                    c.number_hex()
+                ))
             );
             Ok(())
         }
@@ -137,7 +160,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Db(command) => {
             let config = AgentConfig::load(command.config())?;
-            socfed_proto::cli::run_db(&command, &config.data_dir, "site-agent")
+            socfed_proto::cli::run_db(
+                &command,
+                &config.data_dir,
+                "site-agent",
+                &crate::store::check::record,
+            )
         }
     }
 }

@@ -109,6 +109,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             lines: total.lines,
             accepted: total.accepted,
             aggregated: total.aggregated,
+            duplicates: total.duplicates,
             rejected: total.rejected,
             skipped: total.skipped,
             rejections: total

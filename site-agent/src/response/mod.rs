@@ -9,6 +9,9 @@
 //! interrupted, never re-run (it may have taken effect).
 
 pub mod engine;
+pub mod groups;
+pub mod interpreters;
+pub mod params;
 pub mod playbook;
 pub mod run;
 pub mod sweep;

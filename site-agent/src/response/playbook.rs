@@ -4,8 +4,13 @@
 //!
 //! Templates use `{name}` for the directive's parameters and `{directive_id}`,
 //! `{incident_id}`, `{kind}`, `{site}`, `{issued_by}`; `{{` and `}}` are literal braces. A
-//! parameter a template needs and the directive lacks refuses the directive.
+//! parameter a template needs and the directive lacks refuses the directive, and so does a
+//! value its rule ([`ParamRule`], declared in `params`, plain text by default) refuses.
+//! A command that runs an interpreter takes no value from the hub unless the playbook opts in
+//! ([`super::interpreters`]).
 
+use super::interpreters;
+pub use super::params::ParamRule;
 use serde::{Deserialize, Serialize};
 pub use socfed_proto::cli::url_host as host_of;
 use std::collections::BTreeMap;
@@ -51,7 +56,19 @@ pub struct Playbook {
     /// Waits for `site-agent directives approve ID` before running.
     #[serde(default)]
     pub destructive: bool,
+    /// What each parameter must look like; a parameter not listed must be plain text
+    /// ([`ParamRule::Text`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, ParamRule>,
+    /// Lets a command that runs an interpreter (sh, bash, python -c…) take values from the
+    /// hub, as positional arguments after its fixed script only. Off by default.
+    #[serde(default)]
+    pub allow_shell_templates: bool,
 }
+
+/// Template variables whose values the agent itself makes or has validated (a ULID, the
+/// site's own id, a playbook kind): they cannot carry anything but `[A-Za-z0-9_-]`.
+const AGENT_VALUES: [&str; 3] = ["directive_id", "site", "kind"];
 
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
@@ -90,12 +107,38 @@ pub enum TemplateError {
     Unclosed(String),
     #[error("single '}}' in template {0:?}; write '}}}}' for a literal brace")]
     StrayClose(String),
+    #[error("parameter {name:?} refused: {why}")]
+    Refused { name: String, why: String },
 }
 
 /// Fills `{name}` from `vars`. With `vars = None` only checks the syntax.
 pub fn render(
     template: &str,
     vars: Option<&BTreeMap<String, String>>,
+) -> Result<String, TemplateError> {
+    walk(template, &mut |name| match vars {
+        Some(vars) => vars
+            .get(name)
+            .cloned()
+            .ok_or_else(|| TemplateError::Missing(name.to_string())),
+        None => Ok(String::new()),
+    })
+}
+
+/// The variable names `template` uses.
+pub fn names(template: &str) -> Result<Vec<String>, TemplateError> {
+    let mut found = Vec::new();
+    walk(template, &mut |name| {
+        found.push(name.to_string());
+        Ok(String::new())
+    })?;
+    Ok(found)
+}
+
+/// Copies `template`, replacing each `{name}` by what `fill` returns for it.
+fn walk(
+    template: &str,
+    fill: &mut dyn FnMut(&str) -> Result<String, TemplateError>,
 ) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
     let mut chars = template.chars().peekable();
@@ -119,17 +162,23 @@ pub fn render(
                         None => return Err(TemplateError::Unclosed(template.to_string())),
                     }
                 }
-                if let Some(vars) = vars {
-                    let value = vars
-                        .get(&name)
-                        .ok_or_else(|| TemplateError::Missing(name.clone()))?;
-                    out.push_str(value);
-                }
+                out.push_str(&fill(&name)?);
             }
             c => out.push(c),
         }
     }
     Ok(out)
+}
+
+/// Every string in a JSON body, for the names its templates use.
+fn json_strings<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| json_strings(v, out)),
+        _ => {}
+    }
 }
 
 fn render_json(
@@ -155,8 +204,50 @@ fn render_json(
 }
 
 impl Playbook {
-    /// The action with templates filled from `vars`.
+    /// The templates of this playbook: the command's arguments or the webhook body's strings.
+    fn templates(&self) -> Vec<&str> {
+        match &self.body {
+            Some(body) if self.webhook.is_some() => {
+                let mut out = Vec::new();
+                json_strings(body, &mut out);
+                out
+            }
+            _ => self.command.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// `vars` narrowed to the names the templates use, each checked by its rule.
+    fn checked(
+        &self,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, TemplateError> {
+        let mut checked = BTreeMap::new();
+        for template in self.templates() {
+            for name in names(template)? {
+                let value = vars
+                    .get(&name)
+                    .ok_or_else(|| TemplateError::Missing(name.clone()))?;
+                let value = if AGENT_VALUES.contains(&name.as_str()) {
+                    value.clone()
+                } else {
+                    self.params
+                        .get(&name)
+                        .unwrap_or(&ParamRule::Text)
+                        .check(value)
+                        .map_err(|why| TemplateError::Refused {
+                            name: name.clone(),
+                            why,
+                        })?
+                };
+                checked.insert(name, value);
+            }
+        }
+        Ok(checked)
+    }
+
+    /// The action with templates filled from `vars`, each value checked by its rule first.
     pub fn plan(&self, vars: &BTreeMap<String, String>) -> Result<Action, TemplateError> {
+        let vars = &self.checked(vars)?;
         match &self.webhook {
             Some(url) => Ok(Action::Webhook {
                 url: url.clone(),
@@ -230,10 +321,29 @@ impl Playbook {
                         self.kind
                     ));
                 }
+                let mut templated = Vec::with_capacity(self.command.len());
                 for arg in &self.command {
-                    render(arg, None).map_err(|e| format!("kind {:?}: {e}", self.kind))?;
+                    let used = names(arg).map_err(|e| format!("kind {:?}: {e}", self.kind))?;
+                    templated.push(used.iter().any(|n| !AGENT_VALUES.contains(&n.as_str())));
                 }
+                interpreters::check(&self.command, &templated, self.allow_shell_templates)
+                    .map_err(|e| format!("kind {:?}: {e}", self.kind))?;
             }
+        }
+        for (name, rule) in &self.params {
+            let name_ok = !name.is_empty()
+                && name.len() <= 32
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !name_ok || AGENT_VALUES.contains(&name.as_str()) {
+                return Err(format!(
+                    "kind {:?}: params.{name}: name a directive parameter (1-32 characters from a-z, 0-9 and _)",
+                    self.kind
+                ));
+            }
+            rule.validate()
+                .map_err(|e| format!("kind {:?}: params.{name}: {e}", self.kind))?;
         }
         if self.timeout.is_zero() {
             return Err(format!("kind {:?}: timeout must be above zero", self.kind));

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, reason = "a test that unwraps fails loudly")]
 
-use super::playbook::{Action, Playbook, ResponseConfig, TemplateError, render};
+use super::playbook::{Action, ParamRule, Playbook, ResponseConfig, TemplateError, render};
 use super::sweep::Sweep;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,6 +20,8 @@ fn command(kind: &str, argv: &[&str]) -> Playbook {
         body: None,
         timeout: Duration::from_secs(5),
         destructive: false,
+        params: BTreeMap::new(),
+        allow_shell_templates: false,
     }
 }
 
@@ -46,20 +48,65 @@ fn templates_fill_parameters_and_keep_escaped_braces() {
 fn a_command_plan_substitutes_each_argument_without_a_shell() {
     let playbook = command("block_indicator", &["/usr/sbin/fw", "block", "{indicator}"]);
     let planned = playbook
-        .plan(&vars(&[("indicator", "evil.example; rm -rf /")]))
+        .plan(&vars(&[("indicator", "evil.example")]))
         .unwrap();
-    // The value stays one argument: there is no shell to split or interpret it.
     assert_eq!(
         planned,
         Action::Command {
-            argv: vec![
-                "/usr/sbin/fw".into(),
-                "block".into(),
-                "evil.example; rm -rf /".into()
-            ],
+            argv: vec!["/usr/sbin/fw".into(), "block".into(), "evil.example".into()],
             timeout: Duration::from_secs(5),
         }
     );
+    // An undeclared parameter is plain text: a shell metacharacter or `..` refuses it.
+    for bad in ["evil.example; rm -rf /", "../../etc/shadow", "-F"] {
+        assert!(
+            matches!(
+                playbook.plan(&vars(&[("indicator", bad)])),
+                Err(TemplateError::Refused { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn declared_parameters_are_checked_by_their_rule() {
+    let mut playbook = command(
+        "collect_logs",
+        &["/usr/local/sbin/collect", "{path}", "{mode}"],
+    );
+    playbook.params = [
+        (
+            "path".to_string(),
+            ParamRule::Path {
+                root: "/var/log".into(),
+            },
+        ),
+        (
+            "mode".to_string(),
+            ParamRule::Word {
+                one_of: vec!["quick".into(), "full".into()],
+            },
+        ),
+    ]
+    .into();
+    assert!(playbook.validate().is_ok());
+    assert!(
+        playbook
+            .plan(&vars(&[("path", "/var/log/apache2"), ("mode", "full")]))
+            .is_ok()
+    );
+    for (path, mode) in [
+        ("/var/log/apache2; id", "full"),
+        ("/var/log/../../etc", "full"),
+        ("/etc/shadow", "full"),
+        ("/var/log/apache2", "all"),
+    ] {
+        let error = playbook
+            .plan(&vars(&[("path", path), ("mode", mode)]))
+            .unwrap_err();
+        assert!(matches!(error, TemplateError::Refused { .. }), "{error}");
+    }
 }
 
 #[test]
@@ -71,16 +118,18 @@ fn webhook_bodies_template_string_values_only() {
         body: Some(serde_json::json!({"host": "{host}", "quarantine": true, "tags": ["{kind}"]})),
         timeout: Duration::from_secs(5),
         destructive: true,
+        params: BTreeMap::new(),
+        allow_shell_templates: false,
     };
     let planned = playbook
-        .plan(&vars(&[("host", "ws-\"17"), ("kind", "isolate_host")]))
+        .plan(&vars(&[("host", "ws-17"), ("kind", "isolate_host")]))
         .unwrap();
     let Action::Webhook { body, .. } = planned else {
         panic!("expected a webhook")
     };
     assert_eq!(
         body,
-        serde_json::json!({"host": "ws-\"17", "quarantine": true, "tags": ["isolate_host"]})
+        serde_json::json!({"host": "ws-17", "quarantine": true, "tags": ["isolate_host"]})
     );
 }
 
@@ -93,6 +142,10 @@ fn playbook_validation_names_the_problem() {
         (command("Block", &["/bin/true"]), "a-z"),
         (command("block", &[]), "give a command"),
         (command("block", &["/bin/echo", "{ip"]), "unclosed"),
+        (
+            command("collect", &["/bin/sh", "-c", "tar czf /tmp/x {path}"]),
+            "allow_shell_templates",
+        ),
     ];
     for (playbook, expected) in cases {
         let error = playbook.validate().unwrap_err();

@@ -122,6 +122,15 @@ impl SocService {
                 incident.status = status;
             }
             if let Some(owner) = owner {
+                // An owner is someone this site can hold to it: in the roster, or a
+                // configured manager.
+                let owner = owner.trim().to_owned();
+                if !self.settings.managers.contains(&owner) && unit.analyst(&owner)?.is_none() {
+                    return Err(ServiceError::Invalid(format!(
+                        "owner {owner:?} is not in this site's roster; name an analyst from \
+                         `site-agent roster list`, or add them first with `site-agent roster add`"
+                    )));
+                }
                 incident.owner = Some(owner);
             }
             incident.updated_at_ms = self.now();

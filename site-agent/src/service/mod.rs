@@ -6,6 +6,7 @@ mod incidents;
 mod intake;
 mod people;
 mod triage;
+mod unassigned;
 
 pub use intake::IntakeResult;
 
@@ -111,6 +112,8 @@ pub struct SocSettings {
     pub sla: SlaPolicy,
     pub escalation: EscalationPolicy,
     pub aggregation_window_ms: i64,
+    /// How long a source event's identity is remembered (`soc.duplicate_window`).
+    pub duplicate_window_ms: i64,
     pub parse_limits: crate::soc::alert::ParseLimits,
     pub report_limits: ReportLimits,
     pub outbox_cap: u64,

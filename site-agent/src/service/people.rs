@@ -125,6 +125,20 @@ impl SocService {
                 }
             })
             .collect();
+        if let Some(rotation) = &self.settings.rotation {
+            let unknown: Vec<&str> = rotation
+                .members
+                .iter()
+                .filter(|m| !analysts.iter().any(|a| &a.name == *m))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                return Err(ServiceError::Invalid(format!(
+                    "[soc.rotation] members not in the roster: {}; add each (`site-agent roster add NAME --role tier1 --shift ...`) or remove them from the agent config",
+                    unknown.join(", ")
+                )));
+            }
+        }
         let duty = self.settings.rotation.as_ref().map(|r| r.view(now));
         Ok(ShiftsView {
             at_ms: now,

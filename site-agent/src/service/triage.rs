@@ -73,6 +73,9 @@ impl SocService {
                 }
             }
         }
+        if let Err(e) = self.flush_unassigned() {
+            tracing::error!(error = %e, "sending the held unassigned-groups notification failed; will retry");
+        }
         if let Err(e) = self.retry_pending_revisions() {
             tracing::error!(error = %e, "retrying deferred incident revisions failed");
         }
@@ -98,13 +101,31 @@ impl SocService {
                 text: text.clone(),
             });
         }
-        for effect in effects {
+        let mut effects: std::collections::VecDeque<Effect> = effects.into();
+        while let Some(effect) = effects.pop_front() {
             match effect {
                 Effect::NeedsAssignment { tier } => {
                     match self.pick_assignee(unit, roster, tier, now)? {
                         Some(analyst) => {
                             group.state =
                                 triage::apply(&group.state, &Action::Assign { analyst }, now)?.0
+                        }
+                        // The SLA ladder does not wait a full window at a tier nobody staffs
+                        // now: the group climbs on at once (past tier 4, to the SIRT hub).
+                        None if matches!(action, Action::SlaBreach) => {
+                            let (state, more) =
+                                triage::apply(&group.state, &Action::Escalate, now)?;
+                            group.state = state;
+                            self.notify(
+                                unit,
+                                NotificationKind::SlaBreach,
+                                format!(
+                                    "nobody of {tier} is on shift: alert group {} ({}) skipped {tier}",
+                                    group.id, group.title
+                                ),
+                                Some(group.id),
+                            )?;
+                            effects.extend(more);
                         }
                         None => self.notify(
                             unit,

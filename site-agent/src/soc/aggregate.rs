@@ -2,7 +2,13 @@
 //! alert group. The fingerprint covers the rule and the key entities (hosts, users, IPs), so
 //! the same rule firing on another host is a different group.
 //!
-//! Pure: the store keeps `fingerprint → (group, last seen)`; this module decides.
+//! A group spans the time from its first to its last alert. An alert folds into an open
+//! group of its fingerprint whose span, widened by the aggregation window on both sides,
+//! holds the alert's time, whatever order alerts arrive in: an alert older than the group's
+//! first one still folds into it (first and last seen are the minimum and maximum). Only
+//! when no such group exists does it open a new one.
+//!
+//! Pure: the store keeps every group's span by fingerprint; this module decides.
 
 use super::alert::Alert;
 use socfed_proto::UnixMillis;
@@ -42,14 +48,31 @@ pub fn fingerprint_input(alert: &Alert, sink: &mut dyn FnMut(&[u8])) {
     }
 }
 
-/// The group a fingerprint last pointed to.
+/// One group of a fingerprint, as the store's span index and the group's state give it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenGroup {
+pub struct Span {
     pub group: ulid::Ulid,
+    pub first_seen_ms: UnixMillis,
     pub last_seen_ms: UnixMillis,
     /// Closed groups stop absorbing repeats: a new occurrence deserves new eyes. Promoted
     /// groups keep absorbing, so their incident learns of new indicators and hosts.
     pub open: bool,
+}
+
+impl Span {
+    /// Whether an alert observed at `t` is close enough to fold in (if the group is open).
+    pub fn reaches(&self, t: UnixMillis, window_ms: i64) -> bool {
+        self.distance(t) <= window_ms
+    }
+
+    /// How far `t` lies outside the span (0 inside it).
+    fn distance(&self, t: UnixMillis) -> i64 {
+        if t < self.first_seen_ms {
+            self.first_seen_ms.saturating_sub(t)
+        } else {
+            t.saturating_sub(self.last_seen_ms).max(0)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,15 +83,14 @@ pub enum Fold {
     NewGroup,
 }
 
-/// Folds into the previous group when it is still open and was last seen within `window_ms`
-/// of this alert's observation time (alerts may arrive out of order: distance either way).
-pub fn decide(previous: Option<OpenGroup>, observed_at_ms: UnixMillis, window_ms: i64) -> Fold {
-    match previous {
-        Some(p) if p.open && (observed_at_ms - p.last_seen_ms).abs() <= window_ms => {
-            Fold::Into(p.group)
-        }
-        _ => Fold::NewGroup,
-    }
+/// Folds into the open group whose span lies within `window_ms` of the alert's observation
+/// time, the nearest one if several do (then the earliest), else opens a new group.
+pub fn decide(spans: &[Span], observed_at_ms: UnixMillis, window_ms: i64) -> Fold {
+    spans
+        .iter()
+        .filter(|s| s.open && s.reaches(observed_at_ms, window_ms))
+        .min_by_key(|s| (s.distance(observed_at_ms), s.first_seen_ms, s.group))
+        .map_or(Fold::NewGroup, |s| Fold::Into(s.group))
 }
 
 #[cfg(test)]
@@ -98,6 +120,7 @@ mod tests {
             tlp: Tlp::Amber,
             raw: String::new(),
             raw_truncated: false,
+            source_id: None,
         }
     }
 
@@ -117,32 +140,60 @@ mod tests {
         );
     }
 
+    fn span(n: u64, first: i64, last: i64) -> Span {
+        Span {
+            group: ulid::Ulid::from_parts(n, 1),
+            first_seen_ms: first,
+            last_seen_ms: last,
+            open: true,
+        }
+    }
+
     #[test]
     fn folds_only_into_open_groups_inside_the_window() {
-        let g = ulid::Ulid::from_parts(1, 1);
-        let open = OpenGroup {
-            group: g,
-            last_seen_ms: 10_000,
-            open: true,
-        };
-        assert_eq!(decide(Some(open), 15_000, 10_000), Fold::Into(g));
+        let g = span(1, 10_000, 10_000);
+        assert_eq!(decide(&[g], 15_000, 10_000), Fold::Into(g.group));
         assert_eq!(
-            decide(Some(open), 5_000, 10_000),
-            Fold::Into(g),
+            decide(&[g], 5_000, 10_000),
+            Fold::Into(g.group),
             "late arrivals fold too"
         );
-        assert_eq!(decide(Some(open), 30_001, 20_000), Fold::NewGroup);
+        assert_eq!(decide(&[g], 30_001, 20_000), Fold::NewGroup);
         assert_eq!(
-            decide(
-                Some(OpenGroup {
-                    open: false,
-                    ..open
-                }),
-                10_000,
-                10_000
-            ),
+            decide(&[Span { open: false, ..g }], 10_000, 10_000),
             Fold::NewGroup
         );
-        assert_eq!(decide(None, 0, 10_000), Fold::NewGroup);
+        assert_eq!(decide(&[], 0, 10_000), Fold::NewGroup);
+    }
+
+    #[test]
+    fn an_alert_older_than_its_group_and_far_from_its_last_still_folds() {
+        // The group ran from 10:00 to 10:08; an alert of 09:52 arrives late (window 10 min):
+        // 16 minutes before the last alert, 8 before the first.
+        let minute = 60_000;
+        let g = span(1, 600 * minute, 608 * minute);
+        assert_eq!(decide(&[g], 592 * minute, 10 * minute), Fold::Into(g.group));
+        assert_eq!(decide(&[g], 589 * minute, 10 * minute), Fold::NewGroup);
+    }
+
+    #[test]
+    fn the_group_the_time_belongs_to_wins_not_the_latest() {
+        let day = 86_400_000;
+        let monday = span(1, day, day + 60_000);
+        let tuesday = span(2, 2 * day, 2 * day + 60_000);
+        let spans = [monday, tuesday];
+        assert_eq!(
+            decide(&spans, day + 30_000, 600_000),
+            Fold::Into(monday.group)
+        );
+        assert_eq!(
+            decide(&spans, 2 * day - 1, 600_000),
+            Fold::Into(tuesday.group)
+        );
+        // Both near (overlapping windows): the nearer, then the earlier.
+        let a = span(3, 0, 1_000);
+        let b = span(4, 5_000, 6_000);
+        assert_eq!(decide(&[b, a], 4_000, 10_000), Fold::Into(b.group));
+        assert_eq!(decide(&[b, a], 3_000, 10_000), Fold::Into(a.group));
     }
 }

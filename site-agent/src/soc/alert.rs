@@ -72,6 +72,11 @@ pub struct Alert {
     /// The original record, cut to the configured bound (see `raw_truncated`), for evidence.
     pub raw: String,
     pub raw_truncated: bool,
+    /// BLAKE3 of what names this event at its source (see `parse`), for de-duplication at
+    /// intake; `None` when the record carries nothing that does (native lines without `id`).
+    /// Not stored with the group's sample: it matters only while the alert is taken in.
+    #[serde(skip)]
+    pub source_id: Option<[u8; 32]>,
 }
 
 /// Bounds applied while parsing.

@@ -175,14 +175,18 @@ impl LocalIncident {
                 hosts
             }
         );
-        let wire = socfed_proto::pb::IncidentReport {
-            local_incident_id: self.id.clone(),
+        // Titles, hosts and owners come from logs, which an attacker can write: a control
+        // character in them would make the hub refuse the report (and so keep the incident
+        // from the SIRT). They travel as visible `\u{..}` escapes instead.
+        use socfed_proto::terminal::{clean, clean_multiline};
+        let mut wire = socfed_proto::pb::IncidentReport {
+            local_incident_id: clean(&self.id).into_owned(),
             revision: self.revision.max(1),
-            title: self.title.clone(),
-            description,
+            title: clean(&self.title).into_owned(),
+            description: clean_multiline(&description).into_owned(),
             severity: self.severity.to_wire() as i32,
             tlp: self.tlp.to_wire() as i32,
-            rule_id: self.rule_id.clone(),
+            rule_id: clean(&self.rule_id).into_owned(),
             techniques: self
                 .techniques
                 .iter()
@@ -195,9 +199,18 @@ impl LocalIncident {
                 .take(limits.max_indicators)
                 .map(Indicator::to_wire)
                 .collect(),
-            observed_at_ms: self.first_seen_ms,
-            local_owner: self.owner.clone().unwrap_or_default(),
+            // Alert times come from logs too; one outside what the hub accepts (1970–9999)
+            // is sent as the nearest accepted time rather than losing the escalation.
+            observed_at_ms: self
+                .first_seen_ms
+                .clamp(0, socfed_proto::vocab::bounds::MAX_TIME_MS),
+            local_owner: clean(self.owner.as_deref().unwrap_or_default()).into_owned(),
         };
+        // The whole report must fit its encoded limit too (it is stored whole at both ends):
+        // the last indicators give way, the hub still gets the incident.
+        while prost::Message::encoded_len(&wire) > limits.max_encoded_bytes
+            && wire.indicators.pop().is_some()
+        {}
         IncidentReport::from_wire(wire, limits)
     }
 }
@@ -258,4 +271,49 @@ pub fn new_incident_id(now_ms: UnixMillis) -> String {
         "INC-{}",
         Ulid::from_parts(now_ms.max(0) as u64, rand::random())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socfed_proto::vocab::ReportLimits;
+
+    /// Alert titles, hosts and times come from logs an attacker can write: the report still
+    /// goes to the hub (which refuses control characters and impossible times), escaped.
+    #[test]
+    fn text_and_times_from_logs_never_make_the_report_undeliverable() {
+        let incident = LocalIncident {
+            id: "INC-1".into(),
+            title: "\x1b[2JALL CLEAR\x1b]52;c;aWQ=\x07".into(),
+            status: IncidentStatus::Open,
+            owner: Some("bob\r".into()),
+            severity: Severity::High,
+            tlp: Tlp::Amber,
+            groups: Vec::new(),
+            hosts: vec!["ws-1\x1b[31m".into()],
+            indicators: Vec::new(),
+            techniques: Vec::new(),
+            rule_id: "rule\u{202e}".into(),
+            first_seen_ms: i64::MAX,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            escalation_reason: None,
+            revision: 1,
+            revision_pending: false,
+        };
+        let report = incident
+            .report(&ReportLimits::default())
+            .expect("deliverable");
+        assert!(
+            report.title.starts_with("\\u{1b}[2JALL CLEAR"),
+            "{}",
+            report.title
+        );
+        assert!(report.description.contains("ws-1\\u{1b}[31m"));
+        assert_eq!(report.local_owner, "bob\\u{d}");
+        assert_eq!(
+            report.observed_at_ms,
+            socfed_proto::vocab::bounds::MAX_TIME_MS
+        );
+    }
 }

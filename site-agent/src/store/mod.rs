@@ -10,12 +10,16 @@
 //! queued, and the uplink only ever sends what is in the outbox.
 
 pub mod cap;
+pub mod check;
 mod directives;
+mod intake;
+mod keyed;
 mod outbox;
 pub mod schema;
 mod soc;
 mod sync;
 pub mod unit;
+mod upgrade;
 
 pub use outbox::{Counters, Enqueued};
 pub use soc::{AuditReport, GroupFilter};
@@ -45,6 +49,10 @@ pub enum StoreError {
     Damaged { dir: PathBuf, reason: String },
     #[error("store witness: {0}")]
     Witness(std::io::Error),
+    #[error(
+        "the audit chain of the store at {dir} was sealed with another audit key than the one given; restore the site's `.audit-key` file (beside its TLS key) from the backup of that directory"
+    )]
+    AuditKey { dir: PathBuf },
     #[error(
         "the outbox is full ({len} of {cap} escalations waiting for the hub, oldest {oldest_age_s} s old) and on_full = \"refuse-new\"; restore the hub connection or raise outbox.max_entries"
     )]
@@ -77,6 +85,7 @@ impl StoreError {
             StoreError::SchemaVersion(_)
             | StoreError::Codec(_)
             | StoreError::Damaged { .. }
+            | StoreError::AuditKey { .. }
             | StoreError::OutboxFull { .. } => false,
         }
     }
@@ -118,6 +127,11 @@ pub struct AgentStore {
     /// Changes only when a restored store is detected (see `outbox::restart_epoch`).
     epoch: std::sync::RwLock<Ulid>,
     data_file: Option<File>,
+    /// Keys the audit chain (`socfed_proto::audit`); kept outside the store.
+    audit_key: socfed_proto::audit::ChainKey,
+    /// sled's unsynced blob files, synced before a unit returns (fsync mode). Used under the
+    /// flush lock only; the mutex just makes that visible to the compiler.
+    blobs: Mutex<socfed_proto::store_files::BlobSync>,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
     /// Group commit: which commits are durable, and the one flush at a time.
@@ -136,7 +150,17 @@ pub struct AgentStore {
 
 impl AgentStore {
     /// Opens (or creates, with a fresh epoch) the store in `dir`.
-    pub fn open(dir: &Path, durability: Durability, cache_bytes: u64) -> Result<Self, StoreError> {
+    pub fn open(
+        dir: &Path,
+        durability: Durability,
+        cache_bytes: u64,
+        audit_key: socfed_proto::audit::ChainKey,
+    ) -> Result<Self, StoreError> {
+        // TLP:RED incidents: nobody but the service's user reads the store, whatever the umask.
+        socfed_proto::store_files::private_dir(dir).map_err(|e| StoreError::Open {
+            path: dir.to_path_buf(),
+            error: sled::Error::Io(e),
+        })?;
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
@@ -160,6 +184,7 @@ impl AgentStore {
                 return Err(StoreError::SchemaVersion(found));
             }
         }
+        upgrade::run(&db, &trees)?;
         let epoch = match meta.get(schema::EPOCH)? {
             Some(raw) => schema::ulid_of(schema::META, &raw)?,
             None => {
@@ -180,17 +205,27 @@ impl AgentStore {
             Some(raw) => schema::u64_of(schema::META, &raw)?,
             None => 1,
         };
+        keyed::keyed_from(dir, meta, &audit_key)?;
         db.flush()?;
+        socfed_proto::store_files::restrict_contents(dir)?;
         let data_file = match durability {
             Durability::Fsync => Some(File::open(dir.join("db"))?),
             Durability::Flush => None,
         };
+        let mut blobs = socfed_proto::store_files::BlobSync::new(dir);
+        if durability == Durability::Fsync {
+            // Whatever an earlier run left unsynced, and a new store's directory entries.
+            blobs.sync()?;
+            socfed_proto::store_files::sync_dir(dir)?;
+        }
         let store = Self {
             db,
             dir: dir.to_path_buf(),
             trees,
             epoch: std::sync::RwLock::new(epoch),
             data_file,
+            audit_key,
+            blobs: Mutex::new(blobs),
             write_lock: Mutex::new(()),
             sync: sync::SyncState::default(),
             outbox_len: AtomicU64::new(len),
@@ -248,7 +283,7 @@ impl AgentStore {
         let (value, ticket, enqueued) = {
             let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
             self.refuse_if_failed()?;
-            let mut unit = Unit::new(&self.trees);
+            let mut unit = Unit::new(&self.trees, &self.audit_key);
             let value = work(&mut unit)?;
             if unit.is_empty() {
                 // Nothing written, but the answer may rest on another unit's commit (a retried

@@ -7,24 +7,31 @@
 //! |                 | `epoch`                                    | 16-byte ULID made with the store|
 //! |                 | `next_seq`, `acked_through`, `outbox_len`, `refused_total`, `dropped_total`, `conflicts_reported`, `rejected_reported` | u64 BE |
 //! |                 | `audit_head`                               | `AuditHead`                     |
-//! |                 | `intake/{accepted,aggregated,rejected,skipped}` | u64 BE                     |
+//! |                 | `intake/{accepted,aggregated,duplicates,rejected,skipped}` | u64 BE          |
 //! | `outbox`        | seq u64                                    | `OutboxEntry`                   |
 //! | `requests`      | caller request id                          | `RequestRecord`                 |
 //! | `groups`        | group ULID                                 | `AlertGroup`                    |
-//! | `group_fp`      | aggregation fingerprint (32)               | `FingerprintRecord`             |
+//! | `group_span`    | aggregation fingerprint (32) ++ last seen ms u64 ++ group ULID | first seen ms u64 BE (every group of a fingerprint, by when it was last seen) |
+//! | `seen_events`   | source event id (32, BLAKE3, see `soc::parse`) | received ms u64 BE (first arrival) |
+//! | `seen_by_time`  | received ms u64 ++ source event id (32)    | empty (pruning past `soc.duplicate_window`) |
 //! | `idx_queue`     | status u8 ++ tier u8 ++ group ULID         | empty (queue per status & tier) |
 //! | `idx_assignee`  | analyst ++ 0x00 ++ group ULID              | empty                           |
 //! | `idx_indicator` | "kind:value" ++ 0x00 ++ group ULID         | empty (for hunts)               |
 //! | `sla_due`       | due ms u64 ++ group ULID                   | empty (the SLA runner's agenda) |
 //! | `roster`        | operator name                              | `Analyst`                       |
 //! | `settings`      | `rr/{tier}`                                | last assigned name (round-robin)|
-//! |                 | `notify/unassigned/new-groups`             | u64 BE, last such notification  |
+//! |                 | `notify/unassigned/mute`                   | `UnassignedMute` (held count)   |
+//! |                 | `action-group/{directive ULID}`            | `ActionGroup` of a running action|
 //! | `incidents`     | local incident id                          | `LocalIncident`                 |
 //! | `notifications` | ULID                                       | `Notification`                  |
 //! | `audit`         | seq u64                                    | `AuditEntry`                    |
 //! | `directives`    | directive ULID (16)                        | `DirectiveRecord` (every id the hub sent: the exactly-once record) |
 //!
 //! Values are `[version byte] ++ postcard(record)`; unknown versions are errors.
+//!
+//! Schema 2 replaced schema 1's `group_fp` (fingerprint → the latest group only) with
+//! `group_span` and added `seen_events`/`seen_by_time`; `upgrade` rebuilds the spans from
+//! `groups` at open.
 //!
 //! `groups` is keyed by ULIDs made at intake, so it is itself the by-time index (creation
 //! order); there is no separate time index to keep in step.
@@ -33,7 +40,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 pub const RECORD_VERSION: u8 = 1;
 
 /// Every tree, in the order the store opens them.
@@ -43,7 +50,7 @@ pub enum TreeId {
     Outbox,
     Requests,
     Groups,
-    GroupFp,
+    GroupSpan,
     IdxQueue,
     IdxAssignee,
     IdxIndicator,
@@ -54,15 +61,17 @@ pub enum TreeId {
     Notifications,
     Audit,
     Directives,
+    SeenEvents,
+    SeenByTime,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 15] = [
+    pub const ALL: [TreeId; 17] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
         TreeId::Groups,
-        TreeId::GroupFp,
+        TreeId::GroupSpan,
         TreeId::IdxQueue,
         TreeId::IdxAssignee,
         TreeId::IdxIndicator,
@@ -73,6 +82,8 @@ impl TreeId {
         TreeId::Notifications,
         TreeId::Audit,
         TreeId::Directives,
+        TreeId::SeenEvents,
+        TreeId::SeenByTime,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,7 +92,7 @@ impl TreeId {
             TreeId::Outbox => "outbox",
             TreeId::Requests => "requests",
             TreeId::Groups => "groups",
-            TreeId::GroupFp => "group_fp",
+            TreeId::GroupSpan => "group_span",
             TreeId::IdxQueue => "idx_queue",
             TreeId::IdxAssignee => "idx_assignee",
             TreeId::IdxIndicator => "idx_indicator",
@@ -92,6 +103,8 @@ impl TreeId {
             TreeId::Notifications => "notifications",
             TreeId::Audit => "audit",
             TreeId::Directives => "directives",
+            TreeId::SeenEvents => "seen_events",
+            TreeId::SeenByTime => "seen_by_time",
         }
     }
 }
@@ -109,6 +122,9 @@ pub const DROPPED_TOTAL: &str = "dropped_total";
 pub const CONFLICTS_REPORTED: &str = "conflicts_reported";
 pub const REJECTED_REPORTED: &str = "rejected_reported";
 pub const AUDIT_HEAD: &str = "audit_head";
+/// `meta` key of where the audit chain's keyed sealing began (`socfed_proto::audit::KeyedFrom`,
+/// authenticated with the audit key; written at the first open with a key).
+pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
 
 /// One escalation waiting for the hub's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,11 +143,23 @@ pub struct RequestRecord {
     pub at_ms: UnixMillis,
 }
 
-/// Where an aggregation fingerprint last pointed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FingerprintRecord {
-    pub group: ulid::Ulid,
-    pub last_seen_ms: UnixMillis,
+/// Schema 1's tree of the latest group per fingerprint, dropped by the upgrade to 2.
+pub const LEGACY_GROUP_FP: &str = "group_fp";
+
+/// `fingerprint ++ last seen ms ++ group`: a `group_span` key.
+pub fn span_key(fingerprint: &[u8; 32], last_seen_ms: UnixMillis, group: ulid::Ulid) -> Vec<u8> {
+    let mut key = Vec::with_capacity(56);
+    key.extend_from_slice(fingerprint);
+    key.extend_from_slice(&time_key(last_seen_ms, group));
+    key
+}
+
+/// `received ms ++ source event id`: a `seen_by_time` key.
+pub fn seen_key(received_ms: UnixMillis, source_id: &[u8; 32]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(40);
+    key.extend_from_slice(&(received_ms.max(0) as u64).to_be_bytes());
+    key.extend_from_slice(source_id);
+    key
 }
 
 /// The last audit entry: sequence and hash.
@@ -179,6 +207,16 @@ pub fn u64_of(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
         .map_err(|_| CodecError::Corrupt {
             tree,
             detail: format!("expected 8 bytes, got {}", bytes.len()),
+        })
+}
+
+pub fn u32_of(tree: &'static str, bytes: &[u8]) -> Result<u32, CodecError> {
+    bytes
+        .try_into()
+        .map(u32::from_be_bytes)
+        .map_err(|_| CodecError::Corrupt {
+            tree,
+            detail: format!("expected 4 bytes, got {}", bytes.len()),
         })
 }
 

@@ -2,7 +2,7 @@
 //! roster and settings, notifications, and the audit chain. Unit methods write; `AgentStore`
 //! methods read.
 
-use super::schema::{self, AuditHead, FingerprintRecord, TreeId};
+use super::schema::{self, AuditHead, TreeId};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
 use crate::soc::audit::{self, AuditDraft, AuditEntry};
@@ -125,18 +125,6 @@ impl Unit<'_> {
         Ok(())
     }
 
-    pub fn fingerprint(&self, fp: &[u8; 32]) -> Result<Option<FingerprintRecord>, StoreError> {
-        Ok(self.get(TreeId::GroupFp, fp)?)
-    }
-
-    pub fn put_fingerprint(
-        &mut self,
-        fp: &[u8; 32],
-        record: &FingerprintRecord,
-    ) -> Result<(), StoreError> {
-        Ok(self.put(TreeId::GroupFp, fp.to_vec(), record)?)
-    }
-
     pub fn incident(&self, id: &str) -> Result<Option<LocalIncident>, StoreError> {
         Ok(self.get(TreeId::Incidents, id.as_bytes())?)
     }
@@ -178,7 +166,8 @@ impl Unit<'_> {
         )?)
     }
 
-    /// Adds `n` to an intake counter (`accepted`, `aggregated`, `rejected`, `skipped`).
+    /// Adds `n` to an intake counter (`accepted`, `aggregated`, `duplicates`, `rejected`,
+    /// `skipped`).
     pub fn count_intake(&mut self, what: &str, n: u64) -> Result<(), StoreError> {
         let key = format!("intake/{what}");
         let value = self.get_u64(TreeId::Meta, key.as_bytes())? + n;
@@ -190,7 +179,7 @@ impl Unit<'_> {
     pub fn audit(&mut self, draft: AuditDraft) -> Result<(), StoreError> {
         let head: Option<AuditHead> = self.get(TreeId::Meta, schema::AUDIT_HEAD.as_bytes())?;
         let (seq, prev) = head.map_or((1, audit::GENESIS), |h| (h.seq + 1, h.hash));
-        let entry = audit::seal(draft, seq, prev);
+        let entry = audit::seal(draft, seq, prev, self.audit_key);
         self.put(TreeId::Audit, seq.to_be_bytes().to_vec(), &entry)?;
         self.put(
             TreeId::Meta,
@@ -386,46 +375,70 @@ impl AgentStore {
             .collect()
     }
 
-    /// Walks the whole audit chain against the recorded head.
+    /// Walks the whole audit chain against the recorded head, one entry at a time (bounded
+    /// memory whatever the chain's length).
     pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        /// Why the lazy walk stopped early.
+        enum Walk {
+            Store(StoreError),
+            Unreadable(String),
+        }
         let head: Option<AuditHead> = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
             Some(raw) => Some(schema::decode(schema::META, &raw)?),
             None => None,
         };
-        let mut entries = Vec::new();
-        for value in self.tree(TreeId::Audit).iter().values() {
-            match schema::decode::<AuditEntry>(TreeId::Audit.name(), &value?) {
-                Ok(entry) => entries.push(entry),
-                Err(e) => {
-                    return Ok(AuditReport {
-                        entries: entries.len() as u64,
-                        problem: Some(format!("an entry cannot be read: {e}")),
-                    });
-                }
-            }
-        }
-        let count = entries.len() as u64;
-        Ok(
-            match audit::verify(entries, head.map(|h| (h.seq, h.hash))) {
-                Ok(n) => AuditReport {
-                    entries: n,
-                    problem: None,
-                },
-                Err(tamper) => AuditReport {
-                    entries: count,
+        let keyed_from = match self.tree(TreeId::Meta).get(schema::AUDIT_KEYED_FROM)? {
+            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            None => None,
+        };
+        let keying = match audit::Keying::new(self.audit_key.clone(), keyed_from) {
+            Ok(keying) => keying,
+            Err(tamper) => {
+                return Ok(AuditReport {
+                    entries: self.tree(TreeId::Audit).len() as u64,
                     problem: Some(tamper.to_string()),
-                },
-            },
-        )
+                });
+            }
+        };
+        let mut walk = socfed_proto::audit_walk::LazyEntries::new(
+            self.tree(TreeId::Audit)
+                .iter()
+                .values()
+                .map(|value| match value {
+                    Err(e) => Err(Walk::Store(e.into())),
+                    Ok(raw) => schema::decode::<AuditEntry>(TreeId::Audit.name(), &raw)
+                        .map_err(|e| Walk::Unreadable(format!("an entry cannot be read: {e}"))),
+                }),
+        );
+        let verdict = audit::verify(&mut walk, head.map(|h| (h.seq, h.hash)), &keying);
+        match (walk.failure(), verdict) {
+            (Some(Walk::Store(e)), _) => Err(e),
+            (Some(Walk::Unreadable(problem)), _) => Ok(AuditReport {
+                entries: walk.walked(),
+                problem: Some(problem),
+            }),
+            (None, Ok(n)) => Ok(AuditReport {
+                entries: n,
+                problem: None,
+            }),
+            // Reported with the chain's length, as before the walk was lazy.
+            (None, Err(tamper)) => Ok(AuditReport {
+                entries: walk.walked() + walk.by_ref().count() as u64,
+                problem: Some(tamper.to_string()),
+            }),
+        }
     }
 
     /// Intake counters since the store was created.
-    pub fn intake_counts(&self) -> Result<[u64; 4], StoreError> {
-        let mut out = [0; 4];
-        for (slot, what) in out
-            .iter_mut()
-            .zip(["accepted", "aggregated", "rejected", "skipped"])
-        {
+    pub fn intake_counts(&self) -> Result<[u64; 5], StoreError> {
+        let mut out = [0; 5];
+        for (slot, what) in out.iter_mut().zip([
+            "accepted",
+            "aggregated",
+            "duplicates",
+            "rejected",
+            "skipped",
+        ]) {
             if let Some(raw) = self.tree(TreeId::Meta).get(format!("intake/{what}"))? {
                 *slot = schema::u64_of(schema::META, &raw)?;
             }

@@ -88,6 +88,11 @@ impl AgentStore {
         self.db.flush()?;
         if let Some(file) = &self.data_file {
             file.sync_data()?;
+            // Large log messages live in blob files sled never syncs (store_files docs).
+            self.blobs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sync()?;
         }
         // Only after the store is durable: the witness must never run ahead of it.
         socfed_proto::witness::write(&self.dir, &point.witness)
@@ -108,11 +113,16 @@ mod tests {
     use crate::store::cap::OnFull;
     use std::sync::Arc;
 
+    fn key() -> socfed_proto::audit::ChainKey {
+        socfed_proto::audit::ChainKey::from_bytes([1; 32])
+    }
+
     #[test]
     fn concurrent_units_each_return_durable_and_the_witness_follows_the_store() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            Arc::new(AgentStore::open(dir.path(), Durability::Fsync, 8 << 20).expect("open"));
+        let store = Arc::new(
+            AgentStore::open(dir.path(), Durability::Fsync, 8 << 20, key()).expect("open"),
+        );
         let (threads, each) = (8u64, 50u64);
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -144,7 +154,8 @@ mod tests {
             .expect("written");
         assert_eq!(witness.seq, threads * each);
         drop(store);
-        let reopened = AgentStore::open(dir.path(), Durability::Fsync, 8 << 20).expect("reopen");
+        let reopened =
+            AgentStore::open(dir.path(), Durability::Fsync, 8 << 20, key()).expect("reopen");
         assert_eq!(
             reopened.pending_from(1, 10_000).expect("read").len() as u64,
             threads * each

@@ -10,12 +10,17 @@ use serde::de::DeserializeOwned;
 use sled::IVec;
 use std::collections::BTreeMap;
 
+/// A key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 pub struct Unit<'a> {
     trees: &'a [sled::Tree],
     pending: BTreeMap<(TreeId, Vec<u8>), Option<Vec<u8>>>,
     /// Net change of the outbox length made by this unit.
     pub(crate) outbox_delta: i64,
     pub(crate) enqueued: bool,
+    /// Seals audit entries (`socfed_proto::audit`).
+    pub(crate) audit_key: &'a socfed_proto::audit::ChainKey,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +32,12 @@ pub enum UnitError {
 }
 
 impl<'a> Unit<'a> {
-    pub(crate) fn new(trees: &'a [sled::Tree]) -> Self {
+    pub(crate) fn new(
+        trees: &'a [sled::Tree],
+        audit_key: &'a socfed_proto::audit::ChainKey,
+    ) -> Self {
         Self {
+            audit_key,
             trees,
             pending: BTreeMap::new(),
             outbox_delta: 0,
@@ -97,6 +106,45 @@ impl<'a> Unit<'a> {
             out.push(key?);
         }
         Ok(out)
+    }
+
+    /// Entries of `id` whose key starts with `prefix` and is at least `from`, in key order,
+    /// as this unit sees them (its own pending writes and removals included). At most `limit`.
+    pub fn entries_from(
+        &self,
+        id: TreeId,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, UnitError> {
+        use std::ops::Bound;
+        let in_range = |key: &[u8]| key.starts_with(prefix) && key >= from;
+        let pending: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = self
+            .pending
+            .range((Bound::Included((id, from.to_vec())), Bound::Unbounded))
+            .take_while(|((tree, key), _)| *tree == id && key.starts_with(prefix))
+            .map(|((_, key), value)| (key, value))
+            .collect();
+        // Pending removals may hide committed entries: read enough to still fill `limit`.
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for entry in self
+            .tree(id)
+            .range(from.to_vec()..)
+            .take(limit.saturating_add(pending.len()))
+        {
+            let (key, value) = entry?;
+            if !in_range(&key) {
+                break;
+            }
+            merged.insert(key.to_vec(), value.to_vec());
+        }
+        for (key, value) in pending {
+            match value {
+                Some(v) => merged.insert(key.clone(), v.clone()),
+                None => merged.remove(key),
+            };
+        }
+        Ok(merged.into_iter().take(limit).collect())
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -82,6 +82,13 @@ pub async fn null_hub(pki: &TestPki) -> anyhow::Result<SocketAddr> {
         listener,
         Swappable::new(material.server_config()?),
         pki.domain.clone(),
+        socfed_proto::listen::Gate::new(
+            "null_hub",
+            socfed_proto::listen::ListenLimits::default(),
+            socfed_proto::listen::DescriptorBudget::from_rlimit(),
+            true,
+            &tokio_util::sync::CancellationToken::new(),
+        ),
     );
     tokio::spawn(
         tonic::transport::Server::builder()

@@ -1,5 +1,5 @@
 //! The hub → site half of the stream: each site's directive outbox, sent after the welcome
-//! and live as directives are issued; and the site's reports on them.
+//! and live as directives are issued (the site's reports on them are judged in [`super::wire`]).
 //!
 //! Everything the site has not reported a final state for is sent again on every connect;
 //! the agent applies each directive id at most once and answers a resend with its current
@@ -7,7 +7,7 @@
 
 use super::Session;
 use crate::grpc::response_convert;
-use crate::store::apply::{DirectiveUpdate, Item};
+use crate::store::apply::Item;
 use socfed_proto::pb::{self, hub_message};
 use tonic::Status;
 
@@ -55,31 +55,5 @@ impl Session {
             tracing::debug!(site = %self.site, directive = %d.id, kind = %d.kind, "directive sent");
         }
         Ok(())
-    }
-
-    /// Records a site's report. A malformed one is logged and dropped rather than closing
-    /// the stream: the site would only reconnect and send it again.
-    pub(super) async fn directive_update(&self, update: pb::DirectiveUpdate) -> Result<(), Status> {
-        let (directive, report) = match response_convert::update(update) {
-            Ok(decoded) => decoded,
-            Err(reason) => {
-                metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "invalid")
-                    .increment(1);
-                tracing::warn!(site = %self.site, %reason, "ignoring malformed directive update");
-                return Ok(());
-            }
-        };
-        metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "received")
-            .increment(1);
-        let item = Item::DirectiveUpdate(Box::new(DirectiveUpdate {
-            site: self.site.clone(),
-            directive,
-            report,
-        }));
-        self.service
-            .ingest
-            .submit(item, None)
-            .await
-            .map_err(|_| Status::unavailable("the hub is shutting down; reconnect later"))
     }
 }

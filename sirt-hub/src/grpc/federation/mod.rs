@@ -9,7 +9,7 @@ use super::live::LiveSites;
 use crate::ingest::{IngestHandle, Reply};
 use crate::store::apply::{EscalationOutcome, Item, Outcome};
 use socfed_proto::identity::{Identity, caller, require_role};
-use socfed_proto::pb::{self, hub_message, site_message};
+use socfed_proto::pb::{self, hub_message};
 use socfed_proto::vocab::{ReportLimits, SiteId};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -282,6 +282,11 @@ impl Session {
                     Ok(Some(message)) => {
                         if let Err(status) = self.handle(message).await {
                             tracing::warn!(site = %self.site, code = ?status.code(), reason = status.message(), "closing escalation stream");
+                            if status.code() == Code::InvalidArgument {
+                                // A value no honest agent sends (wire::judge): a security event
+                                // of an authenticated site, counted and audited (coalesced).
+                                self.refuse_mid_stream(&status);
+                            }
                             ending = Some(Ending::Fail(status));
                         }
                     }
@@ -289,15 +294,8 @@ impl Session {
                     Err(status) => {
                         let status = inbound_error(&status);
                         if status.code() == Code::ResourceExhausted {
-                            metrics::counter!("socfed_hub_streams_refused_total", "code" => "resource_exhausted").increment(1);
                             tracing::warn!(site = %self.site, reason = status.message(), "oversized message on escalation stream");
-                            self.service.refusals.record(crate::refusals::Refusal {
-                                who: self.peer_uri.clone(),
-                                cert: self.peer_cert.clone(),
-                                peer_ip: self.remote.map(|a| a.ip()),
-                                api: "/socfed.v1.Federation/Escalate".into(),
-                                reason: format!("{:?}: {}", status.code(), status.message()),
-                            });
+                            self.refuse_mid_stream(&status);
                         }
                         ending = Some(Ending::Fail(status));
                     }
@@ -310,51 +308,50 @@ impl Session {
         tracing::info!(site = %self.site, "site stream closed");
     }
 
+    /// A refusal after the stream opened: counted like refusals at open, and into the audit
+    /// (refusals at open are seen by `grpc::refusal_layer`).
+    fn refuse_mid_stream(&self, status: &Status) {
+        metrics::counter!("socfed_hub_streams_refused_total", "code" => code_label(status.code()))
+            .increment(1);
+        self.service.refusals.record(crate::refusals::Refusal {
+            who: self.peer_uri.clone(),
+            cert: self.peer_cert.clone(),
+            peer_ip: self.remote.map(|a| a.ip()),
+            api: "/socfed.v1.Federation/Escalate".into(),
+            reason: format!("{:?}: {}", status.code(), status.message()),
+        });
+    }
+
     async fn handle(&mut self, message: pb::SiteMessage) -> Result<(), Status> {
         let writer_gone = || Status::unavailable("the hub is shutting down; reconnect later");
-        match message.body {
-            Some(site_message::Body::Escalation(escalation)) => {
-                let wire::Checked {
-                    seq,
-                    dropped_before,
-                    enqueued_at_ms,
-                    offered,
-                } = wire::escalation(escalation, &self.service.limits)?;
-                let item = Item::Escalation {
-                    site: self.site.clone(),
-                    epoch: self.epoch,
-                    seq,
-                    dropped_before,
-                    enqueued_at_ms,
-                    offered,
-                };
-                self.service
-                    .ingest
-                    .submit(item, Some(self.reply_tx.clone()))
-                    .await
-                    .map_err(|_| writer_gone())?;
-                self.in_flight += 1;
+        let item = match wire::judge(message, &self.site, self.epoch, &self.service.limits)? {
+            wire::Judged::Apply(item) => item,
+            wire::Judged::Ignore(reason) => {
+                // Only directive updates are ignored: a malformed one is logged and dropped
+                // rather than closing the stream (the site would reconnect and resend it).
+                metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "invalid")
+                    .increment(1);
+                tracing::warn!(site = %self.site, %reason, "ignoring malformed directive update");
+                return Ok(());
             }
-            Some(site_message::Body::Status(status)) => {
-                let item = Item::Status {
-                    site: self.site.clone(),
-                    status,
-                };
-                self.service
-                    .ingest
-                    .submit(item, None)
-                    .await
-                    .map_err(|_| writer_gone())?;
+        };
+        let answered = match &item {
+            Item::Escalation { .. } => true,
+            Item::DirectiveUpdate(_) => {
+                metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "received")
+                    .increment(1);
+                false
             }
-            Some(site_message::Body::DirectiveUpdate(update)) => {
-                self.directive_update(update).await?;
-            }
-            Some(site_message::Body::Hello(_)) => {
-                return Err(Status::invalid_argument(
-                    "hello may only be the first message of a stream",
-                ));
-            }
-            None => return Err(Status::invalid_argument("empty site message")),
+            _ => false,
+        };
+        let reply = answered.then(|| self.reply_tx.clone());
+        self.service
+            .ingest
+            .submit(item, reply)
+            .await
+            .map_err(|_| writer_gone())?;
+        if answered {
+            self.in_flight += 1;
         }
         Ok(())
     }

@@ -1,13 +1,24 @@
 //! The pure checks of what a site sends on the escalation stream: the hello, each
-//! escalation's framing and report, and directive updates. The stream handler calls these and
-//! nothing else to judge a message, and [`site_message`] (the fuzz target body shared by
-//! `fuzz/` and the stable smoke test) runs them over arbitrary bytes.
+//! escalation's framing and report, status reports and directive updates, each turned into
+//! the [`Item`] the ingest writer applies. The stream handler calls these and nothing else to
+//! judge a message.
+//!
+//! Every number a site sends is range-checked here (`vocab::bounds`): sequences and counts
+//! at most 2^53 − 1, times between 1970 and 9999. Out of range is refused, never clamped or
+//! wrapped: a legitimate agent cannot produce such values, and the writer's arithmetic on
+//! them (the acknowledgement high-water mark) must never overflow. A refused hello, escalation
+//! or status ends the stream with `INVALID_ARGUMENT` naming the field; a refused directive
+//! update is dropped and counted (the site would only send it again on a new stream).
+//!
+//! [`site_message`] is the fuzz target body shared by `fuzz/` and the stable smoke test: it
+//! runs these checks over arbitrary bytes and applies what they accept to a real hub store,
+//! through the same transaction the writer runs.
 
 use crate::grpc::response_convert;
-use crate::store::apply::Offered;
+use crate::store::apply::{DirectiveUpdate, Item, Offered, Outcome};
 use prost::Message;
 use socfed_proto::pb::{self, site_message};
-use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
+use socfed_proto::vocab::{IncidentReport, InvalidField, ReportLimits, SiteId, bounds};
 use tonic::Status;
 use ulid::Ulid;
 
@@ -16,6 +27,12 @@ use ulid::Ulid;
 pub struct Hello {
     pub epoch: Ulid,
     pub next_seq: u64,
+}
+
+fn invalid(e: InvalidField) -> Status {
+    Status::invalid_argument(format!(
+        "{e}; this stream is closed (a site agent never sends this: check the agent's version and store)"
+    ))
 }
 
 /// Checks the first message of a stream opened by `site`.
@@ -49,6 +66,16 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
     if next_seq == 0 {
         return Err(Status::invalid_argument("next_seq starts at 1"));
     }
+    // The next sequence the site will assign: one past the largest it may use.
+    if next_seq > bounds::MAX_SEQ + 1 {
+        return Err(invalid(InvalidField::new(
+            "hello.next_seq",
+            format!(
+                "{next_seq} is past the last sequence number ({})",
+                bounds::MAX_SEQ
+            ),
+        )));
+    }
     Ok(Hello {
         epoch: Ulid::from_bytes(epoch),
         next_seq,
@@ -78,12 +105,15 @@ pub fn escalation(e: pb::Escalation, limits: &ReportLimits) -> Result<Checked, S
             "escalation sequence numbers start at 1",
         ));
     }
+    let seq = bounds::seq("escalation.seq", seq).map_err(invalid)?;
     if dropped_before >= seq {
         return Err(Status::invalid_argument(format!(
             "escalation {seq} declares {dropped_before} dropped sequences before it; at most {} exist",
             seq - 1
         )));
     }
+    let enqueued_at_ms =
+        bounds::time("escalation.enqueued_at_ms", enqueued_at_ms).map_err(invalid)?;
     let offered = match report {
         None => Offered::Invalid {
             wire: pb::IncidentReport::default(),
@@ -105,8 +135,124 @@ pub fn escalation(e: pb::Escalation, limits: &ReportLimits) -> Result<Checked, S
     })
 }
 
+/// A site's outbox status with every number in range: counts at most 2^53 − 1 and the age
+/// of the oldest unsent escalation no longer than the Unix epoch is old.
+pub fn status(s: pb::SiteStatus) -> Result<pb::SiteStatus, Status> {
+    let pb::SiteStatus {
+        backlog,
+        oldest_unsent_age_ms,
+        refused_total,
+        dropped_total,
+    } = s;
+    let checked = || -> Result<pb::SiteStatus, InvalidField> {
+        Ok(pb::SiteStatus {
+            backlog: bounds::count("status.backlog", backlog)?,
+            oldest_unsent_age_ms: bounds::time(
+                "status.oldest_unsent_age_ms",
+                i64::try_from(oldest_unsent_age_ms).unwrap_or(i64::MAX),
+            )?
+            .unsigned_abs(),
+            refused_total: bounds::count("status.refused_total", refused_total)?,
+            dropped_total: bounds::count("status.dropped_total", dropped_total)?,
+        })
+    };
+    checked().map_err(invalid)
+}
+
+/// What the writer is asked to do with one message after the hello.
+// Apply is the common case (every escalation); boxing it would cost an allocation per message,
+// as for `Item` itself.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Judged {
+    /// Apply this item (an escalation's outcome comes back to the stream).
+    Apply(Item),
+    /// Drop the message: a malformed directive update, with the reason to log.
+    Ignore(String),
+}
+
+/// Judges one message of `site`'s stream (after its hello, for `epoch`). `Err` ends the
+/// stream with that status.
+pub fn judge(
+    message: pb::SiteMessage,
+    site: &SiteId,
+    epoch: Ulid,
+    limits: &ReportLimits,
+) -> Result<Judged, Status> {
+    match message.body {
+        Some(site_message::Body::Escalation(e)) => {
+            let Checked {
+                seq,
+                dropped_before,
+                enqueued_at_ms,
+                offered,
+            } = escalation(e, limits)?;
+            Ok(Judged::Apply(Item::Escalation {
+                site: site.clone(),
+                epoch,
+                seq,
+                dropped_before,
+                enqueued_at_ms,
+                offered,
+            }))
+        }
+        Some(site_message::Body::Status(s)) => Ok(Judged::Apply(Item::Status {
+            site: site.clone(),
+            status: status(s)?,
+        })),
+        Some(site_message::Body::DirectiveUpdate(u)) => Ok(match response_convert::update(u) {
+            Ok((directive, report)) => {
+                Judged::Apply(Item::DirectiveUpdate(Box::new(DirectiveUpdate {
+                    site: site.clone(),
+                    directive,
+                    report,
+                })))
+            }
+            Err(reason) => Judged::Ignore(reason),
+        }),
+        Some(site_message::Body::Hello(_)) => Err(Status::invalid_argument(
+            "hello may only be the first message of a stream",
+        )),
+        None => Err(Status::invalid_argument("empty site message")),
+    }
+}
+
+/// A hub store in a temporary directory for [`site_message`], opened once per thread and
+/// replaced now and then so a long fuzzing run does not grow it without bound.
+struct FuzzHub {
+    _dir: tempfile::TempDir,
+    store: crate::store::HubStore,
+    applied: u32,
+    epoch: Ulid,
+}
+
+const FUZZ_STORE_RUNS: u32 = 20_000;
+
+thread_local! {
+    static FUZZ_HUB: std::cell::RefCell<Option<FuzzHub>> = const { std::cell::RefCell::new(None) };
+}
+
+fn fuzz_hub() -> Option<FuzzHub> {
+    let dir = tempfile::tempdir().ok()?;
+    let store = crate::store::HubStore::open(
+        dir.path(),
+        crate::store::Durability::Flush,
+        socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+    )
+    .ok()?;
+    Some(FuzzHub {
+        _dir: dir,
+        store,
+        applied: 0,
+        epoch: Ulid::from_parts(1, 1),
+    })
+}
+
 /// Fuzz target body: decodes `data` as a `SiteMessage` (with prost's own limits, as tonic
-/// does) and runs the check its kind gets on a live stream.
+/// does), judges it as the stream does, and applies whatever is accepted to a real hub store
+/// through the writer's transaction. Panics (the fuzzer's findings) if a check lets through
+/// what it promises to refuse, if the writer fails on an accepted message, or if the
+/// acknowledgement mark leaves the sequence range.
 pub fn site_message(data: &[u8]) {
     let Ok(message) = pb::SiteMessage::decode(data) else {
         return;
@@ -114,20 +260,60 @@ pub fn site_message(data: &[u8]) {
     let Ok(site) = SiteId::parse("paris") else {
         return;
     };
-    match message.body.clone() {
-        Some(site_message::Body::Hello(_)) => {
-            if let Ok(h) = hello(Some(message), &site) {
-                assert!(h.next_seq >= 1);
+    FUZZ_HUB.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot
+            .as_ref()
+            .is_none_or(|hub| hub.applied >= FUZZ_STORE_RUNS)
+        {
+            *slot = fuzz_hub();
+        }
+        let Some(hub) = slot.as_mut() else {
+            return;
+        };
+        let item = if let Some(site_message::Body::Hello(_)) = message.body {
+            match hello(Some(message), &site) {
+                Ok(h) => {
+                    assert!((1..=bounds::MAX_SEQ + 1).contains(&h.next_seq));
+                    hub.epoch = h.epoch;
+                    Item::Hello {
+                        site: site.clone(),
+                        epoch: h.epoch,
+                        next_seq: h.next_seq,
+                        cert_not_after_ms: 0,
+                    }
+                }
+                Err(_) => return,
+            }
+        } else {
+            match judge(message, &site, hub.epoch, &ReportLimits::default()) {
+                Ok(Judged::Apply(item)) => item,
+                Ok(Judged::Ignore(_)) | Err(_) => return,
+            }
+        };
+        if let Item::Escalation {
+            seq,
+            dropped_before,
+            ..
+        } = &item
+        {
+            assert!((1..=bounds::MAX_SEQ).contains(seq) && dropped_before < seq);
+        }
+        hub.applied += 1;
+        let applied = hub
+            .store
+            .apply(std::slice::from_ref(&item), 1_700_000_000_000, 86_400_000)
+            .expect("the writer applies every message the checks accept");
+        for outcome in applied.outcomes {
+            if let Outcome::Hello { acked_through, .. }
+            | Outcome::Escalation { acked_through, .. } = outcome
+            {
+                assert!(acked_through <= bounds::MAX_SEQ, "ack mark {acked_through}");
             }
         }
-        Some(site_message::Body::Escalation(e)) => {
-            if let Ok(checked) = escalation(e, &ReportLimits::default()) {
-                assert!(checked.seq >= 1 && checked.dropped_before < checked.seq);
-            }
-        }
-        Some(site_message::Body::DirectiveUpdate(u)) => {
-            let _ = response_convert::update(u);
-        }
-        Some(site_message::Body::Status(_)) | None => {}
-    }
+    });
 }
+
+#[cfg(test)]
+#[path = "wire_tests.rs"]
+mod tests;

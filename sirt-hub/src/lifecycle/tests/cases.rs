@@ -251,3 +251,44 @@ fn priority_prints_and_orders_p1_first() {
         Priority::P4
     );
 }
+
+#[test]
+fn only_ir_leads_and_the_ciso_may_be_named_ir_lead_and_only_from_the_roster() {
+    for role in HubRole::ALL {
+        let verdict = check_lead("ines", Some(role));
+        assert_eq!(
+            verdict.is_ok(),
+            matches!(role, HubRole::IrLead | HubRole::Ciso),
+            "{role:?}: {verdict:?}"
+        );
+    }
+    let refused = check_lead("tom", Some(HubRole::Analyst(Tier::T1))).unwrap_err();
+    assert!(refused.to_string().contains("tier 1 analyst"), "{refused}");
+    let unknown = check_lead(" ghost ", None).unwrap_err();
+    assert_eq!(
+        unknown,
+        LifecycleError::UnknownLead {
+            operator: "ghost".into()
+        }
+    );
+}
+
+#[test]
+fn site_facts_raise_severity_tlp_and_priority_by_one_rule() {
+    let mut raised = IncidentLifecycle::new(Severity::High, Tlp::Green, T0);
+    raised.raise_from_site(Severity::Critical, Tlp::Amber);
+    let fresh = IncidentLifecycle::new(Severity::Critical, Tlp::Amber, T0);
+    assert_eq!(
+        (raised.severity, raised.tlp, raised.priority),
+        (fresh.severity, fresh.tlp, fresh.priority),
+        "one severity, one priority, however the incident got there"
+    );
+    // Lower facts never lower anything, and an operator's more urgent priority stays.
+    let mut urgent = IncidentLifecycle::new(Severity::Low, Tlp::Red, T0);
+    urgent.priority = Priority::P1;
+    urgent.raise_from_site(Severity::Medium, Tlp::Clear);
+    assert_eq!(
+        (urgent.severity, urgent.tlp, urgent.priority),
+        (Severity::Medium, Tlp::Red, Priority::P1)
+    );
+}

@@ -23,6 +23,8 @@ pub enum CommEdit {
     Draft(Box<CommRecord>),
     Approve {
         comm: Ulid,
+        /// The hub's `[comms] allow_self_approval`.
+        allow_self_approval: bool,
     },
     Reject {
         comm: Ulid,
@@ -54,7 +56,7 @@ impl Tx<'_> {
         }
         let (mut record, action) = match &c.edit {
             CommEdit::Draft(record) => ((**record).clone(), "comms.draft"),
-            CommEdit::Approve { comm }
+            CommEdit::Approve { comm, .. }
             | CommEdit::Reject { comm, .. }
             | CommEdit::Delivered { comm, .. }
             | CommEdit::Failed { comm, .. } => {
@@ -71,7 +73,10 @@ impl Tx<'_> {
         };
         let result = match &c.edit {
             CommEdit::Draft(_) => Ok(()),
-            CommEdit::Approve { .. } => record.approve(&c.actor, c.role, now),
+            CommEdit::Approve {
+                allow_self_approval,
+                ..
+            } => record.approve_with(&c.actor, c.role, now, *allow_self_approval),
             CommEdit::Reject { reason, .. } => record.reject(&c.actor, c.role, reason, now),
             CommEdit::Delivered { channel, .. } => record.record_delivery(channel, now),
             CommEdit::Failed { error, .. } => record.record_failure(error, now),

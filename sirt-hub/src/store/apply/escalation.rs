@@ -33,7 +33,7 @@ impl Tx<'_> {
             Some(raw) => {
                 let stored: EscalationRecord = codec(schema::decode(schema::ESCALATIONS, &raw))?;
                 if stored.content_hash == offered_hash {
-                    record.duplicates += 1;
+                    record.duplicates = record.duplicates.saturating_add(1);
                     EscalationOutcome::Duplicate
                 } else {
                     let reason = format!(
@@ -49,7 +49,7 @@ impl Tx<'_> {
                         offered,
                         now,
                     )?;
-                    record.conflicts += 1;
+                    record.conflicts = record.conflicts.saturating_add(1);
                     EscalationOutcome::Conflict { reason }
                 }
             }
@@ -60,7 +60,7 @@ impl Tx<'_> {
                         let id = change.record.id;
                         changes.retain(|c| c.record.id != id);
                         changes.push(change);
-                        record.escalations_stored += 1;
+                        record.escalations_stored = record.escalations_stored.saturating_add(1);
                         (
                             Some(id),
                             Some(report.clone()),
@@ -78,7 +78,7 @@ impl Tx<'_> {
                             offered,
                             now,
                         )?;
-                        record.rejected += 1;
+                        record.rejected = record.rejected.saturating_add(1);
                         (
                             None,
                             None,
@@ -103,24 +103,24 @@ impl Tx<'_> {
         // The high-water mark only moves over sequences the hub holds or the site declared it
         // will never send: an undeclared hole is never acknowledged across, so the site keeps
         // (and resends) everything after it.
+        // Sequences come from the site: the stream refuses any above `bounds::MAX_SEQ`, and
+        // every step here is checked or saturating anyway, so no input can wrap the mark.
         let mut acked_through = self.acked_through(site, epoch)?;
-        let first_declared = seq - dropped_before;
+        let first_declared = seq.saturating_sub(dropped_before).max(1);
         if seq > acked_through && first_declared <= acked_through.saturating_add(1) {
-            record.gaps = record
-                .gaps
-                .saturating_add(seq - acked_through.max(first_declared - 1) - 1);
+            let gap = seq
+                .saturating_sub(acked_through.max(first_declared - 1))
+                .saturating_sub(1);
+            record.gaps = record.gaps.saturating_add(gap);
             acked_through = seq;
             // Catch up over anything stored earlier out of order.
-            while self
-                .escalations
-                .get(schema::escalation_key(
-                    site,
-                    epoch,
-                    acked_through.saturating_add(1),
-                ))?
-                .is_some()
+            while let Some(next) = acked_through.checked_add(1)
+                && self
+                    .escalations
+                    .get(schema::escalation_key(site, epoch, next))?
+                    .is_some()
             {
-                acked_through += 1;
+                acked_through = next;
             }
             self.set_acked_through(site, epoch, acked_through);
         } else if seq > acked_through.saturating_add(1) {
@@ -219,27 +219,7 @@ impl Tx<'_> {
         let id_bytes = record.id.to_bytes();
         self.put_incident(indexed.as_ref(), &record)?;
         self.local_refs.insert(ref_key, &id_bytes)?;
-        let fp_value = codec(schema::encode(
-            schema::FINGERPRINTS,
-            &FingerprintRecord {
-                incident: record.id,
-                last_seen_ms: now,
-            },
-        ))?;
-        for fp in &fingerprints {
-            // Index only what the record remembers (so a merge can repoint every key), and
-            // never take a key from another open incident (a split must stay split).
-            if record.fingerprints.binary_search(&fp.key).is_err() {
-                continue;
-            }
-            if let Some(raw) = self.fingerprints.get(fp.key)? {
-                let current: FingerprintRecord = codec(schema::decode(schema::FINGERPRINTS, &raw))?;
-                if current.incident != record.id && self.is_open(current.incident)? {
-                    continue;
-                }
-            }
-            self.fingerprints.insert(&fp.key, fp_value.clone())?;
-        }
+        self.index_fingerprints(&record, fingerprints.iter().map(|fp| &fp.key), now)?;
         Ok(IncidentChange { created, record })
     }
 
@@ -359,10 +339,10 @@ impl Tx<'_> {
     }
 
     /// Whether `id` exists and is not closed.
-    fn is_open(&self, id: Ulid) -> Result<bool, TxError> {
+    pub(super) fn is_open(&self, id: Ulid) -> Result<bool, TxError> {
         match self.incidents.get(id.to_bytes())? {
             Some(raw) => {
-                let record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+                let record: IncidentRecord = codec(schema::decode_incident(&raw))?;
                 Ok(!matches!(
                     record.lifecycle.phase,
                     crate::lifecycle::Phase::Closed { .. }

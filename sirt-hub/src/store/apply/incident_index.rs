@@ -24,8 +24,8 @@ pub(super) struct Indexed {
 impl Indexed {
     pub(super) fn of(record: &IncidentRecord) -> Self {
         Self {
-            status: record.status,
-            severity: record.severity,
+            status: record.status(),
+            severity: record.severity(),
             sites: record.sightings.iter().map(|s| s.site.clone()).collect(),
         }
     }
@@ -40,13 +40,11 @@ impl Tx<'_> {
         record: &IncidentRecord,
     ) -> Result<(), TxError> {
         let id = record.id;
-        self.incidents.insert(
-            &id.to_bytes(),
-            codec(schema::encode(schema::INCIDENTS, record))?,
-        )?;
-        let pair = schema::listing_value(record.status, record.severity);
-        let same_pair =
-            old.is_some_and(|o| (o.status, o.severity) == (record.status, record.severity));
+        self.incidents
+            .insert(&id.to_bytes(), codec(schema::encode_incident(record))?)?;
+        let (status, severity) = (record.status(), record.severity());
+        let pair = schema::listing_value(status, severity);
+        let same_pair = old.is_some_and(|o| (o.status, o.severity) == (status, severity));
         if !same_pair {
             if let Some(o) = old {
                 let was = schema::listing_value(o.status, o.severity);
@@ -81,7 +79,7 @@ impl Tx<'_> {
     ) -> Result<Option<(IncidentRecord, Indexed)>, TxError> {
         match self.incidents.get(id.to_bytes())? {
             Some(raw) => {
-                let record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+                let record: IncidentRecord = codec(schema::decode_incident(&raw))?;
                 let indexed = Indexed::of(&record);
                 Ok(Some((record, indexed)))
             }

@@ -6,15 +6,20 @@
 
 mod comms;
 mod escalation;
+mod fingerprints;
 mod incident_index;
+mod members;
 mod response;
 mod roster;
 mod transition;
+mod web;
 mod write_behind;
 
 pub use comms::{CommEdit, CommsChange};
+pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use roster::RosterChange;
+pub use web::{WebChange, WebOutcome};
 
 use super::records::IncidentRecord;
 use super::schema::{self, CodecError};
@@ -90,6 +95,10 @@ pub enum Item {
     Comms(Box<CommsChange>),
     /// An operator added, given another role, or removed.
     Roster(Box<RosterChange>),
+    /// An operator added to or removed from an incident's members.
+    Members(Box<MemberChange>),
+    /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
+    Web(Box<WebChange>),
     /// A record for the audit chain alone (refused calls, see `crate::refusals`).
     Audit(Box<socfed_proto::audit::AuditDraft>),
     /// Writes nothing: its answer comes after a flush that started after it was applied, so
@@ -168,6 +177,7 @@ pub enum Outcome {
     Status,
     Transition(TransitionOutcome),
     Response(ResponseOutcome),
+    Web(WebOutcome),
 }
 
 /// What an operator's lifecycle command did.
@@ -230,9 +240,11 @@ struct Tx<'a> {
     hunts: &'a TransactionalTree,
     operators: &'a TransactionalTree,
     comms: &'a TransactionalTree,
+    web_sessions: &'a TransactionalTree,
     /// Sites given new directives in this transaction (a re-run starts a fresh `Tx`).
     new_directives: std::cell::RefCell<Vec<SiteId>>,
     write_behind: write_behind::WriteBehind,
+    audit_key: &'a socfed_proto::audit::ChainKey,
 }
 
 impl HubStore {
@@ -263,6 +275,7 @@ impl HubStore {
             &t.hunts,
             &t.operators,
             &t.comms,
+            &t.web_sessions,
         ];
         let result = trees[..].transaction(|view| {
             let [
@@ -284,9 +297,10 @@ impl HubStore {
                 hunts,
                 operators,
                 comms,
+                web_sessions,
             ] = view.as_slice()
             else {
-                unreachable!("eighteen trees were passed in")
+                unreachable!("nineteen trees were passed in")
             };
             let tx = Tx {
                 incidents,
@@ -307,8 +321,10 @@ impl HubStore {
                 hunts,
                 operators,
                 comms,
+                web_sessions,
                 new_directives: std::cell::RefCell::new(Vec::new()),
                 write_behind: write_behind::WriteBehind::default(),
+                audit_key: &self.audit_key,
             };
             let mut applied = Applied::default();
             for item in items {
@@ -365,6 +381,8 @@ impl HubStore {
                         Outcome::Response(tx.comms(change, now, &mut applied)?)
                     }
                     Item::Roster(change) => Outcome::Response(tx.roster(change, now)?),
+                    Item::Web(change) => Outcome::Web(tx.web(change, now)?),
+                    Item::Members(change) => Outcome::Response(tx.members(change, now)?),
                     Item::Audit(draft) => {
                         tx.audit((**draft).clone())?;
                         Outcome::Status
@@ -404,7 +422,7 @@ impl Tx<'_> {
         let acked_through = self.acked_through(site, epoch)?;
         let epoch_changed = record.epoch.is_some_and(|known| known != epoch);
         if epoch_changed {
-            record.epoch_changes += 1;
+            record.epoch_changes = record.epoch_changes.saturating_add(1);
             record.sequence_regression = false;
         }
         // The site will assign `next_seq` next, so it holds nothing above `next_seq - 1`; a

@@ -53,10 +53,31 @@ pub enum ResponseOutcome {
     Rejected(String),
 }
 
+/// Why a closed incident cannot `what` (it changes only through a reopen): a duplicate names
+/// the incident it was merged into, where the work belongs. `None` for an open incident.
+pub(super) fn closed_refusal(record: &IncidentRecord, what: &str) -> Option<String> {
+    use crate::lifecycle::{Phase, Resolution};
+    match &record.lifecycle.phase {
+        Phase::Closed {
+            resolution: Resolution::Duplicate { of },
+        } => Some(format!(
+            "incident {} was merged into incident {of} and is closed; it cannot {what}: send them \
+             to incident {of}",
+            record.id
+        )),
+        Phase::Closed { resolution } => Some(format!(
+            "incident {} is closed as {resolution} and cannot {what}; reopen it first \
+             (`incidents transition {} reopen REASON`)",
+            record.id, record.id
+        )),
+        _ => None,
+    }
+}
+
 impl Tx<'_> {
     pub(super) fn load_incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, TxError> {
         match self.incidents.get(id.to_bytes())? {
-            Some(raw) => Ok(Some(codec(schema::decode(schema::INCIDENTS, &raw))?)),
+            Some(raw) => Ok(Some(codec(schema::decode_incident(&raw))?)),
             None => Ok(None),
         }
     }
@@ -119,12 +140,15 @@ impl Tx<'_> {
         now: UnixMillis,
         applied: &mut Applied,
     ) -> Result<ResponseOutcome, TxError> {
-        if let Some(id) = issue.incident
-            && self.load_incident(id)?.is_none()
-        {
-            return Ok(ResponseOutcome::NotFound(format!(
-                "no incident {id}; list incidents to see valid ids"
-            )));
+        if let Some(id) = issue.incident {
+            let Some(record) = self.load_incident(id)? else {
+                return Ok(ResponseOutcome::NotFound(format!(
+                    "no incident {id}; list incidents to see valid ids"
+                )));
+            };
+            if let Some(refusal) = closed_refusal(&record, "take directives or tasks") {
+                return Ok(ResponseOutcome::Rejected(refusal));
+            }
         }
         for d in &issue.directives {
             self.put_directive(d)?;
@@ -248,11 +272,14 @@ impl Tx<'_> {
             )));
         };
         let mut hunt: HuntRecord = codec(schema::decode(schema::HUNTS, &raw))?;
-        if self.load_incident(a.incident)?.is_none() {
+        let Some(incident) = self.load_incident(a.incident)? else {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no incident {}; list incidents to see valid ids",
                 a.incident
             )));
+        };
+        if let Some(refusal) = closed_refusal(&incident, "take a hunt's hits") {
+            return Ok(ResponseOutcome::Rejected(refusal));
         }
         if let Some(already) = hunt.attached_to {
             return Ok(ResponseOutcome::Rejected(format!(
@@ -273,8 +300,14 @@ impl Tx<'_> {
                 .iter()
                 .map(|h| {
                     format!(
-                        "{} in alert group {} ({} alerts)",
-                        h.indicator, h.group_id, h.alert_count
+                        "{} in alert group {} ({})",
+                        h.indicator,
+                        h.group_id,
+                        directive::plural(
+                            usize::try_from(h.alert_count).unwrap_or(usize::MAX),
+                            "alert",
+                            "alerts"
+                        )
                     )
                 })
                 .collect();
@@ -283,9 +316,9 @@ impl Tx<'_> {
                 a.incident,
                 &a.actor,
                 format!(
-                    "hunt {} found {} hits at {}: {}",
+                    "hunt {} found {} at {}: {}",
                     hunt.id,
-                    sweep.hits.len(),
+                    directive::plural(sweep.hits.len(), "hit", "hits"),
                     sweep.site,
                     lines.join("; ")
                 ),
@@ -296,7 +329,10 @@ impl Tx<'_> {
                 incident: Some(a.incident),
                 hunt: Some(hunt.id),
                 task: Some(TaskSpec {
-                    title: format!("Investigate {} hunt hits", sweep.hits.len()),
+                    title: format!(
+                        "Investigate {}",
+                        directive::plural(sweep.hits.len(), "hunt hit", "hunt hits")
+                    ),
                     details: lines.join("\n"),
                     due_ms: a.due_ms,
                 }),

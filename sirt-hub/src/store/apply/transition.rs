@@ -5,9 +5,9 @@ use super::{
     IncidentChange, Merge, RegulatoryChange, RegulatoryEdit, Split, Transition, TransitionOutcome,
     Tx, TxError, codec,
 };
-use crate::incident;
-use crate::store::records::{IncidentRecord, IncidentStatus};
+use crate::store::records::IncidentRecord;
 use crate::store::schema;
+use crate::{correlate, incident};
 use socfed_proto::UnixMillis;
 
 impl Tx<'_> {
@@ -30,16 +30,43 @@ impl Tx<'_> {
         if events.is_empty() {
             return Ok(TransitionOutcome::Done(Box::new(record)));
         }
+        // The new IR lead must be in the roster with a role that may lead; read in the same
+        // transaction as the change, so a roster change cannot slip in between.
+        if let crate::lifecycle::Command::AssignIrLead { operator } = &t.command {
+            let name = operator.trim();
+            let role = match self.operators.get(name.as_bytes())? {
+                Some(raw) => Some(
+                    codec(schema::decode::<crate::access::roster::OperatorRecord>(
+                        schema::OPERATORS,
+                        &raw,
+                    ))?
+                    .role,
+                ),
+                None => None,
+            };
+            if let Err(refused) = crate::lifecycle::check_lead(name, role) {
+                return Ok(TransitionOutcome::Refused(refused));
+            }
+        }
         let before = serde_json::to_string(&record.lifecycle).ok();
         record.lifecycle = lifecycle;
-        record.status = IncidentStatus::of(&record.lifecycle.phase);
-        record.severity = record.lifecycle.severity;
-        record.tlp = record.lifecycle.tlp;
         record.updated_at_ms = record.updated_at_ms.max(now);
+        // A technique an operator adds correlates like one a site reported: technique × each
+        // of the incident's indicators.
+        let mut added = Vec::new();
         for event in &events {
             incident::push_timeline(&mut record, event.at_ms, &t.actor, event.change.to_string());
+            if let crate::lifecycle::Change::TechniqueAdded { technique } = &event.change {
+                added.extend(
+                    correlate::technique_fingerprints(technique, &record.indicators)
+                        .into_iter()
+                        .map(|fp| fp.key),
+                );
+            }
         }
+        incident::remember_fingerprints(&mut record, added.iter().copied());
         self.put_incident(Some(&indexed), &record)?;
+        self.index_fingerprints(&record, &added, now)?;
         self.audit(socfed_proto::audit::AuditDraft {
             at_ms: now,
             actor: t.actor.clone(),
@@ -63,7 +90,7 @@ impl Tx<'_> {
             None => None,
         };
         let (seq, prev) = head.map_or((1, socfed_proto::audit::GENESIS), |h| (h.seq + 1, h.hash));
-        let entry = socfed_proto::audit::seal(draft, seq, prev);
+        let entry = socfed_proto::audit::seal(draft, seq, prev, self.audit_key);
         self.audit.insert(
             &seq.to_be_bytes(),
             codec(schema::encode(schema::AUDIT, &entry))?,
@@ -144,7 +171,7 @@ impl Tx<'_> {
         }
         let load = |id: ulid::Ulid| -> Result<Option<IncidentRecord>, TxError> {
             match self.incidents.get(id.to_bytes())? {
-                Some(raw) => Ok(Some(codec(schema::decode(schema::INCIDENTS, &raw))?)),
+                Some(raw) => Ok(Some(codec(schema::decode_incident(&raw))?)),
                 None => Ok(None),
             }
         };
@@ -229,20 +256,21 @@ impl Tx<'_> {
         let mut split = IncidentRecord {
             id,
             title: original.title.clone(),
-            status: IncidentStatus::New,
-            severity: sighting.local_severity,
-            tlp: original.tlp,
-            techniques: original.techniques.clone(),
             indicators: original.indicators.clone(),
             sightings: vec![sighting.clone()],
             created_at_ms: now,
             updated_at_ms: now,
-            lifecycle: crate::lifecycle::IncidentLifecycle::new(
-                sighting.local_severity,
-                original.tlp,
-                now,
-            ),
+            // The same priority rule as any incident at this severity.
+            lifecycle: crate::lifecycle::IncidentLifecycle {
+                techniques: original.lifecycle.techniques.clone(),
+                ..crate::lifecycle::IncidentLifecycle::new(
+                    sighting.local_severity,
+                    original.tlp(),
+                    now,
+                )
+            },
             timeline: Vec::new(),
+            timeline_elided: 0,
             regulatory: crate::regulatory::RegulatoryClocks::new(),
             fingerprints: Vec::new(),
         };

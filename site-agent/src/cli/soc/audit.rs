@@ -8,7 +8,7 @@ use socfed_proto::pb;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain; exits 65 when it was tampered with.
+    /// Check the audit log's hash chain; exits 65 when it was tampered with (1: could not check).
     Verify {
         #[command(flatten)]
         conn: Conn,
@@ -52,10 +52,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
         Ok(())
     } else {
         // Raised after the verdict is printed: exit status 65 (EX_DATAERR).
-        Err(socfed_proto::cli::VerificationFailed {
-            what: "the site audit log",
-        }
-        .into())
+        Err(socfed_proto::cli::AuditBroken.into())
     }
 }
 

@@ -1,10 +1,10 @@
 //! `site-agent directives` and `site-agent tasks`: what the SIRT hub asked this site to do.
 
 use super::Conn;
-use super::render::{print_json, table};
+use super::render::{clean, print_json, table};
 use clap::Subcommand;
 use serde_json::{Value, json};
-use socfed_proto::cli::{OutputFormat, explain, format_millis};
+use socfed_proto::cli::{OutputFormat, explain, format_age, format_millis};
 use socfed_proto::pb::{self, site_response_client::SiteResponseClient, work_task_request::Step};
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +47,12 @@ pub enum TasksCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// One task: title, details, due time, whether it is overdue, its state here.
+    Show {
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Acknowledge a task: the site has seen it.
     Ack {
         id: String,
@@ -85,9 +91,55 @@ fn state_word(n: i32) -> String {
     socfed_proto::vocab::DirectiveState::word(n).to_string()
 }
 
+/// Latest due time a task may carry: the end of year 9999 (RFC 3339 has four-digit years).
+const MAX_DUE_MS: i64 = 253_402_300_799_999;
+
+/// A task's due time from the hub (`due_ms`), if it has a readable one.
+fn due_ms(wire: &pb::Directive) -> Option<i64> {
+    wire.params
+        .get("due_ms")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|ms| (1..=MAX_DUE_MS).contains(ms))
+}
+
+/// Past its due time and not finished (by this machine's clock).
+fn overdue(d: &pb::SiteDirective, now_ms: i64) -> bool {
+    let wire = d.directive.clone().unwrap_or_default();
+    let state = d.status.as_ref().map_or(0, |s| s.state);
+    let finished =
+        socfed_proto::vocab::DirectiveState::from_wire(state).is_some_and(|s| s.is_final());
+    due_ms(&wire).is_some_and(|due| now_ms > due && !finished)
+}
+
+/// `2026-03-02T10:00:00Z (in 3h 5m)` or `(… ago)`.
+fn due_text(due: i64, now_ms: i64) -> String {
+    let relative = if due >= now_ms {
+        format!("in {}", format_age(due.abs_diff(now_ms)))
+    } else {
+        format!("{} ago", format_age(now_ms.abs_diff(due)))
+    };
+    format!("{} ({relative})", format_millis(due))
+}
+
 fn directive_json(d: &pb::SiteDirective) -> Value {
     let wire = d.directive.clone().unwrap_or_default();
     let status = d.status.clone().unwrap_or_default();
+    let now = socfed_proto::now_millis();
+    let mut value = directive_fields(d, &wire, &status);
+    if wire.kind == "task" {
+        value["title"] = json!(wire.params.get("title"));
+        value["details"] = json!(wire.params.get("details"));
+        value["due_at"] = json!(due_ms(&wire).map(format_millis));
+        value["overdue"] = json!(overdue(d, now));
+    }
+    value
+}
+
+fn directive_fields(
+    d: &pb::SiteDirective,
+    wire: &pb::Directive,
+    status: &pb::DirectiveUpdate,
+) -> Value {
     json!({
         "directive_id": wire.directive_id, "incident_id": wire.incident_id, "kind": wire.kind,
         "params": wire.params, "issued_by": wire.issued_by,
@@ -101,6 +153,67 @@ fn directive_json(d: &pb::SiteDirective) -> Value {
             "last_seen": format_millis(h.last_seen_ms),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// `tasks list` as a table: the due time and whether it is overdue, in columns.
+fn print_tasks(list: &[pb::SiteDirective]) -> anyhow::Result<()> {
+    let now = socfed_proto::now_millis();
+    let mut t = table(&["TASK", "TITLE", "STATE", "DUE", "OVERDUE", "UPDATED"]);
+    for d in list {
+        let wire = d.directive.clone().unwrap_or_default();
+        let status = d.status.clone().unwrap_or_default();
+        t.add_row(vec![
+            wire.directive_id.clone(),
+            clean(wire.params.get("title").map_or("", String::as_str))
+                .chars()
+                .take(60)
+                .collect(),
+            state_word(status.state),
+            due_ms(&wire).map_or_else(|| "-".to_string(), |due| due_text(due, now)),
+            if overdue(d, now) {
+                "OVERDUE".into()
+            } else {
+                String::new()
+            },
+            format_millis(status.at_ms),
+        ]);
+    }
+    socfed_proto::outln!("{t}");
+    Ok(())
+}
+
+/// `tasks show` as text.
+fn show_task(d: &pb::SiteDirective) -> anyhow::Result<()> {
+    let now = socfed_proto::now_millis();
+    let wire = d.directive.clone().unwrap_or_default();
+    let status = d.status.clone().unwrap_or_default();
+    let param = |name: &str| clean(wire.params.get(name).map_or("", String::as_str)).into_owned();
+    socfed_proto::outln!("task {}: {}", wire.directive_id, param("title"));
+    socfed_proto::outln!("  incident:  {}", clean(&wire.incident_id));
+    socfed_proto::outln!(
+        "  issued:    {} by {}",
+        format_millis(wire.issued_at_ms),
+        clean(&wire.issued_by)
+    );
+    match due_ms(&wire) {
+        Some(due) => socfed_proto::outln!("  due:       {}", due_text(due, now)),
+        None => socfed_proto::outln!("  due:       -"),
+    }
+    socfed_proto::outln!(
+        "  overdue:   {}",
+        if overdue(d, now) { "yes" } else { "no" }
+    );
+    socfed_proto::outln!("  state:     {}", state_word(status.state));
+    if !status.actor.is_empty() {
+        socfed_proto::outln!("  by:        {}", clean(&status.actor));
+    }
+    socfed_proto::outln!("  updated:   {}", format_millis(status.at_ms));
+    socfed_proto::outln!("  detail:    {}", clean(&status.detail));
+    let details = param("details");
+    if !details.is_empty() {
+        socfed_proto::outln!("  details:   {details}");
+    }
+    Ok(())
 }
 
 fn print(list: &[pb::SiteDirective], output: OutputFormat) -> anyhow::Result<()> {
@@ -145,7 +258,12 @@ fn show(d: &pb::SiteDirective, output: OutputFormat) -> anyhow::Result<()> {
     let mut params: Vec<_> = wire.params.iter().collect();
     params.sort();
     for (k, v) in params {
-        socfed_proto::outln!("  param:     {k} = {v}");
+        match due_ms(&wire) {
+            Some(due) if k == "due_ms" => {
+                socfed_proto::outln!("  due:       {}", due_text(due, socfed_proto::now_millis()))
+            }
+            _ => socfed_proto::outln!("  param:     {k} = {v}"),
+        }
     }
     socfed_proto::outln!("  state:     {}", state_word(status.state));
     socfed_proto::outln!("  detail:    {}", status.detail);
@@ -196,6 +314,9 @@ async fn list(limit: u32, tasks_only: bool, conn: &Conn) -> anyhow::Result<()> {
         .map_err(|s| explain(&s, &name))?
         .into_inner()
         .directives;
+    if tasks_only && conn.output == OutputFormat::Table {
+        return print_tasks(&list);
+    }
     print(&list, conn.output)
 }
 
@@ -216,6 +337,23 @@ async fn decide(id: String, approve: bool, reason: String, conn: &Conn) -> anyho
 pub async fn run_tasks(command: TasksCommand) -> anyhow::Result<()> {
     let (id, step, note, conn) = match command {
         TasksCommand::List { limit, conn } => return list(limit, true, &conn).await,
+        TasksCommand::Show { id, conn } => {
+            let (mut c, name) = client(&conn).await?;
+            let d = c
+                .get_directive(pb::GetSiteDirectiveRequest {
+                    directive_id: id.clone(),
+                })
+                .await
+                .map_err(|s| explain(&s, &name))?
+                .into_inner();
+            if d.directive.as_ref().is_none_or(|w| w.kind != "task") {
+                anyhow::bail!("{id} is not a task; `site-agent directives show {id}` shows it");
+            }
+            if conn.output == OutputFormat::Json {
+                return print_json(&directive_json(&d));
+            }
+            return show_task(&d);
+        }
         TasksCommand::Ack { id, note, conn } => (id, Step::Acknowledge, note, conn),
         TasksCommand::Start { id, note, conn } => (id, Step::Start, note, conn),
         TasksCommand::Done { id, note, conn } => (id, Step::Complete, note, conn),

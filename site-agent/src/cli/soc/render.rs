@@ -1,7 +1,8 @@
 //! Tables, detail blocks and JSON for the local SOC commands, in the house style of
 //! `sirt-hub`: comfy-table `UTF8_BORDERS_ONLY`; JSON with words for enums and RFC 3339 times.
 //!
-//! Everything printed to a terminal that came from the agent goes through [`clean`] first:
+//! Everything printed to a terminal that came from the agent goes through [`clean`] first
+//! (`socfed_proto::terminal`, shared with `sirt-hub`; tables clean every cell themselves):
 //! alert titles and raw records are attacker-influenced, and must not be able to drive the
 //! analyst's terminal with escape sequences.
 
@@ -15,55 +16,14 @@ use std::fmt::Write as _;
 /// Longest title shown in a list; details show it whole.
 const LIST_TITLE_CHARS: usize = 60;
 
-pub fn table(headers: &[&str]) -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    table.set_header(headers.to_vec());
-    table
+/// A table whose every cell is cleaned for the terminal (`socfed_proto::terminal`).
+pub fn table(headers: &[&str]) -> Table {
+    Table::new(headers)
 }
 
-pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    socfed_proto::outln!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
-
-/// `text` with control characters (ANSI escapes, carriage returns, newlines…) shown as
-/// `\u{..}` escapes, so that it prints as one inert line.
-pub fn clean(text: &str) -> Cow<'_, str> {
-    escape_controls(text, false)
-}
-
-/// Like [`clean`] but keeps newlines, for multi-line text such as comments and raw records.
-pub fn clean_multiline(text: &str) -> Cow<'_, str> {
-    escape_controls(text, true)
-}
-
-fn escape_controls(text: &str, keep_newlines: bool) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n');
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if unsafe_char(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// At most `max` characters of `text` (cleaned), with `…` when cut.
-pub fn shorten(text: &str, max: usize) -> String {
-    let text = clean(text);
-    if text.chars().count() <= max {
-        return text.into_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use socfed_proto::cli::print_json;
+/// The one escaping renderer both binaries share (`socfed_proto::terminal`).
+pub use socfed_proto::terminal::{Table, clean, clean_multiline, shorten};
 
 pub fn severity(n: i32) -> &'static str {
     Severity::from_wire(n, "severity").map_or("unknown", Severity::as_str)
@@ -197,7 +157,7 @@ fn alert_status(g: &pb::AlertGroup) -> String {
     }
 }
 
-pub fn alerts_table(groups: &[pb::AlertGroup], now_ms: i64) -> comfy_table::Table {
+pub fn alerts_table(groups: &[pb::AlertGroup], now_ms: i64) -> Table {
     let mut t = table(&[
         "id",
         "tier",
@@ -357,7 +317,7 @@ fn escalation(i: &pb::LocalIncident) -> String {
     }
 }
 
-pub fn incidents_table(incidents: &[pb::LocalIncident]) -> comfy_table::Table {
+pub fn incidents_table(incidents: &[pb::LocalIncident]) -> Table {
     let mut t = table(&[
         "id",
         "severity",
@@ -446,7 +406,7 @@ pub fn roster_json(r: &pb::Roster) -> Value {
     )
 }
 
-pub fn roster_table(r: &pb::Roster) -> comfy_table::Table {
+pub fn roster_table(r: &pb::Roster) -> Table {
     let mut t = table(&["name", "display name", "role", "shifts"]);
     for a in &r.analysts {
         t.add_row(vec![
@@ -597,7 +557,7 @@ pub fn notifications_json(n: &[pb::Notification]) -> Value {
     )
 }
 
-pub fn notifications_table(n: &[pb::Notification]) -> comfy_table::Table {
+pub fn notifications_table(n: &[pb::Notification]) -> Table {
     let mut t = table(&["at", "kind", "alert group", "message"]);
     for n in n {
         t.add_row(vec![

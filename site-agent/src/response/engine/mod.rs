@@ -9,6 +9,7 @@
 mod operator;
 mod sweeps;
 
+use super::groups::{ActionGroup, Leftover};
 use super::playbook::Action;
 use super::sweep::Sweep;
 use super::updates::UpdateQueue;
@@ -33,7 +34,8 @@ pub struct ResponseEngine {
     site: SiteId,
     clock: Arc<dyn Clock>,
     updates: Arc<UpdateQueue>,
-    http: reqwest::Client,
+    /// None only if the TLS backend could not start: webhook actions then fail, reported.
+    http: Option<reqwest::Client>,
     /// Sweeps watching new alerts, by directive id.
     watching: Mutex<HashMap<Ulid, Sweep>>,
     /// Held from reading a directive's state to saving the next one in operator actions, so
@@ -65,7 +67,15 @@ impl ResponseEngine {
             site,
             clock,
             updates: updates.clone(),
-            http: reqwest::Client::new(),
+            // No redirect is followed: a 3xx would re-send the body (which may carry tokens
+            // and site data) to wherever the answer points. It is reported as a failure.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .inspect_err(
+                    |e| tracing::error!(error = %e, "no HTTP client: webhook playbooks will fail"),
+                )
+                .ok(),
             watching: Mutex::new(HashMap::new()),
             transitions: Mutex::new(()),
         };
@@ -93,6 +103,9 @@ impl ResponseEngine {
         let now = self.now();
         self.store.unit(|unit| {
             unit.put_directive(record)?;
+            if record.state.is_final() {
+                unit.remove_action_group(record.id);
+            }
             unit.audit(AuditDraft {
                 at_ms: now,
                 actor: actor.to_string(),
@@ -155,12 +168,28 @@ impl ResponseEngine {
                 }
                 (KIND_TASK, _) | (_, State::AwaitingApproval) => {}
                 (_, State::Running) => {
+                    let leftover = match self.store.action_group(record.id)? {
+                        Some(group) => group.end_leftover(),
+                        None => Leftover::Unknown(
+                            "no process group was recorded (a webhook, or the agent died as the command started)".into(),
+                        ),
+                    };
+                    let processes = match &leftover {
+                        Leftover::Ended => {
+                            "its processes were still running and were ended at this start"
+                                .to_string()
+                        }
+                        Leftover::Gone => "none of its processes was still running".to_string(),
+                        Leftover::Unknown(why) => {
+                            format!("whether its processes still run is unknown: {why}")
+                        }
+                    };
                     record.set(
                         State::Interrupted,
-                        "the agent stopped while the action ran; not run again because it may have taken effect: check, and ask the hub to reissue it if needed",
+                        format!("the agent stopped while the action ran; {processes}; not run again because it may have taken effect: check, and ask the hub to reissue it if needed"),
                         now,
                     );
-                    tracing::warn!(directive = %record.id, kind = %record.kind, "directive interrupted by a restart");
+                    tracing::warn!(directive = %record.id, kind = %record.kind, ?leftover, "directive interrupted by a restart");
                     self.save(&record, "agent", "", "directive.interrupted")?;
                 }
                 _ => {}
@@ -268,8 +297,27 @@ impl ResponseEngine {
     fn spawn_action(self: &Arc<Self>, mut record: DirectiveRecord, planned: Action) {
         let engine = self.clone();
         tokio::spawn(async move {
-            let outcome =
-                run::execute(&planned, &engine.http, engine.config.max_output_bytes).await;
+            let id = record.id;
+            let running = &mut record;
+            // Durable, so that the next start can end the group if the agent is killed; the
+            // record names it too (`site-agent directives show ID`).
+            let record_group = |group: ActionGroup| {
+                running.detail = format!("{} (process group {})", running.detail, group.pgid);
+                let recorded = engine.store.unit(|unit| {
+                    unit.put_directive(running)?;
+                    unit.put_action_group(id, &group)
+                });
+                if let Err(e) = recorded {
+                    tracing::error!(directive = %id, error = %e, "could not record an action's process group");
+                }
+            };
+            let outcome = run::execute(
+                &planned,
+                engine.http.as_ref(),
+                engine.config.max_output_bytes,
+                record_group,
+            )
+            .await;
             let state = if outcome.succeeded {
                 State::Succeeded
             } else {

@@ -31,6 +31,21 @@ pub(super) struct Draft {
     pub entities: Entities,
     pub indicators: Vec<Indicator>,
     pub tlp: Tlp,
+    /// What names this event at its source, for de-duplication (see [`Identity`]).
+    pub identity: Identity,
+}
+
+/// How a source event is recognised when it is submitted again (the same file re-ingested,
+/// a forwarder that resends): the parts of the record that name this one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Identity {
+    /// The source's own identifiers, e.g. EVE flow, transaction, rule and time.
+    Fields(Vec<String>),
+    /// No identifier: the whole record, byte for byte, names the event (vendor records carry
+    /// sub-second times, so two identical records are one event sent twice).
+    WholeRecord,
+    /// Not recognisable (native lines without `id`): every line is a new event.
+    None,
 }
 
 /// A format parser's answer for one record.
@@ -122,6 +137,36 @@ pub(super) fn strings<'a>(obj: &'a Object, path: &str) -> Vec<&'a str> {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     }
+}
+
+/// Every non-blank string (or integer, as text) at `path`, walking into arrays at any step:
+/// `a.b.c` finds `a.b[].c` and `a[].b.c` too (vendors write one object or a list of them).
+pub(super) fn all_texts(obj: &Object, path: &str) -> Vec<String> {
+    fn walk(value: &Value, parts: &[&str], out: &mut Vec<String>) {
+        match (value, parts.split_first()) {
+            (Value::Array(items), _) => {
+                for item in items {
+                    walk(item, parts, out);
+                }
+            }
+            (Value::Object(map), Some((first, rest))) => {
+                if let Some(next) = map.get(*first) {
+                    walk(next, rest, out);
+                }
+            }
+            (Value::String(s), None) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+            (Value::Number(n), None) if n.is_i64() || n.is_u64() => out.push(n.to_string()),
+            _ => {}
+        }
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut out = Vec::new();
+    if let Some((first, rest)) = parts.split_first()
+        && let Some(value) = obj.get(*first)
+    {
+        walk(value, rest, &mut out);
+    }
+    out
 }
 
 /// The objects of the array at `path` (non-objects skipped).
@@ -310,5 +355,17 @@ mod tests {
         assert_eq!(strings(&obj, "arr"), vec!["t"]);
         assert!(parse_object("[1]").is_err());
         assert!(parse_object("{").is_err());
+    }
+
+    #[test]
+    fn all_texts_walks_into_arrays_at_any_step() {
+        let obj = parse_object(
+            r#"{"a":[{"b":{"c":"x"}},{"b":[{"c":"y"},{"c":7},{"c":" "}]},{"b":null}],"d":{"c":"z"}}"#,
+        )
+        .expect("object");
+        assert_eq!(all_texts(&obj, "a.b.c"), ["x", "y", "7"]);
+        assert_eq!(all_texts(&obj, "d.c"), ["z"]);
+        assert!(all_texts(&obj, "a.b").is_empty());
+        assert!(all_texts(&obj, "nope.c").is_empty());
     }
 }

@@ -12,7 +12,10 @@
 //! - a trailing `\r`/`\n` and a leading byte-order mark are ignored;
 //! - `raw` is the line (without its line ending) cut by [`bounded_raw`] to
 //!   [`ParseLimits::max_raw_bytes`];
-//! - techniques, indicators and entities come out sorted and de-duplicated.
+//! - techniques, indicators and entities come out sorted and de-duplicated;
+//! - `source_id` is the BLAKE3 of what names the event at its source (each format module
+//!   says what that is; a vendor record without it is named by its exact text, a native line
+//!   without `id` by nothing), which intake uses to recognise a resent event.
 //!
 //! Shared choices for the vendor formats: every missing or malformed optional value
 //! (hostname, URL, hash, technique id…) is dropped silently, and an IP address becomes an
@@ -31,7 +34,7 @@ mod fuzz;
 pub mod fuzzing;
 
 use crate::soc::alert::{Alert, Format, ParseLimits, bounded_raw};
-use fields::{Draft, Step, fail};
+use fields::{Draft, Identity, Step, fail};
 
 /// The outcome of one line that is not an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +126,7 @@ fn finish(
     draft.indicators.dedup();
     draft.entities.normalise();
     let (raw, raw_truncated) = bounded_raw(line, limits.max_raw_bytes);
+    let source_id = source_id(format, &draft.identity, line);
     Alert {
         observed_at_ms: draft.observed_at_ms,
         received_at_ms,
@@ -137,7 +141,35 @@ fn finish(
         tlp: draft.tlp,
         raw,
         raw_truncated,
+        source_id,
     }
+}
+
+/// BLAKE3 over the format and what names the event, domain-separated and length-prefixed
+/// (so that `["ab","c"]` and `["a","bc"]` differ); `line` is the record without its line
+/// ending, used when the record itself is its identity.
+fn source_id(format: Format, identity: &Identity, line: &str) -> Option<[u8; 32]> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"socfed.source-event.v1\0");
+    let mut field = |bytes: &[u8]| {
+        hasher.update(&(bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    field(format.as_str().as_bytes());
+    match identity {
+        Identity::None => return None,
+        Identity::WholeRecord => {
+            field(b"record");
+            field(line.as_bytes());
+        }
+        Identity::Fields(parts) => {
+            field(b"fields");
+            for part in parts {
+                field(part.as_bytes());
+            }
+        }
+    }
+    Some(*hasher.finalize().as_bytes())
 }
 
 #[cfg(test)]

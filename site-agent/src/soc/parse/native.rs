@@ -16,17 +16,22 @@
 //! | `ips`         | array of IP address strings              | no | each must be valid |
 //! | `indicators`  | array of `TYPE:VALUE` strings (`ip:`, `domain:`, `url:`, `sha256:`, `sha1:`, `md5:`, `email:`, `cve:`) | no | each must be valid |
 //! | `tlp`         | `clear` `green` `amber` `amber+strict` `red` | no | default `amber` |
+//! | `id`          | string, at most 256 bytes                | no | the event's own id at its source: a line whose product and `id` were taken before is a duplicate (see `service::intake`); without it every line is a new event |
 //!
 //! `null` is the same as an absent key. Example:
 //! `{"observed_at":"2024-06-01T08:15:00Z","product":"edr","rule_id":"EDR-17","rule_name":"Encoded PowerShell","severity":"high","techniques":["T1059.001"],"hosts":["ws-014"],"users":["alice"],"ips":["192.0.2.14"],"indicators":["domain:c2.bad.example"],"tlp":"amber"}`
 
 use super::LineError;
-use super::fields::{self, Draft, Object, Step, fail, shown};
+use super::fields::{self, Draft, Identity, Object, Step, fail, shown};
 use crate::soc::alert::Entities;
 use serde_json::Value;
 use socfed_proto::vocab::{Indicator, Severity, Technique, Tlp};
 
-const KEYS: [&str; 11] = [
+/// Longest accepted `id`.
+const MAX_ID_BYTES: usize = 256;
+
+const KEYS: [&str; 12] = [
+    "id",
     "observed_at",
     "product",
     "rule_id",
@@ -99,6 +104,16 @@ pub(super) fn parse(obj: &Object) -> Result<Step, LineError> {
         users: owned(string_list(obj, "users")?),
         ips,
     };
+    let identity = match optional_text(obj, "id")? {
+        Some(id) if id.len() > MAX_ID_BYTES => {
+            return Err(fail(
+                "id",
+                format!("{} bytes is over the limit of {MAX_ID_BYTES}", id.len()),
+            ));
+        }
+        Some(id) => Identity::Fields(vec![product.clone(), id]),
+        None => Identity::None,
+    };
     Ok(Step::Alert(Box::new(Draft {
         observed_at_ms,
         product,
@@ -109,6 +124,7 @@ pub(super) fn parse(obj: &Object) -> Result<Step, LineError> {
         entities,
         indicators,
         tlp,
+        identity,
     })))
 }
 
@@ -239,6 +255,32 @@ mod tests {
             ]
         );
         assert_eq!(a.raw, GOOD);
+    }
+
+    #[test]
+    fn an_id_names_the_event_and_without_one_nothing_does() {
+        let id = |line: &str| match parse(line) {
+            Ok(Parsed::Alert(a)) => a.source_id,
+            other => panic!("expected an alert: {other:?}"),
+        };
+        let line =
+            r#"{"id":"evt-1","observed_at":1,"rule_id":"x","severity":"low","product":"edr"}"#;
+        assert!(id(line).is_some());
+        assert_eq!(id(line), id(&line.replace(r#""low""#, r#""high""#)));
+        assert_ne!(id(line), id(&line.replace("evt-1", "evt-2")));
+        assert_ne!(
+            id(line),
+            id(&line.replace(r#""edr""#, r#""ids""#)),
+            "ids are per product"
+        );
+        assert_eq!(id(&line.replace(r#""id":"evt-1","#, "")), None);
+        let long = line.replace("evt-1", &"x".repeat(257));
+        assert!(
+            parse(&long)
+                .expect_err("long id")
+                .0
+                .starts_with("id: 257 bytes")
+        );
     }
 
     #[test]

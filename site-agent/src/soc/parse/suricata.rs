@@ -6,8 +6,9 @@
 //! - rule id `"{gid}:{sid}"` from `alert.gid` (default 1) and `alert.signature_id`, the
 //!   way Suricata and Snort name rules (the revision is left out so that a rule update
 //!   does not split aggregation); rule name `alert.signature`; either alone suffices;
-//! - severity from `alert.severity` (the classtype priority): 1 high, 2 medium, 3 low,
-//!   4 informational; anything else rejects the line. Nothing in EVE maps to critical;
+//! - severity from `alert.severity` (the classtype priority, 1-255 in Suricata): 1 high,
+//!   2 medium, 3 low, 4-255 informational (rules may set any priority; above 4 is the
+//!   lowest); anything else rejects the line. Nothing in EVE maps to critical;
 //! - techniques from `alert.metadata.mitre_technique_id` (ET rules write a list), invalid
 //!   ids ignored;
 //! - entities: `src_ip` and `dest_ip`. The sensor (`host`) is not an entity;
@@ -18,10 +19,12 @@
 //!   `tls.sni`, DNS names from `dns.rrname`, `dns.query[].rrname` (EVE v1) and
 //!   `dns.queries[].rrname` (EVE v3), and `md5`/`sha1`/`sha256` of `fileinfo` and
 //!   `files[]`;
-//! - product `Suricata`, TLP amber.
+//! - product `Suricata`, TLP amber;
+//! - identity (for de-duplication): `flow_id`, `tx_id`, the rule id and the `timestamp` as
+//!   written, which together name one alert of one flow; without `flow_id`, the whole record.
 
 use super::LineError;
-use super::fields::{self, Draft, Object, Step, fail, shown};
+use super::fields::{self, Draft, Identity, Object, Step, fail, shown};
 use crate::soc::alert::Entities;
 use serde_json::Value;
 use socfed_proto::vocab::{Indicator, IndicatorKind, Severity, Tlp};
@@ -70,8 +73,19 @@ pub(super) fn parse(obj: &Object) -> Result<Step, LineError> {
         Some(1) => Severity::High,
         Some(2) => Severity::Medium,
         Some(3) => Severity::Low,
-        Some(4) => Severity::Informational,
-        _ => return Err(fail("alert.severity", "expected an integer 1-4")),
+        Some(4..=255) => Severity::Informational,
+        _ => return Err(fail("alert.severity", "expected an integer 1-255")),
+    };
+    let identity = match fields::text_or_int(obj, "flow_id") {
+        Some(flow) => Identity::Fields(vec![
+            flow,
+            fields::text_or_int(obj, "tx_id").unwrap_or_default(),
+            rule_id.clone(),
+            fields::text(obj, "timestamp")
+                .unwrap_or_default()
+                .to_string(),
+        ]),
+        None => Identity::WholeRecord,
     };
 
     let mut entities = Entities::default();
@@ -121,6 +135,7 @@ pub(super) fn parse(obj: &Object) -> Result<Step, LineError> {
         entities,
         indicators,
         tlp: Tlp::Amber,
+        identity,
     })))
 }
 
@@ -188,6 +203,29 @@ mod tests {
     }
 
     #[test]
+    fn identity_is_flow_transaction_rule_and_time() {
+        let id = |line: &str| match parse(line) {
+            Ok(Parsed::Alert(a)) => a.source_id,
+            other => panic!("expected an alert: {other:?}"),
+        };
+        let same = GOOD.replace(r#""in_iface":"eth0""#, r#""in_iface":"eth1""#);
+        assert!(id(GOOD).is_some());
+        assert_eq!(id(GOOD), id(&same), "other fields do not name the event");
+        for (from, to) in [
+            (r#""flow_id":1"#, r#""flow_id":2"#),
+            ("09:39:37.034492", "09:39:37.034493"),
+            (r#""signature_id":2034125"#, r#""signature_id":2034126"#),
+            (r#""flow_id":1,"#, r#""flow_id":1,"tx_id":3,"#),
+        ] {
+            assert_ne!(id(GOOD), id(&GOOD.replace(from, to)), "{to}");
+        }
+        // Without a flow id the record itself names the event.
+        let bare = GOOD.replace(r#""flow_id":1,"#, "");
+        assert_eq!(id(&bare), id(&bare.clone()));
+        assert_ne!(id(&bare), id(&bare.replace("eth0", "eth1")));
+    }
+
+    #[test]
     fn other_event_types_are_skipped() {
         for t in ["flow", "dns", "stats", "anomaly"] {
             let line = format!(r#"{{"timestamp":"bad","event_type":"{t}"}}"#);
@@ -205,6 +243,8 @@ mod tests {
             (2, Severity::Medium),
             (3, Severity::Low),
             (4, Severity::Informational),
+            (5, Severity::Informational),
+            (255, Severity::Informational),
         ] {
             let line = format!(
                 r#"{{"timestamp":"2024-05-28T09:39:37.0-0000","event_type":"alert","alert":{{"signature":"S","severity":{n}}}}}"#
@@ -227,9 +267,10 @@ mod tests {
             (format!(r#"{{{ts},"event_type":"alert"}}"#), "alert: missing"),
             (format!(r#"{{{ts},"event_type":"alert","alert":{{"severity":1}}}}"#), "alert.signature_id: missing"),
             (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":"x","severity":1}}}}"#), "alert.signature_id: expected an integer"),
-            (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":1}}}}"#), "alert.severity: expected an integer 1-4"),
-            (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":1,"severity":5}}}}"#), "alert.severity: expected an integer 1-4"),
-            (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":1,"severity":"high"}}}}"#), "alert.severity: expected an integer 1-4"),
+            (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":1}}}}"#), "alert.severity: expected an integer 1-255"),
+            (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":1,"severity":0}}}}"#), "alert.severity: expected an integer 1-255"),
+            (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":1,"severity":256}}}}"#), "alert.severity: expected an integer 1-255"),
+            (format!(r#"{{{ts},"event_type":"alert","alert":{{"signature_id":1,"severity":"high"}}}}"#), "alert.severity: expected an integer 1-255"),
         ];
         for (line, want) in cases {
             let err = parse(&line).expect_err(&line);

@@ -1,0 +1,282 @@
+//! Signing in to and out of the dashboard, and the session check every private page and the
+//! event stream go through (design in `session.rs` and docs/SECURITY.md).
+//!
+//! - `GET /login?token=…` only shows who the link signs in as, with a form. It sets a
+//!   SameSite=Strict cookie holding a fresh CSRF token that the form repeats: a cross-site page
+//!   can send the victim to the link (login CSRF) but cannot submit the form, because the
+//!   browser does not send that cookie with a cross-site POST.
+//! - `POST /login` exchanges the link, once, for a session through the single writer.
+//! - `POST /logout` (CSRF token derived from the session secret) deletes the session.
+
+use super::WebState;
+use super::pages;
+use super::session::{Grant, Refused, Secret, check, csrf_matches};
+use crate::store::apply::{Item, Outcome, WebChange, WebOutcome};
+use crate::store::schema::{WEB_LINK, WEB_SESSION};
+use axum::extract::{Form, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use std::collections::HashMap;
+
+pub const COOKIE: &str = "socfed_session";
+/// `__Host-`: the browser accepts this cookie only from this origin over HTTPS (never from a
+/// sibling host setting it for the parent domain), so an attacker cannot plant a token pair.
+const LOGIN_COOKIE: &str = "__Host-socfed_login";
+
+/// The signed-in operator, put on the request by [`require_session`].
+#[derive(Clone)]
+pub struct Viewer {
+    pub name: String,
+    pub secret: Secret,
+    pub expires_ms: socfed_proto::UnixMillis,
+}
+
+impl Viewer {
+    /// The token the sign-out form carries.
+    pub fn csrf(&self) -> String {
+        self.secret.csrf("sign-out")
+    }
+}
+
+/// A fresh secret from the operating system's CSPRNG.
+pub fn new_secret() -> Result<Secret, String> {
+    use rand::TryRngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(Secret::from_bytes(bytes))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn clear_session_cookie(response: Response) -> Response {
+    with_cookie(
+        response,
+        &format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"),
+    )
+}
+
+/// 401 with a page saying why and what to do; the browser forgets its session cookie.
+fn refused(reason: &Refused) -> Response {
+    clear_session_cookie(
+        (
+            StatusCode::UNAUTHORIZED,
+            Html(pages::signed_out(&reason.to_string())),
+        )
+            .into_response(),
+    )
+}
+
+fn forbidden(reason: &str) -> Response {
+    (StatusCode::FORBIDDEN, Html(pages::signed_out(reason))).into_response()
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "dashboard sign-in could not be completed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the hub could not complete this now; retry shortly",
+    )
+        .into_response()
+}
+
+async fn stored(state: &WebState, kind: u8, secret: &Secret) -> Result<Option<Grant>, Response> {
+    let key = secret.key();
+    super::views::read(&state.store, move |s| s.web_grant(kind, &key)).await
+}
+
+/// The session behind `secret` as it stands now: stored, not expired, its operator still in
+/// the roster, its certificate not revoked. Called for every request and by the event stream.
+pub async fn current(state: &WebState, secret: &Secret) -> Result<Viewer, Response> {
+    let Some(grant) = stored(state, WEB_SESSION, secret).await? else {
+        return Err(refused(&Refused::NoSession));
+    };
+    check(
+        &grant,
+        socfed_proto::now_millis(),
+        state.roles.get(&grant.operator).is_some(),
+        state.revoked.contains(&grant.cert_serial),
+    )
+    .map_err(|r| {
+        tracing::info!(operator = %grant.operator, reason = %r, "dashboard session refused");
+        refused(&r)
+    })?;
+    Ok(Viewer {
+        name: grant.operator,
+        secret: secret.clone(),
+        expires_ms: grant.expires_ms,
+    })
+}
+
+pub async fn require_session(
+    State(state): State<WebState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(secret) = cookie(request.headers(), COOKIE).and_then(|c| Secret::parse(&c)) else {
+        return refused(&Refused::NoSession);
+    };
+    match current(&state, &secret).await {
+        Ok(viewer) => {
+            request.extensions_mut().insert(viewer);
+            next.run(request).await
+        }
+        Err(response) => response,
+    }
+}
+
+/// `GET /login?token=…`: who the link signs in as, and a button. Signs nobody in.
+pub async fn login_page(
+    State(state): State<WebState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let raw = q.get("token").map(String::as_str).unwrap_or_default();
+    let Some(link) = Secret::parse(raw) else {
+        return refused(&Refused::UnknownLink);
+    };
+    let grant = match stored(&state, WEB_LINK, &link).await {
+        Ok(Some(grant)) => grant,
+        Ok(None) => return refused(&Refused::UnknownLink),
+        Err(response) => return response,
+    };
+    if socfed_proto::now_millis() >= grant.expires_ms {
+        return refused(&Refused::LinkExpired);
+    }
+    let csrf = match new_secret() {
+        Ok(s) => s.to_hex(),
+        Err(e) => return unavailable(e),
+    };
+    let page = Html(pages::confirm_sign_in(
+        &grant.operator,
+        &link.to_hex(),
+        &csrf,
+    ))
+    .into_response();
+    with_cookie(
+        page,
+        &format!(
+            "{LOGIN_COOKIE}={csrf}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}",
+            super::session::LINK_TTL_MS / 1000
+        ),
+    )
+}
+
+/// `POST /login`: the confirmation form. Exchanges the link for a session, once.
+pub async fn login_submit(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if cross_site || !csrf_matches(field("csrf"), &expected) {
+        tracing::warn!(
+            cross_site,
+            "dashboard sign-in refused: the confirmation did not come from the hub's own page"
+        );
+        return forbidden(
+            "This sign-in was not confirmed on the hub's own page. Open your sign-in link again and press \"Sign in\".",
+        );
+    }
+    let Some(link) = Secret::parse(field("token")) else {
+        return refused(&Refused::UnknownLink);
+    };
+    let session = match new_secret() {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    let change = WebChange::SignIn {
+        link: link.key(),
+        session: session.key(),
+        session_ttl_ms: state.session_ttl_ms,
+    };
+    match state.ingest.call(Item::Web(Box::new(change))).await {
+        Ok(Outcome::Web(WebOutcome::SignedIn(grant))) => {
+            tracing::info!(operator = %grant.operator, "dashboard sign-in");
+            let max_age = (grant.expires_ms - socfed_proto::now_millis()).max(0) / 1000;
+            let response = Redirect::to("/").into_response();
+            let response = with_cookie(
+                response,
+                &format!(
+                    "{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age}",
+                    session.to_hex()
+                ),
+            );
+            with_cookie(
+                response,
+                &format!("{LOGIN_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"),
+            )
+        }
+        Ok(Outcome::Web(WebOutcome::Refused(r))) => refused(&r),
+        Ok(_) => unavailable("unexpected writer outcome"),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST /logout`: ends the session (CSRF token from the page's sign-out form).
+pub async fn logout(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let given = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if !csrf_matches(given, &viewer.csrf()) {
+        return forbidden("Sign-out needs the button on a dashboard page; nothing was changed.");
+    }
+    let change = WebChange::SignOut {
+        session: viewer.secret.key(),
+    };
+    match state.ingest.call(Item::Web(Box::new(change))).await {
+        Ok(Outcome::Web(WebOutcome::SignedOut(_))) => {
+            tracing::info!(operator = %viewer.name, "dashboard sign-out");
+            clear_session_cookie(Html(pages::signed_out("You are signed out.")).into_response())
+        }
+        Ok(_) => unavailable("unexpected writer outcome"),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Removes expired links and sessions every `every`, until `shutdown`.
+pub async fn purge_expired(
+    state: WebState,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let now = socfed_proto::now_millis();
+        let keys =
+            match super::views::read(&state.store, move |s| s.expired_web_keys(now, 1000)).await {
+                Ok(keys) if !keys.is_empty() => keys,
+                _ => continue,
+            };
+        let item = Item::Web(Box::new(WebChange::Purge { keys }));
+        if state.ingest.call(item).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The dashboard's pages and its event stream, for a signed-in [`Viewer`]: reads from the
+//! store on the blocking pool, rendered by `pages.rs`.
+
+use super::WebState;
+use super::auth::{Viewer, current};
+use super::pages;
+use crate::grpc::acting::Reader;
+use crate::store::HubStore;
+use crate::store::query::IncidentFilter;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use socfed_proto::pb;
+use socfed_proto::vocab::{Severity, SiteId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use ulid::Ulid;
+
+/// How often an open event stream re-checks its session (sign-out, roster, CRL) between
+/// events; expiry itself ends it on time.
+const SESSION_RECHECK: Duration = Duration::from_secs(5);
+
+/// Rows on the board, and how many store pages it reads to fill them past closed incidents.
+const BOARD_ROWS: usize = 200;
+const BOARD_PAGES: usize = 10;
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "dashboard could not read the store");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the hub could not read its store; retry shortly",
+    )
+        .into_response()
+}
+
+pub async fn read<T: Send + 'static>(
+    store: &Arc<HubStore>,
+    f: impl FnOnce(&HubStore) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || f(&store)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(unavailable(e)),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+fn reader(state: &WebState, viewer: &Viewer) -> Reader {
+    Reader::named(&viewer.name, &state.roles)
+}
+
+fn page(title: &str, viewer: &Viewer, body: &str) -> Response {
+    Html(pages::page(title, &viewer.name, &viewer.csrf(), body)).into_response()
+}
+
+fn not_found(viewer: &Viewer) -> Response {
+    let mut response = page("Not found", viewer, "<p>No such incident.</p>");
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+pub async fn board(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| {
+        q.get(k)
+            .map(String::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let (site, status, severity) = (get("site"), get("status"), get("severity"));
+    let filter = IncidentFilter {
+        site: SiteId::parse(&site).ok(),
+        status: crate::store::records::IncidentStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == status),
+        min_severity: severity.parse::<Severity>().ok(),
+    };
+    // No status chosen: open incidents only, so merged-away duplicates and other closed
+    // incidents leave the board ("all" shows them too).
+    let open_only = status.is_empty();
+    let reader = reader(&state, &viewer);
+    let mut incidents: Vec<pb::HubIncident> = Vec::new();
+    let mut before = None;
+    for _ in 0..BOARD_PAGES {
+        let filter = filter.clone();
+        let page_of = match read(&state.store, move |s| {
+            s.list_incidents(&filter, before, BOARD_ROWS)
+        })
+        .await
+        {
+            Ok(page) => page,
+            Err(response) => return response,
+        };
+        incidents.extend(
+            page_of
+                .incidents
+                .iter()
+                .filter(|r| {
+                    reader.can_read(r)
+                        && !(open_only
+                            && r.status() == crate::store::records::IncidentStatus::Closed)
+                })
+                .map(crate::grpc::convert::incident),
+        );
+        before = page_of.next;
+        if before.is_none() || incidents.len() >= BOARD_ROWS {
+            break;
+        }
+    }
+    incidents.truncate(BOARD_ROWS);
+    if q.get("fragment").is_some_and(|f| f == "rows") {
+        return Html(pages::board_rows(&incidents)).into_response();
+    }
+    page(
+        "Incidents",
+        &viewer,
+        &pages::board(&incidents, &site, &status, &severity),
+    )
+}
+
+pub async fn incident(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = Ulid::from_string(&id) else {
+        return not_found(&viewer);
+    };
+    let found = read(&state.store, move |s| {
+        Ok((s.incident(id)?, s.incident_directives(id)?, s.comms(id)?))
+    })
+    .await;
+    match found {
+        Ok((Some(record), directives, comms)) => {
+            if let Err(denied) = reader(&state, &viewer).may_read(&record) {
+                let body = format!("<p>{}</p>", crate::report::escape_html(denied.message()));
+                let mut response = page("Not permitted", &viewer, &body);
+                *response.status_mut() = StatusCode::FORBIDDEN;
+                return response;
+            }
+            let now = socfed_proto::now_millis();
+            let i = crate::grpc::convert::incident(&record);
+            let d: Vec<_> = directives
+                .iter()
+                .map(|d| crate::grpc::response_convert::directive_status(d, now))
+                .collect();
+            let c: Vec<_> = comms
+                .iter()
+                .map(crate::grpc::comms::communication)
+                .collect();
+            page(&record.title, &viewer, &pages::incident(&i, &d, &c))
+        }
+        Ok((None, _, _)) => not_found(&viewer),
+        Err(response) => response,
+    }
+}
+
+pub async fn sites(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+) -> Response {
+    match crate::grpc::operator::site_overview(&state.store, &state.live, &state.enrolled).await {
+        Ok(list) => page("Sites", &viewer, &pages::sites(&list)),
+        Err(status) => unavailable(status.message()),
+    }
+}
+
+pub async fn hunts(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+) -> Response {
+    let found = match read(&state.store, |s| s.hunts(200)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match reader(&state, &viewer)
+        .readable_hunts(&state.store, found)
+        .await
+    {
+        Ok(found) => {
+            let now = socfed_proto::now_millis();
+            let list: Vec<pb::Hunt> = found
+                .iter()
+                .map(|(h, sweeps)| {
+                    crate::grpc::response_convert::hunt(
+                        h,
+                        sweeps,
+                        |site| state.live.get(site).is_some(),
+                        now,
+                    )
+                })
+                .collect();
+            page("Hunts", &viewer, &pages::hunts(&list))
+        }
+        Err(status) => unavailable(status.message()),
+    }
+}
+
+/// What the event stream waits for next.
+enum Wake {
+    // Boxed: an incident record is large, and most wakes are timer ticks.
+    Change(
+        Box<Result<crate::store::apply::IncidentChange, tokio::sync::broadcast::error::RecvError>>,
+    ),
+    Recheck,
+}
+
+struct Stream {
+    rx: tokio::sync::broadcast::Receiver<crate::store::apply::IncidentChange>,
+    state: WebState,
+    viewer: Viewer,
+    ended: bool,
+}
+
+/// One event per incident created or changed; the page fetches its rows again. The stream
+/// re-checks the session on a timer and at its expiry, and ends (after a `signed-out` event)
+/// as soon as the session is no longer good.
+pub async fn events(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let start = Stream {
+        rx: state.ingest.subscribe(),
+        state,
+        viewer,
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut s| async move {
+        if s.ended {
+            return None;
+        }
+        loop {
+            let until_expiry = Duration::from_millis(
+                u64::try_from(s.viewer.expires_ms - socfed_proto::now_millis()).unwrap_or(0),
+            );
+            let wake = tokio::select! {
+                change = s.rx.recv() => Wake::Change(Box::new(change)),
+                () = tokio::time::sleep(until_expiry.min(SESSION_RECHECK)) => Wake::Recheck,
+            };
+            // Every event, and every tick, is sent only to a session that is still good.
+            match current(&s.state, &s.viewer.secret).await {
+                Ok(viewer) => s.viewer = viewer,
+                Err(_) => {
+                    s.ended = true;
+                    let end = Event::default().event("signed-out").data("session ended");
+                    return Some((Ok(end), s));
+                }
+            }
+            let Wake::Change(change) = wake else {
+                continue;
+            };
+            let event = match *change {
+                // Not even the id of an incident this viewer may not read.
+                Ok(change)
+                    if !Reader::named(&s.viewer.name, &s.state.roles).can_read(&change.record) =>
+                {
+                    continue;
+                }
+                Ok(change) => Event::default().data(change.record.id.to_string()),
+                // A slow page missed some: one refresh covers them all.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Event::default().data("lagged")
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            };
+            return Some((Ok(event), s));
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

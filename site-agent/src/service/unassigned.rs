@@ -1,0 +1,66 @@
+//! The "unassigned" notification for groups intake could not assign: the mute
+//! ([`UnassignedMute`], pure) is kept in the store, so the exact count of held groups survives
+//! restarts, and the SLA tick sends what was held once the quiet period is over.
+
+use super::{ServiceError, SocService};
+use crate::soc::notify::{NewUnassigned, NotificationKind, UnassignedMute};
+use crate::store::StoreError;
+use crate::store::schema::TreeId;
+use crate::store::unit::Unit;
+use socfed_proto::UnixMillis;
+
+/// Settings key of the mute (replaces `notify/unassigned/new-groups`, a bare timestamp that
+/// lost the count of what it muted).
+const MUTE: &[u8] = b"notify/unassigned/mute";
+
+impl SocService {
+    fn write_drafts(
+        &self,
+        unit: &mut Unit,
+        drafts: Vec<crate::soc::notify::Draft>,
+    ) -> Result<(), StoreError> {
+        for draft in drafts {
+            self.notify(
+                unit,
+                NotificationKind::Unassigned,
+                draft.message,
+                draft.group,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Notifies the unassigned groups of one intake batch, in its unit.
+    pub(super) fn notify_unassigned(
+        &self,
+        unit: &mut Unit,
+        groups: &[NewUnassigned],
+        now: UnixMillis,
+    ) -> Result<(), StoreError> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        metrics::counter!("socfed_agent_unassigned_groups_total").increment(groups.len() as u64);
+        let mut mute: UnassignedMute = unit.get(TreeId::Settings, MUTE)?.unwrap_or_default();
+        let drafts = mute.on_new(groups, now);
+        unit.put(TreeId::Settings, MUTE.to_vec(), &mute)?;
+        self.write_drafts(unit, drafts)
+    }
+
+    /// At the SLA tick: sends the held count once the quiet period is over.
+    pub(super) fn flush_unassigned(&self) -> Result<(), ServiceError> {
+        let now = self.now();
+        self.store.unit(|unit| {
+            let mut mute: UnassignedMute = unit
+                .get(TreeId::Settings, MUTE)
+                .map_err(StoreError::from)?
+                .unwrap_or_default();
+            if let Some(draft) = mute.flush(now) {
+                unit.put(TreeId::Settings, MUTE.to_vec(), &mute)
+                    .map_err(StoreError::from)?;
+                self.write_drafts(unit, vec![draft])?;
+            }
+            Ok::<_, ServiceError>(())
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! Older store layouts brought up to [`schema::SCHEMA_VERSION`] at open, before anything
+//! reads them. Each step is idempotent and the version is written last, so a crash part way
+//! through repeats the step at the next start.
+
+use super::StoreError;
+use super::schema::{self, TreeId};
+use crate::soc::group::AlertGroup;
+
+/// Upgrades the store from the version it records (a new store records none: nothing to do).
+pub(super) fn run(db: &sled::Db, trees: &[sled::Tree]) -> Result<(), StoreError> {
+    let meta = &trees[TreeId::Meta as usize];
+    let Some(raw) = meta.get("schema_version")? else {
+        return Ok(());
+    };
+    let found = schema::u32_of(schema::META, &raw)?;
+    if found < 2 {
+        to_v2(db, trees)?;
+        meta.insert("schema_version", &2u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!("store upgraded to schema 2: alert groups indexed by fingerprint and time");
+    }
+    Ok(())
+}
+
+/// Schema 2: `group_span` (every group of a fingerprint, by last seen) replaces `group_fp`
+/// (the latest group only), so late alerts find the group their time belongs to.
+fn to_v2(db: &sled::Db, trees: &[sled::Tree]) -> Result<(), StoreError> {
+    let spans = &trees[TreeId::GroupSpan as usize];
+    let mut batch = sled::Batch::default();
+    for value in trees[TreeId::Groups as usize].iter().values() {
+        let group: AlertGroup = schema::decode(TreeId::Groups.name(), &value?)?;
+        batch.insert(
+            schema::span_key(&group.fingerprint, group.last_seen_ms, group.id),
+            &(group.first_seen_ms.max(0) as u64).to_be_bytes(),
+        );
+    }
+    spans.apply_batch(batch)?;
+    db.drop_tree(schema::LEGACY_GROUP_FP)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AgentStore, Durability};
+    use super::*;
+    use crate::soc::alert::{Format, ParseLimits};
+    use crate::soc::parse::{Parsed, parse_line};
+
+    /// A schema 1 store (groups, `group_fp`) opens as schema 2 with every group's span.
+    #[test]
+    fn a_schema_1_store_gets_its_spans_and_loses_group_fp() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        drop(AgentStore::open(
+            dir.path(),
+            Durability::Flush,
+            8 << 20,
+            socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+        )?);
+        let line = r#"{"observed_at":1700000000000,"rule_id":"r","severity":"low","hosts":["h"]}"#;
+        let Parsed::Alert(alert) = parse_line(Format::Native, line, 0, &ParseLimits::default())?
+        else {
+            anyhow::bail!("expected an alert");
+        };
+        let fingerprint = crate::soc::aggregate::fingerprint(&alert);
+        let mut group = AlertGroup::open(ulid::Ulid::new(), fingerprint, *alert, 5);
+        group.last_seen_ms = 1_700_000_600_000;
+        {
+            let db = sled::open(dir.path())?;
+            db.open_tree("meta")?
+                .insert("schema_version", &1u32.to_be_bytes())?;
+            db.open_tree("groups")?.insert(
+                group.id.to_bytes(),
+                schema::encode(TreeId::Groups.name(), &group)?,
+            )?;
+            db.open_tree(schema::LEGACY_GROUP_FP)?
+                .insert(fingerprint, b"old".to_vec())?;
+            db.drop_tree("group_span")?;
+            db.flush()?;
+        }
+        {
+            let store = AgentStore::open(
+                dir.path(),
+                Durability::Flush,
+                8 << 20,
+                socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+            )?;
+            let spans = store
+                .raw_tree("group_span")
+                .ok_or_else(|| anyhow::anyhow!("no group_span"))?;
+            let key = schema::span_key(&fingerprint, group.last_seen_ms, group.id);
+            assert_eq!(
+                spans.get(key)?.map(|v| v.to_vec()),
+                Some((group.first_seen_ms as u64).to_be_bytes().to_vec())
+            );
+            assert_eq!(spans.len(), 1);
+        }
+        let db = sled::open(dir.path())?;
+        assert!(
+            !db.tree_names()
+                .iter()
+                .any(|n| n.as_ref() == schema::LEGACY_GROUP_FP.as_bytes())
+        );
+        assert_eq!(
+            db.open_tree("meta")?
+                .get("schema_version")?
+                .map(|v| v.to_vec()),
+            Some(2u32.to_be_bytes().to_vec())
+        );
+        Ok(())
+    }
+}
