@@ -35,11 +35,23 @@ pub struct Readiness {
 
 pub type ReadinessCheck = Arc<dyn Fn() -> Readiness + Send + Sync>;
 
-/// Installs the metrics recorder for this process (binaries only, once).
+/// Installs the metrics recorder for this process (binaries only, once): every histogram of
+/// [`crate::metric_catalog`] with its buckets, every metric with its `# HELP`.
 pub fn install_recorder() -> Result<PrometheusHandle, String> {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+    use crate::metric_catalog::{Kind, METRICS, describe_all};
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let failed = |e| format!("cannot install the metrics recorder: {e}");
+    let mut builder = PrometheusBuilder::new();
+    for metric in METRICS {
+        if let Kind::Histogram(buckets) = metric.kind {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(metric.name.into()), buckets)
+                .map_err(failed)?;
+        }
+    }
+    let handle = builder.install_recorder().map_err(failed)?;
+    describe_all();
+    Ok(handle)
 }
 
 /// Binds `listen` and serves the admin endpoints until `shutdown`. Connections pass `gate`

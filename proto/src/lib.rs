@@ -27,6 +27,7 @@ pub mod dump;
 pub mod hex;
 pub mod identity;
 pub mod listen;
+pub mod metric_catalog;
 pub mod revocation;
 #[cfg(feature = "runtime")]
 pub mod server;

@@ -179,7 +179,6 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> (Arc<RefusalAudit>, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel(MAX_RECORDS_PER_WINDOW * 2);
-    describe_metrics();
     let audit = Arc::new(RefusalAudit {
         state: Mutex::new(Coalescer::default()),
         out: tx,
@@ -204,25 +203,6 @@ pub fn spawn(
         }
     });
     (audit, task)
-}
-
-fn describe_metrics() {
-    metrics::describe_counter!(
-        "socfed_hub_refusals_total",
-        "Calls, streams and handshakes refused to a caller with a verified certificate (each audited, coalesced)"
-    );
-    metrics::describe_counter!(
-        "socfed_hub_unauthenticated_refusals_total",
-        "Calls and handshakes refused to a caller without a verified certificate (counted and logged, not audited)"
-    );
-    metrics::describe_counter!(
-        "socfed_hub_refusal_audit_dropped_total",
-        "Refusal audit records dropped because the audit queue was full"
-    );
-    metrics::describe_counter!(
-        "socfed_hub_watches_refused_total",
-        "WatchIncidents streams refused because the operator held limits.max_watches_per_operator"
-    );
 }
 
 fn end_window(audit: &RefusalAudit) -> Vec<AuditDraft> {

@@ -7,6 +7,43 @@ use socfed_tests::{clients, eventually, free_port, http_get, pki::TestPki};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Checks an exposition the way a Prometheus that aggregates across agents needs it: every
+/// family has `# HELP`, is one of ours with the kind the catalogue gives, and no latency is a
+/// summary (whose quantiles cannot be added up across processes).
+fn well_described(body: &str) {
+    use socfed_proto::metric_catalog::{Kind, find};
+    let mut families = 0;
+    for line in body.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let (name, kind) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        families += 1;
+        assert!(
+            body.lines().any(|l| l
+                .strip_prefix("# HELP ")
+                .and_then(|h| h.split_whitespace().next())
+                == Some(name)),
+            "{name} has no # HELP:\n{body}"
+        );
+        let listed = find(name).unwrap_or_else(|| panic!("{name} is not in the metric catalogue"));
+        let expected = match listed.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram(_) => "histogram",
+        };
+        assert_eq!(kind, expected, "{name}");
+        if expected == "histogram" {
+            assert!(
+                body.contains(&format!("{name}_bucket{{")),
+                "{name}: no buckets"
+            );
+        }
+    }
+    assert!(families > 3, "{body}");
+}
+
 fn metric(body: &str, name: &str) -> Option<f64> {
     body.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
@@ -101,6 +138,13 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
         Some(1.0),
         "{hub_metrics}"
     );
+    well_described(&hub_metrics);
+    assert!(
+        hub_metrics.contains(
+            "socfed_grpc_request_seconds_bucket{service=\"socfed.v1.Response\",le=\"10\"} 1"
+        ),
+        "{hub_metrics}"
+    );
     let agent_metrics = eventually(
         "agent metrics to show the task",
         Duration::from_secs(20),
@@ -121,6 +165,7 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
         Some(1.0),
         "{agent_metrics}"
     );
+    well_described(&agent_metrics);
 
     assert_eq!(http_get(hub_admin, "/livez"), Some((200, "ok\n".into())));
     assert_eq!(

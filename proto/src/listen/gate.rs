@@ -2,7 +2,7 @@
 //! handshake or without a client certificate; established) with a cap per pool and per peer
 //! address, and the guard each admitted connection carries until it closes.
 
-use super::observe::{RefusedLog, describe_metrics};
+use super::observe::RefusedLog;
 use super::{DescriptorBudget, ListenLimits};
 use std::collections::HashMap;
 use std::future::Future;
@@ -89,7 +89,6 @@ impl Gate {
         requires_certificate: bool,
         shutdown: &CancellationToken,
     ) -> Arc<Self> {
-        describe_metrics();
         // Each pool never exceeds the process budget; the unauthenticated pool keeps to a
         // quarter of it, so a flood of strangers leaves room for the sites and operators.
         let mut limits = limits;

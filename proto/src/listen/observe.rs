@@ -31,21 +31,3 @@ impl RefusedLog {
         }
     }
 }
-
-pub(super) fn describe_metrics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        metrics::describe_counter!(
-            "socfed_listener_refused_total",
-            "Connections closed at accept by a listener's caps, by listener and reason (descriptors, listener_full, peer_full, unauthenticated_full, unauthenticated_peer_full)"
-        );
-        metrics::describe_counter!(
-            "socfed_listener_closed_total",
-            "Connections a listener closed by a timer or at shutdown, by listener and reason (handshake_timeout, unauthenticated_lifetime, idle, shutdown)"
-        );
-        metrics::describe_gauge!(
-            "socfed_listener_connections",
-            "Connections a listener holds now, by listener and pool (unauthenticated, established)"
-        );
-    });
-}

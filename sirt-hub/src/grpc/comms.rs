@@ -83,9 +83,7 @@ impl CommsService {
                 }
                 Ok(Response::new(communication(&record)))
             }
-            _ => Err(Status::unavailable(
-                "the hub is shutting down; retry shortly",
-            )),
+            _ => Err(super::writer_stopped(&self.ingest)),
         }
     }
 }

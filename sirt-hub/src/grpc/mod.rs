@@ -24,16 +24,35 @@ pub(crate) async fn run_response(
     ingest: &IngestHandle,
     item: Item,
 ) -> Result<ResponseOutcome, Status> {
-    match ingest.call(item).await {
-        Ok(Outcome::Response(outcome)) => match outcome {
+    match ingest
+        .call(item)
+        .await
+        .map_err(|e| call_failed(ingest, e))?
+    {
+        Outcome::Response(outcome) => match outcome {
             ResponseOutcome::NotFound(why) => Err(Status::not_found(why)),
             ResponseOutcome::Rejected(why) => Err(Status::failed_precondition(why)),
             other => Ok(other),
         },
-        Ok(_) | Err(TransitionError::Stopped) => Err(Status::unavailable(
-            "the hub is shutting down; retry shortly",
-        )),
-        Err(TransitionError::Store(e)) => Err(storage_status(&e)),
+        _ => Err(writer_stopped(ingest)),
+    }
+}
+
+/// Why the writer no longer takes requests: its storage failure when one stopped it (a full
+/// disk must reach the caller as such, whichever of the stop and the failed reply it sees
+/// first), otherwise an orderly shutdown.
+pub fn writer_stopped(ingest: &IngestHandle) -> Status {
+    match ingest.storage_failure() {
+        Some(e) => storage_status(&e),
+        None => Status::unavailable("the hub is shutting down; retry shortly"),
+    }
+}
+
+/// The one mapping of a failed writer call to gRPC status.
+pub fn call_failed(ingest: &IngestHandle, error: TransitionError) -> Status {
+    match error {
+        TransitionError::Store(e) => storage_status(&e),
+        TransitionError::Stopped => writer_stopped(ingest),
     }
 }
 

@@ -339,12 +339,11 @@ impl OperatorService {
         Reader::acting(acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        let outcome = self.ingest.run(item).await.map_err(|e| match e {
-            crate::ingest::TransitionError::Store(e) => super::storage_status(&e),
-            crate::ingest::TransitionError::Stopped => {
-                Status::unavailable("the hub is shutting down; retry shortly")
-            }
-        })?;
+        let outcome = self
+            .ingest
+            .run(item)
+            .await
+            .map_err(|e| super::call_failed(&self.ingest, e))?;
         match outcome {
             TransitionOutcome::Done(record) => Ok(Response::new(convert::incident(&record))),
             TransitionOutcome::NotFound => Err(Status::not_found(format!(

@@ -53,9 +53,7 @@ impl RosterService {
         };
         match super::run_response(&self.ingest, Item::Roster(Box::new(change))).await? {
             ResponseOutcome::Updated(_) => self.list().await,
-            _ => Err(Status::unavailable(
-                "the hub is shutting down; retry shortly",
-            )),
+            _ => Err(super::writer_stopped(&self.ingest)),
         }
     }
 }
@@ -112,16 +110,14 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
             grant,
             actor_cert: acting.cert.clone(),
         };
-        match self.ingest.call(Item::Web(Box::new(change))).await {
-            Ok(crate::store::apply::Outcome::Web(_)) => {}
-            Ok(_) | Err(crate::ingest::TransitionError::Stopped) => {
-                return Err(Status::unavailable(
-                    "the hub is shutting down; retry shortly",
-                ));
-            }
-            Err(crate::ingest::TransitionError::Store(e)) => {
-                return Err(super::storage_status(&e));
-            }
+        match self
+            .ingest
+            .call(Item::Web(Box::new(change)))
+            .await
+            .map_err(|e| super::call_failed(&self.ingest, e))?
+        {
+            crate::store::apply::Outcome::Web(_) => {}
+            _ => return Err(super::writer_stopped(&self.ingest)),
         }
         tracing::info!(operator = %acting.name, "dashboard sign-in link issued");
         Ok(Response::new(pb::DashboardLoginResponse {

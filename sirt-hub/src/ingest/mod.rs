@@ -33,6 +33,7 @@ pub struct IngestHandle {
     tx: mpsc::Sender<Request>,
     events: broadcast::Sender<IncidentChange>,
     directives: broadcast::Sender<SiteId>,
+    failure: writer::Failure,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,13 @@ impl IngestHandle {
             None => Err(TransitionError::Stopped),
             Some(Err(e)) => Err(TransitionError::Store(e)),
         }
+    }
+
+    /// The storage failure that stopped the writer, if one did. It is recorded before the
+    /// hub's shutdown is cancelled, so whoever sees the shutdown can tell a full disk from a
+    /// plain stop and say which (a site must hear "disk full", not "shutting down").
+    pub fn storage_failure(&self) -> Option<Arc<StoreError>> {
+        self.failure.get().cloned()
     }
 
     /// Sites that have new directives to send, after they are durable.
@@ -154,6 +162,7 @@ pub fn start(
             tx,
             events,
             directives,
+            failure: failure.clone(),
         },
         WriterJoin { thread, failure },
     ))

@@ -33,7 +33,7 @@ impl Session {
                 .ingest
                 .call(Item::Barrier)
                 .await
-                .map_err(|_| Status::unavailable("the hub is shutting down; reconnect later"))?;
+                .map_err(|_| crate::grpc::writer_stopped(&self.service.ingest))?;
         }
         // Forget what left the outbox, so the set stays as small as the outbox.
         self.sent_directives

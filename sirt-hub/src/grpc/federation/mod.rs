@@ -82,7 +82,7 @@ impl pb::federation_server::Federation for FederationService {
             next_seq: hello.next_seq,
             cert_not_after_ms: peer.not_after_ms,
         };
-        let unavailable = || Status::unavailable("the hub is shutting down; reconnect later");
+        let unavailable = || super::writer_stopped(&self.ingest);
         self.ingest
             .submit(item, Some(reply_tx.clone()))
             .await
@@ -257,7 +257,7 @@ impl Session {
                 },
                 () = cancel.cancelled(), if ending.is_none() => {
                     let reason = if self.service.shutdown.is_cancelled() {
-                        Status::unavailable("the hub is shutting down; reconnect later")
+                        super::writer_stopped(&self.service.ingest)
                     } else {
                         Status::aborted("the hub ended this stream (a newer stream from this site, or reloaded certificates); reconnect")
                     };
@@ -323,7 +323,7 @@ impl Session {
     }
 
     async fn handle(&mut self, message: pb::SiteMessage) -> Result<(), Status> {
-        let writer_gone = || Status::unavailable("the hub is shutting down; reconnect later");
+        let writer_gone = || super::writer_stopped(&self.service.ingest);
         let item = match wire::judge(message, &self.site, self.epoch, &self.service.limits)? {
             wire::Judged::Apply(item) => item,
             wire::Judged::Ignore(reason) => {
