@@ -28,10 +28,10 @@ fn recorded(text: &str) -> Vec<String> {
     for mac in ["counter!(", "gauge!(", "histogram!("] {
         for (at, _) in text.match_indices(mac) {
             let rest = text[at + mac.len()..].trim_start();
-            if let Some(literal) = rest.strip_prefix('"') {
-                if let Some(end) = literal.find('"') {
-                    names.push(literal[..end].to_string());
-                }
+            if let Some(literal) = rest.strip_prefix('"')
+                && let Some(end) = literal.find('"')
+            {
+                names.push(literal[..end].to_string());
             }
         }
     }
