@@ -17,8 +17,25 @@ pub enum OutputFormat {
 pub enum ConfigCommand {
     /// Print a commented example configuration.
     Example,
-    /// Validate a configuration file.
-    Check { file: std::path::PathBuf },
+    /// Validate a configuration file: `config check FILE`, or `--config FILE` as `serve`
+    /// takes it.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["file", "config"])))]
+    Check {
+        file: Option<std::path::PathBuf>,
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+    },
+}
+
+impl ConfigCommand {
+    /// The file `config check` names, however it was given.
+    pub fn checked_file(
+        file: Option<std::path::PathBuf>,
+        config: Option<std::path::PathBuf>,
+    ) -> std::path::PathBuf {
+        // clap's group makes exactly one of them present.
+        file.or(config).unwrap_or_default()
+    }
 }
 
 /// Prints the completion script of `C` for `shell` (`sirt-hub completions bash > ...`).

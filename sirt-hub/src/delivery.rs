@@ -28,7 +28,19 @@ pub async fn run(
     nudge: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
-    let http = reqwest::Client::new();
+    // No redirect is followed: a 3xx would re-send the brief to wherever the answer points
+    // (a 307 keeps method and body). The delivery fails, naming the redirect, and the
+    // operator configures the final URL.
+    let http = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the webhook client; communications are not delivered");
+            return;
+        }
+    };
     loop {
         deliver_pending(&store, &ingest, &config, &http).await;
         tokio::select! {
@@ -113,10 +125,15 @@ async fn post(
             }
         }
         Ok(response) => {
-            let error = format!(
-                "webhook {host} answered HTTP {}",
-                response.status().as_u16()
-            );
+            let status = response.status();
+            let error = if status.is_redirection() {
+                format!(
+                    "webhook {host} answered HTTP {} (a redirect: not followed, the brief is sent to the configured URL only; configure the final URL)",
+                    status.as_u16()
+                )
+            } else {
+                format!("webhook {host} answered HTTP {}", status.as_u16())
+            };
             tracing::warn!(communication = %comm, %error, "communication not delivered; will retry");
             metrics::counter!("socfed_hub_comms_deliveries_total", "outcome" => "failed")
                 .increment(1);

@@ -27,13 +27,19 @@ fn config_example_is_valid_and_a_bad_config_exits_78_naming_the_key() -> anyhow:
     let text = String::from_utf8(example.stdout)?
         .replace("max_batch = 2048", "max_batch = 2048\nmax_bacth = 1");
     std::fs::write(&path, text)?;
-    let out = hub().args(["config", "check"]).arg(&path).output()?;
-    assert_eq!(out.status.code(), Some(78));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("max_bacth"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // `config check FILE` and `config check --config FILE` (as `serve` takes it) agree.
+    for how in [vec!["config", "check"], vec!["config", "check", "--config"]] {
+        let out = hub().args(&how).arg(&path).output()?;
+        assert_eq!(out.status.code(), Some(78), "{how:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("max_bacth"),
+            "{how:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Naming no file is a usage error.
+    let out = hub().args(["config", "check"]).output()?;
+    assert_eq!(out.status.code(), Some(2));
 
     let out = hub()
         .args(["serve", "--config"])

@@ -275,3 +275,71 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     hub.stop().await?;
     Ok(())
 }
+
+/// A webhook that answers a redirect is not followed: the brief goes to the configured URL
+/// only (a 307 would re-send it, with whatever the URL's token grants, to wherever the
+/// answer points), and the delivery is recorded as failed, naming the redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comms_webhook_answering_a_redirect_is_not_followed() -> anyhow::Result<()> {
+    use std::sync::{Arc, Mutex};
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let elsewhere: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = elsewhere.clone();
+    let app = axum::Router::new()
+        .route(
+            &format!("/hook/{SECRET}"),
+            axum::routing::post(|| async {
+                (
+                    axum::http::StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/elsewhere")],
+                )
+            }),
+        )
+        .route(
+            "/elsewhere",
+            axum::routing::any(move |body: String| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap_or_else(|p| p.into_inner()).push(body);
+                    "ok"
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hook = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], &hub_extra(hook)).await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "phish").await?;
+    let mut ines = comms_as(hub.addr, &pki, "ines")?;
+    let carla = comms_as(hub.addr, &pki, "carla")?;
+    let brief = draft(&mut ines, &incident, "board").await?;
+    carla
+        .clone()
+        .decide(decide(&incident, &brief.communication_id, true))
+        .await?;
+    let failed = state_of(&ines, &incident, &brief.communication_id, "delivery-failed").await?;
+    assert!(
+        failed
+            .history
+            .iter()
+            .any(|e| e.text.contains("HTTP 307") && e.text.contains("not followed")),
+        "{:?}",
+        failed.history
+    );
+    assert!(
+        elsewhere
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty(),
+        "the brief was re-sent to the redirect target"
+    );
+    paris.stop().await?;
+    hub.stop().await?;
+    server.abort();
+    Ok(())
+}

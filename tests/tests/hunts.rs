@@ -224,3 +224,76 @@ async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow:
     hub.stop().await?;
     Ok(())
 }
+
+/// An alert observed long ago (an old sample, or a source that delivers late) and ingested
+/// now: a hunt on observed time does not find it within its lookback, one on received time
+/// does; a watch on received time also counts a late-arriving alert. An unknown basis is
+/// refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hunt_on_received_time_finds_alerts_that_arrived_late() -> anyhow::Result<()> {
+    socfed_tests::init_logs();
+    let tmp = tempfile::tempdir()?;
+    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let late = |indicator: &str| {
+        alert("C2-OLD", "ws-1", indicator).replacen(
+            &humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..4],
+            "2019",
+            1,
+        )
+    };
+    submit(paris.local_addr, &pki, vec![late("ip:198.51.100.9")]).await?;
+    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let start = |basis: &str, ioc: &str, duration_s: u64| pb::StartHuntRequest {
+        indicators: vec![ioc.into()],
+        sites: vec!["paris".into()],
+        lookback_s: 86_400,
+        duration_s,
+        time_basis: basis.into(),
+        ..Default::default()
+    };
+    let observed = ines
+        .clone()
+        .start_hunt(start("", "ip:198.51.100.9", 0))
+        .await?
+        .into_inner();
+    assert_eq!(observed.time_basis, "observed");
+    wait_for(&ines, &observed.hunt_id, "paris", ("done", 0)).await?;
+    let received = ines
+        .clone()
+        .start_hunt(start("received", "ip:198.51.100.9", 0))
+        .await?
+        .into_inner();
+    assert_eq!(received.time_basis, "received");
+    wait_for(&ines, &received.hunt_id, "paris", ("done", 1)).await?;
+
+    // Watching: a late alert arriving during the watch counts on received time only.
+    let watch_observed = ines
+        .clone()
+        .start_hunt(start("observed", "domain:late.example", 60))
+        .await?
+        .into_inner();
+    let watch_received = ines
+        .clone()
+        .start_hunt(start("received", "domain:late.example", 60))
+        .await?
+        .into_inner();
+    wait_for(&ines, &watch_observed.hunt_id, "paris", ("running", 0)).await?;
+    wait_for(&ines, &watch_received.hunt_id, "paris", ("running", 0)).await?;
+    submit(paris.local_addr, &pki, vec![late("domain:late.example")]).await?;
+    wait_for(&ines, &watch_received.hunt_id, "paris", ("running", 1)).await?;
+    let now = progress(&ines, &watch_observed.hunt_id).await?;
+    assert_eq!(now["paris"], ("running".to_string(), 0));
+
+    let refused = ines
+        .clone()
+        .start_hunt(start("ingested", "ip:198.51.100.9", 0))
+        .await
+        .expect_err("an unknown time basis");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("ingested"), "{refused:?}");
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}

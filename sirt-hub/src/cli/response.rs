@@ -65,10 +65,15 @@ pub enum HuntCommand {
         /// Site ids, comma-separated, or "all".
         #[arg(long, value_delimiter = ',', default_value = "all")]
         sites: Vec<String>,
-        /// How far back to search stored alerts (at most 365d), measured on each alert's
-        /// observed time (when the source saw it), not when the site received it.
+        /// How far back to search stored alerts (at most 365d), measured on the time
+        /// `--time` names.
         #[arg(long, default_value = "30d", value_parser = parse_lookback)]
         lookback: humantime::Duration,
+        /// `observed`: the alert's own time (when the source saw it; an old sample ingested
+        /// today is outside a short lookback). `received`: when the site took it in (finds
+        /// late-ingested alerts, and alerts arriving late during a watch).
+        #[arg(long = "time", default_value = "observed", value_parser = ["observed", "received"])]
+        time_basis: String,
         /// How long sites keep watching new alerts (0s = stored alerts only).
         #[arg(long, default_value = "0s")]
         duration: humantime::Duration,
@@ -207,8 +212,10 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
             sites,
             lookback,
             duration,
+            time_basis,
         } => client
             .start_hunt(pb::StartHuntRequest {
+                time_basis,
                 incident_id: incident.unwrap_or_default(),
                 indicators: iocs,
                 sites,
@@ -341,7 +348,8 @@ fn hunt_json(h: &pb::Hunt) -> Value {
     json!({
         "hunt_id": h.hunt_id, "incident_id": h.incident_id, "indicators": h.indicators,
         "started_at": format_millis(h.started_at_ms), "started_by": h.started_by,
-        "lookback_s": h.lookback_s, "duration_s": h.duration_s, "total_hits": h.total_hits,
+        "lookback_s": h.lookback_s, "time_basis": h.time_basis, "duration_s": h.duration_s,
+        "total_hits": h.total_hits,
         "attached_to": h.attached_to,
         "sites": h.sites.iter().map(|s| json!({
             "site": s.site_id, "progress": s.progress, "hit_count": s.hit_count,

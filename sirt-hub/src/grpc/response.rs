@@ -288,7 +288,9 @@ impl pb::response_server::Response for ResponseService {
             sites,
             lookback_s,
             duration_s,
+            time_basis,
         } = request.into_inner();
+        let basis = crate::response::hunt::TimeBasis::parse(&time_basis).map_err(invalid)?;
         let incident = match incident.as_str() {
             "" => None,
             raw => Some(incident_id(raw)?),
@@ -348,7 +350,7 @@ impl pb::response_server::Response for ResponseService {
             attached_to: None,
             directives: Vec::new(),
         };
-        let params = crate::response::hunt::sweep_params(&hunt);
+        let params = crate::response::hunt::sweep_params(&hunt, basis);
         // A sweep still queued when the hunt would have ended is pointless.
         let expires = now + ((DEFAULT_EXPIRY_S + duration_s) * 1000) as i64;
         let directives: Vec<DirectiveRecord> = sites

@@ -177,5 +177,11 @@ pub fn hunt(
         total_hits: sites.iter().map(|s| s.hit_count).sum(),
         sites,
         attached_to: h.attached_to.map(|i| i.to_string()).unwrap_or_default(),
+        time_basis: sweeps
+            .first()
+            .map(|d| crate::response::hunt::TimeBasis::of_params(&d.params))
+            .unwrap_or_default()
+            .as_str()
+            .to_string(),
     }
 }

@@ -64,14 +64,58 @@ impl SiteProgress {
     }
 }
 
+/// Which time a hunt's lookback is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeBasis {
+    /// When the source saw the alert (its own timestamp).
+    #[default]
+    Observed,
+    /// When the site took the alert in: finds old samples ingested late, and alerts arriving
+    /// late during a watch.
+    Received,
+}
+
+impl TimeBasis {
+    /// The sweep parameter and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeBasis::Observed => "observed",
+            TimeBasis::Received => "received",
+        }
+    }
+
+    /// Empty is the default (observed), as an unset wire field.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "" | "observed" => Ok(TimeBasis::Observed),
+            "received" => Ok(TimeBasis::Received),
+            other => Err(format!(
+                "time basis {other:?} is neither \"observed\" nor \"received\""
+            )),
+        }
+    }
+
+    /// The basis a sweep directive carries (directives sent before it existed: observed).
+    pub fn of_params(params: &std::collections::BTreeMap<String, String>) -> Self {
+        params
+            .get("time")
+            .and_then(|raw| Self::parse(raw).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// The sweep's parameters as the agent reads them.
-pub fn sweep_params(hunt: &HuntRecord) -> std::collections::BTreeMap<String, String> {
+pub fn sweep_params(
+    hunt: &HuntRecord,
+    basis: TimeBasis,
+) -> std::collections::BTreeMap<String, String> {
     let indicators: Vec<String> = hunt.indicators.iter().map(ToString::to_string).collect();
     [
         ("hunt_id", hunt.id.to_string()),
         ("indicators", indicators.join("\n")),
         ("lookback_ms", hunt.lookback_ms.to_string()),
         ("duration_ms", hunt.duration_ms.to_string()),
+        ("time", basis.as_str().to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -117,7 +117,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             socfed_proto::outln!("{}", EXAMPLE.trim_end());
             Ok(())
         }
-        Command::Config(ConfigCommand::Check { file }) => {
+        Command::Config(ConfigCommand::Check { file, config }) => {
+            let file = ConfigCommand::checked_file(file, config);
             let config = AgentConfig::load(&file)?;
             // What `serve` would trip over: the TLS files, opened and checked.
             let tls = socfed_proto::tls_check::check_files(

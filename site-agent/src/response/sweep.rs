@@ -13,6 +13,9 @@ pub struct Sweep {
     pub indicators: Vec<String>,
     pub lookback_ms: i64,
     pub duration_ms: i64,
+    /// The lookback is measured on when the site received an alert group (its id's time),
+    /// not on when the source observed it; during a watch, every arriving alert counts.
+    pub by_received: bool,
 }
 
 impl Sweep {
@@ -39,12 +42,29 @@ impl Sweep {
             indicators,
             lookback_ms: number("lookback_ms")?.max(0),
             duration_ms: number("duration_ms")?.max(0),
+            by_received: match params.get("time").map(String::as_str) {
+                None | Some("observed") => false,
+                Some("received") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "time {other:?} is neither \"observed\" nor \"received\""
+                    ));
+                }
+            },
         })
     }
 
-    /// The hits `group` gives this sweep: one per hunted indicator it saw since `since_ms`.
+    /// The hits `group` gives this sweep: one per hunted indicator it saw since `since_ms`
+    /// (on the sweep's time basis).
     pub fn hits_in(&self, group: &AlertGroup, since_ms: UnixMillis) -> Vec<Hit> {
-        if group.last_seen_ms < since_ms {
+        let at = if self.by_received {
+            // Group ids are ULIDs made at intake: their time is when the site received the
+            // group's first alert.
+            i64::try_from(group.id.timestamp_ms()).unwrap_or(i64::MAX)
+        } else {
+            group.last_seen_ms
+        };
+        if at < since_ms {
             return Vec::new();
         }
         let local_incident_id = match &group.state.status {

@@ -63,7 +63,12 @@ impl ResponseEngine {
             let Some(mut record) = self.store.directive(id)? else {
                 continue;
             };
-            let since = record.received_at_ms.saturating_sub(sweep.lookback_ms);
+            // On received time, whatever intake hands over now arrived during the watch.
+            let since = if sweep.by_received {
+                UnixMillis::MIN
+            } else {
+                record.received_at_ms.saturating_sub(sweep.lookback_ms)
+            };
             let mut changed = false;
             for group_id in groups {
                 if let Some(group) = self.store.group(*group_id)? {
