@@ -427,6 +427,8 @@ timeout = "30s"
 params = { indicator = { type = "indicator" } }
 
 # Destructive actions wait for `site-agent directives approve ID` (tier 3+ or the SOC manager).
+# `dry_run = true` on one playbook records what it would run and runs nothing, as
+# [response] dry_run does for all of them.
 [[response.playbooks]]
 kind = "isolate_host"
 webhook = "https://edr.paris.corp.example/api/isolate"

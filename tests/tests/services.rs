@@ -1,8 +1,8 @@
-//! Standard services and the quick-start command: health, reflection, and `sirt-hub demo`.
+//! Standard services: health and reflection, on the hub and the agent (the quick-start
+//! command, `sirt-hub demo`, is in demo.rs).
 
 use futures_util::StreamExt;
 use socfed_proto::tls::ExpectedServer;
-use socfed_tests::procs::binary;
 use socfed_tests::{clients, inproc, pki::TestPki};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -83,89 +83,6 @@ async fn hub_and_agent_report_health_and_list_their_services_over_mtls() -> anyh
     assert_eq!(agent_services.0, agent_services.1);
     agent.stop().await?;
     hub.stop().await?;
-    Ok(())
-}
-
-#[test]
-fn the_quick_start_demo_shows_one_threat_at_two_sites_and_exits_cleanly() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let out = std::process::Command::new(binary("sirt-hub")?)
-        .args(["demo", "--dir"])
-        .arg(dir.path())
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "demo failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("(6 escalations, 5 incidents)"), "{stdout}");
-    assert!(stdout.contains("one threat, 2 sites"), "{stdout}");
-    assert!(stdout.contains("paris,lyon"), "{stdout}");
-    assert!(stdout.contains("federation stopped cleanly"), "{stdout}");
-    // Its PKI and data stay in --dir for inspection.
-    assert!(dir.path().join("pki/ca.crt").exists() && dir.path().join("hub-data").exists());
-    Ok(())
-}
-
-#[test]
-fn demo_keep_running_leaves_a_federation_that_answers_the_printed_commands_until_sigterm()
--> anyhow::Result<()> {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir()?;
-    let mut demo = std::process::Command::new(binary("sirt-hub")?)
-        .args(["demo", "--keep-running", "--dir"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let stdout = demo
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let (mut export, mut sites_cmd) = (None, None);
-    for line in lines.by_ref() {
-        let line = line?;
-        if line.trim_start().starts_with("export SOCFED_CA=") {
-            export = Some(line.trim().to_string());
-        }
-        if line.contains(" sites --hub ") {
-            sites_cmd = Some(line.trim().to_string());
-        }
-        if line.starts_with("logs:") {
-            break;
-        }
-    }
-    let export = export.ok_or_else(|| anyhow::anyhow!("the demo printed no export line"))?;
-    let sites_cmd =
-        sites_cmd.ok_or_else(|| anyhow::anyhow!("the demo printed no sites command"))?;
-    // Run the printed command with the printed environment, exactly as a user would.
-    let mut command = std::process::Command::new("sh");
-    command.args(["-c", &format!("{export} && {sites_cmd}")]);
-    let out = command.output()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sites: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let connected = sites
-        .as_array()
-        .map_or(0, |s| s.iter().filter(|s| s["connected"] == true).count());
-    assert_eq!(connected, 3, "{sites}");
-
-    let pid = rustix::process::Pid::from_raw(i32::try_from(demo.id())?)
-        .ok_or_else(|| anyhow::anyhow!("pid"))?;
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = demo.wait()?;
-    assert!(status.success(), "demo exit {status:?}: {rest:?}");
-    assert!(
-        rest.iter()
-            .any(|l| l.contains("federation stopped cleanly")),
-        "{rest:?}"
-    );
     Ok(())
 }
 

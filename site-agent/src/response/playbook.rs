@@ -56,6 +56,10 @@ pub struct Playbook {
     /// Waits for `site-agent directives approve ID` before running.
     #[serde(default)]
     pub destructive: bool,
+    /// Records what this playbook would run, and runs nothing (`[response] dry_run` does this
+    /// for every playbook).
+    #[serde(default)]
+    pub dry_run: bool,
     /// What each parameter must look like; a parameter not listed must be plain text
     /// ([`ParamRule::Text`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

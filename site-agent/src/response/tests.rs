@@ -20,6 +20,7 @@ fn command(kind: &str, argv: &[&str]) -> Playbook {
         body: None,
         timeout: Duration::from_secs(5),
         destructive: false,
+        dry_run: false,
         params: BTreeMap::new(),
         allow_shell_templates: false,
     }
@@ -118,6 +119,7 @@ fn webhook_bodies_template_string_values_only() {
         body: Some(serde_json::json!({"host": "{host}", "quarantine": true, "tags": ["{kind}"]})),
         timeout: Duration::from_secs(5),
         destructive: true,
+        dry_run: false,
         params: BTreeMap::new(),
         allow_shell_templates: false,
     };

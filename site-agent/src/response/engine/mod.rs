@@ -256,7 +256,7 @@ impl ResponseEngine {
                     ),
                     Some(playbook) => match playbook.plan(&self.vars(&record)) {
                         Err(e) => record.set(State::Refused, format!("playbook {kind}: {e}"), now),
-                        Ok(planned) if self.config.dry_run => record.set(
+                        Ok(planned) if self.config.dry_run || playbook.dry_run => record.set(
                             State::DryRun,
                             format!("dry run, nothing ran; would run {}", planned.describe()),
                             now,
