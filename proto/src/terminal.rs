@@ -124,9 +124,21 @@ impl std::fmt::Debug for Table {
     }
 }
 
+/// `n` and the noun in the right number: "1 hit", "2 hits".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_noun_in_their_number() {
+        assert_eq!(plural(0, "hit", "hits"), "0 hits");
+        assert_eq!(plural(1, "hit", "hits"), "1 hit");
+        assert_eq!(plural(2, "hit", "hits"), "2 hits");
+    }
 
     #[test]
     fn escapes_every_terminal_control_and_keeps_ordinary_text() {

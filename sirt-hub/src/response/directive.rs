@@ -225,7 +225,4 @@ pub fn validate_params(params: &BTreeMap<String, String>) -> Result<(), Response
     Ok(())
 }
 
-/// `n` and the noun in the right number: "1 hit", "2 hits".
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use socfed_proto::terminal::plural;

@@ -311,7 +311,18 @@ pub fn hunts(hunts: &[pb::Hunt]) -> String {
             let progress: Vec<String> = h
                 .sites
                 .iter()
-                .map(|s| format!("{}: {} ({} hits)", s.site_id, s.progress, s.hit_count))
+                .map(|s| {
+                    format!(
+                        "{}: {} ({})",
+                        s.site_id,
+                        s.progress,
+                        crate::response::directive::plural(
+                            usize::try_from(s.hit_count).unwrap_or(usize::MAX),
+                            "hit",
+                            "hits"
+                        )
+                    )
+                })
                 .collect();
             vec![
                 h.hunt_id.clone(),

@@ -6,6 +6,7 @@ use crate::response::sweep::{Sweep, merge_hits};
 use crate::response::{DirectiveRecord, State};
 use crate::store::StoreError;
 use socfed_proto::UnixMillis;
+use socfed_proto::terminal::plural;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -33,21 +34,24 @@ impl ResponseEngine {
         if sweep.duration_ms > 0 {
             record.watch_until_ms = now.saturating_add(sweep.duration_ms);
             let detail = format!(
-                "{} hits in stored alerts; watching new alerts",
-                record.hits.len()
+                "{} in stored alerts; watching new alerts",
+                plural(record.hits.len(), "hit", "hits")
             );
             record.set(State::Running, detail, now);
             // Watched only once the record is saved (see `try_receive`).
             return Ok(Some(sweep));
         }
-        let detail = format!("{} hits in stored alerts", record.hits.len());
+        let detail = format!(
+            "{} in stored alerts",
+            plural(record.hits.len(), "hit", "hits")
+        );
         record.set(State::Succeeded, detail, now);
         Ok(None)
     }
 
     pub(super) fn finish_sweep(&self, mut record: DirectiveRecord) -> Result<(), StoreError> {
         self.lock_watching().remove(&record.id);
-        let detail = format!("{} hits; watch ended", record.hits.len());
+        let detail = format!("{}; watch ended", plural(record.hits.len(), "hit", "hits"));
         record.set(State::Succeeded, detail, self.now());
         self.save(&record, "agent", "", "directive.finished")
     }
@@ -77,7 +81,10 @@ impl ResponseEngine {
             }
             if changed {
                 record.updated_at_ms = self.now();
-                record.detail = format!("{} hits; watching new alerts", record.hits.len());
+                record.detail = format!(
+                    "{}; watching new alerts",
+                    plural(record.hits.len(), "hit", "hits")
+                );
                 self.save(&record, "agent", "", "directive.hits")?;
             }
         }
