@@ -33,6 +33,7 @@ pub struct IngestHandle {
     tx: mpsc::Sender<Request>,
     events: broadcast::Sender<IncidentChange>,
     directives: broadcast::Sender<SiteId>,
+    states: broadcast::Sender<SiteId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +88,11 @@ impl IngestHandle {
         self.directives.subscribe()
     }
 
+    /// Sites that have new incident states to send, after they are durable.
+    pub fn subscribe_states(&self) -> broadcast::Receiver<SiteId> {
+        self.states.subscribe()
+    }
+
     /// Incidents created or changed from now on, after they are durable.
     pub fn subscribe(&self) -> broadcast::Receiver<IncidentChange> {
         self.events.subscribe()
@@ -129,8 +135,10 @@ pub fn start(
     let (tx, rx) = mpsc::channel(settings.max_batch.max(1) * 4);
     let (events, _) = broadcast::channel(4096);
     let (directives, _) = broadcast::channel(1024);
+    let (states, _) = broadcast::channel(1024);
     let writer_events = events.clone();
     let writer_directives = directives.clone();
+    let writer_states = states.clone();
     let failure = writer::Failure::default();
     let writer_failure = failure.clone();
     let thread = std::thread::Builder::new()
@@ -144,6 +152,7 @@ pub fn start(
                 writer::Publish {
                     events: writer_events,
                     directives: writer_directives,
+                    states: writer_states,
                 },
                 writer_failure,
                 shutdown,
@@ -154,6 +163,7 @@ pub fn start(
             tx,
             events,
             directives,
+            states,
         },
         WriterJoin { thread, failure },
     ))

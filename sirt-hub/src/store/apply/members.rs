@@ -32,7 +32,7 @@ impl Tx<'_> {
                 c.incident
             )));
         };
-        let record: IncidentRecord = codec(schema::decode(schema::INCIDENTS, &raw))?;
+        let record: IncidentRecord = codec(schema::decode_incident(&raw))?;
         let lead = record.lifecycle.ir_lead.as_deref();
         if c.actor_role != Some(HubRole::Ciso) && lead != Some(c.actor.as_str()) {
             return Ok(ResponseOutcome::Rejected(format!(
