@@ -139,6 +139,10 @@ pub const METRICS: &[Metric] = &[
         "socfed_agent_revisions_deferred_total",
         "Incident revisions that could not be queued and wait for the SLA clock's retry",
     ),
+    counter(
+        "socfed_agent_incident_states_total",
+        "Hub states (hub incident, phase, IR lead) of local incidents recorded at the site",
+    ),
     // SIRT hub.
     counter(
         "socfed_hub_escalations_total",
@@ -170,6 +174,10 @@ pub const METRICS: &[Metric] = &[
         "socfed_hub_commit_items",
         COMMIT_ITEMS,
         "Items made durable by one group commit",
+    ),
+    counter(
+        "socfed_hub_incident_states_sent_total",
+        "Hub incident states (phase, IR lead, incident id) sent to sites",
     ),
     counter(
         "socfed_hub_directives_sent_total",

@@ -64,6 +64,7 @@ fn typical() -> pb::IncidentReport {
         ],
         observed_at_ms: NOW - 60_000,
         local_owner: "alice".into(),
+        local_status: pb::LocalStatus::Open as i32,
     }
 }
 
@@ -270,9 +271,9 @@ fn record(c: &mut Criterion) {
     };
     type Encode<'a> = Box<dyn Fn() -> bool + 'a>;
     type Presized<'a> = Box<dyn Fn(usize) -> Vec<u8> + 'a>;
-    fn presized<T: serde::Serialize>(value: &T, size: usize) -> Vec<u8> {
+    fn presized<T: serde::Serialize>(value: &T, size: usize, version: u8) -> Vec<u8> {
         let mut out = Vec::with_capacity(size);
-        out.push(schema::RECORD_VERSION);
+        out.push(version);
         postcard::to_extend(black_box(value), out).expect("encodes")
     }
     let cases: [(&str, Vec<u8>, Encode, Presized); 2] = [
@@ -280,13 +281,13 @@ fn record(c: &mut Criterion) {
             "incident (3 sightings)",
             schema::encode_incident(&incident_record).expect("encodes"),
             Box::new(|| schema::encode_incident(black_box(&incident_record)).is_ok()),
-            Box::new(|size| presized(&incident_record, size)),
+            Box::new(|size| presized(&incident_record, size, schema::INCIDENT_RECORD_VERSION)),
         ),
         (
             "escalation",
-            schema::encode(schema::ESCALATIONS, &escalation).expect("encodes"),
-            Box::new(|| schema::encode(schema::ESCALATIONS, black_box(&escalation)).is_ok()),
-            Box::new(|size| presized(&escalation, size)),
+            schema::encode_escalation(&escalation).expect("encodes"),
+            Box::new(|| schema::encode_escalation(black_box(&escalation)).is_ok()),
+            Box::new(|size| presized(&escalation, size, schema::ESCALATION_RECORD_VERSION)),
         ),
     ];
     for (name, bytes, encode, presized_bytes) in cases {

@@ -1,6 +1,6 @@
 //! How a report opens or updates a hub incident and its per-site sighting. Pure: no storage.
 
-use crate::store::records::{IncidentRecord, Sighting, TimelineEntry};
+use crate::store::records::{IncidentRecord, LocalContribution, Sighting, TimelineEntry};
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::{IncidentReport, SiteId};
 use ulid::Ulid;
@@ -51,19 +51,8 @@ pub fn merge(
     };
     match incident.sightings.iter_mut().find(|s| &s.site == site) {
         Some(sighting) => {
-            if !sighting
-                .local_incident_ids
-                .contains(&report.local_incident_id)
-            {
-                sighting
-                    .local_incident_ids
-                    .push(report.local_incident_id.clone());
-            }
-            sighting.revision = sighting.revision.max(report.revision);
+            record_local(&mut sighting.locals, report, now);
             sighting.local_severity = report.severity;
-            if !report.local_owner.is_empty() {
-                sighting.local_owner = report.local_owner.clone();
-            }
             sighting.last_seen_ms = sighting.last_seen_ms.max(now);
         }
         None => incident
@@ -80,15 +69,59 @@ pub fn merge(
 }
 
 fn new_sighting(site: &SiteId, report: &IncidentReport, reason: &str, now: UnixMillis) -> Sighting {
+    let mut locals = Vec::with_capacity(1);
+    record_local(&mut locals, report, now);
     Sighting {
         site: site.clone(),
-        local_incident_ids: vec![report.local_incident_id.clone()],
-        revision: report.revision,
+        locals,
         local_severity: report.severity,
-        local_owner: report.local_owner.clone(),
         first_seen_ms: now,
         last_seen_ms: now,
         joined_because: reason.to_string(),
+    }
+}
+
+/// What a revision says of its local incident: status and owner as the site has them now. A
+/// revision older than one already received (arriving late) changes nothing; a revision that
+/// does not say its status (an older agent) keeps the status known.
+fn record_local(locals: &mut Vec<LocalContribution>, report: &IncidentReport, now: UnixMillis) {
+    let position = match locals.iter().position(|l| l.id == report.local_incident_id) {
+        Some(position) => position,
+        None => {
+            locals.push(LocalContribution {
+                id: report.local_incident_id.clone(),
+                revision: 0,
+                status: None,
+                owner: String::new(),
+                updated_at_ms: now,
+            });
+            locals.len() - 1
+        }
+    };
+    let local = &mut locals[position];
+    if report.revision < local.revision {
+        return;
+    }
+    local.revision = report.revision;
+    local.status = report.local_status.or(local.status);
+    local.owner = report.local_owner.clone();
+    local.updated_at_ms = now;
+}
+
+/// Folds the local incidents of `from` into `into` (a merge): one entry per local incident,
+/// the one from the later revision winning.
+fn fold_locals(into: &mut Vec<LocalContribution>, from: Vec<LocalContribution>) {
+    for local in from {
+        match into.iter_mut().find(|l| l.id == local.id) {
+            Some(existing) => {
+                if (local.revision, local.updated_at_ms)
+                    > (existing.revision, existing.updated_at_ms)
+                {
+                    *existing = local;
+                }
+            }
+            None => into.push(local),
+        }
     }
 }
 
@@ -126,14 +159,9 @@ pub fn absorb(
             .find(|s| s.site == sighting.site)
         {
             Some(existing) => {
-                for id in sighting.local_incident_ids {
-                    if !existing.local_incident_ids.contains(&id) {
-                        existing.local_incident_ids.push(id);
-                    }
-                }
+                fold_locals(&mut existing.locals, sighting.locals);
                 existing.first_seen_ms = existing.first_seen_ms.min(sighting.first_seen_ms);
                 existing.last_seen_ms = existing.last_seen_ms.max(sighting.last_seen_ms);
-                existing.revision = existing.revision.max(sighting.revision);
                 existing.local_severity = existing.local_severity.max(sighting.local_severity);
             }
             None => target.sightings.push(sighting),
@@ -227,7 +255,7 @@ fn union_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
 mod tests {
     use super::*;
     use socfed_proto::pb;
-    use socfed_proto::vocab::{ReportLimits, Severity};
+    use socfed_proto::vocab::{LocalStatus, ReportLimits, Severity};
 
     fn report(local: &str, severity: pb::Severity) -> IncidentReport {
         let wire = pb::IncidentReport {
@@ -238,6 +266,51 @@ mod tests {
             ..Default::default()
         };
         IncidentReport::from_wire(wire, &ReportLimits::default()).expect("valid")
+    }
+
+    fn revision(
+        local: &str,
+        revision: u32,
+        status: Option<LocalStatus>,
+        owner: &str,
+    ) -> IncidentReport {
+        IncidentReport {
+            revision,
+            local_status: status,
+            local_owner: owner.into(),
+            ..report(local, pb::Severity::High)
+        }
+    }
+
+    #[test]
+    fn each_local_incident_keeps_the_status_and_owner_of_its_latest_revision() {
+        let paris = SiteId::parse("paris").expect("valid");
+        let mut inc = open(
+            Ulid::from_parts(1, 1),
+            &paris,
+            &revision("p-1", 1, Some(LocalStatus::Open), "ann"),
+            10,
+        );
+        let mut send = |r: IncidentReport, at| merge(&mut inc, &paris, &r, "shared ioc", at);
+        send(revision("p-2", 1, Some(LocalStatus::Open), "bob"), 20);
+        send(revision("p-1", 3, Some(LocalStatus::Contained), "carl"), 30);
+        // Late and older: changes nothing. Silent about its status: keeps the known one.
+        send(revision("p-1", 2, Some(LocalStatus::Open), "ann"), 40);
+        send(revision("p-2", 2, None, "dee"), 50);
+        let locals = &inc.sightings[0].locals;
+        let seen: Vec<_> = locals
+            .iter()
+            .map(|l| (l.id.as_str(), l.revision, l.status, l.owner.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("p-1", 3, Some(LocalStatus::Contained), "carl"),
+                ("p-2", 2, Some(LocalStatus::Open), "dee"),
+            ]
+        );
+        assert_eq!(inc.sightings[0].local_owner(), "dee");
+        assert_eq!(inc.sightings[0].revision(), 3);
     }
 
     #[test]
@@ -266,7 +339,7 @@ mod tests {
         );
         assert_eq!(inc.sightings.len(), 2);
         assert_eq!(inc.severity(), Severity::Critical);
-        assert_eq!(inc.sightings[0].local_incident_ids, vec!["p-1", "p-2"]);
+        assert_eq!(inc.sightings[0].local_incident_ids(), vec!["p-1", "p-2"]);
         assert_eq!(inc.sightings[0].first_seen_ms, 10);
         assert_eq!(inc.sightings[0].last_seen_ms, 30);
         assert_eq!(inc.sightings[1].joined_because, "shared ioc");

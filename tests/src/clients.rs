@@ -243,6 +243,8 @@ pub fn hello(site: &str, epoch: ulid::Ulid, next_seq: u64) -> pb::Hello {
         store_epoch: epoch.to_bytes().to_vec(),
         next_seq,
         agent_version: "test".into(),
+        // Like an older agent: no incident states (a raw stream reads only what it expects).
+        incident_states_after: None,
     }
 }
 

@@ -93,7 +93,7 @@ pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>
             site: String::from_utf8(key[..split].to_vec())?,
             epoch,
             seq,
-            record: schema::decode(schema::ESCALATIONS, &value)?,
+            record: schema::decode_escalation(&value)?,
         });
     }
     Ok(out)

@@ -182,6 +182,7 @@ fn site_message() -> impl Strategy<Value = pb::SiteMessage> {
             store_epoch: vec![9; 16],
             next_seq,
             agent_version: String::new(),
+            incident_states_after: None,
         })),
         (number(), number(), time(), time()).prop_map(move |(seq, dropped, at, observed)| {
             let mut r = report(seq);
@@ -274,6 +275,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ],
         observed_at_ms: 1_717_222_500_000,
         local_owner: "alice".into(),
+        local_status: pb::LocalStatus::Contained as i32,
     };
     let message = |body| pb::SiteMessage { body: Some(body) }.encode_to_vec();
     use pb::site_message::Body;
@@ -304,6 +306,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
                 store_epoch: ulid::Ulid::from_parts(1, 2).to_bytes().to_vec(),
                 next_seq: 1,
                 agent_version: "0.1.0".into(),
+                incident_states_after: Some(0),
             })),
         ),
         (

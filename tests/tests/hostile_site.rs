@@ -174,25 +174,30 @@ async fn terminal_escapes_from_a_site_are_refused_and_never_become_an_incident()
     .await?;
     let mut owner = report("p-2", "owner");
     owner.local_owner = "bob\x1b]52;c;aWQ=\x07".into();
+    // An owner is a roster name: anything else (escapes included) is not one.
     let sent = [
-        ("title", report("p-1", HOSTILE)),
-        ("local_owner", owner),
-        ("local_incident_id", report("p-\x1b[31m3", "id")),
+        ("title", "control character", report("p-1", HOSTILE)),
+        ("local_owner", "not a name", owner),
+        (
+            "local_incident_id",
+            "control character",
+            report("p-\x1b[31m3", "id"),
+        ),
     ];
-    for (seq, (_, r)) in (1..).zip(sent.iter()) {
+    for (seq, (_, _, r)) in (1..).zip(sent.iter()) {
         s.send(seq, r.clone()).await?;
     }
     // Kept for review and acknowledged (resending would not change it), each refusal naming
     // the field; nothing reaches the incidents.
     let notices = s.ack_through(3).await?;
-    for (seq, (field, _)) in (1..).zip(sent.iter()) {
+    for (seq, (field, why, _)) in (1..).zip(sent.iter()) {
         let notice = notices
             .iter()
             .find(|n| n.seq == seq)
             .unwrap_or_else(|| panic!("no notice for {field}: {notices:?}"));
         assert_eq!(notice.kind, pb::ack_notice::Kind::Rejected as i32);
         assert!(
-            notice.reason.starts_with(field) && notice.reason.contains("control character"),
+            notice.reason.starts_with(field) && notice.reason.contains(why),
             "{notice:?}"
         );
         assert!(!notice.reason.contains('\x1b'), "{notice:?}");
@@ -228,6 +233,7 @@ fn store_hostile_incident(data_dir: &std::path::Path, pki: &TestPki) -> anyhow::
         indicators: Vec::new(),
         observed_at_ms: 1_700_000_000_000,
         local_owner: "bob\x1b]52;c;aWQ=\x07".into(),
+        local_status: None,
     };
     let item = Item::Escalation {
         site: SiteId::parse("paris")?,

@@ -68,6 +68,24 @@ pub fn single_line(field: &str, text: &str) -> Result<(), InvalidField> {
     check_text(field, text, |_| false)
 }
 
+/// A person's name from a peer (a local incident's owner, an IR lead): an operator name, the
+/// one form every socfed name takes (`identity::parse_operator_name`: 1–64 of `a-z`, `0-9`,
+/// `.`, `_`, `-`, starting with a letter or digit). Nothing else is a name someone could be
+/// held to, and the rule leaves no room for markup or terminal controls. The value is not
+/// echoed.
+pub fn name<'a>(field: &str, text: &'a str) -> Result<&'a str, InvalidField> {
+    match crate::identity::parse_operator_name(text) {
+        Ok(_) => Ok(text),
+        Err(_) => Err(InvalidField::new(
+            field,
+            format!(
+                "not a name ({} bytes): names are 1 to 64 of a-z 0-9 . _ - starting with a letter or digit, as in the roster",
+                text.len()
+            ),
+        )),
+    }
+}
+
 /// Multi-line text (descriptions, details): newlines and tabs are allowed, nothing else that
 /// a terminal acts on.
 pub fn multi_line(field: &str, text: &str) -> Result<(), InvalidField> {
@@ -125,5 +143,16 @@ mod tests {
         assert!(single_line("title", "café ✓ <b> @here").is_ok());
         assert!(multi_line("description", "line 1\n\tline 2").is_ok());
         assert!(multi_line("description", "line 1\r\n").is_err());
+    }
+
+    #[test]
+    fn names_are_roster_names() {
+        assert_eq!(name("owner", "ann.b-2"), Ok("ann.b-2"));
+        for bad in ["", "Ann", "<b>x</b>", "-x", "a b", &"a".repeat(65), "bob\r"] {
+            let err = name("owner", bad).expect_err(bad);
+            assert_eq!(err.field, "owner");
+        }
+        let err = name("owner", "<b>x</b>").expect_err("markup");
+        assert!(!err.problem.contains("<b>"), "not echoed: {err}");
     }
 }

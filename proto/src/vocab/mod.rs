@@ -6,6 +6,7 @@
 pub mod bounds;
 pub mod directive;
 pub mod fuzzing;
+mod incident_state;
 mod indicator;
 mod report;
 mod scalar;
@@ -13,6 +14,7 @@ mod site_id;
 mod technique;
 
 pub use directive::DirectiveState;
+pub use incident_state::{HubPhase, IncidentState, LocalStatus};
 pub use indicator::{Indicator, IndicatorKind};
 pub use report::{IncidentReport, MAX_REPORT_BYTES, ReportLimits};
 pub use scalar::{Severity, Tlp};

@@ -1,6 +1,6 @@
 //! The incident report a site escalates to the hub, validated and normalised.
 
-use super::{Indicator, InvalidField, Severity, Technique, Tlp, bounds};
+use super::{Indicator, InvalidField, LocalStatus, Severity, Technique, Tlp, bounds};
 use crate::{UnixMillis, pb};
 use prost::Message;
 
@@ -50,7 +50,10 @@ pub struct IncidentReport {
     /// Normalised, sorted and de-duplicated.
     pub indicators: Vec<Indicator>,
     pub observed_at_ms: UnixMillis,
+    /// A roster name at the site, or empty (nobody owns it there).
     pub local_owner: String,
+    /// The site's status of its incident; `None` when the site did not say (an older agent).
+    pub local_status: Option<LocalStatus>,
 }
 
 impl IncidentReport {
@@ -82,6 +85,7 @@ impl IncidentReport {
             indicators,
             observed_at_ms,
             local_owner,
+            local_status,
         } = wire;
         let local_incident_id = local_incident_id.trim().to_string();
         if local_incident_id.is_empty() || local_incident_id.len() > 128 {
@@ -137,8 +141,9 @@ impl IncidentReport {
             .collect::<Result<Vec<_>, _>>()?;
         indicators.sort();
         indicators.dedup();
-        if local_owner.len() > 256 {
-            return Err(InvalidField::new("local_owner", "longer than 256 bytes"));
+        // An owner is someone the site can hold to it: a name from its roster, never free text.
+        if !local_owner.is_empty() {
+            bounds::name("local_owner", &local_owner)?;
         }
         // Everything here reaches operators' terminals, chat and reports: refused, not
         // cleaned, so the hub never stores what a site could not have meant honestly.
@@ -146,7 +151,6 @@ impl IncidentReport {
         bounds::single_line("title", &title)?;
         bounds::multi_line("description", &description)?;
         bounds::single_line("rule_id", &rule_id)?;
-        bounds::single_line("local_owner", &local_owner)?;
         let observed_at_ms = bounds::time("observed_at_ms", observed_at_ms)?;
         Ok(Self {
             local_incident_id,
@@ -160,6 +164,7 @@ impl IncidentReport {
             indicators,
             observed_at_ms,
             local_owner,
+            local_status: LocalStatus::from_wire(local_status, "local_status")?,
         })
     }
 
@@ -180,6 +185,10 @@ impl IncidentReport {
             indicators: self.indicators.iter().map(Indicator::to_wire).collect(),
             observed_at_ms: self.observed_at_ms,
             local_owner: self.local_owner.clone(),
+            local_status: self
+                .local_status
+                .map_or(pb::LocalStatus::Unspecified, LocalStatus::to_wire)
+                as i32,
         }
     }
 
@@ -241,6 +250,11 @@ mod tests {
             ("description", |w| w.description = "x\x1b[1A".into()),
             ("observed_at_ms", |w| w.observed_at_ms = 253_402_300_800_000),
             ("observed_at_ms", |w| w.observed_at_ms = -1),
+            ("local_owner", |w| {
+                w.local_owner = "<img src=x onerror=alert(1)>".into()
+            }),
+            ("local_owner", |w| w.local_owner = "a".repeat(65)),
+            ("local_status", |w| w.local_status = 42),
         ] {
             let mut bad = wire();
             edit(&mut bad);
@@ -249,7 +263,18 @@ mod tests {
         }
         let mut fine = wire();
         fine.description = "two\n\tlines".into();
-        assert!(IncidentReport::from_wire(fine, &ReportLimits::default()).is_ok());
+        fine.local_owner = "ann.b".into();
+        fine.local_status = pb::LocalStatus::Contained as i32;
+        let report = IncidentReport::from_wire(fine, &ReportLimits::default()).expect("valid");
+        assert_eq!(report.local_status, Some(LocalStatus::Contained));
+        assert_eq!(
+            report.to_wire().local_status,
+            pb::LocalStatus::Contained as i32
+        );
+        // An agent older than the field says nothing, and its reports hash as before.
+        let old = IncidentReport::from_wire(wire(), &ReportLimits::default()).expect("valid");
+        assert_eq!(old.local_status, None);
+        assert_eq!(old.to_wire().local_status, 0);
     }
 
     #[test]

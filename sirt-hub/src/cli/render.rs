@@ -41,6 +41,41 @@ pub fn status(n: i32) -> &'static str {
     }
 }
 
+/// A site's status of its local incident; `None` when the site has not said.
+pub fn local_status(n: i32) -> Option<&'static str> {
+    match pb::LocalStatus::try_from(n) {
+        Ok(pb::LocalStatus::Open) => Some("open"),
+        Ok(pb::LocalStatus::Contained) => Some("contained"),
+        Ok(pb::LocalStatus::Resolved) => Some("resolved"),
+        Ok(pb::LocalStatus::Closed) => Some("closed"),
+        Ok(pb::LocalStatus::Unspecified) | Err(_) => None,
+    }
+}
+
+/// The local statuses of a sighting's local incidents, in their order ("contained, open").
+pub fn local_statuses(s: &pb::Sighting) -> String {
+    s.locals
+        .iter()
+        .map(|l| local_status(l.status).unwrap_or("not reported"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The local owners of a sighting's local incidents, in their order ("ann, -").
+pub fn local_owners(s: &pb::Sighting) -> String {
+    s.locals
+        .iter()
+        .map(|l| {
+            if l.owner.is_empty() {
+                "-"
+            } else {
+                l.owner.as_str()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn tlp(n: i32) -> &'static str {
     match pb::Tlp::try_from(n) {
         Ok(pb::Tlp::Clear) => "clear",
@@ -98,6 +133,13 @@ pub fn incident_json(i: &pb::HubIncident) -> Value {
             "first_seen": format_millis(s.first_seen_ms),
             "last_seen": format_millis(s.last_seen_ms),
             "joined_because": s.joined_because,
+            "locals": s.locals.iter().map(|l| json!({
+                "local_incident_id": l.local_incident_id,
+                "revision": l.revision,
+                "status": local_status(l.status),
+                "owner": l.owner,
+                "updated_at": format_millis(l.updated_at_ms),
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }
@@ -199,6 +241,8 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
         "site",
         "local incidents",
         "rev",
+        "local status",
+        "local owner",
         "local severity",
         "first seen",
         "last seen",
@@ -209,6 +253,8 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
             s.site_id.clone(),
             s.local_incident_ids.join(","),
             s.revision.to_string(),
+            local_statuses(s),
+            local_owners(s),
             severity(s.local_severity).to_string(),
             format_millis(s.first_seen_ms),
             format_millis(s.last_seen_ms),

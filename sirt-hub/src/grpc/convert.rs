@@ -39,13 +39,27 @@ pub fn status_filter(value: i32) -> Result<Option<IncidentStatus>, Status> {
 fn sighting(s: &Sighting) -> pb::Sighting {
     pb::Sighting {
         site_id: s.site.to_string(),
-        local_incident_ids: s.local_incident_ids.clone(),
-        revision: s.revision,
+        local_incident_ids: s.local_incident_ids(),
+        revision: s.revision(),
         local_severity: s.local_severity.to_wire() as i32,
-        local_owner: s.local_owner.clone(),
+        local_owner: s.local_owner().to_string(),
         first_seen_ms: s.first_seen_ms,
         last_seen_ms: s.last_seen_ms,
         joined_because: s.joined_because.clone(),
+        locals: s
+            .locals
+            .iter()
+            .map(|l| pb::SiteLocalIncident {
+                local_incident_id: l.id.clone(),
+                revision: l.revision,
+                status: l
+                    .status
+                    .map_or(pb::LocalStatus::Unspecified, |s| s.to_wire())
+                    as i32,
+                owner: l.owner.clone(),
+                updated_at_ms: l.updated_at_ms,
+            })
+            .collect(),
     }
 }
 

@@ -34,6 +34,7 @@ pub struct IngestHandle {
     events: broadcast::Sender<IncidentChange>,
     directives: broadcast::Sender<SiteId>,
     failure: writer::Failure,
+    states: broadcast::Sender<SiteId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +96,11 @@ impl IngestHandle {
         self.directives.subscribe()
     }
 
+    /// Sites that have new incident states to send, after they are durable.
+    pub fn subscribe_states(&self) -> broadcast::Receiver<SiteId> {
+        self.states.subscribe()
+    }
+
     /// Incidents created or changed from now on, after they are durable.
     pub fn subscribe(&self) -> broadcast::Receiver<IncidentChange> {
         self.events.subscribe()
@@ -137,8 +143,10 @@ pub fn start(
     let (tx, rx) = mpsc::channel(settings.max_batch.max(1) * 4);
     let (events, _) = broadcast::channel(4096);
     let (directives, _) = broadcast::channel(1024);
+    let (states, _) = broadcast::channel(1024);
     let writer_events = events.clone();
     let writer_directives = directives.clone();
+    let writer_states = states.clone();
     let failure = writer::Failure::default();
     let writer_failure = failure.clone();
     let thread = std::thread::Builder::new()
@@ -152,6 +160,7 @@ pub fn start(
                 writer::Publish {
                     events: writer_events,
                     directives: writer_directives,
+                    states: writer_states,
                 },
                 writer_failure,
                 shutdown,
@@ -163,6 +172,7 @@ pub fn start(
             events,
             directives,
             failure: failure.clone(),
+            states,
         },
         WriterJoin { thread, failure },
     ))

@@ -33,6 +33,8 @@ pub type Failure = Arc<std::sync::OnceLock<Arc<StoreError>>>;
 pub(super) struct Publish {
     pub events: broadcast::Sender<IncidentChange>,
     pub directives: broadcast::Sender<SiteId>,
+    /// Sites with new incident states to send.
+    pub states: broadcast::Sender<SiteId>,
 }
 
 /// One applied batch waiting for its flush.
@@ -213,6 +215,9 @@ fn answer(batch: Applying, publish: &Publish) {
     for site in applied.directive_sites {
         let _ = publish.directives.send(site);
     }
+    for site in applied.state_sites {
+        let _ = publish.states.send(site);
+    }
     for outcome in &applied.outcomes {
         if let Outcome::Escalation { outcome, .. } = outcome {
             metrics::counter!("socfed_hub_escalations_total", "outcome" => outcome.label())
@@ -246,12 +251,18 @@ fn apply(
     let mut outcomes = Vec::with_capacity(items.len());
     let mut changes: Vec<IncidentChange> = Vec::new();
     let mut directive_sites: Vec<SiteId> = Vec::new();
+    let mut state_sites: Vec<SiteId> = Vec::new();
     for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
         let applied = store.apply(chunk, now, window_ms)?;
         outcomes.extend(applied.outcomes);
         for site in applied.directive_sites {
             if !directive_sites.contains(&site) {
                 directive_sites.push(site);
+            }
+        }
+        for site in applied.state_sites {
+            if !state_sites.contains(&site) {
+                state_sites.push(site);
             }
         }
         for change in applied.changes {
@@ -266,5 +277,6 @@ fn apply(
         outcomes,
         changes,
         directive_sites,
+        state_sites,
     })
 }

@@ -58,6 +58,8 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
         headers: &[
             "site",
             "local incidents",
+            "local status",
+            "local owner",
             "severity",
             "first seen",
             "last seen",
@@ -169,8 +171,9 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
 }
 
 /// The report as Markdown; every value is escaped so site-supplied text cannot inject markup.
-/// One row per site that reported the incident (site, local ids, severity, first and last
-/// seen, why it joined): the report's and the dashboard's "Sites" table.
+/// One row per site that reported the incident (site, local ids, the site's status and owner of
+/// each, severity, first and last seen, why it joined): the report's and the dashboard's
+/// "Sites" table.
 pub fn sighting_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
     i.sightings
         .iter()
@@ -178,6 +181,8 @@ pub fn sighting_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
             vec![
                 s.site_id.clone(),
                 s.local_incident_ids.join(", "),
+                render::local_statuses(s),
+                render::local_owners(s),
                 render::severity(s.local_severity).to_string(),
                 format_millis(s.first_seen_ms),
                 format_millis(s.last_seen_ms),

@@ -3,7 +3,7 @@
 //! that tree holds (`schema.rs`). A dump whose checksum was recomputed after an edit that
 //! broke a record is refused here, not found out by a running hub. Read-only, no sled.
 
-use super::records::{EscalationRecord, FingerprintRecord, ReviewRecord, SiteRecord};
+use super::records::{FingerprintRecord, ReviewRecord, SiteRecord};
 use super::schema::{self, AuditHead};
 use serde::de::DeserializeOwned;
 
@@ -27,11 +27,13 @@ fn fixed(tree: &str, value: &[u8], len: usize) -> Result<(), String> {
 /// Checks one record of a hub dump; the error names the tree and what is wrong with it.
 pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
     match tree {
-        // Version 1 and 2 records both open (`schema::decode_incident`).
+        // Versioned apart from the other trees: every version this build reads is accepted.
         schema::INCIDENTS => schema::decode_incident(value)
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        schema::ESCALATIONS => decodes::<EscalationRecord>(schema::ESCALATIONS, value),
+        schema::ESCALATIONS => schema::decode_escalation(value)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         schema::SITES => decodes::<SiteRecord>(schema::SITES, value),
         schema::FINGERPRINTS => decodes::<FingerprintRecord>(schema::FINGERPRINTS, value),
         schema::REVIEWS => decodes::<ReviewRecord>(schema::REVIEWS, value),
@@ -47,7 +49,11 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         schema::WEB_SESSIONS => decodes::<crate::web::session::Grant>(schema::WEB_SESSIONS, value),
         schema::SITE_INCIDENTS => fixed(tree, value, 2),
         schema::LOCAL_REFS => fixed(tree, value, 16),
-        schema::EPOCHS => fixed(tree, value, 8),
+        schema::EPOCHS | schema::SITE_STATES => fixed(tree, value, 8),
+        // A local incident id, as `local_refs` keys hold it.
+        schema::SITE_STATE_LOG => std::str::from_utf8(value)
+            .map(|_| ())
+            .map_err(|_| format!("tree {tree}: a local incident id that is not UTF-8")),
         schema::STATUS_INCIDENTS
         | schema::SITE_DIRECTIVES
         | schema::INCIDENT_DIRECTIVES
@@ -67,6 +73,7 @@ fn meta(key: &[u8], value: &[u8]) -> Result<(), String> {
         b"audit_head" => decodes::<AuditHead>(tree, value),
         b"audit_keyed_from" => decodes::<socfed_proto::audit::KeyedFrom>(tree, value),
         key if key.starts_with(schema::REGULATED_PREFIX) => fixed(tree, value, 0),
+        key if key.starts_with(schema::STATE_SEQ_PREFIX) => fixed(tree, value, 8),
         // Markers of indexes built once (`open_directives_indexed`): empty values.
         _ => fixed(tree, value, 0).map_err(|_| {
             format!(
@@ -99,5 +106,46 @@ mod tests {
         assert!(record("mystery", b"k", b"").is_err());
         assert_eq!(record(schema::EPOCHS, b"k", &7u64.to_be_bytes()), Ok(()));
         assert!(record(schema::EPOCHS, b"k", b"7").is_err());
+    }
+
+    #[test]
+    fn the_incident_state_trees_and_current_record_versions_are_accepted() {
+        assert_eq!(
+            record(schema::SITE_STATES, b"paris\0INC-1", &3u64.to_be_bytes()),
+            Ok(())
+        );
+        assert!(record(schema::SITE_STATES, b"paris\0INC-1", b"3").is_err());
+        assert_eq!(record(schema::SITE_STATE_LOG, b"k", b"INC-1"), Ok(()));
+        assert!(record(schema::SITE_STATE_LOG, b"k", &[0xff, 0xfe]).is_err());
+        assert_eq!(meta(b"state_seq/paris", &3u64.to_be_bytes()), Ok(()));
+        assert!(meta(b"state_seq/paris", b"").is_err());
+        let paris = socfed_proto::vocab::SiteId::parse("paris").expect("valid");
+        let incident = crate::incident::open(
+            ulid::Ulid::from_parts(1, 1),
+            &paris,
+            &socfed_proto::vocab::IncidentReport::from_wire(
+                socfed_proto::pb::IncidentReport {
+                    local_incident_id: "INC-1".into(),
+                    revision: 1,
+                    title: "t".into(),
+                    severity: socfed_proto::pb::Severity::Low as i32,
+                    ..Default::default()
+                },
+                &socfed_proto::vocab::ReportLimits::default(),
+            )
+            .expect("valid"),
+            1,
+        );
+        let raw = schema::encode_incident(&incident).expect("encodes");
+        assert_eq!(record(schema::INCIDENTS, b"k", &raw), Ok(()));
+        let escalation = crate::store::records::EscalationRecord {
+            content_hash: [0; 32],
+            received_at_ms: 1,
+            enqueued_at_ms: 1,
+            hub_incident: None,
+            report: None,
+        };
+        let raw = schema::encode_escalation(&escalation).expect("encodes");
+        assert_eq!(record(schema::ESCALATIONS, b"k", &raw), Ok(()));
     }
 }

@@ -7,9 +7,11 @@
 pub mod apply;
 mod audit_log;
 pub mod check;
+mod legacy;
 pub mod query;
 mod query_index;
 mod query_response;
+mod query_states;
 mod query_web;
 pub mod records;
 pub mod schema;
@@ -78,6 +80,8 @@ pub(crate) struct Trees {
     pub operators: sled::Tree,
     pub comms: sled::Tree,
     pub web_sessions: sled::Tree,
+    pub site_states: sled::Tree,
+    pub site_state_log: sled::Tree,
 }
 
 /// The commit witness as it stood when a batch finished applying.
@@ -229,6 +233,8 @@ impl HubStore {
             operators: db.open_tree(schema::OPERATORS)?,
             comms: db.open_tree(schema::COMMS)?,
             web_sessions: db.open_tree(schema::WEB_SESSIONS)?,
+            site_states: db.open_tree(schema::SITE_STATES)?,
+            site_state_log: db.open_tree(schema::SITE_STATE_LOG)?,
         };
         // Before anything is rewritten (open-directive index, schema upgrade): a store that is
         // refused stays as it was, openable by the build that wrote it.

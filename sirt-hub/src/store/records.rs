@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
-use socfed_proto::vocab::{IncidentReport, Indicator, Severity, SiteId, Technique, Tlp};
+use socfed_proto::vocab::{
+    IncidentReport, Indicator, LocalStatus, Severity, SiteId, Technique, Tlp,
+};
 use ulid::Ulid;
 
 /// NIST SP 800-61 phases; the full lifecycle arrives with the hub coordination work.
@@ -42,18 +44,56 @@ impl IncidentStatus {
     }
 }
 
-/// One site's view of a hub incident, with provenance.
+/// One site's view of a hub incident, with provenance (record version 3: one entry per local
+/// incident, with the site's status and owner of it; version 2 kept one owner and revision
+/// per site, see `upgrade.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sighting {
     pub site: SiteId,
-    pub local_incident_ids: Vec<String>,
-    pub revision: u32,
+    /// The site's local incidents in this incident, in the order they joined. Never empty.
+    pub locals: Vec<LocalContribution>,
+    /// Severity of the site's latest revision.
     pub local_severity: Severity,
-    pub local_owner: String,
     pub first_seen_ms: UnixMillis,
     pub last_seen_ms: UnixMillis,
     /// Why this site's report joined: "opened the incident" or the matching fingerprint.
     pub joined_because: String,
+}
+
+/// One local incident of a site, as the site's latest revision of it said. Written only from
+/// reports: the site's SOC owns these facts, the hub only shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalContribution {
+    pub id: String,
+    /// The highest revision received (revisions may arrive out of order after a new epoch).
+    pub revision: u32,
+    /// `None` until a revision says (an agent older than status reports).
+    pub status: Option<LocalStatus>,
+    /// A roster name at the site; empty while the site named nobody.
+    pub owner: String,
+    /// When the hub received the revision these facts come from.
+    pub updated_at_ms: UnixMillis,
+}
+
+impl Sighting {
+    /// The site's local incident ids, in the order they joined.
+    pub fn local_incident_ids(&self) -> Vec<String> {
+        self.locals.iter().map(|l| l.id.clone()).collect()
+    }
+
+    /// The highest revision of any of the site's local incidents here.
+    pub fn revision(&self) -> u32 {
+        self.locals.iter().map(|l| l.revision).max().unwrap_or(0)
+    }
+
+    /// The owner named by the site's most recent revision that named one.
+    pub fn local_owner(&self) -> &str {
+        self.locals
+            .iter()
+            .filter(|l| !l.owner.is_empty())
+            .max_by_key(|l| l.updated_at_ms)
+            .map_or("", |l| l.owner.as_str())
+    }
 }
 
 /// A hub incident. Its status, severity, priority, TLP, techniques and IR lead live in one

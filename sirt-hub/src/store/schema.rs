@@ -29,6 +29,9 @@
 //! | `operators`     | operator name                         | `OperatorRecord` (role)    |
 //! | `comms`         | incident ULID ++ communication ULID   | `CommRecord`               |
 //! | `web_sessions`  | `l` or `s` ++ BLAKE3 of the secret (32) | `web::session::Grant`    |
+//! | `site_states`   | site ++ 0x00 ++ local incident id     | state seq u64 BE (its latest mark) |
+//! | `site_state_log`| site ++ 0x00 ++ state seq u64         | local incident id (utf-8)  |
+//! | `meta`          | `state_seq/` ++ site                  | u64 BE (last state seq of the site) |
 //!
 //! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
@@ -49,10 +52,18 @@
 //! not reported a final state for: the site's durable directive outbox, sent again on each
 //! connect. A directive leaves it in the transaction that records its final state.
 //!
+//! `site_state_log` is each site's queue of incident states to send back to it (see
+//! `apply/site_states.rs`): one entry per local incident whose hub-side state (hub incident,
+//! phase, IR lead) changed, keyed by a per-site sequence, so a reconnecting site that names the
+//! last sequence it stored gets exactly what changed since. `site_states` points each local
+//! incident at its one entry, so a newer change replaces the older entry (the log holds at most
+//! one entry per local incident). Schema version 4 added them; `upgrade.rs` fills them at open
+//! from `local_refs`, so every site learns the state of what it escalated before.
+//!
 //! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
 //! that names the tree, never a silent default.
 
-use super::records::{IncidentRecord, IncidentStatus};
+use super::records::{EscalationRecord, IncidentRecord, IncidentStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socfed_proto::vocab::{Severity, SiteId};
@@ -61,11 +72,18 @@ use ulid::Ulid;
 /// 2: `site_incidents` values carry status and severity; `status_incidents` exists.
 /// 3: incident records may be version 2 ([`INCIDENT_RECORD_VERSION`]); a build that does not
 /// read them must not open the store.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: incident records version 3 and escalation records version 2 (the sites' local status),
+/// and `site_states` / `site_state_log`, which every incident change must keep (a build that
+/// does not would leave sites with stale states).
+pub const SCHEMA_VERSION: u32 = 4;
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
-/// in the lifecycle; version 1 records (with copies) are upgraded when read ([`decode_incident`]).
-pub const INCIDENT_RECORD_VERSION: u8 = 2;
+/// in the lifecycle. 3: one entry per local incident in each sighting, with the site's status
+/// and owner. Older records are upgraded when read ([`decode_incident`], `legacy.rs`).
+pub const INCIDENT_RECORD_VERSION: u8 = 3;
+/// Version of `escalations` values. 2: the report holds the site's local status; version 1
+/// values are upgraded when read ([`decode_escalation`]).
+pub const ESCALATION_RECORD_VERSION: u8 = 2;
 
 pub const META: &str = "meta";
 pub const INCIDENTS: &str = "incidents";
@@ -86,6 +104,24 @@ pub const HUNTS: &str = "hunts";
 pub const OPERATORS: &str = "operators";
 pub const COMMS: &str = "comms";
 pub const WEB_SESSIONS: &str = "web_sessions";
+pub const SITE_STATES: &str = "site_states";
+pub const SITE_STATE_LOG: &str = "site_state_log";
+/// `meta` key prefix of each site's last incident-state sequence: prefix ++ site → u64 BE.
+pub const STATE_SEQ_PREFIX: &[u8] = b"state_seq/";
+
+/// The `meta` key of `site`'s last incident-state sequence.
+pub fn state_seq_key(site: &SiteId) -> Vec<u8> {
+    let mut key = STATE_SEQ_PREFIX.to_vec();
+    key.extend_from_slice(site.as_str().as_bytes());
+    key
+}
+
+/// `site_state_log` key: site ++ 0x00 ++ seq (u64 BE).
+pub fn state_log_key(site: &SiteId, seq: u64) -> Vec<u8> {
+    let mut key = site_prefix(site);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
 /// `web_sessions` key prefixes: sign-in links and sessions.
 pub const WEB_LINK: u8 = b'l';
 pub const WEB_SESSION: u8 = b's';
@@ -120,9 +156,7 @@ pub const REGULATED_PREFIX: &[u8] = b"regulated/";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
-    #[error(
-        "tree {tree}: record version {found} is not understood by this build (expected {RECORD_VERSION}); upgrade socfed"
-    )]
+    #[error("tree {tree}: record version {found} is not understood by this build; upgrade socfed")]
     Version { tree: &'static str, found: u8 },
     #[error("tree {tree}: empty record")]
     Empty { tree: &'static str },
@@ -160,9 +194,10 @@ pub fn encode_incident(record: &IncidentRecord) -> Result<Vec<u8>, CodecError> {
     })
 }
 
-/// Reads an `incidents` value of this version or of version 1 (upgraded on the way: see
-/// `upgrade::incident_v1`). The store keeps the version 1 bytes until the incident next changes.
+/// Reads an `incidents` value of this version or an older one (upgraded on the way: see
+/// `legacy.rs`). The store keeps the old bytes until the incident next changes.
 pub fn decode_incident(bytes: &[u8]) -> Result<IncidentRecord, CodecError> {
+    use super::legacy;
     let corrupt = |source| CodecError::Corrupt {
         tree: INCIDENTS,
         source,
@@ -170,11 +205,43 @@ pub fn decode_incident(bytes: &[u8]) -> Result<IncidentRecord, CodecError> {
     match bytes.split_first() {
         None => Err(CodecError::Empty { tree: INCIDENTS }),
         Some((&INCIDENT_RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(corrupt),
+        Some((&2, body)) => postcard::from_bytes(body)
+            .map(legacy::incident_v2)
+            .map_err(corrupt),
         Some((&1, body)) => postcard::from_bytes(body)
-            .map(super::upgrade::incident_v1)
+            .map(legacy::incident_v1)
             .map_err(corrupt),
         Some((&found, _)) => Err(CodecError::Version {
             tree: INCIDENTS,
+            found,
+        }),
+    }
+}
+
+/// An `escalations` value: `[ESCALATION_RECORD_VERSION] ++ postcard(record)`.
+pub fn encode_escalation(record: &EscalationRecord) -> Result<Vec<u8>, CodecError> {
+    postcard::to_extend(record, vec![ESCALATION_RECORD_VERSION]).map_err(|source| {
+        CodecError::Corrupt {
+            tree: ESCALATIONS,
+            source,
+        }
+    })
+}
+
+/// Reads an `escalations` value of this version or of version 1 (`legacy::escalation_v1`).
+pub fn decode_escalation(bytes: &[u8]) -> Result<EscalationRecord, CodecError> {
+    let corrupt = |source| CodecError::Corrupt {
+        tree: ESCALATIONS,
+        source,
+    };
+    match bytes.split_first() {
+        None => Err(CodecError::Empty { tree: ESCALATIONS }),
+        Some((&ESCALATION_RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(corrupt),
+        Some((&1, body)) => postcard::from_bytes(body)
+            .map(super::legacy::escalation_v1)
+            .map_err(corrupt),
+        Some((&found, _)) => Err(CodecError::Version {
+            tree: ESCALATIONS,
             found,
         }),
     }

@@ -12,13 +12,16 @@
 //! operators'; they are read through [`incident_v1`] (`schema::decode_incident`) and written
 //! back as version 2 the next time the incident changes. Schema 3 makes an older build, which
 //! cannot read version 2 records, refuse the store at open.
+//!
+//! Version 3 → 4: incident records of version 2 and escalation records of version 1 are read
+//! through `legacy.rs` like version 1 records above. The per-site incident-state log
+//! (`site_states`, `site_state_log`) is built from `local_refs`, one entry per local incident
+//! a site escalated, so every site is sent the hub's state of what it escalated before; the
+//! step clears what it builds first, so a crash part-way repeats it.
 
-use super::records::{IncidentRecord, IncidentStatus, Sighting, TimelineEntry};
 use super::{StoreError, Trees, schema};
-use serde::Deserialize;
-use socfed_proto::UnixMillis;
-use socfed_proto::vocab::{Indicator, Severity, Technique, Tlp};
-use ulid::Ulid;
+use socfed_proto::vocab::SiteId;
+use std::collections::HashMap;
 
 /// Brings a store of version `found` to [`schema::SCHEMA_VERSION`].
 pub(super) fn upgrade(trees: &Trees, found: u32) -> Result<(), StoreError> {
@@ -26,6 +29,9 @@ pub(super) fn upgrade(trees: &Trees, found: u32) -> Result<(), StoreError> {
         build_listing_indexes(trees)?;
     }
     // 2 → 3: incident records are upgraded when read (module docs).
+    if found < 4 {
+        build_site_state_log(trees)?;
+    }
     // The indexes are durable before the version that says they exist (flushes every tree).
     trees.meta.flush()?;
     trees
@@ -62,110 +68,34 @@ pub(super) fn build_listing_indexes(trees: &Trees) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// An incident record of record version 1, field for field (postcard is positional).
-#[derive(Deserialize)]
-pub(super) struct IncidentRecordV1 {
-    id: Ulid,
-    title: String,
-    // The copies version 2 drops: the lifecycle held the same status, severity and TLP (every
-    // writer set both), so they are read and ignored.
-    #[allow(dead_code)]
-    status: IncidentStatus,
-    #[allow(dead_code)]
-    severity: Severity,
-    #[allow(dead_code)]
-    tlp: Tlp,
-    /// The sites' techniques; the lifecycle held only the operators'.
-    techniques: Vec<Technique>,
-    indicators: Vec<Indicator>,
-    sightings: Vec<Sighting>,
-    created_at_ms: UnixMillis,
-    updated_at_ms: UnixMillis,
-    lifecycle: crate::lifecycle::IncidentLifecycle,
-    timeline: Vec<TimelineEntry>,
-    regulatory: crate::regulatory::RegulatoryClocks,
-    fingerprints: Vec<[u8; 32]>,
-}
-
-/// A version 1 record as version 2: the sites' and the operators' techniques become one list.
-pub(super) fn incident_v1(old: IncidentRecordV1) -> IncidentRecord {
-    let mut lifecycle = old.lifecycle;
-    lifecycle.techniques.extend(old.techniques);
-    lifecycle.techniques.sort();
-    lifecycle.techniques.dedup();
-    IncidentRecord {
-        id: old.id,
-        title: old.title,
-        indicators: old.indicators,
-        sightings: old.sightings,
-        created_at_ms: old.created_at_ms,
-        updated_at_ms: old.updated_at_ms,
-        lifecycle,
-        timeline: old.timeline,
-        timeline_elided: 0,
-        regulatory: old.regulatory,
-        fingerprints: old.fingerprints,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Serialize;
-
-    /// Version 1's layout, for writing a record as an older build did.
-    #[derive(Serialize)]
-    struct WrittenByV1<'a> {
-        id: Ulid,
-        title: &'a str,
-        status: IncidentStatus,
-        severity: Severity,
-        tlp: Tlp,
-        techniques: Vec<Technique>,
-        indicators: Vec<Indicator>,
-        sightings: Vec<Sighting>,
-        created_at_ms: UnixMillis,
-        updated_at_ms: UnixMillis,
-        lifecycle: crate::lifecycle::IncidentLifecycle,
-        timeline: Vec<TimelineEntry>,
-        regulatory: crate::regulatory::RegulatoryClocks,
-        fingerprints: Vec<[u8; 32]>,
-    }
-
-    #[test]
-    fn a_version_1_incident_reads_with_the_sites_and_operators_techniques_together() {
-        let technique = |t: &str| Technique::parse(t).expect("valid");
-        let mut lifecycle = crate::lifecycle::IncidentLifecycle::new(Severity::High, Tlp::Red, 5);
-        lifecycle.techniques = vec![technique("T1190")];
-        let old = WrittenByV1 {
-            id: Ulid::from_parts(5, 1),
-            title: "old",
-            status: IncidentStatus::New,
-            severity: Severity::High,
-            tlp: Tlp::Red,
-            techniques: vec![technique("T1071"), technique("T1190")],
-            indicators: Vec::new(),
-            sightings: Vec::new(),
-            created_at_ms: 5,
-            updated_at_ms: 5,
-            lifecycle,
-            timeline: Vec::new(),
-            regulatory: crate::regulatory::RegulatoryClocks::new(),
-            fingerprints: Vec::new(),
+/// Queues one incident state per escalated local incident (`local_refs`) for its site.
+pub(super) fn build_site_state_log(trees: &Trees) -> Result<(), StoreError> {
+    tracing::info!("queueing the hub's incident states for the sites (store schema 3 to 4)");
+    trees.site_states.clear()?;
+    trees.site_state_log.clear()?;
+    let mut last: HashMap<SiteId, u64> = HashMap::new();
+    for entry in trees.local_refs.iter() {
+        let (key, _) = entry?;
+        // site ++ 0x00 ++ local incident id; site ids never contain 0x00.
+        let Some(split) = key.iter().position(|b| *b == 0) else {
+            continue;
         };
-        let mut bytes = vec![1u8];
-        bytes.extend(postcard::to_allocvec(&old).expect("encodes"));
-        let record = schema::decode_incident(&bytes).expect("upgraded");
-        assert_eq!(
-            record.techniques(),
-            [technique("T1071"), technique("T1190")]
-        );
-        assert_eq!(
-            (record.severity(), record.tlp()),
-            (Severity::High, Tlp::Red)
-        );
-        let again = schema::encode_incident(&record).expect("encodes");
-        assert_eq!(again[0], schema::INCIDENT_RECORD_VERSION);
-        assert_eq!(schema::decode_incident(&again).expect("reads"), record);
+        let (site, local) = (&key[..split], &key[split + 1..]);
+        let Ok(site) = SiteId::parse(&String::from_utf8_lossy(site)) else {
+            continue;
+        };
+        let seq = last.entry(site.clone()).or_insert(0);
+        *seq += 1;
+        trees
+            .site_state_log
+            .insert(schema::state_log_key(&site, *seq), local)?;
+        trees.site_states.insert(&key, &seq.to_be_bytes())?;
     }
+    for (site, seq) in &last {
+        trees
+            .meta
+            .insert(schema::state_seq_key(site), &seq.to_be_bytes())?;
+    }
+    tracing::info!(sites = last.len(), "incident states queued");
+    Ok(())
 }

@@ -249,6 +249,8 @@ pub fn incident(
             &[
                 "Site",
                 "Local incidents",
+                "Local status",
+                "Local owner",
                 "Local severity",
                 "First seen",
                 "Last seen",

@@ -78,6 +78,7 @@ impl pb::site_local_server::SiteLocal for LocalService {
                 observed_at_ms
             },
             local_owner: owner,
+            local_status: pb::LocalStatus::Open as i32,
         };
         // Validate and normalise exactly as the hub will, so only deliverable reports queue.
         let report = IncidentReport::from_wire(draft, &self.limits)

@@ -216,10 +216,18 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             n => n.min(10_000) as usize,
         };
         let incidents = self
-            .blocking(move |s| s.list_incidents(&actor, limit))
+            .blocking(move |s| {
+                s.list_incidents(&actor, limit)?
+                    .into_iter()
+                    .map(|i| s.with_hub(i))
+                    .collect::<Result<Vec<_>, _>>()
+            })
             .await?;
         Ok(Response::new(pb::ListLocalIncidentsResponse {
-            incidents: incidents.iter().map(convert::incident).collect(),
+            incidents: incidents
+                .iter()
+                .map(|(i, hub)| convert::incident(i, hub.as_ref()))
+                .collect(),
         }))
     }
 
@@ -229,8 +237,10 @@ impl pb::site_soc_server::SiteSoc for SocApi {
     ) -> Result<Response<pb::LocalIncident>, Status> {
         let actor = self.actor(&request)?;
         let id = request.into_inner().id;
-        let incident = self.blocking(move |s| s.get_incident(&actor, &id)).await?;
-        Ok(Response::new(convert::incident(&incident)))
+        let (incident, hub) = self
+            .blocking(move |s| s.with_hub(s.get_incident(&actor, &id)?))
+            .await?;
+        Ok(Response::new(convert::incident(&incident, hub.as_ref())))
     }
 
     async fn promote_alerts(
@@ -247,10 +257,10 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             .map(|id| group_id(id))
             .collect::<Result<Vec<_>, _>>()?;
         let title = (!title.trim().is_empty()).then_some(title);
-        let incident = self
-            .blocking(move |s| s.promote(&actor, &ids, title))
+        let (incident, hub) = self
+            .blocking(move |s| s.with_hub(s.promote(&actor, &ids, title)?))
             .await?;
-        Ok(Response::new(convert::incident(&incident)))
+        Ok(Response::new(convert::incident(&incident, hub.as_ref())))
     }
 
     async fn escalate_local_incident(
@@ -259,10 +269,10 @@ impl pb::site_soc_server::SiteSoc for SocApi {
     ) -> Result<Response<pb::LocalIncident>, Status> {
         let actor = self.actor(&request)?;
         let id = request.into_inner().id;
-        let incident = self
-            .blocking(move |s| s.escalate_incident(&actor, &id))
+        let (incident, hub) = self
+            .blocking(move |s| s.with_hub(s.escalate_incident(&actor, &id)?))
             .await?;
-        Ok(Response::new(convert::incident(&incident)))
+        Ok(Response::new(convert::incident(&incident, hub.as_ref())))
     }
 
     async fn update_local_incident(
@@ -280,10 +290,10 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             })?),
         };
         let owner = (!owner.is_empty()).then_some(owner);
-        let incident = self
-            .blocking(move |s| s.update_incident(&actor, &id, status, owner))
+        let (incident, hub) = self
+            .blocking(move |s| s.with_hub(s.update_incident(&actor, &id, status, owner)?))
             .await?;
-        Ok(Response::new(convert::incident(&incident)))
+        Ok(Response::new(convert::incident(&incident, hub.as_ref())))
     }
 
     async fn list_roster(

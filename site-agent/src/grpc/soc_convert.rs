@@ -122,7 +122,11 @@ pub fn group(g: &AlertGroup, policy: &sla::SlaPolicy) -> pb::AlertGroup {
     }
 }
 
-pub fn incident(i: &LocalIncident) -> pb::LocalIncident {
+/// A local incident for the local API, with what the hub last said of it.
+pub fn incident(
+    i: &LocalIncident,
+    hub: Option<&crate::store::schema::HubState>,
+) -> pb::LocalIncident {
     pb::LocalIncident {
         id: i.id.clone(),
         title: i.title.clone(),
@@ -139,6 +143,14 @@ pub fn incident(i: &LocalIncident) -> pb::LocalIncident {
         escalated: i.escalated(),
         revision: i.revision,
         escalation_reason: i.escalation_reason.clone().unwrap_or_default(),
+        hub: hub.map(|h| pb::HubView {
+            incident_id: h.state.hub_incident.to_string(),
+            phase: h.state.phase.as_str().into(),
+            resolution: h.state.resolution.clone(),
+            ir_lead: h.state.ir_lead.clone().unwrap_or_default(),
+            updated_at_ms: h.state.updated_at_ms,
+            received_at_ms: h.received_at_ms,
+        }),
     }
 }
 

@@ -275,6 +275,15 @@ impl SocService {
 }
 
 impl SocService {
+    /// `incident` with what the SIRT hub last said of it (for the local API's answers).
+    pub fn with_hub(
+        &self,
+        incident: LocalIncident,
+    ) -> Result<(LocalIncident, Option<crate::store::schema::HubState>), ServiceError> {
+        let hub = self.store.hub_state(&incident.id)?;
+        Ok((incident, hub))
+    }
+
     /// Raises a local incident by hand from a report and escalates it at once (the
     /// `RaiseIncident` API). Idempotent by `request_id`: a retry returns the first answer.
     pub fn raise(

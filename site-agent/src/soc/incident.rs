@@ -5,7 +5,7 @@ use super::group::AlertGroup;
 use super::{Role, Tier};
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
-use socfed_proto::vocab::{IncidentReport, Indicator, Severity, Technique, Tlp};
+use socfed_proto::vocab::{IncidentReport, Indicator, LocalStatus, Severity, Technique, Tlp};
 use ulid::Ulid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +24,16 @@ impl IncidentStatus {
             IncidentStatus::Contained => "contained",
             IncidentStatus::Resolved => "resolved",
             IncidentStatus::Closed => "closed",
+        }
+    }
+
+    /// The status as the federation contract carries it to the hub.
+    pub fn to_report(self) -> LocalStatus {
+        match self {
+            IncidentStatus::Open => LocalStatus::Open,
+            IncidentStatus::Contained => LocalStatus::Contained,
+            IncidentStatus::Resolved => LocalStatus::Resolved,
+            IncidentStatus::Closed => LocalStatus::Closed,
         }
     }
 
@@ -204,7 +214,15 @@ impl LocalIncident {
             observed_at_ms: self
                 .first_seen_ms
                 .clamp(0, socfed_proto::vocab::bounds::MAX_TIME_MS),
-            local_owner: clean(self.owner.as_deref().unwrap_or_default()).into_owned(),
+            // Owners are roster names; one that is not (it cannot be set that way, but a
+            // report must stay deliverable) is left out rather than refused by the hub.
+            local_owner: self
+                .owner
+                .as_deref()
+                .filter(|o| socfed_proto::vocab::bounds::name("owner", o).is_ok())
+                .unwrap_or_default()
+                .to_string(),
+            local_status: self.status.to_report().to_wire() as i32,
         };
         // The whole report must fit its encoded limit too (it is stored whole at both ends):
         // the last indicators give way, the hub still gets the incident.
@@ -278,6 +296,46 @@ mod tests {
     use super::*;
     use socfed_proto::vocab::ReportLimits;
 
+    /// The site's status and owner travel with every revision.
+    #[test]
+    fn the_report_carries_the_local_status_and_owner() {
+        let mut local = LocalIncident {
+            id: "INC-2".into(),
+            title: "beacon".into(),
+            status: IncidentStatus::Contained,
+            owner: Some("ann".into()),
+            severity: Severity::High,
+            tlp: Tlp::Amber,
+            groups: Vec::new(),
+            hosts: Vec::new(),
+            indicators: Vec::new(),
+            techniques: Vec::new(),
+            rule_id: String::new(),
+            first_seen_ms: 1,
+            created_at_ms: 1,
+            updated_at_ms: 1,
+            escalation_reason: Some("by hand".into()),
+            revision: 2,
+            revision_pending: false,
+        };
+        let report = local.report(&ReportLimits::default()).expect("deliverable");
+        assert_eq!(
+            (
+                report.local_status,
+                report.local_owner.as_str(),
+                report.revision
+            ),
+            (Some(LocalStatus::Contained), "ann", 2)
+        );
+        local.status = IncidentStatus::Closed;
+        local.owner = None;
+        let report = local.report(&ReportLimits::default()).expect("deliverable");
+        assert_eq!(
+            (report.local_status, report.local_owner.as_str()),
+            (Some(LocalStatus::Closed), "")
+        );
+    }
+
     /// Alert titles, hosts and times come from logs an attacker can write: the report still
     /// goes to the hub (which refuses control characters and impossible times), escaped.
     #[test]
@@ -310,7 +368,8 @@ mod tests {
             report.title
         );
         assert!(report.description.contains("ws-1\\u{1b}[31m"));
-        assert_eq!(report.local_owner, "bob\\u{d}");
+        assert_eq!(report.local_owner, "", "not a name: left out");
+        assert_eq!(report.local_status, Some(LocalStatus::Open));
         assert_eq!(
             report.observed_at_ms,
             socfed_proto::vocab::bounds::MAX_TIME_MS

@@ -3,7 +3,7 @@
 //! that tree holds (`schema.rs`). A dump whose checksum was recomputed after an edit that
 //! broke a record is refused here, not found out by a running agent. Read-only, no sled.
 
-use super::schema::{self, AuditHead, OutboxEntry, RequestRecord, TreeId};
+use super::schema::{self, AuditHead, HubState, OutboxEntry, RequestRecord, TreeId};
 use serde::de::DeserializeOwned;
 
 fn decodes<T: DeserializeOwned>(tree: TreeId, value: &[u8]) -> Result<(), String> {
@@ -44,6 +44,7 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         TreeId::Notifications => decodes::<crate::soc::notify::Notification>(id, value),
         TreeId::Audit => decodes::<socfed_proto::audit::AuditEntry>(id, value),
         TreeId::Directives => decodes::<crate::response::DirectiveRecord>(id, value),
+        TreeId::HubIncidents => decodes::<HubState>(id, value),
         TreeId::IdxQueue
         | TreeId::IdxAssignee
         | TreeId::IdxIndicator
@@ -65,7 +66,7 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
             b"audit_keyed_from" => decodes::<socfed_proto::audit::KeyedFrom>(id, value),
             // BLAKE3 of the SLA policy the agenda was built for.
             b"sla_policy" => fixed(id, value, &[32]),
-            // Counters and sequence numbers.
+            // Counters and sequence numbers (`hub_states_after` among them).
             _ => fixed(id, value, &[8]),
         },
     }
@@ -87,5 +88,28 @@ mod tests {
         assert!(err.contains("outbox"), "{err}");
         assert!(record("meta", b"next_seq", b"12").is_err());
         assert!(record("elsewhere", b"k", b"").is_err());
+    }
+
+    #[test]
+    fn hub_states_are_checked() {
+        let state = HubState {
+            state: socfed_proto::vocab::IncidentState {
+                seq: 2,
+                local_incident_id: "INC-1".into(),
+                hub_incident: ulid::Ulid::from_parts(1, 1),
+                phase: socfed_proto::vocab::HubPhase::Triage,
+                resolution: String::new(),
+                ir_lead: None,
+                updated_at_ms: 1,
+            },
+            received_at_ms: 2,
+        };
+        let raw = schema::encode("hub_incidents", &state).expect("encode");
+        assert_eq!(record("hub_incidents", b"INC-1", &raw), Ok(()));
+        assert!(record("hub_incidents", b"INC-1", &raw[..4]).is_err());
+        assert_eq!(
+            record("meta", b"hub_states_after", &2u64.to_be_bytes()),
+            Ok(())
+        );
     }
 }

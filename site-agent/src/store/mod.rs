@@ -12,6 +12,7 @@
 pub mod cap;
 pub mod check;
 mod directives;
+mod hub_states;
 mod intake;
 mod keyed;
 mod outbox;
@@ -21,6 +22,7 @@ mod sync;
 pub mod unit;
 mod upgrade;
 
+pub use hub_states::Recorded;
 pub use outbox::{Counters, Enqueued};
 pub use soc::{AuditReport, GroupFilter};
 pub use socfed_proto::config::Durability;

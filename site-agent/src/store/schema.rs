@@ -26,12 +26,19 @@
 //! | `notifications` | ULID                                       | `Notification`                  |
 //! | `audit`         | seq u64                                    | `AuditEntry`                    |
 //! | `directives`    | directive ULID (16)                        | `DirectiveRecord` (every id the hub sent: the exactly-once record) |
+//! | `hub_incidents` | local incident id                          | `HubState` (what the hub last said of it) |
+//! | `meta`          | `hub_states_after`                         | u64 BE: the last hub incident state recorded |
 //!
 //! Values are `[version byte] ++ postcard(record)`; unknown versions are errors.
 //!
 //! Schema 2 replaced schema 1's `group_fp` (fingerprint → the latest group only) with
 //! `group_span` and added `seen_events`/`seen_by_time`; `upgrade` rebuilds the spans from
 //! `groups` at open.
+//!
+//! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
+//! the store and leaves them alone, and as its hello names no state the hub sends it none, so
+//! nothing goes stale; once this build runs again it asks the hub for everything after the
+//! last state recorded. Only the uplink writes them (`store/hub_states.rs`).
 //!
 //! `groups` is keyed by ULIDs made at intake, so it is itself the by-time index (creation
 //! order); there is no separate time index to keep in step.
@@ -63,10 +70,11 @@ pub enum TreeId {
     Directives,
     SeenEvents,
     SeenByTime,
+    HubIncidents,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 17] = [
+    pub const ALL: [TreeId; 18] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -84,6 +92,7 @@ impl TreeId {
         TreeId::Directives,
         TreeId::SeenEvents,
         TreeId::SeenByTime,
+        TreeId::HubIncidents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -105,6 +114,7 @@ impl TreeId {
             TreeId::Directives => "directives",
             TreeId::SeenEvents => "seen_events",
             TreeId::SeenByTime => "seen_by_time",
+            TreeId::HubIncidents => "hub_incidents",
         }
     }
 }
@@ -122,6 +132,9 @@ pub const DROPPED_TOTAL: &str = "dropped_total";
 pub const CONFLICTS_REPORTED: &str = "conflicts_reported";
 pub const REJECTED_REPORTED: &str = "rejected_reported";
 pub const AUDIT_HEAD: &str = "audit_head";
+/// `meta` key: `IncidentState.seq` of the last hub incident state recorded (u64 BE), named in
+/// the next hello.
+pub const HUB_STATES_AFTER: &str = "hub_states_after";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_proto::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
@@ -133,6 +146,14 @@ pub struct OutboxEntry {
     /// `socfed.v1.IncidentReport`, prost-encoded: sent as is, so what the hub hashes is
     /// exactly what was written here.
     pub report: Vec<u8>,
+}
+
+/// What the hub last said of one of this site's escalated local incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubState {
+    pub state: socfed_proto::vocab::IncidentState,
+    /// When this site recorded it.
+    pub received_at_ms: UnixMillis,
 }
 
 /// The answer given to a caller's request id, replayed if the caller retries.

@@ -7,9 +7,11 @@
 //! starts after a jittered exponential backoff and resends everything still in the outbox.
 //!
 //! The same stream carries directives from the hub (handed to the [`ResponseEngine`]) and the
-//! engine's reports on them back to the hub.
+//! engine's reports on them back to the hub, and the hub's state of this site's escalated
+//! incidents ([`hub_state`]), asked for from the last one recorded.
 
 pub mod backoff;
+mod hub_state;
 
 use crate::response::ResponseEngine;
 use crate::store::{AgentStore, StoreError, schema};
@@ -70,13 +72,14 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
+    let (hub_states, recorder) = hub_state::start(store.clone());
     while !shutdown.is_cancelled() {
         let result = session(
             &store,
             &tls,
             &settings,
             &state,
-            &mut directives,
+            (&mut directives, &hub_states),
             &shutdown,
             &mut backoff,
         )
@@ -98,6 +101,11 @@ pub async fn run(
         }
         state.reconnects.fetch_add(1, Ordering::Relaxed);
     }
+    // What arrived is recorded before the uplink reports it stopped.
+    drop(hub_states);
+    if recorder.await.is_err() {
+        tracing::error!("incident state recorder failed");
+    }
     tracing::info!("uplink stopped");
 }
 
@@ -107,7 +115,7 @@ async fn session(
     tls: &socfed_proto::tls::Swappable<rustls::ClientConfig>,
     settings: &UplinkSettings,
     state: &UplinkState,
-    directives: &mut Directives,
+    (directives, hub_states): (&mut Directives, &hub_state::Sender),
     shutdown: &CancellationToken,
     backoff: &mut Backoff,
 ) -> Result<(), SessionError> {
@@ -129,6 +137,7 @@ async fn session(
         store_epoch: store.epoch().to_bytes().to_vec(),
         next_seq: counters.next_seq.max(1),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
+        incident_states_after: Some(store.hub_states_after()?),
     };
     tx.send(pb::SiteMessage {
         body: Some(site_message::Body::Hello(hello)),
@@ -305,6 +314,12 @@ async fn session(
                     let engine = directives.engine.clone();
                     if tokio::task::spawn_blocking(move || engine.receive(directive)).await.is_err() {
                         tracing::error!("directive task failed; the hub will resend it");
+                    }
+                }
+                Some(pb::HubMessage { body: Some(hub_message::Body::IncidentState(state)) }) => {
+                    // In order, to the recorder; waits only when it is far behind.
+                    if hub_states.send(state).await.is_err() {
+                        return Err(SessionError::Protocol("incident state recorder stopped".into()));
                     }
                 }
                 Some(other) => tracing::debug!(?other, "ignoring hub message this agent does not handle yet"),

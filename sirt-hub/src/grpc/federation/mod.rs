@@ -1,8 +1,10 @@
 //! The `Federation.Escalate` stream: binds the stream to the site in the client certificate,
 //! feeds escalations to the ingest writer and acknowledges by high-water mark once durable.
-//! The hub → site directive half lives in [`directives`]; [`wire`] judges each site message.
+//! The hub → site half lives in [`directives`] (response actions) and [`states`] (the hub's
+//! state of the site's incidents); [`wire`] judges each site message.
 
 mod directives;
+mod states;
 pub mod wire;
 
 use super::live::LiveSites;
@@ -130,6 +132,7 @@ impl pb::federation_server::Federation for FederationService {
             in_flight: 0,
             answered_max: 0,
             sent_directives: HashSet::new(),
+            states_after: None,
             peer_uri: peer.uri.clone(),
             peer_cert: peer.fingerprint.clone(),
             remote,
@@ -139,7 +142,9 @@ impl pb::federation_server::Federation for FederationService {
         tokio::spawn(async move {
             let site = session.site.clone();
             let live = session.service.live.clone();
-            session.run(inbound, replies, cancel).await;
+            session
+                .run(inbound, replies, cancel, hello.incident_states_after)
+                .await;
             live.unregister(&site, generation);
             metrics::gauge!("socfed_hub_streams_open").decrement(1.0);
         });
@@ -210,6 +215,8 @@ struct Session {
     answered_max: u64,
     /// Directives sent on this stream (a new stream sends every open one again).
     sent_directives: HashSet<Ulid>,
+    /// The last incident state sent on this stream; `None`: the site keeps none.
+    states_after: Option<u64>,
     /// The caller, for audit records: certificate URI and fingerprint, address.
     peer_uri: String,
     peer_cert: String,
@@ -230,12 +237,18 @@ impl Session {
         mut inbound: Streaming<pb::SiteMessage>,
         mut replies: mpsc::UnboundedReceiver<Result<Outcome, Arc<crate::store::StoreError>>>,
         cancel: CancellationToken,
+        incident_states_after: Option<u64>,
     ) {
         let mut ending: Option<Ending> = None;
-        // Subscribe before the first read so a directive issued in between is not missed.
+        // Subscribe before the first read so a directive issued (or a state queued) in between
+        // is not missed.
         let mut directive_events = self.service.ingest.subscribe_directives();
         let mut directives_open = true;
+        let mut state_events = self.service.ingest.subscribe_states();
+        let mut states_open = incident_states_after.is_some();
         if let Err(status) = self.send_directives().await {
+            ending = Some(Ending::Fail(status));
+        } else if let Err(status) = self.start_states(incident_states_after).await {
             ending = Some(Ending::Fail(status));
         }
         loop {
@@ -264,17 +277,16 @@ impl Session {
                     ending = Some(Ending::Fail(reason));
                 }
                 event = directive_events.recv(), if ending.is_none() && directives_open => {
-                    use tokio::sync::broadcast::error::RecvError;
-                    let ours = match event {
-                        Ok(site) => site == self.site,
-                        // Missed notices: look anyway, the cursor makes it cheap.
-                        Err(RecvError::Lagged(_)) => true,
-                        Err(RecvError::Closed) => {
-                            directives_open = false;
-                            false
-                        }
-                    };
-                    if ours && let Err(status) = self.send_directives().await {
+                    if self.concerns(event, &mut directives_open)
+                        && let Err(status) = self.send_directives().await
+                    {
+                        ending = Some(Ending::Fail(status));
+                    }
+                }
+                event = state_events.recv(), if ending.is_none() && states_open => {
+                    if self.concerns(event, &mut states_open)
+                        && let Err(status) = self.send_states().await
+                    {
                         ending = Some(Ending::Fail(status));
                     }
                 }
@@ -306,6 +318,24 @@ impl Session {
             let _ = self.out.send(Err(status)).await;
         }
         tracing::info!(site = %self.site, "site stream closed");
+    }
+
+    /// Whether a writer notice (a site with new directives or states) concerns this stream.
+    /// Missed notices count as ours: looking costs one read. A closed channel stops `open`.
+    fn concerns(
+        &self,
+        event: Result<SiteId, tokio::sync::broadcast::error::RecvError>,
+        open: &mut bool,
+    ) -> bool {
+        use tokio::sync::broadcast::error::RecvError;
+        match event {
+            Ok(site) => site == self.site,
+            Err(RecvError::Lagged(_)) => true,
+            Err(RecvError::Closed) => {
+                *open = false;
+                false
+            }
+        }
     }
 
     /// A refusal after the stream opened: counted like refusals at open, and into the audit

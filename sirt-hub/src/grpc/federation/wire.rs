@@ -27,6 +27,9 @@ use ulid::Ulid;
 pub struct Hello {
     pub epoch: Ulid,
     pub next_seq: u64,
+    /// The last incident state the site stored; `None`: the site keeps none (an older agent),
+    /// so none are sent.
+    pub incident_states_after: Option<u64>,
 }
 
 fn invalid(e: InvalidField) -> Status {
@@ -50,6 +53,7 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
         store_epoch,
         next_seq,
         agent_version: _,
+        incident_states_after,
     } = hello;
     if site_id != site.as_str() {
         return Err(Status::permission_denied(format!(
@@ -76,9 +80,15 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
             ),
         )));
     }
+    // 0 (nothing stored yet) or a sequence the hub could have sent.
+    let incident_states_after = match incident_states_after {
+        None | Some(0) => incident_states_after,
+        Some(after) => Some(bounds::seq("hello.incident_states_after", after).map_err(invalid)?),
+    };
     Ok(Hello {
         epoch: Ulid::from_bytes(epoch),
         next_seq,
+        incident_states_after,
     })
 }
 

@@ -46,6 +46,31 @@ fn numbers_out_of_range_are_refused_with_the_field_named() {
 }
 
 #[test]
+fn a_hello_names_the_last_incident_state_within_the_sequence_range() {
+    let site = SiteId::parse("paris").expect("site");
+    let hello_with = |after: Option<u64>| {
+        Some(pb::SiteMessage {
+            body: Some(site_message::Body::Hello(pb::Hello {
+                site_id: "paris".into(),
+                store_epoch: vec![7; 16],
+                next_seq: 1,
+                agent_version: String::new(),
+                incident_states_after: after,
+            })),
+        })
+    };
+    for after in [None, Some(0), Some(1), Some(bounds::MAX_SEQ)] {
+        let checked = hello(hello_with(after), &site).expect("accepted");
+        assert_eq!(checked.incident_states_after, after);
+    }
+    let refused = hello(hello_with(Some(u64::MAX)), &site).expect_err("range");
+    assert!(
+        refused.message().contains("hello.incident_states_after"),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn the_writer_itself_never_overflows_even_on_unchecked_input() {
     // Defence in depth: the checks above keep such a sequence out, but the writer's own
     // arithmetic must hold without them (this used to panic in the catch-up).
@@ -86,6 +111,7 @@ fn the_writer_never_wraps_the_acknowledgement_mark() {
             store_epoch: vec![7; 16],
             next_seq: 1,
             agent_version: String::new(),
+            incident_states_after: None,
         })),
     };
     site_message(&hello.encode_to_vec());

@@ -31,7 +31,7 @@ impl Tx<'_> {
         record.last_seen_ms = now;
         let outcome = match self.escalations.get(&key)? {
             Some(raw) => {
-                let stored: EscalationRecord = codec(schema::decode(schema::ESCALATIONS, &raw))?;
+                let stored: EscalationRecord = codec(schema::decode_escalation(&raw))?;
                 if stored.content_hash == offered_hash {
                     record.duplicates = record.duplicates.saturating_add(1);
                     EscalationOutcome::Duplicate
@@ -96,7 +96,7 @@ impl Tx<'_> {
                     report,
                 };
                 self.escalations
-                    .insert(key, codec(schema::encode(schema::ESCALATIONS, &stored))?)?;
+                    .insert(key, codec(schema::encode_escalation(&stored))?)?;
                 outcome
             }
         };
@@ -294,16 +294,17 @@ impl Tx<'_> {
             self.fingerprints.insert(key.as_slice(), pointer.clone())?;
         }
         for sighting in &absorbed.sightings {
+            let local_ids = sighting.local_incident_ids();
             self.relink(
                 &sighting.site,
-                &sighting.local_incident_ids,
+                &local_ids,
                 other,
                 survivor,
                 reason,
                 actor,
                 now,
             )?;
-            for local in &sighting.local_incident_ids {
+            for local in &local_ids {
                 self.local_refs.insert(
                     schema::local_ref_key(&sighting.site, local),
                     &survivor.to_bytes(),

@@ -4,13 +4,28 @@
 //!
 //! Every index entry is written only when what it says changes (a new incident, a site joining
 //! or leaving, a status or severity change): a revision that changes neither costs the record
-//! write alone. The hub's ingest rate is bounded by writes per escalation, so a new incident
+//! write alone.
+//!
+//! The same comparison queues incident states for the sites (`site_states.rs`): when what a site
+//! is told of its local incidents changes (the phase or the IR lead, or a local incident that
+//! is new to this incident: opened, joined, merged or split in), each affected local incident
+//! is queued for its site. The hub's ingest rate is bounded by writes per escalation, so a new incident
 //! costs exactly one index write more than the record and its per-site entry it always had.
 
 use super::{Tx, TxError, codec};
 use crate::store::records::{IncidentRecord, IncidentStatus};
 use crate::store::schema;
 use socfed_proto::vocab::{Severity, SiteId};
+
+/// What a site is told of the hub incident its local incident is part of (besides the id).
+type Told = (crate::lifecycle::Phase, Option<String>);
+
+fn told(record: &IncidentRecord) -> Told {
+    (
+        record.lifecycle.phase.clone(),
+        record.lifecycle.ir_lead.clone(),
+    )
+}
 
 /// What the listing indexes record about an incident: taken from the stored record before a
 /// change, and handed to [`Tx::put_incident`] with the changed record.
@@ -19,6 +34,9 @@ pub(super) struct Indexed {
     status: IncidentStatus,
     severity: Severity,
     sites: Vec<SiteId>,
+    told: Told,
+    /// Every (site, local incident) of the record.
+    locals: Vec<(SiteId, String)>,
 }
 
 impl Indexed {
@@ -27,8 +45,17 @@ impl Indexed {
             status: record.status(),
             severity: record.severity(),
             sites: record.sightings.iter().map(|s| s.site.clone()).collect(),
+            told: told(record),
+            locals: locals(record).collect(),
         }
     }
+}
+
+fn locals(record: &IncidentRecord) -> impl Iterator<Item = (SiteId, String)> + '_ {
+    record
+        .sightings
+        .iter()
+        .flat_map(|s| s.locals.iter().map(|l| (s.site.clone(), l.id.clone())))
 }
 
 impl Tx<'_> {
@@ -67,6 +94,12 @@ impl Tx<'_> {
                     self.site_incidents
                         .remove(schema::site_incident_key(site, id))?;
                 }
+            }
+        }
+        let retold = old.is_none_or(|o| o.told != told(record));
+        for (site, local) in locals(record) {
+            if retold || old.is_some_and(|o| !o.locals.contains(&(site.clone(), local.clone()))) {
+                self.queue_state(&site, &local)?;
             }
         }
         Ok(())

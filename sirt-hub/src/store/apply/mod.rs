@@ -11,6 +11,7 @@ mod incident_index;
 mod members;
 mod response;
 mod roster;
+mod site_states;
 mod transition;
 mod web;
 mod write_behind;
@@ -213,6 +214,8 @@ pub struct Applied {
     pub changes: Vec<IncidentChange>,
     /// Sites with new directives to send.
     pub directive_sites: Vec<SiteId>,
+    /// Sites with new incident states to send (`site_states.rs`).
+    pub state_sites: Vec<SiteId>,
 }
 
 type TxError = ConflictableTransactionError<CodecError>;
@@ -241,8 +244,12 @@ struct Tx<'a> {
     operators: &'a TransactionalTree,
     comms: &'a TransactionalTree,
     web_sessions: &'a TransactionalTree,
+    site_states: &'a TransactionalTree,
+    site_state_log: &'a TransactionalTree,
     /// Sites given new directives in this transaction (a re-run starts a fresh `Tx`).
     new_directives: std::cell::RefCell<Vec<SiteId>>,
+    /// Sites given new incident states in this transaction.
+    new_states: std::cell::RefCell<Vec<SiteId>>,
     write_behind: write_behind::WriteBehind,
     audit_key: &'a socfed_proto::audit::ChainKey,
 }
@@ -276,6 +283,8 @@ impl HubStore {
             &t.operators,
             &t.comms,
             &t.web_sessions,
+            &t.site_states,
+            &t.site_state_log,
         ];
         let result = trees[..].transaction(|view| {
             let [
@@ -298,9 +307,11 @@ impl HubStore {
                 operators,
                 comms,
                 web_sessions,
+                site_states,
+                site_state_log,
             ] = view.as_slice()
             else {
-                unreachable!("nineteen trees were passed in")
+                unreachable!("twenty-one trees were passed in")
             };
             let tx = Tx {
                 incidents,
@@ -322,7 +333,10 @@ impl HubStore {
                 operators,
                 comms,
                 web_sessions,
+                site_states,
+                site_state_log,
                 new_directives: std::cell::RefCell::new(Vec::new()),
+                new_states: std::cell::RefCell::new(Vec::new()),
                 write_behind: write_behind::WriteBehind::default(),
                 audit_key: &self.audit_key,
             };
@@ -392,6 +406,7 @@ impl HubStore {
                 applied.outcomes.push(outcome);
             }
             applied.directive_sites = tx.new_directives.take();
+            applied.state_sites = tx.new_states.take();
             tx.write_behind()?;
             // The commit counter the store's witness records (see `store::witness`).
             let commits = match tx.meta.get(schema::COMMITS)? {

@@ -290,19 +290,12 @@ impl Tx<'_> {
             ),
         );
         original.updated_at_ms = original.updated_at_ms.max(now);
-        for local in &sighting.local_incident_ids {
+        let local_ids = sighting.local_incident_ids();
+        for local in &local_ids {
             self.local_refs
                 .insert(schema::local_ref_key(&s.site, local), &id.to_bytes())?;
         }
-        self.relink(
-            &s.site,
-            &sighting.local_incident_ids,
-            original.id,
-            id,
-            &reason,
-            &s.actor,
-            now,
-        )?;
+        self.relink(&s.site, &local_ids, original.id, id, &reason, &s.actor, now)?;
         // The original loses the site's listing entry; the new incident gains it.
         self.put_incident(Some(&original_was), &original)?;
         self.put_incident(None, &split)?;

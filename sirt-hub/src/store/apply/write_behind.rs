@@ -1,11 +1,11 @@
-//! Per-transaction write-behind for the two small records every escalation rewrites: the
-//! site's counters and its epoch's high-water mark. Within one transaction they are read and
+//! Per-transaction write-behind for the small records every escalation rewrites: the site's
+//! counters, its epoch's high-water mark, and its incident-state sequence (`site_states.rs`). Within one transaction they are read and
 //! changed in memory and written once at its end, instead of once per escalation: with many
 //! escalations from few sites per transaction, that removes two of the tree writes each
 //! escalation cost (each write copies a sled leaf).
 //!
-//! Only this module reads or writes the `sites` and `epochs` trees inside a transaction, so
-//! nothing can see a stale value. A re-run of the transaction closure starts a fresh `Tx` and
+//! Only this module reads or writes the `sites` and `epochs` trees and the `meta` state
+//! sequences inside a transaction, so nothing can see a stale value. A re-run of the transaction closure starts a fresh `Tx` and
 //! so a fresh cache.
 
 use super::{Tx, TxError, codec};
@@ -20,6 +20,7 @@ use ulid::Ulid;
 pub(super) struct WriteBehind {
     sites: RefCell<HashMap<SiteId, SiteRecord>>,
     epochs: RefCell<HashMap<Vec<u8>, u64>>,
+    state_seqs: RefCell<HashMap<SiteId, u64>>,
 }
 
 impl Tx<'_> {
@@ -59,6 +60,24 @@ impl Tx<'_> {
             .insert(schema::epoch_key(site, epoch), through);
     }
 
+    /// The next incident-state sequence of `site` (see `site_states.rs`), taken.
+    pub(super) fn next_state_seq(&self, site: &SiteId) -> Result<u64, TxError> {
+        let known = self.write_behind.state_seqs.borrow().get(site).copied();
+        let last = match known {
+            Some(last) => last,
+            None => match self.meta.get(schema::state_seq_key(site))? {
+                Some(raw) => codec(schema::u64_value(schema::META, &raw))?,
+                None => 0,
+            },
+        };
+        let next = last.saturating_add(1);
+        self.write_behind
+            .state_seqs
+            .borrow_mut()
+            .insert(site.clone(), next);
+        Ok(next)
+    }
+
     /// Writes what was deferred; the last step of every transaction.
     pub(super) fn write_behind(&self) -> Result<(), TxError> {
         for (site, record) in self.write_behind.sites.borrow_mut().drain() {
@@ -69,6 +88,10 @@ impl Tx<'_> {
         }
         for (key, through) in self.write_behind.epochs.borrow_mut().drain() {
             self.epochs.insert(key, &through.to_be_bytes())?;
+        }
+        for (site, seq) in self.write_behind.state_seqs.borrow_mut().drain() {
+            self.meta
+                .insert(schema::state_seq_key(&site), &seq.to_be_bytes())?;
         }
         Ok(())
     }

@@ -306,7 +306,25 @@ pub fn incident_json(i: &pb::LocalIncident) -> Value {
         "escalated": i.escalated,
         "revision": i.revision,
         "escalation_reason": i.escalation_reason,
+        // What the SIRT hub last said of it; null until the hub told this site.
+        "hub": i.hub.as_ref().map(|h| json!({
+            "incident_id": h.incident_id,
+            "phase": h.phase,
+            "resolution": h.resolution,
+            "ir_lead": h.ir_lead,
+            "updated_at": format_millis(h.updated_at_ms),
+            "received_at": format_millis(h.received_at_ms),
+        })),
     })
+}
+
+/// The hub's phase of an escalated incident, with why it was closed ("closed (resolved)").
+fn hub_phase(h: &pb::HubView) -> String {
+    if h.resolution.is_empty() {
+        clean(&h.phase).into_owned()
+    } else {
+        format!("{} ({})", clean(&h.phase), clean(&h.resolution))
+    }
 }
 
 fn escalation(i: &pb::LocalIncident) -> String {
@@ -384,6 +402,16 @@ pub fn incident_detail(i: &pb::LocalIncident) -> String {
     field("updated", &format_millis(i.updated_at_ms));
     field("escalated", &escalation(i));
     field("because", &clean(&i.escalation_reason));
+    match &i.hub {
+        Some(h) => {
+            field("hub incident", &clean(&h.incident_id));
+            field("hub phase", &hub_phase(h));
+            field("hub IR lead", &or_dash(&h.ir_lead));
+            field("hub updated", &format_millis(h.updated_at_ms));
+        }
+        None if i.escalated => field("hub incident", "(not confirmed by the hub yet)"),
+        None => {}
+    }
     out.truncate(out.trim_end().len());
     out
 }

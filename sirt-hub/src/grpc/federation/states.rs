@@ -1,0 +1,84 @@
+//! The hub → site incident states: what the hub says of each of the site's escalated local
+//! incidents (its hub incident, phase and IR lead), sent after the welcome from where the
+//! site's hello says it stopped, then live as changes become durable.
+//!
+//! The site names the last state it stored (`Hello.incident_states_after`); the hub sends every
+//! queued state after it, in sequence order (`store::query_states`). A site ahead of the hub's
+//! last sequence means the hub's store went back (restored from a backup): everything is sent
+//! again from the start, and the site records whatever it is sent. Nothing is deleted on
+//! delivery: the queue holds one entry per local incident, replaced by the next change.
+
+use super::Session;
+use crate::store::apply::Item;
+use socfed_proto::pb::{self, hub_message};
+use tonic::Status;
+
+/// States read per store read; a long backlog is sent in batches of this size.
+const BATCH: usize = 256;
+
+impl Session {
+    /// Where to start for a site whose hello named `after` (`None`: it keeps no states).
+    pub(super) async fn start_states(&mut self, after: Option<u64>) -> Result<(), Status> {
+        let Some(after) = after else {
+            return Ok(());
+        };
+        let store = self.service.store.clone();
+        let site = self.site.clone();
+        let last = tokio::task::spawn_blocking(move || store.last_state_seq(&site))
+            .await
+            .map_err(|_| Status::internal("incident state read task failed"))?
+            .map_err(|e| crate::grpc::storage_status(&e))?;
+        self.states_after = Some(if after > last {
+            tracing::warn!(site = %self.site, site_has = after, hub_has = last, "site holds incident states the hub no longer has (hub store restored?); sending every state again");
+            0
+        } else {
+            after
+        });
+        self.send_states().await
+    }
+
+    /// Sends the site's queued incident states after the last one sent on this stream.
+    pub(super) async fn send_states(&mut self) -> Result<(), Status> {
+        let Some(mut after) = self.states_after else {
+            return Ok(());
+        };
+        loop {
+            let store = self.service.store.clone();
+            let site = self.site.clone();
+            let batch =
+                tokio::task::spawn_blocking(move || store.incident_states(&site, after, BATCH))
+                    .await
+                    .map_err(|_| Status::internal("incident state read task failed"))?
+                    .map_err(|e| crate::grpc::storage_status(&e))?;
+            let Some(last) = batch.last() else {
+                return Ok(());
+            };
+            let full = batch.len() == BATCH;
+            let count = batch.len() as u64;
+            // The read may include changes applied but not yet flushed: the barrier's answer
+            // comes after a flush that started after it, so nothing sent can be lost to a hub
+            // crash (a site must never hold a state the hub then forgets).
+            self.service
+                .ingest
+                .call(Item::Barrier)
+                .await
+                .map_err(|_| Status::unavailable("the hub is shutting down; reconnect later"))?;
+            after = last.seq;
+            for state in batch {
+                let message = pb::HubMessage {
+                    body: Some(hub_message::Body::IncidentState(state.to_wire())),
+                };
+                self.out
+                    .send(Ok(message))
+                    .await
+                    .map_err(|_| Status::cancelled("the site went away"))?;
+                tracing::debug!(site = %self.site, seq = state.seq, local = %state.local_incident_id, hub = %state.hub_incident, phase = %state.phase, "incident state sent");
+            }
+            metrics::counter!("socfed_hub_incident_states_sent_total").increment(count);
+            self.states_after = Some(after);
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
