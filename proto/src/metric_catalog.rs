@@ -160,6 +160,10 @@ pub const METRICS: &[Metric] = &[
         "socfed_hub_streams_open",
         "Site escalation streams open now",
     ),
+    counter(
+        "socfed_hub_stream_takeovers_total",
+        "Site streams superseded by a stream of the same site from another address (audited as stream.takeover)",
+    ),
     histogram(
         "socfed_hub_apply_seconds",
         LATENCY_SECONDS,

@@ -307,6 +307,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         grpc_gate.clone(),
         Arc::new(move |remote, reason| {
             handshake_audit.record(crate::refusals::Refusal {
+                action: crate::refusals::ACTION,
                 who: "unidentified (handshake refused)".into(),
                 cert: String::new(),
                 peer_ip: Some(remote.ip()),

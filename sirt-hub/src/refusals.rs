@@ -40,10 +40,15 @@ pub const HANDSHAKE: &str = "tls handshake";
 pub const ANONYMOUS: &str = "anonymous";
 /// The audit `action` of every refusal record.
 pub const ACTION: &str = "refused";
+/// The audit `action` of a site stream superseded by one from another address: whoever holds
+/// a site's key can keep the real site off by reconnecting, so it is a security event.
+pub const TAKEOVER: &str = "stream.takeover";
 
 /// One refusal as the edge saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Refusal {
+    /// [`ACTION`] for a refusal, [`TAKEOVER`] for a stream takeover.
+    pub action: &'static str,
     /// The certificate's SPIFFE URI, or what was wrong with it (`no client certificate`).
     pub who: String,
     /// BLAKE3 fingerprint of the presented certificate, when there was a usable one.
@@ -61,7 +66,7 @@ impl Refusal {
             at_ms,
             actor: self.who.clone(),
             actor_cert: self.cert.clone(),
-            action: ACTION.into(),
+            action: self.action.into(),
             target: self.api.clone(),
             before: None,
             after: Some(
@@ -117,6 +122,7 @@ impl Coalescer {
         }
         if unrecorded > 0 {
             let summary = Refusal {
+                action: ACTION,
                 who: "various".into(),
                 cert: String::new(),
                 peer_ip: None,
@@ -140,6 +146,7 @@ pub struct RefusalAudit {
     state: Mutex<Coalescer>,
     out: mpsc::Sender<AuditDraft>,
     unauthenticated_log: socfed_proto::listen::RefusedLog,
+    takeover_log: socfed_proto::listen::RefusedLog,
 }
 
 impl RefusalAudit {
@@ -160,6 +167,28 @@ impl RefusalAudit {
             return;
         }
         metrics::counter!("socfed_hub_refusals_total").increment(1);
+        self.audit(refusal);
+    }
+
+    /// A site stream superseded by one from another address: logged (rate-limited), counted
+    /// in `socfed_hub_stream_takeovers_total` and audited through the same window as
+    /// refusals, so a key holder reconnecting every half second leaves one record per window
+    /// with a count, not one per stream.
+    pub fn takeover(&self, event: Refusal) {
+        metrics::counter!("socfed_hub_stream_takeovers_total").increment(1);
+        if let Some(suppressed) = self.takeover_log.allow() {
+            tracing::warn!(
+                who = %event.who,
+                peer = ?event.peer_ip,
+                reason = %event.reason,
+                suppressed,
+                "site stream taken over from another address (audited as stream.takeover)"
+            );
+        }
+        self.audit(event);
+    }
+
+    fn audit(&self, refusal: Refusal) {
         let draft = match self.state.lock() {
             Ok(mut state) => state.note(refusal, socfed_proto::now_millis()),
             Err(_) => return,
@@ -183,6 +212,7 @@ pub fn spawn(
         state: Mutex::new(Coalescer::default()),
         out: tx,
         unauthenticated_log: Default::default(),
+        takeover_log: Default::default(),
     });
     let state = audit.clone();
     let task = tokio::spawn(async move {

@@ -15,21 +15,39 @@ pub struct LiveStream {
     cancel: CancellationToken,
 }
 
+/// A stream just registered.
+#[derive(Debug)]
+pub struct Registered {
+    pub generation: u64,
+    pub cancel: CancellationToken,
+    /// `Some(address)` when an open stream of the site was superseded (its peer address).
+    pub superseded: Option<Option<std::net::SocketAddr>>,
+}
+
+impl Registered {
+    /// The superseded stream came from another host: not a site reconnecting after a network
+    /// blip (same address), but possibly someone else holding the site's key.
+    pub fn taken_from(&self, remote: Option<std::net::SocketAddr>) -> Option<std::net::IpAddr> {
+        let previous = self.superseded.flatten()?.ip();
+        (remote.map(|r| r.ip()) != Some(previous)).then_some(previous)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct LiveSites {
     inner: Mutex<(u64, HashMap<SiteId, LiveStream>)>,
 }
 
 impl LiveSites {
-    /// Registers a new stream for `site`, cancelling any previous one. Returns its generation
-    /// and the token that ends it.
+    /// Registers a new stream for `site`, cancelling any previous one. Returns its generation,
+    /// the token that ends it and the address of the stream it superseded, if one was open.
     pub fn register(
         &self,
         site: &SiteId,
         remote: Option<std::net::SocketAddr>,
         parent: &CancellationToken,
         now: UnixMillis,
-    ) -> (u64, CancellationToken) {
+    ) -> Registered {
         let cancel = parent.child_token();
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         guard.0 += 1;
@@ -40,11 +58,16 @@ impl LiveSites {
             remote,
             cancel: cancel.clone(),
         };
-        if let Some(previous) = guard.1.insert(site.clone(), entry) {
+        let superseded = guard.1.insert(site.clone(), entry).map(|previous| {
             tracing::info!(site = %site, "a new stream supersedes the previous one");
             previous.cancel.cancel();
+            previous.remote
+        });
+        Registered {
+            generation,
+            cancel,
+            superseded,
         }
-        (generation, cancel)
     }
 
     pub fn unregister(&self, site: &SiteId, generation: u64) {
@@ -71,5 +94,43 @@ impl LiveSites {
     pub fn get(&self, site: &SiteId) -> Option<LiveStream> {
         let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         guard.1.get(site).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(addr: &str) -> Option<std::net::SocketAddr> {
+        addr.parse().ok()
+    }
+
+    #[test]
+    fn a_stream_from_another_host_is_a_takeover_and_a_reconnect_is_not() {
+        let live = LiveSites::default();
+        let parent = CancellationToken::new();
+        let paris = SiteId::parse("paris").expect("site");
+        let first = live.register(&paris, at("192.0.2.10:40000"), &parent, 1);
+        assert_eq!(
+            first.taken_from(at("192.0.2.10:40000")),
+            None,
+            "nothing open before"
+        );
+        // The same host reconnecting (a new source port) is the site itself.
+        let again = live.register(&paris, at("192.0.2.10:40001"), &parent, 2);
+        assert!(first.cancel.is_cancelled(), "the superseded stream ends");
+        assert_eq!(again.taken_from(at("192.0.2.10:40001")), None);
+        // Another host presenting the same site's certificate takes the stream over.
+        let other = live.register(&paris, at("198.51.100.5:5000"), &parent, 3);
+        assert!(again.cancel.is_cancelled());
+        assert_eq!(
+            other.taken_from(at("198.51.100.5:5000")),
+            "192.0.2.10".parse().ok()
+        );
+        // Another site is independent.
+        let lyon = SiteId::parse("lyon").expect("site");
+        let lyon_stream = live.register(&lyon, at("198.51.100.5:5001"), &parent, 4);
+        assert_eq!(lyon_stream.superseded, None);
+        assert!(!other.cancel.is_cancelled());
     }
 }

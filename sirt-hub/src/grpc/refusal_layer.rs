@@ -78,6 +78,7 @@ pub fn who(peer: Option<&PeerInfo>, api: String, reason: String) -> Refusal {
         None => (crate::refusals::ANONYMOUS.to_string(), String::new()),
     };
     Refusal {
+        action: crate::refusals::ACTION,
         who,
         cert,
         peer_ip: peer.and_then(|p| p.remote_addr).map(|a| a.ip()),

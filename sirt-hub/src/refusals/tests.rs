@@ -2,6 +2,7 @@ use super::*;
 
 fn refusal(who: &str, api: &str) -> Refusal {
     Refusal {
+        action: crate::refusals::ACTION,
         who: who.into(),
         cert: String::new(),
         peer_ip: "192.0.2.7".parse().ok(),

@@ -114,7 +114,20 @@ impl pb::federation_server::Federation for FederationService {
         let (out_tx, out_rx) = mpsc::channel(64);
         let now = socfed_proto::now_millis();
         warn_if_expiring(&site, peer.not_after_ms, now);
-        let (generation, cancel) = self.live.register(&site, remote, &self.shutdown, now);
+        let registered = self.live.register(&site, remote, &self.shutdown, now);
+        if let Some(previous) = registered.taken_from(remote) {
+            self.refusals.takeover(crate::refusals::Refusal {
+                action: crate::refusals::TAKEOVER,
+                who: peer.uri.clone(),
+                cert: peer.fingerprint.clone(),
+                peer_ip: remote.map(|a| a.ip()),
+                api: "/socfed.v1.Federation/Escalate".into(),
+                reason: format!(
+                    "a new stream for site {site} superseded its open stream from {previous}"
+                ),
+            });
+        }
+        let (generation, cancel) = (registered.generation, registered.cancel);
         tracing::info!(site = %site, ?remote, epoch = %hello.epoch, acked_through = welcome.acked_through, "site stream open");
         let first = pb::HubMessage {
             body: Some(hub_message::Body::Welcome(welcome)),
@@ -344,6 +357,7 @@ impl Session {
         metrics::counter!("socfed_hub_streams_refused_total", "code" => code_label(status.code()))
             .increment(1);
         self.service.refusals.record(crate::refusals::Refusal {
+            action: crate::refusals::ACTION,
             who: self.peer_uri.clone(),
             cert: self.peer_cert.clone(),
             peer_ip: self.remote.map(|a| a.ip()),
