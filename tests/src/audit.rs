@@ -34,13 +34,19 @@ pub struct Refusal {
 /// (`hub-data` under the dir given to `write_hub_config`). The hub must be stopped. Also
 /// checks the chain is intact.
 pub fn refusals(data_dir: &Path) -> anyhow::Result<Vec<Refusal>> {
+    records(data_dir, sirt_hub::refusals::ACTION)
+}
+
+/// Every coalesced record of `action` (`refused`, `stream.takeover`) in a stopped hub's
+/// audit chain, after checking the chain is intact.
+pub fn records(data_dir: &Path, action: &str) -> anyhow::Result<Vec<Refusal>> {
     let store = open_stopped_hub(data_dir)?;
     let (_, problem) = store.verify_audit()?;
     anyhow::ensure!(problem.is_none(), "audit chain broken: {problem:?}");
     let mut out = Vec::new();
     for entry in store.audit_entries()? {
         let d = entry.draft;
-        if d.action != sirt_hub::refusals::ACTION {
+        if d.action != action {
             continue;
         }
         let after: serde_json::Value = serde_json::from_str(d.after.as_deref().unwrap_or("{}"))?;
