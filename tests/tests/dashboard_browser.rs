@@ -153,19 +153,8 @@ async fn drive(
         browser.screenshot().await?,
     )?;
 
-    browser
-        .find(Locator::Css(&format!("tr[data-id=\"{second}\"] a")))
-        .await?
-        .click()
-        .await?;
-    let heading = browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("main h1"))
-        .await?
-        .text()
-        .await?;
-    assert_eq!(heading, "Beaconing to a new C2");
+    click(browser, &format!("tr[data-id=\"{second}\"] a")).await?;
+    text_becomes(browser, "main h1", "Beaconing to a new C2").await?;
     let page = browser.source().await?;
     for part in ["Sightings per site", "paris", "Timeline"] {
         assert!(page.contains(part), "{part} missing from the detail page");
@@ -176,23 +165,66 @@ async fn drive(
     )?;
 
     // Sign out from the page: the session is gone, the board asks to sign in again.
-    browser
-        .find(Locator::Css("form.who button"))
-        .await?
-        .click()
-        .await?;
-    let said = browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("main p"))
-        .await?
-        .text()
-        .await?;
-    assert_eq!(said, "You are signed out.");
+    click(browser, "form.who button").await?;
+    text_becomes(browser, "main p", "You are signed out.").await?;
     browser.goto(&format!("{}/", base_of(login))).await?;
     let page = browser.source().await?;
     assert!(page.contains("sirt-hub login"), "signed out: {page}");
     Ok(())
+}
+
+/// Clicks the element `css` selects. The board replaces its rows in place on every live
+/// update, so an element found just before one is stale: find and click again until a click
+/// lands (the condition, not a pause).
+async fn click(browser: &fantoccini::Client, css: &str) -> anyhow::Result<()> {
+    eventually(
+        &format!("a click on {css}"),
+        Duration::from_secs(20),
+        || {
+            let (browser, css) = (browser.clone(), css.to_string());
+            async move {
+                browser
+                    .find(Locator::Css(&css))
+                    .await
+                    .ok()?
+                    .click()
+                    .await
+                    .ok()
+            }
+        },
+    )
+    .await
+}
+
+/// Waits until the element `css` selects reads `wanted`: after a click the old page's element
+/// may still be found (then goes stale) before the new page is there.
+async fn text_becomes(browser: &fantoccini::Client, css: &str, wanted: &str) -> anyhow::Result<()> {
+    let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let found = eventually(
+        &format!("{css} to read {wanted:?}"),
+        Duration::from_secs(20),
+        || {
+            let (browser, css, wanted) = (browser.clone(), css.to_string(), wanted.to_string());
+            let last = last.clone();
+            async move {
+                let text = browser
+                    .find(Locator::Css(&css))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                let done = text == wanted;
+                *last.lock().unwrap_or_else(|p| p.into_inner()) = text;
+                done.then_some(())
+            }
+        },
+    )
+    .await;
+    found.map_err(|e| {
+        let seen = last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        anyhow::anyhow!("{e}; last read {seen:?}")
+    })
 }
 
 /// `https://host:port` of a sign-in link.
