@@ -146,6 +146,7 @@ impl pb::federation_server::Federation for FederationService {
             answered_max: 0,
             sent_directives: HashSet::new(),
             states_after: None,
+            states_blocked: false,
             peer_uri: peer.uri.clone(),
             peer_cert: peer.fingerprint.clone(),
             remote,
@@ -217,6 +218,9 @@ fn inbound_error(status: &Status) -> Status {
     }
 }
 
+/// How soon incident states that found the outbound queue full are tried again.
+const STATES_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 struct Session {
     service: FederationService,
     site: SiteId,
@@ -230,6 +234,10 @@ struct Session {
     sent_directives: HashSet<Ulid>,
     /// The last incident state sent on this stream; `None`: the site keeps none.
     states_after: Option<u64>,
+    /// The outbound queue was full when states were due: the rest waits for the retry arm of
+    /// the loop, which keeps reading the site meanwhile (blocking here while the site blocks
+    /// sending to us would stop both).
+    states_blocked: bool,
     /// The caller, for audit records: certificate URI and fingerprint, address.
     peer_uri: String,
     peer_cert: String,
@@ -300,6 +308,12 @@ impl Session {
                     if self.concerns(event, &mut states_open)
                         && let Err(status) = self.send_states().await
                     {
+                        ending = Some(Ending::Fail(status));
+                    }
+                }
+                () = tokio::time::sleep(STATES_RETRY), if ending.is_none() && self.states_blocked => {
+                    self.states_blocked = false;
+                    if let Err(status) = self.send_states().await {
                         ending = Some(Ending::Fail(status));
                     }
                 }

@@ -11,6 +11,7 @@
 use super::Session;
 use crate::store::apply::Item;
 use socfed_proto::pb::{self, hub_message};
+use tokio::sync::mpsc;
 use tonic::Status;
 
 /// States read per store read; a long backlog is sent in batches of this size.
@@ -50,11 +51,10 @@ impl Session {
                     .await
                     .map_err(|_| Status::internal("incident state read task failed"))?
                     .map_err(|e| crate::grpc::storage_status(&e))?;
-            let Some(last) = batch.last() else {
+            if batch.is_empty() {
                 return Ok(());
-            };
+            }
             let full = batch.len() == BATCH;
-            let count = batch.len() as u64;
             // The read may include changes applied but not yet flushed: the barrier's answer
             // comes after a flush that started after it, so nothing sent can be lost to a hub
             // crash (a site must never hold a state the hub then forgets).
@@ -63,19 +63,31 @@ impl Session {
                 .call(Item::Barrier)
                 .await
                 .map_err(|_| Status::unavailable("the hub is shutting down; reconnect later"))?;
-            after = last.seq;
+            let mut sent = 0u64;
             for state in batch {
                 let message = pb::HubMessage {
                     body: Some(hub_message::Body::IncidentState(state.to_wire())),
                 };
-                self.out
-                    .send(Ok(message))
-                    .await
-                    .map_err(|_| Status::cancelled("the site went away"))?;
+                // Never wait for room here: the site may itself be waiting to send to us, and
+                // this loop is the one that reads it. A full queue leaves the rest to the
+                // session's retry (`states_blocked`), from the last state that went out.
+                match self.out.try_send(Ok(message)) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.states_blocked = true;
+                        metrics::counter!("socfed_hub_incident_states_sent_total").increment(sent);
+                        return Ok(());
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        return Err(Status::cancelled("the site went away"));
+                    }
+                }
+                sent += 1;
+                after = state.seq;
+                self.states_after = Some(after);
                 tracing::debug!(site = %self.site, seq = state.seq, local = %state.local_incident_id, hub = %state.hub_incident, phase = %state.phase, "incident state sent");
             }
-            metrics::counter!("socfed_hub_incident_states_sent_total").increment(count);
-            self.states_after = Some(after);
+            metrics::counter!("socfed_hub_incident_states_sent_total").increment(sent);
             if !full {
                 return Ok(());
             }
