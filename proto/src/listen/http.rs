@@ -122,15 +122,8 @@ impl AsyncRead for GuardedTcp {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if let Some(closed) = self.guard.poll_expired(cx) {
-            return Poll::Ready(Err(closed));
-        }
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.tcp).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.guard.note_read();
-        }
-        polled
+        let this = &mut *self;
+        super::guarded::poll_read(&mut this.guard, &mut this.tcp, cx, buf)
     }
 }
 
@@ -140,10 +133,8 @@ impl AsyncWrite for GuardedTcp {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if let Some(closed) = self.guard.poll_expired(cx) {
-            return Poll::Ready(Err(closed));
-        }
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let this = &mut *self;
+        super::guarded::poll_write(&mut this.guard, &mut this.tcp, cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_flush(cx)

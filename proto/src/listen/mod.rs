@@ -15,6 +15,7 @@
 //!   and HTTP/2 keepalive (the dashboard and the admin listener).
 
 mod gate;
+pub mod guarded;
 #[cfg(feature = "runtime")]
 pub mod http;
 mod observe;

@@ -56,15 +56,8 @@ impl AsyncRead for PeerStream {
         if self.poll_cut(cx) {
             return Poll::Ready(Ok(()));
         }
-        if let Some(closed) = self.guard.poll_expired(cx) {
-            return Poll::Ready(Err(closed));
-        }
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.guard.note_read();
-        }
-        polled
+        let this = &mut *self;
+        crate::listen::guarded::poll_read(&mut this.guard, &mut this.inner, cx, buf)
     }
 }
 
@@ -77,10 +70,8 @@ impl AsyncWrite for PeerStream {
         if self.poll_cut(cx) {
             return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
         }
-        if let Some(closed) = self.guard.poll_expired(cx) {
-            return Poll::Ready(Err(closed));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let this = &mut *self;
+        crate::listen::guarded::poll_write(&mut this.guard, &mut this.inner, cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
@@ -96,10 +87,8 @@ impl AsyncWrite for PeerStream {
         if self.poll_cut(cx) {
             return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
         }
-        if let Some(closed) = self.guard.poll_expired(cx) {
-            return Poll::Ready(Err(closed));
-        }
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let this = &mut *self;
+        crate::listen::guarded::poll_write_vectored(&mut this.guard, &mut this.inner, cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
