@@ -1,5 +1,6 @@
-//! A webhook receiver on loopback: records every JSON body POSTed to it, and answers with a
-//! chosen status (to exercise failures and retries).
+//! Webhook receivers on loopback. `Sink` records every JSON body POSTed to it and answers with a
+//! chosen status (to exercise failures and retries); `RedirectTrap` answers with a redirect and
+//! records what a client that follows it re-sends.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -53,5 +54,65 @@ impl Sink {
     /// Answer every later request with `status` (accepted bodies are only recorded at 200).
     pub fn answer(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+}
+
+/// A webhook that answers every POST to `path` with a 307 (which keeps method and body) to
+/// `/elsewhere`, where it records whatever arrives: a client that follows redirects re-sends
+/// its body there.
+pub struct RedirectTrap {
+    pub addr: SocketAddr,
+    elsewhere: Arc<Mutex<Vec<String>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RedirectTrap {
+    pub async fn start(path: &str) -> anyhow::Result<Self> {
+        let elsewhere: Arc<Mutex<Vec<String>>> = Arc::default();
+        let seen = elsewhere.clone();
+        let app = axum::Router::new()
+            .route(
+                path,
+                axum::routing::post(|| async {
+                    (
+                        axum::http::StatusCode::TEMPORARY_REDIRECT,
+                        [(axum::http::header::LOCATION, "/elsewhere")],
+                    )
+                }),
+            )
+            .route(
+                "/elsewhere",
+                axum::routing::any(move |body: String| {
+                    let seen = seen.clone();
+                    async move {
+                        seen.lock().unwrap_or_else(|p| p.into_inner()).push(body);
+                        "ok"
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            addr,
+            elsewhere,
+            server,
+        })
+    }
+
+    /// Bodies that reached the redirect target (none, for a client that follows no redirect).
+    pub fn followed(&self) -> Vec<String> {
+        self.elsewhere
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for RedirectTrap {
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }

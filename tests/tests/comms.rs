@@ -281,37 +281,11 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
 /// answer points), and the delivery is recorded as failed, naming the redirect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comms_webhook_answering_a_redirect_is_not_followed() -> anyhow::Result<()> {
-    use std::sync::{Arc, Mutex};
     socfed_tests::init_logs();
     let tmp = tempfile::tempdir()?;
     let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let elsewhere: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = elsewhere.clone();
-    let app = axum::Router::new()
-        .route(
-            &format!("/hook/{SECRET}"),
-            axum::routing::post(|| async {
-                (
-                    axum::http::StatusCode::TEMPORARY_REDIRECT,
-                    [(axum::http::header::LOCATION, "/elsewhere")],
-                )
-            }),
-        )
-        .route(
-            "/elsewhere",
-            axum::routing::any(move |body: String| {
-                let seen = seen.clone();
-                async move {
-                    seen.lock().unwrap_or_else(|p| p.into_inner()).push(body);
-                    "ok"
-                }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let hook = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let trap = socfed_tests::sink::RedirectTrap::start(&format!("/hook/{SECRET}")).await?;
+    let hook = trap.addr;
     let hub = inproc::hub(tmp.path(), &pki, &["paris"], &hub_extra(hook)).await?;
     let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
     let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "phish").await?;
@@ -332,14 +306,10 @@ async fn a_comms_webhook_answering_a_redirect_is_not_followed() -> anyhow::Resul
         failed.history
     );
     assert!(
-        elsewhere
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty(),
+        trap.followed().is_empty(),
         "the brief was re-sent to the redirect target"
     );
     paris.stop().await?;
     hub.stop().await?;
-    server.abort();
     Ok(())
 }

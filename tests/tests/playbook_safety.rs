@@ -12,7 +12,6 @@ use socfed_tests::procs::{Proc, binary, write_agent_config, write_hub_config};
 use socfed_tests::{clients, eventually, free_port, inproc, pki::TestPki};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -381,33 +380,8 @@ async fn a_webhook_answering_a_redirect_is_not_followed() -> anyhow::Result<()> 
     let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
     // The configured hook answers 307 (which keeps method and body) to a place that records
     // whatever reaches it.
-    let elsewhere: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = elsewhere.clone();
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            axum::routing::post(|| async {
-                (
-                    axum::http::StatusCode::TEMPORARY_REDIRECT,
-                    [(axum::http::header::LOCATION, "/elsewhere")],
-                )
-            }),
-        )
-        .route(
-            "/elsewhere",
-            axum::routing::any(move |body: String| {
-                let seen = seen.clone();
-                async move {
-                    seen.lock().unwrap_or_else(|p| p.into_inner()).push(body);
-                    "ok"
-                }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let hook = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let trap = socfed_tests::sink::RedirectTrap::start("/hook").await?;
+    let hook = trap.addr;
     let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
     let config = format!(
         "[response]\n[[response.playbooks]]\nkind = \"disable_account\"\nwebhook = \"http://{hook}/hook\"\nbody = {{ account = \"{{account}}\" }}\n"
@@ -437,14 +411,10 @@ async fn a_webhook_answering_a_redirect_is_not_followed() -> anyhow::Result<()> 
         failed.detail
     );
     assert!(
-        elsewhere
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty(),
+        trap.followed().is_empty(),
         "the body was re-sent to the redirect target"
     );
     agent.stop().await?;
     hub.stop().await?;
-    server.abort();
     Ok(())
 }
