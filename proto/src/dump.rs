@@ -71,15 +71,18 @@ pub struct Summary {
 }
 
 fn open(dir: &Path) -> Result<sled::Db, DumpError> {
-    sled::Config::new().path(dir).open().map_err(|e| match e {
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-            DumpError::InUse(dir.display().to_string())
-        }
-        sled::Error::Io(io) if io.to_string().contains("lock") => {
-            DumpError::InUse(dir.display().to_string())
-        }
-        other => DumpError::Store(other),
-    })
+    crate::store_files::sled_config(dir)
+        .map_err(sled::Error::Io)
+        .and_then(|config| config.open())
+        .map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                DumpError::InUse(dir.display().to_string())
+            }
+            sled::Error::Io(io) if io.to_string().contains("lock") => {
+                DumpError::InUse(dir.display().to_string())
+            }
+            other => DumpError::Store(other),
+        })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -269,7 +272,10 @@ mod tests {
     use super::*;
 
     fn store(dir: &Path) -> sled::Db {
-        let db = sled::open(dir).expect("store");
+        let db = crate::store_files::sled_config(dir)
+            .expect("conf")
+            .open()
+            .expect("store");
         db.open_tree("incidents")
             .and_then(|t| t.insert(b"k1", b"v1".to_vec()))
             .expect("insert");
@@ -288,7 +294,10 @@ mod tests {
         assert_eq!(out.entries, 2);
         let back = import(&dst, "sirt-hub", dump.as_slice(), &accept, &|_| {}).expect("import");
         assert_eq!(back, out);
-        let db = sled::open(&dst).expect("open");
+        let db = crate::store_files::sled_config(&dst)
+            .expect("conf")
+            .open()
+            .expect("open");
         assert_eq!(
             db.open_tree("incidents")
                 .and_then(|t| t.get(b"k1"))

@@ -8,13 +8,17 @@
 //! this also covers a store copied in with looser modes). Files this project writes itself
 //! (the commit witness, dumps, the audit key) are created `0600` from the first byte.
 //!
-//! **Blobs.** sled 0.34 writes any log message larger than a quarter of its segment (512 KiB
-//! by default, so about 128 KiB) to its own file under `DIR/blobs/` and never syncs it
-//! (`write_blob` in sled's `pagecache/blob_io.rs`); the store's log only points at it. The
-//! stores bound what they write so that no value comes near that size (docs/RELIABILITY.md,
-//! "Large values"), but a leaf node holding many values is one log message too. As a safety
-//! net, [`BlobSync`] syncs every blob file written since the last sync, and the `blobs`
-//! directory, after sled's flush and before the store acknowledges anything.
+//! **Blobs.** sled 0.34 writes any log message larger than a quarter of its segment to its own
+//! file under `DIR/blobs/` and never syncs it (`write_blob` in sled's `pagecache/blob_io.rs`);
+//! the store's log only points at it. A leaf node is one log message, and sled splits a leaf
+//! only past 16 entries, so 17 values of a few tens of KiB reach sled's default threshold
+//! (512 KiB segments, about 128 KiB). Stores are therefore created with [`SEGMENT_BYTES`]
+//! segments (a 2 MiB threshold, above the largest leaf the bounded values can make), and the
+//! stores bound every value they write (docs/RELIABILITY.md, "Large values"). sled fixes the
+//! segment size when a store is created and refuses to open it with another, so a store
+//! created by an older build keeps its own ([`sled_config`]). As a safety net, [`BlobSync`]
+//! syncs every blob file written since the last sync, and the `blobs` directory, after sled's
+//! flush and before the store acknowledges anything.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -27,6 +31,34 @@ use std::path::{Path, PathBuf};
 pub const DIR_MODE: u32 = 0o700;
 /// Files of a store, dumps, witness and keys: only the service's user.
 pub const FILE_MODE: u32 = 0o600;
+
+/// sled's segment size for stores created from now on (see the module docs): 8 MiB, so only a
+/// log message over 2 MiB goes to a blob file. sled allows 256 B to 16 MiB.
+pub const SEGMENT_BYTES: usize = 8 << 20;
+
+/// The sled configuration of the store in `dir`: the segment size it was created with when it
+/// exists (read from sled's `conf` file), [`SEGMENT_BYTES`] for a new store.
+pub fn sled_config(dir: &Path) -> io::Result<sled::Config> {
+    let segment = match std::fs::read(dir.join("conf")) {
+        Ok(bytes) => existing_segment_size(&bytes).unwrap_or(SEGMENT_BYTES),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => SEGMENT_BYTES,
+        Err(e) => return Err(e),
+    };
+    Ok(sled::Config::new().path(dir).segment_size(segment))
+}
+
+/// The `segment_size` line of sled's `conf` file (text lines, then a 4-byte CRC). `None` when
+/// there is none: sled then judges the file itself (an empty one is rewritten, a corrupt one
+/// refused).
+fn existing_segment_size(conf: &[u8]) -> Option<usize> {
+    let text = conf.get(..conf.len().checked_sub(4)?)?;
+    std::str::from_utf8(text)
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("segment_size: "))
+        .and_then(|n| n.trim().parse().ok())
+        .filter(|n: &usize| n.is_power_of_two() && (256..=1 << 24).contains(n))
+}
 
 /// Creates `dir` (and missing parents) with mode `0700`, or tightens an existing one to `0700`.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
@@ -152,6 +184,53 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 40 values of 32 KiB in one tree: leaves of 17 of them are one log message each.
+    fn fill(db: &sled::Db) {
+        let tree = db.open_tree("big").expect("tree");
+        for i in 0_u32..40 {
+            tree.insert(i.to_be_bytes(), vec![1_u8; 32 * 1024])
+                .expect("insert");
+        }
+        db.flush().expect("flush");
+    }
+
+    fn blob_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join("blobs")).map_or(0, Iterator::count)
+    }
+
+    #[test]
+    fn new_stores_keep_large_leaves_out_of_blob_files_and_old_stores_keep_their_segments() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        // A store created with sled's default segments (as older builds did) reopens with
+        // them: sled refuses any other size.
+        let old = tmp.path().join("old");
+        fill(&sled::Config::new().path(&old).open().expect("create old"));
+        assert!(
+            blob_files(&old) > 0,
+            "the default segments put large leaves in blobs"
+        );
+        let reopened = sled_config(&old)
+            .expect("config")
+            .open()
+            .expect("reopen old");
+        drop(reopened);
+        let conf = std::fs::read(old.join("conf")).expect("conf");
+        assert_eq!(existing_segment_size(&conf), Some(512 * 1024));
+
+        let new = tmp.path().join("new");
+        fill(
+            &sled_config(&new)
+                .expect("config")
+                .open()
+                .expect("create new"),
+        );
+        assert_eq!(blob_files(&new), 0);
+        let conf = std::fs::read(new.join("conf")).expect("conf");
+        assert_eq!(existing_segment_size(&conf), Some(SEGMENT_BYTES));
+        assert_eq!(existing_segment_size(b"seg"), None);
+        assert_eq!(existing_segment_size(b"segment_size: 12\ncrc!"), None);
+    }
 
     fn mode(path: &Path) -> u32 {
         std::fs::metadata(path).expect("stat").permissions().mode() & 0o777

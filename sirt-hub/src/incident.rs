@@ -11,10 +11,11 @@ pub const OPENED_REASON: &str = "opened the incident";
 pub fn open(id: Ulid, site: &SiteId, report: &IncidentReport, now: UnixMillis) -> IncidentRecord {
     let mut lifecycle = crate::lifecycle::IncidentLifecycle::new(report.severity, report.tlp, now);
     union_sorted(&mut lifecycle.techniques, &report.techniques);
-    IncidentRecord {
+    let mut incident = IncidentRecord {
         id,
         title: report.title.clone(),
-        indicators: report.indicators.clone(),
+        indicators: Vec::new(),
+        indicators_elided: 0,
         sightings: vec![new_sighting(site, report, OPENED_REASON, now)],
         created_at_ms: now,
         updated_at_ms: now,
@@ -27,7 +28,12 @@ pub fn open(id: Ulid, site: &SiteId, report: &IncidentReport, now: UnixMillis) -
         timeline_elided: 0,
         regulatory: crate::regulatory::RegulatoryClocks::new(),
         fingerprints: Vec::new(),
+    };
+    let dropped = add_indicators(&mut incident, &report.indicators);
+    if let Some(opening) = incident.timeline.first_mut() {
+        opening.text.push_str(&dropped_note(dropped));
     }
+    incident
 }
 
 /// Folds `site`'s report into `incident`: one sighting per site, severity and TLP only rise,
@@ -63,7 +69,8 @@ pub fn merge(
         .lifecycle
         .raise_from_site(report.severity, report.tlp);
     union_sorted(&mut incident.lifecycle.techniques, &report.techniques);
-    union_sorted(&mut incident.indicators, &report.indicators);
+    let dropped = add_indicators(incident, &report.indicators);
+    let text = text + &dropped_note(dropped);
     incident.updated_at_ms = incident.updated_at_ms.max(now);
     push_timeline(incident, now, &format!("site {site}"), text);
 }
@@ -126,7 +133,8 @@ fn fold_locals(into: &mut Vec<LocalContribution>, from: Vec<LocalContribution>) 
 }
 
 /// Most fingerprints remembered per incident for merges.
-pub const MAX_FINGERPRINTS: usize = 4096;
+/// 32 KiB of the record's size (`incident_size::MAX_RECORD_BYTES`).
+pub const MAX_FINGERPRINTS: usize = 1024;
 
 /// Remembers fingerprints that point at `incident`.
 pub fn remember_fingerprints(
@@ -174,7 +182,10 @@ pub fn absorb(
         &mut target.lifecycle.techniques,
         &other.lifecycle.techniques,
     );
-    union_sorted(&mut target.indicators, &other.indicators);
+    add_indicators(target, &other.indicators);
+    target.indicators_elided = target
+        .indicators_elided
+        .saturating_add(other.indicators_elided);
     // Regulatory clocks follow the threat: regimes flagged only on the duplicate move over
     // (where both are flagged the survivor keeps its own start), with their filings.
     for flag in other.regulatory.flags().to_vec() {
@@ -219,30 +230,98 @@ pub const ELIDED_ACTOR: &str = "hub";
 /// after the marker goes: the opening and the latest history are kept.
 pub fn push_timeline(incident: &mut IncidentRecord, at_ms: UnixMillis, actor: &str, text: String) {
     if incident.timeline.len() >= MAX_TIMELINE.max(3) {
-        incident.timeline.remove(2);
-        // The first time, the second entry becomes the marker: one more dropped.
-        let dropped = if incident.timeline_elided == 0 { 2 } else { 1 };
-        incident.timeline_elided = incident.timeline_elided.saturating_add(dropped);
-        let at = incident.timeline[1].at_ms;
-        incident.timeline[1] = TimelineEntry {
-            at_ms: at,
-            actor: ELIDED_ACTOR.into(),
-            text: format!(
-                "… {} earlier {} not shown (`sirt-hub audit` keeps every change)",
-                incident.timeline_elided,
-                if incident.timeline_elided == 1 {
-                    "entry"
-                } else {
-                    "entries"
-                }
-            ),
-        };
+        elide_timeline(incident, 1);
     }
     incident.timeline.push(TimelineEntry {
         at_ms,
         actor: actor.to_string(),
         text,
     });
+}
+
+/// Drops the `n` oldest entries after the marker (never the first entry, the marker or the
+/// last entry) and counts them in the marker; the first time, the second entry becomes the
+/// marker and counts too. Returns how many entries went.
+pub fn elide_timeline(incident: &mut IncidentRecord, n: usize) -> usize {
+    let n = n.min(incident.timeline.len().saturating_sub(3));
+    if n == 0 {
+        return 0;
+    }
+    incident.timeline.drain(2..2 + n);
+    let dropped = if incident.timeline_elided == 0 {
+        n + 1
+    } else {
+        n
+    };
+    incident.timeline_elided = incident
+        .timeline_elided
+        .saturating_add(u64::try_from(dropped).unwrap_or(u64::MAX));
+    let at = incident.timeline[1].at_ms;
+    incident.timeline[1] = TimelineEntry {
+        at_ms: at,
+        actor: ELIDED_ACTOR.into(),
+        text: format!(
+            "… {} not shown (`sirt-hub audit` keeps every change)",
+            socfed_proto::terminal::plural(
+                usize::try_from(incident.timeline_elided).unwrap_or(usize::MAX),
+                "earlier entry",
+                "earlier entries"
+            )
+        ),
+    };
+    n
+}
+
+/// Bytes of indicator values an incident lists (two more per indicator for its kind and length).
+/// Past it, new indicators are counted in `indicators_elided` instead of listed: the first ones
+/// stay listed, and every report stays whole in the escalations. A third of the record's size
+/// (`incident_size::MAX_RECORD_BYTES`), about 600 typical indicators.
+pub const MAX_INDICATOR_BYTES: usize = 20 * 1024;
+
+fn indicator_bytes(indicator: &socfed_proto::vocab::Indicator) -> usize {
+    indicator.value().len() + 2
+}
+
+/// Adds the indicators `from` does not list yet, while they fit in [`MAX_INDICATOR_BYTES`];
+/// counts the others (a report repeating a dropped indicator counts it again) and returns how
+/// many. `from` is de-duplicated (reports and records are).
+fn add_indicators(incident: &mut IncidentRecord, from: &[socfed_proto::vocab::Indicator]) -> u64 {
+    let mut bytes: usize = incident.indicators.iter().map(indicator_bytes).sum();
+    let mut added = Vec::new();
+    let mut dropped = 0_u64;
+    for indicator in from {
+        if incident.indicators.binary_search(indicator).is_ok() {
+            continue;
+        }
+        let size = indicator_bytes(indicator);
+        if bytes + size > MAX_INDICATOR_BYTES {
+            dropped += 1;
+        } else {
+            bytes += size;
+            added.push(indicator.clone());
+        }
+    }
+    if !added.is_empty() {
+        incident.indicators.extend(added);
+        incident.indicators.sort();
+    }
+    incident.indicators_elided = incident.indicators_elided.saturating_add(dropped);
+    dropped
+}
+
+/// What a timeline entry adds when a report's indicators were not all listed.
+fn dropped_note(dropped: u64) -> String {
+    if dropped == 0 {
+        return String::new();
+    }
+    format!(
+        " ({} not listed: the incident is at its size limit; the report is kept whole in the escalations)",
+        socfed_proto::terminal::plural(
+            usize::try_from(dropped).unwrap_or(usize::MAX),
+            "indicator",
+            "indicators"
+        )
+    )
 }
 
 fn union_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
@@ -252,130 +331,5 @@ fn union_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use socfed_proto::pb;
-    use socfed_proto::vocab::{LocalStatus, ReportLimits, Severity};
-
-    fn report(local: &str, severity: pb::Severity) -> IncidentReport {
-        let wire = pb::IncidentReport {
-            local_incident_id: local.into(),
-            revision: 1,
-            title: "phishing wave".into(),
-            severity: severity as i32,
-            ..Default::default()
-        };
-        IncidentReport::from_wire(wire, &ReportLimits::default()).expect("valid")
-    }
-
-    fn revision(
-        local: &str,
-        revision: u32,
-        status: Option<LocalStatus>,
-        owner: &str,
-    ) -> IncidentReport {
-        IncidentReport {
-            revision,
-            local_status: status,
-            local_owner: owner.into(),
-            ..report(local, pb::Severity::High)
-        }
-    }
-
-    #[test]
-    fn each_local_incident_keeps_the_status_and_owner_of_its_latest_revision() {
-        let paris = SiteId::parse("paris").expect("valid");
-        let mut inc = open(
-            Ulid::from_parts(1, 1),
-            &paris,
-            &revision("p-1", 1, Some(LocalStatus::Open), "ann"),
-            10,
-        );
-        let mut send = |r: IncidentReport, at| merge(&mut inc, &paris, &r, "shared ioc", at);
-        send(revision("p-2", 1, Some(LocalStatus::Open), "bob"), 20);
-        send(revision("p-1", 3, Some(LocalStatus::Contained), "carl"), 30);
-        // Late and older: changes nothing. Silent about its status: keeps the known one.
-        send(revision("p-1", 2, Some(LocalStatus::Open), "ann"), 40);
-        send(revision("p-2", 2, None, "dee"), 50);
-        let locals = &inc.sightings[0].locals;
-        let seen: Vec<_> = locals
-            .iter()
-            .map(|l| (l.id.as_str(), l.revision, l.status, l.owner.as_str()))
-            .collect();
-        assert_eq!(
-            seen,
-            vec![
-                ("p-1", 3, Some(LocalStatus::Contained), "carl"),
-                ("p-2", 2, Some(LocalStatus::Open), "dee"),
-            ]
-        );
-        assert_eq!(inc.sightings[0].local_owner(), "dee");
-        assert_eq!(inc.sightings[0].revision(), 3);
-    }
-
-    #[test]
-    fn keeps_one_sighting_per_site_and_raises_severity() {
-        let paris = SiteId::parse("paris").expect("valid");
-        let lyon = SiteId::parse("lyon").expect("valid");
-        let mut inc = open(
-            Ulid::from_parts(1, 1),
-            &paris,
-            &report("p-1", pb::Severity::Low),
-            10,
-        );
-        merge(
-            &mut inc,
-            &lyon,
-            &report("l-9", pb::Severity::Critical),
-            "shared ioc",
-            20,
-        );
-        merge(
-            &mut inc,
-            &paris,
-            &report("p-2", pb::Severity::Medium),
-            "shared ioc",
-            30,
-        );
-        assert_eq!(inc.sightings.len(), 2);
-        assert_eq!(inc.severity(), Severity::Critical);
-        assert_eq!(inc.sightings[0].local_incident_ids(), vec!["p-1", "p-2"]);
-        assert_eq!(inc.sightings[0].first_seen_ms, 10);
-        assert_eq!(inc.sightings[0].last_seen_ms, 30);
-        assert_eq!(inc.sightings[1].joined_because, "shared ioc");
-    }
-
-    #[test]
-    fn at_the_cap_the_opening_entry_stays_and_the_elision_is_marked() {
-        let paris = SiteId::parse("paris").expect("valid");
-        let mut inc = open(
-            Ulid::from_parts(1, 1),
-            &paris,
-            &report("p-1", pb::Severity::Low),
-            0,
-        );
-        let extra = 7;
-        for n in 1..MAX_TIMELINE + extra {
-            push_timeline(&mut inc, n as i64, "ines", format!("note {n}"));
-        }
-        assert_eq!(inc.timeline.len(), MAX_TIMELINE);
-        assert!(inc.timeline[0].text.starts_with("escalated by site paris"));
-        // Entries 1..=extra were dropped, and the marker took entry 1's place.
-        let dropped = extra + 1;
-        assert_eq!(inc.timeline_elided, dropped as u64);
-        assert_eq!(inc.timeline[1].actor, ELIDED_ACTOR);
-        assert!(
-            inc.timeline[1]
-                .text
-                .contains(&format!("{dropped} earlier entries")),
-            "{:?}",
-            inc.timeline[1]
-        );
-        assert_eq!(inc.timeline[2].text, format!("note {}", dropped + 1));
-        assert_eq!(
-            inc.timeline.last().map(|e| e.text.clone()),
-            Some(format!("note {}", MAX_TIMELINE + extra - 1))
-        );
-        assert!(inc.timeline.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
-    }
-}
+#[path = "incident_tests.rs"]
+mod tests;

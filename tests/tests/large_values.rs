@@ -4,8 +4,9 @@
 //! sites merged into one hub incident, must leave no file there, at the agents or at the hub;
 //! a report over the limit is refused at the edge with a clear error and nothing queued, and an
 //! escalation over the hub's message limit ends only that stream with RESOURCE_EXHAUSTED,
-//! stored nowhere. (Many such reports merged into one incident still reach blob files at the
-//! hub: the stores sync those before acknowledging; see docs/RELIABILITY.md.)
+//! stored nowhere. Six such reports from each site merged into one incident grow it past its
+//! record size: it sheds indicators (counted, and said on its timeline) and stays out of blob
+//! files too.
 
 use socfed_proto::pb;
 use socfed_proto::vocab::MAX_REPORT_BYTES;
@@ -48,6 +49,22 @@ fn encoded(request: &pb::RaiseIncidentRequest) -> usize {
     request.encoded_len()
 }
 
+/// The largest value in any tree of the store in `dir`, with its tree.
+fn largest_value(dir: &Path) -> anyhow::Result<(usize, String)> {
+    let db = socfed_proto::store_files::sled_config(dir)?.open()?;
+    let mut largest = (0, String::new());
+    for name in db.tree_names() {
+        let tree = db.open_tree(&name)?;
+        for entry in tree.iter() {
+            let (_, value) = entry?;
+            if value.len() > largest.0 {
+                largest = (value.len(), String::from_utf8_lossy(&name).into_owned());
+            }
+        }
+    }
+    Ok(largest)
+}
+
 fn blobs(dir: &Path) -> anyhow::Result<Vec<String>> {
     match std::fs::read_dir(dir.join("blobs")) {
         Ok(listing) => Ok(listing
@@ -69,11 +86,14 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
     let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
     let operator = pki.operator("tester")?;
 
-    let rounds: usize = 1;
+    let rounds: usize = 6;
+    let mut sent = std::collections::BTreeSet::new();
     for (site, addr) in [("paris", paris.local_addr), ("lyon", lyon.local_addr)] {
         let mut local = clients::local(addr, &operator, &pki.domain)?;
         for n in 0..rounds {
-            local.raise_incident(largest_legal(site, n)).await?;
+            let request = largest_legal(site, n);
+            sent.extend(request.indicators.iter().map(|i| i.value.clone()));
+            local.raise_incident(request).await?;
         }
         // One byte of indicator over the limit: refused, with the limit named.
         let mut over = largest_legal(site, 99);
@@ -91,28 +111,36 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
             refused.message()
         );
     }
-    // Every report shares the rule: one hub incident with both sites' sightings and every
-    // indicator.
+    // Every report shares the rule: one hub incident with both sites' sightings, every
+    // indicator listed or counted as dropped at the record's size limit.
     let mut op = clients::operator(hub.addr, &operator, &pki.domain)?;
+    let total = sent.len() as u64;
     let merged = eventually(
-        "one incident holding every report",
+        "one incident accounting for every report",
         Duration::from_secs(60),
         || {
             let mut op = op.clone();
             async move {
                 let all = clients::all_incidents(&mut op).await.ok()?;
-                let indicators = all
-                    .iter()
-                    .filter(|i| i.sightings.len() == 2)
-                    .map(|i| i.indicators.len())
-                    .max()?;
-                tracing::info!(incidents = all.len(), indicators, "merged so far");
-                (indicators >= 2 * rounds * 300).then_some(indicators)
+                let merged = all.into_iter().find(|i| i.sightings.len() == 2)?;
+                let accounted = merged.indicators.len() as u64 + merged.indicators_elided;
+                tracing::info!(accounted, total, "merged so far");
+                (accounted >= total).then_some(merged)
             }
         },
     )
     .await?;
-    assert!(merged > 0);
+    assert!(
+        merged.indicators_elided > 0,
+        "the incident outgrew its record"
+    );
+    assert!(
+        merged
+            .timeline
+            .iter()
+            .any(|t| t.text.contains("size limit") && t.text.contains("indicators")),
+        "the timeline says what was dropped"
+    );
 
     // A raw site stream: an escalation bigger than the hub accepts ends only that stream.
     let channel = clients::channel(
@@ -143,6 +171,11 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
             blobs(&tmp.path().join(dir))?,
             Vec::<String>::new(),
             "{dir}: a value went to an unsynced blob file"
+        );
+        let (size, tree) = largest_value(&tmp.path().join(dir))?;
+        assert!(
+            size <= sirt_hub::incident_size::MAX_RECORD_BYTES,
+            "{dir}: a value of {size} bytes in {tree}"
         );
     }
     Ok(())

@@ -116,6 +116,7 @@ pub fn incident_json(i: &pb::HubIncident) -> Value {
         "tlp": tlp(i.tlp),
         "techniques": i.techniques,
         "indicators": i.indicators.iter().map(indicator).collect::<Vec<_>>(),
+        "indicators_elided": i.indicators_elided,
         "priority": i.priority,
         "ir_lead": i.ir_lead,
         "resolution": i.resolution,
@@ -168,6 +169,17 @@ pub fn incidents_table(incidents: &[pb::HubIncident]) -> Table {
     t
 }
 
+/// Says how many indicators the incident no longer lists (its record reached its size limit),
+/// for every surface that lists them.
+pub fn indicators_elided(i: &pb::HubIncident) -> Option<String> {
+    (i.indicators_elided > 0).then(|| {
+        format!(
+            "… and {} more not listed (the incident reached its size limit; every report is kept whole in the escalations)",
+            i.indicators_elided
+        )
+    })
+}
+
 pub fn incident_detail(i: &pb::HubIncident) -> String {
     let mut out = format!(
         "incident {}\n  title:      {}\n  status:     {}\n  severity:   {}\n  tlp:        {}\n  techniques: {}\n  indicators: {}\n  created:    {}\n  updated:    {}\n",
@@ -181,6 +193,7 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
             &i.indicators
                 .iter()
                 .map(indicator)
+                .chain(indicators_elided(i))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

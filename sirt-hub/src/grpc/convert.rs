@@ -76,6 +76,7 @@ pub fn incident(record: &IncidentRecord) -> pb::HubIncident {
             .map(ToString::to_string)
             .collect(),
         indicators: record.indicators.iter().map(Indicator::to_wire).collect(),
+        indicators_elided: record.indicators_elided,
         sightings: record.sightings.iter().map(sighting).collect(),
         created_at_ms: record.created_at_ms,
         updated_at_ms: record.updated_at_ms,

@@ -74,7 +74,9 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
             rows: i
                 .indicators
                 .iter()
-                .map(|x| vec![render::indicator(x)])
+                .map(render::indicator)
+                .chain(render::indicators_elided(i))
+                .map(|x| vec![x])
                 .collect(),
         },
         Section {

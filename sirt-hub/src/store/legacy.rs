@@ -7,6 +7,8 @@
 //!   TLP, and the sites' techniques apart from the operators'.
 //! - incidents version 2 → 3: a sighting kept one owner and one revision per site; version 3
 //!   keeps one entry per local incident with the site's status and owner of it.
+//! - incidents version 3 → 4: version 4 counts the indicators dropped at the record's size
+//!   limit (`incident_size.rs`); a version 3 record dropped none.
 //! - escalations version 1 → 2: the report had no local status.
 
 use super::records::{
@@ -94,7 +96,41 @@ pub(super) struct IncidentRecordV2 {
     pub fingerprints: Vec<[u8; 32]>,
 }
 
-/// A version 1 record as version 3: the sites' and the operators' techniques become one list.
+/// An incident record of record version 3.
+#[derive(Serialize, Deserialize)]
+pub(super) struct IncidentRecordV3 {
+    pub id: Ulid,
+    pub title: String,
+    pub indicators: Vec<Indicator>,
+    pub sightings: Vec<Sighting>,
+    pub created_at_ms: UnixMillis,
+    pub updated_at_ms: UnixMillis,
+    pub lifecycle: crate::lifecycle::IncidentLifecycle,
+    pub timeline: Vec<TimelineEntry>,
+    pub timeline_elided: u64,
+    pub regulatory: crate::regulatory::RegulatoryClocks,
+    pub fingerprints: Vec<[u8; 32]>,
+}
+
+/// A version 3 record as version 4: no indicator was dropped yet.
+pub(super) fn incident_v3(old: IncidentRecordV3) -> IncidentRecord {
+    IncidentRecord {
+        id: old.id,
+        title: old.title,
+        indicators: old.indicators,
+        indicators_elided: 0,
+        sightings: old.sightings,
+        created_at_ms: old.created_at_ms,
+        updated_at_ms: old.updated_at_ms,
+        lifecycle: old.lifecycle,
+        timeline: old.timeline,
+        timeline_elided: old.timeline_elided,
+        regulatory: old.regulatory,
+        fingerprints: old.fingerprints,
+    }
+}
+
+/// A version 1 record as the current one: the sites' and the operators' techniques become one list.
 pub(super) fn incident_v1(old: IncidentRecordV1) -> IncidentRecord {
     let mut lifecycle = old.lifecycle;
     lifecycle.techniques.extend(old.techniques);
@@ -115,12 +151,13 @@ pub(super) fn incident_v1(old: IncidentRecordV1) -> IncidentRecord {
     })
 }
 
-/// A version 2 record as version 3: one entry per local incident in each sighting.
+/// A version 2 record as the current one: one entry per local incident in each sighting.
 pub(super) fn incident_v2(old: IncidentRecordV2) -> IncidentRecord {
     IncidentRecord {
         id: old.id,
         title: old.title,
         indicators: old.indicators,
+        indicators_elided: 0,
         sightings: old.sightings.into_iter().map(SightingV2::upgrade).collect(),
         created_at_ms: old.created_at_ms,
         updated_at_ms: old.updated_at_ms,

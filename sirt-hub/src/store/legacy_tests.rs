@@ -93,6 +93,33 @@ fn a_version_2_incident_gives_each_local_incident_the_sites_owner_and_no_status(
 }
 
 #[test]
+fn a_version_3_incident_reads_with_no_indicator_dropped() {
+    let old = IncidentRecordV3 {
+        id: Ulid::from_parts(5, 3),
+        title: "old".into(),
+        indicators: Vec::new(),
+        sightings: vec![sighting(&["p-1"]).upgrade()],
+        created_at_ms: 5,
+        updated_at_ms: 9,
+        lifecycle: crate::lifecycle::IncidentLifecycle::new(Severity::High, Tlp::Amber, 5),
+        timeline: Vec::new(),
+        timeline_elided: 2,
+        regulatory: crate::regulatory::RegulatoryClocks::new(),
+        fingerprints: vec![[3; 32]],
+    };
+    let record = schema::decode_incident(&with_version(3, &old)).expect("upgraded");
+    assert_eq!(record.indicators_elided, 0);
+    assert_eq!(record.sightings, old.sightings);
+    assert_eq!(
+        (record.timeline_elided, record.fingerprints.clone()),
+        (2, vec![[3; 32]])
+    );
+    let again = schema::encode_incident(&record).expect("encodes");
+    assert_eq!(again[0], 4);
+    assert_eq!(schema::decode_incident(&again).expect("reads"), record);
+}
+
+#[test]
 fn a_version_1_escalation_reads_with_no_local_status_and_the_same_hash() {
     let wire = pb::IncidentReport {
         local_incident_id: "p-1".into(),

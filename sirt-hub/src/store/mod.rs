@@ -186,8 +186,8 @@ impl HubStore {
     ) -> Result<Self, StoreError> {
         // TLP:RED incidents: nobody but the service's user reads the store, whatever the umask.
         socfed_proto::store_files::private_dir(dir).map_err(StoreError::Sync)?;
-        let db = sled::Config::new()
-            .path(dir)
+        let db = socfed_proto::store_files::sled_config(dir)
+            .map_err(StoreError::Sync)?
             .cache_capacity(cache_bytes)
             .open()
             .map_err(|source| StoreError::Open {

@@ -105,6 +105,9 @@ pub struct IncidentRecord {
     pub id: Ulid,
     pub title: String,
     pub indicators: Vec<Indicator>,
+    /// Indicators dropped to keep the record within its size (`incident_size.rs`); every
+    /// report stays whole in the escalations.
+    pub indicators_elided: u64,
     pub sightings: Vec<Sighting>,
     pub created_at_ms: UnixMillis,
     pub updated_at_ms: UnixMillis,

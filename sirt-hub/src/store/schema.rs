@@ -75,12 +75,14 @@ use ulid::Ulid;
 /// 4: incident records version 3 and escalation records version 2 (the sites' local status),
 /// and `site_states` / `site_state_log`, which every incident change must keep (a build that
 /// does not would leave sites with stale states).
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: incident records version 4, which an older build cannot read.
+pub const SCHEMA_VERSION: u32 = 5;
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
 /// in the lifecycle. 3: one entry per local incident in each sighting, with the site's status
-/// and owner. Older records are upgraded when read ([`decode_incident`], `legacy.rs`).
-pub const INCIDENT_RECORD_VERSION: u8 = 3;
+/// and owner. 4: the count of indicators dropped at the record's size limit. Older records are
+/// upgraded when read ([`decode_incident`], `legacy.rs`).
+pub const INCIDENT_RECORD_VERSION: u8 = 4;
 /// Version of `escalations` values. 2: the report holds the site's local status; version 1
 /// values are upgraded when read ([`decode_escalation`]).
 pub const ESCALATION_RECORD_VERSION: u8 = 2;
@@ -167,6 +169,8 @@ pub enum CodecError {
     },
     #[error("tree {tree}: key of unexpected length {len}")]
     Key { tree: &'static str, len: usize },
+    #[error("tree incidents: {0}")]
+    TooLarge(#[from] crate::incident_size::TooLarge),
 }
 
 pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
@@ -205,6 +209,9 @@ pub fn decode_incident(bytes: &[u8]) -> Result<IncidentRecord, CodecError> {
     match bytes.split_first() {
         None => Err(CodecError::Empty { tree: INCIDENTS }),
         Some((&INCIDENT_RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(corrupt),
+        Some((&3, body)) => postcard::from_bytes(body)
+            .map(legacy::incident_v3)
+            .map_err(corrupt),
         Some((&2, body)) => postcard::from_bytes(body)
             .map(legacy::incident_v2)
             .map_err(corrupt),

@@ -18,6 +18,9 @@
 //! (`site_states`, `site_state_log`) is built from `local_refs`, one entry per local incident
 //! a site escalated, so every site is sent the hub's state of what it escalated before; the
 //! step clears what it builds first, so a crash part-way repeats it.
+//!
+//! Version 4 → 5: nothing is rewritten. Incident records of version 3 are read through
+//! `legacy.rs` (no indicator dropped yet); schema 5 makes an older build refuse the store.
 
 use super::{StoreError, Trees, schema};
 use socfed_proto::vocab::SiteId;

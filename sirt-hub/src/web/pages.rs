@@ -224,6 +224,7 @@ pub fn incident(
                 x.value.clone(),
             ]
         })
+        .chain(render::indicators_elided(i).map(|note| vec![String::new(), note]))
         .collect();
     let techniques: Vec<Vec<String>> = i.techniques.iter().map(|t| vec![t.clone()]).collect();
     let timeline: Vec<Vec<String>> = i

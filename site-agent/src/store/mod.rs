@@ -163,8 +163,11 @@ impl AgentStore {
             path: dir.to_path_buf(),
             error: sled::Error::Io(e),
         })?;
-        let db = sled::Config::new()
-            .path(dir)
+        let db = socfed_proto::store_files::sled_config(dir)
+            .map_err(|e| StoreError::Open {
+                path: dir.to_path_buf(),
+                error: sled::Error::Io(e),
+            })?
             .cache_capacity(cache_bytes)
             .open()
             .map_err(|error| StoreError::Open {

@@ -65,7 +65,7 @@ mod tests {
         let mut group = AlertGroup::open(ulid::Ulid::new(), fingerprint, *alert, 5);
         group.last_seen_ms = 1_700_000_600_000;
         {
-            let db = sled::open(dir.path())?;
+            let db = socfed_proto::store_files::sled_config(dir.path())?.open()?;
             db.open_tree("meta")?
                 .insert("schema_version", &1u32.to_be_bytes())?;
             db.open_tree("groups")?.insert(
@@ -94,7 +94,7 @@ mod tests {
             );
             assert_eq!(spans.len(), 1);
         }
-        let db = sled::open(dir.path())?;
+        let db = socfed_proto::store_files::sled_config(dir.path())?.open()?;
         assert!(
             !db.tree_names()
                 .iter()

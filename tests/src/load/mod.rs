@@ -181,7 +181,7 @@ pub fn storage_ceiling(
     bytes: usize,
     batch: u64,
 ) -> anyhow::Result<f64> {
-    let db = sled::Config::new().path(dir).open()?;
+    let db = socfed_proto::store_files::sled_config(dir)?.open()?;
     let tree = db.open_tree("baseline")?;
     let value = vec![7u8; bytes];
     let started = Instant::now();

@@ -217,7 +217,7 @@ impl Tx<'_> {
         let mut record = record;
         incident::remember_fingerprints(&mut record, fingerprints.iter().map(|fp| fp.key));
         let id_bytes = record.id.to_bytes();
-        self.put_incident(indexed.as_ref(), &record)?;
+        self.put_incident(indexed.as_ref(), &mut record)?;
         self.local_refs.insert(ref_key, &id_bytes)?;
         self.index_fingerprints(&record, fingerprints.iter().map(|fp| &fp.key), now)?;
         Ok(IncidentChange { created, record })
@@ -312,8 +312,8 @@ impl Tx<'_> {
             }
         }
         // The survivor gains the duplicate's sites; the duplicate keeps its own, closed.
-        self.put_incident(Some(&target_was), &target)?;
-        self.put_incident(Some(&absorbed_was), &absorbed)?;
+        self.put_incident(Some(&target_was), &mut target)?;
+        self.put_incident(Some(&absorbed_was), &mut absorbed)?;
         if !target.regulatory.flags().is_empty() {
             let mut regulated = schema::REGULATED_PREFIX.to_vec();
             regulated.extend_from_slice(&survivor.to_bytes());

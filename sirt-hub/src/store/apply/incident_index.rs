@@ -13,6 +13,7 @@
 //! costs exactly one index write more than the record and its per-site entry it always had.
 
 use super::{Tx, TxError, codec};
+use crate::incident_size::MAX_RECORD_BYTES;
 use crate::store::records::{IncidentRecord, IncidentStatus};
 use crate::store::schema;
 use socfed_proto::vocab::{Severity, SiteId};
@@ -60,15 +61,27 @@ fn locals(record: &IncidentRecord) -> impl Iterator<Item = (SiteId, String)> + '
 
 impl Tx<'_> {
     /// Writes `record` and brings its index entries from `old` (what they say now; `None` for
-    /// an incident not stored yet) to what `record` says.
+    /// an incident not stored yet) to what `record` says. A record over its size sheds first
+    /// (`incident_size.rs`): callers go on with the record as stored.
     pub(super) fn put_incident(
         &self,
         old: Option<&Indexed>,
-        record: &IncidentRecord,
+        record: &mut IncidentRecord,
     ) -> Result<(), TxError> {
         let id = record.id;
-        self.incidents
-            .insert(&id.to_bytes(), codec(schema::encode_incident(record))?)?;
+        let mut value = codec(schema::encode_incident(record))?;
+        if value.len() > MAX_RECORD_BYTES {
+            let measure =
+                |r: &IncidentRecord| schema::encode_incident(r).map_or(usize::MAX, |v| v.len());
+            let at = record.updated_at_ms;
+            let shed = codec(
+                crate::incident_size::fit(record, MAX_RECORD_BYTES, at, measure)
+                    .map_err(schema::CodecError::from),
+            )?;
+            tracing::warn!(incident = %id, ?shed, "incident record at its size limit: shed to fit");
+            value = codec(schema::encode_incident(record))?;
+        }
+        self.incidents.insert(&id.to_bytes(), value)?;
         let (status, severity) = (record.status(), record.severity());
         let pair = schema::listing_value(status, severity);
         let same_pair = old.is_some_and(|o| (o.status, o.severity) == (status, severity));

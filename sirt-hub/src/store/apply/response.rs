@@ -95,7 +95,7 @@ impl Tx<'_> {
         };
         incident::push_timeline(&mut record, now, actor, text);
         record.updated_at_ms = record.updated_at_ms.max(now);
-        self.put_incident(Some(&indexed), &record)?;
+        self.put_incident(Some(&indexed), &mut record)?;
         applied.changes.retain(|c| c.record.id != record.id);
         applied.changes.push(IncidentChange {
             created: false,

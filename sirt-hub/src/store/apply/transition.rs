@@ -65,7 +65,7 @@ impl Tx<'_> {
             }
         }
         incident::remember_fingerprints(&mut record, added.iter().copied());
-        self.put_incident(Some(&indexed), &record)?;
+        self.put_incident(Some(&indexed), &mut record)?;
         self.index_fingerprints(&record, &added, now)?;
         self.audit(socfed_proto::audit::AuditDraft {
             at_ms: now,
@@ -139,7 +139,7 @@ impl Tx<'_> {
         let mut regulated = schema::REGULATED_PREFIX.to_vec();
         regulated.extend_from_slice(&c.incident.to_bytes());
         self.meta.insert(regulated, &[])?;
-        self.put_incident(Some(&indexed), &record)?;
+        self.put_incident(Some(&indexed), &mut record)?;
         self.audit(socfed_proto::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
@@ -257,6 +257,7 @@ impl Tx<'_> {
             id,
             title: original.title.clone(),
             indicators: original.indicators.clone(),
+            indicators_elided: original.indicators_elided,
             sightings: vec![sighting.clone()],
             created_at_ms: now,
             updated_at_ms: now,
@@ -297,8 +298,8 @@ impl Tx<'_> {
         }
         self.relink(&s.site, &local_ids, original.id, id, &reason, &s.actor, now)?;
         // The original loses the site's listing entry; the new incident gains it.
-        self.put_incident(Some(&original_was), &original)?;
-        self.put_incident(None, &split)?;
+        self.put_incident(Some(&original_was), &mut original)?;
+        self.put_incident(None, &mut split)?;
         self.audit(socfed_proto::audit::AuditDraft {
             at_ms: now,
             actor: s.actor.clone(),
