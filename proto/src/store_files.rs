@@ -36,13 +36,27 @@ pub const FILE_MODE: u32 = 0o600;
 /// log message over 2 MiB goes to a blob file. sled allows 256 B to 16 MiB.
 pub const SEGMENT_BYTES: usize = 8 << 20;
 
+/// sled 0.34's default segment size, which every store created by an older build has.
+pub const LEGACY_SEGMENT_BYTES: usize = 512 * 1024;
+
 /// The sled configuration of the store in `dir`: the segment size it was created with when it
-/// exists (read from sled's `conf` file), [`SEGMENT_BYTES`] for a new store.
+/// exists (read from sled's `conf` file), [`SEGMENT_BYTES`] for a new store. sled never syncs
+/// `conf`, so a store whose `conf` is missing or unreadable but whose log is not empty was
+/// written by an older build, with the default size: it keeps that.
 pub fn sled_config(dir: &Path) -> io::Result<sled::Config> {
-    let segment = match std::fs::read(dir.join("conf")) {
-        Ok(bytes) => existing_segment_size(&bytes).unwrap_or(SEGMENT_BYTES),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => SEGMENT_BYTES,
+    let from_conf = match std::fs::read(dir.join("conf")) {
+        Ok(bytes) => existing_segment_size(&bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
+    };
+    let segment = match from_conf {
+        Some(size) => size,
+        None => match std::fs::metadata(dir.join("db")) {
+            Ok(log) if log.len() > 0 => LEGACY_SEGMENT_BYTES,
+            Ok(_) => SEGMENT_BYTES,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => SEGMENT_BYTES,
+            Err(e) => return Err(e),
+        },
     };
     Ok(sled::Config::new().path(dir).segment_size(segment))
 }
@@ -229,6 +243,16 @@ mod tests {
         let conf = std::fs::read(new.join("conf")).expect("conf");
         assert_eq!(existing_segment_size(&conf), Some(SEGMENT_BYTES));
         assert_eq!(existing_segment_size(b"seg"), None);
+        // An older store whose `conf` was lost (sled never syncs it) keeps the default size.
+        std::fs::remove_file(old.join("conf")).expect("lose conf");
+        drop(
+            sled_config(&old)
+                .expect("config")
+                .open()
+                .expect("reopen without conf"),
+        );
+        let conf = std::fs::read(old.join("conf")).expect("conf");
+        assert_eq!(existing_segment_size(&conf), Some(LEGACY_SEGMENT_BYTES));
         assert_eq!(existing_segment_size(b"segment_size: 12\ncrc!"), None);
     }
 

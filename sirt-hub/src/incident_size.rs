@@ -5,13 +5,20 @@
 //! a site is remembered, correlation fingerprints and the timeline grow. Stores write a record
 //! whole, and sled writes a large log message to a blob file it never syncs
 //! (docs/RELIABILITY.md, "Large values"), so a record over [`MAX_RECORD_BYTES`] sheds, step by
-//! step, what the evidence keeps elsewhere: the oldest timeline entries (the audit log keeps
-//! every change), a spread of indicators (every report stays whole in the escalations), the
-//! fingerprints past the first ones (later reports with those correlate less), techniques past
-//! the first [`MAX_KEPT_TECHNIQUES`], and local incident references of a site past its newest
-//! (a merge no longer relinks them). The timeline says what was shed.
+//! step, what the evidence keeps elsewhere. First what the current caps would never have let
+//! in (a record written by an older build): fingerprints past `MAX_FINGERPRINTS` and indicators
+//! past `MAX_INDICATOR_BYTES`. Then about as many of the oldest timeline entries as the
+//! overshoot needs (the audit log keeps every change), a spread of indicators (every report
+//! stays whole in the escalations) and fingerprints by turns (later reports with those
+//! correlate less), and techniques past the first [`MAX_KEPT_TECHNIQUES`]. The timeline says
+//! what was shed.
+//!
+//! A site's local incident references are never shed: merges, splits and the states sent to
+//! sites follow them. A record that still does not fit (a compromised site opening thousands
+//! of local incidents into one hub incident, or hundreds of sites) is written whole: the blob
+//! sync before every acknowledgement keeps it durable, and [`fit`] says so to the caller.
 
-use crate::incident::{elide_timeline, push_timeline};
+use crate::incident::{MAX_FINGERPRINTS, MAX_INDICATOR_BYTES, elide_timeline, push_timeline};
 use crate::store::records::IncidentRecord;
 use socfed_proto::UnixMillis;
 use socfed_proto::terminal::plural;
@@ -33,7 +40,6 @@ pub struct Shed {
     pub timeline: usize,
     pub indicators: usize,
     pub fingerprints: usize,
-    pub local_refs: usize,
     pub techniques: usize,
 }
 
@@ -43,10 +49,11 @@ impl Shed {
     }
 }
 
-/// The record cannot be brought within its size (only sightings and titles are left).
+/// The record is still over its size after shedding all it may (sightings, local incident
+/// references, the title and the last timeline entries are what is left).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "incident record is {size} bytes even after shedding all it can, over the limit of {max} bytes"
+    "incident record is {size} bytes even after shedding all it may, over the limit of {max} bytes"
 )]
 pub struct TooLarge {
     pub size: usize,
@@ -68,7 +75,7 @@ pub fn fit(
         if size <= max {
             return Ok(shed);
         }
-        if !shed_some(incident, &mut shed) {
+        if !shed_some(incident, size - max, &mut shed) {
             return Err(TooLarge { size, max });
         }
         // One note for the whole fit, written after the first step and rewritten as more goes
@@ -84,35 +91,38 @@ pub fn fit(
     }
 }
 
-/// One step of shedding, the cheapest loss first. `false` when nothing is left to shed.
-fn shed_some(incident: &mut IncidentRecord, shed: &mut Shed) -> bool {
+/// One step of shedding, the cheapest loss first, for a record `over` bytes too large.
+/// `false` when nothing is left that may be shed.
+fn shed_some(incident: &mut IncidentRecord, over: usize, shed: &mut Shed) -> bool {
+    // What the current caps would not have let in (an older build's record).
+    if incident.fingerprints.len() > MAX_FINGERPRINTS {
+        shed.fingerprints += incident.fingerprints.len() - MAX_FINGERPRINTS;
+        incident.fingerprints.truncate(MAX_FINGERPRINTS);
+        return true;
+    }
+    if indicator_bytes(incident) > MAX_INDICATOR_BYTES {
+        drop_indicators(incident, shed);
+        return true;
+    }
     let timeline = incident.timeline.len();
     if timeline > KEPT_TIMELINE {
-        shed.timeline += elide_timeline(incident, (timeline - KEPT_TIMELINE).div_ceil(2));
+        // About as many of the oldest entries as the overshoot needs (an entry's encoding is
+        // its texts and about 12 bytes more).
+        let bytes: usize = incident
+            .timeline
+            .iter()
+            .map(|e| e.actor.len() + e.text.len() + 12)
+            .sum();
+        let average = (bytes / timeline).max(1);
+        let wanted = (over / average + 1).min(timeline - KEPT_TIMELINE);
+        shed.timeline += elide_timeline(incident, wanted);
         return true;
     }
     // Indicators and fingerprints go by turns, whichever takes more bytes now.
-    let indicator_bytes: usize = incident
-        .indicators
-        .iter()
-        .map(|i| i.value().len() + 2)
-        .sum();
+    let indicators = indicator_bytes(incident);
     let fingerprint_bytes = incident.fingerprints.len() * 32;
-    if indicator_bytes > 0 && indicator_bytes >= fingerprint_bytes {
-        // Every fourth, across all kinds, so each kind of indicator stays represented; under
-        // four left, all of them.
-        let before = incident.indicators.len();
-        let stride = if before >= 4 { 4 } else { 1 };
-        let mut position = 0_usize;
-        incident.indicators.retain(|_| {
-            position += 1;
-            !position.is_multiple_of(stride)
-        });
-        let gone = before - incident.indicators.len();
-        shed.indicators += gone;
-        incident.indicators_elided = incident
-            .indicators_elided
-            .saturating_add(u64::try_from(gone).unwrap_or(u64::MAX));
+    if indicators > 0 && indicators >= fingerprint_bytes {
+        drop_indicators(incident, shed);
         return true;
     }
     if fingerprint_bytes > 0 {
@@ -127,24 +137,34 @@ fn shed_some(incident: &mut IncidentRecord, shed: &mut Shed) -> bool {
         incident.lifecycle.techniques.truncate(MAX_KEPT_TECHNIQUES);
         return true;
     }
-    if let Some(sighting) = incident
-        .sightings
-        .iter_mut()
-        .filter(|s| s.locals.len() > 1)
-        .max_by_key(|s| s.locals.len())
-    {
-        // The newest half of the site's local incidents stay.
-        sighting
-            .locals
-            .sort_by_key(|l| std::cmp::Reverse(l.updated_at_ms));
-        let keep = sighting.locals.len().div_ceil(2);
-        shed.local_refs += sighting.locals.len() - keep;
-        sighting.locals.truncate(keep);
-        return true;
-    }
     let gone = elide_timeline(incident, incident.timeline.len());
     shed.timeline += gone;
     gone > 0
+}
+
+fn indicator_bytes(incident: &IncidentRecord) -> usize {
+    incident
+        .indicators
+        .iter()
+        .map(|i| i.value().len() + 2)
+        .sum()
+}
+
+/// Drops every fourth indicator, across all kinds, so each kind stays represented (under four
+/// left, all of them), and counts them on the record.
+fn drop_indicators(incident: &mut IncidentRecord, shed: &mut Shed) {
+    let before = incident.indicators.len();
+    let stride = if before >= 4 { 4 } else { 1 };
+    let mut position = 0_usize;
+    incident.indicators.retain(|_| {
+        position += 1;
+        !position.is_multiple_of(stride)
+    });
+    let gone = before - incident.indicators.len();
+    shed.indicators += gone;
+    incident.indicators_elided = incident
+        .indicators_elided
+        .saturating_add(u64::try_from(gone).unwrap_or(u64::MAX));
 }
 
 fn note(shed: &Shed) -> String {
@@ -155,11 +175,6 @@ fn note(shed: &Shed) -> String {
             shed.fingerprints,
             "correlation fingerprint",
             "correlation fingerprints",
-        ),
-        (
-            shed.local_refs,
-            "local incident reference",
-            "local incident references",
         ),
         (shed.techniques, "technique", "techniques"),
     ];

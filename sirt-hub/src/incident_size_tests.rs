@@ -101,9 +101,8 @@ fn a_record_grown_by_merged_reports_sheds_indicators_across_kinds_and_says_so() 
     let kinds: std::collections::BTreeSet<_> =
         incident.indicators.iter().map(|i| i.kind()).collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
-    // Sightings and every local incident are untouched while indicators and fingerprints can go.
+    // Sightings and every local incident are untouched.
     assert_eq!(incident.sightings.len(), 2);
-    assert_eq!(shed.local_refs, 0);
     let note = incident.timeline.last().expect("a note");
     assert_eq!(note.actor, crate::incident::ELIDED_ACTOR);
     assert!(
@@ -123,7 +122,68 @@ fn a_record_grown_by_merged_reports_sheds_indicators_across_kinds_and_says_so() 
 }
 
 #[test]
-fn a_hostile_site_inflating_local_ids_and_techniques_cannot_grow_the_record_past_its_size() {
+fn hostile_techniques_and_a_long_timeline_are_shed_to_fit() {
+    let mut incident = grown();
+    incident.lifecycle.techniques = (0..8_000)
+        .map(|n| {
+            Technique::parse(&format!("T{:04}.{:03}", 1000 + n / 999, n % 999 + 1)).expect("valid")
+        })
+        .collect();
+    for n in 0..400 {
+        crate::incident::push_timeline(&mut incident, n, "site paris", "t".repeat(300));
+    }
+    let locals = incident.sightings.clone();
+    let shed = fit(&mut incident, MAX_RECORD_BYTES, 99, encoded).expect("fits");
+    assert!(encoded(&incident) <= MAX_RECORD_BYTES);
+    assert!(shed.timeline > 0 && shed.techniques > 0, "{shed:?}");
+    assert_eq!(incident.lifecycle.techniques.len(), MAX_KEPT_TECHNIQUES);
+    // Local incident references are never shed: merges and splits follow them.
+    assert_eq!(incident.sightings, locals);
+    // The opening entry stays first.
+    assert!(
+        incident.timeline[0]
+            .text
+            .starts_with("escalated by site paris")
+    );
+}
+
+#[test]
+fn an_older_records_excess_goes_before_any_timeline_entry_and_the_timeline_only_as_needed() {
+    let mut incident = grown();
+    for n in 0..60 {
+        crate::incident::push_timeline(&mut incident, n, "site paris", "t".repeat(50));
+    }
+    let entries = incident.timeline.len();
+    let shed = fit(&mut incident, MAX_RECORD_BYTES, 99, encoded).expect("fits");
+    // Trimming to today's caps was enough: the history is whole (one entry more, the note).
+    assert_eq!(shed.timeline, 0, "{shed:?}");
+    assert_eq!(incident.timeline.len(), entries + 1);
+    assert_eq!(
+        incident.fingerprints.len(),
+        crate::incident::MAX_FINGERPRINTS
+    );
+}
+
+#[test]
+fn a_record_a_little_over_its_size_loses_about_as_many_entries_as_the_excess_needs() {
+    let paris = SiteId::parse("paris").expect("valid");
+    let mut incident = crate::incident::open(
+        ulid::Ulid::from_parts(1, 1),
+        &paris,
+        &report("paris", 0, 500),
+        1,
+    );
+    for n in 0..300 {
+        crate::incident::push_timeline(&mut incident, n, "site paris", "t".repeat(100));
+    }
+    let size = encoded(&incident);
+    let shed = fit(&mut incident, size - 500, 100, encoded).expect("fits");
+    assert!((1..=8).contains(&shed.timeline), "{shed:?}");
+    assert_eq!((shed.indicators, shed.fingerprints), (0, 0), "{shed:?}");
+}
+
+#[test]
+fn a_hostile_site_flooding_local_incidents_keeps_every_reference_and_the_caller_is_told() {
     let mut incident = grown();
     let paris = &mut incident.sightings[0];
     for n in 0..3_000 {
@@ -135,40 +195,10 @@ fn a_hostile_site_inflating_local_ids_and_techniques_cannot_grow_the_record_past
             updated_at_ms: n,
         });
     }
-    incident.lifecycle.techniques = (0..8_000)
-        .map(|n| {
-            Technique::parse(&format!("T{:04}.{:03}", 1000 + n / 999, n % 999 + 1)).expect("valid")
-        })
-        .collect();
-    for n in 0..400 {
-        crate::incident::push_timeline(&mut incident, n, "site paris", "t".repeat(300));
-    }
-    let shed = fit(&mut incident, MAX_RECORD_BYTES, 99, encoded).expect("fits");
-    assert!(encoded(&incident) <= MAX_RECORD_BYTES);
-    assert!(
-        shed.timeline > 0 && shed.local_refs > 0 && shed.techniques > 0,
-        "{shed:?}"
-    );
-    // The newest local incidents of the site stay, and the other site keeps all of its own.
-    let kept = &incident.sightings[0].locals;
-    assert!(
-        kept.iter()
-            .any(|l| l.id.starts_with("forged-local-incident-02999"))
-    );
-    assert_eq!(incident.sightings[1].locals.len(), 6, "{shed:?}");
-    // The opening entry stays first.
-    assert!(
-        incident.timeline[0]
-            .text
-            .starts_with("escalated by site paris")
-    );
-}
-
-#[test]
-fn a_record_that_cannot_fit_says_how_large_it_is() {
-    let mut incident = grown();
-    let error = fit(&mut incident, 64, 99, encoded).expect_err("cannot fit");
-    assert_eq!(error.max, 64);
-    assert!(error.size > 64);
+    let locals = incident.sightings.clone();
+    let error = fit(&mut incident, MAX_RECORD_BYTES, 99, encoded).expect_err("cannot fit");
+    assert_eq!(error.max, MAX_RECORD_BYTES);
+    assert_eq!(error.size, encoded(&incident));
+    assert_eq!(incident.sightings, locals);
     assert!(incident.indicators.is_empty() && incident.fingerprints.is_empty());
 }

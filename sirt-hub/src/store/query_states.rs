@@ -90,7 +90,7 @@ mod tests {
             Durability::Flush,
             socfed_proto::audit::ChainKey::from_bytes([7; 32]),
         )
-        .expect("store")
+        .unwrap_or_else(|e| panic!("store: {e:?}"))
     }
 
     fn escalation(site: &str, seq: u64, local: &str, revision: u32, domain: &str) -> Item {

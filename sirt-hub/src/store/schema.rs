@@ -169,8 +169,6 @@ pub enum CodecError {
     },
     #[error("tree {tree}: key of unexpected length {len}")]
     Key { tree: &'static str, len: usize },
-    #[error("tree incidents: {0}")]
-    TooLarge(#[from] crate::incident_size::TooLarge),
 }
 
 pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {

@@ -74,11 +74,16 @@ impl Tx<'_> {
             let measure =
                 |r: &IncidentRecord| schema::encode_incident(r).map_or(usize::MAX, |v| v.len());
             let at = record.updated_at_ms;
-            let shed = codec(
-                crate::incident_size::fit(record, MAX_RECORD_BYTES, at, measure)
-                    .map_err(schema::CodecError::from),
-            )?;
-            tracing::warn!(incident = %id, ?shed, "incident record at its size limit: shed to fit");
+            match crate::incident_size::fit(record, MAX_RECORD_BYTES, at, measure) {
+                Ok(shed) => {
+                    tracing::warn!(incident = %id, ?shed, "incident record at its size limit: shed to fit");
+                }
+                // Written whole all the same: refusing would fail every later report of the
+                // incident, and the blob sync before each acknowledgement keeps it durable.
+                Err(too_large) => {
+                    tracing::warn!(incident = %id, %too_large, "incident record written over its size limit");
+                }
+            }
             value = codec(schema::encode_incident(record))?;
         }
         self.incidents.insert(&id.to_bytes(), value)?;
