@@ -57,7 +57,7 @@ pub fn print_completions<C: clap::CommandFactory>(
 /// clap_complete's bash script names a hyphenated binary's states two ways: the word loop
 /// sets `sirt__hub__subcmd__pki` while the `case` arms test `sirt__subcmd__hub__subcmd__pki`,
 /// so nothing past the first subcommand ever completes. One spelling throughout fixes it
-/// (`tests/tests/packaging.rs` completes a nested subcommand in a real bash).
+/// (`tests/tests/operations/packaging.rs` completes a nested subcommand in a real bash).
 fn mend_bash_names(script: &str, name: &str) -> String {
     if !name.contains('-') {
         return script.to_string();
@@ -178,7 +178,7 @@ pub fn init_logging(format: LogFormat, default_filter: &str) {
 /// Exit statuses, the same for both binaries (sysexits.h where one fits): 0 success, 1 any
 /// other failure, 2 a usage error (clap), [`EX_DATAERR`] a verification found tampering or
 /// corruption, [`EX_UNAVAILABLE`] the service could not be reached, [`EX_CONFIG`] a
-/// configuration error. docs/OPERATIONS.md lists them; `tests/tests/packaging.rs` checks them.
+/// configuration error. docs/OPERATIONS.md lists them; `tests/tests/operations/packaging.rs` checks them.
 pub const EX_USAGE: u8 = 2;
 /// Something verified was not intact (`audit verify`, a corrupt dump).
 pub const EX_DATAERR: u8 = 65;

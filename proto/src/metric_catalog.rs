@@ -3,7 +3,7 @@
 //! (`admin::install_recorder`), so every series in `/metrics` carries `# HELP` and every
 //! latency is a histogram: buckets add up across agents and hubs, summaries' quantiles do not.
 //!
-//! A metric recorded anywhere must be listed here; `tests/tests/metrics_catalog.rs` checks the
+//! A metric recorded anywhere must be listed here; `tests/tests/operations/metrics_catalog.rs` checks the
 //! sources, docs/ARCHITECTURE.md and a live `/metrics` against this table.
 
 /// What kind of series a metric is.

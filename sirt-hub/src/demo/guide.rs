@@ -1,6 +1,6 @@
 //! What `sirt-hub demo --keep-running` prints once the story is told: the dashboard with a
 //! sign-in link, the metrics URLs, and commands that work as printed against this federation
-//! (README.md's quick start shows the same lines; tests/tests/demo.rs runs them).
+//! (README.md's quick start shows the same lines; tests/tests/operations/demo.rs runs them).
 
 use super::setup::{Layout, OPERATOR};
 use super::story::PHISHING_DOMAIN;

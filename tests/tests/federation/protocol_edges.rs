@@ -115,7 +115,7 @@ async fn hostile_sequence_numbers_are_refused_or_contained_and_the_hub_keeps_wor
     }
     assert_eq!(acked, 1);
     // Past it (u64::MAX included) is refused: the stream ends naming the field
-    // (tests/tests/hostile_site.rs covers the rest of the range checks).
+    // (tests/tests/security/hostile_site.rs covers the rest of the range checks).
     s.send(u64::MAX, report("p-max", "beyond")).await?;
     let status = s.next_ack().await.expect_err("u64::MAX is refused");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);

@@ -3,7 +3,7 @@
 //! proptest-generated inputs (corpus files mutated byte by byte, and arbitrary bytes). The
 //! long coverage-guided run needs nightly flags and is documented in docs/SECURITY.md.
 //!
-//! `cargo test -p socfed-tests --test fuzz_smoke -- --ignored write_seed_corpus` rewrites
+//! `cargo test -p socfed-tests --test security -- --ignored fuzz_smoke::write_seed_corpus` rewrites
 //! the generated seeds (synthetic records written here, no third-party data).
 
 use proptest::prelude::*;

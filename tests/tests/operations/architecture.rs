@@ -1,0 +1,109 @@
+//! docs/ARCHITECTURE.md stays true where a test can tell: its entry-point table names every
+//! subcommand of both binaries (read from clap's command tree, never a copy of it), and its
+//! storage tables name every tree a new store opens (read from a real store in a temp dir).
+//! The metrics table is checked by `metrics_catalog.rs`, the example configs by
+//! `packaging.rs`.
+
+use clap::CommandFactory;
+use socfed_proto::audit::ChainKey;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn architecture() -> anyhow::Result<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ARCHITECTURE.md");
+    Ok(std::fs::read_to_string(path)?)
+}
+
+/// The lines of the section under `heading` (a whole line), up to the next heading.
+fn section<'a>(doc: &'a str, heading: &str) -> anyhow::Result<Vec<&'a str>> {
+    let mut lines = doc.lines().skip_while(|l| *l != heading);
+    anyhow::ensure!(lines.next().is_some(), "no section {heading:?}");
+    Ok(lines.take_while(|l| !l.starts_with('#')).collect())
+}
+
+/// The table cells of `lines`, one row each, without the header and separator rows.
+fn rows<'a>(lines: &[&'a str]) -> Vec<Vec<&'a str>> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .skip(1)
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect()
+}
+
+fn unquoted(cell: &str) -> String {
+    cell.trim_matches('`').to_string()
+}
+
+#[test]
+fn the_entry_point_table_names_every_subcommand_of_both_binaries() -> anyhow::Result<()> {
+    let doc = architecture()?;
+    let table = rows(&section(&doc, "## Entry points")?);
+    for (binary, command) in [
+        ("sirt-hub", sirt_hub::cli::Cli::command()),
+        ("site-agent", site_agent::cli::Cli::command()),
+    ] {
+        let documented: BTreeSet<String> = table
+            .iter()
+            .filter(|row| row.first().map(|c| unquoted(c)) == Some(binary.to_string()))
+            .filter_map(|row| row.get(1).map(|c| unquoted(c)))
+            .collect();
+        let actual: BTreeSet<String> = command
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        assert_eq!(
+            documented, actual,
+            "docs/ARCHITECTURE.md, \"Entry points\": the rows for {binary} must name exactly its subcommands"
+        );
+    }
+    Ok(())
+}
+
+/// The trees a freshly opened store in `dir` has, as sled lists them.
+fn trees(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let db = socfed_proto::store_files::sled_config(dir)?.open()?;
+    Ok(db
+        .tree_names()
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .filter(|n| n != "__sled__default")
+        .collect())
+}
+
+fn documented_trees(doc: &str, heading: &str) -> anyhow::Result<BTreeSet<String>> {
+    Ok(rows(&section(doc, heading)?)
+        .iter()
+        .filter_map(|row| row.first().map(|c| unquoted(c)))
+        .collect())
+}
+
+#[test]
+fn the_storage_tables_name_every_tree_of_both_stores() -> anyhow::Result<()> {
+    let doc = architecture()?;
+    let tmp = tempfile::tempdir()?;
+    let hub_dir = tmp.path().join("hub");
+    drop(sirt_hub::store::HubStore::open(
+        &hub_dir,
+        sirt_hub::store::Durability::Flush,
+        ChainKey::from_bytes([7; 32]),
+    )?);
+    assert_eq!(
+        documented_trees(&doc, "### Hub (`sirt-hub/src/store/schema.rs`)")?,
+        trees(&hub_dir)?,
+        "docs/ARCHITECTURE.md, the hub's storage table must name exactly the trees a hub store has"
+    );
+    let agent_dir = tmp.path().join("agent");
+    drop(site_agent::store::AgentStore::open(
+        &agent_dir,
+        site_agent::store::Durability::Fsync,
+        64 * 1024 * 1024,
+        ChainKey::from_bytes([7; 32]),
+    )?);
+    assert_eq!(
+        documented_trees(&doc, "### Agent (`site-agent/src/store/schema.rs`)")?,
+        trees(&agent_dir)?,
+        "docs/ARCHITECTURE.md, the agent's storage table must name exactly the trees an agent store has"
+    );
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Coordinated response: directives, playbooks, tasks, hunts and communications, through the gRPC API and the CLIs.
+//!
+//! One test binary for these scenarios (one link instead of one per file); each module is one
+//! scenario file, its tests keep their names under the module's path.
+
+mod comms;
+mod hunts;
+mod playbook_safety;
+mod response;
+mod response_cli;
+mod tasks_cli;

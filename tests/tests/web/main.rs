@@ -1,0 +1,9 @@
+//! The hub's dashboard: pages, sessions and a real browser.
+//!
+//! One test binary for these scenarios (one link instead of one per file); each module is one
+//! scenario file, its tests keep their names under the module's path.
+
+mod dashboard;
+mod dashboard_browser;
+mod dashboard_pages;
+mod dashboard_sessions;
