@@ -25,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // No `connect(addr)` helpers: clients are built on a channel the runtime configures
+        // (mutual TLS), and the contract needs no transport.
+        .build_transport(false)
         .compile_fds(descriptors)?;
     Ok(())
 }

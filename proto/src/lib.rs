@@ -3,45 +3,19 @@
 //! - [`pb`]: code generated from `socfed/v1/*.proto` (the wire types and gRPC stubs).
 //! - [`vocab`]: the domain vocabulary (site id, severity, TLP, indicator, ATT&CK technique,
 //!   incident report) with fallible wire→domain conversions. Protobuf types stop here.
-//! - [`identity`]: SPIFFE identities read from verified peer certificates.
-//! - [`tls`]: rustls configurations (TLS 1.3 only, mutual) and the listener/connector glue.
-//! - [`config`]: TOML loading with errors that name the key, shared by both services.
-//! - [`terminal`]: the one escaping renderer for text that reaches a terminal.
-//! - `cli`, `server` (feature `runtime`): plumbing shared by the binaries and their servers.
+//! - [`identity`]: SPIFFE identities read from certificates.
+//! - [`text`]: the characters a terminal may act on.
+//! - [`hex`]: the one hex encoding of serials and hashes.
 //!
-//! This crate does no storage and owns no policy beyond "what is a well-formed value".
+//! This crate is only the contract: it does no storage, serves nothing and owns no policy
+//! beyond "what is a well-formed value". What both services run on (TLS listeners, the admin
+//! server, CLI plumbing, configuration, the audit chain, store files and dumps) is
+//! `socfed-runtime`, in `proto/runtime/`.
 
-#[cfg(feature = "runtime")]
-pub mod admin;
-pub mod audit;
-#[cfg(feature = "runtime")]
-pub mod audit_key;
-pub mod audit_walk;
-#[cfg(feature = "runtime")]
-pub mod cli;
-pub mod config;
-#[cfg(feature = "runtime")]
-pub mod disk_full;
-#[cfg(feature = "runtime")]
-pub mod dump;
 pub mod hex;
 pub mod identity;
-pub mod listen;
-pub mod metric_catalog;
-pub mod revocation;
-#[cfg(feature = "runtime")]
-pub mod server;
-#[cfg(feature = "runtime")]
-pub mod store_files;
-pub mod terminal;
-pub mod tls;
-pub mod tls_check;
-#[cfg(feature = "runtime")]
-pub mod tls_reload;
-pub mod tls_verify;
+pub mod text;
 pub mod vocab;
-#[cfg(feature = "runtime")]
-pub mod witness;
 
 /// Generated wire types and gRPC stubs for package `socfed.v1`.
 #[allow(clippy::all, missing_docs)]

@@ -10,14 +10,14 @@ use crate::grpc::response::ResponseService;
 use crate::grpc::roster::RosterService;
 use crate::ingest::{self, WriterSettings};
 use crate::store::{HubStore, StoreError};
-use socfed_proto::listen::{DescriptorBudget, Gate, ListenLimits};
 use socfed_proto::pb::communications_server::CommunicationsServer;
 use socfed_proto::pb::federation_server::FederationServer;
 use socfed_proto::pb::operator_roster_server::OperatorRosterServer;
 use socfed_proto::pb::operator_server::OperatorServer;
 use socfed_proto::pb::response_server::ResponseServer;
-use socfed_proto::tls::{TlsError, TlsMaterial, tls_incoming_observed};
 use socfed_proto::vocab::{ReportLimits, SiteId};
+use socfed_runtime::listen::{DescriptorBudget, Gate, ListenLimits};
+use socfed_runtime::tls::{TlsError, TlsMaterial, tls_incoming_observed};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,7 @@ pub enum StartError {
     #[error("the ingest writer stopped while the roster was being loaded")]
     WriterStopped,
     #[error(transparent)]
-    AuditKey(#[from] socfed_proto::audit_key::AuditKeyError),
+    AuditKey(#[from] socfed_runtime::audit_key::AuditKeyError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,12 +94,12 @@ pub struct RunningHub {
 pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let tls = TlsMaterial::load(&config.tls, config.trust_domain.clone())?;
     // Re-checks every call against the CRL in force and closes revoked connections.
-    let revocation = socfed_proto::revocation::Revocation::new(&tls)?;
+    let revocation = socfed_runtime::revocation::Revocation::new(&tls)?;
     if tls.own.identity != socfed_proto::identity::Identity::Hub {
         return Err(StartError::NotAHubCertificate(tls.own.uri.clone()));
     }
-    let (audit_key, _) = socfed_proto::audit_key::load_or_create(
-        &socfed_proto::audit_key::path_for(&config.tls.key),
+    let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
+        &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;
     let store = Arc::new(HubStore::open_with_cache(
         &config.data_dir,
@@ -227,8 +227,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.Communications",
         "socfed.v1.OperatorRoster",
     ];
-    let health = socfed_proto::server::health(&served).await;
-    let (reflection, reflection_v1alpha) = socfed_proto::server::reflection(&served)
+    let health = socfed_runtime::server::health(&served).await;
+    let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
         .map_err(|e| StartError::Reflection(e.to_string()))?;
 
     let watch = tokio::spawn(crate::deadlines::run(
@@ -236,14 +236,14 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         std::time::Duration::from_secs(60),
         shutdown.clone(),
     ));
-    let server_tls = socfed_proto::tls::Swappable::new(tls.server_config()?);
-    let https_tls = socfed_proto::tls::Swappable::new(tls.https_server_config()?);
+    let server_tls = socfed_runtime::tls::Swappable::new(tls.server_config()?);
+    let https_tls = socfed_runtime::tls::Swappable::new(tls.https_server_config()?);
     let (reload_target, reload_https) = (server_tls.clone(), https_tls.clone());
     let revoked = Arc::new(crate::web::Revoked::of(&tls));
     let reload_revoked = revoked.clone();
     let live_to_cut = live_for_health.clone();
     // Detached: it ends with the shutdown token and holds nothing the writer waits for.
-    drop(socfed_proto::tls_reload::watch(
+    drop(socfed_runtime::tls_reload::watch(
         config.tls.clone(),
         config.trust_domain.clone(),
         config.tls_reload_interval,
@@ -318,11 +318,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     );
     let signal = shutdown.clone();
     let server = tokio::spawn(
-        socfed_proto::server::builder(&config.connections)
-            .layer(socfed_proto::server::LatencyLayer)
+        socfed_runtime::server::builder(&config.connections)
+            .layer(socfed_runtime::server::LatencyLayer)
             .layer(crate::grpc::refusal_layer::RefusalLayer(refusals))
             .layer(tonic::service::InterceptorLayer::new(
-                socfed_proto::revocation::RequireCurrentPeer(revocation.clone()),
+                socfed_runtime::revocation::RequireCurrentPeer(revocation.clone()),
             ))
             .add_service(health)
             .add_service(reflection)
@@ -399,14 +399,14 @@ async fn seed_roster(
 impl RunningHub {
     /// What `/readyz` reports: not ready once stopping (also when the ingest writer died, which
     /// stops the hub); sites not connected are a warning.
-    pub fn readiness(&self) -> socfed_proto::admin::ReadinessCheck {
+    pub fn readiness(&self) -> socfed_runtime::admin::ReadinessCheck {
         let (shutdown, live, enrolled) = (
             self.shutdown.clone(),
             self.live.clone(),
             self.enrolled.clone(),
         );
         Arc::new(move || {
-            let mut r = socfed_proto::admin::Readiness::default();
+            let mut r = socfed_runtime::admin::Readiness::default();
             if shutdown.is_cancelled() {
                 r.blockers.push("the hub is shutting down".into());
             }
@@ -459,11 +459,11 @@ impl RunningHub {
         let (web_task, web_gate, shutdown) = (&mut self.web, &self.web_gate, &self.shutdown);
         let web = async move {
             if let (Some(web), Some(gate)) = (web_task.as_mut(), web_gate.as_ref()) {
-                socfed_proto::server::join_http(web, shutdown, gate).await;
+                socfed_runtime::server::join_http(web, shutdown, gate).await;
             }
         };
         let (served, ()) = tokio::join!(
-            socfed_proto::server::join_server(&mut self.server, shutdown, &self.grpc_gate),
+            socfed_runtime::server::join_server(&mut self.server, shutdown, &self.grpc_gate),
             web
         );
         served?;
@@ -477,7 +477,7 @@ impl RunningHub {
         let writer = self.writer;
         let failure = writer.failure();
         let joined = tokio::time::timeout(
-            socfed_proto::server::SHUTDOWN_GRACE,
+            socfed_runtime::server::SHUTDOWN_GRACE,
             tokio::task::spawn_blocking(move || writer.join()),
         )
         .await;

@@ -2,10 +2,10 @@
 //! name the key. The binary exits with 78 (EX_CONFIG) on any of them.
 
 use serde::{Deserialize, Serialize};
-use socfed_proto::config::{AdminConfig, Durability};
 use socfed_proto::identity::TrustDomain;
-use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::config::{AdminConfig, Durability};
+use socfed_runtime::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,7 +31,7 @@ pub struct HubConfig {
     pub limits: Limits,
     /// Caps and timers of every listener (gRPC, dashboard, admin).
     #[serde(default)]
-    pub connections: socfed_proto::listen::ListenLimits,
+    pub connections: socfed_runtime::listen::ListenLimits,
     #[serde(default)]
     pub ingest: IngestConfig,
     #[serde(default)]
@@ -203,16 +203,16 @@ impl Default for CorrelationConfig {
     }
 }
 
-pub use socfed_proto::config::ConfigError;
-use socfed_proto::config::{Invalid, Validate, in_range};
+pub use socfed_runtime::config::ConfigError;
+use socfed_runtime::config::{Invalid, Validate, in_range};
 
 impl HubConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        socfed_proto::config::load(path)
+        socfed_runtime::config::load(path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        socfed_proto::config::parse(text, path)
+        socfed_runtime::config::parse(text, path)
     }
 }
 

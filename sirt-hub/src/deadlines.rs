@@ -70,7 +70,7 @@ pub fn check(
                 continue;
             }
             reported.insert(key, word);
-            let due = socfed_proto::cli::format_millis(deadline.due_ms);
+            let due = socfed_runtime::cli::format_millis(deadline.due_ms);
             match word {
                 "due_soon" => {
                     tracing::warn!(incident = %incident.id, deadline = %deadline.kind, %due, citation = deadline.kind.citation(), "regulatory deadline due soon")

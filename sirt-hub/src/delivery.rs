@@ -14,7 +14,7 @@ use crate::config::CommsConfig;
 use crate::ingest::IngestHandle;
 use crate::store::HubStore;
 use crate::store::apply::{CommEdit, CommsChange, Item};
-use socfed_proto::cli::url_host as host_of;
+use socfed_runtime::cli::url_host as host_of;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;

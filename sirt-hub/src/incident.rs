@@ -262,7 +262,7 @@ pub fn elide_timeline(incident: &mut IncidentRecord, n: usize) -> usize {
         actor: ELIDED_ACTOR.into(),
         text: format!(
             "… {} not shown (`sirt-hub audit` keeps every change)",
-            socfed_proto::terminal::plural(
+            socfed_runtime::terminal::plural(
                 usize::try_from(incident.timeline_elided).unwrap_or(usize::MAX),
                 "earlier entry",
                 "earlier entries"
@@ -316,7 +316,7 @@ fn dropped_note(dropped: u64) -> String {
     }
     format!(
         " ({} not listed: the incident is at its size limit; the report is kept whole in the escalations)",
-        socfed_proto::terminal::plural(
+        socfed_runtime::terminal::plural(
             usize::try_from(dropped).unwrap_or(usize::MAX),
             "indicator",
             "indicators"

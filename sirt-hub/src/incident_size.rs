@@ -21,7 +21,7 @@
 use crate::incident::{MAX_FINGERPRINTS, MAX_INDICATOR_BYTES, elide_timeline, push_timeline};
 use crate::store::records::IncidentRecord;
 use socfed_proto::UnixMillis;
-use socfed_proto::terminal::plural;
+use socfed_runtime::terminal::plural;
 
 /// The most bytes an incident record takes in the store. sled splits a leaf past 16 entries,
 /// so a leaf of 17 such records is about 1.1 MiB, well under the 2 MiB at which new stores

@@ -22,7 +22,7 @@
 use crate::ingest::IngestHandle;
 use crate::store::apply::Item;
 use socfed_proto::UnixMillis;
-use socfed_proto::audit::AuditDraft;
+use socfed_runtime::audit::AuditDraft;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -145,8 +145,8 @@ impl Coalescer {
 pub struct RefusalAudit {
     state: Mutex<Coalescer>,
     out: mpsc::Sender<AuditDraft>,
-    unauthenticated_log: socfed_proto::listen::RefusedLog,
-    takeover_log: socfed_proto::listen::RefusedLog,
+    unauthenticated_log: socfed_runtime::listen::RefusedLog,
+    takeover_log: socfed_runtime::listen::RefusedLog,
 }
 
 impl RefusalAudit {

@@ -10,12 +10,12 @@ use crate::soc::alert::ParseLimits;
 use crate::store::{AgentStore, StoreError};
 use crate::uplink::{self, UplinkSettings, UplinkState};
 use socfed_proto::identity::Identity;
-use socfed_proto::listen::{DescriptorBudget, Gate, ListenLimits};
 use socfed_proto::pb::site_local_server::SiteLocalServer;
 use socfed_proto::pb::site_response_server::SiteResponseServer;
 use socfed_proto::pb::site_soc_server::SiteSocServer;
-use socfed_proto::tls::{ExpectedServer, Swappable, TlsError, TlsMaterial, tls_incoming};
 use socfed_proto::vocab::ReportLimits;
+use socfed_runtime::listen::{DescriptorBudget, Gate, ListenLimits};
+use socfed_runtime::tls::{ExpectedServer, Swappable, TlsError, TlsMaterial, tls_incoming};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +38,7 @@ pub enum StartError {
     #[error("reflection: {0}")]
     Reflection(String),
     #[error(transparent)]
-    AuditKey(#[from] socfed_proto::audit_key::AuditKeyError),
+    AuditKey(#[from] socfed_runtime::audit_key::AuditKeyError),
 }
 
 impl StartError {
@@ -89,15 +89,15 @@ pub async fn start_with_clock(
 ) -> Result<RunningAgent, StartError> {
     let tls = TlsMaterial::load(&config.tls, config.trust_domain.clone())?;
     // Re-checks every call against the CRL in force and closes revoked connections.
-    let revocation = socfed_proto::revocation::Revocation::new(&tls)?;
+    let revocation = socfed_runtime::revocation::Revocation::new(&tls)?;
     if tls.own.identity != Identity::Site(config.site_id.clone()) {
         return Err(StartError::WrongIdentity {
             found: tls.own.uri.clone(),
             expected: config.site_id.to_string(),
         });
     }
-    let (audit_key, _) = socfed_proto::audit_key::load_or_create(
-        &socfed_proto::audit_key::path_for(&config.tls.key),
+    let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
+        &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;
     let store = Arc::new(AgentStore::open(
         &config.data_dir,
@@ -144,7 +144,7 @@ pub async fn start_with_clock(
     let server_tls = Swappable::new(tls.server_config()?);
     let (reload_client, reload_server) = (client_tls.clone(), server_tls.clone());
     // Detached: it ends with the shutdown token.
-    drop(socfed_proto::tls_reload::watch(
+    drop(socfed_runtime::tls_reload::watch(
         config.tls.clone(),
         config.trust_domain.clone(),
         config.tls_reload_interval,
@@ -226,8 +226,8 @@ pub async fn start_with_clock(
         "socfed.v1.SiteSoc",
         "socfed.v1.SiteResponse",
     ];
-    let health = socfed_proto::server::health(&served).await;
-    let (reflection, reflection_v1alpha) = socfed_proto::server::reflection(&served)
+    let health = socfed_runtime::server::health(&served).await;
+    let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
         .map_err(|e| StartError::Reflection(e.to_string()))?;
     let incoming = tls_incoming(
         listener,
@@ -237,10 +237,10 @@ pub async fn start_with_clock(
     );
     let signal = shutdown.clone();
     let server = tokio::spawn(
-        socfed_proto::server::builder(&config.connections)
-            .layer(socfed_proto::server::LatencyLayer)
+        socfed_runtime::server::builder(&config.connections)
+            .layer(socfed_runtime::server::LatencyLayer)
             .layer(tonic::service::InterceptorLayer::new(
-                socfed_proto::revocation::RequireCurrentPeer(revocation.clone()),
+                socfed_runtime::revocation::RequireCurrentPeer(revocation.clone()),
             ))
             .add_service(health)
             .add_service(reflection)
@@ -331,7 +331,7 @@ impl RunningAgent {
     /// What `/readyz` reports: not ready once stopping or when the outbox is full (new
     /// escalations would be refused or displace older ones); a lost hub link is a warning,
     /// because the site keeps working and queues.
-    pub fn readiness(&self) -> socfed_proto::admin::ReadinessCheck {
+    pub fn readiness(&self) -> socfed_runtime::admin::ReadinessCheck {
         let (shutdown, store, uplink, cap) = (
             self.shutdown.clone(),
             self.store.clone(),
@@ -339,7 +339,7 @@ impl RunningAgent {
             self.outbox_cap,
         );
         Arc::new(move || {
-            let mut r = socfed_proto::admin::Readiness::default();
+            let mut r = socfed_runtime::admin::Readiness::default();
             if shutdown.is_cancelled() {
                 r.blockers.push("the agent is shutting down".into());
             }
@@ -392,7 +392,7 @@ impl RunningAgent {
 
     /// Waits until the agent stops (after its shutdown token is cancelled), then flushes.
     pub async fn wait(mut self) -> Result<(), StopError> {
-        socfed_proto::server::join_server(&mut self.server, &self.shutdown, &self.gate).await?;
+        socfed_runtime::server::join_server(&mut self.server, &self.shutdown, &self.gate).await?;
         self.sla_clock.await?;
         self.uplink.await?;
         self.watcher.await?;

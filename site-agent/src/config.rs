@@ -3,10 +3,10 @@
 
 use crate::store::cap::OnFull;
 use serde::{Deserialize, Serialize};
-use socfed_proto::config::{AdminConfig, Durability};
 use socfed_proto::identity::TrustDomain;
-use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::config::{AdminConfig, Durability};
+use socfed_runtime::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,7 +27,7 @@ pub struct AgentConfig {
     pub local_api: LocalApi,
     /// Caps and timers of the local API and admin listeners.
     #[serde(default)]
-    pub connections: socfed_proto::listen::ListenLimits,
+    pub connections: socfed_runtime::listen::ListenLimits,
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
@@ -174,8 +174,8 @@ mod defaults {
     }
 }
 
-pub use socfed_proto::config::ConfigError;
-use socfed_proto::config::{Invalid, Validate, in_range};
+pub use socfed_runtime::config::ConfigError;
+use socfed_runtime::config::{Invalid, Validate, in_range};
 
 impl Validate for AgentConfig {
     fn validate(&self) -> Result<(), Invalid> {
@@ -251,18 +251,18 @@ impl Validate for AgentConfig {
 
 impl AgentConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        socfed_proto::config::load(path)
+        socfed_runtime::config::load(path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        socfed_proto::config::parse(text, path)
+        socfed_runtime::config::parse(text, path)
     }
 
     pub fn server_name(&self) -> String {
         self.hub
             .server_name
             .clone()
-            .unwrap_or_else(|| socfed_proto::cli::host_of(&self.hub.address).to_string())
+            .unwrap_or_else(|| socfed_runtime::cli::host_of(&self.hub.address).to_string())
     }
 }
 

@@ -10,8 +10,8 @@ pub fn open_stopped_hub(data_dir: &Path) -> anyhow::Result<sirt_hub::store::HubS
         .parent()
         .ok_or_else(|| anyhow::anyhow!("{} has no parent", data_dir.display()))?;
     let config = sirt_hub::config::HubConfig::load(&dir.join("hub.toml"))?;
-    let key_path = socfed_proto::audit_key::path_for(&config.tls.key);
-    let (key, created) = socfed_proto::audit_key::load_or_create(&key_path)?;
+    let key_path = socfed_runtime::audit_key::path_for(&config.tls.key);
+    let (key, created) = socfed_runtime::audit_key::load_or_create(&key_path)?;
     anyhow::ensure!(!created, "no audit key at {}", key_path.display());
     Ok(sirt_hub::store::HubStore::open(
         data_dir,

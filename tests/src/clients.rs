@@ -6,7 +6,7 @@ use socfed_proto::pb::{
     self, federation_client::FederationClient, hub_message, operator_client::OperatorClient,
     site_local_client::SiteLocalClient, site_message,
 };
-use socfed_proto::tls::{ExpectedServer, TlsFiles, TlsMaterial};
+use socfed_runtime::tls::{ExpectedServer, TlsFiles, TlsMaterial};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub fn channel(
     expected: ExpectedServer,
 ) -> anyhow::Result<Channel> {
     let material = TlsMaterial::load(files, domain.clone())?;
-    Ok(socfed_proto::tls::channel(
+    Ok(socfed_runtime::tls::channel(
         &addr.to_string(),
         "127.0.0.1",
         material.client_config(expected)?,
@@ -45,7 +45,7 @@ pub fn channel_without_client_cert(
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(socfed_proto::tls::channel(
+    Ok(socfed_runtime::tls::channel(
         &addr.to_string(),
         "127.0.0.1",
         Arc::new(config),

@@ -9,7 +9,7 @@ use crate::ledger::{Committed, Ledger, payload_hash};
 use crate::procs::{Proc, binary, write_agent_config, write_hub_config};
 use crate::{clients, eventually, free_port, pki::TestPki};
 use socfed_proto::pb;
-use socfed_proto::tls::TlsFiles;
+use socfed_runtime::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use crate::pki::TestPki;
 use crate::procs::{Proc, binary, write_agent_config};
 use crate::{clients, eventually, free_port};
 use socfed_proto::pb;
-use socfed_proto::tls::TlsFiles;
+use socfed_runtime::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -75,7 +75,7 @@ pub struct StoredEscalation {
 /// Every escalation record of a stopped hub's store (the hub must not be running: sled locks
 /// its directory).
 pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>> {
-    let db = socfed_proto::store_files::sled_config(data_dir)?.open()?;
+    let db = socfed_runtime::store_files::sled_config(data_dir)?.open()?;
     let tree = db.open_tree(schema::ESCALATIONS)?;
     let mut out = Vec::new();
     for item in tree.iter() {

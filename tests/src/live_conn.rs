@@ -4,7 +4,7 @@
 //! silently redialled would hide which of the two refused it.
 
 use socfed_proto::identity::TrustDomain;
-use socfed_proto::tls::{ExpectedServer, TlsFiles, TlsMaterial};
+use socfed_runtime::tls::{ExpectedServer, TlsFiles, TlsMaterial};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;

@@ -2,8 +2,8 @@
 
 use sirt_hub::pki::{self, IssueRequest, LeafRole};
 use socfed_proto::identity::TrustDomain;
-use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::tls::TlsFiles;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]

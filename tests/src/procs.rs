@@ -2,7 +2,7 @@
 //! temp dir, fixed loopback ports (so restarts keep their address) and logs kept for failures.
 
 use crate::pki::TestPki;
-use socfed_proto::tls::TlsFiles;
+use socfed_runtime::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -3,7 +3,7 @@
 
 use crate::pki::TestPki;
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use std::time::Duration;
 
 /// An HTTPS client that trusts only the test CA and follows no redirects.

@@ -340,8 +340,8 @@ async fn a_hub_without_sites_stops_on_sigterm_despite_silent_connections() -> an
     )
     .await?;
     let material =
-        socfed_proto::tls::TlsMaterial::load(&pki.operator("tester")?, pki.domain.clone())?;
-    let client = material.client_config(socfed_proto::tls::ExpectedServer::Hub)?;
+        socfed_runtime::tls::TlsMaterial::load(&pki.operator("tester")?, pki.domain.clone())?;
+    let client = material.client_config(socfed_runtime::tls::ExpectedServer::Hub)?;
     let tcp = TcpStream::connect(hub_addr).await?;
     let silent_operator = tokio_rustls::TlsConnector::from(client)
         .connect(name.clone(), tcp)

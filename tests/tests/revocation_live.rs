@@ -5,7 +5,7 @@
 //! `sirt-hub pki crl --help` says. Hub and agents in-process over real mTLS.
 
 use socfed_proto::pb;
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream};
 use socfed_tests::live_conn::one_connection;
 use socfed_tests::procs::{write_agent_config, write_hub_config};
@@ -41,7 +41,7 @@ async fn hub_with_crl(
 /// Whether a fresh connection presenting `files` gets an answer from the hub.
 async fn fresh_call_works(
     hub: std::net::SocketAddr,
-    files: &socfed_proto::tls::TlsFiles,
+    files: &socfed_runtime::tls::TlsFiles,
     pki: &TestPki,
 ) -> bool {
     let Ok(mut op) = clients::operator(hub, files, &pki.domain) else {
@@ -214,7 +214,7 @@ fn metrics() -> Option<String> {
     static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
         std::sync::OnceLock::new();
     HANDLE
-        .get_or_init(|| socfed_proto::admin::install_recorder().ok())
+        .get_or_init(|| socfed_runtime::admin::install_recorder().ok())
         .as_ref()
         .map(|h| h.render())
 }

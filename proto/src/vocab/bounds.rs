@@ -62,7 +62,7 @@ pub fn seq(field: &str, n: u64) -> Result<u64, InvalidField> {
 }
 
 /// One-line text (titles, ids, names): no control character at all, newlines included, and
-/// no bidirectional override (see [`crate::terminal`]). The value itself is not echoed: it is
+/// no bidirectional override (see `socfed_runtime::terminal`). The value itself is not echoed: it is
 /// what a terminal must not see.
 pub fn single_line(field: &str, text: &str) -> Result<(), InvalidField> {
     check_text(field, text, |_| false)
@@ -96,7 +96,7 @@ fn check_text(field: &str, text: &str, allowed: impl Fn(char) -> bool) -> Result
     match text
         .chars()
         .enumerate()
-        .find(|&(_, c)| crate::terminal::is_unsafe(c) && !allowed(c))
+        .find(|&(_, c)| crate::text::is_unsafe(c) && !allowed(c))
     {
         None => Ok(()),
         Some((at, c)) => Err(InvalidField::new(

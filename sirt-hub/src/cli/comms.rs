@@ -4,9 +4,9 @@ use super::HubTarget;
 use super::render::{print_json, table};
 use clap::Subcommand;
 use serde_json::{Value, json};
-use socfed_proto::cli::{OutputFormat, explain, format_millis};
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::cli::{OutputFormat, explain, format_millis};
+use socfed_runtime::tls::ExpectedServer;
 
 #[derive(Debug, Subcommand)]
 pub enum CommsCommand {
@@ -165,7 +165,7 @@ fn print_list(list: &[pb::Communication], output: OutputFormat) -> anyhow::Resul
                     c.subject.clone(),
                 ]);
             }
-            socfed_proto::outln!("{t}");
+            socfed_runtime::outln!("{t}");
             Ok(())
         }
     }
@@ -175,7 +175,7 @@ fn show(c: &pb::Communication, output: OutputFormat) -> anyhow::Result<()> {
     if output == OutputFormat::Json {
         return print_json(&comm_json(c));
     }
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "communication {} to {} ({}), {}{}",
         c.communication_id,
         c.audience,
@@ -188,11 +188,11 @@ fn show(c: &pb::Communication, output: OutputFormat) -> anyhow::Result<()> {
         }
     );
     for r in &c.redactions {
-        socfed_proto::outln!("  withheld: {r}");
+        socfed_runtime::outln!("  withheld: {r}");
     }
-    socfed_proto::outln!("\nSubject: {}\n\n{}\n", c.subject, c.body);
+    socfed_runtime::outln!("\nSubject: {}\n\n{}\n", c.subject, c.body);
     for e in &c.history {
-        socfed_proto::outln!("  {}  {}  {}", format_millis(e.at_ms), e.actor, e.text);
+        socfed_runtime::outln!("  {}  {}  {}", format_millis(e.at_ms), e.actor, e.text);
     }
     Ok(())
 }

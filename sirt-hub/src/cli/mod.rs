@@ -12,7 +12,7 @@ mod response;
 
 use crate::config::{ConfigError, EXAMPLE, HubConfig};
 use clap::{Parser, Subcommand};
-use socfed_proto::cli::{ClientTlsArgs, ConfigCommand, LogFormat, OutputFormat};
+use socfed_runtime::cli::{ClientTlsArgs, ConfigCommand, LogFormat, OutputFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -63,7 +63,7 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Back up or restore the hub store (the hub must be stopped).
     #[command(subcommand)]
-    Db(socfed_proto::cli::DbCommand),
+    Db(socfed_runtime::cli::DbCommand),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
     Hunt(response::HuntArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
@@ -93,8 +93,8 @@ pub struct HubTarget {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    socfed_proto::cli::init_logging(cli.log_format, "info");
-    socfed_proto::cli::run_main(run(cli.command), |e| {
+    socfed_runtime::cli::init_logging(cli.log_format, "info");
+    socfed_runtime::cli::run_main(run(cli.command), |e| {
         e.downcast_ref::<ConfigError>().is_some()
             || e.downcast_ref::<crate::app::StartError>()
                 .is_some_and(crate::app::StartError::is_config)
@@ -105,14 +105,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => serve(HubConfig::load(&config)?).await,
         Command::Config(ConfigCommand::Example) => {
-            socfed_proto::outln!("{}", EXAMPLE.trim_end());
+            socfed_runtime::outln!("{}", EXAMPLE.trim_end());
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file, config }) => {
             let file = ConfigCommand::checked_file(file, config);
             let config = HubConfig::load(&file)?;
             // What `serve` would trip over: the TLS files, opened and checked.
-            let tls = socfed_proto::tls_check::check_files(
+            let tls = socfed_runtime::tls_check::check_files(
                 &config.tls,
                 &config.trust_domain,
                 &socfed_proto::identity::Identity::Hub,
@@ -123,7 +123,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 anyhow::Error::from(crate::app::StartError::Tls(e))
                     .context(format!("{}: [tls]", file.display()))
             })?;
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "{}: valid ({} enrolled sites; certificate {}; {})",
                 file.display(),
                 config.sites.len(),
@@ -146,11 +146,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Operators(args) => operators::run(args).await,
         Command::Login(args) => operators::login(args).await,
         Command::Completions { shell } => {
-            socfed_proto::cli::print_completions::<Cli>(shell, "sirt-hub")
+            socfed_runtime::cli::print_completions::<Cli>(shell, "sirt-hub")
         }
         Command::Db(command) => {
             let config = HubConfig::load(command.config())?;
-            socfed_proto::cli::run_db(
+            socfed_runtime::cli::run_db(
                 &command,
                 &config.data_dir,
                 "sirt-hub",
@@ -163,7 +163,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(config: HubConfig) -> anyhow::Result<()> {
     let metrics = match &config.admin {
-        Some(_) => Some(socfed_proto::admin::install_recorder().map_err(anyhow::Error::msg)?),
+        Some(_) => Some(socfed_runtime::admin::install_recorder().map_err(anyhow::Error::msg)?),
         None => None,
     };
     let admin_listen = config.admin.as_ref().map(|a| a.listen);
@@ -173,7 +173,7 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     let hub = crate::app::start(config).await?;
     let token = hub.shutdown_token();
     if let (Some(listen), Some(metrics)) = (admin_listen, metrics) {
-        socfed_proto::admin::serve_with_crl(
+        socfed_runtime::admin::serve_with_crl(
             listen,
             metrics,
             hub.readiness(),
@@ -185,7 +185,7 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     }
     tokio::spawn(async move {
-        socfed_proto::cli::wait_for_signal().await;
+        socfed_runtime::cli::wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight acknowledgements");
         token.cancel();
     });

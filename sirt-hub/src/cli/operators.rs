@@ -4,9 +4,9 @@ use super::HubTarget;
 use super::render::{print_json, table};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use socfed_proto::cli::{OutputFormat, explain, format_millis};
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::cli::{OutputFormat, explain, format_millis};
+use socfed_runtime::tls::ExpectedServer;
 
 #[derive(Debug, Args)]
 pub struct OperatorsArgs {
@@ -58,7 +58,7 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
             "url": reply.url, "expires_at": format_millis(reply.expires_at_ms),
         })),
         OutputFormat::Table => {
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "Open this link in your browser and press \"Sign in\" (one use, valid until {}; it signs in as you, do not share it):\n{}",
                 format_millis(reply.expires_at_ms),
                 reply.url
@@ -112,7 +112,7 @@ pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
                     o.set_by.clone(),
                 ]);
             }
-            socfed_proto::outln!("{t}");
+            socfed_runtime::outln!("{t}");
             Ok(())
         }
     }

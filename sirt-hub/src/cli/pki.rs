@@ -3,9 +3,9 @@
 use super::render;
 use crate::pki::{self, IssueRequest, LeafRole};
 use clap::Subcommand;
-use socfed_proto::cli::OutputFormat;
 use socfed_proto::identity::{TrustDomain, parse_operator_name};
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::cli::OutputFormat;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -105,7 +105,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         } => {
             let domain = TrustDomain::parse(&trust_domain)?;
             let info = pki::init_with_crl_url(&dir, &domain, days, crl_url.as_deref())?;
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "created CA for trust domain {} at {} (valid until {}) and an empty CRL at {} (valid 30 days: re-sign it with `sirt-hub pki crl`)",
                 info.domain,
                 info.ca_cert.display(),
@@ -150,7 +150,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                     overwrite: force,
                 },
             )?;
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "issued {} -> {} (key {}, valid until {})",
                 issued.uri,
                 issued.cert.display(),
@@ -181,7 +181,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                 _ => anyhow::bail!("choose exactly one of --hub, --site SITE_ID, --operator NAME"),
             };
             let rotated = pki::rotate(&dir, role, days)?;
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "rotated {} -> {} (valid until {}); install it where the old one was, services reload it within their tls_reload_interval; then revoke the previous one: sirt-hub pki revoke --dir {} --cert {}",
                 rotated.issued.uri,
                 rotated.issued.cert.display(),
@@ -193,14 +193,14 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         PkiCommand::Revoke { dir, cert, reason } => {
             let written = pki::revoke(&dir, &cert, &reason)?;
             match &written.newly_revoked {
-                Some(entry) => socfed_proto::outln!(
+                Some(entry) => socfed_runtime::outln!(
                     "revoked serial {} ({}); {} lists {} certificate(s): copy it to every hub and agent",
                     entry.serial,
                     entry.subject,
                     written.path.display(),
                     written.entries
                 ),
-                None => socfed_proto::outln!(
+                None => socfed_runtime::outln!(
                     "already revoked; {} re-signed ({} certificate(s))",
                     written.path.display(),
                     written.entries
@@ -209,7 +209,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         }
         PkiCommand::Crl { dir, days } => {
             let written = pki::write_crl_valid_for(&dir, i64::from(days) * 86_400)?;
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "{} re-signed ({} revoked certificate(s), valid {days} days)",
                 written.path.display(),
                 written.entries
@@ -231,7 +231,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                             &c.path.display().to_string(),
                         ]);
                     }
-                    socfed_proto::outln!("{table}");
+                    socfed_runtime::outln!("{table}");
                 }
             }
         }

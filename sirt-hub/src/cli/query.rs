@@ -4,10 +4,10 @@ use super::HubTarget;
 use super::render;
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
-use socfed_proto::cli::{OutputFormat, explain};
 use socfed_proto::pb::{self, operator_client::OperatorClient};
-use socfed_proto::tls::ExpectedServer;
 use socfed_proto::vocab::Severity;
+use socfed_runtime::cli::{OutputFormat, explain};
+use socfed_runtime::tls::ExpectedServer;
 use tonic::transport::Channel;
 
 #[derive(Debug, Args)]
@@ -165,7 +165,7 @@ async fn transition(
     match output {
         OutputFormat::Json => render::print_json(&render::incident_json(&incident)),
         OutputFormat::Table => {
-            socfed_proto::outln!("{}", render::incident_detail(&incident));
+            socfed_runtime::outln!("{}", render::incident_detail(&incident));
             Ok(())
         }
     }
@@ -222,7 +222,7 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                         .collect::<Vec<_>>(),
                 )?,
                 OutputFormat::Table => {
-                    socfed_proto::outln!("{}", render::incidents_table(&incidents))
+                    socfed_runtime::outln!("{}", render::incidents_table(&incidents))
                 }
             }
         }
@@ -235,7 +235,7 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
             match output {
                 OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
                 OutputFormat::Table => {
-                    socfed_proto::outln!("{}", render::incident_detail(&incident))
+                    socfed_runtime::outln!("{}", render::incident_detail(&incident))
                 }
             }
         }
@@ -289,7 +289,7 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                     "id": members.id,
                     "members": members.names,
                 }))?,
-                OutputFormat::Table => socfed_proto::outln!(
+                OutputFormat::Table => socfed_runtime::outln!(
                     "incident {} members: {}",
                     members.id,
                     if members.names.is_empty() {
@@ -362,18 +362,18 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                     OutputFormat::Json => {
                         let mut value = render::incident_json(&incident);
                         value["event"] = kind.into();
-                        socfed_proto::outln!(
+                        socfed_runtime::outln!(
                             "{}",
-                            socfed_proto::terminal::json_safe(&serde_json::to_string(&value)?)
+                            socfed_runtime::terminal::json_safe(&serde_json::to_string(&value)?)
                         );
                     }
-                    OutputFormat::Table => socfed_proto::outln!(
+                    OutputFormat::Table => socfed_runtime::outln!(
                         "{kind:<8} {} [{}] {} sites={} {}",
                         incident.id,
                         render::severity(incident.severity),
                         render::status(incident.status),
                         render::sites_of(&incident),
-                        socfed_proto::terminal::clean(&incident.title)
+                        socfed_runtime::terminal::clean(&incident.title)
                     ),
                 }
             }
@@ -394,7 +394,7 @@ pub async fn sites(args: SitesArgs) -> anyhow::Result<()> {
         OutputFormat::Json => {
             render::print_json(&sites.iter().map(render::site_json).collect::<Vec<_>>())?
         }
-        OutputFormat::Table => socfed_proto::outln!("{}", render::sites_table(&sites)),
+        OutputFormat::Table => socfed_runtime::outln!("{}", render::sites_table(&sites)),
     }
     Ok(())
 }
@@ -415,7 +415,7 @@ pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|c| serde_json::json!({
                     "site": c.site_id, "store_epoch": c.store_epoch, "seq": c.seq, "kind": c.kind,
-                    "reason": c.reason, "recorded_at": socfed_proto::cli::format_millis(c.recorded_at_ms),
+                    "reason": c.reason, "recorded_at": socfed_runtime::cli::format_millis(c.recorded_at_ms),
                     "stored_hash": c.stored_hash, "offered_hash": c.offered_hash,
                 }))
                 .collect();
@@ -429,11 +429,11 @@ pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
                     c.store_epoch.clone(),
                     c.seq.to_string(),
                     c.kind.clone(),
-                    socfed_proto::cli::format_millis(c.recorded_at_ms),
+                    socfed_runtime::cli::format_millis(c.recorded_at_ms),
                     c.reason.clone(),
                 ]);
             }
-            socfed_proto::outln!("{t}");
+            socfed_runtime::outln!("{t}");
         }
     }
     Ok(())
@@ -467,14 +467,14 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
             &serde_json::json!({"intact": report.intact, "entries": report.entries, "problem": report.problem}),
         )?,
         OutputFormat::Table if report.intact => {
-            socfed_proto::outln!("audit log intact: {} entries", report.entries)
+            socfed_runtime::outln!("audit log intact: {} entries", report.entries)
         }
-        OutputFormat::Table => socfed_proto::outln!("AUDIT LOG TAMPERED: {}", report.problem),
+        OutputFormat::Table => socfed_runtime::outln!("AUDIT LOG TAMPERED: {}", report.problem),
     }
     if report.intact {
         Ok(())
     } else {
-        Err(socfed_proto::cli::AuditBroken.into())
+        Err(socfed_runtime::cli::AuditBroken.into())
     }
 }
 
@@ -490,7 +490,7 @@ fn millis(t: Option<humantime::Timestamp>) -> i64 {
 fn show(incident: &pb::HubIncident, output: OutputFormat) -> anyhow::Result<()> {
     match output {
         OutputFormat::Json => render::print_json(&render::incident_json(incident))?,
-        OutputFormat::Table => socfed_proto::outln!("{}", render::incident_detail(incident)),
+        OutputFormat::Table => socfed_runtime::outln!("{}", render::incident_detail(incident)),
     }
     Ok(())
 }

@@ -1,21 +1,21 @@
 //! Tables and JSON for operator commands. JSON uses words for enums, RFC 3339 for times.
 //!
 //! Incident text comes from sites: every table cell and every field of a detail block goes
-//! through `socfed_proto::terminal::clean` (tables do it themselves), so no control
+//! through `socfed_runtime::terminal::clean` (tables do it themselves), so no control
 //! character reaches the operator's terminal.
 
 use serde_json::{Value, json};
-use socfed_proto::cli::{format_age, format_millis};
 use socfed_proto::pb;
-pub use socfed_proto::terminal::Table;
-use socfed_proto::terminal::clean;
+use socfed_runtime::cli::{format_age, format_millis};
+pub use socfed_runtime::terminal::Table;
+use socfed_runtime::terminal::clean;
 
-/// A table whose every cell is cleaned for the terminal (`socfed_proto::terminal`).
+/// A table whose every cell is cleaned for the terminal (`socfed_runtime::terminal`).
 pub fn table(headers: &[&str]) -> Table {
     Table::new(headers)
 }
 
-pub use socfed_proto::cli::print_json;
+pub use socfed_runtime::cli::print_json;
 
 pub fn severity(n: i32) -> &'static str {
     match pb::Severity::try_from(n) {

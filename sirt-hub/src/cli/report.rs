@@ -4,8 +4,8 @@ use super::HubTarget;
 use super::query::{client, hub_name, list_incidents};
 use super::render;
 use clap::Args;
-use socfed_proto::cli::{OutputFormat, explain};
 use socfed_proto::pb;
+use socfed_runtime::cli::{OutputFormat, explain};
 
 /// `--output json` prints the report as one JSON document instead of `--format`.
 #[derive(Debug, Args)]
@@ -45,7 +45,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         ReportFormat::Markdown => crate::report::markdown(&report),
         ReportFormat::Html => crate::report::html(&report),
     };
-    socfed_proto::outln!("{}", text.trim_end());
+    socfed_runtime::outln!("{}", text.trim_end());
     Ok(())
 }
 
@@ -71,7 +71,7 @@ pub async fn kpis(args: KpisArgs) -> anyhow::Result<()> {
         OutputFormat::Table => {
             let age = |ms: Option<i64>| {
                 ms.map_or("-".to_string(), |m| {
-                    socfed_proto::cli::format_age(m.max(0) as u64)
+                    socfed_runtime::cli::format_age(m.max(0) as u64)
                 })
             };
             let mut t = render::table(&[
@@ -97,7 +97,7 @@ pub async fn kpis(args: KpisArgs) -> anyhow::Result<()> {
                     age(k.to_resolve_ms),
                 ]);
             }
-            socfed_proto::outln!("{t}");
+            socfed_runtime::outln!("{t}");
         }
     }
     Ok(())

@@ -5,9 +5,9 @@ use super::render::{print_json, table};
 use crate::response::directive::plural;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use socfed_proto::cli::{OutputFormat, explain, format_millis};
 use socfed_proto::pb::{self, response_client::ResponseClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::cli::{OutputFormat, explain, format_millis};
+use socfed_runtime::tls::ExpectedServer;
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -260,7 +260,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
                             h.total_hits.to_string(),
                         ]);
                     }
-                    socfed_proto::outln!("{t}");
+                    socfed_runtime::outln!("{t}");
                     Ok(())
                 }
             };
@@ -269,7 +269,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
     match target.output {
         OutputFormat::Json => print_json(&hunt_json(&hunt)),
         OutputFormat::Table => {
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "hunt {} by {} at {}: {}, {}{}",
                 hunt.hunt_id,
                 hunt.started_by,
@@ -295,7 +295,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
                     s.detail.clone(),
                 ]);
             }
-            socfed_proto::outln!("{t}");
+            socfed_runtime::outln!("{t}");
             let mut hits = table(&["SITE", "INDICATOR", "ALERT GROUP", "ALERTS", "LAST SEEN"]);
             let mut any = false;
             for s in &hunt.sites {
@@ -311,7 +311,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
                 }
             }
             if any {
-                socfed_proto::outln!("{hits}");
+                socfed_runtime::outln!("{hits}");
             }
             Ok(())
         }
@@ -384,7 +384,7 @@ pub fn print_directives(list: &[pb::DirectiveStatus], output: OutputFormat) -> a
                     d.detail.chars().take(80).collect(),
                 ]);
             }
-            socfed_proto::outln!("{t}");
+            socfed_runtime::outln!("{t}");
             Ok(())
         }
     }

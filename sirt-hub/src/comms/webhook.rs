@@ -60,8 +60,8 @@ pub fn chat_text(text: &str) -> String {
                 out.push(WORD_JOINER);
             }
             '\n' | '\t' => out.push(c),
-            c if socfed_proto::terminal::is_unsafe(c) => {
-                out.push_str(&socfed_proto::terminal::clean(&c.to_string()));
+            c if socfed_runtime::terminal::is_unsafe(c) => {
+                out.push_str(&socfed_runtime::terminal::clean(&c.to_string()));
             }
             c => out.push(c),
         }

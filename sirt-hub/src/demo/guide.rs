@@ -41,26 +41,26 @@ pub fn print(context: &Context<'_>, link: &pb::DashboardLoginResponse) -> anyhow
     let (exe, agent) = (hub_bin.display(), agent_bin.display());
     let hub = layout.hub.grpc;
     let (paris, oslo) = (layout.agents[0].at.grpc, layout.agents[2].at.grpc);
-    socfed_proto::outln!("\nThe federation keeps running (Ctrl-C stops it).\n");
-    socfed_proto::outln!(
+    socfed_runtime::outln!("\nThe federation keeps running (Ctrl-C stops it).\n");
+    socfed_runtime::outln!(
         "dashboard: https://{} (its certificate comes from the demo CA, {})",
         layout.dashboard,
         layout.pki_dir.join("ca.crt").display()
     );
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "  sign in as {OPERATOR} (one use, valid until {}; `sirt-hub login` makes another): {}",
-        socfed_proto::cli::format_millis(link.expires_at_ms),
+        socfed_runtime::cli::format_millis(link.expires_at_ms),
         link.url
     );
     let metrics: Vec<String> = std::iter::once(("hub", layout.hub.admin))
         .chain(layout.agents.iter().map(|a| (a.site, a.at.admin)))
         .map(|(who, at)| format!("http://{at}/metrics ({who})"))
         .collect();
-    socfed_proto::outln!("metrics: {}", metrics.join(", "));
-    socfed_proto::outln!(
+    socfed_runtime::outln!("metrics: {}", metrics.join(", "));
+    socfed_runtime::outln!(
         "\n{OPERATOR} is CISO at the hub and SOC manager at every site. In another shell:\n"
     );
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "  export SOCFED_CA={} SOCFED_CERT={} SOCFED_KEY={}",
         layout.operator.ca.display(),
         layout.operator.cert.display(),
@@ -90,8 +90,8 @@ pub fn print(context: &Context<'_>, link: &pb::DashboardLoginResponse) -> anyhow
         format!("{agent} directives list --agent {paris}"),
     ];
     for command in commands {
-        socfed_proto::outln!("  {command}");
+        socfed_runtime::outln!("  {command}");
     }
-    socfed_proto::outln!("\nlogs: {}/logs", dir.display());
+    socfed_runtime::outln!("\nlogs: {}/logs", dir.display());
     Ok(())
 }

@@ -20,8 +20,8 @@ use socfed_proto::pb::{
     self, operator_client::OperatorClient, operator_roster_client::OperatorRosterClient,
     site_local_client::SiteLocalClient, site_soc_client::SiteSocClient,
 };
-use socfed_proto::tls::{ExpectedServer, TlsMaterial};
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::tls::{ExpectedServer, TlsMaterial};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,7 +61,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     // 1. PKI and configs.
     let (hub_config, layout) = setup::write(&dir)?;
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "PKI: organisation CA for {DOMAIN}, hub, {} site and 1 operator certificates in {}",
         SITES.len(),
         layout.pki_dir.display()
@@ -74,7 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let log = dir.join(format!("logs/{}.log", agent.site));
         children.spawn(&agent_bin, &agent.config, &log, agent.site)?;
     }
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "federation: hub on {}, agents {}; dashboard on https://{}",
         layout.hub.grpc,
         layout
@@ -88,7 +88,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let material = TlsMaterial::load(&layout.operator, TrustDomain::parse(DOMAIN)?)?;
     let channel = |addr: SocketAddr, expected| -> anyhow::Result<Channel> {
-        Ok(socfed_proto::tls::channel(
+        Ok(socfed_runtime::tls::channel(
             &addr.to_string(),
             "127.0.0.1",
             material.client_config(expected)?,
@@ -145,9 +145,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             },
             &link,
         )?;
-        socfed_proto::cli::wait_for_signal().await;
+        socfed_runtime::cli::wait_for_signal().await;
     }
     children.terminate()?;
-    socfed_proto::outln!("\nfederation stopped cleanly");
+    socfed_runtime::outln!("\nfederation stopped cleanly");
     Ok(())
 }

@@ -7,8 +7,8 @@
 use super::procs::free_addr;
 use crate::pki::{self, IssueRequest, LeafRole};
 use socfed_proto::identity::TrustDomain;
-use socfed_proto::tls::TlsFiles;
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

@@ -111,7 +111,7 @@ pub async fn raise_incidents(
             .raise_incident(request.clone())
             .await
             .map_err(|s| anyhow::anyhow!("raising at {site}: {}", s.message()))?;
-        socfed_proto::outln!(
+        socfed_runtime::outln!(
             "  {site:<6} raised {} \"{}\"",
             response.into_inner().local_incident_id,
             request.title
@@ -154,7 +154,7 @@ pub async fn proxy_alert(site: &str, soc: SiteSocClient<Channel>) -> anyhow::Res
         summary.accepted == 1,
         "alert intake at {site} did not take the proxy alert in: {summary:?}"
     );
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "  {site:<6} took in 1 alert: {site}-ws-017 requested {PHISHING_DOMAIN} (not escalated)"
     );
     Ok(())
@@ -177,19 +177,19 @@ pub async fn print_status(
         }
     })
     .await?;
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "\ncross-site incidents at the hub ({escalations} escalations, {} incidents):",
         incidents.len()
     );
-    socfed_proto::outln!("{}", render::incidents_table(incidents));
+    socfed_runtime::outln!("{}", render::incidents_table(incidents));
     if let Some(shared) = shared(incidents) {
-        socfed_proto::outln!(
+        socfed_runtime::outln!(
             "\none threat, {} sites:\n{}",
             shared.sightings.len(),
             render::incident_detail(shared)
         );
     }
-    socfed_proto::outln!("\nsites:\n{}", render::sites_table(&sites));
+    socfed_runtime::outln!("\nsites:\n{}", render::sites_table(&sites));
     Ok(())
 }
 

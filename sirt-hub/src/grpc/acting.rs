@@ -3,7 +3,7 @@
 
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
-use socfed_proto::identity::{caller, require_role};
+use socfed_runtime::peer::{caller, require_role};
 use std::sync::Arc;
 use tonic::{Request, Status};
 use ulid::Ulid;

@@ -82,7 +82,7 @@ pub fn storage_status(error: &StoreError) -> Status {
 
 /// No space (or quota) left where the store writes, whichever layer reported it.
 fn is_disk_full(error: &StoreError) -> bool {
-    use socfed_proto::disk_full;
+    use socfed_runtime::disk_full;
     match error {
         StoreError::Open { source, .. } | StoreError::Sled(source) => disk_full::sled(source),
         StoreError::Sync(e) => disk_full::io(e),

@@ -120,7 +120,7 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::WatchIncidentsRequest>,
     ) -> Result<Response<Self::WatchIncidentsStream>, Status> {
         let reader = Reader::of(&self.roles, &request, "WatchIncidents")?;
-        let who = socfed_proto::identity::caller(&request)?.uri;
+        let who = socfed_runtime::peer::caller(&request)?.uri;
         let slot = self.watches.take(&who)?;
         let mut events = self.ingest.subscribe();
         let (tx, rx) = mpsc::channel(256);

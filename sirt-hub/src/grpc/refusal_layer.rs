@@ -8,7 +8,7 @@
 //! limit). Other errors are the caller's or the hub's business, not a security event.
 
 use crate::refusals::{Refusal, RefusalAudit};
-use socfed_proto::identity::PeerInfo;
+use socfed_runtime::peer::PeerInfo;
 use std::sync::Arc;
 use tonic::codegen::http;
 

@@ -139,7 +139,7 @@ pub fn update(u: pb::DirectiveUpdate) -> Result<(ulid::Ulid, SiteReport), String
             state,
             detail,
             exit_code,
-            output: socfed_proto::terminal::clean_multiline(&output).into_owned(),
+            output: socfed_runtime::terminal::clean_multiline(&output).into_owned(),
             actor,
             hits,
         },

@@ -92,7 +92,7 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
                 "the dashboard is not enabled at this hub; add a [dashboard] table to its config",
             ));
         };
-        let peer = socfed_proto::identity::caller(&request)?;
+        let peer = socfed_runtime::peer::caller(&request)?;
         let link = crate::web::new_secret().map_err(|e| {
             Status::unavailable(format!("no randomness for a sign-in link ({e}); retry"))
         })?;

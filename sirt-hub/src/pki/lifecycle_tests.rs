@@ -2,7 +2,7 @@
 
 use super::tests::{domain, new_pki, request, site_role};
 use super::*;
-use socfed_proto::tls::{TlsFiles, TlsMaterial};
+use socfed_runtime::tls::{TlsFiles, TlsMaterial};
 
 fn sans(path: &Path) -> (Vec<String>, String) {
     let pem = inspect::read_pem(path).expect("pem");

@@ -128,7 +128,7 @@ pub fn write_crl(dir: &Path) -> Result<CrlWritten, PkiError> {
 fn previous_number(path: &Path) -> Option<u64> {
     let bytes = std::fs::read(path).ok()?;
     let (_, pem) = x509_parser::pem::parse_x509_pem(&bytes).ok()?;
-    let facts = socfed_proto::revocation::CrlFacts::of(&[pem.contents]).ok()??;
+    let facts = socfed_runtime::revocation::CrlFacts::of(&[pem.contents]).ok()??;
     let mut be = [0u8; 8];
     let start = be.len().checked_sub(facts.number.len())?;
     be[start..].copy_from_slice(&facts.number);

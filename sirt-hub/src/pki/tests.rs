@@ -2,7 +2,7 @@
 
 use super::*;
 use socfed_proto::identity::Identity;
-use socfed_proto::tls::{TlsFiles, TlsMaterial};
+use socfed_runtime::tls::{TlsFiles, TlsMaterial};
 use std::os::unix::fs::PermissionsExt;
 use x509_parser::extensions::GeneralName;
 

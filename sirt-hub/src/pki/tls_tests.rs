@@ -3,7 +3,7 @@
 use super::tests::{domain, hub_role, material, new_pki, operator_role, request, site, site_role};
 use super::*;
 use socfed_proto::identity::{Identity, identity_from_der};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,8 +163,8 @@ async fn refuses_the_revoked_hub(dir: &Path) {
     let server = material(&dir, &hub_issued).server_config().expect("server");
     let paris = issue(&dir, &request(site_role("paris"))).expect("paris");
     let crl = revoke(&dir, &hub_issued.cert, "keyCompromise").expect("revoked");
-    let with_crl = socfed_proto::tls::TlsMaterial::load(
-        &socfed_proto::tls::TlsFiles {
+    let with_crl = socfed_runtime::tls::TlsMaterial::load(
+        &socfed_runtime::tls::TlsFiles {
             ca: dir.join(CA_CERT),
             cert: paris.cert.clone(),
             key: paris.key.clone(),

@@ -3,9 +3,9 @@
 //! then rendered as Markdown or HTML, so both formats always say the same thing.
 
 use crate::cli::render;
-use socfed_proto::cli::format_millis;
 use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
+use socfed_runtime::cli::format_millis;
 use std::fmt::Write;
 
 /// What a report is made from.
@@ -280,7 +280,7 @@ fn summary(i: &pb::HubIncident) -> Vec<(&'static str, String)> {
                 format!(
                     "{} (+{})",
                     format_millis(at),
-                    socfed_proto::cli::format_age((at - i.created_at_ms).max(0) as u64)
+                    socfed_runtime::cli::format_age((at - i.created_at_ms).max(0) as u64)
                 ),
             ));
         }

@@ -225,4 +225,4 @@ pub fn validate_params(params: &BTreeMap<String, String>) -> Result<(), Response
     Ok(())
 }
 
-pub use socfed_proto::terminal::plural;
+pub use socfed_runtime::terminal::plural;

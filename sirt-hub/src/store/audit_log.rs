@@ -1,7 +1,7 @@
 //! Reading the audit chain's entries in order (verification is in `query.rs`). Read-only.
 
 use super::{HubStore, StoreError, schema};
-use socfed_proto::audit::AuditEntry;
+use socfed_runtime::audit::AuditEntry;
 
 impl HubStore {
     /// Every audit entry, oldest first.

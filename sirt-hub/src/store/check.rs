@@ -37,7 +37,7 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         schema::SITES => decodes::<SiteRecord>(schema::SITES, value),
         schema::FINGERPRINTS => decodes::<FingerprintRecord>(schema::FINGERPRINTS, value),
         schema::REVIEWS => decodes::<ReviewRecord>(schema::REVIEWS, value),
-        schema::AUDIT => decodes::<socfed_proto::audit::AuditEntry>(schema::AUDIT, value),
+        schema::AUDIT => decodes::<socfed_runtime::audit::AuditEntry>(schema::AUDIT, value),
         schema::DIRECTIVES => {
             decodes::<crate::response::DirectiveRecord>(schema::DIRECTIVES, value)
         }
@@ -71,7 +71,7 @@ fn meta(key: &[u8], value: &[u8]) -> Result<(), String> {
         b"schema_version" => fixed(tree, value, 4),
         b"commits" | b"roster_keepers" => fixed(tree, value, 8),
         b"audit_head" => decodes::<AuditHead>(tree, value),
-        b"audit_keyed_from" => decodes::<socfed_proto::audit::KeyedFrom>(tree, value),
+        b"audit_keyed_from" => decodes::<socfed_runtime::audit::KeyedFrom>(tree, value),
         key if key.starts_with(schema::REGULATED_PREFIX) => fixed(tree, value, 0),
         key if key.starts_with(schema::STATE_SEQ_PREFIX) => fixed(tree, value, 8),
         // Markers of indexes built once (`open_directives_indexed`): empty values.

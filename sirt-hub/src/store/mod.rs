@@ -45,20 +45,20 @@ pub enum StoreError {
     AuditKey { dir: PathBuf },
 }
 
-fn witness_error(dir: &Path, e: socfed_proto::witness::WitnessError) -> StoreError {
+fn witness_error(dir: &Path, e: socfed_runtime::witness::WitnessError) -> StoreError {
     match e {
-        socfed_proto::witness::WitnessError::Behind(reason) => StoreError::Damaged {
+        socfed_runtime::witness::WitnessError::Behind(reason) => StoreError::Damaged {
             dir: dir.to_path_buf(),
             reason,
         },
-        socfed_proto::witness::WitnessError::Io(e) => StoreError::Sync(e),
+        socfed_runtime::witness::WitnessError::Io(e) => StoreError::Sync(e),
     }
 }
 
 /// The witness tag of a hub store (agents use their store epoch).
 const HUB_TAG: u128 = 0x736f_6366_6564_2d68_7562;
 
-pub use socfed_proto::config::Durability;
+pub use socfed_runtime::config::Durability;
 
 pub(crate) struct Trees {
     pub incidents: sled::Tree,
@@ -86,17 +86,17 @@ pub(crate) struct Trees {
 
 /// The commit witness as it stood when a batch finished applying.
 #[derive(Debug, Clone, Copy)]
-pub struct SyncPoint(socfed_proto::witness::Witness);
+pub struct SyncPoint(socfed_runtime::witness::Witness);
 
 pub struct HubStore {
     db: sled::Db,
     dir: PathBuf,
     trees: Trees,
     data_file: Option<File>,
-    /// Keys the audit chain (`socfed_proto::audit`); kept outside the store.
-    audit_key: socfed_proto::audit::ChainKey,
+    /// Keys the audit chain (`socfed_runtime::audit`); kept outside the store.
+    audit_key: socfed_runtime::audit::ChainKey,
     /// sled's unsynced blob files, synced before anything is acknowledged (fsync mode).
-    blobs: std::sync::Mutex<socfed_proto::store_files::BlobSync>,
+    blobs: std::sync::Mutex<socfed_runtime::store_files::BlobSync>,
     durability: Durability,
 }
 
@@ -123,9 +123,9 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
 fn keyed_from(
     dir: &Path,
     meta: &sled::Tree,
-    key: &socfed_proto::audit::ChainKey,
+    key: &socfed_runtime::audit::ChainKey,
 ) -> Result<(), StoreError> {
-    use socfed_proto::audit::KeyedFrom;
+    use socfed_runtime::audit::KeyedFrom;
     if let Some(raw) = meta.get(schema::AUDIT_KEYED_FROM)? {
         let point: KeyedFrom = schema::decode(schema::META, &raw)?;
         if !point.made_with(key) {
@@ -151,7 +151,7 @@ fn keyed_from(
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What the store holds now, as its commit witness records it.
-fn witness_of(meta: &sled::Tree) -> Result<socfed_proto::witness::Witness, StoreError> {
+fn witness_of(meta: &sled::Tree) -> Result<socfed_runtime::witness::Witness, StoreError> {
     let commits = match meta.get(schema::COMMITS)? {
         Some(raw) => schema::u64_value(schema::META, &raw)?,
         None => 0,
@@ -160,7 +160,7 @@ fn witness_of(meta: &sled::Tree) -> Result<socfed_proto::witness::Witness, Store
         Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
         None => 0,
     };
-    Ok(socfed_proto::witness::Witness {
+    Ok(socfed_runtime::witness::Witness {
         epoch: HUB_TAG,
         seq: commits,
         audit,
@@ -171,7 +171,7 @@ impl HubStore {
     pub fn open(
         dir: &Path,
         durability: Durability,
-        audit_key: socfed_proto::audit::ChainKey,
+        audit_key: socfed_runtime::audit::ChainKey,
     ) -> Result<Self, StoreError> {
         Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES, audit_key)
     }
@@ -182,11 +182,11 @@ impl HubStore {
         dir: &Path,
         durability: Durability,
         cache_bytes: u64,
-        audit_key: socfed_proto::audit::ChainKey,
+        audit_key: socfed_runtime::audit::ChainKey,
     ) -> Result<Self, StoreError> {
         // TLP:RED incidents: nobody but the service's user reads the store, whatever the umask.
-        socfed_proto::store_files::private_dir(dir).map_err(StoreError::Sync)?;
-        let db = socfed_proto::store_files::sled_config(dir)
+        socfed_runtime::store_files::private_dir(dir).map_err(StoreError::Sync)?;
+        let db = socfed_runtime::store_files::sled_config(dir)
             .map_err(StoreError::Sync)?
             .cache_capacity(cache_bytes)
             .open()
@@ -238,7 +238,7 @@ impl HubStore {
         };
         // Before anything is rewritten (open-directive index, schema upgrade): a store that is
         // refused stays as it was, openable by the build that wrote it.
-        socfed_proto::witness::check(dir, &witness_of(&trees.meta)?, "sirt-hub db import")
+        socfed_runtime::witness::check(dir, &witness_of(&trees.meta)?, "sirt-hub db import")
             .map_err(|e| witness_error(dir, e))?;
         keyed_from(dir, &trees.meta, &audit_key)?;
         index_open_directives(&trees)?;
@@ -257,13 +257,13 @@ impl HubStore {
             Durability::Flush => None,
         };
         db.flush()?;
-        socfed_proto::store_files::restrict_contents(dir)?;
-        let mut blobs = socfed_proto::store_files::BlobSync::new(dir);
+        socfed_runtime::store_files::restrict_contents(dir)?;
+        let mut blobs = socfed_runtime::store_files::BlobSync::new(dir);
         if durability == Durability::Fsync {
             // Whatever an earlier run or this open left unsynced, and the store's own files'
             // directory entries (a new store's `db`, `conf`, `blobs`).
             blobs.sync()?;
-            socfed_proto::store_files::sync_dir(dir)?;
+            socfed_runtime::store_files::sync_dir(dir)?;
         }
         let store = Self {
             db,
@@ -279,7 +279,7 @@ impl HubStore {
 
     /// What the store holds now, as its commit witness records it.
     /// (Also the store's state at a [`SyncPoint`].)
-    fn witness(&self) -> Result<socfed_proto::witness::Witness, StoreError> {
+    fn witness(&self) -> Result<socfed_runtime::witness::Witness, StoreError> {
         witness_of(&self.trees.meta)
     }
 
@@ -303,7 +303,7 @@ impl HubStore {
                 .sync()?;
         }
         // Only after the store is durable: the witness never runs ahead of it.
-        socfed_proto::witness::write(&self.dir, &point.0).map_err(|e| witness_error(&self.dir, e))
+        socfed_runtime::witness::write(&self.dir, &point.0).map_err(|e| witness_error(&self.dir, e))
     }
 
     pub fn durability(&self) -> Durability {

@@ -124,19 +124,19 @@ impl HubStore {
             Some(raw) => Some(schema::decode(schema::META, &raw)?),
             None => None,
         };
-        let keying = match socfed_proto::audit::Keying::new(self.audit_key.clone(), keyed_from) {
+        let keying = match socfed_runtime::audit::Keying::new(self.audit_key.clone(), keyed_from) {
             Ok(keying) => keying,
             Err(tamper) => return Ok((self.trees.audit.len() as u64, Some(tamper.to_string()))),
         };
-        let mut walk = socfed_proto::audit_walk::LazyEntries::new(
+        let mut walk = socfed_runtime::audit_walk::LazyEntries::new(
             self.trees.audit.iter().values().map(|value| match value {
                 Err(e) => Err(Walk::Store(e.into())),
-                Ok(raw) => schema::decode::<socfed_proto::audit::AuditEntry>(schema::AUDIT, &raw)
+                Ok(raw) => schema::decode::<socfed_runtime::audit::AuditEntry>(schema::AUDIT, &raw)
                     .map_err(|e| Walk::Unreadable(format!("an entry cannot be read: {e}"))),
             }),
         );
         let verdict =
-            socfed_proto::audit::verify(&mut walk, head.map(|h| (h.seq, h.hash)), &keying);
+            socfed_runtime::audit::verify(&mut walk, head.map(|h| (h.seq, h.hash)), &keying);
         match (walk.failure(), verdict) {
             (Some(Walk::Store(e)), _) => Err(e),
             (Some(Walk::Unreadable(problem)), _) => Ok((walk.walked(), Some(problem))),

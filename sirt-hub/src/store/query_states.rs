@@ -88,7 +88,7 @@ mod tests {
         HubStore::open(
             dir,
             Durability::Flush,
-            socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
         )
         .unwrap_or_else(|e| panic!("store: {e:?}"))
     }

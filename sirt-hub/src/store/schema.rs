@@ -137,7 +137,7 @@ pub fn web_key(kind: u8, hash: &[u8; 32]) -> [u8; 33] {
 }
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";
-/// `meta` key of where the audit chain's keyed sealing began (`socfed_proto::audit::KeyedFrom`,
+/// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
 /// `meta` key: ingest transactions committed so far (u64 BE), recorded by the store's witness.

@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
-use socfed_proto::tls::{Swappable, tls_incoming};
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::tls::{Swappable, tls_incoming};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -104,11 +104,11 @@ pub fn serve(
     tls: Swappable<rustls::ServerConfig>,
     domain: socfed_proto::identity::TrustDomain,
     state: WebState,
-    gate: Arc<socfed_proto::listen::Gate>,
+    gate: Arc<socfed_runtime::listen::Gate>,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let limits = gate.limits().clone();
     let incoming =
         tokio_stream::StreamExt::filter_map(tls_incoming(listener, tls, domain, gate), Result::ok);
-    socfed_proto::listen::http::serve(incoming, router(state), &limits, shutdown)
+    socfed_runtime::listen::http::serve(incoming, router(state), &limits, shutdown)
 }

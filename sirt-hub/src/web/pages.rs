@@ -2,9 +2,9 @@
 
 use crate::cli::render;
 use crate::report::escape_html as esc;
-use socfed_proto::cli::format_millis;
 use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
+use socfed_runtime::cli::format_millis;
 use std::fmt::Write;
 
 /// A page of a signed-in operator; `csrf` is the token of its sign-out form.
@@ -284,7 +284,7 @@ pub fn sites(sites: &[pb::SiteSummary]) -> String {
                 .into(),
                 format_millis(s.last_seen_ms),
                 s.backlog.to_string(),
-                socfed_proto::cli::format_age(s.oldest_unsent_age_ms),
+                socfed_runtime::cli::format_age(s.oldest_unsent_age_ms),
                 s.acked_through.to_string(),
                 format_millis(s.cert_not_after_ms),
             ]

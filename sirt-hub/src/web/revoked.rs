@@ -3,7 +3,7 @@
 //! each request asks here whether that certificate has been revoked since. Replaced whenever
 //! the hub reloads its TLS material.
 
-use socfed_proto::tls::TlsMaterial;
+use socfed_runtime::tls::TlsMaterial;
 use std::collections::HashSet;
 use std::sync::RwLock;
 

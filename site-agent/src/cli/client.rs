@@ -1,10 +1,10 @@
 //! Commands that talk to a running agent over its local API with an operator certificate.
 
 use clap::Args;
-use socfed_proto::cli::{ClientTlsArgs, OutputFormat, explain, format_age};
 use socfed_proto::pb::{self, site_local_client::SiteLocalClient};
-use socfed_proto::tls::ExpectedServer;
 use socfed_proto::vocab::{Indicator, Severity, SiteId, Technique, Tlp};
+use socfed_runtime::cli::{ClientTlsArgs, OutputFormat, explain, format_age};
+use socfed_runtime::tls::ExpectedServer;
 use tonic::transport::Channel;
 
 #[derive(Debug, Clone, Args)]
@@ -100,11 +100,11 @@ pub async fn escalate(args: EscalateArgs) -> anyhow::Result<()> {
         .map_err(|s| explain(&s, &args.target.name()))?
         .into_inner();
     match args.output {
-        OutputFormat::Json => socfed_proto::outln!(
+        OutputFormat::Json => socfed_runtime::outln!(
             "{}",
             serde_json::json!({"local_incident_id": response.local_incident_id, "seq": response.seq, "replayed": response.replayed})
         ),
-        OutputFormat::Table => socfed_proto::outln!(
+        OutputFormat::Table => socfed_runtime::outln!(
             "{} {} (outbox sequence {}){}",
             if response.replayed {
                 "already queued:"
@@ -131,7 +131,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         .map_err(|e| explain(&e, &args.target.name()))?
         .into_inner();
     match args.output {
-        OutputFormat::Json => socfed_proto::cli::print_json(&serde_json::json!({
+        OutputFormat::Json => socfed_runtime::cli::print_json(&serde_json::json!({
                 "site": s.site_id, "store_epoch": s.store_epoch, "hub_connected": s.hub_connected,
                 "next_seq": s.next_seq, "acked_through": s.acked_through, "backlog": s.backlog,
                 "oldest_unsent_age_ms": s.oldest_unsent_age_ms, "outbox_cap": s.outbox_cap,
@@ -140,9 +140,9 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                 "last_hub_error": s.last_hub_error, "reconnects": s.reconnects,
         }))?,
         OutputFormat::Table => {
-            socfed_proto::outln!("site          {}", s.site_id);
-            socfed_proto::outln!("store epoch   {}", s.store_epoch);
-            socfed_proto::outln!(
+            socfed_runtime::outln!("site          {}", s.site_id);
+            socfed_runtime::outln!("store epoch   {}", s.store_epoch);
+            socfed_runtime::outln!(
                 "hub           {}",
                 if s.hub_connected {
                     "connected"
@@ -150,12 +150,12 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                     "NOT CONNECTED"
                 }
             );
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "sequences     next {}, acknowledged through {}",
                 s.next_seq,
                 s.acked_through
             );
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "outbox        {} of {} waiting{}",
                 s.backlog,
                 s.outbox_cap,
@@ -165,19 +165,19 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                     String::new()
                 }
             );
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "at cap        {} ({} refused, {} dropped so far)",
                 s.on_full,
                 s.refused_total,
                 s.dropped_total
             );
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "hub notices   {} conflicts, {} rejected",
                 s.conflicts_reported,
                 s.rejected_reported
             );
             if !s.last_hub_error.is_empty() {
-                socfed_proto::outln!(
+                socfed_runtime::outln!(
                     "last error    {} ({} reconnects)",
                     s.last_hub_error,
                     s.reconnects

@@ -7,7 +7,7 @@ mod soc;
 
 use crate::config::{AgentConfig, ConfigError, EXAMPLE};
 use clap::{Parser, Subcommand};
-use socfed_proto::cli::{ConfigCommand, LogFormat};
+use socfed_runtime::cli::{ConfigCommand, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -68,13 +68,13 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Back up or restore the agent store (the agent must be stopped).
     #[command(subcommand)]
-    Db(socfed_proto::cli::DbCommand),
+    Db(socfed_runtime::cli::DbCommand),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    socfed_proto::cli::init_logging(cli.log_format, "info");
-    socfed_proto::cli::run_main(run(cli.command), |e| {
+    socfed_runtime::cli::init_logging(cli.log_format, "info");
+    socfed_runtime::cli::run_main(run(cli.command), |e| {
         e.downcast_ref::<ConfigError>().is_some()
             || e.downcast_ref::<crate::app::StartError>()
                 .is_some_and(crate::app::StartError::is_config)
@@ -87,7 +87,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = AgentConfig::load(&config)?;
             let metrics = match &config.admin {
                 Some(_) => {
-                    Some(socfed_proto::admin::install_recorder().map_err(anyhow::Error::msg)?)
+                    Some(socfed_runtime::admin::install_recorder().map_err(anyhow::Error::msg)?)
                 }
                 None => None,
             };
@@ -95,7 +95,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let agent = crate::app::start(config).await?;
             let token = agent.shutdown_token();
             if let (Some(listen), Some(metrics)) = (admin_listen, metrics) {
-                socfed_proto::admin::serve(
+                socfed_runtime::admin::serve(
                     listen,
                     metrics,
                     agent.readiness(),
@@ -106,7 +106,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .map_err(anyhow::Error::msg)?;
             }
             tokio::spawn(async move {
-                socfed_proto::cli::wait_for_signal().await;
+                socfed_runtime::cli::wait_for_signal().await;
                 tracing::info!("shutting down");
                 token.cancel();
             });
@@ -114,14 +114,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Example) => {
-            socfed_proto::outln!("{}", EXAMPLE.trim_end());
+            socfed_runtime::outln!("{}", EXAMPLE.trim_end());
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file, config }) => {
             let file = ConfigCommand::checked_file(file, config);
             let config = AgentConfig::load(&file)?;
             // What `serve` would trip over: the TLS files, opened and checked.
-            let tls = socfed_proto::tls_check::check_files(
+            let tls = socfed_runtime::tls_check::check_files(
                 &config.tls,
                 &config.trust_domain,
                 &socfed_proto::identity::Identity::Site(config.site_id.clone()),
@@ -132,7 +132,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 anyhow::Error::from(crate::app::StartError::Tls(e))
                     .context(format!("{}: [tls]", file.display()))
             })?;
-            socfed_proto::outln!(
+            socfed_runtime::outln!(
                 "{}: valid (site {}, hub {}; certificate {}; {})",
                 file.display(),
                 config.site_id,
@@ -157,11 +157,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Directives(command) => soc::directives::run(command).await,
         Command::Tasks(command) => soc::directives::run_tasks(command).await,
         Command::Completions { shell } => {
-            socfed_proto::cli::print_completions::<Cli>(shell, "site-agent")
+            socfed_runtime::cli::print_completions::<Cli>(shell, "site-agent")
         }
         Command::Db(command) => {
             let config = AgentConfig::load(command.config())?;
-            socfed_proto::cli::run_db(
+            socfed_runtime::cli::run_db(
                 &command,
                 &config.data_dir,
                 "site-agent",

@@ -12,7 +12,7 @@
 use super::interpreters;
 pub use super::params::ParamRule;
 use serde::{Deserialize, Serialize};
-pub use socfed_proto::cli::url_host as host_of;
+pub use socfed_runtime::cli::url_host as host_of;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;

@@ -188,7 +188,7 @@ impl LocalIncident {
         // Titles, hosts and owners come from logs, which an attacker can write: a control
         // character in them would make the hub refuse the report (and so keep the incident
         // from the SIRT). They travel as visible `\u{..}` escapes instead.
-        use socfed_proto::terminal::{clean, clean_multiline};
+        use socfed_runtime::terminal::{clean, clean_multiline};
         let mut wire = socfed_proto::pb::IncidentReport {
             local_incident_id: clean(&self.id).into_owned(),
             revision: self.revision.max(1),

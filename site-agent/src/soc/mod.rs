@@ -14,7 +14,7 @@
 pub mod aggregate;
 pub mod alert;
 /// The audit chain lives in the contract crate (the hub keeps one too).
-pub use socfed_proto::audit;
+pub use socfed_runtime::audit;
 pub mod authz;
 pub mod group;
 pub mod incident;

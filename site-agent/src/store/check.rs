@@ -42,7 +42,7 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         TreeId::Roster => decodes::<crate::soc::roster::Analyst>(id, value),
         TreeId::Incidents => decodes::<crate::soc::incident::LocalIncident>(id, value),
         TreeId::Notifications => decodes::<crate::soc::notify::Notification>(id, value),
-        TreeId::Audit => decodes::<socfed_proto::audit::AuditEntry>(id, value),
+        TreeId::Audit => decodes::<socfed_runtime::audit::AuditEntry>(id, value),
         TreeId::Directives => decodes::<crate::response::DirectiveRecord>(id, value),
         TreeId::HubIncidents => decodes::<HubState>(id, value),
         TreeId::IdxQueue
@@ -63,7 +63,7 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
             b"epoch" => fixed(id, value, &[16]),
             b"schema_version" => fixed(id, value, &[4]),
             b"audit_head" => decodes::<AuditHead>(id, value),
-            b"audit_keyed_from" => decodes::<socfed_proto::audit::KeyedFrom>(id, value),
+            b"audit_keyed_from" => decodes::<socfed_runtime::audit::KeyedFrom>(id, value),
             // BLAKE3 of the SLA policy the agenda was built for.
             b"sla_policy" => fixed(id, value, &[32]),
             // Counters and sequence numbers (`hub_states_after` among them).

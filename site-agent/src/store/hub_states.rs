@@ -135,7 +135,7 @@ mod tests {
             dir.path(),
             super::super::Durability::Flush,
             8 << 20,
-            socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
         )?;
         store.unit(|unit| {
             unit.put_incident(&LocalIncident {

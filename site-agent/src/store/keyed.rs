@@ -1,9 +1,9 @@
-//! The audit chain's keyed-from point at open (`socfed_proto::audit::KeyedFrom`): checked
+//! The audit chain's keyed-from point at open (`socfed_runtime::audit::KeyedFrom`): checked
 //! against the audit key, or recorded at the first open with a key.
 
 use super::StoreError;
 use super::schema::{self, AuditHead};
-use socfed_proto::audit::{ChainKey, KeyedFrom};
+use socfed_runtime::audit::{ChainKey, KeyedFrom};
 use std::path::Path;
 
 /// Checks that the audit chain was sealed with `key`, or, at the first open with a key,

@@ -25,7 +25,7 @@ mod upgrade;
 pub use hub_states::Recorded;
 pub use outbox::{Counters, Enqueued};
 pub use soc::{AuditReport, GroupFilter};
-pub use socfed_proto::config::Durability;
+pub use socfed_runtime::config::Durability;
 
 use schema::{CodecError, TreeId};
 use std::fs::File;
@@ -41,7 +41,7 @@ pub enum StoreError {
     Open { path: PathBuf, error: sled::Error },
     #[error("store schema version {0} is newer than this build understands; upgrade socfed")]
     SchemaVersion(u32),
-    #[error("storage: {}", socfed_proto::disk_full::sled_reason(.0))]
+    #[error("storage: {}", socfed_runtime::disk_full::sled_reason(.0))]
     Sled(#[from] sled::Error),
     #[error("storage sync: {0}")]
     Sync(#[from] std::io::Error),
@@ -79,7 +79,7 @@ pub enum StoreError {
 impl StoreError {
     /// The disk holding the store is full (or its quota used up): free space, then restart.
     pub fn is_disk_full(&self) -> bool {
-        use socfed_proto::disk_full;
+        use socfed_runtime::disk_full;
         match self {
             StoreError::Open { error, .. } | StoreError::Sled(error) => disk_full::sled(error),
             StoreError::Sync(e) | StoreError::Witness(e) => disk_full::io(e),
@@ -94,8 +94,8 @@ impl StoreError {
 }
 
 fn open_advice(source: &sled::Error) -> String {
-    let reason = socfed_proto::disk_full::sled_reason(source);
-    if socfed_proto::disk_full::sled(source) {
+    let reason = socfed_runtime::disk_full::sled_reason(source);
+    if socfed_runtime::disk_full::sled(source) {
         format!("{reason}; the disk holding it is full: free space there and start the agent again")
     } else {
         format!("{reason}; if another site-agent uses this data_dir, stop it first")
@@ -111,13 +111,13 @@ impl From<UnitError> for StoreError {
     }
 }
 
-fn witness_error(dir: &Path, e: socfed_proto::witness::WitnessError) -> StoreError {
+fn witness_error(dir: &Path, e: socfed_runtime::witness::WitnessError) -> StoreError {
     match e {
-        socfed_proto::witness::WitnessError::Behind(reason) => StoreError::Damaged {
+        socfed_runtime::witness::WitnessError::Behind(reason) => StoreError::Damaged {
             dir: dir.to_path_buf(),
             reason,
         },
-        socfed_proto::witness::WitnessError::Io(e) => StoreError::Witness(e),
+        socfed_runtime::witness::WitnessError::Io(e) => StoreError::Witness(e),
     }
 }
 
@@ -129,11 +129,11 @@ pub struct AgentStore {
     /// Changes only when a restored store is detected (see `outbox::restart_epoch`).
     epoch: std::sync::RwLock<Ulid>,
     data_file: Option<File>,
-    /// Keys the audit chain (`socfed_proto::audit`); kept outside the store.
-    audit_key: socfed_proto::audit::ChainKey,
+    /// Keys the audit chain (`socfed_runtime::audit`); kept outside the store.
+    audit_key: socfed_runtime::audit::ChainKey,
     /// sled's unsynced blob files, synced before a unit returns (fsync mode). Used under the
     /// flush lock only; the mutex just makes that visible to the compiler.
-    blobs: Mutex<socfed_proto::store_files::BlobSync>,
+    blobs: Mutex<socfed_runtime::store_files::BlobSync>,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
     /// Group commit: which commits are durable, and the one flush at a time.
@@ -156,14 +156,14 @@ impl AgentStore {
         dir: &Path,
         durability: Durability,
         cache_bytes: u64,
-        audit_key: socfed_proto::audit::ChainKey,
+        audit_key: socfed_runtime::audit::ChainKey,
     ) -> Result<Self, StoreError> {
         // TLP:RED incidents: nobody but the service's user reads the store, whatever the umask.
-        socfed_proto::store_files::private_dir(dir).map_err(|e| StoreError::Open {
+        socfed_runtime::store_files::private_dir(dir).map_err(|e| StoreError::Open {
             path: dir.to_path_buf(),
             error: sled::Error::Io(e),
         })?;
-        let db = socfed_proto::store_files::sled_config(dir)
+        let db = socfed_runtime::store_files::sled_config(dir)
             .map_err(|e| StoreError::Open {
                 path: dir.to_path_buf(),
                 error: sled::Error::Io(e),
@@ -212,16 +212,16 @@ impl AgentStore {
         };
         keyed::keyed_from(dir, meta, &audit_key)?;
         db.flush()?;
-        socfed_proto::store_files::restrict_contents(dir)?;
+        socfed_runtime::store_files::restrict_contents(dir)?;
         let data_file = match durability {
             Durability::Fsync => Some(File::open(dir.join("db"))?),
             Durability::Flush => None,
         };
-        let mut blobs = socfed_proto::store_files::BlobSync::new(dir);
+        let mut blobs = socfed_runtime::store_files::BlobSync::new(dir);
         if durability == Durability::Fsync {
             // Whatever an earlier run left unsynced, and a new store's directory entries.
             blobs.sync()?;
-            socfed_proto::store_files::sync_dir(dir)?;
+            socfed_runtime::store_files::sync_dir(dir)?;
         }
         let store = Self {
             db,
@@ -239,13 +239,13 @@ impl AgentStore {
             failure: std::sync::OnceLock::new(),
             failed: tokio_util::sync::CancellationToken::new(),
         };
-        socfed_proto::witness::check(dir, &store.witness()?, "site-agent db import")
+        socfed_runtime::witness::check(dir, &store.witness()?, "site-agent db import")
             .map_err(|e| witness_error(dir, e))?;
         Ok(store)
     }
 
     /// What the store holds now, as the commit witness records it.
-    fn witness(&self) -> Result<socfed_proto::witness::Witness, StoreError> {
+    fn witness(&self) -> Result<socfed_runtime::witness::Witness, StoreError> {
         let audit = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
             Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
             None => 0,
@@ -255,7 +255,7 @@ impl AgentStore {
             Some(raw) => schema::ulid_of(schema::META, &raw)?,
             None => self.epoch(),
         };
-        Ok(socfed_proto::witness::Witness {
+        Ok(socfed_runtime::witness::Witness {
             epoch: u128::from(epoch),
             seq: self.counter_value(schema::NEXT_SEQ)?.saturating_sub(1),
             audit,

@@ -135,7 +135,7 @@ pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key: `IncidentState.seq` of the last hub incident state recorded (u64 BE), named in
 /// the next hello.
 pub const HUB_STATES_AFTER: &str = "hub_states_after";
-/// `meta` key of where the audit chain's keyed sealing began (`socfed_proto::audit::KeyedFrom`,
+/// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
 

@@ -400,7 +400,7 @@ impl AgentStore {
                 });
             }
         };
-        let mut walk = socfed_proto::audit_walk::LazyEntries::new(
+        let mut walk = socfed_runtime::audit_walk::LazyEntries::new(
             self.tree(TreeId::Audit)
                 .iter()
                 .values()

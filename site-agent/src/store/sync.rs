@@ -11,7 +11,7 @@
 //! witness from ever running ahead of what the flush made durable.
 
 use super::{AgentStore, StoreError, witness_error};
-use socfed_proto::witness::Witness;
+use socfed_runtime::witness::Witness;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -95,7 +95,7 @@ impl AgentStore {
                 .sync()?;
         }
         // Only after the store is durable: the witness must never run ahead of it.
-        socfed_proto::witness::write(&self.dir, &point.witness)
+        socfed_runtime::witness::write(&self.dir, &point.witness)
             .map_err(|e| witness_error(&self.dir, e))?;
         self.durable_through
             .store(point.witness.seq, Ordering::Release);
@@ -113,8 +113,8 @@ mod tests {
     use crate::store::cap::OnFull;
     use std::sync::Arc;
 
-    fn key() -> socfed_proto::audit::ChainKey {
-        socfed_proto::audit::ChainKey::from_bytes([1; 32])
+    fn key() -> socfed_runtime::audit::ChainKey {
+        socfed_runtime::audit::ChainKey::from_bytes([1; 32])
     }
 
     #[test]
@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(seqs, (1..=threads * each).collect::<Vec<_>>());
         assert_eq!(store.durable_through(), threads * each);
         assert_eq!(store.outbox_len(), threads * each);
-        let witness = socfed_proto::witness::read(dir.path())
+        let witness = socfed_runtime::witness::read(dir.path())
             .expect("witness")
             .expect("written");
         assert_eq!(witness.seq, threads * each);

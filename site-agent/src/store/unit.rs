@@ -19,8 +19,8 @@ pub struct Unit<'a> {
     /// Net change of the outbox length made by this unit.
     pub(crate) outbox_delta: i64,
     pub(crate) enqueued: bool,
-    /// Seals audit entries (`socfed_proto::audit`).
-    pub(crate) audit_key: &'a socfed_proto::audit::ChainKey,
+    /// Seals audit entries (`socfed_runtime::audit`).
+    pub(crate) audit_key: &'a socfed_runtime::audit::ChainKey,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +34,7 @@ pub enum UnitError {
 impl<'a> Unit<'a> {
     pub(crate) fn new(
         trees: &'a [sled::Tree],
-        audit_key: &'a socfed_proto::audit::ChainKey,
+        audit_key: &'a socfed_runtime::audit::ChainKey,
     ) -> Self {
         Self {
             audit_key,

@@ -54,7 +54,7 @@ mod tests {
             dir.path(),
             Durability::Flush,
             8 << 20,
-            socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
         )?);
         let line = r#"{"observed_at":1700000000000,"rule_id":"r","severity":"low","hosts":["h"]}"#;
         let Parsed::Alert(alert) = parse_line(Format::Native, line, 0, &ParseLimits::default())?
@@ -65,7 +65,7 @@ mod tests {
         let mut group = AlertGroup::open(ulid::Ulid::new(), fingerprint, *alert, 5);
         group.last_seen_ms = 1_700_000_600_000;
         {
-            let db = socfed_proto::store_files::sled_config(dir.path())?.open()?;
+            let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
             db.open_tree("meta")?
                 .insert("schema_version", &1u32.to_be_bytes())?;
             db.open_tree("groups")?.insert(
@@ -82,7 +82,7 @@ mod tests {
                 dir.path(),
                 Durability::Flush,
                 8 << 20,
-                socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+                socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
             )?;
             let spans = store
                 .raw_tree("group_span")
@@ -94,7 +94,7 @@ mod tests {
             );
             assert_eq!(spans.len(), 1);
         }
-        let db = socfed_proto::store_files::sled_config(dir.path())?.open()?;
+        let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
         assert!(
             !db.tree_names()
                 .iter()

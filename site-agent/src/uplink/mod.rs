@@ -65,7 +65,7 @@ pub struct Directives {
 
 pub async fn run(
     store: Arc<AgentStore>,
-    tls: socfed_proto::tls::Swappable<rustls::ClientConfig>,
+    tls: socfed_runtime::tls::Swappable<rustls::ClientConfig>,
     settings: UplinkSettings,
     state: Arc<UplinkState>,
     mut directives: Directives,
@@ -112,14 +112,14 @@ pub async fn run(
 /// One stream. Returns `Ok(())` only on shutdown.
 async fn session(
     store: &AgentStore,
-    tls: &socfed_proto::tls::Swappable<rustls::ClientConfig>,
+    tls: &socfed_runtime::tls::Swappable<rustls::ClientConfig>,
     settings: &UplinkSettings,
     state: &UplinkState,
     (directives, hub_states): (&mut Directives, &hub_state::Sender),
     shutdown: &CancellationToken,
     backoff: &mut Backoff,
 ) -> Result<(), SessionError> {
-    let channel = socfed_proto::tls::channel(
+    let channel = socfed_runtime::tls::channel(
         &settings.hub_address,
         &settings.server_name,
         // The certificate of the moment: a rotated one is used from the next session on.

@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
     drop(text);
 
     // Baseline 2: raw sled, one insert of a ~1 KiB record per alert, flushed every batch.
-    let db = socfed_proto::store_files::sled_config(&dir.join("sled-baseline"))?.open()?;
+    let db = socfed_runtime::store_files::sled_config(&dir.join("sled-baseline"))?.open()?;
     let tree = db.open_tree("baseline")?;
     let record = vec![7u8; 1024];
     let started = Instant::now();
@@ -196,7 +196,7 @@ async fn main() -> anyhow::Result<()> {
         local,
         &operator,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::AnySite,
+        socfed_runtime::tls::ExpectedServer::AnySite,
     )?);
     let mut latencies = Vec::with_capacity(args.queries);
     for i in 0..args.queries {

@@ -9,7 +9,7 @@ use crate::bench::{machine, rss_mib};
 use crate::clients::{self, RawStream, hello};
 use crate::pki::TestPki;
 use futures_util::StreamExt;
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

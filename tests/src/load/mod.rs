@@ -19,7 +19,7 @@ pub mod visible;
 use crate::clients::{self, RawStream, hello};
 use crate::pki::TestPki;
 use socfed_proto::pb::{self, federation_server::Federation, hub_message, site_message};
-use socfed_proto::tls::{ExpectedServer, Swappable, TlsMaterial, tls_incoming};
+use socfed_runtime::tls::{ExpectedServer, Swappable, TlsMaterial, tls_incoming};
 use std::net::SocketAddr;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -82,10 +82,10 @@ pub async fn null_hub(pki: &TestPki) -> anyhow::Result<SocketAddr> {
         listener,
         Swappable::new(material.server_config()?),
         pki.domain.clone(),
-        socfed_proto::listen::Gate::new(
+        socfed_runtime::listen::Gate::new(
             "null_hub",
-            socfed_proto::listen::ListenLimits::default(),
-            socfed_proto::listen::DescriptorBudget::from_rlimit(),
+            socfed_runtime::listen::ListenLimits::default(),
+            socfed_runtime::listen::DescriptorBudget::from_rlimit(),
             true,
             &tokio_util::sync::CancellationToken::new(),
         ),
@@ -181,7 +181,7 @@ pub fn storage_ceiling(
     bytes: usize,
     batch: u64,
 ) -> anyhow::Result<f64> {
-    let db = socfed_proto::store_files::sled_config(dir)?.open()?;
+    let db = socfed_runtime::store_files::sled_config(dir)?.open()?;
     let tree = db.open_tree("baseline")?;
     let value = vec![7u8; bytes];
     let started = Instant::now();

@@ -169,7 +169,7 @@ async fn follow_pages(
 /// Raw sled over the stopped hub's `incidents` tree: the newest 100 values (what the default
 /// list reads) and 50,000 values (one page's scan budget), warm cache.
 pub fn raw_scans(data_dir: &Path, n: usize) -> anyhow::Result<serde_json::Value> {
-    let db = socfed_proto::store_files::sled_config(data_dir)?
+    let db = socfed_runtime::store_files::sled_config(data_dir)?
         .cache_capacity(256 * 1024 * 1024)
         .open()?;
     let tree = db.open_tree("incidents")?;

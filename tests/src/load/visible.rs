@@ -15,7 +15,7 @@ use crate::pki::TestPki;
 use crate::procs::{Proc, binary, write_agent_config};
 use crate::{eventually, free_port};
 use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};

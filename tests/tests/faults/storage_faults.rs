@@ -99,7 +99,7 @@ async fn a_damaged_hub_store_is_refused_at_open() -> anyhow::Result<()> {
         hub.addr,
         &pki.site("paris")?,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::Hub,
+        socfed_runtime::tls::ExpectedServer::Hub,
     )?;
     let (mut stream, _) =
         clients::RawStream::open_welcomed(channel, clients::hello("paris", ulid::Ulid::new(), 1))

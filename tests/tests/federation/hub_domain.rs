@@ -3,7 +3,7 @@
 //! an incident, what the timeline records, KPIs, reports and hunts' arguments.
 
 use socfed_proto::pb;
-use socfed_proto::tls::TlsFiles;
+use socfed_runtime::tls::TlsFiles;
 use socfed_tests::clients::{self, report};
 use socfed_tests::pki::TestPki;
 use socfed_tests::{inproc, procs};

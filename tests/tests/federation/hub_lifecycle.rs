@@ -4,7 +4,7 @@
 use socfed_proto::pb;
 use socfed_proto::pb::IncidentStatus as St;
 use socfed_proto::pb::Severity as Sev;
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
 use socfed_tests::listing::{assert_filters_agree, ids};
 use socfed_tests::{inproc, pki::TestPki};

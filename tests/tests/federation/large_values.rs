@@ -51,7 +51,7 @@ fn encoded(request: &pb::RaiseIncidentRequest) -> usize {
 
 /// The largest value in any tree of the store in `dir`, with its tree.
 fn largest_value(dir: &Path) -> anyhow::Result<(usize, String)> {
-    let db = socfed_proto::store_files::sled_config(dir)?.open()?;
+    let db = socfed_runtime::store_files::sled_config(dir)?.open()?;
     let mut largest = (0, String::new());
     for name in db.tree_names() {
         let tree = db.open_tree(&name)?;
@@ -147,7 +147,7 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
         hub.addr,
         &pki.site("paris")?,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::Hub,
+        socfed_runtime::tls::ExpectedServer::Hub,
     )?;
     let (mut stream, _) =
         clients::RawStream::open_welcomed(channel, clients::hello("paris", ulid::Ulid::new(), 1))

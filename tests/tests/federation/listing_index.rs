@@ -37,7 +37,7 @@ async fn listings(
 /// Rewrites the stopped hub's store as a schema 1 build left it: no `status_incidents`
 /// tree, empty `site_incidents` values, schema version 1.
 fn make_schema_1(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    let db = socfed_proto::store_files::sled_config(data_dir)?.open()?;
+    let db = socfed_runtime::store_files::sled_config(data_dir)?.open()?;
     anyhow::ensure!(db.drop_tree("status_incidents")?, "the index tree existed");
     let site_incidents = db.open_tree("site_incidents")?;
     let keys: Vec<sled::IVec> = site_incidents.iter().keys().collect::<Result<_, _>>()?;
@@ -154,7 +154,7 @@ async fn a_rare_status_in_a_large_site_lists_exactly_its_incidents_across_pages(
             hub.addr,
             &pki.site(site)?,
             &pki.domain,
-            socfed_proto::tls::ExpectedServer::Hub,
+            socfed_runtime::tls::ExpectedServer::Hub,
         )?;
         let (mut stream, _) =
             clients::RawStream::open_welcomed(channel, clients::hello(site, ulid::Ulid::new(), 1))

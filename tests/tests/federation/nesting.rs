@@ -8,7 +8,7 @@
 
 use prost::Message as _;
 use socfed_proto::pb::{self, site_message};
-use socfed_proto::tls::TlsFiles;
+use socfed_runtime::tls::TlsFiles;
 use socfed_tests::{clients, eventually, inproc, pki::TestPki, procs::binary};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -221,7 +221,7 @@ async fn deeply_nested_protobuf_is_refused_or_skipped_and_sites_keep_streaming()
             hub.addr,
             &lyon,
             &pki.domain,
-            socfed_proto::tls::ExpectedServer::Hub,
+            socfed_runtime::tls::ExpectedServer::Hub,
         )
     };
 
@@ -267,7 +267,7 @@ async fn deeply_nested_protobuf_is_refused_or_skipped_and_sites_keep_streaming()
         hub.addr,
         &operator,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::Hub,
+        socfed_runtime::tls::ExpectedServer::Hub,
     )?);
     grpc.ready().await?;
     let answer = grpc
@@ -405,7 +405,7 @@ async fn deeply_nested_json_alerts_are_rejected_by_line_number() -> anyhow::Resu
         paris.local_addr,
         &operator,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::AnySite,
+        socfed_runtime::tls::ExpectedServer::AnySite,
     )?);
     for format in [
         pb::AlertFormat::Native,

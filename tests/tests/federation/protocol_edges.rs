@@ -3,7 +3,7 @@
 //! to a new epoch instead of losing escalations, and the hub's size limit is respected.
 
 use socfed_proto::pb;
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
 use socfed_tests::{eventually, free_port, inproc, pki::TestPki};
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 //! conflicting replays are recorded for review and never overwrite, regressions are visible.
 
 use socfed_proto::pb;
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
 use socfed_tests::{inproc, pki::TestPki};
 use ulid::Ulid;

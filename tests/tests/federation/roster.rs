@@ -2,7 +2,7 @@
 //! the CLI and the API, enforced on the next call, persisted and audited.
 
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::{clients, inproc, pki::TestPki, procs::binary};
 use tonic::Code;
 use tonic::transport::Channel;

@@ -4,7 +4,7 @@
 //! a count); the site reconnecting from its own address is not. Real in-process hub over mTLS,
 //! streams from two loopback addresses.
 
-use socfed_proto::tls::{ExpectedServer, TlsMaterial};
+use socfed_runtime::tls::{ExpectedServer, TlsMaterial};
 use socfed_tests::clients::{RawStream, hello};
 use socfed_tests::{inproc, pki::TestPki};
 use std::net::{IpAddr, SocketAddr};

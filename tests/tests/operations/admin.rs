@@ -11,7 +11,7 @@ use std::time::Duration;
 /// family has `# HELP`, is one of ours with the kind the catalogue gives, and no latency is a
 /// summary (whose quantiles cannot be added up across processes).
 fn well_described(body: &str) {
-    use socfed_proto::metric_catalog::{Kind, find};
+    use socfed_runtime::metric_catalog::{Kind, find};
     let mut families = 0;
     for line in body.lines() {
         let Some(rest) = line.strip_prefix("# TYPE ") else {

@@ -5,7 +5,7 @@
 //! `packaging.rs`.
 
 use clap::CommandFactory;
-use socfed_proto::audit::ChainKey;
+use socfed_runtime::audit::ChainKey;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -62,7 +62,7 @@ fn the_entry_point_table_names_every_subcommand_of_both_binaries() -> anyhow::Re
 
 /// The trees a freshly opened store in `dir` has, as sled lists them.
 fn trees(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
-    let db = socfed_proto::store_files::sled_config(dir)?.open()?;
+    let db = socfed_runtime::store_files::sled_config(dir)?.open()?;
     Ok(db
         .tree_names()
         .iter()

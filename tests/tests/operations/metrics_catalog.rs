@@ -1,9 +1,9 @@
-//! The metric catalogue (`socfed_proto::metric_catalog`) is complete: every metric the sources
+//! The metric catalogue (`socfed_runtime::metric_catalog`) is complete: every metric the sources
 //! record is listed there (so it gets `# HELP` and, for a histogram, its buckets), and every
 //! listed metric is in the table of docs/ARCHITECTURE.md. The live exposition is checked in
 //! `admin.rs`.
 
-use socfed_proto::metric_catalog::{METRICS, find};
+use socfed_runtime::metric_catalog::{METRICS, find};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {

@@ -2,7 +2,7 @@
 //! command, `sirt-hub demo`, is in demo.rs).
 
 use futures_util::StreamExt;
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::{clients, inproc, pki::TestPki};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,

@@ -3,7 +3,7 @@
 //! approves, retried after a failure, and never holding the webhook's secret URL.
 
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::sink::Sink;
 use socfed_tests::{clients, eventually, inproc, pki::TestPki};
 use std::time::Duration;

@@ -23,7 +23,7 @@ async fn submit(agent: SocketAddr, pki: &TestPki, lines: Vec<String>) -> anyhow:
         agent,
         &pki.operator("tester")?,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::AnySite,
+        socfed_runtime::tls::ExpectedServer::AnySite,
     )?);
     let batch = pb::AlertBatch {
         format: pb::AlertFormat::Native as i32,

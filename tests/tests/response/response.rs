@@ -588,7 +588,7 @@ async fn webhook_playbooks_post_their_templated_body_and_sites_cannot_report_for
         hub.addr,
         &pki.site("lyon")?,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::Hub,
+        socfed_runtime::tls::ExpectedServer::Hub,
     )?;
     let (mut lyon, _) =
         clients::RawStream::open_welcomed(channel, clients::hello("lyon", ulid::Ulid::new(), 1))

@@ -10,7 +10,7 @@ use std::time::Duration;
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n";
 
 struct Cli {
-    files: socfed_proto::tls::TlsFiles,
+    files: socfed_runtime::tls::TlsFiles,
 }
 
 impl Cli {

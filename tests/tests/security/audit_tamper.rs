@@ -6,9 +6,9 @@
 //! record the hub cannot read is refused by `db import`.
 
 use sirt_hub::store::schema;
-use socfed_proto::audit::{AuditDraft, AuditEntry, GENESIS};
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::audit::{AuditDraft, AuditEntry, GENESIS};
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::procs::{binary, write_hub_config};
 use socfed_tests::{clients, inproc, pki::TestPki};
 
@@ -221,7 +221,7 @@ async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_ref
     assert!(stdout.contains("AUDIT LOG TAMPERED"), "{stdout}");
     assert_eq!(
         out.status.code(),
-        Some(i32::from(socfed_proto::cli::EX_DATAERR)),
+        Some(i32::from(socfed_runtime::cli::EX_DATAERR)),
         "broken, not 'could not reach the hub': {stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );

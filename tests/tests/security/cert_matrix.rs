@@ -6,7 +6,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
-use socfed_proto::tls::TlsFiles;
+use socfed_runtime::tls::TlsFiles;
 use socfed_tests::{clients, inproc, pki::TestPki};
 use std::path::Path;
 use time::{Duration as Span, OffsetDateTime};
@@ -75,7 +75,7 @@ fn raw_channel(
     .with_root_certificates(roots)
     .with_client_auth_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(socfed_proto::tls::channel(
+    Ok(socfed_runtime::tls::channel(
         &hub.to_string(),
         "127.0.0.1",
         std::sync::Arc::new(config),

@@ -4,7 +4,7 @@
 //! `serverAuth` is refused by its clients. The certificates are signed by the organisation CA
 //! with every other property right, so only the EKU differs.
 
-use socfed_proto::tls::{ExpectedServer, TlsFiles};
+use socfed_runtime::tls::{ExpectedServer, TlsFiles};
 use socfed_tests::{clients, inproc, pki::TestPki};
 
 /// Signs a certificate for `uri` with the test CA, with the given EKUs, and writes it.

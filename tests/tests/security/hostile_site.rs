@@ -5,7 +5,7 @@
 //! operators' real `sirt-hub` commands render everything (escaped) without panicking.
 
 use socfed_proto::pb::{self, hub_message, site_message};
-use socfed_proto::tls::{ExpectedServer, TlsFiles};
+use socfed_runtime::tls::{ExpectedServer, TlsFiles};
 use socfed_tests::clients::{self, RawStream, hello, report};
 use socfed_tests::sink::Sink;
 use socfed_tests::{eventually, inproc, pki::TestPki, procs::binary};
@@ -217,9 +217,9 @@ fn store_hostile_incident(data_dir: &std::path::Path, pki: &TestPki) -> anyhow::
     use sirt_hub::store::apply::{Item, Offered};
     use socfed_proto::vocab::{IncidentReport, Severity, SiteId, Tlp};
     // The key the hub will find beside its TLS key, so its audit chain stays verifiable.
-    let (key, _) = socfed_proto::audit_key::load_or_create(&socfed_proto::audit_key::path_for(
-        &pki.hub().key,
-    ))?;
+    let (key, _) = socfed_runtime::audit_key::load_or_create(
+        &socfed_runtime::audit_key::path_for(&pki.hub().key),
+    )?;
     let store = sirt_hub::store::HubStore::open(data_dir, sirt_hub::store::Durability::Flush, key)?;
     let report = IncidentReport {
         local_incident_id: "INC-\x1b[31m1".into(),

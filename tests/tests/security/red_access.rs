@@ -5,7 +5,7 @@
 //! A real in-process hub over mutual TLS, operators of different roles.
 
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::web::{https, login_url, sign_in};
 use socfed_tests::{clients, inproc, pki::TestPki};
 

@@ -50,7 +50,7 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
         hub.addr,
         &pki.operator("tester")?,
         &pki.domain,
-        socfed_proto::tls::ExpectedServer::Hub,
+        socfed_runtime::tls::ExpectedServer::Hub,
     )?;
     eventually("both sites connected", Duration::from_secs(20), || {
         let channel = channel.clone();

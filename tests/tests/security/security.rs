@@ -2,7 +2,7 @@
 //! nothing; an oversized message ends only its own stream.
 
 use socfed_proto::pb;
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
 use socfed_tests::{inproc, pki::TestPki};
 use tonic::Code;

@@ -3,7 +3,7 @@
 //! (RESOURCE_EXHAUSTED, saying which limit and what to do). In-process hub, real mTLS.
 
 use socfed_proto::pb;
-use socfed_proto::tls::{ExpectedServer, TlsMaterial};
+use socfed_runtime::tls::{ExpectedServer, TlsMaterial};
 use socfed_tests::{clients, eventually, inproc, pki::TestPki};
 use std::time::Duration;
 

@@ -9,7 +9,7 @@
 //! configured with the same `max_line_bytes` as the parser test.
 
 use serde_json::Value;
-use socfed_proto::tls::TlsFiles;
+use socfed_runtime::tls::TlsFiles;
 use socfed_tests::intake::describe;
 use socfed_tests::pki::TestPki;
 use socfed_tests::procs::{Proc, binary};

@@ -4,7 +4,7 @@
 
 use site_agent::service::ManualClock;
 use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::{clients, free_port, pki::TestPki};
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 
 use site_agent::service::ManualClock;
 use socfed_proto::pb::{self, act_on_alert_request::Action as Act, site_soc_client::SiteSocClient};
-use socfed_proto::tls::{ExpectedServer, TlsFiles};
+use socfed_runtime::tls::{ExpectedServer, TlsFiles};
 use socfed_tests::{clients, eventually, inproc, pki::TestPki};
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,7 +8,7 @@
 
 use fantoccini::{ClientBuilder, Locator};
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::procs::Proc;
 use socfed_tests::{clients, eventually, free_port, inproc, pki::TestPki};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! when its certificate is revoked, and at expiry (the event stream included).
 
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_proto::tls::ExpectedServer;
+use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::web::{confirm, hidden, https, login_url, open_link, set_cookie, sign_in};
 use socfed_tests::{clients, eventually, inproc, pki::TestPki};
 use std::time::Duration;

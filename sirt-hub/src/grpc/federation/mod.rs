@@ -10,9 +10,10 @@ pub mod wire;
 use super::live::LiveSites;
 use crate::ingest::{IngestHandle, Reply};
 use crate::store::apply::{EscalationOutcome, Item, Outcome};
-use socfed_proto::identity::{Identity, caller, require_role};
+use socfed_proto::identity::Identity;
 use socfed_proto::pb::{self, hub_message};
 use socfed_proto::vocab::{ReportLimits, SiteId};
+use socfed_runtime::peer::{caller, require_role};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +55,7 @@ impl pb::federation_server::Federation for FederationService {
         let remote = request.remote_addr().or_else(|| {
             request
                 .extensions()
-                .get::<socfed_proto::identity::PeerInfo>()
+                .get::<socfed_runtime::peer::PeerInfo>()
                 .and_then(|i| i.remote_addr)
         });
         let peer = caller(&request).inspect_err(|s| refused(None, remote, s))?;

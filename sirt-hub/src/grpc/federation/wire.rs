@@ -247,7 +247,7 @@ fn fuzz_hub() -> Option<FuzzHub> {
     let store = crate::store::HubStore::open(
         dir.path(),
         crate::store::Durability::Flush,
-        socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+        socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
     )
     .ok()?;
     Some(FuzzHub {

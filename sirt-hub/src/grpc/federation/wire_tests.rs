@@ -78,7 +78,7 @@ fn the_writer_itself_never_overflows_even_on_unchecked_input() {
     let store = crate::store::HubStore::open(
         dir.path(),
         crate::store::Durability::Flush,
-        socfed_proto::audit::ChainKey::from_bytes([7; 32]),
+        socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
     )
     .expect("store");
     let item = Item::Escalation {

@@ -102,7 +102,7 @@ impl Tx<'_> {
             record.subject
         );
         self.note_on_incident(c.incident, &c.actor, text, now, applied)?;
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
             actor_cert: c.actor_cert.clone(),

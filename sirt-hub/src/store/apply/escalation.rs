@@ -319,7 +319,7 @@ impl Tx<'_> {
             regulated.extend_from_slice(&survivor.to_bytes());
             self.meta.insert(regulated, &[])?;
         }
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: actor.to_string(),
             actor_cert: actor_cert.to_string(),

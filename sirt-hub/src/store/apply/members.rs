@@ -50,7 +50,7 @@ impl Tx<'_> {
         } else {
             self.meta.insert(&key[..], &[])?;
         }
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
             actor_cert: c.actor_cert.clone(),

@@ -101,7 +101,7 @@ pub enum Item {
     /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
     Web(Box<WebChange>),
     /// A record for the audit chain alone (refused calls, see `crate::refusals`).
-    Audit(Box<socfed_proto::audit::AuditDraft>),
+    Audit(Box<socfed_runtime::audit::AuditDraft>),
     /// Writes nothing: its answer comes after a flush that started after it was applied, so
     /// whatever a caller read before submitting it is durable once the answer arrives.
     Barrier,
@@ -251,7 +251,7 @@ struct Tx<'a> {
     /// Sites given new incident states in this transaction.
     new_states: std::cell::RefCell<Vec<SiteId>>,
     write_behind: write_behind::WriteBehind,
-    audit_key: &'a socfed_proto::audit::ChainKey,
+    audit_key: &'a socfed_runtime::audit::ChainKey,
 }
 
 impl HubStore {

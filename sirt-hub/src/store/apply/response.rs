@@ -163,7 +163,7 @@ impl Tx<'_> {
             self.note_on_incident(id, &issue.actor, issue.text.clone(), now, applied)?;
         }
         let ids: Vec<String> = issue.directives.iter().map(|d| d.id.to_string()).collect();
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: issue.actor.clone(),
             actor_cert: issue.actor_cert.clone(),
@@ -346,7 +346,7 @@ impl Tx<'_> {
             &hunt.id.to_bytes(),
             codec(schema::encode(schema::HUNTS, &hunt))?,
         )?;
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: a.actor.clone(),
             actor_cert: a.actor_cert.clone(),

@@ -74,7 +74,7 @@ impl Tx<'_> {
                 self.operators.remove(c.name.as_bytes())?;
             }
         }
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
             actor_cert: c.actor_cert.clone(),

@@ -67,7 +67,7 @@ impl Tx<'_> {
         incident::remember_fingerprints(&mut record, added.iter().copied());
         self.put_incident(Some(&indexed), &mut record)?;
         self.index_fingerprints(&record, &added, now)?;
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: t.actor.clone(),
             actor_cert: t.actor_cert.clone(),
@@ -84,13 +84,13 @@ impl Tx<'_> {
         Ok(TransitionOutcome::Done(Box::new(record)))
     }
 
-    pub(super) fn audit(&self, draft: socfed_proto::audit::AuditDraft) -> Result<(), TxError> {
+    pub(super) fn audit(&self, draft: socfed_runtime::audit::AuditDraft) -> Result<(), TxError> {
         let head: Option<schema::AuditHead> = match self.meta.get(schema::AUDIT_HEAD)? {
             Some(raw) => Some(codec(schema::decode(schema::META, &raw))?),
             None => None,
         };
-        let (seq, prev) = head.map_or((1, socfed_proto::audit::GENESIS), |h| (h.seq + 1, h.hash));
-        let entry = socfed_proto::audit::seal(draft, seq, prev, self.audit_key);
+        let (seq, prev) = head.map_or((1, socfed_runtime::audit::GENESIS), |h| (h.seq + 1, h.hash));
+        let entry = socfed_runtime::audit::seal(draft, seq, prev, self.audit_key);
         self.audit.insert(
             &seq.to_be_bytes(),
             codec(schema::encode(schema::AUDIT, &entry))?,
@@ -140,7 +140,7 @@ impl Tx<'_> {
         regulated.extend_from_slice(&c.incident.to_bytes());
         self.meta.insert(regulated, &[])?;
         self.put_incident(Some(&indexed), &mut record)?;
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
             actor_cert: c.actor_cert.clone(),
@@ -300,7 +300,7 @@ impl Tx<'_> {
         // The original loses the site's listing entry; the new incident gains it.
         self.put_incident(Some(&original_was), &mut original)?;
         self.put_incident(None, &mut split)?;
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: s.actor.clone(),
             actor_cert: s.actor_cert.clone(),

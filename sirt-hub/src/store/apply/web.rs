@@ -55,7 +55,7 @@ impl Tx<'_> {
     }
 
     fn web_audit(&self, now: UnixMillis, g: &Grant, action: &str) -> Result<(), TxError> {
-        self.audit(socfed_proto::audit::AuditDraft {
+        self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: g.operator.clone(),
             actor_cert: format!("serial {}", g.cert_serial),
@@ -74,7 +74,7 @@ impl Tx<'_> {
                 actor_cert,
             } => {
                 self.put_grant(&web_key(WEB_LINK, link), grant)?;
-                self.audit(socfed_proto::audit::AuditDraft {
+                self.audit(socfed_runtime::audit::AuditDraft {
                     at_ms: now,
                     actor: grant.operator.clone(),
                     actor_cert: actor_cert.clone(),

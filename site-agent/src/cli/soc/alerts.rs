@@ -3,8 +3,8 @@
 use super::render;
 use super::{AlertStatusFilter, Conn, Soc, Verdict};
 use clap::Subcommand;
-use socfed_proto::cli::OutputFormat;
 use socfed_proto::pb::{self, act_on_alert_request::Action};
+use socfed_runtime::cli::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
@@ -141,7 +141,7 @@ async fn list(request: pb::ListAlertsRequest, conn: &Conn) -> anyhow::Result<()>
         }
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();
-            socfed_proto::outln!("{}", render::alerts_table(&groups, now));
+            socfed_runtime::outln!("{}", render::alerts_table(&groups, now));
         }
     }
     Ok(())
@@ -159,7 +159,7 @@ async fn show(id: String, conn: &Conn) -> anyhow::Result<()> {
         OutputFormat::Json => render::print_json(&render::alert_json(&group))?,
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();
-            socfed_proto::outln!("{}", render::alert_detail(&group, now));
+            socfed_runtime::outln!("{}", render::alert_detail(&group, now));
         }
     }
     Ok(())
@@ -181,7 +181,7 @@ async fn act(id: String, action: Action, conn: &Conn) -> anyhow::Result<()> {
         OutputFormat::Json => render::print_json(&render::alert_json(&group))?,
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();
-            socfed_proto::outln!("{done}: {}", render::alert_brief(&group, now));
+            socfed_runtime::outln!("{done}: {}", render::alert_brief(&group, now));
         }
     }
     Ok(())

@@ -3,8 +3,8 @@
 use super::{Conn, Soc};
 use clap::Subcommand;
 use serde_json::json;
-use socfed_proto::cli::OutputFormat;
 use socfed_proto::pb;
+use socfed_runtime::cli::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -46,13 +46,13 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             "entries": result.entries,
             "problem": result.problem,
         }))?,
-        OutputFormat::Table => socfed_proto::outln!("{}", verdict(&result)),
+        OutputFormat::Table => socfed_runtime::outln!("{}", verdict(&result)),
     }
     if result.intact {
         Ok(())
     } else {
         // Raised after the verdict is printed: exit status 65 (EX_DATAERR).
-        Err(socfed_proto::cli::AuditBroken.into())
+        Err(socfed_runtime::cli::AuditBroken.into())
     }
 }
 

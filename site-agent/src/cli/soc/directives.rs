@@ -4,8 +4,8 @@ use super::Conn;
 use super::render::{clean, print_json, table};
 use clap::Subcommand;
 use serde_json::{Value, json};
-use socfed_proto::cli::{OutputFormat, explain, format_age, format_millis};
 use socfed_proto::pb::{self, site_response_client::SiteResponseClient, work_task_request::Step};
+use socfed_runtime::cli::{OutputFormat, explain, format_age, format_millis};
 
 #[derive(Debug, Subcommand)]
 pub enum DirectivesCommand {
@@ -178,7 +178,7 @@ fn print_tasks(list: &[pb::SiteDirective]) -> anyhow::Result<()> {
             format_millis(status.at_ms),
         ]);
     }
-    socfed_proto::outln!("{t}");
+    socfed_runtime::outln!("{t}");
     Ok(())
 }
 
@@ -188,30 +188,30 @@ fn show_task(d: &pb::SiteDirective) -> anyhow::Result<()> {
     let wire = d.directive.clone().unwrap_or_default();
     let status = d.status.clone().unwrap_or_default();
     let param = |name: &str| clean(wire.params.get(name).map_or("", String::as_str)).into_owned();
-    socfed_proto::outln!("task {}: {}", wire.directive_id, param("title"));
-    socfed_proto::outln!("  incident:  {}", clean(&wire.incident_id));
-    socfed_proto::outln!(
+    socfed_runtime::outln!("task {}: {}", wire.directive_id, param("title"));
+    socfed_runtime::outln!("  incident:  {}", clean(&wire.incident_id));
+    socfed_runtime::outln!(
         "  issued:    {} by {}",
         format_millis(wire.issued_at_ms),
         clean(&wire.issued_by)
     );
     match due_ms(&wire) {
-        Some(due) => socfed_proto::outln!("  due:       {}", due_text(due, now)),
-        None => socfed_proto::outln!("  due:       -"),
+        Some(due) => socfed_runtime::outln!("  due:       {}", due_text(due, now)),
+        None => socfed_runtime::outln!("  due:       -"),
     }
-    socfed_proto::outln!(
+    socfed_runtime::outln!(
         "  overdue:   {}",
         if overdue(d, now) { "yes" } else { "no" }
     );
-    socfed_proto::outln!("  state:     {}", state_word(status.state));
+    socfed_runtime::outln!("  state:     {}", state_word(status.state));
     if !status.actor.is_empty() {
-        socfed_proto::outln!("  by:        {}", clean(&status.actor));
+        socfed_runtime::outln!("  by:        {}", clean(&status.actor));
     }
-    socfed_proto::outln!("  updated:   {}", format_millis(status.at_ms));
-    socfed_proto::outln!("  detail:    {}", clean(&status.detail));
+    socfed_runtime::outln!("  updated:   {}", format_millis(status.at_ms));
+    socfed_runtime::outln!("  detail:    {}", clean(&status.detail));
     let details = param("details");
     if !details.is_empty() {
-        socfed_proto::outln!("  details:   {details}");
+        socfed_runtime::outln!("  details:   {details}");
     }
     Ok(())
 }
@@ -236,7 +236,7 @@ fn print(list: &[pb::SiteDirective], output: OutputFormat) -> anyhow::Result<()>
                     status.detail.chars().take(100).collect(),
                 ]);
             }
-            socfed_proto::outln!("{t}");
+            socfed_runtime::outln!("{t}");
             Ok(())
         }
     }
@@ -248,9 +248,9 @@ fn show(d: &pb::SiteDirective, output: OutputFormat) -> anyhow::Result<()> {
     }
     let wire = d.directive.clone().unwrap_or_default();
     let status = d.status.clone().unwrap_or_default();
-    socfed_proto::outln!("directive {} ({})", wire.directive_id, wire.kind);
-    socfed_proto::outln!("  incident:  {}", wire.incident_id);
-    socfed_proto::outln!(
+    socfed_runtime::outln!("directive {} ({})", wire.directive_id, wire.kind);
+    socfed_runtime::outln!("  incident:  {}", wire.incident_id);
+    socfed_runtime::outln!(
         "  issued:    {} by {}",
         format_millis(wire.issued_at_ms),
         wire.issued_by
@@ -260,18 +260,18 @@ fn show(d: &pb::SiteDirective, output: OutputFormat) -> anyhow::Result<()> {
     for (k, v) in params {
         match due_ms(&wire) {
             Some(due) if k == "due_ms" => {
-                socfed_proto::outln!("  due:       {}", due_text(due, socfed_proto::now_millis()))
+                socfed_runtime::outln!("  due:       {}", due_text(due, socfed_proto::now_millis()))
             }
-            _ => socfed_proto::outln!("  param:     {k} = {v}"),
+            _ => socfed_runtime::outln!("  param:     {k} = {v}"),
         }
     }
-    socfed_proto::outln!("  state:     {}", state_word(status.state));
-    socfed_proto::outln!("  detail:    {}", status.detail);
+    socfed_runtime::outln!("  state:     {}", state_word(status.state));
+    socfed_runtime::outln!("  detail:    {}", status.detail);
     if let Some(code) = status.exit_code {
-        socfed_proto::outln!("  exit code: {code}");
+        socfed_runtime::outln!("  exit code: {code}");
     }
     if !status.output.is_empty() {
-        socfed_proto::outln!("  output:\n{}", status.output);
+        socfed_runtime::outln!("  output:\n{}", status.output);
     }
     Ok(())
 }

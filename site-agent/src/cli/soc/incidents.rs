@@ -4,8 +4,8 @@
 use super::render;
 use super::{Conn, IncidentStatus, Soc};
 use clap::Subcommand;
-use socfed_proto::cli::OutputFormat;
 use socfed_proto::pb;
+use socfed_runtime::cli::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum IncidentsCommand {
@@ -75,7 +75,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                         .collect::<Vec<_>>(),
                 )?,
                 OutputFormat::Table => {
-                    socfed_proto::outln!("{}", render::incidents_table(&incidents))
+                    socfed_runtime::outln!("{}", render::incidents_table(&incidents))
                 }
             }
             Ok(())
@@ -91,7 +91,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
             match conn.output {
                 OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
                 OutputFormat::Table => {
-                    socfed_proto::outln!("{}", render::incident_detail(&incident))
+                    socfed_runtime::outln!("{}", render::incident_detail(&incident))
                 }
             }
             Ok(())
@@ -153,7 +153,7 @@ fn print_changed(
     match output {
         OutputFormat::Json => render::print_json(&render::incident_json(incident))?,
         OutputFormat::Table => {
-            socfed_proto::outln!("{done}: {}", render::incident_brief(incident))
+            socfed_runtime::outln!("{done}: {}", render::incident_brief(incident))
         }
     }
     Ok(())

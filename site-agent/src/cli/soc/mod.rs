@@ -15,8 +15,8 @@ pub mod roster;
 
 use super::client::AgentTarget;
 use clap::{Args, ValueEnum};
-use socfed_proto::cli::{ClientError, OutputFormat, explain};
 use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
+use socfed_runtime::cli::{ClientError, OutputFormat, explain};
 use tonic::transport::Channel;
 
 pub use alerts::AlertsCommand;

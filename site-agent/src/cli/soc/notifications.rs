@@ -4,8 +4,8 @@
 use super::render;
 use super::{Conn, Soc};
 use clap::Args;
-use socfed_proto::cli::OutputFormat;
 use socfed_proto::pb;
+use socfed_runtime::cli::OutputFormat;
 
 #[derive(Debug, Args)]
 pub struct NotificationsArgs {
@@ -28,7 +28,7 @@ pub async fn run(args: NotificationsArgs) -> anyhow::Result<()> {
     match args.conn.output {
         OutputFormat::Json => render::print_json(&render::notifications_json(&notifications))?,
         OutputFormat::Table => {
-            socfed_proto::outln!("{}", render::notifications_table(&notifications))
+            socfed_runtime::outln!("{}", render::notifications_table(&notifications))
         }
     }
     Ok(())

@@ -2,28 +2,28 @@
 //! `sirt-hub`: comfy-table `UTF8_BORDERS_ONLY`; JSON with words for enums and RFC 3339 times.
 //!
 //! Everything printed to a terminal that came from the agent goes through [`clean`] first
-//! (`socfed_proto::terminal`, shared with `sirt-hub`; tables clean every cell themselves):
+//! (`socfed_runtime::terminal`, shared with `sirt-hub`; tables clean every cell themselves):
 //! alert titles and raw records are attacker-influenced, and must not be able to drive the
 //! analyst's terminal with escape sequences.
 
 use serde_json::{Value, json};
-use socfed_proto::cli::format_millis;
 use socfed_proto::pb;
 use socfed_proto::vocab::{Severity, Tlp};
+use socfed_runtime::cli::format_millis;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Longest title shown in a list; details show it whole.
 const LIST_TITLE_CHARS: usize = 60;
 
-/// A table whose every cell is cleaned for the terminal (`socfed_proto::terminal`).
+/// A table whose every cell is cleaned for the terminal (`socfed_runtime::terminal`).
 pub fn table(headers: &[&str]) -> Table {
     Table::new(headers)
 }
 
-pub use socfed_proto::cli::print_json;
-/// The one escaping renderer both binaries share (`socfed_proto::terminal`).
-pub use socfed_proto::terminal::{Table, clean, clean_multiline, shorten};
+pub use socfed_runtime::cli::print_json;
+/// The one escaping renderer both binaries share (`socfed_runtime::terminal`).
+pub use socfed_runtime::terminal::{Table, clean, clean_multiline, shorten};
 
 pub fn severity(n: i32) -> &'static str {
     Severity::from_wire(n, "severity").map_or("unknown", Severity::as_str)

@@ -4,8 +4,8 @@
 use super::render;
 use super::{Conn, RosterRole, Soc};
 use clap::Subcommand;
-use socfed_proto::cli::OutputFormat;
 use socfed_proto::pb;
+use socfed_runtime::cli::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum RosterCommand {
@@ -98,7 +98,7 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<()> {
     };
     match conn.output {
         OutputFormat::Json => render::print_json(&render::roster_json(&roster))?,
-        OutputFormat::Table => socfed_proto::outln!("{}", render::roster_table(&roster)),
+        OutputFormat::Table => socfed_runtime::outln!("{}", render::roster_table(&roster)),
     }
     Ok(())
 }
@@ -118,7 +118,7 @@ pub async fn run_shifts(command: ShiftsCommand) -> anyhow::Result<()> {
     match conn.output {
         OutputFormat::Json => render::print_json(&render::shifts_json(&shifts))?,
         OutputFormat::Table => {
-            socfed_proto::outln!("{}", render::shifts_text(&shifts, horizon_hours))
+            socfed_runtime::outln!("{}", render::shifts_text(&shifts, horizon_hours))
         }
     }
     Ok(())

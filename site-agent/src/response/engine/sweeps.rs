@@ -6,7 +6,7 @@ use crate::response::sweep::{Sweep, merge_hits};
 use crate::response::{DirectiveRecord, State};
 use crate::store::StoreError;
 use socfed_proto::UnixMillis;
-use socfed_proto::terminal::plural;
+use socfed_runtime::terminal::plural;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;

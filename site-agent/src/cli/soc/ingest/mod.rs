@@ -24,8 +24,8 @@ use clap::Args;
 use feed::{Batcher, Fed, Feeder, ReadError, SendBatch, feed_lines, feed_records};
 use indicatif::{ProgressBar, ProgressStyle};
 use input::Input;
-use socfed_proto::cli::OutputFormat;
 use socfed_proto::pb;
+use socfed_runtime::cli::OutputFormat;
 use std::io::{IsTerminal as _, Read};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -151,7 +151,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         }
         OutputFormat::Table => {
             summary::print_rejections(&summary, unit, hint.as_deref());
-            socfed_proto::outln!("{}", summary::summary_line(&summary, unit));
+            socfed_runtime::outln!("{}", summary::summary_line(&summary, unit));
         }
     }
     if let Some(ReadError { after_line, error }) = fed.read_error {

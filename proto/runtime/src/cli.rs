@@ -440,7 +440,7 @@ pub fn format_millis(ms: i64) -> String {
     if ms <= 0 {
         return String::new();
     }
-    if ms > crate::vocab::bounds::MAX_TIME_MS {
+    if ms > socfed_proto::vocab::bounds::MAX_TIME_MS {
         return format!("(out of range: {ms} ms)");
     }
     let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs());

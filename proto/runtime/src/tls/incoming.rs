@@ -3,7 +3,8 @@
 //! (`PeerStream`, carrying the peer's identity and its connection guard).
 
 use super::Swappable;
-use crate::identity::{IdentityError, PeerInfo, TrustDomain, identity_from_der};
+use crate::peer::PeerInfo;
+use socfed_proto::identity::{IdentityError, TrustDomain, identity_from_der};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;

@@ -14,7 +14,7 @@
 //! - the CRL-number rule: a CRL older than the one in force is refused on reload, so copying
 //!   an old `crl.pem` back cannot un-revoke a certificate.
 
-use crate::identity::PeerInfo;
+use crate::peer::PeerInfo;
 use crate::tls::{TlsError, TlsMaterial};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::ClientCertVerifier;
@@ -123,7 +123,7 @@ impl CrlFacts {
         if self.number.is_empty() {
             "0".into()
         } else {
-            crate::hex::encode(&self.number)
+            socfed_proto::hex::encode(&self.number)
         }
     }
 
@@ -322,13 +322,13 @@ impl Revocation {
 }
 
 /// The interceptor every listener installs: a verified client certificate
-/// ([`crate::identity::require_verified_peer`]) that still verifies under the CRL in force.
+/// ([`crate::peer::require_verified_peer`]) that still verifies under the CRL in force.
 #[derive(Debug, Clone)]
 pub struct RequireCurrentPeer(pub Revocation);
 
 impl tonic::service::Interceptor for RequireCurrentPeer {
     fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        let request = crate::identity::require_verified_peer(request)?;
+        let request = crate::peer::require_verified_peer(request)?;
         if let Some(info) = request.extensions().get::<PeerInfo>() {
             self.0.check(info).map_err(tonic::Status::unauthenticated)?;
         }

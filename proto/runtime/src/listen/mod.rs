@@ -16,7 +16,6 @@
 
 mod gate;
 pub mod guarded;
-#[cfg(feature = "runtime")]
 pub mod http;
 mod observe;
 

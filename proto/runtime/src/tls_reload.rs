@@ -6,10 +6,10 @@
 //! A set that fails to load (half-copied files, a key that does not match) is logged and the
 //! previous configuration stays in force.
 
-use crate::identity::TrustDomain;
 pub use crate::revocation::Revocation;
 pub use crate::tls::Swappable;
 use crate::tls::{TlsFiles, TlsMaterial};
+use socfed_proto::identity::TrustDomain;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;

@@ -20,8 +20,8 @@
 //!
 //! Pure: sealing and verification over plain values. The store appends; `audit verify` reads.
 
-use crate::UnixMillis;
 use serde::{Deserialize, Serialize};
+use socfed_proto::UnixMillis;
 
 /// What is being recorded, before it is sealed into the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,9 +3,9 @@
 //! be valid now, carry the `serverAuth` EKU and the identity this config is for; the key must
 //! match it; the CRL must be signed by the CA and not past its nextUpdate.
 
-use crate::identity::{Identity, TrustDomain};
 use crate::revocation::CrlFacts;
 use crate::tls::{TlsError, TlsFiles, TlsMaterial};
+use socfed_proto::identity::{Identity, TrustDomain};
 
 /// What the check found, for the success message.
 #[derive(Debug, Clone)]

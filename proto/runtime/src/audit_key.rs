@@ -52,7 +52,7 @@ pub fn load_or_create(path: &Path) -> Result<(ChainKey, bool), AuditKeyError> {
                 source,
             };
             let mut file = crate::store_files::create_private(path).map_err(create)?;
-            file.write_all(format!("{}\n", crate::hex::encode(&bytes)).as_bytes())
+            file.write_all(format!("{}\n", socfed_proto::hex::encode(&bytes)).as_bytes())
                 .and_then(|()| file.sync_all())
                 .map_err(create)?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -68,7 +68,7 @@ pub fn load_or_create(path: &Path) -> Result<(ChainKey, bool), AuditKeyError> {
 }
 
 fn parse(path: &Path, text: &str) -> Result<ChainKey, AuditKeyError> {
-    crate::hex::decode(text.trim())
+    socfed_proto::hex::decode(text.trim())
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .map(ChainKey::from_bytes)
         .ok_or_else(|| AuditKeyError::Malformed(path.display().to_string()))

@@ -4,13 +4,13 @@
 //! The listener half turns a `TcpListener` into a stream of verified connections whose
 //! [`PeerInfo`] tonic attaches to each request; the client half builds a tonic `Channel`.
 
-use crate::identity::{Identity, IdentityError, TrustDomain, identity_from_der};
-use crate::vocab::SiteId;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use socfed_proto::identity::{Identity, IdentityError, TrustDomain, identity_from_der};
+use socfed_proto::vocab::SiteId;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,7 +60,7 @@ pub struct TlsMaterial {
     pub domain: TrustDomain,
     /// The identity in our own certificate, checked at load time so a misissued certificate
     /// fails at start, not at the first connection.
-    pub own: crate::identity::PeerIdentity,
+    pub own: socfed_proto::identity::PeerIdentity,
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -138,7 +138,7 @@ impl TlsMaterial {
             path: files.cert.clone(),
             what: "certificate",
         })?;
-        let domain = crate::identity::trust_domain_of(leaf)?;
+        let domain = socfed_proto::identity::trust_domain_of(leaf)?;
         Self::load(files, domain)
     }
 

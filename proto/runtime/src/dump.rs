@@ -86,11 +86,11 @@ fn open(dir: &Path) -> Result<sled::Db, DumpError> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    crate::hex::encode(bytes)
+    socfed_proto::hex::encode(bytes)
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>, DumpError> {
-    crate::hex::decode(text).ok_or_else(|| DumpError::Format("bad hex".into()))
+    socfed_proto::hex::decode(text).ok_or_else(|| DumpError::Format("bad hex".into()))
 }
 
 /// Hashes and writes lines.

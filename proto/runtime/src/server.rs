@@ -40,7 +40,7 @@ pub fn reflection(
     let builder = || {
         services.iter().chain(STANDARD_SERVICES.iter()).fold(
             tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(socfed_proto::pb::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
             |builder, name| builder.with_service_name(*name),
         )

@@ -14,12 +14,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// Characters a terminal may act on: every Unicode control (C0, DEL, C1: ESC, CSI, OSC,
-/// carriage return, backspace, bell…) and the bidirectional embedding, override and isolate
-/// controls (text that displays in another order than it reads).
-pub fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+pub use socfed_proto::text::is_unsafe;
 
 /// `text` with every unsafe character (newlines too) shown as a `\u{..}` escape, so that it
 /// prints as one inert line. For table cells and one-line fields.
@@ -82,10 +77,8 @@ fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
 
 /// A table whose every cell goes through [`clean`]: the house style of both CLIs
 /// (comfy-table, `UTF8_BORDERS_ONLY`), with no way to add a raw cell.
-#[cfg(feature = "runtime")]
 pub struct Table(comfy_table::Table);
 
-#[cfg(feature = "runtime")]
 impl Table {
     pub fn new<S: AsRef<str>>(headers: impl IntoIterator<Item = S>) -> Self {
         let mut table = comfy_table::Table::new();
@@ -110,14 +103,12 @@ impl Table {
     }
 }
 
-#[cfg(feature = "runtime")]
 impl std::fmt::Display for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
 }
 
-#[cfg(feature = "runtime")]
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Table")

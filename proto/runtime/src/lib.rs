@@ -1,0 +1,36 @@
+//! What both socfed services run on, beside the contract (`socfed-proto`): TLS 1.3 listeners
+//! and connectors with revocation, connection admission, the admin server and metrics, CLI
+//! plumbing and the escaping terminal renderer, configuration loading, the audit chain, and
+//! the files of a sled store (modes, blob sync, dumps, the commit witness).
+//!
+//! - [`tls`], [`tls_verify`], [`tls_check`], [`tls_reload`], [`revocation`]: rustls
+//!   configurations (TLS 1.3 only, mutual), certificate and CRL checks, live reloads.
+//! - [`listen`], [`peer`], [`server`]: listener admission (caps, timers), who is calling, the
+//!   standard gRPC services (health, reflection).
+//! - [`admin`], [`metric_catalog`]: `/livez`, `/readyz`, `/metrics` and every metric's name.
+//! - [`cli`], [`terminal`]: output formats, client flags, exit codes; text made inert.
+//! - [`config`]: TOML loading with errors that name the key.
+//! - [`audit`], [`audit_key`], [`audit_walk`]: the keyed hash chain both services keep.
+//! - [`store_files`], [`dump`], [`witness`], [`disk_full`]: sled's files, `db export|import`,
+//!   the commit witness, a full disk told apart from other failures.
+
+pub mod admin;
+pub mod audit;
+pub mod audit_key;
+pub mod audit_walk;
+pub mod cli;
+pub mod config;
+pub mod disk_full;
+pub mod dump;
+pub mod listen;
+pub mod metric_catalog;
+pub mod peer;
+pub mod revocation;
+pub mod server;
+pub mod store_files;
+pub mod terminal;
+pub mod tls;
+pub mod tls_check;
+pub mod tls_reload;
+pub mod tls_verify;
+pub mod witness;
