@@ -43,7 +43,7 @@ pub async fn run(store: Arc<HubStore>, every: Duration, shutdown: CancellationTo
 
 /// Logs changes since the last check; returns how many deadlines are due soon and overdue.
 pub fn check(
-    incidents: &[crate::store::records::IncidentRecord],
+    incidents: &[crate::incident::IncidentRecord],
     now_ms: i64,
     reported: &mut Reported,
 ) -> (usize, usize) {

@@ -15,7 +15,6 @@ pub mod delivery;
 pub mod demo;
 pub mod grpc;
 pub mod incident;
-pub mod incident_size;
 pub mod ingest;
 pub mod lifecycle;
 pub mod pki;

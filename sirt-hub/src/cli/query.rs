@@ -138,7 +138,7 @@ pub(super) fn hub_name(target: &HubTarget) -> String {
 }
 
 fn parse_status(raw: &str) -> anyhow::Result<pb::IncidentStatus> {
-    crate::store::records::IncidentStatus::ALL
+    crate::incident::IncidentStatus::ALL
         .into_iter()
         .find(|s| s.as_str() == raw)
         .map(crate::grpc::convert::status_to_wire)

@@ -2,7 +2,7 @@
 
 use super::IncidentFacts;
 use super::template::utc_minutes;
-use crate::store::records::IncidentRecord;
+use crate::incident::IncidentRecord;
 
 /// The incident as communications see it, with regulatory deadlines as of `now_ms`.
 pub fn of_incident(record: &IncidentRecord, now_ms: i64) -> IncidentFacts {

@@ -105,7 +105,7 @@ impl Reader {
     }
 
     /// `PERMISSION_DENIED` naming what is needed when this operator may not read `record`.
-    pub fn may_read(&self, record: &crate::store::records::IncidentRecord) -> Result<(), Status> {
+    pub fn may_read(&self, record: &crate::incident::IncidentRecord) -> Result<(), Status> {
         crate::access::incident::may_read(
             &self.name,
             self.roles.get(&self.name),
@@ -118,7 +118,7 @@ impl Reader {
     }
 
     /// For listings, which omit what the caller may not read.
-    pub fn can_read(&self, record: &crate::store::records::IncidentRecord) -> bool {
+    pub fn can_read(&self, record: &crate::incident::IncidentRecord) -> bool {
         crate::access::incident::may_read(
             &self.name,
             self.roles.get(&self.name),
@@ -197,7 +197,7 @@ impl Reader {
     /// The facts of an incident the TLP:RED rule looks at, for this reader.
     fn facts<'a>(
         &self,
-        record: &'a crate::store::records::IncidentRecord,
+        record: &'a crate::incident::IncidentRecord,
     ) -> crate::access::incident::IncidentAccess<'a> {
         crate::access::incident::IncidentAccess {
             id: record.id,

@@ -1,8 +1,7 @@
 //! Stored records → wire types for operator responses.
 
-use crate::store::records::{
-    IncidentRecord, IncidentStatus, ReviewKind, ReviewRecord, Sighting, SiteRecord,
-};
+use crate::incident::{IncidentRecord, IncidentStatus, Sighting};
+use crate::store::records::{ReviewKind, ReviewRecord, SiteRecord};
 use socfed_proto::pb;
 use socfed_proto::vocab::{Indicator, SiteId};
 use tonic::Status;

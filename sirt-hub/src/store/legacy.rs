@@ -8,12 +8,11 @@
 //! - incidents version 2 → 3: a sighting kept one owner and one revision per site; version 3
 //!   keeps one entry per local incident with the site's status and owner of it.
 //! - incidents version 3 → 4: version 4 counts the indicators dropped at the record's size
-//!   limit (`incident_size.rs`); a version 3 record dropped none.
+//!   limit (`incident/size.rs`); a version 3 record dropped none.
 //! - escalations version 1 → 2: the report had no local status.
 
-use super::records::{
-    EscalationRecord, IncidentRecord, IncidentStatus, LocalContribution, Sighting, TimelineEntry,
-};
+use super::records::EscalationRecord;
+use crate::incident::{IncidentRecord, IncidentStatus, LocalContribution, Sighting, TimelineEntry};
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::{IncidentReport, Indicator, Severity, SiteId, Technique, Tlp};

@@ -1,9 +1,10 @@
 //! Read paths for operator queries. Reads never block the ingest writer (sled readers are
 //! lock-free) and see only committed batches' effects or newer.
 
-use super::records::{IncidentRecord, IncidentStatus, ReviewRecord, SiteRecord};
+use super::records::{ReviewRecord, SiteRecord};
 use super::{HubStore, StoreError};
 use super::{query_index, schema};
+use crate::incident::{IncidentRecord, IncidentStatus};
 use socfed_proto::vocab::{Severity, SiteId};
 use ulid::Ulid;
 

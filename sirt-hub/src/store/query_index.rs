@@ -12,8 +12,8 @@
 //!   not a read of every entry of the site.
 
 use super::query::IncidentFilter;
-use super::records::IncidentStatus;
 use super::{StoreError, Trees, schema};
+use crate::incident::IncidentStatus;
 use socfed_proto::vocab::Severity;
 use std::iter::Rev;
 use ulid::Ulid;

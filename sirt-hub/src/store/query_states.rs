@@ -3,8 +3,8 @@
 //! as they are when read, so a site always gets the latest; a change after the read is queued
 //! again under a later sequence and sent then.
 
-use super::records::{IncidentRecord, IncidentStatus};
 use super::{HubStore, StoreError, schema};
+use crate::incident::{IncidentRecord, IncidentStatus};
 use socfed_proto::vocab::{HubPhase, IncidentState, SiteId};
 
 impl HubStore {

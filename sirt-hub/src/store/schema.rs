@@ -63,7 +63,8 @@
 //! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
 //! that names the tree, never a silent default.
 
-use super::records::{EscalationRecord, IncidentRecord, IncidentStatus};
+use super::records::EscalationRecord;
+use crate::incident::{IncidentRecord, IncidentStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use socfed_proto::vocab::{Severity, SiteId};

@@ -76,7 +76,7 @@ pub async fn board(
     let (site, status, severity) = (get("site"), get("status"), get("severity"));
     let filter = IncidentFilter {
         site: SiteId::parse(&site).ok(),
-        status: crate::store::records::IncidentStatus::ALL
+        status: crate::incident::IncidentStatus::ALL
             .into_iter()
             .find(|s| s.as_str() == status),
         min_severity: severity.parse::<Severity>().ok(),
@@ -103,8 +103,7 @@ pub async fn board(
                 .iter()
                 .filter(|r| {
                     reader.can_read(r)
-                        && !(open_only
-                            && r.status() == crate::store::records::IncidentStatus::Closed)
+                        && !(open_only && r.status() == crate::incident::IncidentStatus::Closed)
                 })
                 .map(crate::grpc::convert::incident),
         );

@@ -174,7 +174,7 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
         );
         let (size, tree) = largest_value(&tmp.path().join(dir))?;
         assert!(
-            size <= sirt_hub::incident_size::MAX_RECORD_BYTES,
+            size <= sirt_hub::incident::size::MAX_RECORD_BYTES,
             "{dir}: a value of {size} bytes in {tree}"
         );
     }

@@ -4,9 +4,8 @@
 use super::{EscalationOutcome, IncidentChange, Offered, Outcome, Tx, TxError, codec};
 use crate::correlate::{self, Decision, PriorMatch};
 use crate::incident;
-use crate::store::records::{
-    EscalationRecord, FingerprintRecord, IncidentRecord, ReviewKind, ReviewRecord,
-};
+use crate::incident::IncidentRecord;
+use crate::store::records::{EscalationRecord, FingerprintRecord, ReviewKind, ReviewRecord};
 use crate::store::schema;
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::{IncidentReport, SiteId};

@@ -3,7 +3,8 @@
 //! operator adds (`transition.rs`), by the same rule.
 
 use super::{Tx, TxError, codec};
-use crate::store::records::{FingerprintRecord, IncidentRecord};
+use crate::incident::IncidentRecord;
+use crate::store::records::FingerprintRecord;
 use crate::store::schema;
 use socfed_proto::UnixMillis;
 

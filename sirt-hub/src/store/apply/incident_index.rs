@@ -13,8 +13,8 @@
 //! costs exactly one index write more than the record and its per-site entry it always had.
 
 use super::{Tx, TxError, codec};
-use crate::incident_size::MAX_RECORD_BYTES;
-use crate::store::records::{IncidentRecord, IncidentStatus};
+use crate::incident::size::MAX_RECORD_BYTES;
+use crate::incident::{IncidentRecord, IncidentStatus};
 use crate::store::schema;
 use socfed_proto::vocab::{Severity, SiteId};
 
@@ -62,7 +62,7 @@ fn locals(record: &IncidentRecord) -> impl Iterator<Item = (SiteId, String)> + '
 impl Tx<'_> {
     /// Writes `record` and brings its index entries from `old` (what they say now; `None` for
     /// an incident not stored yet) to what `record` says. A record over its size sheds first
-    /// (`incident_size.rs`): callers go on with the record as stored.
+    /// (`incident/size.rs`): callers go on with the record as stored.
     pub(super) fn put_incident(
         &self,
         old: Option<&Indexed>,
@@ -74,7 +74,7 @@ impl Tx<'_> {
             let measure =
                 |r: &IncidentRecord| schema::encode_incident(r).map_or(usize::MAX, |v| v.len());
             let at = record.updated_at_ms;
-            match crate::incident_size::fit(record, MAX_RECORD_BYTES, at, measure) {
+            match crate::incident::size::fit(record, MAX_RECORD_BYTES, at, measure) {
                 Ok(shed) => {
                     tracing::warn!(incident = %id, ?shed, "incident record at its size limit: shed to fit");
                 }

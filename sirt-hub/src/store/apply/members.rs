@@ -4,8 +4,8 @@
 
 use super::response::ResponseOutcome;
 use super::{Tx, TxError, codec};
+use crate::incident::IncidentRecord;
 use crate::lifecycle::HubRole;
-use crate::store::records::IncidentRecord;
 use crate::store::schema;
 use socfed_proto::UnixMillis;
 use ulid::Ulid;

@@ -22,9 +22,9 @@ pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use roster::RosterChange;
 pub use web::{WebChange, WebOutcome};
 
-use super::records::IncidentRecord;
 use super::schema::{self, CodecError};
 use super::{HubStore, StoreError};
+use crate::incident::IncidentRecord;
 use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};

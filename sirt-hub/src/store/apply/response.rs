@@ -3,9 +3,9 @@
 
 use super::{Applied, IncidentChange, Tx, TxError, codec};
 use crate::incident;
+use crate::incident::IncidentRecord;
 use crate::response::directive::{self, SiteReport};
 use crate::response::{DirectiveRecord, DirectiveState, HuntRecord, TaskSpec};
-use crate::store::records::IncidentRecord;
 use crate::store::schema;
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::SiteId;

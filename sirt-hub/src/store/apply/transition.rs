@@ -5,7 +5,7 @@ use super::{
     IncidentChange, Merge, RegulatoryChange, RegulatoryEdit, Split, Transition, TransitionOutcome,
     Tx, TxError, codec,
 };
-use crate::store::records::IncidentRecord;
+use crate::incident::IncidentRecord;
 use crate::store::schema;
 use crate::{correlate, incident};
 use socfed_proto::UnixMillis;

@@ -2,7 +2,7 @@
 //! and what was shed is the least needed first.
 
 use super::*;
-use crate::store::records::LocalContribution;
+use crate::incident::LocalContribution;
 use crate::store::schema;
 use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId, Technique};

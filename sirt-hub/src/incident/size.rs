@@ -18,8 +18,8 @@
 //! of local incidents into one hub incident, or hundreds of sites) is written whole: the blob
 //! sync before every acknowledgement keeps it durable, and [`fit`] says so to the caller.
 
+use crate::incident::IncidentRecord;
 use crate::incident::{MAX_FINGERPRINTS, MAX_INDICATOR_BYTES, elide_timeline, push_timeline};
-use crate::store::records::IncidentRecord;
 use socfed_proto::UnixMillis;
 use socfed_runtime::terminal::plural;
 
@@ -195,5 +195,5 @@ fn note(shed: &Shed) -> String {
 }
 
 #[cfg(test)]
-#[path = "incident_size_tests.rs"]
+#[path = "size_tests.rs"]
 mod tests;

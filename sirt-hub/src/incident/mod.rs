@@ -1,6 +1,9 @@
 //! How a report opens or updates a hub incident and its per-site sighting. Pure: no storage.
 
-use crate::store::records::{IncidentRecord, LocalContribution, Sighting, TimelineEntry};
+pub mod record;
+pub mod size;
+
+pub use record::{IncidentRecord, IncidentStatus, LocalContribution, Sighting, TimelineEntry};
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::{IncidentReport, SiteId};
 use ulid::Ulid;
@@ -133,7 +136,7 @@ fn fold_locals(into: &mut Vec<LocalContribution>, from: Vec<LocalContribution>) 
 }
 
 /// Most fingerprints remembered per incident for merges.
-/// 32 KiB of the record's size (`incident_size::MAX_RECORD_BYTES`).
+/// 32 KiB of the record's size (`size::MAX_RECORD_BYTES`).
 pub const MAX_FINGERPRINTS: usize = 1024;
 
 /// Remembers fingerprints that point at `incident`.
@@ -275,7 +278,7 @@ pub fn elide_timeline(incident: &mut IncidentRecord, n: usize) -> usize {
 /// Bytes of indicator values an incident lists (two more per indicator for its kind and length).
 /// Past it, new indicators are counted in `indicators_elided` instead of listed: the first ones
 /// stay listed, and every report stays whole in the escalations. A third of the record's size
-/// (`incident_size::MAX_RECORD_BYTES`), about 600 typical indicators.
+/// (`size::MAX_RECORD_BYTES`), about 600 typical indicators.
 pub const MAX_INDICATOR_BYTES: usize = 20 * 1024;
 
 fn indicator_bytes(indicator: &socfed_proto::vocab::Indicator) -> usize {
@@ -331,5 +334,4 @@ fn union_sorted<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
 }
 
 #[cfg(test)]
-#[path = "incident_tests.rs"]
 mod tests;
