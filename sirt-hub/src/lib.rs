@@ -13,6 +13,7 @@ pub mod correlate;
 pub mod deadlines;
 pub mod delivery;
 pub mod demo;
+pub mod error;
 pub mod grpc;
 pub mod incident;
 pub mod ingest;

@@ -1,6 +1,7 @@
 //! Who is calling an operator API: the certificate check, the caller's hub role, and the
 //! helpers every operator-facing service shares.
 
+use crate::error::HubError;
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
 use socfed_runtime::peer::{caller, require_role};
@@ -22,12 +23,12 @@ pub fn authorize<T>(request: &Request<T>, api: &str) -> Result<(), Status> {
 pub async fn read<T: Send + 'static>(
     store: &Arc<HubStore>,
     f: impl FnOnce(&HubStore) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, Status> {
+) -> Result<T, HubError> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || f(&store))
         .await
-        .map_err(|_| Status::internal("store read task failed"))?
-        .map_err(|e| super::storage_status(&e))
+        .map_err(|_| HubError::internal("store read task failed"))?
+        .map_err(|e| HubError::storage(&e))
 }
 
 /// An operator making a change at the hub: who, with which role, from which certificate.
@@ -43,9 +44,7 @@ impl Acting {
         authorize(request, api)?;
         let peer = caller(request)?;
         let socfed_proto::identity::Identity::Operator(name) = peer.identity else {
-            return Err(Status::permission_denied(format!(
-                "{api} needs an operator certificate"
-            )));
+            return Err(HubError::denied(format!("{api} needs an operator certificate")).into());
         };
         Ok(Acting {
             role: roles.get(&name),
@@ -58,8 +57,8 @@ impl Acting {
     pub fn may(&self, api: crate::access::Api) -> Result<(), Status> {
         crate::access::check(&self.name, self.role, api).map_err(|denied| {
             tracing::warn!(operator = %self.name, api = ?api, reason = %denied, "operator call refused");
-            Status::permission_denied(denied.to_string())
-        })
+            HubError::denied(denied.to_string())
+        }).map_err(Status::from)
     }
 }
 
@@ -78,9 +77,7 @@ impl Reader {
         authorize(request, api)?;
         let peer = caller(request)?;
         let socfed_proto::identity::Identity::Operator(name) = peer.identity else {
-            return Err(Status::permission_denied(format!(
-                "{api} needs an operator certificate"
-            )));
+            return Err(HubError::denied(format!("{api} needs an operator certificate")).into());
         };
         Ok(Self {
             name,
@@ -113,8 +110,9 @@ impl Reader {
         )
         .map_err(|denied| {
             tracing::warn!(operator = %self.name, incident = %record.id, "TLP:RED read refused");
-            Status::permission_denied(denied.to_string())
+            HubError::denied(denied.to_string())
         })
+        .map_err(Status::from)
     }
 
     /// For listings, which omit what the caller may not read.
@@ -141,7 +139,7 @@ impl Reader {
         &self,
         store: &Arc<HubStore>,
         ids: Vec<Ulid>,
-    ) -> Result<std::collections::HashSet<Ulid>, Status> {
+    ) -> Result<std::collections::HashSet<Ulid>, HubError> {
         let records = read(store, move |s| {
             ids.into_iter()
                 .map(|id| s.incident(id))
@@ -176,7 +174,7 @@ impl Reader {
         &self,
         store: &Arc<HubStore>,
         mut hunts: Vec<(crate::response::HuntRecord, S)>,
-    ) -> Result<Vec<(crate::response::HuntRecord, S)>, Status> {
+    ) -> Result<Vec<(crate::response::HuntRecord, S)>, HubError> {
         let ids = hunts
             .iter()
             .flat_map(|(h, _)| [h.incident, h.attached_to])
@@ -209,7 +207,9 @@ impl Reader {
 }
 
 pub fn incident_id(raw: &str) -> Result<Ulid, Status> {
-    Ulid::from_string(raw).map_err(|_| {
-        Status::invalid_argument(format!("{raw:?} is not an incident id (26-character ULID)"))
-    })
+    Ulid::from_string(raw)
+        .map_err(|_| {
+            HubError::invalid(format!("{raw:?} is not an incident id (26-character ULID)"))
+        })
+        .map_err(Status::from)
 }

@@ -4,6 +4,7 @@
 use super::acting::{Acting, Reader, Roles, incident_id, read};
 use crate::access::Api;
 use crate::comms::{self, Audience, CommRecord, CommState};
+use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::store::HubStore;
 use crate::store::apply::{CommEdit, CommsChange, Item, ResponseOutcome};
@@ -52,11 +53,13 @@ pub fn communication(r: &CommRecord) -> pb::Communication {
 }
 
 fn comm_id(raw: &str) -> Result<Ulid, Status> {
-    Ulid::from_string(raw).map_err(|_| {
-        Status::invalid_argument(format!(
-            "{raw:?} is not a communication id (26-character ULID)"
-        ))
-    })
+    Ulid::from_string(raw)
+        .map_err(|_| {
+            HubError::invalid(format!(
+                "{raw:?} is not a communication id (26-character ULID)"
+            ))
+        })
+        .map_err(Status::from)
 }
 
 impl CommsService {
@@ -83,7 +86,7 @@ impl CommsService {
                 }
                 Ok(Response::new(communication(&record)))
             }
-            _ => Err(super::writer_stopped(&self.ingest)),
+            _ => Err(super::writer_stopped(&self.ingest).into()),
         }
     }
 }
@@ -104,14 +107,15 @@ impl pb::communications_server::Communications for CommsService {
         let incident = incident_id(&raw)?;
         let audience: Audience = audience
             .parse()
-            .map_err(|e: comms::UnknownAudience| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e: comms::UnknownAudience| HubError::invalid(e.to_string()))?;
         if note.len() > MAX_NOTE_BYTES {
-            return Err(Status::invalid_argument("the note is at most 4000 bytes"));
+            return Err(HubError::invalid("the note is at most 4000 bytes").into());
         }
         let Some(record) = read(&self.store, move |s| s.incident(incident)).await? else {
-            return Err(Status::not_found(format!(
+            return Err(HubError::not_found(format!(
                 "no incident {incident}; list incidents to see valid ids"
-            )));
+            ))
+            .into());
         };
         let now = socfed_proto::now_millis();
         let facts = comms::facts::of_incident(&record, now);
@@ -160,9 +164,9 @@ impl pb::communications_server::Communications for CommsService {
         } = request.into_inner();
         let channel = channel.trim().to_string();
         if channel.is_empty() || channel.len() > 200 {
-            return Err(Status::invalid_argument(
-                "say how it was delivered (--channel, up to 200 bytes)",
-            ));
+            return Err(
+                HubError::invalid("say how it was delivered (--channel, up to 200 bytes)").into(),
+            );
         }
         let edit = CommEdit::Delivered {
             comm: comm_id(&communication_id)?,

@@ -1,5 +1,6 @@
 //! Stored records → wire types for operator responses.
 
+use crate::error::HubError;
 use crate::incident::{IncidentRecord, IncidentStatus, Sighting};
 use crate::store::records::{ReviewKind, ReviewRecord, SiteRecord};
 use socfed_proto::pb;
@@ -21,7 +22,7 @@ pub fn status_to_wire(status: IncidentStatus) -> pb::IncidentStatus {
 /// `UNSPECIFIED` means "any"; unknown numbers are an error naming the field.
 pub fn status_filter(value: i32) -> Result<Option<IncidentStatus>, Status> {
     let status = pb::IncidentStatus::try_from(value).map_err(|_| {
-        Status::invalid_argument(format!("status: unknown incident status number {value}"))
+        HubError::invalid(format!("status: unknown incident status number {value}"))
     })?;
     Ok(match status {
         pb::IncidentStatus::Unspecified => None,

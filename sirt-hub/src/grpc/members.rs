@@ -4,6 +4,7 @@
 //! roster cache is reloaded so the change applies to the next read.
 
 use super::acting::{Acting, Roles, incident_id, read};
+use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
@@ -22,25 +23,26 @@ pub async fn set_member(
     let pb::SetIncidentMemberRequest { id, name, remove } = request.into_inner();
     let incident = incident_id(&id)?;
     let name = socfed_proto::identity::parse_operator_name(&name)
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        .map_err(|e| HubError::invalid(e.to_string()))?;
     let Some(record) = read(store, move |s| s.incident(incident)).await? else {
-        return Err(Status::not_found(format!(
+        return Err(HubError::not_found(format!(
             "no incident {incident}; list incidents to see valid ids"
-        )));
+        ))
+        .into());
     };
     let lead = record.lifecycle.ir_lead.as_deref();
     if acting.role != Some(HubRole::Ciso) && lead != Some(acting.name.as_str()) {
         tracing::warn!(operator = %acting.name, %incident, "incident member change refused");
-        return Err(Status::permission_denied(format!(
+        return Err(HubError::denied(format!(
             "changing the members of incident {incident} needs its IR lead ({}) or the CISO; operator {:?} is neither",
             lead.unwrap_or("none assigned: `sirt-hub incidents assign` first"),
             acting.name
-        )));
+        )).into());
     }
     if !remove && roles.get(&name).is_none() {
-        return Err(Status::invalid_argument(format!(
+        return Err(HubError::invalid(format!(
             "operator {name:?} is not in the hub roster, and TLP:RED needs a role; add them first with `sirt-hub operators add`"
-        )));
+        )).into());
     }
     let change = MemberChange {
         incident,

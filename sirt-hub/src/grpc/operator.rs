@@ -4,6 +4,7 @@ use super::acting::{Acting, Reader, authorize, incident_id, read};
 use super::convert;
 use super::live::LiveSites;
 use crate::access::Api;
+use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::store::HubStore;
 use crate::store::apply::Item;
@@ -51,13 +52,13 @@ impl pb::operator_server::Operator for OperatorService {
         } = request.into_inner();
         let site = match site_id.as_str() {
             "" => None,
-            raw => Some(SiteId::parse(raw).map_err(|e| Status::invalid_argument(e.to_string()))?),
+            raw => Some(SiteId::parse(raw).map_err(|e| HubError::invalid(e.to_string()))?),
         };
         let min_severity = match min_severity {
             0 => None,
             n => Some(
                 Severity::from_wire(n, "min_severity")
-                    .map_err(|e| Status::invalid_argument(e.to_string()))?,
+                    .map_err(|e| HubError::invalid(e.to_string()))?,
             ),
         };
         let filter = IncidentFilter {
@@ -68,7 +69,7 @@ impl pb::operator_server::Operator for OperatorService {
         let before = match page_token.as_str() {
             "" => None,
             token => Some(Ulid::from_string(token).map_err(|_| {
-                Status::invalid_argument("page_token is not a token returned by ListIncidents")
+                HubError::invalid("page_token is not a token returned by ListIncidents")
             })?),
         };
         let limit = match page_size {
@@ -100,16 +101,17 @@ impl pb::operator_server::Operator for OperatorService {
         let reader = Reader::of(&self.roles, &request, "GetIncident")?;
         let raw = request.into_inner().id;
         let id = Ulid::from_string(&raw).map_err(|_| {
-            Status::invalid_argument(format!("{raw:?} is not an incident id (26-character ULID)"))
+            HubError::invalid(format!("{raw:?} is not an incident id (26-character ULID)"))
         })?;
         match read(&self.store, move |s| s.incident(id)).await? {
             Some(record) => {
                 reader.may_read(&record)?;
                 Ok(Response::new(convert::incident(&record)))
             }
-            None => Err(Status::not_found(format!(
+            None => Err(HubError::not_found(format!(
                 "no incident {id}; list incidents to see valid ids"
-            ))),
+            ))
+            .into()),
         }
     }
 
@@ -145,9 +147,10 @@ impl pb::operator_server::Operator for OperatorService {
                         } as i32,
                         incident: Some(convert::incident(&change.record)),
                     }),
-                    Err(RecvError::Lagged(n)) => Err(Status::aborted(format!(
+                    Err(RecvError::Lagged(n)) => Err(HubError::aborted(format!(
                         "this watch fell {n} events behind; list incidents again and restart the watch"
-                    ))),
+                    ))
+                    .into()),
                     Err(RecvError::Closed) => break,
                 };
                 let fatal = message.is_err();
@@ -175,7 +178,7 @@ impl pb::operator_server::Operator for OperatorService {
         authorize(&request, "ListConflicts")?;
         let site = match request.into_inner().site_id.as_str() {
             "" => None,
-            raw => Some(SiteId::parse(raw).map_err(|e| Status::invalid_argument(e.to_string()))?),
+            raw => Some(SiteId::parse(raw).map_err(|e| HubError::invalid(e.to_string()))?),
         };
         let reviews = read(&self.store, move |s| s.reviews(site.as_ref())).await?;
         Ok(Response::new(pb::ListConflictsResponse {
@@ -191,9 +194,10 @@ impl pb::operator_server::Operator for OperatorService {
         acting.may(Api::TransitionIncident)?;
         // `may` has refused operators without a role; this only names the role for the machine.
         let Some(role) = acting.role else {
-            return Err(Status::permission_denied(
+            return Err(HubError::denied(
                 "changing an incident's lifecycle needs a role in the hub roster",
-            ));
+            )
+            .into());
         };
         let pb::TransitionIncidentRequest {
             id,
@@ -238,23 +242,22 @@ impl pb::operator_server::Operator for OperatorService {
         // Recording an earlier filing is normal; one in the future is a mistake (or an attempt
         // to make a deadline look met). Five minutes of clock skew are tolerated.
         if at_ms > now + 5 * 60_000 {
-            return Err(Status::invalid_argument(
+            return Err(HubError::invalid(
                 "at_ms is in the future; a clock start or filing must already have happened",
-            ));
+            )
+            .into());
         }
         let incident = incident_id(&id)?;
-        let invalid =
-            |e: crate::regulatory::RegulatoryError| Status::invalid_argument(e.to_string());
-        let change = match change
-            .ok_or_else(|| Status::invalid_argument("say what to flag or what was filed"))?
-        {
-            pb::update_regulatory_request::Change::Flag(word) => {
-                RegulatoryEdit::Flag(word.parse().map_err(invalid)?)
-            }
-            pb::update_regulatory_request::Change::Filed(word) => {
-                RegulatoryEdit::Filed(word.parse().map_err(invalid)?)
-            }
-        };
+        let invalid = |e: crate::regulatory::RegulatoryError| HubError::invalid(e.to_string());
+        let change =
+            match change.ok_or_else(|| HubError::invalid("say what to flag or what was filed"))? {
+                pb::update_regulatory_request::Change::Flag(word) => {
+                    RegulatoryEdit::Flag(word.parse().map_err(invalid)?)
+                }
+                pb::update_regulatory_request::Change::Filed(word) => {
+                    RegulatoryEdit::Filed(word.parse().map_err(invalid)?)
+                }
+            };
         let item = Item::Regulatory(Box::new(RegulatoryChange {
             incident,
             change,
@@ -307,7 +310,7 @@ impl pb::operator_server::Operator for OperatorService {
         } = request.into_inner();
         let incident = incident_id(&id)?;
         let site = socfed_proto::vocab::SiteId::parse(&site_id)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e| HubError::invalid(e.to_string()))?;
         let item = Item::Split(Box::new(crate::store::apply::Split {
             incident,
             site,
@@ -346,19 +349,20 @@ impl OperatorService {
             .map_err(|e| super::call_failed(&self.ingest, e))?;
         match outcome {
             TransitionOutcome::Done(record) => Ok(Response::new(convert::incident(&record))),
-            TransitionOutcome::NotFound => Err(Status::not_found(format!(
+            TransitionOutcome::NotFound => Err(HubError::not_found(format!(
                 "no incident {incident}; list incidents to see valid ids"
-            ))),
-            TransitionOutcome::Rejected(reason) => Err(Status::failed_precondition(reason)),
+            ))
+            .into()),
+            TransitionOutcome::Rejected(reason) => Err(HubError::refused(reason).into()),
             TransitionOutcome::Refused(refused) => {
                 let status = match &refused {
                     crate::lifecycle::LifecycleError::Denied(_) => {
-                        Status::permission_denied(refused.to_string())
+                        HubError::denied(refused.to_string())
                     }
-                    _ => Status::failed_precondition(refused.to_string()),
+                    _ => HubError::refused(refused.to_string()),
                 };
-                tracing::warn!(operator = %acting.name, %incident, reason = status.message(), "lifecycle command refused");
-                Err(status)
+                tracing::warn!(operator = %acting.name, %incident, reason = %status, "lifecycle command refused");
+                Err(status.into())
             }
         }
     }
@@ -370,7 +374,7 @@ pub async fn site_overview(
     store: &Arc<HubStore>,
     live: &LiveSites,
     enrolled: &[SiteId],
-) -> Result<Vec<pb::SiteSummary>, Status> {
+) -> Result<Vec<pb::SiteSummary>, HubError> {
     let stored = read(store, |s| {
         let mut out = Vec::new();
         for (site, record) in s.sites()? {

@@ -4,6 +4,7 @@ use super::acting::{Acting, Reader, Roles, incident_id, read};
 use super::live::LiveSites;
 use super::response_convert as convert;
 use crate::access::Api;
+use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::response::directive::{self, KIND_SWEEP, KIND_TASK};
 use crate::response::{DirectiveRecord, HuntRecord, TaskSpec};
@@ -36,7 +37,7 @@ pub struct ResponseService {
 }
 
 fn invalid(e: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(e.to_string())
+    HubError::invalid(e.to_string()).into()
 }
 
 impl ResponseService {
@@ -52,9 +53,10 @@ impl ResponseService {
         for name in raw {
             let site = SiteId::parse(name).map_err(invalid)?;
             if !self.enrolled.contains(&site) {
-                return Err(Status::not_found(format!(
+                return Err(HubError::not_found(format!(
                     "site {name:?} is not enrolled at this hub; `sirt-hub sites` lists them"
-                )));
+                ))
+                .into());
             }
             if !sites.contains(&site) {
                 sites.push(site);
@@ -169,7 +171,7 @@ impl pb::response_server::Response for ResponseService {
         }));
         match self.run(item).await? {
             ResponseOutcome::Directives(done) => Ok(Response::new(list(&done))),
-            _ => Err(Status::internal("unexpected outcome")),
+            _ => Err(HubError::internal("unexpected outcome").into()),
         }
     }
 
@@ -233,7 +235,7 @@ impl pb::response_server::Response for ResponseService {
         }));
         match self.run(item).await? {
             ResponseOutcome::Directives(done) => Ok(Response::new(list(&done))),
-            _ => Err(Status::internal("unexpected outcome")),
+            _ => Err(HubError::internal("unexpected outcome").into()),
         }
     }
 
@@ -303,9 +305,10 @@ impl pb::response_server::Response for ResponseService {
                     hunted.extend(record.indicators);
                 }
                 None => {
-                    return Err(Status::not_found(format!(
+                    return Err(HubError::not_found(format!(
                         "no incident {id}; list incidents to see valid ids"
-                    )));
+                    ))
+                    .into());
                 }
             }
         }
@@ -385,7 +388,7 @@ impl pb::response_server::Response for ResponseService {
         }));
         match self.run(item).await? {
             ResponseOutcome::Hunt(hunt) => Ok(Response::new(self.hunt_reply(&hunt, &directives))),
-            _ => Err(Status::internal("unexpected outcome")),
+            _ => Err(HubError::internal("unexpected outcome").into()),
         }
     }
 
@@ -404,9 +407,10 @@ impl pb::response_server::Response for ResponseService {
                 }
                 Ok(Response::new(self.hunt_reply(&hunt, &sweeps)))
             }
-            None => Err(Status::not_found(format!(
+            None => Err(HubError::not_found(format!(
                 "no hunt {id}; `sirt-hub hunt list` shows them"
-            ))),
+            ))
+            .into()),
         }
     }
 
@@ -451,7 +455,7 @@ impl pb::response_server::Response for ResponseService {
         self.run(item).await?;
         match read(&self.store, move |s| s.hunt(hunt)).await? {
             Some((hunt, sweeps)) => Ok(Response::new(self.hunt_reply(&hunt, &sweeps))),
-            None => Err(Status::not_found(format!("no hunt {hunt}"))),
+            None => Err(HubError::not_found(format!("no hunt {hunt}")).into()),
         }
     }
 }

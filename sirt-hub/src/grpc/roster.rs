@@ -3,6 +3,7 @@
 
 use super::acting::{Acting, Roles, authorize, read};
 use crate::access::Api;
+use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
@@ -44,7 +45,7 @@ impl RosterService {
         role: Option<HubRole>,
     ) -> Result<Response<pb::OperatorList>, Status> {
         let name = socfed_proto::identity::parse_operator_name(&name)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e| HubError::invalid(e.to_string()))?;
         let change = RosterChange {
             name,
             role,
@@ -53,7 +54,7 @@ impl RosterService {
         };
         match super::run_response(&self.ingest, Item::Roster(Box::new(change))).await? {
             ResponseOutcome::Updated(_) => self.list().await,
-            _ => Err(super::writer_stopped(&self.ingest)),
+            _ => Err(super::writer_stopped(&self.ingest).into()),
         }
     }
 }
@@ -77,7 +78,7 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
         let pb::SetOperatorRequest { name, role } = request.into_inner();
         let role: HubRole = role
             .parse()
-            .map_err(|e: crate::lifecycle::UnknownRole| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e: crate::lifecycle::UnknownRole| HubError::invalid(e.to_string()))?;
         self.change(&acting, name, Some(role)).await
     }
 
@@ -88,13 +89,14 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
         let acting = Acting::of(&self.roles, &request, "DashboardLogin")?;
         acting.may(Api::SignIn)?;
         let Some(base) = &self.dashboard else {
-            return Err(Status::failed_precondition(
+            return Err(HubError::refused(
                 "the dashboard is not enabled at this hub; add a [dashboard] table to its config",
-            ));
+            )
+            .into());
         };
         let peer = socfed_runtime::peer::caller(&request)?;
         let link = crate::web::new_secret().map_err(|e| {
-            Status::unavailable(format!("no randomness for a sign-in link ({e}); retry"))
+            HubError::unavailable(format!("no randomness for a sign-in link ({e}); retry"))
         })?;
         let now = socfed_proto::now_millis();
         let grant = crate::web::session::Grant {
@@ -117,7 +119,7 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
             .map_err(|e| super::call_failed(&self.ingest, e))?
         {
             crate::store::apply::Outcome::Web(_) => {}
-            _ => return Err(super::writer_stopped(&self.ingest)),
+            _ => return Err(super::writer_stopped(&self.ingest).into()),
         }
         tracing::info!(operator = %acting.name, "dashboard sign-in link issued");
         Ok(Response::new(pb::DashboardLoginResponse {

@@ -3,6 +3,7 @@
 //! taken when a watch opens and given back when its task ends (the client left, the stream
 //! failed or the hub stops).
 
+use crate::error::HubError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tonic::Status;
@@ -35,9 +36,9 @@ impl WatchSlots {
         let open = held.entry(who.to_string()).or_default();
         if *open >= self.per_operator {
             metrics::counter!("socfed_hub_watches_refused_total").increment(1);
-            return Err(Status::resource_exhausted(format!(
+            return Err(HubError::exhausted(format!(
                 "{who} already has {open} watches open, the most one operator may hold (limits.max_watches_per_operator); close one (end an `incidents watch`) and retry"
-            )));
+            )).into());
         }
         *open += 1;
         Ok(WatchSlot {

@@ -11,10 +11,11 @@
 use super::WebState;
 use super::pages;
 use super::session::{Grant, Refused, Secret, check, csrf_matches};
+use crate::error::HubError;
 use crate::store::apply::{Item, Outcome, WebChange, WebOutcome};
 use crate::store::schema::{WEB_LINK, WEB_SESSION};
 use axum::extract::{Form, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use std::collections::HashMap;
@@ -78,7 +79,7 @@ fn clear_session_cookie(response: Response) -> Response {
 fn refused(reason: &Refused) -> Response {
     clear_session_cookie(
         (
-            StatusCode::UNAUTHORIZED,
+            HubError::Unauthenticated(reason.to_string()).http_status(),
             Html(pages::signed_out(&reason.to_string())),
         )
             .into_response(),
@@ -86,16 +87,16 @@ fn refused(reason: &Refused) -> Response {
 }
 
 fn forbidden(reason: &str) -> Response {
-    (StatusCode::FORBIDDEN, Html(pages::signed_out(reason))).into_response()
+    (
+        HubError::denied(reason).http_status(),
+        Html(pages::signed_out(reason)),
+    )
+        .into_response()
 }
 
 fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "dashboard sign-in could not be completed");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the hub could not complete this now; retry shortly",
-    )
-        .into_response()
+    HubError::unavailable("the hub could not complete this now; retry shortly").into_response()
 }
 
 async fn stored(state: &WebState, kind: u8, secret: &Secret) -> Result<Option<Grant>, Response> {

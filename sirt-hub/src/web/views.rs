@@ -4,11 +4,11 @@
 use super::WebState;
 use super::auth::{Viewer, current};
 use super::pages;
+use crate::error::HubError;
 use crate::grpc::acting::Reader;
 use crate::store::HubStore;
 use crate::store::query::IncidentFilter;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use socfed_proto::pb;
@@ -26,15 +26,6 @@ const SESSION_RECHECK: Duration = Duration::from_secs(5);
 const BOARD_ROWS: usize = 200;
 const BOARD_PAGES: usize = 10;
 
-fn unavailable(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "dashboard could not read the store");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the hub could not read its store; retry shortly",
-    )
-        .into_response()
-}
-
 pub async fn read<T: Send + 'static>(
     store: &Arc<HubStore>,
     f: impl FnOnce(&HubStore) -> Result<T, crate::store::StoreError> + Send + 'static,
@@ -42,8 +33,14 @@ pub async fn read<T: Send + 'static>(
     let store = store.clone();
     match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(unavailable(e)),
-        Err(e) => Err(unavailable(e)),
+        Ok(Err(e)) => Err(HubError::storage(&e).into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard store read task failed");
+            Err(
+                HubError::unavailable("the hub could not read its store; retry shortly")
+                    .into_response(),
+            )
+        }
     }
 }
 
@@ -57,7 +54,7 @@ fn page(title: &str, viewer: &Viewer, body: &str) -> Response {
 
 fn not_found(viewer: &Viewer) -> Response {
     let mut response = page("Not found", viewer, "<p>No such incident.</p>");
-    *response.status_mut() = StatusCode::NOT_FOUND;
+    *response.status_mut() = HubError::not_found("no such incident").http_status();
     response
 }
 
@@ -140,7 +137,7 @@ pub async fn incident(
             if let Err(denied) = reader(&state, &viewer).may_read(&record) {
                 let body = format!("<p>{}</p>", crate::report::escape_html(denied.message()));
                 let mut response = page("Not permitted", &viewer, &body);
-                *response.status_mut() = StatusCode::FORBIDDEN;
+                *response.status_mut() = HubError::denied(denied.message()).http_status();
                 return response;
             }
             let now = socfed_proto::now_millis();
@@ -166,7 +163,7 @@ pub async fn sites(
 ) -> Response {
     match crate::grpc::operator::site_overview(&state.store, &state.live, &state.enrolled).await {
         Ok(list) => page("Sites", &viewer, &pages::sites(&list)),
-        Err(status) => unavailable(status.message()),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -197,7 +194,7 @@ pub async fn hunts(
                 .collect();
             page("Hunts", &viewer, &pages::hunts(&list))
         }
-        Err(status) => unavailable(status.message()),
+        Err(error) => error.into_response(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! state, so a lost update or a lost directive costs only a resend.
 
 use super::Session;
+use crate::error::HubError;
 use crate::grpc::response_convert;
 use crate::store::apply::Item;
 use socfed_proto::pb::{self, hub_message};
@@ -19,7 +20,7 @@ impl Session {
         let site = self.site.clone();
         let pending = tokio::task::spawn_blocking(move || store.open_directives(&site))
             .await
-            .map_err(|_| Status::internal("directive read task failed"))?
+            .map_err(|_| HubError::internal("directive read task failed"))?
             .map_err(|e| crate::grpc::storage_status(&e))?;
         // The read may include directives applied but not yet flushed (the writer applies the
         // next batch while the last one flushes). Everything read was applied before this

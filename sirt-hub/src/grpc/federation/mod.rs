@@ -8,6 +8,7 @@ mod states;
 pub mod wire;
 
 use super::live::LiveSites;
+use crate::error::HubError;
 use crate::ingest::{IngestHandle, Reply};
 use crate::store::apply::{EscalationOutcome, Item, Outcome};
 use socfed_proto::identity::Identity;
@@ -62,14 +63,13 @@ impl pb::federation_server::Federation for FederationService {
         require_role(&peer, "site", "the escalation stream")
             .inspect_err(|s| refused(None, remote, s))?;
         let Identity::Site(site) = peer.identity.clone() else {
-            return Err(Status::permission_denied(
-                "the escalation stream needs a site certificate",
-            ));
+            return Err(HubError::denied("the escalation stream needs a site certificate").into());
         };
         if !self.enrolled.contains(&site) {
-            let status = Status::permission_denied(format!(
+            let status: Status = HubError::denied(format!(
                 "site {site:?} is not enrolled at this hub; add it to [[sites]] in the hub config"
-            ));
+            ))
+            .into();
             refused(Some(&site), remote, &status);
             return Err(status);
         }
@@ -109,7 +109,7 @@ impl pb::federation_server::Federation for FederationService {
                 }
             }
             Some(Err(e)) => return Err(super::storage_status(&e)),
-            Some(Ok(_)) | None => return Err(unavailable()),
+            Some(Ok(_)) | None => return Err(unavailable().into()),
         };
 
         let (out_tx, out_rx) = mpsc::channel(64);
@@ -211,10 +211,11 @@ async fn read_hello(
 /// Maps errors reading the inbound stream; tonic reports oversized messages as OUT_OF_RANGE.
 fn inbound_error(status: &Status) -> Status {
     match status.code() {
-        Code::OutOfRange | Code::ResourceExhausted => Status::resource_exhausted(format!(
+        Code::OutOfRange | Code::ResourceExhausted => HubError::exhausted(format!(
             "message over the hub's size limit ({}); the stream is closed",
             status.message()
-        )),
+        ))
+        .into(),
         _ => status.clone(),
     }
 }
@@ -294,9 +295,9 @@ impl Session {
                     let reason = if self.service.shutdown.is_cancelled() {
                         super::writer_stopped(&self.service.ingest)
                     } else {
-                        Status::aborted("the hub ended this stream (a newer stream from this site, or reloaded certificates); reconnect")
+                        HubError::aborted("the hub ended this stream (a newer stream from this site, or reloaded certificates); reconnect")
                     };
-                    ending = Some(Ending::Fail(reason));
+                    ending = Some(Ending::Fail(reason.into()));
                 }
                 event = directive_events.recv(), if ending.is_none() && directives_open => {
                     if self.concerns(event, &mut directives_open)

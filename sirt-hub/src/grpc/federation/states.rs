@@ -9,6 +9,7 @@
 //! delivery: the queue holds one entry per local incident, replaced by the next change.
 
 use super::Session;
+use crate::error::HubError;
 use crate::store::apply::Item;
 use socfed_proto::pb::{self, hub_message};
 use tokio::sync::mpsc;
@@ -27,7 +28,7 @@ impl Session {
         let site = self.site.clone();
         let last = tokio::task::spawn_blocking(move || store.last_state_seq(&site))
             .await
-            .map_err(|_| Status::internal("incident state read task failed"))?
+            .map_err(|_| HubError::internal("incident state read task failed"))?
             .map_err(|e| crate::grpc::storage_status(&e))?;
         self.states_after = Some(if after > last {
             tracing::warn!(site = %self.site, site_has = after, hub_has = last, "site holds incident states the hub no longer has (hub store restored?); sending every state again");
@@ -49,7 +50,7 @@ impl Session {
             let batch =
                 tokio::task::spawn_blocking(move || store.incident_states(&site, after, BATCH))
                     .await
-                    .map_err(|_| Status::internal("incident state read task failed"))?
+                    .map_err(|_| HubError::internal("incident state read task failed"))?
                     .map_err(|e| crate::grpc::storage_status(&e))?;
             if batch.is_empty() {
                 return Ok(());
@@ -62,7 +63,7 @@ impl Session {
                 .ingest
                 .call(Item::Barrier)
                 .await
-                .map_err(|_| Status::unavailable("the hub is shutting down; reconnect later"))?;
+                .map_err(|_| HubError::unavailable("the hub is shutting down; reconnect later"))?;
             let mut sent = 0u64;
             for state in batch {
                 let message = pb::HubMessage {

@@ -14,6 +14,7 @@
 //! runs these checks over arbitrary bytes and applies what they accept to a real hub store,
 //! through the same transaction the writer runs.
 
+use crate::error::HubError;
 use crate::grpc::response_convert;
 use crate::store::apply::{DirectiveUpdate, Item, Offered, Outcome};
 use prost::Message;
@@ -33,9 +34,9 @@ pub struct Hello {
 }
 
 fn invalid(e: InvalidField) -> Status {
-    Status::invalid_argument(format!(
+    HubError::invalid(format!(
         "{e}; this stream is closed (a site agent never sends this: check the agent's version and store)"
-    ))
+    )).into()
 }
 
 /// Checks the first message of a stream opened by `site`.
@@ -44,9 +45,9 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
         body: Some(site_message::Body::Hello(hello)),
     }) = first
     else {
-        return Err(Status::invalid_argument(
-            "the first message of an escalation stream must be hello",
-        ));
+        return Err(
+            HubError::invalid("the first message of an escalation stream must be hello").into(),
+        );
     };
     let pb::Hello {
         site_id,
@@ -56,19 +57,20 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
         incident_states_after,
     } = hello;
     if site_id != site.as_str() {
-        return Err(Status::permission_denied(format!(
+        return Err(HubError::denied(format!(
             "site certificate names {:?} but the stream claims {site_id:?}",
             site.as_str()
-        )));
+        ))
+        .into());
     }
     let epoch: [u8; 16] = store_epoch.as_slice().try_into().map_err(|_| {
-        Status::invalid_argument(format!(
+        HubError::invalid(format!(
             "store_epoch must be 16 bytes, got {}",
             store_epoch.len()
         ))
     })?;
     if next_seq == 0 {
-        return Err(Status::invalid_argument("next_seq starts at 1"));
+        return Err(HubError::invalid("next_seq starts at 1").into());
     }
     // The next sequence the site will assign: one past the largest it may use.
     if next_seq > bounds::MAX_SEQ + 1 {
@@ -111,16 +113,14 @@ pub fn escalation(e: pb::Escalation, limits: &ReportLimits) -> Result<Checked, S
         dropped_before,
     } = e;
     if seq == 0 {
-        return Err(Status::invalid_argument(
-            "escalation sequence numbers start at 1",
-        ));
+        return Err(HubError::invalid("escalation sequence numbers start at 1").into());
     }
     let seq = bounds::seq("escalation.seq", seq).map_err(invalid)?;
     if dropped_before >= seq {
-        return Err(Status::invalid_argument(format!(
+        return Err(HubError::invalid(format!(
             "escalation {seq} declares {dropped_before} dropped sequences before it; at most {} exist",
             seq - 1
-        )));
+        )).into());
     }
     let enqueued_at_ms =
         bounds::time("escalation.enqueued_at_ms", enqueued_at_ms).map_err(invalid)?;
@@ -220,10 +220,10 @@ pub fn judge(
             }
             Err(reason) => Judged::Ignore(reason),
         }),
-        Some(site_message::Body::Hello(_)) => Err(Status::invalid_argument(
-            "hello may only be the first message of a stream",
-        )),
-        None => Err(Status::invalid_argument("empty site message")),
+        Some(site_message::Body::Hello(_)) => {
+            Err(HubError::invalid("hello may only be the first message of a stream").into())
+        }
+        None => Err(HubError::invalid("empty site message").into()),
     }
 }
 

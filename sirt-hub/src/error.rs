@@ -1,0 +1,313 @@
+//! The hub's one error type: every refusal or failure a caller can see, with a stable code,
+//! mapped once to a gRPC status ([`From<HubError> for Status`](#impl-From<HubError>-for-Status))
+//! and once to an HTTP status ([`HubError::http_status`], used by the dashboard). The human
+//! message is kept whole by both; the code names the kind of refusal for tools that match on
+//! it (gRPC metadata `socfed-error`, HTTP header `x-socfed-error`).
+
+use crate::store::StoreError;
+use axum::http::StatusCode;
+use tonic::{Code, Status};
+
+/// Metadata on a status caused by the hub's own storage, so that the refusal audit does not
+/// record the caller as refused.
+pub const STORAGE_FAILURE: &str = "socfed-storage-failure";
+
+/// gRPC metadata naming the error's stable code.
+pub const ERROR_CODE_KEY: &str = "socfed-error";
+/// HTTP header naming the error's stable code.
+pub const HTTP_ERROR_HEADER: &str = "x-socfed-error";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The request itself is wrong (a field, an id, a combination).
+    #[error("{0}")]
+    Invalid(String),
+    /// Nothing by that id (or nothing the caller may know of).
+    #[error("{0}")]
+    NotFound(String),
+    /// No verified identity on the connection.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role or membership does not allow it.
+    #[error("{0}")]
+    Denied(String),
+    /// The state of what it acts on refuses it (a closed incident, an unflagged regime).
+    #[error("{0}")]
+    Refused(String),
+    /// A limit was reached (a stream fell behind, too many of something).
+    #[error("{0}")]
+    Exhausted(String),
+    /// The caller's request was abandoned (a watcher that fell behind); it may retry.
+    #[error("{0}")]
+    Aborted(String),
+    /// The hub is shutting down or cannot serve now; retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The hub's store failed: nothing in the request was stored or acknowledged.
+    #[error("{message}")]
+    Storage { message: String, disk_full: bool },
+    /// A defect of the hub itself.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl HubError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid(message.into())
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::Denied(message.into())
+    }
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::Refused(message.into())
+    }
+    pub fn exhausted(message: impl Into<String>) -> Self {
+        Self::Exhausted(message.into())
+    }
+    pub fn aborted(message: impl Into<String>) -> Self {
+        Self::Aborted(message.into())
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::Unavailable(message.into())
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(message.into())
+    }
+
+    /// A storage failure: logged once here, told to the caller without the store's details.
+    /// A full disk says so and what to do.
+    pub fn storage(error: &StoreError) -> Self {
+        tracing::error!(%error, "storage failure while serving a request");
+        let disk_full = is_disk_full(error);
+        let message = if disk_full {
+            "the hub's disk is full (no space left on the device holding its data_dir): nothing in this request was stored or acknowledged; the hub stops so that its supervisor restarts it: free space on that disk (sites keep their escalations queued and resend them)"
+        } else {
+            "the hub could not read or write its store; retry shortly and check the hub logs"
+        };
+        Self::Storage {
+            message: message.into(),
+            disk_full,
+        }
+    }
+
+    /// The stable code: what kind of refusal, never the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_argument",
+            Self::NotFound(_) => "not_found",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::Denied(_) => "permission_denied",
+            Self::Refused(_) => "failed_precondition",
+            Self::Exhausted(_) => "resource_exhausted",
+            Self::Aborted(_) => "aborted",
+            Self::Unavailable(_) => "unavailable",
+            Self::Storage {
+                disk_full: true, ..
+            } => "storage_disk_full",
+            Self::Storage { .. } => "storage_unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The one mapping to gRPC codes.
+    pub fn grpc_code(&self) -> Code {
+        match self {
+            Self::Invalid(_) => Code::InvalidArgument,
+            Self::NotFound(_) => Code::NotFound,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Denied(_) => Code::PermissionDenied,
+            Self::Refused(_) => Code::FailedPrecondition,
+            Self::Exhausted(_) => Code::ResourceExhausted,
+            Self::Aborted(_) => Code::Aborted,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Storage {
+                disk_full: true, ..
+            } => Code::ResourceExhausted,
+            Self::Storage { .. } => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+
+    /// The one mapping to HTTP statuses.
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Denied(_) => StatusCode::FORBIDDEN,
+            Self::Refused(_) => StatusCode::CONFLICT,
+            Self::Exhausted(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Aborted(_) => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Storage {
+                disk_full: true, ..
+            } => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<HubError> for Status {
+    fn from(error: HubError) -> Self {
+        let mut status = Status::new(error.grpc_code(), error.to_string());
+        let metadata = status.metadata_mut();
+        metadata.insert(
+            ERROR_CODE_KEY,
+            tonic::metadata::MetadataValue::from_static(error.code()),
+        );
+        if matches!(error, HubError::Storage { .. }) {
+            metadata.insert(
+                STORAGE_FAILURE,
+                tonic::metadata::MetadataValue::from_static("1"),
+            );
+        }
+        status
+    }
+}
+
+/// The dashboard's answer for an error: its HTTP status, the stable code in `x-socfed-error`,
+/// and the message as plain text.
+impl axum::response::IntoResponse for HubError {
+    fn into_response(self) -> axum::response::Response {
+        (
+            self.http_status(),
+            [(HTTP_ERROR_HEADER, self.code())],
+            self.to_string(),
+        )
+            .into_response()
+    }
+}
+
+impl From<socfed_proto::vocab::InvalidField> for HubError {
+    fn from(error: socfed_proto::vocab::InvalidField) -> Self {
+        Self::Invalid(error.to_string())
+    }
+}
+
+/// No space (or quota) left where the store writes, whichever layer reported it.
+fn is_disk_full(error: &StoreError) -> bool {
+    use socfed_runtime::disk_full;
+    match error {
+        StoreError::Open { source, .. } | StoreError::Sled(source) => disk_full::sled(source),
+        StoreError::Sync(e) => disk_full::io(e),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_one_grpc_code_one_http_status_and_a_stable_code_with_the_message_whole() {
+        let cases = [
+            (
+                HubError::invalid("bad id"),
+                Code::InvalidArgument,
+                400,
+                "invalid_argument",
+            ),
+            (
+                HubError::not_found("no incident X"),
+                Code::NotFound,
+                404,
+                "not_found",
+            ),
+            (
+                HubError::Unauthenticated("no cert".into()),
+                Code::Unauthenticated,
+                401,
+                "unauthenticated",
+            ),
+            (
+                HubError::denied("needs ciso"),
+                Code::PermissionDenied,
+                403,
+                "permission_denied",
+            ),
+            (
+                HubError::refused("closed"),
+                Code::FailedPrecondition,
+                409,
+                "failed_precondition",
+            ),
+            (
+                HubError::exhausted("too many"),
+                Code::ResourceExhausted,
+                429,
+                "resource_exhausted",
+            ),
+            (
+                HubError::Aborted("fell behind".into()),
+                Code::Aborted,
+                409,
+                "aborted",
+            ),
+            (
+                HubError::unavailable("stopping"),
+                Code::Unavailable,
+                503,
+                "unavailable",
+            ),
+            (
+                HubError::Storage {
+                    message: "full".into(),
+                    disk_full: true,
+                },
+                Code::ResourceExhausted,
+                507,
+                "storage_disk_full",
+            ),
+            (
+                HubError::Storage {
+                    message: "io".into(),
+                    disk_full: false,
+                },
+                Code::Unavailable,
+                503,
+                "storage_unavailable",
+            ),
+            (
+                HubError::internal("defect"),
+                Code::Internal,
+                500,
+                "internal",
+            ),
+        ];
+        for (error, grpc, http, code) in cases {
+            assert_eq!(error.grpc_code(), grpc, "{error:?}");
+            assert_eq!(error.http_status().as_u16(), http, "{error:?}");
+            assert_eq!(error.code(), code);
+            let message = error.to_string();
+            let storage = matches!(error, HubError::Storage { .. });
+            let status = Status::from(error);
+            assert_eq!((status.code(), status.message()), (grpc, message.as_str()));
+            assert_eq!(
+                status
+                    .metadata()
+                    .get(ERROR_CODE_KEY)
+                    .and_then(|v| v.to_str().ok()),
+                Some(code)
+            );
+            assert_eq!(status.metadata().get(STORAGE_FAILURE).is_some(), storage);
+        }
+    }
+
+    #[test]
+    fn the_dashboard_answer_carries_the_status_the_code_and_the_message() {
+        use axum::response::IntoResponse;
+        let response = HubError::not_found("no incident X").into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response
+                .headers()
+                .get(HTTP_ERROR_HEADER)
+                .and_then(|v| v.to_str().ok()),
+            Some("not_found")
+        );
+    }
+}
