@@ -23,5 +23,6 @@ pub mod refusals;
 pub mod regulatory;
 pub mod report;
 pub mod response;
+pub mod service;
 pub mod store;
 pub mod web;

@@ -6,8 +6,9 @@ use crate::access::Api;
 use crate::comms::{self, Audience, CommRecord, CommState};
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
+use crate::service::Commands;
 use crate::store::HubStore;
-use crate::store::apply::{CommEdit, CommsChange, Item, ResponseOutcome};
+use crate::store::apply::{CommEdit, CommsChange};
 use socfed_proto::pb;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -72,22 +73,18 @@ impl CommsService {
         Reader::acting(acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        let item = Item::Comms(Box::new(CommsChange {
+        let change = CommsChange {
             incident,
             edit,
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
             role: acting.role,
-        }));
-        match super::run_response(&self.ingest, item).await? {
-            ResponseOutcome::Comm(record) => {
-                if matches!(record.state, CommState::Approved { .. }) {
-                    self.deliver.notify_one();
-                }
-                Ok(Response::new(communication(&record)))
-            }
-            _ => Err(super::writer_stopped(&self.ingest).into()),
+        };
+        let record = Commands::on(&self.ingest).change_comms(change).await?;
+        if matches!(record.state, CommState::Approved { .. }) {
+            self.deliver.notify_one();
         }
+        Ok(Response::new(communication(&record)))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
-use crate::store::apply::{Item, MemberChange};
+use crate::store::apply::MemberChange;
 use socfed_proto::pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -52,7 +52,9 @@ pub async fn set_member(
         actor_role: acting.role,
         actor_cert: acting.cert.clone(),
     };
-    super::run_response(ingest, Item::Members(Box::new(change))).await?;
+    crate::service::Commands::on(ingest)
+        .change_members(change)
+        .await?;
     roles.replace_members(read(store, |s| s.incident_members()).await?);
     Ok(Response::new(pb::IncidentMembers {
         id: incident.to_string(),

@@ -6,6 +6,7 @@ use super::live::LiveSites;
 use crate::access::Api;
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
+use crate::service::Commands;
 use crate::store::HubStore;
 use crate::store::apply::Item;
 use crate::store::query::IncidentFilter;
@@ -337,33 +338,20 @@ impl OperatorService {
         incident: Ulid,
         acting: &Acting,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        use crate::store::apply::TransitionOutcome;
         // Changing an incident answers with the incident: only for those who may read it.
         Reader::acting(acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        let outcome = self
-            .ingest
-            .run(item)
+        match Commands::on(&self.ingest)
+            .change_incident(item, incident)
             .await
-            .map_err(|e| super::call_failed(&self.ingest, e))?;
-        match outcome {
-            TransitionOutcome::Done(record) => Ok(Response::new(convert::incident(&record))),
-            TransitionOutcome::NotFound => Err(HubError::not_found(format!(
-                "no incident {incident}; list incidents to see valid ids"
-            ))
-            .into()),
-            TransitionOutcome::Rejected(reason) => Err(HubError::refused(reason).into()),
-            TransitionOutcome::Refused(refused) => {
-                let status = match &refused {
-                    crate::lifecycle::LifecycleError::Denied(_) => {
-                        HubError::denied(refused.to_string())
-                    }
-                    _ => HubError::refused(refused.to_string()),
-                };
+        {
+            Ok(record) => Ok(Response::new(convert::incident(&record))),
+            Err(status @ (HubError::Denied(_) | HubError::Refused(_))) => {
                 tracing::warn!(operator = %acting.name, %incident, reason = %status, "lifecycle command refused");
                 Err(status.into())
             }
+            Err(other) => Err(other.into()),
         }
     }
 }

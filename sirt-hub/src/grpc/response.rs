@@ -8,8 +8,9 @@ use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::response::directive::{self, KIND_SWEEP, KIND_TASK};
 use crate::response::{DirectiveRecord, HuntRecord, TaskSpec};
+use crate::service::Commands;
 use crate::store::HubStore;
-use crate::store::apply::{AttachHunt, Issue, Item, ResponseOutcome};
+use crate::store::apply::{AttachHunt, Issue};
 use socfed_proto::UnixMillis;
 use socfed_proto::pb;
 use socfed_proto::vocab::{Indicator, SiteId};
@@ -63,10 +64,6 @@ impl ResponseService {
             }
         }
         Ok(sites)
-    }
-
-    async fn run(&self, item: Item) -> Result<ResponseOutcome, Status> {
-        super::run_response(&self.ingest, item).await
     }
 
     fn hunt_reply(&self, hunt: &HuntRecord, sweeps: &[DirectiveRecord]) -> pb::Hunt {
@@ -160,7 +157,7 @@ impl pb::response_server::Response for ResponseService {
                 )
             })
             .collect();
-        let item = Item::Issue(Box::new(Issue {
+        let issue = Issue {
             text: format!("directive {kind} issued to {}", site_names(&sites)),
             directives,
             hunt: None,
@@ -168,11 +165,9 @@ impl pb::response_server::Response for ResponseService {
             action: "directive.issue",
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        match self.run(item).await? {
-            ResponseOutcome::Directives(done) => Ok(Response::new(list(&done))),
-            _ => Err(HubError::internal("unexpected outcome").into()),
-        }
+        };
+        let done = Commands::on(&self.ingest).issue(issue).await?;
+        Ok(Response::new(list(&done)))
     }
 
     async fn assign_task(
@@ -224,7 +219,7 @@ impl pb::response_server::Response for ResponseService {
                 )
             })
             .collect();
-        let item = Item::Issue(Box::new(Issue {
+        let issue = Issue {
             text: format!("task {title:?} assigned to {}", site_names(&sites)),
             directives,
             hunt: None,
@@ -232,11 +227,9 @@ impl pb::response_server::Response for ResponseService {
             action: "task.assign",
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        match self.run(item).await? {
-            ResponseOutcome::Directives(done) => Ok(Response::new(list(&done))),
-            _ => Err(HubError::internal("unexpected outcome").into()),
-        }
+        };
+        let done = Commands::on(&self.ingest).issue(issue).await?;
+        Ok(Response::new(list(&done)))
     }
 
     async fn list_directives(
@@ -372,7 +365,7 @@ impl pb::response_server::Response for ResponseService {
             })
             .collect();
         hunt.directives = directives.iter().map(|d| d.id).collect();
-        let item = Item::Issue(Box::new(Issue {
+        let issue = Issue {
             text: format!(
                 "hunt {} started for {} indicators at {}",
                 hunt.id,
@@ -385,11 +378,9 @@ impl pb::response_server::Response for ResponseService {
             action: "hunt.start",
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        match self.run(item).await? {
-            ResponseOutcome::Hunt(hunt) => Ok(Response::new(self.hunt_reply(&hunt, &directives))),
-            _ => Err(HubError::internal("unexpected outcome").into()),
-        }
+        };
+        let hunt = Commands::on(&self.ingest).start_hunt(issue).await?;
+        Ok(Response::new(self.hunt_reply(&hunt, &directives)))
     }
 
     async fn get_hunt(
@@ -445,14 +436,14 @@ impl pb::response_server::Response for ResponseService {
         Reader::acting(&acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        let item = Item::AttachHunt(Box::new(AttachHunt {
+        let attach = AttachHunt {
             hunt,
             incident,
             due_ms: socfed_proto::now_millis() + (DAY_S * 1000) as i64,
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        self.run(item).await?;
+        };
+        Commands::on(&self.ingest).attach_hunt(attach).await?;
         match read(&self.store, move |s| s.hunt(hunt)).await? {
             Some((hunt, sweeps)) => Ok(Response::new(self.hunt_reply(&hunt, &sweeps))),
             None => Err(HubError::not_found(format!("no hunt {hunt}")).into()),

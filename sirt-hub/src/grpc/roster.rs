@@ -6,8 +6,9 @@ use crate::access::Api;
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::lifecycle::HubRole;
+use crate::service::Commands;
 use crate::store::HubStore;
-use crate::store::apply::{Item, ResponseOutcome, RosterChange};
+use crate::store::apply::{Item, RosterChange};
 use socfed_proto::pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -52,10 +53,8 @@ impl RosterService {
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
         };
-        match super::run_response(&self.ingest, Item::Roster(Box::new(change))).await? {
-            ResponseOutcome::Updated(_) => self.list().await,
-            _ => Err(super::writer_stopped(&self.ingest).into()),
-        }
+        Commands::on(&self.ingest).change_roster(change).await?;
+        self.list().await
     }
 }
 

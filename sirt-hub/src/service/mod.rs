@@ -1,0 +1,162 @@
+//! The hub's application layer, where it has begun: one typed command per use case that
+//! changes the hub, each with a typed result or a [`HubError`]. Transports (the gRPC services,
+//! the dashboard) decode, authorise through the access matrix and call these; they never match
+//! on the writer's untyped `Outcome` themselves.
+//!
+//! Every command runs through the single ingest writer and answers once its change is durable
+//! (the writer's rule, unchanged). What the writer answers is checked here, once: an answer
+//! of the wrong kind is a defect of the hub (`internal`), a refusal keeps its reason.
+
+use crate::comms::CommRecord;
+use crate::error::HubError;
+use crate::incident::IncidentRecord;
+use crate::ingest::{IngestHandle, TransitionError};
+use crate::lifecycle::LifecycleError;
+use crate::response::{DirectiveRecord, HuntRecord};
+use crate::store::apply::{
+    AttachHunt, CommsChange, Issue, Item, MemberChange, Outcome, ResponseOutcome, RosterChange,
+    TransitionOutcome,
+};
+use ulid::Ulid;
+
+/// The commands, over the writer of one running hub.
+#[derive(Clone, Copy)]
+pub struct Commands<'a> {
+    ingest: &'a IngestHandle,
+}
+
+impl<'a> Commands<'a> {
+    pub fn on(ingest: &'a IngestHandle) -> Self {
+        Self { ingest }
+    }
+
+    /// Directives or tasks to sites (`Item::Issue` without a hunt): the directives stored.
+    pub async fn issue(self, issue: Issue) -> Result<Vec<DirectiveRecord>, HubError> {
+        match self.response(Item::Issue(Box::new(issue)), "issue").await? {
+            ResponseOutcome::Directives(done) => Ok(done),
+            other => Err(wrong_answer("issue", &other)),
+        }
+    }
+
+    /// A threat hunt and its sweeps (`Item::Issue` with a hunt): the hunt stored.
+    pub async fn start_hunt(self, issue: Issue) -> Result<HuntRecord, HubError> {
+        match self
+            .response(Item::Issue(Box::new(issue)), "start_hunt")
+            .await?
+        {
+            ResponseOutcome::Hunt(hunt) => Ok(*hunt),
+            other => Err(wrong_answer("start_hunt", &other)),
+        }
+    }
+
+    /// A communication drafted, approved, sent or withdrawn: the communication as stored.
+    pub async fn change_comms(self, change: CommsChange) -> Result<CommRecord, HubError> {
+        match self
+            .response(Item::Comms(Box::new(change)), "change_comms")
+            .await?
+        {
+            ResponseOutcome::Comm(record) => Ok(*record),
+            other => Err(wrong_answer("change_comms", &other)),
+        }
+    }
+
+    /// An operator's role set or removed in the hub's roster.
+    pub async fn change_roster(self, change: RosterChange) -> Result<(), HubError> {
+        match self
+            .response(Item::Roster(Box::new(change)), "change_roster")
+            .await?
+        {
+            ResponseOutcome::Updated(_) => Ok(()),
+            other => Err(wrong_answer("change_roster", &other)),
+        }
+    }
+
+    /// A hunt attached to an incident (its hits become that incident's data).
+    pub async fn attach_hunt(self, attach: AttachHunt) -> Result<(), HubError> {
+        self.response(Item::AttachHunt(Box::new(attach)), "attach_hunt")
+            .await
+            .map(drop)
+    }
+
+    /// An incident member added or removed (who may read it at TLP:RED).
+    pub async fn change_members(self, change: MemberChange) -> Result<(), HubError> {
+        self.response(Item::Members(Box::new(change)), "change_members")
+            .await
+            .map(drop)
+    }
+
+    /// A lifecycle command, regulatory change, merge or split on `incident`: the incident as
+    /// stored after it. A role the lifecycle does not allow is `permission_denied`; a command
+    /// the incident's state refuses is `failed_precondition`.
+    pub async fn change_incident(
+        self,
+        item: Item,
+        incident: Ulid,
+    ) -> Result<IncidentRecord, HubError> {
+        let outcome = self
+            .ingest
+            .run(item)
+            .await
+            .map_err(|e| call_failed(self.ingest, e))?;
+        match outcome {
+            TransitionOutcome::Done(record) => Ok(*record),
+            TransitionOutcome::NotFound => Err(HubError::not_found(format!(
+                "no incident {incident}; list incidents to see valid ids"
+            ))),
+            TransitionOutcome::Rejected(reason) => Err(HubError::refused(reason)),
+            TransitionOutcome::Refused(refused @ LifecycleError::Denied(_)) => {
+                Err(HubError::denied(refused.to_string()))
+            }
+            TransitionOutcome::Refused(refused) => Err(HubError::refused(refused.to_string())),
+        }
+    }
+
+    /// Runs a response-side change; its refusals become errors here, once.
+    async fn response(self, item: Item, command: &str) -> Result<ResponseOutcome, HubError> {
+        let outcome = self
+            .ingest
+            .call(item)
+            .await
+            .map_err(|e| call_failed(self.ingest, e))?;
+        match outcome {
+            Outcome::Response(ResponseOutcome::NotFound(why)) => Err(HubError::not_found(why)),
+            Outcome::Response(ResponseOutcome::Rejected(why)) => Err(HubError::refused(why)),
+            Outcome::Response(other) => Ok(other),
+            // The writer answers nothing else to a response-side change unless it stops.
+            _ => {
+                tracing::debug!(command, "writer answered without a response outcome");
+                Err(writer_stopped(self.ingest))
+            }
+        }
+    }
+}
+
+/// Why the writer no longer takes requests: its storage failure when one stopped it (a full
+/// disk must reach the caller as such, whichever of the stop and the failed reply it sees
+/// first), otherwise an orderly shutdown.
+pub fn writer_stopped(ingest: &IngestHandle) -> HubError {
+    match ingest.storage_failure() {
+        Some(e) => HubError::storage(&e),
+        None => HubError::unavailable("the hub is shutting down; retry shortly"),
+    }
+}
+
+/// The one mapping of a failed writer call to the hub's error.
+pub fn call_failed(ingest: &IngestHandle, error: TransitionError) -> HubError {
+    match error {
+        TransitionError::Store(e) => HubError::storage(&e),
+        TransitionError::Stopped => writer_stopped(ingest),
+    }
+}
+
+/// A defect: the writer answered a command with the outcome of another.
+fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
+    let kind = match outcome {
+        ResponseOutcome::Directives(_) => "directives",
+        ResponseOutcome::Hunt(_) => "a hunt",
+        ResponseOutcome::Comm(_) => "a communication",
+        ResponseOutcome::Updated(_) => "an update",
+        ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",
+    };
+    HubError::internal(format!("the writer answered {command} with {kind}"))
+}
