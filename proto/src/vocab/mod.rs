@@ -12,6 +12,7 @@ mod report;
 mod scalar;
 mod site_id;
 mod technique;
+mod tier;
 
 pub use directive::DirectiveState;
 pub use incident_state::{HubPhase, IncidentState, LocalStatus};
@@ -20,6 +21,7 @@ pub use report::{IncidentReport, MAX_REPORT_BYTES, ReportLimits};
 pub use scalar::{Severity, Tlp};
 pub use site_id::SiteId;
 pub use technique::Technique;
+pub use tier::Tier;
 
 /// A value that does not satisfy the federation contract.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

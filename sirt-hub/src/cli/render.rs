@@ -17,15 +17,10 @@ pub fn table(headers: &[&str]) -> Table {
 
 pub use socfed_runtime::cli::print_json;
 
+/// The vocabulary's word for a wire severity (`unknown` for a number it does not know).
 pub fn severity(n: i32) -> &'static str {
-    match pb::Severity::try_from(n) {
-        Ok(pb::Severity::Informational) => "informational",
-        Ok(pb::Severity::Low) => "low",
-        Ok(pb::Severity::Medium) => "medium",
-        Ok(pb::Severity::High) => "high",
-        Ok(pb::Severity::Critical) => "critical",
-        _ => "unknown",
-    }
+    socfed_proto::vocab::Severity::from_wire(n, "severity")
+        .map_or("unknown", socfed_proto::vocab::Severity::as_str)
 }
 
 pub fn status(n: i32) -> &'static str {
@@ -76,15 +71,10 @@ pub fn local_owners(s: &pb::Sighting) -> String {
         .join(", ")
 }
 
+/// The vocabulary's word for a wire TLP.
 pub fn tlp(n: i32) -> &'static str {
-    match pb::Tlp::try_from(n) {
-        Ok(pb::Tlp::Clear) => "clear",
-        Ok(pb::Tlp::Green) => "green",
-        Ok(pb::Tlp::Amber) => "amber",
-        Ok(pb::Tlp::AmberStrict) => "amber+strict",
-        Ok(pb::Tlp::Red) => "red",
-        _ => "unknown",
-    }
+    socfed_proto::vocab::Tlp::from_wire(n, "tlp")
+        .map_or("unknown", socfed_proto::vocab::Tlp::as_str)
 }
 
 pub fn indicator(i: &pb::Indicator) -> String {

@@ -7,37 +7,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Analyst tier: 1 is the front line, 4 the most senior analyst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Tier {
-    T1,
-    T2,
-    T3,
-    T4,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 4] = [Tier::T1, Tier::T2, Tier::T3, Tier::T4];
-
-    pub fn number(self) -> u8 {
-        match self {
-            Tier::T1 => 1,
-            Tier::T2 => 2,
-            Tier::T3 => 3,
-            Tier::T4 => 4,
-        }
-    }
-
-    pub fn from_number(n: u8) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|tier| tier.number() == n)
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tier {}", self.number())
-    }
-}
+/// Analyst tier: 1 is the front line, 4 the most senior analyst (one type for both
+/// services, in the contract).
+pub use socfed_proto::vocab::Tier;
 
 /// What an operator may do at the hub; the rules are in [`super::authz`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

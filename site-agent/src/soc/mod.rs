@@ -26,48 +26,9 @@ pub mod triage;
 
 use serde::{Deserialize, Serialize};
 
-/// Analyst tier at the site; the ladder is Tier 1 → 2 → 3 → 4 → the SIRT hub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Tier {
-    T1,
-    T2,
-    T3,
-    T4,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 4] = [Tier::T1, Tier::T2, Tier::T3, Tier::T4];
-
-    pub fn number(self) -> u8 {
-        match self {
-            Tier::T1 => 1,
-            Tier::T2 => 2,
-            Tier::T3 => 3,
-            Tier::T4 => 4,
-        }
-    }
-
-    pub fn from_number(n: u8) -> Option<Tier> {
-        match n {
-            1 => Some(Tier::T1),
-            2 => Some(Tier::T2),
-            3 => Some(Tier::T3),
-            4 => Some(Tier::T4),
-            _ => None,
-        }
-    }
-
-    /// The next rung of the ladder; `None` above Tier 4 means the SIRT hub.
-    pub fn next(self) -> Option<Tier> {
-        Tier::from_number(self.number() + 1)
-    }
-}
-
-impl std::fmt::Display for Tier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "tier {}", self.number())
-    }
-}
+/// Analyst tier at the site; the ladder is Tier 1 → 2 → 3 → 4 → the SIRT hub (one type for
+/// both services, in the contract).
+pub use socfed_proto::vocab::Tier;
 
 /// What a person may do at the site, from the site roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
