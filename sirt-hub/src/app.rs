@@ -4,11 +4,11 @@
 use crate::config::HubConfig;
 use crate::grpc::comms::CommsService;
 use crate::grpc::federation::FederationService;
-use crate::grpc::live::LiveSites;
 use crate::grpc::operator::OperatorService;
 use crate::grpc::response::ResponseService;
 use crate::grpc::roster::RosterService;
 use crate::ingest::{self, WriterSettings};
+use crate::live::LiveSites;
 use crate::store::{HubStore, StoreError};
 use socfed_proto::pb::communications_server::CommunicationsServer;
 use socfed_proto::pb::federation_server::FederationServer;

@@ -15,6 +15,7 @@
 //! | managing the roster (`sirt-hub operators`) | admin, CISO |
 
 pub mod incident;
+pub mod reader;
 pub mod roster;
 #[cfg(test)]
 mod tests;

@@ -141,7 +141,7 @@ fn parse_status(raw: &str) -> anyhow::Result<pb::IncidentStatus> {
     crate::incident::IncidentStatus::ALL
         .into_iter()
         .find(|s| s.as_str() == raw)
-        .map(crate::grpc::convert::status_to_wire)
+        .map(crate::view::convert::status_to_wire)
         .ok_or_else(|| anyhow::anyhow!("unknown status {raw:?}; use new, triage, containment, eradication, recovery, post-incident or closed"))
 }
 

@@ -28,30 +28,7 @@ pub struct CommsService {
     pub allow_self_approval: bool,
 }
 
-pub fn communication(r: &CommRecord) -> pb::Communication {
-    pb::Communication {
-        communication_id: r.id.to_string(),
-        incident_id: r.incident.to_string(),
-        audience: r.audience.to_string(),
-        subject: r.subject.clone(),
-        body: r.body.clone(),
-        tlp: comms::tlp_label(r.tlp),
-        redactions: r.redactions.iter().map(|x| x.reason.clone()).collect(),
-        drafted_by: r.drafted_by.clone(),
-        drafted_at_ms: r.drafted_at_ms,
-        state: r.state.name().to_string(),
-        counts_as_sent: r.counts_as_sent(),
-        history: r
-            .history
-            .iter()
-            .map(|e| pb::CommunicationEvent {
-                at_ms: e.at_ms,
-                actor: e.actor.clone(),
-                text: e.text.clone(),
-            })
-            .collect(),
-    }
-}
+pub use crate::view::comms::communication;
 
 fn comm_id(raw: &str) -> Result<Ulid, Status> {
     Ulid::from_string(raw)

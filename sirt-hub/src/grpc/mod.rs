@@ -2,14 +2,11 @@
 
 pub mod acting;
 pub mod comms;
-pub mod convert;
 pub mod federation;
-pub mod live;
 mod members;
 pub mod operator;
 pub mod refusal_layer;
 pub mod response;
-pub mod response_convert;
 pub mod roster;
 pub mod watches;
 

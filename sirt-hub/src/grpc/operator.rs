@@ -1,18 +1,17 @@
 //! The `Operator` service: cross-site queries for operator certificates.
 
 use super::acting::{Acting, Reader, authorize, incident_id, read};
-use super::convert;
-use super::live::LiveSites;
 use crate::access::Api;
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
+use crate::live::LiveSites;
 use crate::service::Commands;
 use crate::store::HubStore;
 use crate::store::apply::Item;
 use crate::store::query::IncidentFilter;
+use crate::view::convert;
 use socfed_proto::pb;
 use socfed_proto::vocab::{Severity, SiteId};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
@@ -168,7 +167,8 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::ListSitesRequest>,
     ) -> Result<Response<pb::ListSitesResponse>, Status> {
         authorize(&request, "ListSites")?;
-        let sites = site_overview(&self.store, &self.live, &self.enrolled).await?;
+        let sites =
+            crate::view::sites::site_overview(&self.store, &self.live, &self.enrolled).await?;
         Ok(Response::new(pb::ListSitesResponse { sites }))
     }
 
@@ -354,43 +354,4 @@ impl OperatorService {
             Err(other) => Err(other.into()),
         }
     }
-}
-
-/// Every enrolled (or ever seen) site with its stored counters and whether it is connected
-/// now: what `sirt-hub sites` and the dashboard show.
-pub async fn site_overview(
-    store: &Arc<HubStore>,
-    live: &LiveSites,
-    enrolled: &[SiteId],
-) -> Result<Vec<pb::SiteSummary>, HubError> {
-    let stored = read(store, |s| {
-        let mut out = Vec::new();
-        for (site, record) in s.sites()? {
-            let acked = match record.epoch {
-                Some(epoch) => s.acked_through_for(&site, epoch)?,
-                None => 0,
-            };
-            out.push((site, record, acked));
-        }
-        Ok(out)
-    })
-    .await?;
-    let mut by_site: BTreeMap<SiteId, pb::SiteSummary> = enrolled
-        .iter()
-        .map(|site| {
-            (
-                site.clone(),
-                convert::site_summary(site, &Default::default(), false),
-            )
-        })
-        .collect();
-    for (site, record, acked) in stored {
-        let mut summary = convert::site_summary(&site, &record, false);
-        summary.acked_through = acked;
-        by_site.insert(site, summary);
-    }
-    for (site, summary) in &mut by_site {
-        summary.connected = live.get(site).is_some();
-    }
-    Ok(by_site.into_values().collect())
 }

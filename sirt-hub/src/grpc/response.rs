@@ -1,16 +1,16 @@
 //! The `Response` service: directives, tasks and hunts issued by operators at the hub.
 
 use super::acting::{Acting, Reader, Roles, incident_id, read};
-use super::live::LiveSites;
-use super::response_convert as convert;
 use crate::access::Api;
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
+use crate::live::LiveSites;
 use crate::response::directive::{self, KIND_SWEEP, KIND_TASK};
 use crate::response::{DirectiveRecord, HuntRecord, TaskSpec};
 use crate::service::Commands;
 use crate::store::HubStore;
 use crate::store::apply::{AttachHunt, Issue};
+use crate::view::response_convert as convert;
 use socfed_proto::UnixMillis;
 use socfed_proto::pb;
 use socfed_proto::vocab::{Indicator, SiteId};

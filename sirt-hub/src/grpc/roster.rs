@@ -94,16 +94,16 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
             .into());
         };
         let peer = socfed_runtime::peer::caller(&request)?;
-        let link = crate::web::new_secret().map_err(|e| {
+        let link = crate::session::new_secret().map_err(|e| {
             HubError::unavailable(format!("no randomness for a sign-in link ({e}); retry"))
         })?;
         let now = socfed_proto::now_millis();
-        let grant = crate::web::session::Grant {
+        let grant = crate::session::Grant {
             operator: acting.name.clone(),
             cert_serial: peer.serial.clone(),
             cert_not_after_ms: peer.not_after_ms,
             issued_ms: now,
-            expires_ms: (now + crate::web::session::LINK_TTL_MS).min(peer.not_after_ms),
+            expires_ms: (now + crate::session::LINK_TTL_MS).min(peer.not_after_ms),
         };
         let expires_at_ms = grant.expires_ms;
         let change = crate::store::apply::WebChange::IssueLink {

@@ -46,7 +46,7 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
             decodes::<crate::access::roster::OperatorRecord>(schema::OPERATORS, value)
         }
         schema::COMMS => decodes::<crate::comms::CommRecord>(schema::COMMS, value),
-        schema::WEB_SESSIONS => decodes::<crate::web::session::Grant>(schema::WEB_SESSIONS, value),
+        schema::WEB_SESSIONS => decodes::<crate::session::Grant>(schema::WEB_SESSIONS, value),
         schema::SITE_INCIDENTS => fixed(tree, value, 2),
         schema::LOCAL_REFS => fixed(tree, value, 16),
         schema::EPOCHS | schema::SITE_STATES => fixed(tree, value, 8),

@@ -84,13 +84,28 @@ mod tests {
     use socfed_proto::vocab::{HubPhase, IncidentReport, ReportLimits, SiteId};
     use ulid::Ulid;
 
+    /// Opens the store in `dir`. After a drop in this process, sled's flusher thread may hold
+    /// the file lock for a moment: the open is retried while the lock is busy, up to 10 s.
     fn store(dir: &std::path::Path) -> HubStore {
-        HubStore::open(
-            dir,
-            Durability::Flush,
-            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
-        )
-        .unwrap_or_else(|e| panic!("store: {e:?}"))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match HubStore::open(
+                dir,
+                Durability::Flush,
+                socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
+            ) {
+                Ok(store) => return store,
+                Err(crate::store::StoreError::Open {
+                    source: sled::Error::Io(e),
+                    ..
+                }) if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("store: {e:?}"),
+            }
+        }
     }
 
     fn escalation(site: &str, seq: u64, local: &str, revision: u32, domain: &str) -> Item {

@@ -3,7 +3,7 @@
 
 use super::schema::{self, web_key};
 use super::{HubStore, StoreError};
-use crate::web::session::Grant;
+use crate::session::Grant;
 use socfed_proto::UnixMillis;
 
 impl HubStore {

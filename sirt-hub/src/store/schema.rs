@@ -46,7 +46,7 @@
 //! open for a version 1 store.
 //!
 //! `web_sessions` holds dashboard sign-in links (`l`) and sessions (`s`) under the hash of
-//! their secret (the secret itself is never stored; see `web/session.rs`).
+//! their secret (the secret itself is never stored; see `session.rs`).
 //!
 //! `site_directives` lists every directive of a site; `open_directives` only those the site has
 //! not reported a final state for: the site's durable directive outbox, sent again on each

@@ -10,8 +10,8 @@
 
 use super::WebState;
 use super::pages;
-use super::session::{Grant, Refused, Secret, check, csrf_matches};
 use crate::error::HubError;
+use crate::session::{Grant, Refused, Secret, check, csrf_matches};
 use crate::store::apply::{Item, Outcome, WebChange, WebOutcome};
 use crate::store::schema::{WEB_LINK, WEB_SESSION};
 use axum::extract::{Form, Query, Request, State};
@@ -38,16 +38,6 @@ impl Viewer {
     pub fn csrf(&self) -> String {
         self.secret.csrf("sign-out")
     }
-}
-
-/// A fresh secret from the operating system's CSPRNG.
-pub fn new_secret() -> Result<Secret, String> {
-    use rand::TryRngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    Ok(Secret::from_bytes(bytes))
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -161,7 +151,7 @@ pub async fn login_page(
     if socfed_proto::now_millis() >= grant.expires_ms {
         return refused(&Refused::LinkExpired);
     }
-    let csrf = match new_secret() {
+    let csrf = match crate::session::new_secret() {
         Ok(s) => s.to_hex(),
         Err(e) => return unavailable(e),
     };
@@ -175,7 +165,7 @@ pub async fn login_page(
         page,
         &format!(
             "{LOGIN_COOKIE}={csrf}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}",
-            super::session::LINK_TTL_MS / 1000
+            crate::session::LINK_TTL_MS / 1000
         ),
     )
 }
@@ -203,7 +193,7 @@ pub async fn login_submit(
     let Some(link) = Secret::parse(field("token")) else {
         return refused(&Refused::UnknownLink);
     };
-    let session = match new_secret() {
+    let session = match crate::session::new_secret() {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };

@@ -8,11 +8,10 @@
 mod auth;
 mod pages;
 pub mod revoked;
-pub mod session;
 mod views;
 
-use crate::grpc::live::LiveSites;
 use crate::ingest::IngestHandle;
+use crate::live::LiveSites;
 use crate::store::HubStore;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -24,7 +23,6 @@ use socfed_runtime::tls::{Swappable, tls_incoming};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub use auth::new_secret;
 pub use revoked::Revoked;
 
 #[derive(Clone)]
@@ -34,7 +32,7 @@ pub struct WebState {
     pub live: Arc<LiveSites>,
     pub enrolled: Arc<Vec<SiteId>>,
     /// The live roster: a session ends when its operator leaves it.
-    pub roles: crate::grpc::acting::Roles,
+    pub roles: crate::access::reader::Roles,
     /// Serials the CRL in force revokes: a session ends when its certificate is revoked.
     pub revoked: Arc<Revoked>,
     /// How long a session lasts after sign-in (`[dashboard] session`).

@@ -4,8 +4,8 @@
 use super::WebState;
 use super::auth::{Viewer, current};
 use super::pages;
+use crate::access::reader::Reader;
 use crate::error::HubError;
-use crate::grpc::acting::Reader;
 use crate::store::HubStore;
 use crate::store::query::IncidentFilter;
 use axum::extract::{Path, Query, State};
@@ -102,7 +102,7 @@ pub async fn board(
                     reader.can_read(r)
                         && !(open_only && r.status() == crate::incident::IncidentStatus::Closed)
                 })
-                .map(crate::grpc::convert::incident),
+                .map(crate::view::convert::incident),
         );
         before = page_of.next;
         if before.is_none() || incidents.len() >= BOARD_ROWS {
@@ -135,20 +135,20 @@ pub async fn incident(
     match found {
         Ok((Some(record), directives, comms)) => {
             if let Err(denied) = reader(&state, &viewer).may_read(&record) {
-                let body = format!("<p>{}</p>", crate::report::escape_html(denied.message()));
+                let body = format!("<p>{}</p>", crate::report::escape_html(&denied.to_string()));
                 let mut response = page("Not permitted", &viewer, &body);
-                *response.status_mut() = HubError::denied(denied.message()).http_status();
+                *response.status_mut() = denied.http_status();
                 return response;
             }
             let now = socfed_proto::now_millis();
-            let i = crate::grpc::convert::incident(&record);
+            let i = crate::view::convert::incident(&record);
             let d: Vec<_> = directives
                 .iter()
-                .map(|d| crate::grpc::response_convert::directive_status(d, now))
+                .map(|d| crate::view::response_convert::directive_status(d, now))
                 .collect();
             let c: Vec<_> = comms
                 .iter()
-                .map(crate::grpc::comms::communication)
+                .map(crate::view::comms::communication)
                 .collect();
             page(&record.title, &viewer, &pages::incident(&i, &d, &c))
         }
@@ -161,7 +161,7 @@ pub async fn sites(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
 ) -> Response {
-    match crate::grpc::operator::site_overview(&state.store, &state.live, &state.enrolled).await {
+    match crate::view::sites::site_overview(&state.store, &state.live, &state.enrolled).await {
         Ok(list) => page("Sites", &viewer, &pages::sites(&list)),
         Err(error) => error.into_response(),
     }
@@ -184,7 +184,7 @@ pub async fn hunts(
             let list: Vec<pb::Hunt> = found
                 .iter()
                 .map(|(h, sweeps)| {
-                    crate::grpc::response_convert::hunt(
+                    crate::view::response_convert::hunt(
                         h,
                         sweeps,
                         |site| state.live.get(site).is_some(),

@@ -60,9 +60,23 @@ fn the_entry_point_table_names_every_subcommand_of_both_binaries() -> anyhow::Re
     Ok(())
 }
 
-/// The trees a freshly opened store in `dir` has, as sled lists them.
+/// The trees a freshly opened store in `dir` has, as sled lists them. sled's flusher thread
+/// may hold the store's file lock for a moment after the store is dropped in this process:
+/// the open is retried while the lock is busy, up to a deadline.
 fn trees(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
-    let db = socfed_runtime::store_files::sled_config(dir)?.open()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let db = loop {
+        match socfed_runtime::store_files::sled_config(dir)?.open() {
+            Ok(db) => break db,
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     Ok(db
         .tree_names()
         .iter()

@@ -7,8 +7,8 @@
 
 use super::Session;
 use crate::error::HubError;
-use crate::grpc::response_convert;
 use crate::store::apply::Item;
+use crate::view::response_convert;
 use socfed_proto::pb::{self, hub_message};
 use tonic::Status;
 

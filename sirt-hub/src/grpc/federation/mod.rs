@@ -7,9 +7,9 @@ mod directives;
 mod states;
 pub mod wire;
 
-use super::live::LiveSites;
 use crate::error::HubError;
 use crate::ingest::{IngestHandle, Reply};
+use crate::live::LiveSites;
 use crate::store::apply::{EscalationOutcome, Item, Outcome};
 use socfed_proto::identity::Identity;
 use socfed_proto::pb::{self, hub_message};

@@ -15,8 +15,8 @@
 //! through the same transaction the writer runs.
 
 use crate::error::HubError;
-use crate::grpc::response_convert;
 use crate::store::apply::{DirectiveUpdate, Item, Offered, Outcome};
+use crate::view::response_convert;
 use prost::Message;
 use socfed_proto::pb::{self, site_message};
 use socfed_proto::vocab::{IncidentReport, InvalidField, ReportLimits, SiteId, bounds};

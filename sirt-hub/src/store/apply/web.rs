@@ -3,8 +3,8 @@
 //! signing out, and purging expired entries. Sign-ins and sign-outs are audited.
 
 use super::{Tx, TxError, codec};
+use crate::session::{Grant, Refused, session_from};
 use crate::store::schema::{self, WEB_LINK, WEB_SESSION, web_key};
-use crate::web::session::{Grant, Refused, session_from};
 use socfed_proto::UnixMillis;
 
 #[derive(Debug, Clone)]

@@ -136,6 +136,16 @@ pub fn session_from(link: &Grant, now: UnixMillis, session_ttl_ms: i64) -> Resul
     })
 }
 
+/// A fresh secret from the operating system's CSPRNG.
+pub fn new_secret() -> Result<Secret, String> {
+    use rand::TryRngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(Secret::from_bytes(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
