@@ -17,85 +17,12 @@ pub fn table(headers: &[&str]) -> Table {
 
 pub use socfed_runtime::cli::print_json;
 
-/// The vocabulary's word for a wire severity (`unknown` for a number it does not know).
-pub fn severity(n: i32) -> &'static str {
-    socfed_proto::vocab::Severity::from_wire(n, "severity")
-        .map_or("unknown", socfed_proto::vocab::Severity::as_str)
-}
-
-pub fn status(n: i32) -> &'static str {
-    match pb::IncidentStatus::try_from(n) {
-        Ok(pb::IncidentStatus::New) => "new",
-        Ok(pb::IncidentStatus::Triage) => "triage",
-        Ok(pb::IncidentStatus::Containment) => "containment",
-        Ok(pb::IncidentStatus::Eradication) => "eradication",
-        Ok(pb::IncidentStatus::Recovery) => "recovery",
-        Ok(pb::IncidentStatus::PostIncident) => "post-incident",
-        Ok(pb::IncidentStatus::Closed) => "closed",
-        _ => "unknown",
-    }
-}
-
-/// A site's status of its local incident; `None` when the site has not said.
-pub fn local_status(n: i32) -> Option<&'static str> {
-    match pb::LocalStatus::try_from(n) {
-        Ok(pb::LocalStatus::Open) => Some("open"),
-        Ok(pb::LocalStatus::Contained) => Some("contained"),
-        Ok(pb::LocalStatus::Resolved) => Some("resolved"),
-        Ok(pb::LocalStatus::Closed) => Some("closed"),
-        Ok(pb::LocalStatus::Unspecified) | Err(_) => None,
-    }
-}
-
-/// The local statuses of a sighting's local incidents, in their order ("contained, open").
-pub fn local_statuses(s: &pb::Sighting) -> String {
-    s.locals
-        .iter()
-        .map(|l| local_status(l.status).unwrap_or("not reported"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The local owners of a sighting's local incidents, in their order ("ann, -").
-pub fn local_owners(s: &pb::Sighting) -> String {
-    s.locals
-        .iter()
-        .map(|l| {
-            if l.owner.is_empty() {
-                "-"
-            } else {
-                l.owner.as_str()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The vocabulary's word for a wire TLP.
-pub fn tlp(n: i32) -> &'static str {
-    socfed_proto::vocab::Tlp::from_wire(n, "tlp")
-        .map_or("unknown", socfed_proto::vocab::Tlp::as_str)
-}
-
-pub fn indicator(i: &pb::Indicator) -> String {
-    let kind = pb::IndicatorKind::try_from(i.kind)
-        .map(|k| {
-            k.as_str_name()
-                .trim_start_matches("INDICATOR_KIND_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{kind}:{}", i.value)
-}
-
-pub fn sites_of(incident: &pb::HubIncident) -> String {
-    incident
-        .sightings
-        .iter()
-        .map(|s| s.site_id.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
+/// The words every surface uses for wire values (`view/words.rs`), here for the CLI's tables
+/// and JSON.
+pub use crate::view::words::{
+    indicator, indicators_elided, local_owners, local_status, local_statuses, severity, sites_of,
+    status, tlp,
+};
 
 pub fn incident_json(i: &pb::HubIncident) -> Value {
     json!({
@@ -157,17 +84,6 @@ pub fn incidents_table(incidents: &[pb::HubIncident]) -> Table {
         ]);
     }
     t
-}
-
-/// Says how many indicators the incident no longer lists (its record reached its size limit),
-/// for every surface that lists them.
-pub fn indicators_elided(i: &pb::HubIncident) -> Option<String> {
-    (i.indicators_elided > 0).then(|| {
-        format!(
-            "… and {} more not listed (the incident reached its size limit; every report is kept whole in the escalations)",
-            i.indicators_elided
-        )
-    })
 }
 
 pub fn incident_detail(i: &pb::HubIncident) -> String {

@@ -2,7 +2,7 @@
 //! directives with results, communications and the timeline. Built once as sections of rows,
 //! then rendered as Markdown or HTML, so both formats always say the same thing.
 
-use crate::cli::render;
+use crate::view::words;
 use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
 use socfed_runtime::cli::format_millis;
@@ -74,8 +74,8 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
             rows: i
                 .indicators
                 .iter()
-                .map(render::indicator)
-                .chain(render::indicators_elided(i))
+                .map(words::indicator)
+                .chain(words::indicators_elided(i))
                 .map(|x| vec![x])
                 .collect(),
         },
@@ -183,9 +183,9 @@ pub fn sighting_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
             vec![
                 s.site_id.clone(),
                 s.local_incident_ids.join(", "),
-                render::local_statuses(s),
-                render::local_owners(s),
-                render::severity(s.local_severity).to_string(),
+                words::local_statuses(s),
+                words::local_owners(s),
+                words::severity(s.local_severity).to_string(),
                 format_millis(s.first_seen_ms),
                 format_millis(s.last_seen_ms),
                 s.joined_because.clone(),
@@ -253,8 +253,8 @@ pub fn html(r: &Report) -> String {
 fn summary(i: &pb::HubIncident) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("marking", marking(i)),
-        ("status", render::status(i.status).to_string()),
-        ("severity", render::severity(i.severity).to_string()),
+        ("status", words::status(i.status).to_string()),
+        ("severity", words::severity(i.severity).to_string()),
         ("priority", i.priority.clone()),
         (
             "IR lead",
@@ -264,7 +264,7 @@ fn summary(i: &pb::HubIncident) -> Vec<(&'static str, String)> {
                 i.ir_lead.clone()
             },
         ),
-        ("sites", render::sites_of(i)),
+        ("sites", words::sites_of(i)),
         ("techniques", i.techniques.join(", ")),
         ("opened", format_millis(i.created_at_ms)),
     ];

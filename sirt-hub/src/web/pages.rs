@@ -1,7 +1,7 @@
 //! The dashboard's HTML: plain server-rendered pages, every value escaped, no build step.
 
-use crate::cli::render;
 use crate::report::escape_html as esc;
+use crate::view::words;
 use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
 use socfed_runtime::cli::format_millis;
@@ -65,9 +65,9 @@ pub fn board_rows(incidents: &[pb::HubIncident]) -> String {
     let mut out = String::new();
     for i in incidents {
         let status = if i.resolution.is_empty() {
-            render::status(i.status).to_string()
+            words::status(i.status).to_string()
         } else {
-            format!("{} ({})", render::status(i.status), i.resolution)
+            format!("{} ({})", words::status(i.status), i.resolution)
         };
         let _ = write!(
             out,
@@ -77,11 +77,11 @@ pub fn board_rows(incidents: &[pb::HubIncident]) -> String {
             id = esc(&i.id),
             title = esc(&i.title),
             status = esc(&status),
-            sev = render::severity(i.severity),
+            sev = words::severity(i.severity),
             prio = esc(&i.priority),
             tlp = esc(&tlp(i.tlp)),
             lead = esc(lead(i)),
-            sites = esc(&render::sites_of(i)),
+            sites = esc(&words::sites_of(i)),
             n = i.sightings.len(),
             updated = esc(&format_millis(i.updated_at_ms)),
         );
@@ -224,7 +224,7 @@ pub fn incident(
                 x.value.clone(),
             ]
         })
-        .chain(render::indicators_elided(i).map(|note| vec![String::new(), note]))
+        .chain(words::indicators_elided(i).map(|note| vec![String::new(), note]))
         .collect();
     let techniques: Vec<Vec<String>> = i.techniques.iter().map(|t| vec![t.clone()]).collect();
     let timeline: Vec<Vec<String>> = i
@@ -239,8 +239,8 @@ pub fn incident(
 <h2>Communications</h2>{c}<h2>Regulatory clocks</h2>{r}<h2>Timeline</h2>{tl}",
         title = esc(&i.title),
         id = esc(&i.id),
-        status = render::status(i.status),
-        sev = render::severity(i.severity),
+        status = words::status(i.status),
+        sev = words::severity(i.severity),
         prio = esc(&i.priority),
         tlp = esc(&tlp(i.tlp)),
         lead = esc(lead(i)),
