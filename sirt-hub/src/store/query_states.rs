@@ -98,7 +98,9 @@ mod tests {
                 Err(crate::store::StoreError::Open {
                     source: sled::Error::Io(e),
                     ..
-                }) if e.kind() == std::io::ErrorKind::WouldBlock
+                // sled reports the busy lock as an `Other` error naming the lock.
+                }) if (e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.to_string().contains("could not acquire lock"))
                     && std::time::Instant::now() < deadline =>
                 {
                     std::thread::sleep(std::time::Duration::from_millis(20));
