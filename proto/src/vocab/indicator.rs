@@ -248,6 +248,19 @@ impl fmt::Display for Indicator {
     }
 }
 
+/// A wire indicator as `kind:value` for display, without validating it (listings show what
+/// was stored; `unknown` for a kind this build does not know). Escaping is the surface's.
+pub fn wire_text(i: &pb::Indicator) -> String {
+    let kind = pb::IndicatorKind::try_from(i.kind)
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("INDICATOR_KIND_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{kind}:{}", i.value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ mod tier;
 
 pub use directive::DirectiveState;
 pub use incident_state::{HubPhase, IncidentState, LocalStatus};
-pub use indicator::{Indicator, IndicatorKind};
+pub use indicator::{Indicator, IndicatorKind, wire_text as indicator_text};
 pub use report::{IncidentReport, MAX_REPORT_BYTES, ReportLimits};
 pub use scalar::{Severity, Tlp};
 pub use site_id::SiteId;

@@ -64,15 +64,9 @@ pub fn tlp(n: i32) -> &'static str {
         .map_or("unknown", socfed_proto::vocab::Tlp::as_str)
 }
 
+/// `kind:value` (`socfed_proto::vocab::indicator_text`, one formatting for both binaries).
 pub fn indicator(i: &pb::Indicator) -> String {
-    let kind = pb::IndicatorKind::try_from(i.kind)
-        .map(|k| {
-            k.as_str_name()
-                .trim_start_matches("INDICATOR_KIND_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{kind}:{}", i.value)
+    socfed_proto::vocab::indicator_text(i)
 }
 
 pub fn sites_of(incident: &pb::HubIncident) -> String {

@@ -45,15 +45,9 @@ pub fn alert_format(n: i32) -> String {
     }
 }
 
+/// `kind:value` (`socfed_proto::vocab::indicator_text`, one formatting for both binaries).
 pub fn indicator(i: &pb::Indicator) -> String {
-    let kind = pb::IndicatorKind::try_from(i.kind)
-        .map(|k| {
-            k.as_str_name()
-                .trim_start_matches("INDICATOR_KIND_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{kind}:{}", i.value)
+    socfed_proto::vocab::indicator_text(i)
 }
 
 /// A short duration with its two largest units: `45s`, `12m`, `3h 5m`, `2d 4h`.
