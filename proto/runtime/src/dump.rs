@@ -74,14 +74,12 @@ fn open(dir: &Path) -> Result<sled::Db, DumpError> {
     crate::store_files::sled_config(dir)
         .map_err(sled::Error::Io)
         .and_then(|config| config.open())
-        .map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+        .map_err(|e| {
+            if crate::store_files::lock_busy(&e) {
                 DumpError::InUse(dir.display().to_string())
+            } else {
+                DumpError::Store(e)
             }
-            sled::Error::Io(io) if io.to_string().contains("lock") => {
-                DumpError::InUse(dir.display().to_string())
-            }
-            other => DumpError::Store(other),
         })
 }
 

@@ -61,6 +61,14 @@ pub fn sled_config(dir: &Path) -> io::Result<sled::Config> {
     Ok(sled::Config::new().path(dir).segment_size(segment))
 }
 
+/// Whether opening a store failed because another holder has sled's exclusive lock: a
+/// running service, or, just after a store was dropped in this process, sled's flusher thread.
+/// sled reports it as an I/O error naming the lock, of kind `Other` with `WouldBlock` inside.
+pub fn lock_busy(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io)
+        if io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock"))
+}
+
 /// The `segment_size` line of sled's `conf` file (text lines, then a 4-byte CRC). `None` when
 /// there is none: sled then judges the file itself (an empty one is rewritten, a corrupt one
 /// refused).

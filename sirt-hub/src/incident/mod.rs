@@ -281,7 +281,7 @@ pub fn elide_timeline(incident: &mut IncidentRecord, n: usize) -> usize {
 /// (`size::MAX_RECORD_BYTES`), about 600 typical indicators.
 pub const MAX_INDICATOR_BYTES: usize = 20 * 1024;
 
-fn indicator_bytes(indicator: &socfed_proto::vocab::Indicator) -> usize {
+pub(crate) fn indicator_bytes(indicator: &socfed_proto::vocab::Indicator) -> usize {
     indicator.value().len() + 2
 }
 

@@ -142,11 +142,12 @@ fn shed_some(incident: &mut IncidentRecord, over: usize, shed: &mut Shed) -> boo
     gone > 0
 }
 
+/// The listed indicators' bytes, measured as the cap in `incident::add_indicators` is.
 fn indicator_bytes(incident: &IncidentRecord) -> usize {
     incident
         .indicators
         .iter()
-        .map(|i| i.value().len() + 2)
+        .map(crate::incident::indicator_bytes)
         .sum()
 }
 

@@ -95,13 +95,9 @@ mod tests {
                 socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
             ) {
                 Ok(store) => return store,
-                Err(crate::store::StoreError::Open {
-                    source: sled::Error::Io(e),
-                    ..
-                // sled reports the busy lock as an `Other` error naming the lock.
-                }) if (e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.to_string().contains("could not acquire lock"))
-                    && std::time::Instant::now() < deadline =>
+                Err(crate::store::StoreError::Open { source, .. })
+                    if socfed_runtime::store_files::lock_busy(&source)
+                        && std::time::Instant::now() < deadline =>
                 {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }

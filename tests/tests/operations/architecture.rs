@@ -68,10 +68,8 @@ fn trees(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
     let db = loop {
         match socfed_runtime::store_files::sled_config(dir)?.open() {
             Ok(db) => break db,
-            // sled reports the busy lock as an `Other` error naming the lock.
-            Err(sled::Error::Io(e))
-                if (e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.to_string().contains("could not acquire lock"))
+            Err(e)
+                if socfed_runtime::store_files::lock_busy(&e)
                     && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
