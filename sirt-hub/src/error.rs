@@ -188,6 +188,17 @@ impl From<socfed_proto::vocab::InvalidField> for HubError {
     }
 }
 
+/// A directive, task or hunt the hub will not issue: a site it does not know is `not_found`,
+/// anything else about the order is `invalid_argument`.
+impl From<crate::response::ResponseError> for HubError {
+    fn from(error: crate::response::ResponseError) -> Self {
+        match error {
+            crate::response::ResponseError::UnknownSite(_) => Self::NotFound(error.to_string()),
+            _ => Self::Invalid(error.to_string()),
+        }
+    }
+}
+
 /// No space (or quota) left where the store writes, whichever layer reported it.
 fn is_disk_full(error: &StoreError) -> bool {
     use socfed_runtime::disk_full;

@@ -40,6 +40,14 @@ impl Acting {
         })
     }
 
+    /// Who runs the command, as the application layer records it.
+    pub fn actor(&self) -> crate::service::Actor {
+        crate::service::Actor {
+            name: self.name.clone(),
+            cert: self.cert.clone(),
+        }
+    }
+
     /// Refuses unless the permission matrix ([`crate::access`]) lets this caller call `api`.
     pub fn may(&self, api: crate::access::Api) -> Result<(), Status> {
         crate::access::check(&self.name, self.role, api).map_err(|denied| {

@@ -5,28 +5,17 @@ use crate::access::Api;
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::live::LiveSites;
-use crate::response::directive::{self, KIND_SWEEP, KIND_TASK};
-use crate::response::{DirectiveRecord, HuntRecord, TaskSpec};
-use crate::service::Commands;
+use crate::response::hunt::TimeBasis;
+use crate::response::order::{DirectiveOrder, HuntOrder, TaskOrder};
+use crate::response::{DirectiveRecord, HuntRecord};
+use crate::service::{Commands, HuntStarted};
 use crate::store::HubStore;
-use crate::store::apply::{AttachHunt, Issue};
 use crate::view::response_convert as convert;
-use socfed_proto::UnixMillis;
 use socfed_proto::pb;
 use socfed_proto::vocab::{Indicator, SiteId};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use ulid::Ulid;
-
-const DAY_S: u64 = 86_400;
-/// Directives not run within a day are stale: the situation has moved on.
-const DEFAULT_EXPIRY_S: u64 = DAY_S;
-const MAX_EXPIRY_S: u64 = 30 * DAY_S;
-const DEFAULT_LOOKBACK_S: u64 = 30 * DAY_S;
-const MAX_LOOKBACK_S: u64 = 365 * DAY_S;
-const MAX_HUNT_DURATION_S: u64 = 30 * DAY_S;
-const MAX_HUNT_INDICATORS: usize = 100;
 
 #[derive(Clone)]
 pub struct ResponseService {
@@ -42,30 +31,6 @@ fn invalid(e: impl std::fmt::Display) -> Status {
 }
 
 impl ResponseService {
-    /// `["all"]` (or nothing, when `empty_means_all`) = every enrolled site.
-    fn sites(&self, raw: &[String], empty_means_all: bool) -> Result<Vec<SiteId>, Status> {
-        if (raw.is_empty() && empty_means_all) || raw.iter().any(|s| s == "all") {
-            return Ok(self.enrolled.to_vec());
-        }
-        if raw.is_empty() {
-            return Err(invalid("name at least one site (or \"all\")"));
-        }
-        let mut sites = Vec::new();
-        for name in raw {
-            let site = SiteId::parse(name).map_err(invalid)?;
-            if !self.enrolled.contains(&site) {
-                return Err(HubError::not_found(format!(
-                    "site {name:?} is not enrolled at this hub; `sirt-hub sites` lists them"
-                ))
-                .into());
-            }
-            if !sites.contains(&site) {
-                sites.push(site);
-            }
-        }
-        Ok(sites)
-    }
-
     fn hunt_reply(&self, hunt: &HuntRecord, sweeps: &[DirectiveRecord]) -> pb::Hunt {
         convert::hunt(
             hunt,
@@ -73,23 +38,6 @@ impl ResponseService {
             |site| self.live.get(site).is_some(),
             socfed_proto::now_millis(),
         )
-    }
-}
-
-fn new_directive(
-    site: &SiteId,
-    incident: Option<Ulid>,
-    kind: &str,
-    params: BTreeMap<String, String>,
-    expires_at_ms: UnixMillis,
-    actor: &Acting,
-    now: UnixMillis,
-) -> DirectiveRecord {
-    DirectiveRecord {
-        incident,
-        params,
-        expires_at_ms,
-        ..DirectiveRecord::queued(site, kind, &actor.name, now)
     }
 }
 
@@ -101,14 +49,6 @@ fn list(directives: &[DirectiveRecord]) -> pb::DirectiveList {
             .map(|d| convert::directive_status(d, now))
             .collect(),
     }
-}
-
-fn site_names(sites: &[SiteId]) -> String {
-    sites
-        .iter()
-        .map(SiteId::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[tonic::async_trait]
@@ -130,43 +70,16 @@ impl pb::response_server::Response for ResponseService {
         Reader::acting(&acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        directive::validate_kind(&kind).map_err(invalid)?;
-        let params: BTreeMap<String, String> = params.into_iter().collect();
-        directive::validate_params(&params).map_err(invalid)?;
-        let sites = self.sites(&sites, false)?;
-        let expires_in_s = match expires_in_s {
-            0 => DEFAULT_EXPIRY_S,
-            n if n > MAX_EXPIRY_S => {
-                return Err(invalid("expiry is at most 30 days"));
-            }
-            n => n,
+        let order = DirectiveOrder {
+            incident,
+            sites,
+            kind,
+            params: params.into_iter().collect(),
+            expires_in_s,
         };
-        let now = socfed_proto::now_millis();
-        let expires = now + (expires_in_s * 1000) as i64;
-        let directives: Vec<DirectiveRecord> = sites
-            .iter()
-            .map(|site| {
-                new_directive(
-                    site,
-                    Some(incident),
-                    &kind,
-                    params.clone(),
-                    expires,
-                    &acting,
-                    now,
-                )
-            })
-            .collect();
-        let issue = Issue {
-            text: format!("directive {kind} issued to {}", site_names(&sites)),
-            directives,
-            hunt: None,
-            incident: Some(incident),
-            action: "directive.issue",
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-        };
-        let done = Commands::on(&self.ingest).issue(issue).await?;
+        let done = Commands::on(&self.ingest)
+            .issue_directive(order, &self.enrolled, acting.actor())
+            .await?;
         Ok(Response::new(list(&done)))
     }
 
@@ -187,48 +100,16 @@ impl pb::response_server::Response for ResponseService {
         Reader::acting(&acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        let title = title.trim().to_string();
-        if title.is_empty() || title.len() > 200 {
-            return Err(invalid("a task needs a title of 1-200 bytes"));
-        }
-        if details.len() > 4000 {
-            return Err(invalid("task details are at most 4000 bytes"));
-        }
-        let sites = self.sites(&sites, false)?;
-        let now = socfed_proto::now_millis();
-        let due_ms = match due_in_s {
-            0 => 0,
-            n => now + (n.min(MAX_EXPIRY_S * 12) * 1000) as i64,
+        let order = TaskOrder {
+            incident,
+            sites,
+            title,
+            details,
+            due_in_s,
         };
-        let directives: Vec<DirectiveRecord> = sites
-            .iter()
-            .map(|site| DirectiveRecord {
-                task: Some(TaskSpec {
-                    title: title.clone(),
-                    details: details.clone(),
-                    due_ms,
-                }),
-                ..new_directive(
-                    site,
-                    Some(incident),
-                    KIND_TASK,
-                    BTreeMap::new(),
-                    0,
-                    &acting,
-                    now,
-                )
-            })
-            .collect();
-        let issue = Issue {
-            text: format!("task {title:?} assigned to {}", site_names(&sites)),
-            directives,
-            hunt: None,
-            incident: Some(incident),
-            action: "task.assign",
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-        };
-        let done = Commands::on(&self.ingest).issue(issue).await?;
+        let done = Commands::on(&self.ingest)
+            .assign_task(order, &self.enrolled, acting.actor())
+            .await?;
         Ok(Response::new(list(&done)))
     }
 
@@ -285,7 +166,7 @@ impl pb::response_server::Response for ResponseService {
             duration_s,
             time_basis,
         } = request.into_inner();
-        let basis = crate::response::hunt::TimeBasis::parse(&time_basis).map_err(invalid)?;
+        let basis = TimeBasis::parse(&time_basis).map_err(invalid)?;
         let incident = match incident.as_str() {
             "" => None,
             raw => Some(incident_id(raw)?),
@@ -308,79 +189,18 @@ impl pb::response_server::Response for ResponseService {
         for raw in &indicators {
             hunted.push(Indicator::parse_typed(raw).map_err(invalid)?);
         }
-        hunted.sort();
-        hunted.dedup();
-        if hunted.is_empty() {
-            return Err(invalid(
-                "nothing to hunt for: give --incident with indicators or --ioc TYPE:VALUE",
-            ));
-        }
-        if hunted.len() > MAX_HUNT_INDICATORS {
-            return Err(invalid("at most 100 indicators per hunt"));
-        }
-        // 0 is the field left unset: the default. Anything longer than the maximum is a
-        // mistake to name, not to shorten silently (as `duration_s` below).
-        let lookback_s = match lookback_s {
-            0 => DEFAULT_LOOKBACK_S,
-            n if n > MAX_LOOKBACK_S => {
-                return Err(invalid(
-                    "a hunt looks back at most 365 days; give a shorter lookback",
-                ));
-            }
-            n => n,
-        };
-        if duration_s > MAX_HUNT_DURATION_S {
-            return Err(invalid("a hunt watches for at most 30 days"));
-        }
-        let sites = self.sites(&sites, true)?;
-        let now = socfed_proto::now_millis();
-        let mut hunt = HuntRecord {
-            id: Ulid::new(),
+        let order = HuntOrder {
             incident,
             indicators: hunted,
-            sites: sites.clone(),
-            lookback_ms: (lookback_s * 1000) as i64,
-            duration_ms: (duration_s * 1000) as i64,
-            started_at_ms: now,
-            started_by: acting.name.clone(),
-            attached_to: None,
-            directives: Vec::new(),
+            sites,
+            lookback_s,
+            duration_s,
+            basis,
         };
-        let params = crate::response::hunt::sweep_params(&hunt, basis);
-        // A sweep still queued when the hunt would have ended is pointless.
-        let expires = now + ((DEFAULT_EXPIRY_S + duration_s) * 1000) as i64;
-        let directives: Vec<DirectiveRecord> = sites
-            .iter()
-            .map(|site| DirectiveRecord {
-                hunt: Some(hunt.id),
-                ..new_directive(
-                    site,
-                    incident,
-                    KIND_SWEEP,
-                    params.clone(),
-                    expires,
-                    &acting,
-                    now,
-                )
-            })
-            .collect();
-        hunt.directives = directives.iter().map(|d| d.id).collect();
-        let issue = Issue {
-            text: format!(
-                "hunt {} started for {} indicators at {}",
-                hunt.id,
-                hunt.indicators.len(),
-                site_names(&sites)
-            ),
-            directives: directives.clone(),
-            hunt: Some(hunt),
-            incident,
-            action: "hunt.start",
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-        };
-        let hunt = Commands::on(&self.ingest).start_hunt(issue).await?;
-        Ok(Response::new(self.hunt_reply(&hunt, &directives)))
+        let HuntStarted { hunt, sweeps } = Commands::on(&self.ingest)
+            .start_hunt(order, &self.enrolled, acting.actor())
+            .await?;
+        Ok(Response::new(self.hunt_reply(&hunt, &sweeps)))
     }
 
     async fn get_hunt(
@@ -436,14 +256,9 @@ impl pb::response_server::Response for ResponseService {
         Reader::acting(&acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        let attach = AttachHunt {
-            hunt,
-            incident,
-            due_ms: socfed_proto::now_millis() + (DAY_S * 1000) as i64,
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-        };
-        Commands::on(&self.ingest).attach_hunt(attach).await?;
+        Commands::on(&self.ingest)
+            .attach_hunt(hunt, incident, acting.actor())
+            .await?;
         match read(&self.store, move |s| s.hunt(hunt)).await? {
             Some((hunt, sweeps)) => Ok(Response::new(self.hunt_reply(&hunt, &sweeps))),
             None => Err(HubError::not_found(format!("no hunt {hunt}")).into()),

@@ -1,12 +1,17 @@
 //! The coordinated response, as pure logic: directives addressed to sites and how their state
-//! advances ([`directive`]), threat hunts and their per-site progress ([`hunt`]).
+//! advances ([`directive`]), threat hunts and their per-site progress ([`hunt`]), and what an
+//! operator orders turned into those records under the hub's expiry and lookback policy
+//! ([`order`]).
 //!
 //! No I/O: the store persists these records, the federation stream carries them, and the
 //! clock is passed in.
 
 pub mod directive;
 pub mod hunt;
+pub mod order;
 
+#[cfg(test)]
+mod order_tests;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +33,8 @@ pub enum ResponseError {
     Param(String, String),
     #[error("at most {MAX_PARAMS} parameters per directive")]
     TooManyParams,
+    #[error("site {0:?} is not enrolled at this hub; `sirt-hub sites` lists them")]
+    UnknownSite(String),
     #[error("{0}")]
     Invalid(String),
 }

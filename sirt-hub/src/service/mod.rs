@@ -12,12 +12,21 @@ use crate::error::HubError;
 use crate::incident::IncidentRecord;
 use crate::ingest::{IngestHandle, TransitionError};
 use crate::lifecycle::LifecycleError;
-use crate::response::{DirectiveRecord, HuntRecord};
 use crate::store::apply::{
-    AttachHunt, CommsChange, Issue, Item, MemberChange, Outcome, ResponseOutcome, RosterChange,
-    TransitionOutcome,
+    CommsChange, Item, MemberChange, Outcome, ResponseOutcome, RosterChange, TransitionOutcome,
 };
 use ulid::Ulid;
+
+mod response;
+
+pub use response::HuntStarted;
+
+/// Who runs a command: the operator's name and certificate, for the records and the audit.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub cert: String,
+}
 
 /// The commands, over the writer of one running hub.
 #[derive(Clone, Copy)]
@@ -28,25 +37,6 @@ pub struct Commands<'a> {
 impl<'a> Commands<'a> {
     pub fn on(ingest: &'a IngestHandle) -> Self {
         Self { ingest }
-    }
-
-    /// Directives or tasks to sites (`Item::Issue` without a hunt): the directives stored.
-    pub async fn issue(self, issue: Issue) -> Result<Vec<DirectiveRecord>, HubError> {
-        match self.response(Item::Issue(Box::new(issue)), "issue").await? {
-            ResponseOutcome::Directives(done) => Ok(done),
-            other => Err(wrong_answer("issue", &other)),
-        }
-    }
-
-    /// A threat hunt and its sweeps (`Item::Issue` with a hunt): the hunt stored.
-    pub async fn start_hunt(self, issue: Issue) -> Result<HuntRecord, HubError> {
-        match self
-            .response(Item::Issue(Box::new(issue)), "start_hunt")
-            .await?
-        {
-            ResponseOutcome::Hunt(hunt) => Ok(*hunt),
-            other => Err(wrong_answer("start_hunt", &other)),
-        }
     }
 
     /// A communication drafted, approved, sent or withdrawn: the communication as stored.
@@ -69,13 +59,6 @@ impl<'a> Commands<'a> {
             ResponseOutcome::Updated(_) => Ok(()),
             other => Err(wrong_answer("change_roster", &other)),
         }
-    }
-
-    /// A hunt attached to an incident (its hits become that incident's data).
-    pub async fn attach_hunt(self, attach: AttachHunt) -> Result<(), HubError> {
-        self.response(Item::AttachHunt(Box::new(attach)), "attach_hunt")
-            .await
-            .map(drop)
     }
 
     /// An incident member added or removed (who may read it at TLP:RED).

@@ -1,0 +1,119 @@
+//! The coordinated response's commands: directives, tasks and hunts issued to sites, and a
+//! hunt's hits attached to an incident. The order is checked and turned into records by the
+//! pure policy in [`crate::response::order`]; this adds the clock and who orders, and stores
+//! the result through the writer.
+
+use super::{Actor, Commands, wrong_answer};
+use crate::error::HubError;
+use crate::response::order::{self, DirectiveOrder, HuntOrder, Planned, TaskOrder};
+use crate::response::{DirectiveRecord, HuntRecord};
+use crate::store::apply::{AttachHunt, Issue, Item, ResponseOutcome};
+use socfed_proto::vocab::SiteId;
+use ulid::Ulid;
+
+/// A hunt as stored, with the sweep sent to each site.
+#[derive(Debug, Clone)]
+pub struct HuntStarted {
+    pub hunt: HuntRecord,
+    pub sweeps: Vec<DirectiveRecord>,
+}
+
+impl Commands<'_> {
+    /// A directive to sites of an incident: the directives stored, one per site.
+    pub async fn issue_directive(
+        self,
+        order: DirectiveOrder,
+        enrolled: &[SiteId],
+        actor: Actor,
+    ) -> Result<Vec<DirectiveRecord>, HubError> {
+        let planned = order.plan(enrolled, &actor.name, socfed_proto::now_millis())?;
+        self.issue(planned, order.incident, "directive.issue", actor)
+            .await
+    }
+
+    /// A task for the analysts of sites of an incident: the tasks stored, one per site.
+    pub async fn assign_task(
+        self,
+        order: TaskOrder,
+        enrolled: &[SiteId],
+        actor: Actor,
+    ) -> Result<Vec<DirectiveRecord>, HubError> {
+        let planned = order.plan(enrolled, &actor.name, socfed_proto::now_millis())?;
+        self.issue(planned, order.incident, "task.assign", actor)
+            .await
+    }
+
+    /// A threat hunt and its sweeps: the hunt stored.
+    pub async fn start_hunt(
+        self,
+        order: HuntOrder,
+        enrolled: &[SiteId],
+        actor: Actor,
+    ) -> Result<HuntStarted, HubError> {
+        let incident = order.incident;
+        let order::PlannedHunt { hunt, sweeps, text } =
+            order.plan(enrolled, &actor.name, socfed_proto::now_millis())?;
+        let issue = Issue {
+            text,
+            directives: sweeps.clone(),
+            hunt: Some(hunt),
+            incident,
+            action: "hunt.start",
+            actor: actor.name,
+            actor_cert: actor.cert,
+        };
+        match self
+            .response(Item::Issue(Box::new(issue)), "start_hunt")
+            .await?
+        {
+            ResponseOutcome::Hunt(hunt) => Ok(HuntStarted {
+                hunt: *hunt,
+                sweeps,
+            }),
+            other => Err(wrong_answer("start_hunt", &other)),
+        }
+    }
+
+    /// A hunt attached to an incident: its hits become that incident's data, due for review
+    /// within [`order::ATTACH_REVIEW_S`].
+    pub async fn attach_hunt(
+        self,
+        hunt: Ulid,
+        incident: Ulid,
+        actor: Actor,
+    ) -> Result<(), HubError> {
+        let attach = AttachHunt {
+            hunt,
+            incident,
+            due_ms: order::attach_review_due(socfed_proto::now_millis()),
+            actor: actor.name,
+            actor_cert: actor.cert,
+        };
+        self.response(Item::AttachHunt(Box::new(attach)), "attach_hunt")
+            .await
+            .map(drop)
+    }
+
+    /// Directives or tasks without a hunt: the directives stored.
+    async fn issue(
+        self,
+        planned: Planned,
+        incident: Ulid,
+        action: &'static str,
+        actor: Actor,
+    ) -> Result<Vec<DirectiveRecord>, HubError> {
+        let issue = Issue {
+            text: planned.text,
+            directives: planned.directives,
+            hunt: None,
+            incident: Some(incident),
+            action,
+            actor: actor.name,
+            actor_cert: actor.cert,
+        };
+        match self.response(Item::Issue(Box::new(issue)), action).await? {
+            ResponseOutcome::Directives(done) => Ok(done),
+            other => Err(wrong_answer(action, &other)),
+        }
+    }
+}
