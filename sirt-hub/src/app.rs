@@ -386,8 +386,8 @@ async fn seed_roster(
             actor: "config".into(),
             actor_cert: String::new(),
         };
-        ingest
-            .call(crate::store::apply::Item::Roster(Box::new(change)))
+        crate::service::Commands::on(ingest)
+            .change_roster(change)
             .await
             .map_err(|_| StartError::WriterStopped)?;
     }

@@ -11,9 +11,11 @@
 
 use crate::comms::{CommRecord, webhook};
 use crate::config::CommsConfig;
+use crate::error::HubError;
 use crate::ingest::IngestHandle;
+use crate::service::Commands;
 use crate::store::HubStore;
-use crate::store::apply::{CommEdit, CommsChange, Item};
+use crate::store::apply::{CommEdit, CommsChange};
 use socfed_runtime::cli::url_host as host_of;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -85,13 +87,13 @@ async fn deliver_pending(
             actor_cert: String::new(),
             role: None,
         };
-        match ingest.call(Item::Comms(Box::new(change))).await {
-            Ok(crate::store::apply::Outcome::Response(
-                crate::store::apply::ResponseOutcome::Comm(after),
-            )) if !after.needs_delivery() && !after.counts_as_sent() => {
+        match Commands::on(ingest).change_comms(change).await {
+            Ok(after) if !after.needs_delivery() && !after.counts_as_sent() => {
                 tracing::error!(communication = %after.id, audience = %after.audience, attempts = crate::comms::MAX_ATTEMPTS, "communication not delivered; giving up: deliver it by hand and record it with `incidents comms delivered`, or draft it again");
             }
-            Ok(_) => {}
+            // Refused: the communication changed meanwhile (withdrawn, recorded by hand), so
+            // there is no delivery left to record.
+            Ok(_) | Err(HubError::NotFound(_) | HubError::Refused(_)) => {}
             Err(_) => {
                 tracing::warn!(communication = %record.id, "could not record a delivery outcome; will retry");
             }

@@ -16,11 +16,12 @@
 //! `socfed_hub_unauthenticated_refusals_total` and logged at most once every few seconds
 //! (with how many were not logged).
 //!
-//! Records go through the ingest writer (`Item::Audit`), the single writer of the chain.
+//! Records go through the ingest writer (`service::Commands::audit`), the single writer of the
+//! chain.
 //! The coalescing state is plain data ([`Coalescer`]); [`spawn`] is the thin async shell.
 
 use crate::ingest::IngestHandle;
-use crate::store::apply::Item;
+use crate::service::Commands;
 use socfed_proto::UnixMillis;
 use socfed_runtime::audit::AuditDraft;
 use std::collections::HashMap;
@@ -244,11 +245,7 @@ fn end_window(audit: &RefusalAudit) -> Vec<AuditDraft> {
 
 async fn submit(ingest: &IngestHandle, drafts: Vec<AuditDraft>) {
     for draft in drafts {
-        if ingest
-            .submit(Item::Audit(Box::new(draft)), None)
-            .await
-            .is_err()
-        {
+        if Commands::on(ingest).audit(draft).await.is_err() {
             tracing::warn!("refusal not audited: the ingest writer has stopped");
             return;
         }

@@ -5,9 +5,9 @@ use crate::access::Api;
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
 use crate::live::LiveSites;
-use crate::service::Commands;
+use crate::service::{Commands, IncidentCommand};
 use crate::store::HubStore;
-use crate::store::apply::Item;
+use crate::store::apply::{Merge, RegulatoryChange, RegulatoryEdit, Split, Transition};
 use crate::store::query::IncidentFilter;
 use crate::view::convert;
 use socfed_proto::pb;
@@ -208,14 +208,14 @@ impl pb::operator_server::Operator for OperatorService {
         let incident = incident_id(&id)?;
         let command = crate::lifecycle::parse_command(&command, &argument)
             .map_err(Status::invalid_argument)?;
-        let item = Item::Transition(Box::new(crate::store::apply::Transition {
+        let command = IncidentCommand::Transition(Transition {
             incident,
             command,
             role,
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        self.change(item, incident, &acting).await
+        });
+        self.change(command, &acting).await
     }
 
     async fn verify_audit(
@@ -235,19 +235,9 @@ impl pb::operator_server::Operator for OperatorService {
         &self,
         request: Request<pb::UpdateRegulatoryRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
-        use crate::store::apply::{RegulatoryChange, RegulatoryEdit};
         let acting = Acting::of(&self.roles, &request, "UpdateRegulatory")?;
         acting.may(Api::Regulatory)?;
         let pb::UpdateRegulatoryRequest { id, change, at_ms } = request.into_inner();
-        let now = socfed_proto::now_millis();
-        // Recording an earlier filing is normal; one in the future is a mistake (or an attempt
-        // to make a deadline look met). Five minutes of clock skew are tolerated.
-        if at_ms > now + 5 * 60_000 {
-            return Err(HubError::invalid(
-                "at_ms is in the future; a clock start or filing must already have happened",
-            )
-            .into());
-        }
         let incident = incident_id(&id)?;
         let invalid = |e: crate::regulatory::RegulatoryError| HubError::invalid(e.to_string());
         let change =
@@ -259,18 +249,14 @@ impl pb::operator_server::Operator for OperatorService {
                     RegulatoryEdit::Filed(word.parse().map_err(invalid)?)
                 }
             };
-        let item = Item::Regulatory(Box::new(RegulatoryChange {
+        let command = IncidentCommand::Regulatory(RegulatoryChange {
             incident,
             change,
-            at_ms: if at_ms == 0 {
-                socfed_proto::now_millis()
-            } else {
-                at_ms
-            },
+            at_ms,
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        self.change(item, incident, &acting).await
+        });
+        self.change(command, &acting).await
     }
 
     async fn merge_incidents(
@@ -288,14 +274,14 @@ impl pb::operator_server::Operator for OperatorService {
         Reader::acting(&acting, &self.roles)
             .may_read_id(&self.store, other)
             .await?;
-        let item = Item::Merge(Box::new(crate::store::apply::Merge {
+        let command = IncidentCommand::Merge(Merge {
             survivor,
             other,
             reason,
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        self.change(item, survivor, &acting).await
+        });
+        self.change(command, &acting).await
     }
 
     async fn split_sighting(
@@ -312,14 +298,14 @@ impl pb::operator_server::Operator for OperatorService {
         let incident = incident_id(&id)?;
         let site = socfed_proto::vocab::SiteId::parse(&site_id)
             .map_err(|e| HubError::invalid(e.to_string()))?;
-        let item = Item::Split(Box::new(crate::store::apply::Split {
+        let command = IncidentCommand::Split(Split {
             incident,
             site,
             reason,
             actor: acting.name.clone(),
             actor_cert: acting.cert.clone(),
-        }));
-        self.change(item, incident, &acting).await
+        });
+        self.change(command, &acting).await
     }
 
     async fn set_incident_member(
@@ -334,18 +320,15 @@ impl OperatorService {
     /// Runs one change through the single writer and maps its outcome to the answer.
     async fn change(
         &self,
-        item: Item,
-        incident: Ulid,
+        command: IncidentCommand,
         acting: &Acting,
     ) -> Result<Response<pb::HubIncident>, Status> {
+        let incident = command.incident();
         // Changing an incident answers with the incident: only for those who may read it.
         Reader::acting(acting, &self.roles)
             .may_read_id(&self.store, incident)
             .await?;
-        match Commands::on(&self.ingest)
-            .change_incident(item, incident)
-            .await
-        {
+        match Commands::on(&self.ingest).change_incident(command).await {
             Ok(record) => Ok(Response::new(convert::incident(&record))),
             Err(status @ (HubError::Denied(_) | HubError::Refused(_))) => {
                 tracing::warn!(operator = %acting.name, %incident, reason = %status, "lifecycle command refused");

@@ -8,7 +8,7 @@ use crate::ingest::IngestHandle;
 use crate::lifecycle::HubRole;
 use crate::service::Commands;
 use crate::store::HubStore;
-use crate::store::apply::{Item, RosterChange};
+use crate::store::apply::RosterChange;
 use socfed_proto::pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -106,20 +106,9 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
             expires_ms: (now + crate::session::LINK_TTL_MS).min(peer.not_after_ms),
         };
         let expires_at_ms = grant.expires_ms;
-        let change = crate::store::apply::WebChange::IssueLink {
-            link: link.key(),
-            grant,
-            actor_cert: acting.cert.clone(),
-        };
-        match self
-            .ingest
-            .call(Item::Web(Box::new(change)))
-            .await
-            .map_err(|e| super::call_failed(&self.ingest, e))?
-        {
-            crate::store::apply::Outcome::Web(_) => {}
-            _ => return Err(super::writer_stopped(&self.ingest).into()),
-        }
+        Commands::on(&self.ingest)
+            .issue_sign_in_link(link.key(), grant, acting.cert.clone())
+            .await?;
         tracing::info!(operator = %acting.name, "dashboard sign-in link issued");
         Ok(Response::new(pb::DashboardLoginResponse {
             url: format!(

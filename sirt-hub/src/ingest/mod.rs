@@ -59,18 +59,6 @@ impl IngestHandle {
             .map_err(|_| WriterStopped)
     }
 
-    /// Runs one operator change (lifecycle or regulatory) through the writer; returns once
-    /// it is durable.
-    pub async fn run(
-        &self,
-        item: Item,
-    ) -> Result<crate::store::apply::TransitionOutcome, TransitionError> {
-        match self.call(item).await? {
-            Outcome::Transition(outcome) => Ok(outcome),
-            _ => Err(TransitionError::Stopped),
-        }
-    }
-
     /// Runs one operator change through the writer and returns its outcome once durable.
     pub async fn call(&self, item: Item) -> Result<Outcome, TransitionError> {
         let (reply, mut rx) = mpsc::unbounded_channel();

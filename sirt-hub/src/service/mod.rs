@@ -1,24 +1,31 @@
-//! The hub's application layer, where it has begun: one typed command per use case that
-//! changes the hub, each with a typed result or a [`HubError`]. Transports (the gRPC services,
-//! the dashboard) decode, authorise through the access matrix and call these; they never match
-//! on the writer's untyped `Outcome` themselves.
+//! The hub's application layer: one typed command per use case that changes the hub, each
+//! with a typed result or a [`HubError`]. Transports (the gRPC services, the federation
+//! stream, the dashboard) and the hub's own tasks (delivery, the refusal audit, the roster
+//! seed) decode, authorise through the access matrix and call these; none of them builds a
+//! writer `Item` or matches on the writer's untyped `Outcome`.
 //!
 //! Every command runs through the single ingest writer and answers once its change is durable
 //! (the writer's rule, unchanged). What the writer answers is checked here, once: an answer
 //! of the wrong kind is a defect of the hub (`internal`), a refusal keeps its reason.
+//!
+//! - [`incident`]: lifecycle, regulatory, merge, split, members.
+//! - [`response`]: directives, tasks, hunts.
+//! - [`sites`]: a site's escalation stream (hello, escalations, status, directive reports).
+//! - [`sessions`]: the dashboard's sign-in links and sessions.
+//! - here: communications, the roster, the refusal audit, the barrier.
 
 use crate::comms::CommRecord;
 use crate::error::HubError;
-use crate::incident::IncidentRecord;
 use crate::ingest::{IngestHandle, TransitionError};
-use crate::lifecycle::LifecycleError;
-use crate::store::apply::{
-    CommsChange, Item, MemberChange, Outcome, ResponseOutcome, RosterChange, TransitionOutcome,
-};
-use ulid::Ulid;
+use crate::store::apply::{CommsChange, Item, Outcome, ResponseOutcome, RosterChange};
+use socfed_runtime::audit::AuditDraft;
 
-mod response;
+pub mod incident;
+pub mod response;
+pub mod sessions;
+pub mod sites;
 
+pub use incident::IncidentCommand;
 pub use response::HuntStarted;
 
 /// Who runs a command: the operator's name and certificate, for the records and the audit.
@@ -61,37 +68,14 @@ impl<'a> Commands<'a> {
         }
     }
 
-    /// An incident member added or removed (who may read it at TLP:RED).
-    pub async fn change_members(self, change: MemberChange) -> Result<(), HubError> {
-        self.response(Item::Members(Box::new(change)), "change_members")
+    /// A record for the audit chain alone (a refused call, `crate::refusals`). Queued, not
+    /// awaited: the refusal it records was answered already, and a flood of them must not
+    /// wait on the disk one by one.
+    pub async fn audit(self, draft: AuditDraft) -> Result<(), HubError> {
+        self.ingest
+            .submit(Item::Audit(Box::new(draft)), None)
             .await
-            .map(drop)
-    }
-
-    /// A lifecycle command, regulatory change, merge or split on `incident`: the incident as
-    /// stored after it. A role the lifecycle does not allow is `permission_denied`; a command
-    /// the incident's state refuses is `failed_precondition`.
-    pub async fn change_incident(
-        self,
-        item: Item,
-        incident: Ulid,
-    ) -> Result<IncidentRecord, HubError> {
-        let outcome = self
-            .ingest
-            .run(item)
-            .await
-            .map_err(|e| call_failed(self.ingest, e))?;
-        match outcome {
-            TransitionOutcome::Done(record) => Ok(*record),
-            TransitionOutcome::NotFound => Err(HubError::not_found(format!(
-                "no incident {incident}; list incidents to see valid ids"
-            ))),
-            TransitionOutcome::Rejected(reason) => Err(HubError::refused(reason)),
-            TransitionOutcome::Refused(refused @ LifecycleError::Denied(_)) => {
-                Err(HubError::denied(refused.to_string()))
-            }
-            TransitionOutcome::Refused(refused) => Err(HubError::refused(refused.to_string())),
-        }
+            .map_err(|_| writer_stopped(self.ingest))
     }
 
     /// Runs a response-side change; its refusals become errors here, once.

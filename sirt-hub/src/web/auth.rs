@@ -11,8 +11,9 @@
 use super::WebState;
 use super::pages;
 use crate::error::HubError;
+use crate::service::Commands;
+use crate::service::sessions::SignIn;
 use crate::session::{Grant, Refused, Secret, check, csrf_matches};
-use crate::store::apply::{Item, Outcome, WebChange, WebOutcome};
 use crate::store::schema::{WEB_LINK, WEB_SESSION};
 use axum::extract::{Form, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -197,13 +198,11 @@ pub async fn login_submit(
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
-    let change = WebChange::SignIn {
-        link: link.key(),
-        session: session.key(),
-        session_ttl_ms: state.session_ttl_ms,
-    };
-    match state.ingest.call(Item::Web(Box::new(change))).await {
-        Ok(Outcome::Web(WebOutcome::SignedIn(grant))) => {
+    match Commands::on(&state.ingest)
+        .sign_in(link.key(), session.key(), state.session_ttl_ms)
+        .await
+    {
+        Ok(SignIn::Granted(grant)) => {
             tracing::info!(operator = %grant.operator, "dashboard sign-in");
             let max_age = (grant.expires_ms - socfed_proto::now_millis()).max(0) / 1000;
             let response = Redirect::to("/").into_response();
@@ -219,8 +218,7 @@ pub async fn login_submit(
                 &format!("{LOGIN_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"),
             )
         }
-        Ok(Outcome::Web(WebOutcome::Refused(r))) => refused(&r),
-        Ok(_) => unavailable("unexpected writer outcome"),
+        Ok(SignIn::Refused(r)) => refused(&r),
         Err(e) => unavailable(e),
     }
 }
@@ -235,15 +233,14 @@ pub async fn logout(
     if !csrf_matches(given, &viewer.csrf()) {
         return forbidden("Sign-out needs the button on a dashboard page; nothing was changed.");
     }
-    let change = WebChange::SignOut {
-        session: viewer.secret.key(),
-    };
-    match state.ingest.call(Item::Web(Box::new(change))).await {
-        Ok(Outcome::Web(WebOutcome::SignedOut(_))) => {
+    match Commands::on(&state.ingest)
+        .sign_out(viewer.secret.key())
+        .await
+    {
+        Ok(_) => {
             tracing::info!(operator = %viewer.name, "dashboard sign-out");
             clear_session_cookie(Html(pages::signed_out("You are signed out.")).into_response())
         }
-        Ok(_) => unavailable("unexpected writer outcome"),
         Err(e) => unavailable(e),
     }
 }
@@ -265,8 +262,11 @@ pub async fn purge_expired(
                 Ok(keys) if !keys.is_empty() => keys,
                 _ => continue,
             };
-        let item = Item::Web(Box::new(WebChange::Purge { keys }));
-        if state.ingest.call(item).await.is_err() {
+        if Commands::on(&state.ingest)
+            .purge_sessions(keys)
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -7,7 +7,7 @@
 
 use super::Session;
 use crate::error::HubError;
-use crate::store::apply::Item;
+use crate::service::Commands;
 use crate::view::response_convert;
 use socfed_proto::pb::{self, hub_message};
 use tonic::Status;
@@ -30,11 +30,7 @@ impl Session {
             .iter()
             .any(|d| d.needs_sending() && !self.sent_directives.contains(&d.id))
         {
-            self.service
-                .ingest
-                .call(Item::Barrier)
-                .await
-                .map_err(|_| crate::grpc::writer_stopped(&self.service.ingest))?;
+            Commands::on(&self.service.ingest).barrier().await?;
         }
         // Forget what left the outbox, so the set stays as small as the outbox.
         self.sent_directives

@@ -1,5 +1,6 @@
 //! The `Federation.Escalate` stream: binds the stream to the site in the client certificate,
-//! feeds escalations to the ingest writer and acknowledges by high-water mark once durable.
+//! records escalations through `service::sites` and acknowledges by high-water mark once
+//! durable.
 //! The hub → site half lives in [`directives`] (response actions) and [`states`] (the hub's
 //! state of the site's incidents); [`wire`] judges each site message.
 
@@ -8,9 +9,11 @@ mod states;
 pub mod wire;
 
 use crate::error::HubError;
-use crate::ingest::{IngestHandle, Reply};
+use crate::ingest::IngestHandle;
 use crate::live::LiveSites;
-use crate::store::apply::{EscalationOutcome, Item, Outcome};
+use crate::service::Commands;
+use crate::service::sites::{Escalated, Escalations, SiteHello, SiteInput, SiteStream};
+use crate::store::apply::EscalationOutcome;
 use socfed_proto::identity::Identity;
 use socfed_proto::pb::{self, hub_message};
 use socfed_proto::vocab::{ReportLimits, SiteId};
@@ -78,38 +81,27 @@ impl pb::federation_server::Federation for FederationService {
             .await
             .inspect_err(|s| refused(Some(&site), remote, s))?;
 
-        let (reply_tx, mut replies) = mpsc::unbounded_channel();
-        let item = Item::Hello {
-            site: site.clone(),
-            epoch: hello.epoch,
-            next_seq: hello.next_seq,
-            cert_not_after_ms: peer.not_after_ms,
-        };
-        let unavailable = || super::writer_stopped(&self.ingest);
-        self.ingest
-            .submit(item, Some(reply_tx.clone()))
-            .await
-            .map_err(|_| unavailable())?;
-        let welcome = match replies.recv().await {
-            Some(Ok(Outcome::Hello {
-                acked_through,
-                regression,
-                epoch_changed,
-            })) => {
-                if epoch_changed {
-                    tracing::warn!(site = %site, epoch = %hello.epoch, "site presents a new store epoch: its store was recreated or restored");
-                }
-                if regression {
-                    tracing::error!(site = %site, epoch = %hello.epoch, next_seq = hello.next_seq, acked_through, "site store went backwards: the hub holds sequences the site no longer has");
-                }
-                pb::Welcome {
-                    acked_through,
-                    sequence_regression: regression,
-                    max_message_bytes: self.max_message_bytes as u64,
-                }
-            }
-            Some(Err(e)) => return Err(super::storage_status(&e)),
-            Some(Ok(_)) | None => return Err(unavailable().into()),
+        let opened = Commands::on(&self.ingest)
+            .open_site_stream(
+                &site,
+                SiteHello {
+                    epoch: hello.epoch,
+                    next_seq: hello.next_seq,
+                    cert_not_after_ms: peer.not_after_ms,
+                },
+            )
+            .await?;
+        let (welcomed, stream, escalations) = opened;
+        if welcomed.epoch_changed {
+            tracing::warn!(site = %site, epoch = %hello.epoch, "site presents a new store epoch: its store was recreated or restored");
+        }
+        if welcomed.regression {
+            tracing::error!(site = %site, epoch = %hello.epoch, next_seq = hello.next_seq, acked_through = welcomed.acked_through, "site store went backwards: the hub holds sequences the site no longer has");
+        }
+        let welcome = pb::Welcome {
+            acked_through: welcomed.acked_through,
+            sequence_regression: welcomed.regression,
+            max_message_bytes: self.max_message_bytes as u64,
         };
 
         let (out_tx, out_rx) = mpsc::channel(64);
@@ -140,9 +132,8 @@ impl pb::federation_server::Federation for FederationService {
         let session = Session {
             service: self.clone(),
             site,
-            epoch: hello.epoch,
             out: out_tx,
-            reply_tx,
+            stream,
             in_flight: 0,
             answered_max: 0,
             sent_directives: HashSet::new(),
@@ -158,7 +149,7 @@ impl pb::federation_server::Federation for FederationService {
             let site = session.site.clone();
             let live = session.service.live.clone();
             session
-                .run(inbound, replies, cancel, hello.incident_states_after)
+                .run(inbound, escalations, cancel, hello.incident_states_after)
                 .await;
             live.unregister(&site, generation);
             metrics::gauge!("socfed_hub_streams_open").decrement(1.0);
@@ -226,9 +217,9 @@ const STATES_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
 struct Session {
     service: FederationService,
     site: SiteId,
-    epoch: Ulid,
     out: Outbound,
-    reply_tx: Reply,
+    /// Records this stream's messages (escalations answered on the session's `Escalations`).
+    stream: SiteStream,
     in_flight: usize,
     /// Highest sequence of this stream whose outcome came back from the writer.
     answered_max: u64,
@@ -258,7 +249,7 @@ impl Session {
     async fn run(
         mut self,
         mut inbound: Streaming<pb::SiteMessage>,
-        mut replies: mpsc::UnboundedReceiver<Result<Outcome, Arc<crate::store::StoreError>>>,
+        mut escalations: Escalations,
         cancel: CancellationToken,
         incident_states_after: Option<u64>,
     ) {
@@ -281,9 +272,9 @@ impl Session {
             let can_read = ending.is_none() && self.in_flight < self.service.max_in_flight;
             tokio::select! {
                 biased;
-                reply = replies.recv() => match reply {
+                answer = escalations.next() => match answer {
                     Some(first) => {
-                        if let Err(status) = self.acknowledge(first, &mut replies).await {
+                        if let Err(status) = self.acknowledge(first, &mut escalations).await {
                             ending = Some(Ending::Fail(status));
                             // Outcomes still pending cannot be acknowledged on a failed stream.
                             self.in_flight = 0;
@@ -383,9 +374,8 @@ impl Session {
     }
 
     async fn handle(&mut self, message: pb::SiteMessage) -> Result<(), Status> {
-        let writer_gone = || super::writer_stopped(&self.service.ingest);
-        let item = match wire::judge(message, &self.site, self.epoch, &self.service.limits)? {
-            wire::Judged::Apply(item) => item,
+        let input = match wire::judge(message, &self.service.limits)? {
+            wire::Judged::Apply(input) => input,
             wire::Judged::Ignore(reason) => {
                 // Only directive updates are ignored: a malformed one is logged and dropped
                 // rather than closing the stream (the site would reconnect and resend it).
@@ -395,21 +385,12 @@ impl Session {
                 return Ok(());
             }
         };
-        let answered = match &item {
-            Item::Escalation { .. } => true,
-            Item::DirectiveUpdate(_) => {
-                metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "received")
-                    .increment(1);
-                false
-            }
-            _ => false,
-        };
-        let reply = answered.then(|| self.reply_tx.clone());
-        self.service
-            .ingest
-            .submit(item, reply)
-            .await
-            .map_err(|_| writer_gone())?;
+        if matches!(input, SiteInput::DirectiveUpdate { .. }) {
+            metrics::counter!("socfed_hub_directive_updates_total", "outcome" => "received")
+                .increment(1);
+        }
+        let answered = input.answered();
+        self.stream.record(input).await?;
         if answered {
             self.in_flight += 1;
         }
@@ -420,44 +401,41 @@ impl Session {
     /// high-water mark keeps the return path cheap under load.
     async fn acknowledge(
         &mut self,
-        first: Result<Outcome, Arc<crate::store::StoreError>>,
-        replies: &mut mpsc::UnboundedReceiver<Result<Outcome, Arc<crate::store::StoreError>>>,
+        first: Result<Escalated, HubError>,
+        escalations: &mut Escalations,
     ) -> Result<(), Status> {
         let mut ack = pb::Ack::default();
         let mut next = Some(first);
-        while let Some(reply) = next.take() {
-            let outcome = reply.map_err(|e| super::storage_status(&e))?;
-            if let Outcome::Escalation {
+        while let Some(answer) = next.take() {
+            let Escalated {
                 seq,
                 acked_through,
                 outcome,
-            } = outcome
-            {
-                self.in_flight = self.in_flight.saturating_sub(1);
-                // Never acknowledge past what this stream has had answered: the hub may hold
-                // higher sequences of this epoch with other content (a site restored from a
-                // backup), and the site must hear about the conflict before it deletes.
-                self.answered_max = self.answered_max.max(seq);
-                ack.acked_through = ack.acked_through.max(acked_through.min(self.answered_max));
-                let notice = match outcome {
-                    EscalationOutcome::Applied { .. } | EscalationOutcome::Duplicate => None,
-                    EscalationOutcome::Conflict { reason } => {
-                        Some((pb::ack_notice::Kind::Conflict, reason))
-                    }
-                    EscalationOutcome::Rejected { reason } => {
-                        Some((pb::ack_notice::Kind::Rejected, reason))
-                    }
-                };
-                if let Some((kind, reason)) = notice {
-                    tracing::warn!(site = %self.site, seq, ?kind, %reason, "escalation kept for review");
-                    ack.notices.push(pb::AckNotice {
-                        seq,
-                        kind: kind as i32,
-                        reason,
-                    });
+            } = answer?;
+            self.in_flight = self.in_flight.saturating_sub(1);
+            // Never acknowledge past what this stream has had answered: the hub may hold
+            // higher sequences of this epoch with other content (a site restored from a
+            // backup), and the site must hear about the conflict before it deletes.
+            self.answered_max = self.answered_max.max(seq);
+            ack.acked_through = ack.acked_through.max(acked_through.min(self.answered_max));
+            let notice = match outcome {
+                EscalationOutcome::Applied { .. } | EscalationOutcome::Duplicate => None,
+                EscalationOutcome::Conflict { reason } => {
+                    Some((pb::ack_notice::Kind::Conflict, reason))
                 }
+                EscalationOutcome::Rejected { reason } => {
+                    Some((pb::ack_notice::Kind::Rejected, reason))
+                }
+            };
+            if let Some((kind, reason)) = notice {
+                tracing::warn!(site = %self.site, seq, ?kind, %reason, "escalation kept for review");
+                ack.notices.push(pb::AckNotice {
+                    seq,
+                    kind: kind as i32,
+                    reason,
+                });
             }
-            next = replies.try_recv().ok();
+            next = escalations.ready();
         }
         if ack.acked_through > 0 {
             let message = pb::HubMessage {

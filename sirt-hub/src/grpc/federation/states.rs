@@ -10,7 +10,7 @@
 
 use super::Session;
 use crate::error::HubError;
-use crate::store::apply::Item;
+use crate::service::Commands;
 use socfed_proto::pb::{self, hub_message};
 use tokio::sync::mpsc;
 use tonic::Status;
@@ -59,11 +59,7 @@ impl Session {
             // The read may include changes applied but not yet flushed: the barrier's answer
             // comes after a flush that started after it, so nothing sent can be lost to a hub
             // crash (a site must never hold a state the hub then forgets).
-            self.service
-                .ingest
-                .call(Item::Barrier)
-                .await
-                .map_err(|_| HubError::unavailable("the hub is shutting down; reconnect later"))?;
+            Commands::on(&self.service.ingest).barrier().await?;
             let mut sent = 0u64;
             for state in batch {
                 let message = pb::HubMessage {

@@ -1,7 +1,7 @@
 //! The pure checks of what a site sends on the escalation stream: the hello, each
 //! escalation's framing and report, status reports and directive updates, each turned into
-//! the [`Item`] the ingest writer applies. The stream handler calls these and nothing else to
-//! judge a message.
+//! the [`SiteInput`] the stream records through `service::sites`. The stream handler calls
+//! these and nothing else to judge a message.
 //!
 //! Every number a site sends is range-checked here (`vocab::bounds`): sequences and counts
 //! at most 2^53 − 1, times between 1970 and 9999. Out of range is refused, never clamped or
@@ -15,7 +15,8 @@
 //! through the same transaction the writer runs.
 
 use crate::error::HubError;
-use crate::store::apply::{DirectiveUpdate, Item, Offered, Outcome};
+use crate::service::sites::{self, Escalation, SiteHello, SiteInput, Unqueued};
+use crate::store::apply::Offered;
 use crate::view::response_convert;
 use prost::Message;
 use socfed_proto::pb::{self, site_message};
@@ -97,15 +98,7 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
 /// An escalation's framing checked and its report judged. A report that does not convert is
 /// still stored (for review) and acknowledged, so it is `Offered::Invalid`, not an error;
 /// only broken framing ends the stream.
-#[derive(Debug)]
-pub struct Checked {
-    pub seq: u64,
-    pub dropped_before: u64,
-    pub enqueued_at_ms: i64,
-    pub offered: Offered,
-}
-
-pub fn escalation(e: pb::Escalation, limits: &ReportLimits) -> Result<Checked, Status> {
+pub fn escalation(e: pb::Escalation, limits: &ReportLimits) -> Result<Escalation, Status> {
     let pb::Escalation {
         seq,
         report,
@@ -137,7 +130,7 @@ pub fn escalation(e: pb::Escalation, limits: &ReportLimits) -> Result<Checked, S
             },
         },
     };
-    Ok(Checked {
+    Ok(Escalation {
         seq,
         dropped_before,
         enqueued_at_ms,
@@ -169,54 +162,29 @@ pub fn status(s: pb::SiteStatus) -> Result<pb::SiteStatus, Status> {
     checked().map_err(invalid)
 }
 
-/// What the writer is asked to do with one message after the hello.
+/// What the stream does with one message after the hello.
 // Apply is the common case (every escalation); boxing it would cost an allocation per message,
-// as for `Item` itself.
+// as for `SiteInput` itself.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Judged {
-    /// Apply this item (an escalation's outcome comes back to the stream).
-    Apply(Item),
+    /// Record this (an escalation's outcome comes back to the stream).
+    Apply(SiteInput),
     /// Drop the message: a malformed directive update, with the reason to log.
     Ignore(String),
 }
 
-/// Judges one message of `site`'s stream (after its hello, for `epoch`). `Err` ends the
-/// stream with that status.
-pub fn judge(
-    message: pb::SiteMessage,
-    site: &SiteId,
-    epoch: Ulid,
-    limits: &ReportLimits,
-) -> Result<Judged, Status> {
+/// Judges one message of a site's stream after its hello. `Err` ends the stream with that
+/// status.
+pub fn judge(message: pb::SiteMessage, limits: &ReportLimits) -> Result<Judged, Status> {
     match message.body {
         Some(site_message::Body::Escalation(e)) => {
-            let Checked {
-                seq,
-                dropped_before,
-                enqueued_at_ms,
-                offered,
-            } = escalation(e, limits)?;
-            Ok(Judged::Apply(Item::Escalation {
-                site: site.clone(),
-                epoch,
-                seq,
-                dropped_before,
-                enqueued_at_ms,
-                offered,
-            }))
+            Ok(Judged::Apply(SiteInput::Escalation(escalation(e, limits)?)))
         }
-        Some(site_message::Body::Status(s)) => Ok(Judged::Apply(Item::Status {
-            site: site.clone(),
-            status: status(s)?,
-        })),
+        Some(site_message::Body::Status(s)) => Ok(Judged::Apply(SiteInput::Status(status(s)?))),
         Some(site_message::Body::DirectiveUpdate(u)) => Ok(match response_convert::update(u) {
             Ok((directive, report)) => {
-                Judged::Apply(Item::DirectiveUpdate(Box::new(DirectiveUpdate {
-                    site: site.clone(),
-                    directive,
-                    report,
-                })))
+                Judged::Apply(SiteInput::DirectiveUpdate { directive, report })
             }
             Err(reason) => Judged::Ignore(reason),
         }),
@@ -281,45 +249,44 @@ pub fn site_message(data: &[u8]) {
         let Some(hub) = slot.as_mut() else {
             return;
         };
-        let item = if let Some(site_message::Body::Hello(_)) = message.body {
+        let message = if let Some(site_message::Body::Hello(_)) = message.body {
             match hello(Some(message), &site) {
                 Ok(h) => {
                     assert!((1..=bounds::MAX_SEQ + 1).contains(&h.next_seq));
                     hub.epoch = h.epoch;
-                    Item::Hello {
-                        site: site.clone(),
+                    Unqueued::Hello(SiteHello {
                         epoch: h.epoch,
                         next_seq: h.next_seq,
                         cert_not_after_ms: 0,
-                    }
+                    })
                 }
                 Err(_) => return,
             }
         } else {
-            match judge(message, &site, hub.epoch, &ReportLimits::default()) {
-                Ok(Judged::Apply(item)) => item,
+            match judge(message, &ReportLimits::default()) {
+                Ok(Judged::Apply(input)) => {
+                    if let SiteInput::Escalation(Escalation {
+                        seq,
+                        dropped_before,
+                        ..
+                    }) = &input
+                    {
+                        assert!((1..=bounds::MAX_SEQ).contains(seq) && dropped_before < seq);
+                    }
+                    Unqueued::Input {
+                        epoch: hub.epoch,
+                        input,
+                    }
+                }
                 Ok(Judged::Ignore(_)) | Err(_) => return,
             }
         };
-        if let Item::Escalation {
-            seq,
-            dropped_before,
-            ..
-        } = &item
-        {
-            assert!((1..=bounds::MAX_SEQ).contains(seq) && dropped_before < seq);
-        }
         hub.applied += 1;
-        let applied = hub
-            .store
-            .apply(std::slice::from_ref(&item), 1_700_000_000_000, 86_400_000)
-            .expect("the writer applies every message the checks accept");
-        for outcome in applied.outcomes {
-            if let Outcome::Hello { acked_through, .. }
-            | Outcome::Escalation { acked_through, .. } = outcome
-            {
-                assert!(acked_through <= bounds::MAX_SEQ, "ack mark {acked_through}");
-            }
+        let acked =
+            sites::apply_unqueued(&hub.store, &site, message, 1_700_000_000_000, 86_400_000)
+                .expect("the writer applies every message the checks accept");
+        if let Some(acked_through) = acked {
+            assert!(acked_through <= bounds::MAX_SEQ, "ack mark {acked_through}");
         }
     });
 }

@@ -1,6 +1,7 @@
 //! Range checks of site messages, and the writer they protect, driven with a real store.
 
 use super::*;
+use crate::store::apply::{Item, Outcome};
 
 fn escalation_with(seq: u64, dropped_before: u64) -> pb::Escalation {
     pb::Escalation {

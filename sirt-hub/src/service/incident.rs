@@ -1,0 +1,119 @@
+//! Commands on one hub incident: a lifecycle transition, a regulatory flag or filing, a merge,
+//! a split, and its members. Each answers with the incident as stored after it (members: once
+//! stored), or why the incident or the lifecycle refused it.
+
+use super::{Commands, call_failed, writer_stopped};
+use crate::error::HubError;
+use crate::incident::IncidentRecord;
+use crate::lifecycle::LifecycleError;
+use crate::store::apply::{
+    Item, MemberChange, Merge, Outcome, RegulatoryChange, Split, Transition, TransitionOutcome,
+};
+use socfed_proto::UnixMillis;
+use ulid::Ulid;
+
+/// How far ahead of the hub's clock a regulatory instant may be: clock skew, not a plan.
+const FUTURE_SKEW_MS: i64 = 5 * 60_000;
+
+/// A change to one incident.
+#[derive(Debug, Clone)]
+pub enum IncidentCommand {
+    Transition(Transition),
+    /// `at_ms` as the operator gave it (0: now); the command checks and resolves it.
+    Regulatory(RegulatoryChange),
+    /// Into `survivor`.
+    Merge(Merge),
+    Split(Split),
+}
+
+impl IncidentCommand {
+    /// The incident it changes (and answers with).
+    pub fn incident(&self) -> Ulid {
+        match self {
+            IncidentCommand::Transition(t) => t.incident,
+            IncidentCommand::Regulatory(r) => r.incident,
+            IncidentCommand::Merge(m) => m.survivor,
+            IncidentCommand::Split(s) => s.incident,
+        }
+    }
+}
+
+/// When a regulatory clock started or a filing was made: `at_ms` as given, or `now` for 0.
+/// Recording an earlier filing is normal; one in the future is a mistake (or an attempt to
+/// make a deadline look met), beyond a few minutes of clock skew.
+pub fn regulatory_instant(at_ms: UnixMillis, now: UnixMillis) -> Result<UnixMillis, HubError> {
+    if at_ms > now + FUTURE_SKEW_MS {
+        return Err(HubError::invalid(
+            "at_ms is in the future; a clock start or filing must already have happened",
+        ));
+    }
+    Ok(if at_ms == 0 { now } else { at_ms })
+}
+
+impl Commands<'_> {
+    /// A lifecycle command, regulatory change, merge or split: the incident as stored after
+    /// it. A role the lifecycle does not allow is `permission_denied`; a command the
+    /// incident's state refuses is `failed_precondition`.
+    pub async fn change_incident(
+        self,
+        command: IncidentCommand,
+    ) -> Result<IncidentRecord, HubError> {
+        let incident = command.incident();
+        let item = match command {
+            IncidentCommand::Transition(t) => Item::Transition(Box::new(t)),
+            IncidentCommand::Regulatory(mut r) => {
+                r.at_ms = regulatory_instant(r.at_ms, socfed_proto::now_millis())?;
+                Item::Regulatory(Box::new(r))
+            }
+            IncidentCommand::Merge(m) => Item::Merge(Box::new(m)),
+            IncidentCommand::Split(s) => Item::Split(Box::new(s)),
+        };
+        let outcome = self
+            .ingest
+            .call(item)
+            .await
+            .map_err(|e| call_failed(self.ingest, e))?;
+        let Outcome::Transition(outcome) = outcome else {
+            // The writer answers nothing else to an incident change unless it stops.
+            return Err(writer_stopped(self.ingest));
+        };
+        match outcome {
+            TransitionOutcome::Done(record) => Ok(*record),
+            TransitionOutcome::NotFound => Err(HubError::not_found(format!(
+                "no incident {incident}; list incidents to see valid ids"
+            ))),
+            TransitionOutcome::Rejected(reason) => Err(HubError::refused(reason)),
+            TransitionOutcome::Refused(refused @ LifecycleError::Denied(_)) => {
+                Err(HubError::denied(refused.to_string()))
+            }
+            TransitionOutcome::Refused(refused) => Err(HubError::refused(refused.to_string())),
+        }
+    }
+
+    /// An incident member added or removed (who may read it at TLP:RED).
+    pub async fn change_members(self, change: MemberChange) -> Result<(), HubError> {
+        self.response(Item::Members(Box::new(change)), "change_members")
+            .await
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_regulatory_instant_is_now_when_unset_and_never_in_the_future() {
+        let now = 1_700_000_000_000;
+        assert_eq!(regulatory_instant(0, now).ok(), Some(now));
+        assert_eq!(regulatory_instant(now - 1000, now).ok(), Some(now - 1000));
+        assert_eq!(
+            regulatory_instant(now + FUTURE_SKEW_MS, now).ok(),
+            Some(now + FUTURE_SKEW_MS)
+        );
+        assert!(matches!(
+            regulatory_instant(now + FUTURE_SKEW_MS + 1, now),
+            Err(HubError::Invalid(_))
+        ));
+    }
+}
