@@ -14,7 +14,7 @@ use crate::error::HubError;
 use crate::store::StoreError;
 use tonic::Status;
 
-pub use crate::service::{call_failed, writer_stopped};
+pub use crate::service::writer_stopped;
 
 pub use crate::error::STORAGE_FAILURE;
 

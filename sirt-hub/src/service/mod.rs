@@ -25,6 +25,9 @@ pub mod response;
 pub mod sessions;
 pub mod sites;
 
+#[cfg(test)]
+mod boundary_tests;
+
 pub use incident::IncidentCommand;
 pub use response::HuntStarted;
 
@@ -109,7 +112,7 @@ pub fn writer_stopped(ingest: &IngestHandle) -> HubError {
 }
 
 /// The one mapping of a failed writer call to the hub's error.
-pub fn call_failed(ingest: &IngestHandle, error: TransitionError) -> HubError {
+fn call_failed(ingest: &IngestHandle, error: TransitionError) -> HubError {
     match error {
         TransitionError::Store(e) => HubError::storage(&e),
         TransitionError::Stopped => writer_stopped(ingest),
