@@ -60,21 +60,24 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         | schema::OPEN_DIRECTIVES => fixed(tree, value, 0),
         schema::META => meta(key, value),
         // sled's own default tree; the hub writes nothing there.
-        "__sled__default" => Ok(()),
+        schema::SLED_DEFAULT_TREE => Ok(()),
         other => Err(format!("tree {other:?} is not part of a hub store")),
     }
 }
 
 fn meta(key: &[u8], value: &[u8]) -> Result<(), String> {
     let tree = schema::META;
+    let is = |name: &str| key == name.as_bytes();
     match key {
-        b"schema_version" => fixed(tree, value, 4),
-        b"commits" | b"roster_keepers" => fixed(tree, value, 8),
-        b"audit_head" => decodes::<AuditHead>(tree, value),
-        b"audit_keyed_from" => decodes::<socfed_runtime::audit::KeyedFrom>(tree, value),
+        _ if is(schema::SCHEMA_VERSION_KEY) => fixed(tree, value, 4),
+        _ if is(schema::COMMITS) || is(schema::ROSTER_KEEPERS) => fixed(tree, value, 8),
+        _ if is(schema::AUDIT_HEAD) => decodes::<AuditHead>(tree, value),
+        _ if is(schema::AUDIT_KEYED_FROM) => {
+            decodes::<socfed_runtime::audit::KeyedFrom>(tree, value)
+        }
         key if key.starts_with(schema::REGULATED_PREFIX) => fixed(tree, value, 0),
         key if key.starts_with(schema::STATE_SEQ_PREFIX) => fixed(tree, value, 8),
-        // Markers of indexes built once (`open_directives_indexed`): empty values.
+        // Markers of indexes built once (`OPEN_DIRECTIVES_INDEXED`): empty values.
         _ => fixed(tree, value, 0).map_err(|_| {
             format!(
                 "tree meta: key {:?} is not one a hub writes",
@@ -98,8 +101,9 @@ mod tests {
             },
         )
         .expect("encode");
-        assert_eq!(meta(b"audit_head", &head), Ok(()));
-        let err = meta(b"audit_head", &head[..10]).expect_err("cut");
+        let key = schema::AUDIT_HEAD.as_bytes();
+        assert_eq!(meta(key, &head), Ok(()));
+        let err = meta(key, &head[..10]).expect_err("cut");
         assert!(err.contains("meta"), "{err}");
         let err = record(schema::INCIDENTS, b"k", &[1, 0xff, 0xff]).expect_err("junk");
         assert!(err.contains("incidents"), "{err}");
@@ -111,15 +115,16 @@ mod tests {
     #[test]
     fn the_incident_state_trees_and_current_record_versions_are_accepted() {
         assert_eq!(
-            record(schema::SITE_STATES, b"paris\0INC-1", &3u64.to_be_bytes()),
+            record(schema::SITE_STATES, b"k", &3u64.to_be_bytes()),
             Ok(())
         );
-        assert!(record(schema::SITE_STATES, b"paris\0INC-1", b"3").is_err());
+        assert!(record(schema::SITE_STATES, b"k", b"3").is_err());
         assert_eq!(record(schema::SITE_STATE_LOG, b"k", b"INC-1"), Ok(()));
         assert!(record(schema::SITE_STATE_LOG, b"k", &[0xff, 0xfe]).is_err());
-        assert_eq!(meta(b"state_seq/paris", &3u64.to_be_bytes()), Ok(()));
-        assert!(meta(b"state_seq/paris", b"").is_err());
         let paris = socfed_proto::vocab::SiteId::parse("paris").expect("valid");
+        let key = schema::state_seq_key(&paris);
+        assert_eq!(meta(&key, &3u64.to_be_bytes()), Ok(()));
+        assert!(meta(&key, b"").is_err());
         let incident = crate::incident::open(
             ulid::Ulid::from_parts(1, 1),
             &paris,

@@ -102,8 +102,7 @@ pub struct HubStore {
 
 /// Builds `open_directives` once for a store written before the index existed.
 fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
-    const BUILT: &str = "open_directives_indexed";
-    if trees.meta.get(BUILT)?.is_some() {
+    if trees.meta.get(schema::OPEN_DIRECTIVES_INDEXED)?.is_some() {
         return Ok(());
     }
     for value in trees.directives.iter().values() {
@@ -114,7 +113,7 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
                 .insert(schema::site_directive_key(&d.site, d.id), &[])?;
         }
     }
-    trees.meta.insert(BUILT, &[])?;
+    trees.meta.insert(schema::OPEN_DIRECTIVES_INDEXED, &[])?;
     Ok(())
 }
 
@@ -196,7 +195,7 @@ impl HubStore {
             })?;
         let meta = db.open_tree(schema::META)?;
         let found =
-            match meta.get("schema_version")? {
+            match meta.get(schema::SCHEMA_VERSION_KEY)? {
                 None => None,
                 Some(raw) => Some(raw.as_ref().try_into().map(u32::from_be_bytes).map_err(
                     |_| CodecError::Key {
@@ -245,7 +244,10 @@ impl HubStore {
         match found {
             // A new store: every index is written from the first incident on.
             None => {
-                meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes())?;
+                meta.insert(
+                    schema::SCHEMA_VERSION_KEY,
+                    &schema::SCHEMA_VERSION.to_be_bytes(),
+                )?;
             }
             Some(found) if found < schema::SCHEMA_VERSION => upgrade::upgrade(&trees, found)?,
             Some(_) => {}

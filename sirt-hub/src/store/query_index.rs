@@ -14,7 +14,7 @@
 use super::query::IncidentFilter;
 use super::{StoreError, Trees, schema};
 use crate::incident::IncidentStatus;
-use socfed_proto::vocab::Severity;
+use socfed_proto::vocab::{Severity, SiteId};
 use std::iter::Rev;
 use ulid::Ulid;
 
@@ -67,6 +67,7 @@ pub(super) fn walk<'a>(
         }
         (Some(site), _) => Box::new(SiteWalk {
             trees,
+            site: site.clone(),
             prefix: schema::site_prefix(site),
             pairs: pairs.unwrap_or_default(),
             cursor: before,
@@ -197,6 +198,8 @@ impl Iterator for Merged {
 /// A site's incidents that match the filter's pairs (all of them when `pairs` is empty).
 struct SiteWalk<'a> {
     trees: &'a Trees,
+    site: SiteId,
+    /// `site`'s prefix in `site_incidents`.
     prefix: Vec<u8>,
     pairs: Vec<[u8; 2]>,
     /// Everything at or above it has been examined.
@@ -211,14 +214,9 @@ impl SiteWalk<'_> {
         if self.done {
             return Ok(None);
         }
-        let (prefix, trees, cursor) = (&self.prefix, self.trees, self.cursor);
+        let (prefix, site, trees, cursor) = (&self.prefix, &self.site, self.trees, self.cursor);
         let iter = self.iter.get_or_insert_with(|| {
-            let mut end = prefix.clone();
-            match cursor {
-                Some(c) => end.extend_from_slice(&c.to_bytes()),
-                // Above every ULID of the site: 0xff never follows a site id's 0x00 otherwise.
-                None => end.extend_from_slice(&[0xff; 17]),
-            }
+            let end = schema::site_incidents_below(site, cursor);
             trees.site_incidents.range(prefix.clone()..end).rev()
         });
         let Some(entry) = iter.next() else {
@@ -243,8 +241,7 @@ impl SiteWalk<'_> {
             return Ok(Some(Step::Passed(id)));
         };
         self.cursor = Some(next);
-        let mut key = self.prefix.clone();
-        key.extend_from_slice(&next.to_bytes());
+        let key = schema::site_incident_key(&self.site, next);
         Ok(Some(match self.trees.site_incidents.get(key)? {
             Some(_) => Step::Candidate(next),
             None => Step::Passed(next),

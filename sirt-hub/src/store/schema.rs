@@ -21,6 +21,8 @@
 //! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged incidents)  |
 //! | `meta`          | `commits`                             | u64 BE (ingest transactions) |
 //! | `meta`          | `members/` ++ incident ULID ++ name   | empty (incident members)   |
+//! | `meta`          | `roster_keepers`                      | u64 BE (who may manage the roster) |
+//! | `meta`          | `open_directives_indexed`             | empty (`open_directives` built) |
 //! | `directives`    | directive ULID (16)                   | `DirectiveRecord`          |
 //! | `site_directives`| site ++ 0x00 ++ directive ULID       | empty (per-site outbox)    |
 //! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
@@ -109,6 +111,17 @@ pub const COMMS: &str = "comms";
 pub const WEB_SESSIONS: &str = "web_sessions";
 pub const SITE_STATES: &str = "site_states";
 pub const SITE_STATE_LOG: &str = "site_state_log";
+/// sled's own default tree, in every sled database; the hub writes nothing there.
+pub const SLED_DEFAULT_TREE: &str = "__sled__default";
+
+/// `meta` key of the store's schema version ([`SCHEMA_VERSION`], u32 BE).
+pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+/// `meta` key: how many operators may manage the roster (u64 BE), kept in step by every
+/// roster change so the "never leave nobody" rule needs no scan inside the transaction.
+pub const ROSTER_KEEPERS: &str = "roster_keepers";
+/// `meta` key marking that `open_directives` was built from `directives` (empty), for a store
+/// written before the index existed.
+pub const OPEN_DIRECTIVES_INDEXED: &str = "open_directives_indexed";
 /// `meta` key prefix of each site's last incident-state sequence: prefix ++ site → u64 BE.
 pub const STATE_SEQ_PREFIX: &[u8] = b"state_seq/";
 
@@ -156,6 +169,13 @@ pub fn member_key(incident: Ulid, name: &str) -> Vec<u8> {
 
 /// `meta` key prefix of the index of incidents with regulatory flags: prefix ++ ULID → empty.
 pub const REGULATED_PREFIX: &[u8] = b"regulated/";
+
+/// The `meta` key listing `incident` among those with regulatory flags.
+pub fn regulated_key(incident: Ulid) -> Vec<u8> {
+    let mut key = REGULATED_PREFIX.to_vec();
+    key.extend_from_slice(&incident.to_bytes());
+    key
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
@@ -266,6 +286,19 @@ pub fn site_incident_key(site: &SiteId, incident: Ulid) -> Vec<u8> {
     key
 }
 
+/// The exclusive upper bound of `site`'s `site_incidents` keys below `cursor`, or of all of
+/// them (`0xff` never follows a site id's `0x00` otherwise).
+pub fn site_incidents_below(site: &SiteId, cursor: Option<Ulid>) -> Vec<u8> {
+    match cursor {
+        Some(cursor) => site_incident_key(site, cursor),
+        None => {
+            let mut key = site_prefix(site);
+            key.extend_from_slice(&[0xff; 17]);
+            key
+        }
+    }
+}
+
 /// The one-byte code of a status in index keys and values (lifecycle order).
 pub fn status_code(status: IncidentStatus) -> u8 {
     match status {
@@ -366,47 +399,13 @@ pub fn u64_value(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
     Ok(u64::from_be_bytes(raw))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_sort_numerically_and_sites_do_not_bleed_into_each_other() {
-        let a = SiteId::parse("a").expect("valid");
-        let ab = SiteId::parse("ab").expect("valid");
-        let epoch = Ulid::from_parts(1, 1);
-        assert!(escalation_key(&a, epoch, 2) < escalation_key(&a, epoch, 256));
-        assert!(!escalation_key(&ab, epoch, 1).starts_with(&site_prefix(&a)));
-    }
-
-    #[test]
-    fn index_codes_are_distinct_and_severity_codes_ascend() {
-        let statuses: std::collections::BTreeSet<u8> =
-            IncidentStatus::ALL.into_iter().map(status_code).collect();
-        assert_eq!(statuses.len(), IncidentStatus::ALL.len());
-        let severities: Vec<u8> = Severity::ALL.into_iter().map(severity_code).collect();
-        assert!(severities.windows(2).all(|w| w[0] < w[1]), "{severities:?}");
-        let value = listing_value(IncidentStatus::Triage, Severity::High);
-        assert_eq!(read_listing_value(&value), Some((1, 3)));
-        assert_eq!(read_listing_value(&[]), None);
-    }
-
-    #[test]
-    fn unknown_record_versions_are_errors() {
-        let bytes = encode("t", &42u64).expect("encodes");
-        assert_eq!(decode::<u64>("t", &bytes).ok(), Some(42));
-        let mut future = bytes.clone();
-        future[0] = 9;
-        assert!(matches!(
-            decode::<u64>("t", &future),
-            Err(CodecError::Version { found: 9, .. })
-        ));
-    }
-}
-
 /// The last audit entry: sequence and hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditHead {
     pub seq: u64,
     pub hash: [u8; 32],
 }
+
+#[cfg(test)]
+#[path = "schema_tests.rs"]
+mod tests;

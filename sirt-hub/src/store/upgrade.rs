@@ -37,9 +37,10 @@ pub(super) fn upgrade(trees: &Trees, found: u32) -> Result<(), StoreError> {
     }
     // The indexes are durable before the version that says they exist (flushes every tree).
     trees.meta.flush()?;
-    trees
-        .meta
-        .insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes())?;
+    trees.meta.insert(
+        schema::SCHEMA_VERSION_KEY,
+        &schema::SCHEMA_VERSION.to_be_bytes(),
+    )?;
     Ok(())
 }
 

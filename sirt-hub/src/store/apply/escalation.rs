@@ -314,9 +314,7 @@ impl Tx<'_> {
         self.put_incident(Some(&target_was), &mut target)?;
         self.put_incident(Some(&absorbed_was), &mut absorbed)?;
         if !target.regulatory.flags().is_empty() {
-            let mut regulated = schema::REGULATED_PREFIX.to_vec();
-            regulated.extend_from_slice(&survivor.to_bytes());
-            self.meta.insert(regulated, &[])?;
+            self.meta.insert(schema::regulated_key(survivor), &[])?;
         }
         self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,

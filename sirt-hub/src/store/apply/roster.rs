@@ -16,10 +16,6 @@ pub struct RosterChange {
     pub actor_cert: String,
 }
 
-/// `meta` key: how many operators may manage the roster (kept in step by every change, so
-/// the "never leave nobody" rule needs no scan inside the transaction).
-const KEEPERS: &str = "roster_keepers";
-
 fn is_keeper(role: Option<HubRole>) -> bool {
     role.is_some_and(|r| {
         crate::access::check("", Some(r), crate::access::Api::ManageOperators).is_ok()
@@ -46,7 +42,7 @@ impl Tx<'_> {
                 c.name
             )));
         }
-        let keepers = match self.meta.get(KEEPERS)? {
+        let keepers = match self.meta.get(schema::ROSTER_KEEPERS)? {
             Some(raw) => codec(schema::u64_value(schema::META, &raw))?,
             None => 0,
         };
@@ -57,7 +53,8 @@ impl Tx<'_> {
                 "that would leave nobody able to manage the roster; give another operator the admin or CISO role first".to_string(),
             ));
         }
-        self.meta.insert(KEEPERS, &after.to_be_bytes())?;
+        self.meta
+            .insert(schema::ROSTER_KEEPERS, &after.to_be_bytes())?;
         match c.role {
             Some(role) => {
                 let record = OperatorRecord {

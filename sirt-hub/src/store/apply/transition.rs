@@ -136,9 +136,7 @@ impl Tx<'_> {
         }
         record.updated_at_ms = record.updated_at_ms.max(now);
         incident::push_timeline(&mut record, now, &c.actor, text);
-        let mut regulated = schema::REGULATED_PREFIX.to_vec();
-        regulated.extend_from_slice(&c.incident.to_bytes());
-        self.meta.insert(regulated, &[])?;
+        self.meta.insert(schema::regulated_key(c.incident), &[])?;
         self.put_incident(Some(&indexed), &mut record)?;
         self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,

@@ -1,0 +1,68 @@
+//! The key layouts' order and names, the index codes and the value codec's versions.
+
+use super::*;
+
+#[test]
+fn keys_sort_numerically_and_sites_do_not_bleed_into_each_other() {
+    let a = SiteId::parse("a").expect("valid");
+    let ab = SiteId::parse("ab").expect("valid");
+    let epoch = Ulid::from_parts(1, 1);
+    assert!(escalation_key(&a, epoch, 2) < escalation_key(&a, epoch, 256));
+    assert!(!escalation_key(&ab, epoch, 1).starts_with(&site_prefix(&a)));
+}
+
+#[test]
+fn index_codes_are_distinct_and_severity_codes_ascend() {
+    let statuses: std::collections::BTreeSet<u8> =
+        IncidentStatus::ALL.into_iter().map(status_code).collect();
+    assert_eq!(statuses.len(), IncidentStatus::ALL.len());
+    let severities: Vec<u8> = Severity::ALL.into_iter().map(severity_code).collect();
+    assert!(severities.windows(2).all(|w| w[0] < w[1]), "{severities:?}");
+    let value = listing_value(IncidentStatus::Triage, Severity::High);
+    assert_eq!(read_listing_value(&value), Some((1, 3)));
+    assert_eq!(read_listing_value(&[]), None);
+}
+
+#[test]
+fn meta_keys_keep_the_names_existing_stores_were_written_with() {
+    // Renaming one would make every existing store look new or unindexed.
+    let names = [
+        SCHEMA_VERSION_KEY,
+        ROSTER_KEEPERS,
+        OPEN_DIRECTIVES_INDEXED,
+        AUDIT_HEAD,
+        AUDIT_KEYED_FROM,
+        COMMITS,
+    ];
+    assert_eq!(
+        names,
+        [
+            "schema_version",
+            "roster_keepers",
+            "open_directives_indexed",
+            "audit_head",
+            "audit_keyed_from",
+            "commits"
+        ]
+    );
+    let incident = Ulid::from_parts(1, 1);
+    assert_eq!(&regulated_key(incident)[..10], b"regulated/");
+    assert_eq!(&regulated_key(incident)[10..], &incident.to_bytes());
+    let site = SiteId::parse("a").expect("valid");
+    assert!(
+        site_incidents_below(&site, None) > site_incident_key(&site, Ulid::from_bytes([0xff; 16]))
+    );
+    assert!(site_incidents_below(&site, Some(incident)) == site_incident_key(&site, incident));
+}
+
+#[test]
+fn unknown_record_versions_are_errors() {
+    let bytes = encode("t", &42u64).expect("encodes");
+    assert_eq!(decode::<u64>("t", &bytes).ok(), Some(42));
+    let mut future = bytes.clone();
+    future[0] = 9;
+    assert!(matches!(
+        decode::<u64>("t", &future),
+        Err(CodecError::Version { found: 9, .. })
+    ));
+}
