@@ -81,7 +81,7 @@ impl pb::federation_server::Federation for FederationService {
             .await
             .inspect_err(|s| refused(Some(&site), remote, s))?;
 
-        let opened = Commands::on(&self.ingest)
+        let (welcomed, stream, escalations) = Commands::on(&self.ingest)
             .open_site_stream(
                 &site,
                 SiteHello {
@@ -91,7 +91,6 @@ impl pb::federation_server::Federation for FederationService {
                 },
             )
             .await?;
-        let (welcomed, stream, escalations) = opened;
         if welcomed.epoch_changed {
             tracing::warn!(site = %site, epoch = %hello.epoch, "site presents a new store epoch: its store was recreated or restored");
         }
