@@ -206,8 +206,10 @@ impl pb::operator_server::Operator for OperatorService {
             argument,
         } = request.into_inner();
         let incident = incident_id(&id)?;
-        let command = crate::lifecycle::parse_command(&command, &argument)
-            .map_err(Status::invalid_argument)?;
+        let kind = crate::view::wire::COMMANDS
+            .from_wire(command)
+            .map_err(HubError::from)?;
+        let command = crate::lifecycle::command(kind, &argument).map_err(HubError::invalid)?;
         let item = Item::Transition(Box::new(crate::store::apply::Transition {
             incident,
             command,
@@ -310,8 +312,7 @@ impl pb::operator_server::Operator for OperatorService {
             reason,
         } = request.into_inner();
         let incident = incident_id(&id)?;
-        let site = socfed_proto::vocab::SiteId::parse(&site_id)
-            .map_err(|e| HubError::invalid(e.to_string()))?;
+        let site = socfed_proto::vocab::SiteId::parse(&site_id).map_err(HubError::from)?;
         let item = Item::Split(Box::new(crate::store::apply::Split {
             incident,
             site,
