@@ -13,3 +13,4 @@ pub mod service;
 pub mod soc;
 pub mod store;
 pub mod uplink;
+pub mod wire;

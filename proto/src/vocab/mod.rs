@@ -13,6 +13,7 @@ mod scalar;
 mod site_id;
 mod technique;
 mod tier;
+mod wire_enum;
 
 pub use directive::DirectiveState;
 pub use incident_state::{HubPhase, IncidentState, LocalStatus};
@@ -22,6 +23,7 @@ pub use scalar::{Severity, Tlp};
 pub use site_id::SiteId;
 pub use technique::Technique;
 pub use tier::Tier;
+pub use wire_enum::WireTable;
 
 /// A value that does not satisfy the federation contract.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

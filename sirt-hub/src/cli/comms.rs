@@ -2,6 +2,7 @@
 
 use super::HubTarget;
 use super::render::{print_json, table};
+use crate::view::words;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
@@ -133,9 +134,9 @@ pub async fn run(command: CommsCommand, target: &HubTarget) -> anyhow::Result<()
 pub fn comm_json(c: &pb::Communication) -> Value {
     json!({
         "communication_id": c.communication_id, "incident_id": c.incident_id,
-        "audience": c.audience, "subject": c.subject, "body": c.body, "tlp": c.tlp,
+        "audience": c.audience, "subject": c.subject, "body": c.body, "tlp": words::marking(c.tlp),
         "redactions": c.redactions, "drafted_by": c.drafted_by,
-        "drafted_at": format_millis(c.drafted_at_ms), "state": c.state,
+        "drafted_at": format_millis(c.drafted_at_ms), "state": words::comm_state(c.state),
         "counts_as_sent": c.counts_as_sent,
         "history": c.history.iter().map(|e| json!({
             "at": format_millis(e.at_ms), "actor": e.actor, "text": e.text,
@@ -159,8 +160,8 @@ fn print_list(list: &[pb::Communication], output: OutputFormat) -> anyhow::Resul
                 t.add_row(vec![
                     c.communication_id.clone(),
                     c.audience.clone(),
-                    c.tlp.clone(),
-                    c.state.clone(),
+                    words::marking(c.tlp),
+                    words::comm_state(c.state),
                     if c.counts_as_sent { "yes" } else { "no" }.to_string(),
                     c.subject.clone(),
                 ]);

@@ -2,6 +2,9 @@
 
 use super::HubTarget;
 use super::render::{print_json, table};
+use crate::lifecycle::HubRole;
+use crate::view::wire::ROLES;
+use crate::view::words;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
@@ -25,10 +28,10 @@ pub enum OperatorsCommand {
         name: String,
         /// tier1, tier2, tier3, tier4, engineer, soc-manager, ir-lead, ciso, admin.
         #[arg(long)]
-        role: String,
+        role: HubRole,
     },
     /// Change an operator's role; it applies to their next call.
-    SetRole { name: String, role: String },
+    SetRole { name: String, role: HubRole },
     /// Remove an operator: they keep read access with their certificate, and nothing else.
     Remove { name: String },
 }
@@ -80,7 +83,10 @@ pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
         OperatorsCommand::List => client.list_operators(pb::ListOperatorsRequest {}).await,
         OperatorsCommand::Add { name, role } | OperatorsCommand::SetRole { name, role } => {
             client
-                .set_operator(pb::SetOperatorRequest { name, role })
+                .set_operator(pb::SetOperatorRequest {
+                    name,
+                    role: ROLES.to_wire(role).into(),
+                })
                 .await
         }
         OperatorsCommand::Remove { name } => {
@@ -98,7 +104,7 @@ pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
             &list
                 .iter()
                 .map(|o| {
-                    json!({"name": o.name, "role": o.role, "since": format_millis(o.since_ms), "set_by": o.set_by})
+                    json!({"name": o.name, "role": words::role(o.role), "since": format_millis(o.since_ms), "set_by": o.set_by})
                 })
                 .collect::<Vec<_>>(),
         ),
@@ -107,7 +113,7 @@ pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
             for o in &list {
                 t.add_row(vec![
                     o.name.clone(),
-                    o.role.clone(),
+                    words::role(o.role),
                     format_millis(o.since_ms),
                     o.set_by.clone(),
                 ]);

@@ -2,6 +2,8 @@
 
 use super::HubTarget;
 use super::render;
+use crate::lifecycle::CommandKind;
+use crate::view::wire::COMMANDS;
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use socfed_proto::pb::{self, operator_client::OperatorClient};
@@ -45,7 +47,7 @@ pub enum IncidentsCommand {
         id: String,
         /// start-triage, contain, eradicate, recover, start-review, close, close-false-positive,
         /// close-duplicate, reopen, set-severity, set-priority, set-tlp, add-technique, assign-ir-lead.
-        command: String,
+        command: CommandKind,
         /// The command's argument (an id, a reason, a value or an operator), where it takes one.
         argument: Option<String>,
     },
@@ -150,13 +152,13 @@ async fn transition(
     target: &str,
     output: OutputFormat,
     id: String,
-    command: String,
+    command: CommandKind,
     argument: Option<String>,
 ) -> anyhow::Result<()> {
     let incident = client
         .transition_incident(pb::TransitionIncidentRequest {
             id,
-            command,
+            command: COMMANDS.to_wire(command).into(),
             argument: argument.unwrap_or_default(),
         })
         .await
@@ -247,7 +249,7 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
             transition(&mut client, &target, output, id, command, argument).await?;
         }
         IncidentsCommand::Assign { id, operator } => {
-            let command = "assign-ir-lead".to_string();
+            let command = CommandKind::AssignIrLead;
             transition(&mut client, &target, output, id, command, Some(operator)).await?;
         }
         IncidentsCommand::Merge {

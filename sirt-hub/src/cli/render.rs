@@ -4,6 +4,7 @@
 //! through `socfed_runtime::terminal::clean` (tables do it themselves), so no control
 //! character reaches the operator's terminal.
 
+use crate::view::words;
 use serde_json::{Value, json};
 use socfed_proto::pb;
 use socfed_runtime::cli::{format_age, format_millis};
@@ -38,7 +39,7 @@ pub fn incident_json(i: &pb::HubIncident) -> Value {
         "ir_lead": i.ir_lead,
         "resolution": i.resolution,
         "reopened": i.reopened,
-        "deadlines": i.deadlines.iter().map(|d| json!({"kind": d.kind, "citation": d.citation, "due": format_millis(d.due_ms), "status": d.status, "overdue_by_ms": d.overdue_by_ms, "filed_at": format_millis(d.filed_at_ms)})).collect::<Vec<_>>(),
+        "deadlines": i.deadlines.iter().map(|d| json!({"kind": d.kind, "citation": d.citation, "due": format_millis(d.due_ms), "status": words::deadline_status(d.status), "overdue_by_ms": d.overdue_by_ms, "filed_at": format_millis(d.filed_at_ms)})).collect::<Vec<_>>(),
         "timeline": i.timeline.iter().map(|t| json!({"at": format_millis(t.at_ms), "actor": t.actor, "text": t.text})).collect::<Vec<_>>(),
         "created_at": format_millis(i.created_at_ms),
         "updated_at": format_millis(i.updated_at_ms),
@@ -128,15 +129,16 @@ pub fn incident_detail(i: &pb::HubIncident) -> String {
     if !i.deadlines.is_empty() {
         out.push_str("regulatory deadlines:\n");
         for d in &i.deadlines {
-            let state = match d.status.as_str() {
+            let status = words::deadline_status(d.status);
+            let state = match status.as_str() {
                 "overdue" => format!("OVERDUE by {}", format_age(d.overdue_by_ms.max(0) as u64)),
                 "due_soon" => "DUE SOON".to_string(),
                 "met" | "met_late" => format!(
                     "{} at {}",
-                    d.status.replace('_', " "),
+                    status.replace('_', " "),
                     format_millis(d.filed_at_ms)
                 ),
-                other => other.to_string(),
+                _ => status.clone(),
             };
             out.push_str(&format!(
                 "  {:<28} due {}  {}  ({})\n",

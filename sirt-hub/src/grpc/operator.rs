@@ -206,8 +206,10 @@ impl pb::operator_server::Operator for OperatorService {
             argument,
         } = request.into_inner();
         let incident = incident_id(&id)?;
-        let command = crate::lifecycle::parse_command(&command, &argument)
-            .map_err(Status::invalid_argument)?;
+        let kind = crate::view::wire::COMMANDS
+            .from_wire(command)
+            .map_err(HubError::from)?;
+        let command = crate::lifecycle::command(kind, &argument).map_err(HubError::invalid)?;
         let command = IncidentCommand::Transition(Transition {
             incident,
             command,

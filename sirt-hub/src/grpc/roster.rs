@@ -9,6 +9,7 @@ use crate::lifecycle::HubRole;
 use crate::service::Commands;
 use crate::store::HubStore;
 use crate::store::apply::RosterChange;
+use crate::view::wire::ROLES;
 use socfed_proto::pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -31,7 +32,7 @@ impl RosterService {
                 .into_iter()
                 .map(|(name, r)| pb::RosterEntry {
                     name,
-                    role: r.role.as_str().to_string(),
+                    role: ROLES.to_wire(r.role).into(),
                     since_ms: r.since_ms,
                     set_by: r.set_by,
                 })
@@ -75,9 +76,7 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
         let acting = Acting::of(&self.roles, &request, "SetOperator")?;
         acting.may(Api::ManageOperators)?;
         let pb::SetOperatorRequest { name, role } = request.into_inner();
-        let role: HubRole = role
-            .parse()
-            .map_err(|e: crate::lifecycle::UnknownRole| HubError::invalid(e.to_string()))?;
+        let role: HubRole = ROLES.from_wire(role).map_err(HubError::from)?;
         self.change(&acting, name, Some(role)).await
     }
 

@@ -89,7 +89,7 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
                     vec![
                         format!("{} ({})", d.kind, d.citation),
                         format_millis(d.due_ms),
-                        d.status.clone(),
+                        words::deadline_status(d.status),
                     ]
                 })
                 .collect(),
@@ -150,8 +150,8 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
                 .map(|c| {
                     vec![
                         c.audience.clone(),
-                        c.tlp.clone(),
-                        c.state.clone(),
+                        words::marking(c.tlp),
+                        words::comm_state(c.state),
                         if c.counts_as_sent { "yes" } else { "no" }.into(),
                         c.subject.clone(),
                     ]
@@ -374,8 +374,8 @@ mod tests {
             ],
             communications: vec![pb::Communication {
                 audience: "board".into(),
-                tlp: "TLP:AMBER".into(),
-                state: "delivered".into(),
+                tlp: pb::Tlp::Amber as i32,
+                state: pb::CommState::Delivered as i32,
                 counts_as_sent: true,
                 subject: "Update".into(),
                 ..Default::default()

@@ -1,6 +1,7 @@
 //! A communication as the CLI, the API and the dashboard show it.
 
-use crate::comms::{self, CommRecord};
+use super::wire::{COMM_STATES, Word};
+use crate::comms::CommRecord;
 use socfed_proto::pb;
 
 /// A communication's view: its text as stored (already redacted), state and history.
@@ -11,11 +12,11 @@ pub fn communication(r: &CommRecord) -> pb::Communication {
         audience: r.audience.to_string(),
         subject: r.subject.clone(),
         body: r.body.clone(),
-        tlp: comms::tlp_label(r.tlp),
+        tlp: r.tlp.to_wire().into(),
         redactions: r.redactions.iter().map(|x| x.reason.clone()).collect(),
         drafted_by: r.drafted_by.clone(),
         drafted_at_ms: r.drafted_at_ms,
-        state: r.state.name().to_string(),
+        state: COMM_STATES.to_wire(Word(r.state.name())).into(),
         counts_as_sent: r.counts_as_sent(),
         history: r
             .history

@@ -171,7 +171,9 @@ pub fn deadlines(record: &IncidentRecord, now_ms: i64) -> Vec<pb::RegulatoryDead
                 kind: deadline.kind.to_string(),
                 citation: deadline.kind.citation().to_string(),
                 due_ms: deadline.due_ms,
-                status: word.into(),
+                status: super::wire::DEADLINES
+                    .to_wire(super::wire::Word(word))
+                    .into(),
                 overdue_by_ms,
                 filed_at_ms,
             }

@@ -6,6 +6,7 @@ pub mod comms;
 pub mod convert;
 pub mod response_convert;
 pub mod sites;
+pub mod wire;
 pub mod words;
 
 use crate::error::HubError;

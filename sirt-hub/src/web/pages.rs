@@ -190,8 +190,8 @@ pub fn incident(
         .map(|c| {
             vec![
                 c.audience.clone(),
-                c.tlp.clone(),
-                c.state.clone(),
+                words::marking(c.tlp),
+                words::comm_state(c.state),
                 if c.counts_as_sent { "yes" } else { "no" }.into(),
                 c.subject.clone(),
             ]
@@ -204,7 +204,7 @@ pub fn incident(
             vec![
                 format!("{} ({})", d.kind, d.citation),
                 format_millis(d.due_ms),
-                d.status.clone(),
+                words::deadline_status(d.status),
             ]
         })
         .collect();

@@ -2,10 +2,10 @@
 
 use super::soc_convert as convert;
 use crate::service::{Actor, IntakeResult, ServiceError, SocService};
-use crate::soc::incident::IncidentStatus;
 use crate::soc::roster::{Analyst, ShiftSpec};
-use crate::soc::triage::Action;
+use crate::soc::triage::{Action, StatusKind};
 use crate::store::StoreError;
+use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS};
 use futures_util::StreamExt;
 use socfed_proto::pb::{self, act_on_alert_request::Action as WireAction};
 use socfed_runtime::peer::caller;
@@ -129,14 +129,22 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         let pb::ListAlertsRequest {
             tier,
             status,
+            all_statuses,
             assignee,
             limit,
         } = request.into_inner();
-        let statuses = crate::store::GroupFilter::status_code(&status).ok_or_else(|| {
-            Status::invalid_argument(format!(
-                "status {status:?}: choose new, acknowledged, closed, promoted, open or all"
-            ))
-        })?;
+        let kinds: Vec<StatusKind> = if all_statuses {
+            StatusKind::ALL.to_vec()
+        } else {
+            match ALERT_STATUSES.from_wire_optional(status).map_err(invalid)? {
+                Some(kind) => vec![kind],
+                None => StatusKind::ALL
+                    .into_iter()
+                    .filter(|k| k.is_open())
+                    .collect(),
+            }
+        };
+        let statuses = crate::store::GroupFilter::status_codes(&kinds);
         let tier = match tier {
             0 => None,
             n => Some(
@@ -195,7 +203,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             }
             WireAction::Escalate(_) => Action::Escalate,
             WireAction::Close(verdict) => Action::Close {
-                verdict: convert::verdict_from_word(&verdict)?,
+                verdict: VERDICTS.from_wire(verdict).map_err(invalid)?,
             },
             WireAction::Reopen(_) => Action::Reopen,
         };
@@ -281,14 +289,9 @@ impl pb::site_soc_server::SiteSoc for SocApi {
     ) -> Result<Response<pb::LocalIncident>, Status> {
         let actor = self.actor(&request)?;
         let pb::UpdateLocalIncidentRequest { id, status, owner } = request.into_inner();
-        let status = match status.as_str() {
-            "" => None,
-            word => Some(IncidentStatus::parse(word).ok_or_else(|| {
-                Status::invalid_argument(format!(
-                    "status {word:?}: choose open, contained, resolved or closed"
-                ))
-            })?),
-        };
+        let status = INCIDENT_STATUSES
+            .from_wire_optional(status)
+            .map_err(invalid)?;
         let owner = (!owner.is_empty()).then_some(owner);
         let (incident, hub) = self
             .blocking(move |s| s.with_hub(s.update_incident(&actor, &id, status, owner)?))
@@ -336,7 +339,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
                 display_name
             },
             name,
-            role: convert::role_from_word(&role)?,
+            role: ROLES.from_wire(role).map_err(invalid)?,
             shifts,
         };
         let roster = self
@@ -445,4 +448,9 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             problem: report.problem.unwrap_or_default(),
         }))
     }
+}
+
+/// A wire value outside the contract: `INVALID_ARGUMENT` naming the field and what it takes.
+fn invalid(e: socfed_proto::vocab::InvalidField) -> Status {
+    Status::invalid_argument(e.to_string())
 }

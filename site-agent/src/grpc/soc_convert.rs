@@ -5,8 +5,9 @@ use crate::soc::group::AlertGroup;
 use crate::soc::incident::LocalIncident;
 use crate::soc::notify::Notification;
 use crate::soc::roster::Analyst;
-use crate::soc::triage::{Status, Verdict};
-use crate::soc::{Role, Tier, sla};
+use crate::soc::sla;
+use crate::soc::triage::Status;
+use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS};
 use socfed_proto::pb;
 use socfed_proto::vocab::Indicator;
 use tonic::Status as GrpcStatus;
@@ -32,52 +33,12 @@ fn format_to_wire(format: Format) -> pb::AlertFormat {
     }
 }
 
-pub fn status_words(status: &Status) -> (&'static str, String, String) {
-    match status {
-        Status::New => ("new", String::new(), String::new()),
-        Status::Acknowledged => ("acknowledged", String::new(), String::new()),
-        Status::Closed { verdict } => ("closed", verdict.as_str().to_string(), String::new()),
-        Status::Promoted { incident } => ("promoted", String::new(), incident.clone()),
-    }
-}
-
-pub fn verdict_from_word(word: &str) -> Result<Verdict, GrpcStatus> {
-    Verdict::ALL
-        .into_iter()
-        .find(|v| v.as_str() == word)
-        .ok_or_else(|| {
-            GrpcStatus::invalid_argument(format!(
-                "verdict {word:?}: choose true-positive, false-positive, benign or duplicate"
-            ))
-        })
-}
-
-pub fn role_word(role: Role) -> String {
-    match role {
-        Role::Analyst(t) => format!("tier{}", t.number()),
-        Role::Engineer => "engineer".into(),
-        Role::SocManager => "soc-manager".into(),
-        Role::Sensor => "sensor".into(),
-    }
-}
-
-pub fn role_from_word(word: &str) -> Result<Role, GrpcStatus> {
-    match word {
-        "tier1" => Ok(Role::Analyst(Tier::T1)),
-        "tier2" => Ok(Role::Analyst(Tier::T2)),
-        "tier3" => Ok(Role::Analyst(Tier::T3)),
-        "tier4" => Ok(Role::Analyst(Tier::T4)),
-        "engineer" => Ok(Role::Engineer),
-        "soc-manager" => Ok(Role::SocManager),
-        "sensor" => Ok(Role::Sensor),
-        other => Err(GrpcStatus::invalid_argument(format!(
-            "role {other:?}: choose tier1, tier2, tier3, tier4, engineer, soc-manager or sensor"
-        ))),
-    }
-}
-
 pub fn group(g: &AlertGroup, policy: &sla::SlaPolicy) -> pb::AlertGroup {
-    let (status, verdict, incident) = status_words(&g.state.status);
+    let (verdict, incident) = match &g.state.status {
+        Status::Closed { verdict } => (VERDICTS.to_wire(*verdict), String::new()),
+        Status::Promoted { incident } => (pb::Verdict::Unspecified, incident.clone()),
+        Status::New | Status::Acknowledged => (pb::Verdict::Unspecified, String::new()),
+    };
     let deadline = sla::deadline(policy, &g.state, g.severity);
     pb::AlertGroup {
         id: g.id.to_string(),
@@ -88,8 +49,8 @@ pub fn group(g: &AlertGroup, policy: &sla::SlaPolicy) -> pb::AlertGroup {
         severity: g.severity.to_wire() as i32,
         tlp: g.tlp.to_wire() as i32,
         tier: u32::from(g.state.tier.number()),
-        status: status.into(),
-        verdict,
+        status: ALERT_STATUSES.to_wire(g.state.status.kind()).into(),
+        verdict: verdict.into(),
         assignee: g.state.assignee.clone().unwrap_or_default(),
         incident_id: incident,
         count: g.count,
@@ -130,7 +91,7 @@ pub fn incident(
     pb::LocalIncident {
         id: i.id.clone(),
         title: i.title.clone(),
-        status: i.status.as_str().into(),
+        status: INCIDENT_STATUSES.to_wire(i.status).into(),
         owner: i.owner.clone().unwrap_or_default(),
         severity: i.severity.to_wire() as i32,
         tlp: i.tlp.to_wire() as i32,
@@ -145,7 +106,7 @@ pub fn incident(
         escalation_reason: i.escalation_reason.clone().unwrap_or_default(),
         hub: hub.map(|h| pb::HubView {
             incident_id: h.state.hub_incident.to_string(),
-            phase: h.state.phase.as_str().into(),
+            phase: h.state.phase.to_wire().into(),
             resolution: h.state.resolution.clone(),
             ir_lead: h.state.ir_lead.clone().unwrap_or_default(),
             updated_at_ms: h.state.updated_at_ms,
@@ -158,7 +119,7 @@ pub fn analyst(a: &Analyst) -> pb::Analyst {
     pb::Analyst {
         name: a.name.clone(),
         display_name: a.display_name.clone(),
-        role: role_word(a.role),
+        role: ROLES.to_wire(a.role).into(),
         shifts: a.shifts.iter().map(ToString::to_string).collect(),
     }
 }

@@ -44,6 +44,43 @@ pub enum Role {
     Sensor,
 }
 
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Analyst(Tier::T1),
+        Role::Analyst(Tier::T2),
+        Role::Analyst(Tier::T3),
+        Role::Analyst(Tier::T4),
+        Role::Engineer,
+        Role::SocManager,
+        Role::Sensor,
+    ];
+
+    /// The role's name in the roster, the CLI and configuration.
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Analyst(Tier::T1) => "tier1",
+            Role::Analyst(Tier::T2) => "tier2",
+            Role::Analyst(Tier::T3) => "tier3",
+            Role::Analyst(Tier::T4) => "tier4",
+            Role::Engineer => "engineer",
+            Role::SocManager => "soc-manager",
+            Role::Sensor => "sensor",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(word: &str) -> Result<Self, String> {
+        Role::ALL.into_iter().find(|r| r.word() == word).ok_or_else(|| {
+            format!(
+                "role {word:?}: choose tier1, tier2, tier3, tier4, engineer, soc-manager or sensor"
+            )
+        })
+    }
+}
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -10,19 +10,24 @@ use crate::soc::group::AlertGroup;
 use crate::soc::incident::LocalIncident;
 use crate::soc::notify::Notification;
 use crate::soc::roster::Analyst;
-use crate::soc::triage::Status;
+use crate::soc::triage::{Status, StatusKind};
 use crate::soc::{Tier, sla};
 use socfed_proto::UnixMillis;
 use ulid::Ulid;
 
 /// Status byte in `idx_queue` keys.
-fn status_code(status: &Status) -> u8 {
-    match status {
-        Status::New => 0,
-        Status::Acknowledged => 1,
-        Status::Closed { .. } => 2,
-        Status::Promoted { .. } => 3,
+/// A status's code in `idx_queue` keys (see `schema.rs`).
+fn kind_code(kind: StatusKind) -> u8 {
+    match kind {
+        StatusKind::New => 0,
+        StatusKind::Acknowledged => 1,
+        StatusKind::Closed => 2,
+        StatusKind::Promoted => 3,
     }
+}
+
+fn status_code(status: &Status) -> u8 {
+    kind_code(status.kind())
 }
 
 fn queue_key(group: &AlertGroup) -> Vec<u8> {
@@ -42,16 +47,9 @@ pub struct GroupFilter {
 }
 
 impl GroupFilter {
-    pub fn status_code(status: &str) -> Option<Vec<u8>> {
-        match status {
-            "" | "open" => Some(vec![0, 1]),
-            "new" => Some(vec![0]),
-            "acknowledged" => Some(vec![1]),
-            "closed" => Some(vec![2]),
-            "promoted" => Some(vec![3]),
-            "all" => Some(vec![0, 1, 2, 3]),
-            _ => None,
-        }
+    /// The codes of `kinds`, for [`GroupFilter::statuses`].
+    pub fn status_codes(kinds: &[StatusKind]) -> Vec<u8> {
+        kinds.iter().map(|k| kind_code(*k)).collect()
     }
 }
 

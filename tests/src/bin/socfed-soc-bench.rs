@@ -203,19 +203,22 @@ async fn main() -> anyhow::Result<()> {
         let request = match i % 3 {
             0 => pb::ListAlertsRequest {
                 tier: 1,
-                status: "new".into(),
+                status: pb::AlertStatus::New.into(),
+                all_statuses: false,
                 assignee: String::new(),
                 limit: 100,
             },
             1 => pb::ListAlertsRequest {
                 tier: 0,
-                status: String::new(),
+                status: pb::AlertStatus::Unspecified.into(),
+                all_statuses: false,
                 assignee: String::new(),
                 limit: 50,
             },
             _ => pb::ListAlertsRequest {
                 tier: 1,
-                status: "all".into(),
+                status: pb::AlertStatus::Unspecified.into(),
+                all_statuses: true,
                 assignee: String::new(),
                 limit: 20,
             },

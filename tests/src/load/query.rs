@@ -56,7 +56,7 @@ async fn triage_newest(hub: &HubProcess, n: usize) -> anyhow::Result<()> {
         async move {
             op.transition_incident(pb::TransitionIncidentRequest {
                 id: incident.id,
-                command: "start-triage".into(),
+                command: pb::LifecycleCommand::StartTriage.into(),
                 argument: String::new(),
             })
             .await

@@ -1,6 +1,7 @@
 //! The hub incident lifecycle over the real API: roles from the hub's operator roster decide
 //! who may move an incident, every change lands in the timeline and the hub's audit chain.
 
+use sirt_hub::view::words;
 use socfed_proto::pb;
 use socfed_proto::pb::IncidentStatus as St;
 use socfed_proto::pb::Severity as Sev;
@@ -16,7 +17,9 @@ const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[o
 fn transition(id: &str, command: &str, argument: &str) -> pb::TransitionIncidentRequest {
     pb::TransitionIncidentRequest {
         id: id.into(),
-        command: command.into(),
+        command: sirt_hub::view::wire::COMMANDS
+            .to_wire(command.parse().expect("a lifecycle command word"))
+            .into(),
         argument: argument.into(),
     }
 }
@@ -158,7 +161,7 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
             .deadlines
             .iter()
             .find(|d| d.kind == kind)
-            .map(|d| d.status.clone())
+            .map(|d| words::deadline_status(d.status))
             .unwrap_or_default()
     };
     assert_eq!(
@@ -183,8 +186,8 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
             .deadlines
             .iter()
             .find(|d| d.kind == "nis2_early_warning")
-            .map(|d| d.status.as_str()),
-        Some("met_late")
+            .map(|d| words::deadline_status(d.status)),
+        Some("met_late".to_string())
     );
     let unflagged = ines
         .update_regulatory(filed_req("sec_form_8k"))

@@ -14,7 +14,9 @@ const SITES: [&str; 3] = ["paris", "lyon", "oslo"];
 fn transition(id: &str, command: &str) -> pb::TransitionIncidentRequest {
     pb::TransitionIncidentRequest {
         id: id.into(),
-        command: command.into(),
+        command: sirt_hub::view::wire::COMMANDS
+            .to_wire(command.parse().expect("a lifecycle command word"))
+            .into(),
         argument: String::new(),
     }
 }

@@ -65,7 +65,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     let refused = roster_as(hub.addr, &pki, "ines")?
         .set_operator(pb::SetOperatorRequest {
             name: "tom".into(),
-            role: "ir-lead".into(),
+            role: pb::HubRole::IrLead.into(),
         })
         .await
         .expect_err("an IR lead may not");
@@ -111,7 +111,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     carl_roster
         .set_operator(pb::SetOperatorRequest {
             name: "tom".into(),
-            role: "ir-lead".into(),
+            role: pb::HubRole::IrLead.into(),
         })
         .await?;
     tom.issue_directive(directive(&incident)).await?;
@@ -137,11 +137,29 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     let bad = carl_roster
         .set_operator(pb::SetOperatorRequest {
             name: "sam".into(),
-            role: "overlord".into(),
+            role: 99,
         })
         .await
         .expect_err("unknown role");
     assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(
+        bad.message().contains("role: unknown value 99"),
+        "{}",
+        bad.message()
+    );
+    let unset = carl_roster
+        .set_operator(pb::SetOperatorRequest {
+            name: "sam".into(),
+            role: pb::HubRole::Unspecified.into(),
+        })
+        .await
+        .expect_err("no role");
+    assert_eq!(unset.code(), Code::InvalidArgument);
+    assert!(
+        unset.message().contains("role: not set"),
+        "{}",
+        unset.message()
+    );
 
     // Every change is in the audit chain, and the roster survives a restart.
     let mut op = clients::operator(hub.addr, &pki.operator("carl")?, &pki.domain)?;

@@ -1,6 +1,7 @@
 //! docs/ARCHITECTURE.md stays true where a test can tell: its entry-point table names every
 //! subcommand of both binaries (read from clap's command tree, never a copy of it), and its
-//! storage tables name every tree a new store opens (read from a real store in a temp dir).
+//! storage tables name every tree a new store opens (read from a real store in a temp dir),
+//! and its code map names every source file of every crate (read from the source tree).
 //! The metrics table is checked by `metrics_catalog.rs`, the example configs by
 //! `packaging.rs`.
 
@@ -119,5 +120,75 @@ fn the_storage_tables_name_every_tree_of_both_stores() -> anyhow::Result<()> {
         trees(&agent_dir)?,
         "docs/ARCHITECTURE.md, the agent's storage table must name exactly the trees an agent store has"
     );
+    Ok(())
+}
+
+/// The names a crate's code map must mention for its source files under `src`: `name.rs` for a
+/// file, `name/` for a folder module (its `mod.rs`). Tests (`tests.rs`, `*_tests.rs`, `tests/`)
+/// and crate roots are left out: they are not modules a reader looks for.
+fn module_names(src: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    let mut folders = vec![src.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if path.is_dir() {
+                if name != "tests" {
+                    folders.push(path);
+                }
+                continue;
+            }
+            let test_file = name == "tests.rs" || name.ends_with("_tests.rs");
+            if !name.ends_with(".rs") || test_file || name == "lib.rs" || name == "main.rs" {
+                continue;
+            }
+            if name == "mod.rs" {
+                if folder != src {
+                    let dir = folder
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    names.insert(format!("{dir}/"));
+                }
+            } else {
+                names.insert(name);
+            }
+        }
+    }
+    Ok(names)
+}
+
+#[test]
+fn the_code_map_names_every_source_file_of_every_crate() -> anyhow::Result<()> {
+    let doc = architecture()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (heading, src) in [
+        ("### `proto/` ", "proto/src"),
+        ("### `proto/runtime/` ", "proto/runtime/src"),
+        ("### `sirt-hub/` ", "sirt-hub/src"),
+        ("### `site-agent/` ", "site-agent/src"),
+        ("### `tests/` ", "tests/src"),
+    ] {
+        let mut lines = doc.lines().skip_while(|l| !l.starts_with(heading));
+        anyhow::ensure!(lines.next().is_some(), "no code map section {heading:?}");
+        let text: String = lines
+            .take_while(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let missing: Vec<String> = module_names(&root.join(src))?
+            .into_iter()
+            .filter(|name| {
+                !text.contains(&format!("`{name}")) && !text.contains(&format!("/{name}"))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/ARCHITECTURE.md, code map {heading:?}: say in a line what these modules of {src} own: {missing:?}"
+        );
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! TLP per audience, delivered through a real webhook on loopback only after the IR lead
 //! approves, retried after a failure, and never holding the webhook's secret URL.
 
+use sirt_hub::view::words;
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::sink::Sink;
@@ -80,7 +81,7 @@ async fn state_of(
                     .into_inner()
                     .communications;
                 list.into_iter()
-                    .find(|c| c.communication_id == comm && c.state == wanted)
+                    .find(|c| c.communication_id == comm && words::comm_state(c.state) == wanted)
             }
         },
     )
@@ -129,7 +130,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     .id;
     let set_tlp = |tlp: &str| pb::TransitionIncidentRequest {
         id: incident.clone(),
-        command: "set-tlp".into(),
+        command: pb::LifecycleCommand::SetTlp.into(),
         argument: tlp.into(),
     };
     op.transition_incident(set_tlp("amber+strict")).await?;
@@ -137,7 +138,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     let mut ines = comms_as(hub.addr, &pki, "ines")?;
     // Regulators are cleared for TLP:AMBER: the AMBER+STRICT incident's indicator is withheld.
     let withheld = draft(&mut ines, &incident, "regulators").await?;
-    assert_eq!(withheld.tlp, "TLP:AMBER");
+    assert_eq!(words::marking(withheld.tlp), "TLP:AMBER");
     assert!(!withheld.body.contains("203.0.113.66"), "{}", withheld.body);
     assert!(
         withheld.redactions.iter().any(|r| r.contains("indicator")),
@@ -146,7 +147,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     );
     // Executives are cleared for AMBER+STRICT and see which sites are hit.
     let execs = draft(&mut ines, &incident, "executives").await?;
-    assert_eq!(execs.tlp, "TLP:AMBER+STRICT");
+    assert_eq!(words::marking(execs.tlp), "TLP:AMBER+STRICT");
     assert!(
         execs.body.contains("paris") && execs.redactions.is_empty(),
         "{}",
@@ -162,13 +163,13 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     );
     // Clients (TLP:GREEN) never get site names or indicators of an AMBER incident.
     let clients_draft = draft(&mut ines, &incident, "clients").await?;
-    assert_eq!(clients_draft.tlp, "TLP:GREEN");
+    assert_eq!(words::marking(clients_draft.tlp), "TLP:GREEN");
     assert!(
         !clients_draft.body.contains("203.0.113.66") && !clients_draft.body.contains("paris"),
         "{}",
         clients_draft.body
     );
-    assert!(!clients_draft.counts_as_sent && clients_draft.state == "draft");
+    assert!(!clients_draft.counts_as_sent && words::comm_state(clients_draft.state) == "draft");
     // Nor its title: the title of an AMBER incident is AMBER text.
     assert!(
         !clients_draft.subject.contains("ransomware") && !clients_draft.body.contains("ransomware"),

@@ -155,7 +155,7 @@ async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_ref
         roster
             .set_operator(pb::SetOperatorRequest {
                 name: format!("analyst{i}"),
-                role: "tier1".into(),
+                role: pb::HubRole::Tier1.into(),
             })
             .await?;
     }

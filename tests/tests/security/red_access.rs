@@ -95,7 +95,7 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
     assert_eq!(clients::all_incidents(&mut olga).await?.len(), 2);
     carl.transition_incident(pb::TransitionIncidentRequest {
         id: red_id.clone(),
-        command: "assign-ir-lead".into(),
+        command: pb::LifecycleCommand::AssignIrLead.into(),
         argument: "ines".into(),
     })
     .await?;
@@ -113,7 +113,7 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
     let lifecycle = olga
         .transition_incident(pb::TransitionIncidentRequest {
             id: red_id.clone(),
-            command: "start-triage".into(),
+            command: pb::LifecycleCommand::StartTriage.into(),
             argument: String::new(),
         })
         .await

@@ -3,6 +3,7 @@
 //! hub incident.
 
 use site_agent::service::ManualClock;
+use site_agent::wire::{ALERT_STATUSES, ROLES, VERDICTS, word};
 use socfed_proto::pb::{self, act_on_alert_request::Action as Act, site_soc_client::SiteSocClient};
 use socfed_runtime::tls::{ExpectedServer, TlsFiles};
 use socfed_tests::{clients, eventually, inproc, pki::TestPki};
@@ -76,7 +77,9 @@ impl Site {
         let analyst = pb::Analyst {
             name: name.into(),
             display_name: String::new(),
-            role: role.into(),
+            role: ROLES
+                .to_wire(role.parse().map_err(anyhow::Error::msg)?)
+                .into(),
             shifts: shifts.iter().map(|s| s.to_string()).collect(),
         };
         self.soc_as("carol")?
@@ -203,7 +206,7 @@ async fn roles_decide_who_may_do_what_and_refusals_name_the_role_needed() -> any
     let status = act(
         &mut site.soc_as("ann")?,
         &group.id,
-        Act::Close("false-positive".into()),
+        Act::Close(pb::Verdict::FalsePositive.into()),
     )
     .await
     .expect_err("tier 1 closes tier 3");
@@ -213,9 +216,17 @@ async fn roles_decide_who_may_do_what_and_refusals_name_the_role_needed() -> any
         "{}",
         status.message()
     );
-    let closed = act(&mut carol, &group.id, Act::Close("false-positive".into())).await?;
+    let closed = act(
+        &mut carol,
+        &group.id,
+        Act::Close(pb::Verdict::FalsePositive.into()),
+    )
+    .await?;
     assert_eq!(
-        (closed.status.as_str(), closed.verdict.as_str()),
+        (
+            word(&ALERT_STATUSES, closed.status).as_str(),
+            word(&VERDICTS, closed.verdict).as_str()
+        ),
         ("closed", "false-positive")
     );
     // Removing an analyst hands back their open groups (nobody else on shift: unassigned).
@@ -304,7 +315,11 @@ async fn an_sla_breach_climbs_the_ladder_notifies_the_manager_and_finally_reache
         .await?
         .into_inner();
     assert_eq!(
-        (group.tier, group.status.as_str(), group.assignee.as_str()),
+        (
+            group.tier,
+            word(&ALERT_STATUSES, group.status).as_str(),
+            group.assignee.as_str()
+        ),
         (2, "new", "bob"),
         "tier 2 on shift takes it"
     );
@@ -345,7 +360,7 @@ async fn an_sla_breach_climbs_the_ladder_notifies_the_manager_and_finally_reache
         })
         .await?
         .into_inner();
-    assert_eq!(g.status, "promoted");
+    assert_eq!(word(&ALERT_STATUSES, g.status), "promoted");
     let incident = carol
         .get_local_incident(pb::GetLocalIncidentRequest {
             id: g.incident_id.clone(),
@@ -476,7 +491,7 @@ async fn an_alert_burst_becomes_one_group_then_an_incident_at_the_hub_with_its_i
     let stranger = carol
         .update_local_incident(pb::UpdateLocalIncidentRequest {
             id: incident.id.clone(),
-            status: String::new(),
+            status: pb::LocalStatus::Unspecified.into(),
             owner: "mallory".into(),
         })
         .await
@@ -492,7 +507,7 @@ async fn an_alert_burst_becomes_one_group_then_an_incident_at_the_hub_with_its_i
     carol
         .update_local_incident(pb::UpdateLocalIncidentRequest {
             id: incident.id.clone(),
-            status: "contained".into(),
+            status: pb::LocalStatus::Contained.into(),
             owner: String::new(),
         })
         .await?;
@@ -552,7 +567,10 @@ async fn the_audit_chain_detects_an_edited_entry_and_state_survives_a_restart() 
         .await?
         .into_inner();
     assert_eq!(
-        (again.status.as_str(), again.comments.len()),
+        (
+            word(&ALERT_STATUSES, again.status).as_str(),
+            again.comments.len()
+        ),
         ("acknowledged", 1)
     );
     assert_eq!(
@@ -684,7 +702,7 @@ async fn a_full_outbox_never_costs_alerts_and_deferred_revisions_go_out_once_the
             analyst: Some(pb::Analyst {
                 name: "tina".into(),
                 display_name: String::new(),
-                role: "tier3".into(),
+                role: pb::SiteRole::Tier3.into(),
                 shifts: vec![],
             }),
         })

@@ -69,7 +69,9 @@ impl Site {
                 analyst: Some(pb::Analyst {
                     name: name.into(),
                     display_name: String::new(),
-                    role: role.into(),
+                    role: site_agent::wire::ROLES
+                        .to_wire(role.parse().map_err(anyhow::Error::msg)?)
+                        .into(),
                     shifts: vec!["mon-fri 08:00-18:00 UTC".into()],
                 }),
             })
@@ -221,7 +223,7 @@ async fn with_nobody_on_shift_a_critical_alert_reaches_the_sirt_at_its_first_bre
     let group = site
         .soc()?
         .list_alerts(pb::ListAlertsRequest {
-            status: "promoted".into(),
+            status: pb::AlertStatus::Promoted.into(),
             ..Default::default()
         })
         .await?

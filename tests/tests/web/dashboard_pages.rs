@@ -48,7 +48,7 @@ async fn pages_show_indicators_techniques_marking_priority_lead_and_hide_merged_
     operator
         .transition_incident(pb::TransitionIncidentRequest {
             id: one.clone(),
-            command: "assign-ir-lead".into(),
+            command: pb::LifecycleCommand::AssignIrLead.into(),
             argument: "ines".into(),
         })
         .await?;

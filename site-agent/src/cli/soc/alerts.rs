@@ -2,6 +2,7 @@
 
 use super::render;
 use super::{AlertStatusFilter, Conn, Soc, Verdict};
+use crate::wire::{VERDICTS, word};
 use clap::Subcommand;
 use socfed_proto::pb::{self, act_on_alert_request::Action};
 use socfed_runtime::cli::OutputFormat;
@@ -89,7 +90,7 @@ fn describe(action: &Action) -> String {
         Action::Unassign(_) => "unassigned".to_string(),
         Action::Comment(_) => "comment added".to_string(),
         Action::Escalate(_) => "escalated".to_string(),
-        Action::Close(verdict) => format!("closed as {verdict}"),
+        Action::Close(verdict) => format!("closed as {}", word(&VERDICTS, *verdict)),
         Action::Reopen(_) => "reopened".to_string(),
     }
 }
@@ -104,9 +105,12 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
             limit,
             conn,
         } => {
+            let (status, all_statuses) =
+                status.map_or((pb::AlertStatus::Unspecified, false), |s| s.as_wire());
             let request = pb::ListAlertsRequest {
                 tier: tier.unwrap_or(0),
-                status: status.map(|s| s.as_wire().to_string()).unwrap_or_default(),
+                status: status.into(),
+                all_statuses,
                 assignee: assignee.unwrap_or_default(),
                 limit,
             };
@@ -119,7 +123,7 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
         AlertsCommand::Comment { id, text, conn } => (id, Action::Comment(text.join(" ")), conn),
         AlertsCommand::Escalate { id, conn } => (id, Action::Escalate(empty), conn),
         AlertsCommand::Close { id, verdict, conn } => {
-            (id, Action::Close(verdict.as_wire().to_string()), conn)
+            (id, Action::Close(verdict.as_wire().into()), conn)
         }
         AlertsCommand::Reopen { id, conn } => (id, Action::Reopen(empty), conn),
     };
@@ -194,7 +198,7 @@ mod tests {
     #[test]
     fn actions_describe_themselves() {
         assert_eq!(
-            describe(&Action::Close("false-positive".into())),
+            describe(&Action::Close(pb::Verdict::FalsePositive.into())),
             "closed as false-positive"
         );
         assert_eq!(

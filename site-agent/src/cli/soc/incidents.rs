@@ -134,7 +134,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .client
                 .update_local_incident(pb::UpdateLocalIncidentRequest {
                     id,
-                    status: status.map(|s| s.as_wire().to_string()).unwrap_or_default(),
+                    status: status.map_or(0, |s| s.as_wire().into()),
                     owner: owner.unwrap_or_default(),
                 })
                 .await

@@ -1,8 +1,9 @@
 //! Operator commands for the local SOC (`SiteSoc` on the agent's local API): alert intake,
 //! triage, local incidents, roster and shifts, notifications and the audit log.
 //!
-//! The proto carries statuses, verdicts and roles as words; each has a clap `ValueEnum`
-//! here whose command-line spelling is the wire word, so a bad value fails at parse time.
+//! The proto carries statuses, verdicts and roles as enums; each has a clap `ValueEnum` here
+//! whose command-line spelling is the domain's word (so a bad value fails at parse time, and
+//! help and completions list the choices), mapped to its wire value.
 
 pub mod alerts;
 pub mod audit;
@@ -93,13 +94,14 @@ pub enum AlertStatusFilter {
 }
 
 impl AlertStatusFilter {
-    pub fn as_wire(self) -> &'static str {
+    /// The request's `status` and `all_statuses`.
+    pub fn as_wire(self) -> (pb::AlertStatus, bool) {
         match self {
-            AlertStatusFilter::New => "new",
-            AlertStatusFilter::Acknowledged => "acknowledged",
-            AlertStatusFilter::Closed => "closed",
-            AlertStatusFilter::Promoted => "promoted",
-            AlertStatusFilter::All => "all",
+            AlertStatusFilter::New => (pb::AlertStatus::New, false),
+            AlertStatusFilter::Acknowledged => (pb::AlertStatus::Acknowledged, false),
+            AlertStatusFilter::Closed => (pb::AlertStatus::Closed, false),
+            AlertStatusFilter::Promoted => (pb::AlertStatus::Promoted, false),
+            AlertStatusFilter::All => (pb::AlertStatus::Unspecified, true),
         }
     }
 }
@@ -114,12 +116,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_wire(self) -> &'static str {
+    pub fn as_wire(self) -> pb::Verdict {
         match self {
-            Verdict::TruePositive => "true-positive",
-            Verdict::FalsePositive => "false-positive",
-            Verdict::Benign => "benign",
-            Verdict::Duplicate => "duplicate",
+            Verdict::TruePositive => pb::Verdict::TruePositive,
+            Verdict::FalsePositive => pb::Verdict::FalsePositive,
+            Verdict::Benign => pb::Verdict::Benign,
+            Verdict::Duplicate => pb::Verdict::Duplicate,
         }
     }
 }
@@ -134,12 +136,12 @@ pub enum IncidentStatus {
 }
 
 impl IncidentStatus {
-    pub fn as_wire(self) -> &'static str {
+    pub fn as_wire(self) -> pb::LocalStatus {
         match self {
-            IncidentStatus::Open => "open",
-            IncidentStatus::Contained => "contained",
-            IncidentStatus::Resolved => "resolved",
-            IncidentStatus::Closed => "closed",
+            IncidentStatus::Open => pb::LocalStatus::Open,
+            IncidentStatus::Contained => pb::LocalStatus::Contained,
+            IncidentStatus::Resolved => pb::LocalStatus::Resolved,
+            IncidentStatus::Closed => pb::LocalStatus::Closed,
         }
     }
 }
@@ -157,15 +159,15 @@ pub enum RosterRole {
 }
 
 impl RosterRole {
-    pub fn as_wire(self) -> &'static str {
+    pub fn as_wire(self) -> pb::SiteRole {
         match self {
-            RosterRole::Tier1 => "tier1",
-            RosterRole::Tier2 => "tier2",
-            RosterRole::Tier3 => "tier3",
-            RosterRole::Tier4 => "tier4",
-            RosterRole::Engineer => "engineer",
-            RosterRole::SocManager => "soc-manager",
-            RosterRole::Sensor => "sensor",
+            RosterRole::Tier1 => pb::SiteRole::Tier1,
+            RosterRole::Tier2 => pb::SiteRole::Tier2,
+            RosterRole::Tier3 => pb::SiteRole::Tier3,
+            RosterRole::Tier4 => pb::SiteRole::Tier4,
+            RosterRole::Engineer => pb::SiteRole::Engineer,
+            RosterRole::SocManager => pb::SiteRole::SocManager,
+            RosterRole::Sensor => pb::SiteRole::Sensor,
         }
     }
 }
@@ -175,7 +177,7 @@ mod tests {
     use super::*;
 
     /// The command-line spelling of every value is the word the proto expects.
-    fn assert_clap_names_are_wire_words<T: ValueEnum>(wire: impl Fn(&T) -> &'static str) {
+    fn assert_clap_names_are_wire_words<T: ValueEnum>(wire: impl Fn(&T) -> String) {
         for value in T::value_variants() {
             let name = value
                 .to_possible_value()
@@ -187,15 +189,24 @@ mod tests {
 
     #[test]
     fn value_enums_spell_the_wire_words() {
-        assert_clap_names_are_wire_words::<AlertStatusFilter>(|v| v.as_wire());
-        assert_clap_names_are_wire_words::<Verdict>(|v| v.as_wire());
-        assert_clap_names_are_wire_words::<IncidentStatus>(|v| v.as_wire());
-        assert_clap_names_are_wire_words::<RosterRole>(|v| v.as_wire());
-        assert_clap_names_are_wire_words::<IngestFormat>(|v| match v {
-            IngestFormat::Native => "native",
-            IngestFormat::Ocsf => "ocsf",
-            IngestFormat::SuricataEve => "suricata-eve",
-            IngestFormat::Wazuh => "wazuh",
+        use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS, word};
+        assert_clap_names_are_wire_words::<AlertStatusFilter>(|v| match v.as_wire() {
+            (_, true) => "all".to_string(),
+            (status, false) => word(&ALERT_STATUSES, status.into()),
+        });
+        assert_clap_names_are_wire_words::<Verdict>(|v| word(&VERDICTS, v.as_wire().into()));
+        assert_clap_names_are_wire_words::<IncidentStatus>(|v| {
+            word(&INCIDENT_STATUSES, v.as_wire().into())
+        });
+        assert_clap_names_are_wire_words::<RosterRole>(|v| word(&ROLES, v.as_wire().into()));
+        assert_clap_names_are_wire_words::<IngestFormat>(|v| {
+            match v {
+                IngestFormat::Native => "native",
+                IngestFormat::Ocsf => "ocsf",
+                IngestFormat::SuricataEve => "suricata-eve",
+                IngestFormat::Wazuh => "wazuh",
+            }
+            .to_string()
         });
     }
 

@@ -6,6 +6,7 @@
 //! alert titles and raw records are attacker-influenced, and must not be able to drive the
 //! analyst's terminal with escape sequences.
 
+use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, PHASES, ROLES, VERDICTS, word};
 use serde_json::{Value, json};
 use socfed_proto::pb;
 use socfed_proto::vocab::{Severity, Tlp};
@@ -118,8 +119,8 @@ pub fn alert_json(g: &pb::AlertGroup) -> Value {
         "severity": severity(g.severity),
         "tlp": tlp(g.tlp),
         "tier": g.tier,
-        "status": g.status,
-        "verdict": g.verdict,
+        "status": word(&ALERT_STATUSES, g.status),
+        "verdict": word(&VERDICTS, g.verdict),
         "assignee": g.assignee,
         "incident_id": g.incident_id,
         "count": g.count,
@@ -144,10 +145,10 @@ fn comment_json(c: &pb::Comment) -> Value {
 }
 
 fn alert_status(g: &pb::AlertGroup) -> String {
-    if g.verdict.is_empty() {
-        clean(&g.status).into_owned()
-    } else {
-        format!("{} ({})", clean(&g.status), clean(&g.verdict))
+    let status = word(&ALERT_STATUSES, g.status);
+    match word(&VERDICTS, g.verdict) {
+        verdict if verdict.is_empty() => status,
+        verdict => format!("{status} ({verdict})"),
     }
 }
 
@@ -287,7 +288,7 @@ pub fn incident_json(i: &pb::LocalIncident) -> Value {
     json!({
         "id": i.id,
         "title": i.title,
-        "status": i.status,
+        "status": word(&INCIDENT_STATUSES, i.status),
         "owner": i.owner,
         "severity": severity(i.severity),
         "tlp": tlp(i.tlp),
@@ -303,7 +304,7 @@ pub fn incident_json(i: &pb::LocalIncident) -> Value {
         // What the SIRT hub last said of it; null until the hub told this site.
         "hub": i.hub.as_ref().map(|h| json!({
             "incident_id": h.incident_id,
-            "phase": h.phase,
+            "phase": word(&PHASES, h.phase),
             "resolution": h.resolution,
             "ir_lead": h.ir_lead,
             "updated_at": format_millis(h.updated_at_ms),
@@ -315,9 +316,9 @@ pub fn incident_json(i: &pb::LocalIncident) -> Value {
 /// The hub's phase of an escalated incident, with why it was closed ("closed (resolved)").
 fn hub_phase(h: &pb::HubView) -> String {
     if h.resolution.is_empty() {
-        clean(&h.phase).into_owned()
+        word(&PHASES, h.phase)
     } else {
-        format!("{} ({})", clean(&h.phase), clean(&h.resolution))
+        format!("{} ({})", word(&PHASES, h.phase), clean(&h.resolution))
     }
 }
 
@@ -344,7 +345,7 @@ pub fn incidents_table(incidents: &[pb::LocalIncident]) -> Table {
         t.add_row(vec![
             clean(&i.id).into_owned(),
             severity(i.severity).to_string(),
-            clean(&i.status).into_owned(),
+            word(&INCIDENT_STATUSES, i.status),
             or_dash(&i.owner).into_owned(),
             i.alert_group_ids.len().to_string(),
             escalation(i),
@@ -360,7 +361,7 @@ pub fn incident_brief(i: &pb::LocalIncident) -> String {
         "{}  {}  {}  owner {}  escalated {}  {}",
         clean(&i.id),
         severity(i.severity),
-        clean(&i.status),
+        word(&INCIDENT_STATUSES, i.status),
         or_dash(&i.owner),
         escalation(i),
         shorten(&i.title, LIST_TITLE_CHARS),
@@ -375,7 +376,7 @@ pub fn incident_detail(i: &pb::LocalIncident) -> String {
         }
     };
     field("title", &clean(&i.title));
-    field("status", &clean(&i.status));
+    field("status", &word(&INCIDENT_STATUSES, i.status));
     field("owner", &or_dash(&i.owner));
     field("severity", severity(i.severity));
     field("tlp", tlp(i.tlp));
@@ -420,7 +421,7 @@ pub fn roster_json(r: &pb::Roster) -> Value {
                 json!({
                     "name": a.name,
                     "display_name": a.display_name,
-                    "role": a.role,
+                    "role": word(&ROLES, a.role),
                     "shifts": a.shifts,
                 })
             })
@@ -434,7 +435,7 @@ pub fn roster_table(r: &pb::Roster) -> Table {
         t.add_row(vec![
             clean(&a.name).into_owned(),
             clean(&a.display_name).into_owned(),
-            clean(&a.role).into_owned(),
+            word(&ROLES, a.role),
             a.shifts
                 .iter()
                 .map(|s| clean(s).into_owned())
@@ -662,8 +663,8 @@ mod tests {
             id: "ag-1".into(),
             title: "ET SCAN \u{1b}]0;pwned\u{7}".into(),
             tier: 1,
-            status: "closed".into(),
-            verdict: "benign".into(),
+            status: pb::AlertStatus::Closed.into(),
+            verdict: pb::Verdict::Benign.into(),
             severity: pb::Severity::Medium as i32,
             count: 3,
             last_seen_ms: 1_700_000_000_000,

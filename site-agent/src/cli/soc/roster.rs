@@ -72,7 +72,7 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<()> {
             let analyst = pb::Analyst {
                 name,
                 display_name: display_name.unwrap_or_default(),
-                role: role.as_wire().to_string(),
+                role: role.as_wire().into(),
                 shifts,
             };
             let roster = soc

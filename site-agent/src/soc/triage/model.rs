@@ -90,6 +90,16 @@ impl StatusKind {
         StatusKind::Promoted,
     ];
 
+    /// The word for the status in the CLI, the API's filters and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusKind::New => "new",
+            StatusKind::Acknowledged => "acknowledged",
+            StatusKind::Closed => "closed",
+            StatusKind::Promoted => "promoted",
+        }
+    }
+
     pub fn is_open(self) -> bool {
         match self {
             StatusKind::New | StatusKind::Acknowledged => true,
@@ -100,12 +110,7 @@ impl StatusKind {
 
 impl std::fmt::Display for StatusKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StatusKind::New => "new",
-            StatusKind::Acknowledged => "acknowledged",
-            StatusKind::Closed => "closed",
-            StatusKind::Promoted => "promoted",
-        })
+        f.write_str(self.as_str())
     }
 }
 
