@@ -279,87 +279,8 @@ impl SocService {
     pub fn with_hub(
         &self,
         incident: LocalIncident,
-    ) -> Result<(LocalIncident, Option<crate::store::schema::HubState>), ServiceError> {
+    ) -> Result<(LocalIncident, Option<crate::store::HubState>), ServiceError> {
         let hub = self.store.hub_state(&incident.id)?;
         Ok((incident, hub))
-    }
-
-    /// Raises a local incident by hand from a report and escalates it at once (the
-    /// `RaiseIncident` API). Idempotent by `request_id`: a retry returns the first answer.
-    pub fn raise(
-        &self,
-        actor: &Actor,
-        request_id: Option<&str>,
-        mut report: socfed_proto::vocab::IncidentReport,
-    ) -> Result<crate::store::Enqueued, ServiceError> {
-        use crate::store::schema::{RequestRecord, TreeId};
-        authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
-        let now = self.now();
-        let result = self.store.unit(|unit| {
-            if let Some(id) = request_id
-                && let Some(previous) = unit
-                    .get::<RequestRecord>(TreeId::Requests, id.as_bytes())
-                    .map_err(crate::store::StoreError::from)?
-            {
-                return Ok(crate::store::Enqueued {
-                    local_incident_id: previous.local_incident_id,
-                    seq: previous.seq,
-                    replayed: true,
-                    dropped: vec![],
-                });
-            }
-            let id = incident::new_incident_id(now);
-            report.local_incident_id = id.clone();
-            report.revision = 1;
-            let incident = LocalIncident {
-                id: id.clone(),
-                title: report.title.clone(),
-                status: IncidentStatus::Open,
-                owner: Some(actor.name.clone()),
-                severity: report.severity,
-                tlp: report.tlp,
-                groups: Vec::new(),
-                hosts: Vec::new(),
-                indicators: report.indicators.clone(),
-                techniques: report.techniques.clone(),
-                rule_id: report.rule_id.clone(),
-                first_seen_ms: report.observed_at_ms,
-                created_at_ms: now,
-                updated_at_ms: now,
-                escalation_reason: Some(format!("raised by hand ({})", actor.name)),
-                revision: 1,
-                revision_pending: false,
-            };
-            let (seq, dropped) = unit.enqueue(
-                report.to_wire().encode_to_vec(),
-                now,
-                self.settings.outbox_cap,
-                self.settings.on_full,
-            )?;
-            if let Some(request) = request_id {
-                unit.put(
-                    TreeId::Requests,
-                    request.as_bytes().to_vec(),
-                    &RequestRecord {
-                        local_incident_id: id.clone(),
-                        seq,
-                        at_ms: now,
-                    },
-                )
-                .map_err(crate::store::StoreError::from)?;
-            }
-            unit.put_incident(&incident)?;
-            self.audit(unit, actor, "incident.raise", &id, None, json(&incident))?;
-            Ok(crate::store::Enqueued {
-                local_incident_id: id,
-                seq,
-                replayed: false,
-                dropped,
-            })
-        });
-        if let Err(ServiceError::Store(crate::store::StoreError::OutboxFull { .. })) = &result {
-            self.store.count_refusal()?;
-        }
-        result
     }
 }

@@ -4,6 +4,7 @@
 
 mod incidents;
 mod intake;
+pub mod link;
 mod people;
 mod triage;
 mod unassigned;

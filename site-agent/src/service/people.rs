@@ -62,18 +62,7 @@ impl SocService {
             let before = unit
                 .analyst(name)?
                 .ok_or_else(|| ServiceError::NotFound(format!("{name:?} is not in the roster")))?;
-            let mut prefix = name.as_bytes().to_vec();
-            prefix.push(0);
-            for key in unit
-                .committed_keys(
-                    crate::store::schema::TreeId::IdxAssignee,
-                    &prefix,
-                    usize::MAX,
-                )
-                .map_err(crate::store::StoreError::from)?
-            {
-                let id = crate::store::schema::trailing_ulid("idx_assignee", &key)
-                    .map_err(crate::store::StoreError::from)?;
+            for id in unit.groups_assigned_to(name)? {
                 let Some(group) = unit.group(id)? else {
                     continue;
                 };

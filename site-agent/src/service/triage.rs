@@ -43,18 +43,17 @@ impl SocService {
         let mut acted = Vec::new();
         for (due_ms, id) in due {
             let result = self.store.unit(|unit| {
-                let stale_key = crate::store::schema::time_key(due_ms, id);
                 let Some(group) = unit.group(id)? else {
-                    unit.remove(crate::store::schema::TreeId::SlaDue, stale_key);
+                    unit.remove_sla_due(due_ms, id);
                     return Ok::<_, ServiceError>(false);
                 };
                 let Some(deadline) = sla::breached(&self.settings.sla, &group.state, group.severity, now) else {
                     // The agenda entry no longer matches the group's clock: repair it.
                     let current = sla::deadline(&self.settings.sla, &group.state, group.severity);
                     if current.is_none_or(|d| d.due_ms != due_ms) {
-                        unit.remove(crate::store::schema::TreeId::SlaDue, stale_key);
+                        unit.remove_sla_due(due_ms, id);
                         if let Some(d) = current {
-                            unit.put_raw(crate::store::schema::TreeId::SlaDue, crate::store::schema::time_key(d.due_ms, id), Vec::new());
+                            unit.put_sla_due(d.due_ms, id);
                         }
                     }
                     return Ok(false);

@@ -5,13 +5,8 @@
 use super::{ServiceError, SocService};
 use crate::soc::notify::{NewUnassigned, NotificationKind, UnassignedMute};
 use crate::store::StoreError;
-use crate::store::schema::TreeId;
 use crate::store::unit::Unit;
 use socfed_proto::UnixMillis;
-
-/// Settings key of the mute (replaces `notify/unassigned/new-groups`, a bare timestamp that
-/// lost the count of what it muted).
-const MUTE: &[u8] = b"notify/unassigned/mute";
 
 impl SocService {
     fn write_drafts(
@@ -41,9 +36,9 @@ impl SocService {
             return Ok(());
         }
         metrics::counter!("socfed_agent_unassigned_groups_total").increment(groups.len() as u64);
-        let mut mute: UnassignedMute = unit.get(TreeId::Settings, MUTE)?.unwrap_or_default();
+        let mut mute: UnassignedMute = unit.unassigned_mute()?;
         let drafts = mute.on_new(groups, now);
-        unit.put(TreeId::Settings, MUTE.to_vec(), &mute)?;
+        unit.put_unassigned_mute(&mute)?;
         self.write_drafts(unit, drafts)
     }
 
@@ -51,13 +46,9 @@ impl SocService {
     pub(super) fn flush_unassigned(&self) -> Result<(), ServiceError> {
         let now = self.now();
         self.store.unit(|unit| {
-            let mut mute: UnassignedMute = unit
-                .get(TreeId::Settings, MUTE)
-                .map_err(StoreError::from)?
-                .unwrap_or_default();
+            let mut mute: UnassignedMute = unit.unassigned_mute()?;
             if let Some(draft) = mute.flush(now) {
-                unit.put(TreeId::Settings, MUTE.to_vec(), &mute)
-                    .map_err(StoreError::from)?;
+                unit.put_unassigned_mute(&mute)?;
                 self.write_drafts(unit, vec![draft])?;
             }
             Ok::<_, ServiceError>(())

@@ -43,7 +43,7 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         TreeId::Incidents => decodes::<crate::soc::incident::LocalIncident>(id, value),
         TreeId::Notifications => decodes::<crate::soc::notify::Notification>(id, value),
         TreeId::Audit => decodes::<socfed_runtime::audit::AuditEntry>(id, value),
-        TreeId::Directives => decodes::<crate::response::DirectiveRecord>(id, value),
+        TreeId::Directives => decodes::<crate::soc::directive::DirectiveRecord>(id, value),
         TreeId::HubIncidents => decodes::<HubState>(id, value),
         TreeId::IdxQueue
         | TreeId::IdxAssignee
@@ -51,21 +51,23 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         | TreeId::SlaDue
         | TreeId::SeenByTime => fixed(id, value, &[0]),
         // Round-robin cursors (an analyst's name) and u64 markers.
-        TreeId::Settings if key.starts_with(b"rr/") => decodes::<String>(id, value),
-        TreeId::Settings if key == b"notify/unassigned/mute" => {
+        TreeId::Settings if key.starts_with(schema::ROUND_ROBIN_PREFIX.as_bytes()) => {
+            decodes::<String>(id, value)
+        }
+        TreeId::Settings if key == schema::UNASSIGNED_MUTE.as_bytes() => {
             decodes::<crate::soc::notify::UnassignedMute>(id, value)
         }
-        TreeId::Settings if key.starts_with(b"action-group/") => {
-            decodes::<crate::response::groups::ActionGroup>(id, value)
+        TreeId::Settings if key.starts_with(schema::ACTION_GROUP_PREFIX.as_bytes()) => {
+            decodes::<crate::soc::directive::ActionGroup>(id, value)
         }
         TreeId::Settings => fixed(id, value, &[8]),
-        TreeId::Meta => match key {
-            b"epoch" => fixed(id, value, &[16]),
-            b"schema_version" => fixed(id, value, &[4]),
-            b"audit_head" => decodes::<AuditHead>(id, value),
-            b"audit_keyed_from" => decodes::<socfed_runtime::audit::KeyedFrom>(id, value),
+        TreeId::Meta => match std::str::from_utf8(key).unwrap_or_default() {
+            schema::EPOCH => fixed(id, value, &[16]),
+            schema::SCHEMA_VERSION_KEY => fixed(id, value, &[4]),
+            schema::AUDIT_HEAD => decodes::<AuditHead>(id, value),
+            schema::AUDIT_KEYED_FROM => decodes::<socfed_runtime::audit::KeyedFrom>(id, value),
             // BLAKE3 of the SLA policy the agenda was built for.
-            b"sla_policy" => fixed(id, value, &[32]),
+            schema::SLA_POLICY => fixed(id, value, &[32]),
             // Counters and sequence numbers (`hub_states_after` among them).
             _ => fixed(id, value, &[8]),
         },

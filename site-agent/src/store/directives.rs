@@ -4,14 +4,8 @@
 use super::schema::{self, TreeId};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
-use crate::response::DirectiveRecord;
-use crate::response::groups::ActionGroup;
+use crate::soc::directive::{ActionGroup, DirectiveRecord};
 use ulid::Ulid;
-
-/// `settings` key of the process group of a directive's running action.
-fn group_key(id: Ulid) -> Vec<u8> {
-    format!("action-group/{id}").into_bytes()
-}
 
 impl AgentStore {
     pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
@@ -56,7 +50,10 @@ impl AgentStore {
 impl AgentStore {
     /// The process group recorded for a directive's running action, if any.
     pub fn action_group(&self, id: Ulid) -> Result<Option<ActionGroup>, StoreError> {
-        match self.tree(TreeId::Settings).get(group_key(id))? {
+        match self
+            .tree(TreeId::Settings)
+            .get(schema::action_group_key(id))?
+        {
             Some(raw) => Ok(Some(schema::decode(TreeId::Settings.name(), &raw)?)),
             None => Ok(None),
         }
@@ -65,12 +62,12 @@ impl AgentStore {
 
 impl Unit<'_> {
     pub fn put_action_group(&mut self, id: Ulid, group: &ActionGroup) -> Result<(), StoreError> {
-        self.put(TreeId::Settings, group_key(id), group)?;
+        self.put(TreeId::Settings, schema::action_group_key(id), group)?;
         Ok(())
     }
 
     pub fn remove_action_group(&mut self, id: Ulid) {
-        self.remove(TreeId::Settings, group_key(id));
+        self.remove(TreeId::Settings, schema::action_group_key(id));
     }
 
     pub fn put_directive(&mut self, record: &DirectiveRecord) -> Result<(), StoreError> {

@@ -1,6 +1,8 @@
 //! The agent's durable state, the only module that touches sled: the escalation outbox
-//! (`outbox.rs`), the local SOC's alert groups, incidents, roster, notifications and audit log
-//! (`soc.rs`), all in one sled database whose layout is in `schema.rs`.
+//! (`outbox.rs`), the local SOC's alert groups, incidents, roster and notifications (`soc.rs`),
+//! settings (`settings.rs`), the audit chain (`audit.rs`), directives (`directives.rs`) and
+//! the hub's incident states (`hub_states.rs`), all in one sled database whose layout is in
+//! `schema.rs`.
 //!
 //! Writes go through [`AgentStore::unit`]: one writer at a time, all of a unit's writes in one
 //! transaction, and the unit returns only once a flush (and fdatasync in `fsync` mode) that
@@ -9,6 +11,7 @@
 //! Invariant: an escalation is in the outbox and flushed before anything is told it was
 //! queued, and the uplink only ever sends what is in the outbox.
 
+mod audit;
 pub mod cap;
 pub mod check;
 mod directives;
@@ -17,14 +20,17 @@ mod intake;
 mod keyed;
 mod outbox;
 pub mod schema;
+mod settings;
 mod soc;
 mod sync;
 pub mod unit;
 mod upgrade;
 
+pub use audit::AuditReport;
 pub use hub_states::Recorded;
-pub use outbox::{Counters, Enqueued};
-pub use soc::{AuditReport, GroupFilter};
+pub use outbox::{Counters, Enqueued, Notice};
+pub use schema::{HubState, RequestRecord};
+pub use soc::GroupFilter;
 pub use socfed_runtime::config::Durability;
 
 use schema::{CodecError, TreeId};
@@ -179,7 +185,7 @@ impl AgentStore {
             .map(|id| db.open_tree(id.name()))
             .collect::<Result<Vec<_>, _>>()?;
         let meta = &trees[TreeId::Meta as usize];
-        if let Some(raw) = meta.get("schema_version")? {
+        if let Some(raw) = meta.get(schema::SCHEMA_VERSION_KEY)? {
             let found = raw
                 .as_ref()
                 .try_into()
@@ -196,7 +202,10 @@ impl AgentStore {
                 // A new store is a new epoch: the hub keys everything by (site, epoch, seq), so
                 // sequence numbers of a recreated store never collide with the old ones.
                 let epoch = Ulid::new();
-                meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes())?;
+                meta.insert(
+                    schema::SCHEMA_VERSION_KEY,
+                    &schema::SCHEMA_VERSION.to_be_bytes(),
+                )?;
                 meta.insert(schema::NEXT_SEQ, &1u64.to_be_bytes())?;
                 meta.insert(schema::EPOCH, &epoch.to_bytes())?;
                 epoch

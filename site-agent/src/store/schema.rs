@@ -8,6 +8,8 @@
 //! |                 | `next_seq`, `acked_through`, `outbox_len`, `refused_total`, `dropped_total`, `conflicts_reported`, `rejected_reported` | u64 BE |
 //! |                 | `audit_head`                               | `AuditHead`                     |
 //! |                 | `intake/{accepted,aggregated,duplicates,rejected,skipped}` | u64 BE          |
+//! |                 | `sla_policy`                               | BLAKE3 (32) of the SLA policy the `sla_due` agenda was built for |
+//! |                 | `audit_keyed_from`                         | `KeyedFrom` (where keyed sealing began) |
 //! | `outbox`        | seq u64                                    | `OutboxEntry`                   |
 //! | `requests`      | caller request id                          | `RequestRecord`                 |
 //! | `groups`        | group ULID                                 | `AlertGroup`                    |
@@ -138,6 +140,75 @@ pub const HUB_STATES_AFTER: &str = "hub_states_after";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
+/// `meta` key of the store's schema version (u32 BE).
+pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+/// `meta` key of the BLAKE3 (32 bytes) of the SLA policy the `sla_due` agenda was built for.
+pub const SLA_POLICY: &str = "sla_policy";
+/// `meta` key prefix of the intake counters.
+pub const INTAKE_PREFIX: &str = "intake/";
+/// The intake counters under [`INTAKE_PREFIX`], in the order `intake_counts` returns them.
+pub const INTAKE_COUNTERS: [&str; 5] = [
+    "accepted",
+    "aggregated",
+    "duplicates",
+    "rejected",
+    "skipped",
+];
+
+/// `meta` key of one intake counter (`intake/accepted`, ...).
+pub fn intake_key(counter: &str) -> String {
+    format!("{INTAKE_PREFIX}{counter}")
+}
+
+/// `settings` key prefix of the round-robin cursors, one per tier.
+pub const ROUND_ROBIN_PREFIX: &str = "rr/";
+/// `settings` key of the "unassigned" notification's mute (replaces
+/// `notify/unassigned/new-groups`, a bare timestamp that lost the count of what it muted).
+pub const UNASSIGNED_MUTE: &str = "notify/unassigned/mute";
+/// `settings` key prefix of the process group of a directive's running action.
+pub const ACTION_GROUP_PREFIX: &str = "action-group/";
+
+/// `settings` key of the round-robin cursor of `tier` (its number, 1 to 4).
+pub fn round_robin_key(tier: u8) -> Vec<u8> {
+    format!("{ROUND_ROBIN_PREFIX}{tier}").into_bytes()
+}
+
+/// `settings` key of the process group of directive `id`'s running action.
+pub fn action_group_key(id: ulid::Ulid) -> Vec<u8> {
+    format!("{ACTION_GROUP_PREFIX}{id}").into_bytes()
+}
+
+/// Status bytes of `idx_queue` keys.
+pub const QUEUE_NEW: u8 = 0;
+pub const QUEUE_ACKNOWLEDGED: u8 = 1;
+pub const QUEUE_CLOSED: u8 = 2;
+pub const QUEUE_PROMOTED: u8 = 3;
+
+/// The status byte of a group's `idx_queue` key.
+pub fn queue_status(status: &crate::soc::triage::Status) -> u8 {
+    use crate::soc::triage::Status;
+    match status {
+        Status::New => QUEUE_NEW,
+        Status::Acknowledged => QUEUE_ACKNOWLEDGED,
+        Status::Closed { .. } => QUEUE_CLOSED,
+        Status::Promoted { .. } => QUEUE_PROMOTED,
+    }
+}
+
+/// `status ++ tier ++ group`: an `idx_queue` key.
+pub fn queue_key(status: u8, tier: u8, group: ulid::Ulid) -> Vec<u8> {
+    let mut key = vec![status, tier];
+    key.extend_from_slice(&group.to_bytes());
+    key
+}
+
+/// `name ++ 0x00`: the prefix of every `idx_assignee` or `idx_indicator` key of `name`.
+pub fn name_prefix(name: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(name.len() + 1);
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.push(0);
+    prefix
+}
 
 /// One escalation waiting for the hub's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,11 +320,9 @@ pub fn ulid_of(tree: &'static str, bytes: &[u8]) -> Result<ulid::Ulid, CodecErro
     Ok(ulid::Ulid::from_bytes(raw))
 }
 
-/// `prefix ++ 0x00 ++ ulid`
+/// `name ++ 0x00 ++ ulid`: an `idx_assignee` or `idx_indicator` key.
 pub fn named_key(name: &str, id: ulid::Ulid) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len() + 17);
-    key.extend_from_slice(name.as_bytes());
-    key.push(0);
+    let mut key = name_prefix(name);
     key.extend_from_slice(&id.to_bytes());
     key
 }

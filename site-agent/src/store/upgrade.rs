@@ -9,13 +9,13 @@ use crate::soc::group::AlertGroup;
 /// Upgrades the store from the version it records (a new store records none: nothing to do).
 pub(super) fn run(db: &sled::Db, trees: &[sled::Tree]) -> Result<(), StoreError> {
     let meta = &trees[TreeId::Meta as usize];
-    let Some(raw) = meta.get("schema_version")? else {
+    let Some(raw) = meta.get(schema::SCHEMA_VERSION_KEY)? else {
         return Ok(());
     };
     let found = schema::u32_of(schema::META, &raw)?;
     if found < 2 {
         to_v2(db, trees)?;
-        meta.insert("schema_version", &2u32.to_be_bytes())?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &2u32.to_be_bytes())?;
         db.flush()?;
         tracing::info!("store upgraded to schema 2: alert groups indexed by fingerprint and time");
     }
@@ -66,15 +66,15 @@ mod tests {
         group.last_seen_ms = 1_700_000_600_000;
         {
             let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
-            db.open_tree("meta")?
-                .insert("schema_version", &1u32.to_be_bytes())?;
-            db.open_tree("groups")?.insert(
+            db.open_tree(TreeId::Meta.name())?
+                .insert(schema::SCHEMA_VERSION_KEY, &1u32.to_be_bytes())?;
+            db.open_tree(TreeId::Groups.name())?.insert(
                 group.id.to_bytes(),
                 schema::encode(TreeId::Groups.name(), &group)?,
             )?;
             db.open_tree(schema::LEGACY_GROUP_FP)?
                 .insert(fingerprint, b"old".to_vec())?;
-            db.drop_tree("group_span")?;
+            db.drop_tree(TreeId::GroupSpan.name())?;
             db.flush()?;
         }
         {
@@ -85,7 +85,7 @@ mod tests {
                 socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
             )?;
             let spans = store
-                .raw_tree("group_span")
+                .raw_tree(TreeId::GroupSpan.name())
                 .ok_or_else(|| anyhow::anyhow!("no group_span"))?;
             let key = schema::span_key(&fingerprint, group.last_seen_ms, group.id);
             assert_eq!(
@@ -101,8 +101,8 @@ mod tests {
                 .any(|n| n.as_ref() == schema::LEGACY_GROUP_FP.as_bytes())
         );
         assert_eq!(
-            db.open_tree("meta")?
-                .get("schema_version")?
+            db.open_tree(TreeId::Meta.name())?
+                .get(schema::SCHEMA_VERSION_KEY)?
                 .map(|v| v.to_vec()),
             Some(2u32.to_be_bytes().to_vec())
         );
