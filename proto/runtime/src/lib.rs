@@ -10,6 +10,8 @@
 //! - [`admin`], [`metric_catalog`]: `/livez`, `/readyz`, `/metrics` and every metric's name.
 //! - [`cli`], [`terminal`]: output formats, client flags, exit codes; text made inert.
 //! - [`config`]: TOML loading with errors that name the key.
+//! - [`error_code`]: the kinds of refusal both services tell callers, with their stable codes
+//!   and their one mapping to gRPC and to HTTP.
 //! - [`audit`], [`audit_key`], [`audit_walk`]: the keyed hash chain both services keep.
 //! - [`store_files`], [`dump`], [`witness`], [`disk_full`]: sled's files, `db export|import`,
 //!   the commit witness, a full disk told apart from other failures.
@@ -22,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod disk_full;
 pub mod dump;
+pub mod error_code;
 pub mod listen;
 pub mod metric_catalog;
 pub mod peer;

@@ -1,6 +1,7 @@
 //! The `SiteLocal` service: operators at the site raise incidents and read agent status.
 //! Only operator certificates may call it. Decode, call [`LinkService`], encode.
 
+use crate::error::AgentError;
 use crate::service::link::{LinkService, LinkStatus, RaiseIncident};
 use socfed_proto::pb;
 use socfed_runtime::peer::{caller, require_role};
@@ -16,13 +17,13 @@ impl LocalService {
     /// Runs blocking store work off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&LinkService) -> Result<T, crate::service::ServiceError> + Send + 'static,
+        work: impl FnOnce(&LinkService) -> Result<T, AgentError> + Send + 'static,
     ) -> Result<T, Status> {
         let link = self.link.clone();
         tokio::task::spawn_blocking(move || work(&link))
             .await
-            .map_err(|_| Status::internal("agent task failed"))?
-            .map_err(super::soc::status)
+            .map_err(|_| AgentError::internal("agent task failed"))?
+            .map_err(Status::from)
     }
 }
 
@@ -66,7 +67,7 @@ impl pb::site_local_server::SiteLocal for LocalService {
     ) -> Result<Response<pb::RaiseIncidentResponse>, Status> {
         let peer = caller(&request)?;
         require_role(&peer, "operator", "RaiseIncident")?;
-        let actor = self.link.soc.actor(&peer).map_err(super::soc::status)?;
+        let actor = self.link.soc.actor(&peer)?;
         let pb::RaiseIncidentRequest {
             request_id,
             title,

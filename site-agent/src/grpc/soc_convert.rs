@@ -1,5 +1,6 @@
 //! Domain records → wire types of the `SiteSoc` API, and wire strings → domain values.
 
+use crate::error::AgentError;
 use crate::soc::alert::Format;
 use crate::soc::group::AlertGroup;
 use crate::soc::incident::LocalIncident;
@@ -9,15 +10,14 @@ use crate::soc::triage::{Status, Verdict};
 use crate::soc::{Role, Tier, sla};
 use socfed_proto::pb;
 use socfed_proto::vocab::Indicator;
-use tonic::Status as GrpcStatus;
 
-pub fn format_from_wire(value: i32) -> Result<Format, GrpcStatus> {
+pub fn format_from_wire(value: i32) -> Result<Format, AgentError> {
     match pb::AlertFormat::try_from(value) {
         Ok(pb::AlertFormat::Native) => Ok(Format::Native),
         Ok(pb::AlertFormat::Ocsf) => Ok(Format::Ocsf),
         Ok(pb::AlertFormat::SuricataEve) => Ok(Format::SuricataEve),
         Ok(pb::AlertFormat::Wazuh) => Ok(Format::Wazuh),
-        Ok(pb::AlertFormat::Unspecified) | Err(_) => Err(GrpcStatus::invalid_argument(
+        Ok(pb::AlertFormat::Unspecified) | Err(_) => Err(AgentError::invalid(
             "format: choose native, ocsf, suricata-eve or wazuh",
         )),
     }
@@ -41,12 +41,12 @@ pub fn status_words(status: &Status) -> (&'static str, String, String) {
     }
 }
 
-pub fn verdict_from_word(word: &str) -> Result<Verdict, GrpcStatus> {
+pub fn verdict_from_word(word: &str) -> Result<Verdict, AgentError> {
     Verdict::ALL
         .into_iter()
         .find(|v| v.as_str() == word)
         .ok_or_else(|| {
-            GrpcStatus::invalid_argument(format!(
+            AgentError::invalid(format!(
                 "verdict {word:?}: choose true-positive, false-positive, benign or duplicate"
             ))
         })
@@ -61,7 +61,7 @@ pub fn role_word(role: Role) -> String {
     }
 }
 
-pub fn role_from_word(word: &str) -> Result<Role, GrpcStatus> {
+pub fn role_from_word(word: &str) -> Result<Role, AgentError> {
     match word {
         "tier1" => Ok(Role::Analyst(Tier::T1)),
         "tier2" => Ok(Role::Analyst(Tier::T2)),
@@ -70,7 +70,7 @@ pub fn role_from_word(word: &str) -> Result<Role, GrpcStatus> {
         "engineer" => Ok(Role::Engineer),
         "soc-manager" => Ok(Role::SocManager),
         "sensor" => Ok(Role::Sensor),
-        other => Err(GrpcStatus::invalid_argument(format!(
+        other => Err(AgentError::invalid(format!(
             "role {other:?}: choose tier1, tier2, tier3, tier4, engineer, soc-manager or sensor"
         ))),
     }

@@ -3,7 +3,8 @@
 //! idempotent by request id) and the state of the link to the hub ([`LinkStatus`]: outbox
 //! counters and what the uplink last saw). The gRPC adapter only decodes and encodes.
 
-use super::{Actor, ServiceError, SocService, json};
+use super::{Actor, SocService, json};
+use crate::error::AgentError;
 use crate::soc::authz::{self, Operation};
 use crate::soc::incident::{self, IncidentStatus, LocalIncident};
 use crate::store::cap::OnFull;
@@ -68,7 +69,7 @@ impl LinkService {
         &self,
         actor: &Actor,
         command: RaiseIncident,
-    ) -> Result<Enqueued, ServiceError> {
+    ) -> Result<Enqueued, AgentError> {
         let RaiseIncident {
             request_id,
             title,
@@ -81,7 +82,7 @@ impl LinkService {
             observed_at_ms,
         } = command;
         if request_id.len() > MAX_REQUEST_ID_BYTES {
-            return Err(ServiceError::Invalid(format!(
+            return Err(AgentError::Invalid(format!(
                 "request_id: longer than {MAX_REQUEST_ID_BYTES} bytes"
             )));
         }
@@ -105,7 +106,7 @@ impl LinkService {
             local_status: pb::LocalStatus::Open as i32,
         };
         let report = IncidentReport::from_wire(draft, &soc.settings.report_limits)
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
         let encoded_len = report.to_wire().encoded_len() + REPORT_OVERHEAD_BYTES;
         // The hub may accept less than our own link limit: it says so in every welcome.
         let hub_limit = self.uplink.hub_max_message_bytes.load(Ordering::Relaxed) as usize;
@@ -115,7 +116,7 @@ impl LinkService {
             self.max_report_bytes.min(hub_limit)
         };
         if encoded_len > max_report_bytes {
-            return Err(ServiceError::Invalid(format!(
+            return Err(AgentError::Invalid(format!(
                 "the report encodes to {encoded_len} bytes, over the hub link limit of {max_report_bytes} bytes; shorten the description or split the indicators"
             )));
         }
@@ -137,7 +138,7 @@ impl LinkService {
     }
 
     /// The agent's outbox counters and the uplink's state. Blocking.
-    pub fn status(&self) -> Result<LinkStatus, ServiceError> {
+    pub fn status(&self) -> Result<LinkStatus, AgentError> {
         let (soc, store) = (&self.soc, &self.soc.store);
         let counters = store.counters()?;
         let oldest = store.oldest_enqueued_at()?;
@@ -170,7 +171,7 @@ impl SocService {
         actor: &Actor,
         request_id: Option<&str>,
         mut report: IncidentReport,
-    ) -> Result<Enqueued, ServiceError> {
+    ) -> Result<Enqueued, AgentError> {
         authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
         let now = self.now();
         let result = self.store.unit(|unit| {
@@ -231,7 +232,7 @@ impl SocService {
                 dropped,
             })
         });
-        if let Err(ServiceError::Store(error @ StoreError::OutboxFull { .. })) = &result {
+        if let Err(AgentError::Store(error @ StoreError::OutboxFull { .. })) = &result {
             metrics::counter!("socfed_agent_outbox_refused_total").increment(1);
             tracing::error!(%error, "escalation refused at the outbox cap");
             self.store.count_refusal()?;

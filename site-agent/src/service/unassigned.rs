@@ -2,7 +2,8 @@
 //! ([`UnassignedMute`], pure) is kept in the store, so the exact count of held groups survives
 //! restarts, and the SLA tick sends what was held once the quiet period is over.
 
-use super::{ServiceError, SocService};
+use super::SocService;
+use crate::error::AgentError;
 use crate::soc::notify::{NewUnassigned, NotificationKind, UnassignedMute};
 use crate::store::StoreError;
 use crate::store::unit::Unit;
@@ -43,7 +44,7 @@ impl SocService {
     }
 
     /// At the SLA tick: sends the held count once the quiet period is over.
-    pub(super) fn flush_unassigned(&self) -> Result<(), ServiceError> {
+    pub(super) fn flush_unassigned(&self) -> Result<(), AgentError> {
         let now = self.now();
         self.store.unit(|unit| {
             let mut mute: UnassignedMute = unit.unassigned_mute()?;
@@ -51,7 +52,7 @@ impl SocService {
                 unit.put_unassigned_mute(&mute)?;
                 self.write_drafts(unit, vec![draft])?;
             }
-            Ok::<_, ServiceError>(())
+            Ok::<_, AgentError>(())
         })
     }
 }
