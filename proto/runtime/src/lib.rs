@@ -15,6 +15,8 @@
 //! - [`audit`], [`audit_key`], [`audit_walk`]: the keyed hash chain both services keep.
 //! - [`store_files`], [`dump`], [`witness`], [`disk_full`]: sled's files, `db export|import`,
 //!   the commit witness, a full disk told apart from other failures.
+//! - [`store_kit`]: what both stores are built on: the versioned record codec, the registry
+//!   of trees, the unit of work, and the layout snapshot.
 
 pub mod admin;
 pub mod audit;
@@ -31,6 +33,7 @@ pub mod peer;
 pub mod revocation;
 pub mod server;
 pub mod store_files;
+pub mod store_kit;
 pub mod terminal;
 pub mod tls;
 pub mod tls_check;

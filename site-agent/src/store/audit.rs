@@ -43,11 +43,11 @@ impl AgentStore {
             Unreadable(String),
         }
         let head: Option<AuditHead> = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
-            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            Some(raw) => Some(schema::decode(TreeId::Meta, &raw)?),
             None => None,
         };
         let keyed_from = match self.tree(TreeId::Meta).get(schema::AUDIT_KEYED_FROM)? {
-            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            Some(raw) => Some(schema::decode(TreeId::Meta, &raw)?),
             None => None,
         };
         let keying = match audit::Keying::new(self.audit_key.clone(), keyed_from) {
@@ -65,7 +65,7 @@ impl AgentStore {
                 .values()
                 .map(|value| match value {
                     Err(e) => Err(Walk::Store(e.into())),
-                    Ok(raw) => schema::decode::<AuditEntry>(TreeId::Audit.name(), &raw)
+                    Ok(raw) => schema::decode::<AuditEntry>(TreeId::Audit, &raw)
                         .map_err(|e| Walk::Unreadable(format!("an entry cannot be read: {e}"))),
                 }),
         );

@@ -10,7 +10,7 @@ use ulid::Ulid;
 impl AgentStore {
     pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
         match self.tree(TreeId::Directives).get(id.to_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Directives.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Directives, &raw)?)),
             None => Ok(None),
         }
     }
@@ -23,7 +23,7 @@ impl AgentStore {
     ) -> Result<Vec<DirectiveRecord>, StoreError> {
         let mut out = Vec::new();
         for value in self.tree(TreeId::Directives).iter().values().rev() {
-            let record: DirectiveRecord = schema::decode(TreeId::Directives.name(), &value?)?;
+            let record: DirectiveRecord = schema::decode(TreeId::Directives, &value?)?;
             if wanted(&record) {
                 out.push(record);
                 if out.len() >= limit {
@@ -38,7 +38,7 @@ impl AgentStore {
     pub fn unfinished_directives(&self) -> Result<Vec<DirectiveRecord>, StoreError> {
         let mut out = Vec::new();
         for value in self.tree(TreeId::Directives).iter().values() {
-            let record: DirectiveRecord = schema::decode(TreeId::Directives.name(), &value?)?;
+            let record: DirectiveRecord = schema::decode(TreeId::Directives, &value?)?;
             if !record.state.is_final() {
                 out.push(record);
             }
@@ -54,7 +54,7 @@ impl AgentStore {
             .tree(TreeId::Settings)
             .get(schema::action_group_key(id))?
         {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Settings.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Settings, &raw)?)),
             None => Ok(None),
         }
     }

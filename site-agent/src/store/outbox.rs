@@ -85,7 +85,7 @@ impl Unit<'_> {
                 break;
             }
             if self.get_raw(TreeId::Outbox, &key)?.is_some() {
-                dropped.push(schema::u64_of(schema::OUTBOX, &key)?);
+                dropped.push(schema::u64_of(TreeId::Outbox, &key)?);
                 self.remove(TreeId::Outbox, key.to_vec());
             }
         }
@@ -182,8 +182,8 @@ impl AgentStore {
             .map(|entry| {
                 let (key, value) = entry?;
                 Ok((
-                    schema::u64_of(schema::OUTBOX, &key)?,
-                    schema::decode(schema::OUTBOX, &value)?,
+                    schema::u64_of(TreeId::Outbox, &key)?,
+                    schema::decode(TreeId::Outbox, &value)?,
                 ))
             })
             .collect()
@@ -192,7 +192,7 @@ impl AgentStore {
     pub fn oldest_enqueued_at(&self) -> Result<Option<UnixMillis>, StoreError> {
         match self.tree(TreeId::Outbox).first()? {
             Some((_, value)) => Ok(Some(
-                schema::decode::<OutboxEntry>(schema::OUTBOX, &value)?.enqueued_at_ms,
+                schema::decode::<OutboxEntry>(TreeId::Outbox, &value)?.enqueued_at_ms,
             )),
             None => Ok(None),
         }

@@ -2,7 +2,7 @@
 //! local incidents, the roster, notifications and the intake counters. Unit methods write;
 //! `AgentStore` methods read.
 
-use super::schema::{self, TreeId};
+use super::schema::{self, TreeId, TreeSet};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
 use crate::soc::group::AlertGroup;
@@ -141,7 +141,7 @@ impl Unit<'_> {
         let tree = TreeId::IdxAssignee;
         self.committed_keys(tree, &schema::name_prefix(analyst), usize::MAX)?
             .iter()
-            .map(|key| Ok(schema::trailing_ulid(tree.name(), key)?))
+            .map(|key| Ok(schema::trailing_ulid(tree, key)?))
             .collect()
     }
 
@@ -176,7 +176,7 @@ impl Unit<'_> {
 impl AgentStore {
     pub fn group(&self, id: Ulid) -> Result<Option<AlertGroup>, StoreError> {
         match self.tree(TreeId::Groups).get(id.to_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Groups.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Groups, &raw)?)),
             None => Ok(None),
         }
     }
@@ -187,7 +187,7 @@ impl AgentStore {
         if let Some(assignee) = &filter.assignee {
             let prefix = schema::name_prefix(assignee);
             for key in self.tree(TreeId::IdxAssignee).scan_prefix(&prefix).keys() {
-                ids.push(schema::trailing_ulid(TreeId::IdxAssignee.name(), &key?)?);
+                ids.push(schema::trailing_ulid(TreeId::IdxAssignee, &key?)?);
             }
         } else {
             let statuses = if filter.statuses.is_empty() {
@@ -209,7 +209,7 @@ impl AgentStore {
                         .rev()
                         .take(filter.limit)
                     {
-                        ids.push(schema::trailing_ulid(TreeId::IdxQueue.name(), &key?)?);
+                        ids.push(schema::trailing_ulid(TreeId::IdxQueue, &key?)?);
                     }
                 }
             }
@@ -251,7 +251,7 @@ impl AgentStore {
                 .map_or(0, u64::from_be_bytes);
             out.push((
                 i64::try_from(due).unwrap_or(i64::MAX),
-                schema::trailing_ulid(TreeId::SlaDue.name(), &key)?,
+                schema::trailing_ulid(TreeId::SlaDue, &key)?,
             ));
         }
         Ok(out)
@@ -291,7 +291,7 @@ impl AgentStore {
         agenda.clear()?;
         let mut batch = sled::Batch::default();
         for value in self.tree(TreeId::Groups).iter().values() {
-            let group: AlertGroup = schema::decode(TreeId::Groups.name(), &value?)?;
+            let group: AlertGroup = schema::decode(TreeId::Groups, &value?)?;
             if let Some(due) = sla::deadline(policy, &group.state, group.severity) {
                 batch.insert(schema::time_key(due.due_ms, group.id), Vec::new());
             }
@@ -306,13 +306,13 @@ impl AgentStore {
         self.tree(TreeId::IdxIndicator)
             .scan_prefix(schema::name_prefix(indicator))
             .keys()
-            .map(|k| Ok(schema::trailing_ulid(TreeId::IdxIndicator.name(), &k?)?))
+            .map(|k| Ok(schema::trailing_ulid(TreeId::IdxIndicator, &k?)?))
             .collect()
     }
 
     pub fn incident(&self, id: &str) -> Result<Option<LocalIncident>, StoreError> {
         match self.tree(TreeId::Incidents).get(id.as_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Incidents.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Incidents, &raw)?)),
             None => Ok(None),
         }
     }
@@ -324,7 +324,7 @@ impl AgentStore {
             .values()
             .rev()
             .take(limit)
-            .map(|v| Ok(schema::decode(TreeId::Incidents.name(), &v?)?))
+            .map(|v| Ok(schema::decode(TreeId::Incidents, &v?)?))
             .collect()
     }
 
@@ -332,13 +332,13 @@ impl AgentStore {
         self.tree(TreeId::Roster)
             .iter()
             .values()
-            .map(|v| Ok(schema::decode(TreeId::Roster.name(), &v?)?))
+            .map(|v| Ok(schema::decode(TreeId::Roster, &v?)?))
             .collect()
     }
 
     pub fn analyst(&self, name: &str) -> Result<Option<Analyst>, StoreError> {
         match self.tree(TreeId::Roster).get(name.as_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Roster.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Roster, &raw)?)),
             None => Ok(None),
         }
     }
@@ -350,7 +350,7 @@ impl AgentStore {
             .values()
             .rev()
             .take(limit)
-            .map(|v| Ok(schema::decode(TreeId::Notifications.name(), &v?)?))
+            .map(|v| Ok(schema::decode(TreeId::Notifications, &v?)?))
             .collect()
     }
 
@@ -359,7 +359,7 @@ impl AgentStore {
         let mut out = [0; 5];
         for (slot, what) in out.iter_mut().zip(schema::INTAKE_COUNTERS) {
             if let Some(raw) = self.tree(TreeId::Meta).get(schema::intake_key(what))? {
-                *slot = schema::u64_of(schema::META, &raw)?;
+                *slot = schema::u64_of(TreeId::Meta, &raw)?;
             }
         }
         Ok(out)
@@ -368,9 +368,6 @@ impl AgentStore {
     /// Test and tooling access to raw trees (e.g. to simulate tampering in tests).
     #[doc(hidden)]
     pub fn raw_tree(&self, name: &str) -> Option<&sled::Tree> {
-        TreeId::ALL
-            .iter()
-            .find(|t| t.name() == name)
-            .map(|t| self.tree(*t))
+        TreeId::by_name(name).map(|t| self.tree(t))
     }
 }
