@@ -2,20 +2,20 @@
 //! mapped once to a gRPC status ([`From<HubError> for Status`](#impl-From<HubError>-for-Status))
 //! and once to an HTTP status ([`HubError::http_status`], used by the dashboard). The human
 //! message is kept whole by both; the code names the kind of refusal for tools that match on
-//! it (gRPC metadata `socfed-error`, HTTP header `x-socfed-error`).
+//! it (gRPC metadata `socfed-error`, HTTP header `x-socfed-error`). The kinds, their codes and
+//! both mappings are `socfed_runtime::error_code`, shared with the agent's `AgentError`.
 
 use crate::store::StoreError;
 use axum::http::StatusCode;
+use socfed_runtime::error_code::ErrorKind;
 use tonic::{Code, Status};
 
 /// Metadata on a status caused by the hub's own storage, so that the refusal audit does not
 /// record the caller as refused.
 pub const STORAGE_FAILURE: &str = "socfed-storage-failure";
 
-/// gRPC metadata naming the error's stable code.
-pub const ERROR_CODE_KEY: &str = "socfed-error";
-/// HTTP header naming the error's stable code.
-pub const HTTP_ERROR_HEADER: &str = "x-socfed-error";
+/// gRPC metadata and HTTP header naming the error's stable code (the same for the agent).
+pub use socfed_runtime::error_code::{ERROR_CODE_KEY, HTTP_ERROR_HEADER};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -93,74 +93,47 @@ impl HubError {
         }
     }
 
-    /// The stable code: what kind of refusal, never the message.
-    pub fn code(&self) -> &'static str {
+    /// What kind of refusal this is; its code, gRPC code and HTTP status follow from it
+    /// (`socfed_runtime::error_code`, shared with the agent).
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid(_) => "invalid_argument",
-            Self::NotFound(_) => "not_found",
-            Self::Unauthenticated(_) => "unauthenticated",
-            Self::Denied(_) => "permission_denied",
-            Self::Refused(_) => "failed_precondition",
-            Self::Exhausted(_) => "resource_exhausted",
-            Self::Aborted(_) => "aborted",
-            Self::Unavailable(_) => "unavailable",
+            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::Denied(_) => ErrorKind::Denied,
+            Self::Refused(_) => ErrorKind::Refused,
+            Self::Exhausted(_) => ErrorKind::Exhausted,
+            Self::Aborted(_) => ErrorKind::Aborted,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
             Self::Storage {
                 disk_full: true, ..
-            } => "storage_disk_full",
-            Self::Storage { .. } => "storage_unavailable",
-            Self::Internal(_) => "internal",
+            } => ErrorKind::StorageDiskFull,
+            Self::Storage { .. } => ErrorKind::StorageUnavailable,
+            Self::Internal(_) => ErrorKind::Internal,
         }
+    }
+
+    /// The stable code: what kind of refusal, never the message.
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 
     /// The one mapping to gRPC codes.
     pub fn grpc_code(&self) -> Code {
-        match self {
-            Self::Invalid(_) => Code::InvalidArgument,
-            Self::NotFound(_) => Code::NotFound,
-            Self::Unauthenticated(_) => Code::Unauthenticated,
-            Self::Denied(_) => Code::PermissionDenied,
-            Self::Refused(_) => Code::FailedPrecondition,
-            Self::Exhausted(_) => Code::ResourceExhausted,
-            Self::Aborted(_) => Code::Aborted,
-            Self::Unavailable(_) => Code::Unavailable,
-            Self::Storage {
-                disk_full: true, ..
-            } => Code::ResourceExhausted,
-            Self::Storage { .. } => Code::Unavailable,
-            Self::Internal(_) => Code::Internal,
-        }
+        self.kind().grpc_code()
     }
 
     /// The one mapping to HTTP statuses.
     pub fn http_status(&self) -> StatusCode {
-        match self {
-            Self::Invalid(_) => StatusCode::BAD_REQUEST,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Denied(_) => StatusCode::FORBIDDEN,
-            Self::Refused(_) => StatusCode::CONFLICT,
-            Self::Exhausted(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Aborted(_) => StatusCode::CONFLICT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Storage {
-                disk_full: true, ..
-            } => StatusCode::INSUFFICIENT_STORAGE,
-            Self::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.kind().http_status()
     }
 }
 
 impl From<HubError> for Status {
     fn from(error: HubError) -> Self {
-        let mut status = Status::new(error.grpc_code(), error.to_string());
-        let metadata = status.metadata_mut();
-        metadata.insert(
-            ERROR_CODE_KEY,
-            tonic::metadata::MetadataValue::from_static(error.code()),
-        );
+        let mut status = error.kind().status(error.to_string());
         if matches!(error, HubError::Storage { .. }) {
-            metadata.insert(
+            status.metadata_mut().insert(
                 STORAGE_FAILURE,
                 tonic::metadata::MetadataValue::from_static("1"),
             );
@@ -173,12 +146,7 @@ impl From<HubError> for Status {
 /// and the message as plain text.
 impl axum::response::IntoResponse for HubError {
     fn into_response(self) -> axum::response::Response {
-        (
-            self.http_status(),
-            [(HTTP_ERROR_HEADER, self.code())],
-            self.to_string(),
-        )
-            .into_response()
+        self.kind().http_response(self.to_string())
     }
 }
 

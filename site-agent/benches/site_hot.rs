@@ -21,7 +21,7 @@ use site_agent::soc::alert::{Alert, Format, ParseLimits};
 use site_agent::soc::group::AlertGroup;
 use site_agent::soc::incident::LocalIncident;
 use site_agent::soc::parse::{Parsed, parse_line, split_json_array};
-use site_agent::store::schema::{self, OutboxEntry};
+use site_agent::store::schema::{self, OutboxEntry, TreeId};
 use socfed_proto::vocab::ReportLimits;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -239,7 +239,7 @@ fn outbox(c: &mut Criterion, alerts: &[Alert]) {
         enqueued_at_ms: RECEIVED_AT,
         report: wire_bytes.clone(),
     };
-    let stored = schema::encode(schema::OUTBOX, &entry).expect("encodes");
+    let stored = schema::encode(TreeId::Outbox, &entry).expect("encodes");
     eprintln!(
         "outbox input: one incident of {} alert groups, {} indicators; report {} bytes, entry {} bytes",
         groups.len(),
@@ -259,7 +259,7 @@ fn outbox(c: &mut Criterion, alerts: &[Alert]) {
         b.iter(|| black_box(black_box(&report).to_wire().encode_to_vec()))
     });
     group.bench_function("schema::encode OutboxEntry (postcard)", |b| {
-        b.iter(|| black_box(schema::encode(schema::OUTBOX, black_box(&entry)).is_ok()))
+        b.iter(|| black_box(schema::encode(TreeId::Outbox, black_box(&entry)).is_ok()))
     });
     // Not what the store does: the same bytes with the report serialised in one piece
     // (serde's `Vec<u8>` is a sequence, which postcard writes one byte per call) into a
@@ -289,7 +289,7 @@ fn outbox(c: &mut Criterion, alerts: &[Alert]) {
                 enqueued_at_ms: RECEIVED_AT,
                 report: black_box(&report).to_wire().encode_to_vec(),
             };
-            black_box(schema::encode(schema::OUTBOX, &entry).is_ok())
+            black_box(schema::encode(TreeId::Outbox, &entry).is_ok())
         })
     });
     group.finish();

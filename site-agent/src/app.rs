@@ -5,6 +5,7 @@ use crate::grpc::local::LocalService;
 use crate::grpc::response::ResponseApi;
 use crate::grpc::soc::SocApi;
 use crate::response::ResponseEngine;
+use crate::service::link::LinkService;
 use crate::service::{Clock, SocService, SocSettings, SystemClock};
 use crate::soc::alert::ParseLimits;
 use crate::store::{AgentStore, StoreError};
@@ -212,14 +213,11 @@ pub async fn start_with_clock(
         shutdown.clone(),
     ));
     let local = LocalService {
-        site: config.site_id.clone(),
-        soc: soc.clone(),
-        store: store.clone(),
-        uplink: state,
-        limits: ReportLimits::default(),
-        max_report_bytes: config.hub.max_message_bytes,
-        outbox_cap: config.outbox.max_entries,
-        on_full: config.outbox.on_full,
+        link: Arc::new(LinkService {
+            soc: soc.clone(),
+            uplink: state,
+            max_report_bytes: config.hub.max_message_bytes,
+        }),
     };
     let served = [
         "socfed.v1.SiteLocal",

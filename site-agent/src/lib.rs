@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod grpc;
 pub mod response;
 pub mod service;

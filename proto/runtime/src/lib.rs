@@ -10,9 +10,13 @@
 //! - [`admin`], [`metric_catalog`]: `/livez`, `/readyz`, `/metrics` and every metric's name.
 //! - [`cli`], [`terminal`]: output formats, client flags, exit codes; text made inert.
 //! - [`config`]: TOML loading with errors that name the key.
+//! - [`error_code`]: the kinds of refusal both services tell callers, with their stable codes
+//!   and their one mapping to gRPC and to HTTP.
 //! - [`audit`], [`audit_key`], [`audit_walk`]: the keyed hash chain both services keep.
 //! - [`store_files`], [`dump`], [`witness`], [`disk_full`]: sled's files, `db export|import`,
 //!   the commit witness, a full disk told apart from other failures.
+//! - [`store_kit`]: what both stores are built on: the versioned record codec, the registry
+//!   of trees, the unit of work, and the layout snapshot.
 
 pub mod admin;
 pub mod audit;
@@ -22,12 +26,14 @@ pub mod cli;
 pub mod config;
 pub mod disk_full;
 pub mod dump;
+pub mod error_code;
 pub mod listen;
 pub mod metric_catalog;
 pub mod peer;
 pub mod revocation;
 pub mod server;
 pub mod store_files;
+pub mod store_kit;
 pub mod terminal;
 pub mod tls;
 pub mod tls_check;

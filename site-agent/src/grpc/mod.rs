@@ -1,4 +1,5 @@
-//! Thin gRPC service implementations of the agent.
+//! Thin gRPC service implementations of the agent: decode, call the service layer, encode.
+//! Every error becomes a status in one place, `From<AgentError> for Status` (`crate::error`).
 
 pub mod local;
 pub mod response;

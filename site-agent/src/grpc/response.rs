@@ -1,9 +1,9 @@
 //! The `SiteResponse` service: directives from the hub as site operators see and act on them.
 
-use super::soc::status;
+use crate::error::AgentError;
 use crate::response::engine::TaskStep;
 use crate::response::{DirectiveRecord, ResponseEngine};
-use crate::service::{ServiceError, SocService};
+use crate::service::SocService;
 use socfed_proto::pb;
 use socfed_runtime::peer::caller;
 use std::sync::Arc;
@@ -16,9 +16,9 @@ pub struct ResponseApi {
     pub engine: Arc<ResponseEngine>,
 }
 
-fn id(raw: &str) -> Result<Ulid, Status> {
+fn id(raw: &str) -> Result<Ulid, AgentError> {
     Ulid::from_string(raw).map_err(|_| {
-        Status::invalid_argument(format!("{raw:?} is not a directive id (26-character ULID)"))
+        AgentError::invalid(format!("{raw:?} is not a directive id (26-character ULID)"))
     })
 }
 
@@ -44,17 +44,17 @@ impl ResponseApi {
     async fn call<T: Send + 'static, R>(
         &self,
         request: &Request<R>,
-        work: impl FnOnce(&Arc<ResponseEngine>, &crate::service::Actor) -> Result<T, ServiceError>
+        work: impl FnOnce(&Arc<ResponseEngine>, &crate::service::Actor) -> Result<T, AgentError>
         + Send
         + 'static,
     ) -> Result<T, Status> {
         let peer = caller(request)?;
-        let actor = self.soc.actor(&peer).map_err(status)?;
+        let actor = self.soc.actor(&peer)?;
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || work(&engine, &actor))
             .await
-            .map_err(|_| Status::internal("agent task failed"))?
-            .map_err(status)
+            .map_err(|_| AgentError::internal("agent task failed"))?
+            .map_err(Status::from)
     }
 }
 
@@ -112,9 +112,10 @@ impl pb::site_response_server::SiteResponse for ResponseApi {
         } = request.get_ref().clone();
         let id = id(&directive_id)?;
         if !approve && reason.trim().is_empty() {
-            return Err(Status::invalid_argument(
+            return Err(AgentError::invalid(
                 "say why the action is rejected (--reason); the hub sees it",
-            ));
+            )
+            .into());
         }
         let record = self
             .call(&request, move |e, a| e.decide(a, id, approve, &reason))
@@ -139,9 +140,10 @@ impl pb::site_response_server::SiteResponse for ResponseApi {
             Ok(Step::Complete) => TaskStep::Complete,
             Ok(Step::Decline) => TaskStep::Decline,
             Ok(Step::Unspecified) | Err(_) => {
-                return Err(Status::invalid_argument(
+                return Err(AgentError::invalid(
                     "step must be acknowledge, start, complete or decline",
-                ));
+                )
+                .into());
             }
         };
         let record = self

@@ -1,10 +1,10 @@
 //! The `SiteSoc` service: decode, resolve the caller's role, call the SOC service, encode.
 
 use super::soc_convert as convert;
-use crate::service::{Actor, IntakeResult, ServiceError, SocService};
+use crate::error::AgentError;
+use crate::service::{Actor, IntakeResult, SocService};
 use crate::soc::roster::{Analyst, ShiftSpec};
 use crate::soc::triage::{Action, StatusKind};
-use crate::store::StoreError;
 use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS};
 use futures_util::StreamExt;
 use socfed_proto::pb::{self, act_on_alert_request::Action as WireAction};
@@ -18,49 +18,9 @@ pub struct SocApi {
     pub service: Arc<SocService>,
 }
 
-/// The one mapping from service errors to gRPC status.
-pub fn status(error: ServiceError) -> Status {
-    match error {
-        ServiceError::Denied(denied) => {
-            tracing::warn!(reason = %denied, "local SOC action refused");
-            Status::permission_denied(denied.to_string())
-        }
-        ServiceError::NotInRoster(message) => {
-            tracing::warn!(%message, "caller refused");
-            Status::permission_denied(message)
-        }
-        ServiceError::NotFound(message) => Status::not_found(message),
-        ServiceError::Invalid(message) => Status::invalid_argument(message),
-        ServiceError::Triage(e) => Status::failed_precondition(e.to_string()),
-        ServiceError::Store(e) => store_status(&e),
-    }
-}
-
-/// The one mapping from store errors to gRPC status. A full disk and a store stopped by a
-/// failed write say so and what to do; the caller never learns the data directory's path.
-pub fn store_status(error: &StoreError) -> Status {
-    if let StoreError::OutboxFull { .. } = error {
-        return Status::resource_exhausted(error.to_string());
-    }
-    tracing::error!(%error, "agent store failure");
-    if error.is_disk_full() {
-        return Status::resource_exhausted(
-            "the agent's disk is full (no space left on the device holding its data_dir): this request may not have been stored; free space on that disk, the agent restarts to reopen its store, then retry (a RaiseIncident with the same request_id is answered from the agent's record if the first attempt was stored)",
-        );
-    }
-    if let StoreError::Failed { .. } = error {
-        return Status::unavailable(
-            "the agent's store takes no more writes since a write failed; the agent is restarting to reopen it: retry shortly and check the agent logs",
-        );
-    }
-    Status::unavailable(
-        "the agent could not read or write its store; retry shortly and check the agent logs",
-    )
-}
-
-fn group_id(raw: &str) -> Result<Ulid, Status> {
+fn group_id(raw: &str) -> Result<Ulid, AgentError> {
     Ulid::from_string(raw).map_err(|_| {
-        Status::invalid_argument(format!(
+        AgentError::invalid(format!(
             "{raw:?} is not an alert group id (26-character ULID)"
         ))
     })
@@ -69,19 +29,19 @@ fn group_id(raw: &str) -> Result<Ulid, Status> {
 impl SocApi {
     fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
         let peer = caller(request)?;
-        self.service.actor(&peer).map_err(status)
+        Ok(self.service.actor(&peer)?)
     }
 
     /// Runs blocking store work off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&SocService) -> Result<T, ServiceError> + Send + 'static,
+        work: impl FnOnce(&SocService) -> Result<T, AgentError> + Send + 'static,
     ) -> Result<T, Status> {
         let service = self.service.clone();
         tokio::task::spawn_blocking(move || work(&service))
             .await
-            .map_err(|_| Status::internal("agent task failed"))?
-            .map_err(status)
+            .map_err(|_| AgentError::internal("agent task failed"))?
+            .map_err(Status::from)
     }
 }
 
@@ -149,7 +109,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             0 => None,
             n => Some(
                 crate::soc::Tier::from_number(u8::try_from(n).unwrap_or(0))
-                    .ok_or_else(|| Status::invalid_argument("tier: 1 to 4"))?,
+                    .ok_or_else(|| AgentError::invalid("tier: 1 to 4"))?,
             ),
         };
         let filter = crate::store::GroupFilter {
@@ -191,13 +151,13 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         let actor = self.actor(&request)?;
         let pb::ActOnAlertRequest { id, action } = request.into_inner();
         let id = group_id(&id)?;
-        let action = match action.ok_or_else(|| Status::invalid_argument("action is required"))? {
+        let action = match action.ok_or_else(|| AgentError::invalid("action is required"))? {
             WireAction::Acknowledge(_) => Action::Acknowledge,
             WireAction::Assign(analyst) => Action::Assign { analyst },
             WireAction::Unassign(_) => Action::Unassign,
             WireAction::Comment(text) => {
                 if text.trim().is_empty() || text.len() > 8192 {
-                    return Err(Status::invalid_argument("comment: 1 to 8192 bytes of text"));
+                    return Err(AgentError::invalid("comment: 1 to 8192 bytes of text").into());
                 }
                 Action::Comment { text }
             }
@@ -318,7 +278,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         let wire = request
             .into_inner()
             .analyst
-            .ok_or_else(|| Status::invalid_argument("analyst is required"))?;
+            .ok_or_else(|| AgentError::invalid("analyst is required"))?;
         let pb::Analyst {
             name,
             display_name,
@@ -329,7 +289,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             .iter()
             .map(|s| {
                 s.parse::<ShiftSpec>()
-                    .map_err(|e| Status::invalid_argument(format!("shift {s:?}: {e}")))
+                    .map_err(|e| AgentError::invalid(format!("shift {s:?}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let analyst = Analyst {
@@ -451,6 +411,6 @@ impl pb::site_soc_server::SiteSoc for SocApi {
 }
 
 /// A wire value outside the contract: `INVALID_ARGUMENT` naming the field and what it takes.
-fn invalid(e: socfed_proto::vocab::InvalidField) -> Status {
-    Status::invalid_argument(e.to_string())
+fn invalid(e: socfed_proto::vocab::InvalidField) -> AgentError {
+    AgentError::invalid(e.to_string())
 }

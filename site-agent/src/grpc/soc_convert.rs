@@ -1,5 +1,6 @@
 //! Domain records → wire types of the `SiteSoc` API, and wire strings → domain values.
 
+use crate::error::AgentError;
 use crate::soc::alert::Format;
 use crate::soc::group::AlertGroup;
 use crate::soc::incident::LocalIncident;
@@ -10,15 +11,14 @@ use crate::soc::triage::Status;
 use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS};
 use socfed_proto::pb;
 use socfed_proto::vocab::Indicator;
-use tonic::Status as GrpcStatus;
 
-pub fn format_from_wire(value: i32) -> Result<Format, GrpcStatus> {
+pub fn format_from_wire(value: i32) -> Result<Format, AgentError> {
     match pb::AlertFormat::try_from(value) {
         Ok(pb::AlertFormat::Native) => Ok(Format::Native),
         Ok(pb::AlertFormat::Ocsf) => Ok(Format::Ocsf),
         Ok(pb::AlertFormat::SuricataEve) => Ok(Format::SuricataEve),
         Ok(pb::AlertFormat::Wazuh) => Ok(Format::Wazuh),
-        Ok(pb::AlertFormat::Unspecified) | Err(_) => Err(GrpcStatus::invalid_argument(
+        Ok(pb::AlertFormat::Unspecified) | Err(_) => Err(AgentError::invalid(
             "format: choose native, ocsf, suricata-eve or wazuh",
         )),
     }

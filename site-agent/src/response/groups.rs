@@ -16,8 +16,9 @@
 //! alive the kernel does not hand its id to a new process, so a group whose leader exited is
 //! still ours. Linux only (`/proc`); elsewhere a leftover is reported, not ended.
 
+/// The record itself is domain data, kept by the store.
+pub use crate::soc::directive::ActionGroup;
 use rustix::process::{Pid, Signal, kill_process_group};
-use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a group has after SIGTERM before SIGKILL.
@@ -26,16 +27,6 @@ pub const GRACE: Duration = Duration::from_secs(2);
 /// Two readings of the boot instant further apart than this are different boots (the wall
 /// clock may be stepped in between; a false "other boot" only means nothing is signalled).
 const SAME_BOOT_MS: i64 = 5_000;
-
-/// A running action's process group, as recorded in the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionGroup {
-    pub pgid: i32,
-    /// The leader's start time, in clock ticks since boot (`/proc/PID/stat` field 22).
-    pub leader_start: u64,
-    /// When the machine booted, in Unix milliseconds, as seen at spawn.
-    pub boot_ms: i64,
-}
 
 /// What happened to a recorded group at start.
 #[derive(Debug, Clone, PartialEq, Eq)]

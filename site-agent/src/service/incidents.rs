@@ -2,7 +2,8 @@
 //! revisions: once an incident went to the hub, every material change is queued again as the
 //! next revision of the same incident (the hub folds revisions into one hub incident).
 
-use super::{Actor, ServiceError, SocService, json};
+use super::{Actor, SocService, json};
+use crate::error::AgentError;
 use crate::soc::authz::{self, Operation};
 use crate::soc::group::AlertGroup;
 use crate::soc::incident::{self, IncidentStatus, LocalIncident};
@@ -18,9 +19,9 @@ impl SocService {
         actor: &Actor,
         groups: &[Ulid],
         title: Option<String>,
-    ) -> Result<LocalIncident, ServiceError> {
+    ) -> Result<LocalIncident, AgentError> {
         if groups.is_empty() {
-            return Err(ServiceError::Invalid(
+            return Err(AgentError::Invalid(
                 "name at least one alert group to promote".into(),
             ));
         }
@@ -35,14 +36,14 @@ impl SocService {
         ids: &[Ulid],
         title: Option<String>,
         forced_reason: Option<String>,
-    ) -> Result<LocalIncident, ServiceError> {
+    ) -> Result<LocalIncident, AgentError> {
         let now = self.now();
         let id = incident::new_incident_id(now);
         let mut groups: Vec<AlertGroup> = Vec::new();
         for gid in ids {
             let group = unit
                 .group(*gid)?
-                .ok_or_else(|| ServiceError::NotFound(format!("no alert group {gid}")))?;
+                .ok_or_else(|| AgentError::NotFound(format!("no alert group {gid}")))?;
             if forced_reason.is_none() {
                 authz::check(actor.role, Operation::Promote, Some(group.state.tier))?;
             }
@@ -63,7 +64,7 @@ impl SocService {
         let mut incident =
             LocalIncident::from_groups(id, title, &refs, Some(actor.name.clone()), now)
                 .ok_or_else(|| {
-                    ServiceError::Invalid("name at least one alert group to promote".into())
+                    AgentError::Invalid("name at least one alert group to promote".into())
                 })?;
         let reason =
             forced_reason.or_else(|| self.settings.escalation.reason(&incident, Some(actor.role)));
@@ -85,16 +86,12 @@ impl SocService {
     }
 
     /// Escalates by hand.
-    pub fn escalate_incident(
-        &self,
-        actor: &Actor,
-        id: &str,
-    ) -> Result<LocalIncident, ServiceError> {
+    pub fn escalate_incident(&self, actor: &Actor, id: &str) -> Result<LocalIncident, AgentError> {
         authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
         self.store.unit(|unit| {
-            let mut incident = unit.incident(id)?.ok_or_else(|| ServiceError::NotFound(format!("no local incident {id}; `site-agent incidents list` shows them")))?;
+            let mut incident = unit.incident(id)?.ok_or_else(|| AgentError::NotFound(format!("no local incident {id}; `site-agent incidents list` shows them")))?;
             if incident.escalated() {
-                return Err(ServiceError::Invalid(format!("{id} is already escalated (revision {}); changes are sent as new revisions automatically", incident.revision)));
+                return Err(AgentError::Invalid(format!("{id} is already escalated (revision {}); changes are sent as new revisions automatically", incident.revision)));
             }
             let before = json(&incident);
             self.escalate_in(unit, &mut incident, format!("by hand ({})", actor.name))?;
@@ -111,12 +108,12 @@ impl SocService {
         id: &str,
         status: Option<IncidentStatus>,
         owner: Option<String>,
-    ) -> Result<LocalIncident, ServiceError> {
+    ) -> Result<LocalIncident, AgentError> {
         authz::check(actor.role, Operation::UpdateIncident, None)?;
         self.store.unit(|unit| {
             let mut incident = unit
                 .incident(id)?
-                .ok_or_else(|| ServiceError::NotFound(format!("no local incident {id}")))?;
+                .ok_or_else(|| AgentError::NotFound(format!("no local incident {id}")))?;
             let before = json(&incident);
             if let Some(status) = status {
                 incident.status = status;
@@ -126,7 +123,7 @@ impl SocService {
                 // configured manager.
                 let owner = owner.trim().to_owned();
                 if !self.settings.managers.contains(&owner) && unit.analyst(&owner)?.is_none() {
-                    return Err(ServiceError::Invalid(format!(
+                    return Err(AgentError::Invalid(format!(
                         "owner {owner:?} is not in this site's roster; name an analyst from \
                          `site-agent roster list`, or add them first with `site-agent roster add`"
                     )));
@@ -156,7 +153,7 @@ impl SocService {
         id: &str,
         group: &AlertGroup,
         actor: &Actor,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), AgentError> {
         let Some(mut incident) = unit.incident(id)? else {
             return Ok(());
         };
@@ -188,7 +185,7 @@ impl SocService {
         unit: &mut Unit,
         incident: &mut LocalIncident,
         reason: String,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), AgentError> {
         tracing::info!(incident = %incident.id, %reason, "escalating to the SIRT hub");
         incident.escalation_reason = Some(reason);
         self.queue_revision(unit, incident)
@@ -202,7 +199,7 @@ impl SocService {
         &self,
         unit: &mut Unit,
         incident: &mut LocalIncident,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), AgentError> {
         let before = incident.revision;
         match self.queue_revision(unit, incident) {
             Ok(()) => {
@@ -210,8 +207,8 @@ impl SocService {
                 Ok(())
             }
             Err(
-                e @ (ServiceError::Store(crate::store::StoreError::OutboxFull { .. })
-                | ServiceError::Invalid(_)),
+                e @ (AgentError::Store(crate::store::StoreError::OutboxFull { .. })
+                | AgentError::Invalid(_)),
             ) => {
                 incident.revision = before;
                 incident.revision_pending = true;
@@ -224,7 +221,7 @@ impl SocService {
     }
 
     /// Retries deferred revisions (called by the SLA tick).
-    pub(super) fn retry_pending_revisions(&self) -> Result<usize, ServiceError> {
+    pub(super) fn retry_pending_revisions(&self) -> Result<usize, AgentError> {
         let pending: Vec<String> = self
             .store
             .incidents(usize::MAX)?
@@ -236,7 +233,7 @@ impl SocService {
         for id in pending {
             let done = self.store.unit(|unit| {
                 let Some(mut incident) = unit.incident(&id)? else {
-                    return Ok::<_, ServiceError>(false);
+                    return Ok::<_, AgentError>(false);
                 };
                 self.queue_revision_or_defer(unit, &mut incident)?;
                 unit.put_incident(&incident)?;
@@ -252,10 +249,10 @@ impl SocService {
         &self,
         unit: &mut Unit,
         incident: &mut LocalIncident,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), AgentError> {
         incident.revision += 1;
         let report = incident.report(&self.settings.report_limits).map_err(|e| {
-            ServiceError::Invalid(format!("incident {} cannot be reported: {e}", incident.id))
+            AgentError::Invalid(format!("incident {} cannot be reported: {e}", incident.id))
         })?;
         let (seq, dropped) = unit.enqueue(
             report.to_wire().encode_to_vec(),
@@ -279,87 +276,8 @@ impl SocService {
     pub fn with_hub(
         &self,
         incident: LocalIncident,
-    ) -> Result<(LocalIncident, Option<crate::store::schema::HubState>), ServiceError> {
+    ) -> Result<(LocalIncident, Option<crate::store::HubState>), AgentError> {
         let hub = self.store.hub_state(&incident.id)?;
         Ok((incident, hub))
-    }
-
-    /// Raises a local incident by hand from a report and escalates it at once (the
-    /// `RaiseIncident` API). Idempotent by `request_id`: a retry returns the first answer.
-    pub fn raise(
-        &self,
-        actor: &Actor,
-        request_id: Option<&str>,
-        mut report: socfed_proto::vocab::IncidentReport,
-    ) -> Result<crate::store::Enqueued, ServiceError> {
-        use crate::store::schema::{RequestRecord, TreeId};
-        authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
-        let now = self.now();
-        let result = self.store.unit(|unit| {
-            if let Some(id) = request_id
-                && let Some(previous) = unit
-                    .get::<RequestRecord>(TreeId::Requests, id.as_bytes())
-                    .map_err(crate::store::StoreError::from)?
-            {
-                return Ok(crate::store::Enqueued {
-                    local_incident_id: previous.local_incident_id,
-                    seq: previous.seq,
-                    replayed: true,
-                    dropped: vec![],
-                });
-            }
-            let id = incident::new_incident_id(now);
-            report.local_incident_id = id.clone();
-            report.revision = 1;
-            let incident = LocalIncident {
-                id: id.clone(),
-                title: report.title.clone(),
-                status: IncidentStatus::Open,
-                owner: Some(actor.name.clone()),
-                severity: report.severity,
-                tlp: report.tlp,
-                groups: Vec::new(),
-                hosts: Vec::new(),
-                indicators: report.indicators.clone(),
-                techniques: report.techniques.clone(),
-                rule_id: report.rule_id.clone(),
-                first_seen_ms: report.observed_at_ms,
-                created_at_ms: now,
-                updated_at_ms: now,
-                escalation_reason: Some(format!("raised by hand ({})", actor.name)),
-                revision: 1,
-                revision_pending: false,
-            };
-            let (seq, dropped) = unit.enqueue(
-                report.to_wire().encode_to_vec(),
-                now,
-                self.settings.outbox_cap,
-                self.settings.on_full,
-            )?;
-            if let Some(request) = request_id {
-                unit.put(
-                    TreeId::Requests,
-                    request.as_bytes().to_vec(),
-                    &RequestRecord {
-                        local_incident_id: id.clone(),
-                        seq,
-                        at_ms: now,
-                    },
-                )
-                .map_err(crate::store::StoreError::from)?;
-            }
-            unit.put_incident(&incident)?;
-            self.audit(unit, actor, "incident.raise", &id, None, json(&incident))?;
-            Ok(crate::store::Enqueued {
-                local_incident_id: id,
-                seq,
-                replayed: false,
-                dropped,
-            })
-        });
-        if let Err(ServiceError::Store(crate::store::StoreError::OutboxFull { .. })) = &result {
-            self.store.count_refusal()?;
-        }
-        result
     }
 }

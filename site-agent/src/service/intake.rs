@@ -8,7 +8,8 @@
 //! an alert's time belongs to among all groups of its fingerprint (`aggregate::decide`), so
 //! the outcome does not depend on arrival order.
 
-use super::{Actor, ServiceError, SocService, json};
+use super::{Actor, SocService, json};
+use crate::error::AgentError;
 use crate::soc::Tier;
 use crate::soc::aggregate::{self, Fold};
 use crate::soc::alert::{Alert, Format};
@@ -55,7 +56,7 @@ impl SocService {
         actor: &Actor,
         format: Format,
         lines: &[(u64, String)],
-    ) -> Result<IntakeResult, ServiceError> {
+    ) -> Result<IntakeResult, AgentError> {
         authz::check(actor.role, Operation::SubmitAlerts, None)?;
         let now = self.now();
         let mut result = IntakeResult {
@@ -159,7 +160,7 @@ impl SocService {
                 None,
                 json(&summary),
             )?;
-            Ok::<_, ServiceError>(())
+            Ok::<_, AgentError>(())
         })?;
         if let Some(tap) = &self.group_tap
             && !touched.is_empty()

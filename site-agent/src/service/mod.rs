@@ -4,18 +4,18 @@
 
 mod incidents;
 mod intake;
+pub mod link;
 mod people;
 mod triage;
 mod unassigned;
 
 pub use intake::IntakeResult;
 
+use crate::error::AgentError;
 use crate::soc::audit::AuditDraft;
-use crate::soc::authz::Denied;
 use crate::soc::incident::EscalationPolicy;
 use crate::soc::notify::{Notification, NotificationKind};
 use crate::soc::sla::SlaPolicy;
-use crate::soc::triage::TriageError;
 use crate::soc::{Role, Tier, roster};
 use crate::store::cap::OnFull;
 use crate::store::unit::Unit;
@@ -89,22 +89,6 @@ impl Actor {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("{0}")]
-    Denied(#[from] Denied),
-    #[error("{0}")]
-    NotInRoster(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Triage(#[from] TriageError),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-}
-
 /// Settings of the local SOC (from the agent config).
 #[derive(Debug, Clone)]
 pub struct SocSettings {
@@ -139,9 +123,9 @@ impl SocService {
 
     /// Resolves the caller: an operator certificate whose name is in the roster (or a
     /// configured manager).
-    pub fn actor(&self, peer: &PeerIdentity) -> Result<Actor, ServiceError> {
+    pub fn actor(&self, peer: &PeerIdentity) -> Result<Actor, AgentError> {
         let Identity::Operator(name) = &peer.identity else {
-            return Err(ServiceError::NotInRoster(format!(
+            return Err(AgentError::NotInRoster(format!(
                 "the local SOC API needs an operator certificate; the caller presented {}",
                 peer.uri
             )));
@@ -160,7 +144,7 @@ impl SocService {
                 role: analyst.role,
                 cert,
             }),
-            None => Err(ServiceError::NotInRoster(format!(
+            None => Err(AgentError::NotInRoster(format!(
                 "operator {name:?} is not in this site's roster; ask the SOC manager to run `site-agent roster add {name} --role ...`"
             ))),
         }

@@ -1,6 +1,7 @@
 //! Roster edits, shift coverage and job rotation, notifications, audit verification.
 
-use super::{Actor, ServiceError, SocService, json};
+use super::{Actor, SocService, json};
+use crate::error::AgentError;
 use crate::soc::authz::{self, Operation};
 use crate::soc::roster::{self, Analyst, DutyView};
 use crate::soc::{Tier, notify::Notification};
@@ -24,19 +25,15 @@ pub struct ShiftsView {
 }
 
 impl SocService {
-    pub fn roster(&self, actor: &Actor) -> Result<Vec<Analyst>, ServiceError> {
+    pub fn roster(&self, actor: &Actor) -> Result<Vec<Analyst>, AgentError> {
         authz::check(actor.role, Operation::ViewRoster, None)?;
         Ok(self.store.roster()?)
     }
 
-    pub fn add_analyst(
-        &self,
-        actor: &Actor,
-        analyst: Analyst,
-    ) -> Result<Vec<Analyst>, ServiceError> {
+    pub fn add_analyst(&self, actor: &Actor, analyst: Analyst) -> Result<Vec<Analyst>, AgentError> {
         authz::check(actor.role, Operation::EditRoster, None)?;
         socfed_proto::identity::parse_operator_name(&analyst.name)
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
         self.store.unit(|unit| {
             let before = unit.analyst(&analyst.name)?;
             unit.put_analyst(&analyst)?;
@@ -48,32 +45,21 @@ impl SocService {
                 before.as_ref().and_then(json),
                 json(&analyst),
             )?;
-            Ok::<_, ServiceError>(())
+            Ok::<_, AgentError>(())
         })?;
         Ok(self.store.roster()?)
     }
 
     /// Removes an analyst; their open groups are unassigned (audited) in the same unit, so
     /// nothing stays with someone who is gone.
-    pub fn remove_analyst(&self, actor: &Actor, name: &str) -> Result<Vec<Analyst>, ServiceError> {
+    pub fn remove_analyst(&self, actor: &Actor, name: &str) -> Result<Vec<Analyst>, AgentError> {
         authz::check(actor.role, Operation::EditRoster, None)?;
         let now = self.now();
         self.store.unit(|unit| {
             let before = unit
                 .analyst(name)?
-                .ok_or_else(|| ServiceError::NotFound(format!("{name:?} is not in the roster")))?;
-            let mut prefix = name.as_bytes().to_vec();
-            prefix.push(0);
-            for key in unit
-                .committed_keys(
-                    crate::store::schema::TreeId::IdxAssignee,
-                    &prefix,
-                    usize::MAX,
-                )
-                .map_err(crate::store::StoreError::from)?
-            {
-                let id = crate::store::schema::trailing_ulid("idx_assignee", &key)
-                    .map_err(crate::store::StoreError::from)?;
+                .ok_or_else(|| AgentError::NotFound(format!("{name:?} is not in the roster")))?;
+            for id in unit.groups_assigned_to(name)? {
                 let Some(group) = unit.group(id)? else {
                     continue;
                 };
@@ -102,12 +88,12 @@ impl SocService {
             }
             unit.remove_analyst(name);
             self.audit(unit, actor, "roster.remove", name, json(&before), None)?;
-            Ok::<_, ServiceError>(())
+            Ok::<_, AgentError>(())
         })?;
         Ok(self.store.roster()?)
     }
 
-    pub fn shifts_now(&self, actor: &Actor, horizon_ms: i64) -> Result<ShiftsView, ServiceError> {
+    pub fn shifts_now(&self, actor: &Actor, horizon_ms: i64) -> Result<ShiftsView, AgentError> {
         authz::check(actor.role, Operation::ViewRoster, None)?;
         let now = self.now();
         let analysts = self.store.roster()?;
@@ -133,7 +119,7 @@ impl SocService {
                 .map(String::as_str)
                 .collect();
             if !unknown.is_empty() {
-                return Err(ServiceError::Invalid(format!(
+                return Err(AgentError::Invalid(format!(
                     "[soc.rotation] members not in the roster: {}; add each (`site-agent roster add NAME --role tier1 --shift ...`) or remove them from the agent config",
                     unknown.join(", ")
                 )));
@@ -151,12 +137,12 @@ impl SocService {
         &self,
         actor: &Actor,
         limit: usize,
-    ) -> Result<Vec<Notification>, ServiceError> {
+    ) -> Result<Vec<Notification>, AgentError> {
         authz::check(actor.role, Operation::ViewAlerts, None)?;
         Ok(self.store.notifications(limit)?)
     }
 
-    pub fn verify_audit(&self, actor: &Actor) -> Result<AuditReport, ServiceError> {
+    pub fn verify_audit(&self, actor: &Actor) -> Result<AuditReport, AgentError> {
         authz::check(actor.role, Operation::VerifyAudit, None)?;
         Ok(self.store.verify_audit()?)
     }
@@ -167,7 +153,7 @@ impl SocService {
         &self,
         actor: &Actor,
         filter: &crate::store::GroupFilter,
-    ) -> Result<Vec<crate::soc::group::AlertGroup>, ServiceError> {
+    ) -> Result<Vec<crate::soc::group::AlertGroup>, AgentError> {
         authz::check(actor.role, Operation::ViewAlerts, None)?;
         Ok(self.store.list_groups(filter)?)
     }
@@ -176,10 +162,10 @@ impl SocService {
         &self,
         actor: &Actor,
         id: ulid::Ulid,
-    ) -> Result<crate::soc::group::AlertGroup, ServiceError> {
+    ) -> Result<crate::soc::group::AlertGroup, AgentError> {
         authz::check(actor.role, Operation::ViewAlerts, None)?;
         self.store.group(id)?.ok_or_else(|| {
-            ServiceError::NotFound(format!(
+            AgentError::NotFound(format!(
                 "no alert group {id}; `site-agent alerts list --status all` shows them"
             ))
         })
@@ -189,7 +175,7 @@ impl SocService {
         &self,
         actor: &Actor,
         limit: usize,
-    ) -> Result<Vec<crate::soc::incident::LocalIncident>, ServiceError> {
+    ) -> Result<Vec<crate::soc::incident::LocalIncident>, AgentError> {
         authz::check(actor.role, Operation::ViewIncidents, None)?;
         Ok(self.store.incidents(limit)?)
     }
@@ -198,10 +184,10 @@ impl SocService {
         &self,
         actor: &Actor,
         id: &str,
-    ) -> Result<crate::soc::incident::LocalIncident, ServiceError> {
+    ) -> Result<crate::soc::incident::LocalIncident, AgentError> {
         authz::check(actor.role, Operation::ViewIncidents, None)?;
         self.store.incident(id)?.ok_or_else(|| {
-            ServiceError::NotFound(format!(
+            AgentError::NotFound(format!(
                 "no local incident {id}; `site-agent incidents list` shows them"
             ))
         })

@@ -1,6 +1,7 @@
 //! Analyst actions on alert groups, and the SLA clock that acts when nobody did.
 
-use super::{Actor, ServiceError, SocService, json};
+use super::{Actor, SocService, json};
+use crate::error::AgentError;
 use crate::soc::authz::{self, Operation};
 use crate::soc::group::{AlertGroup, Comment};
 use crate::soc::notify::NotificationKind;
@@ -12,18 +13,18 @@ use ulid::Ulid;
 impl SocService {
     /// Applies an analyst's action to a group, with its effects (reassignment, notifications,
     /// escalation to the SIRT), as one audited unit.
-    pub fn act(&self, actor: &Actor, id: Ulid, action: Action) -> Result<AlertGroup, ServiceError> {
+    pub fn act(&self, actor: &Actor, id: Ulid, action: Action) -> Result<AlertGroup, AgentError> {
         let roster = self.store.roster()?;
         self.store.unit(|unit| {
-            let group = unit.group(id)?.ok_or_else(|| ServiceError::NotFound(format!("no alert group {id}; `site-agent alerts list` shows the open ones")))?;
+            let group = unit.group(id)?.ok_or_else(|| AgentError::NotFound(format!("no alert group {id}; `site-agent alerts list` shows the open ones")))?;
             authz::check(actor.role, Operation::for_action(&action), Some(group.state.tier))?;
             if let Action::Assign { analyst } = &action {
                 let target = roster.iter().find(|a| &a.name == analyst).ok_or_else(|| {
-                    ServiceError::Invalid(format!("{analyst:?} is not in the roster; `site-agent roster list` shows who is"))
+                    AgentError::Invalid(format!("{analyst:?} is not in the roster; `site-agent roster list` shows who is"))
                 })?;
                 let can_act = authz::check(target.role, Operation::Acknowledge, Some(group.state.tier)).is_ok();
                 if !can_act {
-                    return Err(ServiceError::Invalid(format!(
+                    return Err(AgentError::Invalid(format!(
                         "{analyst} is a {} and cannot work a {} group; assign someone of that tier or above",
                         target.role, group.state.tier
                     )));
@@ -35,7 +36,7 @@ impl SocService {
 
     /// The SLA clock: every group whose deadline passed is escalated by one rung, and the SOC
     /// manager is told. Returns the groups it acted on.
-    pub fn sla_tick(&self) -> Result<Vec<Ulid>, ServiceError> {
+    pub fn sla_tick(&self) -> Result<Vec<Ulid>, AgentError> {
         let now = self.now();
         let due = self.store.groups_due(now, 1000)?;
         let roster = self.store.roster()?;
@@ -43,18 +44,17 @@ impl SocService {
         let mut acted = Vec::new();
         for (due_ms, id) in due {
             let result = self.store.unit(|unit| {
-                let stale_key = crate::store::schema::time_key(due_ms, id);
                 let Some(group) = unit.group(id)? else {
-                    unit.remove(crate::store::schema::TreeId::SlaDue, stale_key);
-                    return Ok::<_, ServiceError>(false);
+                    unit.remove_sla_due(due_ms, id);
+                    return Ok::<_, AgentError>(false);
                 };
                 let Some(deadline) = sla::breached(&self.settings.sla, &group.state, group.severity, now) else {
                     // The agenda entry no longer matches the group's clock: repair it.
                     let current = sla::deadline(&self.settings.sla, &group.state, group.severity);
                     if current.is_none_or(|d| d.due_ms != due_ms) {
-                        unit.remove(crate::store::schema::TreeId::SlaDue, stale_key);
+                        unit.remove_sla_due(due_ms, id);
                         if let Some(d) = current {
-                            unit.put_raw(crate::store::schema::TreeId::SlaDue, crate::store::schema::time_key(d.due_ms, id), Vec::new());
+                            unit.put_sla_due(d.due_ms, id);
                         }
                     }
                     return Ok(false);
@@ -89,7 +89,7 @@ impl SocService {
         mut group: AlertGroup,
         action: &Action,
         roster: &[crate::soc::roster::Analyst],
-    ) -> Result<AlertGroup, ServiceError> {
+    ) -> Result<AlertGroup, AgentError> {
         let now = self.now();
         let old = group.clone();
         let (state, effects) = triage::apply(&group.state, action, now)?;
@@ -171,7 +171,7 @@ impl SocService {
                         json(&group.state),
                     )?;
                     return unit.group(group.id)?.ok_or_else(|| {
-                        ServiceError::NotFound(format!(
+                        AgentError::NotFound(format!(
                             "alert group {} vanished while promoting to {}",
                             group.id, incident.id
                         ))

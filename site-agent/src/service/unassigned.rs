@@ -2,16 +2,12 @@
 //! ([`UnassignedMute`], pure) is kept in the store, so the exact count of held groups survives
 //! restarts, and the SLA tick sends what was held once the quiet period is over.
 
-use super::{ServiceError, SocService};
+use super::SocService;
+use crate::error::AgentError;
 use crate::soc::notify::{NewUnassigned, NotificationKind, UnassignedMute};
 use crate::store::StoreError;
-use crate::store::schema::TreeId;
 use crate::store::unit::Unit;
 use socfed_proto::UnixMillis;
-
-/// Settings key of the mute (replaces `notify/unassigned/new-groups`, a bare timestamp that
-/// lost the count of what it muted).
-const MUTE: &[u8] = b"notify/unassigned/mute";
 
 impl SocService {
     fn write_drafts(
@@ -41,26 +37,22 @@ impl SocService {
             return Ok(());
         }
         metrics::counter!("socfed_agent_unassigned_groups_total").increment(groups.len() as u64);
-        let mut mute: UnassignedMute = unit.get(TreeId::Settings, MUTE)?.unwrap_or_default();
+        let mut mute: UnassignedMute = unit.unassigned_mute()?;
         let drafts = mute.on_new(groups, now);
-        unit.put(TreeId::Settings, MUTE.to_vec(), &mute)?;
+        unit.put_unassigned_mute(&mute)?;
         self.write_drafts(unit, drafts)
     }
 
     /// At the SLA tick: sends the held count once the quiet period is over.
-    pub(super) fn flush_unassigned(&self) -> Result<(), ServiceError> {
+    pub(super) fn flush_unassigned(&self) -> Result<(), AgentError> {
         let now = self.now();
         self.store.unit(|unit| {
-            let mut mute: UnassignedMute = unit
-                .get(TreeId::Settings, MUTE)
-                .map_err(StoreError::from)?
-                .unwrap_or_default();
+            let mut mute: UnassignedMute = unit.unassigned_mute()?;
             if let Some(draft) = mute.flush(now) {
-                unit.put(TreeId::Settings, MUTE.to_vec(), &mute)
-                    .map_err(StoreError::from)?;
+                unit.put_unassigned_mute(&mute)?;
                 self.write_drafts(unit, vec![draft])?;
             }
-            Ok::<_, ServiceError>(())
+            Ok::<_, AgentError>(())
         })
     }
 }

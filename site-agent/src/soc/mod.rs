@@ -10,12 +10,14 @@
 //! - [`roster`]: analysts, shifts with time zones, coverage, round-robin, job rotation.
 //! - [`group`], [`incident`], [`notify`]: alert groups, local incidents (and the policy that
 //!   sends them to the hub), notifications for the SOC manager.
+//! - [`directive`]: what is recorded of each directive from the hub and of a running action.
 
 pub mod aggregate;
 pub mod alert;
 /// The audit chain lives in the contract crate (the hub keeps one too).
 pub use socfed_runtime::audit;
 pub mod authz;
+pub mod directive;
 pub mod group;
 pub mod incident;
 pub mod notify;

@@ -1,26 +1,91 @@
-//! What `site-agent db import` checks in every record of a dump before it makes a store of it:
-//! each tree is one of the agent's, and each value decodes with the store codec into the type
-//! that tree holds (`schema.rs`). A dump whose checksum was recomputed after an edit that
-//! broke a record is refused here, not found out by a running agent. Read-only, no sled.
+//! What each tree holds, value by value: the record type a value decodes into (with the store
+//! codec, `schema.rs`) or the raw value it is. One table for two uses: `site-agent db import`
+//! checks every record of a dump with it before it makes a store of it (a dump whose checksum
+//! was recomputed after an edit that broke a record is refused here, not found out by a
+//! running agent), and the layout snapshot (`layout.rs`) shows every value through it.
+//! Read-only, no sled.
 
-use super::schema::{self, AuditHead, HubState, OutboxEntry, RequestRecord, TreeId};
+use super::schema::{self, AuditHead, HubState, OutboxEntry, RequestRecord, TreeId, TreeSet};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use socfed_runtime::store_kit::layout::{self, Shown};
 
-fn decodes<T: DeserializeOwned>(tree: TreeId, value: &[u8]) -> Result<(), String> {
-    schema::decode::<T>(tree.name(), value)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+fn rec<T: DeserializeOwned + Serialize>(
+    tree: TreeId,
+    type_name: &'static str,
+    value: &[u8],
+) -> Result<Shown, String> {
+    layout::record::<T>(tree.codec(), type_name, value)
 }
 
-fn fixed(tree: TreeId, value: &[u8], lens: &[usize]) -> Result<(), String> {
-    if lens.contains(&value.len()) {
-        Ok(())
+fn fixed(tree: TreeId, value: &[u8], len: usize) -> Result<&[u8], String> {
+    if value.len() == len {
+        Ok(value)
     } else {
         Err(format!(
-            "tree {}: a value of {} bytes where {lens:?} belong",
+            "tree {}: a value of {} bytes where [{len}] belong",
             tree.name(),
             value.len()
         ))
+    }
+}
+
+fn raw(text: impl Into<String>) -> Shown {
+    Shown::Raw(text.into())
+}
+
+fn u64_shown(tree: TreeId, value: &[u8]) -> Result<Shown, String> {
+    let n = schema::u64_of(tree, fixed(tree, value, 8)?).map_err(|e| e.to_string())?;
+    Ok(raw(format!("u64 {n}")))
+}
+
+/// What the value under `key` in `tree` is; the error names the tree and what is wrong.
+pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
+    use crate::soc;
+    match id {
+        TreeId::Outbox => rec::<OutboxEntry>(id, "OutboxEntry", value),
+        TreeId::Requests => rec::<RequestRecord>(id, "RequestRecord", value),
+        TreeId::Groups => rec::<soc::group::AlertGroup>(id, "AlertGroup", value),
+        // First seen ms (u64 BE) of a fingerprint's group; received ms of a source event.
+        TreeId::GroupSpan | TreeId::SeenEvents => fixed(id, value, 8).map(|_| raw("<ms>")),
+        TreeId::Roster => rec::<soc::roster::Analyst>(id, "Analyst", value),
+        TreeId::Incidents => rec::<soc::incident::LocalIncident>(id, "LocalIncident", value),
+        TreeId::Notifications => rec::<soc::notify::Notification>(id, "Notification", value),
+        TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
+        TreeId::Directives => rec::<soc::directive::DirectiveRecord>(id, "DirectiveRecord", value),
+        TreeId::HubIncidents => rec::<HubState>(id, "HubState", value),
+        TreeId::IdxQueue
+        | TreeId::IdxAssignee
+        | TreeId::IdxIndicator
+        | TreeId::SlaDue
+        | TreeId::SeenByTime => fixed(id, value, 0).map(|_| Shown::Empty),
+        // Round-robin cursors (an analyst's name) and u64 markers.
+        TreeId::Settings if key.starts_with(schema::ROUND_ROBIN_PREFIX.as_bytes()) => {
+            rec::<String>(id, "String", value)
+        }
+        TreeId::Settings if key == schema::UNASSIGNED_MUTE.as_bytes() => {
+            rec::<soc::notify::UnassignedMute>(id, "UnassignedMute", value)
+        }
+        TreeId::Settings if key.starts_with(schema::ACTION_GROUP_PREFIX.as_bytes()) => {
+            rec::<soc::directive::ActionGroup>(id, "ActionGroup", value)
+        }
+        TreeId::Settings => u64_shown(id, value),
+        TreeId::Meta => match std::str::from_utf8(key).unwrap_or_default() {
+            schema::EPOCH => fixed(id, value, 16).map(|_| raw("<ulid>")),
+            schema::SCHEMA_VERSION_KEY => {
+                let version =
+                    schema::u32_of(id, fixed(id, value, 4)?).map_err(|e| e.to_string())?;
+                Ok(raw(format!("u32 {version}")))
+            }
+            schema::AUDIT_HEAD => rec::<AuditHead>(id, "AuditHead", value),
+            schema::AUDIT_KEYED_FROM => {
+                rec::<socfed_runtime::audit::KeyedFrom>(id, "KeyedFrom", value)
+            }
+            // BLAKE3 of the SLA policy the agenda was built for.
+            schema::SLA_POLICY => fixed(id, value, 32).map(|_| raw("<32 bytes>")),
+            // Counters and sequence numbers (`hub_states_after` among them).
+            _ => u64_shown(id, value),
+        },
     }
 }
 
@@ -30,46 +95,10 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
         // sled's own default tree; the agent writes nothing there.
         return Ok(());
     }
-    let Some(id) = TreeId::ALL.iter().copied().find(|t| t.name() == tree) else {
+    let Some(id) = TreeId::by_name(tree) else {
         return Err(format!("tree {tree:?} is not part of a site-agent store"));
     };
-    match id {
-        TreeId::Outbox => decodes::<OutboxEntry>(id, value),
-        TreeId::Requests => decodes::<RequestRecord>(id, value),
-        TreeId::Groups => decodes::<crate::soc::group::AlertGroup>(id, value),
-        // First seen ms (u64 BE) of a fingerprint's group; received ms of a source event.
-        TreeId::GroupSpan | TreeId::SeenEvents => fixed(id, value, &[8]),
-        TreeId::Roster => decodes::<crate::soc::roster::Analyst>(id, value),
-        TreeId::Incidents => decodes::<crate::soc::incident::LocalIncident>(id, value),
-        TreeId::Notifications => decodes::<crate::soc::notify::Notification>(id, value),
-        TreeId::Audit => decodes::<socfed_runtime::audit::AuditEntry>(id, value),
-        TreeId::Directives => decodes::<crate::response::DirectiveRecord>(id, value),
-        TreeId::HubIncidents => decodes::<HubState>(id, value),
-        TreeId::IdxQueue
-        | TreeId::IdxAssignee
-        | TreeId::IdxIndicator
-        | TreeId::SlaDue
-        | TreeId::SeenByTime => fixed(id, value, &[0]),
-        // Round-robin cursors (an analyst's name) and u64 markers.
-        TreeId::Settings if key.starts_with(b"rr/") => decodes::<String>(id, value),
-        TreeId::Settings if key == b"notify/unassigned/mute" => {
-            decodes::<crate::soc::notify::UnassignedMute>(id, value)
-        }
-        TreeId::Settings if key.starts_with(b"action-group/") => {
-            decodes::<crate::response::groups::ActionGroup>(id, value)
-        }
-        TreeId::Settings => fixed(id, value, &[8]),
-        TreeId::Meta => match key {
-            b"epoch" => fixed(id, value, &[16]),
-            b"schema_version" => fixed(id, value, &[4]),
-            b"audit_head" => decodes::<AuditHead>(id, value),
-            b"audit_keyed_from" => decodes::<socfed_runtime::audit::KeyedFrom>(id, value),
-            // BLAKE3 of the SLA policy the agenda was built for.
-            b"sla_policy" => fixed(id, value, &[32]),
-            // Counters and sequence numbers (`hub_states_after` among them).
-            _ => fixed(id, value, &[8]),
-        },
-    }
+    shown(id, key, value).map(drop)
 }
 
 #[cfg(test)]
@@ -82,7 +111,7 @@ mod tests {
             enqueued_at_ms: 1,
             report: vec![1, 2, 3],
         };
-        let raw = schema::encode(schema::OUTBOX, &entry).expect("encode");
+        let raw = schema::encode(TreeId::Outbox, &entry).expect("encode");
         assert_eq!(record("outbox", &1u64.to_be_bytes(), &raw), Ok(()));
         let err = record("outbox", &1u64.to_be_bytes(), &raw[..3]).expect_err("cut");
         assert!(err.contains("outbox"), "{err}");
@@ -104,7 +133,7 @@ mod tests {
             },
             received_at_ms: 2,
         };
-        let raw = schema::encode("hub_incidents", &state).expect("encode");
+        let raw = schema::encode(TreeId::HubIncidents, &state).expect("encode");
         assert_eq!(record("hub_incidents", b"INC-1", &raw), Ok(()));
         assert!(record("hub_incidents", b"INC-1", &raw[..4]).is_err());
         assert_eq!(

@@ -4,19 +4,13 @@
 use super::schema::{self, TreeId};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
-use crate::response::DirectiveRecord;
-use crate::response::groups::ActionGroup;
+use crate::soc::directive::{ActionGroup, DirectiveRecord};
 use ulid::Ulid;
-
-/// `settings` key of the process group of a directive's running action.
-fn group_key(id: Ulid) -> Vec<u8> {
-    format!("action-group/{id}").into_bytes()
-}
 
 impl AgentStore {
     pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
         match self.tree(TreeId::Directives).get(id.to_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Directives.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Directives, &raw)?)),
             None => Ok(None),
         }
     }
@@ -29,7 +23,7 @@ impl AgentStore {
     ) -> Result<Vec<DirectiveRecord>, StoreError> {
         let mut out = Vec::new();
         for value in self.tree(TreeId::Directives).iter().values().rev() {
-            let record: DirectiveRecord = schema::decode(TreeId::Directives.name(), &value?)?;
+            let record: DirectiveRecord = schema::decode(TreeId::Directives, &value?)?;
             if wanted(&record) {
                 out.push(record);
                 if out.len() >= limit {
@@ -44,7 +38,7 @@ impl AgentStore {
     pub fn unfinished_directives(&self) -> Result<Vec<DirectiveRecord>, StoreError> {
         let mut out = Vec::new();
         for value in self.tree(TreeId::Directives).iter().values() {
-            let record: DirectiveRecord = schema::decode(TreeId::Directives.name(), &value?)?;
+            let record: DirectiveRecord = schema::decode(TreeId::Directives, &value?)?;
             if !record.state.is_final() {
                 out.push(record);
             }
@@ -56,8 +50,11 @@ impl AgentStore {
 impl AgentStore {
     /// The process group recorded for a directive's running action, if any.
     pub fn action_group(&self, id: Ulid) -> Result<Option<ActionGroup>, StoreError> {
-        match self.tree(TreeId::Settings).get(group_key(id))? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Settings.name(), &raw)?)),
+        match self
+            .tree(TreeId::Settings)
+            .get(schema::action_group_key(id))?
+        {
+            Some(raw) => Ok(Some(schema::decode(TreeId::Settings, &raw)?)),
             None => Ok(None),
         }
     }
@@ -65,12 +62,12 @@ impl AgentStore {
 
 impl Unit<'_> {
     pub fn put_action_group(&mut self, id: Ulid, group: &ActionGroup) -> Result<(), StoreError> {
-        self.put(TreeId::Settings, group_key(id), group)?;
+        self.put(TreeId::Settings, schema::action_group_key(id), group)?;
         Ok(())
     }
 
     pub fn remove_action_group(&mut self, id: Ulid) {
-        self.remove(TreeId::Settings, group_key(id));
+        self.remove(TreeId::Settings, schema::action_group_key(id));
     }
 
     pub fn put_directive(&mut self, record: &DirectiveRecord) -> Result<(), StoreError> {

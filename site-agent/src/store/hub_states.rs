@@ -26,7 +26,7 @@ impl AgentStore {
     /// What the hub last said of local incident `id`.
     pub fn hub_state(&self, id: &str) -> Result<Option<HubState>, StoreError> {
         match self.tree(TreeId::HubIncidents).get(id.as_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::HubIncidents.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::HubIncidents, &raw)?)),
             None => Ok(None),
         }
     }

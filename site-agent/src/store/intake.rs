@@ -3,7 +3,7 @@
 //! (`seen_events`, pruned by age through `seen_by_time`). Layouts in [`schema`].
 
 use super::StoreError;
-use super::schema::{self, TreeId};
+use super::schema::{self, TreeId, TreeSet};
 use super::unit::Unit;
 use crate::soc::aggregate::Span;
 use crate::soc::group::AlertGroup;
@@ -14,7 +14,7 @@ use socfed_proto::UnixMillis;
 const MAX_SPANS: usize = 32;
 
 fn u64_value(tree: TreeId, bytes: &[u8]) -> Result<u64, StoreError> {
-    Ok(schema::u64_of(tree.name(), bytes)?)
+    Ok(schema::u64_of(tree, bytes)?)
 }
 
 fn millis(v: u64) -> UnixMillis {
@@ -35,12 +35,12 @@ impl Unit<'_> {
             let tree = TreeId::GroupSpan;
             let last = key
                 .get(32..40)
-                .ok_or_else(|| schema::CodecError::Corrupt {
+                .ok_or_else(|| schema::CodecError::Malformed {
                     tree: tree.name(),
                     detail: "key shorter than fingerprint and time".into(),
                 })
-                .and_then(|b| schema::u64_of(tree.name(), b))?;
-            let group = schema::trailing_ulid(tree.name(), &key)?;
+                .and_then(|b| schema::u64_of(tree, b))?;
+            let group = schema::trailing_ulid(tree, &key)?;
             spans.push(Span {
                 group,
                 first_seen_ms: millis(u64_value(tree, &value)?),

@@ -1,6 +1,8 @@
 //! The agent's durable state, the only module that touches sled: the escalation outbox
-//! (`outbox.rs`), the local SOC's alert groups, incidents, roster, notifications and audit log
-//! (`soc.rs`), all in one sled database whose layout is in `schema.rs`.
+//! (`outbox.rs`), the local SOC's alert groups, incidents, roster and notifications (`soc.rs`),
+//! settings (`settings.rs`), the audit chain (`audit.rs`), directives (`directives.rs`) and
+//! the hub's incident states (`hub_states.rs`), all in one sled database whose layout is in
+//! `schema.rs`.
 //!
 //! Writes go through [`AgentStore::unit`]: one writer at a time, all of a unit's writes in one
 //! transaction, and the unit returns only once a flush (and fdatasync in `fsync` mode) that
@@ -9,25 +11,31 @@
 //! Invariant: an escalation is in the outbox and flushed before anything is told it was
 //! queued, and the uplink only ever sends what is in the outbox.
 
+mod audit;
 pub mod cap;
 pub mod check;
 mod directives;
 mod hub_states;
 mod intake;
 mod keyed;
+mod layout;
 mod outbox;
 pub mod schema;
+mod settings;
 mod soc;
 mod sync;
 pub mod unit;
 mod upgrade;
 
+pub use audit::AuditReport;
 pub use hub_states::Recorded;
-pub use outbox::{Counters, Enqueued};
-pub use soc::{AuditReport, GroupFilter};
+pub use outbox::{Counters, Enqueued, Notice};
+pub use schema::{HubState, RequestRecord};
+pub use soc::GroupFilter;
 pub use socfed_runtime::config::Durability;
 
 use schema::{CodecError, TreeId};
+use socfed_runtime::store_kit::Trees;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -125,7 +133,7 @@ pub struct AgentStore {
     db: sled::Db,
     /// The data directory, where the commit witness lives beside sled's files.
     dir: std::path::PathBuf,
-    trees: Vec<sled::Tree>,
+    trees: Trees<TreeId>,
     /// Changes only when a restored store is detected (see `outbox::restart_epoch`).
     epoch: std::sync::RwLock<Ulid>,
     data_file: Option<File>,
@@ -174,12 +182,9 @@ impl AgentStore {
                 path: dir.to_path_buf(),
                 error,
             })?;
-        let trees = TreeId::ALL
-            .iter()
-            .map(|id| db.open_tree(id.name()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let meta = &trees[TreeId::Meta as usize];
-        if let Some(raw) = meta.get("schema_version")? {
+        let trees = Trees::<TreeId>::open(&db)?;
+        let meta = trees.tree(TreeId::Meta);
+        if let Some(raw) = meta.get(schema::SCHEMA_VERSION_KEY)? {
             let found = raw
                 .as_ref()
                 .try_into()
@@ -191,23 +196,26 @@ impl AgentStore {
         }
         upgrade::run(&db, &trees)?;
         let epoch = match meta.get(schema::EPOCH)? {
-            Some(raw) => schema::ulid_of(schema::META, &raw)?,
+            Some(raw) => schema::ulid_of(TreeId::Meta, &raw)?,
             None => {
                 // A new store is a new epoch: the hub keys everything by (site, epoch, seq), so
                 // sequence numbers of a recreated store never collide with the old ones.
                 let epoch = Ulid::new();
-                meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes())?;
+                meta.insert(
+                    schema::SCHEMA_VERSION_KEY,
+                    &schema::SCHEMA_VERSION.to_be_bytes(),
+                )?;
                 meta.insert(schema::NEXT_SEQ, &1u64.to_be_bytes())?;
                 meta.insert(schema::EPOCH, &epoch.to_bytes())?;
                 epoch
             }
         };
         let len = match meta.get(schema::OUTBOX_LEN)? {
-            Some(raw) => schema::u64_of(schema::META, &raw)?,
-            None => trees[TreeId::Outbox as usize].len() as u64,
+            Some(raw) => schema::u64_of(TreeId::Meta, &raw)?,
+            None => trees.tree(TreeId::Outbox).len() as u64,
         };
         let next_seq = match meta.get(schema::NEXT_SEQ)? {
-            Some(raw) => schema::u64_of(schema::META, &raw)?,
+            Some(raw) => schema::u64_of(TreeId::Meta, &raw)?,
             None => 1,
         };
         keyed::keyed_from(dir, meta, &audit_key)?;
@@ -247,12 +255,12 @@ impl AgentStore {
     /// What the store holds now, as the commit witness records it.
     fn witness(&self) -> Result<socfed_runtime::witness::Witness, StoreError> {
         let audit = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
-            Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
+            Some(raw) => schema::decode::<schema::AuditHead>(TreeId::Meta, &raw)?.seq,
             None => 0,
         };
         // From the store, not memory: an epoch restart writes it before updating the cache.
         let epoch = match self.tree(TreeId::Meta).get(schema::EPOCH)? {
-            Some(raw) => schema::ulid_of(schema::META, &raw)?,
+            Some(raw) => schema::ulid_of(TreeId::Meta, &raw)?,
             None => self.epoch(),
         };
         Ok(socfed_runtime::witness::Witness {
@@ -276,7 +284,7 @@ impl AgentStore {
     }
 
     pub(crate) fn tree(&self, id: TreeId) -> &sled::Tree {
-        &self.trees[id as usize]
+        self.trees.tree(id)
     }
 
     /// Runs `work` as one unit: its writes are applied atomically and flushed before this
@@ -288,7 +296,7 @@ impl AgentStore {
         let (value, ticket, enqueued) = {
             let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
             self.refuse_if_failed()?;
-            let mut unit = Unit::new(&self.trees, &self.audit_key);
+            let mut unit = Unit::new(self.trees.all(), &self.audit_key);
             let value = work(&mut unit)?;
             if unit.is_empty() {
                 // Nothing written, but the answer may rest on another unit's commit (a retried
@@ -360,7 +368,7 @@ impl AgentStore {
 
     fn counter_value(&self, key: &str) -> Result<u64, StoreError> {
         match self.tree(TreeId::Meta).get(key)? {
-            Some(raw) => Ok(schema::u64_of(schema::META, &raw)?),
+            Some(raw) => Ok(schema::u64_of(TreeId::Meta, &raw)?),
             None => Ok(0),
         }
     }

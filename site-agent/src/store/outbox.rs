@@ -1,7 +1,7 @@
 //! The escalation outbox: sequence assignment, the cap policy, acknowledgements.
 
 use super::cap::{self, Admission, OnFull};
-use super::schema::{self, OutboxEntry, TreeId};
+use super::schema::{self, OutboxEntry, RequestRecord, TreeId};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
 use sled::Transactional;
@@ -18,6 +18,25 @@ pub struct Enqueued {
     pub replayed: bool,
     /// Oldest entries dropped to make room (drop-oldest policy).
     pub dropped: Vec<u64>,
+}
+
+/// A hub notice about one of our escalations, counted in `meta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The hub holds other content under that sequence.
+    Conflict,
+    /// The hub refused the report.
+    Rejected,
+}
+
+impl Notice {
+    /// The counter's name (as `site-agent status` shows it), which is also its `meta` key.
+    pub fn counter_name(self) -> &'static str {
+        match self {
+            Notice::Conflict => schema::CONFLICTS_REPORTED,
+            Notice::Rejected => schema::REJECTED_REPORTED,
+        }
+    }
 }
 
 /// Counters kept in `meta`, read together for status.
@@ -66,7 +85,7 @@ impl Unit<'_> {
                 break;
             }
             if self.get_raw(TreeId::Outbox, &key)?.is_some() {
-                dropped.push(schema::u64_of(schema::OUTBOX, &key)?);
+                dropped.push(schema::u64_of(TreeId::Outbox, &key)?);
                 self.remove(TreeId::Outbox, key.to_vec());
             }
         }
@@ -93,6 +112,16 @@ impl Unit<'_> {
         self.enqueued = true;
         Ok((seq, dropped))
     }
+
+    /// The answer given to caller request id `id`, if it was seen before.
+    pub fn request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        Ok(self.get(TreeId::Requests, id.as_bytes())?)
+    }
+
+    /// Records the answer given to caller request id `id`, replayed if the caller retries.
+    pub fn put_request(&mut self, id: &str, record: &RequestRecord) -> Result<(), StoreError> {
+        Ok(self.put(TreeId::Requests, id.as_bytes().to_vec(), record)?)
+    }
 }
 
 impl AgentStore {
@@ -102,8 +131,8 @@ impl AgentStore {
     }
 
     /// Counts a hub notice about one of our escalations (conflict or rejection).
-    pub fn count_notice(&self, key: &'static str) -> Result<(), StoreError> {
-        self.bump(key)
+    pub fn count_notice(&self, notice: Notice) -> Result<(), StoreError> {
+        self.bump(notice.counter_name())
     }
 
     fn bump(&self, key: &'static str) -> Result<(), StoreError> {
@@ -153,8 +182,8 @@ impl AgentStore {
             .map(|entry| {
                 let (key, value) = entry?;
                 Ok((
-                    schema::u64_of(schema::OUTBOX, &key)?,
-                    schema::decode(schema::OUTBOX, &value)?,
+                    schema::u64_of(TreeId::Outbox, &key)?,
+                    schema::decode(TreeId::Outbox, &value)?,
                 ))
             })
             .collect()
@@ -163,7 +192,7 @@ impl AgentStore {
     pub fn oldest_enqueued_at(&self) -> Result<Option<UnixMillis>, StoreError> {
         match self.tree(TreeId::Outbox).first()? {
             Some((_, value)) => Ok(Some(
-                schema::decode::<OutboxEntry>(schema::OUTBOX, &value)?.enqueued_at_ms,
+                schema::decode::<OutboxEntry>(TreeId::Outbox, &value)?.enqueued_at_ms,
             )),
             None => Ok(None),
         }

@@ -8,6 +8,8 @@
 //! |                 | `next_seq`, `acked_through`, `outbox_len`, `refused_total`, `dropped_total`, `conflicts_reported`, `rejected_reported` | u64 BE |
 //! |                 | `audit_head`                               | `AuditHead`                     |
 //! |                 | `intake/{accepted,aggregated,duplicates,rejected,skipped}` | u64 BE          |
+//! |                 | `sla_policy`                               | BLAKE3 (32) of the SLA policy the `sla_due` agenda was built for |
+//! |                 | `audit_keyed_from`                         | `KeyedFrom` (where keyed sealing began) |
 //! | `outbox`        | seq u64                                    | `OutboxEntry`                   |
 //! | `requests`      | caller request id                          | `RequestRecord`                 |
 //! | `groups`        | group ULID                                 | `AlertGroup`                    |
@@ -29,7 +31,10 @@
 //! | `hub_incidents` | local incident id                          | `HubState` (what the hub last said of it) |
 //! | `meta`          | `hub_states_after`                         | u64 BE: the last hub incident state recorded |
 //!
-//! Values are `[version byte] ++ postcard(record)`; unknown versions are errors.
+//! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
+//! tree's records are version 1; unknown versions are errors. `key_shape` renders each key
+//! layout for the layout snapshot (`layout.rs`): a change here changes the snapshot, and a
+//! layout change bumps [`SCHEMA_VERSION`].
 //!
 //! Schema 2 replaced schema 1's `group_fp` (fingerprint → the latest group only) with
 //! `group_span` and added `seen_events`/`seen_by_time`; `upgrade` rebuilds the spans from
@@ -46,9 +51,11 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
+use socfed_runtime::store_kit::codec;
+use socfed_runtime::store_kit::layout::KeyShape;
+pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 
 pub const SCHEMA_VERSION: u32 = 2;
-pub const RECORD_VERSION: u8 = 1;
 
 /// Every tree, in the order the store opens them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,8 +101,17 @@ impl TreeId {
         TreeId::SeenByTime,
         TreeId::HubIncidents,
     ];
+}
 
-    pub fn name(self) -> &'static str {
+/// The registry of the agent's trees (`store_kit`): every record is version 1.
+impl TreeSet for TreeId {
+    const ALL: &'static [Self] = &TreeId::ALL;
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
         match self {
             TreeId::Meta => "meta",
             TreeId::Outbox => "outbox",
@@ -119,10 +135,6 @@ impl TreeId {
     }
 }
 
-pub const META: &str = "meta";
-pub const OUTBOX: &str = "outbox";
-pub const REQUESTS: &str = "requests";
-
 pub const EPOCH: &str = "epoch";
 pub const NEXT_SEQ: &str = "next_seq";
 pub const ACKED_THROUGH: &str = "acked_through";
@@ -138,6 +150,80 @@ pub const HUB_STATES_AFTER: &str = "hub_states_after";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
+/// `meta` key of the store's schema version (u32 BE).
+pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+/// `meta` key of the BLAKE3 (32 bytes) of the SLA policy the `sla_due` agenda was built for.
+pub const SLA_POLICY: &str = "sla_policy";
+/// `meta` key prefix of the intake counters.
+pub const INTAKE_PREFIX: &str = "intake/";
+/// The intake counters under [`INTAKE_PREFIX`], in the order `intake_counts` returns them.
+pub const INTAKE_COUNTERS: [&str; 5] = [
+    "accepted",
+    "aggregated",
+    "duplicates",
+    "rejected",
+    "skipped",
+];
+
+/// `meta` key of one intake counter (`intake/accepted`, ...).
+pub fn intake_key(counter: &str) -> String {
+    format!("{INTAKE_PREFIX}{counter}")
+}
+
+/// `settings` key prefix of the round-robin cursors, one per tier.
+pub const ROUND_ROBIN_PREFIX: &str = "rr/";
+/// `settings` key of the "unassigned" notification's mute (replaces
+/// `notify/unassigned/new-groups`, a bare timestamp that lost the count of what it muted).
+pub const UNASSIGNED_MUTE: &str = "notify/unassigned/mute";
+/// `settings` key prefix of the process group of a directive's running action.
+pub const ACTION_GROUP_PREFIX: &str = "action-group/";
+
+/// `settings` key of the round-robin cursor of `tier` (its number, 1 to 4).
+pub fn round_robin_key(tier: u8) -> Vec<u8> {
+    format!("{ROUND_ROBIN_PREFIX}{tier}").into_bytes()
+}
+
+/// `settings` key of the process group of directive `id`'s running action.
+pub fn action_group_key(id: ulid::Ulid) -> Vec<u8> {
+    format!("{ACTION_GROUP_PREFIX}{id}").into_bytes()
+}
+
+/// Status bytes of `idx_queue` keys.
+pub const QUEUE_NEW: u8 = 0;
+pub const QUEUE_ACKNOWLEDGED: u8 = 1;
+pub const QUEUE_CLOSED: u8 = 2;
+pub const QUEUE_PROMOTED: u8 = 3;
+
+/// The status byte of a group's `idx_queue` key.
+pub fn queue_status(status: &crate::soc::triage::Status) -> u8 {
+    queue_kind(status.kind())
+}
+
+/// The status byte of `idx_queue` keys for groups of this status.
+pub fn queue_kind(kind: crate::soc::triage::StatusKind) -> u8 {
+    use crate::soc::triage::StatusKind;
+    match kind {
+        StatusKind::New => QUEUE_NEW,
+        StatusKind::Acknowledged => QUEUE_ACKNOWLEDGED,
+        StatusKind::Closed => QUEUE_CLOSED,
+        StatusKind::Promoted => QUEUE_PROMOTED,
+    }
+}
+
+/// `status ++ tier ++ group`: an `idx_queue` key.
+pub fn queue_key(status: u8, tier: u8, group: ulid::Ulid) -> Vec<u8> {
+    let mut key = vec![status, tier];
+    key.extend_from_slice(&group.to_bytes());
+    key
+}
+
+/// `name ++ 0x00`: the prefix of every `idx_assignee` or `idx_indicator` key of `name`.
+pub fn name_prefix(name: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(name.len() + 1);
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.push(0);
+    prefix
+}
 
 /// One escalation waiting for the hub's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,70 +276,30 @@ pub struct AuditHead {
     pub hash: [u8; 32],
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("tree {tree}: record version {found} is not understood by this build; upgrade socfed")]
-    Version { tree: &'static str, found: u8 },
-    #[error("tree {tree}: corrupt record: {detail}")]
-    Corrupt { tree: &'static str, detail: String },
+/// `tree`'s record codec (`store_kit`): `[version byte] ++ postcard`.
+pub fn encode<T: Serialize>(tree: TreeId, value: &T) -> Result<Vec<u8>, CodecError> {
+    tree.codec().encode(value)
 }
 
-pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
-    postcard::to_extend(value, vec![RECORD_VERSION]).map_err(|e| CodecError::Corrupt {
-        tree,
-        detail: e.to_string(),
-    })
+pub fn decode<T: DeserializeOwned>(tree: TreeId, bytes: &[u8]) -> Result<T, CodecError> {
+    tree.codec().decode(bytes)
 }
 
-pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
-    match bytes.split_first() {
-        Some((&RECORD_VERSION, body)) => {
-            postcard::from_bytes(body).map_err(|e| CodecError::Corrupt {
-                tree,
-                detail: e.to_string(),
-            })
-        }
-        Some((&found, _)) => Err(CodecError::Version { tree, found }),
-        None => Err(CodecError::Corrupt {
-            tree,
-            detail: "empty value".into(),
-        }),
-    }
+pub fn u64_of(tree: TreeId, bytes: &[u8]) -> Result<u64, CodecError> {
+    codec::u64_be(tree.name(), bytes)
 }
 
-pub fn u64_of(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
-    bytes
-        .try_into()
-        .map(u64::from_be_bytes)
-        .map_err(|_| CodecError::Corrupt {
-            tree,
-            detail: format!("expected 8 bytes, got {}", bytes.len()),
-        })
+pub fn u32_of(tree: TreeId, bytes: &[u8]) -> Result<u32, CodecError> {
+    codec::u32_be(tree.name(), bytes)
 }
 
-pub fn u32_of(tree: &'static str, bytes: &[u8]) -> Result<u32, CodecError> {
-    bytes
-        .try_into()
-        .map(u32::from_be_bytes)
-        .map_err(|_| CodecError::Corrupt {
-            tree,
-            detail: format!("expected 4 bytes, got {}", bytes.len()),
-        })
+pub fn ulid_of(tree: TreeId, bytes: &[u8]) -> Result<ulid::Ulid, CodecError> {
+    codec::fixed::<16>(tree.name(), bytes).map(ulid::Ulid::from_bytes)
 }
 
-pub fn ulid_of(tree: &'static str, bytes: &[u8]) -> Result<ulid::Ulid, CodecError> {
-    let raw: [u8; 16] = bytes.try_into().map_err(|_| CodecError::Corrupt {
-        tree,
-        detail: format!("expected a 16-byte id, got {}", bytes.len()),
-    })?;
-    Ok(ulid::Ulid::from_bytes(raw))
-}
-
-/// `prefix ++ 0x00 ++ ulid`
+/// `name ++ 0x00 ++ ulid`: an `idx_assignee` or `idx_indicator` key.
 pub fn named_key(name: &str, id: ulid::Ulid) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len() + 17);
-    key.extend_from_slice(name.as_bytes());
-    key.push(0);
+    let mut key = name_prefix(name);
     key.extend_from_slice(&id.to_bytes());
     key
 }
@@ -267,13 +313,36 @@ pub fn time_key(ms: i64, id: ulid::Ulid) -> Vec<u8> {
 }
 
 /// The last 16 bytes of an index key: the group id.
-pub fn trailing_ulid(tree: &'static str, key: &[u8]) -> Result<ulid::Ulid, CodecError> {
+pub fn trailing_ulid(tree: TreeId, key: &[u8]) -> Result<ulid::Ulid, CodecError> {
     let start = key
         .len()
         .checked_sub(16)
-        .ok_or_else(|| CodecError::Corrupt {
-            tree,
+        .ok_or_else(|| CodecError::Malformed {
+            tree: tree.name(),
             detail: "index key shorter than an id".into(),
         })?;
     ulid_of(tree, &key[start..])
+}
+
+/// The shape of a key of `tree`, for the layout snapshot (`store_kit::layout`): every
+/// layout above, part by part.
+pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
+    let shape = KeyShape::new(key);
+    match tree {
+        TreeId::Meta
+        | TreeId::Requests
+        | TreeId::Roster
+        | TreeId::Settings
+        | TreeId::Incidents
+        | TreeId::HubIncidents => shape.text(),
+        TreeId::Outbox | TreeId::Audit => shape.u64("seq"),
+        TreeId::Groups | TreeId::Notifications | TreeId::Directives => shape.ulid(),
+        TreeId::GroupSpan => shape.opaque(32).ms().ulid(),
+        TreeId::SeenEvents => shape.opaque(32),
+        TreeId::SeenByTime => shape.ms().opaque(32),
+        TreeId::IdxQueue => shape.byte("status").byte("tier").ulid(),
+        TreeId::IdxAssignee | TreeId::IdxIndicator => shape.text_nul().ulid(),
+        TreeId::SlaDue => shape.ms().ulid(),
+    }
+    .finish()
 }

@@ -1,11 +1,10 @@
-//! The local SOC's records: alert groups with their secondary indexes, local incidents, the
-//! roster and settings, notifications, and the audit chain. Unit methods write; `AgentStore`
-//! methods read.
+//! The local SOC's records: alert groups with their secondary indexes and the SLA agenda,
+//! local incidents, the roster, notifications and the intake counters. Unit methods write;
+//! `AgentStore` methods read.
 
-use super::schema::{self, AuditHead, TreeId};
+use super::schema::{self, TreeId, TreeSet};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
-use crate::soc::audit::{self, AuditDraft, AuditEntry};
 use crate::soc::group::AlertGroup;
 use crate::soc::incident::LocalIncident;
 use crate::soc::notify::Notification;
@@ -15,25 +14,12 @@ use crate::soc::{Tier, sla};
 use socfed_proto::UnixMillis;
 use ulid::Ulid;
 
-/// Status byte in `idx_queue` keys.
-/// A status's code in `idx_queue` keys (see `schema.rs`).
-fn kind_code(kind: StatusKind) -> u8 {
-    match kind {
-        StatusKind::New => 0,
-        StatusKind::Acknowledged => 1,
-        StatusKind::Closed => 2,
-        StatusKind::Promoted => 3,
-    }
-}
-
-fn status_code(status: &Status) -> u8 {
-    kind_code(status.kind())
-}
-
 fn queue_key(group: &AlertGroup) -> Vec<u8> {
-    let mut key = vec![status_code(&group.state.status), group.state.tier.number()];
-    key.extend_from_slice(&group.id.to_bytes());
-    key
+    schema::queue_key(
+        schema::queue_status(&group.state.status),
+        group.state.tier.number(),
+        group.id,
+    )
 }
 
 /// Which groups `list_groups` returns.
@@ -49,15 +35,8 @@ pub struct GroupFilter {
 impl GroupFilter {
     /// The codes of `kinds`, for [`GroupFilter::statuses`].
     pub fn status_codes(kinds: &[StatusKind]) -> Vec<u8> {
-        kinds.iter().map(|k| kind_code(*k)).collect()
+        kinds.iter().map(|k| schema::queue_kind(*k)).collect()
     }
-}
-
-/// The outcome of `audit verify`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditReport {
-    pub entries: u64,
-    pub problem: Option<String>,
 }
 
 impl Unit<'_> {
@@ -143,17 +122,24 @@ impl Unit<'_> {
         self.remove(TreeId::Roster, name.as_bytes().to_vec());
     }
 
-    /// The analyst last given a new group at `tier` (round-robin cursor).
-    pub fn round_robin_cursor(&self, tier: Tier) -> Result<Option<String>, StoreError> {
-        Ok(self.get(TreeId::Settings, format!("rr/{}", tier.number()).as_bytes())?)
+    /// The groups assigned to `analyst`, as committed before this unit (its own writes are
+    /// not seen).
+    pub fn groups_assigned_to(&self, analyst: &str) -> Result<Vec<Ulid>, StoreError> {
+        let tree = TreeId::IdxAssignee;
+        self.committed_keys(tree, &schema::name_prefix(analyst), usize::MAX)?
+            .iter()
+            .map(|key| Ok(schema::trailing_ulid(tree, key)?))
+            .collect()
     }
 
-    pub fn set_round_robin_cursor(&mut self, tier: Tier, name: &str) -> Result<(), StoreError> {
-        Ok(self.put(
-            TreeId::Settings,
-            format!("rr/{}", tier.number()).into_bytes(),
-            &name.to_string(),
-        )?)
+    /// Takes group `id`'s deadline `due_ms` off the SLA agenda.
+    pub fn remove_sla_due(&mut self, due_ms: UnixMillis, id: Ulid) {
+        self.remove(TreeId::SlaDue, schema::time_key(due_ms, id));
+    }
+
+    /// Puts group `id`'s deadline `due_ms` on the SLA agenda.
+    pub fn put_sla_due(&mut self, due_ms: UnixMillis, id: Ulid) {
+        self.put_raw(TreeId::SlaDue, schema::time_key(due_ms, id), Vec::new());
     }
 
     pub fn put_notification(&mut self, notification: &Notification) -> Result<(), StoreError> {
@@ -167,26 +153,9 @@ impl Unit<'_> {
     /// Adds `n` to an intake counter (`accepted`, `aggregated`, `duplicates`, `rejected`,
     /// `skipped`).
     pub fn count_intake(&mut self, what: &str, n: u64) -> Result<(), StoreError> {
-        let key = format!("intake/{what}");
+        let key = schema::intake_key(what);
         let value = self.get_u64(TreeId::Meta, key.as_bytes())? + n;
         self.put_u64(TreeId::Meta, key.as_bytes(), value);
-        Ok(())
-    }
-
-    /// Appends to the audit chain.
-    pub fn audit(&mut self, draft: AuditDraft) -> Result<(), StoreError> {
-        let head: Option<AuditHead> = self.get(TreeId::Meta, schema::AUDIT_HEAD.as_bytes())?;
-        let (seq, prev) = head.map_or((1, audit::GENESIS), |h| (h.seq + 1, h.hash));
-        let entry = audit::seal(draft, seq, prev, self.audit_key);
-        self.put(TreeId::Audit, seq.to_be_bytes().to_vec(), &entry)?;
-        self.put(
-            TreeId::Meta,
-            schema::AUDIT_HEAD.as_bytes().to_vec(),
-            &AuditHead {
-                seq,
-                hash: entry.hash,
-            },
-        )?;
         Ok(())
     }
 }
@@ -194,7 +163,7 @@ impl Unit<'_> {
 impl AgentStore {
     pub fn group(&self, id: Ulid) -> Result<Option<AlertGroup>, StoreError> {
         match self.tree(TreeId::Groups).get(id.to_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Groups.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Groups, &raw)?)),
             None => Ok(None),
         }
     }
@@ -203,14 +172,13 @@ impl AgentStore {
     pub fn list_groups(&self, filter: &GroupFilter) -> Result<Vec<AlertGroup>, StoreError> {
         let mut ids: Vec<Ulid> = Vec::new();
         if let Some(assignee) = &filter.assignee {
-            let mut prefix = assignee.as_bytes().to_vec();
-            prefix.push(0);
+            let prefix = schema::name_prefix(assignee);
             for key in self.tree(TreeId::IdxAssignee).scan_prefix(&prefix).keys() {
-                ids.push(schema::trailing_ulid(TreeId::IdxAssignee.name(), &key?)?);
+                ids.push(schema::trailing_ulid(TreeId::IdxAssignee, &key?)?);
             }
         } else {
             let statuses = if filter.statuses.is_empty() {
-                vec![0, 1]
+                vec![schema::QUEUE_NEW, schema::QUEUE_ACKNOWLEDGED]
             } else {
                 filter.statuses.clone()
             };
@@ -228,7 +196,7 @@ impl AgentStore {
                         .rev()
                         .take(filter.limit)
                     {
-                        ids.push(schema::trailing_ulid(TreeId::IdxQueue.name(), &key?)?);
+                        ids.push(schema::trailing_ulid(TreeId::IdxQueue, &key?)?);
                     }
                 }
             }
@@ -240,7 +208,9 @@ impl AgentStore {
             if let Some(group) = self.group(id)? {
                 let status_ok = filter.statuses.is_empty()
                     && matches!(group.state.status, Status::New | Status::Acknowledged)
-                    || filter.statuses.contains(&status_code(&group.state.status));
+                    || filter
+                        .statuses
+                        .contains(&schema::queue_status(&group.state.status));
                 if status_ok && filter.tier.is_none_or(|t| group.state.tier == t) {
                     out.push(group);
                 }
@@ -268,7 +238,7 @@ impl AgentStore {
                 .map_or(0, u64::from_be_bytes);
             out.push((
                 i64::try_from(due).unwrap_or(i64::MAX),
-                schema::trailing_ulid(TreeId::SlaDue.name(), &key)?,
+                schema::trailing_ulid(TreeId::SlaDue, &key)?,
             ));
         }
         Ok(out)
@@ -286,7 +256,7 @@ impl AgentStore {
                 .to_vec();
         let meta = self.tree(TreeId::Meta);
         if meta
-            .get("sla_policy")?
+            .get(schema::SLA_POLICY)?
             .is_some_and(|stored| stored.as_ref() == fingerprint.as_slice())
         {
             return Ok(false);
@@ -308,30 +278,28 @@ impl AgentStore {
         agenda.clear()?;
         let mut batch = sled::Batch::default();
         for value in self.tree(TreeId::Groups).iter().values() {
-            let group: AlertGroup = schema::decode(TreeId::Groups.name(), &value?)?;
+            let group: AlertGroup = schema::decode(TreeId::Groups, &value?)?;
             if let Some(due) = sla::deadline(policy, &group.state, group.severity) {
                 batch.insert(schema::time_key(due.due_ms, group.id), Vec::new());
             }
         }
         agenda.apply_batch(batch)?;
-        meta.insert("sla_policy", fingerprint)?;
+        meta.insert(schema::SLA_POLICY, fingerprint)?;
         self.sync_locked()
     }
 
     /// Groups that saw `indicator` (`kind:value`), for hunts.
     pub fn groups_with_indicator(&self, indicator: &str) -> Result<Vec<Ulid>, StoreError> {
-        let mut prefix = indicator.as_bytes().to_vec();
-        prefix.push(0);
         self.tree(TreeId::IdxIndicator)
-            .scan_prefix(prefix)
+            .scan_prefix(schema::name_prefix(indicator))
             .keys()
-            .map(|k| Ok(schema::trailing_ulid(TreeId::IdxIndicator.name(), &k?)?))
+            .map(|k| Ok(schema::trailing_ulid(TreeId::IdxIndicator, &k?)?))
             .collect()
     }
 
     pub fn incident(&self, id: &str) -> Result<Option<LocalIncident>, StoreError> {
         match self.tree(TreeId::Incidents).get(id.as_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Incidents.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Incidents, &raw)?)),
             None => Ok(None),
         }
     }
@@ -343,7 +311,7 @@ impl AgentStore {
             .values()
             .rev()
             .take(limit)
-            .map(|v| Ok(schema::decode(TreeId::Incidents.name(), &v?)?))
+            .map(|v| Ok(schema::decode(TreeId::Incidents, &v?)?))
             .collect()
     }
 
@@ -351,13 +319,13 @@ impl AgentStore {
         self.tree(TreeId::Roster)
             .iter()
             .values()
-            .map(|v| Ok(schema::decode(TreeId::Roster.name(), &v?)?))
+            .map(|v| Ok(schema::decode(TreeId::Roster, &v?)?))
             .collect()
     }
 
     pub fn analyst(&self, name: &str) -> Result<Option<Analyst>, StoreError> {
         match self.tree(TreeId::Roster).get(name.as_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(TreeId::Roster.name(), &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(TreeId::Roster, &raw)?)),
             None => Ok(None),
         }
     }
@@ -369,76 +337,16 @@ impl AgentStore {
             .values()
             .rev()
             .take(limit)
-            .map(|v| Ok(schema::decode(TreeId::Notifications.name(), &v?)?))
+            .map(|v| Ok(schema::decode(TreeId::Notifications, &v?)?))
             .collect()
-    }
-
-    /// Walks the whole audit chain against the recorded head, one entry at a time (bounded
-    /// memory whatever the chain's length).
-    pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
-        /// Why the lazy walk stopped early.
-        enum Walk {
-            Store(StoreError),
-            Unreadable(String),
-        }
-        let head: Option<AuditHead> = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
-            Some(raw) => Some(schema::decode(schema::META, &raw)?),
-            None => None,
-        };
-        let keyed_from = match self.tree(TreeId::Meta).get(schema::AUDIT_KEYED_FROM)? {
-            Some(raw) => Some(schema::decode(schema::META, &raw)?),
-            None => None,
-        };
-        let keying = match audit::Keying::new(self.audit_key.clone(), keyed_from) {
-            Ok(keying) => keying,
-            Err(tamper) => {
-                return Ok(AuditReport {
-                    entries: self.tree(TreeId::Audit).len() as u64,
-                    problem: Some(tamper.to_string()),
-                });
-            }
-        };
-        let mut walk = socfed_runtime::audit_walk::LazyEntries::new(
-            self.tree(TreeId::Audit)
-                .iter()
-                .values()
-                .map(|value| match value {
-                    Err(e) => Err(Walk::Store(e.into())),
-                    Ok(raw) => schema::decode::<AuditEntry>(TreeId::Audit.name(), &raw)
-                        .map_err(|e| Walk::Unreadable(format!("an entry cannot be read: {e}"))),
-                }),
-        );
-        let verdict = audit::verify(&mut walk, head.map(|h| (h.seq, h.hash)), &keying);
-        match (walk.failure(), verdict) {
-            (Some(Walk::Store(e)), _) => Err(e),
-            (Some(Walk::Unreadable(problem)), _) => Ok(AuditReport {
-                entries: walk.walked(),
-                problem: Some(problem),
-            }),
-            (None, Ok(n)) => Ok(AuditReport {
-                entries: n,
-                problem: None,
-            }),
-            // Reported with the chain's length, as before the walk was lazy.
-            (None, Err(tamper)) => Ok(AuditReport {
-                entries: walk.walked() + walk.by_ref().count() as u64,
-                problem: Some(tamper.to_string()),
-            }),
-        }
     }
 
     /// Intake counters since the store was created.
     pub fn intake_counts(&self) -> Result<[u64; 5], StoreError> {
         let mut out = [0; 5];
-        for (slot, what) in out.iter_mut().zip([
-            "accepted",
-            "aggregated",
-            "duplicates",
-            "rejected",
-            "skipped",
-        ]) {
-            if let Some(raw) = self.tree(TreeId::Meta).get(format!("intake/{what}"))? {
-                *slot = schema::u64_of(schema::META, &raw)?;
+        for (slot, what) in out.iter_mut().zip(schema::INTAKE_COUNTERS) {
+            if let Some(raw) = self.tree(TreeId::Meta).get(schema::intake_key(what))? {
+                *slot = schema::u64_of(TreeId::Meta, &raw)?;
             }
         }
         Ok(out)
@@ -447,9 +355,6 @@ impl AgentStore {
     /// Test and tooling access to raw trees (e.g. to simulate tampering in tests).
     #[doc(hidden)]
     pub fn raw_tree(&self, name: &str) -> Option<&sled::Tree> {
-        TreeId::ALL
-            .iter()
-            .find(|t| t.name() == name)
-            .map(|t| self.tree(*t))
+        TreeId::by_name(name).map(|t| self.tree(t))
     }
 }

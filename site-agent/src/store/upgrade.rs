@@ -5,17 +5,18 @@
 use super::StoreError;
 use super::schema::{self, TreeId};
 use crate::soc::group::AlertGroup;
+use socfed_runtime::store_kit::Trees;
 
 /// Upgrades the store from the version it records (a new store records none: nothing to do).
-pub(super) fn run(db: &sled::Db, trees: &[sled::Tree]) -> Result<(), StoreError> {
-    let meta = &trees[TreeId::Meta as usize];
-    let Some(raw) = meta.get("schema_version")? else {
+pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError> {
+    let meta = trees.tree(TreeId::Meta);
+    let Some(raw) = meta.get(schema::SCHEMA_VERSION_KEY)? else {
         return Ok(());
     };
-    let found = schema::u32_of(schema::META, &raw)?;
+    let found = schema::u32_of(TreeId::Meta, &raw)?;
     if found < 2 {
         to_v2(db, trees)?;
-        meta.insert("schema_version", &2u32.to_be_bytes())?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &2u32.to_be_bytes())?;
         db.flush()?;
         tracing::info!("store upgraded to schema 2: alert groups indexed by fingerprint and time");
     }
@@ -24,11 +25,11 @@ pub(super) fn run(db: &sled::Db, trees: &[sled::Tree]) -> Result<(), StoreError>
 
 /// Schema 2: `group_span` (every group of a fingerprint, by last seen) replaces `group_fp`
 /// (the latest group only), so late alerts find the group their time belongs to.
-fn to_v2(db: &sled::Db, trees: &[sled::Tree]) -> Result<(), StoreError> {
-    let spans = &trees[TreeId::GroupSpan as usize];
+fn to_v2(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError> {
+    let spans = trees.tree(TreeId::GroupSpan);
     let mut batch = sled::Batch::default();
-    for value in trees[TreeId::Groups as usize].iter().values() {
-        let group: AlertGroup = schema::decode(TreeId::Groups.name(), &value?)?;
+    for value in trees.tree(TreeId::Groups).iter().values() {
+        let group: AlertGroup = schema::decode(TreeId::Groups, &value?)?;
         batch.insert(
             schema::span_key(&group.fingerprint, group.last_seen_ms, group.id),
             &(group.first_seen_ms.max(0) as u64).to_be_bytes(),
@@ -45,6 +46,7 @@ mod tests {
     use super::*;
     use crate::soc::alert::{Format, ParseLimits};
     use crate::soc::parse::{Parsed, parse_line};
+    use socfed_runtime::store_kit::TreeSet;
 
     /// A schema 1 store (groups, `group_fp`) opens as schema 2 with every group's span.
     #[test]
@@ -66,15 +68,13 @@ mod tests {
         group.last_seen_ms = 1_700_000_600_000;
         {
             let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
-            db.open_tree("meta")?
-                .insert("schema_version", &1u32.to_be_bytes())?;
-            db.open_tree("groups")?.insert(
-                group.id.to_bytes(),
-                schema::encode(TreeId::Groups.name(), &group)?,
-            )?;
+            db.open_tree(TreeId::Meta.name())?
+                .insert(schema::SCHEMA_VERSION_KEY, &1u32.to_be_bytes())?;
+            db.open_tree(TreeId::Groups.name())?
+                .insert(group.id.to_bytes(), schema::encode(TreeId::Groups, &group)?)?;
             db.open_tree(schema::LEGACY_GROUP_FP)?
                 .insert(fingerprint, b"old".to_vec())?;
-            db.drop_tree("group_span")?;
+            db.drop_tree(TreeId::GroupSpan.name())?;
             db.flush()?;
         }
         {
@@ -85,7 +85,7 @@ mod tests {
                 socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
             )?;
             let spans = store
-                .raw_tree("group_span")
+                .raw_tree(TreeId::GroupSpan.name())
                 .ok_or_else(|| anyhow::anyhow!("no group_span"))?;
             let key = schema::span_key(&fingerprint, group.last_seen_ms, group.id);
             assert_eq!(
@@ -101,8 +101,8 @@ mod tests {
                 .any(|n| n.as_ref() == schema::LEGACY_GROUP_FP.as_bytes())
         );
         assert_eq!(
-            db.open_tree("meta")?
-                .get("schema_version")?
+            db.open_tree(TreeId::Meta.name())?
+                .get(schema::SCHEMA_VERSION_KEY)?
                 .map(|v| v.to_vec()),
             Some(2u32.to_be_bytes().to_vec())
         );

@@ -14,7 +14,7 @@ pub mod backoff;
 mod hub_state;
 
 use crate::response::ResponseEngine;
-use crate::store::{AgentStore, StoreError, schema};
+use crate::store::{AgentStore, Notice, StoreError};
 use backoff::Backoff;
 use socfed_proto::pb::{self, federation_client::FederationClient, hub_message, site_message};
 use socfed_proto::vocab::SiteId;
@@ -279,9 +279,9 @@ async fn session(
                     let mut first_conflict: Option<u64> = None;
                     for notice in &ack.notices {
                         let conflict = notice.kind == pb::ack_notice::Kind::Conflict as i32;
-                        let key = if conflict { schema::CONFLICTS_REPORTED } else { schema::REJECTED_REPORTED };
-                        tracing::error!(seq = notice.seq, kind = key, reason = %notice.reason, "the hub kept an escalation for review instead of applying it");
-                        store.count_notice(key)?;
+                        let counted = if conflict { Notice::Conflict } else { Notice::Rejected };
+                        tracing::error!(seq = notice.seq, kind = counted.counter_name(), reason = %notice.reason, "the hub kept an escalation for review instead of applying it");
+                        store.count_notice(counted)?;
                         if conflict {
                             first_conflict = Some(first_conflict.map_or(notice.seq, |s| s.min(notice.seq)));
                         }

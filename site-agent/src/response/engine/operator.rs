@@ -2,22 +2,23 @@
 //! and work tasks. Each checks the caller's roster role.
 
 use super::{ResponseEngine, TaskStep};
+use crate::error::AgentError;
 use crate::response::{DirectiveRecord, KIND_TASK, State};
-use crate::service::{Actor, ServiceError};
+use crate::service::Actor;
 use crate::soc::authz::{self, Operation};
 use std::sync::Arc;
 use ulid::Ulid;
 
 impl ResponseEngine {
-    fn load(&self, id: Ulid) -> Result<DirectiveRecord, ServiceError> {
+    fn load(&self, id: Ulid) -> Result<DirectiveRecord, AgentError> {
         self.store.directive(id)?.ok_or_else(|| {
-            ServiceError::NotFound(format!(
+            AgentError::NotFound(format!(
                 "no directive {id} at this site; `site-agent directives list` shows them"
             ))
         })
     }
 
-    pub fn get(&self, actor: &Actor, id: Ulid) -> Result<DirectiveRecord, ServiceError> {
+    pub fn get(&self, actor: &Actor, id: Ulid) -> Result<DirectiveRecord, AgentError> {
         authz::check(actor.role, Operation::ViewDirectives, None)?;
         self.load(id)
     }
@@ -27,7 +28,7 @@ impl ResponseEngine {
         actor: &Actor,
         limit: usize,
         wanted: impl Fn(&DirectiveRecord) -> bool,
-    ) -> Result<Vec<DirectiveRecord>, ServiceError> {
+    ) -> Result<Vec<DirectiveRecord>, AgentError> {
         authz::check(actor.role, Operation::ViewDirectives, None)?;
         Ok(self.store.directives(limit, wanted)?)
     }
@@ -39,12 +40,12 @@ impl ResponseEngine {
         id: Ulid,
         approve: bool,
         reason: &str,
-    ) -> Result<DirectiveRecord, ServiceError> {
+    ) -> Result<DirectiveRecord, AgentError> {
         authz::check(actor.role, Operation::ApproveDirective, None)?;
         let _one_at_a_time = self.transitions.lock().unwrap_or_else(|p| p.into_inner());
         let mut record = self.load(id)?;
         if record.state != State::AwaitingApproval {
-            return Err(ServiceError::Invalid(format!(
+            return Err(AgentError::Invalid(format!(
                 "directive {id} is {}, not awaiting approval",
                 record.state.as_str()
             )));
@@ -106,12 +107,12 @@ impl ResponseEngine {
         id: Ulid,
         step: TaskStep,
         note: &str,
-    ) -> Result<DirectiveRecord, ServiceError> {
+    ) -> Result<DirectiveRecord, AgentError> {
         authz::check(actor.role, Operation::WorkTask, None)?;
         let _one_at_a_time = self.transitions.lock().unwrap_or_else(|p| p.into_inner());
         let mut record = self.load(id)?;
         if record.kind != KIND_TASK {
-            return Err(ServiceError::Invalid(format!(
+            return Err(AgentError::Invalid(format!(
                 "directive {id} is a {} directive, not a task",
                 record.kind
             )));
@@ -129,14 +130,14 @@ impl ResponseEngine {
             ),
         };
         if !allowed_from.contains(&record.state) {
-            return Err(ServiceError::Invalid(format!(
+            return Err(AgentError::Invalid(format!(
                 "task {id} is {}; it cannot move to {}",
                 record.state.as_str(),
                 next.as_str()
             )));
         }
         if step == TaskStep::Decline && note.trim().is_empty() {
-            return Err(ServiceError::Invalid(
+            return Err(AgentError::Invalid(
                 "say why the site declines the task (--note)".into(),
             ));
         }

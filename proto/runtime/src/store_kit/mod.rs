@@ -1,0 +1,120 @@
+//! The storage kit both services build their sled store on, so the two stores solve the same
+//! problems the same way:
+//!
+//! - [`codec`]: the versioned record codec (`[version byte] ++ postcard`), one version per
+//!   tree, errors that name the tree.
+//! - [`TreeSet`] and [`Trees`]: the registry of a store's trees (a name and a record codec
+//!   each) and the trees opened from it, so a tree name is written once, in the store's
+//!   `schema.rs`.
+//! - [`unit`]: a unit of work: reads that see its own pending writes, all writes applied in
+//!   one transaction.
+//! - [`layout`] and [`snapshot`]: the whole stored layout rendered as deterministic text
+//!   (volatile ids, times and hashes normalised), and the comparison of that text with a
+//!   committed snapshot, so a change of layout is always a visible diff.
+//!
+//! Every key layout stays in the store's own `schema.rs`; the kit knows no store's keys.
+
+pub mod codec;
+pub mod layout;
+pub mod snapshot;
+pub mod unit;
+
+pub use codec::{Codec, CodecError};
+
+/// A store's trees: every one, its name, and the codec of its records.
+pub trait TreeSet: Copy + Ord + std::fmt::Debug + Send + Sync + 'static {
+    /// Every tree, in the order the store opens them; `index` is the position in it.
+    const ALL: &'static [Self];
+
+    fn name(self) -> &'static str;
+
+    /// The position in [`Self::ALL`] (for a field-less enum, `self as usize`).
+    fn index(self) -> usize;
+
+    /// The codec of this tree's records (version 1 unless the tree says otherwise).
+    fn codec(self) -> Codec {
+        Codec::new(self.name(), 1)
+    }
+
+    /// The tree of that name, if it is one of the store's.
+    fn by_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.name() == name)
+    }
+}
+
+/// Every tree of a [`TreeSet`], opened.
+pub struct Trees<T: TreeSet> {
+    trees: Vec<sled::Tree>,
+    _set: std::marker::PhantomData<T>,
+}
+
+impl<T: TreeSet> Trees<T> {
+    /// Opens (or creates) every tree of the set in `db`.
+    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+        let trees = T::ALL
+            .iter()
+            .map(|id| db.open_tree(id.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            trees,
+            _set: std::marker::PhantomData,
+        })
+    }
+
+    pub fn tree(&self, id: T) -> &sled::Tree {
+        &self.trees[id.index()]
+    }
+
+    /// Every tree, in [`TreeSet::ALL`] order.
+    pub fn all(&self) -> &[sled::Tree] {
+        &self.trees
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A small tree set for the kit's own tests.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub(crate) enum Demo {
+        Meta,
+        Items,
+        Index,
+    }
+
+    impl TreeSet for Demo {
+        const ALL: &'static [Self] = &[Demo::Meta, Demo::Items, Demo::Index];
+
+        fn name(self) -> &'static str {
+            match self {
+                Demo::Meta => "meta",
+                Demo::Items => "items",
+                Demo::Index => "index",
+            }
+        }
+
+        fn index(self) -> usize {
+            self as usize
+        }
+
+        fn codec(self) -> Codec {
+            match self {
+                // A tree whose records moved on to version 2.
+                Demo::Items => Codec::new(self.name(), 2),
+                other => Codec::new(other.name(), 1),
+            }
+        }
+    }
+
+    #[test]
+    fn trees_are_found_by_name_and_opened_in_order() -> Result<(), sled::Error> {
+        assert_eq!(Demo::by_name("items"), Some(Demo::Items));
+        assert_eq!(Demo::by_name("other"), None);
+        let db = sled::Config::new().temporary(true).open()?;
+        let trees = Trees::<Demo>::open(&db)?;
+        assert_eq!(trees.all().len(), 3);
+        assert_eq!(trees.tree(Demo::Index).name().as_ref(), b"index");
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+//! The agent store's whole layout as deterministic text (`socfed_runtime::store_kit::layout`):
+//! every tree, each key by its shape ([`schema::key_shape`]) and each value by what it is
+//! ([`check::shown`], the table `db import` checks with). The snapshot test in `layout/` runs
+//! a small scenario through the real service and store and compares this text with the
+//! committed `layout/snapshot.txt`, so a change of layout is always a visible diff.
+
+use super::schema::{self, TreeId, TreeSet};
+use super::{AgentStore, StoreError, check};
+use socfed_runtime::store_kit::layout::{self, Shown};
+
+#[cfg(test)]
+mod tests;
+
+/// What an entry of the agent's `tree` is: its key shape and its value.
+pub fn describe(tree: &str, key: &[u8], value: &[u8]) -> Result<(String, Shown), String> {
+    let id = TreeId::by_name(tree)
+        .ok_or_else(|| format!("tree {tree:?} is not part of a site-agent store"))?;
+    let mut shown = check::shown(id, key, value)?;
+    if let (TreeId::Outbox, Shown::Record { json, .. }) = (id, &mut shown) {
+        // The report is the wire contract's bytes (its layout is the contract's, not the
+        // store's): shown by its size.
+        let len = json["report"].as_array().map_or(0, Vec::len);
+        json["report"] = format!("<{len} bytes: socfed.v1.IncidentReport>").into();
+    }
+    Ok((schema::key_shape(id, key)?, shown))
+}
+
+impl AgentStore {
+    /// Every tree of the store rendered by [`describe`], volatile parts normalised.
+    pub fn layout(&self) -> Result<String, StoreError> {
+        let title = format!("site-agent store layout, schema {}", schema::SCHEMA_VERSION);
+        Ok(layout::render(&self.db, &title, &describe)?)
+    }
+}
