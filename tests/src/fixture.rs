@@ -123,3 +123,100 @@ impl Org {
         clients::escalate_once(hub, &self.pki, site, report).await
     }
 }
+
+/// A real binary (`sirt-hub`, `site-agent`) run as an operator against a service on loopback,
+/// the way an operator's shell holds it: the certificate in `SOCFED_CA`/`SOCFED_CERT`/
+/// `SOCFED_KEY`, the address flag and `--server-name 127.0.0.1` after the command's own
+/// arguments.
+pub struct OperatorCli {
+    binary: &'static str,
+    target: [String; 4],
+    files: socfed_runtime::tls::TlsFiles,
+}
+
+impl OperatorCli {
+    /// `sirt-hub ARGS --hub ADDR` as the holder of `files`.
+    pub fn hub(addr: SocketAddr, files: socfed_runtime::tls::TlsFiles) -> Self {
+        Self::new("sirt-hub", "--hub", addr, files)
+    }
+
+    /// `site-agent ARGS --agent ADDR` as the holder of `files`.
+    pub fn agent(addr: SocketAddr, files: socfed_runtime::tls::TlsFiles) -> Self {
+        Self::new("site-agent", "--agent", addr, files)
+    }
+
+    fn new(
+        binary: &'static str,
+        flag: &str,
+        addr: SocketAddr,
+        files: socfed_runtime::tls::TlsFiles,
+    ) -> Self {
+        let target = [
+            flag.to_string(),
+            addr.to_string(),
+            "--server-name".to_string(),
+            "127.0.0.1".to_string(),
+        ];
+        Self {
+            binary,
+            target,
+            files,
+        }
+    }
+
+    /// Runs `ARGS` and returns what it did.
+    pub fn run(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
+        Ok(
+            std::process::Command::new(crate::procs::binary(self.binary)?)
+                .args(args)
+                .args(&self.target)
+                .env("SOCFED_CA", &self.files.ca)
+                .env("SOCFED_CERT", &self.files.cert)
+                .env("SOCFED_KEY", &self.files.key)
+                .output()?,
+        )
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.run(args)?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{} {args:?} failed: {}",
+            self.binary,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Runs and expects failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.run(args)?;
+        anyhow::ensure!(
+            !out.status.success(),
+            "{} {args:?} succeeded: {}",
+            self.binary,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// Runs with `--output json`, expects success and parses stdout.
+    pub fn json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        Ok(serde_json::from_str(&self.ok(&all)?)?)
+    }
+}
+
+impl Org {
+    /// `sirt-hub` as operator `name` against the hub at `hub`.
+    pub fn hub_cli(&self, hub: SocketAddr, name: &str) -> anyhow::Result<OperatorCli> {
+        Ok(OperatorCli::hub(hub, self.pki.operator(name)?))
+    }
+
+    /// `site-agent` as operator `name` against the agent at `agent`.
+    pub fn agent_cli(&self, agent: SocketAddr, name: &str) -> anyhow::Result<OperatorCli> {
+        Ok(OperatorCli::agent(agent, self.pki.operator(name)?))
+    }
+}

@@ -3,70 +3,13 @@
 //! an incident, what the timeline records, KPIs, reports and hunts' arguments.
 
 use socfed_proto::pb;
-use socfed_runtime::tls::TlsFiles;
 use socfed_tests::clients::{self, report};
-use socfed_tests::pki::TestPki;
-use socfed_tests::{fixture::Org, procs};
-use std::net::SocketAddr;
-use std::process::Output;
+use socfed_tests::fixture::Org;
 
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\
 [[operators]]\nname = \"tom\"\nrole = \"tier1\"\n\
 [[operators]]\nname = \"carla\"\nrole = \"ciso\"\n\
 [[operators]]\nname = \"sam\"\nrole = \"soc-manager\"\n";
-
-/// `sirt-hub ARGS` as an operator against `hub`.
-struct Cli {
-    hub: SocketAddr,
-    files: TlsFiles,
-}
-
-impl Cli {
-    fn new(hub: SocketAddr, pki: &TestPki, operator: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            hub,
-            files: pki.operator(operator)?,
-        })
-    }
-
-    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
-        Ok(std::process::Command::new(procs::binary("sirt-hub")?)
-            .args(args)
-            .args(["--hub", &self.hub.to_string(), "--server-name", "127.0.0.1"])
-            .env("SOCFED_CA", &self.files.ca)
-            .env("SOCFED_CERT", &self.files.cert)
-            .env("SOCFED_KEY", &self.files.key)
-            .output()?)
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = self.run(args)?;
-        anyhow::ensure!(
-            out.status.success(),
-            "sirt-hub {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Runs and expects failure; returns stderr.
-    fn fails(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = self.run(args)?;
-        anyhow::ensure!(
-            !out.status.success(),
-            "sirt-hub {args:?} succeeded: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-
-    fn json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        Ok(serde_json::from_str(&self.ok(&all)?)?)
-    }
-}
 
 fn domain(value: &str) -> pb::Indicator {
     pb::Indicator {
@@ -86,7 +29,7 @@ async fn an_operator_added_technique_shows_everywhere_and_correlates_the_next_re
         ..report("p-1", "web shell on the intranet")
     };
     org.escalate_once(hub.addr, "paris", paris).await?;
-    let ines = Cli::new(hub.addr, &org.pki, "ines")?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let listed = ines.json(&["incidents", "list"])?;
     let id = listed[0]["id"].as_str().unwrap_or_default().to_string();
     ines.ok(&["incidents", "transition", &id, "add-technique", "T1190"])?;
@@ -130,7 +73,7 @@ async fn only_a_rostered_lead_can_lead_and_a_merged_away_incident_takes_no_direc
         let report = report(&format!("{site}-1"), &format!("odd logins at {site}"));
         org.escalate_once(hub.addr, site, report).await?;
     }
-    let sam = Cli::new(hub.addr, &org.pki, "sam")?;
+    let sam = org.hub_cli(hub.addr, "sam")?;
     let listed = sam.json(&["incidents", "list"])?;
     let (newer, older) = (
         listed[0]["id"].as_str().unwrap_or_default().to_string(),
@@ -150,7 +93,7 @@ async fn only_a_rostered_lead_can_lead_and_a_merged_away_incident_takes_no_direc
     let shown = sam.json(&["incidents", "show", &older])?;
     assert_eq!(shown["ir_lead"], "carla", "{shown}");
 
-    let ines = Cli::new(hub.addr, &org.pki, "ines")?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     ines.ok(&[
         "incidents",
         "merge",
@@ -217,7 +160,7 @@ async fn the_timeline_records_sites_joining_and_revising_and_a_split_keeps_the_p
         .await?;
     org.escalate_once(hub.addr, "paris", beacon("p-1", 2, pb::Severity::Critical))
         .await?;
-    let ines = Cli::new(hub.addr, &org.pki, "ines")?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let listed = ines.json(&["incidents", "list"])?;
     let id = listed[0]["id"].as_str().unwrap_or_default().to_string();
     let shown = ines.json(&["incidents", "show", &id])?;
@@ -269,7 +212,7 @@ async fn kpis_skip_duplicates_and_reopened_incidents_and_reports_carry_marking_a
         };
         org.escalate_once(hub.addr, site, report).await?;
     }
-    let ines = Cli::new(hub.addr, &org.pki, "ines")?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let listed = ines.json(&["incidents", "list"])?;
     let id_of = |site: &str| {
         listed
@@ -329,7 +272,7 @@ async fn a_hunt_lookback_of_zero_or_beyond_the_maximum_is_refused_not_changed() 
 {
     let org = Org::new()?;
     let hub = org.hub(&["paris"], OPERATORS).await?;
-    let ines = Cli::new(hub.addr, &org.pki, "ines")?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let hunt = |lookback: &str| {
         ines.run(&[
             "hunt",

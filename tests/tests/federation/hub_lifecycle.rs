@@ -202,17 +202,8 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
     );
 
     // The report and the KPIs, through the real CLI.
-    let files = org.pki.operator("ines")?;
-    let cli = |args: &[&str]| {
-        std::process::Command::new(socfed_tests::procs::binary("sirt-hub").expect("built"))
-            .args(args)
-            .args(["--hub", &hub.addr.to_string(), "--server-name", "127.0.0.1"])
-            .env("SOCFED_CA", &files.ca)
-            .env("SOCFED_CERT", &files.cert)
-            .env("SOCFED_KEY", &files.key)
-            .output()
-    };
-    let report = cli(&["report", &id, "--format", "markdown"])?;
+    let cli = org.hub_cli(hub.addr, "ines")?;
+    let report = cli.run(&["report", &id, "--format", "markdown"])?;
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(
         report.status.success(),
@@ -227,7 +218,7 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
     );
     // Markdown escapes parentheses in cells; rendered, this reads "GDPR Art. 33(1)".
     assert!(text.contains(r"GDPR Art. 33\(1\)"), "{text}");
-    let kpis = cli(&["kpis", "--output", "json"])?;
+    let kpis = cli.run(&["kpis", "--output", "json"])?;
     let kpis: serde_json::Value = serde_json::from_slice(&kpis.stdout)?;
     assert_eq!(kpis["overall"]["incidents"], 1);
     assert!(

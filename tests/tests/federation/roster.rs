@@ -3,7 +3,7 @@
 
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
 use socfed_runtime::tls::ExpectedServer;
-use socfed_tests::{clients, fixture::Org, pki::TestPki, procs::binary};
+use socfed_tests::{clients, fixture::Org, pki::TestPki};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -72,14 +72,15 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     assert_eq!(refused.code(), Code::PermissionDenied);
 
     // The CISO adds tom as a tier 3 analyst, with the real CLI.
-    let carl = org.pki.operator("carl")?;
-    let out = std::process::Command::new(binary("sirt-hub")?)
-        .args(["operators", "add", "tom", "--role", "tier3", "-o", "json"])
-        .args(["--hub", &hub.addr.to_string(), "--server-name", "127.0.0.1"])
-        .env("SOCFED_CA", &carl.ca)
-        .env("SOCFED_CERT", &carl.cert)
-        .env("SOCFED_KEY", &carl.key)
-        .output()?;
+    let out = org.hub_cli(hub.addr, "carl")?.run(&[
+        "operators",
+        "add",
+        "tom",
+        "--role",
+        "tier3",
+        "-o",
+        "json",
+    ])?;
     assert!(
         out.status.success(),
         "{}",
