@@ -3,22 +3,15 @@
 //! is overdue, as columns, in `show`, and in `--output json`.
 
 use socfed_proto::pb;
-use socfed_tests::{eventually, fixture::Org, pki::TestPki, procs::binary};
-use std::process::{Command, Output};
+use socfed_tests::fixture::{OperatorCli, Org};
+use socfed_tests::{eventually, pki::TestPki};
+use std::process::Output;
 use std::time::Duration;
 
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n";
 
 fn site_agent(pki: &TestPki, agent: std::net::SocketAddr, args: &[&str]) -> anyhow::Result<Output> {
-    let files = pki.operator("tester")?;
-    let addr = agent.to_string();
-    Ok(Command::new(binary("site-agent")?)
-        .args(args)
-        .args(["--agent", &addr, "--server-name", "127.0.0.1"])
-        .env("SOCFED_CA", &files.ca)
-        .env("SOCFED_CERT", &files.cert)
-        .env("SOCFED_KEY", &files.key)
-        .output()?)
+    OperatorCli::agent(agent, pki.operator("tester")?).run(args)
 }
 
 fn stdout_of(out: &Output) -> anyhow::Result<String> {
