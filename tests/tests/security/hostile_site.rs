@@ -7,8 +7,9 @@
 use socfed_proto::pb::{self, hub_message, site_message};
 use socfed_runtime::tls::{ExpectedServer, TlsFiles};
 use socfed_tests::clients::{self, RawStream, hello, report};
+use socfed_tests::fixture::{OperatorCli, Org};
 use socfed_tests::sink::Sink;
-use socfed_tests::{eventually, fixture::Org, pki::TestPki, procs::binary};
+use socfed_tests::{eventually, pki::TestPki, procs::binary};
 use std::net::SocketAddr;
 use std::process::Output;
 use std::time::Duration;
@@ -22,13 +23,7 @@ const HOSTILE: &str =
 
 /// Runs the real `sirt-hub` as operator `files` against `hub`.
 fn sirt_hub(hub: SocketAddr, files: &TlsFiles, args: &[&str]) -> anyhow::Result<Output> {
-    Ok(std::process::Command::new(binary("sirt-hub")?)
-        .args(args)
-        .args(["--hub", &hub.to_string(), "--server-name", "127.0.0.1"])
-        .env("SOCFED_CA", &files.ca)
-        .env("SOCFED_CERT", &files.cert)
-        .env("SOCFED_KEY", &files.key)
-        .output()?)
+    OperatorCli::hub(hub, files.clone()).run(args)
 }
 
 /// `sirt-hub ARGS` succeeded and printed nothing a terminal would act on: no C0 control but
