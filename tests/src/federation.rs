@@ -62,9 +62,7 @@ pub struct Federation {
 impl Federation {
     /// Starts the hub and the agents and waits until every agent answers.
     pub async fn start(spec: Spec) -> anyhow::Result<Arc<Self>> {
-        crate::init_logs();
-        let tmp = tempfile::tempdir()?;
-        let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+        let crate::fixture::Org { tmp, pki } = crate::fixture::Org::new()?;
         let operator = pki.operator("tester")?;
         let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let sites: Vec<&str> = spec.sites.iter().map(String::as_str).collect();

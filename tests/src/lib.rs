@@ -1,12 +1,15 @@
 //! Test harness for socfed: a fresh PKI, hubs and site agents either in-process (the same
 //! `app::start` the binaries call) or as real processes of the built binaries, clients that
 //! speak the real protocol over mutual TLS, and polling helpers with deadlines (no fixed sleeps).
+//! [`fixture::Org`] is the set-up most scenarios share (temp dir, PKI, in-process hub and
+//! agents, clients by operator name).
 
 pub mod audit;
 pub mod bench;
 pub mod clients;
 pub mod fault_proxy;
 pub mod federation;
+pub mod fixture;
 pub mod inproc;
 pub mod intake;
 pub mod ledger;

@@ -6,7 +6,7 @@
 
 use socfed_proto::pb;
 use socfed_tests::procs::{Proc, binary, write_hub_config};
-use socfed_tests::{clients, eventually, free_port, http_get, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org, free_port, http_get};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,13 +62,12 @@ async fn a_connection_flood_beyond_the_caps_and_descriptors_leaves_the_hub_up_an
 -> anyhow::Result<()> {
     socfed_tests::init_logs();
     raise_own_limit();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let config = write_hub_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         hub_addr,
         &["paris"],
         &format!("[admin]\nlisten = \"{admin}\"\n"),
@@ -84,7 +83,7 @@ async fn a_connection_flood_beyond_the_caps_and_descriptors_leaves_the_hub_up_an
             "--config",
             config.to_str().unwrap_or_default(),
         ],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
     eventually(
@@ -93,8 +92,8 @@ async fn a_connection_flood_beyond_the_caps_and_descriptors_leaves_the_hub_up_an
         || async { http_get(admin, "/livez").filter(|(s, _)| *s == 200) },
     )
     .await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
-    let op = clients::operator(hub_addr, &pki.operator("tester")?, &pki.domain)?;
+    let paris = org.agent("paris", hub_addr, "").await?;
+    let op = org.operator(hub_addr, "tester")?;
     eventually("paris connected", Duration::from_secs(30), || {
         let mut op = op.clone();
         async move {
@@ -112,7 +111,7 @@ async fn a_connection_flood_beyond_the_caps_and_descriptors_leaves_the_hub_up_an
     // than the hub's 512 descriptors; the first address more than its per-address cap.
     // One address of raw connections first, then the TLS ones, then the other raw ones, so
     // that each kind holds slots and meets both caps.
-    let connector = tls_without_certificate(&pki.ca())?;
+    let connector = tls_without_certificate(&org.pki.ca())?;
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1")?;
     let mut held = Vec::new();
     let mut tls_held = Vec::new();
@@ -152,7 +151,7 @@ async fn a_connection_flood_beyond_the_caps_and_descriptors_leaves_the_hub_up_an
     // While the flood is held, the connected site keeps escalating and every escalation
     // is stored.
     const ESCALATIONS: usize = 30;
-    let mut local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut local = org.local(paris.local_addr, "tester")?;
     for n in 0..ESCALATIONS {
         local
             .raise_incident(pb::RaiseIncidentRequest {
@@ -248,7 +247,7 @@ async fn a_connection_flood_beyond_the_caps_and_descriptors_leaves_the_hub_up_an
     }
 
     // After the flood, a new operator connection is served again.
-    let mut fresh = clients::operator(hub_addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut fresh = org.operator(hub_addr, "tester")?;
     assert_eq!(clients::all_incidents(&mut fresh).await?.len(), ESCALATIONS);
     paris.stop().await?;
     assert_eq!(hub.terminate()?, Some(0), "{}", hub.log_tail(30));
@@ -257,14 +256,12 @@ async fn a_connection_flood_beyond_the_caps_and_descriptors_leaves_the_hub_up_an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_without_a_certificate_are_counted_in_metrics_not_audited() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let config = write_hub_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         hub_addr,
         &[],
         &format!("[admin]\nlisten = \"{admin}\"\n"),
@@ -272,7 +269,7 @@ async fn calls_without_a_certificate_are_counted_in_metrics_not_audited() -> any
     let mut hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", config.to_str().unwrap_or_default()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
     eventually(
@@ -282,7 +279,7 @@ async fn calls_without_a_certificate_are_counted_in_metrics_not_audited() -> any
     )
     .await?;
     const CALLS: usize = 200;
-    let channel = clients::channel_without_client_cert(hub_addr, &pki.ca())?;
+    let channel = clients::channel_without_client_cert(hub_addr, &org.pki.ca())?;
     let mut client = pb::operator_client::OperatorClient::new(channel);
     for _ in 0..CALLS {
         let refused = client
@@ -301,7 +298,7 @@ async fn calls_without_a_certificate_are_counted_in_metrics_not_audited() -> any
         "{body}"
     );
     assert_eq!(hub.terminate()?, Some(0));
-    let records = socfed_tests::audit::refusals(&tmp.path().join("hub-data"))?;
+    let records = socfed_tests::audit::refusals(&org.dir().join("hub-data"))?;
     assert!(
         records.is_empty(),
         "refusals without a certificate reached the audit chain: {records:?}"
@@ -314,15 +311,13 @@ async fn calls_without_a_certificate_are_counted_in_metrics_not_audited() -> any
 /// operator certificate (closed after the shutdown grace). docs/RELIABILITY.md states the bound.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_without_sites_stops_on_sigterm_despite_silent_connections() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let config = write_hub_config(tmp.path(), &pki, hub_addr, &[], "")?;
+    let config = write_hub_config(org.dir(), &org.pki, hub_addr, &[], "")?;
     let mut hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", config.to_str().unwrap_or_default()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1")?;
@@ -331,7 +326,7 @@ async fn a_hub_without_sites_stops_on_sigterm_despite_silent_connections() -> an
         Duration::from_secs(30),
         || async {
             let tcp = TcpStream::connect(hub_addr).await.ok()?;
-            tls_without_certificate(&pki.ca())
+            tls_without_certificate(&org.pki.ca())
                 .ok()?
                 .connect(name.clone(), tcp)
                 .await
@@ -339,8 +334,10 @@ async fn a_hub_without_sites_stops_on_sigterm_despite_silent_connections() -> an
         },
     )
     .await?;
-    let material =
-        socfed_runtime::tls::TlsMaterial::load(&pki.operator("tester")?, pki.domain.clone())?;
+    let material = socfed_runtime::tls::TlsMaterial::load(
+        &org.pki.operator("tester")?,
+        org.pki.domain.clone(),
+    )?;
     let client = material.client_config(socfed_runtime::tls::ExpectedServer::Hub)?;
     let tcp = TcpStream::connect(hub_addr).await?;
     let silent_operator = tokio_rustls::TlsConnector::from(client)
@@ -358,14 +355,9 @@ async fn a_hub_without_sites_stops_on_sigterm_despite_silent_connections() -> an
 /// closed at accept beyond its cap, and an operator from another address is still served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_local_api_caps_a_flood_and_keeps_serving_operators() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let paris = inproc::agent(
-        tmp.path(),
-        &pki,
-        "paris",
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let paris = org.agent("paris",
         hub.addr,
         "[connections]\nmax_unauthenticated = 64\nmax_unauthenticated_per_ip = 4\nhandshake_timeout = \"60s\"\n",
     )
@@ -392,7 +384,7 @@ async fn the_agent_local_api_caps_a_flood_and_keeps_serving_operators() -> anyho
             "a connection within the cap was closed"
         );
     }
-    let mut local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut local = org.local(paris.local_addr, "tester")?;
     local
         .raise_incident(pb::RaiseIncidentRequest {
             request_id: "during-flood".into(),

@@ -9,7 +9,7 @@ use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream};
 use socfed_tests::live_conn::one_connection;
 use socfed_tests::procs::{write_agent_config, write_hub_config};
-use socfed_tests::{eventually, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org, pki::TestPki};
 use std::path::Path;
 use std::time::Duration;
 
@@ -65,9 +65,7 @@ async fn titles(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_site_loses_its_open_connection_and_nothing_it_sends_after_is_stored()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let Org { tmp, pki } = Org::new()?;
     let hub = hub_with_crl(tmp.path(), &pki, &["paris", "lyon"]).await?;
     let paris = pki.site("paris")?;
     let conn = one_connection(hub.addr, &paris, &pki.domain, ExpectedServer::Hub)?;
@@ -135,9 +133,7 @@ async fn a_revoked_site_loses_its_open_connection_and_nothing_it_sends_after_is_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_operator_loses_open_connections_to_the_hub_and_to_the_agent()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let Org { tmp, pki } = Org::new()?;
     let hub = hub_with_crl(tmp.path(), &pki, &["paris"]).await?;
     let crl = pki.dir.join("crl.pem");
     let agent_config = write_agent_config(
@@ -231,8 +227,7 @@ fn replace(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 async fn an_older_crl_is_refused_and_the_revocation_stays_in_force() -> anyhow::Result<()> {
     socfed_tests::init_logs();
     metrics();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let Org { tmp, pki } = Org::new()?;
     let hub = hub_with_crl(tmp.path(), &pki, &["paris", "lyon"]).await?;
     let crl = pki.dir.join("crl.pem");
     let before_revocation = std::fs::read(&crl)?;
@@ -267,9 +262,7 @@ async fn an_older_crl_is_refused_and_the_revocation_stays_in_force() -> anyhow::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_crl_refuses_every_client_until_it_is_re_signed() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let Org { tmp, pki } = Org::new()?;
     let hub = hub_with_crl(tmp.path(), &pki, &["paris"]).await?;
     let tester = pki.operator("tester")?;
     let conn = one_connection(hub.addr, &tester, &pki.domain, ExpectedServer::Hub)?;

@@ -7,7 +7,6 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
 use socfed_runtime::cli::{OutputFormat, explain, format_millis};
-use socfed_runtime::tls::ExpectedServer;
 
 #[derive(Debug, Subcommand)]
 pub enum CommsCommand {
@@ -44,12 +43,8 @@ pub enum CommsCommand {
 }
 
 pub async fn run(command: CommsCommand, target: &HubTarget) -> anyhow::Result<()> {
-    let hub = format!("the hub at {}", target.hub);
-    let channel = target.tls.channel(
-        &target.hub,
-        target.server_name.as_deref(),
-        ExpectedServer::Hub,
-    )?;
+    let hub = target.name();
+    let channel = target.channel()?;
     let mut client = CommunicationsClient::new(channel);
     let one = match command {
         CommsCommand::Draft { id, audience, note } => {
@@ -105,7 +100,7 @@ pub async fn run(command: CommsCommand, target: &HubTarget) -> anyhow::Result<()
                 .map_err(|s| explain(&s, &hub))?
                 .into_inner()
                 .communications;
-            return print_list(&list, target.output);
+            return print_list(&list, target.format());
         }
         CommsCommand::Show { id, communication } => {
             let list = client
@@ -122,12 +117,12 @@ pub async fn run(command: CommsCommand, target: &HubTarget) -> anyhow::Result<()
                         "no communication {communication} on this incident; `comms list` shows them"
                     )
                 })?;
-            return show(&found, target.output);
+            return show(&found, target.format());
         }
     };
     show(
         &one.map_err(|s| explain(&s, &hub))?.into_inner(),
-        target.output,
+        target.format(),
     )
 }
 

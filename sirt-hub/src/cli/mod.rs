@@ -1,6 +1,7 @@
-//! The `sirt-hub` command line: parse, dispatch, map errors to exit codes.
-//!
-//! Exit codes: 0 success, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
+//! The `sirt-hub` command line: the clap tree and its dispatch. Parsing, logging and exit
+//! statuses are the skeleton both binaries share (`socfed_runtime::cli`: [`main`] is
+//! `socfed_runtime::cli::main`, the statuses are its table); operator commands reach the hub
+//! through [`HubTarget`], the shared client flags with `--hub`.
 
 mod comms;
 mod operators;
@@ -12,7 +13,8 @@ mod response;
 
 use crate::config::{ConfigError, EXAMPLE, HubConfig};
 use clap::{Parser, Subcommand};
-use socfed_runtime::cli::{ClientTlsArgs, ConfigCommand, LogFormat, OutputFormat};
+use socfed_runtime::cli::{ClientArgs, ConfigCommand, Endpoint, GlobalArgs};
+use socfed_runtime::tls::ExpectedServer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,9 +25,8 @@ use std::process::ExitCode;
     about = "socfed SIRT hub: federated incident escalation across SOC sites"
 )]
 pub struct Cli {
-    /// Log format on stderr (filter with RUST_LOG).
-    #[arg(long, value_enum, default_value = "text", global = true)]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub globals: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -70,9 +71,10 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
 }
 
-/// Where operator commands connect.
+/// The hub as operator commands name it: `--hub` (`SOCFED_HUB`) and the name its certificate
+/// must carry. Global, so they may follow a nested subcommand.
 #[derive(Debug, Clone, clap::Args)]
-pub struct HubTarget {
+pub struct HubEndpoint {
     /// Hub gRPC address (host:port).
     #[arg(
         long,
@@ -84,21 +86,44 @@ pub struct HubTarget {
     /// Name the hub certificate must carry; defaults to the host of --hub.
     #[arg(long, global = true)]
     pub server_name: Option<String>,
-    #[command(flatten)]
-    pub tls: ClientTlsArgs,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value = "table", global = true)]
-    pub output: OutputFormat,
 }
 
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    socfed_runtime::cli::init_logging(cli.log_format, "info");
-    socfed_runtime::cli::run_main(run(cli.command), |e| {
+impl Endpoint for HubEndpoint {
+    fn address(&self) -> &str {
+        &self.hub
+    }
+    fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+    fn expected(&self) -> ExpectedServer {
+        ExpectedServer::Hub
+    }
+    fn describe(&self) -> String {
+        format!("the hub at {}", self.hub)
+    }
+}
+
+/// Where operator commands connect and how they print (the flags both binaries share).
+pub type HubTarget = ClientArgs<HubEndpoint>;
+
+impl socfed_runtime::cli::Binary for Cli {
+    fn globals(&self) -> &GlobalArgs {
+        &self.globals
+    }
+
+    fn run(self) -> impl std::future::Future<Output = anyhow::Result<()>> {
+        run(self.command)
+    }
+
+    fn is_config_error(e: &anyhow::Error) -> bool {
         e.downcast_ref::<ConfigError>().is_some()
             || e.downcast_ref::<crate::app::StartError>()
                 .is_some_and(crate::app::StartError::is_config)
-    })
+    }
+}
+
+pub fn main() -> ExitCode {
+    socfed_runtime::cli::main::<Cli>()
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
@@ -191,4 +216,75 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     });
     hub.wait().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::HubError;
+    use socfed_runtime::cli::{ClientError, OutputFormat, explain};
+
+    #[test]
+    fn the_command_tree_is_well_formed() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_client_flags_go_before_or_after_the_nested_subcommand() -> anyhow::Result<()> {
+        for args in [
+            [
+                "sirt-hub",
+                "incidents",
+                "--hub",
+                "10.0.0.5:7443",
+                "-o",
+                "json",
+                "list",
+            ],
+            [
+                "sirt-hub",
+                "incidents",
+                "list",
+                "--hub",
+                "10.0.0.5:7443",
+                "-o",
+                "json",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(args)?;
+            let Command::Incidents(incidents) = cli.command else {
+                anyhow::bail!("parsed as {:?}", cli.command);
+            };
+            assert_eq!(incidents.target.endpoint.hub, "10.0.0.5:7443");
+            assert_eq!(incidents.target.format(), OutputFormat::Json);
+            assert_eq!(incidents.target.name(), "the hub at 10.0.0.5:7443");
+        }
+        Ok(())
+    }
+
+    /// The hub's refusals reach an operator as their message plus a next step chosen by the
+    /// stable code in the metadata (the key both sides name is the same).
+    #[test]
+    fn hub_refusals_are_explained_from_their_stable_code() {
+        assert_eq!(
+            crate::error::ERROR_CODE_KEY,
+            socfed_runtime::cli::ERROR_CODE_KEY
+        );
+        let hub = "the hub at h:1";
+        for (error, next) in [
+            (HubError::invalid("bad id"), "--help"),
+            (HubError::not_found("no incident X"), "`list`"),
+            (HubError::denied("needs ir-lead or ciso"), "role"),
+            (HubError::refused("incident X is closed"), "`show`"),
+            (HubError::unavailable("the hub is stopping"), "retry"),
+        ] {
+            let message = error.to_string();
+            let status = tonic::Status::from(error);
+            let ClientError::Call(text) = explain(&status, hub) else {
+                panic!("{message}: not a call failure");
+            };
+            assert!(text.contains(&message) && text.contains(next), "{text}");
+        }
+    }
 }

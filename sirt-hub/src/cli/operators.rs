@@ -8,8 +8,7 @@ use crate::view::words;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_runtime::cli::{OutputFormat, explain, format_millis};
-use socfed_runtime::tls::ExpectedServer;
+use socfed_runtime::cli::{OutputFormat, format_millis};
 
 #[derive(Debug, Args)]
 pub struct OperatorsArgs {
@@ -46,17 +45,13 @@ pub struct LoginArgs {
 
 pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
     let target = &args.target;
-    let channel = target.tls.channel(
-        &target.hub,
-        target.server_name.as_deref(),
-        ExpectedServer::Hub,
-    )?;
+    let channel = target.channel()?;
     let reply = OperatorRosterClient::new(channel)
         .dashboard_login(pb::DashboardLoginRequest {})
         .await
-        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?
+        .map_err(|s| target.explain(&s))?
         .into_inner();
-    match target.output {
+    match target.format() {
         OutputFormat::Json => print_json(&json!({
             "url": reply.url, "expires_at": format_millis(reply.expires_at_ms),
         })),
@@ -73,11 +68,7 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
 
 pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
     let target = &args.target;
-    let channel = target.tls.channel(
-        &target.hub,
-        target.server_name.as_deref(),
-        ExpectedServer::Hub,
-    )?;
+    let channel = target.channel()?;
     let mut client = OperatorRosterClient::new(channel);
     let reply = match args.command {
         OperatorsCommand::List => client.list_operators(pb::ListOperatorsRequest {}).await,
@@ -96,10 +87,10 @@ pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
         }
     };
     let list = reply
-        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?
+        .map_err(|s| target.explain(&s))?
         .into_inner()
         .operators;
-    match target.output {
+    match target.format() {
         OutputFormat::Json => print_json(
             &list
                 .iter()

@@ -5,7 +5,7 @@ use crate::pki::{self, IssueRequest, LeafRole};
 use clap::Subcommand;
 use socfed_proto::identity::{TrustDomain, parse_operator_name};
 use socfed_proto::vocab::SiteId;
-use socfed_runtime::cli::OutputFormat;
+use socfed_runtime::cli::{OutputArgs, OutputFormat};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -90,8 +90,8 @@ pub enum PkiCommand {
     List {
         #[arg(long)]
         dir: PathBuf,
-        #[arg(long, short, value_enum, default_value = "table")]
-        output: OutputFormat,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -217,7 +217,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         }
         PkiCommand::List { dir, output } => {
             let certs = pki::list(&dir)?;
-            match output {
+            match output.format {
                 OutputFormat::Json => render::print_json(&certs)?,
                 OutputFormat::Table => {
                     let mut table =

@@ -9,7 +9,6 @@ use futures_util::StreamExt;
 use socfed_proto::pb::{self, operator_client::OperatorClient};
 use socfed_proto::vocab::Severity;
 use socfed_runtime::cli::{OutputFormat, explain};
-use socfed_runtime::tls::ExpectedServer;
 use tonic::transport::Channel;
 
 #[derive(Debug, Args)]
@@ -127,16 +126,7 @@ pub struct ConflictsArgs {
 }
 
 pub(super) fn client(target: &HubTarget) -> anyhow::Result<OperatorClient<Channel>> {
-    let channel = target.tls.channel(
-        &target.hub,
-        target.server_name.as_deref(),
-        ExpectedServer::Hub,
-    )?;
-    Ok(OperatorClient::new(channel))
-}
-
-pub(super) fn hub_name(target: &HubTarget) -> String {
-    format!("the hub at {}", target.hub)
+    Ok(OperatorClient::new(target.channel()?))
 }
 
 fn parse_status(raw: &str) -> anyhow::Result<pb::IncidentStatus> {
@@ -194,8 +184,8 @@ pub async fn list_incidents(
 
 pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
     let mut client = client(&args.target)?;
-    let target = hub_name(&args.target);
-    let output = args.target.output;
+    let target = args.target.name();
+    let output = args.target.format();
     match args.command {
         IncidentsCommand::List {
             site,
@@ -389,10 +379,10 @@ pub async fn sites(args: SitesArgs) -> anyhow::Result<()> {
     let sites = client
         .list_sites(pb::ListSitesRequest {})
         .await
-        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .map_err(|s| explain(&s, &args.target.name()))?
         .into_inner()
         .sites;
-    match args.target.output {
+    match args.target.format() {
         OutputFormat::Json => {
             render::print_json(&sites.iter().map(render::site_json).collect::<Vec<_>>())?
         }
@@ -408,10 +398,10 @@ pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
             site_id: args.site.unwrap_or_default(),
         })
         .await
-        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .map_err(|s| explain(&s, &args.target.name()))?
         .into_inner()
         .conflicts;
-    match args.target.output {
+    match args.target.format() {
         OutputFormat::Json => {
             let rows: Vec<_> = conflicts
                 .iter()
@@ -462,9 +452,9 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
     let report = client
         .verify_audit(pb::VerifyHubAuditRequest {})
         .await
-        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .map_err(|s| explain(&s, &args.target.name()))?
         .into_inner();
-    match args.target.output {
+    match args.target.format() {
         OutputFormat::Json => render::print_json(
             &serde_json::json!({"intact": report.intact, "entries": report.entries, "problem": report.problem}),
         )?,

@@ -1,7 +1,7 @@
 //! `sirt-hub report` and `sirt-hub kpis`: one incident as a document, and response KPIs.
 
 use super::HubTarget;
-use super::query::{client, hub_name, list_incidents};
+use super::query::{client, list_incidents};
 use super::render;
 use clap::Args;
 use socfed_proto::pb;
@@ -28,7 +28,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
     let incident = client
         .get_incident(pb::GetIncidentRequest { id: args.id })
         .await
-        .map_err(|s| explain(&s, &hub_name(&args.target)))?
+        .map_err(|s| explain(&s, &args.target.name()))?
         .into_inner();
     let (directives, communications) =
         super::response::incident_extras(&incident.id, &args.target).await?;
@@ -38,7 +38,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         communications,
     };
     // `--output json` is the report as one JSON document (the sections of the other formats).
-    if matches!(args.target.output, OutputFormat::Json) {
+    if matches!(args.target.format(), OutputFormat::Json) {
         return render::print_json(&crate::report::json(&report));
     }
     let text = match args.format {
@@ -62,9 +62,9 @@ pub async fn kpis(args: KpisArgs) -> anyhow::Result<()> {
     let mut client = client(&args.target)?;
     let incidents = list_incidents(&mut client, pb::ListIncidentsRequest::default(), args.limit)
         .await
-        .map_err(|s| explain(&s, &hub_name(&args.target)))?;
+        .map_err(|s| explain(&s, &args.target.name()))?;
     let (overall, per_site) = crate::report::kpis(&incidents);
-    match args.target.output {
+    match args.target.format() {
         OutputFormat::Json => {
             render::print_json(&serde_json::json!({"overall": overall, "sites": per_site}))?
         }

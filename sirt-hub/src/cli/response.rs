@@ -7,7 +7,6 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use socfed_proto::pb::{self, response_client::ResponseClient};
 use socfed_runtime::cli::{OutputFormat, explain, format_millis};
-use socfed_runtime::tls::ExpectedServer;
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -111,11 +110,7 @@ fn parse_lookback(raw: &str) -> Result<humantime::Duration, String> {
 }
 
 fn client(target: &HubTarget) -> anyhow::Result<ResponseClient<Channel>> {
-    let channel = target.tls.channel(
-        &target.hub,
-        target.server_name.as_deref(),
-        ExpectedServer::Hub,
-    )?;
+    let channel = target.channel()?;
     Ok(ResponseClient::new(channel))
 }
 
@@ -134,8 +129,8 @@ pub async fn directive(args: DirectiveArgs, target: &HubTarget) -> anyhow::Resul
     let reply = client(target)?
         .issue_directive(request)
         .await
-        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?;
-    print_directives(&reply.into_inner().directives, target.output)
+        .map_err(|s| target.explain(&s))?;
+    print_directives(&reply.into_inner().directives, target.format())
 }
 
 pub async fn task(args: TaskArgs, target: &HubTarget) -> anyhow::Result<()> {
@@ -149,8 +144,8 @@ pub async fn task(args: TaskArgs, target: &HubTarget) -> anyhow::Result<()> {
     let reply = client(target)?
         .assign_task(request)
         .await
-        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?;
-    print_directives(&reply.into_inner().directives, target.output)
+        .map_err(|s| target.explain(&s))?;
+    print_directives(&reply.into_inner().directives, target.format())
 }
 
 pub async fn directives(
@@ -166,8 +161,8 @@ pub async fn directives(
     let reply = client(target)?
         .list_directives(request)
         .await
-        .map_err(|s| explain(&s, &format!("the hub at {}", target.hub)))?;
-    print_directives(&reply.into_inner().directives, target.output)
+        .map_err(|s| target.explain(&s))?;
+    print_directives(&reply.into_inner().directives, target.format())
 }
 
 /// An incident's directives (tasks included) and communications, for reports.
@@ -175,7 +170,7 @@ pub async fn incident_extras(
     incident: &str,
     target: &HubTarget,
 ) -> anyhow::Result<(Vec<pb::DirectiveStatus>, Vec<pb::Communication>)> {
-    let hub = format!("the hub at {}", target.hub);
+    let hub = target.name();
     let directives = client(target)?
         .list_directives(pb::ListDirectivesRequest {
             incident_id: incident.into(),
@@ -185,11 +180,7 @@ pub async fn incident_extras(
         .map_err(|s| explain(&s, &hub))?
         .into_inner()
         .directives;
-    let channel = target.tls.channel(
-        &target.hub,
-        target.server_name.as_deref(),
-        ExpectedServer::Hub,
-    )?;
+    let channel = target.channel()?;
     let communications = pb::communications_client::CommunicationsClient::new(channel)
         .list(pb::ListCommunicationsRequest {
             incident_id: incident.into(),
@@ -203,7 +194,7 @@ pub async fn incident_extras(
 
 pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
     let target = &args.target;
-    let hub = format!("the hub at {}", target.hub);
+    let hub = target.name();
     let mut client = client(target)?;
     let hunt = match args.command {
         HuntCommand::Start {
@@ -245,7 +236,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
                 .map_err(|s| explain(&s, &hub))?
                 .into_inner()
                 .hunts;
-            return match target.output {
+            return match target.format() {
                 OutputFormat::Json => print_json(&hunts.iter().map(hunt_json).collect::<Vec<_>>()),
                 OutputFormat::Table => {
                     let mut t = table(&["HUNT", "STARTED", "BY", "INDICATORS", "SITES", "HITS"]);
@@ -266,7 +257,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
             };
         }
     };
-    match target.output {
+    match target.format() {
         OutputFormat::Json => print_json(&hunt_json(&hunt)),
         OutputFormat::Table => {
             socfed_runtime::outln!(

@@ -3,12 +3,13 @@
 use clap::Args;
 use socfed_proto::pb::{self, site_local_client::SiteLocalClient};
 use socfed_proto::vocab::{Indicator, Severity, SiteId, Technique, Tlp};
-use socfed_runtime::cli::{ClientTlsArgs, OutputFormat, explain, format_age};
+use socfed_runtime::cli::{ClientArgs, Endpoint, OutputFormat, format_age};
 use socfed_runtime::tls::ExpectedServer;
-use tonic::transport::Channel;
 
+/// The agent as operator commands name it: `--agent` (`SOCFED_AGENT`), the site it must be
+/// and the name its certificate must carry.
 #[derive(Debug, Clone, Args)]
-pub struct AgentTarget {
+pub struct AgentEndpoint {
     /// Agent local API address (host:port).
     #[arg(long, env = "SOCFED_AGENT", default_value = "127.0.0.1:7601")]
     pub agent: String,
@@ -18,30 +19,29 @@ pub struct AgentTarget {
     /// Name the agent certificate must carry; defaults to the host of --agent.
     #[arg(long)]
     pub server_name: Option<String>,
-    #[command(flatten)]
-    pub tls: ClientTlsArgs,
 }
 
-impl AgentTarget {
-    fn client(&self) -> anyhow::Result<SiteLocalClient<Channel>> {
-        Ok(SiteLocalClient::new(self.channel()?))
+impl Endpoint for AgentEndpoint {
+    fn address(&self) -> &str {
+        &self.agent
     }
-
-    /// A mutual-TLS channel to the agent's local API, for any of its services.
-    pub(crate) fn channel(&self) -> anyhow::Result<Channel> {
-        let expected = self
-            .site
+    fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+    fn expected(&self) -> ExpectedServer {
+        self.site
             .clone()
-            .map_or(ExpectedServer::AnySite, ExpectedServer::Site);
-        Ok(self
-            .tls
-            .channel(&self.agent, self.server_name.as_deref(), expected)?)
+            .map_or(ExpectedServer::AnySite, ExpectedServer::Site)
     }
-
-    pub(crate) fn name(&self) -> String {
+    fn describe(&self) -> String {
         format!("the site agent at {}", self.agent)
     }
 }
+
+/// Where a command connects and how it prints (the flags both binaries share); flattened into
+/// every leaf command so the flags go after the subcommand
+/// (`site-agent alerts list --agent HOST:PORT -o json`).
+pub type Conn = ClientArgs<AgentEndpoint>;
 
 #[derive(Debug, Args)]
 pub struct EscalateArgs {
@@ -67,22 +67,18 @@ pub struct EscalateArgs {
     /// Idempotency key: retrying with the same id never queues twice.
     #[arg(long, default_value = "")]
     pub request_id: String,
-    #[arg(long, short, value_enum, default_value = "table")]
-    pub output: OutputFormat,
     #[command(flatten)]
-    pub target: AgentTarget,
+    pub target: Conn,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    #[arg(long, short, value_enum, default_value = "table")]
-    pub output: OutputFormat,
     #[command(flatten)]
-    pub target: AgentTarget,
+    pub target: Conn,
 }
 
 pub async fn escalate(args: EscalateArgs) -> anyhow::Result<()> {
-    let mut client = args.target.client()?;
+    let mut client = SiteLocalClient::new(args.target.channel()?);
     let request = pb::RaiseIncidentRequest {
         request_id: args.request_id,
         title: args.title,
@@ -97,9 +93,9 @@ pub async fn escalate(args: EscalateArgs) -> anyhow::Result<()> {
     let response = client
         .raise_incident(request)
         .await
-        .map_err(|s| explain(&s, &args.target.name()))?
+        .map_err(|s| args.target.explain(&s))?
         .into_inner();
-    match args.output {
+    match args.target.format() {
         OutputFormat::Json => socfed_runtime::outln!(
             "{}",
             serde_json::json!({"local_incident_id": response.local_incident_id, "seq": response.seq, "replayed": response.replayed})
@@ -124,13 +120,13 @@ pub async fn escalate(args: EscalateArgs) -> anyhow::Result<()> {
 }
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
-    let mut client = args.target.client()?;
+    let mut client = SiteLocalClient::new(args.target.channel()?);
     let s = client
         .get_status(pb::GetStatusRequest {})
         .await
-        .map_err(|e| explain(&e, &args.target.name()))?
+        .map_err(|s| args.target.explain(&s))?
         .into_inner();
-    match args.output {
+    match args.target.format() {
         OutputFormat::Json => socfed_runtime::cli::print_json(&serde_json::json!({
                 "site": s.site_id, "store_epoch": s.store_epoch, "hub_connected": s.hub_connected,
                 "next_seq": s.next_seq, "acked_through": s.acked_through, "backlog": s.backlog,

@@ -1,13 +1,14 @@
-//! The `site-agent` command line.
-//!
-//! Exit codes: 0 success, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
+//! The `site-agent` command line: the clap tree and its dispatch. Parsing, logging and exit
+//! statuses are the skeleton both binaries share (`socfed_runtime::cli`: [`main`] is
+//! `socfed_runtime::cli::main`, the statuses are its table); operator commands reach the
+//! agent through [`client::Conn`], the shared client flags with `--agent`.
 
 mod client;
 mod soc;
 
 use crate::config::{AgentConfig, ConfigError, EXAMPLE};
 use clap::{Parser, Subcommand};
-use socfed_runtime::cli::{ConfigCommand, LogFormat};
+use socfed_runtime::cli::{ConfigCommand, GlobalArgs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,9 +19,8 @@ use std::process::ExitCode;
     about = "socfed site agent: the local SOC's durable link to the SIRT hub"
 )]
 pub struct Cli {
-    /// Log format on stderr (filter with RUST_LOG).
-    #[arg(long, value_enum, default_value = "text", global = true)]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub globals: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,14 +71,24 @@ pub enum Command {
     Db(socfed_runtime::cli::DbCommand),
 }
 
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    socfed_runtime::cli::init_logging(cli.log_format, "info");
-    socfed_runtime::cli::run_main(run(cli.command), |e| {
+impl socfed_runtime::cli::Binary for Cli {
+    fn globals(&self) -> &GlobalArgs {
+        &self.globals
+    }
+
+    fn run(self) -> impl std::future::Future<Output = anyhow::Result<()>> {
+        run(self.command)
+    }
+
+    fn is_config_error(e: &anyhow::Error) -> bool {
         e.downcast_ref::<ConfigError>().is_some()
             || e.downcast_ref::<crate::app::StartError>()
                 .is_some_and(crate::app::StartError::is_config)
-    })
+    }
+}
+
+pub fn main() -> ExitCode {
+    socfed_runtime::cli::main::<Cli>()
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

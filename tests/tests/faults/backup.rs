@@ -3,8 +3,8 @@
 //! incidents and an intact audit chain.
 
 use socfed_proto::pb;
+use socfed_tests::fixture::Org;
 use socfed_tests::procs::{binary, write_hub_config};
-use socfed_tests::{clients, inproc, pki::TestPki};
 
 fn db(args: &[&str]) -> anyhow::Result<std::process::Output> {
     Ok(std::process::Command::new(binary("sirt-hub")?)
@@ -15,14 +15,14 @@ fn db(args: &[&str]) -> anyhow::Result<std::process::Output> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_hub_store_round_trips_and_a_running_one_is_refused() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "backup me").await?;
-    let config = tmp.path().join("hub.toml").display().to_string();
-    let dump = tmp.path().join("hub.dump").display().to_string();
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "backup me")
+        .await?;
+    let config = org.dir().join("hub.toml").display().to_string();
+    let dump = org.dir().join("hub.dump").display().to_string();
 
     let busy = db(&["export", "--config", &config, "--out", &dump])?;
     assert!(!busy.status.success());
@@ -48,10 +48,10 @@ async fn a_stopped_hub_store_round_trips_and_a_running_one_is_refused() -> anyho
     );
 
     // Restore into a new place and run a hub there.
-    let restored = tmp.path().join("restored");
+    let restored = org.dir().join("restored");
     std::fs::create_dir_all(&restored)?;
     let restored_config =
-        write_hub_config(&restored, &pki, "127.0.0.1:0".parse()?, &["paris"], "")?;
+        write_hub_config(&restored, &org.pki, "127.0.0.1:0".parse()?, &["paris"], "")?;
     let out = db(&[
         "import",
         "--config",
@@ -74,7 +74,7 @@ async fn a_stopped_hub_store_round_trips_and_a_running_one_is_refused() -> anyho
     assert!(String::from_utf8_lossy(&refused.stderr).contains("already holds a store"));
 
     let hub = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&restored_config)?).await?;
-    let mut op = clients::operator(hub.addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "tester")?;
     let found = op
         .get_incident(pb::GetIncidentRequest {
             id: incident.clone(),

@@ -2,7 +2,7 @@
 //! open, with a message naming the directory, never replaced by an empty store.
 
 use socfed_proto::pb;
-use socfed_tests::{clients, free_port, pki::TestPki};
+use socfed_tests::{clients, fixture::Org, free_port};
 use std::io::{Seek, SeekFrom, Write};
 
 /// Starts `binary serve --config config` and expects it to refuse: a non-zero exit within 30 s,
@@ -37,14 +37,12 @@ fn refuses_to_start(binary: &str, config: &std::path::Path) -> anyhow::Result<St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_agent_store_is_refused_at_open_not_silently_emptied() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     // No hub: the escalations stay queued in the outbox.
     let hub: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let config = socfed_tests::procs::write_agent_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         "paris",
         hub,
         "127.0.0.1:0".parse()?,
@@ -54,7 +52,7 @@ async fn a_damaged_agent_store_is_refused_at_open_not_silently_emptied() -> anyh
         Ok(site_agent::config::AgentConfig::load(&config)?)
     };
     let agent = site_agent::app::start(load()?).await?;
-    let mut local = clients::local(agent.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut local = org.local(agent.local_addr, "tester")?;
     for n in 0..50 {
         local
             .raise_incident(pb::RaiseIncidentRequest {
@@ -69,7 +67,7 @@ async fn a_damaged_agent_store_is_refused_at_open_not_silently_emptied() -> anyh
     agent.stop().await?;
 
     // Damage the data file in the middle, where the records are.
-    let db = tmp.path().join("paris-data").join("db");
+    let db = org.dir().join("paris-data").join("db");
     let len = std::fs::metadata(&db)?.len();
     let mut file = std::fs::OpenOptions::new().write(true).open(&db)?;
     for offset in [len / 4, len / 2, 3 * len / 4] {
@@ -91,16 +89,9 @@ async fn a_damaged_agent_store_is_refused_at_open_not_silently_emptied() -> anyh
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_hub_store_is_refused_at_open() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = socfed_tests::inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let channel = clients::channel(
-        hub.addr,
-        &pki.site("paris")?,
-        &pki.domain,
-        socfed_runtime::tls::ExpectedServer::Hub,
-    )?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let channel = org.site_channel(hub.addr, "paris")?;
     let (mut stream, _) =
         clients::RawStream::open_welcomed(channel, clients::hello("paris", ulid::Ulid::new(), 1))
             .await?;
@@ -113,7 +104,7 @@ async fn a_damaged_hub_store_is_refused_at_open() -> anyhow::Result<()> {
     drop(stream);
     hub.stop().await?;
 
-    let db = tmp.path().join("hub-data").join("db");
+    let db = org.dir().join("hub-data").join("db");
     let len = std::fs::metadata(&db)?.len();
     let mut file = std::fs::OpenOptions::new().write(true).open(&db)?;
     for offset in [len / 4, len / 2, 3 * len / 4] {
@@ -123,7 +114,7 @@ async fn a_damaged_hub_store_is_refused_at_open() -> anyhow::Result<()> {
     file.sync_all()?;
     drop(file);
 
-    let said = refuses_to_start("sirt-hub", &tmp.path().join("hub.toml"))?;
+    let said = refuses_to_start("sirt-hub", &org.dir().join("hub.toml"))?;
     assert!(
         said.contains("is damaged") || said.contains("panicked"),
         "{said}"

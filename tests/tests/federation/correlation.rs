@@ -7,7 +7,7 @@ use socfed_proto::pb::IncidentStatus as St;
 use socfed_proto::pb::Severity as Sev;
 use socfed_tests::clients;
 use socfed_tests::listing::{assert_filters_agree, ids};
-use socfed_tests::{eventually, inproc, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org};
 use std::time::Duration;
 
 fn beacon(title: &str, domain: &str, severity: pb::Severity) -> pb::RaiseIncidentRequest {
@@ -26,23 +26,21 @@ fn beacon(title: &str, domain: &str, severity: pb::Severity) -> pb::RaiseInciden
 #[tokio::test]
 async fn two_sites_escalating_the_same_threat_make_one_incident_with_two_sightings()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo"], "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon", "oslo"], "").await?;
     let agents = [
-        inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?,
-        inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?,
-        inproc::agent(tmp.path(), &pki, "oslo", hub.addr, "").await?,
+        org.agent("paris", hub.addr, "").await?,
+        org.agent("lyon", hub.addr, "").await?,
+        org.agent("oslo", hub.addr, "").await?,
     ];
-    let operator = pki.operator("ir-lead")?;
-    let mut op = clients::operator(hub.addr, &operator, &pki.domain)?;
+    let operator = org.pki.operator("ir-lead")?;
+    let mut op = clients::operator(hub.addr, &operator, &org.pki.domain)?;
     let mut watch = op
         .watch_incidents(pb::WatchIncidentsRequest {})
         .await?
         .into_inner();
 
-    let local = |i: usize| clients::local(agents[i].local_addr, &operator, &pki.domain);
+    let local = |i: usize| clients::local(agents[i].local_addr, &operator, &org.pki.domain);
     local(0)?
         .raise_incident(beacon(
             "C2 beacon to update-check",
@@ -205,14 +203,13 @@ async fn correlation_does_not_depend_on_arrival_order_and_never_merges_the_unrel
         [3, 2, 0, 1],
     ];
     for order in orders {
-        let tmp = tempfile::tempdir()?;
-        let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-        let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo", "rome"], "").await?;
+        let org = Org::new()?;
+        let hub = org.hub(&["paris", "lyon", "oslo", "rome"], "").await?;
         for index in order {
             let (site, report) = &reports[index];
-            clients::escalate_once(hub.addr, &pki, site, report.clone()).await?;
+            org.escalate_once(hub.addr, site, report.clone()).await?;
         }
-        let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+        let mut op = org.operator(hub.addr, "auditor")?;
         let incidents = clients::all_incidents(&mut op).await?;
         let open: Vec<&pb::HubIncident> = incidents
             .iter()

@@ -5,7 +5,7 @@
 
 use socfed_proto::pb;
 use socfed_tests::procs::{Proc, binary, write_agent_config, write_hub_config};
-use socfed_tests::{clients, eventually, free_port, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org, free_port};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,39 +16,43 @@ const BATCH: usize = 25;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directives_in_flight_when_the_agent_is_killed_run_at_most_once_and_all_report()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let hub_config = write_hub_config(tmp.path(), &pki, hub_addr, &["paris"], OPERATORS)?;
+    let hub_config = write_hub_config(org.dir(), &org.pki, hub_addr, &["paris"], OPERATORS)?;
     let _hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", &hub_config.display().to_string()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
-    let log = tmp.path().join("actions.log");
+    let log = org.dir().join("actions.log");
     // Each run takes a moment, so a kill lands while actions are running.
     let playbook = format!(
         "[response]\n[[response.playbooks]]\nkind = \"collect_evidence\"\ncommand = [\"/bin/sh\", \"-c\", 'sleep 0.05; echo \"$1\" >> \"$0\"', \"{}\", \"{{directive_id}}\"]\n",
         log.display()
     );
     let agent_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let agent_config =
-        write_agent_config(tmp.path(), &pki, "paris", hub_addr, agent_addr, &playbook)?;
+    let agent_config = write_agent_config(
+        org.dir(),
+        &org.pki,
+        "paris",
+        hub_addr,
+        agent_addr,
+        &playbook,
+    )?;
     let mut agent = Proc::spawn(
         &binary("site-agent")?,
         &["serve", "--config", &agent_config.display().to_string()],
-        tmp.path().join("paris.log"),
+        org.dir().join("paris.log"),
         "paris",
     )?;
     let incident = eventually(
         "the agent and hub to come up",
         Duration::from_secs(30),
         || {
-            let pki = &pki;
+            let org = &org;
             async move {
-                clients::raise_at_site(agent_addr, hub_addr, pki, "evidence needed")
+                org.raise_at_site(agent_addr, hub_addr, "evidence needed")
                     .await
                     .ok()
             }
@@ -56,7 +60,7 @@ async fn directives_in_flight_when_the_agent_is_killed_run_at_most_once_and_all_
     )
     .await?;
 
-    let ines = clients::response(hub_addr, &pki.operator("ines")?, &pki.domain)?;
+    let ines = org.response(hub_addr, "ines")?;
     let mut issued = Vec::new();
     for round in 0..3 {
         for n in 0..BATCH {

@@ -3,17 +3,15 @@
 //! and the audit chain does not grow by one record.
 
 use socfed_proto::pb::{self, operator_client::OperatorClient};
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() -> anyhow::Result<()>
 {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
     const FLOODERS: usize = 50;
     const CALLS: usize = 20;
     const ESCALATIONS: usize = 100;
@@ -21,7 +19,7 @@ async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() 
     // Each flooder opens its own connection (no client certificate) and keeps calling.
     let mut flood = Vec::new();
     for _ in 0..FLOODERS {
-        let channel = clients::channel_without_client_cert(hub.addr, &pki.ca())?;
+        let channel = clients::channel_without_client_cert(hub.addr, &org.pki.ca())?;
         flood.push(tokio::spawn(async move {
             let mut client = OperatorClient::new(channel);
             let mut refused = 0;
@@ -42,7 +40,7 @@ async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() 
             anyhow::Ok(refused)
         }));
     }
-    let mut local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut local = org.local(paris.local_addr, "tester")?;
     for n in 0..ESCALATIONS {
         local
             .raise_incident(pb::RaiseIncidentRequest {
@@ -62,7 +60,7 @@ async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() 
         FLOODERS * CALLS,
         "every unauthenticated call refused"
     );
-    let mut op = clients::operator(hub.addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "tester")?;
     eventually(
         "every escalation at the hub",
         Duration::from_secs(30),
@@ -87,7 +85,7 @@ async fn unauthenticated_connection_flood_is_refused_and_sites_keep_streaming() 
     hub.stop().await?;
     // Callers without a certificate are anyone on the network: their refusals are counted
     // and logged (rate-limited), never written to the audit chain, whatever they send.
-    let records = socfed_tests::audit::refusals(&tmp.path().join("hub-data"))?;
+    let records = socfed_tests::audit::refusals(&org.dir().join("hub-data"))?;
     assert!(
         records.is_empty(),
         "refusals without a certificate reached the audit chain: {records:?}"

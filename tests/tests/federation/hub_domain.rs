@@ -3,70 +3,13 @@
 //! an incident, what the timeline records, KPIs, reports and hunts' arguments.
 
 use socfed_proto::pb;
-use socfed_runtime::tls::TlsFiles;
 use socfed_tests::clients::{self, report};
-use socfed_tests::pki::TestPki;
-use socfed_tests::{inproc, procs};
-use std::net::SocketAddr;
-use std::process::Output;
+use socfed_tests::fixture::Org;
 
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\
 [[operators]]\nname = \"tom\"\nrole = \"tier1\"\n\
 [[operators]]\nname = \"carla\"\nrole = \"ciso\"\n\
 [[operators]]\nname = \"sam\"\nrole = \"soc-manager\"\n";
-
-/// `sirt-hub ARGS` as an operator against `hub`.
-struct Cli {
-    hub: SocketAddr,
-    files: TlsFiles,
-}
-
-impl Cli {
-    fn new(hub: SocketAddr, pki: &TestPki, operator: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            hub,
-            files: pki.operator(operator)?,
-        })
-    }
-
-    fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
-        Ok(std::process::Command::new(procs::binary("sirt-hub")?)
-            .args(args)
-            .args(["--hub", &self.hub.to_string(), "--server-name", "127.0.0.1"])
-            .env("SOCFED_CA", &self.files.ca)
-            .env("SOCFED_CERT", &self.files.cert)
-            .env("SOCFED_KEY", &self.files.key)
-            .output()?)
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = self.run(args)?;
-        anyhow::ensure!(
-            out.status.success(),
-            "sirt-hub {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Runs and expects failure; returns stderr.
-    fn fails(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = self.run(args)?;
-        anyhow::ensure!(
-            !out.status.success(),
-            "sirt-hub {args:?} succeeded: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-
-    fn json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        Ok(serde_json::from_str(&self.ok(&all)?)?)
-    }
-}
 
 fn domain(value: &str) -> pb::Indicator {
     pb::Indicator {
@@ -78,17 +21,15 @@ fn domain(value: &str) -> pb::Indicator {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_added_technique_shows_everywhere_and_correlates_the_next_report()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
     // Paris reports an indicator but no technique: nothing to correlate on yet.
     let paris = pb::IncidentReport {
         indicators: vec![domain("c2.bad.example")],
         ..report("p-1", "web shell on the intranet")
     };
-    clients::escalate_once(hub.addr, &pki, "paris", paris).await?;
-    let ines = Cli::new(hub.addr, &pki, "ines")?;
+    org.escalate_once(hub.addr, "paris", paris).await?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let listed = ines.json(&["incidents", "list"])?;
     let id = listed[0]["id"].as_str().unwrap_or_default().to_string();
     ines.ok(&["incidents", "transition", &id, "add-technique", "T1190"])?;
@@ -106,7 +47,7 @@ async fn an_operator_added_technique_shows_everywhere_and_correlates_the_next_re
         indicators: vec![domain("c2.bad.example")],
         ..clients::report("l-1", "exploit of the VPN portal")
     };
-    clients::escalate_once(hub.addr, &pki, "lyon", lyon).await?;
+    org.escalate_once(hub.addr, "lyon", lyon).await?;
     let listed = ines.json(&["incidents", "list"])?;
     assert_eq!(
         listed.as_array().map(Vec::len),
@@ -126,15 +67,13 @@ async fn an_operator_added_technique_shows_everywhere_and_correlates_the_next_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_rostered_lead_can_lead_and_a_merged_away_incident_takes_no_directives()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
     for site in ["paris", "lyon"] {
         let report = report(&format!("{site}-1"), &format!("odd logins at {site}"));
-        clients::escalate_once(hub.addr, &pki, site, report).await?;
+        org.escalate_once(hub.addr, site, report).await?;
     }
-    let sam = Cli::new(hub.addr, &pki, "sam")?;
+    let sam = org.hub_cli(hub.addr, "sam")?;
     let listed = sam.json(&["incidents", "list"])?;
     let (newer, older) = (
         listed[0]["id"].as_str().unwrap_or_default().to_string(),
@@ -154,7 +93,7 @@ async fn only_a_rostered_lead_can_lead_and_a_merged_away_incident_takes_no_direc
     let shown = sam.json(&["incidents", "show", &older])?;
     assert_eq!(shown["ir_lead"], "carla", "{shown}");
 
-    let ines = Cli::new(hub.addr, &pki, "ines")?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     ines.ok(&[
         "incidents",
         "merge",
@@ -206,10 +145,8 @@ async fn only_a_rostered_lead_can_lead_and_a_merged_away_incident_takes_no_direc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_timeline_records_sites_joining_and_revising_and_a_split_keeps_the_priority_rule()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
     let beacon = |local: &str, revision: u32, severity: pb::Severity| pb::IncidentReport {
         revision,
         severity: severity as i32,
@@ -217,28 +154,13 @@ async fn the_timeline_records_sites_joining_and_revising_and_a_split_keeps_the_p
         indicators: vec![domain("c2.bad.example")],
         ..report(local, "beacon")
     };
-    clients::escalate_once(
-        hub.addr,
-        &pki,
-        "paris",
-        beacon("p-1", 1, pb::Severity::High),
-    )
-    .await?;
-    clients::escalate_once(
-        hub.addr,
-        &pki,
-        "lyon",
-        beacon("l-1", 1, pb::Severity::Critical),
-    )
-    .await?;
-    clients::escalate_once(
-        hub.addr,
-        &pki,
-        "paris",
-        beacon("p-1", 2, pb::Severity::Critical),
-    )
-    .await?;
-    let ines = Cli::new(hub.addr, &pki, "ines")?;
+    org.escalate_once(hub.addr, "paris", beacon("p-1", 1, pb::Severity::High))
+        .await?;
+    org.escalate_once(hub.addr, "lyon", beacon("l-1", 1, pb::Severity::Critical))
+        .await?;
+    org.escalate_once(hub.addr, "paris", beacon("p-1", 2, pb::Severity::Critical))
+        .await?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let listed = ines.json(&["incidents", "list"])?;
     let id = listed[0]["id"].as_str().unwrap_or_default().to_string();
     let shown = ines.json(&["incidents", "show", &id])?;
@@ -281,18 +203,16 @@ async fn the_timeline_records_sites_joining_and_revising_and_a_split_keeps_the_p
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kpis_skip_duplicates_and_reopened_incidents_and_reports_carry_marking_and_indicators()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo"], OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon", "oslo"], OPERATORS).await?;
     for site in ["paris", "lyon", "oslo"] {
         let report = pb::IncidentReport {
             indicators: vec![domain(&format!("{site}.bad.example"))],
             ..report(&format!("{site}-1"), &format!("odd logins at {site}"))
         };
-        clients::escalate_once(hub.addr, &pki, site, report).await?;
+        org.escalate_once(hub.addr, site, report).await?;
     }
-    let ines = Cli::new(hub.addr, &pki, "ines")?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let listed = ines.json(&["incidents", "list"])?;
     let id_of = |site: &str| {
         listed
@@ -350,11 +270,9 @@ async fn kpis_skip_duplicates_and_reopened_incidents_and_reports_carry_marking_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hunt_lookback_of_zero_or_beyond_the_maximum_is_refused_not_changed() -> anyhow::Result<()>
 {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let ines = Cli::new(hub.addr, &pki, "ines")?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
     let hunt = |lookback: &str| {
         ines.run(&[
             "hunt",

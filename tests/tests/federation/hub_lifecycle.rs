@@ -5,10 +5,9 @@ use sirt_hub::view::words;
 use socfed_proto::pb;
 use socfed_proto::pb::IncidentStatus as St;
 use socfed_proto::pb::Severity as Sev;
-use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
+use socfed_tests::fixture::Org;
 use socfed_tests::listing::{assert_filters_agree, ids};
-use socfed_tests::{inproc, pki::TestPki};
 use tonic::Code;
 use ulid::Ulid;
 
@@ -27,24 +26,22 @@ fn transition(id: &str, command: &str, argument: &str) -> pb::TransitionIncident
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_audit_log()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let channel = clients::channel(
-        hub.addr,
-        &pki.site("paris")?,
-        &pki.domain,
-        ExpectedServer::Hub,
-    )?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let channel = org.site_channel(hub.addr, "paris")?;
     let (mut stream, _) = RawStream::open_welcomed(channel, hello("paris", Ulid::new(), 1)).await?;
     stream
         .send(1, report("p-1", "ransomware on file server"))
         .await?;
     stream.ack_through(1).await?;
 
-    let op =
-        |name: &str| clients::operator(hub.addr, &pki.operator(name).expect("issued"), &pki.domain);
+    let op = |name: &str| {
+        clients::operator(
+            hub.addr,
+            &org.pki.operator(name).expect("issued"),
+            &org.pki.domain,
+        )
+    };
     let (mut ines, mut tom, mut ada, mut nobody) =
         (op("ines")?, op("tom")?, op("ada")?, op("nobody")?);
     let id = clients::all_incidents(&mut ines).await?.remove(0).id;
@@ -208,17 +205,8 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
     );
 
     // The report and the KPIs, through the real CLI.
-    let files = pki.operator("ines")?;
-    let cli = |args: &[&str]| {
-        std::process::Command::new(socfed_tests::procs::binary("sirt-hub").expect("built"))
-            .args(args)
-            .args(["--hub", &hub.addr.to_string(), "--server-name", "127.0.0.1"])
-            .env("SOCFED_CA", &files.ca)
-            .env("SOCFED_CERT", &files.cert)
-            .env("SOCFED_KEY", &files.key)
-            .output()
-    };
-    let report = cli(&["report", &id, "--format", "markdown"])?;
+    let cli = org.hub_cli(hub.addr, "ines")?;
+    let report = cli.run(&["report", &id, "--format", "markdown"])?;
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(
         report.status.success(),
@@ -233,7 +221,7 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
     );
     // Markdown escapes parentheses in cells; rendered, this reads "GDPR Art. 33(1)".
     assert!(text.contains(r"GDPR Art. 33\(1\)"), "{text}");
-    let kpis = cli(&["kpis", "--output", "json"])?;
+    let kpis = cli.run(&["kpis", "--output", "json"])?;
     let kpis: serde_json::Value = serde_json::from_slice(&kpis.stdout)?;
     assert_eq!(kpis["overall"]["incidents"], 1);
     assert!(
@@ -248,16 +236,14 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
 #[tokio::test]
 async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_survivor()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
     for site in ["paris", "lyon"] {
         let report = report(&format!("{site}-1"), &format!("odd logins at {site}"));
-        clients::escalate_once(hub.addr, &pki, site, report).await?;
+        org.escalate_once(hub.addr, site, report).await?;
     }
-    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
-    let mut tom = clients::operator(hub.addr, &pki.operator("tom")?, &pki.domain)?;
+    let mut ines = org.operator(hub.addr, "ines")?;
+    let mut tom = org.operator(hub.addr, "tom")?;
     let incidents = clients::all_incidents(&mut ines).await?;
     assert_eq!(
         incidents.len(),
@@ -316,7 +302,7 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
     let mut revision = report("lyon-1", "odd logins at lyon");
     revision.revision = 2;
     revision.severity = pb::Severity::Critical as i32;
-    clients::escalate_once(hub.addr, &pki, "lyon", revision).await?;
+    org.escalate_once(hub.addr, "lyon", revision).await?;
     let survivor = ines
         .get_incident(pb::GetIncidentRequest { id: older.clone() })
         .await?
@@ -383,7 +369,7 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
     assert_eq!(lonely.code(), Code::FailedPrecondition);
     let mut third = report("lyon-1", "odd logins at lyon");
     third.revision = 3;
-    clients::escalate_once(hub.addr, &pki, "lyon", third).await?;
+    org.escalate_once(hub.addr, "lyon", third).await?;
     let followed = ines
         .get_incident(pb::GetIncidentRequest {
             id: split.id.clone(),
@@ -405,10 +391,8 @@ async fn the_ir_lead_merges_two_incidents_and_the_duplicate_points_at_the_surviv
 #[tokio::test]
 async fn a_split_stays_split_when_the_site_revises_and_another_site_reports_the_same_threat()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "oslo"], OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon", "oslo"], OPERATORS).await?;
     let beacon = |local: &str, revision: u32| pb::IncidentReport {
         revision,
         techniques: vec!["T1071".into()],
@@ -418,12 +402,11 @@ async fn a_split_stays_split_when_the_site_revises_and_another_site_reports_the_
         }],
         ..report(local, "beacon")
     };
-    let send = |site: &'static str, report: pb::IncidentReport| {
-        clients::escalate_once(hub.addr, &pki, site, report)
-    };
+    let send =
+        |site: &'static str, report: pb::IncidentReport| org.escalate_once(hub.addr, site, report);
     send("paris", beacon("p-1", 1)).await?;
     send("lyon", beacon("l-1", 1)).await?;
-    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut ines = org.operator(hub.addr, "ines")?;
     let original = clients::all_incidents(&mut ines).await?.remove(0);
     assert_eq!(original.sightings.len(), 2, "correlated");
     let split = ines

@@ -10,7 +10,7 @@
 
 use socfed_proto::pb;
 use socfed_proto::vocab::MAX_REPORT_BYTES;
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org};
 use std::path::Path;
 use std::time::Duration;
 use tonic::Code;
@@ -78,18 +78,16 @@ fn blobs(dir: &Path) -> anyhow::Result<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refused_at_the_edge()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], "").await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
-    let operator = pki.operator("tester")?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], "").await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let lyon = org.agent("lyon", hub.addr, "").await?;
+    let operator = org.pki.operator("tester")?;
 
     let rounds: usize = 6;
     let mut sent = std::collections::BTreeSet::new();
     for (site, addr) in [("paris", paris.local_addr), ("lyon", lyon.local_addr)] {
-        let mut local = clients::local(addr, &operator, &pki.domain)?;
+        let mut local = clients::local(addr, &operator, &org.pki.domain)?;
         for n in 0..rounds {
             let request = largest_legal(site, n);
             sent.extend(request.indicators.iter().map(|i| i.value.clone()));
@@ -113,7 +111,7 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
     }
     // Every report shares the rule: one hub incident with both sites' sightings, every
     // indicator listed or counted as dropped at the record's size limit.
-    let mut op = clients::operator(hub.addr, &operator, &pki.domain)?;
+    let mut op = clients::operator(hub.addr, &operator, &org.pki.domain)?;
     let total = sent.len() as u64;
     let merged = eventually(
         "one incident accounting for every report",
@@ -143,12 +141,7 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
     );
 
     // A raw site stream: an escalation bigger than the hub accepts ends only that stream.
-    let channel = clients::channel(
-        hub.addr,
-        &pki.site("paris")?,
-        &pki.domain,
-        socfed_runtime::tls::ExpectedServer::Hub,
-    )?;
+    let channel = org.site_channel(hub.addr, "paris")?;
     let (mut stream, _) =
         clients::RawStream::open_welcomed(channel, clients::hello("paris", ulid::Ulid::new(), 1))
             .await?;
@@ -168,11 +161,11 @@ async fn the_largest_reports_merged_leave_no_blob_file_and_larger_ones_are_refus
     hub.stop().await?;
     for dir in ["hub-data", "paris-data", "lyon-data"] {
         assert_eq!(
-            blobs(&tmp.path().join(dir))?,
+            blobs(&org.dir().join(dir))?,
             Vec::<String>::new(),
             "{dir}: a value went to an unsynced blob file"
         );
-        let (size, tree) = largest_value(&tmp.path().join(dir))?;
+        let (size, tree) = largest_value(&org.dir().join(dir))?;
         assert!(
             size <= sirt_hub::incident::size::MAX_RECORD_BYTES,
             "{dir}: a value of {size} bytes in {tree}"

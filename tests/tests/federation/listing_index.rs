@@ -5,8 +5,8 @@ use socfed_proto::pb;
 use socfed_proto::pb::IncidentStatus as St;
 use socfed_proto::pb::Severity as Sev;
 use socfed_tests::clients::{self, report};
+use socfed_tests::fixture::Org;
 use socfed_tests::listing::{assert_filters_agree, ids};
-use socfed_tests::{inproc, pki::TestPki};
 
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n";
 const SITES: [&str; 3] = ["paris", "lyon", "oslo"];
@@ -56,10 +56,8 @@ fn make_schema_1(data_dir: &std::path::Path) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filtered_listings_are_the_same_after_a_restart_and_after_an_upgrade_from_schema_1()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &SITES, OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&SITES, OPERATORS).await?;
     let severities = [
         pb::Severity::Medium,
         pb::Severity::High,
@@ -68,9 +66,9 @@ async fn filtered_listings_are_the_same_after_a_restart_and_after_an_upgrade_fro
     for (n, site) in SITES.iter().cycle().take(9).enumerate() {
         let mut r = report(&format!("{site}-{n}"), &format!("incident {n} at {site}"));
         r.severity = severities[n % 3] as i32;
-        clients::escalate_once(hub.addr, &pki, site, r).await?;
+        org.escalate_once(hub.addr, site, r).await?;
     }
-    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut ines = org.operator(hub.addr, "ines")?;
     let all = clients::all_incidents(&mut ines).await?;
     assert_eq!(all.len(), 9);
     // Newest first: the two newest to triage, the newest of them on to containment.
@@ -115,14 +113,14 @@ async fn filtered_listings_are_the_same_after_a_restart_and_after_an_upgrade_fro
     let before = listings(&mut ines).await?;
     hub.stop().await?;
 
-    let hub = inproc::hub(tmp.path(), &pki, &SITES, OPERATORS).await?;
-    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let hub = org.hub(&SITES, OPERATORS).await?;
+    let mut ines = org.operator(hub.addr, "ines")?;
     assert_eq!(listings(&mut ines).await?, before, "after a restart");
     hub.stop().await?;
 
-    make_schema_1(&tmp.path().join("hub-data"))?;
-    let hub = inproc::hub(tmp.path(), &pki, &SITES, OPERATORS).await?;
-    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    make_schema_1(&org.dir().join("hub-data"))?;
+    let hub = org.hub(&SITES, OPERATORS).await?;
+    let mut ines = org.operator(hub.addr, "ines")?;
     assert_eq!(listings(&mut ines).await?, before, "after the upgrade");
     assert_filters_agree(&mut ines).await?;
     // The upgraded store keeps its indexes in step with new changes.
@@ -142,10 +140,8 @@ async fn filtered_listings_are_the_same_after_a_restart_and_after_an_upgrade_fro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rare_status_in_a_large_site_lists_exactly_its_incidents_across_pages()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
     let severities = [
         pb::Severity::Low,
         pb::Severity::High,
@@ -154,8 +150,8 @@ async fn a_rare_status_in_a_large_site_lists_exactly_its_incidents_across_pages(
     for (site, count) in [("paris", 60u64), ("lyon", 20)] {
         let channel = clients::channel(
             hub.addr,
-            &pki.site(site)?,
-            &pki.domain,
+            &org.pki.site(site)?,
+            &org.pki.domain,
             socfed_runtime::tls::ExpectedServer::Hub,
         )?;
         let (mut stream, _) =
@@ -169,7 +165,7 @@ async fn a_rare_status_in_a_large_site_lists_exactly_its_incidents_across_pages(
             stream.ack_through(seq).await?;
         }
     }
-    let mut ines = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut ines = org.operator(hub.addr, "ines")?;
     let all = clients::all_incidents(&mut ines).await?;
     assert_eq!(all.len(), 80);
     // Triage a few incidents scattered through both sites' timelines.

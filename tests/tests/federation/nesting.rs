@@ -9,7 +9,7 @@
 use prost::Message as _;
 use socfed_proto::pb::{self, site_message};
 use socfed_runtime::tls::TlsFiles;
-use socfed_tests::{clients, eventually, inproc, pki::TestPki, procs::binary};
+use socfed_tests::{clients, eventually, fixture::Org, procs::binary};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio_stream::StreamExt as _;
@@ -191,13 +191,11 @@ fn assert_recursion_refusal(what: &str, result: &Result<(), tonic::Status>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deeply_nested_protobuf_is_refused_or_skipped_and_sites_keep_streaming()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], "").await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let operator = pki.operator("tester")?;
-    let mut local = clients::local(paris.local_addr, &operator, &pki.domain)?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], "").await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let operator = org.pki.operator("tester")?;
+    let mut local = clients::local(paris.local_addr, &operator, &org.pki.domain)?;
     let mut raised = 0;
     let mut raise = async |n: usize| -> anyhow::Result<()> {
         for i in 0..n {
@@ -215,12 +213,12 @@ async fn deeply_nested_protobuf_is_refused_or_skipped_and_sites_keep_streaming()
     };
     raise(5).await?;
 
-    let lyon = pki.site("lyon")?;
+    let lyon = org.pki.site("lyon")?;
     let lyon_channel = || {
         clients::channel(
             hub.addr,
             &lyon,
-            &pki.domain,
+            &org.pki.domain,
             socfed_runtime::tls::ExpectedServer::Hub,
         )
     };
@@ -266,7 +264,7 @@ async fn deeply_nested_protobuf_is_refused_or_skipped_and_sites_keep_streaming()
     let mut grpc = tonic::client::Grpc::new(clients::channel(
         hub.addr,
         &operator,
-        &pki.domain,
+        &org.pki.domain,
         socfed_runtime::tls::ExpectedServer::Hub,
     )?);
     grpc.ready().await?;
@@ -281,7 +279,7 @@ async fn deeply_nested_protobuf_is_refused_or_skipped_and_sites_keep_streaming()
     assert_recursion_refusal("nested operator request", &answer);
 
     raise(5).await?;
-    let mut op = clients::operator(hub.addr, &operator, &pki.domain)?;
+    let mut op = clients::operator(hub.addr, &operator, &org.pki.domain)?;
     eventually(
         "paris's escalations at the hub",
         Duration::from_secs(30),
@@ -344,17 +342,15 @@ fn ingest(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deeply_nested_json_alerts_are_rejected_by_line_number() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
     let extra = "[soc]\nmanagers = [\"tester\"]\n";
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, extra).await?;
-    let operator = pki.operator("tester")?;
+    let paris = org.agent("paris", hub.addr, extra).await?;
+    let operator = org.pki.operator("tester")?;
     let (objects, arrays) = nested_json();
 
     // Through the CLI: lines 2 and 3 are rejected by number, lines 1 and 4 accepted.
-    let file = tmp.path().join("nested.jsonl");
+    let file = org.dir().join("nested.jsonl");
     std::fs::write(
         &file,
         [
@@ -393,7 +389,7 @@ async fn deeply_nested_json_alerts_are_rejected_by_line_number() -> anyhow::Resu
     }
 
     // An OCSF export is one JSON array read whole: a nested one is refused as a document.
-    let doc = tmp.path().join("nested-ocsf.json");
+    let doc = org.dir().join("nested-ocsf.json");
     std::fs::write(&doc, format!("[{objects}]"))?;
     let out = ingest(paris.local_addr, &operator, &doc, "ocsf")?;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -404,7 +400,7 @@ async fn deeply_nested_json_alerts_are_rejected_by_line_number() -> anyhow::Resu
     let mut soc = pb::site_soc_client::SiteSocClient::new(clients::channel(
         paris.local_addr,
         &operator,
-        &pki.domain,
+        &org.pki.domain,
         socfed_runtime::tls::ExpectedServer::AnySite,
     )?);
     for format in [

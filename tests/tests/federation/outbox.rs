@@ -5,7 +5,7 @@
 use socfed_proto::pb;
 use socfed_tests::clients;
 use socfed_tests::procs::{Proc, binary, write_agent_config};
-use socfed_tests::{eventually, free_port, inproc, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org, free_port};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tonic::Code;
@@ -43,20 +43,17 @@ async fn raise_many(
 #[tokio::test]
 async fn refuse_new_at_the_cap_refuses_exactly_the_excess_and_the_backlog_drains_when_the_hub_returns()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let agent = inproc::agent(
-        tmp.path(),
-        &pki,
-        "paris",
-        hub_addr,
-        "[outbox]\nmax_entries = 5\non_full = \"refuse-new\"\n",
-    )
-    .await?;
-    let operator = pki.operator("alice")?;
-    let mut local = clients::local(agent.local_addr, &operator, &pki.domain)?;
+    let agent = org
+        .agent(
+            "paris",
+            hub_addr,
+            "[outbox]\nmax_entries = 5\non_full = \"refuse-new\"\n",
+        )
+        .await?;
+    let operator = org.pki.operator("alice")?;
+    let mut local = clients::local(agent.local_addr, &operator, &org.pki.domain)?;
 
     let outcome = raise_many(&mut local, 8).await;
     assert_eq!(outcome.accepted, 5);
@@ -88,8 +85,8 @@ async fn refuse_new_at_the_cap_refuses_exactly_the_excess_and_the_backlog_drains
         "the status says why the hub is unreachable"
     );
 
-    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
-    let mut op = clients::operator(hub.addr, &operator, &pki.domain)?;
+    let hub = org.hub_on(hub_addr, &["paris"], "").await?;
+    let mut op = clients::operator(hub.addr, &operator, &org.pki.domain)?;
     let paris = eventually(
         "the backlog to drain and the refusals to be reported",
         Duration::from_secs(30),
@@ -126,20 +123,17 @@ async fn refuse_new_at_the_cap_refuses_exactly_the_excess_and_the_backlog_drains
 
 #[tokio::test]
 async fn drop_oldest_at_the_cap_drops_exactly_the_excess_and_reports_it() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let agent = inproc::agent(
-        tmp.path(),
-        &pki,
-        "paris",
-        hub_addr,
-        "[outbox]\nmax_entries = 5\non_full = \"drop-oldest\"\n",
-    )
-    .await?;
-    let operator = pki.operator("alice")?;
-    let mut local = clients::local(agent.local_addr, &operator, &pki.domain)?;
+    let agent = org
+        .agent(
+            "paris",
+            hub_addr,
+            "[outbox]\nmax_entries = 5\non_full = \"drop-oldest\"\n",
+        )
+        .await?;
+    let operator = org.pki.operator("alice")?;
+    let mut local = clients::local(agent.local_addr, &operator, &org.pki.domain)?;
 
     let outcome = raise_many(&mut local, 8).await;
     assert_eq!((outcome.accepted, outcome.refused.len()), (8, 0));
@@ -152,8 +146,8 @@ async fn drop_oldest_at_the_cap_drops_exactly_the_excess_and_reports_it() -> any
         (5, 0, 3)
     );
 
-    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
-    let mut op = clients::operator(hub.addr, &operator, &pki.domain)?;
+    let hub = org.hub_on(hub_addr, &["paris"], "").await?;
+    let mut op = clients::operator(hub.addr, &operator, &org.pki.domain)?;
     let paris = eventually("the backlog to drain", Duration::from_secs(30), || {
         let mut op = op.clone();
         async move {
@@ -193,23 +187,21 @@ fn scrape(addr: SocketAddr) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_at_the_cap_show_in_metrics_status_and_logs_of_the_real_binary()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let local_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let extra = format!("[outbox]\nmax_entries = 2\n[admin]\nlisten = \"{admin_addr}\"\n");
-    let config = write_agent_config(tmp.path(), &pki, "paris", hub_addr, local_addr, &extra)?;
+    let config = write_agent_config(org.dir(), &org.pki, "paris", hub_addr, local_addr, &extra)?;
     let mut agent = Proc::spawn(
         &binary("site-agent")?,
         &["serve", "--config", &config.display().to_string()],
-        tmp.path().join("agent.log"),
+        org.dir().join("agent.log"),
         "paris",
     )?;
 
-    let operator = pki.operator("alice")?;
-    let local = clients::local(local_addr, &operator, &pki.domain)?;
+    let operator = org.pki.operator("alice")?;
+    let local = clients::local(local_addr, &operator, &org.pki.domain)?;
     eventually("the agent to answer", Duration::from_secs(30), || {
         let mut local = local.clone();
         async move { local.get_status(pb::GetStatusRequest {}).await.ok() }

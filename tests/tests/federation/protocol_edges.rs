@@ -5,7 +5,7 @@
 use socfed_proto::pb;
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
-use socfed_tests::{eventually, free_port, inproc, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org, free_port, pki::TestPki};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -24,16 +24,9 @@ async fn paris(
 #[tokio::test]
 async fn the_hub_acknowledges_across_declared_drops_but_never_across_an_undeclared_hole()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let channel = clients::channel(
-        hub.addr,
-        &pki.site("paris")?,
-        &pki.domain,
-        ExpectedServer::Hub,
-    )?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let channel = org.site_channel(hub.addr, "paris")?;
     let (mut s, _) = RawStream::open_welcomed(channel, hello("paris", Ulid::new(), 1)).await?;
 
     s.send(1, report("p-1", "one")).await?;
@@ -48,7 +41,7 @@ async fn the_hub_acknowledges_across_declared_drops_but_never_across_an_undeclar
     s.send_declaring(5, 1, report("p-5", "five")).await?;
     assert_eq!(s.next_ack().await?, 5);
 
-    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "auditor")?;
     let site = paris(&mut op).await?;
     assert_eq!(
         (
@@ -64,12 +57,10 @@ async fn the_hub_acknowledges_across_declared_drops_but_never_across_an_undeclar
 
 #[tokio::test]
 async fn a_stream_is_never_acknowledged_past_what_it_sent() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let site = pki.site("paris")?;
-    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let site = org.pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &org.pki.domain, ExpectedServer::Hub);
     let epoch = Ulid::new();
     let (mut first, _) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 1)).await?;
     for seq in 1..=3 {
@@ -96,12 +87,10 @@ async fn a_stream_is_never_acknowledged_past_what_it_sent() -> anyhow::Result<()
 #[tokio::test]
 async fn hostile_sequence_numbers_are_refused_or_contained_and_the_hub_keeps_working()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], "").await?;
-    let site = pki.site("paris")?;
-    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], "").await?;
+    let site = org.pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &org.pki.domain, ExpectedServer::Hub);
     let epoch = Ulid::new();
     let (mut s, _) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 1)).await?;
     // The largest sequence a site may use is stored out of order and never acknowledged
@@ -129,12 +118,7 @@ async fn hostile_sequence_numbers_are_refused_or_contained_and_the_hub_keeps_wor
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
 
     // Another site is unaffected and the writer is alive.
-    let lyon = clients::channel(
-        hub.addr,
-        &pki.site("lyon")?,
-        &pki.domain,
-        ExpectedServer::Hub,
-    )?;
+    let lyon = org.site_channel(hub.addr, "lyon")?;
     let (mut l, _) = RawStream::open_welcomed(lyon, hello("lyon", Ulid::new(), 1)).await?;
     l.send(1, report("l-1", "fine")).await?;
     assert_eq!(l.next_ack().await?, 1);
@@ -187,17 +171,15 @@ async fn titles(
 
 #[tokio::test]
 async fn a_restored_agent_store_moves_to_a_new_epoch_and_loses_nothing() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let data = tmp.path().join("paris-data");
-    let backup = tmp.path().join("paris-backup");
+    let data = org.dir().join("paris-data");
+    let backup = org.dir().join("paris-backup");
 
-    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
-    let op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
-    raise(&agent, &pki, "A").await?;
+    let hub = org.hub_on(hub_addr, &["paris"], "").await?;
+    let op = org.operator(hub_addr, "auditor")?;
+    let agent = org.agent("paris", hub_addr, "").await?;
+    raise(&agent, &org.pki, "A").await?;
     eventually("A at the hub", Duration::from_secs(20), || {
         let mut op = op.clone();
         async move { (titles(&mut op).await == ["A"]).then_some(()) }
@@ -206,9 +188,9 @@ async fn a_restored_agent_store_moves_to_a_new_epoch_and_loses_nothing() -> anyh
     agent.stop().await?;
     copy_dir(&data, &backup)?;
 
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
-    raise(&agent, &pki, "B").await?;
-    raise(&agent, &pki, "C").await?;
+    let agent = org.agent("paris", hub_addr, "").await?;
+    raise(&agent, &org.pki, "B").await?;
+    raise(&agent, &org.pki, "C").await?;
     eventually("B and C at the hub", Duration::from_secs(20), || {
         let mut op = op.clone();
         async move { (titles(&mut op).await.len() == 3).then_some(()) }
@@ -220,13 +202,13 @@ async fn a_restored_agent_store_moves_to_a_new_epoch_and_loses_nothing() -> anyh
     // The site restores its backup (taken after A) and raises two more while the hub is down.
     std::fs::remove_dir_all(&data)?;
     copy_dir(&backup, &data)?;
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
-    raise(&agent, &pki, "D").await?;
-    raise(&agent, &pki, "E").await?;
+    let agent = org.agent("paris", hub_addr, "").await?;
+    raise(&agent, &org.pki, "D").await?;
+    raise(&agent, &org.pki, "E").await?;
     let old_epoch = agent.store.epoch();
 
-    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
-    let mut op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    let hub = org.hub_on(hub_addr, &["paris"], "").await?;
+    let mut op = org.operator(hub_addr, "auditor")?;
     eventually("D and E at the hub", Duration::from_secs(30), || {
         let mut op = op.clone();
         async move { (titles(&mut op).await == ["A", "B", "C", "D", "E"]).then_some(()) }
@@ -252,12 +234,10 @@ async fn a_restored_agent_store_moves_to_a_new_epoch_and_loses_nothing() -> anyh
 #[tokio::test]
 async fn reports_larger_than_the_hub_accepts_are_refused_at_intake_or_set_aside_and_counted()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub_addr, "").await?;
-    let mut local = clients::local(agent.local_addr, &pki.operator("alice")?, &pki.domain)?;
+    let agent = org.agent("paris", hub_addr, "").await?;
+    let mut local = org.local(agent.local_addr, "alice")?;
     // Within the report limit (32 KiB), over the 16 KiB the hub below accepts.
     let big = pb::RaiseIncidentRequest {
         title: "big".into(),
@@ -280,15 +260,14 @@ async fn reports_larger_than_the_hub_accepts_are_refused_at_intake_or_set_aside_
     local.raise_incident(big.clone()).await?;
     local.raise_incident(small).await?;
 
-    let hub = inproc::hub_on(
-        tmp.path(),
-        &pki,
-        hub_addr,
-        &["paris"],
-        "[limits]\nmax_message_bytes = 16384\n",
-    )
-    .await?;
-    let mut op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    let hub = org
+        .hub_on(
+            hub_addr,
+            &["paris"],
+            "[limits]\nmax_message_bytes = 16384\n",
+        )
+        .await?;
+    let mut op = org.operator(hub_addr, "auditor")?;
     let site = eventually(
         "the small one delivered, the big one set aside",
         Duration::from_secs(30),

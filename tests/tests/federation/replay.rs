@@ -4,17 +4,15 @@
 use socfed_proto::pb;
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
-use socfed_tests::{inproc, pki::TestPki};
+use socfed_tests::fixture::Org;
 use ulid::Ulid;
 
 #[tokio::test]
 async fn identical_replay_is_acknowledged_and_stores_nothing_new() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let site = pki.site("paris")?;
-    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let site = org.pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &org.pki.domain, ExpectedServer::Hub);
     let epoch = Ulid::new();
 
     let (mut first, welcome) =
@@ -40,7 +38,7 @@ async fn identical_replay_is_acknowledged_and_stores_nothing_new() -> anyhow::Re
         "identical replays carry no notice"
     );
 
-    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "auditor")?;
     assert_eq!(clients::all_incidents(&mut op).await?.len(), 2);
     let paris = clients::sites(&mut op)
         .await?
@@ -62,15 +60,13 @@ async fn identical_replay_is_acknowledged_and_stores_nothing_new() -> anyhow::Re
 
 #[tokio::test]
 async fn conflicting_replay_is_recorded_for_review_and_never_overwrites() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let site = pki.site("paris")?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let site = org.pki.site("paris")?;
     let epoch = Ulid::new();
 
     let (mut stream, _) = RawStream::open_welcomed(
-        clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub)?,
+        clients::channel(hub.addr, &site, &org.pki.domain, ExpectedServer::Hub)?,
         hello("paris", epoch, 1),
     )
     .await?;
@@ -82,7 +78,7 @@ async fn conflicting_replay_is_recorded_for_review_and_never_overwrites() -> any
     assert_eq!(notices[0].kind, pb::ack_notice::Kind::Conflict as i32);
     assert_eq!(notices[0].seq, 1);
 
-    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "auditor")?;
     let incidents = clients::all_incidents(&mut op).await?;
     assert_eq!(
         incidents
@@ -113,13 +109,11 @@ async fn conflicting_replay_is_recorded_for_review_and_never_overwrites() -> any
 #[tokio::test]
 async fn invalid_report_is_quarantined_acknowledged_and_replays_as_duplicate() -> anyhow::Result<()>
 {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let site = pki.site("paris")?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let site = org.pki.site("paris")?;
     let (mut stream, _) = RawStream::open_welcomed(
-        clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub)?,
+        clients::channel(hub.addr, &site, &org.pki.domain, ExpectedServer::Hub)?,
         hello("paris", Ulid::new(), 1),
     )
     .await?;
@@ -146,7 +140,7 @@ async fn invalid_report_is_quarantined_acknowledged_and_replays_as_duplicate() -
     stream.send(2, report("p-2", "fine")).await?;
     stream.ack_through(2).await?;
 
-    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "auditor")?;
     assert_eq!(clients::all_incidents(&mut op).await?.len(), 1);
     let conflicts = op
         .list_conflicts(pb::ListConflictsRequest::default())
@@ -166,12 +160,10 @@ async fn invalid_report_is_quarantined_acknowledged_and_replays_as_duplicate() -
 
 #[tokio::test]
 async fn a_store_that_went_backwards_is_flagged() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let site = pki.site("paris")?;
-    let channel = || clients::channel(hub.addr, &site, &pki.domain, ExpectedServer::Hub);
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let site = org.pki.site("paris")?;
+    let channel = || clients::channel(hub.addr, &site, &org.pki.domain, ExpectedServer::Hub);
     let epoch = Ulid::new();
     let (mut stream, _) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 1)).await?;
     for seq in 1..=3 {
@@ -182,7 +174,7 @@ async fn a_store_that_went_backwards_is_flagged() -> anyhow::Result<()> {
     // A restored backup: same epoch, but the store only got as far as sequence 1.
     let (_stream, welcome) = RawStream::open_welcomed(channel()?, hello("paris", epoch, 2)).await?;
     assert!(welcome.sequence_regression);
-    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "auditor")?;
     let paris = clients::sites(&mut op)
         .await?
         .into_iter()

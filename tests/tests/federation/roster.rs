@@ -3,7 +3,7 @@
 
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
 use socfed_runtime::tls::ExpectedServer;
-use socfed_tests::{clients, inproc, pki::TestPki, procs::binary};
+use socfed_tests::{clients, fixture::Org, pki::TestPki};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -41,13 +41,13 @@ fn hunt() -> pb::StartHuntRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "spray").await?;
-    let mut tom = clients::response(hub.addr, &pki.operator("tom")?, &pki.domain)?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "spray")
+        .await?;
+    let mut tom = org.response(hub.addr, "tom")?;
 
     // Not in the roster: refused, and told what to do.
     let denied = tom
@@ -62,7 +62,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     );
 
     // Only the admin or the CISO manages the roster.
-    let refused = roster_as(hub.addr, &pki, "ines")?
+    let refused = roster_as(hub.addr, &org.pki, "ines")?
         .set_operator(pb::SetOperatorRequest {
             name: "tom".into(),
             role: pb::HubRole::IrLead.into(),
@@ -72,14 +72,15 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     assert_eq!(refused.code(), Code::PermissionDenied);
 
     // The CISO adds tom as a tier 3 analyst, with the real CLI.
-    let carl = pki.operator("carl")?;
-    let out = std::process::Command::new(binary("sirt-hub")?)
-        .args(["operators", "add", "tom", "--role", "tier3", "-o", "json"])
-        .args(["--hub", &hub.addr.to_string(), "--server-name", "127.0.0.1"])
-        .env("SOCFED_CA", &carl.ca)
-        .env("SOCFED_CERT", &carl.cert)
-        .env("SOCFED_KEY", &carl.key)
-        .output()?;
+    let out = org.hub_cli(hub.addr, "carl")?.run(&[
+        "operators",
+        "add",
+        "tom",
+        "--role",
+        "tier3",
+        "-o",
+        "json",
+    ])?;
     assert!(
         out.status.success(),
         "{}",
@@ -107,7 +108,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
         denied.message()
     );
     // Promoted: the very next call succeeds, no restart.
-    let mut carl_roster = roster_as(hub.addr, &pki, "carl")?;
+    let mut carl_roster = roster_as(hub.addr, &org.pki, "carl")?;
     carl_roster
         .set_operator(pb::SetOperatorRequest {
             name: "tom".into(),
@@ -162,7 +163,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     );
 
     // Every change is in the audit chain, and the roster survives a restart.
-    let mut op = clients::operator(hub.addr, &pki.operator("carl")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "carl")?;
     assert!(
         op.verify_audit(pb::VerifyHubAuditRequest {})
             .await?
@@ -171,8 +172,8 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     );
     paris.stop().await?;
     hub.stop().await?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let names: Vec<String> = roster_as(hub.addr, &pki, "ines")?
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let names: Vec<String> = roster_as(hub.addr, &org.pki, "ines")?
         .list_operators(pb::ListOperatorsRequest {})
         .await?
         .into_inner()
@@ -188,19 +189,17 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_config_seeds_an_empty_roster_only_so_a_removal_survives_a_restart()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let mut carl = roster_as(hub.addr, &pki, "carl")?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let mut carl = roster_as(hub.addr, &org.pki, "carl")?;
     carl.remove_operator(pb::RemoveOperatorRequest {
         name: "ines".into(),
     })
     .await?;
     hub.stop().await?;
     // Same config, still listing ines as IR lead: the stored roster is what counts now.
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let names: Vec<String> = roster_as(hub.addr, &pki, "carl")?
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let names: Vec<String> = roster_as(hub.addr, &org.pki, "carl")?
         .list_operators(pb::ListOperatorsRequest {})
         .await?
         .into_inner()

@@ -7,7 +7,7 @@
 use socfed_proto::pb;
 use socfed_tests::pki::TestPki;
 use socfed_tests::web::{https, login_url, sign_in};
-use socfed_tests::{clients, eventually, inproc, procs::binary};
+use socfed_tests::{clients, eventually, fixture::Org, procs::binary};
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -87,14 +87,14 @@ async fn site_sees(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_reach_the_site()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub_server = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub_server.addr, "").await?;
-    let hub_id = clients::raise_at_site(paris.local_addr, hub_server.addr, &pki, "beacon").await?;
+    let org = Org::new()?;
+    let hub_server = org.hub(&["paris"], OPERATORS).await?;
+    let paris = org.agent("paris", hub_server.addr, "").await?;
+    let hub_id = org
+        .raise_at_site(paris.local_addr, hub_server.addr, "beacon")
+        .await?;
     let shown = json(&hub(
-        &pki,
+        &org.pki,
         hub_server.addr,
         &["incidents", "show", &hub_id, "-o", "json"],
     )?)
@@ -115,7 +115,7 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
 
     // The first acknowledgement is followed by the hub's state: id and phase, no lead yet.
     let seen = site_sees(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &local,
         "the hub id at the site",
@@ -127,7 +127,7 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
 
     // The site contains it and hands it to alice: a new revision, shown at the hub.
     site(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &[
             "incidents",
@@ -141,7 +141,7 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
     )?;
     let at_hub = eventually("the local status and owner at the hub", WAIT, || {
         let shown = hub(
-            &pki,
+            &org.pki,
             hub_server.addr,
             &["incidents", "show", &hub_id, "-o", "json"],
         )
@@ -161,7 +161,7 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
         "the change went as revision 2: {at_hub}"
     );
     assert_eq!(at_hub["sightings"][0]["local_owner"], "alice", "{at_hub}");
-    let table = hub(&pki, hub_server.addr, &["incidents", "show", &hub_id])?;
+    let table = hub(&org.pki, hub_server.addr, &["incidents", "show", &hub_id])?;
     // The sightings table's row of paris (timeline lines name the local incident too).
     let row = table
         .lines()
@@ -178,22 +178,22 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
 
     // The hub assigns an IR lead and moves the phase on: the site sees both.
     hub_ciso(
-        &pki,
+        &org.pki,
         hub_server.addr,
         &["incidents", "assign", &hub_id, "ines"],
     )?;
     hub(
-        &pki,
+        &org.pki,
         hub_server.addr,
         &["incidents", "transition", &hub_id, "start-triage"],
     )?;
     hub(
-        &pki,
+        &org.pki,
         hub_server.addr,
         &["incidents", "transition", &hub_id, "contain"],
     )?;
     let seen = site_sees(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &local,
         "containment and the lead",
@@ -201,7 +201,7 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
     )
     .await?;
     assert_eq!(seen["hub"]["incident_id"], hub_id.as_str(), "{seen}");
-    let text = site(&pki, paris.local_addr, &["incidents", "show", &local])?;
+    let text = site(&org.pki, paris.local_addr, &["incidents", "show", &local])?;
     for part in [
         format!("hub incident:  {hub_id}"),
         "hub phase:     containment".to_string(),
@@ -214,13 +214,13 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
     // is kept across the restart.
     paris.stop().await?;
     hub(
-        &pki,
+        &org.pki,
         hub_server.addr,
         &["incidents", "transition", &hub_id, "eradicate"],
     )?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub_server.addr, "").await?;
+    let paris = org.agent("paris", hub_server.addr, "").await?;
     let seen = site_sees(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &local,
         "eradication after the restart",
@@ -228,7 +228,7 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
     )
     .await?;
     assert_eq!(seen["hub"]["ir_lead"], "ines", "{seen}");
-    let audit = site(&pki, paris.local_addr, &["audit", "verify"])?;
+    let audit = site(&org.pki, paris.local_addr, &["audit", "verify"])?;
     assert!(!audit.is_empty());
 
     paris.stop().await?;
@@ -239,11 +239,9 @@ async fn the_sites_status_and_owner_reach_the_hub_and_the_hubs_phase_and_lead_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_each_sites_status_and_owner_escaped_and_bad_values_are_refused()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let extra = format!("{OPERATORS}[dashboard]\nlisten = \"127.0.0.1:0\"\n");
-    let hub_server = inproc::hub(tmp.path(), &pki, &["paris"], &extra).await?;
+    let hub_server = org.hub(&["paris"], &extra).await?;
     let base = format!(
         "https://{}",
         hub_server
@@ -257,7 +255,8 @@ async fn the_dashboard_shows_each_sites_status_and_owner_escaped_and_bad_values_
         local_owner: "alice".into(),
         ..clients::report(hostile_id, "beacon")
     };
-    clients::escalate_once(hub_server.addr, &pki, "paris", contained.clone()).await?;
+    org.escalate_once(hub_server.addr, "paris", contained.clone())
+        .await?;
     // Markup as an owner, and a status number nobody defined: refused, kept for review.
     for bad in [
         pb::IncidentReport {
@@ -271,9 +270,9 @@ async fn the_dashboard_shows_each_sites_status_and_owner_escaped_and_bad_values_
             ..contained.clone()
         },
     ] {
-        clients::escalate_once(hub_server.addr, &pki, "paris", bad).await?;
+        org.escalate_once(hub_server.addr, "paris", bad).await?;
     }
-    let mut operator = clients::operator(hub_server.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut operator = org.operator(hub_server.addr, "ines")?;
     let reasons: Vec<String> = operator
         .list_conflicts(pb::ListConflictsRequest::default())
         .await?
@@ -310,11 +309,11 @@ async fn the_dashboard_shows_each_sites_status_and_owner_escaped_and_bad_values_
         "the refused revisions changed nothing"
     );
 
-    let client = https(&pki)?;
+    let client = https(&org.pki)?;
     let session = sign_in(
         &client,
         &base,
-        &login_url(hub_server.addr, &pki, "ines").await?,
+        &login_url(hub_server.addr, &org.pki, "ines").await?,
     )
     .await?;
     let page = client

@@ -6,7 +6,7 @@
 
 use socfed_runtime::tls::{ExpectedServer, TlsMaterial};
 use socfed_tests::clients::{RawStream, hello};
-use socfed_tests::{inproc, pki::TestPki};
+use socfed_tests::{fixture::Org, pki::TestPki};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
@@ -40,17 +40,15 @@ fn channel_from(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_taken_over_from_another_address_is_audited_and_a_reconnect_is_not()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
     let (real, thief): (IpAddr, IpAddr) = ("127.0.0.1".parse()?, "127.0.0.2".parse()?);
     let epoch = ulid::Ulid::new();
     let mut open = Vec::new();
     // The site, then the site again from its own address (a restart), then the key holder,
     // the site, the key holder: three takeovers, two of them from the same source.
     for from in [real, real, thief, real, thief] {
-        let channel = channel_from(hub.addr, &pki, "paris", from)?;
+        let channel = channel_from(hub.addr, &org.pki, "paris", from)?;
         let (stream, _) = RawStream::open_welcomed(channel, hello("paris", epoch, 1)).await?;
         open.push(stream);
     }
@@ -58,7 +56,7 @@ async fn a_stream_taken_over_from_another_address_is_audited_and_a_reconnect_is_
     drop(open);
 
     let records =
-        socfed_tests::audit::records(&tmp.path().join("hub-data"), sirt_hub::refusals::TAKEOVER)?;
+        socfed_tests::audit::records(&org.dir().join("hub-data"), sirt_hub::refusals::TAKEOVER)?;
     let from = |peer: IpAddr, displaced: IpAddr| -> u64 {
         records
             .iter()

@@ -3,7 +3,7 @@
 
 use socfed_proto::pb;
 use socfed_tests::procs::{Proc, binary, write_agent_config, write_hub_config};
-use socfed_tests::{clients, eventually, free_port, http_get, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org, free_port, http_get};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -52,25 +52,23 @@ fn metric(body: &str, name: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let addr =
         || -> anyhow::Result<SocketAddr> { Ok(format!("127.0.0.1:{}", free_port()?).parse()?) };
     let (hub_addr, hub_admin, agent_addr, agent_admin) = (addr()?, addr()?, addr()?, addr()?);
     let hub_extra = format!(
         "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[admin]\nlisten = \"{hub_admin}\"\n"
     );
-    let hub_config = write_hub_config(tmp.path(), &pki, hub_addr, &["paris"], &hub_extra)?;
+    let hub_config = write_hub_config(org.dir(), &org.pki, hub_addr, &["paris"], &hub_extra)?;
     let mut hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", &hub_config.display().to_string()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
     let agent_config = write_agent_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         "paris",
         hub_addr,
         agent_addr,
@@ -79,7 +77,7 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
     let mut agent = Proc::spawn(
         &binary("site-agent")?,
         &["serve", "--config", &agent_config.display().to_string()],
-        tmp.path().join("agent.log"),
+        org.dir().join("agent.log"),
         "paris",
     )?;
     let mut incident = String::new();
@@ -88,9 +86,9 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
             "an escalation to reach the hub",
             Duration::from_secs(30),
             || {
-                let pki = &pki;
+                let org = &org;
                 async move {
-                    clients::raise_at_site(agent_addr, hub_addr, pki, &format!("incident {n}"))
+                    org.raise_at_site(agent_addr, hub_addr, &format!("incident {n}"))
                         .await
                         .ok()
                 }
@@ -98,7 +96,7 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
         )
         .await?;
     }
-    let mut ines = clients::response(hub_addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut ines = org.response(hub_addr, "ines")?;
     ines.assign_task(pb::AssignTaskRequest {
         incident_id: incident,
         sites: vec!["paris".into()],
@@ -226,17 +224,15 @@ fn crl_der(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_serves_the_current_crl_in_der() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let crl = sirt_hub::pki::write_crl(&pki.dir)?.path;
+    let org = Org::new()?;
+    let crl = sirt_hub::pki::write_crl(&org.pki.dir)?.path;
     let (hub_addr, hub_admin): (SocketAddr, SocketAddr) = (
         format!("127.0.0.1:{}", free_port()?).parse()?,
         format!("127.0.0.1:{}", free_port()?).parse()?,
     );
     let config = write_hub_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         hub_addr,
         &["paris"],
         &format!("[admin]\nlisten = \"{hub_admin}\"\n"),
@@ -250,7 +246,7 @@ async fn the_hub_serves_the_current_crl_in_der() -> anyhow::Result<()> {
     let mut hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", &config.display().to_string()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
     let (status, content_type, empty) = eventually(
@@ -266,7 +262,8 @@ async fn the_hub_serves_the_current_crl_in_der() -> anyhow::Result<()> {
     assert_eq!(empty, crl_der(&crl)?);
 
     // A revocation re-signs the file; the next request serves it, without a restart.
-    let revoked = sirt_hub::pki::revoke(&pki.dir, &pki.site("paris")?.cert, "key compromise")?;
+    let revoked =
+        sirt_hub::pki::revoke(&org.pki.dir, &org.pki.site("paris")?.cert, "key compromise")?;
     let serial = revoked
         .newly_revoked
         .and_then(|entry| socfed_proto::hex::decode(&entry.serial))

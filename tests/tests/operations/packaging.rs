@@ -4,9 +4,8 @@
 //! licence file matches `Cargo.toml`, and the container health check answers against a real
 //! admin listener.
 
-use socfed_tests::pki::TestPki;
 use socfed_tests::procs::{Proc, binary, write_hub_config};
-use socfed_tests::{eventually, free_port, http_get};
+use socfed_tests::{eventually, fixture::Org, free_port, http_get};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -99,14 +98,13 @@ fn bash_completion_completes_nested_subcommands_of_both_binaries() -> anyhow::Re
 
 #[test]
 fn exit_statuses_tell_usage_config_and_unreachable_apart() -> anyhow::Result<()> {
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let ines = pki.operator("ines")?;
+    let org = Org::new()?;
+    let ines = org.pki.operator("ines")?;
     // Usage: clap's 2.
     let out = run("sirt-hub", &["incidents", "no-such-subcommand"])?;
     assert_eq!(out.status.code(), Some(2));
     // Configuration: 78, through the SOCFED_* variable that names the config.
-    let bad = tmp.path().join("bad.toml");
+    let bad = org.dir().join("bad.toml");
     std::fs::write(&bad, "this is = = not toml")?;
     for (bin, var) in [
         ("sirt-hub", "SOCFED_HUB_CONFIG"),
@@ -201,13 +199,12 @@ fn container_health_check_reads_livez_of_a_real_hub() -> anyhow::Result<()> {
     assert!(std::fs::read_to_string(repo().join(".containerignore"))?.contains("target/"));
 
     let (script, port) = healthcheck("deploy/container/Containerfile.hub")?;
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let admin: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let listen = format!("127.0.0.1:{}", free_port()?).parse()?;
     let config = write_hub_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         listen,
         &["paris"],
         &format!("[admin]\nlisten = \"{admin}\"\n"),
@@ -226,7 +223,7 @@ fn container_health_check_reads_livez_of_a_real_hub() -> anyhow::Result<()> {
     let mut hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", &config.display().to_string()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
     let rt = tokio::runtime::Runtime::new()?;

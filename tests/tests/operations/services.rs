@@ -3,7 +3,7 @@
 
 use futures_util::StreamExt;
 use socfed_runtime::tls::ExpectedServer;
-use socfed_tests::{clients, inproc, pki::TestPki};
+use socfed_tests::{clients, fixture::Org};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -14,19 +14,17 @@ use tonic_reflection::pb::v1::{
 
 #[tokio::test]
 async fn hub_and_agent_report_health_and_list_their_services_over_mtls() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let operator = pki.operator("monitor")?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let agent = org.agent("paris", hub.addr, "").await?;
+    let operator = org.pki.operator("monitor")?;
     let reflection_channel =
-        |addr, expected| clients::channel(addr, &operator, &pki.domain, expected);
+        |addr, expected| clients::channel(addr, &operator, &org.pki.domain, expected);
 
     let mut health = HealthClient::new(clients::channel(
         hub.addr,
         &operator,
-        &pki.domain,
+        &org.pki.domain,
         ExpectedServer::Hub,
     )?);
     for service in ["socfed.v1.Federation", "socfed.v1.Operator"] {
@@ -42,7 +40,7 @@ async fn hub_and_agent_report_health_and_list_their_services_over_mtls() -> anyh
     let mut health = HealthClient::new(clients::channel(
         agent.local_addr,
         &operator,
-        &pki.domain,
+        &org.pki.domain,
         ExpectedServer::AnySite,
     )?);
     let status = health

@@ -6,7 +6,7 @@ use sirt_hub::view::words;
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::sink::Sink;
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org, pki::TestPki};
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -91,13 +91,11 @@ async fn state_of(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval_and_delivery()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let (sink, hook) = Sink::start().await?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], &hub_extra(hook)).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let mut local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let hub = org.hub(&["paris"], &hub_extra(hook)).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let mut local = org.local(paris.local_addr, "tester")?;
     let raised = local
         .raise_incident(pb::RaiseIncidentRequest {
             title: "ransomware on the file servers".into(),
@@ -110,7 +108,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
         })
         .await?
         .into_inner();
-    let mut op = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "ines")?;
     let incident = eventually("the incident at the hub", Duration::from_secs(20), || {
         let mut op = op.clone();
         let local_id = raised.local_incident_id.clone();
@@ -135,7 +133,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     };
     op.transition_incident(set_tlp("amber+strict")).await?;
 
-    let mut ines = comms_as(hub.addr, &pki, "ines")?;
+    let mut ines = comms_as(hub.addr, &org.pki, "ines")?;
     // Regulators are cleared for TLP:AMBER: the AMBER+STRICT incident's indicator is withheld.
     let withheld = draft(&mut ines, &incident, "regulators").await?;
     assert_eq!(words::marking(withheld.tlp), "TLP:AMBER");
@@ -179,7 +177,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     );
 
     // Nobody but the IR lead or CISO approves; nothing goes out before.
-    let mut tom = comms_as(hub.addr, &pki, "tom")?;
+    let mut tom = comms_as(hub.addr, &org.pki, "tom")?;
     let denied = tom
         .decide(decide(&incident, &clients_draft.communication_id, true))
         .await
@@ -202,7 +200,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
         "{}",
         own.message()
     );
-    let mut carla = comms_as(hub.addr, &pki, "carla")?;
+    let mut carla = comms_as(hub.addr, &org.pki, "carla")?;
     carla
         .decide(decide(&incident, &clients_draft.communication_id, true))
         .await?;
@@ -282,16 +280,16 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
 /// answer points), and the delivery is recorded as failed, naming the redirect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comms_webhook_answering_a_redirect_is_not_followed() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let trap = socfed_tests::sink::RedirectTrap::start(&format!("/hook/{SECRET}")).await?;
     let hook = trap.addr;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], &hub_extra(hook)).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "phish").await?;
-    let mut ines = comms_as(hub.addr, &pki, "ines")?;
-    let carla = comms_as(hub.addr, &pki, "carla")?;
+    let hub = org.hub(&["paris"], &hub_extra(hook)).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "phish")
+        .await?;
+    let mut ines = comms_as(hub.addr, &org.pki, "ines")?;
+    let carla = comms_as(hub.addr, &org.pki, "carla")?;
     let brief = draft(&mut ines, &incident, "board").await?;
     carla
         .clone()

@@ -3,7 +3,7 @@
 //! per-site progress and hits. In-process hub and agents over real mutual TLS.
 
 use socfed_proto::pb::{self, response_client::ResponseClient, site_soc_client::SiteSocClient};
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org, pki::TestPki};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -83,16 +83,14 @@ async fn wait_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon", "berlin"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon", "berlin"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let lyon = org.agent("lyon", hub.addr, "").await?;
     // Berlin is offline when the hunt starts.
     submit(
         paris.local_addr,
-        &pki,
+        &org.pki,
         vec![
             alert("C2-1", "ws-1", "ip:203.0.113.7"),
             alert("C2-1", "ws-1", "ip:203.0.113.7"),
@@ -102,12 +100,12 @@ async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow:
     .await?;
     submit(
         lyon.local_addr,
-        &pki,
+        &org.pki,
         vec![alert("C2-1", "ws-9", "domain:other.example")],
     )
     .await?;
 
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let ines = org.response(hub.addr, "ines")?;
     let hunt = ines
         .clone()
         .start_hunt(pb::StartHuntRequest {
@@ -144,7 +142,7 @@ async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow:
     assert_eq!(paris_hits[0].alert_count, 2);
 
     // Berlin connects and completes the sweep it missed.
-    let berlin = inproc::agent(tmp.path(), &pki, "berlin", hub.addr, "").await?;
+    let berlin = org.agent("berlin", hub.addr, "").await?;
     wait_for(&ines, &hunt.hunt_id, "berlin", ("done", 0)).await?;
 
     // A hunt with a duration also watches new alerts.
@@ -161,14 +159,16 @@ async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow:
     wait_for(&ines, &watch.hunt_id, "lyon", ("running", 0)).await?;
     submit(
         lyon.local_addr,
-        &pki,
+        &org.pki,
         vec![alert("DNS", "ws-4", "domain:late.example")],
     )
     .await?;
     wait_for(&ines, &watch.hunt_id, "lyon", ("running", 1)).await?;
 
     // Attaching the first hunt to an incident opens a task where the hits are.
-    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "C2 beaconing").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "C2 beaconing")
+        .await?;
     let attached = ines
         .clone()
         .attach_hunt(pb::AttachHuntRequest {
@@ -190,8 +190,7 @@ async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow:
     let tasks: Vec<_> = tasks.iter().filter(|d| !d.task_title.is_empty()).collect();
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0].site_id, "paris");
-    let paris_local =
-        clients::site_response(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let paris_local = org.site_response(paris.local_addr, "tester")?;
     eventually("the task to reach paris", Duration::from_secs(20), || {
         let mut paris_local = paris_local.clone();
         async move {
@@ -231,11 +230,9 @@ async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow:
 /// refused by name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hunt_on_received_time_finds_alerts_that_arrived_late() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
     let late = |indicator: &str| {
         alert("C2-OLD", "ws-1", indicator).replacen(
             &humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..4],
@@ -243,8 +240,8 @@ async fn a_hunt_on_received_time_finds_alerts_that_arrived_late() -> anyhow::Res
             1,
         )
     };
-    submit(paris.local_addr, &pki, vec![late("ip:198.51.100.9")]).await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    submit(paris.local_addr, &org.pki, vec![late("ip:198.51.100.9")]).await?;
+    let ines = org.response(hub.addr, "ines")?;
     let start = |basis: &str, ioc: &str, duration_s: u64| pb::StartHuntRequest {
         indicators: vec![ioc.into()],
         sites: vec!["paris".into()],
@@ -281,7 +278,12 @@ async fn a_hunt_on_received_time_finds_alerts_that_arrived_late() -> anyhow::Res
         .into_inner();
     wait_for(&ines, &watch_observed.hunt_id, "paris", ("running", 0)).await?;
     wait_for(&ines, &watch_received.hunt_id, "paris", ("running", 0)).await?;
-    submit(paris.local_addr, &pki, vec![late("domain:late.example")]).await?;
+    submit(
+        paris.local_addr,
+        &org.pki,
+        vec![late("domain:late.example")],
+    )
+    .await?;
     wait_for(&ines, &watch_received.hunt_id, "paris", ("running", 1)).await?;
     let now = progress(&ines, &watch_observed.hunt_id).await?;
     assert_eq!(now["paris"], ("running".to_string(), 0));

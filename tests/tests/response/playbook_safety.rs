@@ -9,7 +9,7 @@
 
 use socfed_proto::pb::{self, response_client::ResponseClient};
 use socfed_tests::procs::{Proc, binary, write_agent_config, write_hub_config};
-use socfed_tests::{clients, eventually, free_port, inproc, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org, free_port};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -108,18 +108,18 @@ fn lingering(kind: &str, pid_file: &Path, timeout: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_out_action_is_ended_with_every_process_it_started() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let pid_file = tmp.path().join("sleep.pid");
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let pid_file = org.dir().join("sleep.pid");
     let config = format!(
         "[response]\n{}",
         lingering("collect_evidence", &pid_file, "1s")
     );
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub.addr, &config).await?;
-    let incident = clients::raise_at_site(agent.local_addr, hub.addr, &pki, "evidence").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let agent = org.agent("paris", hub.addr, &config).await?;
+    let incident = org
+        .raise_at_site(agent.local_addr, hub.addr, "evidence")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
 
     let id = issue(&ines, &incident, "paris", "collect_evidence", &[]).await?;
     let sleep = pid_in(&pid_file).await?;
@@ -150,49 +150,47 @@ async fn a_timed_out_action_is_ended_with_every_process_it_started() -> anyhow::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_agent_sigkill_the_next_start_ends_the_actions_processes_before_reporting()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let hub_config = write_hub_config(tmp.path(), &pki, hub_addr, &["paris"], OPERATORS)?;
+    let hub_config = write_hub_config(org.dir(), &org.pki, hub_addr, &["paris"], OPERATORS)?;
     let _hub = Proc::spawn(
         &binary("sirt-hub")?,
         &["serve", "--config", &hub_config.display().to_string()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
-    let pid_file = tmp.path().join("sleep.pid");
+    let pid_file = org.dir().join("sleep.pid");
     let config = format!(
         "[response]\n{}",
         lingering("collect_evidence", &pid_file, "10m")
     );
     let agent_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let agent_config =
-        write_agent_config(tmp.path(), &pki, "paris", hub_addr, agent_addr, &config)?;
+        write_agent_config(org.dir(), &org.pki, "paris", hub_addr, agent_addr, &config)?;
     let mut agent = Proc::spawn(
         &binary("site-agent")?,
         &["serve", "--config", &agent_config.display().to_string()],
-        tmp.path().join("paris.log"),
+        org.dir().join("paris.log"),
         "paris",
     )?;
     let incident = eventually(
         "the agent and hub to come up",
         Duration::from_secs(30),
         || {
-            let pki = &pki;
+            let org = &org;
             async move {
-                clients::raise_at_site(agent_addr, hub_addr, pki, "evidence")
+                org.raise_at_site(agent_addr, hub_addr, "evidence")
                     .await
                     .ok()
             }
         },
     )
     .await?;
-    let ines = clients::response(hub_addr, &pki.operator("ines")?, &pki.domain)?;
+    let ines = org.response(hub_addr, "ines")?;
     let id = issue(&ines, &incident, "paris", "collect_evidence", &[]).await?;
     let sleep = pid_in(&pid_file).await?;
     // The agent has recorded the action's process group (the record names it).
-    let site = clients::site_response(agent_addr, &pki.operator("tester")?, &pki.domain)?;
+    let site = org.site_response(agent_addr, "tester")?;
     eventually(
         "the agent to record the process group",
         Duration::from_secs(20),
@@ -243,13 +241,12 @@ async fn after_an_agent_sigkill_the_next_start_ends_the_actions_processes_before
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_check_refuses_a_shell_playbook_with_a_templated_argument() -> anyhow::Result<()> {
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub: SocketAddr = "127.0.0.1:9".parse()?;
     let check = |playbook: &str| -> anyhow::Result<std::process::Output> {
         let path = write_agent_config(
-            tmp.path(),
-            &pki,
+            org.dir(),
+            &org.pki,
             "paris",
             hub,
             "127.0.0.1:0".parse()?,
@@ -290,20 +287,20 @@ async fn config_check_refuses_a_shell_playbook_with_a_templated_argument() -> an
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parameter_with_a_shell_metacharacter_or_dot_dot_refuses_the_directive()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let log = tmp.path().join("runs.log");
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let log = org.dir().join("runs.log");
     // No shell: touch creates a file named after the value.
     let config = format!(
         "[response]\n[[response.playbooks]]\nkind = \"block_indicator\"\ncommand = [\"/usr/bin/touch\", \"{log}.{{indicator}}\"]\n[[response.playbooks]]\nkind = \"collect_logs\"\ncommand = [\"/usr/bin/touch\", \"{log}.path\", \"{{path}}\"]\nparams = {{ path = {{ type = \"path\", root = \"{root}\" }} }}\n",
         log = log.display(),
-        root = tmp.path().display()
+        root = org.dir().display()
     );
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub.addr, &config).await?;
-    let incident = clients::raise_at_site(agent.local_addr, hub.addr, &pki, "traversal").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let agent = org.agent("paris", hub.addr, &config).await?;
+    let incident = org
+        .raise_at_site(agent.local_addr, hub.addr, "traversal")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
 
     let refused = [
         (
@@ -319,7 +316,7 @@ async fn a_parameter_with_a_shell_metacharacter_or_dot_dot_refuses_the_directive
         (
             "collect_logs",
             "path",
-            format!("{}/../../etc/shadow", tmp.path().display()),
+            format!("{}/../../etc/shadow", org.dir().display()),
         ),
         ("collect_logs", "path", "/etc/shadow".to_string()),
     ];
@@ -358,7 +355,7 @@ async fn a_parameter_with_a_shell_metacharacter_or_dot_dot_refuses_the_directive
         Duration::from_secs(20),
     )
     .await?;
-    let created: Vec<String> = std::fs::read_dir(tmp.path())?
+    let created: Vec<String> = std::fs::read_dir(org.dir())?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with("runs.log"))
@@ -375,20 +372,20 @@ async fn a_parameter_with_a_shell_metacharacter_or_dot_dot_refuses_the_directive
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_answering_a_redirect_is_not_followed() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     // The configured hook answers 307 (which keeps method and body) to a place that records
     // whatever reaches it.
     let trap = socfed_tests::sink::RedirectTrap::start("/hook").await?;
     let hook = trap.addr;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
     let config = format!(
         "[response]\n[[response.playbooks]]\nkind = \"disable_account\"\nwebhook = \"http://{hook}/hook\"\nbody = {{ account = \"{{account}}\" }}\n"
     );
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub.addr, &config).await?;
-    let incident = clients::raise_at_site(agent.local_addr, hub.addr, &pki, "phish").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let agent = org.agent("paris", hub.addr, &config).await?;
+    let incident = org
+        .raise_at_site(agent.local_addr, hub.addr, "phish")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
     let id = issue(
         &ines,
         &incident,

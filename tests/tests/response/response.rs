@@ -4,7 +4,7 @@
 //! own sled store in a temp dir.
 
 use socfed_proto::pb::{self, response_client::ResponseClient};
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org, pki::TestPki};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -102,15 +102,14 @@ fn runs(log: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playbooks_run_allow_listed_actions_refuse_unknown_kinds_and_wait_for_approval()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let log = tmp.path().join("actions.log");
-    let agent = inproc::agent(tmp.path(), &pki, "paris", hub.addr, &playbooks(&log, "")).await?;
-    let incident =
-        clients::raise_at_site(agent.local_addr, hub.addr, &pki, "beaconing to C2").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let log = org.dir().join("actions.log");
+    let agent = org.agent("paris", hub.addr, &playbooks(&log, "")).await?;
+    let incident = org
+        .raise_at_site(agent.local_addr, hub.addr, "beaconing to C2")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
 
     // An allow-listed command runs once, with its templated arguments.
     let block = id_of(
@@ -176,7 +175,7 @@ async fn playbooks_run_allow_listed_actions_refuse_unknown_kinds_and_wait_for_ap
     )
     .await?;
     assert_eq!(runs(&log).len(), 1, "nothing ran before approval");
-    let mut site = clients::site_response(agent.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut site = org.site_response(agent.local_addr, "tester")?;
     let approved = site
         .decide_directive(pb::DecideDirectiveRequest {
             directive_id: isolate.clone(),
@@ -207,7 +206,7 @@ async fn playbooks_run_allow_listed_actions_refuse_unknown_kinds_and_wait_for_ap
     assert_eq!(runs(&log).len(), 2);
 
     // Only the IR lead (or CISO) issues directives; the refusal names who may.
-    let mut tom = clients::response(hub.addr, &pki.operator("tom")?, &pki.domain)?;
+    let mut tom = org.response(hub.addr, "tom")?;
     let denied = tom
         .issue_directive(issue(
             &incident,
@@ -233,7 +232,7 @@ async fn playbooks_run_allow_listed_actions_refuse_unknown_kinds_and_wait_for_ap
     assert_eq!(injected.code(), tonic::Code::InvalidArgument);
 
     // The results are in the incident's timeline.
-    let mut op = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "ines")?;
     let record = op
         .get_incident(pb::GetIncidentRequest {
             id: incident.clone(),
@@ -254,22 +253,16 @@ async fn playbooks_run_allow_listed_actions_refuse_unknown_kinds_and_wait_for_ap
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_records_what_would_run_and_runs_nothing() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["lyon"], OPERATORS).await?;
-    let log = tmp.path().join("actions.log");
-    let agent = inproc::agent(
-        tmp.path(),
-        &pki,
-        "lyon",
-        hub.addr,
-        &playbooks(&log, "dry_run = true"),
-    )
-    .await?;
-    let incident =
-        clients::raise_at_site(agent.local_addr, hub.addr, &pki, "phishing wave").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let org = Org::new()?;
+    let hub = org.hub(&["lyon"], OPERATORS).await?;
+    let log = org.dir().join("actions.log");
+    let agent = org
+        .agent("lyon", hub.addr, &playbooks(&log, "dry_run = true"))
+        .await?;
+    let incident = org
+        .raise_at_site(agent.local_addr, hub.addr, "phishing wave")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
     let id = id_of(
         ines.clone()
             .issue_directive(issue(
@@ -296,18 +289,17 @@ async fn dry_run_records_what_would_run_and_runs_nothing() -> anyhow::Result<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_site_gets_its_directives_on_reconnect_and_expired_ones_never_run()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["berlin"], OPERATORS).await?;
-    let log = tmp.path().join("actions.log");
+    let org = Org::new()?;
+    let hub = org.hub(&["berlin"], OPERATORS).await?;
+    let log = org.dir().join("actions.log");
     let config = playbooks(&log, "");
-    let agent = inproc::agent(tmp.path(), &pki, "berlin", hub.addr, &config).await?;
-    let incident =
-        clients::raise_at_site(agent.local_addr, hub.addr, &pki, "ransomware note").await?;
+    let agent = org.agent("berlin", hub.addr, &config).await?;
+    let incident = org
+        .raise_at_site(agent.local_addr, hub.addr, "ransomware note")
+        .await?;
     agent.stop().await?;
 
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let ines = org.response(hub.addr, "ines")?;
     let lasting = id_of(
         ines.clone()
             .issue_directive(issue(
@@ -331,10 +323,10 @@ async fn an_offline_site_gets_its_directives_on_reconnect_and_expired_ones_never
     // The short one expires while the site is away.
     hub_state(&ines, &incident, &fleeting, pb::DirectiveState::Expired).await?;
 
-    let agent = inproc::agent(tmp.path(), &pki, "berlin", hub.addr, &config).await?;
+    let agent = org.agent("berlin", hub.addr, &config).await?;
     hub_state(&ines, &incident, &lasting, pb::DirectiveState::Succeeded).await?;
     assert_eq!(runs(&log), [format!("block 192.0.2.10 {lasting}")]);
-    let mut site = clients::site_response(agent.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut site = org.site_response(agent.local_addr, "tester")?;
     // The site records the expired one as expired, without running it, and says so: the hub
     // then holds a final state for it instead of an unconfirmed one.
     let expired = hub_state(&ines, &incident, &fleeting, pb::DirectiveState::Expired).await?;
@@ -358,15 +350,14 @@ async fn an_offline_site_gets_its_directives_on_reconnect_and_expired_ones_never
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sites_acknowledge_work_and_complete_tasks_and_overdue_ones_are_flagged()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
-    let incident =
-        clients::raise_at_site(paris.local_addr, hub.addr, &pki, "data exfiltration").await?;
-    let mut ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let lyon = org.agent("lyon", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "data exfiltration")
+        .await?;
+    let mut ines = org.response(hub.addr, "ines")?;
     let tasks = ines
         .assign_task(pb::AssignTaskRequest {
             incident_id: incident.clone(),
@@ -396,8 +387,7 @@ async fn sites_acknowledge_work_and_complete_tasks_and_overdue_ones_are_flagged(
             pb::DirectiveState::Received,
         )
         .await?;
-        let mut local =
-            clients::site_response(agent.local_addr, &pki.operator("alice")?, &pki.domain)?;
+        let mut local = org.site_response(agent.local_addr, "alice")?;
         let listed = local
             .list_directives(pb::ListSiteDirectivesRequest {
                 tasks_only: true,
@@ -408,8 +398,7 @@ async fn sites_acknowledge_work_and_complete_tasks_and_overdue_ones_are_flagged(
             .directives;
         assert_eq!(listed.len(), 1, "{site} sees its task");
     }
-    let mut paris_local =
-        clients::site_response(paris.local_addr, &pki.operator("alice")?, &pki.domain)?;
+    let mut paris_local = org.site_response(paris.local_addr, "alice")?;
     for (step, note) in [
         (pb::work_task_request::Step::Acknowledge, ""),
         (pb::work_task_request::Step::Start, ""),
@@ -479,16 +468,18 @@ async fn relinks(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sites_are_told_the_new_hub_incident_after_a_merge_and_a_split() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
-    let first = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "wiper at Paris").await?;
-    let second = clients::raise_at_site(lyon.local_addr, hub.addr, &pki, "wiper at Lyon").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let lyon = org.agent("lyon", hub.addr, "").await?;
+    let first = org
+        .raise_at_site(paris.local_addr, hub.addr, "wiper at Paris")
+        .await?;
+    let second = org
+        .raise_at_site(lyon.local_addr, hub.addr, "wiper at Lyon")
+        .await?;
     assert_ne!(first, second);
-    let mut op = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "ines")?;
     op.merge_incidents(pb::MergeIncidentsRequest {
         survivor_id: first.clone(),
         other_id: second.clone(),
@@ -496,9 +487,9 @@ async fn sites_are_told_the_new_hub_incident_after_a_merge_and_a_split() -> anyh
     })
     .await?;
     let seen = eventually("lyon to hear of the merge", Duration::from_secs(20), || {
-        let pki = &pki;
+        let org = &org;
         async move {
-            let found = relinks(lyon.local_addr, pki).await.ok()?;
+            let found = relinks(lyon.local_addr, &org.pki).await.ok()?;
             (found.len() == 1).then_some(found)
         }
     })
@@ -510,7 +501,7 @@ async fn sites_are_told_the_new_hub_incident_after_a_merge_and_a_split() -> anyh
         seen[0].1
     );
     assert!(
-        relinks(paris.local_addr, &pki).await?.is_empty(),
+        relinks(paris.local_addr, &org.pki).await?.is_empty(),
         "paris's incident id did not change"
     );
 
@@ -523,10 +514,10 @@ async fn sites_are_told_the_new_hub_incident_after_a_merge_and_a_split() -> anyh
         .await?
         .into_inner();
     eventually("lyon to hear of the split", Duration::from_secs(20), || {
-        let pki = &pki;
+        let org = &org;
         let split = split.id.clone();
         async move {
-            let found = relinks(lyon.local_addr, pki).await.ok()?;
+            let found = relinks(lyon.local_addr, &org.pki).await.ok()?;
             found.iter().any(|(now, _)| *now == split).then_some(())
         }
     })
@@ -541,18 +532,17 @@ async fn sites_are_told_the_new_hub_incident_after_a_merge_and_a_split() -> anyh
 async fn webhook_playbooks_post_their_templated_body_and_sites_cannot_report_for_others()
 -> anyhow::Result<()> {
     use socfed_proto::pb::{hub_message, site_message};
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let (sink, hook) = socfed_tests::sink::Sink::start().await?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], OPERATORS).await?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
     let playbook = format!(
         "[response]\n[[response.playbooks]]\nkind = \"disable_account\"\nwebhook = \"http://{hook}/hook/iam\"\nbody = {{ account = \"{{account}}\", ticket = \"{{directive_id}}\", tags = [\"socfed\", \"{{site}}\"] }}\n"
     );
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, &playbook).await?;
-    let incident =
-        clients::raise_at_site(paris.local_addr, hub.addr, &pki, "account takeover").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let paris = org.agent("paris", hub.addr, &playbook).await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "account takeover")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
     let id = id_of(
         ines.clone()
             .issue_directive(issue(
@@ -584,12 +574,7 @@ async fn webhook_playbooks_post_their_templated_body_and_sites_cannot_report_for
         .into_inner();
     let task_id = id_of(task)?;
     hub_state(&ines, &incident, &task_id, pb::DirectiveState::Received).await?;
-    let channel = clients::channel(
-        hub.addr,
-        &pki.site("lyon")?,
-        &pki.domain,
-        socfed_runtime::tls::ExpectedServer::Hub,
-    )?;
+    let channel = org.site_channel(hub.addr, "lyon")?;
     let (mut lyon, _) =
         clients::RawStream::open_welcomed(channel, clients::hello("lyon", ulid::Ulid::new(), 1))
             .await?;
@@ -628,13 +613,13 @@ async fn webhook_playbooks_post_their_templated_body_and_sites_cannot_report_for
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directives_issued_concurrently_all_reach_a_connected_site_without_a_reconnect()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "worm").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "worm")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
     // Ids are minted by concurrent handlers and commit in no particular order.
     let calls = (0..40).map(|n| {
         let mut ines = ines.clone();

@@ -2,7 +2,7 @@
 //! directive|task|directives|comms`, `sirt-hub hunt`, `sirt-hub report`, and `site-agent
 //! directives|tasks`, run as real binaries against an in-process hub and agent over mTLS.
 
-use socfed_tests::{clients, eventually, inproc, pki::TestPki, procs::binary};
+use socfed_tests::{eventually, fixture::Org, procs::binary};
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -42,13 +42,12 @@ impl Cli {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_drive_the_response_from_the_command_line() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let incident =
-        clients::raise_at_site(paris.local_addr, hub.addr, &pki, "lateral movement").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "lateral movement")
+        .await?;
     let hub_addr = hub.addr.to_string();
     let at_hub = [
         "--hub",
@@ -68,10 +67,10 @@ async fn operators_drive_the_response_from_the_command_line() -> anyhow::Result<
         "json",
     ];
     let ines = Cli {
-        files: pki.operator("ines")?,
+        files: org.pki.operator("ines")?,
     };
     let tester = Cli {
-        files: pki.operator("tester")?,
+        files: org.pki.operator("tester")?,
     };
 
     let issued = ines.json(

@@ -3,22 +3,15 @@
 //! is overdue, as columns, in `show`, and in `--output json`.
 
 use socfed_proto::pb;
-use socfed_tests::{clients, eventually, inproc, pki::TestPki, procs::binary};
-use std::process::{Command, Output};
+use socfed_tests::fixture::{OperatorCli, Org};
+use socfed_tests::{eventually, pki::TestPki};
+use std::process::Output;
 use std::time::Duration;
 
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n";
 
 fn site_agent(pki: &TestPki, agent: std::net::SocketAddr, args: &[&str]) -> anyhow::Result<Output> {
-    let files = pki.operator("tester")?;
-    let addr = agent.to_string();
-    Ok(Command::new(binary("site-agent")?)
-        .args(args)
-        .args(["--agent", &addr, "--server-name", "127.0.0.1"])
-        .env("SOCFED_CA", &files.ca)
-        .env("SOCFED_CERT", &files.cert)
-        .env("SOCFED_KEY", &files.key)
-        .output()?)
+    OperatorCli::agent(agent, pki.operator("tester")?).run(args)
 }
 
 fn stdout_of(out: &Output) -> anyhow::Result<String> {
@@ -32,13 +25,13 @@ fn stdout_of(out: &Output) -> anyhow::Result<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_list_and_show_give_the_due_time_and_whether_it_is_overdue() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], OPERATORS).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let incident = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "exfiltration").await?;
-    let ines = clients::response(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "exfiltration")
+        .await?;
+    let ines = org.response(hub.addr, "ines")?;
     let assign = |title: &str, due_in_s: u64| {
         let request = pb::AssignTaskRequest {
             incident_id: incident.clone(),
@@ -66,7 +59,8 @@ async fn tasks_list_and_show_give_the_due_time_and_whether_it_is_overdue() -> an
         "both tasks at the site, the first one overdue",
         Duration::from_secs(30),
         || async {
-            let out = site_agent(&pki, paris.local_addr, &["tasks", "list", "-o", "json"]).ok()?;
+            let out =
+                site_agent(&org.pki, paris.local_addr, &["tasks", "list", "-o", "json"]).ok()?;
             let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).ok()?;
             let soon = list
                 .iter()
@@ -89,7 +83,7 @@ async fn tasks_list_and_show_give_the_due_time_and_whether_it_is_overdue() -> an
     assert_eq!(later_json["title"], "image the laptop");
 
     // The table has the columns, human times, and flags the overdue one.
-    let table = stdout_of(&site_agent(&pki, paris.local_addr, &["tasks", "list"])?)?;
+    let table = stdout_of(&site_agent(&org.pki, paris.local_addr, &["tasks", "list"])?)?;
     assert!(
         table.contains("DUE") && table.contains("OVERDUE"),
         "{table}"
@@ -117,7 +111,7 @@ async fn tasks_list_and_show_give_the_due_time_and_whether_it_is_overdue() -> an
 
     // `tasks show`, as text and as JSON.
     let shown = stdout_of(&site_agent(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &["tasks", "show", &soon],
     )?)?;
@@ -128,7 +122,7 @@ async fn tasks_list_and_show_give_the_due_time_and_whether_it_is_overdue() -> an
         "{shown}"
     );
     let json: serde_json::Value = serde_json::from_str(&stdout_of(&site_agent(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &["tasks", "show", &later, "-o", "json"],
     )?)?)?;
@@ -139,12 +133,12 @@ async fn tasks_list_and_show_give_the_due_time_and_whether_it_is_overdue() -> an
 
     // Done is never overdue.
     stdout_of(&site_agent(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &["tasks", "done", &soon, "--note", "sent"],
     )?)?;
     let shown = stdout_of(&site_agent(
-        &pki,
+        &org.pki,
         paris.local_addr,
         &["tasks", "show", &soon],
     )?)?;

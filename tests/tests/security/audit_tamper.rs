@@ -10,7 +10,7 @@ use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
 use socfed_runtime::audit::{AuditDraft, AuditEntry, GENESIS};
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::procs::{binary, write_hub_config};
-use socfed_tests::{clients, inproc, pki::TestPki};
+use socfed_tests::{clients, fixture::Org};
 
 const CISO: &str = "[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n";
 
@@ -141,14 +141,12 @@ fn rewrite(dump: &str) -> anyhow::Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_refused()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], CISO).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], CISO).await?;
     let mut roster = OperatorRosterClient::new(clients::channel(
         hub.addr,
-        &pki.operator("carl")?,
-        &pki.domain,
+        &org.pki.operator("carl")?,
+        &org.pki.domain,
         ExpectedServer::Hub,
     )?);
     for i in 0..60 {
@@ -160,8 +158,8 @@ async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_ref
             .await?;
     }
     hub.stop().await?;
-    let config = tmp.path().join("hub.toml").display().to_string();
-    let dump = tmp.path().join("hub.dump");
+    let config = org.dir().join("hub.toml").display().to_string();
+    let dump = org.dir().join("hub.dump");
     let out = hub_cmd(&[
         "db",
         "export",
@@ -176,14 +174,19 @@ async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_ref
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let forged = tmp.path().join("forged.dump");
+    let forged = org.dir().join("forged.dump");
     std::fs::write(&forged, rewrite(&std::fs::read_to_string(&dump)?)?)?;
-    let restored = tmp.path().join("restored");
+    let restored = org.dir().join("restored");
     std::fs::create_dir_all(&restored)?;
-    let restored_config =
-        write_hub_config(&restored, &pki, "127.0.0.1:0".parse()?, &["paris"], CISO)?
-            .display()
-            .to_string();
+    let restored_config = write_hub_config(
+        &restored,
+        &org.pki,
+        "127.0.0.1:0".parse()?,
+        &["paris"],
+        CISO,
+    )?
+    .display()
+    .to_string();
     let out = hub_cmd(&[
         "db",
         "import",
@@ -202,7 +205,7 @@ async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_ref
         &restored_config,
     ))?)
     .await?;
-    let carl = pki.operator("carl")?;
+    let carl = org.pki.operator("carl")?;
     let out = std::process::Command::new(binary("sirt-hub")?)
         .args([
             "audit",
@@ -257,11 +260,11 @@ async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_ref
     trailer["blake3"] = hash.finalize().to_hex().to_string().into();
     corrupt.push_str(&serde_json::to_string(&trailer)?);
     corrupt.push('\n');
-    let corrupt_path = tmp.path().join("corrupt.dump");
+    let corrupt_path = org.dir().join("corrupt.dump");
     std::fs::write(&corrupt_path, corrupt)?;
-    let again = tmp.path().join("again");
+    let again = org.dir().join("again");
     std::fs::create_dir_all(&again)?;
-    let again_config = write_hub_config(&again, &pki, "127.0.0.1:0".parse()?, &["paris"], "")?
+    let again_config = write_hub_config(&again, &org.pki, "127.0.0.1:0".parse()?, &["paris"], "")?
         .display()
         .to_string();
     let out = hub_cmd(&[

@@ -7,7 +7,7 @@ use rcgen::{
     KeyUsagePurpose, SanType,
 };
 use socfed_runtime::tls::TlsFiles;
-use socfed_tests::{clients, inproc, pki::TestPki};
+use socfed_tests::{clients, fixture::Org, pki::TestPki};
 use std::path::Path;
 use time::{Duration as Span, OffsetDateTime};
 
@@ -85,10 +85,8 @@ fn raw_channel(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misused_certificates_are_refused_and_nothing_is_stored() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
     let now = OffsetDateTime::now_utc();
     let valid = (now - Span::hours(1), now + Span::days(10));
     let client = vec![
@@ -148,7 +146,7 @@ async fn misused_certificates_are_refused_and_nothing_is_stored() -> anyhow::Res
         },
     ];
     for case in &cases {
-        let files = issue(&pki, tmp.path(), case)?;
+        let files = issue(&org.pki, org.dir(), case)?;
         let channel = raw_channel(hub.addr, &files)?;
         let outcome = clients::RawStream::open_welcomed(
             channel,
@@ -176,7 +174,7 @@ async fn misused_certificates_are_refused_and_nothing_is_stored() -> anyhow::Res
         );
     }
     // Nothing was stored for paris.
-    let mut op = clients::operator(hub.addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "tester")?;
     let sites = clients::sites(&mut op).await?;
     let paris_site = sites.iter().find(|s| s.site_id == "paris");
     assert!(
@@ -185,10 +183,11 @@ async fn misused_certificates_are_refused_and_nothing_is_stored() -> anyhow::Res
     );
     assert!(clients::all_incidents(&mut op).await?.is_empty());
     // And the genuine certificate still works.
-    clients::escalate_once(hub.addr, &pki, "paris", clients::report("p-1", "genuine")).await?;
+    org.escalate_once(hub.addr, "paris", clients::report("p-1", "genuine"))
+        .await?;
     hub.stop().await?;
     // Each misuse is audited once: at the handshake, or as a refused escalation stream.
-    let records = socfed_tests::audit::refusals(&tmp.path().join("hub-data"))?;
+    let records = socfed_tests::audit::refusals(&org.dir().join("hub-data"))?;
     let audited = socfed_tests::audit::count(&records, "tls handshake", "", "")
         + socfed_tests::audit::count(&records, "/socfed.v1.Federation/Escalate", "", "");
     assert_eq!(audited, cases.len() as u64, "{records:#?}");

@@ -5,7 +5,7 @@
 //! with every other property right, so only the EKU differs.
 
 use socfed_runtime::tls::{ExpectedServer, TlsFiles};
-use socfed_tests::{clients, inproc, pki::TestPki};
+use socfed_tests::{clients, fixture::Org, inproc, pki::TestPki};
 
 /// Signs a certificate for `uri` with the test CA, with the given EKUs, and writes it.
 fn sign(
@@ -53,37 +53,35 @@ async fn lists(hub: std::net::SocketAddr, files: &TlsFiles, pki: &TestPki) -> bo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_certificates_need_client_auth_and_servers_need_server_auth() -> anyhow::Result<()> {
     use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
     let uri = "spiffe://corp.example/operator/eve";
     // The control: the same crafted certificate with clientAuth is accepted.
-    let proper = sign(&pki, uri, vec![ClientAuth], "with-client-auth")?;
-    assert!(lists(hub.addr, &proper, &pki).await, "control refused");
-    let no_eku = sign(&pki, uri, vec![], "no-eku")?;
+    let proper = sign(&org.pki, uri, vec![ClientAuth], "with-client-auth")?;
+    assert!(lists(hub.addr, &proper, &org.pki).await, "control refused");
+    let no_eku = sign(&org.pki, uri, vec![], "no-eku")?;
     assert!(
-        !lists(hub.addr, &no_eku, &pki).await,
+        !lists(hub.addr, &no_eku, &org.pki).await,
         "a client certificate without any EKU was accepted"
     );
-    let server_only = sign(&pki, uri, vec![ServerAuth], "server-only")?;
-    assert!(!lists(hub.addr, &server_only, &pki).await);
+    let server_only = sign(&org.pki, uri, vec![ServerAuth], "server-only")?;
+    assert!(!lists(hub.addr, &server_only, &org.pki).await);
     hub.stop().await?;
 
     // A hub certificate without serverAuth: agents and operators refuse to talk to it.
     let hub_files = sign(
-        &pki,
+        &org.pki,
         "spiffe://corp.example/hub",
         vec![ClientAuth],
         "hub-client-only",
     )?;
-    std::fs::copy(&hub_files.cert, pki.dir.join("hub.crt"))?;
-    std::fs::copy(&hub_files.key, pki.dir.join("hub.key"))?;
-    let second = tmp.path().join("second");
+    std::fs::copy(&hub_files.cert, org.pki.dir.join("hub.crt"))?;
+    std::fs::copy(&hub_files.key, org.pki.dir.join("hub.key"))?;
+    let second = org.dir().join("second");
     std::fs::create_dir_all(&second)?;
-    let hub = inproc::hub(&second, &pki, &["paris"], "").await?;
-    let operator = pki.operator("tester")?;
-    let channel = clients::channel(hub.addr, &operator, &pki.domain, ExpectedServer::Hub)?;
+    let hub = inproc::hub(&second, &org.pki, &["paris"], "").await?;
+    let operator = org.pki.operator("tester")?;
+    let channel = clients::channel(hub.addr, &operator, &org.pki.domain, ExpectedServer::Hub)?;
     let mut op = socfed_proto::pb::operator_client::OperatorClient::new(channel);
     assert!(
         clients::sites(&mut op).await.is_err(),

@@ -4,7 +4,7 @@
 //! dump must still be readable by their owner only.
 
 use socfed_tests::procs::{Proc, binary, write_agent_config, write_hub_config};
-use socfed_tests::{clients, free_port, pki::TestPki};
+use socfed_tests::{fixture::Org, free_port};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -48,33 +48,27 @@ fn too_open(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stores_witnesses_and_dumps_are_private_under_umask_022() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let hub_config = write_hub_config(tmp.path(), &pki, hub_addr, &["paris"], "")?;
+    let hub_config = write_hub_config(org.dir(), &org.pki, hub_addr, &["paris"], "")?;
     let mut hub = spawn_022(
         &binary("sirt-hub")?,
         &["serve", "--config", &hub_config.display().to_string()],
-        tmp.path().join("hub.log"),
+        org.dir().join("hub.log"),
         "hub",
     )?;
     let agent_addr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let agent_config = write_agent_config(tmp.path(), &pki, "paris", hub_addr, agent_addr, "")?;
+    let agent_config = write_agent_config(org.dir(), &org.pki, "paris", hub_addr, agent_addr, "")?;
     let mut agent = spawn_022(
         &binary("site-agent")?,
         &["serve", "--config", &agent_config.display().to_string()],
-        tmp.path().join("paris.log"),
+        org.dir().join("paris.log"),
         "paris",
     )?;
     let raised = socfed_tests::eventually(
         "the agent and hub to take an incident",
         std::time::Duration::from_secs(60),
-        || async {
-            clients::raise_at_site(agent_addr, hub_addr, &pki, "red")
-                .await
-                .ok()
-        },
+        || async { org.raise_at_site(agent_addr, hub_addr, "red").await.ok() },
     )
     .await;
     let raised = match raised {
@@ -89,14 +83,14 @@ async fn stores_witnesses_and_dumps_are_private_under_umask_022() -> anyhow::Res
     assert_eq!(agent.terminate()?, Some(0));
     assert_eq!(hub.terminate()?, Some(0));
 
-    let hub_data = tmp.path().join("hub-data");
-    let agent_data = tmp.path().join("paris-data");
+    let hub_data = org.dir().join("hub-data");
+    let agent_data = org.dir().join("paris-data");
     assert!(hub_data.join("socfed-committed").is_file());
     assert!(agent_data.join("socfed-committed").is_file());
     assert_eq!(too_open(&hub_data)?, Vec::<String>::new(), "hub store");
     assert_eq!(too_open(&agent_data)?, Vec::<String>::new(), "agent store");
 
-    let dump = tmp.path().join("hub.dump");
+    let dump = org.dir().join("hub.dump");
     let out = std::process::Command::new("/bin/sh")
         .args(under_umask_022(
             &binary("sirt-hub")?,
@@ -119,9 +113,9 @@ async fn stores_witnesses_and_dumps_are_private_under_umask_022() -> anyhow::Res
     assert_eq!(mode, 0o600, "the dump holds every TLP:RED incident");
 
     // A store restored from it is private too.
-    let restored = tmp.path().join("restored");
+    let restored = org.dir().join("restored");
     std::fs::create_dir_all(&restored)?;
-    let restored_config = write_hub_config(&restored, &pki, hub_addr, &["paris"], "")?;
+    let restored_config = write_hub_config(&restored, &org.pki, hub_addr, &["paris"], "")?;
     let out = std::process::Command::new("/bin/sh")
         .args(under_umask_022(
             &binary("sirt-hub")?,

@@ -7,8 +7,9 @@
 use socfed_proto::pb::{self, hub_message, site_message};
 use socfed_runtime::tls::{ExpectedServer, TlsFiles};
 use socfed_tests::clients::{self, RawStream, hello, report};
+use socfed_tests::fixture::{OperatorCli, Org};
 use socfed_tests::sink::Sink;
-use socfed_tests::{eventually, inproc, pki::TestPki, procs::binary};
+use socfed_tests::{eventually, pki::TestPki, procs::binary};
 use std::net::SocketAddr;
 use std::process::Output;
 use std::time::Duration;
@@ -22,13 +23,7 @@ const HOSTILE: &str =
 
 /// Runs the real `sirt-hub` as operator `files` against `hub`.
 fn sirt_hub(hub: SocketAddr, files: &TlsFiles, args: &[&str]) -> anyhow::Result<Output> {
-    Ok(std::process::Command::new(binary("sirt-hub")?)
-        .args(args)
-        .args(["--hub", &hub.to_string(), "--server-name", "127.0.0.1"])
-        .env("SOCFED_CA", &files.ca)
-        .env("SOCFED_CERT", &files.cert)
-        .env("SOCFED_KEY", &files.key)
-        .output()?)
+    OperatorCli::hub(hub, files.clone()).run(args)
 }
 
 /// `sirt-hub ARGS` succeeded and printed nothing a terminal would act on: no C0 control but
@@ -71,15 +66,13 @@ async fn send(stream: &RawStream, body: site_message::Body) -> anyhow::Result<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numbers_at_the_top_of_their_range_are_refused_and_the_hub_stays_up() -> anyhow::Result<()>
 {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], "").await?;
 
     // The last sequence number, declaring every one before it dropped: the writer's
     // catch-up used to step past u64::MAX (a panic that stopped the hub, or a wrapped mark).
     let (mut s, _) = RawStream::open_welcomed(
-        paris_stream(hub.addr, &pki)?,
+        paris_stream(hub.addr, &org.pki)?,
         hello("paris", Ulid::new(), 1),
     )
     .await?;
@@ -91,7 +84,7 @@ async fn numbers_at_the_top_of_their_range_are_refused_and_the_hub_stays_up() ->
 
     // Counters no outbox can hold: refused, the stream told which one.
     let (mut s, _) = RawStream::open_welcomed(
-        paris_stream(hub.addr, &pki)?,
+        paris_stream(hub.addr, &org.pki)?,
         hello("paris", Ulid::new(), 1),
     )
     .await?;
@@ -111,7 +104,7 @@ async fn numbers_at_the_top_of_their_range_are_refused_and_the_hub_stays_up() ->
 
     // A hello announcing a next sequence past the range is refused before the welcome.
     let far = RawStream::open_welcomed(
-        paris_stream(hub.addr, &pki)?,
+        paris_stream(hub.addr, &org.pki)?,
         hello("paris", Ulid::new(), u64::MAX),
     )
     .await
@@ -120,18 +113,13 @@ async fn numbers_at_the_top_of_their_range_are_refused_and_the_hub_stays_up() ->
     assert_eq!(far.code(), Code::InvalidArgument, "{far:?}");
 
     // Another site is unaffected: the writer is alive.
-    let lyon = clients::channel(
-        hub.addr,
-        &pki.site("lyon")?,
-        &pki.domain,
-        ExpectedServer::Hub,
-    )?;
+    let lyon = org.site_channel(hub.addr, "lyon")?;
     let (mut l, _) = RawStream::open_welcomed(lyon, hello("lyon", Ulid::new(), 1)).await?;
     l.send(1, report("l-1", "fine")).await?;
     assert_eq!(l.next_ack().await?, 1);
 
     // The real `sirt-hub sites` renders, as a table and as JSON.
-    let auditor = pki.operator("auditor")?;
+    let auditor = org.pki.operator("auditor")?;
     let table = renders_inert(hub.addr, &auditor, &["sites"])?;
     assert!(table.contains("paris") && table.contains("lyon"), "{table}");
     let json: serde_json::Value = serde_json::from_str(&renders_inert(
@@ -148,7 +136,7 @@ async fn numbers_at_the_top_of_their_range_are_refused_and_the_hub_stays_up() ->
     assert_eq!(paris["acked_through"], 0, "{json}");
     hub.stop().await?;
     // An authenticated site sending what no agent sends is a security event: audited.
-    let refusals = socfed_tests::audit::refusals(&tmp.path().join("hub-data"))?;
+    let refusals = socfed_tests::audit::refusals(&org.dir().join("hub-data"))?;
     for field in ["escalation.seq", "status.backlog"] {
         assert!(
             refusals
@@ -163,12 +151,10 @@ async fn numbers_at_the_top_of_their_range_are_refused_and_the_hub_stays_up() ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_escapes_from_a_site_are_refused_and_never_become_an_incident()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
     let (mut s, _) = RawStream::open_welcomed(
-        paris_stream(hub.addr, &pki)?,
+        paris_stream(hub.addr, &org.pki)?,
         hello("paris", Ulid::new(), 1),
     )
     .await?;
@@ -202,10 +188,10 @@ async fn terminal_escapes_from_a_site_are_refused_and_never_become_an_incident()
         );
         assert!(!notice.reason.contains('\x1b'), "{notice:?}");
     }
-    let mut op = clients::operator(hub.addr, &pki.operator("auditor")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "auditor")?;
     assert!(clients::all_incidents(&mut op).await?.is_empty());
     // The review list shows the refusals, escaped.
-    let conflicts = renders_inert(hub.addr, &pki.operator("auditor")?, &["conflicts"])?;
+    let conflicts = renders_inert(hub.addr, &org.pki.operator("auditor")?, &["conflicts"])?;
     assert!(conflicts.contains("control character"), "{conflicts}");
     hub.stop().await?;
     Ok(())
@@ -250,12 +236,10 @@ fn store_hostile_incident(data_dir: &std::path::Path, pki: &TestPki) -> anyhow::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_escape_sequences_reach_no_terminal_through_any_hub_command() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    store_hostile_incident(&tmp.path().join("hub-data"), &pki)?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
-    let auditor = pki.operator("auditor")?;
+    let org = Org::new()?;
+    store_hostile_incident(&org.dir().join("hub-data"), &org.pki)?;
+    let hub = org.hub(&["paris"], "").await?;
+    let auditor = org.pki.operator("auditor")?;
 
     let list = renders_inert(hub.addr, &auditor, &["incidents", "list"])?;
     assert!(list.contains("ALL CLEAR"), "{list}");
@@ -303,23 +287,20 @@ async fn next_directive(stream: &mut RawStream) -> anyhow::Result<pb::Directive>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hunt_hit_dated_after_year_9999_is_refused_and_hunt_status_renders() -> anyhow::Result<()>
 {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(
-        tmp.path(),
-        &pki,
-        &["paris"],
-        "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n",
-    )
-    .await?;
+    let org = Org::new()?;
+    let hub = org
+        .hub(
+            &["paris"],
+            "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n",
+        )
+        .await?;
     let (mut s, _) = RawStream::open_welcomed(
-        paris_stream(hub.addr, &pki)?,
+        paris_stream(hub.addr, &org.pki)?,
         hello("paris", Ulid::new(), 1),
     )
     .await?;
-    let ines = pki.operator("ines")?;
-    let hunt = clients::response(hub.addr, &ines, &pki.domain)?
+    let ines = org.pki.operator("ines")?;
+    let hunt = clients::response(hub.addr, &ines, &org.pki.domain)?
         .start_hunt(pb::StartHuntRequest {
             indicators: vec!["ip:203.0.113.7".into()],
             sites: vec!["paris".into()],
@@ -367,23 +348,21 @@ async fn a_hunt_hit_dated_after_year_9999_is_refused_and_hunt_status_renders() -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_title_cannot_page_the_channel_or_disguise_a_link_in_chat() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let (sink, hook) = Sink::start().await?;
     let extra = format!(
         "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n[comms]\nretry_interval = \"200ms\"\n[[comms.webhooks]]\naudience = \"all\"\nurl = \"http://{hook}/hook/chat\"\n"
     );
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], &extra).await?;
+    let hub = org.hub(&["paris"], &extra).await?;
     let (mut s, _) = RawStream::open_welcomed(
-        paris_stream(hub.addr, &pki)?,
+        paris_stream(hub.addr, &org.pki)?,
         hello("paris", Ulid::new(), 1),
     )
     .await?;
     let title = "<!channel> urgent: <http://evil.example/login|reset your password> @here [details](http://evil.example)";
     s.send(1, report("p-1", title)).await?;
     assert_eq!(s.next_ack().await?, 1);
-    let mut op = clients::operator(hub.addr, &pki.operator("ines")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "ines")?;
     let incident = clients::all_incidents(&mut op)
         .await?
         .into_iter()
@@ -394,8 +373,8 @@ async fn a_site_title_cannot_page_the_channel_or_disguise_a_link_in_chat() -> an
         Ok(pb::communications_client::CommunicationsClient::new(
             clients::channel(
                 hub.addr,
-                &pki.operator(who)?,
-                &pki.domain,
+                &org.pki.operator(who)?,
+                &org.pki.domain,
                 ExpectedServer::Hub,
             )?,
         ))

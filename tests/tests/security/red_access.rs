@@ -7,7 +7,7 @@
 use socfed_proto::pb::{self, communications_client::CommunicationsClient};
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::web::{https, login_url, sign_in};
-use socfed_tests::{clients, inproc, pki::TestPki};
+use socfed_tests::{clients, fixture::Org};
 
 const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\
 [[operators]]\nname = \"olga\"\nrole = \"ir-lead\"\n\
@@ -28,20 +28,18 @@ fn report(local: &str, title: &str, tlp: pb::Tlp, domain: &str) -> pb::IncidentR
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], EXTRA).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
     let red = report(
         "p-1",
         "Extortion negotiation",
         pb::Tlp::Red,
         "leak-site.example",
     );
-    clients::escalate_once(hub.addr, &pki, "paris", red).await?;
+    org.escalate_once(hub.addr, "paris", red).await?;
     let green = report("l-1", "Phishing wave", pb::Tlp::Green, "phish.example");
-    clients::escalate_once(hub.addr, &pki, "lyon", green).await?;
-    let op = |name: &str| clients::operator(hub.addr, &pki.operator(name)?, &pki.domain);
+    org.escalate_once(hub.addr, "lyon", green).await?;
+    let op = |name: &str| clients::operator(hub.addr, &org.pki.operator(name)?, &org.pki.domain);
     let (mut carl, mut ines, mut olga, mut tom, mut eve) = (
         op("carl")?,
         op("ines")?,
@@ -78,8 +76,8 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         );
         let channel = clients::channel(
             hub.addr,
-            &pki.operator(who)?,
-            &pki.domain,
+            &org.pki.operator(who)?,
+            &org.pki.domain,
             ExpectedServer::Hub,
         )?;
         let comms = CommunicationsClient::new(channel)
@@ -170,8 +168,8 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         hub.dashboard_addr
             .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
     );
-    let client = https(&pki)?;
-    let tom_session = sign_in(&client, &base, &login_url(hub.addr, &pki, "tom").await?).await?;
+    let client = https(&org.pki)?;
+    let tom_session = sign_in(&client, &base, &login_url(hub.addr, &org.pki, "tom").await?).await?;
     let board = client
         .get(format!("{base}/"))
         .header("cookie", &tom_session)
@@ -194,7 +192,12 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         text.contains("TLP:RED") && !text.contains("leak-site.example"),
         "{text}"
     );
-    let ines_session = sign_in(&client, &base, &login_url(hub.addr, &pki, "ines").await?).await?;
+    let ines_session = sign_in(
+        &client,
+        &base,
+        &login_url(hub.addr, &org.pki, "ines").await?,
+    )
+    .await?;
     let page = client
         .get(format!("{base}/incidents/{red_id}"))
         .header("cookie", &ines_session)

@@ -4,19 +4,17 @@
 
 use socfed_proto::pb;
 use socfed_tests::procs::write_hub_config;
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_running()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let crl = sirt_hub::pki::write_crl(&pki.dir)?.path;
+    let org = Org::new()?;
+    let crl = sirt_hub::pki::write_crl(&org.pki.dir)?.path;
     let config = write_hub_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         "127.0.0.1:0".parse()?,
         &["paris", "lyon"],
         "",
@@ -30,10 +28,10 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
     std::fs::write(&config, text)?;
     let hub = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&config)?).await?;
     // The agent's certificate is issued when its config is written; this is its path.
-    let paris_cert = pki.site("paris")?.cert;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let lyon = inproc::agent(tmp.path(), &pki, "lyon", hub.addr, "").await?;
-    let mut op = clients::operator(hub.addr, &pki.operator("tester")?, &pki.domain)?;
+    let paris_cert = org.pki.site("paris")?.cert;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let lyon = org.agent("lyon", hub.addr, "").await?;
+    let mut op = org.operator(hub.addr, "tester")?;
     let connected = |op: &tonic::transport::Channel| {
         let mut op = pb::operator_client::OperatorClient::new(op.clone());
         async move {
@@ -48,8 +46,8 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
     };
     let channel = clients::channel(
         hub.addr,
-        &pki.operator("tester")?,
-        &pki.domain,
+        &org.pki.operator("tester")?,
+        &org.pki.domain,
         socfed_runtime::tls::ExpectedServer::Hub,
     )?;
     eventually("both sites connected", Duration::from_secs(20), || {
@@ -61,7 +59,7 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
     })
     .await?;
 
-    let revoked = sirt_hub::pki::revoke(&pki.dir, &paris_cert, "key compromise")?;
+    let revoked = sirt_hub::pki::revoke(&org.pki.dir, &paris_cert, "key compromise")?;
     assert_eq!(revoked.entries, 1);
     eventually("paris cut off, lyon back", Duration::from_secs(20), || {
         let channel = channel.clone();
@@ -72,7 +70,7 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
     })
     .await?;
     // Paris keeps trying and keeps being refused at the handshake; lyon's escalations flow.
-    let local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let local = org.local(paris.local_addr, "tester")?;
     let status = eventually(
         "paris to report the refusal",
         Duration::from_secs(20),
@@ -95,7 +93,8 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
         sites.iter().any(|s| s.site_id == "paris" && !s.connected),
         "{sites:?} ({status:?})"
     );
-    clients::raise_at_site(lyon.local_addr, hub.addr, &pki, "still flowing").await?;
+    org.raise_at_site(lyon.local_addr, hub.addr, "still flowing")
+        .await?;
 
     paris.stop().await?;
     lyon.stop().await?;
@@ -106,11 +105,9 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_certificate_rotated_under_a_live_stream_loses_and_duplicates_nothing()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let crl = sirt_hub::pki::write_crl(&pki.dir)?.path;
-    let hub_config = write_hub_config(tmp.path(), &pki, "127.0.0.1:0".parse()?, &["paris"], "")?;
+    let org = Org::new()?;
+    let crl = sirt_hub::pki::write_crl(&org.pki.dir)?.path;
+    let hub_config = write_hub_config(org.dir(), &org.pki, "127.0.0.1:0".parse()?, &["paris"], "")?;
     let text = std::fs::read_to_string(&hub_config)?;
     let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
         "[tls]\n",
@@ -120,8 +117,8 @@ async fn a_site_certificate_rotated_under_a_live_stream_loses_and_duplicates_not
     std::fs::write(&hub_config, text)?;
     let hub = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&hub_config)?).await?;
     let agent_config = socfed_tests::procs::write_agent_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         "paris",
         hub.addr,
         "127.0.0.1:0".parse()?,
@@ -134,7 +131,7 @@ async fn a_site_certificate_rotated_under_a_live_stream_loses_and_duplicates_not
     )?;
     let paris =
         site_agent::app::start(site_agent::config::AgentConfig::load(&agent_config)?).await?;
-    let local = clients::local(paris.local_addr, &pki.operator("tester")?, &pki.domain)?;
+    let local = org.local(paris.local_addr, "tester")?;
 
     const TOTAL: usize = 200;
     let raise = |range: std::ops::Range<usize>| {
@@ -154,18 +151,18 @@ async fn a_site_certificate_rotated_under_a_live_stream_loses_and_duplicates_not
             anyhow::Ok(())
         }
     };
-    let mut op = clients::operator(hub.addr, &pki.operator("tester")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "tester")?;
     let second_half = tokio::spawn(raise(TOTAL / 2..TOTAL));
     raise(0..TOTAL / 2).await?;
     // Rotate while escalations flow: keep the old certificate aside, issue a new one over the
     // agent's files, then revoke the old one. The CRL reload ends the live stream, and only the
     // new certificate (which the agent reloads from disk) can reconnect.
-    let paths = pki.site_paths("paris");
-    let old = tmp.path().join("old-paris.crt");
+    let paths = org.pki.site_paths("paris");
+    let old = org.dir().join("old-paris.crt");
     std::fs::copy(&paths.cert, &old)?;
-    pki.site("paris")?;
+    org.pki.site("paris")?;
     tokio::time::sleep(Duration::from_millis(600)).await; // the agent's reload poll
-    sirt_hub::pki::revoke(&pki.dir, &old, "superseded")?;
+    sirt_hub::pki::revoke(&org.pki.dir, &old, "superseded")?;
     second_half.await??;
     eventually(
         "every escalation at the hub once the new certificate is in use",

@@ -4,7 +4,7 @@
 use socfed_proto::pb;
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::clients::{self, RawStream, hello, report};
-use socfed_tests::{inproc, pki::TestPki};
+use socfed_tests::{fixture::Org, inproc, pki::TestPki};
 use tonic::Code;
 use ulid::Ulid;
 
@@ -15,13 +15,11 @@ struct Fixture {
 }
 
 async fn fixture(extra: &str) -> anyhow::Result<Fixture> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], extra).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], extra).await?;
     Ok(Fixture {
-        _tmp: tmp,
-        pki,
+        _tmp: org.tmp,
+        pki: org.pki,
         hub,
     })
 }

@@ -4,23 +4,17 @@
 
 use socfed_proto::pb;
 use socfed_runtime::tls::{ExpectedServer, TlsMaterial};
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{eventually, fixture::Org};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watches_per_operator_are_capped_and_a_closed_watch_frees_its_slot() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(
-        tmp.path(),
-        &pki,
-        &[],
-        "[limits]\nmax_watches_per_operator = 5\n",
-    )
-    .await?;
+    let org = Org::new()?;
+    let hub = org
+        .hub(&[], "[limits]\nmax_watches_per_operator = 5\n")
+        .await?;
     // An operator with no hub role, as in the attack: queries need only the certificate.
-    let mut op = clients::operator(hub.addr, &pki.operator("nobody")?, &pki.domain)?;
+    let mut op = org.operator(hub.addr, "nobody")?;
     let mut open = Vec::new();
     for _ in 0..5 {
         open.push(
@@ -44,7 +38,7 @@ async fn watches_per_operator_are_capped_and_a_closed_watch_frees_its_slot() -> 
         refused.message()
     );
     // Another operator is not affected.
-    let mut other = clients::operator(hub.addr, &pki.operator("carl")?, &pki.domain)?;
+    let mut other = org.operator(hub.addr, "carl")?;
     other
         .watch_incidents(pb::WatchIncidentsRequest::default())
         .await?;
@@ -65,17 +59,11 @@ async fn watches_per_operator_are_capped_and_a_closed_watch_frees_its_slot() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_announces_its_stream_cap_per_connection() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(
-        tmp.path(),
-        &pki,
-        &[],
-        "[connections]\nmax_streams_per_connection = 8\n",
-    )
-    .await?;
-    let material = TlsMaterial::load(&pki.operator("nobody")?, pki.domain.clone())?;
+    let org = Org::new()?;
+    let hub = org
+        .hub(&[], "[connections]\nmax_streams_per_connection = 8\n")
+        .await?;
+    let material = TlsMaterial::load(&org.pki.operator("nobody")?, org.pki.domain.clone())?;
     let tls = tokio_rustls::TlsConnector::from(material.client_config(ExpectedServer::Hub)?);
     let tcp = tokio::net::TcpStream::connect(hub.addr).await?;
     let stream = tls

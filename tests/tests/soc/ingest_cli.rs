@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 use socfed_runtime::tls::TlsFiles;
+use socfed_tests::fixture::Org;
 use socfed_tests::intake::describe;
 use socfed_tests::pki::TestPki;
 use socfed_tests::procs::{Proc, binary};
@@ -152,13 +153,11 @@ fn ingest(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingesting_each_fixture_reports_the_independently_computed_counts() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let operator = pki.operator("tester")?;
+    let org = Org::new()?;
+    let operator = org.pki.operator("tester")?;
     let expected = expected()?;
     let max_line_bytes = number(&expected, "max_line_bytes", "top level")?;
-    let (mut agent, addr) = start_agent(tmp.path(), &pki, &operator, &expected).await?;
+    let (mut agent, addr) = start_agent(org.dir(), &org.pki, &operator, &expected).await?;
 
     for want in wants(&expected)? {
         let name = &want.name;
@@ -251,12 +250,10 @@ fn parse_summary_line(stdout: &str) -> Option<(u64, u64, u64, u64, u64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdin_and_table_output_give_the_same_counts_and_list_every_rejected_line()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let operator = pki.operator("tester")?;
+    let org = Org::new()?;
+    let operator = org.pki.operator("tester")?;
     let expected = expected()?;
-    let (mut agent, addr) = start_agent(tmp.path(), &pki, &operator, &expected).await?;
+    let (mut agent, addr) = start_agent(org.dir(), &org.pki, &operator, &expected).await?;
 
     for want in wants(&expected)? {
         let name = &want.name;

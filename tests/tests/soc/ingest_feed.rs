@@ -5,8 +5,8 @@
 //! in records.
 
 use socfed_tests::eventually;
+use socfed_tests::fixture::Org;
 use socfed_tests::intake::{agent_cli, all_groups, describe, ingest_pipe, start_agent};
-use socfed_tests::pki::TestPki;
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -20,11 +20,9 @@ fn native(rule: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipe_that_stays_open_delivers_each_alert_without_waiting_for_more() -> anyhow::Result<()>
 {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let operator = pki.operator("tester")?;
-    let (mut agent, addr) = start_agent(tmp.path(), &pki, &operator, "").await?;
+    let org = Org::new()?;
+    let operator = org.pki.operator("tester")?;
+    let (mut agent, addr) = start_agent(org.dir(), &org.pki, &operator, "").await?;
 
     let mut child = ingest_pipe(addr, &operator, "native", &[])?;
     let mut pipe = child
@@ -96,18 +94,16 @@ fn ocsf_array(n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_format_ends_with_a_hint_and_arrays_count_records() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let operator = pki.operator("tester")?;
-    let (mut agent, addr) = start_agent(tmp.path(), &pki, &operator, "").await?;
+    let org = Org::new()?;
+    let operator = org.pki.operator("tester")?;
+    let (mut agent, addr) = start_agent(org.dir(), &org.pki, &operator, "").await?;
     let run = |file: &std::path::Path, format: &str| -> anyhow::Result<std::process::Output> {
         let file = file.display().to_string();
         Ok(agent_cli(addr, &operator, &["ingest", &file, "--format", format])?.output()?)
     };
 
     // Suricata EVE lines sent as Wazuh.
-    let eve = tmp.path().join("eve.json");
+    let eve = org.dir().join("eve.json");
     let lines: Vec<String> = (0..40)
         .map(|i| {
             format!(
@@ -135,7 +131,7 @@ async fn a_wrong_format_ends_with_a_hint_and_arrays_count_records() -> anyhow::R
     );
 
     // An OCSF array: counted in records, and with a wrong format, the array hint.
-    let array = tmp.path().join("findings.json");
+    let array = org.dir().join("findings.json");
     std::fs::write(&array, ocsf_array(5))?;
     let out = run(&array, "ocsf")?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -5,8 +5,8 @@
 //! minimum and maximum).
 
 use serde_json::Value;
+use socfed_tests::fixture::Org;
 use socfed_tests::intake::{all_groups, describe, ingest_file, samples_dir, start_agent};
-use socfed_tests::pki::TestPki;
 use std::path::Path;
 
 /// One EVE alert of `sid` from 203.0.113.50 to 192.0.2.10 on flow `flow`, at `time`.
@@ -81,10 +81,9 @@ async fn three_times_changes_nothing(
     file: &Path,
     format: &str,
 ) -> anyhow::Result<(Vec<Value>, Value)> {
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let operator = pki.operator("tester")?;
-    let (mut agent, addr) = start_agent(tmp.path(), &pki, &operator, "").await?;
+    let org = Org::new()?;
+    let operator = org.pki.operator("tester")?;
+    let (mut agent, addr) = start_agent(org.dir(), &org.pki, &operator, "").await?;
     let first = summary(&ingest_file(addr, &operator, file, format)?)?;
     let groups = all_groups(addr, &operator)?;
     // Every alert record, a repeat within the file included, is a duplicate the next time.
@@ -136,16 +135,14 @@ async fn ingesting_the_same_file_three_times_changes_nothing() -> anyhow::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_alerts_make_the_same_groups_as_in_order() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let operator = pki.operator("tester")?;
+    let org = Org::new()?;
+    let operator = org.pki.operator("tester")?;
     let mut shapes = Vec::new();
     for (name, lines) in [("in-order", in_order()), ("out-of-order", out_of_order())] {
-        let dir = tmp.path().join(name);
+        let dir = org.dir().join(name);
         std::fs::create_dir_all(&dir)?;
         let file = write(&dir, "alerts.eve.json", &lines)?;
-        let (mut agent, addr) = start_agent(&dir, &pki, &operator, "").await?;
+        let (mut agent, addr) = start_agent(&dir, &org.pki, &operator, "").await?;
         let out = summary(&ingest_file(addr, &operator, &file, "suricata-eve")?)?;
         assert_eq!(
             (out["accepted"].as_u64(), out["aggregated"].as_u64()),

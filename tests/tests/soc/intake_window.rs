@@ -5,7 +5,7 @@
 use site_agent::service::ManualClock;
 use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
 use socfed_runtime::tls::ExpectedServer;
-use socfed_tests::{clients, free_port, pki::TestPki};
+use socfed_tests::{clients, fixture::Org, free_port};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,13 +36,11 @@ async fn submit(
 #[tokio::test]
 async fn an_event_is_a_duplicate_within_the_window_and_counts_again_after_it() -> anyhow::Result<()>
 {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub = format!("127.0.0.1:{}", free_port()?).parse()?;
     let path = socfed_tests::procs::write_agent_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         "paris",
         hub,
         "127.0.0.1:0".parse()?,
@@ -53,8 +51,8 @@ async fn an_event_is_a_duplicate_within_the_window_and_counts_again_after_it() -
     let agent = site_agent::app::start_with_clock(config, clock.clone()).await?;
     let mut soc = SiteSocClient::new(clients::channel(
         agent.local_addr,
-        &pki.operator("tester")?,
-        &pki.domain,
+        &org.pki.operator("tester")?,
+        &org.pki.domain,
         ExpectedServer::AnySite,
     )?);
     let with_id = r#"{"id":"evt-1","observed_at":1772445500000,"product":"edr","rule_id":"R","severity":"high","hosts":["ws-1"]}"#;

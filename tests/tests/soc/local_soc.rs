@@ -6,7 +6,7 @@ use site_agent::service::ManualClock;
 use site_agent::wire::{ALERT_STATUSES, ROLES, VERDICTS, word};
 use socfed_proto::pb::{self, act_on_alert_request::Action as Act, site_soc_client::SiteSocClient};
 use socfed_runtime::tls::{ExpectedServer, TlsFiles};
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org, pki::TestPki};
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::Code;
@@ -28,14 +28,12 @@ const SOC_CONFIG: &str = "[soc]\nmanagers = [\"carol\"]\nsla_check_interval = \"
 
 impl Site {
     async fn start() -> anyhow::Result<Self> {
-        socfed_tests::init_logs();
-        let tmp = tempfile::tempdir()?;
-        let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-        let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+        let org = Org::new()?;
+        let hub = org.hub(&["paris"], "").await?;
         let clock = Arc::new(ManualClock::new(MONDAY_10_UTC));
         let mut site = Self {
-            tmp,
-            pki,
+            tmp: org.tmp,
+            pki: org.pki,
             hub,
             agent: None,
             clock,
@@ -669,17 +667,15 @@ async fn shifts_now_shows_who_is_on_duty_the_coverage_gaps_and_the_rotation() ->
 #[tokio::test]
 async fn a_full_outbox_never_costs_alerts_and_deferred_revisions_go_out_once_the_hub_is_back()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
+    let org = Org::new()?;
     let hub_addr: std::net::SocketAddr =
         format!("127.0.0.1:{}", socfed_tests::free_port()?).parse()?;
     let clock = Arc::new(ManualClock::new(MONDAY_10_UTC));
     let listen = "127.0.0.1:0".parse()?;
     let extra = format!("{SOC_CONFIG}[outbox]\nmax_entries = 1\n");
     let path = socfed_tests::procs::write_agent_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         "paris",
         hub_addr,
         listen,
@@ -691,8 +687,8 @@ async fn a_full_outbox_never_costs_alerts_and_deferred_revisions_go_out_once_the
     let soc = |name: &str| -> anyhow::Result<SiteSocClient<Channel>> {
         Ok(SiteSocClient::new(clients::channel(
             agent.local_addr,
-            &pki.operator(name)?,
-            &pki.domain,
+            &org.pki.operator(name)?,
+            &org.pki.domain,
             ExpectedServer::AnySite,
         )?))
     };
@@ -708,7 +704,7 @@ async fn a_full_outbox_never_costs_alerts_and_deferred_revisions_go_out_once_the
         })
         .await?;
     // The hub is down; one escalation fills the outbox.
-    let mut local = clients::local(agent.local_addr, &pki.operator("carol")?, &pki.domain)?;
+    let mut local = org.local(agent.local_addr, "carol")?;
     local
         .raise_incident(pb::RaiseIncidentRequest {
             title: "first".into(),
@@ -756,8 +752,8 @@ async fn a_full_outbox_never_costs_alerts_and_deferred_revisions_go_out_once_the
     );
 
     // The hub comes back: the first escalation drains, then the SLA tick sends the deferred one.
-    let hub = inproc::hub_on(tmp.path(), &pki, hub_addr, &["paris"], "").await?;
-    let op = clients::operator(hub_addr, &pki.operator("auditor")?, &pki.domain)?;
+    let hub = org.hub_on(hub_addr, &["paris"], "").await?;
+    let op = org.operator(hub_addr, "auditor")?;
     eventually(
         "the first escalation at the hub",
         Duration::from_secs(20),

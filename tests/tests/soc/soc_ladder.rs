@@ -10,7 +10,7 @@
 use site_agent::service::ManualClock;
 use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
 use socfed_runtime::tls::{ExpectedServer, TlsFiles};
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org, pki::TestPki};
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -29,14 +29,12 @@ struct Site {
 
 impl Site {
     async fn start(soc: &str) -> anyhow::Result<Self> {
-        socfed_tests::init_logs();
-        let tmp = tempfile::tempdir()?;
-        let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-        let hub = inproc::hub(tmp.path(), &pki, &["paris"], "").await?;
+        let org = Org::new()?;
+        let hub = org.hub(&["paris"], "").await?;
         let clock = Arc::new(ManualClock::new(MONDAY_10_UTC));
         let path = socfed_tests::procs::write_agent_config(
-            tmp.path(),
-            &pki,
+            org.dir(),
+            &org.pki,
             "paris",
             hub.addr,
             "127.0.0.1:0".parse()?,
@@ -45,8 +43,8 @@ impl Site {
         let config = site_agent::config::AgentConfig::load(&path)?;
         let agent = site_agent::app::start_with_clock(config, clock.clone()).await?;
         Ok(Self {
-            _tmp: tmp,
-            pki,
+            _tmp: org.tmp,
+            pki: org.pki,
             hub,
             agent,
             clock,

@@ -3,8 +3,8 @@
 //! session. The hub runs in-process; the client is a real HTTPS client trusting only the
 //! organisation CA.
 
+use socfed_tests::fixture::Org;
 use socfed_tests::web::{https, login_url, set_cookie};
-use socfed_tests::{clients, inproc, pki::TestPki};
 use std::time::Duration;
 
 const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\nsession = \"1h\"\n";
@@ -12,24 +12,18 @@ const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[dashbo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_status()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], EXTRA).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
     let base = format!(
         "https://{}",
         hub.dashboard_addr
             .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
     );
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let first = clients::raise_at_site(
-        paris.local_addr,
-        hub.addr,
-        &pki,
-        "Beaconing <script>x</script>",
-    )
-    .await?;
-    let client = https(&pki)?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let first = org
+        .raise_at_site(paris.local_addr, hub.addr, "Beaconing <script>x</script>")
+        .await?;
+    let client = https(&org.pki)?;
 
     // No session: a sign-in page that says what to do, for every private page.
     for path in [
@@ -51,7 +45,7 @@ async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_sta
 
     // Sign in: the link shows a confirmation; pressing it sets a session cookie that scripts
     // cannot read.
-    let url = login_url(hub.addr, &pki, "ines").await?;
+    let url = login_url(hub.addr, &org.pki, "ines").await?;
     assert!(url.starts_with(&base), "{url}");
     let (status, form) = socfed_tests::web::open_link(&client, &url).await?;
     assert_eq!(status, 200);
@@ -94,7 +88,9 @@ async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_sta
     // Live: an incident escalated now is announced on the event stream.
     let mut events = get("/events".into()).await?;
     assert_eq!(events.status(), 200);
-    let second = clients::raise_at_site(paris.local_addr, hub.addr, &pki, "Second wave").await?;
+    let second = org
+        .raise_at_site(paris.local_addr, hub.addr, "Second wave")
+        .await?;
     let mut seen = String::new();
     while !seen.contains(&second) {
         let chunk = tokio::time::timeout(Duration::from_secs(20), events.chunk()).await??;

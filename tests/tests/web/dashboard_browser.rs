@@ -10,7 +10,7 @@ use fantoccini::{ClientBuilder, Locator};
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::procs::Proc;
-use socfed_tests::{clients, eventually, free_port, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org, free_port, pki::TestPki};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -39,21 +39,20 @@ async fn the_board_shows_a_new_incident_live_and_opens_its_detail_page_in_chromi
         );
         return Ok(());
     }
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], EXTRA).await?;
-    let paris = inproc::agent(tmp.path(), &pki, "paris", hub.addr, "").await?;
-    let first = clients::raise_at_site(
-        paris.local_addr,
-        hub.addr,
-        &pki,
-        "Ransomware note on a file server",
-    )
-    .await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let first = org
+        .raise_at_site(
+            paris.local_addr,
+            hub.addr,
+            "Ransomware note on a file server",
+        )
+        .await?;
     let channel = clients::channel(
         hub.addr,
-        &pki.operator("ines")?,
-        &pki.domain,
+        &org.pki.operator("ines")?,
+        &org.pki.domain,
         ExpectedServer::Hub,
     )?;
     let login = OperatorRosterClient::new(channel)
@@ -66,10 +65,10 @@ async fn the_board_shows_a_new_incident_live_and_opens_its_detail_page_in_chromi
     let _driver = Proc::spawn(
         driver,
         &[&format!("--port={port}")],
-        tmp.path().join("chromedriver.log"),
+        org.dir().join("chromedriver.log"),
         "chromedriver",
     )?;
-    let profile = tmp.path().join("chromium-profile");
+    let profile = org.dir().join("chromium-profile");
     let capabilities: serde_json::Map<String, serde_json::Value> = serde_json::from_value(
         serde_json::json!({
             "goog:chromeOptions": {
@@ -99,7 +98,7 @@ async fn the_board_shows_a_new_incident_live_and_opens_its_detail_page_in_chromi
         },
     )
     .await?;
-    let outcome = drive(&browser, &login, &first, &paris, &hub, &pki).await;
+    let outcome = drive(&browser, &login, &first, &paris, &hub, &org.pki).await;
     let _ = browser.close().await;
     outcome?;
     paris.stop().await?;

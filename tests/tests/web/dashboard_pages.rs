@@ -4,7 +4,7 @@
 
 use socfed_proto::pb;
 use socfed_tests::web::{https, login_url, sign_in};
-use socfed_tests::{clients, inproc, pki::TestPki};
+use socfed_tests::{clients, fixture::Org};
 
 const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
 
@@ -23,20 +23,18 @@ fn report(local: &str, title: &str, indicator: &str, technique: &str) -> pb::Inc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_show_indicators_techniques_marking_priority_lead_and_hide_merged_duplicates()
 -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris", "lyon"], EXTRA).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
     let base = format!(
         "https://{}",
         hub.dashboard_addr
             .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
     );
     let first = report("p-1", "Beacon <b>one</b>", "c2-one.example", "T1071.001");
-    clients::escalate_once(hub.addr, &pki, "paris", first).await?;
+    org.escalate_once(hub.addr, "paris", first).await?;
     let second = report("l-1", "Beacon two", "c2-two.example", "T1566");
-    clients::escalate_once(hub.addr, &pki, "lyon", second).await?;
-    let mut operator = clients::operator(hub.addr, &pki.operator("carl")?, &pki.domain)?;
+    org.escalate_once(hub.addr, "lyon", second).await?;
+    let mut operator = org.operator(hub.addr, "carl")?;
     let all = clients::all_incidents(&mut operator).await?;
     let id_of = |title: &str| {
         all.iter()
@@ -67,8 +65,13 @@ async fn pages_show_indicators_techniques_marking_priority_lead_and_hide_merged_
         .map(|i| i.priority)
         .unwrap_or_default();
     assert!(prio.starts_with('P'), "{prio}");
-    let client = https(&pki)?;
-    let session = sign_in(&client, &base, &login_url(hub.addr, &pki, "ines").await?).await?;
+    let client = https(&org.pki)?;
+    let session = sign_in(
+        &client,
+        &base,
+        &login_url(hub.addr, &org.pki, "ines").await?,
+    )
+    .await?;
     let get = |path: String| {
         let (client, session) = (client.clone(), session.clone());
         let url = format!("{base}{path}");

@@ -6,7 +6,7 @@
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
 use socfed_runtime::tls::ExpectedServer;
 use socfed_tests::web::{confirm, hidden, https, login_url, open_link, set_cookie, sign_in};
-use socfed_tests::{clients, eventually, inproc, pki::TestPki};
+use socfed_tests::{clients, eventually, fixture::Org};
 use std::time::Duration;
 
 const ROSTER: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n";
@@ -34,13 +34,11 @@ async fn status_of(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_link_works_once_and_only_through_its_confirmation_form() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], &dashboard("1h")).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], &dashboard("1h")).await?;
     let base = base(&hub)?;
-    let client = https(&pki)?;
-    let url = login_url(hub.addr, &pki, "ines").await?;
+    let client = https(&org.pki)?;
+    let url = login_url(hub.addr, &org.pki, "ines").await?;
     let token = url.split("token=").nth(1).unwrap_or_default().to_string();
     assert_eq!(token.len(), 64, "a 256-bit secret: {url}");
 
@@ -109,14 +107,12 @@ async fn a_sign_in_link_works_once_and_only_through_its_confirmation_form() -> a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let crl = sirt_hub::pki::write_crl(&pki.dir)?.path;
+    let org = Org::new()?;
+    let crl = sirt_hub::pki::write_crl(&org.pki.dir)?.path;
     let extra = dashboard("1h");
     let config = socfed_tests::procs::write_hub_config(
-        tmp.path(),
-        &pki,
+        org.dir(),
+        &org.pki,
         "127.0.0.1:0".parse()?,
         &["paris"],
         &extra,
@@ -134,15 +130,15 @@ async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> 
         )
     };
     let hub = start().await?;
-    let client = https(&pki)?;
+    let client = https(&org.pki)?;
     let ines = sign_in(
         &client,
         &base(&hub)?,
-        &login_url(hub.addr, &pki, "ines").await?,
+        &login_url(hub.addr, &org.pki, "ines").await?,
     )
     .await?;
-    let ines_files = pki.operator("ines")?;
-    let channel = clients::channel(hub.addr, &ines_files, &pki.domain, ExpectedServer::Hub)?;
+    let ines_files = org.pki.operator("ines")?;
+    let channel = clients::channel(hub.addr, &ines_files, &org.pki.domain, ExpectedServer::Hub)?;
     let url = OperatorRosterClient::new(channel)
         .dashboard_login(pb::DashboardLoginRequest {})
         .await?
@@ -152,7 +148,7 @@ async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> 
     let carl = sign_in(
         &client,
         &base(&hub)?,
-        &login_url(hub.addr, &pki, "carl").await?,
+        &login_url(hub.addr, &org.pki, "carl").await?,
     )
     .await?;
 
@@ -168,7 +164,7 @@ async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> 
     }
 
     // Revoking the certificate that asked for a link ends the sessions it gave, not others.
-    sirt_hub::pki::revoke(&pki.dir, &ines_files.cert, "key compromise")?;
+    sirt_hub::pki::revoke(&org.pki.dir, &ines_files.cert, "key compromise")?;
     let text = eventually(
         "the revocation to end the session",
         Duration::from_secs(20),
@@ -187,8 +183,8 @@ async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> 
     // An operator removed from the roster is signed out at the next request.
     let channel = clients::channel(
         hub.addr,
-        &pki.operator("carl")?,
-        &pki.domain,
+        &org.pki.operator("carl")?,
+        &org.pki.domain,
         ExpectedServer::Hub,
     )?;
     OperatorRosterClient::new(channel)
@@ -212,14 +208,17 @@ async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_stream_ends_when_its_session_expires() -> anyhow::Result<()> {
-    socfed_tests::init_logs();
-    let tmp = tempfile::tempdir()?;
-    let pki = TestPki::create(&tmp.path().join("pki"), "corp.example")?;
-    let hub = inproc::hub(tmp.path(), &pki, &["paris"], &dashboard("6s")).await?;
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], &dashboard("6s")).await?;
     let base = base(&hub)?;
-    let client = https(&pki)?;
-    let session = sign_in(&client, &base, &login_url(hub.addr, &pki, "ines").await?).await?;
-    let streaming = socfed_tests::web::https_with_timeout(&pki, Duration::from_secs(120))?;
+    let client = https(&org.pki)?;
+    let session = sign_in(
+        &client,
+        &base,
+        &login_url(hub.addr, &org.pki, "ines").await?,
+    )
+    .await?;
+    let streaming = socfed_tests::web::https_with_timeout(&org.pki, Duration::from_secs(120))?;
     let mut events = streaming
         .get(format!("{base}/events"))
         .header("cookie", &session)

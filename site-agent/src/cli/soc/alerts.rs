@@ -131,7 +131,7 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
 }
 
 async fn list(request: pb::ListAlertsRequest, conn: &Conn) -> anyhow::Result<()> {
-    let mut soc = Soc::connect(&conn.target)?;
+    let mut soc = Soc::connect(conn)?;
     let groups = soc
         .client
         .list_alerts(request)
@@ -139,7 +139,7 @@ async fn list(request: pb::ListAlertsRequest, conn: &Conn) -> anyhow::Result<()>
         .map_err(|s| soc.explain(&s))?
         .into_inner()
         .groups;
-    match conn.output {
+    match conn.format() {
         OutputFormat::Json => {
             render::print_json(&groups.iter().map(render::alert_json).collect::<Vec<_>>())?
         }
@@ -152,14 +152,14 @@ async fn list(request: pb::ListAlertsRequest, conn: &Conn) -> anyhow::Result<()>
 }
 
 async fn show(id: String, conn: &Conn) -> anyhow::Result<()> {
-    let mut soc = Soc::connect(&conn.target)?;
+    let mut soc = Soc::connect(conn)?;
     let group = soc
         .client
         .get_alert(pb::GetAlertRequest { id })
         .await
         .map_err(|s| soc.explain(&s))?
         .into_inner();
-    match conn.output {
+    match conn.format() {
         OutputFormat::Json => render::print_json(&render::alert_json(&group))?,
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();
@@ -170,7 +170,7 @@ async fn show(id: String, conn: &Conn) -> anyhow::Result<()> {
 }
 
 async fn act(id: String, action: Action, conn: &Conn) -> anyhow::Result<()> {
-    let mut soc = Soc::connect(&conn.target)?;
+    let mut soc = Soc::connect(conn)?;
     let done = describe(&action);
     let group = soc
         .client
@@ -181,7 +181,7 @@ async fn act(id: String, action: Action, conn: &Conn) -> anyhow::Result<()> {
         .await
         .map_err(|s| soc.explain(&s))?
         .into_inner();
-    match conn.output {
+    match conn.format() {
         OutputFormat::Json => render::print_json(&render::alert_json(&group))?,
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();

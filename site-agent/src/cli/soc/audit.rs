@@ -33,14 +33,14 @@ fn verdict(v: &pb::VerifyAuditResponse) -> String {
 
 pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
     let AuditCommand::Verify { conn } = command;
-    let mut soc = Soc::connect(&conn.target)?;
+    let mut soc = Soc::connect(&conn)?;
     let result = soc
         .client
         .verify_audit(pb::VerifyAuditRequest {})
         .await
         .map_err(|s| soc.explain(&s))?
         .into_inner();
-    match conn.output {
+    match conn.format() {
         OutputFormat::Json => super::render::print_json(&json!({
             "intact": result.intact,
             "entries": result.entries,

@@ -279,10 +279,7 @@ fn show(d: &pb::SiteDirective, output: OutputFormat) -> anyhow::Result<()> {
 async fn client(
     conn: &Conn,
 ) -> anyhow::Result<(SiteResponseClient<tonic::transport::Channel>, String)> {
-    Ok((
-        SiteResponseClient::new(conn.target.channel()?),
-        conn.target.name(),
-    ))
+    Ok((SiteResponseClient::new(conn.channel()?), conn.name()))
 }
 
 pub async fn run(command: DirectivesCommand) -> anyhow::Result<()> {
@@ -295,7 +292,7 @@ pub async fn run(command: DirectivesCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| explain(&s, &name))?
                 .into_inner();
-            show(&d, conn.output)
+            show(&d, conn.format())
         }
         DirectivesCommand::Approve { id, conn } => decide(id, true, String::new(), &conn).await,
         DirectivesCommand::Reject { id, reason, conn } => decide(id, false, reason, &conn).await,
@@ -314,10 +311,10 @@ async fn list(limit: u32, tasks_only: bool, conn: &Conn) -> anyhow::Result<()> {
         .map_err(|s| explain(&s, &name))?
         .into_inner()
         .directives;
-    if tasks_only && conn.output == OutputFormat::Table {
+    if tasks_only && conn.format() == OutputFormat::Table {
         return print_tasks(&list);
     }
-    print(&list, conn.output)
+    print(&list, conn.format())
 }
 
 async fn decide(id: String, approve: bool, reason: String, conn: &Conn) -> anyhow::Result<()> {
@@ -331,7 +328,7 @@ async fn decide(id: String, approve: bool, reason: String, conn: &Conn) -> anyho
         .await
         .map_err(|s| explain(&s, &name))?
         .into_inner();
-    show(&d, conn.output)
+    show(&d, conn.format())
 }
 
 pub async fn run_tasks(command: TasksCommand) -> anyhow::Result<()> {
@@ -349,7 +346,7 @@ pub async fn run_tasks(command: TasksCommand) -> anyhow::Result<()> {
             if d.directive.as_ref().is_none_or(|w| w.kind != "task") {
                 anyhow::bail!("{id} is not a task; `site-agent directives show {id}` shows it");
             }
-            if conn.output == OutputFormat::Json {
+            if conn.format() == OutputFormat::Json {
                 return print_json(&directive_json(&d));
             }
             return show_task(&d);
@@ -369,5 +366,5 @@ pub async fn run_tasks(command: TasksCommand) -> anyhow::Result<()> {
         .await
         .map_err(|s| explain(&s, &name))?
         .into_inner();
-    show(&d, conn.output)
+    show(&d, conn.format())
 }

@@ -59,7 +59,7 @@ pub enum IncidentsCommand {
 pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
     match command {
         IncidentsCommand::List { limit, conn } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let incidents = soc
                 .client
                 .list_local_incidents(pb::ListLocalIncidentsRequest { limit })
@@ -67,7 +67,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .map_err(|s| soc.explain(&s))?
                 .into_inner()
                 .incidents;
-            match conn.output {
+            match conn.format() {
                 OutputFormat::Json => render::print_json(
                     &incidents
                         .iter()
@@ -81,14 +81,14 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         IncidentsCommand::Show { id, conn } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let incident = soc
                 .client
                 .get_local_incident(pb::GetLocalIncidentRequest { id })
                 .await
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
-            match conn.output {
+            match conn.format() {
                 OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
                 OutputFormat::Table => {
                     socfed_runtime::outln!("{}", render::incident_detail(&incident))
@@ -101,7 +101,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
             title,
             conn,
         } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let incident = soc
                 .client
                 .promote_alerts(pb::PromoteAlertsRequest {
@@ -111,17 +111,17 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
-            print_changed("promoted", &incident, conn.output)
+            print_changed("promoted", &incident, conn.format())
         }
         IncidentsCommand::Escalate { id, conn } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let incident = soc
                 .client
                 .escalate_local_incident(pb::EscalateLocalIncidentRequest { id })
                 .await
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
-            print_changed("queued for escalation", &incident, conn.output)
+            print_changed("queued for escalation", &incident, conn.format())
         }
         IncidentsCommand::Update {
             id,
@@ -129,7 +129,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
             owner,
             conn,
         } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let incident = soc
                 .client
                 .update_local_incident(pb::UpdateLocalIncidentRequest {
@@ -140,7 +140,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
-            print_changed("updated", &incident, conn.output)
+            print_changed("updated", &incident, conn.format())
         }
     }
 }

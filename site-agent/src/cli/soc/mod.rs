@@ -14,10 +14,10 @@ pub mod notifications;
 mod render;
 pub mod roster;
 
-use super::client::AgentTarget;
-use clap::{Args, ValueEnum};
+pub(crate) use super::client::Conn;
+use clap::ValueEnum;
 use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
-use socfed_runtime::cli::{ClientError, OutputFormat, explain};
+use socfed_runtime::cli::ClientError;
 use tonic::transport::Channel;
 
 pub use alerts::AlertsCommand;
@@ -28,17 +28,6 @@ pub use ingest::IngestArgs;
 pub use notifications::NotificationsArgs;
 pub use roster::{RosterCommand, ShiftsCommand};
 
-/// Where a command connects and how it prints; flattened into every leaf command so the
-/// flags go after the subcommand (`site-agent alerts list --agent HOST:PORT -o json`).
-#[derive(Debug, Args)]
-pub struct Conn {
-    /// Output format.
-    #[arg(long, short, value_enum, default_value = "table")]
-    pub output: OutputFormat,
-    #[command(flatten)]
-    pub target: AgentTarget,
-}
-
 /// A `SiteSoc` client and the name of the agent for error messages.
 struct Soc {
     client: SiteSocClient<Channel>,
@@ -46,16 +35,16 @@ struct Soc {
 }
 
 impl Soc {
-    fn connect(target: &AgentTarget) -> anyhow::Result<Self> {
+    fn connect(conn: &Conn) -> anyhow::Result<Self> {
         Ok(Self {
-            client: SiteSocClient::new(target.channel()?),
-            name: target.name(),
+            client: SiteSocClient::new(conn.channel()?),
+            name: conn.name(),
         })
     }
 
     /// A failed call as a sentence with a next step.
     fn explain(&self, status: &tonic::Status) -> ClientError {
-        explain(status, &self.name)
+        socfed_runtime::cli::explain(status, &self.name)
     }
 }
 
@@ -237,8 +226,8 @@ mod tests {
         };
         assert_eq!(id, "ag-1");
         assert_eq!(verdict, Verdict::FalsePositive);
-        assert_eq!(conn.target.agent, "10.0.0.5:7601");
-        assert_eq!(conn.output, OutputFormat::Json);
+        assert_eq!(conn.endpoint.agent, "10.0.0.5:7601");
+        assert_eq!(conn.format(), socfed_runtime::cli::OutputFormat::Json);
         Ok(())
     }
 

@@ -17,7 +17,7 @@ pub struct NotificationsArgs {
 }
 
 pub async fn run(args: NotificationsArgs) -> anyhow::Result<()> {
-    let mut soc = Soc::connect(&args.conn.target)?;
+    let mut soc = Soc::connect(&args.conn)?;
     let notifications = soc
         .client
         .list_notifications(pb::ListNotificationsRequest { limit: args.limit })
@@ -25,7 +25,7 @@ pub async fn run(args: NotificationsArgs) -> anyhow::Result<()> {
         .map_err(|s| soc.explain(&s))?
         .into_inner()
         .notifications;
-    match args.conn.output {
+    match args.conn.format() {
         OutputFormat::Json => render::print_json(&render::notifications_json(&notifications))?,
         OutputFormat::Table => {
             socfed_runtime::outln!("{}", render::notifications_table(&notifications))

@@ -52,7 +52,7 @@ pub enum ShiftsCommand {
 pub async fn run(command: RosterCommand) -> anyhow::Result<()> {
     let (conn, roster) = match command {
         RosterCommand::List { conn } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let roster = soc
                 .client
                 .list_roster(pb::ListRosterRequest {})
@@ -68,7 +68,7 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<()> {
             shifts,
             conn,
         } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let analyst = pb::Analyst {
                 name,
                 display_name: display_name.unwrap_or_default(),
@@ -86,7 +86,7 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<()> {
             (conn, roster)
         }
         RosterCommand::Remove { name, conn } => {
-            let mut soc = Soc::connect(&conn.target)?;
+            let mut soc = Soc::connect(&conn)?;
             let roster = soc
                 .client
                 .remove_analyst(pb::RemoveAnalystRequest { name })
@@ -96,7 +96,7 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<()> {
             (conn, roster)
         }
     };
-    match conn.output {
+    match conn.format() {
         OutputFormat::Json => render::print_json(&render::roster_json(&roster))?,
         OutputFormat::Table => socfed_runtime::outln!("{}", render::roster_table(&roster)),
     }
@@ -108,14 +108,14 @@ pub async fn run_shifts(command: ShiftsCommand) -> anyhow::Result<()> {
         horizon_hours,
         conn,
     } = command;
-    let mut soc = Soc::connect(&conn.target)?;
+    let mut soc = Soc::connect(&conn)?;
     let shifts = soc
         .client
         .shifts_now(pb::ShiftsNowRequest { horizon_hours })
         .await
         .map_err(|s| soc.explain(&s))?
         .into_inner();
-    match conn.output {
+    match conn.format() {
         OutputFormat::Json => render::print_json(&render::shifts_json(&shifts))?,
         OutputFormat::Table => {
             socfed_runtime::outln!("{}", render::shifts_text(&shifts, horizon_hours))

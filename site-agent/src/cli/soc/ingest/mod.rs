@@ -91,7 +91,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || input::prepare(reader, format, &name)).await??
     };
 
-    let mut soc = Soc::connect(&args.conn.target)?;
+    let mut soc = Soc::connect(&args.conn)?;
     let unit = match &input {
         Input::Lines(_) => Unit::Lines,
         Input::Array(_) => Unit::Records,
@@ -145,7 +145,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let summary = summary::merge(summary, fed.rejected, fed.rejections);
     let hint = hint::hint(format, &fed.sample, summary.rejected);
 
-    match args.conn.output {
+    match args.conn.format() {
         OutputFormat::Json => {
             render::print_json(&summary::summary_json(&summary, unit, hint.as_deref()))?
         }
