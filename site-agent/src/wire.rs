@@ -95,10 +95,42 @@ mod tests {
         assert_eq!(ALERT_STATUSES.defects(&StatusKind::ALL), sound);
         assert_eq!(VERDICTS.defects(&Verdict::ALL), sound);
         assert_eq!(ROLES.defects(&Role::ALL), sound);
-        let statuses = ["open", "contained", "resolved", "closed"]
-            .map(|w| IncidentStatus::parse(w).unwrap_or(IncidentStatus::Open));
+        let statuses = [
+            IncidentStatus::Open,
+            IncidentStatus::Contained,
+            IncidentStatus::Resolved,
+            IncidentStatus::Closed,
+        ];
         assert_eq!(INCIDENT_STATUSES.defects(&statuses), sound);
-        assert_eq!(PHASES.defects(&[]).0, sound.0);
+        let phases = [
+            HubPhase::New,
+            HubPhase::Triage,
+            HubPhase::Containment,
+            HubPhase::Eradication,
+            HubPhase::Recovery,
+            HubPhase::PostIncident,
+            HubPhase::Closed,
+        ];
+        assert_eq!(PHASES.defects(&phases), sound);
+    }
+
+    #[test]
+    fn each_pair_matches_by_name() {
+        let none = Vec::<String>::new();
+        assert_eq!(
+            ALERT_STATUSES.misnamed(|w| w.as_str_name(), "ALERT_STATUS_"),
+            none
+        );
+        assert_eq!(VERDICTS.misnamed(|w| w.as_str_name(), "VERDICT_"), none);
+        assert_eq!(ROLES.misnamed(|w| w.as_str_name(), "SITE_ROLE_"), none);
+        assert_eq!(
+            INCIDENT_STATUSES.misnamed(|w| w.as_str_name(), "LOCAL_STATUS_"),
+            none
+        );
+        assert_eq!(
+            PHASES.misnamed(|w| w.as_str_name(), "INCIDENT_STATUS_"),
+            none
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use scalar::{Severity, Tlp};
 pub use site_id::SiteId;
 pub use technique::Technique;
 pub use tier::Tier;
-pub use wire_enum::WireTable;
+pub use wire_enum::{WireTable, refuse_legacy_word};
 
 /// A value that does not satisfy the federation contract.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -67,6 +67,22 @@ where
             .collect()
     }
 
+    /// The pairs whose protobuf name (`wire_name`, less `prefix`, in lower case) is not the
+    /// domain's word, reading `_` and `-` as one: empty for a table that pairs values by name.
+    /// A test of each table calls it, so two swapped pairs fail a test that does not use the
+    /// table to decide what is right.
+    pub fn misnamed(&self, wire_name: impl Fn(W) -> &'static str, prefix: &str) -> Vec<String> {
+        let canonical = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+        self.pairs
+            .iter()
+            .filter(|(d, w)| {
+                let name = wire_name(*w);
+                canonical(name.strip_prefix(prefix).unwrap_or(name)) != canonical((self.word)(*d))
+            })
+            .map(|(d, w)| format!("{} = {}", (self.word)(*d), wire_name(*w)))
+            .collect()
+    }
+
     /// The values whose wire number a table holds twice, and domain values of `all` it lacks:
     /// both empty for a sound table (for the tables' tests).
     pub fn defects(&self, all: &[D]) -> (Vec<String>, Vec<String>) {
@@ -84,6 +100,23 @@ where
             .collect();
         (twice, missing)
     }
+}
+
+/// Refuses a value an older client sent as a word in a request's `legacy_*` field (the field
+/// number the word travelled in before the enum): dropping it would run the request without
+/// the value, and for an optional value ("unchanged", "open groups") silently do something
+/// else than asked.
+pub fn refuse_legacy_word(field: &'static str, word: &str) -> Result<(), InvalidField> {
+    if word.is_empty() {
+        return Ok(());
+    }
+    Err(InvalidField::new(
+        field,
+        format!(
+            "{word:?} was sent as a word by a client older than this service; upgrade the client \
+             (this value is now an enum)"
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -118,5 +151,23 @@ mod tests {
             TLP.defects(&[Tlp::Clear, Tlp::Green, Tlp::Red]).1,
             vec!["green"]
         );
+        assert_eq!(
+            TLP.misnamed(|w| w.as_str_name(), "TLP_"),
+            Vec::<String>::new()
+        );
+        let swapped: WireTable<Tlp, pb::Tlp> = WireTable {
+            field: "tlp",
+            word: Tlp::as_str,
+            pairs: &[(Tlp::Clear, pb::Tlp::Red), (Tlp::Red, pb::Tlp::Clear)],
+        };
+        assert_eq!(swapped.misnamed(|w| w.as_str_name(), "TLP_").len(), 2);
+    }
+
+    #[test]
+    fn a_word_from_an_older_client_is_refused_by_name() {
+        assert_eq!(refuse_legacy_word("status", ""), Ok(()));
+        let refused = refuse_legacy_word("status", "closed").expect_err("a word");
+        assert_eq!(refused.field, "status");
+        assert!(refused.problem.contains("upgrade the client"), "{refused}");
     }
 }

@@ -77,6 +77,7 @@ pub async fn run(args: OperatorsArgs) -> anyhow::Result<()> {
                 .set_operator(pb::SetOperatorRequest {
                     name,
                     role: ROLES.to_wire(role).into(),
+                    legacy_role: String::new(),
                 })
                 .await
         }

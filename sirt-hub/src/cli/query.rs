@@ -149,6 +149,7 @@ async fn transition(
         .transition_incident(pb::TransitionIncidentRequest {
             id,
             command: COMMANDS.to_wire(command).into(),
+            legacy_command: String::new(),
             argument: argument.unwrap_or_default(),
         })
         .await

@@ -202,9 +202,12 @@ impl pb::operator_server::Operator for OperatorService {
         };
         let pb::TransitionIncidentRequest {
             id,
+            legacy_command,
             command,
             argument,
         } = request.into_inner();
+        socfed_proto::vocab::refuse_legacy_word("command", &legacy_command)
+            .map_err(HubError::from)?;
         let incident = incident_id(&id)?;
         let kind = crate::view::wire::COMMANDS
             .from_wire(command)

@@ -75,7 +75,12 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
     ) -> Result<Response<pb::OperatorList>, Status> {
         let acting = Acting::of(&self.roles, &request, "SetOperator")?;
         acting.may(Api::ManageOperators)?;
-        let pb::SetOperatorRequest { name, role } = request.into_inner();
+        let pb::SetOperatorRequest {
+            name,
+            legacy_role,
+            role,
+        } = request.into_inner();
+        socfed_proto::vocab::refuse_legacy_word("role", &legacy_role).map_err(HubError::from)?;
         let role: HubRole = ROLES.from_wire(role).map_err(HubError::from)?;
         self.change(&acting, name, Some(role)).await
     }

@@ -98,3 +98,29 @@ pub fn command(kind: CommandKind, argument: &str) -> Result<Command, String> {
     };
     Ok(command)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_word_parses_back_to_its_kind() {
+        for kind in CommandKind::ALL {
+            let argument = match kind {
+                CommandKind::SetSeverity => "high",
+                CommandKind::SetPriority => "p2",
+                CommandKind::SetTlp => "red",
+                CommandKind::AddTechnique => "T1486",
+                _ => "x",
+            };
+            let command = parse_command(kind.word(), argument).expect("parses");
+            assert_eq!(command.kind(), kind);
+        }
+        assert!(parse_command("reopen", " ").is_err());
+        assert!(
+            parse_command("teleport", "")
+                .expect_err("unknown")
+                .contains("start-triage")
+        );
+    }
+}

@@ -160,20 +160,20 @@ pub fn deadlines(record: &IncidentRecord, now_ms: i64) -> Vec<pb::RegulatoryDead
         .status(now_ms, &crate::regulatory::WarningPolicy::default())
         .into_iter()
         .map(|(deadline, status)| {
-            let (word, overdue_by_ms, filed_at_ms) = match status {
-                DeadlineStatus::Pending { .. } => ("pending", 0, 0),
-                DeadlineStatus::DueSoon { .. } => ("due_soon", 0, 0),
-                DeadlineStatus::Overdue { by_ms, .. } => ("overdue", by_ms, 0),
-                DeadlineStatus::Met { at_ms, late: false } => ("met", 0, at_ms),
-                DeadlineStatus::Met { at_ms, late: true } => ("met_late", 0, at_ms),
+            let (wire, overdue_by_ms, filed_at_ms) = match status {
+                DeadlineStatus::Pending { .. } => (pb::DeadlineStatus::Pending, 0, 0),
+                DeadlineStatus::DueSoon { .. } => (pb::DeadlineStatus::DueSoon, 0, 0),
+                DeadlineStatus::Overdue { by_ms, .. } => (pb::DeadlineStatus::Overdue, by_ms, 0),
+                DeadlineStatus::Met { at_ms, late: false } => (pb::DeadlineStatus::Met, 0, at_ms),
+                DeadlineStatus::Met { at_ms, late: true } => {
+                    (pb::DeadlineStatus::MetLate, 0, at_ms)
+                }
             };
             pb::RegulatoryDeadline {
                 kind: deadline.kind.to_string(),
                 citation: deadline.kind.citation().to_string(),
                 due_ms: deadline.due_ms,
-                status: super::wire::DEADLINES
-                    .to_wire(super::wire::Word(word))
-                    .into(),
+                status: wire.into(),
                 overdue_by_ms,
                 filed_at_ms,
             }

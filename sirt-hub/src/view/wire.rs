@@ -105,8 +105,9 @@ mod tests {
 
     #[test]
     fn every_table_holds_every_value_once() {
-        assert_eq!(ROLES.defects(&HubRole::ALL), (vec![], vec![]));
-        assert_eq!(COMMANDS.defects(&CommandKind::ALL), (vec![], vec![]));
+        let sound = (Vec::<String>::new(), Vec::<String>::new());
+        assert_eq!(ROLES.defects(&HubRole::ALL), sound);
+        assert_eq!(COMMANDS.defects(&CommandKind::ALL), sound);
         let comm_states = [
             CommState::Draft,
             CommState::Approved {
@@ -129,8 +130,29 @@ mod tests {
             },
         ]
         .map(|s| Word(s.name()));
-        assert_eq!(COMM_STATES.defects(&comm_states), (vec![], vec![]));
-        assert_eq!(DEADLINES.defects(&[]).0, Vec::<String>::new());
+        assert_eq!(COMM_STATES.defects(&comm_states), sound);
+        // Every deadline status the wire defines has its word.
+        for raw in 1..=5 {
+            assert!(DEADLINES.from_wire(raw).is_ok(), "deadline status {raw}");
+        }
+    }
+
+    #[test]
+    fn each_pair_matches_by_name() {
+        let none = Vec::<String>::new();
+        assert_eq!(ROLES.misnamed(|w| w.as_str_name(), "HUB_ROLE_"), none);
+        assert_eq!(
+            COMMANDS.misnamed(|w| w.as_str_name(), "LIFECYCLE_COMMAND_"),
+            none
+        );
+        assert_eq!(
+            COMM_STATES.misnamed(|w| w.as_str_name(), "COMM_STATE_"),
+            none
+        );
+        assert_eq!(
+            DEADLINES.misnamed(|w| w.as_str_name(), "DEADLINE_STATUS_"),
+            none
+        );
     }
 
     #[test]

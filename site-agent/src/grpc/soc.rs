@@ -88,11 +88,13 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         let actor = self.actor(&request)?;
         let pb::ListAlertsRequest {
             tier,
+            legacy_status,
             status,
             all_statuses,
             assignee,
             limit,
         } = request.into_inner();
+        socfed_proto::vocab::refuse_legacy_word("status", &legacy_status).map_err(invalid)?;
         let kinds: Vec<StatusKind> = if all_statuses {
             StatusKind::ALL.to_vec()
         } else {
@@ -152,6 +154,10 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         let pb::ActOnAlertRequest { id, action } = request.into_inner();
         let id = group_id(&id)?;
         let action = match action.ok_or_else(|| AgentError::invalid("action is required"))? {
+            WireAction::LegacyClose(word) => {
+                socfed_proto::vocab::refuse_legacy_word("close", &word).map_err(invalid)?;
+                return Err(AgentError::invalid("close: a verdict is required").into());
+            }
             WireAction::Acknowledge(_) => Action::Acknowledge,
             WireAction::Assign(analyst) => Action::Assign { analyst },
             WireAction::Unassign(_) => Action::Unassign,
@@ -248,7 +254,13 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         request: Request<pb::UpdateLocalIncidentRequest>,
     ) -> Result<Response<pb::LocalIncident>, Status> {
         let actor = self.actor(&request)?;
-        let pb::UpdateLocalIncidentRequest { id, status, owner } = request.into_inner();
+        let pb::UpdateLocalIncidentRequest {
+            id,
+            legacy_status,
+            status,
+            owner,
+        } = request.into_inner();
+        socfed_proto::vocab::refuse_legacy_word("status", &legacy_status).map_err(invalid)?;
         let status = INCIDENT_STATUSES
             .from_wire_optional(status)
             .map_err(invalid)?;
@@ -282,9 +294,11 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         let pb::Analyst {
             name,
             display_name,
+            legacy_role,
             role,
             shifts,
         } = wire;
+        socfed_proto::vocab::refuse_legacy_word("analyst.role", &legacy_role).map_err(invalid)?;
         let shifts = shifts
             .iter()
             .map(|s| {

@@ -120,6 +120,7 @@ pub fn analyst(a: &Analyst) -> pb::Analyst {
         name: a.name.clone(),
         display_name: a.display_name.clone(),
         role: ROLES.to_wire(a.role).into(),
+        legacy_role: String::new(),
         shifts: a.shifts.iter().map(ToString::to_string).collect(),
     }
 }

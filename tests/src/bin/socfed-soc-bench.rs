@@ -202,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..args.queries {
         let request = match i % 3 {
             0 => pb::ListAlertsRequest {
+                legacy_status: String::new(),
                 tier: 1,
                 status: pb::AlertStatus::New.into(),
                 all_statuses: false,
@@ -209,6 +210,7 @@ async fn main() -> anyhow::Result<()> {
                 limit: 100,
             },
             1 => pb::ListAlertsRequest {
+                legacy_status: String::new(),
                 tier: 0,
                 status: pb::AlertStatus::Unspecified.into(),
                 all_statuses: false,
@@ -216,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
                 limit: 50,
             },
             _ => pb::ListAlertsRequest {
+                legacy_status: String::new(),
                 tier: 1,
                 status: pb::AlertStatus::Unspecified.into(),
                 all_statuses: true,

@@ -55,6 +55,7 @@ async fn triage_newest(hub: &HubProcess, n: usize) -> anyhow::Result<()> {
         let mut op = hub.op.clone();
         async move {
             op.transition_incident(pb::TransitionIncidentRequest {
+                legacy_command: String::new(),
                 id: incident.id,
                 command: pb::LifecycleCommand::StartTriage.into(),
                 argument: String::new(),

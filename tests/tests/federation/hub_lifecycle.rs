@@ -15,6 +15,7 @@ const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[o
 
 fn transition(id: &str, command: &str, argument: &str) -> pb::TransitionIncidentRequest {
     pb::TransitionIncidentRequest {
+        legacy_command: String::new(),
         id: id.into(),
         command: sirt_hub::view::wire::COMMANDS
             .to_wire(command.parse().expect("a lifecycle command word"))

@@ -13,6 +13,7 @@ const SITES: [&str; 3] = ["paris", "lyon", "oslo"];
 
 fn transition(id: &str, command: &str) -> pb::TransitionIncidentRequest {
     pb::TransitionIncidentRequest {
+        legacy_command: String::new(),
         id: id.into(),
         command: sirt_hub::view::wire::COMMANDS
             .to_wire(command.parse().expect("a lifecycle command word"))

@@ -64,6 +64,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     // Only the admin or the CISO manages the roster.
     let refused = roster_as(hub.addr, &org.pki, "ines")?
         .set_operator(pb::SetOperatorRequest {
+            legacy_role: String::new(),
             name: "tom".into(),
             role: pb::HubRole::IrLead.into(),
         })
@@ -111,6 +112,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     let mut carl_roster = roster_as(hub.addr, &org.pki, "carl")?;
     carl_roster
         .set_operator(pb::SetOperatorRequest {
+            legacy_role: String::new(),
             name: "tom".into(),
             role: pb::HubRole::IrLead.into(),
         })
@@ -137,6 +139,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     assert_eq!(last.code(), Code::FailedPrecondition);
     let bad = carl_roster
         .set_operator(pb::SetOperatorRequest {
+            legacy_role: String::new(),
             name: "sam".into(),
             role: 99,
         })
@@ -150,6 +153,7 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
     );
     let unset = carl_roster
         .set_operator(pb::SetOperatorRequest {
+            legacy_role: String::new(),
             name: "sam".into(),
             role: pb::HubRole::Unspecified.into(),
         })
@@ -160,6 +164,20 @@ async fn roles_change_at_run_time_apply_to_the_next_call_and_survive_a_restart()
         unset.message().contains("role: not set"),
         "{}",
         unset.message()
+    );
+    let older = carl_roster
+        .set_operator(pb::SetOperatorRequest {
+            name: "sam".into(),
+            legacy_role: "ir-lead".into(),
+            role: pb::HubRole::Unspecified.into(),
+        })
+        .await
+        .expect_err("a role sent as a word");
+    assert_eq!(older.code(), Code::InvalidArgument);
+    assert!(
+        older.message().contains("upgrade the client"),
+        "{}",
+        older.message()
     );
 
     // Every change is in the audit chain, and the roster survives a restart.

@@ -127,6 +127,7 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     .await?
     .id;
     let set_tlp = |tlp: &str| pb::TransitionIncidentRequest {
+        legacy_command: String::new(),
         id: incident.clone(),
         command: pb::LifecycleCommand::SetTlp.into(),
         argument: tlp.into(),

@@ -152,6 +152,7 @@ async fn a_chain_rewritten_in_a_dump_is_reported_broken_and_a_corrupt_record_ref
     for i in 0..60 {
         roster
             .set_operator(pb::SetOperatorRequest {
+                legacy_role: String::new(),
                 name: format!("analyst{i}"),
                 role: pb::HubRole::Tier1.into(),
             })

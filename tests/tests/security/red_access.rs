@@ -92,6 +92,7 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
     // Unassigned: any IR lead may pick it up. Assigned: its IR lead and the CISO only.
     assert_eq!(clients::all_incidents(&mut olga).await?.len(), 2);
     carl.transition_incident(pb::TransitionIncidentRequest {
+        legacy_command: String::new(),
         id: red_id.clone(),
         command: pb::LifecycleCommand::AssignIrLead.into(),
         argument: "ines".into(),
@@ -110,6 +111,7 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
     );
     let lifecycle = olga
         .transition_incident(pb::TransitionIncidentRequest {
+            legacy_command: String::new(),
             id: red_id.clone(),
             command: pb::LifecycleCommand::StartTriage.into(),
             argument: String::new(),

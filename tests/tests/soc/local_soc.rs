@@ -73,6 +73,7 @@ impl Site {
 
     async fn add(&self, name: &str, role: &str, shifts: &[&str]) -> anyhow::Result<()> {
         let analyst = pb::Analyst {
+            legacy_role: String::new(),
             name: name.into(),
             display_name: String::new(),
             role: ROLES
@@ -488,6 +489,7 @@ async fn an_alert_burst_becomes_one_group_then_an_incident_at_the_hub_with_its_i
     // An owner outside the site roster is refused, naming what to do.
     let stranger = carol
         .update_local_incident(pb::UpdateLocalIncidentRequest {
+            legacy_status: String::new(),
             id: incident.id.clone(),
             status: pb::LocalStatus::Unspecified.into(),
             owner: "mallory".into(),
@@ -501,9 +503,37 @@ async fn an_alert_burst_becomes_one_group_then_an_incident_at_the_hub_with_its_i
         stranger.message()
     );
 
+    // A client older than the status enum sends the status as a word in its old field: refused
+    // with a way out, not taken as "unchanged" (which would leave the incident open while the
+    // analyst believes it closed).
+    let older = carol
+        .update_local_incident(pb::UpdateLocalIncidentRequest {
+            legacy_status: "closed".into(),
+            id: incident.id.clone(),
+            status: pb::LocalStatus::Unspecified.into(),
+            owner: String::new(),
+        })
+        .await
+        .expect_err("a status sent as a word");
+    assert_eq!(older.code(), tonic::Code::InvalidArgument);
+    assert!(
+        older.message().contains("upgrade the client"),
+        "{}",
+        older.message()
+    );
+    let listed = carol
+        .list_alerts(pb::ListAlertsRequest {
+            legacy_status: "all".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("a status filter sent as a word");
+    assert_eq!(listed.code(), tonic::Code::InvalidArgument);
+
     // A later change to the escalated incident reaches the hub as a revision of the same one.
     carol
         .update_local_incident(pb::UpdateLocalIncidentRequest {
+            legacy_status: String::new(),
             id: incident.id.clone(),
             status: pb::LocalStatus::Contained.into(),
             owner: String::new(),
@@ -696,6 +726,7 @@ async fn a_full_outbox_never_costs_alerts_and_deferred_revisions_go_out_once_the
     carol
         .add_analyst(pb::AddAnalystRequest {
             analyst: Some(pb::Analyst {
+                legacy_role: String::new(),
                 name: "tina".into(),
                 display_name: String::new(),
                 role: pb::SiteRole::Tier3.into(),

@@ -65,6 +65,7 @@ impl Site {
         self.soc()?
             .add_analyst(pb::AddAnalystRequest {
                 analyst: Some(pb::Analyst {
+                    legacy_role: String::new(),
                     name: name.into(),
                     display_name: String::new(),
                     role: site_agent::wire::ROLES

@@ -45,6 +45,7 @@ async fn pages_show_indicators_techniques_marking_priority_lead_and_hide_merged_
     let (one, two) = (id_of("Beacon <b>one</b>")?, id_of("Beacon two")?);
     operator
         .transition_incident(pb::TransitionIncidentRequest {
+            legacy_command: String::new(),
             id: one.clone(),
             command: pb::LifecycleCommand::AssignIrLead.into(),
             argument: "ines".into(),

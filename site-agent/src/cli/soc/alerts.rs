@@ -92,6 +92,7 @@ fn describe(action: &Action) -> String {
         Action::Escalate(_) => "escalated".to_string(),
         Action::Close(verdict) => format!("closed as {}", word(&VERDICTS, *verdict)),
         Action::Reopen(_) => "reopened".to_string(),
+        Action::LegacyClose(verdict) => format!("closed as {}", render::clean(verdict)),
     }
 }
 
@@ -111,6 +112,7 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
                 tier: tier.unwrap_or(0),
                 status: status.into(),
                 all_statuses,
+                legacy_status: String::new(),
                 assignee: assignee.unwrap_or_default(),
                 limit,
             };

@@ -135,6 +135,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .update_local_incident(pb::UpdateLocalIncidentRequest {
                     id,
                     status: status.map_or(0, |s| s.as_wire().into()),
+                    legacy_status: String::new(),
                     owner: owner.unwrap_or_default(),
                 })
                 .await

@@ -73,6 +73,7 @@ pub async fn run(command: RosterCommand) -> anyhow::Result<()> {
                 name,
                 display_name: display_name.unwrap_or_default(),
                 role: role.as_wire().into(),
+                legacy_role: String::new(),
                 shifts,
             };
             let roster = soc
