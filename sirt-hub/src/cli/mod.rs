@@ -264,13 +264,9 @@ mod tests {
     }
 
     /// The hub's refusals reach an operator as their message plus a next step chosen by the
-    /// stable code in the metadata (the key both sides name is the same).
+    /// stable code in the metadata.
     #[test]
     fn hub_refusals_are_explained_from_their_stable_code() {
-        assert_eq!(
-            crate::error::ERROR_CODE_KEY,
-            socfed_runtime::cli::ERROR_CODE_KEY
-        );
         let hub = "the hub at h:1";
         for (error, next) in [
             (HubError::invalid("bad id"), "--help"),

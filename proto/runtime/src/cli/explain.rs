@@ -1,113 +1,72 @@
 //! A failed call as a sentence that says what to do next, the same for both binaries.
 //!
-//! A service that refuses a call names the kind of refusal in the gRPC metadata
-//! [`ERROR_CODE_KEY`] (`not_found`, `permission_denied`, `storage_disk_full`, …; the hub's
-//! `HubError::code` and the agent's error type write it). That stable code decides the
-//! explanation; the gRPC code is only the fallback for a status without one (a transport
-//! failure, a refusal made before a service ran, an older service).
+//! A service that refuses a call names the kind of refusal by its stable code in the gRPC
+//! metadata `socfed-error` ([`crate::error_code`]: `not_found`, `permission_denied`,
+//! `storage_disk_full`, …). That code decides the explanation; the gRPC code is only the
+//! fallback for a status without one (a transport failure, a refusal made before a service
+//! ran, an older service).
 
 use super::client::ClientError;
 use super::exit::error_text;
+use crate::error_code::{ErrorKind, code_of};
 use tonic::{Code, Status};
 
-/// gRPC metadata naming the stable code of a refusal.
-pub const ERROR_CODE_KEY: &str = "socfed-error";
-
-/// The stable code a service put on `status`, if any.
-pub fn error_code(status: &Status) -> Option<&str> {
-    status
-        .metadata()
-        .get(ERROR_CODE_KEY)
-        .and_then(|value| value.to_str().ok())
-}
-
-/// The kinds of refusal a service names, each with its next step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Invalid,
-    NotFound,
-    Unauthenticated,
-    Denied,
-    Refused,
-    Exhausted,
-    Aborted,
-    Unavailable,
-    /// A storage failure: the service's own message already says what to do.
-    Storage,
-    Internal,
-}
-
-impl Kind {
-    fn from_code(code: &str) -> Option<Self> {
-        Some(match code {
-            "invalid_argument" => Self::Invalid,
-            "not_found" => Self::NotFound,
-            "unauthenticated" => Self::Unauthenticated,
-            "permission_denied" => Self::Denied,
-            "failed_precondition" => Self::Refused,
-            "resource_exhausted" => Self::Exhausted,
-            "aborted" => Self::Aborted,
-            "unavailable" => Self::Unavailable,
-            "storage_disk_full" | "storage_unavailable" => Self::Storage,
-            "internal" => Self::Internal,
-            _ => return None,
-        })
+/// The kind a service named by its stable code, or else the one its gRPC code implies.
+fn kind_of(status: &Status) -> Option<ErrorKind> {
+    if let Some(code) = code_of(status)
+        && let Some(kind) = ErrorKind::ALL.into_iter().find(|k| k.code() == code)
+    {
+        return Some(kind);
     }
-
-    fn from_grpc(code: Code) -> Option<Self> {
-        Some(match code {
-            Code::InvalidArgument => Self::Invalid,
-            Code::NotFound => Self::NotFound,
-            Code::Unauthenticated => Self::Unauthenticated,
-            Code::PermissionDenied => Self::Denied,
-            Code::FailedPrecondition => Self::Refused,
-            Code::ResourceExhausted => Self::Exhausted,
-            Code::Aborted => Self::Aborted,
-            Code::Unavailable => Self::Unavailable,
-            Code::Internal => Self::Internal,
-            _ => return None,
-        })
-    }
+    Some(match status.code() {
+        Code::InvalidArgument => ErrorKind::Invalid,
+        Code::NotFound => ErrorKind::NotFound,
+        Code::Unauthenticated => ErrorKind::Unauthenticated,
+        Code::PermissionDenied => ErrorKind::Denied,
+        Code::FailedPrecondition => ErrorKind::Refused,
+        Code::ResourceExhausted => ErrorKind::Exhausted,
+        Code::Aborted => ErrorKind::Aborted,
+        Code::Unavailable => ErrorKind::Unavailable,
+        Code::Internal => ErrorKind::Internal,
+        _ => return None,
+    })
 }
 
 /// A failed call to `target` ("the hub at …") as a sentence with a next step. A service that
 /// did not answer at all is [`ClientError::Unreachable`] (exit status 69); anything it
 /// answered is [`ClientError::Call`].
 pub fn explain(status: &Status, target: &str) -> ClientError {
-    let code = error_code(status);
     // Only a status the service did not write can be a transport failure.
-    if code.is_none()
+    if code_of(status).is_none()
         && let Some(failure) = transport_failure(status, target)
     {
         return failure;
     }
-    let kind = code
-        .and_then(Kind::from_code)
-        .or_else(|| Kind::from_grpc(status.code()));
     let message = status.message();
-    ClientError::Call(match kind {
-        Some(Kind::Invalid) => format!("{message} (check the arguments: --help lists them)"),
-        Some(Kind::NotFound) => {
+    ClientError::Call(match kind_of(status) {
+        Some(ErrorKind::Invalid) => format!("{message} (check the arguments: --help lists them)"),
+        Some(ErrorKind::NotFound) => {
             format!("{message} (check the id: the matching `list` command shows what exists)")
         }
-        Some(Kind::Unauthenticated) => format!(
+        Some(ErrorKind::Unauthenticated) => format!(
             "{target} did not accept your certificate: {message} (use an operator certificate \
              from the organisation CA: --cert/--key, --ca)"
         ),
-        Some(Kind::Denied) => format!(
+        Some(ErrorKind::Denied) => format!(
             "{target} refused: {message} (ask an operator who holds the role it names, or \
              whoever keeps the roster)"
         ),
-        Some(Kind::Refused) => {
+        Some(ErrorKind::Refused) => {
             format!("{message} (the current state does not allow it: `show` it to see that state)")
         }
-        Some(Kind::Exhausted) => format!("{message} (a limit was reached: retry later)"),
-        Some(Kind::Aborted) => format!("{target} abandoned the call: {message} (retry it)"),
-        Some(Kind::Unavailable) => {
+        Some(ErrorKind::Exhausted) => format!("{message} (a limit was reached: retry later)"),
+        Some(ErrorKind::Aborted) => format!("{target} abandoned the call: {message} (retry it)"),
+        Some(ErrorKind::Unavailable) => {
             format!("{target} cannot serve now: {message} (retry shortly)")
         }
-        Some(Kind::Storage) => message.to_string(),
-        Some(Kind::Internal) => format!(
+        // The service's own message already says what to do.
+        Some(ErrorKind::StorageDiskFull | ErrorKind::StorageUnavailable) => message.to_string(),
+        Some(ErrorKind::Internal) => format!(
             "{target} failed: {message} (a defect of the service: report it with the \
              service's log)"
         ),
@@ -159,7 +118,7 @@ mod tests {
     fn coded(grpc: Code, code: &'static str, message: &str) -> Status {
         let mut status = Status::new(grpc, message);
         status.metadata_mut().insert(
-            ERROR_CODE_KEY,
+            crate::error_code::ERROR_CODE_KEY,
             tonic::metadata::MetadataValue::from_static(code),
         );
         status

@@ -21,7 +21,7 @@ pub use exit::{
     AuditBroken, Binary, EX_CONFIG, EX_DATAERR, EX_FAILURE, EX_UNAVAILABLE, EX_USAGE,
     VerificationFailed, error_text, main, run_main,
 };
-pub use explain::{ERROR_CODE_KEY, error_code, explain};
+pub use explain::explain;
 pub use output::{OutputArgs, OutputFormat, emit, print_json};
 
 use std::time::Duration;

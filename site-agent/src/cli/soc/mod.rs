@@ -231,6 +231,26 @@ mod tests {
         Ok(())
     }
 
+    /// The agent's refusals reach an operator as their message plus the next step the stable
+    /// code in the metadata chooses, the same path as the hub's.
+    #[test]
+    fn agent_refusals_are_explained_from_their_stable_code() {
+        use crate::error::AgentError;
+        let agent = "the site agent at h:1";
+        for (error, next) in [
+            (AgentError::invalid("bad group id"), "--help"),
+            (AgentError::internal("defect"), "report it"),
+        ] {
+            let message = error.to_string();
+            let status = tonic::Status::from(error);
+            let explained = socfed_runtime::cli::explain(&status, agent).to_string();
+            assert!(
+                explained.contains(&message) && explained.contains(next),
+                "{explained}"
+            );
+        }
+    }
+
     #[test]
     fn ingest_formats_map_to_distinct_wire_formats() {
         let wire: Vec<i32> = IngestFormat::value_variants()
