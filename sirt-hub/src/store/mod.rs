@@ -7,6 +7,7 @@
 pub mod apply;
 mod audit_log;
 pub mod check;
+pub mod layout;
 mod legacy;
 pub mod query;
 mod query_index;

@@ -66,9 +66,12 @@
 //! version per tree ([`TreeId::codec`]): [`RECORD_VERSION`] but for `incidents` and
 //! `escalations`, whose records moved on and whose older versions are still read (`legacy.rs`).
 //! A value with an unknown version is an error that names the tree, never a silent default.
+//! [`key_shape`] renders each key layout for the layout snapshot (`layout.rs`): a change here
+//! changes the snapshot, and a layout change bumps [`SCHEMA_VERSION`].
 
 use crate::incident::IncidentStatus;
 use socfed_proto::vocab::{Severity, SiteId};
+use socfed_runtime::store_kit::layout::KeyShape;
 pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 use ulid::Ulid;
 
@@ -303,6 +306,45 @@ pub fn u64_value(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
         .try_into()
         .map_err(|_| key_length(tree, bytes.len()))?;
     Ok(u64::from_be_bytes(raw))
+}
+
+/// A key of `tree` rendered by its layout (the table above) for the layout snapshot
+/// (`layout.rs`), volatile parts normalised; an error if it does not fit.
+pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
+    let shape = KeyShape::new(key);
+    match tree {
+        TreeId::Meta => return meta_key_shape(key),
+        TreeId::Sites | TreeId::Operators => shape.text(),
+        TreeId::Audit => shape.u64("seq"),
+        TreeId::Incidents | TreeId::Directives | TreeId::Hunts => shape.ulid(),
+        TreeId::IncidentDirectives | TreeId::Comms => shape.ulid().ulid(),
+        TreeId::SiteIncidents
+        | TreeId::Epochs
+        | TreeId::SiteDirectives
+        | TreeId::OpenDirectives => shape.text_nul().ulid(),
+        TreeId::StatusIncidents => shape.byte("status").byte("severity").ulid(),
+        TreeId::LocalRefs | TreeId::SiteStates => shape.text_nul().text(),
+        TreeId::Escalations => shape.text_nul().ulid().u64("seq"),
+        TreeId::Reviews => shape.text_nul().ulid().u64("seq").ulid(),
+        TreeId::Fingerprints => shape.opaque(32),
+        TreeId::WebSessions => shape.byte("kind").opaque(32),
+        TreeId::SiteStateLog => shape.text_nul().u64("seq"),
+    }
+    .finish()
+}
+
+/// `meta` keys: names, and the prefixed keys whose rest is a ULID (and a name).
+fn meta_key_shape(key: &[u8]) -> Result<String, String> {
+    let prefixed = |prefix: &[u8], rest: Result<String, String>| {
+        rest.map(|rest| format!("{:?} ++ {rest}", String::from_utf8_lossy(prefix)))
+    };
+    if let Some(rest) = key.strip_prefix(REGULATED_PREFIX) {
+        prefixed(REGULATED_PREFIX, KeyShape::new(rest).ulid().finish())
+    } else if let Some(rest) = key.strip_prefix(MEMBERS_PREFIX) {
+        prefixed(MEMBERS_PREFIX, KeyShape::new(rest).ulid().text().finish())
+    } else {
+        KeyShape::new(key).text().finish()
+    }
 }
 
 /// The last audit entry: sequence and hash.
