@@ -8,7 +8,7 @@ impl HubStore {
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
         let mut out = Vec::new();
         for value in self.trees.audit.iter().values() {
-            out.push(schema::decode(schema::AUDIT, &value?)?);
+            out.push(schema::decode(schema::TreeId::Audit, &value?)?);
         }
         Ok(out)
     }

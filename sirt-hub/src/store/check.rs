@@ -1,21 +1,45 @@
-//! What `sirt-hub db import` checks in every record of a dump before it makes a store of it:
-//! each tree is one of the hub's, and each value decodes with the store codec into the type
-//! that tree holds (`schema.rs`). A dump whose checksum was recomputed after an edit that
-//! broke a record is refused here, not found out by a running hub. Read-only, no sled.
+//! What each tree holds, value by value: the record type a value decodes into (with the store
+//! codec, `schema.rs`) or the raw value it is. One table for two uses: `sirt-hub db import`
+//! checks every record of a dump with it before it makes a store of it (a dump whose checksum
+//! was recomputed after an edit that broke a record is refused here, not found out by a
+//! running hub), and the layout snapshot (`layout.rs`) shows every value through it.
+//! Read-only, no sled.
 
 use super::records::{FingerprintRecord, ReviewRecord, SiteRecord};
-use super::schema::{self, AuditHead};
+use super::schema::{self, AuditHead, TreeId, TreeSet};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use socfed_runtime::store_kit::layout::{self, Shown};
 
-fn decodes<T: DeserializeOwned>(tree: &'static str, value: &[u8]) -> Result<(), String> {
-    schema::decode::<T>(tree, value)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+fn rec<T: DeserializeOwned + Serialize>(
+    tree: TreeId,
+    type_name: &'static str,
+    value: &[u8],
+) -> Result<Shown, String> {
+    layout::record::<T>(tree.codec(), type_name, value)
 }
 
-fn fixed(tree: &str, value: &[u8], len: usize) -> Result<(), String> {
+/// A record of a tree that still reads older versions: shown as the version it was stored
+/// with, its fields as this build reads them (upgraded).
+fn upgraded<T: Serialize>(
+    tree: TreeId,
+    type_name: &'static str,
+    value: &[u8],
+    decode: fn(&[u8]) -> Result<T, schema::CodecError>,
+) -> Result<Shown, String> {
+    let (version, _) = tree.codec().split(value).map_err(|e| e.to_string())?;
+    let record = decode(value).map_err(|e| e.to_string())?;
+    let json = serde_json::to_value(&record).map_err(|e| e.to_string())?;
+    Ok(Shown::Record {
+        version,
+        type_name,
+        json,
+    })
+}
+
+fn fixed<'a>(tree: &str, value: &'a [u8], len: usize) -> Result<&'a [u8], String> {
     if value.len() == len {
-        Ok(())
+        Ok(value)
     } else {
         Err(format!(
             "tree {tree}: a value of {} bytes where {len} belong",
@@ -24,61 +48,88 @@ fn fixed(tree: &str, value: &[u8], len: usize) -> Result<(), String> {
     }
 }
 
-/// Checks one record of a hub dump; the error names the tree and what is wrong with it.
-pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
-    match tree {
+fn raw(text: impl Into<String>) -> Shown {
+    Shown::Raw(text.into())
+}
+
+fn u64_shown(tree: &'static str, value: &[u8]) -> Result<Shown, String> {
+    let n = schema::u64_value(tree, fixed(tree, value, 8)?).map_err(|e| e.to_string())?;
+    Ok(raw(format!("u64 {n}")))
+}
+
+/// What the value under `key` in `tree` is; the error names the tree and what is wrong.
+pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
+    let tree = id.name();
+    match id {
         // Versioned apart from the other trees: every version this build reads is accepted.
-        schema::INCIDENTS => schema::decode_incident(value)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        schema::ESCALATIONS => schema::decode_escalation(value)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        schema::SITES => decodes::<SiteRecord>(schema::SITES, value),
-        schema::FINGERPRINTS => decodes::<FingerprintRecord>(schema::FINGERPRINTS, value),
-        schema::REVIEWS => decodes::<ReviewRecord>(schema::REVIEWS, value),
-        schema::AUDIT => decodes::<socfed_runtime::audit::AuditEntry>(schema::AUDIT, value),
-        schema::DIRECTIVES => {
-            decodes::<crate::response::DirectiveRecord>(schema::DIRECTIVES, value)
+        TreeId::Incidents => upgraded(id, "IncidentRecord", value, schema::decode_incident),
+        TreeId::Escalations => upgraded(id, "EscalationRecord", value, schema::decode_escalation),
+        TreeId::Sites => rec::<SiteRecord>(id, "SiteRecord", value),
+        TreeId::Fingerprints => rec::<FingerprintRecord>(id, "FingerprintRecord", value),
+        TreeId::Reviews => rec::<ReviewRecord>(id, "ReviewRecord", value),
+        TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
+        TreeId::Directives => rec::<crate::response::DirectiveRecord>(id, "DirectiveRecord", value),
+        TreeId::Hunts => rec::<crate::response::HuntRecord>(id, "HuntRecord", value),
+        TreeId::Operators => {
+            rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }
-        schema::HUNTS => decodes::<crate::response::HuntRecord>(schema::HUNTS, value),
-        schema::OPERATORS => {
-            decodes::<crate::access::roster::OperatorRecord>(schema::OPERATORS, value)
+        TreeId::Comms => rec::<crate::comms::CommRecord>(id, "CommRecord", value),
+        TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
+        // Status code ++ severity code (`schema::listing_value`).
+        TreeId::SiteIncidents => {
+            let pair = fixed(tree, value, 2)?;
+            Ok(raw(format!("status {} ++ severity {}", pair[0], pair[1])))
         }
-        schema::COMMS => decodes::<crate::comms::CommRecord>(schema::COMMS, value),
-        schema::WEB_SESSIONS => decodes::<crate::session::Grant>(schema::WEB_SESSIONS, value),
-        schema::SITE_INCIDENTS => fixed(tree, value, 2),
-        schema::LOCAL_REFS => fixed(tree, value, 16),
-        schema::EPOCHS | schema::SITE_STATES => fixed(tree, value, 8),
+        TreeId::LocalRefs => fixed(tree, value, 16).map(|_| raw("<ulid>")),
+        TreeId::Epochs | TreeId::SiteStates => u64_shown(tree, value),
         // A local incident id, as `local_refs` keys hold it.
-        schema::SITE_STATE_LOG => std::str::from_utf8(value)
-            .map(|_| ())
+        TreeId::SiteStateLog => std::str::from_utf8(value)
+            .map(|id| raw(format!("{:?}", layout::normalise_text(id))))
             .map_err(|_| format!("tree {tree}: a local incident id that is not UTF-8")),
-        schema::STATUS_INCIDENTS
-        | schema::SITE_DIRECTIVES
-        | schema::INCIDENT_DIRECTIVES
-        | schema::OPEN_DIRECTIVES => fixed(tree, value, 0),
-        schema::META => meta(key, value),
-        // sled's own default tree; the hub writes nothing there.
-        schema::SLED_DEFAULT_TREE => Ok(()),
-        other => Err(format!("tree {other:?} is not part of a hub store")),
+        TreeId::StatusIncidents
+        | TreeId::SiteDirectives
+        | TreeId::IncidentDirectives
+        | TreeId::OpenDirectives => fixed(tree, value, 0).map(|_| Shown::Empty),
+        TreeId::Meta => meta(key, value),
     }
 }
 
-fn meta(key: &[u8], value: &[u8]) -> Result<(), String> {
+/// Checks one record of a hub dump; the error names the tree and what is wrong with it.
+pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
+    if tree == schema::SLED_DEFAULT_TREE {
+        // sled's own default tree; the hub writes nothing there.
+        return Ok(());
+    }
+    match TreeId::by_name(tree) {
+        Some(id) => shown(id, key, value).map(drop),
+        None => Err(format!("tree {tree:?} is not part of a hub store")),
+    }
+}
+
+fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
+    let id = TreeId::Meta;
     let tree = schema::META;
     let is = |name: &str| key == name.as_bytes();
     match key {
-        _ if is(schema::SCHEMA_VERSION_KEY) => fixed(tree, value, 4),
-        _ if is(schema::COMMITS) || is(schema::ROSTER_KEEPERS) => fixed(tree, value, 8),
-        _ if is(schema::AUDIT_HEAD) => decodes::<AuditHead>(tree, value),
-        _ if is(schema::AUDIT_KEYED_FROM) => {
-            decodes::<socfed_runtime::audit::KeyedFrom>(tree, value)
+        _ if is(schema::SCHEMA_VERSION_KEY) => {
+            let raw4 = fixed(tree, value, 4)?;
+            let version = u32::from_be_bytes([raw4[0], raw4[1], raw4[2], raw4[3]]);
+            Ok(raw(format!("u32 {version}")))
         }
-        key if key.starts_with(schema::REGULATED_PREFIX) => fixed(tree, value, 0),
-        key if key.starts_with(schema::STATE_SEQ_PREFIX) => fixed(tree, value, 8),
+        _ if is(schema::COMMITS) || is(schema::ROSTER_KEEPERS) => u64_shown(tree, value),
+        _ if is(schema::AUDIT_HEAD) => rec::<AuditHead>(id, "AuditHead", value),
+        _ if is(schema::AUDIT_KEYED_FROM) => {
+            rec::<socfed_runtime::audit::KeyedFrom>(id, "KeyedFrom", value)
+        }
+        key if key.starts_with(schema::REGULATED_PREFIX) => {
+            fixed(tree, value, 0).map(|_| Shown::Empty)
+        }
+        key if key.starts_with(schema::MEMBERS_PREFIX) => {
+            fixed(tree, value, 0).map(|_| Shown::Empty)
+        }
+        key if key.starts_with(schema::STATE_SEQ_PREFIX) => u64_shown(tree, value),
         // Markers of indexes built once (`OPEN_DIRECTIVES_INDEXED`): empty values.
-        _ => fixed(tree, value, 0).map_err(|_| {
+        _ => fixed(tree, value, 0).map(|_| Shown::Empty).map_err(|_| {
             format!(
                 "tree meta: key {:?} is not one a hub writes",
                 String::from_utf8_lossy(key)
@@ -94,7 +145,7 @@ mod tests {
     #[test]
     fn records_that_do_not_decode_are_named() {
         let head = schema::encode(
-            schema::META,
+            TreeId::Meta,
             &AuditHead {
                 seq: 3,
                 hash: [1; 32],
@@ -102,7 +153,7 @@ mod tests {
         )
         .expect("encode");
         let key = schema::AUDIT_HEAD.as_bytes();
-        assert_eq!(meta(key, &head), Ok(()));
+        assert!(meta(key, &head).is_ok());
         let err = meta(key, &head[..10]).expect_err("cut");
         assert!(err.contains("meta"), "{err}");
         let err = record(schema::INCIDENTS, b"k", &[1, 0xff, 0xff]).expect_err("junk");
@@ -123,7 +174,7 @@ mod tests {
         assert!(record(schema::SITE_STATE_LOG, b"k", &[0xff, 0xfe]).is_err());
         let paris = socfed_proto::vocab::SiteId::parse("paris").expect("valid");
         let key = schema::state_seq_key(&paris);
-        assert_eq!(meta(&key, &3u64.to_be_bytes()), Ok(()));
+        assert!(meta(&key, &3u64.to_be_bytes()).is_ok());
         assert!(meta(&key, b"").is_err());
         let incident = crate::incident::open(
             ulid::Ulid::from_parts(1, 1),

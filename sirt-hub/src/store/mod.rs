@@ -7,6 +7,7 @@
 pub mod apply;
 mod audit_log;
 pub mod check;
+pub mod layout;
 mod legacy;
 pub mod query;
 mod query_index;
@@ -17,7 +18,8 @@ pub mod records;
 pub mod schema;
 mod upgrade;
 
-use schema::CodecError;
+use schema::{CodecError, TreeId};
+use socfed_runtime::store_kit;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -106,7 +108,8 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
         return Ok(());
     }
     for value in trees.directives.iter().values() {
-        let d: crate::response::DirectiveRecord = schema::decode(schema::DIRECTIVES, &value?)?;
+        let d: crate::response::DirectiveRecord =
+            schema::decode(schema::TreeId::Directives, &value?)?;
         if !d.state.is_final() {
             trees
                 .open_directives
@@ -126,7 +129,7 @@ fn keyed_from(
 ) -> Result<(), StoreError> {
     use socfed_runtime::audit::KeyedFrom;
     if let Some(raw) = meta.get(schema::AUDIT_KEYED_FROM)? {
-        let point: KeyedFrom = schema::decode(schema::META, &raw)?;
+        let point: KeyedFrom = schema::decode(schema::TreeId::Meta, &raw)?;
         if !point.made_with(key) {
             return Err(StoreError::AuditKey {
                 dir: dir.to_path_buf(),
@@ -135,13 +138,16 @@ fn keyed_from(
         return Ok(());
     }
     let head = match meta.get(schema::AUDIT_HEAD)? {
-        Some(raw) => Some(schema::decode::<schema::AuditHead>(schema::META, &raw)?),
+        Some(raw) => Some(schema::decode::<schema::AuditHead>(
+            schema::TreeId::Meta,
+            &raw,
+        )?),
         None => None,
     };
     let point = KeyedFrom::at(key, head.map(|h| (h.seq, h.hash)));
     meta.insert(
         schema::AUDIT_KEYED_FROM,
-        schema::encode(schema::META, &point)?,
+        schema::encode(schema::TreeId::Meta, &point)?,
     )?;
     Ok(())
 }
@@ -156,7 +162,7 @@ fn witness_of(meta: &sled::Tree) -> Result<socfed_runtime::witness::Witness, Sto
         None => 0,
     };
     let audit = match meta.get(schema::AUDIT_HEAD)? {
-        Some(raw) => schema::decode::<schema::AuditHead>(schema::META, &raw)?.seq,
+        Some(raw) => schema::decode::<schema::AuditHead>(schema::TreeId::Meta, &raw)?.seq,
         None => 0,
     };
     Ok(socfed_runtime::witness::Witness {
@@ -194,16 +200,15 @@ impl HubStore {
                 source,
             })?;
         let meta = db.open_tree(schema::META)?;
-        let found =
-            match meta.get(schema::SCHEMA_VERSION_KEY)? {
-                None => None,
-                Some(raw) => Some(raw.as_ref().try_into().map(u32::from_be_bytes).map_err(
-                    |_| CodecError::Key {
-                        tree: schema::META,
-                        len: raw.len(),
-                    },
-                )?),
-            };
+        let found = match meta.get(schema::SCHEMA_VERSION_KEY)? {
+            None => None,
+            Some(raw) => Some(
+                raw.as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| schema::key_length(schema::META, raw.len()))?,
+            ),
+        };
         if let Some(found) = found
             && found > schema::SCHEMA_VERSION
         {
@@ -212,28 +217,32 @@ impl HubStore {
                 expected: schema::SCHEMA_VERSION,
             });
         }
+        // Every tree of the registry (`schema::TreeId`), opened only once the version is one
+        // this build reads.
+        let registry = store_kit::Trees::<TreeId>::open(&db)?;
+        let tree = |id| registry.tree(id).clone();
         let trees = Trees {
-            incidents: db.open_tree(schema::INCIDENTS)?,
-            site_incidents: db.open_tree(schema::SITE_INCIDENTS)?,
-            status_incidents: db.open_tree(schema::STATUS_INCIDENTS)?,
-            local_refs: db.open_tree(schema::LOCAL_REFS)?,
-            escalations: db.open_tree(schema::ESCALATIONS)?,
-            epochs: db.open_tree(schema::EPOCHS)?,
-            sites: db.open_tree(schema::SITES)?,
-            fingerprints: db.open_tree(schema::FINGERPRINTS)?,
-            reviews: db.open_tree(schema::REVIEWS)?,
-            audit: db.open_tree(schema::AUDIT)?,
-            meta: meta.clone(),
-            directives: db.open_tree(schema::DIRECTIVES)?,
-            site_directives: db.open_tree(schema::SITE_DIRECTIVES)?,
-            incident_directives: db.open_tree(schema::INCIDENT_DIRECTIVES)?,
-            open_directives: db.open_tree(schema::OPEN_DIRECTIVES)?,
-            hunts: db.open_tree(schema::HUNTS)?,
-            operators: db.open_tree(schema::OPERATORS)?,
-            comms: db.open_tree(schema::COMMS)?,
-            web_sessions: db.open_tree(schema::WEB_SESSIONS)?,
-            site_states: db.open_tree(schema::SITE_STATES)?,
-            site_state_log: db.open_tree(schema::SITE_STATE_LOG)?,
+            incidents: tree(TreeId::Incidents),
+            site_incidents: tree(TreeId::SiteIncidents),
+            status_incidents: tree(TreeId::StatusIncidents),
+            local_refs: tree(TreeId::LocalRefs),
+            escalations: tree(TreeId::Escalations),
+            epochs: tree(TreeId::Epochs),
+            sites: tree(TreeId::Sites),
+            fingerprints: tree(TreeId::Fingerprints),
+            reviews: tree(TreeId::Reviews),
+            audit: tree(TreeId::Audit),
+            meta: tree(TreeId::Meta),
+            directives: tree(TreeId::Directives),
+            site_directives: tree(TreeId::SiteDirectives),
+            incident_directives: tree(TreeId::IncidentDirectives),
+            open_directives: tree(TreeId::OpenDirectives),
+            hunts: tree(TreeId::Hunts),
+            operators: tree(TreeId::Operators),
+            comms: tree(TreeId::Comms),
+            web_sessions: tree(TreeId::WebSessions),
+            site_states: tree(TreeId::SiteStates),
+            site_state_log: tree(TreeId::SiteStateLog),
         };
         // Before anything is rewritten (open-directive index, schema upgrade): a store that is
         // refused stays as it was, openable by the build that wrote it.

@@ -79,7 +79,7 @@ impl HubStore {
             let Ok(site) = SiteId::parse(&String::from_utf8_lossy(&key)) else {
                 continue;
             };
-            out.push((site, schema::decode(schema::SITES, &raw)?));
+            out.push((site, schema::decode(schema::TreeId::Sites, &raw)?));
         }
         Ok(out)
     }
@@ -91,7 +91,7 @@ impl HubStore {
             .scan_prefix(prefix)
             .map(|entry| {
                 let (_, raw) = entry?;
-                Ok(schema::decode(schema::REVIEWS, &raw)?)
+                Ok(schema::decode(schema::TreeId::Reviews, &raw)?)
             })
             .collect()
     }
@@ -118,11 +118,11 @@ impl HubStore {
     /// one entry decoded at a time, so a long chain is checked in bounded memory.
     pub fn verify_audit(&self) -> Result<(u64, Option<String>), StoreError> {
         let head: Option<schema::AuditHead> = match self.trees.meta.get(schema::AUDIT_HEAD)? {
-            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            Some(raw) => Some(schema::decode(schema::TreeId::Meta, &raw)?),
             None => None,
         };
         let keyed_from = match self.trees.meta.get(schema::AUDIT_KEYED_FROM)? {
-            Some(raw) => Some(schema::decode(schema::META, &raw)?),
+            Some(raw) => Some(schema::decode(schema::TreeId::Meta, &raw)?),
             None => None,
         };
         let keying = match socfed_runtime::audit::Keying::new(self.audit_key.clone(), keyed_from) {
@@ -132,8 +132,10 @@ impl HubStore {
         let mut walk = socfed_runtime::audit_walk::LazyEntries::new(
             self.trees.audit.iter().values().map(|value| match value {
                 Err(e) => Err(Walk::Store(e.into())),
-                Ok(raw) => schema::decode::<socfed_runtime::audit::AuditEntry>(schema::AUDIT, &raw)
-                    .map_err(|e| Walk::Unreadable(format!("an entry cannot be read: {e}"))),
+                Ok(raw) => {
+                    schema::decode::<socfed_runtime::audit::AuditEntry>(schema::TreeId::Audit, &raw)
+                        .map_err(|e| Walk::Unreadable(format!("an entry cannot be read: {e}")))
+                }
             }),
         );
         let verdict =

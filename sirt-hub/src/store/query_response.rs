@@ -9,7 +9,7 @@ use ulid::Ulid;
 impl HubStore {
     pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
         match self.trees.directives.get(id.to_bytes())? {
-            Some(raw) => Ok(Some(schema::decode(schema::DIRECTIVES, &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(schema::TreeId::Directives, &raw)?)),
             None => Ok(None),
         }
     }
@@ -76,7 +76,7 @@ impl HubStore {
             .values()
             .rev()
             .take(limit)
-            .map(|v| Ok(schema::decode(schema::DIRECTIVES, &v?)?))
+            .map(|v| Ok(schema::decode(schema::TreeId::Directives, &v?)?))
             .collect::<Result<Vec<_>, StoreError>>()
             .map(|mut v| {
                 v.reverse();
@@ -88,7 +88,7 @@ impl HubStore {
         let Some(raw) = self.trees.hunts.get(id.to_bytes())? else {
             return Ok(None);
         };
-        let hunt: HuntRecord = schema::decode(schema::HUNTS, &raw)?;
+        let hunt: HuntRecord = schema::decode(schema::TreeId::Hunts, &raw)?;
         let sweeps = self.directives_by_id(hunt.directives.iter().map(|id| Ok(*id)))?;
         Ok(Some((hunt, sweeps)))
     }
@@ -116,7 +116,7 @@ impl HubStore {
             .comms
             .scan_prefix(incident.to_bytes())
             .values()
-            .map(|v| Ok(schema::decode(schema::COMMS, &v?)?))
+            .map(|v| Ok(schema::decode(schema::TreeId::Comms, &v?)?))
             .collect()
     }
 
@@ -124,7 +124,7 @@ impl HubStore {
     pub fn comms_to_deliver(&self) -> Result<Vec<crate::comms::CommRecord>, StoreError> {
         let mut out = Vec::new();
         for value in self.trees.comms.iter().values() {
-            let record: crate::comms::CommRecord = schema::decode(schema::COMMS, &value?)?;
+            let record: crate::comms::CommRecord = schema::decode(schema::TreeId::Comms, &value?)?;
             if record.needs_delivery() {
                 out.push(record);
             }
@@ -145,7 +145,7 @@ impl HubStore {
                 let (key, value) = entry?;
                 Ok((
                     String::from_utf8_lossy(&key).into_owned(),
-                    schema::decode(schema::OPERATORS, &value)?,
+                    schema::decode(schema::TreeId::Operators, &value)?,
                 ))
             })
             .collect()

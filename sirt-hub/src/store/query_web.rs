@@ -10,7 +10,7 @@ impl HubStore {
     /// The link (`schema::WEB_LINK`) or session (`schema::WEB_SESSION`) stored under `hash`.
     pub fn web_grant(&self, kind: u8, hash: &[u8; 32]) -> Result<Option<Grant>, StoreError> {
         match self.trees.web_sessions.get(web_key(kind, hash))? {
-            Some(raw) => Ok(Some(schema::decode(schema::WEB_SESSIONS, &raw)?)),
+            Some(raw) => Ok(Some(schema::decode(schema::TreeId::WebSessions, &raw)?)),
             None => Ok(None),
         }
     }
@@ -24,7 +24,7 @@ impl HubStore {
         let mut out = Vec::new();
         for entry in self.trees.web_sessions.iter() {
             let (key, value) = entry?;
-            let grant: Grant = schema::decode(schema::WEB_SESSIONS, &value)?;
+            let grant: Grant = schema::decode(schema::TreeId::WebSessions, &value)?;
             if now >= grant.expires_ms {
                 out.push(key.to_vec());
                 if out.len() >= max {
@@ -42,11 +42,7 @@ impl HubStore {
             let (key, _) = entry?;
             let rest = &key[schema::MEMBERS_PREFIX.len()..];
             let Some((id, name)) = rest.split_first_chunk::<16>() else {
-                return Err(schema::CodecError::Key {
-                    tree: schema::META,
-                    len: key.len(),
-                }
-                .into());
+                return Err(schema::key_length(schema::META, key.len()).into());
             };
             out.push((
                 ulid::Ulid::from_bytes(*id),

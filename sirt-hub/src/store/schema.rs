@@ -62,15 +62,21 @@
 //! one entry per local incident). Schema version 4 added them; `upgrade.rs` fills them at open
 //! from `local_refs`, so every site learns the state of what it escalated before.
 //!
-//! Values are `[version byte] ++ postcard(record)`. A value with an unknown version is an error
-//! that names the tree, never a silent default.
+//! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`), the
+//! version per tree ([`TreeId::codec`]): [`RECORD_VERSION`] but for `incidents` and
+//! `escalations`, whose records moved on and whose older versions are still read (`legacy.rs`).
+//! A value with an unknown version is an error that names the tree, never a silent default.
+//! [`key_shape`] renders each key layout for the layout snapshot (`layout.rs`): a change here
+//! changes the snapshot, and a layout change bumps [`SCHEMA_VERSION`].
 
-use super::records::EscalationRecord;
-use crate::incident::{IncidentRecord, IncidentStatus};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use crate::incident::IncidentStatus;
 use socfed_proto::vocab::{Severity, SiteId};
+use socfed_runtime::store_kit::layout::KeyShape;
+pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 use ulid::Ulid;
+
+mod trees;
+pub use trees::*;
 
 /// 2: `site_incidents` values carry status and severity; `status_incidents` exists.
 /// 3: incident records may be version 2 ([`INCIDENT_RECORD_VERSION`]); a build that does not
@@ -80,6 +86,7 @@ use ulid::Ulid;
 /// does not would leave sites with stale states).
 /// 5: incident records version 4, which an older build cannot read.
 pub const SCHEMA_VERSION: u32 = 5;
+/// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
 /// in the lifecycle. 3: one entry per local incident in each sighting, with the site's status
@@ -175,102 +182,6 @@ pub fn regulated_key(incident: Ulid) -> Vec<u8> {
     let mut key = REGULATED_PREFIX.to_vec();
     key.extend_from_slice(&incident.to_bytes());
     key
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("tree {tree}: record version {found} is not understood by this build; upgrade socfed")]
-    Version { tree: &'static str, found: u8 },
-    #[error("tree {tree}: empty record")]
-    Empty { tree: &'static str },
-    #[error("tree {tree}: corrupt record: {source}")]
-    Corrupt {
-        tree: &'static str,
-        source: postcard::Error,
-    },
-    #[error("tree {tree}: key of unexpected length {len}")]
-    Key { tree: &'static str, len: usize },
-}
-
-pub fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
-    postcard::to_extend(value, vec![RECORD_VERSION])
-        .map_err(|source| CodecError::Corrupt { tree, source })
-}
-
-pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
-    match bytes.split_first() {
-        None => Err(CodecError::Empty { tree }),
-        Some((&RECORD_VERSION, body)) => {
-            postcard::from_bytes(body).map_err(|source| CodecError::Corrupt { tree, source })
-        }
-        Some((&found, _)) => Err(CodecError::Version { tree, found }),
-    }
-}
-
-/// An `incidents` value: `[INCIDENT_RECORD_VERSION] ++ postcard(record)`.
-pub fn encode_incident(record: &IncidentRecord) -> Result<Vec<u8>, CodecError> {
-    postcard::to_extend(record, vec![INCIDENT_RECORD_VERSION]).map_err(|source| {
-        CodecError::Corrupt {
-            tree: INCIDENTS,
-            source,
-        }
-    })
-}
-
-/// Reads an `incidents` value of this version or an older one (upgraded on the way: see
-/// `legacy.rs`). The store keeps the old bytes until the incident next changes.
-pub fn decode_incident(bytes: &[u8]) -> Result<IncidentRecord, CodecError> {
-    use super::legacy;
-    let corrupt = |source| CodecError::Corrupt {
-        tree: INCIDENTS,
-        source,
-    };
-    match bytes.split_first() {
-        None => Err(CodecError::Empty { tree: INCIDENTS }),
-        Some((&INCIDENT_RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(corrupt),
-        Some((&3, body)) => postcard::from_bytes(body)
-            .map(legacy::incident_v3)
-            .map_err(corrupt),
-        Some((&2, body)) => postcard::from_bytes(body)
-            .map(legacy::incident_v2)
-            .map_err(corrupt),
-        Some((&1, body)) => postcard::from_bytes(body)
-            .map(legacy::incident_v1)
-            .map_err(corrupt),
-        Some((&found, _)) => Err(CodecError::Version {
-            tree: INCIDENTS,
-            found,
-        }),
-    }
-}
-
-/// An `escalations` value: `[ESCALATION_RECORD_VERSION] ++ postcard(record)`.
-pub fn encode_escalation(record: &EscalationRecord) -> Result<Vec<u8>, CodecError> {
-    postcard::to_extend(record, vec![ESCALATION_RECORD_VERSION]).map_err(|source| {
-        CodecError::Corrupt {
-            tree: ESCALATIONS,
-            source,
-        }
-    })
-}
-
-/// Reads an `escalations` value of this version or of version 1 (`legacy::escalation_v1`).
-pub fn decode_escalation(bytes: &[u8]) -> Result<EscalationRecord, CodecError> {
-    let corrupt = |source| CodecError::Corrupt {
-        tree: ESCALATIONS,
-        source,
-    };
-    match bytes.split_first() {
-        None => Err(CodecError::Empty { tree: ESCALATIONS }),
-        Some((&ESCALATION_RECORD_VERSION, body)) => postcard::from_bytes(body).map_err(corrupt),
-        Some((&1, body)) => postcard::from_bytes(body)
-            .map(super::legacy::escalation_v1)
-            .map_err(corrupt),
-        Some((&found, _)) => Err(CodecError::Version {
-            tree: ESCALATIONS,
-            found,
-        }),
-    }
 }
 
 pub fn site_prefix(site: &SiteId) -> Vec<u8> {
@@ -384,19 +295,56 @@ pub fn pair_key(first: Ulid, second: Ulid) -> [u8; 32] {
 }
 
 pub fn ulid_from_key(tree: &'static str, bytes: &[u8]) -> Result<Ulid, CodecError> {
-    let raw: [u8; 16] = bytes.try_into().map_err(|_| CodecError::Key {
-        tree,
-        len: bytes.len(),
-    })?;
+    let raw: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| key_length(tree, bytes.len()))?;
     Ok(Ulid::from_bytes(raw))
 }
 
 pub fn u64_value(tree: &'static str, bytes: &[u8]) -> Result<u64, CodecError> {
-    let raw: [u8; 8] = bytes.try_into().map_err(|_| CodecError::Key {
-        tree,
-        len: bytes.len(),
-    })?;
+    let raw: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| key_length(tree, bytes.len()))?;
     Ok(u64::from_be_bytes(raw))
+}
+
+/// A key of `tree` rendered by its layout (the table above) for the layout snapshot
+/// (`layout.rs`), volatile parts normalised; an error if it does not fit.
+pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
+    let shape = KeyShape::new(key);
+    match tree {
+        TreeId::Meta => return meta_key_shape(key),
+        TreeId::Sites | TreeId::Operators => shape.text(),
+        TreeId::Audit => shape.u64("seq"),
+        TreeId::Incidents | TreeId::Directives | TreeId::Hunts => shape.ulid(),
+        TreeId::IncidentDirectives | TreeId::Comms => shape.ulid().ulid(),
+        TreeId::SiteIncidents
+        | TreeId::Epochs
+        | TreeId::SiteDirectives
+        | TreeId::OpenDirectives => shape.text_nul().ulid(),
+        TreeId::StatusIncidents => shape.byte("status").byte("severity").ulid(),
+        TreeId::LocalRefs | TreeId::SiteStates => shape.text_nul().text(),
+        TreeId::Escalations => shape.text_nul().ulid().u64("seq"),
+        TreeId::Reviews => shape.text_nul().ulid().u64("seq").ulid(),
+        TreeId::Fingerprints => shape.opaque(32),
+        TreeId::WebSessions => shape.byte("kind").opaque(32),
+        TreeId::SiteStateLog => shape.text_nul().u64("seq"),
+    }
+    .finish()
+}
+
+/// `meta` keys: names, and the prefixed keys whose rest is a ULID (and a name).
+fn meta_key_shape(key: &[u8]) -> Result<String, String> {
+    let prefixed = |prefix: &[u8], rest: Result<String, String>| {
+        rest.map(|rest| format!("{:?} ++ {rest}", String::from_utf8_lossy(prefix)))
+    };
+    if let Some(rest) = key.strip_prefix(REGULATED_PREFIX) {
+        prefixed(REGULATED_PREFIX, KeyShape::new(rest).ulid().finish())
+    } else if let Some(rest) = key.strip_prefix(MEMBERS_PREFIX) {
+        prefixed(MEMBERS_PREFIX, KeyShape::new(rest).ulid().text().finish())
+    } else {
+        KeyShape::new(key).text().finish()
+    }
 }
 
 /// The last audit entry: sequence and hash.

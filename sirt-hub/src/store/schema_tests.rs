@@ -57,12 +57,40 @@ fn meta_keys_keep_the_names_existing_stores_were_written_with() {
 
 #[test]
 fn unknown_record_versions_are_errors() {
-    let bytes = encode("t", &42u64).expect("encodes");
-    assert_eq!(decode::<u64>("t", &bytes).ok(), Some(42));
+    let bytes = encode(TreeId::Hunts, &42u64).expect("encodes");
+    assert_eq!(bytes[0], RECORD_VERSION);
+    assert_eq!(decode::<u64>(TreeId::Hunts, &bytes).ok(), Some(42));
     let mut future = bytes.clone();
     future[0] = 9;
     assert!(matches!(
-        decode::<u64>("t", &future),
-        Err(CodecError::Version { found: 9, .. })
+        decode::<u64>(TreeId::Hunts, &future),
+        Err(CodecError::Version {
+            tree: "hunts",
+            found: 9
+        })
     ));
+}
+
+#[test]
+fn the_tree_registry_names_every_tree_once_with_its_record_version() {
+    let names: std::collections::BTreeSet<&str> = TreeId::ALL.iter().map(|t| t.name()).collect();
+    assert_eq!(names.len(), TreeId::ALL.len());
+    assert!(TreeId::ALL.iter().enumerate().all(|(i, t)| t.index() == i));
+    assert_eq!(
+        TreeId::by_name("site_state_log"),
+        Some(TreeId::SiteStateLog)
+    );
+    assert_eq!(
+        TreeId::Incidents.codec(),
+        Codec::new("incidents", INCIDENT_RECORD_VERSION)
+    );
+    assert_eq!(
+        TreeId::Escalations.codec(),
+        Codec::new("escalations", ESCALATION_RECORD_VERSION)
+    );
+    assert_eq!(TreeId::Meta.codec(), Codec::new("meta", RECORD_VERSION));
+    assert_eq!(
+        key_length(META, 3).to_string(),
+        "tree meta: key of unexpected length 3"
+    );
 }

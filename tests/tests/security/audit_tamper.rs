@@ -28,7 +28,7 @@ fn plain_hash(seq: u64, draft: &AuditDraft, prev: &[u8; 32]) -> anyhow::Result<[
     hasher.update(prev);
     // The body is the entry's postcard encoding, which the store codec writes after its
     // version byte.
-    let body = schema::encode(schema::AUDIT, draft)?;
+    let body = schema::encode(schema::TreeId::Audit, draft)?;
     let body = &body[1..];
     hasher.update(&(body.len() as u64).to_be_bytes());
     hasher.update(body);
@@ -83,7 +83,10 @@ fn rewrite(dump: &str) -> anyhow::Result<String> {
     for line in &lines[1..] {
         let Some(l) = Line::parse(line) else { continue };
         if l.t == audit {
-            entries.push(schema::decode::<AuditEntry>(schema::AUDIT, &unhex(&l.v)?)?);
+            entries.push(schema::decode::<AuditEntry>(
+                schema::TreeId::Audit,
+                &unhex(&l.v)?,
+            )?);
         }
     }
     let keep = entries.len() - 50;
@@ -100,7 +103,7 @@ fn rewrite(dump: &str) -> anyhow::Result<String> {
     }
     let last = forged.last().map(|e| e.seq).unwrap_or_default();
     let head = schema::encode(
-        schema::META,
+        schema::TreeId::Meta,
         &schema::AuditHead {
             seq: last,
             hash: prev,
@@ -114,7 +117,9 @@ fn rewrite(dump: &str) -> anyhow::Result<String> {
         if l.t == audit {
             let seq = u64::from_be_bytes(unhex(&l.k)?.as_slice().try_into()?);
             match forged.iter().find(|e| e.seq == seq) {
-                Some(e) => l.v = socfed_proto::hex::encode(&schema::encode(schema::AUDIT, e)?),
+                Some(e) => {
+                    l.v = socfed_proto::hex::encode(&schema::encode(schema::TreeId::Audit, e)?)
+                }
                 None => continue,
             }
         } else if l.t == meta && unhex(&l.k)? == b"audit_head" {

@@ -67,7 +67,7 @@ impl Tx<'_> {
                         c.incident, c.incident
                     )));
                 };
-                let record: CommRecord = codec(schema::decode(schema::COMMS, &raw))?;
+                let record: CommRecord = codec(schema::decode(schema::TreeId::Comms, &raw))?;
                 (record, "")
             }
         };
@@ -93,7 +93,7 @@ impl Tx<'_> {
         };
         self.comms.insert(
             &schema::pair_key(c.incident, record.id),
-            codec(schema::encode(schema::COMMS, &record))?,
+            codec(schema::encode(schema::TreeId::Comms, &record))?,
         )?;
         let text = format!(
             "communication to {} {}: {}",

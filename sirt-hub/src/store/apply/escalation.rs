@@ -160,7 +160,7 @@ impl Tx<'_> {
                     let prior = match self.fingerprints.get(fp.key)? {
                         Some(raw) => {
                             let rec: FingerprintRecord =
-                                codec(schema::decode(schema::FINGERPRINTS, &raw))?;
+                                codec(schema::decode(schema::TreeId::Fingerprints, &raw))?;
                             Some(PriorMatch {
                                 incident: rec.incident,
                                 last_seen_ms: rec.last_seen_ms,
@@ -249,7 +249,7 @@ impl Tx<'_> {
         let id = Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
         self.reviews.insert(
             schema::review_key(site, epoch, seq, id),
-            codec(schema::encode(schema::REVIEWS, &record))?,
+            codec(schema::encode(schema::TreeId::Reviews, &record))?,
         )?;
         Ok(())
     }
@@ -283,7 +283,7 @@ impl Tx<'_> {
         let fingerprints = absorbed.fingerprints.clone();
         incident::absorb(&mut target, &mut absorbed, reason, now);
         let pointer = codec(schema::encode(
-            schema::FINGERPRINTS,
+            schema::TreeId::Fingerprints,
             &FingerprintRecord {
                 incident: survivor,
                 last_seen_ms: now,

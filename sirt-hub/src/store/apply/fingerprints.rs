@@ -19,7 +19,7 @@ impl Tx<'_> {
         now: UnixMillis,
     ) -> Result<(), TxError> {
         let value = codec(schema::encode(
-            schema::FINGERPRINTS,
+            schema::TreeId::Fingerprints,
             &FingerprintRecord {
                 incident: record.id,
                 last_seen_ms: now,
@@ -30,7 +30,8 @@ impl Tx<'_> {
                 continue;
             }
             if let Some(raw) = self.fingerprints.get(key)? {
-                let current: FingerprintRecord = codec(schema::decode(schema::FINGERPRINTS, &raw))?;
+                let current: FingerprintRecord =
+                    codec(schema::decode(schema::TreeId::Fingerprints, &raw))?;
                 if current.incident != record.id && self.is_open(current.incident)? {
                     continue;
                 }

@@ -107,7 +107,7 @@ impl Tx<'_> {
     pub(super) fn put_directive(&self, d: &DirectiveRecord) -> Result<(), TxError> {
         self.directives.insert(
             &d.id.to_bytes(),
-            codec(schema::encode(schema::DIRECTIVES, d))?,
+            codec(schema::encode(schema::TreeId::Directives, d))?,
         )?;
         self.site_directives
             .insert(schema::site_directive_key(&d.site, d.id), &[])?;
@@ -156,7 +156,7 @@ impl Tx<'_> {
         if let Some(hunt) = &issue.hunt {
             self.hunts.insert(
                 &hunt.id.to_bytes(),
-                codec(schema::encode(schema::HUNTS, hunt))?,
+                codec(schema::encode(schema::TreeId::Hunts, hunt))?,
             )?;
         }
         if let Some(id) = issue.incident {
@@ -186,7 +186,10 @@ impl Tx<'_> {
 
     fn load_directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, TxError> {
         match self.directives.get(id.to_bytes())? {
-            Some(raw) => Ok(Some(codec(schema::decode(schema::DIRECTIVES, &raw))?)),
+            Some(raw) => Ok(Some(codec(schema::decode(
+                schema::TreeId::Directives,
+                &raw,
+            ))?)),
             None => Ok(None),
         }
     }
@@ -216,7 +219,7 @@ impl Tx<'_> {
         }
         self.directives.insert(
             &d.id.to_bytes(),
-            codec(schema::encode(schema::DIRECTIVES, &d))?,
+            codec(schema::encode(schema::TreeId::Directives, &d))?,
         )?;
         self.track_open(&d)?;
         if let Some(id) = d.incident
@@ -271,7 +274,7 @@ impl Tx<'_> {
                 a.hunt
             )));
         };
-        let mut hunt: HuntRecord = codec(schema::decode(schema::HUNTS, &raw))?;
+        let mut hunt: HuntRecord = codec(schema::decode(schema::TreeId::Hunts, &raw))?;
         let Some(incident) = self.load_incident(a.incident)? else {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no incident {}; list incidents to see valid ids",
@@ -344,7 +347,7 @@ impl Tx<'_> {
         hunt.attached_to = Some(a.incident);
         self.hunts.insert(
             &hunt.id.to_bytes(),
-            codec(schema::encode(schema::HUNTS, &hunt))?,
+            codec(schema::encode(schema::TreeId::Hunts, &hunt))?,
         )?;
         self.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,

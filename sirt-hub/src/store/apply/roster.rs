@@ -29,7 +29,7 @@ impl Tx<'_> {
         now: UnixMillis,
     ) -> Result<ResponseOutcome, TxError> {
         let before: Option<OperatorRecord> = match self.operators.get(c.name.as_bytes())? {
-            Some(raw) => Some(codec(schema::decode(schema::OPERATORS, &raw))?),
+            Some(raw) => Some(codec(schema::decode(schema::TreeId::Operators, &raw))?),
             None => None,
         };
         let before_role = before.as_ref().map(|r| r.role);
@@ -64,7 +64,7 @@ impl Tx<'_> {
                 };
                 self.operators.insert(
                     c.name.as_bytes(),
-                    codec(schema::encode(schema::OPERATORS, &record))?,
+                    codec(schema::encode(schema::TreeId::Operators, &record))?,
                 )?;
             }
             None => {

@@ -37,7 +37,7 @@ impl Tx<'_> {
             let role = match self.operators.get(name.as_bytes())? {
                 Some(raw) => Some(
                     codec(schema::decode::<crate::access::roster::OperatorRecord>(
-                        schema::OPERATORS,
+                        schema::TreeId::Operators,
                         &raw,
                     ))?
                     .role,
@@ -86,19 +86,19 @@ impl Tx<'_> {
 
     pub(super) fn audit(&self, draft: socfed_runtime::audit::AuditDraft) -> Result<(), TxError> {
         let head: Option<schema::AuditHead> = match self.meta.get(schema::AUDIT_HEAD)? {
-            Some(raw) => Some(codec(schema::decode(schema::META, &raw))?),
+            Some(raw) => Some(codec(schema::decode(schema::TreeId::Meta, &raw))?),
             None => None,
         };
         let (seq, prev) = head.map_or((1, socfed_runtime::audit::GENESIS), |h| (h.seq + 1, h.hash));
         let entry = socfed_runtime::audit::seal(draft, seq, prev, self.audit_key);
         self.audit.insert(
             &seq.to_be_bytes(),
-            codec(schema::encode(schema::AUDIT, &entry))?,
+            codec(schema::encode(schema::TreeId::Audit, &entry))?,
         )?;
         self.meta.insert(
             schema::AUDIT_HEAD,
             codec(schema::encode(
-                schema::META,
+                schema::TreeId::Meta,
                 &schema::AuditHead {
                     seq,
                     hash: entry.hash,

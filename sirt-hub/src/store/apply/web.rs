@@ -43,14 +43,19 @@ pub enum WebOutcome {
 impl Tx<'_> {
     fn grant(&self, key: &[u8]) -> Result<Option<Grant>, TxError> {
         match self.web_sessions.get(key)? {
-            Some(raw) => Ok(Some(codec(schema::decode(schema::WEB_SESSIONS, &raw))?)),
+            Some(raw) => Ok(Some(codec(schema::decode(
+                schema::TreeId::WebSessions,
+                &raw,
+            ))?)),
             None => Ok(None),
         }
     }
 
     fn put_grant(&self, key: &[u8], grant: &Grant) -> Result<(), TxError> {
-        self.web_sessions
-            .insert(key, codec(schema::encode(schema::WEB_SESSIONS, grant))?)?;
+        self.web_sessions.insert(
+            key,
+            codec(schema::encode(schema::TreeId::WebSessions, grant))?,
+        )?;
         Ok(())
     }
 

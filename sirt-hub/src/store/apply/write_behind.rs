@@ -29,7 +29,7 @@ impl Tx<'_> {
             return Ok(record.clone());
         }
         match self.sites.get(site.as_str())? {
-            Some(raw) => codec(schema::decode(schema::SITES, &raw)),
+            Some(raw) => codec(schema::decode(schema::TreeId::Sites, &raw)),
             None => Ok(SiteRecord::default()),
         }
     }
@@ -83,7 +83,7 @@ impl Tx<'_> {
         for (site, record) in self.write_behind.sites.borrow_mut().drain() {
             self.sites.insert(
                 site.as_str(),
-                codec(schema::encode(schema::SITES, &record))?,
+                codec(schema::encode(schema::TreeId::Sites, &record))?,
             )?;
         }
         for (key, through) in self.write_behind.epochs.borrow_mut().drain() {

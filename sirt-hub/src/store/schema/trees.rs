@@ -1,0 +1,156 @@
+//! The registry of the hub's trees ([`TreeId`], a `store_kit` [`TreeSet`]) and the record
+//! codec over it: each tree's name (the constants in `schema.rs`) and the record version its
+//! values carry, with the reads of older `incidents` and `escalations` versions.
+
+use super::super::records::EscalationRecord;
+use super::*;
+use crate::incident::IncidentRecord;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Every tree, in the order the store opens them and the ingest transaction sees them
+/// (`apply/mod.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TreeId {
+    Incidents,
+    SiteIncidents,
+    StatusIncidents,
+    LocalRefs,
+    Escalations,
+    Epochs,
+    Sites,
+    Fingerprints,
+    Reviews,
+    Audit,
+    Meta,
+    Directives,
+    SiteDirectives,
+    IncidentDirectives,
+    OpenDirectives,
+    Hunts,
+    Operators,
+    Comms,
+    WebSessions,
+    SiteStates,
+    SiteStateLog,
+}
+
+/// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
+/// the record version its values carry.
+impl TreeSet for TreeId {
+    const ALL: &'static [Self] = &[
+        TreeId::Incidents,
+        TreeId::SiteIncidents,
+        TreeId::StatusIncidents,
+        TreeId::LocalRefs,
+        TreeId::Escalations,
+        TreeId::Epochs,
+        TreeId::Sites,
+        TreeId::Fingerprints,
+        TreeId::Reviews,
+        TreeId::Audit,
+        TreeId::Meta,
+        TreeId::Directives,
+        TreeId::SiteDirectives,
+        TreeId::IncidentDirectives,
+        TreeId::OpenDirectives,
+        TreeId::Hunts,
+        TreeId::Operators,
+        TreeId::Comms,
+        TreeId::WebSessions,
+        TreeId::SiteStates,
+        TreeId::SiteStateLog,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TreeId::Incidents => INCIDENTS,
+            TreeId::SiteIncidents => SITE_INCIDENTS,
+            TreeId::StatusIncidents => STATUS_INCIDENTS,
+            TreeId::LocalRefs => LOCAL_REFS,
+            TreeId::Escalations => ESCALATIONS,
+            TreeId::Epochs => EPOCHS,
+            TreeId::Sites => SITES,
+            TreeId::Fingerprints => FINGERPRINTS,
+            TreeId::Reviews => REVIEWS,
+            TreeId::Audit => AUDIT,
+            TreeId::Meta => META,
+            TreeId::Directives => DIRECTIVES,
+            TreeId::SiteDirectives => SITE_DIRECTIVES,
+            TreeId::IncidentDirectives => INCIDENT_DIRECTIVES,
+            TreeId::OpenDirectives => OPEN_DIRECTIVES,
+            TreeId::Hunts => HUNTS,
+            TreeId::Operators => OPERATORS,
+            TreeId::Comms => COMMS,
+            TreeId::WebSessions => WEB_SESSIONS,
+            TreeId::SiteStates => SITE_STATES,
+            TreeId::SiteStateLog => SITE_STATE_LOG,
+        }
+    }
+
+    fn codec(self) -> Codec {
+        let version = match self {
+            TreeId::Incidents => INCIDENT_RECORD_VERSION,
+            TreeId::Escalations => ESCALATION_RECORD_VERSION,
+            _ => RECORD_VERSION,
+        };
+        Codec::new(self.name(), version)
+    }
+}
+
+/// The codec of every tree but `incidents` and `escalations`, which moved on
+/// ([`TreeId::codec`]).
+pub fn encode<T: Serialize>(tree: TreeId, value: &T) -> Result<Vec<u8>, CodecError> {
+    tree.codec().encode(value)
+}
+
+/// A record of `tree`'s current record version; any other version is an error naming the tree.
+pub fn decode<T: DeserializeOwned>(tree: TreeId, bytes: &[u8]) -> Result<T, CodecError> {
+    tree.codec().decode(bytes)
+}
+
+/// An `incidents` value: `[INCIDENT_RECORD_VERSION] ++ postcard(record)`.
+pub fn encode_incident(record: &IncidentRecord) -> Result<Vec<u8>, CodecError> {
+    encode(TreeId::Incidents, record)
+}
+
+/// Reads an `incidents` value of this version or an older one (upgraded on the way: see
+/// `legacy.rs`). The store keeps the old bytes until the incident next changes.
+pub fn decode_incident(bytes: &[u8]) -> Result<IncidentRecord, CodecError> {
+    use super::super::legacy;
+    let codec = TreeId::Incidents.codec();
+    match codec.split(bytes)? {
+        (INCIDENT_RECORD_VERSION, body) => codec.body(body),
+        (3, body) => codec.body(body).map(legacy::incident_v3),
+        (2, body) => codec.body(body).map(legacy::incident_v2),
+        (1, body) => codec.body(body).map(legacy::incident_v1),
+        (found, _) => Err(codec.unknown(found)),
+    }
+}
+
+/// An `escalations` value: `[ESCALATION_RECORD_VERSION] ++ postcard(record)`.
+pub fn encode_escalation(record: &EscalationRecord) -> Result<Vec<u8>, CodecError> {
+    encode(TreeId::Escalations, record)
+}
+
+/// Reads an `escalations` value of this version or of version 1 (`legacy::escalation_v1`).
+pub fn decode_escalation(bytes: &[u8]) -> Result<EscalationRecord, CodecError> {
+    let codec = TreeId::Escalations.codec();
+    match codec.split(bytes)? {
+        (ESCALATION_RECORD_VERSION, body) => codec.body(body),
+        (1, body) => codec.body(body).map(super::super::legacy::escalation_v1),
+        (found, _) => Err(codec.unknown(found)),
+    }
+}
+
+/// A key (or key part) of `tree` of a length its layout does not have.
+pub fn key_length(tree: &'static str, len: usize) -> CodecError {
+    CodecError::Malformed {
+        tree,
+        detail: format!("key of unexpected length {len}"),
+    }
+}
