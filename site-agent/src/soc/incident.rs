@@ -5,49 +5,12 @@ use super::group::AlertGroup;
 use super::{Role, Tier};
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
-use socfed_proto::vocab::{IncidentReport, Indicator, LocalStatus, Severity, Technique, Tlp};
+use socfed_proto::vocab::{IncidentReport, Indicator, Severity, Technique, Tlp};
 use ulid::Ulid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IncidentStatus {
-    Open,
-    Contained,
-    Resolved,
-    Closed,
-}
-
-impl IncidentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IncidentStatus::Open => "open",
-            IncidentStatus::Contained => "contained",
-            IncidentStatus::Resolved => "resolved",
-            IncidentStatus::Closed => "closed",
-        }
-    }
-
-    /// The status as the federation contract carries it to the hub.
-    pub fn to_report(self) -> LocalStatus {
-        match self {
-            IncidentStatus::Open => LocalStatus::Open,
-            IncidentStatus::Contained => LocalStatus::Contained,
-            IncidentStatus::Resolved => LocalStatus::Resolved,
-            IncidentStatus::Closed => LocalStatus::Closed,
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [
-            IncidentStatus::Open,
-            IncidentStatus::Contained,
-            IncidentStatus::Resolved,
-            IncidentStatus::Closed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
-    }
-}
+/// A local incident's status is the one the federation contract carries to the hub: one type,
+/// so the two cannot drift (stored as before: the same variants in the same order).
+pub use socfed_proto::vocab::LocalStatus as IncidentStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalIncident {
@@ -222,7 +185,7 @@ impl LocalIncident {
                 .filter(|o| socfed_proto::vocab::bounds::name("owner", o).is_ok())
                 .unwrap_or_default()
                 .to_string(),
-            local_status: self.status.to_report().to_wire() as i32,
+            local_status: self.status.to_wire() as i32,
         };
         // The whole report must fit its encoded limit too (it is stored whole at both ends):
         // the last indicators give way, the hub still gets the incident.
@@ -294,6 +257,7 @@ pub fn new_incident_id(now_ms: UnixMillis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use socfed_proto::vocab::LocalStatus;
     use socfed_proto::vocab::ReportLimits;
 
     /// The site's status and owner travel with every revision.
