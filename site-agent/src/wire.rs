@@ -70,21 +70,6 @@ pub static PHASES: WireTable<HubPhase, pb::IncidentStatus> = WireTable {
     ],
 };
 
-/// The word for a number an agent sent, for the CLI to show: empty for unspecified (a field
-/// that does not apply, such as an open group's verdict), and a number this build does not
-/// know (a newer agent) shown as such rather than refused.
-pub fn word<D, W>(table: &WireTable<D, W>, raw: i32) -> String
-where
-    D: Copy + PartialEq,
-    W: Copy + PartialEq + Default + Into<i32>,
-{
-    match table.from_wire_optional(raw) {
-        Ok(Some(value)) => (table.word)(value).to_string(),
-        Ok(None) => String::new(),
-        Err(_) => format!("unknown ({raw})"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,10 +125,10 @@ mod tests {
             assert_eq!(role.word().parse::<Role>(), Ok(role));
         }
         assert_eq!(
-            word(&VERDICTS, pb::Verdict::FalsePositive as i32),
+            VERDICTS.show(pb::Verdict::FalsePositive as i32),
             "false-positive"
         );
-        assert_eq!(word(&VERDICTS, 0), "");
-        assert_eq!(word(&PHASES, 99), "unknown (99)");
+        assert_eq!(VERDICTS.show(0), "");
+        assert_eq!(PHASES.show(99), "unknown (99)");
     }
 }

@@ -59,6 +59,17 @@ where
         self.from_wire(raw).map(Some)
     }
 
+    /// The word for a number a peer sent, for a surface to show it: empty for unspecified (a
+    /// field that does not apply, such as an open group's verdict), and a number this build
+    /// does not know (a newer peer) shown as such rather than refused.
+    pub fn show(&self, raw: i32) -> String {
+        match self.from_wire_optional(raw) {
+            Ok(Some(value)) => (self.word)(value).to_string(),
+            Ok(None) => String::new(),
+            Err(_) => format!("unknown ({raw})"),
+        }
+    }
+
     /// Every value's word, in table order.
     pub fn words(&self) -> Vec<String> {
         self.pairs
@@ -142,6 +153,11 @@ mod tests {
         assert!(unknown.problem.contains("unknown value 99"), "{unknown}");
         assert!(unknown.problem.contains("clear, red"), "{unknown}");
         assert_eq!(TLP.from_wire_optional(0), Ok(None));
+        assert_eq!(TLP.show(pb::Tlp::Red as i32), "red");
+        assert_eq!(
+            (TLP.show(0), TLP.show(99)),
+            (String::new(), "unknown (99)".into())
+        );
         assert_eq!(
             TLP.to_wire(Tlp::Green),
             pb::Tlp::Unspecified,

@@ -85,19 +85,6 @@ pub static DEADLINES: WireTable<Word, pb::DeadlineStatus> = WireTable {
     ],
 };
 
-/// The word for a number received from the hub, for a surface that shows it; a number this
-/// build does not know (a newer hub) is shown as such rather than refused.
-pub fn word<D, W>(table: &WireTable<D, W>, raw: i32) -> String
-where
-    D: Copy + PartialEq,
-    W: Copy + PartialEq + Default + Into<i32>,
-{
-    match table.from_wire(raw) {
-        Ok(value) => (table.word)(value).to_string(),
-        Err(_) => format!("unknown ({raw})"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,9 +153,9 @@ mod tests {
             assert_eq!(kind.word().parse::<CommandKind>(), Ok(kind));
         }
         assert_eq!(
-            word(&COMM_STATES, pb::CommState::DeliveryFailed as i32),
+            COMM_STATES.show(pb::CommState::DeliveryFailed as i32),
             "delivery-failed"
         );
-        assert_eq!(word(&DEADLINES, 99), "unknown (99)");
+        assert_eq!(DEADLINES.show(99), "unknown (99)");
     }
 }

@@ -91,17 +91,17 @@ pub fn indicators_elided(i: &pb::HubIncident) -> Option<String> {
 
 /// An operator's role at the hub (`tier1` … `admin`).
 pub fn role(n: i32) -> String {
-    super::wire::word(&super::wire::ROLES, n)
+    super::wire::ROLES.show(n)
 }
 
 /// A communication's state (`draft` … `delivery-failed`).
 pub fn comm_state(n: i32) -> String {
-    super::wire::word(&super::wire::COMM_STATES, n)
+    super::wire::COMM_STATES.show(n)
 }
 
 /// A regulatory deadline's status (`pending`, `due_soon`, `overdue`, `met`, `met_late`).
 pub fn deadline_status(n: i32) -> String {
-    super::wire::word(&super::wire::DEADLINES, n)
+    super::wire::DEADLINES.show(n)
 }
 
 /// A communication's marking as its text carries it (`TLP:AMBER`).

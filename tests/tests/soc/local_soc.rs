@@ -3,7 +3,7 @@
 //! hub incident.
 
 use site_agent::service::ManualClock;
-use site_agent::wire::{ALERT_STATUSES, ROLES, VERDICTS, word};
+use site_agent::wire::{ALERT_STATUSES, ROLES, VERDICTS};
 use socfed_proto::pb::{self, act_on_alert_request::Action as Act, site_soc_client::SiteSocClient};
 use socfed_runtime::tls::{ExpectedServer, TlsFiles};
 use socfed_tests::{clients, eventually, fixture::Org, pki::TestPki};
@@ -223,8 +223,8 @@ async fn roles_decide_who_may_do_what_and_refusals_name_the_role_needed() -> any
     .await?;
     assert_eq!(
         (
-            word(&ALERT_STATUSES, closed.status).as_str(),
-            word(&VERDICTS, closed.verdict).as_str()
+            ALERT_STATUSES.show(closed.status).as_str(),
+            VERDICTS.show(closed.verdict).as_str()
         ),
         ("closed", "false-positive")
     );
@@ -316,7 +316,7 @@ async fn an_sla_breach_climbs_the_ladder_notifies_the_manager_and_finally_reache
     assert_eq!(
         (
             group.tier,
-            word(&ALERT_STATUSES, group.status).as_str(),
+            ALERT_STATUSES.show(group.status).as_str(),
             group.assignee.as_str()
         ),
         (2, "new", "bob"),
@@ -359,7 +359,7 @@ async fn an_sla_breach_climbs_the_ladder_notifies_the_manager_and_finally_reache
         })
         .await?
         .into_inner();
-    assert_eq!(word(&ALERT_STATUSES, g.status), "promoted");
+    assert_eq!(ALERT_STATUSES.show(g.status), "promoted");
     let incident = carol
         .get_local_incident(pb::GetLocalIncidentRequest {
             id: g.incident_id.clone(),
@@ -596,7 +596,7 @@ async fn the_audit_chain_detects_an_edited_entry_and_state_survives_a_restart() 
         .into_inner();
     assert_eq!(
         (
-            word(&ALERT_STATUSES, again.status).as_str(),
+            ALERT_STATUSES.show(again.status).as_str(),
             again.comments.len()
         ),
         ("acknowledged", 1)

@@ -2,7 +2,7 @@
 
 use super::render;
 use super::{AlertStatusFilter, Conn, Soc, Verdict};
-use crate::wire::{VERDICTS, word};
+use crate::wire::VERDICTS;
 use clap::Subcommand;
 use socfed_proto::pb::{self, act_on_alert_request::Action};
 use socfed_runtime::cli::OutputFormat;
@@ -90,7 +90,7 @@ fn describe(action: &Action) -> String {
         Action::Unassign(_) => "unassigned".to_string(),
         Action::Comment(_) => "comment added".to_string(),
         Action::Escalate(_) => "escalated".to_string(),
-        Action::Close(verdict) => format!("closed as {}", word(&VERDICTS, *verdict)),
+        Action::Close(verdict) => format!("closed as {}", VERDICTS.show(*verdict)),
         Action::Reopen(_) => "reopened".to_string(),
         Action::LegacyClose(verdict) => format!("closed as {}", render::clean(verdict)),
     }

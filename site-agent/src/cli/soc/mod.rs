@@ -178,16 +178,16 @@ mod tests {
 
     #[test]
     fn value_enums_spell_the_wire_words() {
-        use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS, word};
+        use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS};
         assert_clap_names_are_wire_words::<AlertStatusFilter>(|v| match v.as_wire() {
             (_, true) => "all".to_string(),
-            (status, false) => word(&ALERT_STATUSES, status.into()),
+            (status, false) => ALERT_STATUSES.show(status.into()),
         });
-        assert_clap_names_are_wire_words::<Verdict>(|v| word(&VERDICTS, v.as_wire().into()));
+        assert_clap_names_are_wire_words::<Verdict>(|v| VERDICTS.show(v.as_wire().into()));
         assert_clap_names_are_wire_words::<IncidentStatus>(|v| {
-            word(&INCIDENT_STATUSES, v.as_wire().into())
+            INCIDENT_STATUSES.show(v.as_wire().into())
         });
-        assert_clap_names_are_wire_words::<RosterRole>(|v| word(&ROLES, v.as_wire().into()));
+        assert_clap_names_are_wire_words::<RosterRole>(|v| ROLES.show(v.as_wire().into()));
         assert_clap_names_are_wire_words::<IngestFormat>(|v| {
             match v {
                 IngestFormat::Native => "native",

@@ -6,7 +6,7 @@
 //! alert titles and raw records are attacker-influenced, and must not be able to drive the
 //! analyst's terminal with escape sequences.
 
-use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, PHASES, ROLES, VERDICTS, word};
+use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, PHASES, ROLES, VERDICTS};
 use serde_json::{Value, json};
 use socfed_proto::pb;
 use socfed_proto::vocab::{Severity, Tlp};
@@ -119,8 +119,8 @@ pub fn alert_json(g: &pb::AlertGroup) -> Value {
         "severity": severity(g.severity),
         "tlp": tlp(g.tlp),
         "tier": g.tier,
-        "status": word(&ALERT_STATUSES, g.status),
-        "verdict": word(&VERDICTS, g.verdict),
+        "status": ALERT_STATUSES.show(g.status),
+        "verdict": VERDICTS.show(g.verdict),
         "assignee": g.assignee,
         "incident_id": g.incident_id,
         "count": g.count,
@@ -145,8 +145,8 @@ fn comment_json(c: &pb::Comment) -> Value {
 }
 
 fn alert_status(g: &pb::AlertGroup) -> String {
-    let status = word(&ALERT_STATUSES, g.status);
-    match word(&VERDICTS, g.verdict) {
+    let status = ALERT_STATUSES.show(g.status);
+    match VERDICTS.show(g.verdict) {
         verdict if verdict.is_empty() => status,
         verdict => format!("{status} ({verdict})"),
     }
@@ -288,7 +288,7 @@ pub fn incident_json(i: &pb::LocalIncident) -> Value {
     json!({
         "id": i.id,
         "title": i.title,
-        "status": word(&INCIDENT_STATUSES, i.status),
+        "status": INCIDENT_STATUSES.show(i.status),
         "owner": i.owner,
         "severity": severity(i.severity),
         "tlp": tlp(i.tlp),
@@ -304,7 +304,7 @@ pub fn incident_json(i: &pb::LocalIncident) -> Value {
         // What the SIRT hub last said of it; null until the hub told this site.
         "hub": i.hub.as_ref().map(|h| json!({
             "incident_id": h.incident_id,
-            "phase": word(&PHASES, h.phase),
+            "phase": PHASES.show(h.phase),
             "resolution": h.resolution,
             "ir_lead": h.ir_lead,
             "updated_at": format_millis(h.updated_at_ms),
@@ -316,9 +316,9 @@ pub fn incident_json(i: &pb::LocalIncident) -> Value {
 /// The hub's phase of an escalated incident, with why it was closed ("closed (resolved)").
 fn hub_phase(h: &pb::HubView) -> String {
     if h.resolution.is_empty() {
-        word(&PHASES, h.phase)
+        PHASES.show(h.phase)
     } else {
-        format!("{} ({})", word(&PHASES, h.phase), clean(&h.resolution))
+        format!("{} ({})", PHASES.show(h.phase), clean(&h.resolution))
     }
 }
 
@@ -345,7 +345,7 @@ pub fn incidents_table(incidents: &[pb::LocalIncident]) -> Table {
         t.add_row(vec![
             clean(&i.id).into_owned(),
             severity(i.severity).to_string(),
-            word(&INCIDENT_STATUSES, i.status),
+            INCIDENT_STATUSES.show(i.status),
             or_dash(&i.owner).into_owned(),
             i.alert_group_ids.len().to_string(),
             escalation(i),
@@ -361,7 +361,7 @@ pub fn incident_brief(i: &pb::LocalIncident) -> String {
         "{}  {}  {}  owner {}  escalated {}  {}",
         clean(&i.id),
         severity(i.severity),
-        word(&INCIDENT_STATUSES, i.status),
+        INCIDENT_STATUSES.show(i.status),
         or_dash(&i.owner),
         escalation(i),
         shorten(&i.title, LIST_TITLE_CHARS),
@@ -376,7 +376,7 @@ pub fn incident_detail(i: &pb::LocalIncident) -> String {
         }
     };
     field("title", &clean(&i.title));
-    field("status", &word(&INCIDENT_STATUSES, i.status));
+    field("status", &INCIDENT_STATUSES.show(i.status));
     field("owner", &or_dash(&i.owner));
     field("severity", severity(i.severity));
     field("tlp", tlp(i.tlp));
@@ -421,7 +421,7 @@ pub fn roster_json(r: &pb::Roster) -> Value {
                 json!({
                     "name": a.name,
                     "display_name": a.display_name,
-                    "role": word(&ROLES, a.role),
+                    "role": ROLES.show(a.role),
                     "shifts": a.shifts,
                 })
             })
@@ -435,7 +435,7 @@ pub fn roster_table(r: &pb::Roster) -> Table {
         t.add_row(vec![
             clean(&a.name).into_owned(),
             clean(&a.display_name).into_owned(),
-            word(&ROLES, a.role),
+            ROLES.show(a.role),
             a.shifts
                 .iter()
                 .map(|s| clean(s).into_owned())
