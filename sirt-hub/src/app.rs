@@ -380,7 +380,7 @@ async fn seed_roster(
         let Ok(role) = operator.role.parse::<crate::lifecycle::HubRole>() else {
             continue;
         };
-        let change = crate::store::apply::RosterChange {
+        let change = crate::ingest::apply::RosterChange {
             name: operator.name.clone(),
             role: Some(role),
             actor: "config".into(),

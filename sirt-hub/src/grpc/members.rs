@@ -6,9 +6,9 @@
 use super::acting::{Acting, Roles, incident_id, read};
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
+use crate::ingest::apply::MemberChange;
 use crate::lifecycle::HubRole;
 use crate::store::HubStore;
-use crate::store::apply::MemberChange;
 use socfed_proto::pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};

@@ -8,9 +8,10 @@
 //!
 //! Both run on dedicated OS threads because sled calls block.
 
+pub mod apply;
 mod writer;
 
-use crate::store::apply::{IncidentChange, Item, Outcome};
+use crate::ingest::apply::{IncidentChange, Item, Outcome};
 use crate::store::{HubStore, StoreError};
 use socfed_proto::vocab::SiteId;
 use std::sync::Arc;

@@ -17,7 +17,7 @@
 //! acknowledged. Everything submitted until the writer stops is answered with the cause.
 
 use super::{ITEMS_PER_TRANSACTION, Reply, Request, StopHubOnExit, WriterSettings};
-use crate::store::apply::{Applied, IncidentChange, Item, Outcome};
+use crate::ingest::apply::{Applied, IncidentChange, Item, Outcome};
 use crate::store::{HubStore, StoreError, SyncPoint};
 use socfed_proto::vocab::SiteId;
 use std::sync::{Arc, mpsc as sync_mpsc};
@@ -253,7 +253,7 @@ fn apply(
     let mut directive_sites: Vec<SiteId> = Vec::new();
     let mut state_sites: Vec<SiteId> = Vec::new();
     for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
-        let applied = store.apply(chunk, now, window_ms)?;
+        let applied = super::apply::apply(store, chunk, now, window_ms)?;
         outcomes.extend(applied.outcomes);
         for site in applied.directive_sites {
             if !directive_sites.contains(&site) {

@@ -1,6 +1,8 @@
-//! The layer's boundary, checked on the source: outside `service/` (and the writer and the
+//! The layers' boundaries, checked on the source: outside `service/` (and the writer and the
 //! store themselves), nothing builds a writer `Item`, calls the writer, or matches on one of
-//! its untyped outcomes. Tests may drive the store directly and are not scanned.
+//! its untyped outcomes; and the store names nothing of the crate but records and the types
+//! inside them: no transport, no application, no policy. Tests may drive the store directly
+//! and are not scanned.
 
 use std::path::{Path, PathBuf};
 
@@ -106,4 +108,115 @@ fn the_check_sees_what_it_looks_for() {
     assert!(whole_word_at(&code, "Outcome::"));
     assert!(!whole_word_at(&code, "Item::"), "comments are not code");
     assert!(!whole_word_at("EscalationOutcome::Duplicate", "Outcome::"));
+}
+
+/// What `store/` may name of the rest of the crate: the records it persists and the types
+/// inside them.
+const STORE_MAY_NAME: [&str; 8] = [
+    "crate::store",
+    "crate::incident",
+    "crate::lifecycle",
+    "crate::regulatory",
+    "crate::comms",
+    "crate::response",
+    "crate::access::roster",
+    "crate::session",
+];
+
+/// Rules inside those modules (decisions, not records) and transports the store must not call.
+const STORE_MUST_NOT_CALL: [&str; 10] = [
+    "lifecycle::apply(",
+    "lifecycle::check_lead(",
+    "incident::open(",
+    "incident::merge(",
+    "incident::absorb(",
+    "response::order",
+    "tonic::",
+    "axum::",
+    "hyper::",
+    "correlate::",
+];
+
+/// The code of `text` before its inline test module, if any.
+fn product_code(text: &str) -> String {
+    let product = text.split("#[cfg(test)]").next().unwrap_or_default();
+    code(product)
+}
+
+/// The `crate::` paths `code` names (a `crate::{a, b}` group names each).
+fn crate_paths(code: &str) -> Vec<String> {
+    let is_path = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    let mut paths = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let inner = group.split('}').next().unwrap_or_default();
+            for name in inner.split(',') {
+                paths.push(format!("crate::{name}"));
+            }
+        } else {
+            let path: String = rest.chars().take_while(|c| is_path(*c)).collect();
+            paths.push(format!("crate::{path}"));
+        }
+    }
+    paths
+}
+
+fn store_findings(relative: &Path, code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in crate_paths(code) {
+        let allowed = STORE_MAY_NAME
+            .iter()
+            .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}::")));
+        if !allowed {
+            found.push(format!("{}: {path}", relative.display()));
+        }
+    }
+    for call in STORE_MUST_NOT_CALL {
+        if code.contains(call) {
+            found.push(format!("{}: {call}", relative.display()));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_store_persists_and_decides_nothing() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src.join("store"), &mut files).expect("the store's sources are readable");
+    let mut found = Vec::new();
+    let mut scanned = 0;
+    for path in files {
+        let relative = path.strip_prefix(&src).expect("under src");
+        if is_test(relative) {
+            continue;
+        }
+        scanned += 1;
+        let text = std::fs::read_to_string(&path).expect("readable");
+        found.extend(store_findings(relative, &product_code(&text)));
+    }
+    assert!(scanned > 15, "only {scanned} store sources found");
+    assert!(
+        found.is_empty(),
+        "the store names transport, application or policy code (move the rule to \
+         `ingest/apply/` or `service/`, and give the store a typed read or write): {found:?}"
+    );
+}
+
+#[test]
+fn the_store_check_sees_what_it_looks_for() {
+    let here = Path::new("store/x.rs");
+    let ok = product_code("use crate::incident::IncidentRecord; // crate::grpc\nfn f() {}");
+    assert_eq!(store_findings(here, &ok), Vec::<String>::new());
+    let bad = product_code(
+        "use crate::{store, correlate};\nfn f() { crate::lifecycle::apply(x) }\n#[cfg(test)]\nuse crate::web;",
+    );
+    assert_eq!(
+        store_findings(here, &bad),
+        vec![
+            "store/x.rs: crate::correlate".to_string(),
+            "store/x.rs: lifecycle::apply(".to_string(),
+        ]
+    );
 }

@@ -5,10 +5,10 @@
 use super::{Commands, call_failed, writer_stopped};
 use crate::error::HubError;
 use crate::incident::IncidentRecord;
-use crate::lifecycle::LifecycleError;
-use crate::store::apply::{
+use crate::ingest::apply::{
     Item, MemberChange, Merge, Outcome, RegulatoryChange, Split, Transition, TransitionOutcome,
 };
+use crate::lifecycle::LifecycleError;
 use socfed_proto::UnixMillis;
 use ulid::Ulid;
 

@@ -16,8 +16,8 @@
 
 use crate::comms::CommRecord;
 use crate::error::HubError;
+use crate::ingest::apply::{CommsChange, Item, Outcome, ResponseOutcome, RosterChange};
 use crate::ingest::{IngestHandle, TransitionError};
-use crate::store::apply::{CommsChange, Item, Outcome, ResponseOutcome, RosterChange};
 use socfed_runtime::audit::AuditDraft;
 
 pub mod incident;

@@ -5,9 +5,9 @@
 
 use super::{Actor, Commands, wrong_answer};
 use crate::error::HubError;
+use crate::ingest::apply::{AttachHunt, Issue, Item, ResponseOutcome};
 use crate::response::order::{self, DirectiveOrder, HuntOrder, Planned, TaskOrder};
 use crate::response::{DirectiveRecord, HuntRecord};
-use crate::store::apply::{AttachHunt, Issue, Item, ResponseOutcome};
 use socfed_proto::vocab::SiteId;
 use ulid::Ulid;
 

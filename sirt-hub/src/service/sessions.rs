@@ -1,12 +1,12 @@
 //! The dashboard's sign-in as commands: a sign-in link issued to an operator (over gRPC, by
 //! certificate), the link exchanged once for a session, a sign-out, and the purge of expired
 //! links and sessions. The rules of a grant are in `crate::session`; the transaction that
-//! stores them in `store/apply/web.rs`.
+//! stores them in `ingest/apply/web.rs`.
 
 use super::{Commands, call_failed, writer_stopped};
 use crate::error::HubError;
+use crate::ingest::apply::{Item, Outcome, WebChange, WebOutcome};
 use crate::session::{Grant, Refused};
-use crate::store::apply::{Item, Outcome, WebChange, WebOutcome};
 
 /// How a sign-in went: a session, or why not (shown to the browser as such).
 #[derive(Debug, Clone)]

@@ -11,9 +11,9 @@
 
 use super::{Commands, call_failed, writer_stopped};
 use crate::error::HubError;
+use crate::ingest::apply::{DirectiveUpdate, EscalationOutcome, Item, Offered, Outcome};
 use crate::ingest::{IngestHandle, Reply};
 use crate::response::directive::SiteReport;
-use crate::store::apply::{DirectiveUpdate, EscalationOutcome, Item, Offered, Outcome};
 use crate::store::{HubStore, StoreError};
 use socfed_proto::UnixMillis;
 use socfed_proto::pb;
@@ -258,7 +258,7 @@ pub fn apply_unqueued(
         Unqueued::Hello(hello) => hello.item(site),
         Unqueued::Input { epoch, input } => input.item(site, epoch),
     };
-    let applied = store.apply(std::slice::from_ref(&item), now, window_ms)?;
+    let applied = crate::ingest::apply::apply(store, std::slice::from_ref(&item), now, window_ms)?;
     Ok(applied
         .outcomes
         .into_iter()

@@ -1,8 +1,8 @@
 //! The hub store's whole layout as deterministic text (`socfed_runtime::store_kit::layout`):
 //! every tree, each key by its shape ([`schema::key_shape`]) and each value by what it is
 //! ([`check::shown`], the table `db import` checks with). The snapshot test in `layout/` runs
-//! a small scenario through the hub's ingest transaction and compares this text with the
-//! committed `layout/snapshot.txt`, so a change of layout is always a visible diff.
+//! a small scenario through the hub's writer items (`ingest::apply`) and compares this text
+//! with the committed `layout/snapshot.txt`, so a change of layout is always a visible diff.
 
 use super::schema::{self, TreeId, TreeSet};
 use super::{HubStore, StoreError, check};

@@ -1,10 +1,11 @@
 //! The hub's durable state. The only module that touches sled: trees and key layouts are in
-//! [`schema`], values in [`records`], the ingest transaction in [`apply`], reads in [`query`].
+//! [`schema`], values in [`records`], typed writes in the unit of work ([`unit`]), reads in
+//! [`query`]. It persists and answers; what to write is decided by the application
+//! (`crate::ingest::apply`).
 //!
 //! Durability: a `commit` flushes sled and then, in `Durability::Fsync` mode, `fdatasync`s the
 //! data file, because sled's own flush only guarantees survival of a process crash.
 
-pub mod apply;
 mod audit_log;
 pub mod check;
 pub mod layout;
@@ -16,6 +17,7 @@ mod query_states;
 mod query_web;
 pub mod records;
 pub mod schema;
+pub mod unit;
 mod upgrade;
 
 use schema::{CodecError, TreeId};
@@ -67,10 +69,8 @@ pub(crate) struct Trees {
     pub site_incidents: sled::Tree,
     pub status_incidents: sled::Tree,
     pub local_refs: sled::Tree,
-    pub escalations: sled::Tree,
     pub epochs: sled::Tree,
     pub sites: sled::Tree,
-    pub fingerprints: sled::Tree,
     pub reviews: sled::Tree,
     pub audit: sled::Tree,
     pub meta: sled::Tree,
@@ -94,6 +94,10 @@ pub struct HubStore {
     db: sled::Db,
     dir: PathBuf,
     trees: Trees,
+    /// The same trees in registry order, for units of work (`unit/`).
+    registry: store_kit::Trees<TreeId>,
+    /// One unit of work at a time (`unit/`).
+    write_lock: std::sync::Mutex<()>,
     data_file: Option<File>,
     /// Keys the audit chain (`socfed_runtime::audit`); kept outside the store.
     audit_key: socfed_runtime::audit::ChainKey,
@@ -226,10 +230,8 @@ impl HubStore {
             site_incidents: tree(TreeId::SiteIncidents),
             status_incidents: tree(TreeId::StatusIncidents),
             local_refs: tree(TreeId::LocalRefs),
-            escalations: tree(TreeId::Escalations),
             epochs: tree(TreeId::Epochs),
             sites: tree(TreeId::Sites),
-            fingerprints: tree(TreeId::Fingerprints),
             reviews: tree(TreeId::Reviews),
             audit: tree(TreeId::Audit),
             meta: tree(TreeId::Meta),
@@ -280,6 +282,8 @@ impl HubStore {
             db,
             dir: dir.to_path_buf(),
             trees,
+            registry,
+            write_lock: std::sync::Mutex::new(()),
             data_file,
             audit_key,
             blobs: std::sync::Mutex::new(blobs),

@@ -78,7 +78,7 @@ fn state_of(seq: u64, local_incident_id: String, record: &IncidentRecord) -> Inc
 
 #[cfg(test)]
 mod tests {
-    use crate::store::apply::{Item, Merge, Offered, Transition};
+    use crate::ingest::apply::{Item, Merge, Offered, Transition};
     use crate::store::{Durability, HubStore};
     use socfed_proto::pb;
     use socfed_proto::vocab::{HubPhase, IncidentReport, ReportLimits, SiteId};
@@ -156,9 +156,13 @@ mod tests {
     fn each_site_is_owed_the_latest_state_of_each_local_incident_once() {
         let dir = tempfile::tempdir().expect("dir");
         let store = store(dir.path());
-        let applied = store
-            .apply(&[escalation("paris", 1, "P-1", 1, "a.example")], 10, 1000)
-            .expect("applied");
+        let applied = crate::ingest::apply::apply(
+            &store,
+            &[escalation("paris", 1, "P-1", 1, "a.example")],
+            10,
+            1000,
+        )
+        .expect("applied");
         assert_eq!(
             applied.state_sites,
             vec![SiteId::parse("paris").expect("site")]
@@ -169,25 +173,33 @@ mod tests {
             vec![(1, "P-1".into(), HubPhase::New, id)]
         );
         // A revision the site would be told nothing new by: nothing queued.
-        let applied = store
-            .apply(&[escalation("paris", 2, "P-1", 2, "a.example")], 11, 1000)
-            .expect("applied");
+        let applied = crate::ingest::apply::apply(
+            &store,
+            &[escalation("paris", 2, "P-1", 2, "a.example")],
+            11,
+            1000,
+        )
+        .expect("applied");
         assert!(applied.state_sites.is_empty());
         // A second site joins (queued for it only), then the phase moves (queued for both).
-        store
-            .apply(&[escalation("lyon", 1, "L-1", 1, "a.example")], 12, 1000)
-            .expect("applied");
+        crate::ingest::apply::apply(
+            &store,
+            &[escalation("lyon", 1, "L-1", 1, "a.example")],
+            12,
+            1000,
+        )
+        .expect("applied");
         assert_eq!(
             states(&store, "lyon", 0),
             vec![(1, "L-1".into(), HubPhase::New, id)]
         );
-        store
-            .apply(
-                &[transition(id, crate::lifecycle::Command::StartTriage)],
-                13,
-                1000,
-            )
-            .expect("applied");
+        crate::ingest::apply::apply(
+            &store,
+            &[transition(id, crate::lifecycle::Command::StartTriage)],
+            13,
+            1000,
+        )
+        .expect("applied");
         assert_eq!(
             states(&store, "paris", 0),
             vec![(2, "P-1".into(), HubPhase::Triage, id)],
@@ -201,25 +213,29 @@ mod tests {
             2
         );
         // A merge moves a local incident to another hub incident: its site is told where.
-        let other = store
-            .apply(&[escalation("paris", 3, "P-2", 1, "b.example")], 14, 1000)
-            .expect("applied")
-            .changes[0]
+        let other = crate::ingest::apply::apply(
+            &store,
+            &[escalation("paris", 3, "P-2", 1, "b.example")],
+            14,
+            1000,
+        )
+        .expect("applied")
+        .changes[0]
             .record
             .id;
-        store
-            .apply(
-                &[Item::Merge(Box::new(Merge {
-                    survivor: id,
-                    other,
-                    reason: "same".into(),
-                    actor: "ines".into(),
-                    actor_cert: String::new(),
-                }))],
-                15,
-                1000,
-            )
-            .expect("applied");
+        crate::ingest::apply::apply(
+            &store,
+            &[Item::Merge(Box::new(Merge {
+                survivor: id,
+                other,
+                reason: "same".into(),
+                actor: "ines".into(),
+                actor_cert: String::new(),
+            }))],
+            15,
+            1000,
+        )
+        .expect("applied");
         let after = states(&store, "paris", 2);
         assert_eq!(after.len(), 1, "{after:?}");
         assert_eq!(
@@ -240,9 +256,13 @@ mod tests {
                 ("paris", 2, "P-2", "b.example"),
                 ("lyon", 1, "L-1", "c.example"),
             ] {
-                store
-                    .apply(&[escalation(site, seq, local, 1, domain)], 10, 1000)
-                    .expect("applied");
+                crate::ingest::apply::apply(
+                    &store,
+                    &[escalation(site, seq, local, 1, domain)],
+                    10,
+                    1000,
+                )
+                .expect("applied");
             }
             // As a schema 3 build left it: no queue at all.
             store.trees.site_states.clear().expect("clear");

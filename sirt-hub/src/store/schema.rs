@@ -19,7 +19,7 @@
 //! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
 //! | `meta`          | `audit_keyed_from`                    | `KeyedFrom` (seq, hash, MAC) |
 //! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged incidents)  |
-//! | `meta`          | `commits`                             | u64 BE (ingest transactions) |
+//! | `meta`          | `commits`                             | u64 BE (units committed)     |
 //! | `meta`          | `members/` ++ incident ULID ++ name   | empty (incident members)   |
 //! | `meta`          | `roster_keepers`                      | u64 BE (who may manage the roster) |
 //! | `meta`          | `open_directives_indexed`             | empty (`open_directives` built) |
@@ -161,7 +161,7 @@ pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
-/// `meta` key: ingest transactions committed so far (u64 BE), recorded by the store's witness.
+/// `meta` key: units of work committed so far (u64 BE), recorded by the store's witness.
 pub const COMMITS: &str = "commits";
 /// `meta` key prefix of incident members (who may read it at TLP:RED): prefix ++ ULID ++
 /// operator name → empty.

@@ -202,13 +202,13 @@ pub async fn hunts(
 enum Wake {
     // Boxed: an incident record is large, and most wakes are timer ticks.
     Change(
-        Box<Result<crate::store::apply::IncidentChange, tokio::sync::broadcast::error::RecvError>>,
+        Box<Result<crate::ingest::apply::IncidentChange, tokio::sync::broadcast::error::RecvError>>,
     ),
     Recheck,
 }
 
 struct Stream {
-    rx: tokio::sync::broadcast::Receiver<crate::store::apply::IncidentChange>,
+    rx: tokio::sync::broadcast::Receiver<crate::ingest::apply::IncidentChange>,
     state: WebState,
     viewer: Viewer,
     ended: bool,

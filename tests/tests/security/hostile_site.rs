@@ -200,7 +200,7 @@ async fn terminal_escapes_from_a_site_are_refused_and_never_become_an_incident()
 /// Writes an incident carrying `HOSTILE` text straight into a hub store, as a store written
 /// before the hub refused such text would hold it.
 fn store_hostile_incident(data_dir: &std::path::Path, pki: &TestPki) -> anyhow::Result<()> {
-    use sirt_hub::store::apply::{Item, Offered};
+    use sirt_hub::ingest::apply::{Item, Offered};
     use socfed_proto::vocab::{IncidentReport, Severity, SiteId, Tlp};
     // The key the hub will find beside its TLS key, so its audit chain stays verifiable.
     let (key, _) = socfed_runtime::audit_key::load_or_create(
@@ -229,7 +229,7 @@ fn store_hostile_incident(data_dir: &std::path::Path, pki: &TestPki) -> anyhow::
         enqueued_at_ms: 1,
         offered: Offered::Valid(report),
     };
-    store.apply(&[item], socfed_proto::now_millis(), 86_400_000)?;
+    sirt_hub::ingest::apply::apply(&store, &[item], socfed_proto::now_millis(), 86_400_000)?;
     store.commit(&store.sync_point()?)?;
     Ok(())
 }

@@ -10,10 +10,10 @@ pub mod wire;
 
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
+use crate::ingest::apply::EscalationOutcome;
 use crate::live::LiveSites;
 use crate::service::Commands;
 use crate::service::sites::{Escalated, Escalations, SiteHello, SiteInput, SiteStream};
-use crate::store::apply::EscalationOutcome;
 use socfed_proto::identity::Identity;
 use socfed_proto::pb::{self, hub_message};
 use socfed_proto::vocab::{ReportLimits, SiteId};

@@ -15,8 +15,8 @@
 //! through the same transaction the writer runs.
 
 use crate::error::HubError;
+use crate::ingest::apply::Offered;
 use crate::service::sites::{self, Escalation, SiteHello, SiteInput, Unqueued};
-use crate::store::apply::Offered;
 use crate::view::response_convert;
 use prost::Message;
 use socfed_proto::pb::{self, site_message};

@@ -1,7 +1,7 @@
 //! Range checks of site messages, and the writer they protect, driven with a real store.
 
 use super::*;
-use crate::store::apply::{Item, Outcome};
+use crate::ingest::apply::{Item, Outcome};
 
 fn escalation_with(seq: u64, dropped_before: u64) -> pb::Escalation {
     pb::Escalation {
@@ -93,7 +93,7 @@ fn the_writer_itself_never_overflows_even_on_unchecked_input() {
             reason: "test".into(),
         },
     };
-    let applied = store.apply(&[item], 1, 1).expect("applied");
+    let applied = crate::ingest::apply::apply(&store, &[item], 1, 1).expect("applied");
     assert!(matches!(
         applied.outcomes.as_slice(),
         [Outcome::Escalation {

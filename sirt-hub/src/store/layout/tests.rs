@@ -1,5 +1,5 @@
-//! The hub store's layout snapshot: a small scenario through the hub's ingest transaction
-//! (`HubStore::apply`, what the single writer runs, at fixed times): two sites say hello and
+//! The hub store's layout snapshot: a small scenario through the hub's writer items
+//! (`ingest::apply`, what the single writer runs, at fixed times): two sites say hello and
 //! escalate local incidents that correlate into one hub incident, an operator is added to the
 //! roster, the incident goes to triage, a task is issued to one site and a communication is
 //! drafted; then the whole store rendered and compared with `snapshot.txt`.
@@ -9,12 +9,12 @@
 //! snapshot with `SOCFED_BLESS=1 cargo test -p sirt-hub --lib store::layout` and commit both.
 
 use crate::comms::{Audience, CommRecord};
-use crate::lifecycle::{Command, HubRole, Tier};
-use crate::response::order::TaskOrder;
-use crate::store::apply::{
+use crate::ingest::apply::{
     CommEdit, CommsChange, EscalationOutcome, Issue, Item, Offered, Outcome, RosterChange,
     Transition,
 };
+use crate::lifecycle::{Command, HubRole, Tier};
+use crate::response::order::TaskOrder;
 use crate::store::{Durability, HubStore};
 use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
@@ -67,7 +67,7 @@ fn escalation(name: &str, local: &str) -> anyhow::Result<Item> {
 }
 
 fn applied(store: &HubStore, item: Item, at_ms: i64) -> anyhow::Result<Outcome> {
-    let mut applied = store.apply(&[item], at_ms, WINDOW_MS)?;
+    let mut applied = crate::ingest::apply::apply(store, &[item], at_ms, WINDOW_MS)?;
     anyhow::ensure!(applied.outcomes.len() == 1, "one outcome per item");
     Ok(applied.outcomes.remove(0))
 }
@@ -83,7 +83,7 @@ fn stored_in(outcome: Outcome) -> anyhow::Result<Ulid> {
     }
 }
 
-/// Runs the scenario; every write goes through the ingest transaction.
+/// Runs the scenario; every write goes through the writer items (`ingest::apply`).
 fn scenario(store: &HubStore) -> anyhow::Result<()> {
     applied(store, hello("paris")?, NOW)?;
     applied(store, hello("berlin")?, NOW)?;

@@ -8,8 +8,8 @@ use crate::incident::IncidentRecord;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Every tree, in the order the store opens them and the ingest transaction sees them
-/// (`apply/mod.rs`).
+/// Every tree, in the order the store opens them and a unit of work indexes them
+/// (`store/unit/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TreeId {
     Incidents,

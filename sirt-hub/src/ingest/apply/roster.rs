@@ -1,11 +1,10 @@
-//! Roster changes inside the ingest transaction, with their audit entry.
+//! Roster changes, with their audit entry: nobody may leave the roster without a keeper.
 
+use super::Batch;
 use super::response::ResponseOutcome;
-use super::{Tx, TxError, codec};
 use crate::access::roster::OperatorRecord;
 use crate::lifecycle::HubRole;
-use crate::store::schema;
-use socfed_proto::UnixMillis;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone)]
 pub struct RosterChange {
@@ -22,16 +21,9 @@ fn is_keeper(role: Option<HubRole>) -> bool {
     })
 }
 
-impl Tx<'_> {
-    pub(super) fn roster(
-        &self,
-        c: &RosterChange,
-        now: UnixMillis,
-    ) -> Result<ResponseOutcome, TxError> {
-        let before: Option<OperatorRecord> = match self.operators.get(c.name.as_bytes())? {
-            Some(raw) => Some(codec(schema::decode(schema::TreeId::Operators, &raw))?),
-            None => None,
-        };
+impl Batch<'_, '_> {
+    pub(super) fn roster(&mut self, c: &RosterChange) -> Result<ResponseOutcome, StoreError> {
+        let before = self.unit.operator(&c.name)?;
         let before_role = before.as_ref().map(|r| r.role);
         if before_role == c.role {
             return Ok(ResponseOutcome::Updated(false));
@@ -42,10 +34,7 @@ impl Tx<'_> {
                 c.name
             )));
         }
-        let keepers = match self.meta.get(schema::ROSTER_KEEPERS)? {
-            Some(raw) => codec(schema::u64_value(schema::META, &raw))?,
-            None => 0,
-        };
+        let keepers = self.unit.roster_keepers()?;
         let after = keepers.saturating_sub(u64::from(is_keeper(before_role)))
             + u64::from(is_keeper(c.role));
         if c.actor != "config" && keepers > 0 && after == 0 {
@@ -53,26 +42,22 @@ impl Tx<'_> {
                 "that would leave nobody able to manage the roster; give another operator the admin or CISO role first".to_string(),
             ));
         }
-        self.meta
-            .insert(schema::ROSTER_KEEPERS, &after.to_be_bytes())?;
+        self.unit.set_roster_keepers(after);
         match c.role {
             Some(role) => {
                 let record = OperatorRecord {
                     role,
-                    since_ms: now,
+                    since_ms: self.now,
                     set_by: c.actor.clone(),
                 };
-                self.operators.insert(
-                    c.name.as_bytes(),
-                    codec(schema::encode(schema::TreeId::Operators, &record))?,
-                )?;
+                self.unit.put_operator(&c.name, &record)?;
             }
             None => {
-                self.operators.remove(c.name.as_bytes())?;
+                self.unit.remove_operator(&c.name);
             }
         }
-        self.audit(socfed_runtime::audit::AuditDraft {
-            at_ms: now,
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
+            at_ms: self.now,
             actor: c.actor.clone(),
             actor_cert: c.actor_cert.clone(),
             action: if c.role.is_some() {

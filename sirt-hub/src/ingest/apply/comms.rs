@@ -1,12 +1,11 @@
-//! Communications inside the ingest transaction: the record, the incident's timeline and the
-//! audit entry change together.
+//! Communications: the record, the incident's timeline and the audit entry change together,
+//! in one unit.
 
 use super::response::ResponseOutcome;
-use super::{Applied, Tx, TxError, codec};
+use super::{Applied, Batch};
 use crate::comms::CommRecord;
 use crate::lifecycle::HubRole;
-use crate::store::schema;
-use socfed_proto::UnixMillis;
+use crate::store::StoreError;
 use ulid::Ulid;
 
 #[derive(Debug, Clone)]
@@ -41,14 +40,14 @@ pub enum CommEdit {
     },
 }
 
-impl Tx<'_> {
+impl Batch<'_, '_> {
     pub(super) fn comms(
-        &self,
+        &mut self,
         c: &CommsChange,
-        now: UnixMillis,
         applied: &mut Applied,
-    ) -> Result<ResponseOutcome, TxError> {
-        if self.load_incident(c.incident)?.is_none() {
+    ) -> Result<ResponseOutcome, StoreError> {
+        let now = self.now;
+        if self.unit.incident(c.incident)?.is_none() {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no incident {}; list incidents to see valid ids",
                 c.incident
@@ -60,14 +59,12 @@ impl Tx<'_> {
             | CommEdit::Reject { comm, .. }
             | CommEdit::Delivered { comm, .. }
             | CommEdit::Failed { comm, .. } => {
-                let key = schema::pair_key(c.incident, *comm);
-                let Some(raw) = self.comms.get(key)? else {
+                let Some(record) = self.unit.comm(c.incident, *comm)? else {
                     return Ok(ResponseOutcome::NotFound(format!(
                         "incident {} has no communication {comm}; `sirt-hub incidents comms list {}` shows them",
                         c.incident, c.incident
                     )));
                 };
-                let record: CommRecord = codec(schema::decode(schema::TreeId::Comms, &raw))?;
                 (record, "")
             }
         };
@@ -91,18 +88,15 @@ impl Tx<'_> {
             CommEdit::Delivered { .. } => "comms.delivered",
             CommEdit::Failed { .. } => "comms.failed",
         };
-        self.comms.insert(
-            &schema::pair_key(c.incident, record.id),
-            codec(schema::encode(schema::TreeId::Comms, &record))?,
-        )?;
+        self.unit.put_comm(c.incident, &record)?;
         let text = format!(
             "communication to {} {}: {}",
             record.audience,
             record.state.name(),
             record.subject
         );
-        self.note_on_incident(c.incident, &c.actor, text, now, applied)?;
-        self.audit(socfed_runtime::audit::AuditDraft {
+        self.note_on_incident(c.incident, &c.actor, text, applied)?;
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
             actor_cert: c.actor_cert.clone(),

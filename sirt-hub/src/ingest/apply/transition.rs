@@ -1,25 +1,24 @@
-//! Operator lifecycle commands inside the ingest transaction: the record, its timeline and the
-//! hub's audit entry change together.
+//! Operator lifecycle commands, regulatory flags and filings, merges and splits: the record,
+//! its timeline and the hub's audit entry change together, in one unit.
 
 use super::{
-    IncidentChange, Merge, RegulatoryChange, RegulatoryEdit, Split, Transition, TransitionOutcome,
-    Tx, TxError, codec,
+    Batch, IncidentChange, Merge, RegulatoryChange, RegulatoryEdit, Split, Transition,
+    TransitionOutcome,
 };
 use crate::incident::IncidentRecord;
-use crate::store::schema;
+use crate::store::StoreError;
 use crate::{correlate, incident};
-use socfed_proto::UnixMillis;
 
-impl Tx<'_> {
+impl Batch<'_, '_> {
     /// Applies an operator's lifecycle command (the role check is inside the machine) and
     /// records it in the timeline and the audit chain, in the same transaction.
     pub(super) fn transition(
-        &self,
+        &mut self,
         t: &Transition,
-        now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
-    ) -> Result<TransitionOutcome, TxError> {
-        let Some((mut record, indexed)) = self.incident_for_change(t.incident)? else {
+    ) -> Result<TransitionOutcome, StoreError> {
+        let now = self.now;
+        let Some((mut record, indexed)) = self.unit.incident_for_change(t.incident)? else {
             return Ok(TransitionOutcome::NotFound);
         };
         let (lifecycle, events) =
@@ -34,16 +33,7 @@ impl Tx<'_> {
         // transaction as the change, so a roster change cannot slip in between.
         if let crate::lifecycle::Command::AssignIrLead { operator } = &t.command {
             let name = operator.trim();
-            let role = match self.operators.get(name.as_bytes())? {
-                Some(raw) => Some(
-                    codec(schema::decode::<crate::access::roster::OperatorRecord>(
-                        schema::TreeId::Operators,
-                        &raw,
-                    ))?
-                    .role,
-                ),
-                None => None,
-            };
+            let role = self.unit.operator(name)?.map(|r| r.role);
             if let Err(refused) = crate::lifecycle::check_lead(name, role) {
                 return Ok(TransitionOutcome::Refused(refused));
             }
@@ -65,9 +55,9 @@ impl Tx<'_> {
             }
         }
         incident::remember_fingerprints(&mut record, added.iter().copied());
-        self.put_incident(Some(&indexed), &mut record)?;
-        self.index_fingerprints(&record, &added, now)?;
-        self.audit(socfed_runtime::audit::AuditDraft {
+        self.unit.put_incident(Some(&indexed), &mut record)?;
+        self.index_fingerprints(&record, &added)?;
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: t.actor.clone(),
             actor_cert: t.actor_cert.clone(),
@@ -84,38 +74,14 @@ impl Tx<'_> {
         Ok(TransitionOutcome::Done(Box::new(record)))
     }
 
-    pub(super) fn audit(&self, draft: socfed_runtime::audit::AuditDraft) -> Result<(), TxError> {
-        let head: Option<schema::AuditHead> = match self.meta.get(schema::AUDIT_HEAD)? {
-            Some(raw) => Some(codec(schema::decode(schema::TreeId::Meta, &raw))?),
-            None => None,
-        };
-        let (seq, prev) = head.map_or((1, socfed_runtime::audit::GENESIS), |h| (h.seq + 1, h.hash));
-        let entry = socfed_runtime::audit::seal(draft, seq, prev, self.audit_key);
-        self.audit.insert(
-            &seq.to_be_bytes(),
-            codec(schema::encode(schema::TreeId::Audit, &entry))?,
-        )?;
-        self.meta.insert(
-            schema::AUDIT_HEAD,
-            codec(schema::encode(
-                schema::TreeId::Meta,
-                &schema::AuditHead {
-                    seq,
-                    hash: entry.hash,
-                },
-            ))?,
-        )?;
-        Ok(())
-    }
-
     /// Flags a regime or records a filing; refused changes leave the record untouched.
     pub(super) fn regulatory(
-        &self,
+        &mut self,
         c: &RegulatoryChange,
-        now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
-    ) -> Result<TransitionOutcome, TxError> {
-        let Some((mut record, indexed)) = self.incident_for_change(c.incident)? else {
+    ) -> Result<TransitionOutcome, StoreError> {
+        let now = self.now;
+        let Some((mut record, indexed)) = self.unit.incident_for_change(c.incident)? else {
             return Ok(TransitionOutcome::NotFound);
         };
         let before = serde_json::to_string(&record.regulatory).ok();
@@ -136,9 +102,9 @@ impl Tx<'_> {
         }
         record.updated_at_ms = record.updated_at_ms.max(now);
         incident::push_timeline(&mut record, now, &c.actor, text);
-        self.meta.insert(schema::regulated_key(c.incident), &[])?;
-        self.put_incident(Some(&indexed), &mut record)?;
-        self.audit(socfed_runtime::audit::AuditDraft {
+        self.unit.mark_regulated(c.incident);
+        self.unit.put_incident(Some(&indexed), &mut record)?;
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: c.actor.clone(),
             actor_cert: c.actor_cert.clone(),
@@ -157,23 +123,19 @@ impl Tx<'_> {
 
     /// An operator's merge: refused unless both incidents exist, differ and are open.
     pub(super) fn merge_by_operator(
-        &self,
+        &mut self,
         m: &Merge,
-        now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
-    ) -> Result<TransitionOutcome, TxError> {
+    ) -> Result<TransitionOutcome, StoreError> {
         if m.survivor == m.other {
             return Ok(TransitionOutcome::Rejected(
                 "an incident cannot be merged into itself".into(),
             ));
         }
-        let load = |id: ulid::Ulid| -> Result<Option<IncidentRecord>, TxError> {
-            match self.incidents.get(id.to_bytes())? {
-                Some(raw) => Ok(Some(codec(schema::decode_incident(&raw))?)),
-                None => Ok(None),
-            }
-        };
-        let (Some(survivor), Some(other)) = (load(m.survivor)?, load(m.other)?) else {
+        let (Some(survivor), Some(other)) = (
+            self.unit.incident(m.survivor)?,
+            self.unit.incident(m.other)?,
+        ) else {
             return Ok(TransitionOutcome::NotFound);
         };
         for record in [&survivor, &other] {
@@ -200,12 +162,10 @@ impl Tx<'_> {
             m.survivor,
             m.other,
             &reason,
-            &m.actor,
-            &m.actor_cert,
-            now,
+            (&m.actor, &m.actor_cert),
             changes,
         )?;
-        match load(m.survivor)? {
+        match self.unit.incident(m.survivor)? {
             Some(record) => Ok(TransitionOutcome::Done(Box::new(record))),
             None => Ok(TransitionOutcome::NotFound),
         }
@@ -215,12 +175,12 @@ impl Tx<'_> {
     /// techniques and indicators (which site contributed which is not tracked) and its
     /// lifecycle starts at `new`; the site's later revisions follow it via `local_refs`.
     pub(super) fn split(
-        &self,
+        &mut self,
         s: &Split,
-        now: UnixMillis,
         changes: &mut Vec<IncidentChange>,
-    ) -> Result<TransitionOutcome, TxError> {
-        let Some((mut original, original_was)) = self.incident_for_change(s.incident)? else {
+    ) -> Result<TransitionOutcome, StoreError> {
+        let now = self.now;
+        let Some((mut original, original_was)) = self.unit.incident_for_change(s.incident)? else {
             return Ok(TransitionOutcome::NotFound);
         };
         if matches!(
@@ -245,7 +205,7 @@ impl Tx<'_> {
         }
         let mut sighting = original.sightings.remove(position);
         sighting.joined_because = format!("split from incident {} by {}", original.id, s.actor);
-        let id = ulid::Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
+        let id = self.new_id();
         let reason = if s.reason.is_empty() {
             "not the same threat".to_string()
         } else {
@@ -291,14 +251,13 @@ impl Tx<'_> {
         original.updated_at_ms = original.updated_at_ms.max(now);
         let local_ids = sighting.local_incident_ids();
         for local in &local_ids {
-            self.local_refs
-                .insert(schema::local_ref_key(&s.site, local), &id.to_bytes())?;
+            self.unit.set_local_ref(&s.site, local, id);
         }
-        self.relink(&s.site, &local_ids, original.id, id, &reason, &s.actor, now)?;
+        self.relink(&s.site, &local_ids, original.id, id, &reason, &s.actor)?;
         // The original loses the site's listing entry; the new incident gains it.
-        self.put_incident(Some(&original_was), &mut original)?;
-        self.put_incident(None, &mut split)?;
-        self.audit(socfed_runtime::audit::AuditDraft {
+        self.unit.put_incident(Some(&original_was), &mut original)?;
+        self.unit.put_incident(None, &mut split)?;
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: s.actor.clone(),
             actor_cert: s.actor_cert.clone(),

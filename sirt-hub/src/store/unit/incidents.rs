@@ -1,23 +1,25 @@
-//! The one way an incident record is written inside the ingest transaction: the record and the
-//! listing indexes that describe it (`site_incidents` values, `status_incidents` keys, see
-//! `schema.rs`) change together, so a filtered listing never disagrees with the records.
+//! Incident records inside a unit, and the one way one is written: the record and the listing
+//! indexes that describe it (`site_incidents` values, `status_incidents` keys, see `schema.rs`)
+//! change together, so a filtered listing never disagrees with the records.
 //!
 //! Every index entry is written only when what it says changes (a new incident, a site joining
 //! or leaving, a status or severity change): a revision that changes neither costs the record
 //! write alone.
 //!
-//! The same comparison queues incident states for the sites (`site_states.rs`): when what a site
-//! is told of its local incidents changes (the phase or the IR lead, or a local incident that
-//! is new to this incident: opened, joined, merged or split in), each affected local incident
-//! is queued for its site. The hub's ingest rate is bounded by writes per escalation, so a new incident
-//! costs exactly one index write more than the record and its per-site entry it always had.
+//! The same comparison queues incident states for the sites (`sites.rs`): when what a site is
+//! told of its local incidents changes (the phase or the IR lead, or a local incident that is
+//! new to this incident: opened, joined, merged or split in), each affected local incident is
+//! queued for its site. The hub's ingest rate is bounded by writes per escalation, so a new
+//! incident costs exactly one index write more than the record and its per-site entry it
+//! always had.
 
-use super::{Tx, TxError, codec};
+use super::StoreUnit;
 use crate::incident::size::MAX_RECORD_BYTES;
 use crate::incident::{IncidentRecord, IncidentStatus};
-use crate::store::schema;
+use crate::store::StoreError;
+use crate::store::schema::{self, TreeId};
 use socfed_proto::vocab::{Severity, SiteId};
-
+use ulid::Ulid;
 /// What a site is told of the hub incident its local incident is part of (besides the id).
 type Told = (crate::lifecycle::Phase, Option<String>);
 
@@ -29,9 +31,9 @@ fn told(record: &IncidentRecord) -> Told {
 }
 
 /// What the listing indexes record about an incident: taken from the stored record before a
-/// change, and handed to [`Tx::put_incident`] with the changed record.
+/// change, and handed to [`StoreUnit::put_incident`] with the changed record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Indexed {
+pub struct Indexed {
     status: IncidentStatus,
     severity: Severity,
     sites: Vec<SiteId>,
@@ -41,7 +43,7 @@ pub(super) struct Indexed {
 }
 
 impl Indexed {
-    pub(super) fn of(record: &IncidentRecord) -> Self {
+    fn of(record: &IncidentRecord) -> Self {
         Self {
             status: record.status(),
             severity: record.severity(),
@@ -59,17 +61,17 @@ fn locals(record: &IncidentRecord) -> impl Iterator<Item = (SiteId, String)> + '
         .flat_map(|s| s.locals.iter().map(|l| (s.site.clone(), l.id.clone())))
 }
 
-impl Tx<'_> {
+impl StoreUnit<'_> {
     /// Writes `record` and brings its index entries from `old` (what they say now; `None` for
     /// an incident not stored yet) to what `record` says. A record over its size sheds first
     /// (`incident/size.rs`): callers go on with the record as stored.
-    pub(super) fn put_incident(
-        &self,
+    pub fn put_incident(
+        &mut self,
         old: Option<&Indexed>,
         record: &mut IncidentRecord,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), StoreError> {
         let id = record.id;
-        let mut value = codec(schema::encode_incident(record))?;
+        let mut value = schema::encode_incident(record)?;
         if value.len() > MAX_RECORD_BYTES {
             let measure =
                 |r: &IncidentRecord| schema::encode_incident(r).map_or(usize::MAX, |v| v.len());
@@ -84,33 +86,42 @@ impl Tx<'_> {
                     tracing::warn!(incident = %id, %too_large, "incident record written over its size limit");
                 }
             }
-            value = codec(schema::encode_incident(record))?;
+            value = schema::encode_incident(record)?;
         }
-        self.incidents.insert(&id.to_bytes(), value)?;
+        self.work
+            .put_raw(TreeId::Incidents, id.to_bytes().to_vec(), value);
         let (status, severity) = (record.status(), record.severity());
         let pair = schema::listing_value(status, severity);
         let same_pair = old.is_some_and(|o| (o.status, o.severity) == (status, severity));
         if !same_pair {
             if let Some(o) = old {
                 let was = schema::listing_value(o.status, o.severity);
-                self.status_incidents
-                    .remove(&schema::status_incident_key(was, id))?;
+                self.work.remove(
+                    TreeId::StatusIncidents,
+                    schema::status_incident_key(was, id).to_vec(),
+                );
             }
-            self.status_incidents
-                .insert(&schema::status_incident_key(pair, id), &[])?;
+            self.work.put_raw(
+                TreeId::StatusIncidents,
+                schema::status_incident_key(pair, id).to_vec(),
+                Vec::new(),
+            );
         }
         for sighting in &record.sightings {
             let listed = old.is_some_and(|o| o.sites.contains(&sighting.site));
             if !listed || !same_pair {
-                self.site_incidents
-                    .insert(schema::site_incident_key(&sighting.site, id), &pair)?;
+                self.work.put_raw(
+                    TreeId::SiteIncidents,
+                    schema::site_incident_key(&sighting.site, id),
+                    pair.to_vec(),
+                );
             }
         }
         if let Some(o) = old {
             for site in &o.sites {
                 if !record.sightings.iter().any(|s| &s.site == site) {
-                    self.site_incidents
-                        .remove(schema::site_incident_key(site, id))?;
+                    self.work
+                        .remove(TreeId::SiteIncidents, schema::site_incident_key(site, id));
                 }
             }
         }
@@ -123,18 +134,29 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The stored incident `id` and what its index entries say.
-    pub(super) fn incident_for_change(
-        &self,
-        id: ulid::Ulid,
-    ) -> Result<Option<(IncidentRecord, Indexed)>, TxError> {
-        match self.incidents.get(id.to_bytes())? {
-            Some(raw) => {
-                let record: IncidentRecord = codec(schema::decode_incident(&raw))?;
-                let indexed = Indexed::of(&record);
-                Ok(Some((record, indexed)))
-            }
+    /// The stored incident `id`.
+    pub fn incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, StoreError> {
+        match self.work.get_raw(TreeId::Incidents, &id.to_bytes())? {
+            Some(raw) => Ok(Some(schema::decode_incident(&raw)?)),
             None => Ok(None),
         }
+    }
+
+    /// The stored incident `id` and what its index entries say, to change it with
+    /// [`StoreUnit::put_incident`].
+    pub fn incident_for_change(
+        &self,
+        id: Ulid,
+    ) -> Result<Option<(IncidentRecord, Indexed)>, StoreError> {
+        Ok(self.incident(id)?.map(|record| {
+            let indexed = Indexed::of(&record);
+            (record, indexed)
+        }))
+    }
+
+    /// Records that incident `id` carries regulatory clocks (the deadline scan reads these).
+    pub fn mark_regulated(&mut self, id: Ulid) {
+        self.work
+            .put_raw(TreeId::Meta, schema::regulated_key(id), Vec::new());
     }
 }

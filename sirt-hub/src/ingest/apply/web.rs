@@ -1,10 +1,11 @@
-//! Dashboard links and sessions inside the ingest transaction: issuing a link, exchanging it
-//! for a session (once: the link is removed in the same transaction that writes the session),
-//! signing out, and purging expired entries. Sign-ins and sign-outs are audited.
+//! Dashboard links and sessions: issuing a link, exchanging it for a session (once: the link
+//! is removed in the same unit that writes the session), signing out, and purging expired
+//! entries. Sign-ins and sign-outs are audited.
 
-use super::{Tx, TxError, codec};
+use super::Batch;
 use crate::session::{Grant, Refused, session_from};
-use crate::store::schema::{self, WEB_LINK, WEB_SESSION, web_key};
+use crate::store::StoreError;
+use crate::store::unit::GrantKey;
 use socfed_proto::UnixMillis;
 
 #[derive(Debug, Clone)]
@@ -40,27 +41,9 @@ pub enum WebOutcome {
     Purged(usize),
 }
 
-impl Tx<'_> {
-    fn grant(&self, key: &[u8]) -> Result<Option<Grant>, TxError> {
-        match self.web_sessions.get(key)? {
-            Some(raw) => Ok(Some(codec(schema::decode(
-                schema::TreeId::WebSessions,
-                &raw,
-            ))?)),
-            None => Ok(None),
-        }
-    }
-
-    fn put_grant(&self, key: &[u8], grant: &Grant) -> Result<(), TxError> {
-        self.web_sessions.insert(
-            key,
-            codec(schema::encode(schema::TreeId::WebSessions, grant))?,
-        )?;
-        Ok(())
-    }
-
-    fn web_audit(&self, now: UnixMillis, g: &Grant, action: &str) -> Result<(), TxError> {
-        self.audit(socfed_runtime::audit::AuditDraft {
+impl Batch<'_, '_> {
+    fn web_audit(&mut self, now: UnixMillis, g: &Grant, action: &str) -> Result<(), StoreError> {
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: g.operator.clone(),
             actor_cert: format!("serial {}", g.cert_serial),
@@ -71,15 +54,16 @@ impl Tx<'_> {
         })
     }
 
-    pub(super) fn web(&self, change: &WebChange, now: UnixMillis) -> Result<WebOutcome, TxError> {
+    pub(super) fn web(&mut self, change: &WebChange) -> Result<WebOutcome, StoreError> {
+        let now = self.now;
         match change {
             WebChange::IssueLink {
                 link,
                 grant,
                 actor_cert,
             } => {
-                self.put_grant(&web_key(WEB_LINK, link), grant)?;
-                self.audit(socfed_runtime::audit::AuditDraft {
+                self.unit.put_grant(GrantKey::Link(link), grant)?;
+                self.unit.audit(socfed_runtime::audit::AuditDraft {
                     at_ms: now,
                     actor: grant.operator.clone(),
                     actor_cert: actor_cert.clone(),
@@ -95,15 +79,14 @@ impl Tx<'_> {
                 session,
                 session_ttl_ms,
             } => {
-                let link_key = web_key(WEB_LINK, link);
-                let Some(found) = self.grant(&link_key)? else {
+                let Some(found) = self.unit.grant(GrantKey::Link(link))? else {
                     return Ok(WebOutcome::Refused(Refused::UnknownLink));
                 };
                 // Used or not, an expired link is gone; a good one is spent by this exchange.
-                self.web_sessions.remove(&link_key[..])?;
+                self.unit.remove_grant(GrantKey::Link(link));
                 match session_from(&found, now, *session_ttl_ms) {
                     Ok(grant) => {
-                        self.put_grant(&web_key(WEB_SESSION, session), &grant)?;
+                        self.unit.put_grant(GrantKey::Session(session), &grant)?;
                         self.web_audit(now, &grant, "dashboard.sign-in")?;
                         Ok(WebOutcome::SignedIn(grant))
                     }
@@ -111,19 +94,19 @@ impl Tx<'_> {
                 }
             }
             WebChange::SignOut { session } => {
-                let key = web_key(WEB_SESSION, session);
-                let Some(grant) = self.grant(&key)? else {
+                let Some(grant) = self.unit.grant(GrantKey::Session(session))? else {
                     return Ok(WebOutcome::SignedOut(false));
                 };
-                self.web_sessions.remove(&key[..])?;
+                self.unit.remove_grant(GrantKey::Session(session));
                 self.web_audit(now, &grant, "dashboard.sign-out")?;
                 Ok(WebOutcome::SignedOut(true))
             }
             WebChange::Purge { keys } => {
                 let mut purged = 0;
                 for key in keys {
-                    if self.grant(key)?.is_some_and(|g| now >= g.expires_ms) {
-                        self.web_sessions.remove(&key[..])?;
+                    let key = GrantKey::Listed(key);
+                    if self.unit.grant(key)?.is_some_and(|g| now >= g.expires_ms) {
+                        self.unit.remove_grant(key);
                         purged += 1;
                     }
                 }

@@ -1,12 +1,12 @@
-//! Directives, hunts and site reports inside the ingest transaction: the directive, its
-//! indexes, the incident timeline and the audit entry change together.
+//! Directives, hunts and site reports: the directive, the incident timeline and the audit
+//! entry change together, in one unit.
 
-use super::{Applied, IncidentChange, Tx, TxError, codec};
+use super::{Applied, Batch, IncidentChange};
 use crate::incident;
 use crate::incident::IncidentRecord;
 use crate::response::directive::{self, SiteReport};
-use crate::response::{DirectiveRecord, DirectiveState, HuntRecord, TaskSpec};
-use crate::store::schema;
+use crate::response::{DirectiveRecord, HuntRecord, TaskSpec};
+use crate::store::StoreError;
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::SiteId;
 use ulid::Ulid;
@@ -74,28 +74,21 @@ pub(super) fn closed_refusal(record: &IncidentRecord, what: &str) -> Option<Stri
     }
 }
 
-impl Tx<'_> {
-    pub(super) fn load_incident(&self, id: Ulid) -> Result<Option<IncidentRecord>, TxError> {
-        match self.incidents.get(id.to_bytes())? {
-            Some(raw) => Ok(Some(codec(schema::decode_incident(&raw))?)),
-            None => Ok(None),
-        }
-    }
-
+impl Batch<'_, '_> {
     pub(super) fn note_on_incident(
-        &self,
+        &mut self,
         id: Ulid,
         actor: &str,
         text: String,
-        now: UnixMillis,
         applied: &mut Applied,
-    ) -> Result<(), TxError> {
-        let Some((mut record, indexed)) = self.incident_for_change(id)? else {
+    ) -> Result<(), StoreError> {
+        let now = self.now;
+        let Some((mut record, indexed)) = self.unit.incident_for_change(id)? else {
             return Ok(());
         };
         incident::push_timeline(&mut record, now, actor, text);
         record.updated_at_ms = record.updated_at_ms.max(now);
-        self.put_incident(Some(&indexed), &mut record)?;
+        self.unit.put_incident(Some(&indexed), &mut record)?;
         applied.changes.retain(|c| c.record.id != record.id);
         applied.changes.push(IncidentChange {
             created: false,
@@ -104,44 +97,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub(super) fn put_directive(&self, d: &DirectiveRecord) -> Result<(), TxError> {
-        self.directives.insert(
-            &d.id.to_bytes(),
-            codec(schema::encode(schema::TreeId::Directives, d))?,
-        )?;
-        self.site_directives
-            .insert(schema::site_directive_key(&d.site, d.id), &[])?;
-        self.track_open(d)?;
-        if let Some(incident) = d.incident {
-            self.incident_directives
-                .insert(&schema::pair_key(incident, d.id), &[])?;
-        }
-        let mut sites = self.new_directives.borrow_mut();
-        if d.state == DirectiveState::Queued && !sites.contains(&d.site) {
-            sites.push(d.site.clone());
-        }
-        Ok(())
-    }
-
-    /// Keeps `open_directives` in step with the directive's state.
-    fn track_open(&self, d: &DirectiveRecord) -> Result<(), TxError> {
-        let key = schema::site_directive_key(&d.site, d.id);
-        if d.state.is_final() {
-            self.open_directives.remove(key)?;
-        } else {
-            self.open_directives.insert(key, &[])?;
-        }
-        Ok(())
-    }
-
     pub(super) fn issue(
-        &self,
+        &mut self,
         issue: &Issue,
-        now: UnixMillis,
         applied: &mut Applied,
-    ) -> Result<ResponseOutcome, TxError> {
+    ) -> Result<ResponseOutcome, StoreError> {
         if let Some(id) = issue.incident {
-            let Some(record) = self.load_incident(id)? else {
+            let Some(record) = self.unit.incident(id)? else {
                 return Ok(ResponseOutcome::NotFound(format!(
                     "no incident {id}; list incidents to see valid ids"
                 )));
@@ -151,20 +113,17 @@ impl Tx<'_> {
             }
         }
         for d in &issue.directives {
-            self.put_directive(d)?;
+            self.unit.put_directive(d)?;
         }
         if let Some(hunt) = &issue.hunt {
-            self.hunts.insert(
-                &hunt.id.to_bytes(),
-                codec(schema::encode(schema::TreeId::Hunts, hunt))?,
-            )?;
+            self.unit.put_hunt(hunt)?;
         }
         if let Some(id) = issue.incident {
-            self.note_on_incident(id, &issue.actor, issue.text.clone(), now, applied)?;
+            self.note_on_incident(id, &issue.actor, issue.text.clone(), applied)?;
         }
         let ids: Vec<String> = issue.directives.iter().map(|d| d.id.to_string()).collect();
-        self.audit(socfed_runtime::audit::AuditDraft {
-            at_ms: now,
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
+            at_ms: self.now,
             actor: issue.actor.clone(),
             actor_cert: issue.actor_cert.clone(),
             action: issue.action.to_string(),
@@ -184,23 +143,13 @@ impl Tx<'_> {
         }
     }
 
-    fn load_directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, TxError> {
-        match self.directives.get(id.to_bytes())? {
-            Some(raw) => Ok(Some(codec(schema::decode(
-                schema::TreeId::Directives,
-                &raw,
-            ))?)),
-            None => Ok(None),
-        }
-    }
-
     pub(super) fn directive_update(
-        &self,
+        &mut self,
         u: &DirectiveUpdate,
-        now: UnixMillis,
         applied: &mut Applied,
-    ) -> Result<ResponseOutcome, TxError> {
-        let Some(mut d) = self.load_directive(u.directive)? else {
+    ) -> Result<ResponseOutcome, StoreError> {
+        let now = self.now;
+        let Some(mut d) = self.unit.directive(u.directive)? else {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no directive {}",
                 u.directive
@@ -217,11 +166,7 @@ impl Tx<'_> {
         if !d.apply(u.report.clone(), now) {
             return Ok(ResponseOutcome::Updated(false));
         }
-        self.directives.insert(
-            &d.id.to_bytes(),
-            codec(schema::encode(schema::TreeId::Directives, &d))?,
-        )?;
-        self.track_open(&d)?;
+        self.unit.update_directive(&d)?;
         if let Some(id) = d.incident
             && d.state != before
         {
@@ -230,23 +175,21 @@ impl Tx<'_> {
             } else {
                 format!("{} at {}", d.actor, d.site)
             };
-            self.note_on_incident(id, &actor, d.summary(), now, applied)?;
+            self.note_on_incident(id, &actor, d.summary(), applied)?;
         }
         Ok(ResponseOutcome::Updated(true))
     }
 
     /// Tells `site` that its local incidents now belong to hub incident `now_part_of`.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn relink(
-        &self,
+        &mut self,
         site: &SiteId,
         local_incident_ids: &[String],
         previous: Ulid,
         now_part_of: Ulid,
         reason: &str,
         actor: &str,
-        now: UnixMillis,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), StoreError> {
         let params = [
             ("local_incident_ids", local_incident_ids.join(",")),
             ("previous_incident_id", previous.to_string()),
@@ -255,27 +198,26 @@ impl Tx<'_> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        self.put_directive(&DirectiveRecord {
+        self.unit.put_directive(&DirectiveRecord {
             incident: Some(now_part_of),
             params,
-            ..DirectiveRecord::queued(site, directive::KIND_RELINKED, actor, now)
+            ..DirectiveRecord::queued(site, directive::KIND_RELINKED, actor, self.now)
         })
     }
 
     pub(super) fn attach_hunt(
-        &self,
+        &mut self,
         a: &AttachHunt,
-        now: UnixMillis,
         applied: &mut Applied,
-    ) -> Result<ResponseOutcome, TxError> {
-        let Some(raw) = self.hunts.get(a.hunt.to_bytes())? else {
+    ) -> Result<ResponseOutcome, StoreError> {
+        let now = self.now;
+        let Some(mut hunt) = self.unit.hunt(a.hunt)? else {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no hunt {}; `hunt list` shows them",
                 a.hunt
             )));
         };
-        let mut hunt: HuntRecord = codec(schema::decode(schema::TreeId::Hunts, &raw))?;
-        let Some(incident) = self.load_incident(a.incident)? else {
+        let Some(incident) = self.unit.incident(a.incident)? else {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no incident {}; list incidents to see valid ids",
                 a.incident
@@ -292,7 +234,7 @@ impl Tx<'_> {
         }
         let mut sweeps = Vec::new();
         for id in &hunt.directives {
-            if let Some(d) = self.load_directive(*id)? {
+            if let Some(d) = self.unit.directive(*id)? {
                 sweeps.push(d);
             }
         }
@@ -325,7 +267,6 @@ impl Tx<'_> {
                     sweep.site,
                     lines.join("; ")
                 ),
-                now,
                 applied,
             )?;
             let task = DirectiveRecord {
@@ -341,15 +282,12 @@ impl Tx<'_> {
                 }),
                 ..DirectiveRecord::queued(&sweep.site, directive::KIND_TASK, &a.actor, now)
             };
-            self.put_directive(&task)?;
+            self.unit.put_directive(&task)?;
             tasks.push(task);
         }
         hunt.attached_to = Some(a.incident);
-        self.hunts.insert(
-            &hunt.id.to_bytes(),
-            codec(schema::encode(schema::TreeId::Hunts, &hunt))?,
-        )?;
-        self.audit(socfed_runtime::audit::AuditDraft {
+        self.unit.put_hunt(&hunt)?;
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: a.actor.clone(),
             actor_cert: a.actor_cert.clone(),

@@ -1,36 +1,32 @@
-//! Escalations inside the ingest transaction: idempotency by (site, epoch, seq), conflicts and
-//! rejections kept for review, correlation into hub incidents, and the high-water mark.
+//! Escalations: idempotency by (site, epoch, seq), conflicts and rejections kept for review,
+//! correlation into hub incidents, merges the correlation proves, and the high-water mark.
 
-use super::{EscalationOutcome, IncidentChange, Offered, Outcome, Tx, TxError, codec};
+use super::{Batch, EscalationOutcome, IncidentChange, Offered, Outcome};
 use crate::correlate::{self, Decision, PriorMatch};
 use crate::incident;
 use crate::incident::IncidentRecord;
+use crate::store::StoreError;
 use crate::store::records::{EscalationRecord, FingerprintRecord, ReviewKind, ReviewRecord};
-use crate::store::schema;
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::{IncidentReport, SiteId};
 use ulid::Ulid;
 
-impl Tx<'_> {
-    #[allow(clippy::too_many_arguments)]
+impl Batch<'_, '_> {
     pub(super) fn escalation(
-        &self,
+        &mut self,
         site: &SiteId,
         epoch: Ulid,
         (seq, dropped_before): (u64, u64),
         enqueued_at_ms: UnixMillis,
         offered: &Offered,
-        now: UnixMillis,
-        window_ms: i64,
         changes: &mut Vec<IncidentChange>,
-    ) -> Result<Outcome, TxError> {
-        let key = schema::escalation_key(site, epoch, seq);
+    ) -> Result<Outcome, StoreError> {
+        let now = self.now;
         let offered_hash = offered.content_hash();
-        let mut record = self.site(site)?;
+        let mut record = self.unit.site(site)?;
         record.last_seen_ms = now;
-        let outcome = match self.escalations.get(&key)? {
-            Some(raw) => {
-                let stored: EscalationRecord = codec(schema::decode_escalation(&raw))?;
+        let outcome = match self.unit.escalation(site, epoch, seq)? {
+            Some(stored) => {
                 if stored.content_hash == offered_hash {
                     record.duplicates = record.duplicates.saturating_add(1);
                     EscalationOutcome::Duplicate
@@ -46,7 +42,6 @@ impl Tx<'_> {
                         &reason,
                         Some(stored.content_hash),
                         offered,
-                        now,
                     )?;
                     record.conflicts = record.conflicts.saturating_add(1);
                     EscalationOutcome::Conflict { reason }
@@ -55,7 +50,7 @@ impl Tx<'_> {
             None => {
                 let (hub_incident, report, outcome) = match offered {
                     Offered::Valid(report) => {
-                        let change = self.apply_report(site, report, now, window_ms, changes)?;
+                        let change = self.apply_report(site, report, changes)?;
                         let id = change.record.id;
                         changes.retain(|c| c.record.id != id);
                         changes.push(change);
@@ -75,7 +70,6 @@ impl Tx<'_> {
                             reason,
                             None,
                             offered,
-                            now,
                         )?;
                         record.rejected = record.rejected.saturating_add(1);
                         (
@@ -94,8 +88,7 @@ impl Tx<'_> {
                     hub_incident,
                     report,
                 };
-                self.escalations
-                    .insert(key, codec(schema::encode_escalation(&stored))?)?;
+                self.unit.put_escalation(site, epoch, seq, &stored)?;
                 outcome
             }
         };
@@ -104,7 +97,7 @@ impl Tx<'_> {
         // (and resends) everything after it.
         // Sequences come from the site: the stream refuses any above `bounds::MAX_SEQ`, and
         // every step here is checked or saturating anyway, so no input can wrap the mark.
-        let mut acked_through = self.acked_through(site, epoch)?;
+        let mut acked_through = self.unit.acked_through(site, epoch)?;
         let first_declared = seq.saturating_sub(dropped_before).max(1);
         if seq > acked_through && first_declared <= acked_through.saturating_add(1) {
             let gap = seq
@@ -114,18 +107,15 @@ impl Tx<'_> {
             acked_through = seq;
             // Catch up over anything stored earlier out of order.
             while let Some(next) = acked_through.checked_add(1)
-                && self
-                    .escalations
-                    .get(schema::escalation_key(site, epoch, next))?
-                    .is_some()
+                && self.unit.holds_escalation(site, epoch, next)?
             {
                 acked_through = next;
             }
-            self.set_acked_through(site, epoch, acked_through);
+            self.unit.set_acked_through(site, epoch, acked_through);
         } else if seq > acked_through.saturating_add(1) {
             record.out_of_order = record.out_of_order.saturating_add(1);
         }
-        self.put_site(site, &record)?;
+        self.unit.put_site(site, &record)?;
         Ok(Outcome::Escalation {
             seq,
             acked_through,
@@ -135,20 +125,15 @@ impl Tx<'_> {
 
     /// Attaches the report to the incident it belongs to, opening one when nothing matches.
     fn apply_report(
-        &self,
+        &mut self,
         site: &SiteId,
         report: &IncidentReport,
-        now: UnixMillis,
-        window_ms: i64,
         changes: &mut Vec<IncidentChange>,
-    ) -> Result<IncidentChange, TxError> {
-        let ref_key = schema::local_ref_key(site, &report.local_incident_id);
+    ) -> Result<IncidentChange, StoreError> {
+        let (now, window_ms) = (self.now, self.window_ms);
         let fingerprints = correlate::fingerprints(report);
         // A revision of a local incident the hub already knows updates that incident.
-        let known = match self.local_refs.get(&ref_key)? {
-            Some(raw) => Some(codec(schema::ulid_from_key(schema::LOCAL_REFS, &raw))?),
-            None => None,
-        };
+        let known = self.unit.local_ref(site, &report.local_incident_id)?;
         let target = match known {
             Some(id) => Decision::Join {
                 incident: id,
@@ -157,17 +142,10 @@ impl Tx<'_> {
             None => {
                 let mut candidates = Vec::with_capacity(fingerprints.len());
                 for fp in &fingerprints {
-                    let prior = match self.fingerprints.get(fp.key)? {
-                        Some(raw) => {
-                            let rec: FingerprintRecord =
-                                codec(schema::decode(schema::TreeId::Fingerprints, &raw))?;
-                            Some(PriorMatch {
-                                incident: rec.incident,
-                                last_seen_ms: rec.last_seen_ms,
-                            })
-                        }
-                        None => None,
-                    };
+                    let prior = self.unit.fingerprint(&fp.key)?.map(|rec| PriorMatch {
+                        incident: rec.incident,
+                        last_seen_ms: rec.last_seen_ms,
+                    });
                     candidates.push((fp.clone(), prior));
                 }
                 let mut matched = correlate::matches(&candidates, now, window_ms);
@@ -186,9 +164,7 @@ impl Tx<'_> {
                             *survivor,
                             *other,
                             reason,
-                            "correlation",
-                            "",
-                            now,
+                            ("correlation", ""),
                             changes,
                         )?;
                     }
@@ -200,7 +176,7 @@ impl Tx<'_> {
             }
         };
         let existing = match &target {
-            Decision::Join { incident, .. } => self.incident_for_change(*incident)?,
+            Decision::Join { incident, .. } => self.unit.incident_for_change(*incident)?,
             Decision::Open => None,
         };
         let (record, indexed, created) = match (existing, &target) {
@@ -208,23 +184,20 @@ impl Tx<'_> {
                 incident::merge(&mut record, site, report, reason, now);
                 (record, Some(indexed), false)
             }
-            _ => {
-                let id = Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
-                (incident::open(id, site, report, now), None, true)
-            }
+            _ => (incident::open(self.new_id(), site, report, now), None, true),
         };
         let mut record = record;
         incident::remember_fingerprints(&mut record, fingerprints.iter().map(|fp| fp.key));
-        let id_bytes = record.id.to_bytes();
-        self.put_incident(indexed.as_ref(), &mut record)?;
-        self.local_refs.insert(ref_key, &id_bytes)?;
-        self.index_fingerprints(&record, fingerprints.iter().map(|fp| &fp.key), now)?;
+        self.unit.put_incident(indexed.as_ref(), &mut record)?;
+        self.unit
+            .set_local_ref(site, &report.local_incident_id, record.id);
+        self.index_fingerprints(&record, fingerprints.iter().map(|fp| &fp.key))?;
         Ok(IncidentChange { created, record })
     }
 
     #[allow(clippy::too_many_arguments)]
     fn review(
-        &self,
+        &mut self,
         site: &SiteId,
         epoch: Ulid,
         seq: u64,
@@ -232,44 +205,37 @@ impl Tx<'_> {
         reason: &str,
         stored_hash: Option<[u8; 32]>,
         offered: &Offered,
-        now: UnixMillis,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), StoreError> {
         let record = ReviewRecord {
             site: site.clone(),
             epoch,
             seq,
             kind,
             reason: reason.to_string(),
-            recorded_at_ms: now,
+            recorded_at_ms: self.now,
             stored_hash,
             offered_hash: offered.content_hash(),
             offered_wire: offered.wire_bytes(),
         };
         // The ULID suffix keeps every conflicting offer, not only the latest.
-        let id = Ulid::from_parts(u64::try_from(now).unwrap_or_default(), rand::random());
-        self.reviews.insert(
-            schema::review_key(site, epoch, seq, id),
-            codec(schema::encode(schema::TreeId::Reviews, &record))?,
-        )?;
-        Ok(())
+        let id = self.new_id();
+        self.unit.put_review(id, &record)
     }
 
     /// Merges incident `other` into `survivor` and repoints everything that led to `other`
     /// (fingerprints, local incident references, per-site index) at the survivor.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn merge_incidents(
-        &self,
+        &mut self,
         survivor: Ulid,
         other: Ulid,
         reason: &str,
-        actor: &str,
-        actor_cert: &str,
-        now: UnixMillis,
+        (actor, actor_cert): (&str, &str),
         changes: &mut Vec<IncidentChange>,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), StoreError> {
+        let now = self.now;
         let (Some((mut target, target_was)), Some((mut absorbed, absorbed_was))) = (
-            self.incident_for_change(survivor)?,
-            self.incident_for_change(other)?,
+            self.unit.incident_for_change(survivor)?,
+            self.unit.incident_for_change(other)?,
         ) else {
             return Ok(());
         };
@@ -282,41 +248,27 @@ impl Tx<'_> {
         let before = serde_json::to_string(&(&target.lifecycle, &absorbed.lifecycle)).ok();
         let fingerprints = absorbed.fingerprints.clone();
         incident::absorb(&mut target, &mut absorbed, reason, now);
-        let pointer = codec(schema::encode(
-            schema::TreeId::Fingerprints,
-            &FingerprintRecord {
-                incident: survivor,
-                last_seen_ms: now,
-            },
-        ))?;
+        let pointer = FingerprintRecord {
+            incident: survivor,
+            last_seen_ms: now,
+        };
         for key in &fingerprints {
-            self.fingerprints.insert(key.as_slice(), pointer.clone())?;
+            self.unit.put_fingerprint(key, &pointer)?;
         }
         for sighting in &absorbed.sightings {
             let local_ids = sighting.local_incident_ids();
-            self.relink(
-                &sighting.site,
-                &local_ids,
-                other,
-                survivor,
-                reason,
-                actor,
-                now,
-            )?;
+            self.relink(&sighting.site, &local_ids, other, survivor, reason, actor)?;
             for local in &local_ids {
-                self.local_refs.insert(
-                    schema::local_ref_key(&sighting.site, local),
-                    &survivor.to_bytes(),
-                )?;
+                self.unit.set_local_ref(&sighting.site, local, survivor);
             }
         }
         // The survivor gains the duplicate's sites; the duplicate keeps its own, closed.
-        self.put_incident(Some(&target_was), &mut target)?;
-        self.put_incident(Some(&absorbed_was), &mut absorbed)?;
+        self.unit.put_incident(Some(&target_was), &mut target)?;
+        self.unit.put_incident(Some(&absorbed_was), &mut absorbed)?;
         if !target.regulatory.flags().is_empty() {
-            self.meta.insert(schema::regulated_key(survivor), &[])?;
+            self.unit.mark_regulated(survivor);
         }
-        self.audit(socfed_runtime::audit::AuditDraft {
+        self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: actor.to_string(),
             actor_cert: actor_cert.to_string(),
@@ -337,16 +289,12 @@ impl Tx<'_> {
     }
 
     /// Whether `id` exists and is not closed.
-    pub(super) fn is_open(&self, id: Ulid) -> Result<bool, TxError> {
-        match self.incidents.get(id.to_bytes())? {
-            Some(raw) => {
-                let record: IncidentRecord = codec(schema::decode_incident(&raw))?;
-                Ok(!matches!(
-                    record.lifecycle.phase,
-                    crate::lifecycle::Phase::Closed { .. }
-                ))
-            }
-            None => Ok(false),
-        }
+    pub(super) fn is_open(&self, id: Ulid) -> Result<bool, StoreError> {
+        Ok(self.unit.incident(id)?.is_some_and(|record| {
+            !matches!(
+                record.lifecycle.phase,
+                crate::lifecycle::Phase::Closed { .. }
+            )
+        }))
     }
 }

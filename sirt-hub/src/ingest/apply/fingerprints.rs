@@ -1,0 +1,36 @@
+//! Which incident a correlation fingerprint leads to. Written for a site's report
+//! (`escalation.rs`) and for a technique an operator adds (`transition.rs`), by the same rule.
+
+use super::Batch;
+use crate::incident::IncidentRecord;
+use crate::store::StoreError;
+use crate::store::records::FingerprintRecord;
+
+impl Batch<'_, '_> {
+    /// Points each of `keys` at `record`, seen at `now`. Only keys the record remembers are
+    /// indexed (so a merge can repoint every key), and a key held by another open incident is
+    /// left alone (a split must stay split; the next report matching both merges them).
+    pub(super) fn index_fingerprints<'k>(
+        &mut self,
+        record: &IncidentRecord,
+        keys: impl IntoIterator<Item = &'k [u8; 32]>,
+    ) -> Result<(), StoreError> {
+        let value = FingerprintRecord {
+            incident: record.id,
+            last_seen_ms: self.now,
+        };
+        for key in keys {
+            if record.fingerprints.binary_search(key).is_err() {
+                continue;
+            }
+            if let Some(current) = self.unit.fingerprint(key)?
+                && current.incident != record.id
+                && self.is_open(current.incident)?
+            {
+                continue;
+            }
+            self.unit.put_fingerprint(key, &value)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,355 @@
+//! What each writer item does: the hub's rules for a site's stream (idempotency, the
+//! acknowledgement mark, correlation) and for operators' commands (lifecycle, merge and split,
+//! response, communications, roster, dashboard sessions), applied to one store unit of work.
+//!
+//! The store (`crate::store::unit`) knows keys, encodings and indexes and decides nothing; this
+//! module decides and holds no storage detail. A batch of items is one unit, so a crash leaves
+//! either all of a batch or none of it. Called only by the ingest writer (and the fuzz body
+//! through `service::sites::apply_unqueued`); the store's write lock serialises units anyway.
+
+mod comms;
+mod escalation;
+mod fingerprints;
+mod members;
+mod response;
+mod roster;
+mod transition;
+mod web;
+
+pub use comms::{CommEdit, CommsChange};
+pub use members::MemberChange;
+pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
+pub use roster::RosterChange;
+pub use web::{WebChange, WebOutcome};
+
+use crate::incident::IncidentRecord;
+use crate::store::unit::StoreUnit;
+use crate::store::{HubStore, StoreError};
+use prost::Message;
+use socfed_proto::UnixMillis;
+use socfed_proto::pb;
+use socfed_proto::vocab::{IncidentReport, SiteId};
+use ulid::Ulid;
+
+/// The report inside an escalation, after wire→domain conversion.
+#[derive(Debug, Clone)]
+pub enum Offered {
+    Valid(IncidentReport),
+    Invalid {
+        wire: pb::IncidentReport,
+        reason: String,
+    },
+}
+
+impl Offered {
+    pub fn content_hash(&self) -> [u8; 32] {
+        match self {
+            Offered::Valid(report) => report.content_hash(),
+            Offered::Invalid { wire, .. } => *blake3::hash(&wire.encode_to_vec()).as_bytes(),
+        }
+    }
+
+    fn wire_bytes(&self) -> Vec<u8> {
+        match self {
+            Offered::Valid(report) => report.to_wire().encode_to_vec(),
+            Offered::Invalid { wire, .. } => wire.encode_to_vec(),
+        }
+    }
+}
+
+/// One thing a site stream asks the writer to record.
+// Escalation is by far the most common variant; boxing it would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Item {
+    Hello {
+        site: SiteId,
+        epoch: Ulid,
+        next_seq: u64,
+        cert_not_after_ms: UnixMillis,
+    },
+    Escalation {
+        site: SiteId,
+        epoch: Ulid,
+        seq: u64,
+        /// Sequences just before `seq` the site declared it will never send.
+        dropped_before: u64,
+        enqueued_at_ms: UnixMillis,
+        offered: Offered,
+    },
+    Status {
+        site: SiteId,
+        status: pb::SiteStatus,
+    },
+    Transition(Box<Transition>),
+    Regulatory(Box<RegulatoryChange>),
+    Merge(Box<Merge>),
+    Split(Box<Split>),
+    /// Directives (and possibly the hunt they belong to) issued by an operator.
+    Issue(Box<Issue>),
+    /// A site's report on one of its directives.
+    DirectiveUpdate(Box<DirectiveUpdate>),
+    AttachHunt(Box<AttachHunt>),
+    /// A communication drafted, decided or delivered.
+    Comms(Box<CommsChange>),
+    /// An operator added, given another role, or removed.
+    Roster(Box<RosterChange>),
+    /// An operator added to or removed from an incident's members.
+    Members(Box<MemberChange>),
+    /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
+    Web(Box<WebChange>),
+    /// A record for the audit chain alone (refused calls, see `crate::refusals`).
+    Audit(Box<socfed_runtime::audit::AuditDraft>),
+    /// Writes nothing: its answer comes after a flush that started after it was applied, so
+    /// whatever a caller read before submitting it is durable once the answer arrives.
+    Barrier,
+}
+
+/// An operator splitting one site's sighting off an incident (IR lead or CISO).
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub incident: Ulid,
+    pub site: SiteId,
+    pub reason: String,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+/// Flag an incident for a regime, or record a filing (IR lead or CISO, checked by the caller).
+#[derive(Debug, Clone)]
+pub struct RegulatoryChange {
+    pub incident: Ulid,
+    pub change: RegulatoryEdit,
+    pub at_ms: UnixMillis,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+/// An operator merging two incidents (IR lead or CISO, checked by the caller).
+#[derive(Debug, Clone)]
+pub struct Merge {
+    pub survivor: Ulid,
+    pub other: Ulid,
+    pub reason: String,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum RegulatoryEdit {
+    Flag(crate::regulatory::Regime),
+    Filed(crate::regulatory::DeadlineKind),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscalationOutcome {
+    Applied { incident: Ulid },
+    Duplicate,
+    Conflict { reason: String },
+    Rejected { reason: String },
+}
+
+impl EscalationOutcome {
+    /// A fixed label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            EscalationOutcome::Applied { .. } => "stored",
+            EscalationOutcome::Duplicate => "duplicate",
+            EscalationOutcome::Conflict { .. } => "conflict",
+            EscalationOutcome::Rejected { .. } => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Hello {
+        acked_through: u64,
+        regression: bool,
+        epoch_changed: bool,
+    },
+    Escalation {
+        seq: u64,
+        acked_through: u64,
+        outcome: EscalationOutcome,
+    },
+    Status,
+    Transition(TransitionOutcome),
+    Response(ResponseOutcome),
+    Web(WebOutcome),
+}
+
+/// What an operator's lifecycle command did.
+#[derive(Debug, Clone)]
+pub enum TransitionOutcome {
+    Done(Box<IncidentRecord>),
+    NotFound,
+    Refused(crate::lifecycle::LifecycleError),
+    /// The change does not make sense for this incident (e.g. a filing for an unflagged regime).
+    Rejected(String),
+}
+
+/// An operator's command on an incident's lifecycle, with who sent it (from the certificate).
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub incident: Ulid,
+    pub command: crate::lifecycle::Command,
+    pub role: crate::lifecycle::HubRole,
+    pub actor: String,
+    pub actor_cert: String,
+}
+
+/// An incident created or changed by a batch, for live watchers.
+#[derive(Debug, Clone)]
+pub struct IncidentChange {
+    pub created: bool,
+    pub record: IncidentRecord,
+}
+
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub outcomes: Vec<Outcome>,
+    pub changes: Vec<IncidentChange>,
+    /// Sites with new directives to send.
+    pub directive_sites: Vec<SiteId>,
+    /// Sites with new incident states to send (`site_states.rs`).
+    pub state_sites: Vec<SiteId>,
+}
+
+/// The items of one unit of work, applied in order.
+struct Batch<'u, 'a> {
+    unit: &'u mut StoreUnit<'a>,
+    now: UnixMillis,
+    window_ms: i64,
+}
+
+/// Applies `items` in order as one unit of work. Nothing is durable until
+/// [`HubStore::commit`].
+pub fn apply(
+    store: &HubStore,
+    items: &[Item],
+    now: UnixMillis,
+    window_ms: i64,
+) -> Result<Applied, StoreError> {
+    let mut unit = store.unit();
+    let mut batch = Batch {
+        unit: &mut unit,
+        now,
+        window_ms,
+    };
+    let mut applied = Applied::default();
+    for item in items {
+        let outcome = batch.item(item, &mut applied)?;
+        applied.outcomes.push(outcome);
+    }
+    let touched = unit.commit()?;
+    applied.directive_sites = touched.directive_sites;
+    applied.state_sites = touched.state_sites;
+    Ok(applied)
+}
+
+impl Batch<'_, '_> {
+    fn item(&mut self, item: &Item, applied: &mut Applied) -> Result<Outcome, StoreError> {
+        Ok(match item {
+            Item::Hello {
+                site,
+                epoch,
+                next_seq,
+                cert_not_after_ms,
+            } => self.hello(site, *epoch, *next_seq, *cert_not_after_ms)?,
+            Item::Escalation {
+                site,
+                epoch,
+                seq,
+                dropped_before,
+                enqueued_at_ms,
+                offered,
+            } => self.escalation(
+                site,
+                *epoch,
+                (*seq, *dropped_before),
+                *enqueued_at_ms,
+                offered,
+                &mut applied.changes,
+            )?,
+            Item::Status { site, status } => {
+                self.status(site, status)?;
+                Outcome::Status
+            }
+            Item::Split(split) => Outcome::Transition(self.split(split, &mut applied.changes)?),
+            Item::Merge(merge) => {
+                Outcome::Transition(self.merge_by_operator(merge, &mut applied.changes)?)
+            }
+            Item::Regulatory(change) => {
+                Outcome::Transition(self.regulatory(change, &mut applied.changes)?)
+            }
+            Item::Transition(transition) => {
+                Outcome::Transition(self.transition(transition, &mut applied.changes)?)
+            }
+            Item::Issue(issue) => Outcome::Response(self.issue(issue, applied)?),
+            Item::DirectiveUpdate(update) => {
+                Outcome::Response(self.directive_update(update, applied)?)
+            }
+            Item::AttachHunt(attach) => Outcome::Response(self.attach_hunt(attach, applied)?),
+            Item::Comms(change) => Outcome::Response(self.comms(change, applied)?),
+            Item::Roster(change) => Outcome::Response(self.roster(change)?),
+            Item::Web(change) => Outcome::Web(self.web(change)?),
+            Item::Members(change) => Outcome::Response(self.members(change)?),
+            Item::Audit(draft) => {
+                self.unit.audit((**draft).clone())?;
+                Outcome::Status
+            }
+            Item::Barrier => Outcome::Status,
+        })
+    }
+
+    /// A fresh incident id at `now`.
+    fn new_id(&self) -> Ulid {
+        Ulid::from_parts(u64::try_from(self.now).unwrap_or_default(), rand::random())
+    }
+
+    fn hello(
+        &mut self,
+        site: &SiteId,
+        epoch: Ulid,
+        next_seq: u64,
+        cert_not_after_ms: UnixMillis,
+    ) -> Result<Outcome, StoreError> {
+        let mut record = self.unit.site(site)?;
+        let acked_through = self.unit.acked_through(site, epoch)?;
+        let epoch_changed = record.epoch.is_some_and(|known| known != epoch);
+        if epoch_changed {
+            record.epoch_changes = record.epoch_changes.saturating_add(1);
+            record.sequence_regression = false;
+        }
+        // The site will assign `next_seq` next, so it holds nothing above `next_seq - 1`; a
+        // higher acknowledged sequence means its store went back in time.
+        let regression = acked_through >= next_seq;
+        record.sequence_regression |= regression;
+        record.epoch = Some(epoch);
+        record.cert_not_after_ms = cert_not_after_ms;
+        record.last_seen_ms = self.now;
+        self.unit.put_site(site, &record)?;
+        Ok(Outcome::Hello {
+            acked_through,
+            regression,
+            epoch_changed,
+        })
+    }
+
+    fn status(&mut self, site: &SiteId, status: &pb::SiteStatus) -> Result<(), StoreError> {
+        let pb::SiteStatus {
+            backlog,
+            oldest_unsent_age_ms,
+            refused_total,
+            dropped_total,
+        } = *status;
+        let mut record = self.unit.site(site)?;
+        record.backlog = backlog;
+        record.oldest_unsent_age_ms = oldest_unsent_age_ms;
+        record.refused_total = refused_total;
+        record.dropped_total = dropped_total;
+        record.last_seen_ms = self.now;
+        self.unit.put_site(site, &record)
+    }
+}

@@ -1,0 +1,92 @@
+//! What the hub holds of each escalation inside a unit: the record under its idempotency key
+//! (`escalations`), offers kept for review (`reviews`), which hub incident each local incident
+//! is part of (`local_refs`), and where each correlation fingerprint leads (`fingerprints`).
+
+use super::StoreUnit;
+use crate::store::StoreError;
+use crate::store::records::{EscalationRecord, FingerprintRecord, ReviewRecord};
+use crate::store::schema::{self, TreeId};
+use socfed_proto::vocab::SiteId;
+use ulid::Ulid;
+
+impl StoreUnit<'_> {
+    /// The escalation stored under (`site`, `epoch`, `seq`).
+    pub fn escalation(
+        &self,
+        site: &SiteId,
+        epoch: Ulid,
+        seq: u64,
+    ) -> Result<Option<EscalationRecord>, StoreError> {
+        let key = schema::escalation_key(site, epoch, seq);
+        match self.work.get_raw(TreeId::Escalations, &key)? {
+            Some(raw) => Ok(Some(schema::decode_escalation(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether anything is stored under (`site`, `epoch`, `seq`), without decoding it.
+    pub fn holds_escalation(
+        &self,
+        site: &SiteId,
+        epoch: Ulid,
+        seq: u64,
+    ) -> Result<bool, StoreError> {
+        let key = schema::escalation_key(site, epoch, seq);
+        Ok(self.work.get_raw(TreeId::Escalations, &key)?.is_some())
+    }
+
+    pub fn put_escalation(
+        &mut self,
+        site: &SiteId,
+        epoch: Ulid,
+        seq: u64,
+        record: &EscalationRecord,
+    ) -> Result<(), StoreError> {
+        self.work.put_raw(
+            TreeId::Escalations,
+            schema::escalation_key(site, epoch, seq),
+            schema::encode_escalation(record)?,
+        );
+        Ok(())
+    }
+
+    /// Keeps an offer for review under `id`, beside every earlier offer of the same key.
+    pub fn put_review(&mut self, id: Ulid, record: &ReviewRecord) -> Result<(), StoreError> {
+        let key = schema::review_key(&record.site, record.epoch, record.seq, id);
+        self.work.put(TreeId::Reviews, key, record)?;
+        Ok(())
+    }
+
+    /// The hub incident `site`'s local incident `local` is part of.
+    pub fn local_ref(&self, site: &SiteId, local: &str) -> Result<Option<Ulid>, StoreError> {
+        match self
+            .work
+            .get_raw(TreeId::LocalRefs, &schema::local_ref_key(site, local))?
+        {
+            Some(raw) => Ok(Some(schema::ulid_from_key(schema::LOCAL_REFS, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn set_local_ref(&mut self, site: &SiteId, local: &str, incident: Ulid) {
+        self.work.put_raw(
+            TreeId::LocalRefs,
+            schema::local_ref_key(site, local),
+            incident.to_bytes().to_vec(),
+        );
+    }
+
+    /// Where correlation fingerprint `key` last led.
+    pub fn fingerprint(&self, key: &[u8; 32]) -> Result<Option<FingerprintRecord>, StoreError> {
+        Ok(self.work.get(TreeId::Fingerprints, key)?)
+    }
+
+    pub fn put_fingerprint(
+        &mut self,
+        key: &[u8; 32],
+        record: &FingerprintRecord,
+    ) -> Result<(), StoreError> {
+        self.work.put(TreeId::Fingerprints, key.to_vec(), record)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! The hub's unit of work: the only way anything changes the hub's trees at run time. The
+//! application (`crate::ingest::apply`) decides what changes; this module knows how each record
+//! is keyed, encoded and indexed, and keeps the derived trees in step with the records.
+//!
+//! A unit is `socfed_runtime::store_kit::unit` (reads see the unit's own writes; every write is
+//! applied at [`StoreUnit::commit`] in one sled transaction, all or nothing after a crash) with
+//! typed reads and writes per record, so no key, tree or codec leaves `store/`. Units are
+//! serialised by the store's write lock, held from [`HubStore::unit`] to commit: that is what
+//! makes reading the trees outside a transaction safe, and the domain logic between reads and
+//! writes runs once, never inside a closure sled may re-run.
+//!
+//! Nothing is durable until [`HubStore::commit`](super::HubStore::commit) flushes; the ingest
+//! writer answers no one before that.
+//!
+//! One file per group of records: `incidents.rs` (records and listing indexes, and the states
+//! owed to sites), `sites.rs` (per-site facts and acknowledgement marks), `escalations.rs`
+//! (idempotency records, reviews, local references, fingerprints), `response.rs` (directives,
+//! hunts, communications), `people.rs` (roster, members, dashboard grants, the audit chain).
+
+mod escalations;
+mod incidents;
+mod people;
+mod response;
+mod sites;
+
+pub use incidents::Indexed;
+pub use people::GrantKey;
+
+use super::schema::{self, TreeId};
+use super::{HubStore, StoreError};
+use socfed_proto::vocab::SiteId;
+use socfed_runtime::store_kit::unit::{Unit as KitUnit, UnitError};
+use std::sync::MutexGuard;
+
+impl From<UnitError> for StoreError {
+    fn from(e: UnitError) -> Self {
+        match e {
+            UnitError::Sled(e) => StoreError::Sled(e),
+            UnitError::Codec(e) => StoreError::Codec(e),
+        }
+    }
+}
+
+/// Sites a committed unit gave something to send: the writer wakes their streams.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Sites with new directives queued.
+    pub directive_sites: Vec<SiteId>,
+    /// Sites with new incident states queued (`sites.rs`).
+    pub state_sites: Vec<SiteId>,
+}
+
+fn note(sites: &mut Vec<SiteId>, site: &SiteId) {
+    if !sites.contains(site) {
+        sites.push(site.clone());
+    }
+}
+
+pub struct StoreUnit<'a> {
+    work: KitUnit<'a, TreeId>,
+    touched: Touched,
+    audit_key: &'a socfed_runtime::audit::ChainKey,
+    /// Held until commit or drop: one unit at a time.
+    _writer: MutexGuard<'a, ()>,
+}
+
+impl HubStore {
+    /// A unit of work; waits for the one in progress, if any. Dropped without
+    /// [`StoreUnit::commit`], it changes nothing.
+    pub fn unit(&self) -> StoreUnit<'_> {
+        StoreUnit {
+            work: KitUnit::new(self.registry.all()),
+            touched: Touched::default(),
+            audit_key: &self.audit_key,
+            // A unit that panicked wrote nothing, so the lock guards no broken state.
+            _writer: self.write_lock.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+}
+
+impl StoreUnit<'_> {
+    /// Applies every write of the unit in one transaction, with the commit counter the store's
+    /// witness records (`store::witness_of`).
+    pub fn commit(mut self) -> Result<Touched, StoreError> {
+        let commits = self
+            .work
+            .get_u64(TreeId::Meta, schema::COMMITS.as_bytes())?;
+        self.work
+            .put_u64(TreeId::Meta, schema::COMMITS.as_bytes(), commits + 1);
+        self.work.commit()?;
+        Ok(self.touched)
+    }
+}

@@ -1,0 +1,77 @@
+//! The response inside a unit: directives with their three indexes (`site_directives`, the
+//! per-site outbox; `open_directives`, those not final; `incident_directives`), hunts, and
+//! communications (see `schema.rs`).
+
+use super::{StoreUnit, note};
+use crate::comms::CommRecord;
+use crate::response::{DirectiveRecord, DirectiveState, HuntRecord};
+use crate::store::StoreError;
+use crate::store::schema::{self, TreeId};
+use ulid::Ulid;
+
+impl StoreUnit<'_> {
+    pub fn directive(&self, id: Ulid) -> Result<Option<DirectiveRecord>, StoreError> {
+        Ok(self.work.get(TreeId::Directives, &id.to_bytes())?)
+    }
+
+    /// Writes a new directive and its index entries; a queued one wakes its site's stream at
+    /// commit.
+    pub fn put_directive(&mut self, d: &DirectiveRecord) -> Result<(), StoreError> {
+        self.work.put_raw(
+            TreeId::SiteDirectives,
+            schema::site_directive_key(&d.site, d.id),
+            Vec::new(),
+        );
+        if let Some(incident) = d.incident {
+            self.work.put_raw(
+                TreeId::IncidentDirectives,
+                schema::pair_key(incident, d.id).to_vec(),
+                Vec::new(),
+            );
+        }
+        if d.state == DirectiveState::Queued {
+            note(&mut self.touched.directive_sites, &d.site);
+        }
+        self.update_directive(d)
+    }
+
+    /// Writes a changed directive; `open_directives` follows its state (a final directive
+    /// leaves it).
+    pub fn update_directive(&mut self, d: &DirectiveRecord) -> Result<(), StoreError> {
+        self.work
+            .put(TreeId::Directives, d.id.to_bytes().to_vec(), d)?;
+        let key = schema::site_directive_key(&d.site, d.id);
+        if d.state.is_final() {
+            self.work.remove(TreeId::OpenDirectives, key);
+        } else {
+            self.work.put_raw(TreeId::OpenDirectives, key, Vec::new());
+        }
+        Ok(())
+    }
+
+    pub fn hunt(&self, id: Ulid) -> Result<Option<HuntRecord>, StoreError> {
+        Ok(self.work.get(TreeId::Hunts, &id.to_bytes())?)
+    }
+
+    pub fn put_hunt(&mut self, hunt: &HuntRecord) -> Result<(), StoreError> {
+        self.work
+            .put(TreeId::Hunts, hunt.id.to_bytes().to_vec(), hunt)?;
+        Ok(())
+    }
+
+    /// Communication `comm` of `incident`.
+    pub fn comm(&self, incident: Ulid, comm: Ulid) -> Result<Option<CommRecord>, StoreError> {
+        Ok(self
+            .work
+            .get(TreeId::Comms, &schema::pair_key(incident, comm))?)
+    }
+
+    pub fn put_comm(&mut self, incident: Ulid, record: &CommRecord) -> Result<(), StoreError> {
+        self.work.put(
+            TreeId::Comms,
+            schema::pair_key(incident, record.id).to_vec(),
+            record,
+        )?;
+        Ok(())
+    }
+}
