@@ -1,5 +1,5 @@
 //! Reads of the incident states owed to a site (`site_state_log`, written by
-//! `apply/site_states.rs`), for the federation stream. Each state is built from the records
+//! `unit/sites.rs`), for the federation stream. Each state is built from the records
 //! as they are when read, so a site always gets the latest; a change after the read is queued
 //! again under a later sequence and sent then.
 

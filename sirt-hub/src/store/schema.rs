@@ -43,7 +43,7 @@
 //! record, and a listing by status or severity walks `status_incidents`, whose prefix is the
 //! pair. Status codes are [`status_code`] (lifecycle order) and severity codes
 //! [`severity_code`] (ascending, so "at least" is a range of codes). Both are written only by
-//! `apply/incident_index.rs`, in the transaction that writes the record, and only when the
+//! `unit/incidents.rs`, in the unit that writes the record, and only when the
 //! status, severity or sites change. Schema version 2 added them; `upgrade.rs` builds them at
 //! open for a version 1 store.
 //!
@@ -55,7 +55,7 @@
 //! connect. A directive leaves it in the transaction that records its final state.
 //!
 //! `site_state_log` is each site's queue of incident states to send back to it (see
-//! `apply/site_states.rs`): one entry per local incident whose hub-side state (hub incident,
+//! `unit/sites.rs`): one entry per local incident whose hub-side state (hub incident,
 //! phase, IR lead) changed, keyed by a per-site sequence, so a reconnecting site that names the
 //! last sequence it stored gets exactly what changed since. `site_states` points each local
 //! incident at its one entry, so a newer change replaces the older entry (the log holds at most
