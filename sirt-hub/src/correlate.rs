@@ -97,6 +97,19 @@ pub fn matches(
     out
 }
 
+/// How stale a fingerprint's `last_seen` may grow before a sighting of the same incident
+/// rewrites it, as a fraction of the window: 1/64 (22.5 minutes of the default 24 hours).
+pub const REFRESH_DIVISOR: i64 = 64;
+
+/// Whether a sighting at `now` of the incident a fingerprint already leads to rewrites the
+/// fingerprint's `last_seen`. Rewriting on every sighting made a revision with twelve
+/// fingerprints cost twelve writes; refreshing only once `last_seen` is older than
+/// 1/[`REFRESH_DIVISOR`] of the window keeps the match within the window short by at most that
+/// much.
+pub fn needs_refresh(last_seen_ms: UnixMillis, now: UnixMillis, window_ms: i64) -> bool {
+    now.saturating_sub(last_seen_ms) >= (window_ms / REFRESH_DIVISOR).max(1)
+}
+
 /// Picks the incident to join: among fingerprints seen within `window_ms` of `now`, the one
 /// seen most recently (ties: the lowest incident id, so the choice is deterministic).
 pub fn decide(
@@ -143,6 +156,30 @@ mod tests {
             ..Default::default()
         };
         IncidentReport::from_wire(wire, &ReportLimits::default()).expect("valid")
+    }
+
+    #[test]
+    fn a_fingerprint_is_refreshed_once_a_64th_of_the_window_old() {
+        let day = 86_400_000;
+        let step = day / REFRESH_DIVISOR;
+        for (last_seen, now, window, refresh) in [
+            (0, 0, day, false),
+            (0, step - 1, day, false),
+            (0, step, day, true),
+            (0, day * 2, day, true),
+            // A window under 64 ms still refreshes once a millisecond has passed.
+            (5, 5, 10, false),
+            (5, 6, 10, true),
+            // A clock that went back: the stored sighting is newer, nothing to refresh.
+            (1_000, 10, day, false),
+            (i64::MIN, i64::MAX, i64::MAX, true),
+        ] {
+            assert_eq!(
+                needs_refresh(last_seen, now, window),
+                refresh,
+                "last seen {last_seen}, now {now}, window {window}"
+            );
+        }
     }
 
     #[test]

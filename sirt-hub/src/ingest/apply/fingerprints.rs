@@ -2,14 +2,17 @@
 //! (`escalation.rs`) and for a technique an operator adds (`transition.rs`), by the same rule.
 
 use super::Batch;
+use crate::correlate;
 use crate::incident::IncidentRecord;
 use crate::store::StoreError;
 use crate::store::records::FingerprintRecord;
 
 impl Batch<'_, '_> {
     /// Points each of `keys` at `record`, seen at `now`. Only keys the record remembers are
-    /// indexed (so a merge can repoint every key), and a key held by another open incident is
-    /// left alone (a split must stay split; the next report matching both merges them).
+    /// indexed (so a merge can repoint every key), a key held by another open incident is
+    /// left alone (a split must stay split; the next report matching both merges them), and a
+    /// key that already leads to `record` is rewritten only once its `last_seen` is stale
+    /// (`correlate::needs_refresh`).
     pub(super) fn index_fingerprints<'k>(
         &mut self,
         record: &IncidentRecord,
@@ -23,11 +26,12 @@ impl Batch<'_, '_> {
             if record.fingerprints.binary_search(key).is_err() {
                 continue;
             }
-            if let Some(current) = self.unit.fingerprint(key)?
-                && current.incident != record.id
-                && self.is_open(current.incident)?
-            {
-                continue;
+            if let Some(current) = self.unit.fingerprint(key)? {
+                let fresh = current.incident == record.id
+                    && !correlate::needs_refresh(current.last_seen_ms, self.now, self.window_ms);
+                if fresh || (current.incident != record.id && self.is_open(current.incident)?) {
+                    continue;
+                }
             }
             self.unit.put_fingerprint(key, &value)?;
         }

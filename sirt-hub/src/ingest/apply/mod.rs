@@ -353,3 +353,6 @@ impl Batch<'_, '_> {
         self.unit.put_site(site, &record)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! The writer's rules through [`apply`] on a real store in a temporary directory, at chosen
+//! times.
+
+use super::{EscalationOutcome, Item, Offered, Outcome, apply};
+use crate::store::HubStore;
+use socfed_proto::pb;
+use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
+use ulid::Ulid;
+
+const WINDOW_MS: i64 = 86_400_000;
+
+fn open_store(dir: &std::path::Path) -> HubStore {
+    HubStore::open(
+        dir,
+        crate::store::Durability::Flush,
+        socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
+    )
+    .expect("store")
+}
+
+fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
+    let wire = pb::IncidentReport {
+        local_incident_id: local.into(),
+        revision,
+        title: format!("{local} r{revision}"),
+        severity: pb::Severity::High as i32,
+        indicators: vec![pb::Indicator {
+            kind: pb::IndicatorKind::Domain as i32,
+            value: "c2.example".into(),
+        }],
+        rule_id: "r1".into(),
+        ..Default::default()
+    };
+    Item::Escalation {
+        site: SiteId::parse(site).expect("site"),
+        epoch: Ulid::from_parts(1, 1),
+        seq,
+        dropped_before: 0,
+        enqueued_at_ms: 1,
+        offered: Offered::Valid(
+            IncidentReport::from_wire(wire, &ReportLimits::default()).expect("valid"),
+        ),
+    }
+}
+
+/// The incident an escalation was stored into.
+fn stored_in(store: &HubStore, item: Item, at_ms: i64) -> Ulid {
+    let applied = apply(store, &[item], at_ms, WINDOW_MS).expect("applied");
+    match applied.outcomes.as_slice() {
+        [
+            Outcome::Escalation {
+                outcome: EscalationOutcome::Applied { incident },
+                ..
+            },
+        ] => *incident,
+        other => panic!("not stored: {other:?}"),
+    }
+}
+
+/// Revisions refresh a fingerprint only once it is a 64th of the window old
+/// (`correlate::needs_refresh`), so an incident a site keeps revising stays matchable for as
+/// long as it is revised, however many windows that lasts.
+#[test]
+fn a_steadily_revised_incident_keeps_its_fingerprints_live() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    let first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+    let step = WINDOW_MS / 128;
+    let mut at = t0;
+    let mut seq = 1;
+    while at < t0 + 3 * WINDOW_MS {
+        at += step;
+        seq += 1;
+        let revision = u32::try_from(seq).expect("small");
+        let id = stored_in(&store, escalation("paris", seq, "P-1", revision), at);
+        assert_eq!(id, first);
+    }
+    let joined = stored_in(&store, escalation("lyon", 1, "L-1", 1), at + WINDOW_MS / 2);
+    assert_eq!(
+        joined, first,
+        "the other site's report joins the live incident"
+    );
+}
+
+/// The price of fewer writes: a revision inside the refresh interval leaves `last_seen` where
+/// it was, so the window, counted from the last refresh, can end up to a 64th early.
+#[test]
+fn a_revision_inside_the_refresh_interval_does_not_move_the_window() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    let first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+    let revised = stored_in(
+        &store,
+        escalation("paris", 2, "P-1", 2),
+        t0 + WINDOW_MS / 128,
+    );
+    assert_eq!(revised, first);
+    let inside = stored_in(&store, escalation("lyon", 1, "L-1", 1), t0 + WINDOW_MS);
+    assert_eq!(inside, first, "within the window of the first sighting");
+    let other_dir = tempfile::tempdir().expect("dir");
+    let other = open_store(other_dir.path());
+    let first = stored_in(&other, escalation("paris", 1, "P-1", 1), t0);
+    stored_in(
+        &other,
+        escalation("paris", 2, "P-1", 2),
+        t0 + WINDOW_MS / 128,
+    );
+    let late = stored_in(&other, escalation("lyon", 1, "L-1", 1), t0 + WINDOW_MS + 1);
+    assert_ne!(
+        late, first,
+        "a window after the last refresh, not the last revision"
+    );
+}
