@@ -143,6 +143,10 @@ pub const METRICS: &[Metric] = &[
         "socfed_agent_incident_states_total",
         "Hub states (hub incident, phase, IR lead) of local incidents recorded at the site",
     ),
+    counter(
+        "socfed_agent_store_ops_total",
+        "Store operations of the write path (units of work, group commits, the uplink's outbox reads and acknowledgements), by tree and op (get, insert, remove, scan)",
+    ),
     // SIRT hub.
     counter(
         "socfed_hub_escalations_total",

@@ -2,6 +2,10 @@
 //! hub stores, and by `db export|import`): who may read them, and making sled's blob files
 //! durable.
 //!
+//! **Power-safe flushes.** sled's own flush only survives a process crash: in `fsync` mode a
+//! store syncs sled's log file and blob files after each flush ([`DataSync`]), which is also
+//! what `socfed-load`'s storage ceiling does, so the ceiling pays what the product pays.
+//!
 //! **Modes.** A store holds TLP:RED incidents, so its directory is created `0700` and
 //! tightened to `0700` if it already exists, whatever the umask; sled's files inside are set
 //! to `0600` after open (the directory alone already makes them unreachable to other users;
@@ -195,6 +199,52 @@ impl BlobSync {
         // Forget blobs sled has collected, so the map stays as small as the directory.
         self.synced = present;
         Ok(synced)
+    }
+}
+
+/// What makes a sled flush survive a power loss (`Durability::Fsync`): after `db.flush()`,
+/// fdatasync of sled's log (`DIR/db`, where sled 0.34 keeps it) and a sync of the blob files
+/// written since the last one. In `Durability::Flush` mode it does nothing.
+#[derive(Debug)]
+pub struct DataSync {
+    data_file: Option<File>,
+    /// Used under the caller's flush lock only; the mutex just makes that visible.
+    blobs: std::sync::Mutex<BlobSync>,
+}
+
+impl DataSync {
+    /// For the store in `dir`, opened by sled already. In fsync mode, syncs whatever an earlier
+    /// run left unsynced and the store's directory entries (a new store's `db`, `conf`,
+    /// `blobs`).
+    pub fn open(dir: &Path, durability: crate::config::Durability) -> io::Result<Self> {
+        let fsync = durability == crate::config::Durability::Fsync;
+        let data_file = if fsync {
+            Some(File::open(dir.join("db"))?)
+        } else {
+            None
+        };
+        let mut blobs = BlobSync::new(dir);
+        if fsync {
+            blobs.sync()?;
+            sync_dir(dir)?;
+        }
+        Ok(Self {
+            data_file,
+            blobs: std::sync::Mutex::new(blobs),
+        })
+    }
+
+    /// Call right after `db.flush()` returned: makes what it wrote power-safe.
+    pub fn after_flush(&self) -> io::Result<()> {
+        if let Some(file) = &self.data_file {
+            file.sync_data()?;
+            // Large log messages live in blob files sled never syncs (module docs).
+            self.blobs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sync()?;
+        }
+        Ok(())
     }
 }
 

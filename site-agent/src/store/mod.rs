@@ -36,7 +36,7 @@ pub use socfed_runtime::config::Durability;
 
 use schema::{CodecError, TreeId};
 use socfed_runtime::store_kit::Trees;
-use std::fs::File;
+use socfed_runtime::store_kit::ops::{Op, OpMeter};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,6 +119,9 @@ impl From<UnitError> for StoreError {
     }
 }
 
+/// The counter of the store's operations per tree and kind (`store_kit::ops`).
+const OPS_METRIC: &str = "socfed_agent_store_ops_total";
+
 fn witness_error(dir: &Path, e: socfed_runtime::witness::WitnessError) -> StoreError {
     match e {
         socfed_runtime::witness::WitnessError::Behind(reason) => StoreError::Damaged {
@@ -136,12 +139,13 @@ pub struct AgentStore {
     trees: Trees<TreeId>,
     /// Changes only when a restored store is detected (see `outbox::restart_epoch`).
     epoch: std::sync::RwLock<Ulid>,
-    data_file: Option<File>,
+    /// fdatasync of sled's log and blob files after each flush (fsync mode); used under the
+    /// flush lock.
+    data_sync: socfed_runtime::store_files::DataSync,
     /// Keys the audit chain (`socfed_runtime::audit`); kept outside the store.
     audit_key: socfed_runtime::audit::ChainKey,
-    /// sled's unsynced blob files, synced before a unit returns (fsync mode). Used under the
-    /// flush lock only; the mutex just makes that visible to the compiler.
-    blobs: Mutex<socfed_runtime::store_files::BlobSync>,
+    /// Operations per tree of the write path (`socfed_agent_store_ops_total`).
+    ops: OpMeter<TreeId>,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
     /// Group commit: which commits are durable, and the one flush at a time.
@@ -221,24 +225,15 @@ impl AgentStore {
         keyed::keyed_from(dir, meta, &audit_key)?;
         db.flush()?;
         socfed_runtime::store_files::restrict_contents(dir)?;
-        let data_file = match durability {
-            Durability::Fsync => Some(File::open(dir.join("db"))?),
-            Durability::Flush => None,
-        };
-        let mut blobs = socfed_runtime::store_files::BlobSync::new(dir);
-        if durability == Durability::Fsync {
-            // Whatever an earlier run left unsynced, and a new store's directory entries.
-            blobs.sync()?;
-            socfed_runtime::store_files::sync_dir(dir)?;
-        }
+        let data_sync = socfed_runtime::store_files::DataSync::open(dir, durability)?;
         let store = Self {
             db,
             dir: dir.to_path_buf(),
             trees,
             epoch: std::sync::RwLock::new(epoch),
-            data_file,
+            data_sync,
             audit_key,
-            blobs: Mutex::new(blobs),
+            ops: OpMeter::new(OPS_METRIC),
             write_lock: Mutex::new(()),
             sync: sync::SyncState::default(),
             outbox_len: AtomicU64::new(len),
@@ -254,6 +249,8 @@ impl AgentStore {
 
     /// What the store holds now, as the commit witness records it.
     fn witness(&self) -> Result<socfed_runtime::witness::Witness, StoreError> {
+        // Three `meta` reads, once per group commit (the write path, `store_kit::ops`).
+        self.ops.add(TreeId::Meta, Op::Get, 3);
         let audit = match self.tree(TreeId::Meta).get(schema::AUDIT_HEAD)? {
             Some(raw) => schema::decode::<schema::AuditHead>(TreeId::Meta, &raw)?.seq,
             None => 0,
@@ -296,7 +293,7 @@ impl AgentStore {
         let (value, ticket, enqueued) = {
             let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
             self.refuse_if_failed()?;
-            let mut unit = Unit::new(self.trees.all(), &self.audit_key);
+            let mut unit = Unit::new(self.trees.all(), &self.audit_key, &self.ops);
             let value = work(&mut unit)?;
             if unit.is_empty() {
                 // Nothing written, but the answer may rest on another unit's commit (a retried

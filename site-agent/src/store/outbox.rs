@@ -6,6 +6,7 @@ use super::unit::Unit;
 use super::{AgentStore, StoreError};
 use sled::Transactional;
 use socfed_proto::UnixMillis;
+use socfed_runtime::store_kit::ops::Op;
 use std::sync::atomic::Ordering;
 use ulid::Ulid;
 
@@ -157,6 +158,16 @@ impl AgentStore {
         }
         outbox.apply_batch(batch)?;
         let previous = self.counter(schema::ACKED_THROUGH)?;
+        // The write path outside units counts too (`store_kit::ops`); counted before the
+        // acknowledged sequence moves, so whoever sees it moved sees the removals counted.
+        self.ops.add(TreeId::Outbox, Op::Scan, 1);
+        self.ops.add(TreeId::Outbox, Op::Remove, removed);
+        self.ops.add(TreeId::Meta, Op::Get, 1);
+        self.ops.add(
+            TreeId::Meta,
+            Op::Insert,
+            1 + u64::from(acked_through > previous),
+        );
         if acked_through > previous {
             meta.insert(schema::ACKED_THROUGH, &acked_through.to_be_bytes())?;
         }
@@ -176,6 +187,7 @@ impl AgentStore {
         if from > durable {
             return Ok(Vec::new());
         }
+        self.ops.add(TreeId::Outbox, Op::Scan, 1);
         self.tree(TreeId::Outbox)
             .range(from.to_be_bytes()..=durable.to_be_bytes())
             .take(limit)

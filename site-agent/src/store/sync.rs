@@ -86,14 +86,7 @@ impl AgentStore {
     /// The flush itself; the caller holds the flush lock.
     fn flush(&self, point: &SyncPoint) -> Result<(), StoreError> {
         self.db.flush()?;
-        if let Some(file) = &self.data_file {
-            file.sync_data()?;
-            // Large log messages live in blob files sled never syncs (store_files docs).
-            self.blobs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .sync()?;
-        }
+        self.data_sync.after_flush()?;
         // Only after the store is durable: the witness must never run ahead of it.
         socfed_runtime::witness::write(&self.dir, &point.witness)
             .map_err(|e| witness_error(&self.dir, e))?;

@@ -1,11 +1,13 @@
 //! A unit of work: every write at the agent goes through one. The generic part (reads that see
 //! the unit's own writes, one transaction at commit) is `socfed_runtime::store_kit::unit`;
 //! this adds what the agent's units carry besides: the outbox length change, whether anything
-//! was enqueued, and the key that seals audit entries. Writers are serialised by the store's
+//! was enqueued, and the key that seals audit entries. Its operations per tree are added to
+//! `socfed_agent_store_ops_total` when it ends. Writers are serialised by the store's
 //! write lock, so a unit reads the trees directly; domain logic runs between reads and writes,
 //! outside any transaction closure, so it never re-runs.
 
 use super::schema::TreeId;
+use socfed_runtime::store_kit::ops::OpMeter;
 use socfed_runtime::store_kit::unit::Unit as KitUnit;
 
 pub use socfed_runtime::store_kit::unit::{Entry, UnitError};
@@ -23,9 +25,10 @@ impl<'a> Unit<'a> {
     pub(crate) fn new(
         trees: &'a [sled::Tree],
         audit_key: &'a socfed_runtime::audit::ChainKey,
+        ops: &'a OpMeter<TreeId>,
     ) -> Self {
         Self {
-            work: KitUnit::new(trees),
+            work: KitUnit::new(trees).metered(ops),
             outbox_delta: 0,
             enqueued: false,
             audit_key,

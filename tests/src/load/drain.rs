@@ -6,7 +6,7 @@
 
 use super::hub::{HubProcess, OPERATOR};
 use super::preload::stream_distinct;
-use super::{null_hub, sized_report, storage_ceiling, transport_ceiling};
+use super::{StorageSettings, null_hub, sized_report, storage_ceiling, transport_ceiling};
 use crate::bench::machine;
 use crate::pki::TestPki;
 use crate::procs::write_agent_config;
@@ -45,10 +45,16 @@ pub async fn run(
     let per_site = args.site_rate * args.outage_secs;
     let total = per_site * args.sites as u64;
 
-    say("measuring the ceilings (raw mTLS stream; raw sled insert + flush per 1024)...".into());
+    say("measuring the ceilings (raw mTLS stream; raw sled insert + flush and fdatasync per 1024, the hub's cache)...".into());
     let null = null_hub(&pki).await?;
     let transport = transport_ceiling(null, &pki, &baseline_sites, per_site, args.bytes).await?;
-    let storage = storage_ceiling(&dir.join("sled-baseline"), total, args.bytes, 1024)?;
+    let storage = storage_ceiling(
+        &dir.join("sled-baseline"),
+        total,
+        args.bytes,
+        1024,
+        StorageSettings::hub(),
+    )?;
     let _ = std::fs::remove_dir_all(dir.join("sled-baseline"));
 
     // The hub's port is chosen now and stays closed until the backlog is built.

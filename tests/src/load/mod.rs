@@ -1,16 +1,23 @@
 //! End-to-end load scenarios of `socfed-load`, and the two ceilings every result is reported
 //! against, measured in the same run on the same machine: the transport (a raw tonic
 //! bidirectional stream over the same mutual TLS, acknowledging every message, storing nothing)
-//! and the storage (raw sled inserts with a flush per batch, as the hub's group commit does).
+//! and the storage (raw sled inserts with a flush per batch, as the hub's group commit does,
+//! with the hub store's cache and fdatasync: [`StorageSettings::hub`]).
 //!
-//! One module per scenario: [`stored`] (cost per escalation and query latency as the store
+//! One module per scenario: [`escalate`] (the default: the escalation rate, hub alone and
+//! through agent processes), [`stored`] (cost per escalation and query latency as the store
 //! grows, with [`query`]), [`visible`] (alert at a site → visible at the hub), [`idle`]
 //! (concurrent idle site streams and hub memory), [`drain`] (outbox after an outage).
-//! [`hub`] starts the real hub process and [`preload`] fills it.
+//! [`hub`] starts the real hub process and [`preload`] fills it; [`agents`] starts real agent
+//! processes, [`pipeline`] raises through them, [`ops`] reads the stores' operation counts.
 
+pub mod agents;
 pub mod drain;
+pub mod escalate;
 pub mod hub;
 pub mod idle;
+pub mod ops;
+pub mod pipeline;
 pub mod preload;
 pub mod query;
 pub mod stored;
@@ -19,6 +26,7 @@ pub mod visible;
 use crate::clients::{self, RawStream, hello};
 use crate::pki::TestPki;
 use socfed_proto::pb::{self, federation_server::Federation, hub_message, site_message};
+use socfed_runtime::config::Durability;
 use socfed_runtime::tls::{ExpectedServer, Swappable, TlsMaterial, tls_incoming};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -174,24 +182,67 @@ pub async fn stream_reports(
     Ok(started.elapsed())
 }
 
-/// Records per second for `n` inserts of `bytes` with a flush every `batch`.
+/// How the storage ceiling opens and syncs sled.
+#[derive(Debug, Clone, Copy)]
+pub struct StorageSettings {
+    /// sled's page cache; `None` = sled's default (1 GiB).
+    pub cache_bytes: Option<u64>,
+    pub durability: Durability,
+}
+
+impl StorageSettings {
+    /// As the hub store is opened with its default config (`[ingest]`: cache and durability),
+    /// which is how every scenario starts the hub.
+    pub fn hub() -> Self {
+        let ingest = sirt_hub::config::IngestConfig::default();
+        Self {
+            cache_bytes: Some(ingest.cache_bytes),
+            durability: ingest.durability,
+        }
+    }
+
+    /// The ceiling as first measured: sled's default cache and its flush only, which flatters
+    /// sled against the product (kept to compare runs with earlier ones).
+    pub fn sled_defaults_flush_only() -> Self {
+        Self {
+            cache_bytes: None,
+            durability: Durability::Flush,
+        }
+    }
+}
+
+/// Records per second for `n` inserts of `bytes` into one tree, with a flush every `batch`
+/// (and, with `Durability::Fsync`, the stores' own fdatasync after each flush,
+/// `store_files::DataSync`).
 pub fn storage_ceiling(
     dir: &std::path::Path,
     n: u64,
     bytes: usize,
     batch: u64,
+    settings: StorageSettings,
 ) -> anyhow::Result<f64> {
-    let db = socfed_runtime::store_files::sled_config(dir)?.open()?;
+    socfed_runtime::store_files::private_dir(dir)?;
+    let mut config = socfed_runtime::store_files::sled_config(dir)?;
+    if let Some(cache) = settings.cache_bytes {
+        config = config.cache_capacity(cache);
+    }
+    let db = config.open()?;
+    let sync = socfed_runtime::store_files::DataSync::open(dir, settings.durability)?;
     let tree = db.open_tree("baseline")?;
     let value = vec![7u8; bytes];
+    let flush = || -> anyhow::Result<()> {
+        db.flush()?;
+        sync.after_flush()?;
+        Ok(())
+    };
     let started = Instant::now();
     for i in 0..n {
         tree.insert(i.to_be_bytes(), value.as_slice())?;
         if (i + 1) % batch == 0 {
-            db.flush()?;
+            flush()?;
         }
     }
-    db.flush()?;
+    flush()?;
     let rate = n as f64 / started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
     Ok(rate)
 }

@@ -7,7 +7,7 @@
 use super::hub::HubProcess;
 use super::preload::stream_distinct;
 use super::query;
-use super::{null_hub, storage_ceiling, transport_ceiling};
+use super::{StorageSettings, null_hub, storage_ceiling, transport_ceiling};
 use crate::bench::{dir_bytes, machine};
 use crate::pki::TestPki;
 use std::path::Path;
@@ -47,10 +47,16 @@ pub async fn run(
     let per_site = (args.batch / args.sites as u64).max(1);
     let batch = per_site * args.sites as u64;
 
-    say("measuring the ceilings (raw mTLS stream; raw sled insert + flush per 1024)...".into());
+    say("measuring the ceilings (raw mTLS stream; raw sled insert + flush and fdatasync per 1024, the hub's cache)...".into());
     let null = null_hub(&pki).await?;
     let transport = transport_ceiling(null, &pki, &sites, per_site, args.bytes).await?;
-    let storage = storage_ceiling(&dir.join("sled-baseline"), batch, args.bytes, 1024)?;
+    let storage = storage_ceiling(
+        &dir.join("sled-baseline"),
+        batch,
+        args.bytes,
+        1024,
+        StorageSettings::hub(),
+    )?;
     let _ = std::fs::remove_dir_all(dir.join("sled-baseline"));
 
     let hub = HubProcess::start(dir, &pki, &sites, "").await?;

@@ -163,6 +163,24 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
         Some(1.0),
         "{agent_metrics}"
     );
+    // The store's write path by tree and operation: each raise queued one outbox entry in its
+    // unit of work, and the hub's acknowledgements removed every one of them.
+    let outbox = |op: &str| {
+        metric(
+            &agent_metrics,
+            &format!("socfed_agent_store_ops_total{{tree=\"outbox\",op=\"{op}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(outbox("insert") >= 3.0, "{agent_metrics}");
+    assert_eq!(outbox("remove"), outbox("insert"), "{agent_metrics}");
+    assert!(
+        metric(
+            &agent_metrics,
+            "socfed_agent_store_ops_total{tree=\"incidents\",op=\"insert\"}"
+        ) >= Some(3.0),
+        "{agent_metrics}"
+    );
     well_described(&agent_metrics);
 
     assert_eq!(http_get(hub_admin, "/livez"), Some((200, "ok\n".into())));

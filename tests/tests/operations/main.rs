@@ -6,6 +6,7 @@
 mod admin;
 mod architecture;
 mod demo;
+mod load_tool;
 mod metrics_catalog;
 mod packaging;
 mod readme_real;

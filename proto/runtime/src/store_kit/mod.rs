@@ -8,6 +8,8 @@
 //!   `schema.rs`.
 //! - [`unit`]: a unit of work: reads that see its own pending writes, all writes applied in
 //!   one transaction.
+//! - [`ops`]: operations per tree and kind (get, insert, remove, scan), counted by each unit
+//!   and exported once per unit, to check a store's cost model against what it does.
 //! - [`layout`] and [`snapshot`]: the whole stored layout rendered as deterministic text
 //!   (volatile ids, times and hashes normalised), and the comparison of that text with a
 //!   committed snapshot, so a change of layout is always a visible diff.
@@ -16,6 +18,7 @@
 
 pub mod codec;
 pub mod layout;
+pub mod ops;
 pub mod snapshot;
 pub mod unit;
 

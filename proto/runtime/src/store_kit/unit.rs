@@ -3,7 +3,11 @@
 //! transaction (all or nothing after a crash). Domain logic runs between reads and writes,
 //! outside any transaction closure, so it never re-runs. The caller serialises writers (one
 //! unit at a time), which is what makes reads outside a transaction safe.
+//!
+//! A unit counts its operations per tree ([`super::ops`]) and, when it was given a meter,
+//! adds them to the store's exported counters once, when it ends (committed or not).
 
+use super::ops::{Op, OpMeter, UnitOps};
 use super::{CodecError, TreeSet, codec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,6 +28,8 @@ pub enum UnitError {
 pub struct Unit<'a, T: TreeSet> {
     trees: &'a [sled::Tree],
     pending: BTreeMap<(T, Vec<u8>), Option<Vec<u8>>>,
+    ops: UnitOps,
+    meter: Option<&'a OpMeter<T>>,
 }
 
 impl<'a, T: TreeSet> Unit<'a, T> {
@@ -33,7 +39,20 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         Self {
             trees,
             pending: BTreeMap::new(),
+            ops: UnitOps::new(trees.len()),
+            meter: None,
         }
+    }
+
+    /// Adds this unit's operation counts to `meter` when it ends.
+    pub fn metered(mut self, meter: &'a OpMeter<T>) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    /// The operations counted so far (writes are counted at commit).
+    pub fn ops(&self) -> &UnitOps {
+        &self.ops
     }
 
     fn tree(&self, id: T) -> &sled::Tree {
@@ -44,6 +63,7 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         if let Some(pending) = self.pending.get(&(id, key.to_vec())) {
             return Ok(pending.clone());
         }
+        self.ops.count(id.index(), Op::Get, 1);
         Ok(self.tree(id).get(key)?.map(|v| v.to_vec()))
     }
 
@@ -95,6 +115,7 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         prefix: &[u8],
         limit: usize,
     ) -> Result<Vec<IVec>, UnitError> {
+        self.ops.count(id.index(), Op::Scan, 1);
         let mut out = Vec::new();
         for key in self.tree(id).scan_prefix(prefix).keys().take(limit) {
             out.push(key?);
@@ -120,6 +141,7 @@ impl<'a, T: TreeSet> Unit<'a, T> {
             .map(|((_, key), value)| (key, value))
             .collect();
         // Pending removals may hide committed entries: read enough to still fill `limit`.
+        self.ops.count(id.index(), Op::Scan, 1);
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for entry in self
             .tree(id)
@@ -146,10 +168,24 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         self.pending.is_empty()
     }
 
+    /// One insert or remove per pending key, as the commit applies them.
+    fn count_writes(&self) {
+        for ((id, _), value) in &self.pending {
+            let op = if value.is_some() {
+                Op::Insert
+            } else {
+                Op::Remove
+            };
+            self.ops.count(id.index(), op, 1);
+        }
+    }
+
     /// Applies every pending write in one transaction.
     pub fn commit(self) -> Result<(), UnitError> {
         use sled::Transactional;
         use sled::transaction::{ConflictableTransactionError, TransactionError};
+        // Counted here, not in the closure: sled may run it more than once.
+        self.count_writes();
         let refs: Vec<&sled::Tree> = self.trees.iter().collect();
         let pending = &self.pending;
         let result = refs.as_slice().transaction(|view| {
@@ -171,6 +207,14 @@ impl<'a, T: TreeSet> Unit<'a, T> {
             Err(TransactionError::Storage(e)) => Err(UnitError::Sled(e)),
             // The closure never aborts.
             Err(TransactionError::Abort(())) => Ok(()),
+        }
+    }
+}
+
+impl<T: TreeSet> Drop for Unit<'_, T> {
+    fn drop(&mut self) {
+        if let Some(meter) = self.meter {
+            meter.add_unit(&self.ops);
         }
     }
 }
@@ -203,6 +247,36 @@ mod tests {
         let stored = trees.tree(Demo::Items).get(b"a")?.map(|v| v.to_vec());
         assert_eq!(stored.as_ref().map(|v| v[0]), Some(2), "the tree's version");
         assert_eq!(trees.tree(Demo::Index).len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_unit_counts_what_reaches_the_trees() -> Result<(), UnitError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        let trees = Trees::<Demo>::open(&db)?;
+        let mut unit = Unit::<Demo>::new(trees.all());
+        assert_eq!(unit.get_u64(Demo::Meta, b"n")?, 0);
+        unit.put_u64(Demo::Meta, b"n", 1);
+        // Its own pending write: no lookup.
+        assert_eq!(unit.get_u64(Demo::Meta, b"n")?, 1);
+        unit.put_u64(Demo::Meta, b"n", 2);
+        unit.put_raw(Demo::Index, b"k1".to_vec(), Vec::new());
+        unit.remove(Demo::Index, b"k0".to_vec());
+        unit.entries_from(Demo::Index, b"k", b"k", 10)?;
+        unit.committed_keys(Demo::Items, b"", 1)?;
+        let counts =
+            |unit: &Unit<Demo>, tree: Demo| Op::ALL.map(|op| unit.ops().get(tree as usize, op));
+        // [get, insert, remove, scan]
+        assert_eq!(counts(&unit, Demo::Meta), [1, 0, 0, 0]);
+        assert_eq!(counts(&unit, Demo::Index), [0, 0, 0, 1]);
+        assert_eq!(counts(&unit, Demo::Items), [0, 0, 0, 1]);
+        unit.count_writes();
+        assert_eq!(
+            counts(&unit, Demo::Meta),
+            [1, 1, 0, 0],
+            "one insert per key, however often written"
+        );
+        assert_eq!(counts(&unit, Demo::Index), [0, 1, 1, 1]);
         Ok(())
     }
 }

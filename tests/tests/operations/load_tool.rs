@@ -1,0 +1,44 @@
+//! `socfed-load`'s escalation run at a tiny size, through the real binaries: agents as their
+//! own processes, both storage ceilings, CPU of every process, and the agents' store
+//! operations per escalation read from their `/metrics`, which must match what one raise
+//! writes (one outbox entry, removed once acknowledged, one incident, one request record, and
+//! its audit entry; the hub's state of the incident, recorded when the hub sends it, is audited
+//! too).
+
+use std::process::Command;
+
+#[test]
+fn the_escalation_run_reports_agent_processes_and_store_operations() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = Command::new(env!("CARGO_BIN_EXE_socfed-load"))
+        .args(["--sites", "2", "--per-site", "20", "--json", "--dir"])
+        .arg(dir.path())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(out.status.success(), "socfed-load failed:\n{stderr}");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(s["exact"], true, "{s:#}");
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(-1.0);
+    let ceilings = &s["ceilings"];
+    assert!(f(&ceilings["storage_per_second"]) > 0.0, "{s:#}");
+    assert!(
+        f(&ceilings["storage_sled_defaults_flush_only_per_second"]) > 0.0,
+        "{s:#}"
+    );
+    assert_eq!(ceilings["storage_settings"]["durability"], "fsync");
+    assert_eq!(s["agents"]["processes"], 2);
+    assert_eq!(s["agents"]["per_agent"].as_array().map(Vec::len), Some(2));
+    assert!(f(&s["agent_cpu_per_escalation_us"]) > 0.0, "{s:#}");
+    assert!(f(&s["agents"]["max_peak_rss_mib"]) > 0.0, "{s:#}");
+    let trees = &s["store_ops_per_escalation"]["agent"]["trees"];
+    for (tree, op) in [
+        ("outbox", "insert"),
+        ("outbox", "remove"),
+        ("incidents", "insert"),
+        ("requests", "insert"),
+    ] {
+        assert_eq!(f(&trees[tree][op]), 1.0, "{tree} {op}: {s:#}");
+    }
+    assert!(f(&trees["audit"]["insert"]) >= 1.0, "{s:#}");
+    Ok(())
+}
