@@ -149,6 +149,10 @@ pub const METRICS: &[Metric] = &[
     ),
     // SIRT hub.
     counter(
+        "socfed_hub_store_ops_total",
+        "Store operations of the hub's units of work (every write: escalations, operator commands, sessions), by tree and op (get, insert, remove, scan)",
+    ),
+    counter(
         "socfed_hub_escalations_total",
         "Escalations received, by outcome (stored, duplicate, conflict, rejected)",
     ),

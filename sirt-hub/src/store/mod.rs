@@ -22,7 +22,6 @@ mod upgrade;
 
 use schema::{CodecError, TreeId};
 use socfed_runtime::store_kit;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -98,11 +97,12 @@ pub struct HubStore {
     registry: store_kit::Trees<TreeId>,
     /// One unit of work at a time (`unit/`).
     write_lock: std::sync::Mutex<()>,
-    data_file: Option<File>,
+    /// Makes a flush power-safe in fsync mode (sled's log file and blob files).
+    data_sync: socfed_runtime::store_files::DataSync,
     /// Keys the audit chain (`socfed_runtime::audit`); kept outside the store.
     audit_key: socfed_runtime::audit::ChainKey,
-    /// sled's unsynced blob files, synced before anything is acknowledged (fsync mode).
-    blobs: std::sync::Mutex<socfed_runtime::store_files::BlobSync>,
+    /// Operations per tree of the units of work (`socfed_hub_store_ops_total`).
+    ops: store_kit::ops::OpMeter<TreeId>,
     durability: Durability,
 }
 
@@ -155,6 +155,9 @@ fn keyed_from(
     )?;
     Ok(())
 }
+
+/// Operations per tree of the hub's units of work (`store_kit::ops`).
+const OPS_METRIC: &str = "socfed_hub_store_ops_total";
 
 /// sled's page cache when the config does not say (`ingest.cache_bytes`).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -263,30 +266,20 @@ impl HubStore {
             Some(found) if found < schema::SCHEMA_VERSION => upgrade::upgrade(&trees, found)?,
             Some(_) => {}
         }
-        // sled 0.34 keeps its log in `DIR/db` (and large messages in `DIR/blobs/`, synced by
-        // `commit`); syncing them makes a flush power-safe.
-        let data_file = match durability {
-            Durability::Fsync => Some(File::open(dir.join("db"))?),
-            Durability::Flush => None,
-        };
         db.flush()?;
         socfed_runtime::store_files::restrict_contents(dir)?;
-        let mut blobs = socfed_runtime::store_files::BlobSync::new(dir);
-        if durability == Durability::Fsync {
-            // Whatever an earlier run or this open left unsynced, and the store's own files'
-            // directory entries (a new store's `db`, `conf`, `blobs`).
-            blobs.sync()?;
-            socfed_runtime::store_files::sync_dir(dir)?;
-        }
+        // Whatever an earlier run or this open left unsynced, and the store's own files'
+        // directory entries, in fsync mode.
+        let data_sync = socfed_runtime::store_files::DataSync::open(dir, durability)?;
         let store = Self {
             db,
             dir: dir.to_path_buf(),
             trees,
             registry,
             write_lock: std::sync::Mutex::new(()),
-            data_file,
+            data_sync,
             audit_key,
-            blobs: std::sync::Mutex::new(blobs),
+            ops: store_kit::ops::OpMeter::new(OPS_METRIC),
             durability,
         };
         Ok(store)
@@ -309,14 +302,7 @@ impl HubStore {
     /// once per group of batches, before any of them is acknowledged.
     pub fn commit(&self, point: &SyncPoint) -> Result<(), StoreError> {
         self.db.flush()?;
-        if let Some(file) = &self.data_file {
-            file.sync_data()?;
-            // Large log messages live in blob files sled never syncs (store_files docs).
-            self.blobs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .sync()?;
-        }
+        self.data_sync.after_flush()?;
         // Only after the store is durable: the witness never runs ahead of it.
         socfed_runtime::witness::write(&self.dir, &point.0).map_err(|e| witness_error(&self.dir, e))
     }

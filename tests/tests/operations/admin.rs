@@ -136,6 +136,18 @@ async fn health_and_metrics_report_what_happened() -> anyhow::Result<()> {
         Some(1.0),
         "{hub_metrics}"
     );
+    // The hub's units of work by tree and operation: one escalation record per stored
+    // escalation, and the task's directive (written again when the site reports on it).
+    let hub_ops = |tree: &str, op: &str| {
+        metric(
+            &hub_metrics,
+            &format!("socfed_hub_store_ops_total{{tree=\"{tree}\",op=\"{op}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(hub_ops("escalations", "insert"), 3.0, "{hub_metrics}");
+    assert!(hub_ops("directives", "insert") >= 1.0, "{hub_metrics}");
+    assert!(hub_ops("incidents", "get") >= 1.0, "{hub_metrics}");
     well_described(&hub_metrics);
     assert!(
         hub_metrics.contains(

@@ -69,7 +69,7 @@ impl HubStore {
     /// [`StoreUnit::commit`], it changes nothing.
     pub fn unit(&self) -> StoreUnit<'_> {
         StoreUnit {
-            work: KitUnit::new(self.registry.all()),
+            work: KitUnit::new(self.registry.all()).metered(&self.ops),
             touched: Touched::default(),
             audit_key: &self.audit_key,
             // A unit that panicked wrote nothing, so the lock guards no broken state.
