@@ -186,11 +186,23 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         use sled::transaction::{ConflictableTransactionError, TransactionError};
         // Counted here, not in the closure: sled may run it more than once.
         self.count_writes();
-        let refs: Vec<&sled::Tree> = self.trees.iter().collect();
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        // Only the trees this unit writes take part: sled locks and commits every tree given
+        // to a transaction, and a unit usually writes a third of a store's trees.
+        let mut position = vec![usize::MAX; self.trees.len()];
+        let mut refs: Vec<&sled::Tree> = Vec::new();
+        for (id, _) in self.pending.keys() {
+            if position[id.index()] == usize::MAX {
+                position[id.index()] = refs.len();
+                refs.push(&self.trees[id.index()]);
+            }
+        }
         let pending = &self.pending;
         let result = refs.as_slice().transaction(|view| {
             for ((id, key), value) in pending {
-                let tree = &view[id.index()];
+                let tree = &view[position[id.index()]];
                 match value {
                     Some(bytes) => {
                         tree.insert(key.as_slice(), bytes.as_slice())?;
