@@ -2,11 +2,15 @@
 
 use super::soc_convert as convert;
 use crate::error::AgentError;
-use crate::service::{Actor, IntakeResult, SocService};
+use crate::service::intake::ParsedBatch;
+use crate::service::intake::pipeline::Pipeline;
+use crate::service::{Actor, SocService};
+use crate::soc::authz::{self, Operation};
 use crate::soc::roster::{Analyst, ShiftSpec};
 use crate::soc::triage::{Action, StatusKind};
 use crate::wire::{ALERT_STATUSES, INCIDENT_STATUSES, ROLES, VERDICTS};
 use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use socfed_proto::pb::{self, act_on_alert_request::Action as WireAction};
 use socfed_runtime::peer::caller;
 use std::sync::Arc;
@@ -45,6 +49,48 @@ impl SocApi {
     }
 }
 
+/// Batches parsed at once ahead of the writer, on the blocking pool.
+const PARSE_AHEAD: usize = 4;
+
+impl SocApi {
+    /// Parses the stream's batches on the blocking pool, several at a time, and hands them
+    /// to `pipeline` in the order they came.
+    async fn feed(
+        &self,
+        mut stream: Streaming<pb::AlertBatch>,
+        pipeline: &Pipeline,
+    ) -> Result<(), Status> {
+        let mut parsing: FuturesOrdered<tokio::task::JoinHandle<ParsedBatch>> =
+            FuturesOrdered::new();
+        let mut ended = false;
+        loop {
+            tokio::select! {
+                // Parsed batches first: the writer never waits on the network needlessly.
+                biased;
+                Some(parsed) = parsing.next(), if !parsing.is_empty() => {
+                    let parsed =
+                        parsed.map_err(|_| AgentError::internal("alert parser failed"))?;
+                    pipeline.push(parsed).await?;
+                }
+                batch = stream.next(), if !ended && parsing.len() < PARSE_AHEAD => match batch {
+                    Some(batch) => {
+                        let pb::AlertBatch { format, lines } = batch?;
+                        let format = convert::format_from_wire(format)?;
+                        let lines: Vec<(u64, String)> =
+                            lines.into_iter().map(|l| (l.line_no, l.text)).collect();
+                        let service = self.service.clone();
+                        parsing.push_back(tokio::task::spawn_blocking(move || {
+                            service.parse_batch(format, &lines)
+                        }));
+                    }
+                    None => ended = true,
+                },
+                else => return Ok(()),
+            }
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl pb::site_soc_server::SiteSoc for SocApi {
     async fn submit_alerts(
@@ -52,19 +98,17 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         request: Request<Streaming<pb::AlertBatch>>,
     ) -> Result<Response<pb::IntakeSummary>, Status> {
         let actor = self.actor(&request)?;
-        let mut stream = request.into_inner();
-        let mut total = IntakeResult::default();
-        while let Some(batch) = stream.next().await {
-            let pb::AlertBatch { format, lines } = batch?;
-            let format = convert::format_from_wire(format)?;
-            let lines: Vec<(u64, String)> =
-                lines.into_iter().map(|l| (l.line_no, l.text)).collect();
-            let actor = actor.clone();
-            let result = self
-                .blocking(move |s| s.submit(&actor, format, &lines))
-                .await?;
-            total.add(result);
-        }
+        authz::check(actor.role, Operation::SubmitAlerts, None).map_err(AgentError::from)?;
+        let stream = request.into_inner();
+        let pipeline = Pipeline::start(self.service.clone(), actor);
+        let total = match self.feed(stream, &pipeline).await {
+            Ok(()) => pipeline.finish().await?,
+            // The writer's own error says more than "it stopped".
+            Err(e) => {
+                pipeline.finish().await?;
+                return Err(e);
+            }
+        };
         Ok(Response::new(pb::IntakeSummary {
             lines: total.lines,
             accepted: total.accepted,

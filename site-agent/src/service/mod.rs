@@ -3,7 +3,7 @@
 //! result, its indexes and an audit entry in one store unit.
 
 mod incidents;
-mod intake;
+pub mod intake;
 pub mod link;
 mod people;
 mod triage;

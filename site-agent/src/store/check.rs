@@ -30,6 +30,22 @@ fn fixed(tree: TreeId, value: &[u8], len: usize) -> Result<&[u8], String> {
     }
 }
 
+/// A packed index value: whole `width`-byte ids, shown by count.
+fn packed(tree: TreeId, value: &[u8], width: usize, each: &str) -> Result<Shown, String> {
+    if value.is_empty() {
+        return Ok(Shown::Empty);
+    }
+    if !value.len().is_multiple_of(width) || value.len() / width >= schema::PACK_IDS {
+        return Err(format!(
+            "{}: a packed value of {} bytes is not 1 to {} ids of {width} bytes",
+            tree.name(),
+            value.len(),
+            schema::PACK_IDS - 1
+        ));
+    }
+    Ok(raw(format!("{} x {each}", value.len() / width)))
+}
+
 fn raw(text: impl Into<String>) -> Shown {
     Shown::Raw(text.into())
 }
@@ -54,11 +70,12 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
         TreeId::Directives => rec::<soc::directive::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::HubIncidents => rec::<HubState>(id, "HubState", value),
-        TreeId::IdxQueue
-        | TreeId::IdxAssignee
-        | TreeId::IdxIndicator
-        | TreeId::SlaDue
-        | TreeId::SeenByTime => fixed(id, value, 0).map(|_| Shown::Empty),
+        TreeId::IdxQueue | TreeId::IdxAssignee | TreeId::SlaDue => {
+            fixed(id, value, 0).map(|_| Shown::Empty)
+        }
+        // Packs (schema 3): the ids after the one in the key; none for a pack of one.
+        TreeId::IdxIndicator => packed(id, value, 16, "<ulid>"),
+        TreeId::SeenByTime => packed(id, value, 32, "<32 bytes>"),
         // Round-robin cursors (an analyst's name) and u64 markers.
         TreeId::Settings if key.starts_with(schema::ROUND_ROBIN_PREFIX.as_bytes()) => {
             rec::<String>(id, "String", value)

@@ -29,6 +29,7 @@ mod upgrade;
 
 pub use audit::AuditReport;
 pub use hub_states::Recorded;
+pub use intake::MAX_SPANS;
 pub use outbox::{Counters, Enqueued, Notice};
 pub use schema::{HubState, RequestRecord};
 pub use soc::GroupFilter;
@@ -129,6 +130,26 @@ fn witness_error(dir: &Path, e: socfed_runtime::witness::WitnessError) -> StoreE
             reason,
         },
         socfed_runtime::witness::WitnessError::Io(e) => StoreError::Witness(e),
+    }
+}
+
+/// A committed unit not yet known to be durable ([`AgentStore::unit_deferred`]).
+#[must_use = "a unit is durable only once `wait_durable` returned for it"]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// The unit's commit ticket (`sync.rs`); a flush covering it covers every earlier one.
+    ticket: u64,
+    /// It put something in the outbox: the uplink is woken once it is durable.
+    enqueued: bool,
+}
+
+impl Pending {
+    /// One wait for both: the later ticket covers the earlier commit.
+    pub fn and(self, other: Pending) -> Pending {
+        Pending {
+            ticket: self.ticket.max(other.ticket),
+            enqueued: self.enqueued || other.enqueued,
+        }
     }
 }
 
@@ -290,6 +311,22 @@ impl AgentStore {
     where
         E: From<StoreError>,
     {
+        let (value, pending) = self.unit_deferred(work)?;
+        self.wait_durable(pending)?;
+        Ok(value)
+    }
+
+    /// [`Self::unit`] without the wait: the unit is committed (later units see it) but not
+    /// yet durable. Nothing may be told of its writes before [`Self::wait_durable`] returns
+    /// for the [`Pending`] (or for a later one, which covers it): the intake pipeline commits
+    /// the next batch while this one's flush runs.
+    pub fn unit_deferred<T, E>(
+        &self,
+        work: impl FnOnce(&mut Unit) -> Result<T, E>,
+    ) -> Result<(T, Pending), E>
+    where
+        E: From<StoreError>,
+    {
         let (value, ticket, enqueued) = {
             let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
             self.refuse_if_failed()?;
@@ -311,13 +348,19 @@ impl AgentStore {
                 (value, self.sync.committed(), enqueued)
             }
         };
+        Ok((value, Pending { ticket, enqueued }))
+    }
+
+    /// Returns once the unit(s) `pending` stands for are durable.
+    pub fn wait_durable(&self, pending: Pending) -> Result<(), StoreError> {
         // Outside the write lock, so other units commit while this one waits for its flush.
-        self.sync_through(ticket).map_err(|e| self.fail(e))?;
-        if enqueued {
+        self.sync_through(pending.ticket)
+            .map_err(|e| self.fail(e))?;
+        if pending.enqueued {
             // Only now, after the flush, may the uplink see the new entries.
             self.enqueued.notify_one();
         }
-        Ok(value)
+        Ok(())
     }
 
     /// Why the store takes no more writes, once a write or flush failed.

@@ -15,10 +15,10 @@
 //! | `groups`        | group ULID                                 | `AlertGroup`                    |
 //! | `group_span`    | aggregation fingerprint (32) ++ last seen ms u64 ++ group ULID | first seen ms u64 BE (every group of a fingerprint, by when it was last seen) |
 //! | `seen_events`   | source event id (32, BLAKE3, see `soc::parse`) | received ms u64 BE (first arrival) |
-//! | `seen_by_time`  | received ms u64 ++ source event id (32)    | empty (pruning past `soc.duplicate_window`) |
+//! | `seen_by_time`  | received ms u64 ++ source event id (32)    | more source event ids (32 each) taken in by the same commit, up to `PACK_IDS` in all (pruning past `soc.duplicate_window`) |
 //! | `idx_queue`     | status u8 ++ tier u8 ++ group ULID         | empty (queue per status & tier) |
 //! | `idx_assignee`  | analyst ++ 0x00 ++ group ULID              | empty                           |
-//! | `idx_indicator` | "kind:value" ++ 0x00 ++ group ULID         | empty (for hunts)               |
+//! | `idx_indicator` | "kind:value" ++ 0x00 ++ group ULID         | more group ULIDs (16 each) indexed by the same commit, up to `PACK_IDS` in all (for hunts) |
 //! | `sla_due`       | due ms u64 ++ group ULID                   | empty (the SLA runner's agenda) |
 //! | `roster`        | operator name                              | `Analyst`                       |
 //! | `settings`      | `rr/{tier}`                                | last assigned name (round-robin)|
@@ -40,6 +40,12 @@
 //! `group_span` and added `seen_events`/`seen_by_time`; `upgrade` rebuilds the spans from
 //! `groups` at open.
 //!
+//! Schema 3 packs `seen_by_time` and `idx_indicator`: an entry names the first id in its key
+//! and the others of its commit in its value, so a commit of 500 new groups writes a few
+//! index entries where it wrote one per event and per indicator and group. A schema 2 entry
+//! (empty value) is a pack of one, read the same way; the upgrade only records the version,
+//! so that an older build, which would prune only the first id of a pack, refuses the store.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -55,7 +61,11 @@ use socfed_runtime::store_kit::codec;
 use socfed_runtime::store_kit::layout::KeyShape;
 pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
+/// what sled keeps in its log (larger values become blob files of their own).
+pub const PACK_IDS: usize = 128;
 
 /// Every tree, in the order the store opens them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -310,6 +320,17 @@ pub fn time_key(ms: i64, id: ulid::Ulid) -> Vec<u8> {
     key.extend_from_slice(&(ms.max(0) as u64).to_be_bytes());
     key.extend_from_slice(&id.to_bytes());
     key
+}
+
+/// The group ids packed in an `idx_indicator` value (16 bytes each).
+pub fn packed_ulids(tree: TreeId, value: &[u8]) -> Result<Vec<ulid::Ulid>, CodecError> {
+    if !value.len().is_multiple_of(16) {
+        return Err(CodecError::Malformed {
+            tree: tree.name(),
+            detail: format!("{} bytes are not whole ids", value.len()),
+        });
+    }
+    value.chunks(16).map(|id| ulid_of(tree, id)).collect()
 }
 
 /// The last 16 bytes of an index key: the group id.

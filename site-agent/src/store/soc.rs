@@ -12,6 +12,7 @@ use crate::soc::roster::Analyst;
 use crate::soc::triage::{Status, StatusKind};
 use crate::soc::{Tier, sla};
 use socfed_proto::UnixMillis;
+use std::collections::BTreeMap;
 use ulid::Ulid;
 
 fn queue_key(group: &AlertGroup) -> Vec<u8> {
@@ -53,6 +54,52 @@ impl Unit<'_> {
         group: &AlertGroup,
         sla: &sla::SlaPolicy,
     ) -> Result<(), StoreError> {
+        self.put_groups(&[(old, group)], sla)
+    }
+
+    /// [`Self::put_group`] for many groups at once: the indicator index gets one packed
+    /// entry per indicator and [`schema::PACK_IDS`] groups, not one per group.
+    pub fn put_groups(
+        &mut self,
+        groups: &[(Option<&AlertGroup>, &AlertGroup)],
+        sla: &sla::SlaPolicy,
+    ) -> Result<(), StoreError> {
+        let mut by_indicator: BTreeMap<String, Vec<Ulid>> = BTreeMap::new();
+        for (old, group) in groups {
+            self.put_group_and_keys(*old, group, sla)?;
+            // Indicators only accumulate: index the ones this write adds.
+            for indicator in &group.indicators {
+                if old.is_none_or(|o| o.indicators.binary_search(indicator).is_err()) {
+                    by_indicator
+                        .entry(indicator.to_string())
+                        .or_default()
+                        .push(group.id);
+                }
+            }
+        }
+        for (indicator, ids) in by_indicator {
+            for pack in ids.chunks(schema::PACK_IDS) {
+                let Some((first, rest)) = pack.split_first() else {
+                    continue;
+                };
+                let value: Vec<u8> = rest.iter().flat_map(|id| id.to_bytes()).collect();
+                self.put_raw(
+                    TreeId::IdxIndicator,
+                    schema::named_key(&indicator, *first),
+                    value,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The record and every index but the indicators'.
+    fn put_group_and_keys(
+        &mut self,
+        old: Option<&AlertGroup>,
+        group: &AlertGroup,
+        sla: &sla::SlaPolicy,
+    ) -> Result<(), StoreError> {
         let new_queue = queue_key(group);
         let new_assignee = group
             .state
@@ -86,16 +133,6 @@ impl Unit<'_> {
             }
             if let Some(key) = after {
                 self.put_raw(tree, key, Vec::new());
-            }
-        }
-        // Indicators only accumulate: index the ones this write adds.
-        for indicator in &group.indicators {
-            if old.is_none_or(|o| o.indicators.binary_search(indicator).is_err()) {
-                self.put_raw(
-                    TreeId::IdxIndicator,
-                    schema::named_key(&indicator.to_string(), group.id),
-                    Vec::new(),
-                );
             }
         }
         self.put(TreeId::Groups, group.id.to_bytes().to_vec(), group)?;
@@ -288,13 +325,19 @@ impl AgentStore {
         self.sync_locked()
     }
 
-    /// Groups that saw `indicator` (`kind:value`), for hunts.
+    /// Groups that saw `indicator` (`kind:value`), for hunts, oldest first.
     pub fn groups_with_indicator(&self, indicator: &str) -> Result<Vec<Ulid>, StoreError> {
-        self.tree(TreeId::IdxIndicator)
-            .scan_prefix(schema::name_prefix(indicator))
-            .keys()
-            .map(|k| Ok(schema::trailing_ulid(TreeId::IdxIndicator, &k?)?))
-            .collect()
+        let tree = TreeId::IdxIndicator;
+        let mut ids = Vec::new();
+        for entry in self.tree(tree).scan_prefix(schema::name_prefix(indicator)) {
+            let (key, value) = entry?;
+            ids.push(schema::trailing_ulid(tree, &key)?);
+            ids.extend(schema::packed_ulids(tree, &value)?);
+        }
+        // Packs of one commit interleave with other commits' packs by their first id.
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
 
     pub fn incident(&self, id: &str) -> Result<Option<LocalIncident>, StoreError> {

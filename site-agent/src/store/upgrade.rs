@@ -20,6 +20,13 @@ pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError
         db.flush()?;
         tracing::info!("store upgraded to schema 2: alert groups indexed by fingerprint and time");
     }
+    if found < 3 {
+        // Schema 3 packs `seen_by_time` and `idx_indicator`; a schema 2 entry is a pack of
+        // one, so nothing is rewritten: the version keeps older builds out (see `schema`).
+        meta.insert(schema::SCHEMA_VERSION_KEY, &3u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!("store upgraded to schema 3: packed intake indexes");
+    }
     Ok(())
 }
 
@@ -104,8 +111,54 @@ mod tests {
             db.open_tree(TreeId::Meta.name())?
                 .get(schema::SCHEMA_VERSION_KEY)?
                 .map(|v| v.to_vec()),
-            Some(2u32.to_be_bytes().to_vec())
+            Some(schema::SCHEMA_VERSION.to_be_bytes().to_vec())
         );
+        Ok(())
+    }
+
+    /// A schema 2 store's unpacked intake index entries (empty values) are packs of one:
+    /// it opens as schema 3, hunts find its groups and pruning forgets its events.
+    #[test]
+    fn a_schema_2_store_opens_as_3_and_its_unpacked_entries_still_count() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let key = || socfed_runtime::audit::ChainKey::from_bytes([7; 32]);
+        drop(AgentStore::open(
+            dir.path(),
+            Durability::Flush,
+            8 << 20,
+            key(),
+        )?);
+        let (event, group) = ([9u8; 32], ulid::Ulid::from_parts(1_700_000_000_000, 5));
+        {
+            let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
+            let tree = |t: TreeId| db.open_tree(t.name());
+            tree(TreeId::Meta)?.insert(schema::SCHEMA_VERSION_KEY, &2u32.to_be_bytes())?;
+            tree(TreeId::SeenEvents)?.insert(event, &1_000u64.to_be_bytes())?;
+            tree(TreeId::SeenByTime)?.insert(schema::seen_key(1_000, &event), Vec::new())?;
+            tree(TreeId::IdxIndicator)?
+                .insert(schema::named_key("domain:old.example", group), Vec::new())?;
+            db.flush()?;
+        }
+        let store = AgentStore::open(dir.path(), Durability::Flush, 8 << 20, key())?;
+        let meta = store
+            .raw_tree(TreeId::Meta.name())
+            .ok_or_else(|| anyhow::anyhow!("no meta"))?;
+        assert_eq!(
+            meta.get(schema::SCHEMA_VERSION_KEY)?.map(|v| v.to_vec()),
+            Some(3u32.to_be_bytes().to_vec())
+        );
+        assert_eq!(
+            store.groups_with_indicator("domain:old.example")?,
+            vec![group]
+        );
+        let forgotten = store.unit(|u| u.prune_seen(2_000, 10))?;
+        assert_eq!(forgotten, 1);
+        for tree in [TreeId::SeenEvents, TreeId::SeenByTime] {
+            let tree = store
+                .raw_tree(tree.name())
+                .ok_or_else(|| anyhow::anyhow!("no {}", tree.name()))?;
+            assert!(tree.is_empty(), "{tree:?} pruned");
+        }
         Ok(())
     }
 }

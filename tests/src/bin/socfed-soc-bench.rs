@@ -11,7 +11,7 @@ use clap::Parser;
 use site_agent::soc::alert::{Format, ParseLimits};
 use site_agent::soc::parse::{Parsed, parse_line};
 use socfed_proto::pb;
-use socfed_tests::bench::{machine, percentile};
+use socfed_tests::bench::{cpu_and_peak_rss, machine, percentile};
 use socfed_tests::clients;
 use socfed_tests::pki::TestPki;
 use socfed_tests::procs::{Proc, binary, write_agent_config};
@@ -99,6 +99,54 @@ fn generate(path: &Path, lines: u64, repeats: f64) -> anyhow::Result<u64> {
     Ok(distinct)
 }
 
+/// Waits for `child` and its output, reading its peak resident memory (MiB) while it runs:
+/// `VmHWM` only grows, so the last reading before it exits is its peak to within a poll.
+fn wait_sampling_rss(
+    mut child: std::process::Child,
+) -> anyhow::Result<(std::process::Output, f64)> {
+    let pid = child.id();
+    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
+    // Drained on threads so a full pipe never stalls the child.
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = std::io::Read::read_to_end(s, &mut buf);
+        }
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = std::io::Read::read_to_end(s, &mut buf);
+        }
+        buf
+    });
+    let mut peak = 0.0f64;
+    let status = loop {
+        if let Some((_, rss)) = cpu_and_peak_rss(pid) {
+            peak = peak.max(rss);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout = out
+        .join()
+        .map_err(|_| anyhow::anyhow!("stdout reader failed"))?;
+    let stderr = err
+        .join()
+        .map_err(|_| anyhow::anyhow!("stderr reader failed"))?;
+    Ok((
+        std::process::Output {
+            status,
+            stdout,
+            stderr,
+        },
+        peak,
+    ))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -168,8 +216,12 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     eprintln!("ingesting through site-agent ingest ...");
+    let agent_pid = agent
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("the agent has no pid"))?;
+    let cpu_before = cpu_and_peak_rss(agent_pid).map_or(0.0, |(cpu, _)| cpu);
     let started = Instant::now();
-    let out = std::process::Command::new(&agent_bin)
+    let ingest = std::process::Command::new(&agent_bin)
         .args([
             "ingest",
             &eve.display().to_string(),
@@ -185,8 +237,12 @@ async fn main() -> anyhow::Result<()> {
         .env("SOCFED_CA", &operator.ca)
         .env("SOCFED_CERT", &operator.cert)
         .env("SOCFED_KEY", &operator.key)
-        .output()?;
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let (out, client_peak_rss_mib) = wait_sampling_rss(ingest)?;
     let ingest_secs = started.elapsed().as_secs_f64();
+    let (agent_cpu, agent_peak_rss_mib) = cpu_and_peak_rss(agent_pid).unwrap_or((0.0, 0.0));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
         .with_context(|| String::from_utf8_lossy(&out.stderr).to_string())?;
     let ingest_rate = args.lines as f64 / ingest_secs;
@@ -244,6 +300,11 @@ async fn main() -> anyhow::Result<()> {
         "ingest_alerts_per_s": ingest_rate.round(),
         "ingest_seconds": ingest_secs,
         "ratio_to_parse_baseline": ingest_rate / parse_rate,
+        "ingest_ratio_to_parse_baseline": ingest_rate / parse_rate,
+        "agent_cpu_seconds_ingest": agent_cpu - cpu_before,
+        "agent_cpu_us_per_alert": (agent_cpu - cpu_before) * 1e6 / args.lines.max(1) as f64,
+        "agent_peak_rss_mib": agent_peak_rss_mib,
+        "ingest_client_peak_rss_mib": client_peak_rss_mib,
         "ratio_to_sled_baseline": ingest_rate / sled_rate,
         "queue_listing_p50_ms": percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         "queue_listing_p99_ms": percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
