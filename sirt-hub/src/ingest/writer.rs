@@ -20,6 +20,7 @@ use super::{ITEMS_PER_TRANSACTION, Reply, Request, StopHubOnExit, WriterSettings
 use crate::ingest::apply::{Applied, IncidentChange, Item, Outcome};
 use crate::store::{HubStore, StoreError, SyncPoint};
 use socfed_proto::vocab::SiteId;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc as sync_mpsc};
 use tokio::sync::{broadcast, mpsc};
 
@@ -55,6 +56,10 @@ pub(super) fn run(
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), Arc<StoreError>> {
     let (to_flusher, flusher_rx) = sync_mpsc::sync_channel::<Applying>(APPLIED_AHEAD);
+    // Batches sent to the flusher, and how many of them it made durable (see `only_barriers`).
+    let mut sent: u64 = 0;
+    let durable = Arc::new(AtomicU64::new(0));
+    let flusher_durable = durable.clone();
     let flusher_store = store.clone();
     let (flusher_failure, flusher_shutdown) = (failure.clone(), shutdown.clone());
     let flusher = std::thread::Builder::new()
@@ -65,7 +70,7 @@ pub(super) fn run(
                 &flusher_store,
                 flusher_rx,
                 &publish,
-                &flusher_failure,
+                (&flusher_failure, &flusher_durable),
                 &flusher_shutdown,
             )
         });
@@ -91,6 +96,17 @@ pub(super) fn run(
             answer_error(replies.drain(..), cause.clone());
             break;
         }
+        // Barriers alone, with every applied batch already durable: what their callers read
+        // is durable now, so they are answered without a unit or a flush of their own. A
+        // stream sends a barrier after each read of states or directives; answering it with a
+        // flush of its own doubled the hub's flushes when sites escalate one at a time.
+        if only_barriers(&items) && durable.load(Ordering::Acquire) == sent {
+            for reply in replies.drain(..).flatten() {
+                let _ = reply.send(Ok(Outcome::Status));
+            }
+            items.clear();
+            continue;
+        }
         let started = std::time::Instant::now();
         let now = socfed_proto::now_millis();
         let result = apply(&store, &items, now, settings.correlation_window_ms)
@@ -106,6 +122,7 @@ pub(super) fn run(
                 };
                 // The flusher answers every batch it is sent, failed or not, until this
                 // sender is dropped; a send fails only if it panicked.
+                sent += 1;
                 if let Err(sync_mpsc::SendError(batch)) = to_flusher.send(batch) {
                     let cause = failure.get().cloned().unwrap_or_else(|| stopped(&failure));
                     answer_error(batch.replies.into_iter(), cause);
@@ -162,11 +179,15 @@ fn stopped(failure: &Failure) -> Arc<StoreError> {
     failure.get().cloned().unwrap_or(cause)
 }
 
+fn only_barriers(items: &[Item]) -> bool {
+    items.iter().all(|item| matches!(item, Item::Barrier))
+}
+
 fn flush_loop(
     store: &HubStore,
     rx: sync_mpsc::Receiver<Applying>,
     publish: &Publish,
-    failure: &Failure,
+    (failure, durable): (&Failure, &AtomicU64),
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> Result<(), Arc<StoreError>> {
     while let Ok(first) = rx.recv() {
@@ -188,7 +209,10 @@ fn flush_loop(
         metrics::histogram!("socfed_hub_commit_items")
             .record(group.iter().map(|b| b.replies.len()).sum::<usize>() as f64);
         match result {
-            Ok(()) => group.into_iter().for_each(|batch| answer(batch, publish)),
+            Ok(()) => {
+                durable.fetch_add(group.len() as u64, Ordering::Release);
+                group.into_iter().for_each(|batch| answer(batch, publish));
+            }
             Err(e) => {
                 tracing::error!(error = %e, "ingest flush failed; nothing in it was acknowledged");
                 fail(failure, Arc::new(e), shutdown);
