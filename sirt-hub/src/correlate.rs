@@ -86,7 +86,7 @@ pub fn matches(
     let mut out: Vec<(Ulid, String)> = Vec::new();
     for (fp, prior) in candidates {
         let Some(p) = prior else { continue };
-        if now.saturating_sub(p.last_seen_ms) > window_ms
+        if !within_window(p.last_seen_ms, now, window_ms)
             || out.iter().any(|(id, _)| *id == p.incident)
         {
             continue;
@@ -95,6 +95,14 @@ pub fn matches(
     }
     out.sort_by_key(|(id, _)| *id);
     out
+}
+
+/// Whether a fingerprint last seen at `last_seen_ms` still counts at `now`: for matching a
+/// report, and for keeping the fingerprint with its incident when another incident is indexed
+/// with it (`ingest/apply/fingerprints.rs`). One rule for both, so a fingerprint that can no
+/// longer match cannot block a newer incident from taking it either.
+pub fn within_window(last_seen_ms: UnixMillis, now: UnixMillis, window_ms: i64) -> bool {
+    now.saturating_sub(last_seen_ms) <= window_ms
 }
 
 /// How stale a fingerprint's `last_seen` may grow before a sighting of the same incident
@@ -120,7 +128,7 @@ pub fn decide(
     candidates
         .iter()
         .filter_map(|(fp, prior)| prior.map(|p| (fp, p)))
-        .filter(|(_, p)| now.saturating_sub(p.last_seen_ms) <= window_ms)
+        .filter(|(_, p)| within_window(p.last_seen_ms, now, window_ms))
         .max_by(|(_, a), (_, b)| {
             a.last_seen_ms
                 .cmp(&b.last_seen_ms)

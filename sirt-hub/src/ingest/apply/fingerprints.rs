@@ -9,8 +9,9 @@ use crate::store::records::FingerprintRecord;
 
 impl Batch<'_, '_> {
     /// Points each of `keys` at `record`, seen at `now`. Only keys the record remembers are
-    /// indexed (so a merge can repoint every key), a key held by another open incident is
-    /// left alone (a split must stay split; the next report matching both merges them), and a
+    /// indexed (so a merge can repoint every key), a key held by another open incident within
+    /// the window is left alone (a split must stay split; the next report matching both merges
+    /// them), and a
     /// key that already leads to `record` is rewritten only once its `last_seen` is stale
     /// (`correlate::needs_refresh`).
     pub(super) fn index_fingerprints<'k>(
@@ -29,7 +30,13 @@ impl Batch<'_, '_> {
             if let Some(current) = self.unit.fingerprint(key)? {
                 let fresh = current.incident == record.id
                     && !correlate::needs_refresh(current.last_seen_ms, self.now, self.window_ms);
-                if fresh || (current.incident != record.id && self.is_open(current.incident)?) {
+                // Another open incident keeps the key only while the key can still match it
+                // (`correlate::within_window`): an older one would otherwise send every later
+                // report with this key to a new incident of its own.
+                let held = current.incident != record.id
+                    && correlate::within_window(current.last_seen_ms, self.now, self.window_ms)
+                    && self.is_open(current.incident)?;
+                if fresh || held {
                     continue;
                 }
             }

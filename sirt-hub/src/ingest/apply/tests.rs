@@ -19,6 +19,10 @@ fn open_store(dir: &std::path::Path) -> HubStore {
 }
 
 fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
+    escalation_of(site, seq, local, revision, "c2.example")
+}
+
+fn escalation_of(site: &str, seq: u64, local: &str, revision: u32, domain: &str) -> Item {
     let wire = pb::IncidentReport {
         local_incident_id: local.into(),
         revision,
@@ -26,7 +30,7 @@ fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
         severity: pb::Severity::High as i32,
         indicators: vec![pb::Indicator {
             kind: pb::IndicatorKind::Domain as i32,
-            value: "c2.example".into(),
+            value: domain.into(),
         }],
         rule_id: "r1".into(),
         ..Default::default()
@@ -112,4 +116,32 @@ fn a_revision_inside_the_refresh_interval_does_not_move_the_window() {
         late, first,
         "a window after the last refresh, not the last revision"
     );
+}
+
+/// An open incident whose fingerprint last matched more than a window ago no longer holds it:
+/// the next incident with that fingerprint takes it, and later reports join that one instead
+/// of each opening an incident of its own.
+#[test]
+fn a_fingerprint_outside_the_window_passes_to_the_newer_incident() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    let old = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+    let later = t0 + 2 * WINDOW_MS;
+    let newer = stored_in(&store, escalation("lyon", 1, "L-1", 1), later);
+    assert_ne!(newer, old, "the old incident is outside the window");
+    let third = stored_in(&store, escalation("rome", 1, "R-1", 1), later + 3_600_000);
+    assert_eq!(third, newer, "the newer incident holds the fingerprint now");
+    // Within the window the older incident keeps its fingerprints: a split stays split.
+    let other = stored_in(
+        &store,
+        escalation_of("paris", 2, "P-2", 1, "x.example"),
+        later,
+    );
+    let again = stored_in(
+        &store,
+        escalation_of("oslo", 1, "O-1", 1, "x.example"),
+        later + 1,
+    );
+    assert_eq!(again, other);
 }
