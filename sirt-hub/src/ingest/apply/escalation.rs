@@ -1,6 +1,7 @@
 //! Escalations: idempotency by (site, epoch, seq), conflicts and rejections kept for review,
 //! correlation into hub incidents, merges the correlation proves, and the high-water mark.
 
+use super::fingerprints::Read;
 use super::{Batch, EscalationOutcome, IncidentChange, Offered, Outcome};
 use crate::correlate::{self, Decision, PriorMatch};
 use crate::incident;
@@ -134,6 +135,9 @@ impl Batch<'_, '_> {
         let fingerprints = correlate::fingerprints(report);
         // A revision of a local incident the hub already knows updates that incident.
         let known = self.unit.local_ref(site, &report.local_incident_id)?;
+        // Fingerprints read for correlation, reused by the index rule below so each key is read
+        // once; dropped if a merge rewrote fingerprints in between.
+        let mut read: Read = Read::new();
         let target = match known {
             Some(id) => Decision::Join {
                 incident: id,
@@ -142,7 +146,9 @@ impl Batch<'_, '_> {
             None => {
                 let mut candidates = Vec::with_capacity(fingerprints.len());
                 for fp in &fingerprints {
-                    let prior = self.unit.fingerprint(&fp.key)?.map(|rec| PriorMatch {
+                    let stored = self.unit.fingerprint(&fp.key)?;
+                    read.insert(fp.key, stored);
+                    let prior = stored.map(|rec| PriorMatch {
                         incident: rec.incident,
                         last_seen_ms: rec.last_seen_ms,
                     });
@@ -159,6 +165,9 @@ impl Batch<'_, '_> {
                 let matched = open;
                 // More than one match: the report proves those incidents are one threat.
                 if let [(survivor, _), others @ ..] = matched.as_slice() {
+                    if !others.is_empty() {
+                        read.clear();
+                    }
                     for (other, reason) in others {
                         self.merge_incidents(
                             *survivor,
@@ -191,7 +200,7 @@ impl Batch<'_, '_> {
         self.unit.put_incident(indexed.as_ref(), &mut record)?;
         self.unit
             .set_local_ref(site, &report.local_incident_id, record.id);
-        self.index_fingerprints(&record, fingerprints.iter().map(|fp| &fp.key))?;
+        self.index_fingerprints(&record, fingerprints.iter().map(|fp| &fp.key), &read)?;
         Ok(IncidentChange { created, record })
     }
 

@@ -6,6 +6,10 @@ use crate::correlate;
 use crate::incident::IncidentRecord;
 use crate::store::StoreError;
 use crate::store::records::FingerprintRecord;
+use std::collections::HashMap;
+
+/// Fingerprints this unit already read, as they stand in it (`None`: absent).
+pub(super) type Read = HashMap<[u8; 32], Option<FingerprintRecord>>;
 
 impl Batch<'_, '_> {
     /// Points each of `keys` at `record`, seen at `now`. Only keys the record remembers are
@@ -18,6 +22,7 @@ impl Batch<'_, '_> {
         &mut self,
         record: &IncidentRecord,
         keys: impl IntoIterator<Item = &'k [u8; 32]>,
+        read: &Read,
     ) -> Result<(), StoreError> {
         let value = FingerprintRecord {
             incident: record.id,
@@ -27,7 +32,11 @@ impl Batch<'_, '_> {
             if record.fingerprints.binary_search(key).is_err() {
                 continue;
             }
-            if let Some(current) = self.unit.fingerprint(key)? {
+            let current = match read.get(key) {
+                Some(known) => *known,
+                None => self.unit.fingerprint(key)?,
+            };
+            if let Some(current) = current {
                 let fresh = current.incident == record.id
                     && !correlate::needs_refresh(current.last_seen_ms, self.now, self.window_ms);
                 // Another open incident keeps the key only while the key can still match it

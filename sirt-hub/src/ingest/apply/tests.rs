@@ -145,3 +145,39 @@ fn a_fingerprint_outside_the_window_passes_to_the_newer_incident() {
     );
     assert_eq!(again, other);
 }
+
+/// Store reads of `tree` while `work` runs, from the unit's exported counters.
+fn gets_of(tree: &str, work: impl FnOnce()) -> u64 {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, work);
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| {
+            let key = key.key();
+            key.name() == "socfed_hub_store_ops_total"
+                && key.labels().any(|l| l.key() == "tree" && l.value() == tree)
+                && key.labels().any(|l| l.key() == "op" && l.value() == "get")
+        })
+        .map(|(.., value)| match value {
+            DebugValue::Counter(n) => n,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// A new incident reads each of its fingerprints once: the correlation's read serves the
+/// index rule too.
+#[test]
+fn a_new_incident_reads_each_fingerprint_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let reads = gets_of("fingerprints", || {
+        stored_in(&store, escalation("paris", 1, "P-1", 1), 1_700_000_000_000);
+    });
+    // One rule anchor × one indicator: one fingerprint.
+    assert_eq!(reads, 1);
+}

@@ -56,7 +56,7 @@ impl Batch<'_, '_> {
         }
         incident::remember_fingerprints(&mut record, added.iter().copied());
         self.unit.put_incident(Some(&indexed), &mut record)?;
-        self.index_fingerprints(&record, &added)?;
+        self.index_fingerprints(&record, &added, &Default::default())?;
         self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: t.actor.clone(),
