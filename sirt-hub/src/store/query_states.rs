@@ -78,10 +78,10 @@ fn state_of(seq: u64, local_incident_id: String, record: &IncidentRecord) -> Inc
 
 #[cfg(test)]
 mod tests {
-    use crate::ingest::apply::{Item, Merge, Offered, Transition};
+    use crate::ingest::apply::tests::escalation_of as escalation;
+    use crate::ingest::apply::{Item, Merge, Transition};
     use crate::store::{Durability, HubStore};
-    use socfed_proto::pb;
-    use socfed_proto::vocab::{HubPhase, IncidentReport, ReportLimits, SiteId};
+    use socfed_proto::vocab::{HubPhase, SiteId};
     use ulid::Ulid;
 
     /// Opens the store in `dir`. After a drop in this process, sled's flusher thread may hold
@@ -103,31 +103,6 @@ mod tests {
                 }
                 Err(e) => panic!("store: {e:?}"),
             }
-        }
-    }
-
-    fn escalation(site: &str, seq: u64, local: &str, revision: u32, domain: &str) -> Item {
-        let wire = pb::IncidentReport {
-            local_incident_id: local.into(),
-            revision,
-            title: format!("{local} r{revision}"),
-            severity: pb::Severity::High as i32,
-            indicators: vec![pb::Indicator {
-                kind: pb::IndicatorKind::Domain as i32,
-                value: domain.into(),
-            }],
-            rule_id: "r1".into(),
-            ..Default::default()
-        };
-        Item::Escalation {
-            site: SiteId::parse(site).expect("site"),
-            epoch: Ulid::from_parts(1, 1),
-            seq,
-            dropped_before: 0,
-            enqueued_at_ms: 1,
-            offered: Offered::Valid(
-                IncidentReport::from_wire(wire, &ReportLimits::default()).expect("valid"),
-            ),
         }
     }
 

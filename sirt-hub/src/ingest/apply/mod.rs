@@ -355,4 +355,4 @@ impl Batch<'_, '_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -22,7 +22,15 @@ fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
     escalation_of(site, seq, local, revision, "c2.example")
 }
 
-fn escalation_of(site: &str, seq: u64, local: &str, revision: u32, domain: &str) -> Item {
+/// A valid escalation of `site`'s local incident `local` (rule `r1`, one domain indicator),
+/// in epoch `1:1`; shared with the store's tests.
+pub(crate) fn escalation_of(
+    site: &str,
+    seq: u64,
+    local: &str,
+    revision: u32,
+    domain: &str,
+) -> Item {
     let wire = pb::IncidentReport {
         local_incident_id: local.into(),
         revision,
