@@ -138,6 +138,8 @@ impl Batch<'_, '_> {
         // Fingerprints read for correlation, reused by the index rule below so each key is read
         // once; dropped if a merge rewrote fingerprints in between.
         let mut read: Read = Read::new();
+        // The incident a new report joins, as read while matching.
+        let mut loaded_target = None;
         let target = match known {
             Some(id) => Decision::Join {
                 incident: id,
@@ -154,21 +156,21 @@ impl Batch<'_, '_> {
                     });
                     candidates.push((fp.clone(), prior));
                 }
-                let mut matched = correlate::matches(&candidates, now, window_ms);
-                // Closed incidents (resolved, or merged away) take no new reports.
+                let matched = correlate::matches(&candidates, now, window_ms);
+                // Closed incidents (resolved, or merged away) take no new reports. The records
+                // read here serve the join below unless a merge changes them first.
                 let mut open = Vec::with_capacity(matched.len());
-                for (id, reason) in matched.drain(..) {
-                    if self.is_open(id)? {
-                        open.push((id, reason));
+                for (id, reason) in matched {
+                    if let Some(loaded) = self.unit.incident_for_change(id)?
+                        && !is_closed(&loaded.0)
+                    {
+                        open.push((id, reason, loaded));
                     }
                 }
-                let matched = open;
                 // More than one match: the report proves those incidents are one threat.
-                if let [(survivor, _), others @ ..] = matched.as_slice() {
-                    if !others.is_empty() {
-                        read.clear();
-                    }
-                    for (other, reason) in others {
+                let merged = open.len() > 1;
+                if let [(survivor, ..), others @ ..] = open.as_slice() {
+                    for (other, reason, _) in others {
                         self.merge_incidents(
                             *survivor,
                             *other,
@@ -178,15 +180,23 @@ impl Batch<'_, '_> {
                         )?;
                     }
                 }
-                match matched.into_iter().next() {
-                    Some((incident, reason)) => Decision::Join { incident, reason },
+                if merged {
+                    // The merge rewrote fingerprints and the survivor: read them again.
+                    read.clear();
+                }
+                match open.into_iter().next() {
+                    Some((incident, reason, loaded)) => {
+                        loaded_target = (!merged).then_some(loaded);
+                        Decision::Join { incident, reason }
+                    }
                     None => Decision::Open,
                 }
             }
         };
-        let existing = match &target {
-            Decision::Join { incident, .. } => self.unit.incident_for_change(*incident)?,
-            Decision::Open => None,
+        let existing = match (&target, loaded_target) {
+            (Decision::Join { .. }, Some(loaded)) => Some(loaded),
+            (Decision::Join { incident, .. }, None) => self.unit.incident_for_change(*incident)?,
+            (Decision::Open, _) => None,
         };
         let (record, indexed, created) = match (existing, &target) {
             (Some((mut record, indexed)), Decision::Join { reason, .. }) => {
@@ -299,11 +309,17 @@ impl Batch<'_, '_> {
 
     /// Whether `id` exists and is not closed.
     pub(super) fn is_open(&self, id: Ulid) -> Result<bool, StoreError> {
-        Ok(self.unit.incident(id)?.is_some_and(|record| {
-            !matches!(
-                record.lifecycle.phase,
-                crate::lifecycle::Phase::Closed { .. }
-            )
-        }))
+        Ok(self
+            .unit
+            .incident(id)?
+            .is_some_and(|record| !is_closed(&record)))
     }
+}
+
+/// Closed incidents (resolved, or merged away) take no new reports or fingerprints.
+fn is_closed(record: &IncidentRecord) -> bool {
+    matches!(
+        record.lifecycle.phase,
+        crate::lifecycle::Phase::Closed { .. }
+    )
 }

@@ -189,3 +189,19 @@ fn a_new_incident_reads_each_fingerprint_once() {
     // One rule anchor × one indicator: one fingerprint.
     assert_eq!(reads, 1);
 }
+
+/// A report that joins an incident by correlation reads that incident once: the read that
+/// checked it is open serves the join.
+#[test]
+fn a_joining_report_reads_the_incident_it_joins_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    let first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+    let mut joined = None;
+    let reads = gets_of("incidents", || {
+        joined = Some(stored_in(&store, escalation("lyon", 1, "L-1", 1), t0 + 1));
+    });
+    assert_eq!(joined, Some(first));
+    assert_eq!(reads, 1);
+}
