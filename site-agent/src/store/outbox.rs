@@ -80,8 +80,14 @@ impl Unit<'_> {
             }
         };
         let mut dropped = Vec::new();
-        // Skip entries this unit already removed (several enqueues in one unit).
-        for key in self.committed_keys(TreeId::Outbox, &[], drop_count as usize + 64)? {
+        // Only a full outbox is scanned: with room, every raise used to read up to 64 keys to
+        // drop none. Skip entries this unit already removed (several enqueues in one unit).
+        let scan = if drop_count > 0 {
+            self.committed_keys(TreeId::Outbox, &[], drop_count as usize + 64)?
+        } else {
+            Vec::new()
+        };
+        for key in scan {
             if dropped.len() as u64 == drop_count {
                 break;
             }

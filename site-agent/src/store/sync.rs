@@ -110,6 +110,31 @@ mod tests {
         socfed_runtime::audit::ChainKey::from_bytes([1; 32])
     }
 
+    /// An outbox with room takes a raise without scanning itself; a full one scans to drop.
+    #[test]
+    fn only_a_full_outbox_is_scanned_on_enqueue() {
+        use crate::store::schema::TreeId;
+        use socfed_runtime::store_kit::TreeSet;
+        use socfed_runtime::store_kit::ops::Op;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = AgentStore::open(dir.path(), Durability::Flush, 8 << 20, key()).expect("open");
+        let scans = |cap, on_full| {
+            store
+                .unit(|u| {
+                    u.enqueue(vec![7; 64], 0, cap, on_full)?;
+                    Ok::<_, StoreError>(u.ops().get(TreeId::Outbox.index(), Op::Scan))
+                })
+                .expect("enqueue")
+        };
+        assert_eq!(scans(1_000, OnFull::RefuseNew), 0);
+        assert_eq!(scans(1_000, OnFull::RefuseNew), 0);
+        assert_eq!(
+            scans(2, OnFull::DropOldest),
+            1,
+            "full: the oldest is dropped"
+        );
+    }
+
     #[test]
     fn concurrent_units_each_return_durable_and_the_witness_follows_the_store() {
         let dir = tempfile::tempdir().expect("temp dir");
