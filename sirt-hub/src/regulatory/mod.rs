@@ -479,6 +479,18 @@ impl RegulatoryClocks {
             .collect()
     }
 
+    /// Whether every deadline of the flagged regimes is met at `now_ms` by a filing already in
+    /// effect: nothing is left to watch (the deadline watch stops reading the incident, until
+    /// another regime is flagged).
+    pub fn all_met(&self, now_ms: i64) -> bool {
+        !self.flags.is_empty()
+            && self.filings.iter().all(|f| f.at_ms <= now_ms)
+            && self
+                .status(now_ms, &WarningPolicy::default())
+                .iter()
+                .all(|(_, status)| matches!(status, DeadlineStatus::Met { .. }))
+    }
+
     /// The first instant after `now_ms` at which some deadline's status changes state (pending
     /// → due soon → overdue, or met when a filing recorded for a later instant takes effect),
     /// so a scheduler can sleep until then. Overdue becomes effective one millisecond after the

@@ -18,7 +18,7 @@
 //! | `audit`         | seq u64                               | `AuditEntry` (hash chain)  |
 //! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
 //! | `meta`          | `audit_keyed_from`                    | `KeyedFrom` (seq, hash, MAC) |
-//! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged incidents)  |
+//! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged, a deadline not yet met) |
 //! | `meta`          | `commits`                             | u64 BE (units committed)     |
 //! | `meta`          | `members/` ++ incident ULID ++ name   | empty (incident members)   |
 //! | `meta`          | `roster_keepers`                      | u64 BE (who may manage the roster) |

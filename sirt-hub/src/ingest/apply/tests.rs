@@ -205,3 +205,51 @@ fn a_joining_report_reads_the_incident_it_joins_once() {
     assert_eq!(joined, Some(first));
     assert_eq!(reads, 1);
 }
+
+/// An incident whose every deadline is met leaves the deadline watch's scan; flagging another
+/// regime puts it back.
+#[test]
+fn an_incident_with_every_deadline_met_leaves_the_deadline_scan() {
+    use super::{RegulatoryChange, RegulatoryEdit};
+    use crate::regulatory::{DeadlineKind, Regime};
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    let id = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+    let change = |change, at_ms| {
+        Item::Regulatory(Box::new(RegulatoryChange {
+            incident: id,
+            change,
+            at_ms,
+            actor: "ines".into(),
+            actor_cert: String::new(),
+        }))
+    };
+    let watched = |store: &HubStore| -> Vec<Ulid> {
+        let list = store.regulated_incidents().expect("read");
+        list.into_iter().map(|record| record.id).collect()
+    };
+    apply(
+        &store,
+        &[change(RegulatoryEdit::Flag(Regime::Gdpr), t0)],
+        t0 + 1,
+        WINDOW_MS,
+    )
+    .expect("flag");
+    assert_eq!(watched(&store), vec![id]);
+    let filed = RegulatoryEdit::Filed(DeadlineKind::GdprNotification);
+    apply(&store, &[change(filed, t0 + 2)], t0 + 3, WINDOW_MS).expect("file");
+    assert_eq!(watched(&store), Vec::<Ulid>::new(), "nothing left to watch");
+    apply(
+        &store,
+        &[change(RegulatoryEdit::Flag(Regime::Nis2), t0 + 4)],
+        t0 + 5,
+        WINDOW_MS,
+    )
+    .expect("flag");
+    assert_eq!(
+        watched(&store),
+        vec![id],
+        "a new regime's deadlines are watched"
+    );
+}

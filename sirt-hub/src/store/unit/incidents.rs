@@ -159,4 +159,9 @@ impl StoreUnit<'_> {
         self.work
             .put_raw(TreeId::Meta, schema::regulated_key(id), Vec::new());
     }
+
+    /// Takes incident `id` off the deadline scan (every deadline met).
+    pub fn unmark_regulated(&mut self, id: Ulid) {
+        self.work.remove(TreeId::Meta, schema::regulated_key(id));
+    }
 }
