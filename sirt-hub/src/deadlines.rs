@@ -34,7 +34,9 @@ pub async fn run(store: Arc<HubStore>, every: Duration, shutdown: CancellationTo
             }
         };
         // Incidents no longer watched (every deadline met) are forgotten here too.
-        reported.retain(|(id, _), _| incidents.iter().any(|i| i.id == *id));
+        let watched: std::collections::HashSet<ulid::Ulid> =
+            incidents.iter().map(|i| i.id).collect();
+        reported.retain(|(id, _), _| watched.contains(id));
         let (due_soon, overdue) = check(&incidents, socfed_proto::now_millis(), &mut reported);
         metrics::gauge!("socfed_hub_regulatory_deadlines", "status" => "due_soon")
             .set(due_soon as f64);

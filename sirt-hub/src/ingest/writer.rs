@@ -58,6 +58,9 @@ pub(super) fn run(
     let (to_flusher, flusher_rx) = sync_mpsc::sync_channel::<Applying>(APPLIED_AHEAD);
     // Batches sent to the flusher, and how many of them it made durable (see `only_barriers`).
     let mut sent: u64 = 0;
+    // Set when a batch failed part-way: chunks it committed are in the trees but in no batch
+    // the flusher was sent, so no barrier may be answered before the next batch is flushed.
+    let mut unsent_writes = false;
     let durable = Arc::new(AtomicU64::new(0));
     let flusher_durable = durable.clone();
     let flusher_store = store.clone();
@@ -98,9 +101,10 @@ pub(super) fn run(
         }
         // Barriers alone, with every applied batch already durable: what their callers read
         // is durable now, so they are answered without a unit or a flush of their own. A
-        // stream sends a barrier after each read of states or directives; answering it with a
-        // flush of its own doubled the hub's flushes when sites escalate one at a time.
-        if only_barriers(&items) && durable.load(Ordering::Acquire) == sent {
+        // stream sends a barrier after each read of states or directives; answered with a unit
+        // and a flush of its own, it could cost an fdatasync per escalation when sites
+        // escalate one at a time.
+        if only_barriers(&items) && !unsent_writes && durable.load(Ordering::Acquire) == sent {
             for reply in replies.drain(..).flatten() {
                 let _ = reply.send(Ok(Outcome::Status));
             }
@@ -123,6 +127,8 @@ pub(super) fn run(
                 // The flusher answers every batch it is sent, failed or not, until this
                 // sender is dropped; a send fails only if it panicked.
                 sent += 1;
+                // This batch's flush covers whatever a failed batch left in the trees.
+                unsent_writes = false;
                 if let Err(sync_mpsc::SendError(batch)) = to_flusher.send(batch) {
                     let cause = failure.get().cloned().unwrap_or_else(|| stopped(&failure));
                     answer_error(batch.replies.into_iter(), cause);
@@ -134,6 +140,7 @@ pub(super) fn run(
                 // Chunks applied before the failure are not acknowledged; sites resend them
                 // and the resend is recognised as a duplicate.
                 tracing::error!(error = %e, "ingest batch failed; nothing in it was acknowledged");
+                unsent_writes = true;
                 let io = matches!(e, StoreError::Sled(_) | StoreError::Sync(_));
                 let e = Arc::new(e);
                 answer_error(replies.drain(..), e.clone());
