@@ -257,6 +257,9 @@ pub async fn start_with_clock(
             .add_service(
                 SiteSocServer::new(SocApi {
                     service: soc.clone(),
+                    intake_streams: Arc::new(tokio::sync::Semaphore::new(
+                        crate::grpc::soc::MAX_INTAKE_STREAMS,
+                    )),
                 })
                 .max_decoding_message_size(
                     config

@@ -36,6 +36,9 @@ pub enum AgentError {
     /// The store refused (a full outbox) or failed.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A bounded resource is in use up to its cap (open intake streams); retrying later works.
+    #[error("{0}")]
+    Busy(String),
     /// A defect of the agent itself (a task that died).
     #[error("{0}")]
     Internal(String),
@@ -57,7 +60,7 @@ impl AgentError {
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::Denied(_) | Self::NotInRoster(_) => ErrorKind::Denied,
             Self::Triage(_) => ErrorKind::Refused,
-            Self::Store(StoreError::OutboxFull { .. }) => ErrorKind::Exhausted,
+            Self::Store(StoreError::OutboxFull { .. }) | Self::Busy(_) => ErrorKind::Exhausted,
             Self::Store(e) if e.is_disk_full() => ErrorKind::StorageDiskFull,
             Self::Store(_) => ErrorKind::StorageUnavailable,
             Self::Internal(_) => ErrorKind::Internal,

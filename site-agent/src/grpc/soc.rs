@@ -17,9 +17,16 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status, Streaming};
 use ulid::Ulid;
 
+/// `SubmitAlerts` streams open at once. Each holds a writer and a sync thread of the blocking
+/// pool for its whole life; without a cap, a few hundred idle streams would take every thread
+/// of the pool and stall every other call.
+pub const MAX_INTAKE_STREAMS: usize = 8;
+
 #[derive(Clone)]
 pub struct SocApi {
     pub service: Arc<SocService>,
+    /// One permit per open `SubmitAlerts` stream ([`MAX_INTAKE_STREAMS`]).
+    pub intake_streams: Arc<tokio::sync::Semaphore>,
 }
 
 fn group_id(raw: &str) -> Result<Ulid, AgentError> {
@@ -99,6 +106,11 @@ impl pb::site_soc_server::SiteSoc for SocApi {
     ) -> Result<Response<pb::IntakeSummary>, Status> {
         let actor = self.actor(&request)?;
         authz::check(actor.role, Operation::SubmitAlerts, None).map_err(AgentError::from)?;
+        let _permit = self.intake_streams.clone().try_acquire_owned().map_err(|_| {
+            AgentError::Busy(format!(
+                "{MAX_INTAKE_STREAMS} alert intake streams are open already; send on one of them, or retry once one ends"
+            ))
+        })?;
         let stream = request.into_inner();
         let pipeline = Pipeline::start(self.service.clone(), actor);
         let total = match self.feed(stream, &pipeline).await {
