@@ -62,6 +62,9 @@ impl IntakeResult {
 pub struct ParsedBatch {
     pub format: Format,
     pub alerts: Vec<Alert>,
+    /// The alerts' original records, in bytes: what their groups' samples carry into the
+    /// commit, for the writer's per-commit budget.
+    pub raw_bytes: usize,
     pub result: IntakeResult,
 }
 
@@ -109,9 +112,11 @@ impl SocService {
                 }
             }
         }
+        let raw_bytes = alerts.iter().map(|a| a.raw.len()).sum();
         ParsedBatch {
             format,
             alerts,
+            raw_bytes,
             result,
         }
     }
@@ -140,6 +145,7 @@ impl SocService {
                     format,
                     alerts,
                     mut result,
+                    ..
                 } = batch;
                 let unassigned = commit.take_in(self, unit, &roster, actor, alerts, &mut result)?;
                 // Critical and high: one notification each; lower ones muted with exact counts.

@@ -20,9 +20,16 @@ use ulid::Ulid;
 
 /// Parsed batches waiting for the writer: enough to fill a commit while one syncs.
 const WRITE_AHEAD: usize = 8;
-/// Most alerts one commit takes from what is waiting: bounds a unit's memory and the time
-/// a batch waits for its acknowledgement.
-const MAX_COMMIT_ALERTS: usize = 4_000;
+/// Alerts after which a commit takes no more batches from what is waiting. This, not the
+/// queues, sets the agent's peak memory, which grows with a sled transaction's writes (about
+/// six per new group). Peak RSS of the 200,000-line bench: 4,000 alerts 620–760 MiB, 2,000
+/// about 560, 1,000 about 440, 500 330–450, at the same throughput within noise
+/// (docs/PERFORMANCE.md, "The intake pipeline").
+const MAX_COMMIT_ALERTS: usize = 500;
+/// Bytes of original records after which a commit takes no more batches (each new group
+/// stores its alert's as a sample): keeps the bound above when records are long. The ingest
+/// client's largest batch, so one such batch is one commit.
+const MAX_COMMIT_RAW_BYTES: usize = 512 * 1024;
 /// Commits waiting for their flush at most: the writer runs ahead of the disk by no more.
 const SYNC_AHEAD: usize = 4;
 
@@ -93,23 +100,8 @@ fn write(
     let mut total = IntakeResult::default();
     let mut held: Option<ParsedBatch> = None;
     while let Some(first) = held.take().or_else(|| parsed.blocking_recv()) {
-        let format: Format = first.format;
-        let mut alerts = first.alerts.len();
-        let mut take = vec![first];
-        while alerts < MAX_COMMIT_ALERTS {
-            match parsed.try_recv() {
-                // One format per commit keeps each audit entry's batch as it came.
-                Ok(next) if next.format == format => {
-                    alerts += next.alerts.len();
-                    take.push(next);
-                }
-                Ok(next) => {
-                    held = Some(next);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+        let (take, next) = gather(first, || parsed.try_recv().ok());
+        held = next;
         let Committed {
             result,
             pending,
@@ -122,6 +114,32 @@ fn write(
         }
     }
     Ok(total)
+}
+
+/// One commit's batches: `first`, then whatever `ready` gives without waiting, while the
+/// commit is under both budgets (the batch that reaches one still joins: a commit is at
+/// most one batch over) and of `first`'s format; a batch of another format is returned,
+/// to open the next commit.
+fn gather(
+    first: ParsedBatch,
+    mut ready: impl FnMut() -> Option<ParsedBatch>,
+) -> (Vec<ParsedBatch>, Option<ParsedBatch>) {
+    let format: Format = first.format;
+    let (mut alerts, mut bytes) = (first.alerts.len(), first.raw_bytes);
+    let mut take = vec![first];
+    while alerts < MAX_COMMIT_ALERTS && bytes < MAX_COMMIT_RAW_BYTES {
+        match ready() {
+            // One format per commit keeps each audit entry's batch as it came.
+            Some(next) if next.format == format => {
+                alerts += next.alerts.len();
+                bytes += next.raw_bytes;
+                take.push(next);
+            }
+            Some(next) => return (take, Some(next)),
+            None => break,
+        }
+    }
+    (take, None)
 }
 
 /// The sync thread: one wait covers every commit queued behind it.
@@ -137,4 +155,79 @@ fn sync(
         service.finish_durable(pending, touched)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::soc::alert::{Alert, Entities};
+    use socfed_proto::vocab::{Severity, Tlp};
+
+    fn batch(format: Format, alerts: usize, raw_len: usize) -> ParsedBatch {
+        let alert = Alert {
+            observed_at_ms: 0,
+            received_at_ms: 0,
+            format,
+            product: "p".into(),
+            rule_id: "r".into(),
+            rule_name: String::new(),
+            severity: Severity::High,
+            techniques: vec![],
+            entities: Entities::default(),
+            indicators: vec![],
+            tlp: Tlp::Amber,
+            raw: "x".repeat(raw_len),
+            raw_truncated: false,
+            source_id: None,
+        };
+        ParsedBatch {
+            format,
+            alerts: vec![alert; alerts],
+            raw_bytes: alerts * raw_len,
+            result: IntakeResult::default(),
+        }
+    }
+
+    /// Takes batches from `waiting` as the writer does, one commit after another; the
+    /// batches (as alert counts) of each commit.
+    fn commits(waiting: Vec<ParsedBatch>) -> Vec<Vec<usize>> {
+        let mut waiting = waiting.into_iter();
+        let mut held = None;
+        let mut out = Vec::new();
+        while let Some(first) = held.take().or_else(|| waiting.next()) {
+            let (take, next) = gather(first, || waiting.next());
+            held = next;
+            out.push(take.iter().map(|b| b.alerts.len()).collect());
+        }
+        out
+    }
+
+    #[test]
+    fn a_commit_stops_at_its_alert_budget_and_the_rest_waits_for_the_next() {
+        let waiting = (0..6).map(|_| batch(Format::Native, 200, 10)).collect();
+        // 200 + 200 < 500, so a third batch still joins; then the budget is spent.
+        assert_eq!(
+            commits(waiting),
+            vec![vec![200, 200, 200], vec![200, 200, 200]]
+        );
+    }
+
+    #[test]
+    fn long_records_close_a_commit_before_its_alert_budget() {
+        // 100 alerts of 3 KiB each: 300 KiB a batch, so two batches pass the byte budget.
+        let waiting = (0..4)
+            .map(|_| batch(Format::Native, 100, 3 << 10))
+            .collect();
+        assert_eq!(commits(waiting), vec![vec![100, 100], vec![100, 100]]);
+    }
+
+    #[test]
+    fn a_batch_of_another_format_opens_the_next_commit_and_none_is_lost() {
+        let waiting = vec![
+            batch(Format::Native, 10, 10),
+            batch(Format::SuricataEve, 20, 10),
+            batch(Format::SuricataEve, 30, 10),
+        ];
+        assert_eq!(commits(waiting), vec![vec![10], vec![20, 30]]);
+    }
 }
