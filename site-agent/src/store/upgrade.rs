@@ -101,7 +101,20 @@ mod tests {
             );
             assert_eq!(spans.len(), 1);
         }
-        let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
+        // sled releases its file lock once the last handle of the dropped store is gone,
+        // which its threads may still hold for a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let db = loop {
+            match socfed_runtime::store_files::sled_config(dir.path())?.open() {
+                Err(e)
+                    if socfed_runtime::store_files::lock_busy(&e)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         assert!(
             !db.tree_names()
                 .iter()
