@@ -8,16 +8,9 @@
 use super::records::{FingerprintRecord, ReviewRecord, SiteRecord};
 use super::schema::{self, AuditHead, TreeId, TreeSet};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use socfed_runtime::store_kit::layout::{self, Shown};
 
-fn rec<T: DeserializeOwned + Serialize>(
-    tree: TreeId,
-    type_name: &'static str,
-    value: &[u8],
-) -> Result<Shown, String> {
-    layout::record::<T>(tree.codec(), type_name, value)
-}
+use layout::tree_record as rec;
 
 /// A record of a tree that still reads older versions: shown as the version it was stored
 /// with, its fields as this build reads them (upgraded).

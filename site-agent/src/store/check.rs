@@ -6,17 +6,9 @@
 //! Read-only, no sled.
 
 use super::schema::{self, AuditHead, HubState, OutboxEntry, RequestRecord, TreeId, TreeSet};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use socfed_runtime::store_kit::layout::{self, Shown};
 
-fn rec<T: DeserializeOwned + Serialize>(
-    tree: TreeId,
-    type_name: &'static str,
-    value: &[u8],
-) -> Result<Shown, String> {
-    layout::record::<T>(tree.codec(), type_name, value)
-}
+use layout::tree_record as rec;
 
 fn fixed(tree: TreeId, value: &[u8], len: usize) -> Result<&[u8], String> {
     if value.len() == len {

@@ -33,10 +33,16 @@ async fn submit(
     Ok((s.accepted, s.aggregated, s.duplicates))
 }
 
-#[tokio::test]
-async fn an_event_is_a_duplicate_within_the_window_and_counts_again_after_it() -> anyhow::Result<()>
-{
-    let org = Org::new()?;
+/// An agent for site paris with `[soc]` settings `soc`, on a manual clock, and a client of its
+/// SOC API as the manager `tester`.
+async fn agent_with(
+    org: &Org,
+    soc: &str,
+    clock: Arc<ManualClock>,
+) -> anyhow::Result<(
+    site_agent::app::RunningAgent,
+    SiteSocClient<tonic::transport::Channel>,
+)> {
     let hub = format!("127.0.0.1:{}", free_port()?).parse()?;
     let path = socfed_tests::procs::write_agent_config(
         org.dir(),
@@ -44,17 +50,25 @@ async fn an_event_is_a_duplicate_within_the_window_and_counts_again_after_it() -
         "paris",
         hub,
         "127.0.0.1:0".parse()?,
-        "[soc]\nmanagers = [\"tester\"]\nduplicate_window = \"1h\"\n",
+        &format!("[soc]\nmanagers = [\"tester\"]\n{soc}"),
     )?;
-    let clock = Arc::new(ManualClock::new(START));
     let config = site_agent::config::AgentConfig::load(&path)?;
-    let agent = site_agent::app::start_with_clock(config, clock.clone()).await?;
-    let mut soc = SiteSocClient::new(clients::channel(
+    let agent = site_agent::app::start_with_clock(config, clock).await?;
+    let client = SiteSocClient::new(clients::channel(
         agent.local_addr,
         &org.pki.operator("tester")?,
         &org.pki.domain,
         ExpectedServer::AnySite,
     )?);
+    Ok((agent, client))
+}
+
+#[tokio::test]
+async fn an_event_is_a_duplicate_within_the_window_and_counts_again_after_it() -> anyhow::Result<()>
+{
+    let org = Org::new()?;
+    let clock = Arc::new(ManualClock::new(START));
+    let (agent, mut soc) = agent_with(&org, "duplicate_window = \"1h\"\n", clock.clone()).await?;
     let with_id = r#"{"id":"evt-1","observed_at":1772445500000,"product":"edr","rule_id":"R","severity":"high","hosts":["ws-1"]}"#;
     let without_id = r#"{"observed_at":1772445500000,"product":"edr","rule_id":"R","severity":"high","hosts":["ws-1"]}"#;
 
@@ -90,24 +104,7 @@ async fn an_event_is_a_duplicate_within_the_window_and_counts_again_after_it() -
 #[tokio::test]
 async fn intake_streams_over_the_cap_are_refused_until_one_ends() -> anyhow::Result<()> {
     let org = Org::new()?;
-    let hub = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let path = socfed_tests::procs::write_agent_config(
-        org.dir(),
-        &org.pki,
-        "paris",
-        hub,
-        "127.0.0.1:0".parse()?,
-        "[soc]\nmanagers = [\"tester\"]\n",
-    )?;
-    let config = site_agent::config::AgentConfig::load(&path)?;
-    let agent =
-        site_agent::app::start_with_clock(config, Arc::new(ManualClock::new(START))).await?;
-    let soc = SiteSocClient::new(clients::channel(
-        agent.local_addr,
-        &org.pki.operator("tester")?,
-        &org.pki.domain,
-        ExpectedServer::AnySite,
-    )?);
+    let (agent, soc) = agent_with(&org, "", Arc::new(ManualClock::new(START))).await?;
     let line = r#"{"observed_at":1772445500000,"product":"edr","rule_id":"R","severity":"high","hosts":["ws-1"]}"#;
     // Two streams more than the cap, each kept open until its sender is dropped: exactly the
     // cap of them are taken, the others end at once, refused.

@@ -29,6 +29,15 @@ pub enum Shown {
     },
 }
 
+/// Shows a record of `tree` as type `V`, with the tree's own codec.
+pub fn tree_record<V: DeserializeOwned + Serialize>(
+    tree: impl super::TreeSet,
+    type_name: &'static str,
+    bytes: &[u8],
+) -> Result<Shown, String> {
+    record::<V>(tree.codec(), type_name, bytes)
+}
+
 /// Shows a record of `codec`'s tree as type `V`: its version byte and its fields.
 pub fn record<V: DeserializeOwned + Serialize>(
     codec: Codec,
