@@ -12,6 +12,9 @@ use crate::store::unit::Unit;
 use prost::Message;
 use ulid::Ulid;
 
+/// Deferred revisions retried per SLA tick at most (the rest wait for the next tick).
+const MAX_REVISION_RETRIES_PER_TICK: usize = 1_000;
+
 impl SocService {
     /// Creates a local incident from alert groups (each must be open).
     pub fn promote(
@@ -222,13 +225,11 @@ impl SocService {
 
     /// Retries deferred revisions (called by the SLA tick).
     pub(super) fn retry_pending_revisions(&self) -> Result<usize, AgentError> {
-        let pending: Vec<String> = self
+        // A bounded pass: whatever is left waits for the next tick, and until the outbox has
+        // room each retry only defers again.
+        let pending = self
             .store
-            .incidents(usize::MAX)?
-            .into_iter()
-            .filter(|i| i.revision_pending)
-            .map(|i| i.id)
-            .collect();
+            .pending_revision_ids(MAX_REVISION_RETRIES_PER_TICK)?;
         let mut sent = 0;
         for id in pending {
             let done = self.store.unit(|unit| {

@@ -3,6 +3,8 @@
 //! result, its indexes and an audit entry in one store unit.
 
 mod incidents;
+#[cfg(test)]
+mod incidents_tests;
 pub mod intake;
 pub mod link;
 mod people;

@@ -255,16 +255,15 @@ pub fn new_incident_id(now_ms: UnixMillis) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use socfed_proto::vocab::LocalStatus;
     use socfed_proto::vocab::ReportLimits;
 
-    /// The site's status and owner travel with every revision.
-    #[test]
-    fn the_report_carries_the_local_status_and_owner() {
-        let mut local = LocalIncident {
-            id: "INC-2".into(),
+    /// An escalated incident at revision 2, contained, owned by ann.
+    pub(crate) fn sample(id: &str) -> LocalIncident {
+        LocalIncident {
+            id: id.into(),
             title: "beacon".into(),
             status: IncidentStatus::Contained,
             owner: Some("ann".into()),
@@ -281,7 +280,13 @@ mod tests {
             escalation_reason: Some("by hand".into()),
             revision: 2,
             revision_pending: false,
-        };
+        }
+    }
+
+    /// The site's status and owner travel with every revision.
+    #[test]
+    fn the_report_carries_the_local_status_and_owner() {
+        let mut local = sample("INC-2");
         let report = local.report(&ReportLimits::default()).expect("deliverable");
         assert_eq!(
             (

@@ -62,7 +62,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
         TreeId::Directives => rec::<soc::directive::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::HubIncidents => rec::<HubState>(id, "HubState", value),
-        TreeId::IdxQueue | TreeId::IdxAssignee | TreeId::SlaDue => {
+        TreeId::IdxQueue | TreeId::IdxAssignee | TreeId::SlaDue | TreeId::IdxRevisionPending => {
             fixed(id, value, 0).map(|_| Shown::Empty)
         }
         // Packs (schema 3): the ids after the one in the key; none for a pack of one.

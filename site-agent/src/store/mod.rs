@@ -20,6 +20,7 @@ mod intake;
 mod keyed;
 mod layout;
 mod outbox;
+mod revisions;
 pub mod schema;
 mod settings;
 mod soc;

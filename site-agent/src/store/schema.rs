@@ -30,6 +30,7 @@
 //! | `directives`    | directive ULID (16)                        | `DirectiveRecord` (every id the hub sent: the exactly-once record) |
 //! | `hub_incidents` | local incident id                          | `HubState` (what the hub last said of it) |
 //! | `meta`          | `hub_states_after`                         | u64 BE: the last hub incident state recorded |
+//! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1; unknown versions are errors. `key_shape` renders each key
@@ -46,6 +47,9 @@
 //! (empty value) is a pack of one, read the same way; the upgrade only records the version,
 //! so that an older build, which would prune only the first id of a pack, refuses the store.
 //!
+//! Schema 4 adds `idx_revision_pending`, built from `incidents` at the upgrade, so the SLA
+//! clock's retry of deferred revisions reads those incidents only.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -61,7 +65,7 @@ use socfed_runtime::store_kit::codec;
 use socfed_runtime::store_kit::layout::KeyShape;
 pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -88,10 +92,11 @@ pub enum TreeId {
     SeenEvents,
     SeenByTime,
     HubIncidents,
+    IdxRevisionPending,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 18] = [
+    pub const ALL: [TreeId; 19] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -110,6 +115,7 @@ impl TreeId {
         TreeId::SeenEvents,
         TreeId::SeenByTime,
         TreeId::HubIncidents,
+        TreeId::IdxRevisionPending,
     ];
 }
 
@@ -141,6 +147,7 @@ impl TreeSet for TreeId {
             TreeId::SeenEvents => "seen_events",
             TreeId::SeenByTime => "seen_by_time",
             TreeId::HubIncidents => "hub_incidents",
+            TreeId::IdxRevisionPending => "idx_revision_pending",
         }
     }
 }
@@ -307,6 +314,14 @@ pub fn ulid_of(tree: TreeId, bytes: &[u8]) -> Result<ulid::Ulid, CodecError> {
     codec::fixed::<16>(tree.name(), bytes).map(ulid::Ulid::from_bytes)
 }
 
+/// A key that is text (a local incident id), checked to be UTF-8.
+pub fn text_of(tree: TreeId, bytes: &[u8]) -> Result<String, CodecError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| CodecError::Malformed {
+        tree: tree.name(),
+        detail: "key is not UTF-8 text".into(),
+    })
+}
+
 /// `name ++ 0x00 ++ ulid`: an `idx_assignee` or `idx_indicator` key.
 pub fn named_key(name: &str, id: ulid::Ulid) -> Vec<u8> {
     let mut key = name_prefix(name);
@@ -355,7 +370,8 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::Roster
         | TreeId::Settings
         | TreeId::Incidents
-        | TreeId::HubIncidents => shape.text(),
+        | TreeId::HubIncidents
+        | TreeId::IdxRevisionPending => shape.text(),
         TreeId::Outbox | TreeId::Audit => shape.u64("seq"),
         TreeId::Groups | TreeId::Notifications | TreeId::Directives => shape.ulid(),
         TreeId::GroupSpan => shape.opaque(32).ms().ulid(),

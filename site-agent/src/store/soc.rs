@@ -144,6 +144,7 @@ impl Unit<'_> {
     }
 
     pub fn put_incident(&mut self, incident: &LocalIncident) -> Result<(), StoreError> {
+        self.index_revision_pending(incident)?;
         Ok(self.put(TreeId::Incidents, incident.id.as_bytes().to_vec(), incident)?)
     }
 

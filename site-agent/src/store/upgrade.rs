@@ -27,6 +27,15 @@ pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError
         db.flush()?;
         tracing::info!("store upgraded to schema 3: packed intake indexes");
     }
+    if found < 4 {
+        let pending = super::revisions::index_existing(trees)?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &4u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!(
+            pending,
+            "store upgraded to schema 4: local incidents with a deferred revision indexed"
+        );
+    }
     Ok(())
 }
 
@@ -55,6 +64,23 @@ mod tests {
     use crate::soc::parse::{Parsed, parse_line};
     use socfed_runtime::store_kit::TreeSet;
 
+    /// The store's sled database, opened raw. sled releases its file lock once the last
+    /// handle of a dropped store is gone, which its threads may still hold for a moment.
+    fn raw_db(dir: &std::path::Path) -> anyhow::Result<sled::Db> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match socfed_runtime::store_files::sled_config(dir)?.open() {
+                Err(e)
+                    if socfed_runtime::store_files::lock_busy(&e)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
     /// A schema 1 store (groups, `group_fp`) opens as schema 2 with every group's span.
     #[test]
     fn a_schema_1_store_gets_its_spans_and_loses_group_fp() -> anyhow::Result<()> {
@@ -74,7 +100,7 @@ mod tests {
         let mut group = AlertGroup::open(ulid::Ulid::new(), fingerprint, *alert, 5);
         group.last_seen_ms = 1_700_000_600_000;
         {
-            let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
+            let db = raw_db(dir.path())?;
             db.open_tree(TreeId::Meta.name())?
                 .insert(schema::SCHEMA_VERSION_KEY, &1u32.to_be_bytes())?;
             db.open_tree(TreeId::Groups.name())?
@@ -101,20 +127,7 @@ mod tests {
             );
             assert_eq!(spans.len(), 1);
         }
-        // sled releases its file lock once the last handle of the dropped store is gone,
-        // which its threads may still hold for a moment.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let db = loop {
-            match socfed_runtime::store_files::sled_config(dir.path())?.open() {
-                Err(e)
-                    if socfed_runtime::store_files::lock_busy(&e)
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other?,
-            }
-        };
+        let db = raw_db(dir.path())?;
         assert!(
             !db.tree_names()
                 .iter()
@@ -130,7 +143,7 @@ mod tests {
     }
 
     /// A schema 2 store's unpacked intake index entries (empty values) are packs of one:
-    /// it opens as schema 3, hunts find its groups and pruning forgets its events.
+    /// it opens as schema 3 (and on), hunts find its groups and pruning forgets its events.
     #[test]
     fn a_schema_2_store_opens_as_3_and_its_unpacked_entries_still_count() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
@@ -143,7 +156,7 @@ mod tests {
         )?);
         let (event, group) = ([9u8; 32], ulid::Ulid::from_parts(1_700_000_000_000, 5));
         {
-            let db = socfed_runtime::store_files::sled_config(dir.path())?.open()?;
+            let db = raw_db(dir.path())?;
             let tree = |t: TreeId| db.open_tree(t.name());
             tree(TreeId::Meta)?.insert(schema::SCHEMA_VERSION_KEY, &2u32.to_be_bytes())?;
             tree(TreeId::SeenEvents)?.insert(event, &1_000u64.to_be_bytes())?;
@@ -158,7 +171,7 @@ mod tests {
             .ok_or_else(|| anyhow::anyhow!("no meta"))?;
         assert_eq!(
             meta.get(schema::SCHEMA_VERSION_KEY)?.map(|v| v.to_vec()),
-            Some(3u32.to_be_bytes().to_vec())
+            Some(schema::SCHEMA_VERSION.to_be_bytes().to_vec())
         );
         assert_eq!(
             store.groups_with_indicator("domain:old.example")?,
@@ -172,6 +185,40 @@ mod tests {
                 .ok_or_else(|| anyhow::anyhow!("no {}", tree.name()))?;
             assert!(tree.is_empty(), "{tree:?} pruned");
         }
+        Ok(())
+    }
+
+    /// A schema 3 store kept only the flag: the upgrade indexes its deferred revisions.
+    #[test]
+    fn a_schema_3_store_gets_its_deferred_revisions_indexed() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let key = || socfed_runtime::audit::ChainKey::from_bytes([7; 32]);
+        drop(AgentStore::open(
+            dir.path(),
+            Durability::Flush,
+            8 << 20,
+            key(),
+        )?);
+        let mut waiting = crate::soc::incident::tests::sample("LI-WAITING");
+        waiting.revision_pending = true;
+        let settled = crate::soc::incident::tests::sample("LI-SETTLED");
+        {
+            let db = raw_db(dir.path())?;
+            let tree = |t: TreeId| db.open_tree(t.name());
+            tree(TreeId::Meta)?.insert(schema::SCHEMA_VERSION_KEY, &3u32.to_be_bytes())?;
+            for incident in [&waiting, &settled] {
+                tree(TreeId::Incidents)?.insert(
+                    incident.id.as_bytes(),
+                    schema::encode(TreeId::Incidents, incident)?,
+                )?;
+            }
+            db.flush()?;
+        }
+        let store = AgentStore::open(dir.path(), Durability::Flush, 8 << 20, key())?;
+        assert_eq!(
+            store.pending_revision_ids(10)?,
+            vec!["LI-WAITING".to_string()]
+        );
         Ok(())
     }
 }

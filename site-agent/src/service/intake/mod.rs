@@ -17,7 +17,7 @@
 mod fold;
 pub mod pipeline;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::{Actor, SocService, json};
 use crate::error::AgentError;

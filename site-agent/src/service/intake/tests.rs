@@ -15,7 +15,7 @@ use std::sync::Arc;
 const START_MS: i64 = 1_700_000_000_000;
 const DAY_MS: i64 = 86_400_000;
 
-fn open(dir: &std::path::Path) -> anyhow::Result<Arc<AgentStore>> {
+pub(crate) fn open(dir: &std::path::Path) -> anyhow::Result<Arc<AgentStore>> {
     Ok(Arc::new(AgentStore::open(
         dir,
         Durability::Flush,
@@ -24,7 +24,10 @@ fn open(dir: &std::path::Path) -> anyhow::Result<Arc<AgentStore>> {
     )?))
 }
 
-fn service(store: Arc<AgentStore>, clock: Arc<ManualClock>) -> anyhow::Result<SocService> {
+pub(crate) fn service(
+    store: Arc<AgentStore>,
+    clock: Arc<ManualClock>,
+) -> anyhow::Result<SocService> {
     Ok(SocService {
         store,
         settings: SocSettings {
@@ -49,7 +52,7 @@ fn service(store: Arc<AgentStore>, clock: Arc<ManualClock>) -> anyhow::Result<So
     })
 }
 
-fn manager() -> Actor {
+pub(crate) fn manager() -> Actor {
     Actor {
         name: "mona".into(),
         role: Role::SocManager,
