@@ -165,8 +165,8 @@ pub async fn start_with_clock(
         clock.clone(),
     );
     engine.resume()?;
-    let (group_tap, new_groups) = tokio::sync::mpsc::unbounded_channel();
-    let watcher = tokio::spawn(engine.clone().watch(new_groups, shutdown.clone()));
+    let group_tap = engine.new_groups();
+    let watcher = tokio::spawn(engine.clone().watch(shutdown.clone()));
     let uplink = tokio::spawn(uplink::run(
         store.clone(),
         client_tls.clone(),

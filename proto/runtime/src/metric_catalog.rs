@@ -140,6 +140,10 @@ pub const METRICS: &[Metric] = &[
         "Incident revisions that could not be queued and wait for the SLA clock's retry",
     ),
     counter(
+        "socfed_agent_sweep_overflows_total",
+        "Times more alert groups changed during a watching sweep than are held for it; the sweep then searched the stored alerts again",
+    ),
+    counter(
         "socfed_agent_incident_states_total",
         "Hub states (hub incident, phase, IR lead) of local incidents recorded at the site",
     ),

@@ -121,6 +121,12 @@ pub struct SitesArgs {
 pub struct ConflictsArgs {
     #[arg(long)]
     pub site: Option<String>,
+    /// Most records to show (the hub sends at most 1,000 at a time).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Continue after the page that printed this token.
+    #[arg(long)]
+    pub page_token: Option<String>,
     #[command(flatten)]
     pub target: HubTarget,
 }
@@ -394,14 +400,19 @@ pub async fn sites(args: SitesArgs) -> anyhow::Result<()> {
 
 pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
     let mut client = client(&args.target)?;
-    let conflicts = client
+    let pb::ListConflictsResponse {
+        conflicts,
+        next_page_token,
+        total,
+    } = client
         .list_conflicts(pb::ListConflictsRequest {
             site_id: args.site.unwrap_or_default(),
+            limit: args.limit,
+            page_token: args.page_token.unwrap_or_default(),
         })
         .await
         .map_err(|s| explain(&s, &args.target.name()))?
-        .into_inner()
-        .conflicts;
+        .into_inner();
     match args.target.format() {
         OutputFormat::Json => {
             let rows: Vec<_> = conflicts
@@ -412,7 +423,9 @@ pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
                     "stored_hash": c.stored_hash, "offered_hash": c.offered_hash,
                 }))
                 .collect();
-            render::print_json(&rows)?;
+            render::print_json(&serde_json::json!({
+                "conflicts": rows, "total": total, "next_page_token": next_page_token,
+            }))?;
         }
         OutputFormat::Table => {
             let mut t = render::table(&["site", "epoch", "seq", "kind", "recorded", "reason"]);
@@ -427,6 +440,10 @@ pub async fn conflicts(args: ConflictsArgs) -> anyhow::Result<()> {
                 ]);
             }
             socfed_runtime::outln!("{t}");
+            socfed_runtime::outln!("{} shown; {total} counted in all", conflicts.len());
+            if !next_page_token.is_empty() {
+                socfed_runtime::outln!("more: add --page-token {next_page_token}");
+            }
         }
     }
     Ok(())

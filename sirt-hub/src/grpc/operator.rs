@@ -20,6 +20,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use ulid::Ulid;
 
+/// Conflicts and rejections in one `ListConflicts` answer by default, and at most.
+const DEFAULT_CONFLICTS_PAGE: usize = 100;
+const MAX_CONFLICTS_PAGE: usize = 1_000;
+
 #[derive(Clone)]
 pub struct OperatorService {
     pub store: Arc<HubStore>,
@@ -177,13 +181,48 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::ListConflictsRequest>,
     ) -> Result<Response<pb::ListConflictsResponse>, Status> {
         authorize(&request, "ListConflicts")?;
-        let site = match request.into_inner().site_id.as_str() {
+        let pb::ListConflictsRequest {
+            site_id,
+            limit,
+            page_token,
+        } = request.into_inner();
+        let site = match site_id.as_str() {
             "" => None,
             raw => Some(SiteId::parse(raw).map_err(|e| HubError::invalid(e.to_string()))?),
         };
-        let reviews = read(&self.store, move |s| s.reviews(site.as_ref())).await?;
+        let limit = match limit {
+            0 => DEFAULT_CONFLICTS_PAGE,
+            n if n as usize > MAX_CONFLICTS_PAGE => {
+                return Err(HubError::invalid(format!(
+                    "limit {n} is over {MAX_CONFLICTS_PAGE}; page through with next_page_token"
+                ))
+                .into());
+            }
+            n => n as usize,
+        };
+        let after = match page_token.as_str() {
+            "" => None,
+            token => Some(socfed_proto::hex::decode(token).ok_or_else(|| {
+                HubError::invalid("page_token is not one this hub gave out; start again without it")
+            })?),
+        };
+        let (page, next, total) = read(&self.store, move |s| {
+            let (page, next) = s.reviews(site.as_ref(), after.as_deref(), limit)?;
+            let total = s
+                .sites()?
+                .iter()
+                .filter(|(id, _)| site.as_ref().is_none_or(|wanted| wanted == id))
+                .map(|(_, r)| r.conflicts.saturating_add(r.rejected))
+                .fold(0u64, u64::saturating_add);
+            Ok((page, next, total))
+        })
+        .await?;
         Ok(Response::new(pb::ListConflictsResponse {
-            conflicts: reviews.iter().map(convert::review).collect(),
+            conflicts: page.iter().map(convert::review).collect(),
+            next_page_token: next
+                .map(|k| socfed_proto::hex::encode(&k))
+                .unwrap_or_default(),
+            total,
         }))
     }
 

@@ -84,16 +84,38 @@ impl HubStore {
         Ok(out)
     }
 
-    pub fn reviews(&self, site: Option<&SiteId>) -> Result<Vec<ReviewRecord>, StoreError> {
+    /// Up to `limit` offers kept for review, of `site` or of every site, after the key
+    /// `after` (a page token); the key to pass for the next page if there is one.
+    pub fn reviews(
+        &self,
+        site: Option<&SiteId>,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<ReviewRecord>, Option<Vec<u8>>), StoreError> {
         let prefix = site.map(schema::site_prefix).unwrap_or_default();
-        self.trees
+        // A token from another filter may point before this site's keys: start at them.
+        let start = match after {
+            Some(key) if key >= prefix.as_slice() => std::ops::Bound::Excluded(key.to_vec()),
+            _ => std::ops::Bound::Included(prefix.clone()),
+        };
+        let mut page = Vec::new();
+        let mut last_key = None;
+        for entry in self
+            .trees
             .reviews
-            .scan_prefix(prefix)
-            .map(|entry| {
-                let (_, raw) = entry?;
-                Ok(schema::decode(schema::TreeId::Reviews, &raw)?)
-            })
-            .collect()
+            .range((start, std::ops::Bound::Unbounded))
+        {
+            let (key, raw) = entry?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            if page.len() == limit {
+                return Ok((page, last_key));
+            }
+            page.push(schema::decode(schema::TreeId::Reviews, &raw)?);
+            last_key = Some(key.to_vec());
+        }
+        Ok((page, None))
     }
 }
 

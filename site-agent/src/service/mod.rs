@@ -115,7 +115,7 @@ pub struct SocService {
     pub clock: Arc<dyn Clock>,
     /// Receives the ids of alert groups created or updated by intake (for hunts watching new
     /// alerts), after they are durable.
-    pub group_tap: Option<tokio::sync::mpsc::UnboundedSender<Vec<Ulid>>>,
+    pub group_tap: Option<Arc<crate::response::engine::new_groups::NewGroups>>,
 }
 
 impl SocService {

@@ -195,3 +195,64 @@ async fn a_store_that_went_backwards_is_flagged() -> anyhow::Result<()> {
     hub.stop().await?;
     Ok(())
 }
+
+/// A compromised site can make the hub keep offers without end: the review list is paged,
+/// never sent whole, and says how many there are in all.
+#[tokio::test]
+async fn rejections_are_listed_a_page_at_a_time_with_the_total() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let site = org.pki.site("paris")?;
+    let (mut stream, _) = RawStream::open_welcomed(
+        clients::channel(hub.addr, &site, &org.pki.domain, ExpectedServer::Hub)?,
+        hello("paris", Ulid::new(), 1),
+    )
+    .await?;
+    for seq in 1..=5 {
+        let mut bad = report(&format!("p-{seq}"), "bad indicator");
+        bad.indicators.push(pb::Indicator {
+            kind: pb::IndicatorKind::Ipv4 as i32,
+            value: "999.0.0.1".into(),
+        });
+        stream.send(seq, bad).await?;
+    }
+    stream.ack_through(5).await?;
+
+    let mut op = org.operator(hub.addr, "auditor")?;
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = op
+            .list_conflicts(pb::ListConflictsRequest {
+                site_id: "paris".into(),
+                limit: 2,
+                page_token: token.clone(),
+            })
+            .await?
+            .into_inner();
+        pages += 1;
+        assert!(page.conflicts.len() <= 2);
+        assert_eq!(page.total, 5);
+        seen.extend(page.conflicts.iter().map(|c| c.seq));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!((pages, seen), (3, vec![1, 2, 3, 4, 5]));
+
+    for (limit, page_token) in [(5_000, String::new()), (2, "not-a-token".to_string())] {
+        let refused = op
+            .list_conflicts(pb::ListConflictsRequest {
+                site_id: String::new(),
+                limit,
+                page_token,
+            })
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused}");
+    }
+    hub.stop().await?;
+    Ok(())
+}

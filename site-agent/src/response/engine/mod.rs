@@ -6,6 +6,7 @@
 //! state for on each connect, and a resent directive is answered with its recorded state, so
 //! a report lost with a connection is sent again.
 
+pub mod new_groups;
 mod operator;
 mod sweeps;
 
@@ -38,6 +39,8 @@ pub struct ResponseEngine {
     http: Option<reqwest::Client>,
     /// Sweeps watching new alerts, by directive id.
     watching: Mutex<HashMap<Ulid, Sweep>>,
+    /// New alert groups from intake, for the watching sweeps.
+    new_groups: Arc<new_groups::NewGroups>,
     /// Held from reading a directive's state to saving the next one in operator actions, so
     /// two approvals at once cannot both see "awaiting approval" and both run the action.
     transitions: Mutex<()>,
@@ -77,6 +80,7 @@ impl ResponseEngine {
                 )
                 .ok(),
             watching: Mutex::new(HashMap::new()),
+            new_groups: Arc::default(),
             transitions: Mutex::new(()),
         };
         (Arc::new(engine), updates)
@@ -161,7 +165,7 @@ impl ResponseEngine {
                 (KIND_SWEEP, State::Running) => {
                     match super::sweep::Sweep::from_params(&record.params) {
                         Ok(sweep) if record.watch_until_ms > now => {
-                            self.lock_watching().insert(record.id, sweep);
+                            self.start_watching(record.id, sweep);
                         }
                         _ => self.finish_sweep(record)?,
                     }
@@ -200,6 +204,23 @@ impl ResponseEngine {
 
     fn lock_watching(&self) -> std::sync::MutexGuard<'_, HashMap<Ulid, Sweep>> {
         self.watching.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where intake hands over the groups it made durable (kept only while a sweep watches).
+    pub fn new_groups(&self) -> Arc<new_groups::NewGroups> {
+        self.new_groups.clone()
+    }
+
+    fn start_watching(&self, id: Ulid, sweep: Sweep) {
+        let mut watching = self.lock_watching();
+        watching.insert(id, sweep);
+        self.new_groups.set_watching(true);
+    }
+
+    fn stop_watching(&self, id: &Ulid) {
+        let mut watching = self.lock_watching();
+        watching.remove(id);
+        self.new_groups.set_watching(!watching.is_empty());
     }
 
     /// A directive from the hub. Errors are logged: the hub resends it on the next connect.
@@ -286,7 +307,7 @@ impl ResponseEngine {
             self.notify(&record)?;
         }
         if let Some(sweep) = watch {
-            self.lock_watching().insert(record.id, sweep);
+            self.start_watching(record.id, sweep);
         }
         if let Some(planned) = action {
             self.spawn_action(record, planned);

@@ -1,6 +1,7 @@
 //! IOC sweeps at the site: stored alerts searched through the indicator index, then new
 //! alert groups from intake matched for the sweep's duration.
 
+use super::new_groups::Taken;
 use super::{MAX_HITS, ResponseEngine};
 use crate::response::sweep::{Sweep, merge_hits};
 use crate::response::{DirectiveRecord, State};
@@ -9,7 +10,6 @@ use socfed_proto::UnixMillis;
 use socfed_runtime::terminal::plural;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ulid::Ulid;
 
@@ -50,7 +50,7 @@ impl ResponseEngine {
     }
 
     pub(super) fn finish_sweep(&self, mut record: DirectiveRecord) -> Result<(), StoreError> {
-        self.lock_watching().remove(&record.id);
+        self.stop_watching(&record.id);
         let detail = format!("{}; watch ended", plural(record.hits.len(), "hit", "hits"));
         record.set(State::Succeeded, detail, self.now());
         self.save(&record, "agent", "", "directive.finished")
@@ -58,6 +58,29 @@ impl ResponseEngine {
 
     /// New or changed alert groups, from intake: matched against watching sweeps.
     pub fn on_groups(&self, groups: &[Ulid]) -> Result<(), StoreError> {
+        self.match_watching(|_| Ok(groups.to_vec()))
+    }
+
+    /// After more changed than [`NewGroups`](super::new_groups::NewGroups) keeps: every
+    /// watching sweep searches the stored alerts again through the indicator index, which
+    /// holds every group the dropped ids named.
+    fn on_overflow(&self) -> Result<(), StoreError> {
+        self.match_watching(|sweep| {
+            let mut groups = Vec::new();
+            for indicator in &sweep.indicators {
+                groups.extend(self.store.groups_with_indicator(indicator)?);
+            }
+            groups.sort_unstable();
+            groups.dedup();
+            Ok(groups)
+        })
+    }
+
+    /// Matches each watching sweep against the groups `candidates` names for it.
+    fn match_watching(
+        &self,
+        candidates: impl Fn(&Sweep) -> Result<Vec<Ulid>, StoreError>,
+    ) -> Result<(), StoreError> {
         let watching: Vec<(Ulid, Sweep)> = self
             .lock_watching()
             .iter()
@@ -74,8 +97,8 @@ impl ResponseEngine {
                 record.received_at_ms.saturating_sub(sweep.lookback_ms)
             };
             let mut changed = false;
-            for group_id in groups {
-                if let Some(group) = self.store.group(*group_id)? {
+            for group_id in candidates(&sweep)? {
+                if let Some(group) = self.store.group(group_id)? {
                     changed |= merge_hits(&mut record.hits, sweep.hits_in(&group, since), MAX_HITS);
                 }
             }
@@ -92,25 +115,20 @@ impl ResponseEngine {
     }
 
     /// Matches new alerts against watching sweeps and ends sweeps whose time is up.
-    pub async fn watch(
-        self: Arc<Self>,
-        mut groups: mpsc::UnboundedReceiver<Vec<Ulid>>,
-        shutdown: CancellationToken,
-    ) {
+    pub async fn watch(self: Arc<Self>, shutdown: CancellationToken) {
+        let new_groups = self.new_groups();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
-            let batch = tokio::select! {
+            let taken = tokio::select! {
                 () = shutdown.cancelled() => break,
-                batch = groups.recv() => match batch {
-                    Some(ids) => Some(ids),
-                    None => break,
-                },
+                taken = new_groups.next() => Some(taken),
                 _ = tick.tick() => None,
             };
             // Store reads and flushes block: off the async workers, one pass at a time.
             let engine = self.clone();
-            let result = tokio::task::spawn_blocking(move || match batch {
-                Some(ids) => engine.on_groups(&ids),
+            let result = tokio::task::spawn_blocking(move || match taken {
+                Some(Taken::Groups(ids)) => engine.on_groups(&ids),
+                Some(Taken::Overflowed) => engine.on_overflow(),
                 None => engine.end_due_sweeps(),
             })
             .await;
@@ -130,10 +148,71 @@ impl ResponseEngine {
                 Some(record) if record.watch_until_ms <= now => self.finish_sweep(record)?,
                 Some(_) => {}
                 None => {
-                    self.lock_watching().remove(&id);
+                    self.stop_watching(&id);
                 }
             }
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::new_groups::Taken;
+    use super::ResponseEngine;
+    use crate::response::{KIND_SWEEP, ResponseConfig};
+    use crate::service::ManualClock;
+    use crate::service::intake::tests::{manager, open, service};
+    use crate::soc::alert::Format;
+    use socfed_proto::pb;
+    use std::sync::Arc;
+
+    /// A sweep watching new alerts finds an alert that arrives during the watch, from the
+    /// indicator index once an overflow dropped the ids intake handed over.
+    #[test]
+    fn a_watching_sweep_finds_a_new_alert_through_the_index_after_an_overflow() -> anyhow::Result<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let store = open(dir.path())?;
+        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+        let (engine, _updates) = ResponseEngine::new(
+            store.clone(),
+            ResponseConfig::default(),
+            socfed_proto::vocab::SiteId::parse("site-a")?,
+            clock.clone(),
+        );
+        let mut soc = service(store.clone(), clock)?;
+        soc.group_tap = Some(engine.new_groups());
+        let id = ulid::Ulid::new();
+        engine.receive(pb::Directive {
+            directive_id: id.to_string(),
+            incident_id: ulid::Ulid::new().to_string(),
+            kind: KIND_SWEEP.into(),
+            params: [
+                ("indicators".to_string(), "domain:evil.example".to_string()),
+                ("duration_ms".to_string(), "600000".to_string()),
+                ("time".to_string(), "received".to_string()),
+            ]
+            .into(),
+            issued_at_ms: 1_700_000_000_000,
+            expires_at_ms: 0,
+            issued_by: "ines".into(),
+        });
+        let hits = |store: &crate::store::AgentStore| -> anyhow::Result<usize> {
+            Ok(store.directive(id)?.map_or(0, |d| d.hits.len()))
+        };
+        assert_eq!(hits(&store)?, 0, "nothing stored matches yet");
+
+        let line = r#"{"observed_at":1700000000000,"rule_id":"R-1","severity":"high","hosts":["ws-1"],"indicators":["domain:evil.example"]}"#;
+        soc.submit(&manager(), Format::Native, &[(1, line.to_string())])?;
+        let new_groups = engine.new_groups();
+        let Some(Taken::Groups(ids)) = new_groups.take() else {
+            anyhow::bail!("intake handed over the new group");
+        };
+        // The handed ids are dropped (as an overflow does): the index still finds the alert.
+        drop(ids);
+        engine.on_overflow()?;
+        assert_eq!(hits(&store)?, 1);
         Ok(())
     }
 }

@@ -184,10 +184,8 @@ impl SocService {
     /// Waits until `pending` is durable, then tells the response engine of `touched`.
     pub fn finish_durable(&self, pending: Pending, touched: Vec<Ulid>) -> Result<(), AgentError> {
         self.store.wait_durable(pending)?;
-        if let Some(tap) = &self.group_tap
-            && !touched.is_empty()
-        {
-            let _ = tap.send(touched);
+        if let Some(tap) = &self.group_tap {
+            tap.record(&touched);
         }
         Ok(())
     }
