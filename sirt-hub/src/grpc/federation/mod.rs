@@ -38,6 +38,9 @@ pub struct FederationService {
     pub limits: ReportLimits,
     /// Escalations one stream may have submitted and not yet seen committed.
     pub max_in_flight: usize,
+    /// Escalations one batch may carry, announced in the welcome; 0: batches are refused.
+    /// At most `max_in_flight` (config validation).
+    pub max_batch: usize,
     /// The decoding limit, announced to sites in the welcome.
     pub max_message_bytes: usize,
     pub shutdown: CancellationToken,
@@ -101,6 +104,7 @@ impl pb::federation_server::Federation for FederationService {
             acked_through: welcomed.acked_through,
             sequence_regression: welcomed.regression,
             max_message_bytes: self.max_message_bytes as u64,
+            max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
         };
 
         let (out_tx, out_rx) = mpsc::channel(64);
@@ -268,7 +272,10 @@ impl Session {
             if ending.is_some() && self.in_flight == 0 {
                 break;
             }
-            let can_read = ending.is_none() && self.in_flight < self.service.max_in_flight;
+            // Room for the largest message this stream may send (a full batch), so the cap on
+            // escalations in flight holds with batches too.
+            let can_read = ending.is_none()
+                && self.in_flight + self.service.max_batch.max(1) <= self.service.max_in_flight;
             tokio::select! {
                 biased;
                 answer = escalations.next() => match answer {
@@ -373,8 +380,15 @@ impl Session {
     }
 
     async fn handle(&mut self, message: pb::SiteMessage) -> Result<(), Status> {
-        let input = match wire::judge(message, &self.service.limits)? {
+        let input = match wire::judge(message, self.service.max_batch, &self.service.limits)? {
             wire::Judged::Apply(input) => input,
+            wire::Judged::Batch(batch) => {
+                let count = batch.len();
+                metrics::counter!("socfed_hub_escalation_batches_total").increment(1);
+                self.stream.record_batch(batch).await?;
+                self.in_flight += count;
+                return Ok(());
+            }
             wire::Judged::Ignore(reason) => {
                 // Only directive updates are ignored: a malformed one is logged and dropped
                 // rather than closing the stream (the site would reconnect and resend it).
