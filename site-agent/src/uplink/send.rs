@@ -61,7 +61,9 @@ impl Window {
         state: &super::UplinkState,
     ) -> Result<(), SessionError> {
         let in_flight = self.in_flight();
-        if in_flight >= sending.window {
+        // Nothing new is durable (an atomic read): no trip to the blocking pool. Most passes
+        // of the session's loop (an ack, a directive report) find nothing to send.
+        if in_flight >= sending.window || self.next_to_send > store.durable_through() {
             return Ok(());
         }
         let (from, limit) = (self.next_to_send, sending.window - in_flight);
