@@ -169,6 +169,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         enrolled: Arc::new(enrolled.iter().cloned().collect()),
         limits: ReportLimits::default(),
         max_in_flight: config.limits.max_in_flight_per_stream,
+        max_batch: config.limits.max_batch_escalations,
         max_message_bytes: config.limits.max_message_bytes,
         shutdown: shutdown.clone(),
     };

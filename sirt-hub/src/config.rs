@@ -145,6 +145,9 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Escalations one stream may have in flight before the hub stops reading it.
     pub max_in_flight_per_stream: usize,
+    /// Escalations one `escalation_batch` may carry (advertised in the welcome); 0: sites send
+    /// single escalations only. At most `max_in_flight_per_stream`.
+    pub max_batch_escalations: usize,
     /// `WatchIncidents` streams one operator may hold open at once.
     pub max_watches_per_operator: usize,
 }
@@ -156,11 +159,16 @@ pub struct Limits {
 /// `socfed_proto::vocab::MAX_REPORT_BYTES`.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// Escalations per batch by default: about 500 bytes each, a full batch is near the default
+/// message size limit (64 KiB), and the site fills batches up to that limit first.
+pub const DEFAULT_MAX_BATCH_ESCALATIONS: usize = 256;
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_message_bytes: MAX_MESSAGE_BYTES,
             max_in_flight_per_stream: 4096,
+            max_batch_escalations: DEFAULT_MAX_BATCH_ESCALATIONS,
             max_watches_per_operator: 16,
         }
     }
@@ -255,6 +263,11 @@ impl Validate for HubConfig {
             1..=65_536,
         )?;
         in_range(
+            "limits.max_batch_escalations",
+            self.limits.max_batch_escalations,
+            0..=self.limits.max_in_flight_per_stream.min(u32::MAX as usize),
+        )?;
+        in_range(
             "limits.max_watches_per_operator",
             self.limits.max_watches_per_operator,
             1..=4096,
@@ -336,6 +349,9 @@ name = "Lyon office"
 max_message_bytes = 65536
 # Escalations one stream may have in flight before the hub stops reading it (backpressure).
 max_in_flight_per_stream = 4096
+# Escalations a site may send in one batch message (told to the site in the welcome); 0: single
+# escalations only. At most max_in_flight_per_stream.
+max_batch_escalations = 256
 # `WatchIncidents` streams (`incidents watch`) one operator certificate may hold open at once;
 # more are refused with RESOURCE_EXHAUSTED.
 max_watches_per_operator = 16

@@ -329,6 +329,11 @@ async fn run_sla_clock(
 }
 
 impl RunningAgent {
+    /// The uplink's state: connection, what the hub advertised, escalations and batches sent.
+    pub fn uplink(&self) -> &Arc<UplinkState> {
+        &self.uplink_state
+    }
+
     /// What `/readyz` reports: not ready once stopping or when the outbox is full (new
     /// escalations would be refused or displace older ones); a lost hub link is a warning,
     /// because the site keeps working and queues.

@@ -295,7 +295,8 @@ crl = "/etc/socfed/pki/crl.pem"
 address = "hub.corp.example:7443"
 # Name the hub certificate must carry; defaults to the host part of `address`.
 # server_name = "hub.corp.example"
-# Escalations sent and not yet acknowledged, at most (pipelining window).
+# Escalations sent and not yet acknowledged, at most (pipelining window). They go in batches
+# when the hub's welcome advertises them (its [limits] max_batch_escalations), singly otherwise.
 window = 1024
 # Largest message sent or received; reports larger than this are refused at intake.
 max_message_bytes = 1048576

@@ -107,6 +107,10 @@ pub const METRICS: &[Metric] = &[
         "socfed_agent_outbox_dropped_total",
         "Escalation revisions the hub rejected for good and the agent dropped",
     ),
+    counter(
+        "socfed_agent_escalation_batches_sent_total",
+        "Escalation batch messages sent to the hub (two or more escalations in one message)",
+    ),
     gauge(
         "socfed_agent_hub_connected",
         "1 while the escalation stream to the hub is open, else 0",
@@ -167,6 +171,10 @@ pub const METRICS: &[Metric] = &[
     counter(
         "socfed_hub_streams_refused_total",
         "Site escalation streams refused, by gRPC code",
+    ),
+    counter(
+        "socfed_hub_escalation_batches_total",
+        "Escalation batch messages received from sites",
     ),
     gauge(
         "socfed_hub_streams_open",

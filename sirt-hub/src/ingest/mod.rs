@@ -60,6 +60,27 @@ impl IngestHandle {
             .map_err(|_| WriterStopped)
     }
 
+    /// Queues `items` in order, as one submission: the room for all of them is reserved at
+    /// once (in parts no larger than the queue), so a batch waits once, not once per item.
+    pub async fn submit_many(
+        &self,
+        items: impl ExactSizeIterator<Item = (Item, Option<Reply>)>,
+    ) -> Result<(), WriterStopped> {
+        let mut items = items;
+        let most = self.tx.max_capacity();
+        while items.len() > 0 {
+            let permits = self
+                .tx
+                .reserve_many(items.len().min(most))
+                .await
+                .map_err(|_| WriterStopped)?;
+            for (permit, (item, reply)) in permits.zip(items.by_ref()) {
+                permit.send(Request { item, reply });
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one operator change through the writer and returns its outcome once durable.
     pub async fn call(&self, item: Item) -> Result<Outcome, TransitionError> {
         let (reply, mut rx) = mpsc::unbounded_channel();

@@ -195,6 +195,21 @@ impl SiteStream {
             .await
             .map_err(|_| writer_stopped(&self.ingest))
     }
+
+    /// Queues a judged batch of escalations behind the ones before it, handed to the writer
+    /// together; each answer comes on the stream's [`Escalations`].
+    pub async fn record_batch(&self, batch: Vec<Escalation>) -> Result<(), HubError> {
+        let items = batch.into_iter().map(|e| {
+            (
+                SiteInput::Escalation(e).item(&self.site, self.epoch),
+                Some(self.reply.clone()),
+            )
+        });
+        self.ingest
+            .submit_many(items)
+            .await
+            .map_err(|_| writer_stopped(&self.ingest))
+    }
 }
 
 impl Escalations {

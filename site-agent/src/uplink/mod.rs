@@ -1,22 +1,28 @@
 //! The connection to the hub: one escalation stream, resent from the outbox after every
 //! reconnect, acknowledged by high-water mark.
 //!
-//! Per session: hello (site, epoch, next_seq) → welcome (hub's high-water mark) → drop what
-//! the hub already holds → send from the oldest unacknowledged entry with at most `window`
-//! in flight → remove entries as acks arrive. Any failure ends the session; the next one
+//! Per session: hello (site, epoch, next_seq) → welcome (hub's high-water mark, size limit,
+//! batch cap) → send from the oldest unacknowledged entry with at most `window` in flight,
+//! the stored bytes framed as they are and batched when the hub takes batches ([`frame`],
+//! [`send`]) → remove entries as acks arrive. Any failure ends the session; the next one
 //! starts after a jittered exponential backoff and resends everything still in the outbox.
+//! Every store call runs on the blocking pool ([`send::blocking`]), never on an async worker.
 //!
 //! The same stream carries directives from the hub (handed to the [`ResponseEngine`]) and the
 //! engine's reports on them back to the hub, and the hub's state of this site's escalated
 //! incidents ([`hub_state`]), asked for from the last one recorded.
 
 pub mod backoff;
+mod frame;
 mod hub_state;
+mod send;
 
 use crate::response::ResponseEngine;
 use crate::store::{AgentStore, Notice, StoreError};
 use backoff::Backoff;
-use socfed_proto::pb::{self, federation_client::FederationClient, hub_message, site_message};
+use frame::Outgoing;
+use send::{Sending, Window, blocking};
+use socfed_proto::pb::{self, hub_message, site_message};
 use socfed_proto::vocab::SiteId;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,6 +49,11 @@ pub struct UplinkState {
     pub connected: AtomicBool,
     /// The largest message the hub said it accepts (0 until the first welcome).
     pub hub_max_message_bytes: AtomicU64,
+    /// The most escalations per batch the hub takes (0: single escalations only).
+    pub hub_max_batch: AtomicU64,
+    /// Escalations sent (resends included) and the batch messages among what carried them.
+    pub escalations_sent: AtomicU64,
+    pub batches_sent: AtomicU64,
     pub reconnects: AtomicU64,
     pub last_error: Mutex<String>,
 }
@@ -111,7 +122,7 @@ pub async fn run(
 
 /// One stream. Returns `Ok(())` only on shutdown.
 async fn session(
-    store: &AgentStore,
+    store: &Arc<AgentStore>,
     tls: &socfed_runtime::tls::Swappable<rustls::ClientConfig>,
     settings: &UplinkSettings,
     state: &UplinkState,
@@ -127,26 +138,25 @@ async fn session(
         Duration::from_secs(5),
     )
     .map_err(|e| SessionError::Protocol(e.to_string()))?;
-    let mut client = FederationClient::new(channel)
-        .max_decoding_message_size(settings.max_message_bytes)
-        .max_encoding_message_size(settings.max_message_bytes);
-    let (tx, rx) = mpsc::channel::<pb::SiteMessage>(settings.window.max(16));
-    let counters = store.counters()?;
+    let (tx, rx) = mpsc::channel::<Outgoing>(settings.window.max(16));
+    let (counters, states_after) =
+        blocking(store, |s| Ok((s.counters()?, s.hub_states_after()?))).await?;
     let hello = pb::Hello {
         site_id: settings.site.to_string(),
         store_epoch: store.epoch().to_bytes().to_vec(),
         next_seq: counters.next_seq.max(1),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
-        incident_states_after: Some(store.hub_states_after()?),
+        incident_states_after: Some(states_after),
     };
-    tx.send(pb::SiteMessage {
+    tx.send(Outgoing::Typed(pb::SiteMessage {
         body: Some(site_message::Body::Hello(hello)),
-    })
+    }))
     .await
     .map_err(|_| SessionError::Protocol("stream closed before hello".into()))?;
+    let opened = frame::escalate(channel, settings.max_message_bytes, ReceiverStream::new(rx));
     let mut inbound = tokio::select! {
         () = shutdown.cancelled() => return Ok(()),
-        response = client.escalate(ReceiverStream::new(rx)) => response?.into_inner(),
+        response = opened => response?,
     };
     let first = tokio::select! {
         () = shutdown.cancelled() => return Ok(()),
@@ -165,7 +175,7 @@ async fn session(
     if welcome.sequence_regression {
         // Sending under this epoch would reuse sequences the hub already holds: move what is
         // still queued to a new epoch and reconnect with it.
-        let epoch = store.restart_epoch()?;
+        let epoch = blocking(store, AgentStore::restart_epoch).await?;
         tracing::error!(
             acked_through = welcome.acked_through,
             next_seq = counters.next_seq,
@@ -188,6 +198,15 @@ async fn session(
     } else {
         settings.max_message_bytes.min(hub_limit)
     };
+    // An older hub advertises no batches (0) and reads only single escalations.
+    state
+        .hub_max_batch
+        .store(u64::from(welcome.max_batch), Ordering::Relaxed);
+    let sending = Sending {
+        max_batch: usize::try_from(welcome.max_batch).unwrap_or(usize::MAX),
+        send_limit,
+        window: settings.window,
+    };
     // Nothing is deleted on the strength of the welcome alone: entries the hub may already
     // hold are resent and come back as duplicates (then deleted) or as conflicts, which mean
     // this store diverged from what the hub holds (a restored backup) and move it to a new
@@ -202,62 +221,24 @@ async fn session(
     }
     tracing::info!(hub = %settings.hub_address, acked_through = welcome.acked_through, backlog = store.outbox_len(), "connected to hub");
 
-    let mut acked = own_acked;
-    let mut next_to_send = acked + 1;
-    // The last sequence sent or held by the hub: anything missing between it and the next
-    // entry is gone from here (dropped at the cap, or deleted after an ack the hub no longer
-    // holds) and is declared, so the hub acknowledges across it.
-    let mut last_sent = own_acked.min(welcome.acked_through);
+    let mut window = Window {
+        acked: own_acked,
+        next_to_send: own_acked + 1,
+        last_sent: own_acked.min(welcome.acked_through),
+    };
     let mut acked_once = false;
     let mut status_tick = tokio::time::interval(settings.status_interval);
     // A report that did not fit in the send queue; sent before any other.
-    let mut report: Option<pb::SiteMessage> = None;
+    let mut report: Option<Outgoing> = None;
     loop {
-        // Fill the window from the outbox. Sending happens only from what the outbox holds.
-        let in_flight = next_to_send.saturating_sub(acked + 1) as usize;
-        if in_flight < settings.window {
-            for (seq, entry) in store.pending_from(next_to_send, settings.window - in_flight)? {
-                // Framing and the other fields add a few dozen bytes to the report.
-                if entry.report.len() + 64 > send_limit {
-                    tracing::error!(
-                        seq,
-                        bytes = entry.report.len(),
-                        limit = send_limit,
-                        "outbox entry is larger than the hub accepts; set aside as dropped"
-                    );
-                    metrics::counter!("socfed_agent_outbox_dropped_total").increment(1);
-                    store.set_aside(seq)?;
-                    next_to_send = seq + 1;
-                    continue;
-                }
-                let report = prost::Message::decode(entry.report.as_slice()).map_err(|e| {
-                    SessionError::Protocol(format!("outbox entry {seq} is not a report: {e}"))
-                })?;
-                let message = pb::Escalation {
-                    seq,
-                    report: Some(report),
-                    enqueued_at_ms: entry.enqueued_at_ms,
-                    dropped_before: seq.saturating_sub(last_sent + 1),
-                };
-                match tx.try_send(pb::SiteMessage {
-                    body: Some(site_message::Body::Escalation(message)),
-                }) {
-                    Ok(()) => {
-                        next_to_send = seq + 1;
-                        last_sent = seq;
-                    }
-                    Err(mpsc::error::TrySendError::Full(_)) => break,
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        return Err(SessionError::Protocol("request stream closed".into()));
-                    }
-                }
-            }
-        }
+        window.fill(store, &tx, sending, state).await?;
         // Directive reports, latest per directive. Never waiting on a full send queue: this
         // loop must keep reading what the hub sends, or both sides could wait on each other.
         while let Some(message) = report.take().or_else(|| {
-            directives.updates.pop().map(|update| pb::SiteMessage {
-                body: Some(site_message::Body::DirectiveUpdate(update)),
+            directives.updates.pop().map(|update| {
+                Outgoing::Typed(pb::SiteMessage {
+                    body: Some(site_message::Body::DirectiveUpdate(update)),
+                })
             })
         }) {
             match tx.try_send(message) {
@@ -271,27 +252,34 @@ async fn session(
                 }
             }
         }
-        let window_full = next_to_send.saturating_sub(acked + 1) as usize >= settings.window;
+        let window_full = window.in_flight() >= settings.window;
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             message = inbound.message() => match message? {
                 Some(pb::HubMessage { body: Some(hub_message::Body::Ack(ack)) }) => {
                     let mut first_conflict: Option<u64> = None;
+                    let mut counted = Vec::with_capacity(ack.notices.len());
                     for notice in &ack.notices {
                         let conflict = notice.kind == pb::ack_notice::Kind::Conflict as i32;
-                        let counted = if conflict { Notice::Conflict } else { Notice::Rejected };
-                        tracing::error!(seq = notice.seq, kind = counted.counter_name(), reason = %notice.reason, "the hub kept an escalation for review instead of applying it");
-                        store.count_notice(counted)?;
+                        let kind = if conflict { Notice::Conflict } else { Notice::Rejected };
+                        tracing::error!(seq = notice.seq, kind = kind.counter_name(), reason = %notice.reason, "the hub kept an escalation for review instead of applying it");
+                        counted.push(kind);
                         if conflict {
                             first_conflict = Some(first_conflict.map_or(notice.seq, |s| s.min(notice.seq)));
                         }
+                    }
+                    if !counted.is_empty() {
+                        blocking(store, move |s| counted.into_iter().try_for_each(|kind| s.count_notice(kind))).await?;
                     }
                     if let Some(seq) = first_conflict {
                         // The hub holds other content under our sequence: this store diverged
                         // (restored from a backup). Keep everything from the conflict on and
                         // deliver it under a new epoch.
-                        store.acknowledge(seq.saturating_sub(1).min(ack.acked_through))?;
-                        let epoch = store.restart_epoch()?;
+                        let through = seq.saturating_sub(1).min(ack.acked_through);
+                        let epoch = blocking(store, move |s| {
+                            s.acknowledge(through)?;
+                            s.restart_epoch()
+                        }).await?;
                         tracing::error!(seq, new_epoch = %epoch, backlog = store.outbox_len(), "store diverged from the hub (restored from a backup?); undelivered escalations moved to a new store epoch");
                         return Err(SessionError::Protocol("store diverged from the hub: reconnecting under a new epoch".into()));
                     }
@@ -301,10 +289,11 @@ async fn session(
                         acked_once = true;
                         backoff.reset();
                     }
-                    if ack.acked_through > acked {
-                        acked = ack.acked_through;
-                        next_to_send = next_to_send.max(acked + 1);
-                        store.acknowledge(acked)?;
+                    if ack.acked_through > window.acked {
+                        let acked = ack.acked_through;
+                        window.acked = acked;
+                        window.next_to_send = window.next_to_send.max(acked + 1);
+                        blocking(store, move |s| s.acknowledge(acked)).await?;
                         metrics::gauge!("socfed_agent_outbox_depth").set(store.outbox_len() as f64);
                     }
                 }
@@ -328,9 +317,9 @@ async fn session(
             () = store.enqueued.notified(), if !window_full => {}
             () = directives.updates.ready.notified(), if report.is_none() => {}
             _ = status_tick.tick() => {
-                let counters = store.counters()?;
+                let (counters, oldest) = blocking(store, |s| Ok((s.counters()?, s.oldest_enqueued_at()?))).await?;
                 let now = socfed_proto::now_millis();
-                let oldest_unsent_age_ms = store.oldest_enqueued_at()?.map_or(0, |t| (now - t).max(0) as u64);
+                let oldest_unsent_age_ms = oldest.map_or(0, |t| (now - t).max(0) as u64);
                 metrics::gauge!("socfed_agent_outbox_oldest_age_seconds").set(oldest_unsent_age_ms as f64 / 1000.0);
                 let status = pb::SiteStatus {
                     backlog: store.outbox_len(),
@@ -338,7 +327,7 @@ async fn session(
                     refused_total: counters.refused_total,
                     dropped_total: counters.dropped_total,
                 };
-                if tx.try_send(pb::SiteMessage { body: Some(site_message::Body::Status(status)) }).is_err() {
+                if tx.try_send(Outgoing::Typed(pb::SiteMessage { body: Some(site_message::Body::Status(status)) })).is_err() {
                     tracing::debug!("status skipped: send queue full");
                 }
             }

@@ -3,6 +3,7 @@
 //! One test binary for these scenarios (one link instead of one per file); each module is one
 //! scenario file, its tests keep their names under the module's path.
 
+mod batches;
 mod correlation;
 mod delivery;
 mod directive_restarts;

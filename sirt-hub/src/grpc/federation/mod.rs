@@ -5,6 +5,7 @@
 //! state of the site's incidents); [`wire`] judges each site message.
 
 mod directives;
+mod opening;
 mod states;
 pub mod wire;
 
@@ -14,20 +15,18 @@ use crate::ingest::apply::EscalationOutcome;
 use crate::live::LiveSites;
 use crate::service::Commands;
 use crate::service::sites::{Escalated, Escalations, SiteHello, SiteInput, SiteStream};
+use opening::{code_label, inbound_error, read_hello, refused, warn_if_expiring};
 use socfed_proto::identity::Identity;
 use socfed_proto::pb::{self, hub_message};
 use socfed_proto::vocab::{ReportLimits, SiteId};
 use socfed_runtime::peer::{caller, require_role};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status, Streaming};
 use ulid::Ulid;
-
-const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct FederationService {
@@ -38,6 +37,9 @@ pub struct FederationService {
     pub limits: ReportLimits,
     /// Escalations one stream may have submitted and not yet seen committed.
     pub max_in_flight: usize,
+    /// Escalations one batch may carry, announced in the welcome; 0: batches are refused.
+    /// At most `max_in_flight` (config validation).
+    pub max_batch: usize,
     /// The decoding limit, announced to sites in the welcome.
     pub max_message_bytes: usize,
     pub shutdown: CancellationToken,
@@ -101,6 +103,7 @@ impl pb::federation_server::Federation for FederationService {
             acked_through: welcomed.acked_through,
             sequence_regression: welcomed.regression,
             max_message_bytes: self.max_message_bytes as u64,
+            max_batch: u32::try_from(self.max_batch).unwrap_or(u32::MAX),
         };
 
         let (out_tx, out_rx) = mpsc::channel(64);
@@ -154,59 +157,6 @@ impl pb::federation_server::Federation for FederationService {
             metrics::gauge!("socfed_hub_streams_open").decrement(1.0);
         });
         Ok(Response::new(ReceiverStream::new(out_rx)))
-    }
-}
-
-/// Site certificates are rotated before they expire; two weeks ahead, every connect says so.
-const EXPIRY_WARNING_MS: i64 = 14 * 86_400_000;
-
-fn warn_if_expiring(site: &SiteId, not_after_ms: i64, now: i64) {
-    // One gauge per enrolled site: bounded by the enrolment list.
-    metrics::gauge!("socfed_hub_site_cert_expires_in_seconds", "site" => site.to_string())
-        .set(((not_after_ms - now) / 1000) as f64);
-    if not_after_ms - now < EXPIRY_WARNING_MS {
-        tracing::warn!(site = %site, expires_in_days = (not_after_ms - now) / 86_400_000, "site certificate expires soon: issue a new one (`sirt-hub pki issue --site ... --force`) and install it; agents reload it without a restart");
-    }
-}
-
-fn refused(site: Option<&SiteId>, remote: Option<std::net::SocketAddr>, status: &Status) {
-    metrics::counter!("socfed_hub_streams_refused_total", "code" => code_label(status.code()))
-        .increment(1);
-    tracing::warn!(site = site.map(SiteId::as_str), ?remote, code = ?status.code(), reason = status.message(), "escalation stream refused");
-}
-
-/// A fixed label per status code (bounded cardinality).
-fn code_label(code: Code) -> &'static str {
-    match code {
-        Code::Unauthenticated => "unauthenticated",
-        Code::PermissionDenied => "permission_denied",
-        Code::InvalidArgument => "invalid_argument",
-        Code::DeadlineExceeded => "deadline_exceeded",
-        Code::ResourceExhausted => "resource_exhausted",
-        _ => "other",
-    }
-}
-
-async fn read_hello(
-    inbound: &mut Streaming<pb::SiteMessage>,
-    site: &SiteId,
-) -> Result<wire::Hello, Status> {
-    let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.message())
-        .await
-        .map_err(|_| Status::deadline_exceeded("no hello within 30 s of opening the stream"))?
-        .map_err(|s| inbound_error(&s))?;
-    wire::hello(first, site)
-}
-
-/// Maps errors reading the inbound stream; tonic reports oversized messages as OUT_OF_RANGE.
-fn inbound_error(status: &Status) -> Status {
-    match status.code() {
-        Code::OutOfRange | Code::ResourceExhausted => HubError::exhausted(format!(
-            "message over the hub's size limit ({}); the stream is closed",
-            status.message()
-        ))
-        .into(),
-        _ => status.clone(),
     }
 }
 
@@ -268,7 +218,10 @@ impl Session {
             if ending.is_some() && self.in_flight == 0 {
                 break;
             }
-            let can_read = ending.is_none() && self.in_flight < self.service.max_in_flight;
+            // Room for the largest message this stream may send (a full batch), so the cap on
+            // escalations in flight holds with batches too.
+            let can_read = ending.is_none()
+                && self.in_flight + self.service.max_batch.max(1) <= self.service.max_in_flight;
             tokio::select! {
                 biased;
                 answer = escalations.next() => match answer {
@@ -373,8 +326,15 @@ impl Session {
     }
 
     async fn handle(&mut self, message: pb::SiteMessage) -> Result<(), Status> {
-        let input = match wire::judge(message, &self.service.limits)? {
+        let input = match wire::judge(message, self.service.max_batch, &self.service.limits)? {
             wire::Judged::Apply(input) => input,
+            wire::Judged::Batch(batch) => {
+                let count = batch.len();
+                metrics::counter!("socfed_hub_escalation_batches_total").increment(1);
+                self.stream.record_batch(batch).await?;
+                self.in_flight += count;
+                return Ok(());
+            }
             wire::Judged::Ignore(reason) => {
                 // Only directive updates are ignored: a malformed one is logged and dropped
                 // rather than closing the stream (the site would reconnect and resend it).

@@ -8,7 +8,9 @@
 //! wrapped: a legitimate agent cannot produce such values, and the writer's arithmetic on
 //! them (the acknowledgement high-water mark) must never overflow. A refused hello, escalation
 //! or status ends the stream with `INVALID_ARGUMENT` naming the field; a refused directive
-//! update is dropped and counted (the site would only send it again on a new stream).
+//! update is dropped and counted (the site would only send it again on a new stream). A batch of
+//! escalations is judged escalation by escalation with the same checks (and the same errors),
+//! plus its count cap and strictly rising sequences.
 //!
 //! [`site_message`] is the fuzz target body shared by `fuzz/` and the stable smoke test: it
 //! runs these checks over arbitrary bytes and applies what they accept to a real hub store,
@@ -138,6 +140,52 @@ pub fn escalation(e: pb::Escalation, limits: &ReportLimits) -> Result<Escalation
     })
 }
 
+/// The most escalations a batch may carry when the caller names no cap (the fuzz body).
+pub const FUZZ_MAX_BATCH: usize = 256;
+
+/// A batch of escalations: at least one and at most `max_batch` (the cap this hub advertised;
+/// 0: it advertised none, so no honest agent sends one), each judged by [`escalation`] exactly
+/// as if it came alone, with sequences rising strictly. The message's size was already bounded
+/// by the decoding limit, as for a single escalation.
+pub fn batch(
+    b: pb::EscalationBatch,
+    max_batch: usize,
+    limits: &ReportLimits,
+) -> Result<Vec<Escalation>, Status> {
+    let pb::EscalationBatch { escalations } = b;
+    if escalations.is_empty() {
+        return Err(
+            HubError::invalid("an escalation batch must carry at least one escalation").into(),
+        );
+    }
+    if escalations.len() > max_batch {
+        return Err(invalid(InvalidField::new(
+            "escalation_batch.escalations",
+            format!(
+                "{} escalations in one batch; this hub takes at most {max_batch} (its welcome's max_batch)",
+                escalations.len()
+            ),
+        )));
+    }
+    let mut judged: Vec<Escalation> = Vec::with_capacity(escalations.len());
+    for e in escalations {
+        let e = escalation(e, limits)?;
+        if let Some(previous) = judged.last().map(|p| p.seq)
+            && e.seq <= previous
+        {
+            return Err(invalid(InvalidField::new(
+                "escalation_batch.escalations",
+                format!(
+                    "sequence {} follows {previous}: sequences in a batch rise strictly",
+                    e.seq
+                ),
+            )));
+        }
+        judged.push(e);
+    }
+    Ok(judged)
+}
+
 /// A site's outbox status with every number in range: counts at most 2^53 − 1 and the age
 /// of the oldest unsent escalation no longer than the Unix epoch is old.
 pub fn status(s: pb::SiteStatus) -> Result<pb::SiteStatus, Status> {
@@ -170,16 +218,25 @@ pub fn status(s: pb::SiteStatus) -> Result<pb::SiteStatus, Status> {
 pub enum Judged {
     /// Record this (an escalation's outcome comes back to the stream).
     Apply(SiteInput),
+    /// Record these escalations together (each outcome comes back to the stream).
+    Batch(Vec<Escalation>),
     /// Drop the message: a malformed directive update, with the reason to log.
     Ignore(String),
 }
 
-/// Judges one message of a site's stream after its hello. `Err` ends the stream with that
-/// status.
-pub fn judge(message: pb::SiteMessage, limits: &ReportLimits) -> Result<Judged, Status> {
+/// Judges one message of a site's stream after its hello; `max_batch` is the batch cap this
+/// hub advertised. `Err` ends the stream with that status.
+pub fn judge(
+    message: pb::SiteMessage,
+    max_batch: usize,
+    limits: &ReportLimits,
+) -> Result<Judged, Status> {
     match message.body {
         Some(site_message::Body::Escalation(e)) => {
             Ok(Judged::Apply(SiteInput::Escalation(escalation(e, limits)?)))
+        }
+        Some(site_message::Body::EscalationBatch(b)) => {
+            Ok(Judged::Batch(batch(b, max_batch, limits)?))
         }
         Some(site_message::Body::Status(s)) => Ok(Judged::Apply(SiteInput::Status(status(s)?))),
         Some(site_message::Body::DirectiveUpdate(u)) => Ok(match response_convert::update(u) {
@@ -254,39 +311,48 @@ pub fn site_message(data: &[u8]) {
                 Ok(h) => {
                     assert!((1..=bounds::MAX_SEQ + 1).contains(&h.next_seq));
                     hub.epoch = h.epoch;
-                    Unqueued::Hello(SiteHello {
+                    vec![Unqueued::Hello(SiteHello {
                         epoch: h.epoch,
                         next_seq: h.next_seq,
                         cert_not_after_ms: 0,
-                    })
+                    })]
                 }
                 Err(_) => return,
             }
         } else {
-            match judge(message, &ReportLimits::default()) {
-                Ok(Judged::Apply(input)) => {
-                    if let SiteInput::Escalation(Escalation {
-                        seq,
-                        dropped_before,
-                        ..
-                    }) = &input
-                    {
-                        assert!((1..=bounds::MAX_SEQ).contains(seq) && dropped_before < seq);
-                    }
-                    Unqueued::Input {
-                        epoch: hub.epoch,
-                        input,
-                    }
+            let inputs = match judge(message, FUZZ_MAX_BATCH, &ReportLimits::default()) {
+                Ok(Judged::Apply(input)) => vec![input],
+                Ok(Judged::Batch(batch)) => {
+                    assert!(!batch.is_empty() && batch.len() <= FUZZ_MAX_BATCH);
+                    assert!(batch.windows(2).all(|w| w[0].seq < w[1].seq));
+                    batch.into_iter().map(SiteInput::Escalation).collect()
                 }
                 Ok(Judged::Ignore(_)) | Err(_) => return,
+            };
+            for input in &inputs {
+                if let SiteInput::Escalation(Escalation {
+                    seq,
+                    dropped_before,
+                    ..
+                }) = input
+                {
+                    assert!((1..=bounds::MAX_SEQ).contains(seq) && dropped_before < seq);
+                }
             }
+            let epoch = hub.epoch;
+            inputs
+                .into_iter()
+                .map(|input| Unqueued::Input { epoch, input })
+                .collect()
         };
-        hub.applied += 1;
-        let acked =
-            sites::apply_unqueued(&hub.store, &site, message, 1_700_000_000_000, 86_400_000)
-                .expect("the writer applies every message the checks accept");
-        if let Some(acked_through) = acked {
-            assert!(acked_through <= bounds::MAX_SEQ, "ack mark {acked_through}");
+        for message in message {
+            hub.applied += 1;
+            let acked =
+                sites::apply_unqueued(&hub.store, &site, message, 1_700_000_000_000, 86_400_000)
+                    .expect("the writer applies every message the checks accept");
+            if let Some(acked_through) = acked {
+                assert!(acked_through <= bounds::MAX_SEQ, "ack mark {acked_through}");
+            }
         }
     });
 }

@@ -137,3 +137,44 @@ fn the_writer_never_wraps_the_acknowledgement_mark() {
         site_message(&top.encode_to_vec());
     }
 }
+
+#[test]
+fn a_batch_is_judged_escalation_by_escalation_with_its_own_count_and_order_checks() {
+    let limits = ReportLimits::default();
+    let of = |escalations: Vec<pb::Escalation>| pb::EscalationBatch { escalations };
+    let judged = batch(
+        of(vec![escalation_with(3, 0), escalation_with(5, 1)]),
+        4,
+        &limits,
+    )
+    .expect("a well-formed batch");
+    assert_eq!(
+        judged.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [3, 5],
+        "in order, nothing dropped"
+    );
+    // A report missing is quarantined for review, as alone.
+    assert!(matches!(judged[0].offered, Offered::Invalid { .. }));
+
+    let refused = |b, cap| batch(b, cap, &limits).expect_err("refused");
+    assert!(refused(of(vec![]), 4).message().contains("at least one"));
+    let over = refused(of((1..=5).map(|s| escalation_with(s, 0)).collect()), 4);
+    assert!(over.message().contains("at most 4"), "{over:?}");
+    assert!(
+        refused(of(vec![escalation_with(1, 0)]), 0)
+            .message()
+            .contains("at most 0")
+    );
+    let order = refused(of(vec![escalation_with(2, 0), escalation_with(2, 0)]), 4);
+    assert!(
+        order.message().contains("sequence 2 follows 2"),
+        "{order:?}"
+    );
+    // The same status as the escalation alone.
+    let alone = escalation(escalation_with(3, 3), &limits).expect_err("framing");
+    let inside = refused(of(vec![escalation_with(1, 0), escalation_with(3, 3)]), 4);
+    assert_eq!(
+        (inside.code(), inside.message()),
+        (alone.code(), alone.message())
+    );
+}
