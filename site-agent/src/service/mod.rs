@@ -6,6 +6,7 @@ mod incidents;
 pub mod intake;
 pub mod link;
 mod people;
+pub mod raise_commit;
 mod triage;
 mod unassigned;
 
