@@ -2,17 +2,21 @@
 //! time or in batches: validated and sized as the hub will take them by [`prepare`], queued
 //! in the outbox with their local incidents by the raise committer (`raise_commit.rs`),
 //! idempotent by request id or batch id) and the state of the link to the hub
-//! ([`LinkStatus`]: outbox counters and what the uplink last saw). The gRPC adapter only
-//! decodes and encodes.
+//! ([`LinkStatus`]: outbox counters and what the uplink last saw), and what one raise writes
+//! in the committer's unit ([`SocService::raise_in`]). The gRPC adapter only decodes and
+//! encodes.
 
 use super::raise_commit::{Origin, RaiseCommitter};
 use super::{Actor, SocService};
 use crate::error::AgentError;
 use crate::soc::authz::{self, Operation};
+use crate::soc::incident::{self, IncidentStatus, LocalIncident};
 use crate::store::cap::OnFull;
-use crate::store::{Counters, Enqueued};
+use crate::store::unit::Unit;
+use crate::store::{Counters, Enqueued, RequestRecord, StoreError};
 use crate::uplink::UplinkState;
 use prost::Message;
+use socfed_proto::UnixMillis;
 use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, SiteId};
 use std::sync::Arc;
@@ -231,4 +235,74 @@ pub(super) fn prepare(
         )));
     }
     Ok(((!request_id.is_empty()).then_some(request_id), report))
+}
+
+impl SocService {
+    /// One raise in the fold's unit: replayed if its key was seen (in an earlier unit or
+    /// earlier in this one), else its local incident, outbox entry and request record.
+    /// A refusal at the cap returns before any write.
+    pub(super) fn raise_in(
+        &self,
+        unit: &mut Unit,
+        actor: &Actor,
+        key: Option<&str>,
+        mut report: IncidentReport,
+        now: UnixMillis,
+    ) -> Result<Enqueued, StoreError> {
+        if let Some(key) = key
+            && let Some(previous) = unit.request(key)?
+        {
+            return Ok(Enqueued {
+                local_incident_id: previous.local_incident_id,
+                seq: previous.seq,
+                replayed: true,
+                dropped: vec![],
+            });
+        }
+        let id = incident::new_incident_id(now);
+        report.local_incident_id = id.clone();
+        report.revision = 1;
+        let settings = &self.settings;
+        let (seq, dropped) = unit.enqueue(
+            report.to_wire().encode_to_vec(),
+            now,
+            settings.outbox_cap,
+            settings.on_full,
+        )?;
+        if let Some(key) = key {
+            unit.put_request(
+                key,
+                &RequestRecord {
+                    local_incident_id: id.clone(),
+                    seq,
+                    at_ms: now,
+                },
+            )?;
+        }
+        unit.put_incident(&LocalIncident {
+            id: id.clone(),
+            title: report.title,
+            status: IncidentStatus::Open,
+            owner: Some(actor.name.clone()),
+            severity: report.severity,
+            tlp: report.tlp,
+            groups: Vec::new(),
+            hosts: Vec::new(),
+            indicators: report.indicators,
+            techniques: report.techniques,
+            rule_id: report.rule_id,
+            first_seen_ms: report.observed_at_ms,
+            created_at_ms: now,
+            updated_at_ms: now,
+            escalation_reason: Some(format!("raised by hand ({})", actor.name)),
+            revision: 1,
+            revision_pending: false,
+        })?;
+        Ok(Enqueued {
+            local_incident_id: id,
+            seq,
+            replayed: false,
+            dropped,
+        })
+    }
 }

@@ -2,8 +2,9 @@
 //! `RaiseIncidents` batch) goes through one bounded queue to one committer, which takes every
 //! raise waiting at that moment (a fold, at most [`FOLD_MAX_RAISES`]), writes them all in one
 //! store unit, waits once for that unit to be durable (group commit, `store/sync.rs`), then
-//! answers each caller. Under concurrent callers a raise costs a share of one unit, one flush
-//! and one audit entry instead of one each.
+//! answers each caller; the next fold is committed while the last one waits for its flush.
+//! Under concurrent callers a raise costs a share of one unit, one flush and one audit entry
+//! instead of one each.
 //!
 //! Each raise is answered on its own: an invalid raise is refused before the unit, and one
 //! refused at the outbox cap is refused inside it before it writes anything (the outbox checks
@@ -14,11 +15,9 @@
 use super::link::{RaiseIncident, RaiseLimits, prepare};
 use super::{Actor, SocService};
 use crate::error::AgentError;
-use crate::soc::incident::{self, IncidentStatus, LocalIncident};
-use crate::store::schema::{self, RequestRecord, TreeId};
+use crate::store::schema::{self, TreeId};
 use crate::store::unit::Unit;
 use crate::store::{Enqueued, StoreError};
-use prost::Message;
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::IncidentReport;
 use std::sync::Arc;
@@ -87,7 +86,11 @@ impl RaiseCommitter {
     }
 }
 
+/// Two stages: while one fold waits for its flush and answers, the next is taken from the
+/// queue and committed (group commit covers both with as few flushes as it can). At most one
+/// fold waits at a time, so a slow disk holds the queue rather than piling up folds.
 async fn run(mut calls: mpsc::Receiver<Call>, folder: Arc<Folder>) {
+    let mut waiting: Option<tokio::task::JoinHandle<()>> = None;
     while let Some(first) = calls.recv().await {
         let mut raises = first.raises.len();
         let mut fold = vec![first];
@@ -100,15 +103,35 @@ async fn run(mut calls: mpsc::Receiver<Call>, folder: Arc<Folder>) {
                 Err(_) => break,
             }
         }
-        let folder = folder.clone();
+        let committer = folder.clone();
         // A panic drops the fold's reply senders: its callers are told the agent is stopping.
-        if tokio::task::spawn_blocking(move || folder.fold(fold))
-            .await
-            .is_err()
-        {
+        let Ok(committed) = tokio::task::spawn_blocking(move || committer.commit(fold)).await
+        else {
             tracing::error!("the raise committer's fold failed");
+            continue;
+        };
+        if let Some(previous) = waiting.take()
+            && previous.await.is_err()
+        {
+            tracing::error!("the raise committer's answers failed");
         }
+        let finisher = folder.clone();
+        waiting = Some(tokio::task::spawn_blocking(move || {
+            finisher.finish(committed);
+        }));
     }
+    if let Some(last) = waiting
+        && last.await.is_err()
+    {
+        tracing::error!("the raise committer's answers failed");
+    }
+}
+
+/// A fold whose unit is committed (or failed), waiting to be durable and answered.
+struct Committed {
+    work: Vec<(Call, Vec<Slot>)>,
+    raises: usize,
+    written: Result<(u64, crate::store::Pending), StoreError>,
 }
 
 /// One raise on its way through a fold.
@@ -126,8 +149,8 @@ struct Folder {
 }
 
 impl Folder {
-    /// Checks every raise, writes the valid ones in one unit, waits once, answers everyone.
-    fn fold(&self, calls: Vec<Call>) {
+    /// Checks every raise and writes the valid ones in one unit, not yet durable.
+    fn commit(&self, calls: Vec<Call>) -> Committed {
         let now = self.soc.now();
         let mut work: Vec<(Call, Vec<Slot>)> = calls
             .into_iter()
@@ -151,14 +174,30 @@ impl Folder {
             .collect();
         let raises: usize = work.iter().map(|(_, slots)| slots.len()).sum();
         metrics::counter!(RAISES_METRIC).increment(raises as u64);
-        let store = &self.soc.store;
-        let written = store
-            .unit_deferred(|unit| self.write(unit, &mut work, now))
-            .and_then(|(refused, pending)| {
-                store.wait_durable(pending)?;
-                Ok(refused)
-            });
+        let written = self
+            .soc
+            .store
+            .unit_deferred(|unit| self.write(unit, &mut work, now));
         metrics::counter!(UNITS_METRIC).increment(1);
+        Committed {
+            work,
+            raises,
+            written,
+        }
+    }
+
+    /// Waits once for the fold's unit to be durable, then answers everyone.
+    fn finish(&self, committed: Committed) {
+        let Committed {
+            work,
+            raises,
+            written,
+        } = committed;
+        let store = &self.soc.store;
+        let written = written.and_then(|(refused, pending)| {
+            store.wait_durable(pending)?;
+            Ok(refused)
+        });
         let refused = match written {
             Ok(refused) => refused,
             Err(error) => {
@@ -207,7 +246,10 @@ impl Folder {
                 else {
                     continue;
                 };
-                let answer = match self.raise_one(unit, &call.actor, key.as_deref(), report, now) {
+                let answer = match self
+                    .soc
+                    .raise_in(unit, &call.actor, key.as_deref(), report, now)
+                {
                     Ok(enqueued) => enqueued,
                     Err(error @ StoreError::OutboxFull { .. }) => {
                         refused += 1;
@@ -267,74 +309,6 @@ impl Folder {
             unit.put_u64(TreeId::Meta, key, total);
         }
         Ok(refused)
-    }
-
-    /// One raise in the fold's unit: replayed if its key was seen (in an earlier unit or
-    /// earlier in this one), else its local incident, outbox entry and request record.
-    /// A refusal at the cap returns before any write.
-    fn raise_one(
-        &self,
-        unit: &mut Unit,
-        actor: &Actor,
-        key: Option<&str>,
-        mut report: IncidentReport,
-        now: UnixMillis,
-    ) -> Result<Enqueued, StoreError> {
-        if let Some(key) = key
-            && let Some(previous) = unit.request(key)?
-        {
-            return Ok(Enqueued {
-                local_incident_id: previous.local_incident_id,
-                seq: previous.seq,
-                replayed: true,
-                dropped: vec![],
-            });
-        }
-        let id = incident::new_incident_id(now);
-        report.local_incident_id = id.clone();
-        report.revision = 1;
-        let settings = &self.soc.settings;
-        let (seq, dropped) = unit.enqueue(
-            report.to_wire().encode_to_vec(),
-            now,
-            settings.outbox_cap,
-            settings.on_full,
-        )?;
-        if let Some(key) = key {
-            unit.put_request(
-                key,
-                &RequestRecord {
-                    local_incident_id: id.clone(),
-                    seq,
-                    at_ms: now,
-                },
-            )?;
-        }
-        unit.put_incident(&LocalIncident {
-            id: id.clone(),
-            title: report.title,
-            status: IncidentStatus::Open,
-            owner: Some(actor.name.clone()),
-            severity: report.severity,
-            tlp: report.tlp,
-            groups: Vec::new(),
-            hosts: Vec::new(),
-            indicators: report.indicators,
-            techniques: report.techniques,
-            rule_id: report.rule_id,
-            first_seen_ms: report.observed_at_ms,
-            created_at_ms: now,
-            updated_at_ms: now,
-            escalation_reason: Some(format!("raised by hand ({})", actor.name)),
-            revision: 1,
-            revision_pending: false,
-        })?;
-        Ok(Enqueued {
-            local_incident_id: id,
-            seq,
-            replayed: false,
-            dropped,
-        })
     }
 }
 
