@@ -326,6 +326,37 @@ async fn concurrent_unary_raises_share_store_units_and_a_batch_is_one_unit() -> 
         (100, 1),
         "a batch of 100 is one unit"
     );
+
+    // One request id raised 20 times at once: whichever folds they share, one is queued.
+    let calls = (0..20).map(|_| {
+        let mut local = local.clone();
+        async move {
+            local
+                .raise_incident(pb::RaiseIncidentRequest {
+                    request_id: "same-at-once".into(),
+                    ..raise("same at once")
+                })
+                .await
+        }
+    });
+    let mut answers = Vec::new();
+    for answer in futures_util::future::join_all(calls).await {
+        let answer = answer?.into_inner();
+        answers.push((answer.local_incident_id, answer.seq, answer.replayed));
+    }
+    assert_eq!(answers.iter().filter(|a| !a.2).count(), 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| (&a.0, a.1) == (&answers[0].0, answers[0].1)),
+        "{answers:?}"
+    );
+    let status = local
+        .clone()
+        .get_status(pb::GetStatusRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(status.next_seq, n + 100 + 2, "one queued for the 20");
     drop(agent);
     Ok(())
 }
