@@ -5,7 +5,8 @@ use crate::grpc::local::LocalService;
 use crate::grpc::response::ResponseApi;
 use crate::grpc::soc::SocApi;
 use crate::response::ResponseEngine;
-use crate::service::link::LinkService;
+use crate::service::link::{LinkService, RaiseLimits};
+use crate::service::raise_commit::RaiseCommitter;
 use crate::service::{Clock, SocService, SocSettings, SystemClock};
 use crate::soc::alert::ParseLimits;
 use crate::store::{AgentStore, StoreError};
@@ -71,6 +72,8 @@ pub struct RunningAgent {
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     uplink: tokio::task::JoinHandle<()>,
     sla_clock: tokio::task::JoinHandle<()>,
+    /// The raise committer (`service/raise_commit.rs`); ends once the server dropped its queue.
+    committer: tokio::task::JoinHandle<()>,
     watcher: tokio::task::JoinHandle<()>,
     uplink_state: Arc<UplinkState>,
     outbox_cap: u64,
@@ -212,11 +215,18 @@ pub async fn start_with_clock(
         config.soc.sla_check_interval,
         shutdown.clone(),
     ));
+    let (committer, committer_task) = RaiseCommitter::start(
+        soc.clone(),
+        RaiseLimits {
+            uplink: state.clone(),
+            max_report_bytes: config.hub.max_message_bytes,
+        },
+    );
     let local = LocalService {
         link: Arc::new(LinkService {
             soc: soc.clone(),
             uplink: state,
-            max_report_bytes: config.hub.max_message_bytes,
+            committer,
         }),
     };
     let served = [
@@ -244,7 +254,14 @@ pub async fn start_with_clock(
             .add_service(reflection)
             .add_service(reflection_v1alpha)
             .add_service(
-                SiteLocalServer::new(local).max_decoding_message_size(config.hub.max_message_bytes),
+                // A `RaiseIncidents` batch up to twice its cap decodes, so one just over the
+                // cap is told that cap (`service::link::MAX_BATCH_BYTES`).
+                SiteLocalServer::new(local).max_decoding_message_size(
+                    config
+                        .hub
+                        .max_message_bytes
+                        .max(2 * crate::service::link::MAX_BATCH_BYTES),
+                ),
             )
             // Alert batches carry many lines: allow a batch of maximum-size lines.
             .add_service(
@@ -280,6 +297,7 @@ pub async fn start_with_clock(
         server,
         uplink,
         sla_clock,
+        committer: committer_task,
         watcher,
         uplink_state: state_for_health,
         outbox_cap: config.outbox.max_entries,
@@ -400,6 +418,15 @@ impl RunningAgent {
     pub async fn wait(mut self) -> Result<(), StopError> {
         socfed_runtime::server::join_server(&mut self.server, &self.shutdown, &self.gate).await?;
         self.sla_clock.await?;
+        // The server is gone, and with it the committer's queue: its last fold is answered.
+        // Bounded, in case a connection still holds the service.
+        if tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.committer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the raise committer did not end with the server");
+            self.committer.abort();
+        }
         self.uplink.await?;
         self.watcher.await?;
         // A failed store is not flushed again: the restart recovers what is on disk.

@@ -100,6 +100,14 @@ pub const METRICS: &[Metric] = &[
         "Age of the oldest unacknowledged escalation revision",
     ),
     counter(
+        "socfed_agent_raises_total",
+        "Raises taken by the raise committer (RaiseIncident calls and each raise of a RaiseIncidents batch)",
+    ),
+    counter(
+        "socfed_agent_raise_units_total",
+        "Store units the raise committer ran: the raises waiting together share one",
+    ),
+    counter(
         "socfed_agent_outbox_refused_total",
         "Escalations refused because the outbox was full",
     ),

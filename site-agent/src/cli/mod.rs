@@ -4,6 +4,7 @@
 //! agent through [`client::Conn`], the shared client flags with `--agent`.
 
 mod client;
+mod raise;
 mod soc;
 
 use crate::config::{AgentConfig, ConfigError, EXAMPLE};
@@ -37,6 +38,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Raise an incident at this site and queue its escalation to the hub.
     Escalate(client::EscalateArgs),
+    /// Raise many incidents from a JSON-lines file, in batches (`RaiseIncidents`).
+    Raise(raise::RaiseArgs),
     /// Show the agent's link to the hub: connection, outbox backlog, cap policy and counters.
     Status(client::StatusArgs),
     /// Submit alerts (JSON lines, or an OCSF JSON array) to the local SOC.
@@ -157,6 +160,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Escalate(args) => client::escalate(args).await,
         Command::Status(args) => client::status(args).await,
+        Command::Raise(args) => raise::run(args).await,
         Command::Ingest(args) => soc::ingest::run(args).await,
         Command::Alerts(command) => soc::alerts::run(command).await,
         Command::Incidents(command) => soc::incidents::run(command).await,

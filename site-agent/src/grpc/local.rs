@@ -1,8 +1,11 @@
-//! The `SiteLocal` service: operators at the site raise incidents and read agent status.
+//! The `SiteLocal` service: operators at the site raise incidents (one at a time or in
+//! batches) and read agent status.
 //! Only operator certificates may call it. Decode, call [`LinkService`], encode.
 
 use crate::error::AgentError;
 use crate::service::link::{LinkService, LinkStatus, RaiseIncident};
+use crate::store::Enqueued;
+use prost::Message;
 use socfed_proto::pb;
 use socfed_runtime::peer::{caller, require_role};
 use std::sync::Arc;
@@ -59,6 +62,39 @@ fn status_to_wire(status: LinkStatus) -> pb::AgentStatus {
     }
 }
 
+fn raise_from_wire(request: pb::RaiseIncidentRequest) -> RaiseIncident {
+    let pb::RaiseIncidentRequest {
+        request_id,
+        title,
+        description,
+        severity,
+        tlp,
+        rule_id,
+        techniques,
+        indicators,
+        observed_at_ms,
+    } = request;
+    RaiseIncident {
+        request_id,
+        title,
+        description,
+        severity,
+        tlp,
+        rule_id,
+        techniques,
+        indicators,
+        observed_at_ms,
+    }
+}
+
+fn raised_to_wire(enqueued: Enqueued) -> pb::RaiseIncidentResponse {
+    pb::RaiseIncidentResponse {
+        local_incident_id: enqueued.local_incident_id,
+        seq: enqueued.seq,
+        replayed: enqueued.replayed,
+    }
+}
+
 #[tonic::async_trait]
 impl pb::site_local_server::SiteLocal for LocalService {
     async fn raise_incident(
@@ -68,36 +104,45 @@ impl pb::site_local_server::SiteLocal for LocalService {
         let peer = caller(&request)?;
         require_role(&peer, "operator", "RaiseIncident")?;
         let actor = self.link.soc.actor(&peer)?;
-        let pb::RaiseIncidentRequest {
-            request_id,
-            title,
-            description,
-            severity,
-            tlp,
-            rule_id,
-            techniques,
-            indicators,
-            observed_at_ms,
-        } = request.into_inner();
-        let command = RaiseIncident {
-            request_id,
-            title,
-            description,
-            severity,
-            tlp,
-            rule_id,
-            techniques,
-            indicators,
-            observed_at_ms,
-        };
         let enqueued = self
-            .blocking(move |link| link.raise_incident(&actor, command))
+            .link
+            .raise_incident(actor, raise_from_wire(request.into_inner()))
             .await?;
-        Ok(Response::new(pb::RaiseIncidentResponse {
-            local_incident_id: enqueued.local_incident_id,
-            seq: enqueued.seq,
-            replayed: enqueued.replayed,
-        }))
+        Ok(Response::new(raised_to_wire(enqueued)))
+    }
+
+    async fn raise_incidents(
+        &self,
+        request: Request<pb::RaiseIncidentsRequest>,
+    ) -> Result<Response<pb::RaiseIncidentsResponse>, Status> {
+        let peer = caller(&request)?;
+        require_role(&peer, "operator", "RaiseIncidents")?;
+        let actor = self.link.soc.actor(&peer)?;
+        let request = request.into_inner();
+        let encoded_bytes = request.encoded_len();
+        let pb::RaiseIncidentsRequest { batch_id, raises } = request;
+        let raises = raises.into_iter().map(raise_from_wire).collect();
+        let answers = self
+            .link
+            .raise_incidents(actor, batch_id, raises, encoded_bytes)
+            .await?;
+        let results = answers
+            .into_iter()
+            .map(|answer| pb::RaiseResult {
+                outcome: Some(match answer {
+                    Ok(enqueued) => pb::raise_result::Outcome::Raised(raised_to_wire(enqueued)),
+                    Err(error) => {
+                        // The status RaiseIncident would have answered for this raise alone.
+                        let status = Status::from(error);
+                        pb::raise_result::Outcome::Error(pb::RaiseError {
+                            code: status.code() as i32,
+                            message: status.message().to_string(),
+                        })
+                    }
+                }),
+            })
+            .collect();
+        Ok(Response::new(pb::RaiseIncidentsResponse { results }))
     }
 
     async fn get_status(

@@ -1,16 +1,22 @@
-//! The `SiteLocal` use cases: raising an incident by hand for the hub ([`RaiseIncident`]:
-//! validated and sized as the hub will take it, queued in the outbox with its local incident,
-//! idempotent by request id) and the state of the link to the hub ([`LinkStatus`]: outbox
-//! counters and what the uplink last saw). The gRPC adapter only decodes and encodes.
+//! The `SiteLocal` use cases: raising incidents by hand for the hub ([`RaiseIncident`] one at a
+//! time or in batches: validated and sized as the hub will take them by [`prepare`], queued
+//! in the outbox with their local incidents by the raise committer (`raise_commit.rs`),
+//! idempotent by request id or batch id) and the state of the link to the hub
+//! ([`LinkStatus`]: outbox counters and what the uplink last saw), and what one raise writes
+//! in the committer's unit ([`SocService::raise_in`]). The gRPC adapter only decodes and
+//! encodes.
 
-use super::{Actor, SocService, json};
+use super::raise_commit::{Origin, RaiseCommitter};
+use super::{Actor, SocService};
 use crate::error::AgentError;
 use crate::soc::authz::{self, Operation};
 use crate::soc::incident::{self, IncidentStatus, LocalIncident};
 use crate::store::cap::OnFull;
+use crate::store::unit::Unit;
 use crate::store::{Counters, Enqueued, RequestRecord, StoreError};
 use crate::uplink::UplinkState;
 use prost::Message;
+use socfed_proto::UnixMillis;
 use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, SiteId};
 use std::sync::Arc;
@@ -23,10 +29,25 @@ const MAX_REQUEST_ID_BYTES: usize = 128;
 /// Room left in a hub message around the report itself.
 const REPORT_OVERHEAD_BYTES: usize = 64;
 
+/// Most raises in one `RaiseIncidents` batch.
+pub const MAX_BATCH_RAISES: usize = 500;
+
+/// Most bytes of one `RaiseIncidents` batch as encoded; the `SiteLocal` listener decodes
+/// messages up to twice this, so a batch just over it is told this cap.
+pub const MAX_BATCH_BYTES: usize = 8 << 20;
+
 /// The `SiteLocal` application layer: the SOC service, the uplink's state, and the largest
 /// message the link to the hub carries (`hub.max_message_bytes`).
 pub struct LinkService {
     pub soc: Arc<SocService>,
+    pub uplink: Arc<UplinkState>,
+    /// Where every raise is queued (`raise_commit.rs`).
+    pub committer: RaiseCommitter,
+}
+
+/// What a raise is checked against besides the report limits: the largest message the link
+/// to the hub carries (`hub.max_message_bytes`) and the hub's own limit from its welcome.
+pub struct RaiseLimits {
     pub uplink: Arc<UplinkState>,
     pub max_report_bytes: usize,
 }
@@ -63,78 +84,60 @@ pub struct LinkStatus {
 }
 
 impl LinkService {
-    /// Validates and normalises the report exactly as the hub will, so only deliverable
-    /// reports queue, then raises it ([`SocService::raise`]). Blocking.
-    pub fn raise_incident(
+    /// Raises one incident (the `RaiseIncident` API): checked as [`Self::prepare`] does,
+    /// queued through the raise committer, answered once durable. Idempotent by request id.
+    pub async fn raise_incident(
         &self,
-        actor: &Actor,
+        actor: Actor,
         command: RaiseIncident,
     ) -> Result<Enqueued, AgentError> {
-        let RaiseIncident {
-            request_id,
-            title,
-            description,
-            severity,
-            tlp,
-            rule_id,
-            techniques,
-            indicators,
-            observed_at_ms,
-        } = command;
-        if request_id.len() > MAX_REQUEST_ID_BYTES {
-            return Err(AgentError::Invalid(format!(
-                "request_id: longer than {MAX_REQUEST_ID_BYTES} bytes"
+        authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
+        let mut answers = self
+            .committer
+            .raise(actor, Origin::Single, vec![command])
+            .await?;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(AgentError::internal("the raise committer gave no answer")))
+    }
+
+    /// Raises a batch (the `RaiseIncidents` API): at most [`MAX_BATCH_RAISES`] raises and
+    /// [`MAX_BATCH_BYTES`] bytes, one answer per raise in order (an invalid or refused raise
+    /// fails alone and queues nothing), one store unit and one audit entry for the batch.
+    /// Idempotent by `batch_id`: a retry replays every raise that was queued.
+    pub async fn raise_incidents(
+        &self,
+        actor: Actor,
+        batch_id: String,
+        raises: Vec<RaiseIncident>,
+        encoded_bytes: usize,
+    ) -> Result<Vec<Result<Enqueued, AgentError>>, AgentError> {
+        authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
+        check_key("batch_id", &batch_id)?;
+        if batch_id.is_empty() {
+            return Err(AgentError::invalid(
+                "batch_id: empty; give each batch an id so that a retry is answered from the first attempt",
+            ));
+        }
+        if raises.is_empty() {
+            return Err(AgentError::invalid(
+                "raises: a batch holds at least one raise",
+            ));
+        }
+        if raises.len() > MAX_BATCH_RAISES {
+            return Err(AgentError::invalid(format!(
+                "raises: {} in one batch, over the cap of {MAX_BATCH_RAISES}; split it into batches of at most {MAX_BATCH_RAISES}",
+                raises.len()
             )));
         }
-        let soc = &self.soc;
-        let draft = pb::IncidentReport {
-            local_incident_id: "pending".into(),
-            revision: 1,
-            title,
-            description,
-            severity,
-            tlp,
-            rule_id,
-            techniques,
-            indicators,
-            observed_at_ms: if observed_at_ms == 0 {
-                soc.now()
-            } else {
-                observed_at_ms
-            },
-            local_owner: actor.name.clone(),
-            local_status: pb::LocalStatus::Open as i32,
-        };
-        let report = IncidentReport::from_wire(draft, &soc.settings.report_limits)
-            .map_err(|e| AgentError::Invalid(e.to_string()))?;
-        let encoded_len = report.to_wire().encoded_len() + REPORT_OVERHEAD_BYTES;
-        // The hub may accept less than our own link limit: it says so in every welcome.
-        let hub_limit = self.uplink.hub_max_message_bytes.load(Ordering::Relaxed) as usize;
-        let max_report_bytes = if hub_limit == 0 {
-            self.max_report_bytes
-        } else {
-            self.max_report_bytes.min(hub_limit)
-        };
-        if encoded_len > max_report_bytes {
-            return Err(AgentError::Invalid(format!(
-                "the report encodes to {encoded_len} bytes, over the hub link limit of {max_report_bytes} bytes; shorten the description or split the indicators"
+        if encoded_bytes > MAX_BATCH_BYTES {
+            return Err(AgentError::Busy(format!(
+                "the batch is {encoded_bytes} bytes, over the cap of {MAX_BATCH_BYTES} bytes; split it into smaller batches"
             )));
         }
-        let request_id = (!request_id.is_empty()).then_some(request_id);
-        let enqueued = soc.raise(actor, request_id.as_deref(), report)?;
-        for seq in &enqueued.dropped {
-            tracing::error!(
-                seq,
-                "outbox at cap: dropped the oldest unsent escalation (on_full = drop-oldest)"
-            );
-        }
-        metrics::counter!("socfed_agent_outbox_dropped_total")
-            .increment(enqueued.dropped.len() as u64);
-        metrics::gauge!("socfed_agent_outbox_depth").set(soc.store.outbox_len() as f64);
-        if !enqueued.replayed {
-            tracing::info!(site = %soc.settings.site, local_incident_id = %enqueued.local_incident_id, seq = enqueued.seq, "incident queued for escalation");
-        }
-        Ok(enqueued)
+        self.committer
+            .raise(actor, Origin::Batch(batch_id), raises)
+            .await
     }
 
     /// The agent's outbox counters and the uplink's state. Blocking.
@@ -163,80 +166,143 @@ impl LinkService {
     }
 }
 
+/// Checks a caller key (a request id or a batch id): bounded, and never a NUL, which keys the
+/// records of a batch's raises (`raise_commit::record_key`).
+fn check_key(field: &str, key: &str) -> Result<(), AgentError> {
+    if key.len() > MAX_REQUEST_ID_BYTES {
+        return Err(AgentError::Invalid(format!(
+            "{field}: longer than {MAX_REQUEST_ID_BYTES} bytes"
+        )));
+    }
+    if key.contains('\0') {
+        return Err(AgentError::Invalid(format!("{field}: contains a NUL byte")));
+    }
+    Ok(())
+}
+
+/// Validates and normalises a raise exactly as the hub will take it, so only deliverable
+/// reports queue: the one check of `RaiseIncident` and of each raise of `RaiseIncidents`.
+/// Returns the request id (if any) and the report. Pure CPU: run by the raise committer.
+pub(super) fn prepare(
+    limits: &RaiseLimits,
+    soc: &SocService,
+    actor: &Actor,
+    command: RaiseIncident,
+) -> Result<(Option<String>, IncidentReport), AgentError> {
+    let RaiseIncident {
+        request_id,
+        title,
+        description,
+        severity,
+        tlp,
+        rule_id,
+        techniques,
+        indicators,
+        observed_at_ms,
+    } = command;
+    check_key("request_id", &request_id)?;
+    let draft = pb::IncidentReport {
+        local_incident_id: "pending".into(),
+        revision: 1,
+        title,
+        description,
+        severity,
+        tlp,
+        rule_id,
+        techniques,
+        indicators,
+        observed_at_ms: if observed_at_ms == 0 {
+            soc.now()
+        } else {
+            observed_at_ms
+        },
+        local_owner: actor.name.clone(),
+        local_status: pb::LocalStatus::Open as i32,
+    };
+    let report = IncidentReport::from_wire(draft, &soc.settings.report_limits)
+        .map_err(|e| AgentError::Invalid(e.to_string()))?;
+    let encoded_len = report.to_wire().encoded_len() + REPORT_OVERHEAD_BYTES;
+    // The hub may accept less than our own link limit: it says so in every welcome.
+    let hub_limit = limits.uplink.hub_max_message_bytes.load(Ordering::Relaxed) as usize;
+    let max_report_bytes = if hub_limit == 0 {
+        limits.max_report_bytes
+    } else {
+        limits.max_report_bytes.min(hub_limit)
+    };
+    if encoded_len > max_report_bytes {
+        return Err(AgentError::Invalid(format!(
+            "the report encodes to {encoded_len} bytes, over the hub link limit of {max_report_bytes} bytes; shorten the description or split the indicators"
+        )));
+    }
+    Ok(((!request_id.is_empty()).then_some(request_id), report))
+}
+
 impl SocService {
-    /// Raises a local incident by hand from a report and escalates it at once (the
-    /// `RaiseIncident` API). Idempotent by `request_id`: a retry returns the first answer.
-    pub fn raise(
+    /// One raise in the fold's unit: replayed if its key was seen (in an earlier unit or
+    /// earlier in this one), else its local incident, outbox entry and request record.
+    /// A refusal at the cap returns before any write.
+    pub(super) fn raise_in(
         &self,
+        unit: &mut Unit,
         actor: &Actor,
-        request_id: Option<&str>,
+        key: Option<&str>,
         mut report: IncidentReport,
-    ) -> Result<Enqueued, AgentError> {
-        authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;
-        let now = self.now();
-        let result = self.store.unit(|unit| {
-            if let Some(id) = request_id
-                && let Some(previous) = unit.request(id)?
-            {
-                return Ok(Enqueued {
-                    local_incident_id: previous.local_incident_id,
-                    seq: previous.seq,
-                    replayed: true,
-                    dropped: vec![],
-                });
-            }
-            let id = incident::new_incident_id(now);
-            report.local_incident_id = id.clone();
-            report.revision = 1;
-            let incident = LocalIncident {
-                id: id.clone(),
-                title: report.title.clone(),
-                status: IncidentStatus::Open,
-                owner: Some(actor.name.clone()),
-                severity: report.severity,
-                tlp: report.tlp,
-                groups: Vec::new(),
-                hosts: Vec::new(),
-                indicators: report.indicators.clone(),
-                techniques: report.techniques.clone(),
-                rule_id: report.rule_id.clone(),
-                first_seen_ms: report.observed_at_ms,
-                created_at_ms: now,
-                updated_at_ms: now,
-                escalation_reason: Some(format!("raised by hand ({})", actor.name)),
-                revision: 1,
-                revision_pending: false,
-            };
-            let (seq, dropped) = unit.enqueue(
-                report.to_wire().encode_to_vec(),
-                now,
-                self.settings.outbox_cap,
-                self.settings.on_full,
-            )?;
-            if let Some(request) = request_id {
-                unit.put_request(
-                    request,
-                    &RequestRecord {
-                        local_incident_id: id.clone(),
-                        seq,
-                        at_ms: now,
-                    },
-                )?;
-            }
-            unit.put_incident(&incident)?;
-            self.audit(unit, actor, "incident.raise", &id, None, json(&incident))?;
-            Ok(Enqueued {
-                local_incident_id: id,
-                seq,
-                replayed: false,
-                dropped,
-            })
-        });
-        if let Err(AgentError::Store(error @ StoreError::OutboxFull { .. })) = &result {
-            metrics::counter!("socfed_agent_outbox_refused_total").increment(1);
-            tracing::error!(%error, "escalation refused at the outbox cap");
-            self.store.count_refusal()?;
+        now: UnixMillis,
+    ) -> Result<Enqueued, StoreError> {
+        if let Some(key) = key
+            && let Some(previous) = unit.request(key)?
+        {
+            return Ok(Enqueued {
+                local_incident_id: previous.local_incident_id,
+                seq: previous.seq,
+                replayed: true,
+                dropped: vec![],
+            });
         }
-        result
+        let id = incident::new_incident_id(now);
+        report.local_incident_id = id.clone();
+        report.revision = 1;
+        let settings = &self.settings;
+        let (seq, dropped) = unit.enqueue(
+            report.to_wire().encode_to_vec(),
+            now,
+            settings.outbox_cap,
+            settings.on_full,
+        )?;
+        if let Some(key) = key {
+            unit.put_request(
+                key,
+                &RequestRecord {
+                    local_incident_id: id.clone(),
+                    seq,
+                    at_ms: now,
+                },
+            )?;
+        }
+        unit.put_incident(&LocalIncident {
+            id: id.clone(),
+            title: report.title,
+            status: IncidentStatus::Open,
+            owner: Some(actor.name.clone()),
+            severity: report.severity,
+            tlp: report.tlp,
+            groups: Vec::new(),
+            hosts: Vec::new(),
+            indicators: report.indicators,
+            techniques: report.techniques,
+            rule_id: report.rule_id,
+            first_seen_ms: report.observed_at_ms,
+            created_at_ms: now,
+            updated_at_ms: now,
+            escalation_reason: Some(format!("raised by hand ({})", actor.name)),
+            revision: 1,
+            revision_pending: false,
+        })?;
+        Ok(Enqueued {
+            local_incident_id: id,
+            seq,
+            replayed: false,
+            dropped,
+        })
     }
 }

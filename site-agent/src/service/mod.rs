@@ -8,6 +8,7 @@ mod incidents_tests;
 pub mod intake;
 pub mod link;
 mod people;
+pub mod raise_commit;
 mod triage;
 mod unassigned;
 

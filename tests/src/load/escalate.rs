@@ -44,6 +44,10 @@ pub struct EscalateArgs {
     /// the agent's group commit shares one flush among the raises that overlap it.
     #[arg(long, default_value_t = 1)]
     pub in_flight: usize,
+    /// Raises per `RaiseIncidents` batch call (one store unit, one audit entry each at the
+    /// agent); 0 = one unary `RaiseIncident` per raise, as before batches existed.
+    #[arg(long, default_value_t = 100)]
+    pub raise_batch: usize,
     /// How often each agent's acknowledged sequence is polled, in ms: the ack latency's
     /// resolution, and a cost to the agents (reported as `polled_idle_cpu_per_second`).
     #[arg(long, default_value_t = pipeline::ACK_POLL.as_millis() as u64)]
@@ -147,6 +151,7 @@ pub async fn run(
         duplicates: args.duplicates,
         rate: args.rate,
         in_flight: args.in_flight,
+        batch: args.raise_batch,
         poll: Duration::from_millis(args.ack_poll_ms.max(1)),
     };
     let (elapsed, latencies) = pipeline::run(&agents, raises).await?;
@@ -200,7 +205,7 @@ pub async fn run(
     Ok(json!({
         "machine": machine(),
         "sites": args.sites, "escalations": total, "bytes": args.bytes, "duplicates_share": args.duplicates,
-        "agent_durability": args.agent_durability, "rate_limit": args.rate, "in_flight_per_site": args.in_flight,
+        "agent_durability": args.agent_durability, "rate_limit": args.rate, "in_flight_per_site": args.in_flight, "raise_batch": args.raise_batch,
         "acked_per_second": rate, "seconds": elapsed.as_secs_f64(),
         "ceilings": {
             "transport_per_second": transport,

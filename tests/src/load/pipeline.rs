@@ -1,5 +1,6 @@
 //! The full pipeline of `socfed-load`'s escalation run: each site agent process is sent
-//! `RaiseIncident`s on its local API (a share of them a campaign other sites report too), with
+//! `RaiseIncidents` batches on its local API (or one `RaiseIncident` per escalation with
+//! `--raise-batch 0`, for comparison; a share of them a campaign other sites report too), with
 //! a poller per agent reading its acknowledged sequence (`GetStatus`) so that each
 //! escalation's latency runs from its raise's reply to the acknowledgement covering it.
 //!
@@ -26,7 +27,10 @@ pub struct Raises {
     pub duplicates: f64,
     /// Raises per second across all sites; 0 = as fast as the agents take them.
     pub rate: u64,
+    /// Calls in flight per site (batches, or single raises).
     pub in_flight: usize,
+    /// Raises per `RaiseIncidents` call; 0 = one `RaiseIncident` call per raise.
+    pub batch: usize,
     /// How often each agent's acknowledged sequence is read.
     pub poll: Duration,
 }
@@ -98,23 +102,49 @@ async fn raise_at(
     });
     let pace =
         (raises.rate > 0).then(|| Duration::from_secs_f64(sites as f64 / raises.rate as f64));
-    let raise = |n: u64| {
+    // Calls of `batch` raises (one each when unary); each answers its raises' sequences.
+    let size = raises.batch.max(1) as u64;
+    let call = |first: u64| {
         let mut client = client.clone();
         async move {
+            let last = (first + size).min(raises.per_site);
+            if raises.batch == 0 {
+                let reply = client
+                    .raise_incident(request(i, first, raises))
+                    .await?
+                    .into_inner();
+                return anyhow::Ok(vec![reply.seq]);
+            }
             let reply = client
-                .raise_incident(request(i, n, raises))
+                .raise_incidents(pb::RaiseIncidentsRequest {
+                    batch_id: format!("load-{first}"),
+                    raises: (first..last).map(|n| request(i, n, raises)).collect(),
+                })
                 .await?
                 .into_inner();
-            anyhow::Ok(reply.seq)
+            reply
+                .results
+                .into_iter()
+                .map(|r| match r.outcome {
+                    Some(pb::raise_result::Outcome::Raised(ok)) => Ok(ok.seq),
+                    Some(pb::raise_result::Outcome::Error(e)) => {
+                        Err(anyhow::anyhow!("raise refused: {}", e.message))
+                    }
+                    None => Err(anyhow::anyhow!("a raise without an answer")),
+                })
+                .collect()
         }
     };
-    let mut stream = futures_util::stream::iter(0..raises.per_site)
-        .map(raise)
+    let mut stream = futures_util::stream::iter((0..raises.per_site).step_by(size as usize))
+        .map(call)
         .buffer_unordered(raises.in_flight.max(1));
-    while let Some(seq) = stream.next().await {
-        let _ = raised_tx.send((seq?, Instant::now()));
+    while let Some(seqs) = stream.next().await {
+        let now = Instant::now();
+        for seq in seqs? {
+            let _ = raised_tx.send((seq, now));
+        }
         if let Some(pace) = pace {
-            tokio::time::sleep(pace).await;
+            tokio::time::sleep(pace * size as u32).await;
         }
     }
     drop(raised_tx);

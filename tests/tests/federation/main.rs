@@ -15,6 +15,7 @@ mod listing_index;
 mod nesting;
 mod outbox;
 mod protocol_edges;
+mod raise_batch;
 mod replay;
 mod roster;
 mod status_both_ways;

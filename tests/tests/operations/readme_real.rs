@@ -30,6 +30,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "needs a sighting from a second site",
     ),
     (
+        "site-agent raise",
+        "needs a JSON-lines file of reports (run in federation::raise_batch)",
+    ),
+    (
         "sirt-hub incidents filed",
         "needs the flag of the line before it to be dated",
     ),

@@ -8,7 +8,8 @@
 //! snapshot with `SOCFED_BLESS=1 cargo test -p site-agent --lib store::layout` and commit both.
 
 use crate::response::{ResponseConfig, ResponseEngine};
-use crate::service::link::{LinkService, RaiseIncident};
+use crate::service::link::{LinkService, RaiseIncident, RaiseLimits};
+use crate::service::raise_commit::RaiseCommitter;
 use crate::service::{Actor, Clock, ManualClock, SocService, SocSettings};
 use crate::soc::alert::{Format, ParseLimits};
 use crate::soc::incident::EscalationPolicy;
@@ -117,22 +118,38 @@ fn scenario(store: &Arc<AgentStore>) -> anyhow::Result<()> {
     )?;
     let incident = soc.promote(&manager, &[net.id], Some("Beacon from fw-1".into()))?;
     soc.escalate_incident(&manager, &incident.id)?;
-    let link = LinkService {
-        soc: soc.clone(),
-        uplink: Arc::new(UplinkState::default()),
-        max_report_bytes: 1 << 20,
-    };
-    link.raise_incident(
-        &manager,
-        RaiseIncident {
-            request_id: "req-1".into(),
-            title: "Phishing wave".into(),
-            severity: pb::Severity::Medium as i32,
-            tlp: pb::Tlp::Green as i32,
-            rule_id: "manual".into(),
-            ..RaiseIncident::default()
-        },
-    )?;
+    // The raise goes through the raise committer, as the `SiteLocal` service sends it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let uplink = Arc::new(UplinkState::default());
+        let limits = RaiseLimits {
+            uplink: uplink.clone(),
+            max_report_bytes: 1 << 20,
+        };
+        let (committer, task) = RaiseCommitter::start(soc.clone(), limits);
+        let link = LinkService {
+            soc: soc.clone(),
+            uplink,
+            committer,
+        };
+        link.raise_incident(
+            manager.clone(),
+            RaiseIncident {
+                request_id: "req-1".into(),
+                title: "Phishing wave".into(),
+                severity: pb::Severity::Medium as i32,
+                tlp: pb::Tlp::Green as i32,
+                rule_id: "manual".into(),
+                ..RaiseIncident::default()
+            },
+        )
+        .await?;
+        drop(link);
+        task.await?;
+        anyhow::Ok(())
+    })?;
     store.record_hub_states(
         vec![IncidentState {
             seq: 1,
