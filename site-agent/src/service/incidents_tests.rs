@@ -2,24 +2,49 @@
 //! and the SLA clock queues it once there is room.
 
 use super::intake::tests::{manager, open, service};
+use super::link::{LinkService, RaiseIncident, RaiseLimits};
+use super::raise_commit::RaiseCommitter;
 use crate::service::ManualClock;
 use crate::soc::incident::IncidentStatus;
+use crate::store::Enqueued;
+use crate::uplink::UplinkState;
 use socfed_proto::pb;
-use socfed_proto::vocab::{IncidentReport, ReportLimits};
 use std::sync::Arc;
 
-fn report(title: &str) -> anyhow::Result<IncidentReport> {
-    Ok(IncidentReport::from_wire(
-        pb::IncidentReport {
-            local_incident_id: "pending".into(),
-            revision: 1,
-            title: title.into(),
-            severity: pb::Severity::High as i32,
-            observed_at_ms: 1_700_000_000_000,
-            ..Default::default()
-        },
-        &ReportLimits::default(),
-    )?)
+/// Raises `titles` through the raise committer, as the `SiteLocal` service does.
+fn raise(
+    soc: &Arc<super::SocService>,
+    titles: &[&str],
+) -> anyhow::Result<Vec<Result<Enqueued, crate::error::AgentError>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let uplink = Arc::new(UplinkState::default());
+        let limits = RaiseLimits {
+            uplink: uplink.clone(),
+            max_report_bytes: 1 << 20,
+        };
+        let (committer, task) = RaiseCommitter::start(soc.clone(), limits);
+        let link = LinkService {
+            soc: soc.clone(),
+            uplink,
+            committer,
+        };
+        let mut answers = Vec::new();
+        for title in titles {
+            let raised = RaiseIncident {
+                title: (*title).into(),
+                severity: pb::Severity::High as i32,
+                rule_id: "manual".into(),
+                ..RaiseIncident::default()
+            };
+            answers.push(link.raise_incident(manager(), raised).await);
+        }
+        drop(link);
+        task.await?;
+        anyhow::Ok(answers)
+    })
 }
 
 #[test]
@@ -30,10 +55,14 @@ fn a_revision_deferred_at_the_outbox_cap_is_sent_by_the_sla_clock_once_there_is_
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
     let mut soc = service(store.clone(), clock)?;
     soc.settings.outbox_cap = 1;
+    let soc = Arc::new(soc);
     let actor = manager();
 
-    let raised = soc.raise(&actor, None, report("beaconing")?)?;
-    let other = soc.raise(&actor, None, report("other")?);
+    let mut answers = raise(&soc, &["beaconing", "other"])?.into_iter();
+    let raised = answers
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no answer"))??;
+    let other = answers.next().ok_or_else(|| anyhow::anyhow!("no answer"))?;
     assert!(other.is_err(), "the outbox holds one escalation");
     // The outbox is full: the revision this change causes waits.
     let updated = soc.update_incident(
