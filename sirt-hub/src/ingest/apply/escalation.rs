@@ -49,18 +49,14 @@ impl Batch<'_, '_> {
                 }
             }
             None => {
-                let (hub_incident, report, outcome) = match offered {
+                let (hub_incident, outcome) = match offered {
                     Offered::Valid(report) => {
                         let change = self.apply_report(site, report, changes)?;
                         let id = change.record.id;
                         changes.retain(|c| c.record.id != id);
                         changes.push(change);
                         record.escalations_stored = record.escalations_stored.saturating_add(1);
-                        (
-                            Some(id),
-                            Some(report.clone()),
-                            EscalationOutcome::Applied { incident: id },
-                        )
+                        (Some(id), EscalationOutcome::Applied { incident: id })
                     }
                     Offered::Invalid { reason, .. } => {
                         self.review(
@@ -75,7 +71,6 @@ impl Batch<'_, '_> {
                         record.rejected = record.rejected.saturating_add(1);
                         (
                             None,
-                            None,
                             EscalationOutcome::Rejected {
                                 reason: reason.clone(),
                             },
@@ -87,7 +82,11 @@ impl Batch<'_, '_> {
                     received_at_ms: now,
                     enqueued_at_ms,
                     hub_incident,
-                    report,
+                    journal: self.journal.ok_or(StoreError::Journal(
+                        crate::store::journal::JournalError::Codec(
+                            "an escalation applied without its journal entry".into(),
+                        ),
+                    ))?,
                 };
                 self.unit.put_escalation(site, epoch, seq, &stored)?;
                 outcome

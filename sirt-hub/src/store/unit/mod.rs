@@ -79,6 +79,13 @@ impl HubStore {
 }
 
 impl StoreUnit<'_> {
+    /// Records that every journal entry below `below` is applied, in this unit's transaction:
+    /// a replay at start-up begins there (`crate::ingest::replay`).
+    pub fn set_journal_applied(&mut self, below: u64) {
+        self.work
+            .put_u64(TreeId::Meta, schema::JOURNAL_APPLIED.as_bytes(), below);
+    }
+
     /// Applies every write of the unit in one transaction, with the commit counter the store's
     /// witness records (`store::witness_of`).
     pub fn commit(mut self) -> Result<Touched, StoreError> {
