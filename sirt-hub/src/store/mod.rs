@@ -15,6 +15,7 @@ pub mod check;
 pub mod journal;
 pub mod layout;
 mod legacy;
+pub mod marks;
 pub mod query;
 mod query_index;
 mod query_response;
@@ -113,6 +114,8 @@ pub struct HubStore {
     durability: Durability,
     /// Escalations as received (`journal/`).
     journal: journal::Journal,
+    /// Per-(site, epoch) delivery state, equal to the trees (`marks.rs`); units hold it.
+    marks: std::sync::Mutex<marks::Marks>,
 }
 
 /// Builds `open_directives` once for a store written before the index existed.
@@ -288,6 +291,7 @@ impl HubStore {
             }
             Some(_) => {}
         }
+        let marks = marks::Marks::rebuild(&trees.epochs, registry.tree(TreeId::Escalations))?;
         db.flush()?;
         socfed_runtime::store_files::restrict_contents(dir)?;
         // Whatever an earlier run or this open left unsynced, and the store's own files'
@@ -304,6 +308,7 @@ impl HubStore {
             ops: store_kit::ops::OpMeter::new(OPS_METRIC),
             durability,
             journal,
+            marks: std::sync::Mutex::new(marks),
         };
         Ok(store)
     }

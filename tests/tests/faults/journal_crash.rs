@@ -1,9 +1,9 @@
 //! The hub journal's crash window (real processes): the hub exits right after a batch of
 //! escalations is in its journal and before the unit that indexes them commits
 //! (`SOCFED_HUB_FAILPOINT=after-journal`, a test hook of the hub binary). Restarted without
-//! it, the hub applies the journaled batch at start-up; the sites carry on. Every escalation
-//! the sites committed is stored exactly once with its payload, one incident each, and the
-//! replayed ones are acknowledged by the hello (none has to be resent as a duplicate).
+//! it, the hub applies the journaled batch at start-up; the sites carry on and resend what was
+//! not acknowledged. Every escalation the sites committed is stored exactly once with its
+//! payload, one incident each, and only replayed escalations come back as duplicates.
 
 use socfed_tests::federation::{Federation, Spec};
 use socfed_tests::{eventually, ledger};
@@ -64,12 +64,17 @@ async fn hub_dying_between_journal_and_index_loses_and_doubles_nothing() -> anyh
     let stored = ledger::read_stopped_hub(&fed.hub_data())?;
     let verdict = ledger::check_exactly_once(&fed.ledger.entries(), &stored)?;
     assert_eq!(verdict.stored as u64, total);
-    // The replay ran before the hub listened, so each site's hello already acknowledged what
-    // it applied: nothing journaled before the crash came back as a resend.
+    // Before the failpoint everything was acknowledged, and the failpoint's run committed
+    // nothing: the only escalations stored but not acknowledged are the replayed ones, so a
+    // site's resend that the hub recognises as a duplicate can only be one of those (a site
+    // resends from its own mark before it hears the hub's).
     let duplicates: u64 = sites.iter().map(|s| s.duplicates).sum();
-    assert_eq!(duplicates, 0, "{sites:?}");
+    assert!(
+        duplicates <= replayed,
+        "{duplicates} duplicates, {replayed} replayed: {sites:?}"
+    );
     eprintln!(
-        "journal_crash: {total} escalations from {} sites, hub stopped after a journal write; {replayed} applied from the journal at restart; stored {} exactly once, 0 lost, 0 duplicated",
+        "journal_crash: {total} escalations from {} sites, hub stopped after a journal write; {replayed} applied from the journal at restart, {duplicates} of them resent and recognised; stored {} exactly once, 0 lost, 0 duplicated",
         SITES.len(),
         verdict.stored
     );

@@ -26,7 +26,13 @@ impl Batch<'_, '_> {
         let offered_hash = offered.content_hash();
         let mut record = self.unit.site(site)?;
         record.last_seen_ms = now;
-        let outcome = match self.unit.escalation(site, epoch, seq)? {
+        // Only a sequence the delivery state says may be stored costs a read.
+        let stored = if self.unit.may_hold_escalation(site, epoch, seq) {
+            self.unit.escalation(site, epoch, seq)?
+        } else {
+            None
+        };
+        let outcome = match stored {
             Some(stored) => {
                 if stored.content_hash == offered_hash {
                     record.duplicates = record.duplicates.saturating_add(1);
@@ -107,7 +113,7 @@ impl Batch<'_, '_> {
             acked_through = seq;
             // Catch up over anything stored earlier out of order.
             while let Some(next) = acked_through.checked_add(1)
-                && self.unit.holds_escalation(site, epoch, next)?
+                && self.unit.holds_above_mark(site, epoch, next)
             {
                 acked_through = next;
             }
