@@ -11,6 +11,10 @@
 //! written, and anyone can recompute it, so a record that a hub or agent could not read is
 //! refused here, naming the tree and the line.
 //!
+//! Files the store keeps beside sled (the hub's journal) travel in the same dump as
+//! pseudo-trees (`dump_files.rs`); they are not checked record by record (the hub checks its
+//! journal's frames when it opens and reads it).
+//!
 //! Opening the store takes sled's exclusive lock, so both commands refuse to run against a
 //! store that a running service holds.
 
@@ -70,6 +74,13 @@ pub struct Summary {
     pub entries: u64,
 }
 
+/// Where an imported pseudo-tree's entries go.
+enum Target {
+    Tree(sled::Tree),
+    /// A side file (`dump_files.rs`).
+    File(std::path::PathBuf),
+}
+
 fn open(dir: &Path) -> Result<sled::Db, DumpError> {
     crate::store_files::sled_config(dir)
         .map_err(sled::Error::Io)
@@ -123,6 +134,7 @@ pub fn export(
     }
     let db = open(dir)?;
     let names: Vec<sled::IVec> = db.tree_names();
+    let files = crate::dump_files::side_files(dir)?;
     let mut w = Hashing {
         out,
         hash: blake3::Hasher::new(),
@@ -131,7 +143,11 @@ pub fn export(
         format: FORMAT.into(),
         version: VERSION,
         tool: tool.into(),
-        trees: names.iter().map(|n| hex(n)).collect(),
+        trees: names
+            .iter()
+            .map(|n| hex(n))
+            .chain(files.iter().map(|(name, _)| hex(name.as_bytes())))
+            .collect(),
     })?;
     let mut entries = 0u64;
     for (t, name) in names.iter().enumerate() {
@@ -147,6 +163,18 @@ pub fn export(
                 progress(entries);
             }
         }
+    }
+    for (i, (_, path)) in files.iter().enumerate() {
+        let t = names.len() + i;
+        crate::dump_files::chunks(path, |offset, bytes| {
+            w.line(&Entry {
+                t,
+                k: hex(&offset.to_be_bytes()),
+                v: hex(bytes),
+            })?;
+            entries += 1;
+            Ok(())
+        })?;
     }
     let digest = w.hash.finalize().to_hex().to_string();
     w.line(&Trailer {
@@ -220,9 +248,15 @@ fn import_into(
         .iter()
         .map(|name| Ok(String::from_utf8_lossy(&unhex(name)?).into_owned()))
         .collect::<Result<_, DumpError>>()?;
-    let trees: Vec<sled::Tree> = names
+    let trees: Vec<Target> = names
         .iter()
-        .map(|name| Ok(db.open_tree(name.as_bytes())?))
+        .map(|name| {
+            Ok(if name.starts_with(crate::dump_files::FILE_PREFIX) {
+                Target::File(crate::dump_files::create(dir, name)?)
+            } else {
+                Target::Tree(db.open_tree(name.as_bytes())?)
+            })
+        })
         .collect::<Result<_, DumpError>>()?;
     let mut entries = 0u64;
     loop {
@@ -233,6 +267,14 @@ fn import_into(
                 DumpError::Format(format!("tree {} is not in the header", entry.t))
             })?;
             let (key, value) = (unhex(&entry.k)?, unhex(&entry.v)?);
+            let tree = match tree {
+                Target::Tree(tree) => tree,
+                Target::File(path) => {
+                    crate::dump_files::write_chunk(path, &key, &value)?;
+                    entries += 1;
+                    continue;
+                }
+            };
             check(&names[entry.t], &key, &value).map_err(|problem| {
                 DumpError::Format(format!(
                     "entry {} (line {}): {problem}; the dump was edited or damaged, import an intact one",
@@ -257,10 +299,14 @@ fn import_into(
         break;
     }
     db.flush()?;
+    crate::dump_files::sync(dir)?;
     crate::store_files::restrict_contents(dir)?;
     progress(entries);
     Ok(Summary {
-        trees: trees.len(),
+        trees: trees
+            .iter()
+            .filter(|t| matches!(t, Target::Tree(_)))
+            .count(),
         entries,
     })
 }
