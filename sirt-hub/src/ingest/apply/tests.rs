@@ -296,7 +296,7 @@ fn sequences_stored_ahead_of_a_hole_are_caught_up_over_after_a_restart() {
     let applied = apply(&store, &[five], 40, WINDOW_MS).expect("applied");
     assert_eq!(acked(&applied.outcomes), 6);
     let seven = escalation_of("paris", 7, "P-7", 1, "d7.example");
-    let applied = apply(&store, &[seven.clone()], 50, WINDOW_MS).expect("applied");
+    let applied = apply(&store, std::slice::from_ref(&seven), 50, WINDOW_MS).expect("applied");
     assert_eq!(acked(&applied.outcomes), 7);
     let again = apply(&store, &[seven], 60, WINDOW_MS).expect("applied");
     assert!(matches!(
