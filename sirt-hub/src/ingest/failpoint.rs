@@ -1,6 +1,7 @@
 //! A test hook, and nothing else: `SOCFED_HUB_FAILPOINT=after-journal` makes the hub exit
 //! abruptly right after a batch's escalations are in the journal and before the unit that
-//! indexes them is applied (`after-journal:N`: at the N-th such batch). The crash test
+//! indexes them is applied (`after-journal:N`: at the first batch of at least N escalations,
+//! so the crash takes a batch of several). The crash test
 //! (`tests/tests/faults/journal_crash.rs`) uses it to hit exactly the window the journal's
 //! replay covers. Unset (always, outside tests) it does nothing; an unknown value is ignored
 //! with a warning.
@@ -13,8 +14,8 @@ pub const EXIT_CODE: i32 = 86;
 
 #[derive(Debug, Default)]
 pub struct Failpoint {
-    /// Journaled batches still to pass before the exit.
-    after_journal: Option<u64>,
+    /// The fewest escalations of a journaled batch that makes the hub exit.
+    after_journal: Option<usize>,
 }
 
 impl Failpoint {
@@ -24,12 +25,12 @@ impl Failpoint {
         };
         let after_journal = match value.split_once(':') {
             None if value == "after-journal" => Some(1),
-            Some(("after-journal", n)) => n.parse::<u64>().ok().filter(|n| *n > 0),
+            Some(("after-journal", n)) => n.parse::<usize>().ok().filter(|n| *n > 0),
             _ => None,
         };
         match after_journal {
             Some(n) => tracing::warn!(
-                batch = n,
+                escalations = n,
                 "test failpoint set: the hub exits after journaling a batch, before indexing it"
             ),
             None => tracing::warn!(%value, "unknown {ENV} value ignored"),
@@ -37,15 +38,12 @@ impl Failpoint {
         Self { after_journal }
     }
 
-    /// Called after each batch's escalations are journaled (and synced).
-    pub fn after_journal(&mut self) {
-        if let Some(left) = self.after_journal.as_mut() {
-            *left -= 1;
-            if *left == 0 {
-                eprintln!("{ENV}: exiting after the journal write, before the index commit");
-                // No destructor runs: sled is not flushed, as in a crash.
-                std::process::exit(EXIT_CODE);
-            }
+    /// Called after each batch's `escalations` are journaled (and synced).
+    pub fn after_journal(&self, escalations: usize) {
+        if self.after_journal.is_some_and(|least| escalations >= least) {
+            eprintln!("{ENV}: exiting after the journal write, before the index commit");
+            // No destructor runs: sled is not flushed, as in a crash.
+            std::process::exit(EXIT_CODE);
         }
     }
 }

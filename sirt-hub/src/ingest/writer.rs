@@ -84,7 +84,7 @@ pub(super) fn run(
             return Err(Arc::new(StoreError::Sync(e)));
         }
     };
-    let mut failpoint = super::failpoint::Failpoint::from_env();
+    let failpoint = super::failpoint::Failpoint::from_env();
     let mut items: Vec<Item> = Vec::with_capacity(settings.max_batch);
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(settings.max_batch);
     while let Some(first) = rx.blocking_recv() {
@@ -118,7 +118,7 @@ pub(super) fn run(
             &store,
             &items,
             (now, settings.correlation_window_ms),
-            &mut failpoint,
+            &failpoint,
         )
         .and_then(|applied| Ok((applied, store.sync_point()?)));
         metrics::histogram!("socfed_hub_apply_seconds").record(started.elapsed().as_secs_f64());
@@ -287,12 +287,10 @@ fn apply(
     store: &HubStore,
     items: &[Item],
     (now, window_ms): (socfed_proto::UnixMillis, i64),
-    failpoint: &mut super::failpoint::Failpoint,
+    failpoint: &super::failpoint::Failpoint,
 ) -> Result<Applied, StoreError> {
     let ids = super::apply::journal(store, items, now)?;
-    if !ids.is_empty() {
-        failpoint.after_journal();
-    }
+    failpoint.after_journal(ids.len());
     let mut ids = ids.as_slice();
     let mut outcomes = Vec::with_capacity(items.len());
     let mut changes: Vec<IncidentChange> = Vec::new();

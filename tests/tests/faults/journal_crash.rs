@@ -1,6 +1,7 @@
 //! The hub journal's crash window (real processes): the hub exits right after a batch of
 //! escalations is in its journal and before the unit that indexes them commits
-//! (`SOCFED_HUB_FAILPOINT=after-journal`, a test hook of the hub binary). Restarted without
+//! (`SOCFED_HUB_FAILPOINT=after-journal:4`, a test hook of the hub binary: the first batch of at
+//! least 4), in a backlog the sites queued while it was down. Restarted without
 //! it, the hub applies the journaled batch at start-up; the sites carry on and resend what was
 //! not acknowledged. Every escalation the sites committed is stored exactly once with its
 //! payload, one incident each, and only replayed escalations come back as duplicates.
@@ -24,16 +25,15 @@ async fn hub_dying_between_journal_and_index_loses_and_doubles_nothing() -> anyh
     fed.wait_drained((SITES.len() * before) as u64, Duration::from_secs(120))
         .await?;
 
+    // A backlog queued at the sites while the hub is down, so the batch the hub dies on is a
+    // large one (the sites' windows).
+    fed.hub.lock().await.kill9()?;
+    fed.raise_range(before, per_site, 4).await?;
     {
         let mut hub = fed.hub.lock().await;
-        hub.set_env(FAILPOINT, Some("after-journal"));
+        hub.set_env(FAILPOINT, Some("after-journal:4"));
         hub.restart()?;
     }
-    // The agents take these in while the hub runs, dies and is down.
-    let raising = {
-        let fed = fed.clone();
-        tokio::spawn(async move { fed.raise_range(before, per_site, 4).await })
-    };
     let status = eventually(
         "the hub to stop at the failpoint",
         Duration::from_secs(120),
@@ -50,7 +50,6 @@ async fn hub_dying_between_journal_and_index_loses_and_doubles_nothing() -> anyh
         hub.set_env(FAILPOINT, None);
         hub.restart()?;
     }
-    raising.await??;
     fed.wait_drained(total, Duration::from_secs(300)).await?;
     let sites = fed.check_operator_view(per_site).await?;
     let log = fed.hub.lock().await.log_tail(10_000);
