@@ -5,8 +5,7 @@
 //! after the applied mark are exactly those, so nothing is applied twice.
 
 use super::ITEMS_PER_TRANSACTION;
-use super::apply::{self, Item, Offered};
-use crate::store::journal::{JournalEntry, JournaledOffer};
+use super::apply::{self, Item};
 use crate::store::{HubStore, StoreError};
 
 /// Applies every journal entry the trees do not reflect yet, and makes the result durable.
@@ -27,7 +26,7 @@ pub fn replay(store: &HubStore, window_ms: i64) -> Result<usize, StoreError> {
             .take_while(|(_, e)| e.received_at_ms == received)
             .count();
         let run = &pending[start..start + len];
-        let items: Vec<Item> = run.iter().map(|(_, e)| item(e)).collect();
+        let items: Vec<Item> = run.iter().map(|(_, e)| apply::item_of(e)).collect();
         let ids: Vec<u64> = run.iter().map(|(id, _)| *id).collect();
         apply::apply_journaled(store, &items, &ids, received, window_ms)?;
         start += len;
@@ -40,34 +39,6 @@ pub fn replay(store: &HubStore, window_ms: i64) -> Result<usize, StoreError> {
         pending.len()
     );
     Ok(pending.len())
-}
-
-/// The writer item an entry was received as.
-fn item(entry: &JournalEntry) -> Item {
-    let wire = || entry.wire().unwrap_or_default();
-    let offered = match (&entry.offer, entry.report()) {
-        (_, Some(Ok(report))) => Offered::Valid(report),
-        (_, Some(Err(reason))) => Offered::Invalid {
-            wire: wire(),
-            reason,
-        },
-        (JournaledOffer::Invalid { reason, .. }, None) => Offered::Invalid {
-            wire: wire(),
-            reason: reason.clone(),
-        },
-        (JournaledOffer::Valid { .. }, None) => Offered::Invalid {
-            wire: wire(),
-            reason: "unreadable journal entry".into(),
-        },
-    };
-    Item::Escalation {
-        site: entry.site.clone(),
-        epoch: entry.epoch,
-        seq: entry.seq,
-        dropped_before: entry.dropped_before,
-        enqueued_at_ms: entry.enqueued_at_ms,
-        offered,
-    }
 }
 
 #[cfg(test)]

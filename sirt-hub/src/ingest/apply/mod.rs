@@ -10,6 +10,7 @@
 mod comms;
 mod escalation;
 mod fingerprints;
+mod journaled;
 mod members;
 mod response;
 mod roster;
@@ -17,13 +18,14 @@ mod transition;
 mod web;
 
 pub use comms::{CommEdit, CommsChange};
+pub use journaled::{item_of, journal};
 pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use roster::RosterChange;
 pub use web::{WebChange, WebOutcome};
 
 use crate::incident::IncidentRecord;
-use crate::store::journal::{JournalEntry, JournalError, JournaledOffer};
+use crate::store::journal::JournalError;
 use crate::store::unit::StoreUnit;
 use crate::store::{HubStore, StoreError};
 use prost::Message;
@@ -236,42 +238,6 @@ pub fn apply(
 ) -> Result<Applied, StoreError> {
     let ids = journal(store, items, now)?;
     apply_journaled(store, items, &ids, now, window_ms)
-}
-
-/// Appends the escalations among `items` to the journal, durably, received at `now`; returns
-/// their journal ids in order (what [`apply_journaled`] takes).
-pub fn journal(store: &HubStore, items: &[Item], now: UnixMillis) -> Result<Vec<u64>, StoreError> {
-    let entries: Vec<JournalEntry> = items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Escalation {
-                site,
-                epoch,
-                seq,
-                dropped_before,
-                enqueued_at_ms,
-                offered,
-            } => Some(JournalEntry {
-                site: site.clone(),
-                epoch: *epoch,
-                seq: *seq,
-                dropped_before: *dropped_before,
-                enqueued_at_ms: *enqueued_at_ms,
-                received_at_ms: now,
-                offer: match offered {
-                    Offered::Valid(_) => JournaledOffer::Valid {
-                        wire: offered.wire_bytes(),
-                    },
-                    Offered::Invalid { reason, .. } => JournaledOffer::Invalid {
-                        wire: offered.wire_bytes(),
-                        reason: reason.clone(),
-                    },
-                },
-            }),
-            _ => None,
-        })
-        .collect();
-    store.journal_append(&entries)
 }
 
 /// Applies `items` in order as one unit of work; `journal_ids` are the ids of their
