@@ -309,3 +309,43 @@ fn sequences_stored_ahead_of_a_hole_are_caught_up_over_after_a_restart() {
     ));
     assert_eq!(store.acked_through_for(&paris, epoch).expect("reads"), 7);
 }
+
+/// A new in-order escalation reads neither its idempotency key nor the acknowledgement mark
+/// (the delivery state in memory answers both); a resend of a stored one reads its key once.
+#[test]
+fn a_new_in_order_escalation_reads_no_idempotency_key_or_mark() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    let items: Vec<Item> = (1..=3)
+        .map(|seq| {
+            escalation_of(
+                "paris",
+                seq,
+                &format!("P-{seq}"),
+                1,
+                &format!("d{seq}.example"),
+            )
+        })
+        .collect();
+    let reads = gets_of("escalations", || {
+        for (i, item) in items.iter().enumerate() {
+            stored_in(&store, item.clone(), t0 + i as i64);
+        }
+    });
+    assert_eq!(reads, 0);
+    let resend = gets_of("escalations", || {
+        apply(&store, &items[1..2], t0 + 10, WINDOW_MS).expect("applied");
+    });
+    assert_eq!(resend, 1);
+    let marks = gets_of("epochs", || {
+        apply(
+            &store,
+            &[escalation_of("paris", 4, "P-4", 1, "d4.example")],
+            t0 + 11,
+            WINDOW_MS,
+        )
+        .expect("applied");
+    });
+    assert_eq!(marks, 0);
+}
