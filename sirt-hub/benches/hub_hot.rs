@@ -267,7 +267,7 @@ fn record(c: &mut Criterion) {
         received_at_ms: NOW,
         enqueued_at_ms: NOW - 5,
         hub_incident: Some(incident_record.id),
-        report: Some(domain.clone()),
+        journal: 1 << 20,
     };
     type Encode<'a> = Box<dyn Fn() -> bool + 'a>;
     type Presized<'a> = Box<dyn Fn(usize) -> Vec<u8> + 'a>;

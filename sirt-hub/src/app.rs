@@ -107,6 +107,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         config.ingest.cache_bytes,
         audit_key,
     )?);
+    // Escalations a crash left journaled but not indexed, before anything else writes.
+    ingest::replay(
+        &store,
+        i64::try_from(config.correlation.window.as_millis()).unwrap_or(i64::MAX),
+    )?;
     let shutdown = CancellationToken::new();
     // Before any listener: the open-file limit raised, and the share of it connections may use.
     let budget = DescriptorBudget::from_rlimit();

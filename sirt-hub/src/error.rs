@@ -173,6 +173,9 @@ fn is_disk_full(error: &StoreError) -> bool {
     match error {
         StoreError::Open { source, .. } | StoreError::Sled(source) => disk_full::sled(source),
         StoreError::Sync(e) => disk_full::io(e),
+        StoreError::Journal(crate::store::journal::JournalError::Io { source, .. }) => {
+            disk_full::io(source)
+        }
         _ => false,
     }
 }

@@ -1,6 +1,7 @@
 //! What the sites committed versus what the hub stored. The [`Ledger`] records every escalation
 //! an agent accepted (its RaiseIncident call returned OK: committed to the outbox); after the
-//! hub is stopped, [`read_stopped_hub`] reads every escalation record from the hub's sled store,
+//! hub is stopped, [`read_stopped_hub`] reads every escalation record from the hub's sled store
+//! (and its report from the hub's journal),
 //! and [`check_exactly_once`] compares the two: none lost, none stored twice, each stored under
 //! the sequence the agent gave it, with the payload the caller sent.
 
@@ -70,6 +71,8 @@ pub struct StoredEscalation {
     pub epoch: ulid::Ulid,
     pub seq: u64,
     pub record: EscalationRecord,
+    /// The report as received, from the journal; `None` when it was rejected.
+    pub report: Option<socfed_proto::vocab::IncidentReport>,
 }
 
 /// Every escalation record of a stopped hub's store (the hub must not be running: sled locks
@@ -77,6 +80,11 @@ pub struct StoredEscalation {
 pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>> {
     let db = socfed_runtime::store_files::sled_config(data_dir)?.open()?;
     let tree = db.open_tree(schema::ESCALATIONS)?;
+    let journal = sirt_hub::store::journal::Journal::open(
+        data_dir,
+        socfed_runtime::config::Durability::Flush,
+        0,
+    )?;
     let mut out = Vec::new();
     for item in tree.iter() {
         let (key, value) = item?;
@@ -89,11 +97,18 @@ pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>
         anyhow::ensure!(rest.len() == 24, "escalation key of {} bytes", key.len());
         let epoch = ulid::Ulid::from_bytes(rest[..16].try_into()?);
         let seq = u64::from_be_bytes(rest[16..].try_into()?);
+        let record = schema::decode_escalation(&value)?;
+        let report = journal
+            .get(record.journal)?
+            .report()
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("seq {seq}: journaled report unreadable: {e}"))?;
         out.push(StoredEscalation {
             site: String::from_utf8(key[..split].to_vec())?,
             epoch,
             seq,
-            record: schema::decode_escalation(&value)?,
+            record,
+            report,
         });
     }
     Ok(out)
@@ -118,10 +133,10 @@ pub fn check_exactly_once(
 ) -> anyhow::Result<Verdict> {
     let mut by_local: HashMap<(&str, &str), Vec<&StoredEscalation>> = HashMap::new();
     for s in stored {
-        let report =
-            s.record.report.as_ref().ok_or_else(|| {
-                anyhow::anyhow!("{} seq {} was rejected, not stored", s.site, s.seq)
-            })?;
+        let report = s
+            .report
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{} seq {} was rejected, not stored", s.site, s.seq))?;
         anyhow::ensure!(
             s.record.content_hash == report.content_hash(),
             "{} seq {}: stored hash does not match the stored report",
@@ -159,12 +174,7 @@ pub fn check_exactly_once(
             c.seq,
             s.seq
         );
-        let wire = s
-            .record
-            .report
-            .as_ref()
-            .map(|r| r.to_wire())
-            .unwrap_or_default();
+        let wire = s.report.as_ref().map(|r| r.to_wire()).unwrap_or_default();
         anyhow::ensure!(
             payload_hash(&wire.title, &wire.description, wire.severity) == c.payload_hash,
             "{} seq {}: the stored payload differs from what was sent",

@@ -36,6 +36,8 @@ pub struct Proc {
     binary: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    /// Extra environment for the next start (`set_env`).
+    env: Vec<(String, String)>,
 }
 
 impl Proc {
@@ -46,6 +48,7 @@ impl Proc {
             binary: binary.to_path_buf(),
             log,
             child: None,
+            env: Vec::new(),
         };
         this.start()?;
         Ok(this)
@@ -59,12 +62,21 @@ impl Proc {
         let child = Command::new(&self.binary)
             .args(&self.args)
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
         self.child = Some(child);
         Ok(())
+    }
+
+    /// Sets (`Some`) or removes (`None`) an environment variable for the next (re)start.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            self.env.push((key.to_string(), value.to_string()));
+        }
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -82,7 +94,10 @@ impl Proc {
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {
-            child.kill()?;
+            // A child that already exited (a failpoint) is only reaped.
+            if child.try_wait()?.is_none() {
+                child.kill()?;
+            }
             child.wait()?;
         }
         Ok(())

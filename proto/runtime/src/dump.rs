@@ -11,6 +11,10 @@
 //! written, and anyone can recompute it, so a record that a hub or agent could not read is
 //! refused here, naming the tree and the line.
 //!
+//! Files the store keeps beside sled (the hub's journal) travel in the same dump as
+//! pseudo-trees (`dump_files.rs`); they are not checked record by record (the hub checks its
+//! journal's frames when it opens and reads it).
+//!
 //! Opening the store takes sled's exclusive lock, so both commands refuse to run against a
 //! store that a running service holds.
 
@@ -70,6 +74,13 @@ pub struct Summary {
     pub entries: u64,
 }
 
+/// Where an imported pseudo-tree's entries go.
+enum Target {
+    Tree(sled::Tree),
+    /// A side file (`dump_files.rs`).
+    File(std::path::PathBuf),
+}
+
 fn open(dir: &Path) -> Result<sled::Db, DumpError> {
     crate::store_files::sled_config(dir)
         .map_err(sled::Error::Io)
@@ -123,6 +134,7 @@ pub fn export(
     }
     let db = open(dir)?;
     let names: Vec<sled::IVec> = db.tree_names();
+    let files = crate::dump_files::side_files(dir)?;
     let mut w = Hashing {
         out,
         hash: blake3::Hasher::new(),
@@ -131,7 +143,11 @@ pub fn export(
         format: FORMAT.into(),
         version: VERSION,
         tool: tool.into(),
-        trees: names.iter().map(|n| hex(n)).collect(),
+        trees: names
+            .iter()
+            .map(|n| hex(n))
+            .chain(files.iter().map(|(name, _)| hex(name.as_bytes())))
+            .collect(),
     })?;
     let mut entries = 0u64;
     for (t, name) in names.iter().enumerate() {
@@ -147,6 +163,18 @@ pub fn export(
                 progress(entries);
             }
         }
+    }
+    for (i, (_, path)) in files.iter().enumerate() {
+        let t = names.len() + i;
+        crate::dump_files::chunks(path, |offset, bytes| {
+            w.line(&Entry {
+                t,
+                k: hex(&offset.to_be_bytes()),
+                v: hex(bytes),
+            })?;
+            entries += 1;
+            Ok(())
+        })?;
     }
     let digest = w.hash.finalize().to_hex().to_string();
     w.line(&Trailer {
@@ -220,9 +248,15 @@ fn import_into(
         .iter()
         .map(|name| Ok(String::from_utf8_lossy(&unhex(name)?).into_owned()))
         .collect::<Result<_, DumpError>>()?;
-    let trees: Vec<sled::Tree> = names
+    let trees: Vec<Target> = names
         .iter()
-        .map(|name| Ok(db.open_tree(name.as_bytes())?))
+        .map(|name| {
+            Ok(if name.starts_with(crate::dump_files::FILE_PREFIX) {
+                Target::File(crate::dump_files::create(dir, name)?)
+            } else {
+                Target::Tree(db.open_tree(name.as_bytes())?)
+            })
+        })
         .collect::<Result<_, DumpError>>()?;
     let mut entries = 0u64;
     loop {
@@ -233,6 +267,14 @@ fn import_into(
                 DumpError::Format(format!("tree {} is not in the header", entry.t))
             })?;
             let (key, value) = (unhex(&entry.k)?, unhex(&entry.v)?);
+            let tree = match tree {
+                Target::Tree(tree) => tree,
+                Target::File(path) => {
+                    crate::dump_files::write_chunk(path, &key, &value)?;
+                    entries += 1;
+                    continue;
+                }
+            };
             check(&names[entry.t], &key, &value).map_err(|problem| {
                 DumpError::Format(format!(
                     "entry {} (line {}): {problem}; the dump was edited or damaged, import an intact one",
@@ -257,124 +299,18 @@ fn import_into(
         break;
     }
     db.flush()?;
+    crate::dump_files::sync(dir)?;
     crate::store_files::restrict_contents(dir)?;
     progress(entries);
     Ok(Summary {
-        trees: trees.len(),
+        trees: trees
+            .iter()
+            .filter(|t| matches!(t, Target::Tree(_)))
+            .count(),
         entries,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store(dir: &Path) -> sled::Db {
-        let db = crate::store_files::sled_config(dir)
-            .expect("conf")
-            .open()
-            .expect("store");
-        db.open_tree("incidents")
-            .and_then(|t| t.insert(b"k1", b"v1".to_vec()))
-            .expect("insert");
-        db.insert(b"meta", b"\x00\xff".to_vec()).expect("insert");
-        db.flush().expect("flush");
-        db
-    }
-
-    #[test]
-    fn a_dump_round_trips_and_damage_or_the_wrong_tool_is_refused() {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
-        drop(store(&src));
-        let mut dump = Vec::new();
-        let out = export(&src, "sirt-hub", &mut dump, &|_| {}).expect("export");
-        assert_eq!(out.entries, 2);
-        let back = import(&dst, "sirt-hub", dump.as_slice(), &accept, &|_| {}).expect("import");
-        assert_eq!(back, out);
-        let db = crate::store_files::sled_config(&dst)
-            .expect("conf")
-            .open()
-            .expect("open");
-        assert_eq!(
-            db.open_tree("incidents")
-                .and_then(|t| t.get(b"k1"))
-                .expect("get")
-                .as_deref(),
-            Some(&b"v1"[..])
-        );
-        drop(db);
-
-        assert!(matches!(
-            import(&dst, "sirt-hub", dump.as_slice(), &accept, &|_| {}),
-            Err(DumpError::NotEmpty(_))
-        ));
-        let fresh = tmp.path().join("fresh");
-        assert!(matches!(
-            import(&fresh, "site-agent", dump.as_slice(), &accept, &|_| {}),
-            Err(DumpError::WrongTool { .. })
-        ));
-        let mut edited = String::from_utf8(dump.clone()).expect("utf8");
-        edited = edited.replacen("\"v\":\"7631\"", "\"v\":\"7632\"", 1);
-        assert!(matches!(
-            import(&fresh, "sirt-hub", edited.as_bytes(), &accept, &|_| {}),
-            Err(DumpError::Format(_))
-        ));
-        assert!(!fresh.exists(), "a refused import leaves nothing behind");
-        let truncated = &dump[..dump.len() - 20];
-        assert!(import(&fresh, "sirt-hub", truncated, &accept, &|_| {}).is_err());
-    }
-
-    fn accept(_: &str, _: &[u8], _: &[u8]) -> Result<(), String> {
-        Ok(())
-    }
-
-    #[test]
-    fn a_record_the_tool_cannot_read_is_refused_with_its_tree() {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
-        drop(store(&src));
-        let mut dump = Vec::new();
-        export(&src, "sirt-hub", &mut dump, &|_| {}).expect("export");
-        let picky = |tree: &str, _: &[u8], value: &[u8]| {
-            if tree == "incidents" && value != b"v1" {
-                Err(format!("tree {tree}: corrupt record"))
-            } else {
-                Ok(())
-            }
-        };
-        import(&dst, "sirt-hub", dump.as_slice(), &picky, &|_| {}).expect("intact");
-        let fresh = tmp.path().join("fresh");
-        // The attacker's edit, with the checksum recomputed over the edited lines.
-        let text = String::from_utf8(dump).expect("utf8");
-        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-        let trailer = lines.pop().expect("trailer");
-        for line in &mut lines {
-            *line = line.replacen("\"v\":\"7631\"", "\"v\":\"ffff\"", 1);
-        }
-        let mut hash = blake3::Hasher::new();
-        let mut edited = String::new();
-        for line in &lines {
-            hash.update(line.as_bytes());
-            hash.update(b"\n");
-            edited.push_str(line);
-            edited.push('\n');
-        }
-        let mut trailer: Trailer = serde_json::from_str(&trailer).expect("trailer");
-        trailer.blake3 = hash.finalize().to_hex().to_string();
-        edited.push_str(&serde_json::to_string(&trailer).expect("json"));
-        edited.push('\n');
-        let err = import(&fresh, "sirt-hub", edited.as_bytes(), &picky, &|_| {})
-            .expect_err("corrupt record");
-        assert!(err.to_string().contains("tree incidents"), "{err}");
-        assert!(!fresh.exists(), "a refused import leaves nothing behind");
-    }
-
-    #[test]
-    fn a_store_held_by_a_running_service_is_refused() {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let _held = store(tmp.path());
-        let err = export(tmp.path(), "sirt-hub", Vec::new(), &|_| {}).expect_err("locked");
-        assert!(matches!(err, DumpError::InUse(_)), "{err}");
-    }
-}
+#[path = "dump_tests.rs"]
+mod tests;

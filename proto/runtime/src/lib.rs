@@ -13,8 +13,9 @@
 //! - [`error_code`]: the kinds of refusal both services tell callers, with their stable codes
 //!   and their one mapping to gRPC and to HTTP.
 //! - [`audit`], [`audit_key`], [`audit_walk`]: the keyed hash chain both services keep.
-//! - [`store_files`], [`dump`], [`witness`], [`disk_full`]: sled's files, `db export|import`,
-//!   the commit witness, a full disk told apart from other failures.
+//! - [`store_files`], [`dump`], [`dump_files`], [`witness`], [`disk_full`]: sled's files,
+//!   `db export|import` (with the files kept beside sled), the commit witness, a full disk told
+//!   apart from other failures.
 //! - [`store_kit`]: what both stores are built on: the versioned record codec, the registry
 //!   of trees, the unit of work, and the layout snapshot.
 
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod disk_full;
 pub mod dump;
+pub mod dump_files;
 pub mod error_code;
 pub mod listen;
 pub mod metric_catalog;

@@ -208,6 +208,18 @@ pub const METRICS: &[Metric] = &[
         "Items made durable by one group commit",
     ),
     counter(
+        "socfed_hub_journal_appends_total",
+        "Escalations appended to the hub's journal as received",
+    ),
+    counter(
+        "socfed_hub_journal_replayed_total",
+        "Journaled escalations applied at start-up (received before a stop, not yet indexed)",
+    ),
+    gauge(
+        "socfed_hub_journal_bytes",
+        "Bytes in the hub journal's segments",
+    ),
+    counter(
         "socfed_hub_incident_states_sent_total",
         "Hub incident states (phase, IR lead, incident id) sent to sites",
     ),

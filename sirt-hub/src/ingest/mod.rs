@@ -6,10 +6,18 @@
 //! answers each stream with its outcome (`writer.rs`). Streams acknowledge to sites from those
 //! answers, so an ack never runs ahead of durable storage.
 //!
+//! Before a batch is applied its escalations are appended to the journal and synced
+//! (`store::journal`); the unit that applies them records that they are applied, and at
+//! start-up [`replay`] applies whatever a crash left journaled but not applied.
+//!
 //! Both run on dedicated OS threads because sled calls block.
 
 pub mod apply;
+pub mod failpoint;
+mod replay;
 mod writer;
+
+pub use replay::replay;
 
 use crate::ingest::apply::{IncidentChange, Item, Outcome};
 use crate::store::{HubStore, StoreError};

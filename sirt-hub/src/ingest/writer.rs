@@ -84,6 +84,7 @@ pub(super) fn run(
             return Err(Arc::new(StoreError::Sync(e)));
         }
     };
+    let failpoint = super::failpoint::Failpoint::from_env();
     let mut items: Vec<Item> = Vec::with_capacity(settings.max_batch);
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(settings.max_batch);
     while let Some(first) = rx.blocking_recv() {
@@ -113,8 +114,13 @@ pub(super) fn run(
         }
         let started = std::time::Instant::now();
         let now = socfed_proto::now_millis();
-        let result = apply(&store, &items, now, settings.correlation_window_ms)
-            .and_then(|applied| Ok((applied, store.sync_point()?)));
+        let result = apply(
+            &store,
+            &items,
+            (now, settings.correlation_window_ms),
+            &failpoint,
+        )
+        .and_then(|applied| Ok((applied, store.sync_point()?)));
         metrics::histogram!("socfed_hub_apply_seconds").record(started.elapsed().as_secs_f64());
         items.clear();
         match result {
@@ -141,7 +147,10 @@ pub(super) fn run(
                 // and the resend is recognised as a duplicate.
                 tracing::error!(error = %e, "ingest batch failed; nothing in it was acknowledged");
                 unsent_writes = true;
-                let io = matches!(e, StoreError::Sled(_) | StoreError::Sync(_));
+                let io = matches!(
+                    e,
+                    StoreError::Sled(_) | StoreError::Sync(_) | StoreError::Journal(_)
+                );
                 let e = Arc::new(e);
                 answer_error(replies.drain(..), e.clone());
                 if io {
@@ -272,19 +281,30 @@ fn answer_error(replies: impl Iterator<Item = Option<Reply>>, e: Arc<StoreError>
     }
 }
 
-/// Applies one batch in transactions of at most [`ITEMS_PER_TRANSACTION`] items.
+/// Journals the batch's escalations (one append and sync), then applies the batch in
+/// transactions of at most [`ITEMS_PER_TRANSACTION`] items.
 fn apply(
     store: &HubStore,
     items: &[Item],
-    now: socfed_proto::UnixMillis,
-    window_ms: i64,
+    (now, window_ms): (socfed_proto::UnixMillis, i64),
+    failpoint: &super::failpoint::Failpoint,
 ) -> Result<Applied, StoreError> {
+    let ids = super::apply::journal(store, items, now)?;
+    failpoint.after_journal(ids.len());
+    let mut ids = ids.as_slice();
     let mut outcomes = Vec::with_capacity(items.len());
     let mut changes: Vec<IncidentChange> = Vec::new();
     let mut directive_sites: Vec<SiteId> = Vec::new();
     let mut state_sites: Vec<SiteId> = Vec::new();
     for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
-        let applied = super::apply::apply(store, chunk, now, window_ms)?;
+        let escalations = chunk
+            .iter()
+            .filter(|item| matches!(item, Item::Escalation { .. }))
+            .count()
+            .min(ids.len());
+        let (chunk_ids, rest) = ids.split_at(escalations);
+        ids = rest;
+        let applied = super::apply::apply_journaled(store, chunk, chunk_ids, now, window_ms)?;
         outcomes.extend(applied.outcomes);
         for site in applied.directive_sites {
             if !directive_sites.contains(&site) {

@@ -109,7 +109,9 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
             let version = u32::from_be_bytes([raw4[0], raw4[1], raw4[2], raw4[3]]);
             Ok(raw(format!("u32 {version}")))
         }
-        _ if is(schema::COMMITS) || is(schema::ROSTER_KEEPERS) => u64_shown(tree, value),
+        _ if is(schema::COMMITS) || is(schema::ROSTER_KEEPERS) || is(schema::JOURNAL_APPLIED) => {
+            u64_shown(tree, value)
+        }
         _ if is(schema::AUDIT_HEAD) => rec::<AuditHead>(id, "AuditHead", value),
         _ if is(schema::AUDIT_KEYED_FROM) => {
             rec::<socfed_runtime::audit::KeyedFrom>(id, "KeyedFrom", value)
@@ -192,7 +194,7 @@ mod tests {
             received_at_ms: 1,
             enqueued_at_ms: 1,
             hub_incident: None,
-            report: None,
+            journal: 0,
         };
         let raw = schema::encode_escalation(&escalation).expect("encodes");
         assert_eq!(record(schema::ESCALATIONS, b"k", &raw), Ok(()));

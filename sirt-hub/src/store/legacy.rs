@@ -10,12 +10,17 @@
 //! - incidents version 3 → 4: version 4 counts the indicators dropped at the record's size
 //!   limit (`incident/size.rs`); a version 3 record dropped none.
 //! - escalations version 1 → 2: the report had no local status.
+//! - escalations versions 1 and 2 → 3: the report moved out of the record into the journal
+//!   (`journal/`); the schema 5 → 6 upgrade reads them through [`escalation_before_journal`].
 
 use super::records::EscalationRecord;
 use crate::incident::{IncidentRecord, IncidentStatus, LocalContribution, Sighting, TimelineEntry};
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
-use socfed_proto::vocab::{IncidentReport, Indicator, Severity, SiteId, Technique, Tlp};
+use socfed_proto::vocab::{
+    IncidentReport, Indicator, LocalStatus, Severity, SiteId, Technique, Tlp,
+};
+use socfed_runtime::store_kit::CodecError;
 use ulid::Ulid;
 
 /// A sighting of incident record versions 1 and 2.
@@ -194,10 +199,90 @@ pub(super) struct EscalationRecordV1 {
     pub report: Option<IncidentReportV1>,
 }
 
-/// A version 1 escalation as version 2. The content hash stays valid: a report without a
-/// local status encodes (and so hashes) exactly as before the field existed.
-pub(super) fn escalation_v1(old: EscalationRecordV1) -> EscalationRecord {
-    EscalationRecord {
+/// The incident report of escalation record version 2: version 1 and the local status.
+#[derive(Serialize, Deserialize)]
+pub(super) struct IncidentReportV2 {
+    pub local_incident_id: String,
+    pub revision: u32,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub tlp: Tlp,
+    pub rule_id: String,
+    pub techniques: Vec<Technique>,
+    pub indicators: Vec<Indicator>,
+    pub observed_at_ms: UnixMillis,
+    pub local_owner: String,
+    pub local_status: Option<LocalStatus>,
+}
+
+/// An escalation record of version 2: the report inside the record.
+#[derive(Serialize, Deserialize)]
+pub(super) struct EscalationRecordV2 {
+    pub content_hash: [u8; 32],
+    pub received_at_ms: UnixMillis,
+    pub enqueued_at_ms: UnixMillis,
+    pub hub_incident: Option<Ulid>,
+    pub report: Option<IncidentReportV2>,
+}
+
+/// An escalation record written before the journal (versions 1 and 2), with its report: what
+/// the schema 5 → 6 upgrade moves into the journal (`upgrade.rs`).
+pub(super) struct BeforeJournal {
+    pub content_hash: [u8; 32],
+    pub received_at_ms: UnixMillis,
+    pub enqueued_at_ms: UnixMillis,
+    pub hub_incident: Option<Ulid>,
+    pub report: Option<IncidentReport>,
+}
+
+impl BeforeJournal {
+    /// The compact record, its report now at journal entry `journal`.
+    pub fn record(&self, journal: u64) -> EscalationRecord {
+        EscalationRecord {
+            content_hash: self.content_hash,
+            received_at_ms: self.received_at_ms,
+            enqueued_at_ms: self.enqueued_at_ms,
+            hub_incident: self.hub_incident,
+            journal,
+        }
+    }
+}
+
+/// Reads an `escalations` value of version 1 or 2. The content hash stays valid: a version 1
+/// report without a local status encodes (and so hashes) exactly as before the field existed.
+pub(super) fn escalation_before_journal(bytes: &[u8]) -> Result<BeforeJournal, CodecError> {
+    use super::schema::TreeSet;
+    let codec = super::schema::TreeId::Escalations.codec();
+    let v1 = |r: IncidentReportV1| IncidentReportV2 {
+        local_incident_id: r.local_incident_id,
+        revision: r.revision,
+        title: r.title,
+        description: r.description,
+        severity: r.severity,
+        tlp: r.tlp,
+        rule_id: r.rule_id,
+        techniques: r.techniques,
+        indicators: r.indicators,
+        observed_at_ms: r.observed_at_ms,
+        local_owner: r.local_owner,
+        local_status: None,
+    };
+    let old: EscalationRecordV2 = match codec.split(bytes)? {
+        (2, body) => codec.body(body)?,
+        (1, body) => {
+            let old: EscalationRecordV1 = codec.body(body)?;
+            EscalationRecordV2 {
+                content_hash: old.content_hash,
+                received_at_ms: old.received_at_ms,
+                enqueued_at_ms: old.enqueued_at_ms,
+                hub_incident: old.hub_incident,
+                report: old.report.map(v1),
+            }
+        }
+        (found, _) => return Err(codec.unknown(found)),
+    };
+    Ok(BeforeJournal {
         content_hash: old.content_hash,
         received_at_ms: old.received_at_ms,
         enqueued_at_ms: old.enqueued_at_ms,
@@ -214,9 +299,9 @@ pub(super) fn escalation_v1(old: EscalationRecordV1) -> EscalationRecord {
             indicators: r.indicators,
             observed_at_ms: r.observed_at_ms,
             local_owner: r.local_owner,
-            local_status: None,
+            local_status: r.local_status,
         }),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ fn a_version_3_incident_reads_with_no_indicator_dropped() {
 }
 
 #[test]
-fn a_version_1_escalation_reads_with_no_local_status_and_the_same_hash() {
+fn a_version_1_escalation_reads_with_no_local_status_the_same_hash_and_compacts() {
     let wire = pb::IncidentReport {
         local_incident_id: "p-1".into(),
         revision: 2,
@@ -149,14 +149,20 @@ fn a_version_1_escalation_reads_with_no_local_status_and_the_same_hash() {
             local_owner: report.local_owner.clone(),
         }),
     };
-    let record = schema::decode_escalation(&with_version(1, &old)).expect("upgraded");
+    let record = escalation_before_journal(&with_version(1, &old)).expect("upgraded");
     let upgraded = record.report.clone().expect("a report");
     assert_eq!(upgraded, report);
     assert_eq!(record.content_hash, upgraded.content_hash());
     let mut contained = upgraded;
     contained.local_status = Some(LocalStatus::Contained);
     assert_ne!(contained.content_hash(), record.content_hash);
-    let again = schema::encode_escalation(&record).expect("encodes");
+    // Moved into the journal, the record keeps everything but the report.
+    let compact = record.record(42);
+    let again = schema::encode_escalation(&compact).expect("encodes");
     assert_eq!(again[0], schema::ESCALATION_RECORD_VERSION);
-    assert_eq!(schema::decode_escalation(&again).expect("reads"), record);
+    assert_eq!(schema::decode_escalation(&again).expect("reads"), compact);
+    assert_eq!(
+        (compact.journal, compact.hub_incident),
+        (42, old.hub_incident)
+    );
 }

@@ -5,11 +5,17 @@
 //!
 //! Durability: a `commit` flushes sled and then, in `Durability::Fsync` mode, `fdatasync`s the
 //! data file, because sled's own flush only guarantees survival of a process crash.
+//!
+//! Escalations as received live outside sled, in the append-only [`journal`]: appended and
+//! synced before the unit that indexes them, re-applied at start-up from the index's applied
+//! mark (`crate::ingest::replay`).
 
 mod audit_log;
 pub mod check;
+pub mod journal;
 pub mod layout;
 mod legacy;
+pub mod marks;
 pub mod query;
 mod query_index;
 mod query_response;
@@ -36,6 +42,8 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("storage sync: {0}")]
     Sync(#[from] std::io::Error),
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
     #[error(transparent)]
     Codec(#[from] CodecError),
     #[error("the store at {dir} is damaged: {reason}")]
@@ -104,6 +112,10 @@ pub struct HubStore {
     /// Operations per tree of the units of work (`socfed_hub_store_ops_total`).
     ops: store_kit::ops::OpMeter<TreeId>,
     durability: Durability,
+    /// Escalations as received (`journal/`).
+    journal: journal::Journal,
+    /// Per-(site, epoch) delivery state, equal to the trees (`marks.rs`); units hold it.
+    marks: std::sync::Mutex<marks::Marks>,
 }
 
 /// Builds `open_directives` once for a store written before the index existed.
@@ -161,6 +173,14 @@ const OPS_METRIC: &str = "socfed_hub_store_ops_total";
 
 /// sled's page cache when the config does not say (`ingest.cache_bytes`).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Every journal id below this is applied to the trees (`schema::JOURNAL_APPLIED`).
+fn journal_applied(meta: &sled::Tree) -> Result<u64, StoreError> {
+    Ok(match meta.get(schema::JOURNAL_APPLIED)? {
+        Some(raw) => schema::u64_value(schema::META, &raw)?,
+        None => 0,
+    })
+}
 
 /// What the store holds now, as its commit witness records it.
 fn witness_of(meta: &sled::Tree) -> Result<socfed_runtime::witness::Witness, StoreError> {
@@ -255,6 +275,8 @@ impl HubStore {
             .map_err(|e| witness_error(dir, e))?;
         keyed_from(dir, &trees.meta, &audit_key)?;
         index_open_directives(&trees)?;
+        let applied = journal_applied(&trees.meta)?;
+        let journal = journal::Journal::open(dir, durability, applied)?;
         match found {
             // A new store: every index is written from the first incident on.
             None => {
@@ -263,9 +285,13 @@ impl HubStore {
                     &schema::SCHEMA_VERSION.to_be_bytes(),
                 )?;
             }
-            Some(found) if found < schema::SCHEMA_VERSION => upgrade::upgrade(&trees, found)?,
+            Some(found) if found < schema::SCHEMA_VERSION => {
+                let escalations = registry.tree(TreeId::Escalations);
+                upgrade::upgrade(&trees, escalations, &journal, found)?
+            }
             Some(_) => {}
         }
+        let marks = marks::Marks::rebuild(&trees.epochs, registry.tree(TreeId::Escalations))?;
         db.flush()?;
         socfed_runtime::store_files::restrict_contents(dir)?;
         // Whatever an earlier run or this open left unsynced, and the store's own files'
@@ -281,8 +307,30 @@ impl HubStore {
             audit_key,
             ops: store_kit::ops::OpMeter::new(OPS_METRIC),
             durability,
+            journal,
+            marks: std::sync::Mutex::new(marks),
         };
         Ok(store)
+    }
+
+    /// Appends escalations as received to the journal and makes them durable; their ids.
+    pub fn journal_append(
+        &self,
+        entries: &[journal::JournalEntry],
+    ) -> Result<Vec<u64>, StoreError> {
+        Ok(self.journal.append(entries)?)
+    }
+
+    /// The escalation as received under journal id `id` (`EscalationRecord::journal`).
+    pub fn journal_entry(&self, id: u64) -> Result<journal::JournalEntry, StoreError> {
+        Ok(self.journal.get(id)?)
+    }
+
+    /// Journal entries the trees do not reflect yet (a crash between journal and index).
+    pub fn unapplied_journal(&self) -> Result<Vec<(u64, journal::JournalEntry)>, StoreError> {
+        Ok(self
+            .journal
+            .entries_from(journal_applied(&self.trees.meta)?)?)
     }
 
     /// What the store holds now, as its commit witness records it.

@@ -5,10 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 use socfed_proto::UnixMillis;
-use socfed_proto::vocab::{IncidentReport, SiteId};
+use socfed_proto::vocab::SiteId;
 use ulid::Ulid;
 
-/// What the hub holds under one idempotency key.
+/// What the hub holds under one idempotency key: compact; the report as received is in the
+/// journal (`store::journal`) under [`EscalationRecord::journal`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EscalationRecord {
     pub content_hash: [u8; 32],
@@ -16,7 +17,8 @@ pub struct EscalationRecord {
     pub enqueued_at_ms: UnixMillis,
     /// The incident it was applied to; `None` when the report was rejected (quarantined).
     pub hub_incident: Option<Ulid>,
-    pub report: Option<IncidentReport>,
+    /// The journal entry holding the escalation as received.
+    pub journal: u64,
 }
 
 /// Per-site facts, written only by the ingest writer.

@@ -20,6 +20,7 @@
 //! | `meta`          | `audit_keyed_from`                    | `KeyedFrom` (seq, hash, MAC) |
 //! | `meta`          | `regulated/` ++ incident ULID         | empty (flagged, a deadline not yet met) |
 //! | `meta`          | `commits`                             | u64 BE (units committed)     |
+//! | `meta`          | `journal_applied`                     | u64 BE (journal ids below it applied) |
 //! | `meta`          | `members/` ++ incident ULID ++ name   | empty (incident members)   |
 //! | `meta`          | `roster_keepers`                      | u64 BE (who may manage the roster) |
 //! | `meta`          | `open_directives_indexed`             | empty (`open_directives` built) |
@@ -35,7 +36,8 @@
 //! | `site_state_log`| site ++ 0x00 ++ state seq u64         | local incident id (utf-8)  |
 //! | `meta`          | `state_seq/` ++ site                  | u64 BE (last state seq of the site) |
 //!
-//! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`. `epochs` holds
+//! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`; its compact
+//! value points at the escalation as received in the journal (`journal/`, outside sled). `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
 //!
 //! `site_incidents` and `status_incidents` are the listing indexes (see `query_index.rs`): a
@@ -85,7 +87,9 @@ pub use trees::*;
 /// and `site_states` / `site_state_log`, which every incident change must keep (a build that
 /// does not would leave sites with stale states).
 /// 5: incident records version 4, which an older build cannot read.
-pub const SCHEMA_VERSION: u32 = 5;
+/// 6: escalation records version 3 (the report in the journal, `journal/`), and the journal's
+/// applied mark in `meta` (a build without the journal would neither write nor replay it).
+pub const SCHEMA_VERSION: u32 = 6;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -93,9 +97,10 @@ pub const RECORD_VERSION: u8 = 1;
 /// and owner. 4: the count of indicators dropped at the record's size limit. Older records are
 /// upgraded when read ([`decode_incident`], `legacy.rs`).
 pub const INCIDENT_RECORD_VERSION: u8 = 4;
-/// Version of `escalations` values. 2: the report holds the site's local status; version 1
-/// values are upgraded when read ([`decode_escalation`]).
-pub const ESCALATION_RECORD_VERSION: u8 = 2;
+/// Version of `escalations` values. 2: the report holds the site's local status. 3: the report
+/// is in the journal; the record holds its journal id. Older values are moved into the journal
+/// by the schema 5 → 6 upgrade (`upgrade.rs`), so [`decode_escalation`] reads only version 3.
+pub const ESCALATION_RECORD_VERSION: u8 = 3;
 
 pub const META: &str = "meta";
 pub const INCIDENTS: &str = "incidents";
@@ -161,6 +166,9 @@ pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
+/// `meta` key: every journal entry with a lower id is applied to the trees (u64 BE); entries
+/// from there on are re-applied at start-up (`crate::ingest::replay`).
+pub const JOURNAL_APPLIED: &str = "journal_applied";
 /// `meta` key: units of work committed so far (u64 BE), recorded by the store's witness.
 pub const COMMITS: &str = "commits";
 /// `meta` key prefix of incident members (who may read it at TLP:RED): prefix ++ ULID ++

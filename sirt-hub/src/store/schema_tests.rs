@@ -33,6 +33,7 @@ fn meta_keys_keep_the_names_existing_stores_were_written_with() {
         AUDIT_HEAD,
         AUDIT_KEYED_FROM,
         COMMITS,
+        JOURNAL_APPLIED,
     ];
     assert_eq!(
         names,
@@ -42,7 +43,8 @@ fn meta_keys_keep_the_names_existing_stores_were_written_with() {
             "open_directives_indexed",
             "audit_head",
             "audit_keyed_from",
-            "commits"
+            "commits",
+            "journal_applied"
         ]
     );
     let incident = Ulid::from_parts(1, 1);

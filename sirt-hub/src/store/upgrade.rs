@@ -21,19 +21,38 @@
 //!
 //! Version 4 → 5: nothing is rewritten. Incident records of version 3 are read through
 //! `legacy.rs` (no indicator dropped yet); schema 5 makes an older build refuse the store.
+//!
+//! Version 5 → 6: every escalation record of version 1 or 2 has its report moved into the
+//! journal (`journal/`) and is rewritten as version 3, which holds the journal id. A crash
+//! part-way repeats the step: records already rewritten are skipped, and whatever an
+//! interrupted run appended to the journal is marked applied first (a schema 5 store has no
+//! other journal entries), so no replay takes it for a new escalation.
 
-use super::{StoreError, Trees, schema};
+use super::journal::{Journal, JournalEntry, JournaledOffer};
+use super::{StoreError, Trees, legacy, schema};
+use prost::Message;
 use socfed_proto::vocab::SiteId;
 use std::collections::HashMap;
 
+/// Escalations moved into the journal per append (and sync).
+const MOVED_PER_APPEND: usize = 1024;
+
 /// Brings a store of version `found` to [`schema::SCHEMA_VERSION`].
-pub(super) fn upgrade(trees: &Trees, found: u32) -> Result<(), StoreError> {
+pub(super) fn upgrade(
+    trees: &Trees,
+    escalations: &sled::Tree,
+    journal: &Journal,
+    found: u32,
+) -> Result<(), StoreError> {
     if found < 2 {
         build_listing_indexes(trees)?;
     }
     // 2 → 3: incident records are upgraded when read (module docs).
     if found < 4 {
         build_site_state_log(trees)?;
+    }
+    if found < 6 {
+        move_reports_to_journal(trees, escalations, journal)?;
     }
     // The indexes are durable before the version that says they exist (flushes every tree).
     trees.meta.flush()?;
@@ -102,4 +121,195 @@ pub(super) fn build_site_state_log(trees: &Trees) -> Result<(), StoreError> {
     }
     tracing::info!(sites = last.len(), "incident states queued");
     Ok(())
+}
+
+/// Moves every pre-journal escalation record's report into the journal (module docs).
+fn move_reports_to_journal(
+    trees: &Trees,
+    escalations: &sled::Tree,
+    journal: &Journal,
+) -> Result<(), StoreError> {
+    tracing::info!("moving escalation reports into the journal (store schema 5 to 6)");
+    let mark = |below: u64| {
+        trees
+            .meta
+            .insert(schema::JOURNAL_APPLIED, &below.to_be_bytes())
+    };
+    mark(journal.next_id())?;
+    let mut pending: Vec<(sled::IVec, legacy::BeforeJournal, JournalEntry)> = Vec::new();
+    let mut moved = 0u64;
+    for item in escalations.iter() {
+        let (key, raw) = item?;
+        if raw.first() == Some(&schema::ESCALATION_RECORD_VERSION) {
+            continue;
+        }
+        let old = legacy::escalation_before_journal(&raw)?;
+        let Some((site, epoch, seq)) = escalation_key_parts(&key) else {
+            return Err(StoreError::Codec(schema::key_length(
+                schema::ESCALATIONS,
+                key.len(),
+            )));
+        };
+        let offer = match &old.report {
+            Some(report) => JournaledOffer::Valid {
+                wire: report.to_wire().encode_to_vec(),
+            },
+            // The offer of a rejected escalation is kept in `reviews`.
+            None => JournaledOffer::Invalid {
+                wire: Vec::new(),
+                reason: "rejected before the hub kept a journal; the offer is in its review".into(),
+            },
+        };
+        let entry = JournalEntry {
+            site,
+            epoch,
+            seq,
+            dropped_before: 0,
+            enqueued_at_ms: old.enqueued_at_ms,
+            received_at_ms: old.received_at_ms,
+            offer,
+        };
+        pending.push((key, old, entry));
+        if pending.len() == MOVED_PER_APPEND {
+            moved += move_batch(trees, escalations, journal, &mut pending)?;
+        }
+    }
+    moved += move_batch(trees, escalations, journal, &mut pending)?;
+    mark(journal.next_id())?;
+    tracing::info!(
+        escalations = moved,
+        "escalation reports moved into the journal"
+    );
+    Ok(())
+}
+
+/// Appends the entries (durably), then points each record at its entry.
+fn move_batch(
+    trees: &Trees,
+    escalations: &sled::Tree,
+    journal: &Journal,
+    pending: &mut Vec<(sled::IVec, legacy::BeforeJournal, JournalEntry)>,
+) -> Result<u64, StoreError> {
+    let entries: Vec<JournalEntry> = pending.iter().map(|(.., e)| e.clone()).collect();
+    let ids = journal.append(&entries)?;
+    for ((key, old, _), id) in pending.drain(..).zip(&ids) {
+        escalations.insert(key, schema::encode_escalation(&old.record(*id))?)?;
+    }
+    if let Some(last) = ids.last() {
+        trees
+            .meta
+            .insert(schema::JOURNAL_APPLIED, &(last + 1).to_be_bytes())?;
+    }
+    Ok(ids.len() as u64)
+}
+
+/// `(site, epoch, seq)` of an `escalations` key (`schema::escalation_key`).
+fn escalation_key_parts(key: &[u8]) -> Option<(SiteId, ulid::Ulid, u64)> {
+    let split = key.iter().position(|b| *b == 0)?;
+    let site = SiteId::parse(std::str::from_utf8(&key[..split]).ok()?).ok()?;
+    let rest = &key[split + 1..];
+    let epoch: [u8; 16] = rest.get(..16)?.try_into().ok()?;
+    let seq: [u8; 8] = rest.get(16..)?.try_into().ok()?;
+    Some((site, ulid::Ulid::from_bytes(epoch), u64::from_be_bytes(seq)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::legacy::{EscalationRecordV2, IncidentReportV2};
+    use super::super::{Durability, HubStore};
+    use super::*;
+    use crate::ingest::apply::tests::escalation_of;
+    use socfed_runtime::audit::ChainKey;
+
+    fn open(dir: &std::path::Path) -> HubStore {
+        HubStore::open(dir, Durability::Flush, ChainKey::from_bytes([7; 32])).expect("store")
+    }
+
+    fn v2(report: socfed_proto::vocab::IncidentReport) -> IncidentReportV2 {
+        IncidentReportV2 {
+            local_incident_id: report.local_incident_id,
+            revision: report.revision,
+            title: report.title,
+            description: report.description,
+            severity: report.severity,
+            tlp: report.tlp,
+            rule_id: report.rule_id,
+            techniques: report.techniques,
+            indicators: report.indicators,
+            observed_at_ms: report.observed_at_ms,
+            local_owner: report.local_owner,
+            local_status: report.local_status,
+        }
+    }
+
+    /// A schema 5 store kept each report inside its escalation record; at open they move into
+    /// the journal, the records keep the rest, and nothing is taken for a new escalation.
+    #[test]
+    fn a_schema_5_store_moves_its_reports_into_the_journal() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut before = Vec::new();
+        {
+            let store = open(dir.path());
+            for (seq, local, domain) in [(1, "P-1", "a.example"), (2, "P-2", "b.example")] {
+                crate::ingest::apply::apply(
+                    &store,
+                    &[escalation_of("paris", seq, local, 1, domain)],
+                    10,
+                    1000,
+                )
+                .expect("applied");
+            }
+            // Rewrite the store as a schema 5 build left it: reports inside, no journal.
+            let tree = store.registry.tree(schema::TreeId::Escalations).clone();
+            for item in tree.iter() {
+                let (key, raw) = item.expect("reads");
+                let record = schema::decode_escalation(&raw).expect("decodes");
+                let report = store
+                    .journal_entry(record.journal)
+                    .expect("entry")
+                    .report()
+                    .expect("valid")
+                    .expect("decodes");
+                let old = EscalationRecordV2 {
+                    content_hash: record.content_hash,
+                    received_at_ms: record.received_at_ms,
+                    enqueued_at_ms: record.enqueued_at_ms,
+                    hub_incident: record.hub_incident,
+                    report: Some(v2(report.clone())),
+                };
+                let mut bytes = vec![2u8];
+                bytes.extend(postcard::to_allocvec(&old).expect("encodes"));
+                tree.insert(&key, bytes).expect("writes");
+                before.push((key.to_vec(), record, report));
+            }
+            store
+                .trees
+                .meta
+                .remove(schema::JOURNAL_APPLIED)
+                .expect("rm");
+            store
+                .trees
+                .meta
+                .insert(schema::SCHEMA_VERSION_KEY, &5u32.to_be_bytes())
+                .expect("version");
+            store.db.flush().expect("flush");
+            std::fs::remove_dir_all(dir.path().join(super::super::journal::DIR)).expect("rm");
+        }
+        for _ in 0..2 {
+            let store = open(dir.path());
+            let tree = store.registry.tree(schema::TreeId::Escalations).clone();
+            for (key, was, report) in &before {
+                let raw = tree.get(key).expect("reads").expect("kept");
+                let now = schema::decode_escalation(&raw).expect("version 3");
+                assert_eq!(
+                    (now.content_hash, now.hub_incident, now.received_at_ms),
+                    (was.content_hash, was.hub_incident, was.received_at_ms)
+                );
+                let entry = store.journal_entry(now.journal).expect("journaled");
+                assert_eq!(entry.report().expect("valid").as_ref(), Ok(report));
+                assert_eq!(report.content_hash(), now.content_hash);
+            }
+            assert!(store.unapplied_journal().expect("reads").is_empty());
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `db export|import` with the real binaries: refused while the service holds the store,
 //! a stopped hub's store round-trips into a new directory and a hub started on it has the same
-//! incidents and an intact audit chain.
+//! incidents, an intact audit chain and the escalations' reports (in its journal).
 
 use socfed_proto::pb;
 use socfed_tests::fixture::Org;
@@ -89,5 +89,12 @@ async fn a_stopped_hub_store_round_trips_and_a_running_one_is_refused() -> anyho
             .intact
     );
     hub.stop().await?;
+    // The reports as received travel too: they live in the hub's journal, beside sled.
+    let stored = socfed_tests::ledger::read_stopped_hub(&restored.join("hub-data"))?;
+    let titles: Vec<&str> = stored
+        .iter()
+        .filter_map(|s| s.report.as_ref().map(|r| r.title.as_str()))
+        .collect();
+    assert_eq!(titles, vec!["backup me"]);
     Ok(())
 }

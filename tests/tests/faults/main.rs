@@ -9,5 +9,6 @@ mod faults_directives;
 mod faults_hub_crash;
 mod faults_outage;
 mod faults_proxy;
+mod journal_crash;
 mod storage_faults;
 mod storage_full;

@@ -26,7 +26,13 @@ impl Batch<'_, '_> {
         let offered_hash = offered.content_hash();
         let mut record = self.unit.site(site)?;
         record.last_seen_ms = now;
-        let outcome = match self.unit.escalation(site, epoch, seq)? {
+        // Only a sequence the delivery state says may be stored costs a read.
+        let stored = if self.unit.may_hold_escalation(site, epoch, seq) {
+            self.unit.escalation(site, epoch, seq)?
+        } else {
+            None
+        };
+        let outcome = match stored {
             Some(stored) => {
                 if stored.content_hash == offered_hash {
                     record.duplicates = record.duplicates.saturating_add(1);
@@ -49,18 +55,14 @@ impl Batch<'_, '_> {
                 }
             }
             None => {
-                let (hub_incident, report, outcome) = match offered {
+                let (hub_incident, outcome) = match offered {
                     Offered::Valid(report) => {
                         let change = self.apply_report(site, report, changes)?;
                         let id = change.record.id;
                         changes.retain(|c| c.record.id != id);
                         changes.push(change);
                         record.escalations_stored = record.escalations_stored.saturating_add(1);
-                        (
-                            Some(id),
-                            Some(report.clone()),
-                            EscalationOutcome::Applied { incident: id },
-                        )
+                        (Some(id), EscalationOutcome::Applied { incident: id })
                     }
                     Offered::Invalid { reason, .. } => {
                         self.review(
@@ -75,7 +77,6 @@ impl Batch<'_, '_> {
                         record.rejected = record.rejected.saturating_add(1);
                         (
                             None,
-                            None,
                             EscalationOutcome::Rejected {
                                 reason: reason.clone(),
                             },
@@ -87,7 +88,11 @@ impl Batch<'_, '_> {
                     received_at_ms: now,
                     enqueued_at_ms,
                     hub_incident,
-                    report,
+                    journal: self.journal.ok_or(StoreError::Journal(
+                        crate::store::journal::JournalError::Codec(
+                            "an escalation applied without its journal entry".into(),
+                        ),
+                    ))?,
                 };
                 self.unit.put_escalation(site, epoch, seq, &stored)?;
                 outcome
@@ -108,7 +113,7 @@ impl Batch<'_, '_> {
             acked_through = seq;
             // Catch up over anything stored earlier out of order.
             while let Some(next) = acked_through.checked_add(1)
-                && self.unit.holds_escalation(site, epoch, next)?
+                && self.unit.holds_above_mark(site, epoch, next)
             {
                 acked_through = next;
             }

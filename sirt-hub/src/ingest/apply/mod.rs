@@ -10,6 +10,7 @@
 mod comms;
 mod escalation;
 mod fingerprints;
+mod journaled;
 mod members;
 mod response;
 mod roster;
@@ -17,12 +18,14 @@ mod transition;
 mod web;
 
 pub use comms::{CommEdit, CommsChange};
+pub use journaled::{item_of, journal};
 pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use roster::RosterChange;
 pub use web::{WebChange, WebOutcome};
 
 use crate::incident::IncidentRecord;
+use crate::store::journal::JournalError;
 use crate::store::unit::StoreUnit;
 use crate::store::{HubStore, StoreError};
 use prost::Message;
@@ -221,13 +224,29 @@ struct Batch<'u, 'a> {
     unit: &'u mut StoreUnit<'a>,
     now: UnixMillis,
     window_ms: i64,
+    /// The journal id of the escalation being applied.
+    journal: Option<u64>,
 }
 
-/// Applies `items` in order as one unit of work. Nothing is durable until
-/// [`HubStore::commit`].
+/// Applies `items` in order as one unit of work, after journaling their escalations. Nothing
+/// is durable until [`HubStore::commit`].
 pub fn apply(
     store: &HubStore,
     items: &[Item],
+    now: UnixMillis,
+    window_ms: i64,
+) -> Result<Applied, StoreError> {
+    let ids = journal(store, items, now)?;
+    apply_journaled(store, items, &ids, now, window_ms)
+}
+
+/// Applies `items` in order as one unit of work; `journal_ids` are the ids of their
+/// escalations, in order ([`journal`]). The unit records that they are applied, so a
+/// replay at start-up (`crate::ingest::replay`) starts after them.
+pub fn apply_journaled(
+    store: &HubStore,
+    items: &[Item],
+    journal_ids: &[u64],
     now: UnixMillis,
     window_ms: i64,
 ) -> Result<Applied, StoreError> {
@@ -236,11 +255,21 @@ pub fn apply(
         unit: &mut unit,
         now,
         window_ms,
+        journal: None,
     };
+    let mut ids = journal_ids.iter();
     let mut applied = Applied::default();
     for item in items {
+        if matches!(item, Item::Escalation { .. }) {
+            batch.journal = Some(*ids.next().ok_or(StoreError::Journal(JournalError::Codec(
+                "an escalation to apply without its journal entry".into(),
+            )))?);
+        }
         let outcome = batch.item(item, &mut applied)?;
         applied.outcomes.push(outcome);
+    }
+    if let Some(last) = journal_ids.last() {
+        unit.set_journal_applied(last.saturating_add(1));
     }
     let touched = unit.commit()?;
     applied.directive_sites = touched.directive_sites;

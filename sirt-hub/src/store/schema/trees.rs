@@ -137,14 +137,10 @@ pub fn encode_escalation(record: &EscalationRecord) -> Result<Vec<u8>, CodecErro
     encode(TreeId::Escalations, record)
 }
 
-/// Reads an `escalations` value of this version or of version 1 (`legacy::escalation_v1`).
+/// Reads an `escalations` value. Older versions never remain after open: the schema 5 → 6
+/// upgrade moved their reports into the journal (`upgrade.rs`).
 pub fn decode_escalation(bytes: &[u8]) -> Result<EscalationRecord, CodecError> {
-    let codec = TreeId::Escalations.codec();
-    match codec.split(bytes)? {
-        (ESCALATION_RECORD_VERSION, body) => codec.body(body),
-        (1, body) => codec.body(body).map(super::super::legacy::escalation_v1),
-        (found, _) => Err(codec.unknown(found)),
-    }
+    decode(TreeId::Escalations, bytes)
 }
 
 /// A key (or key part) of `tree` of a length its layout does not have.

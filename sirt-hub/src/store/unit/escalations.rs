@@ -24,15 +24,12 @@ impl StoreUnit<'_> {
         }
     }
 
-    /// Whether anything is stored under (`site`, `epoch`, `seq`), without decoding it.
-    pub fn holds_escalation(
-        &self,
-        site: &SiteId,
-        epoch: Ulid,
-        seq: u64,
-    ) -> Result<bool, StoreError> {
-        let key = schema::escalation_key(site, epoch, seq);
-        Ok(self.work.get_raw(TreeId::Escalations, &key)?.is_some())
+    /// Whether an escalation is stored under (`site`, `epoch`, `seq`) above the
+    /// acknowledgement mark, from the delivery state in memory (no read).
+    pub fn holds_above_mark(&self, site: &SiteId, epoch: Ulid, seq: u64) -> bool {
+        self.acked_through(site, epoch)
+            .is_ok_and(|acked| seq > acked)
+            && self.may_hold_escalation(site, epoch, seq)
     }
 
     pub fn put_escalation(
@@ -47,6 +44,10 @@ impl StoreUnit<'_> {
             schema::escalation_key(site, epoch, seq),
             schema::encode_escalation(record)?,
         );
+        let mark = self.mark_mut(site, epoch);
+        if seq > mark.acked {
+            mark.above.insert(seq);
+        }
         Ok(())
     }
 

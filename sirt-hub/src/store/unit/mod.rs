@@ -26,10 +26,12 @@ mod sites;
 pub use incidents::Indexed;
 pub use people::GrantKey;
 
+use super::marks::{self, EpochMark, Marks};
 use super::schema::{self, TreeId};
 use super::{HubStore, StoreError};
 use socfed_proto::vocab::SiteId;
 use socfed_runtime::store_kit::unit::{Unit as KitUnit, UnitError};
+use std::collections::HashMap;
 use std::sync::MutexGuard;
 
 impl From<UnitError> for StoreError {
@@ -58,6 +60,10 @@ fn note(sites: &mut Vec<SiteId>, site: &SiteId) {
 
 pub struct StoreUnit<'a> {
     work: KitUnit<'a, TreeId>,
+    /// The store's delivery state as last committed (`store/marks.rs`).
+    marks: MutexGuard<'a, Marks>,
+    /// This unit's changes to it, taken over only once the unit committed.
+    changed_marks: HashMap<marks::Key, EpochMark>,
     touched: Touched,
     audit_key: &'a socfed_runtime::audit::ChainKey,
     /// Held until commit or drop: one unit at a time.
@@ -74,11 +80,21 @@ impl HubStore {
             audit_key: &self.audit_key,
             // A unit that panicked wrote nothing, so the lock guards no broken state.
             _writer: self.write_lock.lock().unwrap_or_else(|p| p.into_inner()),
+            // Taken after the write lock, by units only; a panicked unit changed nothing here.
+            marks: self.marks.lock().unwrap_or_else(|p| p.into_inner()),
+            changed_marks: HashMap::new(),
         }
     }
 }
 
 impl StoreUnit<'_> {
+    /// Records that every journal entry below `below` is applied, in this unit's transaction:
+    /// a replay at start-up begins there (`crate::ingest::replay`).
+    pub fn set_journal_applied(&mut self, below: u64) {
+        self.work
+            .put_u64(TreeId::Meta, schema::JOURNAL_APPLIED.as_bytes(), below);
+    }
+
     /// Applies every write of the unit in one transaction, with the commit counter the store's
     /// witness records (`store::witness_of`).
     pub fn commit(mut self) -> Result<Touched, StoreError> {
@@ -88,6 +104,9 @@ impl StoreUnit<'_> {
         self.work
             .put_u64(TreeId::Meta, schema::COMMITS.as_bytes(), commits + 1);
         self.work.commit()?;
+        // Only now: the delivery state in memory never runs ahead of the trees.
+        let changed = std::mem::take(&mut self.changed_marks);
+        self.marks.replace(changed);
         Ok(self.touched)
     }
 }

@@ -15,6 +15,7 @@
 
 use super::{StoreUnit, note};
 use crate::store::StoreError;
+use crate::store::marks::EpochMark;
 use crate::store::records::SiteRecord;
 use crate::store::schema::{self, TreeId};
 use socfed_proto::vocab::SiteId;
@@ -35,16 +36,39 @@ impl StoreUnit<'_> {
         Ok(())
     }
 
-    /// The highest sequence of `site`'s `epoch` acknowledged so far (0: none).
+    /// The highest sequence of `site`'s `epoch` acknowledged so far (0: none), from the
+    /// delivery state in memory (`store/marks.rs`), which equals `epochs`.
     pub fn acked_through(&self, site: &SiteId, epoch: Ulid) -> Result<u64, StoreError> {
-        Ok(self
-            .work
-            .get_u64(TreeId::Epochs, &schema::epoch_key(site, epoch))?)
+        Ok(self.mark(site, epoch).map_or(0, |m| m.acked))
     }
 
     pub fn set_acked_through(&mut self, site: &SiteId, epoch: Ulid, through: u64) {
         self.work
             .put_u64(TreeId::Epochs, &schema::epoch_key(site, epoch), through);
+        self.mark_mut(site, epoch).set_acked(through);
+    }
+
+    /// Whether anything may be stored under (`site`, `epoch`, `seq`): when not, no read of
+    /// `escalations` is needed to know it is new.
+    pub fn may_hold_escalation(&self, site: &SiteId, epoch: Ulid, seq: u64) -> bool {
+        self.mark(site, epoch).is_some_and(|m| m.may_hold(seq))
+    }
+
+    /// The (site, epoch) state as this unit sees it.
+    fn mark(&self, site: &SiteId, epoch: Ulid) -> Option<&EpochMark> {
+        let key = (site.clone(), epoch);
+        self.changed_marks
+            .get(&key)
+            .or_else(|| self.marks.get(&key))
+    }
+
+    /// This unit's copy of the (site, epoch) state, to change.
+    pub(super) fn mark_mut(&mut self, site: &SiteId, epoch: Ulid) -> &mut EpochMark {
+        let key = (site.clone(), epoch);
+        let base = &self.marks;
+        self.changed_marks
+            .entry(key)
+            .or_insert_with_key(|key| base.get(key).cloned().unwrap_or_default())
     }
 
     /// Queues the state of `site`'s local incident `local` for sending to the site.

@@ -1,0 +1,120 @@
+//! Per-(site, epoch) delivery state in memory: the acknowledged-through mark (`epochs`) and
+//! the sequences stored above it (out of order, ahead of a hole). With it a new in-order
+//! escalation needs no `escalations` read (nothing can be stored under a sequence above the
+//! mark that is not in the set) and the catch-up over later sequences reads nothing either.
+//!
+//! Rebuilt at open from `epochs` and the keys of `escalations` (one seek per (site, epoch)
+//! plus the keys above its mark, never a full scan). A unit of work changes a copy of the
+//! entries it touches (`unit/sites.rs`) and replaces them here only after its transaction
+//! committed, so this always equals the trees; a unit that fails leaves it as it was.
+
+use super::StoreError;
+use super::schema;
+use socfed_proto::vocab::SiteId;
+use std::collections::{BTreeSet, HashMap};
+use ulid::Ulid;
+
+/// One (site, epoch).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EpochMark {
+    /// The highest sequence acknowledged (0: none).
+    pub acked: u64,
+    /// Sequences stored above `acked`.
+    pub above: BTreeSet<u64>,
+}
+
+impl EpochMark {
+    /// Whether an escalation may be stored under `seq`: at or below the mark (stored, or
+    /// declared never sent) or stored above it.
+    pub fn may_hold(&self, seq: u64) -> bool {
+        seq <= self.acked || self.above.contains(&seq)
+    }
+
+    /// Moves the mark to `through`, forgetting what is now below it.
+    pub fn set_acked(&mut self, through: u64) {
+        self.acked = through;
+        self.above = self.above.split_off(&through.saturating_add(1));
+        if through == u64::MAX {
+            self.above.clear();
+        }
+    }
+}
+
+pub type Key = (SiteId, Ulid);
+
+#[derive(Debug, Default)]
+pub struct Marks {
+    epochs: HashMap<Key, EpochMark>,
+}
+
+impl Marks {
+    pub fn get(&self, key: &Key) -> Option<&EpochMark> {
+        self.epochs.get(key)
+    }
+
+    /// Takes a committed unit's changed entries.
+    pub fn replace(&mut self, changed: HashMap<Key, EpochMark>) {
+        self.epochs.extend(changed);
+    }
+
+    /// Reads the state from the trees (module docs).
+    pub fn rebuild(epochs: &sled::Tree, escalations: &sled::Tree) -> Result<Self, StoreError> {
+        let mut marks = Marks::default();
+        for item in epochs.iter() {
+            let (key, value) = item?;
+            let Some(id) = epoch_of(&key) else {
+                continue;
+            };
+            let acked = schema::u64_value(schema::EPOCHS, &value)?;
+            marks.epochs.entry(id).or_default().acked = acked;
+        }
+        // One seek per (site, epoch) prefix of `escalations`: its mark's range above.
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(item) = escalations.range(from.clone()..).next() {
+            let (key, _) = item?;
+            let Some((id, prefix_len)) = escalation_prefix(&key) else {
+                return Err(StoreError::Codec(schema::key_length(
+                    schema::ESCALATIONS,
+                    key.len(),
+                )));
+            };
+            let prefix = &key[..prefix_len];
+            let mark = marks.epochs.entry(id).or_default();
+            let mut start = prefix.to_vec();
+            start.extend_from_slice(&mark.acked.saturating_add(1).to_be_bytes());
+            let mut end = prefix.to_vec();
+            end.extend_from_slice(&u64::MAX.to_be_bytes());
+            if mark.acked < u64::MAX {
+                for item in escalations.range(start..=end.clone()) {
+                    let (key, _) = item?;
+                    if let Some(seq) = key.get(prefix_len..).and_then(|s| s.try_into().ok()) {
+                        mark.above.insert(u64::from_be_bytes(seq));
+                    }
+                }
+            }
+            // Past every key of this prefix: site ids hold no 0x00, so any later prefix is
+            // greater than the prefix followed by anything.
+            end.push(0);
+            from = end;
+        }
+        Ok(marks)
+    }
+}
+
+/// (site, epoch) of an `epochs` key: site ++ 0x00 ++ epoch (16).
+fn epoch_of(key: &[u8]) -> Option<Key> {
+    let split = key.iter().position(|b| *b == 0)?;
+    let site = SiteId::parse(std::str::from_utf8(&key[..split]).ok()?).ok()?;
+    let epoch: [u8; 16] = key.get(split + 1..)?.try_into().ok()?;
+    Some((site, Ulid::from_bytes(epoch)))
+}
+
+/// (site, epoch) of an `escalations` key and the length of its (site, epoch) prefix.
+fn escalation_prefix(key: &[u8]) -> Option<(Key, usize)> {
+    let split = key.iter().position(|b| *b == 0)?;
+    let prefix_len = split + 1 + 16;
+    if key.len() != prefix_len + 8 {
+        return None;
+    }
+    Some((epoch_of(&key[..prefix_len])?, prefix_len))
+}
