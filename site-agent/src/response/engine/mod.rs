@@ -211,10 +211,14 @@ impl ResponseEngine {
         self.new_groups.clone()
     }
 
+    /// Adds a sweep to the watchers. Until now intake handed nothing over for it, so one
+    /// search of the stored alerts covers what arrived since its first search.
     fn start_watching(&self, id: Ulid, sweep: Sweep) {
         let mut watching = self.lock_watching();
         watching.insert(id, sweep);
         self.new_groups.set_watching(true);
+        drop(watching);
+        self.new_groups.request_rescan();
     }
 
     fn stop_watching(&self, id: &Ulid) {

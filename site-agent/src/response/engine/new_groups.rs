@@ -3,9 +3,11 @@
 //! Intake commits far faster than a watching sweep can read groups back, so a queue of every
 //! commit's groups would grow without bound while sweeps are slow. Instead the ids are
 //! coalesced into one set (a group touched by ten commits is matched once), taken whole by
-//! the watcher; past [`MAX_PENDING`] ids the set is dropped and marked overflowed, and the
+//! the watcher; past [`MAX_PENDING`] ids the set is dropped and a rescan asked for: the
 //! watcher then searches the stored alerts again through the indicator index, which finds
-//! every group the dropped ids named. Nothing is recorded while no sweep watches.
+//! every group the dropped ids named. Nothing is recorded while no sweep watches, so a sweep
+//! that starts watching asks for a rescan too: it covers what arrived between its search of
+//! the stored alerts and the moment it joined the watchers.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -21,14 +23,15 @@ pub const MAX_PENDING: usize = 65_536;
 pub enum Taken {
     /// These groups are new or changed since the last take.
     Groups(Vec<Ulid>),
-    /// More changed than fit: search the stored alerts again.
-    Overflowed,
+    /// More changed than fit, or a sweep just started watching: search the stored alerts
+    /// again.
+    Rescan,
 }
 
 #[derive(Default)]
 struct Pending {
     ids: BTreeSet<Ulid>,
-    overflowed: bool,
+    rescan: bool,
 }
 
 #[derive(Default)]
@@ -51,15 +54,24 @@ impl NewGroups {
         }
         {
             let mut pending = self.lock();
-            if !pending.overflowed {
+            if !pending.rescan {
                 pending.ids.extend(ids.iter().copied());
                 if pending.ids.len() > MAX_PENDING {
                     pending.ids = BTreeSet::new();
-                    pending.overflowed = true;
+                    pending.rescan = true;
                     metrics::counter!("socfed_agent_sweep_overflows_total").increment(1);
                 }
             }
         }
+        self.ready.notify_one();
+    }
+
+    /// Asks the watcher for one search of the stored alerts (a sweep started watching).
+    pub fn request_rescan(&self) {
+        let mut pending = self.lock();
+        pending.ids = BTreeSet::new();
+        pending.rescan = true;
+        drop(pending);
         self.ready.notify_one();
     }
 
@@ -76,9 +88,9 @@ impl NewGroups {
     /// Takes what is recorded, if anything.
     pub fn take(&self) -> Option<Taken> {
         let mut pending = self.lock();
-        if std::mem::take(&mut pending.overflowed) {
+        if std::mem::take(&mut pending.rescan) {
             pending.ids.clear();
-            return Some(Taken::Overflowed);
+            return Some(Taken::Rescan);
         }
         if pending.ids.is_empty() {
             return None;
@@ -120,7 +132,7 @@ mod tests {
             queue.record(&ids(start..start + 1_000));
             assert!(queue.lock().ids.len() <= MAX_PENDING);
         }
-        assert_eq!(queue.take(), Some(Taken::Overflowed));
+        assert_eq!(queue.take(), Some(Taken::Rescan));
         assert_eq!(queue.take(), None);
     }
 }

@@ -61,10 +61,10 @@ impl ResponseEngine {
         self.match_watching(|_| Ok(groups.to_vec()))
     }
 
-    /// After more changed than [`NewGroups`](super::new_groups::NewGroups) keeps: every
-    /// watching sweep searches the stored alerts again through the indicator index, which
-    /// holds every group the dropped ids named.
-    fn on_overflow(&self) -> Result<(), StoreError> {
+    /// After more changed than [`NewGroups`](super::new_groups::NewGroups) keeps, or when a
+    /// sweep starts watching: every watching sweep searches the stored alerts again through
+    /// the indicator index, which holds every group the dropped ids named.
+    fn on_rescan(&self) -> Result<(), StoreError> {
         self.match_watching(|sweep| {
             let mut groups = Vec::new();
             for indicator in &sweep.indicators {
@@ -128,7 +128,7 @@ impl ResponseEngine {
             let engine = self.clone();
             let result = tokio::task::spawn_blocking(move || match taken {
                 Some(Taken::Groups(ids)) => engine.on_groups(&ids),
-                Some(Taken::Overflowed) => engine.on_overflow(),
+                Some(Taken::Rescan) => engine.on_rescan(),
                 None => engine.end_due_sweeps(),
             })
             .await;
@@ -167,11 +167,21 @@ mod tests {
     use socfed_proto::pb;
     use std::sync::Arc;
 
-    /// A sweep watching new alerts finds an alert that arrives during the watch, from the
-    /// indicator index once an overflow dropped the ids intake handed over.
+    fn line(id: u32) -> (u64, String) {
+        (
+            u64::from(id),
+            format!(
+                r#"{{"id":"e-{id}","observed_at":1700000000000,"rule_id":"R-{id}","severity":"high","hosts":["ws-{id}"],"indicators":["domain:evil.example"]}}"#
+            ),
+        )
+    }
+
+    /// A sweep watching new alerts: when it starts it asks for one search of the stored
+    /// alerts (what arrived while it started was handed to nobody); then it matches the groups
+    /// intake hands over; and after an overflow dropped them, the indicator index finds them.
     #[test]
-    fn a_watching_sweep_finds_a_new_alert_through_the_index_after_an_overflow() -> anyhow::Result<()>
-    {
+    fn a_watching_sweep_finds_new_alerts_from_its_start_through_handed_ids_and_overflows()
+    -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let store = open(dir.path())?;
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
@@ -183,6 +193,7 @@ mod tests {
         );
         let mut soc = service(store.clone(), clock)?;
         soc.group_tap = Some(engine.new_groups());
+        let new_groups = engine.new_groups();
         let id = ulid::Ulid::new();
         engine.receive(pb::Directive {
             directive_id: id.to_string(),
@@ -198,21 +209,31 @@ mod tests {
             expires_at_ms: 0,
             issued_by: "ines".into(),
         });
-        let hits = |store: &crate::store::AgentStore| -> anyhow::Result<usize> {
-            Ok(store.directive(id)?.map_or(0, |d| d.hits.len()))
-        };
-        assert_eq!(hits(&store)?, 0, "nothing stored matches yet");
+        let hits =
+            || -> anyhow::Result<usize> { Ok(store.directive(id)?.map_or(0, |d| d.hits.len())) };
+        assert_eq!(hits()?, 0, "nothing stored matches yet");
+        // An alert that arrived between the sweep's first search and its start.
+        soc.submit(&manager(), Format::Native, &[line(1)])?;
+        assert_eq!(
+            new_groups.take(),
+            Some(Taken::Rescan),
+            "the start asks for a search"
+        );
+        engine.on_rescan()?;
+        assert_eq!(hits()?, 1);
 
-        let line = r#"{"observed_at":1700000000000,"rule_id":"R-1","severity":"high","hosts":["ws-1"],"indicators":["domain:evil.example"]}"#;
-        soc.submit(&manager(), Format::Native, &[(1, line.to_string())])?;
-        let new_groups = engine.new_groups();
+        soc.submit(&manager(), Format::Native, &[line(2)])?;
         let Some(Taken::Groups(ids)) = new_groups.take() else {
             anyhow::bail!("intake handed over the new group");
         };
-        // The handed ids are dropped (as an overflow does): the index still finds the alert.
-        drop(ids);
-        engine.on_overflow()?;
-        assert_eq!(hits(&store)?, 1);
+        engine.on_groups(&ids)?;
+        assert_eq!(hits()?, 2);
+
+        // The handed ids are dropped, as an overflow does: the index still finds the alert.
+        soc.submit(&manager(), Format::Native, &[line(3)])?;
+        drop(new_groups.take());
+        engine.on_rescan()?;
+        assert_eq!(hits()?, 3);
         Ok(())
     }
 }
