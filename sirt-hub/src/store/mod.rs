@@ -12,6 +12,7 @@
 
 mod audit_log;
 pub mod check;
+pub mod fingerprint_gens;
 pub mod journal;
 pub mod layout;
 mod legacy;
@@ -116,6 +117,19 @@ pub struct HubStore {
     journal: journal::Journal,
     /// Per-(site, epoch) delivery state, equal to the trees (`marks.rs`); units hold it.
     marks: std::sync::Mutex<marks::Marks>,
+    /// Which generations `fingerprints` holds, with their filters (`fingerprint_gens.rs`).
+    fingerprint_gens: std::sync::Mutex<fingerprint_gens::Generations>,
+}
+
+/// The generations `fingerprints` holds and their filters, from its keys (read once at open;
+/// keys only, about 40 bytes each).
+fn fingerprint_generations(tree: &sled::Tree) -> Result<fingerprint_gens::Generations, StoreError> {
+    let mut generations = fingerprint_gens::Generations::default();
+    for key in tree.iter().keys() {
+        let (generation, fingerprint) = schema::fingerprint_key_parts(&key?)?;
+        generations.note(generation, &fingerprint);
+    }
+    Ok(generations)
 }
 
 /// Builds `open_directives` once for a store written before the index existed.
@@ -286,12 +300,16 @@ impl HubStore {
                 )?;
             }
             Some(found) if found < schema::SCHEMA_VERSION => {
-                let escalations = registry.tree(TreeId::Escalations);
-                upgrade::upgrade(&trees, escalations, &journal, found)?
+                let rewritten = (
+                    registry.tree(TreeId::Escalations),
+                    registry.tree(TreeId::Fingerprints),
+                );
+                upgrade::upgrade(&trees, rewritten, &journal, found)?
             }
             Some(_) => {}
         }
         let marks = marks::Marks::rebuild(&trees.epochs, registry.tree(TreeId::Escalations))?;
+        let fingerprint_gens = fingerprint_generations(registry.tree(TreeId::Fingerprints))?;
         db.flush()?;
         socfed_runtime::store_files::restrict_contents(dir)?;
         // Whatever an earlier run or this open left unsynced, and the store's own files'
@@ -309,6 +327,7 @@ impl HubStore {
             durability,
             journal,
             marks: std::sync::Mutex::new(marks),
+            fingerprint_gens: std::sync::Mutex::new(fingerprint_gens),
         };
         Ok(store)
     }

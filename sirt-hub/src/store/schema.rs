@@ -13,7 +13,7 @@
 //! | `escalations`   | site ++ 0x00 ++ epoch (16) ++ seq u64 | `EscalationRecord`         |
 //! | `epochs`        | site ++ 0x00 ++ epoch (16)            | acked-through seq, u64 BE  |
 //! | `sites`         | site                                  | `SiteRecord`               |
-//! | `fingerprints`  | BLAKE3 fingerprint (32)               | `FingerprintRecord`        |
+//! | `fingerprints`  | generation u64 ++ BLAKE3 fingerprint (32) | `FingerprintRecord` (`fingerprint_gens.rs`) |
 //! | `reviews`       | site ++ 0x00 ++ epoch ++ seq ++ ULID  | `ReviewRecord`             |
 //! | `audit`         | seq u64                               | `AuditEntry` (hash chain)  |
 //! | `meta`          | `audit_head`                          | `AuditHead` (seq, hash)    |
@@ -89,7 +89,9 @@ pub use trees::*;
 /// 5: incident records version 4, which an older build cannot read.
 /// 6: escalation records version 3 (the report in the journal, `journal/`), and the journal's
 /// applied mark in `meta` (a build without the journal would neither write nor replay it).
-pub const SCHEMA_VERSION: u32 = 6;
+/// 7: `fingerprints` keyed by time generation first (`fingerprint_gens.rs`), so lookups ask
+/// only the generations the correlation window reaches and old ones are pruned whole.
+pub const SCHEMA_VERSION: u32 = 7;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -276,6 +278,28 @@ pub fn epoch_key(site: &SiteId, epoch: Ulid) -> Vec<u8> {
     key
 }
 
+/// `generation u64 BE ++ fingerprint`: a `fingerprints` key (`fingerprint_gens.rs`).
+pub fn fingerprint_key(generation: u64, fingerprint: &[u8; 32]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(40);
+    key.extend_from_slice(&generation.to_be_bytes());
+    key.extend_from_slice(fingerprint);
+    key
+}
+
+/// The generation and fingerprint of a `fingerprints` key.
+pub fn fingerprint_key_parts(key: &[u8]) -> Result<(u64, [u8; 32]), CodecError> {
+    let malformed = || CodecError::Malformed {
+        tree: FINGERPRINTS,
+        detail: format!(
+            "a key of {} bytes, not generation (8) ++ fingerprint (32)",
+            key.len()
+        ),
+    };
+    let (generation, fingerprint) = key.split_first_chunk::<8>().ok_or_else(malformed)?;
+    let fingerprint: [u8; 32] = fingerprint.try_into().map_err(|_| malformed())?;
+    Ok((u64::from_be_bytes(*generation), fingerprint))
+}
+
 pub fn escalation_key(site: &SiteId, epoch: Ulid, seq: u64) -> Vec<u8> {
     let mut key = epoch_key(site, epoch);
     key.extend_from_slice(&seq.to_be_bytes());
@@ -334,7 +358,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::LocalRefs | TreeId::SiteStates => shape.text_nul().text(),
         TreeId::Escalations => shape.text_nul().ulid().u64("seq"),
         TreeId::Reviews => shape.text_nul().ulid().u64("seq").ulid(),
-        TreeId::Fingerprints => shape.opaque(32),
+        TreeId::Fingerprints => shape.u64("generation").opaque(32),
         TreeId::WebSessions => shape.byte("kind").opaque(32),
         TreeId::SiteStateLog => shape.text_nul().u64("seq"),
     }

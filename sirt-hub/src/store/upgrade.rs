@@ -27,6 +27,10 @@
 //! part-way repeats the step: records already rewritten are skipped, and whatever an
 //! interrupted run appended to the journal is marked applied first (a schema 5 store has no
 //! other journal entries), so no replay takes it for a new escalation.
+//!
+//! Version 6 → 7: `fingerprints` keys gain their generation in front (`fingerprint_gens.rs`):
+//! each 32-byte key is written again under the generation of its `last_seen_ms` and removed.
+//! Only 32-byte keys are taken, so a crash part-way repeats the step for what is left.
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};
@@ -40,7 +44,7 @@ const MOVED_PER_APPEND: usize = 1024;
 /// Brings a store of version `found` to [`schema::SCHEMA_VERSION`].
 pub(super) fn upgrade(
     trees: &Trees,
-    escalations: &sled::Tree,
+    (escalations, fingerprints): (&sled::Tree, &sled::Tree),
     journal: &Journal,
     found: u32,
 ) -> Result<(), StoreError> {
@@ -54,12 +58,45 @@ pub(super) fn upgrade(
     if found < 6 {
         move_reports_to_journal(trees, escalations, journal)?;
     }
+    if found < 7 {
+        key_fingerprints_by_generation(fingerprints)?;
+    }
     // The indexes are durable before the version that says they exist (flushes every tree).
     trees.meta.flush()?;
     trees.meta.insert(
         schema::SCHEMA_VERSION_KEY,
         &schema::SCHEMA_VERSION.to_be_bytes(),
     )?;
+    Ok(())
+}
+
+/// Schema 7: every fingerprint under its generation (module docs).
+fn key_fingerprints_by_generation(tree: &sled::Tree) -> Result<(), StoreError> {
+    let generations = super::fingerprint_gens::Generations::default();
+    let mut batch = sled::Batch::default();
+    let (mut pending, mut moved) = (0, 0u64);
+    for entry in tree.iter() {
+        let (key, raw) = entry?;
+        let Ok(fingerprint) = <[u8; 32]>::try_from(key.as_ref()) else {
+            continue;
+        };
+        let record: super::records::FingerprintRecord =
+            schema::decode(schema::TreeId::Fingerprints, &raw)?;
+        let generation = generations.generation(record.last_seen_ms);
+        batch.insert(schema::fingerprint_key(generation, &fingerprint), raw);
+        batch.remove(key);
+        pending += 1;
+        moved += 1;
+        if pending == MOVED_PER_APPEND {
+            tree.apply_batch(std::mem::take(&mut batch))?;
+            pending = 0;
+        }
+    }
+    tree.apply_batch(batch)?;
+    tracing::info!(
+        moved,
+        "correlation fingerprints keyed by generation (store schema 6 to 7)"
+    );
     Ok(())
 }
 
@@ -311,5 +348,60 @@ mod tests {
             }
             assert!(store.unapplied_journal().expect("reads").is_empty());
         }
+    }
+
+    /// A schema 6 store keyed fingerprints by the fingerprint alone: at open each moves under
+    /// its generation, and a report with it still joins the incident it leads to.
+    #[test]
+    fn a_schema_6_store_keys_its_fingerprints_by_generation() {
+        let dir = tempfile::tempdir().expect("dir");
+        let t0 = 1_700_000_000_000;
+        let first = {
+            let store = open(dir.path());
+            let applied = crate::ingest::apply::apply(
+                &store,
+                &[escalation_of("paris", 1, "P-1", 1, "a.example")],
+                t0,
+                86_400_000,
+            )
+            .expect("applied");
+            let tree = store.registry.tree(schema::TreeId::Fingerprints).clone();
+            for item in tree.iter() {
+                let (key, raw) = item.expect("reads");
+                let (_, fingerprint) = schema::fingerprint_key_parts(&key).expect("key");
+                tree.remove(&key).expect("rm");
+                tree.insert(fingerprint, raw).expect("old key");
+            }
+            store
+                .trees
+                .meta
+                .insert(schema::SCHEMA_VERSION_KEY, &6u32.to_be_bytes())
+                .expect("version");
+            store.db.flush().expect("flush");
+            applied.outcomes
+        };
+        let store = open(dir.path());
+        let tree = store.registry.tree(schema::TreeId::Fingerprints).clone();
+        assert_eq!(tree.len(), 1);
+        for key in tree.iter().keys() {
+            assert_eq!(key.expect("reads").len(), 40, "generation ++ fingerprint");
+        }
+        let joined = crate::ingest::apply::apply(
+            &store,
+            &[escalation_of("lyon", 1, "L-1", 1, "a.example")],
+            t0 + 1_000,
+            86_400_000,
+        )
+        .expect("applied");
+        let incident = |outcomes: &[crate::ingest::apply::Outcome]| match outcomes {
+            [
+                crate::ingest::apply::Outcome::Escalation {
+                    outcome: crate::ingest::apply::EscalationOutcome::Applied { incident },
+                    ..
+                },
+            ] => *incident,
+            other => panic!("not applied: {other:?}"),
+        };
+        assert_eq!(incident(&joined.outcomes), incident(&first));
     }
 }

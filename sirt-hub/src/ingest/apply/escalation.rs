@@ -153,7 +153,7 @@ impl Batch<'_, '_> {
             None => {
                 let mut candidates = Vec::with_capacity(fingerprints.len());
                 for fp in &fingerprints {
-                    let stored = self.unit.fingerprint(&fp.key)?;
+                    let stored = self.unit.fingerprint(&fp.key, now, window_ms)?;
                     read.insert(fp.key, stored);
                     let prior = stored.map(|rec| PriorMatch {
                         incident: rec.incident,

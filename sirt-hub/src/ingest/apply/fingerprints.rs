@@ -34,7 +34,7 @@ impl Batch<'_, '_> {
             }
             let current = match read.get(key) {
                 Some(known) => *known,
-                None => self.unit.fingerprint(key)?,
+                None => self.unit.fingerprint(key, self.now, self.window_ms)?,
             };
             if let Some(current) = current {
                 let fresh = current.incident == record.id

@@ -228,6 +228,9 @@ struct Batch<'u, 'a> {
     journal: Option<u64>,
 }
 
+/// Fingerprint keys of expired generations removed per unit at most.
+const PRUNE_FINGERPRINTS_PER_UNIT: usize = 256;
+
 /// Applies `items` in order as one unit of work, after journaling their escalations. Nothing
 /// is durable until [`HubStore::commit`].
 pub fn apply(
@@ -271,6 +274,9 @@ pub fn apply_journaled(
     if let Some(last) = journal_ids.last() {
         unit.set_journal_applied(last.saturating_add(1));
     }
+    // Fingerprint generations past the window go a few keys per unit, so pruning keeps pace
+    // with the traffic that writes new ones and never stalls one batch.
+    unit.prune_fingerprints(now, window_ms, PRUNE_FINGERPRINTS_PER_UNIT)?;
     let touched = unit.commit()?;
     applied.directive_sites = touched.directive_sites;
     applied.state_sites = touched.state_sites;

@@ -156,6 +156,11 @@ fn a_fingerprint_outside_the_window_passes_to_the_newer_incident() {
 
 /// Store reads of `tree` while `work` runs, from the unit's exported counters.
 fn gets_of(tree: &str, work: impl FnOnce()) -> u64 {
+    ops_of(tree, "get", work)
+}
+
+/// Store operations `op` on `tree` while `work` runs, from the unit's exported counters.
+fn ops_of(tree: &str, op: &str, work: impl FnOnce()) -> u64 {
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
@@ -168,7 +173,7 @@ fn gets_of(tree: &str, work: impl FnOnce()) -> u64 {
             let key = key.key();
             key.name() == "socfed_hub_store_ops_total"
                 && key.labels().any(|l| l.key() == "tree" && l.value() == tree)
-                && key.labels().any(|l| l.key() == "op" && l.value() == "get")
+                && key.labels().any(|l| l.key() == "op" && l.value() == op)
         })
         .map(|(.., value)| match value {
             DebugValue::Counter(n) => n,
@@ -177,17 +182,48 @@ fn gets_of(tree: &str, work: impl FnOnce()) -> u64 {
         .sum()
 }
 
-/// A new incident reads each of its fingerprints once: the correlation's read serves the
-/// index rule too.
+/// A fingerprint never seen within the window is answered by its generation's filter with
+/// no store read (most reports open an incident, so most lookups are such misses); one seen
+/// is read once, from the newest generation that may hold it.
 #[test]
-fn a_new_incident_reads_each_fingerprint_once() {
+fn a_new_fingerprint_costs_no_store_read_and_a_known_one_costs_one() {
     let dir = tempfile::tempdir().expect("dir");
     let store = open_store(dir.path());
-    let reads = gets_of("fingerprints", || {
-        stored_in(&store, escalation("paris", 1, "P-1", 1), 1_700_000_000_000);
+    let t0 = 1_700_000_000_000;
+    let (mut first, mut second) = (Ulid::nil(), Ulid::nil());
+    let new = gets_of("fingerprints", || {
+        first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
     });
-    // One rule anchor × one indicator: one fingerprint.
-    assert_eq!(reads, 1);
+    let known = gets_of("fingerprints", || {
+        second = stored_in(&store, escalation("lyon", 1, "L-1", 1), t0 + 1_000);
+    });
+    assert_eq!((new, known), (0, 1));
+    assert_eq!(second, first, "the known fingerprint still correlates");
+}
+
+/// Generations wholly past the window are pruned by later units, key by key, so the tree
+/// holds only fingerprints that can still match.
+#[test]
+fn fingerprints_past_the_window_are_pruned_by_later_units() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    let old = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+    let later = t0 + 3 * WINDOW_MS;
+    let removed = ops_of("fingerprints", "remove", || {
+        stored_in(
+            &store,
+            escalation_of("lyon", 1, "L-1", 1, "other.example"),
+            later,
+        );
+    });
+    assert_eq!(removed, 1, "the old generation's one key");
+    let newer = stored_in(&store, escalation("rome", 1, "R-1", 1), later + 1);
+    assert_ne!(newer, old);
+    let none = ops_of("fingerprints", "remove", || {
+        stored_in(&store, escalation("oslo", 1, "O-1", 1), later + 2);
+    });
+    assert_eq!(none, 0, "nothing left to prune");
 }
 
 /// A report that joins an incident by correlation reads that incident once: the read that

@@ -6,6 +6,7 @@ use super::StoreUnit;
 use crate::store::StoreError;
 use crate::store::records::{EscalationRecord, FingerprintRecord, ReviewRecord};
 use crate::store::schema::{self, TreeId};
+use socfed_proto::UnixMillis;
 use socfed_proto::vocab::SiteId;
 use ulid::Ulid;
 
@@ -77,17 +78,73 @@ impl StoreUnit<'_> {
         );
     }
 
-    /// Where correlation fingerprint `key` last led.
-    pub fn fingerprint(&self, key: &[u8; 32]) -> Result<Option<FingerprintRecord>, StoreError> {
-        Ok(self.work.get(TreeId::Fingerprints, key)?)
+    /// Where correlation fingerprint `key` last led, if that can still match at `now`: only
+    /// the generations `window_ms` reaches are asked, newest first, and only those whose
+    /// filter may hold the key (`fingerprint_gens.rs`). A record past the window decides what
+    /// no record decides (`correlate::within_window`), so none is returned for it.
+    pub fn fingerprint(
+        &self,
+        key: &[u8; 32],
+        now: UnixMillis,
+        window_ms: i64,
+    ) -> Result<Option<FingerprintRecord>, StoreError> {
+        for generation in self.generations.candidates(key, now, window_ms) {
+            let found: Option<FingerprintRecord> = self.work.get(
+                TreeId::Fingerprints,
+                &schema::fingerprint_key(generation, key),
+            )?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
+    /// Points `key` at `record`, in the generation of its `last_seen_ms`. A copy in an older
+    /// generation stays until that generation is pruned: lookups take the newest.
     pub fn put_fingerprint(
         &mut self,
         key: &[u8; 32],
         record: &FingerprintRecord,
     ) -> Result<(), StoreError> {
-        self.work.put(TreeId::Fingerprints, key.to_vec(), record)?;
+        let generation = self.generations.generation(record.last_seen_ms);
+        self.work.put(
+            TreeId::Fingerprints,
+            schema::fingerprint_key(generation, key),
+            record,
+        )?;
+        // Noted before the commit: should the unit fail, the filter only claims a key the
+        // tree lacks, which costs one lookup.
+        self.generations.note(generation, key);
         Ok(())
+    }
+
+    /// Removes up to `max` keys of generations wholly past the window at `now`; a generation
+    /// found empty is forgotten. Called once per writer batch, so pruning is spread out.
+    pub fn prune_fingerprints(
+        &mut self,
+        now: UnixMillis,
+        window_ms: i64,
+        max: usize,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for generation in self.generations.expired(now, window_ms) {
+            let prefix = generation.to_be_bytes();
+            let keys = self
+                .work
+                .committed_keys(TreeId::Fingerprints, &prefix, max - removed)?;
+            if keys.is_empty() {
+                self.generations.forget(generation);
+                continue;
+            }
+            for key in keys {
+                self.work.remove(TreeId::Fingerprints, key.to_vec());
+                removed += 1;
+            }
+            if removed >= max {
+                break;
+            }
+        }
+        Ok(removed)
     }
 }

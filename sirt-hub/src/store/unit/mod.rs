@@ -26,6 +26,7 @@ mod sites;
 pub use incidents::Indexed;
 pub use people::GrantKey;
 
+use super::fingerprint_gens::Generations;
 use super::marks::{self, EpochMark, Marks};
 use super::schema::{self, TreeId};
 use super::{HubStore, StoreError};
@@ -64,6 +65,8 @@ pub struct StoreUnit<'a> {
     marks: MutexGuard<'a, Marks>,
     /// This unit's changes to it, taken over only once the unit committed.
     changed_marks: HashMap<marks::Key, EpochMark>,
+    /// The fingerprint generations and their filters (`fingerprint_gens.rs`).
+    generations: MutexGuard<'a, Generations>,
     touched: Touched,
     audit_key: &'a socfed_runtime::audit::ChainKey,
     /// Held until commit or drop: one unit at a time.
@@ -83,6 +86,12 @@ impl HubStore {
             // Taken after the write lock, by units only; a panicked unit changed nothing here.
             marks: self.marks.lock().unwrap_or_else(|p| p.into_inner()),
             changed_marks: HashMap::new(),
+            // A filter that claims too much costs lookups only, so a panicked unit's notes
+            // are harmless.
+            generations: self
+                .fingerprint_gens
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
         }
     }
 }
