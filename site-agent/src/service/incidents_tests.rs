@@ -4,33 +4,40 @@
 use super::intake::tests::{manager, open, service};
 use super::link::{LinkService, RaiseIncident, RaiseLimits};
 use super::raise_commit::RaiseCommitter;
-use crate::service::ManualClock;
+use crate::service::{ManualClock, SocService};
 use crate::soc::incident::IncidentStatus;
 use crate::store::Enqueued;
 use crate::uplink::UplinkState;
 use socfed_proto::pb;
 use std::sync::Arc;
 
+/// The `SiteLocal` application layer over `soc`, with its raise committer running on the
+/// current runtime (the returned task ends once the service is dropped).
+pub(crate) fn link_service(soc: &Arc<SocService>) -> (LinkService, tokio::task::JoinHandle<()>) {
+    let uplink = Arc::new(UplinkState::default());
+    let limits = RaiseLimits {
+        uplink: uplink.clone(),
+        max_report_bytes: 1 << 20,
+    };
+    let (committer, task) = RaiseCommitter::start(soc.clone(), limits);
+    let link = LinkService {
+        soc: soc.clone(),
+        uplink,
+        committer,
+    };
+    (link, task)
+}
+
 /// Raises `titles` through the raise committer, as the `SiteLocal` service does.
 fn raise(
-    soc: &Arc<super::SocService>,
+    soc: &Arc<SocService>,
     titles: &[&str],
 ) -> anyhow::Result<Vec<Result<Enqueued, crate::error::AgentError>>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let uplink = Arc::new(UplinkState::default());
-        let limits = RaiseLimits {
-            uplink: uplink.clone(),
-            max_report_bytes: 1 << 20,
-        };
-        let (committer, task) = RaiseCommitter::start(soc.clone(), limits);
-        let link = LinkService {
-            soc: soc.clone(),
-            uplink,
-            committer,
-        };
+        let (link, task) = link_service(soc);
         let mut answers = Vec::new();
         for title in titles {
             let raised = RaiseIncident {

@@ -4,7 +4,7 @@
 
 mod incidents;
 #[cfg(test)]
-mod incidents_tests;
+pub(crate) mod incidents_tests;
 pub mod intake;
 pub mod link;
 mod people;

@@ -8,8 +8,7 @@
 //! snapshot with `SOCFED_BLESS=1 cargo test -p site-agent --lib store::layout` and commit both.
 
 use crate::response::{ResponseConfig, ResponseEngine};
-use crate::service::link::{LinkService, RaiseIncident, RaiseLimits};
-use crate::service::raise_commit::RaiseCommitter;
+use crate::service::link::RaiseIncident;
 use crate::service::{Actor, Clock, ManualClock, SocService, SocSettings};
 use crate::soc::alert::{Format, ParseLimits};
 use crate::soc::incident::EscalationPolicy;
@@ -19,7 +18,6 @@ use crate::soc::triage::Action;
 use crate::soc::{Role, Tier};
 use crate::store::cap::OnFull;
 use crate::store::{AgentStore, Durability, GroupFilter};
-use crate::uplink::UplinkState;
 use socfed_proto::pb;
 use socfed_proto::vocab::{HubPhase, IncidentState, ReportLimits, SiteId};
 use socfed_runtime::store_kit::snapshot;
@@ -123,17 +121,7 @@ fn scenario(store: &Arc<AgentStore>) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let uplink = Arc::new(UplinkState::default());
-        let limits = RaiseLimits {
-            uplink: uplink.clone(),
-            max_report_bytes: 1 << 20,
-        };
-        let (committer, task) = RaiseCommitter::start(soc.clone(), limits);
-        let link = LinkService {
-            soc: soc.clone(),
-            uplink,
-            committer,
-        };
+        let (link, task) = crate::service::incidents_tests::link_service(&soc);
         link.raise_incident(
             manager.clone(),
             RaiseIncident {
