@@ -117,4 +117,50 @@ mod tests {
             }]
         ));
     }
+
+    /// A power loss after the journal append can leave its segment extended with zeros: the
+    /// store opens, the zeros are cut, the journaled escalations are replayed and the next
+    /// append lands where the zeros began.
+    #[test]
+    fn zeros_after_the_journal_are_cut_and_the_replay_applies_what_is_before_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let paris = SiteId::parse("paris").expect("site");
+        let epoch = ulid::Ulid::from_parts(1, 1);
+        {
+            let store = open(dir.path());
+            let crashed = [
+                escalation_of("paris", 1, "P-1", 1, "a.example"),
+                escalation_of("paris", 2, "P-2", 1, "b.example"),
+            ];
+            apply::journal(&store, &crashed, 20).expect("journaled");
+            store
+                .commit(&store.sync_point().expect("point"))
+                .expect("durable");
+        }
+        let journal_dir = dir.path().join(crate::store::journal::DIR);
+        let mut segments: Vec<_> = std::fs::read_dir(&journal_dir)
+            .expect("journal dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        segments.sort();
+        let newest = segments.pop().expect("a segment");
+        // The only segment starts at id 0: its length is the next id.
+        let end = std::fs::metadata(&newest).expect("stat").len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&newest)
+            .and_then(|f| f.set_len(end + 8192))
+            .expect("extends with zeros");
+
+        let store = open(dir.path());
+        assert_eq!(replay(&store, WINDOW_MS).expect("replays"), 2);
+        assert_eq!(store.acked_through_for(&paris, epoch).expect("reads"), 2);
+        let next = apply::journal(
+            &store,
+            &[escalation_of("paris", 3, "P-3", 1, "c.example")],
+            30,
+        )
+        .expect("journaled");
+        assert_eq!(next, vec![end]);
+    }
 }
