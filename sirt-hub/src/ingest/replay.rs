@@ -3,6 +3,11 @@
 //! rules as when they arrived (`apply::apply_journaled`) and with the time they were received.
 //! None of them was acknowledged; the sites resend them and hear "duplicate". Entries at or
 //! after the applied mark are exactly those, so nothing is applied twice.
+//!
+//! A run that fails for a reason other than storage (a stored record that does not decode)
+//! would fail again at every start and keep the hub down: it is skipped as the live writer
+//! skips such a batch (answered with the error; the next batch's mark covers it). It stays in
+//! the journal, nothing of it was acknowledged, and its site resends it to the running hub.
 
 use super::ITEMS_PER_TRANSACTION;
 use super::apply::{self, Item};
@@ -15,7 +20,7 @@ pub fn replay(store: &HubStore, window_ms: i64) -> Result<usize, StoreError> {
     if pending.is_empty() {
         return Ok(0);
     }
-    let mut start = 0;
+    let (mut start, mut applied) = (0, 0);
     while start < pending.len() {
         let received = pending[start].1.received_at_ms;
         // One unit per run of entries received together (one writer batch), at most a
@@ -28,17 +33,36 @@ pub fn replay(store: &HubStore, window_ms: i64) -> Result<usize, StoreError> {
         let run = &pending[start..start + len];
         let items: Vec<Item> = run.iter().map(|(_, e)| apply::item_of(e)).collect();
         let ids: Vec<u64> = run.iter().map(|(id, _)| *id).collect();
-        apply::apply_journaled(store, &items, &ids, received, window_ms)?;
+        match apply::apply_journaled(store, &items, &ids, received, window_ms) {
+            Ok(_) => applied += len,
+            Err(error) if error.stops_the_store() => return Err(error),
+            Err(error) => {
+                let (first, last) = (ids.first().copied(), ids.last().copied());
+                tracing::error!(
+                    %error,
+                    first_id = first,
+                    last_id = last,
+                    escalations = len,
+                    "journal: entries received before the last stop could not be applied; \
+                     skipped (kept in the journal, never acknowledged: their sites resend them)"
+                );
+                metrics::counter!("socfed_hub_journal_skipped_total").increment(len as u64);
+                if let Some(last) = last {
+                    let mut unit = store.unit();
+                    unit.set_journal_applied(last.saturating_add(1));
+                    unit.commit()?;
+                }
+            }
+        }
         start += len;
     }
     store.commit(&store.sync_point()?)?;
-    metrics::counter!("socfed_hub_journal_replayed_total").increment(pending.len() as u64);
+    metrics::counter!("socfed_hub_journal_replayed_total").increment(applied as u64);
     // The count is in the message (not only a field) so tests find it in a coloured log.
     tracing::info!(
-        "journal: applied {} escalations received before the last stop but not yet indexed",
-        pending.len()
+        "journal: applied {applied} escalations received before the last stop but not yet indexed"
     );
-    Ok(pending.len())
+    Ok(applied)
 }
 
 #[cfg(test)]
@@ -116,5 +140,89 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    /// A power loss after the journal append can leave its segment extended with zeros: the
+    /// store opens, the zeros are cut, the journaled escalations are replayed and the next
+    /// append lands where the zeros began.
+    #[test]
+    fn zeros_after_the_journal_are_cut_and_the_replay_applies_what_is_before_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let paris = SiteId::parse("paris").expect("site");
+        let epoch = ulid::Ulid::from_parts(1, 1);
+        {
+            let store = open(dir.path());
+            let crashed = [
+                escalation_of("paris", 1, "P-1", 1, "a.example"),
+                escalation_of("paris", 2, "P-2", 1, "b.example"),
+            ];
+            apply::journal(&store, &crashed, 20).expect("journaled");
+            store
+                .commit(&store.sync_point().expect("point"))
+                .expect("durable");
+        }
+        let journal_dir = dir.path().join(crate::store::journal::DIR);
+        let mut segments: Vec<_> = std::fs::read_dir(&journal_dir)
+            .expect("journal dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        segments.sort();
+        let newest = segments.pop().expect("a segment");
+        // The only segment starts at id 0: its length is the next id.
+        let end = std::fs::metadata(&newest).expect("stat").len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&newest)
+            .and_then(|f| f.set_len(end + 8192))
+            .expect("extends with zeros");
+
+        let store = open(dir.path());
+        assert_eq!(replay(&store, WINDOW_MS).expect("replays"), 2);
+        assert_eq!(store.acked_through_for(&paris, epoch).expect("reads"), 2);
+        let next = apply::journal(
+            &store,
+            &[escalation_of("paris", 3, "P-3", 1, "c.example")],
+            30,
+        )
+        .expect("journaled");
+        assert_eq!(next, vec![end]);
+    }
+
+    /// A journaled batch whose apply fails for a reason other than storage (here a stored
+    /// site record that does not decode) fails the same way at every start: the replay skips
+    /// it as the live writer does (none of it was acknowledged; the journal keeps it and the
+    /// site resends it) and applies the others, so the hub starts.
+    #[test]
+    fn a_batch_that_cannot_be_applied_is_skipped_and_the_others_are_replayed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let berlin = SiteId::parse("berlin").expect("site");
+        let epoch = ulid::Ulid::from_parts(1, 1);
+        {
+            let store = open(dir.path());
+            let paris = [escalation_of("paris", 1, "P-1", 1, "a.example")];
+            apply::journal(&store, &paris, 20).expect("journaled");
+            let berlin = [escalation_of("berlin", 1, "B-1", 1, "b.example")];
+            apply::journal(&store, &berlin, 30).expect("journaled");
+            store
+                .commit(&store.sync_point().expect("point"))
+                .expect("durable");
+        }
+        {
+            let db = socfed_runtime::store_files::sled_config(dir.path())
+                .expect("config")
+                .open()
+                .expect("sled");
+            db.open_tree(crate::store::schema::SITES)
+                .and_then(|sites| sites.insert("paris", &b"not a site record"[..]))
+                .and_then(|_| db.flush())
+                .expect("damages paris's record");
+        }
+        let store = open(dir.path());
+        assert_eq!(replay(&store, WINDOW_MS).expect("the hub starts"), 1);
+        assert_eq!(store.acked_through_for(&berlin, epoch).expect("reads"), 1);
+        assert_eq!(replay(&store, WINDOW_MS).expect("replays"), 0);
+        drop(store);
+        let store = open(dir.path());
+        assert_eq!(replay(&store, WINDOW_MS).expect("the hub starts again"), 0);
     }
 }

@@ -147,10 +147,7 @@ pub(super) fn run(
                 // and the resend is recognised as a duplicate.
                 tracing::error!(error = %e, "ingest batch failed; nothing in it was acknowledged");
                 unsent_writes = true;
-                let io = matches!(
-                    e,
-                    StoreError::Sled(_) | StoreError::Sync(_) | StoreError::Journal(_)
-                );
+                let io = e.stops_the_store();
                 let e = Arc::new(e);
                 answer_error(replies.drain(..), e.clone());
                 if io {

@@ -57,6 +57,18 @@ pub enum StoreError {
     AuditKey { dir: PathBuf },
 }
 
+impl StoreError {
+    /// A storage failure: sled takes no more writes after one, so the hub stops (the ingest
+    /// writer, the journal replay). Other errors (a record that does not decode) fail only
+    /// the batch that met them.
+    pub fn stops_the_store(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sled(_) | StoreError::Sync(_) | StoreError::Journal(_)
+        )
+    }
+}
+
 fn witness_error(dir: &Path, e: socfed_runtime::witness::WitnessError) -> StoreError {
     match e {
         socfed_runtime::witness::WitnessError::Behind(reason) => StoreError::Damaged {

@@ -1,9 +1,11 @@
 //! `site-agent raise --from-file reports.jsonl`: raises many incidents through
 //! `SiteLocal.RaiseIncidents`, in batches, with a progress bar for a person at a terminal.
 //! Each line is one report as JSON (`title`, `severity`, and optionally `description`, `tlp`,
-//! `rule`, `indicators` as `TYPE:VALUE`, `techniques`, `request_id`, `observed_at_ms`). Batch
-//! ids are the file's content hash and the batch's first line, so running the same file again
-//! is answered from the agent's records and queues nothing twice.
+//! `rule`, `indicators` as `TYPE:VALUE`, `techniques`, `request_id`, `observed_at_ms`). A line
+//! without a `request_id` gets one made of the file's content hash and its line number, and
+//! batch ids are the hash and the batch's first line: running the same file again, with any
+//! `--batch`, is answered from the agent's records and queues nothing twice (batch ids alone
+//! would change with the chunking).
 
 use super::client::Conn;
 use clap::Args;
@@ -99,7 +101,14 @@ pub async fn run(args: RaiseArgs) -> anyhow::Result<()> {
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| parse(i + 1, l).map(|r| (i + 1, r)))
+        .map(|(i, l)| {
+            let mut raise = parse(i + 1, l)?;
+            if raise.request_id.is_empty() {
+                // Stable whatever the chunking: a rerun replays each line by this id.
+                raise.request_id = format!("file-{file_id}-line-{}", i + 1);
+            }
+            Ok((i + 1, raise))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut client = SiteLocalClient::new(args.target.channel()?);
     let progress = if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {

@@ -21,10 +21,17 @@ use crate::store::{Enqueued, StoreError};
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::IncidentReport;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Raises waiting in the queue (in calls: a batch is one entry); callers wait to queue more.
 const QUEUE_CALLS: usize = 1024;
+
+/// Bytes of raises queued or being committed, across every caller: a call waits for its share
+/// before it is queued and gives it back once answered, so concurrent `RaiseIncidents` calls
+/// (up to 8 MiB each, `MAX_BATCH_BYTES`) wait instead of holding gigabytes. A call larger
+/// than the budget (a single raise the listener decoded, up to its 16 MiB message limit)
+/// takes the whole budget and so still goes through, alone.
+const QUEUE_BYTES: u32 = 64 * 1024 * 1024;
 
 /// A fold takes no more calls once it holds this many raises (a batch is never split).
 pub const FOLD_MAX_RAISES: usize = 2000;
@@ -58,6 +65,8 @@ struct Call {
 /// The queue's sending end, held by the `SiteLocal` service.
 pub struct RaiseCommitter {
     queue: mpsc::Sender<Call>,
+    /// [`QUEUE_BYTES`] of permits, one per byte of raises in flight.
+    budget: Semaphore,
 }
 
 impl RaiseCommitter {
@@ -66,12 +75,22 @@ impl RaiseCommitter {
     pub fn start(soc: Arc<SocService>, limits: RaiseLimits) -> (Self, tokio::task::JoinHandle<()>) {
         let (queue, calls) = mpsc::channel(QUEUE_CALLS);
         let folder = Arc::new(Folder { soc, limits });
-        (Self { queue }, tokio::spawn(run(calls, folder)))
+        let budget = Semaphore::new(QUEUE_BYTES as usize);
+        (Self { queue, budget }, tokio::spawn(run(calls, folder)))
     }
 
     /// Queues `raises` (already checked for the caller's role) and waits for their answers.
     pub async fn raise(&self, actor: Actor, origin: Origin, raises: Vec<RaiseIncident>) -> Answers {
         let stopped = || AgentError::internal("the agent is stopping: raise again shortly");
+        let bytes = u32::try_from(held_bytes(&raises))
+            .unwrap_or(u32::MAX)
+            .min(QUEUE_BYTES);
+        // Held until the call is answered (dropped on return, and if the caller goes away).
+        let _budget = self
+            .budget
+            .acquire_many(bytes)
+            .await
+            .map_err(|_| stopped())?;
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Call {
@@ -322,6 +341,21 @@ fn record_key(request_id: Option<String>, origin: &Origin, position: usize) -> O
     }
 }
 
+/// About what `raises` hold in memory: their strings and indicators, and a little per raise.
+fn held_bytes(raises: &[RaiseIncident]) -> usize {
+    use prost::Message;
+    raises
+        .iter()
+        .map(|r| {
+            let strings =
+                r.request_id.len() + r.title.len() + r.description.len() + r.rule_id.len();
+            let techniques: usize = r.techniques.iter().map(|t| t.len() + 8).sum();
+            let indicators: usize = r.indicators.iter().map(|i| i.encoded_len() + 8).sum();
+            64 + strings + techniques + indicators
+        })
+        .sum()
+}
+
 /// A placeholder while a slot is being written.
 fn empty() -> Enqueued {
     Enqueued {
@@ -339,3 +373,7 @@ fn like(store: &crate::store::AgentStore, error: &StoreError) -> StoreError {
         .failure()
         .unwrap_or_else(|| StoreError::Sync(std::io::Error::other(error.to_string())))
 }
+
+#[cfg(test)]
+#[path = "raise_commit_tests.rs"]
+mod tests;

@@ -52,7 +52,12 @@ impl AgentStore {
     }
 
     /// Returns once the commit with `ticket` is durable, flushing if no one else has.
+    /// Refuses once a flush failed, whatever the ticket: a later fdatasync that succeeds does
+    /// not write again the pages the failed one lost, so nothing committed before or after
+    /// the failure may be answered as durable (a retried request id would otherwise be
+    /// answered from a commit whose data may be gone).
     pub(super) fn sync_through(&self, ticket: u64) -> Result<(), StoreError> {
+        self.refuse_if_failed()?;
         if self.sync.synced.load(Ordering::Acquire) >= ticket {
             return Ok(());
         }
@@ -64,6 +69,8 @@ impl AgentStore {
         let _flushing = self.sync.flushing.lock().unwrap_or_else(|p| p.into_inner());
         // A flush that finished while this one waited may have covered it. If not, no flush
         // with a later sync point has finished, so this point is the newest one to record.
+        // One that failed meanwhile recorded it under this lock.
+        self.refuse_if_failed()?;
         if self.sync.synced.load(Ordering::Acquire) >= ticket {
             return Ok(());
         }
@@ -83,13 +90,22 @@ impl AgentStore {
         self.sync_locked()
     }
 
-    /// The flush itself; the caller holds the flush lock.
+    /// The flush itself; the caller holds the flush lock. A failure is recorded before the
+    /// lock is released, so no flush waiting behind this one can succeed and answer first.
     fn flush(&self, point: &SyncPoint) -> Result<(), StoreError> {
-        self.db.flush()?;
-        self.data_sync.after_flush()?;
-        // Only after the store is durable: the witness must never run ahead of it.
-        socfed_runtime::witness::write(&self.dir, &point.witness)
-            .map_err(|e| witness_error(&self.dir, e))?;
+        self.refuse_if_failed()?;
+        let durable = self
+            .db
+            .flush()
+            .map(drop)
+            .map_err(StoreError::from)
+            .and_then(|()| self.data_sync.after_flush().map_err(StoreError::from))
+            // Only after the store is durable: the witness must never run ahead of it.
+            .and_then(|()| {
+                socfed_runtime::witness::write(&self.dir, &point.witness)
+                    .map_err(|e| witness_error(&self.dir, e))
+            });
+        durable.map_err(|e| self.fail(e))?;
         self.durable_through
             .store(point.witness.seq, Ordering::Release);
         self.sync
@@ -177,6 +193,46 @@ mod tests {
         assert_eq!(
             reopened.pending_from(1, 10_000).expect("read").len() as u64,
             threads * each
+        );
+    }
+
+    /// The two-stage committer commits fold k+1 before fold k's flush ends. Once a flush
+    /// failed, whatever is waiting is refused, even if a later fdatasync would succeed (the
+    /// pages the failed one lost are not written again) and even if a flush before the failure
+    /// covered it: nothing is answered as durable from a store whose flush failed.
+    #[test]
+    fn after_a_failed_flush_no_unit_is_answered_as_durable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = AgentStore::open(dir.path(), Durability::Fsync, 8 << 20, key()).expect("open");
+        let enqueue = |u: &mut crate::store::unit::Unit| {
+            u.enqueue(vec![7; 64], 0, 1_000_000, OnFull::RefuseNew)
+        };
+        let (_, earlier) = store.unit_deferred(enqueue).expect("fold k-1 commits");
+        let covered = crate::store::Pending {
+            ticket: earlier.ticket,
+            enqueued: false,
+        };
+        store.wait_durable(earlier).expect("fold k-1 is durable");
+        let (_, fold_k) = store.unit_deferred(enqueue).expect("fold k commits");
+        let (_, fold_k1) = store.unit_deferred(enqueue).expect("fold k+1 commits");
+        // Fold k's flush fails (as an fdatasync error would make it).
+        let failure = store.fail(StoreError::Sync(std::io::Error::other("fdatasync: EIO")));
+        assert!(matches!(failure, StoreError::Sync(_)));
+        assert!(matches!(
+            store.wait_durable(fold_k),
+            Err(StoreError::Failed { .. })
+        ));
+        assert!(
+            matches!(store.wait_durable(fold_k1), Err(StoreError::Failed { .. })),
+            "fold k+1 answered durable after fold k's flush failed"
+        );
+        assert!(
+            matches!(store.wait_durable(covered), Err(StoreError::Failed { .. })),
+            "a wait answered from an earlier flush after the failure"
+        );
+        assert!(
+            store.close().is_err(),
+            "a failed store is not flushed again"
         );
     }
 }

@@ -379,12 +379,14 @@ async fn the_raise_command_sends_a_file_in_batches_and_a_rerun_queues_nothing_ne
     let cli = std::sync::Arc::new(org.agent_cli(agent.local_addr, "alice")?);
     let path = file.display().to_string();
     // The CLI blocks: off the runtime that serves the in-process agent.
-    let run = |cli: std::sync::Arc<socfed_tests::fixture::OperatorCli>, path: String| {
+    let run = |cli: std::sync::Arc<socfed_tests::fixture::OperatorCli>,
+               path: String,
+               batch: &'static str| {
         tokio::task::spawn_blocking(move || {
-            cli.json(&["raise", "--from-file", &path, "--batch", "3"])
+            cli.json(&["raise", "--from-file", &path, "--batch", batch])
         })
     };
-    let first = run(cli.clone(), path.clone()).await??;
+    let first = run(cli.clone(), path.clone(), "3").await??;
     assert_eq!(
         (&first["queued"], &first["replayed"], &first["failed"]),
         (&7.into(), &0.into(), &0.into()),
@@ -395,12 +397,21 @@ async fn the_raise_command_sends_a_file_in_batches_and_a_rerun_queues_nothing_ne
         .map(|rows| rows.iter().filter_map(|r| r["seq"].as_u64()).collect())
         .unwrap_or_default();
     assert_eq!(seqs, (1..=7).collect::<Vec<_>>(), "{first}");
-    let again = run(cli, path).await??;
+    let again = run(cli.clone(), path.clone(), "3").await??;
     assert_eq!(
         (&again["queued"], &again["replayed"]),
         (&0.into(), &7.into()),
         "{again}"
     );
+    // Other batch sizes make other batch ids: each line's own request id still replays it.
+    for batch in ["2", "500"] {
+        let rechunked = run(cli.clone(), path.clone(), batch).await??;
+        assert_eq!(
+            (&rechunked["queued"], &rechunked["replayed"]),
+            (&0.into(), &7.into()),
+            "--batch {batch}: {rechunked}"
+        );
+    }
     assert_eq!(agent.store.outbox_len(), 7);
     agent.stop().await?;
     Ok(())

@@ -1,7 +1,8 @@
 //! The journal's framing: `len (u32 LE) ++ crc32 of the payload (u32 LE) ++ payload`.
 //!
-//! Only the last segment can end in a torn frame (a crash while it was appended): a header or
-//! payload cut short, or a last frame whose CRC does not match its bytes. The scan at open
+//! Only the newest segment can end in a torn frame (a crash while it was appended): a header or
+//! payload cut short, a frame of length 0 (zeroed bytes), or a frame whose CRC does not match
+//! its bytes at or past the index's applied mark or followed only by zeros. The scan at open
 //! reports where the last whole frame ends so the tail is cut there. A frame that does not
 //! check anywhere else is damage, reported with the file and offset.
 
@@ -48,14 +49,31 @@ pub struct Scan {
     pub torn: bool,
 }
 
+/// Which segment a scan reads, and so where a frame that does not check may be cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    /// A closed segment: nothing in it may be cut; a bad frame is damage.
+    Sealed,
+    /// The newest segment, where appends go. `floor` is the segment offset from which nothing
+    /// was indexed (the index's applied mark): a bad frame there is an append a crash tore
+    /// (one write of a batch, then one sync: the disk may keep a later page and lose an
+    /// earlier one) and is cut with everything after it. Before `floor` a bad frame is damage,
+    /// unless nothing but zeros follows it (the end of the file, lost with the disk's cache).
+    Newest { floor: u64 },
+}
+
 /// Reads every frame of `reader` (the segment `path`, for errors), starting at segment offset
-/// `from`. With `last` (the newest segment), a torn tail ends the scan; elsewhere it is damage.
-/// `keep` decides, by offset, which payloads are kept (the others are only checked).
+/// `from`. In the newest segment a torn tail ends the scan (see [`Segment`]); elsewhere it is
+/// damage. `keep` decides, by offset, which payloads are kept (the others are only checked).
+///
+/// A frame of length 0 never checks: every entry has at least its version byte, and a run of
+/// zeroed bytes (a file extended by a crash, a dump with holes) would otherwise read as a
+/// chain of empty frames whose CRC (that of no bytes) is 0.
 pub fn scan(
     path: &Path,
     mut reader: impl Read,
     from: u64,
-    last: bool,
+    segment: Segment,
     keep: impl Fn(u64) -> bool,
 ) -> Result<Scan, JournalError> {
     let mut frames = Vec::new();
@@ -70,53 +88,94 @@ pub fn scan(
                 torn: false,
             });
         }
-        let torn = |what: String| -> Result<Scan, JournalError> {
-            if last {
-                Ok(Scan {
-                    frames: Vec::new(),
-                    valid_len: offset,
-                    torn: true,
-                })
-            } else {
-                Err(JournalError::Damaged {
-                    path: path.to_path_buf(),
-                    offset,
-                    reason: what,
-                })
-            }
+        // The file ends inside this frame: a torn append if the segment is the newest.
+        let cut_short = |reason: String, frames: Vec<(u64, Vec<u8>)>| match segment {
+            Segment::Newest { .. } => Ok(Scan {
+                frames,
+                valid_len: offset,
+                torn: true,
+            }),
+            Segment::Sealed => Err(JournalError::Damaged {
+                path: path.to_path_buf(),
+                offset,
+                reason,
+            }),
         };
         if got < HEADER {
-            return torn(format!("a frame header cut short after {got} bytes"))
-                .map(|s| Scan { frames, ..s });
+            return cut_short(
+                format!("a frame header cut short after {got} bytes"),
+                frames,
+            );
         }
         let (len, crc) = header(&head);
-        if len > MAX_PAYLOAD {
-            return torn(format!("a frame length of {len} bytes")).map(|s| Scan { frames, ..s });
+        if len == 0 || len > MAX_PAYLOAD {
+            let reason = if len == 0 {
+                "an empty frame (zeroed bytes)".to_string()
+            } else {
+                format!("a frame length of {len} bytes")
+            };
+            return bad_frame(path, &mut reader, offset, segment, reason, frames);
         }
         let mut payload = vec![0u8; len];
         let got = read_full(&mut reader, &mut payload).map_err(|e| JournalError::io(path, e))?;
         if got < len {
-            return torn(format!("a frame of {len} bytes cut short after {got}"))
-                .map(|s| Scan { frames, ..s });
+            return cut_short(
+                format!("a frame of {len} bytes cut short after {got}"),
+                frames,
+            );
         }
         if !checks(&payload, crc) {
-            // A bad CRC on the very last frame is a write torn by a crash; anywhere before it,
-            // bytes changed after they were written.
-            let mut probe = [0u8; 1];
-            let more = read_full(&mut reader, &mut probe).map_err(|e| JournalError::io(path, e))?;
-            if last && more == 0 {
-                return torn(String::new()).map(|s| Scan { frames, ..s });
-            }
-            return Err(JournalError::Damaged {
-                path: path.to_path_buf(),
-                offset,
-                reason: "the frame's CRC does not match its bytes".into(),
-            });
+            let reason = "the frame's CRC does not match its bytes".to_string();
+            return bad_frame(path, &mut reader, offset, segment, reason, frames);
         }
         if keep(offset) {
             frames.push((offset, payload));
         }
         offset += (HEADER + len) as u64;
+    }
+}
+
+/// A frame at `offset` that does not check, `reader` just past it: cut there (a torn append,
+/// see [`Segment::Newest`]) or damage.
+fn bad_frame(
+    path: &Path,
+    reader: &mut impl Read,
+    offset: u64,
+    segment: Segment,
+    reason: String,
+    frames: Vec<(u64, Vec<u8>)>,
+) -> Result<Scan, JournalError> {
+    let torn = match segment {
+        Segment::Sealed => false,
+        Segment::Newest { floor } => {
+            offset >= floor || only_zeros(reader).map_err(|e| JournalError::io(path, e))?
+        }
+    };
+    if torn {
+        return Ok(Scan {
+            frames,
+            valid_len: offset,
+            torn: true,
+        });
+    }
+    Err(JournalError::Damaged {
+        path: path.to_path_buf(),
+        offset,
+        reason,
+    })
+}
+
+/// Whether the rest of `reader` holds no byte but zero (or nothing).
+fn only_zeros(reader: &mut impl Read) -> std::io::Result<bool> {
+    let mut buf = [0u8; 8192];
+    loop {
+        let got = read_full(reader, &mut buf)?;
+        if buf[..got].iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        if got < buf.len() {
+            return Ok(true);
+        }
     }
 }
 
@@ -146,20 +205,28 @@ mod tests {
         out
     }
 
+    /// The newest segment with everything in `bytes` indexed, or a sealed one.
     fn scan_all(bytes: &[u8], last: bool) -> Result<Scan, JournalError> {
-        scan(Path::new("seg"), bytes, 0, last, |_| true)
+        let segment = if last {
+            Segment::Newest {
+                floor: bytes.len() as u64,
+            }
+        } else {
+            Segment::Sealed
+        };
+        scan(Path::new("seg"), bytes, 0, segment, |_| true)
     }
 
     #[test]
     fn whole_frames_read_back_in_order_with_their_offsets() {
-        let bytes = frames(&[b"one", b"", b"three"]);
+        let bytes = frames(&[b"one", b"2", b"three"]);
         let scan = scan_all(&bytes, true).expect("scans");
         assert_eq!(
             scan.frames,
             vec![
                 (0, b"one".to_vec()),
-                (11, Vec::new()),
-                (19, b"three".to_vec())
+                (11, b"2".to_vec()),
+                (20, b"three".to_vec())
             ]
         );
         assert_eq!(scan.valid_len, bytes.len() as u64);
@@ -193,9 +260,14 @@ mod tests {
         let mut bytes = frames(&[b"one", b"two", b"three"]);
         // The second frame starts at 11; its payload at 19.
         bytes[19] ^= 0x01;
-        let err = scan(Path::new("journal/seg"), bytes.as_slice(), 0, true, |_| {
-            true
-        })
+        let floor = bytes.len() as u64;
+        let err = scan(
+            Path::new("journal/seg"),
+            bytes.as_slice(),
+            0,
+            Segment::Newest { floor },
+            |_| true,
+        )
         .expect_err("damage");
         match &err {
             JournalError::Damaged { path, offset, .. } => {
@@ -219,5 +291,47 @@ mod tests {
             scan_all(&bytes, false),
             Err(JournalError::Damaged { offset: 11, .. })
         ));
+    }
+
+    /// Zeroed bytes are never frames: the header of an empty payload would be all zeros and
+    /// check (the CRC of no bytes is 0).
+    #[test]
+    fn a_run_of_zeros_is_a_torn_tail_of_the_newest_segment_and_damage_elsewhere() {
+        let whole = frames(&[b"one", b"two"]);
+        let mut bytes = whole.clone();
+        bytes.extend_from_slice(&[0u8; 4096]);
+        let scan = scan_all(&bytes, true).expect("zeros at the end are cut");
+        assert_eq!((scan.frames.len(), scan.torn), (2, true));
+        assert_eq!(scan.valid_len, whole.len() as u64);
+        assert!(matches!(
+            scan_all(&bytes, false),
+            Err(JournalError::Damaged { offset: 22, .. })
+        ));
+        // Zeros with a frame after them, before everything was indexed: damage.
+        let mut holed = whole.clone();
+        holed.extend_from_slice(&[0u8; 16]);
+        holed.extend_from_slice(&frames(&[b"three"]));
+        assert!(matches!(
+            scan_all(&holed, true),
+            Err(JournalError::Damaged { offset: 22, .. })
+        ));
+    }
+
+    /// One write, then one sync: a crash can keep a later page of a batch and lose an earlier
+    /// one. Past the applied mark nothing was indexed or acknowledged, so the rest is cut.
+    #[test]
+    fn a_bad_frame_past_the_applied_mark_is_cut_with_what_follows_it() {
+        let mut bytes = frames(&[b"one", b"two", b"three"]);
+        bytes[19] ^= 0x01;
+        let scan = scan(
+            Path::new("seg"),
+            bytes.as_slice(),
+            0,
+            Segment::Newest { floor: 11 },
+            |_| true,
+        )
+        .expect("an unindexed torn batch is cut");
+        assert_eq!(scan.frames, vec![(0, b"one".to_vec())]);
+        assert_eq!((scan.valid_len, scan.torn), (11, true));
     }
 }

@@ -9,9 +9,10 @@
 //! without an index. A segment is closed at [`SEGMENT_BYTES`]; the next starts at the next id
 //! (or further on: ids may skip, never repeat).
 //!
-//! At open the newest segment is scanned: a torn last frame (a crash during an append) is cut
-//! off; a frame that does not check before the end is damage, reported with file and offset.
-//! The index (`meta` key `journal_applied`) records below which id everything is applied;
+//! At open the newest segment is scanned: a torn append (a crash during an append: a frame cut
+//! short, zeroed bytes, a frame that does not check at or past the applied mark) is cut off
+//! with everything after it; a frame that does not check before the mark is damage, reported
+//! with file and offset. The index (`meta` key `journal_applied`) records below which id everything is applied;
 //! entries from there on are re-applied at start-up (`crate::ingest::replay`).
 
 mod entry;
@@ -120,12 +121,21 @@ impl Journal {
         let tail = match segments.last_key_value() {
             Some((&start, (path, file))) => {
                 let reader = std::io::BufReader::new(file.as_ref());
-                let scan = frame::scan(path, reader, 0, true, |_| false)?;
+                let newest = frame::Segment::Newest {
+                    floor: floor.saturating_sub(start),
+                };
+                let scan = frame::scan(path, reader, 0, newest, |_| false)?;
                 if scan.torn {
+                    let size = file
+                        .metadata()
+                        .map_err(|e| JournalError::io(path, e))?
+                        .len();
                     tracing::warn!(
                         file = %path.display(),
                         at = scan.valid_len,
-                        "the journal ended in a torn entry (a crash while it was written); cut it off"
+                        cut_bytes = size.saturating_sub(scan.valid_len),
+                        "the journal ended in a torn append (a crash while it was written, \
+                         nothing of it indexed); cut it off"
                     );
                     file.set_len(scan.valid_len)
                         .and_then(|()| file.sync_all())
@@ -243,7 +253,7 @@ impl Journal {
         file.read_exact_at(&mut head, at)
             .map_err(|_| JournalError::Missing(id))?;
         let (len, crc) = frame::header(&head);
-        if len > frame::MAX_PAYLOAD {
+        if len == 0 || len > frame::MAX_PAYLOAD {
             return Err(JournalError::Missing(id));
         }
         let mut payload = vec![0u8; len];
@@ -285,7 +295,7 @@ impl Journal {
             std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(0))
                 .map_err(|e| JournalError::io(path, e))?;
             let reader = std::io::Read::take(reader, limit);
-            let scan = frame::scan(path, reader, 0, false, |at| at >= skip)?;
+            let scan = frame::scan(path, reader, 0, frame::Segment::Sealed, |at| at >= skip)?;
             for (at, payload) in scan.frames {
                 out.push((start + at, JournalEntry::decode(&payload)?));
             }

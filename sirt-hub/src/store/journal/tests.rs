@@ -89,12 +89,13 @@ fn a_torn_last_entry_is_cut_off_at_open_and_the_next_append_takes_its_place() {
 }
 
 #[test]
-fn a_changed_entry_before_the_end_is_an_error_naming_the_file_and_offset() {
+fn a_changed_entry_before_the_applied_mark_is_an_error_naming_the_file_and_offset() {
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = Journal::open(dir.path(), Durability::Fsync, 0).expect("opens");
     let ids = journal
         .append(&[entry(1), entry(2), entry(3)])
         .expect("appends");
+    let applied = journal.next_id();
     drop(journal);
     let file = segment_files(dir.path()).pop().expect("a segment");
     let mut bytes = std::fs::read(&file).expect("reads");
@@ -102,7 +103,8 @@ fn a_changed_entry_before_the_end_is_an_error_naming_the_file_and_offset() {
     bytes[at] ^= 0x55;
     std::fs::write(&file, &bytes).expect("writes");
 
-    let Err(err) = Journal::open(dir.path(), Durability::Fsync, 0) else {
+    // Everything was indexed: the bytes changed after they were durable.
+    let Err(err) = Journal::open(dir.path(), Durability::Fsync, applied) else {
         panic!("a damaged journal opened");
     };
     let shown = err.to_string();
@@ -128,4 +130,72 @@ fn ids_the_index_already_names_are_never_given_again() {
         Err(JournalError::Missing(5_000))
     ));
     assert_eq!(journal.get(id).expect("reads"), entry(2));
+}
+
+/// Appends three entries in one batch, then changes a byte of the second: what a crash before
+/// the batch's sync leaves when the disk kept the third's page and lost the second's.
+fn torn_batch(dir: &Path) -> (Vec<u64>, PathBuf) {
+    let journal = Journal::open(dir, Durability::Fsync, 0).expect("opens");
+    let ids = journal
+        .append(&[entry(1), entry(2), entry(3)])
+        .expect("appends");
+    drop(journal);
+    let file = segment_files(dir).pop().expect("a segment");
+    let mut bytes = std::fs::read(&file).expect("reads");
+    let at = usize::try_from(ids[1]).expect("small") + frame::HEADER + 3;
+    bytes[at] ^= 0x55;
+    std::fs::write(&file, &bytes).expect("writes");
+    (ids, file)
+}
+
+#[test]
+fn a_torn_batch_past_the_applied_mark_is_cut_at_its_first_bad_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ids, file) = torn_batch(dir.path());
+    // The index applied the first entry only: the second and third were never acknowledged.
+    let journal = Journal::open(dir.path(), Durability::Fsync, ids[1]).expect("a torn batch opens");
+    assert_eq!(journal.next_id(), ids[1]);
+    assert_eq!(std::fs::metadata(&file).expect("stat").len(), ids[1]);
+    let left: Vec<u64> = journal
+        .entries_from(0)
+        .expect("scans")
+        .into_iter()
+        .map(|(_, e)| e.seq)
+        .collect();
+    assert_eq!(left, vec![1]);
+    assert_eq!(journal.append(&[entry(2)]).expect("appends"), vec![ids[1]]);
+    assert_eq!(journal.get(ids[1]).expect("reads"), entry(2));
+}
+
+/// A power loss can leave the newest segment extended with zeros (its size updated, its
+/// pages not): zeroed bytes are not empty entries, they are cut.
+#[test]
+fn zeros_after_the_last_entry_are_cut_at_open_and_appends_go_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = Journal::open(dir.path(), Durability::Fsync, 0).expect("opens");
+    let ids = journal.append(&[entry(1), entry(2)]).expect("appends");
+    let end = journal.next_id();
+    drop(journal);
+    let file = segment_files(dir.path()).pop().expect("a segment");
+    let extended = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .expect("opens");
+    extended.set_len(end + 64 * 1024).expect("extends");
+    drop(extended);
+
+    let journal = Journal::open(dir.path(), Durability::Fsync, 0).expect("zeros are cut");
+    assert_eq!(journal.next_id(), end);
+    assert_eq!(std::fs::metadata(&file).expect("stat").len(), end);
+    let all: Vec<u64> = journal
+        .entries_from(0)
+        .expect("scans")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(all, ids);
+    assert_eq!(journal.append(&[entry(3)]).expect("appends"), vec![end]);
+    assert_eq!(journal.get(end).expect("reads"), entry(3));
+    // Zeros where an entry should be, in a read by id, are not an entry.
+    assert!(journal.get(end + 4).is_err());
 }
