@@ -77,7 +77,7 @@ fn state_of(seq: u64, local_incident_id: String, record: &IncidentRecord) -> Inc
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::ingest::apply::tests::escalation_of as escalation;
     use crate::ingest::apply::{Item, Merge, Transition};
     use crate::store::{Durability, HubStore};
@@ -86,7 +86,7 @@ mod tests {
 
     /// Opens the store in `dir`. After a drop in this process, sled's flusher thread may hold
     /// the file lock for a moment: the open is retried while the lock is busy, up to 10 s.
-    fn store(dir: &std::path::Path) -> HubStore {
+    pub(crate) fn store(dir: &std::path::Path) -> HubStore {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             match HubStore::open(

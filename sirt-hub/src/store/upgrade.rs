@@ -252,14 +252,14 @@ fn escalation_key_parts(key: &[u8]) -> Option<(SiteId, ulid::Ulid, u64)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::HubStore;
     use super::super::legacy::{EscalationRecordV2, IncidentReportV2};
-    use super::super::{Durability, HubStore};
     use super::*;
     use crate::ingest::apply::tests::escalation_of;
-    use socfed_runtime::audit::ChainKey;
 
+    /// The store in `dir`, retried while a dropped one's threads still hold sled's lock.
     fn open(dir: &std::path::Path) -> HubStore {
-        HubStore::open(dir, Durability::Flush, ChainKey::from_bytes([7; 32])).expect("store")
+        super::super::query_states::tests::store(dir)
     }
 
     fn v2(report: socfed_proto::vocab::IncidentReport) -> IncidentReportV2 {

@@ -101,3 +101,46 @@ fn a_revision_deferred_at_the_outbox_cap_is_sent_by_the_sla_clock_once_there_is_
     );
     Ok(())
 }
+
+/// Request ids are the caller's own: two callers that use the same id each get their raise
+/// queued, and each one's retry is answered with its own first answer.
+#[test]
+fn two_callers_with_the_same_request_id_each_get_their_own_raise() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = open(dir.path())?;
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let soc = Arc::new(service(store.clone(), clock)?);
+    let other = crate::service::Actor {
+        name: "max".into(),
+        ..manager()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answers = runtime.block_on(async {
+        let (link, task) = link_service(&soc);
+        let raise = |title: &str| RaiseIncident {
+            request_id: "1".into(),
+            title: title.into(),
+            severity: pb::Severity::High as i32,
+            rule_id: "manual".into(),
+            ..RaiseIncident::default()
+        };
+        let mut answers = Vec::new();
+        for (actor, title) in [
+            (manager(), "mona's"),
+            (other.clone(), "max's"),
+            (manager(), "mona's retry"),
+            (other.clone(), "max's retry"),
+        ] {
+            answers.push(link.raise_incident(actor, raise(title)).await?);
+        }
+        drop(link);
+        task.await?;
+        anyhow::Ok(answers)
+    })?;
+    let seqs: Vec<(u64, bool)> = answers.iter().map(|a| (a.seq, a.replayed)).collect();
+    assert_eq!(seqs, vec![(1, false), (2, false), (1, true), (2, true)]);
+    assert_eq!(store.outbox_len(), 2);
+    Ok(())
+}

@@ -250,7 +250,7 @@ impl SocService {
         now: UnixMillis,
     ) -> Result<Enqueued, StoreError> {
         if let Some(key) = key
-            && let Some(previous) = unit.request(key)?
+            && let Some(previous) = unit.request(&actor.name, key)?
         {
             return Ok(Enqueued {
                 local_incident_id: previous.local_incident_id,
@@ -271,6 +271,7 @@ impl SocService {
         )?;
         if let Some(key) = key {
             unit.put_request(
+                &actor.name,
                 key,
                 &RequestRecord {
                     local_incident_id: id.clone(),

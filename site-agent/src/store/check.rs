@@ -92,6 +92,8 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             }
             // BLAKE3 of the SLA policy the agenda was built for.
             schema::SLA_POLICY => fixed(id, value, 32).map(|_| raw("<32 bytes>")),
+            // A marker: request records keyed by the id alone exist (schema 5 upgrade).
+            schema::LEGACY_REQUEST_KEYS => fixed(id, value, 0).map(|_| Shown::Empty),
             // Counters and sequence numbers (`hub_states_after` among them).
             _ => u64_shown(id, value),
         },

@@ -168,6 +168,8 @@ pub struct AgentStore {
     audit_key: socfed_runtime::audit::ChainKey,
     /// Operations per tree of the write path (`socfed_agent_store_ops_total`).
     ops: OpMeter<TreeId>,
+    /// Request records keyed by the id alone exist (an upgraded store, `schema`).
+    legacy_request_keys: bool,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
     /// Group commit: which commits are durable, and the one flush at a time.
@@ -221,6 +223,7 @@ impl AgentStore {
             }
         }
         upgrade::run(&db, &trees)?;
+        let legacy_request_keys = meta.get(schema::LEGACY_REQUEST_KEYS)?.is_some();
         let epoch = match meta.get(schema::EPOCH)? {
             Some(raw) => schema::ulid_of(TreeId::Meta, &raw)?,
             None => {
@@ -256,6 +259,7 @@ impl AgentStore {
             data_sync,
             audit_key,
             ops: OpMeter::new(OPS_METRIC),
+            legacy_request_keys,
             write_lock: Mutex::new(()),
             sync: sync::SyncState::default(),
             outbox_len: AtomicU64::new(len),
@@ -331,7 +335,12 @@ impl AgentStore {
         let (value, ticket, enqueued) = {
             let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
             self.refuse_if_failed()?;
-            let mut unit = Unit::new(self.trees.all(), &self.audit_key, &self.ops);
+            let mut unit = Unit::new(
+                self.trees.all(),
+                &self.audit_key,
+                &self.ops,
+                self.legacy_request_keys,
+            );
             let value = work(&mut unit)?;
             if unit.is_empty() {
                 // Nothing written, but the answer may rest on another unit's commit (a retried

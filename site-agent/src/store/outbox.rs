@@ -120,14 +120,28 @@ impl Unit<'_> {
         Ok((seq, dropped))
     }
 
-    /// The answer given to caller request id `id`, if it was seen before.
-    pub fn request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
-        Ok(self.get(TreeId::Requests, id.as_bytes())?)
+    /// The answer given to `actor`'s request id `id`, if it was seen before. Ids are the
+    /// caller's, so they are kept per caller: two tools that both number their requests
+    /// from 1 never take each other's answers.
+    pub fn request(&self, actor: &str, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        if let Some(found) = self.get(TreeId::Requests, &schema::request_key(actor, id))? {
+            return Ok(Some(found));
+        }
+        // Kept by the id alone before schema 5: a retry across the upgrade still finds them.
+        if self.legacy_request_keys {
+            return Ok(self.get(TreeId::Requests, id.as_bytes())?);
+        }
+        Ok(None)
     }
 
-    /// Records the answer given to caller request id `id`, replayed if the caller retries.
-    pub fn put_request(&mut self, id: &str, record: &RequestRecord) -> Result<(), StoreError> {
-        Ok(self.put(TreeId::Requests, id.as_bytes().to_vec(), record)?)
+    /// Records the answer given to `actor`'s request id `id`, replayed if the caller retries.
+    pub fn put_request(
+        &mut self,
+        actor: &str,
+        id: &str,
+        record: &RequestRecord,
+    ) -> Result<(), StoreError> {
+        Ok(self.put(TreeId::Requests, schema::request_key(actor, id), record)?)
     }
 }
 

@@ -11,7 +11,7 @@
 //! |                 | `sla_policy`                               | BLAKE3 (32) of the SLA policy the `sla_due` agenda was built for |
 //! |                 | `audit_keyed_from`                         | `KeyedFrom` (where keyed sealing began) |
 //! | `outbox`        | seq u64                                    | `OutboxEntry`                   |
-//! | `requests`      | caller request id                          | `RequestRecord`                 |
+//! | `requests`      | caller ++ 0x00 ++ caller's request id      | `RequestRecord`                 |
 //! | `groups`        | group ULID                                 | `AlertGroup`                    |
 //! | `group_span`    | aggregation fingerprint (32) ++ last seen ms u64 ++ group ULID | first seen ms u64 BE (every group of a fingerprint, by when it was last seen) |
 //! | `seen_events`   | source event id (32, BLAKE3, see `soc::parse`) | received ms u64 BE (first arrival) |
@@ -47,6 +47,10 @@
 //! (empty value) is a pack of one, read the same way; the upgrade only records the version,
 //! so that an older build, which would prune only the first id of a pack, refuses the store.
 //!
+//! Schema 5 keys `requests` by caller and request id: ids are the caller's own, so two
+//! callers' ids may be equal. An upgraded store that held records keyed by the id alone marks
+//! it (`legacy_request_keys` in `meta`) and still looks those up after a miss.
+//!
 //! Schema 4 adds `idx_revision_pending`, built from `incidents` at the upgrade, so the SLA
 //! clock's retry of deferred revisions reads those incidents only.
 //!
@@ -65,7 +69,7 @@ use socfed_runtime::store_kit::codec;
 use socfed_runtime::store_kit::layout::KeyShape;
 pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -167,6 +171,9 @@ pub const HUB_STATES_AFTER: &str = "hub_states_after";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
+/// `meta` key, present (empty) when `requests` holds records keyed by the id alone (a store
+/// upgraded to schema 5 with records in it).
+pub const LEGACY_REQUEST_KEYS: &str = "legacy_request_keys";
 /// `meta` key of the store's schema version (u32 BE).
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 /// `meta` key of the BLAKE3 (32 bytes) of the SLA policy the `sla_due` agenda was built for.
@@ -322,6 +329,13 @@ pub fn text_of(tree: TreeId, bytes: &[u8]) -> Result<String, CodecError> {
     })
 }
 
+/// `caller ++ 0x00 ++ request id`: a `requests` key (caller names hold no 0x00).
+pub fn request_key(caller: &str, id: &str) -> Vec<u8> {
+    let mut key = name_prefix(caller);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
 /// `name ++ 0x00 ++ ulid`: an `idx_assignee` or `idx_indicator` key.
 pub fn named_key(name: &str, id: ulid::Ulid) -> Vec<u8> {
     let mut key = name_prefix(name);
@@ -365,8 +379,8 @@ pub fn trailing_ulid(tree: TreeId, key: &[u8]) -> Result<ulid::Ulid, CodecError>
 pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
     let shape = KeyShape::new(key);
     match tree {
+        TreeId::Requests => shape.text_nul().text(),
         TreeId::Meta
-        | TreeId::Requests
         | TreeId::Roster
         | TreeId::Settings
         | TreeId::Incidents

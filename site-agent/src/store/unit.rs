@@ -19,6 +19,8 @@ pub struct Unit<'a> {
     pub(crate) enqueued: bool,
     /// Seals audit entries (`socfed_runtime::audit`).
     pub(crate) audit_key: &'a socfed_runtime::audit::ChainKey,
+    /// The store holds request records keyed by the id alone (written before schema 5).
+    pub(crate) legacy_request_keys: bool,
 }
 
 impl<'a> Unit<'a> {
@@ -26,12 +28,14 @@ impl<'a> Unit<'a> {
         trees: &'a [sled::Tree],
         audit_key: &'a socfed_runtime::audit::ChainKey,
         ops: &'a OpMeter<TreeId>,
+        legacy_request_keys: bool,
     ) -> Self {
         Self {
             work: KitUnit::new(trees).metered(ops),
             outbox_delta: 0,
             enqueued: false,
             audit_key,
+            legacy_request_keys,
         }
     }
 

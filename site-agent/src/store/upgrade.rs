@@ -36,6 +36,17 @@ pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError
             "store upgraded to schema 4: local incidents with a deferred revision indexed"
         );
     }
+    if found < 5 {
+        // Schema 5 keys `requests` by caller; records keyed by the id alone cannot be
+        // re-keyed (they do not name their caller), so they stay and are looked up after a
+        // miss for as long as the store holds them.
+        if !trees.tree(TreeId::Requests).is_empty() {
+            meta.insert(schema::LEGACY_REQUEST_KEYS, Vec::<u8>::new())?;
+        }
+        meta.insert(schema::SCHEMA_VERSION_KEY, &5u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!("store upgraded to schema 5: request ids kept per caller");
+    }
     Ok(())
 }
 
@@ -81,6 +92,27 @@ mod tests {
         }
     }
 
+    /// The store at `dir`, opened once the raw handle a test used has let go of sled's lock.
+    fn reopen(dir: &std::path::Path) -> anyhow::Result<AgentStore> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match AgentStore::open(
+                dir,
+                Durability::Flush,
+                8 << 20,
+                socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
+            ) {
+                Err(StoreError::Open { error, .. })
+                    if socfed_runtime::store_files::lock_busy(&error)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
     /// A schema 1 store (groups, `group_fp`) opens as schema 2 with every group's span.
     #[test]
     fn a_schema_1_store_gets_its_spans_and_loses_group_fp() -> anyhow::Result<()> {
@@ -111,12 +143,7 @@ mod tests {
             db.flush()?;
         }
         {
-            let store = AgentStore::open(
-                dir.path(),
-                Durability::Flush,
-                8 << 20,
-                socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
-            )?;
+            let store = reopen(dir.path())?;
             let spans = store
                 .raw_tree(TreeId::GroupSpan.name())
                 .ok_or_else(|| anyhow::anyhow!("no group_span"))?;
@@ -165,7 +192,7 @@ mod tests {
                 .insert(schema::named_key("domain:old.example", group), Vec::new())?;
             db.flush()?;
         }
-        let store = AgentStore::open(dir.path(), Durability::Flush, 8 << 20, key())?;
+        let store = reopen(dir.path())?;
         let meta = store
             .raw_tree(TreeId::Meta.name())
             .ok_or_else(|| anyhow::anyhow!("no meta"))?;
@@ -214,11 +241,45 @@ mod tests {
             }
             db.flush()?;
         }
-        let store = AgentStore::open(dir.path(), Durability::Flush, 8 << 20, key())?;
+        let store = reopen(dir.path())?;
         assert_eq!(
             store.pending_revision_ids(10)?,
             vec!["LI-WAITING".to_string()]
         );
+        Ok(())
+    }
+
+    /// A schema 4 store kept request records by the id alone: after the upgrade a retry with
+    /// that id is still answered from its record, and new records are kept per caller.
+    #[test]
+    fn a_schema_4_stores_request_records_still_answer_retries() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let key = || socfed_runtime::audit::ChainKey::from_bytes([7; 32]);
+        drop(AgentStore::open(
+            dir.path(),
+            Durability::Flush,
+            8 << 20,
+            key(),
+        )?);
+        let record = crate::store::RequestRecord {
+            local_incident_id: "INC-OLD".into(),
+            seq: 7,
+            at_ms: 1,
+        };
+        {
+            let db = raw_db(dir.path())?;
+            let tree = |t: TreeId| db.open_tree(t.name());
+            tree(TreeId::Meta)?.insert(schema::SCHEMA_VERSION_KEY, &4u32.to_be_bytes())?;
+            tree(TreeId::Requests)?.insert("req-9", schema::encode(TreeId::Requests, &record)?)?;
+            db.flush()?;
+        }
+        let store = reopen(dir.path())?;
+        let found = store.unit(|u| u.request("anyone", "req-9"))?;
+        assert_eq!(found.map(|r| r.seq), Some(7));
+        let fresh = tempfile::tempdir()?;
+        let new_store = AgentStore::open(fresh.path(), Durability::Flush, 8 << 20, key())?;
+        new_store.unit(|u| u.put_request("ann", "req-9", &record))?;
+        assert!(new_store.unit(|u| u.request("bob", "req-9"))?.is_none());
         Ok(())
     }
 }
