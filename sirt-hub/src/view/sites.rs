@@ -7,7 +7,7 @@ use crate::store::HubStore;
 use crate::view::{convert, read};
 use socfed_proto::pb;
 use socfed_proto::vocab::SiteId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Every enrolled (or ever seen) site with its stored counters and whether it is connected
@@ -18,11 +18,23 @@ pub async fn site_overview(
     enrolled: &[SiteId],
 ) -> Result<Vec<pb::SiteSummary>, HubError> {
     let stored = read(store, |s| {
+        // Marks first, counters after: a unit writes a site's counters and its mark together,
+        // so counters read after the mark are at least as new, and a listing never shows a
+        // site acknowledged past what it shows stored (reading them the other way round did,
+        // right after a burst).
+        let mut marks = HashMap::new();
+        for (site, record) in s.sites()? {
+            if let Some(epoch) = record.epoch {
+                marks.insert(site.clone(), (epoch, s.acked_through_for(&site, epoch)?));
+            }
+        }
         let mut out = Vec::new();
         for (site, record) in s.sites()? {
-            let acked = match record.epoch {
-                Some(epoch) => s.acked_through_for(&site, epoch)?,
-                None => 0,
+            let acked = match (record.epoch, marks.get(&site)) {
+                (Some(epoch), Some((read_for, acked))) if epoch == *read_for => *acked,
+                // A new epoch since the marks were read: its own mark, read now.
+                (Some(epoch), _) => s.acked_through_for(&site, epoch)?,
+                (None, _) => 0,
             };
             out.push((site, record, acked));
         }
