@@ -144,3 +144,67 @@ fn two_callers_with_the_same_request_id_each_get_their_own_raise() -> anyhow::Re
     assert_eq!(store.outbox_len(), 2);
     Ok(())
 }
+
+/// Reads of `tree` counted by the store's operation counters while `work` runs.
+fn gets_of(tree: &str, work: impl FnOnce()) -> u64 {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, work);
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| {
+            let key = key.key();
+            key.name() == "socfed_agent_store_ops_total"
+                && key.labels().any(|l| l.key() == "tree" && l.value() == tree)
+                && key.labels().any(|l| l.key() == "op" && l.value() == "get")
+        })
+        .map(|(.., value)| match value {
+            DebugValue::Counter(n) => n,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// While no revision waits, writing an incident reads nothing of the deferred-revision
+/// index: the store counts its entries.
+#[test]
+fn an_incident_write_reads_the_deferred_revision_index_only_when_it_holds_entries()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = open(dir.path())?;
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let mut soc = service(store.clone(), clock)?;
+    soc.settings.outbox_cap = 1;
+    let soc = Arc::new(soc);
+    let mut answers = raise(&soc, &["beaconing"])?.into_iter();
+    let raised = answers
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no answer"))??;
+    let update = |status| {
+        soc.update_incident(&manager(), &raised.local_incident_id, Some(status), None)
+            .map(|i| i.revision_pending)
+    };
+    // The outbox is full: this revision waits, and the index holds it.
+    let mut waits = None;
+    let reads = gets_of("idx_revision_pending", || {
+        waits = Some(update(IncidentStatus::Contained));
+    });
+    assert_eq!((waits.take().transpose()?, reads), (Some(true), 0));
+    store.acknowledge(raised.seq)?;
+    // Now the index holds an entry: clearing it reads it once.
+    let reads = gets_of("idx_revision_pending", || {
+        waits = Some(update(IncidentStatus::Closed));
+    });
+    assert_eq!((waits.take().transpose()?, reads), (Some(false), 1));
+    assert!(store.pending_revision_ids(10)?.is_empty());
+    // Empty again (and the hub took that revision): nothing read.
+    store.acknowledge(raised.seq + 1)?;
+    let reads = gets_of("idx_revision_pending", || {
+        waits = Some(update(IncidentStatus::Open));
+    });
+    assert_eq!((waits.take().transpose()?, reads), (Some(false), 0));
+    Ok(())
+}

@@ -170,6 +170,8 @@ pub struct AgentStore {
     ops: OpMeter<TreeId>,
     /// Request records keyed by the id alone exist (an upgraded store, `schema`).
     legacy_request_keys: bool,
+    /// Entries in `idx_revision_pending` (`revisions.rs`), counted at open, kept by units.
+    revisions_pending: AtomicU64,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
     /// Group commit: which commits are durable, and the one flush at a time.
@@ -224,6 +226,7 @@ impl AgentStore {
         }
         upgrade::run(&db, &trees)?;
         let legacy_request_keys = meta.get(schema::LEGACY_REQUEST_KEYS)?.is_some();
+        let revisions_pending = trees.tree(TreeId::IdxRevisionPending).len() as u64;
         let epoch = match meta.get(schema::EPOCH)? {
             Some(raw) => schema::ulid_of(TreeId::Meta, &raw)?,
             None => {
@@ -260,6 +263,7 @@ impl AgentStore {
             audit_key,
             ops: OpMeter::new(OPS_METRIC),
             legacy_request_keys,
+            revisions_pending: AtomicU64::new(revisions_pending),
             write_lock: Mutex::new(()),
             sync: sync::SyncState::default(),
             outbox_len: AtomicU64::new(len),
@@ -340,6 +344,7 @@ impl AgentStore {
                 &self.audit_key,
                 &self.ops,
                 self.legacy_request_keys,
+                self.revisions_pending.load(Ordering::Relaxed),
             );
             let value = work(&mut unit)?;
             if unit.is_empty() {
@@ -349,7 +354,12 @@ impl AgentStore {
                 (value, self.sync.latest(), false)
             } else {
                 let (delta, enqueued) = (unit.outbox_delta, unit.enqueued);
+                let revisions = unit
+                    .revisions_pending_at_start
+                    .saturating_add_signed(unit.revisions_pending_delta);
                 unit.commit().map_err(|e| self.fail(StoreError::from(e)))?;
+                // Under the write lock, so the next unit starts from this count.
+                self.revisions_pending.store(revisions, Ordering::Relaxed);
                 if delta != 0 {
                     // Counted before the flush: the cap check may only err on the full side.
                     let len = self.outbox_len().saturating_add_signed(delta);

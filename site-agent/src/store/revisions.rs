@@ -12,18 +12,26 @@ use super::{AgentStore, StoreError};
 use crate::soc::incident::LocalIncident;
 
 impl Unit<'_> {
-    /// Adds or removes `incident`'s entry to match its `revision_pending` flag. Removing reads
-    /// first: almost every incident write has nothing to remove, and a read is cheaper than a
-    /// tree write.
+    /// Adds or removes `incident`'s entry to match its `revision_pending` flag, counting the
+    /// change ([`AgentStore`] keeps the count): while the index is empty, the usual case, an
+    /// incident write costs no read of it at all.
     pub(super) fn index_revision_pending(
         &mut self,
         incident: &LocalIncident,
     ) -> Result<(), StoreError> {
         let key = incident.id.as_bytes();
+        let may_hold = self
+            .revisions_pending_at_start
+            .saturating_add_signed(self.revisions_pending_delta)
+            > 0;
         if incident.revision_pending {
-            self.put_raw(TreeId::IdxRevisionPending, key.to_vec(), Vec::new());
-        } else if self.get_raw(TreeId::IdxRevisionPending, key)?.is_some() {
+            if !may_hold || self.get_raw(TreeId::IdxRevisionPending, key)?.is_none() {
+                self.put_raw(TreeId::IdxRevisionPending, key.to_vec(), Vec::new());
+                self.revisions_pending_delta += 1;
+            }
+        } else if may_hold && self.get_raw(TreeId::IdxRevisionPending, key)?.is_some() {
             self.remove(TreeId::IdxRevisionPending, key.to_vec());
+            self.revisions_pending_delta -= 1;
         }
         Ok(())
     }

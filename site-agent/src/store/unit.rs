@@ -21,6 +21,9 @@ pub struct Unit<'a> {
     pub(crate) audit_key: &'a socfed_runtime::audit::ChainKey,
     /// The store holds request records keyed by the id alone (written before schema 5).
     pub(crate) legacy_request_keys: bool,
+    /// Entries in `idx_revision_pending` when the unit began, and this unit's change to them.
+    pub(crate) revisions_pending_at_start: u64,
+    pub(crate) revisions_pending_delta: i64,
 }
 
 impl<'a> Unit<'a> {
@@ -29,6 +32,7 @@ impl<'a> Unit<'a> {
         audit_key: &'a socfed_runtime::audit::ChainKey,
         ops: &'a OpMeter<TreeId>,
         legacy_request_keys: bool,
+        revisions_pending: u64,
     ) -> Self {
         Self {
             work: KitUnit::new(trees).metered(ops),
@@ -36,6 +40,8 @@ impl<'a> Unit<'a> {
             enqueued: false,
             audit_key,
             legacy_request_keys,
+            revisions_pending_at_start: revisions_pending,
+            revisions_pending_delta: 0,
         }
     }
 
