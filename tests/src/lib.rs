@@ -48,6 +48,20 @@ where
 }
 
 /// A free loopback port (bound, then released). Processes restarted on it keep their address.
+/// `N` distinct free ports: every listener is held until all are picked, so two calls in a
+/// row cannot hand out the same port (two separate [`free_port`] calls can: the first
+/// listener is gone before the second binds).
+pub fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ports = [0u16; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
+}
+
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

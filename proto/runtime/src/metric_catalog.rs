@@ -215,6 +215,10 @@ pub const METRICS: &[Metric] = &[
         "socfed_hub_journal_replayed_total",
         "Journaled escalations applied at start-up (received before a stop, not yet indexed)",
     ),
+    counter(
+        "socfed_hub_journal_skipped_total",
+        "Journaled escalations skipped at start-up because their batch could not be applied (never acknowledged: their site resends them)",
+    ),
     gauge(
         "socfed_hub_journal_bytes",
         "Bytes in the hub journal's segments",

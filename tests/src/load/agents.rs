@@ -6,7 +6,7 @@
 use crate::bench::cpu_and_peak_rss;
 use crate::pki::TestPki;
 use crate::procs::{Proc, binary, write_agent_config};
-use crate::{clients, eventually, free_port};
+use crate::{clients, eventually, free_ports};
 use socfed_proto::pb::{self, site_local_client::SiteLocalClient};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -70,8 +70,9 @@ pub async fn start(
     let identity = pki.operator(operator)?;
     let mut agents = Vec::with_capacity(sites.len());
     for site in sites {
-        let local: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let [local_port, admin_port] = free_ports()?;
+        let local: SocketAddr = format!("127.0.0.1:{local_port}").parse()?;
+        let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse()?;
         let extra = format!("{extra}\n[admin]\nlisten = \"{admin}\"\n");
         let config = write_agent_config(dir, pki, site, hub, local, &extra)?;
         let proc = Proc::spawn(

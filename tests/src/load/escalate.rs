@@ -13,7 +13,7 @@ use super::pipeline::{self, Raises};
 use super::{StorageSettings, null_hub, storage_ceiling, transport_ceiling};
 use crate::bench::{cpu_and_peak_rss, machine, millis_percentiles};
 use crate::pki::TestPki;
-use crate::{clients, free_port};
+use crate::{clients, free_ports};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -103,12 +103,14 @@ pub async fn run(
     }
     let ceiling = transport.min(storage).min(storage_flush_only);
 
-    let hub_admin: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let mut hub = HubProcess::start(
+    let [hub_port, admin_port] = free_ports()?;
+    let hub_admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse()?;
+    let mut hub = HubProcess::start_at(
         dir,
         &pki,
         &sites,
         &format!("[admin]\nlisten = \"{hub_admin}\"\n"),
+        format!("127.0.0.1:{hub_port}").parse()?,
     )
     .await?;
 
