@@ -152,14 +152,19 @@ impl Generations {
     }
 
     /// The generations that may hold `key` and can still match at `now`, newest first.
-    pub fn candidates(&self, key: &[u8; 32], now: UnixMillis, window_ms: i64) -> Vec<u64> {
+    /// Lazy, so a lookup allocates nothing (it runs for every fingerprint of every report).
+    pub fn candidates<'a>(
+        &'a self,
+        key: &'a [u8; 32],
+        now: UnixMillis,
+        window_ms: i64,
+    ) -> impl Iterator<Item = u64> + 'a {
         let oldest = self.oldest_live(now, window_ms);
         self.filters
             .range(oldest..)
             .rev()
-            .filter(|(_, filter)| filter.may_contain(key))
+            .filter(move |(_, filter)| filter.may_contain(key))
             .map(|(generation, _)| *generation)
-            .collect()
     }
 
     /// Records that `key` is written into `generation`.
@@ -221,9 +226,15 @@ mod tests {
         }
         let now = 10 * day;
         // The window reaches back to day 6: only generation 9 is asked.
-        assert_eq!(gens.candidates(&k, now, window), vec![9]);
-        assert_eq!(gens.candidates(&k, 9 * day, window), vec![9, 5]);
-        assert!(gens.candidates(&key(2), now, window).is_empty());
+        assert_eq!(
+            gens.candidates(&k, now, window).collect::<Vec<_>>(),
+            vec![9]
+        );
+        assert_eq!(
+            gens.candidates(&k, 9 * day, window).collect::<Vec<_>>(),
+            vec![9, 5]
+        );
+        assert_eq!(gens.candidates(&key(2), now, window).count(), 0);
         assert_eq!(gens.expired(now, window), vec![1, 5]);
         gens.forget(1);
         assert_eq!(gens.expired(now, window), vec![5]);
@@ -235,7 +246,7 @@ mod tests {
         let gens = Generations::default();
         assert_eq!(gens.generation(i64::MIN), 0);
         assert!(gens.generation(i64::MAX) > 0);
-        assert!(gens.candidates(&key(3), i64::MIN, i64::MAX).is_empty());
+        assert_eq!(gens.candidates(&key(3), i64::MIN, i64::MAX).count(), 0);
         assert!(gens.expired(i64::MAX, 0).is_empty());
     }
 }

@@ -117,12 +117,7 @@ mod tests {
     #[test]
     fn a_schema_1_store_gets_its_spans_and_loses_group_fp() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        drop(AgentStore::open(
-            dir.path(),
-            Durability::Flush,
-            8 << 20,
-            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
-        )?);
+        drop(reopen(dir.path())?);
         let line = r#"{"observed_at":1700000000000,"rule_id":"r","severity":"low","hosts":["h"]}"#;
         let Parsed::Alert(alert) = parse_line(Format::Native, line, 0, &ParseLimits::default())?
         else {
@@ -174,13 +169,7 @@ mod tests {
     #[test]
     fn a_schema_2_store_opens_as_3_and_its_unpacked_entries_still_count() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let key = || socfed_runtime::audit::ChainKey::from_bytes([7; 32]);
-        drop(AgentStore::open(
-            dir.path(),
-            Durability::Flush,
-            8 << 20,
-            key(),
-        )?);
+        drop(reopen(dir.path())?);
         let (event, group) = ([9u8; 32], ulid::Ulid::from_parts(1_700_000_000_000, 5));
         {
             let db = raw_db(dir.path())?;
@@ -219,13 +208,7 @@ mod tests {
     #[test]
     fn a_schema_3_store_gets_its_deferred_revisions_indexed() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let key = || socfed_runtime::audit::ChainKey::from_bytes([7; 32]);
-        drop(AgentStore::open(
-            dir.path(),
-            Durability::Flush,
-            8 << 20,
-            key(),
-        )?);
+        drop(reopen(dir.path())?);
         let mut waiting = crate::soc::incident::tests::sample("LI-WAITING");
         waiting.revision_pending = true;
         let settled = crate::soc::incident::tests::sample("LI-SETTLED");
@@ -254,13 +237,7 @@ mod tests {
     #[test]
     fn a_schema_4_stores_request_records_still_answer_retries() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let key = || socfed_runtime::audit::ChainKey::from_bytes([7; 32]);
-        drop(AgentStore::open(
-            dir.path(),
-            Durability::Flush,
-            8 << 20,
-            key(),
-        )?);
+        drop(reopen(dir.path())?);
         let record = crate::store::RequestRecord {
             local_incident_id: "INC-OLD".into(),
             seq: 7,
@@ -277,7 +254,7 @@ mod tests {
         let found = store.unit(|u| u.request("anyone", "req-9"))?;
         assert_eq!(found.map(|r| r.seq), Some(7));
         let fresh = tempfile::tempdir()?;
-        let new_store = AgentStore::open(fresh.path(), Durability::Flush, 8 << 20, key())?;
+        let new_store = reopen(fresh.path())?;
         new_store.unit(|u| u.put_request("ann", "req-9", &record))?;
         assert!(new_store.unit(|u| u.request("bob", "req-9"))?.is_none());
         Ok(())
