@@ -39,6 +39,8 @@ enum Scenario {
     IdleStreams(socfed_tests::load::idle::IdleArgs),
     /// Outbox drain after a simulated hub outage.
     Drain(socfed_tests::load::drain::DrainArgs),
+    /// sled alone with the stores' write shape: items/s and keys/s at K keys per item.
+    SledKeys(socfed_tests::load::sled_keys::SledKeysArgs),
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -73,6 +75,10 @@ async fn main() -> anyhow::Result<()> {
         Some(Scenario::Drain(args)) => (
             socfed_tests::load::drain::run(args, &dir, &say).await?,
             socfed_tests::load::drain::print,
+        ),
+        Some(Scenario::SledKeys(args)) => (
+            socfed_tests::load::sled_keys::run(args, &dir, &say).await?,
+            socfed_tests::load::sled_keys::print,
         ),
     };
     if json {

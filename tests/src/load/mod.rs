@@ -20,6 +20,7 @@ pub mod ops;
 pub mod pipeline;
 pub mod preload;
 pub mod query;
+pub mod sled_keys;
 pub mod stored;
 pub mod visible;
 

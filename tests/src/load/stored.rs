@@ -121,8 +121,45 @@ pub async fn run(
         "sizes": rows,
         "raw_sled_baseline": raw,
         "hub_peak_rss_mib": peak_rss,
+        "cost_growth": cost_growth(&rows),
     });
     Ok(summary)
+}
+
+/// How the hub's CPU per escalation grows with the store: the ratio between the largest and
+/// the smallest size, and the growth per tenfold from the two largest sizes (a log-log slope),
+/// carried on to 10 M incidents where the run did not reach that size. The extrapolation is
+/// only as good as the local slope: it is printed as such, not as a measurement.
+fn cost_growth(rows: &[serde_json::Value]) -> serde_json::Value {
+    let point = |row: &serde_json::Value| {
+        (
+            row["incidents"].as_f64().unwrap_or(0.0),
+            row["hub_cpu_us_per_escalation"].as_f64().unwrap_or(0.0),
+        )
+    };
+    let (Some(first), Some(last)) = (rows.first().map(point), rows.last().map(point)) else {
+        return serde_json::Value::Null;
+    };
+    let ratio = |a: (f64, f64), b: (f64, f64)| if a.1 > 0.0 { b.1 / a.1 } else { 0.0 };
+    let prev = rows
+        .len()
+        .checked_sub(2)
+        .and_then(|i| rows.get(i))
+        .map(point);
+    let per_tenfold = prev.and_then(|p| {
+        let decades = (last.0 / p.0.max(1.0)).log10();
+        (decades > 0.0 && p.1 > 0.0).then(|| (last.1 / p.1).powf(1.0 / decades))
+    });
+    let to_10m = per_tenfold
+        .filter(|_| last.0 < 10_000_000.0)
+        .map(|g| ratio(first, last) * g.powf((10_000_000.0 / last.0.max(1.0)).log10()));
+    serde_json::json!({
+        "from_incidents": first.0,
+        "to_incidents": last.0,
+        "cpu_ratio": ratio(first, last),
+        "cpu_ratio_per_tenfold_at_largest": per_tenfold,
+        "cpu_ratio_at_10m_extrapolated": to_10m,
+    })
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -155,6 +192,20 @@ pub fn print(summary: &serde_json::Value) {
             f("hub_cpu_us_per_escalation"),
             f("hub_rss_mib"),
             f("disk_bytes_per_incident")
+        );
+    }
+    let g = &summary["cost_growth"];
+    if let Some(ratio) = g["cpu_ratio"].as_f64() {
+        let opt = |k: &str| {
+            g[k].as_f64()
+                .map_or("-".to_string(), |v| format!("×{v:.2}"))
+        };
+        println!(
+            "hub CPU per escalation at {} vs {} incidents: ×{ratio:.2}; per tenfold at the largest sizes: {}; carried on to 10 M (extrapolated): {}",
+            g["to_incidents"],
+            g["from_incidents"],
+            opt("cpu_ratio_per_tenfold_at_largest"),
+            opt("cpu_ratio_at_10m_extrapolated"),
         );
     }
     query::print(summary);
