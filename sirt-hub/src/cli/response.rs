@@ -78,10 +78,16 @@ pub enum HuntCommand {
         duration: humantime::Duration,
     },
     /// Per-site progress (pending, offline, running, done) and hits of a hunt.
-    Status {
-        id: String,
+    Status { id: String },
+    /// Hunts, newest first, a page at a time; each with its hit counts (`status` shows hits).
+    List {
+        /// Most hunts to show (the hub sends at most 200 at a time).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue after the page that printed this token.
+        #[arg(long)]
+        page_token: Option<String>,
     },
-    List,
     /// Record a hunt's hits on an incident and open a task at each site with hits.
     Attach {
         id: String,
@@ -229,15 +235,24 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
             .await
             .map_err(|s| explain(&s, &hub))?
             .into_inner(),
-        HuntCommand::List => {
-            let hunts = client
-                .list_hunts(pb::ListHuntsRequest {})
+        HuntCommand::List { limit, page_token } => {
+            let pb::ListHuntsResponse {
+                hunts,
+                next_page_token,
+                total,
+            } = client
+                .list_hunts(pb::ListHuntsRequest {
+                    limit,
+                    page_token: page_token.unwrap_or_default(),
+                })
                 .await
                 .map_err(|s| explain(&s, &hub))?
-                .into_inner()
-                .hunts;
+                .into_inner();
             return match target.format() {
-                OutputFormat::Json => print_json(&hunts.iter().map(hunt_json).collect::<Vec<_>>()),
+                OutputFormat::Json => print_json(&json!({
+                    "hunts": hunts.iter().map(hunt_json).collect::<Vec<_>>(),
+                    "total": total, "next_page_token": next_page_token,
+                })),
                 OutputFormat::Table => {
                     let mut t = table(&["HUNT", "STARTED", "BY", "INDICATORS", "SITES", "HITS"]);
                     for h in &hunts {
@@ -252,6 +267,10 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
                         ]);
                     }
                     socfed_runtime::outln!("{t}");
+                    socfed_runtime::outln!("{} shown; {total} in all", hunts.len());
+                    if !next_page_token.is_empty() {
+                        socfed_runtime::outln!("more: add --page-token {next_page_token}");
+                    }
                     Ok(())
                 }
             };

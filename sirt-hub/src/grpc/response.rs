@@ -17,6 +17,10 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use ulid::Ulid;
 
+/// Hunts in one `ListHunts` answer by default, and at most.
+const DEFAULT_HUNTS_PAGE: usize = 50;
+const MAX_HUNTS_PAGE: usize = 200;
+
 #[derive(Clone)]
 pub struct ResponseService {
     pub store: Arc<HubStore>,
@@ -230,13 +234,38 @@ impl pb::response_server::Response for ResponseService {
         request: Request<pb::ListHuntsRequest>,
     ) -> Result<Response<pb::ListHuntsResponse>, Status> {
         let reader = Reader::of(&self.roles, &request, "ListHunts")?;
-        let hunts = read(&self.store, |s| s.hunts(200)).await?;
-        let hunts = reader.readable_hunts(&self.store, hunts).await?;
+        let pb::ListHuntsRequest { limit, page_token } = request.into_inner();
+        let limit = match limit {
+            0 => DEFAULT_HUNTS_PAGE,
+            n if n as usize > MAX_HUNTS_PAGE => {
+                return Err(invalid(format!(
+                    "limit {n} is over {MAX_HUNTS_PAGE}; page through with next_page_token"
+                )));
+            }
+            n => n as usize,
+        };
+        let before = match page_token.as_str() {
+            "" => None,
+            token => Some(Ulid::from_string(token).map_err(|_| {
+                invalid("page_token is not one this hub gave out; start again without it")
+            })?),
+        };
+        let page = read(&self.store, move |s| s.hunts_page(before, limit)).await?;
+        let hunts = reader.readable_hunts(&self.store, page.hunts).await?;
         Ok(Response::new(pb::ListHuntsResponse {
             hunts: hunts
                 .iter()
-                .map(|(hunt, sweeps)| self.hunt_reply(hunt, sweeps))
+                .map(|(hunt, sweeps)| {
+                    let mut listed = self.hunt_reply(hunt, sweeps);
+                    // A listing states the counts; the hits are `GetHunt`'s.
+                    for site in &mut listed.sites {
+                        site.hits.clear();
+                    }
+                    listed
+                })
                 .collect(),
+            next_page_token: page.next.map(|id| id.to_string()).unwrap_or_default(),
+            total: page.total,
         }))
     }
 

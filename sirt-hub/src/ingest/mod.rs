@@ -29,7 +29,18 @@ use tokio::sync::{broadcast, mpsc};
 /// per-transaction memory bounded.
 const ITEMS_PER_TRANSACTION: usize = 64;
 
-pub type Reply = mpsc::UnboundedSender<Result<Outcome, Arc<StoreError>>>;
+/// Where one item's outcome goes: a slot reserved in its caller's bounded channel before the
+/// item is queued, so the writer's send neither waits on a slow reader nor fails for room
+/// (the caller waits for the slot instead, before it submits).
+pub type Reply = mpsc::OwnedPermit<Answer>;
+
+/// One item's outcome, or the storage failure that stopped the writer.
+pub type Answer = Result<Outcome, Arc<StoreError>>;
+
+/// A slot for one answer in `tx`'s channel; `None` once its receiver is gone.
+pub async fn reply_slot(tx: &mpsc::Sender<Answer>) -> Option<Reply> {
+    tx.clone().reserve_owned().await.ok()
+}
 
 struct Request {
     item: Item,
@@ -91,7 +102,9 @@ impl IngestHandle {
 
     /// Runs one operator change through the writer and returns its outcome once durable.
     pub async fn call(&self, item: Item) -> Result<Outcome, TransitionError> {
-        let (reply, mut rx) = mpsc::unbounded_channel();
+        // One answer comes back: one slot, reserved here so the writer never waits on it.
+        let (tx, mut rx) = mpsc::channel(1);
+        let reply = reply_slot(&tx).await.ok_or(TransitionError::Stopped)?;
         self.submit(item, Some(reply))
             .await
             .map_err(|_| TransitionError::Stopped)?;

@@ -354,6 +354,15 @@ impl RegulatoryClocks {
                 .all(|(_, status)| matches!(status, DeadlineStatus::Met { .. }))
     }
 
+    /// Whether the deadline watch still has anything to read here at `now_ms`: some regime is
+    /// flagged and some deadline is not met by a recorded filing. A filing recorded a little
+    /// ahead of the hub's clock (the skew `regulatory_instant` allows) counts as in effect:
+    /// nothing would change the answer before it takes effect but the filing itself.
+    pub fn needs_watch(&self, now_ms: i64) -> bool {
+        let latest = self.filings.iter().map(|f| f.at_ms).max().unwrap_or(now_ms);
+        !self.flags.is_empty() && !self.all_met(now_ms.max(latest))
+    }
+
     /// The first instant after `now_ms` at which some deadline's status changes state (pending
     /// → due soon → overdue, or met when a filing recorded for a later instant takes effect),
     /// so a scheduler can sleep until then. Overdue becomes effective one millisecond after the

@@ -220,3 +220,22 @@ fn the_store_check_sees_what_it_looks_for() {
         ]
     );
 }
+
+/// Every channel the hub makes is bounded: an unbounded one grows with whatever outpaces its
+/// reader. (The writer's answers go to slots reserved before submission, `ingest::Reply`.)
+#[test]
+fn every_channel_is_bounded() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files).expect("read src");
+    let unbounded: Vec<String> = files
+        .iter()
+        .filter(|path| !is_test(path) && !path.ends_with("boundary_tests.rs"))
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).expect("read source");
+            code(&text).contains("unbounded_channel")
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(unbounded.is_empty(), "unbounded channels in {unbounded:?}");
+}

@@ -12,13 +12,12 @@
 use super::{Commands, call_failed, writer_stopped};
 use crate::error::HubError;
 use crate::ingest::apply::{DirectiveUpdate, EscalationOutcome, Item, Offered, Outcome};
-use crate::ingest::{IngestHandle, Reply};
+use crate::ingest::{Answer, IngestHandle, Reply, reply_slot};
 use crate::response::directive::SiteReport;
 use crate::store::{HubStore, StoreError};
 use socfed_proto::UnixMillis;
 use socfed_proto::pb;
 use socfed_proto::vocab::SiteId;
-use std::sync::Arc;
 use tokio::sync::mpsc;
 use ulid::Ulid;
 
@@ -130,26 +129,35 @@ pub struct SiteStream {
     ingest: IngestHandle,
     site: SiteId,
     epoch: Ulid,
-    reply: Reply,
+    reply: mpsc::Sender<Answer>,
 }
 
 /// The answers to one stream's escalations, in the order they became durable.
 pub struct Escalations {
-    rx: mpsc::UnboundedReceiver<Result<Outcome, Arc<StoreError>>>,
+    rx: mpsc::Receiver<Answer>,
 }
 
 impl Commands<'_> {
     /// Records `site`'s hello and answers with what the hub holds of it, once durable; the
     /// stream's messages then go through the [`SiteStream`], their answers come on the
     /// [`Escalations`].
+    ///
+    /// `answers` bounds the escalations the stream has outstanding (submitted, answer not yet
+    /// read): the answer channel holds that many, so it is never what a submission waits on
+    /// while the stream keeps to its bound, and each answer's slot is reserved before its
+    /// escalation is queued, so the writer never waits on the stream either.
     pub async fn open_site_stream(
         self,
         site: &SiteId,
         hello: SiteHello,
+        answers: usize,
     ) -> Result<(Welcomed, SiteStream, Escalations), HubError> {
-        let (reply, mut rx) = mpsc::unbounded_channel();
+        let (reply, mut rx) = mpsc::channel(answers.max(1));
+        let slot = reply_slot(&reply)
+            .await
+            .ok_or_else(|| writer_stopped(self.ingest))?;
         self.ingest
-            .submit(hello.item(site), Some(reply.clone()))
+            .submit(hello.item(site), Some(slot))
             .await
             .map_err(|_| writer_stopped(self.ingest))?;
         let welcomed = match rx.recv().await {
@@ -189,7 +197,10 @@ impl SiteStream {
     /// Queues one judged message behind the ones before it; waits while the writer's queue
     /// is full. An escalation's answer comes on the stream's [`Escalations`].
     pub async fn record(&self, input: SiteInput) -> Result<(), HubError> {
-        let reply = input.answered().then(|| self.reply.clone());
+        let reply = match input.answered() {
+            true => Some(self.slot().await?),
+            false => None,
+        };
         self.ingest
             .submit(input.item(&self.site, self.epoch), reply)
             .await
@@ -199,16 +210,25 @@ impl SiteStream {
     /// Queues a judged batch of escalations behind the ones before it, handed to the writer
     /// together; each answer comes on the stream's [`Escalations`].
     pub async fn record_batch(&self, batch: Vec<Escalation>) -> Result<(), HubError> {
-        let items = batch.into_iter().map(|e| {
-            (
+        let mut items = Vec::with_capacity(batch.len());
+        for e in batch {
+            let slot = self.slot().await?;
+            items.push((
                 SiteInput::Escalation(e).item(&self.site, self.epoch),
-                Some(self.reply.clone()),
-            )
-        });
+                Some(slot),
+            ));
+        }
         self.ingest
-            .submit_many(items)
+            .submit_many(items.into_iter())
             .await
             .map_err(|_| writer_stopped(&self.ingest))
+    }
+
+    /// A slot for one escalation's answer; waits only if the stream exceeds its bound.
+    async fn slot(&self) -> Result<Reply, HubError> {
+        reply_slot(&self.reply)
+            .await
+            .ok_or_else(|| writer_stopped(&self.ingest))
     }
 }
 
@@ -233,7 +253,7 @@ impl Escalations {
 }
 
 /// An escalation's answer; `None` for any other (only escalations are answered on a stream).
-fn escalated(reply: Result<Outcome, Arc<StoreError>>) -> Option<Result<Escalated, HubError>> {
+fn escalated(reply: Answer) -> Option<Result<Escalated, HubError>> {
     match reply {
         Ok(Outcome::Escalation {
             seq,

@@ -93,21 +93,43 @@ impl HubStore {
         Ok(Some((hunt, sweeps)))
     }
 
-    /// Newest first.
-    pub fn hunts(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(HuntRecord, Vec<DirectiveRecord>)>, StoreError> {
-        let mut out = Vec::new();
-        for key in self.trees.hunts.iter().keys().rev().take(limit) {
+    /// Up to `limit` hunts, newest first, older than `before` (the last of the previous page)
+    /// when given; the last one's id when more follow; and how many hunts the hub holds
+    /// (counted over the keys: hunts are started by operators, so there are few enough).
+    pub fn hunts_page(&self, before: Option<Ulid>, limit: usize) -> Result<HuntsPage, StoreError> {
+        let keys = match before {
+            Some(id) => self.trees.hunts.range(..id.to_bytes().to_vec()),
+            None => self.trees.hunts.iter(),
+        };
+        let mut hunts = Vec::new();
+        let mut more = false;
+        for key in keys.keys().rev() {
+            if hunts.len() == limit {
+                more = true;
+                break;
+            }
             let id = schema::ulid_from_key(schema::HUNTS, &key?)?;
             if let Some(found) = self.hunt(id)? {
-                out.push(found);
+                hunts.push(found);
             }
         }
-        Ok(out)
+        let next = more
+            .then(|| hunts.last().map(|(h, _): &(HuntRecord, _)| h.id))
+            .flatten();
+        let total = self.trees.hunts.iter().keys().count() as u64;
+        Ok(HuntsPage { hunts, next, total })
     }
 }
+
+/// One page of [`HubStore::hunts_page`].
+pub struct HuntsPage {
+    pub hunts: Vec<(HuntRecord, Vec<DirectiveRecord>)>,
+    /// Pass as `before` for the next page; `None` on the last.
+    pub next: Option<Ulid>,
+    pub total: u64,
+}
+
+impl HubStore {}
 
 impl HubStore {
     /// An incident's communications, oldest first.

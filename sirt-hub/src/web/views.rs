@@ -171,8 +171,9 @@ pub async fn hunts(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
 ) -> Response {
-    let found = match read(&state.store, |s| s.hunts(200)).await {
-        Ok(found) => found,
+    // The newest 200, as `ListHunts`' largest page; older ones through the CLI's pages.
+    let found = match read(&state.store, |s| s.hunts_page(None, 200)).await {
+        Ok(page) => page.hunts,
         Err(response) => return response,
     };
     match reader(&state, &viewer)

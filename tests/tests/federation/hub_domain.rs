@@ -298,7 +298,12 @@ async fn a_hunt_lookback_of_zero_or_beyond_the_maximum_is_refused_not_changed() 
         String::from_utf8_lossy(&long.stderr)
     );
     let listed = ines.json(&["hunt", "list"])?;
-    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+    assert_eq!(
+        listed["hunts"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+    assert_eq!(listed["total"], 0, "{listed}");
     let started = ines.json(&[
         "hunt",
         "start",
@@ -308,6 +313,45 @@ async fn a_hunt_lookback_of_zero_or_beyond_the_maximum_is_refused_not_changed() 
         "365d",
     ])?;
     assert_eq!(started["lookback_s"], 365 * 86_400, "{started}");
+    hub.stop().await?;
+    Ok(())
+}
+
+/// `hunt list` pages: newest first, `--limit` at a time with a stated total, and the printed
+/// token continues where the page ended, until a page without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hunts_are_listed_a_page_at_a_time_with_their_total() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let ines = org.hub_cli(hub.addr, "ines")?;
+    let mut started = Vec::new();
+    for n in 0..3 {
+        let ioc = format!("domain:c2-{n}.bad.example");
+        let hunt = ines.json(&["hunt", "start", "--ioc", &ioc])?;
+        started.push(hunt["hunt_id"].as_str().unwrap_or_default().to_string());
+    }
+    started.reverse();
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["hunts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["hunt_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let first = ines.json(&["hunt", "list", "--limit", "2"])?;
+    assert_eq!(first["total"], 3, "{first}");
+    assert_eq!(ids(&first), started[..2], "newest first: {first}");
+    let token = first["next_page_token"].as_str().unwrap_or_default();
+    assert!(!token.is_empty(), "{first}");
+    let second = ines.json(&["hunt", "list", "--limit", "2", "--page-token", token])?;
+    assert_eq!(ids(&second), started[2..], "{second}");
+    assert_eq!(second["next_page_token"], "", "the last page: {second}");
+    let table = ines.ok(&["hunt", "list", "--limit", "2", "-o", "table"])?;
+    assert!(table.contains("2 shown; 3 in all"), "{table}");
+    assert!(table.contains(&format!("--page-token {token}")), "{table}");
+    let over = ines.run(&["hunt", "list", "--limit", "201"])?;
+    assert!(!over.status.success());
     hub.stop().await?;
     Ok(())
 }

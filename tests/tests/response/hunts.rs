@@ -140,6 +140,19 @@ async fn a_hunt_across_three_sites_rolls_up_exact_progress_and_hits() -> anyhow:
         .hits;
     assert_eq!(paris_hits[0].indicator, "ipv4:203.0.113.7");
     assert_eq!(paris_hits[0].alert_count, 2);
+    // A listing states the counts and leaves the hits to `GetHunt`.
+    let listed = ines
+        .clone()
+        .list_hunts(pb::ListHuntsRequest::default())
+        .await?
+        .into_inner();
+    assert_eq!(listed.total, 1);
+    let listed_paris = listed.hunts[0].sites.iter().find(|s| s.site_id == "paris");
+    assert_eq!(
+        listed_paris.map(|s| (s.hit_count, s.hits.len())),
+        Some((1, 0))
+    );
+    assert_eq!(listed.hunts[0].total_hits, 1);
 
     // Berlin connects and completes the sweep it missed.
     let berlin = org.agent("berlin", hub.addr, "").await?;

@@ -91,6 +91,7 @@ impl pb::federation_server::Federation for FederationService {
                     next_seq: hello.next_seq,
                     cert_not_after_ms: peer.not_after_ms,
                 },
+                self.max_in_flight,
             )
             .await?;
         if welcomed.epoch_changed {

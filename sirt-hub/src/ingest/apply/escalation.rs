@@ -289,9 +289,11 @@ impl Batch<'_, '_> {
         // The survivor gains the duplicate's sites; the duplicate keeps its own, closed.
         self.unit.put_incident(Some(&target_was), &mut target)?;
         self.unit.put_incident(Some(&absorbed_was), &mut absorbed)?;
-        if !target.regulatory.flags().is_empty() {
-            self.unit.mark_regulated(survivor);
-        }
+        // The duplicate's clocks moved to the survivor, which the deadline watch reads from
+        // now on: the duplicate leaves the scan (were it reopened, the survivor still holds
+        // its clocks, so it is not watched twice).
+        self.unit.watch_regulated(&target, now);
+        self.unit.unmark_regulated(other);
         self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: actor.to_string(),

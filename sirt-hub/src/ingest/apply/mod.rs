@@ -391,3 +391,5 @@ impl Batch<'_, '_> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_regulated;

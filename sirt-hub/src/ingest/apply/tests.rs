@@ -9,7 +9,7 @@ use ulid::Ulid;
 
 const WINDOW_MS: i64 = 86_400_000;
 
-fn open_store(dir: &std::path::Path) -> HubStore {
+pub(super) fn open_store(dir: &std::path::Path) -> HubStore {
     HubStore::open(
         dir,
         crate::store::Durability::Flush,
@@ -56,7 +56,7 @@ pub(crate) fn escalation_of(
 }
 
 /// The incident an escalation was stored into.
-fn stored_in(store: &HubStore, item: Item, at_ms: i64) -> Ulid {
+pub(super) fn stored_in(store: &HubStore, item: Item, at_ms: i64) -> Ulid {
     let applied = apply(store, &[item], at_ms, WINDOW_MS).expect("applied");
     match applied.outcomes.as_slice() {
         [

@@ -103,11 +103,7 @@ impl Batch<'_, '_> {
         record.updated_at_ms = record.updated_at_ms.max(now);
         incident::push_timeline(&mut record, now, &c.actor, text);
         // Watched until every deadline is met, then off the per-minute scan.
-        if record.regulatory.all_met(now) {
-            self.unit.unmark_regulated(c.incident);
-        } else {
-            self.unit.mark_regulated(c.incident);
-        }
+        self.unit.watch_regulated(&record, now);
         self.unit.put_incident(Some(&indexed), &mut record)?;
         self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,

@@ -154,13 +154,22 @@ impl StoreUnit<'_> {
         }))
     }
 
-    /// Records that incident `id` carries regulatory clocks (the deadline scan reads these).
-    pub fn mark_regulated(&mut self, id: Ulid) {
-        self.work
-            .put_raw(TreeId::Meta, schema::regulated_key(id), Vec::new());
+    /// Puts `record` on the deadline scan while it has a deadline to watch, and takes it off
+    /// once every deadline is met (`RegulatoryClocks::needs_watch`), so the per-minute scan
+    /// reads live incidents only. Closing an incident does not take it off: a legal deadline
+    /// (the NIS2 final report, a month after the notification) routinely outlives the
+    /// incident's closure.
+    pub fn watch_regulated(&mut self, record: &IncidentRecord, now_ms: i64) {
+        if record.regulatory.needs_watch(now_ms) {
+            self.work
+                .put_raw(TreeId::Meta, schema::regulated_key(record.id), Vec::new());
+        } else {
+            self.unmark_regulated(record.id);
+        }
     }
 
-    /// Takes incident `id` off the deadline scan (every deadline met).
+    /// Takes incident `id` off the deadline scan (every deadline met, or its clocks moved to
+    /// the incident it was merged into).
     pub fn unmark_regulated(&mut self, id: Ulid) {
         self.work.remove(TreeId::Meta, schema::regulated_key(id));
     }
