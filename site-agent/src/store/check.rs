@@ -62,7 +62,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
         TreeId::Directives => rec::<soc::directive::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::HubIncidents => rec::<HubState>(id, "HubState", value),
-        TreeId::IdxQueue | TreeId::IdxAssignee | TreeId::SlaDue | TreeId::IdxRevisionPending => {
+        TreeId::IdxAssignee | TreeId::IdxRevisionPending => {
             fixed(id, value, 0).map(|_| Shown::Empty)
         }
         // Packs (schema 3): the ids after the one in the key; none for a pack of one.
@@ -90,8 +90,14 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             schema::AUDIT_KEYED_FROM => {
                 rec::<socfed_runtime::audit::KeyedFrom>(id, "KeyedFrom", value)
             }
-            // BLAKE3 of the SLA policy the agenda was built for.
-            schema::SLA_POLICY => fixed(id, value, 32).map(|_| raw("<32 bytes>")),
+            // The SLA policy the in-memory agenda was last built for (JSON); a schema 5 dump
+            // holds its BLAKE3 instead, which the upgrade at open drops.
+            schema::SLA_POLICY => match serde_json::from_slice::<crate::soc::sla::SlaPolicy>(value)
+            {
+                Ok(_) => Ok(raw("SlaPolicy (JSON)")),
+                Err(_) if value.len() == 32 => Ok(raw("<32 bytes>")),
+                Err(e) => Err(format!("meta sla_policy: not an SLA policy: {e}")),
+            },
             // A marker: request records keyed by the id alone exist (schema 5 upgrade).
             schema::LEGACY_REQUEST_KEYS => fixed(id, value, 0).map(|_| Shown::Empty),
             // Counters and sequence numbers (`hub_states_after` among them).
@@ -105,6 +111,17 @@ pub fn record(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
     if tree == "__sled__default" {
         // sled's own default tree; the agent writes nothing there.
         return Ok(());
+    }
+    if schema::LEGACY_INDEX_TREES.contains(&tree) {
+        // A schema 5 dump: index entries the upgrade at open drops (their values are empty).
+        return if value.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "tree {tree}: a value of {} bytes where [0] belong",
+                value.len()
+            ))
+        };
     }
     let Some(id) = TreeId::by_name(tree) else {
         return Err(format!("tree {tree:?} is not part of a site-agent store"));

@@ -11,6 +11,7 @@
 //! Invariant: an escalation is in the outbox and flushed before anything is told it was
 //! queued, and the uplink only ever sends what is in the outbox.
 
+mod agenda;
 mod audit;
 pub mod cap;
 pub mod check;
@@ -172,6 +173,9 @@ pub struct AgentStore {
     legacy_request_keys: bool,
     /// Entries in `idx_revision_pending` (`revisions.rs`), counted at open, kept by units.
     revisions_pending: AtomicU64,
+    /// The triage queue and SLA agenda (`agenda.rs`): built at open, changed by units once
+    /// they commit.
+    agenda: std::sync::RwLock<agenda::Agenda>,
     /// Serialises writers: units read without a transaction and never conflict.
     write_lock: Mutex<()>,
     /// Group commit: which commits are durable, and the one flush at a time.
@@ -227,6 +231,7 @@ impl AgentStore {
         upgrade::run(&db, &trees)?;
         let legacy_request_keys = meta.get(schema::LEGACY_REQUEST_KEYS)?.is_some();
         let revisions_pending = trees.tree(TreeId::IdxRevisionPending).len() as u64;
+        let agenda = agenda::build(&trees)?;
         let epoch = match meta.get(schema::EPOCH)? {
             Some(raw) => schema::ulid_of(TreeId::Meta, &raw)?,
             None => {
@@ -264,6 +269,7 @@ impl AgentStore {
             ops: OpMeter::new(OPS_METRIC),
             legacy_request_keys,
             revisions_pending: AtomicU64::new(revisions_pending),
+            agenda: std::sync::RwLock::new(agenda),
             write_lock: Mutex::new(()),
             sync: sync::SyncState::default(),
             outbox_len: AtomicU64::new(len),
@@ -347,7 +353,10 @@ impl AgentStore {
                 self.revisions_pending.load(Ordering::Relaxed),
             );
             let value = work(&mut unit)?;
+            let changes = std::mem::take(&mut unit.agenda_changes);
             if unit.is_empty() {
+                // An agenda repair (the SLA clock's) may change the agenda alone.
+                self.apply_agenda(&changes);
                 // Nothing written, but the answer may rest on another unit's commit (a retried
                 // request id finds the first attempt's record): it is given only once that
                 // commit is durable, never from a commit whose flush failed.
@@ -358,6 +367,8 @@ impl AgentStore {
                     .revisions_pending_at_start
                     .saturating_add_signed(unit.revisions_pending_delta);
                 unit.commit().map_err(|e| self.fail(StoreError::from(e)))?;
+                // Under the write lock: the next unit's changes come after these.
+                self.apply_agenda(&changes);
                 // Under the write lock, so the next unit starts from this count.
                 self.revisions_pending.store(revisions, Ordering::Relaxed);
                 if delta != 0 {

@@ -8,7 +8,7 @@
 //! |                 | `next_seq`, `acked_through`, `outbox_len`, `refused_total`, `dropped_total`, `conflicts_reported`, `rejected_reported` | u64 BE |
 //! |                 | `audit_head`                               | `AuditHead`                     |
 //! |                 | `intake/{accepted,aggregated,duplicates,rejected,skipped}` | u64 BE          |
-//! |                 | `sla_policy`                               | BLAKE3 (32) of the SLA policy the `sla_due` agenda was built for |
+//! |                 | `sla_policy`                               | the SLA policy (JSON) the in-memory agenda was last built for |
 //! |                 | `audit_keyed_from`                         | `KeyedFrom` (where keyed sealing began) |
 //! | `outbox`        | seq u64                                    | `OutboxEntry`                   |
 //! | `requests`      | caller ++ 0x00 ++ caller's request id      | `RequestRecord`                 |
@@ -16,10 +16,8 @@
 //! | `group_span`    | aggregation fingerprint (32) ++ last seen ms u64 ++ group ULID | first seen ms u64 BE (every group of a fingerprint, by when it was last seen) |
 //! | `seen_events`   | source event id (32, BLAKE3, see `soc::parse`) | received ms u64 BE (first arrival) |
 //! | `seen_by_time`  | received ms u64 ++ source event id (32)    | more source event ids (32 each) taken in by the same commit, up to `PACK_IDS` in all (pruning past `soc.duplicate_window`) |
-//! | `idx_queue`     | status u8 ++ tier u8 ++ group ULID         | empty (queue per status & tier) |
 //! | `idx_assignee`  | analyst ++ 0x00 ++ group ULID              | empty                           |
 //! | `idx_indicator` | "kind:value" ++ 0x00 ++ group ULID         | more group ULIDs (16 each) indexed by the same commit, up to `PACK_IDS` in all (for hunts) |
-//! | `sla_due`       | due ms u64 ++ group ULID                   | empty (the SLA runner's agenda) |
 //! | `roster`        | operator name                              | `Analyst`                       |
 //! | `settings`      | `rr/{tier}`                                | last assigned name (round-robin)|
 //! |                 | `notify/unassigned/mute`                   | `UnassignedMute` (held count)   |
@@ -54,6 +52,11 @@
 //! Schema 4 adds `idx_revision_pending`, built from `incidents` at the upgrade, so the SLA
 //! clock's retry of deferred revisions reads those incidents only.
 //!
+//! Schema 6 keeps the triage queue and the SLA agenda in memory (`agenda.rs`), built from
+//! `groups` at open: the upgrade drops `idx_queue` and `sla_due` and the BLAKE3 of the
+//! policy in `sla_policy`, which now holds the policy itself (the open builds the agenda
+//! under it). A new alert group writes neither index.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -69,7 +72,7 @@ use socfed_runtime::store_kit::codec;
 use socfed_runtime::store_kit::layout::KeyShape;
 pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -83,10 +86,8 @@ pub enum TreeId {
     Requests,
     Groups,
     GroupSpan,
-    IdxQueue,
     IdxAssignee,
     IdxIndicator,
-    SlaDue,
     Roster,
     Settings,
     Incidents,
@@ -100,16 +101,14 @@ pub enum TreeId {
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 19] = [
+    pub const ALL: [TreeId; 17] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
         TreeId::Groups,
         TreeId::GroupSpan,
-        TreeId::IdxQueue,
         TreeId::IdxAssignee,
         TreeId::IdxIndicator,
-        TreeId::SlaDue,
         TreeId::Roster,
         TreeId::Settings,
         TreeId::Incidents,
@@ -138,10 +137,8 @@ impl TreeSet for TreeId {
             TreeId::Requests => "requests",
             TreeId::Groups => "groups",
             TreeId::GroupSpan => "group_span",
-            TreeId::IdxQueue => "idx_queue",
             TreeId::IdxAssignee => "idx_assignee",
             TreeId::IdxIndicator => "idx_indicator",
-            TreeId::SlaDue => "sla_due",
             TreeId::Roster => "roster",
             TreeId::Settings => "settings",
             TreeId::Incidents => "incidents",
@@ -176,7 +173,7 @@ pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
 pub const LEGACY_REQUEST_KEYS: &str = "legacy_request_keys";
 /// `meta` key of the store's schema version (u32 BE).
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
-/// `meta` key of the BLAKE3 (32 bytes) of the SLA policy the `sla_due` agenda was built for.
+/// `meta` key of the SLA policy (JSON) the in-memory SLA agenda was last built for.
 pub const SLA_POLICY: &str = "sla_policy";
 /// `meta` key prefix of the intake counters.
 pub const INTAKE_PREFIX: &str = "intake/";
@@ -212,18 +209,18 @@ pub fn action_group_key(id: ulid::Ulid) -> Vec<u8> {
     format!("{ACTION_GROUP_PREFIX}{id}").into_bytes()
 }
 
-/// Status bytes of `idx_queue` keys.
+/// Status bytes of the triage queue's keys (`agenda.rs`; schema 5's `idx_queue`).
 pub const QUEUE_NEW: u8 = 0;
 pub const QUEUE_ACKNOWLEDGED: u8 = 1;
 pub const QUEUE_CLOSED: u8 = 2;
 pub const QUEUE_PROMOTED: u8 = 3;
 
-/// The status byte of a group's `idx_queue` key.
+/// The status byte of a group's queue key.
 pub fn queue_status(status: &crate::soc::triage::Status) -> u8 {
     queue_kind(status.kind())
 }
 
-/// The status byte of `idx_queue` keys for groups of this status.
+/// The status byte of queue keys for groups of this status.
 pub fn queue_kind(kind: crate::soc::triage::StatusKind) -> u8 {
     use crate::soc::triage::StatusKind;
     match kind {
@@ -232,13 +229,6 @@ pub fn queue_kind(kind: crate::soc::triage::StatusKind) -> u8 {
         StatusKind::Closed => QUEUE_CLOSED,
         StatusKind::Promoted => QUEUE_PROMOTED,
     }
-}
-
-/// `status ++ tier ++ group`: an `idx_queue` key.
-pub fn queue_key(status: u8, tier: u8, group: ulid::Ulid) -> Vec<u8> {
-    let mut key = vec![status, tier];
-    key.extend_from_slice(&group.to_bytes());
-    key
 }
 
 /// `name ++ 0x00`: the prefix of every `idx_assignee` or `idx_indicator` key of `name`.
@@ -276,6 +266,9 @@ pub struct RequestRecord {
 
 /// Schema 1's tree of the latest group per fingerprint, dropped by the upgrade to 2.
 pub const LEGACY_GROUP_FP: &str = "group_fp";
+/// Schema 5's triage queue and SLA agenda trees, dropped by the upgrade to 6 (kept in memory
+/// since, `agenda.rs`); a schema 5 dump still holds them (empty values).
+pub const LEGACY_INDEX_TREES: [&str; 2] = ["idx_queue", "sla_due"];
 
 /// `fingerprint ++ last seen ms ++ group`: a `group_span` key.
 pub fn span_key(fingerprint: &[u8; 32], last_seen_ms: UnixMillis, group: ulid::Ulid) -> Vec<u8> {
@@ -391,9 +384,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::GroupSpan => shape.opaque(32).ms().ulid(),
         TreeId::SeenEvents => shape.opaque(32),
         TreeId::SeenByTime => shape.ms().opaque(32),
-        TreeId::IdxQueue => shape.byte("status").byte("tier").ulid(),
         TreeId::IdxAssignee | TreeId::IdxIndicator => shape.text_nul().ulid(),
-        TreeId::SlaDue => shape.ms().ulid(),
     }
     .finish()
 }

@@ -2,6 +2,7 @@
 //! local incidents, the roster, notifications and the intake counters. Unit methods write;
 //! `AgentStore` methods read.
 
+use super::agenda::{self, Change};
 use super::schema::{self, TreeId, TreeSet};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
@@ -14,14 +15,6 @@ use crate::soc::{Tier, sla};
 use socfed_proto::UnixMillis;
 use std::collections::BTreeMap;
 use ulid::Ulid;
-
-fn queue_key(group: &AlertGroup) -> Vec<u8> {
-    schema::queue_key(
-        schema::queue_status(&group.state.status),
-        group.state.tier.number(),
-        group.id,
-    )
-}
 
 /// Which groups `list_groups` returns.
 #[derive(Debug, Clone, Default)]
@@ -93,46 +86,50 @@ impl Unit<'_> {
         Ok(())
     }
 
-    /// The record and every index but the indicators'.
+    /// The record, its assignee index entry and its queue and agenda changes.
     fn put_group_and_keys(
         &mut self,
         old: Option<&AlertGroup>,
         group: &AlertGroup,
         sla: &sla::SlaPolicy,
     ) -> Result<(), StoreError> {
-        let new_queue = queue_key(group);
         let new_assignee = group
             .state
             .assignee
             .as_ref()
             .map(|a| schema::named_key(a, group.id));
-        let new_due = sla::deadline(sla, &group.state, group.severity)
-            .map(|d| schema::time_key(d.due_ms, group.id));
-        let (old_queue, old_assignee, old_due) = match old {
-            Some(old) => (
-                Some(queue_key(old)),
-                old.state
-                    .assignee
-                    .as_ref()
-                    .map(|a| schema::named_key(a, old.id)),
-                sla::deadline(sla, &old.state, old.severity)
-                    .map(|d| schema::time_key(d.due_ms, old.id)),
-            ),
-            None => (None, None, None),
+        let old_assignee = old.and_then(|old| {
+            old.state
+                .assignee
+                .as_ref()
+                .map(|a| schema::named_key(a, old.id))
+        });
+        if old_assignee != new_assignee {
+            if let Some(key) = old_assignee {
+                self.remove(TreeId::IdxAssignee, key);
+            }
+            if let Some(key) = new_assignee {
+                self.put_raw(TreeId::IdxAssignee, key, Vec::new());
+            }
+        }
+        let new_queue = agenda::queue_key(group);
+        let new_due = agenda::group_due(sla, group);
+        let (old_queue, old_due) = match old {
+            Some(old) => (Some(agenda::queue_key(old)), agenda::group_due(sla, old)),
+            None => (None, None),
         };
-        for (tree, before, after) in [
-            (TreeId::IdxQueue, old_queue, Some(new_queue)),
-            (TreeId::IdxAssignee, old_assignee, new_assignee),
-            (TreeId::SlaDue, old_due, new_due),
-        ] {
-            if before == after {
-                continue;
+        if old_queue != Some(new_queue) {
+            if let Some(key) = old_queue {
+                self.agenda_changes.push(Change::RemoveQueue(key));
             }
-            if let Some(key) = before {
-                self.remove(tree, key);
+            self.agenda_changes.push(Change::AddQueue(new_queue));
+        }
+        if old_due != new_due {
+            if let Some(key) = old_due {
+                self.agenda_changes.push(Change::RemoveDue(key));
             }
-            if let Some(key) = after {
-                self.put_raw(tree, key, Vec::new());
+            if let Some(key) = new_due {
+                self.agenda_changes.push(Change::AddDue(key));
             }
         }
         self.put(TreeId::Groups, group.id.to_bytes().to_vec(), group)?;
@@ -172,12 +169,14 @@ impl Unit<'_> {
 
     /// Takes group `id`'s deadline `due_ms` off the SLA agenda.
     pub fn remove_sla_due(&mut self, due_ms: UnixMillis, id: Ulid) {
-        self.remove(TreeId::SlaDue, schema::time_key(due_ms, id));
+        self.agenda_changes
+            .push(Change::RemoveDue(agenda::due_key(due_ms, id)));
     }
 
     /// Puts group `id`'s deadline `due_ms` on the SLA agenda.
     pub fn put_sla_due(&mut self, due_ms: UnixMillis, id: Ulid) {
-        self.put_raw(TreeId::SlaDue, schema::time_key(due_ms, id), Vec::new());
+        self.agenda_changes
+            .push(Change::AddDue(agenda::due_key(due_ms, id)));
     }
 
     pub fn put_notification(&mut self, notification: &Notification) -> Result<(), StoreError> {
@@ -220,6 +219,7 @@ impl AgentStore {
             } else {
                 filter.statuses.clone()
             };
+            let agenda = self.agenda_read();
             for status in statuses {
                 let tiers: Vec<u8> = match filter.tier {
                     Some(t) => vec![t.number()],
@@ -227,15 +227,7 @@ impl AgentStore {
                 };
                 for tier in tiers {
                     // Newest first within each queue; bounded by `limit` per queue.
-                    for key in self
-                        .tree(TreeId::IdxQueue)
-                        .scan_prefix([status, tier])
-                        .keys()
-                        .rev()
-                        .take(filter.limit)
-                    {
-                        ids.push(schema::trailing_ulid(TreeId::IdxQueue, &key?)?);
-                    }
+                    ids.extend(agenda.newest(status, tier, filter.limit));
                 }
             }
         }
@@ -258,72 +250,6 @@ impl AgentStore {
             }
         }
         Ok(out)
-    }
-
-    /// Groups whose SLA deadline is at or before `now`, earliest first.
-    pub fn groups_due(
-        &self,
-        now: UnixMillis,
-        limit: usize,
-    ) -> Result<Vec<(i64, Ulid)>, StoreError> {
-        let end = schema::time_key(now, Ulid::from_bytes([0xff; 16]));
-        let mut out = Vec::new();
-        for key in self.tree(TreeId::SlaDue).range(..=end).keys().take(limit) {
-            let key = key?;
-            let due = key
-                .get(..8)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, u64::from_be_bytes);
-            out.push((
-                i64::try_from(due).unwrap_or(i64::MAX),
-                schema::trailing_ulid(TreeId::SlaDue, &key)?,
-            ));
-        }
-        Ok(out)
-    }
-
-    /// Rebuilds the SLA agenda from the groups when the SLA policy changed since the last
-    /// start (deadlines depend on it), so no key written under the old policy lingers.
-    pub fn rebuild_sla_agenda_if_changed(
-        &self,
-        policy: &sla::SlaPolicy,
-    ) -> Result<bool, StoreError> {
-        let fingerprint =
-            blake3::hash(serde_json::to_string(policy).unwrap_or_default().as_bytes())
-                .as_bytes()
-                .to_vec();
-        let meta = self.tree(TreeId::Meta);
-        if meta
-            .get(schema::SLA_POLICY)?
-            .is_some_and(|stored| stored.as_ref() == fingerprint.as_slice())
-        {
-            return Ok(false);
-        }
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.refuse_if_failed()?;
-        self.rebuild_sla_agenda_locked(policy, &fingerprint)
-            .map_err(|e| self.fail_on_io(e))?;
-        Ok(true)
-    }
-
-    fn rebuild_sla_agenda_locked(
-        &self,
-        policy: &sla::SlaPolicy,
-        fingerprint: &[u8],
-    ) -> Result<(), StoreError> {
-        let meta = self.tree(TreeId::Meta);
-        let agenda = self.tree(TreeId::SlaDue);
-        agenda.clear()?;
-        let mut batch = sled::Batch::default();
-        for value in self.tree(TreeId::Groups).iter().values() {
-            let group: AlertGroup = schema::decode(TreeId::Groups, &value?)?;
-            if let Some(due) = sla::deadline(policy, &group.state, group.severity) {
-                batch.insert(schema::time_key(due.due_ms, group.id), Vec::new());
-            }
-        }
-        agenda.apply_batch(batch)?;
-        meta.insert(schema::SLA_POLICY, fingerprint)?;
-        self.sync_locked()
     }
 
     /// Groups that saw `indicator` (`kind:value`), for hunts, oldest first.

@@ -24,6 +24,9 @@ pub struct Unit<'a> {
     /// Entries in `idx_revision_pending` when the unit began, and this unit's change to them.
     pub(crate) revisions_pending_at_start: u64,
     pub(crate) revisions_pending_delta: i64,
+    /// Changes to the in-memory queue and SLA agenda (`agenda.rs`), applied once the unit's
+    /// commit succeeded.
+    pub(crate) agenda_changes: Vec<super::agenda::Change>,
 }
 
 impl<'a> Unit<'a> {
@@ -42,6 +45,7 @@ impl<'a> Unit<'a> {
             legacy_request_keys,
             revisions_pending_at_start: revisions_pending,
             revisions_pending_delta: 0,
+            agenda_changes: Vec::new(),
         }
     }
 

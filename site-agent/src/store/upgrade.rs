@@ -47,6 +47,17 @@ pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError
         db.flush()?;
         tracing::info!("store upgraded to schema 5: request ids kept per caller");
     }
+    if found < 6 {
+        // The queue and the agenda are built from `groups` at open now (`agenda.rs`); the
+        // old policy record is a hash, which the start replaces by the policy itself.
+        for tree in schema::LEGACY_INDEX_TREES {
+            db.drop_tree(tree)?;
+        }
+        meta.remove(schema::SLA_POLICY)?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &6u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!("store upgraded to schema 6: triage queue and SLA agenda kept in memory");
+    }
     Ok(())
 }
 
@@ -257,6 +268,78 @@ mod tests {
         let new_store = reopen(fresh.path())?;
         new_store.unit(|u| u.put_request("ann", "req-9", &record))?;
         assert!(new_store.unit(|u| u.request("bob", "req-9"))?.is_none());
+        Ok(())
+    }
+
+    /// A schema 5 store kept the queue and the SLA agenda in sled: it opens as schema 6
+    /// without those trees and lists and schedules its groups from memory.
+    #[test]
+    fn a_schema_5_stores_queue_and_agenda_are_built_in_memory() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        drop(reopen(dir.path())?);
+        let line = r#"{"observed_at":1700000000000,"rule_id":"r","severity":"low","hosts":["h"]}"#;
+        let Parsed::Alert(alert) = parse_line(Format::Native, line, 0, &ParseLimits::default())?
+        else {
+            anyhow::bail!("expected an alert");
+        };
+        let fingerprint = crate::soc::aggregate::fingerprint(&alert);
+        let group = AlertGroup::open(ulid::Ulid::new(), fingerprint, *alert, 5);
+        let policy = crate::soc::sla::SlaPolicy::default();
+        let due = crate::soc::sla::deadline(&policy, &group.state, group.severity)
+            .ok_or_else(|| anyhow::anyhow!("a new group has a deadline"))?;
+        {
+            let db = raw_db(dir.path())?;
+            let tree = |name: &str| db.open_tree(name);
+            tree(TreeId::Meta.name())?.insert(schema::SCHEMA_VERSION_KEY, &5u32.to_be_bytes())?;
+            tree(TreeId::Meta.name())?.insert(schema::SLA_POLICY, &[3u8; 32])?;
+            tree(TreeId::Groups.name())?
+                .insert(group.id.to_bytes(), schema::encode(TreeId::Groups, &group)?)?;
+            tree("idx_queue")?.insert(super::super::agenda::queue_key(&group), Vec::new())?;
+            tree("sla_due")?.insert(schema::time_key(due.due_ms, group.id), Vec::new())?;
+            db.flush()?;
+        }
+        {
+            let store = reopen(dir.path())?;
+            let listed = store.list_groups(&crate::store::GroupFilter {
+                limit: 10,
+                ..Default::default()
+            })?;
+            assert_eq!(
+                listed.iter().map(|g| g.id).collect::<Vec<_>>(),
+                vec![group.id]
+            );
+            // The old record is a hash, not a policy: the start builds the agenda.
+            assert!(store.rebuild_sla_agenda_if_changed(&policy)?);
+            assert_eq!(
+                store.groups_due(i64::MAX, 10)?,
+                vec![(due.due_ms, group.id)]
+            );
+            store.close()?;
+        }
+        {
+            // Reopened, the agenda is built under the policy recorded at that start.
+            let store = reopen(dir.path())?;
+            assert_eq!(
+                store.groups_due(i64::MAX, 10)?,
+                vec![(due.due_ms, group.id)]
+            );
+            assert!(!store.rebuild_sla_agenda_if_changed(&policy)?);
+        }
+        let db = raw_db(dir.path())?;
+        for legacy in schema::LEGACY_INDEX_TREES {
+            assert!(
+                !db.tree_names()
+                    .iter()
+                    .any(|n| n.as_ref() == legacy.as_bytes()),
+                "{legacy} dropped"
+            );
+        }
+        assert_eq!(
+            db.open_tree(TreeId::Meta.name())?
+                .get(schema::SCHEMA_VERSION_KEY)?
+                .map(|v| v.to_vec()),
+            Some(6u32.to_be_bytes().to_vec())
+        );
         Ok(())
     }
 }

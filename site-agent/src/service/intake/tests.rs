@@ -208,3 +208,112 @@ fn packed_source_events_are_forgotten_whole_once_past_the_window() -> anyhow::Re
     assert_eq!(by_time.len(), 1);
     Ok(())
 }
+
+/// The store at `dir` once the one dropped before has let go of sled's lock (its threads
+/// may hold it for a moment).
+fn reopen(dir: &std::path::Path) -> anyhow::Result<Arc<AgentStore>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match open(dir) {
+            Err(e)
+                if std::time::Instant::now() < deadline
+                    && e.downcast_ref::<crate::store::StoreError>()
+                        .is_some_and(|e| {
+                            matches!(e, crate::store::StoreError::Open { error, .. }
+                            if socfed_runtime::store_files::lock_busy(error))
+                        }) =>
+            {
+                std::thread::yield_now();
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Queues' group ids, then the agenda's (due, group).
+type Listed = (Vec<Vec<ulid::Ulid>>, Vec<(i64, ulid::Ulid)>);
+
+/// Every queue (status by status, tier by tier) and the SLA agenda, as listed.
+fn queues_and_agenda(soc: &SocService) -> anyhow::Result<Listed> {
+    let mut queues = Vec::new();
+    for kind in StatusKind::ALL {
+        for tier in crate::soc::Tier::ALL {
+            let filter = GroupFilter {
+                statuses: GroupFilter::status_codes(&[kind]),
+                tier: Some(tier),
+                limit: 10_000,
+                ..GroupFilter::default()
+            };
+            queues.push(
+                soc.list_groups(&manager(), &filter)?
+                    .iter()
+                    .map(|g| g.id)
+                    .collect(),
+            );
+        }
+    }
+    let open = GroupFilter {
+        limit: 7,
+        ..GroupFilter::default()
+    };
+    queues.push(
+        soc.list_groups(&manager(), &open)?
+            .iter()
+            .map(|g| g.id)
+            .collect(),
+    );
+    Ok((queues, soc.store.groups_due(i64::MAX, 10_000)?))
+}
+
+/// The queue and the SLA agenda live in memory (schema 6): after triage changed some groups,
+/// a reopened store lists and schedules exactly what the running one did, and a changed SLA
+/// policy moves the deadlines.
+#[test]
+fn the_queue_and_the_sla_agenda_are_the_same_after_a_reopen() -> anyhow::Result<()> {
+    use crate::soc::triage::{Action, Verdict};
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let before = {
+        let soc = service(open(dir.path())?, clock.clone())?;
+        assert!(soc.store.rebuild_sla_agenda_if_changed(&soc.settings.sla)?);
+        for batch in batches() {
+            soc.submit(&manager(), Format::Native, &batch)?;
+        }
+        let open = soc.list_groups(
+            &manager(),
+            &GroupFilter {
+                limit: 100,
+                ..GroupFilter::default()
+            },
+        )?;
+        anyhow::ensure!(open.len() >= 4, "{} groups", open.len());
+        soc.act(&manager(), open[0].id, Action::Acknowledge)?;
+        soc.act(&manager(), open[1].id, Action::Escalate)?;
+        soc.act(
+            &manager(),
+            open[2].id,
+            Action::Close {
+                verdict: Verdict::FalsePositive,
+            },
+        )?;
+        let state = queues_and_agenda(&soc)?;
+        assert_eq!(
+            state.1.len(),
+            open.len() - 1,
+            "a closed group has no deadline"
+        );
+        soc.store.close()?;
+        state
+    };
+    let soc = service(reopen(dir.path())?, clock.clone())?;
+    assert!(!soc.store.rebuild_sla_agenda_if_changed(&soc.settings.sla)?);
+    assert_eq!(queues_and_agenda(&soc)?, before);
+    let mut stricter = soc.settings.sla.clone();
+    stricter.medium.ack_within = std::time::Duration::from_secs(60);
+    assert!(soc.store.rebuild_sla_agenda_if_changed(&stricter)?);
+    let (queues, agenda) = queues_and_agenda(&soc)?;
+    assert_eq!(queues, before.0);
+    assert_eq!(agenda.len(), before.1.len());
+    assert_ne!(agenda, before.1);
+    Ok(())
+}
