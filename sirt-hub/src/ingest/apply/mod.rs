@@ -390,4 +390,6 @@ impl Batch<'_, '_> {
 }
 
 #[cfg(test)]
+mod key_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -7,9 +7,9 @@ use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
 use ulid::Ulid;
 
-const WINDOW_MS: i64 = 86_400_000;
+pub(super) const WINDOW_MS: i64 = 86_400_000;
 
-fn open_store(dir: &std::path::Path) -> HubStore {
+pub(super) fn open_store(dir: &std::path::Path) -> HubStore {
     HubStore::open(
         dir,
         crate::store::Durability::Flush,
@@ -18,7 +18,7 @@ fn open_store(dir: &std::path::Path) -> HubStore {
     .expect("store")
 }
 
-fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
+pub(super) fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
     escalation_of(site, seq, local, revision, "c2.example")
 }
 
@@ -56,7 +56,7 @@ pub(crate) fn escalation_of(
 }
 
 /// The incident an escalation was stored into.
-fn stored_in(store: &HubStore, item: Item, at_ms: i64) -> Ulid {
+pub(super) fn stored_in(store: &HubStore, item: Item, at_ms: i64) -> Ulid {
     let applied = apply(store, &[item], at_ms, WINDOW_MS).expect("applied");
     match applied.outcomes.as_slice() {
         [
