@@ -22,7 +22,7 @@ use sirt_hub::access::{self, Api};
 use sirt_hub::correlate::{self, PriorMatch};
 use sirt_hub::incident;
 use sirt_hub::lifecycle::{HubRole, Tier};
-use sirt_hub::store::records::EscalationRecord;
+use sirt_hub::store::records::{EscalationRecord, EscalationRun};
 use sirt_hub::store::schema;
 use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
@@ -269,6 +269,11 @@ fn record(c: &mut Criterion) {
         hub_incident: Some(incident_record.id),
         journal: 1 << 20,
     };
+    // A unit's run of one site's escalations (`schema.rs`): 64, as a full writer unit.
+    let run = EscalationRun {
+        first: 1,
+        records: vec![escalation; 64],
+    };
     type Encode<'a> = Box<dyn Fn() -> bool + 'a>;
     type Presized<'a> = Box<dyn Fn(usize) -> Vec<u8> + 'a>;
     fn presized<T: serde::Serialize>(value: &T, size: usize, version: u8) -> Vec<u8> {
@@ -284,10 +289,10 @@ fn record(c: &mut Criterion) {
             Box::new(|size| presized(&incident_record, size, schema::INCIDENT_RECORD_VERSION)),
         ),
         (
-            "escalation",
-            schema::encode_escalation(&escalation).expect("encodes"),
-            Box::new(|| schema::encode_escalation(black_box(&escalation)).is_ok()),
-            Box::new(|size| presized(&escalation, size, schema::ESCALATION_RECORD_VERSION)),
+            "escalation run (64)",
+            schema::encode_escalation_run(&run).expect("encodes"),
+            Box::new(|| schema::encode_escalation_run(black_box(&run)).is_ok()),
+            Box::new(|size| presized(&run, size, schema::ESCALATION_RECORD_VERSION)),
         ),
     ];
     for (name, bytes, encode, presized_bytes) in cases {

@@ -88,28 +88,24 @@ pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>
     let mut out = Vec::new();
     for item in tree.iter() {
         let (key, value) = item?;
-        // site ++ 0x00 ++ epoch (16) ++ seq (8), see `schema::escalation_key`.
-        let split = key
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or_else(|| anyhow::anyhow!("escalation key without a site prefix"))?;
-        let rest = &key[split + 1..];
-        anyhow::ensure!(rest.len() == 24, "escalation key of {} bytes", key.len());
-        let epoch = ulid::Ulid::from_bytes(rest[..16].try_into()?);
-        let seq = u64::from_be_bytes(rest[16..].try_into()?);
-        let record = schema::decode_escalation(&value)?;
-        let report = journal
-            .get(record.journal)?
-            .report()
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("seq {seq}: journaled report unreadable: {e}"))?;
-        out.push(StoredEscalation {
-            site: String::from_utf8(key[..split].to_vec())?,
-            epoch,
-            seq,
-            record,
-            report,
-        });
+        // site ++ 0x00 ++ epoch (16) ++ last seq (8): a run (`schema::escalation_key`).
+        let (site, epoch, _) = schema::escalation_key_parts(&key)
+            .ok_or_else(|| anyhow::anyhow!("escalation key of {} bytes", key.len()))?;
+        let run = schema::decode_escalation_run_at(&key, &value)?;
+        for (seq, record) in run.iter() {
+            let report = journal
+                .get(record.journal)?
+                .report()
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("seq {seq}: journaled report unreadable: {e}"))?;
+            out.push(StoredEscalation {
+                site: site.as_str().to_string(),
+                epoch,
+                seq,
+                record: record.clone(),
+                report,
+            });
+        }
     }
     Ok(out)
 }

@@ -5,7 +5,7 @@
 //! running hub), and the layout snapshot (`layout.rs`) shows every value through it.
 //! Read-only, no sled.
 
-use super::records::{FingerprintRecord, ReviewRecord, SiteRecord};
+use super::records::{EscalationRun, FingerprintRecord, ReviewRecord, SiteRecord};
 use super::schema::{self, AuditHead, TreeId, TreeSet};
 use serde::Serialize;
 use socfed_runtime::store_kit::layout::{self, Shown};
@@ -56,7 +56,11 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
     match id {
         // Versioned apart from the other trees: every version this build reads is accepted.
         TreeId::Incidents => upgraded(id, "IncidentRecord", value, schema::decode_incident),
-        TreeId::Escalations => upgraded(id, "EscalationRecord", value, schema::decode_escalation),
+        // A run must end where its key says (the index's one seek relies on it).
+        TreeId::Escalations => {
+            schema::decode_escalation_run_at(key, value).map_err(|e| e.to_string())?;
+            rec::<EscalationRun>(id, "EscalationRun", value)
+        }
         TreeId::Sites => rec::<SiteRecord>(id, "SiteRecord", value),
         TreeId::Fingerprints => rec::<FingerprintRecord>(id, "FingerprintRecord", value),
         TreeId::Reviews => rec::<ReviewRecord>(id, "ReviewRecord", value),
@@ -196,7 +200,17 @@ mod tests {
             hub_incident: None,
             journal: 0,
         };
-        let raw = schema::encode_escalation(&escalation).expect("encodes");
-        assert_eq!(record(schema::ESCALATIONS, b"k", &raw), Ok(()));
+        let run = crate::store::records::EscalationRun {
+            first: 7,
+            records: vec![escalation.clone(), escalation],
+        };
+        let raw = schema::encode_escalation_run(&run).expect("encodes");
+        let site = socfed_proto::vocab::SiteId::parse("paris").expect("site");
+        let key = |seq| schema::escalation_key(&site, ulid::Ulid::from_parts(1, 1), seq);
+        assert_eq!(record(schema::ESCALATIONS, &key(8), &raw), Ok(()));
+        assert!(
+            record(schema::ESCALATIONS, &key(7), &raw).is_err(),
+            "a run under a key that is not its last sequence"
+        );
     }
 }

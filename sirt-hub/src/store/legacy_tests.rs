@@ -158,9 +158,13 @@ fn a_version_1_escalation_reads_with_no_local_status_the_same_hash_and_compacts(
     assert_ne!(contained.content_hash(), record.content_hash);
     // Moved into the journal, the record keeps everything but the report.
     let compact = record.record(42);
-    let again = schema::encode_escalation(&compact).expect("encodes");
+    let run = crate::store::records::EscalationRun {
+        first: 1,
+        records: vec![compact.clone()],
+    };
+    let again = schema::encode_escalation_run(&run).expect("encodes");
     assert_eq!(again[0], schema::ESCALATION_RECORD_VERSION);
-    assert_eq!(schema::decode_escalation(&again).expect("reads"), compact);
+    assert_eq!(schema::decode_escalation_run(&again).expect("reads"), run);
     assert_eq!(
         (compact.journal, compact.hub_incident),
         (42, old.hub_incident)

@@ -3,8 +3,8 @@
 //! escalation needs no `escalations` read (nothing can be stored under a sequence above the
 //! mark that is not in the set) and the catch-up over later sequences reads nothing either.
 //!
-//! Rebuilt at open from `epochs` and the keys of `escalations` (one seek per (site, epoch)
-//! plus the keys above its mark, never a full scan). A unit of work changes a copy of the
+//! Rebuilt at open from `epochs` and `escalations` (one seek per (site, epoch) plus the runs
+//! ending above its mark, never a full scan). A unit of work changes a copy of the
 //! entries it touches (`unit/sites.rs`) and replaces them here only after its transaction
 //! committed, so this always equals the trees; a unit that fails leaves it as it was.
 
@@ -68,7 +68,7 @@ impl Marks {
             let acked = schema::u64_value(schema::EPOCHS, &value)?;
             marks.epochs.entry(id).or_default().acked = acked;
         }
-        // One seek per (site, epoch) prefix of `escalations`: its mark's range above.
+        // One seek per (site, epoch) prefix of `escalations`: the runs ending above its mark.
         let mut from: Vec<u8> = Vec::new();
         while let Some(item) = escalations.range(from.clone()..).next() {
             let (key, _) = item?;
@@ -86,10 +86,11 @@ impl Marks {
             end.extend_from_slice(&u64::MAX.to_be_bytes());
             if mark.acked < u64::MAX {
                 for item in escalations.range(start..=end.clone()) {
-                    let (key, _) = item?;
-                    if let Some(seq) = key.get(prefix_len..).and_then(|s| s.try_into().ok()) {
-                        mark.above.insert(u64::from_be_bytes(seq));
-                    }
+                    let (key, value) = item?;
+                    let run = schema::decode_escalation_run_at(&key, &value)?;
+                    let acked = mark.acked;
+                    mark.above
+                        .extend(run.iter().map(|(seq, _)| seq).filter(|seq| *seq > acked));
                 }
             }
             // Past every key of this prefix: site ids hold no 0x00, so any later prefix is

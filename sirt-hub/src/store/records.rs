@@ -8,8 +8,8 @@ use socfed_proto::UnixMillis;
 use socfed_proto::vocab::SiteId;
 use ulid::Ulid;
 
-/// What the hub holds under one idempotency key: compact; the report as received is in the
-/// journal (`store::journal`) under [`EscalationRecord::journal`].
+/// What the hub holds of one escalation (one idempotency key): compact; the report as received
+/// is in the journal (`store::journal`) under [`EscalationRecord::journal`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EscalationRecord {
     pub content_hash: [u8; 32],
@@ -19,6 +19,35 @@ pub struct EscalationRecord {
     pub hub_incident: Option<Ulid>,
     /// The journal entry holding the escalation as received.
     pub journal: u64,
+}
+
+/// The escalations of one (site, epoch) that one unit of work stored under consecutive
+/// sequences: `records[i]` is sequence `first + i`. One `escalations` entry, keyed by its last
+/// sequence (`schema::escalation_key`), so the index costs one key per run, not one per
+/// escalation. Runs never overlap: a sequence is stored once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationRun {
+    pub first: u64,
+    pub records: Vec<EscalationRecord>,
+}
+
+impl EscalationRun {
+    /// The last sequence of the run (`first` for an empty one, which is never stored).
+    pub fn last(&self) -> u64 {
+        let len = u64::try_from(self.records.len()).unwrap_or(u64::MAX);
+        self.first.saturating_add(len.saturating_sub(1))
+    }
+
+    /// The record of sequence `seq`, if the run holds it.
+    pub fn get(&self, seq: u64) -> Option<&EscalationRecord> {
+        let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.records.get(index)
+    }
+
+    /// Every (sequence, record), in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &EscalationRecord)> {
+        (self.first..).zip(&self.records)
+    }
 }
 
 /// Per-site facts, written only by the ingest writer.

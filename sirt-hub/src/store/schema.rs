@@ -10,7 +10,7 @@
 //! | `site_incidents`| site ++ 0x00 ++ incident ULID (16)    | status u8 ++ severity u8   |
 //! | `status_incidents`| status u8 ++ severity u8 ++ incident ULID (16) | empty        |
 //! | `local_refs`    | site ++ 0x00 ++ local incident id     | incident ULID (16)         |
-//! | `escalations`   | site ++ 0x00 ++ epoch (16) ++ seq u64 | `EscalationRecord`         |
+//! | `escalations`   | site ++ 0x00 ++ epoch (16) ++ last seq u64 | `EscalationRun` (consecutive seqs) |
 //! | `epochs`        | site ++ 0x00 ++ epoch (16)            | acked-through seq, u64 BE  |
 //! | `sites`         | site                                  | `SiteRecord`               |
 //! | `fingerprints`  | generation u64 ++ BLAKE3 fingerprint (32) | `FingerprintRecord` (`fingerprint_gens.rs`) |
@@ -36,8 +36,12 @@
 //! | `site_state_log`| site ++ 0x00 ++ state seq u64         | local incident id (utf-8)  |
 //! | `meta`          | `state_seq/` ++ site                  | u64 BE (last state seq of the site) |
 //!
-//! `escalations` is the idempotency-key index: its key is `(site, epoch, seq)`; its compact
-//! value points at the escalation as received in the journal (`journal/`, outside sled). `epochs` holds
+//! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
+//! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
+//! each compact record in it points at the escalation as received in the journal (`journal/`,
+//! outside sled). Runs never overlap, so the record of `seq` is in the first entry at or after
+//! `(site, epoch, seq)`, if that entry's run starts at or before `seq` (one seek). Whether an
+//! escalation is new is answered in memory (`marks.rs`); the index is read for resends only. `epochs` holds
 //! the per-(site, epoch) high-water mark that acknowledgements report.
 //!
 //! `site_incidents` and `status_incidents` are the listing indexes (see `query_index.rs`): a
@@ -91,7 +95,9 @@ pub use trees::*;
 /// applied mark in `meta` (a build without the journal would neither write nor replay it).
 /// 7: `fingerprints` keyed by time generation first (`fingerprint_gens.rs`), so lookups ask
 /// only the generations the correlation window reaches and old ones are pruned whole.
-pub const SCHEMA_VERSION: u32 = 7;
+/// 8: `escalations` packed in runs (escalation values version 4), one entry per (site, epoch)
+/// run per unit.
+pub const SCHEMA_VERSION: u32 = 8;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -100,9 +106,13 @@ pub const RECORD_VERSION: u8 = 1;
 /// upgraded when read ([`decode_incident`], `legacy.rs`).
 pub const INCIDENT_RECORD_VERSION: u8 = 4;
 /// Version of `escalations` values. 2: the report holds the site's local status. 3: the report
-/// is in the journal; the record holds its journal id. Older values are moved into the journal
-/// by the schema 5 → 6 upgrade (`upgrade.rs`), so [`decode_escalation`] reads only version 3.
-pub const ESCALATION_RECORD_VERSION: u8 = 3;
+/// is in the journal; the record holds its journal id. 4: a run of records (`EscalationRun`).
+/// Older values are rewritten at open by the schema 5 → 6 and 7 → 8 upgrades (`upgrade.rs`),
+/// so [`decode_escalation_run`] reads only version 4.
+pub const ESCALATION_RECORD_VERSION: u8 = 4;
+/// Records per `escalations` entry at most, bounding a value's size (a writer unit holds at
+/// most 64 escalations anyway).
+pub const MAX_ESCALATION_RUN: usize = 256;
 
 pub const META: &str = "meta";
 pub const INCIDENTS: &str = "incidents";
@@ -300,10 +310,22 @@ pub fn fingerprint_key_parts(key: &[u8]) -> Result<(u64, [u8; 32]), CodecError> 
     Ok((u64::from_be_bytes(*generation), fingerprint))
 }
 
+/// The `escalations` key of the run of (`site`, `epoch`) ending at `seq`; the first key at or
+/// after it is that of the run holding `seq`, if any holds it.
 pub fn escalation_key(site: &SiteId, epoch: Ulid, seq: u64) -> Vec<u8> {
     let mut key = epoch_key(site, epoch);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// `(site, epoch, last seq)` of an `escalations` key.
+pub fn escalation_key_parts(key: &[u8]) -> Option<(SiteId, Ulid, u64)> {
+    let split = key.iter().position(|b| *b == 0)?;
+    let site = SiteId::parse(std::str::from_utf8(&key[..split]).ok()?).ok()?;
+    let rest = &key[split + 1..];
+    let epoch: [u8; 16] = rest.get(..16)?.try_into().ok()?;
+    let seq: [u8; 8] = rest.get(16..24)?.try_into().ok()?;
+    (rest.len() == 24).then(|| (site, Ulid::from_bytes(epoch), u64::from_be_bytes(seq)))
 }
 
 pub fn review_key(site: &SiteId, epoch: Ulid, seq: u64, id: Ulid) -> Vec<u8> {
@@ -356,7 +378,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::OpenDirectives => shape.text_nul().ulid(),
         TreeId::StatusIncidents => shape.byte("status").byte("severity").ulid(),
         TreeId::LocalRefs | TreeId::SiteStates => shape.text_nul().text(),
-        TreeId::Escalations => shape.text_nul().ulid().u64("seq"),
+        TreeId::Escalations => shape.text_nul().ulid().u64("last_seq"),
         TreeId::Reviews => shape.text_nul().ulid().u64("seq").ulid(),
         TreeId::Fingerprints => shape.u64("generation").opaque(32),
         TreeId::WebSessions => shape.byte("kind").opaque(32),

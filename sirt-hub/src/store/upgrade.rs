@@ -31,12 +31,17 @@
 //! Version 6 → 7: `fingerprints` keys gain their generation in front (`fingerprint_gens.rs`):
 //! each 32-byte key is written again under the generation of its `last_seen_ms` and removed.
 //! Only 32-byte keys are taken, so a crash part-way repeats the step for what is left.
+//!
+//! Version 7 → 8: `escalations` packed in runs (`upgrade_runs.rs`).
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};
 use prost::Message;
 use socfed_proto::vocab::SiteId;
 use std::collections::HashMap;
+
+#[path = "upgrade_runs.rs"]
+mod runs;
 
 /// Escalations moved into the journal per append (and sync).
 const MOVED_PER_APPEND: usize = 1024;
@@ -60,6 +65,9 @@ pub(super) fn upgrade(
     }
     if found < 7 {
         key_fingerprints_by_generation(fingerprints)?;
+    }
+    if found < 8 {
+        runs::pack_escalation_runs(escalations)?;
     }
     // The indexes are durable before the version that says they exist (flushes every tree).
     trees.meta.flush()?;
@@ -177,11 +185,12 @@ fn move_reports_to_journal(
     let mut moved = 0u64;
     for item in escalations.iter() {
         let (key, raw) = item?;
-        if raw.first() == Some(&schema::ESCALATION_RECORD_VERSION) {
+        // Version 3 (moved by an interrupted run of this step) or later: nothing to move.
+        if raw.first().is_some_and(|v| *v >= 3) {
             continue;
         }
         let old = legacy::escalation_before_journal(&raw)?;
-        let Some((site, epoch, seq)) = escalation_key_parts(&key) else {
+        let Some((site, epoch, seq)) = schema::escalation_key_parts(&key) else {
             return Err(StoreError::Codec(schema::key_length(
                 schema::ESCALATIONS,
                 key.len(),
@@ -229,8 +238,14 @@ fn move_batch(
 ) -> Result<u64, StoreError> {
     let entries: Vec<JournalEntry> = pending.iter().map(|(.., e)| e.clone()).collect();
     let ids = journal.append(&entries)?;
-    for ((key, old, _), id) in pending.drain(..).zip(&ids) {
-        escalations.insert(key, schema::encode_escalation(&old.record(*id))?)?;
+    // Each a run of one (`schema.rs`), under the key it had: the 7 → 8 step leaves runs as
+    // they are.
+    for ((key, old, entry), id) in pending.drain(..).zip(&ids) {
+        let run = super::records::EscalationRun {
+            first: entry.seq,
+            records: vec![old.record(*id)],
+        };
+        escalations.insert(key, schema::encode_escalation_run(&run)?)?;
     }
     if let Some(last) = ids.last() {
         trees
@@ -238,16 +253,6 @@ fn move_batch(
             .insert(schema::JOURNAL_APPLIED, &(last + 1).to_be_bytes())?;
     }
     Ok(ids.len() as u64)
-}
-
-/// `(site, epoch, seq)` of an `escalations` key (`schema::escalation_key`).
-fn escalation_key_parts(key: &[u8]) -> Option<(SiteId, ulid::Ulid, u64)> {
-    let split = key.iter().position(|b| *b == 0)?;
-    let site = SiteId::parse(std::str::from_utf8(&key[..split]).ok()?).ok()?;
-    let rest = &key[split + 1..];
-    let epoch: [u8; 16] = rest.get(..16)?.try_into().ok()?;
-    let seq: [u8; 8] = rest.get(16..)?.try_into().ok()?;
-    Some((site, ulid::Ulid::from_bytes(epoch), u64::from_be_bytes(seq)))
 }
 
 #[cfg(test)]
@@ -300,7 +305,8 @@ mod tests {
             let tree = store.registry.tree(schema::TreeId::Escalations).clone();
             for item in tree.iter() {
                 let (key, raw) = item.expect("reads");
-                let record = schema::decode_escalation(&raw).expect("decodes");
+                let run = schema::decode_escalation_run(&raw).expect("decodes");
+                let record = run.records[0].clone();
                 let report = store
                     .journal_entry(record.journal)
                     .expect("entry")
@@ -337,7 +343,8 @@ mod tests {
             let tree = store.registry.tree(schema::TreeId::Escalations).clone();
             for (key, was, report) in &before {
                 let raw = tree.get(key).expect("reads").expect("kept");
-                let now = schema::decode_escalation(&raw).expect("version 3");
+                let run = schema::decode_escalation_run_at(key, &raw).expect("a run");
+                let now = run.get(run.first).expect("of one").clone();
                 assert_eq!(
                     (now.content_hash, now.hub_incident, now.received_at_ms),
                     (was.content_hash, was.hub_incident, was.received_at_ms)

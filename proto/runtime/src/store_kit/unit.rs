@@ -132,6 +132,25 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         from: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, UnitError> {
+        self.ops.count(id.index(), Op::Scan, 1);
+        self.merged_from(id, prefix, from, limit)
+    }
+
+    /// The first entry of `id` whose key starts with `prefix` and is at least `from`, as
+    /// this unit sees it: a point read by seek (counted as a lookup), for indexes whose entry
+    /// covers a range of keys and is stored under the range's end.
+    pub fn seek(&self, id: T, prefix: &[u8], from: &[u8]) -> Result<Option<Entry>, UnitError> {
+        self.ops.count(id.index(), Op::Get, 1);
+        Ok(self.merged_from(id, prefix, from, 1)?.into_iter().next())
+    }
+
+    fn merged_from(
+        &self,
+        id: T,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, UnitError> {
         use std::ops::Bound;
         let in_range = |key: &[u8]| key.starts_with(prefix) && key >= from;
         let pending: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = self
@@ -141,7 +160,6 @@ impl<'a, T: TreeSet> Unit<'a, T> {
             .map(|((_, key), value)| (key, value))
             .collect();
         // Pending removals may hide committed entries: read enough to still fill `limit`.
-        self.ops.count(id.index(), Op::Scan, 1);
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for entry in self
             .tree(id)

@@ -390,6 +390,8 @@ impl Batch<'_, '_> {
 }
 
 #[cfg(test)]
+mod key_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]
 mod tests_regulated;

@@ -7,7 +7,7 @@ use socfed_proto::pb;
 use socfed_proto::vocab::{IncidentReport, ReportLimits, SiteId};
 use ulid::Ulid;
 
-const WINDOW_MS: i64 = 86_400_000;
+pub(super) const WINDOW_MS: i64 = 86_400_000;
 
 pub(super) fn open_store(dir: &std::path::Path) -> HubStore {
     HubStore::open(
@@ -18,7 +18,7 @@ pub(super) fn open_store(dir: &std::path::Path) -> HubStore {
     .expect("store")
 }
 
-fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
+pub(super) fn escalation(site: &str, seq: u64, local: &str, revision: u32) -> Item {
     escalation_of(site, seq, local, revision, "c2.example")
 }
 

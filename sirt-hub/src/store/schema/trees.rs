@@ -2,7 +2,7 @@
 //! codec over it: each tree's name (the constants in `schema.rs`) and the record version its
 //! values carry, with the reads of older `incidents` and `escalations` versions.
 
-use super::super::records::EscalationRecord;
+use super::super::records::{EscalationRecord, EscalationRun};
 use super::*;
 use crate::incident::IncidentRecord;
 use serde::Serialize;
@@ -132,15 +132,44 @@ pub fn decode_incident(bytes: &[u8]) -> Result<IncidentRecord, CodecError> {
     }
 }
 
-/// An `escalations` value: `[ESCALATION_RECORD_VERSION] ++ postcard(record)`.
-pub fn encode_escalation(record: &EscalationRecord) -> Result<Vec<u8>, CodecError> {
-    encode(TreeId::Escalations, record)
+/// An `escalations` value: `[ESCALATION_RECORD_VERSION] ++ postcard(run)`.
+pub fn encode_escalation_run(run: &EscalationRun) -> Result<Vec<u8>, CodecError> {
+    encode(TreeId::Escalations, run)
 }
 
 /// Reads an `escalations` value. Older versions never remain after open: the schema 5 → 6
-/// upgrade moved their reports into the journal (`upgrade.rs`).
-pub fn decode_escalation(bytes: &[u8]) -> Result<EscalationRecord, CodecError> {
+/// upgrade moved their reports into the journal and the 7 → 8 upgrade packed the version 3
+/// records (one per key) into runs (`upgrade.rs`).
+pub fn decode_escalation_run(bytes: &[u8]) -> Result<EscalationRun, CodecError> {
     decode(TreeId::Escalations, bytes)
+}
+
+/// Reads an `escalations` value under `key`: the run, checked to end where its key says and
+/// to hold at least one record.
+pub fn decode_escalation_run_at(key: &[u8], bytes: &[u8]) -> Result<EscalationRun, CodecError> {
+    let run = decode_escalation_run(bytes)?;
+    let last = escalation_key_parts(key).map(|(_, _, seq)| seq);
+    if run.records.is_empty() || last != Some(run.last()) {
+        return Err(CodecError::Malformed {
+            tree: ESCALATIONS,
+            detail: format!(
+                "a run of {} records from sequence {} under a key ending at {last:?}",
+                run.records.len(),
+                run.first
+            ),
+        });
+    }
+    Ok(run)
+}
+
+/// Reads a version 3 `escalations` value (one record per key, before runs): only the schema
+/// 7 → 8 upgrade does.
+pub fn decode_escalation_v3(bytes: &[u8]) -> Result<EscalationRecord, CodecError> {
+    let codec = TreeId::Escalations.codec();
+    match codec.split(bytes)? {
+        (3, body) => codec.body(body),
+        (found, _) => Err(codec.unknown(found)),
+    }
 }
 
 /// A key (or key part) of `tree` of a length its layout does not have.

@@ -1,26 +1,36 @@
 //! What the hub holds of each escalation inside a unit: the record under its idempotency key
-//! (`escalations`), offers kept for review (`reviews`), which hub incident each local incident
+//! (`escalations`, packed in runs of consecutive sequences, one entry per run per unit), offers kept for review (`reviews`), which hub incident each local incident
 //! is part of (`local_refs`), and where each correlation fingerprint leads (`fingerprints`).
 
 use super::StoreUnit;
 use crate::store::StoreError;
-use crate::store::records::{EscalationRecord, FingerprintRecord, ReviewRecord};
+use crate::store::records::{EscalationRecord, EscalationRun, FingerprintRecord, ReviewRecord};
 use crate::store::schema::{self, TreeId};
 use socfed_proto::UnixMillis;
 use socfed_proto::vocab::SiteId;
 use ulid::Ulid;
 
 impl StoreUnit<'_> {
-    /// The escalation stored under (`site`, `epoch`, `seq`).
+    /// The escalation stored under (`site`, `epoch`, `seq`): from this unit's own, or from
+    /// the run holding `seq` (one seek: runs are keyed by their last sequence, `schema.rs`).
     pub fn escalation(
         &self,
         site: &SiteId,
         epoch: Ulid,
         seq: u64,
     ) -> Result<Option<EscalationRecord>, StoreError> {
+        if let Some(own) = self.new_escalations.get(&(site.clone(), epoch))
+            && let Some((_, record)) = own.iter().find(|(s, _)| *s == seq)
+        {
+            return Ok(Some(record.clone()));
+        }
+        let prefix = schema::epoch_key(site, epoch);
         let key = schema::escalation_key(site, epoch, seq);
-        match self.work.get_raw(TreeId::Escalations, &key)? {
-            Some(raw) => Ok(Some(schema::decode_escalation(&raw)?)),
+        match self.work.seek(TreeId::Escalations, &prefix, &key)? {
+            Some((key, raw)) => {
+                let run = schema::decode_escalation_run_at(&key, &raw)?;
+                Ok(run.get(seq).cloned())
+            }
             None => Ok(None),
         }
     }
@@ -33,6 +43,8 @@ impl StoreUnit<'_> {
             && self.may_hold_escalation(site, epoch, seq)
     }
 
+    /// Stores `record` under (`site`, `epoch`, `seq`), which holds nothing yet: kept in the
+    /// unit and written at commit in its run (`write_escalation_runs`).
     pub fn put_escalation(
         &mut self,
         site: &SiteId,
@@ -40,15 +52,61 @@ impl StoreUnit<'_> {
         seq: u64,
         record: &EscalationRecord,
     ) -> Result<(), StoreError> {
-        self.work.put_raw(
-            TreeId::Escalations,
-            schema::escalation_key(site, epoch, seq),
-            schema::encode_escalation(record)?,
-        );
+        self.new_escalations
+            .entry((site.clone(), epoch))
+            .or_default()
+            .push((seq, record.clone()));
         let mark = self.mark_mut(site, epoch);
         if seq > mark.acked {
             mark.above.insert(seq);
         }
+        Ok(())
+    }
+
+    /// Writes the escalations this unit stored: per (site, epoch), one entry per run of
+    /// consecutive sequences, at most [`schema::MAX_ESCALATION_RUN`] long (a site sending in order makes one run
+    /// per unit).
+    pub(super) fn write_escalation_runs(&mut self) -> Result<(), StoreError> {
+        for ((site, epoch), mut stored) in std::mem::take(&mut self.new_escalations) {
+            stored.sort_by_key(|(seq, _)| *seq);
+            let mut run: Option<EscalationRun> = None;
+            for (seq, record) in stored {
+                match run.as_mut() {
+                    Some(open)
+                        if open.last().checked_add(1) == Some(seq)
+                            && open.records.len() < schema::MAX_ESCALATION_RUN =>
+                    {
+                        open.records.push(record);
+                    }
+                    _ => {
+                        if let Some(done) = run.take() {
+                            self.put_run(&site, epoch, &done)?;
+                        }
+                        run = Some(EscalationRun {
+                            first: seq,
+                            records: vec![record],
+                        });
+                    }
+                }
+            }
+            if let Some(done) = run {
+                self.put_run(&site, epoch, &done)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn put_run(
+        &mut self,
+        site: &SiteId,
+        epoch: Ulid,
+        run: &EscalationRun,
+    ) -> Result<(), StoreError> {
+        self.work.put_raw(
+            TreeId::Escalations,
+            schema::escalation_key(site, epoch, run.last()),
+            schema::encode_escalation_run(run)?,
+        );
         Ok(())
     }
 

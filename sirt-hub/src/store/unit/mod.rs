@@ -28,6 +28,7 @@ pub use people::GrantKey;
 
 use super::fingerprint_gens::Generations;
 use super::marks::{self, EpochMark, Marks};
+use super::records::EscalationRecord;
 use super::schema::{self, TreeId};
 use super::{HubStore, StoreError};
 use socfed_proto::vocab::SiteId;
@@ -65,6 +66,9 @@ pub struct StoreUnit<'a> {
     marks: MutexGuard<'a, Marks>,
     /// This unit's changes to it, taken over only once the unit committed.
     changed_marks: HashMap<marks::Key, EpochMark>,
+    /// Escalations this unit stored, per (site, epoch): written at commit as runs
+    /// (`escalations.rs`).
+    new_escalations: HashMap<marks::Key, Vec<(u64, EscalationRecord)>>,
     /// The fingerprint generations and their filters (`fingerprint_gens.rs`).
     generations: MutexGuard<'a, Generations>,
     touched: Touched,
@@ -86,6 +90,7 @@ impl HubStore {
             // Taken after the write lock, by units only; a panicked unit changed nothing here.
             marks: self.marks.lock().unwrap_or_else(|p| p.into_inner()),
             changed_marks: HashMap::new(),
+            new_escalations: HashMap::new(),
             // A filter that claims too much costs lookups only, so a panicked unit's notes
             // are harmless.
             generations: self
@@ -107,6 +112,7 @@ impl StoreUnit<'_> {
     /// Applies every write of the unit in one transaction, with the commit counter the store's
     /// witness records (`store::witness_of`).
     pub fn commit(mut self) -> Result<Touched, StoreError> {
+        self.write_escalation_runs()?;
         let commits = self
             .work
             .get_u64(TreeId::Meta, schema::COMMITS.as_bytes())?;

@@ -1,0 +1,189 @@
+//! What a unit of work writes per escalation, counted (`socfed_hub_store_ops_total`): the
+//! idempotency index packed in runs, per-site records once per unit, fingerprints rewritten
+//! only when stale.
+
+use super::tests::{WINDOW_MS, escalation, escalation_of, open_store, stored_in};
+use super::{EscalationOutcome, Item, Outcome, apply};
+
+/// Store operations counted under a recorder of the test's own, for tests that measure more
+/// than once: a store's counter handles are bound to the recorder in place at their first use,
+/// so every measure of one store must come from the same recorder.
+struct Counted(metrics_util::debugging::Snapshotter);
+
+impl Counted {
+    /// Operations `op` on `tree` while `work` runs.
+    fn during(&self, tree: &str, op: &str, work: impl FnOnce()) -> u64 {
+        self.take(tree, op);
+        work();
+        self.take(tree, op)
+    }
+
+    /// Operations `op` on `tree` since the last snapshot (which drains every counter).
+    fn take(&self, tree: &str, op: &str) -> u64 {
+        use metrics_util::debugging::DebugValue;
+        self.0
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| {
+                let key = key.key();
+                key.name() == "socfed_hub_store_ops_total"
+                    && key.labels().any(|l| l.key() == "tree" && l.value() == tree)
+                    && key.labels().any(|l| l.key() == "op" && l.value() == op)
+            })
+            .map(|(.., value)| match value {
+                DebugValue::Counter(n) => n,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+fn counted(test: impl FnOnce(&Counted)) {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let counted = Counted(recorder.snapshotter());
+    metrics::with_local_recorder(&recorder, || test(&counted));
+}
+
+/// `count` valid escalations of `site`, sequences `from..from + count`, each a local incident
+/// of its own with a fingerprint of its own (every one opens an incident).
+fn new_incidents(site: &str, from: u64, count: u64) -> Vec<Item> {
+    (from..from + count)
+        .map(|seq| {
+            let domain = format!("{site}-{seq}.example");
+            escalation_of(site, seq, &format!("{site}-L{seq}"), 1, &domain)
+        })
+        .collect()
+}
+
+/// The idempotency index is packed: a unit writes one `escalations` entry per run of
+/// consecutive sequences of a (site, epoch), not one per escalation; a resend of any of them,
+/// in a later unit or after a restart, is still a duplicate, and a changed resend a conflict.
+#[test]
+fn a_unit_writes_one_idempotency_entry_per_run_of_a_site() {
+    let dir = tempfile::tempdir().expect("dir");
+    let t0 = 1_700_000_000_000;
+    let mut items = new_incidents("paris", 1, 8);
+    items.extend(new_incidents("lyon", 1, 8));
+    counted(|ops| {
+        let store = open_store(dir.path());
+        let written = ops.during("escalations", "insert", || {
+            apply(&store, &items, t0, WINDOW_MS).expect("applied");
+        });
+        assert_eq!(written, 2, "one run per site");
+        // A run out of order, ahead of a hole: stored, in a run of its own.
+        let ahead = ops.during("escalations", "insert", || {
+            apply(&store, &new_incidents("paris", 11, 2), t0 + 1, WINDOW_MS).expect("applied");
+        });
+        assert_eq!(ahead, 1);
+        store
+            .commit(&store.sync_point().expect("point"))
+            .expect("durable");
+    });
+    let store = open_store(dir.path());
+    let outcomes = |applied: super::Applied| -> Vec<EscalationOutcome> {
+        applied
+            .outcomes
+            .into_iter()
+            .map(|o| match o {
+                Outcome::Escalation { outcome, .. } => outcome,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let mut resent = new_incidents("paris", 1, 8);
+    resent.extend(new_incidents("paris", 11, 2));
+    let again = apply(&store, &resent, t0 + 2, WINDOW_MS).expect("applied");
+    assert_eq!(outcomes(again), vec![EscalationOutcome::Duplicate; 10]);
+    let changed = escalation_of("lyon", 5, "other", 1, "other.example");
+    let conflict = apply(&store, &[changed], t0 + 3, WINDOW_MS).expect("applied");
+    assert!(matches!(
+        outcomes(conflict).as_slice(),
+        [EscalationOutcome::Conflict { .. }]
+    ));
+    // The hole filled: the mark catches up over the run stored ahead of it.
+    let filled = apply(&store, &new_incidents("paris", 9, 2), t0 + 4, WINDOW_MS).expect("applied");
+    assert!(matches!(
+        filled.outcomes.last(),
+        Some(Outcome::Escalation {
+            acked_through: 12,
+            ..
+        })
+    ));
+}
+
+/// A duplicate inside the unit that stored the original (a site resending before its
+/// acknowledgement) is recognised from the unit's pending run.
+#[test]
+fn a_resend_within_the_same_unit_is_a_duplicate() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let mut items = new_incidents("paris", 1, 3);
+    items.push(items[1].clone());
+    let applied = apply(&store, &items, 1_700_000_000_000, WINDOW_MS).expect("applied");
+    assert!(matches!(
+        applied.outcomes.last(),
+        Some(Outcome::Escalation {
+            outcome: EscalationOutcome::Duplicate,
+            ..
+        })
+    ));
+}
+
+/// Per-site records a new escalation changes (the site's counters, its acknowledgement
+/// mark, its state sequence) are written once per unit and site, not once per escalation.
+#[test]
+fn per_site_records_are_written_once_per_unit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let mut items = new_incidents("paris", 1, 8);
+    items.extend(new_incidents("lyon", 1, 8));
+    counted(|ops| {
+        ops.take("", "");
+        apply(&store, &items, 1_700_000_000_000, WINDOW_MS).expect("applied");
+        let snapshot = ops.0.snapshot().into_vec();
+        let inserts = |tree: &str| -> u64 {
+            snapshot
+                .iter()
+                .filter(|(key, ..)| {
+                    let key = key.key();
+                    key.labels().any(|l| l.key() == "tree" && l.value() == tree)
+                        && key
+                            .labels()
+                            .any(|l| l.key() == "op" && l.value() == "insert")
+                })
+                .map(|(.., value)| match value {
+                    metrics_util::debugging::DebugValue::Counter(n) => *n,
+                    _ => 0,
+                })
+                .sum()
+        };
+        // Meta: each site's state sequence, the commit counter and the journal mark.
+        assert_eq!(
+            (inserts("sites"), inserts("epochs"), inserts("meta")),
+            (2, 2, 4)
+        );
+    });
+}
+
+/// A revision inside the refresh interval rewrites no fingerprint (`correlate::needs_refresh`).
+#[test]
+fn a_revision_rewrites_only_stale_fingerprints() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    counted(|ops| {
+        stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+        let fresh = ops.during("fingerprints", "insert", || {
+            stored_in(&store, escalation("paris", 2, "P-1", 2), t0 + 1_000);
+        });
+        let stale = ops.during("fingerprints", "insert", || {
+            stored_in(
+                &store,
+                escalation("paris", 3, "P-1", 3),
+                t0 + WINDOW_MS / 32,
+            );
+        });
+        assert_eq!((fresh, stale), (0, 1));
+    });
+}
