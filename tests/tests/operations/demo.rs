@@ -272,7 +272,7 @@ async fn check_guide(guide: &Guide, dir: &Path) -> anyhow::Result<()> {
         Duration::from_secs(30),
         || async {
             let list = sh_json(export, listing).await?;
-            let mut states: Vec<(String, String, String)> = list
+            let mut states: Vec<(String, String, String)> = list["directives"]
                 .as_array()?
                 .iter()
                 .map(|d| {
