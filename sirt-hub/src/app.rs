@@ -197,6 +197,13 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         deliver,
         shutdown.clone(),
     ));
+    // Detached like the dashboard purge: it ends with the shutdown token, and a step in flight
+    // is answered by the writer before it stops.
+    drop(tokio::spawn(crate::pruning::run(
+        ingest.clone(),
+        config.response.directive_retention,
+        shutdown.clone(),
+    )));
     let session_ttl_ms = config
         .dashboard
         .as_ref()

@@ -10,6 +10,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod response;
+pub use response::ResponseConfig;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubConfig {
@@ -36,6 +39,9 @@ pub struct HubConfig {
     pub ingest: IngestConfig,
     #[serde(default)]
     pub correlation: CorrelationConfig,
+    /// How long the coordinated response's records are kept.
+    #[serde(default)]
+    pub response: ResponseConfig,
     /// Optional admin listener for Prometheus metrics.
     #[serde(default)]
     pub admin: Option<AdminConfig>,
@@ -279,6 +285,7 @@ impl Validate for HubConfig {
             self.ingest.cache_bytes,
             (16 << 20)..=(1 << 40),
         )?;
+        self.response.check()?;
         if self.correlation.window.is_zero() {
             return Err((
                 "correlation.window",
@@ -409,6 +416,13 @@ role = "ciso"
 # hub incident, one sighting per site.
 window = "7days"
 
+[response]
+# How long a directive (or task) is kept after its site reported a final state (succeeded,
+# failed, refused, expired...); then it is pruned, hourly, with its index entries. The
+# incident's timeline and the audit chain keep what they recorded; a hunt's sweeps stay while
+# the hunt does. At least 1 day.
+directive_retention = "90days"
+
 # Optional admin listener: Prometheus metrics at http://LISTEN/metrics (plain HTTP: keep it on
 # loopback or a management network). Omit the table to disable it.
 [admin]
@@ -462,6 +476,36 @@ mod tests {
         assert!(err.to_string().contains("ingest.max_batch"), "{err}");
         let bad_site = EXAMPLE.replace("id = \"lyon\"", "id = \"Lyon!\"");
         assert!(HubConfig::parse(&bad_site, Path::new("x.toml")).is_err());
+    }
+
+    #[test]
+    fn directive_retention_defaults_to_90_days_and_is_at_least_a_day() {
+        let config = HubConfig::parse(EXAMPLE, Path::new("x.toml")).expect("valid");
+        assert_eq!(
+            config.response.directive_retention,
+            Duration::from_secs(90 * 24 * 3600)
+        );
+        let without = EXAMPLE.replace("directive_retention = \"90days\"", "");
+        let config = HubConfig::parse(&without, Path::new("x.toml")).expect("valid");
+        assert_eq!(
+            config.response.directive_retention,
+            Duration::from_secs(90 * 24 * 3600)
+        );
+        let short = EXAMPLE.replace(
+            "directive_retention = \"90days\"",
+            "directive_retention = \"23h\"",
+        );
+        let err = HubConfig::parse(&short, Path::new("x.toml")).expect_err("too short");
+        assert!(
+            err.to_string().contains("response.directive_retention"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("1 day"), "{err}");
+        let day = EXAMPLE.replace(
+            "directive_retention = \"90days\"",
+            "directive_retention = \"1day\"",
+        );
+        assert!(HubConfig::parse(&day, Path::new("x.toml")).is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod live;
 pub mod pki;
+pub mod pruning;
 pub mod refusals;
 pub mod regulatory;
 pub mod report;

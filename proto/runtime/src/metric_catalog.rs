@@ -236,6 +236,10 @@ pub const METRICS: &[Metric] = &[
         "Directive state updates from sites, by outcome (received, invalid)",
     ),
     counter(
+        "socfed_hub_directives_pruned_total",
+        "Finished directives removed at the hub past [response] directive_retention",
+    ),
+    counter(
         "socfed_hub_comms_deliveries_total",
         "Approved communications delivered to their webhook, by outcome (delivered, failed)",
     ),

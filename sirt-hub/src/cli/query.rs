@@ -86,11 +86,18 @@ pub enum IncidentsCommand {
     /// Communications to executives, board, legal, clients and regulators.
     #[command(subcommand)]
     Comms(super::comms::CommsCommand),
-    /// The directives and tasks of an incident, with each site's result.
+    /// The directives and tasks of an incident, with each site's result, in issue order, a
+    /// page at a time.
     Directives {
         id: String,
         #[arg(long)]
         site: Option<String>,
+        /// Most directives to show (the hub sends at most 200 at a time).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue after the page that printed this token.
+        #[arg(long)]
+        page_token: Option<String>,
     },
     /// Record that a notification was filed (gdpr_notification, nis2_early_warning,
     /// nis2_incident_notification, nis2_final_report, sec_form_8k).
@@ -270,8 +277,20 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
         }
         IncidentsCommand::Task(task) => super::response::task(task, &args.target).await?,
         IncidentsCommand::Comms(command) => super::comms::run(command, &args.target).await?,
-        IncidentsCommand::Directives { id, site } => {
-            super::response::directives(id, site, &args.target).await?;
+        IncidentsCommand::Directives {
+            id,
+            site,
+            limit,
+            page_token,
+        } => {
+            let request = pb::ListDirectivesRequest {
+                incident_id: id,
+                site_id: site.unwrap_or_default(),
+                hunt_id: String::new(),
+                limit,
+                page_token: page_token.unwrap_or_default(),
+            };
+            super::response::directives(request, &args.target).await?;
         }
         IncidentsCommand::Members(command) => {
             let (id, name, remove) = match command {

@@ -115,6 +115,9 @@ fn parse_lookback(raw: &str) -> Result<humantime::Duration, String> {
     Ok(value)
 }
 
+/// The most directives the hub sends in one `ListDirectives` answer.
+const MAX_DIRECTIVES_PAGE: u32 = 200;
+
 fn client(target: &HubTarget) -> anyhow::Result<ResponseClient<Channel>> {
     let channel = target.channel()?;
     Ok(ResponseClient::new(channel))
@@ -154,21 +157,35 @@ pub async fn task(args: TaskArgs, target: &HubTarget) -> anyhow::Result<()> {
     print_directives(&reply.into_inner().directives, target.format())
 }
 
+/// One page of directives: JSON `{directives, total, next_page_token}`, or a table with the
+/// count and the token for the next page.
 pub async fn directives(
-    incident: String,
-    site: Option<String>,
+    request: pb::ListDirectivesRequest,
     target: &HubTarget,
 ) -> anyhow::Result<()> {
-    let request = pb::ListDirectivesRequest {
-        incident_id: incident,
-        site_id: site.unwrap_or_default(),
-        hunt_id: String::new(),
-    };
-    let reply = client(target)?
+    let pb::ListDirectivesResponse {
+        directives,
+        next_page_token,
+        total,
+    } = client(target)?
         .list_directives(request)
         .await
-        .map_err(|s| target.explain(&s))?;
-    print_directives(&reply.into_inner().directives, target.format())
+        .map_err(|s| target.explain(&s))?
+        .into_inner();
+    match target.format() {
+        OutputFormat::Json => print_json(&json!({
+            "directives": directives.iter().map(directive_json).collect::<Vec<_>>(),
+            "total": total, "next_page_token": next_page_token,
+        })),
+        OutputFormat::Table => {
+            print_directives(&directives, OutputFormat::Table)?;
+            socfed_runtime::outln!("{} shown; {total} in all", directives.len());
+            if !next_page_token.is_empty() {
+                socfed_runtime::outln!("more: add --page-token {next_page_token}");
+            }
+            Ok(())
+        }
+    }
 }
 
 /// An incident's directives (tasks included) and communications, for reports.
@@ -177,15 +194,27 @@ pub async fn incident_extras(
     target: &HubTarget,
 ) -> anyhow::Result<(Vec<pb::DirectiveStatus>, Vec<pb::Communication>)> {
     let hub = target.name();
-    let directives = client(target)?
-        .list_directives(pb::ListDirectivesRequest {
-            incident_id: incident.into(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|s| explain(&s, &hub))?
-        .into_inner()
-        .directives;
+    // A report carries every directive of the incident: all pages.
+    let mut directives = Vec::new();
+    let mut response = client(target)?;
+    let mut page_token = String::new();
+    loop {
+        let page = response
+            .list_directives(pb::ListDirectivesRequest {
+                incident_id: incident.into(),
+                limit: MAX_DIRECTIVES_PAGE,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| explain(&s, &hub))?
+            .into_inner();
+        directives.extend(page.directives);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
     let channel = target.channel()?;
     let communications = pb::communications_client::CommunicationsClient::new(channel)
         .list(pb::ListCommunicationsRequest {

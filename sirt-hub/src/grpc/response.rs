@@ -9,7 +9,7 @@ use crate::response::hunt::TimeBasis;
 use crate::response::order::{DirectiveOrder, HuntOrder, TaskOrder};
 use crate::response::{DirectiveRecord, HuntRecord};
 use crate::service::{Commands, HuntStarted};
-use crate::store::HubStore;
+use crate::store::{DirectiveFilter, HubStore};
 use crate::view::response_convert as convert;
 use socfed_proto::pb;
 use socfed_proto::vocab::{Indicator, SiteId};
@@ -20,6 +20,30 @@ use ulid::Ulid;
 /// Hunts in one `ListHunts` answer by default, and at most.
 const DEFAULT_HUNTS_PAGE: usize = 50;
 const MAX_HUNTS_PAGE: usize = 200;
+/// Directives in one `ListDirectives` answer by default, and at most.
+const DEFAULT_DIRECTIVES_PAGE: usize = 50;
+const MAX_DIRECTIVES_PAGE: usize = 200;
+
+/// A request's page size: `default` for 0, refused over `max` (the caller pages instead).
+fn page_limit(limit: u32, default: usize, max: usize) -> Result<usize, Status> {
+    match limit {
+        0 => Ok(default),
+        n if n as usize > max => Err(invalid(format!(
+            "limit {n} is over {max}; page through with next_page_token"
+        ))),
+        n => Ok(n as usize),
+    }
+}
+
+/// The id a page token carries: the last one of the page before.
+fn page_after(token: &str) -> Result<Option<Ulid>, Status> {
+    match token {
+        "" => Ok(None),
+        token => Ulid::from_string(token).map(Some).map_err(|_| {
+            invalid("page_token is not one this hub gave out; start again without it")
+        }),
+    }
+}
 
 #[derive(Clone)]
 pub struct ResponseService {
@@ -120,40 +144,43 @@ impl pb::response_server::Response for ResponseService {
     async fn list_directives(
         &self,
         request: Request<pb::ListDirectivesRequest>,
-    ) -> Result<Response<pb::DirectiveList>, Status> {
+    ) -> Result<Response<pb::ListDirectivesResponse>, Status> {
         let reader = Reader::of(&self.roles, &request, "ListDirectives")?;
         let pb::ListDirectivesRequest {
             incident_id: incident,
             site_id,
             hunt_id,
+            limit,
+            page_token,
         } = request.into_inner();
-        let incident = match incident.as_str() {
-            "" => None,
-            raw => Some(incident_id(raw)?),
+        let filter = DirectiveFilter {
+            incident: match incident.as_str() {
+                "" => None,
+                raw => Some(incident_id(raw)?),
+            },
+            site: match site_id.as_str() {
+                "" => None,
+                raw => Some(SiteId::parse(raw).map_err(invalid)?),
+            },
+            hunt: match hunt_id.as_str() {
+                "" => None,
+                raw => Some(Ulid::from_string(raw).map_err(|_| invalid("hunt_id is not a ULID"))?),
+            },
         };
-        let site = match site_id.as_str() {
-            "" => None,
-            raw => Some(SiteId::parse(raw).map_err(invalid)?),
-        };
-        let hunt = match hunt_id.as_str() {
-            "" => None,
-            raw => Some(Ulid::from_string(raw).map_err(|_| invalid("hunt_id is not a ULID"))?),
-        };
-        let found = read(&self.store, move |s| {
-            let mut all = match (incident, &site) {
-                (Some(id), _) => s.incident_directives(id)?,
-                (None, Some(site)) => s.site_directives(site)?,
-                (None, None) => s.all_directives(1000)?,
-            };
-            all.retain(|d| {
-                site.as_ref().is_none_or(|site| &d.site == site)
-                    && hunt.is_none_or(|h| d.hunt == Some(h))
-            });
-            Ok(all)
+        let limit = page_limit(limit, DEFAULT_DIRECTIVES_PAGE, MAX_DIRECTIVES_PAGE)?;
+        let after = page_after(&page_token)?;
+        let page = read(&self.store, move |s| {
+            s.directives_page(&filter, after, limit)
         })
         .await?;
-        let found = reader.readable_directives(&self.store, found).await?;
-        Ok(Response::new(list(&found)))
+        let found = reader
+            .readable_directives(&self.store, page.directives)
+            .await?;
+        Ok(Response::new(pb::ListDirectivesResponse {
+            directives: list(&found).directives,
+            next_page_token: page.next.map(|id| id.to_string()).unwrap_or_default(),
+            total: page.total,
+        }))
     }
 
     async fn start_hunt(
@@ -235,21 +262,8 @@ impl pb::response_server::Response for ResponseService {
     ) -> Result<Response<pb::ListHuntsResponse>, Status> {
         let reader = Reader::of(&self.roles, &request, "ListHunts")?;
         let pb::ListHuntsRequest { limit, page_token } = request.into_inner();
-        let limit = match limit {
-            0 => DEFAULT_HUNTS_PAGE,
-            n if n as usize > MAX_HUNTS_PAGE => {
-                return Err(invalid(format!(
-                    "limit {n} is over {MAX_HUNTS_PAGE}; page through with next_page_token"
-                )));
-            }
-            n => n as usize,
-        };
-        let before = match page_token.as_str() {
-            "" => None,
-            token => Some(Ulid::from_string(token).map_err(|_| {
-                invalid("page_token is not one this hub gave out; start again without it")
-            })?),
-        };
+        let limit = page_limit(limit, DEFAULT_HUNTS_PAGE, MAX_HUNTS_PAGE)?;
+        let before = page_after(&page_token)?;
         let page = read(&self.store, move |s| s.hunts_page(before, limit)).await?;
         let hunts = reader.readable_hunts(&self.store, page.hunts).await?;
         Ok(Response::new(pb::ListHuntsResponse {

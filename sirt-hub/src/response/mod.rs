@@ -1,7 +1,7 @@
 //! The coordinated response, as pure logic: directives addressed to sites and how their state
 //! advances ([`directive`]), threat hunts and their per-site progress ([`hunt`]), and what an
 //! operator orders turned into those records under the hub's expiry and lookback policy
-//! ([`order`]).
+//! ([`order`]), and which finished directives a prune pass removes ([`retention`]).
 //!
 //! No I/O: the store persists these records, the federation stream carries them, and the
 //! clock is passed in.
@@ -9,9 +9,12 @@
 pub mod directive;
 pub mod hunt;
 pub mod order;
+pub mod retention;
 
 #[cfg(test)]
 mod order_tests;
+#[cfg(test)]
+mod retention_tests;
 #[cfg(test)]
 mod tests;
 

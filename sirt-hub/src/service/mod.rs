@@ -126,6 +126,7 @@ fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
         ResponseOutcome::Hunt(_) => "a hunt",
         ResponseOutcome::Comm(_) => "a communication",
         ResponseOutcome::Updated(_) => "an update",
+        ResponseOutcome::Pruned(_) => "a prune step",
         ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",
     };
     HubError::internal(format!("the writer answered {command} with {kind}"))

@@ -5,7 +5,7 @@
 
 use super::{Actor, Commands, wrong_answer};
 use crate::error::HubError;
-use crate::ingest::apply::{AttachHunt, Issue, Item, ResponseOutcome};
+use crate::ingest::apply::{AttachHunt, Issue, Item, PruneDirectives, Pruned, ResponseOutcome};
 use crate::response::order::{self, DirectiveOrder, HuntOrder, Planned, TaskOrder};
 use crate::response::{DirectiveRecord, HuntRecord};
 use socfed_proto::vocab::SiteId;
@@ -92,6 +92,21 @@ impl Commands<'_> {
         self.response(Item::AttachHunt(Box::new(attach)), "attach_hunt")
             .await
             .map(drop)
+    }
+
+    /// One step of the prune pass over finished directives older than `retention_ms`
+    /// (`crate::response::retention`), from `from` (`None` starts a pass): what it removed and
+    /// where the next step starts.
+    pub async fn prune_directives(
+        self,
+        retention_ms: i64,
+        from: Option<Ulid>,
+    ) -> Result<Pruned, HubError> {
+        let item = Item::PruneDirectives(Box::new(PruneDirectives { retention_ms, from }));
+        match self.response(item, "prune_directives").await? {
+            ResponseOutcome::Pruned(pruned) => Ok(pruned),
+            other => Err(wrong_answer("prune_directives", &other)),
+        }
     }
 
     /// Directives or tasks without a hunt: the directives stored.

@@ -18,6 +18,7 @@ pub mod layout;
 mod legacy;
 pub mod marks;
 pub mod query;
+mod query_directives;
 mod query_index;
 mod query_response;
 mod query_states;
@@ -82,6 +83,7 @@ fn witness_error(dir: &Path, e: socfed_runtime::witness::WitnessError) -> StoreE
 /// The witness tag of a hub store (agents use their store epoch).
 const HUB_TAG: u128 = 0x736f_6366_6564_2d68_7562;
 
+pub use query_directives::{DirectiveFilter, DirectivesPage};
 pub use socfed_runtime::config::Durability;
 
 pub(crate) struct Trees {

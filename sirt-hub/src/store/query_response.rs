@@ -68,22 +68,6 @@ impl HubStore {
         self.directives_by_id(ids)
     }
 
-    /// Every directive, oldest first (for listings without an incident or site filter).
-    pub fn all_directives(&self, limit: usize) -> Result<Vec<DirectiveRecord>, StoreError> {
-        self.trees
-            .directives
-            .iter()
-            .values()
-            .rev()
-            .take(limit)
-            .map(|v| Ok(schema::decode(schema::TreeId::Directives, &v?)?))
-            .collect::<Result<Vec<_>, StoreError>>()
-            .map(|mut v| {
-                v.reverse();
-                v
-            })
-    }
-
     pub fn hunt(&self, id: Ulid) -> Result<Option<(HuntRecord, Vec<DirectiveRecord>)>, StoreError> {
         let Some(raw) = self.trees.hunts.get(id.to_bytes())? else {
             return Ok(None);

@@ -87,20 +87,30 @@ impl Run {
         .await
     }
 
+    /// Every directive of the incident, all pages.
     async fn statuses(&self) -> Option<Vec<pb::DirectiveStatus>> {
-        let request = pb::ListDirectivesRequest {
-            incident_id: self.incident.clone(),
-            ..Default::default()
-        };
-        Some(
-            self.ines
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListDirectivesRequest {
+                incident_id: self.incident.clone(),
+                limit: 200,
+                page_token,
+                ..Default::default()
+            };
+            let page = self
+                .ines
                 .clone()
                 .list_directives(request)
                 .await
                 .ok()?
-                .into_inner()
-                .directives,
-        )
+                .into_inner();
+            all.extend(page.directives);
+            if page.next_page_token.is_empty() {
+                return Some(all);
+            }
+            page_token = page.next_page_token;
+        }
     }
 }
 

@@ -99,8 +99,10 @@ async fn directives_in_flight_when_the_agent_is_killed_run_at_most_once_and_all_
             let incident = incident.clone();
             async move {
                 let list = ines
+                    // All 75 on one page (50 by default).
                     .list_directives(pb::ListDirectivesRequest {
                         incident_id: incident,
+                        limit: 200,
                         ..Default::default()
                     })
                     .await

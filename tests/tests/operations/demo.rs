@@ -272,7 +272,7 @@ async fn check_guide(guide: &Guide, dir: &Path) -> anyhow::Result<()> {
         Duration::from_secs(30),
         || async {
             let list = sh_json(export, listing).await?;
-            let mut states: Vec<(String, String, String)> = list
+            let mut states: Vec<(String, String, String)> = list["directives"]
                 .as_array()?
                 .iter()
                 .map(|d| {
@@ -303,7 +303,7 @@ async fn check_guide(guide: &Guide, dir: &Path) -> anyhow::Result<()> {
         ]),
         "{list:#}"
     );
-    let outputs: Vec<&str> = list
+    let outputs: Vec<&str> = list["directives"]
         .as_array()
         .into_iter()
         .flatten()
@@ -332,7 +332,8 @@ async fn check_guide(guide: &Guide, dir: &Path) -> anyhow::Result<()> {
         Duration::from_secs(30),
         || async {
             let list = sh_json(export, hunts).await?;
-            let hunt = list
+            // `hunt list` prints one page: `{hunts, total, next_page_token}`.
+            let hunt = list["hunts"]
                 .as_array()?
                 .iter()
                 .find(|h| h["hunt_id"] == hunt_id.as_str())?

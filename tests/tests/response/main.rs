@@ -4,6 +4,7 @@
 //! scenario file, its tests keep their names under the module's path.
 
 mod comms;
+mod directive_pages;
 mod hunts;
 mod playbook_safety;
 mod response;

@@ -124,7 +124,10 @@ async fn operators_drive_the_response_from_the_command_line() -> anyhow::Result<
                 let list = ines
                     .json("sirt-hub", &["incidents", "directives", &incident], at_hub)
                     .ok()?;
-                list.as_array()?
+                // One page: `{directives, total, next_page_token}`.
+                (list["total"] == 2 && list["next_page_token"] == "").then_some(())?;
+                list["directives"]
+                    .as_array()?
                     .iter()
                     .find(|d| d["state"] == "refused")
                     .cloned()

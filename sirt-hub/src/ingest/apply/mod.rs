@@ -13,6 +13,7 @@ mod fingerprints;
 mod journaled;
 mod members;
 mod response;
+mod retention;
 mod roster;
 mod transition;
 mod web;
@@ -21,6 +22,7 @@ pub use comms::{CommEdit, CommsChange};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
+pub use retention::{PruneDirectives, Pruned};
 pub use roster::RosterChange;
 pub use web::{WebChange, WebOutcome};
 
@@ -93,6 +95,8 @@ pub enum Item {
     /// A site's report on one of its directives.
     DirectiveUpdate(Box<DirectiveUpdate>),
     AttachHunt(Box<AttachHunt>),
+    /// One step of the prune pass over finished directives (`response::retention`).
+    PruneDirectives(Box<PruneDirectives>),
     /// A communication drafted, decided or delivered.
     Comms(Box<CommsChange>),
     /// An operator added, given another role, or removed.
@@ -326,6 +330,9 @@ impl Batch<'_, '_> {
                 Outcome::Response(self.directive_update(update, applied)?)
             }
             Item::AttachHunt(attach) => Outcome::Response(self.attach_hunt(attach, applied)?),
+            Item::PruneDirectives(prune) => {
+                Outcome::Response(ResponseOutcome::Pruned(self.prune_directives(prune)?))
+            }
             Item::Comms(change) => Outcome::Response(self.comms(change, applied)?),
             Item::Roster(change) => Outcome::Response(self.roster(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
@@ -391,6 +398,8 @@ impl Batch<'_, '_> {
 
 #[cfg(test)]
 mod key_tests;
+#[cfg(test)]
+mod retention_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]

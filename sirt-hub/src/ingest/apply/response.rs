@@ -49,6 +49,8 @@ pub enum ResponseOutcome {
     Comm(Box<crate::comms::CommRecord>),
     /// A site's report: whether it changed the directive.
     Updated(bool),
+    /// A step of the directive prune pass.
+    Pruned(super::Pruned),
     NotFound(String),
     Rejected(String),
 }

@@ -49,6 +49,37 @@ impl StoreUnit<'_> {
         Ok(())
     }
 
+    /// Up to `limit` directives in id order, from `from` on (included; `None`: the first), as
+    /// this unit sees them.
+    pub fn directives_from(
+        &self,
+        from: Option<Ulid>,
+        limit: usize,
+    ) -> Result<Vec<DirectiveRecord>, StoreError> {
+        let from = from.map(|id| id.to_bytes().to_vec()).unwrap_or_default();
+        self.work
+            .entries_from(TreeId::Directives, &[], &from, limit)?
+            .iter()
+            .map(|(_, value)| Ok(schema::decode(TreeId::Directives, value)?))
+            .collect()
+    }
+
+    /// Removes a directive and every index entry it has (the per-site list, the outbox, the
+    /// incident's list). The incident's timeline and the audit chain keep what they recorded.
+    pub fn remove_directive(&mut self, d: &DirectiveRecord) {
+        let site_key = schema::site_directive_key(&d.site, d.id);
+        self.work.remove(TreeId::SiteDirectives, site_key.clone());
+        self.work.remove(TreeId::OpenDirectives, site_key);
+        if let Some(incident) = d.incident {
+            self.work.remove(
+                TreeId::IncidentDirectives,
+                schema::pair_key(incident, d.id).to_vec(),
+            );
+        }
+        self.work
+            .remove(TreeId::Directives, d.id.to_bytes().to_vec());
+    }
+
     pub fn hunt(&self, id: Ulid) -> Result<Option<HuntRecord>, StoreError> {
         Ok(self.work.get(TreeId::Hunts, &id.to_bytes())?)
     }

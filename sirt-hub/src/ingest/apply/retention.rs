@@ -1,0 +1,42 @@
+//! One step of the directive prune pass (`crate::response::retention`): the writer removes
+//! up to [`PRUNE_PER_ITEM`] finished directives past the retention, reading at most
+//! [`SCAN_PER_ITEM`] in id order from where the previous step stopped.
+
+use super::Batch;
+use crate::response::retention::{self, PRUNE_PER_ITEM, SCAN_PER_ITEM};
+use crate::store::StoreError;
+use ulid::Ulid;
+
+/// Prune finished directives older than `retention_ms` at the writer's clock.
+#[derive(Debug, Clone)]
+pub struct PruneDirectives {
+    pub retention_ms: i64,
+    /// Where the previous step stopped; `None` starts a pass.
+    pub from: Option<Ulid>,
+}
+
+/// What one step removed, and where the next one starts (`None`: the pass is done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    pub removed: usize,
+    pub resume_from: Option<Ulid>,
+}
+
+impl Batch<'_, '_> {
+    pub(super) fn prune_directives(&mut self, p: &PruneDirectives) -> Result<Pruned, StoreError> {
+        let cutoff = retention::cutoff(self.now, p.retention_ms);
+        // One more than the step reads: it tells whether the tree goes on past the window.
+        let mut window = self.unit.directives_from(p.from, SCAN_PER_ITEM + 1)?;
+        let next = window.get(SCAN_PER_ITEM).map(|d| d.id);
+        window.truncate(SCAN_PER_ITEM);
+        let selection = retention::select(&window, next, cutoff, PRUNE_PER_ITEM);
+        let chosen: std::collections::HashSet<Ulid> = selection.prune.iter().copied().collect();
+        for d in window.iter().filter(|d| chosen.contains(&d.id)) {
+            self.unit.remove_directive(d);
+        }
+        Ok(Pruned {
+            removed: selection.prune.len(),
+            resume_from: selection.resume_from,
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! Directive listings a page at a time (`ListDirectives`), in issue (id) order.
+//!
+//! The walk reads the narrowest index the filter names: an incident's `incident_directives`,
+//! a site's `site_directives`, a hunt's own list of sweeps (plus the tasks it opened on the
+//! incident it was attached to), or the `directives` tree. When the index alone decides the
+//! filter, the total is a count of its keys and only the page's records are read; otherwise
+//! each candidate is read. Every listing is bounded by the directive retention
+//! (`crate::response::retention`), which prunes finished directives.
+
+use super::schema;
+use super::{HubStore, StoreError};
+use crate::response::DirectiveRecord;
+use socfed_proto::vocab::SiteId;
+use ulid::Ulid;
+
+/// Which directives a listing wants; `None` = any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectiveFilter {
+    pub incident: Option<Ulid>,
+    pub site: Option<SiteId>,
+    pub hunt: Option<Ulid>,
+}
+
+impl DirectiveFilter {
+    fn matches(&self, d: &DirectiveRecord) -> bool {
+        self.incident.is_none_or(|id| d.incident == Some(id))
+            && self.site.as_ref().is_none_or(|site| &d.site == site)
+            && self.hunt.is_none_or(|id| d.hunt == Some(id))
+    }
+}
+
+/// One page of [`HubStore::directives_page`].
+#[derive(Debug)]
+pub struct DirectivesPage {
+    pub directives: Vec<DirectiveRecord>,
+    /// Pass as `after` for the next page; `None` on the last.
+    pub next: Option<Ulid>,
+    /// Directives stored that match the filter.
+    pub total: u64,
+}
+
+type Ids<'a> = Box<dyn Iterator<Item = Result<Ulid, StoreError>> + 'a>;
+
+impl HubStore {
+    /// Up to `limit` directives matching `filter` in id order, after `after` (the last of the
+    /// previous page) when given.
+    pub fn directives_page(
+        &self,
+        filter: &DirectiveFilter,
+        after: Option<Ulid>,
+        limit: usize,
+    ) -> Result<DirectivesPage, StoreError> {
+        let (ids, exact) = self.candidates(filter)?;
+        let mut directives = Vec::new();
+        let (mut total, mut more) = (0u64, false);
+        for id in ids {
+            let id = id?;
+            let on_page = after.is_none_or(|a| id > a);
+            if exact {
+                // The index decides: count the key, read only what the page shows.
+                total += 1;
+                if on_page && directives.len() < limit {
+                    directives.extend(self.directive(id)?);
+                } else if on_page {
+                    more = true;
+                }
+                continue;
+            }
+            let Some(d) = self.directive(id)? else {
+                continue;
+            };
+            if !filter.matches(&d) {
+                continue;
+            }
+            total += 1;
+            if on_page && directives.len() < limit {
+                directives.push(d);
+            } else if on_page {
+                more = true;
+            }
+        }
+        let next = more.then(|| directives.last().map(|d| d.id)).flatten();
+        Ok(DirectivesPage {
+            directives,
+            next,
+            total,
+        })
+    }
+
+    /// The ids to walk, in id order, and whether they match the filter without reading them.
+    fn candidates(&self, filter: &DirectiveFilter) -> Result<(Ids<'_>, bool), StoreError> {
+        if let Some(incident) = filter.incident {
+            let prefix = incident.to_bytes();
+            let ids = self
+                .trees
+                .incident_directives
+                .scan_prefix(prefix)
+                .keys()
+                .map(|k| {
+                    let k = k?;
+                    Ok(schema::ulid_from_key(
+                        schema::INCIDENT_DIRECTIVES,
+                        k.get(16..).unwrap_or_default(),
+                    )?)
+                });
+            let exact = filter.site.is_none() && filter.hunt.is_none();
+            return Ok((Box::new(ids), exact));
+        }
+        if let Some(site) = &filter.site {
+            let prefix = schema::site_prefix(site);
+            let len = prefix.len();
+            let ids = self
+                .trees
+                .site_directives
+                .scan_prefix(prefix)
+                .keys()
+                .map(move |k| {
+                    let k = k?;
+                    Ok(schema::ulid_from_key(
+                        schema::SITE_DIRECTIVES,
+                        k.get(len..).unwrap_or_default(),
+                    )?)
+                });
+            return Ok((Box::new(ids), filter.hunt.is_none()));
+        }
+        if let Some(hunt) = filter.hunt {
+            return Ok((
+                Box::new(self.hunt_directive_ids(hunt)?.into_iter().map(Ok)),
+                false,
+            ));
+        }
+        let ids = self
+            .trees
+            .directives
+            .iter()
+            .keys()
+            .map(|k| Ok(schema::ulid_from_key(schema::DIRECTIVES, &k?)?));
+        Ok((Box::new(ids), true))
+    }
+
+    /// A hunt's sweeps, and the directives of the incident it was attached to (its tasks are
+    /// among them), sorted; none for an unknown hunt.
+    fn hunt_directive_ids(&self, hunt: Ulid) -> Result<Vec<Ulid>, StoreError> {
+        let Some(raw) = self.trees.hunts.get(hunt.to_bytes())? else {
+            return Ok(Vec::new());
+        };
+        let record: crate::response::HuntRecord = schema::decode(schema::TreeId::Hunts, &raw)?;
+        let mut ids = record.directives;
+        if let Some(incident) = record.attached_to {
+            for key in self
+                .trees
+                .incident_directives
+                .scan_prefix(incident.to_bytes())
+                .keys()
+            {
+                let key = key?;
+                ids.push(schema::ulid_from_key(
+                    schema::INCIDENT_DIRECTIVES,
+                    key.get(16..).unwrap_or_default(),
+                )?);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+}
