@@ -2,48 +2,8 @@
 //! idempotency index packed in runs, per-site records once per unit, fingerprints rewritten
 //! only when stale.
 
-use super::tests::{WINDOW_MS, escalation, escalation_of, open_store, stored_in};
+use super::tests::{WINDOW_MS, counted, escalation, escalation_of, open_store, stored_in};
 use super::{EscalationOutcome, Item, Outcome, apply};
-
-/// Store operations counted under a recorder of the test's own, for tests that measure more
-/// than once: a store's counter handles are bound to the recorder in place at their first use,
-/// so every measure of one store must come from the same recorder.
-struct Counted(metrics_util::debugging::Snapshotter);
-
-impl Counted {
-    /// Operations `op` on `tree` while `work` runs.
-    fn during(&self, tree: &str, op: &str, work: impl FnOnce()) -> u64 {
-        self.take(tree, op);
-        work();
-        self.take(tree, op)
-    }
-
-    /// Operations `op` on `tree` since the last snapshot (which drains every counter).
-    fn take(&self, tree: &str, op: &str) -> u64 {
-        use metrics_util::debugging::DebugValue;
-        self.0
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .filter(|(key, ..)| {
-                let key = key.key();
-                key.name() == "socfed_hub_store_ops_total"
-                    && key.labels().any(|l| l.key() == "tree" && l.value() == tree)
-                    && key.labels().any(|l| l.key() == "op" && l.value() == op)
-            })
-            .map(|(.., value)| match value {
-                DebugValue::Counter(n) => n,
-                _ => 0,
-            })
-            .sum()
-    }
-}
-
-fn counted(test: impl FnOnce(&Counted)) {
-    let recorder = metrics_util::debugging::DebuggingRecorder::new();
-    let counted = Counted(recorder.snapshotter());
-    metrics::with_local_recorder(&recorder, || test(&counted));
-}
 
 /// `count` valid escalations of `site`, sequences `from..from + count`, each a local incident
 /// of its own with a fingerprint of its own (every one opens an incident).

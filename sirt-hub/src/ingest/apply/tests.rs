@@ -154,32 +154,50 @@ fn a_fingerprint_outside_the_window_passes_to_the_newer_incident() {
     assert_eq!(again, other);
 }
 
-/// Store reads of `tree` while `work` runs, from the unit's exported counters.
-fn gets_of(tree: &str, work: impl FnOnce()) -> u64 {
-    ops_of(tree, "get", work)
+/// Store operations counted under a recorder of the test's own. A store's counter handles are
+/// bound to the recorder in place at their first use, so every measure taken of one store must
+/// come from the same recorder: a second recorder would read 0 whatever happened.
+pub(super) struct Counted(pub(super) metrics_util::debugging::Snapshotter);
+
+impl Counted {
+    /// Operations `op` on `tree` while `work` runs.
+    pub(super) fn during(&self, tree: &str, op: &str, work: impl FnOnce()) -> u64 {
+        self.take(tree, op);
+        work();
+        self.take(tree, op)
+    }
+
+    /// Store reads of `tree` while `work` runs.
+    pub(super) fn gets(&self, tree: &str, work: impl FnOnce()) -> u64 {
+        self.during(tree, "get", work)
+    }
+
+    /// Operations `op` on `tree` since the last snapshot (which drains every counter).
+    pub(super) fn take(&self, tree: &str, op: &str) -> u64 {
+        use metrics_util::debugging::DebugValue;
+        self.0
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| {
+                let key = key.key();
+                key.name() == "socfed_hub_store_ops_total"
+                    && key.labels().any(|l| l.key() == "tree" && l.value() == tree)
+                    && key.labels().any(|l| l.key() == "op" && l.value() == op)
+            })
+            .map(|(.., value)| match value {
+                DebugValue::Counter(n) => n,
+                _ => 0,
+            })
+            .sum()
+    }
 }
 
-/// Store operations `op` on `tree` while `work` runs, from the unit's exported counters.
-fn ops_of(tree: &str, op: &str, work: impl FnOnce()) -> u64 {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, work);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| {
-            let key = key.key();
-            key.name() == "socfed_hub_store_ops_total"
-                && key.labels().any(|l| l.key() == "tree" && l.value() == tree)
-                && key.labels().any(|l| l.key() == "op" && l.value() == op)
-        })
-        .map(|(.., value)| match value {
-            DebugValue::Counter(n) => n,
-            _ => 0,
-        })
-        .sum()
+/// Runs `test` with its own recorder installed, measuring through `Counted`.
+pub(super) fn counted(test: impl FnOnce(&Counted)) {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let counted = Counted(recorder.snapshotter());
+    metrics::with_local_recorder(&recorder, || test(&counted));
 }
 
 /// A fingerprint never seen within the window is answered by its generation's filter with
@@ -187,59 +205,65 @@ fn ops_of(tree: &str, op: &str, work: impl FnOnce()) -> u64 {
 /// is read once, from the newest generation that may hold it.
 #[test]
 fn a_new_fingerprint_costs_no_store_read_and_a_known_one_costs_one() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = open_store(dir.path());
-    let t0 = 1_700_000_000_000;
-    let (mut first, mut second) = (Ulid::nil(), Ulid::nil());
-    let new = gets_of("fingerprints", || {
-        first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+    counted(|c| {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = open_store(dir.path());
+        let t0 = 1_700_000_000_000;
+        let (mut first, mut second) = (Ulid::nil(), Ulid::nil());
+        let new = c.gets("fingerprints", || {
+            first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+        });
+        let known = c.gets("fingerprints", || {
+            second = stored_in(&store, escalation("lyon", 1, "L-1", 1), t0 + 1_000);
+        });
+        assert_eq!((new, known), (0, 1));
+        assert_eq!(second, first, "the known fingerprint still correlates");
     });
-    let known = gets_of("fingerprints", || {
-        second = stored_in(&store, escalation("lyon", 1, "L-1", 1), t0 + 1_000);
-    });
-    assert_eq!((new, known), (0, 1));
-    assert_eq!(second, first, "the known fingerprint still correlates");
 }
 
 /// Generations wholly past the window are pruned by later units, key by key, so the tree
 /// holds only fingerprints that can still match.
 #[test]
 fn fingerprints_past_the_window_are_pruned_by_later_units() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = open_store(dir.path());
-    let t0 = 1_700_000_000_000;
-    let old = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
-    let later = t0 + 3 * WINDOW_MS;
-    let removed = ops_of("fingerprints", "remove", || {
-        stored_in(
-            &store,
-            escalation_of("lyon", 1, "L-1", 1, "other.example"),
-            later,
-        );
+    counted(|c| {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = open_store(dir.path());
+        let t0 = 1_700_000_000_000;
+        let old = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+        let later = t0 + 3 * WINDOW_MS;
+        let removed = c.during("fingerprints", "remove", || {
+            stored_in(
+                &store,
+                escalation_of("lyon", 1, "L-1", 1, "other.example"),
+                later,
+            );
+        });
+        assert_eq!(removed, 1, "the old generation's one key");
+        let newer = stored_in(&store, escalation("rome", 1, "R-1", 1), later + 1);
+        assert_ne!(newer, old);
+        let none = c.during("fingerprints", "remove", || {
+            stored_in(&store, escalation("oslo", 1, "O-1", 1), later + 2);
+        });
+        assert_eq!(none, 0, "nothing left to prune");
     });
-    assert_eq!(removed, 1, "the old generation's one key");
-    let newer = stored_in(&store, escalation("rome", 1, "R-1", 1), later + 1);
-    assert_ne!(newer, old);
-    let none = ops_of("fingerprints", "remove", || {
-        stored_in(&store, escalation("oslo", 1, "O-1", 1), later + 2);
-    });
-    assert_eq!(none, 0, "nothing left to prune");
 }
 
 /// A report that joins an incident by correlation reads that incident once: the read that
 /// checked it is open serves the join.
 #[test]
 fn a_joining_report_reads_the_incident_it_joins_once() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = open_store(dir.path());
-    let t0 = 1_700_000_000_000;
-    let first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
-    let mut joined = None;
-    let reads = gets_of("incidents", || {
-        joined = Some(stored_in(&store, escalation("lyon", 1, "L-1", 1), t0 + 1));
+    counted(|c| {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = open_store(dir.path());
+        let t0 = 1_700_000_000_000;
+        let first = stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+        let mut joined = None;
+        let reads = c.gets("incidents", || {
+            joined = Some(stored_in(&store, escalation("lyon", 1, "L-1", 1), t0 + 1));
+        });
+        assert_eq!(joined, Some(first));
+        assert_eq!(reads, 1);
     });
-    assert_eq!(joined, Some(first));
-    assert_eq!(reads, 1);
 }
 
 /// An incident whose every deadline is met leaves the deadline watch's scan; flagging another
@@ -350,38 +374,40 @@ fn sequences_stored_ahead_of_a_hole_are_caught_up_over_after_a_restart() {
 /// (the delivery state in memory answers both); a resend of a stored one reads its key once.
 #[test]
 fn a_new_in_order_escalation_reads_no_idempotency_key_or_mark() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = open_store(dir.path());
-    let t0 = 1_700_000_000_000;
-    let items: Vec<Item> = (1..=3)
-        .map(|seq| {
-            escalation_of(
-                "paris",
-                seq,
-                &format!("P-{seq}"),
-                1,
-                &format!("d{seq}.example"),
+    counted(|c| {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = open_store(dir.path());
+        let t0 = 1_700_000_000_000;
+        let items: Vec<Item> = (1..=3)
+            .map(|seq| {
+                escalation_of(
+                    "paris",
+                    seq,
+                    &format!("P-{seq}"),
+                    1,
+                    &format!("d{seq}.example"),
+                )
+            })
+            .collect();
+        let reads = c.gets("escalations", || {
+            for (i, item) in items.iter().enumerate() {
+                stored_in(&store, item.clone(), t0 + i as i64);
+            }
+        });
+        assert_eq!(reads, 0);
+        let resend = c.gets("escalations", || {
+            apply(&store, &items[1..2], t0 + 10, WINDOW_MS).expect("applied");
+        });
+        assert_eq!(resend, 1);
+        let marks = c.gets("epochs", || {
+            apply(
+                &store,
+                &[escalation_of("paris", 4, "P-4", 1, "d4.example")],
+                t0 + 11,
+                WINDOW_MS,
             )
-        })
-        .collect();
-    let reads = gets_of("escalations", || {
-        for (i, item) in items.iter().enumerate() {
-            stored_in(&store, item.clone(), t0 + i as i64);
-        }
+            .expect("applied");
+        });
+        assert_eq!(marks, 0);
     });
-    assert_eq!(reads, 0);
-    let resend = gets_of("escalations", || {
-        apply(&store, &items[1..2], t0 + 10, WINDOW_MS).expect("applied");
-    });
-    assert_eq!(resend, 1);
-    let marks = gets_of("epochs", || {
-        apply(
-            &store,
-            &[escalation_of("paris", 4, "P-4", 1, "d4.example")],
-            t0 + 11,
-            WINDOW_MS,
-        )
-        .expect("applied");
-    });
-    assert_eq!(marks, 0);
 }
