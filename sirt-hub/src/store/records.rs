@@ -46,7 +46,18 @@ impl EscalationRun {
 
     /// Every (sequence, record), in order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &EscalationRecord)> {
-        (self.first..).zip(&self.records)
+        // Not `(first..).zip(..)`: a range steps past its item eagerly, which overflows (a
+        // panic with overflow checks) on a damaged run that reaches u64::MAX.
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (self.first.saturating_add(i as u64), r))
+    }
+
+    /// Whether the run's sequences fit in a u64 (a damaged store's run may not).
+    pub fn fits(&self) -> bool {
+        let len = u64::try_from(self.records.len()).unwrap_or(u64::MAX);
+        self.first.checked_add(len.saturating_sub(1)).is_some()
     }
 }
 

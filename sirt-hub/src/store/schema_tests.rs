@@ -96,3 +96,38 @@ fn the_tree_registry_names_every_tree_once_with_its_record_version() {
         "tree meta: key of unexpected length 3"
     );
 }
+
+/// A damaged run reaching past u64::MAX is refused at decoding, and one ending at u64::MAX
+/// is walked without overflow: the hub opens (marks rebuild walks every run) and never
+/// panics on what its disk holds.
+#[test]
+fn a_run_reaching_the_last_sequence_is_walked_and_one_past_it_refused() {
+    use crate::store::records::{EscalationRecord, EscalationRun};
+    let record = EscalationRecord {
+        content_hash: [0; 32],
+        received_at_ms: 1,
+        enqueued_at_ms: 1,
+        hub_incident: None,
+        journal: 0,
+    };
+    let site = SiteId::parse("a").expect("valid");
+    let epoch = Ulid::from_parts(1, 1);
+    let key = escalation_key(&site, epoch, u64::MAX);
+    let at_end = EscalationRun {
+        first: u64::MAX,
+        records: vec![record.clone()],
+    };
+    let run = decode_escalation_run_at(&key, &encode_escalation_run(&at_end).expect("encoded"))
+        .expect("a run ending at the last sequence is valid");
+    assert_eq!(
+        run.iter().map(|(seq, _)| seq).collect::<Vec<_>>(),
+        [u64::MAX]
+    );
+    let past_end = EscalationRun {
+        first: u64::MAX,
+        records: vec![record.clone(), record],
+    };
+    let bytes = encode_escalation_run(&past_end).expect("encoded");
+    assert!(decode_escalation_run_at(&key, &bytes).is_err());
+    assert_eq!(past_end.iter().count(), 2, "walked without a panic");
+}
