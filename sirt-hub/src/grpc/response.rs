@@ -169,6 +169,12 @@ impl pb::response_server::Response for ResponseService {
         };
         let limit = page_limit(limit, DEFAULT_DIRECTIVES_PAGE, MAX_DIRECTIVES_PAGE)?;
         let after = page_after(&page_token)?;
+        // A listing of one incident's directives is refused as reading the incident is: an
+        // empty page would still tell its total. (Unfiltered and site listings omit what the
+        // caller may not read; their total counts every directive stored.)
+        if let Some(id) = filter.incident {
+            reader.may_read_id(&self.store, id).await?;
+        }
         let page = read(&self.store, move |s| {
             s.directives_page(&filter, after, limit)
         })

@@ -109,6 +109,16 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         "{}",
         denied.message()
     );
+    // Its directives too: a listing filtered to it is refused, not an empty page whose total
+    // would still tell how many directives it has.
+    let listed = clients::response(hub.addr, &org.pki.operator("olga")?, &org.pki.domain)?
+        .list_directives(pb::ListDirectivesRequest {
+            incident_id: red_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(listed.code(), tonic::Code::PermissionDenied);
     let lifecycle = olga
         .transition_incident(pb::TransitionIncidentRequest {
             legacy_command: String::new(),
