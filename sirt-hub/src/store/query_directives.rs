@@ -87,24 +87,28 @@ impl HubStore {
         })
     }
 
+    /// The ids of an incident's directives, in id order, from `incident_directives`.
+    pub(super) fn incident_directive_ids(&self, incident: Ulid) -> Ids<'_> {
+        let ids = self
+            .trees
+            .incident_directives
+            .scan_prefix(incident.to_bytes())
+            .keys()
+            .map(|k| {
+                let k = k?;
+                Ok(schema::ulid_from_key(
+                    schema::INCIDENT_DIRECTIVES,
+                    k.get(16..).unwrap_or_default(),
+                )?)
+            });
+        Box::new(ids)
+    }
+
     /// The ids to walk, in id order, and whether they match the filter without reading them.
     fn candidates(&self, filter: &DirectiveFilter) -> Result<(Ids<'_>, bool), StoreError> {
         if let Some(incident) = filter.incident {
-            let prefix = incident.to_bytes();
-            let ids = self
-                .trees
-                .incident_directives
-                .scan_prefix(prefix)
-                .keys()
-                .map(|k| {
-                    let k = k?;
-                    Ok(schema::ulid_from_key(
-                        schema::INCIDENT_DIRECTIVES,
-                        k.get(16..).unwrap_or_default(),
-                    )?)
-                });
             let exact = filter.site.is_none() && filter.hunt.is_none();
-            return Ok((Box::new(ids), exact));
+            return Ok((Box::new(self.incident_directive_ids(incident)), exact));
         }
         if let Some(site) = &filter.site {
             let prefix = schema::site_prefix(site);

@@ -53,19 +53,7 @@ impl HubStore {
     }
 
     pub fn incident_directives(&self, incident: Ulid) -> Result<Vec<DirectiveRecord>, StoreError> {
-        let ids = self
-            .trees
-            .incident_directives
-            .scan_prefix(incident.to_bytes())
-            .keys()
-            .map(|k| {
-                let k = k?;
-                Ok(schema::ulid_from_key(
-                    schema::INCIDENT_DIRECTIVES,
-                    k.get(16..).unwrap_or_default(),
-                )?)
-            });
-        self.directives_by_id(ids)
+        self.directives_by_id(self.incident_directive_ids(incident))
     }
 
     pub fn hunt(&self, id: Ulid) -> Result<Option<(HuntRecord, Vec<DirectiveRecord>)>, StoreError> {
