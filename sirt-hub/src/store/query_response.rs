@@ -88,7 +88,7 @@ impl HubStore {
         let next = more
             .then(|| hunts.last().map(|(h, _): &(HuntRecord, _)| h.id))
             .flatten();
-        let total = self.trees.hunts.iter().keys().count() as u64;
+        let total = self.trees.hunts.len() as u64;
         Ok(HuntsPage { hunts, next, total })
     }
 }

@@ -3,6 +3,7 @@
 //! [`SCAN_PER_ITEM`] in id order from where the previous step stopped.
 
 use super::Batch;
+use crate::response::DirectiveRecord;
 use crate::response::retention::{self, PRUNE_PER_ITEM, SCAN_PER_ITEM};
 use crate::store::StoreError;
 use ulid::Ulid;
@@ -26,9 +27,22 @@ impl Batch<'_, '_> {
     pub(super) fn prune_directives(&mut self, p: &PruneDirectives) -> Result<Pruned, StoreError> {
         let cutoff = retention::cutoff(self.now, p.retention_ms);
         // One more than the step reads: it tells whether the tree goes on past the window.
-        let mut window = self.unit.directives_from(p.from, SCAN_PER_ITEM + 1)?;
-        let next = window.get(SCAN_PER_ITEM).map(|d| d.id);
-        window.truncate(SCAN_PER_ITEM);
+        let mut entries = self.unit.directives_from(p.from, SCAN_PER_ITEM + 1)?;
+        let next = entries.get(SCAN_PER_ITEM).map(|(id, _)| *id);
+        entries.truncate(SCAN_PER_ITEM);
+        // A record that does not decode is stepped over, not fatal: failing here would fail
+        // the writer batch the step runs in, and with it every escalation in that batch.
+        // `db check` reports the damage; the walk goes on past it.
+        let window: Vec<DirectiveRecord> = entries
+            .into_iter()
+            .filter_map(|(id, record)| {
+                record
+                    .inspect_err(|e| {
+                        tracing::warn!(directive = %id, error = %e, "directive record unreadable; prune steps over it")
+                    })
+                    .ok()
+            })
+            .collect();
         let selection = retention::select(&window, next, cutoff, PRUNE_PER_ITEM);
         let chosen: std::collections::HashSet<Ulid> = selection.prune.iter().copied().collect();
         for d in window.iter().filter(|d| chosen.contains(&d.id)) {

@@ -198,3 +198,60 @@ fn a_large_backlog_goes_in_bounded_steps() {
     );
     assert!(store.site_directives(&paris()).expect("read").is_empty());
 }
+
+/// One directive record the hub cannot decode (a damaged disk, a record of a later version)
+/// is stepped over: the prune step still removes the others and the writer batch it runs in
+/// is not failed by it (`db check` is where damage is reported).
+#[test]
+fn a_damaged_directive_record_is_stepped_over_and_the_rest_still_goes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let incident;
+    let all: Vec<_>;
+    {
+        let store = open_store(dir.path());
+        incident = stored_in(
+            &store,
+            escalation_of("paris", 1, "P-1", 1, "c2.example"),
+            T0,
+        );
+        all = (1..=3).map(|n| directive(n, incident)).collect();
+        issue(&store, all.clone(), None);
+        for d in &all {
+            finish(&store, d.id, DirectiveState::Succeeded, T0 + DAY);
+        }
+        let point = store.sync_point().expect("point");
+        store.commit(&point).expect("durable");
+    }
+    {
+        // sled releases its file lock from its flusher thread, shortly after the drop.
+        let db = (0..100)
+            .find_map(|_| {
+                let opened = socfed_runtime::store_files::sled_config(dir.path())
+                    .expect("config")
+                    .open()
+                    .ok();
+                if opened.is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                opened
+            })
+            .expect("raw sled");
+        let tree = db
+            .open_tree(crate::store::schema::DIRECTIVES)
+            .expect("tree");
+        tree.insert(all[1].id.to_bytes(), &b"\xffnot a record"[..])
+            .expect("damaged");
+        db.flush().expect("flushed");
+    }
+    let store = open_store(dir.path());
+    let pruned = prune(&store, None, T0 + 100 * DAY);
+    assert_eq!(
+        pruned,
+        Pruned {
+            removed: 2,
+            resume_from: None
+        }
+    );
+    assert_eq!(store.directive(all[0].id).expect("read"), None);
+    assert_eq!(store.directive(all[2].id).expect("read"), None);
+}

@@ -49,19 +49,24 @@ impl StoreUnit<'_> {
         Ok(())
     }
 
-    /// Up to `limit` directives in id order, from `from` on (included; `None`: the first), as
-    /// this unit sees them.
+    /// Up to `limit` directive entries in id order, from `from` on (included; `None`: the
+    /// first), as this unit sees them: each one's id (read off its key) and its record, or
+    /// why the record could not be decoded, so a walk can step over one damaged record.
     pub fn directives_from(
         &self,
         from: Option<Ulid>,
         limit: usize,
-    ) -> Result<Vec<DirectiveRecord>, StoreError> {
+    ) -> Result<Vec<DirectiveEntry>, StoreError> {
         let from = from.map(|id| id.to_bytes().to_vec()).unwrap_or_default();
-        self.work
+        Ok(self
+            .work
             .entries_from(TreeId::Directives, &[], &from, limit)?
-            .iter()
-            .map(|(_, value)| Ok(schema::decode(TreeId::Directives, value)?))
-            .collect()
+            .into_iter()
+            .map(|(key, value)| {
+                let record = schema::decode(TreeId::Directives, &value).map_err(StoreError::from);
+                (key_floor(&key), record)
+            })
+            .collect())
     }
 
     /// Removes a directive and every index entry it has (the per-site list, the outbox, the
@@ -105,4 +110,17 @@ impl StoreUnit<'_> {
         )?;
         Ok(())
     }
+}
+
+/// A directive's id and its record, or why the record could not be decoded.
+pub type DirectiveEntry = (Ulid, Result<DirectiveRecord, StoreError>);
+
+/// The id of a `directives` key, or for a damaged key the greatest id not above it (its
+/// first 16 bytes, zero-padded): a walk resumed from there reads that key again, so it
+/// always moves on past it.
+fn key_floor(key: &[u8]) -> Ulid {
+    let mut bytes = [0u8; 16];
+    let n = key.len().min(16);
+    bytes[..n].copy_from_slice(&key[..n]);
+    Ulid::from_bytes(bytes)
 }
