@@ -4,7 +4,7 @@
 //! certificate, the dashboard from its session); neither owns the rule.
 
 use crate::error::HubError;
-use crate::store::HubStore;
+use crate::store::{DirectiveFilter, DirectivesPage, HubStore, HuntsPage, StoreError, Visibility};
 use crate::view::read;
 use std::sync::Arc;
 use ulid::Ulid;
@@ -84,38 +84,53 @@ impl Reader {
 }
 
 impl Reader {
-    /// `directives` without those of incidents this operator may not read.
-    pub async fn readable_directives(
+    /// A page of directives as [`HubStore::directives_page`], without those of incidents
+    /// this operator may not read, in the page and in its total. Runs on the store's side.
+    pub fn directives_page(
         &self,
-        store: &Arc<HubStore>,
-        mut directives: Vec<crate::response::DirectiveRecord>,
-    ) -> Result<Vec<crate::response::DirectiveRecord>, HubError> {
-        let ids = directives.iter().filter_map(|d| d.incident).collect();
-        let hidden = self.unreadable(store, ids).await?;
-        directives.retain(|d| d.incident.is_none_or(|i| !hidden.contains(&i)));
-        Ok(directives)
+        store: &HubStore,
+        filter: &DirectiveFilter,
+        after: Option<Ulid>,
+        limit: usize,
+    ) -> Result<DirectivesPage, StoreError> {
+        self.walk(store, |visible| {
+            store.directives_page(filter, after, limit, visible)
+        })
     }
 
-    /// `hunts` without those started from, or attached to, an incident this operator may not
-    /// read (their indicators and hits are that incident's data).
-    pub async fn readable_hunts<S>(
+    /// A page of hunts as [`HubStore::hunts_page`], without those started from or attached
+    /// to an incident this operator may not read (their indicators and hits are that
+    /// incident's data), in the page and in its total. Runs on the store's side.
+    pub fn hunts_page(
         &self,
-        store: &Arc<HubStore>,
-        mut hunts: Vec<(crate::response::HuntRecord, S)>,
-    ) -> Result<Vec<(crate::response::HuntRecord, S)>, HubError> {
-        let ids = hunts
-            .iter()
-            .flat_map(|(h, _)| [h.incident, h.attached_to])
-            .flatten()
-            .collect();
-        let hidden = self.unreadable(store, ids).await?;
-        hunts.retain(|(h, _)| {
-            [h.incident, h.attached_to]
-                .into_iter()
-                .flatten()
-                .all(|i| !hidden.contains(&i))
-        });
-        Ok(hunts)
+        store: &HubStore,
+        before: Option<Ulid>,
+        limit: usize,
+    ) -> Result<HuntsPage, StoreError> {
+        self.walk(store, |visible| store.hunts_page(before, limit, visible))
+    }
+
+    /// Runs `listing` with what this operator may see: everything for the CISO (no incident
+    /// need be read), else each incident asked once per walk (an unknown id is readable:
+    /// the caller answers for it).
+    fn walk<T>(
+        &self,
+        store: &HubStore,
+        listing: impl FnOnce(Visibility<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.roles.get(&self.name) == Some(crate::lifecycle::HubRole::Ciso) {
+            return listing(Visibility::All);
+        }
+        let mut known = std::collections::HashMap::new();
+        let mut may_read = |id: Ulid| {
+            if let Some(readable) = known.get(&id) {
+                return Ok(*readable);
+            }
+            let readable = store.incident(id)?.is_none_or(|r| self.can_read(&r));
+            known.insert(id, readable);
+            Ok(readable)
+        };
+        listing(Visibility::Incident(&mut may_read))
     }
 }
 

@@ -170,20 +170,17 @@ impl pb::response_server::Response for ResponseService {
         let limit = page_limit(limit, DEFAULT_DIRECTIVES_PAGE, MAX_DIRECTIVES_PAGE)?;
         let after = page_after(&page_token)?;
         // A listing of one incident's directives is refused as reading the incident is: an
-        // empty page would still tell its total. (Unfiltered and site listings omit what the
-        // caller may not read; their total counts every directive stored.)
+        // empty page would still tell its total. Other listings leave out, from the page and
+        // from the total, the directives of incidents the caller may not read.
         if let Some(id) = filter.incident {
             reader.may_read_id(&self.store, id).await?;
         }
         let page = read(&self.store, move |s| {
-            s.directives_page(&filter, after, limit)
+            reader.directives_page(s, &filter, after, limit)
         })
         .await?;
-        let found = reader
-            .readable_directives(&self.store, page.directives)
-            .await?;
         Ok(Response::new(pb::ListDirectivesResponse {
-            directives: list(&found).directives,
+            directives: list(&page.directives).directives,
             next_page_token: page.next.map(|id| id.to_string()).unwrap_or_default(),
             total: page.total,
         }))
@@ -270,10 +267,11 @@ impl pb::response_server::Response for ResponseService {
         let pb::ListHuntsRequest { limit, page_token } = request.into_inner();
         let limit = page_limit(limit, DEFAULT_HUNTS_PAGE, MAX_HUNTS_PAGE)?;
         let before = page_after(&page_token)?;
-        let page = read(&self.store, move |s| s.hunts_page(before, limit)).await?;
-        let hunts = reader.readable_hunts(&self.store, page.hunts).await?;
+        // Hunts of incidents the caller may not read are left out, from the total too.
+        let page = read(&self.store, move |s| reader.hunts_page(s, before, limit)).await?;
         Ok(Response::new(pb::ListHuntsResponse {
-            hunts: hunts
+            hunts: page
+                .hunts
                 .iter()
                 .map(|(hunt, sweeps)| {
                     let mut listed = self.hunt_reply(hunt, sweeps);

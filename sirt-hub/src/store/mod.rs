@@ -83,7 +83,8 @@ fn witness_error(dir: &Path, e: socfed_runtime::witness::WitnessError) -> StoreE
 /// The witness tag of a hub store (agents use their store epoch).
 const HUB_TAG: u128 = 0x736f_6366_6564_2d68_7562;
 
-pub use query_directives::{DirectiveFilter, DirectivesPage};
+pub use query_directives::{DirectiveFilter, DirectivesPage, Visibility};
+pub use query_response::HuntsPage;
 pub use socfed_runtime::config::Durability;
 
 pub(crate) struct Trees {

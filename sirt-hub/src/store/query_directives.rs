@@ -29,28 +29,62 @@ impl DirectiveFilter {
     }
 }
 
+/// Which directives the caller may see, asked of each candidate's incident (directives with
+/// no incident are always visible). A listing omits what the caller may not read, and its
+/// total counts only what it could show: a count is data about an incident too.
+pub enum Visibility<'a> {
+    /// The caller reads every incident: the index alone may decide.
+    All,
+    /// Whether the caller may read this incident.
+    Incident(&'a mut dyn FnMut(Ulid) -> Result<bool, StoreError>),
+}
+
+impl Visibility<'_> {
+    /// Whether what carries the data of `incidents` (none: no incident's) is shown.
+    pub(super) fn shows_all(
+        &mut self,
+        incidents: impl IntoIterator<Item = Option<Ulid>>,
+    ) -> Result<bool, StoreError> {
+        let Visibility::Incident(may_read) = self else {
+            return Ok(true);
+        };
+        for incident in incidents.into_iter().flatten() {
+            if !may_read(incident)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn shows(&mut self, d: &DirectiveRecord) -> Result<bool, StoreError> {
+        self.shows_all([d.incident])
+    }
+}
+
 /// One page of [`HubStore::directives_page`].
 #[derive(Debug)]
 pub struct DirectivesPage {
     pub directives: Vec<DirectiveRecord>,
     /// Pass as `after` for the next page; `None` on the last.
     pub next: Option<Ulid>,
-    /// Directives stored that match the filter.
+    /// Directives stored that match the filter and the caller may see.
     pub total: u64,
 }
 
 type Ids<'a> = Box<dyn Iterator<Item = Result<Ulid, StoreError>> + 'a>;
 
 impl HubStore {
-    /// Up to `limit` directives matching `filter` in id order, after `after` (the last of the
-    /// previous page) when given.
+    /// Up to `limit` directives matching `filter` that `visible` shows, in id order, after
+    /// `after` (the last of the previous page) when given.
     pub fn directives_page(
         &self,
         filter: &DirectiveFilter,
         after: Option<Ulid>,
         limit: usize,
+        mut visible: Visibility<'_>,
     ) -> Result<DirectivesPage, StoreError> {
-        let (ids, exact) = self.candidates(filter)?;
+        let (ids, index_decides) = self.candidates(filter)?;
+        let exact = index_decides && matches!(visible, Visibility::All);
         let mut directives = Vec::new();
         let (mut total, mut more) = (0u64, false);
         for id in ids {
@@ -69,7 +103,7 @@ impl HubStore {
             let Some(d) = self.directive(id)? else {
                 continue;
             };
-            if !filter.matches(&d) {
+            if !filter.matches(&d) || !visible.shows(&d)? {
                 continue;
             }
             total += 1;

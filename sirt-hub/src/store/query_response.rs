@@ -1,7 +1,7 @@
 //! Reads of directives and hunts.
 
 use super::schema;
-use super::{HubStore, StoreError};
+use super::{HubStore, StoreError, Visibility};
 use crate::response::{DirectiveRecord, HuntRecord};
 use socfed_proto::vocab::SiteId;
 use ulid::Ulid;
@@ -65,30 +65,59 @@ impl HubStore {
         Ok(Some((hunt, sweeps)))
     }
 
-    /// Up to `limit` hunts, newest first, older than `before` (the last of the previous page)
-    /// when given; the last one's id when more follow; and how many hunts the hub holds
-    /// (counted over the keys: hunts are started by operators, so there are few enough).
-    pub fn hunts_page(&self, before: Option<Ulid>, limit: usize) -> Result<HuntsPage, StoreError> {
+    /// Up to `limit` hunts that `visible` shows (a hunt carries the data of the incident it
+    /// started from and of the one it was attached to), newest first, older than `before`
+    /// (the last of the previous page) when given; the last one's id when more follow; and
+    /// how many such hunts the hub holds (hunts are started by operators, so there are few
+    /// enough to count, and to read each one when the caller may not read every incident).
+    pub fn hunts_page(
+        &self,
+        before: Option<Ulid>,
+        limit: usize,
+        mut visible: Visibility<'_>,
+    ) -> Result<HuntsPage, StoreError> {
         let keys = match before {
             Some(id) => self.trees.hunts.range(..id.to_bytes().to_vec()),
             None => self.trees.hunts.iter(),
         };
+        let every = matches!(visible, Visibility::All);
         let mut hunts = Vec::new();
         let mut more = false;
-        for key in keys.keys().rev() {
+        let mut shown_before = 0u64;
+        if let (false, Some(id)) = (every, before) {
+            // The total counts the hunts of the pages before this one too (`before` included).
+            for entry in self.trees.hunts.range(id.to_bytes().to_vec()..) {
+                let (_, raw) = entry?;
+                let hunt: HuntRecord = schema::decode(schema::TreeId::Hunts, &raw)?;
+                shown_before += u64::from(visible.shows_all([hunt.incident, hunt.attached_to])?);
+            }
+        }
+        let mut shown_after = 0u64;
+        for entry in keys.rev() {
+            let (_, raw) = entry?;
+            let hunt: HuntRecord = schema::decode(schema::TreeId::Hunts, &raw)?;
+            if !visible.shows_all([hunt.incident, hunt.attached_to])? {
+                continue;
+            }
             if hunts.len() == limit {
                 more = true;
-                break;
+                if every {
+                    break;
+                }
+                shown_after += 1;
+                continue;
             }
-            let id = schema::ulid_from_key(schema::HUNTS, &key?)?;
-            if let Some(found) = self.hunt(id)? {
-                hunts.push(found);
-            }
+            let sweeps = self.directives_by_id(hunt.directives.iter().map(|id| Ok(*id)))?;
+            hunts.push((hunt, sweeps));
         }
         let next = more
             .then(|| hunts.last().map(|(h, _): &(HuntRecord, _)| h.id))
             .flatten();
-        let total = self.trees.hunts.len() as u64;
+        let total = if every {
+            self.trees.hunts.len() as u64
+        } else {
+            shown_before + hunts.len() as u64 + shown_after
+        };
         Ok(HuntsPage { hunts, next, total })
     }
 }

@@ -171,18 +171,18 @@ pub async fn hunts(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
 ) -> Response {
-    // The newest 200, as `ListHunts`' largest page; older ones through the CLI's pages.
-    let found = match read(&state.store, |s| s.hunts_page(None, 200)).await {
-        Ok(page) => page.hunts,
-        Err(response) => return response,
-    };
-    match reader(&state, &viewer)
-        .readable_hunts(&state.store, found)
-        .await
+    // The newest 200 the viewer may read, as `ListHunts`' largest page; older ones through
+    // the CLI's pages.
+    let viewer_reader = reader(&state, &viewer);
+    match read(&state.store, move |s| {
+        viewer_reader.hunts_page(s, None, 200)
+    })
+    .await
     {
         Ok(found) => {
             let now = socfed_proto::now_millis();
             let list: Vec<pb::Hunt> = found
+                .hunts
                 .iter()
                 .map(|(h, sweeps)| {
                     crate::view::response_convert::hunt(
@@ -195,7 +195,7 @@ pub async fn hunts(
                 .collect();
             page("Hunts", &viewer, &pages::hunts(&list))
         }
-        Err(error) => error.into_response(),
+        Err(response) => response,
     }
 }
 

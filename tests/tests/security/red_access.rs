@@ -119,6 +119,72 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         .await
         .expect_err("refused");
     assert_eq!(listed.code(), tonic::Code::PermissionDenied);
+    // Unfiltered and site listings leave out the RED incident's directives, and so do their
+    // totals: a count is data about the incident too.
+    let green_id = all
+        .iter()
+        .find(|i| i.title == "Phishing wave")
+        .map(|i| i.id.clone())
+        .unwrap_or_default();
+    let directive = |incident: &str, site: &str| pb::IssueDirectiveRequest {
+        incident_id: incident.into(),
+        sites: vec![site.into()],
+        kind: "collect_evidence".into(),
+        params: [("item".to_string(), "memory".to_string())].into(),
+        expires_in_s: 0,
+    };
+    let response =
+        |name: &str| clients::response(hub.addr, &org.pki.operator(name)?, &org.pki.domain);
+    response("ines")?
+        .issue_directive(directive(&red_id, "paris"))
+        .await?;
+    response("olga")?
+        .issue_directive(directive(&green_id, "lyon"))
+        .await?;
+    let list = |site: &str| pb::ListDirectivesRequest {
+        site_id: site.into(),
+        ..Default::default()
+    };
+    let seen = response("olga")?
+        .list_directives(list(""))
+        .await?
+        .into_inner();
+    assert_eq!(
+        (seen.directives.len(), seen.total),
+        (1, 1),
+        "olga, all sites"
+    );
+    let seen = response("olga")?
+        .list_directives(list("paris"))
+        .await?
+        .into_inner();
+    assert_eq!((seen.directives.len(), seen.total), (0, 0), "olga, paris");
+    let seen = response("carl")?
+        .list_directives(list(""))
+        .await?
+        .into_inner();
+    assert_eq!((seen.directives.len(), seen.total), (2, 2), "the CISO");
+    // A hunt started from the RED incident carries its indicators: the same for hunts.
+    response("ines")?
+        .start_hunt(pb::StartHuntRequest {
+            incident_id: red_id.clone(),
+            sites: vec!["paris".into()],
+            lookback_s: 3600,
+            ..Default::default()
+        })
+        .await?;
+    let hunts = |page: pb::ListHuntsResponse| (page.hunts.len(), page.total);
+    let all_hunts = pb::ListHuntsRequest::default;
+    let seen = response("olga")?
+        .list_hunts(all_hunts())
+        .await?
+        .into_inner();
+    assert_eq!(hunts(seen), (0, 0), "olga's hunts");
+    let seen = response("carl")?
+        .list_hunts(all_hunts())
+        .await?
+        .into_inner();
+    assert_eq!(hunts(seen), (1, 1), "the CISO's hunts");
     let lifecycle = olga
         .transition_incident(pb::TransitionIncidentRequest {
             legacy_command: String::new(),

@@ -140,7 +140,12 @@ fn finished_directives_past_retention_go_with_their_indexes_and_the_rest_stays()
         vec![open.id]
     );
     let listed = store
-        .directives_page(&crate::store::DirectiveFilter::default(), None, 10)
+        .directives_page(
+            &crate::store::DirectiveFilter::default(),
+            None,
+            10,
+            crate::store::Visibility::All,
+        )
         .expect("all");
     assert_eq!((ids(listed.directives), listed.total), (kept.clone(), 3));
     // The hunt still reads its sweep, so its progress and counts do not change.
