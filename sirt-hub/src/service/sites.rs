@@ -209,7 +209,17 @@ impl SiteStream {
 
     /// Queues a judged batch of escalations behind the ones before it, handed to the writer
     /// together; each answer comes on the stream's [`Escalations`].
+    ///
+    /// Every slot is reserved before the batch is queued, so a batch larger than the answer
+    /// channel would wait on itself: the transport keeps batches within the stream's bound
+    /// (at most `max_batch`, and `max_batch` at most `max_in_flight`, the channel's size).
     pub async fn record_batch(&self, batch: Vec<Escalation>) -> Result<(), HubError> {
+        debug_assert!(
+            batch.len() <= self.reply.max_capacity(),
+            "a batch of {} cannot fit an answer channel of {}",
+            batch.len(),
+            self.reply.max_capacity()
+        );
         let mut items = Vec::with_capacity(batch.len());
         for e in batch {
             let slot = self.slot().await?;
