@@ -25,7 +25,7 @@ pub struct EscalationRecord {
 /// sequences: `records[i]` is sequence `first + i`. One `escalations` entry, keyed by its last
 /// sequence (`schema::escalation_key`), so the index costs one key per run, not one per
 /// escalation. Runs never overlap: a sequence is stored once. The run's arithmetic is the
-/// storage kit's (`socfed_runtime::store_kit::runs`).
+/// storage kit's (`socfed_runtime::store_kit::runs`), shared with the agent's outbox.
 pub type EscalationRun = socfed_runtime::store_kit::runs::Run<EscalationRecord>;
 
 /// Per-site facts, written only by the ingest writer.

@@ -1,6 +1,6 @@
 //! Runs of consecutive sequences stored as one value: an index whose entries one unit of work
-//! writes together under sequences that follow each other (the hub's idempotency index)
-//! costs one key per unit, not one per sequence. A run is keyed by its last
+//! writes together under sequences that follow each other (the hub's idempotency index, the
+//! agent's outbox) costs one key per unit, not one per sequence. A run is keyed by its last
 //! sequence, big-endian, so the run holding sequence `s` is the first key at or after `s`:
 //! one seek. The store's `schema.rs` owns the key; this module owns only the run's shape and
 //! its arithmetic, which never overflows, even on a damaged run that reaches past u64::MAX.
