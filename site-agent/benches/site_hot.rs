@@ -21,7 +21,7 @@ use site_agent::soc::alert::{Alert, Format, ParseLimits};
 use site_agent::soc::group::AlertGroup;
 use site_agent::soc::incident::LocalIncident;
 use site_agent::soc::parse::{Parsed, parse_line, split_json_array};
-use site_agent::store::schema::{self, OutboxEntry, TreeId};
+use site_agent::store::schema::{self, OutboxEntry, OutboxRun, TreeId};
 use socfed_proto::vocab::ReportLimits;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -239,7 +239,12 @@ fn outbox(c: &mut Criterion, alerts: &[Alert]) {
         enqueued_at_ms: RECEIVED_AT,
         report: wire_bytes.clone(),
     };
-    let stored = schema::encode(TreeId::Outbox, &entry).expect("encodes");
+    // As a unit of one raise stores it: a run of one.
+    let run = OutboxRun {
+        first: 1,
+        records: vec![entry.clone()],
+    };
+    let stored = schema::encode(TreeId::Outbox, &run).expect("encodes");
     eprintln!(
         "outbox input: one incident of {} alert groups, {} indicators; report {} bytes, entry {} bytes",
         groups.len(),
@@ -258,8 +263,8 @@ fn outbox(c: &mut Criterion, alerts: &[Alert]) {
     group.bench_function("report to_wire + prost encode", |b| {
         b.iter(|| black_box(black_box(&report).to_wire().encode_to_vec()))
     });
-    group.bench_function("schema::encode OutboxEntry (postcard)", |b| {
-        b.iter(|| black_box(schema::encode(TreeId::Outbox, black_box(&entry)).is_ok()))
+    group.bench_function("schema::encode OutboxRun of one (postcard)", |b| {
+        b.iter(|| black_box(schema::encode(TreeId::Outbox, black_box(&run)).is_ok()))
     });
     // Not what the store does: the same bytes with the report serialised in one piece
     // (serde's `Vec<u8>` is a sequence, which postcard writes one byte per call) into a
@@ -268,9 +273,12 @@ fn outbox(c: &mut Criterion, alerts: &[Alert]) {
         let mut out = Vec::with_capacity(entry.report.len() + 16);
         out.push(stored[0]);
         postcard::to_extend(
-            &EntryAsBytes {
-                enqueued_at_ms: entry.enqueued_at_ms,
-                report: AsBytes(&entry.report),
+            &RunAsBytes {
+                first: 1,
+                records: vec![EntryAsBytes {
+                    enqueued_at_ms: entry.enqueued_at_ms,
+                    report: AsBytes(&entry.report),
+                }],
             },
             out,
         )
@@ -285,11 +293,14 @@ fn outbox(c: &mut Criterion, alerts: &[Alert]) {
     });
     group.bench_function("entry: to_wire + prost + postcard", |b| {
         b.iter(|| {
-            let entry = OutboxEntry {
-                enqueued_at_ms: RECEIVED_AT,
-                report: black_box(&report).to_wire().encode_to_vec(),
+            let run = OutboxRun {
+                first: 1,
+                records: vec![OutboxEntry {
+                    enqueued_at_ms: RECEIVED_AT,
+                    report: black_box(&report).to_wire().encode_to_vec(),
+                }],
             };
-            black_box(schema::encode(TreeId::Outbox, &entry).is_ok())
+            black_box(schema::encode(TreeId::Outbox, &run).is_ok())
         })
     });
     group.finish();
@@ -309,6 +320,13 @@ impl serde::Serialize for AsBytes<'_> {
 struct EntryAsBytes<'a> {
     enqueued_at_ms: i64,
     report: AsBytes<'a>,
+}
+
+/// `OutboxRun` of [`EntryAsBytes`].
+#[derive(serde::Serialize)]
+struct RunAsBytes<'a> {
+    first: u64,
+    records: Vec<EntryAsBytes<'a>>,
 }
 
 fn benches(c: &mut Criterion) {

@@ -24,42 +24,9 @@ pub struct EscalationRecord {
 /// The escalations of one (site, epoch) that one unit of work stored under consecutive
 /// sequences: `records[i]` is sequence `first + i`. One `escalations` entry, keyed by its last
 /// sequence (`schema::escalation_key`), so the index costs one key per run, not one per
-/// escalation. Runs never overlap: a sequence is stored once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EscalationRun {
-    pub first: u64,
-    pub records: Vec<EscalationRecord>,
-}
-
-impl EscalationRun {
-    /// The last sequence of the run (`first` for an empty one, which is never stored).
-    pub fn last(&self) -> u64 {
-        let len = u64::try_from(self.records.len()).unwrap_or(u64::MAX);
-        self.first.saturating_add(len.saturating_sub(1))
-    }
-
-    /// The record of sequence `seq`, if the run holds it.
-    pub fn get(&self, seq: u64) -> Option<&EscalationRecord> {
-        let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
-        self.records.get(index)
-    }
-
-    /// Every (sequence, record), in order.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, &EscalationRecord)> {
-        // Not `(first..).zip(..)`: a range steps past its item eagerly, which overflows (a
-        // panic with overflow checks) on a damaged run that reaches u64::MAX.
-        self.records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (self.first.saturating_add(i as u64), r))
-    }
-
-    /// Whether the run's sequences fit in a u64 (a damaged store's run may not).
-    pub fn fits(&self) -> bool {
-        let len = u64::try_from(self.records.len()).unwrap_or(u64::MAX);
-        self.first.checked_add(len.saturating_sub(1)).is_some()
-    }
-}
+/// escalation. Runs never overlap: a sequence is stored once. The run's arithmetic is the
+/// storage kit's (`socfed_runtime::store_kit::runs`), shared with the agent's outbox.
+pub type EscalationRun = socfed_runtime::store_kit::runs::Run<EscalationRecord>;
 
 /// Per-site facts, written only by the ingest writer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

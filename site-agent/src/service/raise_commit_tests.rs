@@ -1,4 +1,4 @@
-//! The raise committer's byte budget.
+//! The raise committer's byte budget, and what one fold writes to the outbox.
 
 use super::*;
 use crate::service::intake::tests::{manager, open, service};
@@ -45,4 +45,53 @@ fn the_byte_budget_is_given_back_once_each_call_is_answered() -> anyhow::Result<
         task.await?;
         anyhow::Ok(())
     })
+}
+
+/// A `RaiseIncidents` batch is one store unit: its escalations are one outbox run (one key),
+/// every one of them counted and readable from any of its sequences.
+#[test]
+fn a_batch_of_raises_is_one_outbox_key() -> anyhow::Result<()> {
+    use crate::store::schema::TreeId;
+    use socfed_runtime::store_kit::TreeSet;
+    let dir = tempfile::tempdir()?;
+    let store = open(dir.path())?;
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let soc = Arc::new(service(store.clone(), clock)?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answers = runtime.block_on(async {
+        let limits = RaiseLimits {
+            uplink: Arc::new(UplinkState::default()),
+            max_report_bytes: 1 << 20,
+        };
+        let (committer, task) = RaiseCommitter::start(soc, limits);
+        let raises: Vec<RaiseIncident> = (0..20)
+            .map(|i| RaiseIncident {
+                title: format!("raise {i}"),
+                severity: pb::Severity::High as i32,
+                rule_id: "manual".into(),
+                ..RaiseIncident::default()
+            })
+            .collect();
+        let answers = committer
+            .raise(manager(), Origin::Batch("b-1".into()), raises)
+            .await?;
+        drop(committer);
+        task.await?;
+        anyhow::Ok(answers)
+    })?;
+    let seqs: Vec<u64> = answers
+        .into_iter()
+        .map(|a| a.map(|e| e.seq))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
+    let outbox = store
+        .raw_tree(TreeId::Outbox.name())
+        .ok_or_else(|| anyhow::anyhow!("no outbox"))?;
+    assert_eq!(outbox.len(), 1, "one key for the batch");
+    assert_eq!(store.outbox_len(), 20);
+    let from_7: Vec<u64> = store.pending_from(7, 3)?.iter().map(|(s, _)| *s).collect();
+    assert_eq!(from_7, vec![7, 8, 9]);
+    Ok(())
 }

@@ -5,7 +5,9 @@
 //! running agent), and the layout snapshot (`layout.rs`) shows every value through it.
 //! Read-only, no sled.
 
-use super::schema::{self, AuditHead, HubState, OutboxEntry, RequestRecord, TreeId, TreeSet};
+use super::schema::{
+    self, AuditHead, HubState, OutboxEntry, OutboxRun, RequestRecord, TreeId, TreeSet,
+};
 use socfed_runtime::store_kit::layout::{self, Shown};
 
 use layout::tree_record as rec;
@@ -47,11 +49,23 @@ fn u64_shown(tree: TreeId, value: &[u8]) -> Result<Shown, String> {
     Ok(raw(format!("u64 {n}")))
 }
 
+/// An `outbox` value: a run that ends where its key says (schema 7), or, in a schema 6 dump,
+/// one escalation under its own sequence (packed in runs at open, `upgrade_outbox.rs`).
+fn outbox(key: &[u8], value: &[u8]) -> Result<Shown, String> {
+    if value.first() == Some(&1) {
+        let v1 = socfed_runtime::store_kit::Codec::new(TreeId::Outbox.name(), 1);
+        schema::u64_of(TreeId::Outbox, key).map_err(|e| e.to_string())?;
+        return layout::record::<OutboxEntry>(v1, "OutboxEntry", value);
+    }
+    schema::outbox_run_at(key, value).map_err(|e| e.to_string())?;
+    rec::<OutboxRun>(TreeId::Outbox, "OutboxRun", value)
+}
+
 /// What the value under `key` in `tree` is; the error names the tree and what is wrong.
 pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
     use crate::soc;
     match id {
-        TreeId::Outbox => rec::<OutboxEntry>(id, "OutboxEntry", value),
+        TreeId::Outbox => outbox(key, value),
         TreeId::Requests => rec::<RequestRecord>(id, "RequestRecord", value),
         TreeId::Groups => rec::<soc::group::AlertGroup>(id, "AlertGroup", value),
         // First seen ms (u64 BE) of a fingerprint's group; received ms of a source event.
@@ -139,10 +153,28 @@ mod tests {
             enqueued_at_ms: 1,
             report: vec![1, 2, 3],
         };
-        let raw = schema::encode(TreeId::Outbox, &entry).expect("encode");
-        assert_eq!(record("outbox", &1u64.to_be_bytes(), &raw), Ok(()));
-        let err = record("outbox", &1u64.to_be_bytes(), &raw[..3]).expect_err("cut");
+        let run = OutboxRun {
+            first: 4,
+            records: vec![entry.clone(), entry.clone()],
+        };
+        let raw = schema::encode(TreeId::Outbox, &run).expect("encode");
+        assert_eq!(record("outbox", &5u64.to_be_bytes(), &raw), Ok(()));
+        let err = record("outbox", &5u64.to_be_bytes(), &raw[..3]).expect_err("cut");
         assert!(err.contains("outbox"), "{err}");
+        // A run whose key names another last sequence, or past u64::MAX.
+        let err = record("outbox", &6u64.to_be_bytes(), &raw).expect_err("key");
+        assert!(err.contains("under the key of sequence 6"), "{err}");
+        let top = OutboxRun {
+            first: u64::MAX,
+            records: vec![entry.clone(), entry.clone()],
+        };
+        let raw = schema::encode(TreeId::Outbox, &top).expect("encode");
+        assert!(record("outbox", &u64::MAX.to_be_bytes(), &raw).is_err());
+        // A schema 6 dump's entry (version 1) is read: the open packs it.
+        let v1 = socfed_runtime::store_kit::Codec::new("outbox", 1)
+            .encode(&entry)
+            .expect("encode");
+        assert_eq!(record("outbox", &1u64.to_be_bytes(), &v1), Ok(()));
         assert!(record("meta", b"next_seq", b"12").is_err());
         assert!(record("elsewhere", b"k", b"").is_err());
     }

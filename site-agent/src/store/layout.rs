@@ -17,10 +17,16 @@ pub fn describe(tree: &str, key: &[u8], value: &[u8]) -> Result<(String, Shown),
         .ok_or_else(|| format!("tree {tree:?} is not part of a site-agent store"))?;
     let mut shown = check::shown(id, key, value)?;
     if let (TreeId::Outbox, Shown::Record { json, .. }) = (id, &mut shown) {
-        // The report is the wire contract's bytes (its layout is the contract's, not the
+        // Each report is the wire contract's bytes (its layout is the contract's, not the
         // store's): shown by its size.
-        let len = json["report"].as_array().map_or(0, Vec::len);
-        json["report"] = format!("<{len} bytes: socfed.v1.IncidentReport>").into();
+        let entries = match json.get_mut("records").and_then(|r| r.as_array_mut()) {
+            Some(records) => records.iter_mut().collect(),
+            None => vec![json],
+        };
+        for entry in entries {
+            let len = entry["report"].as_array().map_or(0, Vec::len);
+            entry["report"] = format!("<{len} bytes: socfed.v1.IncidentReport>").into();
+        }
     }
     Ok((schema::key_shape(id, key)?, shown))
 }

@@ -1,8 +1,8 @@
 //! The agent's durable state, the only module that touches sled: the escalation outbox
-//! (`outbox.rs`), the local SOC's alert groups, incidents, roster and notifications (`soc.rs`),
-//! settings (`settings.rs`), the audit chain (`audit.rs`), directives (`directives.rs`) and
-//! the hub's incident states (`hub_states.rs`), all in one sled database whose layout is in
-//! `schema.rs`.
+//! (`outbox.rs`, packed in runs of consecutive sequences by `outbox_runs.rs`), the local
+//! SOC's alert groups, incidents, roster and notifications (`soc.rs`), settings
+//! (`settings.rs`), the audit chain (`audit.rs`), directives (`directives.rs`) and the hub's
+//! incident states (`hub_states.rs`), all in one sled database whose layout is in `schema.rs`.
 //!
 //! Writes go through [`AgentStore::unit`]: one writer at a time, all of a unit's writes in one
 //! transaction, and the unit returns only once a flush (and fdatasync in `fsync` mode) that
@@ -21,6 +21,9 @@ mod intake;
 mod keyed;
 mod layout;
 mod outbox;
+mod outbox_runs;
+#[cfg(test)]
+mod outbox_tests;
 mod revisions;
 pub mod schema;
 mod settings;
@@ -28,11 +31,13 @@ mod soc;
 mod sync;
 pub mod unit;
 mod upgrade;
+mod upgrade_outbox;
 
 pub use audit::AuditReport;
 pub use hub_states::Recorded;
 pub use intake::MAX_SPANS;
 pub use outbox::{Counters, Enqueued, Notice};
+pub use outbox_runs::{Queued, StoredReport};
 pub use schema::{HubState, RequestRecord};
 pub use soc::GroupFilter;
 pub use socfed_runtime::config::Durability;
@@ -353,6 +358,7 @@ impl AgentStore {
                 self.revisions_pending.load(Ordering::Relaxed),
             );
             let value = work(&mut unit)?;
+            unit.write_outbox_runs()?;
             let changes = std::mem::take(&mut unit.agenda_changes);
             if unit.is_empty() {
                 // An agenda repair (the SLA clock's) may change the agenda alone.

@@ -10,7 +10,7 @@
 //! |                 | `intake/{accepted,aggregated,duplicates,rejected,skipped}` | u64 BE          |
 //! |                 | `sla_policy`                               | the SLA policy (JSON) the in-memory agenda was last built for |
 //! |                 | `audit_keyed_from`                         | `KeyedFrom` (where keyed sealing began) |
-//! | `outbox`        | seq u64                                    | `OutboxEntry`                   |
+//! | `outbox`        | last seq u64 of the run                    | `OutboxRun`: the escalations one unit queued under consecutive sequences (v2) |
 //! | `requests`      | caller ++ 0x00 ++ caller's request id      | `RequestRecord`                 |
 //! | `groups`        | group ULID                                 | `AlertGroup`                    |
 //! | `group_span`    | aggregation fingerprint (32) ++ last seen ms u64 ++ group ULID | first seen ms u64 BE (every group of a fingerprint, by when it was last seen) |
@@ -31,8 +31,8 @@
 //! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
-//! tree's records are version 1; unknown versions are errors. `key_shape` renders each key
-//! layout for the layout snapshot (`layout.rs`): a change here changes the snapshot, and a
+//! tree's records are version 1 but `outbox`'s (2: a run); unknown versions are errors.
+//! `key_shape` renders each key layout for the layout snapshot (`layout.rs`): a change here changes the snapshot, and a
 //! layout change bumps [`SCHEMA_VERSION`].
 //!
 //! Schema 2 replaced schema 1's `group_fp` (fingerprint → the latest group only) with
@@ -57,6 +57,11 @@
 //! policy in `sla_policy`, which now holds the policy itself (the open builds the agenda
 //! under it). A new alert group writes neither index.
 //!
+//! Schema 7 packs the outbox in runs (`socfed_runtime::store_kit::runs`): one entry per store
+//! unit, keyed by its last sequence, where schema 6 kept one entry (version 1, an
+//! `OutboxEntry`) per sequence; the upgrade packs those (`upgrade_outbox.rs`). A batch of
+//! raises writes one key, an acknowledgement removes one key per run.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -72,7 +77,10 @@ use socfed_runtime::store_kit::codec;
 use socfed_runtime::store_kit::layout::KeyShape;
 pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 
-pub const SCHEMA_VERSION: u32 = 6;
+mod outbox;
+pub use outbox::*;
+
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -122,7 +130,8 @@ impl TreeId {
     ];
 }
 
-/// The registry of the agent's trees (`store_kit`): every record is version 1.
+/// The registry of the agent's trees (`store_kit`): every record is version 1 but the
+/// outbox's ([`OUTBOX_RUN_VERSION`]).
 impl TreeSet for TreeId {
     const ALL: &'static [Self] = &TreeId::ALL;
 
@@ -149,6 +158,13 @@ impl TreeSet for TreeId {
             TreeId::SeenByTime => "seen_by_time",
             TreeId::HubIncidents => "hub_incidents",
             TreeId::IdxRevisionPending => "idx_revision_pending",
+        }
+    }
+
+    fn codec(self) -> Codec {
+        match self {
+            TreeId::Outbox => Codec::new(self.name(), OUTBOX_RUN_VERSION),
+            _ => Codec::new(self.name(), 1),
         }
     }
 }
@@ -237,15 +253,6 @@ pub fn name_prefix(name: &str) -> Vec<u8> {
     prefix.extend_from_slice(name.as_bytes());
     prefix.push(0);
     prefix
-}
-
-/// One escalation waiting for the hub's acknowledgement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub enqueued_at_ms: UnixMillis,
-    /// `socfed.v1.IncidentReport`, prost-encoded: sent as is, so what the hub hashes is
-    /// exactly what was written here.
-    pub report: Vec<u8>,
 }
 
 /// What the hub last said of one of this site's escalated local incidents.
@@ -379,7 +386,8 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::Incidents
         | TreeId::HubIncidents
         | TreeId::IdxRevisionPending => shape.text(),
-        TreeId::Outbox | TreeId::Audit => shape.u64("seq"),
+        TreeId::Outbox => shape.u64("last seq"),
+        TreeId::Audit => shape.u64("seq"),
         TreeId::Groups | TreeId::Notifications | TreeId::Directives => shape.ulid(),
         TreeId::GroupSpan => shape.opaque(32).ms().ulid(),
         TreeId::SeenEvents => shape.opaque(32),

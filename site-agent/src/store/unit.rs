@@ -16,6 +16,9 @@ pub struct Unit<'a> {
     work: KitUnit<'a, TreeId>,
     /// Net change of the outbox length made by this unit.
     pub(crate) outbox_delta: i64,
+    /// Escalations this unit queued, in sequence order: written as runs when the unit ends
+    /// (`outbox_runs.rs`), so a unit of many raises writes one outbox key per run.
+    pub(crate) new_outbox: Vec<(u64, super::schema::OutboxEntry)>,
     pub(crate) enqueued: bool,
     /// Seals audit entries (`socfed_runtime::audit`).
     pub(crate) audit_key: &'a socfed_runtime::audit::ChainKey,
@@ -40,6 +43,7 @@ impl<'a> Unit<'a> {
         Self {
             work: KitUnit::new(trees).metered(ops),
             outbox_delta: 0,
+            new_outbox: Vec::new(),
             enqueued: false,
             audit_key,
             legacy_request_keys,

@@ -58,6 +58,16 @@ pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError
         db.flush()?;
         tracing::info!("store upgraded to schema 6: triage queue and SLA agenda kept in memory");
     }
+    if found < 7 {
+        let (runs, escalations) = super::upgrade_outbox::pack_outbox(trees.tree(TreeId::Outbox))?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &7u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!(
+            runs,
+            escalations,
+            "store upgraded to schema 7: outbox packed in runs"
+        );
+    }
     Ok(())
 }
 
@@ -79,7 +89,7 @@ fn to_v2(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::{AgentStore, Durability};
     use super::*;
     use crate::soc::alert::{Format, ParseLimits};
@@ -88,7 +98,7 @@ mod tests {
 
     /// The store's sled database, opened raw. sled releases its file lock once the last
     /// handle of a dropped store is gone, which its threads may still hold for a moment.
-    fn raw_db(dir: &std::path::Path) -> anyhow::Result<sled::Db> {
+    pub(crate) fn raw_db(dir: &std::path::Path) -> anyhow::Result<sled::Db> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             match socfed_runtime::store_files::sled_config(dir)?.open() {
@@ -104,7 +114,7 @@ mod tests {
     }
 
     /// The store at `dir`, opened once the raw handle a test used has let go of sled's lock.
-    fn reopen(dir: &std::path::Path) -> anyhow::Result<AgentStore> {
+    pub(crate) fn reopen(dir: &std::path::Path) -> anyhow::Result<AgentStore> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             match AgentStore::open(
@@ -338,7 +348,7 @@ mod tests {
             db.open_tree(TreeId::Meta.name())?
                 .get(schema::SCHEMA_VERSION_KEY)?
                 .map(|v| v.to_vec()),
-            Some(6u32.to_be_bytes().to_vec())
+            Some(schema::SCHEMA_VERSION.to_be_bytes().to_vec())
         );
         Ok(())
     }

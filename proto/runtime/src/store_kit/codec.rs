@@ -4,8 +4,8 @@
 //! build does not know is an error naming the tree, never a silent default; a tree that still
 //! reads older versions splits the value itself ([`Codec::split`]) and upgrades each known one.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
@@ -48,6 +48,20 @@ impl Codec {
     pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
         match self.split(bytes)? {
             (found, body) if found == self.version => self.body(body),
+            (found, _) => Err(self.unknown(found)),
+        }
+    }
+
+    /// A value of the current version decoded as a view borrowing from `bytes` (byte-string
+    /// fields as slices of the stored value): read without copying what it holds.
+    pub fn view<'a, T: Deserialize<'a>>(&self, bytes: &'a [u8]) -> Result<T, CodecError> {
+        match self.split(bytes)? {
+            (found, body) if found == self.version => {
+                postcard::from_bytes(body).map_err(|source| CodecError::Corrupt {
+                    tree: self.tree,
+                    source,
+                })
+            }
             (found, _) => Err(self.unknown(found)),
         }
     }

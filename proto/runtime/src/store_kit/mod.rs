@@ -10,6 +10,8 @@
 //!   one transaction.
 //! - [`ops`]: operations per tree and kind (get, insert, remove, scan), counted by each unit
 //!   and exported once per unit, to check a store's cost model against what it does.
+//! - [`runs`]: a run of consecutive sequences stored as one value under its last sequence
+//!   (the hub's idempotency index, the agent's outbox), and the grouping of records into runs.
 //! - [`layout`] and [`snapshot`]: the whole stored layout rendered as deterministic text
 //!   (volatile ids, times and hashes normalised), and the comparison of that text with a
 //!   committed snapshot, so a change of layout is always a visible diff.
@@ -19,6 +21,7 @@
 pub mod codec;
 pub mod layout;
 pub mod ops;
+pub mod runs;
 pub mod snapshot;
 pub mod unit;
 

@@ -149,7 +149,7 @@ pub fn decode_escalation_run(bytes: &[u8]) -> Result<EscalationRun, CodecError> 
 pub fn decode_escalation_run_at(key: &[u8], bytes: &[u8]) -> Result<EscalationRun, CodecError> {
     let run = decode_escalation_run(bytes)?;
     let last = escalation_key_parts(key).map(|(_, _, seq)| seq);
-    if run.records.is_empty() || !run.fits() || last != Some(run.last()) {
+    if !last.is_some_and(|last| run.stored_under(last)) {
         return Err(CodecError::Malformed {
             tree: ESCALATIONS,
             detail: format!(

@@ -69,28 +69,11 @@ impl StoreUnit<'_> {
     pub(super) fn write_escalation_runs(&mut self) -> Result<(), StoreError> {
         for ((site, epoch), mut stored) in std::mem::take(&mut self.new_escalations) {
             stored.sort_by_key(|(seq, _)| *seq);
-            let mut run: Option<EscalationRun> = None;
-            for (seq, record) in stored {
-                match run.as_mut() {
-                    Some(open)
-                        if open.last().checked_add(1) == Some(seq)
-                            && open.records.len() < schema::MAX_ESCALATION_RUN =>
-                    {
-                        open.records.push(record);
-                    }
-                    _ => {
-                        if let Some(done) = run.take() {
-                            self.put_run(&site, epoch, &done)?;
-                        }
-                        run = Some(EscalationRun {
-                            first: seq,
-                            records: vec![record],
-                        });
-                    }
-                }
-            }
-            if let Some(done) = run {
-                self.put_run(&site, epoch, &done)?;
+            let runs = socfed_runtime::store_kit::runs::consecutive(stored, |run, _| {
+                run.records.len() < schema::MAX_ESCALATION_RUN
+            });
+            for run in runs {
+                self.put_run(&site, epoch, &run)?;
             }
         }
         Ok(())
