@@ -228,19 +228,11 @@ fn a_damaged_directive_record_is_stepped_over_and_the_rest_still_goes() {
         store.commit(&point).expect("durable");
     }
     {
-        // sled releases its file lock from its flusher thread, shortly after the drop.
-        let db = (0..100)
-            .find_map(|_| {
-                let opened = socfed_runtime::store_files::sled_config(dir.path())
-                    .expect("config")
-                    .open()
-                    .ok();
-                if opened.is_none() {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                opened
-            })
-            .expect("raw sled");
+        let db = when_released(|| {
+            socfed_runtime::store_files::sled_config(dir.path())
+                .expect("config")
+                .open()
+        });
         let tree = db
             .open_tree(crate::store::schema::DIRECTIVES)
             .expect("tree");
@@ -248,7 +240,13 @@ fn a_damaged_directive_record_is_stepped_over_and_the_rest_still_goes() {
             .expect("damaged");
         db.flush().expect("flushed");
     }
-    let store = open_store(dir.path());
+    let store = when_released(|| {
+        HubStore::open(
+            dir.path(),
+            crate::store::Durability::Flush,
+            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
+        )
+    });
     let pruned = prune(&store, None, T0 + 100 * DAY);
     assert_eq!(
         pruned,
@@ -259,4 +257,18 @@ fn a_damaged_directive_record_is_stepped_over_and_the_rest_still_goes() {
     );
     assert_eq!(store.directive(all[0].id).expect("read"), None);
     assert_eq!(store.directive(all[2].id).expect("read"), None);
+}
+
+/// Opens what `open` opens once the store's previous holder let go: sled releases its file
+/// lock from its flusher thread, shortly after the drop.
+fn when_released<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
+    let mut last = None;
+    for _ in 0..250 {
+        match open() {
+            Ok(opened) => return opened,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("store still locked: {last:?}")
 }
