@@ -47,25 +47,31 @@ where
     }
 }
 
-/// A free loopback port (bound, then released). Processes restarted on it keep their address.
-/// `N` distinct free ports: every listener is held until all are picked, so two calls in a
-/// row cannot hand out the same port (two separate [`free_port`] calls can: the first
-/// listener is gone before the second binds).
+/// `N` distinct free loopback ports (see [`free_port`]).
 pub fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
-    let listeners = (0..N)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()?;
     let mut ports = [0u16; N];
-    for (port, listener) in ports.iter_mut().zip(&listeners) {
-        *port = listener.local_addr()?.port();
+    for port in &mut ports {
+        *port = free_port()?;
     }
     Ok(ports)
 }
 
+/// A free loopback port (bound, then released; processes restarted on it keep their
+/// address), never one this process handed out before: the kernel may give a released port
+/// again, and tests run side by side in one process.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    for _ in 0..64 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free loopback port after 64 tries")
 }
 
 /// Installs a test log subscriber once (RUST_LOG filters; default warnings only).

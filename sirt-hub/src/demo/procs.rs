@@ -84,9 +84,20 @@ impl Drop for Children {
     }
 }
 
-/// A loopback address nobody listens on now (bound, then released for a child to bind).
+/// A loopback address nobody listens on now (bound, then released for a child to bind),
+/// never one handed out before by this process: the kernel may give a released port again,
+/// and two of the demo's listeners on one port would leave one service unreachable.
 pub fn free_addr() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    for _ in 0..64 {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        if !handed_out.contains(&addr.port()) {
+            handed_out.push(addr.port());
+            return Ok(addr);
+        }
+    }
+    anyhow::bail!("no free loopback port after 64 tries; is this machine out of ports?")
 }
 
 /// Calls `f` until it succeeds or `deadline` passes.
