@@ -2,6 +2,7 @@
 //! directives with results, communications and the timeline. Built once as sections of rows,
 //! then rendered as Markdown or HTML, so both formats always say the same thing.
 
+use super::rows::{communication_rows, sighting_rows, timeline_rows};
 use crate::view::words;
 use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
@@ -144,56 +145,19 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
         Section {
             title: "Communications",
             headers: &["audience", "marking", "state", "sent", "subject"],
-            rows: r
-                .communications
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.audience.clone(),
-                        words::marking(c.tlp),
-                        words::comm_state(c.state),
-                        if c.counts_as_sent { "yes" } else { "no" }.into(),
-                        c.subject.clone(),
-                    ]
-                })
-                .collect(),
+            rows: communication_rows(&r.communications),
         },
     ];
     out.extend(optional.into_iter().filter(|s| !s.rows.is_empty()));
     out.push(Section {
         title: "Timeline",
         headers: &["at", "who", "what"],
-        rows: i
-            .timeline
-            .iter()
-            .map(|t| vec![format_millis(t.at_ms), t.actor.clone(), t.text.clone()])
-            .collect(),
+        rows: timeline_rows(i),
     });
     out
 }
 
 /// The report as Markdown; every value is escaped so site-supplied text cannot inject markup.
-/// One row per site that reported the incident (site, local ids, the site's status and owner of
-/// each, severity, first and last seen, why it joined): the report's and the dashboard's
-/// "Sites" table.
-pub fn sighting_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
-    i.sightings
-        .iter()
-        .map(|s| {
-            vec![
-                s.site_id.clone(),
-                s.local_incident_ids.join(", "),
-                words::local_statuses(s),
-                words::local_owners(s),
-                words::severity(s.local_severity).to_string(),
-                format_millis(s.first_seen_ms),
-                format_millis(s.last_seen_ms),
-                s.joined_because.clone(),
-            ]
-        })
-        .collect()
-}
-
 pub fn markdown(r: &Report) -> String {
     let banner = md(&banner(&r.incident));
     let mut out = format!(
@@ -323,11 +287,7 @@ fn md(text: &str) -> String {
 
 /// Text as HTML (element content or a quoted attribute value).
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    socfed_runtime::web::escape::html(text)
 }
 
 #[cfg(test)]
