@@ -12,6 +12,8 @@ mod auth;
 mod pages;
 pub mod revoked;
 mod tables;
+#[cfg(test)]
+mod template_rules_tests;
 mod views;
 
 use crate::ingest::IngestHandle;
