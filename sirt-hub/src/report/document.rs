@@ -2,10 +2,11 @@
 //! directives with results, communications and the timeline. Built once as sections of rows,
 //! then rendered as Markdown or HTML, so both formats always say the same thing.
 
-use super::rows::{communication_rows, sighting_rows, timeline_rows};
+use super::rows::{
+    clock_rows, communication_rows, directive_rows, sighting_rows, task_rows, timeline_rows,
+};
 use crate::view::words;
 use socfed_proto::pb;
-use socfed_proto::vocab::DirectiveState;
 use socfed_runtime::cli::format_millis;
 use std::fmt::Write;
 
@@ -83,64 +84,17 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
         Section {
             title: "Regulatory clocks",
             headers: &["obligation", "due", "status"],
-            rows: i
-                .deadlines
-                .iter()
-                .map(|d| {
-                    vec![
-                        format!("{} ({})", d.kind, d.citation),
-                        format_millis(d.due_ms),
-                        words::deadline_status(d.status),
-                    ]
-                })
-                .collect(),
+            rows: clock_rows(i),
         },
         Section {
             title: "Tasks",
             headers: &["site", "task", "due", "state", "by", "note"],
-            rows: r
-                .directives
-                .iter()
-                .filter(|d| !d.task_title.is_empty())
-                .map(|d| {
-                    let mut state = DirectiveState::word(d.state).to_string();
-                    if d.overdue {
-                        state.push_str(" (overdue)");
-                    }
-                    vec![
-                        d.site_id.clone(),
-                        d.task_title.clone(),
-                        if d.due_ms > 0 {
-                            format_millis(d.due_ms)
-                        } else {
-                            "-".into()
-                        },
-                        state,
-                        d.actor.clone(),
-                        d.detail.clone(),
-                    ]
-                })
-                .collect(),
+            rows: task_rows(&r.directives),
         },
         Section {
             title: "Directives",
             headers: &["site", "kind", "issued by", "state", "exit", "result"],
-            rows: r
-                .directives
-                .iter()
-                .filter(|d| d.task_title.is_empty())
-                .map(|d| {
-                    let wire = d.directive.clone().unwrap_or_default();
-                    vec![
-                        d.site_id.clone(),
-                        wire.kind,
-                        wire.issued_by,
-                        DirectiveState::word(d.state).to_string(),
-                        d.exit_code.map_or("-".into(), |c| c.to_string()),
-                        d.detail.clone(),
-                    ]
-                })
-                .collect(),
+            rows: directive_rows(&r.directives),
         },
         Section {
             title: "Communications",

@@ -9,4 +9,6 @@ mod rows;
 pub use document::{Report, escape as escape_html, html, markdown, marking};
 pub use json::json;
 pub use kpi::{Kpi, kpis};
-pub use rows::{communication_rows, sighting_rows, timeline_rows};
+pub use rows::{
+    clock_rows, communication_rows, directive_rows, sighting_rows, task_rows, timeline_rows,
+};

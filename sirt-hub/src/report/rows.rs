@@ -4,6 +4,7 @@
 
 use crate::view::words;
 use socfed_proto::pb;
+use socfed_proto::vocab::DirectiveState;
 use socfed_runtime::cli::format_millis;
 
 /// One row per site that reported the incident (site, local ids, the site's status and owner of
@@ -49,5 +50,64 @@ pub fn timeline_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
     i.timeline
         .iter()
         .map(|t| vec![format_millis(t.at_ms), t.actor.clone(), t.text.clone()])
+        .collect()
+}
+
+/// One row per regulatory deadline (obligation, due, status).
+pub fn clock_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
+    i.deadlines
+        .iter()
+        .map(|d| {
+            vec![
+                format!("{} ({})", d.kind, d.citation),
+                format_millis(d.due_ms),
+                words::deadline_status(d.status),
+            ]
+        })
+        .collect()
+}
+
+/// One row per task (site, task, due, state, by, note): directives with a title.
+pub fn task_rows(directives: &[pb::DirectiveStatus]) -> Vec<Vec<String>> {
+    directives
+        .iter()
+        .filter(|d| !d.task_title.is_empty())
+        .map(|d| {
+            let mut state = DirectiveState::word(d.state).to_string();
+            if d.overdue {
+                state.push_str(" (overdue)");
+            }
+            vec![
+                d.site_id.clone(),
+                d.task_title.clone(),
+                if d.due_ms > 0 {
+                    format_millis(d.due_ms)
+                } else {
+                    "-".into()
+                },
+                state,
+                d.actor.clone(),
+                d.detail.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// One row per directive (site, kind, issued by, state, exit, result): those without a title.
+pub fn directive_rows(directives: &[pb::DirectiveStatus]) -> Vec<Vec<String>> {
+    directives
+        .iter()
+        .filter(|d| d.task_title.is_empty())
+        .map(|d| {
+            let wire = d.directive.clone().unwrap_or_default();
+            vec![
+                d.site_id.clone(),
+                wire.kind,
+                wire.issued_by,
+                DirectiveState::word(d.state).to_string(),
+                d.exit_code.map_or("-".into(), |c| c.to_string()),
+                d.detail.clone(),
+            ]
+        })
         .collect()
 }

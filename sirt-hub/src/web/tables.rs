@@ -1,11 +1,12 @@
 //! The dashboard's table pages (askama templates, see `pages.rs`): an incident, the sites, the
-//! hunts. Each builds its rows as plain text; `macros.html` writes them, escaped.
+//! hunts. Each builds its rows as plain text (an incident's tables with the report's own rows,
+//! `report/rows.rs`, so both say the same); `macros.html` writes them, escaped.
 
 use super::pages::{Layout, lead, tlp};
+use crate::report;
 use crate::view::words;
 use askama::Template;
 use socfed_proto::pb;
-use socfed_proto::vocab::DirectiveState;
 use socfed_runtime::cli::format_millis;
 
 /// Rows of text cells.
@@ -52,44 +53,6 @@ impl<'a> Incident<'a> {
         directives: &[pb::DirectiveStatus],
         comms: &[pb::Communication],
     ) -> Self {
-        let tasks = directives
-            .iter()
-            .filter(|d| !d.task_title.is_empty())
-            .map(|d| {
-                vec![
-                    d.site_id.clone(),
-                    d.task_title.clone(),
-                    DirectiveState::word(d.state).to_string()
-                        + if d.overdue { " (overdue)" } else { "" },
-                    d.detail.clone(),
-                ]
-            })
-            .collect();
-        let actions = directives
-            .iter()
-            .filter(|d| d.task_title.is_empty())
-            .map(|d| {
-                let wire = d.directive.clone().unwrap_or_default();
-                vec![
-                    d.site_id.clone(),
-                    wire.kind,
-                    DirectiveState::word(d.state).to_string(),
-                    d.exit_code.map_or_else(String::new, |c| c.to_string()),
-                    d.detail.clone(),
-                ]
-            })
-            .collect();
-        let clocks = i
-            .deadlines
-            .iter()
-            .map(|d| {
-                vec![
-                    format!("{} ({})", d.kind, d.citation),
-                    format_millis(d.due_ms),
-                    words::deadline_status(d.status),
-                ]
-            })
-            .collect();
         let indicators = i
             .indicators
             .iter()
@@ -107,12 +70,12 @@ impl<'a> Incident<'a> {
             lead: lead(i),
             indicators,
             techniques: i.techniques.iter().map(|t| vec![t.clone()]).collect(),
-            sightings: crate::report::sighting_rows(i),
-            tasks,
-            actions,
-            communications: crate::report::communication_rows(comms),
-            clocks,
-            timeline: crate::report::timeline_rows(i),
+            sightings: report::sighting_rows(i),
+            tasks: report::task_rows(directives),
+            actions: report::directive_rows(directives),
+            communications: report::communication_rows(comms),
+            clocks: report::clock_rows(i),
+            timeline: report::timeline_rows(i),
         }
     }
 }
