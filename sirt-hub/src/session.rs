@@ -66,17 +66,12 @@ impl Secret {
     /// A CSRF token derived from this secret for `purpose` (e.g. "sign-out"): a page served
     /// inside the session can show it, a cross-site page cannot know it.
     pub fn csrf(&self, purpose: &str) -> String {
-        blake3::keyed_hash(&self.0, purpose.as_bytes())
-            .to_hex()
-            .to_string()
+        socfed_runtime::web::csrf::token(&self.0, purpose)
     }
 }
 
-/// Compares two CSRF tokens without leaking where they differ.
-pub fn csrf_matches(given: &str, expected: &str) -> bool {
-    // Comparing digests of both makes the comparison constant-time (blake3::Hash's `==` is).
-    !expected.is_empty() && blake3::hash(given.as_bytes()) == blake3::hash(expected.as_bytes())
-}
+/// Compares two CSRF tokens without leaking where they differ (shared by every web surface).
+pub use socfed_runtime::web::csrf::matches as csrf_matches;
 
 /// Why a link or session is not (or no longer) good.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

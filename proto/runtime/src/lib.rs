@@ -18,6 +18,8 @@
 //!   apart from other failures.
 //! - [`store_kit`]: what both stores are built on: the versioned record codec, the registry
 //!   of trees, the unit of work, and the layout snapshot.
+//! - [`web`]: what every web surface shares: security headers and CSP, the stylesheet and
+//!   script, CSRF tokens and session cookies.
 
 pub mod admin;
 pub mod audit;
@@ -41,4 +43,5 @@ pub mod tls;
 pub mod tls_check;
 pub mod tls_reload;
 pub mod tls_verify;
+pub mod web;
 pub mod witness;

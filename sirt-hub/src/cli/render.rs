@@ -223,22 +223,7 @@ pub fn sites_table(sites: &[pb::SiteSummary]) -> Table {
         "warnings",
     ]);
     for s in sites {
-        let mut warnings = Vec::new();
-        if s.sequence_regression {
-            warnings.push("store went backwards".to_string());
-        }
-        if s.epoch_changes > 0 {
-            warnings.push(format!("{} epoch change(s)", s.epoch_changes));
-        }
-        if s.sequence_gaps > 0 {
-            warnings.push(format!("{} sequences never received", s.sequence_gaps));
-        }
-        if s.refused_total.saturating_add(s.dropped_total) > 0 {
-            warnings.push(format!(
-                "outbox cap: {} refused, {} dropped",
-                s.refused_total, s.dropped_total
-            ));
-        }
+        let warnings = words::site_warnings(s);
         t.add_row(vec![
             s.site_id.clone(),
             if s.connected { "yes" } else { "no" }.to_string(),

@@ -2,9 +2,11 @@
 //! directives with results, communications and the timeline. Built once as sections of rows,
 //! then rendered as Markdown or HTML, so both formats always say the same thing.
 
+use super::rows::{
+    clock_rows, communication_rows, directive_rows, sighting_rows, task_rows, timeline_rows,
+};
 use crate::view::words;
 use socfed_proto::pb;
-use socfed_proto::vocab::DirectiveState;
 use socfed_runtime::cli::format_millis;
 use std::fmt::Write;
 
@@ -82,118 +84,34 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
         Section {
             title: "Regulatory clocks",
             headers: &["obligation", "due", "status"],
-            rows: i
-                .deadlines
-                .iter()
-                .map(|d| {
-                    vec![
-                        format!("{} ({})", d.kind, d.citation),
-                        format_millis(d.due_ms),
-                        words::deadline_status(d.status),
-                    ]
-                })
-                .collect(),
+            rows: clock_rows(i),
         },
         Section {
             title: "Tasks",
             headers: &["site", "task", "due", "state", "by", "note"],
-            rows: r
-                .directives
-                .iter()
-                .filter(|d| !d.task_title.is_empty())
-                .map(|d| {
-                    let mut state = DirectiveState::word(d.state).to_string();
-                    if d.overdue {
-                        state.push_str(" (overdue)");
-                    }
-                    vec![
-                        d.site_id.clone(),
-                        d.task_title.clone(),
-                        if d.due_ms > 0 {
-                            format_millis(d.due_ms)
-                        } else {
-                            "-".into()
-                        },
-                        state,
-                        d.actor.clone(),
-                        d.detail.clone(),
-                    ]
-                })
-                .collect(),
+            rows: task_rows(&r.directives),
         },
         Section {
             title: "Directives",
             headers: &["site", "kind", "issued by", "state", "exit", "result"],
-            rows: r
-                .directives
-                .iter()
-                .filter(|d| d.task_title.is_empty())
-                .map(|d| {
-                    let wire = d.directive.clone().unwrap_or_default();
-                    vec![
-                        d.site_id.clone(),
-                        wire.kind,
-                        wire.issued_by,
-                        DirectiveState::word(d.state).to_string(),
-                        d.exit_code.map_or("-".into(), |c| c.to_string()),
-                        d.detail.clone(),
-                    ]
-                })
-                .collect(),
+            rows: directive_rows(&r.directives),
         },
         Section {
             title: "Communications",
             headers: &["audience", "marking", "state", "sent", "subject"],
-            rows: r
-                .communications
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.audience.clone(),
-                        words::marking(c.tlp),
-                        words::comm_state(c.state),
-                        if c.counts_as_sent { "yes" } else { "no" }.into(),
-                        c.subject.clone(),
-                    ]
-                })
-                .collect(),
+            rows: communication_rows(&r.communications),
         },
     ];
     out.extend(optional.into_iter().filter(|s| !s.rows.is_empty()));
     out.push(Section {
         title: "Timeline",
         headers: &["at", "who", "what"],
-        rows: i
-            .timeline
-            .iter()
-            .map(|t| vec![format_millis(t.at_ms), t.actor.clone(), t.text.clone()])
-            .collect(),
+        rows: timeline_rows(i),
     });
     out
 }
 
 /// The report as Markdown; every value is escaped so site-supplied text cannot inject markup.
-/// One row per site that reported the incident (site, local ids, the site's status and owner of
-/// each, severity, first and last seen, why it joined): the report's and the dashboard's
-/// "Sites" table.
-pub fn sighting_rows(i: &pb::HubIncident) -> Vec<Vec<String>> {
-    i.sightings
-        .iter()
-        .map(|s| {
-            vec![
-                s.site_id.clone(),
-                s.local_incident_ids.join(", "),
-                words::local_statuses(s),
-                words::local_owners(s),
-                words::severity(s.local_severity).to_string(),
-                format_millis(s.first_seen_ms),
-                format_millis(s.last_seen_ms),
-                s.joined_because.clone(),
-            ]
-        })
-        .collect()
-}
-
 pub fn markdown(r: &Report) -> String {
     let banner = md(&banner(&r.incident));
     let mut out = format!(
@@ -323,11 +241,7 @@ fn md(text: &str) -> String {
 
 /// Text as HTML (element content or a quoted attribute value).
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    socfed_runtime::web::escape::html(text)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The words for wire values, one set for every surface: the CLI's tables and JSON, the
 //! dashboard's pages and the report. Values from sites reach terminals and HTML through the
-//! surface's own escaping (`terminal::clean`, `report::escape_html`), never from here.
+//! surface's own escaping (`terminal::clean`, the dashboard's templates, `report::escape_html`),
+//! never from here.
 
 use socfed_proto::pb;
 
@@ -108,4 +109,26 @@ pub fn deadline_status(n: i32) -> String {
 pub fn marking(n: i32) -> String {
     socfed_proto::vocab::Tlp::from_wire(n, "tlp")
         .map_or_else(|_| "unknown".to_string(), crate::comms::tlp_label)
+}
+
+/// What looks wrong with a site's stream, one phrase each (the CLI's and the dashboard's
+/// "warnings" column).
+pub fn site_warnings(s: &pb::SiteSummary) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if s.sequence_regression {
+        warnings.push("store went backwards".to_string());
+    }
+    if s.epoch_changes > 0 {
+        warnings.push(format!("{} epoch change(s)", s.epoch_changes));
+    }
+    if s.sequence_gaps > 0 {
+        warnings.push(format!("{} sequences never received", s.sequence_gaps));
+    }
+    if s.refused_total.saturating_add(s.dropped_total) > 0 {
+        warnings.push(format!(
+            "outbox cap: {} refused, {} dropped",
+            s.refused_total, s.dropped_total
+        ));
+    }
+    warnings
 }

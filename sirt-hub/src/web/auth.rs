@@ -9,16 +9,17 @@
 //! - `POST /logout` (CSRF token derived from the session secret) deletes the session.
 
 use super::WebState;
-use super::pages;
+use super::pages::{self, Layout, render};
 use crate::error::HubError;
 use crate::service::Commands;
 use crate::service::sessions::SignIn;
 use crate::session::{Grant, Refused, Secret, check, csrf_matches};
 use crate::store::schema::{WEB_LINK, WEB_SESSION};
 use axum::extract::{Form, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use socfed_runtime::web::csrf::{cookie, cross_site, session_cookie, with_cookie};
 use std::collections::HashMap;
 
 pub const COOKIE: &str = "socfed_session";
@@ -41,29 +42,8 @@ impl Viewer {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
-}
-
 fn clear_session_cookie(response: Response) -> Response {
-    with_cookie(
-        response,
-        &format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"),
-    )
+    with_cookie(response, &session_cookie(COOKIE, "", 0))
 }
 
 /// 401 with a page saying why and what to do; the browser forgets its session cookie.
@@ -71,7 +51,7 @@ fn refused(reason: &Refused) -> Response {
     clear_session_cookie(
         (
             HubError::Unauthenticated(reason.to_string()).http_status(),
-            Html(pages::signed_out(&reason.to_string())),
+            render(&pages::signed_out(&reason.to_string())),
         )
             .into_response(),
     )
@@ -80,7 +60,7 @@ fn refused(reason: &Refused) -> Response {
 fn forbidden(reason: &str) -> Response {
     (
         HubError::denied(reason).http_status(),
-        Html(pages::signed_out(reason)),
+        render(&pages::signed_out(reason)),
     )
         .into_response()
 }
@@ -156,18 +136,15 @@ pub async fn login_page(
         Ok(s) => s.to_hex(),
         Err(e) => return unavailable(e),
     };
-    let page = Html(pages::confirm_sign_in(
-        &grant.operator,
-        &link.to_hex(),
-        &csrf,
-    ))
-    .into_response();
+    let page = render(&pages::SignIn {
+        layout: Layout::signed_out("Sign in"),
+        operator: &grant.operator,
+        token: &link.to_hex(),
+        csrf: &csrf,
+    });
     with_cookie(
         page,
-        &format!(
-            "{LOGIN_COOKIE}={csrf}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}",
-            crate::session::LINK_TTL_MS / 1000
-        ),
+        &session_cookie(LOGIN_COOKIE, &csrf, crate::session::LINK_TTL_MS / 1000),
     )
 }
 
@@ -178,9 +155,7 @@ pub async fn login_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    let cross_site = cross_site(&headers);
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if cross_site || !csrf_matches(field("csrf"), &expected) {
         tracing::warn!(
@@ -208,15 +183,9 @@ pub async fn login_submit(
             let response = Redirect::to("/").into_response();
             let response = with_cookie(
                 response,
-                &format!(
-                    "{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age}",
-                    session.to_hex()
-                ),
+                &session_cookie(COOKIE, &session.to_hex(), max_age),
             );
-            with_cookie(
-                response,
-                &format!("{LOGIN_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"),
-            )
+            with_cookie(response, &session_cookie(LOGIN_COOKIE, "", 0))
         }
         Ok(SignIn::Refused(r)) => refused(&r),
         Err(e) => unavailable(e),
@@ -239,7 +208,7 @@ pub async fn logout(
     {
         Ok(_) => {
             tracing::info!(operator = %viewer.name, "dashboard sign-out");
-            clear_session_cookie(Html(pages::signed_out("You are signed out.")).into_response())
+            clear_session_cookie(render(&pages::signed_out("You are signed out.")))
         }
         Err(e) => unavailable(e),
     }

@@ -2,21 +2,23 @@
 //! gRPC API (reloaded with it). People sign in with a one-time link that `sirt-hub login`
 //! mints with their operator certificate, confirmed on a page and exchanged for a session kept
 //! in the hub store (`auth.rs`, `session.rs`); the browser keeps the session secret in an
-//! HttpOnly, Secure, SameSite=Strict cookie. Pages are read-only and server-rendered
-//! (`views.rs`, `pages.rs`); the incident board refreshes itself from server-sent events.
+//! HttpOnly, Secure, SameSite=Strict cookie. Pages are read-only and server-rendered from
+//! askama templates (`views.rs` reads, `pages.rs` and `tables.rs` shape, `templates/` writes,
+//! escaped); the incident board refreshes itself from server-sent events. The security
+//! headers, the stylesheet, the script and the CSRF helpers are `socfed_runtime::web`, for
+//! every web surface.
 
 mod auth;
 mod pages;
 pub mod revoked;
+mod tables;
+#[cfg(test)]
+mod template_rules_tests;
 mod views;
 
 use crate::ingest::IngestHandle;
 use crate::live::LiveSites;
 use crate::store::HubStore;
-use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use axum::routing::{get, post};
 use socfed_proto::vocab::SiteId;
 use socfed_runtime::tls::{Swappable, tls_incoming};
@@ -39,26 +41,6 @@ pub struct WebState {
     pub session_ttl_ms: i64,
 }
 
-/// Headers every page carries: no framing, no inline script, no referrer leaks.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
-        h.insert(k, HeaderValue::from_static(v));
-    };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; form-action 'self'",
-    );
-    set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::REFERRER_POLICY, "no-referrer");
-    set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
-    set(h, header::CACHE_CONTROL, "no-store");
-    response
-}
-
 pub fn router(state: WebState) -> axum::Router {
     let private = axum::Router::new()
         .route("/", get(views::board))
@@ -73,16 +55,11 @@ pub fn router(state: WebState) -> axum::Router {
         ));
     axum::Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
-        .route(
-            "/app.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css")], pages::CSS) }),
-        )
-        .route(
-            "/app.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], pages::JS) }),
-        )
+        .merge(socfed_runtime::web::assets())
         .merge(private)
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(
+            socfed_runtime::web::security_headers,
+        ))
         .with_state(state)
 }
 

@@ -1,58 +1,139 @@
-//! The dashboard's HTML: plain server-rendered pages, every value escaped, no build step.
+//! The dashboard's pages as askama templates (`sirt-hub/templates/`, checked when the crate
+//! compiles): the one base layout, the sign-in pages, short messages and the incident board.
+//! The engine HTML-escapes every value it writes, in text and in attributes; no template marks
+//! a value safe, so text from sites, operators or the query string cannot become markup. This
+//! module only turns wire values into the text a page shows (`tables.rs` for the table pages).
 
-use crate::report::escape_html as esc;
+use super::auth::Viewer;
+use crate::error::HubError;
 use crate::view::words;
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
 use socfed_proto::pb;
-use socfed_proto::vocab::DirectiveState;
 use socfed_runtime::cli::format_millis;
-use std::fmt::Write;
 
-/// A page of a signed-in operator; `csrf` is the token of its sign-out form.
-pub fn page(title: &str, operator: &str, csrf: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · socfed</title>\
-<link rel=\"stylesheet\" href=\"/app.css\"><script src=\"/app.js\" defer></script></head><body>\
-<nav><b>socfed SIRT</b> <a href=\"/\">Incidents</a> <a href=\"/sites\">Sites</a> <a href=\"/hunts\">Hunts</a>\
-<form class=\"who\" method=\"post\" action=\"/logout\">{} <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<button>Sign out</button></form></nav><main>{}</main></body></html>",
-        esc(title),
-        esc(operator),
-        esc(csrf),
-        body
-    )
+/// What the base layout (`base.html`) shows around every page.
+pub struct Layout<'a> {
+    pub title: &'a str,
+    /// The path of the navigation entry this page is under (`aria-current`), or "".
+    pub current: &'a str,
+    /// The signed-in operator: the navigation and the sign-out form; none on sign-in pages.
+    pub viewer: Option<Who<'a>>,
+}
+
+/// The operator a page is for and the CSRF token of its sign-out form.
+pub struct Who<'a> {
+    pub name: &'a str,
+    pub csrf: String,
+}
+
+impl<'a> Layout<'a> {
+    /// A page of a signed-in operator.
+    pub fn of(viewer: &'a Viewer, title: &'a str, current: &'a str) -> Self {
+        Self {
+            title,
+            current,
+            viewer: Some(Who {
+                name: &viewer.name,
+                csrf: viewer.csrf(),
+            }),
+        }
+    }
+
+    /// A page for a browser that is not signed in.
+    pub fn signed_out(title: &'a str) -> Self {
+        Self {
+            title,
+            current: "",
+            viewer: None,
+        }
+    }
+}
+
+/// The page as a response; a page that cannot be rendered (a formatting error, not input) is
+/// logged and answered with an error rather than half a page.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a dashboard page could not be rendered");
+            HubError::internal("the page could not be rendered").into_response()
+        }
+    }
 }
 
 /// The sign-in confirmation: names who the link signs in as; only its button signs in.
-pub fn confirm_sign_in(operator: &str, token: &str, csrf: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · socfed</title>\
-<link rel=\"stylesheet\" href=\"/app.css\"></head><body><main><h1>Sign in</h1>\
-<p>This link signs this browser in to the SIRT dashboard as operator <b id=\"operator\">{op}</b>.</p>\
-<p>If you did not run <code>sirt-hub login</code> yourself just now, or that is not you, close this page.</p>\
-<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button id=\"sign-in\">Sign in as {op}</button></form>\
-</main></body></html>",
-        op = esc(operator),
-        token = esc(token),
-        csrf = esc(csrf),
-    )
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignIn<'a> {
+    pub layout: Layout<'a>,
+    pub operator: &'a str,
+    pub token: &'a str,
+    pub csrf: &'a str,
 }
 
-pub fn signed_out(reason: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · socfed</title>\
-<link rel=\"stylesheet\" href=\"/app.css\"></head><body><main><h1>Sign in</h1><p>{}</p>\
-<p>Run <code>sirt-hub login</code> with your operator certificate and open the link it prints.</p></main></body></html>",
-        esc(reason)
-    )
+/// Not signed in, signed out or refused: why, and how to get a link.
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOut<'a> {
+    pub layout: Layout<'a>,
+    pub reason: &'a str,
 }
 
-fn tlp(n: i32) -> String {
+pub fn signed_out(reason: &str) -> SignedOut<'_> {
+    SignedOut {
+        layout: Layout::signed_out("Sign in"),
+        reason,
+    }
+}
+
+/// A signed-in page that only says something (not found, not permitted).
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct Message<'a> {
+    pub layout: Layout<'a>,
+    pub text: &'a str,
+}
+
+/// An option of a filter's `<select>`.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+fn choices(options: &[(&'static str, &'static str)], current: &str) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|&(value, label)| Choice {
+            value,
+            label,
+            selected: value == current,
+        })
+        .collect()
+}
+
+/// One incident on the board, as text.
+pub struct BoardRow {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub severity: &'static str,
+    pub priority: String,
+    pub tlp: String,
+    pub lead: String,
+    pub sites: String,
+    pub sightings: usize,
+    pub updated: String,
+}
+
+/// The TLP as the board and the incident page show it (`AMBER`, `?` for an unknown number).
+pub fn tlp(n: i32) -> String {
     socfed_proto::vocab::Tlp::from_wire(n, "tlp")
         .map_or("?".to_string(), |t| t.to_string().to_uppercase())
 }
 
-fn lead(i: &pb::HubIncident) -> &str {
+pub fn lead(i: &pb::HubIncident) -> &str {
     if i.ir_lead.is_empty() {
         "(none)"
     } else {
@@ -60,307 +141,80 @@ fn lead(i: &pb::HubIncident) -> &str {
     }
 }
 
-/// The rows of the incident board (also served alone, for live refresh).
-pub fn board_rows(incidents: &[pb::HubIncident]) -> String {
-    let mut out = String::new();
-    for i in incidents {
-        let status = if i.resolution.is_empty() {
-            words::status(i.status).to_string()
-        } else {
-            format!("{} ({})", words::status(i.status), i.resolution)
-        };
-        let _ = write!(
-            out,
-            "<tr data-id=\"{id}\"><td><a href=\"/incidents/{id}\">{title}</a></td><td>{status}</td>\
-<td class=\"sev-{sev}\">{sev}</td><td>{prio}</td><td class=\"tlp\">TLP:{tlp}</td><td>{lead}</td>\
-<td>{sites}</td><td>{n}</td><td>{updated}</td></tr>",
-            id = esc(&i.id),
-            title = esc(&i.title),
-            status = esc(&status),
-            sev = words::severity(i.severity),
-            prio = esc(&i.priority),
-            tlp = esc(&tlp(i.tlp)),
-            lead = esc(lead(i)),
-            sites = esc(&words::sites_of(i)),
-            n = i.sightings.len(),
-            updated = esc(&format_millis(i.updated_at_ms)),
-        );
-    }
-    if incidents.is_empty() {
-        out.push_str("<tr><td colspan=\"9\">No incidents match.</td></tr>");
-    }
-    out
-}
-
-pub fn board(incidents: &[pb::HubIncident], site: &str, status: &str, severity: &str) -> String {
-    let option = |value: &str, label: &str, current: &str| {
-        format!(
-            "<option value=\"{v}\"{s}>{l}</option>",
-            v = esc(value),
-            l = esc(label),
-            s = if value == current { " selected" } else { "" }
-        )
-    };
-    let statuses: String = [
-        ("", "open"),
-        ("all", "all"),
-        ("new", "new"),
-        ("triage", "triage"),
-        ("containment", "containment"),
-        ("eradication", "eradication"),
-        ("recovery", "recovery"),
-        ("post-incident", "post-incident"),
-        ("closed", "closed"),
-    ]
-    .iter()
-    .map(|(v, l)| option(v, l, status))
-    .collect();
-    let severities: String = ["", "low", "medium", "high", "critical"]
+pub fn board_rows(incidents: &[pb::HubIncident]) -> Vec<BoardRow> {
+    incidents
         .iter()
-        .map(|s| option(s, s, severity))
-        .collect();
-    format!(
-        "<h1>Incidents across sites</h1><form method=\"get\" class=\"filters\">\
-<label>Site <input name=\"site\" value=\"{site}\"></label> <label>Status <select name=\"status\">{statuses}</select></label> \
-<label>Min severity <select name=\"severity\">{severities}</select></label> <button>Filter</button></form>\
-<p class=\"live\" id=\"live\">Live: updates appear as sites escalate.</p>\
-<table><thead><tr><th>Incident</th><th>Status</th><th>Severity</th><th>Priority</th><th>Marking</th><th>IR lead</th>\
-<th>Sites</th><th>Sightings</th><th>Updated</th></tr></thead>\
-<tbody id=\"rows\">{rows}</tbody></table>",
-        site = esc(site),
-        rows = board_rows(incidents)
-    )
+        .map(|i| BoardRow {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            status: if i.resolution.is_empty() {
+                words::status(i.status).to_string()
+            } else {
+                format!("{} ({})", words::status(i.status), i.resolution)
+            },
+            severity: words::severity(i.severity),
+            priority: i.priority.clone(),
+            tlp: tlp(i.tlp),
+            lead: lead(i).to_string(),
+            sites: words::sites_of(i),
+            sightings: i.sightings.len(),
+            updated: format_millis(i.updated_at_ms),
+        })
+        .collect()
 }
 
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = String::from("<table><thead><tr>");
-    for h in headers {
-        let _ = write!(out, "<th>{}</th>", esc(h));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for row in rows {
-        out.push_str("<tr>");
-        for cell in row {
-            let _ = write!(out, "<td>{}</td>", esc(cell));
+/// The board's rows alone (`?fragment=rows`), for the script's live refresh.
+#[derive(Template)]
+#[template(path = "board_rows.html")]
+pub struct BoardRows {
+    pub rows: Vec<BoardRow>,
+}
+
+/// The incident board with its filters as the query gave them.
+#[derive(Template)]
+#[template(path = "board.html")]
+pub struct Board<'a> {
+    pub layout: Layout<'a>,
+    pub site: &'a str,
+    pub statuses: Vec<Choice>,
+    pub severities: Vec<Choice>,
+    pub rows: Vec<BoardRow>,
+}
+
+const STATUSES: [(&str, &str); 9] = [
+    ("", "open"),
+    ("all", "all"),
+    ("new", "new"),
+    ("triage", "triage"),
+    ("containment", "containment"),
+    ("eradication", "eradication"),
+    ("recovery", "recovery"),
+    ("post-incident", "post-incident"),
+    ("closed", "closed"),
+];
+
+const SEVERITIES: [(&str, &str); 5] = [
+    ("", "any"),
+    ("low", "low"),
+    ("medium", "medium"),
+    ("high", "high"),
+    ("critical", "critical"),
+];
+
+impl<'a> Board<'a> {
+    pub fn new(
+        layout: Layout<'a>,
+        incidents: &[pb::HubIncident],
+        site: &'a str,
+        status: &str,
+        severity: &str,
+    ) -> Self {
+        Self {
+            layout,
+            site,
+            statuses: choices(&STATUSES, status),
+            severities: choices(&SEVERITIES, severity),
+            rows: board_rows(incidents),
         }
-        out.push_str("</tr>");
     }
-    if rows.is_empty() {
-        let _ = write!(out, "<tr><td colspan=\"{}\">None.</td></tr>", headers.len());
-    }
-    out.push_str("</tbody></table>");
-    out
 }
-
-pub fn incident(
-    i: &pb::HubIncident,
-    directives: &[pb::DirectiveStatus],
-    comms: &[pb::Communication],
-) -> String {
-    let sightings = crate::report::sighting_rows(i);
-    let tasks: Vec<Vec<String>> = directives
-        .iter()
-        .filter(|d| !d.task_title.is_empty())
-        .map(|d| {
-            vec![
-                d.site_id.clone(),
-                d.task_title.clone(),
-                DirectiveState::word(d.state).to_string()
-                    + if d.overdue { " (overdue)" } else { "" },
-                d.detail.clone(),
-            ]
-        })
-        .collect();
-    let actions: Vec<Vec<String>> = directives
-        .iter()
-        .filter(|d| d.task_title.is_empty())
-        .map(|d| {
-            let wire = d.directive.clone().unwrap_or_default();
-            vec![
-                d.site_id.clone(),
-                wire.kind,
-                DirectiveState::word(d.state).to_string(),
-                d.exit_code.map_or_else(String::new, |c| c.to_string()),
-                d.detail.clone(),
-            ]
-        })
-        .collect();
-    let communications: Vec<Vec<String>> = comms
-        .iter()
-        .map(|c| {
-            vec![
-                c.audience.clone(),
-                words::marking(c.tlp),
-                words::comm_state(c.state),
-                if c.counts_as_sent { "yes" } else { "no" }.into(),
-                c.subject.clone(),
-            ]
-        })
-        .collect();
-    let clocks: Vec<Vec<String>> = i
-        .deadlines
-        .iter()
-        .map(|d| {
-            vec![
-                format!("{} ({})", d.kind, d.citation),
-                format_millis(d.due_ms),
-                words::deadline_status(d.status),
-            ]
-        })
-        .collect();
-    let indicators: Vec<Vec<String>> = i
-        .indicators
-        .iter()
-        .map(|x| {
-            vec![
-                pb::IndicatorKind::try_from(x.kind).map_or_else(
-                    |_| "unknown".to_string(),
-                    |k| {
-                        k.as_str_name()
-                            .trim_start_matches("INDICATOR_KIND_")
-                            .to_ascii_lowercase()
-                    },
-                ),
-                x.value.clone(),
-            ]
-        })
-        .chain(words::indicators_elided(i).map(|note| vec![String::new(), note]))
-        .collect();
-    let techniques: Vec<Vec<String>> = i.techniques.iter().map(|t| vec![t.clone()]).collect();
-    let timeline: Vec<Vec<String>> = i
-        .timeline
-        .iter()
-        .map(|t| vec![format_millis(t.at_ms), t.actor.clone(), t.text.clone()])
-        .collect();
-    format!(
-        "<h1>{title}</h1><p class=\"meta\">{id} · {status} · {sev} · priority {prio} · TLP:{tlp} · IR lead {lead}</p>\
-<h2>Indicators</h2>{ind}<h2>ATT&amp;CK techniques</h2>{tech}\
-<h2>Sightings per site</h2>{s}<h2>Tasks</h2>{t}<h2>Directives and results</h2>{d}\
-<h2>Communications</h2>{c}<h2>Regulatory clocks</h2>{r}<h2>Timeline</h2>{tl}",
-        title = esc(&i.title),
-        id = esc(&i.id),
-        status = words::status(i.status),
-        sev = words::severity(i.severity),
-        prio = esc(&i.priority),
-        tlp = esc(&tlp(i.tlp)),
-        lead = esc(lead(i)),
-        ind = table(&["Kind", "Value"], &indicators),
-        tech = table(&["Technique"], &techniques),
-        s = table(
-            &[
-                "Site",
-                "Local incidents",
-                "Local status",
-                "Local owner",
-                "Local severity",
-                "First seen",
-                "Last seen",
-                "Joined because"
-            ],
-            &sightings
-        ),
-        t = table(&["Site", "Task", "State", "Detail"], &tasks),
-        d = table(&["Site", "Kind", "State", "Exit", "Result"], &actions),
-        c = table(
-            &["Audience", "Marking", "State", "Sent", "Subject"],
-            &communications
-        ),
-        r = table(&["Obligation", "Due", "Status"], &clocks),
-        tl = table(&["At", "Who", "What"], &timeline),
-    )
-}
-
-pub fn sites(sites: &[pb::SiteSummary]) -> String {
-    let rows: Vec<Vec<String>> = sites
-        .iter()
-        .map(|s| {
-            vec![
-                s.site_id.clone(),
-                if s.connected {
-                    "connected"
-                } else {
-                    "not connected"
-                }
-                .into(),
-                format_millis(s.last_seen_ms),
-                s.backlog.to_string(),
-                socfed_runtime::cli::format_age(s.oldest_unsent_age_ms),
-                s.acked_through.to_string(),
-                format_millis(s.cert_not_after_ms),
-            ]
-        })
-        .collect();
-    format!(
-        "<h1>Sites</h1>{}",
-        table(
-            &[
-                "Site",
-                "Link",
-                "Last seen",
-                "Backlog",
-                "Oldest unsent",
-                "Last acked seq",
-                "Certificate expires"
-            ],
-            &rows
-        )
-    )
-}
-
-pub fn hunts(hunts: &[pb::Hunt]) -> String {
-    let rows: Vec<Vec<String>> = hunts
-        .iter()
-        .map(|h| {
-            let progress: Vec<String> = h
-                .sites
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}: {} ({})",
-                        s.site_id,
-                        s.progress,
-                        crate::response::directive::plural(
-                            usize::try_from(s.hit_count).unwrap_or(usize::MAX),
-                            "hit",
-                            "hits"
-                        )
-                    )
-                })
-                .collect();
-            vec![
-                h.hunt_id.clone(),
-                format_millis(h.started_at_ms),
-                h.started_by.clone(),
-                h.indicators.join(", "),
-                progress.join("; "),
-                h.total_hits.to_string(),
-            ]
-        })
-        .collect();
-    format!(
-        "<h1>Threat hunts</h1>{}",
-        table(
-            &[
-                "Hunt",
-                "Started",
-                "By",
-                "Indicators",
-                "Progress per site",
-                "Hits"
-            ],
-            &rows
-        )
-    )
-}
-
-pub const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1f23}nav{background:#1b1f23;color:#fff;padding:.6em 1em}\
-nav a{color:#9cd;margin-left:1em}nav .who{float:right;color:#bbb;margin:0}main{padding:1em 1.5em}table{border-collapse:collapse;width:100%;margin-bottom:1em}\
-th,td{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}th{background:#f4f4f4}\
-.sev-critical{color:#b00;font-weight:bold}.sev-high{color:#d60}.live{color:#666;font-size:12px}.meta{color:#555}form.filters{margin-bottom:1em}";
-
-pub const JS: &str = "(function(){var rows=document.getElementById('rows');if(!rows||!window.EventSource)return;\
-var es=new EventSource('/events');var pending=false;\
-es.addEventListener('signed-out',function(){es.close();document.getElementById('live').textContent='Signed out: run sirt-hub login for a new link.';});es.onmessage=function(){if(pending)return;pending=true;\
-setTimeout(function(){pending=false;var q=new URLSearchParams(location.search);q.set('fragment','rows');\
-fetch(location.pathname+'?'+q.toString(),{credentials:'same-origin'}).then(function(r){return r.ok?r.text():null})\
-.then(function(html){if(html!==null){rows.innerHTML=html;document.getElementById('live').textContent='Live: updated '+new Date().toLocaleTimeString();}});},200);};})();";

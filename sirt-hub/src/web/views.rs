@@ -1,16 +1,17 @@
 //! The dashboard's pages and its event stream, for a signed-in [`Viewer`]: reads from the
-//! store on the blocking pool, rendered by `pages.rs`.
+//! store on the blocking pool, rendered through the templates of `pages.rs` and `tables.rs`.
 
 use super::WebState;
 use super::auth::{Viewer, current};
-use super::pages;
+use super::pages::{self, Layout, Message, render};
+use super::tables;
 use crate::access::reader::Reader;
 use crate::error::HubError;
 use crate::store::HubStore;
 use crate::store::query::IncidentFilter;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use socfed_proto::pb;
 use socfed_proto::vocab::{Severity, SiteId};
 use std::collections::HashMap;
@@ -48,14 +49,23 @@ fn reader(state: &WebState, viewer: &Viewer) -> Reader {
     Reader::named(&viewer.name, &state.roles)
 }
 
-fn page(title: &str, viewer: &Viewer, body: &str) -> Response {
-    Html(pages::page(title, &viewer.name, &viewer.csrf(), body)).into_response()
+/// A page that only says `text`, with the HTTP status of `error`.
+fn message(viewer: &Viewer, title: &str, text: &str, error: &HubError) -> Response {
+    let mut response = render(&Message {
+        layout: Layout::of(viewer, title, ""),
+        text,
+    });
+    *response.status_mut() = error.http_status();
+    response
 }
 
 fn not_found(viewer: &Viewer) -> Response {
-    let mut response = page("Not found", viewer, "<p>No such incident.</p>");
-    *response.status_mut() = HubError::not_found("no such incident").http_status();
-    response
+    message(
+        viewer,
+        "Not found",
+        "No such incident.",
+        &HubError::not_found("no such incident"),
+    )
 }
 
 pub async fn board(
@@ -111,13 +121,17 @@ pub async fn board(
     }
     incidents.truncate(BOARD_ROWS);
     if q.get("fragment").is_some_and(|f| f == "rows") {
-        return Html(pages::board_rows(&incidents)).into_response();
+        return render(&pages::BoardRows {
+            rows: pages::board_rows(&incidents),
+        });
     }
-    page(
-        "Incidents",
-        &viewer,
-        &pages::board(&incidents, &site, &status, &severity),
-    )
+    render(&pages::Board::new(
+        Layout::of(&viewer, "Incidents", "/"),
+        &incidents,
+        &site,
+        &status,
+        &severity,
+    ))
 }
 
 pub async fn incident(
@@ -135,10 +149,7 @@ pub async fn incident(
     match found {
         Ok((Some(record), directives, comms)) => {
             if let Err(denied) = reader(&state, &viewer).may_read(&record) {
-                let body = format!("<p>{}</p>", crate::report::escape_html(&denied.to_string()));
-                let mut response = page("Not permitted", &viewer, &body);
-                *response.status_mut() = denied.http_status();
-                return response;
+                return message(&viewer, "Not permitted", &denied.to_string(), &denied);
             }
             let now = socfed_proto::now_millis();
             let i = crate::view::convert::incident(&record);
@@ -150,7 +161,12 @@ pub async fn incident(
                 .iter()
                 .map(crate::view::comms::communication)
                 .collect();
-            page(&record.title, &viewer, &pages::incident(&i, &d, &c))
+            render(&tables::Incident::new(
+                Layout::of(&viewer, &record.title, "/"),
+                &i,
+                &d,
+                &c,
+            ))
         }
         Ok((None, _, _)) => not_found(&viewer),
         Err(response) => response,
@@ -162,7 +178,10 @@ pub async fn sites(
     axum::Extension(viewer): axum::Extension<Viewer>,
 ) -> Response {
     match crate::view::sites::site_overview(&state.store, &state.live, &state.enrolled).await {
-        Ok(list) => page("Sites", &viewer, &pages::sites(&list)),
+        Ok(list) => render(&tables::Sites::new(
+            Layout::of(&viewer, "Sites", "/sites"),
+            &list,
+        )),
         Err(error) => error.into_response(),
     }
 }
@@ -193,7 +212,10 @@ pub async fn hunts(
                     )
                 })
                 .collect();
-            page("Hunts", &viewer, &pages::hunts(&list))
+            render(&tables::Hunts::new(
+                Layout::of(&viewer, "Hunts", "/hunts"),
+                &list,
+            ))
         }
         Err(response) => response,
     }

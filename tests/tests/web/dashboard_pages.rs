@@ -1,6 +1,8 @@
 //! What the dashboard's pages show, asserted on the HTML a real in-process hub serves over
 //! HTTPS: an incident's indicators and ATT&CK techniques; the board's marking, priority and IR
-//! lead columns; merged-away duplicates off the open board (and on the closed one).
+//! lead columns; merged-away duplicates off the open board (and on the closed one); and text
+//! from sites, operators and the query string escaped on every page, in text and attributes
+//! (the templates escape by construction).
 
 use socfed_proto::pb;
 use socfed_tests::web::{https, login_url, sign_in};
@@ -8,15 +10,43 @@ use socfed_tests::{clients, fixture::Org};
 
 const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
 
+/// A site-controlled title, and a URL indicator (free text past the host), that would run a
+/// script, close an attribute or start an entity if a page did not escape them.
+const HOSTILE_TITLE: &str = "Beacon <script>alert(\"t&t\")</script> 'one'";
+const HOSTILE_URL: &str = "https://c2-one.example/<script>alert(\"u&u\")</script>'";
+/// A hunt's indicator, given by an operator.
+const HOSTILE_HUNT: &str = "url:https://hunt.example/<script>alert(\"h&h\")</script>'";
+
 fn report(local: &str, title: &str, indicator: &str, technique: &str) -> pb::IncidentReport {
     pb::IncidentReport {
         tlp: pb::Tlp::Amber as i32,
         techniques: vec![technique.into()],
-        indicators: vec![pb::Indicator {
-            kind: pb::IndicatorKind::Domain as i32,
-            value: indicator.into(),
-        }],
+        indicators: vec![
+            pb::Indicator {
+                kind: pb::IndicatorKind::Domain as i32,
+                value: indicator.into(),
+            },
+            pb::Indicator {
+                kind: pb::IndicatorKind::Url as i32,
+                value: HOSTILE_URL.into(),
+            },
+        ],
         ..clients::report(local, title)
+    }
+}
+
+/// Nothing of the hostile strings is markup: no script element, no raw quote or ampersand
+/// from them; their escaped forms are what the page shows.
+fn assert_escaped(path: &str, html: &str, shown: &[&str]) {
+    assert!(
+        !html.contains("<script>"),
+        "{path}: a script element: {html}"
+    );
+    for raw in ["\"t&t\"", "\"u&u\"", "\"h&h\"", "\"q&q\"", "</script>'"] {
+        assert!(!html.contains(raw), "{path}: {raw} unescaped: {html}");
+    }
+    for part in shown {
+        assert!(html.contains(part), "{path}: {part} missing: {html}");
     }
 }
 
@@ -30,7 +60,7 @@ async fn pages_show_indicators_techniques_marking_priority_lead_and_hide_merged_
         hub.dashboard_addr
             .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
     );
-    let first = report("p-1", "Beacon <b>one</b>", "c2-one.example", "T1071.001");
+    let first = report("p-1", HOSTILE_TITLE, "c2-one.example", "T1071.001");
     org.escalate_once(hub.addr, "paris", first).await?;
     let second = report("l-1", "Beacon two", "c2-two.example", "T1566");
     org.escalate_once(hub.addr, "lyon", second).await?;
@@ -42,7 +72,7 @@ async fn pages_show_indicators_techniques_marking_priority_lead_and_hide_merged_
             .map(|i| i.id.clone())
             .ok_or_else(|| anyhow::anyhow!("{title} stored"))
     };
-    let (one, two) = (id_of("Beacon <b>one</b>")?, id_of("Beacon two")?);
+    let (one, two) = (id_of(HOSTILE_TITLE)?, id_of("Beacon two")?);
     operator
         .transition_incident(pb::TransitionIncidentRequest {
             legacy_command: String::new(),
@@ -113,11 +143,38 @@ async fn pages_show_indicators_techniques_marking_priority_lead_and_hide_merged_
         "<h2>ATT&amp;CK techniques</h2>",
         "T1071.001",
         "T1566",
-        "Beacon &lt;b&gt;one&lt;/b&gt;",
     ] {
         assert!(detail.contains(part), "{part} missing: {detail}");
     }
-    assert!(!detail.contains("<b>one</b>"), "site text is escaped");
+
+    // Escaped by construction, on every page that shows the text.
+    org.response(hub.addr, "ines")?
+        .start_hunt(pb::StartHuntRequest {
+            indicators: vec![HOSTILE_HUNT.into()],
+            sites: vec!["all".into()],
+            ..Default::default()
+        })
+        .await?;
+    let title = "Beacon &lt;script&gt;alert(&quot;t&amp;t&quot;)&lt;/script&gt; &#39;one&#39;";
+    let url = "c2-one.example/&lt;script&gt;alert(&quot;u&amp;u&quot;)&lt;/script&gt;&#39;";
+    let hunt = "hunt.example/&lt;script&gt;alert(&quot;h&amp;h&quot;)&lt;/script&gt;&#39;";
+    assert_escaped("/", &board, &[title]);
+    let rows = get("/?fragment=rows".into()).await?;
+    assert_escaped("rows", &rows, &[title]);
+    assert_escaped("incident", &detail, &[&format!("<h1>{title}</h1>"), url]);
+    assert_escaped("hunts", &get("/hunts".into()).await?, &[hunt]);
+    assert_escaped(
+        "sites",
+        &get("/sites".into()).await?,
+        &["<th>Warnings</th>"],
+    );
+    // The board's filter repeats the query in an attribute: quoted, not closed.
+    let echoed = get("/?site=%22%3E%3Cscript%3E%22q%26q%22".into()).await?;
+    assert_escaped(
+        "filter",
+        &echoed,
+        &["value=\"&quot;&gt;&lt;script&gt;&quot;q&amp;q&quot;\""],
+    );
     hub.stop().await?;
     Ok(())
 }

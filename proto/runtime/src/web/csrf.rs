@@ -1,0 +1,89 @@
+//! CSRF tokens and the cookies that carry web sessions, for every state-changing request of a
+//! web surface. A token is derived from a secret the browser holds in an HttpOnly cookie (a
+//! session, or a one-time sign-in cookie), so a page served inside that session can show it and
+//! a cross-site page cannot know it; the browser does not send SameSite=Strict cookies with a
+//! cross-site POST either, and `Sec-Fetch-Site` names one when the browser tells.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+
+/// The token for `purpose` (e.g. "sign-out") under a 256-bit `secret`: a keyed BLAKE3 hash, so
+/// one purpose's token says nothing about another's or about the secret.
+pub fn token(secret: &[u8; 32], purpose: &str) -> String {
+    blake3::keyed_hash(secret, purpose.as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+/// Compares two tokens without leaking where they differ; an empty expected token never matches.
+pub fn matches(given: &str, expected: &str) -> bool {
+    // Comparing digests of both makes the comparison constant-time (blake3::Hash's `==` is).
+    !expected.is_empty() && blake3::hash(given.as_bytes()) == blake3::hash(expected.as_bytes())
+}
+
+/// Does the browser say this request comes from another site (`Sec-Fetch-Site: cross-site`)?
+pub fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+}
+
+/// The value of the cookie `name` the browser sent, if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `response` with a `Set-Cookie: cookie` header added (a value that is not a valid header is
+/// left out: cookies are built from hex tokens and fixed attributes).
+pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The attributes of every session cookie: scripts cannot read it, it goes only over HTTPS and
+/// never with a request another site starts.
+pub fn session_cookie(name: &str, value: &str, max_age_s: i64) -> String {
+    format!("{name}={value}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age_s}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_differ_by_secret_and_purpose_and_match_only_themselves() {
+        let (a, b) = ([7u8; 32], [8u8; 32]);
+        assert_ne!(token(&a, "sign-out"), token(&b, "sign-out"));
+        assert_ne!(token(&a, "sign-out"), token(&a, "assign"));
+        assert!(matches(&token(&a, "x"), &token(&a, "x")));
+        assert!(!matches(&token(&a, "x"), &token(&a, "y")));
+        assert!(!matches("", ""), "an empty expected token never matches");
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name_and_cross_site_requests_are_told() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a_session=1; session=2"),
+        );
+        assert_eq!(cookie(&h, "session").as_deref(), Some("2"));
+        assert_eq!(cookie(&h, "other"), None);
+        assert!(!cross_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site(&h));
+        assert_eq!(
+            session_cookie("s", "ab", 0),
+            "s=ab; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"
+        );
+    }
+}

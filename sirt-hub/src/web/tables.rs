@@ -1,0 +1,158 @@
+//! The dashboard's table pages (askama templates, see `pages.rs`): an incident, the sites, the
+//! hunts. Each builds its rows as plain text (an incident's tables with the report's own rows,
+//! `report/rows.rs`, so both say the same); `macros.html` writes them, escaped.
+
+use super::pages::{Layout, lead, tlp};
+use crate::report;
+use crate::view::words;
+use askama::Template;
+use socfed_proto::pb;
+use socfed_runtime::cli::format_millis;
+
+/// Rows of text cells.
+type Rows = Vec<Vec<String>>;
+
+/// One incident: its indicators and techniques, what each site saw, the tasks and directives
+/// sent, the communications, the regulatory clocks and the timeline.
+#[derive(Template)]
+#[template(path = "incident.html")]
+pub struct Incident<'a> {
+    pub layout: Layout<'a>,
+    pub title: &'a str,
+    pub id: &'a str,
+    pub status: &'static str,
+    pub severity: &'static str,
+    pub priority: &'a str,
+    pub tlp: String,
+    pub lead: &'a str,
+    pub indicators: Rows,
+    pub techniques: Rows,
+    pub sightings: Rows,
+    pub tasks: Rows,
+    pub actions: Rows,
+    pub communications: Rows,
+    pub clocks: Rows,
+    pub timeline: Rows,
+}
+
+fn indicator_kind(kind: i32) -> String {
+    pb::IndicatorKind::try_from(kind).map_or_else(
+        |_| "unknown".to_string(),
+        |k| {
+            k.as_str_name()
+                .trim_start_matches("INDICATOR_KIND_")
+                .to_ascii_lowercase()
+        },
+    )
+}
+
+impl<'a> Incident<'a> {
+    pub fn new(
+        layout: Layout<'a>,
+        i: &'a pb::HubIncident,
+        directives: &[pb::DirectiveStatus],
+        comms: &[pb::Communication],
+    ) -> Self {
+        let indicators = i
+            .indicators
+            .iter()
+            .map(|x| vec![indicator_kind(x.kind), x.value.clone()])
+            .chain(words::indicators_elided(i).map(|note| vec![String::new(), note]))
+            .collect();
+        Self {
+            layout,
+            title: &i.title,
+            id: &i.id,
+            status: words::status(i.status),
+            severity: words::severity(i.severity),
+            priority: &i.priority,
+            tlp: tlp(i.tlp),
+            lead: lead(i),
+            indicators,
+            techniques: i.techniques.iter().map(|t| vec![t.clone()]).collect(),
+            sightings: report::sighting_rows(i),
+            tasks: report::task_rows(directives),
+            actions: report::directive_rows(directives),
+            communications: report::communication_rows(comms),
+            clocks: report::clock_rows(i),
+            timeline: report::timeline_rows(i),
+        }
+    }
+}
+
+/// Every enrolled site: its link, backlog, certificate, and what looks wrong.
+#[derive(Template)]
+#[template(path = "sites.html")]
+pub struct Sites<'a> {
+    pub layout: Layout<'a>,
+    pub rows: Rows,
+}
+
+impl<'a> Sites<'a> {
+    pub fn new(layout: Layout<'a>, sites: &[pb::SiteSummary]) -> Self {
+        let rows = sites
+            .iter()
+            .map(|s| {
+                vec![
+                    s.site_id.clone(),
+                    if s.connected {
+                        "connected"
+                    } else {
+                        "not connected"
+                    }
+                    .into(),
+                    format_millis(s.last_seen_ms),
+                    s.backlog.to_string(),
+                    socfed_runtime::cli::format_age(s.oldest_unsent_age_ms),
+                    s.acked_through.to_string(),
+                    format_millis(s.cert_not_after_ms),
+                    words::site_warnings(s).join("; "),
+                ]
+            })
+            .collect();
+        Self { layout, rows }
+    }
+}
+
+/// The newest hunts the viewer may read, with each site's progress.
+#[derive(Template)]
+#[template(path = "hunts.html")]
+pub struct Hunts<'a> {
+    pub layout: Layout<'a>,
+    pub rows: Rows,
+}
+
+impl<'a> Hunts<'a> {
+    pub fn new(layout: Layout<'a>, hunts: &[pb::Hunt]) -> Self {
+        let rows = hunts
+            .iter()
+            .map(|h| {
+                let progress: Vec<String> = h
+                    .sites
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}: {} ({})",
+                            s.site_id,
+                            s.progress,
+                            crate::response::directive::plural(
+                                usize::try_from(s.hit_count).unwrap_or(usize::MAX),
+                                "hit",
+                                "hits"
+                            )
+                        )
+                    })
+                    .collect();
+                vec![
+                    h.hunt_id.clone(),
+                    format_millis(h.started_at_ms),
+                    h.started_by.clone(),
+                    h.indicators.join(", "),
+                    progress.join("; "),
+                    h.total_hits.to_string(),
+                ]
+            })
+            .collect();
+        Self { layout, rows }
+    }
+}
