@@ -204,8 +204,39 @@ impl Unit<'_> {
         }
         let samples = self.samples;
         let refs = samples.append(raws)?;
+        failpoint_after_samples();
         self.put_u64(TreeId::Meta, schema::SAMPLES_END.as_bytes(), samples.end());
         Ok(refs)
+    }
+}
+
+/// Environment variable of a test hook, and nothing else: `after-samples` makes the agent
+/// exit abruptly ([`FAILPOINT_EXIT`]) right after a unit's sample block is durable and before
+/// the unit commits: the crash window of the invariant above
+/// (`tests/tests/faults/samples_crash.rs`). Unset (always, outside tests) it does nothing.
+pub const FAILPOINT_ENV: &str = "SOCFED_AGENT_FAILPOINT";
+/// Exit code of an agent stopped by the failpoint.
+pub const FAILPOINT_EXIT: i32 = 86;
+
+fn failpoint_after_samples() {
+    static SET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let set = *SET.get_or_init(|| match std::env::var(FAILPOINT_ENV) {
+        Ok(value) if value == "after-samples" => {
+            tracing::warn!(
+                "test failpoint set: the agent exits after a sample block, before its unit"
+            );
+            true
+        }
+        Ok(value) => {
+            tracing::warn!(%value, "unknown {FAILPOINT_ENV} value ignored");
+            false
+        }
+        Err(_) => false,
+    });
+    if set {
+        eprintln!("{FAILPOINT_ENV}: exiting after the sample block, before the unit's commit");
+        // No destructor runs: sled is not flushed, as in a crash.
+        std::process::exit(FAILPOINT_EXIT);
     }
 }
 
