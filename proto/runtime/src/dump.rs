@@ -11,9 +11,9 @@
 //! written, and anyone can recompute it, so a record that a hub or agent could not read is
 //! refused here, naming the tree and the line.
 //!
-//! Files the store keeps beside sled (the hub's journal) travel in the same dump as
-//! pseudo-trees (`dump_files.rs`); they are not checked record by record (the hub checks its
-//! journal's frames when it opens and reads it).
+//! Files the store keeps beside sled (the hub's journal, the agent's sample journal) travel
+//! in the same dump as pseudo-trees (`dump_files.rs`); they are not checked record by record
+//! (each service checks its journal's frames when it opens and reads it).
 //!
 //! Opening the store takes sled's exclusive lock, so both commands refuse to run against a
 //! store that a running service holds.

@@ -1,14 +1,13 @@
 //! Files a store keeps beside sled, carried in a dump (`dump.rs`): the hub's escalation
-//! journal (`journal/`). Each file is a pseudo-tree named `file:DIR/NAME` whose keys are
-//! offsets (u64 BE) and whose values are the bytes there, in chunks, so a dump keeps one
-//! format, one checksum and one trailer. The agent keeps no such directory; its dumps hold
-//! none.
+//! journal (`journal/`) and the agent's alert sample journal (`samples/`). Each file is a
+//! pseudo-tree named `file:DIR/NAME` whose keys are offsets (u64 BE) and whose values are the
+//! bytes there, in chunks, so a dump keeps one format, one checksum and one trailer.
 
 use super::dump::DumpError;
 use std::path::{Path, PathBuf};
 
 /// Directories beside sled whose files a dump carries.
-pub const SIDE_DIRS: &[&str] = &["journal"];
+pub const SIDE_DIRS: &[&str] = &["journal", "samples"];
 
 /// Prefix of a pseudo-tree holding a file.
 pub const FILE_PREFIX: &str = "file:";

@@ -56,6 +56,18 @@ impl SocApi {
     }
 }
 
+/// `group` with its original record (`SocService::group_samples`).
+fn with_sample(
+    s: &SocService,
+    group: crate::soc::group::AlertGroup,
+) -> Result<(crate::soc::group::AlertGroup, String), AgentError> {
+    let sample = s
+        .group_samples(std::slice::from_ref(&group))
+        .pop()
+        .unwrap_or_default();
+    Ok((group, sample))
+}
+
 /// Batches parsed at once ahead of the writer, on the blocking pool.
 const PARSE_AHEAD: usize = 4;
 
@@ -180,12 +192,20 @@ impl pb::site_soc_server::SiteSoc for SocApi {
                 limit.min(10_000) as usize
             },
         };
-        let groups = self
-            .blocking(move |s| s.list_groups(&actor, &filter))
+        let (groups, samples) = self
+            .blocking(move |s| {
+                let groups = s.list_groups(&actor, &filter)?;
+                let samples = s.group_samples(&groups);
+                Ok((groups, samples))
+            })
             .await?;
         let policy = &self.service.settings.sla;
         Ok(Response::new(pb::ListAlertsResponse {
-            groups: groups.iter().map(|g| convert::group(g, policy)).collect(),
+            groups: groups
+                .iter()
+                .zip(samples)
+                .map(|(g, sample)| convert::group(g, policy, sample))
+                .collect(),
         }))
     }
 
@@ -195,10 +215,13 @@ impl pb::site_soc_server::SiteSoc for SocApi {
     ) -> Result<Response<pb::AlertGroup>, Status> {
         let actor = self.actor(&request)?;
         let id = group_id(&request.into_inner().id)?;
-        let group = self.blocking(move |s| s.get_group(&actor, id)).await?;
+        let (group, sample) = self
+            .blocking(move |s| with_sample(s, s.get_group(&actor, id)?))
+            .await?;
         Ok(Response::new(convert::group(
             &group,
             &self.service.settings.sla,
+            sample,
         )))
     }
 
@@ -229,10 +252,13 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             },
             WireAction::Reopen(_) => Action::Reopen,
         };
-        let group = self.blocking(move |s| s.act(&actor, id, action)).await?;
+        let (group, sample) = self
+            .blocking(move |s| with_sample(s, s.act(&actor, id, action)?))
+            .await?;
         Ok(Response::new(convert::group(
             &group,
             &self.service.settings.sla,
+            sample,
         )))
     }
 

@@ -33,7 +33,9 @@ fn format_to_wire(format: Format) -> pb::AlertFormat {
     }
 }
 
-pub fn group(g: &AlertGroup, policy: &sla::SlaPolicy) -> pb::AlertGroup {
+/// `sample` is the group's original record, read from the sample journal
+/// (`SocService::group_samples`).
+pub fn group(g: &AlertGroup, policy: &sla::SlaPolicy, sample: String) -> pb::AlertGroup {
     let (verdict, incident) = match &g.state.status {
         Status::Closed { verdict } => (VERDICTS.to_wire(*verdict), String::new()),
         Status::Promoted { incident } => (pb::Verdict::Unspecified, incident.clone()),
@@ -79,7 +81,7 @@ pub fn group(g: &AlertGroup, policy: &sla::SlaPolicy) -> pb::AlertGroup {
             })
             .unwrap_or_default(),
         sla_due_ms: deadline.map_or(0, |d| d.due_ms),
-        sample_raw: g.sample.raw.clone(),
+        sample_raw: sample,
     }
 }
 

@@ -13,6 +13,7 @@ mod triage;
 mod unassigned;
 
 pub use intake::IntakeResult;
+pub use people::UNAVAILABLE;
 
 use crate::error::AgentError;
 use crate::soc::audit::AuditDraft;

@@ -24,6 +24,9 @@ pub struct ShiftsView {
     pub duty: Option<DutyView>,
 }
 
+/// How a sample that cannot be read is shown, followed by why.
+pub const UNAVAILABLE: &str = "<sample unavailable>";
+
 impl SocService {
     pub fn roster(&self, actor: &Actor) -> Result<Vec<Analyst>, AgentError> {
         authz::check(actor.role, Operation::ViewRoster, None)?;
@@ -169,6 +172,23 @@ impl SocService {
                 "no alert group {id}; `site-agent alerts list --status all` shows them"
             ))
         })
+    }
+
+    /// The original records of `groups` as shown to an analyst (the caller read the groups
+    /// under `ViewAlerts`): from the sample journal, or a marked line saying why one is
+    /// unavailable (a damaged or missing block), never an error for the whole answer.
+    pub fn group_samples(&self, groups: &[crate::soc::group::AlertGroup]) -> Vec<String> {
+        self.store
+            .group_samples(groups)
+            .into_iter()
+            .zip(groups)
+            .map(|(sample, g)| {
+                sample.unwrap_or_else(|why| {
+                    tracing::warn!(group = %g.id, %why, "an alert group's sample is unavailable");
+                    format!("{UNAVAILABLE}: {why}")
+                })
+            })
+            .collect()
     }
 
     pub fn list_incidents(

@@ -40,8 +40,11 @@ pub struct AlertGroup {
     pub indicators: Vec<Indicator>,
     pub techniques: Vec<Technique>,
     pub comments: Vec<Comment>,
-    /// The first alert, with its bounded raw record, as evidence.
+    /// The first alert, as evidence. Its bounded raw record is in the sample journal once
+    /// the group is stored (`store::samples`): `raw` is empty there and `sample_ref` says
+    /// where it is. A group not yet written (or read from before schema 8) carries `raw`.
     pub sample: Alert,
+    pub sample_ref: Option<crate::store::samples::SampleRef>,
 }
 
 fn union<T: Ord + Clone>(into: &mut Vec<T>, from: &[T]) {
@@ -81,6 +84,7 @@ impl AlertGroup {
             techniques: alert.techniques.clone(),
             comments: Vec::new(),
             sample: alert,
+            sample_ref: None,
         }
     }
 

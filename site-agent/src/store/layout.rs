@@ -2,7 +2,8 @@
 //! every tree, each key by its shape ([`schema::key_shape`]) and each value by what it is
 //! ([`check::shown`], the table `db import` checks with). The snapshot test in `layout/` runs
 //! a small scenario through the real service and store and compares this text with the
-//! committed `layout/snapshot.txt`, so a change of layout is always a visible diff.
+//! committed `layout/snapshot.txt`, so a change of layout is always a visible diff. The
+//! sample journal beside sled (`samples.rs`) follows the trees, block by block.
 
 use super::schema::{self, TreeId, TreeSet};
 use super::{AgentStore, StoreError, check};
@@ -35,6 +36,8 @@ impl AgentStore {
     /// Every tree of the store rendered by [`describe`], volatile parts normalised.
     pub fn layout(&self) -> Result<String, StoreError> {
         let title = format!("site-agent store layout, schema {}", schema::SCHEMA_VERSION);
-        Ok(layout::render(&self.db, &title, &describe)?)
+        let mut text = layout::render(&self.db, &title, &describe)?;
+        text.push_str(&self.samples.layout()?);
+        Ok(text)
     }
 }

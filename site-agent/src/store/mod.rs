@@ -2,7 +2,8 @@
 //! (`outbox.rs`, packed in runs of consecutive sequences by `outbox_runs.rs`), the local
 //! SOC's alert groups, incidents, roster and notifications (`soc.rs`), settings
 //! (`settings.rs`), the audit chain (`audit.rs`), directives (`directives.rs`) and the hub's
-//! incident states (`hub_states.rs`), all in one sled database whose layout is in `schema.rs`.
+//! incident states (`hub_states.rs`), all in one sled database whose layout is in `schema.rs`;
+//! beside it, the alert groups' samples in an append-only journal (`samples.rs`).
 //!
 //! Writes go through [`AgentStore::unit`]: one writer at a time, all of a unit's writes in one
 //! transaction, and the unit returns only once a flush (and fdatasync in `fsync` mode) that
@@ -25,6 +26,7 @@ mod outbox_runs;
 #[cfg(test)]
 mod outbox_tests;
 mod revisions;
+pub mod samples;
 pub mod schema;
 mod settings;
 mod soc;
@@ -65,6 +67,8 @@ pub enum StoreError {
     Codec(#[from] CodecError),
     #[error("the store at {dir} is damaged: {reason}")]
     Damaged { dir: PathBuf, reason: String },
+    #[error("alert samples: {0}")]
+    Samples(#[from] socfed_runtime::store_kit::journal::JournalError),
     #[error("store witness: {0}")]
     Witness(std::io::Error),
     #[error(
@@ -100,8 +104,13 @@ impl StoreError {
             StoreError::Open { error, .. } | StoreError::Sled(error) => disk_full::sled(error),
             StoreError::Sync(e) | StoreError::Witness(e) => disk_full::io(e),
             StoreError::Failed { disk_full, .. } => *disk_full,
+            StoreError::Samples(socfed_runtime::store_kit::journal::JournalError::Io {
+                source,
+                ..
+            }) => disk_full::io(source),
             StoreError::SchemaVersion(_)
             | StoreError::Codec(_)
+            | StoreError::Samples(_)
             | StoreError::Damaged { .. }
             | StoreError::AuditKey { .. }
             | StoreError::OutboxFull { .. } => false,
@@ -165,6 +174,8 @@ pub struct AgentStore {
     /// The data directory, where the commit witness lives beside sled's files.
     dir: std::path::PathBuf,
     trees: Trees<TreeId>,
+    /// Alert groups' samples, outside sled (`samples.rs`).
+    samples: samples::SampleJournal,
     /// Changes only when a restored store is detected (see `outbox::restart_epoch`).
     epoch: std::sync::RwLock<Ulid>,
     /// fdatasync of sled's log and blob files after each flush (fsync mode); used under the
@@ -233,7 +244,12 @@ impl AgentStore {
                 return Err(StoreError::SchemaVersion(found));
             }
         }
-        upgrade::run(&db, &trees)?;
+        let samples_end = match meta.get(schema::SAMPLES_END)? {
+            Some(raw) => schema::u64_of(TreeId::Meta, &raw)?,
+            None => 0,
+        };
+        let samples = samples::SampleJournal::open(dir, durability, samples_end)?;
+        upgrade::run(&db, &trees, &samples)?;
         let legacy_request_keys = meta.get(schema::LEGACY_REQUEST_KEYS)?.is_some();
         let revisions_pending = trees.tree(TreeId::IdxRevisionPending).len() as u64;
         let agenda = agenda::build(&trees)?;
@@ -268,6 +284,7 @@ impl AgentStore {
             db,
             dir: dir.to_path_buf(),
             trees,
+            samples,
             epoch: std::sync::RwLock::new(epoch),
             data_sync,
             audit_key,
@@ -356,6 +373,7 @@ impl AgentStore {
                 &self.ops,
                 self.legacy_request_keys,
                 self.revisions_pending.load(Ordering::Relaxed),
+                &self.samples,
             );
             let value = work(&mut unit)?;
             unit.write_outbox_runs()?;

@@ -10,9 +10,10 @@
 //! |                 | `intake/{accepted,aggregated,duplicates,rejected,skipped}` | u64 BE          |
 //! |                 | `sla_policy`                               | the SLA policy (JSON) the in-memory agenda was last built for |
 //! |                 | `audit_keyed_from`                         | `KeyedFrom` (where keyed sealing began) |
+//! |                 | `samples_end`                              | u64 BE: the sample journal's end after the last unit that appended to it (`samples.rs`) |
 //! | `outbox`        | last seq u64 of the run                    | `OutboxRun`: the escalations one unit queued under consecutive sequences (v2) |
 //! | `requests`      | caller ++ 0x00 ++ caller's request id      | `RequestRecord`                 |
-//! | `groups`        | group ULID                                 | `AlertGroup`                    |
+//! | `groups`        | group ULID                                 | `AlertGroup` (version 2: its sample's raw record in `samples/`, named by `sample_ref`) |
 //! | `group_span`    | aggregation fingerprint (32) ++ last seen ms u64 ++ group ULID | first seen ms u64 BE (every group of a fingerprint, by when it was last seen) |
 //! | `seen_events`   | source event id (32, BLAKE3, see `soc::parse`) | received ms u64 BE (first arrival) |
 //! | `seen_by_time`  | received ms u64 ++ source event id (32)    | more source event ids (32 each) taken in by the same commit, up to `PACK_IDS` in all (pruning past `soc.duplicate_window`) |
@@ -31,8 +32,9 @@
 //! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
-//! tree's records are version 1 but `outbox`'s (2: a run); unknown versions are errors.
-//! `key_shape` renders each key layout for the layout snapshot (`layout.rs`): a change here changes the snapshot, and a
+//! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
+//! sample in the journal, schema 8); unknown versions are errors. `key_shape` renders each key
+//! layout for the layout snapshot (`layout.rs`): a change here changes the snapshot, and a
 //! layout change bumps [`SCHEMA_VERSION`].
 //!
 //! Schema 2 replaced schema 1's `group_fp` (fingerprint → the latest group only) with
@@ -62,6 +64,13 @@
 //! `OutboxEntry`) per sequence; the upgrade packs those (`upgrade_outbox.rs`). A batch of
 //! raises writes one key, an acknowledgement removes one key per run.
 //!
+//! Schema 8 moves each alert group's raw sample out of its record into the sample journal
+//! beside sled (`DIR/samples/`, `samples.rs`): an intake commit appends one compressed block
+//! of the samples of the groups it opens, and the record (`groups` value version 2) keeps a
+//! `SampleRef` (block id, index in the block) and an empty `raw`. A version 1 record is
+//! version 2 without that trailing field ([`decode_group_any`]); the upgrade moves its
+//! sample into the journal and rewrites it.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -80,7 +89,7 @@ pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 mod outbox;
 pub use outbox::*;
 
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -131,9 +140,18 @@ impl TreeId {
 }
 
 /// The registry of the agent's trees (`store_kit`): every record is version 1 but the
-/// outbox's ([`OUTBOX_RUN_VERSION`]).
+/// outbox's ([`OUTBOX_RUN_VERSION`]) and `groups`' (2).
 impl TreeSet for TreeId {
     const ALL: &'static [Self] = &TreeId::ALL;
+
+    fn codec(self) -> Codec {
+        match self {
+            // Version 2 (schema 8): the sample's raw record is in the sample journal.
+            TreeId::Groups => Codec::new(self.name(), 2),
+            TreeId::Outbox => Codec::new(self.name(), OUTBOX_RUN_VERSION),
+            other => Codec::new(other.name(), 1),
+        }
+    }
 
     fn index(self) -> usize {
         self as usize
@@ -160,13 +178,6 @@ impl TreeSet for TreeId {
             TreeId::IdxRevisionPending => "idx_revision_pending",
         }
     }
-
-    fn codec(self) -> Codec {
-        match self {
-            TreeId::Outbox => Codec::new(self.name(), OUTBOX_RUN_VERSION),
-            _ => Codec::new(self.name(), 1),
-        }
-    }
 }
 
 pub const EPOCH: &str = "epoch";
@@ -191,6 +202,9 @@ pub const LEGACY_REQUEST_KEYS: &str = "legacy_request_keys";
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 /// `meta` key of the SLA policy (JSON) the in-memory SLA agenda was last built for.
 pub const SLA_POLICY: &str = "sla_policy";
+/// `meta` key of the sample journal's end after the last unit that appended to it (u64 BE):
+/// the floor of the journal's next open (`samples.rs`).
+pub const SAMPLES_END: &str = "samples_end";
 /// `meta` key prefix of the intake counters.
 pub const INTAKE_PREFIX: &str = "intake/";
 /// The intake counters under [`INTAKE_PREFIX`], in the order `intake_counts` returns them.
@@ -307,6 +321,22 @@ pub fn encode<T: Serialize>(tree: TreeId, value: &T) -> Result<Vec<u8>, CodecErr
 
 pub fn decode<T: DeserializeOwned>(tree: TreeId, bytes: &[u8]) -> Result<T, CodecError> {
     tree.codec().decode(bytes)
+}
+
+/// A `groups` value of version 2 or 1 (before schema 8, the raw sample inside); whether it
+/// was version 1. A version 1 body is a version 2 body without the trailing
+/// `Option<SampleRef>`: postcard writes `None` as one 0 byte, so it is decoded with one added.
+pub fn decode_group_any(bytes: &[u8]) -> Result<(crate::soc::group::AlertGroup, bool), CodecError> {
+    let codec = TreeId::Groups.codec();
+    match codec.split(bytes)? {
+        (2, body) => Ok((codec.body(body)?, false)),
+        (1, body) => {
+            let mut body = body.to_vec();
+            body.push(0);
+            Ok((codec.body(&body)?, true))
+        }
+        (found, _) => Err(codec.unknown(found)),
+    }
 }
 
 pub fn u64_of(tree: TreeId, bytes: &[u8]) -> Result<u64, CodecError> {

@@ -30,6 +30,8 @@ pub struct Unit<'a> {
     /// Changes to the in-memory queue and SLA agenda (`agenda.rs`), applied once the unit's
     /// commit succeeded.
     pub(crate) agenda_changes: Vec<super::agenda::Change>,
+    /// The alert sample journal, appended to before the unit commits (`samples.rs`).
+    pub(crate) samples: &'a super::samples::SampleJournal,
 }
 
 impl<'a> Unit<'a> {
@@ -39,6 +41,7 @@ impl<'a> Unit<'a> {
         ops: &'a OpMeter<TreeId>,
         legacy_request_keys: bool,
         revisions_pending: u64,
+        samples: &'a super::samples::SampleJournal,
     ) -> Self {
         Self {
             work: KitUnit::new(trees).metered(ops),
@@ -50,6 +53,7 @@ impl<'a> Unit<'a> {
             revisions_pending_at_start: revisions_pending,
             revisions_pending_delta: 0,
             agenda_changes: Vec::new(),
+            samples,
         }
     }
 

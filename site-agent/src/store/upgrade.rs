@@ -3,12 +3,16 @@
 //! through repeats the step at the next start.
 
 use super::StoreError;
+use super::samples::SampleJournal;
 use super::schema::{self, TreeId};
-use crate::soc::group::AlertGroup;
 use socfed_runtime::store_kit::Trees;
 
 /// Upgrades the store from the version it records (a new store records none: nothing to do).
-pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError> {
+pub(super) fn run(
+    db: &sled::Db,
+    trees: &Trees<TreeId>,
+    samples: &SampleJournal,
+) -> Result<(), StoreError> {
     let meta = trees.tree(TreeId::Meta);
     let Some(raw) = meta.get(schema::SCHEMA_VERSION_KEY)? else {
         return Ok(());
@@ -68,7 +72,71 @@ pub(super) fn run(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError
             "store upgraded to schema 7: outbox packed in runs"
         );
     }
+    if found < 8 {
+        let moved = to_v8(trees, samples)?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &8u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!(
+            moved,
+            "store upgraded to schema 8: alert samples moved to the sample journal"
+        );
+    }
     Ok(())
+}
+
+/// Groups moved per sample block by the upgrade to 8.
+const UPGRADE_BLOCK_GROUPS: usize = 500;
+
+/// Schema 8: every group whose record still holds its raw sample (value version 1) has it
+/// appended to the sample journal (durable first, as at intake) and its record rewritten
+/// with the reference, a block of groups at a time. A crash part way leaves the rest as they
+/// were and at most an unreferenced block: the step goes on from there at the next start.
+fn to_v8(trees: &Trees<TreeId>, samples: &SampleJournal) -> Result<u64, StoreError> {
+    let mut moved = 0u64;
+    let mut waiting = Vec::new();
+    for value in trees.tree(TreeId::Groups).iter().values() {
+        let (group, _) = schema::decode_group_any(&value?)?;
+        if group.sample_ref.is_none() {
+            waiting.push(group);
+        }
+        if waiting.len() >= UPGRADE_BLOCK_GROUPS {
+            moved += move_samples(trees, samples, std::mem::take(&mut waiting))?;
+        }
+    }
+    // A version 1 record names no sample: every one is rewritten as version 2 here.
+    moved += move_samples(trees, samples, waiting)?;
+    Ok(moved)
+}
+
+/// Appends the samples of `waiting` as one block, then rewrites their records.
+fn move_samples(
+    trees: &Trees<TreeId>,
+    samples: &SampleJournal,
+    mut waiting: Vec<crate::soc::group::AlertGroup>,
+) -> Result<u64, StoreError> {
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let raws: Vec<String> = waiting
+        .iter_mut()
+        .map(|g| std::mem::take(&mut g.sample.raw))
+        .collect();
+    let refs = samples.append(&raws.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let mut batch = sled::Batch::default();
+    for (group, at) in waiting.iter_mut().zip(refs) {
+        group.sample_ref = Some(at);
+        batch.insert(
+            group.id.to_bytes().to_vec(),
+            schema::encode(TreeId::Groups, &*group)?,
+        );
+    }
+    // The meta end and the records are two trees: the end first, so a record never names a
+    // block past the floor of the next open.
+    trees
+        .tree(TreeId::Meta)
+        .insert(schema::SAMPLES_END, &samples.end().to_be_bytes())?;
+    trees.tree(TreeId::Groups).apply_batch(batch)?;
+    Ok(waiting.len() as u64)
 }
 
 /// Schema 2: `group_span` (every group of a fingerprint, by last seen) replaces `group_fp`
@@ -77,7 +145,7 @@ fn to_v2(db: &sled::Db, trees: &Trees<TreeId>) -> Result<(), StoreError> {
     let spans = trees.tree(TreeId::GroupSpan);
     let mut batch = sled::Batch::default();
     for value in trees.tree(TreeId::Groups).iter().values() {
-        let group: AlertGroup = schema::decode(TreeId::Groups, &value?)?;
+        let (group, _) = schema::decode_group_any(&value?)?;
         batch.insert(
             schema::span_key(&group.fingerprint, group.last_seen_ms, group.id),
             &(group.first_seen_ms.max(0) as u64).to_be_bytes(),
@@ -93,6 +161,7 @@ pub(super) mod tests {
     use super::super::{AgentStore, Durability};
     use super::*;
     use crate::soc::alert::{Format, ParseLimits};
+    use crate::soc::group::AlertGroup;
     use crate::soc::parse::{Parsed, parse_line};
     use socfed_runtime::store_kit::TreeSet;
 

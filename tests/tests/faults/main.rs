@@ -10,5 +10,6 @@ mod faults_hub_crash;
 mod faults_outage;
 mod faults_proxy;
 mod journal_crash;
+mod samples_crash;
 mod storage_faults;
 mod storage_full;

@@ -253,6 +253,9 @@ async fn roles_decide_who_may_do_what_and_refusals_name_the_role_needed() -> any
         .await?
         .into_inner();
     assert_eq!(after.assignee, "");
+    // The original record, read back from the agent's sample journal (outside the record).
+    assert_eq!(after.sample_raw, native("R2", "ws-2", "low", ""));
+    assert_eq!(mine[0].sample_raw, after.sample_raw);
     assert!(
         carol
             .list_alerts(pb::ListAlertsRequest {

@@ -12,6 +12,8 @@
 //!   and exported once per unit, to check a store's cost model against what it does.
 //! - [`runs`]: a run of consecutive sequences stored as one value under its last sequence
 //!   (the hub's idempotency index, the agent's outbox), and the grouping of records into runs.
+//! - [`journal`]: an append-only journal of length+CRC frames in segments beside sled, its
+//!   torn tail cut at open (the hub's escalations, the agent's alert samples).
 //! - [`layout`] and [`snapshot`]: the whole stored layout rendered as deterministic text
 //!   (volatile ids, times and hashes normalised), and the comparison of that text with a
 //!   committed snapshot, so a change of layout is always a visible diff.
@@ -19,6 +21,7 @@
 //! Every key layout stays in the store's own `schema.rs`; the kit knows no store's keys.
 
 pub mod codec;
+pub mod journal;
 pub mod layout;
 pub mod ops;
 pub mod runs;

@@ -32,7 +32,7 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
 fn entries_read_back_by_id_and_from_a_mark_across_segments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut journal = Journal::open(dir.path(), Durability::Fsync, 0).expect("opens");
-    journal.segment_bytes = 100;
+    journal.inner.set_segment_bytes(100);
     let mut ids = Vec::new();
     for seq in 1..=5 {
         ids.extend(journal.append(&[entry(seq)]).expect("appends"));

@@ -190,7 +190,9 @@ impl Commit {
     }
 
     /// Writes every touched group once, with its indexes and span, and the source events
-    /// taken in; returns the touched groups in first-touch order.
+    /// taken in; returns the touched groups in first-touch order. The samples of the groups
+    /// it opens go first, as one block of the sample journal, durable before the unit that
+    /// names them commits (`store::samples`).
     pub(super) fn write(self, unit: &mut Unit, sla: &SlaPolicy) -> Result<Vec<Ulid>, AgentError> {
         let Commit {
             now,
@@ -199,7 +201,18 @@ impl Commit {
             seen,
             ..
         } = self;
-        let written: Vec<Touched> = order.iter().filter_map(|id| groups.remove(id)).collect();
+        let mut written: Vec<Touched> = order.iter().filter_map(|id| groups.remove(id)).collect();
+        let opened: Vec<usize> = (0..written.len())
+            .filter(|i| written[*i].group.sample_ref.is_none())
+            .collect();
+        let raws: Vec<String> = opened
+            .iter()
+            .map(|i| std::mem::take(&mut written[*i].group.sample.raw))
+            .collect();
+        let refs = unit.journal_samples(&raws.iter().map(String::as_str).collect::<Vec<_>>())?;
+        for (i, at) in opened.into_iter().zip(refs) {
+            written[i].group.sample_ref = Some(at);
+        }
         let pairs: Vec<(Option<&AlertGroup>, &AlertGroup)> =
             written.iter().map(|t| (t.old.as_ref(), &t.group)).collect();
         unit.put_groups(&pairs, sla)?;

@@ -13,13 +13,14 @@ use std::path::Path;
 /// Bytes before each payload.
 pub const HEADER: usize = 8;
 
-/// The largest payload a frame may carry: far above the largest report the hub takes
-/// (`ReportLimits`), so a length above it can only be garbage.
+/// The largest payload a frame may carry: far above the largest record either service
+/// journals (the hub's largest report, `ReportLimits`; the agent's largest sample block), so
+/// a length above it can only be garbage.
 pub const MAX_PAYLOAD: usize = 16 * 1024 * 1024;
 
 /// Appends one frame holding `payload` to `out`.
 pub fn encode(payload: &[u8], out: &mut Vec<u8>) {
-    // The hub never journals a payload near 4 GiB (`MAX_PAYLOAD`); saturate rather than wrap.
+    // Nothing journals a payload near 4 GiB (`MAX_PAYLOAD`); saturate rather than wrap.
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
@@ -66,7 +67,7 @@ pub enum Segment {
 /// `from`. In the newest segment a torn tail ends the scan (see [`Segment`]); elsewhere it is
 /// damage. `keep` decides, by offset, which payloads are kept (the others are only checked).
 ///
-/// A frame of length 0 never checks: every entry has at least its version byte, and a run of
+/// A frame of length 0 never checks: every payload has at least its version byte, and a run of
 /// zeroed bytes (a file extended by a crash, a dump with holes) would otherwise read as a
 /// chain of empty frames whose CRC (that of no bytes) is 0.
 pub fn scan(
