@@ -74,13 +74,9 @@ mod tests {
 
     const WINDOW_MS: i64 = 86_400_000;
 
+    /// The store in `dir`, retried while a dropped one's threads still hold sled's lock.
     fn open(dir: &std::path::Path) -> HubStore {
-        HubStore::open(
-            dir,
-            crate::store::Durability::Flush,
-            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
-        )
-        .expect("store")
+        crate::store::query_states::tests::store(dir)
     }
 
     /// What a crash between the journal append and the unit's commit leaves: the journal holds

@@ -21,7 +21,7 @@ pub mod query;
 mod query_directives;
 mod query_index;
 mod query_response;
-mod query_states;
+pub(crate) mod query_states;
 mod query_web;
 pub mod records;
 pub mod schema;

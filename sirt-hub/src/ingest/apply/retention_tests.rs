@@ -240,13 +240,7 @@ fn a_damaged_directive_record_is_stepped_over_and_the_rest_still_goes() {
             .expect("damaged");
         db.flush().expect("flushed");
     }
-    let store = when_released(|| {
-        HubStore::open(
-            dir.path(),
-            crate::store::Durability::Flush,
-            socfed_runtime::audit::ChainKey::from_bytes([7; 32]),
-        )
-    });
+    let store = open_store(dir.path());
     let pruned = prune(&store, None, T0 + 100 * DAY);
     assert_eq!(
         pruned,
