@@ -73,6 +73,21 @@ pub fn lock_busy(error: &sled::Error) -> bool {
         if io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock"))
 }
 
+/// Opens the sled database in `dir` (its own configuration, [`sled_config`]), waiting up to
+/// `wait` while its lock is busy ([`lock_busy`]): a store dropped a moment ago in this process
+/// is released by sled's flusher thread, not by the drop.
+pub fn open_when_released(dir: &Path, wait: std::time::Duration) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match sled_config(dir)?.open() {
+            Err(e) if lock_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The `segment_size` line of sled's `conf` file (text lines, then a 4-byte CRC). `None` when
 /// there is none: sled then judges the file itself (an empty one is rewritten, a corrupt one
 /// refused).

@@ -204,10 +204,11 @@ mod tests {
                 .expect("durable");
         }
         {
-            let db = socfed_runtime::store_files::sled_config(dir.path())
-                .expect("config")
-                .open()
-                .expect("sled");
+            let db = socfed_runtime::store_files::open_when_released(
+                dir.path(),
+                std::time::Duration::from_secs(10),
+            )
+            .expect("sled");
             db.open_tree(crate::store::schema::SITES)
                 .and_then(|sites| sites.insert("paris", &b"not a site record"[..]))
                 .and_then(|_| db.flush())

@@ -168,18 +168,10 @@ pub(super) mod tests {
     /// The store's sled database, opened raw. sled releases its file lock once the last
     /// handle of a dropped store is gone, which its threads may still hold for a moment.
     pub(crate) fn raw_db(dir: &std::path::Path) -> anyhow::Result<sled::Db> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match socfed_runtime::store_files::sled_config(dir)?.open() {
-                Err(e)
-                    if socfed_runtime::store_files::lock_busy(&e)
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => return Ok(other?),
-            }
-        }
+        Ok(socfed_runtime::store_files::open_when_released(
+            dir,
+            std::time::Duration::from_secs(10),
+        )?)
     }
 
     /// The store at `dir`, opened once the raw handle a test used has let go of sled's lock.

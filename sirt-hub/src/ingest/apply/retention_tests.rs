@@ -228,11 +228,11 @@ fn a_damaged_directive_record_is_stepped_over_and_the_rest_still_goes() {
         store.commit(&point).expect("durable");
     }
     {
-        let db = when_released(|| {
-            socfed_runtime::store_files::sled_config(dir.path())
-                .expect("config")
-                .open()
-        });
+        let db = socfed_runtime::store_files::open_when_released(
+            dir.path(),
+            std::time::Duration::from_secs(10),
+        )
+        .expect("raw sled");
         let tree = db
             .open_tree(crate::store::schema::DIRECTIVES)
             .expect("tree");
@@ -251,18 +251,4 @@ fn a_damaged_directive_record_is_stepped_over_and_the_rest_still_goes() {
     );
     assert_eq!(store.directive(all[0].id).expect("read"), None);
     assert_eq!(store.directive(all[2].id).expect("read"), None);
-}
-
-/// Opens what `open` opens once the store's previous holder let go: sled releases its file
-/// lock from its flusher thread, shortly after the drop.
-fn when_released<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
-    let mut last = None;
-    for _ in 0..250 {
-        match open() {
-            Ok(opened) => return opened,
-            Err(e) => last = Some(e),
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("store still locked: {last:?}")
 }
