@@ -36,6 +36,7 @@ pub mod metric_catalog;
 pub mod peer;
 pub mod revocation;
 pub mod server;
+pub mod store_check;
 pub mod store_files;
 pub mod store_kit;
 pub mod terminal;

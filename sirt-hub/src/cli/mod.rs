@@ -180,6 +180,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 &config.data_dir,
                 "sirt-hub",
                 &crate::store::check::record,
+                &|_, _, _| Ok(()),
             )
         }
         Command::Demo(args) => crate::demo::run(args).await,

@@ -180,6 +180,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 &config.data_dir,
                 "site-agent",
                 &crate::store::check::record,
+                &crate::store::samples::check_beside,
             )
         }
     }

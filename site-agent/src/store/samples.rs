@@ -18,7 +18,7 @@
 //! `samples_end`), the floor at the next open: an id a group may name is never reused, and a
 //! bad frame past it is a torn append, cut.
 
-use super::schema::{self, TreeId};
+use super::schema::{self, TreeId, TreeSet};
 use super::unit::Unit;
 use super::{AgentStore, StoreError};
 use crate::soc::group::AlertGroup;
@@ -254,22 +254,54 @@ impl AgentStore {
             .collect()
     }
 
-    /// Every group whose sample cannot be read, with why (`db` tooling, tests).
+    /// Every group whose sample cannot be read, with why (`db check`, tests).
     pub fn unavailable_samples(&self) -> Result<Vec<(ulid::Ulid, String)>, StoreError> {
-        let mut cache = BlockCache::default();
-        let mut out = Vec::new();
-        for value in self.tree(TreeId::Groups).iter().values() {
-            let group: AlertGroup = schema::decode(TreeId::Groups, &value?)?;
-            let found = match group.sample_ref {
-                Some(at) => cache.sample(&self.samples, at).map(drop),
-                None => Err("the group names no sample".to_string()),
-            };
-            if let Err(why) = found {
-                out.push((group.id, why));
-            }
-        }
-        Ok(out)
+        unreadable_samples(self.tree(TreeId::Groups), &self.samples)
     }
+}
+
+/// Every group in `groups` whose sample cannot be read from `journal`, with why. A record of
+/// version 1 (before schema 8) still holds its sample: readable.
+pub fn unreadable_samples(
+    groups: &sled::Tree,
+    journal: &SampleJournal,
+) -> Result<Vec<(ulid::Ulid, String)>, StoreError> {
+    let mut cache = BlockCache::default();
+    let mut out = Vec::new();
+    for value in groups.iter().values() {
+        let (group, legacy) = schema::decode_group_any(&value?)?;
+        let found = match (group.sample_ref, legacy) {
+            (_, true) => Ok(()),
+            (Some(at), false) => cache.sample(journal, at).map(drop),
+            (None, false) => Err("the group names no sample".to_string()),
+        };
+        if let Err(why) = found {
+            out.push((group.id, why));
+        }
+    }
+    Ok(out)
+}
+
+/// `db check`'s look beside sled: opens the sample journal of the stopped store in `dir`
+/// from the end its `meta` records (as the agent does at start: a torn last append is cut)
+/// and reads every group's sample; each one unreadable is a problem.
+pub fn check_beside(
+    dir: &Path,
+    db: &sled::Db,
+    found: &mut socfed_runtime::store_check::StoreCheck,
+) -> anyhow::Result<()> {
+    let floor = match db
+        .open_tree(TreeId::Meta.name())?
+        .get(schema::SAMPLES_END)?
+    {
+        Some(raw) => schema::u64_of(TreeId::Meta, &raw)?,
+        None => 0,
+    };
+    let journal = SampleJournal::open(dir, Durability::Flush, floor)?;
+    for (group, why) in unreadable_samples(&db.open_tree(TreeId::Groups.name())?, &journal)? {
+        found.problem(format!("alert group {group}: sample unreadable: {why}"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! scenario file, its tests keep their names under the module's path.
 
 mod backup;
+mod db_check;
 mod faults_agent_crash;
 mod faults_directives;
 mod faults_hub_crash;

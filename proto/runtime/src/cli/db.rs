@@ -1,7 +1,10 @@
-//! `db export` / `db import`, the same for both binaries: backups of a stopped service's
-//! store (see [`crate::dump`]).
+//! `db export` / `db import` / `db check`, the same for both binaries: backups of a stopped
+//! service's store (see [`crate::dump`]) and a check of every record
+//! ([`crate::store_check`]).
 
-/// `db export` / `db import`: backups of a stopped service's store (see [`crate::dump`]).
+use crate::store_check::StoreCheck;
+
+/// `db export` / `db import` / `db check`: backups of a stopped service's store (see [`crate::dump`]).
 #[derive(Debug, clap::Subcommand)]
 pub enum DbCommand {
     /// Write the store named by the config's `data_dir` to a dump file (the service must be
@@ -21,15 +24,31 @@ pub enum DbCommand {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// Read every record of the store named by the config's `data_dir` and check it as
+    /// `import` checks a dump, then what lives beside sled (the service must be stopped).
+    /// Exits 65 when anything does not check.
+    Check {
+        #[arg(long, short)]
+        config: std::path::PathBuf,
+        #[command(flatten)]
+        output: crate::cli::OutputArgs,
+    },
 }
 
+/// A tool's check of what it keeps beside sled in a store directory (its journals), given the
+/// store opened by the record pass; each problem goes into the [`StoreCheck`].
+pub type BesideCheck<'a> =
+    &'a dyn Fn(&std::path::Path, &sled::Db, &mut StoreCheck) -> anyhow::Result<()>;
+
 /// Runs a `db` command against `data_dir` for `tool`, with a progress counter on a terminal.
-/// `check` is the tool's record check ([`crate::dump::Check`]).
+/// `check` is the tool's record check ([`crate::dump::Check`]), `beside` its check of what
+/// it keeps beside sled (`db check`).
 pub fn run_db(
     command: &DbCommand,
     data_dir: &std::path::Path,
     tool: &str,
     check: crate::dump::Check<'_>,
+    beside: BesideCheck<'_>,
 ) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     let bar = if std::io::stderr().is_terminal() {
@@ -79,15 +98,64 @@ pub fn run_db(
                 data_dir.display()
             );
         }
+        DbCommand::Check { output, .. } => {
+            let mut found = crate::store_check::check_records(data_dir, check, &progress)?;
+            bar.finish_and_clear();
+            // The record pass has closed its handle; the beside check reopens for itself.
+            let db = crate::store_files::open_when_released(
+                data_dir,
+                std::time::Duration::from_secs(2),
+            )?;
+            beside(data_dir, &db, &mut found)?;
+            drop(db);
+            report_check(data_dir, &found, output.format)?;
+            if found.problems_total > 0 {
+                return Err(anyhow::Error::new(crate::cli::VerificationFailed { what: "store" })
+                    .context(format!(
+                        "{} problems in the store at {}: restore the last good backup with `{tool} db import`, or export what still reads with `{tool} db export` and keep the store for analysis",
+                        found.problems_total,
+                        data_dir.display()
+                    )));
+            }
+        }
     }
     bar.finish_and_clear();
+    Ok(())
+}
+
+fn report_check(
+    data_dir: &std::path::Path,
+    found: &StoreCheck,
+    format: crate::cli::OutputFormat,
+) -> anyhow::Result<()> {
+    if format == crate::cli::OutputFormat::Json {
+        return crate::cli::print_json(found);
+    }
+    crate::outln!(
+        "checked {} entries in {} trees at {}: {} problems",
+        found.entries,
+        found.trees.len(),
+        data_dir.display(),
+        found.problems_total
+    );
+    for problem in &found.problems {
+        crate::outln!("  {problem}");
+    }
+    if found.problems_total > found.problems.len() as u64 {
+        crate::outln!(
+            "  … and {} more",
+            found.problems_total - found.problems.len() as u64
+        );
+    }
     Ok(())
 }
 
 impl DbCommand {
     pub fn config(&self) -> &std::path::Path {
         match self {
-            DbCommand::Export { config, .. } | DbCommand::Import { config, .. } => config,
+            DbCommand::Export { config, .. }
+            | DbCommand::Import { config, .. }
+            | DbCommand::Check { config, .. } => config,
         }
     }
 }
