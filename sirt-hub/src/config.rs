@@ -418,8 +418,7 @@ window = "7days"
 
 [response]
 # How long a directive (or task) is kept after its site reported a final state (succeeded,
-# failed, refused, expired...), or after it expired if its site never took it; then it is
-# pruned, hourly, with its index entries. The
+# failed, refused, expired...); then it is pruned, hourly, with its index entries. The
 # incident's timeline and the audit chain keep what they recorded; a hunt's sweeps stay while
 # the hunt does. At least 1 day.
 directive_retention = "90days"

@@ -2,7 +2,7 @@
 //!
 //! A directive whose site reported a final state (succeeded, failed, refused, expired,
 //! interrupted, dry run) changes no more; past the retention it is removed with its index
-//! entries, and so is one its site never took that expired before the retention's cutoff. What an incident needs of it stays elsewhere: the timeline lines written as it
+//! entries. What an incident needs of it stays elsewhere: the timeline lines written as it
 //! advanced and the audit chain's records are not touched. A hunt's sweeps are kept: a hunt
 //! reads its per-site progress and hit counts from them (`hunt::SiteProgress`), so pruning one
 //! would change what the hunt shows.
@@ -13,7 +13,7 @@
 //! the newer part of the tree. Old directives that stay (not final yet, a hunt's sweep) are
 //! stepped over, so one pass reads at most [`SCAN_PER_ITEM`] records per writer item.
 
-use super::directive::{DirectiveRecord, DirectiveState, KIND_SWEEP};
+use super::directive::{DirectiveRecord, KIND_SWEEP};
 use socfed_proto::UnixMillis;
 use std::time::Duration;
 use ulid::Ulid;
@@ -40,15 +40,10 @@ pub fn issued_after(id: Ulid, cutoff: UnixMillis) -> bool {
     i64::try_from(id.timestamp_ms()).unwrap_or(i64::MAX) > cutoff
 }
 
-/// Not a sweep a hunt reads, and either final and finished at or before `cutoff` (a final
-/// directive's last update is when it became final: `DirectiveRecord::apply` changes nothing
-/// after), or never taken by its site (still queued) and expired at or before `cutoff`: it
-/// can no longer run, and with its site gone for good nothing else would make it final.
+/// Final, finished at or before `cutoff` (a final directive's last update is when it became
+/// final: `DirectiveRecord::apply` changes nothing after), and not a sweep a hunt reads.
 pub fn prunable(d: &DirectiveRecord, cutoff: UnixMillis) -> bool {
-    let finished = d.state.is_final() && d.updated_at_ms <= cutoff;
-    let lapsed =
-        d.state == DirectiveState::Queued && d.expires_at_ms != 0 && d.expires_at_ms <= cutoff;
-    (finished || lapsed) && !(d.kind == KIND_SWEEP && d.hunt.is_some())
+    d.state.is_final() && d.updated_at_ms <= cutoff && !(d.kind == KIND_SWEEP && d.hunt.is_some())
 }
 
 /// What one step of the walk removes, and where the next step starts.

@@ -49,28 +49,6 @@ fn only_final_directives_finished_by_the_cutoff_go() {
     }
 }
 
-/// A directive no site ever took (still queued: its site was never back, or was removed)
-/// goes once it expired before the cutoff: it can no longer run, and nothing else would
-/// ever make it final. Without an expiry, or expired after the cutoff, it stays.
-#[test]
-fn a_queued_directive_expired_before_the_cutoff_goes() {
-    let cut = cutoff(100 * DAY, 90 * DAY);
-    let queued = |expires: i64| DirectiveRecord {
-        expires_at_ms: expires,
-        ..directive(DAY, 1, DirectiveState::Queued, DAY)
-    };
-    assert!(prunable(&queued(2 * DAY), cut));
-    assert!(prunable(&queued(cut), cut));
-    assert!(!prunable(&queued(cut + 1), cut));
-    assert!(!prunable(&queued(0), cut), "never expires");
-    // Taken by its site: the site reports what became of it.
-    let received = DirectiveRecord {
-        expires_at_ms: 2 * DAY,
-        ..directive(DAY, 1, DirectiveState::Received, DAY)
-    };
-    assert!(!prunable(&received, cut));
-}
-
 #[test]
 fn a_hunts_sweep_stays_but_a_task_from_a_hunt_goes() {
     let cut = 10 * DAY;
