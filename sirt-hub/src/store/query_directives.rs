@@ -11,6 +11,7 @@ use super::schema;
 use super::{HubStore, StoreError};
 use crate::response::DirectiveRecord;
 use socfed_proto::vocab::SiteId;
+use std::collections::HashMap;
 use ulid::Ulid;
 
 /// Which directives a listing wants; `None` = any.
@@ -55,10 +56,6 @@ impl Visibility<'_> {
         }
         Ok(true)
     }
-
-    fn shows(&mut self, d: &DirectiveRecord) -> Result<bool, StoreError> {
-        self.shows_all([d.incident])
-    }
 }
 
 /// One page of [`HubStore::directives_page`].
@@ -84,6 +81,7 @@ impl HubStore {
         mut visible: Visibility<'_>,
     ) -> Result<DirectivesPage, StoreError> {
         let (ids, index_decides) = self.candidates(filter)?;
+        let mut hunts = HashMap::new();
         let exact = index_decides && matches!(visible, Visibility::All);
         let mut directives = Vec::new();
         let (mut total, mut more) = (0u64, false);
@@ -103,7 +101,7 @@ impl HubStore {
             let Some(d) = self.directive(id)? else {
                 continue;
             };
-            if !filter.matches(&d) || !visible.shows(&d)? {
+            if !filter.matches(&d) || !self.directive_shown(&d, &mut visible, &mut hunts)? {
                 continue;
             }
             total += 1;
@@ -136,6 +134,39 @@ impl HubStore {
                 )?)
             });
         Box::new(ids)
+    }
+
+    /// Whether `visible` shows directive `d`: its incident's data, and for a hunt's sweep or
+    /// task also the data of the incidents its hunt was started from or attached to (a sweep
+    /// made before the attach names no incident itself). Hunts are read once per walk.
+    fn directive_shown(
+        &self,
+        d: &DirectiveRecord,
+        visible: &mut Visibility<'_>,
+        hunts: &mut HashMap<Ulid, [Option<Ulid>; 2]>,
+    ) -> Result<bool, StoreError> {
+        if matches!(visible, Visibility::All) {
+            return Ok(true);
+        }
+        let carried = match d.hunt {
+            None => [None, None],
+            Some(id) => match hunts.get(&id) {
+                Some(known) => *known,
+                None => {
+                    let known = match self.trees.hunts.get(id.to_bytes())? {
+                        Some(raw) => {
+                            let h: crate::response::HuntRecord =
+                                schema::decode(schema::TreeId::Hunts, &raw)?;
+                            [h.incident, h.attached_to]
+                        }
+                        None => [None, None],
+                    };
+                    hunts.insert(id, known);
+                    known
+                }
+            },
+        };
+        visible.shows_all([d.incident, carried[0], carried[1]])
     }
 
     /// The ids to walk, in id order, and whether they match the filter without reading them.

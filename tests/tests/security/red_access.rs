@@ -185,6 +185,50 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         .await?
         .into_inner();
     assert_eq!(hunts(seen), (1, 1), "the CISO's hunts");
+    // A hunt started on its own carries no incident's data until it is attached to the RED
+    // incident: from then on its sweeps (their hits, their indicators) are that incident's.
+    let loose = response("ines")?
+        .start_hunt(pb::StartHuntRequest {
+            indicators: vec!["domain:leak-site.example".into()],
+            sites: vec!["lyon".into()],
+            lookback_s: 3600,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let of_hunt = || pb::ListDirectivesRequest {
+        hunt_id: loose.hunt_id.clone(),
+        ..Default::default()
+    };
+    let seen = response("olga")?
+        .list_directives(of_hunt())
+        .await?
+        .into_inner();
+    assert_eq!(seen.total, 1, "before the attach: one sweep, readable");
+    response("ines")?
+        .attach_hunt(pb::AttachHuntRequest {
+            hunt_id: loose.hunt_id.clone(),
+            incident_id: red_id.clone(),
+        })
+        .await?;
+    let seen = response("olga")?
+        .list_directives(of_hunt())
+        .await?
+        .into_inner();
+    assert_eq!(
+        (seen.directives.len(), seen.total),
+        (0, 0),
+        "olga, attached hunt"
+    );
+    let seen = response("olga")?
+        .list_directives(list(""))
+        .await?
+        .into_inner();
+    assert_eq!(
+        (seen.directives.len(), seen.total),
+        (1, 1),
+        "olga, all sites, after the attach"
+    );
     let lifecycle = olga
         .transition_incident(pb::TransitionIncidentRequest {
             legacy_command: String::new(),
