@@ -25,7 +25,6 @@ use crate::soc::group::AlertGroup;
 use serde::{Deserialize, Serialize};
 use socfed_runtime::config::Durability;
 use socfed_runtime::store_kit::journal::{Journal, JournalError};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// The journal's directory inside the store directory (a dump carries it,
@@ -168,21 +167,23 @@ impl SampleJournal {
     }
 }
 
-/// Blocks read once for several groups (a listing, a check): groups of one commit share one.
+/// The last block read, kept for the next group of a listing or a check: callers go through
+/// groups in block order, so each block is decompressed once, and at most one block (at
+/// most [`MAX_BLOCK_RAW`] bytes) is held however many groups a listing names.
 #[derive(Default)]
 pub struct BlockCache {
-    blocks: HashMap<u64, Result<Vec<String>, String>>,
+    last: Option<(u64, Result<Vec<String>, String>)>,
 }
 
 impl BlockCache {
     /// The sample `at` points to, read through the cache; the error says why it is missing.
     pub fn sample(&mut self, journal: &SampleJournal, at: SampleRef) -> Result<String, String> {
-        let block = self
-            .blocks
-            .entry(at.block)
-            .or_insert_with(|| journal.block(at.block).map_err(|e| e.to_string()));
-        match block {
-            Ok(records) => records.get(at.index as usize).cloned().ok_or_else(|| {
+        if self.last.as_ref().is_none_or(|(id, _)| *id != at.block) {
+            let read = journal.block(at.block).map_err(|e| e.to_string());
+            self.last = Some((at.block, read));
+        }
+        match self.last.as_ref().map(|(_, block)| block) {
+            Some(Ok(records)) => records.get(at.index as usize).cloned().ok_or_else(|| {
                 format!(
                     "sample {} of journal block {} is not there (the block holds {})",
                     at.index,
@@ -190,7 +191,8 @@ impl BlockCache {
                     records.len()
                 )
             }),
-            Err(e) => Err(e.clone()),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(format!("journal block {} was not read", at.block)),
         }
     }
 }
@@ -244,14 +246,20 @@ impl AgentStore {
     /// The original records of `groups`, in order: from the journal, or from the record for a
     /// group not yet written (none once stored); a text saying why where it is unavailable.
     pub fn group_samples(&self, groups: &[AlertGroup]) -> Vec<Result<String, String>> {
+        // Read in block order (each block decompressed once, one held at a time), answered in
+        // the groups' order.
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by_key(|&i| groups[i].sample_ref.map(|at| (at.block, at.index)));
         let mut cache = BlockCache::default();
-        groups
-            .iter()
-            .map(|g| match g.sample_ref {
+        let mut out: Vec<Result<String, String>> = vec![Ok(String::new()); groups.len()];
+        for i in order {
+            let g = &groups[i];
+            out[i] = match g.sample_ref {
                 Some(at) => cache.sample(&self.samples, at),
                 None => Ok(g.sample.raw.clone()),
-            })
-            .collect()
+            };
+        }
+        out
     }
 
     /// Every group whose sample cannot be read, with why (`db check`, tests).
