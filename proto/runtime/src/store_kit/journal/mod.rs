@@ -26,6 +26,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+/// The highest id a segment may start at (its file name).
+const MAX_SEGMENT_START: u64 = 1 << 62;
+
 /// Size at which a segment is closed and the next begins.
 pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -129,6 +132,16 @@ impl Journal {
                 continue;
             };
             let path = item.path();
+            // Ids are byte offsets: no journal reaches 2^62 bytes, and ids computed from a
+            // segment named past that could overflow. A name like that is damage (or a
+            // crafted dump), refused here rather than a panic later.
+            if start > MAX_SEGMENT_START {
+                return Err(JournalError::Damaged {
+                    path,
+                    offset: 0,
+                    reason: format!("a segment cannot start at id {start}"),
+                });
+            }
             let file = Arc::new(open_rw(&path)?);
             segments.insert(start, (path, file));
         }
@@ -364,4 +377,19 @@ fn new_segment(dir: &Path, start: u64, segments: &mut Segments) -> Result<Tail, 
         path,
         len: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_named_past_any_real_journal_is_refused_not_a_panic() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join(format!("{}.log", u64::MAX)), b"").expect("segment");
+        let refused = Journal::open(dir.path(), Durability::Flush, 0)
+            .err()
+            .expect("refused");
+        assert!(matches!(refused, JournalError::Damaged { .. }), "{refused}");
+    }
 }
