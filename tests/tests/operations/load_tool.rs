@@ -28,7 +28,11 @@ fn the_escalation_run_reports_agent_processes_and_store_operations() -> anyhow::
     assert_eq!(ceilings["storage_settings"]["durability"], "fsync");
     assert_eq!(s["agents"]["processes"], 2);
     assert_eq!(s["agents"]["per_agent"].as_array().map(Vec::len), Some(2));
-    assert!(f(&s["agent_cpu_per_escalation_us"]) > 0.0, "{s:#}");
+    // 40 escalations may cost the agents less than one clock tick (10 ms) of CPU during the
+    // run: the figure is there and not negative; the agents' whole CPU (start-up included)
+    // is above zero.
+    assert!(f(&s["agent_cpu_per_escalation_us"]) >= 0.0, "{s:#}");
+    assert!(f(&s["agents"]["cpu_seconds_total"]) > 0.0, "{s:#}");
     assert!(f(&s["agents"]["max_peak_rss_mib"]) > 0.0, "{s:#}");
     let trees = &s["store_ops_per_escalation"]["agent"]["trees"];
     for (tree, op) in [("incidents", "insert"), ("requests", "insert")] {
