@@ -78,6 +78,9 @@ fn trimmed(run: &schema::OutboxRunView<'_>, count: usize) -> OutboxRun {
     }
 }
 
+/// Runs drop-oldest reads at a time (each at most a run's cap of report bytes).
+const DROP_CHUNK_RUNS: usize = 64;
+
 impl Unit<'_> {
     /// Writes the escalations this unit queued as runs (called once, as the unit ends): a run
     /// per [`schema::MAX_OUTBOX_RUN`] escalations or [`schema::MAX_OUTBOX_RUN_BYTES`].
@@ -106,24 +109,34 @@ impl Unit<'_> {
         if count == 0 {
             return Ok(dropped);
         }
-        // Every run holds at least one escalation: `count` runs hold enough. One scan, as this
-        // unit sees the tree (runs an earlier enqueue of it dropped or trimmed included).
-        let limit = usize::try_from(count).unwrap_or(usize::MAX);
-        for (key, value) in self.entries_from(TreeId::Outbox, &[], &[], limit)? {
-            let want = count.saturating_sub(dropped.len() as u64);
-            if want == 0 {
+        // Read a few runs at a time, as this unit sees the tree (runs an earlier enqueue of it
+        // dropped or trimmed included): a cap lowered far below the queue drops most of it,
+        // and reading every run at once would hold the whole outbox in memory.
+        let mut from: Vec<u8> = Vec::new();
+        while (dropped.len() as u64) < count {
+            let chunk = self.entries_from(TreeId::Outbox, &[], &from, DROP_CHUNK_RUNS)?;
+            let Some((last_key, _)) = chunk.last() else {
                 break;
-            }
-            let run = schema::outbox_run_at(&key, &value)?;
-            if run.records.len() as u64 <= want {
-                dropped.extend(run.iter().map(|(seq, _)| seq));
-                self.remove(TreeId::Outbox, key);
-            } else {
-                let cut = usize::try_from(want).unwrap_or(usize::MAX);
-                dropped.extend(run.iter().take(cut).map(|(seq, _)| seq));
-                // Trimmed at the front: it still ends where its key says.
-                let kept = trimmed(&run, cut);
-                self.put(TreeId::Outbox, key, &kept)?;
+            };
+            // The next chunk starts just after this one's last key.
+            from = last_key.clone();
+            from.push(0);
+            for (key, value) in chunk {
+                let want = count.saturating_sub(dropped.len() as u64);
+                if want == 0 {
+                    break;
+                }
+                let run = schema::outbox_run_at(&key, &value)?;
+                if run.records.len() as u64 <= want {
+                    dropped.extend(run.iter().map(|(seq, _)| seq));
+                    self.remove(TreeId::Outbox, key);
+                } else {
+                    let cut = usize::try_from(want).unwrap_or(usize::MAX);
+                    dropped.extend(run.iter().take(cut).map(|(seq, _)| seq));
+                    // Trimmed at the front: it still ends where its key says.
+                    let kept = trimmed(&run, cut);
+                    self.put(TreeId::Outbox, key, &kept)?;
+                }
             }
         }
         Ok(dropped)

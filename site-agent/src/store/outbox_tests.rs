@@ -201,6 +201,24 @@ fn drop_oldest_drops_inside_a_run_and_never_what_the_unit_queued() -> anyhow::Re
     Ok(())
 }
 
+/// A cap lowered far below the queue: drop-oldest walks many runs (more than it reads at a
+/// time) and stops inside the right one.
+#[test]
+fn drop_oldest_past_many_runs_stops_inside_the_right_one() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = open(dir.path())?;
+    // 150 runs of two escalations each.
+    for _ in 0..150 {
+        queue(&store, &[1, 2], 1_000, OnFull::DropOldest)?;
+    }
+    // At cap 3 one more escalation drops all but two of the 300 stored.
+    let dropped = queue(&store, &[3], 3, OnFull::DropOldest)?;
+    assert_eq!(dropped, vec![(301, (1..=298).collect::<Vec<u64>>())]);
+    assert_eq!(runs(&store)?, vec![(299, 300), (301, 301)]);
+    assert_eq!(store.outbox_len(), 3);
+    Ok(())
+}
+
 #[test]
 fn set_aside_splits_the_run_around_the_escalation() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
