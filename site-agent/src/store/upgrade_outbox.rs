@@ -47,8 +47,30 @@ pub(super) fn pack_outbox(outbox: &sled::Tree) -> Result<(u64, u64), StoreError>
             // A run already: never extended, so runs stay apart.
             closed = open.take();
         } else {
-            let entry: OutboxEntry = v1.body(body)?;
-            let seq = schema::u64_of(TreeId::Outbox, &key)?;
+            let decoded = v1
+                .body::<OutboxEntry>(body)
+                .map_err(StoreError::from)
+                .and_then(|entry| Ok((entry, schema::u64_of(TreeId::Outbox, &key)?)));
+            let (entry, seq) = match decoded {
+                Ok(found) => found,
+                Err(e) => {
+                    // One damaged escalation must not keep the agent from starting (local
+                    // intake stops with it): it stays as it is, between runs, and delivery
+                    // stops at it with this error as it did before the upgrade.
+                    tracing::error!(
+                        key = %socfed_proto::hex::encode(&key),
+                        error = %e,
+                        "outbox entry unreadable; left unpacked"
+                    );
+                    if let Some(done) = open.take() {
+                        runs += 1;
+                        escalations += done.run.records.len() as u64;
+                        close(done, &mut batch)?;
+                        in_batch += 1;
+                    }
+                    continue;
+                }
+            };
             let len = entry.report.len();
             match open.as_mut() {
                 Some(g)
@@ -177,6 +199,51 @@ mod tests {
         // Opened again, nothing is packed twice.
         let store = reopen(dir.path())?;
         assert_eq!(seqs_from(&store, 1)?, vec![6, 7]);
+        Ok(())
+    }
+
+    /// One unreadable schema 6 entry: the agent still opens (its local intake goes on), the
+    /// entries around it are packed, and the damaged one stays where it was.
+    #[test]
+    fn a_damaged_schema_6_entry_stays_and_the_rest_is_packed() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        drop(reopen(dir.path())?);
+        let v1 = Codec::new(TreeId::Outbox.name(), 1);
+        {
+            let db = raw_db(dir.path())?;
+            let meta = db.open_tree(TreeId::Meta.name())?;
+            meta.insert(schema::SCHEMA_VERSION_KEY, &6u32.to_be_bytes())?;
+            meta.insert(schema::NEXT_SEQ, &5u64.to_be_bytes())?;
+            meta.insert(schema::OUTBOX_LEN, &4u64.to_be_bytes())?;
+            let outbox = db.open_tree(TreeId::Outbox.name())?;
+            for seq in [1u64, 2, 4] {
+                let entry = OutboxEntry {
+                    enqueued_at_ms: 1_000,
+                    report: vec![seq as u8; 12],
+                };
+                outbox.insert(seq.to_be_bytes(), v1.encode(&entry)?)?;
+            }
+            outbox.insert(3u64.to_be_bytes(), &[1u8, 0xff, 0xff, 0xff][..])?;
+            db.flush()?;
+        }
+        let store = reopen(dir.path())?;
+        let outbox = store
+            .raw_tree(TreeId::Outbox.name())
+            .ok_or_else(|| anyhow::anyhow!("no outbox"))?;
+        let keys: Vec<u64> = outbox
+            .iter()
+            .keys()
+            .map(|k| Ok(schema::u64_of(TreeId::Outbox, &k?)?))
+            .collect::<anyhow::Result<_>>()?;
+        assert_eq!(
+            keys,
+            vec![2, 3, 4],
+            "runs 1-2 and 4-4 around the damaged entry 3"
+        );
+        // Delivery stops at the damaged entry with an error naming the outbox, as before.
+        let stalled = store.pending_from(1, 10).expect_err("the damaged entry");
+        assert!(stalled.to_string().contains("outbox"), "{stalled}");
+        assert_eq!(store.outbox_len(), 4);
         Ok(())
     }
 }
