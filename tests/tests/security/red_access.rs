@@ -145,25 +145,15 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         site_id: site.into(),
         ..Default::default()
     };
-    let seen = response("olga")?
-        .list_directives(list(""))
-        .await?
-        .into_inner();
-    assert_eq!(
-        (seen.directives.len(), seen.total),
-        (1, 1),
-        "olga, all sites"
-    );
-    let seen = response("olga")?
-        .list_directives(list("paris"))
-        .await?
-        .into_inner();
-    assert_eq!((seen.directives.len(), seen.total), (0, 0), "olga, paris");
-    let seen = response("carl")?
-        .list_directives(list(""))
-        .await?
-        .into_inner();
-    assert_eq!((seen.directives.len(), seen.total), (2, 2), "the CISO");
+    // What `name` is shown of a directive listing: (directives on the page, total).
+    let shown =
+        async |name: &str, request: pb::ListDirectivesRequest| -> anyhow::Result<(usize, u64)> {
+            let page = response(name)?.list_directives(request).await?.into_inner();
+            Ok((page.directives.len(), page.total))
+        };
+    assert_eq!(shown("olga", list("")).await?, (1, 1), "olga, all sites");
+    assert_eq!(shown("olga", list("paris")).await?, (0, 0), "olga, paris");
+    assert_eq!(shown("carl", list("")).await?, (2, 2), "the CISO");
     // A hunt started from the RED incident carries its indicators: the same for hunts.
     response("ines")?
         .start_hunt(pb::StartHuntRequest {
@@ -173,18 +163,15 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
             ..Default::default()
         })
         .await?;
-    let hunts = |page: pb::ListHuntsResponse| (page.hunts.len(), page.total);
-    let all_hunts = pb::ListHuntsRequest::default;
-    let seen = response("olga")?
-        .list_hunts(all_hunts())
-        .await?
-        .into_inner();
-    assert_eq!(hunts(seen), (0, 0), "olga's hunts");
-    let seen = response("carl")?
-        .list_hunts(all_hunts())
-        .await?
-        .into_inner();
-    assert_eq!(hunts(seen), (1, 1), "the CISO's hunts");
+    let hunts = async |name: &str| -> anyhow::Result<(usize, u64)> {
+        let page = response(name)?
+            .list_hunts(pb::ListHuntsRequest::default())
+            .await?
+            .into_inner();
+        Ok((page.hunts.len(), page.total))
+    };
+    assert_eq!(hunts("olga").await?, (0, 0), "olga's hunts");
+    assert_eq!(hunts("carl").await?, (1, 1), "the CISO's hunts");
     // A hunt started on its own carries no incident's data until it is attached to the RED
     // incident: from then on its sweeps (their hits, their indicators) are that incident's.
     let loose = response("ines")?
@@ -200,32 +187,24 @@ async fn tlp_red_incidents_are_read_only_by_their_response_team() -> anyhow::Res
         hunt_id: loose.hunt_id.clone(),
         ..Default::default()
     };
-    let seen = response("olga")?
-        .list_directives(of_hunt())
-        .await?
-        .into_inner();
-    assert_eq!(seen.total, 1, "before the attach: one sweep, readable");
+    assert_eq!(
+        shown("olga", of_hunt()).await?,
+        (1, 1),
+        "before the attach: one sweep, readable"
+    );
     response("ines")?
         .attach_hunt(pb::AttachHuntRequest {
             hunt_id: loose.hunt_id.clone(),
             incident_id: red_id.clone(),
         })
         .await?;
-    let seen = response("olga")?
-        .list_directives(of_hunt())
-        .await?
-        .into_inner();
     assert_eq!(
-        (seen.directives.len(), seen.total),
+        shown("olga", of_hunt()).await?,
         (0, 0),
         "olga, attached hunt"
     );
-    let seen = response("olga")?
-        .list_directives(list(""))
-        .await?
-        .into_inner();
     assert_eq!(
-        (seen.directives.len(), seen.total),
+        shown("olga", list("")).await?,
         (1, 1),
         "olga, all sites, after the attach"
     );
