@@ -322,6 +322,17 @@ fn hub_phase(h: &pb::HubView) -> String {
     }
 }
 
+/// What the hub said of a local incident, for a listing: its phase and IR lead, "waiting"
+/// while an escalation is not confirmed yet, "-" when never escalated.
+fn hub_brief(i: &pb::LocalIncident) -> String {
+    match &i.hub {
+        Some(h) if h.ir_lead.is_empty() => hub_phase(h),
+        Some(h) => format!("{}, lead {}", hub_phase(h), clean(&h.ir_lead)),
+        None if i.escalated => "waiting".to_string(),
+        None => "-".to_string(),
+    }
+}
+
 fn escalation(i: &pb::LocalIncident) -> String {
     if i.escalated {
         format!("yes (revision {})", i.revision)
@@ -338,6 +349,7 @@ pub fn incidents_table(incidents: &[pb::LocalIncident]) -> Table {
         "owner",
         "groups",
         "escalated",
+        "hub",
         "title",
         "updated",
     ]);
@@ -349,6 +361,7 @@ pub fn incidents_table(incidents: &[pb::LocalIncident]) -> Table {
             or_dash(&i.owner).into_owned(),
             i.alert_group_ids.len().to_string(),
             escalation(i),
+            hub_brief(i),
             shorten(&i.title, LIST_TITLE_CHARS),
             format_millis(i.updated_at_ms),
         ]);
@@ -627,6 +640,42 @@ mod tests {
         assert_eq!(relative(0, 5), "");
         assert_eq!(relative(10 * MIN, 0), "in 10m");
         assert_eq!(relative(MIN, 4 * MIN), "3m ago");
+    }
+
+    #[test]
+    fn the_incident_listing_shows_the_hubs_view() {
+        let escalated = pb::LocalIncident {
+            id: "LI-1".into(),
+            escalated: true,
+            ..Default::default()
+        };
+        let confirmed = pb::LocalIncident {
+            id: "LI-2".into(),
+            escalated: true,
+            hub: Some(pb::HubView {
+                incident_id: "01HUB".into(),
+                phase: pb::IncidentStatus::Containment as i32,
+                ir_lead: "ines\u{1b}[2J".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let local = pb::LocalIncident {
+            id: "LI-3".into(),
+            ..Default::default()
+        };
+        assert_eq!(hub_brief(&escalated), "waiting");
+        assert_eq!(hub_brief(&local), "-");
+        let shown = hub_brief(&confirmed);
+        assert!(
+            shown.contains("lead ines") && !shown.contains('\u{1b}'),
+            "{shown}"
+        );
+        let table = incidents_table(&[escalated, confirmed, local]).to_string();
+        assert!(
+            table.contains("hub") && table.contains("waiting"),
+            "{table}"
+        );
     }
 
     #[test]
