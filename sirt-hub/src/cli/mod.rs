@@ -180,7 +180,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 &config.data_dir,
                 "sirt-hub",
                 &crate::store::check::record,
-                &|_, _, _| Ok(()),
+                &crate::store::check::check_beside,
             )
         }
         Command::Demo(args) => crate::demo::run(args).await,

@@ -137,6 +137,60 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
     }
 }
 
+/// `db check`'s look beside sled: opens the escalation journal of the stopped store in `dir`
+/// from the applied mark its `meta` records (as the hub does at start: a torn last append is
+/// cut) and reads, for every escalation the index holds, the journal entry it names: each one
+/// missing, unreadable, or holding another escalation (site, epoch, sequence) or other
+/// content than the index's hash is a problem. The report as received is the hub's evidence.
+pub fn check_beside(
+    dir: &std::path::Path,
+    db: &sled::Db,
+    found: &mut socfed_runtime::store_check::StoreCheck,
+) -> anyhow::Result<()> {
+    let applied = super::journal_applied(&db.open_tree(schema::META)?)?;
+    let journal = match super::journal::Journal::open(dir, super::Durability::Flush, applied) {
+        Ok(journal) => journal,
+        Err(e) => {
+            // The hub would refuse to start on it: that is the finding.
+            found.problem(format!("escalation journal: {e}"));
+            return Ok(());
+        }
+    };
+    for item in db.open_tree(schema::ESCALATIONS)?.iter() {
+        let (key, value) = item?;
+        // A run that does not decode is the record pass's problem, already counted.
+        let (Some((site, epoch, _)), Ok(run)) = (
+            schema::escalation_key_parts(&key),
+            schema::decode_escalation_run_at(&key, &value),
+        ) else {
+            continue;
+        };
+        for (seq, record) in run.iter() {
+            let what = format!(
+                "escalation {site}/{epoch}/{seq}: journal entry {}",
+                record.journal
+            );
+            match journal.get(record.journal) {
+                Err(e) => found.problem(format!("{what}: {e}")),
+                Ok(entry) if (&entry.site, entry.epoch, entry.seq) != (&site, epoch, seq) => {
+                    found.problem(format!(
+                        "{what} holds {}/{}/{} instead",
+                        entry.site, entry.epoch, entry.seq
+                    ));
+                }
+                Ok(entry) => match entry.content_hash() {
+                    Ok(hash) if hash == record.content_hash => {}
+                    Ok(_) => {
+                        found.problem(format!("{what} does not hold the content the index hashed"))
+                    }
+                    Err(e) => found.problem(format!("{what}: its report does not decode: {e}")),
+                },
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

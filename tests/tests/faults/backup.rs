@@ -96,5 +96,41 @@ async fn a_stopped_hub_store_round_trips_and_a_running_one_is_refused() -> anyho
         .filter_map(|s| s.report.as_ref().map(|r| r.title.as_str()))
         .collect();
     assert_eq!(titles, vec!["backup me"]);
+
+    // `db check` reads every record and every escalation's journal entry: clean, then the
+    // journal damaged where the report is, named with exit status 65.
+    let restored_config = restored_config.display().to_string();
+    let clean = db(&["check", "--config", &restored_config, "--output", "json"])?;
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    let found: serde_json::Value = serde_json::from_slice(&clean.stdout)?;
+    assert_eq!(found["problems_total"], 0, "{found}");
+    let journal = restored.join("hub-data").join("journal");
+    let segment = std::fs::read_dir(&journal)?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no journal segment"))??
+        .path();
+    let mut bytes = std::fs::read(&segment)?;
+    let title = bytes
+        .windows(9)
+        .position(|w| w == b"backup me")
+        .ok_or_else(|| anyhow::anyhow!("the report is in the journal"))?;
+    bytes[title] ^= 0x20;
+    std::fs::write(&segment, bytes)?;
+    let damaged = db(&["check", "--config", &restored_config])?;
+    assert_eq!(
+        damaged.status.code(),
+        Some(65),
+        "{}",
+        String::from_utf8_lossy(&damaged.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&damaged.stdout).contains("journal"),
+        "{}",
+        String::from_utf8_lossy(&damaged.stdout)
+    );
     Ok(())
 }

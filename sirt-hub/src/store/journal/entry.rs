@@ -69,6 +69,15 @@ impl JournalEntry {
         }
     }
 
+    /// The hash the index records for this escalation (`Offered::content_hash`): of the
+    /// report's content when it was valid, of its wire form when it was not.
+    pub fn content_hash(&self) -> Result<[u8; 32], String> {
+        match self.report() {
+            Some(report) => Ok(report?.content_hash()),
+            None => Ok(*blake3::hash(&self.wire()?.encode_to_vec()).as_bytes()),
+        }
+    }
+
     /// The offered report's wire form (empty for an escalation that carried none).
     pub fn wire(&self) -> Result<pb::IncidentReport, String> {
         let bytes = match &self.offer {
