@@ -231,6 +231,8 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::TransitionIncidentRequest>,
     ) -> Result<Response<pb::HubIncident>, Status> {
         let acting = Acting::of(&self.roles, &request, "TransitionIncident")?;
+        // Refused before the request is read, as every operator API; the command checks again.
+        acting.may(Api::TransitionIncident)?;
         let pb::TransitionIncidentRequest {
             id,
             legacy_command,
