@@ -287,6 +287,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                 roles: web_roles,
                 revoked,
                 session_ttl_ms,
+                refusals: refusals.clone(),
             };
             crate::web::spawn_purge(state.clone(), shutdown.clone());
             tracing::info!(%at, "dashboard listening (HTTPS)");

@@ -70,6 +70,12 @@ impl Secret {
     }
 }
 
+/// The certificate of a session's operator as the audit records it, for the sign-in and for
+/// every change made in the session: the serial of the certificate that asked for the link.
+pub fn cert_identity(grant: &Grant) -> String {
+    format!("serial {}", grant.cert_serial)
+}
+
 /// Compares two CSRF tokens without leaking where they differ (shared by every web surface).
 pub use socfed_runtime::web::csrf::matches as csrf_matches;
 

@@ -13,11 +13,22 @@ pub fn open_stopped_hub(data_dir: &Path) -> anyhow::Result<sirt_hub::store::HubS
     let key_path = socfed_runtime::audit_key::path_for(&config.tls.key);
     let (key, created) = socfed_runtime::audit_key::load_or_create(&key_path)?;
     anyhow::ensure!(!created, "no audit key at {}", key_path.display());
-    Ok(sirt_hub::store::HubStore::open(
-        data_dir,
-        sirt_hub::store::Durability::Flush,
-        key,
-    )?)
+    // A hub stopped in this process may still hold sled's file lock for a moment (its
+    // flusher thread ends after the drop): wait for the lock, not for a fixed time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sirt_hub::store::HubStore::open(
+            data_dir,
+            sirt_hub::store::Durability::Flush,
+            key.clone(),
+        ) {
+            Ok(store) => return Ok(store),
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// One `refused` audit record.

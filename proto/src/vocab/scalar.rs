@@ -104,6 +104,15 @@ pub enum Tlp {
 }
 
 impl Tlp {
+    /// Every marking, least restrictive first.
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Tlp::Clear => "clear",

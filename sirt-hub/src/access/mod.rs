@@ -14,6 +14,7 @@
 //! | drafting a communication | IR lead, CISO, SOC manager |
 //! | managing the roster (`sirt-hub operators`) | admin, CISO |
 
+pub mod acting;
 pub mod incident;
 pub mod reader;
 pub mod roster;

@@ -12,13 +12,7 @@ use socfed_proto::vocab::{Severity, Tlp};
 const T0: i64 = 1_700_000_000_000;
 const IR_LEAD_ROLE: Option<HubRole> = Some(HubRole::IrLead);
 const CISO: Option<HubRole> = Some(HubRole::Ciso);
-const TLPS: [Tlp; 5] = [
-    Tlp::Clear,
-    Tlp::Green,
-    Tlp::Amber,
-    Tlp::AmberStrict,
-    Tlp::Red,
-];
+const TLPS: [Tlp; 5] = Tlp::ALL;
 const INDICATORS: [&str; 3] = [
     "ip:203.0.113.77",
     "domain:evil-c2.example",

@@ -2,7 +2,6 @@
 //! helpers every operator-facing service shares.
 
 use crate::error::HubError;
-use crate::lifecycle::HubRole;
 use socfed_runtime::peer::{caller, require_role};
 use tonic::{Request, Status};
 use ulid::Ulid;
@@ -18,12 +17,7 @@ pub fn authorize<T>(request: &Request<T>, api: &str) -> Result<(), Status> {
 
 pub use crate::view::read;
 
-/// An operator making a change at the hub: who, with which role, from which certificate.
-pub struct Acting {
-    pub name: String,
-    pub role: Option<HubRole>,
-    pub cert: String,
-}
+pub use crate::access::acting::Acting;
 
 impl Acting {
     /// The caller of a change API: an operator certificate, and its role from `[[operators]]`.
@@ -38,22 +32,6 @@ impl Acting {
             cert: format!("{} ({})", peer.uri, peer.fingerprint),
             name,
         })
-    }
-
-    /// Who runs the command, as the application layer records it.
-    pub fn actor(&self) -> crate::service::Actor {
-        crate::service::Actor {
-            name: self.name.clone(),
-            cert: self.cert.clone(),
-        }
-    }
-
-    /// Refuses unless the permission matrix ([`crate::access`]) lets this caller call `api`.
-    pub fn may(&self, api: crate::access::Api) -> Result<(), Status> {
-        crate::access::check(&self.name, self.role, api).map_err(|denied| {
-            tracing::warn!(operator = %self.name, api = ?api, reason = %denied, "operator call refused");
-            HubError::denied(denied.to_string())
-        }).map_err(Status::from)
     }
 }
 

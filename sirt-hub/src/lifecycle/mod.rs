@@ -14,6 +14,7 @@ mod words;
 pub use words::{command, parse_command};
 mod events;
 mod model;
+mod offer;
 mod roles;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ pub use events::{Change, Event};
 pub use model::{
     Command, CommandKind, IncidentLifecycle, Phase, PhaseKind, PhaseTimes, Priority, Resolution,
 };
+pub use offer::offered;
 pub use roles::{HubRole, Tier, UnknownRole};
 
 use socfed_proto::vocab::Technique;

@@ -1,15 +1,22 @@
 //! Commands on one hub incident: a lifecycle transition, a regulatory flag or filing, a merge,
 //! a split, and its members. Each answers with the incident as stored after it (members: once
-//! stored), or why the incident or the lifecycle refused it.
+//! stored), or why the incident or the lifecycle refused it. An operator's change, on every
+//! transport (the `Operator` gRPC service, the dashboard's incident forms), goes through
+//! [`Commands::change_incident_as`]: the TLP:RED read rule, then the writer; a lifecycle
+//! command through [`Commands::transition`], which checks the access matrix first.
 
 use super::{Commands, call_failed, writer_stopped};
+use crate::access::acting::Acting;
+use crate::access::reader::{Reader, Roles};
 use crate::error::HubError;
 use crate::incident::IncidentRecord;
 use crate::ingest::apply::{
     Item, MemberChange, Merge, Outcome, RegulatoryChange, Split, Transition, TransitionOutcome,
 };
 use crate::lifecycle::LifecycleError;
+use crate::store::HubStore;
 use socfed_proto::UnixMillis;
+use std::sync::Arc;
 use ulid::Ulid;
 
 /// How far ahead of the hub's clock a regulatory instant may be: clock skew, not a plan.
@@ -88,6 +95,55 @@ impl Commands<'_> {
             }
             TransitionOutcome::Refused(refused) => Err(HubError::refused(refused.to_string())),
         }
+    }
+
+    /// `command` given by `acting`: refused unless they may read the incident (changing it
+    /// answers with it, so the TLP:RED rule applies first), then [`Self::change_incident`].
+    /// A refusal is logged once, here, whichever transport asked.
+    pub async fn change_incident_as(
+        self,
+        store: &Arc<HubStore>,
+        roles: &Roles,
+        acting: &Acting,
+        command: IncidentCommand,
+    ) -> Result<IncidentRecord, HubError> {
+        let incident = command.incident();
+        Reader::named(&acting.name, roles)
+            .may_read_id(store, incident)
+            .await?;
+        self.change_incident(command).await.inspect_err(|refused| {
+            if matches!(refused, HubError::Denied(_) | HubError::Refused(_)) {
+                tracing::warn!(operator = %acting.name, %incident, reason = %refused, "lifecycle command refused");
+            }
+        })
+    }
+
+    /// A lifecycle command (`start-triage` … `assign-ir-lead`) given by `acting` on
+    /// `incident`: the access matrix (any role; the lifecycle machine then decides per
+    /// command, with the role it is given here), then [`Self::change_incident_as`].
+    pub async fn transition(
+        self,
+        store: &Arc<HubStore>,
+        roles: &Roles,
+        acting: &Acting,
+        incident: Ulid,
+        command: crate::lifecycle::Command,
+    ) -> Result<IncidentRecord, HubError> {
+        acting.may(crate::access::Api::TransitionIncident)?;
+        // `may` has refused operators without a role; this only names the role for the machine.
+        let Some(role) = acting.role else {
+            return Err(HubError::denied(
+                "changing an incident's lifecycle needs a role in the hub roster",
+            ));
+        };
+        let command = IncidentCommand::Transition(Transition {
+            incident,
+            command,
+            role,
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
+        });
+        self.change_incident_as(store, roles, acting, command).await
     }
 
     /// An incident member added or removed (who may read it at TLP:RED).

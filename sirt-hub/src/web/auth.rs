@@ -33,12 +33,19 @@ pub struct Viewer {
     pub name: String,
     pub secret: Secret,
     pub expires_ms: socfed_proto::UnixMillis,
+    /// The certificate that signed this session in, as the audit records it.
+    pub cert: String,
 }
 
 impl Viewer {
     /// The token the sign-out form carries.
     pub fn csrf(&self) -> String {
         self.secret.csrf("sign-out")
+    }
+
+    /// The token every form that changes an incident carries.
+    pub fn action_csrf(&self) -> String {
+        self.secret.csrf("incident-action")
     }
 }
 
@@ -57,7 +64,7 @@ fn refused(reason: &Refused) -> Response {
     )
 }
 
-fn forbidden(reason: &str) -> Response {
+pub fn forbidden(reason: &str) -> Response {
     (
         HubError::denied(reason).http_status(),
         render(&pages::signed_out(reason)),
@@ -92,6 +99,7 @@ pub async fn current(state: &WebState, secret: &Secret) -> Result<Viewer, Respon
         refused(&r)
     })?;
     Ok(Viewer {
+        cert: crate::session::cert_identity(&grant),
         name: grant.operator,
         secret: secret.clone(),
         expires_ms: grant.expires_ms,

@@ -2,12 +2,15 @@
 //! gRPC API (reloaded with it). People sign in with a one-time link that `sirt-hub login`
 //! mints with their operator certificate, confirmed on a page and exchanged for a session kept
 //! in the hub store (`auth.rs`, `session.rs`); the browser keeps the session secret in an
-//! HttpOnly, Secure, SameSite=Strict cookie. Pages are read-only and server-rendered from
-//! askama templates (`views.rs` reads, `pages.rs` and `tables.rs` shape, `templates/` writes,
-//! escaped); the incident board refreshes itself from server-sent events. The security
+//! HttpOnly, Secure, SameSite=Strict cookie. Pages are server-rendered from askama templates
+//! (`views.rs` reads, `pages.rs` and `tables.rs` shape, `templates/` writes, escaped); the
+//! incident board refreshes itself from server-sent events. The incident page is where the
+//! SIRT acts: plain forms posted to `actions.rs`, which runs the same application-layer
+//! commands as the gRPC `Operator` service. The security
 //! headers, the stylesheet, the script and the CSRF helpers are `socfed_runtime::web`, for
 //! every web surface.
 
+mod actions;
 mod auth;
 mod pages;
 pub mod revoked;
@@ -39,12 +42,16 @@ pub struct WebState {
     pub revoked: Arc<Revoked>,
     /// How long a session lasts after sign-in (`[dashboard] session`).
     pub session_ttl_ms: i64,
+    /// Refused actions (a forged form, a role that may not) go to the audit chain here, as
+    /// refused gRPC calls do.
+    pub refusals: Arc<crate::refusals::RefusalAudit>,
 }
 
 pub fn router(state: WebState) -> axum::Router {
     let private = axum::Router::new()
         .route("/", get(views::board))
         .route("/incidents/{id}", get(views::incident))
+        .route("/incidents/{id}/act", post(actions::act))
         .route("/sites", get(views::sites))
         .route("/hunts", get(views::hunts))
         .route("/events", get(views::events))

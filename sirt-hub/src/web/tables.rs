@@ -25,6 +25,8 @@ pub struct Incident<'a> {
     pub priority: &'a str,
     pub tlp: String,
     pub lead: &'a str,
+    /// What the viewer may do to it now (none without a role).
+    pub act: Option<super::actions::Act>,
     pub indicators: Rows,
     pub techniques: Rows,
     pub sightings: Rows,
@@ -52,6 +54,7 @@ impl<'a> Incident<'a> {
         i: &'a pb::HubIncident,
         directives: &[pb::DirectiveStatus],
         comms: &[pb::Communication],
+        act: Option<super::actions::Act>,
     ) -> Self {
         let indicators = i
             .indicators
@@ -68,6 +71,7 @@ impl<'a> Incident<'a> {
             priority: &i.priority,
             tlp: tlp(i.tlp),
             lead: lead(i),
+            act,
             indicators,
             techniques: i.techniques.iter().map(|t| vec![t.clone()]).collect(),
             sightings: report::sighting_rows(i),

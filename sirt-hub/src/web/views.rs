@@ -161,11 +161,15 @@ pub async fn incident(
                 .iter()
                 .map(crate::view::comms::communication)
                 .collect();
+            let act = state.roles.get(&viewer.name).map(|role| {
+                super::actions::Act::new(&record.lifecycle, role, viewer.action_csrf())
+            });
             render(&tables::Incident::new(
                 Layout::of(&viewer, &record.title, "/"),
                 &i,
                 &d,
                 &c,
+                act,
             ))
         }
         Ok((None, _, _)) => not_found(&viewer),

@@ -1,7 +1,7 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, which `.ci/run` installs) loads the incident board through a sign-in
-//! link and its confirmation button, sees an incident escalated during the test appear without a reload, and opens its
-//! detail page. A screenshot of each page is saved under `target/test-artifacts/`.
+//! link and its confirmation button, sees an incident escalated during the test appear without a reload, opens its
+//! detail page and starts its triage with the page's form. A screenshot of each page is saved under `target/test-artifacts/`.
 //!
 //! Without Chromium installed the test says so and passes, unless `SOCFED_REQUIRE_BROWSER=1`
 //! (set by `.ci/run`), where a missing browser is a failure.
@@ -160,6 +160,33 @@ async fn drive(
     }
     std::fs::write(
         artifacts().join("dashboard-incident.png"),
+        browser.screenshot().await?,
+    )?;
+
+    // Act from the page: the "Start triage" form (plain HTML, posted by the browser with its
+    // own Origin) comes back to the incident in triage.
+    click(browser, "form:has(input[value=\"start-triage\"]) button").await?;
+    let triaged = eventually(
+        "the incident page to show triage",
+        Duration::from_secs(20),
+        || async {
+            let line = browser
+                .find(Locator::Id("state"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            line.contains(" · triage · ").then_some(())
+        },
+    )
+    .await;
+    if let Err(e) = triaged {
+        let page = browser.source().await.unwrap_or_default();
+        anyhow::bail!("{e}: {page}");
+    }
+    std::fs::write(
+        artifacts().join("dashboard-incident-triaged.png"),
         browser.screenshot().await?,
     )?;
 

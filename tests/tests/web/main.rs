@@ -4,6 +4,7 @@
 //! scenario file, its tests keep their names under the module's path.
 
 mod dashboard;
+mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_pages;
 mod dashboard_sessions;

@@ -4,7 +4,7 @@
 //! a cross-site page cannot know it; the browser does not send SameSite=Strict cookies with a
 //! cross-site POST either, and `Sec-Fetch-Site` names one when the browser tells.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::Response;
 
 /// The token for `purpose` (e.g. "sign-out") under a 256-bit `secret`: a keyed BLAKE3 hash, so
@@ -26,6 +26,34 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     headers
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes() == b"cross-site")
+}
+
+/// Does this state-changing request come from anywhere but a page of this origin, as far as
+/// the browser tells? `Sec-Fetch-Site` other than `same-origin` (or `none`: typed or
+/// bookmarked), or an `Origin` other than `https://` and the host the request was addressed to
+/// (`uri`'s authority over HTTP/2, `Host` over HTTP/1.1). `Origin: null` tells nothing: our
+/// own pages send it, since `Referrer-Policy: no-referrer` makes the browser hide the origin
+/// of their form posts. A request that tells nothing (an older browser, a tool) is judged by
+/// its CSRF token alone.
+pub fn foreign(headers: &HeaderMap, uri: &Uri) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+    if fetch_site.is_some_and(|v| v != b"same-origin" && v != b"none") {
+        return true;
+    }
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+    else {
+        return false;
+    };
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().as_bytes())
+        .or_else(|| headers.get(header::HOST).map(HeaderValue::as_bytes));
+    match (origin.as_bytes().strip_prefix(b"https://"), host) {
+        (Some(from), Some(to)) => !from.eq_ignore_ascii_case(to),
+        _ => true,
+    }
 }
 
 /// The value of the cookie `name` the browser sent, if any.
@@ -81,6 +109,29 @@ mod tests {
         assert!(!cross_site(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(cross_site(&h));
+        let uri = Uri::from_static("/incidents/x");
+        let mut own = HeaderMap::new();
+        own.insert(header::HOST, HeaderValue::from_static("hub.example:8443"));
+        assert!(!foreign(&own, &uri), "no Origin, no Sec-Fetch-Site");
+        own.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://hub.example:8443"),
+        );
+        own.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(!foreign(&own, &uri));
+        let mut hidden = own.clone();
+        hidden.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!foreign(&hidden, &uri), "our own page under no-referrer");
+        for (k, v) in [
+            ("origin", "https://evil.example"),
+            ("origin", "http://hub.example:8443"),
+            ("sec-fetch-site", "same-site"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let mut other = own.clone();
+            other.insert(k, HeaderValue::from_static(v));
+            assert!(foreign(&other, &uri), "{k}: {v}");
+        }
         assert_eq!(
             session_cookie("s", "ab", 0),
             "s=ab; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"

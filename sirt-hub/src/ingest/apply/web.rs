@@ -46,7 +46,7 @@ impl Batch<'_, '_> {
         self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: g.operator.clone(),
-            actor_cert: format!("serial {}", g.cert_serial),
+            actor_cert: crate::session::cert_identity(g),
             action: action.into(),
             target: "dashboard".into(),
             before: None,
