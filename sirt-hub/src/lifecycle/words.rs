@@ -50,10 +50,19 @@ pub fn parse_command(word: &str, argument: &str) -> Result<Command, String> {
     command(word.parse()?, argument)
 }
 
+/// Longest argument a command takes (a reason, an incident id, a name): it is kept in the
+/// incident's timeline, its phase and the audit chain, whatever transport sent it.
+pub const MAX_ARGUMENT_CHARS: usize = 1_000;
+
 /// The command of `kind` with its argument; the error says what the argument must be.
 pub fn command(kind: CommandKind, argument: &str) -> Result<Command, String> {
     let word = kind.word();
     let argument = argument.trim();
+    if argument.chars().count() > MAX_ARGUMENT_CHARS {
+        return Err(format!(
+            "{word}: the argument is longer than {MAX_ARGUMENT_CHARS} characters; shorten it (attach long text to the incident's report instead)"
+        ));
+    }
     let need = |what: &str| -> Result<String, String> {
         if argument.is_empty() {
             Err(format!("{word} needs {what}"))
@@ -122,5 +131,22 @@ mod tests {
                 .expect_err("unknown")
                 .contains("start-triage")
         );
+    }
+
+    /// Free text from an operator goes into the incident's timeline, its phase and the audit
+    /// chain: bounded the same for every transport (gRPC is capped by its message size, a
+    /// form only by its body limit).
+    #[test]
+    fn an_argument_longer_than_the_bound_is_refused_with_the_bound() {
+        let long = "x".repeat(MAX_ARGUMENT_CHARS + 1);
+        for word in ["reopen", "close-duplicate", "assign-ir-lead"] {
+            let refused = parse_command(word, &long).expect_err("too long");
+            assert!(
+                refused.contains(&MAX_ARGUMENT_CHARS.to_string()),
+                "{refused}"
+            );
+        }
+        let fits = "y".repeat(MAX_ARGUMENT_CHARS);
+        assert!(parse_command("reopen", &fits).is_ok());
     }
 }

@@ -169,7 +169,9 @@ fn refused_page(viewer: &Viewer, id: &str, error: &HubError) -> Response {
 fn audit_refusal(state: &WebState, viewer: &Viewer, reason: String) {
     state.refusals.record(Refusal {
         action: crate::refusals::ACTION,
-        who: viewer.name.clone(),
+        // Named as the dashboard's operator: a bare name could read as another kind of
+        // caller to the audit (an operator may be called "anonymous-…").
+        who: format!("dashboard operator {}", viewer.name),
         cert: viewer.cert.clone(),
         peer_ip: None,
         api: API.into(),
@@ -192,7 +194,21 @@ pub async fn act(
             "This change was not sent from the hub's own page, so nothing was changed. Open the incident on the dashboard and use its form.",
         );
     }
-    let form = form.map(|Form(f)| f).unwrap_or_default();
+    // A body the form extractor refuses (too large, not a form) is answered for what it is,
+    // before the token check: it is not a forged form, and it changes nothing.
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => {
+            let error = HubError::invalid(format!(
+                "the form could not be read ({}); forms of the dashboard stay under {} KiB",
+                rejection.body_text(),
+                super::FORM_BODY_LIMIT / 1024
+            ));
+            let mut response = refused_page(&viewer, &id, &error);
+            *response.status_mut() = rejection.status();
+            return response;
+        }
+    };
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     if !crate::session::csrf_matches(field("csrf"), &viewer.action_csrf()) {
         audit_refusal(

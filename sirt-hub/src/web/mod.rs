@@ -47,6 +47,10 @@ pub struct WebState {
     pub refusals: Arc<crate::refusals::RefusalAudit>,
 }
 
+/// The largest request body the dashboard reads: its forms carry a token, a command word
+/// and an argument of at most `lifecycle::MAX_ARGUMENT_CHARS` characters.
+pub const FORM_BODY_LIMIT: usize = 16 * 1024;
+
 pub fn router(state: WebState) -> axum::Router {
     let private = axum::Router::new()
         .route("/", get(views::board))
@@ -59,7 +63,8 @@ pub fn router(state: WebState) -> axum::Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_session,
-        ));
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT));
     axum::Router::new()
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .merge(socfed_runtime::web::assets())

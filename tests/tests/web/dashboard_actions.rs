@@ -303,6 +303,30 @@ async fn refused_forged_and_invalid_actions_change_nothing_and_say_what_to_do() 
     assert_eq!(got, 404);
     assert_eq!(state_line(&ines, &id).await?, before, "nothing changed");
 
+    // Free text is bounded the same as over gRPC, and a body past the dashboard's limit is
+    // answered 413 for what it is (not as a forged form), changing nothing.
+    let long = "x".repeat(1_001);
+    let (got, _, page) = ines
+        .post(
+            &id,
+            &format!("csrf={good}&command=reopen&argument={long}"),
+            &[],
+        )
+        .await?;
+    assert_eq!(got, 400, "{page}");
+    assert!(page.contains("longer than 1000 characters"), "{page}");
+    let huge = "y".repeat(64 * 1024);
+    let (got, _, page) = ines
+        .post(
+            &id,
+            &format!("csrf={good}&command=reopen&argument={huge}"),
+            &[],
+        )
+        .await?;
+    assert_eq!(got, 413, "{page}");
+    assert!(page.contains("16 KiB"), "{page}");
+    assert_eq!(state_line(&ines, &id).await?, before, "nothing changed");
+
     // The same-origin form with its token goes through.
     ines.act(&id, "contain", "").await?;
     assert!(state_line(&ines, &id).await?.contains("containment"));
