@@ -96,6 +96,19 @@ pub async fn current(state: &WebState, secret: &Secret) -> Result<Viewer, Respon
     )
     .map_err(|r| {
         tracing::info!(operator = %grant.operator, reason = %r, "dashboard session refused");
+        // A known person refused (removed from the roster, certificate revoked) goes to the
+        // audit chain, as the same person refused over gRPC would; an expired session is the
+        // normal end of one.
+        if matches!(r, Refused::NotInRoster(_) | Refused::Revoked(_)) {
+            state.refusals.record(crate::refusals::Refusal {
+                action: crate::refusals::ACTION,
+                who: format!("dashboard operator {}", grant.operator),
+                cert: crate::session::cert_identity(&grant),
+                peer_ip: None,
+                api: "dashboard: session".into(),
+                reason: r.to_string(),
+            });
+        }
         refused(&r)
     })?;
     Ok(Viewer {

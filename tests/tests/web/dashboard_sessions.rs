@@ -203,6 +203,14 @@ async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> 
     assert_eq!(events.status(), 401);
     assert_eq!(status_of(&client, &format!("{base}/"), &carl).await?.0, 200);
     hub.stop().await?;
+    // Both refusals are in the audit chain, as the same people refused over gRPC would be.
+    let refusals = socfed_tests::audit::refusals(&org.dir().join("hub-data"))?;
+    for reason in ["revoked", "no longer in the hub roster"] {
+        assert!(
+            socfed_tests::audit::count(&refusals, "dashboard: session", "ines", reason) >= 1,
+            "{reason}: {refusals:?}"
+        );
+    }
     Ok(())
 }
 
