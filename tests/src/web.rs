@@ -96,12 +96,12 @@ pub async fn confirm(
 }
 
 /// Signs in with `url` as a person does (open, press "Sign in"); returns the session cookie
-/// (`socfed_session=…`).
+/// (`__Host-socfed_session=…`).
 pub async fn sign_in(client: &reqwest::Client, base: &str, url: &str) -> anyhow::Result<String> {
     let (status, form) = open_link(client, url).await?;
     let (cookie, token, csrf) =
         form.ok_or_else(|| anyhow::anyhow!("no confirmation form at {url} ({status})"))?;
     let r = confirm(client, base, Some(&cookie), &token, &csrf).await?;
     anyhow::ensure!(r.status() == 303, "sign-in answered {}", r.status());
-    set_cookie(&r, "socfed_session").ok_or_else(|| anyhow::anyhow!("no session cookie"))
+    set_cookie(&r, "__Host-socfed_session").ok_or_else(|| anyhow::anyhow!("no session cookie"))
 }

@@ -22,9 +22,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use socfed_runtime::web::csrf::{cookie, cross_site, session_cookie, with_cookie};
 use std::collections::HashMap;
 
-pub const COOKIE: &str = "socfed_session";
-/// `__Host-`: the browser accepts this cookie only from this origin over HTTPS (never from a
-/// sibling host setting it for the parent domain), so an attacker cannot plant a token pair.
+/// `__Host-` (as the login cookie): the browser accepts these cookies only from this origin
+/// over HTTPS (never from a sibling host setting them for the parent domain), so an attacker
+/// cannot plant a session or a token pair.
+pub const COOKIE: &str = "__Host-socfed_session";
 const LOGIN_COOKIE: &str = "__Host-socfed_login";
 
 /// The signed-in operator, put on the request by [`require_session`].

@@ -58,13 +58,15 @@ async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_sta
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("socfed_session="))
+        .find(|v| v.starts_with("__Host-socfed_session="))
         .unwrap_or_default()
         .to_string();
-    for flag in ["HttpOnly", "Secure", "SameSite=Strict"] {
+    // `__Host-`: only this origin over HTTPS may set it (no sibling host can plant one).
+    for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
-    assert!(set_cookie(&signed_in, "socfed_session").is_some());
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    assert!(set_cookie(&signed_in, "__Host-socfed_session").is_some());
     let session = cookie.split(';').next().unwrap_or_default().to_string();
     let get = |path: String| {
         client

@@ -45,7 +45,7 @@ async fn a_sign_in_link_works_once_and_only_through_its_confirmation_form() -> a
     // Opening the link (as a victim lured to it would) signs nobody in.
     let r = client.get(&url).send().await?;
     assert_eq!(r.status(), 200);
-    assert!(set_cookie(&r, "socfed_session").is_none());
+    assert!(set_cookie(&r, "__Host-socfed_session").is_none());
     let login_cookie = set_cookie(&r, "__Host-socfed_login").unwrap_or_default();
     let html = r.text().await?;
     assert!(html.contains("id=\"operator\">ines<"), "names who: {html}");
@@ -72,8 +72,8 @@ async fn a_sign_in_link_works_once_and_only_through_its_confirmation_form() -> a
     // The link was not spent by any of that: the person's own confirmation signs in, once.
     let ok = confirm(&client, &base, Some(&login_cookie), &token, &csrf).await?;
     assert_eq!(ok.status(), 303);
-    let session = set_cookie(&ok, "socfed_session").unwrap_or_default();
-    assert_eq!(session.len(), "socfed_session=".len() + 64);
+    let session = set_cookie(&ok, "__Host-socfed_session").unwrap_or_default();
+    assert_eq!(session.len(), "__Host-socfed_session=".len() + 64);
     assert_eq!(
         status_of(&client, &format!("{base}/"), &session).await?.0,
         200
