@@ -81,17 +81,17 @@ enum Target {
     File(std::path::PathBuf),
 }
 
-fn open(dir: &Path) -> Result<sled::Db, DumpError> {
-    crate::store_files::sled_config(dir)
-        .map_err(sled::Error::Io)
-        .and_then(|config| config.open())
-        .map_err(|e| {
-            if crate::store_files::lock_busy(&e) {
-                DumpError::InUse(dir.display().to_string())
-            } else {
-                DumpError::Store(e)
-            }
-        })
+/// Opens the stopped store in `dir` for a `db` command; a store a service holds is refused as
+/// in use. A store closed a moment ago in this process is released by sled's flusher thread,
+/// so the lock is waited for briefly.
+pub(crate) fn open(dir: &Path) -> Result<sled::Db, DumpError> {
+    crate::store_files::open_when_released(dir, std::time::Duration::from_secs(2)).map_err(|e| {
+        if crate::store_files::lock_busy(&e) {
+            DumpError::InUse(dir.display().to_string())
+        } else {
+            DumpError::Store(e)
+        }
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,7 +1,8 @@
 //! `db check`: every record of a stopped store read and checked with the tool's own check
 //! (the one `db import` applies to a dump, [`crate::dump::Check`]), then the tool's checks of
-//! what lives beside sled (the agent's alert samples). Read-only on the records: the store is
-//! opened, walked and closed; nothing is rewritten or upgraded by the record pass.
+//! what lives beside sled (the hub's journal, the agent's alert samples), on one opening of the
+//! store ([`crate::dump`]'s, which refuses a store in use). Nothing is rewritten or upgraded by
+//! the record pass.
 
 use crate::dump::{Check, DumpError};
 use serde::Serialize;
@@ -32,29 +33,24 @@ impl StoreCheck {
     }
 }
 
-/// Reads every record of the store in `dir` through `check`; `progress` is called with the
-/// count so far. Refuses a directory that holds no store (sled would create one) and a store
-/// in use.
-pub fn check_records(
-    dir: &Path,
-    check: Check<'_>,
-    progress: &dyn Fn(u64),
-) -> Result<StoreCheck, DumpError> {
+/// Opens the stopped store in `dir` for `db check`: refuses a directory that holds no store
+/// (sled would create one) and a store in use.
+pub fn open(dir: &Path) -> Result<sled::Db, DumpError> {
     if !dir.join("conf").exists() && !dir.join("db").exists() {
         return Err(DumpError::Format(format!(
             "no store at {}: check the config's data_dir",
             dir.display()
         )));
     }
-    // A store closed a moment ago in this process is released by sled's flusher thread.
-    let db = crate::store_files::open_when_released(dir, std::time::Duration::from_secs(2))
-        .map_err(|e| {
-            if crate::store_files::lock_busy(&e) {
-                DumpError::InUse(dir.display().to_string())
-            } else {
-                DumpError::Store(e)
-            }
-        })?;
+    crate::dump::open(dir)
+}
+
+/// Reads every record of `db` through `check`; `progress` is called with the count so far.
+pub fn check_records(
+    db: &sled::Db,
+    check: Check<'_>,
+    progress: &dyn Fn(u64),
+) -> Result<StoreCheck, DumpError> {
     let mut found = StoreCheck::default();
     for name in db.tree_names() {
         let tree_name = String::from_utf8_lossy(&name).into_owned();
@@ -105,7 +101,8 @@ mod tests {
             t.insert(b"b", &b"bad"[..]).expect("insert");
             db.flush().expect("flush");
         }
-        let found = check_records(dir.path(), &refuse_bad, &|_| {}).expect("checked");
+        let db = open(dir.path()).expect("opened");
+        let found = check_records(&db, &refuse_bad, &|_| {}).expect("checked");
         assert_eq!(found.trees.get("things"), Some(&2));
         assert_eq!(found.problems_total, 1);
         assert_eq!(found.problems, ["tree things, key 62: not a record"]);
@@ -114,7 +111,9 @@ mod tests {
     #[test]
     fn a_directory_without_a_store_is_refused_and_left_empty() {
         let dir = tempfile::tempdir().expect("dir");
-        let refused = check_records(dir.path(), &refuse_bad, &|_| {}).expect_err("no store");
+        let Err(refused) = open(dir.path()) else {
+            panic!("a directory without a store was opened");
+        };
         assert!(refused.to_string().contains("no store"), "{refused}");
         assert_eq!(std::fs::read_dir(dir.path()).expect("read").count(), 0);
     }

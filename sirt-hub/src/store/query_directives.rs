@@ -153,14 +153,9 @@ impl HubStore {
             Some(id) => match hunts.get(&id) {
                 Some(known) => *known,
                 None => {
-                    let known = match self.trees.hunts.get(id.to_bytes())? {
-                        Some(raw) => {
-                            let h: crate::response::HuntRecord =
-                                schema::decode(schema::TreeId::Hunts, &raw)?;
-                            [h.incident, h.attached_to]
-                        }
-                        None => [None, None],
-                    };
+                    let known = self
+                        .hunt_record(id)?
+                        .map_or([None, None], |h| [h.incident, h.attached_to]);
                     hunts.insert(id, known);
                     known
                 }
@@ -210,23 +205,13 @@ impl HubStore {
     /// A hunt's sweeps, and the directives of the incident it was attached to (its tasks are
     /// among them), sorted; none for an unknown hunt.
     fn hunt_directive_ids(&self, hunt: Ulid) -> Result<Vec<Ulid>, StoreError> {
-        let Some(raw) = self.trees.hunts.get(hunt.to_bytes())? else {
+        let Some(record) = self.hunt_record(hunt)? else {
             return Ok(Vec::new());
         };
-        let record: crate::response::HuntRecord = schema::decode(schema::TreeId::Hunts, &raw)?;
         let mut ids = record.directives;
         if let Some(incident) = record.attached_to {
-            for key in self
-                .trees
-                .incident_directives
-                .scan_prefix(incident.to_bytes())
-                .keys()
-            {
-                let key = key?;
-                ids.push(schema::ulid_from_key(
-                    schema::INCIDENT_DIRECTIVES,
-                    key.get(16..).unwrap_or_default(),
-                )?);
+            for id in self.incident_directive_ids(incident) {
+                ids.push(id?);
             }
         }
         ids.sort();

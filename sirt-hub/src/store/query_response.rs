@@ -56,11 +56,18 @@ impl HubStore {
         self.directives_by_id(self.incident_directive_ids(incident))
     }
 
+    /// Hunt `id`'s record alone, without reading its sweeps.
+    pub(super) fn hunt_record(&self, id: Ulid) -> Result<Option<HuntRecord>, StoreError> {
+        match self.trees.hunts.get(id.to_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(schema::TreeId::Hunts, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
     pub fn hunt(&self, id: Ulid) -> Result<Option<(HuntRecord, Vec<DirectiveRecord>)>, StoreError> {
-        let Some(raw) = self.trees.hunts.get(id.to_bytes())? else {
+        let Some(hunt) = self.hunt_record(id)? else {
             return Ok(None);
         };
-        let hunt: HuntRecord = schema::decode(schema::TreeId::Hunts, &raw)?;
         let sweeps = self.directives_by_id(hunt.directives.iter().map(|id| Ok(*id)))?;
         Ok(Some((hunt, sweeps)))
     }

@@ -244,10 +244,7 @@ impl AgentStore {
                 return Err(StoreError::SchemaVersion(found));
             }
         }
-        let samples_end = match meta.get(schema::SAMPLES_END)? {
-            Some(raw) => schema::u64_of(TreeId::Meta, &raw)?,
-            None => 0,
-        };
+        let samples_end = samples::recorded_end(meta)?;
         let samples = samples::SampleJournal::open(dir, durability, samples_end)?;
         upgrade::run(&db, &trees, &samples)?;
         let legacy_request_keys = meta.get(schema::LEGACY_REQUEST_KEYS)?.is_some();

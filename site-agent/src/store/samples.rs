@@ -268,6 +268,15 @@ impl AgentStore {
     }
 }
 
+/// The journal's end the store last recorded (`meta` key `samples_end`; 0 before any): the
+/// floor the journal is opened with.
+pub fn recorded_end(meta: &sled::Tree) -> Result<u64, StoreError> {
+    Ok(match meta.get(schema::SAMPLES_END)? {
+        Some(raw) => schema::u64_of(TreeId::Meta, &raw)?,
+        None => 0,
+    })
+}
+
 /// Every group in `groups` whose sample cannot be read from `journal`, with why. A record of
 /// version 1 (before schema 8) still holds its sample: readable.
 pub fn unreadable_samples(
@@ -298,13 +307,7 @@ pub fn check_beside(
     db: &sled::Db,
     found: &mut socfed_runtime::store_check::StoreCheck,
 ) -> anyhow::Result<()> {
-    let floor = match db
-        .open_tree(TreeId::Meta.name())?
-        .get(schema::SAMPLES_END)?
-    {
-        Some(raw) => schema::u64_of(TreeId::Meta, &raw)?,
-        None => 0,
-    };
+    let floor = recorded_end(&db.open_tree(TreeId::Meta.name())?)?;
     let journal = SampleJournal::open(dir, Durability::Flush, floor)?;
     for (group, why) in unreadable_samples(&db.open_tree(TreeId::Groups.name())?, &journal)? {
         found.problem(format!("alert group {group}: sample unreadable: {why}"));

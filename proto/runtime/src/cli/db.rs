@@ -99,13 +99,9 @@ pub fn run_db(
             );
         }
         DbCommand::Check { output, .. } => {
-            let mut found = crate::store_check::check_records(data_dir, check, &progress)?;
+            let db = crate::store_check::open(data_dir)?;
+            let mut found = crate::store_check::check_records(&db, check, &progress)?;
             bar.finish_and_clear();
-            // The record pass has closed its handle; the beside check reopens for itself.
-            let db = crate::store_files::open_when_released(
-                data_dir,
-                std::time::Duration::from_secs(2),
-            )?;
             beside(data_dir, &db, &mut found)?;
             drop(db);
             report_check(data_dir, &found, output.format)?;
