@@ -18,10 +18,12 @@
 //!   apart from other failures.
 //! - [`store_kit`]: what both stores are built on: the versioned record codec, the registry
 //!   of trees, the unit of work, and the layout snapshot.
+//! - [`api_token`]: the API tokens integrations present: minted, hashed, scoped, checked.
 //! - [`web`]: what every web surface shares: security headers and CSP, the stylesheet and
 //!   script, CSRF tokens and session cookies.
 
 pub mod admin;
+pub mod api_token;
 pub mod audit;
 pub mod audit_key;
 pub mod audit_walk;
