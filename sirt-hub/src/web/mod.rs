@@ -4,15 +4,18 @@
 //! in the hub store (`auth.rs`, `session.rs`); the browser keeps the session secret in an
 //! HttpOnly, Secure, SameSite=Strict cookie. Pages are server-rendered from askama templates
 //! (`views.rs` reads, `pages.rs` and `tables.rs` shape, `templates/` writes, escaped); the
-//! incident board refreshes itself from server-sent events. The incident page is where the
-//! SIRT acts: plain forms posted to `actions.rs`, which runs the same application-layer
-//! commands as the gRPC `Operator` service. The security
+//! incident board and the incident page's tables refresh themselves from server-sent events.
+//! The incident page is where the SIRT acts: plain forms (checked alike by `forms.rs`) posted
+//! to `actions.rs` (the lifecycle) and `respond.rs` (merge, split, directives, tasks), which
+//! run the same application-layer commands as the gRPC services. The security
 //! headers, the stylesheet, the script and the CSRF helpers are `socfed_runtime::web`, for
 //! every web surface.
 
 mod actions;
 mod auth;
+mod forms;
 mod pages;
+mod respond;
 pub mod revoked;
 mod tables;
 #[cfg(test)]
@@ -48,7 +51,8 @@ pub struct WebState {
 }
 
 /// The largest request body the dashboard reads: its forms carry a token, a command word
-/// and an argument of at most `lifecycle::MAX_ARGUMENT_CHARS` characters.
+/// and an argument of at most `lifecycle::MAX_ARGUMENT_CHARS` characters, or a directive's
+/// parameters.
 pub const FORM_BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router(state: WebState) -> axum::Router {
@@ -56,6 +60,10 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/", get(views::board))
         .route("/incidents/{id}", get(views::incident))
         .route("/incidents/{id}/act", post(actions::act))
+        .route("/incidents/{id}/merge", post(respond::merge))
+        .route("/incidents/{id}/split", post(respond::split))
+        .route("/incidents/{id}/directive", post(respond::directive))
+        .route("/incidents/{id}/task", post(respond::task))
         .route("/sites", get(views::sites))
         .route("/hunts", get(views::hunts))
         .route("/events", get(views::events))

@@ -27,6 +27,8 @@ pub struct Incident<'a> {
     pub lead: &'a str,
     /// What the viewer may do to it now (none without a role).
     pub act: Option<super::actions::Act>,
+    /// The response forms the viewer's role may use (none without one).
+    pub respond: Option<super::respond::Respond>,
     pub indicators: Rows,
     pub techniques: Rows,
     pub sightings: Rows,
@@ -48,6 +50,22 @@ fn indicator_kind(kind: i32) -> String {
     )
 }
 
+/// The report's directive rows with each site's output after them (the tail the site sent:
+/// what the playbook printed), as the rows are: directives, not tasks.
+fn with_output(rows: Rows, directives: &[pb::DirectiveStatus]) -> Rows {
+    let outputs = directives
+        .iter()
+        .filter(|d| d.task_title.is_empty())
+        .map(|d| d.output.clone());
+    rows.into_iter()
+        .zip(outputs)
+        .map(|(mut row, output)| {
+            row.push(output);
+            row
+        })
+        .collect()
+}
+
 impl<'a> Incident<'a> {
     pub fn new(
         layout: Layout<'a>,
@@ -55,6 +73,7 @@ impl<'a> Incident<'a> {
         directives: &[pb::DirectiveStatus],
         comms: &[pb::Communication],
         act: Option<super::actions::Act>,
+        respond: Option<super::respond::Respond>,
     ) -> Self {
         let indicators = i
             .indicators
@@ -72,15 +91,43 @@ impl<'a> Incident<'a> {
             tlp: tlp(i.tlp),
             lead: lead(i),
             act,
+            respond,
             indicators,
             techniques: i.techniques.iter().map(|t| vec![t.clone()]).collect(),
             sightings: report::sighting_rows(i),
             tasks: report::task_rows(directives),
-            actions: report::directive_rows(directives),
+            actions: with_output(report::directive_rows(directives), directives),
             communications: report::communication_rows(comms),
             clocks: report::clock_rows(i),
             timeline: report::timeline_rows(i),
         }
+    }
+}
+
+/// One of an incident page's live tables alone: its rows, for the script to put in place.
+#[derive(Template)]
+#[template(path = "rows.html")]
+pub struct Fragment<'a> {
+    pub rows: &'a Rows,
+    pub columns: usize,
+}
+
+impl Incident<'_> {
+    /// The rows of the live table `name` (`tasks`, `directives`, `comms`, `timeline`); an
+    /// unknown name is a 404.
+    pub fn fragment(&self, name: &str) -> axum::response::Response {
+        let (rows, columns) = match name {
+            "tasks" => (&self.tasks, 6),
+            "directives" => (&self.actions, 7),
+            "comms" => (&self.communications, 5),
+            "timeline" => (&self.timeline, 3),
+            _ => {
+                return axum::response::IntoResponse::into_response(
+                    crate::error::HubError::not_found("no such part of the page"),
+                );
+            }
+        };
+        super::pages::render(&Fragment { rows, columns })
     }
 }
 

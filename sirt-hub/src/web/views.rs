@@ -134,10 +134,13 @@ pub async fn board(
     ))
 }
 
+/// An incident's page, or one of its live tables alone (`?fragment=tasks|directives|comms|timeline`,
+/// for the script's refresh when the incident changes).
 pub async fn incident(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Ok(id) = Ulid::from_string(&id) else {
         return not_found(&viewer);
@@ -161,16 +164,36 @@ pub async fn incident(
                 .iter()
                 .map(crate::view::comms::communication)
                 .collect();
-            let act = state.roles.get(&viewer.name).map(|role| {
-                super::actions::Act::new(&record.lifecycle, role, viewer.action_csrf())
+            let role = state.roles.get(&viewer.name);
+            let act = role.map(|role| {
+                let leads = state.roles.names_where(crate::access::leads_responses);
+                super::actions::Act::new(&record.lifecycle, role, viewer.action_csrf(), &leads)
             });
-            render(&tables::Incident::new(
+            let respond = role.and_then(|role| {
+                let mut sighted: Vec<String> =
+                    i.sightings.iter().map(|s| s.site_id.clone()).collect();
+                sighted.sort();
+                sighted.dedup();
+                super::respond::Respond::offered(
+                    &viewer.name,
+                    role,
+                    viewer.action_csrf(),
+                    &state.enrolled,
+                    sighted,
+                )
+            });
+            let page = tables::Incident::new(
                 Layout::of(&viewer, &record.title, "/"),
                 &i,
                 &d,
                 &c,
                 act,
-            ))
+                respond,
+            );
+            match q.get("fragment") {
+                Some(name) => page.fragment(name),
+                None => render(&page),
+            }
         }
         Ok((None, _, _)) => not_found(&viewer),
         Err(response) => response,

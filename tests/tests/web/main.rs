@@ -8,3 +8,4 @@ mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_pages;
 mod dashboard_sessions;
+mod dashboard_workbench;

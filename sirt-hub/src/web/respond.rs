@@ -1,0 +1,253 @@
+//! The workbench's forms beyond the lifecycle, on the incident page: merge it into another
+//! incident, split a site's sighting off it, and send directives and tasks to its sites. Each
+//! handler is an adapter: the checks every form passes are `forms.rs`; it reads the fields as
+//! the `sirt-hub incidents merge|split|directive|task` commands take them and runs the same
+//! application-layer command as the gRPC API (`service::Commands::merge`, `split`,
+//! `issue_directive`, `assign_task`: the access matrix, the read rule, the order's policy, the
+//! audit entry). [`Respond`] says which of these forms the page offers, asked of the same
+//! access matrix.
+
+use super::WebState;
+use super::auth::Viewer;
+use super::forms::{self, Answered, Body, Posted};
+use crate::access::{Api, check};
+use crate::error::HubError;
+use crate::lifecycle::HubRole;
+use crate::response::order::{DirectiveOrder, TaskOrder};
+use crate::service::Commands;
+use crate::service::response::Orderer;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use socfed_proto::vocab::SiteId;
+use std::collections::BTreeMap;
+
+/// Directive kinds the sites' playbooks know by default (others may be typed).
+pub const KINDS: [&str; 4] = [
+    "block_indicator",
+    "isolate_host",
+    "disable_account",
+    "collect_evidence",
+];
+
+/// The response forms the incident page offers its viewer, and what they choose among.
+pub struct Respond {
+    pub csrf: String,
+    pub merge: bool,
+    pub split: bool,
+    pub direct: bool,
+    pub task: bool,
+    /// Every enrolled site, for the directive and task forms.
+    pub sites: Vec<String>,
+    /// The sites with a sighting on this incident, for the split form.
+    pub sighted: Vec<String>,
+    pub kinds: [&'static str; 4],
+}
+
+impl Respond {
+    /// What `role` may do here, by the access matrix; none when it may do nothing.
+    pub fn offered(
+        name: &str,
+        role: HubRole,
+        csrf: String,
+        sites: &[SiteId],
+        sighted: Vec<String>,
+    ) -> Option<Self> {
+        let may = |api| check(name, Some(role), api).is_ok();
+        let respond = Self {
+            csrf,
+            merge: may(Api::Merge),
+            split: may(Api::Split) && sighted.len() > 1,
+            direct: may(Api::IssueDirective),
+            task: may(Api::AssignTask),
+            sites: sites.iter().map(ToString::to_string).collect(),
+            sighted,
+            kinds: KINDS,
+        };
+        (respond.merge || respond.split || respond.direct || respond.task).then_some(respond)
+    }
+}
+
+/// The extractors every handler here takes.
+type Args = (
+    State<WebState>,
+    axum::Extension<Viewer>,
+    Path<String>,
+    HeaderMap,
+    Uri,
+);
+
+/// The checks of `forms.rs` and the incident id, or the answer already given.
+fn accepted(
+    args: Args,
+    body: Body,
+) -> Result<(WebState, Viewer, String, Posted, ulid::Ulid), Answered> {
+    let (State(state), axum::Extension(viewer), Path(id), headers, uri) = args;
+    let posted = forms::accept(&state, &viewer, &id, &headers, &uri, body)?;
+    let incident = forms::incident_id(&viewer, &id)?;
+    Ok((state, viewer, id, posted, incident))
+}
+
+macro_rules! accepted {
+    ($args:expr, $body:expr) => {
+        match accepted($args, $body) {
+            Ok(accepted) => accepted,
+            Err(response) => return *response,
+        }
+    };
+}
+
+/// `POST /incidents/{id}/merge` with `into` (the incident that stays) and `reason`.
+pub async fn merge(
+    state: State<WebState>,
+    viewer: axum::Extension<Viewer>,
+    id: Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let into = posted.one("into");
+    let Ok(survivor) = ulid::Ulid::from_string(into) else {
+        let error = HubError::invalid(format!(
+            "{into:?} is not an incident id (26-character ULID); copy it from the incident's page"
+        ));
+        return forms::refused_page(&viewer, &id, &error);
+    };
+    let result = Commands::on(&state.ingest)
+        .merge(
+            &state.store,
+            &state.roles,
+            &posted.acting,
+            survivor,
+            incident,
+            posted.one("reason").to_string(),
+        )
+        .await;
+    // Done, the page to see is the incident that stays.
+    let back = if result.is_ok() { into } else { &id };
+    forms::finish(&state, &viewer, back, result)
+}
+
+/// `POST /incidents/{id}/split` with `site` and `reason`.
+pub async fn split(
+    state: State<WebState>,
+    viewer: axum::Extension<Viewer>,
+    id: Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let site = match SiteId::parse(posted.one("site")) {
+        Ok(site) => site,
+        Err(e) => return forms::refused_page(&viewer, &id, &HubError::invalid(e.to_string())),
+    };
+    let result = Commands::on(&state.ingest)
+        .split(
+            &state.store,
+            &state.roles,
+            &posted.acting,
+            incident,
+            site,
+            posted.one("reason").to_string(),
+        )
+        .await;
+    forms::finish(&state, &viewer, &id, result)
+}
+
+/// `NAME=VALUE` lines, as the CLI's `--param` takes them (blank lines skipped).
+fn params(text: &str) -> Result<BTreeMap<String, String>, HubError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            line.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| HubError::invalid(format!("{line:?} is not NAME=VALUE")))
+        })
+        .collect()
+}
+
+/// Hours in a form field as seconds: blank is 0 (the command's default).
+fn hours(posted: &Posted, name: &str) -> Result<u64, HubError> {
+    match posted.one(name) {
+        "" => Ok(0),
+        raw => raw
+            .parse::<u64>()
+            .ok()
+            .and_then(|h| h.checked_mul(3600))
+            .ok_or_else(|| {
+                HubError::invalid(format!("{name}: {raw:?} is not a whole number of hours"))
+            }),
+    }
+}
+
+/// `POST /incidents/{id}/directive` with `site` (repeated, or `all`), `kind`, `params`
+/// (`NAME=VALUE` lines) and `expires_h`.
+pub async fn directive(
+    state: State<WebState>,
+    viewer: axum::Extension<Viewer>,
+    id: Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let order = params(posted.one("params")).and_then(|params| {
+        Ok(DirectiveOrder {
+            incident,
+            sites: posted.all("site"),
+            kind: posted.one("kind").to_string(),
+            params,
+            expires_in_s: hours(&posted, "expires_h")?,
+        })
+    });
+    let result = match order {
+        Ok(order) => {
+            let by = orderer(&state, &posted);
+            Commands::on(&state.ingest)
+                .issue_directive(&by, order, &state.enrolled)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    forms::finish(&state, &viewer, &id, result)
+}
+
+/// `POST /incidents/{id}/task` with `site` (repeated, or `all`), `title`, `details`, `due_h`.
+pub async fn task(
+    state: State<WebState>,
+    viewer: axum::Extension<Viewer>,
+    id: Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let result = match hours(&posted, "due_h") {
+        Ok(due_in_s) => {
+            let order = TaskOrder {
+                incident,
+                sites: posted.all("site"),
+                title: posted.one("title").to_string(),
+                details: posted.one("details").to_string(),
+                due_in_s,
+            };
+            let by = orderer(&state, &posted);
+            Commands::on(&state.ingest)
+                .assign_task(&by, order, &state.enrolled)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    forms::finish(&state, &viewer, &id, result)
+}
+
+fn orderer<'a>(state: &'a WebState, posted: &'a Posted) -> Orderer<'a> {
+    Orderer {
+        store: &state.store,
+        roles: &state.roles,
+        acting: &posted.acting,
+    }
+}
