@@ -134,12 +134,9 @@ pub async fn act(
     uri: Uri,
     body: Body,
 ) -> Response {
-    let posted = match forms::accept(&state, &viewer, &id, &headers, &uri, body) {
-        Ok(posted) => posted,
-        Err(response) => return *response,
-    };
-    let incident = match forms::incident_id(&viewer, &id) {
-        Ok(incident) => incident,
+    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
+    {
+        Ok(accepted) => accepted,
         Err(response) => return *response,
     };
     let command =

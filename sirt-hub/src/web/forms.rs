@@ -159,6 +159,19 @@ pub fn accept(
     })
 }
 
+/// [`accept`], then the incident id of the form's path: what every incident form starts with.
+pub fn incident_form(
+    state: &WebState,
+    viewer: &Viewer,
+    id: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Body,
+) -> Result<(Posted, Ulid), Answered> {
+    let posted = accept(state, viewer, id, headers, uri, body)?;
+    Ok((posted, incident_id(viewer, id)?))
+}
+
 /// The incident id of a form's path, or the page saying there is no such incident.
 pub fn incident_id(viewer: &Viewer, id: &str) -> Result<Ulid, Answered> {
     Ulid::from_string(id).map_err(|_| {

@@ -6,13 +6,15 @@
 //! (`views.rs` reads, `pages.rs` and `tables.rs` shape, `templates/` writes, escaped); the
 //! incident board and the incident page's tables refresh themselves from server-sent events.
 //! The incident page is where the SIRT acts: plain forms (checked alike by `forms.rs`) posted
-//! to `actions.rs` (the lifecycle) and `respond.rs` (merge, split, directives, tasks), which
+//! to `actions.rs` (the lifecycle), `respond.rs` (merge, split, directives, tasks) and
+//! `comms.rs` (draft, approve or reject, record a delivery), which
 //! run the same application-layer commands as the gRPC services. The security
 //! headers, the stylesheet, the script and the CSRF helpers are `socfed_runtime::web`, for
 //! every web surface.
 
 mod actions;
 mod auth;
+mod comms;
 mod forms;
 mod pages;
 mod respond;
@@ -48,6 +50,10 @@ pub struct WebState {
     /// Refused actions (a forged form, a role that may not) go to the audit chain here, as
     /// refused gRPC calls do.
     pub refusals: Arc<crate::refusals::RefusalAudit>,
+    /// Wakes the delivery task after a communication is approved (as over gRPC).
+    pub deliver: Arc<tokio::sync::Notify>,
+    /// `[comms] allow_self_approval`.
+    pub allow_self_approval: bool,
 }
 
 /// The largest request body the dashboard reads: its forms carry a token, a command word
@@ -64,6 +70,8 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/split", post(respond::split))
         .route("/incidents/{id}/directive", post(respond::directive))
         .route("/incidents/{id}/task", post(respond::task))
+        .route("/incidents/{id}/comms", post(comms::draft))
+        .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/sites", get(views::sites))
         .route("/hunts", get(views::hunts))
         .route("/events", get(views::events))

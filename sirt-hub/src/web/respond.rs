@@ -9,7 +9,7 @@
 
 use super::WebState;
 use super::auth::Viewer;
-use super::forms::{self, Answered, Body, Posted};
+use super::forms::{self, Body, Posted};
 use crate::access::{Api, check};
 use crate::error::HubError;
 use crate::lifecycle::HubRole;
@@ -68,45 +68,20 @@ impl Respond {
     }
 }
 
-/// The extractors every handler here takes.
-type Args = (
-    State<WebState>,
-    axum::Extension<Viewer>,
-    Path<String>,
-    HeaderMap,
-    Uri,
-);
-
-/// The checks of `forms.rs` and the incident id, or the answer already given.
-fn accepted(
-    args: Args,
-    body: Body,
-) -> Result<(WebState, Viewer, String, Posted, ulid::Ulid), Answered> {
-    let (State(state), axum::Extension(viewer), Path(id), headers, uri) = args;
-    let posted = forms::accept(&state, &viewer, &id, &headers, &uri, body)?;
-    let incident = forms::incident_id(&viewer, &id)?;
-    Ok((state, viewer, id, posted, incident))
-}
-
-macro_rules! accepted {
-    ($args:expr, $body:expr) => {
-        match accepted($args, $body) {
-            Ok(accepted) => accepted,
-            Err(response) => return *response,
-        }
-    };
-}
-
 /// `POST /incidents/{id}/merge` with `into` (the incident that stays) and `reason`.
 pub async fn merge(
-    state: State<WebState>,
-    viewer: axum::Extension<Viewer>,
-    id: Path<String>,
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
     body: Body,
 ) -> Response {
-    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
+    {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
+    };
     let into = posted.one("into");
     let Ok(survivor) = ulid::Ulid::from_string(into) else {
         let error = HubError::invalid(format!(
@@ -131,14 +106,18 @@ pub async fn merge(
 
 /// `POST /incidents/{id}/split` with `site` and `reason`.
 pub async fn split(
-    state: State<WebState>,
-    viewer: axum::Extension<Viewer>,
-    id: Path<String>,
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
     body: Body,
 ) -> Response {
-    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
+    {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
+    };
     let site = match SiteId::parse(posted.one("site")) {
         Ok(site) => site,
         Err(e) => return forms::refused_page(&viewer, &id, &HubError::invalid(e.to_string())),
@@ -186,14 +165,18 @@ fn hours(posted: &Posted, name: &str) -> Result<u64, HubError> {
 /// `POST /incidents/{id}/directive` with `site` (repeated, or `all`), `kind`, `params`
 /// (`NAME=VALUE` lines) and `expires_h`.
 pub async fn directive(
-    state: State<WebState>,
-    viewer: axum::Extension<Viewer>,
-    id: Path<String>,
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
     body: Body,
 ) -> Response {
-    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
+    {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
+    };
     let order = params(posted.one("params")).and_then(|params| {
         Ok(DirectiveOrder {
             incident,
@@ -217,14 +200,18 @@ pub async fn directive(
 
 /// `POST /incidents/{id}/task` with `site` (repeated, or `all`), `title`, `details`, `due_h`.
 pub async fn task(
-    state: State<WebState>,
-    viewer: axum::Extension<Viewer>,
-    id: Path<String>,
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
     body: Body,
 ) -> Response {
-    let (state, viewer, id, posted, incident) = accepted!((state, viewer, id, headers, uri), body);
+    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
+    {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
+    };
     let result = match hours(&posted, "due_h") {
         Ok(due_in_s) => {
             let order = TaskOrder {

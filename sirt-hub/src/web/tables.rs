@@ -29,6 +29,8 @@ pub struct Incident<'a> {
     pub act: Option<super::actions::Act>,
     /// The response forms the viewer's role may use (none without one).
     pub respond: Option<super::respond::Respond>,
+    /// The communications forms the viewer's role may use (none without one).
+    pub comms: Option<super::comms::Comms>,
     pub indicators: Rows,
     pub techniques: Rows,
     pub sightings: Rows,
@@ -48,6 +50,14 @@ fn indicator_kind(kind: i32) -> String {
                 .to_ascii_lowercase()
         },
     )
+}
+
+/// The forms an incident page offers its viewer (none without a role).
+#[derive(Default)]
+pub struct Forms {
+    pub act: Option<super::actions::Act>,
+    pub respond: Option<super::respond::Respond>,
+    pub comms: Option<super::comms::Comms>,
 }
 
 /// The report's directive rows with each site's output after them (the tail the site sent:
@@ -72,8 +82,7 @@ impl<'a> Incident<'a> {
         i: &'a pb::HubIncident,
         directives: &[pb::DirectiveStatus],
         comms: &[pb::Communication],
-        act: Option<super::actions::Act>,
-        respond: Option<super::respond::Respond>,
+        forms: Forms,
     ) -> Self {
         let indicators = i
             .indicators
@@ -90,8 +99,9 @@ impl<'a> Incident<'a> {
             priority: &i.priority,
             tlp: tlp(i.tlp),
             lead: lead(i),
-            act,
-            respond,
+            act: forms.act,
+            respond: forms.respond,
+            comms: forms.comms,
             indicators,
             techniques: i.techniques.iter().map(|t| vec![t.clone()]).collect(),
             sightings: report::sighting_rows(i),

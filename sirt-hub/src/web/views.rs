@@ -164,32 +164,12 @@ pub async fn incident(
                 .iter()
                 .map(crate::view::comms::communication)
                 .collect();
-            let role = state.roles.get(&viewer.name);
-            let act = role.map(|role| {
-                let leads = state.roles.names_where(crate::access::leads_responses);
-                super::actions::Act::new(&record.lifecycle, role, viewer.action_csrf(), &leads)
-            });
-            let respond = role.and_then(|role| {
-                let mut sighted: Vec<String> =
-                    i.sightings.iter().map(|s| s.site_id.clone()).collect();
-                sighted.sort();
-                sighted.dedup();
-                super::respond::Respond::offered(
-                    &viewer.name,
-                    role,
-                    viewer.action_csrf(),
-                    &state.enrolled,
-                    sighted,
-                )
-            });
-            let page = tables::Incident::new(
-                Layout::of(&viewer, &record.title, "/"),
-                &i,
-                &d,
-                &c,
-                act,
-                respond,
-            );
+            let forms = match state.roles.get(&viewer.name) {
+                Some(role) => incident_forms(&state, &viewer, role, &record, &i, &c),
+                None => tables::Forms::default(),
+            };
+            let page =
+                tables::Incident::new(Layout::of(&viewer, &record.title, "/"), &i, &d, &c, forms);
             match q.get("fragment") {
                 Some(name) => page.fragment(name),
                 None => render(&page),
@@ -197,6 +177,39 @@ pub async fn incident(
         }
         Ok((None, _, _)) => not_found(&viewer),
         Err(response) => response,
+    }
+}
+
+/// The forms of an incident page for a viewer holding `role`, each as the access matrix and
+/// the lifecycle allow it.
+fn incident_forms(
+    state: &WebState,
+    viewer: &Viewer,
+    role: crate::lifecycle::HubRole,
+    record: &crate::incident::IncidentRecord,
+    i: &pb::HubIncident,
+    comms: &[pb::Communication],
+) -> tables::Forms {
+    let csrf = viewer.action_csrf();
+    let leads = state.roles.names_where(crate::access::leads_responses);
+    let mut sighted: Vec<String> = i.sightings.iter().map(|s| s.site_id.clone()).collect();
+    sighted.sort();
+    sighted.dedup();
+    tables::Forms {
+        act: Some(super::actions::Act::new(
+            &record.lifecycle,
+            role,
+            csrf.clone(),
+            &leads,
+        )),
+        respond: super::respond::Respond::offered(
+            &viewer.name,
+            role,
+            csrf.clone(),
+            &state.enrolled,
+            sighted,
+        ),
+        comms: super::comms::Comms::offered(&viewer.name, role, csrf, comms),
     }
 }
 

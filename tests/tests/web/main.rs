@@ -6,6 +6,7 @@
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
+mod dashboard_comms;
 mod dashboard_pages;
 mod dashboard_sessions;
 mod dashboard_workbench;
