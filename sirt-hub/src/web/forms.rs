@@ -48,6 +48,20 @@ impl Posted {
             .map_or("", |(_, v)| v.trim())
     }
 
+    /// Hours in the field `name` as seconds: blank is 0 (the command's default).
+    pub fn hours(&self, name: &str) -> Result<u64, HubError> {
+        match self.one(name) {
+            "" => Ok(0),
+            raw => raw
+                .parse::<u64>()
+                .ok()
+                .and_then(|h| h.checked_mul(3600))
+                .ok_or_else(|| {
+                    HubError::invalid(format!("{name}: {raw:?} is not a whole number of hours"))
+                }),
+        }
+    }
+
     /// Every non-empty value of `name`, in order.
     pub fn all(&self, name: &str) -> Vec<String> {
         self.fields
@@ -63,7 +77,9 @@ impl Posted {
 #[template(path = "action_refused.html")]
 pub struct Refused<'a> {
     pub layout: Layout<'a>,
-    pub id: &'a str,
+    /// The page the form was on, and its link's text.
+    pub back: &'a str,
+    pub back_label: &'a str,
     pub reason: &'a str,
     pub next: &'static str,
 }
@@ -84,10 +100,38 @@ fn next_step(error: &HubError) -> &'static str {
 
 /// The refusal page for a form about incident `id`, with the status of `error`.
 pub fn refused_page(viewer: &Viewer, id: &str, error: &HubError) -> Response {
+    refused_at(viewer, &Back::incident(id), error)
+}
+
+/// Where a form's answer leads back to: the page it was on.
+pub struct Back {
+    pub href: String,
+    pub label: &'static str,
+}
+
+impl Back {
+    pub fn incident(id: &str) -> Self {
+        Self {
+            href: format!("/incidents/{id}"),
+            label: "Back to the incident",
+        }
+    }
+
+    pub fn hunts() -> Self {
+        Self {
+            href: "/hunts".into(),
+            label: "Back to the hunts",
+        }
+    }
+}
+
+/// The refusal page for a form on the page `back`, with the status of `error`.
+pub fn refused_at(viewer: &Viewer, back: &Back, error: &HubError) -> Response {
     let reason = error.to_string();
     let mut response = render(&Refused {
         layout: Layout::of(viewer, "Not done", "/"),
-        id,
+        back: &back.href,
+        back_label: back.label,
         reason: &reason,
         next: next_step(error),
     });
@@ -113,7 +157,7 @@ fn audit_refusal(state: &WebState, viewer: &Viewer, reason: String) {
 pub fn accept(
     state: &WebState,
     viewer: &Viewer,
-    id: &str,
+    back: &Back,
     headers: &HeaderMap,
     uri: &Uri,
     body: Body,
@@ -134,7 +178,7 @@ pub fn accept(
                 rejection.body_text(),
                 super::FORM_BODY_LIMIT / 1024
             ));
-            let mut response = refused_page(viewer, id, &error);
+            let mut response = refused_at(viewer, back, &error);
             *response.status_mut() = rejection.status();
             return Err(Box::new(response));
         }
@@ -168,7 +212,7 @@ pub fn incident_form(
     uri: &Uri,
     body: Body,
 ) -> Result<(Posted, Ulid), Answered> {
-    let posted = accept(state, viewer, id, headers, uri, body)?;
+    let posted = accept(state, viewer, &Back::incident(id), headers, uri, body)?;
     Ok((posted, incident_id(viewer, id)?))
 }
 
@@ -191,13 +235,26 @@ pub fn finish<T>(
     back: &str,
     result: Result<T, HubError>,
 ) -> Response {
+    let back = Back::incident(back);
+    finish_at(state, viewer, &back.href, &back, result)
+}
+
+/// The answer to a form once its command ran: to `done` (Post/Redirect/Get), or the refusal
+/// with a link `back`, audited when it is the caller who may not.
+pub fn finish_at<T>(
+    state: &WebState,
+    viewer: &Viewer,
+    done: &str,
+    back: &Back,
+    result: Result<T, HubError>,
+) -> Response {
     match result {
-        Ok(_) => Redirect::to(&format!("/incidents/{back}")).into_response(),
+        Ok(_) => Redirect::to(done).into_response(),
         Err(error) => {
             if let HubError::Denied(reason) = &error {
                 audit_refusal(state, viewer, format!("PermissionDenied: {reason}"));
             }
-            refused_page(viewer, back, &error)
+            refused_at(viewer, back, &error)
         }
     }
 }

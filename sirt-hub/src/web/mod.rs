@@ -7,7 +7,8 @@
 //! incident board and the incident page's tables refresh themselves from server-sent events.
 //! The incident page is where the SIRT acts: plain forms (checked alike by `forms.rs`) posted
 //! to `actions.rs` (the lifecycle), `respond.rs` (merge, split, directives, tasks) and
-//! `comms.rs` (draft, approve or reject, record a delivery), which
+//! `comms.rs` (draft, approve or reject, record a delivery) and `hunts.rs` (start a hunt,
+//! attach its hits), which
 //! run the same application-layer commands as the gRPC services. The security
 //! headers, the stylesheet, the script and the CSRF helpers are `socfed_runtime::web`, for
 //! every web surface.
@@ -16,6 +17,7 @@ mod actions;
 mod auth;
 mod comms;
 mod forms;
+mod hunts;
 mod pages;
 mod respond;
 pub mod revoked;
@@ -73,7 +75,8 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/comms", post(comms::draft))
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/sites", get(views::sites))
-        .route("/hunts", get(views::hunts))
+        .route("/hunts", get(views::hunts).post(hunts::start))
+        .route("/hunts/{hunt}/attach", post(hunts::attach))
         .route("/events", get(views::events))
         .route("/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -37,6 +37,8 @@ pub struct Respond {
     pub split: bool,
     pub direct: bool,
     pub task: bool,
+    /// Start a hunt for the incident's indicators (`POST /hunts`, `hunts.rs`).
+    pub hunt: bool,
     /// Every enrolled site, for the directive and task forms.
     pub sites: Vec<String>,
     /// The sites with a sighting on this incident, for the split form.
@@ -60,11 +62,13 @@ impl Respond {
             split: may(Api::Split) && sighted.len() > 1,
             direct: may(Api::IssueDirective),
             task: may(Api::AssignTask),
+            hunt: may(Api::StartHunt),
             sites: sites.iter().map(ToString::to_string).collect(),
             sighted,
             kinds: KINDS,
         };
-        (respond.merge || respond.split || respond.direct || respond.task).then_some(respond)
+        (respond.merge || respond.split || respond.direct || respond.task || respond.hunt)
+            .then_some(respond)
     }
 }
 
@@ -148,20 +152,6 @@ fn params(text: &str) -> Result<BTreeMap<String, String>, HubError> {
         .collect()
 }
 
-/// Hours in a form field as seconds: blank is 0 (the command's default).
-fn hours(posted: &Posted, name: &str) -> Result<u64, HubError> {
-    match posted.one(name) {
-        "" => Ok(0),
-        raw => raw
-            .parse::<u64>()
-            .ok()
-            .and_then(|h| h.checked_mul(3600))
-            .ok_or_else(|| {
-                HubError::invalid(format!("{name}: {raw:?} is not a whole number of hours"))
-            }),
-    }
-}
-
 /// `POST /incidents/{id}/directive` with `site` (repeated, or `all`), `kind`, `params`
 /// (`NAME=VALUE` lines) and `expires_h`.
 pub async fn directive(
@@ -183,7 +173,7 @@ pub async fn directive(
             sites: posted.all("site"),
             kind: posted.one("kind").to_string(),
             params,
-            expires_in_s: hours(&posted, "expires_h")?,
+            expires_in_s: posted.hours("expires_h")?,
         })
     });
     let result = match order {
@@ -212,7 +202,7 @@ pub async fn task(
         Ok(accepted) => accepted,
         Err(response) => return *response,
     };
-    let result = match hours(&posted, "due_h") {
+    let result = match posted.hours("due_h") {
         Ok(due_in_s) => {
             let order = TaskOrder {
                 incident,
@@ -231,7 +221,7 @@ pub async fn task(
     forms::finish(&state, &viewer, &id, result)
 }
 
-fn orderer<'a>(state: &'a WebState, posted: &'a Posted) -> Orderer<'a> {
+pub fn orderer<'a>(state: &'a WebState, posted: &'a Posted) -> Orderer<'a> {
     Orderer {
         store: &state.store,
         roles: &state.roles,

@@ -175,16 +175,37 @@ impl<'a> Sites<'a> {
     }
 }
 
-/// The newest hunts the viewer may read, with each site's progress.
+/// The newest hunts the viewer may read, with each site's progress, and the forms the
+/// viewer's role may use: start a hunt, attach one's hits to an incident.
 #[derive(Template)]
 #[template(path = "hunts.html")]
 pub struct Hunts<'a> {
     pub layout: Layout<'a>,
-    pub rows: Rows,
+    pub rows: Vec<HuntRow>,
+    /// The session's action token when the viewer may start (`start`) or attach (`attach`).
+    pub csrf: String,
+    pub start: bool,
+    pub attach: bool,
+    /// Every enrolled site, for the start form.
+    pub sites: Vec<String>,
+}
+
+/// One hunt: its id and its cells.
+pub struct HuntRow {
+    pub id: String,
+    pub cells: Vec<String>,
+}
+
+/// What the viewer of the hunts page may do there.
+pub struct HuntForms {
+    pub csrf: String,
+    pub start: bool,
+    pub attach: bool,
+    pub sites: Vec<String>,
 }
 
 impl<'a> Hunts<'a> {
-    pub fn new(layout: Layout<'a>, hunts: &[pb::Hunt]) -> Self {
+    pub fn new(layout: Layout<'a>, hunts: &[pb::Hunt], forms: HuntForms) -> Self {
         let rows = hunts
             .iter()
             .map(|h| {
@@ -204,16 +225,27 @@ impl<'a> Hunts<'a> {
                         )
                     })
                     .collect();
-                vec![
-                    h.hunt_id.clone(),
-                    format_millis(h.started_at_ms),
-                    h.started_by.clone(),
-                    h.indicators.join(", "),
-                    progress.join("; "),
-                    h.total_hits.to_string(),
-                ]
+                HuntRow {
+                    id: h.hunt_id.clone(),
+                    cells: vec![
+                        h.hunt_id.clone(),
+                        format_millis(h.started_at_ms),
+                        h.started_by.clone(),
+                        h.indicators.join(", "),
+                        progress.join("; "),
+                        h.total_hits.to_string(),
+                        h.attached_to.clone(),
+                    ],
+                }
             })
             .collect();
-        Self { layout, rows }
+        Self {
+            layout,
+            rows,
+            csrf: forms.csrf,
+            start: forms.start,
+            attach: forms.attach,
+            sites: forms.sites,
+        }
     }
 }

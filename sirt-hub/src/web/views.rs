@@ -252,9 +252,19 @@ pub async fn hunts(
                     )
                 })
                 .collect();
+            let may = |api| {
+                crate::access::check(&viewer.name, state.roles.get(&viewer.name), api).is_ok()
+            };
+            let forms = tables::HuntForms {
+                csrf: viewer.action_csrf(),
+                start: may(crate::access::Api::StartHunt),
+                attach: may(crate::access::Api::AttachHunt),
+                sites: state.enrolled.iter().map(ToString::to_string).collect(),
+            };
             render(&tables::Hunts::new(
                 Layout::of(&viewer, "Hunts", "/hunts"),
                 &list,
+                forms,
             ))
         }
         Err(response) => response,

@@ -8,6 +8,7 @@ mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_comms;
+mod dashboard_hunts;
 mod dashboard_pages;
 mod dashboard_sessions;
 mod dashboard_workbench;
