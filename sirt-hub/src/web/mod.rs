@@ -6,7 +6,7 @@
 //! (`views.rs` reads, `pages.rs` and `tables.rs` shape, `templates/` writes, escaped); the
 //! incident board and the incident page's tables refresh themselves from server-sent events.
 //! The incident page is where the SIRT acts: plain forms (checked alike by `forms.rs`) posted
-//! to `actions.rs` (the lifecycle), `respond.rs` (merge, split, directives, tasks) and
+//! to `actions.rs` (the lifecycle), `respond.rs` (merge, split, regulatory, directives, tasks) and
 //! `comms.rs` (draft, approve or reject, record a delivery) and `hunts.rs` (start a hunt,
 //! attach its hits), which
 //! run the same application-layer commands as the gRPC services. The security
@@ -18,6 +18,7 @@ mod auth;
 mod comms;
 mod forms;
 mod hunts;
+mod kpis;
 mod pages;
 mod respond;
 pub mod revoked;
@@ -72,9 +73,11 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/split", post(respond::split))
         .route("/incidents/{id}/directive", post(respond::directive))
         .route("/incidents/{id}/task", post(respond::task))
+        .route("/incidents/{id}/regulatory", post(respond::regulatory))
         .route("/incidents/{id}/comms", post(comms::draft))
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/sites", get(views::sites))
+        .route("/kpis", get(kpis::kpis))
         .route("/hunts", get(views::hunts).post(hunts::start))
         .route("/hunts/{hunt}/attach", post(hunts::attach))
         .route("/events", get(views::events))

@@ -1,9 +1,10 @@
 //! The workbench's forms beyond the lifecycle, on the incident page: merge it into another
-//! incident, split a site's sighting off it, and send directives and tasks to its sites. Each
+//! incident, split a site's sighting off it, send directives and tasks to its sites, flag a
+//! regulatory regime and record a filing (whose deadlines the page's clocks show). Each
 //! handler is an adapter: the checks every form passes are `forms.rs`; it reads the fields as
 //! the `sirt-hub incidents merge|split|directive|task` commands take them and runs the same
 //! application-layer command as the gRPC API (`service::Commands::merge`, `split`,
-//! `issue_directive`, `assign_task`: the access matrix, the read rule, the order's policy, the
+//! `regulatory`, `issue_directive`, `assign_task`: the access matrix, the read rule, the order's policy, the
 //! audit entry). [`Respond`] says which of these forms the page offers, asked of the same
 //! access matrix.
 
@@ -12,7 +13,9 @@ use super::auth::Viewer;
 use super::forms::{self, Body, Posted};
 use crate::access::{Api, check};
 use crate::error::HubError;
+use crate::ingest::apply::RegulatoryEdit;
 use crate::lifecycle::HubRole;
+use crate::regulatory::{DeadlineKind, Regime};
 use crate::response::order::{DirectiveOrder, TaskOrder};
 use crate::service::Commands;
 use crate::service::response::Orderer;
@@ -39,6 +42,10 @@ pub struct Respond {
     pub task: bool,
     /// Start a hunt for the incident's indicators (`POST /hunts`, `hunts.rs`).
     pub hunt: bool,
+    /// Flag a regulatory regime, record a filing.
+    pub regulatory: bool,
+    pub regimes: Vec<&'static str>,
+    pub filings: Vec<&'static str>,
     /// Every enrolled site, for the directive and task forms.
     pub sites: Vec<String>,
     /// The sites with a sighting on this incident, for the split form.
@@ -63,11 +70,19 @@ impl Respond {
             direct: may(Api::IssueDirective),
             task: may(Api::AssignTask),
             hunt: may(Api::StartHunt),
+            regulatory: may(Api::Regulatory),
+            regimes: Regime::ALL.iter().map(|r| r.as_str()).collect(),
+            filings: DeadlineKind::ALL.iter().map(|k| k.as_str()).collect(),
             sites: sites.iter().map(ToString::to_string).collect(),
             sighted,
             kinds: KINDS,
         };
-        (respond.merge || respond.split || respond.direct || respond.task || respond.hunt)
+        (respond.merge
+            || respond.split
+            || respond.direct
+            || respond.task
+            || respond.hunt
+            || respond.regulatory)
             .then_some(respond)
     }
 }
@@ -136,6 +151,46 @@ pub async fn split(
             posted.one("reason").to_string(),
         )
         .await;
+    forms::finish(&state, &viewer, &id, result)
+}
+
+/// `POST /incidents/{id}/regulatory` with `flag` (a regime) or `filed` (a filing made now).
+pub async fn regulatory(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
+    {
+        Ok(accepted) => accepted,
+        Err(response) => return *response,
+    };
+    let invalid = |e: crate::regulatory::RegulatoryError| HubError::invalid(e.to_string());
+    let change = match (posted.one("flag"), posted.one("filed")) {
+        (flag, "") if !flag.is_empty() => flag.parse().map(RegulatoryEdit::Flag).map_err(invalid),
+        ("", filed) if !filed.is_empty() => {
+            filed.parse().map(RegulatoryEdit::Filed).map_err(invalid)
+        }
+        _ => Err(HubError::invalid("say what to flag or what was filed")),
+    };
+    let result = match change {
+        Ok(change) => {
+            Commands::on(&state.ingest)
+                .regulatory(
+                    &state.store,
+                    &state.roles,
+                    &posted.acting,
+                    incident,
+                    change,
+                    0,
+                )
+                .await
+        }
+        Err(error) => Err(error),
+    };
     forms::finish(&state, &viewer, &id, result)
 }
 

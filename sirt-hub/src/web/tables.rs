@@ -149,17 +149,63 @@ pub struct Sites<'a> {
     pub rows: Rows,
 }
 
+/// A certificate this close to its end is a warning on the sites page.
+const CERT_WARN_MS: i64 = 14 * 24 * 3_600_000;
+/// A backlog whose oldest escalation waits longer than this is a warning.
+const BACKLOG_WARN_MS: u64 = 15 * 60_000;
+
+/// What needs attention about a site now, beyond the store's own warnings: its stream down,
+/// its certificate ending soon, escalations waiting long at the site.
+fn health(s: &pb::SiteSummary, now: i64) -> Vec<String> {
+    let mut said = Vec::new();
+    if !s.connected {
+        said.push(if s.last_seen_ms == 0 {
+            "never connected".to_string()
+        } else {
+            let ago = u64::try_from(now - s.last_seen_ms).unwrap_or(0);
+            format!(
+                "stream down (last seen {} ago)",
+                socfed_runtime::cli::format_age(ago)
+            )
+        });
+    }
+    if s.cert_not_after_ms > 0 && s.cert_not_after_ms - now < CERT_WARN_MS {
+        said.push(if s.cert_not_after_ms <= now {
+            "certificate expired".to_string()
+        } else {
+            format!(
+                "certificate expires in {}",
+                socfed_runtime::cli::format_age(
+                    u64::try_from(s.cert_not_after_ms - now).unwrap_or(0)
+                )
+            )
+        });
+    }
+    if s.backlog > 0 && s.oldest_unsent_age_ms > BACKLOG_WARN_MS {
+        said.push(format!(
+            "{} escalations waiting, oldest {}",
+            s.backlog,
+            socfed_runtime::cli::format_age(s.oldest_unsent_age_ms)
+        ));
+    }
+    said.extend(words::site_warnings(s));
+    said
+}
+
 impl<'a> Sites<'a> {
     pub fn new(layout: Layout<'a>, sites: &[pb::SiteSummary]) -> Self {
+        let now = socfed_proto::now_millis();
         let rows = sites
             .iter()
             .map(|s| {
+                let warnings = health(s, now);
                 vec![
                     s.site_id.clone(),
-                    if s.connected {
-                        "connected"
+                    if s.connected { "up" } else { "down" }.into(),
+                    if warnings.is_empty() {
+                        "ok"
                     } else {
-                        "not connected"
+                        "attention"
                     }
                     .into(),
                     format_millis(s.last_seen_ms),
@@ -167,7 +213,7 @@ impl<'a> Sites<'a> {
                     socfed_runtime::cli::format_age(s.oldest_unsent_age_ms),
                     s.acked_through.to_string(),
                     format_millis(s.cert_not_after_ms),
-                    words::site_warnings(s).join("; "),
+                    warnings.join("; "),
                 ]
             })
             .collect();

@@ -68,6 +68,40 @@ fn not_found(viewer: &Viewer) -> Response {
     )
 }
 
+/// Up to `rows` incidents matching `filter` that the viewer may read and `keep` keeps,
+/// newest first, reading at most `BOARD_PAGES` store pages of `rows`.
+pub async fn readable_incidents(
+    state: &WebState,
+    viewer: &Viewer,
+    filter: IncidentFilter,
+    rows: usize,
+    keep: impl Fn(&crate::incident::IncidentRecord) -> bool,
+) -> Result<Vec<pb::HubIncident>, Response> {
+    let reader = reader(state, viewer);
+    let mut incidents: Vec<pb::HubIncident> = Vec::new();
+    let mut before = None;
+    for _ in 0..BOARD_PAGES {
+        let filter = filter.clone();
+        let page_of = read(&state.store, move |s| {
+            s.list_incidents(&filter, before, rows)
+        })
+        .await?;
+        incidents.extend(
+            page_of
+                .incidents
+                .iter()
+                .filter(|r| reader.can_read(r) && keep(r))
+                .map(crate::view::convert::incident),
+        );
+        before = page_of.next;
+        if before.is_none() || incidents.len() >= rows {
+            break;
+        }
+    }
+    incidents.truncate(rows);
+    Ok(incidents)
+}
+
 pub async fn board(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
@@ -91,35 +125,14 @@ pub async fn board(
     // No status chosen: open incidents only, so merged-away duplicates and other closed
     // incidents leave the board ("all" shows them too).
     let open_only = status.is_empty();
-    let reader = reader(&state, &viewer);
-    let mut incidents: Vec<pb::HubIncident> = Vec::new();
-    let mut before = None;
-    for _ in 0..BOARD_PAGES {
-        let filter = filter.clone();
-        let page_of = match read(&state.store, move |s| {
-            s.list_incidents(&filter, before, BOARD_ROWS)
-        })
-        .await
-        {
-            Ok(page) => page,
-            Err(response) => return response,
-        };
-        incidents.extend(
-            page_of
-                .incidents
-                .iter()
-                .filter(|r| {
-                    reader.can_read(r)
-                        && !(open_only && r.status() == crate::incident::IncidentStatus::Closed)
-                })
-                .map(crate::view::convert::incident),
-        );
-        before = page_of.next;
-        if before.is_none() || incidents.len() >= BOARD_ROWS {
-            break;
-        }
-    }
-    incidents.truncate(BOARD_ROWS);
+    let incidents = match readable_incidents(&state, &viewer, filter, BOARD_ROWS, |r| {
+        !(open_only && r.status() == crate::incident::IncidentStatus::Closed)
+    })
+    .await
+    {
+        Ok(incidents) => incidents,
+        Err(response) => return response,
+    };
     if q.get("fragment").is_some_and(|f| f == "rows") {
         return render(&pages::BoardRows {
             rows: pages::board_rows(&incidents),

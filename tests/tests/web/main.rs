@@ -9,6 +9,7 @@ mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_comms;
 mod dashboard_hunts;
+mod dashboard_oversight;
 mod dashboard_pages;
 mod dashboard_sessions;
 mod dashboard_workbench;
