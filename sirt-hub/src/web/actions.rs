@@ -13,14 +13,12 @@
 //! Which forms the page offers is asked of the lifecycle too (`lifecycle::offered`).
 
 use super::WebState;
-use super::auth::Viewer;
-use super::forms::{self, Body};
+use super::forms::{self, IncidentForm};
 use super::pages::Choice;
 use crate::error::HubError;
 use crate::lifecycle::{CommandKind, HubRole, IncidentLifecycle};
 use crate::service::Commands;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::State;
 use axum::response::Response;
 use socfed_proto::vocab::{Severity, Tlp};
 
@@ -128,17 +126,13 @@ fn form(kind: CommandKind, current: &IncidentLifecycle, leads: &[String]) -> Act
 /// `POST /incidents/{id}/act` with `csrf`, `command` (a lifecycle word) and `argument`.
 pub async fn act(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let command =
         match crate::lifecycle::parse_command(posted.one("command"), posted.one("argument")) {
             Ok(command) => command,

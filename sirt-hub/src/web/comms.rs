@@ -7,8 +7,7 @@
 //! same access matrix; a delivery's state shows in the communications table.
 
 use super::WebState;
-use super::auth::Viewer;
-use super::forms::{self, Body};
+use super::forms::{self, IncidentForm};
 use crate::access::{Api, check};
 use crate::comms::Audience;
 use crate::error::HubError;
@@ -16,7 +15,6 @@ use crate::lifecycle::HubRole;
 use crate::service::Commands;
 use crate::service::comms::CommsDesk;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use socfed_proto::pb;
 
@@ -95,17 +93,13 @@ fn desk(state: &WebState) -> CommsDesk<'_> {
 /// `POST /incidents/{id}/comms` with `audience` and `note`: a new draft.
 pub async fn draft(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let result = Commands::on(&state.ingest)
         .draft_comm(
             &desk(&state),
@@ -122,17 +116,14 @@ pub async fn draft(
 /// and `reason` (a rejection's) or `channel` (a delivery's).
 pub async fn decide(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path((id, comm)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    Path((_, comm)): Path<(String, String)>,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let Ok(comm) = ulid::Ulid::from_string(&comm) else {
         let error = HubError::not_found("No such communication.");
         return forms::refused_page(&viewer, &id, &error);

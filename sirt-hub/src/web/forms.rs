@@ -203,6 +203,52 @@ pub fn accept(
     })
 }
 
+/// A form about one incident (`/incidents/{id}/…`) that passed [`accept`], as a handler
+/// takes it: who posted it, the incident, the fields. Its rejection is the answer already
+/// given (a refusal page, 403, 404, 413).
+pub struct IncidentForm {
+    pub viewer: Viewer,
+    /// The id as the path gave it (for the page to go back to).
+    pub id: String,
+    pub incident: Ulid,
+    pub posted: Posted,
+}
+
+impl axum::extract::FromRequest<WebState> for IncidentForm {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &WebState,
+    ) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        // Put there by the session check every private route passes first.
+        let Some(viewer) = parts.extensions.get::<Viewer>().cloned() else {
+            return Err(
+                HubError::internal("a form reached a handler without a session").into_response(),
+            );
+        };
+        let axum::extract::Path(path) = axum::extract::Path::<
+            std::collections::HashMap<String, String>,
+        >::from_request_parts(&mut parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+        let id = path.get("id").cloned().unwrap_or_default();
+        let (headers, uri) = (parts.headers.clone(), parts.uri.clone());
+        let body: Body =
+            Form::from_request(axum::extract::Request::from_parts(parts, body), state).await;
+        let (posted, incident) =
+            incident_form(state, &viewer, &id, &headers, &uri, body).map_err(|answer| *answer)?;
+        Ok(Self {
+            viewer,
+            id,
+            incident,
+            posted,
+        })
+    }
+}
+
 /// [`accept`], then the incident id of the form's path: what every incident form starts with.
 pub fn incident_form(
     state: &WebState,

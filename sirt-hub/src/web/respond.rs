@@ -9,8 +9,7 @@
 //! access matrix.
 
 use super::WebState;
-use super::auth::Viewer;
-use super::forms::{self, Body, Posted};
+use super::forms::{self, IncidentForm, Posted};
 use crate::access::{Api, check};
 use crate::error::HubError;
 use crate::ingest::apply::RegulatoryEdit;
@@ -19,8 +18,7 @@ use crate::regulatory::{DeadlineKind, Regime};
 use crate::response::order::{DirectiveOrder, TaskOrder};
 use crate::service::Commands;
 use crate::service::response::Orderer;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::State;
 use axum::response::Response;
 use socfed_proto::vocab::SiteId;
 use std::collections::BTreeMap;
@@ -90,17 +88,13 @@ impl Respond {
 /// `POST /incidents/{id}/merge` with `into` (the incident that stays) and `reason`.
 pub async fn merge(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let into = posted.one("into");
     let Ok(survivor) = ulid::Ulid::from_string(into) else {
         let error = HubError::invalid(format!(
@@ -126,17 +120,13 @@ pub async fn merge(
 /// `POST /incidents/{id}/split` with `site` and `reason`.
 pub async fn split(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let site = match SiteId::parse(posted.one("site")) {
         Ok(site) => site,
         Err(e) => return forms::refused_page(&viewer, &id, &HubError::invalid(e.to_string())),
@@ -157,17 +147,13 @@ pub async fn split(
 /// `POST /incidents/{id}/regulatory` with `flag` (a regime) or `filed` (a filing made now).
 pub async fn regulatory(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let invalid = |e: crate::regulatory::RegulatoryError| HubError::invalid(e.to_string());
     let change = match (posted.one("flag"), posted.one("filed")) {
         (flag, "") if !flag.is_empty() => flag.parse().map(RegulatoryEdit::Flag).map_err(invalid),
@@ -211,17 +197,13 @@ fn params(text: &str) -> Result<BTreeMap<String, String>, HubError> {
 /// (`NAME=VALUE` lines) and `expires_h`.
 pub async fn directive(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let order = params(posted.one("params")).and_then(|params| {
         Ok(DirectiveOrder {
             incident,
@@ -246,17 +228,13 @@ pub async fn directive(
 /// `POST /incidents/{id}/task` with `site` (repeated, or `all`), `title`, `details`, `due_h`.
 pub async fn task(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    let (posted, incident) = match forms::incident_form(&state, &viewer, &id, &headers, &uri, body)
-    {
-        Ok(accepted) => accepted,
-        Err(response) => return *response,
-    };
     let result = match posted.hours("due_h") {
         Ok(due_in_s) => {
             let order = TaskOrder {
