@@ -114,6 +114,18 @@ impl<'a> Incident<'a> {
     }
 }
 
+/// An incident's state line alone, for the script to put in place.
+#[derive(Template)]
+#[template(path = "state_line.html")]
+pub struct StateLine<'a> {
+    pub id: &'a str,
+    pub status: &'static str,
+    pub severity: &'static str,
+    pub priority: &'a str,
+    pub tlp: &'a str,
+    pub lead: &'a str,
+}
+
 /// One of an incident page's live tables alone: its rows, for the script to put in place.
 #[derive(Template)]
 #[template(path = "rows.html")]
@@ -123,10 +135,20 @@ pub struct Fragment<'a> {
 }
 
 impl Incident<'_> {
-    /// The rows of the live table `name` (`tasks`, `directives`, `comms`, `timeline`); an
-    /// unknown name is a 404.
+    /// The live part `name` alone: the `state` line, or the rows of the table `tasks`,
+    /// `directives`, `comms` or `timeline`; an unknown name is a 404.
     pub fn fragment(&self, name: &str) -> axum::response::Response {
         let (rows, columns) = match name {
+            "state" => {
+                return super::pages::render(&StateLine {
+                    id: self.id,
+                    status: self.status,
+                    severity: self.severity,
+                    priority: self.priority,
+                    tlp: &self.tlp,
+                    lead: self.lead,
+                });
+            }
             "tasks" => (&self.tasks, 6),
             "directives" => (&self.actions, 7),
             "comms" => (&self.communications, 5),

@@ -322,6 +322,9 @@ async fn directives_and_tasks_go_to_sites_from_the_page_and_results_show_escaped
         tasks.contains("Image the host") && tasks.contains("<td>paris</td>"),
         "{tasks}"
     );
+    let (status, line) = ines.get(&format!("/incidents/{id}?fragment=state")).await?;
+    assert_eq!(status, 200);
+    assert!(line.starts_with(&format!("{id} · new · high")), "{line}");
     let (status, _) = ines.get(&format!("/incidents/{id}?fragment=nope")).await?;
     assert_eq!(status, 404);
 

@@ -1,13 +1,15 @@
 //! The SIRT workbench in a real browser (headless Chromium, `chromium.rs`), over a hub and two
 //! real site agents on mutual TLS: the IR lead signs in, triages an incident paris escalated,
 //! merges lyon's incident into it, sends a directive to both sites from the incident page and
-//! sees each site's result appear in place, without a reload (the page's marker survives);
+//! sees each site's result, and a change made through the API, appear in place without a
+//! reload (the page's marker survives);
 //! she drafts a communication, and the CISO, signed in after her, approves it. A form posted
 //! from another origin changes nothing. A screenshot of each page goes to
 //! `target/test-artifacts/workbench-*.png`.
 
 use super::chromium::{click, shot, sign_in, text_until};
 use fantoccini::Locator;
+use socfed_proto::pb;
 use socfed_tests::web::login_url;
 use socfed_tests::{clients, fixture::Org};
 use std::time::Duration;
@@ -139,6 +141,23 @@ async fn drive(
     assert_eq!(mark, serde_json::json!("loaded once"), "no reload");
     let live = browser.find(Locator::Id("live")).await?.text().await?;
     assert!(live.starts_with("Live: updated"), "{live}");
+    // A change made elsewhere (the CLI's API) shows in the state line in place too.
+    org.operator(hub.addr, "ines")?
+        .transition_incident(pb::TransitionIncidentRequest {
+            legacy_command: String::new(),
+            id: a.to_string(),
+            command: pb::LifecycleCommand::SetSeverity.into(),
+            argument: "critical".into(),
+        })
+        .await?;
+    text_until(browser, "#state", "critical", |t| {
+        t.contains(" · critical · ")
+    })
+    .await?;
+    let mark = browser
+        .execute("return window.socfedMark || 'reloaded';", vec![])
+        .await?;
+    assert_eq!(mark, serde_json::json!("loaded once"), "no reload");
     show(browser, "tbody[data-fragment=\"directives\"]").await?;
     shot(browser, "workbench-directive-results").await?;
 
