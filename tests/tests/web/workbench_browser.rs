@@ -4,7 +4,8 @@
 //! sees each site's result, and a change made through the API, appear in place without a
 //! reload (the page's marker survives);
 //! she drafts a communication, and the CISO, signed in after her, approves it. A form posted
-//! from another origin changes nothing. A screenshot of each page goes to
+//! from another origin changes nothing. A screenshot of each page (the incident page at each
+//! step, the board, hunts, sites and KPIs) goes to
 //! `target/test-artifacts/workbench-*.png`.
 
 use super::chromium::{click, shot, sign_in, text_until};
@@ -191,8 +192,20 @@ async fn drive(
     show(browser, "tbody[data-fragment=\"comms\"]").await?;
     shot(browser, "workbench-comm-approved").await?;
 
+    // The other pages of the workbench, as the CISO sees them.
+    for (path, heading, name) in [
+        ("/hunts", "Threat hunts", "workbench-hunts"),
+        ("/sites", "Sites", "workbench-sites"),
+        ("/kpis", "Response KPIs", "workbench-kpis"),
+    ] {
+        browser.goto(&format!("{base}{path}")).await?;
+        text_until(browser, "main h1", heading, |t| t == heading).await?;
+        shot(browser, name).await?;
+    }
+
     // A form posted from another origin (even with the page's token) changes nothing: the
     // browser does not send the session along, and the hub would refuse the origin anyway.
+    browser.goto(&format!("{base}/incidents/{a}")).await?;
     let token = browser
         .find(Locator::Css("form[action$=\"/act\"] input[name=\"csrf\"]"))
         .await?
