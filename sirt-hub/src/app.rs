@@ -183,6 +183,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let enrolled = Arc::new(enrolled);
     let (live_for_health, enrolled_for_health) = (live.clone(), enrolled.clone());
     let deliver = Arc::new(tokio::sync::Notify::new());
+    let web_deliver = deliver.clone();
     let comms = CommsService {
         store: store.clone(),
         roles: roles.clone(),
@@ -288,6 +289,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                 revoked,
                 session_ttl_ms,
                 refusals: refusals.clone(),
+                deliver: web_deliver,
+                allow_self_approval: config.comms.allow_self_approval,
             };
             crate::web::spawn_purge(state.clone(), shutdown.clone());
             tracing::info!(%at, "dashboard listening (HTTPS)");

@@ -147,6 +147,12 @@ fn who(needed: Needed) -> String {
     }
 }
 
+/// Whether `role` leads a response (directives, merges, regulatory filings): the operators
+/// the dashboard offers as an incident's IR lead.
+pub fn leads_responses(role: HubRole) -> bool {
+    RESPONSE_LEADS.contains(&role)
+}
+
 /// May an operator holding `role` (none when not in the roster) call `api`?
 pub fn check(operator: &str, role: Option<HubRole>, api: Api) -> Result<(), Denied> {
     let needed = needed(api);

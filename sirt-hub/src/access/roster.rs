@@ -33,6 +33,20 @@ impl RosterCache {
             .copied()
     }
 
+    /// The names of operators whose role `keep`s, sorted (the dashboard's IR lead picker).
+    pub fn names_where(&self, keep: impl Fn(HubRole) -> bool) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .roles
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, role)| keep(**role))
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn replace(&self, entries: &[(String, OperatorRecord)]) {
         let map = entries.iter().map(|(n, r)| (n.clone(), r.role)).collect();
         *self.roles.write().unwrap_or_else(|p| p.into_inner()) = map;

@@ -1,21 +1,18 @@
 //! The `Communications` service: drafts from templates, approval by the IR lead or CISO,
-//! delivery through webhooks (or recorded by hand).
+//! delivery through webhooks (or recorded by hand); the commands are `service/comms.rs`.
 
 use super::acting::{Acting, Reader, Roles, incident_id, read};
 use crate::access::Api;
-use crate::comms::{self, Audience, CommRecord, CommState};
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
-use crate::ingest::apply::{CommEdit, CommsChange};
 use crate::service::Commands;
+use crate::service::comms::CommsDesk;
 use crate::store::HubStore;
 use socfed_proto::pb;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 use ulid::Ulid;
-
-const MAX_NOTE_BYTES: usize = 4000;
 
 #[derive(Clone)]
 pub struct CommsService {
@@ -41,27 +38,13 @@ fn comm_id(raw: &str) -> Result<Ulid, Status> {
 }
 
 impl CommsService {
-    async fn change(
-        &self,
-        acting: &Acting,
-        incident: Ulid,
-        edit: CommEdit,
-    ) -> Result<Response<pb::Communication>, Status> {
-        Reader::acting(acting, &self.roles)
-            .may_read_id(&self.store, incident)
-            .await?;
-        let change = CommsChange {
-            incident,
-            edit,
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-            role: acting.role,
-        };
-        let record = Commands::on(&self.ingest).change_comms(change).await?;
-        if matches!(record.state, CommState::Approved { .. }) {
-            self.deliver.notify_one();
+    fn desk(&self) -> CommsDesk<'_> {
+        CommsDesk {
+            store: &self.store,
+            roles: &self.roles,
+            deliver: &self.deliver,
+            allow_self_approval: self.allow_self_approval,
         }
-        Ok(Response::new(communication(&record)))
     }
 }
 
@@ -79,25 +62,10 @@ impl pb::communications_server::Communications for CommsService {
             note,
         } = request.into_inner();
         let incident = incident_id(&raw)?;
-        let audience: Audience = audience
-            .parse()
-            .map_err(|e: comms::UnknownAudience| HubError::invalid(e.to_string()))?;
-        if note.len() > MAX_NOTE_BYTES {
-            return Err(HubError::invalid("the note is at most 4000 bytes").into());
-        }
-        let Some(record) = read(&self.store, move |s| s.incident(incident)).await? else {
-            return Err(HubError::not_found(format!(
-                "no incident {incident}; list incidents to see valid ids"
-            ))
-            .into());
-        };
-        let now = socfed_proto::now_millis();
-        let facts = comms::facts::of_incident(&record, now);
-        let note = (!note.trim().is_empty()).then_some(note.as_str());
-        let text = comms::draft(audience, &facts, note);
-        let draft = CommRecord::new(Ulid::new(), incident, audience, text, &acting.name, now);
-        self.change(&acting, incident, CommEdit::Draft(Box::new(draft)))
-            .await
+        let record = Commands::on(&self.ingest)
+            .draft_comm(&self.desk(), &acting, incident, &audience, &note)
+            .await?;
+        Ok(Response::new(communication(&record)))
     }
 
     async fn decide(
@@ -114,15 +82,10 @@ impl pb::communications_server::Communications for CommsService {
         } = request.into_inner();
         let incident = incident_id(&raw)?;
         let comm = comm_id(&communication_id)?;
-        let edit = if approve {
-            CommEdit::Approve {
-                comm,
-                allow_self_approval: self.allow_self_approval,
-            }
-        } else {
-            CommEdit::Reject { comm, reason }
-        };
-        self.change(&acting, incident, edit).await
+        let record = Commands::on(&self.ingest)
+            .decide_comm(&self.desk(), &acting, incident, comm, approve, reason)
+            .await?;
+        Ok(Response::new(communication(&record)))
     }
 
     async fn record_delivery(
@@ -136,17 +99,16 @@ impl pb::communications_server::Communications for CommsService {
             communication_id,
             channel,
         } = request.into_inner();
-        let channel = channel.trim().to_string();
-        if channel.is_empty() || channel.len() > 200 {
-            return Err(
-                HubError::invalid("say how it was delivered (--channel, up to 200 bytes)").into(),
-            );
-        }
-        let edit = CommEdit::Delivered {
-            comm: comm_id(&communication_id)?,
-            channel,
-        };
-        self.change(&acting, incident_id(&raw)?, edit).await
+        let record = Commands::on(&self.ingest)
+            .record_delivery(
+                &self.desk(),
+                &acting,
+                incident_id(&raw)?,
+                comm_id(&communication_id)?,
+                &channel,
+            )
+            .await?;
+        Ok(Response::new(communication(&record)))
     }
 
     async fn list(

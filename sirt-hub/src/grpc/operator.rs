@@ -4,9 +4,9 @@ use super::acting::{Acting, Reader, authorize, incident_id, read};
 use crate::access::Api;
 use crate::error::HubError;
 use crate::ingest::IngestHandle;
-use crate::ingest::apply::{Merge, RegulatoryChange, RegulatoryEdit, Split};
+use crate::ingest::apply::RegulatoryEdit;
 use crate::live::LiveSites;
-use crate::service::{Commands, IncidentCommand};
+use crate::service::Commands;
 use crate::store::HubStore;
 use crate::store::query::IncidentFilter;
 use crate::view::convert;
@@ -283,14 +283,10 @@ impl pb::operator_server::Operator for OperatorService {
                     RegulatoryEdit::Filed(word.parse().map_err(invalid)?)
                 }
             };
-        let command = IncidentCommand::Regulatory(RegulatoryChange {
-            incident,
-            change,
-            at_ms,
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-        });
-        self.change(command, &acting).await
+        let record = Commands::on(&self.ingest)
+            .regulatory(&self.store, &self.roles, &acting, incident, change, at_ms)
+            .await?;
+        Ok(Response::new(convert::incident(&record)))
     }
 
     async fn merge_incidents(
@@ -305,17 +301,10 @@ impl pb::operator_server::Operator for OperatorService {
             reason,
         } = request.into_inner();
         let (survivor, other) = (incident_id(&survivor_id)?, incident_id(&other_id)?);
-        Reader::acting(&acting, &self.roles)
-            .may_read_id(&self.store, other)
+        let record = Commands::on(&self.ingest)
+            .merge(&self.store, &self.roles, &acting, survivor, other, reason)
             .await?;
-        let command = IncidentCommand::Merge(Merge {
-            survivor,
-            other,
-            reason,
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-        });
-        self.change(command, &acting).await
+        Ok(Response::new(convert::incident(&record)))
     }
 
     async fn split_sighting(
@@ -332,14 +321,10 @@ impl pb::operator_server::Operator for OperatorService {
         let incident = incident_id(&id)?;
         let site = socfed_proto::vocab::SiteId::parse(&site_id)
             .map_err(|e| HubError::invalid(e.to_string()))?;
-        let command = IncidentCommand::Split(Split {
-            incident,
-            site,
-            reason,
-            actor: acting.name.clone(),
-            actor_cert: acting.cert.clone(),
-        });
-        self.change(command, &acting).await
+        let record = Commands::on(&self.ingest)
+            .split(&self.store, &self.roles, &acting, incident, site, reason)
+            .await?;
+        Ok(Response::new(convert::incident(&record)))
     }
 
     async fn set_incident_member(
@@ -347,19 +332,5 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::SetIncidentMemberRequest>,
     ) -> Result<Response<pb::IncidentMembers>, Status> {
         super::members::set_member(&self.store, &self.roles, &self.ingest, request).await
-    }
-}
-
-impl OperatorService {
-    /// Runs one change as `acting` and answers with the incident as stored after it.
-    async fn change(
-        &self,
-        command: IncidentCommand,
-        acting: &Acting,
-    ) -> Result<Response<pb::HubIncident>, Status> {
-        let record = Commands::on(&self.ingest)
-            .change_incident_as(&self.store, &self.roles, acting, command)
-            .await?;
-        Ok(Response::new(convert::incident(&record)))
     }
 }

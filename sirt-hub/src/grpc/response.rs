@@ -8,6 +8,7 @@ use crate::live::LiveSites;
 use crate::response::hunt::TimeBasis;
 use crate::response::order::{DirectiveOrder, HuntOrder, TaskOrder};
 use crate::response::{DirectiveRecord, HuntRecord};
+use crate::service::response::Orderer;
 use crate::service::{Commands, HuntStarted};
 use crate::store::{DirectiveFilter, HubStore};
 use crate::view::response_convert as convert;
@@ -59,6 +60,14 @@ fn invalid(e: impl std::fmt::Display) -> Status {
 }
 
 impl ResponseService {
+    fn orderer<'a>(&'a self, acting: &'a Acting) -> Orderer<'a> {
+        Orderer {
+            store: &self.store,
+            roles: &self.roles,
+            acting,
+        }
+    }
+
     fn hunt_reply(&self, hunt: &HuntRecord, sweeps: &[DirectiveRecord]) -> pb::Hunt {
         convert::hunt(
             hunt,
@@ -95,9 +104,6 @@ impl pb::response_server::Response for ResponseService {
             expires_in_s,
         } = request.into_inner();
         let incident = incident_id(&incident)?;
-        Reader::acting(&acting, &self.roles)
-            .may_read_id(&self.store, incident)
-            .await?;
         let order = DirectiveOrder {
             incident,
             sites,
@@ -106,7 +112,7 @@ impl pb::response_server::Response for ResponseService {
             expires_in_s,
         };
         let done = Commands::on(&self.ingest)
-            .issue_directive(order, &self.enrolled, acting.actor())
+            .issue_directive(&self.orderer(&acting), order, &self.enrolled)
             .await?;
         Ok(Response::new(list(&done)))
     }
@@ -125,9 +131,6 @@ impl pb::response_server::Response for ResponseService {
             due_in_s,
         } = request.into_inner();
         let incident = incident_id(&incident)?;
-        Reader::acting(&acting, &self.roles)
-            .may_read_id(&self.store, incident)
-            .await?;
         let order = TaskOrder {
             incident,
             sites,
@@ -136,7 +139,7 @@ impl pb::response_server::Response for ResponseService {
             due_in_s,
         };
         let done = Commands::on(&self.ingest)
-            .assign_task(order, &self.enrolled, acting.actor())
+            .assign_task(&self.orderer(&acting), order, &self.enrolled)
             .await?;
         Ok(Response::new(list(&done)))
     }
@@ -206,20 +209,6 @@ impl pb::response_server::Response for ResponseService {
             raw => Some(incident_id(raw)?),
         };
         let mut hunted: Vec<Indicator> = Vec::new();
-        if let Some(id) = incident {
-            match read(&self.store, move |s| s.incident(id)).await? {
-                Some(record) => {
-                    Reader::acting(&acting, &self.roles).may_read(&record)?;
-                    hunted.extend(record.indicators);
-                }
-                None => {
-                    return Err(HubError::not_found(format!(
-                        "no incident {id}; list incidents to see valid ids"
-                    ))
-                    .into());
-                }
-            }
-        }
         for raw in &indicators {
             hunted.push(Indicator::parse_typed(raw).map_err(invalid)?);
         }
@@ -232,7 +221,7 @@ impl pb::response_server::Response for ResponseService {
             basis,
         };
         let HuntStarted { hunt, sweeps } = Commands::on(&self.ingest)
-            .start_hunt(order, &self.enrolled, acting.actor())
+            .start_hunt(&self.orderer(&acting), order, &self.enrolled)
             .await?;
         Ok(Response::new(self.hunt_reply(&hunt, &sweeps)))
     }
@@ -300,11 +289,8 @@ impl pb::response_server::Response for ResponseService {
         let hunt = Ulid::from_string(&hunt_id)
             .map_err(|_| invalid(format!("{hunt_id:?} is not a hunt id (26-character ULID)")))?;
         let incident = incident_id(&incident)?;
-        Reader::acting(&acting, &self.roles)
-            .may_read_id(&self.store, incident)
-            .await?;
         Commands::on(&self.ingest)
-            .attach_hunt(hunt, incident, acting.actor())
+            .attach_hunt(&self.orderer(&acting), hunt, incident)
             .await?;
         match read(&self.store, move |s| s.hunt(hunt)).await? {
             Some((hunt, sweeps)) => Ok(Response::new(self.hunt_reply(&hunt, &sweeps))),

@@ -11,7 +11,7 @@
 
 pub mod authz;
 mod words;
-pub use words::{command, parse_command};
+pub use words::{MAX_ARGUMENT_CHARS, command, parse_command};
 mod events;
 mod model;
 mod offer;

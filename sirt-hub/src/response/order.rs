@@ -134,7 +134,8 @@ impl TaskOrder {
 /// A threat hunt: indicators swept for at sites, looking back and then watching.
 #[derive(Debug, Clone)]
 pub struct HuntOrder {
-    /// The incident hunted for, whose indicators are hunted (already read by the caller).
+    /// The incident hunted for, whose indicators are hunted too (the start command reads
+    /// them).
     pub incident: Option<Ulid>,
     pub indicators: Vec<Indicator>,
     /// Site names as given; none or `"all"` is every enrolled site.

@@ -3,19 +3,24 @@
 //! stored), or why the incident or the lifecycle refused it. An operator's change, on every
 //! transport (the `Operator` gRPC service, the dashboard's incident forms), goes through
 //! [`Commands::change_incident_as`]: the TLP:RED read rule, then the writer; a lifecycle
-//! command through [`Commands::transition`], which checks the access matrix first.
+//! command through [`Commands::transition`], a regulatory change, a merge and a split through
+//! [`Commands::regulatory`], [`Commands::merge`] and [`Commands::split`], which check the
+//! access matrix first (so no transport carries its own copy of who may).
 
 use super::{Commands, call_failed, writer_stopped};
+use crate::access::Api;
 use crate::access::acting::Acting;
 use crate::access::reader::{Reader, Roles};
 use crate::error::HubError;
 use crate::incident::IncidentRecord;
 use crate::ingest::apply::{
-    Item, MemberChange, Merge, Outcome, RegulatoryChange, Split, Transition, TransitionOutcome,
+    Item, MemberChange, Merge, Outcome, RegulatoryChange, RegulatoryEdit, Split, Transition,
+    TransitionOutcome,
 };
 use crate::lifecycle::LifecycleError;
 use crate::store::HubStore;
 use socfed_proto::UnixMillis;
+use socfed_proto::vocab::SiteId;
 use std::sync::Arc;
 use ulid::Ulid;
 
@@ -146,12 +151,94 @@ impl Commands<'_> {
         self.change_incident_as(store, roles, acting, command).await
     }
 
+    /// A regulatory flag or filing on `incident` by `acting` (`at_ms` 0: now): the access
+    /// matrix, then [`Self::change_incident_as`].
+    pub async fn regulatory(
+        self,
+        store: &Arc<HubStore>,
+        roles: &Roles,
+        acting: &Acting,
+        incident: Ulid,
+        change: RegulatoryEdit,
+        at_ms: UnixMillis,
+    ) -> Result<IncidentRecord, HubError> {
+        acting.may(Api::Regulatory)?;
+        let command = IncidentCommand::Regulatory(RegulatoryChange {
+            incident,
+            change,
+            at_ms,
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
+        });
+        self.change_incident_as(store, roles, acting, command).await
+    }
+
+    /// `other` merged into `survivor` by `acting`: the access matrix, the read rule on the
+    /// incident that goes away too, then [`Self::change_incident_as`] on the survivor.
+    pub async fn merge(
+        self,
+        store: &Arc<HubStore>,
+        roles: &Roles,
+        acting: &Acting,
+        survivor: Ulid,
+        other: Ulid,
+        reason: String,
+    ) -> Result<IncidentRecord, HubError> {
+        acting.may(Api::Merge)?;
+        bounded_reason(&reason)?;
+        Reader::named(&acting.name, roles)
+            .may_read_id(store, other)
+            .await?;
+        let command = IncidentCommand::Merge(Merge {
+            survivor,
+            other,
+            reason,
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
+        });
+        self.change_incident_as(store, roles, acting, command).await
+    }
+
+    /// `site`'s sighting split off `incident` into an incident of its own, by `acting`.
+    pub async fn split(
+        self,
+        store: &Arc<HubStore>,
+        roles: &Roles,
+        acting: &Acting,
+        incident: Ulid,
+        site: SiteId,
+        reason: String,
+    ) -> Result<IncidentRecord, HubError> {
+        acting.may(Api::Split)?;
+        bounded_reason(&reason)?;
+        let command = IncidentCommand::Split(Split {
+            incident,
+            site,
+            reason,
+            actor: acting.name.clone(),
+            actor_cert: acting.cert.clone(),
+        });
+        self.change_incident_as(store, roles, acting, command).await
+    }
+
     /// An incident member added or removed (who may read it at TLP:RED).
     pub async fn change_members(self, change: MemberChange) -> Result<(), HubError> {
         self.response(Item::Members(Box::new(change)), "change_members")
             .await
             .map(drop)
     }
+}
+
+/// A merge's or split's reason is kept in the timeline and the audit chain like a lifecycle
+/// argument, so it has the same bound on every transport.
+fn bounded_reason(reason: &str) -> Result<(), HubError> {
+    let max = crate::lifecycle::MAX_ARGUMENT_CHARS;
+    if reason.chars().count() > max {
+        return Err(HubError::invalid(format!(
+            "the reason is longer than {max} characters; shorten it"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! - [`incident`]: lifecycle, regulatory, merge, split, members.
 //! - [`response`]: directives, tasks, hunts.
 //! - [`sites`]: a site's escalation stream (hello, escalations, status, directive reports).
+//! - [`comms`]: communications as an operator drafts, decides and records them.
 //! - [`sessions`]: the dashboard's sign-in links and sessions.
 //! - here: communications, the roster, the refusal audit, the barrier.
 
@@ -20,6 +21,7 @@ use crate::ingest::apply::{CommsChange, Item, Outcome, ResponseOutcome, RosterCh
 use crate::ingest::{IngestHandle, TransitionError};
 use socfed_runtime::audit::AuditDraft;
 
+pub mod comms;
 pub mod incident;
 pub mod response;
 pub mod sessions;

@@ -1,15 +1,42 @@
 //! The coordinated response's commands: directives, tasks and hunts issued to sites, and a
 //! hunt's hits attached to an incident. The order is checked and turned into records by the
-//! pure policy in [`crate::response::order`]; this adds the clock and who orders, and stores
-//! the result through the writer.
+//! pure policy in [`crate::response::order`]; this checks who orders (the access matrix and
+//! the read rule on the incident, the same for the gRPC `Response` service and the
+//! dashboard), adds the clock, and stores the result through the writer.
 
 use super::{Actor, Commands, wrong_answer};
+use crate::access::Api;
+use crate::access::acting::Acting;
+use crate::access::reader::{Reader, Roles};
 use crate::error::HubError;
 use crate::ingest::apply::{AttachHunt, Issue, Item, PruneDirectives, Pruned, ResponseOutcome};
 use crate::response::order::{self, DirectiveOrder, HuntOrder, Planned, TaskOrder};
 use crate::response::{DirectiveRecord, HuntRecord};
+use crate::store::HubStore;
 use socfed_proto::vocab::SiteId;
+use std::sync::Arc;
 use ulid::Ulid;
+
+/// Who orders, and what they may read: the access matrix and the read rule are checked by
+/// every response command before it plans anything.
+pub struct Orderer<'a> {
+    pub store: &'a Arc<HubStore>,
+    pub roles: &'a Roles,
+    pub acting: &'a Acting,
+}
+
+impl Orderer<'_> {
+    /// Refuses unless the operator may call `api` and read `incident` (if any).
+    async fn may(&self, api: Api, incident: Option<Ulid>) -> Result<(), HubError> {
+        self.acting.may(api)?;
+        if let Some(id) = incident {
+            Reader::named(&self.acting.name, self.roles)
+                .may_read_id(self.store, id)
+                .await?;
+        }
+        Ok(())
+    }
+}
 
 /// A hunt as stored, with the sweep sent to each site.
 #[derive(Debug, Clone)]
@@ -22,10 +49,12 @@ impl Commands<'_> {
     /// A directive to sites of an incident: the directives stored, one per site.
     pub async fn issue_directive(
         self,
+        by: &Orderer<'_>,
         order: DirectiveOrder,
         enrolled: &[SiteId],
-        actor: Actor,
     ) -> Result<Vec<DirectiveRecord>, HubError> {
+        by.may(Api::IssueDirective, Some(order.incident)).await?;
+        let actor = by.acting.actor();
         let planned = order.plan(enrolled, &actor.name, socfed_proto::now_millis())?;
         self.issue(planned, order.incident, "directive.issue", actor)
             .await
@@ -34,23 +63,43 @@ impl Commands<'_> {
     /// A task for the analysts of sites of an incident: the tasks stored, one per site.
     pub async fn assign_task(
         self,
+        by: &Orderer<'_>,
         order: TaskOrder,
         enrolled: &[SiteId],
-        actor: Actor,
     ) -> Result<Vec<DirectiveRecord>, HubError> {
+        by.may(Api::AssignTask, Some(order.incident)).await?;
+        let actor = by.acting.actor();
         let planned = order.plan(enrolled, &actor.name, socfed_proto::now_millis())?;
         self.issue(planned, order.incident, "task.assign", actor)
             .await
     }
 
-    /// A threat hunt and its sweeps: the hunt stored.
+    /// A threat hunt and its sweeps: the hunt stored. A hunt for an incident sweeps for its
+    /// indicators too, after those in `order`.
     pub async fn start_hunt(
         self,
-        order: HuntOrder,
+        by: &Orderer<'_>,
+        mut order: HuntOrder,
         enrolled: &[SiteId],
-        actor: Actor,
     ) -> Result<HuntStarted, HubError> {
+        by.acting.may(Api::StartHunt)?;
+        let actor = by.acting.actor();
         let incident = order.incident;
+        if let Some(id) = incident {
+            match crate::view::read(by.store, move |s| s.incident(id)).await? {
+                Some(record) => {
+                    Reader::named(&by.acting.name, by.roles).may_read(&record)?;
+                    let given = std::mem::take(&mut order.indicators);
+                    order.indicators = record.indicators;
+                    order.indicators.extend(given);
+                }
+                None => {
+                    return Err(HubError::not_found(format!(
+                        "no incident {id}; list incidents to see valid ids"
+                    )));
+                }
+            }
+        }
         let order::PlannedHunt { hunt, sweeps, text } =
             order.plan(enrolled, &actor.name, socfed_proto::now_millis())?;
         let issue = Issue {
@@ -78,10 +127,12 @@ impl Commands<'_> {
     /// within [`order::ATTACH_REVIEW_S`].
     pub async fn attach_hunt(
         self,
+        by: &Orderer<'_>,
         hunt: Ulid,
         incident: Ulid,
-        actor: Actor,
     ) -> Result<(), HubError> {
+        by.may(Api::AttachHunt, Some(incident)).await?;
+        let actor = by.acting.actor();
         let attach = AttachHunt {
             hunt,
             incident,

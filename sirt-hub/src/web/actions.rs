@@ -1,40 +1,26 @@
-//! The SIRT workbench's incident actions: the lifecycle commands (start triage … close, reopen),
-//! severity, priority, TLP, ATT&CK techniques and the IR lead, each a plain HTML form on the
-//! incident page (no script needed) posted to `POST /incidents/{id}/act`.
+//! The SIRT workbench's lifecycle actions: the lifecycle commands (start triage … close,
+//! reopen), severity, priority, TLP, ATT&CK techniques and the IR lead (a choice among the
+//! roster's operators who may lead a response), each a plain HTML form on the incident page (no
+//! script needed) posted to `POST /incidents/{id}/act`.
 //!
-//! The handler is an adapter and owns no rule: it refuses a form from another origin or
-//! without the session's action token (nothing changes, the refusal is audited), reads the
-//! command word and argument as `sirt-hub incidents transition` does
+//! The handler is an adapter and owns no rule: the checks every form passes are `forms.rs`;
+//! it reads the command word and argument as `sirt-hub incidents transition` does
 //! (`lifecycle::parse_command`), and runs the same command as the `TransitionIncident` API
 //! (`service::Commands::transition`: the access matrix with the role from the live roster, the
 //! TLP:RED read rule, the lifecycle and its audit entry `incident.<command>` through the single
-//! writer) as the session's operator, with the certificate that signed the session in. Done, it
-//! answers 303 back to the incident page (Post/Redirect/Get), where the new state shows;
-//! refused, a page with the hub's message (naming the role needed when that is why) and what to
-//! do, with its HTTP status (400, 403, 404, 409).
+//! writer) as the session's operator.
 //!
 //! Which forms the page offers is asked of the lifecycle too (`lifecycle::offered`).
 
 use super::WebState;
-use super::auth::{Viewer, forbidden};
-use super::pages::{Choice, Layout, render};
-use crate::access::acting::Acting;
+use super::forms::{self, IncidentForm};
+use super::pages::Choice;
 use crate::error::HubError;
 use crate::lifecycle::{CommandKind, HubRole, IncidentLifecycle};
-use crate::refusals::Refusal;
 use crate::service::Commands;
-use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::State;
+use axum::response::Response;
 use socfed_proto::vocab::{Severity, Tlp};
-use socfed_runtime::web::csrf::foreign;
-use std::collections::HashMap;
-use ulid::Ulid;
-
-/// The `api` of a refused dashboard action in the audit log.
-const API: &str = "dashboard: incident action";
 
 /// One action form: the command word, its button, and the one value it asks for, if any.
 pub struct ActionForm {
@@ -58,11 +44,12 @@ pub struct Act {
 }
 
 impl Act {
-    /// The forms of the commands `role` may give on `current` now.
-    pub fn new(current: &IncidentLifecycle, role: HubRole, csrf: String) -> Self {
+    /// The forms of the commands `role` may give on `current` now; `leads` are the operators
+    /// the IR lead is chosen among.
+    pub fn new(current: &IncidentLifecycle, role: HubRole, csrf: String, leads: &[String]) -> Self {
         let forms = crate::lifecycle::offered(current, role)
             .into_iter()
-            .map(|kind| form(kind, current))
+            .map(|kind| form(kind, current, leads))
             .collect();
         Self {
             role: role.with_article(),
@@ -79,21 +66,17 @@ fn text(label: &'static str) -> Option<Field> {
     })
 }
 
-fn select(label: &'static str, words: &[&'static str], current: &str) -> Option<Field> {
+fn select<S: AsRef<str>>(label: &'static str, words: &[S], current: &str) -> Option<Field> {
     let options = words
         .iter()
-        .map(|&w| Choice {
-            value: w,
-            label: w,
-            selected: w == current,
-        })
+        .map(|w| Choice::word(w.as_ref(), current))
         .collect();
     Some(Field { label, options })
 }
 
 const PRIORITIES: [&str; 4] = ["P1", "P2", "P3", "P4"];
 
-fn form(kind: CommandKind, current: &IncidentLifecycle) -> ActionForm {
+fn form(kind: CommandKind, current: &IncidentLifecycle, leads: &[String]) -> ActionForm {
     let (button, field) = match kind {
         CommandKind::StartTriage => ("Start triage", None),
         CommandKind::Contain => ("Start containment", None),
@@ -120,7 +103,18 @@ fn form(kind: CommandKind, current: &IncidentLifecycle) -> ActionForm {
             ("Set TLP", select("TLP", &words, current.tlp.as_str()))
         }
         CommandKind::AddTechnique => ("Add technique", text("ATT&CK technique (e.g. T1059.001)")),
-        CommandKind::AssignIrLead => ("Assign IR lead", text("IR lead (operator name)")),
+        // The roster's leads to choose from; with none in the roster, a name to type.
+        CommandKind::AssignIrLead if leads.is_empty() => {
+            ("Assign IR lead", text("IR lead (operator name)"))
+        }
+        CommandKind::AssignIrLead => (
+            "Assign IR lead",
+            select(
+                "IR lead",
+                leads,
+                current.ir_lead.as_deref().unwrap_or_default(),
+            ),
+        ),
     };
     ActionForm {
         word: kind.word(),
@@ -129,119 +123,29 @@ fn form(kind: CommandKind, current: &IncidentLifecycle) -> ActionForm {
     }
 }
 
-/// A refused action: what the hub said and what to do next.
-#[derive(Template)]
-#[template(path = "action_refused.html")]
-pub struct Refused<'a> {
-    pub layout: Layout<'a>,
-    pub id: &'a str,
-    pub reason: &'a str,
-    pub next: &'static str,
-}
-
-fn next_step(error: &HubError) -> &'static str {
-    match error {
-        HubError::Invalid(_) => "Correct the value and submit the form again.",
-        HubError::Denied(_) => {
-            "Ask an operator who holds that role, or ask an admin or the CISO to change your role (sirt-hub operators)."
-        }
-        HubError::Refused(_) => {
-            "Open the incident again to see its current state, then choose an action it offers."
-        }
-        HubError::NotFound(_) => "Go back to the incident board and open the incident from there.",
-        _ => "Nothing was changed; retry shortly.",
-    }
-}
-
-fn refused_page(viewer: &Viewer, id: &str, error: &HubError) -> Response {
-    let reason = error.to_string();
-    let mut response = render(&Refused {
-        layout: Layout::of(viewer, "Not done", "/"),
-        id,
-        reason: &reason,
-        next: next_step(error),
-    });
-    *response.status_mut() = error.http_status();
-    response
-}
-
-/// A refusal of the caller for the audit chain, as the gRPC edge records one.
-fn audit_refusal(state: &WebState, viewer: &Viewer, reason: String) {
-    state.refusals.record(Refusal {
-        action: crate::refusals::ACTION,
-        // Named as the dashboard's operator: a bare name could read as another kind of
-        // caller to the audit (an operator may be called "anonymous-…").
-        who: format!("dashboard operator {}", viewer.name),
-        cert: viewer.cert.clone(),
-        peer_ip: None,
-        api: API.into(),
-        reason,
-    });
-}
-
 /// `POST /incidents/{id}/act` with `csrf`, `command` (a lifecycle word) and `argument`.
 pub async fn act(
     State(state): State<WebState>,
-    axum::Extension(viewer): axum::Extension<Viewer>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
+    IncidentForm {
+        viewer,
+        id,
+        incident,
+        posted,
+    }: IncidentForm,
 ) -> Response {
-    if foreign(&headers, &uri) {
-        audit_refusal(&state, &viewer, "a form posted from another origin".into());
-        return forbidden(
-            "This change was not sent from the hub's own page, so nothing was changed. Open the incident on the dashboard and use its form.",
-        );
-    }
-    // A body the form extractor refuses (too large, not a form) is answered for what it is,
-    // before the token check: it is not a forged form, and it changes nothing.
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => {
-            let error = HubError::invalid(format!(
-                "the form could not be read ({}); forms of the dashboard stay under {} KiB",
-                rejection.body_text(),
-                super::FORM_BODY_LIMIT / 1024
-            ));
-            let mut response = refused_page(&viewer, &id, &error);
-            *response.status_mut() = rejection.status();
-            return response;
-        }
-    };
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    if !crate::session::csrf_matches(field("csrf"), &viewer.action_csrf()) {
-        audit_refusal(
-            &state,
-            &viewer,
-            "a form without this session's token".into(),
-        );
-        return forbidden(
-            "This form did not come from a page of your current session, so nothing was changed. Open the incident again and use its form.",
-        );
-    }
-    let Ok(incident) = Ulid::from_string(&id) else {
-        return refused_page(&viewer, &id, &HubError::not_found("No such incident."));
-    };
-    let command = match crate::lifecycle::parse_command(field("command"), field("argument")) {
-        Ok(command) => command,
-        Err(why) => return refused_page(&viewer, &id, &HubError::invalid(why)),
-    };
-    let acting = Acting {
-        name: viewer.name.clone(),
-        role: state.roles.get(&viewer.name),
-        cert: viewer.cert.clone(),
-    };
-    match Commands::on(&state.ingest)
-        .transition(&state.store, &state.roles, &acting, incident, command)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/incidents/{incident}")).into_response(),
-        Err(error) => {
-            if let HubError::Denied(reason) = &error {
-                audit_refusal(&state, &viewer, format!("PermissionDenied: {reason}"));
-            }
-            refused_page(&viewer, &id, &error)
-        }
-    }
+    let command =
+        match crate::lifecycle::parse_command(posted.one("command"), posted.one("argument")) {
+            Ok(command) => command,
+            Err(why) => return forms::refused_page(&viewer, &id, &HubError::invalid(why)),
+        };
+    let result = Commands::on(&state.ingest)
+        .transition(
+            &state.store,
+            &state.roles,
+            &posted.acting,
+            incident,
+            command,
+        )
+        .await;
+    forms::finish(&state, &viewer, &id, result)
 }

@@ -4,15 +4,23 @@
 //! in the hub store (`auth.rs`, `session.rs`); the browser keeps the session secret in an
 //! HttpOnly, Secure, SameSite=Strict cookie. Pages are server-rendered from askama templates
 //! (`views.rs` reads, `pages.rs` and `tables.rs` shape, `templates/` writes, escaped); the
-//! incident board refreshes itself from server-sent events. The incident page is where the
-//! SIRT acts: plain forms posted to `actions.rs`, which runs the same application-layer
-//! commands as the gRPC `Operator` service. The security
+//! incident board and the incident page's tables refresh themselves from server-sent events.
+//! The incident page is where the SIRT acts: plain forms (checked alike by `forms.rs`) posted
+//! to `actions.rs` (the lifecycle), `respond.rs` (merge, split, regulatory, directives, tasks) and
+//! `comms.rs` (draft, approve or reject, record a delivery) and `hunts.rs` (start a hunt,
+//! attach its hits), which
+//! run the same application-layer commands as the gRPC services. The security
 //! headers, the stylesheet, the script and the CSRF helpers are `socfed_runtime::web`, for
 //! every web surface.
 
 mod actions;
 mod auth;
+mod comms;
+mod forms;
+mod hunts;
+mod kpis;
 mod pages;
+mod respond;
 pub mod revoked;
 mod tables;
 #[cfg(test)]
@@ -45,10 +53,15 @@ pub struct WebState {
     /// Refused actions (a forged form, a role that may not) go to the audit chain here, as
     /// refused gRPC calls do.
     pub refusals: Arc<crate::refusals::RefusalAudit>,
+    /// Wakes the delivery task after a communication is approved (as over gRPC).
+    pub deliver: Arc<tokio::sync::Notify>,
+    /// `[comms] allow_self_approval`.
+    pub allow_self_approval: bool,
 }
 
 /// The largest request body the dashboard reads: its forms carry a token, a command word
-/// and an argument of at most `lifecycle::MAX_ARGUMENT_CHARS` characters.
+/// and an argument of at most `lifecycle::MAX_ARGUMENT_CHARS` characters, or a directive's
+/// parameters.
 pub const FORM_BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router(state: WebState) -> axum::Router {
@@ -56,8 +69,17 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/", get(views::board))
         .route("/incidents/{id}", get(views::incident))
         .route("/incidents/{id}/act", post(actions::act))
+        .route("/incidents/{id}/merge", post(respond::merge))
+        .route("/incidents/{id}/split", post(respond::split))
+        .route("/incidents/{id}/directive", post(respond::directive))
+        .route("/incidents/{id}/task", post(respond::task))
+        .route("/incidents/{id}/regulatory", post(respond::regulatory))
+        .route("/incidents/{id}/comms", post(comms::draft))
+        .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/sites", get(views::sites))
-        .route("/hunts", get(views::hunts))
+        .route("/kpis", get(kpis::kpis))
+        .route("/hunts", get(views::hunts).post(hunts::start))
+        .route("/hunts/{hunt}/attach", post(hunts::attach))
         .route("/events", get(views::events))
         .route("/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(

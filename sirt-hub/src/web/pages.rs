@@ -97,17 +97,28 @@ pub struct Message<'a> {
 
 /// An option of a filter's `<select>`.
 pub struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
+    pub value: String,
+    pub label: String,
     pub selected: bool,
+}
+
+impl Choice {
+    /// An option showing its value.
+    pub fn word(value: &str, current: &str) -> Self {
+        Self {
+            value: value.to_string(),
+            label: value.to_string(),
+            selected: value == current,
+        }
+    }
 }
 
 fn choices(options: &[(&'static str, &'static str)], current: &str) -> Vec<Choice> {
     options
         .iter()
         .map(|&(value, label)| Choice {
-            value,
-            label,
+            value: value.to_string(),
+            label: label.to_string(),
             selected: value == current,
         })
         .collect()

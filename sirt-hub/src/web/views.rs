@@ -68,6 +68,40 @@ fn not_found(viewer: &Viewer) -> Response {
     )
 }
 
+/// Up to `rows` incidents matching `filter` that the viewer may read and `keep` keeps,
+/// newest first, reading at most `BOARD_PAGES` store pages of `rows`.
+pub async fn readable_incidents(
+    state: &WebState,
+    viewer: &Viewer,
+    filter: IncidentFilter,
+    rows: usize,
+    keep: impl Fn(&crate::incident::IncidentRecord) -> bool,
+) -> Result<Vec<pb::HubIncident>, Response> {
+    let reader = reader(state, viewer);
+    let mut incidents: Vec<pb::HubIncident> = Vec::new();
+    let mut before = None;
+    for _ in 0..BOARD_PAGES {
+        let filter = filter.clone();
+        let page_of = read(&state.store, move |s| {
+            s.list_incidents(&filter, before, rows)
+        })
+        .await?;
+        incidents.extend(
+            page_of
+                .incidents
+                .iter()
+                .filter(|r| reader.can_read(r) && keep(r))
+                .map(crate::view::convert::incident),
+        );
+        before = page_of.next;
+        if before.is_none() || incidents.len() >= rows {
+            break;
+        }
+    }
+    incidents.truncate(rows);
+    Ok(incidents)
+}
+
 pub async fn board(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
@@ -91,35 +125,14 @@ pub async fn board(
     // No status chosen: open incidents only, so merged-away duplicates and other closed
     // incidents leave the board ("all" shows them too).
     let open_only = status.is_empty();
-    let reader = reader(&state, &viewer);
-    let mut incidents: Vec<pb::HubIncident> = Vec::new();
-    let mut before = None;
-    for _ in 0..BOARD_PAGES {
-        let filter = filter.clone();
-        let page_of = match read(&state.store, move |s| {
-            s.list_incidents(&filter, before, BOARD_ROWS)
-        })
-        .await
-        {
-            Ok(page) => page,
-            Err(response) => return response,
-        };
-        incidents.extend(
-            page_of
-                .incidents
-                .iter()
-                .filter(|r| {
-                    reader.can_read(r)
-                        && !(open_only && r.status() == crate::incident::IncidentStatus::Closed)
-                })
-                .map(crate::view::convert::incident),
-        );
-        before = page_of.next;
-        if before.is_none() || incidents.len() >= BOARD_ROWS {
-            break;
-        }
-    }
-    incidents.truncate(BOARD_ROWS);
+    let incidents = match readable_incidents(&state, &viewer, filter, BOARD_ROWS, |r| {
+        !(open_only && r.status() == crate::incident::IncidentStatus::Closed)
+    })
+    .await
+    {
+        Ok(incidents) => incidents,
+        Err(response) => return response,
+    };
     if q.get("fragment").is_some_and(|f| f == "rows") {
         return render(&pages::BoardRows {
             rows: pages::board_rows(&incidents),
@@ -134,10 +147,13 @@ pub async fn board(
     ))
 }
 
+/// An incident's page, or one of its live tables alone (`?fragment=tasks|directives|comms|timeline`,
+/// for the script's refresh when the incident changes).
 pub async fn incident(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Ok(id) = Ulid::from_string(&id) else {
         return not_found(&viewer);
@@ -161,19 +177,52 @@ pub async fn incident(
                 .iter()
                 .map(crate::view::comms::communication)
                 .collect();
-            let act = state.roles.get(&viewer.name).map(|role| {
-                super::actions::Act::new(&record.lifecycle, role, viewer.action_csrf())
-            });
-            render(&tables::Incident::new(
-                Layout::of(&viewer, &record.title, "/"),
-                &i,
-                &d,
-                &c,
-                act,
-            ))
+            let forms = match state.roles.get(&viewer.name) {
+                Some(role) => incident_forms(&state, &viewer, role, &record, &i, &c),
+                None => tables::Forms::default(),
+            };
+            let page =
+                tables::Incident::new(Layout::of(&viewer, &record.title, "/"), &i, &d, &c, forms);
+            match q.get("fragment") {
+                Some(name) => page.fragment(name),
+                None => render(&page),
+            }
         }
         Ok((None, _, _)) => not_found(&viewer),
         Err(response) => response,
+    }
+}
+
+/// The forms of an incident page for a viewer holding `role`, each as the access matrix and
+/// the lifecycle allow it.
+fn incident_forms(
+    state: &WebState,
+    viewer: &Viewer,
+    role: crate::lifecycle::HubRole,
+    record: &crate::incident::IncidentRecord,
+    i: &pb::HubIncident,
+    comms: &[pb::Communication],
+) -> tables::Forms {
+    let csrf = viewer.action_csrf();
+    let leads = state.roles.names_where(crate::access::leads_responses);
+    let mut sighted: Vec<String> = i.sightings.iter().map(|s| s.site_id.clone()).collect();
+    sighted.sort();
+    sighted.dedup();
+    tables::Forms {
+        act: Some(super::actions::Act::new(
+            &record.lifecycle,
+            role,
+            csrf.clone(),
+            &leads,
+        )),
+        respond: super::respond::Respond::offered(
+            &viewer.name,
+            role,
+            csrf.clone(),
+            &state.enrolled,
+            sighted,
+        ),
+        comms: super::comms::Comms::offered(&viewer.name, role, csrf, comms),
     }
 }
 
@@ -216,9 +265,19 @@ pub async fn hunts(
                     )
                 })
                 .collect();
+            let may = |api| {
+                crate::access::check(&viewer.name, state.roles.get(&viewer.name), api).is_ok()
+            };
+            let forms = tables::HuntForms {
+                csrf: viewer.action_csrf(),
+                start: may(crate::access::Api::StartHunt),
+                attach: may(crate::access::Api::AttachHunt),
+                sites: state.enrolled.iter().map(ToString::to_string).collect(),
+            };
             render(&tables::Hunts::new(
                 Layout::of(&viewer, "Hunts", "/hunts"),
                 &list,
+                forms,
             ))
         }
         Err(response) => response,

@@ -115,7 +115,7 @@ async fn operators_sign_in_with_a_certificate_minted_link_and_see_cross_site_sta
     }
     let sites = get("/sites".into()).await?.text().await?;
     assert!(
-        sites.contains("paris") && sites.contains("connected") && sites.contains("lyon"),
+        sites.contains("<td>paris</td><td>up</td>") && sites.contains("<td>lyon</td><td>down</td>"),
         "{sites}"
     );
     assert_eq!(get("/hunts".into()).await?.status(), 200);

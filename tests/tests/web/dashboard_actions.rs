@@ -7,94 +7,10 @@
 //! changes nothing; bad input answers 400, a move the lifecycle refuses 409, never a 500.
 
 use socfed_proto::pb;
-use socfed_tests::web::{hidden, https, login_url, sign_in};
+use socfed_tests::web::Browser;
 use socfed_tests::{clients, fixture::Org};
 
 const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"sam\"\nrole = \"soc-manager\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
-
-/// A signed-in person's browser: GET a page, POST an action form.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    session: String,
-}
-
-impl Browser {
-    async fn open(org: &Org, hub: &sirt_hub::app::RunningHub, who: &str) -> anyhow::Result<Self> {
-        let base = format!(
-            "https://{}",
-            hub.dashboard_addr
-                .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
-        );
-        let client = https(&org.pki)?;
-        let session = sign_in(&client, &base, &login_url(hub.addr, &org.pki, who).await?).await?;
-        Ok(Self {
-            client,
-            base,
-            session,
-        })
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<(u16, String)> {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.session)
-            .send()
-            .await?;
-        Ok((r.status().as_u16(), r.text().await?))
-    }
-
-    /// The action token of the incident page's forms (the nav's sign-out token comes first).
-    async fn action_token(&self, id: &str) -> anyhow::Result<String> {
-        let (status, page) = self.get(&format!("/incidents/{id}")).await?;
-        anyhow::ensure!(status == 200, "{status}: {page}");
-        let at = page
-            .find("<h2>Actions</h2>")
-            .ok_or_else(|| anyhow::anyhow!("no actions: {page}"))?;
-        hidden(&page[at..], "csrf").ok_or_else(|| anyhow::anyhow!("no token: {page}"))
-    }
-
-    /// Posts `body` (form-encoded) to the incident's action URL with extra `headers`:
-    /// (status, Location, page).
-    async fn post(
-        &self,
-        id: &str,
-        body: &str,
-        headers: &[(&str, &str)],
-    ) -> anyhow::Result<(u16, String, String)> {
-        let mut request = self
-            .client
-            .post(format!("{}/incidents/{id}/act", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", &self.session)
-            .body(body.to_string());
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        let r = request.send().await?;
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        Ok((status, location, r.text().await?))
-    }
-
-    /// Posts one action as the page's form does; expects the redirect back to the incident.
-    async fn act(&self, id: &str, command: &str, argument: &str) -> anyhow::Result<()> {
-        let csrf = self.action_token(id).await?;
-        let body = format!("csrf={csrf}&command={command}&argument={argument}");
-        let (status, location, page) = self.post(id, &body, &[]).await?;
-        anyhow::ensure!(
-            status == 303 && location == format!("/incidents/{id}"),
-            "{command}: {status} {location}: {page}"
-        );
-        Ok(())
-    }
-}
 
 /// A hub incident escalated by paris, and the IR lead's gRPC client that found it.
 async fn one_incident(
@@ -117,11 +33,7 @@ async fn one_incident(
 
 /// The incident page's state line.
 async fn state_line(b: &Browser, id: &str) -> anyhow::Result<String> {
-    let (_, page) = b.get(&format!("/incidents/{id}")).await?;
-    let at = page
-        .find("id=\"state\">")
-        .ok_or_else(|| anyhow::anyhow!("no state line: {page}"))?;
-    Ok(page[at..].lines().next().unwrap_or_default().to_string())
+    b.state_line(id).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +42,7 @@ async fn the_ir_lead_acts_on_an_incident_from_its_page_and_every_change_is_audit
     let org = Org::new()?;
     let hub = org.hub(&["paris"], EXTRA).await?;
     let (mut grpc, id) = one_incident(&org, &hub).await?;
-    let ines = Browser::open(&org, &hub, "ines").await?;
+    let ines = Browser::open(&org.pki, &hub, "ines").await?;
 
     // The page offers what an IR lead may do to a new incident, as plain forms.
     let (_, page) = ines.get(&format!("/incidents/{id}")).await?;
@@ -171,7 +83,7 @@ async fn the_ir_lead_acts_on_an_incident_from_its_page_and_every_change_is_audit
         .await?;
     assert_eq!(status, 403, "{refused}");
     assert!(refused.contains("needs a SOC manager"), "{refused}");
-    let sam = Browser::open(&org, &hub, "sam").await?;
+    let sam = Browser::open(&org.pki, &hub, "sam").await?;
     sam.act(&id, "assign-ir-lead", "ines").await?;
     assert!(state_line(&ines, &id).await?.contains("IR lead ines"));
     let (_, board) = ines.get("/").await?;
@@ -224,7 +136,7 @@ async fn refused_forged_and_invalid_actions_change_nothing_and_say_what_to_do() 
     let org = Org::new()?;
     let hub = org.hub(&["paris"], EXTRA).await?;
     let (_, id) = one_incident(&org, &hub).await?;
-    let tom = Browser::open(&org, &hub, "tom").await?;
+    let tom = Browser::open(&org.pki, &hub, "tom").await?;
     tom.act(&id, "start-triage", "").await?;
     let before = state_line(&tom, &id).await?;
     assert!(before.contains("triage"), "{before}");
@@ -259,7 +171,7 @@ async fn refused_forged_and_invalid_actions_change_nothing_and_say_what_to_do() 
     assert!(page.contains(grpc_refusal.message()), "{page}");
 
     // Forged: no token, a wrong token, another origin (with the right token).
-    let ines = Browser::open(&org, &hub, "ines").await?;
+    let ines = Browser::open(&org.pki, &hub, "ines").await?;
     let good = ines.action_token(&id).await?;
     let contain = |csrf: &str| format!("csrf={csrf}&command=contain&argument=");
     for (body, headers) in [

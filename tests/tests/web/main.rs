@@ -3,8 +3,14 @@
 //! One test binary for these scenarios (one link instead of one per file); each module is one
 //! scenario file, its tests keep their names under the module's path.
 
+mod chromium;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
+mod dashboard_comms;
+mod dashboard_hunts;
+mod dashboard_oversight;
 mod dashboard_pages;
 mod dashboard_sessions;
+mod dashboard_workbench;
+mod workbench_browser;
