@@ -41,6 +41,8 @@ pub enum StartError {
     Reflection(String),
     #[error(transparent)]
     AuditKey(#[from] socfed_runtime::audit_key::AuditKeyError),
+    #[error(transparent)]
+    Webhook(#[from] socfed_runtime::webhook::SinkError),
 }
 
 impl StartError {
@@ -48,7 +50,10 @@ impl StartError {
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            StartError::Tls(_) | StartError::WrongIdentity { .. } | StartError::AuditKey(_)
+            StartError::Tls(_)
+                | StartError::WrongIdentity { .. }
+                | StartError::AuditKey(_)
+                | StartError::Webhook(_)
         )
     }
 }
@@ -75,6 +80,8 @@ pub struct RunningAgent {
     /// The raise committer (`service/raise_commit.rs`); ends once the server dropped its queue.
     committer: tokio::task::JoinHandle<()>,
     watcher: tokio::task::JoinHandle<()>,
+    /// One delivery loop per `[[webhooks]]` sink (`webhooks.rs`).
+    webhooks: Vec<tokio::task::JoinHandle<()>>,
     uplink_state: Arc<UplinkState>,
     outbox_cap: u64,
     gate: Arc<Gate>,
@@ -100,6 +107,12 @@ pub async fn start_with_clock(
             expected: config.site_id.to_string(),
         });
     }
+    // Secret, header and CA files are read now: a missing one is a configuration error.
+    let sinks = config
+        .webhooks
+        .iter()
+        .map(socfed_runtime::webhook::Sink::load)
+        .collect::<Result<Vec<_>, _>>()?;
     let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
         &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;
@@ -210,6 +223,7 @@ pub async fn start_with_clock(
             "SLA policy changed (or first start): SLA agenda rebuilt from the alert groups"
         );
     }
+    let webhooks = start_webhooks(sinks, &store, &config, &soc.clock, &shutdown);
     let sla_clock = tokio::spawn(run_sla_clock(
         soc.clone(),
         config.soc.sla_check_interval,
@@ -299,12 +313,41 @@ pub async fn start_with_clock(
         sla_clock,
         committer: committer_task,
         watcher,
+        webhooks,
         uplink_state: state_for_health,
         outbox_cap: config.outbox.max_entries,
         gate,
         budget,
         connections: config.connections,
     })
+}
+
+/// The delivery loops of the configured webhook sinks, over the notifications.
+fn start_webhooks(
+    sinks: Vec<socfed_runtime::webhook::Sink>,
+    store: &Arc<AgentStore>,
+    config: &AgentConfig,
+    clock: &Arc<dyn Clock>,
+    shutdown: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let clock_for_ages = clock.clone();
+    socfed_runtime::webhook::start_all(
+        sinks,
+        Arc::new(crate::webhooks::NotificationSource {
+            store: store.clone(),
+            site: config.site_id.clone(),
+        }),
+        Arc::new(crate::webhooks::CursorLedger {
+            store: store.clone(),
+            clock: clock.clone(),
+        }),
+        &socfed_runtime::webhook::LoopSettings {
+            poll: std::time::Duration::from_millis(500),
+            batch: 64,
+            now_ms: Arc::new(move || clock_for_ages.now_ms()),
+        },
+        shutdown,
+    )
 }
 
 /// After a failed write the store takes nothing more and only a reopen shows what is on
@@ -429,6 +472,10 @@ impl RunningAgent {
         }
         self.uplink.await?;
         self.watcher.await?;
+        // An attempt in flight is abandoned: its event is sent again after the restart.
+        for webhook in std::mem::take(&mut self.webhooks) {
+            webhook.await?;
+        }
         // A failed store is not flushed again: the restart recovers what is on disk.
         if let Some(failure) = self.store.failure() {
             return Err(failure.into());
