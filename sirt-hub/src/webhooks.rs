@@ -2,13 +2,21 @@
 //! sinks read at start (a missing secret, header or CA file is a configuration error, as at
 //! the agent). Delivery is `socfed_runtime::webhook`, shared with the agent.
 //!
-//! Not wired yet: the hub's durable event log (incident created or changed, directive failed,
-//! hunt hit) is the `EventSource`, and each sink's cursor needs a `Ledger` that writes through
-//! the ingest writer (invariant 3). Until both exist, configured sinks are checked and
-//! reported, and nothing is sent. Plugging them in is [`start`]'s body:
-//! `socfed_runtime::webhook::start_all(sinks, source, ledger, &settings, &shutdown)`.
+//! Each sink's cursor is kept in `meta` (`webhook-cursor/{sink}`) and moved through the ingest
+//! writer like every hub write (invariant 3), with the audit record of a give-up in the same
+//! unit: [`HubLedger`]. Not wired yet: the hub's durable event log (incident created or
+//! changed, directive failed, hunt hit), which is the `EventSource`; until it exists,
+//! configured sinks are checked and reported, and nothing is sent. Plugging it in is
+//! [`start`]'s body: `socfed_runtime::webhook::start_all(sinks, source, ledger, &settings,
+//! &shutdown)`, with the ledger [`HubLedger::new`] and `settings.now_ms` the system clock.
 
-use socfed_runtime::webhook::{Sink, SinkError, WebhookConfig};
+use crate::ingest::IngestHandle;
+use crate::ingest::apply::WebhookCursor;
+use crate::service::Commands;
+use crate::store::HubStore;
+use socfed_runtime::audit::AuditDraft;
+use socfed_runtime::webhook::{GaveUp, Ledger, Sink, SinkError, SourceError, WebhookConfig};
+use std::sync::Arc;
 
 /// The event kinds a hub sink may take.
 pub const KINDS: &[&str] = &[
@@ -29,3 +37,72 @@ pub fn start(sinks: &[Sink]) {
         tracing::warn!(sink = %sink.config.name, events = ?sink.config.events, "webhook sink checked but not started: the hub's event log is not in this build, so no hub event is sent yet");
     }
 }
+
+/// The actor of a give-up in the audit chain.
+pub const ACTOR: &str = "webhook";
+
+/// The sinks' cursors in the hub store, written through the ingest writer; give-ups in the
+/// audit chain with them.
+pub struct HubLedger {
+    store: Arc<HubStore>,
+    ingest: IngestHandle,
+    /// The ledger is called on the blocking pool: the writer's answer is awaited there.
+    runtime: tokio::runtime::Handle,
+}
+
+impl HubLedger {
+    /// Called from the runtime the writer runs on.
+    pub fn new(store: Arc<HubStore>, ingest: IngestHandle) -> Self {
+        Self {
+            store,
+            ingest,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+impl Ledger for HubLedger {
+    fn cursor(&self, sink: &str) -> Result<Option<String>, SourceError> {
+        self.store
+            .webhook_cursor(sink)
+            .map_err(|e| SourceError(e.to_string()))
+    }
+
+    fn advance(
+        &self,
+        sink: &str,
+        to: &str,
+        gave_up: Option<GaveUp<'_>>,
+    ) -> Result<(), SourceError> {
+        let cursor = WebhookCursor {
+            sink: sink.to_string(),
+            to: to.to_string(),
+            gave_up: gave_up.map(|g| AuditDraft {
+                at_ms: now_ms(),
+                actor: ACTOR.into(),
+                actor_cert: String::new(),
+                action: "webhook.gave-up".into(),
+                target: format!("webhook {sink}"),
+                before: Some(format!("event {} ({})", g.event.id, g.event.kind)),
+                after: Some(format!(
+                    "given up after {} attempts: {}",
+                    g.attempts, g.last_error
+                )),
+            }),
+        };
+        self.runtime
+            .block_on(Commands::on(&self.ingest).advance_webhook(cursor))
+            .map_err(|e| SourceError(e.to_string()))
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+#[path = "webhooks_tests.rs"]
+mod tests;
