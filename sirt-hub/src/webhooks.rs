@@ -14,7 +14,6 @@ use crate::ingest::IngestHandle;
 use crate::ingest::apply::WebhookCursor;
 use crate::service::Commands;
 use crate::store::HubStore;
-use socfed_runtime::audit::AuditDraft;
 use socfed_runtime::webhook::{GaveUp, Ledger, Sink, SinkError, SourceError, WebhookConfig};
 use std::sync::Arc;
 
@@ -37,9 +36,6 @@ pub fn start(sinks: &[Sink]) {
         tracing::warn!(sink = %sink.config.name, events = ?sink.config.events, "webhook sink checked but not started: the hub's event log is not in this build, so no hub event is sent yet");
     }
 }
-
-/// The actor of a give-up in the audit chain.
-pub const ACTOR: &str = "webhook";
 
 /// The sinks' cursors in the hub store, written through the ingest writer; give-ups in the
 /// audit chain with them.
@@ -77,18 +73,7 @@ impl Ledger for HubLedger {
         let cursor = WebhookCursor {
             sink: sink.to_string(),
             to: to.to_string(),
-            gave_up: gave_up.map(|g| AuditDraft {
-                at_ms: now_ms(),
-                actor: ACTOR.into(),
-                actor_cert: String::new(),
-                action: "webhook.gave-up".into(),
-                target: format!("webhook {sink}"),
-                before: Some(format!("event {} ({})", g.event.id, g.event.kind)),
-                after: Some(format!(
-                    "given up after {} attempts: {}",
-                    g.attempts, g.last_error
-                )),
-            }),
+            gave_up: gave_up.map(|g| g.audit_draft(sink, now_ms())),
         };
         self.runtime
             .block_on(Commands::on(&self.ingest).advance_webhook(cursor))

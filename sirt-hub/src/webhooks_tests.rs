@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::ingest::apply::{Item, apply};
+use socfed_runtime::audit::AuditDraft;
+use socfed_runtime::webhook::GAVE_UP_ACTOR;
 
 #[test]
 fn the_writer_moves_a_cursor_and_audits_a_give_up_in_the_same_unit() {
@@ -20,7 +22,7 @@ fn the_writer_moves_a_cursor_and_audits_a_give_up_in_the_same_unit() {
         to: "01J0000000000000000000000B".into(),
         gave_up: Some(AuditDraft {
             at_ms: 2_000,
-            actor: ACTOR.into(),
+            actor: GAVE_UP_ACTOR.into(),
             actor_cert: String::new(),
             action: "webhook.gave-up".into(),
             target: "webhook soar".into(),

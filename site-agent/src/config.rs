@@ -512,13 +512,8 @@ mod tests {
 
     #[test]
     fn the_commented_webhook_example_is_valid_once_uncommented() {
-        let start = EXAMPLE.find("# [[webhooks]]").expect("a webhook example");
-        let uncommented: String = EXAMPLE[start..]
-            .lines()
-            .map(|l| l.strip_prefix("# ").unwrap_or(l))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let text = format!("{}\n{uncommented}\n", &EXAMPLE[..start]);
+        let text =
+            socfed_runtime::webhook::config::uncomment_example(EXAMPLE).expect("a webhook example");
         let config = AgentConfig::parse(&text, Path::new("example.toml")).expect("valid");
         assert_eq!(config.webhooks.len(), 1);
         assert_eq!(

@@ -8,7 +8,6 @@
 //! severity (the group's severity when the event is read) is `unassigned-critical`.
 
 use crate::service::Clock;
-use crate::soc::audit::AuditDraft;
 use crate::soc::notify::{Notification, NotificationKind};
 use crate::store::{AgentStore, StoreError};
 use serde_json::json;
@@ -25,9 +24,6 @@ pub const KINDS: &[&str] = &[
     "escalated-to-sirt",
     "from-hub",
 ];
-
-/// The actor of a give-up in the audit chain.
-pub const ACTOR: &str = "webhook";
 
 fn store_error(e: StoreError) -> SourceError {
     SourceError(e.to_string())
@@ -140,21 +136,7 @@ impl Ledger for CursorLedger {
             .unit(|unit| {
                 unit.set_webhook_cursor(sink, to)?;
                 if let Some(gave_up) = gave_up {
-                    unit.audit(AuditDraft {
-                        at_ms: now,
-                        actor: ACTOR.into(),
-                        actor_cert: String::new(),
-                        action: "webhook.gave-up".into(),
-                        target: format!("webhook {sink}"),
-                        before: Some(format!(
-                            "event {} ({})",
-                            gave_up.event.id, gave_up.event.kind
-                        )),
-                        after: Some(format!(
-                            "given up after {} attempts: {}",
-                            gave_up.attempts, gave_up.last_error
-                        )),
-                    })?;
+                    unit.audit(gave_up.audit_draft(sink, now))?;
                 }
                 Ok::<_, StoreError>(())
             })

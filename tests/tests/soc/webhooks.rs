@@ -40,6 +40,20 @@ fn sink_config(
     ))
 }
 
+/// A PKI, a receiver answering `script` first, and the agent config of a sink to it whose
+/// events expire after `max_age`; the hub address has nothing listening (a site works without
+/// its hub).
+async fn scene(
+    script: Vec<Answer>,
+    max_age: &str,
+) -> anyhow::Result<(Org, Receiver, String, SocketAddr)> {
+    let org = Org::new()?;
+    let receiver = Receiver::start(&org.pki.hub(), SECRET.as_bytes(), AUTH, script).await?;
+    let extra = sink_config(org.tmp.path(), &org.pki, &receiver, max_age)?;
+    let hub: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    Ok((org, receiver, extra, hub))
+}
+
 async fn start_agent(
     dir: &Path,
     pki: &TestPki,
@@ -109,23 +123,17 @@ async fn expected_ids(client: &mut SiteSocClient<Channel>) -> anyhow::Result<Vec
 #[tokio::test]
 async fn each_event_is_taken_once_in_order_through_failures_a_timeout_and_a_restart()
 -> anyhow::Result<()> {
-    let org = Org::new()?;
-    let (dir, pki) = (org.tmp.path(), &org.pki);
-    let receiver = Receiver::start(
-        &pki.hub(),
-        SECRET.as_bytes(),
-        AUTH,
+    let (org, receiver, extra, hub) = scene(
         vec![
             Answer::Status(500),
             Answer::Status(500),
             Answer::Stall(Duration::from_secs(2)),
             Answer::Status(502),
         ],
+        "1h",
     )
     .await?;
-    let extra = sink_config(dir, pki, &receiver, "1h")?;
-    // Nothing listens there: a site works without its hub.
-    let hub: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let (dir, pki) = (org.tmp.path(), &org.pki);
     let agent = start_agent(dir, pki, hub, &extra).await?;
     let mut client = soc(pki, agent.local_addr)?;
     alerts(
@@ -195,18 +203,9 @@ async fn each_event_is_taken_once_in_order_through_failures_a_timeout_and_a_rest
 #[tokio::test]
 async fn an_event_not_delivered_within_max_age_is_given_up_audited_and_the_next_follows()
 -> anyhow::Result<()> {
-    let org = Org::new()?;
-    let (dir, pki) = (org.tmp.path(), &org.pki);
     // Refused long enough for the first event to reach its max_age (1 s) and be given up.
-    let receiver = Receiver::start(
-        &pki.hub(),
-        SECRET.as_bytes(),
-        AUTH,
-        vec![Answer::Status(503); 200],
-    )
-    .await?;
-    let extra = sink_config(dir, pki, &receiver, "1s")?;
-    let hub: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let (org, receiver, extra, hub) = scene(vec![Answer::Status(503); 200], "1s").await?;
+    let (dir, pki) = (org.tmp.path(), &org.pki);
     let agent = start_agent(dir, pki, hub, &extra).await?;
     let mut client = soc(pki, agent.local_addr)?;
     alerts(&mut client, &[("lost", "critical")]).await?;

@@ -118,6 +118,18 @@ pub fn validate(sinks: &[WebhookConfig], kinds: &[&str]) -> Result<(), crate::co
     Ok(())
 }
 
+/// `example` (a service's `config example`) with its commented `[[webhooks]]` entry
+/// uncommented, for the services' tests that the example they print is valid.
+#[doc(hidden)]
+pub fn uncomment_example(example: &str) -> Option<String> {
+    let start = example.find("# [[webhooks]]")?;
+    let entry: Vec<&str> = example[start..]
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect();
+    Some(format!("{}\n{}\n", &example[..start], entry.join("\n")))
+}
+
 fn check_url(url: &str, allow_http_loopback: bool) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("url: {e}"))?;
     match parsed.scheme() {

@@ -68,6 +68,29 @@ pub struct GaveUp<'a> {
     pub last_error: &'a str,
 }
 
+/// The audit chain's actor of a give-up.
+pub const GAVE_UP_ACTOR: &str = "webhook";
+/// The audit chain's action of a give-up.
+pub const GAVE_UP_ACTION: &str = "webhook.gave-up";
+
+impl GaveUp<'_> {
+    /// The audit record of this give-up at sink `sink`, at `at_ms`: both services write it.
+    pub fn audit_draft(&self, sink: &str, at_ms: i64) -> crate::audit::AuditDraft {
+        crate::audit::AuditDraft {
+            at_ms,
+            actor: GAVE_UP_ACTOR.into(),
+            actor_cert: String::new(),
+            action: GAVE_UP_ACTION.into(),
+            target: format!("webhook {sink}"),
+            before: Some(format!("event {} ({})", self.event.id, self.event.kind)),
+            after: Some(format!(
+                "given up after {} attempts: {}",
+                self.attempts, self.last_error
+            )),
+        }
+    }
+}
+
 /// Where each sink's cursor is kept. Called on the blocking pool.
 pub trait Ledger: Send + Sync + 'static {
     fn cursor(&self, sink: &str) -> Result<Option<String>, SourceError>;
