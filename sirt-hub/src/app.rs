@@ -104,7 +104,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         return Err(StartError::NotAHubCertificate(tls.own.uri.clone()));
     }
     // Secret, header and CA files are read now: a missing one is a configuration error.
-    let sinks = crate::webhooks::load(&config.webhooks)?;
+    let sinks = socfed_runtime::webhook::load_all(&config.webhooks)?;
     let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
         &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;

@@ -14,7 +14,7 @@ use crate::ingest::IngestHandle;
 use crate::ingest::apply::WebhookCursor;
 use crate::service::Commands;
 use crate::store::HubStore;
-use socfed_runtime::webhook::{GaveUp, Ledger, Sink, SinkError, SourceError, WebhookConfig};
+use socfed_runtime::webhook::{GaveUp, Ledger, Sink, SourceError};
 use std::sync::Arc;
 
 /// The event kinds a hub sink may take.
@@ -24,11 +24,6 @@ pub const KINDS: &[&str] = &[
     "directive-failed",
     "hunt-hit",
 ];
-
-/// Reads every sink's files (at start, before anything listens).
-pub fn load(configs: &[WebhookConfig]) -> Result<Vec<Sink>, SinkError> {
-    configs.iter().map(Sink::load).collect()
-}
 
 /// Starts the sinks' delivery loops; none yet (see the module docs): says so once per sink.
 pub fn start(sinks: &[Sink]) {

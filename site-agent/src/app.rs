@@ -108,11 +108,7 @@ pub async fn start_with_clock(
         });
     }
     // Secret, header and CA files are read now: a missing one is a configuration error.
-    let sinks = config
-        .webhooks
-        .iter()
-        .map(socfed_runtime::webhook::Sink::load)
-        .collect::<Result<Vec<_>, _>>()?;
+    let sinks = socfed_runtime::webhook::load_all(&config.webhooks)?;
     let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
         &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;

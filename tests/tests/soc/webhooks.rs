@@ -251,3 +251,33 @@ async fn an_event_not_delivered_within_max_age_is_given_up_audited_and_the_next_
     agent.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn config_check_reads_the_sink_files_and_a_missing_one_is_a_configuration_error()
+-> anyhow::Result<()> {
+    let (org, receiver, extra, hub) = scene(Vec::new(), "1h").await?;
+    let (dir, pki) = (org.tmp.path(), &org.pki);
+    let listen: SocketAddr = "127.0.0.1:0".parse()?;
+    let config = socfed_tests::procs::write_agent_config(dir, pki, "paris", hub, listen, &extra)?;
+    let check = |config: &Path| -> anyhow::Result<std::process::Output> {
+        Ok(
+            std::process::Command::new(socfed_tests::procs::binary("site-agent")?)
+                .args(["config", "check", &config.display().to_string()])
+                .output()?,
+        )
+    };
+    let fine = check(&config)?;
+    assert!(fine.status.success(), "{fine:?}");
+    std::fs::remove_file(dir.join("siem-auth"))?;
+    let missing = check(&config)?;
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("[[webhooks]]") && stderr.contains("siem-auth"),
+        "{stderr}"
+    );
+    // The secret's value is never shown, only the file's name.
+    assert!(!stderr.contains(AUTH), "{stderr}");
+    drop(receiver);
+    Ok(())
+}

@@ -22,7 +22,7 @@ pub mod sink;
 pub use config::WebhookConfig;
 pub use deliver::{LoopSettings, run, start_all};
 pub use sign::{SigningKey, VerifyError};
-pub use sink::{Sink, SinkError};
+pub use sink::{Sink, SinkError, load_all};
 
 use serde::Serialize;
 

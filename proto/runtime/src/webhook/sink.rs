@@ -136,6 +136,11 @@ impl Sink {
     }
 }
 
+/// Every sink of a config, its files read (at start, and by `config check`).
+pub fn load_all(configs: &[WebhookConfig]) -> Result<Vec<Sink>, SinkError> {
+    configs.iter().map(Sink::load).collect()
+}
+
 /// A secret file's bytes, without the trailing newline an editor adds.
 fn read_secret(sink: &str, path: &Path) -> Result<Vec<u8>, SinkError> {
     let mut bytes = std::fs::read(path).map_err(|source| SinkError::Read {
