@@ -43,6 +43,8 @@ pub enum StartError {
     AuditKey(#[from] socfed_runtime::audit_key::AuditKeyError),
     #[error(transparent)]
     Webhook(#[from] socfed_runtime::webhook::SinkError),
+    #[error("webhook cursors: {0}")]
+    WebhookCursors(socfed_runtime::webhook::SourceError),
 }
 
 impl StartError {
@@ -118,6 +120,10 @@ pub async fn start_with_clock(
         config.outbox.cache_bytes,
         audit_key,
     )?);
+    // Before anything can write a notification: a new sink starts after the newest one.
+    let (webhook_source, webhook_ledger) = crate::webhooks::parts(&store, &config.site_id, &clock);
+    socfed_runtime::webhook::prepare(&sinks, &*webhook_source, &*webhook_ledger)
+        .map_err(StartError::WebhookCursors)?;
     let listener = tokio::net::TcpListener::bind(config.local_api.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -219,7 +225,8 @@ pub async fn start_with_clock(
             "SLA policy changed (or first start): SLA agenda rebuilt from the alert groups"
         );
     }
-    let webhooks = start_webhooks(sinks, &store, &config, &soc.clock, &shutdown);
+    let webhooks =
+        crate::webhooks::start(sinks, webhook_source, webhook_ledger, &soc.clock, &shutdown);
     let sla_clock = tokio::spawn(run_sla_clock(
         soc.clone(),
         config.soc.sla_check_interval,
@@ -316,34 +323,6 @@ pub async fn start_with_clock(
         budget,
         connections: config.connections,
     })
-}
-
-/// The delivery loops of the configured webhook sinks, over the notifications.
-fn start_webhooks(
-    sinks: Vec<socfed_runtime::webhook::Sink>,
-    store: &Arc<AgentStore>,
-    config: &AgentConfig,
-    clock: &Arc<dyn Clock>,
-    shutdown: &CancellationToken,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let clock_for_ages = clock.clone();
-    socfed_runtime::webhook::start_all(
-        sinks,
-        Arc::new(crate::webhooks::NotificationSource {
-            store: store.clone(),
-            site: config.site_id.clone(),
-        }),
-        Arc::new(crate::webhooks::CursorLedger {
-            store: store.clone(),
-            clock: clock.clone(),
-        }),
-        &socfed_runtime::webhook::LoopSettings {
-            poll: std::time::Duration::from_millis(500),
-            batch: 64,
-            now_ms: Arc::new(move || clock_for_ages.now_ms()),
-        },
-        shutdown,
-    )
 }
 
 /// After a failed write the store takes nothing more and only a reopen shows what is on

@@ -2,7 +2,8 @@
 //! `notifications` tree, followed in id order (ids only grow: `store/soc.rs`,
 //! `put_notification`); each sink's cursor is kept in `settings` (`webhook-cursor/{sink}`) and
 //! moved only after a 2xx answer or a give-up, which is audited in the same unit. Delivery
-//! itself is `socfed_runtime::webhook`, shared with the hub.
+//! itself is `socfed_runtime::webhook`, shared with the hub; `app.rs` calls [`parts`] and
+//! `webhook::prepare` right after the store opens, and [`start`] once the SOC service runs.
 //!
 //! Event kinds: one per notification kind, except that an unassigned group of critical
 //! severity (the group's severity when the event is read) is `unassigned-critical`.
@@ -12,7 +13,7 @@ use crate::soc::notify::{Notification, NotificationKind};
 use crate::store::{AgentStore, StoreError};
 use serde_json::json;
 use socfed_proto::vocab::{Severity, SiteId};
-use socfed_runtime::webhook::{Event, EventSource, GaveUp, Ledger, SourceError};
+use socfed_runtime::webhook::{Event, EventSource, GaveUp, Ledger, Sink, SourceError};
 use std::sync::Arc;
 use ulid::Ulid;
 
@@ -142,6 +143,46 @@ impl Ledger for CursorLedger {
             })
             .map_err(store_error)
     }
+}
+
+/// The notifications as the webhooks' source, and their cursors' ledger.
+pub fn parts(
+    store: &Arc<AgentStore>,
+    site: &SiteId,
+    clock: &Arc<dyn Clock>,
+) -> (Arc<NotificationSource>, Arc<CursorLedger>) {
+    (
+        Arc::new(NotificationSource {
+            store: store.clone(),
+            site: site.clone(),
+        }),
+        Arc::new(CursorLedger {
+            store: store.clone(),
+            clock: clock.clone(),
+        }),
+    )
+}
+
+/// The delivery loops of the configured webhook sinks, over the notifications.
+pub fn start(
+    sinks: Vec<Sink>,
+    source: Arc<NotificationSource>,
+    ledger: Arc<CursorLedger>,
+    clock: &Arc<dyn Clock>,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let clock_for_ages = clock.clone();
+    socfed_runtime::webhook::start_all(
+        sinks,
+        source,
+        ledger,
+        &socfed_runtime::webhook::LoopSettings {
+            poll: std::time::Duration::from_millis(500),
+            batch: 64,
+            now_ms: Arc::new(move || clock_for_ages.now_ms()),
+        },
+        shutdown,
+    )
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! from a secret file, fails the first deliveries (HTTP 500, a stall past the sink's
 //! timeout), and sees each subscribed event taken once, in order, across a restart of the
 //! agent; an event that cannot be delivered within `max_age` is given up and audited, and the
-//! next one follows.
+//! next one follows; SLA breaches are sent and kinds the sink does not take are not.
 
+use site_agent::service::ManualClock;
 use site_agent::store::schema::{TreeId, decode};
 use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
 use socfed_runtime::audit::AuditEntry;
@@ -13,6 +14,7 @@ use socfed_tests::webhook_receiver::{Answer, Receiver};
 use socfed_tests::{clients, eventually, fixture::Org, free_port, pki::TestPki};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -279,5 +281,48 @@ async fn config_check_reads_the_sink_files_and_a_missing_one_is_a_configuration_
     // The secret's value is never shown, only the file's name.
     assert!(!stderr.contains(AUTH), "{stderr}");
     drop(receiver);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sla_breaches_are_sent_and_kinds_the_sink_does_not_take_are_not() -> anyhow::Result<()> {
+    let (org, receiver, extra, hub) = scene(Vec::new(), "1h").await?;
+    let (dir, pki) = (org.tmp.path(), &org.pki);
+    let listen: SocketAddr = "127.0.0.1:0".parse()?;
+    let config = socfed_tests::procs::write_agent_config(dir, pki, "paris", hub, listen, &extra)?;
+    let clock = Arc::new(ManualClock::new(socfed_proto::now_millis()));
+    let agent = site_agent::app::start_with_clock(
+        site_agent::config::AgentConfig::load(&config)?,
+        clock.clone(),
+    )
+    .await?;
+    let mut client = soc(pki, agent.local_addr)?;
+    // A medium group: its "unassigned" notification is not a kind the sink takes.
+    alerts(&mut client, &[("slow", "medium")]).await?;
+    clock.advance(Duration::from_secs(2 * 86_400));
+    anyhow::ensure!(!agent.soc.sla_tick()?.is_empty(), "no breach");
+    let notes = client
+        .list_notifications(pb::ListNotificationsRequest { limit: 100 })
+        .await?
+        .into_inner()
+        .notifications;
+    let mut breaches: Vec<String> = notes
+        .iter()
+        .filter(|n| n.kind == "sla-breach")
+        .map(|n| n.id.clone())
+        .collect();
+    breaches.sort();
+    assert!(!breaches.is_empty(), "{notes:?}");
+    assert!(notes.iter().any(|n| n.kind == "unassigned"), "{notes:?}");
+    eventually("the breaches taken", Duration::from_secs(20), || async {
+        (receiver.taken_ids().len() >= breaches.len()).then_some(())
+    })
+    .await?;
+    assert_eq!(receiver.taken_ids(), breaches);
+    for (_, body) in receiver.taken() {
+        assert_eq!(body["kind"], "sla-breach", "{body}");
+        assert_eq!(body["data"]["group"]["title"], "rule slow", "{body}");
+    }
+    agent.stop().await?;
     Ok(())
 }

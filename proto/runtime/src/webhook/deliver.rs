@@ -37,6 +37,24 @@ impl std::fmt::Debug for LoopSettings {
     }
 }
 
+/// Gives each sink seen for the first time its starting cursor: after the newest event (a new
+/// sink is not sent the history; `""` when there is none yet). Called at start before anything
+/// can make an event, so an event made while the loops start is never taken for history.
+pub fn prepare(
+    sinks: &[Sink],
+    source: &dyn EventSource,
+    ledger: &dyn Ledger,
+) -> Result<(), SourceError> {
+    for sink in sinks {
+        let name = &sink.config.name;
+        if ledger.cursor(name)?.is_none() {
+            let start = source.newest()?.unwrap_or_default();
+            ledger.advance(name, &start, None)?;
+        }
+    }
+    Ok(())
+}
+
 /// Starts one loop per sink; each ends with `shutdown`.
 pub fn start_all(
     sinks: Vec<Sink>,
@@ -127,9 +145,10 @@ pub async fn run(
     }
 }
 
-/// The sink's saved cursor; a sink seen for the first time starts after the newest event (it
-/// is not sent the history), saved at once so that a restart before its first delivery
-/// does not skip what happened meanwhile. `""` is before the first event. `None`: stopped.
+/// The sink's saved cursor. A sink seen for the first time (a service that did not call
+/// [`prepare`]) starts after the newest event, saved at once so that a restart before its
+/// first delivery does not skip what happened meanwhile. `""` is before the first event.
+/// `None`: stopped.
 async fn first_cursor(
     name: &str,
     source: &Arc<dyn EventSource>,

@@ -20,7 +20,7 @@ pub mod sign;
 pub mod sink;
 
 pub use config::WebhookConfig;
-pub use deliver::{LoopSettings, run, start_all};
+pub use deliver::{LoopSettings, prepare, run, start_all};
 pub use sign::{SigningKey, VerifyError};
 pub use sink::{Sink, SinkError, load_all};
 
