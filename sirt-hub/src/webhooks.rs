@@ -6,9 +6,17 @@
 //! writer like every hub write (invariant 3), with the audit record of a give-up in the same
 //! unit: [`HubLedger`]. Not wired yet: the hub's durable event log (incident created or
 //! changed, directive failed, hunt hit), which is the `EventSource`; until it exists,
-//! configured sinks are checked and reported, and nothing is sent. Plugging it in is
-//! [`start`]'s body: `socfed_runtime::webhook::start_all(sinks, source, ledger, &settings,
-//! &shutdown)`, with the ledger [`HubLedger::new`] and `settings.now_ms` the system clock.
+//! configured sinks are checked and reported, and nothing is sent. Plugging it in, in
+//! `app.rs` once the writer runs:
+//!
+//! 1. an `EventSource` over the log: `after(cursor, limit)` in id order, durable entries only,
+//!    each an `Event` of one of [`KINDS`]; `newest()`;
+//! 2. `HubLedger::new(store, ingest)` and `socfed_runtime::webhook::prepare(&sinks, source,
+//!    ledger)` on the blocking pool (the ledger waits for the writer with `block_on`, which
+//!    must not run on a runtime thread), before the listeners open;
+//! 3. [`start`]'s body becomes `socfed_runtime::webhook::start_all(sinks, source, ledger,
+//!    &settings, &shutdown)` (`settings.now_ms`: the system clock), its handles kept in
+//!    `RunningHub` and joined before the writer (they hold an ingest handle).
 
 use crate::ingest::IngestHandle;
 use crate::ingest::apply::WebhookCursor;
