@@ -228,13 +228,19 @@ async fn deliver(
         }
         metrics::counter!(METRIC, "sink" => name.to_string(), "outcome" => "retried").increment(1);
         tracing::warn!(sink = %name, event = %event.id, kind = %event.kind, attempts, %error, "webhook delivery failed; will retry");
-        // The last attempt falls at `max_age`, not a whole backoff after it.
-        let left = Duration::from_millis(u64::try_from(max_age_ms - age_ms).unwrap_or(0));
-        let delay = backoff.next_delay(rand::random::<f64>()).min(left);
+        let delay = retry_wait(&mut backoff, rand::random::<f64>(), age_ms, max_age_ms);
         if !pause(delay, shutdown).await {
             return Outcome::Stopped;
         }
     }
+}
+
+/// The wait before the next attempt of an event `age_ms` old: the backoff's next delay
+/// (`unit` its randomness), cut so that the last attempt falls at `max_age_ms`, not a whole
+/// backoff after it.
+fn retry_wait(backoff: &mut Backoff, unit: f64, age_ms: i64, max_age_ms: i64) -> Duration {
+    let left = Duration::from_millis(u64::try_from(max_age_ms.saturating_sub(age_ms)).unwrap_or(0));
+    backoff.next_delay(unit).min(left)
 }
 
 /// Saves the cursor after `event`; a failure is logged (the store failed: the service stops,
@@ -279,4 +285,34 @@ fn unix_seconds() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_the_cap_and_the_last_one_falls_at_max_age() {
+        // The defaults: 1 s doubling to 5 min; an event given up after a day.
+        let day = 86_400_000;
+        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+        let lows: Vec<u64> = (0..12)
+            .map(|_| retry_wait(&mut backoff, 0.0, 0, day).as_millis() as u64)
+            .collect();
+        assert_eq!(
+            lows,
+            [
+                500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128_000, 150_000, 150_000,
+                150_000
+            ]
+        );
+        let high = retry_wait(&mut backoff, 0.999_999, 0, day);
+        assert!(high > Duration::from_secs(299) && high <= Duration::from_secs(300));
+        // Ten seconds before max_age: the wait ends at max_age, then nothing is left.
+        assert_eq!(
+            retry_wait(&mut backoff, 0.5, day - 10_000, day),
+            Duration::from_secs(10)
+        );
+        assert_eq!(retry_wait(&mut backoff, 0.5, day + 5, day), Duration::ZERO);
+    }
 }
