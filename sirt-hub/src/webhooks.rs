@@ -76,19 +76,12 @@ impl Ledger for HubLedger {
         let cursor = WebhookCursor {
             sink: sink.to_string(),
             to: to.to_string(),
-            gave_up: gave_up.map(|g| g.audit_draft(sink, now_ms())),
+            gave_up: gave_up.map(|g| g.audit_draft(sink, socfed_proto::now_millis())),
         };
         self.runtime
             .block_on(Commands::on(&self.ingest).advance_webhook(cursor))
             .map_err(|e| SourceError(e.to_string()))
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -280,11 +280,9 @@ async fn pause(delay: Duration, shutdown: &CancellationToken) -> bool {
     }
 }
 
+/// The signature's time: the receiver's clock is the wall clock, whatever the service's.
 fn unix_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    socfed_proto::now_millis() / 1000
 }
 
 #[cfg(test)]
