@@ -43,6 +43,8 @@ pub enum StartError {
     WriterStopped,
     #[error(transparent)]
     AuditKey(#[from] socfed_runtime::audit_key::AuditKeyError),
+    #[error(transparent)]
+    Webhook(#[from] socfed_runtime::webhook::SinkError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +64,10 @@ impl StartError {
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            StartError::Tls(_) | StartError::NotAHubCertificate(_) | StartError::AuditKey(_)
+            StartError::Tls(_)
+                | StartError::NotAHubCertificate(_)
+                | StartError::AuditKey(_)
+                | StartError::Webhook(_)
         )
     }
 }
@@ -98,6 +103,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     if tls.own.identity != socfed_proto::identity::Identity::Hub {
         return Err(StartError::NotAHubCertificate(tls.own.uri.clone()));
     }
+    // Secret, header and CA files are read now: a missing one is a configuration error.
+    let sinks = socfed_runtime::webhook::load_all(&config.webhooks)?;
     let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
         &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;
@@ -198,6 +205,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         deliver,
         shutdown.clone(),
     ));
+    crate::webhooks::start(&sinks);
     // Detached like the dashboard purge: it ends with the shutdown token, and a step in flight
     // is answered by the writer before it stops.
     drop(tokio::spawn(crate::pruning::run(

@@ -55,6 +55,9 @@ pub struct HubConfig {
     /// The web dashboard (HTTPS, same TLS material as the gRPC listener). Omit to disable.
     #[serde(default)]
     pub dashboard: Option<DashboardConfig>,
+    /// Outbound event webhooks (`webhooks.rs`): hub events sent to receivers by kind.
+    #[serde(default)]
+    pub webhooks: Vec<socfed_runtime::webhook::WebhookConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -309,6 +312,7 @@ impl Validate for HubConfig {
                 ));
             }
         }
+        socfed_runtime::webhook::config::validate(&self.webhooks, crate::webhooks::KINDS)?;
         Ok(())
     }
 }
@@ -452,6 +456,23 @@ allow_self_approval = false
 audience = "executives"
 url = "https://chat.corp.example/hooks/REPLACE-WITH-TOKEN"
 timeout = "10s"
+
+# Outbound event webhooks (none by default), as at the sites: each delivery is a JSON POST
+# {"id", "kind", "at_ms", "data"} signed with HMAC-SHA256 (header Socfed-Signature:
+# t=<unix>,v1=<hex> over "<t>.<body>"; docs/SECURITY.md says how a receiver verifies it) with
+# its event id in Socfed-Event-Id, retried with backoff until max_age, then given up (logged,
+# counted, audited). Secrets are read from files, never written here. Kinds: incident-created,
+# incident-changed, directive-failed, hunt-hit. (Checked at start; the hub's event log that
+# feeds them is not in this build yet, so nothing is sent.)
+# [[webhooks]]
+# name = "soar"
+# url = "https://soar.corp.example/hooks/socfed"
+# events = ["incident-created", "incident-changed", "directive-failed"]
+# secret_file = "/etc/socfed/secrets/soar-hmac"
+# ca_file = "/etc/socfed/pki/corporate-ca.pem"
+# headers = { Authorization = "/etc/socfed/secrets/soar-auth" }
+# timeout = "10s"
+# max_age = "24h"
 "#;
 
 #[cfg(test)]
@@ -531,5 +552,16 @@ mod tests {
         );
         let err = HubConfig::parse(&plain, Path::new("x.toml")).expect_err("http public_url");
         assert!(err.to_string().contains("dashboard.public_url"), "{err}");
+    }
+
+    #[test]
+    fn the_commented_webhook_example_is_valid_once_uncommented() {
+        let text =
+            socfed_runtime::webhook::config::uncomment_example(EXAMPLE).expect("a webhook example");
+        let config = HubConfig::parse(&text, Path::new("example.toml")).expect("valid");
+        assert_eq!(config.webhooks.len(), 1);
+        let agent_kind = text.replace("\"directive-failed\"]", "\"sla-breach\"]");
+        let e = HubConfig::parse(&agent_kind, Path::new("x.toml")).expect_err("an agent kind");
+        assert!(e.to_string().contains("unknown event kind"), "{e}");
     }
 }

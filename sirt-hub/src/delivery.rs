@@ -30,13 +30,10 @@ pub async fn run(
     nudge: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
-    // No redirect is followed: a 3xx would re-send the brief to wherever the answer points
-    // (a 307 keeps method and body). The delivery fails, naming the redirect, and the
-    // operator configures the final URL.
-    let http = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+    // The shared webhook client: no redirect is followed (a 3xx would re-send the brief to
+    // wherever the answer points; a 307 keeps method and body). The delivery fails, naming
+    // the redirect, and the operator configures the final URL.
+    let http = match socfed_runtime::webhook::client::build(None) {
         Ok(http) => http,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook client; communications are not delivered");

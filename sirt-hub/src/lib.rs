@@ -30,3 +30,4 @@ pub mod session;
 pub mod store;
 pub mod view;
 pub mod web;
+pub mod webhooks;

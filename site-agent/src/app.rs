@@ -41,6 +41,10 @@ pub enum StartError {
     Reflection(String),
     #[error(transparent)]
     AuditKey(#[from] socfed_runtime::audit_key::AuditKeyError),
+    #[error(transparent)]
+    Webhook(#[from] socfed_runtime::webhook::SinkError),
+    #[error("webhook cursors: {0}")]
+    WebhookCursors(socfed_runtime::webhook::SourceError),
 }
 
 impl StartError {
@@ -48,7 +52,10 @@ impl StartError {
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            StartError::Tls(_) | StartError::WrongIdentity { .. } | StartError::AuditKey(_)
+            StartError::Tls(_)
+                | StartError::WrongIdentity { .. }
+                | StartError::AuditKey(_)
+                | StartError::Webhook(_)
         )
     }
 }
@@ -75,6 +82,8 @@ pub struct RunningAgent {
     /// The raise committer (`service/raise_commit.rs`); ends once the server dropped its queue.
     committer: tokio::task::JoinHandle<()>,
     watcher: tokio::task::JoinHandle<()>,
+    /// One delivery loop per `[[webhooks]]` sink (`webhooks.rs`).
+    webhooks: Vec<tokio::task::JoinHandle<()>>,
     uplink_state: Arc<UplinkState>,
     outbox_cap: u64,
     gate: Arc<Gate>,
@@ -100,6 +109,8 @@ pub async fn start_with_clock(
             expected: config.site_id.to_string(),
         });
     }
+    // Secret, header and CA files are read now: a missing one is a configuration error.
+    let sinks = socfed_runtime::webhook::load_all(&config.webhooks)?;
     let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
         &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;
@@ -109,6 +120,10 @@ pub async fn start_with_clock(
         config.outbox.cache_bytes,
         audit_key,
     )?);
+    // Before anything can write a notification: a new sink starts after the newest one.
+    let (webhook_source, webhook_ledger) = crate::webhooks::parts(&store, &config.site_id, &clock);
+    socfed_runtime::webhook::prepare(&sinks, &*webhook_source, &*webhook_ledger)
+        .map_err(StartError::WebhookCursors)?;
     let listener = tokio::net::TcpListener::bind(config.local_api.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -210,6 +225,8 @@ pub async fn start_with_clock(
             "SLA policy changed (or first start): SLA agenda rebuilt from the alert groups"
         );
     }
+    let webhooks =
+        crate::webhooks::start(sinks, webhook_source, webhook_ledger, &soc.clock, &shutdown);
     let sla_clock = tokio::spawn(run_sla_clock(
         soc.clone(),
         config.soc.sla_check_interval,
@@ -299,6 +316,7 @@ pub async fn start_with_clock(
         sla_clock,
         committer: committer_task,
         watcher,
+        webhooks,
         uplink_state: state_for_health,
         outbox_cap: config.outbox.max_entries,
         gate,
@@ -429,6 +447,10 @@ impl RunningAgent {
         }
         self.uplink.await?;
         self.watcher.await?;
+        // An attempt in flight is abandoned: its event is sent again after the restart.
+        for webhook in std::mem::take(&mut self.webhooks) {
+            webhook.await?;
+        }
         // A failed store is not flushed again: the restart recovers what is on disk.
         if let Some(failure) = self.store.failure() {
             return Err(failure.into());

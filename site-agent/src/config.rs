@@ -41,6 +41,9 @@ pub struct AgentConfig {
     /// Directives from the hub: playbooks mapping each directive kind to an action.
     #[serde(default)]
     pub response: crate::response::ResponseConfig,
+    /// Outbound event webhooks (`webhooks.rs`): notifications sent to receivers by kind.
+    #[serde(default)]
+    pub webhooks: Vec<socfed_runtime::webhook::WebhookConfig>,
 }
 
 fn default_tls_reload() -> Duration {
@@ -245,6 +248,7 @@ impl Validate for AgentConfig {
         if let Some(tier) = self.soc.escalation.decision_tier {
             in_range("soc.escalation.decision_tier", tier, 1..=4)?;
         }
+        socfed_runtime::webhook::config::validate(&self.webhooks, crate::webhooks::KINDS)?;
         Ok(())
     }
 }
@@ -437,6 +441,26 @@ body = { host = "{host}", reason = "SIRT incident {incident_id}" }
 timeout = "20s"
 destructive = true
 params = { host = { type = "host" } }
+
+# Outbound event webhooks (none by default). Each delivery is a JSON POST {"id", "kind",
+# "at_ms", "data"} signed with HMAC-SHA256 (header Socfed-Signature: t=<unix>,v1=<hex> over
+# "<t>.<body>"; docs/SECURITY.md says how a receiver verifies it) with its event id in
+# Socfed-Event-Id: delivery is at least once, so a receiver drops an id it already took.
+# Events go in order; a failed attempt is retried with backoff until the event is max_age old,
+# then given up (logged, counted, audited). Secrets are read from files, never written here.
+# Kinds: sla-breach, unassigned-critical (an unassigned group of critical severity),
+# unassigned (the others), escalated-to-sirt, from-hub.
+# [[webhooks]]
+# name = "siem"
+# url = "https://siem.corp.example/hooks/socfed"
+# events = ["sla-breach", "unassigned-critical"]
+# secret_file = "/etc/socfed/secrets/siem-hmac"
+# ca_file = "/etc/socfed/pki/corporate-ca.pem"
+# headers = { Authorization = "/etc/socfed/secrets/siem-auth" }
+# timeout = "10s"
+# max_age = "24h"
+# backoff_initial = "1s"
+# backoff_max = "5m"
 "#;
 
 #[cfg(test)]
@@ -484,5 +508,20 @@ mod tests {
         );
         let policy = EXAMPLE.replace("on_full = \"refuse-new\"", "on_full = \"yolo\"");
         assert!(AgentConfig::parse(&policy, Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn the_commented_webhook_example_is_valid_once_uncommented() {
+        let text =
+            socfed_runtime::webhook::config::uncomment_example(EXAMPLE).expect("a webhook example");
+        let config = AgentConfig::parse(&text, Path::new("example.toml")).expect("valid");
+        assert_eq!(config.webhooks.len(), 1);
+        assert_eq!(
+            config.webhooks[0].events,
+            ["sla-breach", "unassigned-critical"]
+        );
+        let unknown = text.replace("\"unassigned-critical\"]", "\"everything\"]");
+        let e = AgentConfig::parse(&unknown, Path::new("example.toml")).expect_err("unknown kind");
+        assert!(e.to_string().contains("unknown event kind"), "{e}");
     }
 }

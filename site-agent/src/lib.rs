@@ -2,7 +2,7 @@
 //! durable outbox and streams them to the SIRT hub, resending until the hub acknowledges.
 //!
 //! Layering: `grpc` (local API, thin) → `store` (the only sled user, outbox) ← `uplink`
-//! (hub stream). `store::cap` and `uplink::backoff` are pure.
+//! (hub stream). `store::cap` is pure.
 
 pub mod app;
 pub mod cli;
@@ -14,4 +14,5 @@ pub mod service;
 pub mod soc;
 pub mod store;
 pub mod uplink;
+pub mod webhooks;
 pub mod wire;

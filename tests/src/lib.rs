@@ -22,6 +22,7 @@ pub mod seed;
 pub mod sink;
 pub mod small_fs;
 pub mod web;
+pub mod webhook_receiver;
 
 use std::time::Duration;
 

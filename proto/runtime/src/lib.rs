@@ -21,12 +21,15 @@
 //! - [`api_token`]: the API tokens integrations present: minted, hashed, scoped, checked.
 //! - [`web`]: what every web surface shares: security headers and CSP, the stylesheet and
 //!   script, CSRF tokens and session cookies.
+//! - [`webhook`]: outbound event webhooks (signed, retried with [`backoff`], a durable
+//!   cursor per sink) and the one HTTPS client builder of every outbound webhook.
 
 pub mod admin;
 pub mod api_token;
 pub mod audit;
 pub mod audit_key;
 pub mod audit_walk;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod disk_full;
@@ -47,4 +50,5 @@ pub mod tls_check;
 pub mod tls_reload;
 pub mod tls_verify;
 pub mod web;
+pub mod webhook;
 pub mod witness;

@@ -71,6 +71,10 @@ pub const METRICS: &[Metric] = &[
         "Certificate and CRL reloads by outcome (reloaded, failed)",
     ),
     counter(
+        "socfed_webhook_deliveries_total",
+        "Outbound event webhook attempts by sink and outcome (delivered, retried, given_up)",
+    ),
+    counter(
         "socfed_revoked_connections_closed_total",
         "Open connections closed because their peer's certificate was revoked after they opened",
     ),

@@ -17,7 +17,9 @@
 
 use crate::comms::CommRecord;
 use crate::error::HubError;
-use crate::ingest::apply::{CommsChange, Item, Outcome, ResponseOutcome, RosterChange};
+use crate::ingest::apply::{
+    CommsChange, Item, Outcome, ResponseOutcome, RosterChange, WebhookCursor,
+};
 use crate::ingest::{IngestHandle, TransitionError};
 use socfed_runtime::audit::AuditDraft;
 
@@ -81,6 +83,15 @@ impl<'a> Commands<'a> {
             .submit(Item::Audit(Box::new(draft)), None)
             .await
             .map_err(|_| writer_stopped(self.ingest))
+    }
+
+    /// A webhook sink's cursor moved (and an event given up audited), once durable.
+    pub async fn advance_webhook(self, cursor: WebhookCursor) -> Result<(), HubError> {
+        self.ingest
+            .call(Item::WebhookCursor(Box::new(cursor)))
+            .await
+            .map(drop)
+            .map_err(|e| call_failed(self.ingest, e))
     }
 
     /// Runs a response-side change; its refusals become errors here, once.

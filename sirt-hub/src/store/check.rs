@@ -127,6 +127,7 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
             fixed(tree, value, 0).map(|_| Shown::Empty)
         }
         key if key.starts_with(schema::STATE_SEQ_PREFIX) => u64_shown(tree, value),
+        key if key.starts_with(schema::WEBHOOK_CURSOR_PREFIX) => rec::<String>(id, "String", value),
         // Markers of indexes built once (`OPEN_DIRECTIVES_INDEXED`): empty values.
         _ => fixed(tree, value, 0).map(|_| Shown::Empty).map_err(|_| {
             format!(

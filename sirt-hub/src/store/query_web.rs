@@ -1,5 +1,5 @@
-//! Reads of dashboard links and sessions (`web_sessions`) and of incident members (who may
-//! read a TLP:RED incident).
+//! Reads of dashboard links and sessions (`web_sessions`), of incident members (who may
+//! read a TLP:RED incident) and of the webhook sinks' cursors.
 
 use super::schema::{self, web_key};
 use super::{HubStore, StoreError};
@@ -50,5 +50,13 @@ impl HubStore {
             ));
         }
         Ok(out)
+    }
+
+    /// Webhook sink `sink`'s delivery cursor, if it ever ran (`crate::webhooks`).
+    pub fn webhook_cursor(&self, sink: &str) -> Result<Option<String>, StoreError> {
+        match self.trees.meta.get(schema::webhook_cursor_key(sink))? {
+            Some(raw) => Ok(Some(schema::decode(schema::TreeId::Meta, &raw)?)),
+            None => Ok(None),
+        }
     }
 }

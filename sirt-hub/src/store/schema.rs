@@ -24,6 +24,7 @@
 //! | `meta`          | `members/` ++ incident ULID ++ name   | empty (incident members)   |
 //! | `meta`          | `roster_keepers`                      | u64 BE (who may manage the roster) |
 //! | `meta`          | `open_directives_indexed`             | empty (`open_directives` built) |
+//! | `meta`          | `webhook-cursor/` ++ sink name        | `String`: the event id a webhook sink is done with |
 //! | `directives`    | directive ULID (16)                   | `DirectiveRecord`          |
 //! | `site_directives`| site ++ 0x00 ++ directive ULID       | empty (per-site outbox)    |
 //! | `incident_directives`| incident ULID ++ directive ULID  | empty (per-incident index) |
@@ -196,6 +197,16 @@ pub fn member_key(incident: Ulid, name: &str) -> Vec<u8> {
 
 /// `meta` key prefix of the index of incidents with regulatory flags: prefix ++ ULID → empty.
 pub const REGULATED_PREFIX: &[u8] = b"regulated/";
+
+/// `meta` key prefix of the webhook sinks' delivery cursors (`crate::webhooks`).
+pub const WEBHOOK_CURSOR_PREFIX: &[u8] = b"webhook-cursor/";
+
+/// The `meta` key of webhook sink `sink`'s delivery cursor.
+pub fn webhook_cursor_key(sink: &str) -> Vec<u8> {
+    let mut key = WEBHOOK_CURSOR_PREFIX.to_vec();
+    key.extend_from_slice(sink.as_bytes());
+    key
+}
 
 /// The `meta` key listing `incident` among those with regulatory flags.
 pub fn regulated_key(incident: Ulid) -> Vec<u8> {

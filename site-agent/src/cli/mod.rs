@@ -145,6 +145,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 anyhow::Error::from(crate::app::StartError::Tls(e))
                     .context(format!("{}: [tls]", file.display()))
             })?;
+            // The webhook sinks' secret, header and CA files, read as `serve` reads them.
+            socfed_runtime::webhook::load_all(&config.webhooks)
+                .map(drop)
+                .map_err(|e| {
+                    anyhow::Error::from(crate::app::StartError::Webhook(e))
+                        .context(format!("{}: [[webhooks]]", file.display()))
+                })?;
             socfed_runtime::outln!(
                 "{}: valid (site {}, hub {}; certificate {}; {})",
                 file.display(),

@@ -186,7 +186,12 @@ async fn webhook(
         },
         Ok(response) => {
             let status = response.status();
-            let text = response.bytes().await.unwrap_or_default();
+            // At most 64 KiB is read (its tail kept): an endless answer does not fill memory.
+            let text = socfed_runtime::webhook::client::read_capped(
+                response,
+                socfed_runtime::webhook::client::MAX_RESPONSE_BYTES,
+            )
+            .await;
             RunOutcome {
                 succeeded: status.is_success(),
                 exit_code: None,

@@ -93,8 +93,12 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         // Packs (schema 3): the ids after the one in the key; none for a pack of one.
         TreeId::IdxIndicator => packed(id, value, 16, "<ulid>"),
         TreeId::SeenByTime => packed(id, value, 32, "<32 bytes>"),
-        // Round-robin cursors (an analyst's name) and u64 markers.
-        TreeId::Settings if key.starts_with(schema::ROUND_ROBIN_PREFIX.as_bytes()) => {
+        // Round-robin cursors (an analyst's name), webhook cursors (a notification id) and u64
+        // markers.
+        TreeId::Settings
+            if key.starts_with(schema::ROUND_ROBIN_PREFIX.as_bytes())
+                || key.starts_with(schema::WEBHOOK_CURSOR_PREFIX.as_bytes()) =>
+        {
             rec::<String>(id, "String", value)
         }
         TreeId::Settings if key == schema::UNASSIGNED_MUTE.as_bytes() => {

@@ -22,6 +22,7 @@
 //! | `roster`        | operator name                              | `Analyst`                       |
 //! | `settings`      | `rr/{tier}`                                | last assigned name (round-robin)|
 //! |                 | `notify/unassigned/mute`                   | `UnassignedMute` (held count)   |
+//! |                 | `webhook-cursor/{sink}`                    | last notification id a webhook sink is done with (`String`, `""` = before the first) |
 //! |                 | `action-group/{directive ULID}`            | `ActionGroup` of a running action|
 //! | `incidents`     | local incident id                          | `LocalIncident`                 |
 //! | `notifications` | ULID                                       | `Notification`                  |
@@ -228,6 +229,13 @@ pub const ROUND_ROBIN_PREFIX: &str = "rr/";
 pub const UNASSIGNED_MUTE: &str = "notify/unassigned/mute";
 /// `settings` key prefix of the process group of a directive's running action.
 pub const ACTION_GROUP_PREFIX: &str = "action-group/";
+/// `settings` key prefix of the webhook sinks' delivery cursors, one per sink name.
+pub const WEBHOOK_CURSOR_PREFIX: &str = "webhook-cursor/";
+
+/// `settings` key of webhook sink `sink`'s delivery cursor.
+pub fn webhook_cursor_key(sink: &str) -> Vec<u8> {
+    format!("{WEBHOOK_CURSOR_PREFIX}{sink}").into_bytes()
+}
 
 /// `settings` key of the round-robin cursor of `tier` (its number, 1 to 4).
 pub fn round_robin_key(tier: u8) -> Vec<u8> {

@@ -1,5 +1,6 @@
-//! The `settings` tree: round-robin cursors per tier and the mute of the "unassigned"
-//! notification (the process groups of running actions are in `directives.rs`).
+//! The `settings` tree: round-robin cursors per tier, the mute of the "unassigned"
+//! notification and the webhook sinks' delivery cursors (the process groups of running
+//! actions are in `directives.rs`).
 
 use super::StoreError;
 use super::schema::{self, TreeId};
@@ -33,6 +34,19 @@ impl Unit<'_> {
             TreeId::Settings,
             schema::UNASSIGNED_MUTE.as_bytes().to_vec(),
             mute,
+        )?)
+    }
+
+    /// Webhook sink `sink`'s delivery cursor (`webhooks.rs`), if it ever ran.
+    pub fn webhook_cursor(&self, sink: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.get(TreeId::Settings, &schema::webhook_cursor_key(sink))?)
+    }
+
+    pub fn set_webhook_cursor(&mut self, sink: &str, cursor: &str) -> Result<(), StoreError> {
+        Ok(self.put(
+            TreeId::Settings,
+            schema::webhook_cursor_key(sink),
+            &cursor.to_string(),
         )?)
     }
 }

@@ -179,11 +179,24 @@ impl Unit<'_> {
             .push(Change::AddDue(agenda::due_key(due_ms, id)));
     }
 
+    /// Stores `notification` under an id above every stored one: the webhook sinks' cursors
+    /// follow the tree in id order, so a notification made in the same millisecond with a
+    /// smaller random part, or after the clock stepped back, must not land behind a cursor.
+    /// Writers are serialised, so the id stays the highest until this unit commits.
     pub fn put_notification(&mut self, notification: &Notification) -> Result<(), StoreError> {
+        let mut notification = notification.clone();
+        while let Some((key, _)) =
+            self.seek(TreeId::Notifications, b"", &notification.id.to_bytes())?
+        {
+            let above = <[u8; 16]>::try_from(key.as_slice())
+                .map(u128::from_be_bytes)
+                .unwrap_or(notification.id.0);
+            notification.id = Ulid(above.max(notification.id.0).saturating_add(1));
+        }
         Ok(self.put(
             TreeId::Notifications,
             notification.id.to_bytes().to_vec(),
-            notification,
+            &notification,
         )?)
     }
 
@@ -309,6 +322,37 @@ impl AgentStore {
             .take(limit)
             .map(|v| Ok(schema::decode(TreeId::Notifications, &v?)?))
             .collect()
+    }
+
+    /// Notifications with ids above `after` (all when `None`), oldest first, at most `limit`
+    /// (the webhook source, `webhooks.rs`).
+    pub fn notifications_after(
+        &self,
+        after: Option<Ulid>,
+        limit: usize,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let tree = self.tree(TreeId::Notifications);
+        let range = match after {
+            Some(id) => tree.range((
+                std::ops::Bound::Excluded(id.to_bytes().to_vec()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => tree.range::<Vec<u8>, _>(..),
+        };
+        range
+            .values()
+            .take(limit)
+            .map(|v| Ok(schema::decode(TreeId::Notifications, &v?)?))
+            .collect()
+    }
+
+    /// The newest notification's id.
+    pub fn newest_notification(&self) -> Result<Option<Ulid>, StoreError> {
+        Ok(self
+            .tree(TreeId::Notifications)
+            .last()?
+            .and_then(|(key, _)| <[u8; 16]>::try_from(key.as_ref()).ok())
+            .map(Ulid::from_bytes))
     }
 
     /// Intake counters since the store was created.

@@ -12,18 +12,17 @@
 //! engine's reports on them back to the hub, and the hub's state of this site's escalated
 //! incidents ([`hub_state`]), asked for from the last one recorded.
 
-pub mod backoff;
 mod frame;
 mod hub_state;
 mod send;
 
 use crate::response::ResponseEngine;
 use crate::store::{AgentStore, Notice, StoreError};
-use backoff::Backoff;
 use frame::Outgoing;
 use send::{Sending, Window, blocking};
 use socfed_proto::pb::{self, hub_message, site_message};
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::backoff::Backoff;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -9,3 +9,4 @@ mod ingest_replay;
 mod intake_window;
 mod local_soc;
 mod soc_ladder;
+mod webhooks;

@@ -107,9 +107,20 @@ pub enum Item {
     Web(Box<WebChange>),
     /// A record for the audit chain alone (refused calls, see `crate::refusals`).
     Audit(Box<socfed_runtime::audit::AuditDraft>),
+    /// A webhook sink's cursor moved, with the audit record of an event given up
+    /// (`crate::webhooks`).
+    WebhookCursor(Box<WebhookCursor>),
     /// Writes nothing: its answer comes after a flush that started after it was applied, so
     /// whatever a caller read before submitting it is durable once the answer arrives.
     Barrier,
+}
+
+/// A webhook sink done with event `to`; `gave_up` when it was given up, not delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookCursor {
+    pub sink: String,
+    pub to: String,
+    pub gave_up: Option<socfed_runtime::audit::AuditDraft>,
 }
 
 /// An operator splitting one site's sighting off an incident (IR lead or CISO).
@@ -339,6 +350,13 @@ impl Batch<'_, '_> {
             Item::Members(change) => Outcome::Response(self.members(change)?),
             Item::Audit(draft) => {
                 self.unit.audit((**draft).clone())?;
+                Outcome::Status
+            }
+            Item::WebhookCursor(cursor) => {
+                self.unit.set_webhook_cursor(&cursor.sink, &cursor.to)?;
+                if let Some(draft) = &cursor.gave_up {
+                    self.unit.audit(draft.clone())?;
+                }
                 Outcome::Status
             }
             Item::Barrier => Outcome::Status,

@@ -1,6 +1,7 @@
 //! People inside a unit: the roster (`operators`, and in `meta` how many operators may manage
 //! it), incident members, dashboard links and sessions (`web_sessions`), and the audit chain
-//! every operator action is sealed into (`audit`, its head in `meta`).
+//! every operator action is sealed into (`audit`, its head in `meta`), and the webhook sinks'
+//! cursors (in `meta`), whose give-ups are sealed into it.
 
 use super::StoreUnit;
 use crate::access::roster::OperatorRecord;
@@ -42,6 +43,16 @@ impl StoreUnit<'_> {
     pub fn remove_operator(&mut self, name: &str) {
         self.work
             .remove(TreeId::Operators, name.as_bytes().to_vec());
+    }
+
+    /// Moves webhook sink `sink`'s delivery cursor to event `to` (`crate::webhooks`).
+    pub fn set_webhook_cursor(&mut self, sink: &str, to: &str) -> Result<(), StoreError> {
+        self.work.put(
+            TreeId::Meta,
+            schema::webhook_cursor_key(sink),
+            &to.to_string(),
+        )?;
+        Ok(())
     }
 
     /// How many operators may manage the roster.

@@ -70,11 +70,9 @@ impl ResponseEngine {
             site,
             clock,
             updates: updates.clone(),
-            // No redirect is followed: a 3xx would re-send the body (which may carry tokens
-            // and site data) to wherever the answer points. It is reported as a failure.
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
+            // The shared webhook client: no redirect is followed (a 3xx would re-send the
+            // body, which may carry tokens and site data); it is reported as a failure.
+            http: socfed_runtime::webhook::client::build(None)
                 .inspect_err(
                     |e| tracing::error!(error = %e, "no HTTP client: webhook playbooks will fail"),
                 )

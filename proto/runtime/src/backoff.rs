@@ -1,5 +1,7 @@
-//! Reconnect delays: exponential with "equal jitter" (half fixed, half random), so a fleet of
-//! agents does not reconnect in lockstep after a hub restart. Pure: randomness is passed in.
+//! Retry delays: exponential with "equal jitter" (half fixed, half random), so a fleet of
+//! agents does not reconnect in lockstep after a hub restart, and webhook retries to a
+//! receiver that came back do not arrive all at once. Pure: randomness is passed in. Used by
+//! the agent's uplink (reconnects) and by [`crate::webhook`] (delivery retries).
 
 use std::time::Duration;
 
