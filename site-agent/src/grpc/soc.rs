@@ -504,6 +504,41 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             problem: report.problem.unwrap_or_default(),
         }))
     }
+
+    async fn create_api_token(
+        &self,
+        request: Request<pb::CreateApiTokenRequest>,
+    ) -> Result<Response<pb::CreateApiTokenResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let request = request.into_inner();
+        let created = self
+            .blocking(move |s| super::tokens::create(s, &actor, request))
+            .await?;
+        Ok(Response::new(created))
+    }
+
+    async fn list_api_tokens(
+        &self,
+        request: Request<pb::ListApiTokensRequest>,
+    ) -> Result<Response<pb::ListApiTokensResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let tokens = self.blocking(move |s| s.list_api_tokens(&actor)).await?;
+        Ok(Response::new(pb::ListApiTokensResponse {
+            tokens: tokens.iter().map(super::tokens::token_to_wire).collect(),
+        }))
+    }
+
+    async fn revoke_api_token(
+        &self,
+        request: Request<pb::RevokeApiTokenRequest>,
+    ) -> Result<Response<pb::ApiToken>, Status> {
+        let actor = self.actor(&request)?;
+        let request = request.into_inner();
+        let revoked = self
+            .blocking(move |s| super::tokens::revoke(s, &actor, request))
+            .await?;
+        Ok(Response::new(revoked))
+    }
 }
 
 /// A wire value outside the contract: `INVALID_ARGUMENT` naming the field and what it takes.

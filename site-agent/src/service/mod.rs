@@ -9,6 +9,7 @@ pub mod intake;
 pub mod link;
 mod people;
 pub mod raise_commit;
+pub mod tokens;
 mod triage;
 mod unassigned;
 
@@ -134,7 +135,13 @@ impl SocService {
                 peer.uri
             )));
         };
-        let cert = format!("{} ({})", peer.uri, peer.fingerprint);
+        self.actor_named(name, format!("{} ({})", peer.uri, peer.fingerprint))
+    }
+
+    /// The operator `name` with their role now (a configured manager, else the roster);
+    /// `cert` is what the audit log records of how they called.
+    pub fn actor_named(&self, name: &str, cert: String) -> Result<Actor, AgentError> {
+        let name = &name.to_owned();
         if self.settings.managers.iter().any(|m| m == name) {
             return Ok(Actor {
                 name: name.clone(),
