@@ -220,3 +220,19 @@ pub fn counts(answer: &Value) -> [u64; 6] {
     ]
     .map(|k| answer[k].as_u64().unwrap_or(u64::MAX))
 }
+
+/// `POST PATH` without a body (a triage action); the status and the JSON answer.
+pub async fn post_empty(
+    http: &reqwest::Client,
+    api: &ServedApi,
+    token: Option<&str>,
+    path: &str,
+) -> anyhow::Result<(u16, Value)> {
+    let mut request = http.post(api.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
+}

@@ -43,11 +43,9 @@ impl ApiState {
     ) -> Result<Actor, AgentError> {
         match api_token::presented(credentials.authorization.as_deref()) {
             Some(Ok(presented)) => {
-                let soc = self.soc.clone();
-                let (actor, record) =
-                    tokio::task::spawn_blocking(move || soc.token_actor(&presented, scope))
-                        .await
-                        .map_err(|_| AgentError::internal("agent task failed"))??;
+                let (actor, record) = self
+                    .blocking(move |soc| soc.token_actor(&presented, scope))
+                    .await?;
                 // Reads are audited in batches; intake and triage by their own units.
                 if scope == Scope::Read && self.usage.note(&record, self.soc.now()) {
                     let state = self.clone();

@@ -37,14 +37,11 @@ fn group_id(raw: &str) -> Result<Ulid, AgentError> {
 
 impl ApiState {
     /// Runs blocking store work off the async workers.
-    async fn blocking<T: Send + 'static>(
+    pub(super) async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&SocService) -> Result<T, AgentError> + Send + 'static,
     ) -> Result<T, AgentError> {
-        let soc = self.soc.clone();
-        tokio::task::spawn_blocking(move || work(&soc))
-            .await
-            .map_err(|_| AgentError::internal("agent task failed"))?
+        crate::service::blocking(&self.soc, work).await
     }
 }
 

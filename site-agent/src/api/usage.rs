@@ -48,12 +48,8 @@ impl Usage {
         if taken.is_empty() {
             return Ok(());
         }
-        let soc = soc.clone();
         let again = taken.clone();
-        let result = tokio::task::spawn_blocking(move || soc.record_token_uses(&taken))
-            .await
-            .map_err(|_| AgentError::internal("agent task failed"))
-            .and_then(|r| r);
+        let result = crate::service::blocking(soc, move |soc| soc.record_token_uses(&taken)).await;
         if result.is_err() {
             let mut uses = self.0.lock().unwrap_or_else(|p| p.into_inner());
             for used in again {

@@ -48,11 +48,7 @@ impl SocApi {
         &self,
         work: impl FnOnce(&SocService) -> Result<T, AgentError> + Send + 'static,
     ) -> Result<T, Status> {
-        let service = self.service.clone();
-        tokio::task::spawn_blocking(move || work(&service))
-            .await
-            .map_err(|_| AgentError::internal("agent task failed"))?
-            .map_err(Status::from)
+        Ok(crate::service::blocking(&self.service, work).await?)
     }
 }
 

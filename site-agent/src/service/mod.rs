@@ -220,6 +220,18 @@ impl SocService {
     }
 }
 
+/// Runs blocking store work of `service` off the async workers: how every async adapter (the
+/// gRPC services, the HTTP API) calls the service layer.
+pub async fn blocking<T: Send + 'static>(
+    service: &Arc<SocService>,
+    work: impl FnOnce(&SocService) -> Result<T, AgentError> + Send + 'static,
+) -> Result<T, AgentError> {
+    let service = service.clone();
+    tokio::task::spawn_blocking(move || work(&service))
+        .await
+        .map_err(|_| AgentError::internal("agent task failed"))?
+}
+
 fn json<T: serde::Serialize>(value: &T) -> Option<String> {
     serde_json::to_string(value).ok()
 }

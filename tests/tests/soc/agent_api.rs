@@ -5,7 +5,9 @@
 
 use serde_json::Value;
 use site_agent::service::ManualClock;
-use socfed_tests::agent_api::{self, NDJSON, agent, audit, code, get, mint, native, post};
+use socfed_tests::agent_api::{
+    self, NDJSON, agent, audit, code, get, mint, native, post, post_empty,
+};
 use socfed_tests::fixture::Org;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +105,53 @@ async fn tokens_are_refused_and_allowed_by_scope_expiry_revocation_and_roster() 
         );
     }
 
+    // Triage: a read token may not act; a triage token acknowledges and escalates, as its
+    // minter (the SOC manager) may.
+    let triage = mint(&org, &agent, "soar", "triage")?;
+    let ack = format!("/alerts/{id}/ack");
+    let (status, answer) = post_empty(&http, &api, Some(&reader), &ack).await?;
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("triage")
+    );
+    let (status, group) = post_empty(&http, &api, Some(&triage), &ack).await?;
+    assert_eq!(
+        (status, group["status"].as_str()),
+        (200, Some("acknowledged")),
+        "{group}"
+    );
+    let (status, again) = post_empty(&http, &api, Some(&triage), &ack).await?;
+    assert_eq!(
+        (status, code(&again)),
+        (409, "failed_precondition"),
+        "{again}"
+    );
+    let escalate = format!("/alerts/{id}/escalate");
+    let (status, group) = post_empty(&http, &api, Some(&triage), &escalate).await?;
+    assert_eq!((status, group["tier"].as_u64()), (200, Some(2)), "{group}");
+    // A tier 1 analyst's certificate may not act on the tier 2 group: 403 naming the role.
+    let cli = org.agent_cli(agent.local_addr, "tester")?;
+    cli.ok(&["roster", "add", "ann", "--role", "tier1"])?;
+    let ann = agent_api::client(&org.pki, Some("ann"))?;
+    let (status, answer) = post_empty(&ann, &api, None, &escalate).await?;
+    assert_eq!(
+        (status, code(&answer)),
+        (403, "permission_denied"),
+        "{answer}"
+    );
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("tier 2 analyst or above"), "{message}");
+    let entries = audit(&agent)?;
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.draft.actor == "api-token:soar" && e.draft.target.contains(&id)),
+        "triage by token audited under the token's name"
+    );
+
     // A wrong secret, a malformed token: 401.
     let mut wrong = reader.clone();
     let last = if wrong.ends_with('0') { '1' } else { '0' };
@@ -117,9 +166,8 @@ async fn tokens_are_refused_and_allowed_by_scope_expiry_revocation_and_roster() 
     );
 
     // Listed without secrets; revoked: 401.
-    let cli = org.agent_cli(agent.local_addr, "tester")?;
     let listed = cli.json(&["tokens", "list"])?;
-    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
     assert!(!listed.to_string().contains(&reader[reader.len() - 64..]));
     let reader_id = listed
         .as_array()
