@@ -34,18 +34,29 @@ impl Default for IntakeLimits {
     }
 }
 
-/// The whole body, refused past `max` bytes without reading further.
+/// The whole body, refused past `max` bytes. The rest of a refused body is read and dropped
+/// (up to `max` more bytes, held nowhere) so that the client, still sending, reads the 413
+/// instead of a reset connection; past that the connection is given up.
 pub async fn read_capped(body: Body, max: usize) -> Result<Vec<u8>, AgentError> {
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
+    let mut dropped = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| AgentError::invalid(format!("reading the body: {e}")))?;
-        if bytes.len() + chunk.len() > max {
-            return Err(AgentError::TooLarge(format!(
-                "the body is over {max} bytes: send smaller batches (the shipper's batch size)"
-            )));
+        if dropped == 0 && bytes.len() + chunk.len() <= max {
+            bytes.extend_from_slice(&chunk);
+            continue;
         }
-        bytes.extend_from_slice(&chunk);
+        bytes = Vec::new();
+        dropped = dropped.saturating_add(chunk.len());
+        if dropped > max {
+            break;
+        }
+    }
+    if dropped > 0 {
+        return Err(AgentError::TooLarge(format!(
+            "the body is over {max} bytes: send smaller batches (the shipper's batch size)"
+        )));
     }
     Ok(bytes)
 }

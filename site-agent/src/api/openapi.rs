@@ -41,8 +41,7 @@ use utoipa::{Modify, OpenApi};
 pub struct ApiDoc;
 
 /// The two ways in: an API token (`site-agent tokens create`), or the operator's client
-/// certificate on the TLS connection (described in words: OpenAPI 3.1 has `mutualTLS`, which
-/// utoipa does not model).
+/// certificate on the TLS connection (OpenAPI's `mutualTLS` scheme).
 struct Security;
 
 impl Modify for Security {

@@ -47,6 +47,12 @@ impl SocService {
         lifetime_ms: i64,
     ) -> Result<Minted, AgentError> {
         authz::check(actor.role, Operation::ManageApiTokens, None)?;
+        if scopes.contains(&Scope::Respond) {
+            // The hub's scope: nothing at a site takes it, so a token holding it is a mistake.
+            return Err(AgentError::invalid(
+                "scope respond is the hub's; a site's tokens take read, intake and triage",
+            ));
+        }
         let minted = api_token::mint(name, scopes, lifetime_ms, &actor.name, self.now())
             .map_err(|e| AgentError::invalid(e.to_string()))?;
         if self

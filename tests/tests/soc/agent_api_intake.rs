@@ -147,6 +147,46 @@ async fn gzip_bodies_bombs_and_bad_lines() -> anyhow::Result<()> {
     );
     assert_eq!(group_count(&http, &api, &token).await?, 3);
 
+    // A sensor's certificate posts alerts (its role allows intake); an analyst's may not.
+    let cli = org.agent_cli(agent.local_addr, "tester")?;
+    cli.ok(&["roster", "add", "ids-1", "--role", "sensor"])?;
+    cli.ok(&["roster", "add", "ann", "--role", "tier1"])?;
+    let line = format!("{}\n", native("b4", "r4", 4));
+    let sensor = agent_api::client(&org.pki, Some("ids-1"))?;
+    let (status, answer) = post(
+        &sensor,
+        &api,
+        None,
+        "native",
+        NDJSON,
+        false,
+        line.clone().into(),
+    )
+    .await?;
+    assert_eq!(
+        (status, counts(&answer)),
+        (200, [1, 1, 0, 0, 0, 0]),
+        "{answer}"
+    );
+    let ann = agent_api::client(&org.pki, Some("ann"))?;
+    let (status, answer) = post(&ann, &api, None, "native", NDJSON, false, line.into()).await?;
+    assert_eq!(
+        (status, code(&answer)),
+        (403, "permission_denied"),
+        "{answer}"
+    );
+    // A site's tokens take no `respond` scope (the hub's).
+    let refused = cli.fails(&[
+        "tokens",
+        "create",
+        "x",
+        "--scope",
+        "respond",
+        "--expires",
+        "1d",
+    ])?;
+    assert!(refused.contains("respond is the hub's"), "{refused}");
+
     // The OpenAPI document names every route.
     let (status, doc) = get(&http, &api, None, "/openapi.json").await?;
     assert_eq!(status, 200);
