@@ -64,3 +64,33 @@ impl Usage {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socfed_runtime::api_token::{Scope, mint};
+
+    /// Uses gather per token; a flush is due once the oldest is a minute old, not before.
+    #[test]
+    fn uses_gather_per_token_until_the_oldest_is_a_minute_old() -> anyhow::Result<()> {
+        let usage = Usage::default();
+        let a = mint("a", &[Scope::Read], 3_600_000, "mona", 0)?.record;
+        let b = mint("b", &[Scope::Read], 3_600_000, "mona", 0)?.record;
+        assert!(!usage.note(&a, 1_000));
+        assert!(!usage.note(&b, 30_000));
+        assert!(!usage.note(&a, 60_999));
+        assert!(usage.note(&b, 61_000));
+        let uses = usage.0.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let counted: Vec<(String, u64, i64, i64)> = uses
+            .values()
+            .map(|u| (u.name.clone(), u.count, u.first_ms, u.last_ms))
+            .collect();
+        let (first, second) = if a.id < b.id { ("a", "b") } else { ("b", "a") };
+        let expect = |name: &str| match name {
+            "a" => ("a".to_owned(), 2, 1_000, 60_999),
+            _ => ("b".to_owned(), 2, 30_000, 61_000),
+        };
+        assert_eq!(counted, vec![expect(first), expect(second)]);
+        Ok(())
+    }
+}

@@ -164,6 +164,16 @@ async fn tokens_are_refused_and_allowed_by_scope_expiry_revocation_and_roster() 
             .0,
         401
     );
+    let response = http
+        .get(api.url("/alerts"))
+        .bearer_auth("socfed_nonsense")
+        .send()
+        .await?;
+    let header = response.headers().get("x-socfed-error").cloned();
+    assert_eq!(
+        header.as_ref().and_then(|v| v.to_str().ok()),
+        Some("unauthenticated")
+    );
 
     // Listed without secrets; revoked: 401.
     let listed = cli.json(&["tokens", "list"])?;
