@@ -226,12 +226,7 @@ pub async fn list_incidents(
     let Query(query) = query.map_err(super::bad_query)?;
     let limit = limit(query.limit);
     let incidents = state
-        .blocking(move |s| {
-            s.list_incidents(&actor, limit)?
-                .into_iter()
-                .map(|i| s.with_hub(i))
-                .collect::<Result<Vec<_>, _>>()
-        })
+        .blocking(move |s| s.incidents_with_hub(&actor, limit))
         .await?;
     Ok(Json(
         incidents

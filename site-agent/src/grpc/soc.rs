@@ -268,12 +268,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             n => n.min(10_000) as usize,
         };
         let incidents = self
-            .blocking(move |s| {
-                s.list_incidents(&actor, limit)?
-                    .into_iter()
-                    .map(|i| s.with_hub(i))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .blocking(move |s| s.incidents_with_hub(&actor, limit))
             .await?;
         Ok(Response::new(pb::ListLocalIncidentsResponse {
             incidents: incidents

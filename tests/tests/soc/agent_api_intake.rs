@@ -98,7 +98,7 @@ async fn gzip_bodies_bombs_and_bad_lines() -> anyhow::Result<()> {
             .starts_with("date:")
     );
 
-    // A gzip bomb: 64 MiB of zeros in about 64 KiB, refused at the cap, nothing stored.
+    // A gzip bomb: 64 MiB of newlines in about 64 KiB, refused at the cap, nothing stored.
     let (status, answer) = post(
         &http,
         &api,
