@@ -76,6 +76,9 @@ pub struct RunningAgent {
     shutdown: CancellationToken,
     /// The local SOC (tests drive its SLA clock directly).
     pub soc: Arc<SocService>,
+    /// What the HTTP API (`crate::api`) serves from: the web listener mounts
+    /// `api::router(running.api.clone())` under `/api/v1`.
+    pub api: crate::api::ApiState,
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     uplink: tokio::task::JoinHandle<()>,
     sla_clock: tokio::task::JoinHandle<()>,
@@ -220,6 +223,7 @@ pub async fn start_with_clock(
         clock,
         group_tap: Some(group_tap),
     });
+    let api = crate::api::ApiState::new(soc.clone(), revocation.clone());
     if store.rebuild_sla_agenda_if_changed(&config.soc.sla)? {
         tracing::info!(
             "SLA policy changed (or first start): SLA agenda rebuilt from the alert groups"
@@ -310,6 +314,7 @@ pub async fn start_with_clock(
         local_addr,
         store,
         soc,
+        api,
         shutdown,
         server,
         uplink,
@@ -450,6 +455,10 @@ impl RunningAgent {
         // An attempt in flight is abandoned: its event is sent again after the restart.
         for webhook in std::mem::take(&mut self.webhooks) {
             webhook.await?;
+        }
+        // The API's token uses on reads still counted in memory go to the audit log.
+        if let Err(error) = self.api.flush_usage().await {
+            tracing::error!(%error, "API token uses could not be audited at stop");
         }
         // A failed store is not flushed again: the restart recovers what is on disk.
         if let Some(failure) = self.store.failure() {

@@ -30,6 +30,13 @@ pub enum AgentError {
     /// The caller is not in this site's roster (nor a configured manager).
     #[error("{0}")]
     NotInRoster(String),
+    /// No usable credential: no client certificate or API token, or one that is unknown,
+    /// expired or revoked (the HTTP API).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The credential lacks what the request needs (an API token's scope).
+    #[error("{0}")]
+    Forbidden(String),
     /// The alert group's state refuses the action.
     #[error("{0}")]
     Triage(#[from] TriageError),
@@ -39,6 +46,9 @@ pub enum AgentError {
     /// A bounded resource is in use up to its cap (open intake streams); retrying later works.
     #[error("{0}")]
     Busy(String),
+    /// The request is over a size limit (an HTTP intake body, decompressed or not).
+    #[error("{0}")]
+    TooLarge(String),
     /// A defect of the agent itself (a task that died).
     #[error("{0}")]
     Internal(String),
@@ -58,11 +68,13 @@ impl AgentError {
         match self {
             Self::Invalid(_) => ErrorKind::Invalid,
             Self::NotFound(_) => ErrorKind::NotFound,
-            Self::Denied(_) | Self::NotInRoster(_) => ErrorKind::Denied,
+            Self::Denied(_) | Self::NotInRoster(_) | Self::Forbidden(_) => ErrorKind::Denied,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::Triage(_) => ErrorKind::Refused,
             Self::Store(StoreError::OutboxFull { .. }) | Self::Busy(_) => ErrorKind::Exhausted,
             Self::Store(e) if e.is_disk_full() => ErrorKind::StorageDiskFull,
             Self::Store(_) => ErrorKind::StorageUnavailable,
+            Self::TooLarge(_) => ErrorKind::TooLarge,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -97,6 +109,22 @@ impl AgentError {
             Self::Store(error) => tracing::error!(%error, "agent store failure"),
             _ => {}
         }
+    }
+}
+
+/// The one mapping to HTTP (the API, `crate::api`): the kind's status, the stable code in
+/// `x-socfed-error`, and a JSON body `{"error": {"code", "message"}}`.
+impl axum::response::IntoResponse for AgentError {
+    fn into_response(self) -> axum::response::Response {
+        self.log();
+        let kind = self.kind();
+        let body = crate::api::ErrorBody::new(kind.code(), self.message());
+        (
+            kind.http_status(),
+            [(HTTP_ERROR_HEADER, kind.code())],
+            axum::Json(body),
+        )
+            .into_response()
     }
 }
 

@@ -4,6 +4,7 @@
 //! Layering: `grpc` (local API, thin) → `store` (the only sled user, outbox) ← `uplink`
 //! (hub stream). `store::cap` is pure.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -30,6 +30,9 @@ pub enum ErrorKind {
     Refused,
     /// A limit was reached.
     Exhausted,
+    /// The request itself is over a size limit (an HTTP body, its decompressed size, its
+    /// record count): send less at once.
+    TooLarge,
     /// The request was abandoned; the caller may retry.
     Aborted,
     /// The service is shutting down or cannot serve now; retry shortly.
@@ -43,13 +46,14 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Invalid,
         ErrorKind::NotFound,
         ErrorKind::Unauthenticated,
         ErrorKind::Denied,
         ErrorKind::Refused,
         ErrorKind::Exhausted,
+        ErrorKind::TooLarge,
         ErrorKind::Aborted,
         ErrorKind::Unavailable,
         ErrorKind::StorageDiskFull,
@@ -66,6 +70,7 @@ impl ErrorKind {
             Self::Denied => "permission_denied",
             Self::Refused => "failed_precondition",
             Self::Exhausted => "resource_exhausted",
+            Self::TooLarge => "too_large",
             Self::Aborted => "aborted",
             Self::Unavailable => "unavailable",
             Self::StorageDiskFull => "storage_disk_full",
@@ -82,7 +87,7 @@ impl ErrorKind {
             Self::Unauthenticated => Code::Unauthenticated,
             Self::Denied => Code::PermissionDenied,
             Self::Refused => Code::FailedPrecondition,
-            Self::Exhausted | Self::StorageDiskFull => Code::ResourceExhausted,
+            Self::Exhausted | Self::TooLarge | Self::StorageDiskFull => Code::ResourceExhausted,
             Self::Aborted => Code::Aborted,
             Self::Unavailable | Self::StorageUnavailable => Code::Unavailable,
             Self::Internal => Code::Internal,
@@ -98,6 +103,7 @@ impl ErrorKind {
             Self::Denied => StatusCode::FORBIDDEN,
             Self::Refused | Self::Aborted => StatusCode::CONFLICT,
             Self::Exhausted => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable | Self::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::StorageDiskFull => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

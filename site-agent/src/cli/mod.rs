@@ -67,6 +67,9 @@ pub enum Command {
     /// Tasks from the SIRT hub: list, acknowledge, start, complete or decline.
     #[command(subcommand)]
     Tasks(soc::TasksCommand),
+    /// The HTTP API's tokens for integrations: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(soc::TokensCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Back up or restore the agent store (the agent must be stopped).
@@ -175,6 +178,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Shifts(command) => soc::roster::run_shifts(command).await,
         Command::Notifications(args) => soc::notifications::run(args).await,
         Command::Audit(command) => soc::audit::run(command).await,
+        Command::Tokens(command) => soc::tokens::run(command).await,
         Command::Directives(command) => soc::directives::run(command).await,
         Command::Tasks(command) => soc::directives::run_tasks(command).await,
         Command::Completions { shell } => {

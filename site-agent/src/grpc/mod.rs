@@ -5,3 +5,4 @@ pub mod local;
 pub mod response;
 pub mod soc;
 pub mod soc_convert;
+pub mod tokens;

@@ -48,11 +48,7 @@ impl SocApi {
         &self,
         work: impl FnOnce(&SocService) -> Result<T, AgentError> + Send + 'static,
     ) -> Result<T, Status> {
-        let service = self.service.clone();
-        tokio::task::spawn_blocking(move || work(&service))
-            .await
-            .map_err(|_| AgentError::internal("agent task failed"))?
-            .map_err(Status::from)
+        Ok(crate::service::blocking(&self.service, work).await?)
     }
 }
 
@@ -272,12 +268,7 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             n => n.min(10_000) as usize,
         };
         let incidents = self
-            .blocking(move |s| {
-                s.list_incidents(&actor, limit)?
-                    .into_iter()
-                    .map(|i| s.with_hub(i))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .blocking(move |s| s.incidents_with_hub(&actor, limit))
             .await?;
         Ok(Response::new(pb::ListLocalIncidentsResponse {
             incidents: incidents
@@ -503,6 +494,41 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             entries: report.entries,
             problem: report.problem.unwrap_or_default(),
         }))
+    }
+
+    async fn create_api_token(
+        &self,
+        request: Request<pb::CreateApiTokenRequest>,
+    ) -> Result<Response<pb::CreateApiTokenResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let request = request.into_inner();
+        let created = self
+            .blocking(move |s| super::tokens::create(s, &actor, request))
+            .await?;
+        Ok(Response::new(created))
+    }
+
+    async fn list_api_tokens(
+        &self,
+        request: Request<pb::ListApiTokensRequest>,
+    ) -> Result<Response<pb::ListApiTokensResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let tokens = self.blocking(move |s| s.list_api_tokens(&actor)).await?;
+        Ok(Response::new(pb::ListApiTokensResponse {
+            tokens: tokens.iter().map(super::tokens::token_to_wire).collect(),
+        }))
+    }
+
+    async fn revoke_api_token(
+        &self,
+        request: Request<pb::RevokeApiTokenRequest>,
+    ) -> Result<Response<pb::ApiToken>, Status> {
+        let actor = self.actor(&request)?;
+        let request = request.into_inner();
+        let revoked = self
+            .blocking(move |s| super::tokens::revoke(s, &actor, request))
+            .await?;
+        Ok(Response::new(revoked))
     }
 }
 

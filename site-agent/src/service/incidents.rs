@@ -281,4 +281,16 @@ impl SocService {
         let hub = self.store.hub_state(&incident.id)?;
         Ok((incident, hub))
     }
+
+    /// The newest `limit` local incidents, each with what the hub last said of it.
+    pub fn incidents_with_hub(
+        &self,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<Vec<(LocalIncident, Option<crate::store::HubState>)>, AgentError> {
+        self.list_incidents(actor, limit)?
+            .into_iter()
+            .map(|i| self.with_hub(i))
+            .collect()
+    }
 }

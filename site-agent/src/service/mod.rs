@@ -9,6 +9,7 @@ pub mod intake;
 pub mod link;
 mod people;
 pub mod raise_commit;
+pub mod tokens;
 mod triage;
 mod unassigned;
 
@@ -134,7 +135,13 @@ impl SocService {
                 peer.uri
             )));
         };
-        let cert = format!("{} ({})", peer.uri, peer.fingerprint);
+        self.actor_named(name, format!("{} ({})", peer.uri, peer.fingerprint))
+    }
+
+    /// The operator `name` with their role now (a configured manager, else the roster);
+    /// `cert` is what the audit log records of how they called.
+    pub fn actor_named(&self, name: &str, cert: String) -> Result<Actor, AgentError> {
+        let name = &name.to_owned();
         if self.settings.managers.iter().any(|m| m == name) {
             return Ok(Actor {
                 name: name.clone(),
@@ -211,6 +218,18 @@ impl SocService {
             None => Ok(None),
         }
     }
+}
+
+/// Runs blocking store work of `service` off the async workers: how every async adapter (the
+/// gRPC services, the HTTP API) calls the service layer.
+pub async fn blocking<T: Send + 'static>(
+    service: &Arc<SocService>,
+    work: impl FnOnce(&SocService) -> Result<T, AgentError> + Send + 'static,
+) -> Result<T, AgentError> {
+    let service = service.clone();
+    tokio::task::spawn_blocking(move || work(&service))
+        .await
+        .map_err(|_| AgentError::internal("agent task failed"))?
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Option<String> {

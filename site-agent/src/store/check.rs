@@ -87,6 +87,9 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
         TreeId::Directives => rec::<soc::directive::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::HubIncidents => rec::<HubState>(id, "HubState", value),
+        TreeId::ApiTokens => {
+            rec::<socfed_runtime::api_token::TokenRecord>(id, "TokenRecord", value)
+        }
         TreeId::IdxAssignee | TreeId::IdxRevisionPending => {
             fixed(id, value, 0).map(|_| Shown::Empty)
         }

@@ -31,6 +31,7 @@ pub mod schema;
 mod settings;
 mod soc;
 mod sync;
+pub mod tokens;
 pub mod unit;
 mod upgrade;
 mod upgrade_outbox;

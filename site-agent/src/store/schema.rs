@@ -31,6 +31,7 @@
 //! | `hub_incidents` | local incident id                          | `HubState` (what the hub last said of it) |
 //! | `meta`          | `hub_states_after`                         | u64 BE: the last hub incident state recorded |
 //! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
+//! | `api_tokens`    | token ULID (16)                            | `TokenRecord` (`socfed_runtime::api_token`: name, scopes, expiry, revocation, the secret's BLAKE3; never the secret) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
@@ -72,6 +73,10 @@
 //! version 2 without that trailing field ([`decode_group_any`]); the upgrade moves its
 //! sample into the journal and rewrites it.
 //!
+//! Schema 9 adds `api_tokens`, the HTTP API's tokens for integrations (`tokens.rs`); the
+//! upgrade only records the version (the tree starts empty), so that an older build, which
+//! would neither know nor check the tokens, refuses the store.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -90,7 +95,7 @@ pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 mod outbox;
 pub use outbox::*;
 
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -116,10 +121,12 @@ pub enum TreeId {
     SeenByTime,
     HubIncidents,
     IdxRevisionPending,
+    /// Schema 9: the HTTP API's tokens (`tokens.rs`).
+    ApiTokens,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 17] = [
+    pub const ALL: [TreeId; 18] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -137,6 +144,7 @@ impl TreeId {
         TreeId::SeenByTime,
         TreeId::HubIncidents,
         TreeId::IdxRevisionPending,
+        TreeId::ApiTokens,
     ];
 }
 
@@ -177,6 +185,7 @@ impl TreeSet for TreeId {
             TreeId::SeenByTime => "seen_by_time",
             TreeId::HubIncidents => "hub_incidents",
             TreeId::IdxRevisionPending => "idx_revision_pending",
+            TreeId::ApiTokens => "api_tokens",
         }
     }
 }
@@ -426,7 +435,9 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::IdxRevisionPending => shape.text(),
         TreeId::Outbox => shape.u64("last seq"),
         TreeId::Audit => shape.u64("seq"),
-        TreeId::Groups | TreeId::Notifications | TreeId::Directives => shape.ulid(),
+        TreeId::Groups | TreeId::Notifications | TreeId::Directives | TreeId::ApiTokens => {
+            shape.ulid()
+        }
         TreeId::GroupSpan => shape.opaque(32).ms().ulid(),
         TreeId::SeenEvents => shape.opaque(32),
         TreeId::SeenByTime => shape.ms().opaque(32),

@@ -81,6 +81,9 @@ pub(super) fn run(
             "store upgraded to schema 8: alert samples moved to the sample journal"
         );
     }
+    if found < 9 {
+        super::tokens::upgrade_to_v9(db, meta)?;
+    }
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 //! One test binary for these scenarios (one link instead of one per file); each module is one
 //! scenario file, its tests keep their names under the module's path.
 
+mod agent_api;
+mod agent_api_intake;
 mod ingest_cli;
 mod ingest_feed;
 mod ingest_replay;

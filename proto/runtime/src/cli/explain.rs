@@ -60,6 +60,7 @@ pub fn explain(status: &Status, target: &str) -> ClientError {
             format!("{message} (the current state does not allow it: `show` it to see that state)")
         }
         Some(ErrorKind::Exhausted) => format!("{message} (a limit was reached: retry later)"),
+        Some(ErrorKind::TooLarge) => format!("{message} (send less at once)"),
         Some(ErrorKind::Aborted) => format!("{target} abandoned the call: {message} (retry it)"),
         Some(ErrorKind::Unavailable) => {
             format!("{target} cannot serve now: {message} (retry shortly)")

@@ -2,7 +2,9 @@
 //! the timers `axum::serve` leaves unset: hyper's HTTP/1.1 header-read timeout and HTTP/2
 //! keepalive and stream cap, from [`ListenLimits`]. Connections come from
 //! [`crate::tls::tls_incoming`] (dashboard) or [`tcp_incoming`] (plain HTTP admin listener),
-//! both through a [`Gate`].
+//! both through a [`Gate`]. Each request carries its connection's
+//! [`Connected::ConnectInfo`] as an extension: on a TLS listener the verified peer
+//! ([`crate::peer::PeerInfo`]), which the HTTP APIs authenticate client certificates by.
 
 use super::{ConnGuard, Gate, ListenLimits};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -17,6 +19,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
+use tonic::transport::server::Connected;
+use tower::Layer as _;
 
 /// Serves `app` on every connection `incoming` yields until `shutdown`; then each connection
 /// is asked to finish (graceful shutdown) and the task ends when the last one has closed
@@ -29,7 +33,7 @@ pub fn serve<I, S>(
 ) -> tokio::task::JoinHandle<()>
 where
     S: Stream<Item = I> + Unpin + Send + 'static,
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
 {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -54,7 +58,9 @@ where
                 // Reap finished connections as we go.
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
-            let service = TowerToHyperService::new(app.clone());
+            // Who is on this connection, for every request on it (`axum::Extension`).
+            let service =
+                TowerToHyperService::new(axum::Extension(io.connect_info()).layer(app.clone()));
             let conn = builder
                 .serve_connection_with_upgrades(TokioIo::new(io), service)
                 .into_owned();
@@ -114,6 +120,14 @@ pub fn tcp_incoming(listener: TcpListener, gate: Arc<Gate>) -> ReceiverStream<Gu
         }
     });
     ReceiverStream::new(rx)
+}
+
+/// A plain TCP connection has no verified peer; its remote address is all there is.
+impl Connected for GuardedTcp {
+    type ConnectInfo = Option<std::net::SocketAddr>;
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.tcp.peer_addr().ok()
+    }
 }
 
 impl AsyncRead for GuardedTcp {

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod notifications;
 mod render;
 pub mod roster;
+pub mod tokens;
 
 pub(crate) use super::client::Conn;
 use clap::ValueEnum;
@@ -27,6 +28,7 @@ pub use incidents::IncidentsCommand;
 pub use ingest::IngestArgs;
 pub use notifications::NotificationsArgs;
 pub use roster::{RosterCommand, ShiftsCommand};
+pub use tokens::TokensCommand;
 
 /// A `SiteSoc` client and the name of the agent for error messages.
 struct Soc {

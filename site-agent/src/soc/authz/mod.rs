@@ -18,6 +18,7 @@
 //! - Hub directives: viewing them and working tasks the hub assigned: any person on the
 //!   roster; approving (or rejecting) a destructive playbook action: Tier 3 and above, or the
 //!   SOC manager.
+//! - Minting, listing and revoking the HTTP API's tokens: the SOC manager only.
 
 #[cfg(test)]
 mod tests;
@@ -52,10 +53,12 @@ pub enum Operation {
     ApproveDirective,
     /// Acknowledge, start or complete a task the hub assigned to the site.
     WorkTask,
+    /// Mint, list or revoke the HTTP API's tokens.
+    ManageApiTokens,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 19] = [
+    pub const ALL: [Operation; 20] = [
         Operation::ViewAlerts,
         Operation::SubmitAlerts,
         Operation::Acknowledge,
@@ -75,6 +78,7 @@ impl Operation {
         Operation::ViewDirectives,
         Operation::ApproveDirective,
         Operation::WorkTask,
+        Operation::ManageApiTokens,
     ];
 
     /// The operation a triage action needs.
@@ -115,6 +119,7 @@ impl Operation {
             Operation::ViewDirectives => "view-directives",
             Operation::ApproveDirective => "approve-directive",
             Operation::WorkTask => "work-task",
+            Operation::ManageApiTokens => "manage-api-tokens",
         }
     }
 
@@ -139,7 +144,8 @@ impl Operation {
             | Operation::ViewStatus
             | Operation::ViewDirectives
             | Operation::ApproveDirective
-            | Operation::WorkTask => false,
+            | Operation::WorkTask
+            | Operation::ManageApiTokens => false,
         }
     }
 }
@@ -233,7 +239,7 @@ pub fn needed(operation: Operation, target_tier: Option<Tier>) -> Needed {
         Operation::Promote => Needed::AnalystAtLeast(tier.max(Tier::T2)),
         Operation::UpdateIncident => Needed::AnalystAtLeast(Tier::T2),
         Operation::EscalateIncidentToHub => Needed::AnalystAtLeast(Tier::T3),
-        Operation::EditRoster => Needed::SocManager,
+        Operation::EditRoster | Operation::ManageApiTokens => Needed::SocManager,
         Operation::VerifyAudit => Needed::SocManagerOrEngineer,
     }
 }
@@ -284,6 +290,7 @@ fn describe(operation: Operation, target_tier: Option<Tier>) -> String {
         Operation::ViewDirectives => "viewing hub directives".to_owned(),
         Operation::ApproveDirective => "approving a destructive playbook action".to_owned(),
         Operation::WorkTask => "working a task from the SIRT hub".to_owned(),
+        Operation::ManageApiTokens => "managing API tokens".to_owned(),
     }
 }
 

@@ -91,6 +91,22 @@ pub fn parse_line(
     })
 }
 
+/// Why a line that is not UTF-8 was refused (`valid_up_to`: the bytes before the first bad
+/// one): the CLI's reader and the HTTP intake say it alike.
+pub fn not_utf8(valid_up_to: usize) -> String {
+    format!("line: not valid UTF-8 (at byte {})", valid_up_to + 1)
+}
+
+/// The first byte after an optional UTF-8 byte-order mark and JSON whitespace: `[` opens one
+/// JSON array document (the CLI's and the HTTP intake's test for it).
+pub fn first_significant_byte(bytes: &[u8]) -> Option<u8> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes
+        .iter()
+        .copied()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
 /// Splits a JSON array (as OCSF exports often are, pretty-printed or not) into one compact
 /// JSON string per element, ready for [`parse_line`]. Anything but an array is an error;
 /// elements are not checked here.

@@ -166,6 +166,11 @@ fn scenario(store: &Arc<AgentStore>) -> anyhow::Result<()> {
         issued_by: "ines".into(),
     });
     anyhow::ensure!(store.directives(10, |_| true)?.len() == 1, "directive kept");
+    // An API token for a log shipper (schema 9), then one revoked.
+    let scopes = [socfed_runtime::api_token::Scope::Intake];
+    soc.create_api_token(&manager, "vector-paris", &scopes, 30 * 86_400_000)?;
+    let old = soc.create_api_token(&manager, "old-shipper", &scopes, 86_400_000)?;
+    soc.revoke_api_token(&manager, old.record.id)?;
     Ok(())
 }
 

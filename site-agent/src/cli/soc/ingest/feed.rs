@@ -223,10 +223,9 @@ pub(super) fn feed_lines<R: BufRead + ?Sized>(
                 }
             }
             Line::TooLong { bytes } => feeder.reject(line_no, too_long(bytes)),
-            Line::NotUtf8 { valid_up_to } => feeder.reject(
-                line_no,
-                format!("line: not valid UTF-8 (at byte {})", valid_up_to + 1),
-            ),
+            Line::NotUtf8 { valid_up_to } => {
+                feeder.reject(line_no, crate::soc::parse::not_utf8(valid_up_to))
+            }
         }
     }
 }

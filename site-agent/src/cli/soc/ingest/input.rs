@@ -65,14 +65,7 @@ fn sniff<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, R)> {
     Ok((prefix, reader))
 }
 
-/// The first byte after an optional UTF-8 byte-order mark and JSON whitespace.
-pub(super) fn first_significant_byte(bytes: &[u8]) -> Option<u8> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    bytes
-        .iter()
-        .copied()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-}
+pub(super) use crate::soc::parse::first_significant_byte;
 
 /// One line of input.
 #[derive(Debug, PartialEq, Eq)]
