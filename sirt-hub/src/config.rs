@@ -422,6 +422,11 @@ window = "7days"
 # incident's timeline and the audit chain keep what they recorded; a hunt's sweeps stay while
 # the hunt does. At least 1 day.
 directive_retention = "90days"
+# The hub event log (`/api/v1/events`, `sirt-hub incidents watch --since`): events older than
+# `event_retention`, and all but the newest `max_events`, are pruned hourly, oldest first. A
+# client that resumes from a pruned sequence gets what is left. At least 1 day and 1 event.
+event_retention = "30days"
+max_events = 1000000
 
 # Optional admin listener: Prometheus metrics at http://LISTEN/metrics (plain HTTP: keep it on
 # loopback or a management network). Omit the table to disable it.

@@ -14,6 +14,7 @@ pub mod deadlines;
 pub mod delivery;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod incident;
 pub mod ingest;

@@ -22,7 +22,7 @@ pub use comms::{CommEdit, CommsChange};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
-pub use retention::{PruneDirectives, Pruned};
+pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
 pub use web::{WebChange, WebOutcome};
 
@@ -97,6 +97,8 @@ pub enum Item {
     AttachHunt(Box<AttachHunt>),
     /// One step of the prune pass over finished directives (`response::retention`).
     PruneDirectives(Box<PruneDirectives>),
+    /// One step of the event log's prune pass (`crate::pruning`).
+    PruneEvents(Box<PruneEvents>),
     /// A communication drafted, decided or delivered.
     Comms(Box<CommsChange>),
     /// An operator added, given another role, or removed.
@@ -221,6 +223,11 @@ pub struct Applied {
     pub directive_sites: Vec<SiteId>,
     /// Sites with new incident states to send (`site_states.rs`).
     pub state_sites: Vec<SiteId>,
+    /// Events other than incident changes (failed directives, hunt hits), appended to the
+    /// event log with the incident changes at commit (`crate::events`).
+    pub events: Vec<crate::events::HubEvent>,
+    /// The last event sequence the unit appended, if it appended any.
+    pub last_event: Option<u64>,
 }
 
 /// The items of one unit of work, applied in order.
@@ -278,6 +285,14 @@ pub fn apply_journaled(
     if let Some(last) = journal_ids.last() {
         unit.set_journal_applied(last.saturating_add(1));
     }
+    // The events of what this unit changed, in its transaction: durable with the change.
+    let mut events: Vec<crate::events::HubEvent> = applied
+        .changes
+        .iter()
+        .map(|c| crate::events::of_incident(c.created, &c.record))
+        .collect();
+    events.append(&mut applied.events);
+    applied.last_event = unit.append_events(&events)?;
     // Fingerprint generations past the window go a few keys per unit, so pruning keeps pace
     // with the traffic that writes new ones and never stalls one batch.
     unit.prune_fingerprints(now, window_ms, PRUNE_FINGERPRINTS_PER_UNIT)?;
@@ -332,6 +347,9 @@ impl Batch<'_, '_> {
             Item::AttachHunt(attach) => Outcome::Response(self.attach_hunt(attach, applied)?),
             Item::PruneDirectives(prune) => {
                 Outcome::Response(ResponseOutcome::Pruned(self.prune_directives(prune)?))
+            }
+            Item::PruneEvents(prune) => {
+                Outcome::Response(ResponseOutcome::Pruned(self.prune_events(prune)?))
             }
             Item::Comms(change) => Outcome::Response(self.comms(change, applied)?),
             Item::Roster(change) => Outcome::Response(self.roster(change)?),

@@ -33,6 +33,7 @@ pub enum TreeId {
     WebSessions,
     SiteStates,
     SiteStateLog,
+    Events,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -60,6 +61,7 @@ impl TreeSet for TreeId {
         TreeId::WebSessions,
         TreeId::SiteStates,
         TreeId::SiteStateLog,
+        TreeId::Events,
     ];
 
     fn index(self) -> usize {
@@ -89,6 +91,7 @@ impl TreeSet for TreeId {
             TreeId::WebSessions => WEB_SESSIONS,
             TreeId::SiteStates => SITE_STATES,
             TreeId::SiteStateLog => SITE_STATE_LOG,
+            TreeId::Events => EVENTS,
         }
     }
 

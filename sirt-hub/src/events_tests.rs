@@ -1,0 +1,119 @@
+//! The event log through the writer's items and a real store: appended in the unit of the
+//! change, sequences never reused, pruned from the oldest end, and a schema 8 store upgraded
+//! (`store/query_events.rs`).
+
+use crate::events::EventKind;
+use crate::ingest::apply::tests::escalation_of;
+use crate::ingest::apply::{EscalationOutcome, Item, Outcome, PruneEvents, Transition, apply};
+use crate::store::HubStore;
+
+pub(crate) const T0: i64 = 1_700_000_000_000;
+pub(crate) const WINDOW_MS: i64 = 86_400_000;
+
+fn open(dir: &std::path::Path) -> HubStore {
+    crate::store::query_states::tests::store(dir)
+}
+
+pub(crate) fn incident_of(outcomes: &[Outcome]) -> ulid::Ulid {
+    match outcomes {
+        [
+            Outcome::Escalation {
+                outcome: EscalationOutcome::Applied { incident },
+                ..
+            },
+        ] => *incident,
+        other => panic!("not applied: {other:?}"),
+    }
+}
+
+pub(crate) fn triage(incident: ulid::Ulid) -> Item {
+    Item::Transition(Box::new(Transition {
+        incident,
+        command: crate::lifecycle::Command::StartTriage,
+        role: crate::lifecycle::HubRole::IrLead,
+        actor: "ines".into(),
+        actor_cert: String::new(),
+    }))
+}
+
+fn all(store: &HubStore) -> Vec<(u64, crate::events::HubEvent)> {
+    let last = store.last_event_seq().expect("reads");
+    store.events_after(0, last, usize::MAX).expect("reads")
+}
+
+#[test]
+fn each_unit_appends_the_events_of_its_changes_with_growing_sequences() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path());
+    let applied = apply(
+        &store,
+        &[escalation_of("paris", 1, "P-1", 1, "a.example")],
+        T0,
+        WINDOW_MS,
+    )
+    .expect("applied");
+    assert_eq!(applied.last_event, Some(1));
+    let incident = incident_of(&applied.outcomes);
+    let changed = apply(&store, &[triage(incident)], T0 + 1, WINDOW_MS).expect("triage");
+    assert_eq!(changed.last_event, Some(2));
+    let events = all(&store);
+    assert_eq!(events.len(), 2);
+    assert!(matches!(&events[0], (1, e) if e.incident == Some(incident)
+        && matches!(e.kind, EventKind::IncidentCreated { .. })));
+    match &events[1] {
+        (2, e) => match &e.kind {
+            EventKind::IncidentChanged { phase, .. } => assert_eq!(phase, "triage"),
+            other => panic!("not a change: {other:?}"),
+        },
+        other => panic!("unexpected {other:?}"),
+    }
+    // A read bounded by what is durable sees nothing past it.
+    assert_eq!(store.events_after(0, 1, 10).expect("reads").len(), 1);
+    assert!(store.events_after(2, 2, 10).expect("reads").is_empty());
+    // A refused change appends nothing.
+    let refused = apply(&store, &[triage(ulid::Ulid::new())], T0 + 2, WINDOW_MS).expect("ok");
+    assert_eq!(refused.last_event, None);
+}
+
+#[test]
+fn pruning_removes_the_oldest_and_never_reuses_a_sequence() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path());
+    for seq in 1..=5u64 {
+        let local = format!("P-{seq}");
+        let domain = format!("d{seq}.example");
+        apply(
+            &store,
+            &[escalation_of("paris", seq, &local, 1, &domain)],
+            T0 + seq as i64,
+            WINDOW_MS,
+        )
+        .expect("applied");
+    }
+    assert_eq!(store.last_event_seq().expect("reads"), 5);
+    // Keep the newest 3, whatever their age.
+    let prune = Item::PruneEvents(Box::new(PruneEvents {
+        retention_ms: i64::MAX,
+        keep: 3,
+    }));
+    apply(&store, &[prune], T0 + 10, WINDOW_MS).expect("pruned");
+    let kept: Vec<u64> = all(&store).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(kept, vec![3, 4, 5]);
+    assert_eq!(store.oldest_event().expect("reads"), Some(3));
+    // By age: everything older than a day at a clock two days on.
+    let prune = Item::PruneEvents(Box::new(PruneEvents {
+        retention_ms: WINDOW_MS,
+        keep: 100,
+    }));
+    apply(&store, &[prune], T0 + 2 * WINDOW_MS, WINDOW_MS).expect("pruned");
+    assert!(all(&store).is_empty());
+    // The next event still follows the last one ever handed out.
+    let next = apply(
+        &store,
+        &[escalation_of("lyon", 1, "L-1", 1, "new.example")],
+        T0 + 2 * WINDOW_MS,
+        WINDOW_MS,
+    )
+    .expect("applied");
+    assert_eq!(next.last_event, Some(6));
+}
