@@ -62,6 +62,75 @@ pub fn of_incident(created: bool, record: &crate::incident::IncidentRecord) -> H
     }
 }
 
+/// One line for people (`sirt-hub incidents watch`).
+pub fn summary(event: &HubEvent) -> String {
+    let about = event
+        .incident
+        .map(|id| format!("incident {id}"))
+        .unwrap_or_else(|| "no incident".into());
+    match &event.kind {
+        EventKind::IncidentCreated {
+            title,
+            severity,
+            sites,
+            ..
+        } => format!(
+            "{about} created: {severity} {title:?} at {}",
+            sites.join(",")
+        ),
+        EventKind::IncidentChanged {
+            phase,
+            severity,
+            what,
+            ..
+        } => format!("{about} changed ({phase}, {severity}): {what}"),
+        EventKind::DirectiveFailed {
+            directive,
+            site,
+            directive_kind,
+            state,
+            detail,
+        } => {
+            format!("{about}: directive {directive} ({directive_kind}) {state} at {site}: {detail}")
+        }
+        EventKind::HuntHit {
+            hunt, site, hits, ..
+        } => format!("{about}: hunt {hunt} found {hits} hits at {site}"),
+    }
+}
+
+/// An event as the HTTP API (`/api/v1/events`) and `WatchEvents` carry it: the sequence,
+/// the kind's name, and the kind's fields under `data`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct EventJson {
+    pub seq: u64,
+    /// `incident_created`, `incident_changed`, `directive_failed` or `hunt_hit`.
+    pub kind: String,
+    pub at_ms: i64,
+    /// The incident's id, if the event is about one.
+    pub incident: Option<String>,
+    /// The kind's fields (see the kinds in `docs/ARCHITECTURE.md`).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl EventJson {
+    pub fn of(seq: u64, event: &HubEvent) -> Self {
+        // Externally tagged: `{"kind": {fields}}`; the fields alone go under `data`.
+        let data = match serde_json::to_value(&event.kind) {
+            Ok(serde_json::Value::Object(map)) => map.into_iter().next().map(|(_, v)| v),
+            _ => None,
+        };
+        Self {
+            seq,
+            kind: event.kind.name().into(),
+            at_ms: event.at_ms,
+            incident: event.incident.map(|id| id.to_string()),
+            data: data.unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
 /// Reads the durable part of the log. Cheap to clone; one per reader.
 #[derive(Clone)]
 pub struct EventLog {
@@ -117,6 +186,55 @@ impl EventLog {
         let store = self.store.clone();
         let record = blocking(move || store.incident(id)).await?;
         Ok(record.is_some_and(|r| reader.can_read(&r)))
+    }
+}
+
+/// Events read per store read by [`EventLog::follow`].
+const FOLLOW_PAGE: usize = 256;
+
+impl EventLog {
+    /// Sends every durable event after `since` that `reader` may see into `tx`, then each new
+    /// one as it becomes durable, in order and once each, until `tx` is closed or the writer
+    /// stops. A storage error is sent, then the follow ends. What a transport streams
+    /// (`/api/v1/events`, `Operator.WatchEvents`).
+    pub async fn follow(
+        mut self,
+        reader: Reader,
+        since: u64,
+        tx: tokio::sync::mpsc::Sender<Result<(u64, HubEvent), StoreError>>,
+    ) {
+        let mut cursor = since;
+        loop {
+            let page = match self.read_after(cursor, FOLLOW_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let full = page.len() == FOLLOW_PAGE;
+            for (seq, event) in page {
+                cursor = seq;
+                match self.visible(&reader, &event).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+                if tx.send(Ok((seq, event))).await.is_err() {
+                    return;
+                }
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                () = tx.closed() => return,
+                last = self.wait_after(cursor) => if last.is_none() { return },
+            }
+        }
     }
 }
 

@@ -36,6 +36,17 @@ pub(crate) fn triage(incident: ulid::Ulid) -> Item {
     }))
 }
 
+/// The first escalation of the tests: paris's P-1, a new incident (event 1).
+pub(crate) fn first_incident(store: &HubStore) -> crate::ingest::apply::Applied {
+    apply(
+        store,
+        &[escalation_of("paris", 1, "P-1", 1, "a.example")],
+        T0,
+        WINDOW_MS,
+    )
+    .expect("applied")
+}
+
 fn all(store: &HubStore) -> Vec<(u64, crate::events::HubEvent)> {
     let last = store.last_event_seq().expect("reads");
     store.events_after(0, last, usize::MAX).expect("reads")
@@ -45,13 +56,7 @@ fn all(store: &HubStore) -> Vec<(u64, crate::events::HubEvent)> {
 fn each_unit_appends_the_events_of_its_changes_with_growing_sequences() {
     let dir = tempfile::tempdir().expect("dir");
     let store = open(dir.path());
-    let applied = apply(
-        &store,
-        &[escalation_of("paris", 1, "P-1", 1, "a.example")],
-        T0,
-        WINDOW_MS,
-    )
-    .expect("applied");
+    let applied = first_incident(&store);
     assert_eq!(applied.last_event, Some(1));
     let incident = incident_of(&applied.outcomes);
     let changed = apply(&store, &[triage(incident)], T0 + 1, WINDOW_MS).expect("triage");

@@ -5,6 +5,7 @@
 //! `store` (the only sled user); `correlate` and `incident` are pure domain logic.
 
 pub mod access;
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod comms;

@@ -4,6 +4,7 @@
 //! [`fixture::Org`] is the set-up most scenarios share (temp dir, PKI, in-process hub and
 //! agents, clients by operator name).
 
+pub mod api;
 pub mod audit;
 pub mod bench;
 pub mod clients;

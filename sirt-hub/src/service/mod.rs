@@ -12,6 +12,7 @@
 //! - [`response`]: directives, tasks, hunts.
 //! - [`sites`]: a site's escalation stream (hello, escalations, status, directive reports).
 //! - [`sessions`]: the dashboard's sign-in links and sessions.
+//! - [`tokens`]: API tokens minted and revoked.
 //! - here: communications, the roster, the refusal audit, the barrier.
 
 use crate::comms::CommRecord;
@@ -24,6 +25,7 @@ pub mod incident;
 pub mod response;
 pub mod sessions;
 pub mod sites;
+pub mod tokens;
 
 #[cfg(test)]
 mod boundary_tests;

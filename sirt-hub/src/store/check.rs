@@ -68,6 +68,9 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Directives => rec::<crate::response::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::Hunts => rec::<crate::response::HuntRecord>(id, "HuntRecord", value),
         TreeId::Events => rec::<super::records::HubEvent>(id, "HubEvent", value),
+        TreeId::ApiTokens => {
+            rec::<socfed_runtime::api_token::TokenRecord>(id, "TokenRecord", value)
+        }
         TreeId::Operators => {
             rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }

@@ -1,5 +1,6 @@
-//! Reads of the hub event log (`events`, appended and pruned by `unit/events.rs`): what
-//! the event log reader (the crate's `events` module) serves.
+//! Reads of the hub event log (`events`, appended and pruned by `unit/events.rs`): what the
+//! event log reader (the crate's `events` module) serves; and of the API tokens
+//! (`api_tokens`).
 
 use super::schema::{self, TreeId};
 use super::{HubStore, StoreError};
@@ -42,6 +43,29 @@ impl HubStore {
             let (key, raw) = entry?;
             let seq = schema::u64_value(schema::EVENTS, &key)?;
             out.push((seq, schema::decode(TreeId::Events, &raw)?));
+        }
+        Ok(out)
+    }
+}
+
+impl HubStore {
+    /// The API token `id`, if the store has it (revoked and expired ones included).
+    pub fn api_token(
+        &self,
+        id: ulid::Ulid,
+    ) -> Result<Option<socfed_runtime::api_token::TokenRecord>, StoreError> {
+        match self.registry.tree(TreeId::ApiTokens).get(id.to_bytes())? {
+            Some(raw) => Ok(Some(schema::decode(TreeId::ApiTokens, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every API token, oldest first (a handful: tokens are minted by people).
+    pub fn api_tokens(&self) -> Result<Vec<socfed_runtime::api_token::TokenRecord>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.registry.tree(TreeId::ApiTokens).iter() {
+            let (_, raw) = entry?;
+            out.push(schema::decode(TreeId::ApiTokens, &raw)?);
         }
         Ok(out)
     }

@@ -1,8 +1,7 @@
 //! The schema 8 → 9 upgrade of the event log, on a real store.
 
-use crate::events::tests::{T0, WINDOW_MS, incident_of, triage};
+use crate::events::tests::{T0, WINDOW_MS, first_incident, incident_of, triage};
 use crate::ingest::apply::apply;
-use crate::ingest::apply::tests::escalation_of;
 use crate::store::schema;
 
 fn open(dir: &std::path::Path) -> crate::store::HubStore {
@@ -16,13 +15,7 @@ fn a_schema_8_store_opens_with_an_empty_event_log() {
     let dir = tempfile::tempdir().expect("dir");
     let incident = {
         let store = open(dir.path());
-        let applied = apply(
-            &store,
-            &[escalation_of("paris", 1, "P-1", 1, "a.example")],
-            T0,
-            WINDOW_MS,
-        )
-        .expect("applied");
+        let applied = first_incident(&store);
         // As a schema 8 build left it: no `events` entries, no `event_seq`.
         store
             .registry

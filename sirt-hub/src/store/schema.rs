@@ -37,6 +37,7 @@
 //! | `meta`          | `state_seq/` ++ site                  | u64 BE (last state seq of the site) |
 //! | `events`        | event seq u64                         | `records::HubEvent`         |
 //! | `meta`          | `event_seq`                           | u64 BE (last event seq ever appended) |
+//! | `api_tokens`    | token ULID (16)                       | `socfed_runtime::api_token::TokenRecord` |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -70,9 +71,11 @@
 //! one entry per local incident). Schema version 4 added them; `upgrade.rs` fills them at open
 //! from `local_refs`, so every site learns the state of what it escalated before.
 //!
-//! `events` is the hub event log (the crate's `events` module): appended by the unit that makes the change
-//! it describes, pruned from its oldest end (`store/events.rs`); `event_seq` keeps the last
-//! sequence so a log pruned empty never hands a sequence out twice. Schema version 9 added it.
+//! `events` is the hub event log (the crate's `events` module): appended by the unit that
+//! makes the change it describes, pruned from its oldest end (`unit/events.rs`); `event_seq`
+//! keeps the last sequence so a log pruned empty never hands a sequence out twice. Schema
+//! version 9 added it, and `api_tokens`: API tokens for `/api/v1`, by id, holding only the
+//! hash of their secret (`socfed_runtime::api_token`).
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`), the
 //! version per tree ([`TreeId::codec`]): [`RECORD_VERSION`] but for `incidents` and
@@ -104,7 +107,7 @@ pub use trees::*;
 /// 8: `escalations` packed in runs (escalation values version 4), one entry per (site, epoch)
 /// run per unit.
 /// 9: `events`, the hub event log every change appends to (an older build would change
-/// incidents without logging them, leaving gaps readers cannot see).
+/// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
 pub const SCHEMA_VERSION: u32 = 9;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
@@ -144,6 +147,7 @@ pub const WEB_SESSIONS: &str = "web_sessions";
 pub const SITE_STATES: &str = "site_states";
 pub const SITE_STATE_LOG: &str = "site_state_log";
 pub const EVENTS: &str = "events";
+pub const API_TOKENS: &str = "api_tokens";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -381,7 +385,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::Meta => return meta_key_shape(key),
         TreeId::Sites | TreeId::Operators => shape.text(),
         TreeId::Audit | TreeId::Events => shape.u64("seq"),
-        TreeId::Incidents | TreeId::Directives | TreeId::Hunts => shape.ulid(),
+        TreeId::Incidents | TreeId::Directives | TreeId::Hunts | TreeId::ApiTokens => shape.ulid(),
         TreeId::IncidentDirectives | TreeId::Comms => shape.ulid().ulid(),
         TreeId::SiteIncidents
         | TreeId::Epochs

@@ -69,6 +69,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .merge(socfed_runtime::web::assets())
         .merge(private)
+        .merge(crate::api::router())
         .layer(axum::middleware::from_fn(
             socfed_runtime::web::security_headers,
         ))
@@ -97,5 +98,10 @@ pub fn serve(
     let limits = gate.limits().clone();
     let incoming =
         tokio_stream::StreamExt::filter_map(tls_incoming(listener, tls, domain, gate), Result::ok);
-    socfed_runtime::listen::http::serve(incoming, router(state), &limits, shutdown)
+    let app = router(state);
+    // The connection's client certificate on each of its requests, for `/api/v1`.
+    let app_for = move |conn: &socfed_runtime::tls::PeerStream| {
+        app.clone().layer(axum::Extension(conn.info().clone()))
+    };
+    socfed_runtime::listen::http::serve_per_connection(incoming, app_for, &limits, shutdown)
 }

@@ -22,7 +22,7 @@ use tonic::codegen::tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
 /// is asked to finish (graceful shutdown) and the task ends when the last one has closed
 /// (call [`Gate::close_all`] to close the ones that do not).
 pub fn serve<I, S>(
-    mut incoming: S,
+    incoming: S,
     app: axum::Router,
     limits: &ListenLimits,
     shutdown: CancellationToken,
@@ -30,6 +30,23 @@ pub fn serve<I, S>(
 where
     S: Stream<Item = I> + Unpin + Send + 'static,
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    serve_per_connection(incoming, move |_: &I| app.clone(), limits, shutdown)
+}
+
+/// [`serve`] with the router made for each connection by `app_for`: a listener whose
+/// handlers need the connection (the client certificate of a [`crate::tls::PeerStream`])
+/// puts it on every request of that connection, e.g. as an `axum::Extension`.
+pub fn serve_per_connection<I, S, F>(
+    mut incoming: S,
+    app_for: F,
+    limits: &ListenLimits,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()>
+where
+    S: Stream<Item = I> + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(&I) -> axum::Router + Send + 'static,
 {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -54,7 +71,7 @@ where
                 // Reap finished connections as we go.
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
-            let service = TowerToHyperService::new(app.clone());
+            let service = TowerToHyperService::new(app_for(&io));
             let conn = builder
                 .serve_connection_with_upgrades(TokioIo::new(io), service)
                 .into_owned();

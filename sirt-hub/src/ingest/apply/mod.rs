@@ -15,6 +15,7 @@ mod members;
 mod response;
 mod retention;
 mod roster;
+mod tokens;
 mod transition;
 mod web;
 
@@ -24,6 +25,7 @@ pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
+pub use tokens::TokenChange;
 pub use web::{WebChange, WebOutcome};
 
 use crate::incident::IncidentRecord;
@@ -103,6 +105,8 @@ pub enum Item {
     Comms(Box<CommsChange>),
     /// An operator added, given another role, or removed.
     Roster(Box<RosterChange>),
+    /// An API token minted or revoked.
+    Tokens(Box<TokenChange>),
     /// An operator added to or removed from an incident's members.
     Members(Box<MemberChange>),
     /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
@@ -353,6 +357,7 @@ impl Batch<'_, '_> {
             }
             Item::Comms(change) => Outcome::Response(self.comms(change, applied)?),
             Item::Roster(change) => Outcome::Response(self.roster(change)?),
+            Item::Tokens(change) => Outcome::Response(self.tokens(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
             Item::Audit(draft) => {

@@ -34,6 +34,7 @@ pub enum TreeId {
     SiteStates,
     SiteStateLog,
     Events,
+    ApiTokens,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -62,6 +63,7 @@ impl TreeSet for TreeId {
         TreeId::SiteStates,
         TreeId::SiteStateLog,
         TreeId::Events,
+        TreeId::ApiTokens,
     ];
 
     fn index(self) -> usize {
@@ -92,6 +94,7 @@ impl TreeSet for TreeId {
             TreeId::SiteStates => SITE_STATES,
             TreeId::SiteStateLog => SITE_STATE_LOG,
             TreeId::Events => EVENTS,
+            TreeId::ApiTokens => API_TOKENS,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The hub event log inside a unit (`events`, its last sequence in `meta`): appended in the
-//! unit of the change each event describes, so both are durable together or not at all.
+//! unit of the change each event describes, so both are durable together or not at all; and
+//! the API tokens the `/api/v1` endpoints accept (`api_tokens`), written with their audit entry.
 
 use super::StoreUnit;
 use crate::store::StoreError;
@@ -58,5 +59,24 @@ impl StoreUnit<'_> {
             removed += 1;
         }
         Ok(removed)
+    }
+}
+
+impl StoreUnit<'_> {
+    /// The API token `id`, as this unit sees it.
+    pub fn api_token(
+        &self,
+        id: ulid::Ulid,
+    ) -> Result<Option<socfed_runtime::api_token::TokenRecord>, StoreError> {
+        Ok(self.work.get(TreeId::ApiTokens, &id.to_bytes())?)
+    }
+
+    pub fn put_api_token(
+        &mut self,
+        record: &socfed_runtime::api_token::TokenRecord,
+    ) -> Result<(), StoreError> {
+        self.work
+            .put(TreeId::ApiTokens, record.id.to_bytes().to_vec(), record)?;
+        Ok(())
     }
 }
