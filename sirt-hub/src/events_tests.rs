@@ -122,3 +122,94 @@ fn pruning_removes_the_oldest_and_never_reuses_a_sequence() {
     .expect("applied");
     assert_eq!(next.last_event, Some(6));
 }
+
+fn site_report(
+    state: crate::response::DirectiveState,
+    hits: Vec<crate::response::directive::HuntHit>,
+) -> crate::response::directive::SiteReport {
+    crate::response::directive::SiteReport {
+        state,
+        detail: "playbook exited 3".into(),
+        exit_code: Some(3),
+        output: String::new(),
+        actor: String::new(),
+        hits,
+    }
+}
+
+/// A site's report that a directive failed, and a sweep that found hits, are logged with the
+/// incident they belong to; a report that changes nothing logs nothing.
+#[test]
+fn failed_directives_and_hunt_hits_are_logged() {
+    use crate::ingest::apply::{DirectiveUpdate, Issue};
+    use crate::response::directive::{HuntHit, KIND_SWEEP};
+    use crate::response::{DirectiveRecord, DirectiveState};
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path());
+    let incident = incident_of(&first_incident(&store).outcomes);
+    let paris = socfed_proto::vocab::SiteId::parse("paris").expect("site");
+    let block = DirectiveRecord {
+        incident: Some(incident),
+        ..DirectiveRecord::queued(&paris, "block_indicator", "ines", T0)
+    };
+    let sweep = DirectiveRecord {
+        incident: Some(incident),
+        hunt: Some(ulid::Ulid::new()),
+        ..DirectiveRecord::queued(&paris, KIND_SWEEP, "ines", T0)
+    };
+    let issue = Item::Issue(Box::new(Issue {
+        directives: vec![block.clone(), sweep.clone()],
+        hunt: None,
+        incident: Some(incident),
+        action: "directive.issue",
+        text: "sent".into(),
+        actor: "ines".into(),
+        actor_cert: String::new(),
+    }));
+    apply(&store, &[issue], T0 + 1, WINDOW_MS).expect("issued");
+    let update = |id, report| {
+        Item::DirectiveUpdate(Box::new(DirectiveUpdate {
+            site: paris.clone(),
+            directive: id,
+            report,
+        }))
+    };
+    let hit = HuntHit {
+        indicator: "domain:a.example".into(),
+        group_id: "G1".into(),
+        title: "beacon".into(),
+        alert_count: 2,
+        first_seen_ms: T0,
+        last_seen_ms: T0,
+        local_incident_id: String::new(),
+    };
+    let before = store.last_event_seq().expect("reads");
+    apply(
+        &store,
+        &[
+            update(block.id, site_report(DirectiveState::Failed, Vec::new())),
+            update(sweep.id, site_report(DirectiveState::Succeeded, vec![hit])),
+        ],
+        T0 + 2,
+        WINDOW_MS,
+    )
+    .expect("reported");
+    let last = store.last_event_seq().expect("reads");
+    let events = store.events_after(before, last, 100).expect("reads");
+    let kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind.name()).collect();
+    assert!(kinds.contains(&"directive_failed"), "{kinds:?}");
+    assert!(kinds.contains(&"hunt_hit"), "{kinds:?}");
+    assert!(events.iter().all(|(_, e)| e.incident == Some(incident)));
+    // The same failure reported again changes nothing, and logs nothing.
+    let again = apply(
+        &store,
+        &[update(
+            block.id,
+            site_report(DirectiveState::Failed, Vec::new()),
+        )],
+        T0 + 3,
+        WINDOW_MS,
+    )
+    .expect("reported");
+    assert_eq!(again.last_event, None);
+}

@@ -155,3 +155,41 @@ async fn the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repe
     hub.stop().await?;
     Ok(())
 }
+
+/// Events about a TLP:RED incident reach only those who may read it: an operator outside
+/// it resumes from the start and gets the next incident's event first, nothing of the red
+/// one (not even that it exists).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_a_red_incident_reach_only_its_readers() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
+    let base = format!(
+        "https://{}/api/v1",
+        hub.dashboard_addr
+            .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
+    );
+    org.escalate_once(hub.addr, "paris", clients::report("p-1", "Secret"))
+        .await?;
+    let mut grpc = org.operator(hub.addr, "ines")?;
+    let red = clients::all_incidents(&mut grpc)
+        .await?
+        .first()
+        .map(|i| i.id.clone())
+        .ok_or_else(|| anyhow::anyhow!("stored"))?;
+    transition(&mut grpc, &red, pb::LifecycleCommand::SetTlp, "red").await?;
+    org.escalate_once(hub.addr, "lyon", clients::report("l-1", "Ordinary"))
+        .await?;
+
+    let zoe = api::with_certificate(&org.pki, "zoe")?;
+    let response = zoe.get(format!("{base}/events?since=0")).send().await?;
+    let mut stream = api::SseReader::new(response);
+    let first = stream.next(WAIT).await?;
+    assert_eq!(
+        (first.id, first.event.as_str()),
+        (Some(3), "incident_created")
+    );
+    assert!(!first.data.contains(&red), "{first:?}");
+    drop(stream);
+    hub.stop().await?;
+    Ok(())
+}

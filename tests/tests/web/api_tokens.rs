@@ -268,3 +268,49 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     hub.stop().await?;
     Ok(())
 }
+
+/// `sirt-hub tokens` as the CISO types it: the token printed once works over HTTP, is listed
+/// without its secret, and stops working once revoked; the IR lead may not mint one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_mints_lists_and_revokes_tokens() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], EXTRA).await?;
+    let api = base(&hub)?;
+    let plain = web::https(&org.pki)?;
+    let carl = org.hub_cli(hub.addr, "carl")?;
+    let created = carl.json(&[
+        "tokens",
+        "create",
+        "ci",
+        "--scope",
+        "read",
+        "--expires",
+        "1h",
+    ])?;
+    let token = created["token"].as_str().unwrap_or_default().to_string();
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    assert!(token.starts_with(&format!("socfed_{id}_")), "{created}");
+    let (status, _) = call(plain.get(format!("{api}/sites")).bearer_auth(&token)).await?;
+    assert_eq!(status, 200);
+
+    let listed = carl.json(&["tokens", "list"])?;
+    let text = listed.to_string();
+    assert!(text.contains("\"ci\"") && text.contains(&id), "{text}");
+    assert!(
+        !text.contains(token.rsplit('_').next().unwrap_or("-")),
+        "a secret listed"
+    );
+
+    carl.ok(&["tokens", "revoke", &id])?;
+    let (status, _) = call(plain.get(format!("{api}/sites")).bearer_auth(&token)).await?;
+    assert_eq!(status, 401);
+    let refused = org
+        .hub_cli(hub.addr, "ines")?
+        .fails(&["tokens", "create", "x", "--scope", "read"])?;
+    assert!(
+        refused.contains("admin") || refused.contains("CISO"),
+        "{refused}"
+    );
+    hub.stop().await?;
+    Ok(())
+}
