@@ -314,3 +314,60 @@ async fn the_cli_mints_lists_and_revokes_tokens() -> anyhow::Result<()> {
     hub.stop().await?;
     Ok(())
 }
+
+/// A token's event stream ends when the token is revoked (the credential is checked again at
+/// each event), and a body over the limit is refused with 400, not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_ends_its_event_stream_and_bodies_are_bounded() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], EXTRA).await?;
+    let api = base(&hub)?;
+    let plain = web::https(&org.pki)?;
+    let minted = mint(&org, hub.addr, "carl", "siem", &["read", "respond"]).await?;
+    let big = format!(
+        "{{\"command\":\"contain\",\"argument\":\"{}\"}}",
+        "x".repeat(70_000)
+    );
+    let (status, body) = call(
+        plain
+            .post(format!(
+                "{api}/incidents/01J0000000000000000000000A/transition"
+            ))
+            .bearer_auth(&minted.token)
+            .header("content-type", "application/json")
+            .body(big),
+    )
+    .await?;
+    assert_eq!(status, 400, "{body}");
+
+    let response = plain
+        .get(format!("{api}/events"))
+        .bearer_auth(&minted.token)
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 200);
+    let mut stream = api::SseReader::new(response);
+    org.escalate_once(hub.addr, "paris", clients::report("p-1", "Beacon"))
+        .await?;
+    let created = stream.next(std::time::Duration::from_secs(15)).await?;
+    assert_eq!(created.event, "incident_created");
+
+    let channel = clients::channel(
+        hub.addr,
+        &org.pki.operator("carl")?,
+        &org.pki.domain,
+        ExpectedServer::Hub,
+    )?;
+    OperatorRosterClient::new(channel)
+        .revoke_api_token(pb::RevokeApiTokenRequest {
+            id: minted.record.clone().unwrap_or_default().id,
+        })
+        .await?;
+    // The next event is not sent on the revoked token: the stream ends instead.
+    org.escalate_once(hub.addr, "paris", clients::report("p-2", "Another"))
+        .await?;
+    let end = stream.next(std::time::Duration::from_secs(20)).await?;
+    assert_eq!(end.event, "end", "{end:?}");
+    hub.stop().await?;
+    Ok(())
+}
