@@ -5,6 +5,15 @@
 use crate::pki::TestPki;
 use std::time::Duration;
 
+/// `https://ADDR/api/v1` of a hub with its dashboard enabled.
+pub fn base(hub: &sirt_hub::app::RunningHub) -> anyhow::Result<String> {
+    Ok(format!(
+        "https://{}/api/v1",
+        hub.dashboard_addr
+            .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
+    ))
+}
+
 /// An HTTPS client presenting operator `name`'s certificate.
 pub fn with_certificate(pki: &TestPki, name: &str) -> anyhow::Result<reqwest::Client> {
     let files = pki.operator(name)?;

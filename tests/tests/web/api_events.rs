@@ -34,11 +34,7 @@ async fn the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repe
 -> anyhow::Result<()> {
     let org = Org::new()?;
     let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
-    let base = format!(
-        "https://{}/api/v1",
-        hub.dashboard_addr
-            .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
-    );
+    let base = api::base(&hub)?;
     let client = api::with_certificate(&org.pki, "ines")?;
 
     // The document lists every route; each documented one answers (401 without a
@@ -163,11 +159,7 @@ async fn the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repe
 async fn events_of_a_red_incident_reach_only_its_readers() -> anyhow::Result<()> {
     let org = Org::new()?;
     let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
-    let base = format!(
-        "https://{}/api/v1",
-        hub.dashboard_addr
-            .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
-    );
+    let base = api::base(&hub)?;
     org.escalate_once(hub.addr, "paris", clients::report("p-1", "Secret"))
         .await?;
     let mut grpc = org.operator(hub.addr, "ines")?;

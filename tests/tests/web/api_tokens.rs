@@ -39,12 +39,18 @@ async fn mint(
         .map(tonic::Response::into_inner)
 }
 
-fn base(hub: &sirt_hub::app::RunningHub) -> anyhow::Result<String> {
-    Ok(format!(
-        "https://{}/api/v1",
-        hub.dashboard_addr
-            .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
-    ))
+/// Revokes token `id` as the CISO, as `sirt-hub tokens revoke` does.
+async fn revoke(org: &Org, hub: std::net::SocketAddr, id: String) -> anyhow::Result<()> {
+    let channel = clients::channel(
+        hub,
+        &org.pki.operator("carl")?,
+        &org.pki.domain,
+        ExpectedServer::Hub,
+    )?;
+    OperatorRosterClient::new(channel)
+        .revoke_api_token(pb::RevokeApiTokenRequest { id })
+        .await?;
+    Ok(())
 }
 
 /// (status, JSON body) of a request.
@@ -65,7 +71,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     let hub = org.hub(&["paris"], EXTRA).await?;
     org.escalate_once(hub.addr, "paris", clients::report("p-1", "Beacon"))
         .await?;
-    let api = base(&hub)?;
+    let root = api::base(&hub)?;
     let plain = web::https(&org.pki)?;
 
     // Minting is the CISO's (or an admin's): the IR lead is refused.
@@ -80,7 +86,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     let responder = mint(&org, hub.addr, "carl", "soar", &["read", "respond"]).await?;
 
     // No credential: 401 with the hub's error code in the body and the header.
-    let r = plain.get(format!("{api}/incidents")).send().await?;
+    let r = plain.get(format!("{root}/incidents")).send().await?;
     assert_eq!(r.status().as_u16(), 401);
     assert_eq!(
         r.headers()
@@ -92,7 +98,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     assert_eq!(body["error"]["code"], "unauthenticated");
 
     // The read token lists; it cannot transition, and is told which scope it lacks.
-    let (status, page) = call(plain.get(format!("{api}/incidents")).bearer_auth(&reader)).await?;
+    let (status, page) = call(plain.get(format!("{root}/incidents")).bearer_auth(&reader)).await?;
     assert_eq!(status, 200, "{page}");
     let items = page["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 1, "{page}");
@@ -100,7 +106,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     let triage = serde_json::json!({"command": "start-triage"});
     let (status, body) = call(
         plain
-            .post(format!("{api}/incidents/{id}/transition"))
+            .post(format!("{root}/incidents/{id}/transition"))
             .bearer_auth(&reader)
             .json(&triage),
     )
@@ -117,7 +123,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     // The respond token transitions, as its creator (the CISO) may.
     let (status, body) = call(
         plain
-            .post(format!("{api}/incidents/{id}/transition"))
+            .post(format!("{root}/incidents/{id}/transition"))
             .bearer_auth(&responder.token)
             .json(&triage),
     )
@@ -127,7 +133,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     // Malformed input is 400, never a 500.
     let (status, body) = call(
         plain
-            .post(format!("{api}/incidents/{id}/transition"))
+            .post(format!("{root}/incidents/{id}/transition"))
             .bearer_auth(&responder.token)
             .header("content-type", "application/json")
             .body("{not json"),
@@ -136,12 +142,12 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     assert_eq!(status, 400, "{body}");
     let (status, _) = call(
         plain
-            .get(format!("{api}/incidents/nope"))
+            .get(format!("{root}/incidents/nope"))
             .bearer_auth(&reader),
     )
     .await?;
     assert_eq!(status, 400);
-    let (status, _) = call(plain.get(format!("{api}/no-such")).bearer_auth(&reader)).await?;
+    let (status, _) = call(plain.get(format!("{root}/no-such")).bearer_auth(&reader)).await?;
     assert_eq!(status, 404);
 
     // A wrong secret reads as an unknown token: 401.
@@ -149,25 +155,15 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     let last = if wrong.ends_with('0') { '1' } else { '0' };
     wrong.pop();
     wrong.push(last);
-    let (status, _) = call(plain.get(format!("{api}/incidents")).bearer_auth(&wrong)).await?;
+    let (status, _) = call(plain.get(format!("{root}/incidents")).bearer_auth(&wrong)).await?;
     assert_eq!(status, 401);
 
     // Revoked: 401 from the next call.
     let record = responder.record.clone().unwrap_or_default();
-    let channel = clients::channel(
-        hub.addr,
-        &org.pki.operator("carl")?,
-        &org.pki.domain,
-        ExpectedServer::Hub,
-    )?;
-    OperatorRosterClient::new(channel)
-        .revoke_api_token(pb::RevokeApiTokenRequest {
-            id: record.id.clone(),
-        })
-        .await?;
+    revoke(&org, hub.addr, record.id.clone()).await?;
     let (status, body) = call(
         plain
-            .get(format!("{api}/incidents"))
+            .get(format!("{root}/incidents"))
             .bearer_auth(&responder.token),
     )
     .await?;
@@ -182,11 +178,11 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
 
     // An operator certificate without a role reads, and is refused a change naming a role.
     let zoe = api::with_certificate(&org.pki, "zoe")?;
-    let (status, _) = call(zoe.get(format!("{api}/incidents/{id}"))).await?;
+    let (status, _) = call(zoe.get(format!("{root}/incidents/{id}"))).await?;
     assert_eq!(status, 200);
     let contain = serde_json::json!({"command": "contain"});
     let (status, body) = call(
-        zoe.post(format!("{api}/incidents/{id}/transition"))
+        zoe.post(format!("{root}/incidents/{id}/transition"))
             .json(&contain),
     )
     .await?;
@@ -201,7 +197,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     // The IR lead's certificate acts without a token.
     let ines = api::with_certificate(&org.pki, "ines")?;
     let (status, body) = call(
-        ines.post(format!("{api}/incidents/{id}/transition"))
+        ines.post(format!("{root}/incidents/{id}/transition"))
             .json(&contain),
     )
     .await?;
@@ -250,10 +246,10 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
         "{used}"
     );
     let hub = org.hub(&["paris"], EXTRA).await?;
-    let api = base(&hub)?;
+    let root = api::base(&hub)?;
     let (status, body) = call(
         plain
-            .get(format!("{api}/incidents"))
+            .get(format!("{root}/incidents"))
             .bearer_auth(&expired.token),
     )
     .await?;
@@ -275,7 +271,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
 async fn the_cli_mints_lists_and_revokes_tokens() -> anyhow::Result<()> {
     let org = Org::new()?;
     let hub = org.hub(&["paris"], EXTRA).await?;
-    let api = base(&hub)?;
+    let root = api::base(&hub)?;
     let plain = web::https(&org.pki)?;
     let carl = org.hub_cli(hub.addr, "carl")?;
     let created = carl.json(&[
@@ -290,7 +286,7 @@ async fn the_cli_mints_lists_and_revokes_tokens() -> anyhow::Result<()> {
     let token = created["token"].as_str().unwrap_or_default().to_string();
     let id = created["id"].as_str().unwrap_or_default().to_string();
     assert!(token.starts_with(&format!("socfed_{id}_")), "{created}");
-    let (status, _) = call(plain.get(format!("{api}/sites")).bearer_auth(&token)).await?;
+    let (status, _) = call(plain.get(format!("{root}/sites")).bearer_auth(&token)).await?;
     assert_eq!(status, 200);
 
     let listed = carl.json(&["tokens", "list"])?;
@@ -302,7 +298,7 @@ async fn the_cli_mints_lists_and_revokes_tokens() -> anyhow::Result<()> {
     );
 
     carl.ok(&["tokens", "revoke", &id])?;
-    let (status, _) = call(plain.get(format!("{api}/sites")).bearer_auth(&token)).await?;
+    let (status, _) = call(plain.get(format!("{root}/sites")).bearer_auth(&token)).await?;
     assert_eq!(status, 401);
     let refused = org
         .hub_cli(hub.addr, "ines")?
@@ -321,7 +317,7 @@ async fn the_cli_mints_lists_and_revokes_tokens() -> anyhow::Result<()> {
 async fn a_revoked_token_ends_its_event_stream_and_bodies_are_bounded() -> anyhow::Result<()> {
     let org = Org::new()?;
     let hub = org.hub(&["paris"], EXTRA).await?;
-    let api = base(&hub)?;
+    let root = api::base(&hub)?;
     let plain = web::https(&org.pki)?;
     let minted = mint(&org, hub.addr, "carl", "siem", &["read", "respond"]).await?;
     let big = format!(
@@ -331,7 +327,7 @@ async fn a_revoked_token_ends_its_event_stream_and_bodies_are_bounded() -> anyho
     let (status, body) = call(
         plain
             .post(format!(
-                "{api}/incidents/01J0000000000000000000000A/transition"
+                "{root}/incidents/01J0000000000000000000000A/transition"
             ))
             .bearer_auth(&minted.token)
             .header("content-type", "application/json")
@@ -341,7 +337,7 @@ async fn a_revoked_token_ends_its_event_stream_and_bodies_are_bounded() -> anyho
     assert_eq!(status, 400, "{body}");
 
     let response = plain
-        .get(format!("{api}/events"))
+        .get(format!("{root}/events"))
         .bearer_auth(&minted.token)
         .send()
         .await?;
@@ -352,17 +348,7 @@ async fn a_revoked_token_ends_its_event_stream_and_bodies_are_bounded() -> anyho
     let created = stream.next(std::time::Duration::from_secs(15)).await?;
     assert_eq!(created.event, "incident_created");
 
-    let channel = clients::channel(
-        hub.addr,
-        &org.pki.operator("carl")?,
-        &org.pki.domain,
-        ExpectedServer::Hub,
-    )?;
-    OperatorRosterClient::new(channel)
-        .revoke_api_token(pb::RevokeApiTokenRequest {
-            id: minted.record.clone().unwrap_or_default().id,
-        })
-        .await?;
+    revoke(&org, hub.addr, minted.record.clone().unwrap_or_default().id).await?;
     // The next event is not sent on the revoked token: the stream ends instead.
     org.escalate_once(hub.addr, "paris", clients::report("p-2", "Another"))
         .await?;
