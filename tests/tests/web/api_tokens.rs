@@ -53,6 +53,11 @@ async fn revoke(org: &Org, hub: std::net::SocketAddr, id: String) -> anyhow::Res
     Ok(())
 }
 
+/// The message of an error body.
+fn message(body: &serde_json::Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
 /// (status, JSON body) of a request.
 async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<(u16, serde_json::Value)> {
     let r = request.send().await?;
@@ -112,13 +117,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     )
     .await?;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("respond"),
-        "{body}"
-    );
+    assert!(message(&body).contains("respond"), "{body}");
 
     // The respond token transitions, as its creator (the CISO) may.
     let (status, body) = call(
@@ -168,13 +167,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     )
     .await?;
     assert_eq!(status, 401, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("revoked"),
-        "{body}"
-    );
+    assert!(message(&body).contains("revoked"), "{body}");
 
     // An operator certificate without a role reads, and is refused a change naming a role.
     let zoe = api::with_certificate(&org.pki, "zoe")?;
@@ -187,13 +180,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     )
     .await?;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("role"),
-        "{body}"
-    );
+    assert!(message(&body).contains("role"), "{body}");
     // The IR lead's certificate acts without a token.
     let ines = api::with_certificate(&org.pki, "ines")?;
     let (status, body) = call(
@@ -254,13 +241,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     )
     .await?;
     assert_eq!(status, 401, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("expired"),
-        "{body}"
-    );
+    assert!(message(&body).contains("expired"), "{body}");
     hub.stop().await?;
     Ok(())
 }
