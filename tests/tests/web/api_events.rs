@@ -185,3 +185,60 @@ async fn events_of_a_red_incident_reach_only_its_readers() -> anyhow::Result<()>
     hub.stop().await?;
     Ok(())
 }
+
+/// `incidents watch` outlives a hub restart: the stream drops, the binary reconnects with
+/// backoff and resumes after the last event it printed, so the change made after the restart
+/// is printed once and nothing before it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidents_watch_reconnects_and_resumes_after_a_hub_restart() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], EXTRA).await?;
+    let addr = hub.addr;
+    org.escalate_once(addr, "paris", clients::report("p-1", "Beacon"))
+        .await?;
+    let mut child =
+        org.hub_cli(addr, "ines")?
+            .spawn(&["incidents", "watch", "--since", "0", "-o", "json"])?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("piped stdout"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if line.map(|l| tx.send(l)).is_err() {
+                break;
+            }
+        }
+    });
+    let seq_of = |line: String| -> anyhow::Result<u64> {
+        let v: serde_json::Value = serde_json::from_str(&line)?;
+        v["seq"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("no seq in {line}"))
+    };
+    let outcome = async {
+        // Off the async workers: the hub under test runs on them.
+        let first = tokio::task::block_in_place(|| rx.recv_timeout(WAIT))?;
+        anyhow::ensure!(seq_of(first)? == 1, "the first event");
+        let mut grpc = org.operator(addr, "ines")?;
+        let id = clients::all_incidents(&mut grpc)
+            .await?
+            .first()
+            .map(|i| i.id.clone())
+            .ok_or_else(|| anyhow::anyhow!("stored"))?;
+        drop(grpc);
+        hub.stop().await?;
+        let hub = org.hub_on(addr, &["paris"], EXTRA).await?;
+        let mut grpc = org.operator(addr, "ines")?;
+        transition(&mut grpc, &id, pb::LifecycleCommand::StartTriage, "").await?;
+        let next = tokio::task::block_in_place(|| rx.recv_timeout(Duration::from_secs(40)))?;
+        anyhow::ensure!(seq_of(next)? == 2, "resumed after 1");
+        hub.stop().await?;
+        Ok(())
+    }
+    .await;
+    child.kill()?;
+    child.wait()?;
+    outcome
+}
