@@ -514,6 +514,36 @@ mod tests {
     }
 
     #[test]
+    fn the_event_log_keeps_at_least_a_day_and_one_event_and_defaults_to_a_month() {
+        let config = HubConfig::parse(EXAMPLE, Path::new("x.toml")).expect("example");
+        assert_eq!(
+            config.response.event_retention,
+            Duration::from_secs(30 * 86_400)
+        );
+        let without = EXAMPLE
+            .replace("event_retention = \"30days\"\n", "")
+            .replace("max_events = 1000000\n", "");
+        let defaults = HubConfig::parse(&without, Path::new("x.toml")).expect("defaults");
+        assert_eq!(defaults.response.max_events, 1_000_000);
+        for (from, to, key) in [
+            (
+                "event_retention = \"30days\"",
+                "event_retention = \"2h\"",
+                "response.event_retention",
+            ),
+            (
+                "max_events = 1000000",
+                "max_events = 0",
+                "response.max_events",
+            ),
+        ] {
+            let bad = EXAMPLE.replace(from, to);
+            let err = HubConfig::parse(&bad, Path::new("x.toml")).expect_err(key);
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+
+    #[test]
     fn an_admin_listener_off_loopback_needs_an_explicit_setting() {
         let open = EXAMPLE.replace("listen = \"127.0.0.1:9600\"", "listen = \"0.0.0.0:9600\"");
         let err = HubConfig::parse(&open, Path::new("x.toml")).expect_err("non-loopback admin");
