@@ -213,3 +213,26 @@ fn failed_directives_and_hunt_hits_are_logged() {
     .expect("reported");
     assert_eq!(again.last_event, None);
 }
+
+/// A reader sees only what the writer announced durable: an event applied but not yet
+/// flushed is not served, and a wait for it ends when it is announced.
+#[tokio::test]
+async fn the_reader_serves_nothing_past_the_durable_mark() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = std::sync::Arc::new(open(dir.path()));
+    let incident = incident_of(&first_incident(&store).outcomes);
+    apply(&store, &[triage(incident)], T0 + 1, WINDOW_MS).expect("triage");
+    let (durable, rx) = tokio::sync::watch::channel(1u64);
+    let mut log = crate::events::EventLog::new(store.clone(), rx);
+    let seen: Vec<u64> = log
+        .read_after(0, 10)
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect();
+    assert_eq!(seen, vec![1], "event 2 is applied but not announced");
+    let waiter = tokio::spawn(async move { log.wait_after(1).await });
+    durable.send_replace(2);
+    assert_eq!(waiter.await.expect("joins"), Some(2));
+}
