@@ -210,7 +210,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     // is answered by the writer before it stops.
     drop(tokio::spawn(crate::pruning::run(
         ingest.clone(),
-        config.response.directive_retention,
+        config.response.clone(),
         shutdown.clone(),
     )));
     let session_ttl_ms = config

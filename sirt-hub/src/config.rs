@@ -426,6 +426,11 @@ window = "7days"
 # incident's timeline and the audit chain keep what they recorded; a hunt's sweeps stay while
 # the hunt does. At least 1 day.
 directive_retention = "90days"
+# The hub event log (`/api/v1/events`, `sirt-hub incidents watch --since`): events older than
+# `event_retention`, and all but the newest `max_events`, are pruned hourly, oldest first. A
+# client that resumes from a pruned sequence gets what is left. At least 1 day and 1 event.
+event_retention = "30days"
+max_events = 1000000
 
 # Optional admin listener: Prometheus metrics at http://LISTEN/metrics (plain HTTP: keep it on
 # loopback or a management network). Omit the table to disable it.
@@ -527,6 +532,36 @@ mod tests {
             "directive_retention = \"1day\"",
         );
         assert!(HubConfig::parse(&day, Path::new("x.toml")).is_ok());
+    }
+
+    #[test]
+    fn the_event_log_keeps_at_least_a_day_and_one_event_and_defaults_to_a_month() {
+        let config = HubConfig::parse(EXAMPLE, Path::new("x.toml")).expect("example");
+        assert_eq!(
+            config.response.event_retention,
+            Duration::from_secs(30 * 86_400)
+        );
+        let without = EXAMPLE
+            .replace("event_retention = \"30days\"\n", "")
+            .replace("max_events = 1000000\n", "");
+        let defaults = HubConfig::parse(&without, Path::new("x.toml")).expect("defaults");
+        assert_eq!(defaults.response.max_events, 1_000_000);
+        for (from, to, key) in [
+            (
+                "event_retention = \"30days\"",
+                "event_retention = \"2h\"",
+                "response.event_retention",
+            ),
+            (
+                "max_events = 1000000",
+                "max_events = 0",
+                "response.max_events",
+            ),
+        ] {
+            let bad = EXAMPLE.replace(from, to);
+            let err = HubConfig::parse(&bad, Path::new("x.toml")).expect_err(key);
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 
     #[test]

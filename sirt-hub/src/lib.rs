@@ -5,6 +5,7 @@
 //! `store` (the only sled user); `correlate` and `incident` are pure domain logic.
 
 pub mod access;
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod comms;
@@ -14,6 +15,7 @@ pub mod deadlines;
 pub mod delivery;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod incident;
 pub mod ingest;

@@ -44,6 +44,10 @@ pub const ACTION: &str = "refused";
 /// The audit `action` of a site stream superseded by one from another address: whoever holds
 /// a site's key can keep the real site off by reconnecting, so it is a security event.
 pub const TAKEOVER: &str = "stream.takeover";
+/// The audit `action` of an API token's use (`crate::api`): every use is audited through the
+/// same window as refusals (the first of a kind at once, repeats as a count), so a busy
+/// integration cannot turn the chain into a disk-write amplifier or stall the writer.
+pub const TOKEN_USE: &str = "token.use";
 
 /// One refusal as the edge saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -186,6 +190,13 @@ impl RefusalAudit {
                 "site stream taken over from another address (audited as stream.takeover)"
             );
         }
+        self.audit(event);
+    }
+
+    /// An API token used for a call (`action` [`TOKEN_USE`]; `who` names the token by id and
+    /// name, never its secret).
+    pub fn token_use(&self, event: Refusal) {
+        metrics::counter!("socfed_hub_api_token_uses_total").increment(1);
         self.audit(event);
     }
 

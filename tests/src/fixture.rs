@@ -166,15 +166,29 @@ impl OperatorCli {
 
     /// Runs `ARGS` and returns what it did.
     pub fn run(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
-        Ok(
-            std::process::Command::new(crate::procs::binary(self.binary)?)
-                .args(args)
-                .args(&self.target)
-                .env("SOCFED_CA", &self.files.ca)
-                .env("SOCFED_CERT", &self.files.cert)
-                .env("SOCFED_KEY", &self.files.key)
-                .output()?,
-        )
+        Ok(self.command(args)?.output()?)
+    }
+
+    /// Starts `ARGS` with its stdout piped, for a command that runs until stopped (`incidents
+    /// watch`); the caller kills the child.
+    pub fn spawn(&self, args: &[&str]) -> anyhow::Result<std::process::Child> {
+        Ok(self
+            .command(args)?
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?)
+    }
+
+    /// The binary with `ARGS`, the target flags and the certificate in the environment.
+    fn command(&self, args: &[&str]) -> anyhow::Result<std::process::Command> {
+        let mut command = std::process::Command::new(crate::procs::binary(self.binary)?);
+        command
+            .args(args)
+            .args(&self.target)
+            .env("SOCFED_CA", &self.files.ca)
+            .env("SOCFED_CERT", &self.files.cert)
+            .env("SOCFED_KEY", &self.files.key);
+        Ok(command)
     }
 
     /// Runs and expects success; returns stdout.

@@ -5,6 +5,7 @@
 //! agents, clients by operator name).
 
 pub mod agent_api;
+pub mod api;
 pub mod audit;
 pub mod bench;
 pub mod clients;

@@ -244,6 +244,14 @@ pub const METRICS: &[Metric] = &[
         "Finished directives removed at the hub past [response] directive_retention",
     ),
     counter(
+        "socfed_hub_events_pruned_total",
+        "Hub event log entries removed past [response] event_retention or max_events",
+    ),
+    counter(
+        "socfed_hub_api_token_uses_total",
+        "Calls to /api/v1 authenticated by an API token (each audited as token.use)",
+    ),
+    counter(
         "socfed_hub_comms_deliveries_total",
         "Approved communications delivered to their webhook, by outcome (delivered, failed)",
     ),

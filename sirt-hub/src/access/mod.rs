@@ -6,13 +6,13 @@
 //!
 //! | API | who |
 //! |---|---|
-//! | reads: incidents, sites, conflicts, audit, directives, hunts, communications, operators | any operator of the organisation; a TLP:RED incident and what carries its data only as `incident.rs` says |
+//! | reads: incidents, sites, conflicts, audit, directives, hunts, communications, operators, the event log | any operator of the organisation; a TLP:RED incident and what carries its data only as `incident.rs` says |
 //! | `TransitionIncident` | any role (the lifecycle machine decides per command) |
 //! | dashboard sign-in link (`sirt-hub login`) | any role (a session ends when its operator leaves the roster) |
 //! | regulatory flags and filings, merge, split, directives, tasks, attaching hunt hits, approving or rejecting communications, recording a delivery | IR lead, CISO |
 //! | starting a hunt | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 //! | drafting a communication | IR lead, CISO, SOC manager |
-//! | managing the roster (`sirt-hub operators`) | admin, CISO |
+//! | managing the roster (`sirt-hub operators`) and API tokens (`sirt-hub tokens`) | admin, CISO |
 
 pub mod acting;
 pub mod incident;

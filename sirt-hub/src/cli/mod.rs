@@ -3,13 +3,15 @@
 //! `socfed_runtime::cli::main`, the statuses are its table); operator commands reach the hub
 //! through [`HubTarget`], the shared client flags with `--hub`.
 
-mod comms;
+pub(crate) mod comms;
 mod operators;
 mod pki;
 mod query;
 pub(crate) mod render;
 mod report;
-mod response;
+pub(crate) mod response;
+mod tokens;
+mod watch;
 
 use crate::config::{ConfigError, EXAMPLE, HubConfig};
 use clap::{Parser, Subcommand};
@@ -60,6 +62,8 @@ pub enum Command {
     Login(operators::LoginArgs),
     /// The hub's operator roster: who holds which role (changes: admin or CISO).
     Operators(operators::OperatorsArgs),
+    /// API tokens for the hub's HTTP API `/api/v1` (admin or CISO).
+    Tokens(tokens::TokensArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Back up or restore the hub store (the hub must be stopped).
@@ -176,6 +180,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
         Command::Operators(args) => operators::run(args).await,
+        Command::Tokens(args) => tokens::run(args).await,
         Command::Login(args) => operators::login(args).await,
         Command::Completions { shell } => {
             socfed_runtime::cli::print_completions::<Cli>(shell, "sirt-hub")

@@ -5,7 +5,6 @@ use super::render;
 use crate::lifecycle::CommandKind;
 use crate::view::wire::COMMANDS;
 use clap::{Args, Subcommand};
-use futures_util::StreamExt;
 use socfed_proto::pb::{self, operator_client::OperatorClient};
 use socfed_proto::vocab::Severity;
 use socfed_runtime::cli::{OutputFormat, explain};
@@ -38,8 +37,14 @@ pub enum IncidentsCommand {
     },
     /// Show one incident with its sightings per site.
     Show { id: String },
-    /// Print incidents as they are created or updated, until interrupted.
-    Watch,
+    /// Follow the hub event log (incidents created and changed, failed directives, hunt
+    /// hits), each with its sequence, until interrupted; reconnects with backoff and resumes
+    /// after the last event printed. `--since N` resumes after event N.
+    Watch {
+        /// Print every event after this sequence first (as an earlier watch printed them).
+        #[arg(long)]
+        since: Option<u64>,
+    },
     /// Move an incident through its lifecycle or change its severity, priority, TLP,
     /// techniques or IR lead (needs a role in the hub's [[operators]]).
     Transition {
@@ -360,41 +365,9 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                 .into_inner();
             show(&incident, output)?;
         }
-        IncidentsCommand::Watch => {
-            let mut stream = client
-                .watch_incidents(pb::WatchIncidentsRequest {})
-                .await
-                .map_err(|s| explain(&s, &target))?
-                .into_inner();
-            while let Some(event) = stream.next().await {
-                let event = event.map_err(|s| explain(&s, &target))?;
-                let kind = if event.kind == pb::incident_event::Kind::Created as i32 {
-                    "created"
-                } else {
-                    "updated"
-                };
-                let Some(incident) = event.incident else {
-                    continue;
-                };
-                match output {
-                    OutputFormat::Json => {
-                        let mut value = render::incident_json(&incident);
-                        value["event"] = kind.into();
-                        socfed_runtime::outln!(
-                            "{}",
-                            socfed_runtime::terminal::json_safe(&serde_json::to_string(&value)?)
-                        );
-                    }
-                    OutputFormat::Table => socfed_runtime::outln!(
-                        "{kind:<8} {} [{}] {} sites={} {}",
-                        incident.id,
-                        render::severity(incident.severity),
-                        render::status(incident.status),
-                        render::sites_of(&incident),
-                        socfed_runtime::terminal::clean(&incident.title)
-                    ),
-                }
-            }
+        IncidentsCommand::Watch { since } => {
+            drop(client);
+            super::watch::run(&args.target, since).await?;
         }
     }
     Ok(())

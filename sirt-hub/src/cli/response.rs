@@ -383,7 +383,7 @@ pub fn directive_json(d: &pb::DirectiveStatus) -> Value {
     })
 }
 
-fn hunt_json(h: &pb::Hunt) -> Value {
+pub fn hunt_json(h: &pb::Hunt) -> Value {
     json!({
         "hunt_id": h.hunt_id, "incident_id": h.incident_id, "indicators": h.indicators,
         "started_at": format_millis(h.started_at_ms), "started_by": h.started_by,

@@ -2,12 +2,14 @@
 
 pub mod acting;
 pub mod comms;
+pub mod events;
 pub mod federation;
 mod members;
 pub mod operator;
 pub mod refusal_layer;
 pub mod response;
 pub mod roster;
+pub mod tokens;
 pub mod watches;
 
 use crate::error::HubError;

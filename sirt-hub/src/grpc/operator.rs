@@ -166,6 +166,28 @@ impl pb::operator_server::Operator for OperatorService {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
+    type WatchEventsStream = ReceiverStream<Result<pb::HubEventRecord, Status>>;
+
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let reader = Reader::of(&self.roles, &request, "WatchEvents")?;
+        let who = socfed_runtime::peer::caller(&request)?.uri;
+        let slot = self.watches.take(&who)?;
+        let pb::WatchEventsRequest { since, from_now } = request.into_inner();
+        let (tx, rx) = mpsc::channel(256);
+        let log = self.ingest.event_log(self.store.clone());
+        let since = if from_now { log.last() } else { since };
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            // Held for as long as the watch runs.
+            let _slot = slot;
+            super::events::follow(log, reader, since, tx, shutdown).await;
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
     async fn list_sites(
         &self,
         request: Request<pb::ListSitesRequest>,

@@ -124,6 +124,33 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
         }))
     }
 
+    async fn create_api_token(
+        &self,
+        request: Request<pb::CreateApiTokenRequest>,
+    ) -> Result<Response<pb::CreateApiTokenResponse>, Status> {
+        super::tokens::create(&self.roles, &self.ingest, request)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_api_tokens(
+        &self,
+        request: Request<pb::ListApiTokensRequest>,
+    ) -> Result<Response<pb::ApiTokenList>, Status> {
+        super::tokens::list(&self.store, &self.roles, request)
+            .await
+            .map(Response::new)
+    }
+
+    async fn revoke_api_token(
+        &self,
+        request: Request<pb::RevokeApiTokenRequest>,
+    ) -> Result<Response<pb::ApiToken>, Status> {
+        super::tokens::revoke((&self.store, &self.roles, &self.ingest), request)
+            .await
+            .map(Response::new)
+    }
+
     async fn remove_operator(
         &self,
         request: Request<pb::RemoveOperatorRequest>,

@@ -55,6 +55,7 @@ pub struct IngestHandle {
     directives: broadcast::Sender<SiteId>,
     failure: writer::Failure,
     states: broadcast::Sender<SiteId>,
+    event_seq: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +137,17 @@ impl IngestHandle {
     pub fn subscribe(&self) -> broadcast::Receiver<IncidentChange> {
         self.events.subscribe()
     }
+
+    /// The last durable sequence of the hub event log, updated after each flush that made
+    /// events durable (`crate::events::EventLog` reads up to it).
+    pub fn durable_events(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.event_seq.subscribe()
+    }
+
+    /// The hub event log, as far as it is durable.
+    pub fn event_log(&self, store: Arc<HubStore>) -> crate::events::EventLog {
+        crate::events::EventLog::new(store, self.durable_events())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -175,6 +187,13 @@ pub fn start(
     let (events, _) = broadcast::channel(4096);
     let (directives, _) = broadcast::channel(1024);
     let (states, _) = broadcast::channel(1024);
+    // Everything in the store at start is durable (opening flushed it).
+    let (event_seq, _) = tokio::sync::watch::channel(
+        store
+            .last_event_seq()
+            .map_err(|e| std::io::Error::other(e.to_string()))?,
+    );
+    let writer_event_seq = event_seq.clone();
     let writer_events = events.clone();
     let writer_directives = directives.clone();
     let writer_states = states.clone();
@@ -192,6 +211,7 @@ pub fn start(
                     events: writer_events,
                     directives: writer_directives,
                     states: writer_states,
+                    event_seq: writer_event_seq,
                 },
                 writer_failure,
                 shutdown,
@@ -204,6 +224,7 @@ pub fn start(
             directives,
             failure: failure.clone(),
             states,
+            event_seq,
         },
         WriterJoin { thread, failure },
     ))

@@ -36,6 +36,8 @@ pub(super) struct Publish {
     pub directives: broadcast::Sender<SiteId>,
     /// Sites with new incident states to send.
     pub states: broadcast::Sender<SiteId>,
+    /// The last event sequence durable (`crate::events`).
+    pub event_seq: tokio::sync::watch::Sender<u64>,
 }
 
 /// One applied batch waiting for its flush.
@@ -270,6 +272,14 @@ fn answer(batch: Applying, publish: &Publish) {
     for change in applied.changes {
         let _ = publish.events.send(change);
     }
+    if let Some(seq) = applied.last_event {
+        // Batches are answered in order, so the mark only grows; `max` keeps it so anyway.
+        publish.event_seq.send_if_modified(|last| {
+            let grew = seq > *last;
+            *last = (*last).max(seq);
+            grew
+        });
+    }
 }
 
 fn answer_error(replies: impl Iterator<Item = Option<Reply>>, e: Arc<StoreError>) {
@@ -293,6 +303,7 @@ fn apply(
     let mut changes: Vec<IncidentChange> = Vec::new();
     let mut directive_sites: Vec<SiteId> = Vec::new();
     let mut state_sites: Vec<SiteId> = Vec::new();
+    let mut last_event = None;
     for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
         let escalations = chunk
             .iter()
@@ -303,6 +314,7 @@ fn apply(
         ids = rest;
         let applied = super::apply::apply_journaled(store, chunk, chunk_ids, now, window_ms)?;
         outcomes.extend(applied.outcomes);
+        last_event = applied.last_event.or(last_event);
         for site in applied.directive_sites {
             if !directive_sites.contains(&site) {
                 directive_sites.push(site);
@@ -326,5 +338,7 @@ fn apply(
         changes,
         directive_sites,
         state_sites,
+        events: Vec::new(),
+        last_event,
     })
 }

@@ -13,6 +13,7 @@
 //! - [`sites`]: a site's escalation stream (hello, escalations, status, directive reports).
 //! - [`comms`]: communications as an operator drafts, decides and records them.
 //! - [`sessions`]: the dashboard's sign-in links and sessions.
+//! - [`tokens`]: API tokens minted and revoked.
 //! - here: communications, the roster, the refusal audit, the barrier.
 
 use crate::comms::CommRecord;
@@ -28,6 +29,7 @@ pub mod incident;
 pub mod response;
 pub mod sessions;
 pub mod sites;
+pub mod tokens;
 
 #[cfg(test)]
 mod boundary_tests;

@@ -9,7 +9,9 @@ use crate::access::Api;
 use crate::access::acting::Acting;
 use crate::access::reader::{Reader, Roles};
 use crate::error::HubError;
-use crate::ingest::apply::{AttachHunt, Issue, Item, PruneDirectives, Pruned, ResponseOutcome};
+use crate::ingest::apply::{
+    AttachHunt, Issue, Item, PruneDirectives, PruneEvents, Pruned, ResponseOutcome,
+};
 use crate::response::order::{self, DirectiveOrder, HuntOrder, Planned, TaskOrder};
 use crate::response::{DirectiveRecord, HuntRecord};
 use crate::store::HubStore;
@@ -157,6 +159,15 @@ impl Commands<'_> {
         match self.response(item, "prune_directives").await? {
             ResponseOutcome::Pruned(pruned) => Ok(pruned),
             other => Err(wrong_answer("prune_directives", &other)),
+        }
+    }
+
+    /// One step of the event log's prune pass: how many events went, and whether more may.
+    pub async fn prune_events(self, retention_ms: i64, keep: u64) -> Result<Pruned, HubError> {
+        let item = Item::PruneEvents(Box::new(PruneEvents { retention_ms, keep }));
+        match self.response(item, "prune_events").await? {
+            ResponseOutcome::Pruned(pruned) => Ok(pruned),
+            other => Err(wrong_answer("prune_events", &other)),
         }
     }
 

@@ -67,6 +67,10 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
         TreeId::Directives => rec::<crate::response::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::Hunts => rec::<crate::response::HuntRecord>(id, "HuntRecord", value),
+        TreeId::Events => rec::<super::records::HubEvent>(id, "HubEvent", value),
+        TreeId::ApiTokens => {
+            rec::<socfed_runtime::api_token::TokenRecord>(id, "TokenRecord", value)
+        }
         TreeId::Operators => {
             rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }
@@ -113,7 +117,11 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
             let version = u32::from_be_bytes([raw4[0], raw4[1], raw4[2], raw4[3]]);
             Ok(raw(format!("u32 {version}")))
         }
-        _ if is(schema::COMMITS) || is(schema::ROSTER_KEEPERS) || is(schema::JOURNAL_APPLIED) => {
+        _ if is(schema::COMMITS)
+            || is(schema::ROSTER_KEEPERS)
+            || is(schema::JOURNAL_APPLIED)
+            || is(schema::EVENT_SEQ) =>
+        {
             u64_shown(tree, value)
         }
         _ if is(schema::AUDIT_HEAD) => rec::<AuditHead>(id, "AuditHead", value),

@@ -1,5 +1,6 @@
 //! Values the hub's sled trees hold besides the domain's incident record
-//! (`crate::incident::IncidentRecord`): escalations, per-site facts, reviews, fingerprints.
+//! (`crate::incident::IncidentRecord`): escalations, per-site facts, reviews, fingerprints,
+//! the hub event log's events (the `events` module).
 //! Plain data; every change of shape bumps the record version in `schema.rs` so old values are
 //! recognised and upgraded on read.
 
@@ -79,4 +80,61 @@ pub struct ReviewRecord {
 pub struct FingerprintRecord {
     pub incident: Ulid,
     pub last_seen_ms: UnixMillis,
+}
+
+/// One event of the log. Words (phase, severity, TLP, state) are the CLI's words, so a
+/// consumer needs no table of codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubEvent {
+    pub at_ms: UnixMillis,
+    /// The incident it is about; `None` for an event about no incident (a hunt started from
+    /// indicators alone), which every operator may see.
+    pub incident: Option<Ulid>,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    IncidentCreated {
+        title: String,
+        phase: String,
+        severity: String,
+        tlp: String,
+        sites: Vec<String>,
+    },
+    IncidentChanged {
+        phase: String,
+        severity: String,
+        tlp: String,
+        ir_lead: Option<String>,
+        /// The incident's latest timeline line: what changed, in words.
+        what: String,
+    },
+    DirectiveFailed {
+        directive: Ulid,
+        site: String,
+        directive_kind: String,
+        /// `failed` or `refused`.
+        state: String,
+        detail: String,
+    },
+    HuntHit {
+        hunt: Ulid,
+        directive: Ulid,
+        site: String,
+        hits: u64,
+    },
+}
+
+impl EventKind {
+    /// The kind's name, as the SSE `event:` field and the CLI show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::IncidentCreated { .. } => "incident_created",
+            EventKind::IncidentChanged { .. } => "incident_changed",
+            EventKind::DirectiveFailed { .. } => "directive_failed",
+            EventKind::HuntHit { .. } => "hunt_hit",
+        }
+    }
 }

@@ -36,6 +36,9 @@
 //! | `site_states`   | site ++ 0x00 ++ local incident id     | state seq u64 BE (its latest mark) |
 //! | `site_state_log`| site ++ 0x00 ++ state seq u64         | local incident id (utf-8)  |
 //! | `meta`          | `state_seq/` ++ site                  | u64 BE (last state seq of the site) |
+//! | `events`        | event seq u64                         | `records::HubEvent`         |
+//! | `meta`          | `event_seq`                           | u64 BE (last event seq ever appended) |
+//! | `api_tokens`    | token ULID (16)                       | `socfed_runtime::api_token::TokenRecord` |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -69,6 +72,12 @@
 //! one entry per local incident). Schema version 4 added them; `upgrade.rs` fills them at open
 //! from `local_refs`, so every site learns the state of what it escalated before.
 //!
+//! `events` is the hub event log (the crate's `events` module): appended by the unit that
+//! makes the change it describes, pruned from its oldest end (`unit/events.rs`); `event_seq`
+//! keeps the last sequence so a log pruned empty never hands a sequence out twice. Schema
+//! version 9 added it, and `api_tokens`: API tokens for `/api/v1`, by id, holding only the
+//! hash of their secret (`socfed_runtime::api_token`).
+//!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`), the
 //! version per tree ([`TreeId::codec`]): [`RECORD_VERSION`] but for `incidents` and
 //! `escalations`, whose records moved on and whose older versions are still read (`legacy.rs`).
@@ -98,7 +107,9 @@ pub use trees::*;
 /// only the generations the correlation window reaches and old ones are pruned whole.
 /// 8: `escalations` packed in runs (escalation values version 4), one entry per (site, epoch)
 /// run per unit.
-pub const SCHEMA_VERSION: u32 = 8;
+/// 9: `events`, the hub event log every change appends to (an older build would change
+/// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
+pub const SCHEMA_VERSION: u32 = 9;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -136,6 +147,10 @@ pub const COMMS: &str = "comms";
 pub const WEB_SESSIONS: &str = "web_sessions";
 pub const SITE_STATES: &str = "site_states";
 pub const SITE_STATE_LOG: &str = "site_state_log";
+pub const EVENTS: &str = "events";
+pub const API_TOKENS: &str = "api_tokens";
+/// `meta` key of the last event sequence appended (u64 BE).
+pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
 pub const SLED_DEFAULT_TREE: &str = "__sled__default";
 
@@ -380,8 +395,8 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
     match tree {
         TreeId::Meta => return meta_key_shape(key),
         TreeId::Sites | TreeId::Operators => shape.text(),
-        TreeId::Audit => shape.u64("seq"),
-        TreeId::Incidents | TreeId::Directives | TreeId::Hunts => shape.ulid(),
+        TreeId::Audit | TreeId::Events => shape.u64("seq"),
+        TreeId::Incidents | TreeId::Directives | TreeId::Hunts | TreeId::ApiTokens => shape.ulid(),
         TreeId::IncidentDirectives | TreeId::Comms => shape.ulid().ulid(),
         TreeId::SiteIncidents
         | TreeId::Epochs

@@ -33,6 +33,10 @@
 //! Only 32-byte keys are taken, so a crash part-way repeats the step for what is left.
 //!
 //! Version 7 → 8: `escalations` packed in runs (`upgrade_runs.rs`).
+//!
+//! Version 8 → 9: nothing is rewritten; the `events` tree starts empty and the first event
+//! appended is sequence 1. Schema 9 makes an older build, which would change incidents
+//! without logging them, refuse the store.
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};

@@ -91,6 +91,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .merge(socfed_runtime::web::assets())
         .merge(private)
+        .merge(crate::api::router())
         .layer(axum::middleware::from_fn(
             socfed_runtime::web::security_headers,
         ))
@@ -119,5 +120,6 @@ pub fn serve(
     let limits = gate.limits().clone();
     let incoming =
         tokio_stream::StreamExt::filter_map(tls_incoming(listener, tls, domain, gate), Result::ok);
+    // Each request carries its connection's `PeerInfo` (the client certificate, for `/api/v1`).
     socfed_runtime::listen::http::serve(incoming, router(state), &limits, shutdown)
 }

@@ -1,9 +1,11 @@
-//! The hub's dashboard: pages, sessions and a real browser.
+//! The hub's dashboard (pages, sessions and a real browser) and its HTTP/JSON API.
 //!
 //! One test binary for these scenarios (one link instead of one per file); each module is one
 //! scenario file, its tests keep their names under the module's path.
 
 mod chromium;
+mod api_events;
+mod api_tokens;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;

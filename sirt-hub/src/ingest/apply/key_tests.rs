@@ -118,10 +118,11 @@ fn per_site_records_are_written_once_per_unit() {
                 })
                 .sum()
         };
-        // Meta: each site's state sequence, the commit counter and the journal mark.
+        // Meta: each site's state sequence, the commit counter, the journal mark and the
+        // event log's last sequence.
         assert_eq!(
             (inserts("sites"), inserts("epochs"), inserts("meta")),
-            (2, 2, 4)
+            (2, 2, 5)
         );
     });
 }

@@ -15,6 +15,7 @@ mod members;
 mod response;
 mod retention;
 mod roster;
+mod tokens;
 mod transition;
 mod web;
 
@@ -22,8 +23,9 @@ pub use comms::{CommEdit, CommsChange};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
-pub use retention::{PruneDirectives, Pruned};
+pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
+pub use tokens::TokenChange;
 pub use web::{WebChange, WebOutcome};
 
 use crate::incident::IncidentRecord;
@@ -97,10 +99,14 @@ pub enum Item {
     AttachHunt(Box<AttachHunt>),
     /// One step of the prune pass over finished directives (`response::retention`).
     PruneDirectives(Box<PruneDirectives>),
+    /// One step of the event log's prune pass (`crate::pruning`).
+    PruneEvents(Box<PruneEvents>),
     /// A communication drafted, decided or delivered.
     Comms(Box<CommsChange>),
     /// An operator added, given another role, or removed.
     Roster(Box<RosterChange>),
+    /// An API token minted or revoked.
+    Tokens(Box<TokenChange>),
     /// An operator added to or removed from an incident's members.
     Members(Box<MemberChange>),
     /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
@@ -232,6 +238,11 @@ pub struct Applied {
     pub directive_sites: Vec<SiteId>,
     /// Sites with new incident states to send (`site_states.rs`).
     pub state_sites: Vec<SiteId>,
+    /// Events other than incident changes (failed directives, hunt hits), appended to the
+    /// event log with the incident changes at commit (`crate::events`).
+    pub events: Vec<crate::events::HubEvent>,
+    /// The last event sequence the unit appended, if it appended any.
+    pub last_event: Option<u64>,
 }
 
 /// The items of one unit of work, applied in order.
@@ -289,6 +300,14 @@ pub fn apply_journaled(
     if let Some(last) = journal_ids.last() {
         unit.set_journal_applied(last.saturating_add(1));
     }
+    // The events of what this unit changed, in its transaction: durable with the change.
+    let mut events: Vec<crate::events::HubEvent> = applied
+        .changes
+        .iter()
+        .map(|c| crate::events::of_incident(c.created, &c.record))
+        .collect();
+    events.append(&mut applied.events);
+    applied.last_event = unit.append_events(&events)?;
     // Fingerprint generations past the window go a few keys per unit, so pruning keeps pace
     // with the traffic that writes new ones and never stalls one batch.
     unit.prune_fingerprints(now, window_ms, PRUNE_FINGERPRINTS_PER_UNIT)?;
@@ -344,8 +363,12 @@ impl Batch<'_, '_> {
             Item::PruneDirectives(prune) => {
                 Outcome::Response(ResponseOutcome::Pruned(self.prune_directives(prune)?))
             }
+            Item::PruneEvents(prune) => {
+                Outcome::Response(ResponseOutcome::Pruned(self.prune_events(prune)?))
+            }
             Item::Comms(change) => Outcome::Response(self.comms(change, applied)?),
             Item::Roster(change) => Outcome::Response(self.roster(change)?),
+            Item::Tokens(change) => Outcome::Response(self.tokens(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
             Item::Audit(draft) => {

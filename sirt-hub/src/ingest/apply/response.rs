@@ -76,6 +76,47 @@ pub(super) fn closed_refusal(record: &IncidentRecord, what: &str) -> Option<Stri
     }
 }
 
+/// The events of a site's report that changed `d`: a failure or refusal, and new hunt hits.
+fn directive_events(
+    d: &DirectiveRecord,
+    before: directive::DirectiveState,
+    hits_before: usize,
+    now: UnixMillis,
+) -> Vec<crate::events::HubEvent> {
+    use crate::events::{EventKind, HubEvent};
+    use directive::DirectiveState;
+    let mut out = Vec::new();
+    if d.state != before && matches!(d.state, DirectiveState::Failed | DirectiveState::Refused) {
+        out.push(HubEvent {
+            at_ms: now,
+            incident: d.incident,
+            kind: EventKind::DirectiveFailed {
+                directive: d.id,
+                site: d.site.as_str().to_string(),
+                directive_kind: d.kind.clone(),
+                state: d.state.as_str().to_string(),
+                detail: d.detail.clone(),
+            },
+        });
+    }
+    if let Some(hunt) = d.hunt
+        && d.kind == directive::KIND_SWEEP
+        && d.hits.len() > hits_before
+    {
+        out.push(HubEvent {
+            at_ms: now,
+            incident: d.incident,
+            kind: EventKind::HuntHit {
+                hunt,
+                directive: d.id,
+                site: d.site.as_str().to_string(),
+                hits: d.hits.len() as u64,
+            },
+        });
+    }
+    out
+}
+
 impl Batch<'_, '_> {
     pub(super) fn note_on_incident(
         &mut self,
@@ -164,11 +205,14 @@ impl Batch<'_, '_> {
                 d.id, d.site
             )));
         }
-        let before = d.state;
+        let (before, hits_before) = (d.state, d.hits.len());
         if !d.apply(u.report.clone(), now) {
             return Ok(ResponseOutcome::Updated(false));
         }
         self.unit.update_directive(&d)?;
+        applied
+            .events
+            .extend(directive_events(&d, before, hits_before, now));
         if let Some(id) = d.incident
             && d.state != before
         {

@@ -1,6 +1,7 @@
 //! One step of the directive prune pass (`crate::response::retention`): the writer removes
 //! up to [`PRUNE_PER_ITEM`] finished directives past the retention, reading at most
-//! [`SCAN_PER_ITEM`] in id order from where the previous step stopped.
+//! [`SCAN_PER_ITEM`] in id order from where the previous step stopped; and one step of the
+//! event log's (`crate::events`), up to [`PRUNE_PER_ITEM`] of its oldest events.
 
 use super::Batch;
 use crate::response::DirectiveRecord;
@@ -51,6 +52,26 @@ impl Batch<'_, '_> {
         Ok(Pruned {
             removed: selection.prune.len(),
             resume_from: selection.resume_from,
+        })
+    }
+}
+
+/// Prune the event log: events older than `retention_ms` at the writer's clock, and all but
+/// the newest `keep`.
+#[derive(Debug, Clone)]
+pub struct PruneEvents {
+    pub retention_ms: i64,
+    pub keep: u64,
+}
+
+impl Batch<'_, '_> {
+    pub(super) fn prune_events(&mut self, p: &PruneEvents) -> Result<Pruned, StoreError> {
+        let cutoff = retention::cutoff(self.now, p.retention_ms);
+        let removed = self.unit.prune_events(cutoff, p.keep, PRUNE_PER_ITEM)?;
+        Ok(Pruned {
+            removed,
+            // The next step starts from the oldest end again; "more" is all it needs.
+            resume_from: (removed == PRUNE_PER_ITEM).then(Ulid::nil),
         })
     }
 }

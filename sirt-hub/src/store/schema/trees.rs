@@ -33,6 +33,8 @@ pub enum TreeId {
     WebSessions,
     SiteStates,
     SiteStateLog,
+    Events,
+    ApiTokens,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -60,6 +62,8 @@ impl TreeSet for TreeId {
         TreeId::WebSessions,
         TreeId::SiteStates,
         TreeId::SiteStateLog,
+        TreeId::Events,
+        TreeId::ApiTokens,
     ];
 
     fn index(self) -> usize {
@@ -89,6 +93,8 @@ impl TreeSet for TreeId {
             TreeId::WebSessions => WEB_SESSIONS,
             TreeId::SiteStates => SITE_STATES,
             TreeId::SiteStateLog => SITE_STATE_LOG,
+            TreeId::Events => EVENTS,
+            TreeId::ApiTokens => API_TOKENS,
         }
     }
 

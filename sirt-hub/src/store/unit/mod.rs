@@ -15,9 +15,11 @@
 //! One file per group of records: `incidents.rs` (records and listing indexes, and the states
 //! owed to sites), `sites.rs` (per-site facts and acknowledgement marks), `escalations.rs`
 //! (idempotency records, reviews, local references, fingerprints), `response.rs` (directives,
-//! hunts, communications), `people.rs` (roster, members, dashboard grants, the audit chain).
+//! hunts, communications), `people.rs` (roster, members, dashboard grants, the audit chain), `events.rs` (the hub
+//! event log).
 
 mod escalations;
+mod events;
 mod incidents;
 mod people;
 mod response;
