@@ -215,6 +215,33 @@ pub fn check(
     Ok(())
 }
 
+/// A token record on the wire (`pb::ApiToken`, both services): never its secret's hash.
+pub fn to_wire(record: &TokenRecord) -> socfed_proto::pb::ApiToken {
+    socfed_proto::pb::ApiToken {
+        id: record.id.to_string(),
+        name: record.name.clone(),
+        scopes: record
+            .scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        created_at_ms: record.created_ms,
+        created_by: record.created_by.clone(),
+        expires_at_ms: record.expires_ms,
+        revoked_at_ms: record.revoked.as_ref().map_or(0, |r| r.at_ms),
+        revoked_by: record
+            .revoked
+            .as_ref()
+            .map(|r| r.by.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The scopes a `CreateApiTokenRequest` names, each checked.
+pub fn scopes_from_wire(words: &[String]) -> Result<Vec<Scope>, TokenError> {
+    words.iter().map(|w| Scope::parse(w)).collect()
+}
+
 fn random_secret() -> Result<[u8; SECRET_BYTES], TokenError> {
     use rand::TryRngCore;
     let mut bytes = [0u8; SECRET_BYTES];

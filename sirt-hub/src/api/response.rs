@@ -104,10 +104,6 @@ pub async fn issue(
     let acting = caller.acting(&state, Api::IssueDirective)?;
     let Json(body) = body.map_err(bad_body)?;
     let incident = id(&body.incident, "an incident")?;
-    caller
-        .reader(&state)
-        .may_read_id(&state.store, incident)
-        .await?;
     let order = DirectiveOrder {
         incident,
         sites: body.sites,
@@ -115,8 +111,14 @@ pub async fn issue(
         params: body.params,
         expires_in_s: body.expires_in_s,
     };
+    // The command checks the role and the read rule, as for every transport.
+    let by = crate::service::response::Orderer {
+        store: &state.store,
+        roles: &state.roles,
+        acting: &acting,
+    };
     let done = Commands::on(&state.ingest)
-        .issue_directive(order, &state.enrolled, acting.actor())
+        .issue_directive(&by, order, &state.enrolled)
         .await?;
     let now = socfed_proto::now_millis();
     let items = done

@@ -3,11 +3,9 @@
 //! one at once.
 
 use super::HubTarget;
-use super::render::{print_json, table};
 use clap::{Args, Subcommand};
-use serde_json::json;
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_runtime::cli::{OutputFormat, format_millis};
+use socfed_runtime::cli::tokens::{print_created, print_tokens};
 
 #[derive(Debug, Args)]
 pub struct TokensArgs {
@@ -37,48 +35,6 @@ pub enum TokensCommand {
     Revoke { id: String },
 }
 
-fn token_json(t: &pb::ApiToken) -> serde_json::Value {
-    json!({
-        "id": t.id,
-        "name": t.name,
-        "scopes": t.scopes,
-        "created_by": t.created_by,
-        "created_at": format_millis(t.created_at_ms),
-        "expires_at": format_millis(t.expires_at_ms),
-        "revoked_at": (t.revoked_at_ms > 0).then(|| format_millis(t.revoked_at_ms)),
-        "revoked_by": (!t.revoked_by.is_empty()).then(|| t.revoked_by.clone()),
-    })
-}
-
-fn print_tokens(tokens: &[pb::ApiToken], output: OutputFormat) -> anyhow::Result<()> {
-    match output {
-        OutputFormat::Json => print_json(&tokens.iter().map(token_json).collect::<Vec<_>>()),
-        OutputFormat::Table => {
-            let mut t = table(&["ID", "NAME", "SCOPES", "CREATED BY", "EXPIRES", "REVOKED"]);
-            for token in tokens {
-                t.add_row(vec![
-                    token.id.clone(),
-                    token.name.clone(),
-                    token.scopes.join(","),
-                    token.created_by.clone(),
-                    format_millis(token.expires_at_ms),
-                    if token.revoked_at_ms > 0 {
-                        format!(
-                            "{} by {}",
-                            format_millis(token.revoked_at_ms),
-                            token.revoked_by
-                        )
-                    } else {
-                        "-".into()
-                    },
-                ]);
-            }
-            socfed_runtime::outln!("{t}");
-            Ok(())
-        }
-    }
-}
-
 pub async fn run(args: TokensArgs) -> anyhow::Result<()> {
     let target = &args.target;
     let mut client = OperatorRosterClient::new(target.channel()?);
@@ -98,25 +54,7 @@ pub async fn run(args: TokensArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| target.explain(&s))?
                 .into_inner();
-            let record = reply.record.unwrap_or_default();
-            match target.format() {
-                OutputFormat::Json => {
-                    let mut value = token_json(&record);
-                    value["token"] = reply.token.into();
-                    print_json(&value)
-                }
-                OutputFormat::Table => {
-                    socfed_runtime::outln!(
-                        "API token {} ({}), scopes {}, expires {}. It is shown only now; store it as a secret:\n{}",
-                        record.id,
-                        record.name,
-                        record.scopes.join(","),
-                        format_millis(record.expires_at_ms),
-                        reply.token
-                    );
-                    Ok(())
-                }
-            }
+            print_created(reply, target.format())
         }
         TokensCommand::List => {
             let list = client

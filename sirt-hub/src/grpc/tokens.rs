@@ -8,26 +8,9 @@ use crate::ingest::IngestHandle;
 use crate::service::Commands;
 use crate::store::HubStore;
 use socfed_proto::pb;
-use socfed_runtime::api_token::{Scope, TokenRecord};
+use socfed_runtime::api_token::{scopes_from_wire, to_wire as wire};
 use std::sync::Arc;
 use tonic::{Request, Status};
-
-pub fn wire(record: &TokenRecord) -> pb::ApiToken {
-    pb::ApiToken {
-        id: record.id.to_string(),
-        name: record.name.clone(),
-        scopes: record.scopes.iter().map(|s| s.as_str().into()).collect(),
-        created_at_ms: record.created_ms,
-        created_by: record.created_by.clone(),
-        expires_at_ms: record.expires_ms,
-        revoked_at_ms: record.revoked.as_ref().map_or(0, |r| r.at_ms),
-        revoked_by: record
-            .revoked
-            .as_ref()
-            .map(|r| r.by.clone())
-            .unwrap_or_default(),
-    }
-}
 
 pub async fn create(
     roles: &Roles,
@@ -41,11 +24,7 @@ pub async fn create(
         scopes,
         lifetime_ms,
     } = request.into_inner();
-    let scopes = scopes
-        .iter()
-        .map(|s| Scope::parse(s.trim()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| HubError::invalid(e.to_string()))?;
+    let scopes = scopes_from_wire(&scopes).map_err(|e| HubError::invalid(e.to_string()))?;
     let minted = Commands::on(ingest)
         .mint_token(&acting, &name, &scopes, lifetime_ms)
         .await?;

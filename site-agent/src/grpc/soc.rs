@@ -511,10 +511,10 @@ impl pb::site_soc_server::SiteSoc for SocApi {
     async fn list_api_tokens(
         &self,
         request: Request<pb::ListApiTokensRequest>,
-    ) -> Result<Response<pb::ListApiTokensResponse>, Status> {
+    ) -> Result<Response<pb::ApiTokenList>, Status> {
         let actor = self.actor(&request)?;
         let tokens = self.blocking(move |s| s.list_api_tokens(&actor)).await?;
-        Ok(Response::new(pb::ListApiTokensResponse {
+        Ok(Response::new(pb::ApiTokenList {
             tokens: tokens.iter().map(super::tokens::token_to_wire).collect(),
         }))
     }

@@ -3,9 +3,9 @@
 //! One test binary for these scenarios (one link instead of one per file); each module is one
 //! scenario file, its tests keep their names under the module's path.
 
-mod chromium;
 mod api_events;
 mod api_tokens;
+mod chromium;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;

@@ -2,12 +2,10 @@
 //! shippers, SOAR tools), managed by the SOC manager. `create` prints the token once: the
 //! agent keeps only its hash.
 
-use super::render;
 use super::{Conn, Soc};
 use clap::Subcommand;
-use serde_json::json;
 use socfed_proto::pb;
-use socfed_runtime::cli::{OutputFormat, format_millis};
+use socfed_runtime::cli::tokens::{print_created, print_tokens};
 
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
@@ -37,35 +35,6 @@ pub enum TokensCommand {
     },
 }
 
-fn token_json(t: &pb::ApiToken) -> serde_json::Value {
-    json!({
-        "id": t.id, "name": t.name, "scopes": t.scopes,
-        "created": format_millis(t.created_ms), "created_by": t.created_by,
-        "expires": format_millis(t.expires_ms),
-        "revoked": (t.revoked_ms != 0).then(|| format_millis(t.revoked_ms)),
-        "revoked_by": (!t.revoked_by.is_empty()).then_some(&t.revoked_by),
-    })
-}
-
-fn tokens_table(tokens: &[pb::ApiToken]) -> render::Table {
-    let mut table = render::table(&["ID", "NAME", "SCOPES", "EXPIRES", "STATE"]);
-    for t in tokens {
-        let state = if t.revoked_ms != 0 {
-            format!("revoked by {}", t.revoked_by)
-        } else {
-            "live".to_owned()
-        };
-        table.add_row([
-            t.id.clone(),
-            t.name.clone(),
-            t.scopes.join(","),
-            format_millis(t.expires_ms),
-            state,
-        ]);
-    }
-    table
-}
-
 pub async fn run(command: TokensCommand) -> anyhow::Result<()> {
     match command {
         TokensCommand::Create {
@@ -85,24 +54,7 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
-            let token = created.token.unwrap_or_default();
-            match conn.format() {
-                OutputFormat::Json => {
-                    let mut shown = token_json(&token);
-                    shown["token"] = created.secret_token.into();
-                    render::print_json(&shown)?
-                }
-                OutputFormat::Table => {
-                    socfed_runtime::outln!("{}", created.secret_token);
-                    socfed_runtime::outln!(
-                        "token {} ({}) for {}, expires {}: shown once, store it now",
-                        token.id,
-                        render::clean(&token.name),
-                        token.scopes.join(","),
-                        format_millis(token.expires_ms)
-                    );
-                }
-            }
+            print_created(created, conn.format())?;
         }
         TokensCommand::List { conn } => {
             let mut soc = Soc::connect(&conn)?;
@@ -113,12 +65,7 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<()> {
                 .map_err(|s| soc.explain(&s))?
                 .into_inner()
                 .tokens;
-            match conn.format() {
-                OutputFormat::Json => {
-                    render::print_json(&json!(tokens.iter().map(token_json).collect::<Vec<_>>()))?
-                }
-                OutputFormat::Table => socfed_runtime::outln!("{}", tokens_table(&tokens)),
-            }
+            print_tokens(&tokens, conn.format())?;
         }
         TokensCommand::Revoke { id, conn } => {
             let mut soc = Soc::connect(&conn)?;
@@ -128,14 +75,7 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
-            match conn.format() {
-                OutputFormat::Json => render::print_json(&token_json(&token))?,
-                OutputFormat::Table => socfed_runtime::outln!(
-                    "token {} ({}) revoked",
-                    token.id,
-                    render::clean(&token.name)
-                ),
-            }
+            print_tokens(&[token], conn.format())?;
         }
     }
     Ok(())
