@@ -2,7 +2,8 @@
 //! durable outbox and streams them to the SIRT hub, resending until the hub acknowledges.
 //!
 //! Layering: `grpc` (local API, thin) → `store` (the only sled user, outbox) ← `uplink`
-//! (hub stream). `store::cap` and `uplink::backoff` are pure.
+//! (hub stream). `store::cap` and `uplink::backoff` are pure. `web` is the SOC console (HTTPS,
+//! sessions), another adapter over `service` beside `grpc`.
 
 pub mod app;
 pub mod cli;
@@ -14,4 +15,5 @@ pub mod service;
 pub mod soc;
 pub mod store;
 pub mod uplink;
+pub mod web;
 pub mod wire;

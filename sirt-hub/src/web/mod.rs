@@ -13,7 +13,6 @@
 mod actions;
 mod auth;
 mod pages;
-pub mod revoked;
 mod tables;
 #[cfg(test)]
 mod template_rules_tests;
@@ -28,7 +27,7 @@ use socfed_runtime::tls::{Swappable, tls_incoming};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub use revoked::Revoked;
+pub use socfed_runtime::web::revoked::Revoked;
 
 #[derive(Clone)]
 pub struct WebState {

@@ -27,6 +27,8 @@ pub struct SocApi {
     pub service: Arc<SocService>,
     /// One permit per open `SubmitAlerts` stream ([`MAX_INTAKE_STREAMS`]).
     pub intake_streams: Arc<tokio::sync::Semaphore>,
+    /// Where the SOC console is opened (`https://…`), when `[web]` turns it on.
+    pub console_url: Option<Arc<str>>,
 }
 
 fn group_id(raw: &str) -> Result<Ulid, AgentError> {
@@ -502,6 +504,32 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             intact: report.problem.is_none(),
             entries: report.entries,
             problem: report.problem.unwrap_or_default(),
+        }))
+    }
+
+    async fn console_login(
+        &self,
+        request: Request<pb::ConsoleLoginRequest>,
+    ) -> Result<Response<pb::ConsoleLoginResponse>, Status> {
+        let Some(base) = self.console_url.clone() else {
+            return Err(AgentError::invalid(
+                "the SOC console is not enabled at this site; add a [web] table to the agent config",
+            )
+            .into());
+        };
+        let peer = caller(&request)?;
+        let actor = self.actor(&request)?;
+        let (link, grant) = self
+            .blocking(move |s| s.issue_console_link(&actor, &peer))
+            .await?;
+        tracing::info!(operator = %grant.operator, "SOC console sign-in link issued");
+        Ok(Response::new(pb::ConsoleLoginResponse {
+            url: format!(
+                "{}/login?token={}",
+                base.trim_end_matches('/'),
+                link.to_hex()
+            ),
+            expires_at_ms: grant.expires_ms,
         }))
     }
 }

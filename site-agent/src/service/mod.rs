@@ -9,6 +9,7 @@ pub mod intake;
 pub mod link;
 mod people;
 pub mod raise_commit;
+pub mod sessions;
 mod triage;
 mod unassigned;
 
@@ -135,23 +136,28 @@ impl SocService {
             )));
         };
         let cert = format!("{} ({})", peer.uri, peer.fingerprint);
+        self.actor_named(name, cert)?.ok_or_else(|| {
+            AgentError::NotInRoster(format!(
+                "operator {name:?} is not in this site's roster; ask the SOC manager to run `site-agent roster add {name} --role ...`"
+            ))
+        })
+    }
+
+    /// The operator `name` with their role now: a configured manager, or the roster's role;
+    /// nothing once they are in neither (the SOC console asks on every request).
+    pub fn actor_named(&self, name: &str, cert: String) -> Result<Option<Actor>, AgentError> {
         if self.settings.managers.iter().any(|m| m == name) {
-            return Ok(Actor {
-                name: name.clone(),
+            return Ok(Some(Actor {
+                name: name.to_string(),
                 role: Role::SocManager,
                 cert,
-            });
+            }));
         }
-        match self.store.analyst(name)? {
-            Some(analyst) => Ok(Actor {
-                name: name.clone(),
-                role: analyst.role,
-                cert,
-            }),
-            None => Err(AgentError::NotInRoster(format!(
-                "operator {name:?} is not in this site's roster; ask the SOC manager to run `site-agent roster add {name} --role ...`"
-            ))),
-        }
+        Ok(self.store.analyst(name)?.map(|analyst| Actor {
+            name: name.to_string(),
+            role: analyst.role,
+            cert,
+        }))
     }
 
     fn audit(

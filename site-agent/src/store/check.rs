@@ -87,6 +87,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
         TreeId::Directives => rec::<soc::directive::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::HubIncidents => rec::<HubState>(id, "HubState", value),
+        TreeId::WebSessions => rec::<socfed_runtime::web::session::Grant>(id, "Grant", value),
         TreeId::IdxAssignee | TreeId::IdxRevisionPending => {
             fixed(id, value, 0).map(|_| Shown::Empty)
         }

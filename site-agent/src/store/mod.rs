@@ -34,6 +34,7 @@ mod sync;
 pub mod unit;
 mod upgrade;
 mod upgrade_outbox;
+mod web;
 
 pub use audit::AuditReport;
 pub use hub_states::Recorded;

@@ -30,6 +30,7 @@
 //! | `hub_incidents` | local incident id                          | `HubState` (what the hub last said of it) |
 //! | `meta`          | `hub_states_after`                         | u64 BE: the last hub incident state recorded |
 //! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
+//! | `web_sessions`  | `l` or `s` ++ BLAKE3 of the secret (32)    | `web::session::Grant` (a console sign-in link or session; `web.rs`) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
@@ -71,6 +72,10 @@
 //! version 2 without that trailing field ([`decode_group_any`]); the upgrade moves its
 //! sample into the journal and rewrites it.
 //!
+//! Schema 9 adds `web_sessions`, the SOC console's sign-in links and sessions (the layout the
+//! hub's dashboard uses, `socfed_runtime::web::session`); the upgrade only records the
+//! version, so that an older build, which would not know the tree, refuses the store.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -89,7 +94,7 @@ pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 mod outbox;
 pub use outbox::*;
 
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -115,10 +120,11 @@ pub enum TreeId {
     SeenByTime,
     HubIncidents,
     IdxRevisionPending,
+    WebSessions,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 17] = [
+    pub const ALL: [TreeId; 18] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -136,6 +142,7 @@ impl TreeId {
         TreeId::SeenByTime,
         TreeId::HubIncidents,
         TreeId::IdxRevisionPending,
+        TreeId::WebSessions,
     ];
 }
 
@@ -176,6 +183,7 @@ impl TreeSet for TreeId {
             TreeId::SeenByTime => "seen_by_time",
             TreeId::HubIncidents => "hub_incidents",
             TreeId::IdxRevisionPending => "idx_revision_pending",
+            TreeId::WebSessions => "web_sessions",
         }
     }
 }
@@ -423,6 +431,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::SeenEvents => shape.opaque(32),
         TreeId::SeenByTime => shape.ms().opaque(32),
         TreeId::IdxAssignee | TreeId::IdxIndicator => shape.text_nul().ulid(),
+        TreeId::WebSessions => shape.byte("kind").opaque(32),
     }
     .finish()
 }

@@ -81,6 +81,13 @@ pub(super) fn run(
             "store upgraded to schema 8: alert samples moved to the sample journal"
         );
     }
+    if found < 9 {
+        // `web_sessions` (the SOC console's sign-ins) is opened empty with the other trees;
+        // the version keeps an older build, which would not know it, out.
+        meta.insert(schema::SCHEMA_VERSION_KEY, &9u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!("store upgraded to schema 9: SOC console sessions");
+    }
     Ok(())
 }
 

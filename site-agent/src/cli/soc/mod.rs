@@ -10,6 +10,7 @@ pub mod audit;
 pub mod directives;
 pub mod incidents;
 pub mod ingest;
+pub mod login;
 pub mod notifications;
 mod render;
 pub mod roster;
@@ -25,6 +26,7 @@ pub use audit::AuditCommand;
 pub use directives::{DirectivesCommand, TasksCommand};
 pub use incidents::IncidentsCommand;
 pub use ingest::IngestArgs;
+pub use login::LoginArgs;
 pub use notifications::NotificationsArgs;
 pub use roster::{RosterCommand, ShiftsCommand};
 

@@ -166,6 +166,19 @@ fn scenario(store: &Arc<AgentStore>) -> anyhow::Result<()> {
         issued_by: "ines".into(),
     });
     anyhow::ensure!(store.directives(10, |_| true)?.len() == 1, "directive kept");
+    // A console sign-in: one link exchanged for a session, one link left unused.
+    let peer = socfed_proto::identity::PeerIdentity {
+        identity: socfed_proto::identity::Identity::Operator("mona".into()),
+        uri: "spiffe://example.org/operator/mona".into(),
+        not_after_ms: START_MS + 86_400_000,
+        fingerprint: "00".into(),
+        serial: "0a".into(),
+    };
+    let (link, _) = soc.issue_console_link(&manager, &peer)?;
+    drop(soc.issue_console_link(&manager, &peer)?);
+    let session = socfed_runtime::web::session::Secret::from_bytes([9; 32]);
+    soc.console_sign_in(link.key(), session.key(), 3_600_000)?
+        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
     Ok(())
 }
 

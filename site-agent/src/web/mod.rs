@@ -1,0 +1,161 @@
+//! The SOC console, served by the site agent over HTTPS with its TLS material (reloaded with
+//! it) when the config has a `[web]` table. People sign in with a one-time link that
+//! `site-agent login` mints with their operator certificate, confirmed on a page and exchanged
+//! for a session kept in the agent store (`auth.rs`, `service/sessions.rs`); every request
+//! re-checks the session against the site roster (the role comes from it) and the CRL.
+//! Pages are server-rendered from askama templates (`views.rs` reads, `pages.rs` shapes,
+//! `templates/` writes, escaped); the triage queue refreshes itself from server-sent events
+//! (`events.rs`). Every action is a plain form posted to `actions.rs`, which calls the same
+//! application layer (`crate::service`, the response engine) as the gRPC `SiteSoc` and
+//! `SiteResponse` services. Security headers, stylesheet, script, CSRF and the session rules
+//! are `socfed_runtime::web`, shared with the hub's dashboard.
+
+mod actions;
+mod auth;
+mod events;
+mod lists;
+mod pages;
+mod views;
+
+use crate::response::ResponseEngine;
+use crate::service::SocService;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use socfed_runtime::tls::{Swappable, tls_incoming};
+use socfed_runtime::web::revoked::Revoked;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// `[web]` in the agent config: the SOC console. Absent, the console is off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    /// How long a browser stays signed in after `site-agent login`.
+    #[serde(default = "default_session", with = "humantime_serde")]
+    pub session: Duration,
+    /// The address people open (e.g. "https://soc.paris.corp.example:7602"); default: the
+    /// listen address.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+fn default_session() -> Duration {
+    Duration::from_secs(8 * 3600)
+}
+
+impl WebConfig {
+    pub fn check(&self) -> Result<(), socfed_runtime::config::Invalid> {
+        if let Some(url) = &self.public_url
+            && !url.starts_with("https://")
+        {
+            return Err((
+                "web.public_url",
+                format!("{url:?} must be an https:// URL (the console serves only HTTPS)"),
+            ));
+        }
+        if self.session < Duration::from_secs(60) {
+            return Err(("web.session", "must be at least 1m".into()));
+        }
+        Ok(())
+    }
+
+    /// The base of sign-in links: the public URL, or the address the listener got.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{bound}"))
+    }
+}
+
+/// What every console handler reads.
+#[derive(Clone)]
+pub struct WebState {
+    pub soc: Arc<SocService>,
+    pub engine: Arc<ResponseEngine>,
+    /// Serials the CRL in force revokes: a session ends when its certificate is revoked.
+    pub revoked: Arc<Revoked>,
+    /// How long a session lasts after sign-in (`[web] session`).
+    pub session_ttl_ms: i64,
+    /// Bumped on every change of the alert groups (`events::watch`): the live queue.
+    pub changes: tokio::sync::watch::Receiver<u64>,
+}
+
+pub use events::watch;
+
+/// The largest request body the console reads: its forms carry a token, a command word and a
+/// comment of at most [`actions::MAX_TEXT_CHARS`] characters.
+pub const FORM_BODY_LIMIT: usize = 16 * 1024;
+
+/// The console's routes. Signed-in pages and actions go through the session check; another
+/// surface (an `/api/v1`) merges its own router beside this one in [`app`].
+pub fn router(state: WebState) -> axum::Router<WebState> {
+    let private = axum::Router::new()
+        .route("/", get(views::queue))
+        .route("/alerts/{id}", get(views::group))
+        .route("/alerts/{id}/act", post(actions::act))
+        .route("/incidents", get(lists::incidents))
+        .route("/incidents/{id}", get(lists::incident))
+        .route("/directives", get(lists::directives))
+        .route("/directives/{id}/decide", post(actions::decide))
+        .route("/people", get(lists::people))
+        .route("/events", get(events::events))
+        .route("/logout", post(auth::logout))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::require_session,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT));
+    axum::Router::new()
+        .route("/login", get(auth::login_page).post(auth::login_submit))
+        .merge(socfed_runtime::web::assets())
+        .merge(private)
+}
+
+/// The whole application the listener serves: the console's routes with the security
+/// headers of every socfed web surface. The one place the console's app is wired.
+pub fn app(state: WebState) -> axum::Router {
+    router(state.clone())
+        .layer(axum::middleware::from_fn(
+            socfed_runtime::web::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// Removes expired sign-in links and sessions from the store every ten minutes.
+pub fn spawn_purge(state: WebState, shutdown: CancellationToken) {
+    drop(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(600)) => {}
+            }
+            let soc = state.soc.clone();
+            match tokio::task::spawn_blocking(move || soc.purge_console_sessions(1000)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "purging expired console sessions failed; will retry")
+                }
+                Err(_) => return,
+            }
+        }
+    }));
+}
+
+/// Serves the console on `listener` until `shutdown`: connections pass `gate` (caps,
+/// handshake and idle timers), requests hyper's header-read timeout and HTTP/2 keepalive.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    tls: Swappable<rustls::ServerConfig>,
+    domain: socfed_proto::identity::TrustDomain,
+    state: WebState,
+    gate: Arc<socfed_runtime::listen::Gate>,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let limits = gate.limits().clone();
+    let incoming =
+        tokio_stream::StreamExt::filter_map(tls_incoming(listener, tls, domain, gate), Result::ok);
+    socfed_runtime::listen::http::serve(incoming, app(state), &limits, shutdown)
+}
