@@ -15,6 +15,8 @@ mod auth;
 mod events;
 mod lists;
 mod pages;
+#[cfg(test)]
+mod template_rules_tests;
 mod views;
 
 use crate::response::ResponseEngine;
