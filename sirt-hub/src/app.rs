@@ -1,7 +1,7 @@
 //! Wires a hub together: store, ingest writer, gRPC services on a mutual-TLS listener.
 //! `start` binds and returns a handle; tests and the binary use the same path.
 
-use crate::config::HubConfig;
+use crate::config::{DashboardConfig, HubConfig};
 use crate::grpc::comms::CommsService;
 use crate::grpc::federation::FederationService;
 use crate::grpc::operator::OperatorService;
@@ -154,11 +154,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                 addr: d.listen,
                 source,
             })?;
-            let base = d
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("https://{at}"));
-            Some((bound, at, base))
+            Some((bound, at, d.base_url(at)))
         }
         None => None,
     };
@@ -204,10 +200,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         config.response.directive_retention,
         shutdown.clone(),
     )));
-    let session_ttl_ms = config
-        .dashboard
-        .as_ref()
-        .map(|d| i64::try_from(d.session.as_millis()).unwrap_or(i64::MAX));
+    let session_ttl_ms = config.dashboard.as_ref().map(DashboardConfig::session_ms);
     let roster = RosterService {
         store: store.clone(),
         roles: roles.clone(),

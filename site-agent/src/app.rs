@@ -324,7 +324,7 @@ pub async fn start_with_clock(
                 soc: soc.clone(),
                 engine: engine.clone(),
                 revoked,
-                session_ttl_ms: i64::try_from(web.session.as_millis()).unwrap_or(i64::MAX),
+                session_ttl_ms: web.session_ms(),
             };
             crate::web::spawn_purge(state.clone(), shutdown.clone());
             // Browsers bring no client certificate: every connection is established (and

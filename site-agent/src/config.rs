@@ -186,7 +186,7 @@ impl Validate for AgentConfig {
             admin.check()?;
         }
         if let Some(web) = &self.web {
-            web.check()?;
+            web.check("web.public_url")?;
         }
         if !self.hub.address.contains(':') {
             return Err(("hub.address", "must be host:port".into()));

@@ -18,11 +18,10 @@ use crate::store::schema::{WEB_LINK, WEB_SESSION};
 use axum::extract::{Form, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
-use socfed_runtime::web::csrf::cross_site;
+use axum::response::{IntoResponse, Response};
 use socfed_runtime::web::signin::{
-    clear_session as clear_session_cookie, confirmed, session_secret, with_login_cookie,
-    with_session,
+    Step, clear_session as clear_session_cookie, confirm, open, session_secret, signed_in,
+    with_login_cookie,
 };
 use std::collections::HashMap;
 
@@ -137,20 +136,16 @@ pub async fn login_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let raw = q.get("token").map(String::as_str).unwrap_or_default();
-    let Some(link) = Secret::parse(raw) else {
-        return refused(&Refused::UnknownLink);
+    let lookup = |key: [u8; 32]| {
+        let store = state.store.clone();
+        async move { super::views::read(&store, move |s| s.web_grant(WEB_LINK, &key)).await }
     };
-    let grant = match stored(&state, WEB_LINK, &link).await {
-        Ok(Some(grant)) => grant,
-        Ok(None) => return refused(&Refused::UnknownLink),
+    let (link, grant, csrf) = match open(raw, socfed_proto::now_millis(), lookup).await {
+        Ok(Step::Go(found)) => found,
+        Ok(Step::Refused(r)) => return refused(&r),
+        Ok(Step::NotConfirmed) => return not_confirmed(),
+        Ok(Step::Unavailable(e)) => return unavailable(e),
         Err(response) => return response,
-    };
-    if socfed_proto::now_millis() >= grant.expires_ms {
-        return refused(&Refused::LinkExpired);
-    }
-    let csrf = match crate::session::new_secret() {
-        Ok(s) => s.to_hex(),
-        Err(e) => return unavailable(e),
     };
     let page = render(&pages::SignIn {
         layout: Layout::signed_out("Sign in"),
@@ -161,6 +156,12 @@ pub async fn login_page(
     with_login_cookie(page, &csrf)
 }
 
+fn not_confirmed() -> Response {
+    forbidden(
+        "This sign-in was not confirmed on the hub's own page. Open your sign-in link again and press \"Sign in\".",
+    )
+}
+
 /// `POST /login`: the confirmation form. Exchanges the link for a session, once.
 pub async fn login_submit(
     State(state): State<WebState>,
@@ -168,22 +169,11 @@ pub async fn login_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let cross_site = cross_site(&headers);
-    if !confirmed(&headers, field("csrf")) {
-        tracing::warn!(
-            cross_site,
-            "dashboard sign-in refused: the confirmation did not come from the hub's own page"
-        );
-        return forbidden(
-            "This sign-in was not confirmed on the hub's own page. Open your sign-in link again and press \"Sign in\".",
-        );
-    }
-    let Some(link) = Secret::parse(field("token")) else {
-        return refused(&Refused::UnknownLink);
-    };
-    let session = match crate::session::new_secret() {
-        Ok(s) => s,
-        Err(e) => return unavailable(e),
+    let (link, session) = match confirm(&headers, field("token"), field("csrf")) {
+        Step::Go(secrets) => secrets,
+        Step::Refused(r) => return refused(&r),
+        Step::NotConfirmed => return not_confirmed(),
+        Step::Unavailable(e) => return unavailable(e),
     };
     match Commands::on(&state.ingest)
         .sign_in(link.key(), session.key(), state.session_ttl_ms)
@@ -191,8 +181,7 @@ pub async fn login_submit(
     {
         Ok(SignIn::Granted(grant)) => {
             tracing::info!(operator = %grant.operator, "dashboard sign-in");
-            let max_age = (grant.expires_ms - socfed_proto::now_millis()).max(0) / 1000;
-            with_session(Redirect::to("/").into_response(), &session, max_age)
+            signed_in(&grant, &session)
         }
         Ok(SignIn::Refused(r)) => refused(&r),
         Err(e) => unavailable(e),

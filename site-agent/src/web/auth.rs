@@ -11,13 +11,11 @@ use crate::service::Actor;
 use axum::extract::{Form, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use socfed_runtime::web::csrf::matches as csrf_matches;
-use socfed_runtime::web::session::{
-    Grant, KIND_LINK, Refused, Secret, cert_identity, check, new_secret,
-};
+use socfed_runtime::web::session::{Grant, KIND_LINK, Refused, Secret, cert_identity, check};
 use socfed_runtime::web::signin::{
-    clear_session, confirmed, session_secret, with_login_cookie, with_session,
+    Step, clear_session, confirm, open, session_secret, signed_in, with_login_cookie,
 };
 use std::collections::HashMap;
 
@@ -173,21 +171,20 @@ pub async fn login_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let raw = q.get("token").map(String::as_str).unwrap_or_default();
-    let Some(link) = Secret::parse(raw) else {
-        return refused(&Refused::UnknownLink);
+    let lookup = |key: [u8; 32]| {
+        let state = state.clone();
+        async move {
+            blocking(&state, move |s| Ok(s.store.web_grant(KIND_LINK, &key)?))
+                .await
+                .map_err(unavailable)
+        }
     };
-    let key = link.key();
-    let grant = match blocking(&state, move |s| Ok(s.store.web_grant(KIND_LINK, &key)?)).await {
-        Ok(Some(grant)) => grant,
-        Ok(None) => return refused(&Refused::UnknownLink),
-        Err(e) => return unavailable(e),
-    };
-    if socfed_proto::now_millis() >= grant.expires_ms {
-        return refused(&Refused::LinkExpired);
-    }
-    let csrf = match new_secret() {
-        Ok(s) => s.to_hex(),
-        Err(e) => return unavailable(e),
+    let (link, grant, csrf) = match open(raw, socfed_proto::now_millis(), lookup).await {
+        Ok(Step::Go(found)) => found,
+        Ok(Step::Refused(r)) => return refused(&r),
+        Ok(Step::NotConfirmed) => return not_confirmed(),
+        Ok(Step::Unavailable(e)) => return unavailable(e),
+        Err(response) => return response,
     };
     let site = state.soc.settings.site.to_string();
     let page = render(&pages::SignIn {
@@ -200,6 +197,12 @@ pub async fn login_page(
     with_login_cookie(page, &csrf)
 }
 
+fn not_confirmed() -> Response {
+    forbidden(
+        "This sign-in was not confirmed on the console's own page. Open your sign-in link again and press \"Sign in\".",
+    )
+}
+
 /// `POST /login`: the confirmation form. Exchanges the link for a session, once.
 pub async fn login_submit(
     State(state): State<WebState>,
@@ -207,18 +210,11 @@ pub async fn login_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    if !confirmed(&headers, field("csrf")) {
-        tracing::warn!("console sign-in refused: not confirmed on the console's own page");
-        return forbidden(
-            "This sign-in was not confirmed on the console's own page. Open your sign-in link again and press \"Sign in\".",
-        );
-    }
-    let Some(link) = Secret::parse(field("token")) else {
-        return refused(&Refused::UnknownLink);
-    };
-    let session = match new_secret() {
-        Ok(s) => s,
-        Err(e) => return unavailable(e),
+    let (link, session) = match confirm(&headers, field("token"), field("csrf")) {
+        Step::Go(secrets) => secrets,
+        Step::Refused(r) => return refused(&r),
+        Step::NotConfirmed => return not_confirmed(),
+        Step::Unavailable(e) => return unavailable(e),
     };
     let (link_key, session_key, ttl) = (link.key(), session.key(), state.session_ttl_ms);
     match blocking(&state, move |s| {
@@ -228,8 +224,7 @@ pub async fn login_submit(
     {
         Ok(Ok(grant)) => {
             tracing::info!(operator = %grant.operator, "console sign-in");
-            let max_age = (grant.expires_ms - socfed_proto::now_millis()).max(0) / 1000;
-            with_session(Redirect::to("/").into_response(), &session, max_age)
+            signed_in(&grant, &session)
         }
         Ok(Err(r)) => refused(&r),
         Err(e) => unavailable(e),

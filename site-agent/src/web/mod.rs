@@ -22,55 +22,15 @@ mod views;
 use crate::response::ResponseEngine;
 use crate::service::SocService;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
 use socfed_runtime::tls::{Swappable, tls_incoming};
 use socfed_runtime::web::revoked::Revoked;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// `[web]` in the agent config: the SOC console. Absent, the console is off.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebConfig {
-    pub listen: SocketAddr,
-    /// How long a browser stays signed in after `site-agent login`.
-    #[serde(default = "default_session", with = "humantime_serde")]
-    pub session: Duration,
-    /// The address people open (e.g. "https://soc.paris.corp.example:7602"); default: the
-    /// listen address.
-    #[serde(default)]
-    pub public_url: Option<String>,
-}
-
-fn default_session() -> Duration {
-    Duration::from_secs(8 * 3600)
-}
-
-impl WebConfig {
-    pub fn check(&self) -> Result<(), socfed_runtime::config::Invalid> {
-        if let Some(url) = &self.public_url
-            && !url.starts_with("https://")
-        {
-            return Err((
-                "web.public_url",
-                format!("{url:?} must be an https:// URL (the console serves only HTTPS)"),
-            ));
-        }
-        if self.session < Duration::from_secs(60) {
-            return Err(("web.session", "must be at least 1m".into()));
-        }
-        Ok(())
-    }
-
-    /// The base of sign-in links: the public URL, or the address the listener got.
-    pub fn base_url(&self, bound: SocketAddr) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("https://{bound}"))
-    }
-}
+/// `[web]` in the agent config: the SOC console (the table of every web surface). Absent,
+/// the console is off.
+pub use socfed_runtime::web::WebConfig;
 
 /// What every console handler reads.
 #[derive(Clone)]
