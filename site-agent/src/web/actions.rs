@@ -134,8 +134,15 @@ pub async fn act(
         page.clone()
     };
     let actor = viewer.actor.clone();
-    let promote = form.get("do").is_some_and(|d| d == "promote");
-    let done = if promote {
+    let word = form.get("do").map(String::as_str).unwrap_or_default();
+    let done = if word == "add-to" {
+        let incident = text(&form, "incident");
+        blocking(&state, move |s| {
+            let incident = s.add_to_incident(&actor, group_id(&id)?, &incident?)?;
+            Ok(format!("/incidents/{}", incident.id))
+        })
+        .await
+    } else if word == "promote" {
         let title = text(&form, "title").map(|t| Some(t).filter(|t| !t.is_empty()));
         blocking(&state, move |s| {
             let id = group_id(&id)?;

@@ -261,6 +261,8 @@ pub struct Group<'a> {
     pub csrf: String,
     pub verdicts: Vec<Choice>,
     pub analysts: Vec<Choice>,
+    /// Local incidents the group can be added to.
+    pub incidents: Vec<Choice>,
 }
 
 /// A local incident as the list and its page show it, with the hub's view.

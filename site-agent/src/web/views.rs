@@ -160,10 +160,11 @@ pub async fn group(
             .unwrap_or_default();
         let history = s.store.audit_of(&id.to_string(), 20_000, 100)?;
         let roster = s.roster(&actor).unwrap_or_default();
-        Ok((group, sample, history, roster))
+        let incidents = s.list_incidents(&actor, 100).unwrap_or_default();
+        Ok((group, sample, history, roster, incidents))
     })
     .await;
-    let (group, sample, history, roster) = match read {
+    let (group, sample, history, roster, incidents) = match read {
         Ok(read) => read,
         Err(e) => return failed(&state, &viewer, "console: alert group", "/", e).await,
     };
@@ -182,6 +183,15 @@ pub async fn group(
         })
         .collect();
     analysts.sort_by(|a, b| a.value.cmp(&b.value));
+    let incidents = incidents
+        .iter()
+        .filter(|i| i.status != crate::soc::incident::IncidentStatus::Closed)
+        .map(|i| pages::Choice {
+            value: i.id.clone(),
+            label: format!("{} ({})", i.title, i.id),
+            selected: false,
+        })
+        .collect();
     let row = pages::QueueRow::of(&group, &state.soc.settings.sla, now);
     render(&pages::Group {
         layout: Layout::of(&viewer, &site, "Alert group", "/"),
@@ -216,6 +226,7 @@ pub async fn group(
         csrf: viewer.action_csrf(),
         verdicts: pages::verdicts(),
         analysts,
+        incidents,
         row,
     })
 }

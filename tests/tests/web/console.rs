@@ -202,3 +202,80 @@ async fn console_actions_need_the_token_and_this_origin_and_name_the_role_refuse
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_2_adds_a_group_to_an_existing_incident_and_sees_the_hub_column() -> anyhow::Result<()>
+{
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let agent = console::agent(&org, hub.addr, &console::config("1h"), None).await?;
+    let base = base(&agent)?;
+    let client = https(&org.pki)?;
+    add_analyst(&agent, "tom", Tier::T2)?;
+    let first = alert(&agent, "Encoded PowerShell", "ws-014")?;
+    let second = alert(&agent, "Encoded PowerShell again", "ws-015")?;
+    let incident = agent.soc.promote(
+        &console::manager(),
+        &[ulid::Ulid::from_string(&first)?],
+        None,
+    )?;
+    let tom = sign_in(
+        &client,
+        &base,
+        &login_url(agent.local_addr, &org.pki, "tom").await?,
+    )
+    .await?;
+    let (_, page) = get(&client, &base, &format!("/alerts/{second}"), &tom).await?;
+    assert!(
+        page.contains(&incident.id),
+        "the incident is offered: {page}"
+    );
+    let body = format!(
+        "do=add-to&incident={}&csrf={}",
+        incident.id,
+        action_csrf(&page)
+    );
+    let added = post(
+        &client,
+        &base,
+        &format!("/alerts/{second}/act"),
+        &tom,
+        &body,
+    )
+    .await?;
+    assert_eq!(added.status(), 303);
+    let to = added
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(to, format!("/incidents/{}", incident.id));
+    let (status, page) = get(&client, &base, &to, &tom).await?;
+    assert_eq!(status, 200);
+    for part in [
+        first.as_str(),
+        second.as_str(),
+        "ws-014, ws-015",
+        "Hub incident",
+    ] {
+        assert!(page.contains(part), "{part}: {page}");
+    }
+    // High severity: the policy escalated it; the hub's view comes back to the list.
+    let list = socfed_tests::eventually(
+        "the hub's view of the incident",
+        Duration::from_secs(20),
+        || {
+            let (client, base, tom) = (client.clone(), base.clone(), tom.clone());
+            async move {
+                let (_, list) = get(&client, &base, "/incidents", &tom).await.ok()?;
+                (list.contains("yes (revision") && !list.contains("not confirmed")).then_some(list)
+            }
+        },
+    )
+    .await?;
+    assert!(list.contains(&incident.id), "{list}");
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
