@@ -124,10 +124,10 @@ pub mod console {
     pub const MANAGER: &str = "mona";
 
     /// The agent config's tables for a console: `[web]` on an ephemeral port with a session of
-    /// `session`, `mona` the SOC manager, the TLS files reloaded every 200 ms.
+    /// `session`; `mona` the SOC manager, and `tester` (who raises incidents in the fixture).
     pub fn config(session: &str) -> String {
         format!(
-            "[web]\nlisten = \"127.0.0.1:0\"\nsession = \"{session}\"\n[soc]\nmanagers = [\"{MANAGER}\"]\n"
+            "[web]\nlisten = \"127.0.0.1:0\"\nsession = \"{session}\"\n[soc]\nmanagers = [\"{MANAGER}\", \"tester\"]\n"
         )
     }
 

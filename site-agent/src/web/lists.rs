@@ -18,6 +18,13 @@ const LIST_LIMIT: usize = 200;
 /// How far ahead the people page looks for coverage gaps.
 const GAP_HORIZON_MS: i64 = 24 * 3600 * 1000;
 
+fn duty_words(d: crate::soc::roster::Duty) -> &'static str {
+    match d {
+        crate::soc::roster::Duty::Tier1Monitoring => "Tier 1 monitoring",
+        crate::soc::roster::Duty::SirtDuty => "SIRT duty",
+    }
+}
+
 fn incident_row(i: &LocalIncident, hub: Option<&HubState>) -> pages::IncidentRow {
     let dash = || "—".to_string();
     pages::IncidentRow {
@@ -210,8 +217,8 @@ pub async fn people(
                     .zip(d.next.iter())
                     .map(|((who, now), (_, next))| pages::Line {
                         who: who.clone(),
-                        text: format!("{now:?}"),
-                        at: format!("{next:?}"),
+                        text: duty_words(*now).into(),
+                        at: duty_words(*next).into(),
                     })
                     .collect()
             })

@@ -7,6 +7,7 @@
 mod browser;
 mod console;
 mod console_browser;
+mod console_directives;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
