@@ -54,8 +54,11 @@ pub async fn events(
     State(state): State<WebState>,
     Extension(viewer): Extension<Viewer>,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    // Changes before this stream opened are in the page already.
+    let mut changes = state.changes.clone();
+    changes.mark_unchanged();
     let start = Stream {
-        changes: state.changes.clone(),
+        changes,
         state,
         viewer,
         ended: false,

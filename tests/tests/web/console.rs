@@ -54,6 +54,16 @@ async fn a_console_session_is_single_use_and_ends_with_the_roster_and_the_crl() 
     let (_, page) = get(&client, &base, "/", "").await?;
     assert!(page.contains("site-agent login"), "{page}");
 
+    // `site-agent login` (the real binary, as a person runs it) prints a link that works once.
+    let printed = org.agent_cli(agent.local_addr, "tina")?.ok(&["login"])?;
+    let link = printed
+        .split_whitespace()
+        .find(|w| w.contains("/login?token="))
+        .ok_or_else(|| anyhow::anyhow!("no link in {printed:?}"))?;
+    assert!(link.starts_with(&base), "{link}");
+    let cli_session = sign_in(&client, &base, link).await?;
+    assert_eq!(get(&client, &base, "/", &cli_session).await?.0, 200);
+
     // Two sessions of the manager, from two certificates; the second certificate is revoked.
     let first = sign_in(
         &client,
