@@ -321,6 +321,22 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         Ok(Response::new(convert::incident(&incident, hub.as_ref())))
     }
 
+    async fn add_to_local_incident(
+        &self,
+        request: Request<pb::AddToLocalIncidentRequest>,
+    ) -> Result<Response<pb::LocalIncident>, Status> {
+        let actor = self.actor(&request)?;
+        let pb::AddToLocalIncidentRequest {
+            incident_id,
+            alert_group_id,
+        } = request.into_inner();
+        let group = group_id(&alert_group_id)?;
+        let (incident, hub) = self
+            .blocking(move |s| s.with_hub(s.add_to_incident(&actor, group, &incident_id)?))
+            .await?;
+        Ok(Response::new(convert::incident(&incident, hub.as_ref())))
+    }
+
     async fn escalate_local_incident(
         &self,
         request: Request<pb::EscalateLocalIncidentRequest>,

@@ -271,6 +271,15 @@ async fn tier_2_adds_a_group_to_an_existing_incident_and_sees_the_hub_column() -
     ] {
         assert!(page.contains(part), "{part}: {page}");
     }
+    // The same command from the CLI (the gRPC `AddToLocalIncident` the page's call serves).
+    let third = alert(&agent, "Encoded PowerShell once more", "ws-016")?;
+    let out =
+        org.agent_cli(agent.local_addr, "tom")?
+            .ok(&["incidents", "add", &incident.id, &third])?;
+    assert!(out.contains(&incident.id), "{out}");
+    let (_, page) = get(&client, &base, &to, &tom).await?;
+    assert!(page.contains(&third) && page.contains("ws-016"), "{page}");
+
     // High severity: the policy escalated it; the hub's view comes back to the list.
     let list = socfed_tests::eventually(
         "the hub's view of the incident",
