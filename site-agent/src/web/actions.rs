@@ -164,6 +164,52 @@ pub async fn act(
     }
 }
 
+/// `POST /incidents/{id}/act`: change a local incident's status or owner, or escalate it to
+/// the SIRT hub by hand (`SocService::update_incident`, `escalate_incident`, as `SiteSoc`).
+pub async fn incident_act(
+    State(state): State<WebState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    use crate::soc::incident::IncidentStatus;
+    let form = match admitted(&state, &viewer, &headers, &uri, form).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let page = format!("/incidents/{id}");
+    let word = form.get("do").cloned().unwrap_or_default();
+    let status = form.get("status").cloned().unwrap_or_default();
+    let owner = text(&form, "owner");
+    let actor = viewer.actor.clone();
+    let done = blocking(&state, move |s| {
+        match word.as_str() {
+            "escalate" => s.escalate_incident(&actor, &id)?,
+            "status" => {
+                let status = IncidentStatus::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == status)
+                    .ok_or_else(|| AgentError::invalid(format!("{status:?} is not a status")))?;
+                s.update_incident(&actor, &id, Some(status), None)?
+            }
+            "owner" => s.update_incident(&actor, &id, None, Some(owner?))?,
+            other => {
+                return Err(AgentError::invalid(format!(
+                    "{other:?} is not a local incident action"
+                )));
+            }
+        };
+        Ok(())
+    })
+    .await;
+    match done {
+        Ok(()) => Redirect::to(&page).into_response(),
+        Err(e) => failed(&state, &viewer, uri.path(), &page, e).await,
+    }
+}
+
 /// `POST /directives/{id}/decide`: approve (run) or reject a destructive action waiting for
 /// approval.
 pub async fn decide(

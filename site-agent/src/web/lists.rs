@@ -89,8 +89,12 @@ pub async fn incident(
     Path(id): Path<String>,
 ) -> Response {
     let actor = viewer.actor.clone();
-    let read = blocking(&state, move |s| s.with_hub(s.get_incident(&actor, &id)?)).await;
-    let (incident, hub) = match read {
+    let read = blocking(&state, move |s| {
+        let (incident, hub) = s.with_hub(s.get_incident(&actor, &id)?)?;
+        Ok((incident, hub, s.roster(&actor).unwrap_or_default()))
+    })
+    .await;
+    let (incident, hub, roster) = match read {
         Ok(found) => found,
         Err(e) => return failed(&state, &viewer, "console: incident", "/incidents", e).await,
     };
@@ -109,6 +113,23 @@ pub async fn incident(
             .map(ToString::to_string)
             .collect(),
         reason: incident.escalation_reason.clone().unwrap_or_default(),
+        csrf: viewer.action_csrf(),
+        statuses: crate::soc::incident::IncidentStatus::ALL
+            .iter()
+            .map(|st| pages::Choice {
+                value: st.as_str().into(),
+                label: st.as_str().into(),
+                selected: *st == incident.status,
+            })
+            .collect(),
+        analysts: roster
+            .iter()
+            .map(|a| pages::Choice {
+                value: a.name.clone(),
+                label: format!("{} ({})", a.name, a.role),
+                selected: incident.owner.as_deref() == Some(a.name.as_str()),
+            })
+            .collect(),
     })
 }
 

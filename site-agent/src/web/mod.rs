@@ -60,6 +60,7 @@ pub fn router(state: WebState) -> axum::Router<WebState> {
         .route("/alerts/{id}/act", post(actions::act))
         .route("/incidents", get(lists::incidents))
         .route("/incidents/{id}", get(lists::incident))
+        .route("/incidents/{id}/act", post(actions::incident_act))
         .route("/directives", get(lists::directives))
         .route("/directives/{id}/decide", post(actions::decide))
         .route("/people", get(lists::people))

@@ -296,6 +296,9 @@ pub struct Incident<'a> {
     pub indicators: Vec<String>,
     pub techniques: Vec<String>,
     pub reason: String,
+    pub csrf: String,
+    pub statuses: Vec<Choice>,
+    pub analysts: Vec<Choice>,
 }
 
 pub struct DirectiveRow {

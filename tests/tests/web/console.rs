@@ -280,6 +280,14 @@ async fn tier_2_adds_a_group_to_an_existing_incident_and_sees_the_hub_column() -
     let (_, page) = get(&client, &base, &to, &tom).await?;
     assert!(page.contains(&third) && page.contains("ws-016"), "{page}");
 
+    // The incident page changes its status (Tier 2 may), through `update_incident`.
+    let (_, page) = get(&client, &base, &to, &tom).await?;
+    let body = format!("do=status&status=contained&csrf={}", action_csrf(&page));
+    let changed = post(&client, &base, &format!("{to}/act"), &tom, &body).await?;
+    assert_eq!(changed.status(), 303);
+    let (_, page) = get(&client, &base, &to, &tom).await?;
+    assert!(page.contains("<dt>Status</dt><dd>contained</dd>"), "{page}");
+
     // High severity: the policy escalated it; the hub's view comes back to the list.
     let list = socfed_tests::eventually(
         "the hub's view of the incident",
