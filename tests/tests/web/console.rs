@@ -306,3 +306,48 @@ async fn tier_2_adds_a_group_to_an_existing_incident_and_sees_the_hub_column() -
     hub.stop().await?;
     Ok(())
 }
+
+/// The live queue's stream tells of a new group, and ends (`signed-out`) with its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_queue_tells_of_new_groups_and_ends_with_its_session() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], "").await?;
+    let agent = console::agent(&org, hub.addr, &console::config("6s"), None).await?;
+    let base = base(&agent)?;
+    let client = https(&org.pki)?;
+    let session = sign_in(
+        &client,
+        &base,
+        &login_url(agent.local_addr, &org.pki, MANAGER).await?,
+    )
+    .await?;
+    let streaming = socfed_tests::web::https_with_timeout(&org.pki, Duration::from_secs(120))?;
+    let mut events = streaming
+        .get(format!("{base}/events"))
+        .header("cookie", &session)
+        .send()
+        .await?;
+    assert_eq!(events.status(), 200);
+    alert(&agent, "Beaconing", "ws-100")?;
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(chunk) = events.chunk().await? {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        Ok::<_, reqwest::Error>(())
+    })
+    .await;
+    assert!(
+        matches!(ended, Ok(Ok(()))),
+        "the stream ended: {ended:?} after {seen:?}"
+    );
+    assert!(
+        seen.contains("data: groups"),
+        "the new group was told: {seen}"
+    );
+    assert!(seen.contains("event: signed-out"), "{seen}");
+    assert_eq!(get(&client, &base, "/", &session).await?.0, 401);
+    agent.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
