@@ -125,17 +125,14 @@ pub async fn start_with_clock(
     })?;
     let web_listener = match &config.web {
         Some(web) => {
-            let bound = tokio::net::TcpListener::bind(web.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: web.listen,
-                    source,
-                })?;
-            let at = bound.local_addr().map_err(|source| StartError::Bind {
-                addr: web.listen,
-                source,
-            })?;
-            Some((bound, at, web.base_url(at)))
+            Some(
+                crate::web::Bound::bind(web)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: web.listen,
+                        source,
+                    })?,
+            )
         }
         None => None,
     };
@@ -305,7 +302,7 @@ pub async fn start_with_clock(
                     )),
                     console_url: web_listener
                         .as_ref()
-                        .map(|(_, _, base)| Arc::from(base.as_str())),
+                        .map(|bound| Arc::from(bound.base_url.as_str())),
                 })
                 .max_decoding_message_size(
                     config
@@ -318,7 +315,7 @@ pub async fn start_with_clock(
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     let (web, web_gate, web_addr) = match (web_listener, &config.web) {
-        (Some((bound, at, _)), Some(web)) => {
+        (Some(bound), Some(web)) => {
             let state = crate::web::WebState {
                 changes: crate::web::watch(&store, shutdown.clone()),
                 soc: soc.clone(),
@@ -326,10 +323,8 @@ pub async fn start_with_clock(
                 revoked,
                 session_ttl_ms: web.session_ms(),
             };
-            crate::web::spawn_purge(state.clone(), shutdown.clone());
             // Browsers bring no client certificate: every connection is established (and
-            // capped, and timed) by the same gate as the other listeners; people sign in
-            // with a link.
+            // capped, and timed) by the same gate as the other listeners.
             let gate = Gate::new(
                 "console",
                 config.connections.clone(),
@@ -337,9 +332,8 @@ pub async fn start_with_clock(
                 false,
                 &shutdown,
             );
-            tracing::info!(%at, "SOC console listening (HTTPS)");
-            let task = crate::web::serve(
-                bound,
+            let at = bound.addr;
+            let task = bound.serve(
                 https_tls,
                 config.trust_domain.clone(),
                 state,

@@ -88,7 +88,7 @@ pub fn app(state: WebState) -> axum::Router {
 }
 
 /// Removes expired sign-in links and sessions from the store every ten minutes.
-pub fn spawn_purge(state: WebState, shutdown: CancellationToken) {
+fn spawn_purge(state: WebState, shutdown: CancellationToken) {
     drop(tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -107,18 +107,43 @@ pub fn spawn_purge(state: WebState, shutdown: CancellationToken) {
     }));
 }
 
-/// Serves the console on `listener` until `shutdown`: connections pass `gate` (caps,
-/// handshake and idle timers), requests hyper's header-read timeout and HTTP/2 keepalive.
-pub fn serve(
+/// The console's listener, bound before the agent starts anything else (a taken port is a
+/// start-up error), and the base of its sign-in links.
+pub struct Bound {
     listener: tokio::net::TcpListener,
-    tls: Swappable<rustls::ServerConfig>,
-    domain: socfed_proto::identity::TrustDomain,
-    state: WebState,
-    gate: Arc<socfed_runtime::listen::Gate>,
-    shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    let limits = gate.limits().clone();
-    let incoming =
-        tokio_stream::StreamExt::filter_map(tls_incoming(listener, tls, domain, gate), Result::ok);
-    socfed_runtime::listen::http::serve(incoming, app(state), &limits, shutdown)
+    pub addr: std::net::SocketAddr,
+    pub base_url: String,
+}
+
+impl Bound {
+    pub async fn bind(config: &WebConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            addr,
+            base_url: config.base_url(addr),
+        })
+    }
+
+    /// Serves the console until `shutdown` (with the purge of expired grants): connections
+    /// pass `gate` (caps, handshake and idle timers), requests hyper's header-read timeout and
+    /// HTTP/2 keepalive.
+    pub fn serve(
+        self,
+        tls: Swappable<rustls::ServerConfig>,
+        domain: socfed_proto::identity::TrustDomain,
+        state: WebState,
+        gate: Arc<socfed_runtime::listen::Gate>,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        spawn_purge(state.clone(), shutdown.clone());
+        tracing::info!(at = %self.addr, "SOC console listening (HTTPS)");
+        let limits = gate.limits().clone();
+        let incoming = tokio_stream::StreamExt::filter_map(
+            tls_incoming(self.listener, tls, domain, gate),
+            Result::ok,
+        );
+        socfed_runtime::listen::http::serve(incoming, app(state), &limits, shutdown)
+    }
 }
