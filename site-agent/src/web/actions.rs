@@ -5,7 +5,7 @@
 //! names the role needed (403) and, like a forged or cross-site form, is audited.
 
 use super::WebState;
-use super::auth::{Viewer, audit_refusal, blocking, forbidden};
+use super::auth::{Viewer, audit_refusal, forbidden};
 use super::views::failed;
 use crate::error::AgentError;
 use crate::soc::triage::{Action, Verdict};
@@ -114,7 +114,35 @@ fn action(viewer: &Viewer, form: &HashMap<String, String>) -> Result<Action, Age
     })
 }
 
-/// `POST /alerts/{id}/act`: one triage action, or a promotion to a new local incident.
+/// One posted form: admitted ([`admitted`]), then `work` with it on the blocking pool (the
+/// application layer), then to the page `work` names, or the refusal page leading back to
+/// `back`.
+async fn perform(
+    state: WebState,
+    viewer: Viewer,
+    (headers, uri): (HeaderMap, Uri),
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+    back: String,
+    work: impl FnOnce(&WebState, &Viewer, HashMap<String, String>) -> Result<String, AgentError>
+    + Send
+    + 'static,
+) -> Response {
+    let form = match admitted(&state, &viewer, &headers, &uri, form).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let (on, by) = (state.clone(), viewer.clone());
+    let done = tokio::task::spawn_blocking(move || work(&on, &by, form))
+        .await
+        .unwrap_or_else(|_| Err(AgentError::internal("console task failed")));
+    match done {
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err(e) => failed(&state, &viewer, uri.path(), &back, e).await,
+    }
+}
+
+/// `POST /alerts/{id}/act`: one triage action, a promotion to a new local incident, or the
+/// group added to an existing one.
 pub async fn act(
     State(state): State<WebState>,
     Extension(viewer): Extension<Viewer>,
@@ -123,45 +151,31 @@ pub async fn act(
     uri: Uri,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
-    let form = match admitted(&state, &viewer, &headers, &uri, form).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
     let page = format!("/alerts/{id}");
-    let back = if form.get("back").is_some_and(|b| b == "/") {
-        "/".to_string()
-    } else {
-        page.clone()
+    let work = move |state: &WebState, viewer: &Viewer, form: HashMap<String, String>| {
+        let (soc, actor, group) = (&state.soc, &viewer.actor, group_id(&id)?);
+        match form.get("do").map(String::as_str).unwrap_or_default() {
+            "add-to" => {
+                let incident = soc.add_to_incident(actor, group, &text(&form, "incident")?)?;
+                Ok(format!("/incidents/{}", incident.id))
+            }
+            "promote" => {
+                let title = Some(text(&form, "title")?).filter(|t| !t.is_empty());
+                let incident = soc.promote(actor, &[group], title)?;
+                Ok(format!("/incidents/{}", incident.id))
+            }
+            _ => {
+                soc.act(actor, group, action(viewer, &form)?)?;
+                // The queue's row forms come back to the queue, the page's to the page.
+                Ok(if form.get("back").is_some_and(|b| b == "/") {
+                    "/".to_string()
+                } else {
+                    format!("/alerts/{id}")
+                })
+            }
+        }
     };
-    let actor = viewer.actor.clone();
-    let word = form.get("do").map(String::as_str).unwrap_or_default();
-    let done = if word == "add-to" {
-        let incident = text(&form, "incident");
-        blocking(&state, move |s| {
-            let incident = s.add_to_incident(&actor, group_id(&id)?, &incident?)?;
-            Ok(format!("/incidents/{}", incident.id))
-        })
-        .await
-    } else if word == "promote" {
-        let title = text(&form, "title").map(|t| Some(t).filter(|t| !t.is_empty()));
-        blocking(&state, move |s| {
-            let id = group_id(&id)?;
-            let incident = s.promote(&actor, &[id], title?)?;
-            Ok(format!("/incidents/{}", incident.id))
-        })
-        .await
-    } else {
-        let action = action(&viewer, &form);
-        blocking(&state, move |s| {
-            s.act(&actor, group_id(&id)?, action?)?;
-            Ok(back)
-        })
-        .await
-    };
-    match done {
-        Ok(to) => Redirect::to(&to).into_response(),
-        Err(e) => failed(&state, &viewer, uri.path(), &page, e).await,
-    }
+    perform(state, viewer, (headers, uri), form, page, work).await
 }
 
 /// `POST /incidents/{id}/act`: change a local incident's status or owner, or escalate it to
@@ -175,39 +189,30 @@ pub async fn incident_act(
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     use crate::soc::incident::IncidentStatus;
-    let form = match admitted(&state, &viewer, &headers, &uri, form).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
     let page = format!("/incidents/{id}");
-    let word = form.get("do").cloned().unwrap_or_default();
-    let status = form.get("status").cloned().unwrap_or_default();
-    let owner = text(&form, "owner");
-    let actor = viewer.actor.clone();
-    let done = blocking(&state, move |s| {
-        match word.as_str() {
-            "escalate" => s.escalate_incident(&actor, &id)?,
+    let back = page.clone();
+    let work = move |state: &WebState, viewer: &Viewer, form: HashMap<String, String>| {
+        let (soc, actor) = (&state.soc, &viewer.actor);
+        match form.get("do").map(String::as_str).unwrap_or_default() {
+            "escalate" => soc.escalate_incident(actor, &id)?,
             "status" => {
+                let word = form.get("status").map(String::as_str).unwrap_or_default();
                 let status = IncidentStatus::ALL
                     .into_iter()
-                    .find(|x| x.as_str() == status)
-                    .ok_or_else(|| AgentError::invalid(format!("{status:?} is not a status")))?;
-                s.update_incident(&actor, &id, Some(status), None)?
+                    .find(|x| x.as_str() == word)
+                    .ok_or_else(|| AgentError::invalid(format!("{word:?} is not a status")))?;
+                soc.update_incident(actor, &id, Some(status), None)?
             }
-            "owner" => s.update_incident(&actor, &id, None, Some(owner?))?,
+            "owner" => soc.update_incident(actor, &id, None, Some(text(&form, "owner")?))?,
             other => {
                 return Err(AgentError::invalid(format!(
                     "{other:?} is not a local incident action"
                 )));
             }
         };
-        Ok(())
-    })
-    .await;
-    match done {
-        Ok(()) => Redirect::to(&page).into_response(),
-        Err(e) => failed(&state, &viewer, uri.path(), &page, e).await,
-    }
+        Ok(page)
+    };
+    perform(state, viewer, (headers, uri), form, back, work).await
 }
 
 /// `POST /directives/{id}/decide`: approve (run) or reject a destructive action waiting for
@@ -220,26 +225,25 @@ pub async fn decide(
     uri: Uri,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
-    let form = match admitted(&state, &viewer, &headers, &uri, form).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
-    let approve = match form.get("do").map(String::as_str) {
-        Some("approve") => Ok(true),
-        Some("reject") => Ok(false),
-        _ => Err(AgentError::invalid("approve or reject")),
-    };
-    let reason = text(&form, "reason");
-    let (engine, actor) = (state.engine.clone(), viewer.actor.clone());
-    let done = tokio::task::spawn_blocking(move || {
+    let work = move |state: &WebState, viewer: &Viewer, form: HashMap<String, String>| {
+        let approve = match form.get("do").map(String::as_str) {
+            Some("approve") => true,
+            Some("reject") => false,
+            _ => return Err(AgentError::invalid("approve or reject")),
+        };
         let id = Ulid::from_string(&id)
             .map_err(|_| AgentError::invalid(format!("{id:?} is not a directive id")))?;
-        engine.decide(&actor, id, approve?, &reason?)
-    })
+        let reason = text(&form, "reason")?;
+        state.engine.decide(&viewer.actor, id, approve, &reason)?;
+        Ok("/directives".to_string())
+    };
+    perform(
+        state,
+        viewer,
+        (headers, uri),
+        form,
+        "/directives".into(),
+        work,
+    )
     .await
-    .unwrap_or_else(|_| Err(AgentError::internal("console task failed")));
-    match done {
-        Ok(_) => Redirect::to("/directives").into_response(),
-        Err(e) => failed(&state, &viewer, uri.path(), "/directives", e).await,
-    }
 }
