@@ -106,6 +106,27 @@ pub async fn sign_in(client: &reqwest::Client, base: &str, url: &str) -> anyhow:
     set_cookie(&r, "__Host-socfed_session").ok_or_else(|| anyhow::anyhow!("no session cookie"))
 }
 
+/// Reads an event stream until the server ends it, for at most `within`: what it sent, or
+/// why it did not end (the deadline failing means the stream outlived its session by far).
+pub async fn read_until_ended(
+    mut stream: reqwest::Response,
+    within: Duration,
+) -> anyhow::Result<String> {
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(within, async {
+        while let Some(chunk) = stream.chunk().await? {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        Ok::<_, reqwest::Error>(())
+    })
+    .await;
+    anyhow::ensure!(
+        matches!(ended, Ok(Ok(()))),
+        "the stream did not end: {ended:?} after {seen:?}"
+    );
+    Ok(seen)
+}
+
 /// A site agent with its SOC console on, linked to a hub, and the console's clients.
 pub mod console {
     use crate::fixture::Org;

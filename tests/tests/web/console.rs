@@ -7,7 +7,7 @@
 use site_agent::soc::Tier;
 use socfed_tests::fixture::Org;
 use socfed_tests::web::console::{self, MANAGER, add_analyst, alert, base, get, login_url, post};
-use socfed_tests::web::{hidden, https, open_link, sign_in};
+use socfed_tests::web::{hidden, https, open_link, read_until_ended, sign_in};
 use std::time::Duration;
 
 /// The CSRF token of the first action form of `page` (the navigation's sign-out form carries
@@ -322,25 +322,14 @@ async fn the_live_queue_tells_of_new_groups_and_ends_with_its_session() -> anyho
     )
     .await?;
     let streaming = socfed_tests::web::https_with_timeout(&org.pki, Duration::from_secs(120))?;
-    let mut events = streaming
+    let events = streaming
         .get(format!("{base}/events"))
         .header("cookie", &session)
         .send()
         .await?;
     assert_eq!(events.status(), 200);
     alert(&agent, "Beaconing", "ws-100")?;
-    let mut seen = String::new();
-    let ended = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(chunk) = events.chunk().await? {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        Ok::<_, reqwest::Error>(())
-    })
-    .await;
-    assert!(
-        matches!(ended, Ok(Ok(()))),
-        "the stream ended: {ended:?} after {seen:?}"
-    );
+    let seen = read_until_ended(events, Duration::from_secs(60)).await?;
     assert!(
         seen.contains("data: groups"),
         "the new group was told: {seen}"
