@@ -247,3 +247,43 @@ pub async fn decide(
     )
     .await
 }
+
+/// `POST /directives/{id}/task`: work a task the SIRT sent (acknowledge, start, complete or
+/// decline, with a note), as `site-agent tasks` does.
+pub async fn task(
+    State(state): State<WebState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    use crate::response::engine::TaskStep;
+    let work = move |state: &WebState, viewer: &Viewer, form: HashMap<String, String>| {
+        let step = match form.get("do").map(String::as_str) {
+            Some("ack") => TaskStep::Acknowledge,
+            Some("start") => TaskStep::Start,
+            Some("complete") => TaskStep::Complete,
+            Some("decline") => TaskStep::Decline,
+            _ => {
+                return Err(AgentError::invalid(
+                    "acknowledge, start, complete or decline",
+                ));
+            }
+        };
+        let id = Ulid::from_string(&id)
+            .map_err(|_| AgentError::invalid(format!("{id:?} is not a task id")))?;
+        let note = text(&form, "note")?;
+        state.engine.task(&viewer.actor, id, step, &note)?;
+        Ok("/directives".to_string())
+    };
+    perform(
+        state,
+        viewer,
+        (headers, uri),
+        form,
+        "/directives".into(),
+        work,
+    )
+    .await
+}

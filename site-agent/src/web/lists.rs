@@ -166,6 +166,7 @@ pub async fn directives(
                 issued_by: d.issued_by.clone(),
                 received: format_millis(d.received_at_ms),
                 awaiting: d.state == crate::response::State::AwaitingApproval,
+                open_task: d.kind == crate::response::KIND_TASK && !d.state.is_final(),
             })
             .collect(),
         csrf: viewer.action_csrf(),

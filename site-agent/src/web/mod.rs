@@ -63,6 +63,7 @@ pub fn router(state: WebState) -> axum::Router<WebState> {
         .route("/incidents/{id}/act", post(actions::incident_act))
         .route("/directives", get(lists::directives))
         .route("/directives/{id}/decide", post(actions::decide))
+        .route("/directives/{id}/task", post(actions::task))
         .route("/people", get(lists::people))
         .route("/events", get(events::events))
         .route("/logout", post(auth::logout))

@@ -311,6 +311,8 @@ pub struct DirectiveRow {
     pub issued_by: String,
     pub received: String,
     pub awaiting: bool,
+    /// A task from the SIRT that is still to be worked.
+    pub open_task: bool,
 }
 
 #[derive(Template)]

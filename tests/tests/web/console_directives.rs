@@ -1,7 +1,8 @@
 //! Directives from the SIRT in the SOC console: a destructive action the hub sent waits for
 //! approval; the console lists it with approve and reject forms, a Tier 1 analyst is refused
 //! (naming the role needed), and the SOC manager's approval runs the playbook, as
-//! `site-agent directives approve` would.
+//! `site-agent directives approve` would. A task from the SIRT is worked from the same page
+//! by any analyst, and the hub sees it done.
 
 use site_agent::soc::Tier;
 use socfed_proto::pb;
@@ -31,7 +32,7 @@ async fn a_destructive_directive_is_approved_from_the_console_by_a_role_that_may
         .await?;
     org.response(hub.addr, "ines")?
         .issue_directive(pb::IssueDirectiveRequest {
-            incident_id: incident,
+            incident_id: incident.clone(),
             sites: vec!["paris".into()],
             kind: "isolate_host".into(),
             params: [("host".to_string(), "ws-042".to_string())].into(),
@@ -116,6 +117,68 @@ async fn a_destructive_directive_is_approved_from_the_console_by_a_role_that_may
     .await?;
     let (_, page) = get(&client, &base, "/directives", &mona).await?;
     assert!(!page.contains("/decide"), "no longer awaiting: {page}");
+
+    // A task: Tier 1 completes it with a note; the hub hears of it.
+    let ines = org.response(hub.addr, "ines")?;
+    ines.clone()
+        .assign_task(pb::AssignTaskRequest {
+            incident_id: incident.clone(),
+            sites: vec!["paris".into()],
+            title: "Collect proxy logs".into(),
+            details: String::new(),
+            due_in_s: 0,
+        })
+        .await?;
+    let page = eventually("the task on the page", Duration::from_secs(20), || {
+        let (client, base, tina) = (client.clone(), base.clone(), tina.clone());
+        async move {
+            let (_, page) = get(&client, &base, "/directives", &tina).await.ok()?;
+            page.contains("/task\"").then_some(page)
+        }
+    })
+    .await?;
+    let at = page.find("/task\"").unwrap_or_default();
+    let task_path = page[..at]
+        .rsplit("action=\"")
+        .next()
+        .map(|p| format!("{p}/task"))
+        .unwrap_or_default();
+    let task_csrf = hidden(&page[at..], "csrf").unwrap_or_default();
+    let done = post(
+        &client,
+        &base,
+        &task_path,
+        &tina,
+        &format!("do=complete&note=logs+attached&csrf={task_csrf}"),
+    )
+    .await?;
+    assert_eq!(done.status(), 303);
+    eventually(
+        "the hub to see the task done",
+        Duration::from_secs(20),
+        || {
+            let mut ines = ines.clone();
+            let incident = incident.clone();
+            async move {
+                let list = ines
+                    .list_directives(pb::ListDirectivesRequest {
+                        incident_id: incident,
+                        ..Default::default()
+                    })
+                    .await
+                    .ok()?
+                    .into_inner();
+                list.directives
+                    .iter()
+                    .any(|d| {
+                        d.directive.as_ref().is_some_and(|w| w.kind == "task")
+                            && d.state == pb::DirectiveState::Succeeded as i32
+                    })
+                    .then_some(())
+            }
+        },
+    )
+    .await?;
     agent.stop().await?;
     hub.stop().await?;
     Ok(())
