@@ -1,7 +1,8 @@
 //! The SOC console in a real browser (headless Chromium over WebDriver, `browser.rs`): a
 //! Tier 1 analyst signs in with a link from `site-agent login`, sees a new alert group appear
 //! in the triage queue without a reload, and acknowledges then escalates it with the queue's
-//! keys (j, a, e: the shared script submitting the row's forms); a Tier 2 analyst signs in and
+//! keys (j, a, e: the shared script submitting the row's forms; m assigns another to them, c
+//! puts the focus on its verdict); a Tier 2 analyst signs in and
 //! promotes it to a local incident from the alert group's page. A screenshot of each page goes
 //! under `target/test-artifacts/`.
 
@@ -21,6 +22,37 @@ async fn press(browser: &fantoccini::Client, key: char) -> anyhow::Result<()> {
         .then(KeyAction::Up { value: key });
     browser.perform_actions(keys).await?;
     Ok(())
+}
+
+/// Selects the row of group `id` with the keys (pressed until it is selected: the queue may
+/// refresh under them).
+async fn select_row(b: &fantoccini::Client, id: &str) -> anyhow::Result<()> {
+    let css = format!("tr[data-id=\"{id}\"]");
+    element(b, &css).await?;
+    eventually("the row selected", Duration::from_secs(20), || async {
+        let class = b
+            .find(fantoccini::Locator::Css(&css))
+            .await
+            .ok()?
+            .attr("class")
+            .await
+            .ok()?
+            .unwrap_or_default();
+        if class.contains("sel") {
+            return Some(());
+        }
+        // Past the last row j stays there: go back up with k.
+        let rows = b
+            .find_all(fantoccini::Locator::Css("tr[data-row]"))
+            .await
+            .ok()?;
+        let last = rows.last()?.attr("class").await.ok()?.unwrap_or_default();
+        press(b, if last.contains("sel") { 'k' } else { 'j' })
+            .await
+            .ok()?;
+        None
+    })
+    .await
 }
 
 /// Waits until the group `id` satisfies `done` in the agent's store.
@@ -95,42 +127,32 @@ async fn drive(
 
     // Keys: select the first group's row, acknowledge it (the page comes back), escalate it.
     let row_of = |id: &str| format!("tr[data-id=\"{id}\"]");
-    let select_first = async || -> anyhow::Result<()> {
-        element(b, &row_of(&first)).await?;
-        eventually(
-            "the first group's row selected",
-            Duration::from_secs(20),
-            || async {
-                press(b, 'j').await.ok()?;
-                let class = b
-                    .find(fantoccini::Locator::Css(&row_of(&first)))
-                    .await
-                    .ok()?
-                    .attr("class")
-                    .await
-                    .ok()??;
-                if class.contains("sel") {
-                    Some(())
-                } else {
-                    None
-                }
-            },
-        )
-        .await
-    };
-    select_first().await?;
+    select_row(b, &first).await?;
     press(b, 'a').await?;
     group_becomes(agent, &first, "the group acknowledged", |g| {
         g.state.status.kind() == StatusKind::Acknowledged
     })
     .await?;
-    select_first().await?;
+    select_row(b, &first).await?;
     screenshot(b, "console-queue-selected.png").await?;
     press(b, 'e').await?;
     group_becomes(agent, &first, "the group at tier 2", |g| {
         g.state.tier == Tier::T2
     })
     .await?;
+    // m gives the selected group to me; c puts the focus on its verdict.
+    select_row(b, &second).await?;
+    press(b, 'm').await?;
+    group_becomes(agent, &second, "the group assigned to tina", |g| {
+        g.state.assignee.as_deref() == Some("tina")
+    })
+    .await?;
+    select_row(b, &second).await?;
+    press(b, 'c').await?;
+    let focused = b
+        .execute("return document.activeElement.name", Vec::new())
+        .await?;
+    assert_eq!(focused.as_str(), Some("verdict"), "c focuses the verdict");
     b.goto(&format!("{}/alerts/{first}", console::base(agent)?))
         .await?;
     text_becomes(b, "#tier", "2").await?;
