@@ -1,7 +1,7 @@
 //! Wires a hub together: store, ingest writer, gRPC services on a mutual-TLS listener.
 //! `start` binds and returns a handle; tests and the binary use the same path.
 
-use crate::config::HubConfig;
+use crate::config::{DashboardConfig, HubConfig};
 use crate::grpc::comms::CommsService;
 use crate::grpc::federation::FederationService;
 use crate::grpc::operator::OperatorService;
@@ -161,11 +161,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                 addr: d.listen,
                 source,
             })?;
-            let base = d
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("https://{at}"));
-            Some((bound, at, base))
+            Some((bound, at, d.base_url(at)))
         }
         None => None,
     };
@@ -213,10 +209,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         config.response.clone(),
         shutdown.clone(),
     )));
-    let session_ttl_ms = config
-        .dashboard
-        .as_ref()
-        .map(|d| i64::try_from(d.session.as_millis()).unwrap_or(i64::MAX));
+    let session_ttl_ms = config.dashboard.as_ref().map(DashboardConfig::session_ms);
     let roster = RosterService {
         store: store.clone(),
         roles: roles.clone(),

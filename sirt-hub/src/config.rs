@@ -60,22 +60,9 @@ pub struct HubConfig {
     pub webhooks: Vec<socfed_runtime::webhook::WebhookConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DashboardConfig {
-    pub listen: SocketAddr,
-    /// How long a browser stays signed in after `sirt-hub login`.
-    #[serde(default = "default_session", with = "humantime_serde")]
-    pub session: Duration,
-    /// The address people open (e.g. "https://sirt.corp.example:7444"); default: the listen
-    /// address.
-    #[serde(default)]
-    pub public_url: Option<String>,
-}
-
-fn default_session() -> Duration {
-    Duration::from_secs(8 * 3600)
-}
+/// `[dashboard]`: where it listens, how long a session lasts after `sirt-hub login`, the
+/// address people open (the table of every web surface).
+pub use socfed_runtime::web::WebConfig as DashboardConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -248,15 +235,8 @@ impl Validate for HubConfig {
         if let Some(admin) = &self.admin {
             admin.check()?;
         }
-        if let Some(dashboard) = &self.dashboard
-            && let Some(url) = &dashboard.public_url
-            && !url.starts_with("https://")
-        {
-            // Sign-in links carry a credential, and the session cookie is Secure.
-            return Err((
-                "dashboard.public_url",
-                format!("{url:?} must be an https:// URL (the dashboard serves only HTTPS)"),
-            ));
+        if let Some(dashboard) = &self.dashboard {
+            dashboard.check("dashboard.public_url")?;
         }
         if self.comms.retry_interval < Duration::from_millis(100) {
             return Err(("comms.retry_interval", "must be at least 100ms".into()));

@@ -72,6 +72,10 @@ pub enum StopError {
 
 pub struct RunningAgent {
     pub local_addr: SocketAddr,
+    /// Where the SOC console listens, when `[web]` turns it on.
+    pub web_addr: Option<SocketAddr>,
+    web: Option<tokio::task::JoinHandle<()>>,
+    web_gate: Option<Arc<Gate>>,
     pub store: Arc<AgentStore>,
     shutdown: CancellationToken,
     /// The local SOC (tests drive its SLA clock directly).
@@ -137,6 +141,19 @@ pub async fn start_with_clock(
         addr: config.local_api.listen,
         source,
     })?;
+    let web_listener = match &config.web {
+        Some(web) => {
+            Some(
+                crate::web::Bound::bind(web)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: web.listen,
+                        source,
+                    })?,
+            )
+        }
+        None => None,
+    };
     let shutdown = CancellationToken::new();
     // The open-file limit raised, and the share of it the listeners may use (the rest is the
     // store's).
@@ -164,7 +181,11 @@ pub async fn start_with_clock(
     };
     let client_tls = Swappable::new(tls.client_config(ExpectedServer::Hub)?);
     let server_tls = Swappable::new(tls.server_config()?);
+    // The console's HTTPS: the same certificate, no client certificate asked for.
+    let https_tls = Swappable::new(tls.https_server_config()?);
+    let revoked = Arc::new(socfed_runtime::web::revoked::Revoked::of(&tls));
     let (reload_client, reload_server) = (client_tls.clone(), server_tls.clone());
+    let (reload_https, reload_revoked) = (https_tls.clone(), revoked.clone());
     // Detached: it ends with the shutdown token.
     drop(socfed_runtime::tls_reload::watch(
         config.tls.clone(),
@@ -175,6 +196,8 @@ pub async fn start_with_clock(
         move |material| {
             reload_client.replace(material.client_config(ExpectedServer::Hub)?);
             reload_server.replace(material.server_config()?);
+            reload_https.replace(material.https_server_config()?);
+            reload_revoked.replace_from(material);
             Ok(())
         },
         || {},
@@ -298,6 +321,9 @@ pub async fn start_with_clock(
                     intake_streams: Arc::new(tokio::sync::Semaphore::new(
                         crate::grpc::soc::MAX_INTAKE_STREAMS,
                     )),
+                    console_url: web_listener
+                        .as_ref()
+                        .map(|bound| Arc::from(bound.base_url.as_str())),
                 })
                 .max_decoding_message_size(
                     config
@@ -309,9 +335,42 @@ pub async fn start_with_clock(
             )
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
+    let (web, web_gate, web_addr) = match (web_listener, &config.web) {
+        (Some(bound), Some(web)) => {
+            let state = crate::web::WebState {
+                changes: crate::web::watch(&store, shutdown.clone()),
+                soc: soc.clone(),
+                engine: engine.clone(),
+                revoked,
+                session_ttl_ms: web.session_ms(),
+            };
+            // Browsers bring no client certificate: every connection is established (and
+            // capped, and timed) by the same gate as the other listeners.
+            let gate = Gate::new(
+                "console",
+                config.connections.clone(),
+                budget.clone(),
+                false,
+                &shutdown,
+            );
+            let at = bound.addr;
+            let task = bound.serve(
+                https_tls,
+                config.trust_domain.clone(),
+                (state, api.clone()),
+                gate.clone(),
+                shutdown.clone(),
+            );
+            (Some(task), Some(gate), Some(at))
+        }
+        _ => (None, None, None),
+    };
     tracing::info!(site = %config.site_id, %local_addr, hub = %config.hub.address, epoch = %store.epoch(), backlog = store.outbox_len(), "site agent running");
     Ok(RunningAgent {
         local_addr,
+        web_addr,
+        web,
+        web_gate,
         store,
         soc,
         api,
@@ -439,7 +498,19 @@ impl RunningAgent {
 
     /// Waits until the agent stops (after its shutdown token is cancelled), then flushes.
     pub async fn wait(mut self) -> Result<(), StopError> {
-        socfed_runtime::server::join_server(&mut self.server, &self.shutdown, &self.gate).await?;
+        // The local API and the console drain side by side: one grace period at most. Open
+        // event streams (browsers) never end on their own; the console's gate closes them.
+        let (web_task, web_gate, shutdown) = (&mut self.web, &self.web_gate, &self.shutdown);
+        let web = async move {
+            if let (Some(web), Some(gate)) = (web_task.as_mut(), web_gate.as_ref()) {
+                socfed_runtime::server::join_http(web, shutdown, gate).await;
+            }
+        };
+        let (served, ()) = tokio::join!(
+            socfed_runtime::server::join_server(&mut self.server, shutdown, &self.gate),
+            web
+        );
+        served?;
         self.sla_clock.await?;
         // The server is gone, and with it the committer's queue: its last fold is answered.
         // Bounded, in case a connection still holds the service.

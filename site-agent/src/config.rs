@@ -44,6 +44,9 @@ pub struct AgentConfig {
     /// Outbound event webhooks (`webhooks.rs`): notifications sent to receivers by kind.
     #[serde(default)]
     pub webhooks: Vec<socfed_runtime::webhook::WebhookConfig>,
+    /// The SOC console (HTTPS, same TLS material as the local API). Omit to disable.
+    #[serde(default)]
+    pub web: Option<crate::web::WebConfig>,
 }
 
 fn default_tls_reload() -> Duration {
@@ -184,6 +187,9 @@ impl Validate for AgentConfig {
     fn validate(&self) -> Result<(), Invalid> {
         if let Some(admin) = &self.admin {
             admin.check()?;
+        }
+        if let Some(web) = &self.web {
+            web.check("web.public_url")?;
         }
         if !self.hub.address.contains(':') {
             return Err(("hub.address", "must be host:port".into()));
@@ -352,6 +358,14 @@ mode = "fsync"
 # refused and dropped escalations, hub connects). Omit the table to disable it.
 [admin]
 listen = "127.0.0.1:9601"
+
+# The SOC console: HTTPS with this site's certificate (browsers need the organisation CA).
+# People sign in with a link from `site-agent login`, made with their operator certificate;
+# `session` is how long it lasts. Omit the table to keep the console off (the default).
+[web]
+listen = "127.0.0.1:7602"
+session = "8h"
+public_url = "https://soc.paris.corp.example:7602"
 
 [soc]
 # Operators who are SOC managers even when not in the roster (bootstrap: they add everyone

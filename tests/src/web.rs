@@ -233,3 +233,192 @@ impl Browser {
         Ok(page[at..].lines().next().unwrap_or_default().to_string())
     }
 }
+
+/// Reads an event stream until the server ends it, for at most `within`: what it sent, or
+/// why it did not end (the deadline failing means the stream outlived its session by far).
+pub async fn read_until_ended(
+    mut stream: reqwest::Response,
+    within: Duration,
+) -> anyhow::Result<String> {
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(within, async {
+        while let Some(chunk) = stream.chunk().await? {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        Ok::<_, reqwest::Error>(())
+    })
+    .await;
+    anyhow::ensure!(
+        matches!(ended, Ok(Ok(()))),
+        "the stream did not end: {ended:?} after {seen:?}"
+    );
+    Ok(seen)
+}
+
+/// A site agent with its SOC console on, linked to a hub, and the console's clients.
+pub mod console {
+    use crate::fixture::Org;
+    use crate::pki::TestPki;
+    use site_agent::app::RunningAgent;
+    use site_agent::service::Actor;
+    use site_agent::soc::roster::Analyst;
+    use site_agent::soc::{Role, Tier};
+    use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
+    use socfed_proto::vocab::SiteId;
+    use socfed_runtime::tls::ExpectedServer;
+    use std::net::SocketAddr;
+
+    /// The site every console scenario runs at, and its SOC manager (the config's bootstrap).
+    pub const SITE: &str = "paris";
+    pub const MANAGER: &str = "mona";
+
+    /// The agent config's tables for a console: `[web]` on an ephemeral port with a session of
+    /// `session`; `mona` the SOC manager, and `tester` (who raises incidents in the fixture).
+    pub fn config(session: &str) -> String {
+        format!(
+            "[web]\nlisten = \"127.0.0.1:0\"\nsession = \"{session}\"\n[soc]\nmanagers = [\"{MANAGER}\", \"tester\"]\n"
+        )
+    }
+
+    /// Starts the agent of [`SITE`] linked to `hub` with `extra` (see [`config`]); with a CRL
+    /// file, the agent reads it (and re-reads it every 200 ms).
+    pub async fn agent(
+        org: &Org,
+        hub: SocketAddr,
+        extra: &str,
+        crl: Option<&std::path::Path>,
+    ) -> anyhow::Result<RunningAgent> {
+        let path = crate::procs::write_agent_config(
+            org.dir(),
+            &org.pki,
+            SITE,
+            hub,
+            "127.0.0.1:0".parse()?,
+            extra,
+        )?;
+        if let Some(crl) = crl {
+            let text = std::fs::read_to_string(&path)?;
+            let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
+                "[tls]\n",
+                &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
+                1,
+            );
+            std::fs::write(&path, text)?;
+        }
+        let config = site_agent::config::AgentConfig::load(&path)?;
+        Ok(site_agent::app::start(config).await?)
+    }
+
+    /// `https://ADDR` of the agent's console.
+    pub fn base(agent: &RunningAgent) -> anyhow::Result<String> {
+        Ok(format!(
+            "https://{}",
+            agent
+                .web_addr
+                .ok_or_else(|| anyhow::anyhow!("console enabled"))?
+        ))
+    }
+
+    /// A console sign-in link for `who`, as `site-agent login` gets it.
+    pub async fn login_url(agent: SocketAddr, pki: &TestPki, who: &str) -> anyhow::Result<String> {
+        let channel = crate::clients::channel(
+            agent,
+            &pki.operator(who)?,
+            &pki.domain,
+            ExpectedServer::Site(SiteId::parse(SITE)?),
+        )?;
+        Ok(SiteSocClient::new(channel)
+            .console_login(pb::ConsoleLoginRequest {})
+            .await?
+            .into_inner()
+            .url)
+    }
+
+    /// The SOC manager as the application layer knows them (for a scenario's setup).
+    pub fn manager() -> Actor {
+        Actor {
+            name: MANAGER.into(),
+            role: Role::SocManager,
+            cert: String::new(),
+        }
+    }
+
+    /// Puts `name` on the roster as an analyst of `tier`, always on shift.
+    pub fn add_analyst(agent: &RunningAgent, name: &str, tier: Tier) -> anyhow::Result<()> {
+        agent.soc.add_analyst(
+            &manager(),
+            Analyst {
+                name: name.into(),
+                display_name: name.into(),
+                role: Role::Analyst(tier),
+                shifts: Vec::new(),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Submits one native alert titled by `rule_name` on `host`: the id of its group.
+    pub fn alert(agent: &RunningAgent, rule_name: &str, host: &str) -> anyhow::Result<String> {
+        let line = serde_json::json!({
+            "observed_at": socfed_proto::now_millis(),
+            "product": "edr",
+            "rule_id": format!("R-{host}"),
+            "rule_name": rule_name,
+            "severity": "high",
+            "hosts": [host],
+            "indicators": ["domain:c2.bad.example"],
+            "techniques": ["T1059.001"],
+        })
+        .to_string();
+        let actor = manager();
+        let result =
+            agent
+                .soc
+                .submit(&actor, site_agent::soc::alert::Format::Native, &[(1, line)])?;
+        anyhow::ensure!(result.rejected == 0, "{:?}", result.rejections);
+        let groups = agent.soc.list_groups(
+            &actor,
+            &site_agent::store::GroupFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )?;
+        groups
+            .iter()
+            .find(|g| g.entities.hosts.iter().any(|h| h == host))
+            .map(|g| g.id.to_string())
+            .ok_or_else(|| anyhow::anyhow!("no group for {host}"))
+    }
+
+    /// Posts a console form to `path` with `cookie` and the url-encoded `body`.
+    pub async fn post(
+        client: &reqwest::Client,
+        base: &str,
+        path: &str,
+        cookie: &str,
+        body: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(client
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(body.to_string())
+            .send()
+            .await?)
+    }
+
+    /// `GET path` with `cookie`: (status, body).
+    pub async fn get(
+        client: &reqwest::Client,
+        base: &str,
+        path: &str,
+        cookie: &str,
+    ) -> anyhow::Result<(u16, String)> {
+        let r = client
+            .get(format!("{base}{path}"))
+            .header("cookie", cookie)
+            .send()
+            .await?;
+        Ok((r.status().as_u16(), r.text().await?))
+    }
+}

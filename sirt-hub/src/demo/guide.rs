@@ -1,5 +1,5 @@
-//! What `sirt-hub demo --keep-running` prints once the story is told: the dashboard with a
-//! sign-in link, the metrics URLs, and commands that work as printed against this federation
+//! What `sirt-hub demo --keep-running` prints once the story is told: the dashboard and each
+//! site's SOC console with a sign-in link, the metrics URLs, and commands that work as printed against this federation
 //! (README.md's quick start shows the same lines; tests/tests/operations/demo.rs runs them).
 
 use super::setup::{Layout, OPERATOR};
@@ -30,7 +30,24 @@ pub async fn sign_in_link(
         .into_inner())
 }
 
-pub fn print(context: &Context<'_>, link: &pb::DashboardLoginResponse) -> anyhow::Result<()> {
+/// A one-time SOC console sign-in link for the demo operator at one site, as
+/// `site-agent login` gets it.
+pub async fn console_link(
+    soc: socfed_proto::pb::site_soc_client::SiteSocClient<Channel>,
+) -> anyhow::Result<pb::ConsoleLoginResponse> {
+    Ok(soc
+        .clone()
+        .console_login(pb::ConsoleLoginRequest {})
+        .await
+        .map_err(|s| anyhow::anyhow!("console sign-in link: {}", s.message()))?
+        .into_inner())
+}
+
+pub fn print(
+    context: &Context<'_>,
+    link: &pb::DashboardLoginResponse,
+    consoles: &[(&str, pb::ConsoleLoginResponse)],
+) -> anyhow::Result<()> {
     let Context {
         hub_bin,
         agent_bin,
@@ -52,6 +69,12 @@ pub fn print(context: &Context<'_>, link: &pb::DashboardLoginResponse) -> anyhow
         socfed_runtime::cli::format_millis(link.expires_at_ms),
         link.url
     );
+    socfed_runtime::outln!(
+        "SOC consoles (one per site; sign in as {OPERATOR}, SOC manager there; one use each, `site-agent login` makes another):"
+    );
+    for (site, console) in consoles {
+        socfed_runtime::outln!("  {site}: {}", console.url);
+    }
     let metrics: Vec<String> = std::iter::once(("hub", layout.hub.admin))
         .chain(layout.agents.iter().map(|a| (a.site, a.at.admin)))
         .map(|(who, at)| format!("http://{at}/metrics ({who})"))
@@ -88,6 +111,7 @@ pub fn print(context: &Context<'_>, link: &pb::DashboardLoginResponse) -> anyhow
         ),
         format!("{agent} status --agent {paris}"),
         format!("{agent} directives list --agent {paris}"),
+        format!("{agent} login --agent {paris}   # another SOC console sign-in link (paris)"),
     ];
     for command in commands {
         socfed_runtime::outln!("  {command}");

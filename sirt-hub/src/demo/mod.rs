@@ -80,7 +80,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         layout
             .agents
             .iter()
-            .map(|a| format!("{} on {}", a.site, a.at.grpc))
+            .map(|a| format!(
+                "{} on {} (console https://{})",
+                a.site, a.at.grpc, a.console
+            ))
             .collect::<Vec<_>>()
             .join(", "),
         layout.dashboard
@@ -135,6 +138,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .map(|i| i.id.clone())
             .ok_or_else(|| anyhow::anyhow!("the hub joined no incident across sites"))?;
         let link = guide::sign_in_link(OperatorRosterClient::new(hub_channel)).await?;
+        let mut consoles = Vec::new();
+        for (agent, soc) in layout.agents.iter().zip(&socs) {
+            consoles.push((agent.site, guide::console_link(soc.clone()).await?));
+        }
         guide::print(
             &guide::Context {
                 hub_bin: &hub_bin,
@@ -144,6 +151,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 incident: &incident,
             },
             &link,
+            &consoles,
         )?;
         socfed_runtime::cli::wait_for_signal().await;
     }

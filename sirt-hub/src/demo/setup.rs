@@ -2,7 +2,8 @@
 //! agent configs, written the way an operator writes them (docs: `config example`). The demo
 //! operator is seeded as the hub's CISO through `[[operators]]` and is each site's SOC manager
 //! through `[soc] managers`; every agent has two example playbooks (a harmless command and a
-//! dry run); the dashboard and every admin listener are on, all on loopback.
+//! dry run); the dashboard, every site's SOC console and every admin listener are on, all on
+//! loopback.
 
 use super::procs::free_addr;
 use crate::pki::{self, IssueRequest, LeafRole};
@@ -35,6 +36,8 @@ pub struct Listeners {
 pub struct Agent {
     pub site: &'static str,
     pub at: Listeners,
+    /// The site's SOC console (`[web]`).
+    pub console: SocketAddr,
     pub config: PathBuf,
 }
 
@@ -150,11 +153,12 @@ pub fn write(dir: &Path) -> anyhow::Result<(PathBuf, Layout)> {
             },
         )?;
         let at = listeners()?;
+        let console = free_addr()?;
         let config = dir.join(format!("{site}.toml"));
         std::fs::write(
             &config,
             format!(
-                "site_id = \"{site}\"\ndata_dir = {:?}\ntrust_domain = \"{DOMAIN}\"\n{}[hub]\naddress = \"{}\"\nstatus_interval = \"1s\"\n[local_api]\nlisten = \"{}\"\n[admin]\nlisten = \"{}\"\n[soc]\nmanagers = [\"{OPERATOR}\"]\n{}",
+                "site_id = \"{site}\"\ndata_dir = {:?}\ntrust_domain = \"{DOMAIN}\"\n{}[hub]\naddress = \"{}\"\nstatus_interval = \"1s\"\n[local_api]\nlisten = \"{}\"\n[admin]\nlisten = \"{}\"\n[web]\nlisten = \"{console}\"\n[soc]\nmanagers = [\"{OPERATOR}\"]\n{}",
                 dir.join(format!("{site}-data")),
                 tls_toml(&tls),
                 hub.grpc,
@@ -163,7 +167,12 @@ pub fn write(dir: &Path) -> anyhow::Result<(PathBuf, Layout)> {
                 playbooks(echo),
             ),
         )?;
-        agents.push(Agent { site, at, config });
+        agents.push(Agent {
+            site,
+            at,
+            console,
+            config,
+        });
     }
     Ok((
         hub_config,

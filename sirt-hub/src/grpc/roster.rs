@@ -102,13 +102,7 @@ impl pb::operator_roster_server::OperatorRoster for RosterService {
             HubError::unavailable(format!("no randomness for a sign-in link ({e}); retry"))
         })?;
         let now = socfed_proto::now_millis();
-        let grant = crate::session::Grant {
-            operator: acting.name.clone(),
-            cert_serial: peer.serial.clone(),
-            cert_not_after_ms: peer.not_after_ms,
-            issued_ms: now,
-            expires_ms: (now + crate::session::LINK_TTL_MS).min(peer.not_after_ms),
-        };
+        let grant = crate::session::Grant::link_for(&acting.name, &peer, now);
         let expires_at_ms = grant.expires_ms;
         Commands::on(&self.ingest)
             .issue_sign_in_link(link.key(), grant, acting.cert.clone())

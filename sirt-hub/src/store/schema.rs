@@ -178,17 +178,11 @@ pub fn state_log_key(site: &SiteId, seq: u64) -> Vec<u8> {
     key.extend_from_slice(&seq.to_be_bytes());
     key
 }
-/// `web_sessions` key prefixes: sign-in links and sessions.
-pub const WEB_LINK: u8 = b'l';
-pub const WEB_SESSION: u8 = b's';
-
-/// The `web_sessions` key of a link or session whose secret hashes to `hash`.
-pub fn web_key(kind: u8, hash: &[u8; 32]) -> [u8; 33] {
-    let mut key = [0u8; 33];
-    key[0] = kind;
-    key[1..].copy_from_slice(hash);
-    key
-}
+/// `web_sessions` key prefixes (sign-in links and sessions) and the key of a link or session
+/// whose secret hashes to `hash`: the layout every web surface's store shares.
+pub use socfed_runtime::web::session::{
+    KIND_LINK as WEB_LINK, KIND_SESSION as WEB_SESSION, grant_key as web_key,
+};
 /// `meta` key of the audit chain's head (`AuditHead`).
 pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,

@@ -18,15 +18,12 @@ use crate::store::schema::{WEB_LINK, WEB_SESSION};
 use axum::extract::{Form, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
-use socfed_runtime::web::csrf::{cookie, cross_site, session_cookie, with_cookie};
+use axum::response::{IntoResponse, Response};
+use socfed_runtime::web::signin::{
+    Step, clear_session as clear_session_cookie, confirm, open, session_secret, signed_in,
+    with_login_cookie,
+};
 use std::collections::HashMap;
-
-/// `__Host-` (as the login cookie): the browser accepts these cookies only from this origin
-/// over HTTPS (never from a sibling host setting them for the parent domain), so an attacker
-/// cannot plant a session or a token pair.
-pub const COOKIE: &str = "__Host-socfed_session";
-const LOGIN_COOKIE: &str = "__Host-socfed_login";
 
 /// The signed-in operator, put on the request by [`require_session`].
 #[derive(Clone)]
@@ -50,16 +47,12 @@ impl Viewer {
     }
 }
 
-fn clear_session_cookie(response: Response) -> Response {
-    with_cookie(response, &session_cookie(COOKIE, "", 0))
-}
-
 /// 401 with a page saying why and what to do; the browser forgets its session cookie.
 fn refused(reason: &Refused) -> Response {
     clear_session_cookie(
         (
-            HubError::Unauthenticated(reason.to_string()).http_status(),
-            render(&pages::signed_out(&reason.to_string())),
+            HubError::Unauthenticated(crate::session::explain(reason)).http_status(),
+            render(&pages::signed_out(&crate::session::explain(reason))),
         )
             .into_response(),
     )
@@ -96,18 +89,18 @@ pub async fn current(state: &WebState, secret: &Secret) -> Result<Viewer, Respon
         state.revoked.contains(&grant.cert_serial),
     )
     .map_err(|r| {
-        tracing::info!(operator = %grant.operator, reason = %r, "dashboard session refused");
+        tracing::info!(operator = %grant.operator, reason = %crate::session::explain(&r), "dashboard session refused");
         // A known person refused (removed from the roster, certificate revoked) goes to the
         // audit chain, as the same person refused over gRPC would; an expired session is the
         // normal end of one.
-        if matches!(r, Refused::NotInRoster(_) | Refused::Revoked(_)) {
+        if r.is_audited() {
             state.refusals.record(crate::refusals::Refusal {
                 action: crate::refusals::ACTION,
                 who: format!("dashboard operator {}", grant.operator),
                 cert: crate::session::cert_identity(&grant),
                 peer_ip: None,
                 api: "dashboard: session".into(),
-                reason: r.to_string(),
+                reason: crate::session::explain(&r),
             });
         }
         refused(&r)
@@ -125,7 +118,7 @@ pub async fn require_session(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(secret) = cookie(request.headers(), COOKIE).and_then(|c| Secret::parse(&c)) else {
+    let Some(secret) = session_secret(request.headers()) else {
         return refused(&Refused::NoSession);
     };
     match current(&state, &secret).await {
@@ -143,20 +136,16 @@ pub async fn login_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let raw = q.get("token").map(String::as_str).unwrap_or_default();
-    let Some(link) = Secret::parse(raw) else {
-        return refused(&Refused::UnknownLink);
+    let lookup = |key: [u8; 32]| {
+        let store = state.store.clone();
+        async move { super::views::read(&store, move |s| s.web_grant(WEB_LINK, &key)).await }
     };
-    let grant = match stored(&state, WEB_LINK, &link).await {
-        Ok(Some(grant)) => grant,
-        Ok(None) => return refused(&Refused::UnknownLink),
+    let (link, grant, csrf) = match open(raw, socfed_proto::now_millis(), lookup).await {
+        Ok(Step::Go(found)) => found,
+        Ok(Step::Refused(r)) => return refused(&r),
+        Ok(Step::NotConfirmed) => return not_confirmed(),
+        Ok(Step::Unavailable(e)) => return unavailable(e),
         Err(response) => return response,
-    };
-    if socfed_proto::now_millis() >= grant.expires_ms {
-        return refused(&Refused::LinkExpired);
-    }
-    let csrf = match crate::session::new_secret() {
-        Ok(s) => s.to_hex(),
-        Err(e) => return unavailable(e),
     };
     let page = render(&pages::SignIn {
         layout: Layout::signed_out("Sign in"),
@@ -164,9 +153,12 @@ pub async fn login_page(
         token: &link.to_hex(),
         csrf: &csrf,
     });
-    with_cookie(
-        page,
-        &session_cookie(LOGIN_COOKIE, &csrf, crate::session::LINK_TTL_MS / 1000),
+    with_login_cookie(page, &csrf)
+}
+
+fn not_confirmed() -> Response {
+    forbidden(
+        "This sign-in was not confirmed on the hub's own page. Open your sign-in link again and press \"Sign in\".",
     )
 }
 
@@ -177,23 +169,11 @@ pub async fn login_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let cross_site = cross_site(&headers);
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    if cross_site || !csrf_matches(field("csrf"), &expected) {
-        tracing::warn!(
-            cross_site,
-            "dashboard sign-in refused: the confirmation did not come from the hub's own page"
-        );
-        return forbidden(
-            "This sign-in was not confirmed on the hub's own page. Open your sign-in link again and press \"Sign in\".",
-        );
-    }
-    let Some(link) = Secret::parse(field("token")) else {
-        return refused(&Refused::UnknownLink);
-    };
-    let session = match crate::session::new_secret() {
-        Ok(s) => s,
-        Err(e) => return unavailable(e),
+    let (link, session) = match confirm(&headers, field("token"), field("csrf")) {
+        Step::Go(secrets) => secrets,
+        Step::Refused(r) => return refused(&r),
+        Step::NotConfirmed => return not_confirmed(),
+        Step::Unavailable(e) => return unavailable(e),
     };
     match Commands::on(&state.ingest)
         .sign_in(link.key(), session.key(), state.session_ttl_ms)
@@ -201,13 +181,7 @@ pub async fn login_submit(
     {
         Ok(SignIn::Granted(grant)) => {
             tracing::info!(operator = %grant.operator, "dashboard sign-in");
-            let max_age = (grant.expires_ms - socfed_proto::now_millis()).max(0) / 1000;
-            let response = Redirect::to("/").into_response();
-            let response = with_cookie(
-                response,
-                &session_cookie(COOKIE, &session.to_hex(), max_age),
-            );
-            with_cookie(response, &session_cookie(LOGIN_COOKIE, "", 0))
+            signed_in(&grant, &session)
         }
         Ok(SignIn::Refused(r)) => refused(&r),
         Err(e) => unavailable(e),

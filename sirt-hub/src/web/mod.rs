@@ -21,7 +21,6 @@ mod hunts;
 mod kpis;
 mod pages;
 mod respond;
-pub mod revoked;
 mod tables;
 #[cfg(test)]
 mod template_rules_tests;
@@ -36,7 +35,7 @@ use socfed_runtime::tls::{Swappable, tls_incoming};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub use revoked::Revoked;
+pub use socfed_runtime::web::revoked::Revoked;
 
 #[derive(Clone)]
 pub struct WebState {

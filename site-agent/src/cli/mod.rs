@@ -56,6 +56,8 @@ pub enum Command {
     /// Shift coverage and job-rotation duty.
     #[command(subcommand)]
     Shifts(soc::ShiftsCommand),
+    /// A one-time sign-in link for the site's SOC console (web), for your operator certificate.
+    Login(soc::LoginArgs),
     /// Recent notifications: unassigned alerts, SLA breaches, escalations to the hub.
     Notifications(soc::NotificationsArgs),
     /// The site's tamper-evident audit log.
@@ -177,6 +179,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Roster(command) => soc::roster::run(command).await,
         Command::Shifts(command) => soc::roster::run_shifts(command).await,
         Command::Notifications(args) => soc::notifications::run(args).await,
+        Command::Login(args) => soc::login::run(args).await,
         Command::Audit(command) => soc::audit::run(command).await,
         Command::Tokens(command) => soc::tokens::run(command).await,
         Command::Directives(command) => soc::directives::run(command).await,

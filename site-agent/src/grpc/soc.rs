@@ -27,6 +27,8 @@ pub struct SocApi {
     pub service: Arc<SocService>,
     /// One permit per open `SubmitAlerts` stream ([`MAX_INTAKE_STREAMS`]).
     pub intake_streams: Arc<tokio::sync::Semaphore>,
+    /// Where the SOC console is opened (`https://…`), when `[web]` turns it on.
+    pub console_url: Option<Arc<str>>,
 }
 
 fn group_id(raw: &str) -> Result<Ulid, AgentError> {
@@ -310,6 +312,22 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         Ok(Response::new(convert::incident(&incident, hub.as_ref())))
     }
 
+    async fn add_to_local_incident(
+        &self,
+        request: Request<pb::AddToLocalIncidentRequest>,
+    ) -> Result<Response<pb::LocalIncident>, Status> {
+        let actor = self.actor(&request)?;
+        let pb::AddToLocalIncidentRequest {
+            incident_id,
+            alert_group_id,
+        } = request.into_inner();
+        let group = group_id(&alert_group_id)?;
+        let (incident, hub) = self
+            .blocking(move |s| s.with_hub(s.add_to_incident(&actor, group, &incident_id)?))
+            .await?;
+        Ok(Response::new(convert::incident(&incident, hub.as_ref())))
+    }
+
     async fn escalate_local_incident(
         &self,
         request: Request<pb::EscalateLocalIncidentRequest>,
@@ -529,6 +547,32 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             .blocking(move |s| super::tokens::revoke(s, &actor, request))
             .await?;
         Ok(Response::new(revoked))
+    }
+
+    async fn console_login(
+        &self,
+        request: Request<pb::ConsoleLoginRequest>,
+    ) -> Result<Response<pb::ConsoleLoginResponse>, Status> {
+        let Some(base) = self.console_url.clone() else {
+            return Err(AgentError::invalid(
+                "the SOC console is not enabled at this site; add a [web] table to the agent config",
+            )
+            .into());
+        };
+        let peer = caller(&request)?;
+        let actor = self.actor(&request)?;
+        let (link, grant) = self
+            .blocking(move |s| s.issue_console_link(&actor, &peer))
+            .await?;
+        tracing::info!(operator = %grant.operator, "SOC console sign-in link issued");
+        Ok(Response::new(pb::ConsoleLoginResponse {
+            url: format!(
+                "{}/login?token={}",
+                base.trim_end_matches('/'),
+                link.to_hex()
+            ),
+            expires_at_ms: grant.expires_ms,
+        }))
     }
 }
 

@@ -88,6 +88,46 @@ impl SocService {
         Ok(incident)
     }
 
+    /// Adds an open alert group to an existing local incident: the group is promoted to it
+    /// under the rule of a promotion (the role at the group's tier, the group open), and the
+    /// incident folds the group in as when one of its groups learns something new (a new
+    /// revision to the hub once escalated, or an escalation the policy now asks for).
+    pub fn add_to_incident(
+        &self,
+        actor: &Actor,
+        group: Ulid,
+        incident_id: &str,
+    ) -> Result<LocalIncident, AgentError> {
+        let now = self.now();
+        self.store.unit(|unit| {
+            let before = unit.incident(incident_id)?.ok_or_else(|| {
+                AgentError::NotFound(format!(
+                    "no local incident {incident_id}; `site-agent incidents list` shows them"
+                ))
+            })?;
+            let old = unit
+                .group(group)?
+                .ok_or_else(|| AgentError::NotFound(format!("no alert group {group}")))?;
+            authz::check(actor.role, Operation::Promote, Some(old.state.tier))?;
+            let mut promoted = old.clone();
+            let action = Action::Promote {
+                incident: incident_id.to_string(),
+            };
+            promoted.state = crate::soc::triage::apply(&promoted.state, &action, now)?.0;
+            unit.put_group(Some(&old), &promoted, &self.settings.sla)?;
+            let target = group.to_string();
+            let (was, is) = (json(&old.state), json(&promoted.state));
+            self.audit(unit, actor, "alert.promote", &target, was, is)?;
+            self.refresh_incident(unit, incident_id, &promoted, actor)?;
+            let after = unit.incident(incident_id)?.ok_or_else(|| {
+                AgentError::NotFound(format!("local incident {incident_id} vanished"))
+            })?;
+            let (was, is) = (json(&before), json(&after));
+            self.audit(unit, actor, "incident.add-group", incident_id, was, is)?;
+            Ok(after)
+        })
+    }
+
     /// Escalates by hand.
     pub fn escalate_incident(&self, actor: &Actor, id: &str) -> Result<LocalIncident, AgentError> {
         authz::check(actor.role, Operation::EscalateIncidentToHub, None)?;

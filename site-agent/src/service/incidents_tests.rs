@@ -208,3 +208,77 @@ fn an_incident_write_reads_the_deferred_revision_index_only_when_it_holds_entrie
     assert_eq!((waits.take().transpose()?, reads), (Some(false), 0));
     Ok(())
 }
+
+/// A group added to an existing incident is promoted to it and folded in (hosts, groups);
+/// it needs the role a promotion needs, and a closed group or an unknown incident is refused.
+#[test]
+fn a_group_added_to_an_existing_incident_is_promoted_to_it_under_the_promotion_rule()
+-> anyhow::Result<()> {
+    use crate::soc::alert::Format;
+    use crate::soc::triage::{Action, Status, Verdict};
+    use crate::soc::{Role, Tier};
+    let dir = tempfile::tempdir()?;
+    let soc = service(
+        open(dir.path())?,
+        Arc::new(ManualClock::new(1_700_000_000_000)),
+    )?;
+    let line = |host: &str| {
+        format!(
+            r#"{{"observed_at":1700000000000,"rule_id":"R-{host}","severity":"medium","hosts":["{host}"]}}"#
+        )
+    };
+    let lines = vec![(1, line("ws-1")), (2, line("ws-2")), (3, line("ws-3"))];
+    soc.submit(&manager(), Format::Native, &lines)?;
+    let groups = soc.list_groups(
+        &manager(),
+        &crate::store::GroupFilter {
+            limit: 10,
+            ..Default::default()
+        },
+    )?;
+    let id_of = |host: &str| {
+        groups
+            .iter()
+            .find(|g| g.entities.hosts == [host])
+            .map(|g| g.id)
+            .ok_or_else(|| anyhow::anyhow!("no group for {host}"))
+    };
+    let incident = soc.promote(&manager(), &[id_of("ws-1")?], None)?;
+    let tier1 = crate::service::Actor {
+        name: "tina".into(),
+        role: Role::Analyst(Tier::T1),
+        cert: String::new(),
+    };
+    let refused = soc.add_to_incident(&tier1, id_of("ws-2")?, &incident.id);
+    assert!(
+        matches!(&refused, Err(crate::error::AgentError::Denied(d)) if d.to_string().contains("tier 2 analyst or above")),
+        "{refused:?}"
+    );
+    let added = soc.add_to_incident(&manager(), id_of("ws-2")?, &incident.id)?;
+    assert_eq!(added.groups.len(), 2);
+    assert_eq!(added.hosts, ["ws-1", "ws-2"]);
+    let group = soc.get_group(&manager(), id_of("ws-2")?)?;
+    assert_eq!(
+        group.state.status,
+        Status::Promoted {
+            incident: incident.id.clone()
+        }
+    );
+    soc.act(
+        &manager(),
+        id_of("ws-3")?,
+        Action::Close {
+            verdict: Verdict::Benign,
+        },
+    )?;
+    assert!(
+        soc.add_to_incident(&manager(), id_of("ws-3")?, &incident.id)
+            .is_err()
+    );
+    assert!(matches!(
+        soc.add_to_incident(&manager(), id_of("ws-3")?, "INC-NONE"),
+        Err(crate::error::AgentError::NotFound(_))
+    ));
+    assert_eq!(soc.get_incident(&manager(), &incident.id)?.groups.len(), 2);
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod link;
 mod people;
 pub mod raise_commit;
+pub mod sessions;
 pub mod tokens;
 mod triage;
 mod unassigned;
@@ -135,30 +136,35 @@ impl SocService {
                 peer.uri
             )));
         };
-        self.actor_named(name, format!("{} ({})", peer.uri, peer.fingerprint))
+        self.roster_actor(name, format!("{} ({})", peer.uri, peer.fingerprint))
     }
 
     /// The operator `name` with their role now (a configured manager, else the roster);
-    /// `cert` is what the audit log records of how they called.
-    pub fn actor_named(&self, name: &str, cert: String) -> Result<Actor, AgentError> {
-        let name = &name.to_owned();
+    /// `cert` is what the audit log records of how they called. Refused, saying what to do,
+    /// once they are in neither.
+    pub fn roster_actor(&self, name: &str, cert: String) -> Result<Actor, AgentError> {
+        self.actor_named(name, cert)?.ok_or_else(|| {
+            AgentError::NotInRoster(format!(
+                "operator {name:?} is not in this site's roster; ask the SOC manager to run `site-agent roster add {name} --role ...`"
+            ))
+        })
+    }
+
+    /// The operator `name` with their role now: a configured manager, or the roster's role;
+    /// nothing once they are in neither (the SOC console asks on every request).
+    pub fn actor_named(&self, name: &str, cert: String) -> Result<Option<Actor>, AgentError> {
         if self.settings.managers.iter().any(|m| m == name) {
-            return Ok(Actor {
-                name: name.clone(),
+            return Ok(Some(Actor {
+                name: name.to_string(),
                 role: Role::SocManager,
                 cert,
-            });
+            }));
         }
-        match self.store.analyst(name)? {
-            Some(analyst) => Ok(Actor {
-                name: name.clone(),
-                role: analyst.role,
-                cert,
-            }),
-            None => Err(AgentError::NotInRoster(format!(
-                "operator {name:?} is not in this site's roster; ask the SOC manager to run `site-agent roster add {name} --role ...`"
-            ))),
-        }
+        Ok(self.store.analyst(name)?.map(|analyst| Actor {
+            name: name.to_string(),
+            role: analyst.role,
+            cert,
+        }))
     }
 
     fn audit(

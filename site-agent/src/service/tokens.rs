@@ -128,7 +128,7 @@ impl SocService {
         api_token::check(presented, record.as_ref(), scope, self.now()).map_err(token_error)?;
         let record = record.ok_or_else(|| token_error(TokenError::Unknown))?;
         let cert = format!("api token {} ({})", record.id, record.name);
-        let minter = self.actor_named(&record.created_by, cert)?;
+        let minter = self.roster_actor(&record.created_by, cert)?;
         let actor = Actor {
             name: format!("api-token:{}", record.name),
             role: minter.role,

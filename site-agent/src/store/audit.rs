@@ -88,3 +88,26 @@ impl AgentStore {
         }
     }
 }
+
+impl AgentStore {
+    /// The newest audit records (at most `limit`) whose target is `target`, among the latest
+    /// `scan` entries of the chain, newest first: an alert group's history on its page.
+    pub fn audit_of(
+        &self,
+        target: &str,
+        scan: usize,
+        limit: usize,
+    ) -> Result<Vec<AuditDraft>, StoreError> {
+        let mut out = Vec::new();
+        for value in self.tree(TreeId::Audit).iter().values().rev().take(scan) {
+            let entry: AuditEntry = schema::decode(TreeId::Audit, &value?)?;
+            if entry.draft.target == target {
+                out.push(entry.draft);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -90,6 +90,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::ApiTokens => {
             rec::<socfed_runtime::api_token::TokenRecord>(id, "TokenRecord", value)
         }
+        TreeId::WebSessions => rec::<socfed_runtime::web::session::Grant>(id, "Grant", value),
         TreeId::IdxAssignee | TreeId::IdxRevisionPending => {
             fixed(id, value, 0).map(|_| Shown::Empty)
         }

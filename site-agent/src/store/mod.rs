@@ -35,6 +35,7 @@ pub mod tokens;
 pub mod unit;
 mod upgrade;
 mod upgrade_outbox;
+mod web;
 
 pub use audit::AuditReport;
 pub use hub_states::Recorded;

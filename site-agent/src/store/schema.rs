@@ -32,6 +32,7 @@
 //! | `meta`          | `hub_states_after`                         | u64 BE: the last hub incident state recorded |
 //! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
 //! | `api_tokens`    | token ULID (16)                            | `TokenRecord` (`socfed_runtime::api_token`: name, scopes, expiry, revocation, the secret's BLAKE3; never the secret) |
+//! | `web_sessions`  | `l` or `s` ++ BLAKE3 of the secret (32)    | `web::session::Grant` (a console sign-in link or session; `web.rs`) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
@@ -73,9 +74,11 @@
 //! version 2 without that trailing field ([`decode_group_any`]); the upgrade moves its
 //! sample into the journal and rewrites it.
 //!
-//! Schema 9 adds `api_tokens`, the HTTP API's tokens for integrations (`tokens.rs`); the
-//! upgrade only records the version (the tree starts empty), so that an older build, which
-//! would neither know nor check the tokens, refuses the store.
+//! Schema 9 adds `api_tokens`, the HTTP API's tokens for integrations (`tokens.rs`), and
+//! `web_sessions`, the SOC console's sign-in links and sessions (the layout the hub's dashboard
+//! uses, `socfed_runtime::web::session`); the upgrade only records the version (both trees
+//! start empty), so that an older build, which would neither know nor check them, refuses the
+//! store.
 //!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
@@ -123,10 +126,12 @@ pub enum TreeId {
     IdxRevisionPending,
     /// Schema 9: the HTTP API's tokens (`tokens.rs`).
     ApiTokens,
+    /// Schema 9: the SOC console's sign-ins (`web.rs`).
+    WebSessions,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 18] = [
+    pub const ALL: [TreeId; 19] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -145,6 +150,7 @@ impl TreeId {
         TreeId::HubIncidents,
         TreeId::IdxRevisionPending,
         TreeId::ApiTokens,
+        TreeId::WebSessions,
     ];
 }
 
@@ -186,6 +192,7 @@ impl TreeSet for TreeId {
             TreeId::HubIncidents => "hub_incidents",
             TreeId::IdxRevisionPending => "idx_revision_pending",
             TreeId::ApiTokens => "api_tokens",
+            TreeId::WebSessions => "web_sessions",
         }
     }
 }
@@ -442,6 +449,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::SeenEvents => shape.opaque(32),
         TreeId::SeenByTime => shape.ms().opaque(32),
         TreeId::IdxAssignee | TreeId::IdxIndicator => shape.text_nul().ulid(),
+        TreeId::WebSessions => shape.byte("kind").opaque(32),
     }
     .finish()
 }

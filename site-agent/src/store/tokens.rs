@@ -49,7 +49,7 @@ impl Unit<'_> {
 pub(super) fn upgrade_to_v9(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     meta.insert(schema::SCHEMA_VERSION_KEY, &9u32.to_be_bytes())?;
     db.flush()?;
-    tracing::info!("store upgraded to schema 9: API tokens");
+    tracing::info!("store upgraded to schema 9: API tokens and SOC console sessions");
     Ok(())
 }
 

@@ -82,6 +82,8 @@ pub(super) fn run(
         );
     }
     if found < 9 {
+        // `api_tokens` and `web_sessions` (the SOC console's sign-ins) open empty with the
+        // other trees; the version keeps an older build, which would not know them, out.
         super::tokens::upgrade_to_v9(db, meta)?;
     }
     Ok(())

@@ -38,6 +38,8 @@ struct Guide {
     export: String,
     commands: Vec<String>,
     sign_in: String,
+    /// Each site's SOC console sign-in link.
+    consoles: Vec<String>,
     metrics: Vec<String>,
 }
 
@@ -62,6 +64,7 @@ impl Guide {
 
 fn read_guide(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> anyhow::Result<Guide> {
     let (mut export, mut commands, mut sign_in, mut metrics) = (None, Vec::new(), None, Vec::new());
+    let mut consoles = Vec::new();
     let mut printed = Vec::new();
     for line in lines.by_ref() {
         let line = line?;
@@ -75,8 +78,14 @@ fn read_guide(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> anyh
         {
             commands.push(trimmed.to_string());
         }
+        // The dashboard's link comes first; the sites' console links follow.
         if trimmed.contains("/login?token=") {
-            sign_in = trimmed.split_whitespace().last().map(str::to_string);
+            let link = trimmed.split_whitespace().last().map(str::to_string);
+            if sign_in.is_none() {
+                sign_in = link;
+            } else {
+                consoles.extend(link);
+            }
         }
         for word in trimmed.split_whitespace() {
             if word.starts_with("http://") && word.ends_with("/metrics") {
@@ -92,6 +101,7 @@ fn read_guide(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> anyh
         export: export.ok_or_else(|| anyhow::anyhow!("no export line in:\n{whole}"))?,
         commands,
         sign_in: sign_in.ok_or_else(|| anyhow::anyhow!("no sign-in link in:\n{whole}"))?,
+        consoles,
         metrics,
     })
 }
@@ -380,6 +390,24 @@ async fn check_guide(guide: &Guide, dir: &Path) -> anyhow::Result<()> {
     );
     let (_, again) = open_link(&client, &guide.sign_in).await?;
     assert!(again.is_none(), "a sign-in link works once");
+
+    // Each site's console link opens its triage queue, as the site's SOC manager.
+    assert_eq!(guide.consoles.len(), 3, "{:?}", guide.consoles);
+    for link in &guide.consoles {
+        let base = link.split("/login?").next().unwrap_or_default();
+        let session = sign_in(&client, base, link).await?;
+        let queue = client
+            .get(format!("{base}/"))
+            .header("cookie", &session)
+            .send()
+            .await?;
+        assert_eq!(queue.status(), 200, "{link}");
+        let queue = queue.text().await?;
+        assert!(
+            queue.contains("Triage queue") && queue.contains("demo-operator (SOC manager)"),
+            "{queue}"
+        );
+    }
 
     // The admin listeners serve metrics: the hub's and every agent's.
     assert_eq!(guide.metrics.len(), 4, "{:?}", guide.metrics);

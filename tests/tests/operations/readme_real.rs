@@ -303,6 +303,10 @@ async fn the_readme_running_it_for_real_section_works_as_written() -> anyhow::Re
                         format!("listen = \"127.0.0.1:{}\"", free_port()?),
                     ),
                     (
+                        "listen = \"127.0.0.1:7602\"",
+                        format!("listen = \"127.0.0.1:{}\"", free_port()?),
+                    ),
+                    (
                         "managers = [\"soc-manager\"]",
                         "managers = [\"alice\"]".to_string(),
                     ),

@@ -5,7 +5,9 @@
 
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
 use socfed_runtime::tls::ExpectedServer;
-use socfed_tests::web::{confirm, hidden, https, login_url, open_link, set_cookie, sign_in};
+use socfed_tests::web::{
+    confirm, hidden, https, login_url, open_link, read_until_ended, set_cookie, sign_in,
+};
 use socfed_tests::{clients, eventually, fixture::Org};
 use std::time::Duration;
 
@@ -227,26 +229,13 @@ async fn the_event_stream_ends_when_its_session_expires() -> anyhow::Result<()> 
     )
     .await?;
     let streaming = socfed_tests::web::https_with_timeout(&org.pki, Duration::from_secs(120))?;
-    let mut events = streaming
+    let events = streaming
         .get(format!("{base}/events"))
         .header("cookie", &session)
         .send()
         .await?;
     assert_eq!(events.status(), 200);
-    // Read until the server ends the stream; this deadline failing means the stream outlived
-    // its session by far.
-    let mut seen = String::new();
-    let ended = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(chunk) = events.chunk().await? {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        Ok::<_, reqwest::Error>(())
-    })
-    .await;
-    assert!(
-        matches!(ended, Ok(Ok(()))),
-        "the stream ended: {ended:?} after {seen:?}"
-    );
+    let seen = read_until_ended(events, Duration::from_secs(60)).await?;
     assert!(seen.contains("event: signed-out"), "{seen}");
     let (status, _) = status_of(&client, &format!("{base}/"), &session).await?;
     assert_eq!(status, 401);

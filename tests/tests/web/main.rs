@@ -1,11 +1,16 @@
-//! The hub's dashboard (pages, sessions and a real browser) and its HTTP/JSON API.
+//! The web surfaces: the hub's dashboard and its HTTP/JSON API, a site's SOC console (pages,
+//! sessions, a real browser).
 //!
 //! One test binary for these scenarios (one link instead of one per file); each module is one
 //! scenario file, its tests keep their names under the module's path.
 
 mod api_events;
 mod api_tokens;
+mod browser;
 mod chromium;
+mod console;
+mod console_browser;
+mod console_directives;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;

@@ -36,3 +36,55 @@
     }, 200);
   };
 })();
+
+// Keys for a table marked data-keys (the SOC console's triage queue): j/k select the next or
+// previous row (tr[data-row]), Enter opens its a[data-open], and a key named by a form's
+// data-key in the selected row submits that form with its button (a ack, m assign to me,
+// e escalate); c focuses the close form's verdict, which Enter then submits. Keys typed in
+// a field are the field's. The selection follows its row across live refreshes.
+(function () {
+  var table = document.querySelector('table[data-keys]');
+  if (!table) return;
+  var selected = null;
+  function rows() { return Array.prototype.slice.call(table.querySelectorAll('tr[data-row]')); }
+  function select(row) {
+    rows().forEach(function (r) { r.classList.remove('sel'); r.removeAttribute('aria-selected'); });
+    if (!row) return;
+    row.classList.add('sel');
+    row.setAttribute('aria-selected', 'true');
+    row.scrollIntoView({ block: 'nearest' });
+    selected = row.dataset.id;
+  }
+  function current() {
+    return rows().filter(function (r) { return r.dataset.id === selected; })[0] || null;
+  }
+  new MutationObserver(function () { select(current()); })
+    .observe(table.tBodies[0], { childList: true });
+  document.addEventListener('keydown', function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var tag = (e.target && e.target.tagName) || '';
+    if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA') return;
+    var all = rows();
+    var row = current();
+    var at = row ? all.indexOf(row) : -1;
+    if (e.key === 'j' || e.key === 'k') {
+      var next = all[Math.max(0, Math.min(all.length - 1, at + (e.key === 'j' ? 1 : -1)))];
+      select(next || null);
+      e.preventDefault();
+      return;
+    }
+    if (!row) return;
+    if (e.key === 'Enter') {
+      var open = row.querySelector('a[data-open]');
+      if (open) { open.click(); e.preventDefault(); }
+      return;
+    }
+    var form = row.querySelector('form[data-key="' + e.key + '"]');
+    if (!form) return;
+    e.preventDefault();
+    var field = form.querySelector('select');
+    if (field) { field.focus(); return; }
+    var button = form.querySelector('button');
+    if (form.requestSubmit) form.requestSubmit(button); else button.click();
+  });
+})();

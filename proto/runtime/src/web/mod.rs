@@ -1,12 +1,24 @@
-//! What every socfed web surface shares (the hub's dashboard now, the site agent's SOC console
-//! later): the headers every response carries, with the strict CSP that keeps script and style
-//! to the files below; the one stylesheet and the one script, served as they are (no bundler,
-//! no build step); the one HTML escaping every template uses (`escape.rs`); and CSRF tokens
-//! and cookies (`csrf.rs`). Each service keeps its own pages (askama templates in its crate)
-//! and links these assets from its base layout.
+//! What every socfed web surface shares (the hub's dashboard and each site agent's SOC
+//! console): the headers every response carries, with the strict CSP that keeps script and
+//! style to the files below; the one stylesheet and the one script, served as they are (no
+//! bundler, no build step); the one HTML escaping every template uses (`escape.rs`); CSRF
+//! tokens and cookies (`csrf.rs`); sign-in links and sessions and the check every request
+//! makes (`session.rs`), against the CRL in force (`revoked.rs`), and the cookies and
+//! confirmation check of signing in (`signin.rs`), and the rules every template keeps
+//! (`template_rules.rs`, checked by each service's tests); the config table of a surface
+//! (`listener.rs`). Each service keeps its own
+//! pages (askama templates in its crate), its store of grants and its roster, and links these
+//! assets from its base layout.
 
 pub mod csrf;
 pub mod escape;
+pub mod listener;
+pub mod revoked;
+pub mod session;
+pub mod signin;
+pub mod template_rules;
+
+pub use listener::WebConfig;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};

@@ -34,6 +34,15 @@ pub enum IncidentsCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Add an open alert group to an existing local incident.
+    Add {
+        /// The local incident.
+        id: String,
+        /// The alert group.
+        group_id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Escalate a local incident to the SIRT hub (queued in the durable outbox).
     Escalate {
         id: String,
@@ -112,6 +121,19 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
             print_changed("promoted", &incident, conn.format())
+        }
+        IncidentsCommand::Add { id, group_id, conn } => {
+            let mut soc = Soc::connect(&conn)?;
+            let incident = soc
+                .client
+                .add_to_local_incident(pb::AddToLocalIncidentRequest {
+                    incident_id: id,
+                    alert_group_id: group_id,
+                })
+                .await
+                .map_err(|s| soc.explain(&s))?
+                .into_inner();
+            print_changed("added to", &incident, conn.format())
         }
         IncidentsCommand::Escalate { id, conn } => {
             let mut soc = Soc::connect(&conn)?;

@@ -171,6 +171,19 @@ fn scenario(store: &Arc<AgentStore>) -> anyhow::Result<()> {
     soc.create_api_token(&manager, "vector-paris", &scopes, 30 * 86_400_000)?;
     let old = soc.create_api_token(&manager, "old-shipper", &scopes, 86_400_000)?;
     soc.revoke_api_token(&manager, old.record.id)?;
+    // A console sign-in: one link exchanged for a session, one link left unused.
+    let peer = socfed_proto::identity::PeerIdentity {
+        identity: socfed_proto::identity::Identity::Operator("mona".into()),
+        uri: "spiffe://example.org/operator/mona".into(),
+        not_after_ms: START_MS + 86_400_000,
+        fingerprint: "00".into(),
+        serial: "0a".into(),
+    };
+    let (link, _) = soc.issue_console_link(&manager, &peer)?;
+    drop(soc.issue_console_link(&manager, &peer)?);
+    let session = socfed_runtime::web::session::Secret::from_bytes([9; 32]);
+    soc.console_sign_in(link.key(), session.key(), 3_600_000)?
+        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
     Ok(())
 }
 

@@ -1,9 +1,9 @@
 //! The certificate serials the CRL in force revokes, for checks made outside a TLS handshake:
-//! a dashboard session outlives the connection of the certificate that asked for its link, so
-//! each request asks here whether that certificate has been revoked since. Replaced whenever
-//! the hub reloads its TLS material.
+//! a web session outlives the connection of the certificate that asked for its link, so each
+//! request asks here whether that certificate has been revoked since. Replaced whenever the
+//! service reloads its TLS material.
 
-use socfed_runtime::tls::TlsMaterial;
+use crate::tls::TlsMaterial;
 use std::collections::HashSet;
 use std::sync::RwLock;
 
@@ -27,7 +27,7 @@ impl Revoked {
                         .map(|r| socfed_proto::hex::encode(r.raw_serial())),
                 ),
                 Err(e) => {
-                    tracing::error!(error = %e, "a CRL could not be read for dashboard session checks")
+                    tracing::error!(error = %e, "a CRL could not be read for web session checks")
                 }
             }
         }
