@@ -17,7 +17,8 @@
 //! what is left ([`EventLog::oldest`] says where that starts).
 //!
 //! Visibility: an event about an incident is shown only to readers who may read that
-//! incident now ([`EventLog::visible`], the TLP:RED rule of `crate::access`).
+//! incident now ([`EventLog::visible`], the TLP:RED rule of `crate::access`); outbound
+//! webhooks are sent no event about a RED incident (`crate::webhooks`).
 
 use crate::access::reader::Reader;
 use crate::store::{HubStore, StoreError};

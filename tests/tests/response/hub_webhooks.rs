@@ -32,8 +32,8 @@ fn hub_extra(dir: &Path, ca: &Path, receiver: &Receiver) -> anyhow::Result<Strin
     ))
 }
 
-/// Raises an incident at `agent` marked `tlp`; its hub id once the hub holds it (the IR lead
-/// may read a RED incident that has no lead yet).
+/// Raises an incident at `agent` marked `tlp`; its hub id once the IR lead sees it at the hub
+/// (she may read a RED incident that has no lead yet).
 async fn raise(
     org: &Org,
     agent: SocketAddr,
@@ -41,33 +41,13 @@ async fn raise(
     title: &str,
     tlp: pb::Tlp,
 ) -> anyhow::Result<String> {
-    let mut local = org.local(agent, "tester")?;
-    let raised = local
-        .raise_incident(pb::RaiseIncidentRequest {
-            title: title.into(),
-            severity: pb::Severity::High as i32,
-            tlp: tlp as i32,
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    let ines = org.operator(hub, "ines")?;
-    eventually("the hub to hold the raised incident", WAIT, || {
-        let (mut ines, local_id) = (ines.clone(), raised.local_incident_id.clone());
-        async move {
-            clients::all_incidents(&mut ines)
-                .await
-                .ok()?
-                .into_iter()
-                .find(|i| {
-                    i.sightings
-                        .iter()
-                        .any(|s| s.local_incident_ids.contains(&local_id))
-                })
-                .map(|i| i.id)
-        }
-    })
-    .await
+    let request = pb::RaiseIncidentRequest {
+        title: title.into(),
+        severity: pb::Severity::High as i32,
+        tlp: tlp as i32,
+        ..Default::default()
+    };
+    clients::raise_and_find(agent, hub, &org.pki, request, "ines").await
 }
 
 async fn transition(
@@ -77,15 +57,7 @@ async fn transition(
     command: pb::LifecycleCommand,
     argument: &str,
 ) -> anyhow::Result<()> {
-    org.operator(hub, "ines")?
-        .transition_incident(pb::TransitionIncidentRequest {
-            id: id.into(),
-            command: command as i32,
-            argument: argument.into(),
-            ..Default::default()
-        })
-        .await?;
-    Ok(())
+    clients::transition(&mut org.operator(hub, "ines")?, id, command, argument).await
 }
 
 /// Issues a directive no playbook at `site` runs and waits until the site has refused it.
