@@ -45,6 +45,8 @@ pub enum StartError {
     AuditKey(#[from] socfed_runtime::audit_key::AuditKeyError),
     #[error(transparent)]
     Webhook(#[from] socfed_runtime::webhook::SinkError),
+    #[error("webhook cursors: {0}")]
+    WebhookCursors(socfed_runtime::webhook::SourceError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,8 @@ pub struct RunningHub {
     /// Writes refusal records; holds an ingest handle, so it is joined before the writer.
     refusal_task: tokio::task::JoinHandle<()>,
     delivery: tokio::task::JoinHandle<()>,
+    /// One delivery loop per `[[webhooks]]` sink (`webhooks.rs`); they hold an ingest handle.
+    webhooks: Vec<tokio::task::JoinHandle<()>>,
     /// The dashboard, when enabled; it holds an ingest handle, so it is joined before the writer.
     web: Option<tokio::task::JoinHandle<()>>,
     /// Where the dashboard listens, when enabled.
@@ -139,6 +143,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         shutdown.clone(),
     )
     .map_err(StartError::Writer)?;
+    // Before anything outside can make an event: a new sink starts after the newest one.
+    let (webhook_source, webhook_ledger) = crate::webhooks::prepare(&sinks, &store, &ingest)
+        .await
+        .map_err(StartError::WebhookCursors)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -201,7 +209,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         deliver,
         shutdown.clone(),
     ));
-    crate::webhooks::start(&sinks);
+    let webhooks = crate::webhooks::start(sinks, webhook_source, webhook_ledger, &shutdown);
     // Detached like the dashboard purge: it ends with the shutdown token, and a step in flight
     // is answered by the writer before it stops.
     drop(tokio::spawn(crate::pruning::run(
@@ -357,6 +365,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         deadline_watch: watch,
         refusal_task,
         delivery,
+        webhooks,
         web,
         dashboard_addr,
         live: live_for_health,
@@ -488,6 +497,9 @@ impl RunningHub {
         self.deadline_watch.await?;
         // These hold ingest handles: they must end before the writer can.
         self.delivery.await?;
+        for webhook in std::mem::take(&mut self.webhooks) {
+            webhook.await?;
+        }
         self.refusal_task.await?;
         // Streams end on shutdown and drop their handles, which stops the writer after its
         // last commit. A stream stuck on a client that stopped reading could hold a handle:

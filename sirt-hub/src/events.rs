@@ -17,7 +17,8 @@
 //! what is left ([`EventLog::oldest`] says where that starts).
 //!
 //! Visibility: an event about an incident is shown only to readers who may read that
-//! incident now ([`EventLog::visible`], the TLP:RED rule of `crate::access`).
+//! incident now ([`EventLog::visible`], the TLP:RED rule of `crate::access`); outbound
+//! webhooks are sent no event about a RED incident (`crate::webhooks`).
 
 use crate::access::reader::Reader;
 use crate::store::{HubStore, StoreError};
@@ -162,8 +163,23 @@ impl EventLog {
         seq: u64,
         limit: usize,
     ) -> Result<Vec<(u64, HubEvent)>, StoreError> {
-        let (store, upto) = (self.store.clone(), self.last());
-        blocking(move || store.events_after(seq, upto, limit)).await
+        let log = self.clone();
+        blocking(move || log.read_after_blocking(seq, limit)).await
+    }
+
+    /// [`EventLog::read_after`] for a caller already on the blocking pool (the webhooks'
+    /// source, `crate::webhooks::source`).
+    pub fn read_after_blocking(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, HubEvent)>, StoreError> {
+        self.store.events_after(seq, self.last(), limit)
+    }
+
+    /// The store the log reads (for a blocking-pool caller that also reads incidents).
+    pub fn store(&self) -> &Arc<HubStore> {
+        &self.store
     }
 
     /// Waits until an event above `seq` is durable; returns the last durable sequence, or

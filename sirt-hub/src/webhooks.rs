@@ -1,29 +1,28 @@
-//! The hub's outbound event webhooks (`[[webhooks]]`): the kinds a sink may take, and the
-//! sinks read at start (a missing secret, header or CA file is a configuration error, as at
-//! the agent). Delivery is `socfed_runtime::webhook`, shared with the agent.
+//! The hub's outbound event webhooks (`[[webhooks]]`): the kinds a sink may take, the hub
+//! event log as their source (`webhooks/source.rs`: ids are sequences, `data` the API
+//! stream's JSON, TLP:RED withheld), each sink's cursor, and the loops' start. Delivery is
+//! `socfed_runtime::webhook`, shared with the agent.
 //!
 //! Each sink's cursor is kept in `meta` (`webhook-cursor/{sink}`) and moved through the ingest
 //! writer like every hub write (invariant 3), with the audit record of a give-up in the same
-//! unit: [`HubLedger`]. Not wired yet: the hub's durable event log (incident created or
-//! changed, directive failed, hunt hit), which is the `EventSource`; until it exists,
-//! configured sinks are checked and reported, and nothing is sent. Plugging it in, in
-//! `app.rs` once the writer runs:
-//!
-//! 1. an `EventSource` over the log: `after(cursor, limit)` in id order, durable entries only,
-//!    each an `Event` of one of [`KINDS`]; `newest()`;
-//! 2. `HubLedger::new(store, ingest)` and `socfed_runtime::webhook::prepare(&sinks, source,
-//!    ledger)` on the blocking pool (the ledger waits for the writer with `block_on`, which
-//!    must not run on a runtime thread), before the listeners open;
-//! 3. [`start`]'s body becomes `socfed_runtime::webhook::start_all(sinks, source, ledger,
-//!    &settings, &shutdown)` (`settings.now_ms`: the system clock), its handles kept in
-//!    `RunningHub` and joined before the writer (they hold an ingest handle).
+//! unit: [`HubLedger`]. `app.rs` calls [`prepare`] once the writer runs, before the listeners
+//! open (a new sink starts after the newest event, so nothing made meanwhile is taken for
+//! history), and [`start`] after; the loops hold an ingest handle, so they are joined before
+//! the writer.
+
+mod source;
+
+pub use source::{HubEventSource, kind_name};
 
 use crate::ingest::IngestHandle;
 use crate::ingest::apply::WebhookCursor;
 use crate::service::Commands;
 use crate::store::HubStore;
-use socfed_runtime::webhook::{GaveUp, Ledger, Sink, SourceError};
+use socfed_runtime::webhook::{GaveUp, Ledger, LoopSettings, Sink, SourceError};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// The event kinds a hub sink may take.
 pub const KINDS: &[&str] = &[
@@ -33,12 +32,49 @@ pub const KINDS: &[&str] = &[
     "hunt-hit",
 ];
 
-/// Starts the sinks' delivery loops; none yet (see the module docs): says so once per sink.
-pub fn start(sinks: &[Sink]) {
-    for sink in sinks {
-        tracing::warn!(sink = %sink.config.name, events = ?sink.config.events, "webhook sink checked but not started: the hub's event log is not in this build, so no hub event is sent yet");
-    }
+/// The log as the source and the writer as the ledger, every sink given its first cursor.
+/// Runs on the blocking pool: the ledger waits for the writer.
+pub async fn prepare(
+    sinks: &[Sink],
+    store: &Arc<HubStore>,
+    ingest: &IngestHandle,
+) -> Result<(Arc<HubEventSource>, Arc<HubLedger>), SourceError> {
+    let source = Arc::new(HubEventSource {
+        log: ingest.event_log(store.clone()),
+    });
+    let ledger = Arc::new(HubLedger::new(store.clone(), ingest.clone()));
+    let (sinks, for_source, for_ledger) = (sinks.to_vec(), source.clone(), ledger.clone());
+    tokio::task::spawn_blocking(move || {
+        socfed_runtime::webhook::prepare(&sinks, &*for_source, &*for_ledger)
+    })
+    .await
+    .map_err(|e| SourceError(format!("webhook cursors: {e}")))??;
+    Ok((source, ledger))
 }
+
+/// Starts one delivery loop per sink; each ends with `shutdown`.
+pub fn start(
+    sinks: Vec<Sink>,
+    source: Arc<HubEventSource>,
+    ledger: Arc<HubLedger>,
+    shutdown: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    socfed_runtime::webhook::start_all(
+        sinks,
+        source,
+        ledger,
+        &LoopSettings {
+            poll: POLL,
+            batch: 64,
+            // The hub stamps events with the system clock.
+            now_ms: Arc::new(socfed_proto::now_millis),
+        },
+        shutdown,
+    )
+}
+
+/// How often an idle sink looks for new events.
+const POLL: Duration = Duration::from_millis(500);
 
 /// The sinks' cursors in the hub store, written through the ingest writer; give-ups in the
 /// audit chain with them.

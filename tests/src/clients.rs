@@ -299,17 +299,27 @@ pub async fn raise_at_site(
     pki: &crate::pki::TestPki,
     title: &str,
 ) -> anyhow::Result<String> {
-    let operator = pki.operator("tester")?;
-    let mut local = local(agent, &operator, &pki.domain)?;
-    let raised = local
-        .raise_incident(pb::RaiseIncidentRequest {
-            title: title.into(),
-            severity: pb::Severity::High as i32,
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    let hub_client = self::operator(hub, &operator, &pki.domain)?;
+    let request = pb::RaiseIncidentRequest {
+        title: title.into(),
+        severity: pb::Severity::High as i32,
+        ..Default::default()
+    };
+    raise_and_find(agent, hub, pki, request, "tester").await
+}
+
+/// Raises `request` at the agent on `agent` (as operator `tester`) and returns its hub
+/// incident id once operator `watcher` sees it at the hub (a TLP:RED one needs a watcher the
+/// RED rule lets read it, e.g. an IR lead while no lead is assigned).
+pub async fn raise_and_find(
+    agent: SocketAddr,
+    hub: SocketAddr,
+    pki: &crate::pki::TestPki,
+    request: pb::RaiseIncidentRequest,
+    watcher: &str,
+) -> anyhow::Result<String> {
+    let mut local = local(agent, &pki.operator("tester")?, &pki.domain)?;
+    let raised = local.raise_incident(request).await?.into_inner();
+    let hub_client = self::operator(hub, &pki.operator(watcher)?, &pki.domain)?;
     crate::eventually(
         "the hub to hold the raised incident",
         Duration::from_secs(20),
@@ -331,4 +341,21 @@ pub async fn raise_at_site(
         },
     )
     .await
+}
+
+/// Operator `op` runs `command` (with `argument`) on hub incident `id`.
+pub async fn transition(
+    op: &mut OperatorClient<Channel>,
+    id: &str,
+    command: pb::LifecycleCommand,
+    argument: &str,
+) -> anyhow::Result<()> {
+    op.transition_incident(pb::TransitionIncidentRequest {
+        id: id.into(),
+        command: command as i32,
+        argument: argument.into(),
+        ..Default::default()
+    })
+    .await?;
+    Ok(())
 }

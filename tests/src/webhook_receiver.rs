@@ -109,7 +109,12 @@ impl Receiver {
 
     /// From now on every delivery is taken (the rest of the script is dropped).
     pub fn clear_script(&self) {
-        lock(&self.state.script).clear();
+        self.rescript(Vec::new());
+    }
+
+    /// From now on the next deliveries get `script` (the rest of the old one is dropped).
+    pub fn rescript(&self, script: Vec<Answer>) {
+        *lock(&self.state.script) = script.into();
     }
 
     /// The event ids taken, in the order they were taken.

@@ -95,37 +95,18 @@ async fn updates_are_redacted_per_audience_and_count_as_sent_only_after_approval
     let (sink, hook) = Sink::start().await?;
     let hub = org.hub(&["paris"], &hub_extra(hook)).await?;
     let paris = org.agent("paris", hub.addr, "").await?;
-    let mut local = org.local(paris.local_addr, "tester")?;
-    let raised = local
-        .raise_incident(pb::RaiseIncidentRequest {
-            title: "ransomware on the file servers".into(),
-            severity: pb::Severity::Critical as i32,
-            indicators: vec![pb::Indicator {
-                kind: pb::IndicatorKind::Ipv4 as i32,
-                value: "203.0.113.66".into(),
-            }],
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let request = pb::RaiseIncidentRequest {
+        title: "ransomware on the file servers".into(),
+        severity: pb::Severity::Critical as i32,
+        indicators: vec![pb::Indicator {
+            kind: pb::IndicatorKind::Ipv4 as i32,
+            value: "203.0.113.66".into(),
+        }],
+        ..Default::default()
+    };
+    let incident =
+        clients::raise_and_find(paris.local_addr, hub.addr, &org.pki, request, "ines").await?;
     let mut op = org.operator(hub.addr, "ines")?;
-    let incident = eventually("the incident at the hub", Duration::from_secs(20), || {
-        let mut op = op.clone();
-        let local_id = raised.local_incident_id.clone();
-        async move {
-            clients::all_incidents(&mut op)
-                .await
-                .ok()?
-                .into_iter()
-                .find(|i| {
-                    i.sightings
-                        .iter()
-                        .any(|s| s.local_incident_ids.contains(&local_id))
-                })
-        }
-    })
-    .await?
-    .id;
     let set_tlp = |tlp: &str| pb::TransitionIncidentRequest {
         legacy_command: String::new(),
         id: incident.clone(),

@@ -5,6 +5,7 @@
 
 mod comms;
 mod directive_pages;
+mod hub_webhooks;
 mod hunts;
 mod playbook_safety;
 mod response;

@@ -13,22 +13,6 @@ const EXTRA: &str =
     "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn transition(
-    grpc: &mut pb::operator_client::OperatorClient<tonic::transport::Channel>,
-    id: &str,
-    command: pb::LifecycleCommand,
-    argument: &str,
-) -> anyhow::Result<()> {
-    grpc.transition_incident(pb::TransitionIncidentRequest {
-        id: id.into(),
-        command: command as i32,
-        argument: argument.into(),
-        ..Default::default()
-    })
-    .await?;
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repeated()
 -> anyhow::Result<()> {
@@ -86,8 +70,8 @@ async fn the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repe
 
     // While nobody listens: an operator's two changes and another site's escalation.
     let mut grpc = org.operator(hub.addr, "ines")?;
-    transition(&mut grpc, &id, pb::LifecycleCommand::StartTriage, "").await?;
-    transition(
+    clients::transition(&mut grpc, &id, pb::LifecycleCommand::StartTriage, "").await?;
+    clients::transition(
         &mut grpc,
         &id,
         pb::LifecycleCommand::SetSeverity,
@@ -116,7 +100,7 @@ async fn the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repe
     assert_eq!(seen[0].1, "incident_changed");
     assert_eq!(seen[1].1, "incident_changed");
     // And then live: a change made now arrives next, once.
-    transition(&mut grpc, &id, pb::LifecycleCommand::Contain, "").await?;
+    clients::transition(&mut grpc, &id, pb::LifecycleCommand::Contain, "").await?;
     let live = stream.next(WAIT).await?;
     assert_eq!(
         (live.id, live.event.as_str()),
@@ -168,7 +152,7 @@ async fn events_of_a_red_incident_reach_only_its_readers() -> anyhow::Result<()>
         .first()
         .map(|i| i.id.clone())
         .ok_or_else(|| anyhow::anyhow!("stored"))?;
-    transition(&mut grpc, &red, pb::LifecycleCommand::SetTlp, "red").await?;
+    clients::transition(&mut grpc, &red, pb::LifecycleCommand::SetTlp, "red").await?;
     org.escalate_once(hub.addr, "lyon", clients::report("l-1", "Ordinary"))
         .await?;
 
@@ -231,7 +215,7 @@ async fn incidents_watch_reconnects_and_resumes_after_a_hub_restart() -> anyhow:
         hub.stop().await?;
         let hub = org.hub_on(addr, &["paris"], EXTRA).await?;
         let mut grpc = org.operator(addr, "ines")?;
-        transition(&mut grpc, &id, pb::LifecycleCommand::StartTriage, "").await?;
+        clients::transition(&mut grpc, &id, pb::LifecycleCommand::StartTriage, "").await?;
         let next = tokio::task::block_in_place(|| rx.recv_timeout(Duration::from_secs(40)))?;
         anyhow::ensure!(seq_of(next)? == 2, "resumed after 1");
         hub.stop().await?;

@@ -51,10 +51,17 @@ impl Event {
 #[error("{0}")]
 pub struct SourceError(pub String);
 
+/// The kind of an event the service withholds from every sink (at the hub, one about a
+/// TLP:RED incident): the source still returns it, with no data, so the loop moves each
+/// sink's cursor past it without sending anything. No service lists it among its kinds, so
+/// no sink can take it ([`Sink::wants`]).
+pub const WITHHELD: &str = "withheld";
+
 /// A durable, ordered source of events. Called on the blocking pool.
 pub trait EventSource: Send + Sync + 'static {
     /// Events with ids after `cursor` (from the first when `None`), in id order, at most
-    /// `limit`. Only durable events: one sent must not vanish in a crash.
+    /// `limit`. Only durable events: one sent must not vanish in a crash. Never empty while
+    /// events follow `cursor`: one not to be sent is returned as [`WITHHELD`].
     fn after(&self, cursor: Option<&str>, limit: usize) -> Result<Vec<Event>, SourceError>;
     /// The id of the newest event, where a new sink starts (it is not sent the history).
     fn newest(&self) -> Result<Option<String>, SourceError>;

@@ -90,9 +90,9 @@ impl Sink {
         })
     }
 
-    /// Whether this sink takes events of `kind`.
+    /// Whether this sink takes events of `kind`; never a [`super::WITHHELD`] one.
     pub fn wants(&self, kind: &str) -> bool {
-        self.config.events.iter().any(|k| k == kind)
+        kind != super::WITHHELD && self.config.events.iter().any(|k| k == kind)
     }
 
     /// One signed POST of `event`, signed at `now_secs`: `Ok` only for a 2xx answer.
