@@ -47,15 +47,15 @@ impl Viewer {
     }
 }
 
-/// 401 with a page saying why and what to do; the browser forgets its session cookie.
+/// 401 with a page saying why and what to do. The session cookie is left alone: a request
+/// that carried none (a cross-site post, a lure to a bogus link) must not sign the person out;
+/// [`require_session`] clears one it refused.
 fn refused(reason: &Refused) -> Response {
-    clear_session_cookie(
-        (
-            HubError::Unauthenticated(crate::session::explain(reason)).http_status(),
-            render(&pages::signed_out(&crate::session::explain(reason))),
-        )
-            .into_response(),
+    (
+        HubError::Unauthenticated(crate::session::explain(reason)).http_status(),
+        render(&pages::signed_out(&crate::session::explain(reason))),
     )
+        .into_response()
 }
 
 pub fn forbidden(reason: &str) -> Response {
@@ -126,7 +126,8 @@ pub async fn require_session(
             request.extensions_mut().insert(viewer);
             next.run(request).await
         }
-        Err(response) => response,
+        // The cookie the browser sent is refused: it forgets it.
+        Err(response) => clear_session_cookie(response),
     }
 }
 

@@ -41,16 +41,16 @@ impl Viewer {
     }
 }
 
-/// 401 with a page saying why and what to do; the browser forgets its session cookie.
+/// 401 with a page saying why and what to do. The session cookie is left alone: a request
+/// that carried none (a cross-site post, a lure to a bogus link) must not sign the person out;
+/// [`require_session`] clears one it refused.
 fn refused(reason: &Refused) -> Response {
     let text = reason.explain(&SURFACE);
-    clear_session(
-        (
-            axum::http::StatusCode::UNAUTHORIZED,
-            render(&pages::signed_out(&text)),
-        )
-            .into_response(),
+    (
+        axum::http::StatusCode::UNAUTHORIZED,
+        render(&pages::signed_out(&text)),
     )
+        .into_response()
 }
 
 /// 403 with a page saying why; nothing was changed.
@@ -161,7 +161,8 @@ pub async fn require_session(
             request.extensions_mut().insert(viewer);
             next.run(request).await
         }
-        Err(response) => response,
+        // The cookie the browser sent is refused: it forgets it.
+        Err(response) => clear_session(response),
     }
 }
 

@@ -242,3 +242,63 @@ async fn the_event_stream_ends_when_its_session_expires() -> anyhow::Result<()> 
     hub.stop().await?;
     Ok(())
 }
+
+/// Whether `response` tells the browser to set or clear the session cookie.
+fn touches_session(response: &reqwest::Response) -> bool {
+    response.headers().get_all("set-cookie").iter().any(|v| {
+        v.to_str()
+            .unwrap_or_default()
+            .starts_with("__Host-socfed_session=")
+    })
+}
+
+/// Another site cannot sign a person out: a cross-site form post arrives without the
+/// SameSite=Strict session cookie, and a lure to a bogus sign-in link carries none either; the
+/// refusal must not clear the cookie the browser keeps. A refused cookie that was sent is
+/// cleared (at both web surfaces: the console shares the rule, `tests/web/console.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_clears_the_session_cookie_only_when_one_was_sent() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], &dashboard("1h")).await?;
+    let base = base(&hub)?;
+    let client = https(&org.pki)?;
+
+    let cross_site = client
+        .post(format!("{base}/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://attacker.example")
+        .header("sec-fetch-site", "cross-site")
+        .body("csrf=x")
+        .send()
+        .await?;
+    assert_eq!(cross_site.status(), 401);
+    assert!(
+        !touches_session(&cross_site),
+        "a cookie-less refusal keeps the browser's cookie"
+    );
+    let lure = client
+        .get(format!("{base}/login?token={}", "ab".repeat(32)))
+        .send()
+        .await?;
+    assert_eq!(lure.status(), 401);
+    assert!(
+        !touches_session(&lure),
+        "a bogus link keeps the browser's cookie"
+    );
+
+    let stale = client
+        .get(format!("{base}/"))
+        .header(
+            "cookie",
+            format!("__Host-socfed_session={}", "cd".repeat(32)),
+        )
+        .send()
+        .await?;
+    assert_eq!(stale.status(), 401);
+    assert!(
+        touches_session(&stale),
+        "a refused session cookie is cleared"
+    );
+    hub.stop().await?;
+    Ok(())
+}
