@@ -1,4 +1,4 @@
-//! Headless Chromium for the dashboard's browser scenarios: Debian's `chromium` and
+//! Headless Chromium for the browser scenarios of both web surfaces: Debian's `chromium` and
 //! `chromium-driver` (which `.ci/run` installs) driven over WebDriver, and the waits every
 //! scenario needs (a click that lands, a text that appears, a screenshot per page).
 //!
@@ -49,7 +49,7 @@ pub async fn start(dir: &Path) -> anyhow::Result<Option<Chromium>> {
         serde_json::json!({
             "goog:chromeOptions": {
                 "binary": chromium,
-                // The hub's certificate chains to the test CA, which this browser does not know.
+                // The services' certificates chain to the test CA, which this browser does not know.
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--ignore-certificate-errors", "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--window-size=1280,900",
@@ -177,4 +177,16 @@ pub async fn text_becomes(
 /// `https://host:port` of a sign-in link.
 pub fn base_of(link: &str) -> &str {
     link.split("/login").next().unwrap_or(link)
+}
+
+/// Waits for the element `css` selects.
+pub async fn element(
+    browser: &fantoccini::Client,
+    css: &str,
+) -> anyhow::Result<fantoccini::elements::Element> {
+    Ok(browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await?)
 }

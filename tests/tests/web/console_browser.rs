@@ -1,4 +1,4 @@
-//! The SOC console in a real browser (headless Chromium over WebDriver, `browser.rs`): a
+//! The SOC console in a real browser (headless Chromium over WebDriver, `chromium.rs`): a
 //! Tier 1 analyst signs in with a link from `site-agent login`, sees a new alert group appear
 //! in the triage queue without a reload, and acknowledges then escalates it with the queue's
 //! keys (j, a, e: the shared script submitting the row's forms; m assigns another to them, c
@@ -6,7 +6,7 @@
 //! promotes it to a local incident from the alert group's page. A screenshot of each page goes
 //! under `target/test-artifacts/`.
 
-use super::browser::{self, click, element, screenshot, text_becomes};
+use super::chromium::{self, click, element, shot, text_becomes};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use site_agent::soc::Tier;
 use site_agent::soc::triage::StatusKind;
@@ -80,19 +80,19 @@ async fn tier_1_acks_and_escalates_from_the_queue_and_tier_2_promotes_in_chromiu
 -> anyhow::Result<()> {
     socfed_tests::init_logs();
     let org = Org::new()?;
-    let Some(browser) = browser::start(org.dir()).await? else {
+    let Some(chromium) = chromium::start(org.dir()).await? else {
         return Ok(());
     };
     let hub = org.hub(&["paris"], "").await?;
     let agent = console::agent(&org, hub.addr, &console::config("1h"), None).await?;
     add_analyst(&agent, "tina", Tier::T1)?;
     add_analyst(&agent, "tom", Tier::T2)?;
-    let outcome = drive(&browser.client, &org, &agent).await;
+    let outcome = drive(&chromium.browser, &org, &agent).await;
     if outcome.is_err() {
-        let page = browser.client.source().await.unwrap_or_default();
+        let page = chromium.browser.source().await.unwrap_or_default();
         eprintln!("the page when it failed:\n{page}");
     }
-    let _ = browser.client.clone().close().await;
+    let _ = chromium.browser.clone().close().await;
     outcome?;
     agent.stop().await?;
     hub.stop().await?;
@@ -107,7 +107,7 @@ async fn drive(
     let first = alert(agent, "Encoded PowerShell", "ws-014")?;
     b.goto(&login_url(agent.local_addr, &org.pki, "tina").await?)
         .await?;
-    screenshot(b, "console-sign-in.png").await?;
+    shot(b, "console-sign-in").await?;
     element(b, "#sign-in").await?.click().await?;
     element(b, &format!("tr[data-id=\"{first}\"]")).await?;
 
@@ -123,7 +123,7 @@ async fn drive(
         live.starts_with("Live: updated"),
         "refreshed in place: {live}"
     );
-    screenshot(b, "console-queue.png").await?;
+    shot(b, "console-queue").await?;
 
     // Keys: select the first group's row, acknowledge it (the page comes back), escalate it.
     let row_of = |id: &str| format!("tr[data-id=\"{id}\"]");
@@ -134,7 +134,7 @@ async fn drive(
     })
     .await?;
     select_row(b, &first).await?;
-    screenshot(b, "console-queue-selected.png").await?;
+    shot(b, "console-queue-selected").await?;
     press(b, 'e').await?;
     group_becomes(agent, &first, "the group at tier 2", |g| {
         g.state.tier == Tier::T2
@@ -156,14 +156,14 @@ async fn drive(
     b.goto(&format!("{}/alerts/{first}", console::base(agent)?))
         .await?;
     text_becomes(b, "#tier", "2").await?;
-    screenshot(b, "console-alert-group.png").await?;
+    shot(b, "console-alert-group").await?;
     for (path, name) in [
-        ("/people", "console-people.png"),
-        ("/directives", "console-directives.png"),
+        ("/people", "console-people"),
+        ("/directives", "console-directives"),
     ] {
         b.goto(&format!("{}{path}", console::base(agent)?)).await?;
         element(b, "main h1").await?;
-        screenshot(b, name).await?;
+        shot(b, name).await?;
     }
 
     // Tina signs out; Tom (Tier 2) signs in and promotes the group to a local incident.
@@ -187,7 +187,7 @@ async fn drive(
         .text()
         .await?;
     assert!(incident.starts_with("INC-"), "{incident}");
-    screenshot(b, "console-incident.png").await?;
+    shot(b, "console-incident").await?;
     group_becomes(agent, &first, "the group promoted", |g| {
         g.state.status.kind() == StatusKind::Promoted
     })
@@ -195,6 +195,6 @@ async fn drive(
     b.goto(&format!("{}/incidents", console::base(agent)?))
         .await?;
     element(b, &format!("a[href=\"/incidents/{incident}\"]")).await?;
-    screenshot(b, "console-incidents.png").await?;
+    shot(b, "console-incidents").await?;
     Ok(())
 }

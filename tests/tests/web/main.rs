@@ -6,7 +6,6 @@
 
 mod api_events;
 mod api_tokens;
-mod browser;
 mod chromium;
 mod console;
 mod console_browser;
