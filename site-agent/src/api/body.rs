@@ -6,7 +6,7 @@
 //! as skipped. Parsing each record is the service's (`SocService::parse_batch`).
 
 use crate::error::AgentError;
-use crate::soc::parse::{self, split_json_array};
+use crate::soc::parse::{self, SplitError, split_json_array_at_most};
 use axum::body::Body;
 use futures_util::StreamExt;
 use std::io::Read;
@@ -131,14 +131,13 @@ pub fn records(body: &[u8], max_records: usize) -> Result<Records, AgentError> {
                 e.valid_up_to() + 1
             ))
         })?;
-        let elements = split_json_array(text).map_err(|e| {
-            AgentError::invalid(format!(
+        // Streamed: refused at element `max_records + 1`, holding only the elements' text.
+        let elements = split_json_array_at_most(text, max_records).map_err(|e| match e {
+            SplitError::TooMany => too_many(),
+            SplitError::Invalid(e) => AgentError::invalid(format!(
                 "the body starts with '[' but is not a JSON array: {e}"
-            ))
+            )),
         })?;
-        if elements.len() > max_records {
-            return Err(too_many());
-        }
         return Ok(Records {
             records: (1u64..).zip(elements).collect(),
             rejections: Vec::new(),
