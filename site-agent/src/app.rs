@@ -181,7 +181,9 @@ pub async fn start_with_clock(
     };
     let client_tls = Swappable::new(tls.client_config(ExpectedServer::Hub)?);
     let server_tls = Swappable::new(tls.server_config()?);
-    // The console's HTTPS: the same certificate, no client certificate asked for.
+    // The console's HTTPS (and `/api/v1` on it): the same certificate; a client certificate
+    // is asked for but optional (the API's operators present one, browsers and shippers need
+    // not), so the API honours one only on a request that is not cross-site (`api::auth`).
     let https_tls = Swappable::new(tls.https_server_config()?);
     let revoked = Arc::new(socfed_runtime::web::revoked::Revoked::of(&tls));
     let (reload_client, reload_server) = (client_tls.clone(), server_tls.clone());

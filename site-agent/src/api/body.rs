@@ -81,6 +81,22 @@ impl Encoding {
     }
 }
 
+/// Checks the body's `Content-Type`: JSON lines (`application/x-ndjson`) or JSON
+/// (`application/json`, an array or lines alike). Anything else is 415: a browser form
+/// (`text/plain`, urlencoded) cannot smuggle a JSON line into intake.
+pub fn check_content_type(header: Option<&str>) -> Result<(), AgentError> {
+    let media = header
+        .and_then(|h| h.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json") | Some("application/x-ndjson") => Ok(()),
+        other => Err(AgentError::UnsupportedMediaType(format!(
+            "Content-Type {:?} is not accepted: send application/x-ndjson (JSON lines) or application/json",
+            other.unwrap_or("").chars().take(48).collect::<String>()
+        ))),
+    }
+}
+
 /// `raw` decoded: gunzipped (every member) into at most `max` bytes.
 pub fn decode(raw: Vec<u8>, encoding: Encoding, max: usize) -> Result<Vec<u8>, AgentError> {
     if encoding == Encoding::Identity {
