@@ -247,6 +247,7 @@ pub async fn start_with_clock(
         },
         clock,
         group_tap: Some(group_tap),
+        console_refusals: Default::default(),
     });
     let api = crate::api::ApiState::new(soc.clone(), revocation.clone());
     if store.rebuild_sla_agenda_if_changed(&config.soc.sla)? {
@@ -418,7 +419,14 @@ async fn run_sla_clock(
             _ = ticker.tick() => {}
         }
         let soc = soc.clone();
-        match tokio::task::spawn_blocking(move || soc.sla_tick()).await {
+        // The tick also writes the counts of a console refusal window that has ended.
+        let tick = move || {
+            if let Err(error) = soc.flush_console_refusals(false) {
+                tracing::error!(%error, "console refusals could not be audited yet");
+            }
+            soc.sla_tick()
+        };
+        match tokio::task::spawn_blocking(tick).await {
             Ok(Ok(acted)) if !acted.is_empty() => tracing::info!(
                 groups = acted.len(),
                 "SLA clock escalated breached alert groups"
@@ -532,6 +540,10 @@ impl RunningAgent {
         // The API's token uses on reads still counted in memory go to the audit log.
         if let Err(error) = self.api.flush_usage().await {
             tracing::error!(%error, "API token uses could not be audited at stop");
+        }
+        // The console's refusals still counted in memory go to the audit log.
+        if let Err(error) = self.soc.flush_console_refusals(true) {
+            tracing::error!(%error, "console refusals could not be audited at stop");
         }
         // A failed store is not flushed again: the restart recovers what is on disk.
         if let Some(failure) = self.store.failure() {
