@@ -181,7 +181,9 @@ pub async fn start_with_clock(
     };
     let client_tls = Swappable::new(tls.client_config(ExpectedServer::Hub)?);
     let server_tls = Swappable::new(tls.server_config()?);
-    // The console's HTTPS: the same certificate, no client certificate asked for.
+    // The console's HTTPS (and `/api/v1` on it): the same certificate; a client certificate
+    // is asked for but optional (the API's operators present one, browsers and shippers need
+    // not), so the API honours one only on a request that is not cross-site (`api::auth`).
     let https_tls = Swappable::new(tls.https_server_config()?);
     let revoked = Arc::new(socfed_runtime::web::revoked::Revoked::of(&tls));
     let (reload_client, reload_server) = (client_tls.clone(), server_tls.clone());
@@ -245,6 +247,7 @@ pub async fn start_with_clock(
         },
         clock,
         group_tap: Some(group_tap),
+        console_refusals: Default::default(),
     });
     let api = crate::api::ApiState::new(soc.clone(), revocation.clone());
     if store.rebuild_sla_agenda_if_changed(&config.soc.sla)? {
@@ -416,7 +419,14 @@ async fn run_sla_clock(
             _ = ticker.tick() => {}
         }
         let soc = soc.clone();
-        match tokio::task::spawn_blocking(move || soc.sla_tick()).await {
+        // The tick also writes the counts of a console refusal window that has ended.
+        let tick = move || {
+            if let Err(error) = soc.flush_console_refusals(false) {
+                tracing::error!(%error, "console refusals could not be audited yet");
+            }
+            soc.sla_tick()
+        };
+        match tokio::task::spawn_blocking(tick).await {
             Ok(Ok(acted)) if !acted.is_empty() => tracing::info!(
                 groups = acted.len(),
                 "SLA clock escalated breached alert groups"
@@ -530,6 +540,10 @@ impl RunningAgent {
         // The API's token uses on reads still counted in memory go to the audit log.
         if let Err(error) = self.api.flush_usage().await {
             tracing::error!(%error, "API token uses could not be audited at stop");
+        }
+        // The console's refusals still counted in memory go to the audit log.
+        if let Err(error) = self.soc.flush_console_refusals(true) {
+            tracing::error!(%error, "console refusals could not be audited at stop");
         }
         // A failed store is not flushed again: the restart recovers what is on disk.
         if let Some(failure) = self.store.failure() {

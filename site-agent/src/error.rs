@@ -49,6 +49,10 @@ pub enum AgentError {
     /// The request is over a size limit (an HTTP intake body, decompressed or not).
     #[error("{0}")]
     TooLarge(String),
+    /// The request body is in a media type the endpoint does not read (HTTP 415; an invalid
+    /// argument to every other caller).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A defect of the agent itself (a task that died).
     #[error("{0}")]
     Internal(String),
@@ -66,7 +70,7 @@ impl AgentError {
     /// What kind of refusal this is; the code, gRPC code and HTTP status follow from it.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::Invalid(_) | Self::UnsupportedMediaType(_) => ErrorKind::Invalid,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::Denied(_) | Self::NotInRoster(_) | Self::Forbidden(_) => ErrorKind::Denied,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
@@ -86,6 +90,9 @@ impl AgentError {
 
     /// The one mapping to HTTP statuses.
     pub fn http_status(&self) -> StatusCode {
+        if let Self::UnsupportedMediaType(_) = self {
+            return StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        }
         self.kind().http_status()
     }
 
@@ -120,7 +127,7 @@ impl axum::response::IntoResponse for AgentError {
         let kind = self.kind();
         let body = crate::api::ErrorBody::new(kind.code(), self.message());
         (
-            kind.http_status(),
+            self.http_status(),
             [(HTTP_ERROR_HEADER, kind.code())],
             axum::Json(body),
         )

@@ -12,7 +12,8 @@
 //! - [`config`]: TOML loading with errors that name the key.
 //! - [`error_code`]: the kinds of refusal both services tell callers, with their stable codes
 //!   and their one mapping to gRPC and to HTTP.
-//! - [`audit`], [`audit_key`], [`audit_walk`]: the keyed hash chain both services keep.
+//! - [`audit`], [`audit_key`], [`audit_walk`]: the keyed hash chain both services keep;
+//!   [`audit_coalesce`] folds repeated records (refusals) into counts per window.
 //! - [`store_files`], [`dump`], [`dump_files`], [`witness`], [`disk_full`]: sled's files,
 //!   `db export|import` (with the files kept beside sled), the commit witness, a full disk told
 //!   apart from other failures.
@@ -27,6 +28,7 @@
 pub mod admin;
 pub mod api_token;
 pub mod audit;
+pub mod audit_coalesce;
 pub mod audit_key;
 pub mod audit_walk;
 pub mod backoff;

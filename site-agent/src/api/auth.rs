@@ -3,6 +3,14 @@
 //! certificate on the TLS connection (re-checked against the CRL in force, then resolved in
 //! the site roster as the gRPC API does). Nothing is 401 for a missing role: an unknown,
 //! expired or revoked credential is 401, a missing scope or role 403 naming it.
+//!
+//! The listener asks for client certificates, so a browser holding an operator certificate
+//! presents it on any request a page of another site makes it send (a form post needs no
+//! script). A certificate is therefore honoured only on a request that is not, as far as the
+//! browser tells, cross-site (`socfed_runtime::web::csrf::foreign`: `Sec-Fetch-Site` other
+//! than same-origin, or an `Origin` other than this listener): API clients send neither
+//! header, and an API token is never ambient. This covers the body-less POSTs (ack,
+//! escalate) as well as intake, which also insists on a JSON Content-Type.
 
 use super::ApiState;
 use crate::error::AgentError;
@@ -16,6 +24,8 @@ use socfed_runtime::peer::PeerInfo;
 pub struct Credentials {
     authorization: Option<String>,
     peer: Option<PeerInfo>,
+    /// The browser says another site started this request.
+    foreign: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Credentials {
@@ -29,6 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Credentials {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             peer: parts.extensions.get::<PeerInfo>().cloned(),
+            foreign: socfed_runtime::web::csrf::foreign(&parts.headers, &parts.uri),
         })
     }
 }
@@ -58,6 +69,11 @@ impl ApiState {
                 Ok(actor)
             }
             Some(Err(e)) => Err(crate::service::tokens::token_error(e)),
+            None if credentials.foreign && credentials.peer.is_some() => {
+                Err(AgentError::Forbidden(
+                    "a client certificate is not accepted on a cross-site request (Origin or Sec-Fetch-Site names another site): call the API from a tool, not a web page, or send an API token".into(),
+                ))
+            }
             None => self.certificate_actor(credentials.peer),
         }
     }

@@ -6,7 +6,7 @@
 //! as skipped. Parsing each record is the service's (`SocService::parse_batch`).
 
 use crate::error::AgentError;
-use crate::soc::parse::{self, split_json_array};
+use crate::soc::parse::{self, SplitError, split_json_array_at_most};
 use axum::body::Body;
 use futures_util::StreamExt;
 use std::io::Read;
@@ -81,6 +81,22 @@ impl Encoding {
     }
 }
 
+/// Checks the body's `Content-Type`: JSON lines (`application/x-ndjson`) or JSON
+/// (`application/json`, an array or lines alike). Anything else is 415: a browser form
+/// (`text/plain`, urlencoded) cannot smuggle a JSON line into intake.
+pub fn check_content_type(header: Option<&str>) -> Result<(), AgentError> {
+    let media = header
+        .and_then(|h| h.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json") | Some("application/x-ndjson") => Ok(()),
+        other => Err(AgentError::UnsupportedMediaType(format!(
+            "Content-Type {:?} is not accepted: send application/x-ndjson (JSON lines) or application/json",
+            other.unwrap_or("").chars().take(48).collect::<String>()
+        ))),
+    }
+}
+
 /// `raw` decoded: gunzipped (every member) into at most `max` bytes.
 pub fn decode(raw: Vec<u8>, encoding: Encoding, max: usize) -> Result<Vec<u8>, AgentError> {
     if encoding == Encoding::Identity {
@@ -131,14 +147,13 @@ pub fn records(body: &[u8], max_records: usize) -> Result<Records, AgentError> {
                 e.valid_up_to() + 1
             ))
         })?;
-        let elements = split_json_array(text).map_err(|e| {
-            AgentError::invalid(format!(
+        // Streamed: refused at element `max_records + 1`, holding only the elements' text.
+        let elements = split_json_array_at_most(text, max_records).map_err(|e| match e {
+            SplitError::TooMany => too_many(),
+            SplitError::Invalid(e) => AgentError::invalid(format!(
                 "the body starts with '[' but is not a JSON array: {e}"
-            ))
+            )),
         })?;
-        if elements.len() > max_records {
-            return Err(too_many());
-        }
         return Ok(Records {
             records: (1u64..).zip(elements).collect(),
             rejections: Vec::new(),

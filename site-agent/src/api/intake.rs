@@ -53,8 +53,9 @@ fn format_of(word: &str) -> Result<Format, AgentError> {
         (status = 200, description = "Stored and durable; per-record rejections listed", body = IntakeReport),
         (status = 400, description = "Unknown format, undecodable body", body = ErrorBody),
         (status = 401, description = "No, unknown, expired or revoked credential", body = ErrorBody),
-        (status = 403, description = "The token lacks the `intake` scope, or the role refuses", body = ErrorBody),
+        (status = 403, description = "The token lacks the `intake` scope, the role refuses, or a certificate on a cross-site request", body = ErrorBody),
         (status = 413, description = "Body, decompressed body or record count over its cap", body = ErrorBody),
+        (status = 415, description = "Content-Type is neither application/x-ndjson nor application/json", body = ErrorBody),
         (status = 429, description = "Too many intake requests at once: retry", body = ErrorBody),
     ),
     security(("bearer" = ["intake"]), ("client_certificate" = []))
@@ -70,6 +71,11 @@ pub async fn post_alerts(
     crate::soc::authz::check(actor.role, crate::soc::authz::Operation::SubmitAlerts, None)?;
     let Query(query) = query.map_err(super::bad_query)?;
     let format = format_of(&query.format)?;
+    body::check_content_type(
+        headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    )?;
     let encoding = Encoding::of(
         headers
             .get(axum::http::header::CONTENT_ENCODING)

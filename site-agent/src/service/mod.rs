@@ -120,6 +120,8 @@ pub struct SocService {
     /// Receives the ids of alert groups created or updated by intake (for hunts watching new
     /// alerts), after they are durable.
     pub group_tap: Option<Arc<crate::response::engine::new_groups::NewGroups>>,
+    /// The console's refusals of the current window, coalesced before they are audited.
+    pub console_refusals: sessions::ConsoleRefusals,
 }
 
 impl SocService {

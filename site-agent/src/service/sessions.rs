@@ -1,12 +1,17 @@
 //! The SOC console's sign-in as commands: a one-time link issued to an operator of the site
 //! (over gRPC, by certificate: `site-agent login`), the link exchanged once for a session, a
 //! sign-out, the purge of expired grants, and the console's refusals, each audited in the
-//! site's audit log. The rules of a grant are `socfed_runtime::web::session`'s, shared with the
+//! site's audit log. Refusals are coalesced (`socfed_runtime::audit_coalesce`, as the hub
+//! folds its own): the first of a (who, request, reason) in a window is written at once, the
+//! identical ones after it as one count when the window ends, at most
+//! [`MAX_REFUSAL_RECORDS`] records a window, so a looping client cannot grow the chain
+//! without bound. The rules of a grant are `socfed_runtime::web::session`'s, shared with the
 //! hub's dashboard; the store keeps them in `web_sessions` (`store/web.rs`).
 
 use super::{Actor, SocService};
 use crate::error::AgentError;
 use socfed_proto::identity::PeerIdentity;
+use socfed_runtime::audit_coalesce::{Coalescer, Due};
 use socfed_runtime::web::session::{
     Grant, KIND_LINK, KIND_SESSION, Refused, Secret, Surface, grant_key, new_secret, session_from,
 };
@@ -19,6 +24,35 @@ pub const SURFACE: Surface = Surface {
 
 /// The audit target of every console sign-in record.
 const CONSOLE: &str = "console";
+
+/// How long identical console refusals are folded into one record.
+pub const REFUSAL_WINDOW_MS: i64 = 10_000;
+/// Console refusal records written per window at most.
+pub const MAX_REFUSAL_RECORDS: usize = 100;
+
+/// A console refusal as coalesced: who (name, certificate), the request, why.
+pub type RefusalKey = (String, String, String, String);
+
+/// The console's refusals of the current window.
+pub struct ConsoleRefusals(std::sync::Mutex<Coalescer<RefusalKey>>);
+
+impl Default for ConsoleRefusals {
+    fn default() -> Self {
+        Self(std::sync::Mutex::new(Coalescer::new(
+            REFUSAL_WINDOW_MS,
+            MAX_REFUSAL_RECORDS,
+        )))
+    }
+}
+
+impl ConsoleRefusals {
+    fn with<T>(&self, f: impl FnOnce(&mut Coalescer<RefusalKey>) -> T) -> T {
+        f(&mut self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
 
 impl SocService {
     /// A one-time sign-in link for `actor` (who called with the certificate `peer`): the
@@ -118,7 +152,8 @@ impl SocService {
     }
 
     /// Records a console refusal of `who` (a session no longer good, a forged or cross-site
-    /// form, a role that may not) in the audit log, as `console.refused` with why.
+    /// form, a role that may not) in the audit log, as `console.refused` with why and how
+    /// many times (coalesced: see the module).
     pub fn audit_console_refusal(
         &self,
         who: &str,
@@ -126,14 +161,47 @@ impl SocService {
         what: &str,
         reason: &str,
     ) -> Result<(), AgentError> {
-        let actor = Actor {
-            name: who.to_string(),
-            role: crate::soc::Role::Analyst(crate::soc::Tier::T1),
-            cert: cert.to_string(),
-        };
-        let after = serde_json::json!({ "request": what, "reason": reason }).to_string();
+        let key = (who.into(), cert.into(), what.into(), reason.into());
+        let due = self.console_refusals.with(|c| c.note(key, self.now()));
+        self.write_refusals(due)
+    }
+
+    /// Writes the counts of a console refusal window that has ended (the SLA clock calls it
+    /// on its ticks); `stopping` ends the current one whatever its age.
+    pub fn flush_console_refusals(&self, stopping: bool) -> Result<(), AgentError> {
+        let due = self.console_refusals.with(|c| {
+            if stopping {
+                c.end_window()
+            } else {
+                c.roll(self.now())
+            }
+        });
+        self.write_refusals(due)
+    }
+
+    fn write_refusals(&self, due: Due<RefusalKey>) -> Result<(), AgentError> {
+        if due.is_empty() {
+            return Ok(());
+        }
+        let summary = (due.unrecorded > 0).then(|| {
+            let reason = format!(
+                "more console refusals than the audit bound of {MAX_REFUSAL_RECORDS} records per {} s; see the logs",
+                REFUSAL_WINDOW_MS / 1000
+            );
+            (("various".into(), String::new(), "various".into(), reason), due.unrecorded)
+        });
         self.store.unit(|unit| {
-            self.audit(unit, &actor, "console.refused", CONSOLE, None, Some(after))?;
+            for ((who, cert, what, reason), count) in due.records.into_iter().chain(summary) {
+                let actor = Actor {
+                    name: who,
+                    role: crate::soc::Role::Analyst(crate::soc::Tier::T1),
+                    cert,
+                };
+                let after =
+                    serde_json::json!({ "request": what, "reason": reason, "count": count })
+                        .to_string();
+                self.audit(unit, &actor, "console.refused", CONSOLE, None, Some(after))?;
+            }
             Ok(())
         })
     }

@@ -125,6 +125,7 @@ async fn gzip_bodies_bombs_and_bad_lines() -> anyhow::Result<()> {
     let response = http
         .post(api.url("/alerts?format=native"))
         .bearer_auth(&token)
+        .header("content-type", NDJSON)
         .header("content-encoding", "br")
         .body("x")
         .send()

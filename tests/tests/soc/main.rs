@@ -5,6 +5,7 @@
 
 mod agent_api;
 mod agent_api_intake;
+mod agent_api_origin;
 mod ingest_cli;
 mod ingest_feed;
 mod ingest_replay;

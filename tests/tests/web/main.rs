@@ -10,6 +10,7 @@ mod chromium;
 mod console;
 mod console_browser;
 mod console_directives;
+mod console_refusals;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;

@@ -1,7 +1,8 @@
 //! Turns one input line of a supported format into a normalised [`Alert`], a deliberate
 //! skip, or a [`LineError`] naming the offending field. Pure: no I/O, no clock.
 //!
-//! This module owns the public API ([`parse_line`], [`split_json_array`]), the line-level
+//! This module owns the public API ([`parse_line`], [`split_json_array`], streamed by
+//! `array.rs`), the line-level
 //! rules shared by every format, and the final normalisation; one submodule per format
 //! ([`native`], [`ocsf`], [`suricata`], [`wazuh`]) maps records, [`fields`] holds helpers;
 //! [`fuzzing`] holds the fuzz target bodies shared by `fuzz/` and the stable smoke test.
@@ -23,6 +24,7 @@
 //! link-local or broadcast; private ranges are kept, since they matter at the site). TLP is
 //! AMBER, the cautious default for incident data.
 
+mod array;
 pub mod native;
 pub mod ocsf;
 pub mod suricata;
@@ -34,6 +36,7 @@ mod fuzz;
 pub mod fuzzing;
 
 use crate::soc::alert::{Alert, Format, ParseLimits, bounded_raw};
+pub use array::{SplitError, split_json_array, split_json_array_at_most};
 use fields::{Draft, Identity, Step, fail};
 
 /// The outcome of one line that is not an error.
@@ -105,28 +108,6 @@ pub fn first_significant_byte(bytes: &[u8]) -> Option<u8> {
         .iter()
         .copied()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-}
-
-/// Splits a JSON array (as OCSF exports often are, pretty-printed or not) into one compact
-/// JSON string per element, ready for [`parse_line`]. Anything but an array is an error;
-/// elements are not checked here.
-pub fn split_json_array(text: &str) -> Result<Vec<String>, LineError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| fail("document", format!("not valid JSON ({e})")))?;
-    let serde_json::Value::Array(items) = value else {
-        return Err(fail(
-            "document",
-            format!("expected a JSON array, found {}", fields::kind_name(&value)),
-        ));
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            serde_json::to_string(item).map_err(|e| fail(&format!("document[{i}]"), e))
-        })
-        .collect()
 }
 
 fn finish(

@@ -55,6 +55,7 @@ fn service(store: Arc<AgentStore>, clock: Arc<ManualClock>) -> anyhow::Result<So
         },
         clock,
         group_tap: None,
+        console_refusals: Default::default(),
     })
 }
 
