@@ -24,7 +24,6 @@ use crate::ingest::IngestHandle;
 use crate::service::Commands;
 use socfed_proto::UnixMillis;
 use socfed_runtime::audit::AuditDraft;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,7 +49,7 @@ pub const TAKEOVER: &str = "stream.takeover";
 pub const TOKEN_USE: &str = "token.use";
 
 /// One refusal as the edge saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Refusal {
     /// [`ACTION`] for a refusal, [`TAKEOVER`] for a stream takeover.
     pub action: &'static str,
@@ -82,67 +81,56 @@ impl Refusal {
     }
 }
 
-/// The coalescing state of the current window. Pure: time is passed in.
-#[derive(Debug, Default)]
-pub struct Coalescer {
-    /// Keys seen this window → refusals after the first (not yet recorded).
-    seen: HashMap<Refusal, u64>,
-    written: usize,
-    /// Refusals dropped by the per-window bound.
-    unrecorded: u64,
+/// The coalescing state of the current window (`socfed_runtime::audit_coalesce`, the rule the
+/// agent's console refusals follow too), turned into audit records. Pure: time is passed in.
+#[derive(Debug)]
+pub struct Coalescer(socfed_runtime::audit_coalesce::Coalescer<Refusal>);
+
+impl Default for Coalescer {
+    fn default() -> Self {
+        let window_ms = i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX);
+        Self(socfed_runtime::audit_coalesce::Coalescer::new(
+            window_ms,
+            MAX_RECORDS_PER_WINDOW,
+        ))
+    }
 }
 
 impl Coalescer {
-    /// Notes one refusal; returns the record to write now, if any.
-    pub fn note(&mut self, refusal: Refusal, now: UnixMillis) -> Option<AuditDraft> {
-        if let Some(more) = self.seen.get_mut(&refusal) {
-            *more += 1;
-            return None;
-        }
-        if self.written >= MAX_RECORDS_PER_WINDOW {
-            self.unrecorded += 1;
-            return None;
-        }
-        self.written += 1;
-        let draft = refusal.draft(now, 1);
-        self.seen.insert(refusal, 0);
-        Some(draft)
+    /// Notes one refusal; returns the records to write now: this one if it is the first of its
+    /// key in the window, and the counts of a window that ended before the timer saw it.
+    pub fn note(&mut self, refusal: Refusal, now: UnixMillis) -> Vec<AuditDraft> {
+        drafts(self.0.note(refusal, now), now)
     }
 
-    /// Ends the window: one record per key refused again since its first record (bounded),
-    /// and one summary of everything the bound left out.
+    /// Ends the window: one record per key refused again since its first record (bounded,
+    /// loudest first), and one summary of everything the bound left out.
     pub fn end_window(&mut self, now: UnixMillis) -> Vec<AuditDraft> {
-        let mut repeats: Vec<(Refusal, u64)> =
-            self.seen.drain().filter(|(_, more)| *more > 0).collect();
-        // Largest counts first, so the bound keeps the loudest sources.
-        repeats.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.api.cmp(&b.0.api)));
-        let mut out = Vec::new();
-        let mut unrecorded = self.unrecorded;
-        for (i, (refusal, more)) in repeats.into_iter().enumerate() {
-            if i < MAX_RECORDS_PER_WINDOW {
-                out.push(refusal.draft(now, more));
-            } else {
-                unrecorded += more;
-            }
-        }
-        if unrecorded > 0 {
-            let summary = Refusal {
-                action: ACTION,
-                who: "various".into(),
-                cert: String::new(),
-                peer_ip: None,
-                api: "various".into(),
-                reason: format!(
-                    "more refusals than the audit bound of {MAX_RECORDS_PER_WINDOW} records per {} s; see the logs and metrics",
-                    WINDOW.as_secs()
-                ),
-            };
-            out.push(summary.draft(now, unrecorded));
-        }
-        self.written = 0;
-        self.unrecorded = 0;
-        out
+        drafts(self.0.end_window(), now)
     }
+}
+
+fn drafts(due: socfed_runtime::audit_coalesce::Due<Refusal>, now: UnixMillis) -> Vec<AuditDraft> {
+    let mut out: Vec<AuditDraft> = due
+        .records
+        .iter()
+        .map(|(refusal, count)| refusal.draft(now, *count))
+        .collect();
+    if due.unrecorded > 0 {
+        let summary = Refusal {
+            action: ACTION,
+            who: "various".into(),
+            cert: String::new(),
+            peer_ip: None,
+            api: "various".into(),
+            reason: format!(
+                "more refusals than the audit bound of {MAX_RECORDS_PER_WINDOW} records per {} s; see the logs and metrics",
+                WINDOW.as_secs()
+            ),
+        };
+        out.push(summary.draft(now, due.unrecorded));
+    }
+    out
 }
 
 /// Where edges report refusals. Cheap to call from any thread; never blocks.
@@ -201,14 +189,14 @@ impl RefusalAudit {
     }
 
     fn audit(&self, refusal: Refusal) {
-        let draft = match self.state.lock() {
+        let drafts = match self.state.lock() {
             Ok(mut state) => state.note(refusal, socfed_proto::now_millis()),
             Err(_) => return,
         };
-        if let Some(draft) = draft
-            && self.out.try_send(draft).is_err()
-        {
-            metrics::counter!("socfed_hub_refusal_audit_dropped_total").increment(1);
+        for draft in drafts {
+            if self.out.try_send(draft).is_err() {
+                metrics::counter!("socfed_hub_refusal_audit_dropped_total").increment(1);
+            }
         }
     }
 }
