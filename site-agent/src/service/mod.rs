@@ -120,6 +120,9 @@ pub struct SocService {
     /// Receives the ids of alert groups created or updated by intake (for hunts watching new
     /// alerts), after they are durable.
     pub group_tap: Option<Arc<crate::response::engine::new_groups::NewGroups>>,
+    /// Serials the CRL in force revokes (replaced on each TLS reload): an API token dies
+    /// with the certificate that minted it.
+    pub revoked: Arc<socfed_runtime::web::revoked::Revoked>,
 }
 
 impl SocService {

@@ -49,6 +49,7 @@ pub(crate) fn service(
         },
         clock,
         group_tap: None,
+        revoked: Default::default(),
     })
 }
 
