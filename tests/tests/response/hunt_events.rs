@@ -3,7 +3,7 @@
 //! incident) are shown on `/api/v1/events` only to those who may read that incident, and the
 //! hub's webhooks withhold them. Real in-process hub and agent over mutual TLS.
 
-use socfed_proto::pb::{self, site_soc_client::SiteSocClient};
+use socfed_proto::pb;
 use socfed_tests::{api, clients, eventually, fixture::Org};
 use std::time::Duration;
 
@@ -60,22 +60,7 @@ async fn a_standalone_hunts_events_follow_the_red_incident_it_is_attached_to() -
     let line = format!(
         r#"{{"observed_at": "{now}", "product": "EDR", "rule_id": "C2-1", "rule_name": "beacon", "severity": "high", "hosts": ["ws-1"], "indicators": ["ip:203.0.113.7"]}}"#
     );
-    let summary = SiteSocClient::new(clients::channel(
-        paris.local_addr,
-        &org.pki.operator("tester")?,
-        &org.pki.domain,
-        socfed_runtime::tls::ExpectedServer::AnySite,
-    )?)
-    .submit_alerts(tokio_stream::iter(vec![pb::AlertBatch {
-        format: pb::AlertFormat::Native as i32,
-        lines: vec![pb::RawLine {
-            line_no: 1,
-            text: line,
-        }],
-    }]))
-    .await?
-    .into_inner();
-    anyhow::ensure!(summary.rejected == 0, "alert rejected: {summary:?}");
+    clients::submit_alerts(paris.local_addr, &org.pki, vec![line]).await?;
     let mut response = org.response(hub.addr, "ines")?;
     let hunt = response
         .start_hunt(pb::StartHuntRequest {

@@ -264,20 +264,8 @@ async fn a_token_is_refused_once_the_certificate_that_minted_it_is_revoked() -> 
     let api = agent_api::serve(&agent, &org.pki, "paris").await?;
     let http = agent_api::client(&org.pki, None)?;
 
-    let mint_with = |files: socfed_runtime::tls::TlsFiles, name: &str| {
-        let minted = OperatorCli::agent(agent.local_addr, files).json(&[
-            "tokens",
-            "create",
-            name,
-            "--scope",
-            "read",
-            "--expires",
-            "30d",
-        ])?;
-        minted["token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("no token printed: {minted}"))
+    let mint_with = |files, name: &str| {
+        agent_api::mint_with(&OperatorCli::agent(agent.local_addr, files), name, "read")
     };
     // Each certificate issued to tester replaces the files of the one before: the one
     // revoked is issued last.

@@ -42,13 +42,7 @@ async fn a_token_is_refused_once_the_certificate_that_minted_it_is_revoked() -> 
         &["paris"],
         EXTRA,
     )?;
-    let text = std::fs::read_to_string(&config)?;
-    let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
-        "[tls]\n",
-        &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
-        1,
-    );
-    std::fs::write(&config, text)?;
+    socfed_tests::procs::with_crl(&config, &crl)?;
     let hub = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&config)?).await?;
     let root = api::base(&hub)?;
     let plain = web::https(&org.pki)?;
