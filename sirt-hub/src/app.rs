@@ -233,6 +233,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         enrolled: enrolled.clone(),
     };
     let web_roles = roles.clone();
+    // One count of open watches for gRPC watches and `/api/v1/events` streams alike.
+    let watches = crate::grpc::watches::WatchSlots::new(config.limits.max_watches_per_operator);
     let operator = OperatorService {
         store: store.clone(),
         roles,
@@ -240,7 +242,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         live,
         enrolled,
         shutdown: shutdown.clone(),
-        watches: crate::grpc::watches::WatchSlots::new(config.limits.max_watches_per_operator),
+        watches: watches.clone(),
     };
     let max = config.limits.max_message_bytes;
     let served = [
@@ -300,6 +302,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                 refusals: refusals.clone(),
                 deliver: web_deliver,
                 allow_self_approval: config.comms.allow_self_approval,
+                watches,
             };
             crate::web::spawn_purge(state.clone(), shutdown.clone());
             tracing::info!(%at, "dashboard listening (HTTPS)");

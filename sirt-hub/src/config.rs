@@ -144,7 +144,8 @@ pub struct Limits {
     /// Escalations one `escalation_batch` may carry (advertised in the welcome); 0: sites send
     /// single escalations only. At most `max_in_flight_per_stream`.
     pub max_batch_escalations: usize,
-    /// `WatchIncidents` streams one operator may hold open at once.
+    /// Watch streams (`WatchIncidents`, `WatchEvents`, `/api/v1/events`) one certificate or
+    /// API token may hold open at once.
     pub max_watches_per_operator: usize,
 }
 

@@ -17,7 +17,8 @@
 //! what is left ([`EventLog::oldest`] says where that starts).
 //!
 //! Visibility: an event about an incident is shown only to readers who may read that
-//! incident now ([`EventLog::visible`], the TLP:RED rule of `crate::access`); outbound
+//! incident now ([`EventLog::visible`], the TLP:RED rule of `crate::access`); a hunt's events
+//! follow the incidents its hunt was started from or attached to ([`incidents_of`]); outbound
 //! webhooks are sent no event about a RED incident (`crate::webhooks`).
 
 use crate::access::reader::Reader;
@@ -192,17 +193,42 @@ impl EventLog {
             .map(|last| *last)
     }
 
-    /// Whether `reader` may see `event` now: events about an incident follow its TLP:RED
-    /// rule, read at each check (the marking, the IR lead and the role can change); an
-    /// event about an incident no longer stored is shown to nobody, as its marking is unknown.
+    /// Whether `reader` may see `event` now: an event follows the TLP:RED rule of every
+    /// incident whose data it carries ([`incidents_of`]), read at each check (the marking,
+    /// the IR lead, the role and a hunt's attachment can change); an event about an incident
+    /// no longer stored is shown to nobody, as its marking is unknown.
     pub async fn visible(&self, reader: &Reader, event: &HubEvent) -> Result<bool, StoreError> {
-        let Some(id) = event.incident else {
-            return Ok(true);
-        };
-        let store = self.store.clone();
-        let record = blocking(move || store.incident(id)).await?;
-        Ok(record.is_some_and(|r| reader.can_read(&r)))
+        let (store, event) = (self.store.clone(), event.clone());
+        let records = blocking(move || {
+            incidents_of(&store, &event)?
+                .into_iter()
+                .map(|id| store.incident(id))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+        Ok(records
+            .iter()
+            .all(|r| r.as_ref().is_some_and(|r| reader.can_read(r))))
     }
+}
+
+/// The incidents whose data `event` carries: the one it names and, for a hunt's sweep (a hit,
+/// a failure), the incidents its hunt was started from or attached to. A standalone hunt's
+/// events name no incident, yet its hits become an incident's once it is attached, so they
+/// are asked of the hunt at each read, not only at the time of the event.
+pub fn incidents_of(store: &HubStore, event: &HubEvent) -> Result<Vec<ulid::Ulid>, StoreError> {
+    let hunt = match &event.kind {
+        EventKind::HuntHit { hunt, .. } => Some(*hunt),
+        EventKind::DirectiveFailed { directive, .. } => {
+            store.directive(*directive)?.and_then(|d| d.hunt)
+        }
+        EventKind::IncidentCreated { .. } | EventKind::IncidentChanged { .. } => None,
+    };
+    let mut ids: Vec<ulid::Ulid> = event.incident.into_iter().collect();
+    if let Some(hunt) = hunt {
+        ids.extend(store.hunt_incidents(hunt)?.into_iter().flatten());
+    }
+    Ok(ids)
 }
 
 /// Events read per store read by [`EventLog::follow`].

@@ -248,6 +248,7 @@ pub async fn start_with_clock(
         clock,
         group_tap: Some(group_tap),
         console_refusals: Default::default(),
+        revoked: revoked.clone(),
     });
     let api = crate::api::ApiState::new(soc.clone(), revocation.clone());
     if store.rebuild_sla_agenda_if_changed(&config.soc.sla)? {

@@ -158,7 +158,16 @@ pub fn mint(
     name: &str,
     scope: &str,
 ) -> anyhow::Result<String> {
-    let cli = org.agent_cli(agent.local_addr, "tester")?;
+    mint_with(&org.agent_cli(agent.local_addr, "tester")?, name, scope)
+}
+
+/// `site-agent tokens create NAME --scope SCOPE --expires 30d -o json` through `cli` (the
+/// certificate it presents is the one that mints the token).
+pub fn mint_with(
+    cli: &crate::fixture::OperatorCli,
+    name: &str,
+    scope: &str,
+) -> anyhow::Result<String> {
     let minted = cli.json(&[
         "tokens",
         "create",

@@ -359,3 +359,35 @@ pub async fn transition(
     .await?;
     Ok(())
 }
+
+/// Submits native alert `lines` to the agent at `agent` as the operator `tester` (every
+/// line must be accepted).
+pub async fn submit_alerts(
+    agent: std::net::SocketAddr,
+    pki: &crate::pki::TestPki,
+    lines: Vec<String>,
+) -> anyhow::Result<()> {
+    let mut soc = pb::site_soc_client::SiteSocClient::new(channel(
+        agent,
+        &pki.operator("tester")?,
+        &pki.domain,
+        socfed_runtime::tls::ExpectedServer::AnySite,
+    )?);
+    let batch = pb::AlertBatch {
+        format: pb::AlertFormat::Native as i32,
+        lines: lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| pb::RawLine {
+                line_no: i as u64 + 1,
+                text,
+            })
+            .collect(),
+    };
+    let summary = soc
+        .submit_alerts(tokio_stream::iter(vec![batch]))
+        .await?
+        .into_inner();
+    anyhow::ensure!(summary.rejected == 0, "alerts rejected: {summary:?}");
+    Ok(())
+}

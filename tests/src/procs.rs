@@ -150,6 +150,19 @@ fn files_toml(files: &TlsFiles) -> String {
 }
 
 /// Writes a hub config enrolling `sites` and returns its path.
+/// Points the service config at `path` to the CRL file `crl` and has it re-read its TLS
+/// material every 200 ms (so a `pki revoke` takes effect within a test's patience).
+pub fn with_crl(path: &Path, crl: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
+        "[tls]\n",
+        &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
+        1,
+    );
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
 pub fn write_hub_config(
     dir: &Path,
     pki: &TestPki,

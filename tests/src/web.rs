@@ -297,13 +297,7 @@ pub mod console {
             extra,
         )?;
         if let Some(crl) = crl {
-            let text = std::fs::read_to_string(&path)?;
-            let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
-                "[tls]\n",
-                &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
-                1,
-            );
-            std::fs::write(&path, text)?;
+            crate::procs::with_crl(&path, crl)?;
         }
         let config = site_agent::config::AgentConfig::load(&path)?;
         Ok(site_agent::app::start(config).await?)

@@ -64,6 +64,10 @@ pub struct TokenRecord {
     pub created_ms: UnixMillis,
     /// The operator who minted it.
     pub created_by: String,
+    /// The serial (hex, as the CRL lists it) of the client certificate that minted it: the
+    /// token is refused once that certificate is revoked, so a stolen certificate's tokens
+    /// do not outlive `pki revoke`.
+    pub cert_serial: String,
     pub expires_ms: UnixMillis,
     pub revoked: Option<Revocation>,
     /// BLAKE3 of the secret.
@@ -110,6 +114,8 @@ pub enum TokenError {
     Expired,
     #[error("the API token was revoked")]
     Revoked,
+    #[error("the certificate that minted this token was revoked; mint a new one")]
+    MinterRevoked,
     #[error("the API token lacks the {0} scope")]
     MissingScope(&'static str),
 }
@@ -120,6 +126,7 @@ pub fn mint(
     scopes: &[Scope],
     lifetime_ms: i64,
     created_by: &str,
+    cert_serial: &str,
     now: UnixMillis,
 ) -> Result<Minted, TokenError> {
     let name_ok = !name.is_empty()
@@ -149,6 +156,7 @@ pub fn mint(
         scopes,
         created_ms: now,
         created_by: created_by.to_owned(),
+        cert_serial: cert_serial.to_owned(),
         expires_ms: now.saturating_add(lifetime_ms),
         revoked: None,
         secret_hash: *blake3::hash(&secret).as_bytes(),
@@ -189,12 +197,14 @@ pub fn parse(token: &str) -> Result<Presented, TokenError> {
 }
 
 /// Checks a presented token against its stored record (found by `presented.id`; `None` when
-/// the store has none) at `now`, for an endpoint needing `scope`.
+/// the store has none) at `now`, for an endpoint needing `scope`; `revoked` says whether the
+/// CRL in force lists a certificate serial (the minting certificate's is asked).
 pub fn check(
     presented: &Presented,
     record: Option<&TokenRecord>,
     scope: Scope,
     now: UnixMillis,
+    revoked: impl Fn(&str) -> bool,
 ) -> Result<(), TokenError> {
     let record = record.ok_or(TokenError::Unknown)?;
     // Constant-time: `blake3::Hash` equality does not stop at the first differing byte.
@@ -205,6 +215,9 @@ pub fn check(
     }
     if record.revoked.is_some() {
         return Err(TokenError::Revoked);
+    }
+    if revoked(&record.cert_serial) {
+        return Err(TokenError::MinterRevoked);
     }
     if now >= record.expires_ms {
         return Err(TokenError::Expired);
@@ -267,6 +280,7 @@ mod tests {
             &[Scope::Intake, Scope::Read, Scope::Read],
             HOUR,
             "ines",
+            "0a",
             1_000,
         )
         .expect("mint")
@@ -277,17 +291,20 @@ mod tests {
         let m = minted();
         assert_eq!(m.record.scopes, vec![Scope::Read, Scope::Intake]);
         let p = parse(&m.token).expect("parse");
-        assert_eq!(check(&p, Some(&m.record), Scope::Intake, 2_000), Ok(()));
         assert_eq!(
-            check(&p, Some(&m.record), Scope::Respond, 2_000),
+            check(&p, Some(&m.record), Scope::Intake, 2_000, |_| false),
+            Ok(())
+        );
+        assert_eq!(
+            check(&p, Some(&m.record), Scope::Respond, 2_000, |_| false),
             Err(TokenError::MissingScope("respond"))
         );
         assert_eq!(
-            check(&p, Some(&m.record), Scope::Read, 1_000 + HOUR),
+            check(&p, Some(&m.record), Scope::Read, 1_000 + HOUR, |_| false),
             Err(TokenError::Expired)
         );
         assert_eq!(
-            check(&p, None, Scope::Read, 2_000),
+            check(&p, None, Scope::Read, 2_000, |_| false),
             Err(TokenError::Unknown)
         );
         let mut revoked = m.record.clone();
@@ -296,8 +313,17 @@ mod tests {
             by: "ines".into(),
         });
         assert_eq!(
-            check(&p, Some(&revoked), Scope::Read, 2_000),
+            check(&p, Some(&revoked), Scope::Read, 2_000, |_| false),
             Err(TokenError::Revoked)
+        );
+        // The certificate that minted it revoked (the CRL lists its serial): refused too.
+        assert_eq!(
+            check(&p, Some(&m.record), Scope::Read, 2_000, |s| s == "0a"),
+            Err(TokenError::MinterRevoked)
+        );
+        assert_eq!(
+            check(&p, Some(&m.record), Scope::Read, 2_000, |s| s == "0b"),
+            Ok(())
         );
     }
 
@@ -312,14 +338,14 @@ mod tests {
         forged.push(if last == '0' { '1' } else { '0' });
         let p = parse(&forged).expect("well formed");
         assert_eq!(
-            check(&p, Some(&m.record), Scope::Read, 2_000),
+            check(&p, Some(&m.record), Scope::Read, 2_000, |_| false),
             Err(TokenError::Unknown)
         );
         // Another token's secret under this token's id is refused too.
         let other = minted();
         let other_p = parse(&other.token).expect("parse");
         assert_eq!(
-            check(&other_p, Some(&m.record), Scope::Read, 2_000),
+            check(&other_p, Some(&m.record), Scope::Read, 2_000, |_| false),
             Err(TokenError::Unknown)
         );
     }
@@ -346,7 +372,7 @@ mod tests {
     #[test]
     fn names_lifetimes_and_scopes_are_checked_at_minting() {
         let mint_with = |name: &str, scopes: &[Scope], life: i64| {
-            mint(name, scopes, life, "ines", 0).map(|_| ())
+            mint(name, scopes, life, "ines", "0a", 0).map(|_| ())
         };
         assert!(matches!(
             mint_with("a b", &[Scope::Read], HOUR),

@@ -6,7 +6,8 @@
 //! and by that operator's role *now* (read from the live roster at each call), so a token
 //! never does what its creator may no longer do, and stops working when its creator leaves
 //! the roster. Refusals: 401 when there is no usable credential (none, malformed, unknown,
-//! wrong secret, expired, revoked, creator gone, certificate revoked), 403 when the
+//! wrong secret, expired, revoked, creator gone, certificate revoked — for a token, the
+//! certificate that minted it), 403 when the
 //! credential is good but lacks the scope or role (the message names which). Every token use
 //! is audited (token id and name, never the secret) through the coalescing refusal audit
 //! (`crate::refusals`), so a flood cannot stall the writer.
@@ -132,7 +133,14 @@ impl Presented {
             state.refusals.record(event(ACTION, e.0.to_string()));
             e
         };
-        match api_token::check(&presented, Some(&record), scope, socfed_proto::now_millis()) {
+        let revoked = |serial: &str| state.revoked.contains(serial);
+        match api_token::check(
+            &presented,
+            Some(&record),
+            scope,
+            socfed_proto::now_millis(),
+            revoked,
+        ) {
             Ok(()) => {}
             Err(e @ TokenError::MissingScope(_)) => {
                 return Err(refused(ApiError(HubError::denied(e.to_string()))));
@@ -182,7 +190,8 @@ impl Caller {
     }
 
     /// Whether the credential still holds (for a stream): not revoked, not expired, its
-    /// operator (a token's creator) still in the roster, its certificate not revoked.
+    /// operator (a token's creator) still in the roster, its certificate (a token's minting
+    /// certificate) not revoked.
     pub async fn still_valid(&self, state: &WebState) -> bool {
         match &self.presented {
             PresentedAgain::Cert(serial) => !state.revoked.contains(serial),
@@ -198,6 +207,7 @@ impl Caller {
                     Some(&record),
                     Scope::Read,
                     socfed_proto::now_millis(),
+                    |serial| state.revoked.contains(serial),
                 )
                 .is_ok()
                     && state.roles.get(&record.created_by).is_some()

@@ -3,12 +3,17 @@
 //! `?since=N`) gets every event after it, none twice. Without either, the stream starts at
 //! the newest event. Heartbeat comments keep proxies from closing an idle stream; the
 //! credential is checked again at each event and every [`RECHECK`], and the stream ends
-//! (`event: end`) once it no longer holds, as the dashboard's stream does.
+//! (`event: end`) once it no longer holds, as the dashboard's stream does. Each event's
+//! visibility is asked again as it is sent (not only when it was queued), and each caller
+//! holds at most `limits.max_watches_per_operator` streams (429 past it), counted with its
+//! gRPC watches.
 
 use super::auth::{Caller, Presented};
 use super::error::ApiError;
+use crate::access::reader::Reader;
 use crate::error::HubError;
-use crate::events::{EventJson, HubEvent};
+use crate::events::{EventJson, EventLog, HubEvent};
+use crate::grpc::watches::WatchSlot;
 use crate::store::StoreError;
 use crate::web::WebState;
 use axum::extract::rejection::QueryRejection;
@@ -50,8 +55,12 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 struct Follow {
     rx: mpsc::Receiver<Result<(u64, HubEvent), StoreError>>,
     caller: Caller,
+    reader: Reader,
+    log: EventLog,
     state: WebState,
     ended: bool,
+    /// Held for as long as the stream is open.
+    _slot: WatchSlot,
 }
 
 enum Wake {
@@ -72,18 +81,24 @@ pub async fn stream(
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let caller = presented.caller(&state, Scope::Read).await?;
     let Query(q) = q.map_err(super::error::bad_query)?;
+    // Each stream is a task on the hub: one credential holds a bounded number (429 past it).
+    let slot = state.watches.take(&caller.cert)?;
     let log = state.ingest.event_log(state.store.clone());
     let since = match last_event_id(&headers)? {
         Some(seq) => seq,
         None => q.since.unwrap_or_else(|| log.last()),
     };
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(log.follow(caller.reader(&state), since, tx));
+    let reader = caller.reader(&state);
+    tokio::spawn(log.clone().follow(reader.clone(), since, tx));
     let start = Follow {
         rx,
         caller,
+        reader,
+        log,
         state,
         ended: false,
+        _slot: slot,
     };
     let events = futures_util::stream::unfold(start, |mut s| async move {
         if s.ended {
@@ -111,6 +126,13 @@ pub async fn stream(
                     Event::default()
                         .event("end")
                         .data("the hub could not read its event log")
+                }
+                // Asked again as it leaves: the incident may have been marked RED (or the
+                // reader lost a role) while the event waited in the channel.
+                Wake::Event(Some(Ok((_, event))))
+                    if !s.log.visible(&s.reader, &event).await.unwrap_or(false) =>
+                {
+                    continue;
                 }
                 Wake::Event(Some(Ok((seq, event)))) => Event::default()
                     .id(seq.to_string())

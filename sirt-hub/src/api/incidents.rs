@@ -77,15 +77,15 @@ pub async fn list(
     };
     let before = q.cursor.as_deref().map(|c| id(c, "a cursor")).transpose()?;
     let limit = limit(q.limit)?;
+    // Left out, not redacted, as over gRPC (a redacted row would still tell it exists), and
+    // inside the scan, so no cursor names what the caller may not read.
     let page = read(&state.store, move |s| {
-        s.list_incidents(&filter, before, limit)
+        s.list_incidents(&filter, before, limit, |r| reader.can_read(r))
     })
     .await?;
-    // Left out, not redacted, as over gRPC: a redacted row would still tell it exists.
     let items = page
         .incidents
         .iter()
-        .filter(|r| reader.can_read(r))
         .map(|r| crate::cli::render::incident_json(&convert::incident(r)))
         .collect();
     Ok(json_page(items, page.next.map(|u| u.to_string())))

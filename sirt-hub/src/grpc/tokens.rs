@@ -19,6 +19,8 @@ pub async fn create(
 ) -> Result<pb::CreateApiTokenResponse, Status> {
     let acting = Acting::of(roles, &request, "CreateApiToken")?;
     acting.may(Api::ManageOperators)?;
+    // The token lives only as long as this certificate is not revoked.
+    let cert_serial = socfed_runtime::peer::caller(&request)?.serial;
     let pb::CreateApiTokenRequest {
         name,
         scopes,
@@ -26,7 +28,7 @@ pub async fn create(
     } = request.into_inner();
     let scopes = scopes_from_wire(&scopes).map_err(|e| HubError::invalid(e.to_string()))?;
     let minted = Commands::on(ingest)
-        .mint_token(&acting, &name, &scopes, lifetime_ms)
+        .mint_token(&acting, &cert_serial, &name, &scopes, lifetime_ms)
         .await?;
     Ok(pb::CreateApiTokenResponse {
         token: minted.token,

@@ -1,12 +1,12 @@
-//! How many watch streams (`WatchIncidents`) each operator holds open: each one is a task and
-//! a subscription on the hub, so one certificate must not open thousands of them. A slot is
+//! How many watch streams (`WatchIncidents`, `WatchEvents`, `/api/v1/events`) each caller
+//! holds open: each one is a task and a subscription on the hub, so one certificate or API
+//! token must not open thousands of them. A slot is
 //! taken when a watch opens and given back when its task ends (the client left, the stream
 //! failed or the hub stops).
 
 use crate::error::HubError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tonic::Status;
 
 #[derive(Debug)]
 pub struct WatchSlots {
@@ -29,16 +29,16 @@ impl WatchSlots {
         })
     }
 
-    /// A slot for `who` (the caller's certificate identity), or RESOURCE_EXHAUSTED saying
-    /// what to do.
-    pub fn take(self: &Arc<Self>, who: &str) -> Result<WatchSlot, Status> {
+    /// A slot for `who` (the caller's certificate identity, or an API token), or
+    /// `Exhausted` (RESOURCE_EXHAUSTED, HTTP 429) saying what to do.
+    pub fn take(self: &Arc<Self>, who: &str) -> Result<WatchSlot, HubError> {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         let open = held.entry(who.to_string()).or_default();
         if *open >= self.per_operator {
             metrics::counter!("socfed_hub_watches_refused_total").increment(1);
             return Err(HubError::exhausted(format!(
-                "{who} already has {open} watches open, the most one operator may hold (limits.max_watches_per_operator); close one (end an `incidents watch`) and retry"
-            )).into());
+                "{who} already has {open} watches open, the most one operator may hold (limits.max_watches_per_operator); close one (end an `incidents watch` or an event stream) and retry"
+            )));
         }
         *open += 1;
         Ok(WatchSlot {
@@ -67,7 +67,7 @@ mod tests {
         let slots = super::WatchSlots::new(2);
         let a1 = slots.take("spiffe://x/operator/a").expect("first");
         let _a2 = slots.take("spiffe://x/operator/a").expect("second");
-        let refused = slots.take("spiffe://x/operator/a").expect_err("third");
+        let refused = tonic::Status::from(slots.take("spiffe://x/operator/a").expect_err("third"));
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
         assert!(
             refused.message().contains("max_watches_per_operator"),

@@ -12,10 +12,12 @@ use socfed_runtime::api_token::{self, Minted, Scope};
 use ulid::Ulid;
 
 impl Commands<'_> {
-    /// A new token named `name` with `scopes`, living `lifetime_ms`, minted by `acting`.
+    /// A new token named `name` with `scopes`, living `lifetime_ms`, minted by `acting`
+    /// presenting the certificate with serial `cert_serial` (the token dies with it).
     pub async fn mint_token(
         self,
         acting: &Acting,
+        cert_serial: &str,
         name: &str,
         scopes: &[Scope],
         lifetime_ms: i64,
@@ -26,6 +28,7 @@ impl Commands<'_> {
             scopes,
             lifetime_ms,
             &acting.name,
+            cert_serial,
             socfed_proto::now_millis(),
         )
         .map_err(|e| HubError::invalid(e.to_string()))?;

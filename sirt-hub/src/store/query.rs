@@ -47,24 +47,42 @@ impl HubStore {
     /// [`SCAN_BUDGET`] index positions, and then names the last position examined as the next
     /// cursor. The indexes choose what to read (`query_index.rs`); the record has the last
     /// word, so a listing racing a change never shows an incident that does not match.
+    ///
+    /// `readable` is the caller's TLP:RED rule, applied inside the scan: a page is full of
+    /// rows the caller may read, and the cursor names only a position the caller may read
+    /// (a cursor is an incident id: naming a RED incident would tell it exists). Past the
+    /// budget the walk goes on to the first such position, so the extra work is bounded by
+    /// a run of incidents hidden from the caller.
     pub fn list_incidents(
         &self,
         filter: &IncidentFilter,
         before: Option<Ulid>,
         limit: usize,
+        mut readable: impl FnMut(&IncidentRecord) -> bool,
     ) -> Result<IncidentPage, StoreError> {
         let mut page = IncidentPage::default();
         let mut scanned = 0usize;
         for step in query_index::walk(&self.trees, filter, before) {
             let step = step?;
             scanned += 1;
-            if let query_index::Step::Candidate(id) = step
-                && let Some(record) = self.incident(id)?
+            let over_budget = scanned >= SCAN_BUDGET;
+            // A passed position's record is read only when it may become the cursor, so the
+            // index keeps skipping what cannot match without reading it.
+            let record = match step {
+                query_index::Step::Candidate(id) => self.incident(id)?,
+                query_index::Step::Passed(id) if over_budget => self.incident(id)?,
+                query_index::Step::Passed(_) => None,
+            };
+            // An id with no record names nothing: safe as a cursor.
+            let may_read = record.as_ref().is_none_or(&mut readable);
+            if let query_index::Step::Candidate(_) = step
+                && may_read
+                && let Some(record) = record
                 && filter.matches(&record)
             {
                 page.incidents.push(record);
             }
-            if page.incidents.len() >= limit || scanned >= SCAN_BUDGET {
+            if may_read && (page.incidents.len() >= limit || over_budget) {
                 page.next = Some(step.id());
                 break;
             }

@@ -153,9 +153,7 @@ impl HubStore {
             Some(id) => match hunts.get(&id) {
                 Some(known) => *known,
                 None => {
-                    let known = self
-                        .hunt_record(id)?
-                        .map_or([None, None], |h| [h.incident, h.attached_to]);
+                    let known = self.hunt_incidents(id)?;
                     hunts.insert(id, known);
                     known
                 }

@@ -64,6 +64,14 @@ impl HubStore {
         }
     }
 
+    /// The incidents whose data hunt `id` carries: the one it was started from and the one it
+    /// was attached to (none for an unknown hunt).
+    pub fn hunt_incidents(&self, id: Ulid) -> Result<[Option<Ulid>; 2], StoreError> {
+        Ok(self
+            .hunt_record(id)?
+            .map_or([None, None], |h| [h.incident, h.attached_to]))
+    }
+
     pub fn hunt(&self, id: Ulid) -> Result<Option<(HuntRecord, Vec<DirectiveRecord>)>, StoreError> {
         let Some(hunt) = self.hunt_record(id)? else {
             return Ok(None);

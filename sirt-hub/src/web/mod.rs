@@ -56,6 +56,9 @@ pub struct WebState {
     pub deliver: Arc<tokio::sync::Notify>,
     /// `[comms] allow_self_approval`.
     pub allow_self_approval: bool,
+    /// Open event streams per caller, shared with gRPC's watches
+    /// (`limits.max_watches_per_operator`).
+    pub watches: Arc<crate::grpc::watches::WatchSlots>,
 }
 
 /// The largest request body the dashboard reads: its forms carry a token, a command word

@@ -81,16 +81,16 @@ pub async fn readable_incidents(
     let mut incidents: Vec<pb::HubIncident> = Vec::new();
     let mut before = None;
     for _ in 0..BOARD_PAGES {
-        let filter = filter.clone();
+        let (filter, reader) = (filter.clone(), reader.clone());
         let page_of = read(&state.store, move |s| {
-            s.list_incidents(&filter, before, rows)
+            s.list_incidents(&filter, before, rows, |r| reader.can_read(r))
         })
         .await?;
         incidents.extend(
             page_of
                 .incidents
                 .iter()
-                .filter(|r| reader.can_read(r) && keep(r))
+                .filter(|r| keep(r))
                 .map(crate::view::convert::incident),
         );
         before = page_of.next;

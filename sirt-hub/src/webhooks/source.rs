@@ -5,7 +5,9 @@
 //!
 //! TLP:RED: a sink is an integration outside the hub, which the RED rule (named members only)
 //! cannot follow; an event about an incident marked RED when it happened or when it is read
-//! here, or about an incident no longer stored (its marking is unknown), is withheld
+//! here (a hunt's events: the incidents its hunt was started from or attached to,
+//! `crate::events::incidents_of`), or about an incident no longer stored (its marking is
+//! unknown), is withheld
 //! (`socfed_runtime::webhook::WITHHELD`): no sink is sent it, and each cursor moves past it.
 
 use crate::events::{EventJson, EventKind, EventLog, HubEvent};
@@ -46,11 +48,16 @@ impl HubEventSource {
         if recorded_red {
             return Ok(false);
         }
-        let Some(id) = event.incident else {
-            return Ok(true);
-        };
-        let record = self.log.store().incident(id).map_err(store_error)?;
-        Ok(record.is_some_and(|r| r.tlp() != Tlp::Red))
+        // The same incidents as the event stream's rule (`EventLog::visible`): a hunt's events
+        // are its incidents', the one it was attached to included.
+        let store = self.log.store();
+        for id in crate::events::incidents_of(store, event).map_err(store_error)? {
+            let record = store.incident(id).map_err(store_error)?;
+            if record.is_none_or(|r| r.tlp() == Tlp::Red) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn event(&self, seq: u64, event: &HubEvent) -> Result<Event, SourceError> {

@@ -74,8 +74,8 @@ mod tests {
     #[test]
     fn uses_gather_per_token_until_the_oldest_is_a_minute_old() -> anyhow::Result<()> {
         let usage = Usage::default();
-        let a = mint("a", &[Scope::Read], 3_600_000, "mona", 0)?.record;
-        let b = mint("b", &[Scope::Read], 3_600_000, "mona", 0)?.record;
+        let a = mint("a", &[Scope::Read], 3_600_000, "mona", "0a", 0)?.record;
+        let b = mint("b", &[Scope::Read], 3_600_000, "mona", "0a", 0)?.record;
         assert!(!usage.note(&a, 1_000));
         assert!(!usage.note(&b, 30_000));
         assert!(!usage.note(&a, 60_999));

@@ -519,9 +519,11 @@ impl pb::site_soc_server::SiteSoc for SocApi {
         request: Request<pb::CreateApiTokenRequest>,
     ) -> Result<Response<pb::CreateApiTokenResponse>, Status> {
         let actor = self.actor(&request)?;
+        // The token lives only as long as this certificate is not revoked.
+        let cert_serial = caller(&request)?.serial;
         let request = request.into_inner();
         let created = self
-            .blocking(move |s| super::tokens::create(s, &actor, request))
+            .blocking(move |s| super::tokens::create(s, &actor, &cert_serial, request))
             .await?;
         Ok(Response::new(created))
     }

@@ -10,11 +10,18 @@ pub use socfed_runtime::api_token::to_wire as token_to_wire;
 pub fn create(
     service: &SocService,
     actor: &Actor,
+    cert_serial: &str,
     request: pb::CreateApiTokenRequest,
 ) -> Result<pb::CreateApiTokenResponse, AgentError> {
     let scopes = scopes_from_wire(&request.scopes)
         .map_err(|e| AgentError::invalid(format!("scopes: {e}")))?;
-    let minted = service.create_api_token(actor, &request.name, &scopes, request.lifetime_ms)?;
+    let minted = service.create_api_token(
+        actor,
+        cert_serial,
+        &request.name,
+        &scopes,
+        request.lifetime_ms,
+    )?;
     Ok(pb::CreateApiTokenResponse {
         token: minted.token,
         record: Some(token_to_wire(&minted.record)),

@@ -122,6 +122,9 @@ pub struct SocService {
     pub group_tap: Option<Arc<crate::response::engine::new_groups::NewGroups>>,
     /// The console's refusals of the current window, coalesced before they are audited.
     pub console_refusals: sessions::ConsoleRefusals,
+    /// Serials the CRL in force revokes (replaced on each TLS reload): an API token dies
+    /// with the certificate that minted it.
+    pub revoked: Arc<socfed_runtime::web::revoked::Revoked>,
 }
 
 impl SocService {

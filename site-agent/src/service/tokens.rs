@@ -38,10 +38,13 @@ pub struct TokenUses {
 }
 
 impl SocService {
-    /// Mints a token; the returned [`Minted::token`] is shown once and never stored.
+    /// Mints a token for `actor` presenting the certificate with serial `cert_serial` (the
+    /// token is refused once the CRL revokes it); the returned [`Minted::token`] is shown
+    /// once and never stored.
     pub fn create_api_token(
         &self,
         actor: &Actor,
+        cert_serial: &str,
         name: &str,
         scopes: &[Scope],
         lifetime_ms: i64,
@@ -53,8 +56,15 @@ impl SocService {
                 "scope respond is the hub's; a site's tokens take read, intake and triage",
             ));
         }
-        let minted = api_token::mint(name, scopes, lifetime_ms, &actor.name, self.now())
-            .map_err(|e| AgentError::invalid(e.to_string()))?;
+        let minted = api_token::mint(
+            name,
+            scopes,
+            lifetime_ms,
+            &actor.name,
+            cert_serial,
+            self.now(),
+        )
+        .map_err(|e| AgentError::invalid(e.to_string()))?;
         if self
             .store
             .api_tokens()?
@@ -117,7 +127,8 @@ impl SocService {
     }
 
     /// The actor a presented token acts as for an endpoint needing `scope` and `operation`:
-    /// unknown, wrong secret, expired or revoked is `Unauthenticated`; a missing scope, or a
+    /// unknown, wrong secret, expired, revoked or minted by a certificate the CRL in force
+    /// revokes is `Unauthenticated`; a missing scope, or a
     /// minter whose role now refuses `operation`, is `Denied` naming what is missing.
     pub fn token_actor(
         &self,
@@ -125,7 +136,10 @@ impl SocService {
         scope: Scope,
     ) -> Result<(Actor, TokenRecord), AgentError> {
         let record = self.store.api_token(presented.id)?;
-        api_token::check(presented, record.as_ref(), scope, self.now()).map_err(token_error)?;
+        api_token::check(presented, record.as_ref(), scope, self.now(), |serial| {
+            self.revoked.contains(serial)
+        })
+        .map_err(token_error)?;
         let record = record.ok_or_else(|| token_error(TokenError::Unknown))?;
         let cert = format!("api token {} ({})", record.id, record.name);
         let minter = self.roster_actor(&record.created_by, cert)?;

@@ -79,7 +79,7 @@ mod tests {
         let store = open(dir.path())?;
         assert_eq!(store.epoch(), epoch);
         assert!(store.api_tokens()?.is_empty());
-        let minted = api_token::mint("vector", &[Scope::Intake], 3_600_000, "mona", 1_000)?;
+        let minted = api_token::mint("vector", &[Scope::Intake], 3_600_000, "mona", "0a", 1_000)?;
         store.unit(|unit| unit.put_api_token(&minted.record))?;
         assert_eq!(store.api_token(minted.record.id)?, Some(minted.record));
         drop(store);

@@ -2,10 +2,10 @@
 //! their stored alerts through the indicator index and watch new ones, and the hub rolls up
 //! per-site progress and hits. In-process hub and agents over real mutual TLS.
 
-use socfed_proto::pb::{self, response_client::ResponseClient, site_soc_client::SiteSocClient};
-use socfed_tests::{clients, eventually, fixture::Org, pki::TestPki};
+use socfed_proto::pb::{self, response_client::ResponseClient};
+use socfed_tests::clients::submit_alerts as submit;
+use socfed_tests::{eventually, fixture::Org};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tonic::transport::Channel;
 
@@ -16,32 +16,6 @@ fn alert(rule: &str, host: &str, indicator: &str) -> String {
     format!(
         r#"{{"observed_at": "{now}", "product": "EDR", "rule_id": "{rule}", "rule_name": "rule {rule}", "severity": "high", "hosts": ["{host}"], "indicators": ["{indicator}"]}}"#
     )
-}
-
-async fn submit(agent: SocketAddr, pki: &TestPki, lines: Vec<String>) -> anyhow::Result<()> {
-    let mut soc = SiteSocClient::new(clients::channel(
-        agent,
-        &pki.operator("tester")?,
-        &pki.domain,
-        socfed_runtime::tls::ExpectedServer::AnySite,
-    )?);
-    let batch = pb::AlertBatch {
-        format: pb::AlertFormat::Native as i32,
-        lines: lines
-            .into_iter()
-            .enumerate()
-            .map(|(i, text)| pb::RawLine {
-                line_no: i as u64 + 1,
-                text,
-            })
-            .collect(),
-    };
-    let summary = soc
-        .submit_alerts(tokio_stream::iter(vec![batch]))
-        .await?
-        .into_inner();
-    anyhow::ensure!(summary.rejected == 0, "alerts rejected: {summary:?}");
-    Ok(())
 }
 
 /// Per-site (progress, hit count) of a hunt.

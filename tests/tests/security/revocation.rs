@@ -19,13 +19,7 @@ async fn a_revoked_site_is_refused_after_the_crl_reload_and_the_hub_keeps_runnin
         &["paris", "lyon"],
         "",
     )?;
-    let text = std::fs::read_to_string(&config)?;
-    let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
-        "[tls]\n",
-        &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
-        1,
-    );
-    std::fs::write(&config, text)?;
+    socfed_tests::procs::with_crl(&config, &crl)?;
     let hub = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&config)?).await?;
     // The agent's certificate is issued when its config is written; this is its path.
     let paris_cert = org.pki.site("paris")?.cert;
@@ -108,13 +102,7 @@ async fn a_site_certificate_rotated_under_a_live_stream_loses_and_duplicates_not
     let org = Org::new()?;
     let crl = sirt_hub::pki::write_crl(&org.pki.dir)?.path;
     let hub_config = write_hub_config(org.dir(), &org.pki, "127.0.0.1:0".parse()?, &["paris"], "")?;
-    let text = std::fs::read_to_string(&hub_config)?;
-    let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
-        "[tls]\n",
-        &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
-        1,
-    );
-    std::fs::write(&hub_config, text)?;
+    socfed_tests::procs::with_crl(&hub_config, &crl)?;
     let hub = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&hub_config)?).await?;
     let agent_config = socfed_tests::procs::write_agent_config(
         org.dir(),

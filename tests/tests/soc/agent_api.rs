@@ -249,3 +249,57 @@ async fn tokens_are_refused_and_allowed_by_scope_expiry_revocation_and_roster() 
     agent.stop().await?;
     Ok(())
 }
+
+/// A token dies with the certificate that minted it: the SOC manager's certificate revoked
+/// (`sirt-hub pki revoke`, the CRL re-read by the running agent) takes its tokens with it
+/// (401 saying to mint a new one); a token minted with another certificate keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_refused_once_the_certificate_that_minted_it_is_revoked() -> anyhow::Result<()> {
+    use socfed_tests::fixture::OperatorCli;
+    use socfed_tests::web::console;
+    let org = Org::new()?;
+    let crl = sirt_hub::pki::write_crl(&org.pki.dir)?.path;
+    let hub = format!("127.0.0.1:{}", socfed_tests::free_port()?).parse()?;
+    let agent = console::agent(&org, hub, &console::config("1h"), Some(&crl)).await?;
+    let api = agent_api::serve(&agent, &org.pki, "paris").await?;
+    let http = agent_api::client(&org.pki, None)?;
+
+    let mint_with = |files, name: &str| {
+        agent_api::mint_with(&OperatorCli::agent(agent.local_addr, files), name, "read")
+    };
+    // Each certificate issued to tester replaces the files of the one before: the one
+    // revoked is issued last.
+    let kept_token = mint_with(org.pki.operator("tester")?, "kept")?;
+    let stolen = org.pki.operator("tester")?;
+    let stolen_token = mint_with(stolen.clone(), "stolen")?;
+    assert_eq!(
+        get(&http, &api, Some(&stolen_token), "/alerts").await?.0,
+        200
+    );
+
+    sirt_hub::pki::revoke(&org.pki.dir, &stolen.cert, "key compromise")?;
+    let answer = socfed_tests::eventually(
+        "the revocation to refuse the token",
+        Duration::from_secs(20),
+        || {
+            let (http, url, token) = (http.clone(), api.url("/alerts"), stolen_token.clone());
+            async move {
+                let r = http.get(url).bearer_auth(token).send().await.ok()?;
+                (r.status().as_u16() == 401).then_some(())?;
+                r.json::<Value>().await.ok()
+            }
+        },
+    )
+    .await?;
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the certificate that minted this token was revoked"),
+        "{answer}"
+    );
+    assert_eq!(get(&http, &api, Some(&kept_token), "/alerts").await?.0, 200);
+    api.stop().await?;
+    agent.stop().await?;
+    Ok(())
+}

@@ -226,3 +226,43 @@ async fn incidents_watch_reconnects_and_resumes_after_a_hub_restart() -> anyhow:
     child.wait()?;
     outcome
 }
+
+/// One credential holds a bounded number of event streams: past
+/// `limits.max_watches_per_operator` the next is 429 naming the limit, another caller is not
+/// affected, and a closed stream frees its slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_are_capped_per_caller() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let extra = format!("{EXTRA}[limits]\nmax_watches_per_operator = 2\n");
+    let hub = org.hub(&["paris"], &extra).await?;
+    let base = api::base(&hub)?;
+    let zoe = api::with_certificate(&org.pki, "zoe")?;
+    let open = |client: reqwest::Client| {
+        let url = format!("{base}/events");
+        async move { client.get(url).send().await }
+    };
+    let first = open(zoe.clone()).await?;
+    let second = open(zoe.clone()).await?;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open(zoe.clone()).await?;
+    assert_eq!(third.status().as_u16(), 429);
+    let body = third.text().await?;
+    assert!(body.contains("max_watches_per_operator"), "{body}");
+    let ines = api::with_certificate(&org.pki, "ines")?;
+    assert_eq!(open(ines).await?.status().as_u16(), 200, "another caller");
+    drop(first);
+    socfed_tests::eventually("a closed stream to free its slot", WAIT, || {
+        let zoe = zoe.clone();
+        async move {
+            let r = open(zoe).await.ok()?;
+            (r.status().as_u16() == 200).then_some(())
+        }
+    })
+    .await?;
+    drop(second);
+    hub.stop().await?;
+    Ok(())
+}

@@ -198,6 +198,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
         &[socfed_runtime::api_token::Scope::Read],
         HOUR_MS,
         "carl",
+        "",
         socfed_proto::now_millis() - 2 * HOUR_MS,
     )?;
     let entries = {

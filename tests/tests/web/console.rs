@@ -364,6 +364,7 @@ async fn the_console_listener_serves_the_api_to_tokens_and_not_to_sessions() -> 
 
     let minted = agent.soc.create_api_token(
         &console::manager(),
+        "",
         "shipper",
         &[socfed_runtime::api_token::Scope::Intake],
         3_600_000,

@@ -119,13 +119,7 @@ async fn a_session_survives_a_restart_and_ends_with_the_roster_and_the_crl() -> 
         &["paris"],
         &extra,
     )?;
-    let text = std::fs::read_to_string(&config)?;
-    let text = format!("tls_reload_interval = \"200ms\"\n{text}").replacen(
-        "[tls]\n",
-        &format!("[tls]\ncrl = {:?}\n", crl.display().to_string()),
-        1,
-    );
-    std::fs::write(&config, text)?;
+    socfed_tests::procs::with_crl(&config, &crl)?;
     let start = || async {
         Ok::<_, anyhow::Error>(
             sirt_hub::app::start(sirt_hub::config::HubConfig::load(&config)?).await?,

@@ -50,6 +50,7 @@ pub(crate) fn service(
         clock,
         group_tap: None,
         console_refusals: Default::default(),
+        revoked: Default::default(),
     })
 }
 

@@ -56,6 +56,7 @@ fn service(store: Arc<AgentStore>, clock: Arc<ManualClock>) -> anyhow::Result<So
         clock,
         group_tap: None,
         console_refusals: Default::default(),
+        revoked: Default::default(),
     })
 }
 
@@ -169,8 +170,8 @@ fn scenario(store: &Arc<AgentStore>) -> anyhow::Result<()> {
     anyhow::ensure!(store.directives(10, |_| true)?.len() == 1, "directive kept");
     // An API token for a log shipper (schema 9), then one revoked.
     let scopes = [socfed_runtime::api_token::Scope::Intake];
-    soc.create_api_token(&manager, "vector-paris", &scopes, 30 * 86_400_000)?;
-    let old = soc.create_api_token(&manager, "old-shipper", &scopes, 86_400_000)?;
+    soc.create_api_token(&manager, "0a", "vector-paris", &scopes, 30 * 86_400_000)?;
+    let old = soc.create_api_token(&manager, "0a", "old-shipper", &scopes, 86_400_000)?;
     soc.revoke_api_token(&manager, old.record.id)?;
     // A console sign-in: one link exchanged for a session, one link left unused.
     let peer = socfed_proto::identity::PeerIdentity {
