@@ -82,7 +82,9 @@ pub async fn stream(
     let caller = presented.caller(&state, Scope::Read).await?;
     let Query(q) = q.map_err(super::error::bad_query)?;
     // Each stream is a task on the hub: one credential holds a bounded number (429 past it).
-    let slot = state.watches.take(&caller.cert)?;
+    // Counted per operator (a token's creator), with their gRPC watches: one certificate or
+    // many tokens get no more streams than the person has.
+    let slot = state.watches.take(&caller.name)?;
     let log = state.ingest.event_log(state.store.clone());
     let since = match last_event_id(&headers)? {
         Some(seq) => seq,
@@ -128,17 +130,26 @@ pub async fn stream(
                         .data("the hub could not read its event log")
                 }
                 // Asked again as it leaves: the incident may have been marked RED (or the
-                // reader lost a role) while the event waited in the channel.
-                Wake::Event(Some(Ok((_, event))))
-                    if !s.log.visible(&s.reader, &event).await.unwrap_or(false) =>
-                {
-                    continue;
+                // reader lost a role) while the event waited in the channel. When the store
+                // cannot tell, the stream ends rather than skip the event for good (the
+                // client's Last-Event-ID would move past it): it resumes from here.
+                Wake::Event(Some(Ok((seq, event)))) => {
+                    match s.log.visible(&s.reader, &event).await {
+                        Ok(false) => continue,
+                        Ok(true) => Event::default()
+                            .id(seq.to_string())
+                            .event(event.kind.name())
+                            .json_data(EventJson::of(seq, &event))
+                            .unwrap_or_else(|_| Event::default().comment("unencodable event")),
+                        Err(e) => {
+                            s.ended = true;
+                            tracing::warn!(error = %e, "event stream visibility check failed");
+                            Event::default().event("end").data(
+                                "the hub could not read its store; reconnect with Last-Event-ID",
+                            )
+                        }
+                    }
                 }
-                Wake::Event(Some(Ok((seq, event)))) => Event::default()
-                    .id(seq.to_string())
-                    .event(event.kind.name())
-                    .json_data(EventJson::of(seq, &event))
-                    .unwrap_or_else(|_| Event::default().comment("unencodable event")),
             };
             return Some((Ok(event), s));
         }

@@ -121,8 +121,8 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::WatchIncidentsRequest>,
     ) -> Result<Response<Self::WatchIncidentsStream>, Status> {
         let reader = Reader::of(&self.roles, &request, "WatchIncidents")?;
-        let who = socfed_runtime::peer::caller(&request)?.uri;
-        let slot = self.watches.take(&who)?;
+        // Counted per operator, with their `/api/v1/events` streams (`api/events.rs`).
+        let slot = self.watches.take(&reader.name)?;
         let mut events = self.ingest.subscribe();
         let (tx, rx) = mpsc::channel(256);
         let shutdown = self.shutdown.clone();
@@ -168,8 +168,8 @@ impl pb::operator_server::Operator for OperatorService {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let reader = Reader::of(&self.roles, &request, "WatchEvents")?;
-        let who = socfed_runtime::peer::caller(&request)?.uri;
-        let slot = self.watches.take(&who)?;
+        // Counted per operator, with their `/api/v1/events` streams (`api/events.rs`).
+        let slot = self.watches.take(&reader.name)?;
         let pb::WatchEventsRequest { since, from_now } = request.into_inner();
         let (tx, rx) = mpsc::channel(256);
         let log = self.ingest.event_log(self.store.clone());

@@ -6,11 +6,12 @@
 //!
 //! The listener asks for client certificates, so a browser holding an operator certificate
 //! presents it on any request a page of another site makes it send (a form post needs no
-//! script). A certificate is therefore honoured only on a request that is not, as far as the
-//! browser tells, cross-site (`socfed_runtime::web::csrf::foreign`: `Sec-Fetch-Site` other
-//! than same-origin, or an `Origin` other than this listener): API clients send neither
-//! header, and an API token is never ambient. This covers the body-less POSTs (ack,
-//! escalate) as well as intake, which also insists on a JSON Content-Type.
+//! script). A certificate is therefore honoured only on a request that carries no sign of a
+//! browser at all: no `Origin` (not even `null`, which a page sending no referrer produces)
+//! and no `Sec-Fetch-Site`. API clients send neither header; the console never calls the API
+//! from a page; an API token is never ambient. This covers the body-less POSTs (ack,
+//! escalate) as well as intake, which also insists on a JSON Content-Type (a form cannot
+//! send one, so a browser too old to send `Origin` on a form post is stopped there).
 
 use super::ApiState;
 use crate::error::AgentError;
@@ -24,8 +25,8 @@ use socfed_runtime::peer::PeerInfo;
 pub struct Credentials {
     authorization: Option<String>,
     peer: Option<PeerInfo>,
-    /// The browser says another site started this request.
-    foreign: bool,
+    /// A browser sent this request (it names an origin or a fetch site).
+    from_browser: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Credentials {
@@ -39,7 +40,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Credentials {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             peer: parts.extensions.get::<PeerInfo>().cloned(),
-            foreign: socfed_runtime::web::csrf::foreign(&parts.headers, &parts.uri),
+            from_browser: parts.headers.contains_key(axum::http::header::ORIGIN)
+                || parts.headers.contains_key("sec-fetch-site"),
         })
     }
 }
@@ -69,9 +71,9 @@ impl ApiState {
                 Ok(actor)
             }
             Some(Err(e)) => Err(crate::service::tokens::token_error(e)),
-            None if credentials.foreign && credentials.peer.is_some() => {
+            None if credentials.from_browser && credentials.peer.is_some() => {
                 Err(AgentError::Forbidden(
-                    "a client certificate is not accepted on a cross-site request (Origin or Sec-Fetch-Site names another site): call the API from a tool, not a web page, or send an API token".into(),
+                    "a client certificate is not accepted when a browser sent the request (it carries Origin or Sec-Fetch-Site): call the API from a tool, not a web page, or send an API token".into(),
                 ))
             }
             None => self.certificate_actor(credentials.peer),

@@ -20,6 +20,9 @@ pub struct IntakeLimits {
     pub max_decoded_bytes: usize,
     /// Records (lines or array elements) in one request.
     pub max_records: usize,
+    /// Bytes of one array element, checked before it is parsed (the intake's line cap,
+    /// `soc.max_line_bytes`, which a JSON line meets the same way).
+    pub max_record_bytes: usize,
 }
 
 impl Default for IntakeLimits {
@@ -30,6 +33,7 @@ impl Default for IntakeLimits {
             max_body_bytes: 8 << 20,
             max_decoded_bytes: 16 << 20,
             max_records: 100_000,
+            max_record_bytes: crate::soc::alert::ParseLimits::default().max_line_bytes,
         }
     }
 }
@@ -133,8 +137,13 @@ impl Records {
     }
 }
 
-/// Splits a decoded body into numbered records (at most `max_records`: 413 past it).
-pub fn records(body: &[u8], max_records: usize) -> Result<Records, AgentError> {
+/// Splits a decoded body into numbered records (at most `max_records`: 413 past it; an array
+/// element over `max_record_bytes`: 413 before it is parsed).
+pub fn records(
+    body: &[u8],
+    max_records: usize,
+    max_record_bytes: usize,
+) -> Result<Records, AgentError> {
     let too_many = || {
         AgentError::TooLarge(format!(
             "the body holds over {max_records} records: send smaller batches"
@@ -148,8 +157,11 @@ pub fn records(body: &[u8], max_records: usize) -> Result<Records, AgentError> {
             ))
         })?;
         // Streamed: refused at element `max_records + 1`, holding only the elements' text.
-        let elements = split_json_array_at_most(text, max_records).map_err(|e| match e {
+        let elements = split_json_array_at_most(text, max_records, max_record_bytes).map_err(|e| match e {
             SplitError::TooMany => too_many(),
+            SplitError::TooLarge => AgentError::TooLarge(format!(
+                "an element of the array is over {max_record_bytes} bytes: send it as smaller records"
+            )),
             SplitError::Invalid(e) => AgentError::invalid(format!(
                 "the body starts with '[' but is not a JSON array: {e}"
             )),
@@ -210,7 +222,7 @@ mod tests {
 
     #[test]
     fn lines_and_arrays_are_numbered_as_the_cli_numbers_them() -> anyhow::Result<()> {
-        let lines = records(b"{\"a\":1}\r\n\n\xff\xfe\n{\"b\":2}\n", 10)?;
+        let lines = records(b"{\"a\":1}\r\n\n\xff\xfe\n{\"b\":2}\n", 10, 1 << 20)?;
         assert_eq!(
             lines.records,
             vec![
@@ -221,11 +233,11 @@ mod tests {
         );
         assert_eq!(lines.rejections, vec![(3, parse::not_utf8(0))]);
         assert!(!lines.array);
-        let array = records(b"  [ {\"a\": 1}, {\"b\": 2} ]", 10)?;
+        let array = records(b"  [ {\"a\": 1}, {\"b\": 2} ]", 10, 1 << 20)?;
         assert!(array.array);
         assert_eq!(array.records.len(), 2);
         assert!(matches!(
-            records(b"1\n2\n3\n", 2),
+            records(b"1\n2\n3\n", 2, 1 << 20),
             Err(AgentError::TooLarge(_))
         ));
         Ok(())

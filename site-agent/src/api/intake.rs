@@ -91,7 +91,7 @@ pub async fn post_alerts(
     let raw = body::read_capped(body, limits.max_body_bytes).await?;
     let records = tokio::task::spawn_blocking(move || {
         let decoded = body::decode(raw, encoding, limits.max_decoded_bytes)?;
-        body::records(&decoded, limits.max_records)
+        body::records(&decoded, limits.max_records, limits.max_record_bytes)
     })
     .await
     .map_err(|_| AgentError::internal("agent task failed"))??;

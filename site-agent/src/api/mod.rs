@@ -46,10 +46,14 @@ pub struct ApiState {
 
 impl ApiState {
     pub fn new(soc: Arc<SocService>, revocation: socfed_runtime::revocation::Revocation) -> Self {
+        let limits = IntakeLimits {
+            max_record_bytes: soc.settings.parse_limits.max_line_bytes,
+            ..IntakeLimits::default()
+        };
         Self {
             soc,
             revocation,
-            limits: IntakeLimits::default(),
+            limits,
             usage: Arc::new(usage::Usage::default()),
             intake: Arc::new(tokio::sync::Semaphore::new(
                 crate::grpc::soc::MAX_INTAKE_STREAMS,

@@ -161,8 +161,12 @@ pub async fn require_session(
             request.extensions_mut().insert(viewer);
             next.run(request).await
         }
-        // The cookie the browser sent is refused: it forgets it.
-        Err(response) => clear_session(response),
+        // The cookie the browser sent is refused: it forgets it. Not when the store could
+        // not be read (503): the session may well be good, and a new one needs the CLI.
+        Err(response) if response.status() == axum::http::StatusCode::UNAUTHORIZED => {
+            clear_session(response)
+        }
+        Err(response) => response,
     }
 }
 

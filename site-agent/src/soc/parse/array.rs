@@ -14,6 +14,9 @@ use std::cell::Cell;
 pub enum SplitError {
     /// It holds more elements than the cap given.
     TooMany,
+    /// One element is longer than the cap given (refused before it is parsed: a single
+    /// element such as `[[1,1,…]]` must not become millions of values either).
+    TooLarge,
     /// It is not a JSON array (the reason, as [`split_json_array`] says it).
     Invalid(LineError),
 }
@@ -22,15 +25,22 @@ pub enum SplitError {
 /// JSON string per element, ready for [`super::parse_line`]. Anything but an array is an
 /// error; elements are not checked here.
 pub fn split_json_array(text: &str) -> Result<Vec<String>, LineError> {
-    split_json_array_at_most(text, usize::MAX).map_err(|e| match e {
+    split_json_array_at_most(text, usize::MAX, usize::MAX).map_err(|e| match e {
         SplitError::Invalid(e) => e,
         SplitError::TooMany => fail("document", "too many elements"),
+        SplitError::TooLarge => fail("document", "an element is too large"),
     })
 }
 
 /// [`split_json_array`], refused with [`SplitError::TooMany`] as soon as element
-/// `max + 1` is read: the elements are the same strings, the errors the same words.
-pub fn split_json_array_at_most(text: &str, max: usize) -> Result<Vec<String>, SplitError> {
+/// `max + 1` is read, and with [`SplitError::TooLarge`] at an element of more than
+/// `max_element_bytes` (measured on its raw text, before it is parsed): the elements are the
+/// same strings, the errors the same words.
+pub fn split_json_array_at_most(
+    text: &str,
+    max: usize,
+    max_element_bytes: usize,
+) -> Result<Vec<String>, SplitError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if super::first_significant_byte(text.as_bytes()) != Some(b'[') {
         // Not an array: say what it is (both callers look for the `[` first, so this never
@@ -42,12 +52,21 @@ pub fn split_json_array_at_most(text: &str, max: usize) -> Result<Vec<String>, S
         )));
     }
     let over = Cell::new(false);
+    let too_large = Cell::new(false);
     let mut document = serde_json::Deserializer::from_str(text);
     let split = document
-        .deserialize_seq(Elements { max, over: &over })
+        .deserialize_seq(Elements {
+            max,
+            over: &over,
+            element: Compact {
+                max_bytes: max_element_bytes,
+                too_large: &too_large,
+            },
+        })
         .and_then(|elements| document.end().map(|()| elements));
     match split {
         _ if over.get() => Err(SplitError::TooMany),
+        _ if too_large.get() => Err(SplitError::TooLarge),
         Ok(elements) => Ok(elements),
         Err(e) => Err(invalid(e)),
     }
@@ -61,6 +80,7 @@ fn invalid(e: serde_json::Error) -> SplitError {
 struct Elements<'a> {
     max: usize,
     over: &'a Cell<bool>,
+    element: Compact<'a>,
 }
 
 impl<'de> Visitor<'de> for Elements<'_> {
@@ -72,7 +92,7 @@ impl<'de> Visitor<'de> for Elements<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
         let mut out = Vec::new();
-        while let Some(element) = seq.next_element_seed(Compact)? {
+        while let Some(element) = seq.next_element_seed(self.element)? {
             if out.len() == self.max {
                 self.over.set(true);
                 return Err(de::Error::custom("too many elements"));
@@ -83,15 +103,26 @@ impl<'de> Visitor<'de> for Elements<'_> {
     }
 }
 
-/// One element, parsed as the whole document used to be and written back compactly (the
-/// same text `serde_json::to_string` gave each element of the parsed document).
-struct Compact;
+/// One element: its raw text first (borrowed from the document, nothing built), refused
+/// past `max_bytes`; then parsed as the whole document used to be and written back compactly
+/// (the same text `serde_json::to_string` gave each element of the parsed document).
+#[derive(Clone, Copy)]
+struct Compact<'a> {
+    max_bytes: usize,
+    too_large: &'a Cell<bool>,
+}
 
-impl<'de> DeserializeSeed<'de> for Compact {
+impl<'de> DeserializeSeed<'de> for Compact<'_> {
     type Value = String;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+        let raw = <&serde_json::value::RawValue as serde::Deserialize>::deserialize(d)?;
+        if raw.get().len() > self.max_bytes {
+            self.too_large.set(true);
+            return Err(de::Error::custom("an element is too large"));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
         serde_json::to_string(&value).map_err(de::Error::custom)
     }
 }
@@ -122,6 +153,27 @@ mod tests {
     }
 
     #[test]
+    fn one_large_element_is_refused_before_it_is_parsed() {
+        // `[[1,1,…]]`: one element, so the count cap never trips; its text does.
+        let inner = vec!["1"; 600_000].join(",");
+        let text = format!("[[{inner}],{{\"a\":1}}]");
+        assert_eq!(
+            split_json_array_at_most(&text, 10, 1 << 20),
+            Err(SplitError::TooLarge)
+        );
+        assert_eq!(
+            split_json_array_at_most(&text, 10, 2 << 20).map(|v| v.len()),
+            Ok(2)
+        );
+        // Deep nesting inside an element still ends at serde_json's recursion limit.
+        let deep = format!("[{}{}]", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(
+            split_json_array_at_most(&deep, 10, 1 << 20),
+            Err(SplitError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn a_16_mib_array_of_tiny_elements_stops_at_the_cap() {
         // 8 Mi elements of "1,": what a 16 KiB gzip inflates to.
         let mut text = String::with_capacity(16 << 20);
@@ -131,7 +183,7 @@ mod tests {
         }
         text.push_str("1]");
         assert_eq!(
-            split_json_array_at_most(&text, 100_000),
+            split_json_array_at_most(&text, 100_000, usize::MAX),
             Err(SplitError::TooMany)
         );
         // Refused at element cap + 1, before the rest is read: what follows is never parsed.
@@ -139,12 +191,12 @@ mod tests {
         cut.push_str(&"2,".repeat(100_000));
         cut.push_str("not json at all");
         assert_eq!(
-            split_json_array_at_most(&cut, 100_000),
+            split_json_array_at_most(&cut, 100_000, usize::MAX),
             Err(SplitError::TooMany)
         );
-        assert!(split_json_array_at_most(&cut, 200_000).is_err());
+        assert!(split_json_array_at_most(&cut, 200_000, usize::MAX).is_err());
         assert_eq!(
-            split_json_array_at_most("[1,2,3]", 3).map(|v| v.len()),
+            split_json_array_at_most("[1,2,3]", 3, usize::MAX).map(|v| v.len()),
             Ok(3)
         );
     }
