@@ -34,6 +34,16 @@ impl Technique {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The technique's page in MITRE's ATT&CK knowledge base (its name, description and
+    /// detections): `https://attack.mitre.org/techniques/T1059/001/`. Built from the checked
+    /// id alone, so it holds nothing a site chose but digits.
+    pub fn reference_url(&self) -> String {
+        format!(
+            "https://attack.mitre.org/techniques/{}/",
+            self.0.replace('.', "/")
+        )
+    }
 }
 
 impl fmt::Display for Technique {
@@ -77,5 +87,18 @@ mod tests {
         ] {
             assert!(Technique::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_technique_links_to_its_attack_page() -> Result<(), InvalidField> {
+        assert_eq!(
+            Technique::parse("t1059.001")?.reference_url(),
+            "https://attack.mitre.org/techniques/T1059/001/"
+        );
+        assert_eq!(
+            Technique::parse("T1566")?.reference_url(),
+            "https://attack.mitre.org/techniques/T1566/"
+        );
+        Ok(())
     }
 }

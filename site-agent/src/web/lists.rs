@@ -110,7 +110,7 @@ pub async fn incident(
         techniques: incident
             .techniques
             .iter()
-            .map(ToString::to_string)
+            .map(pages::TechniqueLink::of)
             .collect(),
         reason: incident.escalation_reason.clone().unwrap_or_default(),
         csrf: viewer.action_csrf(),

@@ -254,7 +254,7 @@ pub struct Group<'a> {
     pub users: Vec<String>,
     pub ips: Vec<String>,
     pub indicators: Vec<String>,
-    pub techniques: Vec<String>,
+    pub techniques: Vec<TechniqueLink>,
     pub sample: String,
     pub comments: Vec<Line>,
     pub history: Vec<Line>,
@@ -294,7 +294,7 @@ pub struct Incident<'a> {
     pub layout: Layout<'a>,
     pub row: IncidentRow,
     pub indicators: Vec<String>,
-    pub techniques: Vec<String>,
+    pub techniques: Vec<TechniqueLink>,
     pub reason: String,
     pub csrf: String,
     pub statuses: Vec<Choice>,
@@ -345,4 +345,20 @@ pub struct People<'a> {
     pub duty: Vec<Line>,
     pub duty_changes: String,
     pub notifications: Vec<Line>,
+}
+
+/// An ATT&CK technique as the pages show it: its id, linked to its page in MITRE's
+/// knowledge base (the name, description and detections).
+pub struct TechniqueLink {
+    pub id: String,
+    pub url: String,
+}
+
+impl TechniqueLink {
+    pub fn of(technique: &socfed_proto::vocab::Technique) -> Self {
+        Self {
+            id: technique.to_string(),
+            url: technique.reference_url(),
+        }
+    }
 }

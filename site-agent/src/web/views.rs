@@ -204,7 +204,11 @@ pub async fn group(
         users: group.entities.users.clone(),
         ips: group.entities.ips.iter().map(ToString::to_string).collect(),
         indicators: group.indicators.iter().map(ToString::to_string).collect(),
-        techniques: group.techniques.iter().map(ToString::to_string).collect(),
+        techniques: group
+            .techniques
+            .iter()
+            .map(pages::TechniqueLink::of)
+            .collect(),
         sample,
         comments: group
             .comments

@@ -158,6 +158,11 @@ async fn console_actions_need_the_token_and_this_origin_and_name_the_role_refuse
     let (_, page) = get(&client, &base, &format!("/alerts/{group}"), &tina).await?;
     let csrf = action_csrf(&page);
     assert_eq!(csrf.len(), 64, "{page}");
+    // The group's technique links to its ATT&CK page (name, description, detections).
+    assert!(
+        page.contains("href=\"https://attack.mitre.org/techniques/T1059/001/\""),
+        "{page}"
+    );
     let act = format!("/alerts/{group}/act");
 
     // No token, another session's token, another site, a foreign Origin: 403, nothing done.
