@@ -236,9 +236,20 @@ mod tests {
             prop_assert_eq!(split_json_array(&text), by_value(&text));
         }
 
+        /// Any text: the same elements, or an error for the same texts. Where an element
+        /// is malformed, serde_json words the error by how far it read (each element is
+        /// scanned as raw text before it is parsed, `[-` is "invalid number" rather than
+        /// "EOF"), so only that both refuse is compared then.
         #[test]
         fn any_text_splits_as_before(text in "[\\[\\]{}:,\"a1 \\-.eE]{0,40}") {
-            prop_assert_eq!(split_json_array(&text), by_value(&text));
+            match (split_json_array(&text), by_value(&text)) {
+                (Ok(now), Ok(before)) => prop_assert_eq!(now, before),
+                (Err(now), Err(before)) => prop_assert_eq!(
+                    now.0.starts_with("document: not valid JSON"),
+                    before.0.starts_with("document: not valid JSON")
+                ),
+                (now, before) => prop_assert!(false, "{now:?} vs {before:?}"),
+            }
         }
     }
 }
