@@ -161,12 +161,7 @@ pub async fn require_session(
             request.extensions_mut().insert(viewer);
             next.run(request).await
         }
-        // The cookie the browser sent is refused: it forgets it. Not when the store could
-        // not be read (503): the session may well be good, and a new one needs the CLI.
-        Err(response) if response.status() == axum::http::StatusCode::UNAUTHORIZED => {
-            clear_session(response)
-        }
-        Err(response) => response,
+        Err(response) => socfed_runtime::web::signin::refused_session(response),
     }
 }
 

@@ -30,6 +30,18 @@ pub fn clear_session(response: Response) -> Response {
     with_cookie(response, &session_cookie(SESSION_COOKIE, "", 0))
 }
 
+/// A session check's refusal of the cookie a request carried, as the browser gets it: a
+/// refused session (401) is forgotten; a store that could not be read (503) keeps it (the
+/// session may well be good, and a new one needs the CLI). A request that carried no cookie
+/// never gets here, so another site cannot sign a person out.
+pub fn refused_session(response: Response) -> Response {
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+        clear_session(response)
+    } else {
+        response
+    }
+}
+
 /// The confirmation page with the one-time cookie its form's `csrf` repeats.
 pub fn with_login_cookie(page: Response, csrf: &str) -> Response {
     with_cookie(
