@@ -8,7 +8,7 @@
 //! step, the board, hunts, sites and KPIs) goes to
 //! `target/test-artifacts/workbench-*.png`.
 
-use super::chromium::{click, shot, sign_in, text_until};
+use super::chromium::{click, shot, sign_in, text_becomes, text_until};
 use fantoccini::Locator;
 use socfed_proto::pb;
 use socfed_tests::web::login_url;
@@ -173,6 +173,9 @@ async fn drive(
 
     // …and the CISO, signed in after the IR lead signs out, approves it.
     click(browser, "form.who button").await?;
+    // The sign-out's own page first: a navigation begun while its POST is still in flight can
+    // be overtaken by it, and the browser then ends on "signed out", not on the sign-in link.
+    text_becomes(browser, "main p", "You are signed out.").await?;
     sign_in(browser, &login_url(hub.addr, &org.pki, "carla").await?).await?;
     browser
         .wait()
