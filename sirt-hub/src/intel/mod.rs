@@ -5,6 +5,7 @@
 //! a STIX bundle, each redacted to the audience's TLP. `pattern.rs` is the STIX patterning
 //! subset both directions share; `tlp.rs` the TLP marking definitions both formats name.
 
+pub mod export;
 pub mod fuzzing;
 pub mod import;
 pub mod pattern;
