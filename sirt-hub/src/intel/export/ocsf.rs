@@ -1,8 +1,9 @@
 //! A hub incident as an OCSF 1.3.0 Incident Finding (class_uid 2005, category_uid 2
 //! Findings). Every attribute 1.3.0 requires of the class is written (activity_id,
 //! category_uid, class_uid, finding_info_list, metadata with product and version,
-//! severity_id, status_id, time, type_uid), with the recommended ones the hub knows: desc,
-//! status, priority_id, verdict_id for a false positive, assignee (the IR lead), attacks,
+//! severity_id, status_id, time, type_uid, and one of assignee and assignee_group), with the
+//! recommended ones the hub knows: desc, status, priority_id, verdict_id for a false
+//! positive, assignee (the IR lead) and assignee_group (the SIRT), attacks,
 //! observables (the indicators), start and end time. The TLP is the first of
 //! `metadata.labels` (`TLP:AMBER`). One finding_info for the incident, one per site.
 
@@ -128,6 +129,8 @@ pub(super) fn incident_finding(input: &ExportInput, producer: &Producer) -> Valu
         out["start_time"] = json!(start);
         out["end_time"] = json!(end);
     }
+    // 1.3.0 asks at least one of assignee and assignee_group: the SIRT always handles it.
+    out["assignee_group"] = json!({"name": producer.name});
     if let Some(lead) = &input.ir_lead {
         out["assignee"] = json!({"name": lead});
     }
