@@ -14,7 +14,13 @@ use socfed_proto::vocab::{Indicator, IndicatorKind, Technique, Tlp};
 
 pub(super) fn event(data: &[u8], limits: &ImportLimits) -> Result<IocSet, ImportError> {
     let root = parse(data, limits)?;
-    let event = root.get("Event").unwrap_or(&root);
+    // A MISP event file: `{"Event": …}`, the bare event, or an API answer
+    // `{"response": [{"Event": …}]}` (its first event).
+    let root = root
+        .pointer("/response/0")
+        .filter(|_| root.get("Event").is_none())
+        .unwrap_or(&root);
+    let event = root.get("Event").unwrap_or(root);
     let not = |problem: &str| ImportError::NotTheFormat {
         format: "MISP event",
         problem: problem.into(),

@@ -152,7 +152,10 @@ fn indicator(object: &Value, id: &str, c: &Context, limits: &ImportLimits, set: 
         set.refused.push(refusal(id, "the indicator is revoked"));
         return;
     }
-    let kind = text(object, "pattern_type");
+    // STIX 2.0 indicators have no pattern_type: their pattern is a STIX pattern.
+    let kind = object
+        .get("pattern_type")
+        .map_or("stix", |k| k.as_str().unwrap_or(""));
     if kind != "stix" {
         set.refused.push(refusal(
             id,

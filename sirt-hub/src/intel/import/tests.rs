@@ -236,3 +236,13 @@ proptest::proptest! {
         );
     }
 }
+
+#[test]
+fn a_stix_2_0_indicator_and_a_misp_api_answer_are_read_too() {
+    let mut old = indicator("indicator--20", "[domain-name:value = 'old.example']");
+    old.as_object_mut().map(|o| o.remove("pattern_type"));
+    assert_eq!(values(&stix(json!([old]))), ["domain:old.example"]);
+    let answer = json!({"response": [{"Event": {"info": "x", "Attribute": [{"type": "ip-src", "value": "192.0.2.1"}]}}]});
+    let set = misp_event(answer.to_string().as_bytes()).expect("an event");
+    assert_eq!(values(&set), ["ipv4:192.0.2.1"]);
+}
