@@ -97,3 +97,69 @@ async fn the_incident_page_offers_each_export_as_a_download() -> anyhow::Result<
     assert!(red.contains("marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"));
     Ok(())
 }
+
+/// In Chromium: the Export links and form on the incident page, followed with the browser's
+/// own session (the page's links fetched from the page, the form's query as it builds it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_downloads_the_exports_from_the_incident_page() -> anyhow::Result<()> {
+    use super::chromium::{element, shot, sign_in};
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], EXTRA).await?;
+    org.escalate_once(hub.addr, "paris", report("p-1")).await?;
+    org.escalate_once(hub.addr, "lyon", report("l-1")).await?;
+    let mut ines = org.operator(hub.addr, "ines")?;
+    let id = clients::all_incidents(&mut ines)
+        .await?
+        .first()
+        .map(|i| i.id.clone())
+        .ok_or_else(|| anyhow::anyhow!("the incident"))?;
+    let login = socfed_tests::web::login_url(hub.addr, &org.pki, "ines").await?;
+    let Some(chromium) = super::chromium::start(org.dir()).await? else {
+        return Ok(());
+    };
+    let browser = chromium.browser.clone();
+    let outcome = async {
+        sign_in(&browser, &login).await?;
+        element(&browser, "main h1").await?;
+        browser
+            .goto(&format!("{}/incidents/{id}", super::chromium::base_of(&login)))
+            .await?;
+        let link = element(&browser, "a[href$=\"format=stix\"]").await?;
+        let href = link
+            .attr("href")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no href"))?;
+        browser
+            .execute(
+                "arguments[0].scrollIntoView();",
+                vec![serde_json::to_value(&link)?],
+            )
+            .await?;
+        shot(&browser, "dashboard-incident-export").await?;
+        let fetch = "return fetch(arguments[0]).then(r => r.text().then(t => [r.status, r.headers.get('content-type'), t]));";
+        let got = browser.execute(fetch, vec![serde_json::json!(href)]).await?;
+        assert_eq!(got[0], 200, "{got}");
+        assert_eq!(got[1], "application/stix+json;version=2.1");
+        let bundle: serde_json::Value =
+            serde_json::from_str(got[2].as_str().unwrap_or_default())?;
+        assert_eq!(bundle["type"], "bundle");
+        assert!(bundle.to_string().contains("c2.evil.example"));
+        // The redaction form as the browser would submit it, TLP:GREEN picked.
+        let query = "const f = document.querySelector('form[action$=\"/export\"]'); \
+            f.querySelector('select[name=tlp_max]').value = 'green'; \
+            f.querySelector('select[name=format]').value = 'ocsf'; \
+            const u = f.action + '?' + new URLSearchParams(new FormData(f)); \
+            return fetch(u).then(r => r.text());";
+        let green = browser.execute(query, vec![]).await?;
+        let finding: serde_json::Value =
+            serde_json::from_str(green.as_str().unwrap_or_default())?;
+        assert_eq!(finding["class_uid"], 2005);
+        assert!(!finding.to_string().contains("c2.evil.example"), "{finding}");
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = browser.close().await;
+    outcome?;
+    hub.stop().await?;
+    Ok(())
+}
