@@ -1,7 +1,7 @@
 //! A hub incident as a MISP event (`{"Event": {...}}`, MISP's core format): its title as
 //! `info`, severity as `threat_level_id`, phase as `analysis`, a `tlp:` tag, ATT&CK galaxy
 //! tags, one attribute per indicator (with `to_ids`, its own `tlp:` tag, and the sites that
-//! sighted it with first and last seen as its comment). Distribution "your
+//! sighted it with first and last seen as its comment), a `comment` attribute per note. Distribution "your
 //! organisation only"; never published.
 
 use super::{ExportInput, Producer, rfc3339};
@@ -59,7 +59,7 @@ pub(super) fn event(input: &ExportInput, producer: &Producer) -> Value {
             t.as_str()
         ))
     }));
-    let attributes: Vec<Value> = input
+    let mut attributes: Vec<Value> = input
         .indicators
         .iter()
         .map(|m| {
@@ -100,6 +100,20 @@ pub(super) fn event(input: &ExportInput, producer: &Producer) -> Value {
             })
         })
         .collect();
+    // Each note of the work log as a `comment` attribute (not for detection).
+    attributes.extend(input.notes.iter().enumerate().map(|(n, note)| {
+        json!({
+            "uuid": uuid(&format!("{scope}|note|{n}|{}", note.at_ms)),
+            "type": "comment",
+            "category": "Other",
+            "value": note.text,
+            "to_ids": false,
+            "distribution": "5",
+            "timestamp": seconds(note.at_ms),
+            "comment": format!("note by {} at {}", note.author, rfc3339(note.at_ms)),
+            "Tag": [tag(tlp::misp_tag(note.tlp))],
+        })
+    }));
     let date = rfc3339(input.created_at_ms);
     json!({
         "Event": {

@@ -7,7 +7,7 @@
 //! Redaction by TLP ([`redact`]), the rule communications follow (`comms/redact.rs`), applied
 //! before any format sees the input: an export for an audience cleared to `tlp_max` carries
 //!
-//! - every indicator whose own marking is at or below `tlp_max`, no other;
+//! - every indicator and note whose own marking is at or below `tlp_max`, no other;
 //! - the incident's title, techniques, site names and IR lead only when the incident's own
 //!   marking is at or below `tlp_max` (otherwise a neutral title, no techniques, sites as
 //!   "site 1", "site 2", no IR lead);
@@ -91,6 +91,15 @@ pub struct SiteSighting {
     pub indicators: Vec<Indicator>,
 }
 
+/// A note of the work log on the incident, with its own marking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportNote {
+    pub author: String,
+    pub at_ms: i64,
+    pub text: String,
+    pub tlp: Tlp,
+}
+
 /// What an export is made from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportInput {
@@ -109,6 +118,8 @@ pub struct ExportInput {
     pub updated_at_ms: i64,
     pub indicators: Vec<MarkedIndicator>,
     pub sites: Vec<SiteSighting>,
+    /// The work log's notes (filled by the notes' read model; none from the incident alone).
+    pub notes: Vec<ExportNote>,
 }
 
 impl ExportInput {
@@ -154,6 +165,7 @@ impl ExportInput {
                 .map(|indicator| MarkedIndicator { indicator, tlp })
                 .collect(),
             sites,
+            notes: Vec::new(),
         }
     }
 }
@@ -188,6 +200,15 @@ pub fn redact(input: &ExportInput, tlp_max: Tlp) -> Redacted {
         withheld.push(format!(
             "{} indicator(s) marked above {}",
             before - out.indicators.len(),
+            tlp_label(tlp_max)
+        ));
+    }
+    let notes = out.notes.len();
+    out.notes.retain(|n| !above(n.tlp));
+    if notes > out.notes.len() {
+        withheld.push(format!(
+            "{} note(s) marked above {}",
+            notes - out.notes.len(),
             tlp_label(tlp_max)
         ));
     }

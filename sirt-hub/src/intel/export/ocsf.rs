@@ -4,7 +4,7 @@
 //! severity_id, status_id, time, type_uid, and one of assignee and assignee_group), with the
 //! recommended ones the hub knows: desc, status, priority_id, verdict_id for a false
 //! positive, assignee (the IR lead) and assignee_group (the SIRT), attacks,
-//! observables (the indicators), start and end time. The TLP is the first of
+//! observables (the indicators), start and end time, the work log's notes as `comment`. The TLP is the first of
 //! `metadata.labels` (`TLP:AMBER`). One finding_info for the incident, one per site.
 
 use super::{ExportInput, Producer};
@@ -133,6 +133,16 @@ pub(super) fn incident_finding(input: &ExportInput, producer: &Producer) -> Valu
     out["assignee_group"] = json!({"name": producer.name});
     if let Some(lead) = &input.ir_lead {
         out["assignee"] = json!({"name": lead});
+    }
+    if !input.notes.is_empty() {
+        // The work log as the finding's comment, one note a line, within OCSF's string bound.
+        let log: String = input
+            .notes
+            .iter()
+            .map(|n| format!("{} {}: {}", super::rfc3339(n.at_ms), n.author, n.text))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out["comment"] = json!(log.chars().take(60_000).collect::<String>());
     }
     if input.resolution == "false-positive" {
         out["verdict_id"] = json!(1);

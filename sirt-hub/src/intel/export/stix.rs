@@ -1,7 +1,8 @@
 //! STIX 2.1 bundles: a hub incident (an `identity` for the SIRT and one per site, the
 //! `incident`, an `indicator` per indicator with its pattern (a CVE as a `vulnerability`),
 //! `related-to` relationships, per site an `observed-data` with its SCOs and a `sighting`
-//! per indicator, the TLP marking definitions used), and an IOC set.
+//! per indicator, a `note` per work-log note, the TLP marking definitions used), and an IOC
+//! set.
 //!
 //! Ids are UUIDv5, stable across re-exports: SDOs and SROs from a namespace of the hub's own
 //! (the incident id and the value as the name), SCOs as STIX 2.1 prescribes (its SCO
@@ -296,6 +297,22 @@ pub(super) fn incident_bundle(input: &ExportInput, producer: &Producer) -> Value
             }
             objects.push(sighting);
         }
+    }
+    for (n, note) in input.notes.iter().enumerate() {
+        let at = rfc3339(note.at_ms);
+        let mut o = base(
+            "note",
+            &sdo_id("note", &format!("{scope}|{n}|{}", note.at_ms)),
+            &at,
+            &at,
+            note.tlp,
+            &sirt,
+        );
+        o["authors"] = json!([note.author]);
+        o["content"] = json!(note.text);
+        o["object_refs"] = json!([incident_id]);
+        markings.push(note.tlp);
+        objects.push(o);
     }
     bundle(&scope, objects, markings)
 }

@@ -53,6 +53,20 @@ pub(crate) fn two_site_incident() -> ExportInput {
                 indicators: vec![ip],
             },
         ],
+        notes: vec![
+            ExportNote {
+                author: "nora".into(),
+                at_ms: 1_780_000_400_000,
+                text: "Blocked at the proxy".into(),
+                tlp: Tlp::Green,
+            },
+            ExportNote {
+                author: "nora".into(),
+                at_ms: 1_780_000_500_000,
+                text: "Insider suspected \"bob\"\nsee HR".into(),
+                tlp: Tlp::Amber,
+            },
+        ],
     }
 }
 
@@ -70,6 +84,7 @@ fn nothing_above_the_audience_tlp_leaves_in_any_format() {
         let text = e.to_json();
         assert_eq!(e.label, Tlp::Green);
         for secret in [
+            "Insider suspected",
             "c2.evil.example",
             "CVE-2024-3400",
             "Beacon",
@@ -90,11 +105,18 @@ fn nothing_above_the_audience_tlp_leaves_in_any_format() {
             "{:?} marked amber",
             e.format
         );
-        assert_eq!(e.withheld.len(), 2, "{:?}", e.withheld);
+        assert_eq!(e.withheld.len(), 3, "{:?}", e.withheld);
     }
     for e in all_formats(&input, Tlp::Amber) {
         let text = e.to_json();
-        for fact in ["c2.evil.example", "CVE-2024-3400", "paris", "lyon", "T1071"] {
+        for fact in [
+            "c2.evil.example",
+            "CVE-2024-3400",
+            "paris",
+            "lyon",
+            "T1071",
+            "Insider suspected",
+        ] {
             assert!(text.contains(fact), "{:?} lacks {fact}", e.format);
         }
         // STIX's incident object has no assignee; OCSF and MISP name the IR lead.
@@ -144,6 +166,7 @@ fn re_exports_name_every_object_the_same() {
     assert_eq!(count("observed-data"), 2);
     assert_eq!(count("sighting"), 4, "paris: 3, lyon: 1");
     assert_eq!(count("marking-definition"), 2, "green and amber");
+    assert_eq!(count("note"), 2);
     let ids: std::collections::BTreeSet<&str> =
         objects.iter().filter_map(|o| o["id"].as_str()).collect();
     assert_eq!(ids.len(), objects.len(), "ids are unique");
