@@ -34,8 +34,9 @@ pub(crate) fn asked(
     tlp_max: Option<&str>,
 ) -> Result<(Format, Option<Tlp>), HubError> {
     let format = format.parse::<Format>().map_err(HubError::invalid)?;
+    // `amber+strict` typed into a URL arrives as `amber strict` (a query's `+` is a space).
     let tlp = tlp_max
-        .map(|t| t.parse::<Tlp>())
+        .map(|t| t.replace(' ', "+").parse::<Tlp>())
         .transpose()
         .map_err(|e| HubError::invalid(format!("tlp_max: {}", e.problem)))?;
     Ok((format, tlp))
@@ -98,5 +99,21 @@ pub async fn incident(
         None => Err(ApiError(HubError::not_found(format!(
             "no incident {id}; GET /api/v1/incidents lists them"
         )))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_and_marking_asked_are_checked() {
+        assert_eq!(asked("STIX", None).ok(), Some((Format::Stix, None)));
+        assert_eq!(
+            asked("misp", Some("amber strict")).ok(),
+            Some((Format::Misp, Some(Tlp::AmberStrict)))
+        );
+        assert!(asked("pdf", None).is_err());
+        assert!(asked("ocsf", Some("purple")).is_err());
     }
 }
