@@ -19,6 +19,7 @@ pub mod events;
 pub mod grpc;
 pub mod incident;
 pub mod ingest;
+pub mod intel;
 pub mod lifecycle;
 pub mod live;
 pub mod pki;

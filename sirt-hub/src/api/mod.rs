@@ -10,6 +10,7 @@
 mod auth;
 mod error;
 mod events;
+pub(crate) mod export;
 mod incidents;
 pub mod openapi;
 mod response;
@@ -52,6 +53,7 @@ pub fn router() -> axum::Router<WebState> {
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/incidents", get(incidents::list))
         .route("/api/v1/incidents/{id}", get(incidents::get))
+        .route("/api/v1/incidents/{id}/export", get(export::incident))
         .route(
             "/api/v1/incidents/{id}/transition",
             post(incidents::transition),

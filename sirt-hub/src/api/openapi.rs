@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         super::incidents::list,
         super::incidents::get,
         super::incidents::transition,
+        super::export::incident,
         super::response::sites,
         super::response::directives,
         super::response::issue,

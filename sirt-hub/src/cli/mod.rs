@@ -4,6 +4,7 @@
 //! through [`HubTarget`], the shared client flags with `--hub`.
 
 pub(crate) mod comms;
+mod export;
 mod operators;
 mod pki;
 mod query;

@@ -113,6 +113,9 @@ pub enum IncidentsCommand {
         #[arg(long)]
         at: Option<humantime::Timestamp>,
     },
+    /// Export an incident as a STIX 2.1 bundle, an OCSF Incident Finding or a MISP event,
+    /// redacted to `--tlp-max` (default: the incident's own marking, nothing withheld).
+    Export(super::export::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,6 +367,9 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                 .map_err(|s| explain(&s, &target))?
                 .into_inner();
             show(&incident, output)?;
+        }
+        IncidentsCommand::Export(export) => {
+            super::export::run(&mut client, export, &target).await?
         }
         IncidentsCommand::Watch { since } => {
             drop(client);

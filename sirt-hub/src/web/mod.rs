@@ -16,6 +16,7 @@
 mod actions;
 mod auth;
 mod comms;
+mod export;
 mod forms;
 mod hunts;
 mod kpis;
@@ -70,6 +71,7 @@ pub fn router(state: WebState) -> axum::Router {
     let private = axum::Router::new()
         .route("/", get(views::board))
         .route("/incidents/{id}", get(views::incident))
+        .route("/incidents/{id}/export", get(export::incident))
         .route("/incidents/{id}/act", post(actions::act))
         .route("/incidents/{id}/merge", post(respond::merge))
         .route("/incidents/{id}/split", post(respond::split))

@@ -45,12 +45,12 @@ pub async fn read<T: Send + 'static>(
     }
 }
 
-fn reader(state: &WebState, viewer: &Viewer) -> Reader {
+pub(super) fn reader(state: &WebState, viewer: &Viewer) -> Reader {
     Reader::named(&viewer.name, &state.roles)
 }
 
 /// A page that only says `text`, with the HTTP status of `error`.
-fn message(viewer: &Viewer, title: &str, text: &str, error: &HubError) -> Response {
+pub(super) fn message(viewer: &Viewer, title: &str, text: &str, error: &HubError) -> Response {
     let mut response = render(&Message {
         layout: Layout::of(viewer, title, ""),
         text,
@@ -59,7 +59,7 @@ fn message(viewer: &Viewer, title: &str, text: &str, error: &HubError) -> Respon
     response
 }
 
-fn not_found(viewer: &Viewer) -> Response {
+pub(super) fn not_found(viewer: &Viewer) -> Response {
     message(
         viewer,
         "Not found",

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 type Body = fn(&[u8]);
 
 /// Every fuzz target: its name under `fuzz/fuzz_targets/` and its body.
-const TARGETS: [(&str, Body); 6] = [
+const TARGETS: [(&str, Body); 8] = [
     ("alert_native", site_agent::soc::parse::fuzzing::native),
     ("alert_ocsf", site_agent::soc::parse::fuzzing::ocsf),
     ("alert_suricata", site_agent::soc::parse::fuzzing::suricata),
@@ -28,6 +28,8 @@ const TARGETS: [(&str, Body); 6] = [
         "site_message",
         sirt_hub::grpc::federation::wire::site_message,
     ),
+    ("stix_bundle", sirt_hub::intel::fuzzing::stix_bundle),
+    ("misp_event", sirt_hub::intel::fuzzing::misp_event),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -112,7 +114,7 @@ fn edit() -> impl Strategy<Value = Edit> {
 }
 
 proptest! {
-    // 6 targets × 500 cases of each kind: 6,000 generated inputs per run.
+    // 8 targets × 500 cases of each kind: 8,000 generated inputs per run.
     #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]
@@ -279,7 +281,11 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     };
     let message = |body| pb::SiteMessage { body: Some(body) }.encode_to_vec();
     use pb::site_message::Body;
+    let stix = r#"{"type":"bundle","id":"bundle--0b6b4a3c-0d5d-4d43-9b0e-0d7b0e7c2f11","objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--2f2a6f0e-3c41-4f0e-9b7a-5f8f1b0d9c01","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"C2","pattern":"[ipv4-addr:value = '198.51.100.7' OR file:hashes.'SHA-256' = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"],"external_references":[{"source_name":"mitre-attack","external_id":"T1071"}]},{"type":"vulnerability","spec_version":"2.1","id":"vulnerability--1","name":"CVE-2024-3400"}]}"#;
+    let misp = r#"{"Event":{"info":"phishing","Tag":[{"name":"tlp:amber"},{"name":"misp-galaxy:mitre-attack-pattern=\"Phishing - T1566\""}],"Attribute":[{"type":"ip-dst","value":"198.51.100.9","to_ids":true},{"type":"filename|md5","value":"a.exe|cccccccccccccccccccccccccccccccc"},{"type":"domain|ip","value":"evil.example|203.0.113.4"}],"Object":[{"Attribute":[{"type":"url","value":"https://evil.example/x"}]}]}}"#;
     vec![
+        ("stix_bundle", "bundle.json", text(stix)),
+        ("misp_event", "event.json", text(misp)),
         ("alert_native", "record.json", text(native)),
         ("alert_native", "not-an-object.json", text("[1,2,3]")),
         ("alert_ocsf", "record.json", text(ocsf)),
