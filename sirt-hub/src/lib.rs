@@ -21,6 +21,7 @@ pub mod incident;
 pub mod ingest;
 pub mod lifecycle;
 pub mod live;
+pub mod observable;
 pub mod pki;
 pub mod pruning;
 pub mod refusals;

@@ -140,6 +140,7 @@ fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
         ResponseOutcome::Directives(_) => "directives",
         ResponseOutcome::Hunt(_) => "a hunt",
         ResponseOutcome::Comm(_) => "a communication",
+        ResponseOutcome::Observable(_) => "an observable",
         ResponseOutcome::Updated(_) => "an update",
         ResponseOutcome::Pruned(_) => "a prune step",
         ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",

@@ -75,6 +75,9 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }
         TreeId::Comms => rec::<crate::comms::CommRecord>(id, "CommRecord", value),
+        TreeId::Observables => {
+            rec::<crate::observable::ObservableRecord>(id, "ObservableRecord", value)
+        }
         TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
         // Status code ++ severity code (`schema::listing_value`).
         TreeId::SiteIncidents => {
@@ -90,7 +93,8 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::StatusIncidents
         | TreeId::SiteDirectives
         | TreeId::IncidentDirectives
-        | TreeId::OpenDirectives => fixed(tree, value, 0).map(|_| Shown::Empty),
+        | TreeId::OpenDirectives
+        | TreeId::ObservableIndex => fixed(tree, value, 0).map(|_| Shown::Empty),
         TreeId::Meta => meta(key, value),
     }
 }
@@ -134,7 +138,11 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
         key if key.starts_with(schema::MEMBERS_PREFIX) => {
             fixed(tree, value, 0).map(|_| Shown::Empty)
         }
-        key if key.starts_with(schema::STATE_SEQ_PREFIX) => u64_shown(tree, value),
+        key if key.starts_with(schema::STATE_SEQ_PREFIX)
+            || key.starts_with(schema::OBSERVABLE_COUNT_PREFIX) =>
+        {
+            u64_shown(tree, value)
+        }
         key if key.starts_with(schema::WEBHOOK_CURSOR_PREFIX) => rec::<String>(id, "String", value),
         // Markers of indexes built once (`OPEN_DIRECTIVES_INDEXED`): empty values.
         _ => fixed(tree, value, 0).map(|_| Shown::Empty).map_err(|_| {
