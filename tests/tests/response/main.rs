@@ -8,6 +8,7 @@ mod directive_pages;
 mod hub_webhooks;
 mod hunt_events;
 mod hunts;
+mod observables;
 mod playbook_safety;
 mod response;
 mod response_cli;

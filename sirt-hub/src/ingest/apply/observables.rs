@@ -78,6 +78,9 @@ impl Batch<'_, '_> {
         let after =
             match observable::apply(existing, &c.indicator, &c.edit, &c.actor, (count, self.now)) {
                 Ok(after) => after,
+                Err(e @ observable::EditError::Missing(_)) => {
+                    return Ok(ResponseOutcome::NotFound(e.to_string()));
+                }
                 Err(e) => return Ok(ResponseOutcome::Rejected(e.to_string())),
             };
         match &after {
