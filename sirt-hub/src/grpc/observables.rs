@@ -8,7 +8,7 @@ use crate::ingest::IngestHandle;
 use crate::service::Commands;
 use crate::service::observables::{self as commands, EditWords};
 use crate::store::HubStore;
-use crate::view::observables as view;
+use crate::view::observables::{self as view, readable_incident};
 use socfed_proto::pb;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -18,21 +18,6 @@ pub struct ObservablesService {
     pub store: Arc<HubStore>,
     pub roles: Roles,
     pub ingest: IngestHandle,
-}
-
-/// The incident `incident` as `reader` may read it, or the refusal.
-pub async fn readable_incident(
-    store: &Arc<HubStore>,
-    reader: &Reader,
-    incident: ulid::Ulid,
-) -> Result<crate::incident::IncidentRecord, HubError> {
-    let Some(record) = read(store, move |s| s.incident(incident)).await? else {
-        return Err(HubError::not_found(format!(
-            "no incident {incident}; list incidents to see valid ids"
-        )));
-    };
-    reader.may_read(&record)?;
-    Ok(record)
 }
 
 /// The words of an action on the wire.

@@ -20,6 +20,21 @@ const ALSO_IN_READ: usize = 4 * ALSO_IN;
 pub const LOOKUP_DEFAULT: usize = 50;
 pub const LOOKUP_MAX: usize = 500;
 
+/// The incident `incident` as `reader` may read it, or the refusal.
+pub async fn readable_incident(
+    store: &std::sync::Arc<HubStore>,
+    reader: &Reader,
+    incident: ulid::Ulid,
+) -> Result<IncidentRecord, crate::error::HubError> {
+    let Some(record) = super::read(store, move |s| s.incident(incident)).await? else {
+        return Err(crate::error::HubError::not_found(format!(
+            "no incident {incident}; list incidents to see valid ids"
+        )));
+    };
+    reader.may_read(&record)?;
+    Ok(record)
+}
+
 /// One observable on the wire, with `also_in`.
 pub fn observable(
     record: &ObservableRecord,
