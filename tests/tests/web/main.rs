@@ -18,6 +18,7 @@ mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_comms;
 mod dashboard_hunts;
+mod dashboard_observables;
 mod dashboard_oversight;
 mod dashboard_pages;
 mod dashboard_sessions;
