@@ -445,6 +445,8 @@ impl Batch<'_, '_> {
 #[cfg(test)]
 mod key_tests;
 #[cfg(test)]
+mod observables_tests;
+#[cfg(test)]
 mod retention_tests;
 #[cfg(test)]
 pub(crate) mod tests;
