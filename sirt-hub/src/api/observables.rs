@@ -7,8 +7,7 @@
 use super::auth::Presented;
 use super::error::{ApiError, bad_body};
 use super::incidents::id;
-use crate::cli::observables::observable_json;
-use crate::error::HubError;
+use crate::cli::observables::{lookup_json, observable_json};
 use crate::service::Commands;
 use crate::service::observables::{self as commands, EditWords};
 use crate::view::observables::{self as view, readable_incident};
@@ -121,26 +120,10 @@ pub async fn lookup(
     let reader = presented.caller(&state, Scope::Read).await?.reader(&state);
     let Query(q) = q.map_err(super::error::bad_query)?;
     let indicator = commands::indicator(&raw)?;
-    let limit = match q.limit.unwrap_or(0) as usize {
-        0 => view::LOOKUP_DEFAULT,
-        n if n > view::LOOKUP_MAX => {
-            return Err(ApiError(HubError::invalid(format!(
-                "limit {n} is over {}",
-                view::LOOKUP_MAX
-            ))));
-        }
-        n => n,
-    };
-    let text = indicator.to_string();
+    let limit = view::lookup_limit(q.limit.unwrap_or(0))?;
     let found = read(&state.store, move |s| {
         view::lookup(s, &reader, &indicator, limit)
     })
     .await?;
-    Ok(Json(json!({
-        "indicator": text,
-        "incidents": found.incidents.iter().map(|h| json!({
-            "incident_id": h.incident_id, "title": h.title, "status": h.status,
-            "observable": h.observable.as_ref().map(observable_json),
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(lookup_json(&found)))
 }

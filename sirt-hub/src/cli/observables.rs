@@ -5,6 +5,7 @@
 
 use super::HubTarget;
 use super::render::{print_json, table};
+use crate::view::observables::flags;
 use crate::view::words;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -201,13 +202,7 @@ pub async fn run(args: ObservablesArgs) -> anyhow::Result<()> {
                 .map(words::indicator)
                 .unwrap_or_default();
             match target.format() {
-                OutputFormat::Json => print_json(&json!({
-                    "indicator": text,
-                    "incidents": found.incidents.iter().map(|h| json!({
-                        "incident_id": h.incident_id, "title": h.title, "status": h.status,
-                        "observable": h.observable.as_ref().map(observable_json),
-                    })).collect::<Vec<_>>(),
-                })),
+                OutputFormat::Json => print_json(&lookup_json(&found)),
                 OutputFormat::Table => {
                     if found.incidents.is_empty() {
                         socfed_runtime::outln!("no incident you may read holds {text}");
@@ -243,26 +238,15 @@ fn indicator_of(o: &pb::Observable) -> String {
         .unwrap_or_default()
 }
 
-/// `ioc, sighted, tags a b` or `-`.
-fn flags(o: &pb::Observable) -> String {
-    let mut out = Vec::new();
-    if o.ioc {
-        out.push("ioc".to_string());
-    }
-    if o.sighted {
-        out.push("sighted".to_string());
-    }
-    if !o.tags.is_empty() {
-        out.push(format!("tags {}", o.tags.join(" ")));
-    }
-    if o.tlp != 0 {
-        out.push(format!("tlp {}", words::tlp(o.tlp)));
-    }
-    if out.is_empty() {
-        "-".into()
-    } else {
-        out.join(", ")
-    }
+/// A lookup as `--output json` prints it (and `/api/v1/observables/{indicator}` answers it).
+pub fn lookup_json(found: &pb::ObservableLookup) -> Value {
+    json!({
+        "indicator": found.indicator.as_ref().map(words::indicator).unwrap_or_default(),
+        "incidents": found.incidents.iter().map(|h| json!({
+            "incident_id": h.incident_id, "title": h.title, "status": h.status,
+            "observable": h.observable.as_ref().map(observable_json),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The observable's own marking, or that it follows the incident's.

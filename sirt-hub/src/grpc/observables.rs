@@ -100,15 +100,7 @@ impl pb::observables_server::Observables for ObservablesService {
         let reader = Reader::of(&self.roles, &request, "Observables.Lookup")?;
         let pb::LookupObservableRequest { indicator, limit } = request.into_inner();
         let indicator = commands::indicator(&indicator)?;
-        let limit = match limit as usize {
-            0 => view::LOOKUP_DEFAULT,
-            n if n > view::LOOKUP_MAX => {
-                return Err(
-                    HubError::invalid(format!("limit {n} is over {}", view::LOOKUP_MAX)).into(),
-                );
-            }
-            n => n,
-        };
+        let limit = view::lookup_limit(limit)?;
         let found = read(&self.store, move |s| {
             view::lookup(s, &reader, &indicator, limit)
         })

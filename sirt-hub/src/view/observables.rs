@@ -20,6 +20,36 @@ const ALSO_IN_READ: usize = 4 * ALSO_IN;
 pub const LOOKUP_DEFAULT: usize = 50;
 pub const LOOKUP_MAX: usize = 500;
 
+/// How many incidents a lookup asking `asked` returns (0: the default); too many is refused.
+pub fn lookup_limit(asked: u32) -> Result<usize, crate::error::HubError> {
+    match asked as usize {
+        0 => Ok(LOOKUP_DEFAULT),
+        n if n > LOOKUP_MAX => Err(crate::error::HubError::invalid(format!(
+            "limit {n} is over {LOOKUP_MAX}"
+        ))),
+        n => Ok(n),
+    }
+}
+
+/// The observable's flags in words: `IOC, sighted, tags a b`, or `-`.
+pub fn flags(o: &pb::Observable) -> String {
+    let mut out = Vec::new();
+    if o.ioc {
+        out.push("IOC".to_string());
+    }
+    if o.sighted {
+        out.push("sighted".to_string());
+    }
+    if !o.tags.is_empty() {
+        out.push(format!("tags {}", o.tags.join(" ")));
+    }
+    if out.is_empty() {
+        "-".into()
+    } else {
+        out.join(", ")
+    }
+}
+
 /// The incident `incident` as `reader` may read it, or the refusal.
 pub async fn readable_incident(
     store: &std::sync::Arc<HubStore>,

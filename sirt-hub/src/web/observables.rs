@@ -12,6 +12,7 @@ use crate::access::{Api, check};
 use crate::lifecycle::HubRole;
 use crate::service::Commands;
 use crate::service::observables::{self as commands, EditWords};
+use crate::view::observables::flags;
 use crate::view::words;
 use axum::extract::State;
 use axum::response::Response;
@@ -103,25 +104,6 @@ impl Section {
                 .map(|t| t.as_str())
                 .collect(),
         }
-    }
-}
-
-/// `ioc, sighted, tags a b` or `-`.
-fn flags(o: &pb::Observable) -> String {
-    let mut out = Vec::new();
-    if o.ioc {
-        out.push("IOC".to_string());
-    }
-    if o.sighted {
-        out.push("sighted".to_string());
-    }
-    if !o.tags.is_empty() {
-        out.push(format!("tags {}", o.tags.join(" ")));
-    }
-    if out.is_empty() {
-        "-".into()
-    } else {
-        out.join(", ")
     }
 }
 

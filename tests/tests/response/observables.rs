@@ -31,13 +31,7 @@ fn raise(rule: &str, indicators: &[(pb::IndicatorKind, &str)]) -> pb::RaiseIncid
         title: format!("beaconing seen by {rule}"),
         severity: pb::Severity::High as i32,
         rule_id: rule.into(),
-        indicators: indicators
-            .iter()
-            .map(|(kind, value)| pb::Indicator {
-                kind: *kind as i32,
-                value: (*value).into(),
-            })
-            .collect(),
+        indicators: clients::indicators(indicators),
         ..Default::default()
     }
 }

@@ -15,13 +15,7 @@ const HOSTILE: &str = "https://evil.example/<script>alert(1)</script>";
 fn report(local: &str, rule: &str, indicators: &[(pb::IndicatorKind, &str)]) -> pb::IncidentReport {
     pb::IncidentReport {
         rule_id: rule.into(),
-        indicators: indicators
-            .iter()
-            .map(|(kind, value)| pb::Indicator {
-                kind: *kind as i32,
-                value: (*value).into(),
-            })
-            .collect(),
+        indicators: clients::indicators(indicators),
         ..clients::report(local, &format!("<b>{rule}</b> beacon"))
     }
 }
