@@ -284,6 +284,12 @@ async fn observables_are_seen_per_site_flagged_shared_across_incidents_and_kept_
         "ip:198.51.100.7",
     ])?;
     assert!(denied.contains("tier 3"), "{denied}");
+    // A site's markup is only text to a terminal: printed as it is, with nothing a terminal acts on.
+    let url = format!("url:{HOSTILE}");
+    cli.ok(&["incidents", "observable", &a, "add", &url])?;
+    let table = cli.ok(&["incidents", "observables", &a])?;
+    assert!(table.contains(HOSTILE), "{table}");
+    assert!(!table.contains('\u{1b}'), "{table:?}");
     let found = cli.json(&["observables", "lookup", SHARED])?;
     assert_eq!(found["incidents"][0]["incident_id"], a);
     Ok(())

@@ -9,7 +9,7 @@ use socfed_proto::pb;
 use socfed_tests::web::Browser;
 use socfed_tests::{api, clients, fixture::Org};
 
-const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"tara\"\nrole = \"tier3\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
+const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"tara\"\nrole = \"tier3\"\n[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
 const HOSTILE: &str = "https://evil.example/<script>alert(1)</script>";
 
 fn report(local: &str, rule: &str, indicators: &[(pb::IndicatorKind, &str)]) -> pb::IncidentReport {
@@ -179,6 +179,54 @@ async fn the_incident_page_and_the_api_show_and_change_observables_by_role() -> 
         2,
         "normalised: equal across sites"
     );
+
+    // API tokens: reading needs the read scope, a change the respond scope.
+    let plain = socfed_tests::web::https(&org.pki)?;
+    let token = |scopes: &'static [&'static str]| {
+        let (org, hub) = (&org, hub.addr);
+        async move {
+            let channel = clients::channel(
+                hub,
+                &org.pki.operator("carl")?,
+                &org.pki.domain,
+                socfed_runtime::tls::ExpectedServer::Hub,
+            )?;
+            anyhow::Ok(
+                pb::operator_roster_client::OperatorRosterClient::new(channel)
+                    .create_api_token(pb::CreateApiTokenRequest {
+                        name: format!("soar-{}", scopes.len()),
+                        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                        lifetime_ms: 3_600_000,
+                    })
+                    .await?
+                    .into_inner()
+                    .token,
+            )
+        }
+    };
+    let (reader, responder) = (token(&["read"]).await?, token(&["read", "respond"]).await?);
+    let flag =
+        serde_json::json!({"indicator": "domain:c2.example", "action": "flag", "sighted": true});
+    let listed = plain
+        .get(format!("{base}/incidents/{a}/observables"))
+        .bearer_auth(&reader)
+        .send()
+        .await?;
+    assert_eq!(listed.status(), 200);
+    let refused = plain
+        .post(format!("{base}/incidents/{a}/observables"))
+        .bearer_auth(&reader)
+        .json(&flag)
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 403, "a read token changes nothing");
+    let done = plain
+        .post(format!("{base}/incidents/{a}/observables"))
+        .bearer_auth(&responder)
+        .json(&flag)
+        .send()
+        .await?;
+    assert_eq!(done.status(), 200, "{}", done.text().await?);
 
     // B goes TLP:RED: tom learns of it neither from A's page nor from the lookup.
     clients::transition(&mut grpc, &b, pb::LifecycleCommand::SetTlp, "red").await?;
