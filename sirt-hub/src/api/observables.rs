@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use socfed_runtime::api_token::Scope;
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/observables", tag = "observables",
+    description = "An incident's observables, each with the other incidents holding it. Token scope: read.",
     params(("id" = String, Path, description = "incident id")),
     responses((status = 200, body = Object), (status = 403, body = super::error::ErrorBody),
         (status = 404, body = super::error::ErrorBody)),
@@ -60,6 +61,7 @@ pub struct ObservableBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/observables", tag = "observables",
+    description = "Adds, flags, unflags or removes one observable (IR lead, CISO, tier 3, tier 4). Token scope: respond.",
     params(("id" = String, Path, description = "incident id")),
     request_body = ObservableBody,
     responses((status = 200, body = Object, description = "the observable, or `removed`"),
@@ -108,6 +110,7 @@ pub struct LookupQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/observables/{indicator}", tag = "observables",
+    description = "The incidents the caller may read that hold an indicator. Token scope: read.",
     params(("indicator" = String, Path, description = "TYPE:VALUE, percent-encoded"), LookupQuery),
     responses((status = 200, body = Object), (status = 400, body = super::error::ErrorBody)),
     security(("bearer" = []), ("client_certificate" = [])))]
