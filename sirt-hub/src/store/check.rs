@@ -234,6 +234,24 @@ mod tests {
     }
 
     #[test]
+    fn the_observable_trees_and_count_are_checked() {
+        let record = crate::observable::sight(
+            None,
+            &socfed_proto::vocab::SiteId::parse("paris").expect("site"),
+            &socfed_proto::vocab::Indicator::parse_typed("ip:203.0.113.7").expect("ip"),
+            1,
+        );
+        let raw = schema::encode(TreeId::Observables, &record).expect("encodes");
+        assert_eq!(record(schema::OBSERVABLES, b"k", &raw), Ok(()));
+        assert!(record(schema::OBSERVABLES, b"k", &raw[..raw.len() - 1]).is_err());
+        assert_eq!(record(schema::OBSERVABLE_INDEX, b"k", b""), Ok(()));
+        assert!(record(schema::OBSERVABLE_INDEX, b"k", b"x").is_err());
+        let key = schema::observable_count_key(ulid::Ulid::from_parts(1, 1));
+        assert!(meta(&key, &3u64.to_be_bytes()).is_ok());
+        assert!(meta(&key, b"3").is_err());
+    }
+
+    #[test]
     fn the_incident_state_trees_and_current_record_versions_are_accepted() {
         assert_eq!(
             record(schema::SITE_STATES, b"k", &3u64.to_be_bytes()),
