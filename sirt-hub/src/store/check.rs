@@ -235,13 +235,13 @@ mod tests {
 
     #[test]
     fn the_observable_trees_and_count_are_checked() {
-        let record = crate::observable::sight(
+        let seen = crate::observable::sight(
             None,
             &socfed_proto::vocab::SiteId::parse("paris").expect("site"),
             &socfed_proto::vocab::Indicator::parse_typed("ip:203.0.113.7").expect("ip"),
             1,
         );
-        let raw = schema::encode(TreeId::Observables, &record).expect("encodes");
+        let raw = schema::encode(TreeId::Observables, &seen).expect("encodes");
         assert_eq!(record(schema::OBSERVABLES, b"k", &raw), Ok(()));
         assert!(record(schema::OBSERVABLES, b"k", &raw[..raw.len() - 1]).is_err());
         assert_eq!(record(schema::OBSERVABLE_INDEX, b"k", b""), Ok(()));
