@@ -5,8 +5,7 @@
 
 use super::chromium::{click, element, shot, sign_in, text_becomes};
 use fantoccini::Locator;
-use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
-use socfed_runtime::tls::ExpectedServer;
+use socfed_proto::pb;
 use socfed_tests::{clients, eventually, fixture::Org};
 use std::time::Duration;
 
@@ -56,17 +55,7 @@ async fn an_analyst_adds_an_observable_and_follows_also_in_in_chromium() -> anyh
             .ok_or_else(|| anyhow::anyhow!("{title} in {all:?}"))
     };
     let (a, b) = (id_of("Paris beacon")?, id_of("Lyon beacon")?);
-    let channel = clients::channel(
-        hub.addr,
-        &org.pki.operator("tara")?,
-        &org.pki.domain,
-        ExpectedServer::Hub,
-    )?;
-    let login = OperatorRosterClient::new(channel)
-        .dashboard_login(pb::DashboardLoginRequest {})
-        .await?
-        .into_inner()
-        .url;
+    let login = socfed_tests::web::login_url(hub.addr, &org.pki, "tara").await?;
     let Some(chromium) = super::chromium::start(org.dir()).await? else {
         return Ok(());
     };
