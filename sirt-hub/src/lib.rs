@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod intel;
 pub mod lifecycle;
 pub mod live;
+pub mod observable;
 pub mod pki;
 pub mod pruning;
 pub mod refusals;

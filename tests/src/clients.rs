@@ -109,6 +109,16 @@ pub async fn sites(
 }
 
 /// A report with just a title and severity, unique by `local_id`.
+/// Wire indicators of `(kind, value)` pairs, as a site reports them.
+pub fn indicators(list: &[(pb::IndicatorKind, &str)]) -> Vec<pb::Indicator> {
+    list.iter()
+        .map(|(kind, value)| pb::Indicator {
+            kind: *kind as i32,
+            value: (*value).into(),
+        })
+        .collect()
+}
+
 pub fn report(local_id: &str, title: &str) -> pb::IncidentReport {
     pb::IncidentReport {
         local_incident_id: local_id.to_string(),

@@ -12,6 +12,7 @@
 //! | regulatory flags and filings, merge, split, directives, tasks, attaching hunt hits, approving or rejecting communications, recording a delivery | IR lead, CISO |
 //! | starting a hunt | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 //! | drafting a communication | IR lead, CISO, SOC manager |
+//! | adding, flagging and removing an incident's observables | IR lead, CISO, tier 3 and tier 4 analysts |
 //! | managing the roster (`sirt-hub operators`) and API tokens (`sirt-hub tokens`) | admin, CISO |
 
 pub mod acting;
@@ -40,10 +41,11 @@ pub enum Api {
     RecordDelivery,
     ManageOperators,
     SignIn,
+    EditObservables,
 }
 
 impl Api {
-    pub const ALL: [Api; 14] = [
+    pub const ALL: [Api; 15] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,
@@ -58,6 +60,7 @@ impl Api {
         Api::RecordDelivery,
         Api::ManageOperators,
         Api::SignIn,
+        Api::EditObservables,
     ];
 
     /// The API as the subject of "… needs …".
@@ -77,6 +80,7 @@ impl Api {
             Api::RecordDelivery => "recording a delivery",
             Api::ManageOperators => "managing the operator roster",
             Api::SignIn => "signing in to the dashboard",
+            Api::EditObservables => "adding, flagging or removing observables",
         }
     }
 }
@@ -102,6 +106,15 @@ const HUNTERS: &[HubRole] = &[
 ];
 const WRITERS: &[HubRole] = &[HubRole::IrLead, HubRole::Ciso, HubRole::SocManager];
 const ROSTER_KEEPERS: &[HubRole] = &[HubRole::Admin, HubRole::Ciso];
+/// Who judges observables: the response leads and the senior analysts who investigate and
+/// hunt (tier 3 and 4). Tier 1 and 2 triage at the sites' pace and read observables; the SOC
+/// manager and engineers run the SOC rather than judge indicators.
+const INVESTIGATORS: &[HubRole] = &[
+    HubRole::IrLead,
+    HubRole::Ciso,
+    HubRole::Analyst(Tier::T3),
+    HubRole::Analyst(Tier::T4),
+];
 
 pub fn needed(api: Api) -> Needed {
     match api {
@@ -118,6 +131,7 @@ pub fn needed(api: Api) -> Needed {
         Api::StartHunt => Needed::OneOf(HUNTERS),
         Api::DraftCommunication => Needed::OneOf(WRITERS),
         Api::ManageOperators => Needed::OneOf(ROSTER_KEEPERS),
+        Api::EditObservables => Needed::OneOf(INVESTIGATORS),
     }
 }
 

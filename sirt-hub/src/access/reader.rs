@@ -53,6 +53,18 @@ impl Reader {
         .is_ok()
     }
 
+    /// Whether this operator may read data of `record` marked `tlp` (an observable's own
+    /// marking counts when it is stricter than the incident's).
+    pub fn can_read_marked(
+        &self,
+        record: &crate::incident::IncidentRecord,
+        tlp: socfed_proto::vocab::Tlp,
+    ) -> bool {
+        let mut facts = self.facts(record);
+        facts.tlp = facts.tlp.max(tlp);
+        crate::access::incident::may_read(&self.name, self.roles.get(&self.name), facts).is_ok()
+    }
+
     /// Refuses unless this operator may read incident `id` (an unknown id is not refused
     /// here: the caller answers for it).
     pub async fn may_read_id(&self, store: &Arc<HubStore>, id: Ulid) -> Result<(), HubError> {

@@ -1,5 +1,5 @@
 //! The hub's HTTP/JSON API, `/api/v1`, on the dashboard's HTTPS listener: incidents (list,
-//! one, transition), sites, directives (per incident, issue), hunts, communications, and the
+//! one, transition), observables (an incident's, a change, the lookup: `observables.rs`), sites, directives (per incident, issue), hunts, communications, and the
 //! resumable event stream (`events.rs`). Every handler is a thin adapter: it authenticates
 //! (`auth.rs`: an operator client certificate or an API token), then calls the same store
 //! reads, access rules (`crate::access`) and commands (`crate::service::Commands`) as the gRPC
@@ -12,6 +12,7 @@ mod error;
 mod events;
 pub(crate) mod export;
 mod incidents;
+mod observables;
 pub mod openapi;
 mod response;
 
@@ -58,6 +59,11 @@ pub fn router() -> axum::Router<WebState> {
             "/api/v1/incidents/{id}/transition",
             post(incidents::transition),
         )
+        .route(
+            "/api/v1/incidents/{id}/observables",
+            get(observables::list).post(observables::change),
+        )
+        .route("/api/v1/observables/{indicator}", get(observables::lookup))
         .route("/api/v1/sites", get(response::sites))
         .route(
             "/api/v1/directives",

@@ -22,6 +22,9 @@ use utoipa::{Modify, OpenApi};
         super::response::hunts,
         super::response::comms,
         super::events::stream,
+        super::observables::list,
+        super::observables::change,
+        super::observables::lookup,
     ),
     components(schemas(
         super::Page,
@@ -29,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         super::error::ErrorDetail,
         super::incidents::TransitionBody,
         super::response::IssueBody,
+        super::observables::ObservableBody,
         crate::events::EventJson,
     )),
     modifiers(&Credentials),

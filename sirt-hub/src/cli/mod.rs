@@ -4,7 +4,7 @@
 //! through [`HubTarget`], the shared client flags with `--hub`.
 
 pub(crate) mod comms;
-mod export;
+mod export;pub(crate) mod observables;
 mod operators;
 mod pki;
 mod query;
@@ -70,6 +70,8 @@ pub enum Command {
     /// Back up or restore the hub store (the hub must be stopped).
     #[command(subcommand)]
     Db(socfed_runtime::cli::DbCommand),
+    /// Observables across incidents: which incidents hold an indicator.
+    Observables(observables::ObservablesArgs),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
     Hunt(response::HuntArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
@@ -180,6 +182,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Report(args) => report::report(args).await,
         Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
+        Command::Observables(args) => observables::run(args).await,
         Command::Operators(args) => operators::run(args).await,
         Command::Tokens(args) => tokens::run(args).await,
         Command::Login(args) => operators::login(args).await,

@@ -91,6 +91,12 @@ pub enum IncidentsCommand {
     /// Communications to executives, board, legal, clients and regulators.
     #[command(subcommand)]
     Comms(super::comms::CommsCommand),
+    /// The incident's observables: flags, per-site reports, and the other incidents holding
+    /// each.
+    Observables { id: String },
+    /// Add, flag, unflag or remove one of the incident's observables (IR lead, CISO, tier 3
+    /// and tier 4 analysts).
+    Observable(super::observables::ObservableArgs),
     /// The directives and tasks of an incident, with each site's result, in issue order, a
     /// page at a time.
     Directives {
@@ -285,6 +291,10 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
         }
         IncidentsCommand::Task(task) => super::response::task(task, &args.target).await?,
         IncidentsCommand::Comms(command) => super::comms::run(command, &args.target).await?,
+        IncidentsCommand::Observables { id } => super::observables::list(id, &args.target).await?,
+        IncidentsCommand::Observable(change) => {
+            super::observables::change(change, &args.target).await?
+        }
         IncidentsCommand::Directives {
             id,
             site,

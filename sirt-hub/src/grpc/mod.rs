@@ -5,6 +5,7 @@ pub mod comms;
 pub mod events;
 pub mod federation;
 mod members;
+pub mod observables;
 pub mod operator;
 pub mod refusal_layer;
 pub mod response;

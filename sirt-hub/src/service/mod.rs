@@ -12,6 +12,7 @@
 //! - [`response`]: directives, tasks, hunts.
 //! - [`sites`]: a site's escalation stream (hello, escalations, status, directive reports).
 //! - [`comms`]: communications as an operator drafts, decides and records them.
+//! - [`observables`]: an incident's observables as analysts add, flag and remove them.
 //! - [`sessions`]: the dashboard's sign-in links and sessions.
 //! - [`tokens`]: API tokens minted and revoked.
 //! - here: communications, the roster, the refusal audit, the barrier.
@@ -26,6 +27,7 @@ use socfed_runtime::audit::AuditDraft;
 
 pub mod comms;
 pub mod incident;
+pub mod observables;
 pub mod response;
 pub mod sessions;
 pub mod sites;
@@ -140,6 +142,7 @@ fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
         ResponseOutcome::Directives(_) => "directives",
         ResponseOutcome::Hunt(_) => "a hunt",
         ResponseOutcome::Comm(_) => "a communication",
+        ResponseOutcome::Observable(_) => "an observable",
         ResponseOutcome::Updated(_) => "an update",
         ResponseOutcome::Pruned(_) => "a prune step",
         ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",

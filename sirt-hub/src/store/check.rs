@@ -75,6 +75,9 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }
         TreeId::Comms => rec::<crate::comms::CommRecord>(id, "CommRecord", value),
+        TreeId::Observables => {
+            rec::<crate::observable::ObservableRecord>(id, "ObservableRecord", value)
+        }
         TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
         // Status code ++ severity code (`schema::listing_value`).
         TreeId::SiteIncidents => {
@@ -90,7 +93,8 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::StatusIncidents
         | TreeId::SiteDirectives
         | TreeId::IncidentDirectives
-        | TreeId::OpenDirectives => fixed(tree, value, 0).map(|_| Shown::Empty),
+        | TreeId::OpenDirectives
+        | TreeId::ObservableIndex => fixed(tree, value, 0).map(|_| Shown::Empty),
         TreeId::Meta => meta(key, value),
     }
 }
@@ -134,7 +138,11 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
         key if key.starts_with(schema::MEMBERS_PREFIX) => {
             fixed(tree, value, 0).map(|_| Shown::Empty)
         }
-        key if key.starts_with(schema::STATE_SEQ_PREFIX) => u64_shown(tree, value),
+        key if key.starts_with(schema::STATE_SEQ_PREFIX)
+            || key.starts_with(schema::OBSERVABLE_COUNT_PREFIX) =>
+        {
+            u64_shown(tree, value)
+        }
         key if key.starts_with(schema::WEBHOOK_CURSOR_PREFIX) => rec::<String>(id, "String", value),
         // Markers of indexes built once (`OPEN_DIRECTIVES_INDEXED`): empty values.
         _ => fixed(tree, value, 0).map(|_| Shown::Empty).map_err(|_| {
@@ -223,6 +231,24 @@ mod tests {
         assert!(record("mystery", b"k", b"").is_err());
         assert_eq!(record(schema::EPOCHS, b"k", &7u64.to_be_bytes()), Ok(()));
         assert!(record(schema::EPOCHS, b"k", b"7").is_err());
+    }
+
+    #[test]
+    fn the_observable_trees_and_count_are_checked() {
+        let seen = crate::observable::sight(
+            None,
+            &socfed_proto::vocab::SiteId::parse("paris").expect("site"),
+            &socfed_proto::vocab::Indicator::parse_typed("ip:203.0.113.7").expect("ip"),
+            1,
+        );
+        let raw = schema::encode(TreeId::Observables, &seen).expect("encodes");
+        assert_eq!(record(schema::OBSERVABLES, b"k", &raw), Ok(()));
+        assert!(record(schema::OBSERVABLES, b"k", &raw[..raw.len() - 1]).is_err());
+        assert_eq!(record(schema::OBSERVABLE_INDEX, b"k", b""), Ok(()));
+        assert!(record(schema::OBSERVABLE_INDEX, b"k", b"x").is_err());
+        let key = schema::observable_count_key(ulid::Ulid::from_parts(1, 1));
+        assert!(meta(&key, &3u64.to_be_bytes()).is_ok());
+        assert!(meta(&key, b"3").is_err());
     }
 
     #[test]

@@ -39,6 +39,9 @@
 //! | `events`        | event seq u64                         | `records::HubEvent`         |
 //! | `meta`          | `event_seq`                           | u64 BE (last event seq ever appended) |
 //! | `api_tokens`    | token ULID (16)                       | `socfed_runtime::api_token::TokenRecord` |
+//! | `observables`   | incident ULID (16) ++ BLAKE3 of the indicator (32) | `observable::ObservableRecord` |
+//! | `observable_index` | BLAKE3 of the indicator (32) ++ incident ULID (16) | empty   |
+//! | `meta`          | `observable_count/` ++ incident ULID  | u64 BE (the incident's observables) |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -78,6 +81,12 @@
 //! version 9 added it, and `api_tokens`: API tokens for `/api/v1`, by id, holding only the
 //! hash of their secret (`socfed_runtime::api_token`).
 //!
+//! `observables` holds each hub incident's observables (`crate::observable`), one record per
+//! normalised indicator; `observable_index` lists, per indicator, every incident holding it,
+//! so "also in" and `observables lookup` read one prefix instead of scanning. Both are
+//! written only by `unit/observables.rs`, in the unit that changes the record; the `meta`
+//! count bounds an incident's observables without a scan. Schema version 10 added them.
+//!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`), the
 //! version per tree ([`TreeId::codec`]): [`RECORD_VERSION`] but for `incidents` and
 //! `escalations`, whose records moved on and whose older versions are still read (`legacy.rs`).
@@ -109,7 +118,9 @@ pub use trees::*;
 /// run per unit.
 /// 9: `events`, the hub event log every change appends to (an older build would change
 /// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
-pub const SCHEMA_VERSION: u32 = 9;
+/// 10: `observables` and `observable_index` (an older build would change incidents without
+/// keeping their observables or the index in step).
+pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -149,6 +160,8 @@ pub const SITE_STATES: &str = "site_states";
 pub const SITE_STATE_LOG: &str = "site_state_log";
 pub const EVENTS: &str = "events";
 pub const API_TOKENS: &str = "api_tokens";
+pub const OBSERVABLES: &str = "observables";
+pub const OBSERVABLE_INDEX: &str = "observable_index";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -201,6 +214,37 @@ pub fn member_key(incident: Ulid, name: &str) -> Vec<u8> {
     let mut key = MEMBERS_PREFIX.to_vec();
     key.extend_from_slice(&incident.to_bytes());
     key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// `meta` key prefix of each incident's count of observables: prefix ++ ULID → u64 BE.
+pub const OBSERVABLE_COUNT_PREFIX: &[u8] = b"observable_count/";
+
+/// The `meta` key of `incident`'s count of observables.
+pub fn observable_count_key(incident: Ulid) -> Vec<u8> {
+    let mut key = OBSERVABLE_COUNT_PREFIX.to_vec();
+    key.extend_from_slice(&incident.to_bytes());
+    key
+}
+
+/// The 32 bytes an indicator is keyed by in `observables` and `observable_index`.
+pub fn indicator_hash(indicator: &socfed_proto::vocab::Indicator) -> [u8; 32] {
+    *blake3::hash(indicator.to_string().as_bytes()).as_bytes()
+}
+
+/// `observables` key: incident ULID ++ indicator hash.
+pub fn observable_key(incident: Ulid, hash: &[u8; 32]) -> [u8; 48] {
+    let mut key = [0u8; 48];
+    key[..16].copy_from_slice(&incident.to_bytes());
+    key[16..].copy_from_slice(hash);
+    key
+}
+
+/// `observable_index` key: indicator hash ++ incident ULID.
+pub fn observable_index_key(hash: &[u8; 32], incident: Ulid) -> [u8; 48] {
+    let mut key = [0u8; 48];
+    key[..32].copy_from_slice(hash);
+    key[32..].copy_from_slice(&incident.to_bytes());
     key
 }
 
@@ -403,6 +447,8 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::Fingerprints => shape.u64("generation").opaque(32),
         TreeId::WebSessions => shape.byte("kind").opaque(32),
         TreeId::SiteStateLog => shape.text_nul().u64("seq"),
+        TreeId::Observables => shape.ulid().opaque(32),
+        TreeId::ObservableIndex => shape.opaque(32).ulid(),
     }
     .finish()
 }
@@ -414,6 +460,8 @@ fn meta_key_shape(key: &[u8]) -> Result<String, String> {
     };
     if let Some(rest) = key.strip_prefix(REGULATED_PREFIX) {
         prefixed(REGULATED_PREFIX, KeyShape::new(rest).ulid().finish())
+    } else if let Some(rest) = key.strip_prefix(OBSERVABLE_COUNT_PREFIX) {
+        prefixed(OBSERVABLE_COUNT_PREFIX, KeyShape::new(rest).ulid().finish())
     } else if let Some(rest) = key.strip_prefix(MEMBERS_PREFIX) {
         prefixed(MEMBERS_PREFIX, KeyShape::new(rest).ulid().text().finish())
     } else {

@@ -37,6 +37,10 @@
 //! Version 8 → 9: nothing is rewritten; the `events` tree starts empty and the first event
 //! appended is sequence 1. Schema 9 makes an older build, which would change incidents
 //! without logging them, refuse the store.
+//!
+//! Version 9 → 10: nothing is rewritten; `observables` and `observable_index` start empty
+//! (observables accrue from the next reports and analysts' edits). Schema 10 makes an older
+//! build, which would change incidents without keeping them, refuse the store.
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};

@@ -20,6 +20,7 @@ mod export;
 mod forms;
 mod hunts;
 mod kpis;
+mod observables;
 mod pages;
 mod respond;
 mod tables;
@@ -80,6 +81,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/regulatory", post(respond::regulatory))
         .route("/incidents/{id}/comms", post(comms::draft))
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
+        .route("/incidents/{id}/observables", post(observables::change))
         .route("/sites", get(views::sites))
         .route("/kpis", get(kpis::kpis))
         .route("/hunts", get(views::hunts).post(hunts::start))

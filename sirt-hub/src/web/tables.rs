@@ -31,6 +31,8 @@ pub struct Incident<'a> {
     pub respond: Option<super::respond::Respond>,
     /// The communications forms the viewer's role may use (none without one).
     pub comms: Option<super::comms::Comms>,
+    /// The observables section (`observables.html`).
+    pub observables: super::observables::Section,
     pub indicators: Rows,
     pub techniques: Rows,
     pub sightings: Rows,
@@ -102,6 +104,7 @@ impl<'a> Incident<'a> {
             act: forms.act,
             respond: forms.respond,
             comms: forms.comms,
+            observables: Default::default(),
             indicators,
             techniques: i.techniques.iter().map(|t| vec![t.clone()]).collect(),
             sightings: report::sighting_rows(i),

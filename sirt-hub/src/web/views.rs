@@ -181,8 +181,25 @@ pub async fn incident(
                 Some(role) => incident_forms(&state, &viewer, role, &record, &i, &c),
                 None => tables::Forms::default(),
             };
-            let page =
+            let observables = {
+                let (reader, record) = (reader(&state, &viewer), record.clone());
+                read(&state.store, move |s| {
+                    crate::view::observables::listing(s, &reader, &record)
+                })
+                .await
+            };
+            let observables = match observables {
+                Ok(list) => super::observables::Section::new(
+                    &viewer.name,
+                    state.roles.get(&viewer.name),
+                    viewer.action_csrf(),
+                    &list,
+                ),
+                Err(response) => return response,
+            };
+            let mut page =
                 tables::Incident::new(Layout::of(&viewer, &record.title, "/"), &i, &d, &c, forms);
+            page.observables = observables;
             match q.get("fragment") {
                 Some(name) => page.fragment(name),
                 None => render(&page),

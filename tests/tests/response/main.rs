@@ -8,7 +8,7 @@ mod directive_pages;
 mod hub_webhooks;
 mod hunt_events;
 mod hunts;
-mod intel_export;
+mod intel_export;mod observables;
 mod playbook_safety;
 mod response;
 mod response_cli;

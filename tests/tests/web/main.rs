@@ -19,6 +19,8 @@ mod dashboard_browser;
 mod dashboard_comms;
 mod dashboard_export;
 mod dashboard_hunts;
+mod dashboard_observables;
+mod dashboard_observables_browser;
 mod dashboard_oversight;
 mod dashboard_pages;
 mod dashboard_sessions;

@@ -216,6 +216,7 @@ impl Batch<'_, '_> {
         self.unit
             .set_local_ref(site, &report.local_incident_id, record.id);
         self.index_fingerprints(&record, fingerprints.iter().map(|fp| &fp.key), &read)?;
+        self.sight_observables(site, &report.indicators, record.id)?;
         Ok(IncidentChange { created, record })
     }
 
@@ -294,6 +295,8 @@ impl Batch<'_, '_> {
         // its clocks, so it is not watched twice).
         self.unit.watch_regulated(&target, now);
         self.unit.unmark_regulated(other);
+        // The duplicate's observables (and their index entries) move to the survivor.
+        self.merge_observables(survivor, other)?;
         self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: now,
             actor: actor.to_string(),

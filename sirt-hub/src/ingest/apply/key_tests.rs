@@ -119,10 +119,10 @@ fn per_site_records_are_written_once_per_unit() {
                 .sum()
         };
         // Meta: each site's state sequence, the commit counter, the journal mark and the
-        // event log's last sequence.
+        // event log's last sequence; and each new incident's count of observables (16).
         assert_eq!(
             (inserts("sites"), inserts("epochs"), inserts("meta")),
-            (2, 2, 5)
+            (2, 2, 5 + 16)
         );
     });
 }
@@ -147,4 +147,80 @@ fn a_revision_rewrites_only_stale_fingerprints() {
         });
         assert_eq!((fresh, stale), (0, 1));
     });
+}
+
+/// Inserts per tree while `work` runs (every counter drained first).
+fn inserts_by_tree(
+    ops: &super::tests::Counted,
+    work: impl FnOnce(),
+) -> std::collections::BTreeMap<String, u64> {
+    ops.0.snapshot();
+    work();
+    let mut out = std::collections::BTreeMap::new();
+    for (key, .., value) in ops.0.snapshot().into_vec() {
+        let key = key.key();
+        let label = |name: &str| {
+            key.labels()
+                .find(|l| l.key() == name)
+                .map(|l| l.value().to_string())
+        };
+        if label("op").as_deref() != Some("insert") {
+            continue;
+        }
+        if let (Some(tree), metrics_util::debugging::DebugValue::Counter(n)) =
+            (label("tree"), value)
+        {
+            *out.entry(tree).or_default() += n;
+        }
+    }
+    out
+}
+
+/// What observables cost per escalation: a report opening an incident writes one record per
+/// indicator, its index entry and the incident's count (in `meta`); a revision carrying the
+/// same indicators rewrites only the records (first/last seen, count). Nothing else changes.
+#[test]
+fn observables_cost_a_record_per_indicator_and_an_index_entry_when_new() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open_store(dir.path());
+    let t0 = 1_700_000_000_000;
+    counted(|ops| {
+        let opened = inserts_by_tree(ops, || {
+            stored_in(&store, escalation("paris", 1, "P-1", 1), t0);
+        });
+        let revised = inserts_by_tree(ops, || {
+            stored_in(&store, escalation("paris", 2, "P-1", 2), t0 + 1_000);
+        });
+        let of =
+            |m: &std::collections::BTreeMap<String, u64>, t: &str| m.get(t).copied().unwrap_or(0);
+        let total = |m: &std::collections::BTreeMap<String, u64>| m.values().sum::<u64>();
+        eprintln!(
+            "opened: {opened:?} ({} keys)\nrevised: {revised:?} ({} keys)",
+            total(&opened),
+            total(&revised)
+        );
+        assert_eq!(
+            (of(&opened, "observables"), of(&opened, "observable_index")),
+            (1, 1)
+        );
+        assert_eq!(
+            (
+                of(&revised, "observables"),
+                of(&revised, "observable_index")
+            ),
+            (1, 0)
+        );
+    });
+    let incident = store
+        .list_incidents(&Default::default(), None, 10, |_| true)
+        .expect("list")
+        .incidents[0]
+        .id;
+    let observables = store.observables(incident).expect("read");
+    assert_eq!(observables.len(), 1);
+    let paris = &observables[0].sites[0];
+    assert_eq!(
+        (paris.count, paris.first_seen_ms, paris.last_seen_ms),
+        (2, t0, t0 + 1_000)
+    );
 }

@@ -1,6 +1,6 @@
 //! What each writer item does: the hub's rules for a site's stream (idempotency, the
 //! acknowledgement mark, correlation) and for operators' commands (lifecycle, merge and split,
-//! response, communications, roster, dashboard sessions), applied to one store unit of work.
+//! response, communications, observables, roster, dashboard sessions), applied to one store unit of work.
 //!
 //! The store (`crate::store::unit`) knows keys, encodings and indexes and decides nothing; this
 //! module decides and holds no storage detail. A batch of items is one unit, so a crash leaves
@@ -12,6 +12,7 @@ mod escalation;
 mod fingerprints;
 mod journaled;
 mod members;
+mod observables;
 mod response;
 mod retention;
 mod roster;
@@ -22,6 +23,7 @@ mod web;
 pub use comms::{CommEdit, CommsChange};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
+pub use observables::ObservableChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
@@ -111,6 +113,8 @@ pub enum Item {
     Members(Box<MemberChange>),
     /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
     Web(Box<WebChange>),
+    /// An analyst added, flagged, unflagged or removed an incident's observable.
+    Observable(Box<ObservableChange>),
     /// A record for the audit chain alone (refused calls, see `crate::refusals`).
     Audit(Box<socfed_runtime::audit::AuditDraft>),
     /// A webhook sink's cursor moved, with the audit record of an event given up
@@ -371,6 +375,7 @@ impl Batch<'_, '_> {
             Item::Tokens(change) => Outcome::Response(self.tokens(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
+            Item::Observable(change) => Outcome::Response(self.observable_change(change, applied)?),
             Item::Audit(draft) => {
                 self.unit.audit((**draft).clone())?;
                 Outcome::Status
@@ -439,6 +444,8 @@ impl Batch<'_, '_> {
 
 #[cfg(test)]
 mod key_tests;
+#[cfg(test)]
+mod observables_tests;
 #[cfg(test)]
 mod retention_tests;
 #[cfg(test)]

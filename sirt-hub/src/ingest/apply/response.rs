@@ -47,6 +47,8 @@ pub enum ResponseOutcome {
     Directives(Vec<DirectiveRecord>),
     Hunt(Box<HuntRecord>),
     Comm(Box<crate::comms::CommRecord>),
+    /// An observable as an analyst's edit left it; `None` once removed.
+    Observable(Option<Box<crate::observable::ObservableRecord>>),
     /// A site's report: whether it changed the directive.
     Updated(bool),
     /// A step of the directive prune pass.

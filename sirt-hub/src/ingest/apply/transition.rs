@@ -255,6 +255,8 @@ impl Batch<'_, '_> {
             self.unit.set_local_ref(&s.site, local, id);
         }
         self.relink(&s.site, &local_ids, original.id, id, &reason, &s.actor)?;
+        // The site's share of each observable goes with its sighting.
+        self.split_observables(original.id, id, &s.site)?;
         // The original loses the site's listing entry; the new incident gains it.
         self.unit.put_incident(Some(&original_was), &mut original)?;
         self.unit.put_incident(None, &mut split)?;

@@ -35,6 +35,8 @@ pub enum TreeId {
     SiteStateLog,
     Events,
     ApiTokens,
+    Observables,
+    ObservableIndex,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -64,6 +66,8 @@ impl TreeSet for TreeId {
         TreeId::SiteStateLog,
         TreeId::Events,
         TreeId::ApiTokens,
+        TreeId::Observables,
+        TreeId::ObservableIndex,
     ];
 
     fn index(self) -> usize {
@@ -95,6 +99,8 @@ impl TreeSet for TreeId {
             TreeId::SiteStateLog => SITE_STATE_LOG,
             TreeId::Events => EVENTS,
             TreeId::ApiTokens => API_TOKENS,
+            TreeId::Observables => OBSERVABLES,
+            TreeId::ObservableIndex => OBSERVABLE_INDEX,
         }
     }
 

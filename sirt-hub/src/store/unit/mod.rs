@@ -16,11 +16,12 @@
 //! owed to sites), `sites.rs` (per-site facts and acknowledgement marks), `escalations.rs`
 //! (idempotency records, reviews, local references, fingerprints), `response.rs` (directives,
 //! hunts, communications), `people.rs` (roster, members, dashboard grants, the audit chain), `events.rs` (the hub
-//! event log).
+//! event log), `observables.rs` (incidents' observables and their index).
 
 mod escalations;
 mod events;
 mod incidents;
+mod observables;
 mod people;
 mod response;
 mod sites;
