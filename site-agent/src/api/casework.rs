@@ -80,7 +80,7 @@ pub struct KpisDto {
     /// Groups handled per roster shift.
     pub shifts: Vec<serde_json::Value>,
     /// Per ISO week.
-    pub weeks_trend: Vec<serde_json::Value>,
+    pub trend: Vec<serde_json::Value>,
     /// Audit entries read; `truncated` when the scan stopped at its cap.
     pub scanned: usize,
     pub truncated: bool,
@@ -220,7 +220,7 @@ pub async fn kpis(
         analysts: values(&r.kpis.analysts),
         rules: values(&r.kpis.rules),
         shifts: values(&r.kpis.shifts),
-        weeks_trend: values(&r.kpis.weeks),
+        trend: values(&r.kpis.trend),
         scanned: r.scanned,
         truncated: r.truncated,
     }))

@@ -109,7 +109,7 @@ pub fn kpis(r: &KpiReport) -> pb::SiteKpis {
             })
             .collect(),
         trend: k
-            .weeks
+            .trend
             .iter()
             .map(|w| pb::WeekKpi {
                 week: w.week.clone(),

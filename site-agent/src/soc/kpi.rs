@@ -132,7 +132,8 @@ pub struct Kpis {
     pub analysts: Vec<AnalystKpi>,
     pub rules: Vec<RuleKpi>,
     pub shifts: Vec<ShiftLoad>,
-    pub weeks: Vec<WeekKpi>,
+    /// Per ISO week, oldest first.
+    pub trend: Vec<WeekKpi>,
 }
 
 /// What the KPIs know of a group besides its history.
@@ -296,7 +297,7 @@ pub fn compute(
                 groups_handled: groups.len(),
             })
             .collect(),
-        weeks: weeks
+        trend: weeks
             .into_iter()
             .map(|(week, w)| {
                 let mut ack = w.ack_ms;

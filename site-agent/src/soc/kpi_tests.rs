@@ -137,8 +137,8 @@ fn false_positive_rate_per_rule() {
         })
         .collect();
     assert_eq!(rows, [("r-good", 1, 0, 0.0), ("r-noisy", 3, 2, 2.0 / 3.0)]);
-    assert_eq!(kpis.weeks.len(), 1);
-    assert_eq!((kpis.weeks[0].closed, kpis.weeks[0].false_positive), (6, 3));
+    assert_eq!(kpis.trend.len(), 1);
+    assert_eq!((kpis.trend[0].closed, kpis.trend[0].false_positive), (6, 3));
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn workload_per_shift_and_weekly_trend_and_the_window() {
     let label = morning.to_string();
     assert_eq!(shifts, [(label.as_str(), 2), (OFF_SHIFT, 2)]);
     let weeks: Vec<(&str, usize, Option<i64>)> = kpis
-        .weeks
+        .trend
         .iter()
         .map(|w| (w.week.as_str(), w.acknowledged, w.median_acknowledge_ms))
         .collect();

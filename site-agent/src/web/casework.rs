@@ -262,7 +262,7 @@ pub async fn kpis(
             })
             .collect(),
         trend: k
-            .weeks
+            .trend
             .iter()
             .map(|w| WeekRow {
                 week: w.week.clone(),

@@ -145,24 +145,25 @@ fn durations_json(d: Option<&pb::KpiDurations>) -> Value {
     json!({ "count": d.count, "median_ms": d.median_ms, "p90_ms": d.p90_ms })
 }
 
-fn timings_json(t: Option<&pb::KpiTimings>) -> Value {
+/// A row with its timings beside its own fields (`row` is a JSON object), the shape of
+/// `GET /api/v1/kpis`.
+fn with_timings(mut row: Value, t: Option<&pb::KpiTimings>) -> Value {
     let t = t.cloned().unwrap_or_default();
-    json!({
-        "acknowledge": durations_json(t.acknowledge.as_ref()),
-        "escalate": durations_json(t.escalate.as_ref()),
-        "close": durations_json(t.close.as_ref()),
-    })
+    row["acknowledge"] = durations_json(t.acknowledge.as_ref());
+    row["escalate"] = durations_json(t.escalate.as_ref());
+    row["close"] = durations_json(t.close.as_ref());
+    row
 }
 
 fn kpis_json(k: &pb::SiteKpis) -> Value {
     json!({
         "weeks": k.weeks,
-        "from": format_millis(k.from_ms),
-        "to": format_millis(k.to_ms),
+        "from_ms": k.from_ms,
+        "to_ms": k.to_ms,
         "scanned": k.scanned,
         "truncated": k.truncated,
-        "tiers": k.tiers.iter().map(|t| json!({"tier": t.tier, "timings": timings_json(t.timings.as_ref())})).collect::<Vec<_>>(),
-        "analysts": k.analysts.iter().map(|a| json!({"analyst": a.analyst, "groups_handled": a.groups_handled, "timings": timings_json(a.timings.as_ref())})).collect::<Vec<_>>(),
+        "tiers": k.tiers.iter().map(|t| with_timings(json!({"tier": t.tier}), t.timings.as_ref())).collect::<Vec<_>>(),
+        "analysts": k.analysts.iter().map(|a| with_timings(json!({"analyst": a.analyst, "groups_handled": a.groups_handled}), a.timings.as_ref())).collect::<Vec<_>>(),
         "rules": k.rules.iter().map(|r| json!({
             "rule_id": r.rule_id, "closed": r.closed, "false_positive": r.false_positive,
             "false_positive_rate": if r.closed == 0 { 0.0 } else { r.false_positive as f64 / r.closed as f64 },
