@@ -235,6 +235,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let web_roles = roles.clone();
     // One count of open watches for gRPC watches and `/api/v1/events` streams alike.
     let watches = crate::grpc::watches::WatchSlots::new(config.limits.max_watches_per_operator);
+    let casework = crate::grpc::casework::CaseworkService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+    };
     let operator = OperatorService {
         store: store.clone(),
         roles,
@@ -251,6 +256,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.Response",
         "socfed.v1.Communications",
         "socfed.v1.OperatorRoster",
+        "socfed.v1.HubCasework",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -361,6 +367,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             .add_service(ResponseServer::new(response).max_decoding_message_size(max))
             .add_service(CommunicationsServer::new(comms).max_decoding_message_size(max))
             .add_service(OperatorRosterServer::new(roster).max_decoding_message_size(max))
+            .add_service(
+                socfed_proto::pb::hub_casework_server::HubCaseworkServer::new(casework)
+                    .max_decoding_message_size(max),
+            )
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");

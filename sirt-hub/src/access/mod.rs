@@ -13,6 +13,7 @@
 //! | starting a hunt | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 //! | drafting a communication | IR lead, CISO, SOC manager |
 //! | managing the roster (`sirt-hub operators`) and API tokens (`sirt-hub tokens`) | admin, CISO |
+//! | writing a note on an incident (its work log) | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 
 pub mod acting;
 pub mod incident;
@@ -40,10 +41,12 @@ pub enum Api {
     RecordDelivery,
     ManageOperators,
     SignIn,
+    /// A note on an incident (issue 15).
+    WriteNote,
 }
 
 impl Api {
-    pub const ALL: [Api; 14] = [
+    pub const ALL: [Api; 15] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,
@@ -58,6 +61,7 @@ impl Api {
         Api::RecordDelivery,
         Api::ManageOperators,
         Api::SignIn,
+        Api::WriteNote,
     ];
 
     /// The API as the subject of "… needs …".
@@ -77,6 +81,7 @@ impl Api {
             Api::RecordDelivery => "recording a delivery",
             Api::ManageOperators => "managing the operator roster",
             Api::SignIn => "signing in to the dashboard",
+            Api::WriteNote => "writing a note on an incident",
         }
     }
 }
@@ -115,7 +120,10 @@ pub fn needed(api: Api) -> Needed {
         | Api::AttachHunt
         | Api::DecideCommunication
         | Api::RecordDelivery => Needed::OneOf(RESPONSE_LEADS),
-        Api::StartHunt => Needed::OneOf(HUNTERS),
+        // Notes are the investigators' findings: the people who may hunt at the hub (the
+        // response's leads, the SOC manager and the senior tiers who investigate) write them;
+        // tier 1 and 2 triage at the sites and read the log, engineers and admins read it.
+        Api::StartHunt | Api::WriteNote => Needed::OneOf(HUNTERS),
         Api::DraftCommunication => Needed::OneOf(WRITERS),
         Api::ManageOperators => Needed::OneOf(ROSTER_KEEPERS),
     }

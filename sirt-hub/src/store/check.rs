@@ -75,6 +75,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }
         TreeId::Comms => rec::<crate::comms::CommRecord>(id, "CommRecord", value),
+        TreeId::IncidentNotes => rec::<crate::incident::notes::HubNote>(id, "HubNote", value),
         TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
         // Status code ++ severity code (`schema::listing_value`).
         TreeId::SiteIncidents => {

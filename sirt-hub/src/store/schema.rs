@@ -109,7 +109,9 @@ pub use trees::*;
 /// run per unit.
 /// 9: `events`, the hub event log every change appends to (an older build would change
 /// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
-pub const SCHEMA_VERSION: u32 = 9;
+/// 10: `incident_notes`, the notes on incidents (created empty; an older build would not
+/// know them).
+pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -149,6 +151,8 @@ pub const SITE_STATES: &str = "site_states";
 pub const SITE_STATE_LOG: &str = "site_state_log";
 pub const EVENTS: &str = "events";
 pub const API_TOKENS: &str = "api_tokens";
+/// Schema 10: incident ULID ++ note ULID → `HubNote` (an incident's work log in time order).
+pub const INCIDENT_NOTES: &str = "incident_notes";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -391,7 +395,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::Sites | TreeId::Operators => shape.text(),
         TreeId::Audit | TreeId::Events => shape.u64("seq"),
         TreeId::Incidents | TreeId::Directives | TreeId::Hunts | TreeId::ApiTokens => shape.ulid(),
-        TreeId::IncidentDirectives | TreeId::Comms => shape.ulid().ulid(),
+        TreeId::IncidentDirectives | TreeId::Comms | TreeId::IncidentNotes => shape.ulid().ulid(),
         TreeId::SiteIncidents
         | TreeId::Epochs
         | TreeId::SiteDirectives

@@ -54,38 +54,13 @@ pub struct NoteView {
     pub redacted: Option<String>,
 }
 
-/// Why a note's text was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NoteError {
-    #[error("a note needs some text")]
-    Empty,
-    #[error("a note is at most {MAX_NOTE_CHARS} characters; this one has {0}")]
-    TooLong(usize),
-    #[error(
-        "a note may not hold control characters (other than new lines and tabs); found U+{0:04X}"
-    )]
-    Control(u32),
-}
+/// Why a note's text was refused (the check both services share).
+pub use socfed_proto::text::NoteTextError as NoteError;
 
 /// The text as stored: trimmed, bounded, no character a terminal acts on but new lines and
-/// tabs (every surface escapes on output too).
+/// tabs (`socfed_proto::text::checked_note`, the hub's notes' check too).
 pub fn checked_text(text: &str) -> Result<String, NoteError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(NoteError::Empty);
-    }
-    let chars = text.chars().count();
-    if chars > MAX_NOTE_CHARS {
-        return Err(NoteError::TooLong(chars));
-    }
-    if let Some(c) = text
-        .chars()
-        .find(|c| *c != '\n' && *c != '\t' && socfed_proto::text::is_unsafe(*c))
-    {
-        return Err(NoteError::Control(u32::from(c)));
-    }
-    // Carriage returns are refused above; Windows line ends arrive as "\r\n" from forms.
-    Ok(text.to_string())
+    socfed_proto::text::checked_note(text, MAX_NOTE_CHARS)
 }
 
 /// The reader the rule looks at.
@@ -173,7 +148,10 @@ mod tests {
         assert_eq!(checked_text("a\u{202e}b"), Err(NoteError::Control(0x202e)));
         assert_eq!(
             checked_text(&"x".repeat(MAX_NOTE_CHARS + 1)),
-            Err(NoteError::TooLong(MAX_NOTE_CHARS + 1))
+            Err(NoteError::TooLong {
+                chars: MAX_NOTE_CHARS + 1,
+                max: MAX_NOTE_CHARS
+            })
         );
         assert!(checked_text(&"é".repeat(MAX_NOTE_CHARS)).is_ok());
         assert!(checked_text("<script>alert(1)</script>").is_ok());

@@ -12,6 +12,7 @@ mod escalation;
 mod fingerprints;
 mod journaled;
 mod members;
+mod notes;
 mod response;
 mod retention;
 mod roster;
@@ -22,6 +23,7 @@ mod web;
 pub use comms::{CommEdit, CommsChange};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
+pub use notes::NoteAdd;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
@@ -109,6 +111,8 @@ pub enum Item {
     Tokens(Box<TokenChange>),
     /// An operator added to or removed from an incident's members.
     Members(Box<MemberChange>),
+    /// A note on an incident.
+    Note(Box<NoteAdd>),
     /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
     Web(Box<WebChange>),
     /// A record for the audit chain alone (refused calls, see `crate::refusals`).
@@ -371,6 +375,7 @@ impl Batch<'_, '_> {
             Item::Tokens(change) => Outcome::Response(self.tokens(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
+            Item::Note(note) => Outcome::Response(self.note(note)?),
             Item::Audit(draft) => {
                 self.unit.audit((**draft).clone())?;
                 Outcome::Status

@@ -21,6 +21,7 @@
 mod escalations;
 mod events;
 mod incidents;
+mod notes;
 mod people;
 mod response;
 mod sites;

@@ -1,0 +1,93 @@
+//! Notes on a hub incident through the real `sirt-hub` binary against an in-process hub and
+//! agent over mutual TLS: written by the roles of the matrix (a tier 1 analyst refused, named),
+//! the author from the certificate, listed in time order, a TLP:RED note's text only for the
+//! CISO, the incident's IR lead and its members (others see that it exists), text that would
+//! drive a terminal refused, each note one more entry in the audit chain.
+
+use serde_json::Value;
+use socfed_tests::fixture::Org;
+
+const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\
+[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n\
+[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n\
+[[operators]]\nname = \"sam\"\nrole = \"tier3\"\n";
+
+fn entries(cli: &socfed_tests::fixture::OperatorCli) -> anyhow::Result<u64> {
+    let report = cli.json(&["audit", "verify"])?;
+    report["entries"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("no entries: {report}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_notes_follow_the_matrix_and_the_tlp_red_read_rule() -> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris"], OPERATORS).await?;
+    let paris = org.agent("paris", hub.addr, "").await?;
+    let incident = org
+        .raise_at_site(paris.local_addr, hub.addr, "exfiltration")
+        .await?;
+    let [ines, carl, tom, sam] = ["ines", "carl", "tom", "sam"].map(|n| org.hub_cli(hub.addr, n));
+    let (ines, carl, tom, sam) = (ines?, carl?, tom?, sam?);
+    carl.ok(&["incidents", "assign", &incident, "ines"])?;
+
+    // A tier 3 analyst writes; a tier 1 analyst is refused with who may.
+    let before = entries(&carl)?;
+    let hostile = "<script>x</script> beacon every 60s to c2.bad.example";
+    let added = sam.json(&["incidents", "note", &incident, "--text", hostile])?;
+    assert_eq!(added["author"], "sam", "{added}");
+    assert_eq!(entries(&carl)?, before + 1, "the note is audited");
+    let refused = tom.fails(&["incidents", "note", &incident, "--text", "x"])?;
+    assert!(
+        refused.contains("writing a note") && refused.contains("tier 3"),
+        "{refused}"
+    );
+    let controls = sam.fails(&["incidents", "note", &incident, "--text", "a\u{1b}]0;x\u{7}"])?;
+    assert!(controls.contains("control characters"), "{controls}");
+    assert!(
+        sam.fails(&[
+            "incidents",
+            "note",
+            "01J00000000000000000000000",
+            "--text",
+            "x"
+        ])?
+        .contains("no incident")
+    );
+
+    // The IR lead's TLP:RED note: she and the CISO read it, sam and tom see it redacted.
+    let secret = "legal hold: the finance share";
+    ines.ok(&[
+        "incidents",
+        "note",
+        &incident,
+        "--text",
+        secret,
+        "--tlp",
+        "red",
+    ])?;
+    for (cli, reads) in [(&ines, true), (&carl, true), (&sam, false), (&tom, false)] {
+        let notes: Value = cli.json(&["incidents", "notes", &incident])?;
+        let notes = notes.as_array().cloned().unwrap_or_default();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(notes[0]["text"], hostile);
+        assert_eq!(
+            (notes[1]["author"].as_str(), notes[1]["tlp"].as_str()),
+            (Some("ines"), Some("red"))
+        );
+        assert_eq!(notes[1]["text"] == secret, reads, "{notes:?}");
+        assert_eq!(notes[1]["redacted"].is_string(), !reads, "{notes:?}");
+    }
+    // A member the lead adds reads it.
+    ines.ok(&["incidents", "members", "add", &incident, "sam"])?;
+    let notes: Value = sam.json(&["incidents", "notes", &incident])?;
+    assert_eq!(notes[1]["text"], secret, "{notes}");
+    let table = tom.ok(&["incidents", "notes", &incident])?;
+    assert!(
+        table.contains("redacted") && !table.contains("legal hold"),
+        "{table}"
+    );
+    paris.stop().await?;
+    hub.stop().await?;
+    Ok(())
+}
