@@ -11,6 +11,7 @@ mod auth;
 mod error;
 mod events;
 mod incidents;
+mod notes;
 pub mod openapi;
 mod response;
 
@@ -55,6 +56,10 @@ pub fn router() -> axum::Router<WebState> {
         .route(
             "/api/v1/incidents/{id}/transition",
             post(incidents::transition),
+        )
+        .route(
+            "/api/v1/incidents/{id}/notes",
+            get(notes::list).post(notes::add),
         )
         .route("/api/v1/sites", get(response::sites))
         .route(

@@ -10,7 +10,8 @@ use socfed_tests::fixture::Org;
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\
 [[operators]]\nname = \"carl\"\nrole = \"ciso\"\n\
 [[operators]]\nname = \"tom\"\nrole = \"tier1\"\n\
-[[operators]]\nname = \"sam\"\nrole = \"tier3\"\n";
+[[operators]]\nname = \"sam\"\nrole = \"tier3\"\n\
+[dashboard]\nlisten = \"127.0.0.1:0\"\n";
 
 fn entries(cli: &socfed_tests::fixture::OperatorCli) -> anyhow::Result<u64> {
     let report = cli.json(&["audit", "verify"])?;
