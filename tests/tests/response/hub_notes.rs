@@ -88,6 +88,67 @@ async fn hub_notes_follow_the_matrix_and_the_tlp_red_read_rule() -> anyhow::Resu
         table.contains("redacted") && !table.contains("legal hold"),
         "{table}"
     );
+
+    // The API: the same rule and matrix; the author is the caller, never a field.
+    let base = socfed_tests::api::base(&hub)?;
+    let url = format!("{base}/incidents/{incident}/notes");
+    let as_tom = socfed_tests::api::with_certificate(&org.pki, "tom")?;
+    let listed: Value = as_tom.get(&url).send().await?.json().await?;
+    assert!(
+        listed[1]["text"].is_null() && listed[1]["redacted"].is_string(),
+        "{listed}"
+    );
+    let refused = as_tom
+        .post(&url)
+        .json(&serde_json::json!({"text": "x"}))
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 403);
+    let as_sam = socfed_tests::api::with_certificate(&org.pki, "sam")?;
+    let posted = as_sam
+        .post(&url)
+        .json(&serde_json::json!({"text": "DNS sinkholed", "tlp": "amber"}))
+        .send()
+        .await?;
+    assert_eq!(posted.status(), 200);
+    let posted: Value = posted.json().await?;
+    assert_eq!(
+        (posted["author"].as_str(), posted["tlp"].as_str()),
+        (Some("sam"), Some("amber"))
+    );
+    let spoofed = as_sam
+        .post(&url)
+        .json(&serde_json::json!({"text": "x", "author": "carl"}))
+        .send()
+        .await?;
+    assert_eq!(spoofed.status(), 400);
+    let notes: Value = carl.json(&["incidents", "notes", &incident])?;
+    assert_eq!(notes.as_array().map(Vec::len), Some(3), "{notes}");
+
+    // The report: the notes merged into the timeline, escaped; for the board (cleared for
+    // AMBER) the RED note is withheld, in the CISO's own report it is there, and in tom's it
+    // is redacted.
+    let own = carl.ok(&["report", &incident])?;
+    assert!(
+        own.contains("legal hold") && own.contains("DNS sinkholed"),
+        "{own}"
+    );
+    assert!(
+        own.contains("&lt;script&gt;x") && !own.contains("<script>"),
+        "{own}"
+    );
+    let board = carl.ok(&["report", &incident, "--audience", "board"])?;
+    assert!(
+        !board.contains("legal hold") && board.contains("withheld: board"),
+        "{board}"
+    );
+    assert!(board.contains("DNS sinkholed"), "{board}");
+    let toms = tom.ok(&["report", &incident, "--format", "html"])?;
+    assert!(
+        !toms.contains("legal hold") && toms.contains("redacted"),
+        "{toms}"
+    );
+    assert!(!toms.contains("<script>x"), "{toms}");
     paris.stop().await?;
     hub.stop().await?;
     Ok(())
