@@ -19,6 +19,7 @@ mod comms;
 mod forms;
 mod hunts;
 mod kpis;
+mod notes;
 mod pages;
 mod respond;
 mod tables;
@@ -77,6 +78,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/task", post(respond::task))
         .route("/incidents/{id}/regulatory", post(respond::regulatory))
         .route("/incidents/{id}/comms", post(comms::draft))
+        .route("/incidents/{id}/notes", post(notes::add))
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/sites", get(views::sites))
         .route("/kpis", get(kpis::kpis))

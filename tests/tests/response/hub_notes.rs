@@ -149,6 +149,40 @@ async fn hub_notes_follow_the_matrix_and_the_tlp_red_read_rule() -> anyhow::Resu
         "{toms}"
     );
     assert!(!toms.contains("<script>x"), "{toms}");
+
+    // The dashboard: the work log (the timeline with the notes) escaped, the RED note's text
+    // only for those who may read it, the form for the roles that may write, its token
+    // checked.
+    let page_path = format!("/incidents/{incident}");
+    let tom_web = socfed_tests::web::Browser::open(&org.pki, &hub, "tom").await?;
+    let (status, page) = tom_web.get(&page_path).await?;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("&lt;script&gt;x&lt;/script&gt;") && !page.contains("<script>x"),
+        "{page}"
+    );
+    assert!(
+        page.contains("redacted") && !page.contains("legal hold"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("id=\"note-form\""),
+        "tier 1 gets no form: {page}"
+    );
+    let sam_web = socfed_tests::web::Browser::open(&org.pki, &hub, "sam").await?;
+    let (_, page) = sam_web.get(&page_path).await?;
+    let at = page.find("id=\"note-form\"").unwrap_or_default();
+    let csrf = socfed_tests::web::hidden(&page[at..], "csrf").unwrap_or_default();
+    assert_eq!(csrf.len(), 64, "{page}");
+    let path = format!("/incidents/{incident}/notes");
+    let (status, _, _) = sam_web.post_to(&path, "text=forged&tlp=", &[]).await?;
+    assert_eq!(status, 403);
+    let body = format!("csrf={csrf}&text=%3Ci%3Ereimaged%3C%2Fi%3E+ws-1&tlp=green");
+    let (status, _, answer) = sam_web.post_to(&path, &body, &[]).await?;
+    assert_eq!(status, 303, "{answer}");
+    let (_, page) = tom_web.get(&page_path).await?;
+    assert!(page.contains("&lt;i&gt;reimaged&lt;/i&gt; ws-1"), "{page}");
+    assert!(!page.contains("forged"), "{page}");
     paris.stop().await?;
     hub.stop().await?;
     Ok(())
