@@ -183,6 +183,30 @@ async fn hub_notes_follow_the_matrix_and_the_tlp_red_read_rule() -> anyhow::Resu
     let (_, page) = tom_web.get(&page_path).await?;
     assert!(page.contains("&lt;i&gt;reimaged&lt;/i&gt; ws-1"), "{page}");
     assert!(!page.contains("forged"), "{page}");
+
+    // The event log: each note an event (author and marking, never the text), on the stream
+    // of those who may read the incident.
+    let events = as_tom.get(format!("{base}/events?since=0")).send().await?;
+    assert_eq!(events.status(), 200);
+    let mut stream = socfed_tests::api::SseReader::new(events);
+    let mut notes_seen = Vec::new();
+    while notes_seen.len() < 4 {
+        let event = stream.next(std::time::Duration::from_secs(10)).await?;
+        if event.event == "note_added" {
+            notes_seen.push(event.data);
+        }
+    }
+    assert!(
+        notes_seen
+            .iter()
+            .all(|d| !d.contains("legal hold") && !d.contains("sinkholed")),
+        "{notes_seen:?}"
+    );
+    assert!(
+        notes_seen[1].contains("\"author\":\"ines\"") && notes_seen[1].contains("\"tlp\":\"red\""),
+        "{notes_seen:?}"
+    );
+    drop(stream);
     paris.stop().await?;
     hub.stop().await?;
     Ok(())

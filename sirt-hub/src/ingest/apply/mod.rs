@@ -375,7 +375,7 @@ impl Batch<'_, '_> {
             Item::Tokens(change) => Outcome::Response(self.tokens(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
-            Item::Note(note) => Outcome::Response(self.note(note)?),
+            Item::Note(note) => Outcome::Response(self.note(note, applied)?),
             Item::Audit(draft) => {
                 self.unit.audit((**draft).clone())?;
                 Outcome::Status

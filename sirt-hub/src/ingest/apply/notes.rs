@@ -21,7 +21,11 @@ pub struct NoteAdd {
 }
 
 impl Batch<'_, '_> {
-    pub(super) fn note(&mut self, n: &NoteAdd) -> Result<ResponseOutcome, StoreError> {
+    pub(super) fn note(
+        &mut self,
+        n: &NoteAdd,
+        applied: &mut super::Applied,
+    ) -> Result<ResponseOutcome, StoreError> {
         if self.unit.incident(n.incident)?.is_none() {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no incident {}; list incidents to see valid ids",
@@ -52,6 +56,16 @@ impl Batch<'_, '_> {
             before: None,
             after: serde_json::to_string(&note).ok(),
         })?;
+        // The live page, the event stream and the webhooks learn of it in the same unit.
+        applied.events.push(crate::events::HubEvent {
+            at_ms: self.now,
+            incident: Some(n.incident),
+            kind: crate::store::records::EventKind::NoteAdded {
+                note: n.id,
+                author: n.actor.clone(),
+                tlp: n.tlp.map(|t| t.as_str().to_string()).unwrap_or_default(),
+            },
+        });
         Ok(ResponseOutcome::Updated(true))
     }
 }
