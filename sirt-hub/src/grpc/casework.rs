@@ -24,19 +24,14 @@ pub fn note(n: &NoteView) -> pb::IncidentNote {
         author: n.author.clone(),
         at_ms: n.at_ms,
         text: n.text.clone(),
-        tlp: n.tlp.map_or(pb::Tlp::Unspecified, Tlp::to_wire).into(),
+        tlp: Tlp::optional_to_wire(n.tlp),
         redacted: n.redacted.clone().unwrap_or_default(),
     }
 }
 
 /// A note's optional marking from the wire: unspecified is none.
 pub fn note_tlp(value: i32) -> Result<Option<Tlp>, HubError> {
-    if value == pb::Tlp::Unspecified as i32 {
-        return Ok(None);
-    }
-    Tlp::from_wire(value, "tlp")
-        .map(Some)
-        .map_err(|e| HubError::invalid(e.to_string()))
+    Tlp::optional_from_wire(value, "tlp").map_err(|e| HubError::invalid(e.to_string()))
 }
 
 #[tonic::async_trait]

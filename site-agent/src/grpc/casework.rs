@@ -33,12 +33,7 @@ impl CaseworkApi {
 
 /// A note's optional marking from the wire: unspecified is none.
 pub fn note_tlp_from_wire(value: i32) -> Result<Option<Tlp>, AgentError> {
-    if value == pb::Tlp::Unspecified as i32 {
-        return Ok(None);
-    }
-    Tlp::from_wire(value, "tlp")
-        .map(Some)
-        .map_err(|e| AgentError::invalid(e.to_string()))
+    Tlp::optional_from_wire(value, "tlp").map_err(|e| AgentError::invalid(e.to_string()))
 }
 
 pub fn note(n: &NoteView) -> pb::IncidentNote {
@@ -47,7 +42,7 @@ pub fn note(n: &NoteView) -> pb::IncidentNote {
         author: n.author.clone(),
         at_ms: n.at_ms,
         text: n.text.clone(),
-        tlp: n.tlp.map_or(pb::Tlp::Unspecified, Tlp::to_wire).into(),
+        tlp: Tlp::optional_to_wire(n.tlp),
         redacted: n.redacted.clone().unwrap_or_default(),
     }
 }

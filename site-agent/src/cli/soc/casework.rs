@@ -19,37 +19,8 @@ async fn client(
     Ok((SiteCaseworkClient::new(conn.channel()?), soc))
 }
 
-/// `--tlp` of a note.
-pub fn parse_tlp(s: &str) -> Result<Tlp, String> {
-    s.parse::<Tlp>().map_err(|e| e.to_string())
-}
-
-fn marking(n: i32) -> &'static str {
-    if n == pb::Tlp::Unspecified as i32 {
-        "-"
-    } else {
-        render::tlp(n)
-    }
-}
-
-fn note_json(n: &pb::IncidentNote) -> Value {
-    json!({
-        "id": n.id,
-        "author": n.author,
-        "at": format_millis(n.at_ms),
-        "text": if n.redacted.is_empty() { Value::from(n.text.clone()) } else { Value::Null },
-        "tlp": (n.tlp != pb::Tlp::Unspecified as i32).then(|| render::tlp(n.tlp)),
-        "redacted": (!n.redacted.is_empty()).then(|| n.redacted.clone()),
-    })
-}
-
-fn note_text(n: &pb::IncidentNote) -> String {
-    if n.redacted.is_empty() {
-        render::clean_multiline(&n.text).into_owned()
-    } else {
-        format!("[redacted: {}]", render::clean(&n.redacted))
-    }
-}
+pub use socfed_runtime::cli::notes::parse_tlp;
+use socfed_runtime::cli::notes::{added_line, note_json, notes_json, notes_table};
 
 /// `incidents notes ID`.
 pub async fn notes(id: String, conn: Conn) -> anyhow::Result<()> {
@@ -61,21 +32,8 @@ pub async fn notes(id: String, conn: Conn) -> anyhow::Result<()> {
         .into_inner()
         .notes;
     match conn.format() {
-        OutputFormat::Json => {
-            render::print_json(&Value::Array(notes.iter().map(note_json).collect()))?
-        }
-        OutputFormat::Table => {
-            let mut table = render::table(&["time", "author", "tlp", "note"]);
-            for n in &notes {
-                table.add_row([
-                    format_millis(n.at_ms),
-                    n.author.clone(),
-                    marking(n.tlp).to_string(),
-                    note_text(n),
-                ]);
-            }
-            socfed_runtime::outln!("{table}");
-        }
+        OutputFormat::Json => render::print_json(&notes_json(&notes))?,
+        OutputFormat::Table => socfed_runtime::outln!("{}", notes_table(&notes)),
     }
     Ok(())
 }
@@ -87,19 +45,14 @@ pub async fn note(id: String, text: String, tlp: Option<Tlp>, conn: Conn) -> any
         .add_incident_note(pb::AddIncidentNoteRequest {
             incident_id: id.clone(),
             text,
-            tlp: tlp.map_or(pb::Tlp::Unspecified, Tlp::to_wire).into(),
+            tlp: Tlp::optional_to_wire(tlp),
         })
         .await
         .map_err(|s| soc.explain(&s))?
         .into_inner();
     match conn.format() {
         OutputFormat::Json => render::print_json(&note_json(&added))?,
-        OutputFormat::Table => socfed_runtime::outln!(
-            "note {} added to {} by {}",
-            render::clean(&added.id),
-            render::clean(&id),
-            render::clean(&added.author)
-        ),
+        OutputFormat::Table => socfed_runtime::outln!("{}", added_line(&added, &id)),
     }
     Ok(())
 }
