@@ -240,6 +240,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     };
     // One count of open watches for gRPC watches and `/api/v1/events` streams alike.
     let watches = crate::grpc::watches::WatchSlots::new(config.limits.max_watches_per_operator);
+    let casework = crate::grpc::casework::CaseworkService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+    };
     let operator = OperatorService {
         store: store.clone(),
         roles,
@@ -257,6 +262,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.Communications",
         "socfed.v1.OperatorRoster",
         "socfed.v1.Observables",
+        "socfed.v1.HubCasework",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -369,6 +375,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             .add_service(OperatorRosterServer::new(roster).max_decoding_message_size(max))
             .add_service(
                 socfed_proto::pb::observables_server::ObservablesServer::new(observables)
+                    .max_decoding_message_size(max),
+            )
+            .add_service(
+                socfed_proto::pb::hub_casework_server::HubCaseworkServer::new(casework)
                     .max_decoding_message_size(max),
             )
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),

@@ -98,6 +98,10 @@ pub fn summary(event: &HubEvent) -> String {
         EventKind::HuntHit {
             hunt, site, hits, ..
         } => format!("{about}: hunt {hunt} found {hits} hits at {site}"),
+        EventKind::NoteAdded { author, tlp, .. } if tlp.is_empty() => {
+            format!("{about}: note by {author}")
+        }
+        EventKind::NoteAdded { author, tlp, .. } => format!("{about}: note by {author} ({tlp})"),
     }
 }
 
@@ -106,7 +110,7 @@ pub fn summary(event: &HubEvent) -> String {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct EventJson {
     pub seq: u64,
-    /// `incident_created`, `incident_changed`, `directive_failed` or `hunt_hit`.
+    /// `incident_created`, `incident_changed`, `directive_failed`, `hunt_hit` or `note_added`.
     pub kind: String,
     pub at_ms: i64,
     /// The incident's id, if the event is about one.
@@ -222,7 +226,9 @@ pub fn incidents_of(store: &HubStore, event: &HubEvent) -> Result<Vec<ulid::Ulid
         EventKind::DirectiveFailed { directive, .. } => {
             store.directive(*directive)?.and_then(|d| d.hunt)
         }
-        EventKind::IncidentCreated { .. } | EventKind::IncidentChanged { .. } => None,
+        EventKind::IncidentCreated { .. }
+        | EventKind::IncidentChanged { .. }
+        | EventKind::NoteAdded { .. } => None,
     };
     let mut ids: Vec<ulid::Ulid> = event.incident.into_iter().collect();
     if let Some(hunt) = hunt {

@@ -30,6 +30,7 @@ pub const KINDS: &[&str] = &[
     "incident-changed",
     "directive-failed",
     "hunt-hit",
+    "note-added",
 ];
 
 /// The log as the source and the writer as the ledger, every sink given its first cursor.

@@ -12,6 +12,7 @@ use crate::soc::alert::ParseLimits;
 use crate::store::{AgentStore, StoreError};
 use crate::uplink::{self, UplinkSettings, UplinkState};
 use socfed_proto::identity::Identity;
+use socfed_proto::pb::site_casework_server::SiteCaseworkServer;
 use socfed_proto::pb::site_local_server::SiteLocalServer;
 use socfed_proto::pb::site_response_server::SiteResponseServer;
 use socfed_proto::pb::site_soc_server::SiteSocServer;
@@ -281,6 +282,7 @@ pub async fn start_with_clock(
         "socfed.v1.SiteLocal",
         "socfed.v1.SiteSoc",
         "socfed.v1.SiteResponse",
+        "socfed.v1.SiteCasework",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -319,6 +321,11 @@ pub async fn start_with_clock(
                 })
                 .max_decoding_message_size(config.hub.max_message_bytes),
             )
+            .add_service(SiteCaseworkServer::new(
+                crate::grpc::casework::CaseworkApi {
+                    service: soc.clone(),
+                },
+            ))
             .add_service(
                 SiteSocServer::new(SocApi {
                     service: soc.clone(),

@@ -147,6 +147,19 @@ impl Tlp {
             Tlp::Red => pb::Tlp::Red,
         }
     }
+
+    /// An optional marking from the wire (a note's own, issue 15): `UNSPECIFIED` is none.
+    pub fn optional_from_wire(value: i32, field: &str) -> Result<Option<Self>, InvalidField> {
+        if value == pb::Tlp::Unspecified as i32 {
+            return Ok(None);
+        }
+        Self::from_wire(value, field).map(Some)
+    }
+
+    /// An optional marking on the wire: none is `UNSPECIFIED`.
+    pub fn optional_to_wire(tlp: Option<Self>) -> i32 {
+        tlp.map_or(pb::Tlp::Unspecified, Self::to_wire).into()
+    }
 }
 
 impl fmt::Display for Tlp {

@@ -14,6 +14,7 @@
 //! | drafting a communication | IR lead, CISO, SOC manager |
 //! | adding, flagging and removing an incident's observables | IR lead, CISO, tier 3 and tier 4 analysts |
 //! | managing the roster (`sirt-hub operators`) and API tokens (`sirt-hub tokens`) | admin, CISO |
+//! | writing a note on an incident (its work log) | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 
 pub mod acting;
 pub mod incident;
@@ -42,6 +43,8 @@ pub enum Api {
     ManageOperators,
     SignIn,
     EditObservables,
+    /// A note on an incident (issue 15).
+    WriteNote,
 }
 
 impl Api {
@@ -61,6 +64,7 @@ impl Api {
         Api::ManageOperators,
         Api::SignIn,
         Api::EditObservables,
+        Api::WriteNote,
     ];
 
     /// The API as the subject of "… needs …".
@@ -81,6 +85,7 @@ impl Api {
             Api::ManageOperators => "managing the operator roster",
             Api::SignIn => "signing in to the dashboard",
             Api::EditObservables => "adding, flagging or removing observables",
+            Api::WriteNote => "writing a note on an incident",
         }
     }
 }
@@ -128,7 +133,10 @@ pub fn needed(api: Api) -> Needed {
         | Api::AttachHunt
         | Api::DecideCommunication
         | Api::RecordDelivery => Needed::OneOf(RESPONSE_LEADS),
-        Api::StartHunt => Needed::OneOf(HUNTERS),
+        // Notes are the investigators' findings: the people who may hunt at the hub (the
+        // response's leads, the SOC manager and the senior tiers who investigate) write them;
+        // tier 1 and 2 triage at the sites and read the log, engineers and admins read it.
+        Api::StartHunt | Api::WriteNote => Needed::OneOf(HUNTERS),
         Api::DraftCommunication => Needed::OneOf(WRITERS),
         Api::ManageOperators => Needed::OneOf(ROSTER_KEEPERS),
         Api::EditObservables => Needed::OneOf(INVESTIGATORS),

@@ -33,6 +33,7 @@ const EXPECTED: [(Api, [u8; 10]); 15] = [
     (Api::ManageOperators,     [0, 0, 0, 0, 0,  0,  0, 1,   1,  0]),
     (Api::SignIn,              [1, 1, 1, 1, 1,  1,  1, 1,   1,  0]),
     (Api::EditObservables,     [0, 0, 1, 1, 0,  0,  1, 1,   0,  0]),
+    (Api::WriteNote,           [0, 0, 1, 1, 0,  1,  1, 1,   0,  0]),
 ];
 
 #[test]

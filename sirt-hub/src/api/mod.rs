@@ -13,6 +13,7 @@ mod events;
 pub(crate) mod export;
 mod incidents;
 mod observables;
+mod notes;
 pub mod openapi;
 mod response;
 
@@ -64,6 +65,10 @@ pub fn router() -> axum::Router<WebState> {
             get(observables::list).post(observables::change),
         )
         .route("/api/v1/observables/{indicator}", get(observables::lookup))
+        .route(
+            "/api/v1/incidents/{id}/notes",
+            get(notes::list).post(notes::add),
+        )
         .route("/api/v1/sites", get(response::sites))
         .route(
             "/api/v1/directives",

@@ -5,6 +5,7 @@
 
 pub(crate) mod comms;
 mod export;pub(crate) mod observables;
+mod notes;
 mod operators;
 mod pki;
 mod query;

@@ -61,6 +61,20 @@ pub enum IncidentsCommand {
     /// The incident's IR lead or the CISO.
     #[command(subcommand)]
     Members(MembersCommand),
+    /// An incident's notes (its work log), oldest first; a TLP:RED note's text only for the
+    /// CISO, the IR lead and the incident's members.
+    Notes { id: String },
+    /// Write a note on an incident (you are its author; the time is the hub's). IR lead,
+    /// CISO, SOC manager, tier 3 or tier 4.
+    Note {
+        id: String,
+        /// The note (at most 4,000 characters).
+        #[arg(long)]
+        text: String,
+        /// A marking of its own (`red`: the CISO, the IR lead and members read its text).
+        #[arg(long, value_parser = super::notes::parse_tlp)]
+        tlp: Option<socfed_proto::vocab::Tlp>,
+    },
     /// Merge OTHER into SURVIVOR (one threat seen as two incidents); IR lead or CISO.
     Merge {
         survivor: String,
@@ -309,6 +323,10 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
                 page_token: page_token.unwrap_or_default(),
             };
             super::response::directives(request, &args.target).await?;
+        }
+        IncidentsCommand::Notes { id } => super::notes::notes(&args.target, id).await?,
+        IncidentsCommand::Note { id, text, tlp } => {
+            super::notes::note(&args.target, id, text, tlp).await?
         }
         IncidentsCommand::Members(command) => {
             let (id, name, remove) = match command {

@@ -13,6 +13,10 @@ pub struct ReportArgs {
     pub id: String,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: ReportFormat,
+    /// Who the report is for (executives, board, legal, clients, regulators): notes marked
+    /// above what they are cleared for are withheld.
+    #[arg(long)]
+    pub audience: Option<crate::comms::Audience>,
     #[command(flatten)]
     pub target: HubTarget,
 }
@@ -32,10 +36,20 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         .into_inner();
     let (directives, communications) =
         super::response::incident_extras(&incident.id, &args.target).await?;
+    let notes = pb::hub_casework_client::HubCaseworkClient::new(args.target.channel()?)
+        .list_hub_incident_notes(pb::ListIncidentNotesRequest {
+            incident_id: incident.id.clone(),
+        })
+        .await
+        .map_err(|s| explain(&s, &args.target.name()))?
+        .into_inner()
+        .notes;
     let report = crate::report::Report {
         incident,
         directives,
         communications,
+        notes,
+        audience: args.audience,
     };
     // `--output json` is the report as one JSON document (the sections of the other formats).
     if matches!(args.target.format(), OutputFormat::Json) {

@@ -66,6 +66,12 @@ pub fn message_tlp(incident: Tlp, audience: Audience) -> Tlp {
     incident.min(audience.clearance())
 }
 
+/// May `audience` receive what is marked `tlp`? The one rule every output for an audience
+/// applies (communications here, notes in a report, `report/notes.rs`).
+pub fn cleared(tlp: Tlp, audience: Audience) -> bool {
+    tlp <= audience.clearance()
+}
+
 /// The facts `audience` may receive, and what was withheld (empty when nothing was).
 pub fn redact(facts: &IncidentFacts, audience: Audience) -> (IncidentFacts, Vec<Redaction>) {
     let clearance = audience.clearance();
@@ -73,7 +79,7 @@ pub fn redact(facts: &IncidentFacts, audience: Audience) -> (IncidentFacts, Vec<
     out.tlp = message_tlp(facts.tlp, audience);
     // The names are the only count the caller cannot get wrong; a lower count is stale.
     out.site_count = facts.site_count.max(facts.sites.len());
-    if facts.tlp <= clearance {
+    if cleared(facts.tlp, audience) {
         return (out, Vec::new());
     }
     let why = format!(

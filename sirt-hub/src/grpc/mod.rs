@@ -1,6 +1,7 @@
 //! Thin gRPC service implementations: check the caller, decode, call the core, encode.
 
 pub mod acting;
+pub mod casework;
 pub mod comms;
 pub mod events;
 pub mod federation;

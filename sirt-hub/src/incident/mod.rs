@@ -1,5 +1,6 @@
 //! How a report opens or updates a hub incident and its per-site sighting. Pure: no storage.
 
+pub mod notes;
 pub mod record;
 pub mod size;
 

@@ -2,9 +2,7 @@
 //! directives with results, communications and the timeline. Built once as sections of rows,
 //! then rendered as Markdown or HTML, so both formats always say the same thing.
 
-use super::rows::{
-    clock_rows, communication_rows, directive_rows, sighting_rows, task_rows, timeline_rows,
-};
+use super::rows::{clock_rows, communication_rows, directive_rows, sighting_rows, task_rows};
 use crate::view::words;
 use socfed_proto::pb;
 use socfed_runtime::cli::format_millis;
@@ -17,6 +15,10 @@ pub struct Report {
     /// Directives and tasks of the incident (tasks are directives with a title).
     pub directives: Vec<pb::DirectiveStatus>,
     pub communications: Vec<pb::Communication>,
+    /// The incident's notes as the reader got them (`HubCasework`), merged into the timeline.
+    pub notes: Vec<pb::IncidentNote>,
+    /// Who the report is for: notes marked above its clearance are withheld.
+    pub audience: Option<crate::comms::Audience>,
 }
 
 pub(super) struct Section {
@@ -106,7 +108,7 @@ pub(super) fn sections(r: &Report) -> Vec<Section> {
     out.push(Section {
         title: "Timeline",
         headers: &["at", "who", "what"],
-        rows: timeline_rows(i),
+        rows: super::notes::work_log_rows(i, &r.notes, r.audience),
     });
     out
 }
@@ -294,6 +296,8 @@ mod tests {
                 subject: "Update".into(),
                 ..Default::default()
             }],
+            notes: vec![],
+            audience: None,
         }
     }
 

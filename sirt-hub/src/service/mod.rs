@@ -28,6 +28,7 @@ use socfed_runtime::audit::AuditDraft;
 pub mod comms;
 pub mod incident;
 pub mod observables;
+pub mod notes;
 pub mod response;
 pub mod sessions;
 pub mod sites;

@@ -78,6 +78,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Observables => {
             rec::<crate::observable::ObservableRecord>(id, "ObservableRecord", value)
         }
+        TreeId::IncidentNotes => rec::<crate::incident::notes::HubNote>(id, "HubNote", value),
         TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
         // Status code ++ severity code (`schema::listing_value`).
         TreeId::SiteIncidents => {

@@ -125,6 +125,14 @@ pub enum EventKind {
         site: String,
         hits: u64,
     },
+    /// A note written on the incident (issue 15): who and its marking, never its text (a
+    /// reader asks `GET /api/v1/incidents/{id}/notes`, where the read rule applies).
+    NoteAdded {
+        note: Ulid,
+        author: String,
+        /// The note's own marking, `""` when it has none.
+        tlp: String,
+    },
 }
 
 impl EventKind {
@@ -135,6 +143,7 @@ impl EventKind {
             EventKind::IncidentChanged { .. } => "incident_changed",
             EventKind::DirectiveFailed { .. } => "directive_failed",
             EventKind::HuntHit { .. } => "hunt_hit",
+            EventKind::NoteAdded { .. } => "note_added",
         }
     }
 }

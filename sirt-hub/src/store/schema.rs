@@ -119,7 +119,7 @@ pub use trees::*;
 /// 9: `events`, the hub event log every change appends to (an older build would change
 /// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
 /// 10: `observables` and `observable_index` (an older build would change incidents without
-/// keeping their observables or the index in step).
+/// keeping their observables or the index in step); `incident_notes`, the notes on incidents.
 pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
@@ -162,6 +162,8 @@ pub const EVENTS: &str = "events";
 pub const API_TOKENS: &str = "api_tokens";
 pub const OBSERVABLES: &str = "observables";
 pub const OBSERVABLE_INDEX: &str = "observable_index";
+/// Schema 10: incident ULID ++ note ULID → `HubNote` (an incident's work log in time order).
+pub const INCIDENT_NOTES: &str = "incident_notes";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -435,7 +437,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::Sites | TreeId::Operators => shape.text(),
         TreeId::Audit | TreeId::Events => shape.u64("seq"),
         TreeId::Incidents | TreeId::Directives | TreeId::Hunts | TreeId::ApiTokens => shape.ulid(),
-        TreeId::IncidentDirectives | TreeId::Comms => shape.ulid().ulid(),
+        TreeId::IncidentDirectives | TreeId::Comms | TreeId::IncidentNotes => shape.ulid().ulid(),
         TreeId::SiteIncidents
         | TreeId::Epochs
         | TreeId::SiteDirectives

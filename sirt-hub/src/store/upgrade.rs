@@ -77,6 +77,7 @@ pub(super) fn upgrade(
     if found < 8 {
         runs::pack_escalation_runs(escalations)?;
     }
+    // 9 → 10: `incident_notes` is opened empty with the other trees; only the version.
     // The indexes are durable before the version that says they exist (flushes every tree).
     trees.meta.flush()?;
     trees.meta.insert(

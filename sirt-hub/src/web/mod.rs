@@ -21,6 +21,7 @@ mod forms;
 mod hunts;
 mod kpis;
 mod observables;
+mod notes;
 mod pages;
 mod respond;
 mod tables;
@@ -80,6 +81,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/task", post(respond::task))
         .route("/incidents/{id}/regulatory", post(respond::regulatory))
         .route("/incidents/{id}/comms", post(comms::draft))
+        .route("/incidents/{id}/notes", post(notes::add))
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/incidents/{id}/observables", post(observables::change))
         .route("/sites", get(views::sites))

@@ -40,7 +40,10 @@ pub struct Incident<'a> {
     pub actions: Rows,
     pub communications: Rows,
     pub clocks: Rows,
+    /// The work log: the timeline with the notes the viewer reads (`views::incident`).
     pub timeline: Rows,
+    /// The note form (`notes.rs`), for the roles that may write notes.
+    pub notes: Option<super::notes::NotesForm>,
 }
 
 fn indicator_kind(kind: i32) -> String {
@@ -113,6 +116,7 @@ impl<'a> Incident<'a> {
             communications: report::communication_rows(comms),
             clocks: report::clock_rows(i),
             timeline: report::timeline_rows(i),
+            notes: None,
         }
     }
 }

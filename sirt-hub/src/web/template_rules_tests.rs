@@ -17,6 +17,7 @@ fn templates_keep_the_csp_escape_everything_and_label_every_control() {
         "rows.html",
         "state_line.html",
         "incident_export.html",        "observables.html",
+        "incident_notes.html",
     ];
     let found = problems(&all, &partials);
     assert!(found.is_empty(), "{found:#?}");

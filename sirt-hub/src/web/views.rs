@@ -197,9 +197,24 @@ pub async fn incident(
                 ),
                 Err(response) => return response,
             };
+            let viewer_reader = reader(&state, &viewer);
+            let notes =
+                match crate::service::notes::list(&state.store, &viewer_reader, &state.roles, id)
+                    .await
+                {
+                    Ok(notes) => notes,
+                    Err(e) => return message(&viewer, "Not available", &e.to_string(), &e),
+                };
+            let wire: Vec<pb::IncidentNote> =
+                notes.iter().map(crate::grpc::casework::note).collect();
             let mut page =
                 tables::Incident::new(Layout::of(&viewer, &record.title, "/"), &i, &d, &c, forms);
             page.observables = observables;
+            page.timeline = crate::report::work_log_rows(&i, &wire, None);
+            page.notes = state
+                .roles
+                .get(&viewer.name)
+                .and_then(|role| super::notes::NotesForm::new(&i.id, viewer.action_csrf(), role));
             match q.get("fragment") {
                 Some(name) => page.fragment(name),
                 None => render(&page),

@@ -22,6 +22,7 @@ pub fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::IncidentChanged { .. } => "incident-changed",
         EventKind::DirectiveFailed { .. } => "directive-failed",
         EventKind::HuntHit { .. } => "hunt-hit",
+        EventKind::NoteAdded { .. } => "note-added",
     }
 }
 
@@ -43,6 +44,8 @@ impl HubEventSource {
             EventKind::IncidentCreated { tlp, .. } | EventKind::IncidentChanged { tlp, .. } => {
                 tlp == red
             }
+            // A TLP:RED note is withheld like a TLP:RED incident's events.
+            EventKind::NoteAdded { tlp, .. } => tlp == red,
             EventKind::DirectiveFailed { .. } | EventKind::HuntHit { .. } => false,
         };
         if recorded_red {

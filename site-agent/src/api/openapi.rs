@@ -22,6 +22,10 @@ use utoipa::{Modify, OpenApi};
         super::read::list_incidents,
         super::read::list_notifications,
         document,
+        super::casework::list_notes,
+        super::casework::add_note,
+        super::casework::remove_group,
+        super::casework::kpis,
     ),
     components(schemas(
         dto::ErrorBody,
@@ -34,6 +38,9 @@ use utoipa::{Modify, OpenApi};
         dto::IncidentDto,
         dto::HubViewDto,
         dto::NotificationDto,
+        super::casework::NoteDto,
+        super::casework::NewNote,
+        super::casework::KpisDto,
     )),
     modifiers(&Security),
     servers((url = "/api/v1"))

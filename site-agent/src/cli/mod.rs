@@ -72,6 +72,8 @@ pub enum Command {
     /// The HTTP API's tokens for integrations: create (shown once), list, revoke.
     #[command(subcommand)]
     Tokens(soc::TokensCommand),
+    /// Triage KPIs per tier, analyst, rule, shift and ISO week.
+    Kpis(soc::KpisArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Back up or restore the agent store (the agent must be stopped).
@@ -182,6 +184,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Login(args) => soc::login::run(args).await,
         Command::Audit(command) => soc::audit::run(command).await,
         Command::Tokens(command) => soc::tokens::run(command).await,
+        Command::Kpis(args) => soc::casework::kpis(args).await,
         Command::Directives(command) => soc::directives::run(command).await,
         Command::Tasks(command) => soc::directives::run_tasks(command).await,
         Command::Completions { shell } => {

@@ -2,7 +2,10 @@
 //! checks the caller's role ([`crate::soc::authz`]), runs the pure domain logic and writes the
 //! result, its indexes and an audit entry in one store unit.
 
+mod casework;
 mod incidents;
+mod kpi;
+pub use kpi::KpiReport;
 #[cfg(test)]
 pub(crate) mod incidents_tests;
 pub mod intake;

@@ -254,6 +254,42 @@ pub fn new_incident_id(now_ms: UnixMillis) -> String {
     )
 }
 
+impl LocalIncident {
+    /// Takes group `removed` out (issue 15, unlinking): the hosts, indicators, techniques,
+    /// severity, TLP and first sighting are folded again from the groups that stay, so nothing
+    /// only the removed group brought lingers. False when it was not one of the incident's
+    /// groups. The rule id stays the incident's (it names what opened it).
+    pub fn exclude(
+        &mut self,
+        removed: Ulid,
+        remaining: &[&AlertGroup],
+        now_ms: UnixMillis,
+    ) -> bool {
+        if !self.groups.contains(&removed) {
+            return false;
+        }
+        self.groups.retain(|g| *g != removed);
+        self.hosts.clear();
+        self.indicators.clear();
+        self.techniques.clear();
+        if let Some(first) = remaining.first() {
+            self.severity = first.severity;
+            self.tlp = first.tlp;
+            self.first_seen_ms = first.first_seen_ms;
+        }
+        for group in remaining.iter().filter(|g| self.groups.contains(&g.id)) {
+            merge_sorted(&mut self.hosts, &group.entities.hosts);
+            merge_sorted(&mut self.indicators, &group.indicators);
+            merge_sorted(&mut self.techniques, &group.techniques);
+            self.severity = self.severity.max(group.severity);
+            self.tlp = self.tlp.max(group.tlp);
+            self.first_seen_ms = self.first_seen_ms.min(group.first_seen_ms);
+        }
+        self.updated_at_ms = now_ms;
+        true
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

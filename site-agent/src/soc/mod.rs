@@ -10,6 +10,8 @@
 //! - [`roster`]: analysts, shifts with time zones, coverage, round-robin, job rotation.
 //! - [`group`], [`incident`], [`notify`]: alert groups, local incidents (and the policy that
 //!   sends them to the hub), notifications for the SOC manager.
+//! - [`notes`]: notes on local incidents (the work log) and who reads a TLP:RED one.
+//! - [`kpi`]: triage KPIs per tier, analyst, shift, rule and ISO week, from groups' histories.
 //! - [`directive`]: what is recorded of each directive from the hub and of a running action.
 
 pub mod aggregate;
@@ -20,6 +22,8 @@ pub mod authz;
 pub mod directive;
 pub mod group;
 pub mod incident;
+pub mod kpi;
+pub mod notes;
 pub mod notify;
 pub mod parse;
 pub mod roster;

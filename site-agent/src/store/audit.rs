@@ -110,4 +110,26 @@ impl AgentStore {
         }
         Ok(out)
     }
+
+    /// The audit records at or after `from_ms`, newest first: the chain is read from its end
+    /// and the read stops at the first older entry (entries are appended in time order), or
+    /// after `scan` entries; true when it stopped at `scan` first.
+    pub fn audit_since(
+        &self,
+        from_ms: socfed_proto::UnixMillis,
+        scan: usize,
+    ) -> Result<(Vec<AuditDraft>, bool), StoreError> {
+        let mut out = Vec::new();
+        for value in self.tree(TreeId::Audit).iter().values().rev() {
+            if out.len() >= scan {
+                return Ok((out, true));
+            }
+            let entry: AuditEntry = schema::decode(TreeId::Audit, &value?)?;
+            if entry.draft.at_ms < from_ms {
+                break;
+            }
+            out.push(entry.draft);
+        }
+        Ok((out, false))
+    }
 }

@@ -91,6 +91,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             rec::<socfed_runtime::api_token::TokenRecord>(id, "TokenRecord", value)
         }
         TreeId::WebSessions => rec::<socfed_runtime::web::session::Grant>(id, "Grant", value),
+        TreeId::IncidentNotes => rec::<soc::notes::Note>(id, "Note", value),
         TreeId::IdxAssignee | TreeId::IdxRevisionPending => {
             fixed(id, value, 0).map(|_| Shown::Empty)
         }

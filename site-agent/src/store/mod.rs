@@ -21,6 +21,7 @@ mod hub_states;
 mod intake;
 mod keyed;
 mod layout;
+pub mod notes;
 mod outbox;
 mod outbox_runs;
 #[cfg(test)]

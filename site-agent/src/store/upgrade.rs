@@ -86,6 +86,10 @@ pub(super) fn run(
         // other trees; the version keeps an older build, which would not know them, out.
         super::tokens::upgrade_to_v9(db, meta)?;
     }
+    if found < 10 {
+        // `incident_notes` opens empty with the other trees.
+        super::notes::upgrade_to_v10(db, meta)?;
+    }
     Ok(())
 }
 

@@ -91,10 +91,16 @@ pub async fn incident(
     let actor = viewer.actor.clone();
     let read = blocking(&state, move |s| {
         let (incident, hub) = s.with_hub(s.get_incident(&actor, &id)?)?;
-        Ok((incident, hub, s.roster(&actor).unwrap_or_default()))
+        let casework = super::casework::section(s, &actor, &incident)?;
+        Ok((
+            incident,
+            hub,
+            s.roster(&actor).unwrap_or_default(),
+            casework,
+        ))
     })
     .await;
-    let (incident, hub, roster) = match read {
+    let (incident, hub, roster, casework) = match read {
         Ok(found) => found,
         Err(e) => return failed(&state, &viewer, "console: incident", "/incidents", e).await,
     };
@@ -130,6 +136,7 @@ pub async fn incident(
                 selected: incident.owner.as_deref() == Some(a.name.as_str()),
             })
             .collect(),
+        casework,
     })
 }
 

@@ -12,6 +12,7 @@
 
 mod actions;
 mod auth;
+mod casework;
 mod events;
 mod lists;
 mod pages;
@@ -61,6 +62,9 @@ pub fn router(state: WebState) -> axum::Router<WebState> {
         .route("/incidents", get(lists::incidents))
         .route("/incidents/{id}", get(lists::incident))
         .route("/incidents/{id}/act", post(actions::incident_act))
+        .route("/incidents/{id}/notes", post(casework::add_note))
+        .route("/incidents/{id}/remove", post(casework::remove_group))
+        .route("/kpis", get(casework::kpis))
         .route("/directives", get(lists::directives))
         .route("/directives/{id}/decide", post(actions::decide))
         .route("/directives/{id}/task", post(actions::task))

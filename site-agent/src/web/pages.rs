@@ -299,6 +299,8 @@ pub struct Incident<'a> {
     pub csrf: String,
     pub statuses: Vec<Choice>,
     pub analysts: Vec<Choice>,
+    /// Its alert groups and work log (`casework.rs`, `incident_casework.html`).
+    pub casework: super::casework::Section,
 }
 
 pub struct DirectiveRow {

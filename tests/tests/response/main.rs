@@ -5,6 +5,7 @@
 
 mod comms;
 mod directive_pages;
+mod hub_notes;
 mod hub_webhooks;
 mod hunt_events;
 mod hunts;

@@ -22,9 +22,12 @@ async fn tokens_are_refused_and_allowed_by_scope_expiry_revocation_and_roster() 
 
     // Without a credential every route but the document is 401.
     for (method, path) in site_agent::api::ROUTES {
-        let path = path.replace("{id}", "01J00000000000000000000000");
+        let path = path
+            .replace("{id}", "01J00000000000000000000000")
+            .replace("{group}", "01J00000000000000000000000");
         let request = match method {
             "post" => http.post(api.url(&path)),
+            "delete" => http.delete(api.url(&path)),
             _ => http.get(api.url(&path)),
         };
         let status = request.send().await?.status().as_u16();

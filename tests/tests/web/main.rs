@@ -11,6 +11,8 @@ mod api_tokens;
 mod chromium;
 mod console;
 mod console_browser;
+mod console_casework;
+mod console_casework_browser;
 mod console_directives;
 mod console_refusals;
 mod dashboard;

@@ -13,6 +13,7 @@ pub mod client;
 pub mod db;
 pub mod exit;
 pub mod explain;
+pub mod notes;
 pub mod output;
 pub mod tokens;
 

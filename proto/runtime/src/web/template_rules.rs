@@ -73,7 +73,9 @@ pub fn problems(all: &[(String, String)], partials: &[&str]) -> Vec<String> {
             }
         }
         let partial = name == "base.html" || partials.contains(&name.as_str());
-        let mut level = if partial { 0 } else { 1 };
+        // A page starts after its `<h1>`; so does an included section (a partial shown
+        // inside a page's body), which may open with an `<h2>`.
+        let mut level = if name == "base.html" { 0 } else { 1 };
         for (at, _) in html.match_indices("<h") {
             if let Some(n) = html[at + 2..].chars().next().and_then(|c| c.to_digit(10)) {
                 if n > level + 1 && n != 1 {

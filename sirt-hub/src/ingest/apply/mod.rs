@@ -13,6 +13,7 @@ mod fingerprints;
 mod journaled;
 mod members;
 mod observables;
+mod notes;
 mod response;
 mod retention;
 mod roster;
@@ -24,6 +25,7 @@ pub use comms::{CommEdit, CommsChange};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
 pub use observables::ObservableChange;
+pub use notes::NoteAdd;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
@@ -111,6 +113,8 @@ pub enum Item {
     Tokens(Box<TokenChange>),
     /// An operator added to or removed from an incident's members.
     Members(Box<MemberChange>),
+    /// A note on an incident.
+    Note(Box<NoteAdd>),
     /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
     Web(Box<WebChange>),
     /// An analyst added, flagged, unflagged or removed an incident's observable.
@@ -376,6 +380,7 @@ impl Batch<'_, '_> {
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
             Item::Observable(change) => Outcome::Response(self.observable_change(change, applied)?),
+            Item::Note(note) => Outcome::Response(self.note(note, applied)?),
             Item::Audit(draft) => {
                 self.unit.audit((**draft).clone())?;
                 Outcome::Status

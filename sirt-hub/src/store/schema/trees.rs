@@ -37,6 +37,8 @@ pub enum TreeId {
     ApiTokens,
     Observables,
     ObservableIndex,
+    /// Schema 10: notes on incidents (`unit/notes.rs`).
+    IncidentNotes,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -68,6 +70,7 @@ impl TreeSet for TreeId {
         TreeId::ApiTokens,
         TreeId::Observables,
         TreeId::ObservableIndex,
+        TreeId::IncidentNotes,
     ];
 
     fn index(self) -> usize {
@@ -101,6 +104,7 @@ impl TreeSet for TreeId {
             TreeId::ApiTokens => API_TOKENS,
             TreeId::Observables => OBSERVABLES,
             TreeId::ObservableIndex => OBSERVABLE_INDEX,
+            TreeId::IncidentNotes => INCIDENT_NOTES,
         }
     }
 

@@ -22,6 +22,7 @@ mod escalations;
 mod events;
 mod incidents;
 mod observables;
+mod notes;
 mod people;
 mod response;
 mod sites;

@@ -63,6 +63,34 @@ pub enum IncidentsCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Take an alert group out of a local incident (it returns to the queue, reopened).
+    Remove {
+        /// The local incident.
+        id: String,
+        /// The alert group.
+        group_id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// An incident's notes (its work log), oldest first.
+    Notes {
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Write a note on a local incident (you are its author; the time is the agent's).
+    Note {
+        id: String,
+        /// The note (at most 4,000 characters).
+        #[arg(long)]
+        text: String,
+        /// A marking of its own: at `red`, only you, the incident's owner and the SOC manager
+        /// read its text.
+        #[arg(long, value_parser = super::casework::parse_tlp)]
+        tlp: Option<socfed_proto::vocab::Tlp>,
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
@@ -165,6 +193,16 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .into_inner();
             print_changed("updated", &incident, conn.format())
         }
+        IncidentsCommand::Remove { id, group_id, conn } => {
+            super::casework::remove(id, group_id, conn).await
+        }
+        IncidentsCommand::Notes { id, conn } => super::casework::notes(id, conn).await,
+        IncidentsCommand::Note {
+            id,
+            text,
+            tlp,
+            conn,
+        } => super::casework::note(id, text, tlp, conn).await,
     }
 }
 

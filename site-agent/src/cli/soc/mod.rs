@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod casework;
 pub mod directives;
 pub mod incidents;
 pub mod ingest;
@@ -24,6 +25,7 @@ use tonic::transport::Channel;
 
 pub use alerts::AlertsCommand;
 pub use audit::AuditCommand;
+pub use casework::KpisArgs;
 pub use directives::{DirectivesCommand, TasksCommand};
 pub use incidents::IncidentsCommand;
 pub use ingest::IngestArgs;
