@@ -16,7 +16,7 @@ const ROLES: [Option<HubRole>; 10] = [
 
 /// Written by hand from the module documentation, not from the code: 1 = allowed.
 #[rustfmt::skip]
-const EXPECTED: [(Api, [u8; 10]); 14] = [
+const EXPECTED: [(Api, [u8; 10]); 15] = [
     //                          t1 t2 t3 t4 eng mgr ir ciso adm none
     (Api::Read,                [1, 1, 1, 1, 1,  1,  1, 1,   1,  1]),
     (Api::TransitionIncident,  [1, 1, 1, 1, 1,  1,  1, 1,   1,  0]),
@@ -32,6 +32,7 @@ const EXPECTED: [(Api, [u8; 10]); 14] = [
     (Api::RecordDelivery,      [0, 0, 0, 0, 0,  0,  1, 1,   0,  0]),
     (Api::ManageOperators,     [0, 0, 0, 0, 0,  0,  0, 1,   1,  0]),
     (Api::SignIn,              [1, 1, 1, 1, 1,  1,  1, 1,   1,  0]),
+    (Api::KeepRunbooks,        [0, 0, 0, 0, 1,  1,  0, 1,   0,  0]),
 ];
 
 #[test]
@@ -62,6 +63,12 @@ fn refusals_name_who_may_and_who_you_are() {
     assert_eq!(
         denied.to_string(),
         "issuing directives to sites needs an IR lead or the CISO; operator \"tom\" is a tier 1 analyst"
+    );
+    let analyst =
+        check("tom", Some(HubRole::Analyst(Tier::T1)), Api::KeepRunbooks).expect_err("refused");
+    assert_eq!(
+        analyst.to_string(),
+        "keeping runbooks needs a security engineer, a SOC manager or the CISO; operator \"tom\" is a tier 1 analyst"
     );
     let stranger = check("eve", None, Api::TransitionIncident).expect_err("refused");
     assert!(

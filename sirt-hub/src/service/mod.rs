@@ -27,6 +27,7 @@ use socfed_runtime::audit::AuditDraft;
 pub mod comms;
 pub mod incident;
 pub mod response;
+pub mod runbooks;
 pub mod sessions;
 pub mod sites;
 pub mod tokens;
@@ -140,6 +141,7 @@ fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
         ResponseOutcome::Directives(_) => "directives",
         ResponseOutcome::Hunt(_) => "a hunt",
         ResponseOutcome::Comm(_) => "a communication",
+        ResponseOutcome::Runbook(_) => "a runbook",
         ResponseOutcome::Updated(_) => "an update",
         ResponseOutcome::Pruned(_) => "a prune step",
         ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",

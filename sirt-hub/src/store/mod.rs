@@ -22,6 +22,7 @@ mod query_directives;
 mod query_events;
 mod query_index;
 mod query_response;
+mod query_runbooks;
 pub(crate) mod query_states;
 mod query_web;
 pub mod records;

@@ -146,6 +146,7 @@ async fn session(
         next_seq: counters.next_seq.max(1),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
         incident_states_after: Some(states_after),
+        runbooks_after: None,
     };
     tx.send(Outgoing::Typed(pb::SiteMessage {
         body: Some(site_message::Body::Hello(hello)),

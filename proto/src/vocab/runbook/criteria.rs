@@ -145,7 +145,7 @@ impl Criteria {
         rules: &[String],
         techniques: &[String],
         kinds: &[String],
-        min_severity: Option<&str>,
+        min_severity: Option<Severity>,
     ) -> Result<Self, InvalidField> {
         let mut criteria = Self {
             rules: rules
@@ -157,10 +157,7 @@ impl Criteria {
                 .iter()
                 .map(|k| SubjectKind::parse(k))
                 .collect::<Result<_, _>>()?,
-            min_severity: min_severity
-                .filter(|w| !w.trim().is_empty())
-                .map(super::min_severity)
-                .transpose()?,
+            min_severity,
         };
         criteria.rules.sort();
         criteria.rules.dedup();

@@ -11,9 +11,11 @@ mod criteria;
 mod markdown;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 pub use criteria::{Criteria, RulePattern, Subject, SubjectKind, matching};
 pub use markdown::{Block, Span, SpanStyle, plain, render, steps, text_lines};
+pub use wire::parse_id;
 
 use super::{InvalidField, Severity, Technique, bounds};
 use crate::UnixMillis;

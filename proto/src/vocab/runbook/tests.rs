@@ -7,6 +7,7 @@ const BODY: &str = "# Encoded PowerShell\n\nCheck the host first.\n\n- [ ] Isola
 
 fn criteria(rules: &[&str], techniques: &[&str], kinds: &[&str], min: Option<&str>) -> Criteria {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let min = min.map(|w| min_severity(w).expect("severity"));
     Criteria::parse(&s(rules), &s(techniques), &s(kinds), min).expect("criteria")
 }
 
@@ -68,7 +69,22 @@ fn bounds_are_refused_not_clamped() {
     assert!(Criteria::parse(&too_many, &[], &[], None).is_err());
     assert!(Criteria::parse(&[], &["T99".into()], &[], None).is_err());
     assert!(Criteria::parse(&[], &[], &["ransomware".into()], None).is_err());
-    assert!(Criteria::parse(&[], &[], &[], Some("severe")).is_err());
+    assert!(min_severity("severe").is_err());
+    let floor = Criteria::parse(&[], &[], &[], Some(Severity::High)).expect("a floor alone");
+    let wire = Runbook::first(
+        Ulid::from(9u128),
+        Origin::Hub,
+        Draft::from_markdown(BODY, floor).expect("d"),
+        "erin",
+        2,
+    );
+    assert_eq!(Runbook::from_wire(wire.to_wire()), Ok(wire.clone()));
+    let mut hostile = wire.to_wire();
+    hostile.title = "x\x1b[2J".into();
+    assert!(Runbook::from_wire(hostile).is_err());
+    let mut hostile = wire.to_wire();
+    hostile.author = "<b>".into();
+    assert!(Runbook::from_wire(hostile).is_err());
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod members;
 mod response;
 mod retention;
 mod roster;
+mod runbooks;
 mod tokens;
 mod transition;
 mod web;
@@ -25,6 +26,7 @@ pub use members::MemberChange;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
+pub use runbooks::{RunbookChange, RunbookEdit};
 pub use tokens::TokenChange;
 pub use web::{WebChange, WebOutcome};
 
@@ -107,6 +109,8 @@ pub enum Item {
     Roster(Box<RosterChange>),
     /// An API token minted or revoked.
     Tokens(Box<TokenChange>),
+    /// A hub runbook added, edited or retired.
+    Runbook(Box<RunbookChange>),
     /// An operator added to or removed from an incident's members.
     Members(Box<MemberChange>),
     /// A dashboard sign-in link issued, exchanged for a session, a sign-out, or a purge.
@@ -238,6 +242,8 @@ pub struct Applied {
     pub directive_sites: Vec<SiteId>,
     /// Sites with new incident states to send (`site_states.rs`).
     pub state_sites: Vec<SiteId>,
+    /// A hub runbook version was written: every site's stream has it to send.
+    pub runbooks: bool,
     /// Events other than incident changes (failed directives, hunt hits), appended to the
     /// event log with the incident changes at commit (`crate::events`).
     pub events: Vec<crate::events::HubEvent>,
@@ -314,6 +320,7 @@ pub fn apply_journaled(
     let touched = unit.commit()?;
     applied.directive_sites = touched.directive_sites;
     applied.state_sites = touched.state_sites;
+    applied.runbooks = touched.runbooks;
     Ok(applied)
 }
 
@@ -369,6 +376,7 @@ impl Batch<'_, '_> {
             Item::Comms(change) => Outcome::Response(self.comms(change, applied)?),
             Item::Roster(change) => Outcome::Response(self.roster(change)?),
             Item::Tokens(change) => Outcome::Response(self.tokens(change)?),
+            Item::Runbook(change) => Outcome::Response(self.runbooks(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
             Item::Audit(draft) => {

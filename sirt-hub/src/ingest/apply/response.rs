@@ -47,6 +47,8 @@ pub enum ResponseOutcome {
     Directives(Vec<DirectiveRecord>),
     Hunt(Box<HuntRecord>),
     Comm(Box<crate::comms::CommRecord>),
+    /// The runbook version written (`runbooks.rs`).
+    Runbook(Box<socfed_proto::vocab::runbook::Runbook>),
     /// A site's report: whether it changed the directive.
     Updated(bool),
     /// A step of the directive prune pass.

@@ -35,6 +35,9 @@ pub enum TreeId {
     SiteStateLog,
     Events,
     ApiTokens,
+    Runbooks,
+    RunbookVersions,
+    RunbookLog,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -64,6 +67,9 @@ impl TreeSet for TreeId {
         TreeId::SiteStateLog,
         TreeId::Events,
         TreeId::ApiTokens,
+        TreeId::Runbooks,
+        TreeId::RunbookVersions,
+        TreeId::RunbookLog,
     ];
 
     fn index(self) -> usize {
@@ -95,6 +101,9 @@ impl TreeSet for TreeId {
             TreeId::SiteStateLog => SITE_STATE_LOG,
             TreeId::Events => EVENTS,
             TreeId::ApiTokens => API_TOKENS,
+            TreeId::Runbooks => RUNBOOKS,
+            TreeId::RunbookVersions => RUNBOOK_VERSIONS,
+            TreeId::RunbookLog => RUNBOOK_LOG,
         }
     }
 
