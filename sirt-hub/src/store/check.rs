@@ -127,7 +127,9 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
         _ if is(schema::COMMITS)
             || is(schema::ROSTER_KEEPERS)
             || is(schema::JOURNAL_APPLIED)
-            || is(schema::EVENT_SEQ) =>
+            || is(schema::EVENT_SEQ)
+            || is(schema::RUNBOOK_SEQ)
+            || is(schema::RUNBOOK_COUNT) =>
         {
             u64_shown(tree, value)
         }

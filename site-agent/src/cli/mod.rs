@@ -72,6 +72,9 @@ pub enum Command {
     /// The HTTP API's tokens for integrations: create (shown once), list, revoke.
     #[command(subcommand)]
     Tokens(soc::TokensCommand),
+    /// Runbooks: the site's own and the hub's, matched to alert groups and incidents.
+    #[command(subcommand)]
+    Runbooks(soc::RunbooksCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Back up or restore the agent store (the agent must be stopped).
@@ -182,6 +185,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Login(args) => soc::login::run(args).await,
         Command::Audit(command) => soc::audit::run(command).await,
         Command::Tokens(command) => soc::tokens::run(command).await,
+        Command::Runbooks(command) => soc::runbooks::run(command).await,
         Command::Directives(command) => soc::directives::run(command).await,
         Command::Tasks(command) => soc::directives::run_tasks(command).await,
         Command::Completions { shell } => {

@@ -3,6 +3,7 @@
 
 pub mod local;
 pub mod response;
+pub mod runbooks;
 pub mod soc;
 pub mod soc_convert;
 pub mod tokens;

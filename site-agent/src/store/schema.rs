@@ -33,6 +33,10 @@
 //! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
 //! | `api_tokens`    | token ULID (16)                            | `TokenRecord` (`socfed_runtime::api_token`: name, scopes, expiry, revocation, the secret's BLAKE3; never the secret) |
 //! | `web_sessions`  | `l` or `s` ++ BLAKE3 of the secret (32)    | `web::session::Grant` (a console sign-in link or session; `web.rs`) |
+//! | `runbooks`      | runbook ULID (16)                          | `vocab::runbook::Runbook`: the latest version, the hub's or the site's (`runbooks.rs`) |
+//! | `runbook_versions` | runbook ULID (16) ++ version u32 BE     | `vocab::runbook::Runbook`: every version |
+//! | `runbook_progress` | subject (local incident id or group ULID text) ++ 0x00 ++ runbook ULID (16) | `vocab::runbook::Progress`: the steps done |
+//! | `meta`          | `hub_runbooks_after`                       | u64 BE: the last hub runbook version recorded |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
@@ -98,7 +102,9 @@ pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 mod outbox;
 pub use outbox::*;
 
-pub const SCHEMA_VERSION: u32 = 9;
+/// 10: `runbooks`, `runbook_versions`, `runbook_progress` (an older build would not record
+/// the hub's runbooks nor name its mark in the hello).
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -128,10 +134,14 @@ pub enum TreeId {
     ApiTokens,
     /// Schema 9: the SOC console's sign-ins (`web.rs`).
     WebSessions,
+    /// Schema 10: runbooks, their versions and checklist progress (`runbooks.rs`).
+    Runbooks,
+    RunbookVersions,
+    RunbookProgress,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 19] = [
+    pub const ALL: [TreeId; 22] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -151,6 +161,9 @@ impl TreeId {
         TreeId::IdxRevisionPending,
         TreeId::ApiTokens,
         TreeId::WebSessions,
+        TreeId::Runbooks,
+        TreeId::RunbookVersions,
+        TreeId::RunbookProgress,
     ];
 }
 
@@ -193,6 +206,9 @@ impl TreeSet for TreeId {
             TreeId::IdxRevisionPending => "idx_revision_pending",
             TreeId::ApiTokens => "api_tokens",
             TreeId::WebSessions => "web_sessions",
+            TreeId::Runbooks => "runbooks",
+            TreeId::RunbookVersions => "runbook_versions",
+            TreeId::RunbookProgress => "runbook_progress",
         }
     }
 }
@@ -209,6 +225,9 @@ pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key: `IncidentState.seq` of the last hub incident state recorded (u64 BE), named in
 /// the next hello.
 pub const HUB_STATES_AFTER: &str = "hub_states_after";
+/// `meta` key: `RunbookVersion.seq` of the last hub runbook version recorded (u64 BE), named
+/// in the next hello.
+pub const HUB_RUNBOOKS_AFTER: &str = "hub_runbooks_after";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
@@ -442,9 +461,13 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::IdxRevisionPending => shape.text(),
         TreeId::Outbox => shape.u64("last seq"),
         TreeId::Audit => shape.u64("seq"),
-        TreeId::Groups | TreeId::Notifications | TreeId::Directives | TreeId::ApiTokens => {
-            shape.ulid()
-        }
+        TreeId::Groups
+        | TreeId::Notifications
+        | TreeId::Directives
+        | TreeId::ApiTokens
+        | TreeId::Runbooks => shape.ulid(),
+        TreeId::RunbookVersions => shape.ulid().opaque(4),
+        TreeId::RunbookProgress => shape.text_nul().ulid(),
         TreeId::GroupSpan => shape.opaque(32).ms().ulid(),
         TreeId::SeenEvents => shape.opaque(32),
         TreeId::SeenByTime => shape.ms().opaque(32),

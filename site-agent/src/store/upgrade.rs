@@ -86,6 +86,13 @@ pub(super) fn run(
         // other trees; the version keeps an older build, which would not know them, out.
         super::tokens::upgrade_to_v9(db, meta)?;
     }
+    if found < 10 {
+        // `runbooks`, `runbook_versions` and `runbook_progress` open empty with the other
+        // trees; nothing is rewritten.
+        meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!("store upgraded to schema 10: runbooks");
+    }
     Ok(())
 }
 
