@@ -117,7 +117,7 @@ fn action(viewer: &Viewer, form: &HashMap<String, String>) -> Result<Action, Age
 /// One posted form: admitted ([`admitted`]), then `work` with it on the blocking pool (the
 /// application layer), then to the page `work` names, or the refusal page leading back to
 /// `back`.
-async fn perform(
+pub(super) async fn perform(
     state: WebState,
     viewer: Viewer,
     (headers, uri): (HeaderMap, Uri),
