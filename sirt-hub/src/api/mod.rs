@@ -13,6 +13,7 @@ mod events;
 mod incidents;
 pub mod openapi;
 mod response;
+mod runbooks;
 
 use crate::web::WebState;
 use axum::routing::{any, get, post};
@@ -64,6 +65,8 @@ pub fn router() -> axum::Router<WebState> {
         .route("/api/v1/hunts", get(response::hunts))
         .route("/api/v1/comms", get(response::comms))
         .route("/api/v1/events", get(events::stream))
+        .route("/api/v1/runbooks", get(runbooks::list))
+        .route("/api/v1/runbooks/{id}", get(runbooks::get))
         .route("/api/v1/{*rest}", any(error::no_such_endpoint))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }

@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         super::response::hunts,
         super::response::comms,
         super::events::stream,
+        super::runbooks::list,
+        super::runbooks::get,
     ),
     components(schemas(
         super::Page,

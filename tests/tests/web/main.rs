@@ -6,6 +6,7 @@
 
 mod api_events;
 mod api_incidents;
+mod api_runbooks;
 mod api_token_crl;
 mod api_tokens;
 mod chromium;
