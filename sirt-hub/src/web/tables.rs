@@ -39,6 +39,8 @@ pub struct Incident<'a> {
     pub communications: Rows,
     pub clocks: Rows,
     pub timeline: Rows,
+    /// The runbooks that apply (`runbooks_matched.html`; `super::runbooks::matched`).
+    pub runbooks: Vec<socfed_runtime::web::runbook::RunbookView>,
 }
 
 fn indicator_kind(kind: i32) -> String {
@@ -110,6 +112,7 @@ impl<'a> Incident<'a> {
             communications: report::communication_rows(comms),
             clocks: report::clock_rows(i),
             timeline: report::timeline_rows(i),
+            runbooks: Vec::new(),
         }
     }
 }

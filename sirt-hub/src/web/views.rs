@@ -181,8 +181,9 @@ pub async fn incident(
                 Some(role) => incident_forms(&state, &viewer, role, &record, &i, &c),
                 None => tables::Forms::default(),
             };
-            let page =
+            let mut page =
                 tables::Incident::new(Layout::of(&viewer, &record.title, "/"), &i, &d, &c, forms);
+            page.runbooks = super::runbooks::matched(&state, &record).await;
             match q.get("fragment") {
                 Some(name) => page.fragment(name),
                 None => render(&page),

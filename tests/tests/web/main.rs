@@ -22,6 +22,7 @@ mod dashboard_comms;
 mod dashboard_hunts;
 mod dashboard_oversight;
 mod dashboard_pages;
+mod dashboard_runbooks;
 mod dashboard_sessions;
 mod dashboard_workbench;
 mod workbench_browser;
