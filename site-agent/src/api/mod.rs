@@ -17,6 +17,7 @@
 
 mod auth;
 mod body;
+mod checklists;
 mod dto;
 mod intake;
 mod openapi;
@@ -70,7 +71,7 @@ impl ApiState {
 
 /// Every route and method, relative to `/api/v1`: the router serves exactly these, and a test
 /// checks the OpenAPI document describes exactly these.
-pub const ROUTES: [(&str, &str); 8] = [
+pub const ROUTES: [(&str, &str); 10] = [
     ("post", "/alerts"),
     ("get", "/alerts"),
     ("get", "/alerts/{id}"),
@@ -79,6 +80,8 @@ pub const ROUTES: [(&str, &str); 8] = [
     ("get", "/incidents"),
     ("get", "/notifications"),
     ("get", "/openapi.json"),
+    ("get", "/checklists/{subject}"),
+    ("post", "/checklists/{subject}"),
 ];
 
 /// A query string that does not parse, told after authentication (never to a stranger) and
@@ -97,6 +100,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/incidents", get(read::list_incidents))
         .route("/notifications", get(read::list_notifications))
         .route("/openapi.json", get(openapi::document))
+        .route(
+            "/checklists/{subject}",
+            get(checklists::get_checklist).post(checklists::post_step),
+        )
         // The intake reads its body itself, under its own caps (`body.rs`).
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)

@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         super::read::escalate_alert,
         super::read::list_incidents,
         super::read::list_notifications,
+        super::checklists::get_checklist,
+        super::checklists::post_step,
         document,
     ),
     components(schemas(
@@ -32,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         dto::Entities,
         dto::CommentDto,
         dto::IncidentDto,
+        super::checklists::StepBody,
         dto::HubViewDto,
         dto::NotificationDto,
     )),

@@ -88,6 +88,43 @@ async fn an_analyst_ticks_a_runbook_step_on_an_alert_group_and_markdown_stays_in
             .any(|e| e.action == "runbook.step-done" && e.actor == "tina"),
         "audited: {trail:?}"
     );
+
+    // The same checklist over the HTTP API, with a token acting as the SOC manager.
+    let minted = agent.soc.create_api_token(
+        &manager(),
+        "",
+        "soar",
+        &[
+            socfed_runtime::api_token::Scope::Read,
+            socfed_runtime::api_token::Scope::Triage,
+        ],
+        3_600_000,
+    )?;
+    let url = format!("{base}/api/v1/checklists/{group}");
+    let read: serde_json::Value = client
+        .get(&url)
+        .bearer_auth(&minted.token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(read[0]["progress"], "1/2", "{read}");
+    let ticked = client
+        .post(&url)
+        .bearer_auth(&minted.token)
+        .json(&serde_json::json!({"runbook": id, "step": 2, "done": true}))
+        .send()
+        .await?;
+    assert_eq!(ticked.status(), 200);
+    let ticked: serde_json::Value = ticked.json().await?;
+    assert_eq!(ticked[0]["progress"], "2/2", "{ticked}");
+    let past = client
+        .post(&url)
+        .bearer_auth(&minted.token)
+        .json(&serde_json::json!({"runbook": id, "step": 3, "done": true}))
+        .send()
+        .await?;
+    assert_eq!(past.status(), 400);
     agent.stop().await?;
     Ok(())
 }
