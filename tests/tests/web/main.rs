@@ -14,6 +14,7 @@ mod console;
 mod console_browser;
 mod console_directives;
 mod console_refusals;
+mod console_runbook_browser;
 mod console_runbooks;
 mod dashboard;
 mod dashboard_actions;
