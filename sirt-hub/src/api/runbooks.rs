@@ -52,12 +52,7 @@ pub async fn get(
     let mut value = runbook_json(&latest.to_wire());
     value["history"] = history
         .iter()
-        .map(|r| {
-            runbook_json(&socfed_proto::pb::Runbook {
-                body: String::new(),
-                ..r.to_wire()
-            })
-        })
+        .map(|r| runbook_json(&r.history_line()))
         .collect();
     Ok(Json(value))
 }

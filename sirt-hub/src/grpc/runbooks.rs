@@ -97,13 +97,7 @@ impl pb::runbooks_server::Runbooks for RunbooksService {
         })?;
         Ok(Response::new(pb::RunbookDetail {
             runbook: Some(runbook.to_wire()),
-            history: history
-                .iter()
-                .map(|r| pb::Runbook {
-                    body: String::new(),
-                    ..r.to_wire()
-                })
-                .collect(),
+            history: history.iter().map(|r| r.history_line()).collect(),
         }))
     }
 }

@@ -112,13 +112,7 @@ impl pb::site_runbooks_server::SiteRunbooks for RunbooksApi {
             .await?;
         Ok(Response::new(pb::RunbookDetail {
             runbook: Some(runbook.to_wire()),
-            history: history
-                .iter()
-                .map(|r| pb::Runbook {
-                    body: String::new(),
-                    ..r.to_wire()
-                })
-                .collect(),
+            history: history.iter().map(|r| r.history_line()).collect(),
         }))
     }
 

@@ -38,6 +38,15 @@ impl Runbook {
         }
     }
 
+    /// This version without its body: a line of a runbook's history (its number, author,
+    /// time, state), the bodies asked for one version at a time.
+    pub fn history_line(&self) -> pb::Runbook {
+        pb::Runbook {
+            body: String::new(),
+            ..self.to_wire()
+        }
+    }
+
     /// A runbook from a peer, every bound checked.
     pub fn from_wire(wire: pb::Runbook) -> Result<Self, InvalidField> {
         let pb::Runbook {
