@@ -28,6 +28,21 @@ async fn an_analyst_ticks_a_runbook_step_on_an_alert_group_and_markdown_stays_in
         .soc
         .add_runbook(&manager(), Draft::from_markdown(HOSTILE, criteria)?)?;
     let id = runbook.id.to_string();
+    // A Tier 1 analyst may tick steps but not keep runbooks, and is told who may.
+    let tier1 = site_agent::service::Actor {
+        name: "tina".into(),
+        role: site_agent::soc::Role::Analyst(Tier::T1),
+        cert: String::new(),
+    };
+    let refused = agent
+        .soc
+        .retire_runbook(&tier1, runbook.id)
+        .expect_err("tier 1 keeps no runbooks")
+        .to_string();
+    assert_eq!(
+        refused,
+        "keeping the site's runbooks needs the SOC manager or a security engineer; you are a tier 1 analyst"
+    );
 
     let (base, client) = (base(&agent)?, https(&org.pki)?);
     let tina = sign_in(
