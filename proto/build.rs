@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "socfed/v1/types.proto",
         "socfed/v1/response.proto",
         "socfed/v1/observables.proto",
+        "socfed/v1/runbook.proto",
         "socfed/v1/federation.proto",
         "socfed/v1/operator.proto",
         "socfed/v1/site_local.proto",

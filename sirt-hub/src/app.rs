@@ -15,6 +15,7 @@ use socfed_proto::pb::federation_server::FederationServer;
 use socfed_proto::pb::operator_roster_server::OperatorRosterServer;
 use socfed_proto::pb::operator_server::OperatorServer;
 use socfed_proto::pb::response_server::ResponseServer;
+use socfed_proto::pb::runbooks_server::RunbooksServer;
 use socfed_proto::vocab::{ReportLimits, SiteId};
 use socfed_runtime::listen::{DescriptorBudget, Gate, ListenLimits};
 use socfed_runtime::tls::{TlsError, TlsMaterial, tls_incoming_observed};
@@ -224,6 +225,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         ingest: ingest.clone(),
         dashboard: dashboard_listener.as_ref().map(|(_, _, base)| base.clone()),
     };
+    let runbooks = crate::grpc::runbooks::RunbooksService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+    };
     let web_ingest = ingest.clone();
     let response = ResponseService {
         store: store.clone(),
@@ -263,6 +269,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.OperatorRoster",
         "socfed.v1.Observables",
         "socfed.v1.HubCasework",
+        "socfed.v1.Runbooks",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -381,6 +388,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                 socfed_proto::pb::hub_casework_server::HubCaseworkServer::new(casework)
                     .max_decoding_message_size(max),
             )
+            .add_service(RunbooksServer::new(runbooks).max_decoding_message_size(max))
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");

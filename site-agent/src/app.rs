@@ -15,6 +15,7 @@ use socfed_proto::identity::Identity;
 use socfed_proto::pb::site_casework_server::SiteCaseworkServer;
 use socfed_proto::pb::site_local_server::SiteLocalServer;
 use socfed_proto::pb::site_response_server::SiteResponseServer;
+use socfed_proto::pb::site_runbooks_server::SiteRunbooksServer;
 use socfed_proto::pb::site_soc_server::SiteSocServer;
 use socfed_proto::vocab::ReportLimits;
 use socfed_runtime::listen::{DescriptorBudget, Gate, ListenLimits};
@@ -283,6 +284,7 @@ pub async fn start_with_clock(
         "socfed.v1.SiteSoc",
         "socfed.v1.SiteResponse",
         "socfed.v1.SiteCasework",
+        "socfed.v1.SiteRunbooks",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -326,6 +328,12 @@ pub async fn start_with_clock(
                     service: soc.clone(),
                 },
             ))
+            .add_service(
+                SiteRunbooksServer::new(crate::grpc::runbooks::RunbooksApi {
+                    service: soc.clone(),
+                })
+                .max_decoding_message_size(config.hub.max_message_bytes),
+            )
             .add_service(
                 SiteSocServer::new(SocApi {
                     service: soc.clone(),

@@ -255,6 +255,7 @@ pub fn hello(site: &str, epoch: ulid::Ulid, next_seq: u64) -> pb::Hello {
         agent_version: "test".into(),
         // Like an older agent: no incident states (a raw stream reads only what it expects).
         incident_states_after: None,
+        runbooks_after: None,
     }
 }
 

@@ -236,6 +236,14 @@ pub const METRICS: &[Metric] = &[
         "Directives sent to sites",
     ),
     counter(
+        "socfed_hub_runbooks_sent_total",
+        "Hub runbook versions sent to sites",
+    ),
+    counter(
+        "socfed_agent_runbooks_total",
+        "Hub runbook versions received, by outcome (stored, duplicate, invalid)",
+    ),
+    counter(
         "socfed_hub_directive_updates_total",
         "Directive state updates from sites, by outcome (received, invalid)",
     ),

@@ -9,6 +9,7 @@ pub mod fuzzing;
 mod incident_state;
 mod indicator;
 mod report;
+pub mod runbook;
 mod scalar;
 mod site_id;
 mod technique;

@@ -15,6 +15,7 @@
 //! | adding, flagging and removing an incident's observables | IR lead, CISO, tier 3 and tier 4 analysts |
 //! | managing the roster (`sirt-hub operators`) and API tokens (`sirt-hub tokens`) | admin, CISO |
 //! | writing a note on an incident (its work log) | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
+//! | keeping runbooks (`sirt-hub runbooks add|update|retire`) | security engineer, SOC manager, CISO |
 
 pub mod acting;
 pub mod incident;
@@ -45,10 +46,11 @@ pub enum Api {
     EditObservables,
     /// A note on an incident (issue 15).
     WriteNote,
+    KeepRunbooks,
 }
 
 impl Api {
-    pub const ALL: [Api; 15] = [
+    pub const ALL: [Api; 16] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,
@@ -65,6 +67,7 @@ impl Api {
         Api::SignIn,
         Api::EditObservables,
         Api::WriteNote,
+        Api::KeepRunbooks,
     ];
 
     /// The API as the subject of "… needs …".
@@ -86,6 +89,7 @@ impl Api {
             Api::SignIn => "signing in to the dashboard",
             Api::EditObservables => "adding, flagging or removing observables",
             Api::WriteNote => "writing a note on an incident",
+            Api::KeepRunbooks => "keeping runbooks",
         }
     }
 }
@@ -120,6 +124,13 @@ const INVESTIGATORS: &[HubRole] = &[
     HubRole::Analyst(Tier::T3),
     HubRole::Analyst(Tier::T4),
 ];
+/// Security engineers are responsible for security protocols; the SOC manager and the CISO
+/// answer for them.
+const RUNBOOK_KEEPERS: &[HubRole] = &[
+    HubRole::SecurityEngineer,
+    HubRole::SocManager,
+    HubRole::Ciso,
+];
 
 pub fn needed(api: Api) -> Needed {
     match api {
@@ -140,6 +151,7 @@ pub fn needed(api: Api) -> Needed {
         Api::DraftCommunication => Needed::OneOf(WRITERS),
         Api::ManageOperators => Needed::OneOf(ROSTER_KEEPERS),
         Api::EditObservables => Needed::OneOf(INVESTIGATORS),
+        Api::KeepRunbooks => Needed::OneOf(RUNBOOK_KEEPERS),
     }
 }
 

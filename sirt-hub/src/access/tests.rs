@@ -34,6 +34,7 @@ const EXPECTED: [(Api, [u8; 10]); 15] = [
     (Api::SignIn,              [1, 1, 1, 1, 1,  1,  1, 1,   1,  0]),
     (Api::EditObservables,     [0, 0, 1, 1, 0,  0,  1, 1,   0,  0]),
     (Api::WriteNote,           [0, 0, 1, 1, 0,  1,  1, 1,   0,  0]),
+    (Api::KeepRunbooks,        [0, 0, 0, 0, 1,  1,  0, 1,   0,  0]),
 ];
 
 #[test]
@@ -64,6 +65,12 @@ fn refusals_name_who_may_and_who_you_are() {
     assert_eq!(
         denied.to_string(),
         "issuing directives to sites needs an IR lead or the CISO; operator \"tom\" is a tier 1 analyst"
+    );
+    let analyst =
+        check("tom", Some(HubRole::Analyst(Tier::T1)), Api::KeepRunbooks).expect_err("refused");
+    assert_eq!(
+        analyst.to_string(),
+        "keeping runbooks needs a security engineer, a SOC manager or the CISO; operator \"tom\" is a tier 1 analyst"
     );
     let stranger = check("eve", None, Api::TransitionIncident).expect_err("refused");
     assert!(

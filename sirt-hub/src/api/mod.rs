@@ -16,6 +16,7 @@ mod observables;
 mod notes;
 pub mod openapi;
 mod response;
+mod runbooks;
 
 use crate::web::WebState;
 use axum::routing::{any, get, post};
@@ -77,6 +78,8 @@ pub fn router() -> axum::Router<WebState> {
         .route("/api/v1/hunts", get(response::hunts))
         .route("/api/v1/comms", get(response::comms))
         .route("/api/v1/events", get(events::stream))
+        .route("/api/v1/runbooks", get(runbooks::list))
+        .route("/api/v1/runbooks/{id}", get(runbooks::get))
         .route("/api/v1/{*rest}", any(error::no_such_endpoint))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }

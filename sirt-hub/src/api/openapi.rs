@@ -27,6 +27,8 @@ use utoipa::{Modify, OpenApi};
         super::observables::list,
         super::observables::change,
         super::observables::lookup,
+        super::runbooks::list,
+        super::runbooks::get,
     ),
     components(schemas(
         super::Page,

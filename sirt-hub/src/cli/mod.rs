@@ -12,6 +12,7 @@ mod query;
 pub(crate) mod render;
 mod report;
 pub(crate) mod response;
+pub(crate) mod runbooks;
 mod tokens;
 mod watch;
 
@@ -75,6 +76,8 @@ pub enum Command {
     Observables(observables::ObservablesArgs),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
     Hunt(response::HuntArgs),
+    /// Runbooks: what to do next, matched to alerts and incidents, sent to every site.
+    Runbooks(runbooks::RunbooksArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
     Demo(crate::demo::DemoArgs),
 }
@@ -186,6 +189,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Observables(args) => observables::run(args).await,
         Command::Operators(args) => operators::run(args).await,
         Command::Tokens(args) => tokens::run(args).await,
+        Command::Runbooks(args) => runbooks::run(args).await,
         Command::Login(args) => operators::login(args).await,
         Command::Completions { shell } => {
             socfed_runtime::cli::print_completions::<Cli>(shell, "sirt-hub")

@@ -11,6 +11,7 @@ pub mod operator;
 pub mod refusal_layer;
 pub mod response;
 pub mod roster;
+pub mod runbooks;
 pub mod tokens;
 pub mod watches;
 

@@ -56,6 +56,7 @@ pub struct IngestHandle {
     failure: writer::Failure,
     states: broadcast::Sender<SiteId>,
     event_seq: tokio::sync::watch::Sender<u64>,
+    runbooks: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +145,11 @@ impl IngestHandle {
         self.event_seq.subscribe()
     }
 
+    /// Changes whenever a hub runbook version becomes durable (its value means nothing).
+    pub fn subscribe_runbooks(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.runbooks.subscribe()
+    }
+
     /// The hub event log, as far as it is durable.
     pub fn event_log(&self, store: Arc<HubStore>) -> crate::events::EventLog {
         crate::events::EventLog::new(store, self.durable_events())
@@ -194,6 +200,8 @@ pub fn start(
             .map_err(|e| std::io::Error::other(e.to_string()))?,
     );
     let writer_event_seq = event_seq.clone();
+    let (runbooks, _) = tokio::sync::watch::channel(0u64);
+    let writer_runbooks = runbooks.clone();
     let writer_events = events.clone();
     let writer_directives = directives.clone();
     let writer_states = states.clone();
@@ -212,6 +220,7 @@ pub fn start(
                     directives: writer_directives,
                     states: writer_states,
                     event_seq: writer_event_seq,
+                    runbooks: writer_runbooks,
                 },
                 writer_failure,
                 shutdown,
@@ -225,6 +234,7 @@ pub fn start(
             failure: failure.clone(),
             states,
             event_seq,
+            runbooks,
         },
         WriterJoin { thread, failure },
     ))

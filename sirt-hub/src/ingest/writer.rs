@@ -38,6 +38,8 @@ pub(super) struct Publish {
     pub states: broadcast::Sender<SiteId>,
     /// The last event sequence durable (`crate::events`).
     pub event_seq: tokio::sync::watch::Sender<u64>,
+    /// Bumped when a hub runbook version is durable: every site stream sends what is new.
+    pub runbooks: tokio::sync::watch::Sender<u64>,
 }
 
 /// One applied batch waiting for its flush.
@@ -257,6 +259,9 @@ fn answer(batch: Applying, publish: &Publish) {
     for site in applied.state_sites {
         let _ = publish.states.send(site);
     }
+    if applied.runbooks {
+        publish.runbooks.send_modify(|n| *n = n.wrapping_add(1));
+    }
     for outcome in &applied.outcomes {
         if let Outcome::Escalation { outcome, .. } = outcome {
             metrics::counter!("socfed_hub_escalations_total", "outcome" => outcome.label())
@@ -303,6 +308,7 @@ fn apply(
     let mut changes: Vec<IncidentChange> = Vec::new();
     let mut directive_sites: Vec<SiteId> = Vec::new();
     let mut state_sites: Vec<SiteId> = Vec::new();
+    let mut runbooks = false;
     let mut last_event = None;
     for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
         let escalations = chunk
@@ -315,6 +321,7 @@ fn apply(
         let applied = super::apply::apply_journaled(store, chunk, chunk_ids, now, window_ms)?;
         outcomes.extend(applied.outcomes);
         last_event = applied.last_event.or(last_event);
+        runbooks |= applied.runbooks;
         for site in applied.directive_sites {
             if !directive_sites.contains(&site) {
                 directive_sites.push(site);
@@ -338,6 +345,7 @@ fn apply(
         changes,
         directive_sites,
         state_sites,
+        runbooks,
         events: Vec::new(),
         last_event,
     })

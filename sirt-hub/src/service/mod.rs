@@ -30,6 +30,7 @@ pub mod incident;
 pub mod observables;
 pub mod notes;
 pub mod response;
+pub mod runbooks;
 pub mod sessions;
 pub mod sites;
 pub mod tokens;
@@ -144,6 +145,7 @@ fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
         ResponseOutcome::Hunt(_) => "a hunt",
         ResponseOutcome::Comm(_) => "a communication",
         ResponseOutcome::Observable(_) => "an observable",
+        ResponseOutcome::Runbook(_) => "a runbook",
         ResponseOutcome::Updated(_) => "an update",
         ResponseOutcome::Pruned(_) => "a prune step",
         ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",

@@ -71,6 +71,13 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::ApiTokens => {
             rec::<socfed_runtime::api_token::TokenRecord>(id, "TokenRecord", value)
         }
+        TreeId::Runbooks | TreeId::RunbookVersions => {
+            rec::<socfed_proto::vocab::runbook::Runbook>(id, "Runbook", value)
+        }
+        // Runbook ULID ++ version (`schema::runbook_version_key`).
+        TreeId::RunbookLog => schema::runbook_version_parts(tree, value)
+            .map(|(_, version)| raw(format!("<ulid> ++ version {version}")))
+            .map_err(|e| e.to_string()),
         TreeId::Operators => {
             rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }
@@ -125,7 +132,9 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
         _ if is(schema::COMMITS)
             || is(schema::ROSTER_KEEPERS)
             || is(schema::JOURNAL_APPLIED)
-            || is(schema::EVENT_SEQ) =>
+            || is(schema::EVENT_SEQ)
+            || is(schema::RUNBOOK_SEQ)
+            || is(schema::RUNBOOK_COUNT) =>
         {
             u64_shown(tree, value)
         }

@@ -23,6 +23,7 @@ mod query_events;
 mod query_index;
 mod query_observables;
 mod query_response;
+mod query_runbooks;
 pub(crate) mod query_states;
 mod query_web;
 pub mod records;

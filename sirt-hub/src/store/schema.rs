@@ -42,6 +42,11 @@
 //! | `observables`   | incident ULID (16) ++ BLAKE3 of the indicator (32) | `observable::ObservableRecord` |
 //! | `observable_index` | BLAKE3 of the indicator (32) ++ incident ULID (16) | empty   |
 //! | `meta`          | `observable_count/` ++ incident ULID  | u64 BE (the incident's observables) |
+//! | `runbooks`      | runbook ULID (16)                     | `vocab::runbook::Runbook` (its latest version) |
+//! | `runbook_versions` | runbook ULID (16) ++ version u32 BE | `vocab::runbook::Runbook` (every version) |
+//! | `runbook_log`   | runbook seq u64                       | runbook ULID (16) ++ version u32 BE |
+//! | `meta`          | `runbook_seq`                         | u64 BE (last runbook seq)  |
+//! | `meta`          | `runbook_count`                       | u64 BE (runbooks ever added) |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -87,6 +92,11 @@
 //! written only by `unit/observables.rs`, in the unit that changes the record; the `meta`
 //! count bounds an incident's observables without a scan. Schema version 10 added them.
 //!
+//! `runbooks` holds each runbook's latest version, `runbook_versions` every version (its
+//! history), and `runbook_log` the order in which versions were written: every site is sent
+//! every version after the last one it names in its hello (`grpc/federation/runbooks.rs`), so
+//! the log is never trimmed by delivery. Schema version 10 added the three.
+//!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`), the
 //! version per tree ([`TreeId::codec`]): [`RECORD_VERSION`] but for `incidents` and
 //! `escalations`, whose records moved on and whose older versions are still read (`legacy.rs`).
@@ -119,7 +129,8 @@ pub use trees::*;
 /// 9: `events`, the hub event log every change appends to (an older build would change
 /// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
 /// 10: `observables` and `observable_index` (an older build would change incidents without
-/// keeping their observables or the index in step); `incident_notes`, the notes on incidents.
+/// keeping their observables or the index in step); `incident_notes`, the notes on incidents;
+/// `runbooks`, `runbook_versions` and `runbook_log` (runbooks written since sent to the sites).
 pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
@@ -164,6 +175,30 @@ pub const OBSERVABLES: &str = "observables";
 pub const OBSERVABLE_INDEX: &str = "observable_index";
 /// Schema 10: incident ULID ++ note ULID → `HubNote` (an incident's work log in time order).
 pub const INCIDENT_NOTES: &str = "incident_notes";
+pub const RUNBOOKS: &str = "runbooks";
+pub const RUNBOOK_VERSIONS: &str = "runbook_versions";
+pub const RUNBOOK_LOG: &str = "runbook_log";
+/// `meta` key of the last runbook sequence written (u64 BE).
+pub const RUNBOOK_SEQ: &str = "runbook_seq";
+/// `meta` key of how many runbooks were ever added (u64 BE), for the bound on them.
+pub const RUNBOOK_COUNT: &str = "runbook_count";
+
+/// `runbook_versions` key, and `runbook_log` value: runbook ULID ++ version (u32 BE).
+pub fn runbook_version_key(id: Ulid, version: u32) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..16].copy_from_slice(&id.to_bytes());
+    key[16..].copy_from_slice(&version.to_be_bytes());
+    key
+}
+
+/// The runbook and version of a `runbook_versions` key or `runbook_log` value.
+pub fn runbook_version_parts(tree: &'static str, raw: &[u8]) -> Result<(Ulid, u32), CodecError> {
+    let raw: [u8; 20] = raw.try_into().map_err(|_| key_length(tree, raw.len()))?;
+    let (id, version) = raw.split_at(16);
+    let id: [u8; 16] = id.try_into().map_err(|_| key_length(tree, 20))?;
+    let version: [u8; 4] = version.try_into().map_err(|_| key_length(tree, 20))?;
+    Ok((Ulid::from_bytes(id), u32::from_be_bytes(version)))
+}
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -436,7 +471,13 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::Meta => return meta_key_shape(key),
         TreeId::Sites | TreeId::Operators => shape.text(),
         TreeId::Audit | TreeId::Events => shape.u64("seq"),
-        TreeId::Incidents | TreeId::Directives | TreeId::Hunts | TreeId::ApiTokens => shape.ulid(),
+        TreeId::Incidents
+        | TreeId::Directives
+        | TreeId::Hunts
+        | TreeId::ApiTokens
+        | TreeId::Runbooks => shape.ulid(),
+        TreeId::RunbookVersions => shape.ulid().opaque(4),
+        TreeId::RunbookLog => shape.u64("seq"),
         TreeId::IncidentDirectives | TreeId::Comms | TreeId::IncidentNotes => shape.ulid().ulid(),
         TreeId::SiteIncidents
         | TreeId::Epochs

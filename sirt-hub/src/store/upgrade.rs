@@ -41,6 +41,9 @@
 //! Version 9 → 10: nothing is rewritten; `observables` and `observable_index` start empty
 //! (observables accrue from the next reports and analysts' edits). Schema 10 makes an older
 //! build, which would change incidents without keeping them, refuse the store.
+//!
+//! Version 9 → 10: nothing is rewritten; `runbooks`, `runbook_versions` and `runbook_log`
+//! start empty.
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};

@@ -24,6 +24,7 @@ mod observables;
 mod notes;
 mod pages;
 mod respond;
+mod runbooks;
 mod tables;
 #[cfg(test)]
 mod template_rules_tests;
@@ -86,6 +87,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/observables", post(observables::change))
         .route("/sites", get(views::sites))
         .route("/kpis", get(kpis::kpis))
+        .route("/runbooks", get(runbooks::list))
         .route("/hunts", get(views::hunts).post(hunts::start))
         .route("/hunts/{hunt}/attach", post(hunts::attach))
         .route("/events", get(views::events))

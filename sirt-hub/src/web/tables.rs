@@ -44,6 +44,8 @@ pub struct Incident<'a> {
     pub timeline: Rows,
     /// The note form (`notes.rs`), for the roles that may write notes.
     pub notes: Option<super::notes::NotesForm>,
+    /// The runbooks that apply (`runbooks_matched.html`; `super::runbooks::matched`).
+    pub runbooks: Vec<socfed_runtime::web::runbook::RunbookView>,
 }
 
 fn indicator_kind(kind: i32) -> String {
@@ -117,6 +119,7 @@ impl<'a> Incident<'a> {
             clocks: report::clock_rows(i),
             timeline: report::timeline_rows(i),
             notes: None,
+            runbooks: Vec::new(),
         }
     }
 }

@@ -18,6 +18,8 @@ fn templates_keep_the_csp_escape_everything_and_label_every_control() {
         "state_line.html",
         "incident_export.html",        "observables.html",
         "incident_notes.html",
+        "runbooks_matched.html",
+        "runbook_span.html",
     ];
     let found = problems(&all, &partials);
     assert!(found.is_empty(), "{found:#?}");

@@ -215,6 +215,7 @@ pub async fn incident(
                 .roles
                 .get(&viewer.name)
                 .and_then(|role| super::notes::NotesForm::new(&i.id, viewer.action_csrf(), role));
+            page.runbooks = super::runbooks::matched(&state, &record).await;
             match q.get("fragment") {
                 Some(name) => page.fragment(name),
                 None => render(&page),

@@ -18,6 +18,7 @@
 mod auth;
 mod body;
 mod casework;
+mod checklists;
 mod dto;
 mod intake;
 mod openapi;
@@ -71,7 +72,7 @@ impl ApiState {
 
 /// Every route and method, relative to `/api/v1`: the router serves exactly these, and a test
 /// checks the OpenAPI document describes exactly these.
-pub const ROUTES: [(&str, &str); 12] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("post", "/alerts"),
     ("get", "/alerts"),
     ("get", "/alerts/{id}"),
@@ -84,6 +85,8 @@ pub const ROUTES: [(&str, &str); 12] = [
     ("post", "/incidents/{id}/notes"),
     ("delete", "/incidents/{id}/groups/{group}"),
     ("get", "/kpis"),
+    ("get", "/checklists/{subject}"),
+    ("post", "/checklists/{subject}"),
 ];
 
 /// A query string that does not parse, told after authentication (never to a stranger) and
@@ -113,6 +116,10 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::delete(casework::remove_group),
         )
         .route("/kpis", get(casework::kpis))
+        .route(
+            "/checklists/{subject}",
+            get(checklists::get_checklist).post(checklists::post_step),
+        )
         // The intake reads its body itself, under its own caps (`body.rs`).
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)

@@ -74,6 +74,9 @@ pub enum Command {
     Tokens(soc::TokensCommand),
     /// Triage KPIs per tier, analyst, rule, shift and ISO week.
     Kpis(soc::KpisArgs),
+    /// Runbooks: the site's own and the hub's, matched to alert groups and incidents.
+    #[command(subcommand)]
+    Runbooks(soc::RunbooksCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Back up or restore the agent store (the agent must be stopped).
@@ -185,6 +188,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Audit(command) => soc::audit::run(command).await,
         Command::Tokens(command) => soc::tokens::run(command).await,
         Command::Kpis(args) => soc::casework::kpis(args).await,
+        Command::Runbooks(command) => soc::runbooks::run(command).await,
         Command::Directives(command) => soc::directives::run(command).await,
         Command::Tasks(command) => soc::directives::run_tasks(command).await,
         Command::Completions { shell } => {

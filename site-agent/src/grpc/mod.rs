@@ -4,6 +4,7 @@
 pub mod casework;
 pub mod local;
 pub mod response;
+pub mod runbooks;
 pub mod soc;
 pub mod soc_convert;
 pub mod tokens;

@@ -12,6 +12,7 @@ pub mod intake;
 pub mod link;
 mod people;
 pub mod raise_commit;
+pub mod runbooks;
 pub mod sessions;
 pub mod tokens;
 mod triage;

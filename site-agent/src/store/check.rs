@@ -87,6 +87,12 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::Audit => rec::<socfed_runtime::audit::AuditEntry>(id, "AuditEntry", value),
         TreeId::Directives => rec::<soc::directive::DirectiveRecord>(id, "DirectiveRecord", value),
         TreeId::HubIncidents => rec::<HubState>(id, "HubState", value),
+        TreeId::Runbooks | TreeId::RunbookVersions => {
+            rec::<socfed_proto::vocab::runbook::Runbook>(id, "Runbook", value)
+        }
+        TreeId::RunbookProgress => {
+            rec::<socfed_proto::vocab::runbook::Progress>(id, "Progress", value)
+        }
         TreeId::ApiTokens => {
             rec::<socfed_runtime::api_token::TokenRecord>(id, "TokenRecord", value)
         }

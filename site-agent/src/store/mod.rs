@@ -27,6 +27,7 @@ mod outbox_runs;
 #[cfg(test)]
 mod outbox_tests;
 mod revisions;
+pub mod runbooks;
 pub mod samples;
 pub mod schema;
 mod settings;

@@ -34,6 +34,10 @@
 //! | `api_tokens`    | token ULID (16)                            | `TokenRecord` (`socfed_runtime::api_token`: name, scopes, expiry, revocation, the secret's BLAKE3; never the secret) |
 //! | `web_sessions`  | `l` or `s` ++ BLAKE3 of the secret (32)    | `web::session::Grant` (a console sign-in link or session; `web.rs`) |
 //! | `incident_notes` | local incident id ++ 0x00 ++ note ULID    | `soc::notes::Note` (the incident's work log, in time order; `notes.rs`) |
+//! | `runbooks`      | runbook ULID (16)                          | `vocab::runbook::Runbook`: the latest version, the hub's or the site's (`runbooks.rs`) |
+//! | `runbook_versions` | runbook ULID (16) ++ version u32 BE     | `vocab::runbook::Runbook`: every version |
+//! | `runbook_progress` | subject (local incident id or group ULID text) ++ 0x00 ++ runbook ULID (16) | `vocab::runbook::Progress`: the steps done |
+//! | `meta`          | `hub_runbooks_after`                       | u64 BE: the last hub runbook version recorded |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
@@ -102,6 +106,8 @@ pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 mod outbox;
 pub use outbox::*;
 
+/// 10: `incident_notes`; `runbooks`, `runbook_versions`, `runbook_progress` (an older build
+/// would not record the hub's runbooks nor name its mark in the hello).
 pub const SCHEMA_VERSION: u32 = 10;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
@@ -134,10 +140,14 @@ pub enum TreeId {
     WebSessions,
     /// Schema 10: notes on local incidents (`notes.rs`).
     IncidentNotes,
+    /// Schema 10: runbooks, their versions and checklist progress (`runbooks.rs`).
+    Runbooks,
+    RunbookVersions,
+    RunbookProgress,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 20] = [
+    pub const ALL: [TreeId; 23] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -158,6 +168,9 @@ impl TreeId {
         TreeId::ApiTokens,
         TreeId::WebSessions,
         TreeId::IncidentNotes,
+        TreeId::Runbooks,
+        TreeId::RunbookVersions,
+        TreeId::RunbookProgress,
     ];
 }
 
@@ -201,6 +214,9 @@ impl TreeSet for TreeId {
             TreeId::ApiTokens => "api_tokens",
             TreeId::WebSessions => "web_sessions",
             TreeId::IncidentNotes => "incident_notes",
+            TreeId::Runbooks => "runbooks",
+            TreeId::RunbookVersions => "runbook_versions",
+            TreeId::RunbookProgress => "runbook_progress",
         }
     }
 }
@@ -217,6 +233,9 @@ pub const AUDIT_HEAD: &str = "audit_head";
 /// `meta` key: `IncidentState.seq` of the last hub incident state recorded (u64 BE), named in
 /// the next hello.
 pub const HUB_STATES_AFTER: &str = "hub_states_after";
+/// `meta` key: `RunbookVersion.seq` of the last hub runbook version recorded (u64 BE), named
+/// in the next hello.
+pub const HUB_RUNBOOKS_AFTER: &str = "hub_runbooks_after";
 /// `meta` key of where the audit chain's keyed sealing began (`socfed_runtime::audit::KeyedFrom`,
 /// authenticated with the audit key; written at the first open with a key).
 pub const AUDIT_KEYED_FROM: &str = "audit_keyed_from";
@@ -450,9 +469,13 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::IdxRevisionPending => shape.text(),
         TreeId::Outbox => shape.u64("last seq"),
         TreeId::Audit => shape.u64("seq"),
-        TreeId::Groups | TreeId::Notifications | TreeId::Directives | TreeId::ApiTokens => {
-            shape.ulid()
-        }
+        TreeId::Groups
+        | TreeId::Notifications
+        | TreeId::Directives
+        | TreeId::ApiTokens
+        | TreeId::Runbooks => shape.ulid(),
+        TreeId::RunbookVersions => shape.ulid().opaque(4),
+        TreeId::RunbookProgress => shape.text_nul().ulid(),
         TreeId::GroupSpan => shape.opaque(32).ms().ulid(),
         TreeId::SeenEvents => shape.opaque(32),
         TreeId::SeenByTime => shape.ms().opaque(32),

@@ -90,6 +90,13 @@ pub(super) fn run(
         // `incident_notes` opens empty with the other trees.
         super::notes::upgrade_to_v10(db, meta)?;
     }
+    if found < 10 {
+        // `runbooks`, `runbook_versions` and `runbook_progress` open empty with the other
+        // trees; nothing is rewritten.
+        meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!("store upgraded to schema 10: runbooks");
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 //! incidents ([`hub_state`]), asked for from the last one recorded.
 
 mod frame;
+mod hub_runbook;
 mod hub_state;
 mod send;
 
@@ -138,14 +139,21 @@ async fn session(
     )
     .map_err(|e| SessionError::Protocol(e.to_string()))?;
     let (tx, rx) = mpsc::channel::<Outgoing>(settings.window.max(16));
-    let (counters, states_after) =
-        blocking(store, |s| Ok((s.counters()?, s.hub_states_after()?))).await?;
+    let (counters, states_after, runbooks_after) = blocking(store, |s| {
+        Ok((
+            s.counters()?,
+            s.hub_states_after()?,
+            s.hub_runbooks_after()?,
+        ))
+    })
+    .await?;
     let hello = pb::Hello {
         site_id: settings.site.to_string(),
         store_epoch: store.epoch().to_bytes().to_vec(),
         next_seq: counters.next_seq.max(1),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
         incident_states_after: Some(states_after),
+        runbooks_after: Some(runbooks_after),
     };
     tx.send(Outgoing::Typed(pb::SiteMessage {
         body: Some(site_message::Body::Hello(hello)),
@@ -309,6 +317,9 @@ async fn session(
                     if hub_states.send(state).await.is_err() {
                         return Err(SessionError::Protocol("incident state recorder stopped".into()));
                     }
+                }
+                Some(pb::HubMessage { body: Some(hub_message::Body::Runbook(version)) }) => {
+                    hub_runbook::record(store, version).await;
                 }
                 Some(other) => tracing::debug!(?other, "ignoring hub message this agent does not handle yet"),
                 None => return Err(SessionError::Protocol("the hub ended the stream".into())),

@@ -105,7 +105,9 @@ pub async fn incident(
         Err(e) => return failed(&state, &viewer, "console: incident", "/incidents", e).await,
     };
     let site = site(&state);
+    let runbooks = super::runbooks::section(&state, &viewer, incident.id.clone()).await;
     render(&pages::Incident {
+        runbooks,
         layout: Layout::of(&viewer, &site, "Local incident", "/incidents"),
         row: incident_row(&incident, hub.as_ref()),
         indicators: incident

@@ -16,6 +16,7 @@ mod casework;
 mod events;
 mod lists;
 mod pages;
+mod runbooks;
 #[cfg(test)]
 mod template_rules_tests;
 mod views;
@@ -69,6 +70,7 @@ pub fn router(state: WebState) -> axum::Router<WebState> {
         .route("/directives/{id}/decide", post(actions::decide))
         .route("/directives/{id}/task", post(actions::task))
         .route("/people", get(lists::people))
+        .route("/runbooks/step", post(runbooks::step))
         .route("/events", get(events::events))
         .route("/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(

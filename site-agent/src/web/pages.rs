@@ -263,6 +263,8 @@ pub struct Group<'a> {
     pub analysts: Vec<Choice>,
     /// Local incidents the group can be added to.
     pub incidents: Vec<Choice>,
+    /// The runbooks that apply (`runbooks.html`).
+    pub runbooks: super::runbooks::RunbookSection,
 }
 
 /// A local incident as the list and its page show it, with the hub's view.
@@ -301,6 +303,8 @@ pub struct Incident<'a> {
     pub analysts: Vec<Choice>,
     /// Its alert groups and work log (`casework.rs`, `incident_casework.html`).
     pub casework: super::casework::Section,
+    /// The runbooks that apply (`runbooks.html`).
+    pub runbooks: super::runbooks::RunbookSection,
 }
 
 pub struct DirectiveRow {

@@ -193,7 +193,9 @@ pub async fn group(
         })
         .collect();
     let row = pages::QueueRow::of(&group, &state.soc.settings.sla, now);
+    let runbooks = super::runbooks::section(&state, &viewer, group.id.to_string()).await;
     render(&pages::Group {
+        runbooks,
         layout: Layout::of(&viewer, &site, "Alert group", "/"),
         rule: group.rule_id.clone(),
         product: group.product.clone(),

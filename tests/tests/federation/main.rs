@@ -18,5 +18,6 @@ mod protocol_edges;
 mod raise_batch;
 mod replay;
 mod roster;
+mod runbooks;
 mod status_both_ways;
 mod takeover;

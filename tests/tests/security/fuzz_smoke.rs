@@ -185,6 +185,7 @@ fn site_message() -> impl Strategy<Value = pb::SiteMessage> {
             next_seq,
             agent_version: String::new(),
             incident_states_after: None,
+            runbooks_after: None,
         })),
         (number(), number(), time(), time()).prop_map(move |(seq, dropped, at, observed)| {
             let mut r = report(seq);
@@ -313,6 +314,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
                 next_seq: 1,
                 agent_version: "0.1.0".into(),
                 incident_states_after: Some(0),
+                runbooks_after: None,
             })),
         ),
         (

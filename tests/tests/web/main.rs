@@ -6,6 +6,7 @@
 
 mod api_events;
 mod api_incidents;
+mod api_runbooks;
 mod api_token_crl;
 mod api_tokens;
 mod chromium;
@@ -15,6 +16,8 @@ mod console_casework;
 mod console_casework_browser;
 mod console_directives;
 mod console_refusals;
+mod console_runbook_browser;
+mod console_runbooks;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
@@ -25,6 +28,7 @@ mod dashboard_observables;
 mod dashboard_observables_browser;
 mod dashboard_oversight;
 mod dashboard_pages;
+mod dashboard_runbooks;
 mod dashboard_sessions;
 mod dashboard_workbench;
 mod workbench_browser;

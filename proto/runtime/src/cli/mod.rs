@@ -15,6 +15,7 @@ pub mod exit;
 pub mod explain;
 pub mod notes;
 pub mod output;
+pub mod runbooks;
 pub mod tokens;
 
 pub use client::{ClientArgs, ClientError, ClientTlsArgs, Endpoint, host_of, url_host};

@@ -14,6 +14,7 @@ pub mod csrf;
 pub mod escape;
 pub mod listener;
 pub mod revoked;
+pub mod runbook;
 pub mod session;
 pub mod signin;
 pub mod template_rules;

@@ -6,6 +6,7 @@
 
 mod directives;
 mod opening;
+mod runbooks;
 mod states;
 pub mod wire;
 
@@ -142,6 +143,8 @@ impl pb::federation_server::Federation for FederationService {
             sent_directives: HashSet::new(),
             states_after: None,
             states_blocked: false,
+            runbooks_after: None,
+            runbooks_blocked: false,
             peer_uri: peer.uri.clone(),
             peer_cert: peer.fingerprint.clone(),
             remote,
@@ -151,9 +154,7 @@ impl pb::federation_server::Federation for FederationService {
         tokio::spawn(async move {
             let site = session.site.clone();
             let live = session.service.live.clone();
-            session
-                .run(inbound, escalations, cancel, hello.incident_states_after)
-                .await;
+            session.run(inbound, escalations, cancel, hello).await;
             live.unregister(&site, generation);
             metrics::gauge!("socfed_hub_streams_open").decrement(1.0);
         });
@@ -181,6 +182,10 @@ struct Session {
     /// the loop, which keeps reading the site meanwhile (blocking here while the site blocks
     /// sending to us would stop both).
     states_blocked: bool,
+    /// The last hub runbook version sent on this stream; `None`: the site keeps none.
+    runbooks_after: Option<u64>,
+    /// Like `states_blocked`, for runbook versions.
+    runbooks_blocked: bool,
     /// The caller, for audit records: certificate URI and fingerprint, address.
     peer_uri: String,
     peer_cert: String,
@@ -201,8 +206,9 @@ impl Session {
         mut inbound: Streaming<pb::SiteMessage>,
         mut escalations: Escalations,
         cancel: CancellationToken,
-        incident_states_after: Option<u64>,
+        hello: wire::Hello,
     ) {
+        let incident_states_after = hello.incident_states_after;
         let mut ending: Option<Ending> = None;
         // Subscribe before the first read so a directive issued (or a state queued) in between
         // is not missed.
@@ -210,9 +216,13 @@ impl Session {
         let mut directives_open = true;
         let mut state_events = self.service.ingest.subscribe_states();
         let mut states_open = incident_states_after.is_some();
+        let mut runbook_events = self.service.ingest.subscribe_runbooks();
+        let mut runbooks_open = hello.runbooks_after.is_some();
         if let Err(status) = self.send_directives().await {
             ending = Some(Ending::Fail(status));
         } else if let Err(status) = self.start_states(incident_states_after).await {
+            ending = Some(Ending::Fail(status));
+        } else if let Err(status) = self.start_runbooks(hello.runbooks_after).await {
             ending = Some(Ending::Fail(status));
         }
         loop {
@@ -257,9 +267,21 @@ impl Session {
                         ending = Some(Ending::Fail(status));
                     }
                 }
+                changed = runbook_events.changed(), if ending.is_none() && runbooks_open => {
+                    runbooks_open = changed.is_ok();
+                    if let Err(status) = self.send_runbooks().await {
+                        ending = Some(Ending::Fail(status));
+                    }
+                }
                 () = tokio::time::sleep(STATES_RETRY), if ending.is_none() && self.states_blocked => {
                     self.states_blocked = false;
                     if let Err(status) = self.send_states().await {
+                        ending = Some(Ending::Fail(status));
+                    }
+                }
+                () = tokio::time::sleep(STATES_RETRY), if ending.is_none() && self.runbooks_blocked => {
+                    self.runbooks_blocked = false;
+                    if let Err(status) = self.send_runbooks().await {
                         ending = Some(Ending::Fail(status));
                     }
                 }

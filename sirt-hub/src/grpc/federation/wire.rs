@@ -34,6 +34,8 @@ pub struct Hello {
     /// The last incident state the site stored; `None`: the site keeps none (an older agent),
     /// so none are sent.
     pub incident_states_after: Option<u64>,
+    /// The last hub runbook version the site stored; `None`: the site keeps none.
+    pub runbooks_after: Option<u64>,
 }
 
 fn invalid(e: InvalidField) -> Status {
@@ -58,6 +60,7 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
         next_seq,
         agent_version: _,
         incident_states_after,
+        runbooks_after,
     } = hello;
     if site_id != site.as_str() {
         return Err(HubError::denied(format!(
@@ -90,10 +93,15 @@ pub fn hello(first: Option<pb::SiteMessage>, site: &SiteId) -> Result<Hello, Sta
         None | Some(0) => incident_states_after,
         Some(after) => Some(bounds::seq("hello.incident_states_after", after).map_err(invalid)?),
     };
+    let runbooks_after = match runbooks_after {
+        None | Some(0) => runbooks_after,
+        Some(after) => Some(bounds::seq("hello.runbooks_after", after).map_err(invalid)?),
+    };
     Ok(Hello {
         epoch: Ulid::from_bytes(epoch),
         next_seq,
         incident_states_after,
+        runbooks_after,
     })
 }
 

@@ -57,12 +57,14 @@ fn a_hello_names_the_last_incident_state_within_the_sequence_range() {
                 next_seq: 1,
                 agent_version: String::new(),
                 incident_states_after: after,
+                runbooks_after: after,
             })),
         })
     };
     for after in [None, Some(0), Some(1), Some(bounds::MAX_SEQ)] {
         let checked = hello(hello_with(after), &site).expect("accepted");
         assert_eq!(checked.incident_states_after, after);
+        assert_eq!(checked.runbooks_after, after);
     }
     let refused = hello(hello_with(Some(u64::MAX)), &site).expect_err("range");
     assert!(
@@ -113,6 +115,7 @@ fn the_writer_never_wraps_the_acknowledgement_mark() {
             next_seq: 1,
             agent_version: String::new(),
             incident_states_after: None,
+            runbooks_after: None,
         })),
     };
     site_message(&hello.encode_to_vec());

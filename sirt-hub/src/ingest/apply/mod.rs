@@ -17,6 +17,7 @@ mod notes;
 mod response;
 mod retention;
 mod roster;
+mod runbooks;
 mod tokens;
 mod transition;
 mod web;
@@ -29,6 +30,7 @@ pub use notes::NoteAdd;
 pub use response::{AttachHunt, DirectiveUpdate, Issue, ResponseOutcome};
 pub use retention::{PruneDirectives, PruneEvents, Pruned};
 pub use roster::RosterChange;
+pub use runbooks::{RunbookChange, RunbookEdit};
 pub use tokens::TokenChange;
 pub use web::{WebChange, WebOutcome};
 
@@ -111,6 +113,8 @@ pub enum Item {
     Roster(Box<RosterChange>),
     /// An API token minted or revoked.
     Tokens(Box<TokenChange>),
+    /// A hub runbook added, edited or retired.
+    Runbook(Box<RunbookChange>),
     /// An operator added to or removed from an incident's members.
     Members(Box<MemberChange>),
     /// A note on an incident.
@@ -246,6 +250,8 @@ pub struct Applied {
     pub directive_sites: Vec<SiteId>,
     /// Sites with new incident states to send (`site_states.rs`).
     pub state_sites: Vec<SiteId>,
+    /// A hub runbook version was written: every site's stream has it to send.
+    pub runbooks: bool,
     /// Events other than incident changes (failed directives, hunt hits), appended to the
     /// event log with the incident changes at commit (`crate::events`).
     pub events: Vec<crate::events::HubEvent>,
@@ -322,6 +328,7 @@ pub fn apply_journaled(
     let touched = unit.commit()?;
     applied.directive_sites = touched.directive_sites;
     applied.state_sites = touched.state_sites;
+    applied.runbooks = touched.runbooks;
     Ok(applied)
 }
 
@@ -377,6 +384,7 @@ impl Batch<'_, '_> {
             Item::Comms(change) => Outcome::Response(self.comms(change, applied)?),
             Item::Roster(change) => Outcome::Response(self.roster(change)?),
             Item::Tokens(change) => Outcome::Response(self.tokens(change)?),
+            Item::Runbook(change) => Outcome::Response(self.runbooks(change)?),
             Item::Web(change) => Outcome::Web(self.web(change)?),
             Item::Members(change) => Outcome::Response(self.members(change)?),
             Item::Observable(change) => Outcome::Response(self.observable_change(change, applied)?),

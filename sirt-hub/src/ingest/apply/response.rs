@@ -49,6 +49,8 @@ pub enum ResponseOutcome {
     Comm(Box<crate::comms::CommRecord>),
     /// An observable as an analyst's edit left it; `None` once removed.
     Observable(Option<Box<crate::observable::ObservableRecord>>),
+    /// The runbook version written (`runbooks.rs`).
+    Runbook(Box<socfed_proto::vocab::runbook::Runbook>),
     /// A site's report: whether it changed the directive.
     Updated(bool),
     /// A step of the directive prune pass.

@@ -39,6 +39,9 @@ pub enum TreeId {
     ObservableIndex,
     /// Schema 10: notes on incidents (`unit/notes.rs`).
     IncidentNotes,
+    Runbooks,
+    RunbookVersions,
+    RunbookLog,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -71,6 +74,9 @@ impl TreeSet for TreeId {
         TreeId::Observables,
         TreeId::ObservableIndex,
         TreeId::IncidentNotes,
+        TreeId::Runbooks,
+        TreeId::RunbookVersions,
+        TreeId::RunbookLog,
     ];
 
     fn index(self) -> usize {
@@ -105,6 +111,9 @@ impl TreeSet for TreeId {
             TreeId::Observables => OBSERVABLES,
             TreeId::ObservableIndex => OBSERVABLE_INDEX,
             TreeId::IncidentNotes => INCIDENT_NOTES,
+            TreeId::Runbooks => RUNBOOKS,
+            TreeId::RunbookVersions => RUNBOOK_VERSIONS,
+            TreeId::RunbookLog => RUNBOOK_LOG,
         }
     }
 

@@ -16,7 +16,7 @@
 //! owed to sites), `sites.rs` (per-site facts and acknowledgement marks), `escalations.rs`
 //! (idempotency records, reviews, local references, fingerprints), `response.rs` (directives,
 //! hunts, communications), `people.rs` (roster, members, dashboard grants, the audit chain), `events.rs` (the hub
-//! event log), `observables.rs` (incidents' observables and their index).
+//! event log), `observables.rs` (incidents' observables and their index), `runbooks.rs` (the hub's runbooks and the log of versions sent to sites).
 
 mod escalations;
 mod events;
@@ -25,6 +25,7 @@ mod observables;
 mod notes;
 mod people;
 mod response;
+mod runbooks;
 mod sites;
 
 pub use incidents::Indexed;
@@ -56,6 +57,8 @@ pub struct Touched {
     pub directive_sites: Vec<SiteId>,
     /// Sites with new incident states queued (`sites.rs`).
     pub state_sites: Vec<SiteId>,
+    /// A hub runbook version written: every site is owed it (`runbooks.rs`).
+    pub runbooks: bool,
 }
 
 fn note(sites: &mut Vec<SiteId>, site: &SiteId) {

@@ -157,15 +157,20 @@ async fn show(id: String, conn: &Conn) -> anyhow::Result<()> {
     let mut soc = Soc::connect(conn)?;
     let group = soc
         .client
-        .get_alert(pb::GetAlertRequest { id })
+        .get_alert(pb::GetAlertRequest { id: id.clone() })
         .await
         .map_err(|s| soc.explain(&s))?
         .into_inner();
+    let runbooks = super::runbooks::matched(conn, &id).await?;
     match conn.format() {
-        OutputFormat::Json => render::print_json(&render::alert_json(&group))?,
+        OutputFormat::Json => render::print_json(&super::runbooks::with_runbooks(
+            render::alert_json(&group),
+            &runbooks,
+        ))?,
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();
             socfed_runtime::outln!("{}", render::alert_detail(&group, now));
+            socfed_runtime::cli::runbooks::print_matched(&runbooks)?;
         }
     }
     Ok(())

@@ -17,6 +17,25 @@ pub enum IncidentsCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Tick (or untick) a checklist step of a runbook that applies to incident (or alert
+    /// group) ID.
+    Runbook {
+        id: String,
+        /// The step's number (from 1).
+        #[arg(long)]
+        step: u32,
+        /// Tick it.
+        #[arg(long, conflicts_with = "undone", required_unless_present = "undone")]
+        done: bool,
+        /// Untick it.
+        #[arg(long)]
+        undone: bool,
+        /// The runbook (default: the first that applies).
+        #[arg(long)]
+        runbook: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Show one local incident.
     Show {
         id: String,
@@ -117,18 +136,31 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        IncidentsCommand::Runbook {
+            id,
+            step,
+            done,
+            runbook,
+            conn,
+            ..
+        } => super::runbooks::step(&conn, id, runbook, step, done).await,
         IncidentsCommand::Show { id, conn } => {
             let mut soc = Soc::connect(&conn)?;
             let incident = soc
                 .client
-                .get_local_incident(pb::GetLocalIncidentRequest { id })
+                .get_local_incident(pb::GetLocalIncidentRequest { id: id.clone() })
                 .await
                 .map_err(|s| soc.explain(&s))?
                 .into_inner();
+            let runbooks = super::runbooks::matched(&conn, &id).await?;
             match conn.format() {
-                OutputFormat::Json => render::print_json(&render::incident_json(&incident))?,
+                OutputFormat::Json => render::print_json(&super::runbooks::with_runbooks(
+                    render::incident_json(&incident),
+                    &runbooks,
+                ))?,
                 OutputFormat::Table => {
-                    socfed_runtime::outln!("{}", render::incident_detail(&incident))
+                    socfed_runtime::outln!("{}", render::incident_detail(&incident));
+                    socfed_runtime::cli::runbooks::print_matched(&runbooks)?;
                 }
             }
             Ok(())

@@ -15,6 +15,7 @@ pub mod login;
 pub mod notifications;
 mod render;
 pub mod roster;
+pub mod runbooks;
 pub mod tokens;
 
 pub(crate) use super::client::Conn;
@@ -32,6 +33,7 @@ pub use ingest::IngestArgs;
 pub use login::LoginArgs;
 pub use notifications::NotificationsArgs;
 pub use roster::{RosterCommand, ShiftsCommand};
+pub use runbooks::RunbooksCommand;
 pub use tokens::TokensCommand;
 
 /// A `SiteSoc` client and the name of the agent for error messages.

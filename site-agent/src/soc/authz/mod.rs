@@ -19,6 +19,9 @@
 //!   roster; approving (or rejecting) a destructive playbook action: Tier 3 and above, or the
 //!   SOC manager.
 //! - Minting, listing and revoking the HTTP API's tokens: the SOC manager only.
+//! - Keeping the site's own runbooks (add, edit, retire): a security engineer or the SOC
+//!   manager. Ticking a runbook's checklist step on an incident or alert group: an analyst of
+//!   any tier, or the SOC manager.
 
 #[cfg(test)]
 mod tests;
@@ -55,10 +58,14 @@ pub enum Operation {
     WorkTask,
     /// Mint, list or revoke the HTTP API's tokens.
     ManageApiTokens,
+    /// Add, edit or retire one of the site's own runbooks.
+    KeepRunbooks,
+    /// Tick or untick a runbook's checklist step on an incident or alert group.
+    WorkRunbook,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 20] = [
+    pub const ALL: [Operation; 22] = [
         Operation::ViewAlerts,
         Operation::SubmitAlerts,
         Operation::Acknowledge,
@@ -79,6 +86,8 @@ impl Operation {
         Operation::ApproveDirective,
         Operation::WorkTask,
         Operation::ManageApiTokens,
+        Operation::KeepRunbooks,
+        Operation::WorkRunbook,
     ];
 
     /// The operation a triage action needs.
@@ -120,6 +129,8 @@ impl Operation {
             Operation::ApproveDirective => "approve-directive",
             Operation::WorkTask => "work-task",
             Operation::ManageApiTokens => "manage-api-tokens",
+            Operation::KeepRunbooks => "keep-runbooks",
+            Operation::WorkRunbook => "work-runbook",
         }
     }
 
@@ -145,7 +156,9 @@ impl Operation {
             | Operation::ViewDirectives
             | Operation::ApproveDirective
             | Operation::WorkTask
-            | Operation::ManageApiTokens => false,
+            | Operation::ManageApiTokens
+            | Operation::KeepRunbooks
+            | Operation::WorkRunbook => false,
         }
     }
 }
@@ -240,7 +253,8 @@ pub fn needed(operation: Operation, target_tier: Option<Tier>) -> Needed {
         Operation::UpdateIncident => Needed::AnalystAtLeast(Tier::T2),
         Operation::EscalateIncidentToHub => Needed::AnalystAtLeast(Tier::T3),
         Operation::EditRoster | Operation::ManageApiTokens => Needed::SocManager,
-        Operation::VerifyAudit => Needed::SocManagerOrEngineer,
+        Operation::VerifyAudit | Operation::KeepRunbooks => Needed::SocManagerOrEngineer,
+        Operation::WorkRunbook => Needed::AnalystAtLeast(Tier::T1),
     }
 }
 
@@ -291,6 +305,8 @@ fn describe(operation: Operation, target_tier: Option<Tier>) -> String {
         Operation::ApproveDirective => "approving a destructive playbook action".to_owned(),
         Operation::WorkTask => "working a task from the SIRT hub".to_owned(),
         Operation::ManageApiTokens => "managing API tokens".to_owned(),
+        Operation::KeepRunbooks => "keeping the site's runbooks".to_owned(),
+        Operation::WorkRunbook => "ticking a runbook step".to_owned(),
     }
 }
 

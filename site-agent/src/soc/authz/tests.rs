@@ -20,7 +20,7 @@ const ROLES: [Role; 7] = [
 /// For each operation and role: the target tiers at which the role is allowed, as digits,
 /// with `N` for "no target tier given". Written by hand from the rules, not from the code.
 #[rustfmt::skip]
-const EXPECTED: [(Operation, [&str; 7]); 20] = {
+const EXPECTED: [(Operation, [&str; 7]); 22] = {
     use Operation::*;
     const ANY: &str = "1234N";
     [
@@ -45,6 +45,8 @@ const EXPECTED: [(Operation, [&str; 7]); 20] = {
         (ApproveDirective,      ["",    "",     ANY,    ANY,    "",      ANY,    ""]),
         (WorkTask,              [ANY,   ANY,    ANY,    ANY,    ANY,     ANY,    ""]),
         (ManageApiTokens,       ["",    "",     "",     "",     "",      ANY,    ""]),
+        (KeepRunbooks,          ["",    "",     "",     "",     ANY,     ANY,    ""]),
+        (WorkRunbook,           [ANY,   ANY,    ANY,    ANY,    "",      ANY,    ""]),
     ]
 };
 
@@ -114,6 +116,8 @@ fn lists_name_every_variant_once() {
             Operation::ApproveDirective => 17,
             Operation::WorkTask => 18,
             Operation::ManageApiTokens => 19,
+            Operation::KeepRunbooks => 20,
+            Operation::WorkRunbook => 21,
         }
     }
     fn role_index(role: Role) -> usize {
