@@ -21,6 +21,7 @@ mod dto;
 mod intake;
 mod openapi;
 mod read;
+mod search;
 mod usage;
 
 use crate::service::SocService;
@@ -70,9 +71,10 @@ impl ApiState {
 
 /// Every route and method, relative to `/api/v1`: the router serves exactly these, and a test
 /// checks the OpenAPI document describes exactly these.
-pub const ROUTES: [(&str, &str); 8] = [
+pub const ROUTES: [(&str, &str); 9] = [
     ("post", "/alerts"),
     ("get", "/alerts"),
+    ("get", "/alerts/search"),
     ("get", "/alerts/{id}"),
     ("post", "/alerts/{id}/ack"),
     ("post", "/alerts/{id}/escalate"),
@@ -91,6 +93,7 @@ fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> crate::erro
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/alerts", post(intake::post_alerts).get(read::list_alerts))
+        .route("/alerts/search", get(search::search_alerts))
         .route("/alerts/{id}", get(read::get_alert))
         .route("/alerts/{id}/ack", post(read::ack_alert))
         .route("/alerts/{id}/escalate", post(read::escalate_alert))

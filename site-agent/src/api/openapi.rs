@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         super::intake::post_alerts,
         super::read::list_alerts,
+        super::search::search_alerts,
         super::read::get_alert,
         super::read::ack_alert,
         super::read::escalate_alert,
@@ -34,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         dto::IncidentDto,
         dto::HubViewDto,
         dto::NotificationDto,
+        super::search::SearchPage,
     )),
     modifiers(&Security),
     servers((url = "/api/v1"))

@@ -9,6 +9,9 @@ pub mod intake;
 pub mod link;
 mod people;
 pub mod raise_commit;
+pub mod search;
+#[cfg(test)]
+mod search_tests;
 pub mod sessions;
 pub mod tokens;
 mod triage;

@@ -23,6 +23,7 @@ pub mod incident;
 pub mod notify;
 pub mod parse;
 pub mod roster;
+pub mod search;
 pub mod sla;
 pub mod triage;
 

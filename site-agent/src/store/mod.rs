@@ -28,6 +28,9 @@ mod outbox_tests;
 mod revisions;
 pub mod samples;
 pub mod schema;
+mod search;
+#[cfg(test)]
+mod search_tests;
 mod settings;
 mod soc;
 mod sync;

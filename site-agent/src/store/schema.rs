@@ -33,6 +33,7 @@
 //! | `idx_revision_pending` | local incident id                   | empty (a revision waits for room in the outbox; `revisions.rs`) |
 //! | `api_tokens`    | token ULID (16)                            | `TokenRecord` (`socfed_runtime::api_token`: name, scopes, expiry, revocation, the secret's BLAKE3; never the secret) |
 //! | `web_sessions`  | `l` or `s` ++ BLAKE3 of the secret (32)    | `web::session::Grant` (a console sign-in link or session; `web.rs`) |
+//! | `idx_search`    | field tag (`i`/`h`/`u`/`t`/`w`) ++ token ++ 0x00 ++ group ULID | empty (the alert search's postings, `search.rs`; tokens per `socfed_proto::search`) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
@@ -80,6 +81,10 @@
 //! start empty), so that an older build, which would neither know nor check them, refuses the
 //! store.
 //!
+//! Schema 10 adds `idx_search`, the alert search's postings (indicator, host, user,
+//! technique and the words of the title and comments of every group, `search.rs`), kept
+//! in step by each group write; the upgrade builds it from `groups`, a block at a time.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -98,7 +103,7 @@ pub use socfed_runtime::store_kit::{Codec, CodecError, TreeSet};
 mod outbox;
 pub use outbox::*;
 
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
 /// what sled keeps in its log (larger values become blob files of their own).
@@ -128,10 +133,12 @@ pub enum TreeId {
     ApiTokens,
     /// Schema 9: the SOC console's sign-ins (`web.rs`).
     WebSessions,
+    /// Schema 10: the alert search's postings (`search.rs`).
+    IdxSearch,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 19] = [
+    pub const ALL: [TreeId; 20] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -151,6 +158,7 @@ impl TreeId {
         TreeId::IdxRevisionPending,
         TreeId::ApiTokens,
         TreeId::WebSessions,
+        TreeId::IdxSearch,
     ];
 }
 
@@ -193,6 +201,7 @@ impl TreeSet for TreeId {
             TreeId::IdxRevisionPending => "idx_revision_pending",
             TreeId::ApiTokens => "api_tokens",
             TreeId::WebSessions => "web_sessions",
+            TreeId::IdxSearch => "idx_search",
         }
     }
 }
@@ -450,6 +459,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::SeenByTime => shape.ms().opaque(32),
         TreeId::IdxAssignee | TreeId::IdxIndicator => shape.text_nul().ulid(),
         TreeId::WebSessions => shape.byte("kind").opaque(32),
+        TreeId::IdxSearch => shape.byte("field").text_nul().ulid(),
     }
     .finish()
 }

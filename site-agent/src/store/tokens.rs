@@ -88,7 +88,7 @@ mod tests {
             db.open_tree(TreeId::Meta.name())?
                 .get(schema::SCHEMA_VERSION_KEY)?
                 .map(|v| v.to_vec()),
-            Some(9u32.to_be_bytes().to_vec())
+            Some(schema::SCHEMA_VERSION.to_be_bytes().to_vec())
         );
         Ok(())
     }

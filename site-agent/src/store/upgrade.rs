@@ -86,6 +86,15 @@ pub(super) fn run(
         // other trees; the version keeps an older build, which would not know them, out.
         super::tokens::upgrade_to_v9(db, meta)?;
     }
+    if found < 10 {
+        let indexed = super::search::index_existing(trees)?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!(
+            indexed,
+            "store upgraded to schema 10: alert groups indexed for search"
+        );
+    }
     Ok(())
 }
 

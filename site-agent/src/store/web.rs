@@ -99,7 +99,7 @@ mod tests {
                     .tree(TreeId::Meta)
                     .get(schema::SCHEMA_VERSION_KEY)?
                     .map(|v| v.to_vec()),
-                Some(9u32.to_be_bytes().to_vec())
+                Some(schema::SCHEMA_VERSION.to_be_bytes().to_vec())
             );
             store.unit(|unit| {
                 unit.put_web_grant(&grant_key(KIND_SESSION, &session), &grant(1_000))

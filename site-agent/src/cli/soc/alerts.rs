@@ -26,6 +26,20 @@ pub enum AlertsCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Search alert groups by indicator, host, user, technique and words of titles and
+    /// comments (every filter given must match), newest first, a page at a time.
+    Search {
+        #[command(flatten)]
+        filters: SearchArgs,
+        /// Results per page (1-200, default 50).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: Option<u32>,
+        /// The cursor the previous page printed, for the next page.
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Show one alert group in full, with its comments and a sample record.
     Show {
         id: String,
@@ -118,6 +132,19 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
             };
             return list(request, &conn).await;
         }
+        AlertsCommand::Search {
+            filters,
+            limit,
+            cursor,
+            conn,
+        } => {
+            let request = pb::SearchAlertsRequest {
+                filters: Some(filters.into_wire()),
+                limit: limit.unwrap_or(0),
+                cursor: cursor.unwrap_or_default(),
+            };
+            return search(request, &conn).await;
+        }
         AlertsCommand::Show { id, conn } => return show(id, &conn).await,
         AlertsCommand::Ack { id, conn } => (id, Action::Acknowledge(empty), conn),
         AlertsCommand::Assign { id, name, conn } => (id, Action::Assign(name), conn),
@@ -148,6 +175,69 @@ async fn list(request: pb::ListAlertsRequest, conn: &Conn) -> anyhow::Result<()>
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();
             socfed_runtime::outln!("{}", render::alerts_table(&groups, now));
+        }
+    }
+    Ok(())
+}
+
+/// The search filters of `alerts search` (and, at the hub, of the cross-site search).
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// An indicator the group saw, as `kind:value` (repeatable).
+    #[arg(long = "indicator")]
+    indicators: Vec<String>,
+    /// A host the group's alerts named (repeatable).
+    #[arg(long = "host")]
+    hosts: Vec<String>,
+    /// A user the group's alerts named (repeatable).
+    #[arg(long = "user")]
+    users: Vec<String>,
+    /// An ATT&CK technique id, e.g. T1059.001 (repeatable).
+    #[arg(long = "technique")]
+    techniques: Vec<String>,
+    /// Words that must all appear in the title or the comments.
+    #[arg(long, num_args = 1.., value_name = "WORDS")]
+    text: Vec<String>,
+}
+
+impl SearchArgs {
+    fn into_wire(self) -> pb::SearchFilters {
+        let SearchArgs {
+            indicators,
+            hosts,
+            users,
+            techniques,
+            text,
+        } = self;
+        pb::SearchFilters {
+            indicators,
+            hosts,
+            users,
+            techniques,
+            text: text.join(" "),
+        }
+    }
+}
+
+async fn search(request: pb::SearchAlertsRequest, conn: &Conn) -> anyhow::Result<()> {
+    let mut soc = Soc::connect(conn)?;
+    let page = soc
+        .client
+        .search_alerts(request)
+        .await
+        .map_err(|s| soc.explain(&s))?
+        .into_inner();
+    match conn.format() {
+        OutputFormat::Json => render::print_json(&serde_json::json!({
+            "groups": page.groups.iter().map(render::alert_json).collect::<Vec<_>>(),
+            "next_cursor": (!page.next_cursor.is_empty()).then_some(&page.next_cursor),
+        }))?,
+        OutputFormat::Table => {
+            let now = socfed_proto::now_millis();
+            socfed_runtime::outln!("{}", render::alerts_table(&page.groups, now));
+            if !page.next_cursor.is_empty() {
+                socfed_runtime::outln!("more: --cursor {}", render::clean(&page.next_cursor));
+            }
         }
     }
     Ok(())
