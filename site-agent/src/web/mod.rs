@@ -15,6 +15,7 @@ mod auth;
 mod events;
 mod lists;
 mod pages;
+mod search;
 #[cfg(test)]
 mod template_rules_tests;
 mod views;
@@ -65,6 +66,7 @@ pub fn router(state: WebState) -> axum::Router<WebState> {
         .route("/directives/{id}/decide", post(actions::decide))
         .route("/directives/{id}/task", post(actions::task))
         .route("/people", get(lists::people))
+        .route("/search", get(search::search))
         .route("/events", get(events::events))
         .route("/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -13,6 +13,7 @@ mod console;
 mod console_browser;
 mod console_directives;
 mod console_refusals;
+mod console_search;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
