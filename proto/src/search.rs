@@ -373,5 +373,6 @@ pub fn intersect<E>(
     Ok(Page { ids, next })
 }
 
+pub mod params;
 #[cfg(test)]
 mod tests;

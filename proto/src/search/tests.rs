@@ -170,3 +170,40 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn a_search_survives_the_sweep_parameters_and_hostile_ones_are_bounded() {
+    let raw = RawQuery {
+        indicators: vec!["domain:c2.bad.example".into()],
+        hosts: vec!["web-1".into(), "db-1".into()],
+        users: vec![],
+        techniques: vec!["T1059".into()],
+        text: Some("encoded powershell".into()),
+    };
+    let params: std::collections::BTreeMap<String, String> =
+        params::to_params(&raw).into_iter().collect();
+    assert!(!params.contains_key("indicators"), "old sites must fail it");
+    assert_eq!(params::from_params(&params), Ok(Some(raw.clone())));
+    let query = Query::parse(&raw).unwrap_or_else(|_| Query { terms: Vec::new() });
+    assert_eq!(
+        params::describe(&query, 50),
+        "search indicator=domain:c2.bad.example host=db-1"
+    );
+    assert_eq!(params::from_params(&Default::default()), Ok(None));
+    let huge: std::collections::BTreeMap<String, String> =
+        [("search_hosts".to_string(), "h\n".repeat(10_000))].into();
+    assert_eq!(
+        params::from_params(&huge),
+        Err(QueryError::TooLong("search_hosts"))
+    );
+    let many: std::collections::BTreeMap<String, String> =
+        [("search_hosts".to_string(), "a\nb\nc\nd\ne".to_string())].into();
+    let parsed = params::from_params(&many)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    assert_eq!(
+        Query::parse(&parsed),
+        Err(QueryError::TooManyValues("host"))
+    );
+}

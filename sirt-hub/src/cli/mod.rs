@@ -10,6 +10,7 @@ mod query;
 pub(crate) mod render;
 mod report;
 pub(crate) mod response;
+mod search;
 mod tokens;
 mod watch;
 
@@ -71,6 +72,8 @@ pub enum Command {
     Db(socfed_runtime::cli::DbCommand),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
     Hunt(response::HuntArgs),
+    /// Search every site's alert groups (a hunt over the sites' search indexes).
+    Search(search::SearchArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
     Demo(crate::demo::DemoArgs),
 }
@@ -179,6 +182,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Report(args) => report::report(args).await,
         Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
+        Command::Search(args) => search::run(args).await,
         Command::Operators(args) => operators::run(args).await,
         Command::Tokens(args) => tokens::run(args).await,
         Command::Login(args) => operators::login(args).await,

@@ -11,4 +11,5 @@ mod hunts;
 mod playbook_safety;
 mod response;
 mod response_cli;
+mod search_alerts;
 mod tasks_cli;
