@@ -1,6 +1,7 @@
 //! How a report opens or updates a hub incident and its per-site sighting. Pure: no storage.
 
 pub mod record;
+pub mod search;
 pub mod size;
 
 pub use record::{IncidentRecord, IncidentStatus, LocalContribution, Sighting, TimelineEntry};

@@ -27,6 +27,7 @@ use socfed_runtime::audit::AuditDraft;
 pub mod comms;
 pub mod incident;
 pub mod response;
+pub mod search;
 pub mod sessions;
 pub mod sites;
 pub mod tokens;

@@ -39,6 +39,7 @@
 //! | `events`        | event seq u64                         | `records::HubEvent`         |
 //! | `meta`          | `event_seq`                           | u64 BE (last event seq ever appended) |
 //! | `api_tokens`    | token ULID (16)                       | `socfed_runtime::api_token::TokenRecord` |
+//! | `incident_search` | field tag (`i`/`t`/`w`) ++ token ++ 0x00 ++ incident ULID | sources byte: 1 the record, 2 extra text (`search.rs`) |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -109,7 +110,9 @@ pub use trees::*;
 /// run per unit.
 /// 9: `events`, the hub event log every change appends to (an older build would change
 /// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
-pub const SCHEMA_VERSION: u32 = 9;
+/// 10: `incident_search`, the incident search's postings, kept by every incident write (an
+/// older build would leave them stale), built from `incidents` at the upgrade.
+pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -149,6 +152,7 @@ pub const SITE_STATES: &str = "site_states";
 pub const SITE_STATE_LOG: &str = "site_state_log";
 pub const EVENTS: &str = "events";
 pub const API_TOKENS: &str = "api_tokens";
+pub const INCIDENT_SEARCH: &str = "incident_search";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -397,6 +401,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::SiteDirectives
         | TreeId::OpenDirectives => shape.text_nul().ulid(),
         TreeId::StatusIncidents => shape.byte("status").byte("severity").ulid(),
+        TreeId::IncidentSearch => shape.byte("field").text_nul().ulid(),
         TreeId::LocalRefs | TreeId::SiteStates => shape.text_nul().text(),
         TreeId::Escalations => shape.text_nul().ulid().u64("last_seq"),
         TreeId::Reviews => shape.text_nul().ulid().u64("seq").ulid(),

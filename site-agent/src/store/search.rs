@@ -9,8 +9,9 @@ use super::unit::Unit;
 use super::{AgentStore, StoreError};
 use crate::soc::group::AlertGroup;
 use crate::soc::search::group_terms;
-use socfed_proto::search::{self, Page, Query, Term};
-use socfed_runtime::store_kit::Trees;
+use socfed_proto::search::{self, Page, Query};
+use socfed_runtime::store_kit::postings;
+use socfed_runtime::store_kit::{TreeSet, Trees};
 use ulid::Ulid;
 
 impl Unit<'_> {
@@ -28,35 +29,6 @@ impl Unit<'_> {
     }
 }
 
-/// The largest id among `term`'s postings in `tree` strictly below `below` (`None`: any).
-pub(super) fn seek(
-    tree: &sled::Tree,
-    term: &Term,
-    below: Option<[u8; 16]>,
-) -> Result<Option<[u8; 16]>, StoreError> {
-    let prefix = term.key_prefix();
-    let end = match below {
-        Some(id) => term.key(id),
-        // The prefix ends in 0x00: every key of the term sorts below it with 0x01 instead.
-        None => {
-            let mut end = prefix.clone();
-            if let Some(last) = end.last_mut() {
-                *last = 1;
-            }
-            end
-        }
-    };
-    match tree.range(prefix..end).next_back() {
-        Some(entry) => {
-            let (key, _) = entry?;
-            Ok(Some(
-                schema::trailing_ulid(TreeId::IdxSearch, &key)?.to_bytes(),
-            ))
-        }
-        None => Ok(None),
-    }
-}
-
 impl AgentStore {
     /// The groups matching every term of `query`, newest first, below `before`, at most
     /// `limit`, with the cursor of the next page.
@@ -71,7 +43,7 @@ impl AgentStore {
             query,
             before.map(|id| id.to_bytes()),
             limit,
-            |term, below| seek(tree, term, below),
+            |term, below| postings::seek::<StoreError>(tree, TreeId::IdxSearch.name(), term, below),
             |_| Ok(true),
         )?;
         let mut groups = Vec::with_capacity(ids.len());

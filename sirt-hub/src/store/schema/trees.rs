@@ -35,6 +35,8 @@ pub enum TreeId {
     SiteStateLog,
     Events,
     ApiTokens,
+    /// Schema 10: the incident search's postings (`store/search.rs`).
+    IncidentSearch,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -64,6 +66,7 @@ impl TreeSet for TreeId {
         TreeId::SiteStateLog,
         TreeId::Events,
         TreeId::ApiTokens,
+        TreeId::IncidentSearch,
     ];
 
     fn index(self) -> usize {
@@ -95,6 +98,7 @@ impl TreeSet for TreeId {
             TreeId::SiteStateLog => SITE_STATE_LOG,
             TreeId::Events => EVENTS,
             TreeId::ApiTokens => API_TOKENS,
+            TreeId::IncidentSearch => INCIDENT_SEARCH,
         }
     }
 

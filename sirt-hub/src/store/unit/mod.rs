@@ -23,6 +23,7 @@ mod events;
 mod incidents;
 mod people;
 mod response;
+mod search;
 mod sites;
 
 pub use incidents::Indexed;
