@@ -69,3 +69,7 @@ pub(super) fn index_existing(
     postings.apply_batch(batch)?;
     Ok(indexed)
 }
+
+#[cfg(test)]
+#[path = "query_search_tests.rs"]
+mod tests;
