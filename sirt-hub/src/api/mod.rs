@@ -13,6 +13,7 @@ mod events;
 mod incidents;
 pub mod openapi;
 mod response;
+mod search;
 
 use crate::web::WebState;
 use axum::routing::{any, get, post};
@@ -51,6 +52,7 @@ pub fn router() -> axum::Router<WebState> {
     axum::Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/incidents", get(incidents::list))
+        .route("/api/v1/incidents/search", get(search::search))
         .route("/api/v1/incidents/{id}", get(incidents::get))
         .route(
             "/api/v1/incidents/{id}/transition",

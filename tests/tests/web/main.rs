@@ -5,6 +5,7 @@
 //! scenario file, its tests keep their names under the module's path.
 
 mod api_events;
+mod api_incident_search;
 mod api_incidents;
 mod api_token_crl;
 mod api_tokens;
