@@ -38,21 +38,9 @@ pub enum IncidentsCommand {
     /// Search incidents by indicator, technique and words of titles (and notes), every filter
     /// given must match; newest first, a page at a time.
     Search {
-        /// An indicator as `kind:value` (repeatable, at most 4).
-        #[arg(long = "indicator")]
-        indicators: Vec<String>,
-        /// Refused: hub incidents carry no hosts (search the sites' alerts instead).
-        #[arg(long = "host")]
-        hosts: Vec<String>,
-        /// Refused: hub incidents carry no users (search the sites' alerts instead).
-        #[arg(long = "user")]
-        users: Vec<String>,
-        /// An ATT&CK technique id (repeatable, at most 4).
-        #[arg(long = "technique")]
-        techniques: Vec<String>,
-        /// Words that must all be in the title (or notes), at most 8.
-        #[arg(long, num_args = 1.., value_name = "WORDS")]
-        text: Vec<String>,
+        /// Hosts and users are refused: hub incidents carry none.
+        #[command(flatten)]
+        filters: socfed_runtime::cli::search::SearchFilterArgs,
         /// Results per page (1-200, default 50).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
         limit: u32,
@@ -232,22 +220,12 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
     let output = args.target.format();
     match args.command {
         IncidentsCommand::Search {
-            indicators,
-            hosts,
-            users,
-            techniques,
-            text,
+            filters,
             limit,
             cursor,
         } => {
             let request = pb::SearchIncidentsRequest {
-                filters: Some(pb::SearchFilters {
-                    indicators,
-                    hosts,
-                    users,
-                    techniques,
-                    text: text.join(" "),
-                }),
+                filters: Some(filters.into_wire()),
                 limit,
                 cursor: cursor.unwrap_or_default(),
             };

@@ -22,21 +22,8 @@ pub enum SearchCommand {
     /// Search the alert groups of sites by indicator, host, user, technique and words of
     /// titles and comments (every filter given must match); starts a hunt and prints it.
     Alerts {
-        /// An indicator as `kind:value` (repeatable, at most 4).
-        #[arg(long = "indicator")]
-        indicators: Vec<String>,
-        /// A host (repeatable, at most 4).
-        #[arg(long = "host")]
-        hosts: Vec<String>,
-        /// A user (repeatable, at most 4).
-        #[arg(long = "user")]
-        users: Vec<String>,
-        /// An ATT&CK technique id (repeatable, at most 4).
-        #[arg(long = "technique")]
-        techniques: Vec<String>,
-        /// Words that must all be in a group's title or comments (at most 8).
-        #[arg(long, num_args = 1.., value_name = "WORDS")]
-        text: Vec<String>,
+        #[command(flatten)]
+        filters: socfed_runtime::cli::search::SearchFilterArgs,
         /// Site ids, comma-separated, or "all".
         #[arg(long, value_delimiter = ',', default_value = "all")]
         sites: Vec<String>,
@@ -52,11 +39,7 @@ pub enum SearchCommand {
 pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let target = &args.target;
     let SearchCommand::Alerts {
-        indicators,
-        hosts,
-        users,
-        techniques,
-        text,
+        filters,
         sites,
         lookback,
         duration,
@@ -68,13 +51,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         lookback_s: Duration::from(lookback).as_secs(),
         duration_s: Duration::from(duration).as_secs(),
         time_basis: String::new(),
-        search: Some(pb::SearchFilters {
-            indicators,
-            hosts,
-            users,
-            techniques,
-            text: text.join(" "),
-        }),
+        search: Some(filters.into_wire()),
     };
     let hunt = client(target)?
         .start_hunt(request)

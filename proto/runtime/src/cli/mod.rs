@@ -14,6 +14,7 @@ pub mod db;
 pub mod exit;
 pub mod explain;
 pub mod output;
+pub mod search;
 pub mod tokens;
 
 pub use client::{ClientArgs, ClientError, ClientTlsArgs, Endpoint, host_of, url_host};

@@ -30,7 +30,7 @@ pub enum AlertsCommand {
     /// comments (every filter given must match), newest first, a page at a time.
     Search {
         #[command(flatten)]
-        filters: SearchArgs,
+        filters: socfed_runtime::cli::search::SearchFilterArgs,
         /// Results per page (1-200, default 50).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200))]
         limit: Option<u32>,
@@ -178,45 +178,6 @@ async fn list(request: pb::ListAlertsRequest, conn: &Conn) -> anyhow::Result<()>
         }
     }
     Ok(())
-}
-
-/// The search filters of `alerts search` (and, at the hub, of the cross-site search).
-#[derive(Debug, clap::Args)]
-pub struct SearchArgs {
-    /// An indicator the group saw, as `kind:value` (repeatable).
-    #[arg(long = "indicator")]
-    indicators: Vec<String>,
-    /// A host the group's alerts named (repeatable).
-    #[arg(long = "host")]
-    hosts: Vec<String>,
-    /// A user the group's alerts named (repeatable).
-    #[arg(long = "user")]
-    users: Vec<String>,
-    /// An ATT&CK technique id, e.g. T1059.001 (repeatable).
-    #[arg(long = "technique")]
-    techniques: Vec<String>,
-    /// Words that must all appear in the title or the comments.
-    #[arg(long, num_args = 1.., value_name = "WORDS")]
-    text: Vec<String>,
-}
-
-impl SearchArgs {
-    fn into_wire(self) -> pb::SearchFilters {
-        let SearchArgs {
-            indicators,
-            hosts,
-            users,
-            techniques,
-            text,
-        } = self;
-        pb::SearchFilters {
-            indicators,
-            hosts,
-            users,
-            techniques,
-            text: text.join(" "),
-        }
-    }
 }
 
 async fn search(request: pb::SearchAlertsRequest, conn: &Conn) -> anyhow::Result<()> {
