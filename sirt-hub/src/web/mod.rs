@@ -21,6 +21,7 @@ mod hunts;
 mod kpis;
 mod pages;
 mod respond;
+mod search;
 mod tables;
 #[cfg(test)]
 mod template_rules_tests;
@@ -80,6 +81,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/sites", get(views::sites))
         .route("/kpis", get(kpis::kpis))
+        .route("/search", get(search::search))
         .route("/hunts", get(views::hunts).post(hunts::start))
         .route("/hunts/{hunt}/attach", post(hunts::attach))
         .route("/events", get(views::events))

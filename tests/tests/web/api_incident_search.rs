@@ -1,12 +1,13 @@
-//! `GET /api/v1/incidents/search` over HTTPS: one row a page, every readable match newest
+//! `GET /api/v1/incidents/search` over HTTPS and the workbench's search page: one row a page, every readable match newest
 //! first, a TLP:RED incident neither shown nor counted nor named by a cursor for an operator
 //! who may not read it; filters the hub cannot answer refused with 400.
 
 use socfed_proto::pb;
+use socfed_tests::web::{https, login_url, sign_in};
 use socfed_tests::{api, clients, fixture::Org};
 
-const EXTRA: &str =
-    "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
+const EXTRA: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\
+[[operators]]\nname = \"tom\"\nrole = \"tier1\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_incident_search_api_pages_past_a_red_incident_without_naming_it() -> anyhow::Result<()>
@@ -89,6 +90,47 @@ async fn the_incident_search_api_pages_past_a_red_incident_without_naming_it() -
         };
         assert_eq!(status.as_u16(), expected, "{bad}");
     }
+
+    // The workbench page: the same results for a signed-in Tier 1 operator, the red one absent,
+    // markup typed into the form sent back as text, a refusal that says why.
+    let dashboard = format!(
+        "https://{}",
+        hub.dashboard_addr
+            .ok_or_else(|| anyhow::anyhow!("dashboard enabled"))?
+    );
+    let client = https(&org.pki)?;
+    let tom_session = sign_in(
+        &client,
+        &dashboard,
+        &login_url(hub.addr, &org.pki, "tom").await?,
+    )
+    .await?;
+    let page = |query: &'static str| {
+        let (client, dashboard, session) = (&client, &dashboard, &tom_session);
+        async move {
+            let response = client
+                .get(format!("{dashboard}/search?{query}"))
+                .header("cookie", session)
+                .send()
+                .await?;
+            anyhow::Ok((response.status().as_u16(), response.text().await?))
+        }
+    };
+    let (status, html) = page("text=beacon").await?;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Beacon two") && html.contains("Beacon one") && !html.contains(&red),
+        "{html}"
+    );
+    let (status, html) = page("text=%3Cscript%3Ealert(1)%3C%2Fscript%3E+beacon").await?;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("<script>alert") && html.contains("&lt;script&gt;"),
+        "{html}"
+    );
+    let (status, html) = page("technique=T10").await?;
+    assert_eq!(status, 400);
+    assert!(html.contains("technique"), "{html}");
     hub.stop().await?;
     Ok(())
 }
