@@ -6,7 +6,6 @@
 use super::WebState;
 use super::auth::Viewer;
 use super::pages::{Layout, render};
-use crate::error::HubError;
 use crate::service::search::HubSearch;
 use crate::view::read;
 use askama::Template;
@@ -98,11 +97,12 @@ pub async fn search(
             query,
             before,
             limit,
-        }) => read(&state.store, move |s| {
-            reader.search_incidents(s, &query, before, limit)
-        })
-        .await
-        .map_err(HubError::from),
+        }) => {
+            read(&state.store, move |s| {
+                reader.search_incidents(s, &query, before, limit)
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
     match found {
