@@ -161,6 +161,28 @@ pub struct RawQuery {
     pub text: Option<String>,
 }
 
+impl RawQuery {
+    /// One value per filter, as a web form or a query string gives them: blank ones (after
+    /// trimming) are no filter.
+    pub fn of_fields(indicator: &str, host: &str, user: &str, technique: &str, text: &str) -> Self {
+        let one = |v: &str| {
+            let v = v.trim();
+            if v.is_empty() {
+                Vec::new()
+            } else {
+                vec![v.to_string()]
+            }
+        };
+        Self {
+            indicators: one(indicator),
+            hosts: one(host),
+            users: one(user),
+            techniques: one(technique),
+            text: Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+        }
+    }
+}
+
 /// Why a query was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum QueryError {

@@ -28,20 +28,7 @@ pub struct SearchForm {
 
 impl SearchForm {
     fn raw(&self) -> RawQuery {
-        let one = |v: &str| {
-            let v = v.trim();
-            if v.is_empty() {
-                Vec::new()
-            } else {
-                vec![v.to_string()]
-            }
-        };
-        RawQuery {
-            indicators: one(&self.indicator),
-            techniques: one(&self.technique),
-            text: Some(self.text.trim().to_string()).filter(|t| !t.is_empty()),
-            ..Default::default()
-        }
+        RawQuery::of_fields(&self.indicator, "", "", &self.technique, &self.text)
     }
 }
 

@@ -34,21 +34,13 @@ pub struct SearchForm {
 
 impl SearchForm {
     fn raw(&self) -> RawQuery {
-        let one = |v: &str| {
-            let v = v.trim();
-            if v.is_empty() {
-                Vec::new()
-            } else {
-                vec![v.to_string()]
-            }
-        };
-        RawQuery {
-            indicators: one(&self.indicator),
-            hosts: one(&self.host),
-            users: one(&self.user),
-            techniques: one(&self.technique),
-            text: Some(self.text.trim().to_string()).filter(|t| !t.is_empty()),
-        }
+        RawQuery::of_fields(
+            &self.indicator,
+            &self.host,
+            &self.user,
+            &self.technique,
+            &self.text,
+        )
     }
 
     fn is_empty(&self) -> bool {
