@@ -4,6 +4,7 @@
 //! - [`vocab`]: the domain vocabulary (site id, severity, TLP, indicator, ATT&CK technique,
 //!   incident report) with fallible wire→domain conversions. Protobuf types stop here.
 //! - [`identity`]: SPIFFE identities read from certificates.
+//! - [`search`]: search terms, token normalisation, query checks and the posting-list join.
 //! - [`text`]: the characters a terminal may act on.
 //! - [`hex`]: the one hex encoding of serials and hashes.
 //!
@@ -14,6 +15,7 @@
 
 pub mod hex;
 pub mod identity;
+pub mod search;
 pub mod text;
 pub mod vocab;
 

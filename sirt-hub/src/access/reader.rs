@@ -122,6 +122,20 @@ impl Reader {
         self.walk(store, |visible| store.hunts_page(before, limit, visible))
     }
 
+    /// Incidents matching `query` that this operator may read, newest first, below `before`
+    /// (`crate::store::HubStore::search_incidents`).
+    pub fn search_incidents(
+        &self,
+        store: &HubStore,
+        query: &socfed_proto::search::Query,
+        before: Option<Ulid>,
+        limit: usize,
+    ) -> Result<(Vec<crate::incident::IncidentRecord>, Option<Ulid>), StoreError> {
+        self.walk(store, |visible| {
+            store.search_incidents(query, before, limit, visible)
+        })
+    }
+
     /// Runs `listing` with what this operator may see: everything for the CISO (no incident
     /// need be read), else each incident asked once per walk (an unknown id is readable:
     /// the caller answers for it).

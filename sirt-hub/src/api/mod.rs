@@ -17,6 +17,7 @@ mod notes;
 pub mod openapi;
 mod response;
 mod runbooks;
+mod search;
 
 use crate::web::WebState;
 use axum::routing::{any, get, post};
@@ -55,6 +56,7 @@ pub fn router() -> axum::Router<WebState> {
     axum::Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/incidents", get(incidents::list))
+        .route("/api/v1/incidents/search", get(search::search))
         .route("/api/v1/incidents/{id}", get(incidents::get))
         .route("/api/v1/incidents/{id}/export", get(export::incident))
         .route(

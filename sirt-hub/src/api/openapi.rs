@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         document,
         super::incidents::list,
+        super::search::search,
         super::incidents::get,
         super::incidents::transition,
         super::export::incident,

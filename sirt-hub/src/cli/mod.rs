@@ -13,6 +13,7 @@ pub(crate) mod render;
 mod report;
 pub(crate) mod response;
 pub(crate) mod runbooks;
+mod search;
 mod tokens;
 mod watch;
 
@@ -78,6 +79,8 @@ pub enum Command {
     Hunt(response::HuntArgs),
     /// Runbooks: what to do next, matched to alerts and incidents, sent to every site.
     Runbooks(runbooks::RunbooksArgs),
+    /// Search every site's alert groups (a hunt over the sites' search indexes).
+    Search(search::SearchArgs),
     /// Run a local federation (PKI, hub, three site agents on loopback) and show cross-site status.
     Demo(crate::demo::DemoArgs),
 }
@@ -187,6 +190,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Kpis(args) => report::kpis(args).await,
         Command::Hunt(args) => response::hunt(args).await,
         Command::Observables(args) => observables::run(args).await,
+        Command::Search(args) => search::run(args).await,
         Command::Operators(args) => operators::run(args).await,
         Command::Tokens(args) => tokens::run(args).await,
         Command::Runbooks(args) => runbooks::run(args).await,

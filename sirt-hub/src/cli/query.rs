@@ -35,6 +35,19 @@ pub enum IncidentsCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Search incidents by indicator, technique and words of titles (and notes), every filter
+    /// given must match; newest first, a page at a time.
+    Search {
+        /// Hosts and users are refused: hub incidents carry none.
+        #[command(flatten)]
+        filters: socfed_runtime::cli::search::SearchFilterArgs,
+        /// Results per page (1-200, default 50).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+        /// The cursor the previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
     /// Show one incident with its sightings per site.
     Show { id: String },
     /// Follow the hub event log (incidents created and changed, failed directives, hunt
@@ -229,6 +242,34 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
     let target = args.target.name();
     let output = args.target.format();
     match args.command {
+        IncidentsCommand::Search {
+            filters,
+            limit,
+            cursor,
+        } => {
+            let request = pb::SearchIncidentsRequest {
+                filters: Some(filters.into_wire()),
+                limit,
+                cursor: cursor.unwrap_or_default(),
+            };
+            let page = client
+                .search_incidents(request)
+                .await
+                .map_err(|s| explain(&s, &target))?
+                .into_inner();
+            match output {
+                OutputFormat::Json => render::print_json(&serde_json::json!({
+                    "incidents": page.incidents.iter().map(render::incident_json).collect::<Vec<_>>(),
+                    "next_cursor": (!page.next_cursor.is_empty()).then_some(&page.next_cursor),
+                }))?,
+                OutputFormat::Table => {
+                    socfed_runtime::outln!("{}", render::incidents_table(&page.incidents));
+                    if !page.next_cursor.is_empty() {
+                        socfed_runtime::outln!("more: --cursor {}", page.next_cursor);
+                    }
+                }
+            }
+        }
         IncidentsCommand::List {
             site,
             status,

@@ -103,7 +103,7 @@ fn parse_param(raw: &str) -> Result<(String, String), String> {
 }
 
 /// A positive lookback: `0s` would search nothing stored, and the API reads 0 as "default".
-fn parse_lookback(raw: &str) -> Result<humantime::Duration, String> {
+pub(super) fn parse_lookback(raw: &str) -> Result<humantime::Duration, String> {
     let value: humantime::Duration = raw.parse().map_err(|e| format!("{e}"))?;
     if Duration::from(value).as_secs() == 0 {
         return Err(
@@ -118,7 +118,7 @@ fn parse_lookback(raw: &str) -> Result<humantime::Duration, String> {
 /// The most directives the hub sends in one `ListDirectives` answer.
 const MAX_DIRECTIVES_PAGE: u32 = 200;
 
-fn client(target: &HubTarget) -> anyhow::Result<ResponseClient<Channel>> {
+pub(super) fn client(target: &HubTarget) -> anyhow::Result<ResponseClient<Channel>> {
     let channel = target.channel()?;
     Ok(ResponseClient::new(channel))
 }
@@ -247,6 +247,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
                 sites,
                 lookback_s: Duration::from(lookback).as_secs(),
                 duration_s: Duration::from(duration).as_secs(),
+                search: None,
             })
             .await
             .map_err(|s| explain(&s, &hub))?
@@ -305,8 +306,13 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
             };
         }
     };
-    match target.format() {
-        OutputFormat::Json => print_json(&hunt_json(&hunt)),
+    print_hunt(&hunt, target.format())
+}
+
+/// A hunt with its per-site progress and hits (`hunt start|status`, `search alerts`).
+pub fn print_hunt(hunt: &pb::Hunt, format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json => print_json(&hunt_json(hunt)),
         OutputFormat::Table => {
             socfed_runtime::outln!(
                 "hunt {} by {} at {}: {}, {}{}",
@@ -390,6 +396,10 @@ pub fn hunt_json(h: &pb::Hunt) -> Value {
         "lookback_s": h.lookback_s, "time_basis": h.time_basis, "duration_s": h.duration_s,
         "total_hits": h.total_hits,
         "attached_to": h.attached_to,
+        "search": h.search.as_ref().map(|s| json!({
+            "indicators": s.indicators, "hosts": s.hosts, "users": s.users,
+            "techniques": s.techniques, "text": s.text,
+        })),
         "sites": h.sites.iter().map(|s| json!({
             "site": s.site_id, "progress": s.progress, "hit_count": s.hit_count,
             "directive_id": s.directive_id, "detail": s.detail,

@@ -7,6 +7,7 @@ use crate::ingest::IngestHandle;
 use crate::ingest::apply::RegulatoryEdit;
 use crate::live::LiveSites;
 use crate::service::Commands;
+use crate::service::search;
 use crate::store::HubStore;
 use crate::store::query::IncidentFilter;
 use crate::view::convert;
@@ -90,6 +91,33 @@ impl pb::operator_server::Operator for OperatorService {
         Ok(Response::new(pb::ListIncidentsResponse {
             incidents: page.incidents.iter().map(convert::incident).collect(),
             next_page_token: page.next.map(|u| u.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn search_incidents(
+        &self,
+        request: Request<pb::SearchIncidentsRequest>,
+    ) -> Result<Response<pb::SearchIncidentsResponse>, Status> {
+        let reader = Reader::of(&self.roles, &request, "SearchIncidents")?;
+        let pb::SearchIncidentsRequest {
+            filters,
+            limit,
+            cursor,
+        } = request.into_inner();
+        let search::HubSearch {
+            query,
+            before,
+            limit,
+        } = search::HubSearch::parse(filters, &cursor, limit)?;
+        let (incidents, next) = read(&self.store, move |s| {
+            reader.search_incidents(s, &query, before, limit)
+        })
+        .await?;
+        Ok(Response::new(pb::SearchIncidentsResponse {
+            incidents: incidents.iter().map(convert::incident).collect(),
+            next_cursor: next
+                .map(|id| socfed_proto::search::cursor_text(id.to_bytes()))
+                .unwrap_or_default(),
         }))
     }
 

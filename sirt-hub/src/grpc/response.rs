@@ -202,8 +202,10 @@ impl pb::response_server::Response for ResponseService {
             lookback_s,
             duration_s,
             time_basis,
+            search,
         } = request.into_inner();
         let basis = TimeBasis::parse(&time_basis).map_err(invalid)?;
+        let search = search.map(socfed_proto::search::RawQuery::from);
         let incident = match incident.as_str() {
             "" => None,
             raw => Some(incident_id(raw)?),
@@ -219,6 +221,7 @@ impl pb::response_server::Response for ResponseService {
             lookback_s,
             duration_s,
             basis,
+            search,
         };
         let HuntStarted { hunt, sweeps } = Commands::on(&self.ingest)
             .start_hunt(&self.orderer(&acting), order, &self.enrolled)

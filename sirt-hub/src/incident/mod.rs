@@ -2,6 +2,7 @@
 
 pub mod notes;
 pub mod record;
+pub mod search;
 pub mod size;
 
 pub use record::{IncidentRecord, IncidentStatus, LocalContribution, Sighting, TimelineEntry};

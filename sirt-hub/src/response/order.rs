@@ -144,6 +144,9 @@ pub struct HuntOrder {
     pub lookback_s: u64,
     pub duration_s: u64,
     pub basis: TimeBasis,
+    /// A search hunt: each site sweeps its alert search index for groups matching every
+    /// filter (`socfed_proto::search`); its indicators are among the filters.
+    pub search: Option<socfed_proto::search::RawQuery>,
 }
 
 /// A hunt ready to store, with one sweep per site.
@@ -161,9 +164,10 @@ impl HuntOrder {
         started_by: &str,
         now: UnixMillis,
     ) -> Result<PlannedHunt, ResponseError> {
+        let search = self.checked_search()?;
         self.indicators.sort();
         self.indicators.dedup();
-        if self.indicators.is_empty() {
+        if self.indicators.is_empty() && search.is_none() {
             return Err(invalid(
                 "nothing to hunt for: give --incident with indicators or --ioc TYPE:VALUE",
             ));
@@ -198,7 +202,12 @@ impl HuntOrder {
             attached_to: None,
             directives: Vec::new(),
         };
-        let params = hunt::sweep_params(&hunt, self.basis);
+        let mut params = hunt::sweep_params(&hunt, self.basis);
+        if let Some(raw) = &search {
+            // The site sweeps by the search: the indicator list is only the hunt's record.
+            params.remove("indicators");
+            params.extend(socfed_proto::search::params::to_params(raw));
+        }
         // A sweep still queued when the hunt would have ended is pointless.
         let expires_at_ms = now + ((DEFAULT_EXPIRY_S + self.duration_s) * 1000) as i64;
         let sweeps: Vec<DirectiveRecord> = sites
@@ -219,6 +228,27 @@ impl HuntOrder {
             site_names(&sites)
         );
         Ok(PlannedHunt { hunt, sweeps, text })
+    }
+}
+
+impl HuntOrder {
+    /// The search, checked as the sites will check it, its indicators made the hunt's
+    /// (a search hunt takes no other indicators: an incident's would be ANDed in silently).
+    fn checked_search(&mut self) -> Result<Option<socfed_proto::search::RawQuery>, ResponseError> {
+        let Some(raw) = self.search.take() else {
+            return Ok(None);
+        };
+        if !self.indicators.is_empty() {
+            return Err(invalid(
+                "a search hunt takes its indicators as search filters (--indicator), not --ioc or --incident",
+            ));
+        }
+        socfed_proto::search::Query::parse(&raw).map_err(|e| invalid(format!("search: {e}")))?;
+        for text in &raw.indicators {
+            self.indicators
+                .push(Indicator::parse_typed(text).map_err(|e| invalid(e.to_string()))?);
+        }
+        Ok(Some(raw))
     }
 }
 

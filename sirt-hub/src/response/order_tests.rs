@@ -105,6 +105,7 @@ fn a_hunt_sweeps_every_site_for_its_indicators_once() {
         lookback_s: 0,
         duration_s: 3600,
         basis: TimeBasis::Received,
+        search: None,
     };
     let planned = order
         .clone()
@@ -133,6 +134,63 @@ fn a_hunt_sweeps_every_site_for_its_indicators_once() {
         },
         HuntOrder {
             duration_s: MAX_HUNT_DURATION_S + 1,
+            ..order.clone()
+        },
+    ] {
+        assert!(bad.plan(&enrolled(), "hunter", NOW).is_err());
+    }
+}
+
+/// A search hunt sends each site the search (and no `indicators`, so an older site fails
+/// the sweep instead of sweeping for something else); it refuses a bad filter and other
+/// indicators beside its own.
+#[test]
+fn a_search_hunt_sends_its_filters_and_refuses_bad_ones() {
+    let search = socfed_proto::search::RawQuery {
+        indicators: vec!["domain:c2.bad.example".into()],
+        hosts: vec!["web-1".into()],
+        text: Some("powershell".into()),
+        ..Default::default()
+    };
+    let order = HuntOrder {
+        incident: None,
+        indicators: Vec::new(),
+        sites: Vec::new(),
+        lookback_s: 0,
+        duration_s: 0,
+        basis: TimeBasis::Observed,
+        search: Some(search.clone()),
+    };
+    let planned = order
+        .clone()
+        .plan(&enrolled(), "hunter", NOW)
+        .expect("valid");
+    assert_eq!(
+        planned.hunt.indicators,
+        vec![Indicator::parse_typed("domain:c2.bad.example").expect("valid")]
+    );
+    for sweep in &planned.sweeps {
+        assert!(!sweep.params.contains_key("indicators"));
+        assert_eq!(
+            socfed_proto::search::params::from_params(&sweep.params),
+            Ok(Some(search.clone()))
+        );
+    }
+    let ioc = Indicator::parse_typed("ip:203.0.113.7").expect("valid");
+    for bad in [
+        HuntOrder {
+            indicators: vec![ioc],
+            ..order.clone()
+        },
+        HuntOrder {
+            search: Some(socfed_proto::search::RawQuery {
+                techniques: vec!["T1' OR 1=1".into()],
+                ..Default::default()
+            }),
+            ..order.clone()
+        },
+        HuntOrder {
+            search: Some(socfed_proto::search::RawQuery::default()),
             ..order.clone()
         },
     ] {

@@ -31,6 +31,7 @@ pub mod observables;
 pub mod notes;
 pub mod response;
 pub mod runbooks;
+pub mod search;
 pub mod sessions;
 pub mod sites;
 pub mod tokens;

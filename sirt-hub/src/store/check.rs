@@ -93,6 +93,11 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             Ok(raw(format!("status {} ++ severity {}", pair[0], pair[1])))
         }
         TreeId::LocalRefs => fixed(tree, value, 16).map(|_| raw("<ulid>")),
+        // Which sources hold the posting: 1 the record, 2 extra text, both 3.
+        TreeId::IncidentSearch => match fixed(tree, value, 1)?[0] {
+            n @ 1..=3 => Ok(raw(format!("sources {n}"))),
+            n => Err(format!("tree {tree}: sources byte {n} is not 1, 2 or 3")),
+        },
         TreeId::Epochs | TreeId::SiteStates => u64_shown(tree, value),
         // A local incident id, as `local_refs` keys hold it.
         TreeId::SiteStateLog => std::str::from_utf8(value)

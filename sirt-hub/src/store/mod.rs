@@ -24,6 +24,7 @@ mod query_index;
 mod query_observables;
 mod query_response;
 mod query_runbooks;
+mod query_search;
 pub(crate) mod query_states;
 mod query_web;
 pub mod records;
@@ -318,6 +319,14 @@ impl HubStore {
                 )?;
             }
             Some(found) if found < schema::SCHEMA_VERSION => {
+                if found < 10 {
+                    // Before the steps that record the version: a crash repeats it.
+                    let indexed = query_search::index_existing(
+                        &trees.incidents,
+                        registry.tree(TreeId::IncidentSearch),
+                    )?;
+                    tracing::info!(indexed, "incidents indexed for search (store schema 10)");
+                }
                 let rewritten = (
                     registry.tree(TreeId::Escalations),
                     registry.tree(TreeId::Fingerprints),

@@ -47,6 +47,7 @@
 //! | `runbook_log`   | runbook seq u64                       | runbook ULID (16) ++ version u32 BE |
 //! | `meta`          | `runbook_seq`                         | u64 BE (last runbook seq)  |
 //! | `meta`          | `runbook_count`                       | u64 BE (runbooks ever added) |
+//! | `incident_search` | field tag (`i`/`t`/`w`) ++ token ++ 0x00 ++ incident ULID | sources byte: 1 the record, 2 extra text (`search.rs`) |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -130,7 +131,9 @@ pub use trees::*;
 /// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
 /// 10: `observables` and `observable_index` (an older build would change incidents without
 /// keeping their observables or the index in step); `incident_notes`, the notes on incidents;
-/// `runbooks`, `runbook_versions` and `runbook_log` (runbooks written since sent to the sites).
+/// `runbooks`, `runbook_versions` and `runbook_log` (runbooks written since sent to the sites);
+/// `incident_search`, the incident search's postings, kept by every incident write, built
+/// from `incidents` at the upgrade.
 pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
@@ -199,6 +202,7 @@ pub fn runbook_version_parts(tree: &'static str, raw: &[u8]) -> Result<(Ulid, u3
     let version: [u8; 4] = version.try_into().map_err(|_| key_length(tree, 20))?;
     Ok((Ulid::from_bytes(id), u32::from_be_bytes(version)))
 }
+pub const INCIDENT_SEARCH: &str = "incident_search";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -484,6 +488,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::SiteDirectives
         | TreeId::OpenDirectives => shape.text_nul().ulid(),
         TreeId::StatusIncidents => shape.byte("status").byte("severity").ulid(),
+        TreeId::IncidentSearch => shape.byte("field").text_nul().ulid(),
         TreeId::LocalRefs | TreeId::SiteStates => shape.text_nul().text(),
         TreeId::Escalations => shape.text_nul().ulid().u64("last_seq"),
         TreeId::Reviews => shape.text_nul().ulid().u64("seq").ulid(),

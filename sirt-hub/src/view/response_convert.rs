@@ -183,5 +183,11 @@ pub fn hunt(
             .unwrap_or_default()
             .as_str()
             .to_string(),
+        search: sweeps.first().and_then(|d| {
+            socfed_proto::search::params::from_params(&d.params)
+                .ok()
+                .flatten()
+                .map(Into::into)
+        }),
     }
 }

@@ -36,6 +36,7 @@ fn order(posted: &Posted, incident: Option<Ulid>) -> Result<HuntOrder, HubError>
         lookback_s: posted.hours("lookback_h")?,
         duration_s: posted.hours("duration_h")?,
         basis: TimeBasis::parse(posted.one("time")).map_err(HubError::invalid)?,
+        search: None,
     })
 }
 

@@ -25,6 +25,7 @@ mod notes;
 mod pages;
 mod respond;
 mod runbooks;
+mod search;
 mod tables;
 #[cfg(test)]
 mod template_rules_tests;
@@ -88,6 +89,7 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/sites", get(views::sites))
         .route("/kpis", get(kpis::kpis))
         .route("/runbooks", get(runbooks::list))
+        .route("/search", get(search::search))
         .route("/hunts", get(views::hunts).post(hunts::start))
         .route("/hunts/{hunt}/attach", post(hunts::attach))
         .route("/events", get(views::events))

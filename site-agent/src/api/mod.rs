@@ -23,6 +23,7 @@ mod dto;
 mod intake;
 mod openapi;
 mod read;
+mod search;
 mod usage;
 
 use crate::service::SocService;
@@ -72,9 +73,10 @@ impl ApiState {
 
 /// Every route and method, relative to `/api/v1`: the router serves exactly these, and a test
 /// checks the OpenAPI document describes exactly these.
-pub const ROUTES: [(&str, &str); 14] = [
+pub const ROUTES: [(&str, &str); 15] = [
     ("post", "/alerts"),
     ("get", "/alerts"),
+    ("get", "/alerts/search"),
     ("get", "/alerts/{id}"),
     ("post", "/alerts/{id}/ack"),
     ("post", "/alerts/{id}/escalate"),
@@ -99,6 +101,7 @@ fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> crate::erro
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/alerts", post(intake::post_alerts).get(read::list_alerts))
+        .route("/alerts/search", get(search::search_alerts))
         .route("/alerts/{id}", get(read::get_alert))
         .route("/alerts/{id}/ack", post(read::ack_alert))
         .route("/alerts/{id}/escalate", post(read::escalate_alert))

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         super::intake::post_alerts,
         super::read::list_alerts,
+        super::search::search_alerts,
         super::read::get_alert,
         super::read::ack_alert,
         super::read::escalate_alert,
@@ -44,6 +45,7 @@ use utoipa::{Modify, OpenApi};
         super::casework::NoteDto,
         super::casework::NewNote,
         super::casework::KpisDto,
+        super::search::SearchPage,
     )),
     modifiers(&Security),
     servers((url = "/api/v1"))

@@ -576,6 +576,37 @@ impl pb::site_soc_server::SiteSoc for SocApi {
             expires_at_ms: grant.expires_ms,
         }))
     }
+
+    async fn search_alerts(
+        &self,
+        request: Request<pb::SearchAlertsRequest>,
+    ) -> Result<Response<pb::SearchAlertsResponse>, Status> {
+        let actor = self.actor(&request)?;
+        let pb::SearchAlertsRequest {
+            filters,
+            limit,
+            cursor,
+        } = request.into_inner();
+        let raw = filters.map(Into::into).unwrap_or_default();
+        let search = crate::service::search::AlertSearch::parse(&raw, &cursor, Some(limit.into()))?;
+        let (page, samples) = self
+            .blocking(move |s| {
+                let page = s.search_alerts(&actor, &search)?;
+                let samples = s.group_samples(&page.groups);
+                Ok((page, samples))
+            })
+            .await?;
+        let policy = &self.service.settings.sla;
+        Ok(Response::new(pb::SearchAlertsResponse {
+            groups: page
+                .groups
+                .iter()
+                .zip(samples)
+                .map(|(g, sample)| convert::group(g, policy, sample))
+                .collect(),
+            next_cursor: page.next_cursor.unwrap_or_default(),
+        }))
+    }
 }
 
 /// A wire value outside the contract: `INVALID_ARGUMENT` naming the field and what it takes.

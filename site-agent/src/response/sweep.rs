@@ -1,9 +1,13 @@
 //! IOC sweeps (threat hunts) at the site: what the hub asked for, and which local alert
-//! groups match it.
+//! groups match it. A sweep hunts either for any of its indicators or, when the hub sent a
+//! search (`socfed_proto::search::params`, checked here as hostile input), for the groups
+//! holding every term of it, through the alert search index.
 
 use super::Hit;
 use crate::soc::group::AlertGroup;
+use crate::soc::search::group_terms;
 use socfed_proto::UnixMillis;
+use socfed_proto::search::{self, Query};
 use socfed_proto::vocab::Indicator;
 use std::collections::BTreeMap;
 
@@ -16,21 +20,32 @@ pub struct Sweep {
     /// The lookback is measured on when the site received an alert group (its id's time),
     /// not on when the source observed it; during a watch, every arriving alert counts.
     pub by_received: bool,
+    /// A search sweep: groups with every term of this query (then `indicators` is empty).
+    pub search: Option<Query>,
 }
+
+/// Longest description of a search a hit carries as what it matched.
+const MAX_SEARCH_TEXT: usize = 200;
 
 impl Sweep {
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
-        let raw = params
-            .get("indicators")
-            .ok_or("the sweep names no indicators")?;
+        let search = match search::params::from_params(params).map_err(|e| e.to_string())? {
+            Some(raw) => Some(Query::parse(&raw).map_err(|e| format!("search: {e}"))?),
+            None => None,
+        };
         let mut indicators = Vec::new();
-        for line in raw.lines().filter(|l| !l.trim().is_empty()) {
-            let indicator = Indicator::parse_typed(line.trim())
-                .map_err(|e| format!("indicator {line:?}: {e}"))?;
-            indicators.push(indicator.to_string());
-        }
-        if indicators.is_empty() {
-            return Err("the sweep names no indicators".into());
+        if search.is_none() {
+            let raw = params
+                .get("indicators")
+                .ok_or("the sweep names no indicators")?;
+            for line in raw.lines().filter(|l| !l.trim().is_empty()) {
+                let indicator = Indicator::parse_typed(line.trim())
+                    .map_err(|e| format!("indicator {line:?}: {e}"))?;
+                indicators.push(indicator.to_string());
+            }
+            if indicators.is_empty() {
+                return Err("the sweep names no indicators".into());
+            }
         }
         let number = |name: &str| -> Result<i64, String> {
             params.get(name).map_or(Ok(0), |v| {
@@ -51,6 +66,7 @@ impl Sweep {
                     ));
                 }
             },
+            search,
         })
     }
 
@@ -71,11 +87,24 @@ impl Sweep {
             crate::soc::triage::Status::Promoted { incident } => incident.clone(),
             _ => String::new(),
         };
-        group
-            .indicators
-            .iter()
-            .map(ToString::to_string)
-            .filter(|seen| self.indicators.contains(seen))
+        let matched: Vec<String> = match &self.search {
+            Some(query) => {
+                let terms = group_terms(group);
+                if query.terms().iter().all(|t| terms.contains(t)) {
+                    vec![search::params::describe(query, MAX_SEARCH_TEXT)]
+                } else {
+                    Vec::new()
+                }
+            }
+            None => group
+                .indicators
+                .iter()
+                .map(ToString::to_string)
+                .filter(|seen| self.indicators.contains(seen))
+                .collect(),
+        };
+        matched
+            .into_iter()
             .map(|indicator| Hit {
                 indicator,
                 group: group.id,

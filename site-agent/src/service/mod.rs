@@ -13,6 +13,9 @@ pub mod link;
 mod people;
 pub mod raise_commit;
 pub mod runbooks;
+pub mod search;
+#[cfg(test)]
+mod search_tests;
 pub mod sessions;
 pub mod tokens;
 mod triage;

@@ -27,6 +27,7 @@ pub mod notes;
 pub mod notify;
 pub mod parse;
 pub mod roster;
+pub mod search;
 pub mod sla;
 pub mod triage;
 

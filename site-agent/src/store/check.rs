@@ -98,7 +98,7 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         }
         TreeId::WebSessions => rec::<socfed_runtime::web::session::Grant>(id, "Grant", value),
         TreeId::IncidentNotes => rec::<soc::notes::Note>(id, "Note", value),
-        TreeId::IdxAssignee | TreeId::IdxRevisionPending => {
+        TreeId::IdxAssignee | TreeId::IdxRevisionPending | TreeId::IdxSearch => {
             fixed(id, value, 0).map(|_| Shown::Empty)
         }
         // Packs (schema 3): the ids after the one in the key; none for a pack of one.

@@ -30,6 +30,9 @@ mod revisions;
 pub mod runbooks;
 pub mod samples;
 pub mod schema;
+mod search;
+#[cfg(test)]
+mod search_tests;
 mod settings;
 mod soc;
 mod sync;

@@ -38,6 +38,7 @@
 //! | `runbook_versions` | runbook ULID (16) ++ version u32 BE     | `vocab::runbook::Runbook`: every version |
 //! | `runbook_progress` | subject (local incident id or group ULID text) ++ 0x00 ++ runbook ULID (16) | `vocab::runbook::Progress`: the steps done |
 //! | `meta`          | `hub_runbooks_after`                       | u64 BE: the last hub runbook version recorded |
+//! | `idx_search`    | field tag (`i`/`h`/`u`/`t`/`w`) ++ token ++ 0x00 ++ group ULID | empty (the alert search's postings, `search.rs`; tokens per `socfed_proto::search`) |
 //!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`); every
 //! tree's records are version 1 but `outbox`'s (2: a run, schema 7) and `groups`' (2: the
@@ -88,6 +89,10 @@
 //! Schema 10 adds `incident_notes`, the notes on local incidents (`notes.rs`); the upgrade
 //! only records the version (the tree starts empty).
 //!
+//! Schema 10 adds `idx_search`, the alert search's postings (indicator, host, user,
+//! technique and the words of the title and comments of every group, `search.rs`), kept
+//! in step by each group write; the upgrade builds it from `groups`, a block at a time.
+//!
 //! `hub_incidents` and `hub_states_after` came without a schema version: an older build opens
 //! the store and leaves them alone, and as its hello names no state the hub sends it none, so
 //! nothing goes stale; once this build runs again it asks the hub for everything after the
@@ -107,7 +112,7 @@ mod outbox;
 pub use outbox::*;
 
 /// 10: `incident_notes`; `runbooks`, `runbook_versions`, `runbook_progress` (an older build
-/// would not record the hub's runbooks nor name its mark in the hello).
+/// would not record the hub's runbooks nor name its mark in the hello); `idx_search`, the alert search's postings.
 pub const SCHEMA_VERSION: u32 = 10;
 
 /// Most ids in one packed `seen_by_time` or `idx_indicator` entry: a few KiB, well inside
@@ -144,10 +149,12 @@ pub enum TreeId {
     Runbooks,
     RunbookVersions,
     RunbookProgress,
+    /// Schema 10: the alert search's postings (`search.rs`).
+    IdxSearch,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 23] = [
+    pub const ALL: [TreeId; 24] = [
         TreeId::Meta,
         TreeId::Outbox,
         TreeId::Requests,
@@ -171,6 +178,7 @@ impl TreeId {
         TreeId::Runbooks,
         TreeId::RunbookVersions,
         TreeId::RunbookProgress,
+        TreeId::IdxSearch,
     ];
 }
 
@@ -217,6 +225,7 @@ impl TreeSet for TreeId {
             TreeId::Runbooks => "runbooks",
             TreeId::RunbookVersions => "runbook_versions",
             TreeId::RunbookProgress => "runbook_progress",
+            TreeId::IdxSearch => "idx_search",
         }
     }
 }
@@ -483,6 +492,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
             shape.text_nul().ulid()
         }
         TreeId::WebSessions => shape.byte("kind").opaque(32),
+        TreeId::IdxSearch => shape.byte("field").text_nul().ulid(),
     }
     .finish()
 }

@@ -132,6 +132,7 @@ impl Unit<'_> {
                 self.agenda_changes.push(Change::AddDue(key));
             }
         }
+        self.index_search(old, group);
         self.put(TreeId::Groups, group.id.to_bytes().to_vec(), group)?;
         Ok(())
     }

@@ -97,6 +97,15 @@ pub(super) fn run(
         db.flush()?;
         tracing::info!("store upgraded to schema 10: runbooks");
     }
+    if found < 10 {
+        let indexed = super::search::index_existing(trees)?;
+        meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!(
+            indexed,
+            "store upgraded to schema 10: alert groups indexed for search"
+        );
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ mod events;
 mod lists;
 mod pages;
 mod runbooks;
+mod search;
 #[cfg(test)]
 mod template_rules_tests;
 mod views;
@@ -71,6 +72,7 @@ pub fn router(state: WebState) -> axum::Router<WebState> {
         .route("/directives/{id}/task", post(actions::task))
         .route("/people", get(lists::people))
         .route("/runbooks/step", post(runbooks::step))
+        .route("/search", get(search::search))
         .route("/events", get(events::events))
         .route("/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(

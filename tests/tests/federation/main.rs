@@ -10,6 +10,7 @@ mod directive_restarts;
 mod flood;
 mod hub_domain;
 mod hub_lifecycle;
+mod incident_search;
 mod large_values;
 mod listing_index;
 mod nesting;

@@ -13,4 +13,5 @@ mod intel_export;mod observables;
 mod playbook_safety;
 mod response;
 mod response_cli;
+mod search_alerts;
 mod tasks_cli;

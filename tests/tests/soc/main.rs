@@ -6,6 +6,7 @@
 mod agent_api;
 mod agent_api_intake;
 mod agent_api_origin;
+mod alert_search;
 mod ingest_cli;
 mod ingest_feed;
 mod ingest_replay;

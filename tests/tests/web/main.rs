@@ -5,6 +5,7 @@
 //! scenario file, its tests keep their names under the module's path.
 
 mod api_events;
+mod api_incident_search;
 mod api_incidents;
 mod api_runbooks;
 mod api_token_crl;
@@ -18,6 +19,7 @@ mod console_directives;
 mod console_refusals;
 mod console_runbook_browser;
 mod console_runbooks;
+mod console_search;
 mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;

@@ -16,6 +16,7 @@ pub mod explain;
 pub mod notes;
 pub mod output;
 pub mod runbooks;
+pub mod search;
 pub mod tokens;
 
 pub use client::{ClientArgs, ClientError, ClientTlsArgs, Endpoint, host_of, url_host};

@@ -24,6 +24,7 @@ pub mod codec;
 pub mod journal;
 pub mod layout;
 pub mod ops;
+pub mod postings;
 pub mod runs;
 pub mod snapshot;
 pub mod unit;

@@ -42,6 +42,8 @@ pub enum TreeId {
     Runbooks,
     RunbookVersions,
     RunbookLog,
+    /// Schema 10: the incident search's postings (`store/search.rs`).
+    IncidentSearch,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -77,6 +79,7 @@ impl TreeSet for TreeId {
         TreeId::Runbooks,
         TreeId::RunbookVersions,
         TreeId::RunbookLog,
+        TreeId::IncidentSearch,
     ];
 
     fn index(self) -> usize {
@@ -114,6 +117,7 @@ impl TreeSet for TreeId {
             TreeId::Runbooks => RUNBOOKS,
             TreeId::RunbookVersions => RUNBOOK_VERSIONS,
             TreeId::RunbookLog => RUNBOOK_LOG,
+            TreeId::IncidentSearch => INCIDENT_SEARCH,
         }
     }
 

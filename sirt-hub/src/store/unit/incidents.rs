@@ -40,6 +40,8 @@ pub struct Indexed {
     told: Told,
     /// Every (site, local incident) of the record.
     locals: Vec<(SiteId, String)>,
+    /// The search terms of the record (`incident/search.rs`).
+    terms: std::collections::BTreeSet<socfed_proto::search::Term>,
 }
 
 impl Indexed {
@@ -50,6 +52,7 @@ impl Indexed {
             sites: record.sightings.iter().map(|s| s.site.clone()).collect(),
             told: told(record),
             locals: locals(record).collect(),
+            terms: crate::incident::search::incident_terms(record),
         }
     }
 }
@@ -125,6 +128,10 @@ impl StoreUnit<'_> {
                 }
             }
         }
+        let terms = crate::incident::search::incident_terms(record);
+        let empty = std::collections::BTreeSet::new();
+        let was = old.map_or(&empty, |o| &o.terms);
+        self.index_search(id, super::search::FROM_RECORD, was, &terms)?;
         let retold = old.is_none_or(|o| o.told != told(record));
         for (site, local) in locals(record) {
             if retold || old.is_some_and(|o| !o.locals.contains(&(site.clone(), local.clone()))) {

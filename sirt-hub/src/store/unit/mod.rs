@@ -26,6 +26,7 @@ mod notes;
 mod people;
 mod response;
 mod runbooks;
+mod search;
 mod sites;
 
 pub use incidents::Indexed;

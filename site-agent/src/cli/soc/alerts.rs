@@ -26,6 +26,20 @@ pub enum AlertsCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Search alert groups by indicator, host, user, technique and words of titles and
+    /// comments (every filter given must match), newest first, a page at a time.
+    Search {
+        #[command(flatten)]
+        filters: socfed_runtime::cli::search::SearchFilterArgs,
+        /// Results per page (1-200, default 50).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: Option<u32>,
+        /// The cursor the previous page printed, for the next page.
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Show one alert group in full, with its comments and a sample record.
     Show {
         id: String,
@@ -118,6 +132,19 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<()> {
             };
             return list(request, &conn).await;
         }
+        AlertsCommand::Search {
+            filters,
+            limit,
+            cursor,
+            conn,
+        } => {
+            let request = pb::SearchAlertsRequest {
+                filters: Some(filters.into_wire()),
+                limit: limit.unwrap_or(0),
+                cursor: cursor.unwrap_or_default(),
+            };
+            return search(request, &conn).await;
+        }
         AlertsCommand::Show { id, conn } => return show(id, &conn).await,
         AlertsCommand::Ack { id, conn } => (id, Action::Acknowledge(empty), conn),
         AlertsCommand::Assign { id, name, conn } => (id, Action::Assign(name), conn),
@@ -148,6 +175,30 @@ async fn list(request: pb::ListAlertsRequest, conn: &Conn) -> anyhow::Result<()>
         OutputFormat::Table => {
             let now = socfed_proto::now_millis();
             socfed_runtime::outln!("{}", render::alerts_table(&groups, now));
+        }
+    }
+    Ok(())
+}
+
+async fn search(request: pb::SearchAlertsRequest, conn: &Conn) -> anyhow::Result<()> {
+    let mut soc = Soc::connect(conn)?;
+    let page = soc
+        .client
+        .search_alerts(request)
+        .await
+        .map_err(|s| soc.explain(&s))?
+        .into_inner();
+    match conn.format() {
+        OutputFormat::Json => render::print_json(&serde_json::json!({
+            "groups": page.groups.iter().map(render::alert_json).collect::<Vec<_>>(),
+            "next_cursor": (!page.next_cursor.is_empty()).then_some(&page.next_cursor),
+        }))?,
+        OutputFormat::Table => {
+            let now = socfed_proto::now_millis();
+            socfed_runtime::outln!("{}", render::alerts_table(&page.groups, now));
+            if !page.next_cursor.is_empty() {
+                socfed_runtime::outln!("more: --cursor {}", render::clean(&page.next_cursor));
+            }
         }
     }
     Ok(())

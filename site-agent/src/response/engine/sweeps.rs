@@ -23,11 +23,9 @@ impl ResponseEngine {
     ) -> Result<Option<Sweep>, StoreError> {
         let since = now.saturating_sub(sweep.lookback_ms);
         let mut hits = Vec::new();
-        for indicator in &sweep.indicators {
-            for group_id in self.store.groups_with_indicator(indicator)? {
-                if let Some(group) = self.store.group(group_id)? {
-                    merge_hits(&mut hits, sweep.hits_in(&group, since), MAX_HITS);
-                }
+        for group_id in self.stored_candidates(&sweep)? {
+            if let Some(group) = self.store.group(group_id)? {
+                merge_hits(&mut hits, sweep.hits_in(&group, since), MAX_HITS);
             }
         }
         record.hits = hits;
@@ -65,15 +63,33 @@ impl ResponseEngine {
     /// sweep starts watching: every watching sweep searches the stored alerts again through
     /// the indicator index, which holds every group the dropped ids named.
     fn on_rescan(&self) -> Result<(), StoreError> {
-        self.match_watching(|sweep| {
-            let mut groups = Vec::new();
-            for indicator in &sweep.indicators {
-                groups.extend(self.store.groups_with_indicator(indicator)?);
+        self.match_watching(|sweep| self.stored_candidates(sweep))
+    }
+
+    /// The stored groups that may match `sweep`: those with any of its indicators (the
+    /// indicator index), or for a search, the newest [`MAX_HITS`] holding every term (the
+    /// search index, a page at a time).
+    fn stored_candidates(&self, sweep: &Sweep) -> Result<Vec<Ulid>, StoreError> {
+        let mut groups = Vec::new();
+        if let Some(query) = &sweep.search {
+            let mut before = None;
+            while groups.len() < MAX_HITS {
+                let limit = (MAX_HITS - groups.len()).min(socfed_proto::search::MAX_LIMIT);
+                let (page, next) = self.store.search_groups(query, before, limit)?;
+                groups.extend(page.iter().map(|g| g.id));
+                match next {
+                    Some(id) => before = Some(id),
+                    None => break,
+                }
             }
-            groups.sort_unstable();
-            groups.dedup();
-            Ok(groups)
-        })
+            return Ok(groups);
+        }
+        for indicator in &sweep.indicators {
+            groups.extend(self.store.groups_with_indicator(indicator)?);
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        Ok(groups)
     }
 
     /// Matches each watching sweep against the groups `candidates` names for it.
@@ -234,6 +250,97 @@ mod tests {
         drop(new_groups.take());
         engine.on_rescan()?;
         assert_eq!(hits()?, 3);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::ResponseEngine;
+    use crate::response::{KIND_SWEEP, ResponseConfig, State};
+    use crate::service::ManualClock;
+    use crate::service::intake::tests::{manager, open, service};
+    use crate::soc::alert::Format;
+    use socfed_proto::pb;
+    use std::sync::Arc;
+
+    fn line(id: u32, host: &str, title: &str) -> (u64, String) {
+        (
+            u64::from(id),
+            format!(
+                r#"{{"id":"e-{id}","observed_at":1700000000000,"rule_id":"R-{id}","rule_name":"{title}","severity":"high","hosts":["{host}"]}}"#
+            ),
+        )
+    }
+
+    fn sweep(params: &[(&str, &str)]) -> pb::Directive {
+        pb::Directive {
+            directive_id: ulid::Ulid::new().to_string(),
+            incident_id: String::new(),
+            kind: KIND_SWEEP.into(),
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .chain([("lookback_ms".to_string(), "86400000000".to_string())])
+                .collect(),
+            issued_at_ms: 1_700_000_000_000,
+            expires_at_ms: 0,
+            issued_by: "ines".into(),
+        }
+    }
+
+    /// A search sweep hits exactly the stored groups holding every term; hostile search
+    /// parameters fail the sweep with the reason, and search nothing.
+    #[test]
+    fn a_search_sweep_finds_exactly_its_groups_and_refuses_hostile_filters() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = open(dir.path())?;
+        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+        let (engine, _updates) = ResponseEngine::new(
+            store.clone(),
+            ResponseConfig::default(),
+            socfed_proto::vocab::SiteId::parse("site-a")?,
+            clock.clone(),
+        );
+        let soc = service(store.clone(), clock)?;
+        soc.submit(
+            &manager(),
+            Format::Native,
+            &[
+                line(1, "web-1", "Encoded PowerShell"),
+                line(2, "web-1", "Port scan"),
+                line(3, "db-1", "Encoded PowerShell"),
+            ],
+        )?;
+        let found = sweep(&[("search_hosts", "WEB-1"), ("search_text", "powershell")]);
+        let id = ulid::Ulid::from_string(&found.directive_id)?;
+        engine.receive(found);
+        let record = store
+            .directive(id)?
+            .ok_or_else(|| anyhow::anyhow!("no record"))?;
+        let titles: Vec<&str> = record.hits.iter().map(|h| h.title.as_str()).collect();
+        assert_eq!(titles, ["Encoded PowerShell"], "{record:?}");
+        assert_eq!(
+            record.hits[0].indicator,
+            "search host=web-1 text=powershell"
+        );
+
+        for (key, value) in [
+            ("search_techniques", "T1' OR 1=1"),
+            ("search_text", " ;-- "),
+            ("search_hosts", "a\nb\nc\nd\ne"),
+        ] {
+            let hostile = sweep(&[(key, value)]);
+            let id = ulid::Ulid::from_string(&hostile.directive_id)?;
+            engine.receive(hostile);
+            let record = store
+                .directive(id)?
+                .ok_or_else(|| anyhow::anyhow!("no record"))?;
+            assert!(
+                matches!(record.state, State::Refused) && record.hits.is_empty(),
+                "{key}: {record:?}"
+            );
+        }
         Ok(())
     }
 }
