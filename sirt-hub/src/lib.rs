@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod hunt_library;
 pub mod incident;
 pub mod ingest;
 pub mod lifecycle;
