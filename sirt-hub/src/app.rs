@@ -217,6 +217,13 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         config.response.clone(),
         shutdown.clone(),
     )));
+    // Detached like the prune job: a run in flight is answered by the writer before it stops.
+    drop(tokio::spawn(crate::hunt_schedule::run(
+        store.clone(),
+        ingest.clone(),
+        enrolled.clone(),
+        shutdown.clone(),
+    )));
     let session_ttl_ms = config.dashboard.as_ref().map(DashboardConfig::session_ms);
     let roster = RosterService {
         store: store.clone(),

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod hunt_library;
+pub mod hunt_schedule;
 pub mod incident;
 pub mod ingest;
 pub mod lifecycle;

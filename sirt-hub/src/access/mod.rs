@@ -13,6 +13,7 @@
 //! | starting a hunt | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 //! | drafting a communication | IR lead, CISO, SOC manager |
 //! | managing the roster (`sirt-hub operators`) and API tokens (`sirt-hub tokens`) | admin, CISO |
+//! | keeping the hunt library (add, edit, enable, disable, run now, import) | IR lead, security engineer, CISO |
 
 pub mod acting;
 pub mod incident;
@@ -40,10 +41,11 @@ pub enum Api {
     RecordDelivery,
     ManageOperators,
     SignIn,
+    KeepHuntLibrary,
 }
 
 impl Api {
-    pub const ALL: [Api; 14] = [
+    pub const ALL: [Api; 15] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,
@@ -58,6 +60,7 @@ impl Api {
         Api::RecordDelivery,
         Api::ManageOperators,
         Api::SignIn,
+        Api::KeepHuntLibrary,
     ];
 
     /// The API as the subject of "… needs …".
@@ -77,6 +80,7 @@ impl Api {
             Api::RecordDelivery => "recording a delivery",
             Api::ManageOperators => "managing the operator roster",
             Api::SignIn => "signing in to the dashboard",
+            Api::KeepHuntLibrary => "keeping the hunt library",
         }
     }
 }
@@ -102,6 +106,7 @@ const HUNTERS: &[HubRole] = &[
 ];
 const WRITERS: &[HubRole] = &[HubRole::IrLead, HubRole::Ciso, HubRole::SocManager];
 const ROSTER_KEEPERS: &[HubRole] = &[HubRole::Admin, HubRole::Ciso];
+const LIBRARY_KEEPERS: &[HubRole] = &[HubRole::IrLead, HubRole::SecurityEngineer, HubRole::Ciso];
 
 pub fn needed(api: Api) -> Needed {
     match api {
@@ -118,6 +123,7 @@ pub fn needed(api: Api) -> Needed {
         Api::StartHunt => Needed::OneOf(HUNTERS),
         Api::DraftCommunication => Needed::OneOf(WRITERS),
         Api::ManageOperators => Needed::OneOf(ROSTER_KEEPERS),
+        Api::KeepHuntLibrary => Needed::OneOf(LIBRARY_KEEPERS),
     }
 }
 

@@ -75,6 +75,9 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             rec::<crate::access::roster::OperatorRecord>(id, "OperatorRecord", value)
         }
         TreeId::Comms => rec::<crate::comms::CommRecord>(id, "CommRecord", value),
+        TreeId::HuntLibrary | TreeId::HuntLibraryVersions => {
+            rec::<crate::hunt_library::LibraryHunt>(id, "LibraryHunt", value)
+        }
         TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
         // Status code ++ severity code (`schema::listing_value`).
         TreeId::SiteIncidents => {
@@ -90,7 +93,8 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         TreeId::StatusIncidents
         | TreeId::SiteDirectives
         | TreeId::IncidentDirectives
-        | TreeId::OpenDirectives => fixed(tree, value, 0).map(|_| Shown::Empty),
+        | TreeId::OpenDirectives
+        | TreeId::HuntLibraryRuns => fixed(tree, value, 0).map(|_| Shown::Empty),
         TreeId::Meta => meta(key, value),
     }
 }

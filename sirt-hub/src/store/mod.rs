@@ -21,6 +21,7 @@ pub mod query;
 mod query_directives;
 mod query_events;
 mod query_index;
+mod query_library;
 mod query_response;
 pub(crate) mod query_states;
 mod query_web;

@@ -39,6 +39,9 @@
 //! | `events`        | event seq u64                         | `records::HubEvent`         |
 //! | `meta`          | `event_seq`                           | u64 BE (last event seq ever appended) |
 //! | `api_tokens`    | token ULID (16)                       | `socfed_runtime::api_token::TokenRecord` |
+//! | `hunt_library`  | library hunt ULID (16)                | `hunt_library::LibraryHunt` (current version) |
+//! | `hunt_library_versions` | library hunt ULID ++ version u64 BE | `LibraryHunt` (each version an edit replaced) |
+//! | `hunt_library_runs` | library hunt ULID ++ hunt ULID    | empty (the hunts its runs started) |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -109,7 +112,9 @@ pub use trees::*;
 /// run per unit.
 /// 9: `events`, the hub event log every change appends to (an older build would change
 /// incidents without logging them, leaving gaps readers cannot see), and `api_tokens`.
-pub const SCHEMA_VERSION: u32 = 9;
+/// 10: `hunt_library`, `hunt_library_versions`, `hunt_library_runs` (the hunt library; an
+/// older build would not run its schedules).
+pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -149,6 +154,9 @@ pub const SITE_STATES: &str = "site_states";
 pub const SITE_STATE_LOG: &str = "site_state_log";
 pub const EVENTS: &str = "events";
 pub const API_TOKENS: &str = "api_tokens";
+pub const HUNT_LIBRARY: &str = "hunt_library";
+pub const HUNT_LIBRARY_VERSIONS: &str = "hunt_library_versions";
+pub const HUNT_LIBRARY_RUNS: &str = "hunt_library_runs";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -361,6 +369,13 @@ pub fn site_directive_key(site: &SiteId, directive: Ulid) -> Vec<u8> {
 }
 
 /// `first ++ second`, both ULIDs: per-incident indexes and communications.
+/// A `hunt_library_versions` key: library hunt ULID ++ version u64 BE.
+pub fn library_version_key(id: Ulid, version: u32) -> Vec<u8> {
+    let mut key = id.to_bytes().to_vec();
+    key.extend_from_slice(&u64::from(version).to_be_bytes());
+    key
+}
+
 pub fn pair_key(first: Ulid, second: Ulid) -> [u8; 32] {
     let mut key = [0u8; 32];
     key[..16].copy_from_slice(&first.to_bytes());
@@ -390,7 +405,13 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         TreeId::Meta => return meta_key_shape(key),
         TreeId::Sites | TreeId::Operators => shape.text(),
         TreeId::Audit | TreeId::Events => shape.u64("seq"),
-        TreeId::Incidents | TreeId::Directives | TreeId::Hunts | TreeId::ApiTokens => shape.ulid(),
+        TreeId::Incidents
+        | TreeId::Directives
+        | TreeId::Hunts
+        | TreeId::ApiTokens
+        | TreeId::HuntLibrary => shape.ulid(),
+        TreeId::HuntLibraryVersions => shape.ulid().u64("version"),
+        TreeId::HuntLibraryRuns => shape.ulid().ulid(),
         TreeId::IncidentDirectives | TreeId::Comms => shape.ulid().ulid(),
         TreeId::SiteIncidents
         | TreeId::Epochs

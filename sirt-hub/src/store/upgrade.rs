@@ -37,6 +37,8 @@
 //! Version 8 → 9: nothing is rewritten; the `events` tree starts empty and the first event
 //! appended is sequence 1. Schema 9 makes an older build, which would change incidents
 //! without logging them, refuse the store.
+//!
+//! Version 9 → 10: nothing is rewritten; the hunt library's trees start empty.
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};

@@ -35,6 +35,9 @@ pub enum TreeId {
     SiteStateLog,
     Events,
     ApiTokens,
+    HuntLibrary,
+    HuntLibraryVersions,
+    HuntLibraryRuns,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -64,6 +67,9 @@ impl TreeSet for TreeId {
         TreeId::SiteStateLog,
         TreeId::Events,
         TreeId::ApiTokens,
+        TreeId::HuntLibrary,
+        TreeId::HuntLibraryVersions,
+        TreeId::HuntLibraryRuns,
     ];
 
     fn index(self) -> usize {
@@ -95,6 +101,9 @@ impl TreeSet for TreeId {
             TreeId::SiteStateLog => SITE_STATE_LOG,
             TreeId::Events => EVENTS,
             TreeId::ApiTokens => API_TOKENS,
+            TreeId::HuntLibrary => HUNT_LIBRARY,
+            TreeId::HuntLibraryVersions => HUNT_LIBRARY_VERSIONS,
+            TreeId::HuntLibraryRuns => HUNT_LIBRARY_RUNS,
         }
     }
 

@@ -16,10 +16,11 @@
 //! owed to sites), `sites.rs` (per-site facts and acknowledgement marks), `escalations.rs`
 //! (idempotency records, reviews, local references, fingerprints), `response.rs` (directives,
 //! hunts, communications), `people.rs` (roster, members, dashboard grants, the audit chain), `events.rs` (the hub
-//! event log).
+//! event log), `hunt_library.rs` (the hunt library).
 
 mod escalations;
 mod events;
+mod hunt_library;
 mod incidents;
 mod people;
 mod response;

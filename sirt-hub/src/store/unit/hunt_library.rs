@@ -1,0 +1,56 @@
+//! The hunt library inside a unit: the current version of each library hunt
+//! (`hunt_library`), the versions edits replaced (`hunt_library_versions`) and the hunts its
+//! runs started (`hunt_library_runs`).
+
+use super::StoreUnit;
+use crate::hunt_library::LibraryHunt;
+use crate::store::StoreError;
+use crate::store::schema::{self, TreeId};
+use ulid::Ulid;
+
+impl StoreUnit<'_> {
+    pub fn library_hunt(&self, id: Ulid) -> Result<Option<LibraryHunt>, StoreError> {
+        Ok(self.work.get(TreeId::HuntLibrary, &id.to_bytes())?)
+    }
+
+    /// Writes `hunt` as the current version; `replaced`, the version an edit replaces, is kept
+    /// under its number.
+    pub fn put_library_hunt(
+        &mut self,
+        hunt: &LibraryHunt,
+        replaced: Option<&LibraryHunt>,
+    ) -> Result<(), StoreError> {
+        if let Some(old) = replaced {
+            self.work.put(
+                TreeId::HuntLibraryVersions,
+                schema::library_version_key(old.id, old.version),
+                old,
+            )?;
+        }
+        self.work
+            .put(TreeId::HuntLibrary, hunt.id.to_bytes().to_vec(), hunt)?;
+        Ok(())
+    }
+
+    /// Records that `run` (a hunt) is a run of library hunt `library`.
+    pub fn put_library_run(&mut self, library: Ulid, run: Ulid) {
+        self.work.put_raw(
+            TreeId::HuntLibraryRuns,
+            schema::pair_key(library, run).to_vec(),
+            Vec::new(),
+        );
+    }
+
+    /// How many library hunts there are (bounded by `hunt_library::MAX_LIBRARY`).
+    pub fn library_len(&self) -> Result<usize, StoreError> {
+        Ok(self
+            .work
+            .entries_from(
+                TreeId::HuntLibrary,
+                &[],
+                &[],
+                crate::hunt_library::MAX_LIBRARY + 1,
+            )?
+            .len())
+    }
+}
