@@ -16,6 +16,8 @@ pub struct Sweep {
     /// The lookback is measured on when the site received an alert group (its id's time),
     /// not on when the source observed it; during a watch, every arriving alert counts.
     pub by_received: bool,
+    /// A run of a hub library hunt: each group hit raises a local alert (`detect.rs`).
+    pub detect: Option<super::detect::Detection>,
 }
 
 impl Sweep {
@@ -51,6 +53,7 @@ impl Sweep {
                     ));
                 }
             },
+            detect: super::detect::Detection::from_params(params)?,
         })
     }
 
@@ -64,7 +67,9 @@ impl Sweep {
         } else {
             group.last_seen_ms
         };
-        if at < since_ms {
+        // Alerts a library hunt raised carry the indicator they matched: never hits, or a
+        // hunt would raise alerts on its own alerts.
+        if at < since_ms || super::detect::is_hunt_rule(&group.rule_id) {
             return Vec::new();
         }
         let local_incident_id = match &group.state.status {

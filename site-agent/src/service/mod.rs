@@ -2,6 +2,7 @@
 //! checks the caller's role ([`crate::soc::authz`]), runs the pure domain logic and writes the
 //! result, its indexes and an audit entry in one store unit.
 
+mod hunt_alerts;
 mod incidents;
 #[cfg(test)]
 pub(crate) mod incidents_tests;
