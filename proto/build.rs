@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "socfed/v1/site_local.proto",
         "socfed/v1/site_soc.proto",
         "socfed/v1/site_response.proto",
+        "socfed/v1/hunt_library.proto",
     ];
     for file in &files {
         println!("cargo:rerun-if-changed={file}");

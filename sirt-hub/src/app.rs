@@ -239,6 +239,12 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         live: live.clone(),
         enrolled: enrolled.clone(),
     };
+    let library = crate::grpc::hunt_library::HuntLibraryService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+        enrolled: enrolled.clone(),
+    };
     let web_roles = roles.clone();
     // One count of open watches for gRPC watches and `/api/v1/events` streams alike.
     let watches = crate::grpc::watches::WatchSlots::new(config.limits.max_watches_per_operator);
@@ -258,6 +264,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.Response",
         "socfed.v1.Communications",
         "socfed.v1.OperatorRoster",
+        "socfed.v1.HuntLibrary",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -368,6 +375,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
             .add_service(ResponseServer::new(response).max_decoding_message_size(max))
             .add_service(CommunicationsServer::new(comms).max_decoding_message_size(max))
             .add_service(OperatorRosterServer::new(roster).max_decoding_message_size(max))
+            .add_service(
+                socfed_proto::pb::hunt_library_server::HuntLibraryServer::new(library)
+                    .max_decoding_message_size(max),
+            )
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");

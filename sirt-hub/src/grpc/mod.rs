@@ -4,6 +4,7 @@ pub mod acting;
 pub mod comms;
 pub mod events;
 pub mod federation;
+pub mod hunt_library;
 mod members;
 pub mod operator;
 pub mod refusal_layer;

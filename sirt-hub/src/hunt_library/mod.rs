@@ -243,3 +243,70 @@ impl LibraryHunt {
         }
     }
 }
+
+/// A spec as text arrives (the wire, the API, a form): each value parsed with the shared
+/// vocabulary, then [`LibrarySpec::checked`].
+#[derive(Debug, Clone, Default)]
+pub struct RawSpec {
+    pub name: String,
+    pub description: String,
+    pub indicators: Vec<String>,
+    pub techniques: Vec<String>,
+    pub severity: String,
+    pub tlp: String,
+    pub interval_s: u64,
+    pub lookback_s: u64,
+}
+
+impl RawSpec {
+    pub fn parse(self) -> Result<LibrarySpec, LibraryError> {
+        let too_many = |what: &str, max: usize| refuse(format!("at most {max} {what}"));
+        if self.indicators.len() > MAX_HUNT_INDICATORS * 2 {
+            return Err(too_many("indicators", MAX_HUNT_INDICATORS));
+        }
+        if self.techniques.len() > MAX_TECHNIQUES * 2 {
+            return Err(too_many("techniques", MAX_TECHNIQUES));
+        }
+        let mut indicators = Vec::new();
+        for raw in self
+            .indicators
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            indicators
+                .push(Indicator::parse_typed(raw).map_err(|e| refuse(format!("indicator: {e}")))?);
+        }
+        let mut techniques = Vec::new();
+        for raw in self
+            .techniques
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            techniques.push(Technique::parse(raw).map_err(|e| refuse(format!("technique: {e}")))?);
+        }
+        let severity = self
+            .severity
+            .trim()
+            .parse::<Severity>()
+            .map_err(|e| refuse(format!("severity: {}", e.problem)))?;
+        let tlp = match self.tlp.trim() {
+            "" => Tlp::Amber,
+            raw => raw
+                .parse::<Tlp>()
+                .map_err(|e| refuse(format!("tlp: {}", e.problem)))?,
+        };
+        LibrarySpec {
+            name: self.name,
+            description: self.description,
+            indicators,
+            techniques,
+            severity,
+            tlp,
+            interval_s: self.interval_s,
+            lookback_s: self.lookback_s,
+        }
+        .checked()
+    }
+}

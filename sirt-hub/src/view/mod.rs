@@ -4,6 +4,7 @@
 
 pub mod comms;
 pub mod convert;
+pub mod library;
 pub mod response_convert;
 pub mod sites;
 pub mod wire;
