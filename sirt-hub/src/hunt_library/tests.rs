@@ -80,7 +80,8 @@ fn a_spec_is_normalised_and_every_bound_named() {
     let checked = spec().checked().expect("valid");
     assert_eq!(checked.name, "Emotet C2");
     assert_eq!(checked.indicators.len(), 1, "de-duplicated");
-    let refusals: [(&str, fn(&mut LibrarySpec)); 7] = [
+    type Spoil = fn(&mut LibrarySpec);
+    let refusals: [(&str, Spoil); 7] = [
         ("needs a name", |s| s.name = " ".into()),
         ("control characters", |s| s.name = "a\u{1b}[31m".into()),
         ("at least one indicator", |s| s.indicators.clear()),

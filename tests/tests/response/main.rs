@@ -7,6 +7,7 @@ mod comms;
 mod directive_pages;
 mod hub_webhooks;
 mod hunt_events;
+mod hunt_library;
 mod hunts;
 mod playbook_safety;
 mod response;
