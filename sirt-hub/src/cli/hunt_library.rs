@@ -75,7 +75,7 @@ fn secs(d: humantime::Duration) -> u64 {
     Duration::from(d).as_secs()
 }
 
-fn hunt_json(h: &pb::LibraryHunt) -> Value {
+pub(crate) fn hunt_json(h: &pb::LibraryHunt) -> Value {
     json!({
         "id": h.id, "version": h.version, "name": h.name, "description": h.description,
         "indicators": h.indicators, "techniques": h.techniques, "severity": h.severity,
@@ -87,7 +87,7 @@ fn hunt_json(h: &pb::LibraryHunt) -> Value {
     })
 }
 
-fn stats_json(s: &pb::LibraryHuntStats) -> Value {
+pub(crate) fn stats_json(s: &pb::LibraryHuntStats) -> Value {
     json!({
         "id": s.id, "runs": s.runs, "last_run_ms": s.last_run_ms, "last_hit_ms": s.last_hit_ms,
         "hits": s.hits, "runs_read": s.runs_read,

@@ -4,7 +4,7 @@
 //! through [`HubTarget`], the shared client flags with `--hub`.
 
 pub(crate) mod comms;
-mod hunt_library;
+pub(crate) mod hunt_library;
 mod operators;
 mod pki;
 mod query;

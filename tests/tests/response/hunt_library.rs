@@ -192,3 +192,99 @@ async fn a_library_hunt_raises_a_tier1_alert_only_at_the_site_whose_alerts_match
     drop((hub, paris, lyon));
     Ok(())
 }
+
+/// `/api/v1/hunt-library` over HTTPS with operator certificates: the keepers add, edit, run
+/// and read statistics; a Tier 1 analyst reads but may not add; the routes are documented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hunt_library_api_adds_edits_runs_and_refuses_who_does_not_keep_it()
+-> anyhow::Result<()> {
+    use socfed_tests::api;
+    let org = Org::new()?;
+    let extra = format!("{OPERATORS}[dashboard]\nlisten = \"127.0.0.1:0\"\n");
+    let hub = org.hub(&["paris"], &extra).await?;
+    let root = api::base(&hub)?;
+    let ines = api::with_certificate(&org.pki, "ines")?;
+    let tom = api::with_certificate(&org.pki, "tom")?;
+    let body = serde_json::json!({
+        "name": "Qakbot", "indicators": ["ip:198.51.100.9"], "techniques": ["T1105"],
+        "severity": "critical", "interval_s": 600, "lookback_s": 3600, "disabled": true,
+    });
+    let refused = tom
+        .post(format!("{root}/hunt-library"))
+        .json(&body)
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 403);
+    let added: Value = ines
+        .post(format!("{root}/hunt-library"))
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = added["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(added["enabled"], false);
+    assert_eq!(
+        added["indicators"],
+        serde_json::json!(["ipv4:198.51.100.9"])
+    );
+    let bad = ines
+        .post(format!("{root}/hunt-library"))
+        .json(
+            &serde_json::json!({"name": "x", "indicators": ["ip:1.2.3.4"],
+            "severity": "high", "interval_s": 60, "lookback_s": 60}),
+        )
+        .send()
+        .await?;
+    assert_eq!(bad.status(), 400, "an interval under 5 minutes");
+
+    let mut edit = body.clone();
+    edit["name"] = "Qakbot 2".into();
+    let edited: Value = ines
+        .put(format!("{root}/hunt-library/{id}"))
+        .json(&edit)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(edited["version"], 2);
+    let run: Value = ines
+        .post(format!("{root}/hunt-library/{id}/run"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(run["library"]["runs"], 1);
+    assert_ne!(run["hunt_id"], "");
+    let stats: Value = tom
+        .get(format!("{root}/hunt-library/{id}/stats"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(stats["runs"], 1);
+    assert_eq!(
+        site(&stats, "paris").map(|s| &s["runs"]),
+        Some(&Value::from(1))
+    );
+    let listed: Value = tom
+        .get(format!("{root}/hunt-library"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(listed["items"][0]["name"], "Qakbot 2");
+    let doc: Value = tom
+        .get(format!("{root}/openapi.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(doc["paths"]["/api/v1/hunt-library/{id}/stats"].is_object());
+    Ok(())
+}
