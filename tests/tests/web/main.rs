@@ -17,6 +17,7 @@ mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_comms;
+mod dashboard_hunt_library;
 mod dashboard_hunts;
 mod dashboard_oversight;
 mod dashboard_pages;
