@@ -180,32 +180,18 @@ impl LibraryHunt {
     /// The next version with `spec` (checked); its schedule kept, but never due later than
     /// one new interval from now.
     pub fn edited(&self, spec: LibrarySpec, by: &str, now: UnixMillis) -> Self {
-        let LibrarySpec {
-            name,
-            description,
-            indicators,
-            techniques,
-            severity,
-            tlp,
-            interval_s,
-            lookback_s,
-        } = spec;
+        let next = Self::added(spec, self.enabled, by, now);
         Self {
+            id: self.id,
             version: self.version.saturating_add(1),
-            name,
-            description,
-            indicators,
-            techniques,
-            severity,
-            tlp,
-            interval_s,
-            lookback_s,
             next_due_ms: self
                 .next_due_ms
-                .min(now.saturating_add(schedule::interval_ms(interval_s))),
-            updated_at_ms: now,
-            updated_by: by.to_string(),
-            ..self.clone()
+                .min(now.saturating_add(schedule::interval_ms(next.interval_s))),
+            runs: self.runs,
+            last_run_ms: self.last_run_ms,
+            created_at_ms: self.created_at_ms,
+            created_by: self.created_by.clone(),
+            ..next
         }
     }
 
