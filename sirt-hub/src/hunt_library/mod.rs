@@ -29,6 +29,9 @@ pub const MAX_DESCRIPTION_BYTES: usize = 2000;
 pub const MAX_TECHNIQUES: usize = 20;
 /// Library hunts kept at most: each is read by every scheduler pass.
 pub const MAX_LIBRARY: usize = 1000;
+/// Runs kept per library hunt (with their hunt and sweeps): the statistics read them all; an
+/// older run is removed when a new one is stored.
+pub const KEEP_RUNS: usize = stats::MAX_STATS_RUNS;
 /// The prefix of the rule id a library hunt's alerts carry at the sites.
 pub const RULE_PREFIX: &str = "hunt:";
 

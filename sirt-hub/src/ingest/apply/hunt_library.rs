@@ -2,7 +2,8 @@
 //! enabled or disabled, and run (the hunt and its sweeps stored, the schedule moved on),
 //! each with its audit entry, in one unit.
 //!
-//! A scheduled run is applied only if the library hunt is due at the unit's time: two
+//! A run removes the library hunt's runs past the latest [`hunt_library::KEEP_RUNS`], with
+//! their sweeps. A scheduled run is applied only if the library hunt is due at the unit's time: two
 //! scheduler passes, or a pass repeated after a restart, store one run.
 
 use super::Batch;
@@ -116,6 +117,14 @@ impl Batch<'_, '_> {
                 }
                 self.unit.put_hunt(&planned.hunt.hunt)?;
                 self.unit.put_library_run(old.id, planned.hunt.hunt.id);
+                // The latest runs stay (the statistics read them); older ones go with their
+                // sweeps, long expired, so a frequent schedule does not grow the store.
+                for stale in self
+                    .unit
+                    .library_runs_over(old.id, hunt_library::KEEP_RUNS)?
+                {
+                    self.unit.remove_library_run(old.id, stale)?;
+                }
                 self.unit.put_library_hunt(&planned.library, None)?;
                 let action = if *scheduled {
                     "hunt_library.run"

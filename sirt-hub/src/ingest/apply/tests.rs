@@ -502,3 +502,78 @@ fn a_scheduled_library_run_is_made_once_across_restarts_and_never_skipped() {
         assert_eq!(sweeps.len(), 2, "hunt {} went to both sites", hunt.id);
     }
 }
+
+/// A library hunt keeps its latest `KEEP_RUNS` runs: the next run removes the oldest with its
+/// hunt and sweeps, so a frequent schedule does not grow the store.
+#[test]
+fn a_library_hunt_keeps_its_latest_runs_and_removes_older_ones_with_their_sweeps() {
+    use super::{LibraryAction, LibraryChange, ResponseOutcome};
+    use crate::hunt_library::{KEEP_RUNS, LibrarySpec};
+    use socfed_proto::vocab::{Indicator, Severity, Tlp};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open_store(dir.path());
+    let sites = vec![SiteId::parse("paris").expect("valid")];
+    let change = |action| {
+        Item::Library(Box::new(LibraryChange {
+            action,
+            actor: "ines".into(),
+            actor_cert: String::new(),
+        }))
+    };
+    let spec = LibrarySpec {
+        name: "C2".into(),
+        description: String::new(),
+        indicators: vec![Indicator::parse_typed("domain:c2.example").expect("valid")],
+        techniques: Vec::new(),
+        severity: Severity::High,
+        tlp: Tlp::Amber,
+        interval_s: 3600,
+        lookback_s: 86_400,
+    };
+    let added = apply(
+        &store,
+        &[change(LibraryAction::Add {
+            spec,
+            enabled: false,
+        })],
+        1,
+        WINDOW_MS,
+    )
+    .expect("applied");
+    let Some(Outcome::Response(ResponseOutcome::Library(added))) = added.outcomes.first() else {
+        panic!("not added");
+    };
+    let id = added.hunt.id;
+    let mut first = None;
+    for at in 0..=KEEP_RUNS as i64 {
+        let run = change(LibraryAction::Run {
+            id,
+            scheduled: false,
+            enrolled: sites.clone(),
+        });
+        let applied = apply(&store, &[run], 10 + at, WINDOW_MS).expect("applied");
+        if first.is_none()
+            && let Some(Outcome::Response(ResponseOutcome::Library(c))) = applied.outcomes.first()
+        {
+            first = c.run.clone();
+        }
+    }
+    let first = first.expect("the first run");
+    let runs = store.library_runs(id, KEEP_RUNS + 10).expect("read");
+    assert_eq!(runs.len(), KEEP_RUNS, "the oldest run went");
+    assert!(
+        store.hunt(first.id).expect("read").is_none(),
+        "its hunt went"
+    );
+    for sweep in &first.directives {
+        assert!(
+            store.directive(*sweep).expect("read").is_none(),
+            "its sweeps went"
+        );
+    }
+    assert_eq!(
+        store.library_hunt(id).expect("read").map(|h| h.runs),
+        Some(KEEP_RUNS as u64 + 1),
+        "the run count counts every run"
+    );
+}

@@ -41,6 +41,43 @@ impl StoreUnit<'_> {
         );
     }
 
+    /// The oldest runs of library hunt `library` past the latest `keep`, oldest first.
+    pub fn library_runs_over(&self, library: Ulid, keep: usize) -> Result<Vec<Ulid>, StoreError> {
+        let prefix = library.to_bytes();
+        let runs = self.work.entries_from(
+            TreeId::HuntLibraryRuns,
+            &prefix,
+            &prefix,
+            keep.saturating_add(16),
+        )?;
+        let over = runs.len().saturating_sub(keep);
+        runs.iter()
+            .take(over)
+            .map(|(key, _)| {
+                schema::ulid_from_key(schema::HUNT_LIBRARY_RUNS, key.get(16..).unwrap_or(&[]))
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
+    /// Removes a run of library hunt `library`: its index entry, its hunt record and the
+    /// hunt's sweeps with their index entries.
+    pub fn remove_library_run(&mut self, library: Ulid, run: Ulid) -> Result<(), StoreError> {
+        if let Some(hunt) = self.hunt(run)? {
+            for id in &hunt.directives {
+                if let Some(sweep) = self.directive(*id)? {
+                    self.remove_directive(&sweep);
+                }
+            }
+            self.work.remove(TreeId::Hunts, run.to_bytes().to_vec());
+        }
+        self.work.remove(
+            TreeId::HuntLibraryRuns,
+            schema::pair_key(library, run).to_vec(),
+        );
+        Ok(())
+    }
+
     /// How many library hunts there are (bounded by `hunt_library::MAX_LIBRARY`).
     pub fn library_len(&self) -> Result<usize, StoreError> {
         Ok(self
