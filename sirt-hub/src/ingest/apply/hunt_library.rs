@@ -66,7 +66,7 @@ impl Batch<'_, '_> {
         let actor = change.actor.as_str();
         let (before, after, action, started) = match &change.action {
             LibraryAction::Add { spec, enabled } => {
-                if self.unit.library_len()? >= hunt_library::MAX_LIBRARY {
+                if self.unit.library_len(hunt_library::MAX_LIBRARY)? >= hunt_library::MAX_LIBRARY {
                     return Ok(ResponseOutcome::Rejected(format!(
                         "the library holds {} hunts at most; disable and edit one instead",
                         hunt_library::MAX_LIBRARY

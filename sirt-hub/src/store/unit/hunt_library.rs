@@ -78,16 +78,11 @@ impl StoreUnit<'_> {
         Ok(())
     }
 
-    /// How many library hunts there are (bounded by `hunt_library::MAX_LIBRARY`).
-    pub fn library_len(&self) -> Result<usize, StoreError> {
+    /// How many library hunts there are, counted up to `limit`.
+    pub fn library_len(&self, limit: usize) -> Result<usize, StoreError> {
         Ok(self
             .work
-            .entries_from(
-                TreeId::HuntLibrary,
-                &[],
-                &[],
-                crate::hunt_library::MAX_LIBRARY + 1,
-            )?
+            .entries_from(TreeId::HuntLibrary, &[], &[], limit)?
             .len())
     }
 }
