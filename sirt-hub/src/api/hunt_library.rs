@@ -7,6 +7,7 @@ use super::error::{ApiError, bad_body};
 use super::incidents::id;
 use super::{Page, json_page};
 use crate::access::Api;
+use crate::access::acting::Acting;
 use crate::cli::hunt_library::{hunt_json, stats_json};
 use crate::error::HubError;
 use crate::hunt_library::RawSpec;
@@ -63,15 +64,20 @@ impl LibraryBody {
     }
 }
 
+/// The caller of a change: the `respond` scope and a role that keeps the library, checked
+/// before any body is read.
+async fn keeper(state: &WebState, presented: &Presented) -> Result<Acting, ApiError> {
+    let caller = presented.caller(state, Scope::Respond).await?;
+    caller.acting(state, Api::KeepHuntLibrary)
+}
+
 async fn change(
     state: &WebState,
-    presented: &Presented,
+    acting: &Acting,
     action: LibraryAction,
 ) -> Result<crate::ingest::apply::LibraryChanged, ApiError> {
-    let caller = presented.caller(state, Scope::Respond).await?;
-    let acting = caller.acting(state, Api::KeepHuntLibrary)?;
     Ok(Commands::on(&state.ingest)
-        .change_library(&acting, action)
+        .change_library(acting, action)
         .await?)
 }
 
@@ -101,9 +107,10 @@ pub async fn add(
     presented: Presented,
     body: Result<Json<LibraryBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let acting = keeper(&state, &presented).await?;
     let Json(body) = body.map_err(bad_body)?;
     let (spec, enabled) = body.spec()?;
-    let changed = change(&state, &presented, LibraryAction::Add { spec, enabled }).await?;
+    let changed = change(&state, &acting, LibraryAction::Add { spec, enabled }).await?;
     Ok(one(&changed.hunt))
 }
 
@@ -134,10 +141,11 @@ pub async fn update(
     Path(raw): Path<String>,
     body: Result<Json<LibraryBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let acting = keeper(&state, &presented).await?;
     let id = id(&raw, "a library hunt")?;
     let Json(body) = body.map_err(bad_body)?;
     let (spec, _) = body.spec()?;
-    let changed = change(&state, &presented, LibraryAction::Update { id, spec }).await?;
+    let changed = change(&state, &acting, LibraryAction::Update { id, spec }).await?;
     Ok(one(&changed.hunt))
 }
 
@@ -150,9 +158,10 @@ pub async fn enable(
     presented: Presented,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let acting = keeper(&state, &presented).await?;
     let id = id(&raw, "a library hunt")?;
     let action = LibraryAction::Switch { id, enabled: true };
-    Ok(one(&change(&state, &presented, action).await?.hunt))
+    Ok(one(&change(&state, &acting, action).await?.hunt))
 }
 
 #[utoipa::path(post, path = "/api/v1/hunt-library/{id}/disable", tag = "hunt-library",
@@ -164,9 +173,10 @@ pub async fn disable(
     presented: Presented,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let acting = keeper(&state, &presented).await?;
     let id = id(&raw, "a library hunt")?;
     let action = LibraryAction::Switch { id, enabled: false };
-    Ok(one(&change(&state, &presented, action).await?.hunt))
+    Ok(one(&change(&state, &acting, action).await?.hunt))
 }
 
 #[utoipa::path(post, path = "/api/v1/hunt-library/{id}/run", tag = "hunt-library",
@@ -178,13 +188,14 @@ pub async fn run(
     presented: Presented,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let acting = keeper(&state, &presented).await?;
     let id = id(&raw, "a library hunt")?;
     let action = LibraryAction::Run {
         id,
         scheduled: false,
         enrolled: state.enrolled.to_vec(),
     };
-    let changed = change(&state, &presented, action).await?;
+    let changed = change(&state, &acting, action).await?;
     Ok(Json(json!({
         "library": hunt_json(&view::hunt(&changed.hunt)),
         "hunt_id": changed.run.map(|h| h.id.to_string()).unwrap_or_default(),
