@@ -218,6 +218,13 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         config.response.clone(),
         shutdown.clone(),
     )));
+    // Detached like the prune job: a run in flight is answered by the writer before it stops.
+    drop(tokio::spawn(crate::hunt_schedule::run(
+        store.clone(),
+        ingest.clone(),
+        enrolled.clone(),
+        shutdown.clone(),
+    )));
     let session_ttl_ms = config.dashboard.as_ref().map(DashboardConfig::session_ms);
     let roster = RosterService {
         store: store.clone(),
@@ -236,6 +243,12 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         roles: roles.clone(),
         ingest: ingest.clone(),
         live: live.clone(),
+        enrolled: enrolled.clone(),
+    };
+    let library = crate::grpc::hunt_library::HuntLibraryService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
         enrolled: enrolled.clone(),
     };
     let web_roles = roles.clone();
@@ -270,6 +283,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.Observables",
         "socfed.v1.HubCasework",
         "socfed.v1.Runbooks",
+        "socfed.v1.HuntLibrary",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -389,6 +403,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                     .max_decoding_message_size(max),
             )
             .add_service(RunbooksServer::new(runbooks).max_decoding_message_size(max))
+            .add_service(
+                socfed_proto::pb::hunt_library_server::HuntLibraryServer::new(library)
+                    .max_decoding_message_size(max),
+            )
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");

@@ -17,6 +17,8 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod hunt_library;
+pub mod hunt_schedule;
 pub mod incident;
 pub mod ingest;
 pub mod intel;

@@ -214,18 +214,6 @@ pub async fn start_with_clock(
     );
     engine.resume()?;
     let group_tap = engine.new_groups();
-    let watcher = tokio::spawn(engine.clone().watch(shutdown.clone()));
-    let uplink = tokio::spawn(uplink::run(
-        store.clone(),
-        client_tls.clone(),
-        settings,
-        state.clone(),
-        uplink::Directives {
-            engine: engine.clone(),
-            updates,
-        },
-        shutdown.clone(),
-    ));
 
     let soc = Arc::new(SocService {
         store: store.clone(),
@@ -252,6 +240,21 @@ pub async fn start_with_clock(
         console_refusals: Default::default(),
         revoked: revoked.clone(),
     });
+    // Hits of library hunts raise alerts through this intake: connected before the watcher
+    // and the uplink start, so no directive or watch meets an engine without it.
+    engine.set_intake(soc.clone());
+    let watcher = tokio::spawn(engine.clone().watch(shutdown.clone()));
+    let uplink = tokio::spawn(uplink::run(
+        store.clone(),
+        client_tls.clone(),
+        settings,
+        state.clone(),
+        uplink::Directives {
+            engine: engine.clone(),
+            updates,
+        },
+        shutdown.clone(),
+    ));
     let api = crate::api::ApiState::new(soc.clone(), revocation.clone());
     if store.rebuild_sla_agenda_if_changed(&config.soc.sla)? {
         tracing::info!(

@@ -160,6 +160,10 @@ pub const METRICS: &[Metric] = &[
         "Times more alert groups changed during a watching sweep than are held for it; the sweep then searched the stored alerts again",
     ),
     counter(
+        "socfed_agent_hunt_alerts_total",
+        "Local alerts raised by hits of the hub's library hunts (detection mode)",
+    ),
+    counter(
         "socfed_agent_incident_states_total",
         "Hub states (hub incident, phase, IR lead) of local incidents recorded at the site",
     ),
@@ -250,6 +254,10 @@ pub const METRICS: &[Metric] = &[
     counter(
         "socfed_hub_directives_pruned_total",
         "Finished directives removed at the hub past [response] directive_retention",
+    ),
+    counter(
+        "socfed_hub_library_runs_total",
+        "Runs of the hunt library's hunts the scheduler started",
     ),
     counter(
         "socfed_hub_events_pruned_total",

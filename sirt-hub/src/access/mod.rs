@@ -16,6 +16,7 @@
 //! | managing the roster (`sirt-hub operators`) and API tokens (`sirt-hub tokens`) | admin, CISO |
 //! | writing a note on an incident (its work log) | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 //! | keeping runbooks (`sirt-hub runbooks add|update|retire`) | security engineer, SOC manager, CISO |
+//! | keeping the hunt library (add, edit, enable, disable, run now, import) | IR lead, security engineer, CISO |
 
 pub mod acting;
 pub mod incident;
@@ -47,10 +48,11 @@ pub enum Api {
     /// A note on an incident (issue 15).
     WriteNote,
     KeepRunbooks,
+    KeepHuntLibrary,
 }
 
 impl Api {
-    pub const ALL: [Api; 16] = [
+    pub const ALL: [Api; 17] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,
@@ -68,6 +70,7 @@ impl Api {
         Api::EditObservables,
         Api::WriteNote,
         Api::KeepRunbooks,
+        Api::KeepHuntLibrary,
     ];
 
     /// The API as the subject of "… needs …".
@@ -90,6 +93,7 @@ impl Api {
             Api::EditObservables => "adding, flagging or removing observables",
             Api::WriteNote => "writing a note on an incident",
             Api::KeepRunbooks => "keeping runbooks",
+            Api::KeepHuntLibrary => "keeping the hunt library",
         }
     }
 }
@@ -131,6 +135,7 @@ const RUNBOOK_KEEPERS: &[HubRole] = &[
     HubRole::SocManager,
     HubRole::Ciso,
 ];
+const LIBRARY_KEEPERS: &[HubRole] = &[HubRole::IrLead, HubRole::SecurityEngineer, HubRole::Ciso];
 
 pub fn needed(api: Api) -> Needed {
     match api {
@@ -152,6 +157,7 @@ pub fn needed(api: Api) -> Needed {
         Api::ManageOperators => Needed::OneOf(ROSTER_KEEPERS),
         Api::EditObservables => Needed::OneOf(INVESTIGATORS),
         Api::KeepRunbooks => Needed::OneOf(RUNBOOK_KEEPERS),
+        Api::KeepHuntLibrary => Needed::OneOf(LIBRARY_KEEPERS),
     }
 }
 

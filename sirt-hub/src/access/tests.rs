@@ -35,6 +35,7 @@ const EXPECTED: [(Api, [u8; 10]); 15] = [
     (Api::EditObservables,     [0, 0, 1, 1, 0,  0,  1, 1,   0,  0]),
     (Api::WriteNote,           [0, 0, 1, 1, 0,  1,  1, 1,   0,  0]),
     (Api::KeepRunbooks,        [0, 0, 0, 0, 1,  1,  0, 1,   0,  0]),
+    (Api::KeepHuntLibrary,     [0, 0, 0, 0, 1,  0,  1, 1,   0,  0]),
 ];
 
 #[test]

@@ -1,5 +1,6 @@
 //! The hub's HTTP/JSON API, `/api/v1`, on the dashboard's HTTPS listener: incidents (list,
-//! one, transition), observables (an incident's, a change, the lookup: `observables.rs`), sites, directives (per incident, issue), hunts, communications, and the
+//! one, transition), observables (an incident's, a change, the lookup: `observables.rs`), sites, directives (per incident, issue), hunts, communications, the hunt
+//! library (`hunt_library.rs`: list, add, show, edit, enable, disable, run, stats), and the
 //! resumable event stream (`events.rs`). Every handler is a thin adapter: it authenticates
 //! (`auth.rs`: an operator client certificate or an API token), then calls the same store
 //! reads, access rules (`crate::access`) and commands (`crate::service::Commands`) as the gRPC
@@ -11,6 +12,7 @@ mod auth;
 mod error;
 mod events;
 pub(crate) mod export;
+mod hunt_library;
 mod incidents;
 mod observables;
 mod notes;
@@ -79,6 +81,24 @@ pub fn router() -> axum::Router<WebState> {
         )
         .route("/api/v1/hunts", get(response::hunts))
         .route("/api/v1/comms", get(response::comms))
+        .route(
+            "/api/v1/hunt-library",
+            get(hunt_library::list).post(hunt_library::add),
+        )
+        .route(
+            "/api/v1/hunt-library/{id}",
+            get(hunt_library::get).put(hunt_library::update),
+        )
+        .route(
+            "/api/v1/hunt-library/{id}/enable",
+            post(hunt_library::enable),
+        )
+        .route(
+            "/api/v1/hunt-library/{id}/disable",
+            post(hunt_library::disable),
+        )
+        .route("/api/v1/hunt-library/{id}/run", post(hunt_library::run))
+        .route("/api/v1/hunt-library/{id}/stats", get(hunt_library::stats))
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/runbooks", get(runbooks::list))
         .route("/api/v1/runbooks/{id}", get(runbooks::get))

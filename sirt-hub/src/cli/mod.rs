@@ -6,6 +6,7 @@
 pub(crate) mod comms;
 mod export;pub(crate) mod observables;
 mod notes;
+pub(crate) mod hunt_library;
 mod operators;
 mod pki;
 mod query;

@@ -94,6 +94,11 @@ pub enum HuntCommand {
         #[arg(long)]
         incident: String,
     },
+    /// The hunt library: IOC sets run on a schedule as detection at every site.
+    Library {
+        #[command(subcommand)]
+        command: super::hunt_library::LibraryCommand,
+    },
 }
 
 fn parse_param(raw: &str) -> Result<(String, String), String> {
@@ -230,6 +235,9 @@ pub async fn incident_extras(
 pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
     let target = &args.target;
     let hub = target.name();
+    if let HuntCommand::Library { command } = args.command {
+        return super::hunt_library::run(command, target).await;
+    }
     let mut client = client(target)?;
     let hunt = match args.command {
         HuntCommand::Start {
@@ -265,6 +273,8 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
             .await
             .map_err(|s| explain(&s, &hub))?
             .into_inner(),
+        // Taken above, before a Response client is made.
+        HuntCommand::Library { .. } => return Ok(()),
         HuntCommand::List { limit, page_token } => {
             let pb::ListHuntsResponse {
                 hunts,

@@ -5,6 +5,7 @@ pub mod casework;
 pub mod comms;
 pub mod events;
 pub mod federation;
+pub mod hunt_library;
 mod members;
 pub mod observables;
 pub mod operator;

@@ -122,10 +122,11 @@ const STORE_MAY_NAME: [&str; 9] = [
     "crate::access::roster",
     "crate::session",
     "crate::observable",
+    "crate::hunt_library",
 ];
 
 /// Rules inside those modules (decisions, not records) and transports the store must not call.
-const STORE_MUST_NOT_CALL: [&str; 14] = [
+const STORE_MUST_NOT_CALL: [&str; 16] = [
     "lifecycle::apply(",
     "lifecycle::check_lead(",
     "incident::open(",
@@ -140,6 +141,8 @@ const STORE_MUST_NOT_CALL: [&str; 14] = [
     "observable::apply(",
     "observable::absorb(",
     "observable::split_off(",
+    "hunt_library::run",
+    "hunt_library::schedule",
 ];
 
 /// The code of `text` before its inline test module, if any.

@@ -26,6 +26,7 @@ use crate::ingest::{IngestHandle, TransitionError};
 use socfed_runtime::audit::AuditDraft;
 
 pub mod comms;
+pub mod hunt_library;
 pub mod incident;
 pub mod observables;
 pub mod notes;
@@ -149,6 +150,7 @@ fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
         ResponseOutcome::Runbook(_) => "a runbook",
         ResponseOutcome::Updated(_) => "an update",
         ResponseOutcome::Pruned(_) => "a prune step",
+        ResponseOutcome::Library(_) => "a library hunt",
         ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",
     };
     HubError::internal(format!("the writer answered {command} with {kind}"))

@@ -86,6 +86,9 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             rec::<crate::observable::ObservableRecord>(id, "ObservableRecord", value)
         }
         TreeId::IncidentNotes => rec::<crate::incident::notes::HubNote>(id, "HubNote", value),
+        TreeId::HuntLibrary | TreeId::HuntLibraryVersions => {
+            rec::<crate::hunt_library::LibraryHunt>(id, "LibraryHunt", value)
+        }
         TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
         // Status code ++ severity code (`schema::listing_value`).
         TreeId::SiteIncidents => {
@@ -107,7 +110,8 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
         | TreeId::SiteDirectives
         | TreeId::IncidentDirectives
         | TreeId::OpenDirectives
-        | TreeId::ObservableIndex => fixed(tree, value, 0).map(|_| Shown::Empty),
+        | TreeId::ObservableIndex
+        | TreeId::HuntLibraryRuns => fixed(tree, value, 0).map(|_| Shown::Empty),
         TreeId::Meta => meta(key, value),
     }
 }

@@ -22,6 +22,7 @@ mod query_directives;
 mod query_events;
 mod query_index;
 mod query_observables;
+mod query_library;
 mod query_response;
 mod query_runbooks;
 mod query_search;

@@ -48,6 +48,9 @@
 //! | `meta`          | `runbook_seq`                         | u64 BE (last runbook seq)  |
 //! | `meta`          | `runbook_count`                       | u64 BE (runbooks ever added) |
 //! | `incident_search` | field tag (`i`/`t`/`w`) ++ token ++ 0x00 ++ incident ULID | sources byte: 1 the record, 2 extra text (`search.rs`) |
+//! | `hunt_library`  | library hunt ULID (16)                | `hunt_library::LibraryHunt` (current version) |
+//! | `hunt_library_versions` | library hunt ULID ++ version u64 BE | `LibraryHunt` (each version an edit replaced) |
+//! | `hunt_library_runs` | library hunt ULID ++ hunt ULID    | empty (the hunts its runs started) |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -133,7 +136,8 @@ pub use trees::*;
 /// keeping their observables or the index in step); `incident_notes`, the notes on incidents;
 /// `runbooks`, `runbook_versions` and `runbook_log` (runbooks written since sent to the sites);
 /// `incident_search`, the incident search's postings, kept by every incident write, built
-/// from `incidents` at the upgrade.
+/// from `incidents` at the upgrade; `hunt_library`, `hunt_library_versions`,
+/// `hunt_library_runs` (the hunt library; an older build would not run its schedules).
 pub const SCHEMA_VERSION: u32 = 10;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
@@ -203,6 +207,9 @@ pub fn runbook_version_parts(tree: &'static str, raw: &[u8]) -> Result<(Ulid, u3
     Ok((Ulid::from_bytes(id), u32::from_be_bytes(version)))
 }
 pub const INCIDENT_SEARCH: &str = "incident_search";
+pub const HUNT_LIBRARY: &str = "hunt_library";
+pub const HUNT_LIBRARY_VERSIONS: &str = "hunt_library_versions";
+pub const HUNT_LIBRARY_RUNS: &str = "hunt_library_runs";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -446,6 +453,13 @@ pub fn site_directive_key(site: &SiteId, directive: Ulid) -> Vec<u8> {
 }
 
 /// `first ++ second`, both ULIDs: per-incident indexes and communications.
+/// A `hunt_library_versions` key: library hunt ULID ++ version u64 BE.
+pub fn library_version_key(id: Ulid, version: u32) -> Vec<u8> {
+    let mut key = id.to_bytes().to_vec();
+    key.extend_from_slice(&u64::from(version).to_be_bytes());
+    key
+}
+
 pub fn pair_key(first: Ulid, second: Ulid) -> [u8; 32] {
     let mut key = [0u8; 32];
     key[..16].copy_from_slice(&first.to_bytes());
@@ -479,7 +493,10 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
         | TreeId::Directives
         | TreeId::Hunts
         | TreeId::ApiTokens
-        | TreeId::Runbooks => shape.ulid(),
+        | TreeId::Runbooks
+        | TreeId::HuntLibrary => shape.ulid(),
+        TreeId::HuntLibraryVersions => shape.ulid().u64("version"),
+        TreeId::HuntLibraryRuns => shape.ulid().ulid(),
         TreeId::RunbookVersions => shape.ulid().opaque(4),
         TreeId::RunbookLog => shape.u64("seq"),
         TreeId::IncidentDirectives | TreeId::Comms | TreeId::IncidentNotes => shape.ulid().ulid(),

@@ -44,6 +44,8 @@
 //!
 //! Version 9 → 10: nothing is rewritten; `runbooks`, `runbook_versions` and `runbook_log`
 //! start empty.
+//!
+//! Version 9 → 10: nothing is rewritten; the hunt library's trees start empty.
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};

@@ -5,6 +5,7 @@
 pub mod comms;
 pub mod convert;
 pub mod observables;
+pub mod library;
 pub mod response_convert;
 pub mod sites;
 pub mod wire;

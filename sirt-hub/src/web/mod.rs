@@ -8,7 +8,7 @@
 //! The incident page is where the SIRT acts: plain forms (checked alike by `forms.rs`) posted
 //! to `actions.rs` (the lifecycle), `respond.rs` (merge, split, regulatory, directives, tasks) and
 //! `comms.rs` (draft, approve or reject, record a delivery) and `hunts.rs` (start a hunt,
-//! attach its hits), which
+//! attach its hits), `hunt_library.rs` (the hunt library: add, enable, disable, run now), which
 //! run the same application-layer commands as the gRPC services. The security
 //! headers, the stylesheet, the script and the CSRF helpers are `socfed_runtime::web`, for
 //! every web surface.
@@ -18,6 +18,7 @@ mod auth;
 mod comms;
 mod export;
 mod forms;
+mod hunt_library;
 mod hunts;
 mod kpis;
 mod observables;
@@ -92,6 +93,8 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/search", get(search::search))
         .route("/hunts", get(views::hunts).post(hunts::start))
         .route("/hunts/{hunt}/attach", post(hunts::attach))
+        .route("/hunts/library", post(hunt_library::add))
+        .route("/hunts/library/{id}/{what}", post(hunt_library::act))
         .route("/events", get(views::events))
         .route("/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn_with_state(

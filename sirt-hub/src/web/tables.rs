@@ -266,6 +266,8 @@ pub struct Hunts<'a> {
     pub attach: bool,
     /// Every enrolled site, for the start form.
     pub sites: Vec<String>,
+    /// The hunt library section (`hunt_library.html`).
+    pub library: super::hunt_library::LibrarySection,
 }
 
 /// One hunt: its id and its cells.
@@ -283,7 +285,12 @@ pub struct HuntForms {
 }
 
 impl<'a> Hunts<'a> {
-    pub fn new(layout: Layout<'a>, hunts: &[pb::Hunt], forms: HuntForms) -> Self {
+    pub fn new(
+        layout: Layout<'a>,
+        hunts: &[pb::Hunt],
+        forms: HuntForms,
+        library: super::hunt_library::LibrarySection,
+    ) -> Self {
         let rows = hunts
             .iter()
             .map(|h| {
@@ -324,6 +331,7 @@ impl<'a> Hunts<'a> {
             start: forms.start,
             attach: forms.attach,
             sites: forms.sites,
+            library,
         }
     }
 }

@@ -307,10 +307,18 @@ pub async fn hunts(
                 attach: may(crate::access::Api::AttachHunt),
                 sites: state.enrolled.iter().map(ToString::to_string).collect(),
             };
+            let keep = may(crate::access::Api::KeepHuntLibrary);
+            let library = match super::hunt_library::section(&state, keep).await {
+                Ok(library) => library,
+                Err(e) => {
+                    return super::forms::refused_at(&viewer, &super::forms::Back::hunts(), &e);
+                }
+            };
             render(&tables::Hunts::new(
                 Layout::of(&viewer, "Hunts", "/hunts"),
                 &list,
                 forms,
+                library,
             ))
         }
         Err(response) => response,

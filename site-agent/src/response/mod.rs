@@ -1,5 +1,6 @@
 //! Directives from the hub, applied at most once each: the durable record of every directive
-//! id seen ([`DirectiveRecord`]), the site's playbooks ([`playbook`]), IOC sweeps ([`sweep`]),
+//! id seen ([`DirectiveRecord`]), the site's playbooks ([`playbook`]), IOC sweeps ([`sweep`]) and
+//! the alerts a library hunt's hits raise ([`detect`]),
 //! running actions ([`run`]) and the engine that ties them to the store and the uplink
 //! ([`engine`]).
 //!
@@ -8,6 +9,7 @@
 //! recorded state, never run again; an action interrupted by a crash is reported as
 //! interrupted, never re-run (it may have taken effect).
 
+pub mod detect;
 pub mod engine;
 pub mod groups;
 pub mod interpreters;

@@ -22,6 +22,8 @@ pub struct Sweep {
     pub by_received: bool,
     /// A search sweep: groups with every term of this query (then `indicators` is empty).
     pub search: Option<Query>,
+    /// A run of a hub library hunt: each group hit raises a local alert (`detect.rs`).
+    pub detect: Option<super::detect::Detection>,
 }
 
 /// Longest description of a search a hit carries as what it matched.
@@ -67,6 +69,7 @@ impl Sweep {
                 }
             },
             search,
+            detect: super::detect::Detection::from_params(params)?,
         })
     }
 
@@ -80,7 +83,9 @@ impl Sweep {
         } else {
             group.last_seen_ms
         };
-        if at < since_ms {
+        // Alerts a library hunt raised carry the indicator they matched: never hits, or a
+        // hunt would raise alerts on its own alerts.
+        if at < since_ms || super::detect::is_hunt_rule(&group.rule_id) {
             return Vec::new();
         }
         let local_incident_id = match &group.state.status {

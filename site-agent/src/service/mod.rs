@@ -3,6 +3,7 @@
 //! result, its indexes and an audit entry in one store unit.
 
 mod casework;
+mod hunt_alerts;
 mod incidents;
 mod kpi;
 pub use kpi::KpiReport;

@@ -78,6 +78,10 @@ pub enum StoreError {
     Samples(#[from] socfed_runtime::store_kit::journal::JournalError),
     #[error("store witness: {0}")]
     Witness(std::io::Error),
+    /// A library hunt's hits could not raise their alerts (`response::detect`): the hits are
+    /// not saved, so the next match raises them again.
+    #[error("hunt alerts: {0}")]
+    HuntAlerts(String),
     #[error(
         "the audit chain of the store at {dir} was sealed with another audit key than the one given; restore the site's `.audit-key` file (beside its TLS key) from the backup of that directory"
     )]
@@ -120,7 +124,8 @@ impl StoreError {
             | StoreError::Samples(_)
             | StoreError::Damaged { .. }
             | StoreError::AuditKey { .. }
-            | StoreError::OutboxFull { .. } => false,
+            | StoreError::OutboxFull { .. }
+            | StoreError::HuntAlerts(_) => false,
         }
     }
 }

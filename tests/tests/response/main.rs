@@ -8,6 +8,7 @@ mod directive_pages;
 mod hub_notes;
 mod hub_webhooks;
 mod hunt_events;
+mod hunt_library;
 mod hunts;
 mod intel_export;mod observables;
 mod playbook_safety;

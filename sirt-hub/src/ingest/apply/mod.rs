@@ -10,6 +10,7 @@
 mod comms;
 mod escalation;
 mod fingerprints;
+mod hunt_library;
 mod journaled;
 mod members;
 mod observables;
@@ -23,6 +24,7 @@ mod transition;
 mod web;
 
 pub use comms::{CommEdit, CommsChange};
+pub use hunt_library::{LibraryAction, LibraryChange, LibraryChanged};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
 pub use observables::ObservableChange;
@@ -128,6 +130,8 @@ pub enum Item {
     /// A webhook sink's cursor moved, with the audit record of an event given up
     /// (`crate::webhooks`).
     WebhookCursor(Box<WebhookCursor>),
+    /// The hunt library changed or run (`crate::hunt_library`).
+    Library(Box<LibraryChange>),
     /// Writes nothing: its answer comes after a flush that started after it was applied, so
     /// whatever a caller read before submitting it is durable once the answer arrives.
     Barrier,
@@ -400,6 +404,7 @@ impl Batch<'_, '_> {
                 }
                 Outcome::Status
             }
+            Item::Library(change) => Outcome::Response(self.library(change)?),
             Item::Barrier => Outcome::Status,
         })
     }

@@ -55,6 +55,8 @@ pub enum ResponseOutcome {
     Updated(bool),
     /// A step of the directive prune pass.
     Pruned(super::Pruned),
+    /// The hunt library changed (`hunt_library.rs`).
+    Library(Box<super::LibraryChanged>),
     NotFound(String),
     Rejected(String),
 }

@@ -407,3 +407,173 @@ fn a_new_in_order_escalation_reads_no_idempotency_key_or_mark() {
         assert_eq!(marks, 0);
     });
 }
+
+/// The hunt library's schedule through the writer at chosen times, across a restart (the
+/// store closed and opened again): a due run is made once, a repeated pass makes none, a run
+/// due while the hub was down is made at the first pass after, and the one after it keeps to
+/// the schedule.
+#[test]
+fn a_scheduled_library_run_is_made_once_across_restarts_and_never_skipped() {
+    use super::{LibraryAction, LibraryChange, LibraryChanged, ResponseOutcome};
+    use crate::hunt_library::LibrarySpec;
+    use socfed_proto::vocab::{Indicator, Severity, Tlp};
+    const MIN: i64 = 60_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sites = vec![
+        SiteId::parse("paris").expect("valid"),
+        SiteId::parse("lyon").expect("valid"),
+    ];
+    let change = |action| {
+        Item::Library(Box::new(LibraryChange {
+            action,
+            actor: "ines".into(),
+            actor_cert: String::new(),
+        }))
+    };
+    let library = |store: &HubStore, item: Item, at: i64| -> LibraryChanged {
+        let applied = apply(store, &[item], at, WINDOW_MS).expect("applied");
+        let point = store.sync_point().expect("point");
+        store.commit(&point).expect("committed");
+        match applied.outcomes.into_iter().next() {
+            Some(Outcome::Response(ResponseOutcome::Library(changed))) => *changed,
+            other => panic!("not a library outcome: {other:?}"),
+        }
+    };
+    let run = |id| {
+        change(LibraryAction::Run {
+            id,
+            scheduled: true,
+            enrolled: sites.clone(),
+        })
+    };
+    let spec = LibrarySpec {
+        name: "C2".into(),
+        description: String::new(),
+        indicators: vec![Indicator::parse_typed("domain:c2.example").expect("valid")],
+        techniques: Vec::new(),
+        severity: Severity::High,
+        tlp: Tlp::Amber,
+        interval_s: 3600,
+        lookback_s: 86_400,
+    };
+    let id = {
+        let store = open_store(dir.path());
+        let added = library(
+            &store,
+            change(LibraryAction::Add {
+                spec,
+                enabled: true,
+            }),
+            10 * MIN,
+        );
+        let id = added.hunt.id;
+        let first = library(&store, run(id), 10 * MIN + 1);
+        assert!(first.run.is_some(), "due at once: run");
+        assert_eq!(first.hunt.next_due_ms, 70 * MIN);
+        assert!(
+            library(&store, run(id), 10 * MIN + 2).run.is_none(),
+            "a repeated pass runs nothing"
+        );
+        id
+    };
+    // Restarted before the next slot: nothing to run again.
+    {
+        let store = open_store(dir.path());
+        assert!(
+            library(&store, run(id), 20 * MIN).run.is_none(),
+            "no double run after a restart"
+        );
+        assert_eq!(store.library_runs(id, 10).expect("read").len(), 1);
+    }
+    // Down across three slots: one run at the first pass, then the schedule's next slot.
+    let store = open_store(dir.path());
+    let late = library(&store, run(id), 200 * MIN);
+    assert!(
+        late.run.is_some(),
+        "a run due while down is made, not skipped"
+    );
+    assert_eq!(late.hunt.next_due_ms, 250 * MIN);
+    assert_eq!(late.hunt.runs, 2);
+    assert!(library(&store, run(id), 249 * MIN).run.is_none());
+    assert!(library(&store, run(id), 250 * MIN).run.is_some());
+    let runs = store.library_runs(id, 10).expect("read");
+    assert_eq!(runs.len(), 3);
+    for (hunt, sweeps) in &runs {
+        assert_eq!(sweeps.len(), 2, "hunt {} went to both sites", hunt.id);
+    }
+}
+
+/// A library hunt keeps its latest `KEEP_RUNS` runs: the next run removes the oldest with its
+/// hunt and sweeps, so a frequent schedule does not grow the store.
+#[test]
+fn a_library_hunt_keeps_its_latest_runs_and_removes_older_ones_with_their_sweeps() {
+    use super::{LibraryAction, LibraryChange, ResponseOutcome};
+    use crate::hunt_library::{KEEP_RUNS, LibrarySpec};
+    use socfed_proto::vocab::{Indicator, Severity, Tlp};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open_store(dir.path());
+    let sites = vec![SiteId::parse("paris").expect("valid")];
+    let change = |action| {
+        Item::Library(Box::new(LibraryChange {
+            action,
+            actor: "ines".into(),
+            actor_cert: String::new(),
+        }))
+    };
+    let spec = LibrarySpec {
+        name: "C2".into(),
+        description: String::new(),
+        indicators: vec![Indicator::parse_typed("domain:c2.example").expect("valid")],
+        techniques: Vec::new(),
+        severity: Severity::High,
+        tlp: Tlp::Amber,
+        interval_s: 3600,
+        lookback_s: 86_400,
+    };
+    let added = apply(
+        &store,
+        &[change(LibraryAction::Add {
+            spec,
+            enabled: false,
+        })],
+        1,
+        WINDOW_MS,
+    )
+    .expect("applied");
+    let Some(Outcome::Response(ResponseOutcome::Library(added))) = added.outcomes.first() else {
+        panic!("not added");
+    };
+    let id = added.hunt.id;
+    let mut first = None;
+    for at in 0..=KEEP_RUNS as i64 {
+        let run = change(LibraryAction::Run {
+            id,
+            scheduled: false,
+            enrolled: sites.clone(),
+        });
+        let applied = apply(&store, &[run], 10 + at, WINDOW_MS).expect("applied");
+        if first.is_none()
+            && let Some(Outcome::Response(ResponseOutcome::Library(c))) = applied.outcomes.first()
+        {
+            first = c.run.clone();
+        }
+    }
+    let first = first.expect("the first run");
+    let runs = store.library_runs(id, KEEP_RUNS + 10).expect("read");
+    assert_eq!(runs.len(), KEEP_RUNS, "the oldest run went");
+    assert!(
+        store.hunt(first.id).expect("read").is_none(),
+        "its hunt went"
+    );
+    for sweep in &first.directives {
+        assert!(
+            store.directive(*sweep).expect("read").is_none(),
+            "its sweeps went"
+        );
+    }
+    assert_eq!(
+        store.library_hunt(id).expect("read").map(|h| h.runs),
+        Some(KEEP_RUNS as u64 + 1),
+        "the run count counts every run"
+    );
+}

@@ -44,6 +44,9 @@ pub enum TreeId {
     RunbookLog,
     /// Schema 10: the incident search's postings (`store/search.rs`).
     IncidentSearch,
+    HuntLibrary,
+    HuntLibraryVersions,
+    HuntLibraryRuns,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -80,6 +83,9 @@ impl TreeSet for TreeId {
         TreeId::RunbookVersions,
         TreeId::RunbookLog,
         TreeId::IncidentSearch,
+        TreeId::HuntLibrary,
+        TreeId::HuntLibraryVersions,
+        TreeId::HuntLibraryRuns,
     ];
 
     fn index(self) -> usize {
@@ -118,6 +124,9 @@ impl TreeSet for TreeId {
             TreeId::RunbookVersions => RUNBOOK_VERSIONS,
             TreeId::RunbookLog => RUNBOOK_LOG,
             TreeId::IncidentSearch => INCIDENT_SEARCH,
+            TreeId::HuntLibrary => HUNT_LIBRARY,
+            TreeId::HuntLibraryVersions => HUNT_LIBRARY_VERSIONS,
+            TreeId::HuntLibraryRuns => HUNT_LIBRARY_RUNS,
         }
     }
 

@@ -6,6 +6,8 @@
 //! state for on each connect, and a resent directive is answered with its recorded state, so
 //! a report lost with a connection is sent again.
 
+#[cfg(test)]
+mod detect_tests;
 pub mod new_groups;
 mod operator;
 mod sweeps;
@@ -44,6 +46,9 @@ pub struct ResponseEngine {
     /// Held from reading a directive's state to saving the next one in operator actions, so
     /// two approvals at once cannot both see "awaiting approval" and both run the action.
     transitions: Mutex<()>,
+    /// Where hits of library hunts raise local alerts (the agent's intake), set once at start
+    /// before any directive arrives.
+    intake: std::sync::OnceLock<Arc<dyn super::detect::AlertIntake>>,
 }
 
 /// A step of a task from the hub, taken by a site analyst.
@@ -80,12 +85,21 @@ impl ResponseEngine {
             watching: Mutex::new(HashMap::new()),
             new_groups: Arc::default(),
             transitions: Mutex::new(()),
+            intake: std::sync::OnceLock::new(),
         };
         (Arc::new(engine), updates)
     }
 
     fn now(&self) -> UnixMillis {
         self.clock.now_ms()
+    }
+
+    /// Connects the intake library hunts' hits raise alerts through (once; later calls are
+    /// ignored).
+    pub fn set_intake(&self, intake: Arc<dyn super::detect::AlertIntake>) {
+        if self.intake.set(intake).is_err() {
+            tracing::warn!("the alert intake of hunt detections was set twice; kept the first");
+        }
     }
 
     fn emit(&self, record: &DirectiveRecord) {

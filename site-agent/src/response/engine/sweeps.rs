@@ -23,14 +23,24 @@ impl ResponseEngine {
     ) -> Result<Option<Sweep>, StoreError> {
         let since = now.saturating_sub(sweep.lookback_ms);
         let mut hits = Vec::new();
+        let mut raised = Vec::new();
         for group_id in self.stored_candidates(&sweep)? {
             if let Some(group) = self.store.group(group_id)? {
-                merge_hits(&mut hits, sweep.hits_in(&group, since), MAX_HITS);
+                let found = sweep.hits_in(&group, since);
+                detection_line(&sweep, &hits, &group, &found, now, &mut raised);
+                merge_hits(&mut hits, found, MAX_HITS);
             }
         }
+        // Raised before the hits are saved: a crash in between raises again, as the same
+        // source event, which intake takes once.
+        self.raise(&raised)?;
         record.hits = hits;
         if sweep.duration_ms > 0 {
             record.watch_until_ms = now.saturating_add(sweep.duration_ms);
+            // A library hunt's run watches until the next run, not past its expiry.
+            if sweep.detect.is_some() && record.expires_at_ms > 0 {
+                record.watch_until_ms = record.watch_until_ms.min(record.expires_at_ms);
+            }
             let detail = format!(
                 "{} in stored alerts; watching new alerts",
                 plural(record.hits.len(), "hit", "hits")
@@ -62,7 +72,7 @@ impl ResponseEngine {
     /// After more changed than [`NewGroups`](super::new_groups::NewGroups) keeps, or when a
     /// sweep starts watching: every watching sweep searches the stored alerts again through
     /// the indicator index, which holds every group the dropped ids named.
-    fn on_rescan(&self) -> Result<(), StoreError> {
+    pub(super) fn on_rescan(&self) -> Result<(), StoreError> {
         self.match_watching(|sweep| self.stored_candidates(sweep))
     }
 
@@ -113,11 +123,16 @@ impl ResponseEngine {
                 record.received_at_ms.saturating_sub(sweep.lookback_ms)
             };
             let mut changed = false;
+            let mut raised = Vec::new();
+            let now = self.now();
             for group_id in candidates(&sweep)? {
                 if let Some(group) = self.store.group(group_id)? {
-                    changed |= merge_hits(&mut record.hits, sweep.hits_in(&group, since), MAX_HITS);
+                    let found = sweep.hits_in(&group, since);
+                    detection_line(&sweep, &record.hits, &group, &found, now, &mut raised);
+                    changed |= merge_hits(&mut record.hits, found, MAX_HITS);
                 }
             }
+            self.raise(&raised)?;
             if changed {
                 record.updated_at_ms = self.now();
                 record.detail = format!(
@@ -127,6 +142,21 @@ impl ResponseEngine {
                 self.save(&record, "agent", "", "directive.hits")?;
             }
         }
+        Ok(())
+    }
+
+    /// Raises the alerts of detection-mode hits through the agent's intake.
+    fn raise(&self, lines: &[String]) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let Some(intake) = self.intake.get() else {
+            return Err(StoreError::HuntAlerts(
+                "hunt hits cannot raise alerts: the alert intake is not connected yet".into(),
+            ));
+        };
+        intake.raise(lines).map_err(StoreError::HuntAlerts)?;
+        metrics::counter!("socfed_agent_hunt_alerts_total").increment(lines.len() as u64);
         Ok(())
     }
 
@@ -170,6 +200,26 @@ impl ResponseEngine {
         }
         Ok(())
     }
+}
+
+/// In detection mode, the alert line of `group` when it is a new hit: it has hits in `found`
+/// and none among those the sweep already has (`known`).
+fn detection_line(
+    sweep: &Sweep,
+    known: &[crate::response::Hit],
+    group: &crate::soc::group::AlertGroup,
+    found: &[crate::response::Hit],
+    now: UnixMillis,
+    lines: &mut Vec<String>,
+) {
+    let Some(detect) = &sweep.detect else {
+        return;
+    };
+    if found.is_empty() || known.iter().any(|h| h.group == group.id) {
+        return;
+    }
+    let matched: Vec<String> = found.iter().map(|h| h.indicator.clone()).collect();
+    lines.push(detect.alert_line(group, &matched, now));
 }
 
 #[cfg(test)]

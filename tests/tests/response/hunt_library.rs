@@ -1,0 +1,290 @@
+//! The hunt library as detection (issue 15, item 6): a library hunt added at the hub runs at
+//! once as a hunt to both sites; the ONE site whose stored alerts match raises a local alert
+//! with rule id `hunt:<id>` that enters its Tier 1 queue (`site-agent alerts list`), the other
+//! raises none; the statistics show the run and the hit per site; a hub restart does not run
+//! it again. In-process hub and agents over real mutual TLS, driven by the real binaries.
+
+use serde_json::Value;
+use socfed_tests::clients::submit_alerts as submit;
+use socfed_tests::eventually;
+use socfed_tests::fixture::{OperatorCli, Org};
+use std::sync::Arc;
+use std::time::Duration;
+
+const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\n\
+                         [[operators]]\nname = \"tom\"\nrole = \"tier1\"\n";
+const AGENT: &str = "[soc]\nmanagers = [\"mona\", \"tester\"]\n";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn alert(rule: &str, host: &str, indicator: &str) -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    format!(
+        r#"{{"observed_at": "{now}", "product": "EDR", "rule_id": "{rule}", "rule_name": "rule {rule}", "severity": "low", "hosts": ["{host}"], "indicators": ["{indicator}"]}}"#
+    )
+}
+
+/// Runs a CLI off the runtime that serves the in-process hub and agents.
+async fn json(cli: &Arc<OperatorCli>, args: &[&str]) -> anyhow::Result<Value> {
+    let cli = cli.clone();
+    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli.json(&args)
+    })
+    .await?
+}
+
+/// The alert groups a library hunt raised at a site, from `site-agent alerts list`.
+async fn hunt_alerts(cli: &Arc<OperatorCli>) -> anyhow::Result<Vec<Value>> {
+    let groups = json(
+        cli,
+        &["alerts", "list", "--status", "all", "--limit", "500"],
+    )
+    .await?;
+    Ok(groups
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| {
+            g["rule_id"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("hunt:"))
+        })
+        .collect())
+}
+
+fn site<'a>(stats: &'a Value, name: &str) -> Option<&'a Value> {
+    stats["sites"]
+        .as_array()?
+        .iter()
+        .find(|s| s["site"] == name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_hunt_raises_a_tier1_alert_only_at_the_site_whose_alerts_match()
+-> anyhow::Result<()> {
+    let org = Org::new()?;
+    let hub = org.hub(&["paris", "lyon"], OPERATORS).await?;
+    let listen = hub.addr;
+    let paris = org.agent("paris", listen, AGENT).await?;
+    let lyon = org.agent("lyon", listen, AGENT).await?;
+    submit(
+        paris.local_addr,
+        &org.pki,
+        vec![
+            alert("C2-1", "ws-1", "domain:evil.example"),
+            alert("PHISH", "ws-2", "domain:unrelated.example"),
+        ],
+    )
+    .await?;
+    submit(
+        lyon.local_addr,
+        &org.pki,
+        vec![alert("C2-1", "ws-9", "domain:other.example")],
+    )
+    .await?;
+
+    let ines = Arc::new(org.hub_cli(listen, "ines")?);
+    // A Tier 1 analyst does not keep the library.
+    let tom = Arc::new(org.hub_cli(listen, "tom")?);
+    let add = [
+        "hunt",
+        "library",
+        "add",
+        "--name",
+        "Emotet C2",
+        "--ioc",
+        "domain:evil.example",
+        "--technique",
+        "T1071",
+        "--severity",
+        "high",
+        "--every",
+        "1h",
+        "--lookback",
+        "7d",
+    ];
+    let refused = {
+        let tom = tom.clone();
+        tokio::task::spawn_blocking(move || tom.fails(&add)).await??
+    };
+    assert!(
+        refused.contains("keeping the hunt library needs"),
+        "{refused}"
+    );
+
+    let added = json(&ines, &add).await?;
+    let id = added["id"].as_str().unwrap_or_default().to_string();
+    let rule = format!("hunt:{id}");
+    assert_eq!(added["rule_id"], rule.as_str());
+    assert_eq!(added["enabled"], true);
+
+    // The scheduler runs it at once; Paris's stored alert raises a local alert.
+    let paris_cli = Arc::new(org.agent_cli(paris.local_addr, "mona")?);
+    let raised = eventually("the hunt alert in the Paris queue", WAIT, || {
+        let cli = paris_cli.clone();
+        async move {
+            let alerts = hunt_alerts(&cli).await.ok()?;
+            (!alerts.is_empty()).then_some(alerts)
+        }
+    })
+    .await?;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let alert = &raised[0];
+    assert_eq!(alert["rule_id"], rule.as_str());
+    assert_eq!(alert["title"], "Emotet C2");
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(
+        alert["status"], "new",
+        "in the triage queue like any detection"
+    );
+    assert_eq!(alert["tier"], 1);
+    assert_eq!(alert["techniques"], serde_json::json!(["T1071"]));
+    assert_eq!(alert["entities"]["hosts"], serde_json::json!(["ws-1"]));
+    assert_ne!(alert["sla_due"], "", "an SLA clock runs");
+
+    // Statistics: one run, the hit at Paris, none at Lyon (whose sweep finished).
+    let stats = eventually("both sites' sweeps confirmed", WAIT, || {
+        let ines = ines.clone();
+        let id = id.clone();
+        async move {
+            let stats = json(&ines, &["hunt", "library", "stats", &id]).await.ok()?;
+            let confirmed = |name| site(&stats, name).and_then(|s| s["runs_confirmed"].as_u64());
+            let paris_hits = site(&stats, "paris").and_then(|s| s["hits"].as_u64());
+            (confirmed("paris") == Some(1) && confirmed("lyon") == Some(1) && paris_hits == Some(1))
+                .then_some(stats)
+        }
+    })
+    .await?;
+    assert_eq!(stats["runs"], 1, "{stats}");
+    assert_eq!(
+        site(&stats, "lyon").map(|s| &s["hits"]),
+        Some(&Value::from(0))
+    );
+    assert_ne!(stats["last_run_ms"], 0);
+    assert_ne!(stats["last_hit_ms"], 0);
+    let lyon_cli = Arc::new(org.agent_cli(lyon.local_addr, "mona")?);
+    assert!(hunt_alerts(&lyon_cli).await?.is_empty(), "no alert at Lyon");
+
+    // Restarted, the hub does not run it again (its next run is an hour away).
+    hub.stop().await?;
+    let hub = org.hub_on(listen, &["paris", "lyon"], OPERATORS).await?;
+    // Something that must NOT happen has no event to wait for: three scheduler passes.
+    tokio::time::sleep(sirt_hub::hunt_schedule::TICK * 3).await;
+    let after = json(&ines, &["hunt", "library", "show", &id]).await?;
+    assert_eq!(after["hunt"]["runs"], 1, "{after}");
+    assert_eq!(hunt_alerts(&paris_cli).await?.len(), 1);
+
+    // Disabled, then run now by hand: a second run; edited: a second version, the first kept.
+    let disabled = json(&ines, &["hunt", "library", "disable", &id]).await?;
+    assert_eq!(disabled["enabled"], false);
+    let run = json(&ines, &["hunt", "library", "run", &id]).await?;
+    assert_eq!(run["library"]["runs"], 2);
+    let updated = json(
+        &ines,
+        &["hunt", "library", "update", &id, "--name", "Emotet C2 v2"],
+    )
+    .await?;
+    assert_eq!(updated["version"], 2);
+    let shown = json(&ines, &["hunt", "library", "show", &id]).await?;
+    assert_eq!(shown["versions"][0]["name"], "Emotet C2");
+    drop((hub, paris, lyon));
+    Ok(())
+}
+
+/// `/api/v1/hunt-library` over HTTPS with operator certificates: the keepers add, edit, run
+/// and read statistics; a Tier 1 analyst reads but may not add; the routes are documented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hunt_library_api_adds_edits_runs_and_refuses_who_does_not_keep_it()
+-> anyhow::Result<()> {
+    use socfed_tests::api;
+    let org = Org::new()?;
+    let extra = format!("{OPERATORS}[dashboard]\nlisten = \"127.0.0.1:0\"\n");
+    let hub = org.hub(&["paris"], &extra).await?;
+    let root = api::base(&hub)?;
+    let ines = api::with_certificate(&org.pki, "ines")?;
+    let tom = api::with_certificate(&org.pki, "tom")?;
+    let body = serde_json::json!({
+        "name": "Qakbot", "indicators": ["ip:198.51.100.9"], "techniques": ["T1105"],
+        "severity": "critical", "interval_s": 600, "lookback_s": 3600, "disabled": true,
+    });
+    let refused = tom
+        .post(format!("{root}/hunt-library"))
+        .json(&body)
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 403);
+    let added: Value = ines
+        .post(format!("{root}/hunt-library"))
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = added["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(added["enabled"], false);
+    assert_eq!(
+        added["indicators"],
+        serde_json::json!(["ipv4:198.51.100.9"])
+    );
+    let bad = ines
+        .post(format!("{root}/hunt-library"))
+        .json(
+            &serde_json::json!({"name": "x", "indicators": ["ip:1.2.3.4"],
+            "severity": "high", "interval_s": 60, "lookback_s": 60}),
+        )
+        .send()
+        .await?;
+    assert_eq!(bad.status(), 400, "an interval under 5 minutes");
+
+    let mut edit = body.clone();
+    edit["name"] = "Qakbot 2".into();
+    let edited: Value = ines
+        .put(format!("{root}/hunt-library/{id}"))
+        .json(&edit)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(edited["version"], 2);
+    let run: Value = ines
+        .post(format!("{root}/hunt-library/{id}/run"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(run["library"]["runs"], 1);
+    assert_ne!(run["hunt_id"], "");
+    let stats: Value = tom
+        .get(format!("{root}/hunt-library/{id}/stats"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(stats["runs"], 1);
+    assert_eq!(
+        site(&stats, "paris").map(|s| &s["runs"]),
+        Some(&Value::from(1))
+    );
+    let listed: Value = tom
+        .get(format!("{root}/hunt-library"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(listed["items"][0]["name"], "Qakbot 2");
+    let doc: Value = tom
+        .get(format!("{root}/openapi.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(doc["paths"]["/api/v1/hunt-library/{id}/stats"].is_object());
+    Ok(())
+}
