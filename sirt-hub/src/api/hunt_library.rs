@@ -202,6 +202,63 @@ pub async fn run(
     })))
 }
 
+/// What an import asks besides the file (the body, as read).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `stix` (a STIX 2.1 bundle) or `misp` (a MISP event).
+    pub format: String,
+    /// Default: the source's own name.
+    #[serde(default)]
+    pub name: String,
+    /// Default: medium.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Default: 3600.
+    pub interval_s: Option<u64>,
+    /// Default: 30 days.
+    pub lookback_s: Option<u64>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/hunt-library/import", tag = "hunt-library",
+    params(ImportQuery), request_body(content = String, description = "the STIX bundle or MISP event as JSON"),
+    responses((status = 200, body = Object), (status = 400, body = super::error::ErrorBody),
+        (status = 403, body = super::error::ErrorBody)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn import(
+    State(state): State<WebState>,
+    presented: Presented,
+    q: Result<axum::extract::Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let caller = presented.caller(&state, Scope::Respond).await?;
+    let acting = caller.acting(&state, Api::KeepHuntLibrary)?;
+    let axum::extract::Query(q) = q.map_err(super::error::bad_query)?;
+    let severity = q.severity.as_deref().unwrap_or("medium");
+    let choices = crate::hunt_library::import::Choices {
+        name: q.name,
+        severity: severity
+            .parse()
+            .map_err(|e: socfed_proto::vocab::InvalidField| {
+                ApiError(HubError::invalid(format!("severity: {}", e.problem)))
+            })?,
+        interval_s: q.interval_s.unwrap_or(3600),
+        lookback_s: q
+            .lookback_s
+            .unwrap_or(crate::response::order::DEFAULT_LOOKBACK_S),
+    };
+    let (changed, imported) = Commands::on(&state.ingest)
+        .import_library(&acting, &body, &q.format, choices, !q.disabled)
+        .await?;
+    Ok(Json(json!({
+        "hunt": hunt_json(&view::hunt(&changed.hunt)),
+        "taken": imported.taken,
+        "not_taken": imported.not_taken,
+    })))
+}
+
 #[utoipa::path(get, path = "/api/v1/hunt-library/{id}/stats", tag = "hunt-library",
     params(("id" = String, Path, description = "library hunt id")),
     responses((status = 200, body = Object), (status = 404, body = super::error::ErrorBody)),

@@ -26,6 +26,8 @@ use axum::routing::{any, get, post};
 
 /// The largest request body the API reads (a transition or a directive is well under 4 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// The largest STIX bundle or MISP event `POST /api/v1/hunt-library/import` takes.
+pub const IMPORT_BODY_LIMIT: usize = 1024 * 1024;
 /// Page sizes of the listings.
 pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 1000;
@@ -98,6 +100,11 @@ pub fn router() -> axum::Router<WebState> {
             post(hunt_library::disable),
         )
         .route("/api/v1/hunt-library/{id}/run", post(hunt_library::run))
+        .route(
+            "/api/v1/hunt-library/import",
+            post(hunt_library::import)
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
         .route("/api/v1/hunt-library/{id}/stats", get(hunt_library::stats))
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/runbooks", get(runbooks::list))

@@ -38,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         super::hunt_library::disable,
         super::hunt_library::run,
         super::hunt_library::stats,
+        super::hunt_library::import,
     ),
     components(schemas(
         super::Page,

@@ -69,7 +69,27 @@ pub enum LibraryCommand {
     Run { id: String },
     /// Runs, hits per site, last run and last hit.
     Stats { id: String },
+    /// Add a library hunt from a STIX 2.1 bundle's indicators or a MISP event's attributes.
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long, value_parser = ["stix", "misp"])]
+        format: String,
+        /// Default: the source's own name.
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = "medium")]
+        severity: String,
+        #[arg(long, default_value = "1h")]
+        every: humantime::Duration,
+        #[arg(long, default_value = "30d")]
+        lookback: humantime::Duration,
+        #[arg(long)]
+        disabled: bool,
+    },
 }
+
+/// The largest file `import` sends (the parsers' own bound).
+const MAX_IMPORT_BYTES: u64 = 8 * 1024 * 1024;
 
 fn secs(d: humantime::Duration) -> u64 {
     Duration::from(d).as_secs()
@@ -221,6 +241,54 @@ pub async fn run(command: LibraryCommand, target: &HubTarget) -> anyhow::Result<
             .await
             .map_err(|s| explain(&s, &hub))?
             .into_inner(),
+        LibraryCommand::Import {
+            file,
+            format,
+            name,
+            severity,
+            every,
+            lookback,
+            disabled,
+        } => {
+            let size = std::fs::metadata(&file)?.len();
+            anyhow::ensure!(
+                size <= MAX_IMPORT_BYTES,
+                "{} is {size} bytes; an import takes at most {MAX_IMPORT_BYTES}",
+                file.display()
+            );
+            let data = std::fs::read(&file)?;
+            let imported = client
+                .import(pb::ImportLibraryHuntRequest {
+                    data,
+                    format,
+                    name,
+                    severity,
+                    interval_s: secs(every),
+                    lookback_s: secs(lookback),
+                    disabled,
+                })
+                .await
+                .map_err(|s| explain(&s, &hub))?
+                .into_inner();
+            let hunt = imported.hunt.unwrap_or_default();
+            if json {
+                print_json(&json!({
+                    "hunt": hunt_json(&hunt), "taken": imported.taken,
+                    "not_taken": imported.not_taken,
+                }))?;
+            } else {
+                print_hunt(&hunt)?;
+                socfed_runtime::outln!(
+                    "{} indicators taken; {} not taken",
+                    imported.taken,
+                    imported.not_taken.len()
+                );
+                for line in &imported.not_taken {
+                    socfed_runtime::outln!("  {line}");
+                }
+            }
+            return Ok(());
+        }
         LibraryCommand::Run { id } => {
             let run = client
                 .run(pb::LibraryHuntId { id })

@@ -4,9 +4,10 @@
 //! through [`HubTarget`], the shared client flags with `--hub`.
 
 pub(crate) mod comms;
-mod export;pub(crate) mod observables;
-mod notes;
+mod export;
 pub(crate) mod hunt_library;
+mod notes;
+pub(crate) mod observables;
 mod operators;
 mod pki;
 mod query;

@@ -153,6 +153,40 @@ impl pb::hunt_library_server::HuntLibrary for HuntLibraryService {
         }))
     }
 
+    async fn import(
+        &self,
+        request: Request<pb::ImportLibraryHuntRequest>,
+    ) -> Result<Response<pb::LibraryImport>, Status> {
+        let acting = Acting::of(&self.roles, &request, "HuntLibrary.Import")?;
+        let pb::ImportLibraryHuntRequest {
+            data,
+            format,
+            name,
+            severity,
+            interval_s,
+            lookback_s,
+            disabled,
+        } = request.into_inner();
+        let choices = crate::hunt_library::import::Choices {
+            name,
+            severity: severity
+                .parse()
+                .map_err(|e: socfed_proto::vocab::InvalidField| {
+                    Status::from(HubError::invalid(format!("severity: {}", e.problem)))
+                })?,
+            interval_s,
+            lookback_s,
+        };
+        let (changed, imported) = Commands::on(&self.ingest)
+            .import_library(&acting, &data, &format, choices, !disabled)
+            .await?;
+        Ok(Response::new(pb::LibraryImport {
+            hunt: Some(view::hunt(&changed.hunt)),
+            taken: imported.taken as u64,
+            not_taken: imported.not_taken,
+        }))
+    }
+
     async fn stats(
         &self,
         request: Request<pb::LibraryHuntId>,

@@ -5,8 +5,12 @@
 //!
 //! Pure policy: the record, its checks, its versions ([`LibraryHunt::edited`]), when it is
 //! due ([`schedule`]), the hunt a run sends ([`run`]) and its statistics ([`stats`]). The
-//! caller passes who acts and the clock; nothing here reads a store or a clock.
+//! caller passes who acts and the clock; nothing here reads a store or a clock. [`import`]
+//! turns a STIX 2.1 bundle or a MISP event (read by `crate::intel::import`) into a spec.
 
+pub mod import;
+#[cfg(test)]
+mod import_tests;
 pub mod run;
 pub mod schedule;
 pub mod stats;

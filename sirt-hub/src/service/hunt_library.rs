@@ -32,6 +32,28 @@ impl Commands<'_> {
         .await
     }
 
+    /// A library hunt imported from a STIX 2.1 bundle or a MISP event: who imports is checked
+    /// before the file is read; then it is added as `change_library` adds one.
+    pub async fn import_library(
+        self,
+        acting: &Acting,
+        data: &[u8],
+        format: &str,
+        choices: crate::hunt_library::import::Choices,
+        enabled: bool,
+    ) -> Result<(LibraryChanged, crate::hunt_library::import::Imported), HubError> {
+        use crate::hunt_library::import;
+        acting.may(Api::KeepHuntLibrary)?;
+        let format = import::Format::parse(format).map_err(|e| HubError::invalid(e.0))?;
+        let imported = import::read(data, format, choices).map_err(|e| HubError::invalid(e.0))?;
+        let action = LibraryAction::Add {
+            spec: imported.spec.clone(),
+            enabled,
+        };
+        let changed = self.change_library(acting, action).await?;
+        Ok((changed, imported))
+    }
+
     /// The scheduler's run of library hunt `id`, if it is due when the writer applies it: the
     /// hunt started, or none.
     pub async fn run_due_library_hunt(

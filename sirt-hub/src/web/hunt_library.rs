@@ -151,6 +151,57 @@ fn spec(posted: &Posted) -> Result<crate::hunt_library::LibrarySpec, HubError> {
     .map_err(|e| HubError::invalid(e.0))
 }
 
+/// `POST /hunts/library/import` with `data` (a STIX 2.1 bundle or a MISP event, pasted),
+/// `format` (`stix`, `misp`), `name` (blank: the source's), `severity`, `every_min`,
+/// `lookback_h`.
+pub async fn import(
+    State(state): State<WebState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let back = Back::hunts();
+    let posted = match forms::accept(&state, &viewer, &back, &headers, &uri, body) {
+        Ok(posted) => posted,
+        Err(response) => return *response,
+    };
+    let choices = || -> Result<crate::hunt_library::import::Choices, HubError> {
+        Ok(crate::hunt_library::import::Choices {
+            name: posted.one("name").to_string(),
+            severity: posted.one("severity").parse().map_err(
+                |e: socfed_proto::vocab::InvalidField| {
+                    HubError::invalid(format!("severity: {}", e.problem))
+                },
+            )?,
+            interval_s: posted
+                .one("every_min")
+                .parse::<u64>()
+                .ok()
+                .and_then(|m| m.checked_mul(60))
+                .ok_or_else(|| HubError::invalid("every_min: a whole number of minutes"))?,
+            lookback_s: match posted.hours("lookback_h")? {
+                0 => crate::response::order::DEFAULT_LOOKBACK_S,
+                n => n,
+            },
+        })
+    };
+    let result = match choices() {
+        Ok(choices) => Commands::on(&state.ingest)
+            .import_library(
+                &posted.acting,
+                posted.one("data").as_bytes(),
+                posted.one("format"),
+                choices,
+                true,
+            )
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
+    forms::finish_at(&state, &viewer, "/hunts", &back, result)
+}
+
 /// `POST /hunts/library/{id}/{enable|disable|run}`.
 pub async fn act(
     State(state): State<WebState>,

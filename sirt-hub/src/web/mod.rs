@@ -71,6 +71,8 @@ pub struct WebState {
 /// and an argument of at most `lifecycle::MAX_ARGUMENT_CHARS` characters, or a directive's
 /// parameters.
 pub const FORM_BODY_LIMIT: usize = 16 * 1024;
+/// The hunt library's import form carries a pasted STIX bundle or MISP event.
+pub const IMPORT_FORM_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: WebState) -> axum::Router {
     let private = axum::Router::new()
@@ -94,6 +96,11 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/hunts", get(views::hunts).post(hunts::start))
         .route("/hunts/{hunt}/attach", post(hunts::attach))
         .route("/hunts/library", post(hunt_library::add))
+        .route(
+            "/hunts/library/import",
+            post(hunt_library::import)
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_FORM_LIMIT)),
+        )
         .route("/hunts/library/{id}/{what}", post(hunt_library::act))
         .route("/events", get(views::events))
         .route("/logout", post(auth::logout))

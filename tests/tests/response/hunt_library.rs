@@ -1,4 +1,5 @@
-//! The hunt library as detection (issue 15, item 6): a library hunt added at the hub runs at
+//! The hunt library as detection (issue 15, item 6): a library hunt imported at the hub from a
+//! STIX 2.1 bundle runs at
 //! once as a hunt to both sites; the ONE site whose stored alerts match raises a local alert
 //! with rule id `hunt:<id>` that enters its Tier 1 queue (`site-agent alerts list`), the other
 //! raises none; the statistics show the run and the hit per site; a hub restart does not run
@@ -114,7 +115,48 @@ async fn a_library_hunt_raises_a_tier1_alert_only_at_the_site_whose_alerts_match
         "{refused}"
     );
 
-    let added = json(&ines, &add).await?;
+    // The IOC set arrives as a STIX 2.1 bundle (an indicator with its ATT&CK technique, and an
+    // identity read as context).
+    let bundle = serde_json::json!({
+        "type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": [
+            {"type": "identity", "spec_version": "2.1", "id": "identity--0b8a7c4e-7d5b-4b6f-9c1e-2f1a3b4c5d6e",
+             "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+             "name": "CERT partner", "identity_class": "organization"},
+            {"type": "indicator", "spec_version": "2.1",
+             "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+             "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+             "name": "Emotet C2 domain", "pattern": "[domain-name:value = 'evil.example']",
+             "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+             "external_references": [{"source_name": "mitre-attack", "external_id": "T1071"}]},
+        ],
+    });
+    let file = org.dir().join("emotet.stix.json");
+    std::fs::write(&file, bundle.to_string())?;
+    let path = file.display().to_string();
+    let imported = json(
+        &ines,
+        &[
+            "hunt",
+            "library",
+            "import",
+            &path,
+            "--format",
+            "stix",
+            "--name",
+            "Emotet C2",
+            "--severity",
+            "high",
+            "--every",
+            "1h",
+            "--lookback",
+            "7d",
+        ],
+    )
+    .await?;
+    assert_eq!(imported["taken"], 1, "{imported}");
+    let added = imported["hunt"].clone();
+    assert_eq!(added["techniques"], serde_json::json!(["T1071"]));
     let id = added["id"].as_str().unwrap_or_default().to_string();
     let rule = format!("hunt:{id}");
     assert_eq!(added["rule_id"], rule.as_str());
@@ -279,6 +321,31 @@ async fn the_hunt_library_api_adds_edits_runs_and_refuses_who_does_not_keep_it()
         .json()
         .await?;
     assert_eq!(listed["items"][0]["name"], "Qakbot 2");
+    // An import: the STIX bundle as the body, the choices in the query.
+    let bundle = serde_json::json!({"type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": [
+        {"type": "indicator", "spec_version": "2.1",
+         "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+         "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+         "name": "Qakbot C2", "pattern": "[ipv4-addr:value = '198.51.100.10']",
+         "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z"}]});
+    let url = format!("{root}/hunt-library/import?format=stix&severity=high&disabled=true");
+    let refused = tom.post(&url).body(bundle.to_string()).send().await?;
+    assert_eq!(refused.status(), 403);
+    let imported: Value = ines
+        .post(&url)
+        .body(bundle.to_string())
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(imported["taken"], 1, "{imported}");
+    assert_eq!(imported["hunt"]["name"], "Qakbot C2");
+    assert_eq!(
+        imported["hunt"]["indicators"],
+        serde_json::json!(["ipv4:198.51.100.10"])
+    );
     let doc: Value = tom
         .get(format!("{root}/openapi.json"))
         .send()

@@ -98,12 +98,37 @@ async fn the_hunt_library_is_added_run_disabled_and_run_now_from_the_hunts_page(
     assert!(row.contains("<td>2 (last "), "run now: {row}");
     assert!(row.contains("Enable"), "{row}");
 
+    // A STIX bundle pasted into the import form becomes a second library hunt.
+    let bundle = r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Imported C2","pattern":"[domain-name:value = 'c2.example']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}]}"#;
+    let encoded: String = bundle
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let fields = format!(
+        "csrf={csrf}&format=stix&data={encoded}&name=&severity=high&every_min=30&lookback_h="
+    );
+    let (status, _, page) = ines.post_to("/hunts/library/import", &fields, &[]).await?;
+    assert_eq!(status, 303, "{page}");
+    let (_, page) = ines.get("/hunts").await?;
+    let rows = library_rows(&page);
+    assert_eq!(rows.len(), 2, "{page}");
+    assert!(
+        rows.iter()
+            .any(|(_, row)| row.contains("Imported C2 (v1)") && row.contains("domain:c2.example")),
+        "{rows:?}"
+    );
+
     // A Tier 1 analyst reads the library but is offered none of its forms.
     let tom = Browser::open(&org.pki, &hub, "tom").await?;
     let (_, page) = tom.get("/hunts").await?;
-    assert_eq!(library_rows(&page).len(), 1);
+    assert_eq!(library_rows(&page).len(), 2);
     assert!(
-        !page.contains("Add and run") && !page.contains("Run now"),
+        !page.contains("Add and run")
+            && !page.contains("Run now")
+            && !page.contains("Import and run"),
         "{page}"
     );
     Ok(())
