@@ -52,7 +52,7 @@ pub enum Api {
 }
 
 impl Api {
-    pub const ALL: [Api; 17] = [
+    pub const ALL: [Api; 18] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,

@@ -49,6 +49,7 @@ pub fn plan(
         lookback_s,
         duration_s: watch_s,
         basis: TimeBasis::Received,
+        search: None,
     };
     let mut planned = order
         .plan(enrolled, STARTED_BY, now)

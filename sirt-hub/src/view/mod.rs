@@ -4,8 +4,8 @@
 
 pub mod comms;
 pub mod convert;
-pub mod observables;
 pub mod library;
+pub mod observables;
 pub mod response_convert;
 pub mod sites;
 pub mod wire;

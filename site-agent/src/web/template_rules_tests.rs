@@ -12,7 +12,12 @@ fn templates_keep_the_csp_escape_everything_and_label_every_control() {
     assert!(all.len() >= 11, "{all:?}");
     let found = problems(
         &all,
-        &["queue_rows.html", "incident_casework.html", "runbooks.html", "runbook_span.html"],
+        &[
+            "queue_rows.html",
+            "incident_casework.html",
+            "runbooks.html",
+            "runbook_span.html",
+        ],
     );
     assert!(found.is_empty(), "{found:#?}");
 }

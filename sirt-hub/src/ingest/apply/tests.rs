@@ -544,7 +544,10 @@ fn a_library_hunt_keeps_its_latest_runs_and_removes_older_ones_with_their_sweeps
         panic!("not added");
     };
     let id = added.hunt.id;
-    let mut first = None;
+    // Runs are ordered by their hunt's ULID (the wall clock's millisecond, then random bits):
+    // two runs made in the same millisecond may order either way, so the one that goes is the
+    // lowest id, not necessarily the first made.
+    let mut made = Vec::new();
     for at in 0..=KEEP_RUNS as i64 {
         let run = change(LibraryAction::Run {
             id,
@@ -552,13 +555,17 @@ fn a_library_hunt_keeps_its_latest_runs_and_removes_older_ones_with_their_sweeps
             enrolled: sites.clone(),
         });
         let applied = apply(&store, &[run], 10 + at, WINDOW_MS).expect("applied");
-        if first.is_none()
-            && let Some(Outcome::Response(ResponseOutcome::Library(c))) = applied.outcomes.first()
+        if let Some(Outcome::Response(ResponseOutcome::Library(c))) = applied.outcomes.first()
+            && let Some(run) = c.run.clone()
         {
-            first = c.run.clone();
+            made.push(run);
         }
     }
-    let first = first.expect("the first run");
+    assert_eq!(made.len(), KEEP_RUNS + 1, "every run made");
+    let first = made
+        .into_iter()
+        .min_by_key(|run| run.id)
+        .expect("the oldest run");
     let runs = store.library_runs(id, KEEP_RUNS + 10).expect("read");
     assert_eq!(runs.len(), KEEP_RUNS, "the oldest run went");
     assert!(
