@@ -448,7 +448,8 @@ timeout = "10s"
 # t=<unix>,v1=<hex> over "<t>.<body>"; docs/SECURITY.md says how a receiver verifies it) with
 # its event id in Socfed-Event-Id, retried with backoff until max_age, then given up (logged,
 # counted, audited). Secrets are read from files, never written here. Kinds: incident-created,
-# incident-changed, directive-failed, hunt-hit, note-added (a note written: its author and marking; a TLP:RED one withheld), from the hub event log ("data" is the event as
+# incident-changed, directive-failed, hunt-hit, note-added (a note's author and marking,
+# never its text; a TLP:RED note withheld), from the hub event log ("data" is the event as
 # /api/v1/events streams it, the id its sequence). Events of TLP:RED incidents are never sent.
 # [[webhooks]]
 # name = "soar"
