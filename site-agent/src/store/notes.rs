@@ -37,15 +37,6 @@ impl Unit<'_> {
     }
 }
 
-/// Schema 9 → 10: `incident_notes` is opened (empty) with the other trees; only the version
-/// is recorded, so an older build refuses the store rather than ignore its notes.
-pub(super) fn upgrade_to_v10(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
-    meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())?;
-    db.flush()?;
-    tracing::info!("store upgraded to schema 10: notes on local incidents");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

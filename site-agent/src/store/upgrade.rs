@@ -87,23 +87,16 @@ pub(super) fn run(
         super::tokens::upgrade_to_v9(db, meta)?;
     }
     if found < 10 {
-        // `incident_notes` opens empty with the other trees.
-        super::notes::upgrade_to_v10(db, meta)?;
-    }
-    if found < 10 {
-        // `runbooks`, `runbook_versions` and `runbook_progress` open empty with the other
-        // trees; nothing is rewritten.
-        meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())?;
-        db.flush()?;
-        tracing::info!("store upgraded to schema 10: runbooks");
-    }
-    if found < 10 {
+        // `incident_notes`, `runbooks`, `runbook_versions` and `runbook_progress` open empty
+        // with the other trees; existing alert groups are indexed for search first, and the
+        // version that says the index exists is written after it (sled keeps writes in order,
+        // so a crash part way leaves schema 9 and the step is done again).
         let indexed = super::search::index_existing(trees)?;
         meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())?;
         db.flush()?;
         tracing::info!(
             indexed,
-            "store upgraded to schema 10: alert groups indexed for search"
+            "store upgraded to schema 10: incident notes, runbooks, alert groups indexed for search"
         );
     }
     Ok(())

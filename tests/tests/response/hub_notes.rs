@@ -79,6 +79,28 @@ async fn hub_notes_follow_the_matrix_and_the_tlp_red_read_rule() -> anyhow::Resu
         assert_eq!(notes[1]["text"] == secret, reads, "{notes:?}");
         assert_eq!(notes[1]["redacted"].is_string(), !reads, "{notes:?}");
     }
+    // The incident search finds the incident by a note's words, but never by the words of a
+    // note marked stricter than the incident (tom would learn what the RED note says).
+    let found =
+        |cli: &socfed_tests::fixture::OperatorCli, word: &str| -> anyhow::Result<Vec<String>> {
+            let page = cli.json(&["incidents", "search", "--text", word])?;
+            Ok(page["incidents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| i["id"].as_str().unwrap_or_default().to_owned())
+                .collect())
+        };
+    assert_eq!(
+        found(&tom, "beacon")?,
+        vec![incident.clone()],
+        "a note's word"
+    );
+    assert!(found(&tom, "finance")?.is_empty(), "the RED note's word");
+    assert!(
+        found(&carl, "finance")?.is_empty(),
+        "not indexed for anyone"
+    );
     // A member the lead adds reads it.
     ines.ok(&["incidents", "members", "add", &incident, "sam"])?;
     let notes: Value = sam.json(&["incidents", "notes", &incident])?;

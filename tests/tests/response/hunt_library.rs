@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n\n\
-                         [[operators]]\nname = \"tom\"\nrole = \"tier1\"\n";
+                         [[operators]]\nname = \"tom\"\nrole = \"tier1\"\n\n\
+                         [[operators]]\nname = \"erin\"\nrole = \"engineer\"\n";
 const AGENT: &str = "[soc]\nmanagers = [\"mona\", \"tester\"]\n";
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -115,6 +116,19 @@ async fn a_library_hunt_raises_a_tier1_alert_only_at_the_site_whose_alerts_match
         "{refused}"
     );
 
+    // A security engineer's hub runbook for every hunt-raised alert (rule prefix `hunt:*`),
+    // sent to both sites over the federation stream.
+    let runbook = org.dir().join("hunt-hit.md");
+    std::fs::write(
+        &runbook,
+        "# A hunt hit\n\n- [ ] Confirm the match in the raw alert\n- [ ] Isolate the host if it beacons\n",
+    )?;
+    let erin = Arc::new(org.hub_cli(listen, "erin")?);
+    let path = runbook.display().to_string();
+    let added = json(&erin, &["runbooks", "add", &path, "--rule", "hunt:*"]).await?;
+    let runbook_id = added["id"].as_str().unwrap_or_default().to_string();
+    assert!(!runbook_id.is_empty(), "the runbook has an id");
+
     // The IOC set arrives as a STIX 2.1 bundle (an indicator with its ATT&CK technique, and an
     // identity read as context).
     let bundle = serde_json::json!({
@@ -185,6 +199,17 @@ async fn a_library_hunt_raises_a_tier1_alert_only_at_the_site_whose_alerts_match
     assert_eq!(alert["techniques"], serde_json::json!(["T1071"]));
     assert_eq!(alert["entities"]["hosts"], serde_json::json!(["ws-1"]));
     assert_ne!(alert["sla_due"], "", "an SLA clock runs");
+    // …and the Tier 1 analyst who opens it gets the hub's runbook for hunt hits, unticked.
+    let group = alert["id"].as_str().unwrap_or_default().to_string();
+    let shown = eventually("the hunt runbook on the alert at Paris", WAIT, || {
+        let (cli, group, runbook_id) = (paris_cli.clone(), group.clone(), runbook_id.clone());
+        async move {
+            let shown = json(&cli, &["alerts", "show", &group]).await.ok()?;
+            (shown["runbooks"][0]["id"] == runbook_id.as_str()).then_some(shown)
+        }
+    })
+    .await?;
+    assert_eq!(shown["runbooks"][0]["progress"], "0/2", "{shown}");
 
     // Statistics: one run, the hit at Paris, none at Lyon (whose sweep finished).
     let stats = eventually("both sites' sweeps confirmed", WAIT, || {
