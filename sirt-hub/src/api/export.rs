@@ -6,7 +6,9 @@
 
 use super::auth::Presented;
 use super::error::ApiError;
+use crate::access::reader::Reader;
 use crate::error::HubError;
+use crate::incident::IncidentRecord;
 use crate::intel::export::{self, ExportInput, Format, Producer};
 use crate::view::{convert, read};
 use crate::web::WebState;
@@ -42,14 +44,47 @@ pub(crate) fn asked(
     Ok((format, tlp))
 }
 
+/// What the reader may read of an incident's case work, for its export: its observables
+/// and the notes of its work log (redacted ones as the reader sees them).
+pub(crate) struct Casework {
+    pub observables: Vec<pb::Observable>,
+    pub notes: Vec<pb::IncidentNote>,
+}
+
+/// The case work of `record` as `reader` may read it (the API's and the incident page's
+/// exports both call this).
+pub(crate) async fn casework(
+    state: &WebState,
+    reader: &Reader,
+    record: &IncidentRecord,
+) -> Result<Casework, HubError> {
+    let observables = {
+        let (reader, record) = (reader.clone(), record.clone());
+        read(&state.store, move |s| {
+            crate::view::observables::listing(s, &reader, &record)
+        })
+        .await?
+        .observables
+    };
+    let notes = crate::service::notes::list(&state.store, reader, &state.roles, record.id)
+        .await?
+        .iter()
+        .map(crate::grpc::casework::note)
+        .collect();
+    Ok(Casework { observables, notes })
+}
+
 /// The export of `incident` as a download: its media type, a file name, and what was
 /// withheld in `x-socfed-withheld` (a count; the reasons are the CLI's).
 pub(crate) fn response(
     incident: &pb::HubIncident,
+    casework: &Casework,
     format: Format,
     tlp_max: Option<Tlp>,
 ) -> Response {
-    let input = ExportInput::from_incident(incident);
+    let input = ExportInput::from_incident(incident)
+        .with_observables(&casework.observables)
+        .with_notes(&casework.notes);
     let tlp_max = tlp_max.unwrap_or(input.tlp);
     let out = export::incident(&input, format, tlp_max, &Producer::default());
     let disposition = format!(
@@ -94,7 +129,13 @@ pub async fn incident(
     match read(&state.store, move |s| s.incident(id)).await? {
         Some(record) => {
             reader.may_read(&record)?;
-            Ok(response(&convert::incident(&record), format, tlp_max))
+            let casework = casework(&state, &reader, &record).await?;
+            Ok(response(
+                &convert::incident(&record),
+                &casework,
+                format,
+                tlp_max,
+            ))
         }
         None => Err(ApiError(HubError::not_found(format!(
             "no incident {id}; GET /api/v1/incidents lists them"

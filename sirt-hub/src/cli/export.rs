@@ -6,6 +6,8 @@
 use crate::intel::export::{self, ExportInput, Format, Producer};
 use clap::Args;
 use socfed_proto::pb;
+use socfed_proto::pb::hub_casework_client::HubCaseworkClient;
+use socfed_proto::pb::observables_client::ObservablesClient;
 use socfed_proto::pb::operator_client::OperatorClient;
 use socfed_proto::vocab::Tlp;
 use socfed_runtime::cli::explain;
@@ -34,14 +36,36 @@ fn parse_format(raw: &str) -> Result<Format, String> {
 pub async fn run(
     client: &mut OperatorClient<Channel>,
     args: ExportArgs,
+    hub: &super::HubTarget,
     target: &str,
 ) -> anyhow::Result<()> {
     let incident = client
-        .get_incident(pb::GetIncidentRequest { id: args.id })
+        .get_incident(pb::GetIncidentRequest {
+            id: args.id.clone(),
+        })
         .await
         .map_err(|s| explain(&s, target))?
         .into_inner();
-    let input = ExportInput::from_incident(&incident);
+    // Its case work as this operator may read it: observables, and the work log's notes.
+    let observables = ObservablesClient::new(hub.channel()?)
+        .list(pb::ListObservablesRequest {
+            incident_id: args.id.clone(),
+        })
+        .await
+        .map_err(|s| explain(&s, target))?
+        .into_inner()
+        .observables;
+    let notes = HubCaseworkClient::new(hub.channel()?)
+        .list_hub_incident_notes(pb::ListIncidentNotesRequest {
+            incident_id: args.id.clone(),
+        })
+        .await
+        .map_err(|s| explain(&s, target))?
+        .into_inner()
+        .notes;
+    let input = ExportInput::from_incident(&incident)
+        .with_observables(&observables)
+        .with_notes(&notes);
     let tlp_max = args.tlp_max.unwrap_or(input.tlp);
     let out = export::incident(&input, args.format, tlp_max, &Producer::default());
     for line in &out.withheld {

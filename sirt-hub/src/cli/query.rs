@@ -438,7 +438,7 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
             show(&incident, output)?;
         }
         IncidentsCommand::Export(export) => {
-            super::export::run(&mut client, export, &target).await?
+            super::export::run(&mut client, export, &args.target, &target).await?
         }
         IncidentsCommand::Watch { since } => {
             drop(client);

@@ -29,10 +29,20 @@ pub async fn incident(
     };
     match read(&state.store, move |s| s.incident(id)).await {
         Ok(Some(record)) => {
-            if let Err(denied) = reader(&state, &viewer).may_read(&record) {
+            let reader = reader(&state, &viewer);
+            if let Err(denied) = reader.may_read(&record) {
                 return message(&viewer, "Not permitted", &denied.to_string(), &denied);
             }
-            crate::api::export::response(&crate::view::convert::incident(&record), format, tlp_max)
+            let casework = match crate::api::export::casework(&state, &reader, &record).await {
+                Ok(casework) => casework,
+                Err(e) => return message(&viewer, "Not available", &e.to_string(), &e),
+            };
+            crate::api::export::response(
+                &crate::view::convert::incident(&record),
+                &casework,
+                format,
+                tlp_max,
+            )
         }
         Ok(None) => not_found(&viewer),
         Err(response) => response,

@@ -55,6 +55,12 @@ impl Sweep {
                     .map_err(|_| format!("{name} {v:?} is not a number"))
             })
         };
+        let detect = super::detect::Detection::from_params(params)?;
+        // A detection run raises alerts carrying the indicator it matched; a search matches
+        // words, not indicators, so the two never travel together.
+        if detect.is_some() && search.is_some() {
+            return Err("a detection run cannot also be a search".into());
+        }
         Ok(Self {
             indicators,
             lookback_ms: number("lookback_ms")?.max(0),
@@ -69,7 +75,7 @@ impl Sweep {
                 }
             },
             search,
-            detect: super::detect::Detection::from_params(params)?,
+            detect,
         })
     }
 
@@ -83,9 +89,10 @@ impl Sweep {
         } else {
             group.last_seen_ms
         };
-        // Alerts a library hunt raised carry the indicator they matched: never hits, or a
-        // hunt would raise alerts on its own alerts.
-        if at < since_ms || super::detect::is_hunt_rule(&group.rule_id) {
+        // Alerts a library hunt raised carry the indicator they matched: never hits of a
+        // detection run, or a hunt would raise alerts on its own alerts. Other sweeps (an IR
+        // hunt, a search from the hub) see them like any alert.
+        if at < since_ms || (self.detect.is_some() && super::detect::is_hunt_rule(&group.rule_id)) {
             return Vec::new();
         }
         let local_incident_id = match &group.state.status {

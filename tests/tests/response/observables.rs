@@ -187,6 +187,25 @@ async fn observables_are_seen_per_site_flagged_shared_across_incidents_and_kept_
         .expect("added");
     assert_eq!(added.added_by_analyst, "tara");
     assert!(added.sites.is_empty() && added.sighted);
+    // One marked above the incident is hidden from its readers, and the timeline every
+    // reader of the incident sees does not name it either.
+    let secret = "domain:informant.example";
+    tara.change(pb::ChangeObservableRequest {
+        tlp: pb::Tlp::Red as i32,
+        ..change(&a, secret, pb::ObservableAction::Add)
+    })
+    .await?;
+    let shown = org
+        .operator(hub.addr, "tom")?
+        .get_incident(pb::GetIncidentRequest { id: a.clone() })
+        .await?
+        .into_inner();
+    let timeline: Vec<&str> = shown.timeline.iter().map(|t| t.text.as_str()).collect();
+    assert!(
+        timeline.iter().any(|t| t.contains("withheld"))
+            && !timeline.iter().any(|t| t.contains("informant")),
+        "{timeline:?}"
+    );
     let removed = tara
         .change(change(
             &a,

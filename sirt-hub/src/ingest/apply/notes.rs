@@ -26,12 +26,12 @@ impl Batch<'_, '_> {
         n: &NoteAdd,
         applied: &mut super::Applied,
     ) -> Result<ResponseOutcome, StoreError> {
-        let Some(incident) = self.unit.incident(n.incident)? else {
+        if self.unit.incident(n.incident)?.is_none() {
             return Ok(ResponseOutcome::NotFound(format!(
                 "no incident {}; list incidents to see valid ids",
                 n.incident
             )));
-        };
+        }
         if self.unit.note_count(n.incident, MAX_NOTES_PER_INCIDENT)? >= MAX_NOTES_PER_INCIDENT {
             return Ok(ResponseOutcome::Rejected(format!(
                 "incident {} already holds {MAX_NOTES_PER_INCIDENT} notes, the most one keeps",
@@ -47,11 +47,12 @@ impl Batch<'_, '_> {
             tlp: n.tlp,
         };
         self.unit.put_note(&note)?;
-        // The incident search finds it by the note's words only when the note's own marking is
-        // no stricter than the incident's: a hit would otherwise tell a reader of the incident
-        // something of a note they may not read. Notes are never removed, so the words are
-        // only added.
-        if n.tlp.is_none_or(|t| t <= incident.tlp()) {
+        // The incident search finds it by the note's words only when the note has no marking
+        // of its own (it follows the incident's, whatever that becomes): a marked note may be
+        // stricter than the incident, now or after a downgrade, and a hit would then tell a
+        // reader of the incident something of a note they may not read. Notes are never
+        // removed, so the words are only added.
+        if n.tlp.is_none() {
             self.unit.index_incident_text(n.incident, "", &n.text)?;
         }
         self.unit.audit(socfed_runtime::audit::AuditDraft {

@@ -74,6 +74,12 @@ impl Batch<'_, '_> {
             .as_ref()
             .and_then(|r| serde_json::to_string(r).ok());
         let new = existing.is_none();
+        // Marked stricter than the incident (before or after the change), the observable is
+        // hidden from the incident's readers; the timeline they all read must not name it.
+        let incident_tlp = record.tlp();
+        let stricter =
+            |r: &observable::ObservableRecord| r.effective_tlp(incident_tlp) > incident_tlp;
+        let was_hidden = existing.as_ref().is_some_and(stricter);
         let count = self.unit.observable_count(c.incident)?;
         let after =
             match observable::apply(existing, &c.indicator, &c.edit, &c.actor, (count, self.now)) {
@@ -87,7 +93,12 @@ impl Batch<'_, '_> {
             Some(record) => self.unit.put_observable(c.incident, record, new)?,
             None => self.unit.remove_observable(c.incident, &c.indicator)?,
         }
-        let text = format!("observable {} {}", c.indicator, describe(&c.edit));
+        let shown = if was_hidden || after.as_ref().is_some_and(stricter) {
+            "(withheld: marked above the incident)".to_string()
+        } else {
+            c.indicator.to_string()
+        };
+        let text = format!("observable {shown} {}", describe(&c.edit));
         self.note_on_incident(c.incident, &c.actor, text, applied)?;
         self.unit.audit(socfed_runtime::audit::AuditDraft {
             at_ms: self.now,

@@ -17,6 +17,7 @@
 //! Whether the reader may read the incident at all (the TLP:RED rule) is the read path's
 //! question, asked before an input is built.
 
+mod casework;
 mod misp;
 mod ocsf;
 mod stix;

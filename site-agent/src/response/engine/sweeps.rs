@@ -132,7 +132,12 @@ impl ResponseEngine {
                     changed |= merge_hits(&mut record.hits, found, MAX_HITS);
                 }
             }
-            self.raise(&raised)?;
+            if let Err(e) = self.raise(&raised) {
+                // One sweep whose alerts cannot be raised does not stop the others; its hits
+                // are not saved either, so a later match of these groups raises them again.
+                tracing::warn!(directive = %id, error = %e, "hunt hits could not raise alerts");
+                continue;
+            }
             if changed {
                 record.updated_at_ms = self.now();
                 record.detail = format!(
