@@ -158,10 +158,7 @@ pub async fn enable(
     presented: Presented,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let acting = keeper(&state, &presented).await?;
-    let id = id(&raw, "a library hunt")?;
-    let action = LibraryAction::Switch { id, enabled: true };
-    Ok(one(&change(&state, &acting, action).await?.hunt))
+    switch(&state, &presented, &raw, true).await
 }
 
 #[utoipa::path(post, path = "/api/v1/hunt-library/{id}/disable", tag = "hunt-library",
@@ -173,10 +170,20 @@ pub async fn disable(
     presented: Presented,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let acting = keeper(&state, &presented).await?;
-    let id = id(&raw, "a library hunt")?;
-    let action = LibraryAction::Switch { id, enabled: false };
-    Ok(one(&change(&state, &acting, action).await?.hunt))
+    switch(&state, &presented, &raw, false).await
+}
+
+/// Enabling and disabling: the same keeper check and change, one flag apart.
+async fn switch(
+    state: &WebState,
+    presented: &Presented,
+    raw: &str,
+    enabled: bool,
+) -> Result<Json<Value>, ApiError> {
+    let acting = keeper(state, presented).await?;
+    let id = id(raw, "a library hunt")?;
+    let action = LibraryAction::Switch { id, enabled };
+    Ok(one(&change(state, &acting, action).await?.hunt))
 }
 
 #[utoipa::path(post, path = "/api/v1/hunt-library/{id}/run", tag = "hunt-library",
