@@ -53,6 +53,18 @@ impl Reader {
         .is_ok()
     }
 
+    /// Whether this operator may read a hunt library entry marked `tlp`: a TLP:RED one (a
+    /// feed shared under RED, say) only the library's keepers, who may change it anyway.
+    pub fn may_read_library(&self, tlp: socfed_proto::vocab::Tlp) -> bool {
+        tlp < socfed_proto::vocab::Tlp::Red
+            || super::check(
+                &self.name,
+                self.roles.get(&self.name),
+                super::Api::KeepHuntLibrary,
+            )
+            .is_ok()
+    }
+
     /// Whether this operator may read data of `record` marked `tlp` (an observable's own
     /// marking counts when it is stricter than the incident's).
     pub fn can_read_marked(

@@ -92,8 +92,8 @@ pub async fn list(
     State(state): State<WebState>,
     presented: Presented,
 ) -> Result<Json<Page>, ApiError> {
-    presented.caller(&state, Scope::Read).await?;
-    let hunts = view::all(&state.store).await?;
+    let reader = presented.caller(&state, Scope::Read).await?.reader(&state);
+    let hunts = view::all(&state.store, &reader).await?;
     let items = hunts.iter().map(|h| hunt_json(&view::hunt(h))).collect();
     Ok(json_page(items, None))
 }
@@ -123,8 +123,8 @@ pub async fn get(
     presented: Presented,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    presented.caller(&state, Scope::Read).await?;
-    let (hunt, versions) = view::detail(&state.store, id(&raw, "a library hunt")?).await?;
+    let reader = presented.caller(&state, Scope::Read).await?.reader(&state);
+    let (hunt, versions) = view::detail(&state.store, &reader, id(&raw, "a library hunt")?).await?;
     Ok(Json(json!({
         "hunt": hunt_json(&view::hunt(&hunt)),
         "versions": versions.iter().map(|v| hunt_json(&view::hunt(v))).collect::<Vec<_>>(),
@@ -275,8 +275,8 @@ pub async fn stats(
     presented: Presented,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    presented.caller(&state, Scope::Read).await?;
+    let reader = presented.caller(&state, Scope::Read).await?.reader(&state);
     let id = id(&raw, "a library hunt")?;
-    let (_, counted) = view::stats(&state.store, id).await?;
+    let (_, counted) = view::stats(&state.store, &reader, id).await?;
     Ok(Json(stats_json(&view::stats_wire(id, &counted))))
 }

@@ -133,8 +133,8 @@ impl pb::hunt_library_server::HuntLibrary for HuntLibraryService {
         &self,
         request: Request<pb::ListLibraryHuntsRequest>,
     ) -> Result<Response<pb::LibraryHuntList>, Status> {
-        Reader::of(&self.roles, &request, "HuntLibrary.List")?;
-        let hunts = view::all(&self.store).await?;
+        let reader = Reader::of(&self.roles, &request, "HuntLibrary.List")?;
+        let hunts = view::all(&self.store, &reader).await?;
         Ok(Response::new(pb::LibraryHuntList {
             hunts: hunts.iter().map(view::hunt).collect(),
         }))
@@ -144,9 +144,9 @@ impl pb::hunt_library_server::HuntLibrary for HuntLibraryService {
         &self,
         request: Request<pb::LibraryHuntId>,
     ) -> Result<Response<pb::LibraryHuntDetail>, Status> {
-        Reader::of(&self.roles, &request, "HuntLibrary.Get")?;
+        let reader = Reader::of(&self.roles, &request, "HuntLibrary.Get")?;
         let id = view::parse_id(&request.into_inner().id)?;
-        let (hunt, versions) = view::detail(&self.store, id).await?;
+        let (hunt, versions) = view::detail(&self.store, &reader, id).await?;
         Ok(Response::new(pb::LibraryHuntDetail {
             hunt: Some(view::hunt(&hunt)),
             versions: versions.iter().map(view::hunt).collect(),
@@ -191,9 +191,9 @@ impl pb::hunt_library_server::HuntLibrary for HuntLibraryService {
         &self,
         request: Request<pb::LibraryHuntId>,
     ) -> Result<Response<pb::LibraryHuntStats>, Status> {
-        Reader::of(&self.roles, &request, "HuntLibrary.Stats")?;
+        let reader = Reader::of(&self.roles, &request, "HuntLibrary.Stats")?;
         let id = view::parse_id(&request.into_inner().id)?;
-        let (_, stats) = view::stats(&self.store, id).await?;
+        let (_, stats) = view::stats(&self.store, &reader, id).await?;
         Ok(Response::new(view::stats_wire(id, &stats)))
     }
 }

@@ -2,6 +2,7 @@
 //! wire's types (for gRPC and the CLI's JSON), read from the store off the async workers.
 
 use super::read;
+use crate::access::reader::Reader;
 use crate::error::HubError;
 use crate::hunt_library::LibraryHunt;
 use crate::hunt_library::stats::{self, LibraryStats, MAX_STATS_RUNS};
@@ -72,14 +73,17 @@ pub fn parse_id(raw: &str) -> Result<Ulid, HubError> {
     })
 }
 
-/// Every library hunt, oldest first.
-pub async fn all(store: &Arc<HubStore>) -> Result<Vec<LibraryHunt>, HubError> {
-    read(store, |s| s.library()).await
+/// Every library hunt `reader` may read, oldest first.
+pub async fn all(store: &Arc<HubStore>, reader: &Reader) -> Result<Vec<LibraryHunt>, HubError> {
+    let mut hunts = read(store, |s| s.library()).await?;
+    hunts.retain(|h| reader.may_read_library(h.tlp));
+    Ok(hunts)
 }
 
 /// A library hunt and the versions edits replaced.
 pub async fn detail(
     store: &Arc<HubStore>,
+    reader: &Reader,
     id: Ulid,
 ) -> Result<(LibraryHunt, Vec<LibraryHunt>), HubError> {
     let found = read(store, move |s| {
@@ -89,12 +93,16 @@ pub async fn detail(
         })
     })
     .await?;
-    found.ok_or_else(|| missing(id))
+    // One the reader may not read is answered as missing: its existence is not told.
+    found
+        .filter(|(h, _)| reader.may_read_library(h.tlp))
+        .ok_or_else(|| missing(id))
 }
 
 /// A library hunt's statistics, from its latest runs.
 pub async fn stats(
     store: &Arc<HubStore>,
+    reader: &Reader,
     id: Ulid,
 ) -> Result<(LibraryHunt, LibraryStats), HubError> {
     let found = read(store, move |s| {
@@ -104,7 +112,9 @@ pub async fn stats(
         })
     })
     .await?;
-    let (hunt, runs) = found.ok_or_else(|| missing(id))?;
+    let (hunt, runs) = found
+        .filter(|(h, _)| reader.may_read_library(h.tlp))
+        .ok_or_else(|| missing(id))?;
     let counted = stats::of(hunt.runs, hunt.last_run_ms, &runs);
     Ok((hunt, counted))
 }

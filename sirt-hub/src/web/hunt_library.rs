@@ -86,9 +86,14 @@ pub async fn section(state: &WebState, keep: bool) -> Result<LibrarySection, Hub
         Ok(out)
     })
     .await?;
+    // A TLP:RED entry only for its keepers (`Reader::may_read_library`'s rule).
     Ok(LibrarySection {
         keep,
-        rows: read.iter().map(|(h, s)| row(h, s)).collect(),
+        rows: read
+            .iter()
+            .filter(|(h, _)| keep || h.tlp < socfed_proto::vocab::Tlp::Red)
+            .map(|(h, s)| row(h, s))
+            .collect(),
     })
 }
 

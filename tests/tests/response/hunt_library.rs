@@ -306,6 +306,57 @@ async fn the_hunt_library_api_adds_edits_runs_and_refuses_who_does_not_keep_it()
         .await?;
     assert_eq!(bad.status(), 400, "an interval under 5 minutes");
 
+    // A TLP:RED entry (a feed shared under RED) is for the library's keepers only: a tier 1
+    // analyst neither lists it nor learns that it exists.
+    let mut red = body.clone();
+    red["name"] = "Partner feed".into();
+    red["tlp"] = "red".into();
+    let red: Value = ines
+        .post(format!("{root}/hunt-library"))
+        .json(&red)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let red_id = red["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(red["tlp"], "red", "{red}");
+    for path in [
+        format!("{root}/hunt-library/{red_id}"),
+        format!("{root}/hunt-library/{red_id}/stats"),
+    ] {
+        assert_eq!(tom.get(&path).send().await?.status(), 404, "{path}");
+        assert_eq!(ines.get(&path).send().await?.status(), 200, "{path}");
+    }
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| h["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let as_tom: Value = tom
+        .get(format!("{root}/hunt-library"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        !names(&as_tom).contains(&"Partner feed".to_string()),
+        "{as_tom}"
+    );
+    let as_ines: Value = ines
+        .get(format!("{root}/hunt-library"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        names(&as_ines).contains(&"Partner feed".to_string()),
+        "{as_ines}"
+    );
+
     let mut edit = body.clone();
     edit["name"] = "Qakbot 2".into();
     let edited: Value = ines
