@@ -100,7 +100,16 @@ pub async fn sign_in(browser: &fantoccini::Client, link: &str) -> anyhow::Result
         .await?
         .click()
         .await?;
-    Ok(())
+    // Until the confirmation's POST has answered (a redirect off `/login`): a navigation the
+    // caller begins before then can be overtaken by it, and the browser ends on the front page.
+    eventually("the sign-in to land", Duration::from_secs(20), || {
+        let browser = browser.clone();
+        async move {
+            let url = browser.current_url().await.ok()?;
+            (!url.path().starts_with("/login")).then_some(())
+        }
+    })
+    .await
 }
 
 /// Clicks the element `css` selects. Live pages replace parts of themselves in place, so an

@@ -6,7 +6,7 @@
 //! The browser and its waits are `chromium.rs` (without Chromium installed the test says so
 //! and passes, unless `SOCFED_REQUIRE_BROWSER=1`).
 
-use super::chromium::{base_of, click, shot, sign_in, text_becomes};
+use super::chromium::{base_of, click, shot, sign_in, text_becomes, text_until};
 use fantoccini::Locator;
 use socfed_proto::pb::{self, operator_roster_client::OperatorRosterClient};
 use socfed_runtime::tls::ExpectedServer;
@@ -122,7 +122,9 @@ async fn drive(
     click(browser, "form.who button").await?;
     text_becomes(browser, "main p", "You are signed out.").await?;
     browser.goto(&format!("{}/", base_of(login))).await?;
-    let page = browser.source().await?;
-    assert!(page.contains("sirt-hub login"), "signed out: {page}");
+    text_until(browser, "main", "the sign-in hint", |t| {
+        t.contains("sirt-hub login")
+    })
+    .await?;
     Ok(())
 }
