@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod response;
+mod store;
 pub use response::ResponseConfig;
+pub use store::{StoreConfig, StoreKind};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +39,9 @@ pub struct HubConfig {
     pub connections: socfed_runtime::listen::ListenLimits,
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Which store holds the hub's state: sled in `data_dir` (default) or PostgreSQL.
+    #[serde(default)]
+    pub store: StoreConfig,
     #[serde(default)]
     pub correlation: CorrelationConfig,
     /// How long the coordinated response's records are kept.
@@ -270,6 +275,7 @@ impl Validate for HubConfig {
             (16 << 20)..=(1 << 40),
         )?;
         self.response.check()?;
+        self.store.check()?;
         if self.correlation.window.is_zero() {
             return Err((
                 "correlation.window",
@@ -443,6 +449,19 @@ audience = "executives"
 url = "https://chat.corp.example/hooks/REPLACE-WITH-TOKEN"
 timeout = "10s"
 
+# Where the hub keeps its state. sled (the default) is embedded in data_dir: one hub process.
+# PostgreSQL lets several hub replicas share one database, all active (docs/OPERATIONS.md,
+# "Hub replicas"): the URL is read from a file because it carries the password, TLS 1.3 to
+# the database is verified against ca_file (sslmode=verify-full in the URL).
+# [store]
+# kind = "postgres"
+# url_file = "/etc/socfed/secrets/hub-database-url"
+# ca_file = "/etc/socfed/pki/database-ca.pem"
+# schema = "socfed"
+# pool_size = 8
+# connect_timeout = "5s"
+# statement_timeout = "30s"
+
 # Outbound event webhooks (none by default), as at the sites: each delivery is a JSON POST
 # {"id", "kind", "at_ms", "data"} signed with HMAC-SHA256 (header Socfed-Signature:
 # t=<unix>,v1=<hex> over "<t>.<body>"; docs/SECURITY.md says how a receiver verifies it) with
@@ -460,6 +479,7 @@ timeout = "10s"
 # headers = { Authorization = "/etc/socfed/secrets/soar-auth" }
 # timeout = "10s"
 # max_age = "24h"
+
 "#;
 
 #[cfg(test)]
