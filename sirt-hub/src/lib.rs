@@ -29,6 +29,7 @@ pub mod pki;
 pub mod pruning;
 pub mod refusals;
 pub mod regulatory;
+pub mod replicas;
 pub mod report;
 pub mod response;
 pub mod service;

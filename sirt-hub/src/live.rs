@@ -12,6 +12,9 @@ pub struct LiveStream {
     pub generation: u64,
     pub since_ms: UnixMillis,
     pub remote: Option<std::net::SocketAddr>,
+    /// The site's stream lease generation in the store, once the stream's hello is stored
+    /// (`crate::replicas`): a stream opened at another replica under a newer one ends this.
+    pub lease: Option<u64>,
     cancel: CancellationToken,
 }
 
@@ -56,6 +59,7 @@ impl LiveSites {
             generation,
             since_ms: now,
             remote,
+            lease: None,
             cancel: cancel.clone(),
         };
         let superseded = guard.1.insert(site.clone(), entry).map(|previous| {
@@ -89,6 +93,39 @@ impl LiveSites {
             stream.cancel.cancel();
         }
         guard.1.len()
+    }
+
+    /// Records the store's lease generation of the stream `generation` of `site`.
+    pub fn set_lease(&self, site: &SiteId, generation: u64, lease: u64) {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(stream) = guard.1.get_mut(site)
+            && stream.generation == generation
+        {
+            stream.lease = Some(lease);
+        }
+    }
+
+    /// Ends the site's stream here if it holds an older lease than `lease` (the site opened
+    /// a newer stream at another replica). Whether one was ended.
+    pub fn end_if_older(&self, site: &SiteId, lease: u64) -> bool {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.1.get(site) {
+            Some(stream) if stream.lease.is_some_and(|held| held < lease) => {
+                stream.cancel.cancel();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The sites with a stream open here, with their lease generations.
+    pub fn leases(&self) -> Vec<(SiteId, Option<u64>)> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .1
+            .iter()
+            .map(|(site, stream)| (site.clone(), stream.lease))
+            .collect()
     }
 
     pub fn get(&self, site: &SiteId) -> Option<LiveStream> {

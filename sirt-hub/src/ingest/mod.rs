@@ -150,6 +150,38 @@ impl IngestHandle {
         self.runbooks.subscribe()
     }
 
+    /// Wakes the streams of `directive_sites` and `state_sites` for what another replica made
+    /// durable (`crate::replicas`), as a local batch would.
+    pub fn wake_streams(&self, directive_sites: &[SiteId], state_sites: &[SiteId]) {
+        for site in directive_sites {
+            let _ = self.directives.send(site.clone());
+        }
+        for site in state_sites {
+            let _ = self.states.send(site.clone());
+        }
+    }
+
+    /// Wakes every stream this replica holds for directives and incident states.
+    pub fn wake_every_stream(&self, live: &crate::live::LiveSites) {
+        let sites: Vec<SiteId> = live.leases().into_iter().map(|(site, _)| site).collect();
+        self.wake_streams(&sites, &sites);
+    }
+
+    /// Every stream looks for hub runbook versions it has not sent.
+    pub fn wake_runbooks(&self) {
+        self.runbooks.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The event log is durable through `seq` (written by another replica); the mark only
+    /// grows.
+    pub fn events_durable_through(&self, seq: u64) {
+        self.event_seq.send_if_modified(|last| {
+            let grew = seq > *last;
+            *last = (*last).max(seq);
+            grew
+        });
+    }
+
     /// The hub event log, as far as it is durable.
     pub fn event_log(&self, store: Arc<HubStore>) -> crate::events::EventLog {
         crate::events::EventLog::new(store, self.durable_events())

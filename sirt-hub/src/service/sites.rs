@@ -49,6 +49,8 @@ pub struct Welcomed {
     pub regression: bool,
     /// The site presents a store epoch other than its last one.
     pub epoch_changed: bool,
+    /// The stream's lease generation in the store (`crate::replicas`).
+    pub lease: u64,
 }
 
 /// An escalation with its framing checked. A report that does not convert is still stored
@@ -165,10 +167,12 @@ impl Commands<'_> {
                 acked_through,
                 regression,
                 epoch_changed,
+                lease,
             })) => Welcomed {
                 acked_through,
                 regression,
                 epoch_changed,
+                lease,
             },
             Some(Err(e)) => return Err(HubError::storage(&e)),
             Some(Ok(_)) | None => return Err(writer_stopped(self.ingest)),

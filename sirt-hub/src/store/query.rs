@@ -145,6 +145,14 @@ impl HubStore {
             None => Ok(0),
         }
     }
+
+    /// `site`'s stream lease generation: its newest stream's (`crate::replicas`).
+    pub fn stream_lease(&self, site: &SiteId) -> Result<u64, StoreError> {
+        match self.trees.meta.get(schema::stream_lease_key(site))? {
+            Some(raw) => Ok(schema::u64_value(schema::META, &raw)?),
+            None => Ok(0),
+        }
+    }
 }
 
 /// Why a lazy walk of the audit chain stopped early.

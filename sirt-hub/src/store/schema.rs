@@ -265,6 +265,17 @@ pub fn member_key(incident: Ulid, name: &str) -> Vec<u8> {
     key
 }
 
+/// `meta` key prefix of each site's stream lease generation (`crate::replicas`): prefix ++
+/// site id → u64 BE. Every stream's hello takes the next one: the newest stream of a site holds
+/// the lease, and a replica holding an older one ends its stream.
+pub const STREAM_LEASE_PREFIX: &[u8] = b"stream_lease/";
+
+pub fn stream_lease_key(site: &SiteId) -> Vec<u8> {
+    let mut key = STREAM_LEASE_PREFIX.to_vec();
+    key.extend_from_slice(site.as_str().as_bytes());
+    key
+}
+
 /// `meta` key prefix of each incident's count of observables: prefix ++ ULID → u64 BE.
 pub const OBSERVABLE_COUNT_PREFIX: &[u8] = b"observable_count/";
 
@@ -527,6 +538,8 @@ fn meta_key_shape(key: &[u8]) -> Result<String, String> {
         prefixed(REGULATED_PREFIX, KeyShape::new(rest).ulid().finish())
     } else if let Some(rest) = key.strip_prefix(OBSERVABLE_COUNT_PREFIX) {
         prefixed(OBSERVABLE_COUNT_PREFIX, KeyShape::new(rest).ulid().finish())
+    } else if let Some(rest) = key.strip_prefix(STREAM_LEASE_PREFIX) {
+        prefixed(STREAM_LEASE_PREFIX, KeyShape::new(rest).text().finish())
     } else if let Some(rest) = key.strip_prefix(MEMBERS_PREFIX) {
         prefixed(MEMBERS_PREFIX, KeyShape::new(rest).ulid().text().finish())
     } else {

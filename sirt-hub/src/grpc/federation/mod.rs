@@ -125,6 +125,7 @@ impl pb::federation_server::Federation for FederationService {
             });
         }
         let (generation, cancel) = (registered.generation, registered.cancel);
+        self.live.set_lease(&site, generation, welcomed.lease);
         tracing::info!(site = %site, ?remote, epoch = %hello.epoch, acked_through = welcome.acked_through, "site stream open");
         let first = pb::HubMessage {
             body: Some(hub_message::Body::Welcome(welcome)),

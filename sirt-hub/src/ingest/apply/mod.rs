@@ -207,6 +207,8 @@ pub enum Outcome {
         acked_through: u64,
         regression: bool,
         epoch_changed: bool,
+        /// The stream's lease generation (`crate::replicas`).
+        lease: u64,
     },
     Escalation {
         seq: u64,
@@ -436,10 +438,12 @@ impl Batch<'_, '_> {
         record.cert_not_after_ms = cert_not_after_ms;
         record.last_seen_ms = self.now;
         self.unit.put_site(site, &record)?;
+        let lease = self.unit.take_stream_lease(site)?;
         Ok(Outcome::Hello {
             acked_through,
             regression,
             epoch_changed,
+            lease,
         })
     }
 

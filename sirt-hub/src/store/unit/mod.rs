@@ -61,6 +61,8 @@ pub struct Touched {
     pub state_sites: Vec<SiteId>,
     /// A hub runbook version written: every site is owed it (`runbooks.rs`).
     pub runbooks: bool,
+    /// A site's stream took the lease under this generation (`sites.rs`).
+    pub stream: Option<(SiteId, u64)>,
 }
 
 fn note(sites: &mut Vec<SiteId>, site: &SiteId) {

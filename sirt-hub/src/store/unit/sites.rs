@@ -36,6 +36,16 @@ impl StoreUnit<'_> {
         Ok(())
     }
 
+    /// Takes `site`'s next stream lease generation (a stream's hello): the newest stream
+    /// holds the lease, and the replicas are told at commit (`crate::replicas`).
+    pub fn take_stream_lease(&mut self, site: &SiteId) -> Result<u64, StoreError> {
+        let key = schema::stream_lease_key(site);
+        let generation = self.work.get_u64(TreeId::Meta, &key)?.saturating_add(1);
+        self.work.put_u64(TreeId::Meta, &key, generation);
+        self.touched.stream = Some((site.clone(), generation));
+        Ok(generation)
+    }
+
     /// The highest sequence of `site`'s `epoch` acknowledged so far (0: none), from the
     /// delivery state in memory (`store/marks.rs`), which equals `epochs`.
     pub fn acked_through(&self, site: &SiteId, epoch: Ulid) -> Result<u64, StoreError> {

@@ -1,0 +1,142 @@
+//! Hub replicas over one PostgreSQL database: what one replica's commits mean for the others.
+//!
+//! Every replica is active: it takes site streams and operator calls, and writes through its
+//! own ingest writer. The database serialises their units of work (`store::postgres`), so the
+//! store is one store; what each replica keeps in memory or serves live is brought up to date
+//! here, from the [`wake::Wake`] every committed unit sends on [`wake::CHANNEL`]:
+//!
+//! - the streams of the sites this replica holds are woken for directives, incident states
+//!   and runbook versions another replica wrote (directives are delivered by the replica that
+//!   holds the site's stream);
+//! - event-log readers (SSE, `incidents watch`) learn the new durable mark;
+//! - the roster and incident membership every call is checked against are reloaded;
+//! - a stream of a site that opened at another replica under a newer lease generation ends
+//!   this replica's older one (newest stream wins, across replicas).
+//!
+//! When the listening connection was lost, notifications may have been missed: the replica
+//! rescans (wakes every stream, reloads the roster and the event mark, checks every lease).
+
+pub mod wake;
+
+use crate::access::reader::Roles;
+use crate::ingest::IngestHandle;
+use crate::live::LiveSites;
+use crate::store::HubStore;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use wake::Wake;
+
+/// What the listener hears from the database.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// A payload on [`wake::CHANNEL`].
+    Wake(String),
+    /// The listening connection was re-established: notifications may have been missed.
+    Rescan,
+}
+
+/// What a replica brings up to date when another replica commits.
+#[derive(Clone)]
+pub struct Replica {
+    /// This replica's name, as its own wakes carry it.
+    pub name: String,
+    pub store: Arc<HubStore>,
+    pub ingest: IngestHandle,
+    pub roles: Roles,
+    pub live: Arc<LiveSites>,
+}
+
+impl Replica {
+    /// Handles notices until `shutdown`, or until the notice source ends.
+    pub async fn follow(
+        self,
+        mut notices: tokio::sync::mpsc::Receiver<Notice>,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let notice = tokio::select! {
+                () = shutdown.cancelled() => break,
+                notice = notices.recv() => match notice {
+                    Some(notice) => notice,
+                    None => break,
+                },
+            };
+            match notice {
+                Notice::Wake(payload) => match Wake::decode(&payload) {
+                    Some(wake) if wake.replica == self.name => {}
+                    Some(wake) => self.apply(&wake).await,
+                    None => {
+                        tracing::warn!(
+                            "a replica notification this build does not read; rescanning"
+                        );
+                        self.rescan().await;
+                    }
+                },
+                Notice::Rescan => self.rescan().await,
+            }
+        }
+    }
+
+    async fn apply(&self, wake: &Wake) {
+        if wake.every_site {
+            self.ingest.wake_every_stream(&self.live);
+        }
+        self.ingest
+            .wake_streams(&wake.directive_sites, &wake.state_sites);
+        if wake.runbooks {
+            self.ingest.wake_runbooks();
+        }
+        if let Some(seq) = wake.last_event {
+            self.ingest.events_durable_through(seq);
+        }
+        if wake.roster {
+            self.reload_roster().await;
+        }
+        if let Some(lease) = &wake.stream
+            && self.live.end_if_older(&lease.site, lease.generation)
+        {
+            tracing::info!(site = %lease.site, replica = %wake.replica, "the site's stream opened at another replica; ending this replica's older stream");
+        }
+    }
+
+    async fn rescan(&self) {
+        tracing::info!("replica notifications may have been missed; rescanning");
+        self.ingest.wake_every_stream(&self.live);
+        self.ingest.wake_runbooks();
+        let store = self.store.clone();
+        if let Ok(Ok(seq)) = tokio::task::spawn_blocking(move || store.last_event_seq()).await {
+            self.ingest.events_durable_through(seq);
+        }
+        self.reload_roster().await;
+        let store = self.store.clone();
+        let held = self.live.leases();
+        let newest = tokio::task::spawn_blocking(move || {
+            held.into_iter()
+                .filter_map(|(site, _)| Some((site.clone(), store.stream_lease(&site).ok()?)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for (site, generation) in newest {
+            self.live.end_if_older(&site, generation);
+        }
+    }
+
+    async fn reload_roster(&self) {
+        let store = self.store.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            Ok::<_, crate::store::StoreError>((store.operators()?, store.incident_members()?))
+        })
+        .await;
+        match read {
+            Ok(Ok((operators, members))) => {
+                self.roles.replace(&operators);
+                self.roles.replace_members(members);
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot reload the roster another replica changed; calls are checked against the previous one until the next change")
+            }
+            Err(_) => {}
+        }
+    }
+}
