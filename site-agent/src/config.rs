@@ -277,9 +277,11 @@ impl AgentConfig {
             .iter()
             .map(|address| socfed_runtime::tls::Target {
                 address: address.clone(),
-                server_name: self.hub.server_name.clone().unwrap_or_else(|| {
-                    socfed_runtime::cli::host_of(address).to_string()
-                }),
+                server_name: self
+                    .hub
+                    .server_name
+                    .clone()
+                    .unwrap_or_else(|| socfed_runtime::cli::host_of(address).to_string()),
             })
             .collect()
     }

@@ -156,9 +156,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                     "last failover {} -> {}, {} ago",
                     socfed_runtime::terminal::clean(&s.last_failover_from),
                     socfed_runtime::terminal::clean(&s.last_failover_to),
-                    format_age(
-                        (socfed_proto::now_millis() - s.last_failover_at_ms).max(0) as u64
-                    )
+                    format_age((socfed_proto::now_millis() - s.last_failover_at_ms).max(0) as u64)
                 );
             }
             socfed_runtime::outln!(

@@ -45,8 +45,10 @@ fn status_to_wire(status: LinkStatus) -> pb::AgentStatus {
         hub_address,
         last_failover,
     } = status;
-    let (last_failover_at_ms, last_failover_from, last_failover_to) =
-        last_failover.map_or((0, String::new(), String::new()), |f| (f.at_ms, f.from, f.to));
+    let (last_failover_at_ms, last_failover_from, last_failover_to) = last_failover
+        .map_or((0, String::new(), String::new()), |f| {
+            (f.at_ms, f.from, f.to)
+        });
     pb::AgentStatus {
         site_id: site.to_string(),
         store_epoch: epoch.to_string(),

@@ -271,12 +271,19 @@ async fn session(
     }
     attempt.welcomed_at = Some(std::time::Instant::now());
     metrics::gauge!("socfed_agent_hub_address", "address" => hub.address.clone()).set(1.0);
-    if let Some(from) = last_connected.replace(hub.address.clone()).filter(|from| *from != hub.address) {
+    if let Some(from) = last_connected
+        .replace(hub.address.clone())
+        .filter(|from| *from != hub.address)
+    {
         metrics::counter!("socfed_agent_hub_failovers_total").increment(1);
         tracing::warn!(%from, to = %hub.address, "failed over to another hub address");
         set_locked(
             &state.last_failover,
-            Some(failover::Failover { at_ms: socfed_proto::now_millis(), from, to: hub.address.clone() }),
+            Some(failover::Failover {
+                at_ms: socfed_proto::now_millis(),
+                from,
+                to: hub.address.clone(),
+            }),
         );
     }
     tracing::info!(hub = %hub.address, acked_through = welcome.acked_through, backlog = store.outbox_len(), "connected to hub");
