@@ -148,7 +148,8 @@ async fn the_agent_fails_over_to_the_next_hub_address_and_loses_nothing() -> any
     fed.hub.lock().await.restart()?;
     fed.wait_drained(per_site as u64, Duration::from_secs(60))
         .await?;
-    fed.check_operator_view(per_site).await?;
+    let sites = fed.check_operator_view(per_site).await?;
+    let resent: u64 = sites.iter().map(|s| s.duplicates).sum();
     let back = status_when(&fed, "the agent back on the first hub", |s| {
         s.hub_connected && s.hub_address == live.to_string()
     })
@@ -159,7 +160,7 @@ async fn the_agent_fails_over_to_the_next_hub_address_and_loses_nothing() -> any
     let verdict = ledger::check_exactly_once(&fed.ledger.entries(), &stored)?;
     assert_eq!(verdict.stored, per_site);
     eprintln!(
-        "faults_hub_failover: {per_site} escalations over two failovers ({live} -> {spare} -> {live}), stored {} exactly once, {} reconnects",
+        "faults_hub_failover: {per_site} escalations over two failovers ({live} -> {spare} -> {live}), stored {} exactly once, {resent} resends recognised as duplicates, {} reconnects",
         verdict.stored, back.reconnects
     );
     Ok(())
