@@ -9,7 +9,7 @@
 
 use socfed_proto::pb;
 use socfed_tests::federation::{Federation, Spec};
-use socfed_tests::fixture::Org;
+use socfed_tests::fixture::{OperatorCli, Org};
 use socfed_tests::procs::{Proc, binary, write_agent_config};
 use socfed_tests::{clients, eventually, free_port, ledger};
 use std::net::SocketAddr;
@@ -124,6 +124,13 @@ async fn the_agent_fails_over_to_the_next_hub_address_and_loses_nothing() -> any
         (live.to_string().as_str(), spare.to_string().as_str())
     );
     assert!(moved.last_failover_at_ms > 0);
+    // What an operator at the site reads.
+    let status = OperatorCli::agent(fed.agents[0].addr, fed.operator.clone()).ok(&["status"])?;
+    assert!(
+        status.contains(&format!("connected to {spare}"))
+            && status.contains(&format!("last failover {live} -> {spare}")),
+        "{status}"
+    );
     let at_spare = eventually(
         "all stored at the spare hub",
         Duration::from_secs(60),
