@@ -173,8 +173,7 @@ pub async fn start_with_clock(
 
     let settings = UplinkSettings {
         site: config.site_id.clone(),
-        hub_address: config.hub.address.clone(),
-        server_name: config.server_name(),
+        hubs: config.hub_targets(),
         window: config.hub.window,
         max_message_bytes: config.hub.max_message_bytes,
         backoff_initial: config.hub.backoff_initial,
@@ -387,7 +386,7 @@ pub async fn start_with_clock(
         }
         _ => (None, None, None),
     };
-    tracing::info!(site = %config.site_id, %local_addr, hub = %config.hub.address, epoch = %store.epoch(), backlog = store.outbox_len(), "site agent running");
+    tracing::info!(site = %config.site_id, %local_addr, hub = %config.hub.address_list().join(","), epoch = %store.epoch(), backlog = store.outbox_len(), "site agent running");
     Ok(RunningAgent {
         local_addr,
         web_addr,

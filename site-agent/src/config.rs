@@ -101,9 +101,13 @@ impl Default for SocConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubLink {
-    /// host:port of the hub.
-    pub address: String,
-    /// Name the hub certificate must carry; defaults to the host of `address`.
+    /// host:port of the hub. Exactly one of `address` and `addresses` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// host:port of each hub replica, tried in turn (`uplink/failover.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    /// Name the hub certificate must carry at every address; defaults to each address's host.
     #[serde(default)]
     pub server_name: Option<String>,
     /// Escalations sent and not yet acknowledged, at most.
@@ -191,9 +195,7 @@ impl Validate for AgentConfig {
         if let Some(web) = &self.web {
             web.check("web.public_url")?;
         }
-        if !self.hub.address.contains(':') {
-            return Err(("hub.address", "must be host:port".into()));
-        }
+        self.hub.validate_addresses()?;
         in_range("hub.window", self.hub.window, 1..=65_536)?;
         self.connections.validate()?;
         in_range(
@@ -268,11 +270,67 @@ impl AgentConfig {
         socfed_runtime::config::parse(text, path)
     }
 
-    pub fn server_name(&self) -> String {
+    /// Every hub address with the name its certificate must carry there, in the order tried.
+    pub fn hub_targets(&self) -> Vec<socfed_runtime::tls::Target> {
         self.hub
-            .server_name
-            .clone()
-            .unwrap_or_else(|| socfed_runtime::cli::host_of(&self.hub.address).to_string())
+            .address_list()
+            .iter()
+            .map(|address| socfed_runtime::tls::Target {
+                address: address.clone(),
+                server_name: self
+                    .hub
+                    .server_name
+                    .clone()
+                    .unwrap_or_else(|| socfed_runtime::cli::host_of(address).to_string()),
+            })
+            .collect()
+    }
+}
+
+/// Most hub addresses in `hub.addresses`.
+const MAX_HUB_ADDRESSES: usize = 16;
+
+impl HubLink {
+    /// `address` as a one-element list, or `addresses`.
+    pub fn address_list(&self) -> Vec<String> {
+        match &self.address {
+            Some(one) => vec![one.clone()],
+            None => self.addresses.clone(),
+        }
+    }
+
+    /// Exactly one of `address` and `addresses`, each entry `host:port`.
+    fn validate_addresses(&self) -> Result<(), Invalid> {
+        let (key, list) = match (&self.address, self.addresses.is_empty()) {
+            (Some(_), false) => {
+                return Err((
+                    "hub.addresses",
+                    "set either hub.address (one hub) or hub.addresses (hub replicas), not both"
+                        .into(),
+                ));
+            }
+            (None, true) => {
+                return Err((
+                    "hub.address",
+                    "missing: set hub.address = \"host:port\" or hub.addresses = [\"host:port\", ...]"
+                        .into(),
+                ));
+            }
+            (Some(one), true) => ("hub.address", std::slice::from_ref(one)),
+            (None, false) => ("hub.addresses", self.addresses.as_slice()),
+        };
+        if list.len() > MAX_HUB_ADDRESSES {
+            return Err((key, format!("at most {MAX_HUB_ADDRESSES} addresses")));
+        }
+        for address in list {
+            let port_ok = address
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !port_ok {
+                return Err((key, format!("{address:?} must be host:port")));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -303,7 +361,10 @@ crl = "/etc/socfed/pki/crl.pem"
 [hub]
 # Where the SIRT hub listens.
 address = "hub.corp.example:7443"
-# Name the hub certificate must carry; defaults to the host part of `address`.
+# Or, for hub replicas, every address instead of `address` (not both): tried in turn, moving
+# to the next on a failed connect or a broken stream; unacknowledged escalations are resent.
+# addresses = ["hub-a.corp.example:7443", "hub-b.corp.example:7443"]
+# Name the hub certificate must carry (at every address); defaults to each address's host.
 # server_name = "hub.corp.example"
 # Escalations sent and not yet acknowledged, at most (pipelining window). They go in batches
 # when the hub's welcome advertises them (its [limits] max_batch_escalations), singly otherwise.
@@ -485,7 +546,10 @@ mod tests {
     fn the_example_parses() {
         let config = AgentConfig::parse(EXAMPLE, Path::new("example.toml")).expect("valid");
         assert_eq!(config.site_id.as_str(), "paris");
-        assert_eq!(config.server_name(), "hub.corp.example");
+        let targets = config.hub_targets();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].address, "hub.corp.example:7443");
+        assert_eq!(targets[0].server_name, "hub.corp.example");
         assert_eq!(config.outbox.on_full, OnFull::RefuseNew);
     }
 
@@ -522,6 +586,61 @@ mod tests {
         );
         let policy = EXAMPLE.replace("on_full = \"refuse-new\"", "on_full = \"yolo\"");
         assert!(AgentConfig::parse(&policy, Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn hub_addresses_list_replicas_each_named_by_its_host() {
+        let text = EXAMPLE.replace(
+            "address = \"hub.corp.example:7443\"",
+            "addresses = [\"hub-a.corp.example:7443\", \"[::1]:7443\"]",
+        );
+        let config = AgentConfig::parse(&text, Path::new("x")).expect("valid");
+        let targets = config.hub_targets();
+        let named: Vec<_> = targets
+            .iter()
+            .map(|t| (t.address.as_str(), t.server_name.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("hub-a.corp.example:7443", "hub-a.corp.example"),
+                ("[::1]:7443", "::1")
+            ]
+        );
+        let one_name = text.replace(
+            "# server_name = \"hub.corp.example\"",
+            "server_name = \"hub.corp.example\"",
+        );
+        let config = AgentConfig::parse(&one_name, Path::new("x")).expect("valid");
+        assert!(
+            config
+                .hub_targets()
+                .iter()
+                .all(|t| t.server_name == "hub.corp.example")
+        );
+    }
+
+    #[test]
+    fn hub_address_and_addresses_exclude_each_other() {
+        let both = EXAMPLE.replace(
+            "address = \"hub.corp.example:7443\"",
+            "address = \"hub.corp.example:7443\"\naddresses = [\"hub-b:7443\"]",
+        );
+        let e = AgentConfig::parse(&both, Path::new("x")).expect_err("both");
+        assert!(e.to_string().contains("hub.addresses"), "{e}");
+        assert!(e.to_string().contains("not both"), "{e}");
+        let neither = EXAMPLE.replace("address = \"hub.corp.example:7443\"", "");
+        let e = AgentConfig::parse(&neither, Path::new("x")).expect_err("neither");
+        assert!(e.to_string().contains("hub.address"), "{e}");
+        let empty = EXAMPLE.replace("address = \"hub.corp.example:7443\"", "addresses = []");
+        assert!(AgentConfig::parse(&empty, Path::new("x")).is_err());
+        let no_port = EXAMPLE.replace(
+            "address = \"hub.corp.example:7443\"",
+            "addresses = [\"hub-a:7443\", \"hub-b\"]",
+        );
+        let e = AgentConfig::parse(&no_port, Path::new("x")).expect_err("no port");
+        assert!(e.to_string().contains("hub.addresses"), "{e}");
+        assert!(e.to_string().contains("\"hub-b\""), "{e}");
     }
 
     #[test]

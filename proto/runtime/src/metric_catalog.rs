@@ -131,6 +131,14 @@ pub const METRICS: &[Metric] = &[
         "socfed_agent_hub_connects_total",
         "Escalation streams opened to the hub",
     ),
+    gauge(
+        "socfed_agent_hub_address",
+        "1 for the hub address (label address) the escalation stream is open to, else 0",
+    ),
+    counter(
+        "socfed_agent_hub_failovers_total",
+        "Escalation streams opened to another hub address than the one connected before",
+    ),
     counter(
         "socfed_agent_directives_total",
         "Directives received from the hub, by outcome (new, resent)",

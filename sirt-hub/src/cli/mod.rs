@@ -91,22 +91,27 @@ pub enum Command {
 /// must carry. Global, so they may follow a nested subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HubEndpoint {
-    /// Hub gRPC address (host:port).
+    /// Hub gRPC address (host:port). Several (repeat the flag, or separate with commas) are
+    /// hub replicas, tried in order until one accepts the connection.
     #[arg(
         long,
         env = "SOCFED_HUB",
         default_value = "127.0.0.1:7443",
+        value_delimiter = ',',
         global = true
     )]
-    pub hub: String,
-    /// Name the hub certificate must carry; defaults to the host of --hub.
+    pub hub: Vec<String>,
+    /// Name the hub certificate must carry; defaults to the host of each --hub address.
     #[arg(long, global = true)]
     pub server_name: Option<String>,
 }
 
 impl Endpoint for HubEndpoint {
     fn address(&self) -> &str {
-        &self.hub
+        self.hub.first().map_or("127.0.0.1:7443", String::as_str)
+    }
+    fn addresses(&self) -> Vec<&str> {
+        self.hub.iter().map(String::as_str).collect()
     }
     fn server_name(&self) -> Option<&str> {
         self.server_name.as_deref()
@@ -115,7 +120,10 @@ impl Endpoint for HubEndpoint {
         ExpectedServer::Hub
     }
     fn describe(&self) -> String {
-        format!("the hub at {}", self.hub)
+        match self.hub.as_slice() {
+            [one] => format!("the hub at {one}"),
+            several => format!("the hub at {} (tried in turn)", several.join(", ")),
+        }
     }
 }
 
@@ -284,10 +292,36 @@ mod tests {
             let Command::Incidents(incidents) = cli.command else {
                 anyhow::bail!("parsed as {:?}", cli.command);
             };
-            assert_eq!(incidents.target.endpoint.hub, "10.0.0.5:7443");
+            assert_eq!(incidents.target.endpoint.hub, ["10.0.0.5:7443"]);
             assert_eq!(incidents.target.format(), OutputFormat::Json);
             assert_eq!(incidents.target.name(), "the hub at 10.0.0.5:7443");
         }
+        Ok(())
+    }
+
+    /// Hub replicas: `--hub` repeated or comma-separated gives every address, in order.
+    #[test]
+    fn several_hub_addresses_parse_in_order() -> anyhow::Result<()> {
+        let cli = Cli::try_parse_from([
+            "sirt-hub",
+            "incidents",
+            "list",
+            "--hub",
+            "hub-a:7443,hub-b:7443",
+            "--hub",
+            "hub-c:7443",
+        ])?;
+        let Command::Incidents(incidents) = cli.command else {
+            anyhow::bail!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(
+            incidents.target.endpoint.addresses(),
+            ["hub-a:7443", "hub-b:7443", "hub-c:7443"]
+        );
+        assert_eq!(
+            incidents.target.name(),
+            "the hub at hub-a:7443, hub-b:7443, hub-c:7443 (tried in turn)"
+        );
         Ok(())
     }
 

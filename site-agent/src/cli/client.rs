@@ -134,18 +134,31 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                 "on_full": s.on_full, "refused_total": s.refused_total, "dropped_total": s.dropped_total,
                 "conflicts_reported": s.conflicts_reported, "rejected_reported": s.rejected_reported,
                 "last_hub_error": s.last_hub_error, "reconnects": s.reconnects,
+                "hub_address": s.hub_address,
+                "last_failover": (s.last_failover_at_ms > 0).then(|| serde_json::json!({
+                    "at_ms": s.last_failover_at_ms, "from": s.last_failover_from, "to": s.last_failover_to,
+                })),
         }))?,
         OutputFormat::Table => {
             socfed_runtime::outln!("site          {}", s.site_id);
             socfed_runtime::outln!("store epoch   {}", s.store_epoch);
             socfed_runtime::outln!(
-                "hub           {}",
+                "hub           {} {}",
                 if s.hub_connected {
-                    "connected"
+                    "connected to"
                 } else {
-                    "NOT CONNECTED"
-                }
+                    "NOT CONNECTED, trying"
+                },
+                socfed_runtime::terminal::clean(&s.hub_address)
             );
+            if s.last_failover_at_ms > 0 {
+                socfed_runtime::outln!(
+                    "last failover {} -> {}, {} ago",
+                    socfed_runtime::terminal::clean(&s.last_failover_from),
+                    socfed_runtime::terminal::clean(&s.last_failover_to),
+                    format_age((socfed_proto::now_millis() - s.last_failover_at_ms).max(0) as u64)
+                );
+            }
             socfed_runtime::outln!(
                 "sequences     next {}, acknowledged through {}",
                 s.next_seq,

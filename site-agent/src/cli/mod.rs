@@ -166,7 +166,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 "{}: valid (site {}, hub {}; certificate {}; {})",
                 file.display(),
                 config.site_id,
-                config.hub.address,
+                config.hub.address_list().join(", "),
                 tls.identity,
                 tls.crl.map_or("no CRL configured".to_string(), |c| format!(
                     "CRL number {}",

@@ -42,7 +42,13 @@ fn status_to_wire(status: LinkStatus) -> pb::AgentStatus {
         on_full,
         last_hub_error,
         reconnects,
+        hub_address,
+        last_failover,
     } = status;
+    let (last_failover_at_ms, last_failover_from, last_failover_to) = last_failover
+        .map_or((0, String::new(), String::new()), |f| {
+            (f.at_ms, f.from, f.to)
+        });
     pb::AgentStatus {
         site_id: site.to_string(),
         store_epoch: epoch.to_string(),
@@ -59,6 +65,10 @@ fn status_to_wire(status: LinkStatus) -> pb::AgentStatus {
         rejected_reported: counters.rejected_reported,
         last_hub_error,
         reconnects,
+        hub_address,
+        last_failover_at_ms,
+        last_failover_from,
+        last_failover_to,
     }
 }
 

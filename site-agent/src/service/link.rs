@@ -81,6 +81,9 @@ pub struct LinkStatus {
     pub on_full: OnFull,
     pub last_hub_error: String,
     pub reconnects: u64,
+    /// The hub address in use or being tried (`hub.addresses`).
+    pub hub_address: String,
+    pub last_failover: Option<crate::uplink::failover::Failover>,
 }
 
 impl LinkService {
@@ -162,6 +165,18 @@ impl LinkService {
                 .map(|e| e.clone())
                 .unwrap_or_default(),
             reconnects: self.uplink.reconnects.load(Ordering::Relaxed),
+            hub_address: self
+                .uplink
+                .hub_address
+                .lock()
+                .map(|a| a.clone())
+                .unwrap_or_default(),
+            last_failover: self
+                .uplink
+                .last_failover
+                .lock()
+                .ok()
+                .and_then(|f| f.clone()),
         })
     }
 }

@@ -11,7 +11,11 @@
 //! The same stream carries directives from the hub (handed to the [`ResponseEngine`]) and the
 //! engine's reports on them back to the hub, and the hub's state of this site's escalated
 //! incidents ([`hub_state`]), asked for from the last one recorded.
+//!
+//! With several hub addresses (replicas) each session goes to one of them, chosen by
+//! [`failover::Rotation`]; the outbox makes a failover lossless like any reconnect.
 
+pub mod failover;
 mod frame;
 mod hub_runbook;
 mod hub_state;
@@ -34,8 +38,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct UplinkSettings {
     pub site: SiteId,
-    pub hub_address: String,
-    pub server_name: String,
+    /// The hub's addresses (one, or each replica's), tried in turn.
+    pub hubs: Vec<socfed_runtime::tls::Target>,
     pub window: usize,
     pub max_message_bytes: usize,
     pub backoff_initial: Duration,
@@ -56,6 +60,17 @@ pub struct UplinkState {
     pub batches_sent: AtomicU64,
     pub reconnects: AtomicU64,
     pub last_error: Mutex<String>,
+    /// The hub address of the open stream, or the one being tried.
+    pub hub_address: Mutex<String>,
+    /// The last switch to another hub address than the one connected before.
+    pub last_failover: Mutex<Option<failover::Failover>>,
+}
+
+/// How far one session got: what [`failover::Rotation`] needs to know of it.
+#[derive(Debug, Default)]
+struct Attempt {
+    welcomed_at: Option<std::time::Instant>,
+    delivered: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,31 +99,53 @@ pub async fn run(
 ) {
     let mut backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
     let (hub_states, recorder) = hub_state::start(store.clone());
+    let mut rotation = failover::Rotation::new(settings.hubs.len());
+    // The address of the last stream that was welcomed: connecting elsewhere is a failover.
+    let mut last_connected: Option<String> = None;
     while !shutdown.is_cancelled() {
+        let Some(hub) = settings.hubs.get(rotation.current()) else {
+            tracing::error!("no hub address configured; uplink stopped");
+            break;
+        };
+        set_locked(&state.hub_address, hub.address.clone());
+        let mut attempt = Attempt::default();
         let result = session(
             &store,
             &tls,
-            &settings,
+            (&settings, hub),
             &state,
             (&mut directives, &hub_states),
             &shutdown,
-            &mut backoff,
+            (&mut backoff, &mut attempt, &mut last_connected),
         )
         .await;
         state.connected.store(false, Ordering::Relaxed);
         metrics::gauge!("socfed_agent_hub_connected").set(0.0);
+        if attempt.welcomed_at.is_some() {
+            metrics::gauge!("socfed_agent_hub_address", "address" => hub.address.clone()).set(0.0);
+        }
         let message = match result {
             Ok(()) => break,
             Err(e) => e.to_string(),
         };
-        tracing::warn!(hub = %settings.hub_address, error = %message, backlog = store.outbox_len(), "hub stream ended; will reconnect");
-        if let Ok(mut last) = state.last_error.lock() {
-            *last = message;
-        }
-        let delay = backoff.next_delay(rand::random::<f64>());
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(delay) => {}
+        set_locked(&state.last_error, format!("{}: {message}", hub.address));
+        // A session that delivered, or stayed up past a status interval, was a working hub.
+        let held = attempt.delivered
+            || attempt
+                .welcomed_at
+                .is_some_and(|at| at.elapsed() >= settings.status_interval);
+        let next = rotation.failed(held);
+        let next_address = settings
+            .hubs
+            .get(rotation.current())
+            .map_or("", |t| t.address.as_str());
+        tracing::warn!(hub = %hub.address, next = %next_address, error = %message, backlog = store.outbox_len(), "hub stream ended; will reconnect");
+        if next == failover::Next::AfterBackoff {
+            let delay = backoff.next_delay(rand::random::<f64>());
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(delay) => {}
+            }
         }
         state.reconnects.fetch_add(1, Ordering::Relaxed);
     }
@@ -120,19 +157,25 @@ pub async fn run(
     tracing::info!("uplink stopped");
 }
 
-/// One stream. Returns `Ok(())` only on shutdown.
+fn set_locked<T>(slot: &Mutex<T>, value: T) {
+    if let Ok(mut held) = slot.lock() {
+        *held = value;
+    }
+}
+
+/// One stream to `hub`. Returns `Ok(())` only on shutdown.
 async fn session(
     store: &Arc<AgentStore>,
     tls: &socfed_runtime::tls::Swappable<rustls::ClientConfig>,
-    settings: &UplinkSettings,
+    (settings, hub): (&UplinkSettings, &socfed_runtime::tls::Target),
     state: &UplinkState,
     (directives, hub_states): (&mut Directives, &hub_state::Sender),
     shutdown: &CancellationToken,
-    backoff: &mut Backoff,
+    (backoff, attempt, last_connected): (&mut Backoff, &mut Attempt, &mut Option<String>),
 ) -> Result<(), SessionError> {
     let channel = socfed_runtime::tls::channel(
-        &settings.hub_address,
-        &settings.server_name,
+        &hub.address,
+        &hub.server_name,
         // The certificate of the moment: a rotated one is used from the next session on.
         tls.current(),
         Duration::from_secs(5),
@@ -226,7 +269,24 @@ async fn session(
     if let Ok(mut last) = state.last_error.lock() {
         last.clear();
     }
-    tracing::info!(hub = %settings.hub_address, acked_through = welcome.acked_through, backlog = store.outbox_len(), "connected to hub");
+    attempt.welcomed_at = Some(std::time::Instant::now());
+    metrics::gauge!("socfed_agent_hub_address", "address" => hub.address.clone()).set(1.0);
+    if let Some(from) = last_connected
+        .replace(hub.address.clone())
+        .filter(|from| *from != hub.address)
+    {
+        metrics::counter!("socfed_agent_hub_failovers_total").increment(1);
+        tracing::warn!(%from, to = %hub.address, "failed over to another hub address");
+        set_locked(
+            &state.last_failover,
+            Some(failover::Failover {
+                at_ms: socfed_proto::now_millis(),
+                from,
+                to: hub.address.clone(),
+            }),
+        );
+    }
+    tracing::info!(hub = %hub.address, acked_through = welcome.acked_through, backlog = store.outbox_len(), "connected to hub");
 
     let mut window = Window {
         acked: own_acked,
@@ -294,6 +354,7 @@ async fn session(
                         // A hub that welcomes and then fails every stream must not get a
                         // reconnect storm: the backoff resets only once deliveries succeed.
                         acked_once = true;
+                        attempt.delivered = true;
                         backoff.reset();
                     }
                     if ack.acked_through > window.acked {

@@ -8,6 +8,7 @@ mod db_check;
 mod faults_agent_crash;
 mod faults_directives;
 mod faults_hub_crash;
+mod faults_hub_failover;
 mod faults_outage;
 mod faults_proxy;
 mod journal_crash;

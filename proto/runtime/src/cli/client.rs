@@ -4,7 +4,7 @@
 
 use super::explain::explain;
 use super::output::{OutputArgs, OutputFormat};
-use crate::tls::{ExpectedServer, TlsFiles, TlsMaterial};
+use crate::tls::{ExpectedServer, Target, TlsFiles, TlsMaterial};
 use std::path::PathBuf;
 use std::time::Duration;
 use tonic::Status;
@@ -19,8 +19,13 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// (`--hub` with `SOCFED_HUB`, `--agent` with `SOCFED_AGENT`) and its own words for the
 /// certificate name; [`ClientArgs`] adds everything else.
 pub trait Endpoint: clap::Args {
-    /// `host:port` to connect to.
+    /// `host:port` to connect to (the first, when there are several).
     fn address(&self) -> &str;
+    /// Every `host:port` to try, in order (replicas of one service); by default the one
+    /// [`Self::address`]. Each gets the same [`Self::server_name`], or its own host.
+    fn addresses(&self) -> Vec<&str> {
+        vec![self.address()]
+    }
     /// The name the service's certificate must carry; `None`: the host of [`Self::address`].
     fn server_name(&self) -> Option<&str>;
     /// Who the service must be (checked against its certificate).
@@ -57,9 +62,11 @@ pub struct ClientArgs<E: Endpoint> {
 
 impl<E: Endpoint> ClientArgs<E> {
     /// A mutual-TLS channel to the service, which must prove to be [`Endpoint::expected`].
+    /// With several addresses it connects to the first that answers (`tls::channel_any`):
+    /// only a failed connect moves on, never a call that reached a server.
     pub fn channel(&self) -> Result<Channel, ClientError> {
-        self.tls.channel(
-            self.endpoint.address(),
+        self.tls.channel_any(
+            &self.endpoint.addresses(),
             self.endpoint.server_name(),
             self.endpoint.expected(),
         )
@@ -97,10 +104,11 @@ pub enum ClientError {
 }
 
 impl ClientTlsArgs {
-    /// Connects to `address` over mutual TLS, requiring the server to be `expected`.
-    pub fn channel(
+    /// Connects to the first of `addresses` that completes the TLS handshake, requiring the
+    /// server to be `expected`; `server_name` for all of them, or each one's own host.
+    pub fn channel_any(
         &self,
-        address: &str,
+        addresses: &[&str],
         server_name: Option<&str>,
         expected: ExpectedServer,
     ) -> Result<Channel, ClientError> {
@@ -114,10 +122,15 @@ impl ClientTlsArgs {
             crl: None,
         };
         let material = TlsMaterial::load_inferring_domain(&files)?;
-        let host = server_name.unwrap_or_else(|| host_of(address));
-        Ok(crate::tls::channel(
-            address,
-            host,
+        let targets: Vec<Target> = addresses
+            .iter()
+            .map(|address| Target {
+                address: (*address).to_string(),
+                server_name: server_name.unwrap_or_else(|| host_of(address)).to_string(),
+            })
+            .collect();
+        Ok(crate::tls::channel_any(
+            &targets,
             material.client_config(expected)?,
             CONNECT_TIMEOUT,
         )?)

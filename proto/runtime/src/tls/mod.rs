@@ -15,9 +15,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
+mod failover;
 mod incoming;
+pub use failover::{Target, channel_any};
 pub use incoming::{HandshakeRefused, PeerStream, tls_incoming, tls_incoming_observed};
 
 #[derive(Debug, thiserror::Error)]
@@ -309,29 +310,13 @@ pub fn channel(
     client: Arc<rustls::ClientConfig>,
     connect_timeout: Duration,
 ) -> Result<tonic::transport::Channel, TlsError> {
-    let name = ServerName::try_from(server_name.to_string())
-        .map_err(|_| TlsError::ServerName(server_name.to_string()))?;
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-        .map_err(|_| TlsError::ServerName(address.to_string()))?
-        .connect_timeout(connect_timeout)
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(20))
-        .keep_alive_timeout(Duration::from_secs(20))
-        .keep_alive_while_idle(true);
-    let connector = tokio_rustls::TlsConnector::from(client);
-    let address = address.to_string();
-    Ok(
-        endpoint.connect_with_connector_lazy(tower::service_fn(move |_uri| {
-            let connector = connector.clone();
-            let name = name.clone();
-            let address = address.clone();
-            async move {
-                let tcp = TcpStream::connect(&address).await?;
-                tcp.set_nodelay(true)?;
-                let tls = connector.connect(name, tcp).await?;
-                Ok::<_, io::Error>(hyper_util::rt::TokioIo::new(tls))
-            }
-        })),
+    channel_any(
+        &[Target {
+            address: address.to_string(),
+            server_name: server_name.to_string(),
+        }],
+        client,
+        connect_timeout,
     )
 }
 
