@@ -151,6 +151,9 @@ impl PgStore {
 
     /// A pooled connection (waits while all `pool_size` are checked out).
     pub(crate) fn checkout(&self) -> Result<Conn, PgError> {
+        if let Some(conn) = self.inner.pool.try_checkout() {
+            return Ok(conn);
+        }
         self.run(self.inner.pool.clone().checkout())
     }
 

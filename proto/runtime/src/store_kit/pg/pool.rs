@@ -143,6 +143,23 @@ impl Pool {
         }
     }
 
+    /// An idle open connection with a free permit, taken without waiting (no runtime hop:
+    /// the common case of every call).
+    pub(crate) fn try_checkout(self: &Arc<Self>) -> Option<Conn> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        let client = {
+            let mut idle = self.idle.lock().ok()?;
+            idle.retain(|c| !c.is_closed());
+            idle.pop()?
+        };
+        Some(Conn {
+            client: Some(client),
+            pool: self.clone(),
+            reused: true,
+            _permit: permit,
+        })
+    }
+
     /// A connection: an idle one that is still open, or a new one. Runs on the store's runtime.
     pub(crate) async fn checkout(self: Arc<Self>) -> Result<Conn, PgError> {
         let permit = self

@@ -180,3 +180,13 @@ fn a_batch_is_atomic_and_its_last_write_of_a_key_wins() {
     assert!(matches!(refused, Err(PgError::Database(_))), "{refused:?}");
     assert_eq!(keys(tree.iter()), vec![b"a".to_vec(), b"keep".to_vec()]);
 }
+
+#[test]
+fn the_handles_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<PgStore>();
+    send_sync::<PgTree>();
+    send::<PgIter>();
+    send::<PgUnit>();
+}
