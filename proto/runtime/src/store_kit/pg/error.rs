@@ -28,6 +28,8 @@ impl From<tokio_postgres::Error> for PgError {
                 || *code == SqlState::CRASH_SHUTDOWN
                 || *code == SqlState::CANNOT_CONNECT_NOW
                 || *code == SqlState::TOO_MANY_CONNECTIONS
+                // The statement timeout (a wait for the unit lock included): overloaded, retry.
+                || *code == SqlState::QUERY_CANCELED
             {
                 PgError::Unavailable(text)
             } else {

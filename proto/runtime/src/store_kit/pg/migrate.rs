@@ -61,6 +61,9 @@ pub(crate) fn apply(store: &PgStore, migrations: &[Migration]) -> Result<(), PgE
     let client = store.run(async move { connector.connect().await })?;
     let schema = store.schema().to_owned();
     let run = async {
+        // Waiting for another replica's migrations, and a long migration, are not bounded by
+        // the statement timeout of ordinary calls.
+        client.batch_execute("SET statement_timeout = 0").await?;
         client
             .execute_typed(
                 "SELECT pg_advisory_lock($1, hashtext($2))",

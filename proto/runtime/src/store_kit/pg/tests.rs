@@ -276,3 +276,23 @@ fn inside_a_runtime(db: &TestDb) {
 pub(super) fn required() -> bool {
     std::env::var("SOCFED_REQUIRE_PG").is_ok_and(|v| v == "1")
 }
+
+#[test]
+fn a_unit_waiting_past_the_statement_timeout_is_refused_as_unavailable() {
+    let Some(db) = test_db() else { return };
+    let mut config = db.config();
+    config.statement_timeout = Duration::from_millis(300);
+    let store = db.store(&[]);
+    let impatient = PgStore::connect(&config, &[]).expect("connect");
+    let holder = store.begin_unit().expect("begin");
+    let started = Instant::now();
+    let waited = impatient.begin_unit().map(drop);
+    assert!(matches!(waited, Err(PgError::Unavailable(_))), "{waited:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    holder.commit().expect("commit");
+    impatient
+        .begin_unit()
+        .expect("the lock is free again")
+        .commit()
+        .expect("commit");
+}
