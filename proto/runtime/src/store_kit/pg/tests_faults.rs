@@ -180,3 +180,70 @@ fn a_restarted_database_is_reconnected_and_a_stopped_one_fails_fast() {
     cluster.run("start");
     tree.insert(b"k", b"2").expect("the call after a start");
 }
+
+/// A CA and a server certificate for the loopback names, made here with rcgen (PEM).
+fn test_ca_and_server() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_pem = ca.self_signed(&ca_key).expect("ca").pem();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_pem, ca_key).expect("issuer");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let server = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("server");
+    (ca_pem, server.pem(), key.serialize_pem())
+}
+
+#[test]
+fn tls_modes_against_a_server_certificate_made_by_the_test() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Some(_shared) = test_db() else { return };
+    let cluster = OwnCluster::start();
+    let dir = cluster.dir.path();
+    let (ca, cert, key) = test_ca_and_server();
+    let owner = std::fs::metadata(dir.join("server.key")).expect("key file");
+    for (name, pem) in [("server.pem", &cert), ("server.key", &key)] {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("mode");
+        std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).expect("owner");
+    }
+    cluster.run("restart");
+    let test_ca = dir.join("test-ca.pem");
+    std::fs::write(&test_ca, &ca).expect("write");
+    let url = cluster.var("SOCFED_TEST_PG_URL");
+    let tls_version = |url: &str, ca: Option<PathBuf>| {
+        let mut config = PgConfig::new(url);
+        config.ca_file = ca;
+        let store = PgStore::connect(&config, &[])?;
+        let rows = store.query(
+            "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )?;
+        Ok::<_, PgError>(
+            rows[0]
+                .get::<_, bool>(0)
+                .then(|| rows[0].get::<_, String>(1)),
+        )
+    };
+    assert_eq!(
+        tls_version(&url, Some(test_ca.clone())),
+        Ok(Some("TLSv1.3".into()))
+    );
+    let refused = tls_version(&url, Some(cluster.var("SOCFED_TEST_PG_CA").into()));
+    assert!(
+        matches!(&refused, Err(PgError::Unavailable(m)) if m.contains("certificate")),
+        "{refused:?}"
+    );
+    // `require` without a CA file encrypts without verifying; `disable` is plain TCP.
+    let require = url.replace("sslmode=verify-full", "sslmode=require");
+    assert_eq!(tls_version(&require, None), Ok(Some("TLSv1.3".into())));
+    let disable = url.replace("sslmode=verify-full", "sslmode=disable");
+    assert_eq!(tls_version(&disable, None), Ok(None));
+}
