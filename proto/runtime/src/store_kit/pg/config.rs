@@ -29,7 +29,8 @@ pub struct PgConfig {
     /// The schema the store's tables live in (created when missing; every connection's
     /// `search_path`).
     pub schema: String,
-    /// Connections in the pool (at least one).
+    /// Connections in the pool (at least two: at most all but one are held by units, so the
+    /// unit holding the lock can always read through the pool).
     pub pool_size: usize,
     /// How long a connection attempt may take before the call fails with `Unavailable`.
     pub connect_timeout: Duration,
@@ -64,8 +65,9 @@ impl PgConfig {
                 self.schema
             )));
         }
-        if self.pool_size == 0 {
-            return Err(PgError::Database("pool size must be at least 1".into()));
+        if self.pool_size < 2 {
+            // Units waiting for the unit lock hold connections; one is always left for reads.
+            return Err(PgError::Database("pool size must be at least 2".into()));
         }
         let (base, query) = match self.url.split_once('?') {
             Some((b, q)) => (b, q),

@@ -145,6 +145,10 @@ impl PgStore {
         &self.inner.handle
     }
 
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
+        &self.inner.pool
+    }
+
     pub(crate) fn connector(&self) -> Arc<Connector> {
         self.inner.pool.connector.clone()
     }

@@ -98,6 +98,9 @@ pub(crate) struct Pool {
     pub(crate) connector: Arc<Connector>,
     idle: Mutex<Vec<Client>>,
     permits: Arc<Semaphore>,
+    /// Units under way, at most `size - 1`: units waiting for the unit lock hold connections,
+    /// and the unit holding it must still get one for its reads through the trees.
+    unit_permits: Arc<Semaphore>,
 }
 
 /// A connection checked out of the pool; back to it on drop unless it was lost.
@@ -140,7 +143,17 @@ impl Pool {
             connector,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(size)),
+            unit_permits: Arc::new(Semaphore::new(size.saturating_sub(1).max(1))),
         }
+    }
+
+    /// A place among the units under way (waits while all are taken).
+    pub(crate) async fn unit_permit(self: Arc<Self>) -> Result<OwnedSemaphorePermit, PgError> {
+        self.unit_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| PgError::Unavailable("the store is closing".into()))
     }
 
     /// An idle open connection with a free permit, taken without waiting (no runtime hop:

@@ -296,3 +296,45 @@ fn a_unit_waiting_past_the_statement_timeout_is_refused_as_unavailable() {
         .commit()
         .expect("commit");
 }
+
+#[test]
+fn the_unit_holding_the_lock_reads_through_the_pool_while_others_wait() {
+    let Some(db) = test_db() else { return };
+    let mut config = db.config();
+    config.pool_size = 2;
+    db.store(&[]);
+    let store = PgStore::connect(&config, &[]).expect("connect");
+    store.tree("t").insert(b"k", b"v").expect("insert");
+    let mut holder = store.begin_unit().expect("begin");
+    let waiting: Vec<_> = (0..3)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || store.begin_unit().and_then(PgUnit::commit))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Every other connection may be taken by waiting units; this read still gets one.
+    let reader = {
+        let tree = store.tree("t");
+        std::thread::spawn(move || tree.get(b"k"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        reader.is_finished(),
+        "the lock holder's read waited for a connection"
+    );
+    assert_eq!(
+        reader.join().expect("reader").expect("get").as_deref(),
+        Some(&b"v"[..])
+    );
+    holder
+        .apply(&[("t".into(), b"k".to_vec(), None)])
+        .expect("apply");
+    holder.commit().expect("commit");
+    for w in waiting {
+        w.join().expect("thread").expect("unit");
+    }
+}

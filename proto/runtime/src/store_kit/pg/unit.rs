@@ -7,6 +7,7 @@
 
 use futures_executor::block_on;
 use sled::IVec;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_postgres::types::Type;
 
 use super::pool::Conn;
@@ -23,6 +24,7 @@ pub type TreeWrite = (String, Vec<u8>, Option<Vec<u8>>);
 pub struct PgUnit {
     store: PgStore,
     conn: Option<Conn>,
+    _place: OwnedSemaphorePermit,
 }
 
 impl std::fmt::Debug for PgUnit {
@@ -36,6 +38,7 @@ impl PgStore {
     /// unit, on any replica, holds it).
     pub fn begin_unit(&self) -> Result<PgUnit, PgError> {
         let schema = self.schema().to_owned();
+        let place = self.run(self.pool().clone().unit_permit())?;
         loop {
             let mut conn = self.checkout()?;
             let begun = block_on(async {
@@ -52,6 +55,7 @@ impl PgStore {
                     return Ok(PgUnit {
                         store: self.clone(),
                         conn: Some(conn),
+                        _place: place,
                     });
                 }
                 Err(e) => {
