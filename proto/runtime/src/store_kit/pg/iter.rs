@@ -1,7 +1,8 @@
 //! [`PgIter`]: a key-ordered scan of one tree, fetched lazily a page at a time from whichever
 //! end is read (a range scan never loads the whole tree). The two ends keep their own cursor
 //! and each page is bounded by the other end's cursor, so pages never overlap and a scan read
-//! from both ends yields every entry once.
+//! from both ends yields every entry once. Like sled's, a scan is not a snapshot: each page is
+//! its own statement and sees what was committed when it ran.
 
 use std::collections::VecDeque;
 use std::ops::Bound;

@@ -2,7 +2,9 @@
 //! loss (a database restart costs the next call a reconnect, nothing more), each with the
 //! store's `search_path` and `statement_timeout`. Connections are driven on the store's
 //! private runtime; a connection attempt is bounded by `connect_timeout`, so a call while the
-//! database is down fails with `Unavailable` instead of hanging.
+//! database is down fails with `Unavailable` instead of hanging. Units take at most all but
+//! one connection (units waiting for the unit lock hold theirs), so the unit holding the lock
+//! can always read through the pool.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

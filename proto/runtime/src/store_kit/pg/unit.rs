@@ -157,6 +157,7 @@ impl PgUnit {
     }
 
     /// Queues a notification on `channel`; listeners get it when (and only if) the unit commits.
+    /// PostgreSQL limits a payload to 8000 bytes: send a key to read, not the record.
     pub fn notify(&mut self, channel: &str, payload: &str) -> Result<(), PgError> {
         let conn = self.conn()?;
         let result = block_on(conn.client().execute_typed(
