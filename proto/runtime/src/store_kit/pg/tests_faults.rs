@@ -118,6 +118,13 @@ impl OwnCluster {
             .collect();
         me
     }
+    /// Where the cluster's files are (DIR, or where DIR/home points).
+    fn home(&self) -> PathBuf {
+        match std::fs::read_to_string(self.dir.path().join("home")) {
+            Ok(home) => PathBuf::from(home.trim()),
+            Err(_) => self.dir.path().to_path_buf(),
+        }
+    }
     fn var(&self, name: &str) -> String {
         self.env
             .iter()
@@ -131,7 +138,7 @@ impl Drop for OwnCluster {
     fn drop(&mut self) {
         let _ = std::process::Command::new("bash")
             .arg(Self::script())
-            .arg("stop")
+            .arg("remove")
             .arg(self.dir.path())
             .status();
     }
@@ -205,7 +212,7 @@ fn tls_modes_against_a_server_certificate_made_by_the_test() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let Some(_shared) = test_db() else { return };
     let cluster = OwnCluster::start();
-    let dir = cluster.dir.path();
+    let dir = &cluster.home();
     let (ca, cert, key) = test_ca_and_server();
     let owner = std::fs::metadata(dir.join("server.key")).expect("key file");
     for (name, pem) in [("server.pem", &cert), ("server.key", &key)] {
