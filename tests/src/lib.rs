@@ -19,6 +19,7 @@ pub mod listing;
 pub mod live_conn;
 pub mod load;
 pub mod pki;
+pub mod postgres;
 pub mod procs;
 pub mod seed;
 pub mod sink;

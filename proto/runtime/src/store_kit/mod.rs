@@ -18,12 +18,16 @@
 //!   (volatile ids, times and hashes normalised), and the comparison of that text with a
 //!   committed snapshot, so a change of layout is always a visible diff.
 //!
+//! - [`pg`]: the PostgreSQL backend of the trees (several replicas over one database): pool,
+//!   TLS, migrations, unit transactions under one advisory lock, LISTEN/NOTIFY.
+//!
 //! Every key layout stays in the store's own `schema.rs`; the kit knows no store's keys.
 
 pub mod codec;
 pub mod journal;
 pub mod layout;
 pub mod ops;
+pub mod pg;
 pub mod postings;
 pub mod runs;
 pub mod snapshot;
