@@ -36,7 +36,6 @@ use crate::ingest::IngestHandle;
 use crate::live::LiveSites;
 use crate::store::HubStore;
 use axum::routing::{get, post};
-use socfed_proto::vocab::SiteId;
 use socfed_runtime::tls::{Swappable, tls_incoming};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -48,7 +47,7 @@ pub struct WebState {
     pub store: Arc<HubStore>,
     pub ingest: IngestHandle,
     pub live: Arc<LiveSites>,
-    pub enrolled: Arc<Vec<SiteId>>,
+    pub enrolled: crate::enrolment::Enrolled,
     /// The live roster: a session ends when its operator leaves it.
     pub roles: crate::access::reader::Roles,
     /// Serials the CRL in force revokes: a session ends when its certificate is revoked.
