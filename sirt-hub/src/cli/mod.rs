@@ -16,7 +16,7 @@ mod report;
 pub(crate) mod response;
 pub(crate) mod runbooks;
 mod search;
-mod sites;
+pub(crate) mod sites;
 mod tokens;
 mod watch;
 

@@ -87,7 +87,8 @@ fn removed(s: &pb::EnrolledSite) -> String {
     }
 }
 
-fn site_json(s: &pb::EnrolledSite) -> serde_json::Value {
+/// One enrolled site as `-o json` and `/api/v1/sites/enrolled` show it.
+pub(crate) fn site_json(s: &pb::EnrolledSite) -> serde_json::Value {
     json!({
         "site": s.site_id,
         "name": s.name,
