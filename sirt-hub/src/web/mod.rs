@@ -16,6 +16,7 @@
 mod actions;
 mod auth;
 mod comms;
+mod enrolment;
 mod export;
 mod forms;
 mod hunt_library;
@@ -89,6 +90,8 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/incidents/{id}/observables", post(observables::change))
         .route("/sites", get(views::sites))
+        .route("/sites/enrolled", post(enrolment::enrol))
+        .route("/sites/enrolled/{site}/remove", post(enrolment::remove))
         .route("/kpis", get(kpis::kpis))
         .route("/runbooks", get(runbooks::list))
         .route("/search", get(search::search))

@@ -264,14 +264,19 @@ pub async fn sites(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
 ) -> Response {
-    let enrolled = match state.enrolled.sites() {
-        Ok(enrolled) => enrolled,
+    let records = match read(&state.store, |s| s.enrolments()).await {
+        Ok(records) => records,
         Err(error) => return error.into_response(),
     };
+    let enrolled: Vec<_> = (records.iter())
+        .filter(|(_, r)| r.is_enrolled())
+        .map(|(site, _)| site.clone())
+        .collect();
     match crate::view::sites::site_overview(&state.store, &state.live, &enrolled).await {
         Ok(list) => render(&tables::Sites::new(
             Layout::of(&viewer, "Sites", "/sites"),
             &list,
+            super::enrolment::section(&state, &viewer, &records),
         )),
         Err(error) => error.into_response(),
     }

@@ -25,6 +25,7 @@ mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_comms;
+mod dashboard_enrolment;
 mod dashboard_export;
 mod dashboard_hunt_library;
 mod dashboard_hunts;
