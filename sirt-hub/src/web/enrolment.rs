@@ -73,14 +73,7 @@ pub async fn enrol(
     uri: Uri,
     body: Body,
 ) -> Response {
-    let posted = match forms::accept(&state, &viewer, &back(), &headers, &uri, body) {
-        Ok(posted) => posted,
-        Err(response) => return *response,
-    };
-    let result = Commands::on(&state.ingest)
-        .enrol_site(&posted.acting, posted.one("site"), posted.one("name"))
-        .await;
-    forms::finish_at(&state, &viewer, "/sites", &back(), result)
+    change(state, viewer, (headers, uri, body), None).await
 }
 
 /// `POST /sites/enrolled/{site}/remove`.
@@ -92,12 +85,31 @@ pub async fn remove(
     uri: Uri,
     body: Body,
 ) -> Response {
+    change(state, viewer, (headers, uri, body), Some(site)).await
+}
+
+/// The form checked, then the enrolment (`removing: None`) or the removal of that site.
+async fn change(
+    state: WebState,
+    viewer: Viewer,
+    (headers, uri, body): (HeaderMap, Uri, Body),
+    removing: Option<String>,
+) -> Response {
     let posted = match forms::accept(&state, &viewer, &back(), &headers, &uri, body) {
         Ok(posted) => posted,
         Err(response) => return *response,
     };
-    let result = Commands::on(&state.ingest)
-        .remove_site(&posted.acting, &site, &state.live)
-        .await;
+    let commands = Commands::on(&state.ingest);
+    let result = match removing {
+        None => {
+            let (site, name) = (posted.one("site"), posted.one("name"));
+            commands.enrol_site(&posted.acting, site, name).await
+        }
+        Some(site) => {
+            commands
+                .remove_site(&posted.acting, &site, &state.live)
+                .await
+        }
+    };
     forms::finish_at(&state, &viewer, "/sites", &back(), result)
 }

@@ -9,16 +9,7 @@ use socfed_tests::{api, clients, fixture::Org};
 
 const EXTRA: &str = "[[operators]]\nname = \"ada\"\nrole = \"admin\"\n[[operators]]\nname = \"tom\"\nrole = \"tier3\"\n[dashboard]\nlisten = \"127.0.0.1:0\"\n";
 
-/// (status, JSON body) of a request.
-async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<(u16, serde_json::Value)> {
-    let r = request.send().await?;
-    let status = r.status().as_u16();
-    let text = r.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-    ))
-}
+use socfed_tests::api::call;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sites_are_enrolled_and_removed_over_the_api_by_an_admin_only() -> anyhow::Result<()> {
