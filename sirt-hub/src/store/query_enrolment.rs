@@ -36,3 +36,7 @@ impl HubStore {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "query_enrolment_tests.rs"]
+mod tests;
