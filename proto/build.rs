@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "socfed/v1/site_casework.proto",
         "socfed/v1/hub_casework.proto",
         "socfed/v1/hunt_library.proto",
+        "socfed/v1/enrolment.proto",
     ];
     for file in &files {
         println!("cargo:rerun-if-changed={file}");

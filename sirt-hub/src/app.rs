@@ -92,7 +92,7 @@ pub struct RunningHub {
     /// Where the dashboard listens, when enabled.
     pub dashboard_addr: Option<SocketAddr>,
     live: Arc<LiveSites>,
-    enrolled: Arc<Vec<SiteId>>,
+    enrolled: crate::enrolment::Enrolled,
     /// Admission of the gRPC and dashboard listeners; they close what is still open after
     /// the shutdown grace.
     grpc_gate: Arc<Gate>,
@@ -175,7 +175,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         None => None,
     };
     let live = Arc::new(LiveSites::default());
-    let enrolled: Vec<_> = config.sites.iter().map(|s| s.id.clone()).collect();
+    // The store's enrolled sites, which `[[sites]]` only seeds (below, before any listener).
+    let enrolled = crate::enrolment::Enrolled::new(store.clone());
 
     let (refusals, refusal_task) = crate::refusals::spawn(ingest.clone(), shutdown.clone());
     let federation = FederationService {
@@ -183,7 +184,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         ingest: ingest.clone(),
         store: store.clone(),
         live: live.clone(),
-        enrolled: Arc::new(enrolled.iter().cloned().collect()),
+        enrolled: enrolled.clone(),
         limits: ReportLimits::default(),
         max_in_flight: config.limits.max_in_flight_per_stream,
         max_batch: config.limits.max_batch_escalations,
@@ -192,7 +193,9 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     };
     let roles = Arc::new(crate::access::roster::RosterCache::default());
     seed_roster(&config, &ingest, &store, &roles).await?;
-    let enrolled = Arc::new(enrolled);
+    crate::enrolment::seed(&config.sites, &store, &ingest)
+        .await
+        .map_err(|_| StartError::WriterStopped)?;
     let (live_for_health, enrolled_for_health) = (live.clone(), enrolled.clone());
     let deliver = Arc::new(tokio::sync::Notify::new());
     let web_deliver = deliver.clone();
@@ -252,6 +255,12 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         enrolled: enrolled.clone(),
     };
     let web_roles = roles.clone();
+    let enrolment = crate::grpc::enrolment::EnrolmentService {
+        store: store.clone(),
+        roles: roles.clone(),
+        ingest: ingest.clone(),
+        live: live.clone(),
+    };
     let observables = crate::grpc::observables::ObservablesService {
         store: store.clone(),
         roles: roles.clone(),
@@ -284,6 +293,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
         "socfed.v1.HubCasework",
         "socfed.v1.Runbooks",
         "socfed.v1.HuntLibrary",
+        "socfed.v1.SiteEnrolment",
     ];
     let health = socfed_runtime::server::health(&served).await;
     let (reflection, reflection_v1alpha) = socfed_runtime::server::reflection(&served)
@@ -407,6 +417,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
                 socfed_proto::pb::hunt_library_server::HuntLibraryServer::new(library)
                     .max_decoding_message_size(max),
             )
+            .add_service(
+                socfed_proto::pb::site_enrolment_server::SiteEnrolmentServer::new(enrolment)
+                    .max_decoding_message_size(max),
+            )
             .serve_with_incoming_shutdown(incoming, async move { signal.cancelled().await }),
     );
     tracing::info!(%addr, data_dir = %config.data_dir.display(), durability = ?config.ingest.durability, "hub listening");
@@ -486,6 +500,8 @@ impl RunningHub {
             if shutdown.is_cancelled() {
                 r.blockers.push("the hub is shutting down".into());
             }
+            // A failed read was logged: no warning about sites this time.
+            let enrolled = enrolled.sites().unwrap_or_default();
             let away: Vec<&str> = enrolled
                 .iter()
                 .filter(|site| live.get(site).is_none())

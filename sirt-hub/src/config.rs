@@ -330,8 +330,12 @@ key = "/etc/socfed/pki/hub.key"
 # certificates it lists are refused at the handshake. Omit to check no CRL.
 crl = "/etc/socfed/pki/crl.pem"
 
-# Sites allowed to open an escalation stream. A valid site certificate for a site that is
-# not listed here is refused with PERMISSION_DENIED.
+# Sites allowed to open an escalation stream: these only SEED the enrolled sites, which live
+# in the hub store. At start a site listed here that the store never held is enrolled; a site
+# removed from this list stays enrolled (`sirt-hub sites remove ID` removes it), and one
+# removed with `sites remove` stays removed. At run time, without a restart:
+# `sirt-hub sites enrol ID --name NAME` (admin or CISO), `sirt-hub sites list`. A valid site
+# certificate for a site that is not enrolled is refused with PERMISSION_DENIED.
 [[sites]]
 id = "paris"
 name = "Paris data centre"

@@ -25,7 +25,7 @@ pub const TICK: Duration = Duration::from_secs(2);
 pub async fn run(
     store: Arc<HubStore>,
     ingest: IngestHandle,
-    enrolled: Arc<Vec<SiteId>>,
+    enrolled: crate::enrolment::Enrolled,
     shutdown: CancellationToken,
 ) {
     let mut ticker = tokio::time::interval(TICK);
@@ -35,9 +35,17 @@ pub async fn run(
             () = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
+        // Read each pass: a site enrolled or removed since runs the next sweep (or not).
+        let sites = match enrolled.sites() {
+            Ok(sites) => sites,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the enrolled sites");
+                continue;
+            }
+        };
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = pass(&store, &ingest, &enrolled, socfed_proto::now_millis()) => {}
+            () = pass(&store, &ingest, &sites, socfed_proto::now_millis()) => {}
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod correlate;
 pub mod deadlines;
 pub mod delivery;
 pub mod demo;
+pub mod enrolment;
 pub mod error;
 pub mod events;
 pub mod grpc;

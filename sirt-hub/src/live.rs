@@ -128,6 +128,13 @@ impl LiveSites {
             .collect()
     }
 
+    /// Ends `site`'s open stream, if it has one (the site was removed: `service::enrolment`);
+    /// whether one was open.
+    pub fn end(&self, site: &SiteId) -> bool {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard.1.get(site).map(|s| s.cancel.cancel()).is_some()
+    }
+
     pub fn get(&self, site: &SiteId) -> Option<LiveStream> {
         let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         guard.1.get(site).cloned()

@@ -29,6 +29,17 @@ pub fn with_certificate(pki: &TestPki, name: &str) -> anyhow::Result<reqwest::Cl
         .build()?)
 }
 
+/// (status, JSON body) of a request; a body that is not JSON as a JSON string.
+pub async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<(u16, serde_json::Value)> {
+    let r = request.send().await?;
+    let status = r.status().as_u16();
+    let text = r.text().await?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    ))
+}
+
 /// One server-sent event: its `id:`, `event:` and `data:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {

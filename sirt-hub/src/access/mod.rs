@@ -17,6 +17,7 @@
 //! | writing a note on an incident (its work log) | IR lead, CISO, SOC manager, tier 3 and tier 4 analysts |
 //! | keeping runbooks (`sirt-hub runbooks add|update|retire`) | security engineer, SOC manager, CISO |
 //! | keeping the hunt library (add, edit, enable, disable, run now, import) | IR lead, security engineer, CISO |
+//! | enrolling and removing sites (`sirt-hub sites enrol|remove`) | admin, CISO |
 
 pub mod acting;
 pub mod incident;
@@ -49,10 +50,12 @@ pub enum Api {
     WriteNote,
     KeepRunbooks,
     KeepHuntLibrary,
+    /// Enrolling and removing sites (issue 16): who may open an escalation stream.
+    EnrolSites,
 }
 
 impl Api {
-    pub const ALL: [Api; 18] = [
+    pub const ALL: [Api; 19] = [
         Api::Read,
         Api::TransitionIncident,
         Api::Regulatory,
@@ -71,6 +74,7 @@ impl Api {
         Api::WriteNote,
         Api::KeepRunbooks,
         Api::KeepHuntLibrary,
+        Api::EnrolSites,
     ];
 
     /// The API as the subject of "… needs …".
@@ -94,6 +98,7 @@ impl Api {
             Api::WriteNote => "writing a note on an incident",
             Api::KeepRunbooks => "keeping runbooks",
             Api::KeepHuntLibrary => "keeping the hunt library",
+            Api::EnrolSites => "enrolling or removing sites",
         }
     }
 }
@@ -154,7 +159,9 @@ pub fn needed(api: Api) -> Needed {
         // tier 1 and 2 triage at the sites and read the log, engineers and admins read it.
         Api::StartHunt | Api::WriteNote => Needed::OneOf(HUNTERS),
         Api::DraftCommunication => Needed::OneOf(WRITERS),
-        Api::ManageOperators => Needed::OneOf(ROSTER_KEEPERS),
+        // Who may stream into the hub is an access decision like the roster's: the same
+        // keepers (admin, CISO).
+        Api::ManageOperators | Api::EnrolSites => Needed::OneOf(ROSTER_KEEPERS),
         Api::EditObservables => Needed::OneOf(INVESTIGATORS),
         Api::KeepRunbooks => Needed::OneOf(RUNBOOK_KEEPERS),
         Api::KeepHuntLibrary => Needed::OneOf(LIBRARY_KEEPERS),

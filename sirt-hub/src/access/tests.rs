@@ -16,7 +16,7 @@ const ROLES: [Option<HubRole>; 10] = [
 
 /// Written by hand from the module documentation, not from the code: 1 = allowed.
 #[rustfmt::skip]
-const EXPECTED: [(Api, [u8; 10]); 18] = [
+const EXPECTED: [(Api, [u8; 10]); 19] = [
     //                          t1 t2 t3 t4 eng mgr ir ciso adm none
     (Api::Read,                [1, 1, 1, 1, 1,  1,  1, 1,   1,  1]),
     (Api::TransitionIncident,  [1, 1, 1, 1, 1,  1,  1, 1,   1,  0]),
@@ -36,6 +36,7 @@ const EXPECTED: [(Api, [u8; 10]); 18] = [
     (Api::WriteNote,           [0, 0, 1, 1, 0,  1,  1, 1,   0,  0]),
     (Api::KeepRunbooks,        [0, 0, 0, 0, 1,  1,  0, 1,   0,  0]),
     (Api::KeepHuntLibrary,     [0, 0, 0, 0, 1,  0,  1, 1,   0,  0]),
+    (Api::EnrolSites,          [0, 0, 0, 0, 0,  0,  0, 1,   1,  0]),
 ];
 
 #[test]

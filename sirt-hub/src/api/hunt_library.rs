@@ -200,7 +200,7 @@ pub async fn run(
     let action = LibraryAction::Run {
         id,
         scheduled: false,
-        enrolled: state.enrolled.to_vec(),
+        enrolled: state.enrolled.sites()?,
     };
     let changed = change(&state, &acting, action).await?;
     Ok(Json(json!({

@@ -1,5 +1,5 @@
 //! The hub's HTTP/JSON API, `/api/v1`, on the dashboard's HTTPS listener: incidents (list,
-//! one, transition), observables (an incident's, a change, the lookup: `observables.rs`), sites, directives (per incident, issue), hunts, communications, the hunt
+//! one, transition), observables (an incident's, a change, the lookup: `observables.rs`), sites (and the enrolled sites: list, enrol, remove, `enrolment.rs`), directives (per incident, issue), hunts, communications, the hunt
 //! library (`hunt_library.rs`: list, add, show, edit, enable, disable, run, stats), and the
 //! resumable event stream (`events.rs`). Every handler is a thin adapter: it authenticates
 //! (`auth.rs`: an operator client certificate or an API token), then calls the same store
@@ -9,6 +9,7 @@
 //! and types by `utoipa`'s derives (`openapi.rs`).
 
 mod auth;
+mod enrolment;
 mod error;
 mod events;
 pub(crate) mod export;
@@ -77,6 +78,14 @@ pub fn router() -> axum::Router<WebState> {
             get(notes::list).post(notes::add),
         )
         .route("/api/v1/sites", get(response::sites))
+        .route(
+            "/api/v1/sites/enrolled",
+            get(enrolment::list).post(enrolment::enrol),
+        )
+        .route(
+            "/api/v1/sites/enrolled/{site}",
+            axum::routing::delete(enrolment::remove),
+        )
         .route(
             "/api/v1/directives",
             get(response::directives).post(response::issue),

@@ -29,7 +29,8 @@ pub async fn sites(
 ) -> Result<Json<Page>, ApiError> {
     presented.caller(&state, Scope::Read).await?;
     let sites =
-        crate::view::sites::site_overview(&state.store, &state.live, &state.enrolled).await?;
+        crate::view::sites::site_overview(&state.store, &state.live, &state.enrolled.sites()?)
+            .await?;
     let items = sites.iter().map(crate::cli::render::site_json).collect();
     Ok(json_page(items, None))
 }
@@ -118,7 +119,7 @@ pub async fn issue(
         acting: &acting,
     };
     let done = Commands::on(&state.ingest)
-        .issue_directive(&by, order, &state.enrolled)
+        .issue_directive(&by, order, &state.enrolled.sites()?)
         .await?;
     let now = socfed_proto::now_millis();
     let items = done

@@ -16,6 +16,7 @@ mod report;
 pub(crate) mod response;
 pub(crate) mod runbooks;
 mod search;
+pub(crate) mod sites;
 mod tokens;
 mod watch;
 
@@ -54,7 +55,7 @@ pub enum Command {
     Pki(pki::PkiCommand),
     /// Cross-site incidents.
     Incidents(query::IncidentsArgs),
-    /// Per-site federation status.
+    /// Per-site federation status; `list`, `enrol`, `remove`: the enrolled sites.
     Sites(query::SitesArgs),
     /// Escalations kept for review (conflicting replays, rejected reports).
     Conflicts(query::ConflictsArgs),
@@ -180,7 +181,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                         .context(format!("{}: [[webhooks]]", file.display()))
                 })?;
             socfed_runtime::outln!(
-                "{}: valid ({} enrolled sites; certificate {}; {})",
+                "{}: valid ({} sites to seed the enrolled sites with; certificate {}; {})",
                 file.display(),
                 config.sites.len(),
                 tls.identity,

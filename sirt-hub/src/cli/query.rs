@@ -161,6 +161,9 @@ pub enum MembersCommand {
 
 #[derive(Debug, Args)]
 pub struct SitesArgs {
+    /// Without one: every enrolled (or ever seen) site's federation status.
+    #[command(subcommand)]
+    pub command: Option<super::sites::SitesCommand>,
     #[command(flatten)]
     pub target: HubTarget,
 }
@@ -449,6 +452,9 @@ pub async fn incidents(args: IncidentsArgs) -> anyhow::Result<()> {
 }
 
 pub async fn sites(args: SitesArgs) -> anyhow::Result<()> {
+    if let Some(command) = args.command {
+        return super::sites::run(command, &args.target).await;
+    }
     let mut client = client(&args.target)?;
     let sites = client
         .list_sites(pb::ListSitesRequest {})

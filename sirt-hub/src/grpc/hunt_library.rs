@@ -10,7 +10,6 @@ use crate::service::Commands;
 use crate::store::HubStore;
 use crate::view::library as view;
 use socfed_proto::pb;
-use socfed_proto::vocab::SiteId;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -19,7 +18,7 @@ pub struct HuntLibraryService {
     pub store: Arc<HubStore>,
     pub roles: Roles,
     pub ingest: IngestHandle,
-    pub enrolled: Arc<Vec<SiteId>>,
+    pub enrolled: crate::enrolment::Enrolled,
 }
 
 fn invalid(e: LibraryError) -> Status {
@@ -120,7 +119,7 @@ impl pb::hunt_library_server::HuntLibrary for HuntLibraryService {
         let action = LibraryAction::Run {
             id,
             scheduled: false,
-            enrolled: self.enrolled.to_vec(),
+            enrolled: self.enrolled.sites()?,
         };
         let changed = self.change(&acting, action).await?;
         Ok(Response::new(pb::LibraryRun {

@@ -3,6 +3,7 @@
 pub mod acting;
 pub mod casework;
 pub mod comms;
+pub mod enrolment;
 pub mod events;
 pub mod federation;
 pub mod hunt_library;

@@ -32,7 +32,7 @@ pub struct OperatorService {
     pub roles: super::acting::Roles,
     pub ingest: IngestHandle,
     pub live: Arc<LiveSites>,
-    pub enrolled: Arc<Vec<SiteId>>,
+    pub enrolled: crate::enrolment::Enrolled,
     pub shutdown: CancellationToken,
     /// Open `WatchIncidents` streams per operator (`limits.max_watches_per_operator`).
     pub watches: Arc<super::watches::WatchSlots>,
@@ -217,7 +217,8 @@ impl pb::operator_server::Operator for OperatorService {
     ) -> Result<Response<pb::ListSitesResponse>, Status> {
         authorize(&request, "ListSites")?;
         let sites =
-            crate::view::sites::site_overview(&self.store, &self.live, &self.enrolled).await?;
+            crate::view::sites::site_overview(&self.store, &self.live, &self.enrolled.sites()?)
+                .await?;
         Ok(Response::new(pb::ListSitesResponse { sites }))
     }
 

@@ -52,7 +52,7 @@ pub struct ResponseService {
     pub roles: Roles,
     pub ingest: IngestHandle,
     pub live: Arc<LiveSites>,
-    pub enrolled: Arc<Vec<SiteId>>,
+    pub enrolled: crate::enrolment::Enrolled,
 }
 
 fn invalid(e: impl std::fmt::Display) -> Status {
@@ -112,7 +112,7 @@ impl pb::response_server::Response for ResponseService {
             expires_in_s,
         };
         let done = Commands::on(&self.ingest)
-            .issue_directive(&self.orderer(&acting), order, &self.enrolled)
+            .issue_directive(&self.orderer(&acting), order, &self.enrolled.sites()?)
             .await?;
         Ok(Response::new(list(&done)))
     }
@@ -139,7 +139,7 @@ impl pb::response_server::Response for ResponseService {
             due_in_s,
         };
         let done = Commands::on(&self.ingest)
-            .assign_task(&self.orderer(&acting), order, &self.enrolled)
+            .assign_task(&self.orderer(&acting), order, &self.enrolled.sites()?)
             .await?;
         Ok(Response::new(list(&done)))
     }
@@ -224,7 +224,7 @@ impl pb::response_server::Response for ResponseService {
             search,
         };
         let HuntStarted { hunt, sweeps } = Commands::on(&self.ingest)
-            .start_hunt(&self.orderer(&acting), order, &self.enrolled)
+            .start_hunt(&self.orderer(&acting), order, &self.enrolled.sites()?)
             .await?;
         Ok(Response::new(self.hunt_reply(&hunt, &sweeps)))
     }

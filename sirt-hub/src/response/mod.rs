@@ -36,7 +36,9 @@ pub enum ResponseError {
     Param(String, String),
     #[error("at most {MAX_PARAMS} parameters per directive")]
     TooManyParams,
-    #[error("site {0:?} is not enrolled at this hub; `sirt-hub sites` lists them")]
+    #[error(
+        "site {0:?} is not enrolled at this hub; `sirt-hub sites list` lists the enrolled sites"
+    )]
     UnknownSite(String),
     #[error("{0}")]
     Invalid(String),

@@ -10,6 +10,7 @@
 //!
 //! - [`incident`]: lifecycle, regulatory, merge, split, members.
 //! - [`response`]: directives, tasks, hunts.
+//! - [`enrolment`]: sites enrolled and removed (who may open an escalation stream).
 //! - [`sites`]: a site's escalation stream (hello, escalations, status, directive reports).
 //! - [`comms`]: communications as an operator drafts, decides and records them.
 //! - [`observables`]: an incident's observables as analysts add, flag and remove them.
@@ -26,6 +27,7 @@ use crate::ingest::{IngestHandle, TransitionError};
 use socfed_runtime::audit::AuditDraft;
 
 pub mod comms;
+pub mod enrolment;
 pub mod hunt_library;
 pub mod incident;
 pub mod notes;
@@ -151,6 +153,7 @@ fn wrong_answer(command: &str, outcome: &ResponseOutcome) -> HubError {
         ResponseOutcome::Updated(_) => "an update",
         ResponseOutcome::Pruned(_) => "a prune step",
         ResponseOutcome::Library(_) => "a library hunt",
+        ResponseOutcome::Enrolment(_) => "a site's enrolment",
         ResponseOutcome::NotFound(_) | ResponseOutcome::Rejected(_) => "a refusal",
     };
     HubError::internal(format!("the writer answered {command} with {kind}"))

@@ -90,6 +90,9 @@ pub fn shown(id: TreeId, key: &[u8], value: &[u8]) -> Result<Shown, String> {
             rec::<crate::hunt_library::LibraryHunt>(id, "LibraryHunt", value)
         }
         TreeId::WebSessions => rec::<crate::session::Grant>(id, "Grant", value),
+        TreeId::EnrolledSites => {
+            rec::<super::records::EnrolmentRecord>(id, "EnrolmentRecord", value)
+        }
         // Status code ++ severity code (`schema::listing_value`).
         TreeId::SiteIncidents => {
             let pair = fixed(tree, value, 2)?;

@@ -19,6 +19,7 @@ mod legacy;
 pub mod marks;
 pub mod query;
 mod query_directives;
+mod query_enrolment;
 mod query_events;
 mod query_index;
 mod query_library;

@@ -147,3 +147,32 @@ impl EventKind {
         }
     }
 }
+
+/// One site's enrolment (`enrolled_sites`, `crate::enrolment`): who enrolled it and when, and,
+/// once removed, who removed it and when. A removed site keeps its record so the config's seed
+/// never enrols it again behind the back of whoever removed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentRecord {
+    /// The display name (the config's `name`, or `--name`); may be empty.
+    pub name: String,
+    pub enrolled_by: String,
+    pub enrolled_at_ms: UnixMillis,
+    /// Why: "seeded from config" or "enrolled by an operator".
+    pub reason: String,
+    /// `Some` once removed: who removed it and when.
+    pub removed: Option<Removal>,
+}
+
+/// A site's removal from the enrolled sites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    pub by: String,
+    pub at_ms: UnixMillis,
+}
+
+impl EnrolmentRecord {
+    /// Whether the site may open an escalation stream.
+    pub fn is_enrolled(&self) -> bool {
+        self.removed.is_none()
+    }
+}

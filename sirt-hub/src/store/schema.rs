@@ -51,6 +51,7 @@
 //! | `hunt_library`  | library hunt ULID (16)                | `hunt_library::LibraryHunt` (current version) |
 //! | `hunt_library_versions` | library hunt ULID ++ version u64 BE | `LibraryHunt` (each version an edit replaced) |
 //! | `hunt_library_runs` | library hunt ULID ++ hunt ULID    | empty (the hunts its runs started) |
+//! | `enrolled_sites` | site                                 | `EnrolmentRecord` (enrolled or removed, by whom, when) |
 //!
 //! `escalations` is the idempotency-key index, packed: each entry is a run of consecutive
 //! sequences of one (site, epoch) stored by one unit of work, keyed by the run's last sequence;
@@ -101,6 +102,11 @@
 //! every version after the last one it names in its hello (`grpc/federation/runbooks.rs`), so
 //! the log is never trimmed by delivery. Schema version 10 added the three.
 //!
+//! `enrolled_sites` is the set of sites allowed to open an escalation stream (`crate::enrolment`):
+//! seeded from the config's `[[sites]]` at start, changed by `sirt-hub sites enrol|remove`. A
+//! removed site keeps its record (marked removed), so the seed never enrols it again. Schema
+//! version 11 added it.
+//!
 //! Values are `[version byte] ++ postcard(record)` (`socfed_runtime::store_kit::codec`), the
 //! version per tree ([`TreeId::codec`]): [`RECORD_VERSION`] but for `incidents` and
 //! `escalations`, whose records moved on and whose older versions are still read (`legacy.rs`).
@@ -138,7 +144,9 @@ pub use trees::*;
 /// `incident_search`, the incident search's postings, kept by every incident write, built
 /// from `incidents` at the upgrade; `hunt_library`, `hunt_library_versions`,
 /// `hunt_library_runs` (the hunt library; an older build would not run its schedules).
-pub const SCHEMA_VERSION: u32 = 10;
+/// 11: `enrolled_sites`, the enrolled sites (an older build would read them from the config
+/// alone, letting a removed site stream again).
+pub const SCHEMA_VERSION: u32 = 11;
 /// Version of the values of every tree but `incidents` and `escalations`.
 pub const RECORD_VERSION: u8 = 1;
 /// Version of `incidents` values. 2: lifecycle state (status, severity, TLP, techniques) only
@@ -210,6 +218,8 @@ pub const INCIDENT_SEARCH: &str = "incident_search";
 pub const HUNT_LIBRARY: &str = "hunt_library";
 pub const HUNT_LIBRARY_VERSIONS: &str = "hunt_library_versions";
 pub const HUNT_LIBRARY_RUNS: &str = "hunt_library_runs";
+/// Schema 11: site → `EnrolmentRecord` (`crate::enrolment`).
+pub const ENROLLED_SITES: &str = "enrolled_sites";
 /// `meta` key of the last event sequence appended (u64 BE).
 pub const EVENT_SEQ: &str = "event_seq";
 /// sled's own default tree, in every sled database; the hub writes nothing there.
@@ -498,7 +508,7 @@ pub fn key_shape(tree: TreeId, key: &[u8]) -> Result<String, String> {
     let shape = KeyShape::new(key);
     match tree {
         TreeId::Meta => return meta_key_shape(key),
-        TreeId::Sites | TreeId::Operators => shape.text(),
+        TreeId::Sites | TreeId::Operators | TreeId::EnrolledSites => shape.text(),
         TreeId::Audit | TreeId::Events => shape.u64("seq"),
         TreeId::Incidents
         | TreeId::Directives

@@ -46,6 +46,9 @@
 //! start empty.
 //!
 //! Version 9 → 10: nothing is rewritten; the hunt library's trees start empty.
+//!
+//! Version 10 → 11: nothing is rewritten; `enrolled_sites` starts empty and the hub seeds it
+//! from the config's `[[sites]]` at start (`crate::enrolment::seed`).
 
 use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};
@@ -83,6 +86,7 @@ pub(super) fn upgrade(
         runs::pack_escalation_runs(escalations)?;
     }
     // 9 → 10: `incident_notes` is opened empty with the other trees; only the version.
+    // 10 → 11: `enrolled_sites` likewise (seeded from the config at start, not here).
     // The indexes are durable before the version that says they exist (flushes every tree).
     trees.meta.flush()?;
     trees.meta.insert(

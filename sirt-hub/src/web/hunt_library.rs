@@ -228,13 +228,17 @@ pub async fn act(
             &HubError::not_found("No such library hunt."),
         );
     };
+    let enrolled = match state.enrolled.sites() {
+        Ok(enrolled) => enrolled,
+        Err(error) => return forms::refused_at(&viewer, &back, &error),
+    };
     let action = match what.as_str() {
         "enable" => LibraryAction::Switch { id, enabled: true },
         "disable" => LibraryAction::Switch { id, enabled: false },
         "run" => LibraryAction::Run {
             id,
             scheduled: false,
-            enrolled: state.enrolled.to_vec(),
+            enrolled,
         },
         _ => return forms::refused_at(&viewer, &back, &HubError::not_found("No such action.")),
     };

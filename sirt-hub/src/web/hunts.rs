@@ -65,9 +65,13 @@ pub async fn start(
     };
     let result = match order(&posted, incident) {
         Ok(order) => {
-            Commands::on(&state.ingest)
-                .start_hunt(&orderer(&state, &posted), order, &state.enrolled)
-                .await
+            async {
+                let enrolled = state.enrolled.sites()?;
+                Commands::on(&state.ingest)
+                    .start_hunt(&orderer(&state, &posted), order, &enrolled)
+                    .await
+            }
+            .await
         }
         Err(error) => Err(error),
     };

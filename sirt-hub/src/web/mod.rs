@@ -16,6 +16,7 @@
 mod actions;
 mod auth;
 mod comms;
+mod enrolment;
 mod export;
 mod forms;
 mod hunt_library;
@@ -36,7 +37,6 @@ use crate::ingest::IngestHandle;
 use crate::live::LiveSites;
 use crate::store::HubStore;
 use axum::routing::{get, post};
-use socfed_proto::vocab::SiteId;
 use socfed_runtime::tls::{Swappable, tls_incoming};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -48,7 +48,7 @@ pub struct WebState {
     pub store: Arc<HubStore>,
     pub ingest: IngestHandle,
     pub live: Arc<LiveSites>,
-    pub enrolled: Arc<Vec<SiteId>>,
+    pub enrolled: crate::enrolment::Enrolled,
     /// The live roster: a session ends when its operator leaves it.
     pub roles: crate::access::reader::Roles,
     /// Serials the CRL in force revokes: a session ends when its certificate is revoked.
@@ -90,6 +90,8 @@ pub fn router(state: WebState) -> axum::Router {
         .route("/incidents/{id}/comms/{comm}", post(comms::decide))
         .route("/incidents/{id}/observables", post(observables::change))
         .route("/sites", get(views::sites))
+        .route("/sites/enrolled", post(enrolment::enrol))
+        .route("/sites/enrolled/{site}/remove", post(enrolment::remove))
         .route("/kpis", get(kpis::kpis))
         .route("/runbooks", get(runbooks::list))
         .route("/search", get(search::search))

@@ -216,9 +216,13 @@ pub async fn directive(
     let result = match order {
         Ok(order) => {
             let by = orderer(&state, &posted);
-            Commands::on(&state.ingest)
-                .issue_directive(&by, order, &state.enrolled)
-                .await
+            async {
+                let enrolled = state.enrolled.sites()?;
+                Commands::on(&state.ingest)
+                    .issue_directive(&by, order, &enrolled)
+                    .await
+            }
+            .await
         }
         Err(error) => Err(error),
     };
@@ -245,9 +249,13 @@ pub async fn task(
                 due_in_s,
             };
             let by = orderer(&state, &posted);
-            Commands::on(&state.ingest)
-                .assign_task(&by, order, &state.enrolled)
-                .await
+            async {
+                let enrolled = state.enrolled.sites()?;
+                Commands::on(&state.ingest)
+                    .assign_task(&by, order, &enrolled)
+                    .await
+            }
+            .await
         }
         Err(error) => Err(error),
     };

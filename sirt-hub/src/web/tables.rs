@@ -179,6 +179,8 @@ impl Incident<'_> {
 pub struct Sites<'a> {
     pub layout: Layout<'a>,
     pub rows: Rows,
+    /// The enrolled sites, with the enrol and remove forms for the admin or the CISO.
+    pub enrolled: super::enrolment::EnrolledSection,
 }
 
 /// A certificate this close to its end is a warning on the sites page.
@@ -225,7 +227,11 @@ fn health(s: &pb::SiteSummary, now: i64) -> Vec<String> {
 }
 
 impl<'a> Sites<'a> {
-    pub fn new(layout: Layout<'a>, sites: &[pb::SiteSummary]) -> Self {
+    pub fn new(
+        layout: Layout<'a>,
+        sites: &[pb::SiteSummary],
+        enrolled: super::enrolment::EnrolledSection,
+    ) -> Self {
         let now = socfed_proto::now_millis();
         let rows = sites
             .iter()
@@ -249,7 +255,11 @@ impl<'a> Sites<'a> {
                 ]
             })
             .collect();
-        Self { layout, rows }
+        Self {
+            layout,
+            rows,
+            enrolled,
+        }
     }
 }
 

@@ -252,7 +252,8 @@ fn incident_forms(
             &viewer.name,
             role,
             csrf.clone(),
-            &state.enrolled,
+            // A failed read was logged; the forms offer the sighted sites alone then.
+            &state.enrolled.sites().unwrap_or_default(),
             sighted,
         ),
         comms: super::comms::Comms::offered(&viewer.name, role, csrf, comms),
@@ -263,10 +264,19 @@ pub async fn sites(
     State(state): State<WebState>,
     axum::Extension(viewer): axum::Extension<Viewer>,
 ) -> Response {
-    match crate::view::sites::site_overview(&state.store, &state.live, &state.enrolled).await {
+    let records = match read(&state.store, |s| s.enrolments()).await {
+        Ok(records) => records,
+        Err(error) => return error.into_response(),
+    };
+    let enrolled: Vec<_> = (records.iter())
+        .filter(|(_, r)| r.is_enrolled())
+        .map(|(site, _)| site.clone())
+        .collect();
+    match crate::view::sites::site_overview(&state.store, &state.live, &enrolled).await {
         Ok(list) => render(&tables::Sites::new(
             Layout::of(&viewer, "Sites", "/sites"),
             &list,
+            super::enrolment::section(&state, &viewer, &records),
         )),
         Err(error) => error.into_response(),
     }
@@ -305,7 +315,10 @@ pub async fn hunts(
                 csrf: viewer.action_csrf(),
                 start: may(crate::access::Api::StartHunt),
                 attach: may(crate::access::Api::AttachHunt),
-                sites: state.enrolled.iter().map(ToString::to_string).collect(),
+                // A failed read was logged; the form then offers "all" alone.
+                sites: (state.enrolled.sites().unwrap_or_default().iter())
+                    .map(ToString::to_string)
+                    .collect(),
             };
             let keep = may(crate::access::Api::KeepHuntLibrary);
             let library = match super::hunt_library::section(&state, keep).await {

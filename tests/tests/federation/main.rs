@@ -7,6 +7,7 @@ mod batches;
 mod correlation;
 mod delivery;
 mod directive_restarts;
+mod enrolment;
 mod flood;
 mod hub_domain;
 mod hub_lifecycle;

@@ -45,6 +45,8 @@ async fn the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repe
         for method in item.as_object().cloned().unwrap_or_default().keys() {
             let request = match method.as_str() {
                 "post" => anonymous.post(&url).json(&serde_json::json!({})),
+                "put" => anonymous.put(&url).json(&serde_json::json!({})),
+                "delete" => anonymous.delete(&url),
                 _ => anonymous.get(&url),
             };
             let status = request.send().await?.status().as_u16();

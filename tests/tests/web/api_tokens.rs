@@ -58,16 +58,7 @@ fn message(body: &serde_json::Value) -> &str {
     body["error"]["message"].as_str().unwrap_or_default()
 }
 
-/// (status, JSON body) of a request.
-async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<(u16, serde_json::Value)> {
-    let r = request.send().await?;
-    let status = r.status().as_u16();
-    let text = r.text().await?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-    ))
-}
+use socfed_tests::api::call;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -> anyhow::Result<()>

@@ -4,6 +4,7 @@
 //! One test binary for these scenarios (one link instead of one per file); each module is one
 //! scenario file, its tests keep their names under the module's path.
 
+mod api_enrolment;
 mod api_events;
 mod api_incident_search;
 mod api_incidents;
@@ -24,6 +25,7 @@ mod dashboard;
 mod dashboard_actions;
 mod dashboard_browser;
 mod dashboard_comms;
+mod dashboard_enrolment;
 mod dashboard_export;
 mod dashboard_hunt_library;
 mod dashboard_hunts;

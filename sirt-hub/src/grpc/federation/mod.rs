@@ -34,7 +34,7 @@ pub struct FederationService {
     pub ingest: IngestHandle,
     pub store: Arc<crate::store::HubStore>,
     pub live: Arc<LiveSites>,
-    pub enrolled: Arc<HashSet<SiteId>>,
+    pub enrolled: crate::enrolment::Enrolled,
     pub limits: ReportLimits,
     /// Escalations one stream may have submitted and not yet seen committed.
     pub max_in_flight: usize,
@@ -47,6 +47,14 @@ pub struct FederationService {
     /// Refusals after the stream opened (oversized messages) go to the audit from here;
     /// refusals at open are seen by `grpc::refusal_layer`.
     pub refusals: Arc<crate::refusals::RefusalAudit>,
+}
+
+/// The refusal of a stream from a site that is not (or no longer) enrolled.
+fn not_enrolled(site: &SiteId) -> Status {
+    HubError::denied(format!(
+        "site {site:?} is not enrolled at this hub; an admin or the CISO enrols it with `sirt-hub sites enrol {site}`"
+    ))
+    .into()
 }
 
 type Outbound = mpsc::Sender<Result<pb::HubMessage, Status>>;
@@ -71,11 +79,10 @@ impl pb::federation_server::Federation for FederationService {
         let Identity::Site(site) = peer.identity.clone() else {
             return Err(HubError::denied("the escalation stream needs a site certificate").into());
         };
-        if !self.enrolled.contains(&site) {
-            let status: Status = HubError::denied(format!(
-                "site {site:?} is not enrolled at this hub; add it to [[sites]] in the hub config"
-            ))
-            .into();
+        // The store's enrolled sites, read at every open: an enrolment or removal takes effect
+        // with the site's next stream, no restart (`crate::enrolment`).
+        if !self.enrolled.contains(&site)? {
+            let status = not_enrolled(&site);
             refused(Some(&site), remote, &status);
             return Err(status);
         }
@@ -126,6 +133,14 @@ impl pb::federation_server::Federation for FederationService {
         }
         let (generation, cancel) = (registered.generation, registered.cancel);
         self.live.set_lease(&site, generation, welcomed.lease);
+        // Removed between the check above and the registration: the removal's end of the
+        // stream came before there was one to end, so end it here.
+        if !self.enrolled.contains(&site)? {
+            self.live.unregister(&site, generation);
+            let status = not_enrolled(&site);
+            refused(Some(&site), remote, &status);
+            return Err(status);
+        }
         tracing::info!(site = %site, ?remote, epoch = %hello.epoch, acked_through = welcome.acked_through, "site stream open");
         let first = pb::HubMessage {
             body: Some(hub_message::Body::Welcome(welcome)),

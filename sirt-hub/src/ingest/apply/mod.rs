@@ -8,6 +8,7 @@
 //! through `service::sites::apply_unqueued`); the store's write lock serialises units anyway.
 
 mod comms;
+mod enrolment;
 mod escalation;
 mod fingerprints;
 mod hunt_library;
@@ -24,6 +25,7 @@ mod transition;
 mod web;
 
 pub use comms::{CommEdit, CommsChange};
+pub use enrolment::{EnrolmentAction, EnrolmentChange};
 pub use hunt_library::{LibraryAction, LibraryChange, LibraryChanged};
 pub use journaled::{item_of, journal};
 pub use members::MemberChange;
@@ -132,6 +134,8 @@ pub enum Item {
     WebhookCursor(Box<WebhookCursor>),
     /// The hunt library changed or run (`crate::hunt_library`).
     Library(Box<LibraryChange>),
+    /// A site enrolled or removed (`crate::enrolment`).
+    Enrolment(Box<EnrolmentChange>),
     /// Writes nothing: its answer comes after a flush that started after it was applied, so
     /// whatever a caller read before submitting it is durable once the answer arrives.
     Barrier,
@@ -407,6 +411,7 @@ impl Batch<'_, '_> {
                 Outcome::Status
             }
             Item::Library(change) => Outcome::Response(self.library(change)?),
+            Item::Enrolment(change) => Outcome::Response(self.enrolment(change)?),
             Item::Barrier => Outcome::Status,
         })
     }

@@ -57,6 +57,8 @@ pub enum ResponseOutcome {
     Pruned(super::Pruned),
     /// The hunt library changed (`hunt_library.rs`).
     Library(Box<super::LibraryChanged>),
+    /// A site's enrolment as the change left it (`enrolment.rs`).
+    Enrolment(Box<crate::store::records::EnrolmentRecord>),
     NotFound(String),
     Rejected(String),
 }

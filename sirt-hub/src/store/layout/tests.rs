@@ -10,8 +10,8 @@
 
 use crate::comms::{Audience, CommRecord};
 use crate::ingest::apply::{
-    CommEdit, CommsChange, EscalationOutcome, Issue, Item, Offered, Outcome, RosterChange,
-    Transition,
+    CommEdit, CommsChange, EnrolmentAction, EnrolmentChange, EscalationOutcome, Issue, Item,
+    Offered, Outcome, RosterChange, Transition,
 };
 use crate::lifecycle::{Command, HubRole, Tier};
 use crate::response::order::TaskOrder;
@@ -156,6 +156,28 @@ fn scenario(store: &HubStore) -> anyhow::Result<()> {
         role: Some(HubRole::IrLead),
     };
     applied(store, Item::Comms(Box::new(comms)), NOW + 5_000)?;
+    // Enrolled sites: one seeded from the config, one enrolled and removed by an operator.
+    let enrolment = |name: &str, action, actor: &str| -> anyhow::Result<Item> {
+        Ok(Item::Enrolment(Box::new(EnrolmentChange {
+            site: site(name)?,
+            action,
+            actor: actor.into(),
+            actor_cert: String::new(),
+        })))
+    };
+    let enrol = |seed| EnrolmentAction::Enrol {
+        name: "Paris data centre".into(),
+        reason: "seeded from config".into(),
+        seed,
+    };
+    applied(store, enrolment("paris", enrol(true), "hub")?, NOW + 6_000)?;
+    applied(
+        store,
+        enrolment("berlin", enrol(false), "root")?,
+        NOW + 6_000,
+    )?;
+    let remove = enrolment("berlin", EnrolmentAction::Remove, "root")?;
+    applied(store, remove, NOW + 7_000)?;
     Ok(())
 }
 

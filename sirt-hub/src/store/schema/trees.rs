@@ -47,6 +47,8 @@ pub enum TreeId {
     HuntLibrary,
     HuntLibraryVersions,
     HuntLibraryRuns,
+    /// Schema 11: the enrolled sites (`crate::enrolment`).
+    EnrolledSites,
 }
 
 /// The registry of the hub's trees (`store_kit`): each tree's name (the constants above) and
@@ -86,6 +88,7 @@ impl TreeSet for TreeId {
         TreeId::HuntLibrary,
         TreeId::HuntLibraryVersions,
         TreeId::HuntLibraryRuns,
+        TreeId::EnrolledSites,
     ];
 
     fn index(self) -> usize {
@@ -127,6 +130,7 @@ impl TreeSet for TreeId {
             TreeId::HuntLibrary => HUNT_LIBRARY,
             TreeId::HuntLibraryVersions => HUNT_LIBRARY_VERSIONS,
             TreeId::HuntLibraryRuns => HUNT_LIBRARY_RUNS,
+            TreeId::EnrolledSites => ENROLLED_SITES,
         }
     }
 

@@ -16,8 +16,9 @@
 //! owed to sites), `sites.rs` (per-site facts and acknowledgement marks), `escalations.rs`
 //! (idempotency records, reviews, local references, fingerprints), `response.rs` (directives,
 //! hunts, communications), `people.rs` (roster, members, dashboard grants, the audit chain), `events.rs` (the hub
-//! event log), `observables.rs` (incidents' observables and their index), `runbooks.rs` (the hub's runbooks and the log of versions sent to sites), `hunt_library.rs` (the hunt library).
+//! event log), `observables.rs` (incidents' observables and their index), `runbooks.rs` (the hub's runbooks and the log of versions sent to sites), `hunt_library.rs` (the hunt library), `enrolment.rs` (the enrolled sites).
 
+mod enrolment;
 mod escalations;
 mod events;
 mod hunt_library;
