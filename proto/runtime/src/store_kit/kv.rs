@@ -266,45 +266,34 @@ pub trait ReadTree<E> {
     ) -> impl DoubleEndedIterator<Item = Result<(IVec, IVec), E>>;
 }
 
-impl<E: From<sled::Error>> ReadTree<E> for sled::Tree {
-    fn read(&self, key: &[u8]) -> Result<Option<IVec>, E> {
-        Ok(self.get(key)?)
-    }
+/// The one implementation for both tree kinds: the same three calls (a [`Tree`] has sled's
+/// method names), each failure converted into the caller's error.
+macro_rules! read_tree {
+    ($tree:ty, $error:ty) => {
+        impl<E: From<$error>> ReadTree<E> for $tree {
+            fn read(&self, key: &[u8]) -> Result<Option<IVec>, E> {
+                Ok(self.get(key)?)
+            }
 
-    fn read_range(
-        &self,
-        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
-    ) -> impl DoubleEndedIterator<Item = Result<(IVec, IVec), E>> {
-        self.range(range).map(|entry| entry.map_err(E::from))
-    }
+            fn read_range(
+                &self,
+                range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+            ) -> impl DoubleEndedIterator<Item = Result<(IVec, IVec), E>> {
+                self.range(range).map(|entry| entry.map_err(E::from))
+            }
 
-    fn read_prefix(
-        &self,
-        prefix: &[u8],
-    ) -> impl DoubleEndedIterator<Item = Result<(IVec, IVec), E>> {
-        self.scan_prefix(prefix).map(|entry| entry.map_err(E::from))
-    }
+            fn read_prefix(
+                &self,
+                prefix: &[u8],
+            ) -> impl DoubleEndedIterator<Item = Result<(IVec, IVec), E>> {
+                self.scan_prefix(prefix).map(|entry| entry.map_err(E::from))
+            }
+        }
+    };
 }
 
-impl<E: From<KvError>> ReadTree<E> for Tree {
-    fn read(&self, key: &[u8]) -> Result<Option<IVec>, E> {
-        Ok(self.get(key)?)
-    }
-
-    fn read_range(
-        &self,
-        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
-    ) -> impl DoubleEndedIterator<Item = Result<(IVec, IVec), E>> {
-        self.range(range).map(|entry| entry.map_err(E::from))
-    }
-
-    fn read_prefix(
-        &self,
-        prefix: &[u8],
-    ) -> impl DoubleEndedIterator<Item = Result<(IVec, IVec), E>> {
-        self.scan_prefix(prefix).map(|entry| entry.map_err(E::from))
-    }
-}
+read_tree!(sled::Tree, sled::Error);
+read_tree!(Tree, KvError);
 
 #[cfg(test)]
 mod tests {
