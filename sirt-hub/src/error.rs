@@ -8,6 +8,7 @@
 use crate::store::StoreError;
 use axum::http::StatusCode;
 use socfed_runtime::error_code::ErrorKind;
+use socfed_runtime::store_kit::kv::KvError;
 use tonic::{Code, Status};
 
 /// Metadata on a status caused by the hub's own storage, so that the refusal audit does not
@@ -78,12 +79,15 @@ impl HubError {
     }
 
     /// A storage failure: logged once here, told to the caller without the store's details.
-    /// A full disk says so and what to do.
+    /// A full disk says so and what to do; so does a store database that cannot be reached
+    /// (transient: the hub keeps running, UNAVAILABLE / 503 tells the caller to retry).
     pub fn storage(error: &StoreError) -> Self {
         tracing::error!(%error, "storage failure while serving a request");
         let disk_full = is_disk_full(error);
         let message = if disk_full {
             "the hub's disk is full (no space left on the device holding its data_dir): nothing in this request was stored or acknowledged; the hub stops so that its supervisor restarts it: free space on that disk (sites keep their escalations queued and resend them)"
+        } else if matches!(error, StoreError::Kv(KvError::Unavailable(_))) {
+            "the hub's store is unreachable (its database cannot be reached): nothing in this request was stored or acknowledged; retry shortly"
         } else {
             "the hub could not read or write its store; retry shortly and check the hub logs"
         };
@@ -276,6 +280,53 @@ mod tests {
                 Some(code)
             );
             assert_eq!(status.metadata().get(STORAGE_FAILURE).is_some(), storage);
+        }
+    }
+
+    #[test]
+    fn an_unreachable_store_database_is_unavailable_with_a_retry_and_a_query_failure_is_not_disk_full()
+     {
+        use axum::response::IntoResponse;
+        let unreachable = HubError::storage(&StoreError::Kv(KvError::Unavailable(
+            "connect refused".into(),
+        )));
+        assert_eq!(unreachable.grpc_code(), Code::Unavailable);
+        assert_eq!(unreachable.http_status(), StatusCode::SERVICE_UNAVAILABLE);
+        let message = unreachable.to_string();
+        assert!(message.contains("unreachable"), "{message}");
+        assert!(message.contains("retry"), "{message}");
+        assert!(
+            !message.contains("connect refused"),
+            "no store details: {message}"
+        );
+        let status = Status::from(unreachable);
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.metadata().get(STORAGE_FAILURE).is_some());
+        let response =
+            HubError::storage(&StoreError::Kv(KvError::Unavailable("down".into()))).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let failed = HubError::storage(&StoreError::Kv(KvError::Database("syntax".into())));
+        assert_eq!(failed.code(), "storage_unavailable");
+        assert!(!failed.to_string().contains("unreachable"));
+    }
+
+    #[test]
+    fn a_sled_failure_stops_the_store_and_a_database_failure_does_not() {
+        let sled_failure = StoreError::from(KvError::Sled(sled::Error::Io(std::io::Error::other(
+            "write failed",
+        ))));
+        assert!(
+            matches!(sled_failure, StoreError::Sled(_)),
+            "{sled_failure:?}"
+        );
+        assert!(sled_failure.stops_the_store());
+        for transient in [
+            KvError::Unavailable("connect refused".into()),
+            KvError::Database("statement timeout".into()),
+            KvError::Conflict("duplicate key".into()),
+        ] {
+            let error = StoreError::from(transient);
+            assert!(!error.stops_the_store(), "{error:?}");
         }
     }
 

@@ -186,7 +186,7 @@ pub fn check_beside(
     db: &sled::Db,
     found: &mut socfed_runtime::store_check::StoreCheck,
 ) -> anyhow::Result<()> {
-    let applied = super::journal_applied(&db.open_tree(schema::META)?)?;
+    let applied = super::journal_applied(&db.open_tree(schema::META)?.into())?;
     let journal = match super::journal::Journal::open(dir, super::Durability::Flush, applied) {
         Ok(journal) => journal,
         Err(e) => {

@@ -11,6 +11,7 @@
 use super::StoreError;
 use super::schema;
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::store_kit::kv;
 use std::collections::{BTreeSet, HashMap};
 use ulid::Ulid;
 
@@ -58,7 +59,7 @@ impl Marks {
     }
 
     /// Reads the state from the trees (module docs).
-    pub fn rebuild(epochs: &sled::Tree, escalations: &sled::Tree) -> Result<Self, StoreError> {
+    pub fn rebuild(epochs: &kv::Tree, escalations: &kv::Tree) -> Result<Self, StoreError> {
         let mut marks = Marks::default();
         for item in epochs.iter() {
             let (key, value) = item?;

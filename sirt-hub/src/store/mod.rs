@@ -3,6 +3,11 @@
 //! [`query`]. It persists and answers; what to write is decided by the application
 //! (`crate::ingest::apply`).
 //!
+//! The trees are the storage interface's (`socfed_runtime::store_kit::kv`), so that the store's
+//! reads, units and upgrades serve a second backend unchanged; sled is named only where the
+//! store is sled's: opening it ([`HubStore::open`]), the durable flush and the witness, the
+//! layout text ([`layout`]) and `db check` (which read the raw database).
+//!
 //! Durability: a `commit` flushes sled and then, in `Durability::Fsync` mode, `fdatasync`s the
 //! data file, because sled's own flush only guarantees survival of a process crash.
 //!
@@ -36,6 +41,7 @@ mod upgrade;
 
 use schema::{CodecError, TreeId};
 use socfed_runtime::store_kit;
+use socfed_runtime::store_kit::kv::{self, KvError};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +54,9 @@ pub enum StoreError {
     SchemaVersion { found: u32, expected: u32 },
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    /// The store's database failed or cannot be reached (a sled failure is `Sled`).
+    #[error(transparent)]
+    Kv(KvError),
     #[error("storage sync: {0}")]
     Sync(#[from] std::io::Error),
     #[error(transparent)]
@@ -67,12 +76,25 @@ pub enum StoreError {
 impl StoreError {
     /// A storage failure: sled takes no more writes after one, so the hub stops (the ingest
     /// writer, the journal replay). Other errors (a record that does not decode) fail only
-    /// the batch that met them.
+    /// the batch that met them. A database's failure ([`StoreError::Kv`]: unreachable, a
+    /// query that failed, a conflict) does not stop the hub either: the database keeps its
+    /// own state consistent (a failed transaction changed nothing), an outage is transient,
+    /// and a hub that stopped would only be restarted into the same outage; it refuses with
+    /// UNAVAILABLE and the sender retries.
     pub fn stops_the_store(&self) -> bool {
         matches!(
             self,
             StoreError::Sled(_) | StoreError::Sync(_) | StoreError::Journal(_)
         )
+    }
+}
+
+impl From<KvError> for StoreError {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::Sled(e) => StoreError::Sled(e),
+            other => StoreError::Kv(other),
+        }
     }
 }
 
@@ -94,25 +116,25 @@ pub use query_response::HuntsPage;
 pub use socfed_runtime::config::Durability;
 
 pub(crate) struct Trees {
-    pub incidents: sled::Tree,
-    pub site_incidents: sled::Tree,
-    pub status_incidents: sled::Tree,
-    pub local_refs: sled::Tree,
-    pub epochs: sled::Tree,
-    pub sites: sled::Tree,
-    pub reviews: sled::Tree,
-    pub audit: sled::Tree,
-    pub meta: sled::Tree,
-    pub directives: sled::Tree,
-    pub site_directives: sled::Tree,
-    pub incident_directives: sled::Tree,
-    pub open_directives: sled::Tree,
-    pub hunts: sled::Tree,
-    pub operators: sled::Tree,
-    pub comms: sled::Tree,
-    pub web_sessions: sled::Tree,
-    pub site_states: sled::Tree,
-    pub site_state_log: sled::Tree,
+    pub incidents: kv::Tree,
+    pub site_incidents: kv::Tree,
+    pub status_incidents: kv::Tree,
+    pub local_refs: kv::Tree,
+    pub epochs: kv::Tree,
+    pub sites: kv::Tree,
+    pub reviews: kv::Tree,
+    pub audit: kv::Tree,
+    pub meta: kv::Tree,
+    pub directives: kv::Tree,
+    pub site_directives: kv::Tree,
+    pub incident_directives: kv::Tree,
+    pub open_directives: kv::Tree,
+    pub hunts: kv::Tree,
+    pub operators: kv::Tree,
+    pub comms: kv::Tree,
+    pub web_sessions: kv::Tree,
+    pub site_states: kv::Tree,
+    pub site_state_log: kv::Tree,
 }
 
 /// The commit witness as it stood when a batch finished applying.
@@ -124,7 +146,7 @@ pub struct HubStore {
     dir: PathBuf,
     trees: Trees,
     /// The same trees in registry order, for units of work (`unit/`).
-    registry: store_kit::Trees<TreeId>,
+    registry: store_kit::Trees<TreeId, kv::Tree>,
     /// One unit of work at a time (`unit/`).
     write_lock: std::sync::Mutex<()>,
     /// Makes a flush power-safe in fsync mode (sled's log file and blob files).
@@ -144,7 +166,7 @@ pub struct HubStore {
 
 /// The generations `fingerprints` holds and their filters, from its keys (read once at open;
 /// keys only, about 40 bytes each).
-fn fingerprint_generations(tree: &sled::Tree) -> Result<fingerprint_gens::Generations, StoreError> {
+fn fingerprint_generations(tree: &kv::Tree) -> Result<fingerprint_gens::Generations, StoreError> {
     let mut generations = fingerprint_gens::Generations::default();
     for key in tree.iter().keys() {
         let (generation, fingerprint) = schema::fingerprint_key_parts(&key?)?;
@@ -164,10 +186,10 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
         if !d.state.is_final() {
             trees
                 .open_directives
-                .insert(schema::site_directive_key(&d.site, d.id), &[])?;
+                .insert(schema::site_directive_key(&d.site, d.id), [])?;
         }
     }
-    trees.meta.insert(schema::OPEN_DIRECTIVES_INDEXED, &[])?;
+    trees.meta.insert(schema::OPEN_DIRECTIVES_INDEXED, [])?;
     Ok(())
 }
 
@@ -175,7 +197,7 @@ fn index_open_directives(trees: &Trees) -> Result<(), StoreError> {
 /// records where keyed sealing begins (the head now; entries before it stay unkeyed).
 fn keyed_from(
     dir: &Path,
-    meta: &sled::Tree,
+    meta: &kv::Tree,
     key: &socfed_runtime::audit::ChainKey,
 ) -> Result<(), StoreError> {
     use socfed_runtime::audit::KeyedFrom;
@@ -210,7 +232,7 @@ const OPS_METRIC: &str = "socfed_hub_store_ops_total";
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Every journal id below this is applied to the trees (`schema::JOURNAL_APPLIED`).
-fn journal_applied(meta: &sled::Tree) -> Result<u64, StoreError> {
+fn journal_applied(meta: &kv::Tree) -> Result<u64, StoreError> {
     Ok(match meta.get(schema::JOURNAL_APPLIED)? {
         Some(raw) => schema::u64_value(schema::META, &raw)?,
         None => 0,
@@ -218,7 +240,7 @@ fn journal_applied(meta: &sled::Tree) -> Result<u64, StoreError> {
 }
 
 /// What the store holds now, as its commit witness records it.
-fn witness_of(meta: &sled::Tree) -> Result<socfed_runtime::witness::Witness, StoreError> {
+fn witness_of(meta: &kv::Tree) -> Result<socfed_runtime::witness::Witness, StoreError> {
     let commits = match meta.get(schema::COMMITS)? {
         Some(raw) => schema::u64_value(schema::META, &raw)?,
         None => 0,
@@ -281,7 +303,7 @@ impl HubStore {
         }
         // Every tree of the registry (`schema::TreeId`), opened only once the version is one
         // this build reads.
-        let registry = store_kit::Trees::<TreeId>::open(&db)?;
+        let registry = store_kit::Trees::<TreeId, kv::Tree>::open_sled(&db)?;
         let tree = |id| registry.tree(id).clone();
         let trees = Trees {
             incidents: tree(TreeId::Incidents),

@@ -175,7 +175,7 @@ impl HubStore {
         };
         let keying = match socfed_runtime::audit::Keying::new(self.audit_key.clone(), keyed_from) {
             Ok(keying) => keying,
-            Err(tamper) => return Ok((self.trees.audit.len() as u64, Some(tamper.to_string()))),
+            Err(tamper) => return Ok((self.trees.audit.len()? as u64, Some(tamper.to_string()))),
         };
         let mut walk = socfed_runtime::audit_walk::LazyEntries::new(
             self.trees.audit.iter().values().map(|value| match value {

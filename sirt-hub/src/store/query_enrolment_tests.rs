@@ -48,7 +48,8 @@ fn a_schema_10_store_opens_with_no_enrolled_sites() {
             .drop_tree(schema::ENROLLED_SITES)
             .expect("as a schema 10 build left it");
         let meta = &store.trees.meta;
-        (meta.insert(schema::SCHEMA_VERSION_KEY, &10u32.to_be_bytes())).expect("version");
+        meta.insert(schema::SCHEMA_VERSION_KEY, 10u32.to_be_bytes())
+            .expect("version");
         store.db.flush().expect("flush");
         incident_of(&applied.outcomes)
     };

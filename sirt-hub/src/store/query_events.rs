@@ -37,7 +37,7 @@ impl HubStore {
         let tree = self.registry.tree(TreeId::Events);
         let mut out = Vec::new();
         for entry in tree
-            .range(from.to_be_bytes()..=to.to_be_bytes())
+            .range(from.to_be_bytes().to_vec()..=to.to_be_bytes().to_vec())
             .take(limit)
         {
             let (key, raw) = entry?;

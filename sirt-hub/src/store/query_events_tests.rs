@@ -26,7 +26,7 @@ fn a_schema_8_store_opens_with_an_empty_event_log() {
         store
             .trees
             .meta
-            .insert(schema::SCHEMA_VERSION_KEY, &8u32.to_be_bytes())
+            .insert(schema::SCHEMA_VERSION_KEY, 8u32.to_be_bytes())
             .expect("version");
         store.db.flush().expect("flush");
         incident_of(&applied.outcomes)

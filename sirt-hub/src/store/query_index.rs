@@ -15,6 +15,7 @@ use super::query::IncidentFilter;
 use super::{StoreError, Trees, schema};
 use crate::incident::IncidentStatus;
 use socfed_proto::vocab::{Severity, SiteId};
+use socfed_runtime::store_kit::kv;
 use std::iter::Rev;
 use ulid::Ulid;
 
@@ -51,8 +52,8 @@ pub(super) fn walk<'a>(
     match (&filter.site, &pairs) {
         (None, None) => {
             let iter = match before {
-                Some(cursor) => trees.incidents.range(..cursor.to_bytes()),
-                None => trees.incidents.range::<&[u8], _>(..),
+                Some(cursor) => trees.incidents.range(..cursor.to_bytes().to_vec()),
+                None => trees.incidents.iter(),
             };
             Box::new(iter.rev().map(|entry| {
                 let (key, _) = entry?;
@@ -112,7 +113,7 @@ fn admits(pairs: &[[u8; 2]], value: &[u8]) -> bool {
 }
 
 /// The `status_incidents` range of one pair, below `before`, newest first.
-fn pair_range(trees: &Trees, pair: [u8; 2], before: Option<Ulid>) -> Rev<sled::Iter> {
+fn pair_range(trees: &Trees, pair: [u8; 2], before: Option<Ulid>) -> Rev<kv::Iter> {
     match before {
         Some(cursor) => trees
             .status_incidents
@@ -143,7 +144,7 @@ fn newest_below(trees: &Trees, pairs: &[[u8; 2]], below: Ulid) -> Result<Option<
 
 /// Several newest-first `status_incidents` ranges merged into one, newest first.
 struct Merged {
-    iters: Vec<Rev<sled::Iter>>,
+    iters: Vec<Rev<kv::Iter>>,
     heads: Vec<Option<Ulid>>,
     started: bool,
 }
@@ -204,7 +205,7 @@ struct SiteWalk<'a> {
     pairs: Vec<[u8; 2]>,
     /// Everything at or above it has been examined.
     cursor: Option<Ulid>,
-    iter: Option<Rev<sled::Iter>>,
+    iter: Option<Rev<kv::Iter>>,
     misses: usize,
     done: bool,
 }

@@ -4,6 +4,7 @@ use super::schema;
 use super::{HubStore, StoreError, Visibility};
 use crate::response::{DirectiveRecord, HuntRecord};
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::store_kit::kv;
 use ulid::Ulid;
 
 impl HubStore {
@@ -30,7 +31,7 @@ impl HubStore {
     /// The directives indexed under `site` in `tree` (`site_directives` or `open_directives`).
     fn site_index(
         &self,
-        tree: &sled::Tree,
+        tree: &kv::Tree,
         name: &'static str,
         site: &SiteId,
     ) -> Result<Vec<DirectiveRecord>, StoreError> {
@@ -129,7 +130,7 @@ impl HubStore {
             .then(|| hunts.last().map(|(h, _): &(HuntRecord, _)| h.id))
             .flatten();
         let total = if every {
-            self.trees.hunts.len() as u64
+            self.trees.hunts.len()? as u64
         } else {
             shown_before + hunts.len() as u64 + shown_after
         };

@@ -65,7 +65,7 @@ impl HubStore {
         let versions = self.registry.tree(TreeId::RunbookVersions);
         let mut out = Vec::new();
         for entry in log
-            .range(after.saturating_add(1).to_be_bytes()..)
+            .range(after.saturating_add(1).to_be_bytes().to_vec()..)
             .take(limit)
         {
             let (key, value) = entry?;

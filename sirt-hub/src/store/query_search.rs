@@ -9,6 +9,7 @@ use super::{HubStore, StoreError};
 use crate::incident::IncidentRecord;
 use crate::incident::search::incident_terms;
 use socfed_proto::search::{self, Page, Query};
+use socfed_runtime::store_kit::kv;
 use socfed_runtime::store_kit::{TreeSet, postings};
 use ulid::Ulid;
 
@@ -47,17 +48,14 @@ const UPGRADE_BLOCK: usize = 500;
 
 /// Schema 10: every stored incident's postings (sources: the record). Idempotent, so a crash
 /// part way repeats it at the next open; returns the incidents indexed.
-pub(super) fn index_existing(
-    incidents: &sled::Tree,
-    postings: &sled::Tree,
-) -> Result<u64, StoreError> {
-    let mut batch = sled::Batch::default();
+pub(super) fn index_existing(incidents: &kv::Tree, postings: &kv::Tree) -> Result<u64, StoreError> {
+    let mut batch = kv::Batch::default();
     let (mut in_batch, mut indexed) = (0usize, 0u64);
     for entry in incidents.iter() {
         let (_, raw) = entry?;
         let record = schema::decode_incident(&raw)?;
         for term in incident_terms(&record) {
-            batch.insert(term.key(record.id.to_bytes()), &[1u8]);
+            batch.insert(term.key(record.id.to_bytes()), [1u8]);
         }
         in_batch += 1;
         indexed += 1;

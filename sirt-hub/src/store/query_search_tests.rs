@@ -43,7 +43,7 @@ fn a_schema_9_stores_incidents_become_searchable() {
         store
             .trees
             .meta
-            .insert(schema::SCHEMA_VERSION_KEY, &9u32.to_be_bytes())
+            .insert(schema::SCHEMA_VERSION_KEY, 9u32.to_be_bytes())
             .expect("version");
         store.db.flush().expect("flush");
         incident_of(&applied.outcomes)

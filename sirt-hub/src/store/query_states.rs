@@ -253,10 +253,7 @@ pub(crate) mod tests {
             store
                 .trees
                 .meta
-                .insert(
-                    crate::store::schema::SCHEMA_VERSION_KEY,
-                    &3u32.to_be_bytes(),
-                )
+                .insert(crate::store::schema::SCHEMA_VERSION_KEY, 3u32.to_be_bytes())
                 .expect("version");
             store.trees.meta.flush().expect("flush");
         }

@@ -54,6 +54,7 @@ use super::journal::{Journal, JournalEntry, JournaledOffer};
 use super::{StoreError, Trees, legacy, schema};
 use prost::Message;
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::store_kit::kv;
 use std::collections::HashMap;
 
 #[path = "upgrade_runs.rs"]
@@ -65,7 +66,7 @@ const MOVED_PER_APPEND: usize = 1024;
 /// Brings a store of version `found` to [`schema::SCHEMA_VERSION`].
 pub(super) fn upgrade(
     trees: &Trees,
-    (escalations, fingerprints): (&sled::Tree, &sled::Tree),
+    (escalations, fingerprints): (&kv::Tree, &kv::Tree),
     journal: &Journal,
     found: u32,
 ) -> Result<(), StoreError> {
@@ -91,15 +92,15 @@ pub(super) fn upgrade(
     trees.meta.flush()?;
     trees.meta.insert(
         schema::SCHEMA_VERSION_KEY,
-        &schema::SCHEMA_VERSION.to_be_bytes(),
+        schema::SCHEMA_VERSION.to_be_bytes(),
     )?;
     Ok(())
 }
 
 /// Schema 7: every fingerprint under its generation (module docs).
-fn key_fingerprints_by_generation(tree: &sled::Tree) -> Result<(), StoreError> {
+fn key_fingerprints_by_generation(tree: &kv::Tree) -> Result<(), StoreError> {
     let generations = super::fingerprint_gens::Generations::default();
-    let mut batch = sled::Batch::default();
+    let mut batch = kv::Batch::default();
     let (mut pending, mut moved) = (0, 0u64);
     for entry in tree.iter() {
         let (key, raw) = entry?;
@@ -138,11 +139,11 @@ pub(super) fn build_listing_indexes(trees: &Trees) -> Result<(), StoreError> {
         let pair = schema::listing_value(record.status(), record.severity());
         trees
             .status_incidents
-            .insert(schema::status_incident_key(pair, record.id), &[])?;
+            .insert(schema::status_incident_key(pair, record.id), [])?;
         for sighting in &record.sightings {
             trees
                 .site_incidents
-                .insert(schema::site_incident_key(&sighting.site, record.id), &pair)?;
+                .insert(schema::site_incident_key(&sighting.site, record.id), pair)?;
         }
         count += 1;
     }
@@ -175,12 +176,12 @@ pub(super) fn build_site_state_log(trees: &Trees) -> Result<(), StoreError> {
         trees
             .site_state_log
             .insert(schema::state_log_key(&site, *seq), local)?;
-        trees.site_states.insert(&key, &seq.to_be_bytes())?;
+        trees.site_states.insert(&key, seq.to_be_bytes())?;
     }
     for (site, seq) in &last {
         trees
             .meta
-            .insert(schema::state_seq_key(site), &seq.to_be_bytes())?;
+            .insert(schema::state_seq_key(site), seq.to_be_bytes())?;
     }
     tracing::info!(sites = last.len(), "incident states queued");
     Ok(())
@@ -189,17 +190,17 @@ pub(super) fn build_site_state_log(trees: &Trees) -> Result<(), StoreError> {
 /// Moves every pre-journal escalation record's report into the journal (module docs).
 fn move_reports_to_journal(
     trees: &Trees,
-    escalations: &sled::Tree,
+    escalations: &kv::Tree,
     journal: &Journal,
 ) -> Result<(), StoreError> {
     tracing::info!("moving escalation reports into the journal (store schema 5 to 6)");
     let mark = |below: u64| {
         trees
             .meta
-            .insert(schema::JOURNAL_APPLIED, &below.to_be_bytes())
+            .insert(schema::JOURNAL_APPLIED, below.to_be_bytes())
     };
     mark(journal.next_id())?;
-    let mut pending: Vec<(sled::IVec, legacy::BeforeJournal, JournalEntry)> = Vec::new();
+    let mut pending: Vec<(kv::IVec, legacy::BeforeJournal, JournalEntry)> = Vec::new();
     let mut moved = 0u64;
     for item in escalations.iter() {
         let (key, raw) = item?;
@@ -250,9 +251,9 @@ fn move_reports_to_journal(
 /// Appends the entries (durably), then points each record at its entry.
 fn move_batch(
     trees: &Trees,
-    escalations: &sled::Tree,
+    escalations: &kv::Tree,
     journal: &Journal,
-    pending: &mut Vec<(sled::IVec, legacy::BeforeJournal, JournalEntry)>,
+    pending: &mut Vec<(kv::IVec, legacy::BeforeJournal, JournalEntry)>,
 ) -> Result<u64, StoreError> {
     let entries: Vec<JournalEntry> = pending.iter().map(|(.., e)| e.clone()).collect();
     let ids = journal.append(&entries)?;
@@ -268,7 +269,7 @@ fn move_batch(
     if let Some(last) = ids.last() {
         trees
             .meta
-            .insert(schema::JOURNAL_APPLIED, &(last + 1).to_be_bytes())?;
+            .insert(schema::JOURNAL_APPLIED, (last + 1).to_be_bytes())?;
     }
     Ok(ids.len() as u64)
 }
@@ -351,7 +352,7 @@ mod tests {
             store
                 .trees
                 .meta
-                .insert(schema::SCHEMA_VERSION_KEY, &5u32.to_be_bytes())
+                .insert(schema::SCHEMA_VERSION_KEY, 5u32.to_be_bytes())
                 .expect("version");
             store.db.flush().expect("flush");
             std::fs::remove_dir_all(dir.path().join(super::super::journal::DIR)).expect("rm");
@@ -400,14 +401,14 @@ mod tests {
             store
                 .trees
                 .meta
-                .insert(schema::SCHEMA_VERSION_KEY, &6u32.to_be_bytes())
+                .insert(schema::SCHEMA_VERSION_KEY, 6u32.to_be_bytes())
                 .expect("version");
             store.db.flush().expect("flush");
             applied.outcomes
         };
         let store = open(dir.path());
         let tree = store.registry.tree(schema::TreeId::Fingerprints).clone();
-        assert_eq!(tree.len(), 1);
+        assert_eq!(tree.len().expect("len"), 1);
         for key in tree.iter().keys() {
             assert_eq!(key.expect("reads").len(), 40, "generation ++ fingerprint");
         }

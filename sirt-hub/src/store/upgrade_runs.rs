@@ -6,6 +6,7 @@
 
 use super::super::records::EscalationRun;
 use super::super::{StoreError, schema};
+use socfed_runtime::store_kit::kv;
 
 /// Runs written per batch, at most.
 const RUNS_PER_BATCH: usize = 1024;
@@ -14,15 +15,15 @@ const RUNS_PER_BATCH: usize = 1024;
 struct Gathering {
     prefix: Vec<u8>,
     run: EscalationRun,
-    keys: Vec<sled::IVec>,
+    keys: Vec<kv::IVec>,
 }
 
 /// Packs every version 3 record of `tree` into runs (module docs).
-pub(super) fn pack_escalation_runs(tree: &sled::Tree) -> Result<(), StoreError> {
-    let mut batch = sled::Batch::default();
+pub(super) fn pack_escalation_runs(tree: &kv::Tree) -> Result<(), StoreError> {
+    let mut batch = kv::Batch::default();
     let (mut in_batch, mut runs, mut records) = (0usize, 0u64, 0u64);
     let mut open: Option<Gathering> = None;
-    let mut close = |open: &mut Option<Gathering>, batch: &mut sled::Batch| {
+    let mut close = |open: &mut Option<Gathering>, batch: &mut kv::Batch| {
         let Some(done) = open.take() else {
             return Ok::<bool, StoreError>(false);
         };
@@ -158,11 +159,11 @@ mod tests {
                     before.push((seq, record.clone()));
                 }
             }
-            assert_eq!(tree.len(), 4);
+            assert_eq!(tree.len().expect("len"), 4);
             store
                 .trees
                 .meta
-                .insert(schema::SCHEMA_VERSION_KEY, &7u32.to_be_bytes())
+                .insert(schema::SCHEMA_VERSION_KEY, 7u32.to_be_bytes())
                 .expect("version");
             store.db.flush().expect("flush");
         }

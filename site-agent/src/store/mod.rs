@@ -143,6 +143,8 @@ impl From<UnitError> for StoreError {
     fn from(e: UnitError) -> Self {
         match e {
             UnitError::Sled(e) => StoreError::Sled(e),
+            // Never: the agent's units run over sled trees, whose failures are `Sled`.
+            UnitError::Kv(e) => StoreError::Sled(sled::Error::Unsupported(e.to_string())),
             UnitError::Codec(e) => StoreError::Codec(e),
         }
     }

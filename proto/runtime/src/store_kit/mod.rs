@@ -6,6 +6,9 @@
 //! - [`TreeSet`] and [`Trees`]: the registry of a store's trees (a name and a record codec
 //!   each) and the trees opened from it, so a tree name is written once, in the store's
 //!   `schema.rs`.
+//! - [`kv`]: the storage interface of the hub's store (ordered key-value trees, one variant
+//!   per backend: sled, and PostgreSQL for several hub replicas); the agent's store keeps
+//!   raw sled trees.
 //! - [`unit`]: a unit of work: reads that see its own pending writes, all writes applied in
 //!   one transaction.
 //! - [`ops`]: operations per tree and kind (get, insert, remove, scan), counted by each unit
@@ -25,6 +28,7 @@
 
 pub mod codec;
 pub mod journal;
+pub mod kv;
 pub mod layout;
 pub mod ops;
 pub mod pg;
@@ -56,18 +60,20 @@ pub trait TreeSet: Copy + Ord + std::fmt::Debug + Send + Sync + 'static {
     }
 }
 
-/// Every tree of a [`TreeSet`], opened.
-pub struct Trees<T: TreeSet> {
-    trees: Vec<sled::Tree>,
+/// Every tree of a [`TreeSet`], opened: raw sled trees (`K = sled::Tree`, the agent's store) or
+/// [`kv::Tree`]s (the hub's, whichever backend holds them).
+pub struct Trees<T: TreeSet, K = sled::Tree> {
+    trees: Vec<K>,
     _set: std::marker::PhantomData<T>,
 }
 
-impl<T: TreeSet> Trees<T> {
-    /// Opens (or creates) every tree of the set in `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+impl<T: TreeSet, K> Trees<T, K> {
+    /// Every tree of the set, each opened by `open`, in [`TreeSet::ALL`] order.
+    pub fn open_with<E>(open: impl FnMut(T) -> Result<K, E>) -> Result<Self, E> {
         let trees = T::ALL
             .iter()
-            .map(|id| db.open_tree(id.name()))
+            .copied()
+            .map(open)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             trees,
@@ -75,13 +81,27 @@ impl<T: TreeSet> Trees<T> {
         })
     }
 
-    pub fn tree(&self, id: T) -> &sled::Tree {
+    pub fn tree(&self, id: T) -> &K {
         &self.trees[id.index()]
     }
 
     /// Every tree, in [`TreeSet::ALL`] order.
-    pub fn all(&self) -> &[sled::Tree] {
+    pub fn all(&self) -> &[K] {
         &self.trees
+    }
+}
+
+impl<T: TreeSet> Trees<T> {
+    /// Opens (or creates) every tree of the set in `db`.
+    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+        Self::open_with(|id| db.open_tree(id.name()))
+    }
+}
+
+impl<T: TreeSet> Trees<T, kv::Tree> {
+    /// Opens (or creates) every tree of the set in the sled database `db`.
+    pub fn open_sled(db: &sled::Db) -> Result<Self, kv::KvError> {
+        Self::open_with(|id| Ok(kv::Tree::from(db.open_tree(id.name())?)))
     }
 }
 
@@ -129,6 +149,16 @@ pub(crate) mod tests {
         let trees = Trees::<Demo>::open(&db)?;
         assert_eq!(trees.all().len(), 3);
         assert_eq!(trees.tree(Demo::Index).name().as_ref(), b"index");
+        Ok(())
+    }
+
+    #[test]
+    fn kv_trees_are_opened_in_order_too() -> Result<(), kv::KvError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        let trees = Trees::<Demo, kv::Tree>::open_sled(&db)?;
+        let names: Vec<String> = trees.all().iter().map(kv::Tree::name).collect();
+        assert_eq!(names, ["meta", "items", "index"]);
+        assert_eq!(trees.tree(Demo::Items).name(), "items");
         Ok(())
     }
 }

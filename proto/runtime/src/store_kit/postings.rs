@@ -1,14 +1,16 @@
-//! Search postings in a sled tree (`socfed_proto::search`): keys `term ++ record id (16)`,
+//! Search postings in a tree (a raw sled tree or a [`super::kv::Tree`]) (`socfed_proto::search`): keys `term ++ record id (16)`,
 //! read by one seek per step of the join. Both stores' search indexes (the site's alert
 //! groups, the hub's incidents) read through this.
 
 use super::CodecError;
+use super::kv::ReadTree;
 use socfed_proto::search::Term;
+use std::ops::Bound;
 
 /// The largest record id among `term`'s postings in `tree` (named `name`) strictly below
 /// `below` (`None`: any); a key too short to end in an id is a malformed record.
-pub fn seek<E: From<sled::Error> + From<CodecError>>(
-    tree: &sled::Tree,
+pub fn seek<E: From<CodecError>>(
+    tree: &impl ReadTree<E>,
     name: &'static str,
     term: &Term,
     below: Option<[u8; 16]>,
@@ -25,7 +27,10 @@ pub fn seek<E: From<sled::Error> + From<CodecError>>(
             end
         }
     };
-    let Some(entry) = tree.range(prefix..end).next_back() else {
+    let Some(entry) = tree
+        .read_range((Bound::Included(prefix), Bound::Excluded(end)))
+        .next_back()
+    else {
         return Ok(None);
     };
     let (key, _) = entry?;

@@ -4,9 +4,14 @@
 //! outside any transaction closure, so it never re-runs. The caller serialises writers (one
 //! unit at a time), which is what makes reads outside a transaction safe.
 //!
+//! A unit runs over raw sled trees (the agent's store) or over [`kv::Tree`]s (the hub's), both
+//! [`UnitTree`]s. Over sled trees, `commit` is one sled transaction; a backend that commits
+//! elsewhere (a database transaction) takes the writes with [`Unit::into_writes`].
+//!
 //! A unit counts its operations per tree ([`super::ops`]) and, when it was given a meter,
 //! adds them to the store's exported counters once, when it ends (committed or not).
 
+use super::kv::{self, KvError, ReadTree};
 use super::ops::{Op, OpMeter, UnitOps};
 use super::{CodecError, TreeSet, codec};
 use serde::Serialize;
@@ -21,21 +26,57 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 pub enum UnitError {
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    /// A backend other than sled failed (a sled failure under a [`kv::Tree`] is `Sled`).
+    #[error(transparent)]
+    Kv(KvError),
     #[error(transparent)]
     Codec(#[from] CodecError),
 }
 
-pub struct Unit<'a, T: TreeSet> {
-    trees: &'a [sled::Tree],
+impl From<KvError> for UnitError {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::Sled(e) => UnitError::Sled(e),
+            other => UnitError::Kv(other),
+        }
+    }
+}
+
+/// A tree a [`Unit`] works on: it reads through [`ReadTree`] and commits in one sled
+/// transaction when every tree the unit writes is a sled tree.
+pub trait UnitTree: ReadTree<UnitError> {
+    /// The sled tree under it, for the unit's one-transaction commit.
+    fn sled_tree(&self) -> Result<&sled::Tree, UnitError>;
+}
+
+impl UnitTree for sled::Tree {
+    fn sled_tree(&self) -> Result<&sled::Tree, UnitError> {
+        Ok(self)
+    }
+}
+
+impl UnitTree for kv::Tree {
+    fn sled_tree(&self) -> Result<&sled::Tree, UnitError> {
+        match self {
+            kv::Tree::Sled(t) => Ok(t),
+        }
+    }
+}
+
+/// A pending write as [`Unit::into_writes`] hands it over: tree, key, value (`None` removes).
+pub type Write<T> = (T, Vec<u8>, Option<Vec<u8>>);
+
+pub struct Unit<'a, T: TreeSet, K: UnitTree = sled::Tree> {
+    trees: &'a [K],
     pending: BTreeMap<(T, Vec<u8>), Option<Vec<u8>>>,
     ops: UnitOps,
     meter: Option<&'a OpMeter<T>>,
 }
 
-impl<'a, T: TreeSet> Unit<'a, T> {
+impl<'a, T: TreeSet, K: UnitTree> Unit<'a, T, K> {
     /// A unit over `trees`, every tree of the set in [`TreeSet::ALL`] order
     /// (`Trees::all`).
-    pub fn new(trees: &'a [sled::Tree]) -> Self {
+    pub fn new(trees: &'a [K]) -> Self {
         Self {
             trees,
             pending: BTreeMap::new(),
@@ -55,7 +96,7 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         &self.ops
     }
 
-    fn tree(&self, id: T) -> &sled::Tree {
+    fn tree(&self, id: T) -> &K {
         &self.trees[id.index()]
     }
 
@@ -64,7 +105,7 @@ impl<'a, T: TreeSet> Unit<'a, T> {
             return Ok(pending.clone());
         }
         self.ops.count(id.index(), Op::Get, 1);
-        Ok(self.tree(id).get(key)?.map(|v| v.to_vec()))
+        Ok(self.tree(id).read(key)?.map(|v| v.to_vec()))
     }
 
     /// A record, decoded with its tree's codec.
@@ -117,8 +158,8 @@ impl<'a, T: TreeSet> Unit<'a, T> {
     ) -> Result<Vec<IVec>, UnitError> {
         self.ops.count(id.index(), Op::Scan, 1);
         let mut out = Vec::new();
-        for key in self.tree(id).scan_prefix(prefix).keys().take(limit) {
-            out.push(key?);
+        for entry in self.tree(id).read_prefix(prefix).take(limit) {
+            out.push(entry?.0);
         }
         Ok(out)
     }
@@ -163,7 +204,7 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for entry in self
             .tree(id)
-            .range(from.to_vec()..)
+            .read_range((Bound::Included(from.to_vec()), Bound::Unbounded))
             .take(limit.saturating_add(pending.len()))
         {
             let (key, value) = entry?;
@@ -214,7 +255,7 @@ impl<'a, T: TreeSet> Unit<'a, T> {
         for (id, _) in self.pending.keys() {
             if position[id.index()] == usize::MAX {
                 position[id.index()] = refs.len();
-                refs.push(&self.trees[id.index()]);
+                refs.push(self.trees[id.index()].sled_tree()?);
             }
         }
         let pending = &self.pending;
@@ -239,9 +280,24 @@ impl<'a, T: TreeSet> Unit<'a, T> {
             Err(TransactionError::Abort(())) => Ok(()),
         }
     }
+
+    /// Ends the unit without applying anything, handing over its writes in (tree, key) order
+    /// for the caller to apply in its own transaction; counted as [`Unit::commit`] counts
+    /// them.
+    pub fn into_writes(mut self) -> Vec<Write<T>> {
+        self.drain_writes()
+    }
+
+    fn drain_writes(&mut self) -> Vec<Write<T>> {
+        self.count_writes();
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|((id, key), value)| (id, key, value))
+            .collect()
+    }
 }
 
-impl<T: TreeSet> Drop for Unit<'_, T> {
+impl<T: TreeSet, K: UnitTree> Drop for Unit<'_, T, K> {
     fn drop(&mut self) {
         if let Some(meter) = self.meter {
             meter.add_unit(&self.ops);
@@ -307,6 +363,73 @@ mod tests {
             "one insert per key, however often written"
         );
         assert_eq!(counts(&unit, Demo::Index), [0, 1, 1, 1]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_unit_over_kv_trees_reads_and_commits_as_over_sled() -> Result<(), UnitError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        let trees = Trees::<Demo, kv::Tree>::open_sled(&db)?;
+        trees.tree(Demo::Index).insert(b"k0", b"")?;
+        trees.tree(Demo::Index).insert(b"k3", b"")?;
+        let mut unit = Unit::<Demo, kv::Tree>::new(trees.all());
+        unit.put(Demo::Items, b"a".to_vec(), &"first".to_string())?;
+        unit.put_raw(Demo::Index, b"k1".to_vec(), Vec::new());
+        unit.remove(Demo::Index, b"k0".to_vec());
+        let seen = unit.entries_from(Demo::Index, b"k", b"k", 10)?;
+        assert_eq!(
+            seen,
+            vec![(b"k1".to_vec(), Vec::new()), (b"k3".to_vec(), Vec::new())]
+        );
+        assert_eq!(
+            unit.committed_keys(Demo::Index, b"k", 10)?,
+            [IVec::from(&b"k0"[..]), IVec::from(&b"k3"[..])]
+        );
+        assert_eq!(
+            unit.seek(Demo::Index, b"k", b"k2")?,
+            Some((b"k3".to_vec(), Vec::new()))
+        );
+        unit.commit()?;
+        let index: Vec<IVec> = trees
+            .tree(Demo::Index)
+            .iter()
+            .keys()
+            .collect::<Result<_, _>>()?;
+        assert_eq!(index, [IVec::from(&b"k1"[..]), IVec::from(&b"k3"[..])]);
+        let stored = trees.tree(Demo::Items).get(b"a")?;
+        assert_eq!(stored.as_ref().map(|v| v[0]), Some(2), "the tree's version");
+        Ok(())
+    }
+
+    #[test]
+    fn a_unit_hands_over_its_writes_in_key_order_and_counts_them() -> Result<(), UnitError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        let trees = Trees::<Demo, kv::Tree>::open_sled(&db)?;
+        let mut unit = Unit::<Demo, kv::Tree>::new(trees.all());
+        unit.put_raw(Demo::Index, b"k2".to_vec(), b"two".to_vec());
+        unit.put_u64(Demo::Meta, b"n", 7);
+        unit.put_raw(Demo::Index, b"k1".to_vec(), b"one".to_vec());
+        unit.remove(Demo::Index, b"k0".to_vec());
+        unit.put_raw(Demo::Index, b"k2".to_vec(), b"2".to_vec());
+        let writes = unit.drain_writes();
+        assert_eq!(
+            writes,
+            vec![
+                (Demo::Meta, b"n".to_vec(), Some(7u64.to_be_bytes().to_vec())),
+                (Demo::Index, b"k0".to_vec(), None),
+                (Demo::Index, b"k1".to_vec(), Some(b"one".to_vec())),
+                (Demo::Index, b"k2".to_vec(), Some(b"2".to_vec())),
+            ]
+        );
+        for tree in trees.all() {
+            assert!(tree.is_empty()?, "nothing applied");
+        }
+        // [get, insert, remove, scan]: one write per key, as a commit counts them.
+        let counted = |tree: Demo| Op::ALL.map(|op| unit.ops().get(tree as usize, op));
+        assert_eq!(counted(Demo::Meta), [0, 1, 0, 0]);
+        assert_eq!(counted(Demo::Index), [0, 2, 1, 0]);
+        assert!(unit.is_empty());
+        assert_eq!(unit.into_writes(), Vec::new());
         Ok(())
     }
 }

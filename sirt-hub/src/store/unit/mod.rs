@@ -3,7 +3,7 @@
 //! is keyed, encoded and indexed, and keeps the derived trees in step with the records.
 //!
 //! A unit is `socfed_runtime::store_kit::unit` (reads see the unit's own writes; every write is
-//! applied at [`StoreUnit::commit`] in one sled transaction, all or nothing after a crash) with
+//! applied at [`StoreUnit::commit`] in one transaction, all or nothing after a crash) with
 //! typed reads and writes per record, so no key, tree or codec leaves `store/`. Units are
 //! serialised by the store's write lock, held from [`HubStore::unit`] to commit: that is what
 //! makes reading the trees outside a transaction safe, and the domain logic between reads and
@@ -40,6 +40,7 @@ use super::records::EscalationRecord;
 use super::schema::{self, TreeId};
 use super::{HubStore, StoreError};
 use socfed_proto::vocab::SiteId;
+use socfed_runtime::store_kit::kv;
 use socfed_runtime::store_kit::unit::{Unit as KitUnit, UnitError};
 use std::collections::HashMap;
 use std::sync::MutexGuard;
@@ -48,6 +49,7 @@ impl From<UnitError> for StoreError {
     fn from(e: UnitError) -> Self {
         match e {
             UnitError::Sled(e) => StoreError::Sled(e),
+            UnitError::Kv(e) => StoreError::Kv(e),
             UnitError::Codec(e) => StoreError::Codec(e),
         }
     }
@@ -73,7 +75,7 @@ fn note(sites: &mut Vec<SiteId>, site: &SiteId) {
 }
 
 pub struct StoreUnit<'a> {
-    work: KitUnit<'a, TreeId>,
+    work: KitUnit<'a, TreeId, kv::Tree>,
     /// The store's delivery state as last committed (`store/marks.rs`).
     marks: MutexGuard<'a, Marks>,
     /// This unit's changes to it, taken over only once the unit committed.
