@@ -48,6 +48,8 @@ pub enum StartError {
     Webhook(#[from] socfed_runtime::webhook::SinkError),
     #[error("webhook cursors: {0}")]
     WebhookCursors(socfed_runtime::webhook::SourceError),
+    #[error(transparent)]
+    StoreUrl(#[from] crate::config::UrlFileError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,7 @@ impl StartError {
                 | StartError::NotAHubCertificate(_)
                 | StartError::AuditKey(_)
                 | StartError::Webhook(_)
+                | StartError::StoreUrl(_)
         )
     }
 }
@@ -113,12 +116,26 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     let (audit_key, _) = socfed_runtime::audit_key::load_or_create(
         &socfed_runtime::audit_key::path_for(&config.tls.key),
     )?;
-    let store = Arc::new(HubStore::open_with_cache(
-        &config.data_dir,
-        config.ingest.durability,
-        config.ingest.cache_bytes,
-        audit_key,
-    )?);
+    // A name for this process among the hub's replicas (its own wakes carry it).
+    let replica = format!("hub-{}", ulid::Ulid::new());
+    let store = Arc::new(match config.store.kind {
+        crate::config::StoreKind::Sled => HubStore::open_with_cache(
+            &config.data_dir,
+            config.ingest.durability,
+            config.ingest.cache_bytes,
+            audit_key,
+        )?,
+        crate::config::StoreKind::Postgres => {
+            let connection = config.store.connection()?;
+            tracing::info!(database = %connection.redacted_url(), schema = %connection.schema, %replica, "opening the hub store in PostgreSQL");
+            HubStore::open_postgres(
+                &connection,
+                replica.clone(),
+                config.ingest.durability,
+                audit_key,
+            )?
+        }
+    });
     // Escalations a crash left journaled but not indexed, before anything else writes.
     ingest::replay(
         &store,
@@ -193,6 +210,19 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, StartError> {
     };
     let roles = Arc::new(crate::access::roster::RosterCache::default());
     seed_roster(&config, &ingest, &store, &roles).await?;
+    // Replicas over one database: what the others commit reaches this one's streams, event
+    // readers and roster.
+    if let Some(shared) = store.shared() {
+        let notices = crate::replicas::follow_database(&shared.pg, &shutdown);
+        let replica = crate::replicas::Replica {
+            name: replica.clone(),
+            store: store.clone(),
+            ingest: ingest.clone(),
+            roles: roles.clone(),
+            live: live.clone(),
+        };
+        tokio::spawn(replica.follow(notices, shutdown.clone()));
+    }
     crate::enrolment::seed(&config.sites, &store, &ingest)
         .await
         .map_err(|_| StartError::WriterStopped)?;

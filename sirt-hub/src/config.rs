@@ -13,7 +13,7 @@ use std::time::Duration;
 mod response;
 mod store;
 pub use response::ResponseConfig;
-pub use store::{StoreConfig, StoreKind};
+pub use store::{StoreConfig, StoreKind, UrlFileError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use socfed_runtime::config::{Invalid, in_range};
+use socfed_runtime::store_kit::pg::PgConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -55,7 +56,38 @@ impl Default for StoreConfig {
     }
 }
 
+/// The database URL file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("store.url_file {path}: {reason}")]
+pub struct UrlFileError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
 impl StoreConfig {
+    /// The connection settings of a PostgreSQL store, with the URL read from `url_file`
+    /// (without the newline an editor adds).
+    pub fn connection(&self) -> Result<PgConfig, UrlFileError> {
+        let path = self.url_file.clone().unwrap_or_default();
+        let fail = |reason: String| UrlFileError {
+            path: path.clone(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?;
+        let url = text.trim().to_string();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(fail("must hold one postgres:// URL".into()));
+        }
+        Ok(PgConfig {
+            url,
+            ca_file: self.ca_file.clone(),
+            schema: self.schema.clone(),
+            pool_size: self.pool_size,
+            connect_timeout: self.connect_timeout,
+            statement_timeout: self.statement_timeout,
+        })
+    }
+
     pub fn check(&self) -> Result<(), Invalid> {
         match self.kind {
             StoreKind::Sled => {

@@ -48,7 +48,7 @@ pub fn replay(store: &HubStore, window_ms: i64) -> Result<usize, StoreError> {
                 );
                 metrics::counter!("socfed_hub_journal_skipped_total").increment(len as u64);
                 if let Some(last) = last {
-                    let mut unit = store.unit();
+                    let mut unit = store.unit()?;
                     unit.set_journal_applied(last.saturating_add(1));
                     unit.commit()?;
                 }
@@ -83,6 +83,10 @@ mod tests {
     /// escalations the trees do not. The replay applies each once; a resend is a duplicate.
     #[test]
     fn journaled_but_unindexed_escalations_are_applied_once_at_start_up() {
+        if crate::store::postgres::testing_on_postgres() {
+            // What only a sled store has (its files, a legacy format, a raw tree).
+            return;
+        }
         let dir = tempfile::tempdir().expect("dir");
         let paris = SiteId::parse("paris").expect("site");
         let epoch = ulid::Ulid::from_parts(1, 1);
@@ -143,6 +147,10 @@ mod tests {
     /// append lands where the zeros began.
     #[test]
     fn zeros_after_the_journal_are_cut_and_the_replay_applies_what_is_before_them() {
+        if crate::store::postgres::testing_on_postgres() {
+            // What only a sled store has (its files, a legacy format, a raw tree).
+            return;
+        }
         let dir = tempfile::tempdir().expect("dir");
         let paris = SiteId::parse("paris").expect("site");
         let epoch = ulid::Ulid::from_parts(1, 1);
@@ -190,6 +198,10 @@ mod tests {
     /// site resends it) and applies the others, so the hub starts.
     #[test]
     fn a_batch_that_cannot_be_applied_is_skipped_and_the_others_are_replayed() {
+        if crate::store::postgres::testing_on_postgres() {
+            // What only a sled store has (its files, a legacy format, a raw tree).
+            return;
+        }
         let dir = tempfile::tempdir().expect("dir");
         let berlin = SiteId::parse("berlin").expect("site");
         let epoch = ulid::Ulid::from_parts(1, 1);

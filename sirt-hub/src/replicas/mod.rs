@@ -16,15 +16,13 @@
 //! When the listening connection was lost, notifications may have been missed: the replica
 //! rescans (wakes every stream, reloads the roster and the event mark, checks every lease).
 
-pub mod wake;
-
 use crate::access::reader::Roles;
 use crate::ingest::IngestHandle;
 use crate::live::LiveSites;
 use crate::store::HubStore;
+use crate::store::wake::{self, Wake};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-use wake::Wake;
 
 /// What the listener hears from the database.
 #[derive(Debug, Clone)]
@@ -33,6 +31,34 @@ pub enum Notice {
     Wake(String),
     /// The listening connection was re-established: notifications may have been missed.
     Rescan,
+}
+
+/// Listens on the store's database for other replicas' wakes, as [`Notice`]s.
+pub fn follow_database(
+    pg: &socfed_runtime::store_kit::pg::PgStore,
+    shutdown: &CancellationToken,
+) -> tokio::sync::mpsc::Receiver<Notice> {
+    use socfed_runtime::store_kit::pg::PgEvent;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = pg.subscribe(&[wake::CHANNEL]);
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            let notice = tokio::select! {
+                () = shutdown.cancelled() => break,
+                event = events.recv() => match event {
+                    Ok(PgEvent::Notification { payload, .. }) => Notice::Wake(payload),
+                    Ok(PgEvent::Reconnected) | Err(RecvError::Lagged(_)) => Notice::Rescan,
+                    Err(RecvError::Closed) => break,
+                },
+            };
+            if tx.send(notice).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// What a replica brings up to date when another replica commits.

@@ -124,6 +124,9 @@ impl Bloom {
 pub struct Generations {
     span_ms: i64,
     filters: BTreeMap<u64, Bloom>,
+    /// Other hub replicas write the tree too (`store::postgres`): the filters know only this
+    /// replica's keys, so every generation the window reaches is asked (in one read).
+    shared: bool,
 }
 
 impl Default for Generations {
@@ -138,7 +141,18 @@ impl Generations {
         Self {
             span_ms: span_ms.max(1),
             filters: BTreeMap::new(),
+            shared: false,
         }
+    }
+
+    /// For a store other replicas write too: lookups no longer trust the filters.
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// The generation of a fingerprint seen at `at_ms` (times before 1970 are generation 0).
@@ -160,11 +174,23 @@ impl Generations {
         window_ms: i64,
     ) -> impl Iterator<Item = u64> + 'a {
         let oldest = self.oldest_live(now, window_ms);
-        self.filters
-            .range(oldest..)
-            .rev()
-            .filter(move |(_, filter)| filter.may_contain(key))
-            .map(|(generation, _)| *generation)
+        // Shared: up to one generation past this replica's clock, for another's running ahead.
+        let every = self
+            .shared
+            .then(|| (oldest..=self.generation(now).saturating_add(1)).rev())
+            .into_iter()
+            .flatten();
+        let filtered = (!self.shared)
+            .then(|| {
+                self.filters
+                    .range(oldest..)
+                    .rev()
+                    .filter(move |(_, filter)| filter.may_contain(key))
+                    .map(|(generation, _)| *generation)
+            })
+            .into_iter()
+            .flatten();
+        every.chain(filtered)
     }
 
     /// Records that `key` is written into `generation`.

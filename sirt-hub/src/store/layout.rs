@@ -29,6 +29,13 @@ impl HubStore {
     /// Every tree of the store rendered by [`describe`], volatile parts normalised.
     pub fn layout(&self) -> Result<String, StoreError> {
         let title = format!("sirt-hub store layout, schema {}", schema::SCHEMA_VERSION);
-        Ok(layout::render(&self.db, &title, &describe)?)
+        match &self.backend {
+            super::Backend::Sled { db, .. } => Ok(layout::render(db, &title, &describe)?),
+            super::Backend::Postgres(_) => Err(StoreError::Kv(
+                socfed_runtime::store_kit::kv::KvError::Database(
+                    "the layout is rendered from a sled store".into(),
+                ),
+            )),
+        }
     }
 }

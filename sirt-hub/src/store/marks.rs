@@ -43,12 +43,52 @@ impl EpochMark {
 
 pub type Key = (SiteId, Ulid);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Marks {
     epochs: HashMap<Key, EpochMark>,
+    /// Every (site, epoch) the trees hold is here, so one that is absent has nothing stored.
+    /// False once another hub replica committed (`store::postgres`): entries are then read
+    /// back from the trees as units need them ([`Marks::needs_load`]).
+    complete: bool,
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Self {
+            epochs: HashMap::new(),
+            complete: true,
+        }
+    }
 }
 
 impl Marks {
+    /// Forgets everything: another replica changed the trees since they were read.
+    pub fn forget_all(&mut self) {
+        self.epochs.clear();
+        self.complete = false;
+    }
+
+    /// Whether `key` must be read from the trees before a unit uses it.
+    pub fn needs_load(&self, key: &Key) -> bool {
+        !self.complete && !self.epochs.contains_key(key)
+    }
+
+    /// One (site, epoch) as the trees hold it: its mark and the sequences stored above it.
+    pub fn load(
+        epochs: &kv::Tree,
+        escalations: &kv::Tree,
+        (site, epoch): &Key,
+    ) -> Result<EpochMark, StoreError> {
+        let key = schema::epoch_key(site, *epoch);
+        let mut mark = EpochMark::default();
+        if let Some(raw) = epochs.get(&key)? {
+            mark.acked = schema::u64_value(schema::EPOCHS, &raw)?;
+        }
+        // `escalations` keys share the `epochs` key as their prefix (site ++ 0x00 ++ epoch).
+        above_mark(escalations, &key, &mut mark)?;
+        Ok(mark)
+    }
+
     pub fn get(&self, key: &Key) -> Option<&EpochMark> {
         self.epochs.get(key)
     }
@@ -81,26 +121,40 @@ impl Marks {
             };
             let prefix = &key[..prefix_len];
             let mark = marks.epochs.entry(id).or_default();
-            let mut start = prefix.to_vec();
-            start.extend_from_slice(&mark.acked.saturating_add(1).to_be_bytes());
-            let mut end = prefix.to_vec();
-            end.extend_from_slice(&u64::MAX.to_be_bytes());
-            if mark.acked < u64::MAX {
-                for item in escalations.range(start..=end.clone()) {
-                    let (key, value) = item?;
-                    let run = schema::decode_escalation_run_at(&key, &value)?;
-                    let acked = mark.acked;
-                    mark.above
-                        .extend(run.iter().map(|(seq, _)| seq).filter(|seq| *seq > acked));
-                }
-            }
+            above_mark(escalations, prefix, mark)?;
             // Past every key of this prefix: site ids hold no 0x00, so any later prefix is
             // greater than the prefix followed by anything.
+            let mut end = prefix.to_vec();
+            end.extend_from_slice(&u64::MAX.to_be_bytes());
             end.push(0);
             from = end;
         }
         Ok(marks)
     }
+}
+
+/// Adds to `mark` the sequences stored above it: the runs of `prefix` (site ++ 0x00 ++ epoch)
+/// ending above the mark.
+fn above_mark(
+    escalations: &kv::Tree,
+    prefix: &[u8],
+    mark: &mut EpochMark,
+) -> Result<(), StoreError> {
+    if mark.acked == u64::MAX {
+        return Ok(());
+    }
+    let mut start = prefix.to_vec();
+    start.extend_from_slice(&mark.acked.saturating_add(1).to_be_bytes());
+    let mut end = prefix.to_vec();
+    end.extend_from_slice(&u64::MAX.to_be_bytes());
+    for item in escalations.range(start..=end) {
+        let (key, value) = item?;
+        let run = schema::decode_escalation_run_at(&key, &value)?;
+        let acked = mark.acked;
+        mark.above
+            .extend(run.iter().map(|(seq, _)| seq).filter(|seq| *seq > acked));
+    }
+    Ok(())
 }
 
 /// (site, epoch) of an `epochs` key: site ++ 0x00 ++ epoch (16).

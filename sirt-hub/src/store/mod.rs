@@ -22,6 +22,7 @@ pub mod journal;
 pub mod layout;
 mod legacy;
 pub mod marks;
+pub mod postgres;
 pub mod query;
 mod query_directives;
 mod query_enrolment;
@@ -38,6 +39,7 @@ pub mod records;
 pub mod schema;
 pub mod unit;
 mod upgrade;
+pub mod wake;
 
 use schema::{CodecError, TreeId};
 use socfed_runtime::store_kit;
@@ -137,27 +139,66 @@ pub(crate) struct Trees {
     pub site_state_log: kv::Tree,
 }
 
+impl Trees {
+    /// The named trees of a registry.
+    fn of(registry: &store_kit::Trees<TreeId, kv::Tree>) -> Self {
+        let tree = |id| registry.tree(id).clone();
+        Trees {
+            incidents: tree(TreeId::Incidents),
+            site_incidents: tree(TreeId::SiteIncidents),
+            status_incidents: tree(TreeId::StatusIncidents),
+            local_refs: tree(TreeId::LocalRefs),
+            epochs: tree(TreeId::Epochs),
+            sites: tree(TreeId::Sites),
+            reviews: tree(TreeId::Reviews),
+            audit: tree(TreeId::Audit),
+            meta: tree(TreeId::Meta),
+            directives: tree(TreeId::Directives),
+            site_directives: tree(TreeId::SiteDirectives),
+            incident_directives: tree(TreeId::IncidentDirectives),
+            open_directives: tree(TreeId::OpenDirectives),
+            hunts: tree(TreeId::Hunts),
+            operators: tree(TreeId::Operators),
+            comms: tree(TreeId::Comms),
+            web_sessions: tree(TreeId::WebSessions),
+            site_states: tree(TreeId::SiteStates),
+            site_state_log: tree(TreeId::SiteStateLog),
+        }
+    }
+}
+
 /// The commit witness as it stood when a batch finished applying.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncPoint(socfed_runtime::witness::Witness);
 
+/// Where the trees live, and what each backend keeps beside them.
+enum Backend {
+    /// Embedded in `dir`: the escalation journal is files beside sled.
+    Sled {
+        db: sled::Db,
+        /// Makes a flush power-safe in fsync mode (sled's log file and blob files).
+        data_sync: socfed_runtime::store_files::DataSync,
+        /// Escalations as received (`journal/`).
+        journal: journal::Journal,
+    },
+    /// A PostgreSQL schema shared by every hub replica (`postgres.rs`).
+    Postgres(postgres::Shared),
+}
+
 pub struct HubStore {
-    db: sled::Db,
+    backend: Backend,
+    /// The store's directory (sled), or a name of its database (PostgreSQL) for messages.
     dir: PathBuf,
     trees: Trees,
     /// The same trees in registry order, for units of work (`unit/`).
     registry: store_kit::Trees<TreeId, kv::Tree>,
     /// One unit of work at a time (`unit/`).
     write_lock: std::sync::Mutex<()>,
-    /// Makes a flush power-safe in fsync mode (sled's log file and blob files).
-    data_sync: socfed_runtime::store_files::DataSync,
     /// Keys the audit chain (`socfed_runtime::audit`); kept outside the store.
     audit_key: socfed_runtime::audit::ChainKey,
     /// Operations per tree of the units of work (`socfed_hub_store_ops_total`).
     ops: store_kit::ops::OpMeter<TreeId>,
     durability: Durability,
-    /// Escalations as received (`journal/`).
-    journal: journal::Journal,
     /// Per-(site, epoch) delivery state, equal to the trees (`marks.rs`); units hold it.
     marks: std::sync::Mutex<marks::Marks>,
     /// Which generations `fingerprints` holds, with their filters (`fingerprint_gens.rs`).
@@ -273,6 +314,11 @@ impl HubStore {
         cache_bytes: u64,
         audit_key: socfed_runtime::audit::ChainKey,
     ) -> Result<Self, StoreError> {
+        #[cfg(test)]
+        if let Some(config) = postgres::test_database_for(dir) {
+            // The store tests, run again on PostgreSQL (`SOCFED_HUB_TEST_STORE=postgres`).
+            return Self::open_postgres(&config, "test".into(), durability, audit_key);
+        }
         // TLP:RED incidents: nobody but the service's user reads the store, whatever the umask.
         socfed_runtime::store_files::private_dir(dir).map_err(StoreError::Sync)?;
         let db = socfed_runtime::store_files::sled_config(dir)
@@ -304,28 +350,7 @@ impl HubStore {
         // Every tree of the registry (`schema::TreeId`), opened only once the version is one
         // this build reads.
         let registry = store_kit::Trees::<TreeId, kv::Tree>::open_sled(&db)?;
-        let tree = |id| registry.tree(id).clone();
-        let trees = Trees {
-            incidents: tree(TreeId::Incidents),
-            site_incidents: tree(TreeId::SiteIncidents),
-            status_incidents: tree(TreeId::StatusIncidents),
-            local_refs: tree(TreeId::LocalRefs),
-            epochs: tree(TreeId::Epochs),
-            sites: tree(TreeId::Sites),
-            reviews: tree(TreeId::Reviews),
-            audit: tree(TreeId::Audit),
-            meta: tree(TreeId::Meta),
-            directives: tree(TreeId::Directives),
-            site_directives: tree(TreeId::SiteDirectives),
-            incident_directives: tree(TreeId::IncidentDirectives),
-            open_directives: tree(TreeId::OpenDirectives),
-            hunts: tree(TreeId::Hunts),
-            operators: tree(TreeId::Operators),
-            comms: tree(TreeId::Comms),
-            web_sessions: tree(TreeId::WebSessions),
-            site_states: tree(TreeId::SiteStates),
-            site_state_log: tree(TreeId::SiteStateLog),
-        };
+        let trees = Trees::of(&registry);
         // Before anything is rewritten (open-directive index, schema upgrade): a store that is
         // refused stays as it was, openable by the build that wrote it.
         socfed_runtime::witness::check(dir, &witness_of(&trees.meta)?, "sirt-hub db import")
@@ -367,16 +392,18 @@ impl HubStore {
         // directory entries, in fsync mode.
         let data_sync = socfed_runtime::store_files::DataSync::open(dir, durability)?;
         let store = Self {
-            db,
+            backend: Backend::Sled {
+                db,
+                data_sync,
+                journal,
+            },
             dir: dir.to_path_buf(),
             trees,
             registry,
             write_lock: std::sync::Mutex::new(()),
-            data_sync,
             audit_key,
             ops: store_kit::ops::OpMeter::new(OPS_METRIC),
             durability,
-            journal,
             marks: std::sync::Mutex::new(marks),
             fingerprint_gens: std::sync::Mutex::new(fingerprint_gens),
         };
@@ -388,19 +415,29 @@ impl HubStore {
         &self,
         entries: &[journal::JournalEntry],
     ) -> Result<Vec<u64>, StoreError> {
-        Ok(self.journal.append(entries)?)
+        match &self.backend {
+            Backend::Sled { journal, .. } => Ok(journal.append(entries)?),
+            Backend::Postgres(shared) => shared.journal_append(entries),
+        }
     }
 
     /// The escalation as received under journal id `id` (`EscalationRecord::journal`).
     pub fn journal_entry(&self, id: u64) -> Result<journal::JournalEntry, StoreError> {
-        Ok(self.journal.get(id)?)
+        match &self.backend {
+            Backend::Sled { journal, .. } => Ok(journal.get(id)?),
+            Backend::Postgres(shared) => shared.journal_entry(id),
+        }
     }
 
     /// Journal entries the trees do not reflect yet (a crash between journal and index).
     pub fn unapplied_journal(&self) -> Result<Vec<(u64, journal::JournalEntry)>, StoreError> {
-        Ok(self
-            .journal
-            .entries_from(journal_applied(&self.trees.meta)?)?)
+        match &self.backend {
+            Backend::Sled { journal, .. } => {
+                Ok(journal.entries_from(journal_applied(&self.trees.meta)?)?)
+            }
+            // Journaled in the unit that indexes it: nothing is ever left over.
+            Backend::Postgres(_) => Ok(Vec::new()),
+        }
     }
 
     /// What the store holds now, as its commit witness records it.
@@ -419,10 +456,23 @@ impl HubStore {
     /// Makes everything applied before `point` was read durable (and possibly more). Called
     /// once per group of batches, before any of them is acknowledged.
     pub fn commit(&self, point: &SyncPoint) -> Result<(), StoreError> {
-        self.db.flush()?;
-        self.data_sync.after_flush()?;
+        let Backend::Sled { db, data_sync, .. } = &self.backend else {
+            // Every unit committed its own transaction, durable in the database.
+            return Ok(());
+        };
+        db.flush()?;
+        data_sync.after_flush()?;
         // Only after the store is durable: the witness never runs ahead of it.
         socfed_runtime::witness::write(&self.dir, &point.0).map_err(|e| witness_error(&self.dir, e))
+    }
+
+    /// The sled database under a sled store (tests that reach past the trees).
+    #[cfg(test)]
+    pub(crate) fn sled_db(&self) -> &sled::Db {
+        match &self.backend {
+            Backend::Sled { db, .. } => db,
+            Backend::Postgres(_) => panic!("a sled-only test opened a PostgreSQL store"),
+        }
     }
 
     pub fn durability(&self) -> Durability {

@@ -38,6 +38,8 @@ pub enum KvError {
 #[derive(Clone, Debug)]
 pub enum Tree {
     Sled(sled::Tree),
+    /// Rows of a PostgreSQL store's `kv` table (`super::pg`).
+    Pg(super::pg::PgTree),
 }
 
 impl From<sled::Tree> for Tree {
@@ -96,6 +98,21 @@ fn sled_iter(iter: sled::Iter) -> Iter {
     Iter::new(iter.map(|entry| entry.map_err(KvError::from)))
 }
 
+fn pg_iter(iter: super::pg::PgIter) -> Iter {
+    Iter::new(iter.map(|entry| entry.map_err(KvError::from)))
+}
+
+impl From<super::pg::PgError> for KvError {
+    fn from(e: super::pg::PgError) -> Self {
+        use super::pg::PgError;
+        match e {
+            PgError::Database(m) => KvError::Database(m),
+            PgError::Unavailable(m) => KvError::Unavailable(m),
+            PgError::Conflict(m) => KvError::Conflict(m),
+        }
+    }
+}
+
 /// Writes to one tree, applied all together or not at all ([`Tree::apply_batch`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Batch {
@@ -132,18 +149,29 @@ impl Tree {
     pub fn name(&self) -> String {
         match self {
             Tree::Sled(t) => String::from_utf8_lossy(&t.name()).into_owned(),
+            Tree::Pg(t) => t.name(),
         }
     }
 
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>, KvError> {
         match self {
             Tree::Sled(t) => Ok(t.get(key)?),
+            Tree::Pg(t) => Ok(t.get(key)?),
+        }
+    }
+
+    /// The values of `keys`, in their order (one round trip on PostgreSQL).
+    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<IVec>>, KvError> {
+        match self {
+            Tree::Sled(t) => Ok(keys.iter().map(|k| t.get(k)).collect::<Result<_, _>>()?),
+            Tree::Pg(t) => Ok(t.get_many(keys)?),
         }
     }
 
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool, KvError> {
         match self {
             Tree::Sled(t) => Ok(t.contains_key(key)?),
+            Tree::Pg(t) => Ok(t.contains_key(key)?),
         }
     }
 
@@ -153,6 +181,7 @@ impl Tree {
                 t.insert(key.as_ref(), value.as_ref())?;
                 Ok(())
             }
+            Tree::Pg(t) => Ok(t.insert(key, value)?),
         }
     }
 
@@ -162,6 +191,7 @@ impl Tree {
                 t.remove(key)?;
                 Ok(())
             }
+            Tree::Pg(t) => Ok(t.remove(key)?),
         }
     }
 
@@ -169,6 +199,7 @@ impl Tree {
     pub fn iter(&self) -> Iter {
         match self {
             Tree::Sled(t) => sled_iter(t.iter()),
+            Tree::Pg(t) => pg_iter(t.iter()),
         }
     }
 
@@ -176,6 +207,7 @@ impl Tree {
     pub fn range(&self, range: impl RangeBounds<Vec<u8>>) -> Iter {
         match self {
             Tree::Sled(t) => sled_iter(t.range(range)),
+            Tree::Pg(t) => pg_iter(t.range(range)),
         }
     }
 
@@ -183,6 +215,7 @@ impl Tree {
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
         match self {
             Tree::Sled(t) => sled_iter(t.scan_prefix(prefix)),
+            Tree::Pg(t) => pg_iter(t.scan_prefix(prefix)),
         }
     }
 
@@ -190,12 +223,14 @@ impl Tree {
     pub fn len(&self) -> Result<usize, KvError> {
         match self {
             Tree::Sled(t) => Ok(t.len()),
+            Tree::Pg(t) => Ok(t.len()?),
         }
     }
 
     pub fn is_empty(&self) -> Result<bool, KvError> {
         match self {
             Tree::Sled(t) => Ok(t.is_empty()),
+            Tree::Pg(t) => Ok(t.is_empty()?),
         }
     }
 
@@ -203,6 +238,7 @@ impl Tree {
     pub fn first(&self) -> Result<Option<(IVec, IVec)>, KvError> {
         match self {
             Tree::Sled(t) => Ok(t.first()?),
+            Tree::Pg(t) => Ok(t.first()?),
         }
     }
 
@@ -210,6 +246,7 @@ impl Tree {
     pub fn last(&self) -> Result<Option<(IVec, IVec)>, KvError> {
         match self {
             Tree::Sled(t) => Ok(t.last()?),
+            Tree::Pg(t) => Ok(t.last()?),
         }
     }
 
@@ -217,6 +254,7 @@ impl Tree {
     pub fn clear(&self) -> Result<(), KvError> {
         match self {
             Tree::Sled(t) => Ok(t.clear()?),
+            Tree::Pg(t) => Ok(t.clear()?),
         }
     }
 
@@ -233,6 +271,7 @@ impl Tree {
                 }
                 Ok(t.apply_batch(sled_batch)?)
             }
+            Tree::Pg(t) => Ok(t.apply_batch(&batch.writes)?),
         }
     }
 
@@ -243,6 +282,7 @@ impl Tree {
                 t.flush()?;
                 Ok(())
             }
+            Tree::Pg(t) => Ok(t.flush()?),
         }
     }
 }
@@ -252,6 +292,11 @@ impl Tree {
 /// (the hub's) both serve them.
 pub trait ReadTree<E> {
     fn read(&self, key: &[u8]) -> Result<Option<IVec>, E>;
+
+    /// The values of `keys`, in their order; a backend with round trips reads them in one.
+    fn read_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<IVec>>, E> {
+        keys.iter().map(|k| self.read(k)).collect()
+    }
 
     /// The entries whose keys are in `range`, in key order (either end).
     fn read_range(
@@ -269,11 +314,16 @@ pub trait ReadTree<E> {
 /// The one implementation for both tree kinds: the same three calls (a [`Tree`] has sled's
 /// method names), each failure converted into the caller's error.
 macro_rules! read_tree {
-    ($tree:ty, $error:ty) => {
+    ($tree:ty, $error:ty $(, $many:ident)?) => {
         impl<E: From<$error>> ReadTree<E> for $tree {
             fn read(&self, key: &[u8]) -> Result<Option<IVec>, E> {
                 Ok(self.get(key)?)
             }
+            $(
+            fn read_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<IVec>>, E> {
+                Ok(self.$many(keys)?)
+            }
+            )?
 
             fn read_range(
                 &self,
@@ -293,7 +343,7 @@ macro_rules! read_tree {
 }
 
 read_tree!(sled::Tree, sled::Error);
-read_tree!(Tree, KvError);
+read_tree!(Tree, KvError, get_many);
 
 #[cfg(test)]
 #[path = "kv_tests.rs"]

@@ -59,6 +59,12 @@ impl UnitTree for kv::Tree {
     fn sled_tree(&self) -> Result<&sled::Tree, UnitError> {
         match self {
             kv::Tree::Sled(t) => Ok(t),
+            // A PostgreSQL unit commits its writes in the store's unit transaction
+            // (`Unit::into_writes`), never through sled.
+            kv::Tree::Pg(t) => Err(UnitError::Kv(kv::KvError::Database(format!(
+                "tree {} is in PostgreSQL: its unit commits through the store's transaction",
+                t.name()
+            )))),
         }
     }
 }
@@ -106,6 +112,35 @@ impl<'a, T: TreeSet, K: UnitTree> Unit<'a, T, K> {
         }
         self.ops.count(id.index(), Op::Get, 1);
         Ok(self.tree(id).read(key)?.map(|v| v.to_vec()))
+    }
+
+    /// The first of `keys` that holds a record, as this unit sees them: its position and the
+    /// record. The keys the unit has not written are read together (one round trip on
+    /// PostgreSQL).
+    pub fn first_of<V: DeserializeOwned>(
+        &self,
+        id: T,
+        keys: &[Vec<u8>],
+    ) -> Result<Option<(usize, V)>, UnitError> {
+        let unwritten: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|k| !self.pending.contains_key(&(id, (*k).clone())))
+            .cloned()
+            .collect();
+        if !unwritten.is_empty() {
+            self.ops.count(id.index(), Op::Get, unwritten.len());
+        }
+        let mut read = self.tree(id).read_many(&unwritten)?.into_iter();
+        for (at, key) in keys.iter().enumerate() {
+            let value = match self.pending.get(&(id, key.clone())) {
+                Some(pending) => pending.clone(),
+                None => read.next().flatten().map(|v| v.to_vec()),
+            };
+            if let Some(bytes) = value {
+                return Ok(Some((at, id.codec().decode(&bytes)?)));
+            }
+        }
+        Ok(None)
     }
 
     /// A record, decoded with its tree's codec.

@@ -303,7 +303,8 @@ pub fn apply_journaled(
     now: UnixMillis,
     window_ms: i64,
 ) -> Result<Applied, StoreError> {
-    let mut unit = store.unit();
+    let mut unit = store.unit()?;
+    unit.take_journal(journal_ids);
     let mut batch = Batch {
         unit: &mut unit,
         now,
@@ -350,7 +351,10 @@ impl Batch<'_, '_> {
                 epoch,
                 next_seq,
                 cert_not_after_ms,
-            } => self.hello(site, *epoch, *next_seq, *cert_not_after_ms)?,
+            } => {
+                self.unit.load_mark(site, *epoch)?;
+                self.hello(site, *epoch, *next_seq, *cert_not_after_ms)?
+            }
             Item::Escalation {
                 site,
                 epoch,
@@ -358,14 +362,17 @@ impl Batch<'_, '_> {
                 dropped_before,
                 enqueued_at_ms,
                 offered,
-            } => self.escalation(
-                site,
-                *epoch,
-                (*seq, *dropped_before),
-                *enqueued_at_ms,
-                offered,
-                &mut applied.changes,
-            )?,
+            } => {
+                self.unit.load_mark(site, *epoch)?;
+                self.escalation(
+                    site,
+                    *epoch,
+                    (*seq, *dropped_before),
+                    *enqueued_at_ms,
+                    offered,
+                    &mut applied.changes,
+                )?
+            }
             Item::Status { site, status } => {
                 self.status(site, status)?;
                 Outcome::Status

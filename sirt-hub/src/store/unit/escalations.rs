@@ -69,6 +69,9 @@ impl StoreUnit<'_> {
     pub(super) fn write_escalation_runs(&mut self) -> Result<(), StoreError> {
         for ((site, epoch), mut stored) in std::mem::take(&mut self.new_escalations) {
             stored.sort_by_key(|(seq, _)| *seq);
+            if let Some(shared) = &mut self.shared {
+                shared.note_keys(&(site.clone(), epoch), &stored)?;
+            }
             let runs = socfed_runtime::store_kit::runs::consecutive(stored, |run, _| {
                 run.records.len() < schema::MAX_ESCALATION_RUN
             });
@@ -129,6 +132,17 @@ impl StoreUnit<'_> {
         now: UnixMillis,
         window_ms: i64,
     ) -> Result<Option<FingerprintRecord>, StoreError> {
+        if self.generations.is_shared() {
+            let keys: Vec<Vec<u8>> = self
+                .generations
+                .candidates(key, now, window_ms)
+                .map(|generation| schema::fingerprint_key(generation, key))
+                .collect();
+            return Ok(self
+                .work
+                .first_of(TreeId::Fingerprints, &keys)?
+                .map(|(_, record)| record));
+        }
         for generation in self.generations.candidates(key, now, window_ms) {
             let found: Option<FingerprintRecord> = self.work.get(
                 TreeId::Fingerprints,

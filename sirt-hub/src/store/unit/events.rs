@@ -23,6 +23,7 @@ impl StoreUnit<'_> {
         }
         self.work
             .put_u64(TreeId::Meta, schema::EVENT_SEQ.as_bytes(), seq);
+        self.touched.last_event = Some(seq);
         Ok(Some(seq))
     }
 

@@ -29,6 +29,7 @@ mod people;
 mod response;
 mod runbooks;
 mod search;
+mod shared;
 mod sites;
 
 pub use incidents::Indexed;
@@ -66,6 +67,8 @@ pub struct Touched {
     pub runbooks: bool,
     /// A site's stream took the lease under this generation (`sites.rs`).
     pub stream: Option<(SiteId, u64)>,
+    /// The last event-log sequence the unit appended (`events.rs`).
+    pub last_event: Option<u64>,
 }
 
 fn note(sites: &mut Vec<SiteId>, site: &SiteId) {
@@ -87,6 +90,10 @@ pub struct StoreUnit<'a> {
     generations: MutexGuard<'a, Generations>,
     touched: Touched,
     audit_key: &'a socfed_runtime::audit::ChainKey,
+    /// The store's trees, to read back what another replica changed (`load_mark`).
+    registry: &'a socfed_runtime::store_kit::Trees<TreeId, kv::Tree>,
+    /// On a PostgreSQL store: the unit's transaction (`shared.rs`).
+    shared: Option<shared::SharedUnit<'a>>,
     /// Held until commit or drop: one unit at a time.
     _writer: MutexGuard<'a, ()>,
 }
@@ -94,13 +101,24 @@ pub struct StoreUnit<'a> {
 impl HubStore {
     /// A unit of work; waits for the one in progress, if any. Dropped without
     /// [`StoreUnit::commit`], it changes nothing.
-    pub fn unit(&self) -> StoreUnit<'_> {
-        StoreUnit {
+    pub fn unit(&self) -> Result<StoreUnit<'_>, StoreError> {
+        // The process's own lock first, then (PostgreSQL) the database's unit lock.
+        let writer = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (shared, stale) = match self.shared() {
+            Some(store) => {
+                let (unit, stale) = shared::SharedUnit::begin(store)?;
+                (Some(unit), stale)
+            }
+            None => (None, false),
+        };
+        let mut unit = StoreUnit {
             work: KitUnit::new(self.registry.all()).metered(&self.ops),
+            registry: &self.registry,
+            shared,
             touched: Touched::default(),
             audit_key: &self.audit_key,
             // A unit that panicked wrote nothing, so the lock guards no broken state.
-            _writer: self.write_lock.lock().unwrap_or_else(|p| p.into_inner()),
+            _writer: writer,
             // Taken after the write lock, by units only; a panicked unit changed nothing here.
             marks: self.marks.lock().unwrap_or_else(|p| p.into_inner()),
             changed_marks: HashMap::new(),
@@ -111,11 +129,41 @@ impl HubStore {
                 .fingerprint_gens
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
+        };
+        if stale {
+            // Another replica committed since this one's last unit: the delivery state is
+            // read back from the trees as this unit needs it.
+            unit.marks.forget_all();
         }
+        Ok(unit)
     }
 }
 
 impl StoreUnit<'_> {
+    /// Takes the journal entries of `ids` to write with this unit (PostgreSQL: the journal is
+    /// written in the unit that indexes it, `store::postgres`; sled appended them already).
+    pub fn take_journal(&mut self, ids: &[u64]) {
+        if let Some(shared) = &mut self.shared {
+            shared.take_journal(ids);
+        }
+    }
+
+    /// Reads `(site, epoch)`'s delivery state back from the trees when another replica may
+    /// have changed it (`marks::Marks::needs_load`); a no-op otherwise.
+    pub fn load_mark(&mut self, site: &SiteId, epoch: ulid::Ulid) -> Result<(), StoreError> {
+        let key = (site.clone(), epoch);
+        if self.changed_marks.contains_key(&key) || !self.marks.needs_load(&key) {
+            return Ok(());
+        }
+        let mark = Marks::load(
+            self.registry.tree(TreeId::Epochs),
+            self.registry.tree(TreeId::Escalations),
+            &key,
+        )?;
+        self.changed_marks.insert(key, mark);
+        Ok(())
+    }
+
     /// Records that every journal entry below `below` is applied, in this unit's transaction:
     /// a replay at start-up begins there (`crate::ingest::replay`).
     pub fn set_journal_applied(&mut self, below: u64) {
@@ -132,7 +180,14 @@ impl StoreUnit<'_> {
             .get_u64(TreeId::Meta, schema::COMMITS.as_bytes())?;
         self.work
             .put_u64(TreeId::Meta, schema::COMMITS.as_bytes(), commits + 1);
-        self.work.commit()?;
+        match self.shared.take() {
+            None => self.work.commit()?,
+            Some(shared) => {
+                let writes = std::mem::replace(&mut self.work, KitUnit::new(self.registry.all()))
+                    .into_writes();
+                shared.commit(writes, &self.touched, commits + 1)?;
+            }
+        }
         // Only now: the delivery state in memory never runs ahead of the trees.
         let changed = std::mem::take(&mut self.changed_marks);
         self.marks.replace(changed);

@@ -69,6 +69,25 @@ impl PgTree {
         })
     }
 
+    /// The values of `keys`, in their order: one round trip, whatever their number.
+    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<IVec>>, PgError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let mut found = self.with(|c, tree| {
+            let rows = block_on(c.query_typed(
+                "SELECT key, value FROM kv WHERE tree = $1 AND key = ANY($2)",
+                &[(&tree, Type::TEXT), (&wanted, Type::BYTEA_ARRAY)],
+            ))?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.get::<_, Vec<u8>>(0), IVec::from(r.get::<_, Vec<u8>>(1))))
+                .collect::<BTreeMap<Vec<u8>, IVec>>())
+        })?;
+        Ok(keys.iter().map(|k| found.remove(k)).collect())
+    }
+
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool, PgError> {
         let key = key.as_ref();
         self.with(|c, tree| {
