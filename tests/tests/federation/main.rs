@@ -19,6 +19,7 @@ mod outbox;
 mod protocol_edges;
 mod raise_batch;
 mod replay;
+mod replicas;
 mod roster;
 mod runbooks;
 mod status_both_ways;
