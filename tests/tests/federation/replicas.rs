@@ -161,3 +161,54 @@ async fn replicas_share_one_store_and_wake_each_other_through_the_database() -> 
     b.stop().await?;
     Ok(())
 }
+
+/// The stream of `site` on `open` ended (not merely quiet for the wait).
+async fn assert_ended(open: &mut socfed_tests::clients::RawStream, why: &str) {
+    let ended = open.next_ack().await.expect_err(why);
+    assert_ne!(
+        ended.code(),
+        tonic::Code::DeadlineExceeded,
+        "{why}: still open"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_stream_wins_across_replicas_and_a_removal_at_one_ends_the_stream_at_the_other()
+-> anyhow::Result<()> {
+    use socfed_tests::clients::{RawStream, hello};
+    let Some(db) = socfed_tests::postgres::test_database() else {
+        return Ok(());
+    };
+    let org = Org::new()?;
+    let extra = format!("{}{OPERATORS}", store_section(&org, &db)?);
+    let a = replica(&org, "a", &extra).await?;
+    let b = replica(&org, "b", &extra).await?;
+    let epoch = ulid::Ulid::new();
+
+    // paris streams to A, then opens a newer stream at B: A's ends.
+    let (mut at_a, _) =
+        RawStream::open_welcomed(org.site_channel(a.addr, "paris")?, hello("paris", epoch, 1))
+            .await?;
+    let (mut at_b, _) =
+        RawStream::open_welcomed(org.site_channel(b.addr, "paris")?, hello("paris", epoch, 1))
+            .await?;
+    assert_ended(&mut at_a, "the older stream, at the other replica").await;
+
+    // Back to A: B's ends in turn.
+    let (mut again_at_a, _) =
+        RawStream::open_welcomed(org.site_channel(a.addr, "paris")?, hello("paris", epoch, 1))
+            .await?;
+    assert_ended(&mut at_b, "the older stream, at B").await;
+
+    // The site is removed at B while its stream is at A: A ends it.
+    org.hub_cli(b.addr, "root")?
+        .ok(&["sites", "remove", "paris"])?;
+    assert_ended(
+        &mut again_at_a,
+        "the removed site's stream at the other replica",
+    )
+    .await;
+    a.stop().await?;
+    b.stop().await?;
+    Ok(())
+}

@@ -71,6 +71,11 @@ impl Batch<'_, '_> {
             }
         };
         self.unit.put_enrolment(&c.site, &record)?;
+        if matches!(c.action, EnrolmentAction::Remove) {
+            // A newer stream lease than any open stream's: a replica holding one ends it
+            // (`crate::replicas`), as the replica that took the removal ends its own.
+            self.unit.take_stream_lease(&c.site)?;
+        }
         let after = match &c.action {
             EnrolmentAction::Enrol { reason, .. } => format!("enrolled ({reason})"),
             EnrolmentAction::Remove => "removed".into(),
