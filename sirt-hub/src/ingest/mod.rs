@@ -167,6 +167,11 @@ impl IngestHandle {
         self.wake_streams(&sites, &sites);
     }
 
+    /// Announces an incident another replica created or changed to this replica's watchers.
+    pub fn announce_change(&self, change: IncidentChange) {
+        let _ = self.events.send(change);
+    }
+
     /// Every stream looks for hub runbook versions it has not sent.
     pub fn wake_runbooks(&self) {
         self.runbooks.send_modify(|n| *n = n.wrapping_add(1));

@@ -114,6 +114,8 @@ impl Replica {
         }
         if let Some(seq) = wake.last_event {
             self.ingest.events_durable_through(seq);
+            self.announce_incidents(wake.first_event.unwrap_or(seq), seq)
+                .await;
         }
         if wake.roster {
             self.reload_roster().await;
@@ -122,6 +124,40 @@ impl Replica {
             && self.live.end_if_older(&lease.site, lease.generation)
         {
             tracing::info!(site = %lease.site, replica = %wake.replica, "the site's stream opened at another replica; ending this replica's older stream");
+        }
+    }
+
+    /// Tells this replica's incident watchers (`incidents watch`, the live pages) about the
+    /// incidents events `first..=last` of the log (written by another replica) are about.
+    async fn announce_incidents(&self, first: u64, last: u64) {
+        use crate::events::EventKind;
+        let store = self.store.clone();
+        let changes = tokio::task::spawn_blocking(move || {
+            let mut changes = Vec::new();
+            for (_, event) in store.events_after(first.saturating_sub(1), last, 4096)? {
+                let created = match event.kind {
+                    EventKind::IncidentCreated { .. } => true,
+                    EventKind::IncidentChanged { .. } => false,
+                    _ => continue,
+                };
+                if let Some(record) = event
+                    .incident
+                    .and_then(|id| store.incident(id).ok().flatten())
+                {
+                    changes.push(crate::ingest::apply::IncidentChange { created, record });
+                }
+            }
+            Ok::<_, crate::store::StoreError>(changes)
+        })
+        .await;
+        match changes {
+            Ok(Ok(changes)) => changes
+                .into_iter()
+                .for_each(|change| self.ingest.announce_change(change)),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the incidents another replica changed; watchers here see them on their next read")
+            }
+            Err(_) => {}
         }
     }
 

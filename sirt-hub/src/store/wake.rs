@@ -35,6 +35,10 @@ pub struct Wake {
     /// A hub runbook version was written.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub runbooks: bool,
+    /// The first event-log sequence the unit appended: with `last_event`, the events other
+    /// replicas announce to their incident watchers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event: Option<u64>,
     /// The last event-log sequence the unit appended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event: Option<u64>,

@@ -50,9 +50,25 @@ async fn replicas_share_one_store_and_wake_each_other_through_the_database() -> 
         log.display()
     );
     let paris = org.agent("paris", a.addr, &playbook).await?;
+    // An operator watching at B sees what A stores.
+    let mut watch_b = org
+        .operator(b.addr, "ines")?
+        .watch_incidents(pb::WatchIncidentsRequest {})
+        .await?
+        .into_inner();
     let incident = org
         .raise_at_site(paris.local_addr, a.addr, "credential phishing")
         .await?;
+    let watched = tokio::time::timeout(Duration::from_secs(10), watch_b.message())
+        .await
+        .map_err(|_| anyhow::anyhow!("no incident event at B within 10 s"))??
+        .and_then(|event| event.incident)
+        .map(|i| i.id);
+    assert_eq!(
+        watched,
+        Some(incident.clone()),
+        "B's watcher sees A's new incident"
+    );
 
     // What A stored, B serves.
     let mut ines_b = org.operator(b.addr, "ines")?;

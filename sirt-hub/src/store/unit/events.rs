@@ -16,6 +16,7 @@ impl StoreUnit<'_> {
         let mut seq = self
             .work
             .get_u64(TreeId::Meta, schema::EVENT_SEQ.as_bytes())?;
+        self.touched.first_event = self.touched.first_event.or(Some(seq.saturating_add(1)));
         for event in events {
             seq = seq.saturating_add(1);
             self.work

@@ -67,7 +67,8 @@ pub struct Touched {
     pub runbooks: bool,
     /// A site's stream took the lease under this generation (`sites.rs`).
     pub stream: Option<(SiteId, u64)>,
-    /// The last event-log sequence the unit appended (`events.rs`).
+    /// The first and last event-log sequences the unit appended (`events.rs`).
+    pub first_event: Option<u64>,
     pub last_event: Option<u64>,
 }
 

@@ -147,6 +147,7 @@ fn wake_of(replica: &str, touched: &Touched, writes: &[Write<TreeId>]) -> Wake {
         state_sites: touched.state_sites.clone(),
         every_site: false,
         runbooks: touched.runbooks,
+        first_event: touched.first_event,
         last_event: touched.last_event,
         roster,
         stream: touched
