@@ -39,6 +39,9 @@ impl Registered {
 #[derive(Debug, Default)]
 pub struct LiveSites {
     inner: Mutex<(u64, HashMap<SiteId, LiveStream>)>,
+    /// The newest stream lease heard of per site (`crate::replicas`): a stream whose own
+    /// lease is older, when it learns it, ends at once.
+    newest_lease: Mutex<HashMap<SiteId, u64>>,
 }
 
 impl LiveSites {
@@ -97,17 +100,31 @@ impl LiveSites {
 
     /// Records the store's lease generation of the stream `generation` of `site`.
     pub fn set_lease(&self, site: &SiteId, generation: u64, lease: u64) {
+        let newest = self.heard(site, lease);
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(stream) = guard.1.get_mut(site)
             && stream.generation == generation
         {
             stream.lease = Some(lease);
+            // A newer stream opened elsewhere before this one knew its lease.
+            if newest > lease {
+                stream.cancel.cancel();
+            }
         }
+    }
+
+    /// Records `lease` as heard for `site`; the newest heard.
+    fn heard(&self, site: &SiteId, lease: u64) -> u64 {
+        let mut newest = self.newest_lease.lock().unwrap_or_else(|p| p.into_inner());
+        let held = newest.entry(site.clone()).or_insert(lease);
+        *held = (*held).max(lease);
+        *held
     }
 
     /// Ends the site's stream here if it holds an older lease than `lease` (the site opened
     /// a newer stream at another replica). Whether one was ended.
     pub fn end_if_older(&self, site: &SiteId, lease: u64) -> bool {
+        self.heard(site, lease);
         let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         match guard.1.get(site) {
             Some(stream) if stream.lease.is_some_and(|held| held < lease) => {

@@ -42,6 +42,9 @@ pub fn follow_database(
     use tokio::sync::broadcast::error::RecvError;
     let mut events = pg.subscribe(&[wake::CHANNEL]);
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    // What others committed between this replica's start-up reads and the LISTEN is caught
+    // up once, as after a lost connection.
+    let _ = tx.try_send(Notice::Rescan);
     let shutdown = shutdown.clone();
     tokio::spawn(async move {
         loop {
@@ -89,7 +92,11 @@ impl Replica {
             };
             match notice {
                 Notice::Wake(payload) => match Wake::decode(&payload) {
-                    Some(wake) if wake.replica == self.name => {}
+                    // This replica's own commit: announced locally already, unless the commit's
+                    // answer was lost (the unit then reported a failure): the roster and the
+                    // streams are brought up to date anyway, which costs a read when nothing
+                    // was missed.
+                    Some(wake) if wake.replica == self.name => self.apply_own(&wake).await,
                     Some(wake) => self.apply(&wake).await,
                     None => {
                         tracing::warn!(
@@ -100,6 +107,14 @@ impl Replica {
                 },
                 Notice::Rescan => self.rescan().await,
             }
+        }
+    }
+
+    async fn apply_own(&self, wake: &Wake) {
+        self.ingest
+            .wake_streams(&wake.directive_sites, &wake.state_sites);
+        if wake.roster {
+            self.reload_roster().await;
         }
     }
 

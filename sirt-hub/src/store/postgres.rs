@@ -102,23 +102,28 @@ impl Shared {
             .pending_journal
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        // A batch that failed before its unit left its entries here: they were never
-        // acknowledged and the site resends them under new ids.
-        pending.clear();
+        // Entries a failed batch left here were never acknowledged (the site resends them
+        // under new ids): only this writer's latest batch is kept.
+        pending.retain(|id, _| ids.first().is_some_and(|first| id >= first));
         pending.extend(ids.iter().copied().zip(encoded));
         Ok(ids)
     }
 
-    /// The entries under `ids`, for the unit that indexes them.
-    pub fn take_journal(&self, ids: &[u64]) -> Vec<(i64, Vec<u8>)> {
+    /// The entries under `ids`, for the unit that indexes them; a missing one fails the unit
+    /// (its index would name a journal row that does not exist).
+    pub fn take_journal(&self, ids: &[u64]) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
         let mut pending = self
             .pending_journal
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         ids.iter()
-            .filter_map(|id| {
-                let entry = pending.remove(id)?;
-                Some((i64::try_from(*id).ok()?, entry))
+            .map(|id| {
+                let entry = pending.remove(id).ok_or_else(|| {
+                    StoreError::Journal(super::journal::JournalError::Codec(format!(
+                        "journal entry {id} is not held for its unit"
+                    )))
+                })?;
+                Ok((i64::from_be_bytes(id.to_be_bytes()), entry))
             })
             .collect()
     }
@@ -206,16 +211,19 @@ impl HubStore {
         let dir = PathBuf::from(format!("postgres schema {}", pg.schema()));
         super::keyed_from(&dir, &trees.meta, &audit_key)?;
         super::index_open_directives(&trees)?;
+        let commits = match trees.meta.get(schema::COMMITS)? {
+            Some(raw) => schema::u64_value(schema::META, &raw)?,
+            None => 0,
+        };
+        // The lock only for the checks and writes above: the reads below scan whole trees, and
+        // other replicas' units wait for the lock. What commits meanwhile moves the commit
+        // counter past `commits`, so this replica's first unit reads the marks back.
+        opening.commit().map_err(kv)?;
         let marks =
             super::marks::Marks::rebuild(&trees.epochs, registry.tree(TreeId::Escalations))?;
         // The generations for pruning; lookups ask the database, not the filters.
         let fingerprint_gens =
             super::fingerprint_generations(registry.tree(TreeId::Fingerprints))?.shared();
-        let commits = match trees.meta.get(schema::COMMITS)? {
-            Some(raw) => schema::u64_value(schema::META, &raw)?,
-            None => 0,
-        };
-        opening.commit().map_err(kv)?;
         Ok(Self {
             backend: Backend::Postgres(Shared::new(pg, replica, commits)),
             dir,

@@ -304,7 +304,7 @@ pub fn apply_journaled(
     window_ms: i64,
 ) -> Result<Applied, StoreError> {
     let mut unit = store.unit()?;
-    unit.take_journal(journal_ids);
+    unit.take_journal(journal_ids)?;
     let mut batch = Batch {
         unit: &mut unit,
         now,

@@ -143,9 +143,10 @@ impl HubStore {
 impl StoreUnit<'_> {
     /// Takes the journal entries of `ids` to write with this unit (PostgreSQL: the journal is
     /// written in the unit that indexes it, `store::postgres`; sled appended them already).
-    pub fn take_journal(&mut self, ids: &[u64]) {
-        if let Some(shared) = &mut self.shared {
-            shared.take_journal(ids);
+    pub fn take_journal(&mut self, ids: &[u64]) -> Result<(), StoreError> {
+        match &mut self.shared {
+            Some(shared) => shared.take_journal(ids),
+            None => Ok(()),
         }
     }
 

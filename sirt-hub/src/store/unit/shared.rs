@@ -46,8 +46,9 @@ impl<'a> SharedUnit<'a> {
     }
 
     /// Takes the journal entries of `ids` (appended before this unit) to write with it.
-    pub(super) fn take_journal(&mut self, ids: &[u64]) {
-        self.journal.extend(self.shared.take_journal(ids));
+    pub(super) fn take_journal(&mut self, ids: &[u64]) -> Result<(), StoreError> {
+        self.journal.extend(self.shared.take_journal(ids)?);
+        Ok(())
     }
 
     /// Notes the idempotency keys of escalations stored under `key`.

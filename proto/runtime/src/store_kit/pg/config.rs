@@ -112,8 +112,11 @@ impl PgConfig {
                 _ => tokio_postgres::config::SslMode::Require,
             })
             .connect_timeout(self.connect_timeout)
+            // A database host that vanished is noticed in about 25 s, not the OS's hours.
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3)
             .application_name("socfed");
         Ok((config, mode))
     }

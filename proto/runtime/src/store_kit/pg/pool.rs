@@ -70,10 +70,18 @@ impl Connector {
 
     /// Session settings every connection gets before its first use.
     pub(crate) async fn prepare(&self, client: &Client) -> Result<(), PgError> {
+        // The server ends a session whose unit stalled between statements, or whose client
+        // host vanished (keepalives), so the unit lock it holds cannot stop every other
+        // replica's writes for longer than that; commits are synchronous whatever the
+        // server's default, since an acknowledgement follows the commit.
         let sql = format!(
-            "SET search_path TO {}; SET statement_timeout = {}",
+            "SET search_path TO {}; SET statement_timeout = {}; \
+             SET idle_in_transaction_session_timeout = {}; SET tcp_keepalives_idle = 10; \
+             SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; \
+             SET synchronous_commit = on",
             self.schema,
-            self.statement_timeout.as_millis().max(1)
+            self.statement_timeout.as_millis().max(1),
+            self.statement_timeout.as_millis().max(1),
         );
         let setup = client.batch_execute(&sql);
         match tokio::time::timeout(self.connect_timeout, setup).await {
