@@ -183,6 +183,20 @@ async fn a_sled_store_migrates_to_postgres_and_a_hub_there_serves_it_exactly_onc
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
     assert!(text(&again).contains("already holds"), "{}", text(&again));
     assert!(text(&again).contains("--schema"), "{}", text(&again));
+
+    // A copy that stopped before its end (the schema version is written last) is no store to
+    // start on.
+    let pg = socfed_runtime::store_kit::pg::PgStore::connect(
+        &db.config(),
+        sirt_hub::store::postgres::MIGRATIONS,
+    )?;
+    pg.execute(
+        "DELETE FROM kv WHERE tree = 'meta' AND key = $1",
+        &[&b"schema_version".as_slice()],
+    )?;
+    let partial = sirt_hub::app::start(sirt_hub::config::HubConfig::load(&pg_config)?).await;
+    let refused = partial.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("incomplete copy"), "{refused}");
     Ok(())
 }
 
