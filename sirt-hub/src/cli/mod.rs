@@ -4,6 +4,7 @@
 //! through [`HubTarget`], the shared client flags with `--hub`.
 
 pub(crate) mod comms;
+mod db_migrate;
 mod export;
 pub(crate) mod hunt_library;
 mod notes;
@@ -73,9 +74,9 @@ pub enum Command {
     Tokens(tokens::TokensArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
-    /// Back up or restore the hub store (the hub must be stopped).
+    /// Back up, restore or check the hub store, or migrate it to PostgreSQL (the hub must be stopped).
     #[command(subcommand)]
-    Db(socfed_runtime::cli::DbCommand),
+    Db(db_migrate::HubDbCommand),
     /// Observables across incidents: which incidents hold an indicator.
     Observables(observables::ObservablesArgs),
     /// Threat hunts: sweep sites for indicators and follow per-site progress and hits.
@@ -209,15 +210,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Completions { shell } => {
             socfed_runtime::cli::print_completions::<Cli>(shell, "sirt-hub")
         }
+        // Blocking store work (sled, and PostgreSQL's blocking client) off the runtime.
         Command::Db(command) => {
-            let config = HubConfig::load(command.config())?;
-            socfed_runtime::cli::run_db(
-                &command,
-                &config.data_dir,
-                "sirt-hub",
-                &crate::store::check::record,
-                &crate::store::check::check_beside,
-            )
+            tokio::task::spawn_blocking(move || db_migrate::run(command)).await?
         }
         Command::Demo(args) => crate::demo::run(args).await,
     }

@@ -22,6 +22,7 @@ pub mod journal;
 pub mod layout;
 mod legacy;
 pub mod marks;
+pub mod migrate;
 pub mod postgres;
 pub mod query;
 mod query_directives;

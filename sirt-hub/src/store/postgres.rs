@@ -194,6 +194,18 @@ impl HubStore {
             ),
         };
         match found {
+            // Rows without a version: a `db migrate` that stopped before its end (it writes
+            // the version last), not a store to start on.
+            None if !pg
+                .query("SELECT 1 FROM kv LIMIT 1", &[])
+                .map_err(kv)?
+                .is_empty() =>
+            {
+                return Err(StoreError::Damaged {
+                    dir: PathBuf::from(format!("postgres schema {}", pg.schema())),
+                    reason: "it holds an incomplete copy (a `sirt-hub db migrate` that did not finish): drop the schema and migrate again".into(),
+                });
+            }
             None => trees.meta.insert(
                 schema::SCHEMA_VERSION_KEY,
                 schema::SCHEMA_VERSION.to_be_bytes(),

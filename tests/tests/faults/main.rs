@@ -5,6 +5,7 @@
 
 mod backup;
 mod db_check;
+mod db_migrate;
 mod faults_agent_crash;
 mod faults_directives;
 mod faults_hub_crash;

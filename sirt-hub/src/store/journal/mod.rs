@@ -84,6 +84,15 @@ impl Journal {
         JournalEntry::decode(&self.inner.get(id)?)
     }
 
+    /// Every entry's id and encoded bytes (as [`JournalEntry::encode`] wrote them), in order,
+    /// handed to `visit` one segment at a time (`store::migrate` copies them as they are).
+    pub fn visit_encoded<E: From<JournalError>>(
+        &self,
+        visit: impl FnMut(Vec<(u64, Vec<u8>)>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.inner.visit_from(0, visit)
+    }
+
     /// Every entry with an id of at least `from`, in order: what a replay applies.
     pub fn entries_from(&self, from: u64) -> Result<Vec<(u64, JournalEntry)>, JournalError> {
         self.inner

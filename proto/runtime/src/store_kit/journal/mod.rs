@@ -332,6 +332,22 @@ impl Journal {
 
     /// Every payload with an id of at least `from`, in order, each frame checked.
     pub fn payloads_from(&self, from: u64) -> Result<Vec<(u64, Vec<u8>)>, JournalError> {
+        let mut out = Vec::new();
+        self.visit_from(from, |frames| {
+            out.extend(frames);
+            Ok::<_, JournalError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every payload with an id of at least `from`, in order, each frame checked, handed to
+    /// `visit` one segment at a time: a copy of the whole journal (`sirt-hub db migrate`)
+    /// holds at most one segment in memory.
+    pub fn visit_from<E: From<JournalError>>(
+        &self,
+        from: u64,
+        mut visit: impl FnMut(Vec<(u64, Vec<u8>)>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let segments: Vec<(u64, PathBuf, Arc<File>)> = {
             let segments = self.segments.read().unwrap_or_else(|p| p.into_inner());
             segments
@@ -340,7 +356,6 @@ impl Journal {
                 .collect()
         };
         let end = self.next_id();
-        let mut out = Vec::new();
         for (i, (start, path, file)) in segments.iter().enumerate() {
             let next = segments.get(i + 1).map_or(end, |(s, ..)| *s);
             if next <= from {
@@ -357,9 +372,14 @@ impl Journal {
                 .map_err(|e| JournalError::io(path, e))?;
             let reader = std::io::Read::take(reader, limit);
             let scan = frame::scan(path, reader, 0, frame::Segment::Sealed, |at| at >= skip)?;
-            out.extend(scan.frames.into_iter().map(|(at, p)| (start + at, p)));
+            visit(
+                scan.frames
+                    .into_iter()
+                    .map(|(at, p)| (start + at, p))
+                    .collect(),
+            )?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
