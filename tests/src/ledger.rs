@@ -110,6 +110,57 @@ pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>
     Ok(out)
 }
 
+/// Every escalation record of a hub store in PostgreSQL (the schema every replica shares; the
+/// replicas may still run: each read is of committed rows), each with its report from the
+/// store's journal table. Also checks that the database holds one idempotency key per record.
+pub fn read_postgres_hub(
+    config: &socfed_runtime::store_kit::pg::PgConfig,
+) -> anyhow::Result<Vec<StoredEscalation>> {
+    let pg = socfed_runtime::store_kit::pg::PgStore::connect(
+        config,
+        sirt_hub::store::postgres::MIGRATIONS,
+    )?;
+    // The journal in one read (one query per record would dominate the check).
+    let journal: HashMap<i64, Vec<u8>> = pg
+        .query("SELECT id, entry FROM escalation_journal", &[])?
+        .iter()
+        .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)))
+        .collect();
+    let mut out = Vec::new();
+    for item in pg.tree(schema::ESCALATIONS).iter() {
+        let (key, value) = item?;
+        let (site, epoch, _) = schema::escalation_key_parts(&key)
+            .ok_or_else(|| anyhow::anyhow!("escalation key of {} bytes", key.len()))?;
+        let run = schema::decode_escalation_run_at(&key, &value)?;
+        for (seq, record) in run.iter() {
+            let id = i64::try_from(record.journal)?;
+            let raw = journal
+                .get(&id)
+                .ok_or_else(|| anyhow::anyhow!("seq {seq}: no journal entry {id}"))?;
+            let entry = sirt_hub::store::journal::JournalEntry::decode(raw)?;
+            let report = entry
+                .report()
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("seq {seq}: journaled report unreadable: {e}"))?;
+            out.push(StoredEscalation {
+                site: site.as_str().to_string(),
+                epoch,
+                seq,
+                record: record.clone(),
+                report,
+            });
+        }
+    }
+    let keys = pg.query("SELECT count(*) FROM escalation_keys", &[])?;
+    let keys = keys.first().map_or(0, |row| row.get::<_, i64>(0));
+    anyhow::ensure!(
+        usize::try_from(keys)? == out.len(),
+        "{keys} idempotency keys for {} stored escalations",
+        out.len()
+    );
+    Ok(out)
+}
+
 /// What [`check_exactly_once`] found, for the test's report.
 #[derive(Debug, Default)]
 pub struct Verdict {
