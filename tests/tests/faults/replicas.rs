@@ -59,7 +59,7 @@ async fn replicated(
 /// The incident of escalation 0 of `site` (raised first, so the list is short).
 async fn incident_of_first(fed: &Federation, site: &str) -> anyhow::Result<String> {
     let title = payload(site, 0).0;
-    eventually("the first incident", Duration::from_secs(60), || async {
+    eventually("the first incident", Duration::from_secs(120), || async {
         let mut op = fed.op().ok()?;
         let all = clients::all_incidents(&mut op).await.ok()?;
         all.into_iter().find(|i| i.title == title).map(|i| i.id)
@@ -344,6 +344,99 @@ async fn two_replicas_three_sites_exactly_once_through_replica_kills() -> anyhow
         verdict.stored,
         finals.len(),
         total as f64 / drained_in.as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// `sirt-hub incidents list` at `hub` as the tester: (exit code, stderr).
+fn list_incidents(fed: &Federation, hub: SocketAddr) -> anyhow::Result<(Option<i32>, String)> {
+    let out = socfed_tests::fixture::OperatorCli::hub(hub, fed.operator.clone())
+        .run(&["incidents", "list", "--limit", "1"])?;
+    Ok((
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_database_restarted_mid_run_loses_nothing() -> anyhow::Result<()> {
+    // The rule of every PostgreSQL test (skip or require); the database restarted is this
+    // test's own cluster, not the one the other tests share.
+    if postgres::test_database().is_none() {
+        return Ok(());
+    }
+    let cluster = postgres::OwnCluster::start()?;
+    let db = cluster.database();
+    let per_site = per_site() / 5;
+    let total = (SITES.len() * per_site) as u64;
+    let scratch = tempfile::tempdir()?;
+    let fed = replicated(&db, scratch.path(), free_ports::<2>()?, String::new()).await?;
+    let hubs = fed.hub_addrs();
+    let started = Instant::now();
+    let raising = {
+        let fed = fed.clone();
+        tokio::spawn(async move { fed.raise_range(0, per_site, 8).await })
+    };
+    eventually(
+        "a third stored before the database stops",
+        Duration::from_secs(300),
+        || async { fed.stored().await.filter(|&n| n >= total / 3) },
+    )
+    .await?;
+
+    // Down: both replicas answer operators with UNAVAILABLE saying why, and stay up.
+    cluster.stop()?;
+    let stopped = Instant::now();
+    let mut refused = BTreeMap::new();
+    while stopped.elapsed() < Duration::from_secs(4) {
+        for &hub in &hubs {
+            let (code, stderr) = list_incidents(&fed, hub)?;
+            assert_ne!(code, Some(0), "{hub} answered with the database down");
+            refused.insert(hub, (code, stderr));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for (hub, (code, stderr)) in &refused {
+        assert!(
+            stderr.contains("database cannot be reached"),
+            "{hub} exit {code:?}: {stderr}"
+        );
+    }
+    assert!(fed.hub.lock().await.exited()?.is_none(), "replica A exited");
+    assert!(
+        fed.replicas[0].proc.lock().await.exited()?.is_none(),
+        "replica B exited"
+    );
+
+    // Back: operator calls answer again at both, everything resumes.
+    cluster.start_again()?;
+    let down_for = stopped.elapsed();
+    let restarted = Instant::now();
+    for &hub in &hubs {
+        eventually(
+            "operator calls to answer again",
+            Duration::from_secs(60),
+            || async { list_incidents(&fed, hub).ok().filter(|(c, _)| *c == Some(0)) },
+        )
+        .await?;
+    }
+    let answering_after = restarted.elapsed();
+    raising.await??;
+    fed.wait_drained(total, Duration::from_secs(300)).await?;
+    let drained_in = started.elapsed();
+    let sites = fed.check_operator_view_at(hubs[1], per_site).await?;
+    fed.check_operator_view_at(hubs[0], per_site).await?;
+    fed.stop().await?;
+    let stored = ledger::read_postgres_hub(&db.config())?;
+    let verdict = ledger::check_exactly_once(&fed.ledger.entries(), &stored)?;
+    assert_eq!(verdict.stored as u64, total);
+    let resent: u64 = sites.iter().map(|s| s.duplicates).sum();
+    let (code, said) = refused.values().next().cloned().unwrap_or_default();
+    eprintln!(
+        "replicas_database: {total} escalations from {} sites through 2 replicas; PostgreSQL down {down_for:.1?} mid-run (operator calls refused with exit {code:?}: {}), both replicas answering {answering_after:.1?} after it was back; stored {} exactly once, {resent} resends recognised as duplicates; drained in {drained_in:.1?}",
+        SITES.len(),
+        said.trim(),
+        verdict.stored,
     );
     Ok(())
 }
