@@ -392,6 +392,11 @@ async fn the_database_restarted_mid_run_loses_nothing() -> anyhow::Result<()> {
         for &hub in &hubs {
             let (code, stderr) = list_incidents(&fed, hub)?;
             assert_ne!(code, Some(0), "{hub} answered with the database down");
+            if code == Some(69) {
+                let a = fed.hub.lock().await.log_tail(40);
+                let b = fed.replicas[0].proc.lock().await.log_tail(40);
+                anyhow::bail!("{hub} stopped answering: {stderr}\nreplica A:\n{a}\nreplica B:\n{b}");
+            }
             refused.insert(hub, (code, stderr));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
