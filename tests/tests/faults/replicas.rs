@@ -44,7 +44,7 @@ async fn replicated(
     agent_extra: String,
 ) -> anyhow::Result<Arc<Federation>> {
     let store = replicas::store_section(db, dir)?;
-    Federation::start(Spec {
+    let fed = Federation::start(Spec {
         hub_extra: format!("{OPERATORS}{store}"),
         agent_extra,
         replicas: dashboards
@@ -53,7 +53,28 @@ async fn replicated(
             .collect(),
         ..Spec::sites(&SITES)
     })
-    .await
+    .await?;
+    // Both replicas opened the store (they start at once) and answer.
+    for (index, hub) in fed.hub_addrs().into_iter().enumerate() {
+        let answering = eventually("the replica to answer", Duration::from_secs(60), || async {
+            let mut op = clients::operator(hub, &fed.operator, &fed.pki.domain).ok()?;
+            clients::sites(&mut op).await.ok()
+        })
+        .await;
+        if let Err(e) = answering {
+            let proc = match index {
+                0 => &fed.hub,
+                n => &fed.replicas[n - 1].proc,
+            };
+            let mut proc = proc.lock().await;
+            anyhow::bail!(
+                "replica {index} at {hub}: {e} (exited: {:?})\n{}",
+                proc.exited()?,
+                proc.log_tail(40)
+            );
+        }
+    }
+    Ok(fed)
 }
 
 /// The incident of escalation 0 of `site` (raised first, so the list is short).
@@ -350,8 +371,12 @@ async fn two_replicas_three_sites_exactly_once_through_replica_kills() -> anyhow
 
 /// `sirt-hub incidents list` at `hub` as the tester: (exit code, stderr).
 fn list_incidents(fed: &Federation, hub: SocketAddr) -> anyhow::Result<(Option<i32>, String)> {
-    let out = socfed_tests::fixture::OperatorCli::hub(hub, fed.operator.clone())
-        .run(&["incidents", "list", "--limit", "1"])?;
+    let out = socfed_tests::fixture::OperatorCli::hub(hub, fed.operator.clone()).run(&[
+        "incidents",
+        "list",
+        "--limit",
+        "1",
+    ])?;
     Ok((
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -395,7 +420,9 @@ async fn the_database_restarted_mid_run_loses_nothing() -> anyhow::Result<()> {
             if code == Some(69) {
                 let a = fed.hub.lock().await.log_tail(40);
                 let b = fed.replicas[0].proc.lock().await.log_tail(40);
-                anyhow::bail!("{hub} stopped answering: {stderr}\nreplica A:\n{a}\nreplica B:\n{b}");
+                anyhow::bail!(
+                    "{hub} stopped answering: {stderr}\nreplica A:\n{a}\nreplica B:\n{b}"
+                );
             }
             refused.insert(hub, (code, stderr));
         }
@@ -421,7 +448,11 @@ async fn the_database_restarted_mid_run_loses_nothing() -> anyhow::Result<()> {
         eventually(
             "operator calls to answer again",
             Duration::from_secs(60),
-            || async { list_incidents(&fed, hub).ok().filter(|(c, _)| *c == Some(0)) },
+            || async {
+                list_incidents(&fed, hub)
+                    .ok()
+                    .filter(|(c, _)| *c == Some(0))
+            },
         )
         .await?;
     }
