@@ -25,7 +25,7 @@ pub fn store_section(db: &TestDatabase, dir: &Path) -> anyhow::Result<String> {
     let url_file = dir.join("database-url");
     std::fs::write(&url_file, db.url())?;
     let mut text = format!(
-        "[store]\nkind = \"postgres\"\nurl_file = {:?}\nschema = \"{}\"\nconnect_timeout = \"2s\"\n",
+        "[store]\nkind = \"postgres\"\nurl_file = {:?}\nschema = \"{}\"\n",
         url_file.display().to_string(),
         db.schema()
     );
