@@ -7,7 +7,8 @@
 //! token minted at one replica works at the other.
 //!
 //! Skips without a test database (`.ci/postgres start`), unless `SOCFED_REQUIRE_PG=1`.
-//! `SOCFED_REPLICAS_PER_SITE=N` changes the escalations per site (default 10,000).
+//! `SOCFED_REPLICAS_PER_SITE=N` changes the escalations per site (default 6,000; 10,000 with
+//! `SOCFED_LONG_FAULTS=1`).
 
 use socfed_proto::pb;
 use socfed_proto::vocab::DirectiveState;
@@ -21,11 +22,13 @@ use std::time::{Duration, Instant};
 const SITES: [&str; 3] = ["paris", "lyon", "oslo"];
 const OPERATORS: &str = "[[operators]]\nname = \"ines\"\nrole = \"ir-lead\"\n[[operators]]\nname = \"carl\"\nrole = \"ciso\"\n";
 
+/// Escalations per site: 10,000 take about 3.5 minutes in a debug build on two shared cores,
+/// so the default suite raises 6,000 (`SOCFED_LONG_FAULTS=1`: 10,000).
 fn per_site() -> usize {
     std::env::var("SOCFED_REPLICAS_PER_SITE")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
+        .unwrap_or(socfed_tests::seed::scale(6_000, 10_000))
 }
 
 /// The playbook every agent runs for `collect_evidence`: appends `SITE DIRECTIVE_ID` to `log`.
