@@ -85,16 +85,25 @@ pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>
         socfed_runtime::config::Durability::Flush,
         0,
     )?;
+    let items = tree.iter().map(|item| item.map_err(anyhow::Error::from));
+    escalations(items, |id| Ok(journal.get(id)?))
+}
+
+/// The escalation records of the `escalations` tree's `items`, each with its report from the
+/// journal (`entry` reads one by id).
+fn escalations(
+    items: impl Iterator<Item = anyhow::Result<(sled::IVec, sled::IVec)>>,
+    entry: impl Fn(u64) -> anyhow::Result<sirt_hub::store::journal::JournalEntry>,
+) -> anyhow::Result<Vec<StoredEscalation>> {
     let mut out = Vec::new();
-    for item in tree.iter() {
+    for item in items {
         let (key, value) = item?;
         // site ++ 0x00 ++ epoch (16) ++ last seq (8): a run (`schema::escalation_key`).
         let (site, epoch, _) = schema::escalation_key_parts(&key)
             .ok_or_else(|| anyhow::anyhow!("escalation key of {} bytes", key.len()))?;
         let run = schema::decode_escalation_run_at(&key, &value)?;
         for (seq, record) in run.iter() {
-            let report = journal
-                .get(record.journal)?
+            let report = entry(record.journal)?
                 .report()
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("seq {seq}: journaled report unreadable: {e}"))?;
@@ -126,31 +135,17 @@ pub fn read_postgres_hub(
         .iter()
         .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)))
         .collect();
-    let mut out = Vec::new();
-    for item in pg.tree(schema::ESCALATIONS).iter() {
-        let (key, value) = item?;
-        let (site, epoch, _) = schema::escalation_key_parts(&key)
-            .ok_or_else(|| anyhow::anyhow!("escalation key of {} bytes", key.len()))?;
-        let run = schema::decode_escalation_run_at(&key, &value)?;
-        for (seq, record) in run.iter() {
-            let id = i64::try_from(record.journal)?;
-            let raw = journal
-                .get(&id)
-                .ok_or_else(|| anyhow::anyhow!("seq {seq}: no journal entry {id}"))?;
-            let entry = sirt_hub::store::journal::JournalEntry::decode(raw)?;
-            let report = entry
-                .report()
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("seq {seq}: journaled report unreadable: {e}"))?;
-            out.push(StoredEscalation {
-                site: site.as_str().to_string(),
-                epoch,
-                seq,
-                record: record.clone(),
-                report,
-            });
-        }
-    }
+    let items = pg
+        .tree(schema::ESCALATIONS)
+        .iter()
+        .map(|item| item.map_err(anyhow::Error::from));
+    let out = escalations(items, |id| {
+        let id = i64::try_from(id)?;
+        let raw = journal
+            .get(&id)
+            .ok_or_else(|| anyhow::anyhow!("no journal entry {id}"))?;
+        Ok(sirt_hub::store::journal::JournalEntry::decode(raw)?)
+    })?;
     let keys = pg.query("SELECT count(*) FROM escalation_keys", &[])?;
     let keys = keys.first().map_or(0, |row| row.get::<_, i64>(0));
     anyhow::ensure!(
