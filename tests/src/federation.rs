@@ -29,6 +29,10 @@ pub struct Spec {
     /// Put a fault proxy with these faults, seeded from `proxy_seed`, in front of each agent.
     pub proxy: Option<Faults>,
     pub proxy_seed: u64,
+    /// Hub replicas over one store (the PostgreSQL `[store]` in `hub_extra`): one entry per
+    /// hub process, appended to that replica's config only (its `[dashboard]`). Empty: one
+    /// hub. Agents are given every replica's address (`[hub] addresses`).
+    pub replicas: Vec<String>,
 }
 
 impl Spec {
@@ -55,6 +59,8 @@ pub struct Federation {
     pub hub_addr: SocketAddr,
     pub hub: Mutex<Proc>,
     pub agents: Vec<Agent>,
+    /// The hub replicas after the first (`hub_addr`, `hub`), when [`Spec::replicas`] asks.
+    pub replicas: Vec<crate::replicas::Replica>,
     /// Every escalation an agent accepted (RaiseIncident returned OK).
     pub ledger: Ledger,
 }
@@ -66,13 +72,25 @@ impl Federation {
         let operator = pki.operator("tester")?;
         let hub_addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let sites: Vec<&str> = spec.sites.iter().map(String::as_str).collect();
-        let hub_config = write_hub_config(tmp.path(), &pki, hub_addr, &sites, &spec.hub_extra)?;
+        let first_extra = spec.replicas.first().map_or("", String::as_str);
+        let hub_config = write_hub_config(
+            tmp.path(),
+            &pki,
+            hub_addr,
+            &sites,
+            &format!("{}\n{first_extra}", spec.hub_extra),
+        )?;
         let hub = Proc::spawn(
             &binary("sirt-hub")?,
             &["serve", "--config", &hub_config.display().to_string()],
             tmp.path().join("hub.log"),
             "hub",
         )?;
+        let replicas = crate::replicas::spawn(tmp.path(), &pki, &sites, &spec)?;
+        let hub_list: Vec<String> = std::iter::once(hub_addr)
+            .chain(replicas.iter().map(|r| r.addr))
+            .map(|a| format!("\"{a}\""))
+            .collect();
         let agent_bin = binary("site-agent")?;
         let mut agents = Vec::new();
         for (index, site) in spec.sites.iter().enumerate() {
@@ -91,6 +109,9 @@ impl Federation {
             let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
             let config = write_agent_config(tmp.path(), &pki, site, uplink, addr, "")?;
             add_to_config(&config, &spec.agent_hub_keys, &spec.agent_extra)?;
+            if !replicas.is_empty() {
+                crate::replicas::list_hubs(&config, uplink, &hub_list)?;
+            }
             let proc = Proc::spawn(
                 &agent_bin,
                 &["serve", "--config", &config.display().to_string()],
@@ -111,6 +132,7 @@ impl Federation {
             hub_addr,
             hub: Mutex::new(hub),
             agents,
+            replicas,
             ledger: Ledger::default(),
         });
         for agent in &fed.agents {
@@ -150,10 +172,25 @@ impl Federation {
         .await
     }
 
-    /// The hub's view of every site (None while the hub is down).
+    /// The hub's view of every site (None while the hub is down): the first replica that
+    /// answers.
     pub async fn sites(&self) -> Option<Vec<pb::SiteSummary>> {
-        let mut op = self.op().ok()?;
-        clients::sites(&mut op).await.ok()
+        for addr in self.hub_addrs() {
+            let Ok(mut op) = clients::operator(addr, &self.operator, &self.pki.domain) else {
+                continue;
+            };
+            if let Ok(sites) = clients::sites(&mut op).await {
+                return Some(sites);
+            }
+        }
+        None
+    }
+
+    /// Every hub replica's address, the first hub's first.
+    pub fn hub_addrs(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.hub_addr)
+            .chain(self.replicas.iter().map(|r| r.addr))
+            .collect()
     }
 
     /// Escalations stored at the hub, all sites together (None while the hub is down).
@@ -266,7 +303,16 @@ impl Federation {
         &self,
         per_site: usize,
     ) -> anyhow::Result<Vec<pb::SiteSummary>> {
-        let mut op = self.op()?;
+        self.check_operator_view_at(self.hub_addr, per_site).await
+    }
+
+    /// [`Federation::check_operator_view`] as the hub (replica) at `hub` answers it.
+    pub async fn check_operator_view_at(
+        &self,
+        hub: SocketAddr,
+        per_site: usize,
+    ) -> anyhow::Result<Vec<pb::SiteSummary>> {
+        let mut op = clients::operator(hub, &self.operator, &self.pki.domain)?;
         let incidents = clients::all_incidents(&mut op).await?;
         let titles: std::collections::BTreeSet<&str> =
             incidents.iter().map(|i| i.title.as_str()).collect();
@@ -314,6 +360,10 @@ impl Federation {
         }
         let code = self.hub.lock().await.terminate()?;
         anyhow::ensure!(code == Some(0), "hub exited {code:?} on SIGTERM");
+        for replica in &self.replicas {
+            let code = replica.proc.lock().await.terminate()?;
+            anyhow::ensure!(code == Some(0), "hub replica exited {code:?} on SIGTERM");
+        }
         Ok(())
     }
 }

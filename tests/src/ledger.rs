@@ -85,16 +85,25 @@ pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>
         socfed_runtime::config::Durability::Flush,
         0,
     )?;
+    let items = tree.iter().map(|item| item.map_err(anyhow::Error::from));
+    escalations(items, |id| Ok(journal.get(id)?))
+}
+
+/// The escalation records of the `escalations` tree's `items`, each with its report from the
+/// journal (`entry` reads one by id).
+fn escalations(
+    items: impl Iterator<Item = anyhow::Result<(sled::IVec, sled::IVec)>>,
+    entry: impl Fn(u64) -> anyhow::Result<sirt_hub::store::journal::JournalEntry>,
+) -> anyhow::Result<Vec<StoredEscalation>> {
     let mut out = Vec::new();
-    for item in tree.iter() {
+    for item in items {
         let (key, value) = item?;
         // site ++ 0x00 ++ epoch (16) ++ last seq (8): a run (`schema::escalation_key`).
         let (site, epoch, _) = schema::escalation_key_parts(&key)
             .ok_or_else(|| anyhow::anyhow!("escalation key of {} bytes", key.len()))?;
         let run = schema::decode_escalation_run_at(&key, &value)?;
         for (seq, record) in run.iter() {
-            let report = journal
-                .get(record.journal)?
+            let report = entry(record.journal)?
                 .report()
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("seq {seq}: journaled report unreadable: {e}"))?;
@@ -107,6 +116,43 @@ pub fn read_stopped_hub(data_dir: &Path) -> anyhow::Result<Vec<StoredEscalation>
             });
         }
     }
+    Ok(out)
+}
+
+/// Every escalation record of a hub store in PostgreSQL (the schema every replica shares; the
+/// replicas may still run: each read is of committed rows), each with its report from the
+/// store's journal table. Also checks that the database holds one idempotency key per record.
+pub fn read_postgres_hub(
+    config: &socfed_runtime::store_kit::pg::PgConfig,
+) -> anyhow::Result<Vec<StoredEscalation>> {
+    let pg = socfed_runtime::store_kit::pg::PgStore::connect(
+        config,
+        sirt_hub::store::postgres::MIGRATIONS,
+    )?;
+    // The journal in one read (one query per record would dominate the check).
+    let journal: HashMap<i64, Vec<u8>> = pg
+        .query("SELECT id, entry FROM escalation_journal", &[])?
+        .iter()
+        .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)))
+        .collect();
+    let items = pg
+        .tree(schema::ESCALATIONS)
+        .iter()
+        .map(|item| item.map_err(anyhow::Error::from));
+    let out = escalations(items, |id| {
+        let id = i64::try_from(id)?;
+        let raw = journal
+            .get(&id)
+            .ok_or_else(|| anyhow::anyhow!("no journal entry {id}"))?;
+        Ok(sirt_hub::store::journal::JournalEntry::decode(raw)?)
+    })?;
+    let keys = pg.query("SELECT count(*) FROM escalation_keys", &[])?;
+    let keys = keys.first().map_or(0, |row| row.get::<_, i64>(0));
+    anyhow::ensure!(
+        usize::try_from(keys)? == out.len(),
+        "{keys} idempotency keys for {} stored escalations",
+        out.len()
+    );
     Ok(out)
 }
 

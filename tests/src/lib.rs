@@ -21,6 +21,7 @@ pub mod load;
 pub mod pki;
 pub mod postgres;
 pub mod procs;
+pub mod replicas;
 pub mod seed;
 pub mod sink;
 pub mod small_fs;

@@ -88,6 +88,84 @@ impl TestDatabase {
     }
 }
 
+/// A PostgreSQL cluster of one test's own (`.ci/postgres start` in a temp dir), for a test
+/// that stops and restarts its database: the shared cluster of the other tests stays up.
+/// Dropping it removes the cluster (`.ci/postgres remove`: stopped, files deleted), so a
+/// failing test leaves no server running.
+pub struct OwnCluster {
+    dir: tempfile::TempDir,
+    url: String,
+    ca_file: Option<PathBuf>,
+}
+
+impl OwnCluster {
+    /// Starts a fresh cluster (initialised by the script).
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("socfed-own-pg").tempdir()?;
+        let mut this = Self {
+            dir,
+            url: String::new(),
+            ca_file: None,
+        };
+        let exports = this.script("start")?;
+        for line in exports.lines() {
+            let Some((key, value)) = line
+                .strip_prefix("export ")
+                .and_then(|rest| rest.split_once('='))
+            else {
+                continue;
+            };
+            let value = value.trim_matches('\'').to_string();
+            match key {
+                "SOCFED_TEST_PG_URL" => this.url = value,
+                "SOCFED_TEST_PG_CA" => this.ca_file = Some(PathBuf::from(value)),
+                _ => {}
+            }
+        }
+        anyhow::ensure!(!this.url.is_empty(), "no URL from .ci/postgres start");
+        Ok(this)
+    }
+
+    /// A schema of its own in this cluster (dropped with it).
+    pub fn database(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            ca_file: self.ca_file.clone(),
+            schema: format!("own_{}_{:08x}", std::process::id(), rand_u32()),
+        }
+    }
+
+    /// `.ci/postgres stop`: fast shutdown, returns once the server has gone.
+    pub fn stop(&self) -> anyhow::Result<()> {
+        self.script("stop").map(drop)
+    }
+
+    /// `.ci/postgres start` again on the same files (same port, password and data).
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        self.script("start").map(drop)
+    }
+
+    /// Runs `.ci/postgres CMD DIR` and returns its stdout.
+    fn script(&self, cmd: &str) -> anyhow::Result<String> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/postgres");
+        let out = std::process::Command::new(script)
+            .args([cmd, &self.dir.path().display().to_string()])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            ".ci/postgres {cmd} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self.script("remove");
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         // Best effort: a schema left behind only takes space in a throwaway cluster.

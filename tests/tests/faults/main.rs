@@ -13,6 +13,7 @@ mod faults_hub_failover;
 mod faults_outage;
 mod faults_proxy;
 mod journal_crash;
+mod replicas;
 mod samples_crash;
 mod storage_faults;
 mod storage_full;
