@@ -2,8 +2,9 @@
 //! schema made for the run and dropped at its end, and the run measures the database's own
 //! ceiling in the same run ([`ceiling`]): raw batched inserts of the rows the hub writes per
 //! escalation (its kv rows, one `escalation_journal` row and one `escalation_keys` row), in
-//! transactions of the hub's unit size, each ending with its COMMIT, over one connection with
-//! the same TLS, into a second fresh schema with the hub's tables.
+//! transactions of the hub's unit size, each one statement that commits (the WAL flushed as the
+//! hub's unit COMMIT flushes it), over one connection with the same TLS and the kit's statement
+//! path (`PgStore::execute`), into a second fresh schema with the hub's tables.
 
 use socfed_runtime::store_kit::pg::{PgConfig, PgStore};
 use std::path::{Path, PathBuf};
@@ -164,8 +165,8 @@ impl PgTarget {
         let backend = |store: &PgStore| -> anyhow::Result<i32> {
             Ok(store.query("SELECT pg_backend_pid()", &[])?[0].get(0))
         };
-        // Sequential calls reuse the pool's one idle connection: the same session throughout
-        // (checked after the run), so BEGIN .. COMMIT below is one transaction.
+        // Sequential calls reuse the pool's one idle connection: one session throughout
+        // (checked after the run).
         let first = backend(&store)?;
         let record = vec![7u8; bytes];
         let entry = vec![9u8; INDEX_BYTES];
@@ -177,7 +178,7 @@ impl PgTarget {
             let unit = (escalations - next).min(HUB_UNIT as u64);
             let (mut trees, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
             let (mut ids, mut entries) = (Vec::new(), Vec::new());
-            let (mut sites, mut epochs, mut seqs) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut sites, mut epochs) = (Vec::new(), Vec::new());
             for i in next..next + unit {
                 for k in 0..kv_rows.max(1) {
                     trees.push(format!("t{k}"));
@@ -193,25 +194,19 @@ impl PgTarget {
                 entries.push(record.clone());
                 sites.push(format!("site-{:03}", i % 8));
                 epochs.push(epoch.clone());
-                seqs.push(id);
             }
-            store.execute("BEGIN", &[])?;
+            // One statement per transaction (autocommit: it commits, and with
+            // synchronous_commit on waits for the WAL flush, as the hub's unit COMMIT does),
+            // the fewest round trips a unit's rows can take.
             store.execute(
-                "INSERT INTO kv (tree, key, value) \
-                 SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[])",
-                &[&trees, &keys, &values],
+                "WITH k AS (INSERT INTO kv (tree, key, value) \
+                   SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[])), \
+                 j AS (INSERT INTO escalation_journal (id, entry) \
+                   SELECT * FROM unnest($4::bigint[], $5::bytea[])) \
+                 INSERT INTO escalation_keys (site, epoch, seq, journal) \
+                 SELECT * FROM unnest($6::text[], $7::bytea[], $4::bigint[], $4::bigint[])",
+                &[&trees, &keys, &values, &ids, &entries, &sites, &epochs],
             )?;
-            store.execute(
-                "INSERT INTO escalation_journal (id, entry) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-                &[&ids, &entries],
-            )?;
-            store.execute(
-                "INSERT INTO escalation_keys (site, epoch, seq, journal) \
-                 SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::bigint[])",
-                &[&sites, &epochs, &seqs, &ids],
-            )?;
-            store.execute("COMMIT", &[])?;
             next += unit;
             transactions += 1;
         }

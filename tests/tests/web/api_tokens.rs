@@ -194,7 +194,7 @@ async fn tokens_are_scoped_revocable_and_expire_and_certificates_need_a_role() -
     )?;
     let entries = {
         let store = socfed_tests::audit::open_stopped_hub(&org.dir().join("hub-data"))?;
-        let mut unit = store.unit();
+        let mut unit = store.unit()?;
         unit.put_api_token(&expired.record)?;
         unit.commit()?;
         store.commit(&store.sync_point()?)?;
