@@ -52,6 +52,9 @@ pub struct EscalateArgs {
     /// resolution, and a cost to the agents (reported as `polled_idle_cpu_per_second`).
     #[arg(long, default_value_t = pipeline::ACK_POLL.as_millis() as u64)]
     pub ack_poll_ms: u64,
+    /// The hub's store (sled, or PostgreSQL with its own same-run ceiling).
+    #[command(flatten)]
+    pub store: super::pg_store::StoreArgs,
 }
 
 /// The agents' store operations summed, as their `/metrics` show them now.
@@ -85,23 +88,28 @@ pub async fn run(
     let null = null_hub(&pki).await?;
     let transport = transport_ceiling(null, &pki, &sites, args.per_site, args.bytes).await?;
     let hub_like = StorageSettings::hub();
-    say("measuring the storage ceiling (raw sled insert + flush and fdatasync per 1024, the hub store's cache)...".into());
-    let storage = storage_ceiling(&dir.join("sled-ceiling"), total, args.bytes, 1024, hub_like)?;
-    say(
-        "measuring the storage ceiling as first measured (sled's default cache, flush only)..."
-            .into(),
-    );
-    let storage_flush_only = storage_ceiling(
-        &dir.join("sled-ceiling-defaults"),
-        total,
-        args.bytes,
-        1024,
-        StorageSettings::sled_defaults_flush_only(),
-    )?;
-    for ceiling_dir in ["sled-ceiling", "sled-ceiling-defaults"] {
-        let _ = std::fs::remove_dir_all(dir.join(ceiling_dir));
+    // On PostgreSQL the storage ceiling is the database's, measured after the hub alone (it
+    // writes as many rows per escalation as the hub was seen to write).
+    let pg = args.store.postgres(dir)?;
+    let (mut storage, mut storage_flush_only) = (f64::INFINITY, f64::INFINITY);
+    if pg.is_none() {
+        say("measuring the storage ceiling (raw sled insert + flush and fdatasync per 1024, the hub store's cache)...".into());
+        storage = storage_ceiling(&dir.join("sled-ceiling"), total, args.bytes, 1024, hub_like)?;
+        say(
+            "measuring the storage ceiling as first measured (sled's default cache, flush only)..."
+                .into(),
+        );
+        storage_flush_only = storage_ceiling(
+            &dir.join("sled-ceiling-defaults"),
+            total,
+            args.bytes,
+            1024,
+            StorageSettings::sled_defaults_flush_only(),
+        )?;
+        for ceiling_dir in ["sled-ceiling", "sled-ceiling-defaults"] {
+            let _ = std::fs::remove_dir_all(dir.join(ceiling_dir));
+        }
     }
-    let ceiling = transport.min(storage).min(storage_flush_only);
 
     let [hub_port, admin_port] = free_ports()?;
     let hub_admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse()?;
@@ -109,7 +117,10 @@ pub async fn run(
         dir,
         &pki,
         &sites,
-        &format!("[admin]\nlisten = \"{hub_admin}\"\n"),
+        &format!(
+            "[admin]\nlisten = \"{hub_admin}\"\n{}",
+            pg.as_ref().map(|p| p.hub_section()).unwrap_or_default()
+        ),
         format!("127.0.0.1:{hub_port}").parse()?,
     )
     .await?;
@@ -129,6 +140,26 @@ pub async fn run(
         StoreOps::scrape(hub_admin, HUB_METRIC).await,
         hub.cpu_seconds(),
     );
+    let mut pg_ceiling = None;
+    if let Some(pg) = &pg {
+        // The hub's kv rows per escalation (its rewrites, the per-unit meta writes included).
+        let rewrites = hub_ops_1.since(&hub_ops_0, total as f64).to_json()["rewrites"]
+            .as_f64()
+            .unwrap_or(0.0);
+        let kv_rows = if rewrites > 0.0 {
+            rewrites.round() as usize
+        } else {
+            7
+        };
+        say(format!(
+            "measuring the PostgreSQL ceiling (raw batched inserts of {kv_rows} kv rows + a journal and a key row per escalation, COMMIT per {})...",
+            super::pg_store::HUB_UNIT
+        ));
+        let measured = pg.ceiling(total, kv_rows, args.bytes)?;
+        storage = measured.escalations_per_second;
+        pg_ceiling = Some((measured, pg.server_settings()?));
+    }
+    let ceiling = transport.min(storage).min(storage_flush_only);
 
     say(format!("starting {} site agent processes...", args.sites));
     let extra = format!(
@@ -206,14 +237,16 @@ pub async fn run(
     let n = total as f64;
     Ok(json!({
         "machine": machine(),
+        "store": if pg.is_some() { "postgres" } else { "sled" },
+        "postgres": pg_ceiling.as_ref().map(|(c, settings)| json!({"ceiling": c.to_json(), "server": settings})),
         "sites": args.sites, "escalations": total, "bytes": args.bytes, "duplicates_share": args.duplicates,
         "agent_durability": args.agent_durability, "rate_limit": args.rate, "in_flight_per_site": args.in_flight, "raise_batch": args.raise_batch,
         "acked_per_second": rate, "seconds": elapsed.as_secs_f64(),
         "ceilings": {
             "transport_per_second": transport,
-            "storage_per_second": storage,
+            "storage_per_second": finite(storage),
             "storage_settings": {"cache_bytes": hub_like.cache_bytes, "durability": format!("{:?}", hub_like.durability).to_lowercase(), "flush_every": 1024},
-            "storage_sled_defaults_flush_only_per_second": storage_flush_only,
+            "storage_sled_defaults_flush_only_per_second": finite(storage_flush_only),
         },
         "ratio_to_lower_ceiling": rate / ceiling,
         "hub_alone_per_second": hub_only,
@@ -234,6 +267,15 @@ pub async fn run(
         },
         "exact": stored == 2 * total,
     }))
+}
+
+/// A ceiling not measured in this run (`INFINITY`) as `null`.
+fn finite(rate: f64) -> serde_json::Value {
+    if rate.is_finite() {
+        rate.into()
+    } else {
+        serde_json::Value::Null
+    }
 }
 
 pub fn print(s: &serde_json::Value) {
@@ -257,6 +299,18 @@ pub fn print(s: &serde_json::Value) {
         f(&c["storage_per_second"]),
         f(&c["storage_sled_defaults_flush_only_per_second"])
     );
+    let pg = &s["postgres"];
+    if !pg.is_null() {
+        let c = &pg["ceiling"];
+        println!(
+            "PostgreSQL ceiling this run: {:.0} escalations/s ({:.0} rows/s: {} kv rows + a journal and a key row per escalation, {} per COMMIT, one connection); server: {}",
+            f(&c["escalations_per_second"]),
+            f(&c["rows_per_second"]),
+            c["kv_rows_per_escalation"],
+            c["escalations_per_transaction"],
+            pg["server"]
+        );
+    }
     println!(
         "hub alone (raw site streams): {:.0}/s -> {:.1} % of the lower ceiling",
         f(&s["hub_alone_per_second"]),

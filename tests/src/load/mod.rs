@@ -8,7 +8,8 @@
 //! through agent processes), [`stored`] (cost per escalation and query latency as the store
 //! grows, with [`query`]), [`visible`] (alert at a site → visible at the hub), [`idle`]
 //! (concurrent idle site streams and hub memory), [`drain`] (outbox after an outage).
-//! [`hub`] starts the real hub process and [`preload`] fills it; [`agents`] starts real agent
+//! [`hub`] starts the real hub process (on sled, or on PostgreSQL with [`pg_store`], which
+//! also measures the database's same-run ceiling) and [`preload`] fills it; [`agents`] starts real agent
 //! processes, [`pipeline`] raises through them, [`ops`] reads the stores' operation counts.
 
 pub mod agents;
@@ -17,6 +18,7 @@ pub mod escalate;
 pub mod hub;
 pub mod idle;
 pub mod ops;
+pub mod pg_store;
 pub mod pipeline;
 pub mod preload;
 pub mod query;

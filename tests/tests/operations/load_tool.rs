@@ -48,3 +48,66 @@ fn the_escalation_run_reports_agent_processes_and_store_operations() -> anyhow::
     assert!(f(&trees["audit"]["insert"]) >= 1.0, "{s:#}");
     Ok(())
 }
+
+/// `--store postgres`: the hub keeps its store in a fresh schema of the test database, the run
+/// is exact, it reports the database's same-run ceiling for the rows the hub wrote per
+/// escalation, and both schemas it made are gone afterwards. Skipped without a test database
+/// (`.ci/postgres`).
+#[test]
+fn the_escalation_run_on_postgres_is_exact_and_drops_its_schemas() -> anyhow::Result<()> {
+    let Some(db) = socfed_tests::postgres::test_database() else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let url_file = dir.path().join("url");
+    std::fs::write(&url_file, db.url())?;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_socfed-load"));
+    command
+        .args([
+            "--sites",
+            "1",
+            "--per-site",
+            "10",
+            "--json",
+            "--store",
+            "postgres",
+        ])
+        .args(["--schema", db.schema(), "--database-url-file"])
+        .arg(&url_file)
+        .arg("--dir")
+        .arg(dir.path().join("run"));
+    if let Some(ca) = db.ca_file() {
+        command.arg("--database-ca").arg(ca);
+    }
+    let out = command.output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(out.status.success(), "socfed-load failed:\n{stderr}");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(s["exact"], true, "{s:#}");
+    assert_eq!(s["store"], "postgres", "{s:#}");
+    let ceiling = &s["postgres"]["ceiling"];
+    assert!(
+        ceiling["escalations_per_second"].as_f64() > Some(0.0),
+        "{s:#}"
+    );
+    let kv = ceiling["kv_rows_per_escalation"].as_u64().unwrap_or(0);
+    assert!(kv >= 1, "{s:#}");
+    assert_eq!(
+        ceiling["rows_per_escalation"].as_u64(),
+        Some(kv + 2),
+        "{s:#}"
+    );
+    // The hub's kv writes per escalation are what the ceiling inserted (rounded).
+    let rewrites = s["store_ops_per_escalation"]["hub_alone"]["rewrites"]
+        .as_f64()
+        .unwrap_or(0.0);
+    assert_eq!(rewrites.round() as u64, kv, "{s:#}");
+    let store = socfed_runtime::store_kit::pg::PgStore::connect(&db.config(), &[])?;
+    let left: i64 = store.query(
+        "SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, $1)",
+        &[&format!("{}_", db.schema())],
+    )?[0]
+        .get(0);
+    assert_eq!(left, 0, "the run's schemas were not dropped");
+    Ok(())
+}
