@@ -267,6 +267,19 @@ fn keyed_from(
     Ok(())
 }
 
+/// The schema version a store's `meta` records, if any.
+fn schema_version(meta: &kv::Tree) -> Result<Option<u32>, StoreError> {
+    match meta.get(schema::SCHEMA_VERSION_KEY)? {
+        None => Ok(None),
+        Some(raw) => Ok(Some(
+            raw.as_ref()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| schema::key_length(schema::META, raw.len()))?,
+        )),
+    }
+}
+
 /// Operations per tree of the hub's units of work (`store_kit::ops`).
 const OPS_METRIC: &str = "socfed_hub_store_ops_total";
 
@@ -331,15 +344,7 @@ impl HubStore {
                 source,
             })?;
         let meta = db.open_tree(schema::META)?;
-        let found = match meta.get(schema::SCHEMA_VERSION_KEY)? {
-            None => None,
-            Some(raw) => Some(
-                raw.as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| schema::key_length(schema::META, raw.len()))?,
-            ),
-        };
+        let found = schema_version(&kv::Tree::Sled(meta.clone()))?;
         if let Some(found) = found
             && found > schema::SCHEMA_VERSION
         {

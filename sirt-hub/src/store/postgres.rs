@@ -184,15 +184,7 @@ impl HubStore {
             Ok::<_, StoreError>(kv::Tree::Pg(pg.tree(id.name())))
         })?;
         let trees = Trees::of(&registry);
-        let found = match trees.meta.get(schema::SCHEMA_VERSION_KEY)? {
-            None => None,
-            Some(raw) => Some(
-                raw.as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| schema::key_length(schema::META, raw.len()))?,
-            ),
-        };
+        let found = super::schema_version(&trees.meta)?;
         match found {
             // Rows without a version: a `db migrate` that stopped before its end (it writes
             // the version last), not a store to start on.
