@@ -161,7 +161,8 @@ fn meta(key: &[u8], value: &[u8]) -> Result<Shown, String> {
             fixed(tree, value, 0).map(|_| Shown::Empty)
         }
         key if key.starts_with(schema::STATE_SEQ_PREFIX)
-            || key.starts_with(schema::OBSERVABLE_COUNT_PREFIX) =>
+            || key.starts_with(schema::OBSERVABLE_COUNT_PREFIX)
+            || key.starts_with(schema::STREAM_LEASE_PREFIX) =>
         {
             u64_shown(tree, value)
         }
