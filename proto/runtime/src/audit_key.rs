@@ -51,10 +51,26 @@ pub fn load_or_create(path: &Path) -> Result<(ChainKey, bool), AuditKeyError> {
                 path: path.display().to_string(),
                 source,
             };
-            let mut file = crate::store_files::create_private(path).map_err(create)?;
-            file.write_all(format!("{}\n", socfed_proto::hex::encode(&bytes)).as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(create)?;
+            // Written whole under a name of its own, then linked into place: several
+            // processes starting at once over one key file (hub replicas sharing the TLS key
+            // directory) never read a half-written key, and only the first link wins.
+            let staged =
+                path.with_extension(format!("audit-key.{:016x}.new", rand::random::<u64>()));
+            let mut file = crate::store_files::create_private(&staged).map_err(create)?;
+            let written = file
+                .write_all(format!("{}\n", socfed_proto::hex::encode(&bytes)).as_bytes())
+                .and_then(|()| file.sync_all());
+            drop(file);
+            let linked = written.and_then(|()| std::fs::hard_link(&staged, path));
+            let _ = std::fs::remove_file(&staged);
+            match linked {
+                Ok(()) => {}
+                // Another process created it first: its key is the one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return load_or_create(path);
+                }
+                Err(e) => return Err(create(e)),
+            }
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 crate::store_files::sync_dir(dir).map_err(create)?;
             }
@@ -78,6 +94,28 @@ fn parse(path: &Path, text: &str) -> Result<ChainKey, AuditKeyError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn processes_creating_the_key_at_once_all_get_the_same_whole_key() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = path_for(&tmp.path().join("hub.key"));
+        let keys: Vec<[u8; 32]> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| load_or_create(&path).map(|(k, _)| *k.as_bytes())))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("no panic").expect("a whole key"))
+                .collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "one key for all");
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "no staged file left: {left:?}");
+    }
 
     #[test]
     fn a_key_is_created_once_private_and_read_back() {
