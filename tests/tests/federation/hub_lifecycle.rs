@@ -200,9 +200,10 @@ async fn roles_drive_the_lifecycle_and_every_change_is_in_the_timeline_and_the_a
     assert!(audit.intact, "{}", audit.problem);
     assert_eq!(
         audit.entries,
-        3 + 7 + 4,
-        "the three [[operators]] seeded into the roster, one entry per accepted change, and one per \
-         refused call (the four role refusals; a refused precondition is an answer, not a refusal)"
+        3 + 1 + 7 + 4,
+        "the three [[operators]] seeded into the roster, the [[sites]] entry seeded into the \
+         enrolled sites, one entry per accepted change, and one per refused call (the four role \
+         refusals; a refused precondition is an answer, not a refusal)"
     );
 
     // The report and the KPIs, through the real CLI.
