@@ -177,9 +177,13 @@ impl StoreUnit<'_> {
     /// witness records (`store::witness_of`).
     pub fn commit(mut self) -> Result<Touched, StoreError> {
         self.write_escalation_runs()?;
-        let commits = self
-            .work
-            .get_u64(TreeId::Meta, schema::COMMITS.as_bytes())?;
+        let commits = match &self.shared {
+            // Read under the unit lock as the unit began.
+            Some(shared) => shared.commits(),
+            None => self
+                .work
+                .get_u64(TreeId::Meta, schema::COMMITS.as_bytes())?,
+        };
         self.work
             .put_u64(TreeId::Meta, schema::COMMITS.as_bytes(), commits + 1);
         match self.shared.take() {

@@ -20,6 +20,9 @@ pub(super) struct SharedUnit<'a> {
     journal: Vec<(i64, Vec<u8>)>,
     /// Idempotency keys of the escalations this unit stores: (site, epoch, seq, journal id).
     keys: Vec<(String, Vec<u8>, i64, i64)>,
+    /// The store's commit counter, read under the unit lock: nobody else commits before this
+    /// unit does, so its commit needs no second read.
+    commits: u64,
 }
 
 impl<'a> SharedUnit<'a> {
@@ -41,8 +44,14 @@ impl<'a> SharedUnit<'a> {
             tx,
             journal: Vec::new(),
             keys: Vec::new(),
+            commits,
         };
         Ok((unit, stale))
+    }
+
+    /// The store's commit counter as this unit began (under the lock).
+    pub(super) fn commits(&self) -> u64 {
+        self.commits
     }
 
     /// Takes the journal entries of `ids` (appended before this unit) to write with it.
