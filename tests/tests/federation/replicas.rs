@@ -33,15 +33,31 @@ async fn replica(org: &Org, name: &str, extra: &str) -> anyhow::Result<sirt_hub:
     inproc::hub(&dir, &org.pki, &["paris"], extra).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_share_one_store_and_wake_each_other_through_the_database() -> anyhow::Result<()> {
+/// Replicas A and B on a fresh schema of the test database (`None`: no test database, skipped
+/// unless `SOCFED_REQUIRE_PG=1`). The database handle drops the schema when the test ends.
+async fn two_replicas() -> anyhow::Result<
+    Option<(
+        socfed_tests::postgres::TestDatabase,
+        Org,
+        sirt_hub::app::RunningHub,
+        sirt_hub::app::RunningHub,
+    )>,
+> {
     let Some(db) = socfed_tests::postgres::test_database() else {
-        return Ok(());
+        return Ok(None);
     };
     let org = Org::new()?;
     let extra = format!("{}{OPERATORS}", store_section(&org, &db)?);
     let a = replica(&org, "a", &extra).await?;
     let b = replica(&org, "b", &extra).await?;
+    Ok(Some((db, org, a, b)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_one_store_and_wake_each_other_through_the_database() -> anyhow::Result<()> {
+    let Some((_db, org, a, b)) = two_replicas().await? else {
+        return Ok(());
+    };
 
     // The site streams to replica A only.
     let log = org.dir().join("actions.log");
@@ -192,13 +208,9 @@ async fn assert_ended(open: &mut socfed_tests::clients::RawStream, why: &str) {
 async fn the_newest_stream_wins_across_replicas_and_a_removal_at_one_ends_the_stream_at_the_other()
 -> anyhow::Result<()> {
     use socfed_tests::clients::{RawStream, hello};
-    let Some(db) = socfed_tests::postgres::test_database() else {
+    let Some((_db, org, a, b)) = two_replicas().await? else {
         return Ok(());
     };
-    let org = Org::new()?;
-    let extra = format!("{}{OPERATORS}", store_section(&org, &db)?);
-    let a = replica(&org, "a", &extra).await?;
-    let b = replica(&org, "b", &extra).await?;
     let epoch = ulid::Ulid::new();
 
     // paris streams to A, then opens a newer stream at B: A's ends.
